@@ -1,0 +1,72 @@
+"""Command line: ``photobot run --config PATH`` and ``photobot check --config PATH``."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import signal
+import sys
+
+from bot.config import ConfigError, Settings, load_settings
+
+
+def _check(settings: Settings) -> int:
+    problems = []
+    if not settings.telegram.token:
+        problems.append("telegram.token: not set (or set TELEGRAM_BOT_TOKEN)")
+    picwish = settings.providers.picwish
+    if picwish.enabled and picwish.missing:
+        problems += [f"providers.picwish.{key}: required when providers.picwish.enabled is true" for key in picwish.missing]
+    print("providers:")
+    state = "enabled" if picwish.usable else ("enabled, incomplete" if picwish.enabled else "disabled")
+    print(f"  picwish: {state}")
+    services = settings.enabled_services()
+    print("services:")
+    for name in ("idphoto",):
+        print(f"  {name}: " + (f"served by {services[name]}" if name in services else "not available"))
+    if problems:
+        for problem in problems:
+            print(f"error: {problem}", file=sys.stderr)
+        return 1
+    print("config OK")
+    return 0
+
+
+def _run(settings: Settings) -> int:
+    from bot.app import run_until_stopped
+    from bot.logs import configure_logging
+
+    configure_logging(settings.log_level, [settings.telegram.token, settings.providers.picwish.api_key,
+                                           settings.server.media_secret])
+    if not settings.telegram.token:
+        print("error: telegram.token: not set (or set TELEGRAM_BOT_TOKEN)", file=sys.stderr)
+        return 1
+
+    async def main() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        await run_until_stopped(settings, stop)
+
+    asyncio.run(main())
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="photobot", description="A photo studio in a Telegram chat.")
+    commands = parser.add_subparsers(dest="command", required=True)
+    for name, help_text in (("run", "run the bot"), ("check", "validate the config and list the services")):
+        sub = commands.add_parser(name, help=help_text)
+        sub.add_argument("--config", help="YAML config file (default: $PHOTOBOT_CONFIG)")
+    args = parser.parse_args(argv)
+    try:
+        settings = load_settings(args.config)
+    except ConfigError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    return _check(settings) if args.command == "check" else _run(settings)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

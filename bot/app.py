@@ -1,0 +1,178 @@
+"""Builds the Application, registers every handler in one ordered block, runs the bot."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from telegram import BotCommand, Update
+from telegram.ext import (
+    AIORateLimiter,
+    ApplicationBuilder,
+    CallbackQueryHandler,
+    CommandHandler,
+    ConversationHandler,
+    MessageHandler,
+    TypeHandler,
+    filters,
+)
+
+from bot.callback_data import Prefix, build, pattern
+from bot.config import Settings
+from bot.context import CONTEXT_TYPES, Context, PhotoBotApp
+from bot.conversations import idphoto, menu, orders
+from bot.conversations.common import user_language
+from bot.i18n import t
+from bot.services import Services, open_services
+from bot.web import ProviderCallback
+
+log = logging.getLogger(__name__)
+
+#: Telegram's own retry_after is honoured by the rate limiter, then retried this often.
+RATE_LIMIT_RETRIES = 3
+COMMANDS = ("start", "help", "balance", "cancel", "language")
+
+_PHOTO = filters.PHOTO | filters.Document.ALL
+_TEXT = filters.TEXT & ~filters.COMMAND
+
+
+def _exact(prefix: Prefix, action: str, *args: str) -> re.Pattern[str]:
+    return re.compile("^" + re.escape(build(prefix, action, *args)) + "$")
+
+
+def _idphoto_conversation() -> ConversationHandler:
+    S = idphoto.State
+    i = Prefix.IDPHOTO
+    return ConversationHandler(
+        entry_points=[
+            CallbackQueryHandler(idphoto.start, pattern=_exact(Prefix.MENU, "svc", "idphoto")),
+            CallbackQueryHandler(idphoto.recolor, pattern=pattern(i, "recolor")),
+            CallbackQueryHandler(idphoto.print_sheet, pattern=pattern(i, "sheet")),
+        ],
+        states={
+            S.PICK_CATEGORY: [
+                CallbackQueryHandler(idphoto.pick_category, pattern=pattern(i, "cat")),
+                MessageHandler(_TEXT, idphoto.search),
+            ],
+            S.PICK_SPEC: [
+                CallbackQueryHandler(idphoto.pick_spec, pattern=pattern(i, "spec")),
+                CallbackQueryHandler(idphoto.page, pattern=pattern(i, "pg")),
+                CallbackQueryHandler(idphoto.back_to_categories, pattern=_exact(i, "back", "cat")),
+                MessageHandler(_TEXT, idphoto.search),
+            ],
+            S.PICK_COLOR: [
+                CallbackQueryHandler(idphoto.pick_color, pattern=pattern(i, "col")),
+                CallbackQueryHandler(idphoto.back_to_specs, pattern=_exact(i, "back", "spec")),
+            ],
+            S.CUSTOM_COLOR: [MessageHandler(_TEXT, idphoto.custom_color)],
+            S.PICK_OPTIONS: [
+                CallbackQueryHandler(idphoto.toggle_option, pattern=pattern(i, "opt")),
+                CallbackQueryHandler(idphoto.back_to_colors, pattern=_exact(i, "back", "color")),
+            ],
+            S.PICK_OUTFIT: [
+                CallbackQueryHandler(idphoto.outfit_group, pattern=pattern(i, "outfit")),
+                CallbackQueryHandler(idphoto.pick_outfit, pattern=pattern(i, "cloth")),
+                CallbackQueryHandler(idphoto.toggle_option, pattern=_exact(i, "opt", "outfit")),
+            ],
+            S.PICK_LAYOUT: [CallbackQueryHandler(idphoto.pick_layout, pattern=pattern(i, "lay"))],
+        },
+        fallbacks=[
+            CommandHandler("cancel", menu.cancel),
+            CommandHandler("start", menu.start),
+            MessageHandler(_PHOTO, menu.photo),
+        ],
+        allow_reentry=True,
+        name="idphoto",
+    )
+
+
+def register_handlers(app: PhotoBotApp) -> None:
+    """Every handler, in the order they are tried (group 0 first match wins)."""
+    # Provider callbacks from the web server: wake the job.
+    app.add_handler(TypeHandler(ProviderCallback, orders.provider_callback), group=-1)
+    # Conversations: a service's steps win over the generic handlers below.
+    app.add_handler(_idphoto_conversation())
+    # Commands.
+    app.add_handler(CommandHandler("start", menu.start))
+    app.add_handler(CommandHandler("help", menu.help_command))
+    app.add_handler(CommandHandler("balance", menu.balance))
+    app.add_handler(CommandHandler("cancel", menu.cancel))
+    app.add_handler(CommandHandler("language", menu.language))
+    app.add_handler(CommandHandler("grant", menu.grant))
+    # Orders and jobs: buttons that work whatever the conversation state.
+    app.add_handler(CallbackQueryHandler(orders.confirm, pattern=pattern(Prefix.ORDER, "ok")))
+    app.add_handler(CallbackQueryHandler(orders.cancel_order, pattern=pattern(Prefix.ORDER, "no")))
+    app.add_handler(CallbackQueryHandler(orders.cancel_job, pattern=pattern(Prefix.JOB, "cancel")))
+    app.add_handler(CallbackQueryHandler(orders.retry_job, pattern=pattern(Prefix.JOB, "retry")))
+    app.add_handler(CallbackQueryHandler(menu.set_language, pattern=pattern(Prefix.LANG, "set")))
+    app.add_handler(CallbackQueryHandler(menu.new_photo, pattern=_exact(Prefix.MENU, "new")))
+    # A photo at any time starts a flow; other text gets a hint; stale buttons an answer.
+    app.add_handler(MessageHandler(_PHOTO, menu.photo))
+    app.add_handler(MessageHandler(_TEXT, menu.text_without_photo))
+    app.add_handler(CallbackQueryHandler(menu.expired_button))
+    app.add_error_handler(_on_error)
+
+
+async def _on_error(update: object, context: Context) -> None:
+    log.error("handler failed for update %s", getattr(update, "update_id", "?"), exc_info=context.error)
+    if isinstance(update, Update) and update.effective_chat is not None and context.user_data is not None:
+        try:
+            lang = await user_language(update, context)
+            await context.bot.send_message(update.effective_chat.id, t(lang, "error.internal_error"))
+        except Exception:  # the error handler must never raise
+            log.debug("could not tell the user about the error", exc_info=True)
+
+
+def build_application(settings: Settings) -> PhotoBotApp:
+    """The configured python-telegram-bot Application with every handler registered."""
+    app = (
+        ApplicationBuilder()
+        .token(settings.telegram.token)
+        .base_url(settings.telegram.base_url)
+        .base_file_url(settings.telegram.base_file_url)
+        .context_types(CONTEXT_TYPES)
+        .rate_limiter(AIORateLimiter(max_retries=RATE_LIMIT_RETRIES))
+        .concurrent_updates(True)
+        .build()
+    )
+    register_handlers(app)
+    return app
+
+
+async def _set_commands(app: PhotoBotApp) -> None:
+    for lang, code in (("en", None), ("zh-Hans", "zh")):
+        commands = [BotCommand(name, t(lang, f"commands.{name}")) for name in COMMANDS]
+        await app.bot.set_my_commands(commands, language_code=code)
+
+
+@asynccontextmanager
+async def running(settings: Settings) -> AsyncIterator[Services]:
+    """Run the bot (long polling, web server, job runner) for the body of the ``async with``."""
+    app = build_application(settings)
+    async with app:
+        services = await open_services(app, settings)
+        try:
+            await _set_commands(app)
+            await app.start()
+            assert app.updater is not None
+            await app.updater.start_polling(
+                timeout=settings.telegram.poll_timeout,
+                allowed_updates=["message", "callback_query"],
+            )
+            await services.runner.resume()
+            log.info("photobot is running; services: %s", ", ".join(services.enabled_services) or "none")
+            yield services
+        finally:
+            if app.updater is not None and app.updater.running:
+                await app.updater.stop()
+            if app.running:
+                await app.stop()
+            await services.close()
+
+
+async def run_until_stopped(settings: Settings, stop: asyncio.Event) -> None:
+    async with running(settings):
+        await stop.wait()

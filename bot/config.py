@@ -1,0 +1,203 @@
+"""Typed settings: YAML file + ``${VAR}`` / ``${VAR:-default}`` from the environment.
+
+Validation is pydantic's; :func:`load_settings` turns its report into one
+:class:`ConfigError` whose message names every bad key by its dotted path.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+ENV_CONFIG_PATH = "PHOTOBOT_CONFIG"
+ENV_TOKEN = "TELEGRAM_BOT_TOKEN"
+_ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
+
+
+class ConfigError(Exception):
+    """The configuration cannot be used; the message names the key."""
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class TelegramSettings(_Section):
+    token: str = ""
+    base_url: str = "https://api.telegram.org/bot"
+    base_file_url: str = "https://api.telegram.org/file/bot"
+    admin_ids: tuple[int, ...] = ()
+    #: Long polling is the default; "webhook" receives updates on server.public_url.
+    mode: str = Field(default="polling", pattern="^(polling|webhook)$")
+    poll_timeout: int = Field(default=30, ge=0, le=60)
+    #: Minimum seconds between two edits of one status message (Telegram flood limits).
+    status_edit_interval: float = Field(default=2.0, ge=0)
+
+
+class ServerSettings(_Section):
+    host: str = "0.0.0.0"
+    port: int = Field(default=8080, ge=0, le=65535)
+    #: Public base URL of this server as providers see it; empty disables callbacks.
+    public_url: str = ""
+    #: Secret for signing /media/ links; derived from the bot token when empty.
+    media_secret: str = ""
+    media_link_ttl: int = Field(default=900, ge=10)
+
+    @field_validator("public_url")
+    @classmethod
+    def _strip_slash(cls, value: str) -> str:
+        if value and not value.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https://")
+        return value.rstrip("/")
+
+
+class DatabaseSettings(_Section):
+    path: str = "data/photobot.sqlite3"
+    #: Where normalised input photos and results are kept; defaults beside the database.
+    media_dir: str = ""
+
+
+class CreditSettings(_Section):
+    daily_free: int = Field(default=20, ge=0)
+
+
+class NetworkSettings(_Section):
+    allow_private_addresses: bool = False
+    max_download_bytes: int = Field(default=30 * 1024 * 1024, gt=0)
+
+
+class JobSettings(_Section):
+    max_concurrent: int = Field(default=32, ge=1)
+    max_attempts: int = Field(default=3, ge=1)
+
+
+class PicwishPrices(_Section):
+    """Credits per ID photo; defaults are PicWish's own credit costs."""
+
+    base: int = Field(default=6, ge=0)
+    outfit: int = Field(default=15, ge=0)
+    beauty: int = Field(default=8, ge=0)
+    layout: int = Field(default=5, ge=0)
+    preview: int = Field(default=0, ge=0)
+
+
+class PicwishSettings(_Section):
+    enabled: bool = False
+    api_key: str = ""
+    base_url: str = "https://techsz.aoscdn.com/api/tasks/visual/external"
+    poll_interval: float = Field(default=1.0, gt=0)
+    #: The document: "total polling time should not exceed 5 minutes".
+    deadline: float = Field(default=300.0, gt=0)
+    request_timeout: float = Field(default=30.0, gt=0)
+    prices: PicwishPrices = PicwishPrices()
+
+    @property
+    def missing(self) -> list[str]:
+        """Keys an enabled provider still needs."""
+        return [] if self.api_key else ["api_key"]
+
+    @property
+    def usable(self) -> bool:
+        return self.enabled and not self.missing
+
+
+class ProviderSettings(_Section):
+    picwish: PicwishSettings = PicwishSettings()
+
+
+class Settings(_Section):
+    telegram: TelegramSettings = TelegramSettings()
+    server: ServerSettings = ServerSettings()
+    database: DatabaseSettings = DatabaseSettings()
+    credits: CreditSettings = CreditSettings()
+    network: NetworkSettings = NetworkSettings()
+    jobs: JobSettings = JobSettings()
+    providers: ProviderSettings = ProviderSettings()
+    log_level: str = Field(default="INFO", pattern="^(DEBUG|INFO|WARNING|ERROR)$")
+
+    @property
+    def media_dir(self) -> Path:
+        if self.database.media_dir:
+            return Path(self.database.media_dir)
+        return Path(self.database.path).parent / "media"
+
+    def enabled_services(self) -> dict[str, str]:
+        """Service name -> the provider that serves it, for usable providers only."""
+        services: dict[str, str] = {}
+        if self.providers.picwish.usable:
+            services["idphoto"] = "picwish"
+        return services
+
+
+def _expand_env(node: Any, env: dict[str, str], path: str = "") -> Any:
+    if isinstance(node, dict):
+        return {k: _expand_env(v, env, f"{path}.{k}" if path else str(k)) for k, v in node.items()}
+    if isinstance(node, list):
+        return [_expand_env(v, env, f"{path}[{i}]") for i, v in enumerate(node)]
+    if not isinstance(node, str):
+        return node
+
+    def replace(match: re.Match[str]) -> str:
+        name, default = match.group(1), match.group(2)
+        if name in env:
+            return env[name]
+        if default is not None:
+            return default
+        raise ConfigError(f"{path}: environment variable {name} is not set")
+
+    expanded = _ENV_REF.sub(replace, node)
+    if expanded != node and _ENV_REF.fullmatch(node.strip()):
+        # A value that is only a reference is parsed as YAML, so `${PORT}` can be a number.
+        try:
+            return yaml.safe_load(expanded) if expanded else expanded
+        except yaml.YAMLError:
+            return expanded
+    return expanded
+
+
+def _describe(error: ValidationError) -> str:
+    lines = []
+    for item in error.errors():
+        key = ".".join(str(part) for part in item["loc"])
+        msg = "unknown key" if item["type"] == "extra_forbidden" else item["msg"]
+        lines.append(f"{key}: {msg}")
+    return "; ".join(lines)
+
+
+def parse_settings(raw: dict[str, Any] | None, env: dict[str, str] | None = None) -> Settings:
+    """Validate a config mapping, with environment substitution and overrides."""
+    env = dict(os.environ) if env is None else env
+    data = _expand_env(raw or {}, env)
+    if not isinstance(data, dict):
+        raise ConfigError("the config file must hold a mapping at the top level")
+    if env.get(ENV_TOKEN):
+        data.setdefault("telegram", {})
+        if not isinstance(data["telegram"], dict):
+            raise ConfigError("telegram: must be a mapping")
+        data["telegram"]["token"] = env[ENV_TOKEN]
+    try:
+        return Settings.model_validate(data)
+    except ValidationError as err:
+        raise ConfigError(_describe(err)) from None
+
+
+def load_settings(path: str | os.PathLike[str] | None = None, env: dict[str, str] | None = None) -> Settings:
+    """Read the YAML at ``path`` (or ``$PHOTOBOT_CONFIG``) and validate it."""
+    env = dict(os.environ) if env is None else env
+    path = path or env.get(ENV_CONFIG_PATH)
+    if not path:
+        raise ConfigError(f"no config file: pass --config or set {ENV_CONFIG_PATH}")
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except OSError as err:
+        raise ConfigError(f"cannot read config file {path}: {err.strerror}") from None
+    try:
+        raw = yaml.safe_load(text)
+    except yaml.YAMLError as err:
+        raise ConfigError(f"{path} is not valid YAML: {err}") from None
+    return parse_settings(raw, env)

@@ -1,0 +1,82 @@
+"""Typed python-telegram-bot context: the per-user session and the bot's services."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from telegram.ext import Application, CallbackContext, ContextTypes, ExtBot
+
+if TYPE_CHECKING:
+    from bot.services import Services
+
+
+@dataclass
+class InputPhoto:
+    """A user photo that passed validation, normalised and stored."""
+
+    ref: str
+    width: int
+    height: int
+
+
+@dataclass
+class IdPhotoDraft:
+    """The ID photo order being put together; becomes the job's options on confirm."""
+
+    spec_id: int
+    bg_color: str = "FFFFFF"
+    color_name: str = "white"
+    beauty: bool = False
+    clothes_id: str | None = None
+    layout_size: str | None = None
+    preview: bool = False
+    last_id: str | None = None
+    input_ref: str | None = None
+    #: Re-renders of a finished photo skip the options step.
+    rerender: bool = False
+    nonce: str = field(default_factory=lambda: secrets.token_hex(4))
+
+    def options(self) -> dict[str, Any]:
+        return {
+            "spec_id": self.spec_id,
+            "bg_color": self.bg_color,
+            "color_name": self.color_name,
+            "beauty": self.beauty,
+            "clothes_id": self.clothes_id,
+            "layout_size": self.layout_size,
+            "preview": self.preview,
+            "last_id": self.last_id,
+        }
+
+
+@dataclass
+class Session:
+    lang: str | None = None
+    photo: InputPhoto | None = None
+    draft: IdPhotoDraft | None = None
+    #: Category index or search text behind the spec list on screen.
+    spec_source: str = ""
+    awaiting_hex: bool = False
+
+
+class BotData:
+    """python-telegram-bot creates this empty; :func:`bot.services.open_services` fills it."""
+
+    services: Services
+
+
+class Context(CallbackContext[ExtBot, Session, dict, BotData]):
+    @property
+    def services(self) -> Services:
+        return self.bot_data.services
+
+    @property
+    def session(self) -> Session:
+        assert self.user_data is not None
+        return self.user_data
+
+
+CONTEXT_TYPES = ContextTypes(context=Context, user_data=Session, chat_data=dict, bot_data=BotData)
+PhotoBotApp = Application[ExtBot, Context, Session, dict, BotData, Any]

@@ -1,0 +1,342 @@
+"""ID photo: category -> spec (paged or searched) -> background colour -> options -> summary.
+
+Finished photos re-enter here too: another background colour or a print sheet re-render
+through PicWish's ``last_id`` without a new upload.
+"""
+
+from __future__ import annotations
+
+import re
+from enum import StrEnum
+
+from telegram import Update
+from telegram.ext import ConversationHandler
+
+from bot import keyboards
+from bot.callback_data import parse
+from bot.context import Context, IdPhotoDraft
+from bot.conversations.common import answer, user_language
+from bot.i18n import t
+from bot.pricing import idphoto_price
+from providers.specs import Spec
+
+_HEX = re.compile(r"^#?([0-9a-fA-F]{6})$")
+DEFAULT_COLORS = ("white", "blue", "red")
+
+
+class State(StrEnum):
+    PICK_CATEGORY = "idphoto.pick_category"
+    PICK_SPEC = "idphoto.pick_spec"
+    PICK_COLOR = "idphoto.pick_color"
+    CUSTOM_COLOR = "idphoto.custom_color"
+    PICK_OPTIONS = "idphoto.pick_options"
+    PICK_OUTFIT = "idphoto.pick_outfit"
+    PICK_LAYOUT = "idphoto.pick_layout"
+
+
+def _arg(update: Update, index: int = 0) -> str:
+    callback = parse(update.callback_query.data)
+    return callback.arg(index) if callback and len(callback.args) > index else ""
+
+
+async def _show(update: Update, text: str, markup: object, *, new_message: bool = False) -> None:
+    """Edit the message whose button was pressed, or reply to a typed message."""
+    if update.callback_query is not None and not new_message:
+        await update.callback_query.answer()
+        await update.callback_query.edit_message_text(text, reply_markup=markup)
+    else:
+        await update.effective_message.reply_text(text, reply_markup=markup)
+
+
+def _specs_on_screen(context: Context) -> tuple[list[Spec], str]:
+    """The spec list behind the current screen and its heading (category or search)."""
+    catalog = context.services.catalog
+    source = context.session.spec_source
+    lang = context.session.lang or "en"
+    if source.startswith("cat:"):
+        category = catalog.categories[int(source[4:])]
+        return catalog.in_category(category), t(lang, f"category.{category}")
+    query = source[2:]
+    return catalog.search(query), t(lang, "idphoto.search_heading", query=query)
+
+
+async def start(update: Update, context: Context) -> str | int:
+    """Button m:svc:idphoto: needs a stored photo; asks for a category."""
+    lang = await user_language(update, context)
+    if context.session.photo is None:
+        await answer(update)
+        await update.effective_message.reply_text(t(lang, "idphoto.need_photo"))
+        return ConversationHandler.END
+    await _show(update, t(lang, "idphoto.pick_category"), keyboards.categories(lang, context.services.catalog.categories))
+    return State.PICK_CATEGORY
+
+
+async def pick_category(update: Update, context: Context) -> str:
+    """Button i:cat:<index>: lists that category's specs, first page."""
+    await user_language(update, context)
+    index = _arg(update)
+    if not index.isdigit() or int(index) >= len(context.services.catalog.categories):
+        await answer(update)
+        return State.PICK_CATEGORY
+    context.session.spec_source = f"cat:{index}"
+    return await _spec_list(update, context, 0)
+
+
+async def search(update: Update, context: Context) -> str:
+    """Typed text: specs whose id, size, title or category match every word."""
+    lang = await user_language(update, context)
+    query = update.effective_message.text.strip()[:40]
+    if not context.services.catalog.search(query):
+        await update.effective_message.reply_text(t(lang, "idphoto.search_none", query=query))
+        return State.PICK_SPEC if context.session.spec_source else State.PICK_CATEGORY
+    context.session.spec_source = f"q:{query}"
+    return await _spec_list(update, context, 0)
+
+
+async def page(update: Update, context: Context) -> str:
+    """Button i:pg:<n>: another page of the spec list."""
+    number = _arg(update)
+    return await _spec_list(update, context, int(number) if number.isdigit() else 0)
+
+
+async def _spec_list(update: Update, context: Context, page_number: int) -> str:
+    lang = context.session.lang or "en"
+    specs, heading = _specs_on_screen(context)
+    text = t(lang, "idphoto.pick_spec", heading=heading, count=len(specs))
+    await _show(update, text, keyboards.spec_page(lang, specs, page_number))
+    return State.PICK_SPEC
+
+
+async def back_to_categories(update: Update, context: Context) -> str:
+    """Button i:back:cat."""
+    lang = await user_language(update, context)
+    await _show(update, t(lang, "idphoto.pick_category"), keyboards.categories(lang, context.services.catalog.categories))
+    return State.PICK_CATEGORY
+
+
+async def back_to_specs(update: Update, context: Context) -> str:
+    """Button i:back:spec."""
+    await user_language(update, context)
+    return await _spec_list(update, context, 0)
+
+
+def _spec_text(lang: str, spec: Spec) -> str:
+    return t(lang, "idphoto.spec_info", title=spec.title, mm_w=spec.mm[0], mm_h=spec.mm[1],
+             px_w=spec.px[0], px_h=spec.px[1], dpi=spec.dpi)
+
+
+async def _color_menu(update: Update, context: Context, spec: Spec) -> str:
+    lang = context.session.lang or "en"
+    allowed = spec.colors or DEFAULT_COLORS
+    text = _spec_text(lang, spec) + "\n\n" + t(lang, "idphoto.pick_color")
+    await _show(update, text, keyboards.colors(lang, allowed, custom=spec.colors is None))
+    return State.PICK_COLOR
+
+
+async def pick_spec(update: Update, context: Context) -> str | int:
+    """Button i:spec:<id>: starts a draft for that spec; asks for the background colour."""
+    await user_language(update, context)
+    spec_id = _arg(update)
+    spec = context.services.catalog.get(int(spec_id)) if spec_id.isdigit() else None
+    photo = context.session.photo
+    if spec is None or photo is None:
+        await answer(update)
+        return ConversationHandler.END
+    context.session.draft = IdPhotoDraft(spec_id=spec.spec_id, input_ref=photo.ref)
+    return await _color_menu(update, context, spec)
+
+
+async def pick_color(update: Update, context: Context) -> str | int:
+    """Button i:col:<name>: sets a colour the spec allows ("custom" asks for a hex code)."""
+    lang = await user_language(update, context)
+    draft = context.session.draft
+    if draft is None:
+        await answer(update, t(lang, "menu.expired"))
+        return ConversationHandler.END
+    spec = context.services.catalog.get(draft.spec_id)
+    assert spec is not None
+    name = _arg(update)
+    if name == "custom" and spec.colors is None:
+        await _show(update, t(lang, "idphoto.ask_hex"), None)
+        return State.CUSTOM_COLOR
+    if name not in (spec.colors or DEFAULT_COLORS):
+        await answer(update)
+        return State.PICK_COLOR
+    draft.color_name, draft.bg_color = name, context.services.catalog.palette[name]
+    return await _after_color(update, context)
+
+
+async def custom_color(update: Update, context: Context) -> str | int:
+    """Typed hex code after "Custom…": validates it."""
+    lang = await user_language(update, context)
+    draft = context.session.draft
+    text = update.effective_message.text.strip()
+    match = _HEX.match(text)
+    if draft is None:
+        return ConversationHandler.END
+    if match is None:
+        await update.effective_message.reply_text(t(lang, "idphoto.bad_hex", text=text[:20]))
+        return State.CUSTOM_COLOR
+    draft.bg_color = match.group(1).upper()
+    draft.color_name = f"#{draft.bg_color}"
+    return await _after_color(update, context)
+
+
+async def _after_color(update: Update, context: Context) -> str | int:
+    draft = context.session.draft
+    assert draft is not None
+    if draft.rerender:
+        await show_summary(update, context)
+        return ConversationHandler.END
+    return await _options_menu(update, context)
+
+
+def _price(context: Context, draft: IdPhotoDraft) -> int:
+    return idphoto_price(draft.options(), context.services.settings.providers.picwish.prices)
+
+
+async def _options_menu(update: Update, context: Context) -> str:
+    lang = context.session.lang or "en"
+    draft = context.session.draft
+    assert draft is not None
+    await _show(update, t(lang, "idphoto.pick_options", price=_price(context, draft)), keyboards.options(lang, draft))
+    return State.PICK_OPTIONS
+
+
+async def toggle_option(update: Update, context: Context) -> str | int:
+    """Button i:opt:<beauty|layout|preview|outfit|done>: changes one option or moves on."""
+    lang = await user_language(update, context)
+    draft = context.session.draft
+    if draft is None:
+        await answer(update, t(lang, "menu.expired"))
+        return ConversationHandler.END
+    option = _arg(update)
+    if option == "beauty":
+        draft.beauty = not draft.beauty
+    elif option == "preview":
+        draft.preview = not draft.preview
+    elif option == "layout":
+        cycle = [None, "5inch", "6inch"]
+        draft.layout_size = cycle[(cycle.index(draft.layout_size) + 1) % len(cycle)]
+    elif option == "outfit":
+        await _show(update, t(lang, "idphoto.pick_outfit"), keyboards.outfit_groups(lang))
+        return State.PICK_OUTFIT
+    elif option == "done":
+        await show_summary(update, context)
+        return ConversationHandler.END
+    return await _options_menu(update, context)
+
+
+async def outfit_group(update: Update, context: Context) -> str:
+    """Button i:outfit:<group>: the numbered outfits of that group."""
+    lang = await user_language(update, context)
+    await _show(update, t(lang, "idphoto.pick_outfit_item"), keyboards.outfit_items(lang, _arg(update)))
+    return State.PICK_OUTFIT
+
+
+async def pick_outfit(update: Update, context: Context) -> str | int:
+    """Button i:cloth:<clothes_id|none>: sets the outfit; back to the options."""
+    await user_language(update, context)
+    draft = context.session.draft
+    if draft is None:
+        await answer(update)
+        return ConversationHandler.END
+    value = _arg(update)
+    draft.clothes_id = None if value == "none" else value
+    return await _options_menu(update, context)
+
+
+async def back_to_colors(update: Update, context: Context) -> str | int:
+    """Button i:back:color."""
+    await user_language(update, context)
+    draft = context.session.draft
+    spec = context.services.catalog.get(draft.spec_id) if draft else None
+    if spec is None:
+        await answer(update)
+        return ConversationHandler.END
+    return await _color_menu(update, context, spec)
+
+
+async def _draft_from_result(update: Update, context: Context) -> IdPhotoDraft | None:
+    """A re-render draft from the user's finished job named in the button."""
+    job = await context.services.repo.get_job(_arg(update))
+    if job is None or job.user_id != update.effective_user.id or job.state != "succeeded" or not job.result:
+        return None
+    image_ids = job.result.get("image_ids") or []
+    if not image_ids or not image_ids[0]:
+        return None
+    options = job.options
+    return IdPhotoDraft(
+        spec_id=int(options["spec_id"]), bg_color=options["bg_color"], color_name=options["color_name"],
+        beauty=bool(options["beauty"]), clothes_id=options.get("clothes_id"), preview=bool(options["preview"]),
+        last_id=image_ids[0], rerender=True,
+    )
+
+
+async def recolor(update: Update, context: Context) -> str | int:
+    """Button i:recolor:<job>: same photo, another background colour, no new upload."""
+    lang = await user_language(update, context)
+    draft = await _draft_from_result(update, context)
+    spec = context.services.catalog.get(draft.spec_id) if draft else None
+    if draft is None or spec is None:
+        await answer(update, t(lang, "idphoto.job_gone"))
+        return ConversationHandler.END
+    context.session.draft = draft
+    await answer(update)
+    await update.effective_message.reply_text(
+        _spec_text(lang, spec) + "\n\n" + t(lang, "idphoto.pick_color"),
+        reply_markup=keyboards.colors(lang, spec.colors or DEFAULT_COLORS, custom=spec.colors is None),
+    )
+    return State.PICK_COLOR
+
+
+async def print_sheet(update: Update, context: Context) -> str | int:
+    """Button i:sheet:<job>: the same photo laid out on a 5- or 6-inch print sheet."""
+    lang = await user_language(update, context)
+    draft = await _draft_from_result(update, context)
+    if draft is None:
+        await answer(update, t(lang, "idphoto.job_gone"))
+        return ConversationHandler.END
+    context.session.draft = draft
+    await answer(update)
+    await update.effective_message.reply_text(t(lang, "idphoto.pick_layout"), reply_markup=keyboards.layout_sizes(lang))
+    return State.PICK_LAYOUT
+
+
+async def pick_layout(update: Update, context: Context) -> int:
+    """Button i:lay:<5inch|6inch>: sets the sheet size; shows the summary."""
+    await user_language(update, context)
+    draft = context.session.draft
+    size = _arg(update)
+    if draft is None or size not in ("5inch", "6inch"):
+        await answer(update)
+        return ConversationHandler.END
+    draft.layout_size = size
+    await show_summary(update, context)
+    return ConversationHandler.END
+
+
+async def show_summary(update: Update, context: Context, *, new_message: bool = False) -> None:
+    """The order with its price and Confirm / Cancel (handled in orders.py)."""
+    lang = context.session.lang or "en"
+    draft = context.session.draft
+    assert draft is not None
+    spec = context.services.catalog.get(draft.spec_id)
+    assert spec is not None
+    on, off, none = t(lang, "option.on"), t(lang, "option.off"), t(lang, "option.none")
+    color = t(lang, f"color.{draft.color_name}") if draft.color_name in context.services.catalog.palette else draft.color_name
+    text = t(
+        lang, "order.summary",
+        spec=_spec_text(lang, spec), color=color,
+        beauty=on if draft.beauty else off, outfit=draft.clothes_id or none,
+        layout=t(lang, f"layout.{draft.layout_size}") if draft.layout_size else none,
+        preview=on if draft.preview else off,
+        price=_price(context, draft),
+        balance=await context.services.repo.balance(update.effective_user.id),
+    )
+    await _show(update, text, keyboards.summary(lang, draft.nonce), new_message=new_message)
+
+
+def job_options(draft: IdPhotoDraft, spec: Spec) -> dict[str, object]:
+    """What the job stores: the draft plus the spec's pixel size and DPI."""
+    return {**draft.options(), "px_width": spec.px[0], "px_height": spec.px[1], "dpi": spec.dpi}

@@ -1,0 +1,148 @@
+"""Commands, incoming photos and the service menu."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from telegram import Update
+from telegram.error import TelegramError
+from telegram.ext import ConversationHandler
+
+from bot import keyboards
+from bot.callback_data import parse
+from bot.context import Context, InputPhoto
+from bot.conversations.common import answer, user_language
+from bot.i18n import t
+from bot.images import MAX_INPUT_BYTES, ImageRejected, normalise
+from providers.picwish import MAX_BYTES, MAX_SIDE
+
+log = logging.getLogger(__name__)
+
+
+async def start(update: Update, context: Context) -> int:
+    """/start: greets and lists the enabled services; ends any conversation."""
+    lang = await user_language(update, context)
+    name = update.effective_user.first_name if update.effective_user else ""
+    services = list(context.services.enabled_services)
+    if not services:
+        await update.effective_message.reply_text(t(lang, "start.no_services", name=name))
+    else:
+        listing = "\n".join(f"• {t(lang, f'service.{s}')}" for s in services)
+        await update.effective_message.reply_text(t(lang, "start.greeting", name=name, services=listing))
+    return ConversationHandler.END
+
+
+async def help_command(update: Update, context: Context) -> None:
+    """/help: how the bot works and the commands."""
+    lang = await user_language(update, context)
+    await update.effective_message.reply_text(t(lang, "help.text", daily=context.services.settings.credits.daily_free))
+
+
+async def balance(update: Update, context: Context) -> None:
+    """/balance: the user's credits."""
+    lang = await user_language(update, context)
+    credits = await context.services.repo.balance(update.effective_user.id)
+    await update.effective_message.reply_text(
+        t(lang, "balance.text", balance=credits, daily=context.services.settings.credits.daily_free))
+
+
+async def cancel(update: Update, context: Context) -> int:
+    """/cancel: forgets the photo and order being put together; ends any conversation."""
+    lang = await user_language(update, context)
+    session = context.session
+    had_something = session.photo is not None or session.draft is not None
+    session.photo = session.draft = None
+    session.awaiting_hex = False
+    await update.effective_message.reply_text(t(lang, "cancel.done" if had_something else "cancel.nothing"))
+    return ConversationHandler.END
+
+
+async def language(update: Update, context: Context) -> None:
+    """/language: offers the languages."""
+    lang = await user_language(update, context)
+    await update.effective_message.reply_text(t(lang, "language.choose"), reply_markup=keyboards.languages())
+
+
+async def set_language(update: Update, context: Context) -> None:
+    """Button l:set:<code>: stores the chosen language."""
+    callback = parse(update.callback_query.data)
+    code = callback.arg() if callback and callback.args else "en"
+    await user_language(update, context)
+    await context.services.repo.set_language(update.effective_user.id, code)
+    context.session.lang = code
+    await answer(update)
+    await update.callback_query.edit_message_text(t(code, "language.set"))
+
+
+async def grant(update: Update, context: Context) -> None:
+    """/grant <user_id> <credits>: admins add credits to a user."""
+    lang = await user_language(update, context)
+    if update.effective_user.id not in context.services.settings.telegram.admin_ids:
+        await update.effective_message.reply_text(t(lang, "admin.not_allowed"))
+        return
+    args = context.args or []
+    if len(args) != 2 or not args[0].lstrip("-").isdigit() or not args[1].isdigit():
+        await update.effective_message.reply_text(t(lang, "admin.grant_usage"))
+        return
+    user_id, amount = int(args[0]), int(args[1])
+    await context.services.repo.ensure_user(user_id, user_id, lang)
+    new_balance = await context.services.repo.admin_grant(user_id, amount, f"by {update.effective_user.id}")
+    await update.effective_message.reply_text(t(lang, "admin.granted", amount=amount, user_id=user_id, balance=new_balance))
+
+
+async def photo(update: Update, context: Context) -> int:
+    """A photo or image document: validates and stores it, then asks which service."""
+    lang = await user_language(update, context)
+    message = update.effective_message
+    session = context.session
+    session.draft = None
+    session.awaiting_hex = False
+    attachment = message.photo[-1] if message.photo else message.document
+    if attachment.file_size and attachment.file_size > MAX_INPUT_BYTES:
+        await message.reply_text(t(lang, "input.file_too_large"))
+        return ConversationHandler.END
+    try:
+        telegram_file = await attachment.get_file()
+        data = bytes(await telegram_file.download_as_bytearray())
+    except TelegramError as err:
+        log.info("could not download a user photo: %s", err)
+        key = "input.file_too_large" if "too big" in str(err).lower() else "input.download_failed"
+        await message.reply_text(t(lang, key))
+        return ConversationHandler.END
+    try:
+        image = await asyncio.to_thread(normalise, data, max_side=MAX_SIDE, max_bytes=MAX_BYTES)
+    except ImageRejected as err:
+        await message.reply_text(t(lang, f"input.{err.code}"))
+        return ConversationHandler.END
+    ref = await asyncio.to_thread(context.services.media.save_input, image.data)
+    session.photo = InputPhoto(ref=ref, width=image.width, height=image.height)
+    services = list(context.services.enabled_services)
+    if not services:
+        await message.reply_text(t(lang, "start.no_services", name=update.effective_user.first_name))
+        return ConversationHandler.END
+    text = t(lang, "menu.pick_service", width=image.width, height=image.height)
+    if message.photo:
+        text += "\n" + t(lang, "menu.tip_file")
+    await message.reply_text(text, reply_markup=keyboards.services_menu(lang, services))
+    return ConversationHandler.END
+
+
+async def new_photo(update: Update, context: Context) -> int:
+    """Button m:new: asks for a new photo."""
+    lang = await user_language(update, context)
+    await answer(update)
+    await update.effective_message.reply_text(t(lang, "menu.send_new_photo"))
+    return ConversationHandler.END
+
+
+async def text_without_photo(update: Update, context: Context) -> None:
+    """Any other text: explains that a photo comes first."""
+    lang = await user_language(update, context)
+    await update.effective_message.reply_text(t(lang, "menu.send_photo_first"))
+
+
+async def expired_button(update: Update, context: Context) -> None:
+    """A button from a menu that no longer applies."""
+    lang = await user_language(update, context)
+    await answer(update, t(lang, "menu.expired"))

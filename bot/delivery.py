@@ -1,0 +1,131 @@
+"""Result images and job outcomes -> Telegram, once.
+
+A finished job is claimed for delivery with a compare-and-set (``delivery: NULL ->
+sending``); each part (photo, document, status edit) is recorded as sent right after
+Telegram accepts it, so a restart in the middle sends only the parts still missing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable
+
+from telegram import Bot
+from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter
+
+from bot import keyboards
+from bot.i18n import t
+from bot.media import MediaStore
+from bot.results import present
+from bot.storage.repo import Job, Repository
+
+log = logging.getLogger(__name__)
+
+SEND_ATTEMPTS = 4
+
+
+class DeliveryPostponed(Exception):
+    """Telegram could not be reached; the delivery stays claimed and is tried again later."""
+
+
+class Delivery:
+    def __init__(self, bot: Bot, repo: Repository, media: MediaStore, *, edit_interval: float = 2.0) -> None:
+        self.bot = bot
+        self.repo = repo
+        self.media = media
+        self.edit_interval = edit_interval
+        self._last_edit: dict[str, float] = {}
+
+    async def _language(self, job: Job) -> str:
+        return await self.repo.user_language(job.user_id) or "en"
+
+    async def progress(self, job: Job, percent: int, queue_position: int | None) -> None:
+        """Edit the status message with progress, at most once per ``edit_interval``."""
+        if job.status_message_id is None:
+            return
+        now = time.monotonic()
+        if now - self._last_edit.get(job.id, 0.0) < self.edit_interval:
+            return
+        self._last_edit[job.id] = now
+        lang = await self._language(job)
+        text = t(lang, "job.progress", percent=percent)
+        if queue_position:
+            text += "\n" + t(lang, "job.queue_position", position=queue_position)
+        try:
+            await self.bot.edit_message_text(
+                text, chat_id=job.chat_id, message_id=job.status_message_id,
+                reply_markup=keyboards.job_running(lang, job.id),
+            )
+        except (BadRequest, Forbidden, NetworkError) as err:
+            log.debug("progress edit for job %s skipped: %s", job.id, err)
+
+    async def deliver(self, job: Job) -> None:
+        if job.delivery == "done":
+            return
+        if job.delivery is None and not await self.repo.begin_delivery(job.id):
+            return
+        self._last_edit.pop(job.id, None)
+        lang = await self._language(job)
+        sent = list(job.sent_parts)
+        try:
+            for name, send in self._parts(job, lang):
+                if name in sent:
+                    continue
+                await self._send(send, job, name)
+                sent.append(name)
+                await self.repo.record_part(job.id, sent)
+        except Forbidden:
+            log.info("job %s: user %s blocked the bot; delivery dropped", job.id, job.user_id)
+        await self.repo.end_delivery(job.id)
+
+    def _parts(self, job: Job, lang: str) -> list[tuple[str, Callable[[], Awaitable[object]]]]:
+        parts: list[tuple[str, Callable[[], Awaitable[object]]]] = []
+        if job.state == "succeeded" and job.result:
+            for index, ref in enumerate(job.result.get("files", [])):
+                view = present(job, index, self.media.read(ref), lang)
+                parts.append((f"photo{index}", lambda v=view: self.bot.send_photo(
+                    job.chat_id, photo=v.data, caption=v.caption)))
+                parts.append((f"document{index}", lambda v=view: self.bot.send_document(
+                    job.chat_id, document=v.data, filename=v.filename, caption=v.document_caption,
+                    disable_content_type_detection=True, reply_markup=v.keyboard)))
+            text, markup = t(lang, "job.done", price=job.price), None
+        elif job.state == "cancelled":
+            text, markup = t(lang, "job.cancelled", price=job.price), keyboards.new_photo(lang)
+        else:
+            reason = t(lang, f"error.{job.error}") if job.error else t(lang, "error.processing_failed")
+            text = t(lang, "job.failed", reason=reason, price=job.price)
+            markup = keyboards.job_failed(lang, job.id)
+        parts.append(("status", lambda: self._status(job, text, markup)))
+        return parts
+
+    async def _status(self, job: Job, text: str, markup: object) -> None:
+        if job.status_message_id is not None:
+            try:
+                await self.bot.edit_message_text(
+                    text, chat_id=job.chat_id, message_id=job.status_message_id, reply_markup=markup)
+                return
+            except BadRequest as err:
+                if "not modified" in str(err).lower():
+                    return
+                log.info("job %s: status message cannot be edited (%s); sending a new one", job.id, err)
+        await self.bot.send_message(job.chat_id, text, reply_markup=markup)
+
+    async def _send(self, send: Callable[[], Awaitable[object]], job: Job, part: str) -> None:
+        for attempt in range(SEND_ATTEMPTS):
+            try:
+                await send()
+                return
+            except RetryAfter as err:
+                delay = err.retry_after if isinstance(err.retry_after, (int, float)) else err.retry_after.total_seconds()
+                await asyncio.sleep(delay)
+            except BadRequest as err:
+                log.warning("job %s: Telegram refused part %s: %s", job.id, part, err)
+                return
+            except Forbidden:
+                raise
+            except NetworkError as err:
+                log.info("job %s: sending %s failed (%s), attempt %d", job.id, part, err, attempt + 1)
+                await asyncio.sleep(0.5 * 2**attempt)
+        raise DeliveryPostponed(f"part {part} of job {job.id} could not be sent")

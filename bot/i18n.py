@@ -1,0 +1,42 @@
+"""Locale catalogs (``bot/texts/<lang>.yaml``): call sites use a key and named placeholders."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from importlib import resources
+
+import yaml
+
+LANGUAGES = ("en", "zh-Hans")
+DEFAULT_LANGUAGE = "en"
+
+
+def pick_language(telegram_code: str | None) -> str:
+    """Map a Telegram ``language_code`` onto a catalog: any Chinese is Simplified Chinese."""
+    if telegram_code and telegram_code.lower().startswith("zh"):
+        return "zh-Hans"
+    return DEFAULT_LANGUAGE
+
+
+@lru_cache(maxsize=None)
+def catalog(language: str) -> dict[str, str]:
+    text = (resources.files("bot.texts") / f"{language}.yaml").read_text(encoding="utf-8")
+    return _flatten(yaml.safe_load(text))
+
+
+def _flatten(node: dict, prefix: str = "") -> dict[str, str]:
+    flat: dict[str, str] = {}
+    for key, value in node.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, dict):
+            flat.update(_flatten(value, f"{name}."))
+        else:
+            flat[name] = str(value)
+    return flat
+
+
+def t(language: str, key: str, /, **values: object) -> str:
+    """The text for ``key`` in ``language`` (English when the key is missing there)."""
+    lang = language if language in LANGUAGES else DEFAULT_LANGUAGE
+    template = catalog(lang).get(key) or catalog(DEFAULT_LANGUAGE)[key]
+    return template.format(**values) if values else template

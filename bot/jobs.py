@@ -1,0 +1,242 @@
+"""Job lifecycle: submit, follow (poll + callback wake-ups), finish, deliver, resume, refund.
+
+Every step that must survive a restart is a compare-and-set in SQLite:
+
+    queued --> submitting --> running --> succeeded / failed / cancelled --> delivered
+                   |
+                   +-- found on start: the provider may or may not have the task, and it is
+                       never sent twice, so the job fails and its credits are released.
+
+One asyncio task drives one job; on start every open job gets its task again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Mapping
+
+from bot.delivery import Delivery, DeliveryPostponed
+from bot.media import MediaStore
+from bot.storage.repo import Job, Repository
+from providers.base import TaskProvider
+from providers.download import Downloader
+from providers.errors import (
+    DeadlineExceeded,
+    ProviderConnectionError,
+    ProviderError,
+    ProviderStatusError,
+    RateLimited,
+    ServerError,
+)
+from providers.models import Phase, TaskStatus
+
+log = logging.getLogger(__name__)
+
+#: Wait before trying a delivery again after Telegram could not be reached.
+DELIVERY_RETRY_DELAY = 15.0
+RESULT_DOWNLOAD_ATTEMPTS = 3
+
+
+def _transient(err: ProviderError) -> bool:
+    """Worth asking again later: the provider is unreachable, busy or failing."""
+    return isinstance(err, (ProviderConnectionError, RateLimited, ServerError)) or (
+        isinstance(err, ProviderStatusError) and err.status == 408
+    )
+
+
+class JobRunner:
+    def __init__(
+        self,
+        repo: Repository,
+        media: MediaStore,
+        providers: Mapping[str, TaskProvider],
+        downloader: Downloader,
+        delivery: Delivery,
+        *,
+        public_url: str = "",
+        max_concurrent: int = 32,
+    ) -> None:
+        self.repo = repo
+        self.media = media
+        self.providers = providers
+        self.downloader = downloader
+        self.delivery = delivery
+        self.public_url = public_url
+        self._slots = asyncio.Semaphore(max_concurrent)
+        self._tasks: dict[str, asyncio.Task[None]] = {}
+        self._wakeups: dict[str, asyncio.Event] = {}
+        self._stopping = False
+
+    # --- control -------------------------------------------------------------
+
+    async def resume(self) -> int:
+        """Start a driver for every job that is not finished and told; returns how many."""
+        jobs = await self.repo.open_jobs()
+        for job in jobs:
+            self.start(job.id)
+        if jobs:
+            log.info("resumed %d open jobs", len(jobs))
+        return len(jobs)
+
+    def start(self, job_id: str) -> None:
+        if self._stopping or job_id in self._tasks:
+            return
+        task = asyncio.create_task(self._drive(job_id), name=f"job-{job_id}")
+        self._tasks[job_id] = task
+        task.add_done_callback(lambda _t, j=job_id: self._forget(j))
+
+    def _forget(self, job_id: str) -> None:
+        self._tasks.pop(job_id, None)
+        self._wakeups.pop(job_id, None)
+
+    def wake(self, job_id: str) -> None:
+        """A provider callback arrived: look at the task now instead of at the next poll."""
+        event = self._wakeups.get(job_id)
+        if event is not None:
+            event.set()
+
+    async def cancel(self, job_id: str, user_id: int) -> bool:
+        """Cancel the user's own unfinished job and release its credits."""
+        job = await self.repo.get_job(job_id)
+        if job is None or job.user_id != user_id:
+            return False
+        if not await self.repo.settle(job, "cancelled", error="cancelled"):
+            return False
+        self.wake(job_id)
+        self.start(job_id)
+        return True
+
+    async def stop(self) -> None:
+        self._stopping = True
+        tasks = list(self._tasks.values())
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+    async def idle(self) -> None:
+        """Wait until no job is being driven (tests and benchmarks)."""
+        while self._tasks:
+            await asyncio.gather(*list(self._tasks.values()), return_exceptions=True)
+
+    # --- driving one job -------------------------------------------------------
+
+    async def _drive(self, job_id: str) -> None:
+        self._wakeups.setdefault(job_id, asyncio.Event())
+        while True:
+            job = await self.repo.get_job(job_id)
+            if job is None:
+                return
+            try:
+                if job.state == "queued":
+                    await self._submit(job)
+                elif job.state == "submitting":
+                    log.warning("job %s was interrupted while submitting; not resending it", job.id)
+                    await self.repo.settle(job, "failed", error="interrupted")
+                elif job.state == "running":
+                    await self._follow(job)
+                else:
+                    await self.delivery.deliver(job)
+                    return
+            except DeliveryPostponed as err:
+                log.warning("delivery of job %s postponed: %s", job.id, err)
+                await asyncio.sleep(DELIVERY_RETRY_DELAY)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("job %s: unexpected error in state %s", job.id, job.state)
+                if job.state in ("queued", "submitting", "running"):
+                    await self.repo.settle(job, "failed", error="internal_error")
+                else:
+                    await asyncio.sleep(DELIVERY_RETRY_DELAY)
+
+    def _provider(self, job: Job) -> TaskProvider:
+        return self.providers[job.provider]
+
+    def callback_url(self, job: Job) -> str | None:
+        if not self.public_url:
+            return None
+        return f"{self.public_url}/callbacks/{job.provider}/{job.id}/{job.callback_secret}"
+
+    async def _submit(self, job: Job) -> None:
+        if job.provider not in self.providers:
+            await self.repo.settle(job, "failed", error="provider_disabled")
+            return
+        if not await self.repo.transition(job.id, ("queued",), "submitting", attempts=job.attempts + 1):
+            return
+        image = self.media.read(job.input_ref) if job.input_ref else None
+        try:
+            async with self._slots:
+                submission = await self._provider(job).submit(job.options, image, self.callback_url(job))
+        except ProviderError as err:
+            log.warning("job %s: submit failed: %s", job.id, err)
+            await self.repo.settle(job, "failed", error=err.code)
+            return
+        await self.repo.update(job.id, provider_task_id=submission.task_id)
+        await self.repo.transition(job.id, ("submitting",), "running")
+
+    async def _follow(self, job: Job) -> None:
+        provider = self._provider(job) if job.provider in self.providers else None
+        if provider is None or job.provider_task_id is None:
+            await self.repo.settle(job, "failed", error="provider_disabled")
+            return
+        wake = self._wakeups.setdefault(job.id, asyncio.Event())
+        shown = (job.progress, None)
+        while True:
+            if job.deadline is not None and time.time() > job.deadline:
+                await self.repo.settle(job, "failed", error=DeadlineExceeded.code)
+                return
+            wake.clear()
+            try:
+                async with self._slots:
+                    status = await provider.query(job.provider_task_id)
+            except ProviderError as err:
+                if not _transient(err):
+                    log.warning("job %s: query failed: %s", job.id, err)
+                    await self.repo.settle(job, "failed", error=err.code)
+                    return
+                log.info("job %s: provider not answering (%s); will ask again", job.id, err)
+            else:
+                if status.phase is Phase.DONE:
+                    await self._collect(job, status)
+                    return
+                if status.phase is Phase.FAILED:
+                    code = status.error.code if status.error else "processing_failed"
+                    await self.repo.settle(job, "failed", error=code)
+                    return
+                if (status.progress, status.queue_position) != shown:
+                    shown = (status.progress, status.queue_position)
+                    await self.repo.update(job.id, progress=status.progress)
+                    await self.delivery.progress(job, status.progress, status.queue_position)
+            try:
+                await asyncio.wait_for(wake.wait(), timeout=provider.poll_interval)
+            except TimeoutError:
+                pass
+            current = await self.repo.get_job(job.id)
+            if current is None or current.state != "running":
+                return
+
+    async def _collect(self, job: Job, status: TaskStatus) -> None:
+        """Store the result files, then capture the credits; delivery reads the files."""
+        files = []
+        try:
+            for index, image in enumerate(status.images):
+                data = image.data if image.data is not None else await self._download(image.url or "")
+                files.append(self.media.save_result(job.id, index, data))
+        except ProviderError as err:
+            log.warning("job %s: result download failed: %s", job.id, err)
+            await self.repo.settle(job, "failed", error=err.code)
+            return
+        result = {"files": files, "image_ids": [image.image_id for image in status.images]}
+        await self.repo.settle(job, "succeeded", result=result, progress=100)
+
+    async def _download(self, url: str) -> bytes:
+        for attempt in range(RESULT_DOWNLOAD_ATTEMPTS):
+            try:
+                return await self.downloader.fetch(url)
+            except ProviderError:
+                if attempt == RESULT_DOWNLOAD_ATTEMPTS - 1:
+                    raise
+                await asyncio.sleep(0.5 * 2**attempt)
+        raise AssertionError("unreachable")

@@ -1,0 +1,134 @@
+"""Inline keyboards. Button texts come from the locale catalogs, callback data from callback_data."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from telegram import InlineKeyboardButton as Button
+from telegram import InlineKeyboardMarkup as Markup
+
+from bot.callback_data import Prefix, build
+from bot.context import IdPhotoDraft
+from bot.i18n import LANGUAGES, t
+from providers.picwish import CLOTHES_IDS, LAYOUT_SIZES
+from providers.specs import Spec
+
+SPECS_PER_PAGE = 8
+OUTFIT_GROUPS = ("man", "woman", "child")
+OUTFITS_PER_ROW = 5
+
+
+def _rows(buttons: Sequence[Button], width: int) -> list[list[Button]]:
+    return [list(buttons[i : i + width]) for i in range(0, len(buttons), width)]
+
+
+def services_menu(lang: str, services: Sequence[str]) -> Markup:
+    return Markup([[Button(t(lang, f"service.{name}"), callback_data=build(Prefix.MENU, "svc", name))] for name in services])
+
+
+def categories(lang: str, names: Sequence[str]) -> Markup:
+    buttons = [Button(t(lang, f"category.{name}"), callback_data=build(Prefix.IDPHOTO, "cat", i)) for i, name in enumerate(names)]
+    return Markup(_rows(buttons, 2))
+
+
+def spec_page(lang: str, specs: Sequence[Spec], page: int) -> Markup:
+    pages = max(1, -(-len(specs) // SPECS_PER_PAGE))
+    page = min(max(page, 0), pages - 1)
+    shown = specs[page * SPECS_PER_PAGE : (page + 1) * SPECS_PER_PAGE]
+    rows = [
+        [Button(t(lang, "idphoto.spec_button", title=s.title, w=s.mm[0], h=s.mm[1]), callback_data=build(Prefix.IDPHOTO, "spec", s.spec_id))]
+        for s in shown
+    ]
+    nav = []
+    if page > 0:
+        nav.append(Button("◀", callback_data=build(Prefix.IDPHOTO, "pg", page - 1)))
+    if pages > 1:
+        nav.append(Button(f"{page + 1}/{pages}", callback_data=build(Prefix.IDPHOTO, "pg", page)))
+    if page < pages - 1:
+        nav.append(Button("▶", callback_data=build(Prefix.IDPHOTO, "pg", page + 1)))
+    if nav:
+        rows.append(nav)
+    rows.append([Button(t(lang, "button.back"), callback_data=build(Prefix.IDPHOTO, "back", "cat"))])
+    return Markup(rows)
+
+
+def colors(lang: str, names: Sequence[str], custom: bool) -> Markup:
+    buttons = [Button(t(lang, f"color.{name}"), callback_data=build(Prefix.IDPHOTO, "col", name)) for name in names]
+    if custom:
+        buttons.append(Button(t(lang, "color.custom"), callback_data=build(Prefix.IDPHOTO, "col", "custom")))
+    rows = _rows(buttons, 4)
+    rows.append([Button(t(lang, "button.back"), callback_data=build(Prefix.IDPHOTO, "back", "spec"))])
+    return Markup(rows)
+
+
+def _on_off(lang: str, value: bool) -> str:
+    return t(lang, "option.on") if value else t(lang, "option.off")
+
+
+def options(lang: str, draft: IdPhotoDraft) -> Markup:
+    outfit = draft.clothes_id or t(lang, "option.none")
+    layout = draft.layout_size or t(lang, "option.none")
+    rows = [
+        [Button(t(lang, "option.beauty", state=_on_off(lang, draft.beauty)), callback_data=build(Prefix.IDPHOTO, "opt", "beauty"))],
+        [Button(t(lang, "option.outfit", state=outfit), callback_data=build(Prefix.IDPHOTO, "opt", "outfit"))],
+        [Button(t(lang, "option.layout", state=layout), callback_data=build(Prefix.IDPHOTO, "opt", "layout"))],
+        [Button(t(lang, "option.preview", state=_on_off(lang, draft.preview)), callback_data=build(Prefix.IDPHOTO, "opt", "preview"))],
+        [
+            Button(t(lang, "button.back"), callback_data=build(Prefix.IDPHOTO, "back", "color")),
+            Button(t(lang, "button.continue"), callback_data=build(Prefix.IDPHOTO, "opt", "done")),
+        ],
+    ]
+    return Markup(rows)
+
+
+def outfit_groups(lang: str) -> Markup:
+    rows = [[Button(t(lang, f"outfit.{g}"), callback_data=build(Prefix.IDPHOTO, "outfit", g))] for g in OUTFIT_GROUPS]
+    rows.append([Button(t(lang, "outfit.none"), callback_data=build(Prefix.IDPHOTO, "cloth", "none"))])
+    return Markup(rows)
+
+
+def outfit_items(lang: str, group: str) -> Markup:
+    items = [c for c in CLOTHES_IDS if c.rsplit("_", 1)[0] == group]
+    buttons = [Button(c.rsplit("_", 1)[1], callback_data=build(Prefix.IDPHOTO, "cloth", c)) for c in items]
+    rows = _rows(buttons, OUTFITS_PER_ROW)
+    rows.append([Button(t(lang, "button.back"), callback_data=build(Prefix.IDPHOTO, "opt", "outfit"))])
+    return Markup(rows)
+
+
+def layout_sizes(lang: str) -> Markup:
+    return Markup([[Button(t(lang, f"layout.{size}"), callback_data=build(Prefix.IDPHOTO, "lay", size))] for size in LAYOUT_SIZES])
+
+
+def summary(lang: str, nonce: str) -> Markup:
+    return Markup([[
+        Button(t(lang, "button.confirm"), callback_data=build(Prefix.ORDER, "ok", nonce)),
+        Button(t(lang, "button.cancel"), callback_data=build(Prefix.ORDER, "no", nonce)),
+    ]])
+
+
+def job_running(lang: str, job_id: str) -> Markup:
+    return Markup([[Button(t(lang, "button.cancel"), callback_data=build(Prefix.JOB, "cancel", job_id))]])
+
+
+def job_failed(lang: str, job_id: str) -> Markup:
+    return Markup([[
+        Button(t(lang, "button.retry"), callback_data=build(Prefix.JOB, "retry", job_id)),
+        Button(t(lang, "button.new_photo"), callback_data=build(Prefix.MENU, "new")),
+    ]])
+
+
+def new_photo(lang: str) -> Markup:
+    return Markup([[Button(t(lang, "button.new_photo"), callback_data=build(Prefix.MENU, "new"))]])
+
+
+def idphoto_result(lang: str, job_id: str, can_rerender: bool) -> Markup:
+    rows = []
+    if can_rerender:
+        rows.append([Button(t(lang, "button.other_color"), callback_data=build(Prefix.IDPHOTO, "recolor", job_id))])
+        rows.append([Button(t(lang, "button.print_sheet"), callback_data=build(Prefix.IDPHOTO, "sheet", job_id))])
+    rows.append([Button(t(lang, "button.new_photo"), callback_data=build(Prefix.MENU, "new"))])
+    return Markup(rows)
+
+
+def languages() -> Markup:
+    return Markup([[Button(t(code, "language.name"), callback_data=build(Prefix.LANG, "set", code))] for code in LANGUAGES])

@@ -1,0 +1,96 @@
+"""Files the bot keeps (normalised inputs, results) and short-lived signed links to them.
+
+Providers that take image URLs get ``{public_url}/media/<token>``; a Telegram file URL
+is never handed out because it contains the bot token. A token names one stored file
+and an expiry, signed with HMAC-SHA256; it cannot be forged, extended or enumerated.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import re
+import time
+import uuid
+from pathlib import Path
+
+_REF = re.compile(r"^(inputs|results)/[A-Za-z0-9_.-]+$")
+
+
+class MediaStore:
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        for folder in ("inputs", "results"):
+            (root / folder).mkdir(parents=True, exist_ok=True)
+
+    def save_input(self, data: bytes) -> str:
+        return self._write(f"inputs/{uuid.uuid4().hex}.jpg", data)
+
+    def save_result(self, job_id: str, index: int, data: bytes, suffix: str = ".jpg") -> str:
+        return self._write(f"results/{job_id}_{index}{suffix}", data)
+
+    def _write(self, ref: str, data: bytes) -> str:
+        path = self.root / ref
+        tmp = path.with_suffix(path.suffix + ".tmp")
+        tmp.write_bytes(data)
+        tmp.replace(path)
+        return ref
+
+    def path(self, ref: str) -> Path:
+        if not _REF.match(ref):
+            raise ValueError(f"not a media reference: {ref!r}")
+        return self.root / ref
+
+    def read(self, ref: str) -> bytes:
+        return self.path(ref).read_bytes()
+
+    def exists(self, ref: str) -> bool:
+        return _REF.match(ref) is not None and (self.root / ref).is_file()
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def _unb64(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+class MediaSigner:
+    """Signs and checks ``/media/`` tokens: ``<ref b64>.<expiry>.<hmac b64>``."""
+
+    def __init__(self, secret: bytes, ttl: int) -> None:
+        self._secret = secret
+        self.ttl = ttl
+
+    def _mac(self, payload: str) -> str:
+        return _b64(hmac.new(self._secret, payload.encode(), hashlib.sha256).digest())
+
+    def token(self, ref: str, now: float | None = None) -> str:
+        expires = int((now if now is not None else time.time()) + self.ttl)
+        payload = f"{_b64(ref.encode())}.{expires}"
+        return f"{payload}.{self._mac(payload)}"
+
+    def verify(self, token: str, now: float | None = None) -> str | None:
+        """The file reference of a valid, unexpired token; None otherwise."""
+        parts = token.split(".")
+        if len(parts) != 3 or not parts[1].isdigit():
+            return None
+        payload = f"{parts[0]}.{parts[1]}"
+        if not hmac.compare_digest(self._mac(payload), parts[2]):
+            return None
+        if int(parts[1]) < (now if now is not None else time.time()):
+            return None
+        try:
+            ref = _unb64(parts[0]).decode()
+        except (ValueError, UnicodeDecodeError):
+            return None
+        return ref if _REF.match(ref) else None
+
+
+def derive_secret(configured: str, bot_token: str) -> bytes:
+    """The configured media secret, or one derived from the bot token (never the token itself)."""
+    if configured:
+        return configured.encode()
+    return hashlib.sha256(b"photobot-media:" + bot_token.encode()).digest()

@@ -1,0 +1,90 @@
+"""Everything a handler needs, opened once at start and closed at stop."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from bot.config import Settings
+from bot.context import PhotoBotApp
+from bot.delivery import Delivery
+from bot.jobs import JobRunner
+from bot.media import MediaSigner, MediaStore, derive_secret
+from bot.storage.db import Database
+from bot.storage.repo import Repository
+from bot.web import WebServer
+from providers.base import TaskProvider
+from providers.download import Downloader
+from providers.picwish import PicwishClient
+from providers.specs import SpecCatalog, load_catalog
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Services:
+    settings: Settings
+    db: Database
+    repo: Repository
+    media: MediaStore
+    signer: MediaSigner
+    catalog: SpecCatalog
+    providers: dict[str, TaskProvider]
+    downloader: Downloader
+    runner: JobRunner
+    web: WebServer
+
+    @property
+    def enabled_services(self) -> dict[str, str]:
+        return self.settings.enabled_services()
+
+    def media_link(self, ref: str) -> str:
+        return f"{self.settings.server.public_url}/media/{self.signer.token(ref)}"
+
+    async def close(self) -> None:
+        await self.runner.stop()
+        await self.web.stop()
+        for provider in self.providers.values():
+            await provider.aclose()
+        await self.downloader.aclose()
+        await self.db.close()
+
+
+def make_providers(settings: Settings) -> dict[str, TaskProvider]:
+    providers: dict[str, TaskProvider] = {}
+    picwish = settings.providers.picwish
+    if picwish.usable:
+        providers["picwish"] = PicwishClient(
+            picwish.api_key,
+            base_url=picwish.base_url,
+            timeout=picwish.request_timeout,
+            poll_interval=picwish.poll_interval,
+            deadline=picwish.deadline,
+        )
+    return providers
+
+
+async def open_services(app: PhotoBotApp, settings: Settings) -> Services:
+    """Open the database, clients and web server and attach them to ``app.bot_data``."""
+    db = await Database.open(settings.database.path)
+    repo = Repository(db, daily_free=settings.credits.daily_free)
+    media = MediaStore(settings.media_dir)
+    signer = MediaSigner(derive_secret(settings.server.media_secret, settings.telegram.token), settings.server.media_link_ttl)
+    providers = make_providers(settings)
+    downloader = Downloader(
+        max_bytes=settings.network.max_download_bytes,
+        allow_private_addresses=settings.network.allow_private_addresses,
+    )
+    delivery = Delivery(app.bot, repo, media, edit_interval=settings.telegram.status_edit_interval)
+    runner = JobRunner(
+        repo, media, providers, downloader, delivery,
+        public_url=settings.server.public_url, max_concurrent=settings.jobs.max_concurrent,
+    )
+    web = WebServer(
+        repo=repo, media=media, signer=signer, update_queue=app.update_queue,
+        host=settings.server.host, port=settings.server.port,
+    )
+    await web.start()
+    services = Services(settings, db, repo, media, signer, load_catalog(), providers, downloader, runner, web)
+    app.bot_data.services = services
+    return services

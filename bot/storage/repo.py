@@ -1,0 +1,305 @@
+"""Queries over users, the credit ledger and jobs. Every state change is a compare-and-set."""
+
+from __future__ import annotations
+
+import json
+import secrets
+import time
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any
+
+import aiosqlite
+
+from bot.storage.db import Database
+
+ACTIVE_STATES = ("queued", "submitting", "running")
+TERMINAL_STATES = ("succeeded", "failed", "cancelled")
+
+# Balance is derived from the ledger: holds take credits away, releases give them back,
+# a capture only settles a hold (the credits already left with the hold).
+_BALANCE_SQL = """
+SELECT COALESCE(SUM(CASE kind WHEN 'hold' THEN -amount WHEN 'capture' THEN 0 ELSE amount END), 0)
+FROM ledger WHERE user_id = ?
+"""
+
+
+class InsufficientCredits(Exception):
+    def __init__(self, balance: int, price: int) -> None:
+        super().__init__(f"balance {balance} < price {price}")
+        self.balance = balance
+        self.price = price
+
+
+@dataclass(frozen=True)
+class User:
+    user_id: int
+    chat_id: int
+    language: str
+    language_chosen: bool
+
+
+@dataclass(frozen=True)
+class JobDraft:
+    """What a conversation hands over to create a job."""
+
+    user_id: int
+    chat_id: int
+    service: str
+    provider: str
+    options: dict[str, Any]
+    input_ref: str | None
+    price: int
+    deadline_seconds: float
+    status_message_id: int | None = None
+
+
+@dataclass(frozen=True)
+class Job:
+    id: str
+    user_id: int
+    chat_id: int
+    service: str
+    provider: str
+    options: dict[str, Any]
+    input_ref: str | None
+    price: int
+    provider_task_id: str | None
+    state: str
+    progress: int
+    attempts: int
+    created_at: float
+    deadline: float | None
+    result: dict[str, Any] | None
+    error: str | None
+    callback_secret: str
+    status_message_id: int | None
+    delivery: str | None
+    sent_parts: list[str] = field(default_factory=list)
+
+    @classmethod
+    def from_row(cls, row: aiosqlite.Row) -> Job:
+        return cls(
+            id=row["id"],
+            user_id=row["user_id"],
+            chat_id=row["chat_id"],
+            service=row["service"],
+            provider=row["provider"],
+            options=json.loads(row["options"]),
+            input_ref=row["input_ref"],
+            price=row["price"],
+            provider_task_id=row["provider_task_id"],
+            state=row["state"],
+            progress=row["progress"],
+            attempts=row["attempts"],
+            created_at=row["created_at"],
+            deadline=row["deadline"],
+            result=json.loads(row["result"]) if row["result"] else None,
+            error=row["error"],
+            callback_secret=row["callback_secret"],
+            status_message_id=row["status_message_id"],
+            delivery=row["delivery"],
+            sent_parts=json.loads(row["sent_parts"]),
+        )
+
+
+def utc_day(now: float | None = None) -> str:
+    return datetime.fromtimestamp(now if now is not None else time.time(), timezone.utc).date().isoformat()
+
+
+class Repository:
+    def __init__(self, db: Database, daily_free: int) -> None:
+        self.db = db
+        self.daily_free = daily_free
+
+    # --- users -----------------------------------------------------------------
+
+    async def ensure_user(self, user_id: int, chat_id: int, language: str) -> User:
+        """Create the user on first sight (language from Telegram) and grant today's credits."""
+        async with self.db.transaction() as conn:
+            await conn.execute(
+                "INSERT INTO users (user_id, chat_id, language, first_seen) VALUES (?, ?, ?, ?)"
+                " ON CONFLICT(user_id) DO UPDATE SET chat_id = excluded.chat_id,"
+                " language = CASE WHEN users.language_chosen THEN users.language ELSE excluded.language END",
+                (user_id, chat_id, language, time.time()),
+            )
+            await self._grant_daily(conn, user_id)
+            async with conn.execute("SELECT * FROM users WHERE user_id = ?", (user_id,)) as cur:
+                row = await cur.fetchone()
+        assert row is not None
+        return User(row["user_id"], row["chat_id"], row["language"], bool(row["language_chosen"]))
+
+    async def set_language(self, user_id: int, language: str) -> None:
+        async with self.db.transaction() as conn:
+            await conn.execute(
+                "UPDATE users SET language = ?, language_chosen = 1 WHERE user_id = ?", (language, user_id)
+            )
+
+    async def user_language(self, user_id: int) -> str | None:
+        row = await self.db.fetchone("SELECT language FROM users WHERE user_id = ?", (user_id,))
+        return row["language"] if row else None
+
+    # --- credits ---------------------------------------------------------------
+
+    async def _balance(self, conn: aiosqlite.Connection, user_id: int) -> int:
+        async with conn.execute(_BALANCE_SQL, (user_id,)) as cur:
+            row = await cur.fetchone()
+        return int(row[0]) if row else 0
+
+    async def _grant_daily(self, conn: aiosqlite.Connection, user_id: int) -> None:
+        """Top the balance up to ``daily_free`` once per UTC day; credits above it are kept."""
+        day = utc_day()
+        async with conn.execute(
+            "SELECT 1 FROM ledger WHERE user_id = ? AND kind = 'daily_grant' AND day = ?", (user_id, day)
+        ) as cur:
+            if await cur.fetchone():
+                return
+        amount = max(0, self.daily_free - await self._balance(conn, user_id))
+        await conn.execute(
+            "INSERT INTO ledger (user_id, kind, amount, day, created_at) VALUES (?, 'daily_grant', ?, ?, ?)",
+            (user_id, amount, day, time.time()),
+        )
+
+    async def balance(self, user_id: int) -> int:
+        async with self.db.transaction() as conn:
+            await self._grant_daily(conn, user_id)
+            return await self._balance(conn, user_id)
+
+    async def admin_grant(self, user_id: int, amount: int, note: str) -> int:
+        async with self.db.transaction() as conn:
+            await conn.execute(
+                "INSERT INTO ledger (user_id, kind, amount, note, created_at) VALUES (?, 'admin_grant', ?, ?, ?)",
+                (user_id, amount, note, time.time()),
+            )
+            return await self._balance(conn, user_id)
+
+    async def ledger_problems(self) -> list[str]:
+        """Every way the ledger fails to balance; empty when it is consistent."""
+        problems = []
+        rows = await self.db.fetchall(
+            """
+            SELECT j.id, j.state, j.price,
+                   SUM(CASE WHEN l.kind = 'hold' THEN l.amount END) AS held,
+                   SUM(CASE WHEN l.kind = 'capture' THEN l.amount END) AS captured,
+                   SUM(CASE WHEN l.kind = 'release' THEN l.amount END) AS released
+            FROM jobs j LEFT JOIN ledger l ON l.job_id = j.id GROUP BY j.id
+            """
+        )
+        for row in rows:
+            held, captured, released = row["held"], row["captured"], row["released"]
+            if held != row["price"]:
+                problems.append(f"job {row['id']}: hold {held} != price {row['price']}")
+            settled = (captured or 0) + (released or 0)
+            if row["state"] in ACTIVE_STATES and settled:
+                problems.append(f"job {row['id']}: settled while {row['state']}")
+            if row["state"] == "succeeded" and captured != held:
+                problems.append(f"job {row['id']}: succeeded but captured {captured} of {held}")
+            if row["state"] in ("failed", "cancelled") and released != held:
+                problems.append(f"job {row['id']}: {row['state']} but released {released} of {held}")
+        negative = await self.db.fetchall(
+            f"SELECT user_id, ({_BALANCE_SQL.replace('?', 'u.user_id')}) AS bal FROM users u"
+        )
+        problems += [f"user {r['user_id']}: negative balance {r['bal']}" for r in negative if r["bal"] < 0]
+        return problems
+
+    # --- jobs ------------------------------------------------------------------
+
+    async def create_job(self, draft: JobDraft) -> Job:
+        """Insert the job and hold its price in one transaction, or raise InsufficientCredits."""
+        job_id = uuid.uuid4().hex
+        now = time.time()
+        async with self.db.transaction() as conn:
+            await self._grant_daily(conn, draft.user_id)
+            balance = await self._balance(conn, draft.user_id)
+            if balance < draft.price:
+                raise InsufficientCredits(balance, draft.price)
+            await conn.execute(
+                "INSERT INTO jobs (id, user_id, chat_id, service, provider, options, input_ref, price,"
+                " state, created_at, updated_at, deadline, callback_secret, status_message_id)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'queued', ?, ?, ?, ?, ?)",
+                (
+                    job_id, draft.user_id, draft.chat_id, draft.service, draft.provider,
+                    json.dumps(draft.options, sort_keys=True), draft.input_ref, draft.price,
+                    now, now, now + draft.deadline_seconds, secrets.token_urlsafe(24), draft.status_message_id,
+                ),
+            )
+            await conn.execute(
+                "INSERT INTO ledger (user_id, kind, amount, job_id, created_at) VALUES (?, 'hold', ?, ?, ?)",
+                (draft.user_id, draft.price, job_id, now),
+            )
+        job = await self.get_job(job_id)
+        assert job is not None
+        return job
+
+    async def get_job(self, job_id: str) -> Job | None:
+        row = await self.db.fetchone("SELECT * FROM jobs WHERE id = ?", (job_id,))
+        return Job.from_row(row) if row else None
+
+    async def open_jobs(self) -> list[Job]:
+        """Jobs that still need work: not finished, or finished but not yet told to the user."""
+        rows = await self.db.fetchall(
+            "SELECT * FROM jobs WHERE state IN ('queued', 'submitting', 'running')"
+            " OR delivery IS NULL OR delivery = 'sending' ORDER BY created_at"
+        )
+        return [Job.from_row(r) for r in rows]
+
+    async def active_job_count(self, user_id: int) -> int:
+        row = await self.db.fetchone(
+            "SELECT COUNT(*) FROM jobs WHERE user_id = ? AND state IN ('queued', 'submitting', 'running')",
+            (user_id,),
+        )
+        return int(row[0]) if row else 0
+
+    async def transition(self, job_id: str, from_states: tuple[str, ...], to_state: str, **fields: Any) -> bool:
+        """Compare-and-set the state; True when this caller made the change."""
+        return await self._update(job_id, from_states, {"state": to_state, **fields})
+
+    async def update(self, job_id: str, **fields: Any) -> None:
+        await self._update(job_id, None, fields)
+
+    async def _update(self, job_id: str, from_states: tuple[str, ...] | None, fields: dict[str, Any]) -> bool:
+        async with self.db.transaction() as conn:
+            return await self._update_in(conn, job_id, from_states, fields)
+
+    @staticmethod
+    async def _update_in(
+        conn: aiosqlite.Connection, job_id: str, from_states: tuple[str, ...] | None, fields: dict[str, Any]
+    ) -> bool:
+        values = {k: json.dumps(v) if isinstance(v, (dict, list)) else v for k, v in fields.items()}
+        values["updated_at"] = time.time()
+        sql = "UPDATE jobs SET " + ", ".join(f"{k} = ?" for k in values) + " WHERE id = ?"
+        params: list[Any] = [*values.values(), job_id]
+        if from_states is not None:
+            sql += f" AND state IN ({', '.join('?' * len(from_states))})"
+            params += from_states
+        cur = await conn.execute(sql, params)
+        return cur.rowcount == 1
+
+    async def settle(self, job: Job, to_state: str, **fields: Any) -> bool:
+        """Move an active job to a terminal state and capture or release its hold, atomically."""
+        kind = "capture" if to_state == "succeeded" else "release"
+        async with self.db.transaction() as conn:
+            if not await self._update_in(conn, job.id, ACTIVE_STATES, {"state": to_state, **fields}):
+                return False
+            await conn.execute(
+                "INSERT INTO ledger (user_id, kind, amount, job_id, created_at) VALUES (?, ?, ?, ?, ?)",
+                (job.user_id, kind, job.price, job.id, time.time()),
+            )
+        return True
+
+    async def begin_delivery(self, job_id: str) -> bool:
+        """Claim a finished job for delivery; only one caller ever wins."""
+        async with self.db.transaction() as conn:
+            cur = await conn.execute(
+                "UPDATE jobs SET delivery = 'sending', updated_at = ? WHERE id = ? AND delivery IS NULL"
+                " AND state IN ('succeeded', 'failed', 'cancelled')",
+                (time.time(), job_id),
+            )
+            return cur.rowcount == 1
+
+    async def record_part(self, job_id: str, sent_parts: list[str]) -> None:
+        await self.update(job_id, sent_parts=sent_parts)
+
+    async def end_delivery(self, job_id: str) -> None:
+        await self.update(job_id, delivery="done")

@@ -1,0 +1,102 @@
+"""The bot's own HTTP server, in the bot's event loop: provider callbacks, /media/ links, /healthz.
+
+A provider callback is checked here (the job exists, belongs to that provider and the
+per-job secret in the path matches, compared in constant time) and then only wakes the
+job: it is put on the application's update queue as a :class:`ProviderCallback` and the
+runner re-queries the provider before acting.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from aiohttp import web
+
+from bot.media import MediaSigner, MediaStore
+from bot.storage.repo import Repository
+
+log = logging.getLogger(__name__)
+
+MAX_CALLBACK_BYTES = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class ProviderCallback:
+    """A verified wake-up for one job, consumed by a TypeHandler."""
+
+    job_id: str
+    provider: str
+
+
+def _callback_answer(provider: str) -> web.Response:
+    if provider == "picwish":
+        return web.json_response({"status": 200, "message": "ok"})
+    return web.json_response({"ok": True})
+
+
+class WebServer:
+    def __init__(
+        self,
+        *,
+        repo: Repository,
+        media: MediaStore,
+        signer: MediaSigner,
+        update_queue: asyncio.Queue[Any],
+        host: str,
+        port: int,
+    ) -> None:
+        self.repo = repo
+        self.media = media
+        self.signer = signer
+        self.update_queue = update_queue
+        self.host = host
+        self.port = port
+        self.app = web.Application(client_max_size=MAX_CALLBACK_BYTES)
+        self.app.router.add_get("/healthz", self.healthz)
+        self.app.router.add_get("/media/{token}", self.media_file)
+        self.app.router.add_post("/callbacks/{provider}/{job_id}/{secret}", self.callback)
+        self._runner: web.AppRunner | None = None
+        self.bound_port: int | None = None
+
+    async def start(self) -> None:
+        self._runner = web.AppRunner(self.app, access_log=None, handle_signals=False, shutdown_timeout=2.0)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, self.host, self.port)
+        await site.start()
+        server = site._server
+        sockets = getattr(server, "sockets", None) or []
+        self.bound_port = sockets[0].getsockname()[1] if sockets else self.port
+        log.info("web server listening on %s:%s", self.host, self.bound_port)
+
+    async def stop(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+
+    async def healthz(self, request: web.Request) -> web.Response:
+        try:
+            await self.repo.db.fetchone("SELECT 1")
+        except Exception:  # the database is the one dependency that makes us unhealthy
+            return web.json_response({"status": "error"}, status=503)
+        return web.json_response({"status": "ok"})
+
+    async def media_file(self, request: web.Request) -> web.StreamResponse:
+        ref = self.signer.verify(request.match_info["token"])
+        if ref is None or not self.media.exists(ref):
+            raise web.HTTPNotFound()
+        return web.FileResponse(self.media.path(ref), headers={"Content-Type": "image/jpeg", "Cache-Control": "no-store"})
+
+    async def callback(self, request: web.Request) -> web.Response:
+        provider = request.match_info["provider"]
+        job_id = request.match_info["job_id"]
+        job = await self.repo.get_job(job_id) if len(job_id) <= 64 else None
+        expected = job.callback_secret if job is not None and job.provider == provider else "x" * 32
+        if not hmac.compare_digest(expected.encode(), request.match_info["secret"].encode()) or job is None:
+            log.warning("rejected a %s callback for an unknown job or with a wrong secret", provider)
+            raise web.HTTPNotFound()
+        await request.read()
+        await self.update_queue.put(ProviderCallback(job_id=job_id, provider=provider))
+        return _callback_answer(provider)

@@ -1,0 +1,170 @@
+"""Shared httpx handling for provider clients: timeouts, retries and status mapping.
+
+Retries follow one rule: a request that may have been accepted is never sent again.
+Idempotent requests (queries) retry connection errors, 408, 429 and 5xx. A paid
+submission retries only when the provider cannot have accepted it: the connection
+was never made, or the answer was 429 / 503.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Callable, Mapping
+from email.utils import parsedate_to_datetime
+from typing import Any, Protocol
+
+import httpx
+from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt, wait_random_exponential
+from tenacity.wait import wait_base
+
+from providers.errors import (
+    AuthenticationError,
+    BadResponse,
+    ProviderConnectionError,
+    ProviderError,
+    ProviderStatusError,
+    ProviderTimeout,
+    RateLimited,
+    ServerError,
+)
+from providers.models import Submission, TaskStatus
+
+log = logging.getLogger(__name__)
+
+DEFAULT_TIMEOUT = 30.0
+DEFAULT_CONNECT_TIMEOUT = 10.0
+DEFAULT_MAX_RETRIES = 3
+DEFAULT_BACKOFF = 0.5
+DEFAULT_MAX_BACKOFF = 8.0
+MAX_RETRY_AFTER = 60.0
+
+_NEVER_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
+_NOT_ACCEPTED_STATUSES = (429, 503)
+_RETRY_STATUSES = (408, 429, 500, 502, 503, 504)
+
+
+def retry_after_seconds(response: httpx.Response) -> float | None:
+    value = response.headers.get("Retry-After")
+    if not value:
+        return None
+    try:
+        seconds = float(value)
+    except ValueError:
+        try:
+            seconds = parsedate_to_datetime(value).timestamp() - time.time()
+        except (TypeError, ValueError):
+            return None
+    return max(0.0, min(seconds, MAX_RETRY_AFTER))
+
+
+class _WaitRetryAfter(wait_base):
+    def __init__(self, fallback: wait_base) -> None:
+        self.fallback = fallback
+
+    def __call__(self, retry_state: Any) -> float:
+        err = retry_state.outcome.exception() if retry_state.outcome else None
+        if isinstance(err, RateLimited) and err.retry_after is not None:
+            return err.retry_after
+        return self.fallback(retry_state)
+
+
+def status_error(provider: str, status: int, message: str, data: Any = None, retry_after: float | None = None) -> ProviderStatusError:
+    """The typed error for an HTTP-like status code."""
+    if status in (401, 403):
+        return AuthenticationError(message, status=status, provider=provider, data=data)
+    if status == 429:
+        return RateLimited(message, status=status, provider=provider, data=data, retry_after=retry_after)
+    if status >= 500:
+        return ServerError(message, status=status, provider=provider, data=data)
+    return ProviderStatusError(message, status=status, provider=provider, data=data)
+
+
+class HttpProvider:
+    """Base for provider clients; owns one httpx.AsyncClient."""
+
+    name = "provider"
+
+    def __init__(
+        self,
+        *,
+        timeout: float = DEFAULT_TIMEOUT,
+        max_retries: int = DEFAULT_MAX_RETRIES,
+        backoff: float = DEFAULT_BACKOFF,
+        max_backoff: float = DEFAULT_MAX_BACKOFF,
+        transport: httpx.AsyncBaseTransport | None = None,
+        proxy: str | None = None,
+    ) -> None:
+        self.max_retries = max_retries
+        self._wait = _WaitRetryAfter(wait_random_exponential(multiplier=backoff, max=max_backoff))
+        self._client = httpx.AsyncClient(
+            timeout=httpx.Timeout(timeout, connect=min(timeout, DEFAULT_CONNECT_TIMEOUT)),
+            transport=transport,
+            proxy=proxy,
+            follow_redirects=False,
+        )
+
+    async def aclose(self) -> None:
+        await self._client.aclose()
+
+    async def request_json(self, method: str, url: str, *, idempotent: bool, **kwargs: Any) -> dict[str, Any]:
+        """Send with retries; return the decoded JSON object of a 2xx answer."""
+        retryable: Callable[[BaseException], bool]
+        if idempotent:
+            retryable = lambda e: isinstance(e, ProviderConnectionError) or (
+                isinstance(e, ProviderStatusError) and e.status in _RETRY_STATUSES
+            )
+        else:
+            retryable = lambda e: isinstance(e, ProviderError) and e.never_accepted
+        retrying = AsyncRetrying(
+            stop=stop_after_attempt(self.max_retries + 1),
+            wait=self._wait,
+            retry=retry_if_exception(retryable),
+            reraise=True,
+        )
+        async for attempt in retrying:
+            with attempt:
+                return await self._send_once(method, url, **kwargs)
+        raise AssertionError("unreachable")
+
+    async def _send_once(self, method: str, url: str, **kwargs: Any) -> dict[str, Any]:
+        try:
+            response = await self._client.request(method, url, **kwargs)
+        except _NEVER_SENT as err:
+            raise ProviderConnectionError(f"{self.name}: cannot connect", provider=self.name, never_accepted=True) from err
+        except httpx.TimeoutException as err:
+            raise ProviderTimeout(f"{self.name}: timed out", provider=self.name) from err
+        except httpx.HTTPError as err:
+            raise ProviderConnectionError(f"{self.name}: {type(err).__name__}", provider=self.name) from err
+        if response.status_code >= 400:
+            error = status_error(
+                self.name, response.status_code, f"{self.name}: HTTP {response.status_code}",
+                data=response.text[:500], retry_after=retry_after_seconds(response),
+            )
+            error.never_accepted = response.status_code in _NOT_ACCEPTED_STATUSES
+            raise error
+        try:
+            body = response.json()
+        except (json.JSONDecodeError, UnicodeDecodeError) as err:
+            raise BadResponse(f"{self.name}: answer is not JSON", provider=self.name, data=response.text[:500]) from err
+        if not isinstance(body, dict):
+            raise BadResponse(f"{self.name}: answer is not a JSON object", provider=self.name, data=body)
+        return body
+
+
+
+class TaskProvider(Protocol):
+    """What the job runner needs from an asynchronous provider client."""
+
+    name: str
+    poll_interval: float
+    deadline: float
+
+    async def submit(self, options: Mapping[str, Any], image: bytes | None, callback_url: str | None) -> Submission:
+        """Create the provider task; raises ProviderError. Never resends an accepted request."""
+
+    async def query(self, task_id: str) -> TaskStatus:
+        """The task's current status; raises ProviderError when it cannot be read."""
+
+    async def aclose(self) -> None: ...

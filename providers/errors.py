@@ -1,0 +1,100 @@
+"""One error tree for every provider: connection, status and domain failures.
+
+Every error carries ``code``: a short, stable name the bot turns into a user message
+(``error.<code>`` in the locale catalogs) and stores on the job.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class ProviderError(Exception):
+    code = "provider_error"
+
+    def __init__(self, message: str, *, provider: str = "", data: Any = None, never_accepted: bool = False) -> None:
+        super().__init__(message)
+        self.provider = provider
+        self.data = data
+        #: True when the provider cannot have accepted the request (safe to send again).
+        self.never_accepted = never_accepted
+
+
+class ProviderConnectionError(ProviderError):
+    """The provider could not be reached, or the connection broke."""
+
+    code = "provider_unreachable"
+
+
+class ProviderTimeout(ProviderConnectionError):
+    code = "provider_timeout"
+
+
+class BadResponse(ProviderError):
+    """The provider answered with something that is not what its document describes."""
+
+    code = "provider_bad_response"
+
+
+class ProviderStatusError(ProviderError):
+    """An HTTP error status, or a non-success ``status`` field in the body."""
+
+    code = "provider_error"
+
+    def __init__(self, message: str, *, status: int, provider: str = "", data: Any = None) -> None:
+        super().__init__(message, provider=provider, data=data)
+        self.status = status
+
+
+class AuthenticationError(ProviderStatusError):
+    code = "provider_auth"
+
+
+class RateLimited(ProviderStatusError):
+    code = "provider_busy"
+
+    def __init__(self, message: str, *, status: int = 429, retry_after: float | None = None, **kw: Any) -> None:
+        super().__init__(message, status=status, **kw)
+        self.retry_after = retry_after
+
+
+class ServerError(ProviderStatusError):
+    code = "provider_unavailable"
+
+
+class ProviderDomainError(ProviderError):
+    """The request went through but the provider says the work failed ("HTTP 200 but failed")."""
+
+    code = "processing_failed"
+
+
+class InvalidImage(ProviderDomainError):
+    code = "invalid_image"
+
+
+class ImageTooLarge(ProviderDomainError):
+    code = "image_too_large"
+
+
+class InputDownloadFailed(ProviderDomainError):
+    code = "input_download_failed"
+
+
+class ProcessingTimeout(ProviderDomainError):
+    code = "processing_timeout"
+
+
+class ResultUploadFailed(ProviderDomainError):
+    code = "result_upload_failed"
+
+
+class DeadlineExceeded(ProviderDomainError):
+    """We stopped waiting: the task did not finish within the job's deadline."""
+
+    code = "deadline_exceeded"
+
+
+class ResultDownloadError(ProviderError):
+    """The result could not be fetched, or it is not an acceptable image."""
+
+    code = "result_download_failed"

@@ -1,0 +1,180 @@
+"""PicWish ID photo API (provider document 004).
+
+Create: ``POST {base}/idphoto`` multipart with header ``X-API-KEY``; query:
+``GET {base}/idphoto/{task_id}``. Success is ``status == 200`` in the body; the task
+``state`` is 1 when done, 0/2/3/4 while in progress, negative when failed.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+
+from providers.base import DEFAULT_MAX_RETRIES, HttpProvider, status_error
+from providers.errors import (
+    BadResponse,
+    ImageTooLarge,
+    InputDownloadFailed,
+    InvalidImage,
+    ProcessingTimeout,
+    ProviderDomainError,
+    ResultUploadFailed,
+)
+from providers.models import Phase, ResultImage, Submission, TaskStatus
+
+DEFAULT_BASE_URL = "https://techsz.aoscdn.com/api/tasks/visual/external"
+DEFAULT_TIMEOUT = 30.0
+#: The document: recommended polling interval 1 s, total polling time at most 5 minutes.
+POLL_INTERVAL = 1.0
+POLL_DEADLINE = 300.0
+#: Input limits from the document's "Supported Images" table.
+MAX_SIDE = 4096
+MAX_BYTES = 15 * 1024 * 1024
+#: The documented outfit values: man_1..man_20, woman_1..woman_20, child_1..child_10.
+CLOTHES_IDS = tuple(
+    [f"man_{i}" for i in range(1, 21)] + [f"woman_{i}" for i in range(1, 21)] + [f"child_{i}" for i in range(1, 11)]
+)
+LAYOUT_SIZES = ("5inch", "6inch")
+
+_FAILED_STATES: dict[int, type[ProviderDomainError]] = {
+    -8: ProcessingTimeout,
+    -7: InvalidImage,
+    -5: ImageTooLarge,
+    -3: InputDownloadFailed,
+    -2: ResultUploadFailed,
+    -1: ProviderDomainError,
+}
+
+
+@dataclass(frozen=True)
+class IdPhotoRequest:
+    """The fields of one create request that the bot uses."""
+
+    spec_id: int
+    px_width: int
+    px_height: int
+    dpi: int
+    bg_color: str
+    bg_color2: str | None = None
+    beauty: bool = False
+    clothes_id: str | None = None
+    layout_size: str | None = None
+    preview: bool = False
+    last_id: str | None = None
+
+    def form(self) -> dict[str, str]:
+        fields: dict[str, str] = {
+            "sync": "0",
+            "spec_id": str(self.spec_id),
+            "px_width": str(self.px_width),
+            "px_height": str(self.px_height),
+            "dpi": str(self.dpi),
+            "bg_color": self.bg_color.upper(),
+        }
+        if self.bg_color2:
+            fields["bg_color2"] = self.bg_color2.upper()
+        if self.beauty:
+            fields.update(auto_bright="1", auto_smooth="1")
+        if self.clothes_id:
+            if self.clothes_id not in CLOTHES_IDS:
+                raise ValueError(f"unknown clothes_id {self.clothes_id}")
+            fields["clothes_id"] = self.clothes_id
+        if self.layout_size:
+            if self.layout_size not in LAYOUT_SIZES:
+                raise ValueError(f"unknown layout_size {self.layout_size}")
+            fields.update(layout="1", layout_size=self.layout_size)
+        if self.preview:
+            fields["preview"] = "1"
+        if self.last_id:
+            fields["last_id"] = self.last_id
+        return fields
+
+
+class PicwishClient(HttpProvider):
+    name = "picwish"
+
+    def __init__(
+        self,
+        api_key: str,
+        *,
+        base_url: str = DEFAULT_BASE_URL,
+        timeout: float = DEFAULT_TIMEOUT,
+        max_retries: int = DEFAULT_MAX_RETRIES,
+        poll_interval: float = POLL_INTERVAL,
+        deadline: float = POLL_DEADLINE,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(timeout=timeout, max_retries=max_retries, **kwargs)
+        self._headers = {"X-API-KEY": api_key}
+        self.base_url = base_url.rstrip("/")
+        self.poll_interval = poll_interval
+        self.deadline = deadline
+
+    async def submit(self, options: Mapping[str, Any], image: bytes | None, callback_url: str | None) -> Submission:
+        """Create a task from a job's stored options (the fields of :class:`IdPhotoRequest`)."""
+        fields = {k: v for k, v in options.items() if k in IdPhotoRequest.__dataclass_fields__}
+        return await self.create(IdPhotoRequest(**fields), image, callback_url=callback_url)
+
+    async def create(
+        self, request: IdPhotoRequest, image: bytes | None = None, *, callback_url: str | None = None
+    ) -> Submission:
+        """Create a task; never resent once the provider may have accepted it."""
+        if image is None and not request.last_id:
+            raise ValueError("an image or last_id is needed")
+        data = request.form()
+        if callback_url:
+            data["callback_url"] = callback_url
+        files = {"image_file": ("photo.jpg", image, "image/jpeg")} if image is not None else None
+        body = await self.request_json(
+            "POST", f"{self.base_url}/idphoto", idempotent=False, headers=self._headers, data=data, files=files
+        )
+        payload = self._checked(body)
+        task_id = payload.get("task_id") if isinstance(payload, dict) else None
+        if not isinstance(task_id, str) or not task_id:
+            raise BadResponse("picwish: no task_id in the answer", provider=self.name, data=body)
+        return Submission(task_id=task_id)
+
+    async def query(self, task_id: str) -> TaskStatus:
+        body = await self.request_json(
+            "GET", f"{self.base_url}/idphoto/{task_id}", idempotent=True, headers=self._headers
+        )
+        return self.parse_status(self._checked(body))
+
+    def _checked(self, body: dict[str, Any]) -> Any:
+        status = body.get("status")
+        if status != 200:
+            message = str(body.get("message") or "")
+            code = status if isinstance(status, int) else 502
+            raise status_error(self.name, code, f"picwish: status {status} {message}".strip(), data=body)
+        return body.get("data")
+
+    def parse_status(self, data: Any) -> TaskStatus:
+        if not isinstance(data, dict) or not isinstance(data.get("state"), int):
+            raise BadResponse("picwish: no task state in the answer", provider=self.name, data=data)
+        state: int = data["state"]
+        progress = data.get("progress") if isinstance(data.get("progress"), int) else 0
+        if state < 0:
+            error_type = _FAILED_STATES.get(state, ProviderDomainError)
+            error = error_type(f"picwish: task state {state}", provider=self.name, data=data)
+            return TaskStatus(Phase.FAILED, progress=progress, error=error, raw_state=state)
+        if state != 1:
+            return TaskStatus(Phase.PENDING, progress=min(progress, 99), raw_state=state)
+        image = data.get("image")
+        if not isinstance(image, str) or not image:
+            raise BadResponse("picwish: finished task without an image", provider=self.name, data=data)
+        image_id = data.get("image_id") if isinstance(data.get("image_id"), str) else None
+        if image.startswith(("http://", "https://")):
+            result = ResultImage(url=image, image_id=image_id)
+        else:
+            try:
+                result = ResultImage(data=base64.b64decode(image, validate=True), image_id=image_id)
+            except (binascii.Error, ValueError) as err:
+                raise BadResponse("picwish: image is neither a URL nor base64", provider=self.name) from err
+        return TaskStatus(Phase.DONE, progress=100, images=(result,), raw_state=state)
+
+
+__all__ = ["CLOTHES_IDS", "LAYOUT_SIZES", "IdPhotoRequest", "PicwishClient"]

@@ -1,0 +1,78 @@
+"""Fixtures: fake Telegram and PicWish servers on loopback, settings pointing at them, the bot."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from PIL import Image, ImageDraw
+
+from bot.app import running
+from bot.config import Settings, parse_settings
+from bot.services import Services
+from tests.fakes.picwish import FakePicwish
+from tests.fakes.server import free_port
+from tests.fakes.telegram_api import FakeTelegram
+
+
+def portrait_jpeg(width: int = 800, height: int = 1000, **save: Any) -> bytes:
+    """A simple head-and-shoulders picture."""
+    img = Image.new("RGB", (width, height), "#8fa3b8")
+    draw = ImageDraw.Draw(img)
+    draw.ellipse((width * 0.3, height * 0.15, width * 0.7, height * 0.6), fill="#e0b8a0")
+    draw.rectangle((width * 0.15, height * 0.65, width * 0.85, height), fill="#333344")
+    out = io.BytesIO()
+    img.save(out, "JPEG", quality=90, **save)
+    return out.getvalue()
+
+
+@pytest.fixture
+async def telegram() -> AsyncIterator[FakeTelegram]:
+    api = FakeTelegram()
+    await api.start()
+    yield api
+    await api.stop()
+
+
+@pytest.fixture
+async def picwish() -> AsyncIterator[FakePicwish]:
+    fake = FakePicwish()
+    await fake.start()
+    yield fake
+    await fake.stop()
+
+
+@pytest.fixture
+def make_settings(tmp_path: Path, telegram: FakeTelegram, picwish: FakePicwish) -> Callable[..., Settings]:
+    port = free_port()
+
+    def make(**overrides: Any) -> Settings:
+        raw: dict[str, Any] = {
+            "telegram": {"token": telegram.token, "base_url": telegram.base_url,
+                         "base_file_url": telegram.base_file_url, "poll_timeout": 1,
+                         "status_edit_interval": 0, "admin_ids": [9001]},
+            "server": {"host": "127.0.0.1", "port": port, "public_url": f"http://127.0.0.1:{port}"},
+            "database": {"path": str(tmp_path / "photobot.sqlite3")},
+            "credits": {"daily_free": 30},
+            "network": {"allow_private_addresses": True},
+            "providers": {"picwish": {"enabled": True, "api_key": picwish.api_key, "base_url": picwish.base_url,
+                                      "poll_interval": 0.05, "deadline": 20}},
+        }
+        for dotted, value in overrides.items():
+            node = raw
+            *parents, leaf = dotted.split("__")
+            for part in parents:
+                node = node.setdefault(part, {})
+            node[leaf] = value
+        return parse_settings(raw, env={})
+
+    return make
+
+
+@pytest.fixture
+async def bot(make_settings: Callable[..., Settings]) -> AsyncIterator[Services]:
+    async with running(make_settings()) as services:
+        yield services

@@ -1,0 +1,267 @@
+"""A fake PicWish ID photo API (provider document 004) on 127.0.0.1.
+
+It checks ``X-API-KEY`` and every form field against the document, advances each task
+through the documented states over time (0 queued, 2 preparing, 4 processing, 1 done),
+POSTs the callback body to ``callback_url``, and serves result JPEGs at the requested
+pixel size (or a 5/6-inch print sheet) with the requested DPI and background colour.
+Tests script failures: HTTP errors, negative states, held tasks.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import re
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+from aiohttp import web
+from PIL import Image, ImageDraw
+
+from tests.fakes.server import LoopbackServer
+
+CLOTHES = {f"man_{i}" for i in range(1, 21)} | {f"woman_{i}" for i in range(1, 21)} | {f"child_{i}" for i in range(1, 11)}
+HEX = re.compile(r"^[0-9A-Fa-f]{6}$")
+BINARY = {"sync", "change_bg", "auto_bright", "auto_smooth", "auto_thin_face", "auto_sharp", "preview",
+          "add_label", "layout", "layout_vertical"}
+INTS = {"spec_id", "dpi", "px_width", "px_height", "mm_width", "mm_height", "face_width", "min_face_width",
+        "max_face_width", "face_height", "min_face_height", "max_face_height", "head_top", "min_head_top",
+        "max_head_top", "chin_top", "min_chin_top", "max_chin_top", "eyes_top", "min_eyes_top", "max_eyes_top",
+        "quality", "min_file_size", "max_file_size", "label_height", "layout_qr_code_size"}
+FLOATS = {"bright_factor", "smooth_factor", "thin_face_factor", "sharp_factor"}
+STRINGS = {"image_url", "last_id", "bg_color", "bg_color2", "clothes_id", "label_text", "layout_size",
+           "layout_bg_color", "layout_qr_code_data", "layout_label_text", "callback_url"}
+#: Print sheets at 300 dpi: 5 inch = 5x3.5 in, 6 inch = 6x4 in.
+SHEETS = {"5inch": (1500, 1050), "6inch": (1800, 1200)}
+STEPS = [(0, 0), (2, 10), (4, 40), (4, 80), (1, 100)]
+
+
+@dataclass
+class Task:
+    task_id: str
+    fields: dict[str, str]
+    image: bytes | None
+    states: list[tuple[int, int]]
+    step: int = 0
+    image_id: str = field(default_factory=lambda: uuid.uuid4().hex)
+    held: bool = False
+    callbacks: list[int] = field(default_factory=list)
+
+    @property
+    def state(self) -> int:
+        return self.states[min(self.step, len(self.states) - 1)][0]
+
+    @property
+    def progress(self) -> int:
+        return self.states[min(self.step, len(self.states) - 1)][1]
+
+
+def _bad(message: str, status: int = 400) -> web.Response:
+    return web.json_response({"status": status, "message": message}, status=status)
+
+
+class FakePicwish:
+    def __init__(self, api_key: str = "picwish-test-key", step_seconds: float = 0.02) -> None:
+        self.api_key = api_key
+        self.step_seconds = step_seconds
+        self.server = LoopbackServer(self._app())
+        self.tasks: dict[str, Task] = {}
+        self.images: dict[str, Task] = {}  # image_id -> task, for last_id
+        self.creates: list[dict[str, str]] = []
+        self.queries: int = 0
+        #: Scripted answers for the next create / query calls: (http status, json body or raw text).
+        self.create_failures: list[tuple[int, Any]] = []
+        self.query_failures: list[tuple[int, Any]] = []
+        #: State scripts for the next created tasks (e.g. [(0, 0), (-7, 0)]).
+        self.next_states: list[list[tuple[int, int]]] = []
+        self.hold_new_tasks = False
+        self.task_created = asyncio.Event()
+        self.callback_results: list[int] = []
+        self._advancers: set[asyncio.Task[None]] = set()
+        self._http = httpx.AsyncClient(timeout=5)
+
+    @property
+    def base_url(self) -> str:
+        return self.server.url
+
+    async def start(self) -> None:
+        await self.server.start()
+
+    async def stop(self) -> None:
+        for task in self._advancers:
+            task.cancel()
+        await asyncio.gather(*self._advancers, return_exceptions=True)
+        await self._http.aclose()
+        await self.server.stop()
+
+    def release(self, task_id: str | None = None) -> None:
+        """Let held tasks run on to completion."""
+        for task in self.tasks.values():
+            if task_id in (None, task.task_id) and task.held:
+                task.held = False
+                self._advance_later(task)
+
+    def _app(self) -> web.Application:
+        app = web.Application(client_max_size=40 * 1024 * 1024)
+        app.router.add_post("/idphoto", self._create)
+        app.router.add_get("/idphoto/{task_id}", self._query)
+        app.router.add_get("/results/{name}", self._result)
+        return app
+
+    # --- create ----------------------------------------------------------------------
+
+    async def _create(self, request: web.Request) -> web.Response:
+        if request.headers.get("X-API-KEY") != self.api_key:
+            return _bad("Invalid API key", 401)
+        if not request.content_type.startswith("multipart/form-data"):
+            return _bad("multipart/form-data expected")
+        form = await request.post()
+        fields: dict[str, str] = {}
+        image: bytes | None = None
+        for key, value in form.items():
+            if isinstance(value, web.FileField):
+                if key != "image_file":
+                    return _bad(f"unexpected file field {key}")
+                image = value.file.read()
+            else:
+                fields[key] = str(value)
+        self.creates.append(fields)
+        if self.create_failures:
+            status, body = self.create_failures.pop(0)
+            return web.json_response(body, status=status) if isinstance(body, dict) else web.Response(status=status, text=body)
+        problem = self._check(fields, image)
+        if problem:
+            return _bad(problem)
+        task_id = str(uuid.uuid4())
+        states = self.next_states.pop(0) if self.next_states else list(STEPS)
+        task = Task(task_id, fields, image, states, held=self.hold_new_tasks)
+        self.tasks[task_id] = task
+        self.images[task.image_id] = task
+        self.task_created.set()
+        if not task.held:
+            self._advance_later(task)
+        return web.json_response({"status": 200, "message": "ok", "data": {"task_id": task_id}})
+
+    def _check(self, fields: dict[str, str], image: bytes | None) -> str | None:
+        for key, value in fields.items():
+            if key in BINARY:
+                if value not in ("0", "1"):
+                    return f"{key} must be 0 or 1"
+            elif key in INTS:
+                if not value.lstrip("-").isdigit():
+                    return f"{key} must be an integer"
+            elif key in FLOATS:
+                try:
+                    if not 0 <= float(value) <= 1:
+                        return f"{key} must be within [0, 1]"
+                except ValueError:
+                    return f"{key} must be a number"
+            elif key not in STRINGS:
+                return f"unknown parameter {key}"
+        if fields.get("sync", "0") != "0":
+            return "the fake serves asynchronous tasks only"
+        if image is None and "image_url" not in fields and "last_id" not in fields:
+            return "image_file, image_url or last_id is required"
+        if "last_id" in fields and image is None and fields["last_id"] not in self.images:
+            return "last_id not found"
+        if image is not None:
+            if len(image) > 15 * 1024 * 1024:
+                return "image too large"
+            try:
+                with Image.open(io.BytesIO(image)) as img:
+                    if img.format not in ("JPEG", "PNG", "BMP", "WEBP", "TIFF"):
+                        return "unsupported image format"
+                    if max(img.size) > 4096:
+                        return "image resolution over 4096x4096"
+            except Exception:
+                return "invalid image file"
+        if "dpi" in fields and not 10 <= int(fields["dpi"]) <= 1000:
+            return "dpi must be within [10, 1000]"
+        for key in ("px_width", "px_height"):
+            if key in fields and not 0 < int(fields[key]) < 1800:
+                return f"{key} must be below 1800"
+        if ("px_width" in fields) != ("px_height" in fields):
+            return "px_width and px_height go together"
+        for key in ("bg_color", "bg_color2", "layout_bg_color"):
+            if key in fields and not HEX.match(fields[key]):
+                return f"{key} must be a hex colour"
+        if "clothes_id" in fields and fields["clothes_id"] not in CLOTHES:
+            return "unknown clothes_id"
+        if "layout_size" in fields and fields["layout_size"] not in SHEETS:
+            return "layout_size must be 5inch or 6inch"
+        if "callback_url" in fields and not fields["callback_url"].startswith(("http://", "https://")):
+            return "callback_url must be a URL"
+        return None
+
+    # --- states over time ---------------------------------------------------------------
+
+    def _advance_later(self, task: Task) -> None:
+        runner = asyncio.create_task(self._advance(task))
+        self._advancers.add(runner)
+        runner.add_done_callback(self._advancers.discard)
+
+    async def _advance(self, task: Task) -> None:
+        while not task.held and task.state not in (1,) and task.state >= 0 and task.step < len(task.states) - 1:
+            await asyncio.sleep(self.step_seconds)
+            if task.held:
+                return
+            task.step += 1
+        if (task.state == 1 or task.state < 0) and "callback_url" in task.fields:
+            await self._send_callback(task)
+
+    async def _send_callback(self, task: Task) -> None:
+        try:
+            response = await self._http.post(task.fields["callback_url"], json=self._status_body(task, "callback"))
+            task.callbacks.append(response.status_code)
+            self.callback_results.append(response.status_code)
+        except httpx.HTTPError:
+            self.callback_results.append(0)
+
+    # --- query --------------------------------------------------------------------------
+
+    async def _query(self, request: web.Request) -> web.Response:
+        if request.headers.get("X-API-KEY") != self.api_key:
+            return _bad("Invalid API key", 401)
+        self.queries += 1
+        if self.query_failures:
+            status, body = self.query_failures.pop(0)
+            return web.json_response(body, status=status) if isinstance(body, dict) else web.Response(status=status, text=body)
+        task = self.tasks.get(request.match_info["task_id"])
+        if task is None:
+            return _bad("task not found", 404)
+        return web.json_response(self._status_body(task, str(request.url.origin())))
+
+    def _status_body(self, task: Task, origin: str) -> dict[str, Any]:
+        data: dict[str, Any] = {"task_id": task.task_id, "state": task.state, "progress": task.progress,
+                                "created_at": 1758771079, "processed_at": 1758771079}
+        if task.state == 1:
+            data.update(image=f"{self.base_url}/results/{task.task_id}.jpg", image_id=task.image_id,
+                        completed_at=1758771080, return_type=1, state_detail="Complete")
+        return {"status": 200, "message": "success", "data": data}
+
+    # --- results ------------------------------------------------------------------------
+
+    def result_size(self, task: Task) -> tuple[int, int]:
+        if task.fields.get("layout") == "1":
+            return SHEETS[task.fields.get("layout_size", "5inch")]
+        source = self.images[task.fields["last_id"]].fields if "last_id" in task.fields and "px_width" not in task.fields else task.fields
+        return int(source.get("px_width", 295)), int(source.get("px_height", 413))
+
+    async def _result(self, request: web.Request) -> web.Response:
+        task = self.tasks.get(request.match_info["name"].removesuffix(".jpg"))
+        if task is None or task.state != 1:
+            raise web.HTTPNotFound()
+        width, height = self.result_size(task)
+        colour = "#" + task.fields.get("bg_color", "FFFFFF")
+        img = Image.new("RGB", (width, height), colour)
+        draw = ImageDraw.Draw(img)
+        draw.ellipse((width * 0.3, height * 0.15, width * 0.7, height * 0.6), fill="#e0b8a0")
+        draw.rectangle((width * 0.15, height * 0.65, width * 0.85, height), fill="#333344")
+        if task.fields.get("preview") == "1":
+            draw.text((10, 10), "PREVIEW", fill="#ff0000")
+        dpi = int(task.fields.get("dpi", 300))
+        out = io.BytesIO()
+        img.save(out, "JPEG", quality=92, dpi=(dpi, dpi))
+        return web.Response(body=out.getvalue(), content_type="image/jpeg")

@@ -1,0 +1,366 @@
+"""A fake Telegram Bot API: a real HTTP server that python-telegram-bot talks to.
+
+It long-polls ``getUpdates`` with offsets, accepts form and multipart bodies, keeps the
+messages the bot sends (and their edits), serves files for ``getFile`` downloads and can
+be scripted to fail a method. Tests act as users through :class:`FakeUser` helpers and
+wait for what the bot sends with :meth:`FakeTelegram.wait_for`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import web
+
+from tests.fakes.server import LoopbackServer
+
+BOT_ID = 7000001
+BOT_USER = {"id": BOT_ID, "is_bot": True, "first_name": "PhotoBot", "username": "photobot_test_bot",
+            "can_join_groups": False, "can_read_all_group_messages": False, "supports_inline_queries": False}
+
+
+@dataclass
+class SentMessage:
+    """A message the bot sent, with its current text/caption and keyboard."""
+
+    message_id: int
+    chat_id: int
+    kind: str  # text | photo | document
+    text: str = ""
+    reply_markup: dict[str, Any] | None = None
+    data: bytes = b""
+    filename: str = ""
+    params: dict[str, Any] = field(default_factory=dict)
+    edits: int = 0
+
+    def buttons(self) -> list[dict[str, Any]]:
+        if not self.reply_markup:
+            return []
+        return [b for row in self.reply_markup.get("inline_keyboard", []) for b in row]
+
+    def button(self, label: str) -> dict[str, Any]:
+        for button in self.buttons():
+            if label in button["text"]:
+                return button
+        raise AssertionError(f"no button {label!r} in {[b['text'] for b in self.buttons()]} of {self.text!r}")
+
+
+@dataclass
+class Failure:
+    status: int
+    description: str
+    retry_after: int | None = None
+
+
+class FakeTelegram:
+    def __init__(self, token: str = "123456:TEST-token-for-the-fake-bot-api") -> None:
+        self.token = token
+        self.server = LoopbackServer(self._app())
+        self.updates: list[dict[str, Any]] = []
+        self._update_ids = itertools.count(1)
+        self._message_ids = itertools.count(100)
+        self._file_ids = itertools.count(1)
+        self.messages: dict[tuple[int, int], SentMessage] = {}
+        self.log: list[SentMessage] = []
+        self.calls: list[tuple[str, dict[str, Any]]] = []
+        self.callback_answers: dict[str, str | None] = {}
+        self.files: dict[str, bytes] = {}
+        self.commands: dict[str, list[dict[str, Any]]] = {}
+        self.failures: dict[str, list[Failure]] = {}
+        #: Methods whose answer is held until released (to stop a bot mid-request).
+        self.hold: dict[str, asyncio.Event] = {}
+        self.held: dict[str, asyncio.Event] = {}
+        self._changed = asyncio.Condition()
+
+    # --- lifecycle ---------------------------------------------------------------
+
+    @property
+    def base_url(self) -> str:
+        return f"{self.server.url}/bot"
+
+    @property
+    def base_file_url(self) -> str:
+        return f"{self.server.url}/file/bot"
+
+    async def start(self) -> None:
+        await self.server.start()
+
+    async def stop(self) -> None:
+        for event in self.hold.values():
+            event.set()
+        await self.server.stop()
+
+    def _app(self) -> web.Application:
+        app = web.Application(client_max_size=60 * 1024 * 1024)
+        app.router.add_post("/bot{token}/{method}", self._dispatch)
+        app.router.add_get("/bot{token}/{method}", self._dispatch)
+        app.router.add_get("/file/bot{token}/{path:.+}", self._file)
+        return app
+
+    async def _notify(self) -> None:
+        async with self._changed:
+            self._changed.notify_all()
+
+    # --- users ---------------------------------------------------------------------
+
+    def user(self, user_id: int = 5001, first_name: str = "Ann", language_code: str = "en") -> FakeUser:
+        return FakeUser(self, user_id, first_name, language_code)
+
+    async def push_update(self, update: dict[str, Any]) -> None:
+        update["update_id"] = next(self._update_ids)
+        self.updates.append(update)
+        await self._notify()
+
+    def add_file(self, data: bytes) -> str:
+        file_id = f"file-{next(self._file_ids)}"
+        self.files[file_id] = data
+        return file_id
+
+    # --- waiting -------------------------------------------------------------------
+
+    async def wait_for(self, predicate: Callable[[], Any], timeout: float = 10.0) -> Any:
+        """Wait until ``predicate()`` returns something truthy after a bot request; return it."""
+        async def loop() -> Any:
+            async with self._changed:
+                while True:
+                    value = predicate()
+                    if value:
+                        return value
+                    await self._changed.wait()
+        return await asyncio.wait_for(loop(), timeout)
+
+    def sent_to(self, chat_id: int, kind: str | None = None) -> list[SentMessage]:
+        return [m for m in self.log if m.chat_id == chat_id and (kind is None or m.kind == kind)]
+
+    def fail(self, method: str, status: int, description: str, retry_after: int | None = None, times: int = 1) -> None:
+        self.failures.setdefault(method, []).extend([Failure(status, description, retry_after)] * times)
+
+    # --- HTTP ----------------------------------------------------------------------
+
+    async def _file(self, request: web.Request) -> web.Response:
+        if request.match_info["token"] != self.token:
+            raise web.HTTPNotFound()
+        file_id = request.match_info["path"].split("/")[-1].rsplit(".", 1)[0]
+        if file_id not in self.files:
+            raise web.HTTPNotFound()
+        return web.Response(body=self.files[file_id], content_type="application/octet-stream")
+
+    async def _dispatch(self, request: web.Request) -> web.Response:
+        if request.match_info["token"] != self.token:
+            return web.json_response({"ok": False, "error_code": 401, "description": "Unauthorized"}, status=401)
+        method = request.match_info["method"]
+        params, files = await self._params(request)
+        self.calls.append((method, params))
+        if method in self.hold:
+            self.held.setdefault(method, asyncio.Event()).set()
+            await self.hold[method].wait()
+        queued = self.failures.get(method)
+        if queued:
+            failure = queued.pop(0)
+            body: dict[str, Any] = {"ok": False, "error_code": failure.status, "description": failure.description}
+            if failure.retry_after is not None:
+                body["parameters"] = {"retry_after": failure.retry_after}
+            await self._notify()
+            return web.json_response(body, status=failure.status)
+        handler = getattr(self, f"_m_{method}", None)
+        if handler is None:
+            return web.json_response({"ok": False, "error_code": 404, "description": "Not Found: method not found"}, status=404)
+        try:
+            result = await handler(params, files)
+        except _ApiError as err:
+            return web.json_response({"ok": False, "error_code": err.status, "description": err.description}, status=err.status)
+        finally:
+            await self._notify()
+        return web.json_response({"ok": True, "result": result})
+
+    async def _params(self, request: web.Request) -> tuple[dict[str, Any], dict[str, tuple[str, bytes]]]:
+        params: dict[str, Any] = {}
+        files: dict[str, tuple[str, bytes]] = {}
+        if request.content_type == "application/json":
+            params = await request.json()
+        elif request.method == "POST":
+            form = await request.post()
+            for key, value in form.items():
+                if isinstance(value, web.FileField):
+                    files[key] = (value.filename, value.file.read())
+                else:
+                    params[key] = value
+        params.update(request.query)
+        for key in ("reply_markup", "allowed_updates", "commands", "media"):
+            if isinstance(params.get(key), str):
+                params[key] = json.loads(params[key])
+        return params, files
+
+    # --- methods -------------------------------------------------------------------
+
+    async def _m_getMe(self, params: dict, files: dict) -> dict:
+        return BOT_USER
+
+    async def _m_deleteWebhook(self, params: dict, files: dict) -> bool:
+        return True
+
+    async def _m_setMyCommands(self, params: dict, files: dict) -> bool:
+        self.commands[params.get("language_code", "")] = params["commands"]
+        return True
+
+    async def _m_getUpdates(self, params: dict, files: dict) -> list:
+        offset = int(params.get("offset", 0) or 0)
+        timeout = float(params.get("timeout", 0) or 0)
+        self.updates = [u for u in self.updates if u["update_id"] >= offset]
+        if not self.updates and timeout > 0:
+            async with self._changed:
+                try:
+                    await asyncio.wait_for(self._changed.wait_for(lambda: bool(self.updates)), timeout)
+                except TimeoutError:
+                    pass
+        return self.updates[: int(params.get("limit", 100) or 100)]
+
+    async def _m_answerCallbackQuery(self, params: dict, files: dict) -> bool:
+        self.callback_answers[params["callback_query_id"]] = params.get("text")
+        return True
+
+    async def _m_sendChatAction(self, params: dict, files: dict) -> bool:
+        return True
+
+    def _new(self, params: dict, kind: str, text: str = "", data: bytes = b"", filename: str = "") -> SentMessage:
+        chat_id = int(params["chat_id"])
+        message = SentMessage(next(self._message_ids), chat_id, kind, text, params.get("reply_markup"), data, filename, params)
+        self.messages[(chat_id, message.message_id)] = message
+        self.log.append(message)
+        return message
+
+    def _message_json(self, message: SentMessage) -> dict:
+        body: dict[str, Any] = {
+            "message_id": message.message_id, "date": int(time.time()),
+            "chat": {"id": message.chat_id, "type": "private"}, "from": BOT_USER,
+        }
+        if message.kind == "text":
+            body["text"] = message.text
+        else:
+            body["caption"] = message.text
+        if message.kind == "photo":
+            file_id = self.add_file(message.data)
+            body["photo"] = [{"file_id": file_id, "file_unique_id": file_id, "width": 1, "height": 1}]
+        if message.kind == "document":
+            file_id = self.add_file(message.data)
+            body["document"] = {"file_id": file_id, "file_unique_id": file_id, "file_name": message.filename,
+                                "file_size": len(message.data)}
+        if message.reply_markup:
+            body["reply_markup"] = message.reply_markup
+        return body
+
+    async def _m_sendMessage(self, params: dict, files: dict) -> dict:
+        if not params.get("text"):
+            raise _ApiError(400, "Bad Request: message text is empty")
+        return self._message_json(self._new(params, "text", params["text"]))
+
+    async def _m_sendPhoto(self, params: dict, files: dict) -> dict:
+        if "photo" not in files:
+            raise _ApiError(400, "Bad Request: there is no photo in the request")
+        return self._message_json(self._new(params, "photo", params.get("caption", ""), files["photo"][1]))
+
+    async def _m_sendDocument(self, params: dict, files: dict) -> dict:
+        if "document" not in files:
+            raise _ApiError(400, "Bad Request: there is no document in the request")
+        name, data = files["document"]
+        return self._message_json(self._new(params, "document", params.get("caption", ""), data, name))
+
+    async def _m_editMessageText(self, params: dict, files: dict) -> dict:
+        key = (int(params["chat_id"]), int(params["message_id"]))
+        message = self.messages.get(key)
+        if message is None:
+            raise _ApiError(400, "Bad Request: message to edit not found")
+        markup = params.get("reply_markup")
+        if message.text == params["text"] and message.reply_markup == markup:
+            raise _ApiError(400, "Bad Request: message is not modified: specified new message content and reply markup are exactly the same")
+        message.text, message.reply_markup = params["text"], markup
+        message.edits += 1
+        return self._message_json(message)
+
+    async def _m_getFile(self, params: dict, files: dict) -> dict:
+        file_id = params["file_id"]
+        if file_id not in self.files:
+            raise _ApiError(400, "Bad Request: invalid file_id")
+        data = self.files[file_id]
+        if len(data) > 20 * 1024 * 1024:
+            raise _ApiError(400, "Bad Request: file is too big")
+        return {"file_id": file_id, "file_unique_id": file_id, "file_size": len(data), "file_path": f"documents/{file_id}.bin"}
+
+
+class _ApiError(Exception):
+    def __init__(self, status: int, description: str) -> None:
+        self.status = status
+        self.description = description
+
+
+class FakeUser:
+    """A Telegram user in a private chat with the bot."""
+
+    def __init__(self, api: FakeTelegram, user_id: int, first_name: str, language_code: str) -> None:
+        self.api = api
+        self.id = user_id
+        self.json = {"id": user_id, "is_bot": False, "first_name": first_name, "language_code": language_code}
+        self._seen = 0
+
+    def _message(self, **content: Any) -> dict:
+        return {"message_id": next(self.api._message_ids), "date": int(time.time()),
+                "chat": {"id": self.id, "type": "private", "first_name": self.json["first_name"]},
+                "from": self.json, **content}
+
+    async def send_text(self, text: str) -> None:
+        content: dict[str, Any] = {"text": text}
+        if text.startswith("/"):
+            content["entities"] = [{"type": "bot_command", "offset": 0, "length": len(text.split()[0])}]
+        await self.api.push_update({"message": self._message(**content)})
+
+    async def send_photo(self, data: bytes, width: int = 800, height: int = 1000) -> None:
+        file_id = self.api.add_file(data)
+        size = {"file_id": file_id, "file_unique_id": file_id, "width": width, "height": height, "file_size": len(data)}
+        await self.api.push_update({"message": self._message(photo=[size])})
+
+    async def send_document(self, data: bytes, filename: str, mime_type: str) -> None:
+        file_id = self.api.add_file(data)
+        document = {"file_id": file_id, "file_unique_id": file_id, "file_name": filename,
+                    "mime_type": mime_type, "file_size": len(data)}
+        await self.api.push_update({"message": self._message(document=document)})
+
+    async def press(self, message: SentMessage, label: str) -> str:
+        """Press the button whose text contains ``label``; returns the callback query id."""
+        button = message.button(label)
+        query_id = f"cq-{next(self.api._update_ids)}"
+        await self.api.push_update({"callback_query": {
+            "id": query_id, "from": self.json, "chat_instance": f"ci-{self.id}",
+            "message": {**self.api._message_json(message), "chat": {"id": self.id, "type": "private"}},
+            "data": button["callback_data"],
+        }})
+        return query_id
+
+    async def answer_to(self, query_id: str, timeout: float = 10.0) -> str | None:
+        await self.api.wait_for(lambda: query_id in self.api.callback_answers, timeout)
+        return self.api.callback_answers[query_id]
+
+    def messages(self, kind: str | None = None) -> list[SentMessage]:
+        return self.api.sent_to(self.id, kind)
+
+    async def next_message(self, contains: str = "", kind: str | None = None, timeout: float = 10.0) -> SentMessage:
+        """The next message sent to this user after the previous call (optionally matching)."""
+        def find() -> SentMessage | None:
+            mine = self.messages()
+            for index in range(self._seen, len(mine)):
+                message = mine[index]
+                if (kind is None or message.kind == kind) and contains in message.text:
+                    self._seen = index + 1
+                    return message
+            return None
+        return await self.api.wait_for(find, timeout)
+
+    async def edited(self, message: SentMessage, contains: str, timeout: float = 10.0) -> SentMessage:
+        """Wait until ``message`` has been edited to contain ``contains``."""
+        await self.api.wait_for(lambda: contains in message.text, timeout)
+        return message
