@@ -128,9 +128,12 @@ class PicwishClient(HttpProvider):
         data = request.form()
         if callback_url:
             data["callback_url"] = callback_url
-        files = {"image_file": ("photo.jpg", image, "image/jpeg")} if image is not None else None
+        # Always multipart (the document's -F fields), also for a last_id re-render without a file.
+        parts: dict[str, tuple[str | None, bytes | str, str] | tuple[None, str]] = {k: (None, v) for k, v in data.items()}
+        if image is not None:
+            parts["image_file"] = ("photo.jpg", image, "image/jpeg")
         body = await self.request_json(
-            "POST", f"{self.base_url}/idphoto", idempotent=False, headers=self._headers, data=data, files=files
+            "POST", f"{self.base_url}/idphoto", idempotent=False, headers=self._headers, files=parts
         )
         payload = self._checked(body)
         task_id = payload.get("task_id") if isinstance(payload, dict) else None

@@ -1,0 +1,58 @@
+"""Steps a user takes through the ID photo conversation, shared by the end-to-end tests."""
+
+from __future__ import annotations
+
+import io
+
+from PIL import Image
+
+from tests.conftest import portrait_jpeg
+from tests.fakes.telegram_api import FakeUser, SentMessage
+
+
+async def send_photo_and_pick_idphoto(user: FakeUser, photo: bytes | None = None) -> SentMessage:
+    await user.send_photo(photo or portrait_jpeg())
+    menu = await user.next_message("What would you like")
+    await user.press(menu, "ID photo")
+    return await user.edited(menu, "Choose a category")
+
+
+async def order_until_summary(
+    user: FakeUser, category: str, spec: str, color: str, options: tuple[str, ...] = ()
+) -> SentMessage:
+    """From a fresh photo to the order summary; ``options`` are option buttons to press."""
+    menu = await send_photo_and_pick_idphoto(user)
+    await user.press(menu, category)
+    await user.edited(menu, "Choose a spec")
+    while True:
+        labels = [b["text"] for b in menu.buttons()]
+        if any(label.startswith(spec + " ·") for label in labels):
+            break
+        edits = menu.edits
+        await user.press(menu, "▶")
+        await user.api.wait_for(lambda: menu.edits > edits)
+    await user.press(menu, spec + " ·")
+    await user.edited(menu, "background colour")
+    await user.press(menu, color)
+    await user.edited(menu, "Options")
+    for option in options:
+        edits = menu.edits
+        await user.press(menu, option)
+        await user.api.wait_for(lambda: menu.edits > edits)
+    await user.press(menu, "Continue")
+    return await user.edited(menu, "Please check your order")
+
+
+def pixel_size(data: bytes) -> tuple[int, int]:
+    with Image.open(io.BytesIO(data)) as img:
+        return img.size
+
+
+def dpi(data: bytes) -> tuple[int, int]:
+    with Image.open(io.BytesIO(data)) as img:
+        return tuple(round(v) for v in img.info["dpi"])  # type: ignore[return-value]
+
+
+def corner_rgb(data: bytes) -> tuple[int, int, int]:
+    with Image.open(io.BytesIO(data)) as img:
+        return img.convert("RGB").getpixel((2, 2))  # type: ignore[return-value]

@@ -1,0 +1,325 @@
+"""End-to-end: a user orders ID photos through the fake Bot API, served by the fake PicWish."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.bot.flows import corner_rgb, dpi, order_until_summary, pixel_size, send_photo_and_pick_idphoto
+from tests.conftest import portrait_jpeg
+
+
+def _close(rgb: tuple[int, int, int], hex_colour: str, tolerance: int = 12) -> bool:
+    expected = tuple(int(hex_colour[i : i + 2], 16) for i in (0, 2, 4))
+    return all(abs(a - b) <= tolerance for a, b in zip(rgb, expected))
+
+
+@pytest.mark.parametrize(
+    ("category", "spec", "color", "spec_id", "size", "hex_colour", "filename"),
+    [
+        ("Visa", "USA Visa", "White", 3108, (602, 602), "FFFFFF", "idphoto_usa-visa_602x602_300dpi.jpg"),
+        ("Common", "Small 2 Inch", "Blue", 1104, (413, 531), "438EDB", "idphoto_small-2-inch_413x531_300dpi.jpg"),
+        ("Examination", "Chengdu Civil Service Exam", "Red", 5104, (102, 126), "FF0000",
+         "idphoto_chengdu-civil-service-exam_102x126_300dpi.jpg"),
+        ("Student", "National Student Registration Photo", "White", 4201, (307, 378), "FFFFFF",
+         "idphoto_national-student-registration-photo_307x378_150dpi.jpg"),
+    ],
+)
+async def test_full_flow_delivers_the_exact_file(bot, telegram, picwish, category, spec, color, spec_id, size, hex_colour, filename):
+    user = telegram.user()
+    summary = await order_until_summary(user, category, spec, color)
+    assert "Price: 6 credits (you have 30)" in summary.text
+    await user.press(summary, "Confirm")
+
+    photo = await user.next_message(kind="photo", timeout=15)
+    document = await user.next_message(kind="document")
+    assert document.filename == filename
+    assert pixel_size(document.data) == size
+    assert dpi(document.data) == (bot.catalog.get(spec_id).dpi,) * 2
+    assert _close(corner_rgb(document.data), hex_colour)
+    assert document.params["disable_content_type_detection"] == "true"
+    assert spec in photo.text and f"{size[0]}×{size[1]} px" in photo.text
+    assert [b["text"] for b in document.buttons()] == ["🎨 Another background colour", "🖨 Print sheet", "📷 New photo"]
+    await user.edited(summary, "Done! 6 credits used.")
+
+    created = picwish.creates[-1]
+    assert created["spec_id"] == str(spec_id) and created["bg_color"] == hex_colour
+    assert (created["px_width"], created["px_height"]) == (str(size[0]), str(size[1]))
+    assert len(picwish.creates) == 1
+    assert await bot.repo.balance(user.id) == 24
+    assert await bot.repo.ledger_problems() == []
+
+
+async def test_each_option_is_sent_and_priced(bot, telegram, picwish):
+    user = telegram.user()
+    summary = await order_until_summary(user, "Visa", "Japan Visa", "White", options=("Beauty", "Print sheet"))
+    assert "Price: 19 credits" in summary.text  # 6 + 8 beauty + 5 layout
+    await user.press(summary, "Confirm")
+    document = await user.next_message(kind="document", timeout=15)
+    created = picwish.creates[-1]
+    assert created["auto_bright"] == "1" and created["auto_smooth"] == "1"
+    assert created["layout"] == "1" and created["layout_size"] == "5inch"
+    assert pixel_size(document.data) == (1500, 1050)
+    assert document.filename == "idphoto_japan-visa_sheet-5inch_1500x1050.jpg"
+    assert await bot.repo.balance(user.id) == 30 - 19
+
+
+async def test_outfit_costs_fifteen(bot, telegram, picwish):
+    user = telegram.user()
+    menu = await send_photo_and_pick_idphoto(user)
+    await user.press(menu, "Visa")
+    await user.edited(menu, "Choose a spec")
+    await user.press(menu, "Brazil Visa")
+    await user.edited(menu, "background colour")
+    await user.press(menu, "White")
+    await user.edited(menu, "Options")
+    await user.press(menu, "Outfit")
+    await user.edited(menu, "Choose an outfit style")
+    await user.press(menu, "Women's suits")
+    await user.edited(menu, "Choose outfit number")
+    await user.press(menu, "7")
+    await user.edited(menu, "price so far: 15 credits")
+    assert "👔 Outfit: woman_7" in [b["text"] for b in menu.buttons()]
+    await user.press(menu, "Continue")
+    summary = await user.edited(menu, "Please check your order")
+    assert "Price: 15 credits" in summary.text
+    await user.press(summary, "Confirm")
+    await user.next_message(kind="document", timeout=15)
+    assert picwish.creates[-1]["clothes_id"] == "woman_7"
+
+
+async def test_free_preview_costs_nothing(bot, telegram, picwish):
+    user = telegram.user()
+    summary = await order_until_summary(user, "Visa", "India Visa", "White", options=("Free preview",))
+    assert "Price: 0 credits" in summary.text
+    await user.press(summary, "Confirm")
+    await user.next_message(kind="document", timeout=15)
+    assert picwish.creates[-1]["preview"] == "1"
+    assert await bot.repo.balance(user.id) == 30
+
+
+async def test_spec_search_by_text(bot, telegram):
+    user = telegram.user()
+    menu = await send_photo_and_pick_idphoto(user)
+
+    await user.send_text("visa")
+    listing = await user.next_message("Results for “visa”")
+    assert "23 found" in listing.text
+    assert "Brazil Visa · 40×50 mm" in [b["text"] for b in listing.buttons()]
+
+    await user.send_text("US")
+    listing = await user.next_message("Results for “US”")
+    assert [b["text"] for b in listing.buttons()][:1] == ["USA Visa · 51×51 mm"] and "1 found" in listing.text
+
+    await user.send_text("3108")
+    listing = await user.next_message("Results for “3108”")
+    assert "USA Visa · 51×51 mm" == listing.buttons()[0]["text"]
+
+    await user.send_text("zzzz")
+    await user.next_message("No spec matches “zzzz”")
+
+    await user.press(listing, "USA Visa")
+    await user.edited(listing, "602×602 px · 300 dpi")
+    assert [b["text"] for b in listing.buttons()] == ["⬜ White", "« Back"]
+    assert menu.text.startswith("Choose a category")
+
+
+async def test_spec_pages_and_colours_follow_the_spec(bot, telegram):
+    user = telegram.user()
+    menu = await send_photo_and_pick_idphoto(user)
+    await user.press(menu, "Examinations")
+    await user.edited(menu, "Choose a spec")
+    assert any(b["text"] == "1/10" for b in menu.buttons())
+    await user.press(menu, "▶")
+    await telegram.wait_for(lambda: any(b["text"] == "2/10" for b in menu.buttons()))
+    await user.press(menu, "▶")
+    await telegram.wait_for(lambda: any(b["text"] == "3/10" for b in menu.buttons()))
+    await user.press(menu, "Shanghai Civil Service Exam")
+    await user.edited(menu, "150×200 px")
+    assert [b["text"] for b in menu.buttons()] == ["🟦 Blue", "⬜ White", "« Back"]
+
+
+async def test_no_requirement_spec_takes_a_custom_hex(bot, telegram, picwish):
+    user = telegram.user()
+    menu = await send_photo_and_pick_idphoto(user)
+    await user.press(menu, "Common sizes")
+    await user.edited(menu, "Choose a spec")
+    await user.press(menu, "1 Inch ·")
+    await user.edited(menu, "background colour")
+    assert [b["text"] for b in menu.buttons()] == ["⬜ White", "🟦 Blue", "🟥 Red", "🎨 Custom…", "« Back"]
+    await user.press(menu, "Custom")
+    await user.edited(menu, "hex code")
+    await user.send_text("not a colour")
+    await user.next_message("is not a hex colour")
+    await user.send_text("#4a90e2")
+    options = await user.next_message("Options")
+    await user.press(options, "Continue")
+    summary = await user.edited(options, "Please check your order")
+    assert "Background: #4A90E2" in summary.text
+    await user.press(summary, "Confirm")
+    document = await user.next_message(kind="document", timeout=15)
+    assert picwish.creates[-1]["bg_color"] == "4A90E2"
+    assert _close(corner_rgb(document.data), "4A90E2")
+
+
+async def test_not_enough_credits_makes_no_provider_request(make_settings, telegram, picwish):
+    from bot.app import running
+
+    async with running(make_settings(credits__daily_free=5)) as services:
+        user = telegram.user()
+        summary = await order_until_summary(user, "Visa", "USA Visa", "White")
+        await user.press(summary, "Confirm")
+        await user.edited(summary, "This costs 6 credits but you have 5")
+        assert picwish.creates == []
+        assert await services.repo.balance(user.id) == 5
+
+
+async def test_cancel_a_running_job_releases_credits(bot, telegram, picwish):
+    picwish.hold_new_tasks = True
+    user = telegram.user()
+    summary = await order_until_summary(user, "Visa", "USA Visa", "White")
+    await user.press(summary, "Confirm")
+    await picwish.task_created.wait()
+    await user.edited(summary, "Working on it")
+    assert await bot.repo.balance(user.id) == 24
+    await user.press(summary, "Cancel")
+    await user.edited(summary, "Cancelled. Your 6 credits were returned.")
+    assert await bot.repo.balance(user.id) == 30
+    picwish.release()
+    await bot.runner.idle()
+    assert user.messages("document") == []
+    assert await bot.repo.ledger_problems() == []
+
+
+async def test_provider_failure_releases_credits_and_offers_retry(bot, telegram, picwish):
+    picwish.next_states = [[(0, 0), (4, 30), (-7, 0)]]
+    user = telegram.user()
+    summary = await order_until_summary(user, "Visa", "USA Visa", "White")
+    await user.press(summary, "Confirm")
+    await user.edited(summary, "could not read this image")
+    assert "Your 6 credits were returned." in summary.text
+    assert await bot.repo.balance(user.id) == 30
+    await user.press(summary, "Try again")
+    again = await user.next_message("Please check your order")
+    await user.press(again, "Confirm")
+    await user.next_message(kind="document", timeout=15)
+    assert len(picwish.creates) == 2
+    assert await bot.repo.balance(user.id) == 24
+
+
+async def test_provider_rejecting_the_key_is_reported(bot, telegram, picwish):
+    picwish.create_failures = [(401, {"status": 401, "message": "Invalid API key"})]
+    user = telegram.user()
+    summary = await order_until_summary(user, "Visa", "USA Visa", "White")
+    await user.press(summary, "Confirm")
+    await user.edited(summary, "refused this bot's credentials")
+    assert await bot.repo.balance(user.id) == 30
+
+
+@pytest.mark.parametrize(
+    ("payload", "filename", "mime", "answer"),
+    [
+        (b"hello, this is text", "notes.txt", "text/plain", "does not look like a picture"),
+        (portrait_jpeg()[:2000], "cut.jpg", "image/jpeg", "damaged or incomplete"),
+        (b"", "empty.jpg", "image/jpeg", "That file is empty"),
+    ],
+)
+async def test_bad_input_gets_a_clear_answer_and_costs_nothing(bot, telegram, picwish, payload, filename, mime, answer):
+    user = telegram.user()
+    await user.send_document(payload, filename, mime)
+    await user.next_message(answer)
+    assert picwish.creates == []
+    assert await bot.repo.balance(user.id) == 30
+
+
+async def test_image_document_is_accepted(bot, telegram):
+    user = telegram.user()
+    await user.send_document(portrait_jpeg(1200, 1600), "me.jpg", "image/jpeg")
+    menu = await user.next_message("Got your photo (1200×1600)")
+    assert "sending the photo as a file" not in menu.text
+
+
+async def test_another_colour_and_print_sheet_rerender_through_last_id(make_settings, telegram, picwish):
+    from bot.app import running
+
+    async with running(make_settings(credits__daily_free=40)) as bot:
+        await _rerender_flow(bot, telegram, picwish)
+
+
+async def _rerender_flow(bot, telegram, picwish):
+    user = telegram.user()
+    summary = await order_until_summary(user, "Visa", "Vietnam Visa", "White")
+    await user.press(summary, "Confirm")
+    document = await user.next_message(kind="document", timeout=15)
+    first_image_id = picwish.tasks[next(iter(picwish.tasks))].image_id
+
+    await user.press(document, "Another background colour")
+    colours = await user.next_message("background colour")
+    await user.press(colours, "Red")
+    summary2 = await user.edited(colours, "Please check your order")
+    await user.press(summary2, "Confirm")
+    second = await user.next_message(kind="document", timeout=15)
+    created = picwish.creates[-1]
+    assert created["last_id"] == first_image_id and created["bg_color"] == "FF0000"
+    assert pixel_size(second.data) == (413, 531)
+    assert _close(corner_rgb(second.data), "FF0000")
+
+    await user.press(second, "Print sheet")
+    sizes = await user.next_message("paper size")
+    await user.press(sizes, "6-inch")
+    summary3 = await user.edited(sizes, "Please check your order")
+    assert "Price: 11 credits" in summary3.text
+    await user.press(summary3, "Confirm")
+    sheet = await user.next_message(kind="document", timeout=15)
+    assert pixel_size(sheet.data) == (1800, 1200)
+    assert picwish.creates[-1]["layout_size"] == "6inch"
+    assert [task.image is not None for task in picwish.tasks.values()] == [True, False, False]  # no new upload
+    assert await bot.repo.balance(user.id) == 40 - 6 - 6 - 11
+
+
+async def test_callback_wakes_the_job_before_the_next_poll(make_settings, telegram, picwish):
+    from bot.app import running
+
+    async with running(make_settings(providers__picwish__poll_interval=60)) as services:
+        user = telegram.user()
+        summary = await order_until_summary(user, "Visa", "USA Visa", "White")
+        await user.press(summary, "Confirm")
+        await user.next_message(kind="document", timeout=10)
+        assert picwish.callback_results == [200]
+        assert picwish.creates[-1]["callback_url"].startswith(services.settings.server.public_url + "/callbacks/picwish/")
+
+
+async def test_chinese_user_and_language_switch(bot, telegram):
+    user = telegram.user(user_id=6001, language_code="zh-hans")
+    await user.send_text("/start")
+    await user.next_message("发一张照片开始吧")
+    await user.send_text("/language")
+    choice = await user.next_message("请选择语言")
+    await user.press(choice, "English")
+    await user.edited(choice, "Language set to English.")
+    await user.send_text("/balance")
+    await user.next_message("You have 30 credits")
+
+
+async def test_commands_help_balance_cancel(bot, telegram):
+    assert [c["command"] for c in telegram.commands[""]] == ["start", "help", "balance", "cancel", "language"]
+    assert telegram.commands["zh"][0]["description"] == "开始并查看功能"
+    user = telegram.user()
+    await user.send_text("/help")
+    await user.next_message("You get 30 free credits every day")
+    await user.send_text("/cancel")
+    await user.next_message("There is nothing to stop")
+    await send_photo_and_pick_idphoto(user)
+    await user.send_text("/cancel")
+    await user.next_message("Stopped.")
+    await user.send_text("hello")
+    await user.next_message("Send me a photo first")
+
+
+async def test_admin_grant(bot, telegram):
+    stranger = telegram.user(user_id=5555)
+    await stranger.send_text("/grant 5555 100")
+    await stranger.next_message("for the bot's administrators")
+    admin = telegram.user(user_id=9001)
+    await admin.send_text("/grant 5555 100")
+    await admin.next_message("Granted 100 credits to 5555")
+    assert await bot.repo.balance(5555) == 130
