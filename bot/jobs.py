@@ -36,6 +36,8 @@ log = logging.getLogger(__name__)
 
 #: Wait before trying a delivery again after Telegram could not be reached.
 DELIVERY_RETRY_DELAY = 15.0
+#: On a graceful stop, deliveries under way get this long to finish instead of being cut.
+DELIVERY_GRACE = 10.0
 RESULT_DOWNLOAD_ATTEMPTS = 3
 
 
@@ -67,6 +69,7 @@ class JobRunner:
         self._slots = asyncio.Semaphore(max_concurrent)
         self._tasks: dict[str, asyncio.Task[None]] = {}
         self._wakeups: dict[str, asyncio.Event] = {}
+        self._deliveries: set[asyncio.Task[None]] = set()
         self._stopping = False
 
     # --- control -------------------------------------------------------------
@@ -109,11 +112,17 @@ class JobRunner:
         return True
 
     async def stop(self) -> None:
+        """Stop following jobs; deliveries under way may finish (they are resumed otherwise)."""
         self._stopping = True
         tasks = list(self._tasks.values())
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
+        if self._deliveries:
+            _done, late = await asyncio.wait(self._deliveries, timeout=DELIVERY_GRACE)
+            for task in late:
+                task.cancel()
+            await asyncio.gather(*late, return_exceptions=True)
 
     async def idle(self) -> None:
         """Wait until no job is being driven (tests and benchmarks)."""
@@ -137,7 +146,7 @@ class JobRunner:
                 elif job.state == "running":
                     await self._follow(job)
                 else:
-                    await self.delivery.deliver(job)
+                    await self._deliver(job)
                     return
             except DeliveryPostponed as err:
                 log.warning("delivery of job %s postponed: %s", job.id, err)
@@ -150,6 +159,13 @@ class JobRunner:
                     await self.repo.settle(job, "failed", error="internal_error")
                 else:
                     await asyncio.sleep(DELIVERY_RETRY_DELAY)
+
+    async def _deliver(self, job: Job) -> None:
+        """Deliver in a task of its own, shielded so that stopping the driver does not cut it."""
+        task = asyncio.create_task(self.delivery.deliver(job), name=f"deliver-{job.id}")
+        self._deliveries.add(task)
+        task.add_done_callback(self._deliveries.discard)
+        await asyncio.shield(task)
 
     def _provider(self, job: Job) -> TaskProvider:
         return self.providers[job.provider]

@@ -77,6 +77,8 @@ class FakePicwish:
         #: State scripts for the next created tasks (e.g. [(0, 0), (-7, 0)]).
         self.next_states: list[list[tuple[int, int]]] = []
         self.hold_new_tasks = False
+        #: Seconds the server waits before answering (to make clients time out).
+        self.delay = 0.0
         self.task_created = asyncio.Event()
         self.callback_results: list[int] = []
         self._advancers: set[asyncio.Task[None]] = set()
@@ -128,6 +130,8 @@ class FakePicwish:
             else:
                 fields[key] = str(value)
         self.creates.append(fields)
+        if self.delay:
+            await asyncio.sleep(self.delay)
         if self.create_failures:
             status, body = self.create_failures.pop(0)
             return web.json_response(body, status=status) if isinstance(body, dict) else web.Response(status=status, text=body)
@@ -225,6 +229,8 @@ class FakePicwish:
         if request.headers.get("X-API-KEY") != self.api_key:
             return _bad("Invalid API key", 401)
         self.queries += 1
+        if self.delay:
+            await asyncio.sleep(self.delay)
         if self.query_failures:
             status, body = self.query_failures.pop(0)
             return web.json_response(body, status=status) if isinstance(body, dict) else web.Response(status=status, text=body)

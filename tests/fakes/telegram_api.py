@@ -160,6 +160,9 @@ class FakeTelegram:
         if method in self.hold:
             self.held.setdefault(method, asyncio.Event()).set()
             await self.hold[method].wait()
+            if request.transport is None or request.transport.is_closing():
+                # The client went away while the request was held: it never reached "Telegram".
+                return web.Response(status=499)
         queued = self.failures.get(method)
         if queued:
             failure = queued.pop(0)
