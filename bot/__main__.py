@@ -15,10 +15,10 @@ def _check(settings: Settings) -> int:
     if not settings.telegram.token:
         problems.append("telegram.token: not set (or set TELEGRAM_BOT_TOKEN)")
     picwish = settings.providers.picwish
-    if picwish.enabled and picwish.missing:
+    if picwish.enabled and picwish.missing:  # explicitly enabled but incomplete
         problems += [f"providers.picwish.{key}: required when providers.picwish.enabled is true" for key in picwish.missing]
     print("providers:")
-    state = "enabled" if picwish.usable else ("enabled, incomplete" if picwish.enabled else "disabled")
+    state = "enabled" if picwish.usable else ("enabled, incomplete" if picwish.enabled else "disabled (no api_key)")
     print(f"  picwish: {state}")
     services = settings.enabled_services()
     print("services:")

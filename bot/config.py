@@ -87,7 +87,8 @@ class PicwishPrices(_Section):
 
 
 class PicwishSettings(_Section):
-    enabled: bool = False
+    #: None (the default) means "enabled when an api_key is set".
+    enabled: bool | None = None
     api_key: str = ""
     base_url: str = "https://techsz.aoscdn.com/api/tasks/visual/external"
     poll_interval: float = Field(default=1.0, gt=0)
@@ -102,8 +103,12 @@ class PicwishSettings(_Section):
         return [] if self.api_key else ["api_key"]
 
     @property
+    def wanted(self) -> bool:
+        return bool(self.api_key) if self.enabled is None else self.enabled
+
+    @property
     def usable(self) -> bool:
-        return self.enabled and not self.missing
+        return self.wanted and not self.missing
 
 
 class ProviderSettings(_Section):

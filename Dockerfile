@@ -1,0 +1,26 @@
+FROM python:3.11-slim
+
+ENV PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    PIP_NO_CACHE_DIR=1 \
+    PHOTOBOT_CONFIG=/app/config.yaml \
+    PHOTOBOT_DB=/data/photobot.sqlite3 \
+    PORT=8080
+
+WORKDIR /app
+COPY pyproject.toml README.md ./
+COPY bot ./bot
+COPY providers ./providers
+RUN pip install . \
+    && useradd --create-home --uid 10001 photobot \
+    && mkdir -p /data \
+    && chown photobot:photobot /data
+COPY config.example.yaml /app/config.yaml
+
+USER photobot
+VOLUME ["/data"]
+EXPOSE 8080
+HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \
+    CMD python -c "import os, urllib.request; urllib.request.urlopen(f'http://127.0.0.1:{os.environ.get(\"PORT\", \"8080\")}/healthz', timeout=4)"
+
+CMD ["photobot", "run"]

@@ -1,0 +1,88 @@
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bot.__main__ import main
+from bot.config import ConfigError, load_settings, parse_settings
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_defaults_match_the_interface():
+    settings = parse_settings({}, env={})
+    assert settings.telegram.base_url == "https://api.telegram.org/bot"
+    assert settings.telegram.base_file_url == "https://api.telegram.org/file/bot"
+    assert settings.providers.picwish.base_url == "https://techsz.aoscdn.com/api/tasks/visual/external"
+    assert settings.network.allow_private_addresses is False
+    assert settings.providers.picwish.prices.model_dump() == {"base": 6, "outfit": 15, "beauty": 8, "layout": 5, "preview": 0}
+
+
+def test_environment_references_and_token_override():
+    raw = {"telegram": {"token": "${TOKEN_A}"}, "server": {"port": "${PORT}", "public_url": "${URL:-}"},
+           "providers": {"picwish": {"enabled": True, "api_key": "key-${SUFFIX:-x}"}}}
+    settings = parse_settings(raw, env={"TOKEN_A": "from-yaml", "PORT": "9000", "SUFFIX": "42"})
+    assert settings.telegram.token == "from-yaml"
+    assert settings.server.port == 9000 and settings.server.public_url == ""
+    assert settings.providers.picwish.api_key == "key-42"
+    overridden = parse_settings(raw, env={"TOKEN_A": "a", "PORT": "1", "TELEGRAM_BOT_TOKEN": "from-env"})
+    assert overridden.telegram.token == "from-env"
+
+
+def test_missing_environment_variable_names_the_key():
+    with pytest.raises(ConfigError, match=r"providers.picwish.api_key: environment variable NOPE is not set"):
+        parse_settings({"providers": {"picwish": {"api_key": "${NOPE}"}}}, env={})
+
+
+@pytest.mark.parametrize(
+    ("raw", "message"),
+    [
+        ({"server": {"port": "many"}}, "server.port"),
+        ({"providers": {"picwish": {"enabled": "perhaps"}}}, "providers.picwish.enabled"),
+        ({"providers": {"picwsh": {}}}, "providers.picwsh: unknown key"),
+        ({"credits": {"daily_free": -1}}, "credits.daily_free"),
+        ({"server": {"public_url": "example.com"}}, "server.public_url"),
+    ],
+)
+def test_bad_keys_are_named(raw, message):
+    with pytest.raises(ConfigError, match=message.replace(".", r"\.")):
+        parse_settings(raw, env={})
+
+
+def test_config_path_from_environment(tmp_path):
+    path = tmp_path / "c.yaml"
+    path.write_text("credits:\n  daily_free: 7\n")
+    assert load_settings(None, env={"PHOTOBOT_CONFIG": str(path)}).credits.daily_free == 7
+    with pytest.raises(ConfigError, match="no config file"):
+        load_settings(None, env={})
+
+
+def test_check_reports_services_and_exit_codes(tmp_path, capsys, monkeypatch):
+    monkeypatch.delenv("TELEGRAM_BOT_TOKEN", raising=False)
+    good = tmp_path / "good.yaml"
+    good.write_text("telegram:\n  token: '1:abc'\nproviders:\n  picwish:\n    enabled: true\n    api_key: k\n")
+    assert main(["check", "--config", str(good)]) == 0
+    out = capsys.readouterr().out
+    assert "picwish: enabled" in out and "idphoto: served by picwish" in out
+
+    incomplete = tmp_path / "incomplete.yaml"
+    incomplete.write_text("telegram:\n  token: '1:abc'\nproviders:\n  picwish:\n    enabled: true\n")
+    assert main(["check", "--config", str(incomplete)]) == 1
+    captured = capsys.readouterr()
+    assert "providers.picwish.api_key" in captured.err and "idphoto: not available" in captured.out
+
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("server:\n  port: many\n")
+    assert main(["check", "--config", str(bad)]) == 2
+    assert "server.port" in capsys.readouterr().err
+
+
+def test_shipped_example_config_is_valid_with_only_a_token():
+    env = {"TELEGRAM_BOT_TOKEN": "1:abc", "PATH": "/usr/bin:/bin"}
+    result = subprocess.run([sys.executable, "-m", "bot", "check", "--config", str(ROOT / "config.example.yaml")],
+                            capture_output=True, text=True, env=env, cwd=ROOT)
+    assert result.returncode == 0, result.stderr
+    assert "config OK" in result.stdout

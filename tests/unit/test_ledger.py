@@ -1,0 +1,92 @@
+from __future__ import annotations
+
+import sqlite3
+
+import pytest
+
+from bot.storage.db import Database
+from bot.storage.repo import InsufficientCredits, JobDraft, Repository
+
+
+@pytest.fixture
+async def repo(tmp_path):
+    db = await Database.open(tmp_path / "db.sqlite3")
+    yield Repository(db, daily_free=20)
+    await db.close()
+
+
+def _draft(price: int, user_id: int = 1) -> JobDraft:
+    return JobDraft(user_id=user_id, chat_id=user_id, service="idphoto", provider="picwish",
+                    options={"spec_id": 3108}, input_ref=None, price=price, deadline_seconds=60)
+
+
+async def test_wal_mode_and_migration_version(repo):
+    assert (await repo.db.fetchone("PRAGMA journal_mode"))[0] == "wal"
+    assert (await repo.db.fetchone("PRAGMA user_version"))[0] == 1
+
+
+async def test_daily_grant_tops_up_once_per_day(repo):
+    await repo.ensure_user(1, 1, "en")
+    assert await repo.balance(1) == 20
+    await repo.ensure_user(1, 1, "en")
+    assert await repo.balance(1) == 20
+    rows = await repo.db.fetchall("SELECT kind, amount FROM ledger WHERE user_id = 1")
+    assert [tuple(r) for r in rows] == [("daily_grant", 20)]
+
+
+async def test_hold_capture_release_balance(repo):
+    await repo.ensure_user(1, 1, "en")
+    ok = await repo.create_job(_draft(6))
+    failed = await repo.create_job(_draft(8))
+    assert await repo.balance(1) == 6
+    await repo.transition(ok.id, ("queued",), "running")
+    assert await repo.settle(ok, "succeeded", result={"files": []})
+    assert await repo.settle(failed, "failed", error="invalid_image")
+    assert not await repo.settle(failed, "cancelled")  # settled once only
+    assert await repo.balance(1) == 14
+    assert await repo.ledger_problems() == []
+
+
+async def test_insufficient_credits_creates_nothing(repo):
+    await repo.ensure_user(1, 1, "en")
+    with pytest.raises(InsufficientCredits) as info:
+        await repo.create_job(_draft(21))
+    assert (info.value.balance, info.value.price) == (20, 21)
+    assert await repo.db.fetchall("SELECT * FROM jobs") == []
+    assert await repo.balance(1) == 20
+
+
+async def test_ledger_is_append_only(repo):
+    await repo.ensure_user(1, 1, "en")
+    with pytest.raises(sqlite3.IntegrityError, match="append-only"):
+        async with repo.db.transaction() as conn:
+            await conn.execute("UPDATE ledger SET amount = 999")
+    with pytest.raises(sqlite3.IntegrityError, match="append-only"):
+        async with repo.db.transaction() as conn:
+            await conn.execute("DELETE FROM ledger")
+
+
+async def test_a_hold_cannot_be_settled_twice_even_by_hand(repo):
+    await repo.ensure_user(1, 1, "en")
+    job = await repo.create_job(_draft(6))
+    await repo.settle(job, "failed", error="x")
+    with pytest.raises(sqlite3.IntegrityError):
+        async with repo.db.transaction() as conn:
+            await conn.execute("INSERT INTO ledger (user_id, kind, amount, job_id, created_at) VALUES (1, 'capture', 6, ?, 0)", (job.id,))
+
+
+async def test_delivery_is_claimed_once(repo):
+    await repo.ensure_user(1, 1, "en")
+    job = await repo.create_job(_draft(6))
+    assert not await repo.begin_delivery(job.id)  # not finished yet
+    await repo.settle(job, "failed", error="x")
+    assert await repo.begin_delivery(job.id)
+    assert not await repo.begin_delivery(job.id)
+
+
+async def test_admin_grant_and_language(repo):
+    await repo.ensure_user(1, 1, "en")
+    assert await repo.admin_grant(1, 50, "test") == 70
+    await repo.set_language(1, "zh-Hans")
+    user = await repo.ensure_user(1, 1, "en")  # Telegram's language no longer overrides the choice
+    assert user.language == "zh-Hans"

@@ -1,0 +1,92 @@
+from __future__ import annotations
+
+import asyncio
+
+import httpx
+import pytest
+
+from bot.media import MediaSigner, MediaStore, derive_secret
+from bot.storage.db import Database
+from bot.storage.repo import JobDraft, Repository
+from bot.web import ProviderCallback, WebServer
+from tests.conftest import portrait_jpeg
+
+
+def test_token_against_a_known_value():
+    signer = MediaSigner(b"secret", ttl=600)
+    token = signer.token("inputs/abc.jpg", now=1_000_000)
+    # Worked out with: printf %s aW5wdXRzL2FiYy5qcGc.1000600 | openssl dgst -sha256 -hmac secret -binary | base64
+    assert token == "aW5wdXRzL2FiYy5qcGc.1000600.AO4wpK2WNJLFbZjLA9G06Jcs1OFD3Xzg2tZGicCCAG8"
+    assert signer.verify(token, now=1_000_599) == "inputs/abc.jpg"
+
+
+def test_tokens_expire_and_cannot_be_forged():
+    signer = MediaSigner(b"secret", ttl=600)
+    token = signer.token("inputs/abc.jpg", now=1_000_000)
+    ref, expires, mac = token.split(".")
+    assert signer.verify(token, now=1_000_601) is None
+    assert signer.verify(f"{ref}.{int(expires) + 3600}.{mac}", now=1_000_000) is None
+    other = MediaSigner(b"secret", 600).token("inputs/other.jpg", now=1_000_000).split(".")[0]
+    assert signer.verify(f"{other}.{expires}.{mac}", now=1_000_000) is None
+    assert MediaSigner(b"another", 600).verify(token, now=1_000_000) is None
+    assert signer.verify("garbage", now=0) is None
+
+
+def test_derived_secret_is_not_the_token():
+    secret = derive_secret("", "123:ABC")
+    assert b"123:ABC" not in secret and len(secret) == 32
+    assert derive_secret("configured", "123:ABC") == b"configured"
+
+
+def test_store_refuses_paths_outside_it(tmp_path):
+    store = MediaStore(tmp_path)
+    ref = store.save_input(b"x")
+    assert store.read(ref) == b"x"
+    for bad in ("../etc/passwd", "inputs/../../x", "/abs", "results/a/b"):
+        assert not store.exists(bad)
+        with pytest.raises(ValueError):
+            store.path(bad)
+
+
+@pytest.fixture
+async def web(tmp_path):
+    db = await Database.open(tmp_path / "db.sqlite3")
+    repo = Repository(db, daily_free=10)
+    store = MediaStore(tmp_path / "media")
+    queue: asyncio.Queue = asyncio.Queue()
+    server = WebServer(repo=repo, media=store, signer=MediaSigner(b"s", 60), update_queue=queue, host="127.0.0.1", port=0)
+    await server.start()
+    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{server.bound_port}") as client:
+        yield server, client, queue, repo, store
+    await server.stop()
+    await db.close()
+
+
+async def test_healthz(web):
+    _server, client, *_ = web
+    response = await client.get("/healthz")
+    assert response.status_code == 200 and response.json() == {"status": "ok"}
+
+
+async def test_media_links(web):
+    server, client, _queue, _repo, store = web
+    ref = store.save_input(portrait_jpeg(200, 200))
+    response = await client.get(f"/media/{server.signer.token(ref)}")
+    assert response.status_code == 200 and response.content == store.read(ref)
+    assert response.headers["content-type"] == "image/jpeg"
+    assert (await client.get(f"/media/{server.signer.token(ref, now=0)}")).status_code == 404
+    assert (await client.get("/media/aW5wdXRzL2FiYy5qcGc.9999999999.x")).status_code == 404
+
+
+async def test_callbacks_need_the_job_secret(web):
+    _server, client, queue, repo, _store = web
+    await repo.ensure_user(1, 1, "en")
+    job = await repo.create_job(JobDraft(1, 1, "idphoto", "picwish", {}, None, 0, 60))
+    body = {"status": 200, "data": {"task_id": "t", "state": 1}}
+    assert (await client.post(f"/callbacks/picwish/{job.id}/wrong-secret", json=body)).status_code == 404
+    assert (await client.post(f"/callbacks/picwish/nojob/{job.callback_secret}", json=body)).status_code == 404
+    assert (await client.post(f"/callbacks/hili/{job.id}/{job.callback_secret}", json=body)).status_code == 404
+    assert queue.empty()
+    response = await client.post(f"/callbacks/picwish/{job.id}/{job.callback_secret}", json=body)
+    assert response.status_code == 200
+    assert queue.get_nowait() == ProviderCallback(job_id=job.id, provider="picwish")
