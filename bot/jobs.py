@@ -200,9 +200,6 @@ class JobRunner:
         wake = self._wakeups.setdefault(job.id, asyncio.Event())
         shown = (job.progress, None)
         while True:
-            if job.deadline is not None and time.time() > job.deadline:
-                await self.repo.settle(job, "failed", error=DeadlineExceeded.code)
-                return
             wake.clear()
             try:
                 async with self._slots:
@@ -225,6 +222,11 @@ class JobRunner:
                     shown = (status.progress, status.queue_position)
                     await self.repo.update(job.id, progress=status.progress)
                     await self.delivery.progress(job, status.progress, status.queue_position)
+            # Checked after asking the provider, so a task that finished while the bot was
+            # down is still delivered.
+            if job.deadline is not None and time.time() > job.deadline:
+                await self.repo.settle(job, "failed", error=DeadlineExceeded.code)
+                return
             try:
                 await asyncio.wait_for(wake.wait(), timeout=provider.poll_interval)
             except TimeoutError:

@@ -28,6 +28,8 @@ async def confirm(update: Update, context: Context) -> None:
     if draft is None or draft.nonce != _arg(update):
         await answer(update, t(lang, "order.expired"))
         return
+    # Claimed before the next await: a second tap on Confirm finds no draft and holds nothing.
+    context.session.draft = None
     provider = services.enabled_services.get("idphoto")
     spec = services.catalog.get(draft.spec_id)
     if provider is None or spec is None:
@@ -53,7 +55,6 @@ async def confirm(update: Update, context: Context) -> None:
             lang, "order.not_enough", price=err.price, balance=err.balance,
             daily=services.settings.credits.daily_free))
         return
-    context.session.draft = None
     await answer(update)
     await update.callback_query.edit_message_text(t(lang, "job.queued"), reply_markup=keyboards.job_running(lang, job.id))
     services.runner.start(job.id)

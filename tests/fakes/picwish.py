@@ -81,6 +81,7 @@ class FakePicwish:
         self.delay = 0.0
         self.task_created = asyncio.Event()
         self.callback_results: list[int] = []
+        self._changed = asyncio.Condition()
         self._advancers: set[asyncio.Task[None]] = set()
         self._http = httpx.AsyncClient(timeout=5)
 
@@ -97,6 +98,19 @@ class FakePicwish:
         await asyncio.gather(*self._advancers, return_exceptions=True)
         await self._http.aclose()
         await self.server.stop()
+
+    async def wait_for(self, predicate: Any, timeout: float = 10.0) -> Any:
+        """Wait until ``predicate()`` is truthy after some change in the fake's tasks."""
+        async def loop() -> Any:
+            async with self._changed:
+                while not (value := predicate()):
+                    await self._changed.wait()
+                return value
+        return await asyncio.wait_for(loop(), timeout)
+
+    async def _notify(self) -> None:
+        async with self._changed:
+            self._changed.notify_all()
 
     def release(self, task_id: str | None = None) -> None:
         """Let held tasks run on to completion."""
@@ -212,6 +226,7 @@ class FakePicwish:
             if task.held:
                 return
             task.step += 1
+            await self._notify()
         if (task.state == 1 or task.state < 0) and "callback_url" in task.fields:
             await self._send_callback(task)
 

@@ -1,0 +1,122 @@
+"""How jobs end: every documented failure, deadlines, double taps, jobs found at start."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.app import running
+from bot.storage.db import Database
+from bot.storage.repo import JobDraft, Repository
+from providers.picwish import IdPhotoRequest, PicwishClient
+from tests.bot.flows import order_until_summary
+from tests.conftest import portrait_jpeg
+
+
+@pytest.mark.parametrize(
+    ("state", "message"),
+    [
+        (-8, "Processing took too long"),
+        (-7, "could not read this image"),
+        (-5, "image is too large"),
+        (-3, "could not fetch the image"),
+        (-2, "could not be stored by the service"),
+        (-1, "The photo could not be processed"),
+    ],
+)
+async def test_every_failed_state_is_told_and_refunded(bot, telegram, picwish, state, message):
+    picwish.next_states = [[(0, 0), (state, 0)]]
+    user = telegram.user()
+    summary = await order_until_summary(user, "Visa", "USA Visa", "White")
+    await user.press(summary, "Confirm")
+    await user.edited(summary, message)
+    assert "Your 6 credits were returned." in summary.text
+    assert [b["text"] for b in summary.buttons()] == ["🔁 Try again", "📷 New photo"]
+    assert await bot.repo.balance(user.id) == 30
+    assert await bot.repo.ledger_problems() == []
+
+
+@pytest.mark.parametrize(
+    ("status", "body", "message"),
+    [
+        (500, {"status": 500, "message": "boom"}, "having trouble"),
+        (400, {"status": 400, "message": "bad"}, "could not process this request"),
+        (200, "not json at all", "could not understand"),
+    ],
+)
+async def test_http_errors_on_submit_are_told_and_refunded(bot, telegram, picwish, status, body, message):
+    picwish.create_failures = [(status, body)]
+    user = telegram.user()
+    summary = await order_until_summary(user, "Visa", "USA Visa", "White")
+    await user.press(summary, "Confirm")
+    await user.edited(summary, message)
+    assert await bot.repo.balance(user.id) == 30
+    assert len(picwish.creates) == 1
+
+
+async def test_deadline_releases_the_credits(make_settings, telegram, picwish):
+    picwish.hold_new_tasks = True
+    async with running(make_settings(providers__picwish__deadline=0.5)) as services:
+        user = telegram.user()
+        summary = await order_until_summary(user, "Visa", "USA Visa", "White")
+        await user.press(summary, "Confirm")
+        await user.edited(summary, "This took too long")
+        assert await services.repo.balance(user.id) == 30
+
+
+async def test_double_tap_on_confirm_holds_once(bot, telegram, picwish):
+    user = telegram.user()
+    summary = await order_until_summary(user, "Visa", "USA Visa", "White")
+    first = await user.press(summary, "Confirm")
+    second = await user.press(summary, "Confirm")
+    await user.next_message(kind="document", timeout=15)
+    answers = [await user.answer_to(first), await user.answer_to(second)]
+    assert sorted(answers, key=str) == [None, "This order has expired. Send a photo to start again."]
+    await bot.runner.idle()
+    assert len(picwish.creates) == 1
+    assert await bot.repo.balance(user.id) == 24
+
+
+async def _prepare_job(settings, state: str, task_id: str | None, deadline_seconds: float) -> str:
+    """A job left in the database by an earlier run of the bot."""
+    db = await Database.open(settings.database.path)
+    try:
+        repo = Repository(db, settings.credits.daily_free)
+        await repo.ensure_user(5001, 5001, "en")
+        options = {"spec_id": 3108, "px_width": 602, "px_height": 602, "dpi": 300, "bg_color": "FFFFFF",
+                   "color_name": "white", "beauty": False, "clothes_id": None, "layout_size": None,
+                   "preview": False, "last_id": None}
+        job = await repo.create_job(JobDraft(5001, 5001, "idphoto", "picwish", options, None, 6, deadline_seconds))
+        await repo.update(job.id, state=state, provider_task_id=task_id)
+        return job.id
+    finally:
+        await db.close()
+
+
+async def test_a_finished_task_past_its_deadline_is_still_delivered(make_settings, telegram, picwish):
+    settings = make_settings()
+    client = PicwishClient(picwish.api_key, base_url=picwish.base_url)
+    submission = await client.create(IdPhotoRequest(3108, 602, 602, 300, "FFFFFF"), portrait_jpeg())
+    await client.aclose()
+    job_id = await _prepare_job(settings, "running", submission.task_id, deadline_seconds=-60)
+    await picwish.wait_for(lambda: picwish.tasks[submission.task_id].state == 1)
+    async with running(settings) as services:
+        user = telegram.user()
+        document = await user.next_message(kind="document", timeout=15)
+        assert document.filename.startswith("idphoto_usa-visa_602x602")
+        await services.runner.idle()
+        assert (await services.repo.get_job(job_id)).state == "succeeded"
+        assert len(picwish.creates) == 1
+
+
+async def test_a_job_found_submitting_is_not_sent_again(make_settings, telegram, picwish):
+    settings = make_settings()
+    job_id = await _prepare_job(settings, "submitting", None, deadline_seconds=300)
+    async with running(settings) as services:
+        user = telegram.user()
+        await user.next_message("restarted while sending your order", timeout=15)
+        await services.runner.idle()
+        job = await services.repo.get_job(job_id)
+        assert (job.state, job.error, job.delivery) == ("failed", "interrupted", "done")
+        assert picwish.creates == []
+        assert await services.repo.balance(5001) == 30
+        assert await services.repo.ledger_problems() == []
