@@ -26,7 +26,7 @@ from bot.context import CONTEXT_TYPES, Context, PhotoBotApp
 from bot.conversations import idphoto, menu, orders
 from bot.conversations.common import user_language
 from bot.i18n import t
-from bot.services import Services, open_services
+from bot.services import Services, open_services, webhook_secret, webhook_url
 from bot.web import ProviderCallback
 
 log = logging.getLogger(__name__)
@@ -34,6 +34,7 @@ log = logging.getLogger(__name__)
 #: Telegram's own retry_after is honoured by the rate limiter, then retried this often.
 RATE_LIMIT_RETRIES = 3
 COMMANDS = ("start", "help", "balance", "cancel", "language")
+ALLOWED_UPDATES = ["message", "callback_query"]
 
 _PHOTO = filters.PHOTO | filters.Document.ALL
 _TEXT = filters.TEXT & ~filters.COMMAND
@@ -157,11 +158,13 @@ async def running(settings: Settings) -> AsyncIterator[Services]:
         try:
             await _set_commands(app)
             await app.start()
-            assert app.updater is not None
-            await app.updater.start_polling(
-                timeout=settings.telegram.poll_timeout,
-                allowed_updates=["message", "callback_query"],
-            )
+            if settings.telegram.mode == "webhook":
+                # The webhook stays set on stop, so Telegram keeps updates while the bot restarts.
+                await app.bot.set_webhook(
+                    webhook_url(settings), secret_token=webhook_secret(settings), allowed_updates=ALLOWED_UPDATES)
+            else:
+                assert app.updater is not None
+                await app.updater.start_polling(timeout=settings.telegram.poll_timeout, allowed_updates=ALLOWED_UPDATES)
             await services.runner.resume()
             log.info("photobot is running; services: %s", ", ".join(services.enabled_services) or "none")
             yield services

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 ENV_CONFIG_PATH = "PHOTOBOT_CONFIG"
 ENV_TOKEN = "TELEGRAM_BOT_TOKEN"
@@ -32,8 +32,10 @@ class TelegramSettings(_Section):
     base_url: str = "https://api.telegram.org/bot"
     base_file_url: str = "https://api.telegram.org/file/bot"
     admin_ids: tuple[int, ...] = ()
-    #: Long polling is the default; "webhook" receives updates on server.public_url.
+    #: Long polling is the default; "webhook" receives updates at {server.public_url}/telegram/<secret>.
     mode: str = Field(default="polling", pattern="^(polling|webhook)$")
+    #: Secret for the webhook path and Telegram's X-Telegram-Bot-Api-Secret-Token; derived when empty.
+    webhook_secret: str = Field(default="", pattern="^[A-Za-z0-9_-]{0,256}$")
     poll_timeout: int = Field(default=30, ge=0, le=60)
     #: Minimum seconds between two edits of one status message (Telegram flood limits).
     status_edit_interval: float = Field(default=2.0, ge=0)
@@ -124,6 +126,12 @@ class Settings(_Section):
     jobs: JobSettings = JobSettings()
     providers: ProviderSettings = ProviderSettings()
     log_level: str = Field(default="INFO", pattern="^(DEBUG|INFO|WARNING|ERROR)$")
+
+    @model_validator(mode="after")
+    def _webhook_needs_public_url(self) -> Settings:
+        if self.telegram.mode == "webhook" and not self.server.public_url:
+            raise ValueError("telegram.mode: webhook needs server.public_url")
+        return self
 
     @property
     def media_dir(self) -> Path:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from dataclasses import dataclass
 
@@ -50,6 +51,17 @@ class Services:
         await self.db.close()
 
 
+def webhook_secret(settings: Settings) -> str:
+    """The configured webhook secret, or one derived from the bot token."""
+    if settings.telegram.webhook_secret:
+        return settings.telegram.webhook_secret
+    return hashlib.sha256(b"photobot-webhook:" + settings.telegram.token.encode()).hexdigest()[:48]
+
+
+def webhook_url(settings: Settings) -> str:
+    return f"{settings.server.public_url}/telegram/{webhook_secret(settings)}"
+
+
 def make_providers(settings: Settings) -> dict[str, TaskProvider]:
     providers: dict[str, TaskProvider] = {}
     picwish = settings.providers.picwish
@@ -80,9 +92,10 @@ async def open_services(app: PhotoBotApp, settings: Settings) -> Services:
         repo, media, providers, downloader, delivery,
         public_url=settings.server.public_url, max_concurrent=settings.jobs.max_concurrent,
     )
+    webhook = (app.bot, webhook_secret(settings)) if settings.telegram.mode == "webhook" else None
     web = WebServer(
         repo=repo, media=media, signer=signer, update_queue=app.update_queue,
-        host=settings.server.host, port=settings.server.port,
+        host=settings.server.host, port=settings.server.port, webhook=webhook,
     )
     await web.start()
     services = Services(settings, db, repo, media, signer, load_catalog(), providers, downloader, runner, web)

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from aiohttp import web
+from telegram import Bot, Update
 
 from bot.media import MediaSigner, MediaStore
 from bot.storage.repo import Repository
@@ -48,6 +49,7 @@ class WebServer:
         update_queue: asyncio.Queue[Any],
         host: str,
         port: int,
+        webhook: tuple[Bot, str] | None = None,
     ) -> None:
         self.repo = repo
         self.media = media
@@ -59,6 +61,9 @@ class WebServer:
         self.app.router.add_get("/healthz", self.healthz)
         self.app.router.add_get("/media/{token}", self.media_file)
         self.app.router.add_post("/callbacks/{provider}/{job_id}/{secret}", self.callback)
+        self.webhook = webhook
+        if webhook is not None:
+            self.app.router.add_post("/telegram/{secret}", self.telegram_update)
         self._runner: web.AppRunner | None = None
         self.bound_port: int | None = None
 
@@ -88,6 +93,21 @@ class WebServer:
         if ref is None or not self.media.exists(ref):
             raise web.HTTPNotFound()
         return web.FileResponse(self.media.path(ref), headers={"Content-Type": "image/jpeg", "Cache-Control": "no-store"})
+
+    async def telegram_update(self, request: web.Request) -> web.Response:
+        """Webhook mode: an update from Telegram, checked by path and secret-token header."""
+        assert self.webhook is not None
+        bot, secret = self.webhook
+        path_ok = hmac.compare_digest(request.match_info["secret"].encode(), secret.encode())
+        header_ok = hmac.compare_digest(request.headers.get("X-Telegram-Bot-Api-Secret-Token", "").encode(), secret.encode())
+        if not (path_ok and header_ok):
+            raise web.HTTPNotFound()
+        try:
+            update = Update.de_json(await request.json(), bot)
+        except (ValueError, TypeError, KeyError):
+            raise web.HTTPBadRequest() from None
+        await self.update_queue.put(update)
+        return web.Response()
 
     async def callback(self, request: web.Request) -> web.Response:
         provider = request.match_info["provider"]

@@ -323,3 +323,24 @@ async def test_admin_grant(bot, telegram):
     await admin.send_text("/grant 5555 100")
     await admin.next_message("Granted 100 credits to 5555")
     assert await bot.repo.balance(5555) == 130
+
+
+async def test_webhook_mode(make_settings, telegram, picwish):
+    import httpx
+
+    from bot.app import running
+
+    async with running(make_settings(telegram__mode="webhook", telegram__webhook_secret="hook-secret")) as services:
+        assert telegram.webhook == {"url": services.settings.server.public_url + "/telegram/hook-secret",
+                                    "secret_token": "hook-secret"}
+        assert not any(method == "getUpdates" for method, _ in telegram.calls)
+        user = telegram.user()
+        await user.send_text("/start")
+        await user.next_message("Send me a photo to begin")
+        summary = await order_until_summary(user, "Visa", "USA Visa", "White")
+        await user.press(summary, "Confirm")
+        await user.next_message(kind="document", timeout=15)
+        async with httpx.AsyncClient() as client:
+            forged = await client.post(telegram.webhook["url"], json={"update_id": 1},
+                                       headers={"X-Telegram-Bot-Api-Secret-Token": "wrong"})
+        assert forged.status_code == 404

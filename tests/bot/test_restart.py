@@ -56,7 +56,7 @@ class BotProcess:
 
 @pytest.fixture
 async def bot_process(tmp_path, make_settings, telegram) -> AsyncIterator[tuple[BotProcess, Settings]]:
-    settings: Settings = make_settings()
+    settings: Settings = make_settings(log_level="DEBUG")  # the most talkative level, for the secrets check
     config = tmp_path / "config.yaml"
     config.write_text(yaml.safe_dump(settings.model_dump(mode="json")))
     process = BotProcess(config, tmp_path / "bot.log")
@@ -83,6 +83,7 @@ async def open_repo() -> AsyncIterator[callable]:
 async def test_killed_while_the_provider_works_resumes_without_resubmitting(bot_process, telegram, picwish, open_repo):
     process, settings = bot_process
     picwish.hold_new_tasks = True
+    assert "picwish" in settings.enabled_services().values()
     user = telegram.user()
     summary = await order_until_summary(user, "Visa", "USA Visa", "White")
     await user.press(summary, "Confirm")
@@ -103,6 +104,9 @@ async def test_killed_while_the_provider_works_resumes_without_resubmitting(bot_
     assert await repo.ledger_problems() == []
     assert await repo.balance(user.id) == 24
     assert await repo.open_jobs() == []
+    log = process.log_path.read_text()
+    assert "photobot is running" in log
+    assert settings.telegram.token not in log and settings.providers.picwish.api_key not in log
 
 
 async def test_killed_during_delivery_sends_each_part_once(bot_process, telegram, picwish, open_repo):

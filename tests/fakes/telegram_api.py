@@ -16,6 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import httpx
 from aiohttp import web
 
 from tests.fakes.server import LoopbackServer
@@ -77,6 +78,9 @@ class FakeTelegram:
         self.hold: dict[str, asyncio.Event] = {}
         self.held: dict[str, asyncio.Event] = {}
         self._changed = asyncio.Condition()
+        #: Set by setWebhook: updates are then POSTed there instead of served by getUpdates.
+        self.webhook: dict[str, Any] | None = None
+        self.webhook_results: list[int] = []
 
     # --- lifecycle ---------------------------------------------------------------
 
@@ -114,6 +118,12 @@ class FakeTelegram:
 
     async def push_update(self, update: dict[str, Any]) -> None:
         update["update_id"] = next(self._update_ids)
+        if self.webhook is not None:
+            headers = {"X-Telegram-Bot-Api-Secret-Token": self.webhook.get("secret_token", "")}
+            async with httpx.AsyncClient() as client:
+                response = await client.post(self.webhook["url"], json=update, headers=headers)
+            self.webhook_results.append(response.status_code)
+            return
         self.updates.append(update)
         await self._notify()
 
@@ -206,13 +216,25 @@ class FakeTelegram:
         return BOT_USER
 
     async def _m_deleteWebhook(self, params: dict, files: dict) -> bool:
+        self.webhook = None
         return True
+
+    async def _m_setWebhook(self, params: dict, files: dict) -> bool:
+        if not str(params.get("url", "")).startswith(("http://", "https://")):
+            raise _ApiError(400, "Bad Request: bad webhook: invalid URL")
+        self.webhook = {"url": params["url"], "secret_token": params.get("secret_token", "")}
+        return True
+
+    async def _m_getUpdates(self, params: dict, files: dict) -> list:
+        if self.webhook is not None:
+            raise _ApiError(409, "Conflict: can't use getUpdates method while webhook is active")
+        return await self._long_poll(params)
 
     async def _m_setMyCommands(self, params: dict, files: dict) -> bool:
         self.commands[params.get("language_code", "")] = params["commands"]
         return True
 
-    async def _m_getUpdates(self, params: dict, files: dict) -> list:
+    async def _long_poll(self, params: dict) -> list:
         offset = int(params.get("offset", 0) or 0)
         timeout = float(params.get("timeout", 0) or 0)
         self.updates = [u for u in self.updates if u["update_id"] >= offset]

@@ -45,6 +45,8 @@ def test_missing_environment_variable_names_the_key():
         ({"providers": {"picwsh": {}}}, "providers.picwsh: unknown key"),
         ({"credits": {"daily_free": -1}}, "credits.daily_free"),
         ({"server": {"public_url": "example.com"}}, "server.public_url"),
+        ({"telegram": {"mode": "webhook"}}, "telegram.mode: webhook needs server.public_url"),
+        ({"telegram": {"mode": "push"}}, "telegram.mode"),
     ],
 )
 def test_bad_keys_are_named(raw, message):
