@@ -49,7 +49,19 @@ def _run(settings: Settings) -> int:
             loop.add_signal_handler(sig, stop.set)
         await run_until_stopped(settings, stop)
 
-    asyncio.run(main())
+    from telegram.error import InvalidToken, NetworkError
+
+    try:
+        asyncio.run(main())
+    except InvalidToken:
+        print("error: telegram.token: Telegram refused this bot token", file=sys.stderr)
+        return 1
+    except NetworkError as err:
+        print(f"error: cannot reach Telegram at telegram.base_url: {err}", file=sys.stderr)
+        return 1
+    except OSError as err:
+        print(f"error: cannot start the web server on server.host/server.port: {err}", file=sys.stderr)
+        return 1
     return 0
 
 

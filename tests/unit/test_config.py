@@ -88,3 +88,24 @@ def test_shipped_example_config_is_valid_with_only_a_token():
                             capture_output=True, text=True, env=env, cwd=ROOT)
     assert result.returncode == 0, result.stderr
     assert "config OK" in result.stdout
+
+
+def _config_with_wrong_token(tmp_path, telegram):
+    config = tmp_path / "c.yaml"
+    config.write_text(f"telegram:\n  token: '1:wrong'\n  base_url: {telegram.base_url}\n"
+                      f"database:\n  path: {tmp_path / 'db.sqlite3'}\nserver:\n  port: 0\n  host: 127.0.0.1\n")
+    return config
+
+
+async def test_run_reports_a_refused_token_without_a_traceback(tmp_path, telegram):
+    import asyncio
+
+    config = _config_with_wrong_token(tmp_path, telegram)
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot", "run", "--config", str(config),
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, cwd=ROOT,
+        env={"PATH": "/usr/bin:/bin"})
+    _out, err = await asyncio.wait_for(proc.communicate(), 60)
+    assert proc.returncode == 1
+    assert "Telegram refused this bot token" in err.decode()
+    assert "Traceback" not in err.decode()
