@@ -15,7 +15,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from typing import Any
 
 from bot.delivery import Delivery, DeliveryPostponed
 from bot.media import MediaStore
@@ -30,7 +31,7 @@ from providers.errors import (
     RateLimited,
     ServerError,
 )
-from providers.models import Phase, TaskStatus
+from providers.models import InputImage, Phase, TaskStatus
 
 log = logging.getLogger(__name__)
 
@@ -58,8 +59,10 @@ class JobRunner:
         delivery: Delivery,
         *,
         public_url: str = "",
+        media_link: Callable[[str], str] | None = None,
         max_concurrent: int = 32,
     ) -> None:
+        self.media_link = media_link
         self.repo = repo
         self.media = media
         self.providers = providers
@@ -107,6 +110,12 @@ class JobRunner:
             return False
         if not await self.repo.settle(job, "cancelled", error="cancelled"):
             return False
+        provider = self.providers.get(job.provider)
+        if provider is not None and job.provider_task_id:
+            try:
+                await provider.cancel(job.provider_task_id)
+            except ProviderError as err:
+                log.info("job %s: the provider did not drop the task: %s", job.id, err)
         self.wake(job_id)
         self.start(job_id)
         return True
@@ -181,16 +190,52 @@ class JobRunner:
             return
         if not await self.repo.transition(job.id, ("queued",), "submitting", attempts=job.attempts + 1):
             return
-        image = self.media.read(job.input_ref) if job.input_ref else None
+        provider = self._provider(job)
+        try:
+            image = self._input(job, provider)
+            options = self._resolve_links(job.options)
+        except ValueError as err:
+            log.warning("job %s: cannot publish its input: %s", job.id, err)
+            await self.repo.settle(job, "failed", error="internal_error")
+            return
         try:
             async with self._slots:
-                submission = await self._provider(job).submit(job.options, image, self.callback_url(job))
+                submission = await provider.submit(options, image, self.callback_url(job))
         except ProviderError as err:
             log.warning("job %s: submit failed: %s", job.id, err)
             await self.repo.settle(job, "failed", error=err.code)
             return
         await self.repo.update(job.id, provider_task_id=submission.task_id)
-        await self.repo.transition(job.id, ("submitting",), "running")
+        if not await self.repo.transition(job.id, ("submitting",), "running"):
+            return
+        if submission.status is not None:  # a synchronous provider answered with the result
+            await self._conclude(job, submission.status)
+
+    def _input(self, job: Job, provider: TaskProvider) -> InputImage | None:
+        if not job.input_ref:
+            return None
+        if provider.takes_url:
+            return InputImage(url=self._link(job.input_ref))
+        return InputImage(data=self.media.read(job.input_ref))
+
+    def _link(self, ref: str) -> str:
+        if self.media_link is None or not self.public_url:
+            raise ValueError("server.public_url is needed to publish photos to this provider")
+        return self.media_link(ref)
+
+    def _resolve_links(self, options: dict[str, Any]) -> dict[str, Any]:
+        """Option values of the form {"media": ref} become signed /media/ links."""
+        return {k: self._link(v["media"]) if isinstance(v, dict) and "media" in v else v for k, v in options.items()}
+
+    async def _conclude(self, job: Job, status: TaskStatus) -> bool:
+        """Finish the job if ``status`` is final; False while the task is still pending."""
+        if status.phase is Phase.DONE:
+            await self._collect(job, status)
+            return True
+        if status.phase is Phase.FAILED:
+            await self.repo.settle(job, "failed", error=status.error.code if status.error else "processing_failed")
+            return True
+        return False
 
     async def _follow(self, job: Job) -> None:
         provider = self._provider(job) if job.provider in self.providers else None
@@ -211,12 +256,7 @@ class JobRunner:
                     return
                 log.info("job %s: provider not answering (%s); will ask again", job.id, err)
             else:
-                if status.phase is Phase.DONE:
-                    await self._collect(job, status)
-                    return
-                if status.phase is Phase.FAILED:
-                    code = status.error.code if status.error else "processing_failed"
-                    await self.repo.settle(job, "failed", error=code)
+                if await self._conclude(job, status):
                     return
                 if (status.progress, status.queue_position) != shown:
                     shown = (status.progress, status.queue_position)

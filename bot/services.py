@@ -39,9 +39,6 @@ class Services:
     def enabled_services(self) -> dict[str, str]:
         return self.settings.enabled_services()
 
-    def media_link(self, ref: str) -> str:
-        return f"{self.settings.server.public_url}/media/{self.signer.token(ref)}"
-
     async def close(self) -> None:
         await self.runner.stop()
         await self.web.stop()
@@ -90,12 +87,14 @@ async def open_services(app: PhotoBotApp, settings: Settings) -> Services:
     delivery = Delivery(app.bot, repo, media, edit_interval=settings.telegram.status_edit_interval)
     runner = JobRunner(
         repo, media, providers, downloader, delivery,
-        public_url=settings.server.public_url, max_concurrent=settings.jobs.max_concurrent,
+        public_url=settings.server.public_url,
+        media_link=lambda ref: f"{settings.server.public_url}/media/{signer.token(ref)}",
+        max_concurrent=settings.jobs.max_concurrent,
     )
     webhook = (app.bot, webhook_secret(settings)) if settings.telegram.mode == "webhook" else None
     web = WebServer(
         repo=repo, media=media, signer=signer, update_queue=app.update_queue,
-        host=settings.server.host, port=settings.server.port, webhook=webhook,
+        host=settings.server.host, port=settings.server.port, providers=providers, webhook=webhook,
     )
     await web.start()
     services = Services(settings, db, repo, media, signer, load_catalog(), providers, downloader, runner, web)

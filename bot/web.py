@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import hmac
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,6 +20,7 @@ from telegram import Bot, Update
 
 from bot.media import MediaSigner, MediaStore
 from bot.storage.repo import Repository
+from providers.base import TaskProvider
 
 log = logging.getLogger(__name__)
 
@@ -33,12 +35,6 @@ class ProviderCallback:
     provider: str
 
 
-def _callback_answer(provider: str) -> web.Response:
-    if provider == "picwish":
-        return web.json_response({"status": 200, "message": "ok"})
-    return web.json_response({"ok": True})
-
-
 class WebServer:
     def __init__(
         self,
@@ -49,8 +45,10 @@ class WebServer:
         update_queue: asyncio.Queue[Any],
         host: str,
         port: int,
+        providers: Mapping[str, TaskProvider],
         webhook: tuple[Bot, str] | None = None,
     ) -> None:
+        self.providers = providers
         self.repo = repo
         self.media = media
         self.signer = signer
@@ -110,13 +108,16 @@ class WebServer:
         return web.Response()
 
     async def callback(self, request: web.Request) -> web.Response:
-        provider = request.match_info["provider"]
+        provider_name = request.match_info["provider"]
         job_id = request.match_info["job_id"]
-        job = await self.repo.get_job(job_id) if len(job_id) <= 64 else None
-        expected = job.callback_secret if job is not None and job.provider == provider else "x" * 32
-        if not hmac.compare_digest(expected.encode(), request.match_info["secret"].encode()) or job is None:
-            log.warning("rejected a %s callback for an unknown job or with a wrong secret", provider)
+        provider = self.providers.get(provider_name)
+        job = await self.repo.get_job(job_id) if len(job_id) <= 64 and provider is not None else None
+        expected = job.callback_secret if job is not None and job.provider == provider_name else "x" * 32
+        secret_ok = hmac.compare_digest(expected.encode(), request.match_info["secret"].encode())
+        body = await request.read()
+        if job is None or provider is None or not secret_ok or not provider.check_callback(request.headers, body):
+            log.warning("rejected a %s callback: unknown job, wrong secret or failed check", provider_name)
             raise web.HTTPNotFound()
-        await request.read()
-        await self.update_queue.put(ProviderCallback(job_id=job_id, provider=provider))
-        return _callback_answer(provider)
+        await self.update_queue.put(ProviderCallback(job_id=job_id, provider=provider_name))
+        answer = provider.callback_answer()
+        return web.Response(status=answer.status, body=answer.body, content_type=answer.content_type)

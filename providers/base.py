@@ -13,7 +13,7 @@ import logging
 import time
 from collections.abc import Callable, Mapping
 from email.utils import parsedate_to_datetime
-from typing import Any, Protocol
+from typing import Any
 
 import httpx
 from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt, wait_random_exponential
@@ -29,7 +29,7 @@ from providers.errors import (
     RateLimited,
     ServerError,
 )
-from providers.models import Submission, TaskStatus
+from providers.models import CallbackAnswer, InputImage, Submission, TaskStatus
 
 log = logging.getLogger(__name__)
 
@@ -154,17 +154,29 @@ class HttpProvider:
 
 
 
-class TaskProvider(Protocol):
-    """What the job runner needs from an asynchronous provider client."""
+class TaskProvider(HttpProvider):
+    """What the job runner needs from a provider client; subclasses implement submit and query."""
 
-    name: str
-    poll_interval: float
-    deadline: float
+    #: Seconds between two status queries, and how long a job may take in all.
+    poll_interval: float = 1.0
+    deadline: float = 300.0
+    #: True when the provider fetches the input from a URL instead of taking an upload.
+    takes_url: bool = False
 
-    async def submit(self, options: Mapping[str, Any], image: bytes | None, callback_url: str | None) -> Submission:
+    async def submit(self, options: Mapping[str, Any], image: InputImage | None, callback_url: str | None) -> Submission:
         """Create the provider task; raises ProviderError. Never resends an accepted request."""
+        raise NotImplementedError
 
     async def query(self, task_id: str) -> TaskStatus:
         """The task's current status; raises ProviderError when it cannot be read."""
+        raise NotImplementedError
 
-    async def aclose(self) -> None: ...
+    async def cancel(self, task_id: str) -> None:
+        """Tell the provider to drop the task, where it can (best effort)."""
+
+    def check_callback(self, headers: Mapping[str, str], body: bytes) -> bool:
+        """Extra checks of a callback beyond the per-job secret in its path."""
+        return True
+
+    def callback_answer(self) -> CallbackAnswer:
+        return CallbackAnswer()

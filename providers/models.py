@@ -36,3 +36,22 @@ class TaskStatus:
 @dataclass(frozen=True)
 class Submission:
     task_id: str
+    #: Synchronous providers answer with the finished task right away.
+    status: TaskStatus | None = None
+
+
+@dataclass(frozen=True)
+class InputImage:
+    """The user's photo as a provider takes it: the bytes, or a short-lived link to them."""
+
+    data: bytes | None = None
+    url: str | None = None
+
+
+@dataclass(frozen=True)
+class CallbackAnswer:
+    """What a provider expects our callback receiver to answer."""
+
+    status: int = 200
+    body: bytes = b'{"ok": true}'
+    content_type: str = "application/json"

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 
-from providers.base import DEFAULT_MAX_RETRIES, HttpProvider, status_error
+from providers.base import DEFAULT_MAX_RETRIES, TaskProvider, status_error
 from providers.errors import (
     BadResponse,
     ImageTooLarge,
@@ -24,7 +24,7 @@ from providers.errors import (
     ProviderDomainError,
     ResultUploadFailed,
 )
-from providers.models import Phase, ResultImage, Submission, TaskStatus
+from providers.models import CallbackAnswer, InputImage, Phase, ResultImage, Submission, TaskStatus
 
 DEFAULT_BASE_URL = "https://techsz.aoscdn.com/api/tasks/visual/external"
 DEFAULT_TIMEOUT = 30.0
@@ -94,7 +94,7 @@ class IdPhotoRequest:
         return fields
 
 
-class PicwishClient(HttpProvider):
+class PicwishClient(TaskProvider):
     name = "picwish"
 
     def __init__(
@@ -114,10 +114,13 @@ class PicwishClient(HttpProvider):
         self.poll_interval = poll_interval
         self.deadline = deadline
 
-    async def submit(self, options: Mapping[str, Any], image: bytes | None, callback_url: str | None) -> Submission:
+    async def submit(self, options: Mapping[str, Any], image: InputImage | None, callback_url: str | None) -> Submission:
         """Create a task from a job's stored options (the fields of :class:`IdPhotoRequest`)."""
         fields = {k: v for k, v in options.items() if k in IdPhotoRequest.__dataclass_fields__}
-        return await self.create(IdPhotoRequest(**fields), image, callback_url=callback_url)
+        return await self.create(IdPhotoRequest(**fields), image.data if image else None, callback_url=callback_url)
+
+    def callback_answer(self) -> CallbackAnswer:
+        return CallbackAnswer(body=b'{"status": 200, "message": "ok"}')
 
     async def create(
         self, request: IdPhotoRequest, image: bytes | None = None, *, callback_url: str | None = None

@@ -9,6 +9,7 @@ from bot.media import MediaSigner, MediaStore, derive_secret
 from bot.storage.db import Database
 from bot.storage.repo import JobDraft, Repository
 from bot.web import ProviderCallback, WebServer
+from providers.picwish import PicwishClient
 from tests.conftest import portrait_jpeg
 
 
@@ -54,7 +55,8 @@ async def web(tmp_path):
     repo = Repository(db, daily_free=10)
     store = MediaStore(tmp_path / "media")
     queue: asyncio.Queue = asyncio.Queue()
-    server = WebServer(repo=repo, media=store, signer=MediaSigner(b"s", 60), update_queue=queue, host="127.0.0.1", port=0)
+    server = WebServer(repo=repo, media=store, signer=MediaSigner(b"s", 60), update_queue=queue, host="127.0.0.1",
+                       port=0, providers={"picwish": PicwishClient("k")})
     await server.start()
     async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{server.bound_port}") as client:
         yield server, client, queue, repo, store
