@@ -36,7 +36,6 @@ class IdPhotoDraft:
     input_ref: str | None = None
     #: Re-renders of a finished photo skip the options step.
     rerender: bool = False
-    nonce: str = field(default_factory=lambda: secrets.token_hex(4))
 
     def options(self) -> dict[str, Any]:
         return {
@@ -52,10 +51,21 @@ class IdPhotoDraft:
 
 
 @dataclass
+class Order:
+    """An order at the summary step: what Confirm turns into a job."""
+
+    service: str
+    options: dict[str, Any]
+    input_ref: str | None
+    nonce: str = field(default_factory=lambda: secrets.token_hex(4))
+
+
+@dataclass
 class Session:
     lang: str | None = None
     photo: InputPhoto | None = None
     draft: IdPhotoDraft | None = None
+    order: Order | None = None
     #: Category index or search text behind the spec list on screen.
     spec_source: str = ""
     awaiting_hex: bool = False

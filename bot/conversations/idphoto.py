@@ -14,10 +14,11 @@ from telegram.ext import ConversationHandler
 
 from bot import keyboards
 from bot.callback_data import parse
-from bot.context import Context, IdPhotoDraft
+from bot import offers
+from bot.context import Context, IdPhotoDraft, Order
 from bot.conversations.common import answer, user_language
+from bot.conversations.orders import show_order
 from bot.i18n import t
-from bot.pricing import idphoto_price
 from providers.specs import Spec
 
 _HEX = re.compile(r"^#?([0-9a-fA-F]{6})$")
@@ -120,15 +121,10 @@ async def back_to_specs(update: Update, context: Context) -> str:
     return await _spec_list(update, context, 0)
 
 
-def _spec_text(lang: str, spec: Spec) -> str:
-    return t(lang, "idphoto.spec_info", title=spec.title, mm_w=spec.mm[0], mm_h=spec.mm[1],
-             px_w=spec.px[0], px_h=spec.px[1], dpi=spec.dpi)
-
-
 async def _color_menu(update: Update, context: Context, spec: Spec) -> str:
     lang = context.session.lang or "en"
     allowed = spec.colors or DEFAULT_COLORS
-    text = _spec_text(lang, spec) + "\n\n" + t(lang, "idphoto.pick_color")
+    text = offers.spec_text(lang, spec) + "\n\n" + t(lang, "idphoto.pick_color")
     await _show(update, text, keyboards.colors(lang, allowed, custom=spec.colors is None))
     return State.PICK_COLOR
 
@@ -192,7 +188,7 @@ async def _after_color(update: Update, context: Context) -> str | int:
 
 
 def _price(context: Context, draft: IdPhotoDraft) -> int:
-    return idphoto_price(draft.options(), context.services.settings.providers.picwish.prices)
+    return offers.price("idphoto", draft.options(), context.services.settings)
 
 
 async def _options_menu(update: Update, context: Context) -> str:
@@ -284,7 +280,7 @@ async def recolor(update: Update, context: Context) -> str | int:
     context.session.draft = draft
     await answer(update)
     await update.effective_message.reply_text(
-        _spec_text(lang, spec) + "\n\n" + t(lang, "idphoto.pick_color"),
+        offers.spec_text(lang, spec) + "\n\n" + t(lang, "idphoto.pick_color"),
         reply_markup=keyboards.colors(lang, spec.colors or DEFAULT_COLORS, custom=spec.colors is None),
     )
     return State.PICK_COLOR
@@ -316,27 +312,13 @@ async def pick_layout(update: Update, context: Context) -> int:
     return ConversationHandler.END
 
 
-async def show_summary(update: Update, context: Context, *, new_message: bool = False) -> None:
-    """The order with its price and Confirm / Cancel (handled in orders.py)."""
-    lang = context.session.lang or "en"
+async def show_summary(update: Update, context: Context) -> None:
+    """Turns the draft into an order and shows it with its price and Confirm / Cancel."""
     draft = context.session.draft
     assert draft is not None
     spec = context.services.catalog.get(draft.spec_id)
     assert spec is not None
-    on, off, none = t(lang, "option.on"), t(lang, "option.off"), t(lang, "option.none")
-    color = t(lang, f"color.{draft.color_name}") if draft.color_name in context.services.catalog.palette else draft.color_name
-    text = t(
-        lang, "order.summary",
-        spec=_spec_text(lang, spec), color=color,
-        beauty=on if draft.beauty else off, outfit=draft.clothes_id or none,
-        layout=t(lang, f"layout.{draft.layout_size}") if draft.layout_size else none,
-        preview=on if draft.preview else off,
-        price=_price(context, draft),
-        balance=await context.services.repo.balance(update.effective_user.id),
-    )
-    await _show(update, text, keyboards.summary(lang, draft.nonce), new_message=new_message)
-
-
-def job_options(draft: IdPhotoDraft, spec: Spec) -> dict[str, object]:
-    """What the job stores: the draft plus the spec's pixel size and DPI."""
-    return {**draft.options(), "px_width": spec.px[0], "px_height": spec.px[1], "dpi": spec.dpi}
+    options = {**draft.options(), "px_width": spec.px[0], "px_height": spec.px[1], "dpi": spec.dpi}
+    order = Order("idphoto", options, None if draft.last_id else draft.input_ref)
+    context.session.draft = None
+    await show_order(update, context, order)

@@ -51,8 +51,8 @@ async def cancel(update: Update, context: Context) -> int:
     """/cancel: forgets the photo and order being put together; ends any conversation."""
     lang = await user_language(update, context)
     session = context.session
-    had_something = session.photo is not None or session.draft is not None
-    session.photo = session.draft = None
+    had_something = session.photo is not None or session.draft is not None or session.order is not None
+    session.photo = session.draft = session.order = None
     session.awaiting_hex = False
     await update.effective_message.reply_text(t(lang, "cancel.done" if had_something else "cancel.nothing"))
     return ConversationHandler.END
@@ -96,7 +96,7 @@ async def photo(update: Update, context: Context) -> int:
     lang = await user_language(update, context)
     message = update.effective_message
     session = context.session
-    session.draft = None
+    session.draft = session.order = None
     session.awaiting_hex = False
     attachment = message.photo[-1] if message.photo else message.document
     if attachment.file_size and attachment.file_size > MAX_INPUT_BYTES:

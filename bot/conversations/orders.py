@@ -4,13 +4,11 @@ from __future__ import annotations
 
 from telegram import Update
 
-from bot import keyboards
+from bot import keyboards, offers
 from bot.callback_data import parse
-from bot.context import Context, IdPhotoDraft
+from bot.context import Context, Order
 from bot.conversations.common import answer, user_language
-from bot.conversations.idphoto import job_options, show_summary
 from bot.i18n import t
-from bot.pricing import idphoto_price
 from bot.storage.repo import InsufficientCredits, JobDraft
 from bot.web import ProviderCallback
 
@@ -20,32 +18,48 @@ def _arg(update: Update) -> str:
     return callback.arg() if callback and callback.args else ""
 
 
+async def show_order(update: Update, context: Context, order: Order, *, new_message: bool = False) -> None:
+    """The order with its details, price and balance, and Confirm / Cancel."""
+    lang = context.session.lang or "en"
+    services = context.services
+    context.session.order = order
+    text = t(
+        lang, "order.summary",
+        details=offers.describe(order.service, order.options, lang, services),
+        price=offers.price(order.service, order.options, services.settings),
+        balance=await services.repo.balance(update.effective_user.id),
+    )
+    markup = keyboards.summary(lang, order.nonce)
+    if update.callback_query is not None and not new_message:
+        await update.callback_query.answer()
+        await update.callback_query.edit_message_text(text, reply_markup=markup)
+    else:
+        await update.effective_message.reply_text(text, reply_markup=markup)
+
+
 async def confirm(update: Update, context: Context) -> None:
     """Button o:ok:<nonce>: holds the credits, stores the job and starts it."""
     lang = await user_language(update, context)
     services = context.services
-    draft = context.session.draft
-    if draft is None or draft.nonce != _arg(update):
+    order = context.session.order
+    if order is None or order.nonce != _arg(update):
         await answer(update, t(lang, "order.expired"))
         return
-    # Claimed before the next await: a second tap on Confirm finds no draft and holds nothing.
-    context.session.draft = None
-    provider = services.enabled_services.get("idphoto")
-    spec = services.catalog.get(draft.spec_id)
-    if provider is None or spec is None:
+    # Claimed before the next await: a second tap on Confirm finds no order and holds nothing.
+    context.session.order = None
+    provider = services.enabled_services.get(order.service)
+    if provider is None or provider not in services.providers:
         await answer(update, t(lang, "order.unavailable"))
         return
-    if draft.input_ref and not services.media.exists(draft.input_ref):
+    if order.input_ref and not services.media.exists(order.input_ref):
         await answer(update, t(lang, "idphoto.job_gone"))
         return
-    options = job_options(draft, spec)
-    price = idphoto_price(options, services.settings.providers.picwish.prices)
     message = update.callback_query.message
     try:
         job = await services.repo.create_job(JobDraft(
             user_id=update.effective_user.id, chat_id=update.effective_chat.id,
-            service="idphoto", provider=provider, options=options,
-            input_ref=None if draft.last_id else draft.input_ref, price=price,
+            service=order.service, provider=provider, options=order.options, input_ref=order.input_ref,
+            price=offers.price(order.service, order.options, services.settings),
             deadline_seconds=services.providers[provider].deadline,
             status_message_id=message.message_id if message else None,
         ))
@@ -63,9 +77,9 @@ async def confirm(update: Update, context: Context) -> None:
 async def cancel_order(update: Update, context: Context) -> None:
     """Button o:no:<nonce>: drops the order; nothing was held."""
     lang = await user_language(update, context)
-    draft = context.session.draft
-    if draft is not None and draft.nonce == _arg(update):
-        context.session.draft = None
+    order = context.session.order
+    if order is not None and order.nonce == _arg(update):
+        context.session.order = None
     await answer(update)
     await update.callback_query.edit_message_text(t(lang, "order.cancelled"), reply_markup=keyboards.new_photo(lang))
 
@@ -87,21 +101,14 @@ async def retry_job(update: Update, context: Context) -> None:
     """Button j:retry:<job>: the same order again, back at the summary."""
     lang = await user_language(update, context)
     job = await context.services.repo.get_job(_arg(update))
-    if job is None or job.user_id != update.effective_user.id or job.service != "idphoto":
+    if job is None or job.user_id != update.effective_user.id:
         await answer(update, t(lang, "job.not_yours"))
         return
     if job.input_ref and not context.services.media.exists(job.input_ref):
         await answer(update, t(lang, "idphoto.job_gone"))
         return
-    options = job.options
-    context.session.draft = IdPhotoDraft(
-        spec_id=int(options["spec_id"]), bg_color=options["bg_color"], color_name=options["color_name"],
-        beauty=bool(options["beauty"]), clothes_id=options.get("clothes_id"),
-        layout_size=options.get("layout_size"), preview=bool(options["preview"]),
-        last_id=options.get("last_id"), input_ref=job.input_ref,
-    )
     await answer(update)
-    await show_summary(update, context, new_message=True)
+    await show_order(update, context, Order(job.service, job.options, job.input_ref), new_message=True)
 
 
 async def provider_callback(update: ProviderCallback, context: Context) -> None:

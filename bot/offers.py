@@ -1,0 +1,52 @@
+"""Per service: the price of an order and the lines that describe it on the summary."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from bot.config import Settings
+from bot.i18n import t
+
+if TYPE_CHECKING:
+    from bot.services import Services
+
+
+def price(service: str, options: dict[str, Any], settings: Settings) -> int:
+    """Credits for an order; prices are configuration."""
+    if service == "idphoto":
+        prices = settings.providers.picwish.prices
+        if options.get("preview"):
+            return prices.preview
+        total = prices.outfit if options.get("clothes_id") else prices.base
+        if options.get("beauty"):
+            total += prices.beauty
+        if options.get("layout_size"):
+            total += prices.layout
+        return total
+    raise KeyError(service)
+
+
+def describe(service: str, options: dict[str, Any], lang: str, services: Services) -> str:
+    if service == "idphoto":
+        return _describe_idphoto(options, lang, services)
+    raise KeyError(service)
+
+
+def _describe_idphoto(options: dict[str, Any], lang: str, services: Services) -> str:
+    spec = services.catalog.get(int(options["spec_id"]))
+    assert spec is not None
+    on, off, none = t(lang, "option.on"), t(lang, "option.off"), t(lang, "option.none")
+    name = options["color_name"]
+    color = t(lang, f"color.{name}") if name in services.catalog.palette else name
+    return t(
+        lang, "idphoto.details",
+        spec=spec_text(lang, spec), color=color,
+        beauty=on if options.get("beauty") else off, outfit=options.get("clothes_id") or none,
+        layout=t(lang, f"layout.{options['layout_size']}") if options.get("layout_size") else none,
+        preview=on if options.get("preview") else off,
+    )
+
+
+def spec_text(lang: str, spec: Any) -> str:
+    return t(lang, "idphoto.spec_info", title=spec.title, mm_w=spec.mm[0], mm_h=spec.mm[1],
+             px_w=spec.px[0], px_h=spec.px[1], dpi=spec.dpi)
