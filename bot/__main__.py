@@ -7,22 +7,29 @@ import asyncio
 import signal
 import sys
 
-from bot.config import ConfigError, Settings, load_settings
+from bot.config import SERVICE_PROVIDERS, ConfigError, Settings, load_settings
+
+PROVIDERS = sorted({p for candidates in SERVICE_PROVIDERS.values() for p in candidates})
 
 
 def _check(settings: Settings) -> int:
     problems = []
     if not settings.telegram.token:
         problems.append("telegram.token: not set (or set TELEGRAM_BOT_TOKEN)")
-    picwish = settings.providers.picwish
-    if picwish.enabled and picwish.missing:  # explicitly enabled but incomplete
-        problems += [f"providers.picwish.{key}: required when providers.picwish.enabled is true" for key in picwish.missing]
     print("providers:")
-    state = "enabled" if picwish.usable else ("enabled, incomplete" if picwish.enabled else "disabled (no api_key)")
-    print(f"  picwish: {state}")
+    for name in PROVIDERS:
+        provider = getattr(settings.providers, name)
+        if provider.usable:
+            state = "enabled"
+        elif provider.enabled:  # explicitly enabled but incomplete
+            state = "enabled, incomplete: missing " + ", ".join(provider.missing)
+            problems += [f"providers.{name}.{key}: required when providers.{name}.enabled is true" for key in provider.missing]
+        else:
+            state = "disabled" + (f" (set {', '.join(provider.missing)})" if provider.missing else "")
+        print(f"  {name}: {state}")
     services = settings.enabled_services()
     print("services:")
-    for name in ("idphoto",):
+    for name in SERVICE_PROVIDERS:
         print(f"  {name}: " + (f"served by {services[name]}" if name in services else "not available"))
     if problems:
         for problem in problems:
@@ -36,8 +43,7 @@ def _run(settings: Settings) -> int:
     from bot.app import run_until_stopped
     from bot.logs import configure_logging
 
-    configure_logging(settings.log_level, [settings.telegram.token, settings.providers.picwish.api_key,
-                                           settings.server.media_secret])
+    configure_logging(settings.log_level, settings.secrets())
     if not settings.telegram.token:
         print("error: telegram.token: not set (or set TELEGRAM_BOT_TOKEN)", file=sys.stderr)
         return 1

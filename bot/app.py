@@ -23,7 +23,7 @@ from telegram.ext import (
 from bot.callback_data import Prefix, build, pattern
 from bot.config import Settings
 from bot.context import CONTEXT_TYPES, Context, PhotoBotApp
-from bot.conversations import idphoto, menu, orders
+from bot.conversations import anime, idphoto, menu, orders
 from bot.conversations.common import user_language
 from bot.i18n import t
 from bot.services import Services, open_services, webhook_secret, webhook_url
@@ -38,6 +38,14 @@ ALLOWED_UPDATES = ["message", "callback_query"]
 
 _PHOTO = filters.PHOTO | filters.Document.ALL
 _TEXT = filters.TEXT & ~filters.COMMAND
+
+
+#: Every conversation ends on these: a command that starts over, or a new photo.
+_FALLBACKS = [
+    CommandHandler("cancel", menu.cancel),
+    CommandHandler("start", menu.start),
+    MessageHandler(_PHOTO, menu.photo),
+]
 
 
 def _exact(prefix: Prefix, action: str, *args: str) -> re.Pattern[str]:
@@ -80,13 +88,23 @@ def _idphoto_conversation() -> ConversationHandler:
             ],
             S.PICK_LAYOUT: [CallbackQueryHandler(idphoto.pick_layout, pattern=pattern(i, "lay"))],
         },
-        fallbacks=[
-            CommandHandler("cancel", menu.cancel),
-            CommandHandler("start", menu.start),
-            MessageHandler(_PHOTO, menu.photo),
-        ],
+        fallbacks=_FALLBACKS,
         allow_reentry=True,
         name="idphoto",
+    )
+
+
+def _anime_conversation() -> ConversationHandler:
+    S = anime.State
+    return ConversationHandler(
+        entry_points=[CallbackQueryHandler(anime.start, pattern=_exact(Prefix.MENU, "svc", "anime"))],
+        states={
+            S.PICK_STYLE: [CallbackQueryHandler(anime.pick_style, pattern=pattern(Prefix.ANIME, "style"))],
+            S.PICK_LAYOUT: [CallbackQueryHandler(anime.pick_layout, pattern=pattern(Prefix.ANIME, "lay"))],
+        },
+        fallbacks=_FALLBACKS,
+        allow_reentry=True,
+        name="anime",
     )
 
 
@@ -96,6 +114,7 @@ def register_handlers(app: PhotoBotApp) -> None:
     app.add_handler(TypeHandler(ProviderCallback, orders.provider_callback), group=-1)
     # Conversations: a service's steps win over the generic handlers below.
     app.add_handler(_idphoto_conversation())
+    app.add_handler(_anime_conversation())
     # Commands.
     app.add_handler(CommandHandler("start", menu.start))
     app.add_handler(CommandHandler("help", menu.help_command))

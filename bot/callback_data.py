@@ -15,6 +15,7 @@ MAX_BYTES = 64
 class Prefix(StrEnum):
     MENU = "m"      # service menu
     IDPHOTO = "i"   # ID photo conversation
+    ANIME = "a"     # anime conversation
     ORDER = "o"     # summary: confirm / cancel
     JOB = "j"       # running or finished job: cancel, retry
     LANG = "l"      # language switch

@@ -19,6 +19,13 @@ ENV_TOKEN = "TELEGRAM_BOT_TOKEN"
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 
 
+#: Which providers can serve each service, in order of preference (and the menu order).
+SERVICE_PROVIDERS: dict[str, tuple[str, ...]] = {
+    "idphoto": ("picwish",),
+    "anime": ("qq_anime",),
+}
+
+
 class ConfigError(Exception):
     """The configuration cannot be used; the message names the key."""
 
@@ -113,8 +120,46 @@ class PicwishSettings(_Section):
         return self.wanted and not self.missing
 
 
+class AnimeStyle(_Section):
+    """One anime effect: the same endpoint serves other effects under other busiIds."""
+
+    id: str = Field(pattern="^[a-z0-9_]{1,20}$")
+    #: A title, or one per language ({en: ..., zh-Hans: ...}).
+    title: str | dict[str, str]
+    busi_id: str
+
+
+class QQAnimeSettings(_Section):
+    #: The API needs no key, so it is off until switched on.
+    enabled: bool = False
+    url: str = "https://ai.tu.qq.com/trpc.shadow_cv.ai_processor_cgi.AIProcessorCgi/Process"
+    #: The default style's busiId.
+    busi_id: str = "ai_painting_anime_entry"
+    styles: tuple[AnimeStyle, ...] = ()
+    #: An HTTP(S) proxy; the API answers 2119 outside mainland China.
+    proxy: str = ""
+    request_timeout: float = Field(default=90.0, gt=0)
+    #: Backoff base (seconds) between retries of a 2111 VOLUMN_LIMIT answer.
+    retry_backoff: float = Field(default=2.0, ge=0)
+    price: int = Field(default=2, ge=0)
+
+    @property
+    def missing(self) -> list[str]:
+        return []
+
+    @property
+    def usable(self) -> bool:
+        return self.enabled
+
+    def all_styles(self) -> tuple[AnimeStyle, ...]:
+        if self.styles:
+            return self.styles
+        return (AnimeStyle(id="anime", title={"en": "Anime", "zh-Hans": "二次元"}, busi_id=self.busi_id),)
+
+
 class ProviderSettings(_Section):
     picwish: PicwishSettings = PicwishSettings()
+    qq_anime: QQAnimeSettings = QQAnimeSettings()
 
 
 class Settings(_Section):
@@ -133,6 +178,15 @@ class Settings(_Section):
             raise ValueError("telegram.mode: webhook needs server.public_url")
         return self
 
+    def secrets(self) -> list[str]:
+        """Every configured secret, for the log filter."""
+        found = [self.telegram.token, self.telegram.webhook_secret, self.server.media_secret]
+        for name in type(self.providers).model_fields:
+            provider = getattr(self.providers, name)
+            found += [str(getattr(provider, key)) for key in ("api_key", "app_secret", "app_code", "secret_key", "token")
+                      if getattr(provider, key, "")]
+        return found
+
     @property
     def media_dir(self) -> Path:
         if self.database.media_dir:
@@ -140,10 +194,13 @@ class Settings(_Section):
         return Path(self.database.path).parent / "media"
 
     def enabled_services(self) -> dict[str, str]:
-        """Service name -> the provider that serves it, for usable providers only."""
+        """Service name -> the first usable provider that can serve it, in menu order."""
         services: dict[str, str] = {}
-        if self.providers.picwish.usable:
-            services["idphoto"] = "picwish"
+        for service, candidates in SERVICE_PROVIDERS.items():
+            for provider in candidates:
+                if getattr(self.providers, provider).usable:
+                    services[service] = provider
+                    break
         return services
 
 

@@ -69,6 +69,7 @@ class Session:
     #: Category index or search text behind the spec list on screen.
     spec_source: str = ""
     awaiting_hex: bool = False
+    anime_style: str = ""
 
 
 class BotData:

@@ -12,7 +12,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 
-from telegram import Bot
+from telegram import Bot, InputMediaPhoto
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter
 
 from bot import keyboards
@@ -24,6 +24,8 @@ from bot.storage.repo import Job, Repository
 log = logging.getLogger(__name__)
 
 SEND_ATTEMPTS = 4
+#: Telegram's limit of items in one media group.
+MAX_ALBUM = 10
 
 
 class DeliveryPostponed(Exception):
@@ -83,13 +85,17 @@ class Delivery:
     def _parts(self, job: Job, lang: str) -> list[tuple[str, Callable[[], Awaitable[object]]]]:
         parts: list[tuple[str, Callable[[], Awaitable[object]]]] = []
         if job.state == "succeeded" and job.result:
-            for index, ref in enumerate(job.result.get("files", [])):
-                view = present(job, index, self.media.read(ref), lang)
-                parts.append((f"photo{index}", lambda v=view: self.bot.send_photo(
-                    job.chat_id, photo=v.data, caption=v.caption)))
-                parts.append((f"document{index}", lambda v=view: self.bot.send_document(
+            views = [present(job, i, self.media.read(ref), lang) for i, ref in enumerate(job.result.get("files", []))]
+            if len(views) == 1:
+                parts.append(("photo0", lambda v=views[0]: self.bot.send_photo(job.chat_id, photo=v.data, caption=v.caption)))
+            elif views:
+                album = [InputMediaPhoto(v.data, caption=v.caption) for v in views[:MAX_ALBUM]]
+                parts.append(("album", lambda: self.bot.send_media_group(job.chat_id, media=album)))
+            for index, view in enumerate(views):
+                markup = view.keyboard if index == len(views) - 1 else None
+                parts.append((f"document{index}", lambda v=view, m=markup: self.bot.send_document(
                     job.chat_id, document=v.data, filename=v.filename, caption=v.document_caption,
-                    disable_content_type_detection=True, reply_markup=v.keyboard)))
+                    disable_content_type_detection=True, reply_markup=m)))
             text, markup = t(lang, "job.done", price=job.price), None
         elif job.state == "cancelled":
             text, markup = t(lang, "job.cancelled", price=job.price), keyboards.new_photo(lang)

@@ -84,6 +84,24 @@ def normalise(data: bytes, *, max_side: int = 4096, max_bytes: int = 15 * 1024 *
     return NormalisedImage(out.getvalue(), img.width, img.height)
 
 
+def image_extension(data: bytes) -> str:
+    """The file extension that matches the image's real format (providers mislabel PNG as .jpg)."""
+    with Image.open(io.BytesIO(data)) as img:
+        return {"JPEG": "jpg", "PNG": "png", "WEBP": "webp"}.get(img.format or "", "jpg")
+
+
 def image_size(data: bytes) -> tuple[int, int]:
     with Image.open(io.BytesIO(data)) as img:
         return img.size
+
+
+def fit(data: bytes, max_side: int) -> bytes:
+    """The JPEG ``data`` scaled down so that its longest side is at most ``max_side``."""
+    with Image.open(io.BytesIO(data)) as img:
+        if max(img.size) <= max_side:
+            return data
+        img = img.convert("RGB")
+        img.thumbnail((max_side, max_side), Image.Resampling.LANCZOS)
+        out = io.BytesIO()
+        img.save(out, "JPEG", quality=JPEG_QUALITY)
+        return out.getvalue()

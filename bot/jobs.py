@@ -19,6 +19,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from bot.delivery import Delivery, DeliveryPostponed
+from bot.images import fit
 from bot.media import MediaStore
 from bot.storage.repo import Job, Repository
 from providers.base import TaskProvider
@@ -216,7 +217,8 @@ class JobRunner:
             return None
         if provider.takes_url:
             return InputImage(url=self._link(job.input_ref))
-        return InputImage(data=self.media.read(job.input_ref))
+        data = self.media.read(job.input_ref)
+        return InputImage(data=fit(data, provider.max_input_side) if provider.max_input_side else data)
 
     def _link(self, ref: str) -> str:
         if self.media_link is None or not self.public_url:

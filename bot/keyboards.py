@@ -132,3 +132,13 @@ def idphoto_result(lang: str, job_id: str, can_rerender: bool) -> Markup:
 
 def languages() -> Markup:
     return Markup([[Button(t(code, "language.name"), callback_data=build(Prefix.LANG, "set", code))] for code in LANGUAGES])
+
+
+def anime_styles(styles: Sequence[tuple[str, str]]) -> Markup:
+    """``styles``: (id, title in the user's language)."""
+    return Markup([[Button(title, callback_data=build(Prefix.ANIME, "style", style_id))] for style_id, title in styles])
+
+
+def anime_layouts(lang: str) -> Markup:
+    return Markup([[Button(t(lang, f"anime.layout_{name}"), callback_data=build(Prefix.ANIME, "lay", name))]
+                   for name in ("anime", "side_by_side")])

@@ -23,12 +23,21 @@ def price(service: str, options: dict[str, Any], settings: Settings) -> int:
         if options.get("layout_size"):
             total += prices.layout
         return total
+    if service == "anime":
+        return settings.providers.qq_anime.price
     raise KeyError(service)
 
 
 def describe(service: str, options: dict[str, Any], lang: str, services: Services) -> str:
     if service == "idphoto":
         return _describe_idphoto(options, lang, services)
+    if service == "anime":
+        from bot.conversations.anime import style_title
+
+        styles = {s.id: s for s in services.settings.providers.qq_anime.all_styles()}
+        style = styles.get(options["style"])
+        return t(lang, "anime.details", style=style_title(style, lang) if style else options["style"],
+                 layout=t(lang, f"anime.layout_{options['layout']}"))
     raise KeyError(service)
 
 

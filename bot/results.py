@@ -8,7 +8,7 @@ from telegram import InlineKeyboardMarkup
 
 from bot import keyboards
 from bot.i18n import t
-from bot.images import image_size
+from bot.images import image_extension, image_size
 from bot.storage.repo import Job
 from providers.specs import load_catalog
 
@@ -28,7 +28,7 @@ def present(job: Job, index: int, data: bytes, lang: str) -> ResultView:
         return _idphoto(job, data, width, height, lang)
     return ResultView(
         data=data,
-        filename=f"{job.service}_{job.id[:8]}_{index + 1}_{width}x{height}.jpg",
+        filename=f"{job.service}_{job.id[:8]}_{index + 1}_{width}x{height}.{image_extension(data)}",
         caption=t(lang, "result.caption_generic", width=width, height=height),
         document_caption=t(lang, "result.document_caption"),
         keyboard=keyboards.new_photo(lang),

@@ -17,6 +17,7 @@ from bot.web import WebServer
 from providers.base import TaskProvider
 from providers.download import Downloader
 from providers.picwish import PicwishClient
+from providers.qq_anime import QQAnimeClient
 from providers.specs import SpecCatalog, load_catalog
 
 log = logging.getLogger(__name__)
@@ -70,6 +71,10 @@ def make_providers(settings: Settings) -> dict[str, TaskProvider]:
             poll_interval=picwish.poll_interval,
             deadline=picwish.deadline,
         )
+    qq = settings.providers.qq_anime
+    if qq.usable:
+        providers["qq_anime"] = QQAnimeClient(url=qq.url, busi_id=qq.busi_id, timeout=qq.request_timeout,
+                                              volume_limit_backoff=qq.retry_backoff, proxy=qq.proxy or None)
     return providers
 
 

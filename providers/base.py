@@ -162,6 +162,8 @@ class TaskProvider(HttpProvider):
     deadline: float = 300.0
     #: True when the provider fetches the input from a URL instead of taking an upload.
     takes_url: bool = False
+    #: The input's longest side is scaled down to this many pixels before it is sent.
+    max_input_side: int | None = None
 
     async def submit(self, options: Mapping[str, Any], image: InputImage | None, callback_url: str | None) -> Submission:
         """Create the provider task; raises ProviderError. Never resends an accepted request."""

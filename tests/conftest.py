@@ -14,6 +14,7 @@ from bot.app import running
 from bot.config import Settings, parse_settings
 from bot.services import Services
 from tests.fakes.picwish import FakePicwish
+from tests.fakes.qq_anime import FakeQQAnime
 from tests.fakes.server import free_port
 from tests.fakes.telegram_api import FakeTelegram
 
@@ -46,7 +47,15 @@ async def picwish() -> AsyncIterator[FakePicwish]:
 
 
 @pytest.fixture
-def make_settings(tmp_path: Path, telegram: FakeTelegram, picwish: FakePicwish) -> Callable[..., Settings]:
+async def qq() -> AsyncIterator[FakeQQAnime]:
+    fake = FakeQQAnime()
+    await fake.start()
+    yield fake
+    await fake.stop()
+
+
+@pytest.fixture
+def make_settings(tmp_path: Path, telegram: FakeTelegram, picwish: FakePicwish, qq: FakeQQAnime) -> Callable[..., Settings]:
     port = free_port()
 
     def make(**overrides: Any) -> Settings:
@@ -59,7 +68,11 @@ def make_settings(tmp_path: Path, telegram: FakeTelegram, picwish: FakePicwish) 
             "credits": {"daily_free": 30},
             "network": {"allow_private_addresses": True},
             "providers": {"picwish": {"enabled": True, "api_key": picwish.api_key, "base_url": picwish.base_url,
-                                      "poll_interval": 0.05, "deadline": 20}},
+                                      "poll_interval": 0.05, "deadline": 20},
+                          "qq_anime": {"enabled": True, "url": qq.url, "retry_backoff": 0.01, "styles": [
+                              {"id": "anime", "title": {"en": "Anime", "zh-Hans": "二次元"},
+                               "busi_id": "ai_painting_anime_entry"},
+                              {"id": "manga", "title": "Manga", "busi_id": "ai_painting_anime_img_entry"}]}},
         }
         for dotted, value in overrides.items():
             node = raw

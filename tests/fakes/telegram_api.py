@@ -296,6 +296,20 @@ class FakeTelegram:
         name, data = files["document"]
         return self._message_json(self._new(params, "document", params.get("caption", ""), data, name))
 
+    async def _m_sendMediaGroup(self, params: dict, files: dict) -> list:
+        media = params.get("media")
+        if not isinstance(media, list) or not 2 <= len(media) <= 10:
+            raise _ApiError(400, "Bad Request: media must contain 2-10 items")
+        group = f"album-{next(self._file_ids)}"
+        sent = []
+        for item in media:
+            attach = str(item.get("media", ""))
+            if item.get("type") != "photo" or not attach.startswith("attach://") or attach[9:] not in files:
+                raise _ApiError(400, "Bad Request: wrong media item")
+            message = self._new({**params, "media_group_id": group}, "photo", item.get("caption", ""), files[attach[9:]][1])
+            sent.append(self._message_json(message))
+        return sent
+
     async def _m_editMessageText(self, params: dict, files: dict) -> dict:
         key = (int(params["chat_id"]), int(params["message_id"]))
         message = self.messages.get(key)

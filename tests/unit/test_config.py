@@ -68,7 +68,7 @@ def test_check_reports_services_and_exit_codes(tmp_path, capsys, monkeypatch):
     good.write_text("telegram:\n  token: '1:abc'\nproviders:\n  picwish:\n    enabled: true\n    api_key: k\n")
     assert main(["check", "--config", str(good)]) == 0
     out = capsys.readouterr().out
-    assert "picwish: enabled" in out and "idphoto: served by picwish" in out
+    assert "picwish: enabled" in out and "idphoto: served by picwish" in out and "qq_anime: disabled" in out
 
     incomplete = tmp_path / "incomplete.yaml"
     incomplete.write_text("telegram:\n  token: '1:abc'\nproviders:\n  picwish:\n    enabled: true\n")

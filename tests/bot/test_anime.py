@@ -1,0 +1,87 @@
+"""End-to-end: anime conversion through the fake Bot API and the fake QQ API."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tests.bot.flows import pixel_size
+from tests.conftest import portrait_jpeg
+
+
+async def _order(user, style: str, layout: str, photo: bytes | None = None):
+    await user.send_photo(photo or portrait_jpeg(800, 1000))
+    menu = await user.next_message("What would you like")
+    assert [b["text"] for b in menu.buttons()] == ["🪪 ID photo", "🎨 Anime portrait"]
+    await user.press(menu, "Anime portrait")
+    await user.edited(menu, "Choose an anime style")
+    await user.press(menu, style)
+    await user.edited(menu, "What should the result look like")
+    await user.press(menu, layout)
+    return await user.edited(menu, "Please check your order")
+
+
+@pytest.mark.parametrize(("layout", "photo", "size"), [
+    ("Anime picture only", portrait_jpeg(800, 1000), (830, 1400)),
+    ("Side by side", portrait_jpeg(800, 1000), (1000, 930)),
+    ("Anime picture only", portrait_jpeg(1000, 700), (1120, 940)),
+])
+async def test_anime_is_delivered_in_the_chosen_layout(bot, telegram, qq, layout, photo, size):
+    user = telegram.user()
+    summary = await _order(user, "Manga", layout, photo)
+    assert "Style: Manga" in summary.text and "Price: 2 credits" in summary.text
+    await user.press(summary, "Confirm")
+    document = await user.next_message(kind="document", timeout=15)
+    assert pixel_size(document.data) == size
+    assert document.filename.endswith(f"_{size[0]}x{size[1]}.jpg")
+    await user.edited(summary, "Done! 2 credits used.")
+    assert json.loads(qq.requests[-1]["body"])["busiId"] == "ai_painting_anime_img_entry"
+    assert await bot.repo.balance(user.id) == 28
+
+
+async def test_gif_input_is_normalised_before_sending(bot, telegram, qq):
+    import io
+
+    from PIL import Image
+    out = io.BytesIO()
+    Image.new("RGB", (600, 800), "#88aacc").save(out, "GIF")
+    user = telegram.user()
+    await user.send_document(out.getvalue(), "me.gif", "image/gif")
+    menu = await user.next_message("What would you like")
+    await user.press(menu, "Anime portrait")
+    await user.edited(menu, "Choose an anime style")
+    await user.press(menu, "Anime")
+    await user.edited(menu, "What should the result look like")
+    await user.press(menu, "Anime picture only")
+    summary = await user.edited(menu, "Please check your order")
+    await user.press(summary, "Confirm")
+    await user.next_message(kind="document", timeout=15)
+
+
+@pytest.mark.parametrize(("codes", "message"), [
+    ([1001], "could not find a face"),
+    ([2114], "not allowed by the service"),
+    ([2119], "not available from the bot's location"),
+    ([-2100], "could not read this image"),
+    ([-2111], "refused this bot's credentials"),
+    ([2111] * 10, "service is busy"),
+])
+async def test_each_documented_error_is_told_and_refunded(bot, telegram, qq, codes, message):
+    qq.next_codes = list(codes)
+    user = telegram.user()
+    summary = await _order(user, "Anime", "Anime picture only")
+    await user.press(summary, "Confirm")
+    await user.edited(summary, message)
+    assert "Your 2 credits were returned." in summary.text
+    assert await bot.repo.balance(user.id) == 30
+    assert await bot.repo.ledger_problems() == []
+
+
+async def test_a_passing_volume_limit_is_retried(bot, telegram, qq):
+    qq.next_codes = [2111]
+    user = telegram.user()
+    summary = await _order(user, "Anime", "Side by side")
+    await user.press(summary, "Confirm")
+    await user.next_message(kind="document", timeout=15)
+    assert len(qq.requests) == 2

@@ -1,0 +1,94 @@
+"""The QQ anime client against the fake: signing, every documented code, retries."""
+
+from __future__ import annotations
+
+import io
+import json
+
+import pytest
+from PIL import Image
+
+from providers.errors import AuthenticationError, InvalidImage
+from providers.models import InputImage, Phase
+from providers.qq_anime import ImageNotAllowed, NoFace, QQAnimeClient, RegionBlocked, VolumeLimit, sign
+from tests.conftest import portrait_jpeg
+from tests.fakes.qq_anime import FakeQQAnime
+
+
+def test_sign_against_a_value_worked_out_by_hand():
+    body = '{"busiId": "x"}'  # 15 characters
+    assert len(body) == 15
+    # md5("https://h5.tu.qq.com15HQ31X02e"), computed with: printf %s 'https://h5.tu.qq.com15HQ31X02e' | md5sum
+    assert sign(body) == "05854425f67429dd200f3af491a39230"
+
+
+@pytest.fixture
+async def qq():
+    fake = FakeQQAnime()
+    await fake.start()
+    yield fake
+    await fake.stop()
+
+
+@pytest.fixture
+async def client(qq):
+    c = QQAnimeClient(url=qq.url, volume_limit_backoff=0.01)
+    yield c
+    await c.aclose()
+
+
+async def test_the_signature_covers_the_exact_text_sent(client, qq):
+    urls = await client.convert(portrait_jpeg())
+    assert len(urls) == 4
+    sent = qq.requests[0]
+    assert sent["headers"]["x-sign-value"] == sign(sent["body"])
+    body = json.loads(sent["body"])
+    assert body["busiId"] == "ai_painting_anime_entry" and json.loads(body["extra"])["version"] == 2
+
+
+@pytest.mark.parametrize(("layout", "orientation", "size", "picture"),
+                         [("anime", "vertical", (830, 1400), portrait_jpeg(600, 900)),
+                          ("side_by_side", "vertical", (1000, 930), portrait_jpeg(600, 900)),
+                          ("anime", "horizontal", (1120, 940), portrait_jpeg(900, 600)),
+                          ("side_by_side", "horizontal", (800, 1257), portrait_jpeg(900, 600))])
+async def test_layouts_pick_the_documented_variant(client, qq, layout, orientation, size, picture):
+    submission = await client.submit({"layout": layout, "orientation": orientation}, InputImage(data=picture), None)
+    assert submission.status.phase is Phase.DONE
+    import httpx
+    async with httpx.AsyncClient() as http:
+        data = (await http.get(submission.status.images[0].url)).content
+    with Image.open(io.BytesIO(data)) as img:
+        assert img.size == size
+
+
+@pytest.mark.parametrize(("code", "error"), [(1001, NoFace), (2114, ImageNotAllowed), (2119, RegionBlocked),
+                                             (-2100, InvalidImage), (-2111, AuthenticationError)])
+async def test_every_documented_code_is_a_typed_error(client, qq, code, error):
+    qq.next_codes = [code]
+    with pytest.raises(error):
+        await client.convert(portrait_jpeg())
+    assert len(qq.requests) == 1
+
+
+async def test_volume_limit_is_retried_a_bounded_number_of_times(client, qq):
+    qq.next_codes = [2111, 2111]
+    assert len(await client.convert(portrait_jpeg())) == 4
+    assert len(qq.requests) == 3
+    qq.next_codes = [2111] * 10
+    with pytest.raises(VolumeLimit):
+        await client.convert(portrait_jpeg())
+    assert len(qq.requests) == 3 + client.volume_limit_retries + 1
+
+
+async def test_region_block_logs_the_proxy_hint(client, qq, caplog):
+    qq.next_codes = [2119]
+    with pytest.raises(RegionBlocked):
+        await client.convert(portrait_jpeg())
+    assert "providers.qq_anime.proxy" in caplog.text
+
+
+async def test_gif_is_refused_by_the_api(client, qq):
+    out = io.BytesIO()
+    Image.new("RGB", (300, 300), "red").save(out, "GIF")
+    with pytest.raises(InvalidImage):
+        await client.convert(out.getvalue())
