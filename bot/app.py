@@ -23,7 +23,7 @@ from telegram.ext import (
 from bot.callback_data import Prefix, build, pattern
 from bot.config import Settings
 from bot.context import CONTEXT_TYPES, Context, PhotoBotApp
-from bot.conversations import anime, idphoto, menu, orders
+from bot.conversations import anime, idphoto, menu, orders, repair
 from bot.conversations.common import user_language
 from bot.i18n import t
 from bot.services import Services, open_services, webhook_secret, webhook_url
@@ -108,6 +108,21 @@ def _anime_conversation() -> ConversationHandler:
     )
 
 
+def _repair_conversation() -> ConversationHandler:
+    S = repair.State
+    return ConversationHandler(
+        entry_points=[CallbackQueryHandler(repair.start, pattern=_exact(Prefix.MENU, "svc", "repair"))],
+        states={
+            S.PICK_MODE: [CallbackQueryHandler(repair.pick_mode, pattern=pattern(Prefix.REPAIR, "mode"))],
+            S.PICK_BACKGROUND: [CallbackQueryHandler(repair.pick_background, pattern=pattern(Prefix.REPAIR, "bg"))],
+            S.CUSTOM_BACKGROUND: [MessageHandler(_TEXT, repair.custom_background)],
+        },
+        fallbacks=_FALLBACKS,
+        allow_reentry=True,
+        name="repair",
+    )
+
+
 def register_handlers(app: PhotoBotApp) -> None:
     """Every handler, in the order they are tried (group 0 first match wins)."""
     # Provider callbacks from the web server: wake the job.
@@ -115,6 +130,7 @@ def register_handlers(app: PhotoBotApp) -> None:
     # Conversations: a service's steps win over the generic handlers below.
     app.add_handler(_idphoto_conversation())
     app.add_handler(_anime_conversation())
+    app.add_handler(_repair_conversation())
     # Commands.
     app.add_handler(CommandHandler("start", menu.start))
     app.add_handler(CommandHandler("help", menu.help_command))
@@ -122,6 +138,7 @@ def register_handlers(app: PhotoBotApp) -> None:
     app.add_handler(CommandHandler("cancel", menu.cancel))
     app.add_handler(CommandHandler("language", menu.language))
     app.add_handler(CommandHandler("grant", menu.grant))
+    app.add_handler(CommandHandler("hili", menu.hili_remaining))
     # Orders and jobs: buttons that work whatever the conversation state.
     app.add_handler(CallbackQueryHandler(orders.confirm, pattern=pattern(Prefix.ORDER, "ok")))
     app.add_handler(CallbackQueryHandler(orders.cancel_order, pattern=pattern(Prefix.ORDER, "no")))

@@ -16,6 +16,7 @@ class Prefix(StrEnum):
     MENU = "m"      # service menu
     IDPHOTO = "i"   # ID photo conversation
     ANIME = "a"     # anime conversation
+    REPAIR = "r"    # repair conversation
     ORDER = "o"     # summary: confirm / cancel
     JOB = "j"       # running or finished job: cancel, retry
     LANG = "l"      # language switch

@@ -23,6 +23,7 @@ _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 SERVICE_PROVIDERS: dict[str, tuple[str, ...]] = {
     "idphoto": ("picwish",),
     "anime": ("qq_anime",),
+    "repair": ("hili",),
 }
 
 
@@ -157,9 +158,44 @@ class QQAnimeSettings(_Section):
         return (AnimeStyle(id="anime", title={"en": "Anime", "zh-Hans": "二次元"}, busi_id=self.busi_id),)
 
 
+class HiliPrices(_Section):
+    """Credits per photo for each mode (Hili charges one use per upload, whatever the mode)."""
+
+    upscale: int = Field(default=8, ge=0)
+    repair: int = Field(default=10, ge=0)
+    colorize: int = Field(default=12, ge=0)
+    background: int = Field(default=6, ge=0)
+
+
+class HiliSettings(_Section):
+    #: None (the default) means "enabled when third_code and secret_key are set".
+    enabled: bool | None = None
+    base_url: str = "http://sdkphoto.fangtangtv.com"
+    third_code: str = ""
+    secret_key: str = ""
+    poll_interval: float = Field(default=2.0, gt=0)
+    #: Hili deletes results after an hour.
+    deadline: float = Field(default=1800.0, gt=0)
+    request_timeout: float = Field(default=60.0, gt=0)
+    prices: HiliPrices = HiliPrices()
+
+    @property
+    def missing(self) -> list[str]:
+        return [key for key in ("third_code", "secret_key") if not getattr(self, key)]
+
+    @property
+    def wanted(self) -> bool:
+        return bool(self.third_code or self.secret_key) if self.enabled is None else self.enabled
+
+    @property
+    def usable(self) -> bool:
+        return self.wanted and not self.missing
+
+
 class ProviderSettings(_Section):
     picwish: PicwishSettings = PicwishSettings()
     qq_anime: QQAnimeSettings = QQAnimeSettings()
+    hili: HiliSettings = HiliSettings()
 
 
 class Settings(_Section):

@@ -142,3 +142,14 @@ def anime_styles(styles: Sequence[tuple[str, str]]) -> Markup:
 def anime_layouts(lang: str) -> Markup:
     return Markup([[Button(t(lang, f"anime.layout_{name}"), callback_data=build(Prefix.ANIME, "lay", name))]
                    for name in ("anime", "side_by_side")])
+
+
+def repair_modes(lang: str, prices: dict[str, int]) -> Markup:
+    return Markup([[Button(t(lang, f"repair.mode_{mode}", price=prices[mode]), callback_data=build(Prefix.REPAIR, "mode", mode))]
+                   for mode in ("upscale", "repair", "colorize", "background")])
+
+
+def repair_backgrounds(lang: str) -> Markup:
+    buttons = [Button(t(lang, f"color.{name}"), callback_data=build(Prefix.REPAIR, "bg", name)) for name in ("white", "blue", "red")]
+    buttons.append(Button(t(lang, "color.custom"), callback_data=build(Prefix.REPAIR, "bg", "custom")))
+    return Markup(_rows(buttons, 4))

@@ -25,6 +25,8 @@ def price(service: str, options: dict[str, Any], settings: Settings) -> int:
         return total
     if service == "anime":
         return settings.providers.qq_anime.price
+    if service == "repair":
+        return int(getattr(settings.providers.hili.prices, options["mode"]))
     raise KeyError(service)
 
 
@@ -38,6 +40,11 @@ def describe(service: str, options: dict[str, Any], lang: str, services: Service
         style = styles.get(options["style"])
         return t(lang, "anime.details", style=style_title(style, lang) if style else options["style"],
                  layout=t(lang, f"anime.layout_{options['layout']}"))
+    if service == "repair":
+        text = t(lang, f"repair.mode_{options['mode']}", price=price(service, options, services.settings))
+        if options.get("rgb"):
+            text += "\n" + t(lang, "repair.background", rgb=options["rgb"])
+        return text
     raise KeyError(service)
 
 

@@ -16,6 +16,7 @@ from bot.storage.repo import Repository
 from bot.web import WebServer
 from providers.base import TaskProvider
 from providers.download import Downloader
+from providers.hili import HiliClient
 from providers.picwish import PicwishClient
 from providers.qq_anime import QQAnimeClient
 from providers.specs import SpecCatalog, load_catalog
@@ -75,6 +76,11 @@ def make_providers(settings: Settings) -> dict[str, TaskProvider]:
     if qq.usable:
         providers["qq_anime"] = QQAnimeClient(url=qq.url, busi_id=qq.busi_id, timeout=qq.request_timeout,
                                               volume_limit_backoff=qq.retry_backoff, proxy=qq.proxy or None)
+    hili = settings.providers.hili
+    if hili.usable:
+        providers["hili"] = HiliClient(hili.third_code, hili.secret_key, base_url=hili.base_url,
+                                       timeout=hili.request_timeout, poll_interval=hili.poll_interval,
+                                       deadline=hili.deadline)
     return providers
 
 

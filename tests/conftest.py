@@ -13,6 +13,7 @@ from PIL import Image, ImageDraw
 from bot.app import running
 from bot.config import Settings, parse_settings
 from bot.services import Services
+from tests.fakes.hili import FakeHili
 from tests.fakes.picwish import FakePicwish
 from tests.fakes.qq_anime import FakeQQAnime
 from tests.fakes.server import free_port
@@ -55,7 +56,16 @@ async def qq() -> AsyncIterator[FakeQQAnime]:
 
 
 @pytest.fixture
-def make_settings(tmp_path: Path, telegram: FakeTelegram, picwish: FakePicwish, qq: FakeQQAnime) -> Callable[..., Settings]:
+async def hili() -> AsyncIterator[FakeHili]:
+    fake = FakeHili()
+    await fake.start()
+    yield fake
+    await fake.stop()
+
+
+@pytest.fixture
+def make_settings(tmp_path: Path, telegram: FakeTelegram, picwish: FakePicwish, qq: FakeQQAnime,
+                  hili: FakeHili) -> Callable[..., Settings]:
     port = free_port()
 
     def make(**overrides: Any) -> Settings:
@@ -72,7 +82,9 @@ def make_settings(tmp_path: Path, telegram: FakeTelegram, picwish: FakePicwish, 
                           "qq_anime": {"enabled": True, "url": qq.url, "retry_backoff": 0.01, "styles": [
                               {"id": "anime", "title": {"en": "Anime", "zh-Hans": "二次元"},
                                "busi_id": "ai_painting_anime_entry"},
-                              {"id": "manga", "title": "Manga", "busi_id": "ai_painting_anime_img_entry"}]}},
+                              {"id": "manga", "title": "Manga", "busi_id": "ai_painting_anime_img_entry"}]},
+                          "hili": {"third_code": hili.third_code, "secret_key": hili.secret_key,
+                                   "base_url": hili.base_url, "poll_interval": 0.05}},
         }
         for dotted, value in overrides.items():
             node = raw

@@ -15,6 +15,8 @@ from bot.context import Context, InputPhoto
 from bot.conversations.common import answer, user_language
 from bot.i18n import t
 from bot.images import MAX_INPUT_BYTES, ImageRejected, normalise
+from providers.errors import ProviderError
+from providers.hili import HiliClient
 from providers.picwish import MAX_BYTES, MAX_SIDE
 
 log = logging.getLogger(__name__)
@@ -146,3 +148,21 @@ async def expired_button(update: Update, context: Context) -> None:
     """A button from a menu that no longer applies."""
     lang = await user_language(update, context)
     await answer(update, t(lang, "menu.expired"))
+
+
+async def hili_remaining(update: Update, context: Context) -> None:
+    """/hili: admins see how many Hili uses are left."""
+    lang = await user_language(update, context)
+    if update.effective_user.id not in context.services.settings.telegram.admin_ids:
+        await update.effective_message.reply_text(t(lang, "admin.not_allowed"))
+        return
+    client = context.services.providers.get("hili")
+    if not isinstance(client, HiliClient):
+        await update.effective_message.reply_text(t(lang, "admin_hili.not_configured"))
+        return
+    try:
+        nums = await client.remaining()
+    except ProviderError as err:
+        await update.effective_message.reply_text(t(lang, "admin_hili.failed", error=err.code))
+        return
+    await update.effective_message.reply_text(t(lang, "admin_hili.remaining", nums=nums))

@@ -1,0 +1,174 @@
+"""Hili PhotoEnhance (provider document 002): upscale, repair, colorize, ID photo background.
+
+Every call is a multipart POST with header ``token = md5(secret_key + ts) + "," + ts``
+(a fresh timestamp each call; it is valid two minutes) and the field ``third_code``.
+``code == 200`` is success; ``code == 9000`` is failure with an ``errno``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import time
+from collections.abc import Mapping
+from typing import Any
+
+from providers.base import TaskProvider
+from providers.errors import (
+    AuthenticationError,
+    BadResponse,
+    InvalidImage,
+    ProviderDomainError,
+    ProviderStatusError,
+    ServerError,
+)
+from providers.models import InputImage, Phase, ResultImage, Submission, TaskStatus
+
+DEFAULT_BASE_URL = "http://sdkphoto.fangtangtv.com"
+DEFAULT_TIMEOUT = 60.0
+POLL_INTERVAL = 2.0
+#: Results are deleted after one hour; a task not done by then is lost anyway.
+DEADLINE = 1800.0
+REPAIR_TYPES = {"upscale": "sr", "repair": "sr,repair", "colorize": "sr,repair,colour", "background": "bg"}
+_RGB = re.compile(r"^(\d{1,3}),(\d{1,3}),(\d{1,3})$")
+
+
+class QuotaExhausted(ProviderDomainError):
+    """9101: no uploads left on the account."""
+
+    code = "provider_quota"
+
+
+class UnsupportedFileType(InvalidImage):
+    code = "unsupported_format"
+
+
+class UploadFailed(ProviderDomainError):
+    code = "upload_failed"
+
+
+class ResultExpired(ProviderDomainError):
+    code = "result_expired"
+
+
+def token(secret_key: str, timestamp: str) -> str:
+    """The ``token`` header: ``md5(secret_key + timestamp) + "," + timestamp``."""
+    return hashlib.md5((secret_key + timestamp).encode("utf8")).hexdigest() + "," + timestamp
+
+
+def _error(errno: Any, message: str, data: Any) -> Exception:
+    kw = {"provider": "hili", "data": data}
+    if errno == 9999:
+        return AuthenticationError(f"hili: {message}", status=401, **kw)
+    if errno == 9101:
+        return QuotaExhausted(f"hili: {message}", **kw)
+    if errno == 9001:
+        return ProviderStatusError(f"hili: {message}", status=400, **kw)
+    if errno == 9005:
+        return UnsupportedFileType(f"hili: {message}", **kw)
+    if errno == 9006:
+        return UploadFailed(f"hili: {message}", **kw)
+    if errno == 9009:
+        return InvalidImage(f"hili: {message}", **kw)
+    if errno == 9002:
+        return ResultExpired(f"hili: {message}", **kw)
+    if errno == 500:
+        return ServerError(f"hili: {message}", status=500, **kw)
+    return ProviderDomainError(f"hili: errno {errno} {message}", **kw)
+
+
+def rgb_field(value: str) -> str:
+    """Validates "R,G,B" (0..255 each) as the API's ``rgb`` field."""
+    match = _RGB.match(value.replace(" ", ""))
+    if not match or any(int(v) > 255 for v in match.groups()):
+        raise ValueError(f"not an R,G,B colour: {value!r}")
+    return ",".join(str(int(v)) for v in match.groups())
+
+
+class HiliClient(TaskProvider):
+    name = "hili"
+
+    def __init__(
+        self,
+        third_code: str,
+        secret_key: str,
+        *,
+        base_url: str = DEFAULT_BASE_URL,
+        timeout: float = DEFAULT_TIMEOUT,
+        poll_interval: float = POLL_INTERVAL,
+        deadline: float = DEADLINE,
+        clock: Any = time.time,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(timeout=timeout, **kwargs)
+        self.third_code = third_code
+        self._secret_key = secret_key
+        self.base_url = base_url.rstrip("/")
+        self.poll_interval = poll_interval
+        self.deadline = deadline
+        self._clock = clock
+
+    async def _call(self, path: str, fields: dict[str, str], *, idempotent: bool,
+                    file: tuple[str, bytes, str] | None = None) -> Any:
+        parts: dict[str, Any] = {k: (None, v) for k, v in {"third_code": self.third_code, **fields}.items()}
+        if file is not None:
+            parts["file"] = file
+        # A fresh token for every call: it is valid for two minutes only.
+        headers = {"token": token(self._secret_key, str(int(self._clock())))}
+        body = await self.request_json("POST", f"{self.base_url}{path}", idempotent=idempotent, headers=headers, files=parts)
+        if body.get("code") == 200:
+            return body.get("data")
+        if body.get("code") == 9000:
+            raise _error(body.get("errno"), str(body.get("msg", "")), body)
+        raise BadResponse(f"hili: unexpected code {body.get('code')}", provider=self.name, data=body)
+
+    async def upload(self, image: bytes, repair_type: str, rgb: str | None = None) -> str:
+        """Upload for processing (this is what Hili charges, unless it fails); returns the ``mdf``."""
+        if repair_type not in REPAIR_TYPES.values():
+            raise ValueError(f"unknown repair_type {repair_type!r}")
+        fields = {"repair_type": repair_type}
+        if repair_type == "bg":
+            if rgb is None:
+                raise ValueError("rgb is required with repair_type bg")
+            fields["rgb"] = rgb_field(rgb)
+        data = await self._call("/api/third/photo/upload", fields, idempotent=False, file=("photo.jpg", image, "image/jpeg"))
+        mdf = data.get("mdf") if isinstance(data, dict) else None
+        if not isinstance(mdf, str) or not mdf:
+            raise BadResponse("hili: no mdf in the upload answer", provider=self.name, data=data)
+        return mdf
+
+    async def status(self, mdf: str) -> int:
+        data = await self._call("/api/third/photo/status", {"mdf": mdf}, idempotent=True)
+        status = data.get("status") if isinstance(data, dict) else None
+        if status not in (100, 200):
+            raise BadResponse("hili: unknown status", provider=self.name, data=data)
+        return status
+
+    async def download_url(self, mdf: str) -> str:
+        data = await self._call("/api/third/photo/download", {"mdf": mdf}, idempotent=True)
+        url = data.get("url") if isinstance(data, dict) else None
+        if not isinstance(url, str) or not url.startswith(("http://", "https://")):
+            raise BadResponse("hili: no url in the download answer", provider=self.name, data=data)
+        return url
+
+    async def remaining(self) -> int:
+        """How many uploads the account has left (``/api/third/company/nums``)."""
+        data = await self._call("/api/third/company/nums", {}, idempotent=True)
+        nums = data.get("nums") if isinstance(data, dict) else None
+        if not isinstance(nums, int):
+            raise BadResponse("hili: no nums in the answer", provider=self.name, data=data)
+        return nums
+
+    async def submit(self, options: Mapping[str, Any], image: InputImage | None, callback_url: str | None) -> Submission:
+        if image is None or image.data is None:
+            raise ValueError("hili needs the photo's bytes")
+        return Submission(task_id=await self.upload(image.data, str(options["repair_type"]), options.get("rgb")))
+
+    async def query(self, task_id: str) -> TaskStatus:
+        try:
+            if await self.status(task_id) == 100:
+                return TaskStatus(Phase.PENDING, progress=50)
+            url = await self.download_url(task_id)
+        except ProviderDomainError as err:
+            return TaskStatus(Phase.FAILED, error=err)
+        return TaskStatus(Phase.DONE, progress=100, images=(ResultImage(url=url),))

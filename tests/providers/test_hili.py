@@ -1,0 +1,103 @@
+"""The Hili client against the fake: token, every errno, states, quota."""
+
+from __future__ import annotations
+
+import pytest
+
+from providers.errors import AuthenticationError, InvalidImage, ProviderStatusError, ServerError
+from providers.hili import HiliClient, QuotaExhausted, ResultExpired, UnsupportedFileType, UploadFailed, rgb_field, token
+from providers.models import InputImage, Phase
+from tests.conftest import portrait_jpeg
+from tests.fakes.hili import FakeHili
+
+
+def test_token_matches_the_documents_worked_example():
+    assert token("hiliad", "1629962357") == "5484490c8e797dabe52af90ab8bd1e50,1629962357"
+
+
+def test_rgb_field():
+    assert rgb_field(" 255, 0,10") == "255,0,10"
+    for bad in ("256,0,0", "1,2", "red"):
+        with pytest.raises(ValueError):
+            rgb_field(bad)
+
+
+@pytest.fixture
+async def hili():
+    fake = FakeHili()
+    await fake.start()
+    yield fake
+    await fake.stop()
+
+
+@pytest.fixture
+async def client(hili):
+    c = HiliClient(hili.third_code, hili.secret_key, base_url=hili.base_url, backoff=0.01, max_backoff=0.02)
+    yield c
+    await c.aclose()
+
+
+async def test_upload_poll_download(client, hili):
+    submission = await client.submit({"repair_type": "sr,repair"}, InputImage(data=portrait_jpeg(300, 400)), None)
+    phases = []
+    while True:
+        status = await client.query(submission.task_id)
+        phases.append(status.phase)
+        if status.phase is not Phase.PENDING:
+            break
+    assert phases == [Phase.PENDING, Phase.PENDING, Phase.DONE]
+    assert status.images[0].url.endswith(f"/static/{submission.task_id}_out.jpg")
+    assert hili.nums == 99
+
+
+async def test_every_call_has_a_fresh_token(hili):
+    ticks = iter(range(1_700_000_000, 1_700_000_100))
+    import time
+    now = int(time.time())
+    client = HiliClient(hili.third_code, hili.secret_key, base_url=hili.base_url, clock=lambda: now + next(ticks) - 1_700_000_000)
+    try:
+        await client.remaining()
+        await client.remaining()
+    finally:
+        await client.aclose()
+    assert len(set(hili.tokens)) == 2
+
+
+async def test_a_stale_token_is_refused(hili):
+    client = HiliClient(hili.third_code, hili.secret_key, base_url=hili.base_url, clock=lambda: 1_000_000_000)
+    try:
+        with pytest.raises(AuthenticationError):
+            await client.remaining()
+    finally:
+        await client.aclose()
+
+
+async def test_background_change_sends_rgb(client, hili):
+    submission = await client.submit({"repair_type": "bg", "rgb": "67,142,219"}, InputImage(data=portrait_jpeg()), None)
+    assert hili.uploads[submission.task_id].rgb == "67,142,219"
+
+
+@pytest.mark.parametrize(("endpoint", "errno", "error"), [
+    ("upload", 9999, AuthenticationError), ("upload", 9101, QuotaExhausted), ("upload", 9001, ProviderStatusError),
+    ("upload", 9005, UnsupportedFileType), ("upload", 9006, UploadFailed), ("upload", 9009, InvalidImage),
+    ("nums", 9002, ResultExpired), ("upload", 500, ServerError),
+])
+async def test_every_errno_is_a_typed_error(client, hili, endpoint, errno, error):
+    hili.errnos[endpoint] = [errno]
+    with pytest.raises(error):
+        if endpoint == "upload":
+            await client.upload(portrait_jpeg(), "sr")
+        else:
+            await client.remaining()
+    assert hili.nums == 100  # a failed upload is not charged
+
+
+async def test_an_expired_result_fails_the_task(client, hili):
+    submission = await client.submit({"repair_type": "sr"}, InputImage(data=portrait_jpeg()), None)
+    hili.expired.add(submission.task_id)
+    status = await client.query(submission.task_id)
+    assert status.phase is Phase.FAILED and isinstance(status.error, ResultExpired)
+
+
+async def test_remaining_uses(client, hili):
+    assert await client.remaining() == 100
