@@ -19,7 +19,10 @@ def _check(settings: Settings) -> int:
     print("providers:")
     for name in PROVIDERS:
         provider = getattr(settings.providers, name)
-        if provider.usable:
+        if provider.usable and getattr(provider, "needs_public_url", False) and not settings.server.public_url:
+            state = "enabled, but needs server.public_url to publish photos"
+            problems.append(f"server.public_url: required by providers.{name}")
+        elif provider.usable:
             state = "enabled"
         elif provider.enabled:  # explicitly enabled but incomplete
             state = "enabled, incomplete: missing " + ", ".join(provider.missing)

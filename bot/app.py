@@ -23,7 +23,7 @@ from telegram.ext import (
 from bot.callback_data import Prefix, build, pattern
 from bot.config import Settings
 from bot.context import CONTEXT_TYPES, Context, PhotoBotApp
-from bot.conversations import anime, idphoto, menu, orders, repair
+from bot.conversations import anime, enhance, idphoto, menu, orders, repair
 from bot.conversations.common import user_language
 from bot.i18n import t
 from bot.services import Services, open_services, webhook_secret, webhook_url
@@ -123,6 +123,16 @@ def _repair_conversation() -> ConversationHandler:
     )
 
 
+def _enhance_conversation() -> ConversationHandler:
+    return ConversationHandler(
+        entry_points=[CallbackQueryHandler(enhance.start, pattern=_exact(Prefix.MENU, "svc", "enhance"))],
+        states={enhance.State.PICK_TYPE: [CallbackQueryHandler(enhance.pick_type, pattern=pattern(Prefix.ENHANCE, "type"))]},
+        fallbacks=_FALLBACKS,
+        allow_reentry=True,
+        name="enhance",
+    )
+
+
 def register_handlers(app: PhotoBotApp) -> None:
     """Every handler, in the order they are tried (group 0 first match wins)."""
     # Provider callbacks from the web server: wake the job.
@@ -131,6 +141,7 @@ def register_handlers(app: PhotoBotApp) -> None:
     app.add_handler(_idphoto_conversation())
     app.add_handler(_anime_conversation())
     app.add_handler(_repair_conversation())
+    app.add_handler(_enhance_conversation())
     # Commands.
     app.add_handler(CommandHandler("start", menu.start))
     app.add_handler(CommandHandler("help", menu.help_command))

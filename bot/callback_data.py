@@ -17,6 +17,7 @@ class Prefix(StrEnum):
     IDPHOTO = "i"   # ID photo conversation
     ANIME = "a"     # anime conversation
     REPAIR = "r"    # repair conversation
+    ENHANCE = "e"   # enhance conversation
     ORDER = "o"     # summary: confirm / cancel
     JOB = "j"       # running or finished job: cancel, retry
     LANG = "l"      # language switch

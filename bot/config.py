@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import re
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -24,6 +24,7 @@ SERVICE_PROVIDERS: dict[str, tuple[str, ...]] = {
     "idphoto": ("picwish",),
     "anime": ("qq_anime",),
     "repair": ("hili",),
+    "enhance": ("magictiger",),
 }
 
 
@@ -192,10 +193,68 @@ class HiliSettings(_Section):
         return self.wanted and not self.missing
 
 
+class EnhanceType(_Section):
+    """One MagicTiger "Enhance Type": the number comes from the provider, not the document."""
+
+    id: str = Field(pattern="^[a-z0-9_]{1,20}$")
+    title: str | dict[str, str]
+    type: int
+    price: int = Field(default=10, ge=0)
+
+
+class MagicTigerOperations(_Section):
+    """Path of each operation under base_url; the defaults are the document's operation names."""
+
+    createtask: str = "createtask"
+    gettask: str = "gettask"
+    deletetask: str = "deletetask"
+
+
+class MagicTigerStatus(_Section):
+    """The "Task Status" numbers that mean finished and failed (any other: still in progress)."""
+
+    done: tuple[int, ...] = ()
+    failed: tuple[int, ...] = ()
+
+
+class MagicTigerSettings(_Section):
+    #: None (the default) means "enabled when api_token is set".
+    enabled: bool | None = None
+    base_url: str = ""
+    api_token: str = ""
+    #: The header that carries api_token on every request.
+    auth_header: str = "token"
+    operations: MagicTigerOperations = MagicTigerOperations()
+    enhance_types: tuple[EnhanceType, ...] = ()
+    task_status: MagicTigerStatus = MagicTigerStatus()
+    #: A createtask field for a per-task callback URL, if the account has one; empty: the
+    #: account's callback URL should be {server.public_url}/callbacks/magictiger.
+    callback_param: str = ""
+    poll_interval: float = Field(default=2.0, gt=0)
+    deadline: float = Field(default=1800.0, gt=0)
+    request_timeout: float = Field(default=30.0, gt=0)
+    needs_public_url: ClassVar[bool] = True
+
+    @property
+    def missing(self) -> list[str]:
+        found = [key for key in ("base_url", "api_token", "enhance_types") if not getattr(self, key)]
+        found += [f"task_status.{key}" for key in ("done", "failed") if not getattr(self.task_status, key)]
+        return found
+
+    @property
+    def wanted(self) -> bool:
+        return bool(self.api_token) if self.enabled is None else self.enabled
+
+    @property
+    def usable(self) -> bool:
+        return self.wanted and not self.missing
+
+
 class ProviderSettings(_Section):
     picwish: PicwishSettings = PicwishSettings()
     qq_anime: QQAnimeSettings = QQAnimeSettings()
     hili: HiliSettings = HiliSettings()
+    magictiger: MagicTigerSettings = MagicTigerSettings()
 
 
 class Settings(_Section):
@@ -219,7 +278,7 @@ class Settings(_Section):
         found = [self.telegram.token, self.telegram.webhook_secret, self.server.media_secret]
         for name in type(self.providers).model_fields:
             provider = getattr(self.providers, name)
-            found += [str(getattr(provider, key)) for key in ("api_key", "app_secret", "app_code", "secret_key", "token")
+            found += [str(getattr(provider, key)) for key in ("api_key", "app_secret", "app_code", "secret_key", "api_token")
                       if getattr(provider, key, "")]
         return found
 
@@ -234,7 +293,10 @@ class Settings(_Section):
         services: dict[str, str] = {}
         for service, candidates in SERVICE_PROVIDERS.items():
             for provider in candidates:
-                if getattr(self.providers, provider).usable:
+                section = getattr(self.providers, provider)
+                if getattr(section, "needs_public_url", False) and not self.server.public_url:
+                    continue
+                if section.usable:
                     services[service] = provider
                     break
         return services

@@ -52,9 +52,10 @@ class Delivery:
             return
         self._last_edit[job.id] = now
         lang = await self._language(job)
-        text = t(lang, "job.progress", percent=percent)
         if queue_position:
-            text += "\n" + t(lang, "job.queue_position", position=queue_position)
+            text = t(lang, "job.queue_position", position=queue_position)
+        else:
+            text = t(lang, "job.progress", percent=percent)
         try:
             await self.bot.edit_message_text(
                 text, chat_id=job.chat_id, message_id=job.status_message_id,

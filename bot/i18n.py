@@ -40,3 +40,10 @@ def t(language: str, key: str, /, **values: object) -> str:
     lang = language if language in LANGUAGES else DEFAULT_LANGUAGE
     template = catalog(lang).get(key) or catalog(DEFAULT_LANGUAGE)[key]
     return template.format(**values) if values else template
+
+
+def localized(title: str | dict[str, str], language: str) -> str:
+    """A configured title: a plain string, or one per language."""
+    if isinstance(title, str):
+        return title
+    return title.get(language) or title.get(DEFAULT_LANGUAGE) or next(iter(title.values()), "")

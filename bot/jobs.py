@@ -201,7 +201,7 @@ class JobRunner:
             return
         try:
             async with self._slots:
-                submission = await provider.submit(options, image, self.callback_url(job))
+                submission = await provider.submit(options, image, self.callback_url(job), reference=job.id)
         except ProviderError as err:
             log.warning("job %s: submit failed: %s", job.id, err)
             await self.repo.settle(job, "failed", error=err.code)

@@ -153,3 +153,8 @@ def repair_backgrounds(lang: str) -> Markup:
     buttons = [Button(t(lang, f"color.{name}"), callback_data=build(Prefix.REPAIR, "bg", name)) for name in ("white", "blue", "red")]
     buttons.append(Button(t(lang, "color.custom"), callback_data=build(Prefix.REPAIR, "bg", "custom")))
     return Markup(_rows(buttons, 4))
+
+
+def enhance_types(types: Sequence[tuple[str, str]]) -> Markup:
+    """``types``: (id, button text in the user's language)."""
+    return Markup([[Button(text, callback_data=build(Prefix.ENHANCE, "type", type_id))] for type_id, text in types])

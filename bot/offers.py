@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from bot.config import Settings
-from bot.i18n import t
+from bot.i18n import localized, t
 
 if TYPE_CHECKING:
     from bot.services import Services
@@ -27,6 +27,8 @@ def price(service: str, options: dict[str, Any], settings: Settings) -> int:
         return settings.providers.qq_anime.price
     if service == "repair":
         return int(getattr(settings.providers.hili.prices, options["mode"]))
+    if service == "enhance":
+        return next(e.price for e in settings.providers.magictiger.enhance_types if e.id == options["enhance"])
     raise KeyError(service)
 
 
@@ -34,17 +36,18 @@ def describe(service: str, options: dict[str, Any], lang: str, services: Service
     if service == "idphoto":
         return _describe_idphoto(options, lang, services)
     if service == "anime":
-        from bot.conversations.anime import style_title
-
         styles = {s.id: s for s in services.settings.providers.qq_anime.all_styles()}
         style = styles.get(options["style"])
-        return t(lang, "anime.details", style=style_title(style, lang) if style else options["style"],
+        return t(lang, "anime.details", style=localized(style.title, lang) if style else options["style"],
                  layout=t(lang, f"anime.layout_{options['layout']}"))
     if service == "repair":
         text = t(lang, f"repair.mode_{options['mode']}", price=price(service, options, services.settings))
         if options.get("rgb"):
             text += "\n" + t(lang, "repair.background", rgb=options["rgb"])
         return text
+    if service == "enhance":
+        enhance = next(e for e in services.settings.providers.magictiger.enhance_types if e.id == options["enhance"])
+        return t(lang, "enhance.details", title=localized(enhance.title, lang))
     raise KeyError(service)
 
 

@@ -17,6 +17,7 @@ from bot.web import WebServer
 from providers.base import TaskProvider
 from providers.download import Downloader
 from providers.hili import HiliClient
+from providers.magictiger import MagicTigerApi, MagicTigerClient
 from providers.picwish import PicwishClient
 from providers.qq_anime import QQAnimeClient
 from providers.specs import SpecCatalog, load_catalog
@@ -81,6 +82,15 @@ def make_providers(settings: Settings) -> dict[str, TaskProvider]:
         providers["hili"] = HiliClient(hili.third_code, hili.secret_key, base_url=hili.base_url,
                                        timeout=hili.request_timeout, poll_interval=hili.poll_interval,
                                        deadline=hili.deadline)
+    tiger = settings.providers.magictiger
+    if tiger.usable:
+        api = MagicTigerApi(
+            base_url=tiger.base_url, api_token=tiger.api_token, auth_header=tiger.auth_header,
+            operations=tiger.operations.model_dump(), done_status=tiger.task_status.done,
+            failed_status=tiger.task_status.failed, callback_param=tiger.callback_param,
+        )
+        providers["magictiger"] = MagicTigerClient(api, timeout=tiger.request_timeout, poll_interval=tiger.poll_interval,
+                                                   deadline=tiger.deadline)
     return providers
 
 

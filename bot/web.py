@@ -59,6 +59,7 @@ class WebServer:
         self.app.router.add_get("/healthz", self.healthz)
         self.app.router.add_get("/media/{token}", self.media_file)
         self.app.router.add_post("/callbacks/{provider}/{job_id}/{secret}", self.callback)
+        self.app.router.add_post("/callbacks/{provider}", self.account_callback)
         self.webhook = webhook
         if webhook is not None:
             self.app.router.add_post("/telegram/{secret}", self.telegram_update)
@@ -119,5 +120,21 @@ class WebServer:
             log.warning("rejected a %s callback: unknown job, wrong secret or failed check", provider_name)
             raise web.HTTPNotFound()
         await self.update_queue.put(ProviderCallback(job_id=job_id, provider=provider_name))
+        answer = provider.callback_answer()
+        return web.Response(status=answer.status, body=answer.body, content_type=answer.content_type)
+
+    async def account_callback(self, request: web.Request) -> web.Response:
+        """A provider's account-wide callback URL: checked by the provider, matched by the id in the body."""
+        provider_name = request.match_info["provider"]
+        provider = self.providers.get(provider_name)
+        body = await request.read()
+        if provider is None or not provider.check_callback(request.headers, body):
+            raise web.HTTPNotFound()
+        job_id = provider.callback_job_id(body)
+        job = await self.repo.get_job(job_id) if job_id and len(job_id) <= 64 else None
+        if job is None or job.provider != provider_name:
+            log.warning("a %s callback for an unknown job", provider_name)
+            raise web.HTTPNotFound()
+        await self.update_queue.put(ProviderCallback(job_id=job.id, provider=provider_name))
         answer = provider.callback_answer()
         return web.Response(status=answer.status, body=answer.body, content_type=answer.content_type)

@@ -165,8 +165,13 @@ class TaskProvider(HttpProvider):
     #: The input's longest side is scaled down to this many pixels before it is sent.
     max_input_side: int | None = None
 
-    async def submit(self, options: Mapping[str, Any], image: InputImage | None, callback_url: str | None) -> Submission:
-        """Create the provider task; raises ProviderError. Never resends an accepted request."""
+    async def submit(
+        self, options: Mapping[str, Any], image: InputImage | None, callback_url: str | None, *, reference: str = ""
+    ) -> Submission:
+        """Create the provider task; raises ProviderError. Never resends an accepted request.
+
+        ``reference`` is our own id for the task (the job id), for providers that echo one back.
+        """
         raise NotImplementedError
 
     async def query(self, task_id: str) -> TaskStatus:
@@ -179,6 +184,10 @@ class TaskProvider(HttpProvider):
     def check_callback(self, headers: Mapping[str, str], body: bytes) -> bool:
         """Extra checks of a callback beyond the per-job secret in its path."""
         return True
+
+    def callback_job_id(self, body: bytes) -> str | None:
+        """For providers with one account-wide callback URL: our job id in the callback body."""
+        return None
 
     def callback_answer(self) -> CallbackAnswer:
         return CallbackAnswer()

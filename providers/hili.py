@@ -159,7 +159,9 @@ class HiliClient(TaskProvider):
             raise BadResponse("hili: no nums in the answer", provider=self.name, data=data)
         return nums
 
-    async def submit(self, options: Mapping[str, Any], image: InputImage | None, callback_url: str | None) -> Submission:
+    async def submit(
+        self, options: Mapping[str, Any], image: InputImage | None, callback_url: str | None, *, reference: str = ""
+    ) -> Submission:
         if image is None or image.data is None:
             raise ValueError("hili needs the photo's bytes")
         return Submission(task_id=await self.upload(image.data, str(options["repair_type"]), options.get("rgb")))

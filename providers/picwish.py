@@ -114,7 +114,9 @@ class PicwishClient(TaskProvider):
         self.poll_interval = poll_interval
         self.deadline = deadline
 
-    async def submit(self, options: Mapping[str, Any], image: InputImage | None, callback_url: str | None) -> Submission:
+    async def submit(
+        self, options: Mapping[str, Any], image: InputImage | None, callback_url: str | None, *, reference: str = ""
+    ) -> Submission:
         """Create a task from a job's stored options (the fields of :class:`IdPhotoRequest`)."""
         fields = {k: v for k, v in options.items() if k in IdPhotoRequest.__dataclass_fields__}
         return await self.create(IdPhotoRequest(**fields), image.data if image else None, callback_url=callback_url)

@@ -153,7 +153,9 @@ class QQAnimeClient(TaskProvider):
             raise BadResponse("qq_anime: img_urls is not a list of URLs", provider=self.name, data=answer)
         return urls
 
-    async def submit(self, options: Mapping[str, Any], image: InputImage | None, callback_url: str | None) -> Submission:
+    async def submit(
+        self, options: Mapping[str, Any], image: InputImage | None, callback_url: str | None, *, reference: str = ""
+    ) -> Submission:
         if image is None or image.data is None:
             raise ValueError("qq_anime needs the photo's bytes")
         urls = await self.convert(image.data, busi_id=options.get("busi_id"))

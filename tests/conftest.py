@@ -14,6 +14,7 @@ from bot.app import running
 from bot.config import Settings, parse_settings
 from bot.services import Services
 from tests.fakes.hili import FakeHili
+from tests.fakes.magictiger import FakeMagicTiger
 from tests.fakes.picwish import FakePicwish
 from tests.fakes.qq_anime import FakeQQAnime
 from tests.fakes.server import free_port
@@ -64,9 +65,18 @@ async def hili() -> AsyncIterator[FakeHili]:
 
 
 @pytest.fixture
+async def tiger() -> AsyncIterator[FakeMagicTiger]:
+    fake = FakeMagicTiger()
+    await fake.start()
+    yield fake
+    await fake.stop()
+
+
+@pytest.fixture
 def make_settings(tmp_path: Path, telegram: FakeTelegram, picwish: FakePicwish, qq: FakeQQAnime,
-                  hili: FakeHili) -> Callable[..., Settings]:
+                  hili: FakeHili, tiger: FakeMagicTiger) -> Callable[..., Settings]:
     port = free_port()
+    tiger.callback_url = f"http://127.0.0.1:{port}/callbacks/magictiger"
 
     def make(**overrides: Any) -> Settings:
         raw: dict[str, Any] = {
@@ -84,7 +94,13 @@ def make_settings(tmp_path: Path, telegram: FakeTelegram, picwish: FakePicwish, 
                                "busi_id": "ai_painting_anime_entry"},
                               {"id": "manga", "title": "Manga", "busi_id": "ai_painting_anime_img_entry"}]},
                           "hili": {"third_code": hili.third_code, "secret_key": hili.secret_key,
-                                   "base_url": hili.base_url, "poll_interval": 0.05}},
+                                   "base_url": hili.base_url, "poll_interval": 0.05},
+                          "magictiger": {"base_url": tiger.base_url, "api_token": tiger.token, "poll_interval": 0.05,
+                                         "enhance_types": [
+                                             {"id": "enhance", "title": {"en": "Sharpen & enhance", "zh-Hans": "高清增强"},
+                                              "type": 1, "price": 9},
+                                             {"id": "colorize", "title": "Colorize black & white", "type": 2, "price": 11}],
+                                         "task_status": {"done": [2], "failed": [3]}}},
         }
         for dotted, value in overrides.items():
             node = raw

@@ -13,7 +13,7 @@ from bot.config import AnimeStyle
 from bot.context import Context, Order
 from bot.conversations.common import answer, user_language
 from bot.conversations.orders import show_order
-from bot.i18n import t
+from bot.i18n import localized, t
 
 
 class State(StrEnum):
@@ -22,12 +22,6 @@ class State(StrEnum):
 
 
 LAYOUTS = ("anime", "side_by_side")
-
-
-def style_title(style: AnimeStyle, lang: str) -> str:
-    if isinstance(style.title, str):
-        return style.title
-    return style.title.get(lang) or style.title.get("en") or next(iter(style.title.values()))
 
 
 def _styles(context: Context) -> tuple[AnimeStyle, ...]:
@@ -46,7 +40,7 @@ async def start(update: Update, context: Context) -> str | int:
         context.session.anime_style = styles[0].id
         await update.callback_query.edit_message_text(t(lang, "anime.pick_layout"), reply_markup=keyboards.anime_layouts(lang))
         return State.PICK_LAYOUT
-    buttons = [(s.id, style_title(s, lang)) for s in styles]
+    buttons = [(s.id, localized(s.title, lang)) for s in styles]
     await update.callback_query.edit_message_text(t(lang, "anime.pick_style"), reply_markup=keyboards.anime_styles(buttons))
     return State.PICK_STYLE
 

@@ -1,0 +1,46 @@
+"""Enhance: an enhance type (from configuration) -> summary. The queue position shows while it runs."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from telegram import Update
+from telegram.ext import ConversationHandler
+
+from bot import keyboards
+from bot.callback_data import parse
+from bot.context import Context, Order
+from bot.conversations.common import answer, user_language
+from bot.conversations.orders import show_order
+from bot.i18n import localized, t
+
+
+class State(StrEnum):
+    PICK_TYPE = "enhance.pick_type"
+
+
+async def start(update: Update, context: Context) -> str | int:
+    """Button m:svc:enhance: needs a stored photo; asks for the kind of enhancement."""
+    lang = await user_language(update, context)
+    await answer(update)
+    if context.session.photo is None:
+        await update.effective_message.reply_text(t(lang, "idphoto.need_photo"))
+        return ConversationHandler.END
+    types = context.services.settings.providers.magictiger.enhance_types
+    buttons = [(e.id, t(lang, "enhance.type_button", title=localized(e.title, lang), price=e.price)) for e in types]
+    await update.callback_query.edit_message_text(t(lang, "enhance.pick_type"), reply_markup=keyboards.enhance_types(buttons))
+    return State.PICK_TYPE
+
+
+async def pick_type(update: Update, context: Context) -> int:
+    """Button e:type:<id>: the order summary."""
+    await user_language(update, context)
+    callback = parse(update.callback_query.data)
+    type_id = callback.arg() if callback and callback.args else ""
+    enhance = next((e for e in context.services.settings.providers.magictiger.enhance_types if e.id == type_id), None)
+    photo = context.session.photo
+    if enhance is None or photo is None:
+        await answer(update)
+        return ConversationHandler.END
+    await show_order(update, context, Order("enhance", {"enhance": enhance.id, "type": enhance.type}, photo.ref))
+    return ConversationHandler.END

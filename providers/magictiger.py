@@ -1,0 +1,164 @@
+"""MagicTiger image API (provider document 003): enhancement with a visible queue.
+
+The document names operations (``createtask``, ``gettask``, ``deletetask``) but not their
+URLs, the authentication header, nor the numbers behind "Enhance Type" and "Task Status".
+All of those come from configuration; this module only assumes what the document says:
+JSON requests, ``code == 0`` for success, the fields of each answer, and the callback's
+``token`` header and expected answer.
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from providers.base import TaskProvider
+from providers.errors import (
+    BadResponse,
+    ImageTooLarge,
+    InputDownloadFailed,
+    InvalidImage,
+    ProviderDomainError,
+    ProviderError,
+    ProviderStatusError,
+)
+from providers.models import CallbackAnswer, InputImage, Phase, ResultImage, Submission, TaskStatus
+
+DEFAULT_TIMEOUT = 30.0
+POLL_INTERVAL = 2.0
+DEADLINE = 1800.0
+#: The document's limits: at most 20 MB, each side 64..9216 px.
+MAX_SIDE = 9216
+CALLBACK_ANSWER = b'{"code": 0, "msg": "", "data": {"success": true}}'
+
+
+class InsufficientBalance(ProviderDomainError):
+    code = "provider_quota"
+
+
+class TaskGone(ProviderDomainError):
+    code = "result_expired"
+
+
+class UnsupportedFileType(InvalidImage):
+    code = "unsupported_format"
+
+
+_ERRORS: dict[int, type[ProviderDomainError]] = {
+    1001001: ProviderDomainError,   # Create task failed
+    1001002: InputDownloadFailed,   # Validate picurl fail
+    1001003: ImageTooLarge,         # Image too large
+    1001004: UnsupportedFileType,   # Unsupport file types
+    1003002: InsufficientBalance,   # Insufficient balance
+    1002001: TaskGone,              # Task not exist
+    1002002: TaskGone,              # Task was deleted
+}
+
+
+@dataclass(frozen=True)
+class MagicTigerApi:
+    """Everything the document leaves to configuration."""
+
+    base_url: str
+    api_token: str
+    auth_header: str = "token"
+    operations: Mapping[str, str] = field(default_factory=lambda: {
+        "createtask": "createtask", "gettask": "gettask", "deletetask": "deletetask"})
+    #: "Task Status" values that mean finished and failed; any other value is still in progress.
+    done_status: tuple[int, ...] = ()
+    failed_status: tuple[int, ...] = ()
+    #: Name of a createtask field that carries a per-task callback URL, if the account has one.
+    callback_param: str = ""
+
+
+def _error(code: int, message: str, data: Any) -> ProviderError:
+    error_type = _ERRORS.get(code)
+    if error_type is None:
+        return ProviderStatusError(f"magictiger: code {code} {message}", status=code, provider="magictiger", data=data)
+    return error_type(f"magictiger: {message or code}", provider="magictiger", data=data)
+
+
+class MagicTigerClient(TaskProvider):
+    name = "magictiger"
+    takes_url = True
+
+    def __init__(self, api: MagicTigerApi, *, timeout: float = DEFAULT_TIMEOUT, poll_interval: float = POLL_INTERVAL,
+                 deadline: float = DEADLINE, **kwargs: Any) -> None:
+        super().__init__(timeout=timeout, **kwargs)
+        self.api = api
+        self.poll_interval = poll_interval
+        self.deadline = deadline
+
+    async def _call(self, operation: str, payload: dict[str, Any], *, idempotent: bool) -> Any:
+        url = f"{self.api.base_url.rstrip('/')}/{self.api.operations[operation]}"
+        headers = {self.api.auth_header: self.api.api_token}
+        body = await self.request_json("POST", url, idempotent=idempotent, headers=headers, json=payload)
+        code = body.get("code")
+        if code != 0:
+            raise _error(code if isinstance(code, int) else -1, str(body.get("msg", "")), body)
+        return body.get("data")
+
+    async def submit(
+        self, options: Mapping[str, Any], image: InputImage | None, callback_url: str | None, *, reference: str = ""
+    ) -> Submission:
+        if image is None or not image.url:
+            raise ValueError("magictiger fetches the photo from a URL")
+        payload: dict[str, Any] = {"picurl": image.url, "type": int(options["type"])}
+        if reference:
+            payload["chtaskid"] = reference
+        if self.api.callback_param and callback_url:
+            payload[self.api.callback_param] = callback_url
+        data = await self._call("createtask", payload, idempotent=False)
+        task_id = data.get("taskid") if isinstance(data, dict) else None
+        if not isinstance(task_id, str) or not task_id:
+            raise BadResponse("magictiger: no taskid in the answer", provider=self.name, data=data)
+        # The task id carries the type, which gettask needs as well.
+        return Submission(task_id=json.dumps({"taskid": task_id, "type": int(options["type"])}))
+
+    async def query(self, task_id: str) -> TaskStatus:
+        ref = json.loads(task_id)
+        try:
+            data = await self._call("gettask", {"taskid": ref["taskid"], "type": ref["type"]}, idempotent=True)
+        except TaskGone as err:
+            return TaskStatus(Phase.FAILED, error=err)
+        return self.parse_task(data)
+
+    def parse_task(self, data: Any) -> TaskStatus:
+        if not isinstance(data, dict) or not isinstance(data.get("status"), int):
+            raise BadResponse("magictiger: no task status", provider=self.name, data=data)
+        status = data["status"]
+        queue = data.get("queuenum") if isinstance(data.get("queuenum"), int) else None
+        if status in self.api.failed_status:
+            error = _error(data.get("errorcode") or 0, str(data.get("errormsg") or ""), data)
+            failure = error if isinstance(error, ProviderDomainError) else ProviderDomainError(str(error), provider=self.name, data=data)
+            return TaskStatus(Phase.FAILED, error=failure, raw_state=status)
+        if status not in self.api.done_status:
+            return TaskStatus(Phase.PENDING, progress=0, queue_position=queue, raw_state=status)
+        faces = data.get("facelist") if isinstance(data.get("facelist"), list) else []
+        urls = [f.get("outputurl") for f in faces if isinstance(f, dict)] or [data.get("outputurl")]
+        urls = [u for u in urls if isinstance(u, str) and u.startswith(("http://", "https://"))]
+        if not urls:
+            raise BadResponse("magictiger: finished task without an output", provider=self.name, data=data)
+        return TaskStatus(Phase.DONE, progress=100, images=tuple(ResultImage(url=u) for u in urls), raw_state=status)
+
+    async def cancel(self, task_id: str) -> None:
+        await self._call("deletetask", {"taskid": json.loads(task_id)["taskid"]}, idempotent=True)
+
+    def check_callback(self, headers: Mapping[str, str], body: bytes) -> bool:
+        """The callback carries our API token in the ``token`` header."""
+        return hmac.compare_digest(headers.get("token", "").encode(), self.api.api_token.encode())
+
+    def callback_job_id(self, body: bytes) -> str | None:
+        """For the account-wide callback URL: our job id is the task's ``chtaskid``."""
+        try:
+            data = json.loads(body)["data"]
+        except (ValueError, KeyError, TypeError):
+            return None
+        job_id = data.get("chtaskid") if isinstance(data, dict) else None
+        return job_id if isinstance(job_id, str) else None
+
+    def callback_answer(self) -> CallbackAnswer:
+        return CallbackAnswer(body=CALLBACK_ANSWER)

@@ -1,0 +1,120 @@
+"""End-to-end: enhancement with a visible queue through the fake MagicTiger."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+
+from bot.app import running
+from tests.bot.flows import pixel_size
+from tests.conftest import portrait_jpeg
+from tests.fakes.magictiger import EXPECTED_CALLBACK_ANSWER
+
+
+async def _order(user, kind: str):
+    await user.send_photo(portrait_jpeg(300, 400))
+    menu = await user.next_message("What would you like")
+    await user.press(menu, "Enhance")
+    await user.edited(menu, "Which enhancement")
+    await user.press(menu, kind)
+    return await user.edited(menu, "Please check your order")
+
+
+async def test_enhance_shows_the_queue_and_delivers(bot, telegram, tiger):
+    user = telegram.user()
+    summary = await _order(user, "Sharpen & enhance")
+    assert "Price: 9 credits" in summary.text
+    await user.press(summary, "Confirm")
+    await user.edited(summary, "Waiting in the queue: place 2")
+    await user.edited(summary, "Waiting in the queue: place 1")
+    document = await user.next_message(kind="document", timeout=15)
+    assert pixel_size(document.data) == (600, 800)
+    await user.edited(summary, "Done! 9 credits used.")
+    (create,) = tiger.creates
+    assert create["picurl"].startswith(bot.settings.server.public_url + "/media/")
+    assert telegram.token not in create["picurl"]
+    (task,) = tiger.tasks.values()
+    assert create["chtaskid"] == task.chtaskid and await bot.repo.get_job(task.chtaskid) is not None
+    await tiger.wait_for(lambda: tiger.callback_answers)
+    assert tiger.callback_answers == [EXPECTED_CALLBACK_ANSWER]
+    assert await bot.repo.balance(user.id) == 21
+
+
+async def test_several_outputs_arrive_as_an_album_and_documents(bot, telegram, tiger):
+    user = telegram.user()
+    summary = await _order(user, "Colorize black & white")
+    await user.press(summary, "Confirm")
+    await user.edited(summary, "Done! 11 credits used.", timeout=15)
+    photos = user.messages("photo")
+    documents = user.messages("document")
+    assert len(photos) == 2 and photos[0].params["media_group_id"] == photos[1].params["media_group_id"]
+    assert len(documents) == 2
+    assert documents[0].buttons() == [] and [b["text"] for b in documents[1].buttons()] == ["📷 New photo"]
+
+
+async def test_cancel_deletes_the_task(bot, telegram, tiger):
+    tiger.hold = True
+    user = telegram.user()
+    summary = await _order(user, "Sharpen & enhance")
+    await user.press(summary, "Confirm")
+    await user.edited(summary, "Waiting in the queue: place 2")
+    await user.press(summary, "Cancel")
+    await user.edited(summary, "Cancelled. Your 9 credits were returned.")
+    (task,) = tiger.tasks.values()
+    assert task.deleted
+    assert await bot.repo.balance(user.id) == 30
+
+
+@pytest.mark.parametrize(("code", "message"), [
+    (1001002, "could not fetch the image"),
+    (1001003, "image is too large"),
+    (1001004, "does not accept this kind of image"),
+    (1003002, "run out of uses"),
+    (1001001, "could not be processed"),
+])
+async def test_create_errors_are_told_and_refunded(bot, telegram, tiger, code, message):
+    tiger.next_create_codes = [code]
+    user = telegram.user()
+    summary = await _order(user, "Sharpen & enhance")
+    await user.press(summary, "Confirm")
+    await user.edited(summary, message)
+    assert await bot.repo.balance(user.id) == 30
+
+
+async def test_a_failed_task_is_told_and_refunded(bot, telegram, tiger):
+    tiger.next_failure = 1001001
+    user = telegram.user()
+    summary = await _order(user, "Sharpen & enhance")
+    await user.press(summary, "Confirm")
+    await user.edited(summary, "could not be processed")
+    assert await bot.repo.balance(user.id) == 30
+    assert await bot.repo.ledger_problems() == []
+
+
+async def test_forged_and_unknown_callbacks_are_refused(bot, telegram, tiger):
+    url = bot.settings.server.public_url + "/callbacks/magictiger"
+    async with httpx.AsyncClient() as client:
+        forged = await client.post(url, json={"code": 0, "data": {"chtaskid": "x"}}, headers={"token": "forged"})
+        unknown = await client.post(url, json={"code": 0, "data": {"chtaskid": "nojob"}}, headers={"token": tiger.token})
+    assert forged.status_code == 404 and unknown.status_code == 404
+
+
+async def test_restart_in_the_middle_of_a_job(make_settings, telegram, tiger):
+    tiger.hold = True
+    settings = make_settings()
+    user = telegram.user()
+    async with running(settings):
+        summary = await _order(user, "Sharpen & enhance")
+        await user.press(summary, "Confirm")
+        await user.edited(summary, "Waiting in the queue: place 2")
+    tiger.hold = False
+    async with running(settings) as services:
+        await user.next_message(kind="document", timeout=15)
+        await services.runner.idle()
+        assert len(tiger.creates) == 1 and len(user.messages("document")) == 1
+        assert await services.repo.balance(user.id) == 21
+
+
+async def test_enhance_needs_a_public_url(make_settings, telegram):
+    settings = make_settings(server__public_url="")
+    assert "enhance" not in settings.enabled_services()

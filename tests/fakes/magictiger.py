@@ -1,0 +1,204 @@
+"""A fake MagicTiger image API (provider document 003) on 127.0.0.1.
+
+The document leaves URLs, the auth header and the status/type numbers open; this fake
+fixes them (POST JSON to ``/v1/<operation>``, header ``token``, statuses below) and the
+tests configure the bot to match, as an operator would from their account. ``createtask``
+really downloads ``picurl`` (so the bot's signed /media/ links are exercised), tasks move
+through the queue over time, and the account-wide callback is POSTed with ``token`` and
+``md5`` headers and must be answered as documented.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import io
+import json
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+from aiohttp import web
+from PIL import Image
+
+from tests.fakes.server import LoopbackServer
+
+WAITING, PROCESSING, DONE, FAILED = 0, 1, 2, 3
+ENHANCE, COLORIZE = 1, 2
+EXPECTED_CALLBACK_ANSWER = {"code": 0, "msg": "", "data": {"success": True}}
+
+
+@dataclass
+class Task:
+    taskid: str
+    type: int
+    chtaskid: str
+    size: tuple[int, int]
+    queuenum: int
+    status: int = WAITING
+    deleted: bool = False
+    fail_with: int | None = None
+    callbacks: list[Any] = field(default_factory=list)
+
+
+class FakeMagicTiger:
+    def __init__(self, token: str = "tiger-token", step_seconds: float = 0.03) -> None:
+        self.token = token
+        self.step_seconds = step_seconds
+        app = web.Application()
+        for operation in ("createtask", "gettask", "deletetask"):
+            app.router.add_post(f"/v1/{operation}", getattr(self, f"_{operation}"))
+        app.router.add_get("/out/{name}", self._output)
+        self.server = LoopbackServer(app)
+        self.tasks: dict[str, Task] = {}
+        self.creates: list[dict[str, Any]] = []
+        self.next_create_codes: list[int] = []
+        #: Error code the next created task fails with (status FAILED), if any.
+        self.next_failure: int | None = None
+        self.initial_queue = 2
+        self.hold = False
+        #: The account-wide callback URL (set by the test, as in the provider's console).
+        self.callback_url: str | None = None
+        self.callback_answers: list[Any] = []
+        self._runners: set[asyncio.Task[None]] = set()
+        self._http = httpx.AsyncClient(timeout=5)
+        self._changed = asyncio.Condition()
+
+    @property
+    def base_url(self) -> str:
+        return f"{self.server.url}/v1"
+
+    async def start(self) -> None:
+        await self.server.start()
+
+    async def stop(self) -> None:
+        for runner in self._runners:
+            runner.cancel()
+        await asyncio.gather(*self._runners, return_exceptions=True)
+        await self._http.aclose()
+        await self.server.stop()
+
+    async def wait_for(self, predicate: Any, timeout: float = 10.0) -> Any:
+        async def loop() -> Any:
+            async with self._changed:
+                while not (value := predicate()):
+                    await self._changed.wait()
+                return value
+        return await asyncio.wait_for(loop(), timeout)
+
+    async def _notify(self) -> None:
+        async with self._changed:
+            self._changed.notify_all()
+
+    @staticmethod
+    def _answer(code: int, msg: str = "", data: Any = None) -> web.Response:
+        return web.json_response({"code": code, "msg": msg, "data": data})
+
+    async def _body(self, request: web.Request) -> dict[str, Any] | web.Response:
+        if request.headers.get("token") != self.token:
+            return web.json_response({"code": 401, "msg": "invalid token"}, status=401)
+        try:
+            body = await request.json()
+        except ValueError:
+            return self._answer(1001001, "invalid json")
+        return body if isinstance(body, dict) else self._answer(1001001, "invalid json")
+
+    async def _createtask(self, request: web.Request) -> web.Response:
+        body = await self._body(request)
+        if isinstance(body, web.Response):
+            return body
+        self.creates.append(body)
+        if self.next_create_codes:
+            return self._answer(self.next_create_codes.pop(0), "scripted failure")
+        if body.get("type") not in (ENHANCE, COLORIZE):
+            return self._answer(1001001, "Create task failed")
+        try:
+            picture = (await self._http.get(str(body.get("picurl")))).raise_for_status().content
+            with Image.open(io.BytesIO(picture)) as img:
+                size, fmt = img.size, img.format
+        except Exception:
+            return self._answer(1001002, "Validate picurl fail")
+        if fmt not in ("JPEG", "PNG"):
+            return self._answer(1001004, "Unsupport file types")
+        if len(picture) > 20 * 1024 * 1024 or not all(64 <= side <= 9216 for side in size):
+            return self._answer(1001003, "Image too large")
+        task = Task(uuid.uuid4().hex, body["type"], str(body.get("chtaskid", "")), size, self.initial_queue,
+                    fail_with=self.next_failure)
+        self.next_failure = None
+        self.tasks[task.taskid] = task
+        runner = asyncio.create_task(self._advance(task))
+        self._runners.add(runner)
+        runner.add_done_callback(self._runners.discard)
+        await self._notify()
+        return self._answer(0, "", {"taskid": task.taskid, "status": task.status, "queuenum": task.queuenum})
+
+    async def _advance(self, task: Task) -> None:
+        while task.status in (WAITING, PROCESSING) and not task.deleted:
+            await asyncio.sleep(self.step_seconds)
+            if self.hold or task.deleted:
+                continue
+            if task.queuenum > 0:
+                task.queuenum -= 1
+            elif task.status == WAITING:
+                task.status = PROCESSING
+            else:
+                task.status = FAILED if task.fail_with else DONE
+            await self._notify()
+        if not task.deleted and self.callback_url:
+            payload = json.dumps({"code": 0, "msg": "", "data": self._task_data(task)})
+            headers = {"token": self.token, "md5": hashlib.md5(payload.encode()).hexdigest(),
+                       "Content-Type": "application/json"}
+            try:
+                response = await self._http.post(self.callback_url, content=payload, headers=headers)
+                answer: Any = response.json() if response.status_code == 200 else response.status_code
+            except (httpx.HTTPError, ValueError):
+                answer = None
+            self.callback_answers.append(answer)
+            await self._notify()
+
+    def _task_data(self, task: Task) -> dict[str, Any]:
+        data: dict[str, Any] = {"taskid": task.taskid, "status": task.status, "queuenum": task.queuenum,
+                                "errorcode": task.fail_with or 0, "errormsg": "failed" if task.fail_with else "",
+                                "chtaskid": task.chtaskid, "facenum": 0, "facelist": []}
+        if task.status == DONE:
+            outputs = 2 if task.type == COLORIZE else 1
+            urls = [f"{self.server.url}/out/{task.taskid}_{i}.jpg" for i in range(outputs)]
+            data.update(outputurl=urls[0], facenum=outputs)
+            if task.type == COLORIZE:
+                data["facelist"] = [{"outputurl": url, "outpathext": "jpg"} for url in urls]
+        return data
+
+    async def _gettask(self, request: web.Request) -> web.Response:
+        body = await self._body(request)
+        if isinstance(body, web.Response):
+            return body
+        task = self.tasks.get(str(body.get("taskid")))
+        if task is None:
+            return self._answer(1002001, "Task not exist")
+        if task.deleted:
+            return self._answer(1002002, "Task was deleted")
+        return self._answer(0, "", self._task_data(task))
+
+    async def _deletetask(self, request: web.Request) -> web.Response:
+        body = await self._body(request)
+        if isinstance(body, web.Response):
+            return body
+        task = self.tasks.get(str(body.get("taskid")))
+        if task is None:
+            return self._answer(1002001, "Task not exist")
+        if task.deleted:
+            return self._answer(1002002, "Task was deleted")
+        task.deleted = True
+        await self._notify()
+        return self._answer(0, "", {"success": True})
+
+    async def _output(self, request: web.Request) -> web.Response:
+        taskid, _, index = request.match_info["name"].removesuffix(".jpg").partition("_")
+        task = self.tasks.get(taskid)
+        if task is None or task.status != DONE:
+            raise web.HTTPNotFound()
+        out = io.BytesIO()
+        colour = (90, 140, 200) if index == "0" else (200, 120, 90)
+        Image.new("RGB", (task.size[0] * 2, task.size[1] * 2), colour).save(out, "JPEG", quality=90)
+        return web.Response(body=out.getvalue(), content_type="image/jpeg")

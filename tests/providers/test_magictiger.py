@@ -1,0 +1,129 @@
+"""The MagicTiger client against the fake: configurable API, codes, queue, multi outputs, delete."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from providers.errors import ImageTooLarge, InputDownloadFailed, ProviderDomainError
+from providers.magictiger import InsufficientBalance, MagicTigerApi, MagicTigerClient, TaskGone, UnsupportedFileType
+from providers.models import InputImage, Phase
+from tests.fakes.magictiger import COLORIZE, ENHANCE, FakeMagicTiger
+from tests.fakes.server import LoopbackServer
+
+
+@pytest.fixture
+async def fake():
+    tiger = FakeMagicTiger()
+    await tiger.start()
+    yield tiger
+    await tiger.stop()
+
+
+@pytest.fixture
+async def picture_url():
+    """A tiny image server standing in for the bot's /media/ links."""
+    import io
+
+    from aiohttp import web
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.new("RGB", (320, 240), "gray").save(out, "JPEG")
+    async def picture(_request: web.Request) -> web.Response:
+        return web.Response(body=out.getvalue(), content_type="image/jpeg")
+
+    app = web.Application()
+    app.router.add_get("/p.jpg", picture)
+    server = LoopbackServer(app)
+    await server.start()
+    yield f"{server.url}/p.jpg"
+    await server.stop()
+
+
+@pytest.fixture
+async def client(fake):
+    api = MagicTigerApi(base_url=fake.base_url, api_token=fake.token, done_status=(2,), failed_status=(3,))
+    c = MagicTigerClient(api, backoff=0.01, max_backoff=0.02)
+    yield c
+    await c.aclose()
+
+
+async def _finish(client, fake, task_id):
+    """Query until the task ends, waiting on the fake's own state changes between queries."""
+    queue = []
+    task = fake.tasks[json.loads(task_id)["taskid"]]
+    while True:
+        status = await client.query(task_id)
+        if status.phase is not Phase.PENDING:
+            return status, queue
+        queue.append(status.queue_position)
+        seen = (task.status, task.queuenum)
+        await fake.wait_for(lambda: (task.status, task.queuenum) != seen)
+
+
+async def test_the_document_names_are_the_default_operations():
+    api = MagicTigerApi(base_url="x", api_token="t")
+    assert dict(api.operations) == {"createtask": "createtask", "gettask": "gettask", "deletetask": "deletetask"}
+    assert api.auth_header == "token"
+
+
+async def test_enhance_goes_through_the_queue(client, fake, picture_url):
+    submission = await client.submit({"type": ENHANCE}, InputImage(url=picture_url), None, reference="job-1")
+    assert fake.creates[0] == {"picurl": picture_url, "type": ENHANCE, "chtaskid": "job-1"}
+    status, queue = await _finish(client, fake, submission.task_id)
+    assert status.phase is Phase.DONE and len(status.images) == 1
+    assert 2 in queue or 1 in queue
+
+
+async def test_colorize_returns_every_image_of_facelist(client, fake, picture_url):
+    submission = await client.submit({"type": COLORIZE}, InputImage(url=picture_url), None)
+    status, _ = await _finish(client, fake, submission.task_id)
+    assert len(status.images) == 2
+
+
+@pytest.mark.parametrize(("code", "error"), [(1001001, ProviderDomainError), (1001002, InputDownloadFailed),
+                                             (1001003, ImageTooLarge), (1001004, UnsupportedFileType),
+                                             (1003002, InsufficientBalance)])
+async def test_create_error_codes(client, fake, picture_url, code, error):
+    fake.next_create_codes = [code]
+    with pytest.raises(error):
+        await client.submit({"type": ENHANCE}, InputImage(url=picture_url), None)
+    assert len(fake.creates) == 1
+
+
+async def test_an_unreachable_picurl_is_refused(client, fake):
+    with pytest.raises(InputDownloadFailed):
+        await client.submit({"type": ENHANCE}, InputImage(url="http://127.0.0.1:9/nothing.jpg"), None)
+
+
+async def test_failed_task_and_deleted_task(client, fake, picture_url):
+    fake.next_failure = 1001001
+    submission = await client.submit({"type": ENHANCE}, InputImage(url=picture_url), None)
+    status, _ = await _finish(client, fake, submission.task_id)
+    assert status.phase is Phase.FAILED
+    other = await client.submit({"type": ENHANCE}, InputImage(url=picture_url), None)
+    await client.cancel(other.task_id)
+    status = await client.query(other.task_id)
+    assert status.phase is Phase.FAILED and isinstance(status.error, TaskGone)
+
+
+async def test_callback_checks(client):
+    assert client.check_callback({"token": "tiger-token"}, b"{}")
+    assert not client.check_callback({"token": "forged"}, b"{}")
+    assert client.callback_job_id(b'{"code": 0, "data": {"chtaskid": "abc"}}') == "abc"
+    assert client.callback_job_id(b"not json") is None
+    assert client.callback_answer().body == b'{"code": 0, "msg": "", "data": {"success": true}}'
+
+
+async def test_custom_paths_and_header(fake):
+    api = MagicTigerApi(base_url=fake.base_url, api_token=fake.token, auth_header="X-Token",
+                        operations={"createtask": "createtask", "gettask": "gettask", "deletetask": "deletetask"})
+    client = MagicTigerClient(api, max_retries=0)
+    try:
+        with pytest.raises(Exception) as info:
+            await client.submit({"type": ENHANCE}, InputImage(url="http://x/y.jpg"), None)
+        assert "401" in str(info.value)  # the fake wants the header named "token"
+    finally:
+        await client.aclose()
