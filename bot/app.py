@@ -23,7 +23,7 @@ from telegram.ext import (
 from bot.callback_data import Prefix, build, pattern
 from bot.config import Settings
 from bot.context import CONTEXT_TYPES, Context, PhotoBotApp
-from bot.conversations import anime, enhance, idphoto, menu, orders, repair
+from bot.conversations import anime, enhance, idphoto, menu, orders, portrait, repair
 from bot.conversations.common import user_language
 from bot.i18n import t
 from bot.services import Services, open_services, webhook_secret, webhook_url
@@ -133,6 +133,19 @@ def _enhance_conversation() -> ConversationHandler:
     )
 
 
+def _portrait_conversation() -> ConversationHandler:
+    return ConversationHandler(
+        entry_points=[CallbackQueryHandler(portrait.start, pattern=_exact(Prefix.MENU, "svc", "portrait"))],
+        states={portrait.State.BROWSE: [
+            CallbackQueryHandler(portrait.browse, pattern=pattern(Prefix.PORTRAIT, "nav")),
+            CallbackQueryHandler(portrait.choose, pattern=pattern(Prefix.PORTRAIT, "pick")),
+        ]},
+        fallbacks=_FALLBACKS,
+        allow_reentry=True,
+        name="portrait",
+    )
+
+
 def register_handlers(app: PhotoBotApp) -> None:
     """Every handler, in the order they are tried (group 0 first match wins)."""
     # Provider callbacks from the web server: wake the job.
@@ -140,6 +153,7 @@ def register_handlers(app: PhotoBotApp) -> None:
     # Conversations: a service's steps win over the generic handlers below.
     app.add_handler(_idphoto_conversation())
     app.add_handler(_anime_conversation())
+    app.add_handler(_portrait_conversation())
     app.add_handler(_repair_conversation())
     app.add_handler(_enhance_conversation())
     # Commands.

@@ -18,6 +18,7 @@ class Prefix(StrEnum):
     ANIME = "a"     # anime conversation
     REPAIR = "r"    # repair conversation
     ENHANCE = "e"   # enhance conversation
+    PORTRAIT = "p"  # AI portrait conversation
     ORDER = "o"     # summary: confirm / cancel
     JOB = "j"       # running or finished job: cancel, retry
     LANG = "l"      # language switch

@@ -23,6 +23,7 @@ _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 SERVICE_PROVIDERS: dict[str, tuple[str, ...]] = {
     "idphoto": ("picwish",),
     "anime": ("qq_anime",),
+    "portrait": ("wanxing",),
     "repair": ("hili",),
     "enhance": ("magictiger",),
 }
@@ -250,11 +251,51 @@ class MagicTigerSettings(_Section):
         return self.wanted and not self.missing
 
 
+class PortraitTemplate(_Section):
+    """A template portrait: a local image file or an https URL the provider can fetch."""
+
+    id: str = Field(pattern="^[a-z0-9_]{1,20}$")
+    title: str | dict[str, str]
+    category: str | dict[str, str] = ""
+    image: str
+
+
+class WanxingSettings(_Section):
+    #: None (the default) means "enabled when app_code, or app_key and app_secret, are set".
+    enabled: bool | None = None
+    base_url: str = "https://swapface-api.segapi.com"
+    #: Alibaba Cloud API Gateway: AppKey + AppSecret (signed requests) or an AppCode.
+    app_key: str = ""
+    app_secret: str = ""
+    app_code: str = ""
+    templates: tuple[PortraitTemplate, ...] = ()
+    #: Seconds the provider may take (its `timeout`); also the job's deadline.
+    timeout: int = Field(default=600, ge=30, le=7200)
+    poll_interval: float = Field(default=5.0, gt=0)
+    request_timeout: float = Field(default=30.0, gt=0)
+    price: int = Field(default=20, ge=0)
+    needs_public_url: ClassVar[bool] = True
+
+    @property
+    def missing(self) -> list[str]:
+        found = [] if self.app_code or (self.app_key and self.app_secret) else ["app_code or app_key + app_secret"]
+        return found + ([] if self.templates else ["templates"])
+
+    @property
+    def wanted(self) -> bool:
+        return bool(self.app_code or self.app_key) if self.enabled is None else self.enabled
+
+    @property
+    def usable(self) -> bool:
+        return self.wanted and not self.missing
+
+
 class ProviderSettings(_Section):
     picwish: PicwishSettings = PicwishSettings()
     qq_anime: QQAnimeSettings = QQAnimeSettings()
     hili: HiliSettings = HiliSettings()
     magictiger: MagicTigerSettings = MagicTigerSettings()
+    wanxing: WanxingSettings = WanxingSettings()
 
 
 class Settings(_Section):

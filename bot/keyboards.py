@@ -158,3 +158,15 @@ def repair_backgrounds(lang: str) -> Markup:
 def enhance_types(types: Sequence[tuple[str, str]]) -> Markup:
     """``types``: (id, button text in the user's language)."""
     return Markup([[Button(text, callback_data=build(Prefix.ENHANCE, "type", type_id))] for type_id, text in types])
+
+
+def portrait_browser(lang: str, index: int, count: int, template_id: str) -> Markup:
+    rows = []
+    if count > 1:
+        rows.append([
+            Button("◀", callback_data=build(Prefix.PORTRAIT, "nav", (index - 1) % count)),
+            Button(f"{index + 1}/{count}", callback_data=build(Prefix.PORTRAIT, "nav", index)),
+            Button("▶", callback_data=build(Prefix.PORTRAIT, "nav", (index + 1) % count)),
+        ])
+    rows.append([Button(t(lang, "portrait.choose"), callback_data=build(Prefix.PORTRAIT, "pick", template_id))])
+    return Markup(rows)

@@ -15,13 +15,13 @@ import time
 import uuid
 from pathlib import Path
 
-_REF = re.compile(r"^(inputs|results)/[A-Za-z0-9_.-]+$")
+_REF = re.compile(r"^(inputs|results|templates)/[A-Za-z0-9_.-]+$")
 
 
 class MediaStore:
     def __init__(self, root: Path) -> None:
         self.root = root
-        for folder in ("inputs", "results"):
+        for folder in ("inputs", "results", "templates"):
             (root / folder).mkdir(parents=True, exist_ok=True)
 
     def save_input(self, data: bytes) -> str:
@@ -29,6 +29,9 @@ class MediaStore:
 
     def save_result(self, job_id: str, index: int, data: bytes, suffix: str = ".jpg") -> str:
         return self._write(f"results/{job_id}_{index}{suffix}", data)
+
+    def save_template(self, template_id: str, data: bytes) -> str:
+        return self._write(f"templates/{template_id}.jpg", data)
 
     def _write(self, ref: str, data: bytes) -> str:
         path = self.root / ref

@@ -29,6 +29,8 @@ def price(service: str, options: dict[str, Any], settings: Settings) -> int:
         return int(getattr(settings.providers.hili.prices, options["mode"]))
     if service == "enhance":
         return next(e.price for e in settings.providers.magictiger.enhance_types if e.id == options["enhance"])
+    if service == "portrait":
+        return settings.providers.wanxing.price
     raise KeyError(service)
 
 
@@ -48,6 +50,10 @@ def describe(service: str, options: dict[str, Any], lang: str, services: Service
     if service == "enhance":
         enhance = next(e for e in services.settings.providers.magictiger.enhance_types if e.id == options["enhance"])
         return t(lang, "enhance.details", title=localized(enhance.title, lang))
+    if service == "portrait":
+        template = services.templates.get(options["template"])
+        title = localized(template.config.title, lang) if template else options["template"]
+        return t(lang, "portrait.details", title=title)
     raise KeyError(service)
 
 

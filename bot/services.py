@@ -12,6 +12,7 @@ from bot.delivery import Delivery
 from bot.jobs import JobRunner
 from bot.media import MediaSigner, MediaStore, derive_secret
 from bot.storage.db import Database
+from bot.templates import TemplateGallery
 from bot.storage.repo import Repository
 from bot.web import WebServer
 from providers.base import TaskProvider
@@ -19,6 +20,7 @@ from providers.download import Downloader
 from providers.hili import HiliClient
 from providers.magictiger import MagicTigerApi, MagicTigerClient
 from providers.picwish import PicwishClient
+from providers.wanxing import GatewayCredentials, WanxingClient
 from providers.qq_anime import QQAnimeClient
 from providers.specs import SpecCatalog, load_catalog
 
@@ -33,6 +35,7 @@ class Services:
     media: MediaStore
     signer: MediaSigner
     catalog: SpecCatalog
+    templates: TemplateGallery
     providers: dict[str, TaskProvider]
     downloader: Downloader
     runner: JobRunner
@@ -91,6 +94,11 @@ def make_providers(settings: Settings) -> dict[str, TaskProvider]:
         )
         providers["magictiger"] = MagicTigerClient(api, timeout=tiger.request_timeout, poll_interval=tiger.poll_interval,
                                                    deadline=tiger.deadline)
+    wanxing = settings.providers.wanxing
+    if wanxing.usable:
+        credentials = GatewayCredentials(wanxing.app_key, wanxing.app_secret, wanxing.app_code)
+        providers["wanxing"] = WanxingClient(credentials, base_url=wanxing.base_url, timeout=wanxing.request_timeout,
+                                             task_timeout=wanxing.timeout, poll_interval=wanxing.poll_interval)
     return providers
 
 
@@ -118,6 +126,7 @@ async def open_services(app: PhotoBotApp, settings: Settings) -> Services:
         host=settings.server.host, port=settings.server.port, providers=providers, webhook=webhook,
     )
     await web.start()
-    services = Services(settings, db, repo, media, signer, load_catalog(), providers, downloader, runner, web)
+    templates = TemplateGallery(settings.providers.wanxing.templates, media)
+    services = Services(settings, db, repo, media, signer, load_catalog(), templates, providers, downloader, runner, web)
     app.bot_data.services = services
     return services

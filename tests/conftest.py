@@ -19,6 +19,7 @@ from tests.fakes.picwish import FakePicwish
 from tests.fakes.qq_anime import FakeQQAnime
 from tests.fakes.server import free_port
 from tests.fakes.telegram_api import FakeTelegram
+from tests.fakes.wanxing import FakeWanxing
 
 
 def portrait_jpeg(width: int = 800, height: int = 1000, **save: Any) -> bytes:
@@ -73,8 +74,29 @@ async def tiger() -> AsyncIterator[FakeMagicTiger]:
 
 
 @pytest.fixture
+async def wanxing() -> AsyncIterator[FakeWanxing]:
+    fake = FakeWanxing()
+    await fake.start()
+    yield fake
+    await fake.stop()
+
+
+@pytest.fixture
+def templates(tmp_path: Path) -> list[dict[str, Any]]:
+    """Two portrait template files, 900x1200 and 1000x1000."""
+    made = []
+    for template_id, title, size, colour in (("studio", {"en": "Studio", "zh-Hans": "影棚"}, (900, 1200), "#334455"),
+                                               ("garden", "Garden", (1000, 1000), "#447744")):
+        path = tmp_path / f"{template_id}.png"
+        Image.new("RGB", size, colour).save(path)
+        made.append({"id": template_id, "title": title, "category": "Classic", "image": str(path)})
+    return made
+
+
+@pytest.fixture
 def make_settings(tmp_path: Path, telegram: FakeTelegram, picwish: FakePicwish, qq: FakeQQAnime,
-                  hili: FakeHili, tiger: FakeMagicTiger) -> Callable[..., Settings]:
+                  hili: FakeHili, tiger: FakeMagicTiger, wanxing: FakeWanxing,
+                  templates: list[dict[str, Any]]) -> Callable[..., Settings]:
     port = free_port()
     tiger.callback_url = f"http://127.0.0.1:{port}/callbacks/magictiger"
 
@@ -100,7 +122,10 @@ def make_settings(tmp_path: Path, telegram: FakeTelegram, picwish: FakePicwish, 
                                              {"id": "enhance", "title": {"en": "Sharpen & enhance", "zh-Hans": "高清增强"},
                                               "type": 1, "price": 9},
                                              {"id": "colorize", "title": "Colorize black & white", "type": 2, "price": 11}],
-                                         "task_status": {"done": [2], "failed": [3]}}},
+                                         "task_status": {"done": [2], "failed": [3]}},
+                          "wanxing": {"base_url": wanxing.base_url, "app_key": wanxing.app_key,
+                                      "app_secret": wanxing.app_secret, "templates": templates,
+                                      "timeout": 60, "poll_interval": 0.05}},
         }
         for dotted, value in overrides.items():
             node = raw

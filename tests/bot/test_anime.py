@@ -13,7 +13,8 @@ from tests.conftest import portrait_jpeg
 async def _order(user, style: str, layout: str, photo: bytes | None = None):
     await user.send_photo(photo or portrait_jpeg(800, 1000))
     menu = await user.next_message("What would you like")
-    assert [b["text"] for b in menu.buttons()] == ["🪪 ID photo", "🎨 Anime portrait", "🛠 Repair, upscale, colorize", "✨ Enhance"]
+    assert [b["text"] for b in menu.buttons()] == ["🪪 ID photo", "🎨 Anime portrait", "🖼 AI portrait",
+                                                  "🛠 Repair, upscale, colorize", "✨ Enhance"]
     await user.press(menu, "Anime portrait")
     await user.edited(menu, "Choose an anime style")
     await user.press(menu, style)

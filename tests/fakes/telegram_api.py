@@ -286,9 +286,13 @@ class FakeTelegram:
         return self._message_json(self._new(params, "text", params["text"]))
 
     async def _m_sendPhoto(self, params: dict, files: dict) -> dict:
-        if "photo" not in files:
+        if "photo" in files:
+            data = files["photo"][1]
+        elif params.get("photo") in self.files:
+            data = self.files[params["photo"]]
+        else:
             raise _ApiError(400, "Bad Request: there is no photo in the request")
-        return self._message_json(self._new(params, "photo", params.get("caption", ""), files["photo"][1]))
+        return self._message_json(self._new(params, "photo", params.get("caption", ""), data))
 
     async def _m_sendDocument(self, params: dict, files: dict) -> dict:
         if "document" not in files:
@@ -319,6 +323,25 @@ class FakeTelegram:
         if message.text == params["text"] and message.reply_markup == markup:
             raise _ApiError(400, "Bad Request: message is not modified: specified new message content and reply markup are exactly the same")
         message.text, message.reply_markup = params["text"], markup
+        message.edits += 1
+        return self._message_json(message)
+
+    async def _m_editMessageMedia(self, params: dict, files: dict) -> dict:
+        key = (int(params["chat_id"]), int(params["message_id"]))
+        message = self.messages.get(key)
+        if message is None:
+            raise _ApiError(400, "Bad Request: message to edit not found")
+        media = params.get("media")
+        if not isinstance(media, dict) or media.get("type") != "photo":
+            raise _ApiError(400, "Bad Request: wrong media")
+        source = str(media.get("media", ""))
+        if source.startswith("attach://") and source[9:] in files:
+            message.data = files[source[9:]][1]
+        elif source in self.files:
+            message.data = self.files[source]
+        else:
+            raise _ApiError(400, "Bad Request: wrong file identifier/HTTP URL specified")
+        message.text, message.reply_markup = media.get("caption", ""), params.get("reply_markup")
         message.edits += 1
         return self._message_json(message)
 

@@ -1,0 +1,90 @@
+"""AI portrait: browse the templates (one photo message with ◀ ▶ and Choose) -> summary."""
+
+from __future__ import annotations
+
+import asyncio
+from enum import StrEnum
+
+from telegram import InputMediaPhoto, Message, Update
+from telegram.ext import ConversationHandler
+
+from bot import keyboards
+from bot.callback_data import parse
+from bot.context import Context, Order
+from bot.conversations.common import answer, user_language
+from bot.conversations.orders import show_order
+from bot.i18n import localized, t
+from bot.images import fit
+from bot.templates import Template
+from providers.wanxing import SOURCE_MAX_SIDE, SOURCE_MIN_SIDE
+
+
+class State(StrEnum):
+    BROWSE = "portrait.browse"
+
+
+def _caption(lang: str, template: Template, index: int, count: int) -> str:
+    category = localized(template.config.category, lang) if template.config.category else ""
+    return t(lang, "portrait.caption", title=localized(template.config.title, lang),
+             category=category, index=index + 1, count=count)
+
+
+def _remember_file_id(template: Template, message: Message | bool) -> None:
+    if isinstance(message, Message) and message.photo:
+        template.file_id = message.photo[-1].file_id
+
+
+async def start(update: Update, context: Context) -> str | int:
+    """Button m:svc:portrait: checks the photo's size; shows the first template."""
+    lang = await user_language(update, context)
+    await answer(update)
+    photo = context.session.photo
+    if photo is None:
+        await update.effective_message.reply_text(t(lang, "idphoto.need_photo"))
+        return ConversationHandler.END
+    if min(photo.width, photo.height) < SOURCE_MIN_SIDE:
+        await update.effective_message.reply_text(t(lang, "portrait.too_small", min=SOURCE_MIN_SIDE),
+                                                  reply_markup=keyboards.new_photo(lang))
+        return ConversationHandler.END
+    gallery = context.services.templates
+    template = gallery.items[0]
+    message = await update.effective_message.reply_photo(
+        gallery.photo(template), caption=_caption(lang, template, 0, len(gallery.items)),
+        reply_markup=keyboards.portrait_browser(lang, 0, len(gallery.items), template.config.id))
+    _remember_file_id(template, message)
+    return State.BROWSE
+
+
+async def browse(update: Update, context: Context) -> str:
+    """Button p:nav:<index>: shows another template in the same message."""
+    lang = await user_language(update, context)
+    callback = parse(update.callback_query.data)
+    gallery = context.services.templates
+    index = int(callback.arg()) % len(gallery.items) if callback and callback.args and callback.arg().isdigit() else 0
+    template = gallery.items[index]
+    await answer(update)
+    message = await update.callback_query.edit_message_media(
+        InputMediaPhoto(gallery.photo(template), caption=_caption(lang, template, index, len(gallery.items))),
+        reply_markup=keyboards.portrait_browser(lang, index, len(gallery.items), template.config.id))
+    _remember_file_id(template, message)
+    return State.BROWSE
+
+
+async def choose(update: Update, context: Context) -> int:
+    """Button p:pick:<template>: publishes a suitably sized copy of the photo; the order summary."""
+    await user_language(update, context)
+    callback = parse(update.callback_query.data)
+    template = context.services.templates.get(callback.arg() if callback and callback.args else "")
+    photo = context.session.photo
+    if template is None or photo is None:
+        await answer(update)
+        return ConversationHandler.END
+    source = photo.ref
+    if max(photo.width, photo.height) > SOURCE_MAX_SIDE:
+        media = context.services.media
+        data = await asyncio.to_thread(fit, media.read(photo.ref), SOURCE_MAX_SIDE)
+        source = await asyncio.to_thread(media.save_input, data)
+    target = {"media": template.ref} if template.ref else template.url
+    options = {"template": template.config.id, "target_url": target}
+    await show_order(update, context, Order("portrait", options, source), new_message=True)
+    return ConversationHandler.END

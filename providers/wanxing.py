@@ -1,0 +1,140 @@
+"""玩星 AI 写真: the user's face onto a template portrait (provider document 001).
+
+Asynchronous: ``POST {base}/swapface`` with ``source_url``, ``target_url``, ``notify_url`` and
+``timeout``; the result is POSTed to ``notify_url`` (which must answer HTTP 200 with the body
+``successfully``), and ``POST {base}/query`` reports ``job_status``. Requests go through
+Alibaba Cloud API Gateway, signed with AppKey/AppSecret or sent with an APPCODE.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import time
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+from providers.base import TaskProvider
+from providers.errors import BadResponse, ProviderDomainError, ProviderStatusError
+from providers.models import CallbackAnswer, InputImage, Phase, ResultImage, Submission, TaskStatus
+
+DEFAULT_BASE_URL = "https://swapface-api.segapi.com"
+DEFAULT_TIMEOUT = 30.0
+#: The document: a task takes 30-60 s, more when queued; its own default timeout is 7200 s.
+DEFAULT_TASK_TIMEOUT = 600
+POLL_INTERVAL = 5.0
+#: Recommended input sizes: 640..2500 px for the user photo, 800..2000 px for templates.
+SOURCE_MIN_SIDE, SOURCE_MAX_SIDE = 640, 2500
+ACCEPT = "application/json"
+CONTENT_TYPE = "application/json; charset=utf-8"
+_PROGRESS = {"pending": 10, "preparing": 30, "running": 60}
+
+
+@dataclass(frozen=True)
+class GatewayCredentials:
+    """AppKey + AppSecret (signature) or an AppCode; exactly one way is used."""
+
+    app_key: str = ""
+    app_secret: str = ""
+    app_code: str = ""
+
+
+def string_to_sign(method: str, path: str, headers: Mapping[str, str], signed: list[str], content_md5: str) -> str:
+    """API Gateway's stringToSign: METHOD, Accept, Content-MD5, Content-Type, Date, then each
+    signed header as ``name:value`` in sorted order, then the path (no query or form here)."""
+    lines = [method.upper(), headers.get("Accept", ""), content_md5, headers.get("Content-Type", ""), headers.get("Date", "")]
+    text = "\n".join(lines) + "\n"
+    text += "".join(f"{name}:{headers[name]}\n" for name in sorted(signed))
+    return text + path
+
+
+def sign(app_secret: str, text: str) -> str:
+    return base64.b64encode(hmac.new(app_secret.encode(), text.encode(), hashlib.sha256).digest()).decode()
+
+
+def gateway_headers(credentials: GatewayCredentials, method: str, url: str, body: bytes,
+                    *, timestamp_ms: int | None = None, nonce: str | None = None) -> dict[str, str]:
+    """Headers for one request: an APPCODE, or the AppKey/AppSecret signature."""
+    headers = {"Accept": ACCEPT, "Content-Type": CONTENT_TYPE}
+    if credentials.app_code:
+        return {**headers, "Authorization": f"APPCODE {credentials.app_code}"}
+    content_md5 = base64.b64encode(hashlib.md5(body).digest()).decode()
+    headers.update({
+        "Content-MD5": content_md5,
+        "X-Ca-Key": credentials.app_key,
+        "X-Ca-Timestamp": str(timestamp_ms if timestamp_ms is not None else int(time.time() * 1000)),
+        "X-Ca-Nonce": nonce or str(uuid.uuid4()),
+        "X-Ca-Signature-Method": "HmacSHA256",
+    })
+    signed = ["X-Ca-Key", "X-Ca-Nonce", "X-Ca-Signature-Method", "X-Ca-Timestamp"]
+    headers["X-Ca-Signature-Headers"] = ",".join(signed)
+    path = urlsplit(url).path or "/"
+    headers["X-Ca-Signature"] = sign(credentials.app_secret, string_to_sign(method, path, headers, signed, content_md5))
+    return headers
+
+
+class WanxingClient(TaskProvider):
+    name = "wanxing"
+    takes_url = True
+
+    def __init__(self, credentials: GatewayCredentials, *, base_url: str = DEFAULT_BASE_URL,
+                 timeout: float = DEFAULT_TIMEOUT, task_timeout: int = DEFAULT_TASK_TIMEOUT,
+                 poll_interval: float = POLL_INTERVAL, **kwargs: Any) -> None:
+        super().__init__(timeout=timeout, **kwargs)
+        self.credentials = credentials
+        self.base_url = base_url.rstrip("/")
+        self.task_timeout = task_timeout
+        self.poll_interval = poll_interval
+        # The provider stops the task at its timeout and notifies us; a little later we stop waiting.
+        self.deadline = float(task_timeout) + 60.0
+
+    async def _post(self, path: str, payload: dict[str, Any], *, idempotent: bool) -> dict[str, Any]:
+        url = f"{self.base_url}{path}"
+        body = json.dumps(payload).encode()
+        headers = gateway_headers(self.credentials, "POST", url, body)
+        return await self.request_json("POST", url, idempotent=idempotent, headers=headers, content=body)
+
+    async def submit(
+        self, options: Mapping[str, Any], image: InputImage | None, callback_url: str | None, *, reference: str = ""
+    ) -> Submission:
+        if image is None or not image.url or not callback_url:
+            raise ValueError("wanxing needs the photo's URL and a notify_url")
+        payload = {"source_url": image.url, "target_url": str(options["target_url"]),
+                   "notify_url": callback_url, "timeout": self.task_timeout}
+        answer = await self._post("/swapface", payload, idempotent=False)
+        if answer.get("status") != 0:
+            raise ProviderStatusError(f"wanxing: {answer.get('error')} {answer.get('errmsg')}",
+                                      status=400 if answer.get("error") == "InvalidArguments" else 502,
+                                      provider=self.name, data=answer)
+        job_id = (answer.get("data") or {}).get("job_id") if isinstance(answer.get("data"), dict) else None
+        if not isinstance(job_id, str) or not job_id:
+            raise BadResponse("wanxing: no job_id in the answer", provider=self.name, data=answer)
+        return Submission(task_id=job_id)
+
+    async def query(self, task_id: str) -> TaskStatus:
+        answer = await self._post("/query", {"job_id": task_id}, idempotent=True)
+        data = answer.get("data")
+        if answer.get("status") != 0 or not isinstance(data, dict):
+            raise ProviderStatusError(f"wanxing: query status {answer.get('status')}", status=502,
+                                      provider=self.name, data=answer)
+        job_status = data.get("job_status")
+        if job_status == "finish":
+            urls = data.get("result_url")
+            if not isinstance(urls, list) or not urls or not isinstance(urls[0], str):
+                raise BadResponse("wanxing: finished without result_url", provider=self.name, data=answer)
+            return TaskStatus(Phase.DONE, progress=100, images=(ResultImage(url=urls[0]),), raw_state=job_status)
+        if job_status == "fail":
+            error = ProviderDomainError(f"wanxing: {data.get('reason')} ({data.get('code')})", provider=self.name, data=data)
+            return TaskStatus(Phase.FAILED, error=error, raw_state=job_status)
+        if job_status in _PROGRESS:
+            return TaskStatus(Phase.PENDING, progress=_PROGRESS[job_status], raw_state=job_status)
+        raise BadResponse(f"wanxing: unknown job_status {job_status!r}", provider=self.name, data=answer)
+
+    def callback_answer(self) -> CallbackAnswer:
+        """The document: answer HTTP 200 with the body "successfully", or it is sent again."""
+        return CallbackAnswer(body=b"successfully", content_type="text/plain")

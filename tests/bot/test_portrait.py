@@ -1,0 +1,96 @@
+"""End-to-end: AI portrait on a template through the fake 玩星 API behind a fake API Gateway."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.app import running
+from tests.bot.flows import pixel_size
+from tests.conftest import portrait_jpeg
+from tests.fakes.wanxing import RESULT_SIZE
+
+
+async def _gallery(user, photo: bytes | None = None):
+    await user.send_document(photo or portrait_jpeg(800, 1000), "me.jpg", "image/jpeg")
+    menu = await user.next_message("What would you like")
+    await user.press(menu, "AI portrait")
+    return await user.next_message(kind="photo")
+
+
+async def test_browse_choose_and_receive(bot, telegram, wanxing):
+    user = telegram.user()
+    gallery = await _gallery(user)
+    assert gallery.text == "Studio · Classic (1/2)"
+    first_picture = gallery.data
+    await user.press(gallery, "▶")
+    await user.edited(gallery, "Garden · Classic (2/2)")
+    assert pixel_size(gallery.data) == (1000, 1000) and gallery.data != first_picture
+    await user.press(gallery, "Choose this one")
+    summary = await user.next_message("Please check your order")
+    assert "Template: Garden" in summary.text and "Price: 20 credits" in summary.text
+    await user.press(summary, "Confirm")
+    document = await user.next_message(kind="document", timeout=15)
+    assert pixel_size(document.data) == RESULT_SIZE
+    await user.edited(summary, "Done! 20 credits used.")
+
+    (request,) = [r for r in wanxing.requests if "source_url" in r]
+    public = bot.settings.server.public_url + "/media/"
+    assert request["source_url"].startswith(public) and request["target_url"].startswith(public)
+    assert request["notify_url"].startswith(bot.settings.server.public_url + "/callbacks/wanxing/")
+    assert request["timeout"] == 60
+    assert telegram.token not in str(request)
+    assert wanxing.fetched == {"source_url": (800, 1000), "target_url": (1000, 1000)}
+    (job,) = wanxing.jobs.values()
+    await wanxing.wait_for(lambda: job.notify_answers)
+    assert job.notify_answers[0] == (200, "successfully")
+    stored = await bot.repo.get_job((await bot.repo.db.fetchone("SELECT id FROM jobs"))["id"])
+    assert stored.deadline - stored.created_at == pytest.approx(120, abs=1)  # the configured timeout + a minute
+    assert await bot.repo.balance(user.id) == 10
+
+
+async def test_a_small_photo_is_refused_before_any_charge(bot, telegram, wanxing):
+    user = telegram.user()
+    await user.send_document(portrait_jpeg(500, 600), "small.jpg", "image/jpeg")
+    menu = await user.next_message("What would you like")
+    await user.press(menu, "AI portrait")
+    await user.next_message("at least 640 px on each side")
+    assert wanxing.jobs == {} and await bot.repo.balance(user.id) == 30
+
+
+async def test_a_large_photo_is_published_within_the_recommended_size(bot, telegram, wanxing):
+    user = telegram.user()
+    gallery = await _gallery(user, portrait_jpeg(3000, 4000))
+    await user.press(gallery, "Choose this one")
+    summary = await user.next_message("Please check your order")
+    await user.press(summary, "Confirm")
+    await user.next_message(kind="document", timeout=15)
+    assert max(wanxing.fetched["source_url"]) == 2500
+
+
+async def test_a_failed_job_is_told_and_refunded(bot, telegram, wanxing):
+    wanxing.next_failure = (-22222, "NoFaceDetected")
+    user = telegram.user()
+    gallery = await _gallery(user)
+    await user.press(gallery, "Choose this one")
+    summary = await user.next_message("Please check your order")
+    await user.press(summary, "Confirm")
+    await user.edited(summary, "could not be processed")
+    assert await bot.repo.balance(user.id) == 30
+
+
+async def test_restart_in_the_middle_of_a_job(make_settings, telegram, wanxing):
+    wanxing.hold = True
+    settings = make_settings()
+    user = telegram.user()
+    async with running(settings):
+        gallery = await _gallery(user)
+        await user.press(gallery, "Choose this one")
+        summary = await user.next_message("Please check your order")
+        await user.press(summary, "Confirm")
+        await user.edited(summary, "Working on it… 10%")
+    wanxing.hold = False
+    async with running(settings) as services:
+        await user.next_message(kind="document", timeout=15)
+        await services.runner.idle()
+        assert len(wanxing.jobs) == 1 and len(user.messages("document")) == 1
+        assert await services.repo.balance(user.id) == 10

@@ -1,0 +1,218 @@
+"""A fake 玩星 AI portrait API (provider document 001) behind a fake API Gateway, on 127.0.0.1.
+
+The gateway part accepts ``Authorization: APPCODE <code>`` or an AppKey/AppSecret signature,
+recomputed here from the received headers (stringToSign as API Gateway documents it) with a
+Content-MD5 check. ``/swapface`` fetches source_url and target_url, the job moves pending ->
+preparing -> running -> finish, and the result is POSTed to notify_url, again up to 10 times
+until the answer is HTTP 200 with the body "successfully". ``/query`` reports job_status.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import hashlib
+import hmac
+import io
+import json
+import time
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+from aiohttp import web
+from PIL import Image
+
+from tests.fakes.server import LoopbackServer
+
+STEPS = ("pending", "preparing", "running", "finish")
+RESULT_SIZE = (1024, 1365)
+
+
+@dataclass
+class Job:
+    job_id: str
+    fields: dict[str, Any]
+    step: int = 0
+    fail: tuple[int, str] | None = None
+    notify_answers: list[Any] = field(default_factory=list)
+
+    @property
+    def status(self) -> str:
+        if self.fail and self.step >= len(STEPS) - 1:
+            return "fail"
+        return STEPS[min(self.step, len(STEPS) - 1)]
+
+
+class FakeWanxing:
+    def __init__(self, app_key: str = "203753", app_secret: str = "wanxing-secret", app_code: str = "wanxing-appcode",
+                 step_seconds: float = 0.03) -> None:
+        self.app_key, self.app_secret, self.app_code = app_key, app_secret, app_code
+        self.step_seconds = step_seconds
+        app = web.Application()
+        app.router.add_post("/swapface", self._swapface)
+        app.router.add_post("/query", self._query)
+        app.router.add_get("/result/{name}", self._result)
+        self.server = LoopbackServer(app)
+        self.jobs: dict[str, Job] = {}
+        self.requests: list[dict[str, Any]] = []
+        self.auth_used: list[str] = []
+        self.fetched: dict[str, tuple[int, int]] = {}
+        self.next_failure: tuple[int, str] | None = None
+        self.hold = False
+        self.notify_retry_seconds = 0.02
+        self._nonces: set[str] = set()
+        self._runners: set[asyncio.Task[None]] = set()
+        self._http = httpx.AsyncClient(timeout=5)
+        self._changed = asyncio.Condition()
+
+    @property
+    def base_url(self) -> str:
+        return self.server.url
+
+    async def start(self) -> None:
+        await self.server.start()
+
+    async def stop(self) -> None:
+        for runner in self._runners:
+            runner.cancel()
+        await asyncio.gather(*self._runners, return_exceptions=True)
+        await self._http.aclose()
+        await self.server.stop()
+
+    async def wait_for(self, predicate: Any, timeout: float = 10.0) -> Any:
+        async def loop() -> Any:
+            async with self._changed:
+                while not (value := predicate()):
+                    await self._changed.wait()
+                return value
+        return await asyncio.wait_for(loop(), timeout)
+
+    async def _notify_waiters(self) -> None:
+        async with self._changed:
+            self._changed.notify_all()
+
+    # --- the gateway -------------------------------------------------------------------
+
+    def _authorised(self, request: web.Request, body: bytes) -> str | None:
+        """Which credential passed ("appcode" or "signature"), or None."""
+        headers = request.headers
+        if headers.get("Authorization") == f"APPCODE {self.app_code}":
+            return "appcode"
+        if headers.get("X-Ca-Key") != self.app_key or headers.get("X-Ca-Signature-Method") != "HmacSHA256":
+            return None
+        if headers.get("Content-MD5") != base64.b64encode(hashlib.md5(body).digest()).decode():
+            return None
+        stamp, nonce = headers.get("X-Ca-Timestamp", ""), headers.get("X-Ca-Nonce", "")
+        if not stamp.isdigit() or abs(time.time() * 1000 - int(stamp)) > 15 * 60 * 1000 or not nonce or nonce in self._nonces:
+            return None
+        signed = [h for h in headers.get("X-Ca-Signature-Headers", "").split(",") if h]
+        if sorted(signed) != ["X-Ca-Key", "X-Ca-Nonce", "X-Ca-Signature-Method", "X-Ca-Timestamp"]:
+            return None
+        text = "\n".join([request.method, headers.get("Accept", ""), headers.get("Content-MD5", ""),
+                          headers.get("Content-Type", ""), headers.get("Date", "")]) + "\n"
+        text += "".join(f"{name}:{headers.get(name, '')}\n" for name in sorted(signed)) + request.path
+        expected = base64.b64encode(hmac.new(self.app_secret.encode(), text.encode(), hashlib.sha256).digest()).decode()
+        if not hmac.compare_digest(expected, headers.get("X-Ca-Signature", "")):
+            return None
+        self._nonces.add(nonce)
+        return "signature"
+
+    async def _read(self, request: web.Request) -> dict[str, Any] | web.Response:
+        body = await request.read()
+        how = self._authorised(request, body)
+        if how is None:
+            return web.json_response({"message": "Invalid Signature"}, status=400,
+                                     headers={"X-Ca-Error-Message": "Invalid Signature"})
+        self.auth_used.append(how)
+        try:
+            payload = json.loads(body)
+        except ValueError:
+            payload = None
+        if not isinstance(payload, dict):
+            return self._invalid()
+        self.requests.append(payload)
+        return payload
+
+    @staticmethod
+    def _invalid() -> web.Response:
+        return web.json_response({"status": -310001, "error": "InvalidArguments", "errmsg": "参数错误"})
+
+    # --- the API ------------------------------------------------------------------------
+
+    async def _fetch(self, url: str) -> tuple[int, int] | None:
+        try:
+            data = (await self._http.get(url)).raise_for_status().content
+            with Image.open(io.BytesIO(data)) as img:
+                return img.size if img.format in ("JPEG", "PNG") else None
+        except Exception:
+            return None
+
+    async def _swapface(self, request: web.Request) -> web.Response:
+        payload = await self._read(request)
+        if isinstance(payload, web.Response):
+            return payload
+        urls = [payload.get(k) for k in ("source_url", "target_url", "notify_url")]
+        timeout = payload.get("timeout", 7200)
+        if not all(isinstance(u, str) and u.startswith(("http://", "https://")) for u in urls) or not isinstance(timeout, int):
+            return self._invalid()
+        for key in ("source_url", "target_url"):
+            size = await self._fetch(payload[key])
+            if size is None:
+                return self._invalid()
+            self.fetched[key] = size
+        job = Job(uuid.uuid4().hex, payload, fail=self.next_failure)
+        self.next_failure = None
+        self.jobs[job.job_id] = job
+        runner = asyncio.create_task(self._run(job))
+        self._runners.add(runner)
+        runner.add_done_callback(self._runners.discard)
+        return web.json_response({"status": 0, "errmsg": "SUCCESSFULLY", "error": "", "data": {"job_id": job.job_id}})
+
+    async def _run(self, job: Job) -> None:
+        while job.status not in ("finish", "fail"):
+            await asyncio.sleep(self.step_seconds)
+            if not self.hold:
+                job.step += 1
+                await self._notify_waiters()
+        if job.status == "finish":
+            note = {"job_id": job.job_id, "status": 0, "data": {"result_url": [self._result_url(job)]}}
+        else:
+            note = {"job_id": job.job_id, "status": job.fail[0], "error": job.fail[1], "data": {}}
+        for _attempt in range(11):  # the first try and up to 10 more
+            try:
+                response = await self._http.post(job.fields["notify_url"], json=note)
+                answer: Any = (response.status_code, response.text)
+            except httpx.HTTPError:
+                answer = None
+            job.notify_answers.append(answer)
+            await self._notify_waiters()
+            if answer == (200, "successfully"):
+                return
+            await asyncio.sleep(self.notify_retry_seconds)
+
+    def _result_url(self, job: Job) -> str:
+        return f"{self.server.url}/result/{job.job_id}.jpg"
+
+    async def _query(self, request: web.Request) -> web.Response:
+        payload = await self._read(request)
+        if isinstance(payload, web.Response):
+            return payload
+        job = self.jobs.get(str(payload.get("job_id")))
+        if job is None:
+            return self._invalid()
+        data: dict[str, Any] = {"job_status": job.status}
+        if job.status == "finish":
+            data["result_url"] = [self._result_url(job)]
+        elif job.status == "fail":
+            data.update(reason=job.fail[1], code=job.fail[0])
+        return web.json_response({"status": 0, "data": data})
+
+    async def _result(self, request: web.Request) -> web.Response:
+        job = self.jobs.get(request.match_info["name"].removesuffix(".jpg"))
+        if job is None or job.status != "finish":
+            raise web.HTTPNotFound()
+        out = io.BytesIO()
+        Image.new("RGB", RESULT_SIZE, "#c8a2c8").save(out, "JPEG", quality=90)
+        return web.Response(body=out.getvalue(), content_type="image/jpeg")

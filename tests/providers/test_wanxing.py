@@ -1,0 +1,83 @@
+"""The 玩星 client: API Gateway signing, against the fake gateway and API."""
+
+from __future__ import annotations
+
+import pytest
+
+from providers.errors import ProviderStatusError
+from providers.models import InputImage, Phase
+from providers.wanxing import GatewayCredentials, WanxingClient, gateway_headers, sign, string_to_sign
+from tests.fakes.wanxing import FakeWanxing
+
+
+def test_signature_against_a_value_worked_out_by_hand():
+    credentials = GatewayCredentials(app_key="203753", app_secret="app-secret-123")
+    headers = gateway_headers(credentials, "POST", "https://swapface-api.segapi.com/swapface", b"hello world",
+                              timestamp_ms=1700000000000, nonce="c9f15cbf-f4ac-4a6c-b54d-f51abf4b5b44")
+    # printf '%s' 'hello world' | openssl dgst -md5 -binary | base64
+    assert headers["Content-MD5"] == "XrY7u+Ae7tCTyyK7j1rNww=="
+    assert headers["X-Ca-Signature-Headers"] == "X-Ca-Key,X-Ca-Nonce,X-Ca-Signature-Method,X-Ca-Timestamp"
+    # The stringToSign below, written out by hand, signed with:
+    #   openssl dgst -sha256 -hmac app-secret-123 -binary sts.txt | base64
+    expected_text = ("POST\napplication/json\nXrY7u+Ae7tCTyyK7j1rNww==\napplication/json; charset=utf-8\n\n"
+                     "X-Ca-Key:203753\nX-Ca-Nonce:c9f15cbf-f4ac-4a6c-b54d-f51abf4b5b44\n"
+                     "X-Ca-Signature-Method:HmacSHA256\nX-Ca-Timestamp:1700000000000\n/swapface")
+    signed = headers["X-Ca-Signature-Headers"].split(",")
+    assert string_to_sign("POST", "/swapface", headers, signed, headers["Content-MD5"]) == expected_text
+    assert sign("app-secret-123", expected_text) == "ovA9bnqP0P+jXuiJ4aDQrtPHtchjtAA2r2TpwgB9dv0="
+    assert headers["X-Ca-Signature"] == "ovA9bnqP0P+jXuiJ4aDQrtPHtchjtAA2r2TpwgB9dv0="
+
+
+def test_appcode_replaces_the_signature():
+    headers = gateway_headers(GatewayCredentials(app_code="abc"), "POST", "https://x/query", b"{}")
+    assert headers["Authorization"] == "APPCODE abc" and "X-Ca-Signature" not in headers
+
+
+@pytest.fixture
+async def fake():
+    server = FakeWanxing()
+    await server.start()
+    yield server
+    await server.stop()
+
+
+@pytest.mark.parametrize("mode", ["signature", "appcode"])
+async def test_both_credentials_pass_the_gateway(fake, mode):
+    credentials = (GatewayCredentials(app_key=fake.app_key, app_secret=fake.app_secret) if mode == "signature"
+                   else GatewayCredentials(app_code=fake.app_code))
+    client = WanxingClient(credentials, base_url=fake.base_url)
+    try:
+        with pytest.raises(ProviderStatusError) as info:  # unreachable URLs: InvalidArguments, after the gateway
+            await client.submit({"target_url": "http://127.0.0.1:9/t.jpg"}, InputImage(url="http://127.0.0.1:9/s.jpg"),
+                                "http://127.0.0.1:9/notify")
+        assert info.value.status == 400 and info.value.data["error"] == "InvalidArguments"
+    finally:
+        await client.aclose()
+    assert fake.auth_used == [mode]
+
+
+async def test_a_wrong_secret_is_refused_by_the_gateway(fake):
+    client = WanxingClient(GatewayCredentials(app_key=fake.app_key, app_secret="wrong"), base_url=fake.base_url)
+    try:
+        with pytest.raises(ProviderStatusError) as info:
+            await client.query("x")
+        assert info.value.status == 400
+    finally:
+        await client.aclose()
+    assert fake.auth_used == []
+
+
+async def test_query_states(fake):
+    from tests.fakes.wanxing import Job
+    client = WanxingClient(GatewayCredentials(app_code=fake.app_code), base_url=fake.base_url)
+    fake.jobs["j"] = Job("j", {})
+    try:
+        assert (await client.query("j")).phase is Phase.PENDING
+        fake.jobs["j"].step = 3
+        done = await client.query("j")
+        assert done.phase is Phase.DONE and done.images[0].url.endswith("/result/j.jpg")
+        fake.jobs["f"] = Job("f", {}, step=3, fail=(-22222, "NoFace"))
+        failed = await client.query("f")
+        assert failed.phase is Phase.FAILED and "NoFace" in str(failed.error)
+    finally:
+        await client.aclose()
