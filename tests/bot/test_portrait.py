@@ -94,3 +94,14 @@ async def test_restart_in_the_middle_of_a_job(make_settings, telegram, wanxing):
         await services.runner.idle()
         assert len(wanxing.jobs) == 1 and len(user.messages("document")) == 1
         assert await services.repo.balance(user.id) == 10
+
+
+async def test_a_refused_submission_is_told_and_refunded(make_settings, telegram, wanxing):
+    async with running(make_settings(providers__wanxing__app_secret="not-the-secret")) as services:
+        user = telegram.user()
+        gallery = await _gallery(user)
+        await user.press(gallery, "Choose this one")
+        summary = await user.next_message("Please check your order")
+        await user.press(summary, "Confirm")
+        await user.edited(summary, "could not process this request")
+        assert wanxing.jobs == {} and await services.repo.balance(user.id) == 30

@@ -109,3 +109,29 @@ async def test_run_reports_a_refused_token_without_a_traceback(tmp_path, telegra
     assert proc.returncode == 1
     assert "Telegram refused this bot token" in err.decode()
     assert "Traceback" not in err.decode()
+
+
+def test_check_names_what_each_provider_is_missing(tmp_path, capsys):
+    config = tmp_path / "c.yaml"
+    config.write_text(
+        "telegram:\n  token: '1:abc'\n"
+        "providers:\n"
+        "  magictiger:\n    api_token: t\n"
+        "  wanxing:\n    app_code: c\n"
+        "  hili:\n    third_code: x\n"
+        "  qq_anime:\n    enabled: true\n")
+    assert main(["check", "--config", str(config)]) == 0
+    out = capsys.readouterr().out
+    assert "qq_anime: enabled" in out and "anime: served by qq_anime" in out
+    assert "hili: disabled (set secret_key)" in out
+    assert "magictiger: disabled (set base_url, enhance_types, task_status.done, task_status.failed)" in out
+    assert "wanxing: disabled (set templates)" in out
+    for service in ("idphoto", "portrait", "repair", "enhance"):
+        assert f"{service}: not available" in out
+
+    config.write_text(
+        "telegram:\n  token: '1:abc'\n"
+        "providers:\n  wanxing:\n    app_code: c\n    templates: [{id: a, title: A, image: 'https://x/a.jpg'}]\n")
+    assert main(["check", "--config", str(config)]) == 1
+    captured = capsys.readouterr()
+    assert "server.public_url: required by providers.wanxing" in captured.err
