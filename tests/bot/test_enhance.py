@@ -21,12 +21,16 @@ async def _order(user, kind: str):
 
 
 async def test_enhance_shows_the_queue_and_delivers(bot, telegram, tiger):
+    tiger.hold = True  # the test moves the queue itself
     user = telegram.user()
     summary = await _order(user, "Sharpen & enhance")
     assert "Price: 9 credits" in summary.text
     await user.press(summary, "Confirm")
     await user.edited(summary, "Waiting in the queue: place 2")
+    (task,) = tiger.tasks.values()
+    await tiger.step(task)
     await user.edited(summary, "Waiting in the queue: place 1")
+    tiger.hold = False
     document = await user.next_message(kind="document", timeout=15)
     assert pixel_size(document.data) == (600, 800)
     await user.edited(summary, "Done! 9 credits used.")

@@ -22,7 +22,7 @@ import httpx
 from aiohttp import web
 from PIL import Image
 
-from tests.fakes.server import LoopbackServer
+from tests.fakes.server import FakeService
 
 WAITING, PROCESSING, DONE, FAILED = 0, 1, 2, 3
 ENHANCE, COLORIZE = 1, 2
@@ -42,7 +42,7 @@ class Task:
     callbacks: list[Any] = field(default_factory=list)
 
 
-class FakeMagicTiger:
+class FakeMagicTiger(FakeService):
     def __init__(self, token: str = "tiger-token", step_seconds: float = 0.03) -> None:
         self.token = token
         self.step_seconds = step_seconds
@@ -50,7 +50,7 @@ class FakeMagicTiger:
         for operation in ("createtask", "gettask", "deletetask"):
             app.router.add_post(f"/v1/{operation}", getattr(self, f"_{operation}"))
         app.router.add_get("/out/{name}", self._output)
-        self.server = LoopbackServer(app)
+        super().__init__(app)
         self.tasks: dict[str, Task] = {}
         self.creates: list[dict[str, Any]] = []
         self.next_create_codes: list[int] = []
@@ -61,35 +61,14 @@ class FakeMagicTiger:
         #: The account-wide callback URL (set by the test, as in the provider's console).
         self.callback_url: str | None = None
         self.callback_answers: list[Any] = []
-        self._runners: set[asyncio.Task[None]] = set()
-        self._http = httpx.AsyncClient(timeout=5)
-        self._changed = asyncio.Condition()
 
     @property
     def base_url(self) -> str:
         return f"{self.server.url}/v1"
 
-    async def start(self) -> None:
-        await self.server.start()
 
-    async def stop(self) -> None:
-        for runner in self._runners:
-            runner.cancel()
-        await asyncio.gather(*self._runners, return_exceptions=True)
-        await self._http.aclose()
-        await self.server.stop()
 
-    async def wait_for(self, predicate: Any, timeout: float = 10.0) -> Any:
-        async def loop() -> Any:
-            async with self._changed:
-                while not (value := predicate()):
-                    await self._changed.wait()
-                return value
-        return await asyncio.wait_for(loop(), timeout)
 
-    async def _notify(self) -> None:
-        async with self._changed:
-            self._changed.notify_all()
 
     @staticmethod
     def _answer(code: int, msg: str = "", data: Any = None) -> web.Response:
@@ -127,24 +106,15 @@ class FakeMagicTiger:
                     fail_with=self.next_failure)
         self.next_failure = None
         self.tasks[task.taskid] = task
-        runner = asyncio.create_task(self._advance(task))
-        self._runners.add(runner)
-        runner.add_done_callback(self._runners.discard)
-        await self._notify()
+        self.spawn(self._advance(task))
+        await self.changed()
         return self._answer(0, "", {"taskid": task.taskid, "status": task.status, "queuenum": task.queuenum})
 
     async def _advance(self, task: Task) -> None:
         while task.status in (WAITING, PROCESSING) and not task.deleted:
             await asyncio.sleep(self.step_seconds)
-            if self.hold or task.deleted:
-                continue
-            if task.queuenum > 0:
-                task.queuenum -= 1
-            elif task.status == WAITING:
-                task.status = PROCESSING
-            else:
-                task.status = FAILED if task.fail_with else DONE
-            await self._notify()
+            if not self.hold and not task.deleted:
+                await self.step(task)
         if not task.deleted and self.callback_url:
             payload = json.dumps({"code": 0, "msg": "", "data": self._task_data(task)})
             headers = {"token": self.token, "md5": hashlib.md5(payload.encode()).hexdigest(),
@@ -155,7 +125,17 @@ class FakeMagicTiger:
             except (httpx.HTTPError, ValueError):
                 answer = None
             self.callback_answers.append(answer)
-            await self._notify()
+            await self.changed()
+
+    async def step(self, task: Task) -> None:
+        """One move through the queue: a place forward, then processing, then the end."""
+        if task.queuenum > 0:
+            task.queuenum -= 1
+        elif task.status == WAITING:
+            task.status = PROCESSING
+        else:
+            task.status = FAILED if task.fail_with else DONE
+        await self.changed()
 
     def _task_data(self, task: Task) -> dict[str, Any]:
         data: dict[str, Any] = {"taskid": task.taskid, "status": task.status, "queuenum": task.queuenum,
@@ -190,7 +170,7 @@ class FakeMagicTiger:
         if task.deleted:
             return self._answer(1002002, "Task was deleted")
         task.deleted = True
-        await self._notify()
+        await self.changed()
         return self._answer(0, "", {"success": True})
 
     async def _output(self, request: web.Request) -> web.Response:

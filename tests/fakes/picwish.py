@@ -20,7 +20,7 @@ import httpx
 from aiohttp import web
 from PIL import Image, ImageDraw
 
-from tests.fakes.server import LoopbackServer
+from tests.fakes.server import FakeService
 
 CLOTHES = {f"man_{i}" for i in range(1, 21)} | {f"woman_{i}" for i in range(1, 21)} | {f"child_{i}" for i in range(1, 11)}
 HEX = re.compile(r"^[0-9A-Fa-f]{6}$")
@@ -62,11 +62,11 @@ def _bad(message: str, status: int = 400) -> web.Response:
     return web.json_response({"status": status, "message": message}, status=status)
 
 
-class FakePicwish:
+class FakePicwish(FakeService):
     def __init__(self, api_key: str = "picwish-test-key", step_seconds: float = 0.02) -> None:
         self.api_key = api_key
         self.step_seconds = step_seconds
-        self.server = LoopbackServer(self._app())
+        super().__init__(self._app())
         self.tasks: dict[str, Task] = {}
         self.images: dict[str, Task] = {}  # image_id -> task, for last_id
         self.creates: list[dict[str, str]] = []
@@ -81,36 +81,14 @@ class FakePicwish:
         self.delay = 0.0
         self.task_created = asyncio.Event()
         self.callback_results: list[int] = []
-        self._changed = asyncio.Condition()
-        self._advancers: set[asyncio.Task[None]] = set()
-        self._http = httpx.AsyncClient(timeout=5)
 
     @property
     def base_url(self) -> str:
         return self.server.url
 
-    async def start(self) -> None:
-        await self.server.start()
 
-    async def stop(self) -> None:
-        for task in self._advancers:
-            task.cancel()
-        await asyncio.gather(*self._advancers, return_exceptions=True)
-        await self._http.aclose()
-        await self.server.stop()
 
-    async def wait_for(self, predicate: Any, timeout: float = 10.0) -> Any:
-        """Wait until ``predicate()`` is truthy after some change in the fake's tasks."""
-        async def loop() -> Any:
-            async with self._changed:
-                while not (value := predicate()):
-                    await self._changed.wait()
-                return value
-        return await asyncio.wait_for(loop(), timeout)
 
-    async def _notify(self) -> None:
-        async with self._changed:
-            self._changed.notify_all()
 
     def release(self, task_id: str | None = None) -> None:
         """Let held tasks run on to completion."""
@@ -216,9 +194,7 @@ class FakePicwish:
     # --- states over time ---------------------------------------------------------------
 
     def _advance_later(self, task: Task) -> None:
-        runner = asyncio.create_task(self._advance(task))
-        self._advancers.add(runner)
-        runner.add_done_callback(self._advancers.discard)
+        self.spawn(self._advance(task))
 
     async def _advance(self, task: Task) -> None:
         while not task.held and task.state not in (1,) and task.state >= 0 and task.step < len(task.states) - 1:
@@ -226,7 +202,7 @@ class FakePicwish:
             if task.held:
                 return
             task.step += 1
-            await self._notify()
+            await self.changed()
         if (task.state == 1 or task.state < 0) and "callback_url" in task.fields:
             await self._send_callback(task)
 

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import socket
+from collections.abc import Callable, Coroutine
+from typing import Any
 
+import httpx
 from aiohttp import web
 
 
@@ -35,3 +39,42 @@ class LoopbackServer:
     async def stop(self) -> None:
         if self._runner is not None:
             await self._runner.cleanup()
+
+
+class FakeService:
+    """What every fake provider shares: a loopback server, background tasks it runs (state
+    changes, callbacks), an HTTP client for those callbacks, and waiting on its changes."""
+
+    def __init__(self, app: web.Application) -> None:
+        self.server = LoopbackServer(app)
+        self._background: set[asyncio.Task[None]] = set()
+        self._changed = asyncio.Condition()
+        self._http = httpx.AsyncClient(timeout=5)
+
+    async def start(self) -> None:
+        await self.server.start()
+
+    async def stop(self) -> None:
+        for task in self._background:
+            task.cancel()
+        await asyncio.gather(*self._background, return_exceptions=True)
+        await self._http.aclose()
+        await self.server.stop()
+
+    def spawn(self, coroutine: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.create_task(coroutine)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    async def wait_for(self, predicate: Callable[[], Any], timeout: float = 10.0) -> Any:
+        """Wait until ``predicate()`` is truthy after some change in the fake; return its value."""
+        async def loop() -> Any:
+            async with self._changed:
+                while not (value := predicate()):
+                    await self._changed.wait()
+                return value
+        return await asyncio.wait_for(loop(), timeout)
+
+    async def changed(self) -> None:
+        async with self._changed:
+            self._changed.notify_all()

@@ -24,7 +24,7 @@ import httpx
 from aiohttp import web
 from PIL import Image
 
-from tests.fakes.server import LoopbackServer
+from tests.fakes.server import FakeService
 
 STEPS = ("pending", "preparing", "running", "finish")
 RESULT_SIZE = (1024, 1365)
@@ -45,7 +45,7 @@ class Job:
         return STEPS[min(self.step, len(STEPS) - 1)]
 
 
-class FakeWanxing:
+class FakeWanxing(FakeService):
     def __init__(self, app_key: str = "203753", app_secret: str = "wanxing-secret", app_code: str = "wanxing-appcode",
                  step_seconds: float = 0.03) -> None:
         self.app_key, self.app_secret, self.app_code = app_key, app_secret, app_code
@@ -54,7 +54,7 @@ class FakeWanxing:
         app.router.add_post("/swapface", self._swapface)
         app.router.add_post("/query", self._query)
         app.router.add_get("/result/{name}", self._result)
-        self.server = LoopbackServer(app)
+        super().__init__(app)
         self.jobs: dict[str, Job] = {}
         self.requests: list[dict[str, Any]] = []
         self.auth_used: list[str] = []
@@ -63,35 +63,14 @@ class FakeWanxing:
         self.hold = False
         self.notify_retry_seconds = 0.02
         self._nonces: set[str] = set()
-        self._runners: set[asyncio.Task[None]] = set()
-        self._http = httpx.AsyncClient(timeout=5)
-        self._changed = asyncio.Condition()
 
     @property
     def base_url(self) -> str:
         return self.server.url
 
-    async def start(self) -> None:
-        await self.server.start()
 
-    async def stop(self) -> None:
-        for runner in self._runners:
-            runner.cancel()
-        await asyncio.gather(*self._runners, return_exceptions=True)
-        await self._http.aclose()
-        await self.server.stop()
 
-    async def wait_for(self, predicate: Any, timeout: float = 10.0) -> Any:
-        async def loop() -> Any:
-            async with self._changed:
-                while not (value := predicate()):
-                    await self._changed.wait()
-                return value
-        return await asyncio.wait_for(loop(), timeout)
 
-    async def _notify_waiters(self) -> None:
-        async with self._changed:
-            self._changed.notify_all()
 
     # --- the gateway -------------------------------------------------------------------
 
@@ -165,9 +144,7 @@ class FakeWanxing:
         job = Job(uuid.uuid4().hex, payload, fail=self.next_failure)
         self.next_failure = None
         self.jobs[job.job_id] = job
-        runner = asyncio.create_task(self._run(job))
-        self._runners.add(runner)
-        runner.add_done_callback(self._runners.discard)
+        self.spawn(self._run(job))
         return web.json_response({"status": 0, "errmsg": "SUCCESSFULLY", "error": "", "data": {"job_id": job.job_id}})
 
     async def _run(self, job: Job) -> None:
@@ -175,7 +152,7 @@ class FakeWanxing:
             await asyncio.sleep(self.step_seconds)
             if not self.hold:
                 job.step += 1
-                await self._notify_waiters()
+                await self.changed()
         if job.status == "finish":
             note = {"job_id": job.job_id, "status": 0, "data": {"result_url": [self._result_url(job)]}}
         else:
@@ -187,7 +164,7 @@ class FakeWanxing:
             except httpx.HTTPError:
                 answer = None
             job.notify_answers.append(answer)
-            await self._notify_waiters()
+            await self.changed()
             if answer == (200, "successfully"):
                 return
             await asyncio.sleep(self.notify_retry_seconds)
