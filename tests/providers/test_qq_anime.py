@@ -92,3 +92,14 @@ async def test_gif_is_refused_by_the_api(client, qq):
     Image.new("RGB", (300, 300), "red").save(out, "GIF")
     with pytest.raises(InvalidImage):
         await client.convert(out.getvalue())
+
+
+async def test_requests_go_through_the_configured_proxy(qq):
+    # The URL's host does not resolve; only a client that really uses the proxy reaches the fake.
+    client = QQAnimeClient(url="http://qq-anime.invalid" + qq.url.split(str(qq.server.port), 1)[1],
+                           proxy=qq.server.url, max_retries=0)
+    try:
+        assert len(await client.convert(portrait_jpeg())) == 4
+    finally:
+        await client.aclose()
+    assert len(qq.requests) == 1
