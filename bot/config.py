@@ -21,7 +21,7 @@ _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 
 #: Which providers can serve each service, in order of preference (and the menu order).
 SERVICE_PROVIDERS: dict[str, tuple[str, ...]] = {
-    "idphoto": ("picwish",),
+    "idphoto": ("picwish", "local"),
     "anime": ("qq_anime",),
     "portrait": ("wanxing",),
     "repair": ("hili",),
@@ -290,12 +290,32 @@ class WanxingSettings(_Section):
         return self.wanted and not self.missing
 
 
+class LocalSettings(_Section):
+    """The local ID-photo engine (the photobot[local] extra): no key, no network."""
+
+    enabled: bool = True
+    price: int = Field(default=2, ge=0)
+    #: Photos made at the same time (each keeps both cores busy for a fraction of a second).
+    concurrency: int = Field(default=1, ge=1, le=8)
+
+    @property
+    def missing(self) -> list[str]:
+        from providers.localengine import available
+
+        return [] if available() else ["the photobot[local] extra (pip install 'photobot[local]')"]
+
+    @property
+    def usable(self) -> bool:
+        return self.enabled and not self.missing
+
+
 class ProviderSettings(_Section):
     picwish: PicwishSettings = PicwishSettings()
     qq_anime: QQAnimeSettings = QQAnimeSettings()
     hili: HiliSettings = HiliSettings()
     magictiger: MagicTigerSettings = MagicTigerSettings()
     wanxing: WanxingSettings = WanxingSettings()
+    local: LocalSettings = LocalSettings()
 
 
 class Settings(_Section):

@@ -19,6 +19,8 @@ class InputPhoto:
     ref: str
     width: int
     height: int
+    #: The face check's verdict, once made: "ok", a problem code, or "unchecked" (no engine).
+    face: str | None = None
 
 
 @dataclass
@@ -28,6 +30,8 @@ class IdPhotoDraft:
     spec_id: int
     bg_color: str = "FFFFFF"
     color_name: str = "white"
+    #: Bottom colour of a top-to-bottom gradient background.
+    bg_color2: str | None = None
     beauty: bool = False
     clothes_id: str | None = None
     layout_size: str | None = None
@@ -41,6 +45,7 @@ class IdPhotoDraft:
         return {
             "spec_id": self.spec_id,
             "bg_color": self.bg_color,
+            "bg_color2": self.bg_color2,
             "color_name": self.color_name,
             "beauty": self.beauty,
             "clothes_id": self.clothes_id,

@@ -150,6 +150,8 @@ class JobRunner:
             try:
                 if job.state == "queued":
                     await self._submit(job)
+                elif job.state in ("submitting", "running") and self._rerun_safe(job):
+                    await self.repo.transition(job.id, ("submitting", "running"), "queued")
                 elif job.state == "submitting":
                     log.warning("job %s was interrupted while submitting; not resending it", job.id)
                     await self.repo.settle(job, "failed", error="interrupted")
@@ -176,6 +178,10 @@ class JobRunner:
         self._deliveries.add(task)
         task.add_done_callback(self._deliveries.discard)
         await asyncio.shield(task)
+
+    def _rerun_safe(self, job: Job) -> bool:
+        provider = self.providers.get(job.provider)
+        return provider is not None and provider.rerun_safe
 
     def _provider(self, job: Job) -> TaskProvider:
         return self.providers[job.provider]

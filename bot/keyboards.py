@@ -65,19 +65,21 @@ def _on_off(lang: str, value: bool) -> str:
     return t(lang, "option.on") if value else t(lang, "option.off")
 
 
-def options(lang: str, draft: IdPhotoDraft) -> Markup:
-    outfit = draft.clothes_id or t(lang, "option.none")
-    layout = draft.layout_size or t(lang, "option.none")
-    rows = [
-        [Button(t(lang, "option.beauty", state=_on_off(lang, draft.beauty)), callback_data=build(Prefix.IDPHOTO, "opt", "beauty"))],
-        [Button(t(lang, "option.outfit", state=outfit), callback_data=build(Prefix.IDPHOTO, "opt", "outfit"))],
-        [Button(t(lang, "option.layout", state=layout), callback_data=build(Prefix.IDPHOTO, "opt", "layout"))],
-        [Button(t(lang, "option.preview", state=_on_off(lang, draft.preview)), callback_data=build(Prefix.IDPHOTO, "opt", "preview"))],
-        [
-            Button(t(lang, "button.back"), callback_data=build(Prefix.IDPHOTO, "back", "color")),
-            Button(t(lang, "button.continue"), callback_data=build(Prefix.IDPHOTO, "opt", "done")),
-        ],
-    ]
+def options(lang: str, draft: IdPhotoDraft, features: Sequence[str]) -> Markup:
+    """The option toggles this provider can do, then Back / Continue."""
+    states = {
+        "beauty": _on_off(lang, draft.beauty),
+        "outfit": draft.clothes_id or t(lang, "option.none"),
+        "layout": draft.layout_size or t(lang, "option.none"),
+        "preview": _on_off(lang, draft.preview),
+        "gradient": _on_off(lang, draft.bg_color2 is not None),
+    }
+    rows = [[Button(t(lang, f"option.{name}", state=states[name]), callback_data=build(Prefix.IDPHOTO, "opt", name))]
+            for name in features]
+    rows.append([
+        Button(t(lang, "button.back"), callback_data=build(Prefix.IDPHOTO, "back", "color")),
+        Button(t(lang, "button.continue"), callback_data=build(Prefix.IDPHOTO, "opt", "done")),
+    ])
     return Markup(rows)
 
 

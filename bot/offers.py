@@ -13,6 +13,8 @@ if TYPE_CHECKING:
 
 def price(service: str, options: dict[str, Any], settings: Settings) -> int:
     """Credits for an order; prices are configuration."""
+    if service == "idphoto" and settings.enabled_services().get("idphoto") == "local":
+        return settings.providers.local.price
     if service == "idphoto":
         prices = settings.providers.picwish.prices
         if options.get("preview"):
@@ -63,6 +65,10 @@ def _describe_idphoto(options: dict[str, Any], lang: str, services: Services) ->
     on, off, none = t(lang, "option.on"), t(lang, "option.off"), t(lang, "option.none")
     name = options["color_name"]
     color = t(lang, f"color.{name}") if name in services.catalog.palette else name
+    if options.get("bg_color2"):
+        color = t(lang, "idphoto.gradient_to", color=color, end=f"#{options['bg_color2']}")
+    if services.enabled_services.get("idphoto") == "local":
+        return t(lang, "idphoto.details_local", spec=spec_text(lang, spec), color=color)
     return t(
         lang, "idphoto.details",
         spec=spec_text(lang, spec), color=color,

@@ -18,6 +18,7 @@ from bot.web import WebServer
 from providers.base import TaskProvider
 from providers.download import Downloader
 from providers.hili import HiliClient
+from providers.local import LocalIdPhoto
 from providers.magictiger import MagicTigerApi, MagicTigerClient
 from providers.picwish import PicwishClient
 from providers.wanxing import GatewayCredentials, WanxingClient
@@ -99,6 +100,9 @@ def make_providers(settings: Settings) -> dict[str, TaskProvider]:
         credentials = GatewayCredentials(wanxing.app_key, wanxing.app_secret, wanxing.app_code)
         providers["wanxing"] = WanxingClient(credentials, base_url=wanxing.base_url, timeout=wanxing.request_timeout,
                                              task_timeout=wanxing.timeout, poll_interval=wanxing.poll_interval)
+    local = settings.providers.local
+    if local.usable:
+        providers["local"] = LocalIdPhoto(concurrency=local.concurrency)
     return providers
 
 

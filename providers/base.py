@@ -164,6 +164,9 @@ class TaskProvider(HttpProvider):
     takes_url: bool = False
     #: The input's longest side is scaled down to this many pixels before it is sent.
     max_input_side: int | None = None
+    #: True when submitting has no side effect (no request, no charge): an interrupted job
+    #: is simply run again after a restart instead of being failed.
+    rerun_safe: bool = False
 
     async def submit(
         self, options: Mapping[str, Any], image: InputImage | None, callback_url: str | None, *, reference: str = ""

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import io
 from collections.abc import AsyncIterator, Callable
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 import pytest
-from PIL import Image, ImageDraw
+from PIL import Image
 
 from bot.app import running
 from bot.config import Settings, parse_settings
@@ -22,12 +23,19 @@ from tests.fakes.telegram_api import FakeTelegram
 from tests.fakes.wanxing import FakeWanxing
 
 
+@lru_cache(maxsize=1)
+def astronaut() -> Image.Image:
+    """scikit-image's public-domain portrait photograph (512x512, one face)."""
+    from skimage import data
+
+    return Image.fromarray(data.astronaut())
+
+
 def portrait_jpeg(width: int = 800, height: int = 1000, **save: Any) -> bytes:
-    """A simple head-and-shoulders picture."""
+    """A real portrait photograph centred on a ``width`` x ``height`` canvas."""
     img = Image.new("RGB", (width, height), "#8fa3b8")
-    draw = ImageDraw.Draw(img)
-    draw.ellipse((width * 0.3, height * 0.15, width * 0.7, height * 0.6), fill="#e0b8a0")
-    draw.rectangle((width * 0.15, height * 0.65, width * 0.85, height), fill="#333344")
+    side = min(width, height)
+    img.paste(astronaut().resize((side, side), Image.Resampling.LANCZOS), ((width - side) // 2, (height - side) // 2))
     out = io.BytesIO()
     img.save(out, "JPEG", quality=90, **save)
     return out.getvalue()

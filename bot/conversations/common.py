@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
+
 from telegram import Update
 
+from bot import keyboards
 from bot.context import Context
-from bot.i18n import pick_language
+from bot.i18n import pick_language, t
+
+log = logging.getLogger(__name__)
 
 
 async def user_language(update: Update, context: Context) -> str:
@@ -24,3 +30,25 @@ async def answer(update: Update, text: str | None = None) -> None:
     """Acknowledge a button press (stops the client's spinner), optionally with a toast."""
     if update.callback_query is not None:
         await update.callback_query.answer(text)
+
+
+async def face_ok(update: Update, context: Context) -> bool:
+    """Check once per photo that it has one usable face; if not, say why (nothing is charged)."""
+    from providers.localengine import FaceCheckError, available, check_face
+
+    photo = context.session.photo
+    assert photo is not None
+    if photo.face is None:
+        if not available():
+            photo.face = "unchecked"
+        else:
+            try:
+                await asyncio.to_thread(check_face, context.services.media.read(photo.ref))
+                photo.face = "ok"
+            except FaceCheckError as err:
+                photo.face = err.code
+    if photo.face in ("ok", "unchecked"):
+        return True
+    lang = context.session.lang or "en"
+    await update.effective_message.reply_text(t(lang, f"face.{photo.face}"), reply_markup=keyboards.new_photo(lang))
+    return False

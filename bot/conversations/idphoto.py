@@ -16,13 +16,28 @@ from bot import keyboards
 from bot.callback_data import parse
 from bot import offers
 from bot.context import Context, IdPhotoDraft, Order
-from bot.conversations.common import answer, user_language
+from bot.conversations.common import answer, face_ok, user_language
 from bot.conversations.orders import show_order
 from bot.i18n import t
 from providers.specs import Spec
 
 _HEX = re.compile(r"^#?([0-9a-fA-F]{6})$")
 DEFAULT_COLORS = ("white", "blue", "red")
+#: The options each ID-photo provider can do.
+FEATURES: dict[str, tuple[str, ...]] = {
+    "picwish": ("beauty", "outfit", "layout", "preview"),
+    "local": ("gradient",),
+}
+
+
+def gradient_end(colour: str) -> str:
+    """The bottom colour of a gradient from ``colour``: much lighter, or a shade darker for white."""
+    rgb = [int(colour[i : i + 2], 16) for i in (0, 2, 4)]
+    if min(rgb) > 230:
+        end = [round(v * 0.85) for v in rgb]
+    else:
+        end = [round(v + (255 - v) * 0.6) for v in rgb]
+    return "".join(f"{v:02X}" for v in end)
 
 
 class State(StrEnum):
@@ -67,6 +82,9 @@ async def start(update: Update, context: Context) -> str | int:
     if context.session.photo is None:
         await answer(update)
         await update.effective_message.reply_text(t(lang, "idphoto.need_photo"))
+        return ConversationHandler.END
+    if not await face_ok(update, context):
+        await answer(update)
         return ConversationHandler.END
     await _show(update, t(lang, "idphoto.pick_category"), keyboards.categories(lang, context.services.catalog.categories))
     return State.PICK_CATEGORY
@@ -159,6 +177,8 @@ async def pick_color(update: Update, context: Context) -> str | int:
         await answer(update)
         return State.PICK_COLOR
     draft.color_name, draft.bg_color = name, context.services.catalog.palette[name]
+    if draft.bg_color2:
+        draft.bg_color2 = gradient_end(draft.bg_color)
     return await _after_color(update, context)
 
 
@@ -191,11 +211,16 @@ def _price(context: Context, draft: IdPhotoDraft) -> int:
     return offers.price("idphoto", draft.options(), context.services.settings)
 
 
+def _features(context: Context) -> tuple[str, ...]:
+    return FEATURES.get(context.services.enabled_services.get("idphoto", ""), ())
+
+
 async def _options_menu(update: Update, context: Context) -> str:
     lang = context.session.lang or "en"
     draft = context.session.draft
     assert draft is not None
-    await _show(update, t(lang, "idphoto.pick_options", price=_price(context, draft)), keyboards.options(lang, draft))
+    text = t(lang, "idphoto.pick_options", price=_price(context, draft))
+    await _show(update, text, keyboards.options(lang, draft, _features(context)))
     return State.PICK_OPTIONS
 
 
@@ -207,7 +232,12 @@ async def toggle_option(update: Update, context: Context) -> str | int:
         await answer(update, t(lang, "menu.expired"))
         return ConversationHandler.END
     option = _arg(update)
-    if option == "beauty":
+    if option not in _features(context) + ("done",):
+        await answer(update)
+        return State.PICK_OPTIONS
+    if option == "gradient":
+        draft.bg_color2 = None if draft.bg_color2 else gradient_end(draft.bg_color)
+    elif option == "beauty":
         draft.beauty = not draft.beauty
     elif option == "preview":
         draft.preview = not draft.preview

@@ -46,7 +46,7 @@ async def test_gif_input_is_normalised_before_sending(bot, telegram, qq):
 
     from PIL import Image
     out = io.BytesIO()
-    Image.new("RGB", (600, 800), "#88aacc").save(out, "GIF")
+    Image.open(io.BytesIO(portrait_jpeg(600, 800))).save(out, "GIF")
     user = telegram.user()
     await user.send_document(out.getvalue(), "me.gif", "image/gif")
     menu = await user.next_message("What would you like")

