@@ -1,0 +1,96 @@
+"""End-to-end: ID photos from the local engine (PicWish not configured), and the face checks."""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+import pytest
+from PIL import Image
+
+pytest.importorskip("mediapipe", reason="the photobot[local] extra is not installed")
+
+from bot.app import running  # noqa: E402
+from tests.bot.flows import corner_rgb, dpi, order_until_summary, pixel_size  # noqa: E402
+from tests.conftest import portrait_jpeg  # noqa: E402
+
+
+@pytest.fixture
+async def local_bot(make_settings):
+    async with running(make_settings(providers__picwish__enabled=False)) as services:
+        assert services.enabled_services["idphoto"] == "local"
+        yield services
+
+
+def _coffee_jpeg() -> bytes:
+    from skimage import data
+    out = io.BytesIO()
+    Image.fromarray(data.coffee()).save(out, "JPEG")
+    return out.getvalue()
+
+
+async def test_local_id_photo_end_to_end(local_bot, telegram, picwish):
+    user = telegram.user()
+    summary = await order_until_summary(user, "Visa", "USA Visa", "White")
+    assert "Price: 2 credits" in summary.text and "Beauty" not in summary.text
+    await user.press(summary, "Confirm")
+    document = await user.next_message(kind="document", timeout=30)
+    assert document.filename == "idphoto_usa-visa_602x602_300dpi.jpg"
+    assert pixel_size(document.data) == (602, 602) and dpi(document.data) == (300, 300)
+    assert all(v >= 250 for v in corner_rgb(document.data))
+    await user.edited(summary, "Done! 2 credits used.")
+    assert picwish.creates == []
+    assert await local_bot.repo.balance(user.id) == 28
+
+
+async def test_local_options_offer_a_gradient(local_bot, telegram):
+    user = telegram.user()
+    summary = await order_until_summary(user, "Visa", "Vietnam Visa", "Blue", options=("Gradient",))
+    assert "fading to #B4D2F1" in summary.text  # 60 % of the way from 438EDB to white
+    await user.press(summary, "Confirm")
+    document = await user.next_message(kind="document", timeout=30)
+    rgb = np.asarray(Image.open(io.BytesIO(document.data)).convert("RGB"), dtype=float)
+    assert rgb[2, 2, 0] < rgb[len(rgb) // 2, 2, 0]  # lighter towards the bottom
+
+
+@pytest.mark.parametrize("service", ["ID photo", "Anime portrait", "AI portrait"])
+async def test_no_face_is_refused_before_any_charge(make_settings, telegram, qq, wanxing, service):
+    async with running(make_settings()) as services:
+        user = telegram.user()
+        await user.send_document(_coffee_jpeg(), "coffee.jpg", "image/jpeg")
+        menu = await user.next_message("What would you like")
+        await user.press(menu, service)
+        refusal = await user.next_message("could not find a face")
+        assert [b["text"] for b in refusal.buttons()] == ["📷 New photo"]
+        assert qq.requests == [] and wanxing.jobs == {}
+        assert await services.repo.balance(user.id) == 30
+        assert await services.db.fetchall("SELECT * FROM jobs") == []
+
+
+async def test_several_faces_get_their_own_advice(local_bot, telegram):
+    pair = Image.new("RGB", (1600, 900), "gray")
+    single = Image.open(io.BytesIO(portrait_jpeg(800, 800)))
+    pair.paste(single, (0, 50))
+    pair.paste(single, (800, 50))
+    out = io.BytesIO()
+    pair.save(out, "JPEG")
+    user = telegram.user()
+    await user.send_document(out.getvalue(), "two.jpg", "image/jpeg")
+    menu = await user.next_message("What would you like")
+    await user.press(menu, "ID photo")
+    await user.next_message("more than one face")
+
+
+async def test_a_local_job_interrupted_by_a_restart_runs_again(make_settings, telegram):
+    from tests.bot.test_job_outcomes import _prepare_job
+
+    settings = make_settings(providers__picwish__enabled=False)
+    job_id = await _prepare_job(settings, "running", "local-lost", deadline_seconds=300, provider="local",
+                                photo=portrait_jpeg())
+    async with running(settings) as services:
+        user = telegram.user()
+        document = await user.next_message(kind="document", timeout=30)
+        assert pixel_size(document.data) == (602, 602)
+        await services.runner.idle()
+        assert (await services.repo.get_job(job_id)).state == "succeeded"
+        assert await services.repo.ledger_problems() == []

@@ -1,0 +1,135 @@
+"""The local ID-photo engine on real photographs (scikit-image's public-domain samples)."""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+import pytest
+from PIL import Image
+
+pytest.importorskip("mediapipe", reason="the photobot[local] extra is not installed")
+
+from providers.localengine import FaceCheckError, check_face, make_id_photo  # noqa: E402
+from providers.localengine.models import detect_faces  # noqa: E402
+from tests.conftest import astronaut, portrait_jpeg  # noqa: E402
+
+#: The stated tolerances the engine is held to.
+CENTRE_TOLERANCE = 0.03          # face centre within 3 % of the width from the middle
+CROWN_TO_CHIN_BAND = (0.58, 0.72)  # share of the height (default placement 64 %)
+CORNER_TOLERANCE = 6
+
+
+def _jpeg(img: Image.Image, **save: object) -> bytes:
+    out = io.BytesIO()
+    img.convert("RGB").save(out, "JPEG", quality=95, **save)
+    return out.getvalue()
+
+
+def _hex(colour: str) -> np.ndarray:
+    return np.array([int(colour[i : i + 2], 16) for i in (0, 2, 4)], dtype=float)
+
+
+def _measure(data: bytes, bg: str) -> tuple[float, float]:
+    """(face centre offset as a share of the width, crown-to-chin share of the height), measured
+    on the output itself: the chin from a fresh face detection, the crown as the first row over
+    the face that is not background."""
+    rgb = np.asarray(Image.open(io.BytesIO(data)).convert("RGB"))
+    height, width = rgb.shape[:2]
+    (face,) = detect_faces(rgb, 1)
+    box = face.location_data.relative_bounding_box
+    eyes = face.location_data.relative_keypoints[:2]
+    centre = (eyes[0].x + eyes[1].x) / 2
+    chin = (box.ymin + box.height) * height
+    left, right = int((box.xmin + 0.3 * box.width) * width), int((box.xmin + 0.7 * box.width) * width)
+    distance = np.abs(rgb[:, left:right].astype(float) - _hex(bg)).max(axis=2).mean(axis=1)
+    crown = int(np.nonzero(distance > 40)[0][0])
+    return abs(centre - 0.5), (chin - crown) / height
+
+
+@pytest.mark.parametrize(("size", "dpi", "bg", "bg2"), [
+    ((413, 531), 300, "438EDB", None),
+    ((602, 602), 300, "FFFFFF", None),
+    ((358, 441), 350, "FF0000", None),
+    ((1051, 1500), 300, "438EDB", "D9E8F8"),
+])
+def test_id_photo_geometry_and_background(size, dpi, bg, bg2):
+    data = make_id_photo(_jpeg(astronaut()), size=size, dpi=dpi, bg_color=bg, bg_color2=bg2)
+    with Image.open(io.BytesIO(data)) as img:
+        assert img.format == "JPEG" and img.size == size
+        assert tuple(round(v) for v in img.info["dpi"]) == (dpi, dpi)
+        rgb = np.asarray(img.convert("RGB"), dtype=float)
+    for corner in (rgb[2, 2], rgb[2, -3]):
+        assert np.abs(corner - _hex(bg)).max() <= CORNER_TOLERANCE
+    if bg2:  # top to bottom: at mid-height, beside the head, the colour is halfway along the gradient
+        middle = size[1] // 2
+        expected = _hex(bg) + (_hex(bg2) - _hex(bg)) * middle / (size[1] - 1)
+        assert np.abs(rgb[middle, 2] - expected).max() <= CORNER_TOLERANCE
+    offset, share = _measure(data, bg)
+    assert offset <= CENTRE_TOLERANCE
+    assert CROWN_TO_CHIN_BAND[0] <= share <= CROWN_TO_CHIN_BAND[1]
+
+
+#: Edge pixels of the hair on red: a mix of red and hair has G ~ 110 * alpha; the old light-gray
+#: background showing through raises G. Measured: 15 with decontamination, 31 for a plain composite.
+HALO_LIMIT = 22
+
+
+def test_no_halo_of_the_old_background_around_the_hair():
+    data = make_id_photo(_jpeg(astronaut()), size=(602, 602), dpi=300, bg_color="FF0000")
+    rgb = np.asarray(Image.open(io.BytesIO(data)).convert("RGB"), dtype=float)
+    column = rgb[:, 250:352]
+    away = np.abs(column - _hex("FF0000")).max(axis=2)
+    top = int(np.nonzero(away.max(axis=1) > 40)[0][0])
+    band = column[top - 1 : top + 5]
+    distance = np.abs(band - _hex("FF0000")).max(axis=2)
+    edge = band[(distance > 30) & (distance < 200)]  # soft pixels between background and hair
+    assert len(edge) > 50  # the edge is soft, not cut out pixel-hard
+    alpha = (255 - edge[:, 0]) / (255 - 137)  # hair's red channel is about 137
+    assert float(np.median(edge[:, 1] - alpha * 110)) < HALO_LIMIT
+
+
+def test_a_photo_of_a_small_picture_in_a_frame_is_still_centred():
+    framed = Image.new("RGB", (1400, 1000), "#405060")
+    framed.paste(astronaut(), (700, 300))
+    data = make_id_photo(_jpeg(framed), size=(413, 531), dpi=300, bg_color="FFFFFF")
+    offset, share = _measure(data, "FFFFFF")
+    assert offset <= CENTRE_TOLERANCE and CROWN_TO_CHIN_BAND[0] <= share <= CROWN_TO_CHIN_BAND[1]
+
+
+def _refusal(image: Image.Image) -> str:
+    with pytest.raises(FaceCheckError) as info:
+        check_face(_jpeg(image))
+    return info.value.code
+
+
+def test_no_face():
+    from skimage import data
+    assert _refusal(Image.fromarray(data.coffee())) == "no_face"
+
+
+def test_several_faces():
+    pair = Image.new("RGB", (1024, 600), "gray")
+    pair.paste(astronaut(), (0, 40))
+    pair.paste(astronaut(), (512, 40))
+    assert _refusal(pair) == "several_faces"
+
+
+def test_face_too_small():
+    far = Image.new("RGB", (500, 500), "gray")
+    far.paste(astronaut().resize((300, 300)), (100, 100))  # a face about 60 px high
+    assert _refusal(far) == "face_too_small"
+
+
+def test_head_cut_off():
+    cropped = astronaut().crop((0, 95, 512, 512))  # through the forehead
+    assert _refusal(cropped) == "face_cut_off"
+
+
+def test_image_too_small():
+    assert _refusal(astronaut().resize((250, 250))) == "image_too_small"
+
+
+def test_a_good_photo_passes():
+    report = check_face(portrait_jpeg())
+    assert report.faces == 1 and report.height > 100
