@@ -7,11 +7,16 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PHOTOBOT_DB=/data/photobot.sqlite3 \
     PORT=8080
 
+# mediapipe brings opencv-contrib, whose cv2 needs these shared libraries.
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends libgl1 libglib2.0-0 \
+    && rm -rf /var/lib/apt/lists/*
+
 WORKDIR /app
 COPY pyproject.toml README.md ./
 COPY bot ./bot
 COPY providers ./providers
-RUN pip install . \
+RUN pip install '.[local]' \
     && useradd --create-home --uid 10001 photobot \
     && mkdir -p /data \
     && chown photobot:photobot /data
