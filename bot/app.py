@@ -23,7 +23,7 @@ from telegram.ext import (
 from bot.callback_data import Prefix, build, pattern
 from bot.config import Settings
 from bot.context import CONTEXT_TYPES, Context, PhotoBotApp
-from bot.conversations import anime, enhance, idphoto, menu, orders, portrait, repair
+from bot.conversations import anime, enhance, idphoto, menu, orders, portrait, reedit, repair
 from bot.conversations.common import user_language
 from bot.i18n import t
 from bot.services import Services, open_services, webhook_secret, webhook_url
@@ -59,7 +59,6 @@ def _idphoto_conversation() -> ConversationHandler:
         entry_points=[
             CallbackQueryHandler(idphoto.start, pattern=_exact(Prefix.MENU, "svc", "idphoto")),
             CallbackQueryHandler(idphoto.recolor, pattern=pattern(i, "recolor")),
-            CallbackQueryHandler(idphoto.print_sheet, pattern=pattern(i, "sheet")),
         ],
         states={
             S.PICK_CATEGORY: [
@@ -86,7 +85,6 @@ def _idphoto_conversation() -> ConversationHandler:
                 CallbackQueryHandler(idphoto.pick_outfit, pattern=pattern(i, "cloth")),
                 CallbackQueryHandler(idphoto.toggle_option, pattern=_exact(i, "opt", "outfit")),
             ],
-            S.PICK_LAYOUT: [CallbackQueryHandler(idphoto.pick_layout, pattern=pattern(i, "lay"))],
         },
         fallbacks=_FALLBACKS,
         allow_reentry=True,
@@ -170,6 +168,13 @@ def register_handlers(app: PhotoBotApp) -> None:
     app.add_handler(CallbackQueryHandler(orders.cancel_job, pattern=pattern(Prefix.JOB, "cancel")))
     app.add_handler(CallbackQueryHandler(orders.retry_job, pattern=pattern(Prefix.JOB, "retry")))
     app.add_handler(CallbackQueryHandler(menu.set_language, pattern=pattern(Prefix.LANG, "set")))
+    # Free re-edits of a finished ID photo.
+    app.add_handler(CallbackQueryHandler(reedit.ask_size, pattern=pattern(Prefix.IDPHOTO, "kb")))
+    app.add_handler(CallbackQueryHandler(reedit.make_size, pattern=pattern(Prefix.IDPHOTO, "kbw")))
+    app.add_handler(CallbackQueryHandler(reedit.ask_dpi, pattern=pattern(Prefix.IDPHOTO, "dpi")))
+    app.add_handler(CallbackQueryHandler(reedit.make_dpi, pattern=pattern(Prefix.IDPHOTO, "dpis")))
+    app.add_handler(CallbackQueryHandler(reedit.ask_paper, pattern=pattern(Prefix.IDPHOTO, "sheet")))
+    app.add_handler(CallbackQueryHandler(reedit.make_sheet, pattern=pattern(Prefix.IDPHOTO, "shc")))
     app.add_handler(CallbackQueryHandler(menu.new_photo, pattern=_exact(Prefix.MENU, "new")))
     # A photo at any time starts a flow; other text gets a hint; stale buttons an answer.
     app.add_handler(MessageHandler(_PHOTO, menu.photo))

@@ -105,3 +105,57 @@ def fit(data: bytes, max_side: int) -> bytes:
         out = io.BytesIO()
         img.save(out, "JPEG", quality=JPEG_QUALITY)
         return out.getvalue()
+
+
+@dataclass(frozen=True)
+class SizedJpeg:
+    data: bytes
+    quality: int
+    width: int
+    height: int
+    #: "ok", "downscaled" (the window needed fewer pixels), or "below_min" (already at best quality).
+    outcome: str
+
+
+def _encode(img: Image.Image, quality: int, dpi: int) -> bytes:
+    out = io.BytesIO()
+    img.save(out, "JPEG", quality=quality, optimize=True, dpi=(dpi, dpi), subsampling=0 if quality >= 90 else 2)
+    return out.getvalue()
+
+
+def fit_file_size(jpeg: bytes, min_bytes: int, max_bytes: int, dpi: int) -> SizedJpeg:
+    """Re-encode into [min_bytes, max_bytes] by searching JPEG quality, then the dimensions if even
+    the lowest sensible quality is too big. Files are never padded: a picture that is smaller than
+    the window at the best quality is returned at the best quality, marked ``below_min``."""
+    with Image.open(io.BytesIO(jpeg)) as source:
+        img = source.convert("RGB")
+    outcome = "ok"
+    while True:
+        low, high, best = 20, 100, None
+        while low <= high:  # the highest quality that still fits under max_bytes
+            quality = (low + high) // 2
+            data = _encode(img, quality, dpi)
+            if len(data) <= max_bytes:
+                best, low = (quality, data), quality + 1
+            else:
+                high = quality - 1
+        if best is not None:
+            quality, data = best
+            if len(data) < min_bytes:
+                outcome = "below_min"
+            return SizedJpeg(data, quality, img.width, img.height, outcome)
+        if min(img.size) <= 64:
+            raise ValueError("the window is too small for this picture")
+        img = img.resize((round(img.width * 0.9), round(img.height * 0.9)), Image.Resampling.LANCZOS)
+        outcome = "downscaled"
+
+
+def set_dpi(jpeg: bytes, dpi: int) -> bytes:
+    """The same JPEG with ``dpi`` in its JFIF header; the compressed pixels are not touched."""
+    if not jpeg.startswith(b"\xff\xd8"):
+        raise ValueError("not a JPEG")
+    density = bytes([1]) + dpi.to_bytes(2, "big") * 2  # units 1 = dots per inch
+    if jpeg[2:4] == b"\xff\xe0" and jpeg[6:11] == b"JFIF\x00":
+        return jpeg[:13] + density + jpeg[18:]
+    app0 = b"\xff\xe0\x00\x10JFIF\x00\x01\x01" + density + b"\x00\x00"
+    return jpeg[:2] + app0 + jpeg[2:]

@@ -97,10 +97,6 @@ def outfit_items(lang: str, group: str) -> Markup:
     return Markup(rows)
 
 
-def layout_sizes(lang: str) -> Markup:
-    return Markup([[Button(t(lang, f"layout.{size}"), callback_data=build(Prefix.IDPHOTO, "lay", size))] for size in LAYOUT_SIZES])
-
-
 def summary(lang: str, nonce: str) -> Markup:
     return Markup([[
         Button(t(lang, "button.confirm"), callback_data=build(Prefix.ORDER, "ok", nonce)),
@@ -127,8 +123,34 @@ def idphoto_result(lang: str, job_id: str, can_rerender: bool) -> Markup:
     rows = []
     if can_rerender:
         rows.append([Button(t(lang, "button.other_color"), callback_data=build(Prefix.IDPHOTO, "recolor", job_id))])
-        rows.append([Button(t(lang, "button.print_sheet"), callback_data=build(Prefix.IDPHOTO, "sheet", job_id))])
+    rows.append([
+        Button(t(lang, "button.file_size"), callback_data=build(Prefix.IDPHOTO, "kb", job_id)),
+        Button(t(lang, "button.dpi"), callback_data=build(Prefix.IDPHOTO, "dpi", job_id)),
+    ])
+    rows.append([Button(t(lang, "button.print_sheet"), callback_data=build(Prefix.IDPHOTO, "sheet", job_id))])
     rows.append([Button(t(lang, "button.new_photo"), callback_data=build(Prefix.MENU, "new"))])
+    return Markup(rows)
+
+
+def size_windows(job_id: str, windows: Sequence[tuple[int, int]]) -> Markup:
+    buttons = [Button(f"{low}–{high} KB", callback_data=build(Prefix.IDPHOTO, "kbw", job_id, low, high)) for low, high in windows]
+    return Markup(_rows(buttons, 2))
+
+
+def dpi_choices(job_id: str, choices: Sequence[int]) -> Markup:
+    return Markup([[Button(f"{dpi} dpi", callback_data=build(Prefix.IDPHOTO, "dpis", job_id, dpi)) for dpi in choices]])
+
+
+def sheet_papers(lang: str, job_id: str, fits: dict[str, int]) -> Markup:
+    """Per paper: all the copies that fit, or fewer."""
+    rows = []
+    for paper, count in fits.items():
+        if count == 0:
+            continue
+        row = [Button(t(lang, "reedit.all_copies", paper=t(lang, f"layout.{paper}"), count=count),
+                      callback_data=build(Prefix.IDPHOTO, "shc", job_id, paper, 0))]
+        row += [Button(f"×{n}", callback_data=build(Prefix.IDPHOTO, "shc", job_id, paper, n)) for n in (2, 4) if n < count]
+        rows.append(row)
     return Markup(rows)
 
 

@@ -48,7 +48,7 @@ def _idphoto(job: Job, data: bytes, width: int, height: int, lang: str) -> Resul
         filename = f"idphoto_{slug}_{width}x{height}_{dpi}dpi.jpg"
         caption = t(lang, "result.idphoto_caption", title=title, width=width, height=height, dpi=dpi)
     image_ids = (job.result or {}).get("image_ids") or []
-    can_rerender = bool(image_ids and image_ids[0]) and not sheet
+    can_rerender = not sheet and (bool(image_ids and image_ids[0]) or (job.provider == "local" and bool(job.input_ref)))
     return ResultView(
         data=data,
         filename=filename,

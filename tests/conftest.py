@@ -37,7 +37,7 @@ def portrait_jpeg(width: int = 800, height: int = 1000, **save: Any) -> bytes:
     side = min(width, height)
     img.paste(astronaut().resize((side, side), Image.Resampling.LANCZOS), ((width - side) // 2, (height - side) // 2))
     out = io.BytesIO()
-    img.save(out, "JPEG", quality=90, **save)
+    img.save(out, "JPEG", **{"quality": 90, **save})
     return out.getvalue()
 
 

@@ -47,7 +47,6 @@ class State(StrEnum):
     CUSTOM_COLOR = "idphoto.custom_color"
     PICK_OPTIONS = "idphoto.pick_options"
     PICK_OUTFIT = "idphoto.pick_outfit"
-    PICK_LAYOUT = "idphoto.pick_layout"
 
 
 def _arg(update: Update, index: int = 0) -> str:
@@ -284,19 +283,27 @@ async def back_to_colors(update: Update, context: Context) -> str | int:
 
 
 async def _draft_from_result(update: Update, context: Context) -> IdPhotoDraft | None:
-    """A re-render draft from the user's finished job named in the button."""
+    """A re-render draft from the user's finished job named in the button: through PicWish's
+    ``last_id`` (no new upload), or from the stored input for the local engine."""
     job = await context.services.repo.get_job(_arg(update))
     if job is None or job.user_id != update.effective_user.id or job.state != "succeeded" or not job.result:
         return None
+    options = job.options
+    draft = IdPhotoDraft(
+        spec_id=int(options["spec_id"]), bg_color=options["bg_color"], color_name=options["color_name"],
+        bg_color2=options.get("bg_color2"), beauty=bool(options["beauty"]), clothes_id=options.get("clothes_id"),
+        preview=bool(options["preview"]), rerender=True,
+    )
+    if job.provider == "local":
+        if not job.input_ref or not context.services.media.exists(job.input_ref):
+            return None
+        draft.input_ref = job.input_ref
+        return draft
     image_ids = job.result.get("image_ids") or []
     if not image_ids or not image_ids[0]:
         return None
-    options = job.options
-    return IdPhotoDraft(
-        spec_id=int(options["spec_id"]), bg_color=options["bg_color"], color_name=options["color_name"],
-        beauty=bool(options["beauty"]), clothes_id=options.get("clothes_id"), preview=bool(options["preview"]),
-        last_id=image_ids[0], rerender=True,
-    )
+    draft.last_id = image_ids[0]
+    return draft
 
 
 async def recolor(update: Update, context: Context) -> str | int:
@@ -316,32 +323,6 @@ async def recolor(update: Update, context: Context) -> str | int:
     return State.PICK_COLOR
 
 
-async def print_sheet(update: Update, context: Context) -> str | int:
-    """Button i:sheet:<job>: the same photo laid out on a 5- or 6-inch print sheet."""
-    lang = await user_language(update, context)
-    draft = await _draft_from_result(update, context)
-    if draft is None:
-        await answer(update, t(lang, "idphoto.job_gone"))
-        return ConversationHandler.END
-    context.session.draft = draft
-    await answer(update)
-    await update.effective_message.reply_text(t(lang, "idphoto.pick_layout"), reply_markup=keyboards.layout_sizes(lang))
-    return State.PICK_LAYOUT
-
-
-async def pick_layout(update: Update, context: Context) -> int:
-    """Button i:lay:<5inch|6inch>: sets the sheet size; shows the summary."""
-    await user_language(update, context)
-    draft = context.session.draft
-    size = _arg(update)
-    if draft is None or size not in ("5inch", "6inch"):
-        await answer(update)
-        return ConversationHandler.END
-    draft.layout_size = size
-    await show_summary(update, context)
-    return ConversationHandler.END
-
-
 async def show_summary(update: Update, context: Context) -> None:
     """Turns the draft into an order and shows it with its price and Confirm / Cancel."""
     draft = context.session.draft
@@ -350,5 +331,7 @@ async def show_summary(update: Update, context: Context) -> None:
     assert spec is not None
     options = {**draft.options(), "px_width": spec.px[0], "px_height": spec.px[1], "dpi": spec.dpi}
     order = Order("idphoto", options, None if draft.last_id else draft.input_ref)
+    if draft.rerender and draft.bg_color2:
+        options["bg_color2"] = gradient_end(draft.bg_color)
     context.session.draft = None
     await show_order(update, context, order)

@@ -38,7 +38,8 @@ async def test_full_flow_delivers_the_exact_file(bot, telegram, picwish, categor
     assert _close(corner_rgb(document.data), hex_colour)
     assert document.params["disable_content_type_detection"] == "true"
     assert spec in photo.text and f"{size[0]}×{size[1]} px" in photo.text
-    assert [b["text"] for b in document.buttons()] == ["🎨 Another background colour", "🖨 Print sheet", "📷 New photo"]
+    assert [b["text"] for b in document.buttons()] == ["🎨 Another background colour", "📦 File size", "📐 DPI",
+                                                       "🖨 Print sheet", "📷 New photo"]
     await user.edited(summary, "Done! 6 credits used.")
 
     created = picwish.creates[-1]
@@ -264,16 +265,14 @@ async def _rerender_flow(bot, telegram, picwish):
     assert _close(corner_rgb(second.data), "FF0000")
 
     await user.press(second, "Print sheet")
-    sizes = await user.next_message("paper size")
-    await user.press(sizes, "6-inch")
-    summary3 = await user.edited(sizes, "Please check your order")
-    assert "Price: 11 credits" in summary3.text
-    await user.press(summary3, "Confirm")
+    papers = await user.next_message("Print sheet on which paper")
+    await user.press(papers, "6-inch sheet: all 8")
     sheet = await user.next_message(kind="document", timeout=15)
-    assert pixel_size(sheet.data) == (1800, 1200)
-    assert picwish.creates[-1]["layout_size"] == "6inch"
-    assert [task.image is not None for task in picwish.tasks.values()] == [True, False, False]  # no new upload
-    assert await bot.repo.balance(user.id) == 40 - 6 - 6 - 11
+    assert pixel_size(sheet.data) == (1800, 1200) and dpi(sheet.data) == (300, 300)
+    assert sheet.filename == "idphoto_vietnam-visa_sheet-6inch_x8.jpg"
+    assert len(picwish.creates) == 2  # the sheet is made locally, for free
+    assert [task.image is not None for task in picwish.tasks.values()] == [True, False]  # no new upload
+    assert await bot.repo.balance(user.id) == 40 - 6 - 6
 
 
 async def test_callback_wakes_the_job_before_the_next_poll(make_settings, telegram, picwish):

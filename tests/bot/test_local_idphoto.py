@@ -94,3 +94,50 @@ async def test_a_local_job_interrupted_by_a_restart_runs_again(make_settings, te
         await services.runner.idle()
         assert (await services.repo.get_job(job_id)).state == "succeeded"
         assert await services.repo.ledger_problems() == []
+
+
+async def test_free_reedits_of_a_finished_photo(local_bot, telegram):
+    user = telegram.user()
+    summary = await order_until_summary(user, "Common sizes", "Small 2 Inch", "Blue")
+    await user.press(summary, "Confirm")
+    document = await user.next_message(kind="document", timeout=30)
+    balance = await local_bot.repo.balance(user.id)
+
+    await user.press(document, "File size")
+    windows = await user.next_message("Which file size")
+    await user.press(windows, "20–50 KB")
+    sized = await user.next_message(kind="document", timeout=15)
+    assert 20 * 1024 <= len(sized.data) <= 50 * 1024
+    assert sized.filename.startswith("idphoto_small-2-inch_413x531_300dpi_20-50KB")
+    assert pixel_size(sized.data) == (413, 531) and dpi(sized.data) == (300, 300)
+
+    await user.press(document, "DPI")
+    choices = await user.next_message("Which DPI")
+    await user.press(choices, "600 dpi")
+    rewritten = await user.next_message(kind="document", timeout=15)
+    assert dpi(rewritten.data) == (600, 600) and len(rewritten.data) == len(document.data)
+
+    await user.press(document, "Print sheet")
+    papers = await user.next_message("Print sheet on which paper")
+    await user.press(papers, "×4")
+    sheet = await user.next_message(kind="document", timeout=15)
+    assert sheet.filename == "idphoto_small-2-inch_sheet-6inch_x4.jpg"  # 5-inch paper fits 3, so only 6-inch offers ×4
+    assert pixel_size(sheet.data) == (1800, 1200)
+
+    assert await local_bot.repo.balance(user.id) == balance
+    assert len(await local_bot.db.fetchall("SELECT id FROM jobs")) == 1
+
+
+async def test_another_colour_from_a_local_photo(local_bot, telegram):
+    user = telegram.user()
+    summary = await order_until_summary(user, "Visa", "Vietnam Visa", "White")
+    await user.press(summary, "Confirm")
+    document = await user.next_message(kind="document", timeout=30)
+    await user.press(document, "Another background colour")
+    colours = await user.next_message("background colour")
+    await user.press(colours, "Red")
+    again = await user.edited(colours, "Please check your order")
+    await user.press(again, "Confirm")
+    red = await user.next_message(kind="document", timeout=30)
+    r, g, b = corner_rgb(red.data)
+    assert r > 240 and g < 15 and b < 15

@@ -1,0 +1,139 @@
+"""Free re-edits of a finished ID photo, made locally from its stored file: a file-size window,
+the DPI written into the file, a print sheet. No provider is called and nothing is charged."""
+
+from __future__ import annotations
+
+import asyncio
+
+from telegram import Update
+
+from bot import keyboards
+from bot.callback_data import parse
+from bot.context import Context
+from bot.conversations.common import answer, user_language
+from bot.i18n import t
+from bot.images import fit_file_size, image_size, set_dpi
+from bot.printing import capacity, print_sheet
+from bot.storage.repo import Job
+from providers.specs import load_catalog
+
+#: File-size windows exam and visa sites ask for, in KB.
+SIZE_WINDOWS = ((10, 30), (20, 50), (30, 100), (50, 200), (100, 500))
+DPI_CHOICES = (300, 350, 600)
+
+
+def _args(update: Update) -> tuple[str, ...]:
+    callback = parse(update.callback_query.data)
+    return callback.args if callback else ()
+
+
+async def _finished_photo(update: Update, context: Context) -> tuple[Job, bytes] | None:
+    """The user's own finished ID photo named in the button, and its file."""
+    args = _args(update)
+    job = await context.services.repo.get_job(args[0]) if args else None
+    if job is None or job.user_id != update.effective_user.id or job.state != "succeeded" or not job.result:
+        return None
+    files = job.result.get("files") or []
+    if not files or not context.services.media.exists(files[0]):
+        return None
+    return job, context.services.media.read(files[0])
+
+
+def _stem(job: Job) -> str:
+    spec = load_catalog().get(int(job.options["spec_id"]))
+    return f"idphoto_{spec.slug if spec else job.options['spec_id']}"
+
+
+async def _gone(update: Update, lang: str) -> None:
+    await answer(update, t(lang, "idphoto.job_gone"))
+
+
+async def ask_size(update: Update, context: Context) -> None:
+    """Button i:kb:<job>: the file-size windows."""
+    lang = await user_language(update, context)
+    if await _finished_photo(update, context) is None:
+        return await _gone(update, lang)
+    await answer(update)
+    await update.effective_message.reply_text(t(lang, "reedit.pick_size"),
+                                              reply_markup=keyboards.size_windows(_args(update)[0], SIZE_WINDOWS))
+
+
+async def make_size(update: Update, context: Context) -> None:
+    """Button i:kbw:<job>:<min>:<max>: the photo re-encoded into that window."""
+    lang = await user_language(update, context)
+    found = await _finished_photo(update, context)
+    args = _args(update)
+    if found is None or len(args) != 3 or not args[1].isdigit() or not args[2].isdigit():
+        return await _gone(update, lang)
+    job, photo = found
+    low, high = int(args[1]), int(args[2])
+    await answer(update)
+    dpi = int(job.options.get("dpi", 300))
+    result = await asyncio.to_thread(fit_file_size, photo, low * 1024, high * 1024, dpi)
+    caption = t(lang, f"reedit.size_{result.outcome}", kb=round(len(result.data) / 1024), low=low, high=high,
+                width=result.width, height=result.height)
+    await update.effective_message.reply_document(
+        result.data, filename=f"{_stem(job)}_{result.width}x{result.height}_{dpi}dpi_{low}-{high}KB.jpg",
+        caption=caption, disable_content_type_detection=True)
+
+
+async def ask_dpi(update: Update, context: Context) -> None:
+    """Button i:dpi:<job>: the DPI choices."""
+    lang = await user_language(update, context)
+    if await _finished_photo(update, context) is None:
+        return await _gone(update, lang)
+    await answer(update)
+    await update.effective_message.reply_text(t(lang, "reedit.pick_dpi"),
+                                              reply_markup=keyboards.dpi_choices(_args(update)[0], DPI_CHOICES))
+
+
+async def make_dpi(update: Update, context: Context) -> None:
+    """Button i:dpis:<job>:<dpi>: the same pixels with that DPI in the file."""
+    lang = await user_language(update, context)
+    found = await _finished_photo(update, context)
+    args = _args(update)
+    if found is None or len(args) != 2 or not args[1].isdigit() or int(args[1]) not in DPI_CHOICES:
+        return await _gone(update, lang)
+    job, photo = found
+    dpi = int(args[1])
+    await answer(update)
+    width, height = image_size(photo)
+    await update.effective_message.reply_document(
+        set_dpi(photo, dpi), filename=f"{_stem(job)}_{width}x{height}_{dpi}dpi.jpg",
+        caption=t(lang, "reedit.dpi_done", dpi=dpi), disable_content_type_detection=True)
+
+
+async def ask_paper(update: Update, context: Context) -> None:
+    """Button i:sheet:<job>: 5-inch or 6-inch paper, with how many copies fit."""
+    lang = await user_language(update, context)
+    found = await _finished_photo(update, context)
+    if found is None:
+        return await _gone(update, lang)
+    job, photo = found
+    size, dpi = image_size(photo), int(job.options.get("dpi", 300))
+    fits = {paper: capacity(size, paper, dpi) for paper in ("5inch", "6inch")}
+    await answer(update)
+    await update.effective_message.reply_text(
+        t(lang, "reedit.pick_paper"),
+        reply_markup=keyboards.sheet_papers(lang, job.id, {p: c * r for p, (c, r) in fits.items()}))
+
+
+async def make_sheet(update: Update, context: Context) -> None:
+    """Button i:shc:<job>:<paper>:<copies or 0 for all>: the print sheet."""
+    lang = await user_language(update, context)
+    found = await _finished_photo(update, context)
+    args = _args(update)
+    if found is None or len(args) != 3 or args[1] not in ("5inch", "6inch") or not args[2].isdigit():
+        return await _gone(update, lang)
+    job, photo = found
+    await answer(update)
+    dpi = int(job.options.get("dpi", 300))
+    try:
+        sheet = await asyncio.to_thread(print_sheet, photo, args[1], dpi, int(args[2]) or None)
+    except ValueError:
+        await update.effective_message.reply_text(t(lang, "reedit.too_big_for_paper"))
+        return
+    await update.effective_message.reply_document(
+        sheet.data, filename=f"{_stem(job)}_sheet-{args[1]}_x{sheet.copies}.jpg",
+        caption=t(lang, "reedit.sheet_done", copies=sheet.copies, paper=t(lang, f"layout.{args[1]}"), dpi=dpi),
+        disable_content_type_detection=True)
