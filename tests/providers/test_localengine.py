@@ -133,3 +133,30 @@ def test_image_too_small():
 def test_a_good_photo_passes():
     report = check_face(portrait_jpeg())
     assert report.faces == 1 and report.height > 100
+
+
+def test_the_engine_runs_with_the_network_cut(tmp_path):
+    """In a fresh process where connecting any socket or resolving any name raises, the engine
+    still loads its models and makes a photo."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    photo = tmp_path / "in.jpg"
+    photo.write_bytes(_jpeg(astronaut()))
+    script = f"""
+import socket
+def refuse(*args, **kwargs):
+    raise OSError("network use attempted")
+socket.socket.connect = refuse
+socket.socket.connect_ex = refuse
+socket.create_connection = refuse
+socket.getaddrinfo = refuse
+from providers.localengine import make_id_photo
+data = make_id_photo(open({str(photo)!r}, "rb").read(), size=(413, 531), dpi=300, bg_color="FFFFFF")
+print(len(data))
+"""
+    root = Path(__file__).resolve().parents[2]
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=root, timeout=120)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert int(result.stdout.strip().splitlines()[-1]) > 10_000
