@@ -40,7 +40,7 @@ class LocalIdPhoto(TaskProvider):
     async def submit(
         self, options: Mapping[str, Any], image: InputImage | None, callback_url: str | None, *, reference: str = ""
     ) -> Submission:
-        from providers.localengine import FaceCheckError, make_id_photo
+        from providers.localengine import FaceCheckError, Placement, make_id_photo
 
         if image is None or image.data is None:
             raise ValueError("the local engine needs the photo's bytes")
@@ -48,7 +48,8 @@ class LocalIdPhoto(TaskProvider):
             async with self._gate:
                 data = await asyncio.to_thread(
                     make_id_photo, image.data, size=(int(options["px_width"]), int(options["px_height"])),
-                    dpi=int(options["dpi"]), bg_color=str(options["bg_color"]), bg_color2=options.get("bg_color2"))
+                    dpi=int(options["dpi"]), bg_color=str(options["bg_color"]), bg_color2=options.get("bg_color2"),
+                    placement=Placement(**options["head"]) if options.get("head") else None)
         except FaceCheckError as err:
             raise FaceProblem(err.code) from err
         status = TaskStatus(Phase.DONE, progress=100, images=(ResultImage(data=data),))

@@ -20,6 +20,8 @@ class Spec:
     dpi: int
     #: Colour names the spec allows; None means "No requirement".
     colors: tuple[str, ...] | None
+    #: Head placement from an official rule ({crown_to_chin, top_margin} shares), if known.
+    head: dict[str, float] | None = None
 
     @property
     def slug(self) -> str:
@@ -84,6 +86,7 @@ def load_catalog() -> SpecCatalog:
             px=(int(row["px"][0]), int(row["px"][1])),
             dpi=int(row["dpi"]),
             colors=tuple(row["colors"]) if row["colors"] is not None else None,
+            head={k: float(v) for k, v in row["head"].items()} if row.get("head") else None,
         )
         for row in raw["specs"]
     )

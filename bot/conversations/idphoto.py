@@ -330,6 +330,8 @@ async def show_summary(update: Update, context: Context) -> None:
     spec = context.services.catalog.get(draft.spec_id)
     assert spec is not None
     options = {**draft.options(), "px_width": spec.px[0], "px_height": spec.px[1], "dpi": spec.dpi}
+    if spec.head:
+        options["head"] = spec.head
     order = Order("idphoto", options, None if draft.last_id else draft.input_ref)
     if draft.rerender and draft.bg_color2:
         options["bg_color2"] = gradient_end(draft.bg_color)

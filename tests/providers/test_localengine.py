@@ -70,6 +70,16 @@ def test_id_photo_geometry_and_background(size, dpi, bg, bg2):
     assert CROWN_TO_CHIN_BAND[0] <= share <= CROWN_TO_CHIN_BAND[1]
 
 
+@pytest.mark.parametrize("share", [0.55, 0.70])
+def test_a_spec_placement_moves_the_head(share):
+    from providers.localengine import Placement
+
+    data = make_id_photo(_jpeg(astronaut()), size=(602, 602), dpi=300, bg_color="FFFFFF",
+                         placement=Placement(crown_to_chin=share, top_margin=0.10))
+    _offset, measured = _measure(data, "FFFFFF")
+    assert abs(measured - share) <= 0.04
+
+
 #: Edge pixels of the hair on red: a mix of red and hair has G ~ 110 * alpha; the old light-gray
 #: background showing through raises G. Measured: 15 with decontamination, 31 for a plain composite.
 HALO_LIMIT = 22
