@@ -7,12 +7,15 @@ import warnings
 from dataclasses import dataclass
 
 from PIL import Image, ImageOps, UnidentifiedImageError
+from pillow_heif import register_heif_opener
+
+register_heif_opener()
 
 # Pillow's decompression-bomb guard stays on: above MAX_IMAGE_PIXELS it warns (turned into
 # an error below) and above twice that it raises by itself.
 Image.MAX_IMAGE_PIXELS = 50_000_000
 
-ACCEPTED_FORMATS = {"JPEG", "MPO", "PNG", "WEBP", "BMP", "TIFF", "GIF"}
+ACCEPTED_FORMATS = {"JPEG", "MPO", "PNG", "WEBP", "BMP", "TIFF", "GIF", "HEIF"}
 MAX_INPUT_BYTES = 20 * 1024 * 1024
 MIN_SIDE = 100
 JPEG_QUALITY = 92
