@@ -146,6 +146,8 @@ def _portrait_conversation() -> ConversationHandler:
 
 def register_handlers(app: PhotoBotApp) -> None:
     """Every handler, in the order they are tried (group 0 first match wins)."""
+    # Every user update first passes the per-user request limit.
+    app.add_handler(TypeHandler(Update, menu.rate_limit), group=-2)
     # Provider callbacks from the web server: wake the job.
     app.add_handler(TypeHandler(ProviderCallback, orders.provider_callback), group=-1)
     # Conversations: a service's steps win over the generic handlers below.

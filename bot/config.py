@@ -85,7 +85,13 @@ class NetworkSettings(_Section):
 
 class JobSettings(_Section):
     max_concurrent: int = Field(default=32, ge=1)
-    max_attempts: int = Field(default=3, ge=1)
+    #: Unfinished jobs one user may have at once.
+    max_per_user: int = Field(default=3, ge=1)
+
+
+class LimitSettings(_Section):
+    #: Messages and button presses one user may send per minute; admins are exempt.
+    requests_per_minute: int = Field(default=30, ge=1)
 
 
 class PicwishPrices(_Section):
@@ -325,6 +331,7 @@ class Settings(_Section):
     credits: CreditSettings = CreditSettings()
     network: NetworkSettings = NetworkSettings()
     jobs: JobSettings = JobSettings()
+    limits: LimitSettings = LimitSettings()
     providers: ProviderSettings = ProviderSettings()
     log_level: str = Field(default="INFO", pattern="^(DEBUG|INFO|WARNING|ERROR)$")
 

@@ -10,6 +10,7 @@ from bot.config import Settings
 from bot.context import PhotoBotApp
 from bot.delivery import Delivery
 from bot.jobs import JobRunner
+from bot.limits import RequestLimiter
 from bot.media import MediaSigner, MediaStore, derive_secret
 from bot.storage.db import Database
 from bot.templates import TemplateGallery
@@ -41,6 +42,7 @@ class Services:
     downloader: Downloader
     runner: JobRunner
     web: WebServer
+    limiter: RequestLimiter
 
     @property
     def enabled_services(self) -> dict[str, str]:
@@ -131,6 +133,8 @@ async def open_services(app: PhotoBotApp, settings: Settings) -> Services:
     )
     await web.start()
     templates = TemplateGallery(settings.providers.wanxing.templates, media)
-    services = Services(settings, db, repo, media, signer, load_catalog(), templates, providers, downloader, runner, web)
+    limiter = RequestLimiter(settings.limits.requests_per_minute)
+    services = Services(settings, db, repo, media, signer, load_catalog(), templates, providers, downloader, runner, web,
+                        limiter)
     app.bot_data.services = services
     return services

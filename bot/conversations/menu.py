@@ -7,7 +7,7 @@ import logging
 
 from telegram import Update
 from telegram.error import TelegramError
-from telegram.ext import ConversationHandler
+from telegram.ext import ApplicationHandlerStop, ConversationHandler
 
 from bot import keyboards
 from bot.callback_data import parse
@@ -166,3 +166,19 @@ async def hili_remaining(update: Update, context: Context) -> None:
         await update.effective_message.reply_text(t(lang, "admin_hili.failed", error=err.code))
         return
     await update.effective_message.reply_text(t(lang, "admin_hili.remaining", nums=nums))
+
+
+async def rate_limit(update: Update, context: Context) -> None:
+    """Runs before every other handler: drops updates from a user over the per-minute limit."""
+    user = update.effective_user
+    if user is None or user.id in context.services.settings.telegram.admin_ids:
+        return
+    limiter = context.services.limiter
+    if limiter.allow(user.id):
+        return
+    if limiter.should_warn(user.id) and update.effective_chat is not None:
+        lang = await user_language(update, context)
+        await context.bot.send_message(update.effective_chat.id, t(lang, "limits.slow_down"))
+    if update.callback_query is not None:
+        await update.callback_query.answer()
+    raise ApplicationHandlerStop

@@ -9,7 +9,7 @@ from bot.callback_data import parse
 from bot.context import Context, Order
 from bot.conversations.common import answer, user_language
 from bot.i18n import t
-from bot.storage.repo import InsufficientCredits, JobDraft
+from bot.storage.repo import InsufficientCredits, JobDraft, TooManyJobs
 from bot.web import ProviderCallback
 
 
@@ -62,7 +62,13 @@ async def confirm(update: Update, context: Context) -> None:
             price=offers.price(order.service, order.options, services.settings),
             deadline_seconds=services.providers[provider].deadline,
             status_message_id=message.message_id if message else None,
-        ))
+        ), max_active=services.settings.jobs.max_per_user)
+    except TooManyJobs as err:
+        await answer(update)
+        await update.callback_query.edit_message_text(t(lang, "order.too_many", active=err.active),
+                                                      reply_markup=keyboards.summary(lang, order.nonce))
+        context.session.order = order
+        return
     except InsufficientCredits as err:
         await answer(update)
         await update.callback_query.edit_message_text(t(

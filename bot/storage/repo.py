@@ -25,6 +25,12 @@ FROM ledger WHERE user_id = ?
 """
 
 
+class TooManyJobs(Exception):
+    def __init__(self, active: int) -> None:
+        super().__init__(f"{active} unfinished jobs")
+        self.active = active
+
+
 class InsufficientCredits(Exception):
     def __init__(self, balance: int, price: int) -> None:
         super().__init__(f"balance {balance} < price {price}")
@@ -205,11 +211,20 @@ class Repository:
 
     # --- jobs ------------------------------------------------------------------
 
-    async def create_job(self, draft: JobDraft) -> Job:
-        """Insert the job and hold its price in one transaction, or raise InsufficientCredits."""
+    async def create_job(self, draft: JobDraft, max_active: int | None = None) -> Job:
+        """Insert the job and hold its price in one transaction, or raise InsufficientCredits
+        (or TooManyJobs when the user already has ``max_active`` unfinished jobs)."""
         job_id = uuid.uuid4().hex
         now = time.time()
         async with self.db.transaction() as conn:
+            if max_active is not None:
+                async with conn.execute(
+                    "SELECT COUNT(*) FROM jobs WHERE user_id = ? AND state IN ('queued', 'submitting', 'running')",
+                    (draft.user_id,),
+                ) as cur:
+                    row = await cur.fetchone()
+                if row and row[0] >= max_active:
+                    raise TooManyJobs(row[0])
             await self._grant_daily(conn, draft.user_id)
             balance = await self._balance(conn, draft.user_id)
             if balance < draft.price:
@@ -243,13 +258,6 @@ class Repository:
             " OR delivery IS NULL OR delivery = 'sending' ORDER BY created_at"
         )
         return [Job.from_row(r) for r in rows]
-
-    async def active_job_count(self, user_id: int) -> int:
-        row = await self.db.fetchone(
-            "SELECT COUNT(*) FROM jobs WHERE user_id = ? AND state IN ('queued', 'submitting', 'running')",
-            (user_id,),
-        )
-        return int(row[0]) if row else 0
 
     async def transition(self, job_id: str, from_states: tuple[str, ...], to_state: str, **fields: Any) -> bool:
         """Compare-and-set the state; True when this caller made the change."""

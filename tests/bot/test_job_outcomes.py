@@ -124,3 +124,37 @@ async def test_a_job_found_submitting_is_not_sent_again(make_settings, telegram,
         assert picwish.creates == []
         assert await services.repo.balance(5001) == 30
         assert await services.repo.ledger_problems() == []
+
+
+async def test_requests_per_minute_are_limited(make_settings, telegram):
+    async with running(make_settings(limits__requests_per_minute=5)):
+        user = telegram.user()
+        for _ in range(8):
+            await user.send_text("/balance")
+        await user.next_message("sending a lot very quickly")
+
+        def answers() -> int:
+            return len([m for m in user.messages() if "You have" in m.text])
+
+        await telegram.wait_for(lambda: answers() == 5)
+        other = telegram.user(user_id=7777)
+        await other.send_text("/balance")
+        await other.next_message("You have 30 credits")  # nobody else is slowed down
+        assert answers() == 5 and len([m for m in user.messages() if "quickly" in m.text]) == 1
+        admin = telegram.user(user_id=9001)
+        for _ in range(7):
+            await admin.send_text("/balance")
+        await telegram.wait_for(lambda: len([m for m in admin.messages() if "You have" in m.text]) == 7)
+
+
+async def test_unfinished_jobs_per_user_are_limited(make_settings, telegram, picwish):
+    picwish.hold_new_tasks = True
+    async with running(make_settings(jobs__max_per_user=1)) as services:
+        user = telegram.user()
+        first = await order_until_summary(user, "Visa", "USA Visa", "White")
+        await user.press(first, "Confirm")
+        await picwish.task_created.wait()
+        second = await order_until_summary(user, "Visa", "Japan Visa", "White")
+        await user.press(second, "Confirm")
+        await user.edited(second, "You already have 1 photos in the works")
+        assert len(picwish.creates) == 1 and await services.repo.balance(user.id) == 24

@@ -1,0 +1,41 @@
+"""Per-user request limit: a sliding one-minute window of messages and button presses."""
+
+from __future__ import annotations
+
+import time
+from collections import deque
+from collections.abc import Callable
+
+WINDOW = 60.0
+
+
+class RequestLimiter:
+    """Allows ``per_minute`` requests per user in any 60 seconds; tells the user once per window."""
+
+    def __init__(self, per_minute: int, clock: Callable[[], float] = time.monotonic) -> None:
+        self.per_minute = per_minute
+        self._clock = clock
+        self._seen: dict[int, deque[float]] = {}
+        self._warned: dict[int, float] = {}
+
+    def allow(self, user_id: int) -> bool:
+        now = self._clock()
+        times = self._seen.setdefault(user_id, deque())
+        while times and now - times[0] >= WINDOW:
+            times.popleft()
+        if len(times) >= self.per_minute:
+            return False
+        times.append(now)
+        if len(self._seen) > 10_000:  # forget users who have been quiet for a window
+            for quiet in [u for u, t in self._seen.items() if not t or now - t[-1] >= WINDOW]:
+                self._seen.pop(quiet, None)
+                self._warned.pop(quiet, None)
+        return True
+
+    def should_warn(self, user_id: int) -> bool:
+        """True once per window for a user who is over the limit."""
+        now = self._clock()
+        if now - self._warned.get(user_id, -WINDOW) < WINDOW:
+            return False
+        self._warned[user_id] = now
+        return True

@@ -1,0 +1,74 @@
+"""Guards: the per-user request limiter and the result downloader's checks."""
+
+from __future__ import annotations
+
+import pytest
+from aiohttp import web
+
+from bot.limits import RequestLimiter
+from providers.download import Downloader
+from providers.errors import ResultDownloadError
+from tests.conftest import portrait_jpeg
+from tests.fakes.server import LoopbackServer
+
+
+def test_request_limiter_window():
+    now = [0.0]
+    limiter = RequestLimiter(3, clock=lambda: now[0])
+    assert [limiter.allow(1) for _ in range(4)] == [True, True, True, False]
+    assert limiter.allow(2)  # other users are not affected
+    assert limiter.should_warn(1) and not limiter.should_warn(1)
+    now[0] = 59.9
+    assert not limiter.allow(1)
+    now[0] = 60.0
+    assert limiter.allow(1)
+
+
+@pytest.fixture
+async def files():
+    picture = portrait_jpeg(200, 200)
+
+    async def image(_r: web.Request) -> web.Response:
+        return web.Response(body=picture, content_type="image/jpeg")
+
+    async def big(_r: web.Request) -> web.StreamResponse:
+        response = web.StreamResponse()
+        await response.prepare(_r)
+        for _ in range(40):
+            await response.write(b"\xff\xd8" + b"\0" * 65536)
+        return response
+
+    async def html(_r: web.Request) -> web.Response:
+        return web.Response(text="<html>not an image</html>", content_type="text/html")
+
+    async def redirect(_r: web.Request) -> web.Response:
+        raise web.HTTPFound("http://169.254.169.254/latest/meta-data")
+
+    app = web.Application()
+    for path, handler in (("/a.jpg", image), ("/big.jpg", big), ("/page", html), ("/r", redirect)):
+        app.router.add_get(path, handler)
+    server = LoopbackServer(app)
+    await server.start()
+    yield server.url, picture
+    await server.stop()
+
+
+async def test_downloads_only_what_they_should(files):
+    base, picture = files
+    loose = Downloader(max_bytes=1024 * 1024, allow_private_addresses=True)
+    strict = Downloader(max_bytes=1024 * 1024, allow_private_addresses=False)
+    try:
+        assert await loose.fetch(f"{base}/a.jpg") == picture
+        for url, reason in ((f"{base}/big.jpg", "larger than the download limit"),
+                            (f"{base}/page", "not an image"),
+                            (f"{base}/r", "HTTP 302"),
+                            ("file:///etc/passwd", "not http"),
+                            ("ftp://example.com/a.jpg", "not http")):
+            with pytest.raises(ResultDownloadError, match=reason):
+                await loose.fetch(url)
+        for url in (f"{base}/a.jpg", "http://localhost/a.jpg", "http://10.1.2.3/a.jpg", "http://[::1]/a.jpg"):
+            with pytest.raises(ResultDownloadError, match="private or local"):
+                await strict.fetch(url)
+    finally:
+        await loose.aclose()
+        await strict.aclose()
