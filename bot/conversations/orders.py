@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import logging
+
 from telegram import Update
+from telegram.error import TelegramError
 
 from bot import keyboards, offers
 from bot.callback_data import parse
@@ -11,6 +14,8 @@ from bot.conversations.common import answer, user_language
 from bot.i18n import t
 from bot.storage.repo import InsufficientCredits, JobDraft, TooManyJobs
 from bot.web import ProviderCallback
+
+log = logging.getLogger(__name__)
 
 
 def _arg(update: Update) -> str:
@@ -75,9 +80,13 @@ async def confirm(update: Update, context: Context) -> None:
             lang, "order.not_enough", price=err.price, balance=err.balance,
             daily=services.settings.credits.daily_free))
         return
-    await answer(update)
-    await update.callback_query.edit_message_text(t(lang, "job.queued"), reply_markup=keyboards.job_running(lang, job.id))
+    # The job is stored and held: start it before anything else can fail (Telegram, say).
     services.runner.start(job.id)
+    try:
+        await answer(update)
+        await update.callback_query.edit_message_text(t(lang, "job.queued"), reply_markup=keyboards.job_running(lang, job.id))
+    except TelegramError as err:  # the job runs anyway; its next status edit refreshes the message
+        log.info("job %s: could not show it as queued: %s", job.id, err)
 
 
 async def cancel_order(update: Update, context: Context) -> None:

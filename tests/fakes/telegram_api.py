@@ -149,6 +149,7 @@ class FakeTelegram:
         return [m for m in self.log if m.chat_id == chat_id and (kind is None or m.kind == kind)]
 
     def fail(self, method: str, status: int, description: str, retry_after: int | None = None, times: int = 1) -> None:
+        """The next ``times`` calls of ``method`` fail: with ``status``, or (status 0) by a dropped connection."""
         self.failures.setdefault(method, []).extend([Failure(status, description, retry_after)] * times)
 
     # --- HTTP ----------------------------------------------------------------------
@@ -176,10 +177,14 @@ class FakeTelegram:
         queued = self.failures.get(method)
         if queued:
             failure = queued.pop(0)
+            await self._notify()
+            if failure.status == 0:  # a network fault: the connection drops with no answer
+                if request.transport is not None:
+                    request.transport.abort()
+                raise ConnectionResetError("dropped by the fake")
             body: dict[str, Any] = {"ok": False, "error_code": failure.status, "description": failure.description}
             if failure.retry_after is not None:
                 body["parameters"] = {"retry_after": failure.retry_after}
-            await self._notify()
             return web.json_response(body, status=failure.status)
         handler = getattr(self, f"_m_{method}", None)
         if handler is None:
