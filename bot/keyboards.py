@@ -10,7 +10,7 @@ from telegram import InlineKeyboardMarkup as Markup
 from bot.callback_data import Prefix, build
 from bot.context import IdPhotoDraft
 from bot.i18n import LANGUAGES, t
-from providers.picwish import CLOTHES_IDS, LAYOUT_SIZES
+from providers.picwish import CLOTHES_IDS
 from providers.specs import Spec
 
 SPECS_PER_PAGE = 8

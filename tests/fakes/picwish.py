@@ -79,6 +79,10 @@ class FakePicwish(FakeService):
         self.hold_new_tasks = False
         #: Seconds the server waits before answering (to make clients time out).
         self.delay = 0.0
+        #: Endpoints ("create", "query") whose next request is held until the event is set;
+        #: ``held`` is set once such a request has arrived (to stop a client mid-request).
+        self.hold: dict[str, asyncio.Event] = {}
+        self.held: dict[str, asyncio.Event] = {}
         self.task_created = asyncio.Event()
         self.callback_results: list[int] = []
 
@@ -89,6 +93,14 @@ class FakePicwish(FakeService):
 
 
 
+
+    async def _hold_if_asked(self, endpoint: str) -> None:
+        """Hold the request while the test acts; a gate marked ``abandoned`` (the client was killed)
+        still lets the request through: PicWish got it, whatever became of the client."""
+        gate = self.hold.pop(endpoint, None)
+        if gate is not None:
+            self.held.setdefault(endpoint, asyncio.Event()).set()
+            await gate.wait()
 
     def release(self, task_id: str | None = None) -> None:
         """Let held tasks run on to completion."""
@@ -121,6 +133,7 @@ class FakePicwish(FakeService):
                 image = value.file.read()
             else:
                 fields[key] = str(value)
+        await self._hold_if_asked("create")
         self.creates.append(fields)
         if self.delay:
             await asyncio.sleep(self.delay)
@@ -219,6 +232,7 @@ class FakePicwish(FakeService):
     async def _query(self, request: web.Request) -> web.Response:
         if request.headers.get("X-API-KEY") != self.api_key:
             return _bad("Invalid API key", 401)
+        await self._hold_if_asked("query")
         self.queries += 1
         if self.delay:
             await asyncio.sleep(self.delay)

@@ -77,7 +77,11 @@ class FakeTelegram:
         #: Methods whose answer is held until released (to stop a bot mid-request).
         self.hold: dict[str, asyncio.Event] = {}
         self.held: dict[str, asyncio.Event] = {}
+        self.held_requests: list[tuple[str, dict[str, Any]]] = []
         self._changed = asyncio.Condition()
+        #: While set, every bot request but polling is held here (see :meth:`pause`).
+        self._paused: asyncio.Event | None = None
+        self.paused_requests: list[tuple[str, dict[str, Any]]] = []
         #: Set by setWebhook: updates are then POSTed there instead of served by getUpdates.
         self.webhook: dict[str, Any] | None = None
         self.webhook_results: list[int] = []
@@ -148,6 +152,18 @@ class FakeTelegram:
     def sent_to(self, chat_id: int, kind: str | None = None) -> list[SentMessage]:
         return [m for m in self.log if m.chat_id == chat_id and (kind is None or m.kind == kind)]
 
+    def pause(self) -> None:
+        """Hold every request from now on (polling aside): nothing more is accepted until resume()."""
+        self._paused = asyncio.Event()
+        self.paused_requests = []
+
+    def resume(self, abandoned: bool) -> None:
+        """Let held requests go on; ``abandoned`` ones (their client was killed) are dropped."""
+        gate, self._paused = self._paused, None
+        if gate is not None:
+            gate.abandoned = abandoned  # type: ignore[attr-defined]
+            gate.set()
+
     def fail(self, method: str, status: int, description: str, retry_after: int | None = None, times: int = 1) -> None:
         """The next ``times`` calls of ``method`` fail: with ``status``, or (status 0) by a dropped connection."""
         self.failures.setdefault(method, []).extend([Failure(status, description, retry_after)] * times)
@@ -168,10 +184,19 @@ class FakeTelegram:
         method = request.match_info["method"]
         params, files = await self._params(request)
         self.calls.append((method, params))
+        if self._paused is not None and method not in ("getUpdates", "getMe", "deleteWebhook", "setMyCommands"):
+            gate = self._paused
+            self.paused_requests.append((method, params))
+            await self._notify()
+            await gate.wait()
+            if getattr(gate, "abandoned", False):
+                return web.Response(status=499)
         if method in self.hold:
+            gate = self.hold[method]
+            self.held_requests.append((method, params))
             self.held.setdefault(method, asyncio.Event()).set()
-            await self.hold[method].wait()
-            if request.transport is None or request.transport.is_closing():
+            await gate.wait()
+            if getattr(gate, "abandoned", False) or request.transport is None or request.transport.is_closing():
                 # The client went away while the request was held: it never reached "Telegram".
                 return web.Response(status=499)
         queued = self.failures.get(method)

@@ -1,0 +1,64 @@
+"""The bot as a real subprocess (``python -m bot run``), to be killed hard and started again."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sys
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from bot.config import Settings
+from bot.storage.db import Database
+from bot.storage.repo import Repository
+
+
+class BotProcess:
+    def __init__(self, config_path: Path, log_path: Path) -> None:
+        self.config_path = config_path
+        self.log_path = log_path
+        self.proc: asyncio.subprocess.Process | None = None
+
+    async def start(self, telegram) -> None:
+        polls = sum(1 for method, _ in telegram.calls if method == "getUpdates")
+        log = self.log_path.open("ab")
+        env = {k: v for k, v in os.environ.items() if k not in ("TELEGRAM_BOT_TOKEN", "PHOTOBOT_CONFIG")}
+        self.proc = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "bot", "run", "--config", str(self.config_path),
+            stdout=log, stderr=log, env=env,
+        )
+        log.close()
+        # Ready when it has started long polling.
+        await telegram.wait_for(lambda: sum(1 for m, _ in telegram.calls if m == "getUpdates") > polls, timeout=30)
+
+    async def kill(self) -> None:
+        assert self.proc is not None
+        self.proc.send_signal(signal.SIGKILL)
+        await self.proc.wait()
+
+    async def stop(self) -> None:
+        if self.proc is not None and self.proc.returncode is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                await asyncio.wait_for(self.proc.wait(), 15)
+            except TimeoutError:
+                self.proc.kill()
+                await self.proc.wait()
+
+
+@pytest.fixture
+async def open_repo() -> AsyncIterator[object]:
+    """Opens the bot's database from the test, closing it whatever the outcome."""
+    opened: list[Database] = []
+
+    async def open_(settings: Settings) -> Repository:
+        db = await Database.open(settings.database.path)
+        opened.append(db)
+        return Repository(db, settings.credits.daily_free)
+
+    yield open_
+    for db in opened:
+        await db.close()
