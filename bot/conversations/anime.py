@@ -11,7 +11,7 @@ from bot import keyboards
 from bot.callback_data import parse
 from bot.config import AnimeStyle
 from bot.context import Context, Order
-from bot.conversations.common import answer, face_ok, user_language
+from bot.conversations.common import answer, ready_photo, user_language
 from bot.conversations.orders import show_order
 from bot.i18n import localized, t
 
@@ -32,10 +32,7 @@ async def start(update: Update, context: Context) -> str | int:
     """Button m:svc:anime: needs a stored photo; asks for a style (or the layout if there is one style)."""
     lang = await user_language(update, context)
     await answer(update)
-    if context.session.photo is None:
-        await update.effective_message.reply_text(t(lang, "idphoto.need_photo"))
-        return ConversationHandler.END
-    if not await face_ok(update, context):
+    if not await ready_photo(update, context, needs_face=True):
         return ConversationHandler.END
     styles = _styles(context)
     if len(styles) == 1:

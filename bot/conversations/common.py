@@ -52,3 +52,13 @@ async def face_ok(update: Update, context: Context) -> bool:
     lang = context.session.lang or "en"
     await update.effective_message.reply_text(t(lang, f"face.{photo.face}"), reply_markup=keyboards.new_photo(lang))
     return False
+
+
+async def ready_photo(update: Update, context: Context, *, needs_face: bool) -> bool:
+    """Whether the stored photo can start a service; if there is none, or (for services that need
+    a face) it has no usable one, the user is told so."""
+    if context.session.photo is None:
+        lang = context.session.lang or "en"
+        await update.effective_message.reply_text(t(lang, "idphoto.need_photo"))
+        return False
+    return not needs_face or await face_ok(update, context)

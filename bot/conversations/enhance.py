@@ -10,7 +10,7 @@ from telegram.ext import ConversationHandler
 from bot import keyboards
 from bot.callback_data import parse
 from bot.context import Context, Order
-from bot.conversations.common import answer, user_language
+from bot.conversations.common import answer, ready_photo, user_language
 from bot.conversations.orders import show_order
 from bot.i18n import localized, t
 
@@ -23,8 +23,7 @@ async def start(update: Update, context: Context) -> str | int:
     """Button m:svc:enhance: needs a stored photo; asks for the kind of enhancement."""
     lang = await user_language(update, context)
     await answer(update)
-    if context.session.photo is None:
-        await update.effective_message.reply_text(t(lang, "idphoto.need_photo"))
+    if not await ready_photo(update, context, needs_face=False):
         return ConversationHandler.END
     types = context.services.settings.providers.magictiger.enhance_types
     buttons = [(e.id, t(lang, "enhance.type_button", title=localized(e.title, lang), price=e.price)) for e in types]

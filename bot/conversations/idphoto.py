@@ -16,7 +16,7 @@ from bot import keyboards
 from bot.callback_data import parse
 from bot import offers
 from bot.context import Context, IdPhotoDraft, Order
-from bot.conversations.common import answer, face_ok, user_language
+from bot.conversations.common import answer, ready_photo, user_language
 from bot.conversations.orders import show_order
 from bot.i18n import t
 from providers.specs import Spec
@@ -78,11 +78,7 @@ def _specs_on_screen(context: Context) -> tuple[list[Spec], str]:
 async def start(update: Update, context: Context) -> str | int:
     """Button m:svc:idphoto: needs a stored photo; asks for a category."""
     lang = await user_language(update, context)
-    if context.session.photo is None:
-        await answer(update)
-        await update.effective_message.reply_text(t(lang, "idphoto.need_photo"))
-        return ConversationHandler.END
-    if not await face_ok(update, context):
+    if not await ready_photo(update, context, needs_face=True):
         await answer(update)
         return ConversationHandler.END
     await _show(update, t(lang, "idphoto.pick_category"), keyboards.categories(lang, context.services.catalog.categories))

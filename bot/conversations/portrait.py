@@ -11,7 +11,7 @@ from telegram.ext import ConversationHandler
 from bot import keyboards
 from bot.callback_data import parse
 from bot.context import Context, Order
-from bot.conversations.common import answer, face_ok, user_language
+from bot.conversations.common import answer, ready_photo, user_language
 from bot.conversations.orders import show_order
 from bot.i18n import localized, t
 from bot.images import fit
@@ -38,12 +38,9 @@ async def start(update: Update, context: Context) -> str | int:
     """Button m:svc:portrait: checks the photo's size; shows the first template."""
     lang = await user_language(update, context)
     await answer(update)
+    if not await ready_photo(update, context, needs_face=True):
+        return ConversationHandler.END
     photo = context.session.photo
-    if photo is None:
-        await update.effective_message.reply_text(t(lang, "idphoto.need_photo"))
-        return ConversationHandler.END
-    if not await face_ok(update, context):
-        return ConversationHandler.END
     if min(photo.width, photo.height) < SOURCE_MIN_SIDE:
         await update.effective_message.reply_text(t(lang, "portrait.too_small", min=SOURCE_MIN_SIDE),
                                                   reply_markup=keyboards.new_photo(lang))

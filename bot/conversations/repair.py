@@ -11,7 +11,7 @@ from telegram.ext import ConversationHandler
 from bot import keyboards
 from bot.callback_data import parse
 from bot.context import Context, Order
-from bot.conversations.common import answer, user_language
+from bot.conversations.common import answer, ready_photo, user_language
 from bot.conversations.orders import show_order
 from bot.i18n import t
 from providers.hili import REPAIR_TYPES
@@ -49,8 +49,7 @@ async def start(update: Update, context: Context) -> str | int:
     """Button m:svc:repair: needs a stored photo; asks for the mode (with each mode's price)."""
     lang = await user_language(update, context)
     await answer(update)
-    if context.session.photo is None:
-        await update.effective_message.reply_text(t(lang, "idphoto.need_photo"))
+    if not await ready_photo(update, context, needs_face=False):
         return ConversationHandler.END
     prices = context.services.settings.providers.hili.prices
     await update.callback_query.edit_message_text(
