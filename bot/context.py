@@ -73,7 +73,6 @@ class Session:
     order: Order | None = None
     #: Category index or search text behind the spec list on screen.
     spec_source: str = ""
-    awaiting_hex: bool = False
     anime_style: str = ""
 
 

@@ -55,7 +55,6 @@ async def cancel(update: Update, context: Context) -> int:
     session = context.session
     had_something = session.photo is not None or session.draft is not None or session.order is not None
     session.photo = session.draft = session.order = None
-    session.awaiting_hex = False
     await update.effective_message.reply_text(t(lang, "cancel.done" if had_something else "cancel.nothing"))
     return ConversationHandler.END
 
@@ -99,7 +98,6 @@ async def photo(update: Update, context: Context) -> int:
     message = update.effective_message
     session = context.session
     session.draft = session.order = None
-    session.awaiting_hex = False
     attachment = message.photo[-1] if message.photo else message.document
     if attachment.file_size and attachment.file_size > MAX_INPUT_BYTES:
         await message.reply_text(t(lang, "input.file_too_large"))
