@@ -5,10 +5,12 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+import warnings
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from telegram import BotCommand, Update
+from telegram.warnings import PTBUserWarning
 from telegram.ext import (
     AIORateLimiter,
     ApplicationBuilder,
@@ -30,6 +32,10 @@ from bot.services import Services, open_services, webhook_secret, webhook_url
 from bot.web import ProviderCallback
 
 log = logging.getLogger(__name__)
+
+# Conversations mix message and button steps on purpose, so per_message stays False; PTB warns
+# about that on every start.
+warnings.filterwarnings("ignore", message="If 'per_message=False'", category=PTBUserWarning)
 
 #: Telegram's own retry_after is honoured by the rate limiter, then retried this often.
 RATE_LIMIT_RETRIES = 3
