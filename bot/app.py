@@ -10,7 +10,6 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from telegram import BotCommand, Update
-from telegram.warnings import PTBUserWarning
 from telegram.ext import (
     AIORateLimiter,
     ApplicationBuilder,
@@ -21,6 +20,7 @@ from telegram.ext import (
     TypeHandler,
     filters,
 )
+from telegram.warnings import PTBUserWarning
 
 from bot.callback_data import Prefix, build, pattern
 from bot.config import Settings
