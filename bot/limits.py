@@ -17,6 +17,7 @@ class RequestLimiter:
         self._clock = clock
         self._seen: dict[int, deque[float]] = {}
         self._warned: dict[int, float] = {}
+        self._pruned = 0.0
 
     def allow(self, user_id: int) -> bool:
         now = self._clock()
@@ -26,11 +27,16 @@ class RequestLimiter:
         if len(times) >= self.per_minute:
             return False
         times.append(now)
-        if len(self._seen) > 10_000:  # forget users who have been quiet for a window
+        if now - self._pruned >= WINDOW:  # once a window, forget users who have been quiet all of it
+            self._pruned = now
             for quiet in [u for u, t in self._seen.items() if not t or now - t[-1] >= WINDOW]:
                 self._seen.pop(quiet, None)
                 self._warned.pop(quiet, None)
         return True
+
+    def __len__(self) -> int:
+        """Users remembered (those active within about two windows)."""
+        return len(self._seen)
 
     def should_warn(self, user_id: int) -> bool:
         """True once per window for a user who is over the limit."""

@@ -119,9 +119,7 @@ class WebServer:
         if job is None or provider is None or not secret_ok or not provider.check_callback(request.headers, body):
             log.warning("rejected a %s callback: unknown job, wrong secret or failed check", provider_name)
             raise web.HTTPNotFound()
-        await self.update_queue.put(ProviderCallback(job_id=job_id, provider=provider_name))
-        answer = provider.callback_answer()
-        return web.Response(status=answer.status, body=answer.body, content_type=answer.content_type)
+        return await self._wake(provider_name, job_id, provider)
 
     async def account_callback(self, request: web.Request) -> web.Response:
         """A provider's account-wide callback URL: checked by the provider, matched by the id in the body."""
@@ -135,6 +133,10 @@ class WebServer:
         if job is None or job.provider != provider_name:
             log.warning("a %s callback for an unknown job", provider_name)
             raise web.HTTPNotFound()
-        await self.update_queue.put(ProviderCallback(job_id=job.id, provider=provider_name))
+        return await self._wake(provider_name, job.id, provider)
+
+    async def _wake(self, provider_name: str, job_id: str, provider: TaskProvider) -> web.Response:
+        """Queue the verified wake-up for the job and answer the way the provider expects."""
+        await self.update_queue.put(ProviderCallback(job_id=job_id, provider=provider_name))
         answer = provider.callback_answer()
         return web.Response(status=answer.status, body=answer.body, content_type=answer.content_type)

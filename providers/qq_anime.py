@@ -30,9 +30,7 @@ from providers.models import InputImage, Phase, ResultImage, Submission, TaskSta
 log = logging.getLogger(__name__)
 
 DEFAULT_URL = "https://ai.tu.qq.com/trpc.shadow_cv.ai_processor_cgi.AIProcessorCgi/Process"
-OVERSEAS_URL = "https://ai.tu.qq.com/overseas/trpc.shadow_cv.ai_processor_cgi.AIProcessorCgi/Process"
 DEFAULT_BUSI_ID = "ai_painting_anime_entry"
-OVERSEAS_BUSI_ID = "different_dimension_me_img_entry"
 DEFAULT_TIMEOUT = 90.0
 #: 2111 VOLUMN_LIMIT: "retrying may return successfully after some retries".
 VOLUME_LIMIT_RETRIES = 3

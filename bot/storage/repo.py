@@ -15,7 +15,6 @@ import aiosqlite
 from bot.storage.db import Database
 
 ACTIVE_STATES = ("queued", "submitting", "running")
-TERMINAL_STATES = ("succeeded", "failed", "cancelled")
 
 # Balance is derived from the ledger: holds take credits away, releases give them back,
 # a capture only settles a hold (the credits already left with the hold).

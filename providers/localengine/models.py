@@ -72,9 +72,3 @@ def segment_person(rgb: np.ndarray) -> np.ndarray:
     mask = (output - low) / (high - low) if high > low else np.zeros_like(output)
     return cv2.resize(mask.astype(np.float32), (width, height), interpolation=cv2.INTER_LINEAR)
 
-
-def warm_up() -> None:
-    """Load both models now (the first photo otherwise pays for it)."""
-    blank = np.zeros((64, 64, 3), dtype=np.uint8)
-    detect_faces(blank, 1)
-    segment_person(blank)

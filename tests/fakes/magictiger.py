@@ -149,7 +149,8 @@ class FakeMagicTiger(FakeService):
                 data["facelist"] = [{"outputurl": url, "outpathext": "jpg"} for url in urls]
         return data
 
-    async def _gettask(self, request: web.Request) -> web.Response:
+    async def _live_task(self, request: web.Request) -> Task | web.Response:
+        """The request's task, or the documented answer for a bad token, a missing or deleted task."""
         body = await self._body(request)
         if isinstance(body, web.Response):
             return body
@@ -158,17 +159,16 @@ class FakeMagicTiger(FakeService):
             return self._answer(1002001, "Task not exist")
         if task.deleted:
             return self._answer(1002002, "Task was deleted")
-        return self._answer(0, "", self._task_data(task))
+        return task
+
+    async def _gettask(self, request: web.Request) -> web.Response:
+        task = await self._live_task(request)
+        return task if isinstance(task, web.Response) else self._answer(0, "", self._task_data(task))
 
     async def _deletetask(self, request: web.Request) -> web.Response:
-        body = await self._body(request)
-        if isinstance(body, web.Response):
-            return body
-        task = self.tasks.get(str(body.get("taskid")))
-        if task is None:
-            return self._answer(1002001, "Task not exist")
-        if task.deleted:
-            return self._answer(1002002, "Task was deleted")
+        task = await self._live_task(request)
+        if isinstance(task, web.Response):
+            return task
         task.deleted = True
         await self.changed()
         return self._answer(0, "", {"success": True})

@@ -24,6 +24,20 @@ def test_request_limiter_window():
     assert limiter.allow(1)
 
 
+def test_request_limiter_forgets_quiet_users_once_a_window():
+    now = [0.0]
+    limiter = RequestLimiter(3, clock=lambda: now[0])
+    for user in range(1000):
+        limiter.allow(user)
+    assert len(limiter) == 1000
+    now[0] = 30.0
+    limiter.allow(5000)
+    assert len(limiter) == 1001  # no scan before a window has passed
+    now[0] = 61.0
+    limiter.allow(5001)
+    assert len(limiter) == 2  # the users quiet for a whole window are forgotten
+
+
 @pytest.fixture
 async def files():
     picture = portrait_jpeg(200, 200)
