@@ -209,7 +209,8 @@ def build_application(settings: Settings) -> PhotoBotApp:
         .base_url(settings.telegram.base_url)
         .base_file_url(settings.telegram.base_file_url)
         .context_types(CONTEXT_TYPES)
-        .rate_limiter(AIORateLimiter(max_retries=RATE_LIMIT_RETRIES))
+        .rate_limiter(AIORateLimiter(overall_max_rate=settings.telegram.max_messages_per_second,
+                                     max_retries=RATE_LIMIT_RETRIES))
         .concurrent_updates(True)
         .build()
     )

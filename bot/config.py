@@ -49,6 +49,10 @@ class TelegramSettings(_Section):
     poll_timeout: int = Field(default=30, ge=0, le=60)
     #: Minimum seconds between two edits of one status message (Telegram flood limits).
     status_edit_interval: float = Field(default=2.0, ge=0)
+    #: Messages and edits per second across all chats, paced by the bot itself. 30 is Telegram's
+    #: documented bulk limit; a busy bot whose users mostly interact may raise it, or set 0 to
+    #: leave pacing to Telegram (its 429 answers are waited out and retried either way).
+    max_messages_per_second: float = Field(default=30, ge=0)
 
 
 class ServerSettings(_Section):
@@ -81,6 +85,12 @@ class CreditSettings(_Section):
 class NetworkSettings(_Section):
     allow_private_addresses: bool = False
     max_download_bytes: int = Field(default=30 * 1024 * 1024, gt=0)
+    #: Seconds a result download may take.
+    download_timeout: float = Field(default=60.0, gt=0)
+    #: Times a failed provider request is sent again (only requests the provider cannot have
+    #: acted on, or status queries), and the base of the random exponential wait between.
+    request_retries: int = Field(default=3, ge=0, le=10)
+    retry_backoff: float = Field(default=0.5, ge=0)
 
 
 class JobSettings(_Section):
@@ -275,8 +285,10 @@ class WanxingSettings(_Section):
     app_secret: str = ""
     app_code: str = ""
     templates: tuple[PortraitTemplate, ...] = ()
-    #: Seconds the provider may take (its `timeout`); also the job's deadline.
+    #: Seconds the provider may take (its `timeout`).
     timeout: int = Field(default=600, ge=30, le=7200)
+    #: Seconds the bot waits for a job before refunding it; empty: `timeout` plus a minute.
+    deadline: float | None = Field(default=None, gt=0)
     poll_interval: float = Field(default=5.0, gt=0)
     request_timeout: float = Field(default=30.0, gt=0)
     price: int = Field(default=20, ge=0)

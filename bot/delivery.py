@@ -64,6 +64,21 @@ class Delivery:
         except (BadRequest, Forbidden, NetworkError) as err:
             log.debug("progress edit for job %s skipped: %s", job.id, err)
 
+    async def trouble(self, job: Job) -> None:
+        """Tell the user the provider is failing to answer while the bot keeps asking; the next
+        progress edit goes through at once, so the note disappears when the provider recovers."""
+        if job.status_message_id is None:
+            return
+        self._last_edit.pop(job.id, None)
+        lang = await self._language(job)
+        try:
+            await self.bot.edit_message_text(
+                t(lang, "job.provider_slow"), chat_id=job.chat_id, message_id=job.status_message_id,
+                reply_markup=keyboards.job_running(lang, job.id),
+            )
+        except (BadRequest, Forbidden, NetworkError) as err:
+            log.debug("trouble note for job %s skipped: %s", job.id, err)
+
     async def deliver(self, job: Job) -> None:
         if job.delivery == "done":
             return

@@ -25,6 +25,7 @@ from bot.storage.repo import Job, Repository
 from providers.base import TaskProvider
 from providers.download import Downloader
 from providers.errors import (
+    BadResponse,
     DeadlineExceeded,
     ProviderConnectionError,
     ProviderError,
@@ -41,6 +42,9 @@ DELIVERY_RETRY_DELAY = 15.0
 #: On a graceful stop, deliveries under way get this long to finish instead of being cut.
 DELIVERY_GRACE = 10.0
 RESULT_DOWNLOAD_ATTEMPTS = 3
+#: Garbled status answers in a row that end a job: one or two are taken for a passing glitch
+#: (a proxy's error page), since the provider already has the task and will finish it.
+MAX_BAD_ANSWERS = 3
 
 
 def _transient(err: ProviderError) -> bool:
@@ -251,19 +255,27 @@ class JobRunner:
             await self.repo.settle(job, "failed", error="provider_disabled")
             return
         wake = self._wakeups.setdefault(job.id, asyncio.Event())
-        shown = (job.progress, None)
+        shown: tuple[int, int | None] | None = (job.progress, None)
+        trouble: ProviderError | None = None  # the last failed query, while they keep failing
+        bad_answers = 0
         while True:
             wake.clear()
             try:
                 async with self._slots:
                     status = await provider.query(job.provider_task_id)
             except ProviderError as err:
-                if not _transient(err):
+                bad_answers = bad_answers + 1 if isinstance(err, BadResponse) else 0
+                if not (_transient(err) or 0 < bad_answers < MAX_BAD_ANSWERS):
                     log.warning("job %s: query failed: %s", job.id, err)
                     await self.repo.settle(job, "failed", error=err.code)
                     return
                 log.info("job %s: provider not answering (%s); will ask again", job.id, err)
+                if trouble is None:
+                    await self.delivery.trouble(job)
+                    shown = None
+                trouble = err
             else:
+                trouble, bad_answers = None, 0
                 if await self._conclude(job, status):
                     return
                 if (status.progress, status.queue_position) != shown:
@@ -273,7 +285,7 @@ class JobRunner:
             # Checked after asking the provider, so a task that finished while the bot was
             # down is still delivered.
             if job.deadline is not None and time.time() > job.deadline:
-                await self.repo.settle(job, "failed", error=DeadlineExceeded.code)
+                await self.repo.settle(job, "failed", error=trouble.code if trouble else DeadlineExceeded.code)
                 return
             try:
                 await asyncio.wait_for(wake.wait(), timeout=provider.poll_interval)

@@ -70,6 +70,7 @@ def webhook_url(settings: Settings) -> str:
 
 def make_providers(settings: Settings) -> dict[str, TaskProvider]:
     providers: dict[str, TaskProvider] = {}
+    retries = {"max_retries": settings.network.request_retries, "backoff": settings.network.retry_backoff}
     picwish = settings.providers.picwish
     if picwish.usable:
         providers["picwish"] = PicwishClient(
@@ -78,16 +79,18 @@ def make_providers(settings: Settings) -> dict[str, TaskProvider]:
             timeout=picwish.request_timeout,
             poll_interval=picwish.poll_interval,
             deadline=picwish.deadline,
+            **retries,
         )
     qq = settings.providers.qq_anime
     if qq.usable:
         providers["qq_anime"] = QQAnimeClient(url=qq.url, busi_id=qq.busi_id, timeout=qq.request_timeout,
-                                              volume_limit_backoff=qq.retry_backoff, proxy=qq.proxy or None)
+                                              volume_limit_backoff=qq.retry_backoff, proxy=qq.proxy or None,
+                                              **retries)
     hili = settings.providers.hili
     if hili.usable:
         providers["hili"] = HiliClient(hili.third_code, hili.secret_key, base_url=hili.base_url,
                                        timeout=hili.request_timeout, poll_interval=hili.poll_interval,
-                                       deadline=hili.deadline)
+                                       deadline=hili.deadline, **retries)
     tiger = settings.providers.magictiger
     if tiger.usable:
         api = MagicTigerApi(
@@ -96,12 +99,13 @@ def make_providers(settings: Settings) -> dict[str, TaskProvider]:
             failed_status=tiger.task_status.failed, callback_param=tiger.callback_param,
         )
         providers["magictiger"] = MagicTigerClient(api, timeout=tiger.request_timeout, poll_interval=tiger.poll_interval,
-                                                   deadline=tiger.deadline)
+                                                   deadline=tiger.deadline, **retries)
     wanxing = settings.providers.wanxing
     if wanxing.usable:
         credentials = GatewayCredentials(wanxing.app_key, wanxing.app_secret, wanxing.app_code)
         providers["wanxing"] = WanxingClient(credentials, base_url=wanxing.base_url, timeout=wanxing.request_timeout,
-                                             task_timeout=wanxing.timeout, poll_interval=wanxing.poll_interval)
+                                             task_timeout=wanxing.timeout, poll_interval=wanxing.poll_interval,
+                                             deadline=wanxing.deadline, **retries)
     local = settings.providers.local
     if local.usable:
         providers["local"] = LocalIdPhoto(concurrency=local.concurrency)
@@ -118,6 +122,7 @@ async def open_services(app: PhotoBotApp, settings: Settings) -> Services:
     downloader = Downloader(
         max_bytes=settings.network.max_download_bytes,
         allow_private_addresses=settings.network.allow_private_addresses,
+        timeout=settings.network.download_timeout,
     )
     delivery = Delivery(app.bot, repo, media, edit_interval=settings.telegram.status_edit_interval)
     runner = JobRunner(

@@ -84,14 +84,14 @@ class WanxingClient(TaskProvider):
 
     def __init__(self, credentials: GatewayCredentials, *, base_url: str = DEFAULT_BASE_URL,
                  timeout: float = DEFAULT_TIMEOUT, task_timeout: int = DEFAULT_TASK_TIMEOUT,
-                 poll_interval: float = POLL_INTERVAL, **kwargs: Any) -> None:
+                 poll_interval: float = POLL_INTERVAL, deadline: float | None = None, **kwargs: Any) -> None:
         super().__init__(timeout=timeout, **kwargs)
         self.credentials = credentials
         self.base_url = base_url.rstrip("/")
         self.task_timeout = task_timeout
         self.poll_interval = poll_interval
         # The provider stops the task at its timeout and notifies us; a little later we stop waiting.
-        self.deadline = float(task_timeout) + 60.0
+        self.deadline = deadline if deadline is not None else float(task_timeout) + 60.0
 
     async def _post(self, path: str, payload: dict[str, Any], *, idempotent: bool) -> dict[str, Any]:
         url = f"{self.base_url}{path}"

@@ -117,7 +117,7 @@ def make_settings(tmp_path: Path, telegram: FakeTelegram, picwish: FakePicwish, 
             "database": {"path": str(tmp_path / "photobot.sqlite3")},
             "credits": {"daily_free": 30},
             "limits": {"requests_per_minute": 1000},
-            "network": {"allow_private_addresses": True},
+            "network": {"allow_private_addresses": True, "retry_backoff": 0.01},
             "providers": {"picwish": {"enabled": True, "api_key": picwish.api_key, "base_url": picwish.base_url,
                                       "poll_interval": 0.05, "deadline": 20},
                           "qq_anime": {"enabled": True, "url": qq.url, "retry_backoff": 0.01, "styles": [

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 
 from telegram import Update
@@ -34,7 +33,8 @@ async def answer(update: Update, text: str | None = None) -> None:
 
 async def face_ok(update: Update, context: Context) -> bool:
     """Check once per photo that it has one usable face; if not, say why (nothing is charged)."""
-    from providers.localengine import FaceCheckError, available, check_face
+    from providers.localengine import available
+    from providers.localengine.worker import EngineCrashed, shared_worker
 
     photo = context.session.photo
     assert photo is not None
@@ -42,11 +42,11 @@ async def face_ok(update: Update, context: Context) -> bool:
         if not available():
             photo.face = "unchecked"
         else:
+            engine = shared_worker(context.services.settings.providers.local.concurrency)
             try:
-                await asyncio.to_thread(check_face, context.services.media.read(photo.ref))
-                photo.face = "ok"
-            except FaceCheckError as err:
-                photo.face = err.code
+                photo.face = await engine.face_problem(context.services.media.read(photo.ref)) or "ok"
+            except EngineCrashed:
+                photo.face = "unchecked"  # the provider will still refuse a photo without a face
     if photo.face in ("ok", "unchecked"):
         return True
     lang = context.session.lang or "en"

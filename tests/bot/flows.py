@@ -43,6 +43,43 @@ async def order_until_summary(
     return await user.edited(menu, "Please check your order")
 
 
+async def _service(user: FakeUser, button: str, photo: bytes) -> SentMessage:
+    await user.send_photo(photo)
+    menu = await user.next_message("What would you like")
+    await user.press(menu, button)
+    return menu
+
+
+async def order_anime(user: FakeUser, style: str = "Anime", layout: str = "Anime picture only") -> SentMessage:
+    menu = await _service(user, "Anime portrait", portrait_jpeg(800, 1000))
+    await user.edited(menu, "Choose an anime style")
+    await user.press(menu, style)
+    await user.edited(menu, "What should the result look like")
+    await user.press(menu, layout)
+    return await user.edited(menu, "Please check your order")
+
+
+async def order_repair(user: FakeUser, mode: str = "Upscale") -> SentMessage:
+    menu = await _service(user, "Repair, upscale, colorize", portrait_jpeg(400, 500))
+    await user.edited(menu, "What should I do with this photo")
+    await user.press(menu, mode)
+    return await user.edited(menu, "Please check your order")
+
+
+async def order_enhance(user: FakeUser, kind: str = "Sharpen & enhance") -> SentMessage:
+    menu = await _service(user, "Enhance", portrait_jpeg(300, 400))
+    await user.edited(menu, "Which enhancement")
+    await user.press(menu, kind)
+    return await user.edited(menu, "Please check your order")
+
+
+async def order_portrait(user: FakeUser) -> SentMessage:
+    await _service(user, "AI portrait", portrait_jpeg(800, 1000))
+    gallery = await user.next_message(kind="photo")
+    await user.press(gallery, "Choose this one")
+    return await user.next_message("Please check your order")
+
+
 def pixel_size(data: bytes) -> tuple[int, int]:
     with Image.open(io.BytesIO(data)) as img:
         return img.size

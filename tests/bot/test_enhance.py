@@ -6,24 +6,14 @@ import httpx
 import pytest
 
 from bot.app import running
-from tests.bot.flows import pixel_size
-from tests.conftest import portrait_jpeg
+from tests.bot.flows import order_enhance, pixel_size
 from tests.fakes.magictiger import EXPECTED_CALLBACK_ANSWER
-
-
-async def _order(user, kind: str):
-    await user.send_photo(portrait_jpeg(300, 400))
-    menu = await user.next_message("What would you like")
-    await user.press(menu, "Enhance")
-    await user.edited(menu, "Which enhancement")
-    await user.press(menu, kind)
-    return await user.edited(menu, "Please check your order")
 
 
 async def test_enhance_shows_the_queue_and_delivers(bot, telegram, tiger):
     tiger.hold = True  # the test moves the queue itself
     user = telegram.user()
-    summary = await _order(user, "Sharpen & enhance")
+    summary = await order_enhance(user, "Sharpen & enhance")
     assert "Price: 9 credits" in summary.text
     await user.press(summary, "Confirm")
     await user.edited(summary, "Waiting in the queue: place 2")
@@ -46,7 +36,7 @@ async def test_enhance_shows_the_queue_and_delivers(bot, telegram, tiger):
 
 async def test_several_outputs_arrive_as_an_album_and_documents(bot, telegram, tiger):
     user = telegram.user()
-    summary = await _order(user, "Colorize black & white")
+    summary = await order_enhance(user, "Colorize black & white")
     await user.press(summary, "Confirm")
     await user.edited(summary, "Done! 11 credits used.", timeout=15)
     photos = user.messages("photo")
@@ -59,7 +49,7 @@ async def test_several_outputs_arrive_as_an_album_and_documents(bot, telegram, t
 async def test_cancel_deletes_the_task(bot, telegram, tiger):
     tiger.hold = True
     user = telegram.user()
-    summary = await _order(user, "Sharpen & enhance")
+    summary = await order_enhance(user, "Sharpen & enhance")
     await user.press(summary, "Confirm")
     await user.edited(summary, "Waiting in the queue: place 2")
     await user.press(summary, "Cancel")
@@ -79,7 +69,7 @@ async def test_cancel_deletes_the_task(bot, telegram, tiger):
 async def test_create_errors_are_told_and_refunded(bot, telegram, tiger, code, message):
     tiger.next_create_codes = [code]
     user = telegram.user()
-    summary = await _order(user, "Sharpen & enhance")
+    summary = await order_enhance(user, "Sharpen & enhance")
     await user.press(summary, "Confirm")
     await user.edited(summary, message)
     assert await bot.repo.balance(user.id) == 30
@@ -88,7 +78,7 @@ async def test_create_errors_are_told_and_refunded(bot, telegram, tiger, code, m
 async def test_a_failed_task_is_told_and_refunded(bot, telegram, tiger):
     tiger.next_failure = 1001001
     user = telegram.user()
-    summary = await _order(user, "Sharpen & enhance")
+    summary = await order_enhance(user, "Sharpen & enhance")
     await user.press(summary, "Confirm")
     await user.edited(summary, "could not be processed")
     assert await bot.repo.balance(user.id) == 30
@@ -108,7 +98,7 @@ async def test_restart_in_the_middle_of_a_job(make_settings, telegram, tiger):
     settings = make_settings()
     user = telegram.user()
     async with running(settings):
-        summary = await _order(user, "Sharpen & enhance")
+        summary = await order_enhance(user, "Sharpen & enhance")
         await user.press(summary, "Confirm")
         await user.edited(summary, "Waiting in the queue: place 2")
     tiger.hold = False

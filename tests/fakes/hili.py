@@ -40,9 +40,9 @@ class FakeHili:
         self.nums = nums
         app = web.Application(client_max_size=30 * 1024 * 1024)
         for path in ("upload", "status", "download"):
-            app.router.add_post(f"/api/third/photo/{path}", getattr(self, f"_{path}"))
-        app.router.add_post("/api/third/company/nums", self._nums)
-        app.router.add_get("/static/{name}", self._static)
+            app.router.add_post(f"/api/third/photo/{path}", getattr(self, f"_{path}"), name=path)
+        app.router.add_post("/api/third/company/nums", self._nums, name="nums")
+        app.router.add_get("/static/{name}", self._static, name="result")
         self.server = LoopbackServer(app)
         self.uploads: dict[str, Upload] = {}
         self.upload_calls = 0

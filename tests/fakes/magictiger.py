@@ -48,8 +48,8 @@ class FakeMagicTiger(FakeService):
         self.step_seconds = step_seconds
         app = web.Application()
         for operation in ("createtask", "gettask", "deletetask"):
-            app.router.add_post(f"/v1/{operation}", getattr(self, f"_{operation}"))
-        app.router.add_get("/out/{name}", self._output)
+            app.router.add_post(f"/v1/{operation}", getattr(self, f"_{operation}"), name=operation)
+        app.router.add_get("/out/{name}", self._output, name="result")
         super().__init__(app)
         self.tasks: dict[str, Task] = {}
         self.creates: list[dict[str, Any]] = []

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import io
 import re
+import time
 import uuid
 from dataclasses import dataclass, field
 from typing import Any
@@ -48,6 +49,10 @@ class Task:
     image_id: str = field(default_factory=lambda: uuid.uuid4().hex)
     held: bool = False
     callbacks: list[int] = field(default_factory=list)
+    #: time.monotonic() when it was created, finished, and last asked about (for bench/load.py).
+    created_at: float = field(default_factory=time.monotonic)
+    finished_at: float | None = None
+    queried_at: float | None = None
 
     @property
     def state(self) -> int:
@@ -111,9 +116,9 @@ class FakePicwish(FakeService):
 
     def _app(self) -> web.Application:
         app = web.Application(client_max_size=40 * 1024 * 1024)
-        app.router.add_post("/idphoto", self._create)
-        app.router.add_get("/idphoto/{task_id}", self._query)
-        app.router.add_get("/results/{name}", self._result)
+        app.router.add_post("/idphoto", self._create, name="create")
+        app.router.add_get("/idphoto/{task_id}", self._query, name="query")
+        app.router.add_get("/results/{name}", self._result, name="result")
         return app
 
     # --- create ----------------------------------------------------------------------
@@ -215,6 +220,8 @@ class FakePicwish(FakeService):
             if task.held:
                 return
             task.step += 1
+            if task.state == 1:
+                task.finished_at = time.monotonic()
             await self.changed()
         if (task.state == 1 or task.state < 0) and "callback_url" in task.fields:
             await self._send_callback(task)
@@ -242,6 +249,7 @@ class FakePicwish(FakeService):
         task = self.tasks.get(request.match_info["task_id"])
         if task is None:
             return _bad("task not found", 404)
+        task.queried_at = time.monotonic()
         return web.json_response(self._status_body(task, str(request.url.origin())))
 
     def _status_body(self, task: Task, origin: str) -> dict[str, Any]:

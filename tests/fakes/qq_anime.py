@@ -31,8 +31,8 @@ SIZES = {"vertical": [(720, 1280), (1000, 930), (830, 1400), (720, 1462)],
 class FakeQQAnime:
     def __init__(self) -> None:
         app = web.Application(client_max_size=20 * 1024 * 1024)
-        app.router.add_post(PATH, self._process)
-        app.router.add_get("/img/{name}", self._image)
+        app.router.add_post(PATH, self._process, name="process")
+        app.router.add_get("/img/{name}", self._image, name="result")
         self.server = LoopbackServer(app)
         self.requests: list[dict[str, Any]] = []
         #: Codes to answer the next requests with, e.g. [2111, 2111] (then success).

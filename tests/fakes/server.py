@@ -10,6 +10,8 @@ from typing import Any
 import httpx
 from aiohttp import web
 
+from tests.fakes.faults import Faults
+
 
 def free_port() -> int:
     with socket.socket() as sock:
@@ -20,6 +22,9 @@ def free_port() -> int:
 class LoopbackServer:
     def __init__(self, app: web.Application) -> None:
         self.app = app
+        #: Faults scripted for the app's named routes (see tests.fakes.faults).
+        self.faults = Faults()
+        app.middlewares.append(self.faults.middleware)
         self._runner: web.AppRunner | None = None
         self.port = 0
 

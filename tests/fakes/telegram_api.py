@@ -39,6 +39,11 @@ class SentMessage:
     filename: str = ""
     params: dict[str, Any] = field(default_factory=dict)
     edits: int = 0
+    #: Every text or caption it has shown, the current one last.
+    shown: list[str] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.shown.append(self.text)
 
     def buttons(self) -> list[dict[str, Any]]:
         if not self.reply_markup:
@@ -85,6 +90,8 @@ class FakeTelegram:
         #: Set by setWebhook: updates are then POSTed there instead of served by getUpdates.
         self.webhook: dict[str, Any] | None = None
         self.webhook_results: list[int] = []
+        #: Called with each message the bot sends or edits, as it happens (for bench/load.py).
+        self.observers: list[Callable[[SentMessage], None]] = []
 
     # --- lifecycle ---------------------------------------------------------------
 
@@ -288,7 +295,12 @@ class FakeTelegram:
         message = SentMessage(next(self._message_ids), chat_id, kind, text, params.get("reply_markup"), data, filename, params)
         self.messages[(chat_id, message.message_id)] = message
         self.log.append(message)
+        self._observe(message)
         return message
+
+    def _observe(self, message: SentMessage) -> None:
+        for observer in self.observers:
+            observer(message)
 
     def _message_json(self, message: SentMessage) -> dict:
         body: dict[str, Any] = {
@@ -353,7 +365,9 @@ class FakeTelegram:
         if message.text == params["text"] and message.reply_markup == markup:
             raise _ApiError(400, "Bad Request: message is not modified: specified new message content and reply markup are exactly the same")
         message.text, message.reply_markup = params["text"], markup
+        message.shown.append(message.text)
         message.edits += 1
+        self._observe(message)
         return self._message_json(message)
 
     async def _m_editMessageMedia(self, params: dict, files: dict) -> dict:
@@ -372,7 +386,9 @@ class FakeTelegram:
         else:
             raise _ApiError(400, "Bad Request: wrong file identifier/HTTP URL specified")
         message.text, message.reply_markup = media.get("caption", ""), params.get("reply_markup")
+        message.shown.append(message.text)
         message.edits += 1
+        self._observe(message)
         return self._message_json(message)
 
     async def _m_getFile(self, params: dict, files: dict) -> dict:

@@ -51,9 +51,9 @@ class FakeWanxing(FakeService):
         self.app_key, self.app_secret, self.app_code = app_key, app_secret, app_code
         self.step_seconds = step_seconds
         app = web.Application()
-        app.router.add_post("/swapface", self._swapface)
-        app.router.add_post("/query", self._query)
-        app.router.add_get("/result/{name}", self._result)
+        app.router.add_post("/swapface", self._swapface, name="swapface")
+        app.router.add_post("/query", self._query, name="query")
+        app.router.add_get("/result/{name}", self._result, name="result")
         super().__init__(app)
         self.jobs: dict[str, Job] = {}
         self.requests: list[dict[str, Any]] = []

@@ -1,0 +1,415 @@
+"""Load benchmark: simulated users order ID photos from the bot, which runs as its own process.
+
+The bot (``python -m bot run``) talks to the test suite's fake Bot API (real long polling) and
+fake PicWish (real uploads, callbacks and polling) in this process. Every user goes through
+the whole conversation: photo, service, category, spec, colour, options, Confirm.
+
+1. Steady load: ``--rate`` orders per second for ``--seconds``, spread over ``--users`` people,
+   while PicWish takes ``--latency`` seconds per photo. Reports orders completed per second,
+   the latency the bot adds (Confirm to PicWish's task, plus PicWish's finished task to the
+   document at Telegram; both include loopback transfers, under a millisecond for these
+   files) as p50 / p99, and the bot's peak RSS.
+2. Pending: ``--pending`` people order while PicWish holds every task. Reports the bot's RSS
+   with all of them pending and its answer time to /balance meanwhile. Then the bot is
+   stopped and started again: the time until it is polling Telegram and until it has asked
+   PicWish about every pending task. Then PicWish finishes them all: the time until every
+   person has their document, and a check that each got exactly one and the ledger balances.
+
+    python bench/load.py [--rate 20 --seconds 30 --users 200 --latency 2 --pending 1000]
+
+Prints Markdown (for docs/benchmarks.md). Not a test: nothing is asserted, problems are printed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import platform
+import signal
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bot.config import load_settings  # noqa: E402
+from bot.storage.db import Database  # noqa: E402
+from bot.storage.repo import Repository  # noqa: E402
+from tests.conftest import portrait_jpeg  # noqa: E402
+from tests.fakes.picwish import FakePicwish  # noqa: E402
+from tests.fakes.server import free_port  # noqa: E402
+from tests.fakes.telegram_api import FakeTelegram, FakeUser, SentMessage  # noqa: E402
+
+WAIT = 120.0
+
+
+# --- the bot's process -----------------------------------------------------------------
+
+class Bot:
+    """``python -m bot run`` with a config file, and its memory as the kernel reports it."""
+
+    def __init__(self, config: Path, log: Path) -> None:
+        self.config, self.log = config, log
+        self.proc: asyncio.subprocess.Process | None = None
+        self.peak_rss = 0.0
+        self._sampler: asyncio.Task[None] | None = None
+
+    async def start(self, telegram: FakeTelegram) -> float:
+        """Start it; the seconds until it polls Telegram."""
+        polls = sum(1 for method, _ in telegram.calls if method == "getUpdates")
+        started = time.monotonic()
+        with self.log.open("ab") as log:
+            self.proc = await asyncio.create_subprocess_exec(
+                sys.executable, "-m", "bot", "run", "--config", str(self.config), stdout=log, stderr=log,
+                env={k: v for k, v in os.environ.items() if k not in ("TELEGRAM_BOT_TOKEN", "PHOTOBOT_CONFIG")})
+        await telegram.wait_for(lambda: sum(1 for m, _ in telegram.calls if m == "getUpdates") > polls, WAIT)
+        self.peak_rss = 0.0
+        self._sampler = asyncio.create_task(self._sample())
+        return time.monotonic() - started
+
+    def _status_mb(self, pid: int, key: str) -> float:
+        try:
+            for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+                if line.startswith(key + ":"):
+                    return int(line.split()[1]) / 1024
+        except OSError:
+            pass
+        return 0.0
+
+    def rss(self) -> float:
+        assert self.proc is not None
+        return self._status_mb(self.proc.pid, "VmRSS")
+
+    def worker_rss(self) -> float:
+        """The local engine's worker processes (face checks), children of the bot."""
+        assert self.proc is not None
+        try:
+            children = Path(f"/proc/{self.proc.pid}/task/{self.proc.pid}/children").read_text().split()
+        except OSError:
+            return 0.0
+        return sum(self._status_mb(int(pid), "VmRSS") for pid in children)
+
+    async def _sample(self) -> None:
+        while True:
+            self.peak_rss = max(self.peak_rss, self.rss())
+            await asyncio.sleep(0.1)
+
+    async def stop(self) -> float:
+        """SIGTERM and wait; the seconds it took to stop."""
+        assert self.proc is not None
+        if self._sampler is not None:
+            self._sampler.cancel()
+        started = time.monotonic()
+        self.proc.send_signal(signal.SIGTERM)
+        await asyncio.wait_for(self.proc.wait(), 60)
+        return time.monotonic() - started
+
+
+# --- users -------------------------------------------------------------------------------
+
+@dataclass
+class Inbox:
+    messages: list[SentMessage] = field(default_factory=list)
+    seen_at: dict[int, float] = field(default_factory=dict)
+    changed: asyncio.Event = field(default_factory=asyncio.Event)
+
+    async def wait(self, found: Callable[[], Any], timeout: float = WAIT) -> Any:
+        deadline = time.monotonic() + timeout
+        while not (value := found()):
+            self.changed.clear()
+            await asyncio.wait_for(self.changed.wait(), max(0.0, deadline - time.monotonic()))
+        return value
+
+    def first(self, start: int, test: Callable[[SentMessage], bool]) -> SentMessage | None:
+        return next((m for m in self.messages[start:] if test(m)), None)
+
+
+class People:
+    """Users of the fake Bot API; each waits only on its own chat."""
+
+    def __init__(self, telegram: FakeTelegram) -> None:
+        self.telegram = telegram
+        self.inboxes: dict[int, Inbox] = {}
+        telegram.observers.append(self._saw)
+
+    def _saw(self, message: SentMessage) -> None:
+        inbox = self.inboxes.setdefault(message.chat_id, Inbox())
+        if message.message_id not in inbox.seen_at:
+            inbox.seen_at[message.message_id] = time.monotonic()
+            inbox.messages.append(message)
+        inbox.changed.set()
+
+    def user(self, user_id: int) -> tuple[FakeUser, Inbox]:
+        return self.telegram.user(user_id=user_id), self.inboxes.setdefault(user_id, Inbox())
+
+
+async def _press_and_see(user: FakeUser, inbox: Inbox, message: SentMessage, label: str, expect: str) -> None:
+    await user.press(message, label)
+    await inbox.wait(lambda: expect in message.text)
+
+
+async def order(user: FakeUser, inbox: Inbox, photo: bytes, confirmed: Callable[[], None] | None = None
+                ) -> tuple[float, float]:
+    """One ID photo order from photo to document: (time of Confirm, time the document arrived)."""
+    start = len(inbox.messages)
+    await user.send_photo(photo)
+    menu = await inbox.wait(lambda: inbox.first(start, lambda m: "What would you like" in m.text))
+    await _press_and_see(user, inbox, menu, "ID photo", "Choose a category")
+    await _press_and_see(user, inbox, menu, "Visa", "Choose a spec")
+    while not any(b["text"].startswith("USA Visa ·") for b in menu.buttons()):
+        edits = menu.edits
+        await user.press(menu, "▶")
+        await inbox.wait(lambda: menu.edits > edits)
+    await _press_and_see(user, inbox, menu, "USA Visa ·", "background colour")
+    await _press_and_see(user, inbox, menu, "White", "Options")
+    await _press_and_see(user, inbox, menu, "Continue", "Please check your order")
+    confirm_at = time.monotonic()
+    await user.press(menu, "Confirm")
+    if confirmed is not None:
+        await inbox.wait(lambda: "Working on it" in menu.text or "Waiting" in menu.text or "Done" in menu.text)
+        confirmed()
+    document = await inbox.wait(lambda: inbox.first(start, lambda m: m.kind == "document"), timeout=600)
+    return confirm_at, inbox.seen_at[document.message_id]
+
+
+# --- the runs ------------------------------------------------------------------------------
+
+def write_config(directory: Path, telegram: FakeTelegram, picwish: FakePicwish, port: int) -> Path:
+    config = {
+        "telegram": {"token": telegram.token, "base_url": telegram.base_url, "base_file_url": telegram.base_file_url,
+                     "poll_timeout": 10, "max_messages_per_second": 0},
+        "server": {"host": "127.0.0.1", "port": port, "public_url": f"http://127.0.0.1:{port}"},
+        "database": {"path": str(directory / "photobot.sqlite3")},
+        "credits": {"daily_free": 1000},
+        "network": {"allow_private_addresses": True},
+        "jobs": {"max_per_user": 1000},
+        "limits": {"requests_per_minute": 10000},
+        "providers": {"picwish": {"api_key": picwish.api_key, "base_url": picwish.base_url, "deadline": 3600},
+                      "local": {"enabled": False}},
+    }
+    path = directory / "config.yaml"
+    path.write_text(yaml.safe_dump(config))
+    return path
+
+
+def percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
+
+
+async def jobs_by_user(config: Path) -> dict[int, list[str]]:
+    settings = load_settings(config)
+    db = await Database.open(settings.database.path)
+    try:
+        rows = await db.fetchall("SELECT id, user_id FROM jobs ORDER BY created_at, rowid")
+    finally:
+        await db.close()
+    by_user: dict[int, list[str]] = {}
+    for row in rows:
+        by_user.setdefault(row["user_id"], []).append(row["id"])
+    return by_user
+
+
+async def ledger_report(config: Path) -> tuple[list[str], dict[str, int]]:
+    settings = load_settings(config)
+    db = await Database.open(settings.database.path)
+    try:
+        repo = Repository(db, settings.credits.daily_free)
+        problems = await repo.ledger_problems()
+        rows = await db.fetchall("SELECT state, COUNT(*) AS n FROM jobs GROUP BY state")
+    finally:
+        await db.close()
+    return problems, {row["state"]: row["n"] for row in rows}
+
+
+def task_for_job(picwish: FakePicwish) -> dict[str, Any]:
+    """PicWish tasks by our job id (the job id is in each task's callback URL)."""
+    return {task.fields["callback_url"].split("/")[-2]: task for task in picwish.tasks.values()}
+
+
+async def steady(args: argparse.Namespace, telegram: FakeTelegram, picwish: FakePicwish, bot: Bot,
+                 people: People, photo: bytes, config: Path) -> dict[str, Any]:
+    # One order first, so the face-check worker is up before the clock starts.
+    await order(*people.user(1), photo)
+    total = round(args.rate * args.seconds)
+    began = time.monotonic() + 0.5
+    timings: dict[int, list[tuple[float, float]]] = {}
+    lags: list[float] = []
+
+    async def person(user_id: int, slots: list[float]) -> None:
+        user, inbox = people.user(user_id)
+        for slot in slots:
+            await asyncio.sleep(max(0.0, slot - time.monotonic()))
+            lags.append(time.monotonic() - slot)
+            timings.setdefault(user_id, []).append(await order(user, inbox, photo))
+
+    slots: dict[int, list[float]] = {}
+    for k in range(total):
+        slots.setdefault(100 + k % args.users, []).append(began + k / args.rate)
+    await asyncio.gather(*(person(uid, s) for uid, s in slots.items()))
+    finished = time.monotonic()
+
+    tasks = task_for_job(picwish)
+    jobs = await jobs_by_user(config)
+    added, to_provider, from_provider = [], [], []
+    for user_id, orders in timings.items():
+        for (confirm_at, document_at), job_id in zip(orders, jobs.get(user_id, []), strict=True):
+            task = tasks[job_id]
+            before, after = task.created_at - confirm_at, document_at - task.finished_at
+            to_provider.append(before)
+            from_provider.append(after)
+            added.append(before + after)
+    return {
+        "orders": total, "seconds": finished - began, "throughput": total / (finished - began),
+        "added_p50": percentile(added, 0.5), "added_p99": percentile(added, 0.99), "added_max": max(added),
+        "submit_p50": percentile(to_provider, 0.5), "submit_p99": percentile(to_provider, 0.99),
+        "deliver_p50": percentile(from_provider, 0.5), "deliver_p99": percentile(from_provider, 0.99),
+        "start_lag_p99": percentile(lags, 0.99), "peak_rss": bot.peak_rss, "worker_rss": bot.worker_rss(),
+    }
+
+
+async def pending(args: argparse.Namespace, telegram: FakeTelegram, picwish: FakePicwish, bot: Bot,
+                  people: People, photo: bytes, config: Path) -> dict[str, Any]:
+    picwish.hold_new_tasks = True
+    count = args.pending
+    first_user = 100_000
+    placed = asyncio.Event()
+    confirmed = 0
+
+    def one_confirmed() -> None:
+        nonlocal confirmed
+        confirmed += 1
+        if confirmed == count:
+            placed.set()
+
+    results: dict[int, tuple[float, float]] = {}
+
+    async def person(index: int) -> None:
+        await asyncio.sleep(index / args.pending_rate)
+        user, inbox = people.user(first_user + index)
+        results[user.id] = await order(user, inbox, photo, confirmed=one_confirmed)
+
+    ordering_started = time.monotonic()
+    orders = asyncio.gather(*(person(i) for i in range(count)))
+    await asyncio.wait_for(placed.wait(), 600)
+    await picwish.wait_for(lambda: len(picwish.tasks) >= count, WAIT)
+    placing = time.monotonic() - ordering_started
+
+    # Steady state with everything pending: memory, polling load, and how fast the bot answers.
+    await asyncio.sleep(5)
+    queries_before, window_start = picwish.queries, time.monotonic()
+    balance_times = []
+    for index in range(20):
+        user, inbox = people.user(first_user + index)
+        start = len(inbox.messages)
+        sent = time.monotonic()
+        await user.send_text("/balance")
+        await inbox.wait(lambda: inbox.first(start, lambda m: "You have" in m.text))
+        balance_times.append(time.monotonic() - sent)
+    await asyncio.sleep(max(0.0, 5 - (time.monotonic() - window_start)))
+    query_rate = (picwish.queries - queries_before) / (time.monotonic() - window_start)
+    rss_pending, peak_before_restart = bot.rss(), bot.peak_rss
+
+    stop_seconds = await bot.stop()
+    restarted = time.monotonic()
+    ready_seconds = await bot.start(telegram)
+    held = [task for task in picwish.tasks.values() if task.held]
+    await picwish.wait_for(lambda: all((t.queried_at or 0) > restarted for t in held), 600)
+    resumed_seconds = time.monotonic() - restarted
+    rss_resumed = bot.rss()
+
+    released = time.monotonic()
+    picwish.hold_new_tasks = False
+    picwish.release()
+    await asyncio.wait_for(orders, 900)
+    drain_seconds = time.monotonic() - released
+    documents = {uid: len([m for m in people.inboxes[uid].messages if m.kind == "document"]) for uid in results}
+    return {
+        "pending": count, "placing": placing, "rss_pending": rss_pending, "peak_before_restart": peak_before_restart,
+        "query_rate": query_rate, "balance_p50": percentile(balance_times, 0.5),
+        "balance_max": max(balance_times), "stop_seconds": stop_seconds, "ready_seconds": ready_seconds,
+        "resumed_seconds": resumed_seconds, "rss_resumed": rss_resumed, "drain_seconds": drain_seconds,
+        "peak_after_restart": bot.peak_rss, "worker_rss": bot.worker_rss(),
+        "not_exactly_once": sorted(uid for uid, n in documents.items() if n != 1),
+    }
+
+
+async def main(args: argparse.Namespace) -> None:
+    telegram, picwish = FakeTelegram(), FakePicwish(step_seconds=args.latency / 4)
+    await telegram.start()
+    await picwish.start()
+    people = People(telegram)
+    photo = portrait_jpeg()
+    with tempfile.TemporaryDirectory(prefix="photobot-load-") as tmp:
+        results: dict[str, Any] = {}
+        for part in ("steady", "pending"):
+            if (part == "steady" and args.skip_steady) or (part == "pending" and not args.pending):
+                continue
+            directory = Path(tmp) / part
+            directory.mkdir()
+            config = write_config(directory, telegram, picwish, free_port())
+            bot = Bot(config, directory / "bot.log")
+            await bot.start(telegram)
+            try:
+                run = steady if part == "steady" else pending
+                results[part] = await run(args, telegram, picwish, bot, people, photo, config)
+            finally:
+                if bot.proc is not None and bot.proc.returncode is None:
+                    await bot.stop()
+            results[part]["ledger"], results[part]["states"] = await ledger_report(config)
+        report(args, results)
+    await picwish.stop()
+    await telegram.stop()
+
+
+def report(args: argparse.Namespace, results: dict[str, Any]) -> None:
+    ms = lambda s: f"{s * 1000:.0f} ms"  # noqa: E731
+    print(f"Machine: {os.cpu_count()} cores, {platform.machine()}, CPython {platform.python_version()}\n")
+    if "steady" in results:
+        r = results["steady"]
+        print(f"### Steady load: {args.rate} orders/s for {args.seconds} s, {args.users} users, "
+              f"PicWish {args.latency} s per photo\n")
+        print("| figure | value |\n|---|---|")
+        print(f"| orders completed | {r['orders']} in {r['seconds']:.1f} s ({r['throughput']:.1f}/s) |")
+        print(f"| added latency p50 / p99 (max) | {ms(r['added_p50'])} / {ms(r['added_p99'])} ({ms(r['added_max'])}) |")
+        print(f"| of which Confirm → PicWish task, p50 / p99 | {ms(r['submit_p50'])} / {ms(r['submit_p99'])} |")
+        print(f"| of which task finished → document, p50 / p99 | {ms(r['deliver_p50'])} / {ms(r['deliver_p99'])} |")
+        print(f"| order start lag p99 (the load generator keeping up) | {ms(r['start_lag_p99'])} |")
+        print(f"| bot peak RSS | {r['peak_rss']:.0f} MB (face-check worker: {r['worker_rss']:.0f} MB) |")
+        print(f"| ledger problems / job states | {len(r['ledger'])} / {r['states']} |\n")
+    if "pending" in results:
+        r = results["pending"]
+        print(f"### {r['pending']} orders pending at once, then a restart\n")
+        print("| figure | value |\n|---|---|")
+        print(f"| placing {r['pending']} orders (whole conversations) | {r['placing']:.1f} s |")
+        print(f"| bot RSS with {r['pending']} pending (peak so far) | {r['rss_pending']:.0f} MB "
+              f"({r['peak_before_restart']:.0f} MB) |")
+        print(f"| PicWish status queries meanwhile | {r['query_rate']:.0f}/s |")
+        print(f"| /balance answer time meanwhile, p50 / max | {ms(r['balance_p50'])} / {ms(r['balance_max'])} |")
+        print(f"| graceful stop | {r['stop_seconds']:.1f} s |")
+        print(f"| restart: polling Telegram again | {r['ready_seconds']:.1f} s |")
+        print(f"| restart: every pending task asked about | {r['resumed_seconds']:.1f} s |")
+        print(f"| bot RSS after resuming | {r['rss_resumed']:.0f} MB |")
+        print(f"| all {r['pending']} delivered after PicWish finished them | {r['drain_seconds']:.1f} s |")
+        print(f"| bot peak RSS after the restart (incl. delivering all) | {r['peak_after_restart']:.0f} MB |")
+        print(f"| users without exactly one document | {len(r['not_exactly_once'])} |")
+        print(f"| ledger problems / job states | {len(r['ledger'])} / {r['states']} |")
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--rate", type=float, default=20.0, help="orders per second in the steady part")
+    parser.add_argument("--seconds", type=float, default=30.0)
+    parser.add_argument("--users", type=int, default=200)
+    parser.add_argument("--latency", type=float, default=2.0, help="seconds PicWish takes per photo")
+    parser.add_argument("--pending", type=int, default=1000, help="orders pending at once (0: skip)")
+    parser.add_argument("--pending-rate", type=float, default=25.0, help="orders per second while placing them")
+    parser.add_argument("--skip-steady", action="store_true")
+    asyncio.run(main(parser.parse_args()))

@@ -1,0 +1,132 @@
+"""The local engine in a separate process, shared by everything in this one.
+
+The engine's libraries and models take about 300 MB and a photo keeps the CPU busy for a
+fraction of a second. In a worker process that memory stays out of the bot's process (which
+then holds a thousand pending jobs in well under 200 MB), the bot's event loop never waits
+on the engine, and a crash in native code costs one photo, not the bot.
+
+The pool is started on first use and lives as long as the interpreter: a bot (or a test
+suite) that never checks a face never pays for it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import multiprocessing
+import os
+import threading
+import time
+from collections.abc import Mapping
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from functools import partial
+from typing import Any
+
+from providers.errors import ProviderDomainError, ProviderError
+
+log = logging.getLogger(__name__)
+
+#: How often a worker looks whether the bot that started it is still there.
+PARENT_CHECK_SECONDS = 1.0
+
+
+class EngineCrashed(ProviderError):
+    """The worker process died while working on a photo (a new one takes the next photo)."""
+
+    code = "internal_error"
+
+
+class FaceProblem(ProviderDomainError):
+    """The photo has no usable face; ``code`` says why (no_face, several_faces, ...)."""
+
+    def __init__(self, code: str) -> None:
+        super().__init__(f"local: {code}", provider="local")
+        self.code = code
+
+
+def _exit_with_parent(parent: int) -> None:
+    """Worker initializer: leave when the bot is gone, even if it was killed with SIGKILL
+    (an orphaned worker would otherwise wait for work forever, holding its memory)."""
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(PARENT_CHECK_SECONDS)
+        os._exit(0)
+
+    threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()
+
+
+# Run in the worker process. They import the engine there, and hand back only bytes and
+# strings, so the bot's process never imports numpy, OpenCV or the models.
+
+def _face_problem(image: bytes) -> str | None:
+    from providers.localengine import FaceCheckError, check_face
+
+    try:
+        check_face(image)
+    except FaceCheckError as err:
+        return err.code
+    return None
+
+
+def _id_photo(image: bytes, options: Mapping[str, Any]) -> bytes | str:
+    from providers.localengine import FaceCheckError, Placement, make_id_photo
+
+    head = options.get("head")
+    try:
+        return make_id_photo(image, size=(int(options["px_width"]), int(options["px_height"])),
+                             dpi=int(options["dpi"]), bg_color=str(options["bg_color"]),
+                             bg_color2=options.get("bg_color2"), placement=Placement(**head) if head else None)
+    except FaceCheckError as err:
+        return err.code
+
+
+class EngineWorker:
+    def __init__(self, processes: int) -> None:
+        self.processes = processes
+        self._pool: ProcessPoolExecutor | None = None
+        self._lock = threading.Lock()
+
+    def _executor(self) -> ProcessPoolExecutor:
+        with self._lock:
+            if self._pool is None:
+                # spawn: a fork of the bot would copy its event loop, sockets and threads.
+                self._pool = ProcessPoolExecutor(self.processes, mp_context=multiprocessing.get_context("spawn"),
+                                                 initializer=_exit_with_parent, initargs=(os.getpid(),))
+            return self._pool
+
+    async def _run(self, function: Any, *args: Any) -> Any:
+        pool = self._executor()
+        try:
+            return await asyncio.get_running_loop().run_in_executor(pool, partial(function, *args))
+        except BrokenProcessPool as err:
+            log.error("the local engine's worker process died; a new one takes the next photo")
+            with self._lock:
+                if self._pool is pool:
+                    self._pool = None
+            pool.shutdown(wait=False, cancel_futures=True)
+            raise EngineCrashed("local engine worker died", provider="local") from err
+
+    async def face_problem(self, image: bytes) -> str | None:
+        """Why the photo has no usable face (``face.<code>`` in the bot's texts), or None."""
+        return await self._run(_face_problem, image)
+
+    async def make_id_photo(self, image: bytes, options: Mapping[str, Any]) -> bytes:
+        """The finished ID photo for the job's options; raises FaceProblem."""
+        result = await self._run(_id_photo, image, dict(options))
+        if isinstance(result, str):
+            raise FaceProblem(result)
+        return result
+
+
+_shared: EngineWorker | None = None
+_shared_lock = threading.Lock()
+
+
+def shared_worker(processes: int = 1) -> EngineWorker:
+    """The process-wide worker pool (its size is fixed by the first caller)."""
+    global _shared
+    with _shared_lock:
+        if _shared is None:
+            _shared = EngineWorker(processes)
+        return _shared

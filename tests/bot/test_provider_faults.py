@@ -1,0 +1,194 @@
+"""The provider-fault matrix: every provider, every route the bot calls, every kind of fault.
+
+Faults are injected into the fake providers' HTTP routes (tests.fakes.faults): an HTTP 500 or
+503, a 200 whose body is not JSON, a dropped connection, an answer slower than usual but in
+time, and one slower than the bot's request timeout. Each order either arrives exactly once
+and is charged once, or fails with a message that says what happened and costs nothing.
+The rule behind the expectations: a request the provider cannot have acted on, and every
+status query or result download, is asked again; a paid submission that may have been
+accepted is never sent twice, so when it fails the order is refunded.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+
+from bot.app import running
+from tests.bot.flows import order_anime, order_enhance, order_portrait, order_repair, order_until_summary
+from tests.fakes.faults import Fault
+from tests.fakes.telegram_api import FakeUser, SentMessage
+
+REQUEST_TIMEOUT = 1.0
+#: Slow but in time, and past the request timeout.
+SLOW = Fault.slow(0.3)
+TOO_SLOW = Fault.slow(REQUEST_TIMEOUT * 2.5)
+
+DELIVERED = "Done!"
+HAVING_TROUBLE = "The photo service is having trouble"
+NOT_UNDERSTOOD = "sent an answer I could not understand"
+UNREACHABLE = "cannot be reached right now"
+NO_ANSWER_IN_TIME = "did not answer in time"
+NOT_DOWNLOADED = "could not be downloaded"
+STILL_TRYING = "not answering properly. Still trying"
+STILL_TRYING_TEXT = ("⏳ The photo service is not answering properly. Still trying; "
+                     "nothing is charged unless your photo arrives.")
+
+
+@dataclass(frozen=True)
+class Provider:
+    """How to order from one provider through the bot, and what to look for at its fake."""
+
+    fixture: str
+    order: Callable[[FakeUser], Awaitable[SentMessage]]
+    price: int
+    submit: str
+    polls: tuple[str, ...]
+    #: Tasks the fake accepted (None: the provider keeps no tasks and charges nothing).
+    accepted: Callable[[Any], int] | None
+
+    def __str__(self) -> str:
+        return self.fixture
+
+
+PROVIDERS = {
+    "picwish": Provider("picwish", lambda user: order_until_summary(user, "Visa", "USA Visa", "White"), 6,
+                        "create", ("query",), lambda fake: len(fake.tasks)),
+    "qq": Provider("qq", order_anime, 2, "process", (), None),
+    "hili": Provider("hili", order_repair, 8, "upload", ("status", "download"), lambda fake: len(fake.uploads)),
+    "tiger": Provider("tiger", order_enhance, 9, "createtask", ("gettask",), lambda fake: len(fake.tasks)),
+    "wanxing": Provider("wanxing", order_portrait, 20, "swapface", ("query",), lambda fake: len(fake.jobs)),
+}
+PAID = ("picwish", "hili", "tiger", "wanxing")
+
+
+def _matrix() -> list[Any]:
+    cases = []
+
+    def case(provider: str, route: str, fault: Fault, outcome: str) -> None:
+        name = f"{provider}-{route}-{fault.kind}{fault.status if fault.kind == 'error' else ''}"
+        if fault == TOO_SLOW:
+            name = f"{provider}-{route}-timeout"
+        cases.append(pytest.param(PROVIDERS[provider], route, fault, outcome, id=name))
+
+    for provider in PAID:
+        submit = PROVIDERS[provider].submit
+        case(provider, submit, Fault.error(500), HAVING_TROUBLE)
+        case(provider, submit, Fault.error(503), DELIVERED)  # 503: not accepted, so sent again
+        case(provider, submit, Fault.malformed(), NOT_UNDERSTOOD)
+        case(provider, submit, Fault.dropped(), UNREACHABLE)
+        case(provider, submit, SLOW, DELIVERED)
+        case(provider, submit, TOO_SLOW, NO_ANSWER_IN_TIME)
+        for route in PROVIDERS[provider].polls:
+            for fault in (Fault.error(500), Fault.error(503), Fault.malformed(), Fault.dropped(), SLOW, TOO_SLOW):
+                case(provider, route, fault, DELIVERED)
+    # QQ is free and keeps nothing, so even its conversion request is simply sent again.
+    for fault in (Fault.error(500), Fault.error(503), Fault.dropped(), SLOW, TOO_SLOW):
+        case("qq", "process", fault, DELIVERED)
+    case("qq", "process", Fault.malformed(), NOT_UNDERSTOOD)
+    for provider in PROVIDERS:
+        for fault in (Fault.error(500), Fault.malformed(), Fault.dropped(), SLOW, TOO_SLOW):
+            case(provider, "result", fault, DELIVERED)
+    return cases
+
+
+@pytest.fixture
+def fault_settings(make_settings):
+    def make(**overrides: Any):
+        timeouts = {f"providers__{name}__request_timeout": REQUEST_TIMEOUT
+                    for name in ("picwish", "qq_anime", "hili", "magictiger", "wanxing")}
+        return make_settings(network__download_timeout=REQUEST_TIMEOUT, **timeouts, **overrides)
+    return make
+
+
+async def _settled(services, user: FakeUser, summary: SentMessage, outcome: str) -> None:
+    await user.edited(summary, outcome, timeout=30)
+    await services.runner.idle()
+
+
+@pytest.mark.parametrize(("provider", "route", "fault", "outcome"), _matrix())
+async def test_one_fault(request, fault_settings, telegram, provider, route, fault, outcome):
+    fake = request.getfixturevalue(provider.fixture)
+    fake.server.faults.add(route, fault)
+    async with running(fault_settings()) as services:
+        user = telegram.user()
+        summary = await provider.order(user)
+        before = len(user.messages())
+        await user.press(summary, "Confirm")
+        await _settled(services, user, summary, outcome)
+        results = [m for m in user.messages()[before:] if m.kind != "text"]
+        assert fake.server.faults.count(route) == 1
+        if outcome == DELIVERED:
+            assert [m.kind for m in results].count("document") == 1
+            assert await services.repo.balance(user.id) == 30 - provider.price
+            if provider.accepted is not None:
+                assert provider.accepted(fake) == 1  # nothing was submitted twice
+        else:
+            assert f"Your {provider.price} credits were returned." in summary.text
+            assert results == []
+            assert await services.repo.balance(user.id) == 30
+            if provider.accepted is not None and fault != TOO_SLOW:
+                assert provider.accepted(fake) == 0
+        assert await services.repo.ledger_problems() == []
+
+
+@pytest.mark.parametrize("provider", [PROVIDERS[name] for name in PAID], ids=str)
+async def test_a_provider_that_stops_answering_is_given_up_at_the_deadline(
+        request, fault_settings, telegram, provider):
+    fake = request.getfixturevalue(provider.fixture)
+    fake.server.faults.always(provider.polls[0], Fault.error(502))
+    name = {"tiger": "magictiger", "qq": "qq_anime"}.get(provider.fixture, provider.fixture)
+    async with running(fault_settings(**{f"providers__{name}__deadline": 3})) as services:
+        user = telegram.user()
+        summary = await provider.order(user)
+        await user.press(summary, "Confirm")
+        await _settled(services, user, summary, HAVING_TROUBLE)
+        assert any(STILL_TRYING in text for text in summary.shown)
+        assert f"Your {provider.price} credits were returned." in summary.text
+        assert await services.repo.balance(user.id) == 30
+        assert await services.repo.ledger_problems() == []
+
+
+@pytest.mark.parametrize("provider", [PROVIDERS[name] for name in PAID], ids=str)
+async def test_garbled_status_answers_in_a_row_end_the_job(request, fault_settings, telegram, provider):
+    fake = request.getfixturevalue(provider.fixture)
+    fake.server.faults.always(provider.polls[0], Fault.malformed())
+    async with running(fault_settings()) as services:
+        user = telegram.user()
+        summary = await provider.order(user)
+        await user.press(summary, "Confirm")
+        await _settled(services, user, summary, NOT_UNDERSTOOD)
+        assert fake.server.faults.count(provider.polls[0]) == 3
+        assert await services.repo.balance(user.id) == 30
+        assert await services.repo.ledger_problems() == []
+
+
+@pytest.mark.parametrize("provider", list(PROVIDERS.values()), ids=str)
+async def test_a_result_that_cannot_be_downloaded_is_refunded(request, fault_settings, telegram, provider):
+    fake = request.getfixturevalue(provider.fixture)
+    fake.server.faults.always("result", Fault.error(404))
+    async with running(fault_settings()) as services:
+        user = telegram.user()
+        summary = await provider.order(user)
+        await user.press(summary, "Confirm")
+        await _settled(services, user, summary, NOT_DOWNLOADED)
+        assert fake.server.faults.count("result") == 3
+        assert await services.repo.balance(user.id) == 30
+        assert await services.repo.ledger_problems() == []
+
+
+async def test_the_trouble_note_goes_away_when_the_provider_recovers(fault_settings, telegram, tiger):
+    tiger.hold = True
+    tiger.server.faults.add("gettask", Fault.error(500), times=8)
+    async with running(fault_settings()) as services:
+        user = telegram.user()
+        summary = await order_enhance(user)
+        await user.press(summary, "Confirm")
+        await user.edited(summary, "Waiting in the queue: place 2")
+        assert [text for text in summary.shown if STILL_TRYING in text] == [STILL_TRYING_TEXT]
+        tiger.hold = False
+        await _settled(services, user, summary, DELIVERED)
+        assert await services.repo.balance(user.id) == 21

@@ -1,0 +1,87 @@
+"""The local engine's worker process: answers, a crash in it, and its end when the bot is killed."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import os
+import signal
+import sys
+import textwrap
+
+import pytest
+from PIL import Image
+
+pytest.importorskip("mediapipe", reason="the photobot[local] extra is not installed")
+
+from providers.localengine.worker import EngineCrashed, EngineWorker, FaceProblem  # noqa: E402
+from tests.conftest import portrait_jpeg  # noqa: E402
+
+SPEC = {"px_width": 413, "px_height": 531, "dpi": 300, "bg_color": "438EDB"}
+
+
+def _blank() -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", (600, 800), "#d0d0d0").save(out, "JPEG")
+    return out.getvalue()
+
+
+@pytest.fixture
+async def worker():
+    engine = EngineWorker(1)
+    yield engine
+    if engine._pool is not None:
+        engine._pool.shutdown(wait=True, cancel_futures=True)
+
+
+async def test_faces_and_photos_come_back_from_the_worker(worker):
+    assert await worker.face_problem(portrait_jpeg()) is None
+    assert await worker.face_problem(_blank()) == "no_face"
+    photo = await worker.make_id_photo(portrait_jpeg(), SPEC)
+    with Image.open(io.BytesIO(photo)) as img:
+        assert img.size == (413, 531)
+    with pytest.raises(FaceProblem) as refused:
+        await worker.make_id_photo(_blank(), SPEC)
+    assert refused.value.code == "no_face"
+
+
+async def test_a_crashed_worker_is_replaced(worker):
+    with pytest.raises(EngineCrashed):
+        await worker._run(os._exit, 3)  # the worker dies as if native code had crashed
+    assert await worker.face_problem(portrait_jpeg()) is None
+
+
+async def test_the_worker_leaves_when_the_bot_is_killed():
+    script = textwrap.dedent("""
+        import asyncio
+        from providers.localengine.worker import shared_worker
+        from tests.conftest import portrait_jpeg
+
+        async def main():
+            engine = shared_worker(1)
+            assert await engine.face_problem(portrait_jpeg()) is None
+            print(*engine._pool._processes, flush=True)
+            await asyncio.sleep(600)
+
+        asyncio.run(main())
+    """)
+
+    def running() -> bool:
+        try:
+            with open(f"/proc/{pid}/stat") as stat:
+                return stat.read().rsplit(")", 1)[1].split()[0] != "Z"  # an exited, unreaped one is gone
+        except FileNotFoundError:
+            return False
+
+    bot = await asyncio.create_subprocess_exec(sys.executable, "-c", script, stdout=asyncio.subprocess.PIPE)
+    line = await asyncio.wait_for(bot.stdout.readline(), 60)
+    (pid,) = [int(p) for p in line.split()]
+    assert running()
+    bot.send_signal(signal.SIGKILL)
+    await bot.wait()
+
+    async def gone() -> None:
+        while running():
+            await asyncio.sleep(0.1)
+
+    await asyncio.wait_for(gone(), 10)
