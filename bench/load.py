@@ -24,12 +24,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import os
 import platform
 import signal
 import sys
 import tempfile
 import time
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -48,6 +50,15 @@ from tests.fakes.server import free_port  # noqa: E402
 from tests.fakes.telegram_api import FakeTelegram, FakeUser, SentMessage  # noqa: E402
 
 WAIT = 120.0
+
+
+async def until(condition: Callable[[], bool], timeout: float, every: float = 0.05) -> None:
+    """Look every ``every`` seconds (the fake notifies no one of creates and queries)."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise TimeoutError("the bot did not get there in time")
+        await asyncio.sleep(every)
 
 
 # --- the bot's process -----------------------------------------------------------------
@@ -69,7 +80,7 @@ class Bot:
             self.proc = await asyncio.create_subprocess_exec(
                 sys.executable, "-m", "bot", "run", "--config", str(self.config), stdout=log, stderr=log,
                 env={k: v for k, v in os.environ.items() if k not in ("TELEGRAM_BOT_TOKEN", "PHOTOBOT_CONFIG")})
-        await telegram.wait_for(lambda: sum(1 for m, _ in telegram.calls if m == "getUpdates") > polls, WAIT)
+        await until(lambda: sum(1 for m, _ in telegram.calls if m == "getUpdates") > polls, WAIT)
         self.peak_rss = 0.0
         self._sampler = asyncio.create_task(self._sample())
         return time.monotonic() - started
@@ -239,6 +250,7 @@ async def steady(args: argparse.Namespace, telegram: FakeTelegram, picwish: Fake
     # One order first, so the face-check worker is up before the clock starts.
     await order(*people.user(1), photo)
     total = round(args.rate * args.seconds)
+    calls_before, queries_before = len(telegram.calls), picwish.queries
     began = time.monotonic() + 0.5
     timings: dict[int, list[tuple[float, float]]] = {}
     lags: list[float] = []
@@ -255,6 +267,7 @@ async def steady(args: argparse.Namespace, telegram: FakeTelegram, picwish: Fake
         slots.setdefault(100 + k % args.users, []).append(began + k / args.rate)
     await asyncio.gather(*(person(uid, s) for uid, s in slots.items()))
     finished = time.monotonic()
+    calls = Counter(method for method, _ in telegram.calls[calls_before:] if method != "getUpdates")
 
     tasks = task_for_job(picwish)
     jobs = await jobs_by_user(config)
@@ -266,12 +279,16 @@ async def steady(args: argparse.Namespace, telegram: FakeTelegram, picwish: Fake
             to_provider.append(before)
             from_provider.append(after)
             added.append(before + after)
+    documents = sorted(document_at for orders in timings.values() for _, document_at in orders)
     return {
-        "orders": total, "seconds": finished - began, "throughput": total / (finished - began),
+        "orders": total, "seconds": finished - began,
+        "throughput": (len(documents) - 1) / (documents[-1] - documents[0]),
         "added_p50": percentile(added, 0.5), "added_p99": percentile(added, 0.99), "added_max": max(added),
         "submit_p50": percentile(to_provider, 0.5), "submit_p99": percentile(to_provider, 0.99),
         "deliver_p50": percentile(from_provider, 0.5), "deliver_p99": percentile(from_provider, 0.99),
-        "start_lag_p99": percentile(lags, 0.99), "peak_rss": bot.peak_rss, "worker_rss": bot.worker_rss(),
+        "start_lag_p99": percentile(lags, 0.99),
+        "calls": {method: n / total for method, n in calls.most_common()},
+        "queries": (picwish.queries - queries_before) / total, "peak_rss": bot.peak_rss, "worker_rss": bot.worker_rss(),
     }
 
 
@@ -299,7 +316,7 @@ async def pending(args: argparse.Namespace, telegram: FakeTelegram, picwish: Fak
     ordering_started = time.monotonic()
     orders = asyncio.gather(*(person(i) for i in range(count)))
     await asyncio.wait_for(placed.wait(), 600)
-    await picwish.wait_for(lambda: len(picwish.tasks) >= count, WAIT)
+    await until(lambda: sum(1 for task in picwish.tasks.values() if task.held) >= count, WAIT)
     placing = time.monotonic() - ordering_started
 
     # Steady state with everything pending: memory, polling load, and how fast the bot answers.
@@ -321,7 +338,7 @@ async def pending(args: argparse.Namespace, telegram: FakeTelegram, picwish: Fak
     restarted = time.monotonic()
     ready_seconds = await bot.start(telegram)
     held = [task for task in picwish.tasks.values() if task.held]
-    await picwish.wait_for(lambda: all((t.queried_at or 0) > restarted for t in held), 600)
+    await until(lambda: all((t.queried_at or 0) > restarted for t in held), 600)
     resumed_seconds = time.monotonic() - restarted
     rss_resumed = bot.rss()
 
@@ -347,13 +364,13 @@ async def main(args: argparse.Namespace) -> None:
     await picwish.start()
     people = People(telegram)
     photo = portrait_jpeg()
-    with tempfile.TemporaryDirectory(prefix="photobot-load-") as tmp:
+    with contextlib.nullcontext(args.workdir) if args.workdir else tempfile.TemporaryDirectory(prefix="photobot-load-") as tmp:
         results: dict[str, Any] = {}
         for part in ("steady", "pending"):
             if (part == "steady" and args.skip_steady) or (part == "pending" and not args.pending):
                 continue
             directory = Path(tmp) / part
-            directory.mkdir()
+            directory.mkdir(parents=True)
             config = write_config(directory, telegram, picwish, free_port())
             bot = Bot(config, directory / "bot.log")
             await bot.start(telegram)
@@ -377,11 +394,15 @@ def report(args: argparse.Namespace, results: dict[str, Any]) -> None:
         print(f"### Steady load: {args.rate} orders/s for {args.seconds} s, {args.users} users, "
               f"PicWish {args.latency} s per photo\n")
         print("| figure | value |\n|---|---|")
-        print(f"| orders completed | {r['orders']} in {r['seconds']:.1f} s ({r['throughput']:.1f}/s) |")
+        print(f"| orders completed (all in {r['seconds']:.1f} s) | {r['orders']} |")
+        print(f"| documents delivered per second, first to last | {r['throughput']:.1f} |")
         print(f"| added latency p50 / p99 (max) | {ms(r['added_p50'])} / {ms(r['added_p99'])} ({ms(r['added_max'])}) |")
         print(f"| of which Confirm → PicWish task, p50 / p99 | {ms(r['submit_p50'])} / {ms(r['submit_p99'])} |")
         print(f"| of which task finished → document, p50 / p99 | {ms(r['deliver_p50'])} / {ms(r['deliver_p99'])} |")
         print(f"| order start lag p99 (the load generator keeping up) | {ms(r['start_lag_p99'])} |")
+        per_order = ", ".join(f"{method} {n:.1f}" for method, n in r["calls"].items())
+        print(f"| Bot API calls per order | {sum(r['calls'].values()):.1f}: {per_order} |")
+        print(f"| PicWish status queries per order | {r['queries']:.1f} |")
         print(f"| bot peak RSS | {r['peak_rss']:.0f} MB (face-check worker: {r['worker_rss']:.0f} MB) |")
         print(f"| ledger problems / job states | {len(r['ledger'])} / {r['states']} |\n")
     if "pending" in results:
@@ -412,4 +433,5 @@ if __name__ == "__main__":
     parser.add_argument("--pending", type=int, default=1000, help="orders pending at once (0: skip)")
     parser.add_argument("--pending-rate", type=float, default=25.0, help="orders per second while placing them")
     parser.add_argument("--skip-steady", action="store_true")
+    parser.add_argument("--workdir", help="keep the bot's databases and logs in this (new) folder")
     asyncio.run(main(parser.parse_args()))

@@ -29,6 +29,7 @@ from bot.conversations import anime, enhance, idphoto, menu, orders, portrait, r
 from bot.conversations.common import user_language
 from bot.i18n import t
 from bot.services import Services, open_services, webhook_secret, webhook_url
+from bot.telegram_http import AiohttpRequest
 from bot.web import ProviderCallback
 
 log = logging.getLogger(__name__)
@@ -209,6 +210,8 @@ def build_application(settings: Settings) -> PhotoBotApp:
         .base_url(settings.telegram.base_url)
         .base_file_url(settings.telegram.base_file_url)
         .context_types(CONTEXT_TYPES)
+        .request(AiohttpRequest())
+        .get_updates_request(AiohttpRequest(connection_pool_size=1))
         .rate_limiter(AIORateLimiter(overall_max_rate=settings.telegram.max_messages_per_second,
                                      max_retries=RATE_LIMIT_RETRIES))
         .concurrent_updates(True)

@@ -97,6 +97,9 @@ class JobSettings(_Section):
     max_concurrent: int = Field(default=32, ge=1)
     #: Unfinished jobs one user may have at once.
     max_per_user: int = Field(default=3, ge=1)
+    #: Longest wait between two status queries of a job whose provider calls back (the wait
+    #: grows from the provider's poll_interval; a callback wakes the job at once).
+    max_poll_interval: float = Field(default=15.0, gt=0)
 
 
 class LimitSettings(_Section):

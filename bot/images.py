@@ -61,7 +61,7 @@ def normalise(data: bytes, *, max_side: int = 4096, max_bytes: int = 15 * 1024 *
             if img.format not in ACCEPTED_FORMATS:
                 raise ImageRejected("unsupported_format")
             img.load()
-            img = ImageOps.exif_transpose(img)
+            ImageOps.exif_transpose(img, in_place=True)
             img = _to_rgb(img)
     except (Image.DecompressionBombWarning, Image.DecompressionBombError):
         raise ImageRejected("too_many_pixels") from None
@@ -76,7 +76,7 @@ def normalise(data: bytes, *, max_side: int = 4096, max_bytes: int = 15 * 1024 *
     quality = JPEG_QUALITY
     while True:
         out = io.BytesIO()
-        img.save(out, "JPEG", quality=quality, optimize=True)
+        img.save(out, "JPEG", quality=quality)
         if out.tell() <= max_bytes or quality <= 50:
             break
         quality -= 10

@@ -45,6 +45,12 @@ RESULT_DOWNLOAD_ATTEMPTS = 3
 #: Garbled status answers in a row that end a job: one or two are taken for a passing glitch
 #: (a proxy's error page), since the provider already has the task and will finish it.
 MAX_BAD_ANSWERS = 3
+#: Each unanswered poll waits this much longer than the one before: a task that is not done in
+#: a few seconds is probably a long one, and a thousand pending jobs should not each ask every
+#: second. Without callbacks the wait grows to NO_CALLBACK_MAX_POLLS poll intervals at most;
+#: with them (they wake the job at once) to ``jobs.max_poll_interval``.
+POLL_BACKOFF = 1.5
+NO_CALLBACK_MAX_POLLS = 3
 
 
 def _transient(err: ProviderError) -> bool:
@@ -66,6 +72,7 @@ class JobRunner:
         public_url: str = "",
         media_link: Callable[[str], str] | None = None,
         max_concurrent: int = 32,
+        max_poll_interval: float = 15.0,
     ) -> None:
         self.media_link = media_link
         self.repo = repo
@@ -74,6 +81,7 @@ class JobRunner:
         self.downloader = downloader
         self.delivery = delivery
         self.public_url = public_url
+        self.max_poll_interval = max_poll_interval
         self._slots = asyncio.Semaphore(max_concurrent)
         self._tasks: dict[str, asyncio.Task[None]] = {}
         self._wakeups: dict[str, asyncio.Event] = {}
@@ -147,6 +155,7 @@ class JobRunner:
 
     async def _drive(self, job_id: str) -> None:
         self._wakeups.setdefault(job_id, asyncio.Event())
+        submitted = False
         while True:
             job = await self.repo.get_job(job_id)
             if job is None:
@@ -154,13 +163,14 @@ class JobRunner:
             try:
                 if job.state == "queued":
                     await self._submit(job)
+                    submitted = True
                 elif job.state in ("submitting", "running") and self._rerun_safe(job):
                     await self.repo.transition(job.id, ("submitting", "running"), "queued")
                 elif job.state == "submitting":
                     log.warning("job %s was interrupted while submitting; not resending it", job.id)
                     await self.repo.settle(job, "failed", error="interrupted")
                 elif job.state == "running":
-                    await self._follow(job)
+                    await self._follow(job, just_submitted=submitted)
                 else:
                     await self._deliver(job)
                     return
@@ -249,7 +259,9 @@ class JobRunner:
             return True
         return False
 
-    async def _follow(self, job: Job) -> None:
+    async def _follow(self, job: Job, *, just_submitted: bool = False) -> None:
+        """Ask the provider until the task ends. A task found at start is asked about at once
+        (it may have finished while the bot was down); a task just created, after a poll interval."""
         provider = self._provider(job) if job.provider in self.providers else None
         if provider is None or job.provider_task_id is None:
             await self.repo.settle(job, "failed", error="provider_disabled")
@@ -258,6 +270,14 @@ class JobRunner:
         shown: tuple[int, int | None] | None = (job.progress, None)
         trouble: ProviderError | None = None  # the last failed query, while they keep failing
         bad_answers = 0
+        interval = provider.poll_interval
+        if provider.calls_back and self.public_url:
+            longest = max(provider.poll_interval, self.max_poll_interval)
+        else:
+            longest = provider.poll_interval * NO_CALLBACK_MAX_POLLS
+        if just_submitted:
+            await self._wait(job, wake, interval)
+            interval = min(interval * POLL_BACKOFF, longest)
         while True:
             wake.clear()
             try:
@@ -287,13 +307,20 @@ class JobRunner:
             if job.deadline is not None and time.time() > job.deadline:
                 await self.repo.settle(job, "failed", error=trouble.code if trouble else DeadlineExceeded.code)
                 return
-            try:
-                await asyncio.wait_for(wake.wait(), timeout=provider.poll_interval)
-            except TimeoutError:
-                pass
+            await self._wait(job, wake, interval)
+            interval = min(interval * POLL_BACKOFF, longest)
             current = await self.repo.get_job(job.id)
             if current is None or current.state != "running":
                 return
+
+    @staticmethod
+    async def _wait(job: Job, wake: asyncio.Event, interval: float) -> None:
+        """Until the next poll is due, a callback wakes the job, or its deadline comes."""
+        until_deadline = interval if job.deadline is None else job.deadline - time.time()
+        try:
+            await asyncio.wait_for(wake.wait(), timeout=max(0.0, min(interval, until_deadline)))
+        except TimeoutError:
+            pass
 
     async def _collect(self, job: Job, status: TaskStatus) -> None:
         """Store the result files, then capture the credits; delivery reads the files."""

@@ -130,6 +130,7 @@ async def open_services(app: PhotoBotApp, settings: Settings) -> Services:
         public_url=settings.server.public_url,
         media_link=lambda ref: f"{settings.server.public_url}/media/{signer.token(ref)}",
         max_concurrent=settings.jobs.max_concurrent,
+        max_poll_interval=settings.jobs.max_poll_interval,
     )
     webhook = (app.bot, webhook_secret(settings)) if settings.telegram.mode == "webhook" else None
     web = WebServer(

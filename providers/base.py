@@ -164,6 +164,8 @@ class TaskProvider(HttpProvider):
     takes_url: bool = False
     #: The input's longest side is scaled down to this many pixels before it is sent.
     max_input_side: int | None = None
+    #: True when the provider calls our callback URL when a task ends (polling is then a fallback).
+    calls_back: bool = False
     #: True when submitting has no side effect (no request, no charge): an interrupted job
     #: is simply run again after a restart instead of being failed.
     rerun_safe: bool = False

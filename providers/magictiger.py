@@ -84,6 +84,7 @@ def _error(code: int, message: str, data: Any) -> ProviderError:
 class MagicTigerClient(TaskProvider):
     name = "magictiger"
     takes_url = True
+    calls_back = True
 
     def __init__(self, api: MagicTigerApi, *, timeout: float = DEFAULT_TIMEOUT, poll_interval: float = POLL_INTERVAL,
                  deadline: float = DEADLINE, **kwargs: Any) -> None:

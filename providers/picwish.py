@@ -96,6 +96,7 @@ class IdPhotoRequest:
 
 class PicwishClient(TaskProvider):
     name = "picwish"
+    calls_back = True
 
     def __init__(
         self,

@@ -81,6 +81,7 @@ def gateway_headers(credentials: GatewayCredentials, method: str, url: str, body
 class WanxingClient(TaskProvider):
     name = "wanxing"
     takes_url = True
+    calls_back = True
 
     def __init__(self, credentials: GatewayCredentials, *, base_url: str = DEFAULT_BASE_URL,
                  timeout: float = DEFAULT_TIMEOUT, task_timeout: int = DEFAULT_TASK_TIMEOUT,

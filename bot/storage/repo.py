@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
-import aiosqlite
+import sqlite3
 
 from bot.storage.db import Database
 
@@ -84,7 +84,7 @@ class Job:
     sent_parts: list[str] = field(default_factory=list)
 
     @classmethod
-    def from_row(cls, row: aiosqlite.Row) -> Job:
+    def from_row(cls, row: sqlite3.Row) -> Job:
         return cls(
             id=row["id"],
             user_id=row["user_id"],
@@ -122,24 +122,22 @@ class Repository:
 
     async def ensure_user(self, user_id: int, chat_id: int, language: str) -> User:
         """Create the user on first sight (language from Telegram) and grant today's credits."""
-        async with self.db.transaction() as conn:
-            await conn.execute(
+        def work(conn: sqlite3.Connection) -> sqlite3.Row:
+            conn.execute(
                 "INSERT INTO users (user_id, chat_id, language, first_seen) VALUES (?, ?, ?, ?)"
                 " ON CONFLICT(user_id) DO UPDATE SET chat_id = excluded.chat_id,"
                 " language = CASE WHEN users.language_chosen THEN users.language ELSE excluded.language END",
                 (user_id, chat_id, language, time.time()),
             )
-            await self._grant_daily(conn, user_id)
-            async with conn.execute("SELECT * FROM users WHERE user_id = ?", (user_id,)) as cur:
-                row = await cur.fetchone()
+            self._grant_daily(conn, user_id)
+            return conn.execute("SELECT * FROM users WHERE user_id = ?", (user_id,)).fetchone()
+
+        row = await self.db.transaction(work)
         assert row is not None
         return User(row["user_id"], row["chat_id"], row["language"], bool(row["language_chosen"]))
 
     async def set_language(self, user_id: int, language: str) -> None:
-        async with self.db.transaction() as conn:
-            await conn.execute(
-                "UPDATE users SET language = ?, language_chosen = 1 WHERE user_id = ?", (language, user_id)
-            )
+        await self.db.write("UPDATE users SET language = ?, language_chosen = 1 WHERE user_id = ?", (language, user_id))
 
     async def user_language(self, user_id: int) -> str | None:
         row = await self.db.fetchone("SELECT language FROM users WHERE user_id = ?", (user_id,))
@@ -147,37 +145,41 @@ class Repository:
 
     # --- credits ---------------------------------------------------------------
 
-    async def _balance(self, conn: aiosqlite.Connection, user_id: int) -> int:
-        async with conn.execute(_BALANCE_SQL, (user_id,)) as cur:
-            row = await cur.fetchone()
+    @staticmethod
+    def _balance(conn: sqlite3.Connection, user_id: int) -> int:
+        row = conn.execute(_BALANCE_SQL, (user_id,)).fetchone()
         return int(row[0]) if row else 0
 
-    async def _grant_daily(self, conn: aiosqlite.Connection, user_id: int) -> None:
+    def _grant_daily(self, conn: sqlite3.Connection, user_id: int) -> None:
         """Top the balance up to ``daily_free`` once per UTC day; credits above it are kept."""
         day = utc_day()
-        async with conn.execute(
+        granted = conn.execute(
             "SELECT 1 FROM ledger WHERE user_id = ? AND kind = 'daily_grant' AND day = ?", (user_id, day)
-        ) as cur:
-            if await cur.fetchone():
-                return
-        amount = max(0, self.daily_free - await self._balance(conn, user_id))
-        await conn.execute(
+        ).fetchone()
+        if granted:
+            return
+        amount = max(0, self.daily_free - self._balance(conn, user_id))
+        conn.execute(
             "INSERT INTO ledger (user_id, kind, amount, day, created_at) VALUES (?, 'daily_grant', ?, ?, ?)",
             (user_id, amount, day, time.time()),
         )
 
     async def balance(self, user_id: int) -> int:
-        async with self.db.transaction() as conn:
-            await self._grant_daily(conn, user_id)
-            return await self._balance(conn, user_id)
+        def work(conn: sqlite3.Connection) -> int:
+            self._grant_daily(conn, user_id)
+            return self._balance(conn, user_id)
+
+        return await self.db.transaction(work)
 
     async def admin_grant(self, user_id: int, amount: int, note: str) -> int:
-        async with self.db.transaction() as conn:
-            await conn.execute(
+        def work(conn: sqlite3.Connection) -> int:
+            conn.execute(
                 "INSERT INTO ledger (user_id, kind, amount, note, created_at) VALUES (?, 'admin_grant', ?, ?, ?)",
                 (user_id, amount, note, time.time()),
             )
-            return await self._balance(conn, user_id)
+            return self._balance(conn, user_id)
+
+        return await self.db.transaction(work)
 
     async def ledger_problems(self) -> list[str]:
         """Every way the ledger fails to balance; empty when it is consistent."""
@@ -215,20 +217,19 @@ class Repository:
         (or TooManyJobs when the user already has ``max_active`` unfinished jobs)."""
         job_id = uuid.uuid4().hex
         now = time.time()
-        async with self.db.transaction() as conn:
+        def work(conn: sqlite3.Connection) -> None:
             if max_active is not None:
-                async with conn.execute(
+                row = conn.execute(
                     "SELECT COUNT(*) FROM jobs WHERE user_id = ? AND state IN ('queued', 'submitting', 'running')",
                     (draft.user_id,),
-                ) as cur:
-                    row = await cur.fetchone()
+                ).fetchone()
                 if row and row[0] >= max_active:
                     raise TooManyJobs(row[0])
-            await self._grant_daily(conn, draft.user_id)
-            balance = await self._balance(conn, draft.user_id)
+            self._grant_daily(conn, draft.user_id)
+            balance = self._balance(conn, draft.user_id)
             if balance < draft.price:
                 raise InsufficientCredits(balance, draft.price)
-            await conn.execute(
+            conn.execute(
                 "INSERT INTO jobs (id, user_id, chat_id, service, provider, options, input_ref, price,"
                 " state, created_at, updated_at, deadline, callback_secret, status_message_id)"
                 " VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'queued', ?, ?, ?, ?, ?)",
@@ -238,10 +239,12 @@ class Repository:
                     now, now, now + draft.deadline_seconds, secrets.token_urlsafe(24), draft.status_message_id,
                 ),
             )
-            await conn.execute(
+            conn.execute(
                 "INSERT INTO ledger (user_id, kind, amount, job_id, created_at) VALUES (?, 'hold', ?, ?, ?)",
                 (draft.user_id, draft.price, job_id, now),
             )
+
+        await self.db.transaction(work)
         job = await self.get_job(job_id)
         assert job is not None
         return job
@@ -266,13 +269,10 @@ class Repository:
         await self._update(job_id, None, fields)
 
     async def _update(self, job_id: str, from_states: tuple[str, ...] | None, fields: dict[str, Any]) -> bool:
-        async with self.db.transaction() as conn:
-            return await self._update_in(conn, job_id, from_states, fields)
+        return await self.db.write(*self._update_sql(job_id, from_states, fields)) == 1
 
     @staticmethod
-    async def _update_in(
-        conn: aiosqlite.Connection, job_id: str, from_states: tuple[str, ...] | None, fields: dict[str, Any]
-    ) -> bool:
+    def _update_sql(job_id: str, from_states: tuple[str, ...] | None, fields: dict[str, Any]) -> tuple[str, list[Any]]:
         values = {k: json.dumps(v) if isinstance(v, (dict, list)) else v for k, v in fields.items()}
         values["updated_at"] = time.time()
         sql = "UPDATE jobs SET " + ", ".join(f"{k} = ?" for k in values) + " WHERE id = ?"
@@ -280,30 +280,32 @@ class Repository:
         if from_states is not None:
             sql += f" AND state IN ({', '.join('?' * len(from_states))})"
             params += from_states
-        cur = await conn.execute(sql, params)
-        return cur.rowcount == 1
+        return sql, params
 
     async def settle(self, job: Job, to_state: str, **fields: Any) -> bool:
         """Move an active job to a terminal state and capture or release its hold, atomically."""
         kind = "capture" if to_state == "succeeded" else "release"
-        async with self.db.transaction() as conn:
-            if not await self._update_in(conn, job.id, ACTIVE_STATES, {"state": to_state, **fields}):
+        update = self._update_sql(job.id, ACTIVE_STATES, {"state": to_state, **fields})
+
+        def work(conn: sqlite3.Connection) -> bool:
+            if conn.execute(*update).rowcount != 1:
                 return False
-            await conn.execute(
+            conn.execute(
                 "INSERT INTO ledger (user_id, kind, amount, job_id, created_at) VALUES (?, ?, ?, ?, ?)",
                 (job.user_id, kind, job.price, job.id, time.time()),
             )
-        return True
+            return True
+
+        return await self.db.transaction(work)
 
     async def begin_delivery(self, job_id: str) -> bool:
         """Claim a finished job for delivery; only one caller ever wins."""
-        async with self.db.transaction() as conn:
-            cur = await conn.execute(
-                "UPDATE jobs SET delivery = 'sending', updated_at = ? WHERE id = ? AND delivery IS NULL"
-                " AND state IN ('succeeded', 'failed', 'cancelled')",
-                (time.time(), job_id),
-            )
-            return cur.rowcount == 1
+        changed = await self.db.write(
+            "UPDATE jobs SET delivery = 'sending', updated_at = ? WHERE id = ? AND delivery IS NULL"
+            " AND state IN ('succeeded', 'failed', 'cancelled')",
+            (time.time(), job_id),
+        )
+        return changed == 1
 
     async def record_part(self, job_id: str, sent_parts: list[str]) -> None:
         await self.update(job_id, sent_parts=sent_parts)

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import httpx
 
-from tests.bot.flows import order_until_summary
-from tests.conftest import portrait_jpeg
+from bot.app import running
+from bot.jobs import POLL_BACKOFF
+
+from tests.bot.flows import order_enhance, order_portrait, order_until_summary
 
 
 async def _job(bot):
@@ -42,12 +44,7 @@ async def test_picwish_early_duplicate_and_replayed_callbacks(bot, telegram, pic
 async def test_magictiger_duplicate_callbacks(bot, telegram, tiger):
     tiger.hold = True
     user = telegram.user()
-    await user.send_photo(portrait_jpeg(300, 400))
-    menu = await user.next_message("What would you like")
-    await user.press(menu, "Enhance")
-    await user.edited(menu, "Which enhancement")
-    await user.press(menu, "Sharpen & enhance")
-    summary = await user.edited(menu, "Please check your order")
+    summary = await order_enhance(user)
     await user.press(summary, "Confirm")
     await user.edited(summary, "place 2")
     job = await _job(bot)
@@ -68,14 +65,8 @@ async def test_magictiger_duplicate_callbacks(bot, telegram, tiger):
 
 
 async def test_wanxing_repeated_notifications(bot, telegram, wanxing):
-
     user = telegram.user()
-    await user.send_document(portrait_jpeg(), "me.jpg", "image/jpeg")
-    menu = await user.next_message("What would you like")
-    await user.press(menu, "AI portrait")
-    gallery = await user.next_message(kind="photo")
-    await user.press(gallery, "Choose this one")
-    summary = await user.next_message("Please check your order")
+    summary = await order_portrait(user)
     await user.press(summary, "Confirm")
     await user.next_message(kind="document", timeout=15)
     await bot.runner.idle()
@@ -91,3 +82,21 @@ async def test_wanxing_repeated_notifications(bot, telegram, wanxing):
     await bot.runner.idle()
     assert len(user.messages("document")) == 1
     assert await bot.repo.balance(user.id) == 10 and await bot.repo.ledger_problems() == []
+
+
+async def test_polling_slows_down_and_the_callback_brings_the_result(make_settings, telegram, picwish):
+    picwish.hold_new_tasks = True
+    settings = make_settings(jobs__max_poll_interval=3600)
+    async with running(settings) as services:
+        user = telegram.user()
+        summary = await order_until_summary(user, "Visa", "USA Visa", "White")
+        await user.press(summary, "Confirm")
+        await picwish.wait_for(lambda: picwish.queries >= 7)
+        first = settings.providers.picwish.poll_interval
+        gaps = [b - a for a, b in zip(picwish.query_times, picwish.query_times[1:])]
+        for index, gap in enumerate(gaps[:5]):
+            assert gap >= 0.9 * first * POLL_BACKOFF**index  # each wait longer than the one before
+        picwish.release()  # the next poll is seconds away: the callback brings the result
+        await user.next_message(kind="document", timeout=15)
+        await services.runner.idle()
+        assert picwish.queries <= 9

@@ -76,6 +76,8 @@ class FakePicwish(FakeService):
         self.images: dict[str, Task] = {}  # image_id -> task, for last_id
         self.creates: list[dict[str, str]] = []
         self.queries: int = 0
+        #: time.monotonic() of every status query.
+        self.query_times: list[float] = []
         #: Scripted answers for the next create / query calls: (http status, json body or raw text).
         self.create_failures: list[tuple[int, Any]] = []
         self.query_failures: list[tuple[int, Any]] = []
@@ -241,6 +243,8 @@ class FakePicwish(FakeService):
             return _bad("Invalid API key", 401)
         await self._hold_if_asked("query")
         self.queries += 1
+        self.query_times.append(time.monotonic())
+        await self.changed()
         if self.delay:
             await asyncio.sleep(self.delay)
         if self.query_failures:

@@ -59,11 +59,9 @@ async def test_insufficient_credits_creates_nothing(repo):
 async def test_ledger_is_append_only(repo):
     await repo.ensure_user(1, 1, "en")
     with pytest.raises(sqlite3.IntegrityError, match="append-only"):
-        async with repo.db.transaction() as conn:
-            await conn.execute("UPDATE ledger SET amount = 999")
+        await repo.db.transaction(lambda conn: conn.execute("UPDATE ledger SET amount = 999"))
     with pytest.raises(sqlite3.IntegrityError, match="append-only"):
-        async with repo.db.transaction() as conn:
-            await conn.execute("DELETE FROM ledger")
+        await repo.db.transaction(lambda conn: conn.execute("DELETE FROM ledger"))
 
 
 async def test_a_hold_cannot_be_settled_twice_even_by_hand(repo):
@@ -71,8 +69,8 @@ async def test_a_hold_cannot_be_settled_twice_even_by_hand(repo):
     job = await repo.create_job(_draft(6))
     await repo.settle(job, "failed", error="x")
     with pytest.raises(sqlite3.IntegrityError):
-        async with repo.db.transaction() as conn:
-            await conn.execute("INSERT INTO ledger (user_id, kind, amount, job_id, created_at) VALUES (1, 'capture', 6, ?, 0)", (job.id,))
+        await repo.db.transaction(lambda conn: conn.execute(
+            "INSERT INTO ledger (user_id, kind, amount, job_id, created_at) VALUES (1, 'capture', 6, ?, 0)", (job.id,)))
 
 
 async def test_delivery_is_claimed_once(repo):
