@@ -27,7 +27,6 @@ import asyncio
 import contextlib
 import os
 import platform
-import signal
 import sys
 import tempfile
 import time
@@ -44,6 +43,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bot.config import load_settings  # noqa: E402
 from bot.storage.db import Database  # noqa: E402
 from bot.storage.repo import Repository  # noqa: E402
+from tests.bot.process import BotProcess  # noqa: E402
 from tests.conftest import portrait_jpeg  # noqa: E402
 from tests.fakes.picwish import FakePicwish  # noqa: E402
 from tests.fakes.server import free_port  # noqa: E402
@@ -52,35 +52,20 @@ from tests.fakes.telegram_api import FakeTelegram, FakeUser, SentMessage  # noqa
 WAIT = 120.0
 
 
-async def until(condition: Callable[[], bool], timeout: float, every: float = 0.05) -> None:
-    """Look every ``every`` seconds (the fake notifies no one of creates and queries)."""
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise TimeoutError("the bot did not get there in time")
-        await asyncio.sleep(every)
-
-
 # --- the bot's process -----------------------------------------------------------------
 
-class Bot:
-    """``python -m bot run`` with a config file, and its memory as the kernel reports it."""
+class Bot(BotProcess):
+    """The bot's process as the restart tests run it, timed, and its memory as the kernel reports it."""
 
     def __init__(self, config: Path, log: Path) -> None:
-        self.config, self.log = config, log
-        self.proc: asyncio.subprocess.Process | None = None
+        super().__init__(config, log)
         self.peak_rss = 0.0
         self._sampler: asyncio.Task[None] | None = None
 
     async def start(self, telegram: FakeTelegram) -> float:
         """Start it; the seconds until it polls Telegram."""
-        polls = sum(1 for method, _ in telegram.calls if method == "getUpdates")
         started = time.monotonic()
-        with self.log.open("ab") as log:
-            self.proc = await asyncio.create_subprocess_exec(
-                sys.executable, "-m", "bot", "run", "--config", str(self.config), stdout=log, stderr=log,
-                env={k: v for k, v in os.environ.items() if k not in ("TELEGRAM_BOT_TOKEN", "PHOTOBOT_CONFIG")})
-        await until(lambda: sum(1 for m, _ in telegram.calls if m == "getUpdates") > polls, WAIT)
+        await super().start(telegram)
         self.peak_rss = 0.0
         self._sampler = asyncio.create_task(self._sample())
         return time.monotonic() - started
@@ -114,12 +99,10 @@ class Bot:
 
     async def stop(self) -> float:
         """SIGTERM and wait; the seconds it took to stop."""
-        assert self.proc is not None
         if self._sampler is not None:
             self._sampler.cancel()
         started = time.monotonic()
-        self.proc.send_signal(signal.SIGTERM)
-        await asyncio.wait_for(self.proc.wait(), 60)
+        await super().stop()
         return time.monotonic() - started
 
 
@@ -316,7 +299,7 @@ async def pending(args: argparse.Namespace, telegram: FakeTelegram, picwish: Fak
     ordering_started = time.monotonic()
     orders = asyncio.gather(*(person(i) for i in range(count)))
     await asyncio.wait_for(placed.wait(), 600)
-    await until(lambda: sum(1 for task in picwish.tasks.values() if task.held) >= count, WAIT)
+    await picwish.wait_for(lambda: sum(1 for task in picwish.tasks.values() if task.held) >= count, WAIT)
     placing = time.monotonic() - ordering_started
 
     # Steady state with everything pending: memory, polling load, and how fast the bot answers.
@@ -338,7 +321,7 @@ async def pending(args: argparse.Namespace, telegram: FakeTelegram, picwish: Fak
     restarted = time.monotonic()
     ready_seconds = await bot.start(telegram)
     held = [task for task in picwish.tasks.values() if task.held]
-    await until(lambda: all((t.queried_at or 0) > restarted for t in held), 600)
+    await picwish.wait_for(lambda: all((t.queried_at or 0) > restarted for t in held), 600)
     resumed_seconds = time.monotonic() - restarted
     rss_resumed = bot.rss()
 

@@ -51,18 +51,10 @@ class Delivery:
         if now - self._last_edit.get(job.id, 0.0) < self.edit_interval:
             return
         self._last_edit[job.id] = now
-        lang = await self._language(job)
         if queue_position:
-            text = t(lang, "job.queue_position", position=queue_position)
+            await self._show_running(job, "job.queue_position", position=queue_position)
         else:
-            text = t(lang, "job.progress", percent=percent)
-        try:
-            await self.bot.edit_message_text(
-                text, chat_id=job.chat_id, message_id=job.status_message_id,
-                reply_markup=keyboards.job_running(lang, job.id),
-            )
-        except (BadRequest, Forbidden, NetworkError) as err:
-            log.debug("progress edit for job %s skipped: %s", job.id, err)
+            await self._show_running(job, "job.progress", percent=percent)
 
     async def trouble(self, job: Job) -> None:
         """Tell the user the provider is failing to answer while the bot keeps asking; the next
@@ -70,14 +62,18 @@ class Delivery:
         if job.status_message_id is None:
             return
         self._last_edit.pop(job.id, None)
+        await self._show_running(job, "job.provider_slow")
+
+    async def _show_running(self, job: Job, key: str, **values: object) -> None:
+        """Edit the status message of a running job (text ``key``, its Cancel button); best effort."""
         lang = await self._language(job)
         try:
             await self.bot.edit_message_text(
-                t(lang, "job.provider_slow"), chat_id=job.chat_id, message_id=job.status_message_id,
+                t(lang, key, **values), chat_id=job.chat_id, message_id=job.status_message_id,
                 reply_markup=keyboards.job_running(lang, job.id),
             )
         except (BadRequest, Forbidden, NetworkError) as err:
-            log.debug("trouble note for job %s skipped: %s", job.id, err)
+            log.debug("status edit for job %s skipped: %s", job.id, err)
 
     async def deliver(self, job: Job) -> None:
         if job.delivery == "done":

@@ -275,10 +275,15 @@ class JobRunner:
             longest = max(provider.poll_interval, self.max_poll_interval)
         else:
             longest = provider.poll_interval * NO_CALLBACK_MAX_POLLS
-        if just_submitted:
-            await self._wait(job, wake, interval)
-            interval = min(interval * POLL_BACKOFF, longest)
+        ask_now = not just_submitted
         while True:
+            if not ask_now:
+                await self._wait(job, wake, interval)
+                interval = min(interval * POLL_BACKOFF, longest)
+                current = await self.repo.get_job(job.id)
+                if current is None or current.state != "running":
+                    return
+            ask_now = False
             wake.clear()
             try:
                 async with self._slots:
@@ -306,11 +311,6 @@ class JobRunner:
             # down is still delivered.
             if job.deadline is not None and time.time() > job.deadline:
                 await self.repo.settle(job, "failed", error=trouble.code if trouble else DeadlineExceeded.code)
-                return
-            await self._wait(job, wake, interval)
-            interval = min(interval * POLL_BACKOFF, longest)
-            current = await self.repo.get_job(job.id)
-            if current is None or current.state != "running":
                 return
 
     @staticmethod

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import json
 import secrets
+import sqlite3
 import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
-
-import sqlite3
 
 from bot.storage.db import Database
 

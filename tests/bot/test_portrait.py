@@ -17,6 +17,13 @@ async def _gallery(user, photo: bytes | None = None):
     return await user.next_message(kind="photo")
 
 
+async def _summary(user, photo: bytes | None = None):
+    """The order summary for the first template."""
+    gallery = await _gallery(user, photo)
+    await user.press(gallery, "Choose this one")
+    return await user.next_message("Please check your order")
+
+
 async def test_browse_choose_and_receive(bot, telegram, wanxing):
     user = telegram.user()
     gallery = await _gallery(user)
@@ -59,9 +66,7 @@ async def test_a_small_photo_is_refused_before_any_charge(bot, telegram, wanxing
 
 async def test_a_large_photo_is_published_within_the_recommended_size(bot, telegram, wanxing):
     user = telegram.user()
-    gallery = await _gallery(user, portrait_jpeg(3000, 4000))
-    await user.press(gallery, "Choose this one")
-    summary = await user.next_message("Please check your order")
+    summary = await _summary(user, portrait_jpeg(3000, 4000))
     await user.press(summary, "Confirm")
     await user.next_message(kind="document", timeout=15)
     assert max(wanxing.fetched["source_url"]) == 2500
@@ -70,9 +75,7 @@ async def test_a_large_photo_is_published_within_the_recommended_size(bot, teleg
 async def test_a_failed_job_is_told_and_refunded(bot, telegram, wanxing):
     wanxing.next_failure = (-22222, "NoFaceDetected")
     user = telegram.user()
-    gallery = await _gallery(user)
-    await user.press(gallery, "Choose this one")
-    summary = await user.next_message("Please check your order")
+    summary = await _summary(user)
     await user.press(summary, "Confirm")
     await user.edited(summary, "could not be processed")
     assert await bot.repo.balance(user.id) == 30
@@ -83,9 +86,7 @@ async def test_restart_in_the_middle_of_a_job(make_settings, telegram, wanxing):
     settings = make_settings()
     user = telegram.user()
     async with running(settings):
-        gallery = await _gallery(user)
-        await user.press(gallery, "Choose this one")
-        summary = await user.next_message("Please check your order")
+        summary = await _summary(user)
         await user.press(summary, "Confirm")
         await user.edited(summary, "Working on it… 10%")
     wanxing.hold = False
@@ -99,9 +100,7 @@ async def test_restart_in_the_middle_of_a_job(make_settings, telegram, wanxing):
 async def test_a_refused_submission_is_told_and_refunded(make_settings, telegram, wanxing):
     async with running(make_settings(providers__wanxing__app_secret="not-the-secret")) as services:
         user = telegram.user()
-        gallery = await _gallery(user)
-        await user.press(gallery, "Choose this one")
-        summary = await user.next_message("Please check your order")
+        summary = await _summary(user)
         await user.press(summary, "Confirm")
         await user.edited(summary, "could not process this request")
         assert wanxing.jobs == {} and await services.repo.balance(user.id) == 30

@@ -43,6 +43,8 @@ class Provider:
     """How to order from one provider through the bot, and what to look for at its fake."""
 
     fixture: str
+    #: Its section under ``providers`` in the config.
+    section: str
     order: Callable[[FakeUser], Awaitable[SentMessage]]
     price: int
     submit: str
@@ -55,12 +57,12 @@ class Provider:
 
 
 PROVIDERS = {
-    "picwish": Provider("picwish", lambda user: order_until_summary(user, "Visa", "USA Visa", "White"), 6,
+    "picwish": Provider("picwish", "picwish", lambda user: order_until_summary(user, "Visa", "USA Visa", "White"), 6,
                         "create", ("query",), lambda fake: len(fake.tasks)),
-    "qq": Provider("qq", order_anime, 2, "process", (), None),
-    "hili": Provider("hili", order_repair, 8, "upload", ("status", "download"), lambda fake: len(fake.uploads)),
-    "tiger": Provider("tiger", order_enhance, 9, "createtask", ("gettask",), lambda fake: len(fake.tasks)),
-    "wanxing": Provider("wanxing", order_portrait, 20, "swapface", ("query",), lambda fake: len(fake.jobs)),
+    "qq": Provider("qq", "qq_anime", order_anime, 2, "process", (), None),
+    "hili": Provider("hili", "hili", order_repair, 8, "upload", ("status", "download"), lambda fake: len(fake.uploads)),
+    "tiger": Provider("tiger", "magictiger", order_enhance, 9, "createtask", ("gettask",), lambda fake: len(fake.tasks)),
+    "wanxing": Provider("wanxing", "wanxing", order_portrait, 20, "swapface", ("query",), lambda fake: len(fake.jobs)),
 }
 PAID = ("picwish", "hili", "tiger", "wanxing")
 
@@ -98,8 +100,8 @@ def _matrix() -> list[Any]:
 @pytest.fixture
 def fault_settings(make_settings):
     def make(**overrides: Any):
-        timeouts = {f"providers__{name}__request_timeout": REQUEST_TIMEOUT
-                    for name in ("picwish", "qq_anime", "hili", "magictiger", "wanxing")}
+        timeouts = {f"providers__{provider.section}__request_timeout": REQUEST_TIMEOUT
+                    for provider in PROVIDERS.values()}
         return make_settings(network__download_timeout=REQUEST_TIMEOUT, **timeouts, **overrides)
     return make
 
@@ -140,8 +142,7 @@ async def test_a_provider_that_stops_answering_is_given_up_at_the_deadline(
         request, fault_settings, telegram, provider):
     fake = request.getfixturevalue(provider.fixture)
     fake.server.faults.always(provider.polls[0], Fault.error(502))
-    name = {"tiger": "magictiger", "qq": "qq_anime"}.get(provider.fixture, provider.fixture)
-    async with running(fault_settings(**{f"providers__{name}__deadline": 3})) as services:
+    async with running(fault_settings(**{f"providers__{provider.section}__deadline": 3})) as services:
         user = telegram.user()
         summary = await provider.order(user)
         await user.press(summary, "Confirm")

@@ -156,6 +156,7 @@ class FakePicwish(FakeService):
         self.tasks[task_id] = task
         self.images[task.image_id] = task
         self.task_created.set()
+        await self.changed()
         if not task.held:
             self._advance_later(task)
         return web.json_response({"status": 200, "message": "ok", "data": {"task_id": task_id}})

@@ -191,6 +191,7 @@ class FakeTelegram:
         method = request.match_info["method"]
         params, files = await self._params(request)
         self.calls.append((method, params))
+        await self._notify()
         if self._paused is not None and method not in ("getUpdates", "getMe", "deleteWebhook", "setMyCommands"):
             gate = self._paused
             self.paused_requests.append((method, params))
@@ -298,6 +299,12 @@ class FakeTelegram:
         self._observe(message)
         return message
 
+    def _edited(self, message: SentMessage, text: str, markup: dict[str, Any] | None) -> None:
+        message.text, message.reply_markup = text, markup
+        message.shown.append(text)
+        message.edits += 1
+        self._observe(message)
+
     def _observe(self, message: SentMessage) -> None:
         for observer in self.observers:
             observer(message)
@@ -364,10 +371,7 @@ class FakeTelegram:
         markup = params.get("reply_markup")
         if message.text == params["text"] and message.reply_markup == markup:
             raise _ApiError(400, "Bad Request: message is not modified: specified new message content and reply markup are exactly the same")
-        message.text, message.reply_markup = params["text"], markup
-        message.shown.append(message.text)
-        message.edits += 1
-        self._observe(message)
+        self._edited(message, params["text"], markup)
         return self._message_json(message)
 
     async def _m_editMessageMedia(self, params: dict, files: dict) -> dict:
@@ -385,10 +389,7 @@ class FakeTelegram:
             message.data = self.files[source]
         else:
             raise _ApiError(400, "Bad Request: wrong file identifier/HTTP URL specified")
-        message.text, message.reply_markup = media.get("caption", ""), params.get("reply_markup")
-        message.shown.append(message.text)
-        message.edits += 1
-        self._observe(message)
+        self._edited(message, media.get("caption", ""), params.get("reply_markup"))
         return self._message_json(message)
 
     async def _m_getFile(self, params: dict, files: dict) -> dict:
