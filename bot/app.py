@@ -231,27 +231,32 @@ async def _set_commands(app: PhotoBotApp) -> None:
 async def running(settings: Settings) -> AsyncIterator[Services]:
     """Run the bot (long polling, web server, job runner) for the body of the ``async with``."""
     app = build_application(settings)
-    async with app:
-        services = await open_services(app, settings)
-        try:
-            await _set_commands(app)
-            await app.start()
-            if settings.telegram.mode == "webhook":
-                # The webhook stays set on stop, so Telegram keeps updates while the bot restarts.
-                await app.bot.set_webhook(
-                    webhook_url(settings), secret_token=webhook_secret(settings), allowed_updates=ALLOWED_UPDATES)
-            else:
-                assert app.updater is not None
-                await app.updater.start_polling(timeout=settings.telegram.poll_timeout, allowed_updates=ALLOWED_UPDATES)
-            await services.runner.resume()
-            log.info("photobot is running; services: %s", ", ".join(services.enabled_services) or "none")
-            yield services
-        finally:
-            if app.updater is not None and app.updater.running:
-                await app.updater.stop()
-            if app.running:
-                await app.stop()
-            await services.close()
+    try:
+        async with app:
+            services = await open_services(app, settings)
+            try:
+                await _set_commands(app)
+                await app.start()
+                if settings.telegram.mode == "webhook":
+                    # The webhook stays set on stop, so Telegram keeps updates while the bot restarts.
+                    await app.bot.set_webhook(
+                        webhook_url(settings), secret_token=webhook_secret(settings), allowed_updates=ALLOWED_UPDATES)
+                else:
+                    assert app.updater is not None
+                    await app.updater.start_polling(timeout=settings.telegram.poll_timeout, allowed_updates=ALLOWED_UPDATES)
+                await services.runner.resume()
+                log.info("photobot is running; services: %s", ", ".join(services.enabled_services) or "none")
+                yield services
+            finally:
+                if app.updater is not None and app.updater.running:
+                    await app.updater.stop()
+                if app.running:
+                    await app.stop()
+                await services.close()
+    finally:
+        # When starting fails (Telegram unreachable), the Application skips shutting the bot
+        # down, which would leave its HTTP sessions open; this does nothing after a normal stop.
+        await app.bot.shutdown()
 
 
 async def run_until_stopped(settings: Settings, stop: asyncio.Event) -> None:
