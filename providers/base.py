@@ -1,9 +1,12 @@
-"""Shared httpx handling for provider clients: timeouts, retries and status mapping.
+"""Shared HTTP handling for provider clients: timeouts, retries and status mapping.
 
 Retries follow one rule: a request that may have been accepted is never sent again.
 Idempotent requests (queries) retry connection errors, 408, 429 and 5xx. A paid
 submission retries only when the provider cannot have accepted it: the connection
 was never made, or the answer was 429 / 503.
+
+Requests go over aiohttp, like the Bot API calls (bot/telegram_http.py): under load an
+httpx request cost about ten times the CPU (docs/benchmarks.md).
 """
 
 from __future__ import annotations
@@ -15,8 +18,13 @@ from collections.abc import Callable, Mapping
 from email.utils import parsedate_to_datetime
 from typing import Any
 
-import httpx
-from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt, wait_random_exponential
+import aiohttp
+from tenacity import (
+    AsyncRetrying,
+    retry_if_exception,
+    stop_after_attempt,
+    wait_random_exponential,
+)
 from tenacity.wait import wait_base
 
 from providers.errors import (
@@ -30,6 +38,7 @@ from providers.errors import (
     ServerError,
 )
 from providers.models import CallbackAnswer, InputImage, Submission, TaskStatus
+from providers.session import LazySession
 
 log = logging.getLogger(__name__)
 
@@ -40,13 +49,15 @@ DEFAULT_BACKOFF = 0.5
 DEFAULT_MAX_BACKOFF = 8.0
 MAX_RETRY_AFTER = 60.0
 
-_NEVER_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
+#: A form field: a plain value, or a file as (filename, data, content type).
+FormValue = str | tuple[str, bytes, str]
+
 _NOT_ACCEPTED_STATUSES = (429, 503)
 _RETRY_STATUSES = (408, 429, 500, 502, 503, 504)
 
 
-def retry_after_seconds(response: httpx.Response) -> float | None:
-    value = response.headers.get("Retry-After")
+def retry_after_seconds(headers: Mapping[str, str]) -> float | None:
+    value = headers.get("Retry-After")
     if not value:
         return None
     try:
@@ -82,7 +93,7 @@ def status_error(provider: str, status: int, message: str, data: Any = None, ret
 
 
 class HttpProvider:
-    """Base for provider clients; owns one httpx.AsyncClient."""
+    """Base for provider clients; owns one aiohttp session."""
 
     name = "provider"
 
@@ -93,23 +104,33 @@ class HttpProvider:
         max_retries: int = DEFAULT_MAX_RETRIES,
         backoff: float = DEFAULT_BACKOFF,
         max_backoff: float = DEFAULT_MAX_BACKOFF,
-        transport: httpx.AsyncBaseTransport | None = None,
         proxy: str | None = None,
     ) -> None:
         self.max_retries = max_retries
         self._wait = _WaitRetryAfter(wait_random_exponential(multiplier=backoff, max=max_backoff))
-        self._client = httpx.AsyncClient(
-            timeout=httpx.Timeout(timeout, connect=min(timeout, DEFAULT_CONNECT_TIMEOUT)),
-            transport=transport,
-            proxy=proxy,
-            follow_redirects=False,
+        self._proxy = proxy
+        self._session = LazySession(
+            aiohttp.ClientTimeout(total=timeout, connect=min(timeout, DEFAULT_CONNECT_TIMEOUT)), trust_env=True
         )
 
     async def aclose(self) -> None:
-        await self._client.aclose()
+        await self._session.aclose()
 
-    async def request_json(self, method: str, url: str, *, idempotent: bool, **kwargs: Any) -> dict[str, Any]:
-        """Send with retries; return the decoded JSON object of a 2xx answer."""
+    async def request_json(
+        self,
+        method: str,
+        url: str,
+        *,
+        idempotent: bool,
+        headers: Mapping[str, str] | None = None,
+        form: Mapping[str, FormValue] | None = None,
+        json_body: Any = None,
+        content: bytes | None = None,
+    ) -> dict[str, Any]:
+        """Send with retries; return the decoded JSON object of a 2xx answer.
+
+        The body is one of ``form`` (always sent as multipart/form-data), ``json_body`` or raw ``content``.
+        """
         retryable: Callable[[BaseException], bool]
         if idempotent:
             retryable = lambda e: isinstance(e, ProviderConnectionError) or (
@@ -125,33 +146,55 @@ class HttpProvider:
         )
         async for attempt in retrying:
             with attempt:
-                return await self._send_once(method, url, **kwargs)
+                # A multipart body is a one-shot stream in aiohttp: each attempt builds its own.
+                data = _multipart(form) if form is not None else content
+                return await self._send_once(method, url, headers=headers, data=data, json=json_body)
         raise AssertionError("unreachable")
 
     async def _send_once(self, method: str, url: str, **kwargs: Any) -> dict[str, Any]:
         try:
-            response = await self._client.request(method, url, **kwargs)
-        except _NEVER_SENT as err:
+            async with self._session.get().request(
+                method, url, proxy=self._proxy, allow_redirects=False, **kwargs
+            ) as response:
+                status, text = response.status, await response.read()
+                retry_after = retry_after_seconds(response.headers)
+        except aiohttp.ConnectionTimeoutError as err:
             raise ProviderConnectionError(f"{self.name}: cannot connect", provider=self.name, never_accepted=True) from err
-        except httpx.TimeoutException as err:
+        except (TimeoutError, aiohttp.ServerTimeoutError) as err:
             raise ProviderTimeout(f"{self.name}: timed out", provider=self.name) from err
-        except httpx.HTTPError as err:
+        except aiohttp.ClientConnectorError as err:
+            raise ProviderConnectionError(f"{self.name}: cannot connect", provider=self.name, never_accepted=True) from err
+        except aiohttp.ClientError as err:
             raise ProviderConnectionError(f"{self.name}: {type(err).__name__}", provider=self.name) from err
-        if response.status_code >= 400:
+        if status >= 400:
             error = status_error(
-                self.name, response.status_code, f"{self.name}: HTTP {response.status_code}",
-                data=response.text[:500], retry_after=retry_after_seconds(response),
+                self.name, status, f"{self.name}: HTTP {status}",
+                data=_excerpt(text), retry_after=retry_after,
             )
-            error.never_accepted = response.status_code in _NOT_ACCEPTED_STATUSES
+            error.never_accepted = status in _NOT_ACCEPTED_STATUSES
             raise error
         try:
-            body = response.json()
+            body = json.loads(text)
         except (json.JSONDecodeError, UnicodeDecodeError) as err:
-            raise BadResponse(f"{self.name}: answer is not JSON", provider=self.name, data=response.text[:500]) from err
+            raise BadResponse(f"{self.name}: answer is not JSON", provider=self.name, data=_excerpt(text)) from err
         if not isinstance(body, dict):
             raise BadResponse(f"{self.name}: answer is not a JSON object", provider=self.name, data=body)
         return body
 
+
+def _multipart(form: Mapping[str, FormValue]) -> aiohttp.FormData:
+    data = aiohttp.FormData(default_to_multipart=True)
+    for name, value in form.items():
+        if isinstance(value, tuple):
+            filename, content, content_type = value
+            data.add_field(name, content, filename=filename, content_type=content_type)
+        else:
+            data.add_field(name, value)
+    return data
+
+
+def _excerpt(body: bytes) -> str:
+    return body[:500].decode("utf-8", errors="replace")
 
 
 class TaskProvider(HttpProvider):

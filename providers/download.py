@@ -1,17 +1,24 @@
-"""Fetching result images from provider URLs: http(s) only, size-capped, no private addresses."""
+"""Fetching result images from provider URLs: http(s) only, size-capped, no private addresses.
+
+The address check sits in the connection's own DNS resolver, so the address that is checked
+is the address that is connected to: a name that resolves to a public address when checked
+and to a private one when connected (DNS rebinding) has no second lookup to exploit.
+"""
 
 from __future__ import annotations
 
-import asyncio
 import ipaddress
 import socket
-from urllib.parse import urlsplit
 
-import httpx
+import aiohttp
+from aiohttp.abc import AbstractResolver, ResolveResult
+from yarl import URL
 
 from providers.errors import ResultDownloadError
+from providers.session import LazySession
 
 DEFAULT_DOWNLOAD_TIMEOUT = 60.0
+CHUNK_BYTES = 64 * 1024
 _IMAGE_MAGIC = (b"\xff\xd8\xff", b"\x89PNG\r\n\x1a\n", b"GIF8", b"BM", b"II*\x00", b"MM\x00*")
 
 
@@ -21,16 +28,29 @@ def looks_like_image(data: bytes) -> bool:
     return data.startswith(_IMAGE_MAGIC)
 
 
-async def _check_host(host: str, port: int) -> None:
-    loop = asyncio.get_running_loop()
-    try:
-        infos = await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    except socket.gaierror as err:
-        raise ResultDownloadError(f"cannot resolve result host: {err}") from err
-    for info in infos:
-        address = ipaddress.ip_address(info[4][0])
-        if not address.is_global:
-            raise ResultDownloadError("result URL points to a private or local address")
+def _is_public(address: str) -> bool:
+    return ipaddress.ip_address(address.split("%", 1)[0]).is_global
+
+
+class PrivateAddress(OSError):
+    """The host resolves to a private, loopback or link-local address."""
+
+
+class PublicOnlyResolver(AbstractResolver):
+    """aiohttp's resolver, refusing any host with a non-public address among its answers."""
+
+    def __init__(self) -> None:
+        self._resolver = aiohttp.DefaultResolver()
+
+    async def resolve(self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET,
+                      ) -> list[ResolveResult]:
+        answers = await self._resolver.resolve(host, port, family)
+        if not all(_is_public(answer["host"]) for answer in answers):
+            raise PrivateAddress(f"{host} has a private or local address")
+        return answers
+
+    async def close(self) -> None:
+        await self._resolver.close()
 
 
 class Downloader:
@@ -45,33 +65,51 @@ class Downloader:
     ) -> None:
         self.max_bytes = max_bytes
         self.allow_private = allow_private_addresses
-        self._client = httpx.AsyncClient(timeout=timeout, follow_redirects=False)
+        self._session = LazySession(
+            aiohttp.ClientTimeout(total=timeout), resolver=None if allow_private_addresses else PublicOnlyResolver
+        )
 
     async def aclose(self) -> None:
-        await self._client.aclose()
+        await self._session.aclose()
 
     async def fetch(self, url: str) -> bytes:
-        parts = urlsplit(url)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise ResultDownloadError("result URL is not http(s)")
-        if not self.allow_private:
-            await _check_host(parts.hostname, parts.port or (443 if parts.scheme == "https" else 80))
         try:
-            async with self._client.stream("GET", url) as response:
-                if response.status_code != 200:
-                    raise ResultDownloadError(f"result download answered HTTP {response.status_code}")
-                declared = response.headers.get("Content-Length")
-                if declared and declared.isdigit() and int(declared) > self.max_bytes:
+            parts = URL(url)
+        except ValueError as err:
+            raise ResultDownloadError("result URL is not http(s)") from err
+        if parts.scheme not in ("http", "https") or not parts.host:
+            raise ResultDownloadError("result URL is not http(s)")
+        # aiohttp connects to an IP literal without asking the resolver.
+        if not self.allow_private and _is_ip(parts.host) and not _is_public(parts.host):
+            raise ResultDownloadError("result URL points to a private or local address")
+        try:
+            async with self._session.get().get(url, allow_redirects=False) as response:
+                if response.status != 200:
+                    raise ResultDownloadError(f"result download answered HTTP {response.status}")
+                if response.content_length is not None and response.content_length > self.max_bytes:
                     raise ResultDownloadError("result is larger than the download limit")
                 chunks, size = [], 0
-                async for chunk in response.aiter_bytes():
+                async for chunk in response.content.iter_chunked(CHUNK_BYTES):
                     size += len(chunk)
                     if size > self.max_bytes:
                         raise ResultDownloadError("result is larger than the download limit")
                     chunks.append(chunk)
-        except httpx.HTTPError as err:
+        except aiohttp.ClientConnectorError as err:
+            if isinstance(err.os_error, PrivateAddress):
+                raise ResultDownloadError("result URL points to a private or local address") from err
+            raise ResultDownloadError(f"result download failed: {type(err).__name__}") from err
+        except (aiohttp.ClientError, TimeoutError) as err:
             raise ResultDownloadError(f"result download failed: {type(err).__name__}") from err
         data = b"".join(chunks)
         if not looks_like_image(data):
             raise ResultDownloadError("result is not an image")
         return data
+
+
+def _is_ip(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host.split("%", 1)[0])
+    except ValueError:
+        return False
+    return True
+

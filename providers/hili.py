@@ -13,7 +13,7 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
-from providers.base import TaskProvider
+from providers.base import FormValue, TaskProvider
 from providers.errors import (
     AuthenticationError,
     BadResponse,
@@ -110,12 +110,12 @@ class HiliClient(TaskProvider):
 
     async def _call(self, path: str, fields: dict[str, str], *, idempotent: bool,
                     file: tuple[str, bytes, str] | None = None) -> Any:
-        parts: dict[str, Any] = {k: (None, v) for k, v in {"third_code": self.third_code, **fields}.items()}
+        parts: dict[str, FormValue] = {"third_code": self.third_code, **fields}
         if file is not None:
             parts["file"] = file
         # A fresh token for every call: it is valid for two minutes only.
         headers = {"token": token(self._secret_key, str(int(self._clock())))}
-        body = await self.request_json("POST", f"{self.base_url}{path}", idempotent=idempotent, headers=headers, files=parts)
+        body = await self.request_json("POST", f"{self.base_url}{path}", idempotent=idempotent, headers=headers, form=parts)
         if body.get("code") == 200:
             return body.get("data")
         if body.get("code") == 9000:

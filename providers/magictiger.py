@@ -96,7 +96,7 @@ class MagicTigerClient(TaskProvider):
     async def _call(self, operation: str, payload: dict[str, Any], *, idempotent: bool) -> Any:
         url = f"{self.api.base_url.rstrip('/')}/{self.api.operations[operation]}"
         headers = {self.api.auth_header: self.api.api_token}
-        body = await self.request_json("POST", url, idempotent=idempotent, headers=headers, json=payload)
+        body = await self.request_json("POST", url, idempotent=idempotent, headers=headers, json_body=payload)
         code = body.get("code")
         if code != 0:
             raise _error(code if isinstance(code, int) else -1, str(body.get("msg", "")), body)

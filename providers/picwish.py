@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 
-from providers.base import DEFAULT_MAX_RETRIES, TaskProvider, status_error
+from providers.base import DEFAULT_MAX_RETRIES, FormValue, TaskProvider, status_error
 from providers.errors import (
     BadResponse,
     ImageTooLarge,
@@ -135,11 +135,11 @@ class PicwishClient(TaskProvider):
         if callback_url:
             data["callback_url"] = callback_url
         # Always multipart (the document's -F fields), also for a last_id re-render without a file.
-        parts: dict[str, tuple[str | None, bytes | str, str] | tuple[None, str]] = {k: (None, v) for k, v in data.items()}
+        parts: dict[str, FormValue] = dict(data)
         if image is not None:
             parts["image_file"] = ("photo.jpg", image, "image/jpeg")
         body = await self.request_json(
-            "POST", f"{self.base_url}/idphoto", idempotent=False, headers=self._headers, files=parts
+            "POST", f"{self.base_url}/idphoto", idempotent=False, headers=self._headers, form=parts
         )
         payload = self._checked(body)
         task_id = payload.get("task_id") if isinstance(payload, dict) else None
