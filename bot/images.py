@@ -48,8 +48,19 @@ def _to_rgb(img: Image.Image) -> Image.Image:
     return img.convert("RGB")
 
 
+def _plain_jpeg(img: Image.Image) -> bool:
+    """An RGB JPEG with no metadata beyond its JFIF header: no EXIF (orientation, camera, GPS
+    position), XMP, ICC profile, IPTC or comment to act on or to keep from a provider."""
+    return img.format == "JPEG" and img.mode == "RGB" and "comment" not in img.info and all(
+        marker == "APP0" and segment.startswith(b"JFIF\0") for marker, segment in img.applist  # type: ignore[attr-defined]
+    )
+
+
 def normalise(data: bytes, *, max_side: int = 4096, max_bytes: int = 15 * 1024 * 1024) -> NormalisedImage:
-    """Orient by EXIF, convert to RGB JPEG and scale down to ``max_side`` / ``max_bytes``."""
+    """Orient by EXIF, convert to RGB JPEG without metadata and scale down to ``max_side`` /
+    ``max_bytes``. A plain JPEG that needs none of this (what Telegram makes of a photo) is kept
+    byte for byte once it has decoded cleanly: re-encoding it cost more CPU than anything else
+    the bot does with a photo, and lost quality."""
     if not data:
         raise ImageRejected("empty")
     if len(data) > MAX_INPUT_BYTES:
@@ -61,6 +72,7 @@ def normalise(data: bytes, *, max_side: int = 4096, max_bytes: int = 15 * 1024 *
             if img.format not in ACCEPTED_FORMATS:
                 raise ImageRejected("unsupported_format")
             img.load()
+            as_is = _plain_jpeg(img) and max(img.size) <= max_side and len(data) <= max_bytes
             ImageOps.exif_transpose(img, in_place=True)
             img = _to_rgb(img)
     except (Image.DecompressionBombWarning, Image.DecompressionBombError):
@@ -71,6 +83,9 @@ def normalise(data: bytes, *, max_side: int = 4096, max_bytes: int = 15 * 1024 *
         raise ImageRejected("corrupt") from None
     if min(img.size) < MIN_SIDE:
         raise ImageRejected("too_small")
+    if as_is:
+        return NormalisedImage(data, img.width, img.height)
+    img.info.clear()  # Pillow would write the original's JPEG comment into the new file
     if max(img.size) > max_side:
         img.thumbnail((max_side, max_side), Image.Resampling.LANCZOS)
     quality = JPEG_QUALITY

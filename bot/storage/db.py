@@ -1,12 +1,25 @@
-"""SQLite in WAL mode: aiosqlite for reads, one writer thread for whole transactions, migrations."""
+"""SQLite in WAL mode: point reads and short write transactions on the event loop; whole-table
+reports and WAL checkpoints on aiosqlite's thread; migrations.
+
+Why on the loop: the bot's statements are single-row reads by key and transactions of a few
+single-row writes, tens of microseconds each. Handing each to a thread cost more than running
+it: under load every hop waited for the GIL, and at 20 orders per second (about 22 trips per
+order) the hops were most of the bot's added latency (docs/benchmarks.md). Everything done on
+the loop is also done whole within one loop step, so no transaction ever spans an ``await``
+and the write lock is never held while the loop does other work.
+
+What could stall the loop is kept off it: statements that scan whole tables run through
+:meth:`Database.report` on aiosqlite's thread, and the WAL is checkpointed there too (the
+loop's connection never checkpoints, so a commit never waits for an fsync).
+"""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import sqlite3
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from importlib import resources
 from pathlib import Path
 from typing import TypeVar
@@ -16,6 +29,10 @@ import aiosqlite
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
+
+#: Seconds between WAL checkpoints while there are new writes.
+CHECKPOINT_INTERVAL = 1.0
+BUSY_TIMEOUT_MS = 5000
 
 
 def _migrations() -> list[tuple[int, str]]:
@@ -28,82 +45,84 @@ def _migrations() -> list[tuple[int, str]]:
 
 
 class Database:
-    """Reads go through one aiosqlite connection. Writes go through a second connection owned by
-    one thread, a whole transaction per trip: under load a transaction that awaited the event
-    loop between its statements held the write lock for milliseconds each time, and the lock,
-    not the disk, limited the bot (see docs/benchmarks.md). In WAL mode readers see every
-    committed write and never wait for the writer."""
-
-    def __init__(self, conn: aiosqlite.Connection, writer: sqlite3.Connection) -> None:
+    def __init__(self, conn: sqlite3.Connection, side: aiosqlite.Connection) -> None:
+        #: The event loop's connection: point reads and write transactions.
         self.conn = conn
-        self._writer = writer
-        self._writer_thread = ThreadPoolExecutor(1, thread_name_prefix="db-writer")
+        self._side = side
+        self._checkpointer: asyncio.Task[None] | None = None
 
     @classmethod
     async def open(cls, path: str | Path) -> Database:
         Path(path).parent.mkdir(parents=True, exist_ok=True)
-        conn = await aiosqlite.connect(str(path), isolation_level=None)
-        conn.row_factory = aiosqlite.Row
-        await conn.execute("PRAGMA journal_mode=WAL")
-        await conn.execute("PRAGMA busy_timeout=5000")
-        migrated = cls(conn, cls._connect_writer(path))
+        conn = sqlite3.connect(str(path), isolation_level=None)
+        conn.row_factory = sqlite3.Row
+        for pragma in ("journal_mode=WAL", "synchronous=NORMAL", "foreign_keys=ON",
+                       f"busy_timeout={BUSY_TIMEOUT_MS}", "wal_autocheckpoint=0"):
+            conn.execute(f"PRAGMA {pragma}")
         try:
-            await migrated.migrate()
+            _migrate(conn)
+            side = await aiosqlite.connect(str(path), isolation_level=None)
         except BaseException:
-            await migrated.close()
+            conn.close()
             raise
-        return migrated
-
-    @staticmethod
-    def _connect_writer(path: str | Path) -> sqlite3.Connection:
-        writer = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
-        writer.row_factory = sqlite3.Row
-        for pragma in ("journal_mode=WAL", "synchronous=NORMAL", "foreign_keys=ON", "busy_timeout=5000"):
-            writer.execute(f"PRAGMA {pragma}")
-        return writer
-
-    async def migrate(self) -> None:
-        def run(conn: sqlite3.Connection) -> None:
-            current = conn.execute("PRAGMA user_version").fetchone()[0]
-            for version, script in _migrations():
-                if version <= current:
-                    continue
-                log.info("applying database migration %04d", version)
-                conn.executescript(f"BEGIN IMMEDIATE;\n{script}\nPRAGMA user_version = {version};\nCOMMIT;")
-
-        await self._on_writer(run)
-
-    async def _on_writer(self, work: Callable[[sqlite3.Connection], T]) -> T:
-        return await asyncio.get_running_loop().run_in_executor(self._writer_thread, work, self._writer)
+        side.row_factory = aiosqlite.Row
+        await side.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+        db = cls(conn, side)
+        db._checkpointer = asyncio.create_task(db._checkpoint_while_open(), name="sqlite-checkpoint")
+        return db
 
     async def transaction(self, work: Callable[[sqlite3.Connection], T]) -> T:
-        """Run ``work(conn)`` in one write transaction (rolled back if it raises); its result."""
-        def run(conn: sqlite3.Connection) -> T:
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                result = work(conn)
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
-            conn.execute("COMMIT")
-            return result
-
-        return await self._on_writer(run)
+        """Run ``work(conn)`` in one write transaction (rolled back if it raises); its result.
+        ``work`` is a plain function: the transaction is done before this returns to the loop."""
+        self.conn.execute("BEGIN IMMEDIATE")
+        try:
+            result = work(self.conn)
+        except BaseException:
+            self.conn.execute("ROLLBACK")
+            raise
+        self.conn.execute("COMMIT")
+        return result
 
     async def write(self, sql: str, params: tuple | list = ()) -> int:
         """One statement on its own (atomic in autocommit mode); the changed row count."""
-        return await self._on_writer(lambda conn: conn.execute(sql, params).rowcount)
+        return self.conn.execute(sql, params).rowcount
 
-    async def fetchone(self, sql: str, params: tuple = ()) -> aiosqlite.Row | None:
-        rows = await self.fetchall(sql, params)
-        return rows[0] if rows else None
+    async def fetchone(self, sql: str, params: tuple = ()) -> sqlite3.Row | None:
+        return self.conn.execute(sql, params).fetchone()
 
-    async def fetchall(self, sql: str, params: tuple = ()) -> list[aiosqlite.Row]:
-        # One trip that runs, fetches and closes the statement: a cursor left open between trips
-        # would keep the shared reader in an old snapshot, blind to the writer's commits.
-        return list(await self.conn.execute_fetchall(sql, params))
+    async def fetchall(self, sql: str, params: tuple = ()) -> list[sqlite3.Row]:
+        return self.conn.execute(sql, params).fetchall()
+
+    async def report(self, sql: str, params: tuple = ()) -> list[sqlite3.Row]:
+        """A statement that may scan whole tables, run off the event loop (it sees every commit
+        made before it starts)."""
+        return list(await self._side.execute_fetchall(sql, params))
+
+    async def _checkpoint_while_open(self) -> None:
+        written = self.conn.total_changes
+        while True:
+            await asyncio.sleep(CHECKPOINT_INTERVAL)
+            if self.conn.total_changes != written:
+                written = self.conn.total_changes
+                try:
+                    await self._side.execute("PRAGMA wal_checkpoint(PASSIVE)")
+                except sqlite3.Error as err:
+                    log.warning("WAL checkpoint failed: %s", err)
 
     async def close(self) -> None:
-        await self._on_writer(lambda conn: conn.close())
-        self._writer_thread.shutdown(wait=True)
-        await self.conn.close()
+        if self._checkpointer is not None:
+            self._checkpointer.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._checkpointer
+        await self._side.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        await self._side.close()
+        self.conn.close()
+
+
+def _migrate(conn: sqlite3.Connection) -> None:
+    current = conn.execute("PRAGMA user_version").fetchone()[0]
+    for version, script in _migrations():
+        if version <= current:
+            continue
+        log.info("applying database migration %04d", version)
+        conn.executescript(f"BEGIN IMMEDIATE;\n{script}\nPRAGMA user_version = {version};\nCOMMIT;")

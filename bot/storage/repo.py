@@ -183,7 +183,7 @@ class Repository:
     async def ledger_problems(self) -> list[str]:
         """Every way the ledger fails to balance; empty when it is consistent."""
         problems = []
-        rows = await self.db.fetchall(
+        rows = await self.db.report(
             """
             SELECT j.id, j.state, j.price,
                    SUM(CASE WHEN l.kind = 'hold' THEN l.amount END) AS held,
@@ -203,7 +203,7 @@ class Repository:
                 problems.append(f"job {row['id']}: succeeded but captured {captured} of {held}")
             if row["state"] in ("failed", "cancelled") and released != held:
                 problems.append(f"job {row['id']}: {row['state']} but released {released} of {held}")
-        negative = await self.db.fetchall(
+        negative = await self.db.report(
             f"SELECT user_id, ({_BALANCE_SQL.replace('?', 'u.user_id')}) AS bal FROM users u"
         )
         problems += [f"user {r['user_id']}: negative balance {r['bal']}" for r in negative if r["bal"] < 0]
@@ -254,7 +254,7 @@ class Repository:
 
     async def open_jobs(self) -> list[Job]:
         """Jobs that still need work: not finished, or finished but not yet told to the user."""
-        rows = await self.db.fetchall(
+        rows = await self.db.report(
             "SELECT * FROM jobs WHERE state IN ('queued', 'submitting', 'running')"
             " OR delivery IS NULL OR delivery = 'sending' ORDER BY created_at"
         )

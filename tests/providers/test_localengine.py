@@ -145,6 +145,27 @@ def test_a_good_photo_passes():
     assert report.faces == 1 and report.height > 100
 
 
+@pytest.mark.parametrize("orientation", [1, 6])
+def test_a_large_photo_is_checked_on_a_reduced_copy_but_reported_in_its_own_pixels(orientation):
+    """A 12-megapixel photo is decoded at a quarter of its size for the check; the face it
+    reports matches the full-size detection, also when EXIF turns the photo on its side."""
+    from providers.localengine.faces import find_face
+    from providers.localengine.pipeline import decode
+
+    upright = Image.open(io.BytesIO(portrait_jpeg(3000, 4000)))
+    if orientation == 6:  # stored turned left; EXIF says to turn it right when shown
+        exif = Image.Exif()
+        exif[0x0112] = 6
+        data = _jpeg(upright.transpose(Image.Transpose.ROTATE_90), exif=exif.tobytes())
+    else:
+        data = _jpeg(upright)
+    full = find_face(decode(data))
+    reduced = check_face(data)
+    assert (full.x, full.y) == pytest.approx((reduced.x, reduced.y), abs=30)
+    assert full.height == pytest.approx(reduced.height, rel=0.05)
+    assert 1000 < reduced.x < 1100 and reduced.eye_center_y < 1500  # upright coordinates
+
+
 def test_the_engine_runs_with_the_network_cut(tmp_path):
     """In a fresh process where connecting any socket or resolving any name raises, the engine
     still loads its models and makes a photo."""

@@ -25,6 +25,28 @@ def test_exif_orientation_is_applied():
     assert (result.width, result.height) == (300, 400)
 
 
+def test_a_plain_jpeg_is_kept_byte_for_byte():
+    photo = portrait_jpeg()
+    result = normalise(photo)
+    assert result.data == photo and (result.width, result.height) == (800, 1000)
+
+
+def test_metadata_never_reaches_a_provider():
+    """A photo with EXIF (camera, GPS position), an ICC profile or a comment is re-encoded without them."""
+    exif = Image.Exif()
+    exif[0x010F] = "PhoneMaker"  # Make
+    exif[0x8825] = {2: (52.0, 31.0, 12.0)}  # GPSInfo: latitude
+    with Image.open(io.BytesIO(portrait_jpeg())) as img:
+        for extra in ({"exif": exif}, {"icc_profile": b"\0" * 128}, {"comment": b"taken at home"}):
+            out = io.BytesIO()
+            img.save(out, "JPEG", quality=90, **extra)
+            result = normalise(out.getvalue())
+            with Image.open(io.BytesIO(result.data)) as clean:
+                assert result.data != out.getvalue()
+                assert [marker for marker, _ in clean.applist] == ["APP0"]
+                assert not clean.getexif() and "comment" not in clean.info
+
+
 def test_png_with_transparency_becomes_rgb_on_white():
     result = normalise(_png("RGBA", color=(255, 0, 0, 0)))
     with Image.open(io.BytesIO(result.data)) as img:
