@@ -6,9 +6,12 @@ the whole conversation: photo, service, category, spec, colour, options, Confirm
 
 1. Steady load: ``--rate`` orders per second for ``--seconds``, spread over ``--users`` people,
    while PicWish takes ``--latency`` seconds per photo. Reports orders completed per second,
-   the latency the bot adds (Confirm to PicWish's task, plus PicWish's finished task to the
-   document at Telegram; both include loopback transfers, under a millisecond for these
-   files) as p50 / p99, and the bot's peak RSS.
+   the latency the bot adds as p50 / p99, and the bot's peak RSS. Added latency is Confirm
+   pressed until the bot's create request reaches PicWish, plus PicWish's task finished until
+   the bot's sendDocument request reaches Telegram: the fakes stamp a request when their
+   handler starts, before reading its body, so the time the receiver takes to read a 100 kB
+   upload (the fakes share the bot's two cores) counts as transfer, not as the bot's. The
+   same sum up to the fakes having read the uploads is reported next to it.
 2. Pending: ``--pending`` people order while PicWish holds every task. Reports the bot's RSS
    with all of them pending and its answer time to /balance meanwhile. Then the bot is
    stopped and started again: the time until it is polling Telegram and until it has asked
@@ -149,9 +152,19 @@ async def _press_and_see(user: FakeUser, inbox: Inbox, message: SentMessage, lab
     await inbox.wait(lambda: expect in message.text)
 
 
+@dataclass(frozen=True)
+class Timing:
+    """One order's clock: when Confirm was pressed, when the document's request reached the fake
+    Bot API, and when the fake had read it (its upload parsed)."""
+
+    confirm_at: float
+    document_arrived_at: float
+    document_read_at: float
+
+
 async def order(user: FakeUser, inbox: Inbox, photo: bytes, confirmed: Callable[[], None] | None = None
-                ) -> tuple[float, float]:
-    """One ID photo order from photo to document: (time of Confirm, time the document arrived)."""
+                ) -> Timing:
+    """One ID photo order from photo to document."""
     start = len(inbox.messages)
     await user.send_photo(photo)
     menu = await inbox.wait(lambda: inbox.first(start, lambda m: "What would you like" in m.text))
@@ -170,7 +183,7 @@ async def order(user: FakeUser, inbox: Inbox, photo: bytes, confirmed: Callable[
         await inbox.wait(lambda: "Working on it" in menu.text or "Waiting" in menu.text or "Done" in menu.text)
         confirmed()
     document = await inbox.wait(lambda: inbox.first(start, lambda m: m.kind == "document"), timeout=600)
-    return confirm_at, inbox.seen_at[document.message_id]
+    return Timing(confirm_at, document.arrived_at, inbox.seen_at[document.message_id])
 
 
 # --- the runs ------------------------------------------------------------------------------
@@ -235,7 +248,7 @@ async def steady(args: argparse.Namespace, telegram: FakeTelegram, picwish: Fake
     total = round(args.rate * args.seconds)
     calls_before, queries_before = len(telegram.calls), picwish.queries
     began = time.monotonic() + 0.5
-    timings: dict[int, list[tuple[float, float]]] = {}
+    timings: dict[int, list[Timing]] = {}
     lags: list[float] = []
 
     async def person(user_id: int, slots: list[float]) -> None:
@@ -254,19 +267,23 @@ async def steady(args: argparse.Namespace, telegram: FakeTelegram, picwish: Fake
 
     tasks = task_for_job(picwish)
     jobs = await jobs_by_user(config)
-    added, to_provider, from_provider = [], [], []
+    added, to_provider, from_provider, read = [], [], [], []
     for user_id, orders in timings.items():
-        for (confirm_at, document_at), job_id in zip(orders, jobs.get(user_id, []), strict=True):
+        for timing, job_id in zip(orders, jobs.get(user_id, []), strict=True):
             task = tasks[job_id]
-            before, after = task.created_at - confirm_at, document_at - task.finished_at
+            assert task.finished_at is not None
+            before = task.arrived_at - timing.confirm_at
+            after = timing.document_arrived_at - task.finished_at
             to_provider.append(before)
             from_provider.append(after)
             added.append(before + after)
-    documents = sorted(document_at for orders in timings.values() for _, document_at in orders)
+            read.append(task.created_at - timing.confirm_at + timing.document_read_at - task.finished_at)
+    documents = sorted(timing.document_read_at for orders in timings.values() for timing in orders)
     return {
         "orders": total, "seconds": finished - began,
         "throughput": (len(documents) - 1) / (documents[-1] - documents[0]),
         "added_p50": percentile(added, 0.5), "added_p99": percentile(added, 0.99), "added_max": max(added),
+        "read_p50": percentile(read, 0.5), "read_p99": percentile(read, 0.99),
         "submit_p50": percentile(to_provider, 0.5), "submit_p99": percentile(to_provider, 0.99),
         "deliver_p50": percentile(from_provider, 0.5), "deliver_p99": percentile(from_provider, 0.99),
         "start_lag_p99": percentile(lags, 0.99),
@@ -289,7 +306,7 @@ async def pending(args: argparse.Namespace, telegram: FakeTelegram, picwish: Fak
         if confirmed == count:
             placed.set()
 
-    results: dict[int, tuple[float, float]] = {}
+    results: dict[int, Timing] = {}
 
     async def person(index: int) -> None:
         await asyncio.sleep(index / args.pending_rate)
@@ -382,6 +399,7 @@ def report(args: argparse.Namespace, results: dict[str, Any]) -> None:
         print(f"| added latency p50 / p99 (max) | {ms(r['added_p50'])} / {ms(r['added_p99'])} ({ms(r['added_max'])}) |")
         print(f"| of which Confirm → PicWish task, p50 / p99 | {ms(r['submit_p50'])} / {ms(r['submit_p99'])} |")
         print(f"| of which task finished → document, p50 / p99 | {ms(r['deliver_p50'])} / {ms(r['deliver_p99'])} |")
+        print(f"| the same, until the fakes had read the uploads, p50 / p99 | {ms(r['read_p50'])} / {ms(r['read_p99'])} |")
         print(f"| order start lag p99 (the load generator keeping up) | {ms(r['start_lag_p99'])} |")
         per_order = ", ".join(f"{method} {n:.1f}" for method, n in r["calls"].items())
         print(f"| Bot API calls per order | {sum(r['calls'].values()):.1f}: {per_order} |")

@@ -22,6 +22,7 @@ READ_TIMEOUT = 5.0
 POOL_TIMEOUT = 1.0
 #: Uploads (photos, documents) get longer to be written.
 MEDIA_WRITE_TIMEOUT = 20.0
+_JSON = {"Content-Type": "application/json"}
 
 
 def _given(value: Any, default: float | None) -> float | None:
@@ -75,6 +76,7 @@ class AiohttpRequest(BaseRequest):
             sock_connect=connect, sock_read=read,
         )
         body: Any = None
+        headers = None
         if files:
             form = aiohttp.FormData()
             for name, value in (fields or {}).items():
@@ -84,9 +86,11 @@ class AiohttpRequest(BaseRequest):
                 form.add_field(name, data, filename=filename, content_type=mimetype)
             body = form
         elif fields:
-            body = fields  # form-urlencoded, as python-telegram-bot's httpx layer sends it
+            # JSON (the Bot API takes it for everything but uploads) costs less to build than
+            # the form encoding python-telegram-bot's httpx layer sends.
+            body, headers = request_data.json_payload, _JSON  # type: ignore[union-attr]
         try:
-            async with self._session.request(method, url, data=body, timeout=timeout,
+            async with self._session.request(method, url, data=body, headers=headers, timeout=timeout,
                                               allow_redirects=False) as response:
                 return response.status, await response.read()
         except (asyncio.TimeoutError, aiohttp.ServerTimeoutError) as err:

@@ -109,8 +109,10 @@ class HttpProvider:
         self.max_retries = max_retries
         self._wait = _WaitRetryAfter(wait_random_exponential(multiplier=backoff, max=max_backoff))
         self._proxy = proxy
+        # No proxy from HTTP(S)_PROXY: aiohttp would look them up on a thread for every request.
+        # A provider that needs a proxy has its own setting (providers.qq_anime.proxy).
         self._session = LazySession(
-            aiohttp.ClientTimeout(total=timeout, connect=min(timeout, DEFAULT_CONNECT_TIMEOUT)), trust_env=True
+            aiohttp.ClientTimeout(total=timeout, connect=min(timeout, DEFAULT_CONNECT_TIMEOUT))
         )
 
     async def aclose(self) -> None:

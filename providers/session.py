@@ -12,10 +12,8 @@ from aiohttp.abc import AbstractResolver
 
 
 class LazySession:
-    def __init__(self, timeout: aiohttp.ClientTimeout, *, trust_env: bool = False,
-                 resolver: type[AbstractResolver] | None = None) -> None:
+    def __init__(self, timeout: aiohttp.ClientTimeout, *, resolver: type[AbstractResolver] | None = None) -> None:
         self._timeout = timeout
-        self._trust_env = trust_env
         self._resolver = resolver
         self._session: aiohttp.ClientSession | None = None
 
@@ -23,8 +21,7 @@ class LazySession:
         if self._session is None or self._session.closed:
             connector = aiohttp.TCPConnector(resolver=self._resolver() if self._resolver else None)
             self._session = aiohttp.ClientSession(
-                connector=connector, timeout=self._timeout, trust_env=self._trust_env,
-                cookie_jar=aiohttp.DummyCookieJar(),
+                connector=connector, timeout=self._timeout, cookie_jar=aiohttp.DummyCookieJar(),
             )
         return self._session
 

@@ -49,8 +49,10 @@ class Task:
     image_id: str = field(default_factory=lambda: uuid.uuid4().hex)
     held: bool = False
     callbacks: list[int] = field(default_factory=list)
-    #: time.monotonic() when it was created, finished, and last asked about (for bench/load.py).
+    #: time.monotonic() when it was created, finished, and last asked about (for bench/load.py);
+    #: ``arrived_at`` is when its create request reached the fake, before the upload was read.
     created_at: float = field(default_factory=time.monotonic)
+    arrived_at: float = field(default_factory=time.monotonic)
     finished_at: float | None = None
     queried_at: float | None = None
 
@@ -126,6 +128,7 @@ class FakePicwish(FakeService):
     # --- create ----------------------------------------------------------------------
 
     async def _create(self, request: web.Request) -> web.Response:
+        arrived = time.monotonic()
         if request.headers.get("X-API-KEY") != self.api_key:
             return _bad("Invalid API key", 401)
         if not request.content_type.startswith("multipart/form-data"):
@@ -152,7 +155,7 @@ class FakePicwish(FakeService):
             return _bad(problem)
         task_id = str(uuid.uuid4())
         states = self.next_states.pop(0) if self.next_states else list(STEPS)
-        task = Task(task_id, fields, image, states, held=self.hold_new_tasks)
+        task = Task(task_id, fields, image, states, held=self.hold_new_tasks, arrived_at=arrived)
         self.tasks[task_id] = task
         self.images[task.image_id] = task
         self.task_created.set()

@@ -9,6 +9,7 @@ wait for what the bot sends with :meth:`FakeTelegram.wait_for`.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import itertools
 import json
 import time
@@ -26,6 +27,10 @@ BOT_USER = {"id": BOT_ID, "is_bot": True, "first_name": "PhotoBot", "username": 
             "can_join_groups": False, "can_read_all_group_messages": False, "supports_inline_queries": False}
 
 
+#: When the request being handled reached the fake (each request is handled in its own task).
+_arrival: contextvars.ContextVar[float] = contextvars.ContextVar("arrival")
+
+
 @dataclass
 class SentMessage:
     """A message the bot sent, with its current text/caption and keyboard."""
@@ -41,6 +46,8 @@ class SentMessage:
     edits: int = 0
     #: Every text or caption it has shown, the current one last.
     shown: list[str] = field(default_factory=list)
+    #: time.monotonic() when the request that sent it reached the fake, before its body was read.
+    arrived_at: float = field(default_factory=lambda: _arrival.get(time.monotonic()))
 
     def __post_init__(self) -> None:
         self.shown.append(self.text)
@@ -186,6 +193,7 @@ class FakeTelegram:
         return web.Response(body=self.files[file_id], content_type="application/octet-stream")
 
     async def _dispatch(self, request: web.Request) -> web.Response:
+        _arrival.set(time.monotonic())
         if request.match_info["token"] != self.token:
             return web.json_response({"ok": False, "error_code": 401, "description": "Unauthorized"}, status=401)
         method = request.match_info["method"]
