@@ -50,9 +50,12 @@ class Database:
         self.conn = conn
         self._side = side
         self._checkpointer: asyncio.Task[None] | None = None
+        #: The last checkpoint's (busy, frames in the WAL, frames checkpointed); set each time.
+        self.last_checkpoint: tuple[int, int, int] | None = None
+        self.checkpointed = asyncio.Event()
 
     @classmethod
-    async def open(cls, path: str | Path) -> Database:
+    async def open(cls, path: str | Path, *, checkpoint_interval: float = CHECKPOINT_INTERVAL) -> Database:
         Path(path).parent.mkdir(parents=True, exist_ok=True)
         conn = sqlite3.connect(str(path), isolation_level=None)
         conn.row_factory = sqlite3.Row
@@ -68,7 +71,7 @@ class Database:
         side.row_factory = aiosqlite.Row
         await side.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
         db = cls(conn, side)
-        db._checkpointer = asyncio.create_task(db._checkpoint_while_open(), name="sqlite-checkpoint")
+        db._checkpointer = asyncio.create_task(db._checkpoint_while_open(checkpoint_interval), name="sqlite-checkpoint")
         return db
 
     async def transaction(self, work: Callable[[sqlite3.Connection], T]) -> T:
@@ -98,16 +101,19 @@ class Database:
         made before it starts)."""
         return list(await self._side.execute_fetchall(sql, params))
 
-    async def _checkpoint_while_open(self) -> None:
-        written = self.conn.total_changes
+    async def _checkpoint_while_open(self, interval: float) -> None:
+        written = -1  # the first round checkpoints whatever opening (migrations, say) wrote
         while True:
-            await asyncio.sleep(CHECKPOINT_INTERVAL)
+            await asyncio.sleep(interval)
             if self.conn.total_changes != written:
                 written = self.conn.total_changes
                 try:
-                    await self._side.execute("PRAGMA wal_checkpoint(PASSIVE)")
+                    rows = await self._side.execute_fetchall("PRAGMA wal_checkpoint(PASSIVE)")
                 except sqlite3.Error as err:
                     log.warning("WAL checkpoint failed: %s", err)
+                    continue
+                self.last_checkpoint = tuple(rows[0])  # type: ignore[assignment]
+                self.checkpointed.set()
 
     async def close(self) -> None:
         if self._checkpointer is not None:

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 
 import pytest
@@ -23,6 +24,36 @@ def _draft(price: int, user_id: int = 1) -> JobDraft:
 async def test_wal_mode_and_migration_version(repo):
     assert (await repo.db.fetchone("PRAGMA journal_mode"))[0] == "wal"
     assert (await repo.db.fetchone("PRAGMA user_version"))[0] == 1
+
+
+async def test_reports_see_every_commit_and_closing_leaves_no_wal(tmp_path):
+    """Commits on the loop's connection are visible to the report connection at once; the loop's
+    connection never checkpoints by itself, and closing checkpoints the WAL away."""
+    path = tmp_path / "db.sqlite3"
+    db = await Database.open(path)
+    repo = Repository(db, daily_free=20)
+    assert (await db.fetchone("PRAGMA wal_autocheckpoint"))[0] == 0
+    for user_id in range(1, 51):
+        await repo.ensure_user(user_id, user_id, "en")
+        await repo.create_job(_draft(5, user_id))
+    rows = await db.report("SELECT COUNT(*) AS n FROM jobs")
+    assert rows[0]["n"] == 50 and len(await repo.open_jobs()) == 50
+    assert (tmp_path / "db.sqlite3-wal").stat().st_size > 0
+    await db.close()
+    wal = tmp_path / "db.sqlite3-wal"
+    assert not wal.exists() or wal.stat().st_size == 0
+
+
+async def test_the_wal_is_checkpointed_while_the_bot_writes(tmp_path):
+    db = await Database.open(tmp_path / "db.sqlite3", checkpoint_interval=0.05)
+    try:
+        await Repository(db, daily_free=20).ensure_user(1, 1, "en")
+        await asyncio.wait_for(db.checkpointed.wait(), 10)
+        assert db.last_checkpoint is not None
+        busy, frames, done = db.last_checkpoint
+        assert busy == 0 and frames > 0 and done == frames
+    finally:
+        await db.close()
 
 
 async def test_daily_grant_tops_up_once_per_day(repo):
