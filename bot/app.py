@@ -245,6 +245,7 @@ async def running(settings: Settings) -> AsyncIterator[Services]:
                     assert app.updater is not None
                     await app.updater.start_polling(timeout=settings.telegram.poll_timeout, allowed_updates=ALLOWED_UPDATES)
                 await services.runner.resume()
+                services.sweeper.start()
                 log.info("photobot is running; services: %s", ", ".join(services.enabled_services) or "none")
                 yield services
             finally:

@@ -76,6 +76,8 @@ class DatabaseSettings(_Section):
     path: str = "data/photobot.sqlite3"
     #: Where normalised input photos and results are kept; defaults beside the database.
     media_dir: str = ""
+    #: Days people's photos and results are kept before they are deleted (0: never deleted).
+    media_retention_days: float = Field(default=7.0, ge=0)
 
 
 class CreditSettings(_Section):

@@ -12,6 +12,7 @@ from bot.delivery import Delivery
 from bot.jobs import JobRunner
 from bot.limits import RequestLimiter
 from bot.media import MediaSigner, MediaStore, derive_secret
+from bot.retention import MediaSweeper
 from bot.storage.db import Database
 from bot.templates import TemplateGallery
 from bot.storage.repo import Repository
@@ -43,12 +44,14 @@ class Services:
     runner: JobRunner
     web: WebServer
     limiter: RequestLimiter
+    sweeper: MediaSweeper
 
     @property
     def enabled_services(self) -> dict[str, str]:
         return self.settings.enabled_services()
 
     async def close(self) -> None:
+        await self.sweeper.stop()
         await self.runner.stop()
         await self.web.stop()
         for provider in self.providers.values():
@@ -140,7 +143,8 @@ async def open_services(app: PhotoBotApp, settings: Settings) -> Services:
     await web.start()
     templates = TemplateGallery(settings.providers.wanxing.templates, media)
     limiter = RequestLimiter(settings.limits.requests_per_minute)
+    sweeper = MediaSweeper(repo, media, settings.database.media_retention_days)
     services = Services(settings, db, repo, media, signer, load_catalog(), templates, providers, downloader, runner, web,
-                        limiter)
+                        limiter, sweeper)
     app.bot_data.services = services
     return services

@@ -1,0 +1,71 @@
+"""Old photos are deleted after database.media_retention_days, unless a job still needs them."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import time
+
+from bot.app import running
+from tests.bot.flows import order_until_summary
+
+DAY = 86400
+
+
+def _age(folder, days: float) -> list[str]:
+    """Make every file in ``folder`` look ``days`` old; their names."""
+    then = time.time() - days * DAY
+    names = []
+    for path in folder.iterdir():
+        os.utime(path, (then, then))
+        names.append(path.name)
+    return names
+
+
+async def test_old_photos_are_deleted_but_not_those_a_job_still_needs(make_settings, telegram, picwish):
+    settings = make_settings(database__media_retention_days=7)
+    media = settings.media_dir
+    done_user, waiting_user = telegram.user(user_id=601), telegram.user(user_id=602)
+    async with running(settings):
+        summary = await order_until_summary(done_user, "Visa", "USA Visa", "White")
+        await done_user.press(summary, "Confirm")
+        document = await done_user.next_message(kind="document", timeout=15)
+        picwish.hold_new_tasks = True
+        waiting = await order_until_summary(waiting_user, "Visa", "USA Visa", "White")
+        await waiting_user.press(waiting, "Confirm")
+        await waiting_user.edited(waiting, "Working on it")
+    inputs, results = _age(media / "inputs", 8), _age(media / "results", 8)
+    assert len(inputs) == 2 and len(results) == 1
+    fresh = media / "inputs" / "fresh.jpg"
+    fresh.write_bytes(b"a photo sent a minute ago")
+
+    async with running(settings) as bot:
+        await asyncio.wait_for(bot.sweeper.swept.wait(), 10)
+        (held,) = [job for job in await bot.repo.open_jobs() if job.user_id == waiting_user.id]
+        assert sorted(p.name for p in (media / "inputs").iterdir()) == sorted([held.input_ref.split("/")[1], "fresh.jpg"])
+        assert list((media / "results").iterdir()) == []
+
+        pressed = await done_user.press(document, "File size")
+        assert "no longer available" in (await done_user.answer_to(pressed) or "")
+
+        picwish.release()
+        await waiting_user.next_message(kind="document", timeout=15)
+        assert await bot.repo.ledger_problems() == []
+
+
+def test_a_job_keeps_its_input_its_linked_photos_and_its_results(tmp_path):
+    from bot.media import MediaStore
+    from bot.retention import media_refs, sweep
+    from bot.storage.repo import Job
+
+    store = MediaStore(tmp_path)
+    refs = [store.save_input(b"in"), store.save_input(b"source"), store.save_result("j1", 0, b"out"),
+            store.save_template("beach", b"template"), store.save_input(b"stray"), store.save_template("city", b"t")]
+    job = Job(id="j1", user_id=1, chat_id=1, service="portrait", provider="wanxing",
+              options={"source": {"media": refs[1]}, "target": {"media": refs[3]}, "style": "beach"},
+              input_ref=refs[0], price=5, provider_task_id=None, state="succeeded", progress=100, attempts=1,
+              created_at=0.0, deadline=None, result={"files": [refs[2]]}, error=None, callback_secret="s",
+              status_message_id=None, delivery=None)
+    assert media_refs(job) == set(refs[:4])
+    assert sweep(tmp_path, time.time() + 60, media_refs(job)) == 1
+    assert [store.exists(ref) for ref in refs] == [True, True, True, True, False, True]
