@@ -16,6 +16,7 @@ from telegram import Bot, InputMediaPhoto
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter
 
 from bot import keyboards
+from bot.alerts import OperatorAlerts
 from bot.i18n import t
 from bot.media import MediaStore
 from bot.results import present
@@ -33,10 +34,12 @@ class DeliveryPostponed(Exception):
 
 
 class Delivery:
-    def __init__(self, bot: Bot, repo: Repository, media: MediaStore, *, edit_interval: float = 2.0) -> None:
+    def __init__(self, bot: Bot, repo: Repository, media: MediaStore, alerts: OperatorAlerts, *,
+                 edit_interval: float = 2.0) -> None:
         self.bot = bot
         self.repo = repo
         self.media = media
+        self.alerts = alerts
         self.edit_interval = edit_interval
         self._last_edit: dict[str, float] = {}
 
@@ -78,8 +81,11 @@ class Delivery:
     async def deliver(self, job: Job) -> None:
         if job.delivery == "done":
             return
-        if job.delivery is None and not await self.repo.begin_delivery(job.id):
-            return
+        if job.delivery is None:
+            if not await self.repo.begin_delivery(job.id):
+                return
+            if job.state == "failed":
+                await self.alerts.job_failed(job)
         self._last_edit.pop(job.id, None)
         lang = await self._language(job)
         sent = list(job.sent_parts)

@@ -6,6 +6,7 @@ import hashlib
 import logging
 from dataclasses import dataclass
 
+from bot.alerts import OperatorAlerts
 from bot.config import Settings
 from bot.context import PhotoBotApp
 from bot.delivery import Delivery
@@ -127,7 +128,8 @@ async def open_services(app: PhotoBotApp, settings: Settings) -> Services:
         allow_private_addresses=settings.network.allow_private_addresses,
         timeout=settings.network.download_timeout,
     )
-    delivery = Delivery(app.bot, repo, media, edit_interval=settings.telegram.status_edit_interval)
+    alerts = OperatorAlerts(app.bot, repo, settings.telegram.admin_ids)
+    delivery = Delivery(app.bot, repo, media, alerts, edit_interval=settings.telegram.status_edit_interval)
     runner = JobRunner(
         repo, media, providers, downloader, delivery,
         public_url=settings.server.public_url,

@@ -153,13 +153,18 @@ class HttpProvider:
                 return await self._send_once(method, url, headers=headers, data=data, json=json_body)
         raise AssertionError("unreachable")
 
+    def http_error(self, status: int, headers: Mapping[str, str], body: bytes) -> ProviderStatusError:
+        """The typed error for an HTTP error answer; a provider whose gateway explains itself in
+        headers refines it."""
+        return status_error(self.name, status, f"{self.name}: HTTP {status}", data=_excerpt(body),
+                            retry_after=retry_after_seconds(headers))
+
     async def _send_once(self, method: str, url: str, **kwargs: Any) -> dict[str, Any]:
         try:
             async with self._session.get().request(
                 method, url, proxy=self._proxy, allow_redirects=False, **kwargs
             ) as response:
-                status, text = response.status, await response.read()
-                retry_after = retry_after_seconds(response.headers)
+                status, headers, text = response.status, response.headers, await response.read()
         except aiohttp.ConnectionTimeoutError as err:
             raise ProviderConnectionError(f"{self.name}: cannot connect", provider=self.name, never_accepted=True) from err
         except (TimeoutError, aiohttp.ServerTimeoutError) as err:
@@ -169,10 +174,7 @@ class HttpProvider:
         except aiohttp.ClientError as err:
             raise ProviderConnectionError(f"{self.name}: {type(err).__name__}", provider=self.name) from err
         if status >= 400:
-            error = status_error(
-                self.name, status, f"{self.name}: HTTP {status}",
-                data=_excerpt(text), retry_after=retry_after,
-            )
+            error = self.http_error(status, headers, text)
             error.never_accepted = status in _NOT_ACCEPTED_STATUSES
             raise error
         try:

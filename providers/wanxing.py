@@ -20,7 +20,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from providers.base import TaskProvider
-from providers.errors import BadResponse, ProviderDomainError, ProviderStatusError
+from providers.errors import AuthenticationError, BadResponse, ProviderDomainError, ProviderStatusError
 from providers.models import CallbackAnswer, InputImage, Phase, ResultImage, Submission, TaskStatus
 
 DEFAULT_BASE_URL = "https://swapface-api.segapi.com"
@@ -33,6 +33,9 @@ SOURCE_MIN_SIDE, SOURCE_MAX_SIDE = 640, 2500
 ACCEPT = "application/json"
 CONTENT_TYPE = "application/json; charset=utf-8"
 _PROGRESS = {"pending": 10, "preparing": 30, "running": 60}
+#: Words in the gateway's X-Ca-Error-Message when it refuses the bot's credentials ("Invalid
+#: Signature", "Invalid AppKey", "Invalid AppCode", ...); it answers such requests with HTTP 400.
+_CREDENTIAL_WORDS = ("signature", "appkey", "appcode")
 
 
 @dataclass(frozen=True)
@@ -93,6 +96,13 @@ class WanxingClient(TaskProvider):
         self.poll_interval = poll_interval
         # The provider stops the task at its timeout and notifies us; a little later we stop waiting.
         self.deadline = deadline if deadline is not None else float(task_timeout) + 60.0
+
+    def http_error(self, status: int, headers: Mapping[str, str], body: bytes) -> ProviderStatusError:
+        reason = headers.get("X-Ca-Error-Message", "")
+        if status == 400 and any(word in reason.lower().replace(" ", "") for word in _CREDENTIAL_WORDS):
+            return AuthenticationError(f"wanxing: the gateway refused the credentials: {reason}",
+                                       status=status, provider=self.name, data=reason)
+        return super().http_error(status, headers, body)
 
     async def _post(self, path: str, payload: dict[str, Any], *, idempotent: bool) -> dict[str, Any]:
         url = f"{self.base_url}{path}"

@@ -102,5 +102,5 @@ async def test_a_refused_submission_is_told_and_refunded(make_settings, telegram
         user = telegram.user()
         summary = await _summary(user)
         await user.press(summary, "Confirm")
-        await user.edited(summary, "could not process this request")
+        await user.edited(summary, "refused this bot's credentials")
         assert wanxing.jobs == {} and await services.repo.balance(user.id) == 30

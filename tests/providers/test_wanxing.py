@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from providers.errors import ProviderStatusError
+from providers.errors import AuthenticationError, ProviderStatusError
 from providers.models import InputImage, Phase
 from providers.wanxing import GatewayCredentials, WanxingClient, gateway_headers, sign, string_to_sign
 from tests.fakes.wanxing import FakeWanxing
@@ -59,12 +59,25 @@ async def test_both_credentials_pass_the_gateway(fake, mode):
 async def test_a_wrong_secret_is_refused_by_the_gateway(fake):
     client = WanxingClient(GatewayCredentials(app_key=fake.app_key, app_secret="wrong"), base_url=fake.base_url)
     try:
-        with pytest.raises(ProviderStatusError) as info:
+        with pytest.raises(AuthenticationError) as info:
             await client.query("x")
-        assert info.value.status == 400
+        assert info.value.status == 400 and info.value.code == "provider_auth"
+        assert "Invalid Signature" in str(info.value)
     finally:
         await client.aclose()
     assert fake.auth_used == []
+
+
+async def test_other_bad_requests_are_not_taken_for_a_credential_problem(fake):
+    from tests.fakes.faults import Fault
+    fake.server.faults.add("query", Fault.error(400))
+    client = WanxingClient(GatewayCredentials(app_code=fake.app_code), base_url=fake.base_url, max_retries=0)
+    try:
+        with pytest.raises(ProviderStatusError) as info:
+            await client.query("x")
+        assert info.value.status == 400 and not isinstance(info.value, AuthenticationError)
+    finally:
+        await client.aclose()
 
 
 async def test_query_states(fake):

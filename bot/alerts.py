@@ -1,0 +1,52 @@
+"""Telling the operator about problems only they can fix: a provider refusing the bot's
+credentials, or an account out of paid uses. Users are told "the operator has been told"
+(``error.provider_auth`` / ``error.provider_quota``); this is what makes that true.
+
+Each problem is logged as an error and sent to every ``telegram.admin_ids`` chat, once per
+provider and problem within ``REPEAT_AFTER`` seconds, however many orders it fails meanwhile.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterable
+
+from telegram import Bot
+from telegram.error import TelegramError
+
+from bot.i18n import t
+from bot.storage.repo import Job, Repository
+
+log = logging.getLogger(__name__)
+
+#: Job error codes that only the operator can fix.
+OPERATOR_ERRORS = frozenset({"provider_auth", "provider_quota"})
+REPEAT_AFTER = 3600.0
+
+
+class OperatorAlerts:
+    def __init__(self, bot: Bot, repo: Repository, admin_ids: Iterable[int], *, repeat_after: float = REPEAT_AFTER,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.bot = bot
+        self.repo = repo
+        self.admin_ids = tuple(admin_ids)
+        self.repeat_after = repeat_after
+        self._clock = clock
+        self._last: dict[tuple[str, str], float] = {}
+
+    async def job_failed(self, job: Job) -> None:
+        if job.error not in OPERATOR_ERRORS:
+            return
+        key, now = (job.provider, job.error), self._clock()
+        if key in self._last and now - self._last[key] < self.repeat_after:
+            return
+        self._last[key] = now
+        log.error("provider %s: %s (job %s failed and was refunded); fix the provider's account or config",
+                  job.provider, job.error, job.id)
+        for admin_id in self.admin_ids:
+            lang = await self.repo.user_language(admin_id) or "en"
+            try:
+                await self.bot.send_message(admin_id, t(lang, f"admin.alert_{job.error}", provider=job.provider))
+            except TelegramError as err:
+                log.warning("could not alert admin %s: %s", admin_id, err)

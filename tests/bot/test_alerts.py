@@ -1,0 +1,36 @@
+"""Problems only the operator can fix reach the admins once, while users are told and refunded."""
+
+from __future__ import annotations
+
+from bot.app import running
+from tests.bot.flows import order_repair, order_until_summary
+
+ADMIN = 9001  # telegram.admin_ids in the test settings
+
+
+async def test_refused_credentials_alert_the_admins_once(make_settings, telegram, picwish):
+    picwish.create_failures = [(401, {"status": 401, "message": "Invalid API key"})] * 2
+    async with running(make_settings()) as bot:
+        for user_id in (701, 702):
+            user = telegram.user(user_id=user_id)
+            summary = await order_until_summary(user, "Visa", "USA Visa", "White")
+            await user.press(summary, "Confirm")
+            await user.edited(summary, "refused this bot's credentials. The operator has been told.")
+        await bot.runner.idle()
+        (alert,) = telegram.sent_to(ADMIN)
+        assert alert.text.startswith("⚠️ picwish refused this bot's credentials")
+        assert await bot.repo.balance(701) == await bot.repo.balance(702) == 30
+
+
+async def test_an_exhausted_account_alerts_the_admins_in_their_language(bot, telegram, hili):
+    admin = telegram.user(user_id=ADMIN, language_code="zh-hans")
+    await admin.send_text("/start")
+    await admin.next_message()
+    hili.errnos["upload"] = [9101]
+    user = telegram.user(user_id=703)
+    summary = await order_repair(user)
+    await user.press(summary, "Confirm")
+    await user.edited(summary, "run out of uses. The operator has been told")
+    alert = await admin.next_message("付费次数已用完")
+    assert alert.text.startswith("⚠️ hili")
+    assert await bot.repo.ledger_problems() == []
