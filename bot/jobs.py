@@ -20,7 +20,7 @@ from typing import Any
 
 from bot.delivery import Delivery, DeliveryPostponed
 from bot.images import fit
-from bot.media import MediaStore
+from bot.media import MediaStore, linked_ref
 from bot.storage.repo import Job, Repository
 from providers.base import TaskProvider
 from providers.download import Downloader
@@ -246,8 +246,8 @@ class JobRunner:
         return self.media_link(ref)
 
     def _resolve_links(self, options: dict[str, Any]) -> dict[str, Any]:
-        """Option values of the form {"media": ref} become signed /media/ links."""
-        return {k: self._link(v["media"]) if isinstance(v, dict) and "media" in v else v for k, v in options.items()}
+        """Options that stand for stored files (:func:`bot.media.linked`) become signed /media/ links."""
+        return {k: self._link(ref) if (ref := linked_ref(v)) else v for k, v in options.items()}
 
     async def _conclude(self, job: Job, status: TaskStatus) -> bool:
         """Finish the job if ``status`` is final; False while the task is still pending."""

@@ -13,7 +13,7 @@ import logging
 import time
 from pathlib import Path
 
-from bot.media import MediaStore
+from bot.media import MediaStore, linked_ref
 from bot.storage.repo import Job, Repository
 
 log = logging.getLogger(__name__)
@@ -42,7 +42,7 @@ def sweep(root: Path, older_than: float, keep: set[str]) -> int:
 def media_refs(job: Job) -> set[str]:
     """Every stored file a job uses: its input, files in its options, its results."""
     refs = {job.input_ref} if job.input_ref else set()
-    refs |= {v["media"] for v in job.options.values() if isinstance(v, dict) and isinstance(v.get("media"), str)}
+    refs |= {ref for value in job.options.values() if (ref := linked_ref(value))}
     if job.result:
         refs |= {ref for ref in job.result.get("files", []) if isinstance(ref, str)}
     return refs

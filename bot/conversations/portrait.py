@@ -15,6 +15,7 @@ from bot.conversations.common import answer, ready_photo, user_language
 from bot.conversations.orders import show_order
 from bot.i18n import localized, t
 from bot.images import fit
+from bot.media import linked
 from bot.templates import Template
 from providers.wanxing import SOURCE_MAX_SIDE, SOURCE_MIN_SIDE
 
@@ -83,7 +84,7 @@ async def choose(update: Update, context: Context) -> int:
         media = context.services.media
         data = await asyncio.to_thread(fit, media.read(photo.ref), SOURCE_MAX_SIDE)
         source = await asyncio.to_thread(media.save_input, data)
-    target = {"media": template.ref} if template.ref else template.url
+    target = linked(template.ref) if template.ref else template.url
     options = {"template": template.config.id, "target_url": target}
     await show_order(update, context, Order("portrait", options, source), new_message=True)
     return ConversationHandler.END

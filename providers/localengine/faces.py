@@ -90,16 +90,16 @@ def find_face(rgb: np.ndarray, size: tuple[int, int] | None = None) -> FaceRepor
     return face
 
 
-def decode_reduced(image: bytes, side: int) -> tuple[np.ndarray, tuple[int, int]]:
-    """A JPEG decoded at a half, quarter or eighth of its size while its longest side stays at
-    least ``side`` (libjpeg scales while decoding, so this costs a fraction of a full decode;
-    other formats decode at full size), and the photo's full (width, height); EXIF orientation
-    applied to both."""
+def decode(image: bytes, reduce_to: int | None = None) -> tuple[np.ndarray, tuple[int, int]]:
+    """An RGB uint8 array of the photo, and the photo's full (width, height); EXIF orientation
+    applied to both. With ``reduce_to``, a JPEG is decoded at a half, quarter or eighth of its
+    size while its longest side stays at least that (libjpeg scales while decoding, so this costs
+    a fraction of a full decode; other formats decode at full size)."""
     with Image.open(io.BytesIO(image)) as img:
         width, height = img.size
         if img.getexif().get(ExifTags.Base.Orientation) in (5, 6, 7, 8):
             width, height = height, width
-        reduce = max(width, height) / side
+        reduce = max(width, height) / reduce_to if reduce_to else 1
         if reduce >= 2:
             img.draft("RGB", (math.ceil(img.size[0] / reduce), math.ceil(img.size[1] / reduce)))
         return np.asarray(ImageOps.exif_transpose(img).convert("RGB")), (width, height)
@@ -107,5 +107,5 @@ def decode_reduced(image: bytes, side: int) -> tuple[np.ndarray, tuple[int, int]
 
 def check_face(image: bytes) -> FaceReport:
     """Run :func:`find_face` on a reduced decode of ``image`` (the bot's check before charging)."""
-    rgb, size = decode_reduced(image, CHECK_SIDE)
+    rgb, size = decode(image, reduce_to=CHECK_SIDE)
     return find_face(rgb, size)

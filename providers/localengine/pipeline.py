@@ -12,10 +12,10 @@ import io
 from dataclasses import dataclass
 
 import numpy as np
-from PIL import Image, ImageOps
+from PIL import Image
 
 from providers.localengine import models
-from providers.localengine.faces import FaceCheckError, FaceReport, find_face
+from providers.localengine.faces import FaceCheckError, FaceReport, decode, find_face
 
 #: Default head placement where a spec says nothing: crown-to-chin 60-70 % of the height.
 DEFAULT_CROWN_TO_CHIN = 0.64
@@ -27,12 +27,6 @@ JPEG_QUALITY = 95
 class Placement:
     crown_to_chin: float = DEFAULT_CROWN_TO_CHIN
     top_margin: float = DEFAULT_TOP_MARGIN
-
-
-def decode(image: bytes) -> np.ndarray:
-    """RGB uint8 array, EXIF orientation applied."""
-    with Image.open(io.BytesIO(image)) as img:
-        return np.asarray(ImageOps.exif_transpose(img).convert("RGB"))
 
 
 def _hex(colour: str) -> np.ndarray:
@@ -129,7 +123,7 @@ def compose(rgb: np.ndarray, face: FaceReport, size: tuple[int, int], placement:
 def make_id_photo(image: bytes, *, size: tuple[int, int], dpi: int, bg_color: str, bg_color2: str | None = None,
                   placement: Placement | None = None) -> bytes:
     """The finished ID photo as a JPEG of exactly ``size`` pixels with ``dpi`` written into it."""
-    rgb = decode(image)
+    rgb, _ = decode(image)
     face = find_face(rgb)
     out = compose(rgb, face, size, placement or Placement(), bg_color, bg_color2)
     buffer = io.BytesIO()

@@ -54,7 +54,7 @@ async def test_old_photos_are_deleted_but_not_those_a_job_still_needs(make_setti
 
 
 def test_a_job_keeps_its_input_its_linked_photos_and_its_results(tmp_path):
-    from bot.media import MediaStore
+    from bot.media import MediaStore, linked
     from bot.retention import media_refs, sweep
     from bot.storage.repo import Job
 
@@ -62,7 +62,7 @@ def test_a_job_keeps_its_input_its_linked_photos_and_its_results(tmp_path):
     refs = [store.save_input(b"in"), store.save_input(b"source"), store.save_result("j1", 0, b"out"),
             store.save_template("beach", b"template"), store.save_input(b"stray"), store.save_template("city", b"t")]
     job = Job(id="j1", user_id=1, chat_id=1, service="portrait", provider="wanxing",
-              options={"source": {"media": refs[1]}, "target": {"media": refs[3]}, "style": "beach"},
+              options={"source": linked(refs[1]), "target": linked(refs[3]), "style": "beach"},
               input_ref=refs[0], price=5, provider_task_id=None, state="succeeded", progress=100, attempts=1,
               created_at=0.0, deadline=None, result={"files": [refs[2]]}, error=None, callback_secret="s",
               status_message_id=None, delivery=None)

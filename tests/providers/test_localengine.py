@@ -149,8 +149,7 @@ def test_a_good_photo_passes():
 def test_a_large_photo_is_checked_on_a_reduced_copy_but_reported_in_its_own_pixels(orientation):
     """A 12-megapixel photo is decoded at a quarter of its size for the check; the face it
     reports matches the full-size detection, also when EXIF turns the photo on its side."""
-    from providers.localengine.faces import find_face
-    from providers.localengine.pipeline import decode
+    from providers.localengine.faces import decode, find_face
 
     upright = Image.open(io.BytesIO(portrait_jpeg(3000, 4000)))
     if orientation == 6:  # stored turned left; EXIF says to turn it right when shown
@@ -159,7 +158,7 @@ def test_a_large_photo_is_checked_on_a_reduced_copy_but_reported_in_its_own_pixe
         data = _jpeg(upright.transpose(Image.Transpose.ROTATE_90), exif=exif.tobytes())
     else:
         data = _jpeg(upright)
-    full = find_face(decode(data))
+    full = find_face(decode(data)[0])
     reduced = check_face(data)
     assert (full.x, full.y) == pytest.approx((reduced.x, reduced.y), abs=30)
     assert full.height == pytest.approx(reduced.height, rel=0.05)
