@@ -92,3 +92,28 @@ async def test_callbacks_need_the_job_secret(web):
     response = await client.post(f"/callbacks/picwish/{job.id}/{job.callback_secret}", json=body)
     assert response.status_code == 200
     assert queue.get_nowait() == ProviderCallback(job_id=job.id, provider="picwish")
+
+
+async def test_callback_secrets_are_compared_in_constant_time(web, monkeypatch):
+    """Every callback's secret goes through hmac.compare_digest, also for an unknown job (so the
+    answer time tells nothing about which jobs exist); a plain == would fail this."""
+    import hmac
+
+    _server, client, _queue, repo, _store = web
+    await repo.ensure_user(1, 1, "en")
+    job = await repo.create_job(JobDraft(1, 1, "idphoto", "picwish", {}, None, 0, 60))
+    compared: list[tuple[bytes, bytes]] = []
+    real = hmac.compare_digest
+
+    def spy(a, b):
+        compared.append((a, b))
+        return real(a, b)
+
+    monkeypatch.setattr(hmac, "compare_digest", spy)
+    body = {"status": 200, "data": {"task_id": "t", "state": 1}}
+    assert (await client.post(f"/callbacks/picwish/{job.id}/wrong-secret", json=body)).status_code == 404
+    assert (await client.post(f"/callbacks/picwish/nojob/{job.callback_secret}", json=body)).status_code == 404
+    assert (await client.post(f"/callbacks/picwish/{job.id}/{job.callback_secret}", json=body)).status_code == 200
+    assert [received for _expected, received in compared] == [
+        b"wrong-secret", job.callback_secret.encode(), job.callback_secret.encode()]
+    assert compared[0][0] == compared[2][0] == job.callback_secret.encode()
