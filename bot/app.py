@@ -76,6 +76,7 @@ def _idphoto_conversation() -> ConversationHandler:
                 CallbackQueryHandler(idphoto.pick_spec, pattern=pattern(i, "spec")),
                 CallbackQueryHandler(idphoto.page, pattern=pattern(i, "pg")),
                 CallbackQueryHandler(idphoto.back_to_categories, pattern=_exact(i, "back", "cat")),
+                CallbackQueryHandler(idphoto.back_to_specs, pattern=_exact(i, "back", "spec")),
                 MessageHandler(_TEXT, idphoto.search),
             ],
             S.PICK_COLOR: [

@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING, Any
 
 from telegram.ext import Application, CallbackContext, ContextTypes, ExtBot
 
+from providers.localengine.findings import FaceFindings
+
 if TYPE_CHECKING:
     from bot.services import Services
 
@@ -19,8 +21,8 @@ class InputPhoto:
     ref: str
     width: int
     height: int
-    #: The face check's verdict, once made: "ok", a problem code, or "unchecked" (no engine).
-    face: str | None = None
+    #: What the face check found, once made.
+    face: FaceFindings | None = None
 
 
 @dataclass

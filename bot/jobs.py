@@ -333,7 +333,10 @@ class JobRunner:
             log.warning("job %s: result download failed: %s", job.id, err)
             await self.repo.settle(job, "failed", error=err.code)
             return
-        result = {"files": files, "image_ids": [image.image_id for image in status.images]}
+        result: dict[str, Any] = {"files": files, "image_ids": [image.image_id for image in status.images]}
+        placements = [image.placement for image in status.images if image.placement]
+        if placements:
+            result["placement"] = placements[0]
         await self.repo.settle(job, "succeeded", result=result, progress=100)
 
     async def _download(self, url: str) -> bytes:

@@ -115,6 +115,12 @@ def job_failed(lang: str, job_id: str) -> Markup:
     ]])
 
 
+def spec_refused(lang: str) -> Markup:
+    """Under a refusal that only this spec makes: another spec, or another photo."""
+    return Markup([[Button(t(lang, "button.back"), callback_data=build(Prefix.IDPHOTO, "back", "spec")),
+                    Button(t(lang, "button.new_photo"), callback_data=build(Prefix.MENU, "new"))]])
+
+
 def new_photo(lang: str) -> Markup:
     return Markup([[Button(t(lang, "button.new_photo"), callback_data=build(Prefix.MENU, "new"))]])
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from telegram import InlineKeyboardMarkup
 
@@ -10,7 +11,8 @@ from bot import keyboards
 from bot.i18n import t
 from bot.images import image_extension, image_size
 from bot.storage.repo import Job
-from providers.specs import load_catalog
+from providers.placement import band_value, load_rules
+from providers.specs import Spec, load_catalog
 
 
 @dataclass(frozen=True)
@@ -35,6 +37,29 @@ def present(job: Job, index: int, data: bytes, lang: str) -> ResultView:
     )
 
 
+def _mm(value: float) -> str:
+    return f"{value:.1f}".rstrip("0").rstrip(".")
+
+
+def placement_text(spec: Spec, placement: dict[str, Any], lang: str) -> str:
+    """The rule applied and where the head landed, band by band, in millimetres of the print
+    ("head 34 mm of 45 mm (within 32–36 mm)"); says so when the spec has no official rule."""
+    rules = load_rules()
+    rule = rules.get(str(placement["rule"]), spec.rule)
+    shares = placement["shares"]
+    parts = []
+    for name in rule.priority:
+        band = rule.bands[name]
+        total = spec.mm[0] if name == "width" else spec.mm[1]
+        verdict = t(lang, "placement.within" if band.holds(band_value(name, band, shares), 0.0005) else "placement.outside")
+        key = "placement.eyes_min" if name == "eyes" and band.max >= 1 else f"placement.{name}"
+        parts.append(t(lang, key, value=_mm(band_value(name, band, shares) * total), total=_mm(total),
+                       low=_mm(band.min * total), high=_mm(band.max * total), verdict=verdict))
+    official = rule.official and not spec.fallback
+    return t(lang, "placement.official" if official else "placement.fallback", rule=rule.title(lang),
+             bands=t(lang, "placement.separator").join(parts))
+
+
 def _idphoto(job: Job, data: bytes, width: int, height: int, lang: str) -> ResultView:
     spec = load_catalog().get(int(job.options["spec_id"]))
     slug = spec.slug if spec else str(job.options["spec_id"])
@@ -47,6 +72,9 @@ def _idphoto(job: Job, data: bytes, width: int, height: int, lang: str) -> Resul
     else:
         filename = f"idphoto_{slug}_{width}x{height}_{dpi}dpi.jpg"
         caption = t(lang, "result.idphoto_caption", title=title, width=width, height=height, dpi=dpi)
+        placement = (job.result or {}).get("placement")
+        if spec and placement:
+            caption += "\n" + placement_text(spec, placement, lang)
     image_ids = (job.result or {}).get("image_ids") or []
     can_rerender = not sheet and (bool(image_ids and image_ids[0]) or (job.provider == "local" and bool(job.input_ref)))
     return ResultView(

@@ -11,8 +11,10 @@ from collections.abc import Mapping
 from typing import Any
 
 from providers.base import TaskProvider
+from providers.placement import DEFAULT_RULE
 from providers.localengine.worker import shared_worker
 from providers.models import InputImage, Phase, ResultImage, Submission, TaskStatus
+from providers.specs import load_catalog
 
 #: Photos made at once, each in its own worker process (each uses both cores for a fraction of a second).
 DEFAULT_CONCURRENCY = 1
@@ -33,8 +35,10 @@ class LocalIdPhoto(TaskProvider):
     ) -> Submission:
         if image is None or image.data is None:
             raise ValueError("the local engine needs the photo's bytes")
-        data = await self._engine.make_id_photo(image.data, options)
-        status = TaskStatus(Phase.DONE, progress=100, images=(ResultImage(data=data),))
+        spec = load_catalog().get(int(options["spec_id"]))
+        rule = spec.rule.rule_id if spec else DEFAULT_RULE
+        data, placement = await self._engine.make_id_photo(image.data, {**options, "rule": rule})
+        status = TaskStatus(Phase.DONE, progress=100, images=(ResultImage(data=data, placement=placement),))
         return Submission(task_id=f"local-{uuid.uuid4().hex}", status=status)
 
     async def query(self, task_id: str) -> TaskStatus:

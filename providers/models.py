@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Any
 
 from providers.errors import ProviderError
 
@@ -21,6 +22,9 @@ class ResultImage:
     url: str | None = None
     data: bytes | None = None
     image_id: str | None = None
+    #: ID photos: the placement rule applied and where the head landed, as shares of the photo
+    #: ({"rule": id, "shares": {...}}, see providers/placement.py).
+    placement: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)

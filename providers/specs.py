@@ -9,6 +9,8 @@ from importlib import resources
 
 import yaml
 
+from providers.placement import PlacementRule, load_rules
+
 
 @dataclass(frozen=True)
 class Spec:
@@ -20,8 +22,10 @@ class Spec:
     dpi: int
     #: Colour names the spec allows; None means "No requirement".
     colors: tuple[str, ...] | None
-    #: Head placement from an official rule ({crown_to_chin, top_margin} shares), if known.
-    head: dict[str, float] | None = None
+    #: Where the head goes (the rule of the spec's authority, or the one it falls back to).
+    rule: PlacementRule
+    #: No authoritative geometry is known for this spec: ``rule`` is another authority's.
+    fallback: bool = False
 
     @property
     def slug(self) -> str:
@@ -77,6 +81,7 @@ def _word_matches(word: str, haystack: str, tokens: list[str]) -> bool:
 def load_catalog() -> SpecCatalog:
     text = (resources.files("providers.data") / "idphoto_specs.yaml").read_text(encoding="utf-8")
     raw = yaml.safe_load(text)
+    rules = load_rules()
     specs = tuple(
         Spec(
             spec_id=int(row["spec_id"]),
@@ -86,7 +91,8 @@ def load_catalog() -> SpecCatalog:
             px=(int(row["px"][0]), int(row["px"][1])),
             dpi=int(row["dpi"]),
             colors=tuple(row["colors"]) if row["colors"] is not None else None,
-            head={k: float(v) for k, v in row["head"].items()} if row.get("head") else None,
+            rule=rules[str(row["rule"])],
+            fallback=bool(row.get("fallback", False)),
         )
         for row in raw["specs"]
     )

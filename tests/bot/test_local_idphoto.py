@@ -41,8 +41,8 @@ async def test_local_id_photo_end_to_end(local_bot, telegram, picwish):
     await user.edited(summary, "Done! 2 credits used.")
     assert picwish.creates == []
     assert await local_bot.repo.balance(user.id) == 28
-    (job,) = await local_bot.db.fetchall("SELECT options FROM jobs")
-    assert '"head": {"crown_to_chin": 0.6, "top_margin": 0.1}' in job["options"]  # the official US rule
+    (job,) = await local_bot.db.fetchall("SELECT result FROM jobs")
+    assert '"rule": "usa"' in job["result"]  # placed by the official U.S. rule
 
 
 async def test_local_options_offer_a_gradient(local_bot, telegram):

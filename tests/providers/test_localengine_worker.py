@@ -17,7 +17,7 @@ pytest.importorskip("mediapipe", reason="the photobot[local] extra is not instal
 from providers.localengine.worker import EngineCrashed, EngineWorker, FaceProblem  # noqa: E402
 from tests.conftest import portrait_jpeg  # noqa: E402
 
-SPEC = {"px_width": 413, "px_height": 531, "dpi": 300, "bg_color": "438EDB"}
+SPEC = {"px_width": 413, "px_height": 531, "dpi": 300, "bg_color": "438EDB", "rule": "icao"}
 
 
 def _blank() -> bytes:
@@ -35,11 +35,13 @@ async def worker():
 
 
 async def test_faces_and_photos_come_back_from_the_worker(worker):
-    assert await worker.face_problem(portrait_jpeg()) is None
-    assert await worker.face_problem(_blank()) == "no_face"
-    photo = await worker.make_id_photo(portrait_jpeg(), SPEC)
+    good = await worker.inspect(portrait_jpeg())
+    assert good.problem is None and good.id_problem is None and good.head_px > 200
+    assert (await worker.inspect(_blank())).problem == "no_face"
+    photo, placement = await worker.make_id_photo(portrait_jpeg(), SPEC)
     with Image.open(io.BytesIO(photo)) as img:
         assert img.size == (413, 531)
+    assert placement["rule"] == "icao" and 0.71 <= placement["shares"]["head_crown"] <= 0.80
     with pytest.raises(FaceProblem) as refused:
         await worker.make_id_photo(_blank(), SPEC)
     assert refused.value.code == "no_face"
@@ -48,7 +50,7 @@ async def test_faces_and_photos_come_back_from_the_worker(worker):
 async def test_a_crashed_worker_is_replaced(worker):
     with pytest.raises(EngineCrashed):
         await worker._run(os._exit, 3)  # the worker dies as if native code had crashed
-    assert await worker.face_problem(portrait_jpeg()) is None
+    assert (await worker.inspect(portrait_jpeg())).problem is None
 
 
 async def test_the_worker_leaves_when_the_bot_is_killed():
@@ -59,7 +61,7 @@ async def test_the_worker_leaves_when_the_bot_is_killed():
 
         async def main():
             engine = shared_worker(1)
-            assert await engine.face_problem(portrait_jpeg()) is None
+            assert (await engine.inspect(portrait_jpeg())).problem is None
             print(*engine._pool._processes, flush=True)
             await asyncio.sleep(600)
 

@@ -1,0 +1,22 @@
+"""What the face check found in a photo, in plain Python: it crosses from the engine's worker process
+to the bot, which imports nothing of the engine."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class FaceFindings:
+    #: Why no face service can use the photo (``face.<code>`` in the bot's texts), or None.
+    problem: str | None = None
+    #: Why an ID photo cannot be made of it (turned, nodded or tilted head, closed eyes, blur,
+    #: light), or None.
+    id_problem: str | None = None
+    #: The lips are apart: a refusal for rules that want a neutral expression, advice elsewhere.
+    mouth_open: bool = False
+    #: Chin to crown (the skull, hair excluded) and face width at the ears, in the photo's pixels.
+    head_px: float = 0.0
+    face_width_px: float = 0.0
+    #: False when no engine could look (the ``local`` extra is missing or its worker died).
+    checked: bool = True

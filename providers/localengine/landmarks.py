@@ -1,0 +1,113 @@
+"""The face's landmarks (MediaPipe Face Mesh with irises) and what they tell: tilt, turn, nod, eyes, mouth.
+
+Face Mesh ships in ``mediapipe==0.10.21`` (``face_landmark_with_attention.tflite``). It runs on a
+square region around the face that BlazeFace found, so a small face in a large photo is seen at
+the mesh's own resolution.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from providers.localengine import models
+
+# Face Mesh indices (canonical face model; "left" and "right" as seen in the picture).
+IRIS_LEFT, IRIS_RIGHT = 468, 473
+EYE_OUTER_LEFT, EYE_INNER_LEFT, EYE_TOP_LEFT, EYE_BOTTOM_LEFT = 33, 133, 159, 145
+EYE_INNER_RIGHT, EYE_OUTER_RIGHT, EYE_TOP_RIGHT, EYE_BOTTOM_RIGHT = 362, 263, 386, 374
+CHIN = 152
+FACE_SIDE_LEFT, FACE_SIDE_RIGHT = 234, 454
+MOUTH_LEFT, MOUTH_RIGHT, LIP_INNER_TOP, LIP_INNER_BOTTOM = 61, 291, 13, 14
+#: The mesh looks at a square this many face-box heights wide around the face.
+REGION = 2.2
+
+
+@dataclass(frozen=True)
+class Landmarks:
+    #: (478, 3): x and y in the photo's pixels, z (depth) on the scale of x.
+    points: np.ndarray
+
+    def _xy(self, index: int) -> np.ndarray:
+        return self.points[index, :2]
+
+    @property
+    def eye_left(self) -> np.ndarray:
+        return self._xy(IRIS_LEFT)
+
+    @property
+    def eye_right(self) -> np.ndarray:
+        return self._xy(IRIS_RIGHT)
+
+    @property
+    def eye_centre(self) -> np.ndarray:
+        return (self.eye_left + self.eye_right) / 2
+
+    @property
+    def chin(self) -> np.ndarray:
+        return self._xy(CHIN)
+
+    @property
+    def face_sides(self) -> tuple[np.ndarray, np.ndarray]:
+        """Where the face meets the ears, left and right (GA 461 measures face width there)."""
+        return self._xy(FACE_SIDE_LEFT), self._xy(FACE_SIDE_RIGHT)
+
+    @property
+    def roll(self) -> float:
+        """Degrees the eye line is tilted from level (positive: the right eye lower)."""
+        dx, dy = self.eye_right - self.eye_left
+        return math.degrees(math.atan2(dy, dx))
+
+    def _normal(self) -> np.ndarray:
+        """The unit normal of the plane through both outer eye corners and the mouth corners."""
+        p = self.points
+        across = p[EYE_OUTER_RIGHT] - p[EYE_OUTER_LEFT]
+        down = (p[MOUTH_LEFT] + p[MOUTH_RIGHT]) / 2 - (p[EYE_OUTER_LEFT] + p[EYE_OUTER_RIGHT]) / 2
+        normal = np.cross(across, down)
+        return normal / np.linalg.norm(normal)
+
+    @property
+    def yaw(self) -> float:
+        """Degrees the face is turned left or right from facing the camera."""
+        return math.degrees(math.asin(float(np.clip(self._normal()[0], -1, 1))))
+
+    @property
+    def pitch(self) -> float:
+        """Degrees the face is turned up or down from facing the camera."""
+        return math.degrees(math.asin(float(np.clip(self._normal()[1], -1, 1))))
+
+    def _ratio(self, top: int, bottom: int, left: int, right: int) -> float:
+        return float(np.linalg.norm(self._xy(top) - self._xy(bottom)) /
+                     max(float(np.linalg.norm(self._xy(left) - self._xy(right))), 1e-6))
+
+    @property
+    def eye_openness(self) -> float:
+        """Lid gap over eye width, of the less open eye (about 0.25-0.4 open, under 0.1 closed)."""
+        return min(self._ratio(EYE_TOP_LEFT, EYE_BOTTOM_LEFT, EYE_OUTER_LEFT, EYE_INNER_LEFT),
+                   self._ratio(EYE_TOP_RIGHT, EYE_BOTTOM_RIGHT, EYE_INNER_RIGHT, EYE_OUTER_RIGHT))
+
+    @property
+    def mouth_openness(self) -> float:
+        """Inner lip gap over mouth width (0 closed; a laugh or speech shows teeth above ~0.12)."""
+        return self._ratio(LIP_INNER_TOP, LIP_INNER_BOTTOM, MOUTH_LEFT, MOUTH_RIGHT)
+
+
+def find_landmarks(rgb: np.ndarray, box: tuple[float, float, float, float],
+                   scale: float = 1.0) -> Landmarks | None:
+    """Face Mesh landmarks of the face in ``box`` (x, y, width, height, in ``rgb``'s pixels), in
+    pixels multiplied by ``scale`` (for a reduced copy of the photo), or None if the mesh finds no face."""
+    height, width = rgb.shape[:2]
+    x, y, w, h = box
+    side = REGION * max(w, h)
+    cx, cy = x + w / 2, y + h / 2
+    x0, y0 = int(max(0, cx - side / 2)), int(max(0, cy - side / 2))
+    x1, y1 = int(min(width, cx + side / 2)), int(min(height, cy + side / 2))
+    region = np.ascontiguousarray(rgb[y0:y1, x0:x1])
+    found = models.mesh_landmarks(region)
+    if found is None:
+        return None
+    rh, rw = region.shape[:2]
+    points = found * np.array([rw, rh, rw], dtype=np.float64) + np.array([x0, y0, 0], dtype=np.float64)
+    return Landmarks(points * scale)

@@ -1,0 +1,110 @@
+"""End to end: the ID-photo checks before any charge, for PicWish and the local engine, and the
+rule and measured values in the caption."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+from PIL import Image
+
+pytest.importorskip("mediapipe", reason="the photobot[local] extra is not installed")
+
+from bot.app import running  # noqa: E402
+from tests.bot.flows import order_until_summary  # noqa: E402
+from tests.conftest import astronaut  # noqa: E402
+from tests.sample_photos import photo  # noqa: E402
+
+
+async def _nothing_spent(services, picwish, user) -> None:
+    assert picwish.creates == []
+    assert await services.repo.balance(user.id) == 30
+    assert await services.db.fetchall("SELECT id FROM jobs") == []
+
+
+async def test_a_turned_face_is_refused_for_a_picwish_id_photo_but_fine_for_anime(make_settings, telegram, picwish, qq):
+    """PicWish would charge for a photo the office then rejects: the bot looks first."""
+    async with running(make_settings()) as services:
+        assert services.enabled_services["idphoto"] == "picwish"
+        user = telegram.user()
+        await user.send_document(photo("obama2.jpg"), "obama2.jpg", "image/jpeg")
+        menu = await user.next_message("What would you like")
+        await user.press(menu, "ID photo")
+        refusal = await user.next_message("Your face is turned to the side")
+        assert "look straight at the camera" in refusal.text
+        assert [b["text"] for b in refusal.buttons()] == ["📷 New photo"]
+        await user.press(menu, "Anime portrait")
+        await user.edited(menu, "Choose an anime style")
+        await _nothing_spent(services, picwish, user)
+
+
+async def test_the_advice_is_in_the_users_language(make_settings, telegram, picwish):
+    async with running(make_settings()):
+        user = telegram.user(language_code="zh-hans")
+        await user.send_document(photo("obama2.jpg"), "obama2.jpg", "image/jpeg")
+        menu = await user.next_message("")
+        await user.press(menu, "证件照")
+        await user.next_message("脸转向了一侧")
+
+
+async def test_a_head_too_small_for_the_spec_is_refused_there_and_a_smaller_spec_works(make_settings, telegram, picwish):
+    """The 512-pixel astronaut: her head would have to grow 2.9 times for a 35x45 visa, 1.7 times
+    for a small 1-inch photo."""
+    out = io.BytesIO()
+    astronaut().save(out, "JPEG", quality=95)
+    async with running(make_settings(providers__picwish__enabled=False)) as services:
+        user = telegram.user()
+        await user.send_document(out.getvalue(), "astronaut.jpg", "image/jpeg")
+        menu = await user.next_message("What would you like")
+        await user.press(menu, "ID photo")
+        await user.edited(menu, "Choose a category")
+        await user.send_text("3110")
+        found = await user.next_message("Results for")
+        await user.press(found, "Universal Visa ·")
+        refused = await user.edited(found, "Your head is too small in this photo for Universal Visa (413×531 px)")
+        assert [b["text"] for b in refused.buttons()] == ["« Back", "📷 New photo"]
+        await user.send_text("1101")
+        smaller = await user.next_message("Results for")
+        await user.press(smaller, "Small 1 Inch ·")
+        await user.edited(smaller, "Choose a background colour")
+        assert await services.db.fetchall("SELECT id FROM jobs") == []
+
+
+@pytest.mark.parametrize(("spec_id", "title", "warned"), [
+    ("3108", "USA Visa", True),  # U.S. visa: neutral expression, mouth closed
+    ("1102", "1 Inch", False),  # no rule asks for it
+])
+async def test_an_open_mouth_is_a_warning_where_the_rule_wants_a_neutral_face(make_settings, telegram, picwish,
+                                                                              spec_id, title, warned):
+    async with running(make_settings(providers__picwish__enabled=False)):
+        user = telegram.user()
+        await user.send_document(photo("obama.jpg"), "obama.jpg", "image/jpeg")
+        menu = await user.next_message("What would you like")
+        await user.press(menu, "ID photo")
+        await user.edited(menu, "Choose a category")
+        await user.send_text(spec_id)
+        found = await user.next_message("Results for")
+        await user.press(found, f"{title} ·")
+        colours = await user.edited(found, "Choose a background colour")
+        assert ("Your mouth is open in this photo" in colours.text) is warned
+        await user.press(colours, "White")
+        await user.edited(colours, "Options")  # the user may go on
+
+
+async def test_the_caption_names_the_rule_and_the_measured_head(make_settings, telegram, picwish):
+    async with running(make_settings(providers__picwish__enabled=False)) as services:
+        user = telegram.user()
+        summary = await order_until_summary(user, "Visa", "USA Visa", "White")
+        await user.press(summary, "Confirm")
+        shown = await user.next_message(kind="photo", timeout=30)
+        assert "USA Visa · 602×602 px · 300 dpi" in shown.text
+        assert "📏 U.S. Department of State: head " in shown.text
+        assert "mm of 51 mm (within 25.5–35.2 mm)" in shown.text
+        assert "mm from the bottom (within 28.6–35.2 mm)" in shown.text
+        (job,) = await services.db.fetchall("SELECT result FROM jobs")
+        assert '"rule": "usa"' in job["result"]
+
+        fallback = await order_until_summary(user, "Visa", "Vietnam Visa", "White")
+        await user.press(fallback, "Confirm")
+        shown = await user.next_message(kind="photo", timeout=30)
+        assert "No official rule is known for this spec; placed by ICAO: head " in shown.text
