@@ -163,6 +163,17 @@ def enlargement(rule: PlacementRule, size: tuple[int, int], head_px: float, face
     raise ValueError(f"rule {rule.rule_id} sets neither a head height nor a face width")
 
 
+def expression(rule: PlacementRule, mouth: str) -> Literal["refuse", "warn"] | None:
+    """What an open mouth means for ``rule``: where a neutral expression is the rule, an open mouth
+    is refused and parted lips (a smile showing teeth) are warned about, since the landmarks cannot
+    tell a grin from lips that part naturally; elsewhere an open mouth is only advice."""
+    if mouth == "open":
+        return "refuse" if rule.neutral_expression else "warn"
+    if mouth == "apart" and rule.neutral_expression:
+        return "warn"
+    return None
+
+
 def measured_shares(face: FaceMeasures, size: tuple[int, int]) -> dict[str, float]:
     """What the rules measure, as shares, for a face in a finished photo of ``size``."""
     width, height = size

@@ -19,7 +19,7 @@ from bot.context import Context, IdPhotoDraft, Order
 from bot.conversations.common import answer, face_findings, ready_photo, user_language
 from bot.conversations.orders import show_order
 from bot.i18n import t
-from providers.placement import MAX_ENLARGEMENT, enlargement
+from providers.placement import MAX_ENLARGEMENT, enlargement, expression
 from providers.specs import Spec
 
 _HEX = re.compile(r"^#?([0-9a-fA-F]{6})$")
@@ -158,7 +158,11 @@ async def pick_spec(update: Update, context: Context) -> str | int:
         await _show(update, t(lang, "face.too_small_for_spec", title=spec.title, width=spec.px[0], height=spec.px[1]),
                     keyboards.spec_refused(lang))
         return State.PICK_SPEC
-    advice = t(lang, "face.mouth_open") + "\n\n" if findings.mouth_open and spec.rule.neutral_expression else ""
+    verdict = expression(spec.rule, findings.mouth)
+    if verdict == "refuse":
+        await _show(update, t(lang, "face.mouth_open", title=spec.title), keyboards.spec_refused(lang))
+        return State.PICK_SPEC
+    advice = t(lang, f"face.{findings.mouth}_advice") + "\n\n" if verdict == "warn" else ""
     context.session.draft = IdPhotoDraft(spec_id=spec.spec_id, input_ref=photo.ref)
     return await _color_menu(update, context, spec, advice)
 

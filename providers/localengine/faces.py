@@ -10,7 +10,7 @@ import numpy as np
 from PIL import ExifTags, Image, ImageOps
 
 from providers.localengine import models
-from providers.localengine.findings import FaceFindings
+from providers.localengine.findings import FaceFindings, Mouth
 from providers.localengine.landmarks import Landmarks, find_landmarks
 
 MIN_IMAGE_SIDE = 300
@@ -34,8 +34,10 @@ MAX_YAW = 10.0
 MAX_PITCH = 12.0
 #: Lid gap over eye width below this: the eyes are closed or look down.
 MIN_EYE_OPENNESS = 0.12
-#: Inner lip gap over mouth width above this: the mouth is open (teeth or a laugh).
-MAX_MOUTH_OPENNESS = 0.08
+#: Inner lip gap over mouth width: above LIPS_APART the lips are parted (a smile that shows teeth
+#: measures 0.17-0.21), above MOUTH_OPEN the mouth is open (speaking: 0.37).
+LIPS_APART = 0.08
+MOUTH_OPEN = 0.28
 #: Variance of the Laplacian over the variance of the face, scaled to SHARPNESS_WIDTH pixels wide
 #: (x1000): sharp portraits measure 37-360 (the lowest: the 512-pixel astronaut enlarged 1.6
 #: times), the same with a Gaussian blur of 0.2 % of the photo's height (1 % of the face's) 3-20.
@@ -244,5 +246,7 @@ def inspect_face(image: bytes) -> FaceFindings:
             problem = "too_bright"
         elif sharpness < MIN_SHARPNESS:
             problem = "blurry"
-    return FaceFindings(id_problem=problem, mouth_open=marks.mouth_openness > MAX_MOUTH_OPENNESS,
+    openness = marks.mouth_openness
+    mouth: Mouth = "open" if openness > MOUTH_OPEN else "apart" if openness > LIPS_APART else "closed"
+    return FaceFindings(id_problem=problem, mouth=mouth,
                         head_px=head, face_width_px=width)

@@ -4,6 +4,10 @@ to the bot, which imports nothing of the engine."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
+
+#: closed; apart (a smile that shows teeth, lips slightly parted); open (speaking, laughing).
+Mouth = Literal["closed", "apart", "open"]
 
 
 @dataclass(frozen=True)
@@ -13,8 +17,8 @@ class FaceFindings:
     #: Why an ID photo cannot be made of it (turned, nodded or tilted head, closed eyes, blur,
     #: light), or None.
     id_problem: str | None = None
-    #: The lips are apart: a refusal for rules that want a neutral expression, advice elsewhere.
-    mouth_open: bool = False
+    #: How open the mouth is (see providers.placement.expression for what follows).
+    mouth: Mouth = "closed"
     #: Chin to crown (the skull, hair excluded) and face width at the ears, in the photo's pixels.
     head_px: float = 0.0
     face_width_px: float = 0.0

@@ -86,7 +86,7 @@ async def test_an_open_mouth_is_a_warning_where_the_rule_wants_a_neutral_face(ma
         found = await user.next_message("Results for")
         await user.press(found, f"{title} ·")
         colours = await user.edited(found, "Choose a background colour")
-        assert ("Your mouth is open in this photo" in colours.text) is warned
+        assert ("Your lips are apart in this photo" in colours.text) is warned
         await user.press(colours, "White")
         await user.edited(colours, "Options")  # the user may go on
 

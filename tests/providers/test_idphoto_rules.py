@@ -114,7 +114,9 @@ def test_good_portraits_pass_and_an_open_mouth_is_noticed():
     astronaut_findings = inspect_face(portrait_jpeg())
     obama = inspect_face(photo("obama.jpg"))
     assert astronaut_findings.id_problem is None and obama.id_problem is None
-    assert obama.mouth_open  # a broad smile, lips apart
+    assert obama.mouth == "apart"  # a broad smile that shows teeth
+    assert astronaut_findings.mouth == "apart"
+    assert inspect_face(photo("obama2.jpg")).mouth == "open"  # speaking
     assert obama.head_px > 350 and obama.face_width_px > 200
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from providers.placement import (
-    BANDS, FaceMeasures, assess, band_value, enlargement, load_rules, measured_shares, plan,
+    BANDS, FaceMeasures, assess, band_value, enlargement, expression, load_rules, measured_shares, plan,
 )
 from providers.specs import load_catalog
 
@@ -96,6 +96,12 @@ def test_the_usa_rule_measures_to_the_hair_and_icao_to_the_crown():
     assert usa.scale * (face.chin - face.hair) == pytest.approx(0.595 * 602)
     icao = plan(load_rules()["icao"], face, (413, 531))
     assert icao.scale * (face.chin - face.crown) == pytest.approx(0.75555 * 531, rel=1e-3)
+
+
+def test_an_open_mouth_is_refused_only_where_the_rule_wants_a_neutral_face():
+    usa, default = load_rules()["usa"], load_rules()["cn_default"]
+    assert [expression(usa, m) for m in ("closed", "apart", "open")] == [None, "warn", "refuse"]
+    assert [expression(default, m) for m in ("closed", "apart", "open")] == [None, None, "warn"]
 
 
 def test_enlargement_needed_for_a_spec():
