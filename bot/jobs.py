@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from bot.delivery import Delivery, DeliveryPostponed
@@ -73,7 +73,10 @@ class JobRunner:
         media_link: Callable[[str], str] | None = None,
         max_concurrent: int = 32,
         max_poll_interval: float = 15.0,
+        measure: Callable[[Job, bytes], Awaitable[dict[str, Any] | None]] | None = None,
     ) -> None:
+        #: Measures a result that came without a placement report (an ID photo from PicWish).
+        self.measure = measure
         self.media_link = media_link
         self.repo = repo
         self.media = media
@@ -324,19 +327,22 @@ class JobRunner:
 
     async def _collect(self, job: Job, status: TaskStatus) -> None:
         """Store the result files, then capture the credits; delivery reads the files."""
-        files = []
+        files, first = [], b""
         try:
             for index, image in enumerate(status.images):
                 data = image.data if image.data is not None else await self._download(image.url or "")
                 files.append(self.media.save_result(job.id, index, data))
+                first = first or data
         except ProviderError as err:
             log.warning("job %s: result download failed: %s", job.id, err)
             await self.repo.settle(job, "failed", error=err.code)
             return
         result: dict[str, Any] = {"files": files, "image_ids": [image.image_id for image in status.images]}
-        placements = [image.placement for image in status.images if image.placement]
-        if placements:
-            result["placement"] = placements[0]
+        placement = next((image.placement for image in status.images if image.placement), None)
+        if placement is None and self.measure is not None and first:
+            placement = await self.measure(job, first)
+        if placement:
+            result["placement"] = placement
         await self.repo.settle(job, "succeeded", result=result, progress=100)
 
     async def _download(self, url: str) -> bytes:

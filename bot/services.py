@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import Any
 
 from bot.alerts import OperatorAlerts
 from bot.config import Settings
@@ -16,7 +18,7 @@ from bot.media import MediaSigner, MediaStore, derive_secret
 from bot.retention import MediaSweeper
 from bot.storage.db import Database
 from bot.templates import TemplateGallery
-from bot.storage.repo import Repository
+from bot.storage.repo import Job, Repository
 from bot.web import WebServer
 from providers.base import TaskProvider
 from providers.download import Downloader
@@ -116,6 +118,29 @@ def make_providers(settings: Settings) -> dict[str, TaskProvider]:
     return providers
 
 
+def id_photo_measure(settings: Settings) -> Callable[[Job, bytes], Awaitable[dict[str, Any] | None]] | None:
+    """Measures where the head is in an ID photo a provider made (the local engine reports its own),
+    so that every ID photo's caption names its rule; None without the local engine's models."""
+    from providers.localengine import available
+    from providers.localengine.worker import EngineCrashed, shared_worker
+
+    if not available():
+        return None
+    catalog = load_catalog()
+
+    async def measure(job: Job, data: bytes) -> dict[str, Any] | None:
+        spec = catalog.get(int(job.options.get("spec_id", 0)))
+        if job.service != "idphoto" or spec is None or job.options.get("layout_size"):
+            return None  # print sheets hold several photos
+        try:
+            worker = shared_worker(settings.providers.local.concurrency)
+            return await worker.placement(data, str(job.options["bg_color"]), spec.rule.rule_id)
+        except EngineCrashed:
+            return None
+
+    return measure
+
+
 async def open_services(app: PhotoBotApp, settings: Settings) -> Services:
     """Open the database, clients and web server and attach them to ``app.bot_data``."""
     db = await Database.open(settings.database.path)
@@ -136,6 +161,7 @@ async def open_services(app: PhotoBotApp, settings: Settings) -> Services:
         media_link=lambda ref: f"{settings.server.public_url}/media/{signer.token(ref)}",
         max_concurrent=settings.jobs.max_concurrent,
         max_poll_interval=settings.jobs.max_poll_interval,
+        measure=id_photo_measure(settings),
     )
     webhook = (app.bot, webhook_secret(settings)) if settings.telegram.mode == "webhook" else None
     web = WebServer(

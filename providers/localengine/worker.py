@@ -78,6 +78,12 @@ def _id_photo(image: bytes, options: Mapping[str, Any]) -> tuple[bytes, dict[str
     return photo.data, photo.report()
 
 
+def _placement(image: bytes, bg_color: str, rule: str) -> dict[str, Any] | None:
+    from providers.localengine.measure import placement_of
+
+    return placement_of(image, bg_color, rule)
+
+
 class EngineWorker:
     def __init__(self, processes: int) -> None:
         self.processes = processes
@@ -107,6 +113,10 @@ class EngineWorker:
     async def inspect(self, image: bytes) -> FaceFindings:
         """What the face check finds in the photo (see FaceFindings)."""
         return await self._run(_inspect, image)
+
+    async def placement(self, image: bytes, bg_color: str, rule: str) -> dict[str, Any] | None:
+        """Where the head is in a finished ID photo (see measure.placement_of)."""
+        return await self._run(_placement, image, bg_color, rule)
 
     async def make_id_photo(self, image: bytes, options: Mapping[str, Any]) -> tuple[bytes, dict[str, Any]]:
         """The finished ID photo for the job's options (``rule`` names its placement rule), and the

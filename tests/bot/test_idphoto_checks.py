@@ -108,3 +108,15 @@ async def test_the_caption_names_the_rule_and_the_measured_head(make_settings, t
         await user.press(fallback, "Confirm")
         shown = await user.next_message(kind="photo", timeout=30)
         assert "No official rule is known for this spec; placed by ICAO: head " in shown.text
+
+
+async def test_a_picwish_photo_is_measured_and_its_rule_named_too(make_settings, telegram, picwish):
+    async with running(make_settings()) as services:
+        assert services.enabled_services["idphoto"] == "picwish"
+        user = telegram.user()
+        summary = await order_until_summary(user, "Visa", "USA Visa", "White")
+        await user.press(summary, "Confirm")
+        shown = await user.next_message(kind="photo", timeout=30)
+        assert "📏 U.S. Department of State: head " in shown.text and "mm of 51 mm" in shown.text
+        (job,) = await services.db.fetchall("SELECT provider, result FROM jobs")
+        assert job["provider"] == "picwish" and '"rule": "usa"' in job["result"]

@@ -276,6 +276,12 @@ class FakePicwish(FakeService):
         source = self.images[task.fields["last_id"]].fields if "last_id" in task.fields and "px_width" not in task.fields else task.fields
         return int(source.get("px_width", 295)), int(source.get("px_height", 413))
 
+    def _person(self, task: Task) -> bytes | None:
+        """The photo a task works on: its upload, or that of the task its ``last_id`` names."""
+        while task.image is None and task.fields.get("last_id") in self.images:
+            task = self.images[task.fields["last_id"]]
+        return task.image
+
     async def _result(self, request: web.Request) -> web.Response:
         task = self.tasks.get(request.match_info["name"].removesuffix(".jpg"))
         if task is None or task.state != 1:
@@ -283,9 +289,18 @@ class FakePicwish(FakeService):
         width, height = self.result_size(task)
         colour = "#" + task.fields.get("bg_color", "FFFFFF")
         img = Image.new("RGB", (width, height), colour)
+        person = self._person(task)
+        if person is not None and task.fields.get("layout") != "1":
+            # The uploaded photo, scaled into the frame below a margin of background: a real face
+            # in the result, as PicWish's own has, for the bot's measurement of where the head is.
+            with Image.open(io.BytesIO(person)) as photo:
+                inner = round(width * 0.8)
+                scaled = photo.convert("RGB").resize((inner, round(photo.height * inner / photo.width)))
+            img.paste(scaled, ((width - inner) // 2, round(height * 0.08)))
         draw = ImageDraw.Draw(img)
-        draw.ellipse((width * 0.3, height * 0.15, width * 0.7, height * 0.6), fill="#e0b8a0")
-        draw.rectangle((width * 0.15, height * 0.65, width * 0.85, height), fill="#333344")
+        if person is None or task.fields.get("layout") == "1":
+            draw.ellipse((width * 0.3, height * 0.15, width * 0.7, height * 0.6), fill="#e0b8a0")
+            draw.rectangle((width * 0.15, height * 0.65, width * 0.85, height), fill="#333344")
         if task.fields.get("preview") == "1":
             draw.text((10, 10), "PREVIEW", fill="#ff0000")
         dpi = int(task.fields.get("dpi", 300))
