@@ -18,9 +18,11 @@ MIN_FACE_HEIGHT = 80
 #: A second face at least this share of the main face's area makes the photo ambiguous.
 SECOND_FACE_SHARE = 0.25
 MIN_SCORE = 0.6
-#: :func:`check_face` looks at a copy about this many pixels on its longest side: the detectors
-#: see 128 or 192 pixels anyway, and decoding a photo at full size cost more than detecting.
-CHECK_SIDE = 480
+#: :func:`check_face` looks at a copy at least this many pixels on its longest side: the detectors
+#: see 128 or 192 pixels anyway, and decoding a 12-megapixel photo at full size costs more than
+#: detecting; a photo Telegram compressed (at most 1280 pixels) is decoded once, as it is, and its
+#: face is then large enough to judge sharpness without a second decode.
+CHECK_SIDE = 960
 #: A photo in which no face is found whole is searched again in tiles of 1/TILES of its longest
 #: side, at least LARGE_SIDE pixels on that side (a face a few per cent of the photo).
 TILES = 3
@@ -187,13 +189,17 @@ def check_face(image: bytes) -> FaceReport:
     return _reduced_face(image)[2]
 
 
-def _sharpness_and_light(image: bytes, face: FaceReport, size: tuple[int, int]) -> tuple[float, float]:
-    """Sharpness (see MIN_SHARPNESS) and mean brightness of the face, from a decode in which the
-    face is at least SHARPNESS_WIDTH pixels wide (sharpness of an enlarged face says nothing)."""
+def _sharpness_and_light(image: bytes, rgb: np.ndarray, face: FaceReport,
+                         size: tuple[int, int]) -> tuple[float, float]:
+    """Sharpness (see MIN_SHARPNESS) and mean brightness of the face, in ``rgb`` (a decode of the
+    photo) or, where the face is narrower there than SHARPNESS_WIDTH, in a larger decode (the
+    sharpness of an enlarged face says nothing)."""
     import cv2
 
-    rgb, _ = decode(image, reduce_to=math.ceil(max(size) * SHARPNESS_WIDTH / max(face.width, 1.0)))
     scale = size[0] / rgb.shape[1]
+    if face.width / scale < SHARPNESS_WIDTH and scale > 1:
+        rgb, _ = decode(image, reduce_to=math.ceil(max(size) * SHARPNESS_WIDTH / max(face.width, 1.0)))
+        scale = size[0] / rgb.shape[1]
     x0, y0 = int(max(0, face.x / scale)), int(max(0, face.y / scale))
     x1, y1 = int(min(rgb.shape[1], (face.x + face.width) / scale)), int(min(rgb.shape[0], face.chin / scale))
     gray = cv2.cvtColor(np.ascontiguousarray(rgb[y0:y1, x0:x1]), cv2.COLOR_RGB2GRAY).astype(np.float32)
@@ -239,7 +245,7 @@ def inspect_face(image: bytes) -> FaceFindings:
     head, width = head_size(marks)
     problem = id_photo_problem(marks)
     if problem is None:
-        sharpness, light = _sharpness_and_light(image, face, size)
+        sharpness, light = _sharpness_and_light(image, rgb, face, size)
         if light < MIN_FACE_LIGHT:
             problem = "too_dark"
         elif light > MAX_FACE_LIGHT:
