@@ -202,10 +202,10 @@ def _sharpness_and_light(image: bytes, rgb: np.ndarray, face: FaceReport,
         scale = size[0] / rgb.shape[1]
     x0, y0 = int(max(0, face.x / scale)), int(max(0, face.y / scale))
     x1, y1 = int(min(rgb.shape[1], (face.x + face.width) / scale)), int(min(rgb.shape[0], face.chin / scale))
-    gray = cv2.cvtColor(np.ascontiguousarray(rgb[y0:y1, x0:x1]), cv2.COLOR_RGB2GRAY).astype(np.float32)
-    height = max(1, round(gray.shape[0] * SHARPNESS_WIDTH / gray.shape[1]))
-    interpolation = cv2.INTER_AREA if gray.shape[1] > SHARPNESS_WIDTH else cv2.INTER_CUBIC
-    gray = cv2.resize(gray, (SHARPNESS_WIDTH, height), interpolation=interpolation)
+    crop = cv2.cvtColor(np.ascontiguousarray(rgb[y0:y1, x0:x1]), cv2.COLOR_RGB2GRAY).astype(np.float32)
+    height = max(1, round(crop.shape[0] * SHARPNESS_WIDTH / crop.shape[1]))
+    interpolation = cv2.INTER_AREA if crop.shape[1] > SHARPNESS_WIDTH else cv2.INTER_CUBIC
+    gray = cv2.resize(crop, (SHARPNESS_WIDTH, height), interpolation=interpolation)
     # Detail scales with contrast: a pale or dim face is judged as if its contrast were normal.
     return float(cv2.Laplacian(gray, cv2.CV_32F).var()) / max(float(gray.var()), 1.0) * 1000, float(gray.mean())
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 import io
 
 import pytest
-from PIL import Image
 
 pytest.importorskip("mediapipe", reason="the photobot[local] extra is not installed")
 
