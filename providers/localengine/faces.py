@@ -171,9 +171,10 @@ def decode(image: bytes, reduce_to: int | None = None) -> tuple[np.ndarray, tupl
         return np.asarray(ImageOps.exif_transpose(img).convert("RGB")), (width, height)
 
 
-def _reduced_face(image: bytes) -> tuple[np.ndarray, tuple[int, int], FaceReport]:
+def check_face(image: bytes) -> tuple[np.ndarray, tuple[int, int], FaceReport]:
     """:func:`find_face` on a reduced decode of ``image``, and again on a larger one (LARGE_SIDE) if
-    the first finds no face: a face far away is too few pixels in the small copy."""
+    the first finds no face (a face far away is too few pixels in the small copy): the decode, the
+    photo's size and the face, in the photo's pixels."""
     rgb, size = decode(image, reduce_to=CHECK_SIDE)
     try:
         return rgb, size, find_face(rgb, size)
@@ -183,10 +184,6 @@ def _reduced_face(image: bytes) -> tuple[np.ndarray, tuple[int, int], FaceReport
     rgb, size = decode(image, reduce_to=LARGE_SIDE)
     return rgb, size, find_face(rgb, size)
 
-
-def check_face(image: bytes) -> FaceReport:
-    """Run :func:`find_face` on a reduced decode of ``image`` (the bot's check before charging)."""
-    return _reduced_face(image)[2]
 
 
 def _sharpness_and_light(image: bytes, rgb: np.ndarray, face: FaceReport,
@@ -234,7 +231,7 @@ def inspect_face(image: bytes) -> FaceFindings:
     """Everything the bot checks before an order: :func:`find_face`'s verdict, then for ID photos
     the pose, the eyes, sharpness and light, and the head's size, on a reduced decode of ``image``."""
     try:
-        rgb, size, face = _reduced_face(image)
+        rgb, size, face = check_face(image)
     except FaceCheckError as err:
         return FaceFindings(problem=err.code)
     scale = size[0] / rgb.shape[1]

@@ -99,7 +99,7 @@ def test_a_photo_of_a_small_picture_in_a_frame_is_still_centred():
 
 def _refusal(image: Image.Image) -> str:
     with pytest.raises(FaceCheckError) as info:
-        check_face(_jpeg(image))
+        check_face(_jpeg(image))  # raises
     return info.value.code
 
 
@@ -131,7 +131,7 @@ def test_image_too_small():
 
 
 def test_a_good_photo_passes():
-    report = check_face(portrait_jpeg())
+    _rgb, _size, report = check_face(portrait_jpeg())
     assert report.faces == 1 and report.height > 100
 
 
@@ -149,7 +149,7 @@ def test_a_large_photo_is_checked_on_a_reduced_copy_but_reported_in_its_own_pixe
     else:
         data = _jpeg(upright)
     full = find_face(decode(data)[0])
-    reduced = check_face(data)
+    _rgb, _size, reduced = check_face(data)
     assert (full.x, full.y) == pytest.approx((reduced.x, reduced.y), abs=30)
     assert full.height == pytest.approx(reduced.height, rel=0.05)
     assert 1000 < reduced.x < 1100 and reduced.eye_center_y < 1500  # upright coordinates
