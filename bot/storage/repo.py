@@ -7,6 +7,7 @@ import secrets
 import sqlite3
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
@@ -20,6 +21,13 @@ ACTIVE_STATES = ("queued", "submitting", "running")
 _BALANCE_SQL = """
 SELECT COALESCE(SUM(CASE kind WHEN 'hold' THEN -amount WHEN 'capture' THEN 0 ELSE amount END), 0)
 FROM ledger WHERE user_id = ?
+"""
+
+#: Credits held by jobs not yet settled (captured or released).
+_ON_HOLD_SQL = """
+SELECT COALESCE(SUM(h.amount), 0) FROM ledger h
+WHERE h.user_id = ? AND h.kind = 'hold' AND NOT EXISTS (
+    SELECT 1 FROM ledger s WHERE s.job_id = h.job_id AND s.kind IN ('capture', 'release'))
 """
 
 
@@ -113,9 +121,11 @@ def utc_day(now: float | None = None) -> str:
 
 
 class Repository:
-    def __init__(self, db: Database, daily_free: int) -> None:
+    def __init__(self, db: Database, daily_free: int, today: Callable[[], str] = utc_day) -> None:
         self.db = db
         self.daily_free = daily_free
+        #: The UTC day of the daily free credits (a parameter so that tests can turn the day).
+        self.today = today
 
     # --- users -----------------------------------------------------------------
 
@@ -150,14 +160,17 @@ class Repository:
         return int(row[0]) if row else 0
 
     def _grant_daily(self, conn: sqlite3.Connection, user_id: int) -> None:
-        """Top the balance up to ``daily_free`` once per UTC day; credits above it are kept."""
-        day = utc_day()
+        """Top the balance up to ``daily_free`` once per UTC day; credits above it are kept. Credits
+        on hold count as the user's: a job that fails after midnight gives them back, and they
+        must not pile up on top of a full top-up."""
+        day = self.today()
         granted = conn.execute(
             "SELECT 1 FROM ledger WHERE user_id = ? AND kind = 'daily_grant' AND day = ?", (user_id, day)
         ).fetchone()
         if granted:
             return
-        amount = max(0, self.daily_free - self._balance(conn, user_id))
+        held = int(conn.execute(_ON_HOLD_SQL, (user_id,)).fetchone()[0])
+        amount = max(0, self.daily_free - self._balance(conn, user_id) - held)
         conn.execute(
             "INSERT INTO ledger (user_id, kind, amount, day, created_at) VALUES (?, 'daily_grant', ?, ?, ?)",
             (user_id, amount, day, time.time()),

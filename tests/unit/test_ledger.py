@@ -65,6 +65,26 @@ async def test_daily_grant_tops_up_once_per_day(repo):
     assert [tuple(r) for r in rows] == [("daily_grant", 20)]
 
 
+async def test_credits_on_hold_count_towards_the_daily_top_up(tmp_path):
+    """A job holds 6 of 20 free credits across midnight and then fails: the user ends the new day
+    with 20, not 26 (today's top-up counted the held credits as the user's)."""
+    day = ["2026-11-28"]
+    db = await Database.open(tmp_path / "db.sqlite3")
+    try:
+        repo = Repository(db, daily_free=20, today=lambda: day[0])
+        await repo.ensure_user(1, 1, "en")  # 28 Nov: 20 free
+        job = await repo.create_job(_draft(6))  # 6 on hold
+        day[0] = "2026-11-29"
+        assert await repo.balance(1) == 14  # the held 6 count: no top-up
+        assert await repo.settle(job, "failed", error="internal_error")  # the 6 come back
+        assert await repo.balance(1) == 20
+        grants = await db.fetchall("SELECT day, amount FROM ledger WHERE kind = 'daily_grant' ORDER BY day")
+        assert [tuple(g) for g in grants] == [("2026-11-28", 20), ("2026-11-29", 0)]
+        assert await repo.ledger_problems() == []
+    finally:
+        await db.close()
+
+
 async def test_hold_capture_release_balance(repo):
     await repo.ensure_user(1, 1, "en")
     ok = await repo.create_job(_draft(6))
