@@ -28,8 +28,24 @@ def looks_like_image(data: bytes) -> bool:
     return data.startswith(_IMAGE_MAGIC)
 
 
+_NAT64 = ipaddress.ip_network("64:ff9b::/96")
+_IPV4_COMPATIBLE = ipaddress.ip_network("::/96")
+
+
+def _embedded_ipv4(ip: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
+    """The IPv4 address an IPv6 one reaches through a translator or tunnel: NAT64 (64:ff9b::/96),
+    6to4 (2002::/16) or the old IPv4-compatible form (::a.b.c.d)."""
+    if ip in _NAT64 or ip in _IPV4_COMPATIBLE:
+        return ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
+    return ip.sixtofour
+
+
 def _is_public(address: str) -> bool:
-    return ipaddress.ip_address(address.split("%", 1)[0]).is_global
+    """Whether an address is public, also the IPv4 address inside an IPv6 one that leads to it
+    (``64:ff9b::7f00:1`` is global to Python, yet a NAT64 gateway connects it to 127.0.0.1)."""
+    ip = ipaddress.ip_address(address.split("%", 1)[0])
+    inner = _embedded_ipv4(ip) if isinstance(ip, ipaddress.IPv6Address) else None
+    return ip.is_global and (inner is None or inner.is_global)
 
 
 class PrivateAddress(OSError):

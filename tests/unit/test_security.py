@@ -82,9 +82,21 @@ async def test_downloads_only_what_they_should(files):
                 await loose.fetch(url)
         # localhost is refused by the connection's resolver, the literals before connecting.
         for url in (f"{base}/a.jpg", "http://localhost/a.jpg", "http://10.1.2.3/a.jpg", "http://[::1]/a.jpg",
-                    "http://169.254.169.254/latest", "http://[::ffff:127.0.0.1]/a.jpg"):
+                    "http://169.254.169.254/latest", "http://[::ffff:127.0.0.1]/a.jpg",
+                    "http://[64:ff9b::7f00:1]/a.jpg", "http://[2002:c0a8:101::1]/a.jpg", "http://[::10.0.0.1]/a.jpg"):
             with pytest.raises(ResultDownloadError, match="private or local"):
                 await strict.fetch(url)
     finally:
         await loose.aclose()
         await strict.aclose()
+
+
+def test_ipv6_that_leads_to_a_private_ipv4_address_is_not_public():
+    """NAT64, 6to4 and IPv4-compatible addresses are judged by the IPv4 address they reach."""
+    from providers.download import _is_public
+
+    for private in ("64:ff9b::7f00:1", "64:ff9b::a00:1", "2002:7f00:1::", "2002:c0a8:101::1", "::127.0.0.1",
+                    "::10.0.0.1", "::ffff:192.168.1.1"):
+        assert not _is_public(private), private
+    for public in ("64:ff9b::808:808", "2002:808:808::1", "2606:4700::1111", "8.8.8.8"):
+        assert _is_public(public), public
