@@ -91,10 +91,11 @@ class MediaSigner:
     def verify(self, token: str, now: float | None = None) -> str | None:
         """The file reference of a valid, unexpired token; None otherwise."""
         parts = token.split(".")
-        if len(parts) != 3 or not parts[1].isdigit():
+        if len(parts) != 3 or not (parts[1].isascii() and parts[1].isdigit()):
             return None
         payload = f"{parts[0]}.{parts[1]}"
-        if not hmac.compare_digest(self._mac(payload), parts[2]):
+        # Bytes: compare_digest raises TypeError for str with non-ASCII characters (a stranger's 500).
+        if not hmac.compare_digest(self._mac(payload).encode(), parts[2].encode()):
             return None
         if int(parts[1]) < (now if now is not None else time.time()):
             return None

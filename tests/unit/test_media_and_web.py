@@ -78,6 +78,9 @@ async def test_media_links(web):
     assert response.headers["content-type"] == "image/jpeg"
     assert (await client.get(f"/media/{server.signer.token(ref, now=0)}")).status_code == 404
     assert (await client.get("/media/aW5wdXRzL2FiYy5qcGc.9999999999.x")).status_code == 404
+    # Non-ASCII tokens from strangers: 404, never a server error.
+    for junk in ("aW5wdXRzL2FiYy5qcGc.9999999999.ü", "aW5wdXRzL2FiYy5qcGc.١٢٣٤٥٦٧٨٩٩.x", "ü.ü.ü"):
+        assert (await client.get(f"/media/{junk}")).status_code == 404
 
 
 async def test_callbacks_need_the_job_secret(web):
