@@ -13,13 +13,17 @@ from bot import keyboards
 from bot.callback_data import parse
 from bot.context import Context, InputPhoto
 from bot.conversations.common import answer, user_language
-from bot.i18n import t
+from bot.i18n import LANGUAGES, t
 from bot.images import MAX_INPUT_BYTES, ImageRejected, normalise
 from providers.errors import ProviderError
 from providers.hili import HiliClient
 from providers.picwish import MAX_BYTES, MAX_SIDE
 
 log = logging.getLogger(__name__)
+#: /grant takes at most this many credits at once (a typo of a few extra digits is refused).
+MAX_GRANT = 1_000_000
+#: Telegram user ids are positive and below 2^52.
+MAX_USER_ID = 2**52
 
 
 async def start(update: Update, context: Context) -> int:
@@ -68,12 +72,20 @@ async def language(update: Update, context: Context) -> None:
 async def set_language(update: Update, context: Context) -> None:
     """Button l:set:<code>: stores the chosen language."""
     callback = parse(update.callback_query.data)
-    code = callback.arg() if callback and callback.args else "en"
+    code = callback.arg() if callback and callback.args else ""
     await user_language(update, context)
+    if code not in LANGUAGES:  # forged callback data: nothing is stored
+        await answer(update)
+        return
     await context.services.repo.set_language(update.effective_user.id, code)
     context.session.lang = code
     await answer(update)
     await update.callback_query.edit_message_text(t(code, "language.set"))
+
+
+def _whole(text: str) -> int:
+    """A plain whole number written in ASCII digits (not "١٢", "+5", "1e9" or 500 digits), else 0."""
+    return int(text) if text.isascii() and text.isdigit() and len(text) <= 18 else 0
 
 
 async def grant(update: Update, context: Context) -> None:
@@ -83,10 +95,10 @@ async def grant(update: Update, context: Context) -> None:
         await update.effective_message.reply_text(t(lang, "admin.not_allowed"))
         return
     args = context.args or []
-    if len(args) != 2 or not args[0].lstrip("-").isdigit() or not args[1].isdigit():
-        await update.effective_message.reply_text(t(lang, "admin.grant_usage"))
+    user_id, amount = (_whole(a) for a in args) if len(args) == 2 else (0, 0)
+    if not (0 < user_id <= MAX_USER_ID and 0 < amount <= MAX_GRANT):
+        await update.effective_message.reply_text(t(lang, "admin.grant_usage", max=MAX_GRANT))
         return
-    user_id, amount = int(args[0]), int(args[1])
     await context.services.repo.ensure_user(user_id, user_id, lang)
     new_balance = await context.services.repo.admin_grant(user_id, amount, f"by {update.effective_user.id}")
     await update.effective_message.reply_text(t(lang, "admin.granted", amount=amount, user_id=user_id, balance=new_balance))

@@ -299,6 +299,18 @@ async def test_chinese_user_and_language_switch(bot, telegram):
     await user.next_message("You have 30 credits")
 
 
+async def test_a_forged_language_button_changes_nothing(bot, telegram):
+    user = telegram.user(user_id=6002, language_code="zh-hans")
+    await user.send_text("/language")
+    choice = await user.next_message("请选择语言")
+    english = choice.button("English")["callback_data"]
+    query = await user.press_data(choice, english.rsplit(":", 1)[0] + ":xx")
+    await user.answer_to(query)  # the spinner stops; nothing else happens
+    assert await bot.repo.user_language(6002) == "zh-Hans"
+    await user.send_text("/balance")
+    await user.next_message("30 积分")
+
+
 async def test_commands_help_balance_cancel(bot, telegram):
     assert [c["command"] for c in telegram.commands[""]] == ["start", "help", "balance", "cancel", "language"]
     assert telegram.commands["zh"][0]["description"] == "开始并查看功能"
@@ -319,9 +331,14 @@ async def test_admin_grant(bot, telegram):
     await stranger.send_text("/grant 5555 100")
     await stranger.next_message("for the bot's administrators")
     admin = telegram.user(user_id=9001)
+    for bad in ("/grant 5555 ١٠٠", "/grant 5555 0", "/grant 5555 1000001", "/grant 5555 " + "9" * 40,
+                "/grant -5 10", "/grant 5555 +5", "/grant 5555", "/grant 5555 10 10"):
+        await admin.send_text(bad)
+        await admin.next_message("credits a whole number from 1 to 1000000")
     await admin.send_text("/grant 5555 100")
     await admin.next_message("Granted 100 credits to 5555")
     assert await bot.repo.balance(5555) == 130
+    assert len(await bot.db.fetchall("SELECT id FROM ledger WHERE kind = 'admin_grant'")) == 1
 
 
 async def test_webhook_mode(make_settings, telegram, picwish):

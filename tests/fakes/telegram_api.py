@@ -449,12 +449,15 @@ class FakeUser:
 
     async def press(self, message: SentMessage, label: str) -> str:
         """Press the button whose text contains ``label``; returns the callback query id."""
-        button = message.button(label)
+        return await self.press_data(message, message.button(label)["callback_data"])
+
+    async def press_data(self, message: SentMessage, data: str) -> str:
+        """A callback query with any ``data`` on ``message``, as a modified client can send."""
         query_id = f"cq-{next(self.api._update_ids)}"
         await self.api.push_update({"callback_query": {
             "id": query_id, "from": self.json, "chat_instance": f"ci-{self.id}",
             "message": {**self.api._message_json(message), "chat": {"id": self.id, "type": "private"}},
-            "data": button["callback_data"],
+            "data": data,
         }})
         return query_id
 
