@@ -22,16 +22,23 @@ SIZE_WINDOWS = ((10, 30), (20, 50), (30, 100), (50, 200), (100, 500))
 DPI_CHOICES = (300, 350, 600)
 
 
+def _number(text: str) -> int:
+    """A short whole number in ASCII digits, else -1 (matches no choice)."""
+    return int(text) if text.isascii() and text.isdigit() and len(text) <= 6 else -1
+
+
 def _args(update: Update) -> tuple[str, ...]:
     callback = parse(update.callback_query.data)
     return callback.args if callback else ()
 
 
 async def _finished_photo(update: Update, context: Context) -> tuple[Job, bytes] | None:
-    """The user's own finished ID photo named in the button, and its file."""
+    """The user's own finished ID photo named in the button, and its file. Other results (an
+    upscale of thousands of pixels) are not re-edited: a forged button gets nothing."""
     args = _args(update)
     job = await context.services.repo.get_job(args[0]) if args else None
-    if job is None or job.user_id != update.effective_user.id or job.state != "succeeded" or not job.result:
+    if job is None or job.user_id != update.effective_user.id or job.state != "succeeded" or not job.result \
+            or job.service != "idphoto":
         return None
     files = job.result.get("files") or []
     if not files or not context.services.media.exists(files[0]):
@@ -63,10 +70,11 @@ async def make_size(update: Update, context: Context) -> None:
     lang = await user_language(update, context)
     found = await _finished_photo(update, context)
     args = _args(update)
-    if found is None or len(args) != 3 or not args[1].isdigit() or not args[2].isdigit():
+    window = (_number(args[1]), _number(args[2])) if len(args) == 3 else None
+    if found is None or window not in SIZE_WINDOWS:  # only the windows offered
         return await _gone(update, lang)
     job, photo = found
-    low, high = int(args[1]), int(args[2])
+    low, high = window
     await answer(update)
     dpi = int(job.options.get("dpi", 300))
     result = await asyncio.to_thread(fit_file_size, photo, low * 1024, high * 1024, dpi)
@@ -92,10 +100,10 @@ async def make_dpi(update: Update, context: Context) -> None:
     lang = await user_language(update, context)
     found = await _finished_photo(update, context)
     args = _args(update)
-    if found is None or len(args) != 2 or not args[1].isdigit() or int(args[1]) not in DPI_CHOICES:
+    if found is None or len(args) != 2 or _number(args[1]) not in DPI_CHOICES:
         return await _gone(update, lang)
     job, photo = found
-    dpi = int(args[1])
+    dpi = _number(args[1])
     await answer(update)
     width, height = image_size(photo)
     await update.effective_message.reply_document(
@@ -123,13 +131,17 @@ async def make_sheet(update: Update, context: Context) -> None:
     lang = await user_language(update, context)
     found = await _finished_photo(update, context)
     args = _args(update)
-    if found is None or len(args) != 3 or args[1] not in ("5inch", "6inch") or not args[2].isdigit():
+    if found is None or len(args) != 3 or args[1] not in ("5inch", "6inch"):
         return await _gone(update, lang)
     job, photo = found
-    await answer(update)
     dpi = int(job.options.get("dpi", 300))
+    columns, rows = capacity(image_size(photo), args[1], dpi)
+    copies = _number(args[2])
+    if not 0 <= copies <= columns * rows:  # more than the paper holds: not a button the bot offered
+        return await _gone(update, lang)
+    await answer(update)
     try:
-        sheet = await asyncio.to_thread(print_sheet, photo, args[1], dpi, int(args[2]) or None)
+        sheet = await asyncio.to_thread(print_sheet, photo, args[1], dpi, copies or None)
     except ValueError:
         await update.effective_message.reply_text(t(lang, "reedit.too_big_for_paper"))
         return

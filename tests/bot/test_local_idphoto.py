@@ -143,3 +143,32 @@ async def test_another_colour_from_a_local_photo(local_bot, telegram):
     red = await user.next_message(kind="document", timeout=30)
     r, g, b = corner_rgb(red.data)
     assert r > 240 and g < 15 and b < 15
+
+
+async def test_forged_reedit_buttons_do_no_work(local_bot, telegram):
+    """Only the offered windows, DPIs and copy counts, only for ID photos: a modified client gets
+    a toast and nothing is made."""
+    from bot.storage.repo import JobDraft
+
+    user = telegram.user()
+    summary = await order_until_summary(user, "Common sizes", "Small 2 Inch", "Blue")
+    await user.press(summary, "Confirm")
+    document = await user.next_message(kind="document", timeout=30)
+    await user.press(document, "File size")
+    windows = await user.next_message("Which file size")
+    window = windows.button("20–50 KB")["callback_data"].rsplit(":", 2)[0]
+    await user.press(document, "DPI")
+    dpis = (await user.next_message("Which DPI")).button("600 dpi")["callback_data"].rsplit(":", 1)[0]
+    await user.press(document, "Print sheet")
+    sheet = (await user.next_message("Print sheet on which paper")).button("×4")["callback_data"].rsplit(":", 1)[0]
+
+    anime = await local_bot.repo.create_job(JobDraft(user.id, user.id, "anime", "qq_anime", {"style": "x"}, None, 0, 60))
+    await local_bot.repo.transition(anime.id, ("queued",), "running")
+    assert await local_bot.repo.settle(anime, "succeeded",
+                                       result={"files": [local_bot.media.save_result(anime.id, 0, document.data)]})
+    documents = len(user.messages("document"))
+    for data in (f"{window}:1:99999", f"{window}:٢٠:٥٠", f"{dpis}:1200", f"{sheet}:999999", f"{sheet}:-1",
+                 window.replace(window.split(":")[2], anime.id) + ":20:50"):
+        query = await user.press_data(windows, data)
+        assert await user.answer_to(query) == "That photo is no longer available. Send a new photo."
+    assert len(user.messages("document")) == documents
