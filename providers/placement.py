@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
-from typing import Literal
+from typing import Any, Literal
 
 import yaml
 
@@ -86,6 +86,14 @@ class Plan:
     scale: float
     #: Row of the eye line in the finished photo.
     eye_row: float
+
+    def place(self, face: FaceMeasures, width: int) -> FaceMeasures:
+        """Where ``face`` lands in a finished photo ``width`` pixels wide, eyes centred."""
+        def row(y: float) -> float:
+            return self.eye_row + self.scale * (y - face.eye_y)
+
+        return FaceMeasures(eye_x=width / 2, eye_y=self.eye_row, chin=row(face.chin), crown=row(face.crown),
+                            hair=row(face.hair), face_width=self.scale * face.face_width)
 
 
 def _intersect(ranges: list[tuple[float, float]], inset: float) -> tuple[float, float]:
@@ -186,6 +194,11 @@ def measured_shares(face: FaceMeasures, size: tuple[int, int]) -> dict[str, floa
         "chin_bottom": 1 - face.chin / height,
         "width": face.face_width / width,
     }
+
+
+def placement_report(rule: str, shares: dict[str, float]) -> dict[str, Any]:
+    """What a result carries for its caption: the rule applied and the measured shares."""
+    return {"rule": rule, "shares": {name: round(value, 4) for name, value in shares.items()}}
 
 
 def band_value(name: str, band: Band, shares: dict[str, float]) -> float:

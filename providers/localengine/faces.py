@@ -220,13 +220,6 @@ def id_photo_problem(marks: Landmarks) -> str | None:
     return None
 
 
-def head_size(marks: Landmarks) -> tuple[float, float]:
-    """Chin to crown (hair excluded) and face width, levelled: the eyes sit halfway between chin
-    and crown in adults, so the crown is as far above the eye line as the chin is below it."""
-    left, right = marks.face_sides
-    return 2 * float(np.linalg.norm(marks.chin - marks.eye_centre)), float(np.linalg.norm(right - left))
-
-
 def inspect_face(image: bytes) -> FaceFindings:
     """Everything the bot checks before an order: :func:`find_face`'s verdict, then for ID photos
     the pose, the eyes, sharpness and light, and the head's size, on a reduced decode of ``image``."""
@@ -239,7 +232,6 @@ def inspect_face(image: bytes) -> FaceFindings:
     marks = find_landmarks(rgb, box, scale)
     if marks is None:
         return FaceFindings(id_problem="face_unclear", head_px=face.height, face_width_px=face.width)
-    head, width = head_size(marks)
     problem = id_photo_problem(marks)
     if problem is None:
         sharpness, light = _sharpness_and_light(image, rgb, face, size)
@@ -252,4 +244,4 @@ def inspect_face(image: bytes) -> FaceFindings:
     openness = marks.mouth_openness
     mouth: Mouth = "open" if openness > MOUTH_OPEN else "apart" if openness > LIPS_APART else "closed"
     return FaceFindings(id_problem=problem, mouth=mouth,
-                        head_px=head, face_width_px=width)
+                        head_px=marks.head_height, face_width_px=marks.face_width)

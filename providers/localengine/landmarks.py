@@ -50,9 +50,15 @@ class Landmarks:
         return self._xy(CHIN)
 
     @property
-    def face_sides(self) -> tuple[np.ndarray, np.ndarray]:
-        """Where the face meets the ears, left and right (GA 461 measures face width there)."""
-        return self._xy(FACE_SIDE_LEFT), self._xy(FACE_SIDE_RIGHT)
+    def face_width(self) -> float:
+        """Between where the face meets the ears (GA 461 measures face width there)."""
+        return float(np.linalg.norm(self._xy(FACE_SIDE_RIGHT) - self._xy(FACE_SIDE_LEFT)))
+
+    @property
+    def head_height(self) -> float:
+        """Chin to crown, hair excluded: the eyes sit halfway between chin and crown in adults, so
+        the crown is as far above the eye line as the chin is below it."""
+        return 2 * float(np.linalg.norm(self.chin - self.eye_centre))
 
     @property
     def roll(self) -> float:

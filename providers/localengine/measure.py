@@ -8,9 +8,10 @@ from typing import Any
 import numpy as np
 
 from providers.localengine import models
-from providers.localengine.faces import decode, head_size
+from providers.localengine.faces import decode
 from providers.localengine.landmarks import Landmarks
-from providers.placement import FaceMeasures, measured_shares
+from providers.localengine.pipeline import colour_rgb
+from providers.placement import FaceMeasures, measured_shares, placement_report
 
 #: A pixel this far (max over channels) from the background colour is not background.
 BACKGROUND_DISTANCE = 40
@@ -29,12 +30,11 @@ def placement_of(image: bytes, bg_color: str, rule: str) -> dict[str, Any] | Non
     eye_x, eye_y = (float(v) for v in marks.eye_centre)
     chin = float(marks.chin[1])
     crown = eye_y - (chin - eye_y)
-    _head, face_width = head_size(marks)
-    background = np.array([int(bg_color[i : i + 2], 16) for i in (0, 2, 4)], dtype=np.int16)
+    face_width = marks.face_width
     columns = slice(int(max(0, eye_x - 0.3 * face_width)), int(min(width, eye_x + 0.3 * face_width)))
-    foreign = (np.abs(rgb[:, columns].astype(np.int16) - background).max(axis=2) > BACKGROUND_DISTANCE).any(axis=1)
-    rows = np.nonzero(foreign)[0]
+    distance = np.abs(rgb[:, columns].astype(np.float32) - colour_rgb(bg_color)).max(axis=2)
+    rows = np.nonzero((distance > BACKGROUND_DISTANCE).any(axis=1))[0]
     hair = min(float(rows[0]) if len(rows) else crown, crown)
     shares = measured_shares(FaceMeasures(eye_x=eye_x, eye_y=eye_y, chin=chin, crown=crown, hair=hair,
                                           face_width=face_width), (width, height))
-    return {"rule": rule, "shares": {k: round(v, 4) for k, v in shares.items()}}
+    return placement_report(rule, shares)

@@ -20,9 +20,11 @@ import numpy as np
 from PIL import Image
 
 from providers.localengine import models
-from providers.localengine.faces import MAX_ROLL, FaceCheckError, FaceReport, decode, find_face, head_size
+from providers.localengine.faces import MAX_ROLL, FaceCheckError, FaceReport, decode, find_face
 from providers.localengine.landmarks import Landmarks, find_landmarks
-from providers.placement import DEFAULT_RULE, FaceMeasures, PlacementRule, load_rules, measured_shares, plan
+from providers.placement import (
+    DEFAULT_RULE, FaceMeasures, PlacementRule, load_rules, measured_shares, placement_report, plan,
+)
 
 JPEG_QUALITY = 95
 #: Mask value above which a pixel belongs to the person when finding what is joined to the face.
@@ -38,21 +40,21 @@ class IdPhoto:
     shares: dict[str, float]
 
     def report(self) -> dict[str, Any]:
-        return {"rule": self.rule, "shares": {k: round(v, 4) for k, v in self.shares.items()}}
+        return placement_report(self.rule, self.shares)
 
 
-def _hex(colour: str) -> np.ndarray:
+def colour_rgb(colour: str) -> np.ndarray:
     colour = colour.lstrip("#")
     return np.array([int(colour[i : i + 2], 16) for i in (0, 2, 4)], dtype=np.float32)
 
 
 def background(width: int, height: int, top: str, bottom: str | None) -> np.ndarray:
     """A solid colour, or a top-to-bottom gradient, as float32 HxWx3."""
-    first = _hex(top)
+    first = colour_rgb(top)
     if not bottom:
         return np.broadcast_to(first, (height, width, 3)).astype(np.float32)
     t = np.linspace(0.0, 1.0, height, dtype=np.float32)[:, None, None]
-    return np.broadcast_to(first * (1 - t) + _hex(bottom) * t, (height, width, 3)).astype(np.float32)
+    return np.broadcast_to(first * (1 - t) + colour_rgb(bottom) * t, (height, width, 3)).astype(np.float32)
 
 
 def _person_mask(rgb: np.ndarray, face: FaceReport) -> tuple[np.ndarray, tuple[int, int]]:
@@ -93,7 +95,7 @@ def _measures(marks: Landmarks, rotation: np.ndarray, mask: np.ndarray, origin: 
         return rotation @ (point - centre) + centre
 
     chin = float(level(marks.chin)[1])
-    _head, face_width = head_size(marks)
+    face_width = marks.face_width
     crown = centre[1] - (chin - centre[1])  # as far above the eye line as the chin is below it
     ys, xs = np.nonzero(mask[::2, ::2] > SOLID)
     points = np.stack([xs * 2 + origin[0], ys * 2 + origin[1]], axis=1).astype(np.float64)
@@ -184,12 +186,7 @@ def compose(rgb: np.ndarray, face: FaceReport, marks: Landmarks, size: tuple[int
     alpha = np.clip((alpha - 0.1) / 0.8, 0.0, 1.0)  # firm up the inside and clear faint haze
     foreground = _decontaminate(image, alpha, radius * 3)
     result = foreground * alpha[..., None] + background(width, height, bg_color, bg_color2) * (1 - alpha[..., None])
-    scale, row = placed.scale, placed.eye_row
-    placed_face = FaceMeasures(
-        eye_x=width / 2, eye_y=row, chin=row + scale * (face_at.chin - face_at.eye_y),
-        crown=row - scale * (face_at.eye_y - face_at.crown), hair=row - scale * (face_at.eye_y - face_at.hair),
-        face_width=scale * face_at.face_width)
-    return np.clip(result + 0.5, 0, 255).astype(np.uint8), measured_shares(placed_face, size)
+    return np.clip(result + 0.5, 0, 255).astype(np.uint8), measured_shares(placed.place(face_at, width), size)
 
 
 def make_id_photo(image: bytes, *, size: tuple[int, int], dpi: int, bg_color: str, bg_color2: str | None = None,

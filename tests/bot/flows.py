@@ -43,6 +43,13 @@ async def order_until_summary(
     return await user.edited(menu, "Please check your order")
 
 
+async def order_finished(user: FakeUser, category: str, spec: str, color: str) -> SentMessage:
+    """From a fresh photo through Confirm to the delivered exact file."""
+    summary = await order_until_summary(user, category, spec, color)
+    await user.press(summary, "Confirm")
+    return await user.next_message(kind="document", timeout=30)
+
+
 async def _service(user: FakeUser, button: str, photo: bytes) -> SentMessage:
     await user.send_photo(photo)
     menu = await user.next_message("What would you like")

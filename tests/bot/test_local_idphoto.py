@@ -11,7 +11,7 @@ from PIL import Image
 pytest.importorskip("mediapipe", reason="the photobot[local] extra is not installed")
 
 from bot.app import running  # noqa: E402
-from tests.bot.flows import corner_rgb, dpi, order_until_summary, pixel_size  # noqa: E402
+from tests.bot.flows import corner_rgb, dpi, order_finished, order_until_summary, pixel_size  # noqa: E402
 from tests.conftest import portrait_jpeg  # noqa: E402
 
 
@@ -100,9 +100,7 @@ async def test_a_local_job_interrupted_by_a_restart_runs_again(make_settings, te
 
 async def test_free_reedits_of_a_finished_photo(local_bot, telegram):
     user = telegram.user()
-    summary = await order_until_summary(user, "Common sizes", "Small 2 Inch", "Blue")
-    await user.press(summary, "Confirm")
-    document = await user.next_message(kind="document", timeout=30)
+    document = await order_finished(user, "Common sizes", "Small 2 Inch", "Blue")
     balance = await local_bot.repo.balance(user.id)
 
     await user.press(document, "File size")
@@ -132,9 +130,7 @@ async def test_free_reedits_of_a_finished_photo(local_bot, telegram):
 
 async def test_another_colour_from_a_local_photo(local_bot, telegram):
     user = telegram.user()
-    summary = await order_until_summary(user, "Visa", "Vietnam Visa", "White")
-    await user.press(summary, "Confirm")
-    document = await user.next_message(kind="document", timeout=30)
+    document = await order_finished(user, "Visa", "Vietnam Visa", "White")
     await user.press(document, "Another background colour")
     colours = await user.next_message("background colour")
     await user.press(colours, "Red")
@@ -151,9 +147,7 @@ async def test_forged_reedit_buttons_do_no_work(local_bot, telegram):
     from bot.storage.repo import JobDraft
 
     user = telegram.user()
-    summary = await order_until_summary(user, "Common sizes", "Small 2 Inch", "Blue")
-    await user.press(summary, "Confirm")
-    document = await user.next_message(kind="document", timeout=30)
+    document = await order_finished(user, "Common sizes", "Small 2 Inch", "Blue")
     await user.press(document, "File size")
     windows = await user.next_message("Which file size")
     window = windows.button("20–50 KB")["callback_data"].rsplit(":", 2)[0]

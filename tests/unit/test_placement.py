@@ -53,21 +53,13 @@ def _face(head: float = 400.0, hair: float = 40.0, width_share: float = 0.62) ->
                         face_width=width_share * head)
 
 
-def _placed(face: FaceMeasures, scale: float, eye_row: float, width: int) -> FaceMeasures:
-    def at(y: float) -> float:
-        return eye_row + scale * (y - face.eye_y)
-
-    return FaceMeasures(eye_x=width / 2, eye_y=eye_row, chin=at(face.chin), crown=at(face.crown), hair=at(face.hair),
-                        face_width=scale * face.face_width)
-
-
 @pytest.mark.parametrize("rule_id", sorted(load_rules()))
 def test_a_head_lands_inside_every_band_of_its_rule(rule_id):
     rule = load_rules()[rule_id]
     size = next(s.px for s in load_catalog().specs if s.rule.rule_id == rule_id)
     face = _face()
     placed = plan(rule, face, size)
-    shares = measured_shares(_placed(face, placed.scale, placed.eye_row, size[0]), size)
+    shares = measured_shares(placed.place(face, size[0]), size)
     assert all(assess(rule, shares).values()), (rule_id, shares)
     # The first band in priority is met in its middle.
     first = rule.priority[0]
@@ -83,7 +75,7 @@ def test_ga_461_gives_the_top_margin_up_for_the_eye_line():
     size = (358, 441)
     face = _face(hair=260.0)
     placed = plan(rule, face, size)
-    shares = measured_shares(_placed(face, placed.scale, placed.eye_row, size[0]), size)
+    shares = measured_shares(placed.place(face, size[0]), size)
     verdict = assess(rule, shares)
     assert verdict["width"] and verdict["eyes"] and not verdict["top"]
     assert shares["eyes"] == pytest.approx(0.469 + 0.015, abs=0.002)  # just inside the eye band
