@@ -81,10 +81,21 @@ class Database:
         try:
             result = work(self.conn)
         except BaseException:
-            self.conn.execute("ROLLBACK")
+            self._rollback()
             raise
-        self.conn.execute("COMMIT")
+        try:
+            self.conn.execute("COMMIT")
+        except sqlite3.Error:
+            # SQLite rolls some failed commits back by itself (a full disk in WAL mode) and leaves
+            # others open (a deferred constraint, a busy lock): end it either way, or every later
+            # BEGIN on this connection would fail and the bot stop writing for good.
+            self._rollback()
+            raise
         return result
+
+    def _rollback(self) -> None:
+        if self.conn.in_transaction:
+            self.conn.execute("ROLLBACK")
 
     async def write(self, sql: str, params: tuple | list = ()) -> int:
         """One statement on its own (atomic in autocommit mode); the changed row count."""
