@@ -35,6 +35,9 @@ def _check(settings: Settings) -> int:
     print("services:")
     for name in SERVICE_PROVIDERS:
         print(f"  {name}: " + (f"served by {services[name]}" if name in services else "not available"))
+    for key in settings.plain_http_urls():
+        print(f"warning: {key}: plain http:// (photos, keys and signed links travel unencrypted); use https://",
+              file=sys.stderr)
     if problems:
         for problem in problems:
             print(f"error: {problem}", file=sys.stderr)

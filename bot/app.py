@@ -28,7 +28,7 @@ from bot.context import CONTEXT_TYPES, Context, PhotoBotApp
 from bot.conversations import anime, enhance, idphoto, menu, orders, portrait, reedit, repair
 from bot.conversations.common import user_language
 from bot.i18n import t
-from bot.services import Services, open_services, webhook_secret, webhook_url
+from bot.services import Services, open_services
 from bot.telegram_http import AiohttpRequest
 from bot.web import ProviderCallback
 
@@ -241,7 +241,8 @@ async def running(settings: Settings) -> AsyncIterator[Services]:
                 if settings.telegram.mode == "webhook":
                     # The webhook stays set on stop, so Telegram keeps updates while the bot restarts.
                     await app.bot.set_webhook(
-                        webhook_url(settings), secret_token=webhook_secret(settings), allowed_updates=ALLOWED_UPDATES)
+                        settings.webhook_url(), secret_token=settings.webhook_header_secret(),
+                        allowed_updates=ALLOWED_UPDATES)
                 else:
                     assert app.updater is not None
                     await app.updater.start_polling(timeout=settings.telegram.poll_timeout, allowed_updates=ALLOWED_UPDATES)

@@ -6,6 +6,7 @@ Validation is pydantic's; :func:`load_settings` turns its report into one
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 from pathlib import Path
@@ -16,6 +17,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 ENV_CONFIG_PATH = "PHOTOBOT_CONFIG"
 ENV_TOKEN = "TELEGRAM_BOT_TOKEN"
+#: A configured signing secret shorter than this could be guessed offline from one signed link.
+MIN_SECRET_LENGTH = 32
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 
 
@@ -62,7 +65,15 @@ class ServerSettings(_Section):
     public_url: str = ""
     #: Secret for signing /media/ links; derived from the bot token when empty.
     media_secret: str = ""
+    #: Seconds a /media/ link works at most (and never past its job's deadline).
     media_link_ttl: int = Field(default=900, ge=10)
+
+    @field_validator("media_secret")
+    @classmethod
+    def _long_enough(cls, value: str) -> str:
+        if value and len(value) < MIN_SECRET_LENGTH:
+            raise ValueError(f"must be at least {MIN_SECRET_LENGTH} characters (or empty: derived from the bot token)")
+        return value
 
     @field_validator("public_url")
     @classmethod
@@ -358,9 +369,35 @@ class Settings(_Section):
             raise ValueError("telegram.mode: webhook needs server.public_url")
         return self
 
+    def webhook_header_secret(self) -> str:
+        """Telegram's X-Telegram-Bot-Api-Secret-Token: the configured one or one derived from the token."""
+        if self.telegram.webhook_secret:
+            return self.telegram.webhook_secret
+        return hashlib.sha256(b"photobot-webhook:" + self.telegram.token.encode()).hexdigest()[:48]
+
+    def webhook_path_secret(self) -> str:
+        """The secret in the webhook's path. It differs from the header secret: a URL ends up in
+        proxy and access logs, and one leaked there must not also give away the header."""
+        return hashlib.sha256(b"photobot-webhook-path:" + self.webhook_header_secret().encode()).hexdigest()[:40]
+
+    def webhook_url(self) -> str:
+        return f"{self.server.public_url}/telegram/{self.webhook_path_secret()}"
+
+    def plain_http_urls(self) -> list[str]:
+        """Config keys whose URL is plain http://: what travels there (photos, keys, links) can be read on the way."""
+        found = ["server.public_url"] if self.server.public_url.startswith("http://") else []
+        for name in type(self.providers).model_fields:
+            provider = getattr(self.providers, name)
+            if not provider.usable:
+                continue
+            for key in ("base_url", "url"):
+                if str(getattr(provider, key, "")).startswith("http://"):
+                    found.append(f"providers.{name}.{key}")
+        return found
+
     def secrets(self) -> list[str]:
-        """Every configured secret, for the log filter."""
-        found = [self.telegram.token, self.telegram.webhook_secret, self.server.media_secret]
+        """Every secret, configured or derived, for the log filter."""
+        found = [self.telegram.token, self.webhook_header_secret(), self.webhook_path_secret(), self.server.media_secret]
         for name in type(self.providers).model_fields:
             provider = getattr(self.providers, name)
             found += [str(getattr(provider, key)) for key in ("api_key", "app_secret", "app_code", "secret_key", "api_token")

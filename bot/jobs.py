@@ -70,7 +70,7 @@ class JobRunner:
         delivery: Delivery,
         *,
         public_url: str = "",
-        media_link: Callable[[str], str] | None = None,
+        media_link: Callable[[str, float | None], str] | None = None,
         max_concurrent: int = 32,
         max_poll_interval: float = 15.0,
         measure: Callable[[Job, bytes], Awaitable[dict[str, Any] | None]] | None = None,
@@ -217,7 +217,7 @@ class JobRunner:
         provider = self._provider(job)
         try:
             image = self._input(job, provider)
-            options = self._resolve_links(job.options)
+            options = self._resolve_links(job)
         except ValueError as err:
             log.warning("job %s: cannot publish its input: %s", job.id, err)
             await self.repo.settle(job, "failed", error="internal_error")
@@ -239,18 +239,19 @@ class JobRunner:
         if not job.input_ref:
             return None
         if provider.takes_url:
-            return InputImage(url=self._link(job.input_ref))
+            return InputImage(url=self._link(job.input_ref, job))
         data = self.media.read(job.input_ref)
         return InputImage(data=fit(data, provider.max_input_side) if provider.max_input_side else data)
 
-    def _link(self, ref: str) -> str:
+    def _link(self, ref: str, job: Job) -> str:
+        """A signed link to one stored file that stops working when the job's deadline passes."""
         if self.media_link is None or not self.public_url:
             raise ValueError("server.public_url is needed to publish photos to this provider")
-        return self.media_link(ref)
+        return self.media_link(ref, job.deadline)
 
-    def _resolve_links(self, options: dict[str, Any]) -> dict[str, Any]:
+    def _resolve_links(self, job: Job) -> dict[str, Any]:
         """Options that stand for stored files (:func:`bot.media.linked`) become signed /media/ links."""
-        return {k: self._link(ref) if (ref := linked_ref(v)) else v for k, v in options.items()}
+        return {k: self._link(ref, job) if (ref := linked_ref(v)) else v for k, v in job.options.items()}
 
     async def _conclude(self, job: Job, status: TaskStatus) -> bool:
         """Finish the job if ``status`` is final; False while the task is still pending."""

@@ -1,25 +1,32 @@
-"""Logging set-up that keeps secrets out of every log line."""
+"""Logging set-up that keeps secrets out of every log line, and every message on one line."""
 
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Iterable
 
 REDACTED = "[redacted]"
+#: Line breaks and other control characters: text a stranger or a provider chose (a URL path, an
+#: error body) must not start a forged log line of its own.
+_CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f\u2028\u2029]")
+
+
+def _escaped(match: re.Match[str]) -> str:
+    return repr(match.group())[1:-1]
 
 
 class RedactSecrets(logging.Filter):
-    """Replaces any configured secret (bot token, API keys) in a record's final message."""
+    """Replaces any configured secret (bot token, API keys) in a record's final message and escapes
+    control characters in it; tracebacks keep their lines but lose the secrets."""
 
     def __init__(self, secrets: Iterable[str]) -> None:
         super().__init__()
         self.secrets = sorted({s for s in secrets if s and len(s) >= 6}, key=len, reverse=True)
 
     def filter(self, record: logging.LogRecord) -> bool:
-        if not self.secrets:
-            return True
         message = record.getMessage()
-        redacted = message
+        redacted = _CONTROL.sub(_escaped, message)
         for secret in self.secrets:
             redacted = redacted.replace(secret, REDACTED)
         if record.exc_info and record.exc_info[1] is not None:

@@ -52,6 +52,19 @@ class MediaStore:
         return _REF.match(ref) is not None and (self.root / ref).is_file()
 
 
+#: What a stored file really is, by its first bytes (a result's name comes from its provider).
+_SIGNATURES = ((b"\xff\xd8\xff", "image/jpeg"), (b"\x89PNG\r\n\x1a\n", "image/png"), (b"GIF8", "image/gif"))
+
+
+def content_type(path: Path) -> str:
+    """The file's real content type; octet-stream for anything that is not a known image."""
+    with path.open("rb") as file:
+        head = file.read(12)
+    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+        return "image/webp"
+    return next((kind for magic, kind in _SIGNATURES if head.startswith(magic)), "application/octet-stream")
+
+
 def linked(ref: str) -> dict[str, str]:
     """A job option that stands for a stored file: the runner turns it into a signed ``/media/``
     link when the job is sent, and the media sweep keeps the file while the job needs it."""
@@ -83,8 +96,11 @@ class MediaSigner:
     def _mac(self, payload: str) -> str:
         return _b64(hmac.new(self._secret, payload.encode(), hashlib.sha256).digest())
 
-    def token(self, ref: str, now: float | None = None) -> str:
+    def token(self, ref: str, now: float | None = None, *, until: float | None = None) -> str:
+        """A link to ``ref`` for ``ttl`` seconds, or only ``until`` (the job's deadline) if that is sooner."""
         expires = int((now if now is not None else time.time()) + self.ttl)
+        if until is not None:
+            expires = min(expires, int(until))
         payload = f"{_b64(ref.encode())}.{expires}"
         return f"{payload}.{self._mac(payload)}"
 

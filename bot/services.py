@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -61,17 +60,6 @@ class Services:
             await provider.aclose()
         await self.downloader.aclose()
         await self.db.close()
-
-
-def webhook_secret(settings: Settings) -> str:
-    """The configured webhook secret, or one derived from the bot token."""
-    if settings.telegram.webhook_secret:
-        return settings.telegram.webhook_secret
-    return hashlib.sha256(b"photobot-webhook:" + settings.telegram.token.encode()).hexdigest()[:48]
-
-
-def webhook_url(settings: Settings) -> str:
-    return f"{settings.server.public_url}/telegram/{webhook_secret(settings)}"
 
 
 def make_providers(settings: Settings) -> dict[str, TaskProvider]:
@@ -158,12 +146,13 @@ async def open_services(app: PhotoBotApp, settings: Settings) -> Services:
     runner = JobRunner(
         repo, media, providers, downloader, delivery,
         public_url=settings.server.public_url,
-        media_link=lambda ref: f"{settings.server.public_url}/media/{signer.token(ref)}",
+        media_link=lambda ref, until: f"{settings.server.public_url}/media/{signer.token(ref, until=until)}",
         max_concurrent=settings.jobs.max_concurrent,
         max_poll_interval=settings.jobs.max_poll_interval,
         measure=id_photo_measure(settings),
     )
-    webhook = (app.bot, webhook_secret(settings)) if settings.telegram.mode == "webhook" else None
+    webhook = ((app.bot, settings.webhook_path_secret(), settings.webhook_header_secret())
+               if settings.telegram.mode == "webhook" else None)
     web = WebServer(
         repo=repo, media=media, signer=signer, update_queue=app.update_queue,
         host=settings.server.host, port=settings.server.port, providers=providers, webhook=webhook,

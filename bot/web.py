@@ -18,7 +18,7 @@ from typing import Any
 from aiohttp import web
 from telegram import Bot, Update
 
-from bot.media import MediaSigner, MediaStore
+from bot.media import MediaSigner, MediaStore, content_type
 from bot.storage.repo import Repository
 from providers.base import TaskProvider
 
@@ -46,7 +46,7 @@ class WebServer:
         host: str,
         port: int,
         providers: Mapping[str, TaskProvider],
-        webhook: tuple[Bot, str] | None = None,
+        webhook: tuple[Bot, str, str] | None = None,
     ) -> None:
         self.providers = providers
         self.repo = repo
@@ -91,14 +91,17 @@ class WebServer:
         ref = self.signer.verify(request.match_info["token"])
         if ref is None or not self.media.exists(ref):
             raise web.HTTPNotFound()
-        return web.FileResponse(self.media.path(ref), headers={"Content-Type": "image/jpeg", "Cache-Control": "no-store"})
+        path = self.media.path(ref)
+        return web.FileResponse(path, headers={
+            "Content-Type": content_type(path), "X-Content-Type-Options": "nosniff", "Cache-Control": "no-store"})
 
     async def telegram_update(self, request: web.Request) -> web.Response:
         """Webhook mode: an update from Telegram, checked by path and secret-token header."""
         assert self.webhook is not None
-        bot, secret = self.webhook
-        path_ok = hmac.compare_digest(request.match_info["secret"].encode(), secret.encode())
-        header_ok = hmac.compare_digest(request.headers.get("X-Telegram-Bot-Api-Secret-Token", "").encode(), secret.encode())
+        bot, path_secret, header_secret = self.webhook
+        path_ok = hmac.compare_digest(request.match_info["secret"].encode(), path_secret.encode())
+        header_ok = hmac.compare_digest(
+            request.headers.get("X-Telegram-Bot-Api-Secret-Token", "").encode(), header_secret.encode())
         if not (path_ok and header_ok):
             raise web.HTTPNotFound()
         try:
@@ -117,7 +120,8 @@ class WebServer:
         secret_ok = hmac.compare_digest(expected.encode(), request.match_info["secret"].encode())
         body = await request.read()
         if job is None or provider is None or not secret_ok or not provider.check_callback(request.headers, body):
-            log.warning("rejected a %s callback: unknown job, wrong secret or failed check", provider_name)
+            # The provider name is whatever a stranger put in the path: %r keeps it on one line.
+            log.warning("rejected a callback for %r: unknown job, wrong secret or failed check", provider_name)
             raise web.HTTPNotFound()
         return await self._wake(provider_name, job_id, provider)
 
@@ -131,7 +135,7 @@ class WebServer:
         job_id = provider.callback_job_id(body)
         job = await self.repo.get_job(job_id) if job_id and len(job_id) <= 64 else None
         if job is None or job.provider != provider_name:
-            log.warning("a %s callback for an unknown job", provider_name)
+            log.warning("a %s callback for an unknown job", provider_name)  # a configured name, not the stranger's
             raise web.HTTPNotFound()
         return await self._wake(provider_name, job.id, provider)
 

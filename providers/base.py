@@ -47,6 +47,9 @@ DEFAULT_CONNECT_TIMEOUT = 10.0
 DEFAULT_MAX_RETRIES = 3
 DEFAULT_BACKOFF = 0.5
 DEFAULT_MAX_BACKOFF = 8.0
+#: The largest answer body read from a provider: room for a result image inlined as base64
+#: (PicWish may answer that way), far below what would hurt the bot's memory.
+MAX_ANSWER_BYTES = 32 * 1024 * 1024
 MAX_RETRY_AFTER = 60.0
 
 #: A form field: a plain value, or a file as (filename, data, content type).
@@ -164,7 +167,7 @@ class HttpProvider:
             async with self._session.get().request(
                 method, url, proxy=self._proxy, allow_redirects=False, **kwargs
             ) as response:
-                status, headers, text = response.status, response.headers, await response.read()
+                status, headers, text = response.status, response.headers, await _read_capped(response, self.name)
         except aiohttp.ConnectionTimeoutError as err:
             raise ProviderConnectionError(f"{self.name}: cannot connect", provider=self.name, never_accepted=True) from err
         except (TimeoutError, aiohttp.ServerTimeoutError) as err:
@@ -184,6 +187,19 @@ class HttpProvider:
         if not isinstance(body, dict):
             raise BadResponse(f"{self.name}: answer is not a JSON object", provider=self.name, data=body)
         return body
+
+
+async def _read_capped(response: aiohttp.ClientResponse, provider: str) -> bytes:
+    """The answer body, refused once it passes MAX_ANSWER_BYTES (a broken or hostile endpoint
+    must not make the bot hold gigabytes)."""
+    if (response.content_length or 0) > MAX_ANSWER_BYTES:
+        raise BadResponse(f"{provider}: answer of {response.content_length} bytes is too large", provider=provider)
+    body = bytearray()
+    async for chunk in response.content.iter_chunked(64 * 1024):
+        body += chunk
+        if len(body) > MAX_ANSWER_BYTES:
+            raise BadResponse(f"{provider}: answer is larger than {MAX_ANSWER_BYTES} bytes", provider=provider)
+    return bytes(body)
 
 
 def _multipart(form: Mapping[str, FormValue]) -> aiohttp.FormData:

@@ -141,3 +141,29 @@ def test_check_names_what_each_provider_is_missing(tmp_path, capsys):
     assert main(["check", "--config", str(config)]) == 1
     captured = capsys.readouterr()
     assert "server.public_url: required by providers.wanxing" in captured.err
+
+
+def test_check_warns_about_plain_http(tmp_path, capsys):
+    config = tmp_path / "c.yaml"
+    config.write_text(
+        "telegram:\n  token: '1:abc'\nserver:\n  public_url: http://bot.example.com\n"
+        "providers:\n  hili:\n    third_code: x\n    secret_key: y\n"
+        "  picwish:\n    api_key: k\n    base_url: https://techsz.aoscdn.com/api\n")
+    assert main(["check", "--config", str(config)]) == 0
+    err = capsys.readouterr().err
+    assert "warning: server.public_url: plain http://" in err
+    assert "warning: providers.hili.base_url: plain http://" in err
+    assert "picwish" not in err
+
+
+def test_a_short_media_secret_is_refused():
+    with pytest.raises(ConfigError, match="server.media_secret: .*at least 32 characters"):
+        parse_settings({"server": {"media_secret": "short"}}, env={})
+    assert parse_settings({"server": {"media_secret": "x" * 32}}, env={}).server.media_secret == "x" * 32
+
+
+def test_derived_webhook_secrets_differ_and_are_redacted():
+    settings = parse_settings({"telegram": {"token": "1:abc"}}, env={})
+    header, path = settings.webhook_header_secret(), settings.webhook_path_secret()
+    assert header != path and "1:abc" not in header + path
+    assert {header, path} <= set(settings.secrets())

@@ -120,3 +120,33 @@ async def test_callback_secrets_are_compared_in_constant_time(web, monkeypatch):
     assert [received for _expected, received in compared] == [
         b"wrong-secret", job.callback_secret.encode(), job.callback_secret.encode()]
     assert compared[0][0] == compared[2][0] == job.callback_secret.encode()
+
+
+async def test_media_links_serve_the_real_content_type_and_nosniff(web):
+    server, client, _queue, _repo, store = web
+    png = b"\x89PNG\r\n\x1a\n" + b"\0" * 32
+    for data, kind in ((png, "image/png"), (portrait_jpeg(120, 120), "image/jpeg"),
+                       (b"<html><script>alert(1)</script>", "application/octet-stream")):
+        ref = store.save_result("job", 0, data)  # named .jpg whatever the provider sent
+        response = await client.get(f"/media/{server.signer.token(ref)}")
+        assert response.status_code == 200 and response.content == data
+        assert response.headers["content-type"] == kind
+        assert response.headers["x-content-type-options"] == "nosniff"
+
+
+def test_a_link_expires_with_its_job():
+    signer = MediaSigner(b"secret", ttl=900)
+    token = signer.token("inputs/a.jpg", now=1000, until=1300)
+    assert signer.verify(token, now=1299) == "inputs/a.jpg"
+    assert signer.verify(token, now=1301) is None
+    assert signer.token("inputs/a.jpg", now=1000, until=5000) == signer.token("inputs/a.jpg", now=1000)
+
+
+async def test_a_forged_line_in_an_unauthenticated_path_stays_one_line(web, caplog):
+    _server, client, *_ = web
+    forged = "x%0A2026-11-29 12:00:00,000 CRITICAL bot.jobs: ledger wiped"
+    response = await client.post(f"/callbacks/{forged}/job/secret", content=b"{}")
+    assert response.status_code == 404
+    rejected = [r.getMessage() for r in caplog.records if "rejected a callback" in r.getMessage()]
+    assert rejected and all("\n" not in line for line in rejected)
+    assert "x\\n2026" in rejected[0]

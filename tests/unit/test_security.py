@@ -100,3 +100,53 @@ def test_ipv6_that_leads_to_a_private_ipv4_address_is_not_public():
         assert not _is_public(private), private
     for public in ("64:ff9b::808:808", "2002:808:808::1", "2606:4700::1111", "8.8.8.8"):
         assert _is_public(public), public
+
+
+def test_the_log_filter_escapes_line_breaks_and_redacts_secrets():
+    import logging
+
+    from bot.logs import RedactSecrets
+
+    record = logging.LogRecord("x", logging.WARNING, __file__, 1, "provider said: %s", (
+        "no\r\n2026-01-01 CRITICAL forged with key sk-123456\u2028too",), None)
+    assert RedactSecrets(["sk-123456"]).filter(record)
+    assert record.getMessage() == "provider said: no\\r\\n2026-01-01 CRITICAL forged with key [redacted]\\u2028too"
+
+
+async def test_provider_answers_are_read_with_a_size_cap():
+    from providers.base import MAX_ANSWER_BYTES, HttpProvider
+    from providers.errors import BadResponse
+
+    async def endless(request: web.Request) -> web.StreamResponse:
+        response = web.StreamResponse()
+        await response.prepare(request)
+        chunk = b" " * (1024 * 1024)
+        for _ in range(MAX_ANSWER_BYTES // len(chunk) + 2):
+            await response.write(chunk)
+        return response
+
+    async def declared(request: web.Request) -> web.StreamResponse:
+        response = web.StreamResponse(headers={"Content-Length": str(MAX_ANSWER_BYTES + 1)})
+        await response.prepare(request)
+        await response.write(b"{}")
+        return response
+
+    async def small(_r: web.Request) -> web.Response:
+        return web.json_response({"ok": 1})
+
+    app = web.Application()
+    app.router.add_get("/endless", endless)
+    app.router.add_get("/declared", declared)
+    app.router.add_get("/small", small)
+    server = LoopbackServer(app)
+    await server.start()
+    client = HttpProvider(max_retries=0)
+    try:
+        with pytest.raises(BadResponse, match="larger than"):
+            await client.request_json("GET", f"{server.url}/endless", idempotent=True)
+        with pytest.raises(BadResponse, match="too large"):
+            await client.request_json("GET", f"{server.url}/declared", idempotent=True)
+        assert await client.request_json("GET", f"{server.url}/small", idempotent=True) == {"ok": 1}
+    finally:
+        await client.aclose()
+        await server.stop()
