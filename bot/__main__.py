@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import ctypes
 import signal
 import sys
 from collections.abc import Callable
@@ -11,6 +12,24 @@ from collections.abc import Callable
 from bot.config import SERVICE_PROVIDERS, ConfigError, Settings, load_settings
 
 PROVIDERS = sorted({p for candidates in SERVICE_PROVIDERS.values() for p in candidates})
+#: glibc's mallopt parameter, and the size from which every allocation gets a mapping of its own.
+M_MMAP_THRESHOLD = -3
+MMAP_THRESHOLD_BYTES = 4 * 1024 * 1024
+
+
+def _return_freed_memory() -> None:
+    """Make glibc give large freed buffers back to the system. By default its mmap threshold
+    rises to 32 MB after the first large free, so the pixels of a large upload (decoded on a
+    worker thread, in Pillow's 16 MB blocks) stayed in that thread's arena: one 6400×6400 PNG
+    left the bot 300 MB larger for good. A fixed threshold keeps each such block in its own
+    mapping, unmapped when freed. Elsewhere (musl, macOS) nothing is changed."""
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+    except OSError:
+        return
+    libc.mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD_BYTES)
 
 
 def _check(settings: Settings) -> int:
@@ -61,6 +80,7 @@ def _run(settings: Settings) -> int:
     from bot.logs import configure_logging
 
     configure_logging(settings.log_level, settings.secrets())
+    _return_freed_memory()
     if not settings.telegram.token:
         print("error: telegram.token: not set (or set TELEGRAM_BOT_TOKEN)", file=sys.stderr)
         return 1

@@ -13,6 +13,7 @@ from telegram import BotCommand, Update
 from telegram.ext import (
     AIORateLimiter,
     ApplicationBuilder,
+    BaseHandler,
     CallbackQueryHandler,
     CommandHandler,
     ConversationHandler,
@@ -25,7 +26,8 @@ from telegram.warnings import PTBUserWarning
 from bot.callback_data import Prefix, build, pattern
 from bot.config import Settings
 from bot.context import CONTEXT_TYPES, Context, PhotoBotApp
-from bot.conversations import anime, enhance, idphoto, menu, orders, portrait, reedit, repair
+from bot import sessions
+from bot.conversations import anime, enhance, idphoto, menu, orders, portrait, privacy, reedit, repair
 from bot.conversations.common import user_language
 from bot.i18n import t
 from bot.services import Services, open_services
@@ -40,7 +42,7 @@ warnings.filterwarnings("ignore", message="If 'per_message=False'", category=PTB
 
 #: Telegram's own retry_after is honoured by the rate limiter, then retried this often.
 RATE_LIMIT_RETRIES = 3
-COMMANDS = ("start", "help", "balance", "cancel", "language")
+COMMANDS = ("start", "help", "balance", "cancel", "language", "privacy", "forget")
 ALLOWED_UPDATES = ["message", "callback_query"]
 
 _PHOTO = filters.PHOTO | filters.Document.ALL
@@ -55,11 +57,17 @@ _FALLBACKS = [
 ]
 
 
+#: A menu left alone for ``telegram.conversation_timeout`` closes (see bot/sessions.py).
+_TIMEOUT: dict[object, list[BaseHandler]] = {
+    ConversationHandler.TIMEOUT: [TypeHandler(Update, sessions.conversation_timed_out)],
+}
+
+
 def _exact(prefix: Prefix, action: str, *args: str) -> re.Pattern[str]:
     return re.compile("^" + re.escape(build(prefix, action, *args)) + "$")
 
 
-def _idphoto_conversation() -> ConversationHandler:
+def _idphoto_conversation(timeout: float) -> ConversationHandler:
     S = idphoto.State
     i = Prefix.IDPHOTO
     return ConversationHandler(
@@ -68,6 +76,7 @@ def _idphoto_conversation() -> ConversationHandler:
             CallbackQueryHandler(idphoto.recolor, pattern=pattern(i, "recolor")),
         ],
         states={
+            **_TIMEOUT,
             S.PICK_CATEGORY: [
                 CallbackQueryHandler(idphoto.pick_category, pattern=pattern(i, "cat")),
                 MessageHandler(_TEXT, idphoto.search),
@@ -96,80 +105,90 @@ def _idphoto_conversation() -> ConversationHandler:
         },
         fallbacks=_FALLBACKS,
         allow_reentry=True,
+        conversation_timeout=timeout,
         name="idphoto",
     )
 
 
-def _anime_conversation() -> ConversationHandler:
+def _anime_conversation(timeout: float) -> ConversationHandler:
     S = anime.State
     return ConversationHandler(
         entry_points=[CallbackQueryHandler(anime.start, pattern=_exact(Prefix.MENU, "svc", "anime"))],
         states={
+            **_TIMEOUT,
             S.PICK_STYLE: [CallbackQueryHandler(anime.pick_style, pattern=pattern(Prefix.ANIME, "style"))],
             S.PICK_LAYOUT: [CallbackQueryHandler(anime.pick_layout, pattern=pattern(Prefix.ANIME, "lay"))],
         },
         fallbacks=_FALLBACKS,
         allow_reentry=True,
+        conversation_timeout=timeout,
         name="anime",
     )
 
 
-def _repair_conversation() -> ConversationHandler:
+def _repair_conversation(timeout: float) -> ConversationHandler:
     S = repair.State
     return ConversationHandler(
         entry_points=[CallbackQueryHandler(repair.start, pattern=_exact(Prefix.MENU, "svc", "repair"))],
         states={
+            **_TIMEOUT,
             S.PICK_MODE: [CallbackQueryHandler(repair.pick_mode, pattern=pattern(Prefix.REPAIR, "mode"))],
             S.PICK_BACKGROUND: [CallbackQueryHandler(repair.pick_background, pattern=pattern(Prefix.REPAIR, "bg"))],
             S.CUSTOM_BACKGROUND: [MessageHandler(_TEXT, repair.custom_background)],
         },
         fallbacks=_FALLBACKS,
         allow_reentry=True,
+        conversation_timeout=timeout,
         name="repair",
     )
 
 
-def _enhance_conversation() -> ConversationHandler:
+def _enhance_conversation(timeout: float) -> ConversationHandler:
     return ConversationHandler(
         entry_points=[CallbackQueryHandler(enhance.start, pattern=_exact(Prefix.MENU, "svc", "enhance"))],
-        states={enhance.State.PICK_TYPE: [CallbackQueryHandler(enhance.pick_type, pattern=pattern(Prefix.ENHANCE, "type"))]},
+        states={**_TIMEOUT,
+                enhance.State.PICK_TYPE: [CallbackQueryHandler(enhance.pick_type, pattern=pattern(Prefix.ENHANCE, "type"))]},
         fallbacks=_FALLBACKS,
         allow_reentry=True,
+        conversation_timeout=timeout,
         name="enhance",
     )
 
 
-def _portrait_conversation() -> ConversationHandler:
+def _portrait_conversation(timeout: float) -> ConversationHandler:
     return ConversationHandler(
         entry_points=[CallbackQueryHandler(portrait.start, pattern=_exact(Prefix.MENU, "svc", "portrait"))],
-        states={portrait.State.BROWSE: [
+        states={**_TIMEOUT, portrait.State.BROWSE: [
             CallbackQueryHandler(portrait.browse, pattern=pattern(Prefix.PORTRAIT, "nav")),
             CallbackQueryHandler(portrait.choose, pattern=pattern(Prefix.PORTRAIT, "pick")),
         ]},
         fallbacks=_FALLBACKS,
         allow_reentry=True,
+        conversation_timeout=timeout,
         name="portrait",
     )
 
 
-def register_handlers(app: PhotoBotApp) -> None:
+def register_handlers(app: PhotoBotApp, conversation_timeout: float) -> None:
     """Every handler, in the order they are tried (group 0 first match wins)."""
     # Every user update first passes the per-user request limit.
     app.add_handler(TypeHandler(Update, menu.rate_limit), group=-2)
     # Provider callbacks from the web server: wake the job.
     app.add_handler(TypeHandler(ProviderCallback, orders.provider_callback), group=-1)
     # Conversations: a service's steps win over the generic handlers below.
-    app.add_handler(_idphoto_conversation())
-    app.add_handler(_anime_conversation())
-    app.add_handler(_portrait_conversation())
-    app.add_handler(_repair_conversation())
-    app.add_handler(_enhance_conversation())
+    app.add_handler(_idphoto_conversation(conversation_timeout))
+    app.add_handler(_anime_conversation(conversation_timeout))
+    app.add_handler(_portrait_conversation(conversation_timeout))
+    app.add_handler(_repair_conversation(conversation_timeout))
+    app.add_handler(_enhance_conversation(conversation_timeout))
     # Commands.
     app.add_handler(CommandHandler("start", menu.start))
     app.add_handler(CommandHandler("help", menu.help_command))
     app.add_handler(CommandHandler("balance", menu.balance))
     app.add_handler(CommandHandler("cancel", menu.cancel))
     app.add_handler(CommandHandler("language", menu.language))
+    app.add_handler(CommandHandler("privacy", privacy.privacy))
+    app.add_handler(CommandHandler("forget", privacy.forget))
     app.add_handler(CommandHandler("grant", menu.grant))
     app.add_handler(CommandHandler("hili", menu.hili_remaining))
     # Orders and jobs: buttons that work whatever the conversation state.
@@ -178,6 +197,7 @@ def register_handlers(app: PhotoBotApp) -> None:
     app.add_handler(CallbackQueryHandler(orders.cancel_job, pattern=pattern(Prefix.JOB, "cancel")))
     app.add_handler(CallbackQueryHandler(orders.retry_job, pattern=pattern(Prefix.JOB, "retry")))
     app.add_handler(CallbackQueryHandler(menu.set_language, pattern=pattern(Prefix.LANG, "set")))
+    app.add_handler(CallbackQueryHandler(privacy.forget_answer, pattern=pattern(Prefix.MENU, "forget")))
     # Free re-edits of a finished ID photo.
     app.add_handler(CallbackQueryHandler(reedit.ask_size, pattern=pattern(Prefix.IDPHOTO, "kb")))
     app.add_handler(CallbackQueryHandler(reedit.make_size, pattern=pattern(Prefix.IDPHOTO, "kbw")))
@@ -218,7 +238,7 @@ def build_application(settings: Settings) -> PhotoBotApp:
         .concurrent_updates(True)
         .build()
     )
-    register_handlers(app)
+    register_handlers(app, settings.telegram.conversation_timeout)
     return app
 
 
@@ -248,6 +268,7 @@ async def running(settings: Settings) -> AsyncIterator[Services]:
                     await app.updater.start_polling(timeout=settings.telegram.poll_timeout, allowed_updates=ALLOWED_UPDATES)
                 await services.runner.resume()
                 services.sweeper.start()
+                _forget_quiet_sessions_regularly(app, services)
                 log.info("photobot is running; services: %s", ", ".join(services.enabled_services) or "none")
                 yield services
             finally:
@@ -260,6 +281,15 @@ async def running(settings: Settings) -> AsyncIterator[Services]:
         # When starting fails (Telegram unreachable), the Application skips shutting the bot
         # down, which would leave its HTTP sessions open; this does nothing after a normal stop.
         await app.bot.shutdown()
+
+
+def _forget_quiet_sessions_regularly(app: PhotoBotApp, services: Services) -> None:
+    async def sweep(_context: Context) -> None:
+        await sessions.forget_quiet_sessions(app, services.settings.telegram.conversation_timeout, services.photos)
+
+    assert app.job_queue is not None, "python-telegram-bot[job-queue] is a dependency"
+    interval = min(sessions.SWEEP_INTERVAL, services.settings.telegram.conversation_timeout)
+    app.job_queue.run_repeating(sweep, interval=interval, first=interval, name="forget-quiet-sessions")
 
 
 async def run_until_stopped(settings: Settings, stop: asyncio.Event) -> None:

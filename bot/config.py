@@ -10,10 +10,13 @@ import hashlib
 import os
 import re
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+if TYPE_CHECKING:
+    from providers.localengine.worker import EngineLimits
 
 ENV_CONFIG_PATH = "PHOTOBOT_CONFIG"
 ENV_TOKEN = "TELEGRAM_BOT_TOKEN"
@@ -50,6 +53,9 @@ class TelegramSettings(_Section):
     #: Secret for the webhook path and Telegram's X-Telegram-Bot-Api-Secret-Token; derived when empty.
     webhook_secret: str = Field(default="", pattern="^[A-Za-z0-9_-]{0,256}$")
     poll_timeout: int = Field(default=30, ge=0, le=60)
+    #: Seconds a menu waits for the next tap; then it closes and the user's session (what they
+    #: were choosing) is forgotten.
+    conversation_timeout: float = Field(default=900.0, ge=1)
     #: Minimum seconds between two edits of one status message (Telegram flood limits).
     status_edit_interval: float = Field(default=2.0, ge=0)
     #: Messages and edits per second across all chats, paced by the bot itself. 30 is Telegram's
@@ -89,6 +95,11 @@ class DatabaseSettings(_Section):
     media_dir: str = ""
     #: Days people's photos and results are kept before they are deleted (0: never deleted).
     media_retention_days: float = Field(default=7.0, ge=0)
+    #: Megabytes of photos and results one user may have stored; a new photo beyond it is refused.
+    max_user_mb: float = Field(default=200.0, gt=0)
+    #: While the media or database folder has less free space than this, new photos get "try
+    #: later" and /healthz answers 503.
+    min_free_disk_mb: float = Field(default=1024.0, ge=0)
 
 
 class CreditSettings(_Section):
@@ -331,6 +342,16 @@ class LocalSettings(_Section):
     price: int = Field(default=2, ge=0)
     #: Photos made at the same time (each keeps both cores busy for a fraction of a second).
     concurrency: int = Field(default=1, ge=1, le=8)
+    #: Photos (face checks and ID photos) that may wait behind those being made; beyond it users
+    #: are told to try again in a minute, and nothing is charged.
+    queue_limit: int = Field(default=20, ge=1)
+    #: Seconds one photo may take before its job fails and is refunded (normally under two).
+    time_limit: float = Field(default=60.0, gt=0)
+
+    def limits(self) -> EngineLimits:
+        from providers.localengine.worker import EngineLimits
+
+        return EngineLimits(queue_limit=self.queue_limit, time_limit=self.time_limit)
 
     @property
     def missing(self) -> list[str]:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import secrets
+import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -23,6 +25,9 @@ class InputPhoto:
     height: int
     #: What the face check found, once made.
     face: FaceFindings | None = None
+    #: Held while the face check runs: a second tap waits for the first check instead of
+    #: starting another.
+    checking: asyncio.Lock = field(default_factory=asyncio.Lock, repr=False, compare=False)
 
 
 @dataclass
@@ -76,6 +81,8 @@ class Session:
     #: Category index or search text behind the spec list on screen.
     spec_source: str = ""
     anime_style: str = ""
+    #: When the user last sent an update (time.monotonic); quiet sessions are dropped.
+    touched: float = field(default_factory=time.monotonic)
 
 
 class BotData:

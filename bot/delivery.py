@@ -35,7 +35,9 @@ class DeliveryPostponed(Exception):
 
 class Delivery:
     def __init__(self, bot: Bot, repo: Repository, media: MediaStore, alerts: OperatorAlerts, *,
-                 edit_interval: float = 2.0) -> None:
+                 edit_interval: float = 2.0, cancellable_providers: frozenset[str] = frozenset()) -> None:
+        #: Providers that drop accepted tasks on request: only their running jobs still offer Cancel.
+        self.cancellable_providers = cancellable_providers
         self.bot = bot
         self.repo = repo
         self.media = media
@@ -59,6 +61,13 @@ class Delivery:
         else:
             await self._show_running(job, "job.progress", percent=percent)
 
+    async def accepted(self, job: Job) -> None:
+        """The provider took the task and cannot drop it: the status says the result is on its way
+        and no longer offers Cancel."""
+        if job.status_message_id is not None:
+            self._last_edit[job.id] = time.monotonic()
+            await self._show_running(job, "job.on_its_way")
+
     async def trouble(self, job: Job) -> None:
         """Tell the user the provider is failing to answer while the bot keeps asking; the next
         progress edit goes through at once, so the note disappears when the provider recovers."""
@@ -68,12 +77,13 @@ class Delivery:
         await self._show_running(job, "job.provider_slow")
 
     async def _show_running(self, job: Job, key: str, **values: object) -> None:
-        """Edit the status message of a running job (text ``key``, its Cancel button); best effort."""
+        """Edit the status message of a running job (text ``key``, Cancel while it can still save
+        the provider's work); best effort."""
         lang = await self._language(job)
+        markup = keyboards.job_running(lang, job.id) if job.provider in self.cancellable_providers else None
         try:
             await self.bot.edit_message_text(
-                t(lang, key, **values), chat_id=job.chat_id, message_id=job.status_message_id,
-                reply_markup=keyboards.job_running(lang, job.id),
+                t(lang, key, **values), chat_id=job.chat_id, message_id=job.status_message_id, reply_markup=markup,
             )
         except (BadRequest, Forbidden, NetworkError) as err:
             log.debug("status edit for job %s skipped: %s", job.id, err)

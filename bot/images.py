@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import math
 import warnings
 from dataclasses import dataclass
 
@@ -11,9 +12,23 @@ from pillow_heif import register_heif_opener
 
 register_heif_opener()
 
-# Pillow's decompression-bomb guard stays on: above MAX_IMAGE_PIXELS it warns (turned into
-# an error below) and above twice that it raises by itself.
-Image.MAX_IMAGE_PIXELS = 50_000_000
+#: The most pixels an image may have at all. Pillow's decompression-bomb guard stays on: above
+#: this it warns (turned into an error below) and above twice this it raises by itself.
+Image.MAX_IMAGE_PIXELS = 200_000_000
+#: The most bytes of pixels decoded at full size: 33 MP of RGB or RGBA (Pillow keeps both at 4
+#: bytes a pixel). Phone cameras' own formats fit (a 24 MP HEIF is 98 MB; JPEGs of any size are
+#: decoded at a reduced scale), a 7070×7070 RGBA PNG (200 MB) does not. Normalising one costs
+#: this plus its scaled copy (docs/benchmarks.md).
+MAX_DECODE_BYTES = 128 * 1024 * 1024
+#: And the most pixels decoded at full size, whatever their depth (a 1-bit bomb is not cheap to
+#: convert).
+MAX_DECODE_PIXELS = 60_000_000
+#: Bytes per decoded pixel in Pillow's memory, by mode; 4 for every other (RGB included).
+BYTES_PER_PIXEL = {"1": 1, "L": 1, "P": 1, "I;16": 2, "I;16B": 2, "I;16L": 2}
+
+#: Output rows resampled at a time (see _scaled), and how far Lanczos reaches, in output pixels.
+BAND_ROWS = 256
+LANCZOS_REACH = 3
 
 ACCEPTED_FORMATS = {"JPEG", "MPO", "PNG", "WEBP", "BMP", "TIFF", "GIF", "HEIF"}
 MAX_INPUT_BYTES = 20 * 1024 * 1024
@@ -36,16 +51,113 @@ class NormalisedImage:
     height: int
 
 
+@dataclass(frozen=True)
+class Probe:
+    """What an upload's header says, before any pixel is decoded."""
+
+    format: str
+    size: tuple[int, int]
+    #: The size it will be decoded at (JPEGs at a reduced DCT scale when they are large).
+    decoded: tuple[int, int]
+    #: Bytes the decode is expected to take at its peak: the pixels and one conversion's copy.
+    cost: int
+
+
+def _decoded_bytes(img: Image.Image) -> int:
+    return img.size[0] * img.size[1] * BYTES_PER_PIXEL.get(img.mode, 4)
+
+
+def _too_big(img: Image.Image) -> bool:
+    return img.size[0] * img.size[1] > MAX_DECODE_PIXELS or _decoded_bytes(img) > MAX_DECODE_BYTES
+
+
+def _draft_size(size: tuple[int, int], max_side: int) -> tuple[int, int]:
+    """The size to ask a JPEG decoder for: the image scaled so its longest side is ``max_side``."""
+    scale = max_side / max(size)
+    return (max(1, int(size[0] * scale)), max(1, int(size[1] * scale)))
+
+
+def _open(data: bytes) -> Image.Image:
+    """Open (header only) with the decompression-bomb warning as an error; ImageRejected otherwise."""
+    if not data:
+        raise ImageRejected("empty")
+    if len(data) > MAX_INPUT_BYTES:
+        raise ImageRejected("file_too_large")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            img = Image.open(io.BytesIO(data))
+    except (Image.DecompressionBombWarning, Image.DecompressionBombError):
+        raise ImageRejected("too_many_pixels") from None
+    except UnidentifiedImageError:
+        raise ImageRejected("not_an_image") from None
+    except (OSError, SyntaxError, ValueError):
+        raise ImageRejected("corrupt") from None
+    if img.format not in ACCEPTED_FORMATS:
+        raise ImageRejected("unsupported_format")
+    return img
+
+
+def _opened_for_decoding(data: bytes, max_side: int) -> tuple[Image.Image, tuple[int, int]]:
+    """The upload opened (header only) and its size as stored. A large JPEG is set to decode at
+    a reduced DCT scale: the smallest that still gives ``max_side``, or if that is still too
+    many pixels (a 50 MP photo is 8160 wide, just short of twice 4096), the next one down."""
+    img = _open(data)
+    original = img.size
+    if img.format in ("JPEG", "MPO") and max(img.size) > max_side:
+        img.draft("RGB", _draft_size(original, max_side))
+        if _too_big(img):
+            img = _open(data)
+            img.draft("RGB", _draft_size(original, max_side // 2))
+    return img, original
+
+
+def probe(data: bytes, *, max_side: int = 4096) -> Probe:
+    """Read the header only: refuse what is not worth decoding, and say what decoding will cost."""
+    img, original = _opened_for_decoding(data, max_side)
+    if _too_big(img):
+        raise ImageRejected("too_many_pixels")
+    # The pixels, and the scaled RGB copy made from them (4 bytes a pixel, at most max_side²).
+    scaled = min(img.size[0] * img.size[1], max_side * max_side)
+    return Probe(img.format or "", original, img.size, _decoded_bytes(img) + scaled * 4)
+
+
 def _to_rgb(img: Image.Image) -> Image.Image:
     if img.mode in ("I;16", "I;16B", "I;16L", "I"):
         img = img.point(lambda v: v / 256).convert("L")
     if img.mode == "P":
         img = img.convert("RGBA")
-    if img.mode in ("RGBA", "LA", "PA"):
+    if img.mode in ("LA", "PA"):
+        img = img.convert("RGBA")
+    if img.mode == "RGBA":
         background = Image.new("RGB", img.size, (255, 255, 255))
-        background.paste(img.convert("RGBA"), mask=img.convert("RGBA").getchannel("A"))
+        background.paste(img, mask=img)  # the alpha band itself is the mask: no copy of the pixels
         return background
     return img.convert("RGB")
+
+
+def _scaled(img: Image.Image, max_side: int) -> Image.Image:
+    """``img`` as RGB with its longest side at most ``max_side``.
+
+    Resampled in bands of output rows, each from a strip of the source with the filter's reach
+    on either side (Pillow's ``box`` keeps the bands seamless), and flattened strip by strip:
+    a whole-image resize of RGBA would copy the full-size pixels twice more (premultiplied,
+    then half resampled), which made one large PNG cost over three times its decoded size."""
+    if max(img.size) <= max_side:
+        return _to_rgb(img)
+    scale = max_side / max(img.size)
+    size = (max(1, round(img.width * scale)), max(1, round(img.height * scale)))
+    out = Image.new("RGB", size)
+    step = img.height / size[1]
+    reach = math.ceil(LANCZOS_REACH * step) + 2
+    for top in range(0, size[1], BAND_ROWS):
+        bottom = min(size[1], top + BAND_ROWS)
+        y0, y1 = top * step, bottom * step
+        first, last = max(0, math.floor(y0) - reach), min(img.height, math.ceil(y1) + reach)
+        strip = _to_rgb(img.crop((0, first, img.width, last)))
+        band = strip.resize((size[0], bottom - top), Image.Resampling.LANCZOS, box=(0, y0 - first, img.width, y1 - first))
+        out.paste(band, (0, top))
+    return out
 
 
 def _plain_jpeg(img: Image.Image) -> bool:
@@ -61,33 +173,24 @@ def normalise(data: bytes, *, max_side: int = 4096, max_bytes: int = 15 * 1024 *
     ``max_bytes``. A plain JPEG that needs none of this (what Telegram makes of a photo) is kept
     byte for byte once it has decoded cleanly: re-encoding it cost more CPU than anything else
     the bot does with a photo, and lost quality."""
-    if not data:
-        raise ImageRejected("empty")
-    if len(data) > MAX_INPUT_BYTES:
-        raise ImageRejected("file_too_large")
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            img = Image.open(io.BytesIO(data))
-            if img.format not in ACCEPTED_FORMATS:
-                raise ImageRejected("unsupported_format")
-            img.load()
-            as_is = _plain_jpeg(img) and max(img.size) <= max_side and len(data) <= max_bytes
-            ImageOps.exif_transpose(img, in_place=True)
-            img = _to_rgb(img)
-    except (Image.DecompressionBombWarning, Image.DecompressionBombError):
-        raise ImageRejected("too_many_pixels") from None
-    except UnidentifiedImageError:
-        raise ImageRejected("not_an_image") from None
-    except (OSError, SyntaxError, ValueError):
-        raise ImageRejected("corrupt") from None
+    img, original = _opened_for_decoding(data, max_side)
     if min(img.size) < MIN_SIDE:
         raise ImageRejected("too_small")
+    if _too_big(img):
+        raise ImageRejected("too_many_pixels")
+    try:
+        img.load()
+        as_is = _plain_jpeg(img) and max(original) <= max_side and len(data) <= max_bytes
+        if not as_is:
+            exif = img.getexif()
+            img = _scaled(img, max_side)
+            img.info["exif"] = exif.tobytes()  # the orientation, applied to the small copy
+            ImageOps.exif_transpose(img, in_place=True)
+    except (OSError, SyntaxError, ValueError):
+        raise ImageRejected("corrupt") from None
     if as_is:
         return NormalisedImage(data, img.width, img.height)
     img.info.clear()  # Pillow would write the original's JPEG comment into the new file
-    if max(img.size) > max_side:
-        img.thumbnail((max_side, max_side), Image.Resampling.LANCZOS)
     quality = JPEG_QUALITY
     while True:
         out = io.BytesIO()
@@ -118,11 +221,12 @@ def fit(data: bytes, max_side: int) -> bytes:
     with Image.open(io.BytesIO(data)) as img:
         if max(img.size) <= max_side:
             return data
-        img = img.convert("RGB")
-        img.thumbnail((max_side, max_side), Image.Resampling.LANCZOS)
-        out = io.BytesIO()
-        img.save(out, "JPEG", quality=JPEG_QUALITY)
-        return out.getvalue()
+        img.draft("RGB", _draft_size(img.size, max_side))
+        small = img.convert("RGB")
+    small.thumbnail((max_side, max_side), Image.Resampling.LANCZOS)
+    out = io.BytesIO()
+    small.save(out, "JPEG", quality=JPEG_QUALITY)
+    return out.getvalue()
 
 
 @dataclass(frozen=True)

@@ -107,11 +107,12 @@ class JobRunner:
             return
         task = asyncio.create_task(self._drive(job_id), name=f"job-{job_id}")
         self._tasks[job_id] = task
-        task.add_done_callback(lambda _t, j=job_id: self._forget(j))
+        task.add_done_callback(lambda done, j=job_id: self._forget(j, done))
 
-    def _forget(self, job_id: str) -> None:
-        self._tasks.pop(job_id, None)
-        self._wakeups.pop(job_id, None)
+    def _forget(self, job_id: str, task: asyncio.Task[None]) -> None:
+        if self._tasks.get(job_id) is task:
+            del self._tasks[job_id]
+            self._wakeups.pop(job_id, None)
 
     def wake(self, job_id: str) -> None:
         """A provider callback arrived: look at the task now instead of at the next poll."""
@@ -119,22 +120,48 @@ class JobRunner:
         if event is not None:
             event.set()
 
-    async def cancel(self, job_id: str, user_id: int) -> bool:
-        """Cancel the user's own unfinished job and release its credits."""
-        job = await self.repo.get_job(job_id)
-        if job is None or job.user_id != user_id:
-            return False
-        if not await self.repo.settle(job, "cancelled", error="cancelled"):
-            return False
+    def cancellable(self, job: Job) -> bool:
+        """Whether cancelling can still save the provider's work: the job waits for its turn, or its
+        provider drops accepted tasks and confirms it. Otherwise the task runs and is paid for
+        (refunded only if the provider fails it), so that Confirm, Cancel, Confirm... cannot
+        spend the operator's paid quota for nothing."""
+        if job.state == "queued":
+            return True
         provider = self.providers.get(job.provider)
-        if provider is not None and job.provider_task_id:
-            try:
-                await provider.cancel(job.provider_task_id)
-            except ProviderError as err:
-                log.info("job %s: the provider did not drop the task: %s", job.id, err)
+        return job.state == "running" and provider is not None and provider.cancellable
+
+    async def cancel(self, job_id: str, user_id: int) -> bool:
+        """Cancel the user's own job while that saves the provider's work, and release its credits."""
+        job = await self.repo.get_job(job_id)
+        if job is None or job.user_id != user_id or not self.cancellable(job):
+            return False
+        if job.state == "queued":
+            # The provider has not heard of it. Its driver waits for a slot (or its CAS to
+            # submitting will fail): a new driver delivers the cancellation now.
+            if not await self.repo.settle(job, "cancelled", from_states=("queued",), error="cancelled"):
+                return False
+            waiting = self._tasks.pop(job_id, None)
+            if waiting is not None:
+                waiting.cancel()
+        elif not await self._drop_running(job):
+            return False
         self.wake(job_id)
         self.start(job_id)
         return True
+
+    async def _drop_running(self, job: Job) -> bool:
+        """Ask the provider to drop the task; refund only on its confirmation."""
+        try:
+            confirmed = job.provider_task_id is not None and await self._provider(job).cancel(job.provider_task_id)
+        except ProviderError as err:
+            log.info("job %s: the provider did not drop the task: %s", job.id, err)
+            return False
+        if not confirmed:
+            return False
+        if await self.repo.settle(job, "cancelled", from_states=("running",), error="cancelled"):
+            return True
+        log.warning("job %s: the provider dropped a task that had already ended", job.id)
+        return False
 
     async def stop(self) -> None:
         """Stop following jobs; deliveries under way may finish (they are resumed otherwise)."""
@@ -212,36 +239,41 @@ class JobRunner:
         if job.provider not in self.providers:
             await self.repo.settle(job, "failed", error="provider_disabled")
             return
-        if not await self.repo.transition(job.id, ("queued",), "submitting", attempts=job.attempts + 1):
-            return
         provider = self._provider(job)
-        try:
-            image = self._input(job, provider)
-            options = self._resolve_links(job)
-        except ValueError as err:
-            log.warning("job %s: cannot publish its input: %s", job.id, err)
-            await self.repo.settle(job, "failed", error="internal_error")
-            return
-        try:
-            async with self._slots:
+        # The job stays queued (and can be cancelled for free) until a slot is free to send it.
+        async with self._slots:
+            if not await self.repo.transition(job.id, ("queued",), "submitting", attempts=job.attempts + 1):
+                return
+            try:
+                image = await self._input(job, provider)
+                options = self._resolve_links(job)
+            except ValueError as err:
+                log.warning("job %s: cannot publish its input: %s", job.id, err)
+                await self.repo.settle(job, "failed", error="internal_error")
+                return
+            try:
                 submission = await provider.submit(options, image, self.callback_url(job), reference=job.id)
-        except ProviderError as err:
-            log.warning("job %s: submit failed: %s", job.id, err)
-            await self.repo.settle(job, "failed", error=err.code)
-            return
+            except ProviderError as err:
+                log.warning("job %s: submit failed: %s", job.id, err)
+                await self.repo.settle(job, "failed", error=err.code)
+                return
         await self.repo.update(job.id, provider_task_id=submission.task_id)
         if not await self.repo.transition(job.id, ("submitting",), "running"):
             return
         if submission.status is not None:  # a synchronous provider answered with the result
             await self._conclude(job, submission.status)
+        elif not provider.cancellable:
+            await self.delivery.accepted(job)
 
-    def _input(self, job: Job, provider: TaskProvider) -> InputImage | None:
+    async def _input(self, job: Job, provider: TaskProvider) -> InputImage | None:
         if not job.input_ref:
             return None
         if provider.takes_url:
             return InputImage(url=self._link(job.input_ref, job))
         data = self.media.read(job.input_ref)
-        return InputImage(data=fit(data, provider.max_input_side) if provider.max_input_side else data)
+        if provider.max_input_side:  # decoding a large photo would hold up the event loop
+            data = await asyncio.to_thread(fit, data, provider.max_input_side)
+        return InputImage(data=data)
 
     def _link(self, ref: str, job: Job) -> str:
         """A signed link to one stored file that stops working when the job's deadline passes."""

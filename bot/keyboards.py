@@ -160,6 +160,11 @@ def sheet_papers(lang: str, job_id: str, fits: dict[str, int]) -> Markup:
     return Markup(rows)
 
 
+def forget_confirm(lang: str) -> Markup:
+    return Markup([[Button(t(lang, "forget.confirm"), callback_data=build(Prefix.MENU, "forget", "yes")),
+                    Button(t(lang, "forget.keep"), callback_data=build(Prefix.MENU, "forget", "no"))]])
+
+
 def languages() -> Markup:
     return Markup([[Button(t(code, "language.name"), callback_data=build(Prefix.LANG, "set", code))] for code in LANGUAGES])
 

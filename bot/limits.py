@@ -1,10 +1,13 @@
-"""Per-user request limit: a sliding one-minute window of messages and button presses."""
+"""Per-user request limit (a sliding one-minute window of messages and button presses) and the
+process-wide budget of memory for decoding images."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 
 WINDOW = 60.0
 
@@ -45,3 +48,34 @@ class RequestLimiter:
             return False
         self._warned[user_id] = now
         return True
+
+
+class DecodeBudget:
+    """Bytes of decoded pixels the whole process may hold at once, and one decode per user. A
+    decode waits until its user has none under way and its cost fits beside the others; one
+    costlier than the whole budget waits until it runs alone. So a few huge uploads run one
+    after another instead of together, photos of ordinary size (a few MB each) pass side by
+    side, and one user sending many at once takes one share."""
+
+    def __init__(self, total: int) -> None:
+        self.total = total
+        self.used = 0
+        self._decoding: set[int] = set()
+        self._changed = asyncio.Condition()
+
+    def _fits(self, user_id: int, cost: int) -> bool:
+        return user_id not in self._decoding and (self.used == 0 or self.used + cost <= self.total)
+
+    @contextlib.asynccontextmanager
+    async def reserve(self, user_id: int, cost: int) -> AsyncIterator[None]:
+        async with self._changed:
+            await self._changed.wait_for(lambda: self._fits(user_id, cost))
+            self.used += cost
+            self._decoding.add(user_id)
+        try:
+            yield
+        finally:
+            async with self._changed:
+                self.used -= cost
+                self._decoding.discard(user_id)
+                self._changed.notify_all()

@@ -48,6 +48,13 @@ class MediaStore:
     def read(self, ref: str) -> bytes:
         return self.path(ref).read_bytes()
 
+    def delete(self, ref: str) -> bool:
+        """Delete a stored file; False when there was none (or ``ref`` is not a media reference)."""
+        if not self.exists(ref):
+            return False
+        self.path(ref).unlink(missing_ok=True)
+        return True
+
     def exists(self, ref: str) -> bool:
         return _REF.match(ref) is not None and (self.root / ref).is_file()
 

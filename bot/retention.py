@@ -13,8 +13,8 @@ import logging
 import time
 from pathlib import Path
 
-from bot.media import MediaStore, linked_ref
-from bot.storage.repo import Job, Repository
+from bot.media import MediaStore
+from bot.storage.repo import Repository
 
 log = logging.getLogger(__name__)
 
@@ -39,15 +39,6 @@ def sweep(root: Path, older_than: float, keep: set[str]) -> int:
     return removed
 
 
-def media_refs(job: Job) -> set[str]:
-    """Every stored file a job uses: its input, files in its options, its results."""
-    refs = {job.input_ref} if job.input_ref else set()
-    refs |= {ref for value in job.options.values() if (ref := linked_ref(value))}
-    if job.result:
-        refs |= {ref for ref in job.result.get("files", []) if isinstance(ref, str)}
-    return refs
-
-
 class MediaSweeper:
     def __init__(self, repo: Repository, media: MediaStore, retention_days: float,
                  interval: float = SWEEP_INTERVAL) -> None:
@@ -60,7 +51,7 @@ class MediaSweeper:
         self.swept = asyncio.Event()
 
     async def sweep_once(self) -> int:
-        keep = {ref for job in await self.repo.open_jobs() for ref in media_refs(job)}
+        keep = {ref for job in await self.repo.open_jobs() for ref in job.files()}
         removed = await asyncio.to_thread(sweep, self.media.root, time.time() - self.retention, keep)
         if removed:
             log.info("deleted %d stored photos older than %g days", removed, self.retention / 86400)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -12,8 +13,9 @@ from bot.config import Settings
 from bot.context import PhotoBotApp
 from bot.delivery import Delivery
 from bot.jobs import JobRunner
-from bot.limits import RequestLimiter
+from bot.limits import DecodeBudget, RequestLimiter
 from bot.media import MediaSigner, MediaStore, derive_secret
+from bot.photos import PhotoKeeper
 from bot.retention import MediaSweeper
 from bot.storage.db import Database
 from bot.templates import TemplateGallery
@@ -21,6 +23,7 @@ from bot.storage.repo import Job, Repository
 from bot.web import WebServer
 from providers.base import TaskProvider
 from providers.download import Downloader
+from providers.errors import ProviderError
 from providers.hili import HiliClient
 from providers.local import LocalIdPhoto
 from providers.magictiger import MagicTigerApi, MagicTigerClient
@@ -30,6 +33,10 @@ from providers.qq_anime import QQAnimeClient
 from providers.specs import SpecCatalog, load_catalog
 
 log = logging.getLogger(__name__)
+
+#: Memory for decoding uploads at once, process-wide (see bot.limits.DecodeBudget): a 48 MP
+#: phone photo decodes alone, twenty ordinary ones side by side.
+DECODE_BUDGET_BYTES = 256 * 1024 * 1024
 
 
 @dataclass
@@ -47,6 +54,8 @@ class Services:
     web: WebServer
     limiter: RequestLimiter
     sweeper: MediaSweeper
+    photos: PhotoKeeper
+    decodes: DecodeBudget
 
     @property
     def enabled_services(self) -> dict[str, str]:
@@ -102,7 +111,7 @@ def make_providers(settings: Settings) -> dict[str, TaskProvider]:
                                              deadline=wanxing.deadline, **retries)
     local = settings.providers.local
     if local.usable:
-        providers["local"] = LocalIdPhoto(concurrency=local.concurrency)
+        providers["local"] = LocalIdPhoto(concurrency=local.concurrency, limits=local.limits())
     return providers
 
 
@@ -110,7 +119,7 @@ def id_photo_measure(settings: Settings) -> Callable[[Job, bytes], Awaitable[dic
     """Measures where the head is in an ID photo a provider made (the local engine reports its own),
     so that every ID photo's caption names its rule; None without the local engine's models."""
     from providers.localengine import available
-    from providers.localengine.worker import EngineCrashed, shared_worker
+    from providers.localengine.worker import shared_worker
 
     if not available():
         return None
@@ -122,8 +131,9 @@ def id_photo_measure(settings: Settings) -> Callable[[Job, bytes], Awaitable[dic
             return None  # print sheets hold several photos
         try:
             worker = shared_worker(settings.providers.local.concurrency)
-            return await worker.placement(data, str(job.options["bg_color"]), spec.rule.rule_id)
-        except EngineCrashed:
+            return await worker.placement(data, str(job.options["bg_color"]), spec.rule.rule_id,
+                                          settings.providers.local.limits())
+        except ProviderError:  # busy, slow or crashed: the photo goes out without its measurements
             return None
 
     return measure
@@ -132,7 +142,8 @@ def id_photo_measure(settings: Settings) -> Callable[[Job, bytes], Awaitable[dic
 async def open_services(app: PhotoBotApp, settings: Settings) -> Services:
     """Open the database, clients and web server and attach them to ``app.bot_data``."""
     db = await Database.open(settings.database.path)
-    repo = Repository(db, daily_free=settings.credits.daily_free)
+    repo = Repository(db, daily_free=settings.credits.daily_free,
+                      fingerprint_key=derive_secret(settings.server.media_secret, settings.telegram.token))
     media = MediaStore(settings.media_dir)
     signer = MediaSigner(derive_secret(settings.server.media_secret, settings.telegram.token), settings.server.media_link_ttl)
     providers = make_providers(settings)
@@ -142,7 +153,8 @@ async def open_services(app: PhotoBotApp, settings: Settings) -> Services:
         timeout=settings.network.download_timeout,
     )
     alerts = OperatorAlerts(app.bot, repo, settings.telegram.admin_ids)
-    delivery = Delivery(app.bot, repo, media, alerts, edit_interval=settings.telegram.status_edit_interval)
+    delivery = Delivery(app.bot, repo, media, alerts, edit_interval=settings.telegram.status_edit_interval,
+                        cancellable_providers=frozenset(name for name, p in providers.items() if p.cancellable))
     runner = JobRunner(
         repo, media, providers, downloader, delivery,
         public_url=settings.server.public_url,
@@ -151,17 +163,22 @@ async def open_services(app: PhotoBotApp, settings: Settings) -> Services:
         max_poll_interval=settings.jobs.max_poll_interval,
         measure=id_photo_measure(settings),
     )
+    database = settings.database
+    photos = PhotoKeeper(repo, media, max_user_bytes=int(database.max_user_mb * 1024 * 1024),
+                         min_free_bytes=int(database.min_free_disk_mb * 1024 * 1024),
+                         retention_days=database.media_retention_days, database_path=Path(database.path))
     webhook = ((app.bot, settings.webhook_path_secret(), settings.webhook_header_secret())
                if settings.telegram.mode == "webhook" else None)
     web = WebServer(
         repo=repo, media=media, signer=signer, update_queue=app.update_queue,
         host=settings.server.host, port=settings.server.port, providers=providers, webhook=webhook,
+        disk_low=photos.disk_low,
     )
     await web.start()
     templates = TemplateGallery(settings.providers.wanxing.templates, media)
     limiter = RequestLimiter(settings.limits.requests_per_minute)
     sweeper = MediaSweeper(repo, media, settings.database.media_retention_days)
     services = Services(settings, db, repo, media, signer, load_catalog(), templates, providers, downloader, runner, web,
-                        limiter, sweeper)
+                        limiter, sweeper, photos, DecodeBudget(DECODE_BUDGET_BYTES))
     app.bot_data.services = services
     return services

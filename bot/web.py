@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import hmac
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -47,7 +47,9 @@ class WebServer:
         port: int,
         providers: Mapping[str, TaskProvider],
         webhook: tuple[Bot, str, str] | None = None,
+        disk_low: Callable[[], bool] = lambda: False,
     ) -> None:
+        self.disk_low = disk_low
         self.providers = providers
         self.repo = repo
         self.media = media
@@ -83,8 +85,10 @@ class WebServer:
     async def healthz(self, request: web.Request) -> web.Response:
         try:
             await self.repo.db.fetchone("SELECT 1")
-        except Exception:  # the database is the one dependency that makes us unhealthy
+        except Exception:  # the database is one dependency that makes us unhealthy
             return web.json_response({"status": "error"}, status=503)
+        if self.disk_low():  # the other: no room for new photos
+            return web.json_response({"status": "low_disk"}, status=503)
         return web.json_response({"status": "ok"})
 
     async def media_file(self, request: web.Request) -> web.StreamResponse:

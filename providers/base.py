@@ -229,6 +229,9 @@ class TaskProvider(HttpProvider):
     max_input_side: int | None = None
     #: True when the provider calls our callback URL when a task ends (polling is then a fallback).
     calls_back: bool = False
+    #: True when the provider can drop an accepted task and confirm it (MagicTiger's deletetask), so
+    #: that cancelling a running job costs nothing; other providers' tasks run to the end and are paid.
+    cancellable: bool = False
     #: True when submitting has no side effect (no request, no charge): an interrupted job
     #: is simply run again after a restart instead of being failed.
     rerun_safe: bool = False
@@ -246,8 +249,9 @@ class TaskProvider(HttpProvider):
         """The task's current status; raises ProviderError when it cannot be read."""
         raise NotImplementedError
 
-    async def cancel(self, task_id: str) -> None:
-        """Tell the provider to drop the task, where it can (best effort)."""
+    async def cancel(self, task_id: str) -> bool:
+        """Ask the provider to drop the task; True only when it confirmed that it did."""
+        return False
 
     def check_callback(self, headers: Mapping[str, str], body: bytes) -> bool:
         """Extra checks of a callback beyond the per-job secret in its path."""

@@ -12,7 +12,7 @@ from typing import Any
 
 from providers.base import TaskProvider
 from providers.placement import DEFAULT_RULE
-from providers.localengine.worker import shared_worker
+from providers.localengine.worker import EngineLimits, shared_worker
 from providers.models import InputImage, Phase, ResultImage, Submission, TaskStatus
 from providers.specs import load_catalog
 
@@ -26,9 +26,10 @@ class LocalIdPhoto(TaskProvider):
     #: Nothing was sent anywhere: a job interrupted by a restart can run again.
     rerun_safe = True
 
-    def __init__(self, *, concurrency: int = DEFAULT_CONCURRENCY) -> None:
+    def __init__(self, *, concurrency: int = DEFAULT_CONCURRENCY, limits: EngineLimits = EngineLimits()) -> None:
         super().__init__()
         self._engine = shared_worker(concurrency)
+        self.limits = limits
 
     async def submit(
         self, options: Mapping[str, Any], image: InputImage | None, callback_url: str | None, *, reference: str = ""
@@ -37,7 +38,7 @@ class LocalIdPhoto(TaskProvider):
             raise ValueError("the local engine needs the photo's bytes")
         spec = load_catalog().get(int(options["spec_id"]))
         rule = spec.rule.rule_id if spec else DEFAULT_RULE
-        data, placement = await self._engine.make_id_photo(image.data, {**options, "rule": rule})
+        data, placement = await self._engine.make_id_photo(image.data, {**options, "rule": rule}, self.limits)
         status = TaskStatus(Phase.DONE, progress=100, images=(ResultImage(data=data, placement=placement),))
         return Submission(task_id=f"local-{uuid.uuid4().hex}", status=status)
 

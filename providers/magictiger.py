@@ -85,6 +85,7 @@ class MagicTigerClient(TaskProvider):
     name = "magictiger"
     takes_url = True
     calls_back = True
+    cancellable = True
 
     def __init__(self, api: MagicTigerApi, *, timeout: float = DEFAULT_TIMEOUT, poll_interval: float = POLL_INTERVAL,
                  deadline: float = DEADLINE, **kwargs: Any) -> None:
@@ -145,8 +146,10 @@ class MagicTigerClient(TaskProvider):
             raise BadResponse("magictiger: finished task without an output", provider=self.name, data=data)
         return TaskStatus(Phase.DONE, progress=100, images=tuple(ResultImage(url=u) for u in urls), raw_state=status)
 
-    async def cancel(self, task_id: str) -> None:
-        await self._call("deletetask", {"taskid": json.loads(task_id)["taskid"]}, idempotent=True)
+    async def cancel(self, task_id: str) -> bool:
+        """deletetask; its ``success`` is the provider's word that the task is dropped."""
+        data = await self._call("deletetask", {"taskid": json.loads(task_id)["taskid"]}, idempotent=True)
+        return isinstance(data, dict) and data.get("success") is True
 
     def check_callback(self, headers: Mapping[str, str], body: bytes) -> bool:
         """The callback carries our API token in the ``token`` header."""

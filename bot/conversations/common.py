@@ -10,6 +10,7 @@ from bot import keyboards
 from bot.context import Context
 from bot.i18n import pick_language, t
 from providers.localengine.findings import FaceFindings
+from providers.localengine.worker import EngineBusy, EngineTimeout
 
 log = logging.getLogger(__name__)
 
@@ -39,27 +40,34 @@ async def face_findings(context: Context) -> FaceFindings:
 
     photo = context.session.photo
     assert photo is not None
-    if photo.face is None:
-        if not available():
-            photo.face = FaceFindings(checked=False)
-        else:
-            engine = shared_worker(context.services.settings.providers.local.concurrency)
-            try:
-                photo.face = await engine.inspect(context.services.media.read(photo.ref))
-            except EngineCrashed:
-                # The provider will still refuse a photo without a face.
+    async with photo.checking:
+        if photo.face is None:
+            if not available():
                 photo.face = FaceFindings(checked=False)
+            else:
+                local = context.services.settings.providers.local
+                try:
+                    photo.face = await shared_worker(local.concurrency).inspect(
+                        context.services.media.read(photo.ref), local.limits())
+                except EngineCrashed:
+                    # The provider will still refuse a photo without a face.
+                    photo.face = FaceFindings(checked=False)
     return photo.face
 
 
 async def face_ok(update: Update, context: Context, *, id_photo: bool) -> bool:
     """Whether the photo has one usable face (for an ID photo: also a straight, open-eyed, sharp,
     well-lit one); if not, say why. Nothing is charged either way."""
-    findings = await face_findings(context)
+    lang = context.session.lang or "en"
+    try:
+        findings = await face_findings(context)
+    except (EngineBusy, EngineTimeout):
+        await answer(update)
+        await update.effective_message.reply_text(t(lang, "error.engine_busy"))
+        return False
     problem = findings.problem or (findings.id_problem if id_photo else None)
     if problem is None:
         return True
-    lang = context.session.lang or "en"
     await update.effective_message.reply_text(t(lang, f"face.{problem}"), reply_markup=keyboards.new_photo(lang))
     return False
 async def ready_photo(update: Update, context: Context, *, needs_face: bool, id_photo: bool = False) -> bool:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 
 from telegram import Update
 from telegram.error import TelegramError
@@ -14,7 +15,7 @@ from bot.callback_data import parse
 from bot.context import Context, InputPhoto
 from bot.conversations.common import answer, user_language
 from bot.i18n import LANGUAGES, t
-from bot.images import MAX_INPUT_BYTES, ImageRejected, normalise
+from bot.images import MAX_INPUT_BYTES, ImageRejected, normalise, probe
 from providers.errors import ProviderError
 from providers.hili import HiliClient
 from providers.picwish import MAX_BYTES, MAX_SIDE
@@ -35,7 +36,8 @@ async def start(update: Update, context: Context) -> int:
         await update.effective_message.reply_text(t(lang, "start.no_services", name=name))
     else:
         listing = "\n".join(f"• {t(lang, f'service.{s}')}" for s in services)
-        await update.effective_message.reply_text(t(lang, "start.greeting", name=name, services=listing))
+        await update.effective_message.reply_text(
+            t(lang, "start.greeting", name=name, services=listing) + "\n\n" + t(lang, "privacy.pointer"))
     return ConversationHandler.END
 
 
@@ -58,6 +60,8 @@ async def cancel(update: Update, context: Context) -> int:
     lang = await user_language(update, context)
     session = context.session
     had_something = session.photo is not None or session.draft is not None or session.order is not None
+    if session.photo is not None:
+        await context.services.photos.discard(session.photo.ref)
     session.photo = session.draft = session.order = None
     await update.effective_message.reply_text(t(lang, "cancel.done" if had_something else "cancel.nothing"))
     return ConversationHandler.END
@@ -110,9 +114,14 @@ async def photo(update: Update, context: Context) -> int:
     message = update.effective_message
     session = context.session
     session.draft = session.order = None
+    photos = context.services.photos
     attachment = message.photo[-1] if message.photo else message.document
     if attachment.file_size and attachment.file_size > MAX_INPUT_BYTES:
         await message.reply_text(t(lang, "input.file_too_large"))
+        return ConversationHandler.END
+    if photos.disk_low():
+        log.warning("free disk below database.min_free_disk_mb: a new photo was turned away")
+        await message.reply_text(t(lang, "input.try_later"))
         return ConversationHandler.END
     try:
         telegram_file = await attachment.get_file()
@@ -123,12 +132,21 @@ async def photo(update: Update, context: Context) -> int:
         await message.reply_text(t(lang, key))
         return ConversationHandler.END
     try:
-        image = await asyncio.to_thread(normalise, data, max_side=MAX_SIDE, max_bytes=MAX_BYTES)
+        cost = (await asyncio.to_thread(probe, data, max_side=MAX_SIDE)).cost
+        async with context.services.decodes.reserve(update.effective_user.id, cost):
+            image = await asyncio.to_thread(normalise, data, max_side=MAX_SIDE, max_bytes=MAX_BYTES)
     except ImageRejected as err:
         await message.reply_text(t(lang, f"input.{err.code}"))
         return ConversationHandler.END
+    if await photos.over_cap(update.effective_user.id, len(image.data)):
+        settings = context.services.settings.database
+        await message.reply_text(t(lang, "input.storage_full", mb=f"{settings.max_user_mb:g}",
+                                   days=f"{settings.media_retention_days:g}"))
+        return ConversationHandler.END
     ref = await asyncio.to_thread(context.services.media.save_input, image.data)
-    session.photo = InputPhoto(ref=ref, width=image.width, height=image.height)
+    previous, session.photo = session.photo, InputPhoto(ref=ref, width=image.width, height=image.height)
+    if previous is not None:  # only the latest photo not yet ordered with is kept
+        await photos.discard(previous.ref)
     services = list(context.services.enabled_services)
     if not services:
         await message.reply_text(t(lang, "start.no_services", name=update.effective_user.first_name))
@@ -181,7 +199,10 @@ async def hili_remaining(update: Update, context: Context) -> None:
 async def rate_limit(update: Update, context: Context) -> None:
     """Runs before every other handler: drops updates from a user over the per-minute limit."""
     user = update.effective_user
-    if user is None or user.id in context.services.settings.telegram.admin_ids:
+    if user is None:
+        return
+    context.session.touched = time.monotonic()
+    if user.id in context.services.settings.telegram.admin_ids:
         return
     limiter = context.services.limiter
     if limiter.allow(user.id):

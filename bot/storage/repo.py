@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 import secrets
 import sqlite3
@@ -12,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
+from bot.media import linked_ref
 from bot.storage.db import Database
 
 ACTIVE_STATES = ("queued", "submitting", "running")
@@ -115,17 +118,31 @@ class Job:
             sent_parts=json.loads(row["sent_parts"]),
         )
 
+    def files(self) -> set[str]:
+        """Every stored file the job uses: its input, files in its options, its results."""
+        refs = {self.input_ref} if self.input_ref else set()
+        refs |= {ref for value in self.options.values() if (ref := linked_ref(value))}
+        if self.result:
+            refs |= {ref for ref in self.result.get("files", []) if isinstance(ref, str)}
+        return refs
+
 
 def utc_day(now: float | None = None) -> str:
     return datetime.fromtimestamp(now if now is not None else time.time(), timezone.utc).date().isoformat()
 
 
+class ActiveJobs(Exception):
+    """The user still has unfinished jobs; /forget waits for them."""
+
+
 class Repository:
-    def __init__(self, db: Database, daily_free: int, today: Callable[[], str] = utc_day) -> None:
+    def __init__(self, db: Database, daily_free: int, today: Callable[[], str] = utc_day,
+                 fingerprint_key: bytes = b"photobot") -> None:
         self.db = db
         self.daily_free = daily_free
         #: The UTC day of the daily free credits (a parameter so that tests can turn the day).
         self.today = today
+        self._fingerprint_key = fingerprint_key
 
     # --- users -----------------------------------------------------------------
 
@@ -171,10 +188,47 @@ class Repository:
             return
         held = int(conn.execute(_ON_HOLD_SQL, (user_id,)).fetchone()[0])
         amount = max(0, self.daily_free - self._balance(conn, user_id) - held)
+        forgot_today = conn.execute("SELECT 1 FROM forgotten_today WHERE fingerprint = ? AND day = ?",
+                                    (self._fingerprint(user_id), day)).fetchone()
+        if forgot_today:  # back the same day after /forget: today's credits were given already
+            amount = 0
         conn.execute(
             "INSERT INTO ledger (user_id, kind, amount, day, created_at) VALUES (?, 'daily_grant', ?, ?, ?)",
             (user_id, amount, day, time.time()),
         )
+
+    def _fingerprint(self, user_id: int) -> str:
+        return hmac.new(self._fingerprint_key, str(user_id).encode(), hashlib.sha256).hexdigest()
+
+    async def forget_user(self, user_id: int) -> list[str]:
+        """/forget: move the user's rows to a pseudonym, so the ledger keeps balancing without
+        naming them, and drop their jobs' file references; the stored files to delete. Raises
+        ActiveJobs while a job is unfinished."""
+        pseudonym = -1 - secrets.randbelow(2**52)
+        day = self.today()
+
+        def work(conn: sqlite3.Connection) -> list[str]:
+            rows = conn.execute("SELECT * FROM jobs WHERE user_id = ?", (user_id,)).fetchall()
+            jobs = [Job.from_row(row) for row in rows]
+            if any(job.state in ACTIVE_STATES for job in jobs):
+                raise ActiveJobs()
+            refs = sorted({ref for job in jobs for ref in job.files()})
+            if conn.execute("SELECT 1 FROM users WHERE user_id = ?", (user_id,)).fetchone() is None:
+                return refs
+            conn.execute("INSERT INTO users (user_id, chat_id, language, first_seen) VALUES (?, ?, '', 0)",
+                         (pseudonym, pseudonym))
+            conn.execute(
+                "UPDATE jobs SET user_id = ?, chat_id = ?, input_ref = NULL, result = NULL, options = '{}',"
+                " status_message_id = NULL, delivery = 'done', sent_parts = '[]' WHERE user_id = ?",
+                (pseudonym, pseudonym, user_id))
+            conn.execute("UPDATE ledger SET user_id = ? WHERE user_id = ?", (pseudonym, user_id))
+            conn.execute("DELETE FROM users WHERE user_id = ?", (user_id,))
+            conn.execute("DELETE FROM forgotten_today WHERE day < ?", (day,))
+            conn.execute("INSERT OR REPLACE INTO forgotten_today (fingerprint, day) VALUES (?, ?)",
+                         (self._fingerprint(user_id), day))
+            return refs
+
+        return await self.db.transaction(work)
 
     async def balance(self, user_id: int) -> int:
         def work(conn: sqlite3.Connection) -> int:
@@ -261,6 +315,11 @@ class Repository:
         assert job is not None
         return job
 
+    async def active_jobs(self, user_id: int) -> list[Job]:
+        rows = await self.db.fetchall(
+            "SELECT * FROM jobs WHERE user_id = ? AND state IN ('queued', 'submitting', 'running')", (user_id,))
+        return [Job.from_row(row) for row in rows]
+
     async def get_job(self, job_id: str) -> Job | None:
         row = await self.db.fetchone("SELECT * FROM jobs WHERE id = ?", (job_id,))
         return Job.from_row(row) if row else None
@@ -294,10 +353,12 @@ class Repository:
             params += from_states
         return sql, params
 
-    async def settle(self, job: Job, to_state: str, **fields: Any) -> bool:
-        """Move an active job to a terminal state and capture or release its hold, atomically."""
+    async def settle(self, job: Job, to_state: str, *, from_states: tuple[str, ...] = ACTIVE_STATES,
+                     **fields: Any) -> bool:
+        """Move an active job (one in ``from_states``) to a terminal state and capture or release
+        its hold, atomically; False when the job was no longer in one of those states."""
         kind = "capture" if to_state == "succeeded" else "release"
-        update = self._update_sql(job.id, ACTIVE_STATES, {"state": to_state, **fields})
+        update = self._update_sql(job.id, from_states, {"state": to_state, **fields})
 
         def work(conn: sqlite3.Connection) -> bool:
             if conn.execute(*update).rowcount != 1:

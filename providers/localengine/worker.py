@@ -7,6 +7,11 @@ on the engine, and a crash in native code costs one photo, not the bot.
 
 The pool is started on first use and lives as long as the interpreter: a bot (or a test
 suite) that never checks a face never pays for it.
+
+Every call is bounded: at most ``queue_limit`` photos wait behind those being made (more is
+"busy, try again", at once and for free), and a photo that takes longer than ``time_limit``
+seconds ends the worker processes (a new pool takes the next photo), since a process busy in
+native code cannot be interrupted any other way.
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ import time
 from collections.abc import Mapping
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
@@ -30,12 +36,35 @@ log = logging.getLogger(__name__)
 
 #: How often a worker looks whether the bot that started it is still there.
 PARENT_CHECK_SECONDS = 1.0
+#: Photos that may wait for the engine behind those being made.
+DEFAULT_QUEUE_LIMIT = 20
+#: Seconds one photo may take (a check or a finished ID photo take well under two).
+DEFAULT_TIME_LIMIT = 60.0
+
+
+@dataclass(frozen=True)
+class EngineLimits:
+    queue_limit: int = DEFAULT_QUEUE_LIMIT
+    time_limit: float = DEFAULT_TIME_LIMIT
 
 
 class EngineCrashed(ProviderError):
     """The worker process died while working on a photo (a new one takes the next photo)."""
 
     code = "internal_error"
+
+
+class EngineBusy(ProviderError):
+    """Too many photos wait for the engine already; nothing was started."""
+
+    code = "engine_busy"
+    never_accepted = True
+
+
+class EngineTimeout(ProviderError):
+    """A photo took longer than its time limit; the worker processes were ended."""
+
+    code = "engine_busy"
 
 
 class FaceProblem(ProviderDomainError):
@@ -89,6 +118,10 @@ class EngineWorker:
         self.processes = processes
         self._pool: ProcessPoolExecutor | None = None
         self._lock = threading.Lock()
+        #: Photos being made or waiting (in this event loop's process).
+        self.pending = 0
+        #: Photos handed to the engine since start (every face check and ID photo counts one).
+        self.started = 0
 
     def _executor(self) -> ProcessPoolExecutor:
         with self._lock:
@@ -98,30 +131,52 @@ class EngineWorker:
                                                  initializer=_exit_with_parent, initargs=(os.getpid(),))
             return self._pool
 
-    async def _run(self, function: Any, *args: Any) -> Any:
+    def _discard(self, pool: ProcessPoolExecutor, *, kill: bool) -> None:
+        """Stop using ``pool``; with ``kill``, end its processes (photos in them fail as crashed)."""
+        with self._lock:
+            if self._pool is pool:
+                self._pool = None
+        if kill:
+            # The executor has no way to stop one task, so its processes are ended directly.
+            for process in list(getattr(pool, "_processes", {}).values()):
+                process.kill()
+        pool.shutdown(wait=False, cancel_futures=True)
+
+    async def _run(self, function: Any, *args: Any, limits: EngineLimits) -> Any:
+        if self.pending >= self.processes + limits.queue_limit:
+            raise EngineBusy("local engine: queue full", provider="local")
+        self.pending += 1
+        self.started += 1
         pool = self._executor()
         try:
-            return await asyncio.get_running_loop().run_in_executor(pool, partial(function, *args))
+            work = asyncio.get_running_loop().run_in_executor(pool, partial(function, *args))
+            return await asyncio.wait_for(work, limits.time_limit)
+        except TimeoutError as err:
+            log.error("a photo took the local engine more than %gs; its worker processes were ended",
+                      limits.time_limit)
+            self._discard(pool, kill=True)
+            raise EngineTimeout("local engine: time limit", provider="local") from err
         except BrokenProcessPool as err:
             log.error("the local engine's worker process died; a new one takes the next photo")
-            with self._lock:
-                if self._pool is pool:
-                    self._pool = None
-            pool.shutdown(wait=False, cancel_futures=True)
+            self._discard(pool, kill=False)
             raise EngineCrashed("local engine worker died", provider="local") from err
+        finally:
+            self.pending -= 1
 
-    async def inspect(self, image: bytes) -> FaceFindings:
+    async def inspect(self, image: bytes, limits: EngineLimits = EngineLimits()) -> FaceFindings:
         """What the face check finds in the photo (see FaceFindings)."""
-        return await self._run(_inspect, image)
+        return await self._run(_inspect, image, limits=limits)
 
-    async def placement(self, image: bytes, bg_color: str, rule: str) -> dict[str, Any] | None:
+    async def placement(self, image: bytes, bg_color: str, rule: str,
+                        limits: EngineLimits = EngineLimits()) -> dict[str, Any] | None:
         """Where the head is in a finished ID photo (see measure.placement_of)."""
-        return await self._run(_placement, image, bg_color, rule)
+        return await self._run(_placement, image, bg_color, rule, limits=limits)
 
-    async def make_id_photo(self, image: bytes, options: Mapping[str, Any]) -> tuple[bytes, dict[str, Any]]:
+    async def make_id_photo(self, image: bytes, options: Mapping[str, Any],
+                            limits: EngineLimits = EngineLimits()) -> tuple[bytes, dict[str, Any]]:
         """The finished ID photo for the job's options (``rule`` names its placement rule), and the
         placement report (rule and measured shares); raises FaceProblem."""
-        result = await self._run(_id_photo, image, dict(options))
+        result = await self._run(_id_photo, image, dict(options), limits=limits)
         if isinstance(result, str):
             raise FaceProblem(result)
         return result

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
 from tests.bot.flows import corner_rgb, dpi, order_until_summary, pixel_size, send_photo_and_pick_idphoto
@@ -174,21 +176,51 @@ async def test_not_enough_credits_makes_no_provider_request(make_settings, teleg
         assert await services.repo.balance(user.id) == 5
 
 
-async def test_cancel_a_running_job_releases_credits(bot, telegram, picwish):
+async def test_cancel_is_not_offered_once_the_provider_works_and_the_work_is_paid(bot, telegram, picwish):
+    """PicWish cannot drop a task: once it has one, Cancel disappears, a stale Cancel button is
+    refused, and the photo arrives and is paid for. A Confirm/Cancel loop spends nothing of the
+    operator's paid quota for free."""
     picwish.hold_new_tasks = True
     user = telegram.user()
     summary = await order_until_summary(user, "Visa", "USA Visa", "White")
+    stale_cancel = summary  # the queued status shows Cancel until the provider accepts
     await user.press(summary, "Confirm")
     await picwish.task_created.wait()
-    await user.edited(summary, "Working on it")
+    await user.edited(summary, "your photo is on its way")
+    assert summary.buttons() == []
+    (job_id,) = [row["id"] for row in await bot.db.fetchall("SELECT id FROM jobs")]
+    query = await user.press_data(stale_cancel, f"j:cancel:{job_id}")
+    assert "can no longer be cancelled" in (await user.answer_to(query) or "")
     assert await bot.repo.balance(user.id) == 24
-    await user.press(summary, "Cancel")
-    await user.edited(summary, "Cancelled. Your 6 credits were returned.")
-    assert await bot.repo.balance(user.id) == 30
     picwish.release()
+    await user.next_message(kind="document", timeout=15)
     await bot.runner.idle()
-    assert user.messages("document") == []
+    assert (await bot.repo.get_job(job_id)).state == "succeeded"
+    assert await bot.repo.balance(user.id) == 24
     assert await bot.repo.ledger_problems() == []
+
+
+async def test_cancel_while_waiting_for_a_slot_costs_nothing_and_the_provider_never_hears(make_settings, telegram, picwish):
+    from bot.app import running
+
+    gate = picwish.hold["create"] = asyncio.Event()
+    async with running(make_settings(jobs__max_concurrent=1)) as services:
+        first, second = telegram.user(6001), telegram.user(6002)
+        first_summary = await order_until_summary(first, "Visa", "USA Visa", "White")
+        await first.press(first_summary, "Confirm")
+        await asyncio.wait_for(picwish.held.setdefault("create", asyncio.Event()).wait(), 10)
+        summary = await order_until_summary(second, "Visa", "USA Visa", "White")
+        await second.press(summary, "Confirm")
+        await second.edited(summary, "Your order is in")
+        assert [b["text"] for b in summary.buttons()] == ["✖ Cancel"]
+        await second.press(summary, "Cancel")
+        await second.edited(summary, "Cancelled. Your 6 credits were returned.")
+        gate.set()
+        await first.next_message(kind="document", timeout=15)
+        await services.runner.idle()
+        assert len(picwish.creates) == 1
+        assert await services.repo.balance(second.id) == 30
+        assert await services.repo.ledger_problems() == []
 
 
 async def test_provider_failure_releases_credits_and_offers_retry(bot, telegram, picwish):
@@ -312,7 +344,7 @@ async def test_a_forged_language_button_changes_nothing(bot, telegram):
 
 
 async def test_commands_help_balance_cancel(bot, telegram):
-    assert [c["command"] for c in telegram.commands[""]] == ["start", "help", "balance", "cancel", "language"]
+    assert [c["command"] for c in telegram.commands[""]] == ["start", "help", "balance", "cancel", "language", "privacy", "forget"]
     assert telegram.commands["zh"][0]["description"] == "开始并查看功能"
     user = telegram.user()
     await user.send_text("/help")

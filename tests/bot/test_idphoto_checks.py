@@ -11,7 +11,7 @@ pytest.importorskip("mediapipe", reason="the photobot[local] extra is not instal
 
 from bot.app import running  # noqa: E402
 from tests.bot.flows import order_until_summary  # noqa: E402
-from tests.conftest import astronaut  # noqa: E402
+from tests.conftest import astronaut, portrait_jpeg  # noqa: E402
 from tests.sample_photos import photo  # noqa: E402
 
 
@@ -119,3 +119,30 @@ async def test_a_picwish_photo_is_measured_and_its_rule_named_too(make_settings,
         assert "📏 U.S. Department of State: head " in shown.text and "mm of 51 mm" in shown.text
         (job,) = await services.db.fetchall("SELECT provider, result FROM jobs")
         assert job["provider"] == "picwish" and '"rule": "usa"' in job["result"]
+
+
+async def test_two_taps_make_one_face_check(make_settings, telegram, picwish):
+    from providers.localengine.worker import shared_worker
+
+    async with running(make_settings()) as services:
+        user = telegram.user()
+        await user.send_photo(portrait_jpeg())
+        menu = await user.next_message("What would you like")
+        engine = shared_worker(services.settings.providers.local.concurrency)
+        before = engine.started
+        taps = [await user.press(menu, "ID photo") for _ in range(2)]
+        for tap in taps:
+            await user.answer_to(tap, timeout=30)
+        await user.edited(menu, "Choose a category")
+        assert engine.started - before == 1
+
+
+async def test_a_photo_over_the_engines_time_limit_is_told_busy_and_costs_nothing(make_settings, telegram, picwish):
+    async with running(make_settings(providers__local__time_limit=0.001)) as services:
+        user = telegram.user()
+        await user.send_photo(portrait_jpeg())
+        menu = await user.next_message("What would you like")
+        await user.press(menu, "ID photo")
+        busy = await user.next_message("very busy right now", timeout=30)
+        assert "nothing was charged" in busy.text
+        await _nothing_spent(services, picwish, user)

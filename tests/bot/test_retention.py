@@ -55,7 +55,7 @@ async def test_old_photos_are_deleted_but_not_those_a_job_still_needs(make_setti
 
 def test_a_job_keeps_its_input_its_linked_photos_and_its_results(tmp_path):
     from bot.media import MediaStore, linked
-    from bot.retention import media_refs, sweep
+    from bot.retention import sweep
     from bot.storage.repo import Job
 
     store = MediaStore(tmp_path)
@@ -66,6 +66,6 @@ def test_a_job_keeps_its_input_its_linked_photos_and_its_results(tmp_path):
               input_ref=refs[0], price=5, provider_task_id=None, state="succeeded", progress=100, attempts=1,
               created_at=0.0, deadline=None, result={"files": [refs[2]]}, error=None, callback_secret="s",
               status_message_id=None, delivery=None)
-    assert media_refs(job) == set(refs[:4])
-    assert sweep(tmp_path, time.time() + 60, media_refs(job)) == 1
+    assert job.files() == set(refs[:4])
+    assert sweep(tmp_path, time.time() + 60, job.files()) == 1
     assert [store.exists(ref) for ref in refs] == [True, True, True, True, False, True]

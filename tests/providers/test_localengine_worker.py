@@ -14,7 +14,7 @@ from PIL import Image
 
 pytest.importorskip("mediapipe", reason="the photobot[local] extra is not installed")
 
-from providers.localengine.worker import EngineCrashed, EngineWorker, FaceProblem  # noqa: E402
+from providers.localengine.worker import EngineCrashed, EngineLimits, EngineWorker, FaceProblem  # noqa: E402
 from tests.conftest import portrait_jpeg  # noqa: E402
 
 SPEC = {"px_width": 413, "px_height": 531, "dpi": 300, "bg_color": "438EDB", "rule": "icao"}
@@ -49,7 +49,7 @@ async def test_faces_and_photos_come_back_from_the_worker(worker):
 
 async def test_a_crashed_worker_is_replaced(worker):
     with pytest.raises(EngineCrashed):
-        await worker._run(os._exit, 3)  # the worker dies as if native code had crashed
+        await worker._run(os._exit, 3, limits=EngineLimits())  # the worker dies as if native code had crashed
     assert (await worker.inspect(portrait_jpeg())).problem is None
 
 
@@ -87,3 +87,30 @@ async def test_the_worker_leaves_when_the_bot_is_killed():
             await asyncio.sleep(0.1)
 
     await asyncio.wait_for(gone(), 10)
+
+
+async def test_a_full_queue_is_busy_at_once_and_costs_no_engine_time(worker):
+    from providers.localengine.worker import EngineBusy
+
+    limits = EngineLimits(queue_limit=1)
+    photos = [asyncio.ensure_future(worker.inspect(portrait_jpeg(), limits)) for _ in range(2)]
+    while worker.pending < 2:  # let both tasks reach the engine (a yield, not a timed wait)
+        await asyncio.sleep(0)
+    with pytest.raises(EngineBusy):
+        await worker.inspect(portrait_jpeg(), limits)  # one being made, one waiting: full
+    assert worker.started == 2
+    assert [(await p).problem for p in photos] == [None, None]
+    assert worker.pending == 0
+    assert (await worker.inspect(portrait_jpeg(), limits)).problem is None
+
+
+async def test_a_photo_over_its_time_limit_ends_the_worker_and_the_next_photo_works(worker):
+    from providers.localengine.worker import EngineTimeout
+
+    await worker.inspect(portrait_jpeg())  # started and warm
+    (process,) = worker._pool._processes.values()
+    with pytest.raises(EngineTimeout):
+        await worker.make_id_photo(portrait_jpeg(), SPEC, EngineLimits(time_limit=0.001))
+    process.join(10)
+    assert not process.is_alive()  # the stuck process is gone, not left working
+    assert (await worker.inspect(portrait_jpeg())).problem is None

@@ -87,3 +87,80 @@ def test_decompression_bomb_is_refused():
     with pytest.raises(ImageRejected) as info:
         normalise(out.getvalue())
     assert info.value.code == "too_many_pixels"
+
+
+def test_a_huge_rgba_png_is_refused_from_its_header():
+    """7070×7070 RGBA is 200 MB decoded: refused before a pixel is decoded (a PNG cannot be decoded
+    at a reduced scale)."""
+    from bot.images import probe
+
+    data = _png("RGBA", size=(7070, 7070))
+    for check in (probe, normalise):
+        with pytest.raises(ImageRejected) as info:
+            check(data)
+        assert info.value.code == "too_many_pixels"
+
+
+def test_a_large_jpeg_is_decoded_at_a_reduced_scale():
+    from bot.images import probe
+
+    big = portrait_jpeg(9000, 3000)
+    found = probe(big)
+    assert found.size == (9000, 3000) and found.decoded == (4500, 1500)
+    assert found.cost == 4500 * 1500 * 4 * 2
+    result = normalise(big, max_side=4096)
+    assert (result.width, result.height) == (4096, 1365)
+    with Image.open(io.BytesIO(result.data)) as stored:
+        assert stored.size == (4096, 1365)
+
+
+def test_a_large_exif_rotated_photo_is_scaled_then_turned_upright():
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    out = io.BytesIO()
+    Image.new("RGB", (5000, 2500), "white").save(out, "PNG", exif=exif)
+    result = normalise(out.getvalue(), max_side=4096)
+    assert (result.width, result.height) == (2048, 4096)
+
+
+async def test_the_decode_budget_runs_big_decodes_one_at_a_time_and_one_per_user():
+    import asyncio
+
+    from bot.limits import DecodeBudget
+
+    budget = DecodeBudget(100)
+    order: list[str] = []
+    gates = {name: asyncio.Event() for name in ("big", "a1", "b1")}
+    started = {name: asyncio.Event() for name in gates}
+
+    async def decode(user: int, name: str, cost: int) -> None:
+        async with budget.reserve(user, cost):
+            order.append(f"{name}+")
+            if name in gates:
+                started[name].set()
+                await gates[name].wait()
+            order.append(f"{name}-")
+
+    async def waiting(count: int) -> None:
+        while len(budget._changed._waiters) < count:  # a yield, not a timed wait
+            await asyncio.sleep(0)
+
+    big = asyncio.ensure_future(decode(1, "big", 150))
+    await started["big"].wait()
+    after_big = [asyncio.ensure_future(decode(2, "big2", 150)), asyncio.ensure_future(decode(3, "small", 10))]
+    await waiting(2)
+    assert order == ["big+"] and budget.used == 150  # costlier than the budget: alone
+    gates["big"].set()
+    await asyncio.gather(big, *after_big)
+    assert order[:2] == ["big+", "big-"] and budget.used == 0
+
+    order.clear()
+    a1 = asyncio.ensure_future(decode(7, "a1", 10))
+    await started["a1"].wait()
+    a2, b1 = asyncio.ensure_future(decode(7, "a2", 10)), asyncio.ensure_future(decode(8, "b1", 10))
+    await started["b1"].wait()
+    assert order == ["a1+", "b1+"]  # another user's fits beside; the same user's second waits
+    gates["a1"].set()
+    gates["b1"].set()
+    await asyncio.gather(a1, a2, b1)
+    assert order.index("a2+") > order.index("a1-") and budget.used == 0

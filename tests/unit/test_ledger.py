@@ -23,7 +23,7 @@ def _draft(price: int, user_id: int = 1) -> JobDraft:
 
 async def test_wal_mode_and_migration_version(repo):
     assert (await repo.db.fetchone("PRAGMA journal_mode"))[0] == "wal"
-    assert (await repo.db.fetchone("PRAGMA user_version"))[0] == 1
+    assert (await repo.db.fetchone("PRAGMA user_version"))[0] == 3
 
 
 async def test_reports_see_every_commit_and_closing_leaves_no_wal(tmp_path):
@@ -113,6 +113,36 @@ async def test_ledger_is_append_only(repo):
         await repo.db.transaction(lambda conn: conn.execute("UPDATE ledger SET amount = 999"))
     with pytest.raises(sqlite3.IntegrityError, match="append-only"):
         await repo.db.transaction(lambda conn: conn.execute("DELETE FROM ledger"))
+    # /forget's pseudonymisation (a positive id to a negative one, nothing else) is the one update
+    # allowed; moving credits to another real user, or changing an amount along with it, is not.
+    await repo.ensure_user(2, 2, "en")
+    with pytest.raises(sqlite3.IntegrityError, match="append-only"):
+        await repo.db.transaction(lambda conn: conn.execute("UPDATE ledger SET user_id = 2 WHERE user_id = 1"))
+    with pytest.raises(sqlite3.IntegrityError, match="append-only"):
+        await repo.db.transaction(lambda conn: conn.execute(
+            "UPDATE ledger SET user_id = -5, amount = 999 WHERE user_id = 1"))
+
+
+async def test_forget_moves_rows_to_a_pseudonym_and_the_ledger_balances(repo):
+    from bot.storage.repo import ActiveJobs
+
+    await repo.ensure_user(1, 1, "en")
+    done = await repo.create_job(_draft(6))
+    await repo.settle(done, "succeeded", result={"files": ["results/x_0.jpg"]})
+    running = await repo.create_job(_draft(3))
+    with pytest.raises(ActiveJobs):
+        await repo.forget_user(1)
+    await repo.settle(running, "failed", error="x")
+    assert await repo.forget_user(1) == ["results/x_0.jpg"]
+    for table in ("users", "jobs", "ledger"):
+        assert await repo.db.fetchall(f"SELECT * FROM {table} WHERE user_id = 1") == []
+    (pseudonym,) = await repo.db.fetchall("SELECT user_id FROM users")
+    assert pseudonym["user_id"] < 0
+    assert await repo.ledger_problems() == []
+    await repo.ensure_user(1, 1, "en")  # back the same day: no second top-up
+    assert await repo.balance(1) == 0
+    tomorrow = Repository(repo.db, daily_free=20, today=lambda: "2999-01-01")
+    assert await tomorrow.balance(1) == 20
 
 
 async def test_a_hold_cannot_be_settled_twice_even_by_hand(repo):

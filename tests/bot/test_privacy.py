@@ -1,0 +1,70 @@
+"""/privacy says what is kept and who sees a photo; /forget deletes it all, under the Cancel rule."""
+
+from __future__ import annotations
+
+from tests.bot.flows import order_until_summary
+from tests.conftest import portrait_jpeg
+
+
+async def _forget(user, button: str, expect: str):
+    """/forget, then ``button`` on its question; the question once edited to ``expect``."""
+    await user.send_text("/forget")
+    ask = await user.next_message("Go ahead?")
+    await user.press(ask, button)
+    return await user.edited(ask, expect)
+
+
+def _stored(settings) -> list[str]:
+    return sorted(p.name for folder in ("inputs", "results") for p in (settings.media_dir / folder).iterdir())
+
+
+async def test_privacy_names_what_is_kept_and_each_services_provider(bot, telegram):
+    user = telegram.user()
+    await user.send_text("/start")
+    greeting = await user.next_message("Send me a photo to begin")
+    assert "/privacy" in greeting.text
+    await user.send_text("/help")
+    assert "/privacy" in (await user.next_message("How it works")).text
+    await user.send_text("/privacy")
+    text = (await user.next_message("What I keep")).text
+    assert "for 7 days" in text and "15 minutes" in text
+    assert "🪪 ID photo: PicWish" in text and "🎨 Anime portrait: Tencent" in text and "✨ Enhance: MagicTiger" in text
+    chinese = telegram.user(6101, language_code="zh-hans")
+    await chinese.send_text("/privacy")
+    text = (await chinese.next_message("我保存什么")).text
+    assert "保留 7 天" in text and "🪪 证件照：佐糖 PicWish" in text
+
+
+async def test_forget_waits_for_work_a_provider_took_then_deletes_everything(bot, telegram, picwish):
+    settings = bot.settings
+    user = telegram.user()
+    summary = await order_until_summary(user, "Visa", "USA Visa", "White")
+    await user.press(summary, "Confirm")
+    await user.next_message(kind="document", timeout=15)
+    picwish.hold_new_tasks = True
+    running = await order_until_summary(user, "Visa", "USA Visa", "White")
+    await user.press(running, "Confirm")
+    await user.edited(running, "on its way")
+    await user.send_photo(portrait_jpeg())  # and a photo not ordered with yet
+    await user.next_message("What would you like")
+    stored = _stored(settings)
+    assert len(stored) == 4  # two inputs, one result, the new photo
+
+    await _forget(user, "Delete everything", "already being made and can no longer be cancelled")
+    assert _stored(settings) == stored
+
+    picwish.release()
+    await user.next_message(kind="document", timeout=15)
+    await bot.runner.idle()
+    await _forget(user, "Keep my data", "Nothing was deleted")
+    done = await _forget(user, "Delete everything", "Done.")
+    assert "5 stored files were deleted" in done.text  # two inputs, two results, the unordered photo
+    assert _stored(settings) == []
+    for table in ("users", "jobs", "ledger"):
+        assert await bot.db.fetchall(f"SELECT * FROM {table} WHERE user_id = ?", (user.id,)) == []
+    assert await bot.repo.ledger_problems() == []
+    spent = await bot.db.fetchall("SELECT COUNT(*) AS n FROM ledger WHERE kind = 'capture' AND user_id < 0")
+    assert spent[0]["n"] == 2  # both photos were paid for, under a pseudonym
+
+    await user.send_text("/balance")  # back the same day: no second free top-up
+    assert "You have 0 credits" in (await user.next_message("credits")).text
