@@ -80,8 +80,13 @@ def rgba_png(side: int) -> bytes:
 def write_config(directory: Path, telegram: FakeTelegram) -> Path:
     port = free_port()
     config = {
-        "telegram": {"token": telegram.token, "base_url": telegram.base_url, "base_file_url": telegram.base_file_url,
-                     "poll_timeout": 10, "max_messages_per_second": 0},
+        "telegram": {
+            "token": telegram.token,
+            "base_url": telegram.base_url,
+            "base_file_url": telegram.base_file_url,
+            "poll_timeout": 10,
+            "max_messages_per_second": 0,
+        },
         "server": {"host": "127.0.0.1", "port": port},
         "database": {"path": str(directory / "photobot.sqlite3")},
         "limits": {"requests_per_minute": 10000},
@@ -109,17 +114,24 @@ async def memory_run(telegram: FakeTelegram, bot: BotProcess, name: str, data: b
     senders = [telegram.user(user_id=first_id + i) for i in range(4)]
     bystander = telegram.user(user_id=first_id + 10)
     started = time.monotonic()
-    await asyncio.gather(*(user.send_document(data, f"{name}.png", "image/png") for user in senders),
-                         bystander.send_text("/start"))
+    await asyncio.gather(
+        *(user.send_document(data, f"{name}.png", "image/png") for user in senders), bystander.send_text("/start")
+    )
     greeting = await bystander.next_message("Send me a photo", timeout=WAIT)
     start_answer = greeting.arrived_at - started
     answers = [await user.next_message(timeout=WAIT) for user in senders]
     all_answered = time.monotonic() - started
     done.set()
     await sampler
-    return {"name": name, "bytes": len(data), "added": peak - baseline, "baseline": baseline,
-            "start_answer": start_answer, "all_answered": all_answered,
-            "told": sorted({a.text.split("\n")[0][:60] for a in answers})}
+    return {
+        "name": name,
+        "bytes": len(data),
+        "added": peak - baseline,
+        "baseline": baseline,
+        "start_answer": start_answer,
+        "all_answered": all_answered,
+        "told": sorted({a.text.split("\n")[0][:60] for a in answers}),
+    }
 
 
 async def disk_run(telegram: FakeTelegram, media: Path, user_id: int) -> dict[str, Any]:
@@ -136,8 +148,11 @@ async def disk_run(telegram: FakeTelegram, media: Path, user_id: int) -> dict[st
 async def main() -> None:
     telegram = FakeTelegram()
     await telegram.start()
-    files = [("7070x7070 RGBA PNG", rgba_png(7070)), ("5790x5790 RGBA PNG", rgba_png(5790)),
-             ("50 MP JPEG", portrait_jpeg(8160, 6120, quality=85))]
+    files = [
+        ("7070x7070 RGBA PNG", rgba_png(7070)),
+        ("5790x5790 RGBA PNG", rgba_png(5790)),
+        ("50 MP JPEG", portrait_jpeg(8160, 6120, quality=85)),
+    ]
     results: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory(prefix="photobot-hostile-") as tmp:
         directory = Path(tmp)
@@ -151,14 +166,20 @@ async def main() -> None:
             await bot.stop()
     await telegram.stop()
     print(f"Machine: {os.cpu_count()} cores, {platform.machine()}, CPython {platform.python_version()}\n")
-    print("| four users at once send | file | added to the bot's processes at the peak | "
-          "another user's /start answered | all four answered | what they were told |")
+    print(
+        "| four users at once send | file | added to the bot's processes at the peak | "
+        "another user's /start answered | all four answered | what they were told |"
+    )
     print("|---|---|---|---|---|---|")
     for r in results:
-        print(f"| {r['name']} | {r['bytes'] / 1024:.0f} kB | {r['added']:.0f} MB (from {r['baseline']:.0f} MB) | "
-              f"{r['start_answer'] * 1000:.0f} ms | {r['all_answered']:.1f} s | {'; '.join(r['told'])} |")
-    print(f"\nOne user sent 30 photos of 4000×3000 ({disk['sent'] / 1e6:.0f} MB) without ordering: "
-          f"{disk['files']} file of {disk['stored'] / 1e6:.1f} MB stayed on disk.")
+        print(
+            f"| {r['name']} | {r['bytes'] / 1024:.0f} kB | {r['added']:.0f} MB (from {r['baseline']:.0f} MB) | "
+            f"{r['start_answer'] * 1000:.0f} ms | {r['all_answered']:.1f} s | {'; '.join(r['told'])} |"
+        )
+    print(
+        f"\nOne user sent 30 photos of 4000×3000 ({disk['sent'] / 1e6:.0f} MB) without ordering: "
+        f"{disk['files']} file of {disk['stored'] / 1e6:.1f} MB stayed on disk."
+    )
 
 
 if __name__ == "__main__":

@@ -27,17 +27,36 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from PIL import Image  # noqa: E402
+from PIL import Image
 
-from providers.localengine import make_id_photo  # noqa: E402
-from providers.placement import assess, band_value  # noqa: E402
-from providers.specs import Spec, load_catalog  # noqa: E402
-from tests.idphoto_measure import measure, stray_share  # noqa: E402
-from tests.sample_photos import photo  # noqa: E402
+from providers.localengine import make_id_photo
+from providers.placement import assess, band_value
+from providers.specs import Spec, load_catalog
+from tests.idphoto_measure import measure, stray_share
+from tests.sample_photos import photo
 
 #: Every rule family, with the explicit fallbacks and the Chinese default on several sizes.
-SPECS = (3110, 3102, 3116, 3120, 3301, 3105, 3108, 3115, 3109, 3103, 3202, 2102, 2203, 2301,
-         1101, 1102, 1105, 4301, 5201)
+SPECS = (
+    3110,
+    3102,
+    3116,
+    3120,
+    3301,
+    3105,
+    3108,
+    3115,
+    3109,
+    3103,
+    3202,
+    2102,
+    2203,
+    2301,
+    1101,
+    1102,
+    1105,
+    4301,
+    5201,
+)
 MAX_ROLL = 1.0
 MAX_STRAY = 0.005
 BACKGROUND = "FFFFFF"
@@ -68,8 +87,11 @@ def _off_centre() -> bytes:
 
 
 def _turned(degrees: float) -> Callable[[], bytes]:
-    return lambda: _jpeg(_astronaut().resize((1024, 1024), Image.Resampling.LANCZOS)
-                         .rotate(degrees, resample=Image.Resampling.BICUBIC, fillcolor=(120, 120, 120)))
+    return lambda: _jpeg(
+        _astronaut()
+        .resize((1024, 1024), Image.Resampling.LANCZOS)
+        .rotate(degrees, resample=Image.Resampling.BICUBIC, fillcolor=(120, 120, 120))
+    )
 
 
 INPUTS: dict[str, Callable[[], bytes]] = {
@@ -108,20 +130,28 @@ def main() -> int:
             passed += ok
             failures += not ok
             bands = {n: _band_text(spec, n, band_value(n, b, measured.shares)) for n, b in spec.rule.bands.items()}
-            rows.append(f"| {spec_id} | {spec.rule.rule_id} | {name} | {bands.get('head', '–')} | "
-                        f"{bands.get('eyes', '–')} | {bands.get('top', '–')} | {bands.get('width', '–')} | "
-                        f"{measured.roll:+.2f}° | {stray * 100:.2f} % | {'✓' if ok else '✗'} |")
+            rows.append(
+                f"| {spec_id} | {spec.rule.rule_id} | {name} | {bands.get('head', '–')} | "
+                f"{bands.get('eyes', '–')} | {bands.get('top', '–')} | {bands.get('width', '–')} | "
+                f"{measured.roll:+.2f}° | {stray * 100:.2f} % | {'✓' if ok else '✗'} |"
+            )
         kind = "fallback" if spec.fallback or not spec.rule.official else "official"
-        summary.append(f"| {spec_id} {spec.title} | {spec.px[0]}x{spec.px[1]} | {spec.rule.rule_id} ({kind}) | "
-                       f"{passed}/{len(inputs)} |")
+        summary.append(
+            f"| {spec_id} {spec.title} | {spec.px[0]}x{spec.px[1]} | {spec.rule.rule_id} ({kind}) | "
+            f"{passed}/{len(inputs)} |"
+        )
     total = len(SPECS) * len(inputs)
-    print(f"{total - failures} of {total} photos in every band of their rule, roll within {MAX_ROLL}°, "
-          f"stray pixels under {MAX_STRAY * 100:.1f} %; median {sorted(seconds)[len(seconds) // 2]:.2f} s a photo.\n")
+    print(
+        f"{total - failures} of {total} photos in every band of their rule, roll within {MAX_ROLL}°, "
+        f"stray pixels under {MAX_STRAY * 100:.1f} %; median {sorted(seconds)[len(seconds) // 2]:.2f} s a photo.\n"
+    )
     print("| spec | pixels | rule | in band |")
     print("|---|---|---|---|")
     print("\n".join(summary))
-    print("\nPer photo, as % of the height (width: of the width), band in brackets; roll of the eye line; "
-          "stray = non-background pixels outside the person in the top half.\n")
+    print(
+        "\nPer photo, as % of the height (width: of the width), band in brackets; roll of the eye line; "
+        "stray = non-background pixels outside the person in the top half.\n"
+    )
     print("| spec | rule | input | head | eyes from bottom | top margin | face width | roll | stray | ok |")
     print("|---|---|---|---|---|---|---|---|---|---|")
     print("\n".join(rows))

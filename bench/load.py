@@ -43,19 +43,20 @@ import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bot.config import load_settings  # noqa: E402
-from bot.storage.db import Database  # noqa: E402
-from bot.storage.repo import Repository  # noqa: E402
-from tests.bot.process import BotProcess  # noqa: E402
-from tests.conftest import portrait_jpeg  # noqa: E402
-from tests.fakes.picwish import FakePicwish  # noqa: E402
-from tests.fakes.server import free_port  # noqa: E402
-from tests.fakes.telegram_api import FakeTelegram, FakeUser, SentMessage  # noqa: E402
+from bot.config import load_settings
+from bot.storage.db import Database
+from bot.storage.repo import Repository
+from tests.bot.process import BotProcess
+from tests.conftest import portrait_jpeg
+from tests.fakes.picwish import FakePicwish
+from tests.fakes.server import free_port
+from tests.fakes.telegram_api import FakeTelegram, FakeUser, SentMessage
 
 WAIT = 120.0
 
 
 # --- the bot's process -----------------------------------------------------------------
+
 
 class Bot(BotProcess):
     """The bot's process as the restart tests run it, timed, and its memory as the kernel reports it."""
@@ -111,6 +112,7 @@ class Bot(BotProcess):
 
 # --- users -------------------------------------------------------------------------------
 
+
 @dataclass
 class Inbox:
     messages: list[SentMessage] = field(default_factory=list)
@@ -162,8 +164,7 @@ class Timing:
     document_read_at: float
 
 
-async def order(user: FakeUser, inbox: Inbox, photo: bytes, confirmed: Callable[[], None] | None = None
-                ) -> Timing:
+async def order(user: FakeUser, inbox: Inbox, photo: bytes, confirmed: Callable[[], None] | None = None) -> Timing:
     """One ID photo order from photo to document."""
     start = len(inbox.messages)
     await user.send_photo(photo)
@@ -173,7 +174,7 @@ async def order(user: FakeUser, inbox: Inbox, photo: bytes, confirmed: Callable[
     while not any(b["text"].startswith("USA Visa ·") for b in menu.buttons()):
         edits = menu.edits
         await user.press(menu, "▶")
-        await inbox.wait(lambda: menu.edits > edits)
+        await inbox.wait(lambda edits=edits: menu.edits > edits)
     await _press_and_see(user, inbox, menu, "USA Visa ·", "background colour")
     await _press_and_see(user, inbox, menu, "White", "Options")
     await _press_and_see(user, inbox, menu, "Continue", "Please check your order")
@@ -188,18 +189,26 @@ async def order(user: FakeUser, inbox: Inbox, photo: bytes, confirmed: Callable[
 
 # --- the runs ------------------------------------------------------------------------------
 
+
 def write_config(directory: Path, telegram: FakeTelegram, picwish: FakePicwish, port: int) -> Path:
     config = {
-        "telegram": {"token": telegram.token, "base_url": telegram.base_url, "base_file_url": telegram.base_file_url,
-                     "poll_timeout": 10, "max_messages_per_second": 0},
+        "telegram": {
+            "token": telegram.token,
+            "base_url": telegram.base_url,
+            "base_file_url": telegram.base_file_url,
+            "poll_timeout": 10,
+            "max_messages_per_second": 0,
+        },
         "server": {"host": "127.0.0.1", "port": port, "public_url": f"http://127.0.0.1:{port}"},
         "database": {"path": str(directory / "photobot.sqlite3")},
         "credits": {"daily_free": 1000},
         "network": {"allow_private_addresses": True},
         "jobs": {"max_per_user": 1000},
         "limits": {"requests_per_minute": 10000},
-        "providers": {"picwish": {"api_key": picwish.api_key, "base_url": picwish.base_url, "deadline": 3600},
-                      "local": {"enabled": False}},
+        "providers": {
+            "picwish": {"api_key": picwish.api_key, "base_url": picwish.base_url, "deadline": 3600},
+            "local": {"enabled": False},
+        },
     }
     path = directory / "config.yaml"
     path.write_text(yaml.safe_dump(config))
@@ -241,8 +250,15 @@ def task_for_job(picwish: FakePicwish) -> dict[str, Any]:
     return {task.fields["callback_url"].split("/")[-2]: task for task in picwish.tasks.values()}
 
 
-async def steady(args: argparse.Namespace, telegram: FakeTelegram, picwish: FakePicwish, bot: Bot,
-                 people: People, photo: bytes, config: Path) -> dict[str, Any]:
+async def steady(
+    args: argparse.Namespace,
+    telegram: FakeTelegram,
+    picwish: FakePicwish,
+    bot: Bot,
+    people: People,
+    photo: bytes,
+    config: Path,
+) -> dict[str, Any]:
     # One order first, so the face-check worker is up before the clock starts.
     await order(*people.user(1), photo)
     total = round(args.rate * args.seconds)
@@ -280,20 +296,35 @@ async def steady(args: argparse.Namespace, telegram: FakeTelegram, picwish: Fake
             read.append(task.created_at - timing.confirm_at + timing.document_read_at - task.finished_at)
     documents = sorted(timing.document_read_at for orders in timings.values() for timing in orders)
     return {
-        "orders": total, "seconds": finished - began,
+        "orders": total,
+        "seconds": finished - began,
         "throughput": (len(documents) - 1) / (documents[-1] - documents[0]),
-        "added_p50": percentile(added, 0.5), "added_p99": percentile(added, 0.99), "added_max": max(added),
-        "read_p50": percentile(read, 0.5), "read_p99": percentile(read, 0.99),
-        "submit_p50": percentile(to_provider, 0.5), "submit_p99": percentile(to_provider, 0.99),
-        "deliver_p50": percentile(from_provider, 0.5), "deliver_p99": percentile(from_provider, 0.99),
+        "added_p50": percentile(added, 0.5),
+        "added_p99": percentile(added, 0.99),
+        "added_max": max(added),
+        "read_p50": percentile(read, 0.5),
+        "read_p99": percentile(read, 0.99),
+        "submit_p50": percentile(to_provider, 0.5),
+        "submit_p99": percentile(to_provider, 0.99),
+        "deliver_p50": percentile(from_provider, 0.5),
+        "deliver_p99": percentile(from_provider, 0.99),
         "start_lag_p99": percentile(lags, 0.99),
         "calls": {method: n / total for method, n in calls.most_common()},
-        "queries": (picwish.queries - queries_before) / total, "peak_rss": bot.peak_rss, "worker_rss": bot.worker_rss(),
+        "queries": (picwish.queries - queries_before) / total,
+        "peak_rss": bot.peak_rss,
+        "worker_rss": bot.worker_rss(),
     }
 
 
-async def pending(args: argparse.Namespace, telegram: FakeTelegram, picwish: FakePicwish, bot: Bot,
-                  people: People, photo: bytes, config: Path) -> dict[str, Any]:
+async def pending(
+    args: argparse.Namespace,
+    telegram: FakeTelegram,
+    picwish: FakePicwish,
+    bot: Bot,
+    people: People,
+    photo: bytes,
+    config: Path,
+) -> dict[str, Any]:
     picwish.hold_new_tasks = True
     count = args.pending
     first_user = 100_000
@@ -328,7 +359,7 @@ async def pending(args: argparse.Namespace, telegram: FakeTelegram, picwish: Fak
         start = len(inbox.messages)
         sent = time.monotonic()
         await user.send_text("/balance")
-        await inbox.wait(lambda: inbox.first(start, lambda m: "You have" in m.text))
+        await inbox.wait(lambda inbox=inbox, start=start: inbox.first(start, lambda m: "You have" in m.text))
         balance_times.append(time.monotonic() - sent)
     await asyncio.sleep(max(0.0, 5 - (time.monotonic() - window_start)))
     query_rate = (picwish.queries - queries_before) / (time.monotonic() - window_start)
@@ -349,11 +380,20 @@ async def pending(args: argparse.Namespace, telegram: FakeTelegram, picwish: Fak
     drain_seconds = time.monotonic() - released
     documents = {uid: len([m for m in people.inboxes[uid].messages if m.kind == "document"]) for uid in results}
     return {
-        "pending": count, "placing": placing, "rss_pending": rss_pending, "peak_before_restart": peak_before_restart,
-        "query_rate": query_rate, "balance_p50": percentile(balance_times, 0.5),
-        "balance_max": max(balance_times), "stop_seconds": stop_seconds, "ready_seconds": ready_seconds,
-        "resumed_seconds": resumed_seconds, "rss_resumed": rss_resumed, "drain_seconds": drain_seconds,
-        "peak_after_restart": bot.peak_rss, "worker_rss": bot.worker_rss(),
+        "pending": count,
+        "placing": placing,
+        "rss_pending": rss_pending,
+        "peak_before_restart": peak_before_restart,
+        "query_rate": query_rate,
+        "balance_p50": percentile(balance_times, 0.5),
+        "balance_max": max(balance_times),
+        "stop_seconds": stop_seconds,
+        "ready_seconds": ready_seconds,
+        "resumed_seconds": resumed_seconds,
+        "rss_resumed": rss_resumed,
+        "drain_seconds": drain_seconds,
+        "peak_after_restart": bot.peak_rss,
+        "worker_rss": bot.worker_rss(),
         "not_exactly_once": sorted(uid for uid, n in documents.items() if n != 1),
     }
 
@@ -364,7 +404,11 @@ async def main(args: argparse.Namespace) -> None:
     await picwish.start()
     people = People(telegram)
     photo = portrait_jpeg()
-    with contextlib.nullcontext(args.workdir) if args.workdir else tempfile.TemporaryDirectory(prefix="photobot-load-") as tmp:
+    with (
+        contextlib.nullcontext(args.workdir)
+        if args.workdir
+        else tempfile.TemporaryDirectory(prefix="photobot-load-") as tmp
+    ):
         results: dict[str, Any] = {}
         for part in ("steady", "pending"):
             if (part == "steady" and args.skip_steady) or (part == "pending" and not args.pending):
@@ -391,15 +435,19 @@ def report(args: argparse.Namespace, results: dict[str, Any]) -> None:
     print(f"Machine: {os.cpu_count()} cores, {platform.machine()}, CPython {platform.python_version()}\n")
     if "steady" in results:
         r = results["steady"]
-        print(f"### Steady load: {args.rate} orders/s for {args.seconds} s, {args.users} users, "
-              f"PicWish {args.latency} s per photo\n")
+        print(
+            f"### Steady load: {args.rate} orders/s for {args.seconds} s, {args.users} users, "
+            f"PicWish {args.latency} s per photo\n"
+        )
         print("| figure | value |\n|---|---|")
         print(f"| orders completed (all in {r['seconds']:.1f} s) | {r['orders']} |")
         print(f"| documents delivered per second, first to last | {r['throughput']:.1f} |")
         print(f"| added latency p50 / p99 (max) | {ms(r['added_p50'])} / {ms(r['added_p99'])} ({ms(r['added_max'])}) |")
         print(f"| of which Confirm → PicWish task, p50 / p99 | {ms(r['submit_p50'])} / {ms(r['submit_p99'])} |")
         print(f"| of which task finished → document, p50 / p99 | {ms(r['deliver_p50'])} / {ms(r['deliver_p99'])} |")
-        print(f"| the same, until the fakes had read the uploads, p50 / p99 | {ms(r['read_p50'])} / {ms(r['read_p99'])} |")
+        print(
+            f"| the same, until the fakes had read the uploads, p50 / p99 | {ms(r['read_p50'])} / {ms(r['read_p99'])} |"
+        )
         print(f"| order start lag p99 (the load generator keeping up) | {ms(r['start_lag_p99'])} |")
         per_order = ", ".join(f"{method} {n:.1f}" for method, n in r["calls"].items())
         print(f"| Bot API calls per order | {sum(r['calls'].values()):.1f}: {per_order} |")
@@ -411,8 +459,10 @@ def report(args: argparse.Namespace, results: dict[str, Any]) -> None:
         print(f"### {r['pending']} orders pending at once, then a restart\n")
         print("| figure | value |\n|---|---|")
         print(f"| placing {r['pending']} orders (whole conversations) | {r['placing']:.1f} s |")
-        print(f"| bot RSS with {r['pending']} pending (peak so far) | {r['rss_pending']:.0f} MB "
-              f"({r['peak_before_restart']:.0f} MB) |")
+        print(
+            f"| bot RSS with {r['pending']} pending (peak so far) | {r['rss_pending']:.0f} MB "
+            f"({r['peak_before_restart']:.0f} MB) |"
+        )
         print(f"| PicWish status queries meanwhile | {r['query_rate']:.0f}/s |")
         print(f"| /balance answer time meanwhile, p50 / max | {ms(r['balance_p50'])} / {ms(r['balance_max'])} |")
         print(f"| graceful stop | {r['stop_seconds']:.1f} s |")

@@ -58,8 +58,11 @@ def warm(side: int, runs: int) -> dict[str, float]:
         start = time.perf_counter()
         make_id_photo(photo, **SPEC)
         times.append(time.perf_counter() - start)
-    return {"seconds": statistics.median(times), "p90": sorted(times)[int(0.9 * (len(times) - 1))],
-            "peak_rss_mb": peak_rss_mb()}
+    return {
+        "seconds": statistics.median(times),
+        "p90": sorted(times)[int(0.9 * (len(times) - 1))],
+        "peak_rss_mb": peak_rss_mb(),
+    }
 
 
 def main() -> None:
@@ -74,18 +77,26 @@ def main() -> None:
         return
 
     def child(kind: str, side: int) -> dict[str, float]:
-        out = subprocess.run([sys.executable, __file__, "--child", kind, "--side", str(side), "--runs", str(args.runs)],
-                             capture_output=True, text=True, check=True)
+        out = subprocess.run(
+            [sys.executable, __file__, "--child", kind, "--side", str(side), "--runs", str(args.runs)],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
         return json.loads(out.stdout.strip().splitlines()[-1])
 
-    print(f"Machine: {platform.machine()}, {platform.python_implementation()} {platform.python_version()}, "
-          f"output {SPEC['size'][0]}x{SPEC['size'][1]} px, {args.runs} warm runs\n")
+    print(
+        f"Machine: {platform.machine()}, {platform.python_implementation()} {platform.python_version()}, "
+        f"output {SPEC['size'][0]}x{SPEC['size'][1]} px, {args.runs} warm runs\n"
+    )
     print("| input | cold: first photo incl. loading | warm: median (p90) per photo | peak RSS cold / warm |")
     print("|---|---|---|---|")
     for side in (512, 2048):
         c, w = child("cold", side), child("warm", side)
-        print(f"| astronaut {side}x{side} | {c['seconds']:.2f} s | {w['seconds']:.2f} s ({w['p90']:.2f} s) "
-              f"| {c['peak_rss_mb']:.0f} MB / {w['peak_rss_mb']:.0f} MB |")
+        print(
+            f"| astronaut {side}x{side} | {c['seconds']:.2f} s | {w['seconds']:.2f} s ({w['p90']:.2f} s) "
+            f"| {c['peak_rss_mb']:.0f} MB / {w['peak_rss_mb']:.0f} MB |"
+        )
 
 
 if __name__ == "__main__":

@@ -46,7 +46,9 @@ def _check(settings: Settings) -> int:
             state = "enabled"
         elif provider.enabled:  # explicitly enabled but incomplete
             state = "enabled, incomplete: missing " + ", ".join(provider.missing)
-            problems += [f"providers.{name}.{key}: required when providers.{name}.enabled is true" for key in provider.missing]
+            problems += [
+                f"providers.{name}.{key}: required when providers.{name}.enabled is true" for key in provider.missing
+            ]
         else:
             state = "disabled" + (f" (set {', '.join(provider.missing)})" if provider.missing else "")
         print(f"  {name}: {state}")
@@ -55,8 +57,10 @@ def _check(settings: Settings) -> int:
     for name in SERVICE_PROVIDERS:
         print(f"  {name}: " + (f"served by {services[name]}" if name in services else "not available"))
     for key in settings.plain_http_urls():
-        print(f"warning: {key}: plain http:// (photos, keys and signed links travel unencrypted); use https://",
-              file=sys.stderr)
+        print(
+            f"warning: {key}: plain http:// (photos, keys and signed links travel unencrypted); use https://",
+            file=sys.stderr,
+        )
     if problems:
         for problem in problems:
             print(f"error: {problem}", file=sys.stderr)

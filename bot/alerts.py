@@ -26,8 +26,15 @@ REPEAT_AFTER = 3600.0
 
 
 class OperatorAlerts:
-    def __init__(self, bot: Bot, repo: Repository, admin_ids: Iterable[int], *, repeat_after: float = REPEAT_AFTER,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        bot: Bot,
+        repo: Repository,
+        admin_ids: Iterable[int],
+        *,
+        repeat_after: float = REPEAT_AFTER,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.bot = bot
         self.repo = repo
         self.admin_ids = tuple(admin_ids)
@@ -42,8 +49,12 @@ class OperatorAlerts:
         if key in self._last and now - self._last[key] < self.repeat_after:
             return
         self._last[key] = now
-        log.error("provider %s: %s (job %s failed and was refunded); fix the provider's account or config",
-                  job.provider, job.error, job.id)
+        log.error(
+            "provider %s: %s (job %s failed and was refunded); fix the provider's account or config",
+            job.provider,
+            job.error,
+            job.id,
+        )
         for admin_id in self.admin_ids:
             lang = await self.repo.user_language(admin_id) or "en"
             try:

@@ -8,6 +8,7 @@ import re
 import warnings
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from telegram import BotCommand, Update
 from telegram.ext import (
@@ -23,10 +24,10 @@ from telegram.ext import (
 )
 from telegram.warnings import PTBUserWarning
 
+from bot import sessions
 from bot.callback_data import Prefix, build, pattern
 from bot.config import Settings
 from bot.context import CONTEXT_TYPES, Context, PhotoBotApp
-from bot import sessions
 from bot.conversations import anime, enhance, idphoto, menu, orders, portrait, privacy, reedit, repair
 from bot.conversations.common import user_language
 from bot.i18n import t
@@ -50,7 +51,7 @@ _TEXT = filters.TEXT & ~filters.COMMAND
 
 
 #: Every conversation ends on these: a command that starts over, or a new photo.
-_FALLBACKS = [
+_FALLBACKS: list[BaseHandler[Update, Any, object]] = [
     CommandHandler("cancel", menu.cancel),
     CommandHandler("start", menu.start),
     MessageHandler(_PHOTO, menu.photo),
@@ -146,8 +147,10 @@ def _repair_conversation(timeout: float) -> ConversationHandler:
 def _enhance_conversation(timeout: float) -> ConversationHandler:
     return ConversationHandler(
         entry_points=[CallbackQueryHandler(enhance.start, pattern=_exact(Prefix.MENU, "svc", "enhance"))],
-        states={**_TIMEOUT,
-                enhance.State.PICK_TYPE: [CallbackQueryHandler(enhance.pick_type, pattern=pattern(Prefix.ENHANCE, "type"))]},
+        states={
+            **_TIMEOUT,
+            enhance.State.PICK_TYPE: [CallbackQueryHandler(enhance.pick_type, pattern=pattern(Prefix.ENHANCE, "type"))],
+        },
         fallbacks=_FALLBACKS,
         allow_reentry=True,
         conversation_timeout=timeout,
@@ -158,10 +161,13 @@ def _enhance_conversation(timeout: float) -> ConversationHandler:
 def _portrait_conversation(timeout: float) -> ConversationHandler:
     return ConversationHandler(
         entry_points=[CallbackQueryHandler(portrait.start, pattern=_exact(Prefix.MENU, "svc", "portrait"))],
-        states={**_TIMEOUT, portrait.State.BROWSE: [
-            CallbackQueryHandler(portrait.browse, pattern=pattern(Prefix.PORTRAIT, "nav")),
-            CallbackQueryHandler(portrait.choose, pattern=pattern(Prefix.PORTRAIT, "pick")),
-        ]},
+        states={
+            **_TIMEOUT,
+            portrait.State.BROWSE: [
+                CallbackQueryHandler(portrait.browse, pattern=pattern(Prefix.PORTRAIT, "nav")),
+                CallbackQueryHandler(portrait.choose, pattern=pattern(Prefix.PORTRAIT, "pick")),
+            ],
+        },
         fallbacks=_FALLBACKS,
         allow_reentry=True,
         conversation_timeout=timeout,
@@ -233,8 +239,9 @@ def build_application(settings: Settings) -> PhotoBotApp:
         .context_types(CONTEXT_TYPES)
         .request(AiohttpRequest())
         .get_updates_request(AiohttpRequest(connection_pool_size=1))
-        .rate_limiter(AIORateLimiter(overall_max_rate=settings.telegram.max_messages_per_second,
-                                     max_retries=RATE_LIMIT_RETRIES))
+        .rate_limiter(
+            AIORateLimiter(overall_max_rate=settings.telegram.max_messages_per_second, max_retries=RATE_LIMIT_RETRIES)
+        )
         .concurrent_updates(True)
         .build()
     )
@@ -261,11 +268,15 @@ async def running(settings: Settings) -> AsyncIterator[Services]:
                 if settings.telegram.mode == "webhook":
                     # The webhook stays set on stop, so Telegram keeps updates while the bot restarts.
                     await app.bot.set_webhook(
-                        settings.webhook_url(), secret_token=settings.webhook_header_secret(),
-                        allowed_updates=ALLOWED_UPDATES)
+                        settings.webhook_url(),
+                        secret_token=settings.webhook_header_secret(),
+                        allowed_updates=ALLOWED_UPDATES,
+                    )
                 else:
                     assert app.updater is not None
-                    await app.updater.start_polling(timeout=settings.telegram.poll_timeout, allowed_updates=ALLOWED_UPDATES)
+                    await app.updater.start_polling(
+                        timeout=settings.telegram.poll_timeout, allowed_updates=ALLOWED_UPDATES
+                    )
                 await services.runner.resume()
                 services.sweeper.start()
                 _forget_quiet_sessions_regularly(app, services)

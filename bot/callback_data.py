@@ -13,15 +13,15 @@ MAX_BYTES = 64
 
 
 class Prefix(StrEnum):
-    MENU = "m"      # service menu
-    IDPHOTO = "i"   # ID photo conversation
-    ANIME = "a"     # anime conversation
-    REPAIR = "r"    # repair conversation
-    ENHANCE = "e"   # enhance conversation
+    MENU = "m"  # service menu
+    IDPHOTO = "i"  # ID photo conversation
+    ANIME = "a"  # anime conversation
+    REPAIR = "r"  # repair conversation
+    ENHANCE = "e"  # enhance conversation
     PORTRAIT = "p"  # AI portrait conversation
-    ORDER = "o"     # summary: confirm / cancel
-    JOB = "j"       # running or finished job: cancel, retry
-    LANG = "l"      # language switch
+    ORDER = "o"  # summary: confirm / cancel
+    JOB = "j"  # running or finished job: cancel, retry
+    LANG = "l"  # language switch
 
 
 @dataclass(frozen=True)

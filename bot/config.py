@@ -418,11 +418,19 @@ class Settings(_Section):
 
     def secrets(self) -> list[str]:
         """Every secret, configured or derived, for the log filter."""
-        found = [self.telegram.token, self.webhook_header_secret(), self.webhook_path_secret(), self.server.media_secret]
+        found = [
+            self.telegram.token,
+            self.webhook_header_secret(),
+            self.webhook_path_secret(),
+            self.server.media_secret,
+        ]
         for name in type(self.providers).model_fields:
             provider = getattr(self.providers, name)
-            found += [str(getattr(provider, key)) for key in ("api_key", "app_secret", "app_code", "secret_key", "api_token")
-                      if getattr(provider, key, "")]
+            found += [
+                str(getattr(provider, key))
+                for key in ("api_key", "app_secret", "app_code", "secret_key", "api_token")
+                if getattr(provider, key, "")
+            ]
         return found
 
     @property

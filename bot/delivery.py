@@ -8,11 +8,12 @@ Telegram accepts it, so a restart in the middle sends only the parts still missi
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import time
 from collections.abc import Awaitable, Callable
 
-from telegram import Bot, InputMediaPhoto
+from telegram import Bot, InlineKeyboardMarkup, InputMediaPhoto
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter
 
 from bot import keyboards
@@ -34,8 +35,16 @@ class DeliveryPostponed(Exception):
 
 
 class Delivery:
-    def __init__(self, bot: Bot, repo: Repository, media: MediaStore, alerts: OperatorAlerts, *,
-                 edit_interval: float = 2.0, cancellable_providers: frozenset[str] = frozenset()) -> None:
+    def __init__(
+        self,
+        bot: Bot,
+        repo: Repository,
+        media: MediaStore,
+        alerts: OperatorAlerts,
+        *,
+        edit_interval: float = 2.0,
+        cancellable_providers: frozenset[str] = frozenset(),
+    ) -> None:
         #: Providers that drop accepted tasks on request: only their running jobs still offer Cancel.
         self.cancellable_providers = cancellable_providers
         self.bot = bot
@@ -83,7 +92,10 @@ class Delivery:
         markup = keyboards.job_running(lang, job.id) if job.provider in self.cancellable_providers else None
         try:
             await self.bot.edit_message_text(
-                t(lang, key, **values), chat_id=job.chat_id, message_id=job.status_message_id, reply_markup=markup,
+                t(lang, key, **values),
+                chat_id=job.chat_id,
+                message_id=job.status_message_id,
+                reply_markup=markup,
             )
         except (BadRequest, Forbidden, NetworkError) as err:
             log.debug("status edit for job %s skipped: %s", job.id, err)
@@ -115,15 +127,25 @@ class Delivery:
         if job.state == "succeeded" and job.result:
             views = [present(job, i, self.media.read(ref), lang) for i, ref in enumerate(job.result.get("files", []))]
             if len(views) == 1:
-                parts.append(("photo0", lambda v=views[0]: self.bot.send_photo(job.chat_id, photo=v.data, caption=v.caption)))
+                photo = functools.partial(
+                    self.bot.send_photo, job.chat_id, photo=views[0].data, caption=views[0].caption
+                )
+                parts.append(("photo0", photo))
             elif views:
                 album = [InputMediaPhoto(v.data, caption=v.caption) for v in views[:MAX_ALBUM]]
                 parts.append(("album", lambda: self.bot.send_media_group(job.chat_id, media=album)))
             for index, view in enumerate(views):
                 markup = view.keyboard if index == len(views) - 1 else None
-                parts.append((f"document{index}", lambda v=view, m=markup: self.bot.send_document(
-                    job.chat_id, document=v.data, filename=v.filename, caption=v.document_caption,
-                    disable_content_type_detection=True, reply_markup=m)))
+                document = functools.partial(
+                    self.bot.send_document,
+                    job.chat_id,
+                    document=view.data,
+                    filename=view.filename,
+                    caption=view.document_caption,
+                    disable_content_type_detection=True,
+                    reply_markup=markup,
+                )
+                parts.append((f"document{index}", document))
             text, markup = t(lang, "job.done", price=job.price), None
         elif job.state == "cancelled":
             text, markup = t(lang, "job.cancelled", price=job.price), keyboards.new_photo(lang)
@@ -134,11 +156,12 @@ class Delivery:
         parts.append(("status", lambda: self._status(job, text, markup)))
         return parts
 
-    async def _status(self, job: Job, text: str, markup: object) -> None:
+    async def _status(self, job: Job, text: str, markup: InlineKeyboardMarkup | None) -> None:
         if job.status_message_id is not None:
             try:
                 await self.bot.edit_message_text(
-                    text, chat_id=job.chat_id, message_id=job.status_message_id, reply_markup=markup)
+                    text, chat_id=job.chat_id, message_id=job.status_message_id, reply_markup=markup
+                )
                 return
             except BadRequest as err:
                 if "not modified" in str(err).lower():
@@ -152,7 +175,9 @@ class Delivery:
                 await send()
                 return
             except RetryAfter as err:
-                delay = err.retry_after if isinstance(err.retry_after, (int, float)) else err.retry_after.total_seconds()
+                delay = (
+                    err.retry_after if isinstance(err.retry_after, (int, float)) else err.retry_after.total_seconds()
+                )
                 await asyncio.sleep(delay)
             except BadRequest as err:
                 log.warning("job %s: Telegram refused part %s: %s", job.id, part, err)

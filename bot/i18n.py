@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cache
 from importlib import resources
 
 import yaml
@@ -18,7 +18,7 @@ def pick_language(telegram_code: str | None) -> str:
     return DEFAULT_LANGUAGE
 
 
-@lru_cache(maxsize=None)
+@cache
 def catalog(language: str) -> dict[str, str]:
     text = (resources.files("bot.texts") / f"{language}.yaml").read_text(encoding="utf-8")
     return _flatten(yaml.safe_load(text))

@@ -155,7 +155,9 @@ def _scaled(img: Image.Image, max_side: int) -> Image.Image:
         y0, y1 = top * step, bottom * step
         first, last = max(0, math.floor(y0) - reach), min(img.height, math.ceil(y1) + reach)
         strip = _to_rgb(img.crop((0, first, img.width, last)))
-        band = strip.resize((size[0], bottom - top), Image.Resampling.LANCZOS, box=(0, y0 - first, img.width, y1 - first))
+        band = strip.resize(
+            (size[0], bottom - top), Image.Resampling.LANCZOS, box=(0, y0 - first, img.width, y1 - first)
+        )
         out.paste(band, (0, top))
     return out
 
@@ -163,8 +165,14 @@ def _scaled(img: Image.Image, max_side: int) -> Image.Image:
 def _plain_jpeg(img: Image.Image) -> bool:
     """An RGB JPEG with no metadata beyond its JFIF header: no EXIF (orientation, camera, GPS
     position), XMP, ICC profile, IPTC or comment to act on or to keep from a provider."""
-    return img.format == "JPEG" and img.mode == "RGB" and "comment" not in img.info and all(
-        marker == "APP0" and segment.startswith(b"JFIF\0") for marker, segment in img.applist  # type: ignore[attr-defined]
+    return (
+        img.format == "JPEG"
+        and img.mode == "RGB"
+        and "comment" not in img.info
+        and all(
+            marker == "APP0" and segment.startswith(b"JFIF\0")
+            for marker, segment in img.applist  # type: ignore[attr-defined]
+        )
     )
 
 

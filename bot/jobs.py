@@ -13,6 +13,7 @@ One asyncio task drives one job; on start every open job gets its task again.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping
@@ -107,7 +108,7 @@ class JobRunner:
             return
         task = asyncio.create_task(self._drive(job_id), name=f"job-{job_id}")
         self._tasks[job_id] = task
-        task.add_done_callback(lambda done, j=job_id: self._forget(j, done))
+        task.add_done_callback(functools.partial(self._forget, job_id))
 
     def _forget(self, job_id: str, task: asyncio.Task[None]) -> None:
         if self._tasks.get(job_id) is task:

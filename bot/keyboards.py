@@ -23,11 +23,16 @@ def _rows(buttons: Sequence[Button], width: int) -> list[list[Button]]:
 
 
 def services_menu(lang: str, services: Sequence[str]) -> Markup:
-    return Markup([[Button(t(lang, f"service.{name}"), callback_data=build(Prefix.MENU, "svc", name))] for name in services])
+    return Markup(
+        [[Button(t(lang, f"service.{name}"), callback_data=build(Prefix.MENU, "svc", name))] for name in services]
+    )
 
 
 def categories(lang: str, names: Sequence[str]) -> Markup:
-    buttons = [Button(t(lang, f"category.{name}"), callback_data=build(Prefix.IDPHOTO, "cat", i)) for i, name in enumerate(names)]
+    buttons = [
+        Button(t(lang, f"category.{name}"), callback_data=build(Prefix.IDPHOTO, "cat", i))
+        for i, name in enumerate(names)
+    ]
     return Markup(_rows(buttons, 2))
 
 
@@ -36,7 +41,12 @@ def spec_page(lang: str, specs: Sequence[Spec], page: int) -> Markup:
     page = min(max(page, 0), pages - 1)
     shown = specs[page * SPECS_PER_PAGE : (page + 1) * SPECS_PER_PAGE]
     rows = [
-        [Button(t(lang, "idphoto.spec_button", title=s.title, w=s.mm[0], h=s.mm[1]), callback_data=build(Prefix.IDPHOTO, "spec", s.spec_id))]
+        [
+            Button(
+                t(lang, "idphoto.spec_button", title=s.title, w=s.mm[0], h=s.mm[1]),
+                callback_data=build(Prefix.IDPHOTO, "spec", s.spec_id),
+            )
+        ]
         for s in shown
     ]
     nav = []
@@ -74,12 +84,16 @@ def options(lang: str, draft: IdPhotoDraft, features: Sequence[str]) -> Markup:
         "preview": _on_off(lang, draft.preview),
         "gradient": _on_off(lang, draft.bg_color2 is not None),
     }
-    rows = [[Button(t(lang, f"option.{name}", state=states[name]), callback_data=build(Prefix.IDPHOTO, "opt", name))]
-            for name in features]
-    rows.append([
-        Button(t(lang, "button.back"), callback_data=build(Prefix.IDPHOTO, "back", "color")),
-        Button(t(lang, "button.continue"), callback_data=build(Prefix.IDPHOTO, "opt", "done")),
-    ])
+    rows = [
+        [Button(t(lang, f"option.{name}", state=states[name]), callback_data=build(Prefix.IDPHOTO, "opt", name))]
+        for name in features
+    ]
+    rows.append(
+        [
+            Button(t(lang, "button.back"), callback_data=build(Prefix.IDPHOTO, "back", "color")),
+            Button(t(lang, "button.continue"), callback_data=build(Prefix.IDPHOTO, "opt", "done")),
+        ]
+    )
     return Markup(rows)
 
 
@@ -98,10 +112,14 @@ def outfit_items(lang: str, group: str) -> Markup:
 
 
 def summary(lang: str, nonce: str) -> Markup:
-    return Markup([[
-        Button(t(lang, "button.confirm"), callback_data=build(Prefix.ORDER, "ok", nonce)),
-        Button(t(lang, "button.cancel"), callback_data=build(Prefix.ORDER, "no", nonce)),
-    ]])
+    return Markup(
+        [
+            [
+                Button(t(lang, "button.confirm"), callback_data=build(Prefix.ORDER, "ok", nonce)),
+                Button(t(lang, "button.cancel"), callback_data=build(Prefix.ORDER, "no", nonce)),
+            ]
+        ]
+    )
 
 
 def job_running(lang: str, job_id: str) -> Markup:
@@ -109,16 +127,26 @@ def job_running(lang: str, job_id: str) -> Markup:
 
 
 def job_failed(lang: str, job_id: str) -> Markup:
-    return Markup([[
-        Button(t(lang, "button.retry"), callback_data=build(Prefix.JOB, "retry", job_id)),
-        Button(t(lang, "button.new_photo"), callback_data=build(Prefix.MENU, "new")),
-    ]])
+    return Markup(
+        [
+            [
+                Button(t(lang, "button.retry"), callback_data=build(Prefix.JOB, "retry", job_id)),
+                Button(t(lang, "button.new_photo"), callback_data=build(Prefix.MENU, "new")),
+            ]
+        ]
+    )
 
 
 def spec_refused(lang: str) -> Markup:
     """Under a refusal that only this spec makes: another spec, or another photo."""
-    return Markup([[Button(t(lang, "button.back"), callback_data=build(Prefix.IDPHOTO, "back", "spec")),
-                    Button(t(lang, "button.new_photo"), callback_data=build(Prefix.MENU, "new"))]])
+    return Markup(
+        [
+            [
+                Button(t(lang, "button.back"), callback_data=build(Prefix.IDPHOTO, "back", "spec")),
+                Button(t(lang, "button.new_photo"), callback_data=build(Prefix.MENU, "new")),
+            ]
+        ]
+    )
 
 
 def new_photo(lang: str) -> Markup:
@@ -129,17 +157,22 @@ def idphoto_result(lang: str, job_id: str, can_rerender: bool) -> Markup:
     rows = []
     if can_rerender:
         rows.append([Button(t(lang, "button.other_color"), callback_data=build(Prefix.IDPHOTO, "recolor", job_id))])
-    rows.append([
-        Button(t(lang, "button.file_size"), callback_data=build(Prefix.IDPHOTO, "kb", job_id)),
-        Button(t(lang, "button.dpi"), callback_data=build(Prefix.IDPHOTO, "dpi", job_id)),
-    ])
+    rows.append(
+        [
+            Button(t(lang, "button.file_size"), callback_data=build(Prefix.IDPHOTO, "kb", job_id)),
+            Button(t(lang, "button.dpi"), callback_data=build(Prefix.IDPHOTO, "dpi", job_id)),
+        ]
+    )
     rows.append([Button(t(lang, "button.print_sheet"), callback_data=build(Prefix.IDPHOTO, "sheet", job_id))])
     rows.append([Button(t(lang, "button.new_photo"), callback_data=build(Prefix.MENU, "new"))])
     return Markup(rows)
 
 
 def size_windows(job_id: str, windows: Sequence[tuple[int, int]]) -> Markup:
-    buttons = [Button(f"{low}–{high} KB", callback_data=build(Prefix.IDPHOTO, "kbw", job_id, low, high)) for low, high in windows]
+    buttons = [
+        Button(f"{low}–{high} KB", callback_data=build(Prefix.IDPHOTO, "kbw", job_id, low, high))
+        for low, high in windows
+    ]
     return Markup(_rows(buttons, 2))
 
 
@@ -153,20 +186,34 @@ def sheet_papers(lang: str, job_id: str, fits: dict[str, int]) -> Markup:
     for paper, count in fits.items():
         if count == 0:
             continue
-        row = [Button(t(lang, "reedit.all_copies", paper=t(lang, f"layout.{paper}"), count=count),
-                      callback_data=build(Prefix.IDPHOTO, "shc", job_id, paper, 0))]
-        row += [Button(f"×{n}", callback_data=build(Prefix.IDPHOTO, "shc", job_id, paper, n)) for n in (2, 4) if n < count]
+        row = [
+            Button(
+                t(lang, "reedit.all_copies", paper=t(lang, f"layout.{paper}"), count=count),
+                callback_data=build(Prefix.IDPHOTO, "shc", job_id, paper, 0),
+            )
+        ]
+        row += [
+            Button(f"×{n}", callback_data=build(Prefix.IDPHOTO, "shc", job_id, paper, n)) for n in (2, 4) if n < count
+        ]
         rows.append(row)
     return Markup(rows)
 
 
 def forget_confirm(lang: str) -> Markup:
-    return Markup([[Button(t(lang, "forget.confirm"), callback_data=build(Prefix.MENU, "forget", "yes")),
-                    Button(t(lang, "forget.keep"), callback_data=build(Prefix.MENU, "forget", "no"))]])
+    return Markup(
+        [
+            [
+                Button(t(lang, "forget.confirm"), callback_data=build(Prefix.MENU, "forget", "yes")),
+                Button(t(lang, "forget.keep"), callback_data=build(Prefix.MENU, "forget", "no")),
+            ]
+        ]
+    )
 
 
 def languages() -> Markup:
-    return Markup([[Button(t(code, "language.name"), callback_data=build(Prefix.LANG, "set", code))] for code in LANGUAGES])
+    return Markup(
+        [[Button(t(code, "language.name"), callback_data=build(Prefix.LANG, "set", code))] for code in LANGUAGES]
+    )
 
 
 def anime_styles(styles: Sequence[tuple[str, str]]) -> Markup:
@@ -175,17 +222,32 @@ def anime_styles(styles: Sequence[tuple[str, str]]) -> Markup:
 
 
 def anime_layouts(lang: str) -> Markup:
-    return Markup([[Button(t(lang, f"anime.layout_{name}"), callback_data=build(Prefix.ANIME, "lay", name))]
-                   for name in ("anime", "side_by_side")])
+    return Markup(
+        [
+            [Button(t(lang, f"anime.layout_{name}"), callback_data=build(Prefix.ANIME, "lay", name))]
+            for name in ("anime", "side_by_side")
+        ]
+    )
 
 
 def repair_modes(lang: str, prices: dict[str, int]) -> Markup:
-    return Markup([[Button(t(lang, f"repair.mode_{mode}", price=prices[mode]), callback_data=build(Prefix.REPAIR, "mode", mode))]
-                   for mode in ("upscale", "repair", "colorize", "background")])
+    return Markup(
+        [
+            [
+                Button(
+                    t(lang, f"repair.mode_{mode}", price=prices[mode]), callback_data=build(Prefix.REPAIR, "mode", mode)
+                )
+            ]
+            for mode in ("upscale", "repair", "colorize", "background")
+        ]
+    )
 
 
 def repair_backgrounds(lang: str) -> Markup:
-    buttons = [Button(t(lang, f"color.{name}"), callback_data=build(Prefix.REPAIR, "bg", name)) for name in ("white", "blue", "red")]
+    buttons = [
+        Button(t(lang, f"color.{name}"), callback_data=build(Prefix.REPAIR, "bg", name))
+        for name in ("white", "blue", "red")
+    ]
     buttons.append(Button(t(lang, "color.custom"), callback_data=build(Prefix.REPAIR, "bg", "custom")))
     return Markup(_rows(buttons, 4))
 
@@ -198,10 +260,12 @@ def enhance_types(types: Sequence[tuple[str, str]]) -> Markup:
 def portrait_browser(lang: str, index: int, count: int, template_id: str) -> Markup:
     rows = []
     if count > 1:
-        rows.append([
-            Button("◀", callback_data=build(Prefix.PORTRAIT, "nav", (index - 1) % count)),
-            Button(f"{index + 1}/{count}", callback_data=build(Prefix.PORTRAIT, "nav", index)),
-            Button("▶", callback_data=build(Prefix.PORTRAIT, "nav", (index + 1) % count)),
-        ])
+        rows.append(
+            [
+                Button("◀", callback_data=build(Prefix.PORTRAIT, "nav", (index - 1) % count)),
+                Button(f"{index + 1}/{count}", callback_data=build(Prefix.PORTRAIT, "nav", index)),
+                Button("▶", callback_data=build(Prefix.PORTRAIT, "nav", (index + 1) % count)),
+            ]
+        )
     rows.append([Button(t(lang, "portrait.choose"), callback_data=build(Prefix.PORTRAIT, "pick", template_id))])
     return Markup(rows)

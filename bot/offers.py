@@ -42,8 +42,12 @@ def describe(service: str, options: dict[str, Any], lang: str, services: Service
     if service == "anime":
         styles = {s.id: s for s in services.settings.providers.qq_anime.all_styles()}
         style = styles.get(options["style"])
-        return t(lang, "anime.details", style=localized(style.title, lang) if style else options["style"],
-                 layout=t(lang, f"anime.layout_{options['layout']}"))
+        return t(
+            lang,
+            "anime.details",
+            style=localized(style.title, lang) if style else options["style"],
+            layout=t(lang, f"anime.layout_{options['layout']}"),
+        )
     if service == "repair":
         text = t(lang, f"repair.mode_{options['mode']}", price=price(service, options, services.settings))
         if options.get("rgb"):
@@ -70,14 +74,25 @@ def _describe_idphoto(options: dict[str, Any], lang: str, services: Services) ->
     if services.enabled_services.get("idphoto") == "local":
         return t(lang, "idphoto.details_local", spec=spec_text(lang, spec), color=color)
     return t(
-        lang, "idphoto.details",
-        spec=spec_text(lang, spec), color=color,
-        beauty=on if options.get("beauty") else off, outfit=options.get("clothes_id") or none,
+        lang,
+        "idphoto.details",
+        spec=spec_text(lang, spec),
+        color=color,
+        beauty=on if options.get("beauty") else off,
+        outfit=options.get("clothes_id") or none,
         layout=t(lang, f"layout.{options['layout_size']}") if options.get("layout_size") else none,
         preview=on if options.get("preview") else off,
     )
 
 
 def spec_text(lang: str, spec: Any) -> str:
-    return t(lang, "idphoto.spec_info", title=spec.title, mm_w=spec.mm[0], mm_h=spec.mm[1],
-             px_w=spec.px[0], px_h=spec.px[1], dpi=spec.dpi)
+    return t(
+        lang,
+        "idphoto.spec_info",
+        title=spec.title,
+        mm_w=spec.mm[0],
+        mm_h=spec.mm[1],
+        px_w=spec.px[0],
+        px_h=spec.px[1],
+        dpi=spec.dpi,
+    )

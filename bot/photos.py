@@ -23,8 +23,16 @@ log = logging.getLogger(__name__)
 
 
 class PhotoKeeper:
-    def __init__(self, repo: Repository, media: MediaStore, *, max_user_bytes: int, min_free_bytes: int,
-                 retention_days: float, database_path: Path) -> None:
+    def __init__(
+        self,
+        repo: Repository,
+        media: MediaStore,
+        *,
+        max_user_bytes: int,
+        min_free_bytes: int,
+        retention_days: float,
+        database_path: Path,
+    ) -> None:
         self.repo = repo
         self.media = media
         self.max_user_bytes = max_user_bytes
@@ -51,8 +59,7 @@ class PhotoKeeper:
     async def stored_bytes(self, user_id: int) -> int:
         """Bytes of the user's jobs' files still on disk (inputs and results)."""
         since = time.time() - self.retention if self.retention else 0.0
-        rows = await self.repo.db.fetchall(
-            "SELECT * FROM jobs WHERE user_id = ? AND created_at >= ?", (user_id, since))
+        rows = await self.repo.db.fetchall("SELECT * FROM jobs WHERE user_id = ? AND created_at >= ?", (user_id, since))
         refs = {ref for row in rows for ref in Job.from_row(row).files()}
         return await asyncio.to_thread(self._sizes, refs)
 

@@ -51,13 +51,28 @@ def placement_text(spec: Spec, placement: dict[str, Any], lang: str) -> str:
     for name in rule.priority:
         band = rule.bands[name]
         total = spec.mm[0] if name == "width" else spec.mm[1]
-        verdict = t(lang, "placement.within" if band.holds(band_value(name, band, shares), 0.0005) else "placement.outside")
+        verdict = t(
+            lang, "placement.within" if band.holds(band_value(name, band, shares), 0.0005) else "placement.outside"
+        )
         key = "placement.eyes_min" if name == "eyes" and band.max >= 1 else f"placement.{name}"
-        parts.append(t(lang, key, value=_mm(band_value(name, band, shares) * total), total=_mm(total),
-                       low=_mm(band.min * total), high=_mm(band.max * total), verdict=verdict))
+        parts.append(
+            t(
+                lang,
+                key,
+                value=_mm(band_value(name, band, shares) * total),
+                total=_mm(total),
+                low=_mm(band.min * total),
+                high=_mm(band.max * total),
+                verdict=verdict,
+            )
+        )
     official = rule.official and not spec.fallback
-    return t(lang, "placement.official" if official else "placement.fallback", rule=rule.title(lang),
-             bands=t(lang, "placement.separator").join(parts))
+    return t(
+        lang,
+        "placement.official" if official else "placement.fallback",
+        rule=rule.title(lang),
+        bands=t(lang, "placement.separator").join(parts),
+    )
 
 
 def _idphoto(job: Job, data: bytes, width: int, height: int, lang: str) -> ResultView:

@@ -40,8 +40,9 @@ def sweep(root: Path, older_than: float, keep: set[str]) -> int:
 
 
 class MediaSweeper:
-    def __init__(self, repo: Repository, media: MediaStore, retention_days: float,
-                 interval: float = SWEEP_INTERVAL) -> None:
+    def __init__(
+        self, repo: Repository, media: MediaStore, retention_days: float, interval: float = SWEEP_INTERVAL
+    ) -> None:
         self.repo = repo
         self.media = media
         self.retention = retention_days * 86400

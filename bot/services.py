@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import logging
-from pathlib import Path
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
+from pathlib import Path
+from typing import Any, TypedDict
 
 from bot.alerts import OperatorAlerts
 from bot.config import Settings
@@ -18,8 +18,8 @@ from bot.media import MediaSigner, MediaStore, derive_secret
 from bot.photos import PhotoKeeper
 from bot.retention import MediaSweeper
 from bot.storage.db import Database
-from bot.templates import TemplateGallery
 from bot.storage.repo import Job, Repository
+from bot.templates import TemplateGallery
 from bot.web import WebServer
 from providers.base import TaskProvider
 from providers.download import Downloader
@@ -28,9 +28,9 @@ from providers.hili import HiliClient
 from providers.local import LocalIdPhoto
 from providers.magictiger import MagicTigerApi, MagicTigerClient
 from providers.picwish import PicwishClient
-from providers.wanxing import GatewayCredentials, WanxingClient
 from providers.qq_anime import QQAnimeClient
 from providers.specs import SpecCatalog, load_catalog
+from providers.wanxing import GatewayCredentials, WanxingClient
 
 log = logging.getLogger(__name__)
 
@@ -71,9 +71,16 @@ class Services:
         await self.db.close()
 
 
+class Retries(TypedDict):
+    """What every HTTP provider client takes about resending requests."""
+
+    max_retries: int
+    backoff: float
+
+
 def make_providers(settings: Settings) -> dict[str, TaskProvider]:
     providers: dict[str, TaskProvider] = {}
-    retries = {"max_retries": settings.network.request_retries, "backoff": settings.network.retry_backoff}
+    retries = Retries(max_retries=settings.network.request_retries, backoff=settings.network.retry_backoff)
     picwish = settings.providers.picwish
     if picwish.usable:
         providers["picwish"] = PicwishClient(
@@ -86,29 +93,51 @@ def make_providers(settings: Settings) -> dict[str, TaskProvider]:
         )
     qq = settings.providers.qq_anime
     if qq.usable:
-        providers["qq_anime"] = QQAnimeClient(url=qq.url, busi_id=qq.busi_id, timeout=qq.request_timeout,
-                                              volume_limit_backoff=qq.retry_backoff, proxy=qq.proxy or None,
-                                              **retries)
+        providers["qq_anime"] = QQAnimeClient(
+            url=qq.url,
+            busi_id=qq.busi_id,
+            timeout=qq.request_timeout,
+            volume_limit_backoff=qq.retry_backoff,
+            proxy=qq.proxy or None,
+            **retries,
+        )
     hili = settings.providers.hili
     if hili.usable:
-        providers["hili"] = HiliClient(hili.third_code, hili.secret_key, base_url=hili.base_url,
-                                       timeout=hili.request_timeout, poll_interval=hili.poll_interval,
-                                       deadline=hili.deadline, **retries)
+        providers["hili"] = HiliClient(
+            hili.third_code,
+            hili.secret_key,
+            base_url=hili.base_url,
+            timeout=hili.request_timeout,
+            poll_interval=hili.poll_interval,
+            deadline=hili.deadline,
+            **retries,
+        )
     tiger = settings.providers.magictiger
     if tiger.usable:
         api = MagicTigerApi(
-            base_url=tiger.base_url, api_token=tiger.api_token, auth_header=tiger.auth_header,
-            operations=tiger.operations.model_dump(), done_status=tiger.task_status.done,
-            failed_status=tiger.task_status.failed, callback_param=tiger.callback_param,
+            base_url=tiger.base_url,
+            api_token=tiger.api_token,
+            auth_header=tiger.auth_header,
+            operations=tiger.operations.model_dump(),
+            done_status=tiger.task_status.done,
+            failed_status=tiger.task_status.failed,
+            callback_param=tiger.callback_param,
         )
-        providers["magictiger"] = MagicTigerClient(api, timeout=tiger.request_timeout, poll_interval=tiger.poll_interval,
-                                                   deadline=tiger.deadline, **retries)
+        providers["magictiger"] = MagicTigerClient(
+            api, timeout=tiger.request_timeout, poll_interval=tiger.poll_interval, deadline=tiger.deadline, **retries
+        )
     wanxing = settings.providers.wanxing
     if wanxing.usable:
         credentials = GatewayCredentials(wanxing.app_key, wanxing.app_secret, wanxing.app_code)
-        providers["wanxing"] = WanxingClient(credentials, base_url=wanxing.base_url, timeout=wanxing.request_timeout,
-                                             task_timeout=wanxing.timeout, poll_interval=wanxing.poll_interval,
-                                             deadline=wanxing.deadline, **retries)
+        providers["wanxing"] = WanxingClient(
+            credentials,
+            base_url=wanxing.base_url,
+            timeout=wanxing.request_timeout,
+            task_timeout=wanxing.timeout,
+            poll_interval=wanxing.poll_interval,
+            deadline=wanxing.deadline,
+            **retries,
+        )
     local = settings.providers.local
     if local.usable:
         providers["local"] = LocalIdPhoto(concurrency=local.concurrency, limits=local.limits())
@@ -131,8 +160,9 @@ def id_photo_measure(settings: Settings) -> Callable[[Job, bytes], Awaitable[dic
             return None  # print sheets hold several photos
         try:
             worker = shared_worker(settings.providers.local.concurrency)
-            return await worker.placement(data, str(job.options["bg_color"]), spec.rule.rule_id,
-                                          settings.providers.local.limits())
+            return await worker.placement(
+                data, str(job.options["bg_color"]), spec.rule.rule_id, settings.providers.local.limits()
+            )
         except ProviderError:  # busy, slow or crashed: the photo goes out without its measurements
             return None
 
@@ -142,10 +172,15 @@ def id_photo_measure(settings: Settings) -> Callable[[Job, bytes], Awaitable[dic
 async def open_services(app: PhotoBotApp, settings: Settings) -> Services:
     """Open the database, clients and web server and attach them to ``app.bot_data``."""
     db = await Database.open(settings.database.path)
-    repo = Repository(db, daily_free=settings.credits.daily_free,
-                      fingerprint_key=derive_secret(settings.server.media_secret, settings.telegram.token))
+    repo = Repository(
+        db,
+        daily_free=settings.credits.daily_free,
+        fingerprint_key=derive_secret(settings.server.media_secret, settings.telegram.token),
+    )
     media = MediaStore(settings.media_dir)
-    signer = MediaSigner(derive_secret(settings.server.media_secret, settings.telegram.token), settings.server.media_link_ttl)
+    signer = MediaSigner(
+        derive_secret(settings.server.media_secret, settings.telegram.token), settings.server.media_link_ttl
+    )
     providers = make_providers(settings)
     downloader = Downloader(
         max_bytes=settings.network.max_download_bytes,
@@ -153,10 +188,20 @@ async def open_services(app: PhotoBotApp, settings: Settings) -> Services:
         timeout=settings.network.download_timeout,
     )
     alerts = OperatorAlerts(app.bot, repo, settings.telegram.admin_ids)
-    delivery = Delivery(app.bot, repo, media, alerts, edit_interval=settings.telegram.status_edit_interval,
-                        cancellable_providers=frozenset(name for name, p in providers.items() if p.cancellable))
+    delivery = Delivery(
+        app.bot,
+        repo,
+        media,
+        alerts,
+        edit_interval=settings.telegram.status_edit_interval,
+        cancellable_providers=frozenset(name for name, p in providers.items() if p.cancellable),
+    )
     runner = JobRunner(
-        repo, media, providers, downloader, delivery,
+        repo,
+        media,
+        providers,
+        downloader,
+        delivery,
         public_url=settings.server.public_url,
         media_link=lambda ref, until: f"{settings.server.public_url}/media/{signer.token(ref, until=until)}",
         max_concurrent=settings.jobs.max_concurrent,
@@ -164,21 +209,50 @@ async def open_services(app: PhotoBotApp, settings: Settings) -> Services:
         measure=id_photo_measure(settings),
     )
     database = settings.database
-    photos = PhotoKeeper(repo, media, max_user_bytes=int(database.max_user_mb * 1024 * 1024),
-                         min_free_bytes=int(database.min_free_disk_mb * 1024 * 1024),
-                         retention_days=database.media_retention_days, database_path=Path(database.path))
-    webhook = ((app.bot, settings.webhook_path_secret(), settings.webhook_header_secret())
-               if settings.telegram.mode == "webhook" else None)
+    photos = PhotoKeeper(
+        repo,
+        media,
+        max_user_bytes=int(database.max_user_mb * 1024 * 1024),
+        min_free_bytes=int(database.min_free_disk_mb * 1024 * 1024),
+        retention_days=database.media_retention_days,
+        database_path=Path(database.path),
+    )
+    webhook = (
+        (app.bot, settings.webhook_path_secret(), settings.webhook_header_secret())
+        if settings.telegram.mode == "webhook"
+        else None
+    )
     web = WebServer(
-        repo=repo, media=media, signer=signer, update_queue=app.update_queue,
-        host=settings.server.host, port=settings.server.port, providers=providers, webhook=webhook,
+        repo=repo,
+        media=media,
+        signer=signer,
+        update_queue=app.update_queue,
+        host=settings.server.host,
+        port=settings.server.port,
+        providers=providers,
+        webhook=webhook,
         disk_low=photos.disk_low,
     )
     await web.start()
     templates = TemplateGallery(settings.providers.wanxing.templates, media)
     limiter = RequestLimiter(settings.limits.requests_per_minute)
     sweeper = MediaSweeper(repo, media, settings.database.media_retention_days)
-    services = Services(settings, db, repo, media, signer, load_catalog(), templates, providers, downloader, runner, web,
-                        limiter, sweeper, photos, DecodeBudget(DECODE_BUDGET_BYTES))
+    services = Services(
+        settings,
+        db,
+        repo,
+        media,
+        signer,
+        load_catalog(),
+        templates,
+        providers,
+        downloader,
+        runner,
+        web,
+        limiter,
+        sweeper,
+        photos,
+        DecodeBudget(DECODE_BUDGET_BYTES),
+    )
     app.bot_data.services = services
     return services

@@ -39,14 +39,14 @@ async def conversation_timed_out(update: object, context: Context) -> None:
         return
     lang = context.session.lang or "en"
     try:
-        await update.callback_query.edit_message_text(t(lang, "menu.timed_out"),
-                                                      reply_markup=keyboards.new_photo(lang))
+        await update.callback_query.edit_message_text(t(lang, "menu.timed_out"), reply_markup=keyboards.new_photo(lang))
     except TelegramError as err:
         log.debug("could not close a timed-out menu: %s", err)
 
 
-async def forget_quiet_sessions(app: PhotoBotApp, quiet_for: float, photos: PhotoKeeper,
-                                now: float | None = None) -> int:
+async def forget_quiet_sessions(
+    app: PhotoBotApp, quiet_for: float, photos: PhotoKeeper, now: float | None = None
+) -> int:
     """Drop the sessions of users with no update for ``quiet_for`` seconds, and the photos they
     sent but never ordered with. How many were dropped."""
     now = time.monotonic() if now is None else now

@@ -9,7 +9,6 @@ already a dependency (the web server), so this swaps the transport without addin
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 import aiohttp
@@ -73,7 +72,8 @@ class AiohttpRequest(BaseRequest):
         timeout = aiohttp.ClientTimeout(
             total=None if read is None or write is None else write + read + (connect or 0) + (pool or 0),
             connect=None if connect is None or pool is None else connect + pool,
-            sock_connect=connect, sock_read=read,
+            sock_connect=connect,
+            sock_read=read,
         )
         body: Any = None
         headers = None
@@ -90,10 +90,11 @@ class AiohttpRequest(BaseRequest):
             # the form encoding python-telegram-bot's httpx layer sends.
             body, headers = request_data.json_payload, _JSON  # type: ignore[union-attr]
         try:
-            async with self._session.request(method, url, data=body, headers=headers, timeout=timeout,
-                                              allow_redirects=False) as response:
+            async with self._session.request(
+                method, url, data=body, headers=headers, timeout=timeout, allow_redirects=False
+            ) as response:
                 return response.status, await response.read()
-        except (asyncio.TimeoutError, aiohttp.ServerTimeoutError) as err:
+        except (TimeoutError, aiohttp.ServerTimeoutError) as err:
             raise TimedOut from err
         except aiohttp.ClientError as err:
             raise NetworkError(f"aiohttp.{type(err).__name__}: {err}") from err

@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from email.utils import parsedate_to_datetime
 from typing import Any
 
@@ -84,7 +84,9 @@ class _WaitRetryAfter(wait_base):
         return self.fallback(retry_state)
 
 
-def status_error(provider: str, status: int, message: str, data: Any = None, retry_after: float | None = None) -> ProviderStatusError:
+def status_error(
+    provider: str, status: int, message: str, data: Any = None, retry_after: float | None = None
+) -> ProviderStatusError:
     """The typed error for an HTTP-like status code."""
     if status in (401, 403):
         return AuthenticationError(message, status=status, provider=provider, data=data)
@@ -114,9 +116,7 @@ class HttpProvider:
         self._proxy = proxy
         # No proxy from HTTP(S)_PROXY: aiohttp would look them up on a thread for every request.
         # A provider that needs a proxy has its own setting (providers.qq_anime.proxy).
-        self._session = LazySession(
-            aiohttp.ClientTimeout(total=timeout, connect=min(timeout, DEFAULT_CONNECT_TIMEOUT))
-        )
+        self._session = LazySession(aiohttp.ClientTimeout(total=timeout, connect=min(timeout, DEFAULT_CONNECT_TIMEOUT)))
 
     async def aclose(self) -> None:
         await self._session.aclose()
@@ -136,17 +136,10 @@ class HttpProvider:
 
         The body is one of ``form`` (always sent as multipart/form-data), ``json_body`` or raw ``content``.
         """
-        retryable: Callable[[BaseException], bool]
-        if idempotent:
-            retryable = lambda e: isinstance(e, ProviderConnectionError) or (
-                isinstance(e, ProviderStatusError) and e.status in _RETRY_STATUSES
-            )
-        else:
-            retryable = lambda e: isinstance(e, ProviderError) and e.never_accepted
         retrying = AsyncRetrying(
             stop=stop_after_attempt(self.max_retries + 1),
             wait=self._wait,
-            retry=retry_if_exception(retryable),
+            retry=retry_if_exception(_safe_to_resend if idempotent else _never_accepted),
             reraise=True,
         )
         async for attempt in retrying:
@@ -159,8 +152,13 @@ class HttpProvider:
     def http_error(self, status: int, headers: Mapping[str, str], body: bytes) -> ProviderStatusError:
         """The typed error for an HTTP error answer; a provider whose gateway explains itself in
         headers refines it."""
-        return status_error(self.name, status, f"{self.name}: HTTP {status}", data=_excerpt(body),
-                            retry_after=retry_after_seconds(headers))
+        return status_error(
+            self.name,
+            status,
+            f"{self.name}: HTTP {status}",
+            data=_excerpt(body),
+            retry_after=retry_after_seconds(headers),
+        )
 
     async def _send_once(self, method: str, url: str, **kwargs: Any) -> dict[str, Any]:
         try:
@@ -169,11 +167,15 @@ class HttpProvider:
             ) as response:
                 status, headers, text = response.status, response.headers, await _read_capped(response, self.name)
         except aiohttp.ConnectionTimeoutError as err:
-            raise ProviderConnectionError(f"{self.name}: cannot connect", provider=self.name, never_accepted=True) from err
+            raise ProviderConnectionError(
+                f"{self.name}: cannot connect", provider=self.name, never_accepted=True
+            ) from err
         except (TimeoutError, aiohttp.ServerTimeoutError) as err:
             raise ProviderTimeout(f"{self.name}: timed out", provider=self.name) from err
         except aiohttp.ClientConnectorError as err:
-            raise ProviderConnectionError(f"{self.name}: cannot connect", provider=self.name, never_accepted=True) from err
+            raise ProviderConnectionError(
+                f"{self.name}: cannot connect", provider=self.name, never_accepted=True
+            ) from err
         except aiohttp.ClientError as err:
             raise ProviderConnectionError(f"{self.name}: {type(err).__name__}", provider=self.name) from err
         if status >= 400:
@@ -200,6 +202,18 @@ async def _read_capped(response: aiohttp.ClientResponse, provider: str) -> bytes
         if len(body) > MAX_ANSWER_BYTES:
             raise BadResponse(f"{provider}: answer is larger than {MAX_ANSWER_BYTES} bytes", provider=provider)
     return bytes(body)
+
+
+def _safe_to_resend(err: BaseException) -> bool:
+    """An idempotent request is sent again after a connection failure or a passing HTTP error."""
+    return isinstance(err, ProviderConnectionError) or (
+        isinstance(err, ProviderStatusError) and err.status in _RETRY_STATUSES
+    )
+
+
+def _never_accepted(err: BaseException) -> bool:
+    """Any other request only when the provider cannot have acted on it."""
+    return isinstance(err, ProviderError) and err.never_accepted
 
 
 def _multipart(form: Mapping[str, FormValue]) -> aiohttp.FormData:

@@ -58,8 +58,12 @@ class PublicOnlyResolver(AbstractResolver):
     def __init__(self) -> None:
         self._resolver = aiohttp.DefaultResolver()
 
-    async def resolve(self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET,
-                      ) -> list[ResolveResult]:
+    async def resolve(
+        self,
+        host: str,
+        port: int = 0,
+        family: socket.AddressFamily = socket.AF_INET,
+    ) -> list[ResolveResult]:
         answers = await self._resolver.resolve(host, port, family)
         if not all(_is_public(answer["host"]) for answer in answers):
             raise PrivateAddress(f"{host} has a private or local address")
@@ -128,4 +132,3 @@ def _is_ip(host: str) -> bool:
     except ValueError:
         return False
     return True
-

@@ -41,8 +41,9 @@ class ProviderStatusError(ProviderError):
 
     code = "provider_error"
 
-    def __init__(self, message: str, *, status: int, provider: str = "", data: Any = None,
-                 never_accepted: bool = False) -> None:
+    def __init__(
+        self, message: str, *, status: int, provider: str = "", data: Any = None, never_accepted: bool = False
+    ) -> None:
         super().__init__(message, provider=provider, data=data, never_accepted=never_accepted)
         self.status = status
 

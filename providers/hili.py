@@ -108,14 +108,17 @@ class HiliClient(TaskProvider):
         self.deadline = deadline
         self._clock = clock
 
-    async def _call(self, path: str, fields: dict[str, str], *, idempotent: bool,
-                    file: tuple[str, bytes, str] | None = None) -> Any:
+    async def _call(
+        self, path: str, fields: dict[str, str], *, idempotent: bool, file: tuple[str, bytes, str] | None = None
+    ) -> Any:
         parts: dict[str, FormValue] = {"third_code": self.third_code, **fields}
         if file is not None:
             parts["file"] = file
         # A fresh token for every call: it is valid for two minutes only.
         headers = {"token": token(self._secret_key, str(int(self._clock())))}
-        body = await self.request_json("POST", f"{self.base_url}{path}", idempotent=idempotent, headers=headers, form=parts)
+        body = await self.request_json(
+            "POST", f"{self.base_url}{path}", idempotent=idempotent, headers=headers, form=parts
+        )
         if body.get("code") == 200:
             return body.get("data")
         if body.get("code") == 9000:
@@ -131,7 +134,9 @@ class HiliClient(TaskProvider):
             if rgb is None:
                 raise ValueError("rgb is required with repair_type bg")
             fields["rgb"] = rgb_field(rgb)
-        data = await self._call("/api/third/photo/upload", fields, idempotent=False, file=("photo.jpg", image, "image/jpeg"))
+        data = await self._call(
+            "/api/third/photo/upload", fields, idempotent=False, file=("photo.jpg", image, "image/jpeg")
+        )
         mdf = data.get("mdf") if isinstance(data, dict) else None
         if not isinstance(mdf, str) or not mdf:
             raise BadResponse("hili: no mdf in the upload answer", provider=self.name, data=data)
@@ -142,7 +147,7 @@ class HiliClient(TaskProvider):
         status = data.get("status") if isinstance(data, dict) else None
         if status not in (100, 200):
             raise BadResponse("hili: unknown status", provider=self.name, data=data)
-        return status
+        return int(status)
 
     async def download_url(self, mdf: str) -> str:
         data = await self._call("/api/third/photo/download", {"mdf": mdf}, idempotent=True)

@@ -11,9 +11,9 @@ from collections.abc import Mapping
 from typing import Any
 
 from providers.base import TaskProvider
-from providers.placement import DEFAULT_RULE
 from providers.localengine.worker import EngineLimits, shared_worker
 from providers.models import InputImage, Phase, ResultImage, Submission, TaskStatus
+from providers.placement import DEFAULT_RULE
 from providers.specs import load_catalog
 
 #: Photos made at once, each in its own worker process (each uses both cores for a fraction of a second).
@@ -26,10 +26,10 @@ class LocalIdPhoto(TaskProvider):
     #: Nothing was sent anywhere: a job interrupted by a restart can run again.
     rerun_safe = True
 
-    def __init__(self, *, concurrency: int = DEFAULT_CONCURRENCY, limits: EngineLimits = EngineLimits()) -> None:
+    def __init__(self, *, concurrency: int = DEFAULT_CONCURRENCY, limits: EngineLimits | None = None) -> None:
         super().__init__()
         self._engine = shared_worker(concurrency)
-        self.limits = limits
+        self.limits = limits or EngineLimits()
 
     async def submit(
         self, options: Mapping[str, Any], image: InputImage | None, callback_url: str | None, *, reference: str = ""

@@ -48,13 +48,13 @@ class UnsupportedFileType(InvalidImage):
 
 
 _ERRORS: dict[int, type[ProviderDomainError]] = {
-    1001001: ProviderDomainError,   # Create task failed
-    1001002: InputDownloadFailed,   # Validate picurl fail
-    1001003: ImageTooLarge,         # Image too large
-    1001004: UnsupportedFileType,   # Unsupport file types
-    1003002: InsufficientBalance,   # Insufficient balance
-    1002001: TaskGone,              # Task not exist
-    1002002: TaskGone,              # Task was deleted
+    1001001: ProviderDomainError,  # Create task failed
+    1001002: InputDownloadFailed,  # Validate picurl fail
+    1001003: ImageTooLarge,  # Image too large
+    1001004: UnsupportedFileType,  # Unsupport file types
+    1003002: InsufficientBalance,  # Insufficient balance
+    1002001: TaskGone,  # Task not exist
+    1002002: TaskGone,  # Task was deleted
 }
 
 
@@ -65,8 +65,9 @@ class MagicTigerApi:
     base_url: str
     api_token: str
     auth_header: str = "token"
-    operations: Mapping[str, str] = field(default_factory=lambda: {
-        "createtask": "createtask", "gettask": "gettask", "deletetask": "deletetask"})
+    operations: Mapping[str, str] = field(
+        default_factory=lambda: {"createtask": "createtask", "gettask": "gettask", "deletetask": "deletetask"}
+    )
     #: "Task Status" values that mean finished and failed; any other value is still in progress.
     done_status: tuple[int, ...] = ()
     failed_status: tuple[int, ...] = ()
@@ -87,8 +88,15 @@ class MagicTigerClient(TaskProvider):
     calls_back = True
     cancellable = True
 
-    def __init__(self, api: MagicTigerApi, *, timeout: float = DEFAULT_TIMEOUT, poll_interval: float = POLL_INTERVAL,
-                 deadline: float = DEADLINE, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        api: MagicTigerApi,
+        *,
+        timeout: float = DEFAULT_TIMEOUT,
+        poll_interval: float = POLL_INTERVAL,
+        deadline: float = DEADLINE,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(timeout=timeout, **kwargs)
         self.api = api
         self.poll_interval = poll_interval
@@ -135,11 +143,16 @@ class MagicTigerClient(TaskProvider):
         queue = data.get("queuenum") if isinstance(data.get("queuenum"), int) else None
         if status in self.api.failed_status:
             error = _error(data.get("errorcode") or 0, str(data.get("errormsg") or ""), data)
-            failure = error if isinstance(error, ProviderDomainError) else ProviderDomainError(str(error), provider=self.name, data=data)
+            failure = (
+                error
+                if isinstance(error, ProviderDomainError)
+                else ProviderDomainError(str(error), provider=self.name, data=data)
+            )
             return TaskStatus(Phase.FAILED, error=failure, raw_state=status)
         if status not in self.api.done_status:
             return TaskStatus(Phase.PENDING, progress=0, queue_position=queue, raw_state=status)
-        faces = data.get("facelist") if isinstance(data.get("facelist"), list) else []
+        listed = data.get("facelist")
+        faces = listed if isinstance(listed, list) else []
         urls = [f.get("outputurl") for f in faces if isinstance(f, dict)] or [data.get("outputurl")]
         urls = [u for u in urls if isinstance(u, str) and u.startswith(("http://", "https://"))]
         if not urls:

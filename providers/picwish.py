@@ -13,7 +13,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-
 from providers.base import DEFAULT_MAX_RETRIES, FormValue, TaskProvider, status_error
 from providers.errors import (
     BadResponse,
@@ -165,7 +164,8 @@ class PicwishClient(TaskProvider):
         if not isinstance(data, dict) or not isinstance(data.get("state"), int):
             raise BadResponse("picwish: no task state in the answer", provider=self.name, data=data)
         state: int = data["state"]
-        progress = data.get("progress") if isinstance(data.get("progress"), int) else 0
+        reported = data.get("progress")
+        progress = reported if isinstance(reported, int) else 0
         if state < 0:
             error_type = _FAILED_STATES.get(state, ProviderDomainError)
             error = error_type(f"picwish: task state {state}", provider=self.name, data=data)

@@ -89,11 +89,18 @@ class Plan:
 
     def place(self, face: FaceMeasures, width: int) -> FaceMeasures:
         """Where ``face`` lands in a finished photo ``width`` pixels wide, eyes centred."""
+
         def row(y: float) -> float:
             return self.eye_row + self.scale * (y - face.eye_y)
 
-        return FaceMeasures(eye_x=width / 2, eye_y=self.eye_row, chin=row(face.chin), crown=row(face.crown),
-                            hair=row(face.hair), face_width=self.scale * face.face_width)
+        return FaceMeasures(
+            eye_x=width / 2,
+            eye_y=self.eye_row,
+            chin=row(face.chin),
+            crown=row(face.crown),
+            hair=row(face.hair),
+            face_width=self.scale * face.face_width,
+        )
 
 
 def _intersect(ranges: list[tuple[float, float]], inset: float) -> tuple[float, float]:
@@ -125,7 +132,9 @@ def _scale_ranges(rule: PlacementRule, face: FaceMeasures, size: tuple[int, int]
     return ranges
 
 
-def _eye_ranges(rule: PlacementRule, face: FaceMeasures, size: tuple[int, int], scale: float) -> list[tuple[float, float]]:
+def _eye_ranges(
+    rule: PlacementRule, face: FaceMeasures, size: tuple[int, int], scale: float
+) -> list[tuple[float, float]]:
     """Allowed rows of the eye line, per vertical band in priority order, then the frame's own."""
     height = size[1]
     ranges = []
@@ -210,13 +219,14 @@ def band_value(name: str, band: Band, shares: dict[str, float]) -> float:
 
 def assess(rule: PlacementRule, shares: dict[str, float], slack: float = 0.0) -> dict[str, bool]:
     """Per band of ``rule``: whether the measured shares fall in it (within ``slack``)."""
-    return {name: band.holds(band_value(name, band, shares), slack)
-            for name, band in rule.bands.items()}
+    return {name: band.holds(band_value(name, band, shares), slack) for name, band in rule.bands.items()}
 
 
-def _band(raw: dict[str, object]) -> Band:
-    return Band(min=float(raw["min"]), max=float(raw.get("max", 1.0)),  # type: ignore[arg-type]
-                to=str(raw.get("to", "crown")))  # type: ignore[arg-type]
+def _band(raw: dict[str, Any]) -> Band:
+    to = raw.get("to", "crown")
+    if to not in ("crown", "hair"):
+        raise ValueError(f"a band's 'to' is crown or hair, not {to!r}")
+    return Band(min=float(raw["min"]), max=float(raw.get("max", 1.0)), to="hair" if to == "hair" else "crown")
 
 
 @lru_cache(maxsize=1)
@@ -229,6 +239,12 @@ def load_rules() -> dict[str, PlacementRule]:
         if sorted(priority) != sorted(bands):
             raise ValueError(f"rule {rule_id}: priority {priority} must list its bands {sorted(bands)}")
         rules[rule_id] = PlacementRule(
-            rule_id=rule_id, name=dict(raw["name"]), official=bool(raw["official"]), source=str(raw["source"]),
-            bands=bands, priority=priority, neutral_expression=bool(raw["neutral_expression"]))
+            rule_id=rule_id,
+            name=dict(raw["name"]),
+            official=bool(raw["official"]),
+            source=str(raw["source"]),
+            bands=bands,
+            priority=priority,
+            neutral_expression=bool(raw["neutral_expression"]),
+        )
     return rules

@@ -41,7 +41,7 @@ HEADERS = {
     "Origin": "https://h5.tu.qq.com",
     "Referer": "https://h5.tu.qq.com/",
     "User-Agent": "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) "
-                  "Chrome/124.0.0.0 Mobile Safari/537.36",
+    "Chrome/124.0.0.0 Mobile Safari/537.36",
     "Content-Type": "application/json",
 }
 #: Which of the four ``img_urls`` holds each layout (document section c.1.i / c.1.ii, extra.version 2):
@@ -117,10 +117,19 @@ class QQAnimeClient(TaskProvider):
         self.proxied = bool(proxy)
 
     def body(self, image: bytes, busi_id: str | None = None) -> str:
-        extra = {"face_rects": [], "version": 2, "platform": "web",
-                 "data_report": {"parent_trace_id": str(uuid.uuid4()), "root_channel": "", "level": 1}}
-        return json.dumps({"busiId": busi_id or self.busi_id, "images": [base64.b64encode(image).decode()],
-                           "extra": json.dumps(extra)})
+        extra = {
+            "face_rects": [],
+            "version": 2,
+            "platform": "web",
+            "data_report": {"parent_trace_id": str(uuid.uuid4()), "root_channel": "", "level": 1},
+        }
+        return json.dumps(
+            {
+                "busiId": busi_id or self.busi_id,
+                "images": [base64.b64encode(image).decode()],
+                "extra": json.dumps(extra),
+            }
+        )
 
     async def convert(self, image: bytes, *, busi_id: str | None = None) -> list[str]:
         """The four ``img_urls`` for the photo; raises a typed error for each documented code."""
@@ -143,8 +152,10 @@ class QQAnimeClient(TaskProvider):
         if code != 0:
             error = _error(code if isinstance(code, int) else -1, str(answer.get("msg", "")), answer)
             if isinstance(error, RegionBlocked) and not self.proxied:
-                log.warning("qq_anime refuses requests from this region; set providers.qq_anime.proxy "
-                            "to a proxy in mainland China, or use the overseas url and busi_id")
+                log.warning(
+                    "qq_anime refuses requests from this region; set providers.qq_anime.proxy "
+                    "to a proxy in mainland China, or use the overseas url and busi_id"
+                )
             raise error
         try:
             urls = json.loads(answer["extra"])["img_urls"]

@@ -21,7 +21,9 @@ class LazySession:
         if self._session is None or self._session.closed:
             connector = aiohttp.TCPConnector(resolver=self._resolver() if self._resolver else None)
             self._session = aiohttp.ClientSession(
-                connector=connector, timeout=self._timeout, cookie_jar=aiohttp.DummyCookieJar(),
+                connector=connector,
+                timeout=self._timeout,
+                cookie_jar=aiohttp.DummyCookieJar(),
             )
         return self._session
 

@@ -58,7 +58,8 @@ class SpecCatalog:
             return []
         found = []
         for spec in self.specs:
-            haystack = f"{spec.spec_id} {spec.category} {spec.title} {spec.px[0]}x{spec.px[1]} {spec.mm[0]}x{spec.mm[1]}mm".lower()
+            sizes = f"{spec.px[0]}x{spec.px[1]} {spec.mm[0]}x{spec.mm[1]}mm"
+            haystack = f"{spec.spec_id} {spec.category} {spec.title} {sizes}".lower()
             tokens = re.split(r"[^a-z0-9x]+", haystack)
             if all(_word_matches(w, haystack, tokens) for w in words):
                 found.append(spec)

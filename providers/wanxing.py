@@ -50,7 +50,13 @@ class GatewayCredentials:
 def string_to_sign(method: str, path: str, headers: Mapping[str, str], signed: list[str], content_md5: str) -> str:
     """API Gateway's stringToSign: METHOD, Accept, Content-MD5, Content-Type, Date, then each
     signed header as ``name:value`` in sorted order, then the path (no query or form here)."""
-    lines = [method.upper(), headers.get("Accept", ""), content_md5, headers.get("Content-Type", ""), headers.get("Date", "")]
+    lines = [
+        method.upper(),
+        headers.get("Accept", ""),
+        content_md5,
+        headers.get("Content-Type", ""),
+        headers.get("Date", ""),
+    ]
     text = "\n".join(lines) + "\n"
     text += "".join(f"{name}:{headers[name]}\n" for name in sorted(signed))
     return text + path
@@ -60,20 +66,29 @@ def sign(app_secret: str, text: str) -> str:
     return base64.b64encode(hmac.new(app_secret.encode(), text.encode(), hashlib.sha256).digest()).decode()
 
 
-def gateway_headers(credentials: GatewayCredentials, method: str, url: str, body: bytes,
-                    *, timestamp_ms: int | None = None, nonce: str | None = None) -> dict[str, str]:
+def gateway_headers(
+    credentials: GatewayCredentials,
+    method: str,
+    url: str,
+    body: bytes,
+    *,
+    timestamp_ms: int | None = None,
+    nonce: str | None = None,
+) -> dict[str, str]:
     """Headers for one request: an APPCODE, or the AppKey/AppSecret signature."""
     headers = {"Accept": ACCEPT, "Content-Type": CONTENT_TYPE}
     if credentials.app_code:
         return {**headers, "Authorization": f"APPCODE {credentials.app_code}"}
     content_md5 = base64.b64encode(hashlib.md5(body).digest()).decode()
-    headers.update({
-        "Content-MD5": content_md5,
-        "X-Ca-Key": credentials.app_key,
-        "X-Ca-Timestamp": str(timestamp_ms if timestamp_ms is not None else int(time.time() * 1000)),
-        "X-Ca-Nonce": nonce or str(uuid.uuid4()),
-        "X-Ca-Signature-Method": "HmacSHA256",
-    })
+    headers.update(
+        {
+            "Content-MD5": content_md5,
+            "X-Ca-Key": credentials.app_key,
+            "X-Ca-Timestamp": str(timestamp_ms if timestamp_ms is not None else int(time.time() * 1000)),
+            "X-Ca-Nonce": nonce or str(uuid.uuid4()),
+            "X-Ca-Signature-Method": "HmacSHA256",
+        }
+    )
     signed = ["X-Ca-Key", "X-Ca-Nonce", "X-Ca-Signature-Method", "X-Ca-Timestamp"]
     headers["X-Ca-Signature-Headers"] = ",".join(signed)
     path = urlsplit(url).path or "/"
@@ -86,9 +101,17 @@ class WanxingClient(TaskProvider):
     takes_url = True
     calls_back = True
 
-    def __init__(self, credentials: GatewayCredentials, *, base_url: str = DEFAULT_BASE_URL,
-                 timeout: float = DEFAULT_TIMEOUT, task_timeout: int = DEFAULT_TASK_TIMEOUT,
-                 poll_interval: float = POLL_INTERVAL, deadline: float | None = None, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        credentials: GatewayCredentials,
+        *,
+        base_url: str = DEFAULT_BASE_URL,
+        timeout: float = DEFAULT_TIMEOUT,
+        task_timeout: int = DEFAULT_TASK_TIMEOUT,
+        poll_interval: float = POLL_INTERVAL,
+        deadline: float | None = None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(timeout=timeout, **kwargs)
         self.credentials = credentials
         self.base_url = base_url.rstrip("/")
@@ -100,8 +123,12 @@ class WanxingClient(TaskProvider):
     def http_error(self, status: int, headers: Mapping[str, str], body: bytes) -> ProviderStatusError:
         reason = headers.get("X-Ca-Error-Message", "")
         if status == 400 and any(word in reason.lower().replace(" ", "") for word in _CREDENTIAL_WORDS):
-            return AuthenticationError(f"wanxing: the gateway refused the credentials: {reason}",
-                                       status=status, provider=self.name, data=reason)
+            return AuthenticationError(
+                f"wanxing: the gateway refused the credentials: {reason}",
+                status=status,
+                provider=self.name,
+                data=reason,
+            )
         return super().http_error(status, headers, body)
 
     async def _post(self, path: str, payload: dict[str, Any], *, idempotent: bool) -> dict[str, Any]:
@@ -115,13 +142,20 @@ class WanxingClient(TaskProvider):
     ) -> Submission:
         if image is None or not image.url or not callback_url:
             raise ValueError("wanxing needs the photo's URL and a notify_url")
-        payload = {"source_url": image.url, "target_url": str(options["target_url"]),
-                   "notify_url": callback_url, "timeout": self.task_timeout}
+        payload = {
+            "source_url": image.url,
+            "target_url": str(options["target_url"]),
+            "notify_url": callback_url,
+            "timeout": self.task_timeout,
+        }
         answer = await self._post("/swapface", payload, idempotent=False)
         if answer.get("status") != 0:
-            raise ProviderStatusError(f"wanxing: {answer.get('error')} {answer.get('errmsg')}",
-                                      status=400 if answer.get("error") == "InvalidArguments" else 502,
-                                      provider=self.name, data=answer)
+            raise ProviderStatusError(
+                f"wanxing: {answer.get('error')} {answer.get('errmsg')}",
+                status=400 if answer.get("error") == "InvalidArguments" else 502,
+                provider=self.name,
+                data=answer,
+            )
         job_id = (answer.get("data") or {}).get("job_id") if isinstance(answer.get("data"), dict) else None
         if not isinstance(job_id, str) or not job_id:
             raise BadResponse("wanxing: no job_id in the answer", provider=self.name, data=answer)
@@ -131,8 +165,9 @@ class WanxingClient(TaskProvider):
         answer = await self._post("/query", {"job_id": task_id}, idempotent=True)
         data = answer.get("data")
         if answer.get("status") != 0 or not isinstance(data, dict):
-            raise ProviderStatusError(f"wanxing: query status {answer.get('status')}", status=502,
-                                      provider=self.name, data=answer)
+            raise ProviderStatusError(
+                f"wanxing: query status {answer.get('status')}", status=502, provider=self.name, data=answer
+            )
         job_status = data.get("job_status")
         if job_status == "finish":
             urls = data.get("result_url")
@@ -140,7 +175,9 @@ class WanxingClient(TaskProvider):
                 raise BadResponse("wanxing: finished without result_url", provider=self.name, data=answer)
             return TaskStatus(Phase.DONE, progress=100, images=(ResultImage(url=urls[0]),), raw_state=job_status)
         if job_status == "fail":
-            error = ProviderDomainError(f"wanxing: {data.get('reason')} ({data.get('code')})", provider=self.name, data=data)
+            error = ProviderDomainError(
+                f"wanxing: {data.get('reason')} ({data.get('code')})", provider=self.name, data=data
+            )
             return TaskStatus(Phase.FAILED, error=error, raw_state=job_status)
         if job_status in _PROGRESS:
             return TaskStatus(Phase.PENDING, progress=_PROGRESS[job_status], raw_state=job_status)

@@ -93,8 +93,10 @@ async def wanxing() -> AsyncIterator[FakeWanxing]:
 def templates(tmp_path: Path) -> list[dict[str, Any]]:
     """Two portrait template files, 900x1200 and 1000x1000."""
     made = []
-    for template_id, title, size, colour in (("studio", {"en": "Studio", "zh-Hans": "影棚"}, (900, 1200), "#334455"),
-                                               ("garden", "Garden", (1000, 1000), "#447744")):
+    for template_id, title, size, colour in (
+        ("studio", {"en": "Studio", "zh-Hans": "影棚"}, (900, 1200), "#334455"),
+        ("garden", "Garden", (1000, 1000), "#447744"),
+    ):
         path = tmp_path / f"{template_id}.png"
         Image.new("RGB", size, colour).save(path)
         made.append({"id": template_id, "title": title, "category": "Classic", "image": str(path)})
@@ -102,40 +104,86 @@ def templates(tmp_path: Path) -> list[dict[str, Any]]:
 
 
 @pytest.fixture
-def make_settings(tmp_path: Path, telegram: FakeTelegram, picwish: FakePicwish, qq: FakeQQAnime,
-                  hili: FakeHili, tiger: FakeMagicTiger, wanxing: FakeWanxing,
-                  templates: list[dict[str, Any]]) -> Callable[..., Settings]:
+def make_settings(
+    tmp_path: Path,
+    telegram: FakeTelegram,
+    picwish: FakePicwish,
+    qq: FakeQQAnime,
+    hili: FakeHili,
+    tiger: FakeMagicTiger,
+    wanxing: FakeWanxing,
+    templates: list[dict[str, Any]],
+) -> Callable[..., Settings]:
     port = free_port()
     tiger.callback_url = f"http://127.0.0.1:{port}/callbacks/magictiger"
 
     def make(**overrides: Any) -> Settings:
         raw: dict[str, Any] = {
-            "telegram": {"token": telegram.token, "base_url": telegram.base_url,
-                         "base_file_url": telegram.base_file_url, "poll_timeout": 1,
-                         "status_edit_interval": 0, "admin_ids": [9001]},
+            "telegram": {
+                "token": telegram.token,
+                "base_url": telegram.base_url,
+                "base_file_url": telegram.base_file_url,
+                "poll_timeout": 1,
+                "status_edit_interval": 0,
+                "admin_ids": [9001],
+            },
             "server": {"host": "127.0.0.1", "port": port, "public_url": f"http://127.0.0.1:{port}"},
             "database": {"path": str(tmp_path / "photobot.sqlite3"), "min_free_disk_mb": 16},
             "credits": {"daily_free": 30},
             "limits": {"requests_per_minute": 1000},
             "jobs": {"max_poll_interval": 0.2},
             "network": {"allow_private_addresses": True, "retry_backoff": 0.01},
-            "providers": {"picwish": {"enabled": True, "api_key": picwish.api_key, "base_url": picwish.base_url,
-                                      "poll_interval": 0.05, "deadline": 20},
-                          "qq_anime": {"enabled": True, "url": qq.url, "retry_backoff": 0.01, "styles": [
-                              {"id": "anime", "title": {"en": "Anime", "zh-Hans": "二次元"},
-                               "busi_id": "ai_painting_anime_entry"},
-                              {"id": "manga", "title": "Manga", "busi_id": "ai_painting_anime_img_entry"}]},
-                          "hili": {"third_code": hili.third_code, "secret_key": hili.secret_key,
-                                   "base_url": hili.base_url, "poll_interval": 0.05},
-                          "magictiger": {"base_url": tiger.base_url, "api_token": tiger.token, "poll_interval": 0.05,
-                                         "enhance_types": [
-                                             {"id": "enhance", "title": {"en": "Sharpen & enhance", "zh-Hans": "高清增强"},
-                                              "type": 1, "price": 9},
-                                             {"id": "colorize", "title": "Colorize black & white", "type": 2, "price": 11}],
-                                         "task_status": {"done": [2], "failed": [3]}},
-                          "wanxing": {"base_url": wanxing.base_url, "app_key": wanxing.app_key,
-                                      "app_secret": wanxing.app_secret, "templates": templates,
-                                      "timeout": 60, "poll_interval": 0.05}},
+            "providers": {
+                "picwish": {
+                    "enabled": True,
+                    "api_key": picwish.api_key,
+                    "base_url": picwish.base_url,
+                    "poll_interval": 0.05,
+                    "deadline": 20,
+                },
+                "qq_anime": {
+                    "enabled": True,
+                    "url": qq.url,
+                    "retry_backoff": 0.01,
+                    "styles": [
+                        {
+                            "id": "anime",
+                            "title": {"en": "Anime", "zh-Hans": "二次元"},
+                            "busi_id": "ai_painting_anime_entry",
+                        },
+                        {"id": "manga", "title": "Manga", "busi_id": "ai_painting_anime_img_entry"},
+                    ],
+                },
+                "hili": {
+                    "third_code": hili.third_code,
+                    "secret_key": hili.secret_key,
+                    "base_url": hili.base_url,
+                    "poll_interval": 0.05,
+                },
+                "magictiger": {
+                    "base_url": tiger.base_url,
+                    "api_token": tiger.token,
+                    "poll_interval": 0.05,
+                    "enhance_types": [
+                        {
+                            "id": "enhance",
+                            "title": {"en": "Sharpen & enhance", "zh-Hans": "高清增强"},
+                            "type": 1,
+                            "price": 9,
+                        },
+                        {"id": "colorize", "title": "Colorize black & white", "type": 2, "price": 11},
+                    ],
+                    "task_status": {"done": [2], "failed": [3]},
+                },
+                "wanxing": {
+                    "base_url": wanxing.base_url,
+                    "app_key": wanxing.app_key,
+                    "app_secret": wanxing.app_secret,
+                    "templates": templates,
+                    "timeout": 60,
+                    "poll_interval": 0.05,
+                },
+            },
         }
         for dotted, value in overrides.items():
             node = raw

@@ -44,7 +44,9 @@ def _dlib() -> tuple[Any, Any]:
     import dlib
     import face_recognition_models
 
-    return dlib.get_frontal_face_detector(), dlib.shape_predictor(face_recognition_models.pose_predictor_model_location())
+    return dlib.get_frontal_face_detector(), dlib.shape_predictor(
+        face_recognition_models.pose_predictor_model_location()
+    )
 
 
 def _rgb(data: bytes) -> np.ndarray:
@@ -75,8 +77,9 @@ def measure(data: bytes, bg_color: str) -> Measured:
     rows = np.nonzero((distance[:, columns] > BACKGROUND_DISTANCE).any(axis=1))[0]
     hair = float(rows[0]) if len(rows) else 0.0
     crown = eye[1] - (chin - eye[1])
-    face = FaceMeasures(eye_x=float(eye[0]), eye_y=float(eye[1]), chin=chin, crown=crown, hair=min(hair, crown),
-                        face_width=face_width)
+    face = FaceMeasures(
+        eye_x=float(eye[0]), eye_y=float(eye[1]), chin=chin, crown=crown, hair=min(hair, crown), face_width=face_width
+    )
     roll = math.degrees(math.atan2(right[1] - left[1], right[0] - left[0]))
     return Measured(shares=measured_shares(face, (width, height)), roll=roll)
 

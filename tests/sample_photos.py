@@ -24,21 +24,47 @@ CACHE = Path(os.environ.get("PHOTOBOT_SAMPLES", Path(__file__).resolve().parents
 
 #: name -> (source package, member inside its sdist, sha256 of the file)
 PHOTOS = {
-    "obama.jpg": ("face_recognition==1.3.0", "face_recognition-1.3.0/tests/test_images/obama.jpg",
-                  "0930e3aa8cae5920329c0c8cbc6a2ab70f47b0e67b432875beaa95cbf7e741f6"),
-    "obama2.jpg": ("face_recognition==1.3.0", "face_recognition-1.3.0/tests/test_images/obama2.jpg",
-                   "a7efcc907375274796f39646510704aa86672d59f6d5469d69af3c85590976a6"),
-    "obama3.jpg": ("face_recognition==1.3.0", "face_recognition-1.3.0/tests/test_images/obama3.jpg",
-                   "76ac6bf97c36dc2da0ad16a537d6a5ac1b10f48d49aac29a0cca9a17cdbc3ca3"),
-    "t1.jpg": ("insightface==2.1", "insightface-2.1/insightface/data/images/t1.jpg",
-               "47f682e945b659f93a9e490b9c9c4a2a864abe64dace9e1a2893845ddfd69489"),
+    "obama.jpg": (
+        "face_recognition==1.3.0",
+        "face_recognition-1.3.0/tests/test_images/obama.jpg",
+        "0930e3aa8cae5920329c0c8cbc6a2ab70f47b0e67b432875beaa95cbf7e741f6",
+    ),
+    "obama2.jpg": (
+        "face_recognition==1.3.0",
+        "face_recognition-1.3.0/tests/test_images/obama2.jpg",
+        "a7efcc907375274796f39646510704aa86672d59f6d5469d69af3c85590976a6",
+    ),
+    "obama3.jpg": (
+        "face_recognition==1.3.0",
+        "face_recognition-1.3.0/tests/test_images/obama3.jpg",
+        "76ac6bf97c36dc2da0ad16a537d6a5ac1b10f48d49aac29a0cca9a17cdbc3ca3",
+    ),
+    "t1.jpg": (
+        "insightface==2.1",
+        "insightface-2.1/insightface/data/images/t1.jpg",
+        "47f682e945b659f93a9e490b9c9c4a2a864abe64dace9e1a2893845ddfd69489",
+    ),
 }
 
 
 def _fetch(requirement: str) -> None:
     with tempfile.TemporaryDirectory() as folder:
-        subprocess.run([sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", "--no-binary", ":all:",
-                        "--dest", folder, requirement], check=True)
+        subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "pip",
+                "download",
+                "--quiet",
+                "--no-deps",
+                "--no-binary",
+                ":all:",
+                "--dest",
+                folder,
+                requirement,
+            ],
+            check=True,
+        )
         (sdist,) = Path(folder).glob("*.tar.gz")
         with tarfile.open(sdist) as archive:
             for name, (source, member, _digest) in PHOTOS.items():

@@ -11,7 +11,7 @@ from bot import keyboards
 from bot.callback_data import parse
 from bot.config import AnimeStyle
 from bot.context import Context, Order
-from bot.conversations.common import answer, ready_photo, user_language
+from bot.conversations.common import answer, query_of, ready_photo, user_language
 from bot.conversations.orders import show_order
 from bot.i18n import localized, t
 
@@ -37,30 +37,32 @@ async def start(update: Update, context: Context) -> str | int:
     styles = _styles(context)
     if len(styles) == 1:
         context.session.anime_style = styles[0].id
-        await update.callback_query.edit_message_text(t(lang, "anime.pick_layout"), reply_markup=keyboards.anime_layouts(lang))
+        await query_of(update).edit_message_text(
+            t(lang, "anime.pick_layout"), reply_markup=keyboards.anime_layouts(lang)
+        )
         return State.PICK_LAYOUT
     buttons = [(s.id, localized(s.title, lang)) for s in styles]
-    await update.callback_query.edit_message_text(t(lang, "anime.pick_style"), reply_markup=keyboards.anime_styles(buttons))
+    await query_of(update).edit_message_text(t(lang, "anime.pick_style"), reply_markup=keyboards.anime_styles(buttons))
     return State.PICK_STYLE
 
 
 async def pick_style(update: Update, context: Context) -> str | int:
     """Button a:style:<id>: stores the style; asks for the layout."""
     lang = await user_language(update, context)
-    callback = parse(update.callback_query.data)
+    callback = parse(query_of(update).data)
     style_id = callback.arg() if callback and callback.args else ""
     await answer(update)
     if style_id not in {s.id for s in _styles(context)}:
         return State.PICK_STYLE
     context.session.anime_style = style_id
-    await update.callback_query.edit_message_text(t(lang, "anime.pick_layout"), reply_markup=keyboards.anime_layouts(lang))
+    await query_of(update).edit_message_text(t(lang, "anime.pick_layout"), reply_markup=keyboards.anime_layouts(lang))
     return State.PICK_LAYOUT
 
 
 async def pick_layout(update: Update, context: Context) -> int:
     """Button a:lay:<layout>: the order summary."""
     await user_language(update, context)
-    callback = parse(update.callback_query.data)
+    callback = parse(query_of(update).data)
     layout = callback.arg() if callback and callback.args else ""
     photo = context.session.photo
     style = next((s for s in _styles(context) if s.id == context.session.anime_style), None)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from telegram import Update
+from telegram import CallbackQuery, Message, Update
 
 from bot import keyboards
 from bot.context import Context
@@ -13,6 +13,32 @@ from providers.localengine.findings import FaceFindings
 from providers.localengine.worker import EngineBusy, EngineTimeout
 
 log = logging.getLogger(__name__)
+
+
+def message_of(update: Update) -> Message:
+    """The message an update is about (the one sent, or the one a pressed button is on)."""
+    message = update.effective_message
+    assert message is not None, "handlers are registered for updates with a message"
+    return message
+
+
+def query_of(update: Update) -> CallbackQuery:
+    """The button press of a callback-query handler's update."""
+    query = update.callback_query
+    assert query is not None, "registered as a CallbackQueryHandler"
+    return query
+
+
+def user_id_of(update: Update) -> int:
+    user = update.effective_user
+    assert user is not None, "every update the bot asks for (messages, button presses) has a user"
+    return user.id
+
+
+def chat_id_of(update: Update) -> int:
+    chat = update.effective_chat
+    assert chat is not None, "every update the bot asks for (messages, button presses) has a chat"
+    return chat.id
 
 
 async def user_language(update: Update, context: Context) -> str:
@@ -30,7 +56,7 @@ async def user_language(update: Update, context: Context) -> str:
 async def answer(update: Update, text: str | None = None) -> None:
     """Acknowledge a button press (stops the client's spinner), optionally with a toast."""
     if update.callback_query is not None:
-        await update.callback_query.answer(text)
+        await query_of(update).answer(text)
 
 
 async def face_findings(context: Context) -> FaceFindings:
@@ -48,7 +74,8 @@ async def face_findings(context: Context) -> FaceFindings:
                 local = context.services.settings.providers.local
                 try:
                     photo.face = await shared_worker(local.concurrency).inspect(
-                        context.services.media.read(photo.ref), local.limits())
+                        context.services.media.read(photo.ref), local.limits()
+                    )
                 except EngineCrashed:
                     # The provider will still refuse a photo without a face.
                     photo.face = FaceFindings(checked=False)
@@ -63,18 +90,20 @@ async def face_ok(update: Update, context: Context, *, id_photo: bool) -> bool:
         findings = await face_findings(context)
     except (EngineBusy, EngineTimeout):
         await answer(update)
-        await update.effective_message.reply_text(t(lang, "error.engine_busy"))
+        await message_of(update).reply_text(t(lang, "error.engine_busy"))
         return False
     problem = findings.problem or (findings.id_problem if id_photo else None)
     if problem is None:
         return True
-    await update.effective_message.reply_text(t(lang, f"face.{problem}"), reply_markup=keyboards.new_photo(lang))
+    await message_of(update).reply_text(t(lang, f"face.{problem}"), reply_markup=keyboards.new_photo(lang))
     return False
+
+
 async def ready_photo(update: Update, context: Context, *, needs_face: bool, id_photo: bool = False) -> bool:
     """Whether the stored photo can start a service; if there is none, or (for services that need
     a face) it has no usable one, the user is told so."""
     if context.session.photo is None:
         lang = context.session.lang or "en"
-        await update.effective_message.reply_text(t(lang, "idphoto.need_photo"))
+        await message_of(update).reply_text(t(lang, "idphoto.need_photo"))
         return False
     return not needs_face or await face_ok(update, context, id_photo=id_photo)

@@ -10,7 +10,7 @@ from telegram.ext import ConversationHandler
 from bot import keyboards
 from bot.callback_data import parse
 from bot.context import Context, Order
-from bot.conversations.common import answer, ready_photo, user_language
+from bot.conversations.common import answer, query_of, ready_photo, user_language
 from bot.conversations.orders import show_order
 from bot.i18n import localized, t
 
@@ -27,14 +27,16 @@ async def start(update: Update, context: Context) -> str | int:
         return ConversationHandler.END
     types = context.services.settings.providers.magictiger.enhance_types
     buttons = [(e.id, t(lang, "enhance.type_button", title=localized(e.title, lang), price=e.price)) for e in types]
-    await update.callback_query.edit_message_text(t(lang, "enhance.pick_type"), reply_markup=keyboards.enhance_types(buttons))
+    await query_of(update).edit_message_text(
+        t(lang, "enhance.pick_type"), reply_markup=keyboards.enhance_types(buttons)
+    )
     return State.PICK_TYPE
 
 
 async def pick_type(update: Update, context: Context) -> int:
     """Button e:type:<id>: the order summary."""
     await user_language(update, context)
-    callback = parse(update.callback_query.data)
+    callback = parse(query_of(update).data)
     type_id = callback.arg() if callback and callback.args else ""
     enhance = next((e for e in context.services.settings.providers.magictiger.enhance_types if e.id == type_id), None)
     photo = context.session.photo

@@ -9,14 +9,13 @@ from __future__ import annotations
 import re
 from enum import StrEnum
 
-from telegram import Update
+from telegram import InlineKeyboardMarkup, Update
 from telegram.ext import ConversationHandler
 
-from bot import keyboards
+from bot import keyboards, offers
 from bot.callback_data import parse
-from bot import offers
 from bot.context import Context, IdPhotoDraft, Order
-from bot.conversations.common import answer, face_findings, ready_photo, user_language
+from bot.conversations.common import answer, face_findings, message_of, query_of, ready_photo, user_id_of, user_language
 from bot.conversations.orders import show_order
 from bot.i18n import t
 from providers.placement import MAX_ENLARGEMENT, enlargement, expression
@@ -51,17 +50,17 @@ class State(StrEnum):
 
 
 def _arg(update: Update, index: int = 0) -> str:
-    callback = parse(update.callback_query.data)
+    callback = parse(query_of(update).data)
     return callback.arg(index) if callback and len(callback.args) > index else ""
 
 
-async def _show(update: Update, text: str, markup: object, *, new_message: bool = False) -> None:
+async def _show(update: Update, text: str, markup: InlineKeyboardMarkup | None, *, new_message: bool = False) -> None:
     """Edit the message whose button was pressed, or reply to a typed message."""
     if update.callback_query is not None and not new_message:
-        await update.callback_query.answer()
-        await update.callback_query.edit_message_text(text, reply_markup=markup)
+        await query_of(update).answer()
+        await query_of(update).edit_message_text(text, reply_markup=markup)
     else:
-        await update.effective_message.reply_text(text, reply_markup=markup)
+        await message_of(update).reply_text(text, reply_markup=markup)
 
 
 def _specs_on_screen(context: Context) -> tuple[list[Spec], str]:
@@ -82,7 +81,9 @@ async def start(update: Update, context: Context) -> str | int:
     if not await ready_photo(update, context, needs_face=True, id_photo=True):
         await answer(update)
         return ConversationHandler.END
-    await _show(update, t(lang, "idphoto.pick_category"), keyboards.categories(lang, context.services.catalog.categories))
+    await _show(
+        update, t(lang, "idphoto.pick_category"), keyboards.categories(lang, context.services.catalog.categories)
+    )
     return State.PICK_CATEGORY
 
 
@@ -100,9 +101,9 @@ async def pick_category(update: Update, context: Context) -> str:
 async def search(update: Update, context: Context) -> str:
     """Typed text: specs whose id, size, title or category match every word."""
     lang = await user_language(update, context)
-    query = update.effective_message.text.strip()[:40]
+    query = (message_of(update).text or "").strip()[:40]
     if not context.services.catalog.search(query):
-        await update.effective_message.reply_text(t(lang, "idphoto.search_none", query=query))
+        await message_of(update).reply_text(t(lang, "idphoto.search_none", query=query))
         return State.PICK_SPEC if context.session.spec_source else State.PICK_CATEGORY
     context.session.spec_source = f"q:{query}"
     return await _spec_list(update, context, 0)
@@ -125,7 +126,9 @@ async def _spec_list(update: Update, context: Context, page_number: int) -> str:
 async def back_to_categories(update: Update, context: Context) -> str:
     """Button i:back:cat."""
     lang = await user_language(update, context)
-    await _show(update, t(lang, "idphoto.pick_category"), keyboards.categories(lang, context.services.catalog.categories))
+    await _show(
+        update, t(lang, "idphoto.pick_category"), keyboards.categories(lang, context.services.catalog.categories)
+    )
     return State.PICK_CATEGORY
 
 
@@ -155,8 +158,11 @@ async def pick_spec(update: Update, context: Context) -> str | int:
     findings = await face_findings(context)
     lang = context.session.lang or "en"
     if findings.checked and enlargement(spec.rule, spec.px, findings.head_px, findings.face_width_px) > MAX_ENLARGEMENT:
-        await _show(update, t(lang, "face.too_small_for_spec", title=spec.title, width=spec.px[0], height=spec.px[1]),
-                    keyboards.spec_refused(lang))
+        await _show(
+            update,
+            t(lang, "face.too_small_for_spec", title=spec.title, width=spec.px[0], height=spec.px[1]),
+            keyboards.spec_refused(lang),
+        )
         return State.PICK_SPEC
     verdict = expression(spec.rule, findings.mouth)
     if verdict == "refuse":
@@ -193,12 +199,12 @@ async def custom_color(update: Update, context: Context) -> str | int:
     """Typed hex code after "Custom…": validates it."""
     lang = await user_language(update, context)
     draft = context.session.draft
-    text = update.effective_message.text.strip()
+    text = (message_of(update).text or "").strip()
     match = _HEX.match(text)
     if draft is None:
         return ConversationHandler.END
     if match is None:
-        await update.effective_message.reply_text(t(lang, "idphoto.bad_hex", text=text[:20]))
+        await message_of(update).reply_text(t(lang, "idphoto.bad_hex", text=text[:20]))
         return State.CUSTOM_COLOR
     draft.bg_color = match.group(1).upper()
     draft.color_name = f"#{draft.bg_color}"
@@ -239,7 +245,7 @@ async def toggle_option(update: Update, context: Context) -> str | int:
         await answer(update, t(lang, "menu.expired"))
         return ConversationHandler.END
     option = _arg(update)
-    if option not in _features(context) + ("done",):
+    if option not in (*_features(context), "done"):
         await answer(update)
         return State.PICK_OPTIONS
     if option == "gradient":
@@ -294,13 +300,18 @@ async def _draft_from_result(update: Update, context: Context) -> IdPhotoDraft |
     """A re-render draft from the user's finished job named in the button: through PicWish's
     ``last_id`` (no new upload), or from the stored input for the local engine."""
     job = await context.services.repo.get_job(_arg(update))
-    if job is None or job.user_id != update.effective_user.id or job.state != "succeeded" or not job.result:
+    if job is None or job.user_id != user_id_of(update) or job.state != "succeeded" or not job.result:
         return None
     options = job.options
     draft = IdPhotoDraft(
-        spec_id=int(options["spec_id"]), bg_color=options["bg_color"], color_name=options["color_name"],
-        bg_color2=options.get("bg_color2"), beauty=bool(options["beauty"]), clothes_id=options.get("clothes_id"),
-        preview=bool(options["preview"]), rerender=True,
+        spec_id=int(options["spec_id"]),
+        bg_color=options["bg_color"],
+        color_name=options["color_name"],
+        bg_color2=options.get("bg_color2"),
+        beauty=bool(options["beauty"]),
+        clothes_id=options.get("clothes_id"),
+        preview=bool(options["preview"]),
+        rerender=True,
     )
     if job.provider == "local":
         if not job.input_ref or not context.services.media.exists(job.input_ref):
@@ -324,7 +335,7 @@ async def recolor(update: Update, context: Context) -> str | int:
         return ConversationHandler.END
     context.session.draft = draft
     await answer(update)
-    await update.effective_message.reply_text(
+    await message_of(update).reply_text(
         offers.spec_text(lang, spec) + "\n\n" + t(lang, "idphoto.pick_color"),
         reply_markup=keyboards.colors(lang, spec.colors or DEFAULT_COLORS, custom=spec.colors is None),
     )

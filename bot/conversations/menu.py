@@ -13,7 +13,7 @@ from telegram.ext import ApplicationHandlerStop, ConversationHandler
 from bot import keyboards
 from bot.callback_data import parse
 from bot.context import Context, InputPhoto
-from bot.conversations.common import answer, user_language
+from bot.conversations.common import answer, chat_id_of, message_of, query_of, user_id_of, user_language
 from bot.i18n import LANGUAGES, t
 from bot.images import MAX_INPUT_BYTES, ImageRejected, normalise, probe
 from providers.errors import ProviderError
@@ -33,26 +33,28 @@ async def start(update: Update, context: Context) -> int:
     name = update.effective_user.first_name if update.effective_user else ""
     services = list(context.services.enabled_services)
     if not services:
-        await update.effective_message.reply_text(t(lang, "start.no_services", name=name))
+        await message_of(update).reply_text(t(lang, "start.no_services", name=name))
     else:
         listing = "\n".join(f"• {t(lang, f'service.{s}')}" for s in services)
-        await update.effective_message.reply_text(
-            t(lang, "start.greeting", name=name, services=listing) + "\n\n" + t(lang, "privacy.pointer"))
+        await message_of(update).reply_text(
+            t(lang, "start.greeting", name=name, services=listing) + "\n\n" + t(lang, "privacy.pointer")
+        )
     return ConversationHandler.END
 
 
 async def help_command(update: Update, context: Context) -> None:
     """/help: how the bot works and the commands."""
     lang = await user_language(update, context)
-    await update.effective_message.reply_text(t(lang, "help.text", daily=context.services.settings.credits.daily_free))
+    await message_of(update).reply_text(t(lang, "help.text", daily=context.services.settings.credits.daily_free))
 
 
 async def balance(update: Update, context: Context) -> None:
     """/balance: the user's credits."""
     lang = await user_language(update, context)
-    credits = await context.services.repo.balance(update.effective_user.id)
-    await update.effective_message.reply_text(
-        t(lang, "balance.text", balance=credits, daily=context.services.settings.credits.daily_free))
+    credits = await context.services.repo.balance(user_id_of(update))
+    await message_of(update).reply_text(
+        t(lang, "balance.text", balance=credits, daily=context.services.settings.credits.daily_free)
+    )
 
 
 async def cancel(update: Update, context: Context) -> int:
@@ -63,28 +65,28 @@ async def cancel(update: Update, context: Context) -> int:
     if session.photo is not None:
         await context.services.photos.discard(session.photo.ref)
     session.photo = session.draft = session.order = None
-    await update.effective_message.reply_text(t(lang, "cancel.done" if had_something else "cancel.nothing"))
+    await message_of(update).reply_text(t(lang, "cancel.done" if had_something else "cancel.nothing"))
     return ConversationHandler.END
 
 
 async def language(update: Update, context: Context) -> None:
     """/language: offers the languages."""
     lang = await user_language(update, context)
-    await update.effective_message.reply_text(t(lang, "language.choose"), reply_markup=keyboards.languages())
+    await message_of(update).reply_text(t(lang, "language.choose"), reply_markup=keyboards.languages())
 
 
 async def set_language(update: Update, context: Context) -> None:
     """Button l:set:<code>: stores the chosen language."""
-    callback = parse(update.callback_query.data)
+    callback = parse(query_of(update).data)
     code = callback.arg() if callback and callback.args else ""
     await user_language(update, context)
     if code not in LANGUAGES:  # forged callback data: nothing is stored
         await answer(update)
         return
-    await context.services.repo.set_language(update.effective_user.id, code)
+    await context.services.repo.set_language(user_id_of(update), code)
     context.session.lang = code
     await answer(update)
-    await update.callback_query.edit_message_text(t(code, "language.set"))
+    await query_of(update).edit_message_text(t(code, "language.set"))
 
 
 def _whole(text: str) -> int:
@@ -95,27 +97,28 @@ def _whole(text: str) -> int:
 async def grant(update: Update, context: Context) -> None:
     """/grant <user_id> <credits>: admins add credits to a user."""
     lang = await user_language(update, context)
-    if update.effective_user.id not in context.services.settings.telegram.admin_ids:
-        await update.effective_message.reply_text(t(lang, "admin.not_allowed"))
+    if user_id_of(update) not in context.services.settings.telegram.admin_ids:
+        await message_of(update).reply_text(t(lang, "admin.not_allowed"))
         return
     args = context.args or []
     user_id, amount = (_whole(a) for a in args) if len(args) == 2 else (0, 0)
     if not (0 < user_id <= MAX_USER_ID and 0 < amount <= MAX_GRANT):
-        await update.effective_message.reply_text(t(lang, "admin.grant_usage", max=MAX_GRANT))
+        await message_of(update).reply_text(t(lang, "admin.grant_usage", max=MAX_GRANT))
         return
     await context.services.repo.ensure_user(user_id, user_id, lang)
-    new_balance = await context.services.repo.admin_grant(user_id, amount, f"by {update.effective_user.id}")
-    await update.effective_message.reply_text(t(lang, "admin.granted", amount=amount, user_id=user_id, balance=new_balance))
+    new_balance = await context.services.repo.admin_grant(user_id, amount, f"by {user_id_of(update)}")
+    await message_of(update).reply_text(t(lang, "admin.granted", amount=amount, user_id=user_id, balance=new_balance))
 
 
 async def photo(update: Update, context: Context) -> int:
     """A photo or image document: validates and stores it, then asks which service."""
     lang = await user_language(update, context)
-    message = update.effective_message
+    message = message_of(update)
     session = context.session
     session.draft = session.order = None
     photos = context.services.photos
     attachment = message.photo[-1] if message.photo else message.document
+    assert attachment is not None  # the handler's filter is photos and documents
     if attachment.file_size and attachment.file_size > MAX_INPUT_BYTES:
         await message.reply_text(t(lang, "input.file_too_large"))
         return ConversationHandler.END
@@ -133,15 +136,16 @@ async def photo(update: Update, context: Context) -> int:
         return ConversationHandler.END
     try:
         cost = (await asyncio.to_thread(probe, data, max_side=MAX_SIDE)).cost
-        async with context.services.decodes.reserve(update.effective_user.id, cost):
+        async with context.services.decodes.reserve(user_id_of(update), cost):
             image = await asyncio.to_thread(normalise, data, max_side=MAX_SIDE, max_bytes=MAX_BYTES)
     except ImageRejected as err:
         await message.reply_text(t(lang, f"input.{err.code}"))
         return ConversationHandler.END
-    if await photos.over_cap(update.effective_user.id, len(image.data)):
+    if await photos.over_cap(user_id_of(update), len(image.data)):
         settings = context.services.settings.database
-        await message.reply_text(t(lang, "input.storage_full", mb=f"{settings.max_user_mb:g}",
-                                   days=f"{settings.media_retention_days:g}"))
+        await message.reply_text(
+            t(lang, "input.storage_full", mb=f"{settings.max_user_mb:g}", days=f"{settings.media_retention_days:g}")
+        )
         return ConversationHandler.END
     ref = await asyncio.to_thread(context.services.media.save_input, image.data)
     previous, session.photo = session.photo, InputPhoto(ref=ref, width=image.width, height=image.height)
@@ -149,7 +153,8 @@ async def photo(update: Update, context: Context) -> int:
         await photos.discard(previous.ref)
     services = list(context.services.enabled_services)
     if not services:
-        await message.reply_text(t(lang, "start.no_services", name=update.effective_user.first_name))
+        name = update.effective_user.first_name if update.effective_user else ""
+        await message.reply_text(t(lang, "start.no_services", name=name))
         return ConversationHandler.END
     text = t(lang, "menu.pick_service", width=image.width, height=image.height)
     if message.photo:
@@ -162,14 +167,14 @@ async def new_photo(update: Update, context: Context) -> int:
     """Button m:new: asks for a new photo."""
     lang = await user_language(update, context)
     await answer(update)
-    await update.effective_message.reply_text(t(lang, "menu.send_new_photo"))
+    await message_of(update).reply_text(t(lang, "menu.send_new_photo"))
     return ConversationHandler.END
 
 
 async def text_without_photo(update: Update, context: Context) -> None:
     """Any other text: explains that a photo comes first."""
     lang = await user_language(update, context)
-    await update.effective_message.reply_text(t(lang, "menu.send_photo_first"))
+    await message_of(update).reply_text(t(lang, "menu.send_photo_first"))
 
 
 async def expired_button(update: Update, context: Context) -> None:
@@ -181,19 +186,19 @@ async def expired_button(update: Update, context: Context) -> None:
 async def hili_remaining(update: Update, context: Context) -> None:
     """/hili: admins see how many Hili uses are left."""
     lang = await user_language(update, context)
-    if update.effective_user.id not in context.services.settings.telegram.admin_ids:
-        await update.effective_message.reply_text(t(lang, "admin.not_allowed"))
+    if user_id_of(update) not in context.services.settings.telegram.admin_ids:
+        await message_of(update).reply_text(t(lang, "admin.not_allowed"))
         return
     client = context.services.providers.get("hili")
     if not isinstance(client, HiliClient):
-        await update.effective_message.reply_text(t(lang, "admin_hili.not_configured"))
+        await message_of(update).reply_text(t(lang, "admin_hili.not_configured"))
         return
     try:
         nums = await client.remaining()
     except ProviderError as err:
-        await update.effective_message.reply_text(t(lang, "admin_hili.failed", error=err.code))
+        await message_of(update).reply_text(t(lang, "admin_hili.failed", error=err.code))
         return
-    await update.effective_message.reply_text(t(lang, "admin_hili.remaining", nums=nums))
+    await message_of(update).reply_text(t(lang, "admin_hili.remaining", nums=nums))
 
 
 async def rate_limit(update: Update, context: Context) -> None:
@@ -209,7 +214,7 @@ async def rate_limit(update: Update, context: Context) -> None:
         return
     if limiter.should_warn(user.id) and update.effective_chat is not None:
         lang = await user_language(update, context)
-        await context.bot.send_message(update.effective_chat.id, t(lang, "limits.slow_down"))
+        await context.bot.send_message(chat_id_of(update), t(lang, "limits.slow_down"))
     if update.callback_query is not None:
-        await update.callback_query.answer()
+        await query_of(update).answer()
     raise ApplicationHandlerStop

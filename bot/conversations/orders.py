@@ -10,7 +10,7 @@ from telegram.error import TelegramError
 from bot import keyboards, offers
 from bot.callback_data import parse
 from bot.context import Context, Order
-from bot.conversations.common import answer, user_language
+from bot.conversations.common import answer, chat_id_of, message_of, query_of, user_id_of, user_language
 from bot.i18n import t
 from bot.storage.repo import InsufficientCredits, JobDraft, TooManyJobs
 from bot.web import ProviderCallback
@@ -19,7 +19,7 @@ log = logging.getLogger(__name__)
 
 
 def _arg(update: Update) -> str:
-    callback = parse(update.callback_query.data)
+    callback = parse(query_of(update).data)
     return callback.arg() if callback and callback.args else ""
 
 
@@ -29,17 +29,18 @@ async def show_order(update: Update, context: Context, order: Order, *, new_mess
     services = context.services
     context.session.order = order
     text = t(
-        lang, "order.summary",
+        lang,
+        "order.summary",
         details=offers.describe(order.service, order.options, lang, services),
         price=offers.price(order.service, order.options, services.settings),
-        balance=await services.repo.balance(update.effective_user.id),
+        balance=await services.repo.balance(user_id_of(update)),
     )
     markup = keyboards.summary(lang, order.nonce)
+    await answer(update)  # every path through here answers the button, once
     if update.callback_query is not None and not new_message:
-        await update.callback_query.answer()
-        await update.callback_query.edit_message_text(text, reply_markup=markup)
+        await query_of(update).edit_message_text(text, reply_markup=markup)
     else:
-        await update.effective_message.reply_text(text, reply_markup=markup)
+        await message_of(update).reply_text(text, reply_markup=markup)
 
 
 async def confirm(update: Update, context: Context) -> None:
@@ -59,32 +60,48 @@ async def confirm(update: Update, context: Context) -> None:
     if order.input_ref and not services.media.exists(order.input_ref):
         await answer(update, t(lang, "idphoto.job_gone"))
         return
-    message = update.callback_query.message
+    message = query_of(update).message
     try:
-        job = await services.repo.create_job(JobDraft(
-            user_id=update.effective_user.id, chat_id=update.effective_chat.id,
-            service=order.service, provider=provider, options=order.options, input_ref=order.input_ref,
-            price=offers.price(order.service, order.options, services.settings),
-            deadline_seconds=services.providers[provider].deadline,
-            status_message_id=message.message_id if message else None,
-        ), max_active=services.settings.jobs.max_per_user)
+        job = await services.repo.create_job(
+            JobDraft(
+                user_id=user_id_of(update),
+                chat_id=chat_id_of(update),
+                service=order.service,
+                provider=provider,
+                options=order.options,
+                input_ref=order.input_ref,
+                price=offers.price(order.service, order.options, services.settings),
+                deadline_seconds=services.providers[provider].deadline,
+                status_message_id=message.message_id if message else None,
+            ),
+            max_active=services.settings.jobs.max_per_user,
+        )
     except TooManyJobs as err:
         await answer(update)
-        await update.callback_query.edit_message_text(t(lang, "order.too_many", active=err.active),
-                                                      reply_markup=keyboards.summary(lang, order.nonce))
+        await query_of(update).edit_message_text(
+            t(lang, "order.too_many", active=err.active), reply_markup=keyboards.summary(lang, order.nonce)
+        )
         context.session.order = order
         return
     except InsufficientCredits as err:
         await answer(update)
-        await update.callback_query.edit_message_text(t(
-            lang, "order.not_enough", price=err.price, balance=err.balance,
-            daily=services.settings.credits.daily_free))
+        await query_of(update).edit_message_text(
+            t(
+                lang,
+                "order.not_enough",
+                price=err.price,
+                balance=err.balance,
+                daily=services.settings.credits.daily_free,
+            )
+        )
         return
     # The job is stored and held: start it before anything else can fail (Telegram, say).
     services.runner.start(job.id)
     try:
         await answer(update)
-        await update.callback_query.edit_message_text(t(lang, "job.queued"), reply_markup=keyboards.job_running(lang, job.id))
+        await query_of(update).edit_message_text(
+            t(lang, "job.queued"), reply_markup=keyboards.job_running(lang, job.id)
+        )
     except TelegramError as err:  # the job runs anyway; its next status edit refreshes the message
         log.info("job %s: could not show it as queued: %s", job.id, err)
 
@@ -96,14 +113,14 @@ async def cancel_order(update: Update, context: Context) -> None:
     if order is not None and order.nonce == _arg(update):
         context.session.order = None
     await answer(update)
-    await update.callback_query.edit_message_text(t(lang, "order.cancelled"), reply_markup=keyboards.new_photo(lang))
+    await query_of(update).edit_message_text(t(lang, "order.cancelled"), reply_markup=keyboards.new_photo(lang))
 
 
 async def cancel_job(update: Update, context: Context) -> None:
     """Button j:cancel:<job>: releases the credits of the user's unfinished job."""
     lang = await user_language(update, context)
     job = await context.services.repo.get_job(_arg(update))
-    if job is None or job.user_id != update.effective_user.id:
+    if job is None or job.user_id != user_id_of(update):
         await answer(update, t(lang, "job.not_yours"))
         return
     if not await context.services.runner.cancel(job.id, job.user_id):
@@ -116,13 +133,12 @@ async def retry_job(update: Update, context: Context) -> None:
     """Button j:retry:<job>: the same order again, back at the summary."""
     lang = await user_language(update, context)
     job = await context.services.repo.get_job(_arg(update))
-    if job is None or job.user_id != update.effective_user.id:
+    if job is None or job.user_id != user_id_of(update):
         await answer(update, t(lang, "job.not_yours"))
         return
     if job.input_ref and not context.services.media.exists(job.input_ref):
         await answer(update, t(lang, "idphoto.job_gone"))
         return
-    await answer(update)
     await show_order(update, context, Order(job.service, job.options, job.input_ref), new_message=True)
 
 

@@ -11,7 +11,7 @@ from telegram.ext import ConversationHandler
 from bot import keyboards
 from bot.callback_data import parse
 from bot.context import Context, Order
-from bot.conversations.common import answer, ready_photo, user_language
+from bot.conversations.common import answer, message_of, query_of, ready_photo, user_language
 from bot.conversations.orders import show_order
 from bot.i18n import localized, t
 from bot.images import fit
@@ -26,8 +26,14 @@ class State(StrEnum):
 
 def _caption(lang: str, template: Template, index: int, count: int) -> str:
     category = localized(template.config.category, lang) if template.config.category else ""
-    return t(lang, "portrait.caption", title=localized(template.config.title, lang),
-             category=category, index=index + 1, count=count)
+    return t(
+        lang,
+        "portrait.caption",
+        title=localized(template.config.title, lang),
+        category=category,
+        index=index + 1,
+        count=count,
+    )
 
 
 def _remember_file_id(template: Template, message: Message | bool) -> None:
@@ -42,15 +48,19 @@ async def start(update: Update, context: Context) -> str | int:
     if not await ready_photo(update, context, needs_face=True):
         return ConversationHandler.END
     photo = context.session.photo
+    assert photo is not None  # ready_photo checked it
     if min(photo.width, photo.height) < SOURCE_MIN_SIDE:
-        await update.effective_message.reply_text(t(lang, "portrait.too_small", min=SOURCE_MIN_SIDE),
-                                                  reply_markup=keyboards.new_photo(lang))
+        await message_of(update).reply_text(
+            t(lang, "portrait.too_small", min=SOURCE_MIN_SIDE), reply_markup=keyboards.new_photo(lang)
+        )
         return ConversationHandler.END
     gallery = context.services.templates
     template = gallery.items[0]
-    message = await update.effective_message.reply_photo(
-        gallery.photo(template), caption=_caption(lang, template, 0, len(gallery.items)),
-        reply_markup=keyboards.portrait_browser(lang, 0, len(gallery.items), template.config.id))
+    message = await message_of(update).reply_photo(
+        gallery.photo(template),
+        caption=_caption(lang, template, 0, len(gallery.items)),
+        reply_markup=keyboards.portrait_browser(lang, 0, len(gallery.items), template.config.id),
+    )
     _remember_file_id(template, message)
     return State.BROWSE
 
@@ -58,14 +68,15 @@ async def start(update: Update, context: Context) -> str | int:
 async def browse(update: Update, context: Context) -> str:
     """Button p:nav:<index>: shows another template in the same message."""
     lang = await user_language(update, context)
-    callback = parse(update.callback_query.data)
+    callback = parse(query_of(update).data)
     gallery = context.services.templates
     index = int(callback.arg()) % len(gallery.items) if callback and callback.args and callback.arg().isdigit() else 0
     template = gallery.items[index]
     await answer(update)
-    message = await update.callback_query.edit_message_media(
+    message = await query_of(update).edit_message_media(
         InputMediaPhoto(gallery.photo(template), caption=_caption(lang, template, index, len(gallery.items))),
-        reply_markup=keyboards.portrait_browser(lang, index, len(gallery.items), template.config.id))
+        reply_markup=keyboards.portrait_browser(lang, index, len(gallery.items), template.config.id),
+    )
     _remember_file_id(template, message)
     return State.BROWSE
 
@@ -73,7 +84,7 @@ async def browse(update: Update, context: Context) -> str:
 async def choose(update: Update, context: Context) -> int:
     """Button p:pick:<template>: publishes a suitably sized copy of the photo; the order summary."""
     await user_language(update, context)
-    callback = parse(update.callback_query.data)
+    callback = parse(query_of(update).data)
     template = context.services.templates.get(callback.arg() if callback and callback.args else "")
     photo = context.session.photo
     if template is None or photo is None:

@@ -10,7 +10,7 @@ from telegram import Update
 from bot import keyboards
 from bot.callback_data import parse
 from bot.context import Context
-from bot.conversations.common import answer, user_language
+from bot.conversations.common import answer, message_of, query_of, user_id_of, user_language
 from bot.i18n import t
 from bot.storage.repo import ActiveJobs
 
@@ -22,35 +22,45 @@ def privacy_text(lang: str, context: Context) -> str:
     days = settings.database.media_retention_days
     retention = t(lang, "privacy.retention_days", days=f"{days:g}") if days else t(lang, "privacy.retention_forever")
     providers = "\n".join(
-        t(lang, "privacy.provider_line", service=t(lang, f"service.{service}"), provider=t(lang, f"provider_name.{provider}"))
+        t(
+            lang,
+            "privacy.provider_line",
+            service=t(lang, f"service.{service}"),
+            provider=t(lang, f"provider_name.{provider}"),
+        )
         for service, provider in context.services.enabled_services.items()
     )
-    return t(lang, "privacy.text", minutes=f"{settings.telegram.conversation_timeout / 60:g}", retention=retention,
-             providers=providers)
+    return t(
+        lang,
+        "privacy.text",
+        minutes=f"{settings.telegram.conversation_timeout / 60:g}",
+        retention=retention,
+        providers=providers,
+    )
 
 
 async def privacy(update: Update, context: Context) -> None:
     """/privacy: what is stored, for how long, and which provider sees a photo for which service."""
     lang = await user_language(update, context)
-    await update.effective_message.reply_text(privacy_text(lang, context))
+    await message_of(update).reply_text(privacy_text(lang, context))
 
 
 async def forget(update: Update, context: Context) -> None:
     """/forget: asks before deleting anything."""
     lang = await user_language(update, context)
-    await update.effective_message.reply_text(t(lang, "forget.ask"), reply_markup=keyboards.forget_confirm(lang))
+    await message_of(update).reply_text(t(lang, "forget.ask"), reply_markup=keyboards.forget_confirm(lang))
 
 
 async def forget_answer(update: Update, context: Context) -> None:
     """Buttons m:forget:yes / m:forget:no."""
     lang = await user_language(update, context)
-    callback = parse(update.callback_query.data)
+    callback = parse(query_of(update).data)
     await answer(update)
     if callback is None or callback.args != ("yes",):
-        await update.callback_query.edit_message_text(t(lang, "forget.kept"))
+        await query_of(update).edit_message_text(t(lang, "forget.kept"))
         return
     services = context.services
-    user_id = update.effective_user.id
+    user_id = user_id_of(update)
     # Unfinished jobs first, under the same rule as the Cancel button: those the provider is
     # already making run on (and are paid for), and /forget waits for them.
     still_running = 0
@@ -62,7 +72,7 @@ async def forget_answer(update: Update, context: Context) -> None:
             raise ActiveJobs()
         refs = await services.repo.forget_user(user_id)
     except ActiveJobs:
-        await update.callback_query.edit_message_text(t(lang, "forget.wait", count=max(still_running, 1)))
+        await query_of(update).edit_message_text(t(lang, "forget.wait", count=max(still_running, 1)))
         return
     session = context.session
     if session.photo is not None:
@@ -70,5 +80,4 @@ async def forget_answer(update: Update, context: Context) -> None:
     deleted = sum(await asyncio.to_thread(lambda: [services.media.delete(ref) for ref in refs]))
     context.application.drop_user_data(user_id)
     log.info("a user used /forget: %d files deleted, rows pseudonymised", deleted)
-    await update.callback_query.edit_message_text(t(lang, "forget.done", files=deleted))
-
+    await query_of(update).edit_message_text(t(lang, "forget.done", files=deleted))

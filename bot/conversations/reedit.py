@@ -10,7 +10,7 @@ from telegram import Update
 from bot import keyboards
 from bot.callback_data import parse
 from bot.context import Context
-from bot.conversations.common import answer, user_language
+from bot.conversations.common import answer, message_of, query_of, user_id_of, user_language
 from bot.i18n import t
 from bot.images import fit_file_size, image_size, set_dpi
 from bot.printing import capacity, print_sheet
@@ -28,7 +28,7 @@ def _number(text: str) -> int:
 
 
 def _args(update: Update) -> tuple[str, ...]:
-    callback = parse(update.callback_query.data)
+    callback = parse(query_of(update).data)
     return callback.args if callback else ()
 
 
@@ -37,8 +37,13 @@ async def _finished_photo(update: Update, context: Context) -> tuple[Job, bytes]
     upscale of thousands of pixels) are not re-edited: a forged button gets nothing."""
     args = _args(update)
     job = await context.services.repo.get_job(args[0]) if args else None
-    if job is None or job.user_id != update.effective_user.id or job.state != "succeeded" or not job.result \
-            or job.service != "idphoto":
+    if (
+        job is None
+        or job.user_id != user_id_of(update)
+        or job.state != "succeeded"
+        or not job.result
+        or job.service != "idphoto"
+    ):
         return None
     files = job.result.get("files") or []
     if not files or not context.services.media.exists(files[0]):
@@ -61,8 +66,9 @@ async def ask_size(update: Update, context: Context) -> None:
     if await _finished_photo(update, context) is None:
         return await _gone(update, lang)
     await answer(update)
-    await update.effective_message.reply_text(t(lang, "reedit.pick_size"),
-                                              reply_markup=keyboards.size_windows(_args(update)[0], SIZE_WINDOWS))
+    await message_of(update).reply_text(
+        t(lang, "reedit.pick_size"), reply_markup=keyboards.size_windows(_args(update)[0], SIZE_WINDOWS)
+    )
 
 
 async def make_size(update: Update, context: Context) -> None:
@@ -78,11 +84,21 @@ async def make_size(update: Update, context: Context) -> None:
     await answer(update)
     dpi = int(job.options.get("dpi", 300))
     result = await asyncio.to_thread(fit_file_size, photo, low * 1024, high * 1024, dpi)
-    caption = t(lang, f"reedit.size_{result.outcome}", kb=round(len(result.data) / 1024), low=low, high=high,
-                width=result.width, height=result.height)
-    await update.effective_message.reply_document(
-        result.data, filename=f"{_stem(job)}_{result.width}x{result.height}_{dpi}dpi_{low}-{high}KB.jpg",
-        caption=caption, disable_content_type_detection=True)
+    caption = t(
+        lang,
+        f"reedit.size_{result.outcome}",
+        kb=round(len(result.data) / 1024),
+        low=low,
+        high=high,
+        width=result.width,
+        height=result.height,
+    )
+    await message_of(update).reply_document(
+        result.data,
+        filename=f"{_stem(job)}_{result.width}x{result.height}_{dpi}dpi_{low}-{high}KB.jpg",
+        caption=caption,
+        disable_content_type_detection=True,
+    )
 
 
 async def ask_dpi(update: Update, context: Context) -> None:
@@ -91,8 +107,9 @@ async def ask_dpi(update: Update, context: Context) -> None:
     if await _finished_photo(update, context) is None:
         return await _gone(update, lang)
     await answer(update)
-    await update.effective_message.reply_text(t(lang, "reedit.pick_dpi"),
-                                              reply_markup=keyboards.dpi_choices(_args(update)[0], DPI_CHOICES))
+    await message_of(update).reply_text(
+        t(lang, "reedit.pick_dpi"), reply_markup=keyboards.dpi_choices(_args(update)[0], DPI_CHOICES)
+    )
 
 
 async def make_dpi(update: Update, context: Context) -> None:
@@ -106,9 +123,12 @@ async def make_dpi(update: Update, context: Context) -> None:
     dpi = _number(args[1])
     await answer(update)
     width, height = image_size(photo)
-    await update.effective_message.reply_document(
-        set_dpi(photo, dpi), filename=f"{_stem(job)}_{width}x{height}_{dpi}dpi.jpg",
-        caption=t(lang, "reedit.dpi_done", dpi=dpi), disable_content_type_detection=True)
+    await message_of(update).reply_document(
+        set_dpi(photo, dpi),
+        filename=f"{_stem(job)}_{width}x{height}_{dpi}dpi.jpg",
+        caption=t(lang, "reedit.dpi_done", dpi=dpi),
+        disable_content_type_detection=True,
+    )
 
 
 async def ask_paper(update: Update, context: Context) -> None:
@@ -121,9 +141,10 @@ async def ask_paper(update: Update, context: Context) -> None:
     size, dpi = image_size(photo), int(job.options.get("dpi", 300))
     fits = {paper: capacity(size, paper, dpi) for paper in ("5inch", "6inch")}
     await answer(update)
-    await update.effective_message.reply_text(
+    await message_of(update).reply_text(
         t(lang, "reedit.pick_paper"),
-        reply_markup=keyboards.sheet_papers(lang, job.id, {p: c * r for p, (c, r) in fits.items()}))
+        reply_markup=keyboards.sheet_papers(lang, job.id, {p: c * r for p, (c, r) in fits.items()}),
+    )
 
 
 async def make_sheet(update: Update, context: Context) -> None:
@@ -143,9 +164,11 @@ async def make_sheet(update: Update, context: Context) -> None:
     try:
         sheet = await asyncio.to_thread(print_sheet, photo, args[1], dpi, copies or None)
     except ValueError:
-        await update.effective_message.reply_text(t(lang, "reedit.too_big_for_paper"))
+        await message_of(update).reply_text(t(lang, "reedit.too_big_for_paper"))
         return
-    await update.effective_message.reply_document(
-        sheet.data, filename=f"{_stem(job)}_sheet-{args[1]}_x{sheet.copies}.jpg",
+    await message_of(update).reply_document(
+        sheet.data,
+        filename=f"{_stem(job)}_sheet-{args[1]}_x{sheet.copies}.jpg",
         caption=t(lang, "reedit.sheet_done", copies=sheet.copies, paper=t(lang, f"layout.{args[1]}"), dpi=dpi),
-        disable_content_type_detection=True)
+        disable_content_type_detection=True,
+    )

@@ -11,7 +11,7 @@ from telegram.ext import ConversationHandler
 from bot import keyboards
 from bot.callback_data import parse
 from bot.context import Context, Order
-from bot.conversations.common import answer, ready_photo, user_language
+from bot.conversations.common import answer, message_of, query_of, ready_photo, user_language
 from bot.conversations.orders import show_order
 from bot.i18n import t
 from providers.hili import REPAIR_TYPES
@@ -41,7 +41,7 @@ def parse_colour(text: str) -> str | None:
 
 
 def _arg(update: Update) -> str:
-    callback = parse(update.callback_query.data)
+    callback = parse(query_of(update).data)
     return callback.arg() if callback and callback.args else ""
 
 
@@ -52,8 +52,9 @@ async def start(update: Update, context: Context) -> str | int:
     if not await ready_photo(update, context, needs_face=False):
         return ConversationHandler.END
     prices = context.services.settings.providers.hili.prices
-    await update.callback_query.edit_message_text(
-        t(lang, "repair.pick_mode"), reply_markup=keyboards.repair_modes(lang, prices.model_dump()))
+    await query_of(update).edit_message_text(
+        t(lang, "repair.pick_mode"), reply_markup=keyboards.repair_modes(lang, prices.model_dump())
+    )
     return State.PICK_MODE
 
 
@@ -66,8 +67,9 @@ async def pick_mode(update: Update, context: Context) -> str | int:
         return State.PICK_MODE
     if mode == "background":
         await answer(update)
-        await update.callback_query.edit_message_text(t(lang, "repair.pick_background"),
-                                                      reply_markup=keyboards.repair_backgrounds(lang))
+        await query_of(update).edit_message_text(
+            t(lang, "repair.pick_background"), reply_markup=keyboards.repair_backgrounds(lang)
+        )
         return State.PICK_BACKGROUND
     return await _summary(update, context, mode, None)
 
@@ -78,7 +80,7 @@ async def pick_background(update: Update, context: Context) -> str | int:
     name = _arg(update)
     if name == "custom":
         await answer(update)
-        await update.callback_query.edit_message_text(t(lang, "repair.ask_colour"))
+        await query_of(update).edit_message_text(t(lang, "repair.ask_colour"))
         return State.CUSTOM_BACKGROUND
     if name not in BACKGROUNDS:
         await answer(update)
@@ -89,10 +91,10 @@ async def pick_background(update: Update, context: Context) -> str | int:
 async def custom_background(update: Update, context: Context) -> str | int:
     """Typed "R,G,B" or hex after "Custom…"."""
     lang = await user_language(update, context)
-    text = update.effective_message.text or ""
+    text = message_of(update).text or ""
     rgb = parse_colour(text)
     if rgb is None:
-        await update.effective_message.reply_text(t(lang, "repair.bad_colour", text=text[:20]))
+        await message_of(update).reply_text(t(lang, "repair.bad_colour", text=text[:20]))
         return State.CUSTOM_BACKGROUND
     return await _summary(update, context, "background", rgb)
 

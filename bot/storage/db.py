@@ -59,8 +59,13 @@ class Database:
         Path(path).parent.mkdir(parents=True, exist_ok=True)
         conn = sqlite3.connect(str(path), isolation_level=None)
         conn.row_factory = sqlite3.Row
-        for pragma in ("journal_mode=WAL", "synchronous=NORMAL", "foreign_keys=ON",
-                       f"busy_timeout={BUSY_TIMEOUT_MS}", "wal_autocheckpoint=0"):
+        for pragma in (
+            "journal_mode=WAL",
+            "synchronous=NORMAL",
+            "foreign_keys=ON",
+            f"busy_timeout={BUSY_TIMEOUT_MS}",
+            "wal_autocheckpoint=0",
+        ):
             conn.execute(f"PRAGMA {pragma}")
         try:
             _migrate(conn)
@@ -123,7 +128,8 @@ class Database:
                 except sqlite3.Error as err:
                     log.warning("WAL checkpoint failed: %s", err)
                     continue
-                self.last_checkpoint = tuple(rows[0])  # type: ignore[assignment]
+                busy, frames, checkpointed = next(iter(rows))
+                self.last_checkpoint = (int(busy), int(frames), int(checkpointed))
                 self.checkpointed.set()
 
     async def close(self) -> None:

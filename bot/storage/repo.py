@@ -11,7 +11,7 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from bot.media import linked_ref
@@ -128,7 +128,7 @@ class Job:
 
 
 def utc_day(now: float | None = None) -> str:
-    return datetime.fromtimestamp(now if now is not None else time.time(), timezone.utc).date().isoformat()
+    return datetime.fromtimestamp(now if now is not None else time.time(), UTC).date().isoformat()
 
 
 class ActiveJobs(Exception):
@@ -136,8 +136,9 @@ class ActiveJobs(Exception):
 
 
 class Repository:
-    def __init__(self, db: Database, daily_free: int, today: Callable[[], str] = utc_day,
-                 fingerprint_key: bytes = b"photobot") -> None:
+    def __init__(
+        self, db: Database, daily_free: int, today: Callable[[], str] = utc_day, fingerprint_key: bytes = b"photobot"
+    ) -> None:
         self.db = db
         self.daily_free = daily_free
         #: The UTC day of the daily free credits (a parameter so that tests can turn the day).
@@ -148,6 +149,7 @@ class Repository:
 
     async def ensure_user(self, user_id: int, chat_id: int, language: str) -> User:
         """Create the user on first sight (language from Telegram) and grant today's credits."""
+
         def work(conn: sqlite3.Connection) -> sqlite3.Row:
             conn.execute(
                 "INSERT INTO users (user_id, chat_id, language, first_seen) VALUES (?, ?, ?, ?)"
@@ -188,8 +190,9 @@ class Repository:
             return
         held = int(conn.execute(_ON_HOLD_SQL, (user_id,)).fetchone()[0])
         amount = max(0, self.daily_free - self._balance(conn, user_id) - held)
-        forgot_today = conn.execute("SELECT 1 FROM forgotten_today WHERE fingerprint = ? AND day = ?",
-                                    (self._fingerprint(user_id), day)).fetchone()
+        forgot_today = conn.execute(
+            "SELECT 1 FROM forgotten_today WHERE fingerprint = ? AND day = ?", (self._fingerprint(user_id), day)
+        ).fetchone()
         if forgot_today:  # back the same day after /forget: today's credits were given already
             amount = 0
         conn.execute(
@@ -215,17 +218,22 @@ class Repository:
             refs = sorted({ref for job in jobs for ref in job.files()})
             if conn.execute("SELECT 1 FROM users WHERE user_id = ?", (user_id,)).fetchone() is None:
                 return refs
-            conn.execute("INSERT INTO users (user_id, chat_id, language, first_seen) VALUES (?, ?, '', 0)",
-                         (pseudonym, pseudonym))
+            conn.execute(
+                "INSERT INTO users (user_id, chat_id, language, first_seen) VALUES (?, ?, '', 0)",
+                (pseudonym, pseudonym),
+            )
             conn.execute(
                 "UPDATE jobs SET user_id = ?, chat_id = ?, input_ref = NULL, result = NULL, options = '{}',"
                 " status_message_id = NULL, delivery = 'done', sent_parts = '[]' WHERE user_id = ?",
-                (pseudonym, pseudonym, user_id))
+                (pseudonym, pseudonym, user_id),
+            )
             conn.execute("UPDATE ledger SET user_id = ? WHERE user_id = ?", (pseudonym, user_id))
             conn.execute("DELETE FROM users WHERE user_id = ?", (user_id,))
             conn.execute("DELETE FROM forgotten_today WHERE day < ?", (day,))
-            conn.execute("INSERT OR REPLACE INTO forgotten_today (fingerprint, day) VALUES (?, ?)",
-                         (self._fingerprint(user_id), day))
+            conn.execute(
+                "INSERT OR REPLACE INTO forgotten_today (fingerprint, day) VALUES (?, ?)",
+                (self._fingerprint(user_id), day),
+            )
             return refs
 
         return await self.db.transaction(work)
@@ -283,6 +291,7 @@ class Repository:
         (or TooManyJobs when the user already has ``max_active`` unfinished jobs)."""
         job_id = uuid.uuid4().hex
         now = time.time()
+
         def work(conn: sqlite3.Connection) -> None:
             if max_active is not None:
                 row = conn.execute(
@@ -300,9 +309,19 @@ class Repository:
                 " state, created_at, updated_at, deadline, callback_secret, status_message_id)"
                 " VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'queued', ?, ?, ?, ?, ?)",
                 (
-                    job_id, draft.user_id, draft.chat_id, draft.service, draft.provider,
-                    json.dumps(draft.options, sort_keys=True), draft.input_ref, draft.price,
-                    now, now, now + draft.deadline_seconds, secrets.token_urlsafe(24), draft.status_message_id,
+                    job_id,
+                    draft.user_id,
+                    draft.chat_id,
+                    draft.service,
+                    draft.provider,
+                    json.dumps(draft.options, sort_keys=True),
+                    draft.input_ref,
+                    draft.price,
+                    now,
+                    now,
+                    now + draft.deadline_seconds,
+                    secrets.token_urlsafe(24),
+                    draft.status_message_id,
                 ),
             )
             conn.execute(
@@ -317,7 +336,8 @@ class Repository:
 
     async def active_jobs(self, user_id: int) -> list[Job]:
         rows = await self.db.fetchall(
-            "SELECT * FROM jobs WHERE user_id = ? AND state IN ('queued', 'submitting', 'running')", (user_id,))
+            "SELECT * FROM jobs WHERE user_id = ? AND state IN ('queued', 'submitting', 'running')", (user_id,)
+        )
         return [Job.from_row(row) for row in rows]
 
     async def get_job(self, job_id: str) -> Job | None:
@@ -353,8 +373,9 @@ class Repository:
             params += from_states
         return sql, params
 
-    async def settle(self, job: Job, to_state: str, *, from_states: tuple[str, ...] = ACTIVE_STATES,
-                     **fields: Any) -> bool:
+    async def settle(
+        self, job: Job, to_state: str, *, from_states: tuple[str, ...] = ACTIVE_STATES, **fields: Any
+    ) -> bool:
         """Move an active job (one in ``from_states``) to a terminal state and capture or release
         its hold, atomically; False when the job was no longer in one of those states."""
         kind = "capture" if to_state == "succeeded" else "release"

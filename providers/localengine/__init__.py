@@ -21,8 +21,14 @@ from typing import Any
 
 from providers.localengine.files import u2netp_path
 
-_LAZY = {"FaceCheckError": "faces", "FaceReport": "faces", "check_face": "faces", "inspect_face": "faces",
-         "IdPhoto": "pipeline", "make_id_photo": "pipeline"}
+_LAZY = {
+    "FaceCheckError": "faces",
+    "FaceReport": "faces",
+    "check_face": "faces",
+    "inspect_face": "faces",
+    "IdPhoto": "pipeline",
+    "make_id_photo": "pipeline",
+}
 
 __all__ = ["available", *_LAZY]
 

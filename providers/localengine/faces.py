@@ -10,6 +10,7 @@ import numpy as np
 from PIL import ExifTags, Image, ImageOps
 
 from providers.localengine import models
+from providers.localengine.arrays import Array
 from providers.localengine.findings import FaceFindings, Mouth
 from providers.localengine.landmarks import Landmarks, find_landmarks
 
@@ -93,7 +94,7 @@ class _Found:
         return self.width * self.height
 
 
-def _found(rgb: np.ndarray, model: int, window: tuple[int, int, int, int] | None = None) -> list[_Found]:
+def _found(rgb: Array, model: int, window: tuple[int, int, int, int] | None = None) -> list[_Found]:
     """Detections of ``model`` in ``rgb`` or in a ``window`` (x0, y0, x1, y1) of it."""
     height, width = rgb.shape[:2]
     x0, y0, x1, y1 = window or (0, 0, width, height)
@@ -103,13 +104,20 @@ def _found(rgb: np.ndarray, model: int, window: tuple[int, int, int, int] | None
             continue
         box, keys = d.location_data.relative_bounding_box, d.location_data.relative_keypoints
         w, h = x1 - x0, y1 - y0
-        found.append(_Found((x0 + box.xmin * w) / width, (y0 + box.ymin * h) / height, box.width * w / width,
-                            box.height * h / height, (x0 + (keys[0].x + keys[1].x) / 2 * w) / width,
-                            (y0 + (keys[0].y + keys[1].y) / 2 * h) / height))
+        found.append(
+            _Found(
+                (x0 + box.xmin * w) / width,
+                (y0 + box.ymin * h) / height,
+                box.width * w / width,
+                box.height * h / height,
+                (x0 + (keys[0].x + keys[1].x) / 2 * w) / width,
+                (y0 + (keys[0].y + keys[1].y) / 2 * h) / height,
+            )
+        )
     return found
 
 
-def _in_tiles(rgb: np.ndarray) -> list[_Found]:
+def _in_tiles(rgb: Array) -> list[_Found]:
     """Detections in overlapping tiles: the full-range model sees a picture at 192 pixels, so a face
     that is a few per cent of a large photo (someone photographed from afar) is found only in a
     part of it. A face found in two tiles counts once."""
@@ -120,13 +128,14 @@ def _in_tiles(rgb: np.ndarray) -> list[_Found]:
     for y0 in range(0, max(height - side, 0) + step, step):
         for x0 in range(0, max(width - side, 0) + step, step):
             for face in _found(rgb, 1, (x0, y0, min(x0 + side, width), min(y0 + side, height))):
-                if not any(abs(face.eye_x - f.eye_x) < f.width / 2 and abs(face.eye_y - f.eye_y) < f.height / 2
-                           for f in found):
+                if not any(
+                    abs(face.eye_x - f.eye_x) < f.width / 2 and abs(face.eye_y - f.eye_y) < f.height / 2 for f in found
+                ):
                     found.append(face)
     return found
 
 
-def find_face(rgb: np.ndarray, size: tuple[int, int] | None = None) -> FaceReport:
+def find_face(rgb: Array, size: tuple[int, int] | None = None) -> FaceReport:
     """The single usable face, or FaceCheckError: image_too_small, no_face, several_faces,
     face_too_small or face_cut_off. ``size`` is the photo's (width, height) when ``rgb`` is a
     reduced copy of it; the report is in the photo's pixels."""
@@ -142,13 +151,24 @@ def find_face(rgb: np.ndarray, size: tuple[int, int] | None = None) -> FaceRepor
     others = [d for d in detections[1:] if d.area >= SECOND_FACE_SHARE * main.area]
     if others:
         raise FaceCheckError("several_faces")
-    face = FaceReport(main.x * width, main.y * height, main.width * width, main.height * height,
-                      main.eye_x * width, main.eye_y * height, 1)
+    face = FaceReport(
+        main.x * width,
+        main.y * height,
+        main.width * width,
+        main.height * height,
+        main.eye_x * width,
+        main.eye_y * height,
+        1,
+    )
     if face.height < MIN_FACE_HEIGHT:
         raise FaceCheckError("face_too_small")
     margin = 0.02
-    if face.x < -margin * width or face.y < -margin * height or face.x + face.width > (1 + margin) * width \
-            or face.chin > (1 + margin) * height:
+    if (
+        face.x < -margin * width
+        or face.y < -margin * height
+        or face.x + face.width > (1 + margin) * width
+        or face.chin > (1 + margin) * height
+    ):
         raise FaceCheckError("face_cut_off")
     # Room for the hair above the face box: a forehead at the very top means a cut-off head.
     if face.y < 0.15 * face.height:
@@ -156,7 +176,7 @@ def find_face(rgb: np.ndarray, size: tuple[int, int] | None = None) -> FaceRepor
     return face
 
 
-def decode(image: bytes, reduce_to: int | None = None) -> tuple[np.ndarray, tuple[int, int]]:
+def decode(image: bytes, reduce_to: int | None = None) -> tuple[Array, tuple[int, int]]:
     """An RGB uint8 array of the photo, and the photo's full (width, height); EXIF orientation
     applied to both. With ``reduce_to``, a JPEG is decoded at a half, quarter or eighth of its
     size while its longest side stays at least that (libjpeg scales while decoding, so this costs
@@ -171,7 +191,7 @@ def decode(image: bytes, reduce_to: int | None = None) -> tuple[np.ndarray, tupl
         return np.asarray(ImageOps.exif_transpose(img).convert("RGB")), (width, height)
 
 
-def check_face(image: bytes) -> tuple[np.ndarray, tuple[int, int], FaceReport]:
+def check_face(image: bytes) -> tuple[Array, tuple[int, int], FaceReport]:
     """:func:`find_face` on a reduced decode of ``image``, and again on a larger one (LARGE_SIDE) if
     the first finds no face (a face far away is too few pixels in the small copy): the decode, the
     photo's size and the face, in the photo's pixels."""
@@ -185,9 +205,7 @@ def check_face(image: bytes) -> tuple[np.ndarray, tuple[int, int], FaceReport]:
     return rgb, size, find_face(rgb, size)
 
 
-
-def _sharpness_and_light(image: bytes, rgb: np.ndarray, face: FaceReport,
-                         size: tuple[int, int]) -> tuple[float, float]:
+def _sharpness_and_light(image: bytes, rgb: Array, face: FaceReport, size: tuple[int, int]) -> tuple[float, float]:
     """Sharpness (see MIN_SHARPNESS) and mean brightness of the face, in ``rgb`` (a decode of the
     photo) or, where the face is narrower there than SHARPNESS_WIDTH, in a larger decode (the
     sharpness of an enlarged face says nothing)."""
@@ -243,5 +261,4 @@ def inspect_face(image: bytes) -> FaceFindings:
             problem = "blurry"
     openness = marks.mouth_openness
     mouth: Mouth = "open" if openness > MOUTH_OPEN else "apart" if openness > LIPS_APART else "closed"
-    return FaceFindings(id_problem=problem, mouth=mouth,
-                        head_px=marks.head_height, face_width_px=marks.face_width)
+    return FaceFindings(id_problem=problem, mouth=mouth, head_px=marks.head_height, face_width_px=marks.face_width)

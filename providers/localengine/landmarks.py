@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from providers.localengine import models
+from providers.localengine.arrays import Array
 
 # Face Mesh indices (canonical face model; "left" and "right" as seen in the picture).
 IRIS_LEFT, IRIS_RIGHT = 468, 473
@@ -28,25 +29,25 @@ REGION = 2.2
 @dataclass(frozen=True)
 class Landmarks:
     #: (478, 3): x and y in the photo's pixels, z (depth) on the scale of x.
-    points: np.ndarray
+    points: Array
 
-    def _xy(self, index: int) -> np.ndarray:
+    def _xy(self, index: int) -> Array:
         return self.points[index, :2]
 
     @property
-    def eye_left(self) -> np.ndarray:
+    def eye_left(self) -> Array:
         return self._xy(IRIS_LEFT)
 
     @property
-    def eye_right(self) -> np.ndarray:
+    def eye_right(self) -> Array:
         return self._xy(IRIS_RIGHT)
 
     @property
-    def eye_centre(self) -> np.ndarray:
+    def eye_centre(self) -> Array:
         return (self.eye_left + self.eye_right) / 2
 
     @property
-    def chin(self) -> np.ndarray:
+    def chin(self) -> Array:
         return self._xy(CHIN)
 
     @property
@@ -66,13 +67,14 @@ class Landmarks:
         dx, dy = self.eye_right - self.eye_left
         return math.degrees(math.atan2(dy, dx))
 
-    def _normal(self) -> np.ndarray:
+    def _normal(self) -> Array:
         """The unit normal of the plane through both outer eye corners and the mouth corners."""
         p = self.points
         across = p[EYE_OUTER_RIGHT] - p[EYE_OUTER_LEFT]
         down = (p[MOUTH_LEFT] + p[MOUTH_RIGHT]) / 2 - (p[EYE_OUTER_LEFT] + p[EYE_OUTER_RIGHT]) / 2
         normal = np.cross(across, down)
-        return normal / np.linalg.norm(normal)
+        unit: Array = normal / np.linalg.norm(normal)
+        return unit
 
     @property
     def yaw(self) -> float:
@@ -85,14 +87,18 @@ class Landmarks:
         return math.degrees(math.asin(float(np.clip(self._normal()[1], -1, 1))))
 
     def _ratio(self, top: int, bottom: int, left: int, right: int) -> float:
-        return float(np.linalg.norm(self._xy(top) - self._xy(bottom)) /
-                     max(float(np.linalg.norm(self._xy(left) - self._xy(right))), 1e-6))
+        return float(
+            np.linalg.norm(self._xy(top) - self._xy(bottom))
+            / max(float(np.linalg.norm(self._xy(left) - self._xy(right))), 1e-6)
+        )
 
     @property
     def eye_openness(self) -> float:
         """Lid gap over eye width, of the less open eye (about 0.25-0.4 open, under 0.1 closed)."""
-        return min(self._ratio(EYE_TOP_LEFT, EYE_BOTTOM_LEFT, EYE_OUTER_LEFT, EYE_INNER_LEFT),
-                   self._ratio(EYE_TOP_RIGHT, EYE_BOTTOM_RIGHT, EYE_INNER_RIGHT, EYE_OUTER_RIGHT))
+        return min(
+            self._ratio(EYE_TOP_LEFT, EYE_BOTTOM_LEFT, EYE_OUTER_LEFT, EYE_INNER_LEFT),
+            self._ratio(EYE_TOP_RIGHT, EYE_BOTTOM_RIGHT, EYE_INNER_RIGHT, EYE_OUTER_RIGHT),
+        )
 
     @property
     def mouth_openness(self) -> float:
@@ -100,8 +106,7 @@ class Landmarks:
         return self._ratio(LIP_INNER_TOP, LIP_INNER_BOTTOM, MOUTH_LEFT, MOUTH_RIGHT)
 
 
-def find_landmarks(rgb: np.ndarray, box: tuple[float, float, float, float],
-                   scale: float = 1.0) -> Landmarks | None:
+def find_landmarks(rgb: Array, box: tuple[float, float, float, float], scale: float = 1.0) -> Landmarks | None:
     """Face Mesh landmarks of the face in ``box`` (x, y, width, height, in ``rgb``'s pixels), in
     pixels multiplied by ``scale`` (for a reduced copy of the photo), or None if the mesh finds no face."""
     height, width = rgb.shape[:2]

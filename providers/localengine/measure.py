@@ -35,6 +35,8 @@ def placement_of(image: bytes, bg_color: str, rule: str) -> dict[str, Any] | Non
     distance = np.abs(rgb[:, columns].astype(np.float32) - colour_rgb(bg_color)).max(axis=2)
     rows = np.nonzero((distance > BACKGROUND_DISTANCE).any(axis=1))[0]
     hair = min(float(rows[0]) if len(rows) else crown, crown)
-    shares = measured_shares(FaceMeasures(eye_x=eye_x, eye_y=eye_y, chin=chin, crown=crown, hair=hair,
-                                          face_width=face_width), (width, height))
+    shares = measured_shares(
+        FaceMeasures(eye_x=eye_x, eye_y=eye_y, chin=chin, crown=crown, hair=hair, face_width=face_width),
+        (width, height),
+    )
     return placement_report(rule, shares)

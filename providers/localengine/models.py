@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 
+from providers.localengine.arrays import Array
 from providers.localengine.files import u2netp_path
 
 U2NET_SIZE = 320
@@ -27,8 +28,9 @@ def _face_detector(model_selection: int) -> Any:
 def _face_mesh() -> Any:
     import mediapipe as mp
 
-    return mp.solutions.face_mesh.FaceMesh(static_image_mode=True, max_num_faces=1, refine_landmarks=True,
-                                           min_detection_confidence=0.3)
+    return mp.solutions.face_mesh.FaceMesh(
+        static_image_mode=True, max_num_faces=1, refine_landmarks=True, min_detection_confidence=0.3
+    )
 
 
 @lru_cache(maxsize=1)
@@ -44,14 +46,14 @@ def _segmenter() -> Any:
     return ort.InferenceSession(str(path), sess_options=options, providers=["CPUExecutionProvider"])
 
 
-def detect_faces(rgb: np.ndarray, model_selection: int) -> list[Any]:
+def detect_faces(rgb: Array, model_selection: int) -> list[Any]:
     """MediaPipe detections (relative boxes and keypoints) for an RGB uint8 image."""
     with _lock:
         result = _face_detector(model_selection).process(rgb)
     return list(result.detections or [])
 
 
-def mesh_landmarks(rgb: np.ndarray) -> np.ndarray | None:
+def mesh_landmarks(rgb: Array) -> Array | None:
     """Face Mesh's 478 landmarks (with irises) of the main face as an (478, 3) array of shares of
     the image's width and height (z on the scale of x), or None."""
     with _lock:
@@ -61,7 +63,7 @@ def mesh_landmarks(rgb: np.ndarray) -> np.ndarray | None:
     return np.array([(p.x, p.y, p.z) for p in result.multi_face_landmarks[0].landmark], dtype=np.float64)
 
 
-def segment_person(rgb: np.ndarray) -> np.ndarray:
+def segment_person(rgb: Array) -> Array:
     """U²-Net-p saliency of an RGB uint8 image, as float32 0..1 at the image's size."""
     import cv2
 
@@ -74,5 +76,5 @@ def segment_person(rgb: np.ndarray) -> np.ndarray:
         output = session.run(None, {session.get_inputs()[0].name: tensor})[0][0, 0]
     low, high = float(output.min()), float(output.max())
     mask = (output - low) / (high - low) if high > low else np.zeros_like(output)
-    return cv2.resize(mask.astype(np.float32), (width, height), interpolation=cv2.INTER_LINEAR)
-
+    resized: Array = cv2.resize(mask.astype(np.float32), (width, height), interpolation=cv2.INTER_LINEAR)
+    return resized

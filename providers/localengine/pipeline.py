@@ -20,10 +20,17 @@ import numpy as np
 from PIL import Image
 
 from providers.localengine import models
+from providers.localengine.arrays import Array
 from providers.localengine.faces import MAX_ROLL, FaceCheckError, FaceReport, decode, find_face
 from providers.localengine.landmarks import Landmarks, find_landmarks
 from providers.placement import (
-    DEFAULT_RULE, FaceMeasures, PlacementRule, load_rules, measured_shares, placement_report, plan,
+    DEFAULT_RULE,
+    FaceMeasures,
+    PlacementRule,
+    load_rules,
+    measured_shares,
+    placement_report,
+    plan,
 )
 
 JPEG_QUALITY = 95
@@ -43,12 +50,12 @@ class IdPhoto:
         return placement_report(self.rule, self.shares)
 
 
-def colour_rgb(colour: str) -> np.ndarray:
+def colour_rgb(colour: str) -> Array:
     colour = colour.lstrip("#")
     return np.array([int(colour[i : i + 2], 16) for i in (0, 2, 4)], dtype=np.float32)
 
 
-def background(width: int, height: int, top: str, bottom: str | None) -> np.ndarray:
+def background(width: int, height: int, top: str, bottom: str | None) -> Array:
     """A solid colour, or a top-to-bottom gradient, as float32 HxWx3."""
     first = colour_rgb(top)
     if not bottom:
@@ -57,13 +64,13 @@ def background(width: int, height: int, top: str, bottom: str | None) -> np.ndar
     return np.broadcast_to(first * (1 - t) + colour_rgb(bottom) * t, (height, width, 3)).astype(np.float32)
 
 
-def _person_mask(rgb: np.ndarray, face: FaceReport) -> tuple[np.ndarray, tuple[int, int]]:
+def _person_mask(rgb: Array, face: FaceReport) -> tuple[Array, tuple[int, int]]:
     """The person's mask (float 0..1) over a head-and-shoulders region, and the region's top-left
     corner. Only what is joined to the face is kept: a bright object behind the person (a flag, a
     lamp) that the saliency model picked up is not the person."""
     import cv2
 
-    height, width = rgb.shape[:2]
+    width = rgb.shape[1]
     x0 = int(max(0, face.x - 1.6 * face.width))
     x1 = int(min(width, face.x + 2.6 * face.width))
     y0 = int(max(0, face.y - 1.3 * face.height))
@@ -79,20 +86,22 @@ def _person_mask(rgb: np.ndarray, face: FaceReport) -> tuple[np.ndarray, tuple[i
     return mask, (x0, y0)
 
 
-def _levelling(marks: Landmarks) -> np.ndarray:
+def _levelling(marks: Landmarks) -> Array:
     """The 2x2 rotation that makes the eye line level."""
     angle = math.radians(marks.roll)
     return np.array([[math.cos(angle), math.sin(angle)], [-math.sin(angle), math.cos(angle)]])
 
 
-def _measures(marks: Landmarks, rotation: np.ndarray, mask: np.ndarray, origin: tuple[int, int],
-              image_top_cut: bool) -> FaceMeasures:
+def _measures(
+    marks: Landmarks, rotation: Array, mask: Array, origin: tuple[int, int], image_top_cut: bool
+) -> FaceMeasures:
     """The face in the levelled frame (rotated about the eye centre): eye line, chin, crown and top
     of the hair, face width."""
     centre = marks.eye_centre
 
-    def level(point: np.ndarray) -> np.ndarray:
-        return rotation @ (point - centre) + centre
+    def level(point: Array) -> Array:
+        levelled: Array = rotation @ (point - centre) + centre
+        return levelled
 
     chin = float(level(marks.chin)[1])
     face_width = marks.face_width
@@ -105,23 +114,29 @@ def _measures(marks: Landmarks, rotation: np.ndarray, mask: np.ndarray, origin: 
     if image_top_cut and len(over_face) and float(points[:, 1].min()) <= origin[1] + 2:
         raise FaceCheckError("face_cut_off")  # the hair runs off the top of the picture
     # The mask may stop short of thin or no hair: the top of the hair is never below the crown.
-    return FaceMeasures(eye_x=float(centre[0]), eye_y=float(centre[1]), chin=chin, crown=crown,
-                        hair=min(hair, crown), face_width=face_width)
+    return FaceMeasures(
+        eye_x=float(centre[0]),
+        eye_y=float(centre[1]),
+        chin=chin,
+        crown=crown,
+        hair=min(hair, crown),
+        face_width=face_width,
+    )
 
 
-def _guided_filter(guide: np.ndarray, source: np.ndarray, radius: int, eps: float) -> np.ndarray:
+def _guided_filter(guide: Array, source: Array, radius: int, eps: float) -> Array:
     import cv2
 
-    def mean(x: np.ndarray) -> np.ndarray:
+    def mean(x: Array) -> Array:
         return cv2.boxFilter(x, -1, (2 * radius + 1, 2 * radius + 1))
 
     mean_i, mean_p = mean(guide), mean(source)
-    a = (mean(guide * source) - mean_i * mean_p) / (mean(guide * guide) - mean_i * mean_i + eps)
-    b = mean_p - a * mean_i
+    a: Array = np.divide(mean(guide * source) - mean_i * mean_p, mean(guide * guide) - mean_i * mean_i + eps)
+    b: Array = mean_p - a * mean_i
     return np.clip(mean(a) * guide + mean(b), 0.0, 1.0)
 
 
-def _decontaminate(rgb: np.ndarray, alpha: np.ndarray, radius: int) -> np.ndarray:
+def _decontaminate(rgb: Array, alpha: Array, radius: int) -> Array:
     """Foreground colours for edge pixels, spread inwards from solid foreground, so that no colour
     of the old background shows through soft hair edges."""
     import cv2
@@ -135,7 +150,7 @@ def _decontaminate(rgb: np.ndarray, alpha: np.ndarray, radius: int) -> np.ndarra
     return np.where((weight > 1e-3)[..., None] & (alpha < 0.95)[..., None], blended, rgb)
 
 
-def _source_window(matrix: np.ndarray, size: tuple[int, int], shape: tuple[int, ...]) -> tuple[int, int, int, int]:
+def _source_window(matrix: Array, size: tuple[int, int], shape: tuple[int, ...]) -> tuple[int, int, int, int]:
     """The part of the photo (x0, y0, x1, y1) that the warp into ``size`` reads, with a small margin."""
     width, height = size
     inverse = np.linalg.inv(np.vstack([matrix, [0, 0, 1]]))[:2]
@@ -146,8 +161,15 @@ def _source_window(matrix: np.ndarray, size: tuple[int, int], shape: tuple[int, 
     return max(0, x0), max(0, y0), min(shape[1], max(x1, 1)), min(shape[0], max(y1, 1))
 
 
-def compose(rgb: np.ndarray, face: FaceReport, marks: Landmarks, size: tuple[int, int], rule: PlacementRule,
-            bg_color: str, bg_color2: str | None) -> tuple[np.ndarray, dict[str, float]]:
+def compose(
+    rgb: Array,
+    face: FaceReport,
+    marks: Landmarks,
+    size: tuple[int, int],
+    rule: PlacementRule,
+    bg_color: str,
+    bg_color2: str | None,
+) -> tuple[Array, dict[str, float]]:
     """The finished photo's pixels and where the head landed (shares, see placement.measured_shares)."""
     import cv2
 
@@ -172,7 +194,9 @@ def compose(rgb: np.ndarray, face: FaceReport, marks: Landmarks, size: tuple[int
     mx0, my0 = max(origin[0], wx0), max(origin[1], wy0)
     mx1, my1 = min(origin[0] + mask.shape[1], wx1), min(origin[1] + mask.shape[0], wy1)
     if mx1 > mx0 and my1 > my0:
-        person[my0 - wy0:my1 - wy0, mx0 - wx0:mx1 - wx0] = mask[my0 - origin[1]:my1 - origin[1], mx0 - origin[0]:mx1 - origin[0]]
+        person[my0 - wy0 : my1 - wy0, mx0 - wx0 : mx1 - wx0] = mask[
+            my0 - origin[1] : my1 - origin[1], mx0 - origin[0] : mx1 - origin[0]
+        ]
     chin_row = int(np.clip(marks.chin[1] - wy0, 0, person.shape[0]))
     person[0, :] = 0
     person[:chin_row, 0] = 0
@@ -189,8 +213,15 @@ def compose(rgb: np.ndarray, face: FaceReport, marks: Landmarks, size: tuple[int
     return np.clip(result + 0.5, 0, 255).astype(np.uint8), measured_shares(placed.place(face_at, width), size)
 
 
-def make_id_photo(image: bytes, *, size: tuple[int, int], dpi: int, bg_color: str, bg_color2: str | None = None,
-                  rule: str = DEFAULT_RULE) -> IdPhoto:
+def make_id_photo(
+    image: bytes,
+    *,
+    size: tuple[int, int],
+    dpi: int,
+    bg_color: str,
+    bg_color2: str | None = None,
+    rule: str = DEFAULT_RULE,
+) -> IdPhoto:
     """The finished ID photo, a JPEG of exactly ``size`` pixels with ``dpi`` written into it, its head
     placed by ``rule`` (an id of providers/data/idphoto_rules.yaml)."""
     rgb, _ = decode(image)

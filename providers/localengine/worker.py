@@ -22,17 +22,18 @@ import multiprocessing
 import os
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from functools import partial
-from typing import Any
+from typing import Any, TypeVar
 
 from providers.errors import ProviderDomainError, ProviderError
 from providers.localengine.findings import FaceFindings
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 #: How often a worker looks whether the bot that started it is still there.
 PARENT_CHECK_SECONDS = 1.0
@@ -78,6 +79,7 @@ class FaceProblem(ProviderDomainError):
 def _exit_with_parent(parent: int) -> None:
     """Worker initializer: leave when the bot is gone, even if it was killed with SIGKILL
     (an orphaned worker would otherwise wait for work forever, holding its memory)."""
+
     def watch() -> None:
         while os.getppid() == parent:
             time.sleep(PARENT_CHECK_SECONDS)
@@ -89,19 +91,26 @@ def _exit_with_parent(parent: int) -> None:
 # Run in the worker process. They import the engine there, and hand back only bytes and
 # strings, so the bot's process never imports numpy, OpenCV or the models.
 
+
 def _inspect(image: bytes) -> FaceFindings:
-    from providers.localengine import inspect_face
+    from providers.localengine.faces import inspect_face
 
     return inspect_face(image)
 
 
 def _id_photo(image: bytes, options: Mapping[str, Any]) -> tuple[bytes, dict[str, Any]] | str:
-    from providers.localengine import FaceCheckError, make_id_photo
+    from providers.localengine.faces import FaceCheckError
+    from providers.localengine.pipeline import make_id_photo
 
     try:
-        photo = make_id_photo(image, size=(int(options["px_width"]), int(options["px_height"])),
-                              dpi=int(options["dpi"]), bg_color=str(options["bg_color"]),
-                              bg_color2=options.get("bg_color2"), rule=str(options["rule"]))
+        photo = make_id_photo(
+            image,
+            size=(int(options["px_width"]), int(options["px_height"])),
+            dpi=int(options["dpi"]),
+            bg_color=str(options["bg_color"]),
+            bg_color2=options.get("bg_color2"),
+            rule=str(options["rule"]),
+        )
     except FaceCheckError as err:
         return err.code
     return photo.data, photo.report()
@@ -127,8 +136,12 @@ class EngineWorker:
         with self._lock:
             if self._pool is None:
                 # spawn: a fork of the bot would copy its event loop, sockets and threads.
-                self._pool = ProcessPoolExecutor(self.processes, mp_context=multiprocessing.get_context("spawn"),
-                                                 initializer=_exit_with_parent, initargs=(os.getpid(),))
+                self._pool = ProcessPoolExecutor(
+                    self.processes,
+                    mp_context=multiprocessing.get_context("spawn"),
+                    initializer=_exit_with_parent,
+                    initargs=(os.getpid(),),
+                )
             return self._pool
 
     def _discard(self, pool: ProcessPoolExecutor, *, kill: bool) -> None:
@@ -142,7 +155,7 @@ class EngineWorker:
                 process.kill()
         pool.shutdown(wait=False, cancel_futures=True)
 
-    async def _run(self, function: Any, *args: Any, limits: EngineLimits) -> Any:
+    async def _run(self, function: Callable[..., T], *args: Any, limits: EngineLimits) -> T:
         if self.pending >= self.processes + limits.queue_limit:
             raise EngineBusy("local engine: queue full", provider="local")
         self.pending += 1
@@ -152,8 +165,7 @@ class EngineWorker:
             work = asyncio.get_running_loop().run_in_executor(pool, partial(function, *args))
             return await asyncio.wait_for(work, limits.time_limit)
         except TimeoutError as err:
-            log.error("a photo took the local engine more than %gs; its worker processes were ended",
-                      limits.time_limit)
+            log.error("a photo took the local engine more than %gs; its worker processes were ended", limits.time_limit)
             self._discard(pool, kill=True)
             raise EngineTimeout("local engine: time limit", provider="local") from err
         except BrokenProcessPool as err:
@@ -167,13 +179,15 @@ class EngineWorker:
         """What the face check finds in the photo (see FaceFindings)."""
         return await self._run(_inspect, image, limits=limits)
 
-    async def placement(self, image: bytes, bg_color: str, rule: str,
-                        limits: EngineLimits = EngineLimits()) -> dict[str, Any] | None:
+    async def placement(
+        self, image: bytes, bg_color: str, rule: str, limits: EngineLimits = EngineLimits()
+    ) -> dict[str, Any] | None:
         """Where the head is in a finished ID photo (see measure.placement_of)."""
         return await self._run(_placement, image, bg_color, rule, limits=limits)
 
-    async def make_id_photo(self, image: bytes, options: Mapping[str, Any],
-                            limits: EngineLimits = EngineLimits()) -> tuple[bytes, dict[str, Any]]:
+    async def make_id_photo(
+        self, image: bytes, options: Mapping[str, Any], limits: EngineLimits = EngineLimits()
+    ) -> tuple[bytes, dict[str, Any]]:
         """The finished ID photo for the job's options (``rule`` names its placement rule), and the
         placement report (rule and measured shares); raises FaceProblem."""
         result = await self._run(_id_photo, image, dict(options), limits=limits)

@@ -30,7 +30,7 @@ async def order_until_summary(
             break
         edits = menu.edits
         await user.press(menu, "▶")
-        await user.api.wait_for(lambda: menu.edits > edits)
+        await user.api.wait_for(lambda edits=edits: menu.edits > edits)
     await user.press(menu, spec + " ·")
     await user.edited(menu, "background colour")
     await user.press(menu, color)
@@ -38,7 +38,7 @@ async def order_until_summary(
     for option in options:
         edits = menu.edits
         await user.press(menu, option)
-        await user.api.wait_for(lambda: menu.edits > edits)
+        await user.api.wait_for(lambda edits=edits: menu.edits > edits)
     await user.press(menu, "Continue")
     return await user.edited(menu, "Please check your order")
 

@@ -27,8 +27,15 @@ class BotProcess:
         log = self.log_path.open("ab")
         env = {k: v for k, v in os.environ.items() if k not in ("TELEGRAM_BOT_TOKEN", "PHOTOBOT_CONFIG")}
         self.proc = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "bot", "run", "--config", str(self.config_path),
-            stdout=log, stderr=log, env=env,
+            sys.executable,
+            "-m",
+            "bot",
+            "run",
+            "--config",
+            str(self.config_path),
+            stdout=log,
+            stderr=log,
+            env=env,
         )
         log.close()
         # Ready when it has started long polling.

@@ -13,8 +13,13 @@ from tests.conftest import portrait_jpeg
 async def _order(user, style: str, layout: str, photo: bytes | None = None):
     await user.send_photo(photo or portrait_jpeg(800, 1000))
     menu = await user.next_message("What would you like")
-    assert [b["text"] for b in menu.buttons()] == ["🪪 ID photo", "🎨 Anime portrait", "🖼 AI portrait",
-                                                  "🛠 Repair, upscale, colorize", "✨ Enhance"]
+    assert [b["text"] for b in menu.buttons()] == [
+        "🪪 ID photo",
+        "🎨 Anime portrait",
+        "🖼 AI portrait",
+        "🛠 Repair, upscale, colorize",
+        "✨ Enhance",
+    ]
     await user.press(menu, "Anime portrait")
     await user.edited(menu, "Choose an anime style")
     await user.press(menu, style)
@@ -23,11 +28,14 @@ async def _order(user, style: str, layout: str, photo: bytes | None = None):
     return await user.edited(menu, "Please check your order")
 
 
-@pytest.mark.parametrize(("layout", "photo", "size"), [
-    ("Anime picture only", portrait_jpeg(800, 1000), (830, 1400)),
-    ("Side by side", portrait_jpeg(800, 1000), (1000, 930)),
-    ("Anime picture only", portrait_jpeg(1000, 700), (1120, 940)),
-])
+@pytest.mark.parametrize(
+    ("layout", "photo", "size"),
+    [
+        ("Anime picture only", portrait_jpeg(800, 1000), (830, 1400)),
+        ("Side by side", portrait_jpeg(800, 1000), (1000, 930)),
+        ("Anime picture only", portrait_jpeg(1000, 700), (1120, 940)),
+    ],
+)
 async def test_anime_is_delivered_in_the_chosen_layout(bot, telegram, qq, layout, photo, size):
     user = telegram.user()
     summary = await _order(user, "Manga", layout, photo)
@@ -45,6 +53,7 @@ async def test_gif_input_is_normalised_before_sending(bot, telegram, qq):
     import io
 
     from PIL import Image
+
     out = io.BytesIO()
     Image.open(io.BytesIO(portrait_jpeg(600, 800))).save(out, "GIF")
     user = telegram.user()
@@ -60,14 +69,17 @@ async def test_gif_input_is_normalised_before_sending(bot, telegram, qq):
     await user.next_message(kind="document", timeout=15)
 
 
-@pytest.mark.parametrize(("codes", "message"), [
-    ([1001], "could not find a face"),
-    ([2114], "not allowed by the service"),
-    ([2119], "not available from the bot's location"),
-    ([-2100], "could not read this image"),
-    ([-2111], "refused this bot's credentials"),
-    ([2111] * 10, "service is busy"),
-])
+@pytest.mark.parametrize(
+    ("codes", "message"),
+    [
+        ([1001], "could not find a face"),
+        ([2114], "not allowed by the service"),
+        ([2119], "not available from the bot's location"),
+        ([-2100], "could not read this image"),
+        ([-2111], "refused this bot's credentials"),
+        ([2111] * 10, "service is busy"),
+    ],
+)
 async def test_each_documented_error_is_told_and_refunded(bot, telegram, qq, codes, message):
     qq.next_codes = list(codes)
     user = telegram.user()

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import itertools
+
 import httpx
 
 from bot.app import running
 from bot.jobs import POLL_BACKOFF
-
 from tests.bot.flows import order_enhance, order_portrait, order_until_summary
 
 
@@ -49,7 +50,11 @@ async def test_magictiger_duplicate_callbacks(bot, telegram, tiger):
     await user.edited(summary, "place 2")
     job = await _job(bot)
     url = f"{bot.settings.server.public_url}/callbacks/magictiger"
-    body = {"code": 0, "msg": "", "data": {"taskid": "x", "status": 2, "chtaskid": job.id, "outputurl": "http://x/y.jpg"}}
+    body = {
+        "code": 0,
+        "msg": "",
+        "data": {"taskid": "x", "status": 2, "chtaskid": job.id, "outputurl": "http://x/y.jpg"},
+    }
     async with httpx.AsyncClient() as client:
         for _ in range(3):
             answer = await client.post(url, json=body, headers={"token": tiger.token})
@@ -74,8 +79,9 @@ async def test_wanxing_repeated_notifications(bot, telegram, wanxing):
     url = f"{bot.settings.server.public_url}/callbacks/wanxing/{job.id}/{job.callback_secret}"
     async with httpx.AsyncClient() as client:
         for _ in range(3):  # the provider resends until it reads "successfully"; replays change nothing
-            answer = await client.post(url, json={"job_id": job.provider_task_id, "status": 0,
-                                                   "data": {"result_url": ["http://x/y.jpg"]}})
+            answer = await client.post(
+                url, json={"job_id": job.provider_task_id, "status": 0, "data": {"result_url": ["http://x/y.jpg"]}}
+            )
             assert (answer.status_code, answer.text) == (200, "successfully")
         forged = await client.post(url.replace(job.callback_secret, "forged"), json={})
         assert forged.status_code == 404
@@ -93,7 +99,7 @@ async def test_polling_slows_down_and_the_callback_brings_the_result(make_settin
         await user.press(summary, "Confirm")
         await picwish.wait_for(lambda: picwish.queries >= 7)
         first = settings.providers.picwish.poll_interval
-        gaps = [b - a for a, b in zip(picwish.query_times, picwish.query_times[1:])]
+        gaps = [b - a for a, b in itertools.pairwise(picwish.query_times)]
         for index, gap in enumerate(gaps[:5]):
             assert gap >= 0.9 * first * POLL_BACKOFF**index  # each wait longer than the one before
         picwish.release()  # the next poll is seconds away: the callback brings the result

@@ -41,8 +41,9 @@ async def test_sigkill_at_random_moments_during_50_jobs(tmp_path, make_settings,
     config.write_text(yaml.safe_dump(settings.model_dump(mode="json")))
     process = BotProcess(config, tmp_path / "bot.log")
     picwish.step_seconds = 0.15  # a few polls per task, so kills find jobs in every stage
-    picwish.next_states = [[(0, 0), (4, 30), (-7, 0)] if i % 7 == 3 else [(0, 0), (4, 30), (4, 80), (1, 100)]
-                           for i in range(JOBS * 2)]
+    picwish.next_states = [
+        [(0, 0), (4, 30), (-7, 0)] if i % 7 == 3 else [(0, 0), (4, 30), (4, 80), (1, 100)] for i in range(JOBS * 2)
+    ]
     users = [telegram.user(user_id=8000 + n) for n in range(USERS)]
     summaries = []
     kills = 0
@@ -61,6 +62,7 @@ async def test_sigkill_at_random_moments_during_50_jobs(tmp_path, make_settings,
         """Wait (Telegram paused) until each delivering job's next unrecorded part is held at Telegram:
         then every part Telegram accepted has been recorded. Each user has one job, so a held request's
         chat names its job."""
+
         def waiting_at_telegram(job: dict) -> bool:
             parts = json.loads(job["sent_parts"])
             held = telegram.held_requests + telegram.paused_requests
@@ -69,8 +71,10 @@ async def test_sigkill_at_random_moments_during_50_jobs(tmp_path, make_settings,
                 return any(m == "sendPhoto" for m, _ in mine)
             if job["state"] == "succeeded" and "document0" not in parts:
                 return any(m == "sendDocument" for m, _ in mine)
-            return any(m == "sendMessage" or (m == "editMessageText" and any(f in str(p.get("text")) for f in FINAL))
-                       for m, p in mine)
+            return any(
+                m == "sendMessage" or (m == "editMessageText" and any(f in str(p.get("text")) for f in FINAL))
+                for m, p in mine
+            )
 
         repo = await open_repo(settings)
         for _ in range(500):  # SQLite commits in another process give no event to wait on: poll, bounded
@@ -108,8 +112,9 @@ async def test_sigkill_at_random_moments_during_50_jobs(tmp_path, make_settings,
     async def job_for(summary) -> bool:
         """Whether the bot stored a job for this order (its status message is the summary)."""
         repo = await open_repo(settings)
-        row = await repo.db.fetchone("SELECT 1 FROM jobs WHERE chat_id = ? AND status_message_id = ?",
-                                     (summary.chat_id, summary.message_id))
+        row = await repo.db.fetchone(
+            "SELECT 1 FROM jobs WHERE chat_id = ? AND status_message_id = ?", (summary.chat_id, summary.message_id)
+        )
         return row is not None
 
     await process.start(telegram)
@@ -145,7 +150,8 @@ async def test_sigkill_at_random_moments_during_50_jobs(tmp_path, make_settings,
     assert all(job["state"] in ("succeeded", "failed") and job["delivery"] == "done" for job in jobs)
     assert await repo.ledger_problems() == []
     settlements = await repo.db.fetchall(
-        "SELECT job_id, COUNT(*) AS n FROM ledger WHERE kind IN ('capture', 'release') GROUP BY job_id")
+        "SELECT job_id, COUNT(*) AS n FROM ledger WHERE kind IN ('capture', 'release') GROUP BY job_id"
+    )
     assert len(settlements) == JOBS and all(row["n"] == 1 for row in settlements)
     for user in users:
         mine = [job for job in jobs if job["user_id"] == user.id]

@@ -59,13 +59,16 @@ async def test_cancel_deletes_the_task(bot, telegram, tiger):
     assert await bot.repo.balance(user.id) == 30
 
 
-@pytest.mark.parametrize(("code", "message"), [
-    (1001002, "could not fetch the image"),
-    (1001003, "image is too large"),
-    (1001004, "does not accept this kind of image"),
-    (1003002, "run out of uses"),
-    (1001001, "could not be processed"),
-])
+@pytest.mark.parametrize(
+    ("code", "message"),
+    [
+        (1001002, "could not fetch the image"),
+        (1001003, "image is too large"),
+        (1001004, "does not accept this kind of image"),
+        (1003002, "run out of uses"),
+        (1001001, "could not be processed"),
+    ],
+)
 async def test_create_errors_are_told_and_refunded(bot, telegram, tiger, code, message):
     tiger.next_create_codes = [code]
     user = telegram.user()
@@ -89,7 +92,9 @@ async def test_forged_and_unknown_callbacks_are_refused(bot, telegram, tiger):
     url = bot.settings.server.public_url + "/callbacks/magictiger"
     async with httpx.AsyncClient() as client:
         forged = await client.post(url, json={"code": 0, "data": {"chtaskid": "x"}}, headers={"token": "forged"})
-        unknown = await client.post(url, json={"code": 0, "data": {"chtaskid": "nojob"}}, headers={"token": tiger.token})
+        unknown = await client.post(
+            url, json={"code": 0, "data": {"chtaskid": "nojob"}}, headers={"token": tiger.token}
+        )
     assert forged.status_code == 404 and unknown.status_code == 404
 
 

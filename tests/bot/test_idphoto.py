@@ -12,7 +12,7 @@ from tests.conftest import portrait_jpeg
 
 def _close(rgb: tuple[int, int, int], hex_colour: str, tolerance: int = 12) -> bool:
     expected = tuple(int(hex_colour[i : i + 2], 16) for i in (0, 2, 4))
-    return all(abs(a - b) <= tolerance for a, b in zip(rgb, expected))
+    return all(abs(a - b) <= tolerance for a, b in zip(rgb, expected, strict=True))
 
 
 @pytest.mark.parametrize(
@@ -20,13 +20,29 @@ def _close(rgb: tuple[int, int, int], hex_colour: str, tolerance: int = 12) -> b
     [
         ("Visa", "USA Visa", "White", 3108, (602, 602), "FFFFFF", "idphoto_usa-visa_602x602_300dpi.jpg"),
         ("Common", "Small 2 Inch", "Blue", 1104, (413, 531), "438EDB", "idphoto_small-2-inch_413x531_300dpi.jpg"),
-        ("Examination", "Chengdu Civil Service Exam", "Red", 5104, (102, 126), "FF0000",
-         "idphoto_chengdu-civil-service-exam_102x126_300dpi.jpg"),
-        ("Student", "National Student Registration Photo", "White", 4201, (307, 378), "FFFFFF",
-         "idphoto_national-student-registration-photo_307x378_150dpi.jpg"),
+        (
+            "Examination",
+            "Chengdu Civil Service Exam",
+            "Red",
+            5104,
+            (102, 126),
+            "FF0000",
+            "idphoto_chengdu-civil-service-exam_102x126_300dpi.jpg",
+        ),
+        (
+            "Student",
+            "National Student Registration Photo",
+            "White",
+            4201,
+            (307, 378),
+            "FFFFFF",
+            "idphoto_national-student-registration-photo_307x378_150dpi.jpg",
+        ),
     ],
 )
-async def test_full_flow_delivers_the_exact_file(bot, telegram, picwish, category, spec, color, spec_id, size, hex_colour, filename):
+async def test_full_flow_delivers_the_exact_file(
+    bot, telegram, picwish, category, spec, color, spec_id, size, hex_colour, filename
+):
     user = telegram.user()
     summary = await order_until_summary(user, category, spec, color)
     assert "Price: 6 credits (you have 30)" in summary.text
@@ -40,8 +56,13 @@ async def test_full_flow_delivers_the_exact_file(bot, telegram, picwish, categor
     assert _close(corner_rgb(document.data), hex_colour)
     assert document.params["disable_content_type_detection"] == "true"
     assert spec in photo.text and f"{size[0]}×{size[1]} px" in photo.text
-    assert [b["text"] for b in document.buttons()] == ["🎨 Another background colour", "📦 File size", "📐 DPI",
-                                                       "🖨 Print sheet", "📷 New photo"]
+    assert [b["text"] for b in document.buttons()] == [
+        "🎨 Another background colour",
+        "📦 File size",
+        "📐 DPI",
+        "🖨 Print sheet",
+        "📷 New photo",
+    ]
     await user.edited(summary, "Done! 6 credits used.")
 
     created = picwish.creates[-1]
@@ -200,7 +221,9 @@ async def test_cancel_is_not_offered_once_the_provider_works_and_the_work_is_pai
     assert await bot.repo.ledger_problems() == []
 
 
-async def test_cancel_while_waiting_for_a_slot_costs_nothing_and_the_provider_never_hears(make_settings, telegram, picwish):
+async def test_cancel_while_waiting_for_a_slot_costs_nothing_and_the_provider_never_hears(
+    make_settings, telegram, picwish
+):
     from bot.app import running
 
     gate = picwish.hold["create"] = asyncio.Event()
@@ -316,7 +339,9 @@ async def test_callback_wakes_the_job_before_the_next_poll(make_settings, telegr
         await user.press(summary, "Confirm")
         await user.next_message(kind="document", timeout=10)
         assert picwish.callback_results == [200]
-        assert picwish.creates[-1]["callback_url"].startswith(services.settings.server.public_url + "/callbacks/picwish/")
+        assert picwish.creates[-1]["callback_url"].startswith(
+            services.settings.server.public_url + "/callbacks/picwish/"
+        )
 
 
 async def test_chinese_user_and_language_switch(bot, telegram):
@@ -344,7 +369,15 @@ async def test_a_forged_language_button_changes_nothing(bot, telegram):
 
 
 async def test_commands_help_balance_cancel(bot, telegram):
-    assert [c["command"] for c in telegram.commands[""]] == ["start", "help", "balance", "cancel", "language", "privacy", "forget"]
+    assert [c["command"] for c in telegram.commands[""]] == [
+        "start",
+        "help",
+        "balance",
+        "cancel",
+        "language",
+        "privacy",
+        "forget",
+    ]
     assert telegram.commands["zh"][0]["description"] == "开始并查看功能"
     user = telegram.user()
     await user.send_text("/help")
@@ -363,8 +396,16 @@ async def test_admin_grant(bot, telegram):
     await stranger.send_text("/grant 5555 100")
     await stranger.next_message("for the bot's administrators")
     admin = telegram.user(user_id=9001)
-    for bad in ("/grant 5555 ١٠٠", "/grant 5555 0", "/grant 5555 1000001", "/grant 5555 " + "9" * 40,
-                "/grant -5 10", "/grant 5555 +5", "/grant 5555", "/grant 5555 10 10"):
+    for bad in (
+        "/grant 5555 ١٠٠",
+        "/grant 5555 0",
+        "/grant 5555 1000001",
+        "/grant 5555 " + "9" * 40,
+        "/grant -5 10",
+        "/grant 5555 +5",
+        "/grant 5555",
+        "/grant 5555 10 10",
+    ):
         await admin.send_text(bad)
         await admin.next_message("credits a whole number from 1 to 1000000")
     await admin.send_text("/grant 5555 100")
@@ -382,8 +423,10 @@ async def test_webhook_mode(make_settings, telegram, picwish):
         # The path's secret is not the header's: a URL that leaks into an access log gives nothing away.
         path_secret = services.settings.webhook_path_secret()
         assert path_secret != "hook-secret" and len(path_secret) == 40
-        assert telegram.webhook == {"url": services.settings.server.public_url + f"/telegram/{path_secret}",
-                                    "secret_token": "hook-secret"}
+        assert telegram.webhook == {
+            "url": services.settings.server.public_url + f"/telegram/{path_secret}",
+            "secret_token": "hook-secret",
+        }
         assert {"hook-secret", path_secret} <= set(services.settings.secrets())
         assert not any(method == "getUpdates" for method, _ in telegram.calls)
         user = telegram.user()
@@ -393,6 +436,7 @@ async def test_webhook_mode(make_settings, telegram, picwish):
         await user.press(summary, "Confirm")
         await user.next_message(kind="document", timeout=15)
         async with httpx.AsyncClient() as client:
-            forged = await client.post(telegram.webhook["url"], json={"update_id": 1},
-                                       headers={"X-Telegram-Bot-Api-Secret-Token": "wrong"})
+            forged = await client.post(
+                telegram.webhook["url"], json={"update_id": 1}, headers={"X-Telegram-Bot-Api-Secret-Token": "wrong"}
+            )
         assert forged.status_code == 404

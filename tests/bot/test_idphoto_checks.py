@@ -9,10 +9,10 @@ import pytest
 
 pytest.importorskip("mediapipe", reason="the photobot[local] extra is not installed")
 
-from bot.app import running  # noqa: E402
-from tests.bot.flows import order_until_summary  # noqa: E402
-from tests.conftest import astronaut, portrait_jpeg  # noqa: E402
-from tests.sample_photos import photo  # noqa: E402
+from bot.app import running
+from tests.bot.flows import order_until_summary
+from tests.conftest import astronaut, portrait_jpeg
+from tests.sample_photos import photo
 
 
 async def _nothing_spent(services, picwish, user) -> None:
@@ -46,7 +46,9 @@ async def test_the_advice_is_in_the_users_language(make_settings, telegram, picw
         await user.next_message("脸转向了一侧")
 
 
-async def test_a_head_too_small_for_the_spec_is_refused_there_and_a_smaller_spec_works(make_settings, telegram, picwish):
+async def test_a_head_too_small_for_the_spec_is_refused_there_and_a_smaller_spec_works(
+    make_settings, telegram, picwish
+):
     """The 512-pixel astronaut: her head would have to grow 2.9 times for a 35x45 visa, 1.7 times
     for a small 1-inch photo."""
     out = io.BytesIO()
@@ -69,12 +71,16 @@ async def test_a_head_too_small_for_the_spec_is_refused_there_and_a_smaller_spec
         assert await services.db.fetchall("SELECT id FROM jobs") == []
 
 
-@pytest.mark.parametrize(("spec_id", "title", "warned"), [
-    ("3108", "USA Visa", True),  # U.S. visa: neutral expression, mouth closed
-    ("1102", "1 Inch", False),  # no rule asks for it
-])
-async def test_an_open_mouth_is_a_warning_where_the_rule_wants_a_neutral_face(make_settings, telegram, picwish,
-                                                                              spec_id, title, warned):
+@pytest.mark.parametrize(
+    ("spec_id", "title", "warned"),
+    [
+        ("3108", "USA Visa", True),  # U.S. visa: neutral expression, mouth closed
+        ("1102", "1 Inch", False),  # no rule asks for it
+    ],
+)
+async def test_an_open_mouth_is_a_warning_where_the_rule_wants_a_neutral_face(
+    make_settings, telegram, picwish, spec_id, title, warned
+):
     async with running(make_settings(providers__picwish__enabled=False)):
         user = telegram.user()
         await user.send_document(photo("obama.jpg"), "obama.jpg", "image/jpeg")

@@ -76,8 +76,14 @@ async def test_double_tap_on_confirm_holds_once(bot, telegram, picwish):
     assert await bot.repo.balance(user.id) == 24
 
 
-async def _prepare_job(settings, state: str, task_id: str | None, deadline_seconds: float,
-                       provider: str = "picwish", photo: bytes | None = None) -> str:
+async def _prepare_job(
+    settings,
+    state: str,
+    task_id: str | None,
+    deadline_seconds: float,
+    provider: str = "picwish",
+    photo: bytes | None = None,
+) -> str:
     """A job left in the database by an earlier run of the bot."""
     from bot.media import MediaStore
 
@@ -85,9 +91,20 @@ async def _prepare_job(settings, state: str, task_id: str | None, deadline_secon
     try:
         repo = Repository(db, settings.credits.daily_free)
         await repo.ensure_user(5001, 5001, "en")
-        options = {"spec_id": 3108, "px_width": 602, "px_height": 602, "dpi": 300, "bg_color": "FFFFFF",
-                   "bg_color2": None, "color_name": "white", "beauty": False, "clothes_id": None,
-                   "layout_size": None, "preview": False, "last_id": None}
+        options = {
+            "spec_id": 3108,
+            "px_width": 602,
+            "px_height": 602,
+            "dpi": 300,
+            "bg_color": "FFFFFF",
+            "bg_color2": None,
+            "color_name": "white",
+            "beauty": False,
+            "clothes_id": None,
+            "layout_size": None,
+            "preview": False,
+            "last_id": None,
+        }
         input_ref = MediaStore(settings.media_dir).save_input(photo) if photo else None
         job = await repo.create_job(JobDraft(5001, 5001, "idphoto", provider, options, input_ref, 6, deadline_seconds))
         await repo.update(job.id, state=state, provider_task_id=task_id)

@@ -10,9 +10,9 @@ from PIL import Image
 
 pytest.importorskip("mediapipe", reason="the photobot[local] extra is not installed")
 
-from bot.app import running  # noqa: E402
-from tests.bot.flows import corner_rgb, dpi, order_finished, order_until_summary, pixel_size  # noqa: E402
-from tests.conftest import portrait_jpeg  # noqa: E402
+from bot.app import running
+from tests.bot.flows import corner_rgb, dpi, order_finished, order_until_summary, pixel_size
+from tests.conftest import portrait_jpeg
 
 
 @pytest.fixture
@@ -24,6 +24,7 @@ async def local_bot(make_settings):
 
 def _coffee_jpeg() -> bytes:
     from skimage import data
+
     out = io.BytesIO()
     Image.fromarray(data.coffee()).save(out, "JPEG")
     return out.getvalue()
@@ -87,8 +88,9 @@ async def test_a_local_job_interrupted_by_a_restart_runs_again(make_settings, te
     from tests.bot.test_job_outcomes import _prepare_job
 
     settings = make_settings(providers__picwish__enabled=False)
-    job_id = await _prepare_job(settings, "running", "local-lost", deadline_seconds=300, provider="local",
-                                photo=portrait_jpeg())
+    job_id = await _prepare_job(
+        settings, "running", "local-lost", deadline_seconds=300, provider="local", photo=portrait_jpeg()
+    )
     async with running(settings) as services:
         user = telegram.user()
         document = await user.next_message(kind="document", timeout=30)
@@ -156,13 +158,22 @@ async def test_forged_reedit_buttons_do_no_work(local_bot, telegram):
     await user.press(document, "Print sheet")
     sheet = (await user.next_message("Print sheet on which paper")).button("×4")["callback_data"].rsplit(":", 1)[0]
 
-    anime = await local_bot.repo.create_job(JobDraft(user.id, user.id, "anime", "qq_anime", {"style": "x"}, None, 0, 60))
+    anime = await local_bot.repo.create_job(
+        JobDraft(user.id, user.id, "anime", "qq_anime", {"style": "x"}, None, 0, 60)
+    )
     await local_bot.repo.transition(anime.id, ("queued",), "running")
-    assert await local_bot.repo.settle(anime, "succeeded",
-                                       result={"files": [local_bot.media.save_result(anime.id, 0, document.data)]})
+    assert await local_bot.repo.settle(
+        anime, "succeeded", result={"files": [local_bot.media.save_result(anime.id, 0, document.data)]}
+    )
     documents = len(user.messages("document"))
-    for data in (f"{window}:1:99999", f"{window}:٢٠:٥٠", f"{dpis}:1200", f"{sheet}:999999", f"{sheet}:-1",
-                 window.replace(window.split(":")[2], anime.id) + ":20:50"):
+    for data in (
+        f"{window}:1:99999",
+        f"{window}:٢٠:٥٠",
+        f"{dpis}:1200",
+        f"{sheet}:999999",
+        f"{sheet}:-1",
+        window.replace(window.split(":")[2], anime.id) + ":20:50",
+    ):
         query = await user.press_data(windows, data)
         assert await user.answer_to(query) == "That photo is no longer available. Send a new photo."
     assert len(user.messages("document")) == documents

@@ -34,8 +34,9 @@ UNREACHABLE = "cannot be reached right now"
 NO_ANSWER_IN_TIME = "did not answer in time"
 NOT_DOWNLOADED = "could not be downloaded"
 STILL_TRYING = "not answering properly. Still trying"
-STILL_TRYING_TEXT = ("⏳ The photo service is not answering properly. Still trying; "
-                     "nothing is charged unless your photo arrives.")
+STILL_TRYING_TEXT = (
+    "⏳ The photo service is not answering properly. Still trying; nothing is charged unless your photo arrives."
+)
 
 
 @dataclass(frozen=True)
@@ -57,11 +58,20 @@ class Provider:
 
 
 PROVIDERS = {
-    "picwish": Provider("picwish", "picwish", lambda user: order_until_summary(user, "Visa", "USA Visa", "White"), 6,
-                        "create", ("query",), lambda fake: len(fake.tasks)),
+    "picwish": Provider(
+        "picwish",
+        "picwish",
+        lambda user: order_until_summary(user, "Visa", "USA Visa", "White"),
+        6,
+        "create",
+        ("query",),
+        lambda fake: len(fake.tasks),
+    ),
     "qq": Provider("qq", "qq_anime", order_anime, 2, "process", (), None),
     "hili": Provider("hili", "hili", order_repair, 8, "upload", ("status", "download"), lambda fake: len(fake.uploads)),
-    "tiger": Provider("tiger", "magictiger", order_enhance, 9, "createtask", ("gettask",), lambda fake: len(fake.tasks)),
+    "tiger": Provider(
+        "tiger", "magictiger", order_enhance, 9, "createtask", ("gettask",), lambda fake: len(fake.tasks)
+    ),
     "wanxing": Provider("wanxing", "wanxing", order_portrait, 20, "swapface", ("query",), lambda fake: len(fake.jobs)),
 }
 PAID = ("picwish", "hili", "tiger", "wanxing")
@@ -100,9 +110,11 @@ def _matrix() -> list[Any]:
 @pytest.fixture
 def fault_settings(make_settings):
     def make(**overrides: Any):
-        timeouts = {f"providers__{provider.section}__request_timeout": REQUEST_TIMEOUT
-                    for provider in PROVIDERS.values()}
+        timeouts = {
+            f"providers__{provider.section}__request_timeout": REQUEST_TIMEOUT for provider in PROVIDERS.values()
+        }
         return make_settings(network__download_timeout=REQUEST_TIMEOUT, **timeouts, **overrides)
+
     return make
 
 
@@ -138,8 +150,7 @@ async def test_one_fault(request, fault_settings, telegram, provider, route, fau
 
 
 @pytest.mark.parametrize("provider", [PROVIDERS[name] for name in PAID], ids=str)
-async def test_a_provider_that_stops_answering_is_given_up_at_the_deadline(
-        request, fault_settings, telegram, provider):
+async def test_a_provider_that_stops_answering_is_given_up_at_the_deadline(request, fault_settings, telegram, provider):
     fake = request.getfixturevalue(provider.fixture)
     fake.server.faults.always(provider.polls[0], Fault.error(502))
     async with running(fault_settings(**{f"providers__{provider.section}__deadline": 3})) as services:

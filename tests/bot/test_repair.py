@@ -16,11 +16,14 @@ async def _to_modes(user, photo: bytes | None = None):
     return await user.edited(menu, "What should I do with this photo")
 
 
-@pytest.mark.parametrize(("mode", "price", "repair_type", "size"), [
-    ("Upscale", 8, "sr", (800, 1000)),
-    ("Repair an old photo", 10, "sr,repair", (800, 1000)),
-    ("Repair and colorize", 12, "sr,repair,colour", (800, 1000)),
-])
+@pytest.mark.parametrize(
+    ("mode", "price", "repair_type", "size"),
+    [
+        ("Upscale", 8, "sr", (800, 1000)),
+        ("Repair an old photo", 10, "sr,repair", (800, 1000)),
+        ("Repair and colorize", 12, "sr,repair,colour", (800, 1000)),
+    ],
+)
 async def test_each_mode_is_delivered_as_photo_and_file(bot, telegram, hili, mode, price, repair_type, size):
     user = telegram.user()
     menu = await _to_modes(user)
@@ -39,11 +42,14 @@ async def test_each_mode_is_delivered_as_photo_and_file(bot, telegram, hili, mod
     assert await bot.repo.balance(user.id) == 30 - price
 
 
-@pytest.mark.parametrize(("button", "typed", "rgb"), [
-    ("Blue", None, "67,142,219"),
-    ("Custom", "12, 34, 56", "12,34,56"),
-    ("Custom", "#FF8800", "255,136,0"),
-])
+@pytest.mark.parametrize(
+    ("button", "typed", "rgb"),
+    [
+        ("Blue", None, "67,142,219"),
+        ("Custom", "12, 34, 56", "12,34,56"),
+        ("Custom", "#FF8800", "255,136,0"),
+    ],
+)
 async def test_id_background_change(bot, telegram, hili, button, typed, rgb):
     user = telegram.user()
     menu = await _to_modes(user)
@@ -64,19 +70,22 @@ async def test_id_background_change(bot, telegram, hili, button, typed, rgb):
     (upload,) = hili.uploads.values()
     assert upload.repair_type == "bg" and upload.rgb == rgb
     expected = tuple(int(v) for v in rgb.split(","))
-    assert all(abs(a - b) <= 10 for a, b in zip(corner_rgb(document.data), expected))
+    assert all(abs(a - b) <= 10 for a, b in zip(corner_rgb(document.data), expected, strict=True))
 
 
-@pytest.mark.parametrize(("endpoint", "errno", "message", "uses_left"), [
-    ("upload", 9999, "refused this bot's credentials", 100),
-    ("upload", 9101, "run out of uses", 100),
-    ("upload", 9005, "does not accept this kind of image", 100),
-    ("upload", 9006, "Uploading to the photo service failed", 100),
-    ("upload", 9009, "could not read this image", 100),
-    ("upload", 9001, "could not process this request", 100),
-    ("upload", 500, "having trouble", 100),
-    ("download", 9002, "expired at the service", 99),
-])
+@pytest.mark.parametrize(
+    ("endpoint", "errno", "message", "uses_left"),
+    [
+        ("upload", 9999, "refused this bot's credentials", 100),
+        ("upload", 9101, "run out of uses", 100),
+        ("upload", 9005, "does not accept this kind of image", 100),
+        ("upload", 9006, "Uploading to the photo service failed", 100),
+        ("upload", 9009, "could not read this image", 100),
+        ("upload", 9001, "could not process this request", 100),
+        ("upload", 500, "having trouble", 100),
+        ("download", 9002, "expired at the service", 99),
+    ],
+)
 async def test_each_documented_errno_is_told_and_refunded(bot, telegram, hili, endpoint, errno, message, uses_left):
     hili.errnos[endpoint] = [errno] * 5
     user = telegram.user()

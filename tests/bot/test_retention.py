@@ -42,7 +42,9 @@ async def test_old_photos_are_deleted_but_not_those_a_job_still_needs(make_setti
     async with running(settings) as bot:
         await asyncio.wait_for(bot.sweeper.swept.wait(), 10)
         (held,) = [job for job in await bot.repo.open_jobs() if job.user_id == waiting_user.id]
-        assert sorted(p.name for p in (media / "inputs").iterdir()) == sorted([held.input_ref.split("/")[1], "fresh.jpg"])
+        assert sorted(p.name for p in (media / "inputs").iterdir()) == sorted(
+            [held.input_ref.split("/")[1], "fresh.jpg"]
+        )
         assert list((media / "results").iterdir()) == []
 
         pressed = await done_user.press(document, "File size")
@@ -59,13 +61,35 @@ def test_a_job_keeps_its_input_its_linked_photos_and_its_results(tmp_path):
     from bot.storage.repo import Job
 
     store = MediaStore(tmp_path)
-    refs = [store.save_input(b"in"), store.save_input(b"source"), store.save_result("j1", 0, b"out"),
-            store.save_template("beach", b"template"), store.save_input(b"stray"), store.save_template("city", b"t")]
-    job = Job(id="j1", user_id=1, chat_id=1, service="portrait", provider="wanxing",
-              options={"source": linked(refs[1]), "target": linked(refs[3]), "style": "beach"},
-              input_ref=refs[0], price=5, provider_task_id=None, state="succeeded", progress=100, attempts=1,
-              created_at=0.0, deadline=None, result={"files": [refs[2]]}, error=None, callback_secret="s",
-              status_message_id=None, delivery=None)
+    refs = [
+        store.save_input(b"in"),
+        store.save_input(b"source"),
+        store.save_result("j1", 0, b"out"),
+        store.save_template("beach", b"template"),
+        store.save_input(b"stray"),
+        store.save_template("city", b"t"),
+    ]
+    job = Job(
+        id="j1",
+        user_id=1,
+        chat_id=1,
+        service="portrait",
+        provider="wanxing",
+        options={"source": linked(refs[1]), "target": linked(refs[3]), "style": "beach"},
+        input_ref=refs[0],
+        price=5,
+        provider_task_id=None,
+        state="succeeded",
+        progress=100,
+        attempts=1,
+        created_at=0.0,
+        deadline=None,
+        result={"files": [refs[2]]},
+        error=None,
+        callback_secret="s",
+        status_message_id=None,
+        delivery=None,
+    )
     assert job.files() == set(refs[:4])
     assert sweep(tmp_path, time.time() + 60, job.files()) == 1
     assert [store.exists(ref) for ref in refs] == [True, True, True, True, False, True]

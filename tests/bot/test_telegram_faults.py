@@ -7,15 +7,19 @@ import pytest
 from tests.bot.flows import order_until_summary
 
 
-@pytest.mark.parametrize(("method", "status", "description", "retry_after", "times"), [
-    ("sendDocument", 429, "Too Many Requests: retry after 1", 1, 1),
-    ("sendPhoto", 502, "Bad Gateway", None, 2),
-    ("sendDocument", 500, "Internal Server Error", None, 1),
-    ("sendDocument", 0, "connection dropped", None, 2),
-    ("editMessageText", 503, "Service Unavailable", None, 1),
-])
-async def test_a_result_survives_telegram_faults_and_arrives_once(bot, telegram, picwish, method, status,
-                                                                   description, retry_after, times):
+@pytest.mark.parametrize(
+    ("method", "status", "description", "retry_after", "times"),
+    [
+        ("sendDocument", 429, "Too Many Requests: retry after 1", 1, 1),
+        ("sendPhoto", 502, "Bad Gateway", None, 2),
+        ("sendDocument", 500, "Internal Server Error", None, 1),
+        ("sendDocument", 0, "connection dropped", None, 2),
+        ("editMessageText", 503, "Service Unavailable", None, 1),
+    ],
+)
+async def test_a_result_survives_telegram_faults_and_arrives_once(
+    bot, telegram, picwish, method, status, description, retry_after, times
+):
     user = telegram.user()
     summary = await order_until_summary(user, "Visa", "USA Visa", "White")
     telegram.fail(method, status, description, retry_after=retry_after, times=times)

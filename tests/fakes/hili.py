@@ -20,8 +20,16 @@ from PIL import Image
 from tests.fakes.server import LoopbackServer
 
 REPAIR_TYPES = {"sr", "sr,repair", "sr,repair,colour", "bg"}
-MESSAGES = {9999: "请求参数token不合法", 9101: "剩余下载次数为0", 9001: "传入参数错误", 9005: "文件上传类型不支持",
-            9006: "上传失败", 9009: "图片异常,处理失败", 9002: "图片不存在,请确认图片是否上传成功", 500: "其他错误"}
+MESSAGES = {
+    9999: "请求参数token不合法",
+    9101: "剩余下载次数为0",
+    9001: "传入参数错误",
+    9005: "文件上传类型不支持",
+    9006: "上传失败",
+    9009: "图片异常,处理失败",
+    9002: "图片不存在,请确认图片是否上传成功",
+    500: "其他错误",
+}
 
 
 @dataclass
@@ -106,7 +114,7 @@ class FakeHili:
                 if img.format not in ("JPEG", "PNG"):
                     return self._fail(9005)
                 size = img.size
-        except Exception:
+        except (OSError, ValueError, SyntaxError):  # what a broken download or a non-image raises
             return self._fail(9009)
         mdf = uuid.uuid4().hex
         self.uploads[mdf] = Upload(mdf, repair_type, str(rgb) if rgb else None, size, self.processing_polls)

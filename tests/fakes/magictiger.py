@@ -66,10 +66,6 @@ class FakeMagicTiger(FakeService):
     def base_url(self) -> str:
         return f"{self.server.url}/v1"
 
-
-
-
-
     @staticmethod
     def _answer(code: int, msg: str = "", data: Any = None) -> web.Response:
         return web.json_response({"code": code, "msg": msg, "data": data})
@@ -96,14 +92,20 @@ class FakeMagicTiger(FakeService):
             picture = (await self._http.get(str(body.get("picurl")))).raise_for_status().content
             with Image.open(io.BytesIO(picture)) as img:
                 size, fmt = img.size, img.format
-        except Exception:
+        except (httpx.HTTPError, OSError, ValueError, SyntaxError):  # what a broken download or a non-image raises
             return self._answer(1001002, "Validate picurl fail")
         if fmt not in ("JPEG", "PNG"):
             return self._answer(1001004, "Unsupport file types")
         if len(picture) > 20 * 1024 * 1024 or not all(64 <= side <= 9216 for side in size):
             return self._answer(1001003, "Image too large")
-        task = Task(uuid.uuid4().hex, body["type"], str(body.get("chtaskid", "")), size, self.initial_queue,
-                    fail_with=self.next_failure)
+        task = Task(
+            uuid.uuid4().hex,
+            body["type"],
+            str(body.get("chtaskid", "")),
+            size,
+            self.initial_queue,
+            fail_with=self.next_failure,
+        )
         self.next_failure = None
         self.tasks[task.taskid] = task
         self.spawn(self._advance(task))
@@ -117,8 +119,11 @@ class FakeMagicTiger(FakeService):
                 await self.step(task)
         if not task.deleted and self.callback_url:
             payload = json.dumps({"code": 0, "msg": "", "data": self._task_data(task)})
-            headers = {"token": self.token, "md5": hashlib.md5(payload.encode()).hexdigest(),
-                       "Content-Type": "application/json"}
+            headers = {
+                "token": self.token,
+                "md5": hashlib.md5(payload.encode()).hexdigest(),
+                "Content-Type": "application/json",
+            }
             try:
                 response = await self._http.post(self.callback_url, content=payload, headers=headers)
                 answer: Any = response.json() if response.status_code == 200 else response.status_code
@@ -138,9 +143,16 @@ class FakeMagicTiger(FakeService):
         await self.changed()
 
     def _task_data(self, task: Task) -> dict[str, Any]:
-        data: dict[str, Any] = {"taskid": task.taskid, "status": task.status, "queuenum": task.queuenum,
-                                "errorcode": task.fail_with or 0, "errormsg": "failed" if task.fail_with else "",
-                                "chtaskid": task.chtaskid, "facenum": 0, "facelist": []}
+        data: dict[str, Any] = {
+            "taskid": task.taskid,
+            "status": task.status,
+            "queuenum": task.queuenum,
+            "errorcode": task.fail_with or 0,
+            "errormsg": "failed" if task.fail_with else "",
+            "chtaskid": task.chtaskid,
+            "facenum": 0,
+            "facelist": [],
+        }
         if task.status == DONE:
             outputs = 2 if task.type == COLORIZE else 1
             urls = [f"{self.server.url}/out/{task.taskid}_{i}.jpg" for i in range(outputs)]

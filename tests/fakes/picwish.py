@@ -24,17 +24,64 @@ from PIL import Image, ImageDraw
 
 from tests.fakes.server import FakeService
 
-CLOTHES = {f"man_{i}" for i in range(1, 21)} | {f"woman_{i}" for i in range(1, 21)} | {f"child_{i}" for i in range(1, 11)}
+CLOTHES = (
+    {f"man_{i}" for i in range(1, 21)} | {f"woman_{i}" for i in range(1, 21)} | {f"child_{i}" for i in range(1, 11)}
+)
 HEX = re.compile(r"^[0-9A-Fa-f]{6}$")
-BINARY = {"sync", "change_bg", "auto_bright", "auto_smooth", "auto_thin_face", "auto_sharp", "preview",
-          "add_label", "layout", "layout_vertical"}
-INTS = {"spec_id", "dpi", "px_width", "px_height", "mm_width", "mm_height", "face_width", "min_face_width",
-        "max_face_width", "face_height", "min_face_height", "max_face_height", "head_top", "min_head_top",
-        "max_head_top", "chin_top", "min_chin_top", "max_chin_top", "eyes_top", "min_eyes_top", "max_eyes_top",
-        "quality", "min_file_size", "max_file_size", "label_height", "layout_qr_code_size"}
+BINARY = {
+    "sync",
+    "change_bg",
+    "auto_bright",
+    "auto_smooth",
+    "auto_thin_face",
+    "auto_sharp",
+    "preview",
+    "add_label",
+    "layout",
+    "layout_vertical",
+}
+INTS = {
+    "spec_id",
+    "dpi",
+    "px_width",
+    "px_height",
+    "mm_width",
+    "mm_height",
+    "face_width",
+    "min_face_width",
+    "max_face_width",
+    "face_height",
+    "min_face_height",
+    "max_face_height",
+    "head_top",
+    "min_head_top",
+    "max_head_top",
+    "chin_top",
+    "min_chin_top",
+    "max_chin_top",
+    "eyes_top",
+    "min_eyes_top",
+    "max_eyes_top",
+    "quality",
+    "min_file_size",
+    "max_file_size",
+    "label_height",
+    "layout_qr_code_size",
+}
 FLOATS = {"bright_factor", "smooth_factor", "thin_face_factor", "sharp_factor"}
-STRINGS = {"image_url", "last_id", "bg_color", "bg_color2", "clothes_id", "label_text", "layout_size",
-           "layout_bg_color", "layout_qr_code_data", "layout_label_text", "callback_url"}
+STRINGS = {
+    "image_url",
+    "last_id",
+    "bg_color",
+    "bg_color2",
+    "clothes_id",
+    "label_text",
+    "layout_size",
+    "layout_bg_color",
+    "layout_qr_code_data",
+    "layout_label_text",
+    "callback_url",
+}
 #: Print sheets at 300 dpi: 5 inch = 5x3.5 in, 6 inch = 6x4 in.
 SHEETS = {"5inch": (1500, 1050), "6inch": (1800, 1200)}
 STEPS = [(0, 0), (2, 10), (4, 40), (4, 80), (1, 100)]
@@ -108,10 +155,6 @@ class FakePicwish(FakeService):
     def base_url(self) -> str:
         return self.server.url
 
-
-
-
-
     async def _hold_if_asked(self, endpoint: str) -> None:
         """Hold the request while the test acts; a gate marked ``abandoned`` (the client was killed)
         still lets the request through: PicWish got it, whatever became of the client."""
@@ -158,7 +201,11 @@ class FakePicwish(FakeService):
             await asyncio.sleep(self.delay)
         if self.create_failures:
             status, body = self.create_failures.pop(0)
-            return web.json_response(body, status=status) if isinstance(body, dict) else web.Response(status=status, text=body)
+            return (
+                web.json_response(body, status=status)
+                if isinstance(body, dict)
+                else web.Response(status=status, text=body)
+            )
         problem = self._check(fields, image)
         if problem:
             return _bad(problem)
@@ -204,7 +251,7 @@ class FakePicwish(FakeService):
                         return "unsupported image format"
                     if max(img.size) > 4096:
                         return "image resolution over 4096x4096"
-            except Exception:
+            except (OSError, ValueError, SyntaxError):  # what a broken download or a non-image raises
                 return "invalid image file"
         if "dpi" in fields and not 10 <= int(fields["dpi"]) <= 1000:
             return "dpi must be within [10, 1000]"
@@ -262,7 +309,11 @@ class FakePicwish(FakeService):
             await asyncio.sleep(self.delay)
         if self.query_failures:
             status, body = self.query_failures.pop(0)
-            return web.json_response(body, status=status) if isinstance(body, dict) else web.Response(status=status, text=body)
+            return (
+                web.json_response(body, status=status)
+                if isinstance(body, dict)
+                else web.Response(status=status, text=body)
+            )
         task = self.tasks.get(request.match_info["task_id"])
         if task is None:
             return _bad("task not found", 404)
@@ -270,11 +321,21 @@ class FakePicwish(FakeService):
         return web.json_response(self._status_body(task, str(request.url.origin())))
 
     def _status_body(self, task: Task, origin: str) -> dict[str, Any]:
-        data: dict[str, Any] = {"task_id": task.task_id, "state": task.state, "progress": task.progress,
-                                "created_at": 1758771079, "processed_at": 1758771079}
+        data: dict[str, Any] = {
+            "task_id": task.task_id,
+            "state": task.state,
+            "progress": task.progress,
+            "created_at": 1758771079,
+            "processed_at": 1758771079,
+        }
         if task.state == 1:
-            data.update(image=f"{self.base_url}/results/{task.task_id}.jpg", image_id=task.image_id,
-                        completed_at=1758771080, return_type=1, state_detail="Complete")
+            data.update(
+                image=f"{self.base_url}/results/{task.task_id}.jpg",
+                image_id=task.image_id,
+                completed_at=1758771080,
+                return_type=1,
+                state_detail="Complete",
+            )
         return {"status": 200, "message": "success", "data": data}
 
     # --- results ------------------------------------------------------------------------
@@ -282,7 +343,11 @@ class FakePicwish(FakeService):
     def result_size(self, task: Task) -> tuple[int, int]:
         if task.fields.get("layout") == "1":
             return SHEETS[task.fields.get("layout_size", "5inch")]
-        source = self.images[task.fields["last_id"]].fields if "last_id" in task.fields and "px_width" not in task.fields else task.fields
+        source = (
+            self.images[task.fields["last_id"]].fields
+            if "last_id" in task.fields and "px_width" not in task.fields
+            else task.fields
+        )
         return int(source.get("px_width", 295)), int(source.get("px_height", 413))
 
     def _person(self, task: Task) -> bytes | None:

@@ -24,8 +24,10 @@ from tests.fakes.server import LoopbackServer
 PATH = "/trpc.shadow_cv.ai_processor_cgi.AIProcessorCgi/Process"
 BUSI_IDS = {"ai_painting_anime_entry", "different_dimension_me_img_entry", "ai_painting_anime_img_entry"}
 #: Document c.1.i / c.1.ii: the four variants' sizes (the first is a PNG despite its name).
-SIZES = {"vertical": [(720, 1280), (1000, 930), (830, 1400), (720, 1462)],
-         "horizontal": [(720, 1280), (800, 1257), (1120, 940), (720, 1462)]}
+SIZES = {
+    "vertical": [(720, 1280), (1000, 930), (830, 1400), (720, 1462)],
+    "horizontal": [(720, 1280), (800, 1257), (1120, 940), (720, 1462)],
+}
 
 
 class FakeQQAnime:
@@ -58,10 +60,13 @@ class FakeQQAnime:
         text = raw.decode("utf-8", errors="replace")
         self.requests.append({"headers": dict(request.headers), "body": text})
         expected = hashlib.md5(f"https://h5.tu.qq.com{len(text)}HQ31X02e".encode()).hexdigest()
-        headers_ok = (request.headers.get("x-sign-value") == expected and request.headers.get("x-sign-version") == "v1"
-                      and request.headers.get("Origin") == "https://h5.tu.qq.com"
-                      and request.headers.get("Referer") == "https://h5.tu.qq.com/"
-                      and bool(request.headers.get("User-Agent")))
+        headers_ok = (
+            request.headers.get("x-sign-value") == expected
+            and request.headers.get("x-sign-version") == "v1"
+            and request.headers.get("Origin") == "https://h5.tu.qq.com"
+            and request.headers.get("Referer") == "https://h5.tu.qq.com/"
+            and bool(request.headers.get("User-Agent"))
+        )
         if not headers_ok:
             return self._fail(-2111, "AUTH_FAILED")
         try:
@@ -76,14 +81,20 @@ class FakeQQAnime:
         try:
             with Image.open(io.BytesIO(image)) as img:
                 fmt, size = img.format, img.size
-        except Exception:
+        except (OSError, ValueError, SyntaxError):  # what a broken download or a non-image raises
             return self._fail(-2100, "PARAM_INVALID")
         if fmt not in ("JPEG", "PNG"):
             return self._fail(-2100, "PARAM_INVALID")
         if self.next_codes:
             code = self.next_codes.pop(0)
-            messages = {2114: "IMG_ILLEGAL", 2111: "VOLUMN_LIMIT", -2100: "PARAM_INVALID", -2111: "AUTH_FAILED",
-                        2119: "user_ip_country 西班牙", 1001: "b'no face in img'"}
+            messages = {
+                2114: "IMG_ILLEGAL",
+                2111: "VOLUMN_LIMIT",
+                -2100: "PARAM_INVALID",
+                -2111: "AUTH_FAILED",
+                2119: "user_ip_country 西班牙",
+                1001: "b'no face in img'",
+            }
             return self._fail(code, messages.get(code, "error"))
         orientation = "horizontal" if extra.get("version") == 2 and size[0] > size[1] else "vertical"
         key = uuid.uuid4().hex
@@ -92,7 +103,9 @@ class FakeQQAnime:
             self.results[f"{key}_{index}"] = (orientation, index)
             urls.append(f"{self.server.url}/img/{key}_{index}.jpg")
         extra_out = {"video_urls": [], "img_urls": urls}
-        return web.json_response({"code": 0, "msg": "", "images": [], "faces": [], "extra": json.dumps(extra_out), "videos": []})
+        return web.json_response(
+            {"code": 0, "msg": "", "images": [], "faces": [], "extra": json.dumps(extra_out), "videos": []}
+        )
 
     async def _image(self, request: web.Request) -> web.Response:
         name = request.match_info["name"].removesuffix(".jpg")

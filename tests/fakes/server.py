@@ -73,11 +73,13 @@ class FakeService:
 
     async def wait_for(self, predicate: Callable[[], Any], timeout: float = 10.0) -> Any:
         """Wait until ``predicate()`` is truthy after some change in the fake; return its value."""
+
         async def loop() -> Any:
             async with self._changed:
                 while not (value := predicate()):
                     await self._changed.wait()
                 return value
+
         return await asyncio.wait_for(loop(), timeout)
 
     async def changed(self) -> None:

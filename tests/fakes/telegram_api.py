@@ -23,8 +23,15 @@ from aiohttp import web
 from tests.fakes.server import LoopbackServer
 
 BOT_ID = 7000001
-BOT_USER = {"id": BOT_ID, "is_bot": True, "first_name": "PhotoBot", "username": "photobot_test_bot",
-            "can_join_groups": False, "can_read_all_group_messages": False, "supports_inline_queries": False}
+BOT_USER = {
+    "id": BOT_ID,
+    "is_bot": True,
+    "first_name": "PhotoBot",
+    "username": "photobot_test_bot",
+    "can_join_groups": False,
+    "can_read_all_group_messages": False,
+    "supports_inline_queries": False,
+}
 
 
 #: When the request being handled reached the fake (each request is handled in its own task).
@@ -83,6 +90,8 @@ class FakeTelegram:
         self.log: list[SentMessage] = []
         self.calls: list[tuple[str, dict[str, Any]]] = []
         self.callback_answers: dict[str, str | None] = {}
+        #: Every button press sent to the bot (query ids), answered or not.
+        self.callback_queries: list[str] = []
         self.files: dict[str, bytes] = {}
         self.commands: dict[str, list[dict[str, Any]]] = {}
         self.failures: dict[str, list[Failure]] = {}
@@ -154,6 +163,7 @@ class FakeTelegram:
 
     async def wait_for(self, predicate: Callable[[], Any], timeout: float = 10.0) -> Any:
         """Wait until ``predicate()`` returns something truthy after a bot request; return it."""
+
         async def loop() -> Any:
             async with self._changed:
                 while True:
@@ -161,6 +171,7 @@ class FakeTelegram:
                     if value:
                         return value
                     await self._changed.wait()
+
         return await asyncio.wait_for(loop(), timeout)
 
     def sent_to(self, chat_id: int, kind: str | None = None) -> list[SentMessage]:
@@ -229,11 +240,15 @@ class FakeTelegram:
             return web.json_response(body, status=failure.status)
         handler = getattr(self, f"_m_{method}", None)
         if handler is None:
-            return web.json_response({"ok": False, "error_code": 404, "description": "Not Found: method not found"}, status=404)
+            return web.json_response(
+                {"ok": False, "error_code": 404, "description": "Not Found: method not found"}, status=404
+            )
         try:
             result = await handler(params, files)
         except _ApiError as err:
-            return web.json_response({"ok": False, "error_code": err.status, "description": err.description}, status=err.status)
+            return web.json_response(
+                {"ok": False, "error_code": err.status, "description": err.description}, status=err.status
+            )
         finally:
             await self._notify()
         return web.json_response({"ok": True, "result": result})
@@ -293,7 +308,12 @@ class FakeTelegram:
         return self.updates[: int(params.get("limit", 100) or 100)]
 
     async def _m_answerCallbackQuery(self, params: dict, files: dict) -> bool:
-        self.callback_answers[params["callback_query_id"]] = params.get("text")
+        query_id = params["callback_query_id"]
+        if query_id in self.callback_answers:  # Telegram takes one answer per button press
+            raise _ApiError(400, "Bad Request: query is too old and response timeout expired or query ID is invalid")
+        if query_id not in self.callback_queries:
+            raise _ApiError(400, "Bad Request: query ID is invalid")
+        self.callback_answers[query_id] = params.get("text")
         return True
 
     async def _m_sendChatAction(self, params: dict, files: dict) -> bool:
@@ -301,7 +321,9 @@ class FakeTelegram:
 
     def _new(self, params: dict, kind: str, text: str = "", data: bytes = b"", filename: str = "") -> SentMessage:
         chat_id = int(params["chat_id"])
-        message = SentMessage(next(self._message_ids), chat_id, kind, text, params.get("reply_markup"), data, filename, params)
+        message = SentMessage(
+            next(self._message_ids), chat_id, kind, text, params.get("reply_markup"), data, filename, params
+        )
         self.messages[(chat_id, message.message_id)] = message
         self.log.append(message)
         self._observe(message)
@@ -319,8 +341,10 @@ class FakeTelegram:
 
     def _message_json(self, message: SentMessage) -> dict:
         body: dict[str, Any] = {
-            "message_id": message.message_id, "date": int(time.time()),
-            "chat": {"id": message.chat_id, "type": "private"}, "from": BOT_USER,
+            "message_id": message.message_id,
+            "date": int(time.time()),
+            "chat": {"id": message.chat_id, "type": "private"},
+            "from": BOT_USER,
         }
         if message.kind == "text":
             body["text"] = message.text
@@ -331,8 +355,12 @@ class FakeTelegram:
             body["photo"] = [{"file_id": file_id, "file_unique_id": file_id, "width": 1, "height": 1}]
         if message.kind == "document":
             file_id = self.add_file(message.data)
-            body["document"] = {"file_id": file_id, "file_unique_id": file_id, "file_name": message.filename,
-                                "file_size": len(message.data)}
+            body["document"] = {
+                "file_id": file_id,
+                "file_unique_id": file_id,
+                "file_name": message.filename,
+                "file_size": len(message.data),
+            }
         if message.reply_markup:
             body["reply_markup"] = message.reply_markup
         return body
@@ -367,7 +395,9 @@ class FakeTelegram:
             attach = str(item.get("media", ""))
             if item.get("type") != "photo" or not attach.startswith("attach://") or attach[9:] not in files:
                 raise _ApiError(400, "Bad Request: wrong media item")
-            message = self._new({**params, "media_group_id": group}, "photo", item.get("caption", ""), files[attach[9:]][1])
+            message = self._new(
+                {**params, "media_group_id": group}, "photo", item.get("caption", ""), files[attach[9:]][1]
+            )
             sent.append(self._message_json(message))
         return sent
 
@@ -378,7 +408,11 @@ class FakeTelegram:
             raise _ApiError(400, "Bad Request: message to edit not found")
         markup = params.get("reply_markup")
         if message.text == params["text"] and message.reply_markup == markup:
-            raise _ApiError(400, "Bad Request: message is not modified: specified new message content and reply markup are exactly the same")
+            raise _ApiError(
+                400,
+                "Bad Request: message is not modified: specified new message content and reply markup are"
+                " exactly the same",
+            )
         self._edited(message, params["text"], markup)
         return self._message_json(message)
 
@@ -407,7 +441,12 @@ class FakeTelegram:
         data = self.files[file_id]
         if len(data) > 20 * 1024 * 1024:
             raise _ApiError(400, "Bad Request: file is too big")
-        return {"file_id": file_id, "file_unique_id": file_id, "file_size": len(data), "file_path": f"documents/{file_id}.bin"}
+        return {
+            "file_id": file_id,
+            "file_unique_id": file_id,
+            "file_size": len(data),
+            "file_path": f"documents/{file_id}.bin",
+        }
 
 
 class _ApiError(Exception):
@@ -426,9 +465,13 @@ class FakeUser:
         self._seen = 0
 
     def _message(self, **content: Any) -> dict:
-        return {"message_id": next(self.api._message_ids), "date": int(time.time()),
-                "chat": {"id": self.id, "type": "private", "first_name": self.json["first_name"]},
-                "from": self.json, **content}
+        return {
+            "message_id": next(self.api._message_ids),
+            "date": int(time.time()),
+            "chat": {"id": self.id, "type": "private", "first_name": self.json["first_name"]},
+            "from": self.json,
+            **content,
+        }
 
     async def send_text(self, text: str) -> None:
         content: dict[str, Any] = {"text": text}
@@ -443,8 +486,13 @@ class FakeUser:
 
     async def send_document(self, data: bytes, filename: str, mime_type: str) -> None:
         file_id = self.api.add_file(data)
-        document = {"file_id": file_id, "file_unique_id": file_id, "file_name": filename,
-                    "mime_type": mime_type, "file_size": len(data)}
+        document = {
+            "file_id": file_id,
+            "file_unique_id": file_id,
+            "file_name": filename,
+            "mime_type": mime_type,
+            "file_size": len(data),
+        }
         await self.api.push_update({"message": self._message(document=document)})
 
     async def press(self, message: SentMessage, label: str) -> str:
@@ -454,11 +502,18 @@ class FakeUser:
     async def press_data(self, message: SentMessage, data: str) -> str:
         """A callback query with any ``data`` on ``message``, as a modified client can send."""
         query_id = f"cq-{next(self.api._update_ids)}"
-        await self.api.push_update({"callback_query": {
-            "id": query_id, "from": self.json, "chat_instance": f"ci-{self.id}",
-            "message": {**self.api._message_json(message), "chat": {"id": self.id, "type": "private"}},
-            "data": data,
-        }})
+        self.api.callback_queries.append(query_id)
+        await self.api.push_update(
+            {
+                "callback_query": {
+                    "id": query_id,
+                    "from": self.json,
+                    "chat_instance": f"ci-{self.id}",
+                    "message": {**self.api._message_json(message), "chat": {"id": self.id, "type": "private"}},
+                    "data": data,
+                }
+            }
+        )
         return query_id
 
     async def answer_to(self, query_id: str, timeout: float = 10.0) -> str | None:
@@ -470,6 +525,7 @@ class FakeUser:
 
     async def next_message(self, contains: str = "", kind: str | None = None, timeout: float = 10.0) -> SentMessage:
         """The next message sent to this user after the previous call (optionally matching)."""
+
         def find() -> SentMessage | None:
             mine = self.messages()
             for index in range(self._seen, len(mine)):
@@ -478,6 +534,7 @@ class FakeUser:
                     self._seen = index + 1
                     return message
             return None
+
         return await self.api.wait_for(find, timeout)
 
     async def edited(self, message: SentMessage, contains: str, timeout: float = 10.0) -> SentMessage:

@@ -46,8 +46,13 @@ class Job:
 
 
 class FakeWanxing(FakeService):
-    def __init__(self, app_key: str = "203753", app_secret: str = "wanxing-secret", app_code: str = "wanxing-appcode",
-                 step_seconds: float = 0.03) -> None:
+    def __init__(
+        self,
+        app_key: str = "203753",
+        app_secret: str = "wanxing-secret",
+        app_code: str = "wanxing-appcode",
+        step_seconds: float = 0.03,
+    ) -> None:
         self.app_key, self.app_secret, self.app_code = app_key, app_secret, app_code
         self.step_seconds = step_seconds
         app = web.Application()
@@ -68,10 +73,6 @@ class FakeWanxing(FakeService):
     def base_url(self) -> str:
         return self.server.url
 
-
-
-
-
     # --- the gateway -------------------------------------------------------------------
 
     def _authorised(self, request: web.Request, body: bytes) -> str | None:
@@ -84,13 +85,28 @@ class FakeWanxing(FakeService):
         if headers.get("Content-MD5") != base64.b64encode(hashlib.md5(body).digest()).decode():
             return None
         stamp, nonce = headers.get("X-Ca-Timestamp", ""), headers.get("X-Ca-Nonce", "")
-        if not stamp.isdigit() or abs(time.time() * 1000 - int(stamp)) > 15 * 60 * 1000 or not nonce or nonce in self._nonces:
+        if (
+            not stamp.isdigit()
+            or abs(time.time() * 1000 - int(stamp)) > 15 * 60 * 1000
+            or not nonce
+            or nonce in self._nonces
+        ):
             return None
         signed = [h for h in headers.get("X-Ca-Signature-Headers", "").split(",") if h]
         if sorted(signed) != ["X-Ca-Key", "X-Ca-Nonce", "X-Ca-Signature-Method", "X-Ca-Timestamp"]:
             return None
-        text = "\n".join([request.method, headers.get("Accept", ""), headers.get("Content-MD5", ""),
-                          headers.get("Content-Type", ""), headers.get("Date", "")]) + "\n"
+        text = (
+            "\n".join(
+                [
+                    request.method,
+                    headers.get("Accept", ""),
+                    headers.get("Content-MD5", ""),
+                    headers.get("Content-Type", ""),
+                    headers.get("Date", ""),
+                ]
+            )
+            + "\n"
+        )
         text += "".join(f"{name}:{headers.get(name, '')}\n" for name in sorted(signed)) + request.path
         expected = base64.b64encode(hmac.new(self.app_secret.encode(), text.encode(), hashlib.sha256).digest()).decode()
         if not hmac.compare_digest(expected, headers.get("X-Ca-Signature", "")):
@@ -102,8 +118,9 @@ class FakeWanxing(FakeService):
         body = await request.read()
         how = self._authorised(request, body)
         if how is None:
-            return web.json_response({"message": "Invalid Signature"}, status=400,
-                                     headers={"X-Ca-Error-Message": "Invalid Signature"})
+            return web.json_response(
+                {"message": "Invalid Signature"}, status=400, headers={"X-Ca-Error-Message": "Invalid Signature"}
+            )
         self.auth_used.append(how)
         try:
             payload = json.loads(body)
@@ -125,7 +142,7 @@ class FakeWanxing(FakeService):
             data = (await self._http.get(url)).raise_for_status().content
             with Image.open(io.BytesIO(data)) as img:
                 return img.size if img.format in ("JPEG", "PNG") else None
-        except Exception:
+        except (httpx.HTTPError, OSError, ValueError, SyntaxError):  # what a broken download or a non-image raises
             return None
 
     async def _swapface(self, request: web.Request) -> web.Response:
@@ -134,7 +151,9 @@ class FakeWanxing(FakeService):
             return payload
         urls = [payload.get(k) for k in ("source_url", "target_url", "notify_url")]
         timeout = payload.get("timeout", 7200)
-        if not all(isinstance(u, str) and u.startswith(("http://", "https://")) for u in urls) or not isinstance(timeout, int):
+        if not all(isinstance(u, str) and u.startswith(("http://", "https://")) for u in urls) or not isinstance(
+            timeout, int
+        ):
             return self._invalid()
         for key in ("source_url", "target_url"):
             size = await self._fetch(payload[key])

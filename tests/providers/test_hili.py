@@ -5,7 +5,15 @@ from __future__ import annotations
 import pytest
 
 from providers.errors import AuthenticationError, InvalidImage, ProviderStatusError, ServerError
-from providers.hili import HiliClient, QuotaExhausted, ResultExpired, UnsupportedFileType, UploadFailed, rgb_field, token
+from providers.hili import (
+    HiliClient,
+    QuotaExhausted,
+    ResultExpired,
+    UnsupportedFileType,
+    UploadFailed,
+    rgb_field,
+    token,
+)
 from providers.models import InputImage, Phase
 from tests.conftest import portrait_jpeg
 from tests.fakes.hili import FakeHili
@@ -53,8 +61,11 @@ async def test_upload_poll_download(client, hili):
 async def test_every_call_has_a_fresh_token(hili):
     ticks = iter(range(1_700_000_000, 1_700_000_100))
     import time
+
     now = int(time.time())
-    client = HiliClient(hili.third_code, hili.secret_key, base_url=hili.base_url, clock=lambda: now + next(ticks) - 1_700_000_000)
+    client = HiliClient(
+        hili.third_code, hili.secret_key, base_url=hili.base_url, clock=lambda: now + next(ticks) - 1_700_000_000
+    )
     try:
         await client.remaining()
         await client.remaining()
@@ -77,11 +88,19 @@ async def test_background_change_sends_rgb(client, hili):
     assert hili.uploads[submission.task_id].rgb == "67,142,219"
 
 
-@pytest.mark.parametrize(("endpoint", "errno", "error"), [
-    ("upload", 9999, AuthenticationError), ("upload", 9101, QuotaExhausted), ("upload", 9001, ProviderStatusError),
-    ("upload", 9005, UnsupportedFileType), ("upload", 9006, UploadFailed), ("upload", 9009, InvalidImage),
-    ("nums", 9002, ResultExpired), ("upload", 500, ServerError),
-])
+@pytest.mark.parametrize(
+    ("endpoint", "errno", "error"),
+    [
+        ("upload", 9999, AuthenticationError),
+        ("upload", 9101, QuotaExhausted),
+        ("upload", 9001, ProviderStatusError),
+        ("upload", 9005, UnsupportedFileType),
+        ("upload", 9006, UploadFailed),
+        ("upload", 9009, InvalidImage),
+        ("nums", 9002, ResultExpired),
+        ("upload", 500, ServerError),
+    ],
+)
 async def test_every_errno_is_a_typed_error(client, hili, endpoint, errno, error):
     hili.errnos[endpoint] = [errno]
     with pytest.raises(error):

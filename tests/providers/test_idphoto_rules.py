@@ -11,16 +11,26 @@ from PIL import Image, ImageFilter
 
 pytest.importorskip("mediapipe", reason="the photobot[local] extra is not installed")
 
-from providers.localengine import FaceCheckError, inspect_face, make_id_photo  # noqa: E402
-from providers.placement import assess, load_rules  # noqa: E402
-from providers.specs import load_catalog  # noqa: E402
-from tests.conftest import astronaut, portrait_jpeg  # noqa: E402
-from tests.idphoto_measure import measure, stray_share  # noqa: E402
-from tests.sample_photos import photo  # noqa: E402
+from providers.localengine import FaceCheckError, inspect_face, make_id_photo
+from providers.placement import assess, load_rules
+from providers.specs import load_catalog
+from tests.conftest import astronaut, portrait_jpeg
+from tests.idphoto_measure import measure, stray_share
+from tests.sample_photos import photo
 
 #: One spec of each rule family.
-REPRESENTATIVE = {"icao": 3110, "canada_visa": 3120, "taiwan": 3301, "korea": 3105, "usa": 3108, "india": 3115,
-                  "cn_passport": 3202, "cn_id_card": 2102, "cn_driver": 2301, "cn_default": 1102}
+REPRESENTATIVE = {
+    "icao": 3110,
+    "canada_visa": 3120,
+    "taiwan": 3301,
+    "korea": 3105,
+    "usa": 3108,
+    "india": 3115,
+    "cn_passport": 3202,
+    "cn_id_card": 2102,
+    "cn_driver": 2301,
+    "cn_default": 1102,
+}
 #: The measuring model and the engine's disagree by up to about 1.5 % of the height; the engine
 #: aims at the middle of each band, so the result must be inside without any slack.
 MAX_ROLL = 1.0
@@ -33,8 +43,11 @@ def _jpeg(img: Image.Image) -> bytes:
 
 
 def _tilted(degrees: float) -> bytes:
-    return _jpeg(astronaut().resize((1024, 1024), Image.Resampling.LANCZOS)
-                 .rotate(degrees, resample=Image.Resampling.BICUBIC, fillcolor=(120, 120, 120)))
+    return _jpeg(
+        astronaut()
+        .resize((1024, 1024), Image.Resampling.LANCZOS)
+        .rotate(degrees, resample=Image.Resampling.BICUBIC, fillcolor=(120, 120, 120))
+    )
 
 
 def test_every_rule_family_has_a_representative():
@@ -90,13 +103,16 @@ def _t1_face(x: int, y: int, side: int, level: float = 0.0) -> bytes:
     return _jpeg(crop.rotate(level, resample=Image.Resampling.BICUBIC) if level else crop)
 
 
-@pytest.mark.parametrize(("name", "problem"), [
-    ("obama2", "head_turned"),
-    ("t1-right", "head_turned"),
-    ("t1-middle", "head_nodded"),
-    ("t1-left", "head_tilted"),
-    ("t1-left-levelled", "eyes_closed"),
-])
+@pytest.mark.parametrize(
+    ("name", "problem"),
+    [
+        ("obama2", "head_turned"),
+        ("t1-right", "head_turned"),
+        ("t1-middle", "head_nodded"),
+        ("t1-left", "head_tilted"),
+        ("t1-left-levelled", "eyes_closed"),
+    ],
+)
 def test_real_photos_that_are_no_id_photos_are_refused(name, problem):
     images = {
         "obama2": lambda: photo("obama2.jpg"),
@@ -125,10 +141,13 @@ def _lit(factor: float, lift: float = 0.0) -> bytes:
     return _jpeg(Image.fromarray(np.clip(rgb * factor + lift, 0, 255).astype(np.uint8)))
 
 
-@pytest.mark.parametrize(("image", "problem"), [
-    (lambda: _jpeg(Image.open(io.BytesIO(portrait_jpeg())).filter(ImageFilter.GaussianBlur(4))), "blurry"),
-    (lambda: _lit(0.2), "too_dark"),
-    (lambda: _lit(0.15, 225), "too_bright"),
-])
+@pytest.mark.parametrize(
+    ("image", "problem"),
+    [
+        (lambda: _jpeg(Image.open(io.BytesIO(portrait_jpeg())).filter(ImageFilter.GaussianBlur(4))), "blurry"),
+        (lambda: _lit(0.2), "too_dark"),
+        (lambda: _lit(0.15, 225), "too_bright"),
+    ],
+)
 def test_blur_and_bad_light_are_refused(image, problem):
     assert inspect_face(image()).id_problem == problem

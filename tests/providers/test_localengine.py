@@ -10,12 +10,12 @@ from PIL import Image
 
 pytest.importorskip("mediapipe", reason="the photobot[local] extra is not installed")
 
-from providers.localengine import FaceCheckError, check_face, make_id_photo  # noqa: E402
-from providers.localengine.models import detect_faces  # noqa: E402
-from tests.conftest import astronaut, portrait_jpeg  # noqa: E402
+from providers.localengine import FaceCheckError, check_face, make_id_photo
+from providers.localengine.models import detect_faces
+from tests.conftest import astronaut, portrait_jpeg
 
 #: The stated tolerances the engine is held to.
-CENTRE_TOLERANCE = 0.03          # face centre within 3 % of the width from the middle
+CENTRE_TOLERANCE = 0.03  # face centre within 3 % of the width from the middle
 CROWN_TO_CHIN_BAND = (0.60, 0.74)  # top of hair to chin (the default rule places it at 62-72 %)
 CORNER_TOLERANCE = 6
 
@@ -47,12 +47,15 @@ def _measure(data: bytes, bg: str) -> tuple[float, float]:
     return abs(centre - 0.5), (chin - crown) / height
 
 
-@pytest.mark.parametrize(("size", "dpi", "bg", "bg2"), [
-    ((413, 531), 300, "438EDB", None),
-    ((602, 602), 300, "FFFFFF", None),
-    ((358, 441), 350, "FF0000", None),
-    ((1051, 1500), 300, "438EDB", "D9E8F8"),
-])
+@pytest.mark.parametrize(
+    ("size", "dpi", "bg", "bg2"),
+    [
+        ((413, 531), 300, "438EDB", None),
+        ((602, 602), 300, "FFFFFF", None),
+        ((358, 441), 350, "FF0000", None),
+        ((1051, 1500), 300, "438EDB", "D9E8F8"),
+    ],
+)
 def test_id_photo_geometry_and_background(size, dpi, bg, bg2):
     data = make_id_photo(_jpeg(astronaut()), size=size, dpi=dpi, bg_color=bg, bg_color2=bg2).data
     with Image.open(io.BytesIO(data)) as img:
@@ -105,6 +108,7 @@ def _refusal(image: Image.Image) -> str:
 
 def test_no_face():
     from skimage import data
+
     assert _refusal(Image.fromarray(data.coffee())) == "no_face"
 
 

@@ -14,8 +14,8 @@ from PIL import Image
 
 pytest.importorskip("mediapipe", reason="the photobot[local] extra is not installed")
 
-from providers.localengine.worker import EngineCrashed, EngineLimits, EngineWorker, FaceProblem  # noqa: E402
-from tests.conftest import portrait_jpeg  # noqa: E402
+from providers.localengine.worker import EngineCrashed, EngineLimits, EngineWorker, FaceProblem
+from tests.conftest import portrait_jpeg
 
 SPEC = {"px_width": 413, "px_height": 531, "dpi": 300, "bg_color": "438EDB", "rule": "icao"}
 

@@ -31,6 +31,7 @@ async def picture_url():
 
     out = io.BytesIO()
     Image.new("RGB", (320, 240), "gray").save(out, "JPEG")
+
     async def picture(_request: web.Request) -> web.Response:
         return web.Response(body=out.getvalue(), content_type="image/jpeg")
 
@@ -60,7 +61,7 @@ async def _finish(client, fake, task_id):
             return status, queue
         queue.append(status.queue_position)
         seen = (task.status, task.queuenum)
-        await fake.wait_for(lambda: (task.status, task.queuenum) != seen)
+        await fake.wait_for(lambda seen=seen: (task.status, task.queuenum) != seen)
 
 
 async def test_the_document_names_are_the_default_operations():
@@ -83,9 +84,16 @@ async def test_colorize_returns_every_image_of_facelist(client, fake, picture_ur
     assert len(status.images) == 2
 
 
-@pytest.mark.parametrize(("code", "error"), [(1001001, ProviderDomainError), (1001002, InputDownloadFailed),
-                                             (1001003, ImageTooLarge), (1001004, UnsupportedFileType),
-                                             (1003002, InsufficientBalance)])
+@pytest.mark.parametrize(
+    ("code", "error"),
+    [
+        (1001001, ProviderDomainError),
+        (1001002, InputDownloadFailed),
+        (1001003, ImageTooLarge),
+        (1001004, UnsupportedFileType),
+        (1003002, InsufficientBalance),
+    ],
+)
 async def test_create_error_codes(client, fake, picture_url, code, error):
     fake.next_create_codes = [code]
     with pytest.raises(error):
@@ -118,8 +126,12 @@ async def test_callback_checks(client):
 
 
 async def test_custom_paths_and_header(fake):
-    api = MagicTigerApi(base_url=fake.base_url, api_token=fake.token, auth_header="X-Token",
-                        operations={"createtask": "createtask", "gettask": "gettask", "deletetask": "deletetask"})
+    api = MagicTigerApi(
+        base_url=fake.base_url,
+        api_token=fake.token,
+        auth_header="X-Token",
+        operations={"createtask": "createtask", "gettask": "gettask", "deletetask": "deletetask"},
+    )
     client = MagicTigerClient(api, max_retries=0)
     try:
         with pytest.raises(Exception) as info:

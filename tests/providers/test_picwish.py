@@ -48,12 +48,32 @@ async def _finish(client: PicwishClient, task_id: str):
 
 
 def test_form_fields_follow_the_document():
-    request = IdPhotoRequest(spec_id=1104, px_width=413, px_height=531, dpi=300, bg_color="438edb", beauty=True,
-                             clothes_id="man_3", layout_size="6inch", preview=True, last_id="abc")
+    request = IdPhotoRequest(
+        spec_id=1104,
+        px_width=413,
+        px_height=531,
+        dpi=300,
+        bg_color="438edb",
+        beauty=True,
+        clothes_id="man_3",
+        layout_size="6inch",
+        preview=True,
+        last_id="abc",
+    )
     assert request.form() == {
-        "sync": "0", "spec_id": "1104", "px_width": "413", "px_height": "531", "dpi": "300", "bg_color": "438EDB",
-        "auto_bright": "1", "auto_smooth": "1", "clothes_id": "man_3", "layout": "1", "layout_size": "6inch",
-        "preview": "1", "last_id": "abc",
+        "sync": "0",
+        "spec_id": "1104",
+        "px_width": "413",
+        "px_height": "531",
+        "dpi": "300",
+        "bg_color": "438EDB",
+        "auto_bright": "1",
+        "auto_smooth": "1",
+        "clothes_id": "man_3",
+        "layout": "1",
+        "layout_size": "6inch",
+        "preview": "1",
+        "last_id": "abc",
     }
     with pytest.raises(ValueError):
         IdPhotoRequest(spec_id=1, px_width=1, px_height=1, dpi=300, bg_color="FFFFFF", clothes_id="man_21").form()
@@ -74,8 +94,14 @@ async def test_task_goes_through_every_progress_state_to_done(client, picwish):
 
 @pytest.mark.parametrize(
     ("state", "error"),
-    [(-8, ProcessingTimeout), (-7, InvalidImage), (-5, ImageTooLarge), (-3, InputDownloadFailed),
-     (-2, ResultUploadFailed), (-1, ProviderDomainError)],
+    [
+        (-8, ProcessingTimeout),
+        (-7, InvalidImage),
+        (-5, ImageTooLarge),
+        (-3, InputDownloadFailed),
+        (-2, ResultUploadFailed),
+        (-1, ProviderDomainError),
+    ],
 )
 async def test_every_negative_state_is_a_typed_error(client, picwish, state, error):
     picwish.next_states = [[(0, 0), (4, 20), (state, 0)]]
@@ -175,7 +201,9 @@ async def test_status_field_error_in_a_200_answer(client, picwish):
 def test_inline_base64_result_is_decoded():
     client = PicwishClient("k")
     data = portrait_jpeg(200, 200)
-    status = client.parse_status({"state": 1, "progress": 100, "image": base64.b64encode(data).decode(), "image_id": "i"})
+    status = client.parse_status(
+        {"state": 1, "progress": 100, "image": base64.b64encode(data).decode(), "image_id": "i"}
+    )
     assert status.images[0].data == data and status.images[0].url is None
     with pytest.raises(BadResponse):
         client.parse_status({"state": 1, "image": "%%%"})
@@ -186,7 +214,10 @@ def test_inline_base64_result_is_decoded():
 async def test_last_id_rerender_sends_no_file(client, picwish):
     first = await client.create(REQUEST, portrait_jpeg())
     status, _ = await _finish(client, first.task_id)
-    again = await client.create(IdPhotoRequest(spec_id=3108, px_width=602, px_height=602, dpi=300, bg_color="FF0000",
-                                               last_id=status.images[0].image_id))
+    again = await client.create(
+        IdPhotoRequest(
+            spec_id=3108, px_width=602, px_height=602, dpi=300, bg_color="FF0000", last_id=status.images[0].image_id
+        )
+    )
     assert picwish.tasks[again.task_id].image is None
     assert picwish.creates[-1]["last_id"] == status.images[0].image_id

@@ -46,23 +46,36 @@ async def test_the_signature_covers_the_exact_text_sent(client, qq):
     assert body["busiId"] == "ai_painting_anime_entry" and json.loads(body["extra"])["version"] == 2
 
 
-@pytest.mark.parametrize(("layout", "orientation", "size", "picture"),
-                         [("anime", "vertical", (830, 1400), portrait_jpeg(600, 900)),
-                          ("side_by_side", "vertical", (1000, 930), portrait_jpeg(600, 900)),
-                          ("anime", "horizontal", (1120, 940), portrait_jpeg(900, 600)),
-                          ("side_by_side", "horizontal", (800, 1257), portrait_jpeg(900, 600))])
+@pytest.mark.parametrize(
+    ("layout", "orientation", "size", "picture"),
+    [
+        ("anime", "vertical", (830, 1400), portrait_jpeg(600, 900)),
+        ("side_by_side", "vertical", (1000, 930), portrait_jpeg(600, 900)),
+        ("anime", "horizontal", (1120, 940), portrait_jpeg(900, 600)),
+        ("side_by_side", "horizontal", (800, 1257), portrait_jpeg(900, 600)),
+    ],
+)
 async def test_layouts_pick_the_documented_variant(client, qq, layout, orientation, size, picture):
     submission = await client.submit({"layout": layout, "orientation": orientation}, InputImage(data=picture), None)
     assert submission.status.phase is Phase.DONE
     import httpx
+
     async with httpx.AsyncClient() as http:
         data = (await http.get(submission.status.images[0].url)).content
     with Image.open(io.BytesIO(data)) as img:
         assert img.size == size
 
 
-@pytest.mark.parametrize(("code", "error"), [(1001, NoFace), (2114, ImageNotAllowed), (2119, RegionBlocked),
-                                             (-2100, InvalidImage), (-2111, AuthenticationError)])
+@pytest.mark.parametrize(
+    ("code", "error"),
+    [
+        (1001, NoFace),
+        (2114, ImageNotAllowed),
+        (2119, RegionBlocked),
+        (-2100, InvalidImage),
+        (-2111, AuthenticationError),
+    ],
+)
 async def test_every_documented_code_is_a_typed_error(client, qq, code, error):
     qq.next_codes = [code]
     with pytest.raises(error):
@@ -96,8 +109,9 @@ async def test_gif_is_refused_by_the_api(client, qq):
 
 async def test_requests_go_through_the_configured_proxy(qq):
     # The URL's host does not resolve; only a client that really uses the proxy reaches the fake.
-    client = QQAnimeClient(url="http://qq-anime.invalid" + qq.url.split(str(qq.server.port), 1)[1],
-                           proxy=qq.server.url, max_retries=0)
+    client = QQAnimeClient(
+        url="http://qq-anime.invalid" + qq.url.split(str(qq.server.port), 1)[1], proxy=qq.server.url, max_retries=0
+    )
     try:
         assert len(await client.convert(portrait_jpeg())) == 4
     finally:

@@ -12,16 +12,24 @@ from tests.fakes.wanxing import FakeWanxing
 
 def test_signature_against_a_value_worked_out_by_hand():
     credentials = GatewayCredentials(app_key="203753", app_secret="app-secret-123")
-    headers = gateway_headers(credentials, "POST", "https://swapface-api.segapi.com/swapface", b"hello world",
-                              timestamp_ms=1700000000000, nonce="c9f15cbf-f4ac-4a6c-b54d-f51abf4b5b44")
+    headers = gateway_headers(
+        credentials,
+        "POST",
+        "https://swapface-api.segapi.com/swapface",
+        b"hello world",
+        timestamp_ms=1700000000000,
+        nonce="c9f15cbf-f4ac-4a6c-b54d-f51abf4b5b44",
+    )
     # printf '%s' 'hello world' | openssl dgst -md5 -binary | base64
     assert headers["Content-MD5"] == "XrY7u+Ae7tCTyyK7j1rNww=="
     assert headers["X-Ca-Signature-Headers"] == "X-Ca-Key,X-Ca-Nonce,X-Ca-Signature-Method,X-Ca-Timestamp"
     # The stringToSign below, written out by hand, signed with:
     #   openssl dgst -sha256 -hmac app-secret-123 -binary sts.txt | base64
-    expected_text = ("POST\napplication/json\nXrY7u+Ae7tCTyyK7j1rNww==\napplication/json; charset=utf-8\n\n"
-                     "X-Ca-Key:203753\nX-Ca-Nonce:c9f15cbf-f4ac-4a6c-b54d-f51abf4b5b44\n"
-                     "X-Ca-Signature-Method:HmacSHA256\nX-Ca-Timestamp:1700000000000\n/swapface")
+    expected_text = (
+        "POST\napplication/json\nXrY7u+Ae7tCTyyK7j1rNww==\napplication/json; charset=utf-8\n\n"
+        "X-Ca-Key:203753\nX-Ca-Nonce:c9f15cbf-f4ac-4a6c-b54d-f51abf4b5b44\n"
+        "X-Ca-Signature-Method:HmacSHA256\nX-Ca-Timestamp:1700000000000\n/swapface"
+    )
     signed = headers["X-Ca-Signature-Headers"].split(",")
     assert string_to_sign("POST", "/swapface", headers, signed, headers["Content-MD5"]) == expected_text
     assert sign("app-secret-123", expected_text) == "ovA9bnqP0P+jXuiJ4aDQrtPHtchjtAA2r2TpwgB9dv0="
@@ -43,13 +51,19 @@ async def fake():
 
 @pytest.mark.parametrize("mode", ["signature", "appcode"])
 async def test_both_credentials_pass_the_gateway(fake, mode):
-    credentials = (GatewayCredentials(app_key=fake.app_key, app_secret=fake.app_secret) if mode == "signature"
-                   else GatewayCredentials(app_code=fake.app_code))
+    credentials = (
+        GatewayCredentials(app_key=fake.app_key, app_secret=fake.app_secret)
+        if mode == "signature"
+        else GatewayCredentials(app_code=fake.app_code)
+    )
     client = WanxingClient(credentials, base_url=fake.base_url)
     try:
         with pytest.raises(ProviderStatusError) as info:  # unreachable URLs: InvalidArguments, after the gateway
-            await client.submit({"target_url": "http://127.0.0.1:9/t.jpg"}, InputImage(url="http://127.0.0.1:9/s.jpg"),
-                                "http://127.0.0.1:9/notify")
+            await client.submit(
+                {"target_url": "http://127.0.0.1:9/t.jpg"},
+                InputImage(url="http://127.0.0.1:9/s.jpg"),
+                "http://127.0.0.1:9/notify",
+            )
         assert info.value.status == 400 and info.value.data["error"] == "InvalidArguments"
     finally:
         await client.aclose()
@@ -70,6 +84,7 @@ async def test_a_wrong_secret_is_refused_by_the_gateway(fake):
 
 async def test_other_bad_requests_are_not_taken_for_a_credential_problem(fake):
     from tests.fakes.faults import Fault
+
     fake.server.faults.add("query", Fault.error(400))
     client = WanxingClient(GatewayCredentials(app_code=fake.app_code), base_url=fake.base_url, max_retries=0)
     try:
@@ -82,6 +97,7 @@ async def test_other_bad_requests_are_not_taken_for_a_credential_problem(fake):
 
 async def test_query_states(fake):
     from tests.fakes.wanxing import Job
+
     client = WanxingClient(GatewayCredentials(app_code=fake.app_code), base_url=fake.base_url)
     fake.jobs["j"] = Job("j", {})
     try:

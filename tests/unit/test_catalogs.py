@@ -16,11 +16,14 @@ DOC = Path(__file__).resolve().parents[3] / "shared" / "provider-docs" / "004_e9
 
 @pytest.mark.skipif(not DOC.exists(), reason="the provider document is not beside the checkout")
 def test_spec_catalog_is_the_documents_table_row_for_row():
-    rows = re.findall(r"^(\d{4}) \| ([^|]+) \| ([^|]+) \| (\d+)x(\d+) \| (\d+)x(\d+) \| (\d+) \| ([^|]+) \|$",
-                      DOC.read_text(encoding="utf-8"), flags=re.M)
+    rows = re.findall(
+        r"^(\d{4}) \| ([^|]+) \| ([^|]+) \| (\d+)x(\d+) \| (\d+)x(\d+) \| (\d+) \| ([^|]+) \|$",
+        DOC.read_text(encoding="utf-8"),
+        flags=re.M,
+    )
     specs = load_catalog().specs
     assert len(rows) == len(specs) == 130
-    for row, spec in zip(rows, specs):
+    for row, spec in zip(rows, specs, strict=True):
         sid, category, title, mw, mh, pw, ph, dpi, colours = (v.strip() for v in row)
         assert (spec.spec_id, spec.category, spec.title) == (int(sid), category, title)
         assert spec.mm == (int(mw), int(mh)) and spec.px == (int(pw), int(ph)) and spec.dpi == int(dpi)
@@ -55,7 +58,10 @@ def test_every_category_and_error_code_has_a_text():
     for category in load_catalog().categories:
         assert f"category.{category}" in english
     from providers import errors
-    codes = {cls.code for cls in vars(errors).values() if isinstance(cls, type) and issubclass(cls, errors.ProviderError)}
+
+    codes = {
+        cls.code for cls in vars(errors).values() if isinstance(cls, type) and issubclass(cls, errors.ProviderError)
+    }
     assert {f"error.{code}" for code in codes} <= set(english)
 
 

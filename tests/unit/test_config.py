@@ -18,12 +18,21 @@ def test_defaults_match_the_interface():
     assert settings.telegram.base_file_url == "https://api.telegram.org/file/bot"
     assert settings.providers.picwish.base_url == "https://techsz.aoscdn.com/api/tasks/visual/external"
     assert settings.network.allow_private_addresses is False
-    assert settings.providers.picwish.prices.model_dump() == {"base": 6, "outfit": 15, "beauty": 8, "layout": 5, "preview": 0}
+    assert settings.providers.picwish.prices.model_dump() == {
+        "base": 6,
+        "outfit": 15,
+        "beauty": 8,
+        "layout": 5,
+        "preview": 0,
+    }
 
 
 def test_environment_references_and_token_override():
-    raw = {"telegram": {"token": "${TOKEN_A}"}, "server": {"port": "${PORT}", "public_url": "${URL:-}"},
-           "providers": {"picwish": {"enabled": True, "api_key": "key-${SUFFIX:-x}"}}}
+    raw = {
+        "telegram": {"token": "${TOKEN_A}"},
+        "server": {"port": "${PORT}", "public_url": "${URL:-}"},
+        "providers": {"picwish": {"enabled": True, "api_key": "key-${SUFFIX:-x}"}},
+    }
     settings = parse_settings(raw, env={"TOKEN_A": "from-yaml", "PORT": "9000", "SUFFIX": "42"})
     assert settings.telegram.token == "from-yaml"
     assert settings.server.port == 9000 and settings.server.public_url == ""
@@ -89,16 +98,23 @@ def test_check_reports_services_and_exit_codes(tmp_path, capsys, monkeypatch):
 
 def test_shipped_example_config_is_valid_with_only_a_token():
     env = {"TELEGRAM_BOT_TOKEN": "1:abc", "PATH": "/usr/bin:/bin"}
-    result = subprocess.run([sys.executable, "-m", "bot", "check", "--config", str(ROOT / "config.example.yaml")],
-                            capture_output=True, text=True, env=env, cwd=ROOT)
+    result = subprocess.run(
+        [sys.executable, "-m", "bot", "check", "--config", str(ROOT / "config.example.yaml")],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=ROOT,
+    )
     assert result.returncode == 0, result.stderr
     assert "config OK" in result.stdout
 
 
 def _config_with_wrong_token(tmp_path, telegram):
     config = tmp_path / "c.yaml"
-    config.write_text(f"telegram:\n  token: '1:wrong'\n  base_url: {telegram.base_url}\n"
-                      f"database:\n  path: {tmp_path / 'db.sqlite3'}\nserver:\n  port: 0\n  host: 127.0.0.1\n")
+    config.write_text(
+        f"telegram:\n  token: '1:wrong'\n  base_url: {telegram.base_url}\n"
+        f"database:\n  path: {tmp_path / 'db.sqlite3'}\nserver:\n  port: 0\n  host: 127.0.0.1\n"
+    )
     return config
 
 
@@ -107,9 +123,17 @@ async def test_run_reports_a_refused_token_without_a_traceback(tmp_path, telegra
 
     config = _config_with_wrong_token(tmp_path, telegram)
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bot", "run", "--config", str(config),
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, cwd=ROOT,
-        env={"PATH": "/usr/bin:/bin"})
+        sys.executable,
+        "-m",
+        "bot",
+        "run",
+        "--config",
+        str(config),
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        cwd=ROOT,
+        env={"PATH": "/usr/bin:/bin"},
+    )
     _out, err = await asyncio.wait_for(proc.communicate(), 60)
     assert proc.returncode == 1
     assert "Telegram refused this bot token" in err.decode()
@@ -124,7 +148,8 @@ def test_check_names_what_each_provider_is_missing(tmp_path, capsys):
         "  magictiger:\n    api_token: t\n"
         "  wanxing:\n    app_code: c\n"
         "  hili:\n    third_code: x\n"
-        "  qq_anime:\n    enabled: true\n")
+        "  qq_anime:\n    enabled: true\n"
+    )
     assert main(["check", "--config", str(config)]) == 0
     out = capsys.readouterr().out
     assert "qq_anime: enabled" in out and "anime: served by qq_anime" in out
@@ -137,7 +162,8 @@ def test_check_names_what_each_provider_is_missing(tmp_path, capsys):
 
     config.write_text(
         "telegram:\n  token: '1:abc'\n"
-        "providers:\n  wanxing:\n    app_code: c\n    templates: [{id: a, title: A, image: 'https://x/a.jpg'}]\n")
+        "providers:\n  wanxing:\n    app_code: c\n    templates: [{id: a, title: A, image: 'https://x/a.jpg'}]\n"
+    )
     assert main(["check", "--config", str(config)]) == 1
     captured = capsys.readouterr()
     assert "server.public_url: required by providers.wanxing" in captured.err
@@ -148,7 +174,8 @@ def test_check_warns_about_plain_http(tmp_path, capsys):
     config.write_text(
         "telegram:\n  token: '1:abc'\nserver:\n  public_url: http://bot.example.com\n"
         "providers:\n  hili:\n    third_code: x\n    secret_key: y\n"
-        "  picwish:\n    api_key: k\n    base_url: https://techsz.aoscdn.com/api\n")
+        "  picwish:\n    api_key: k\n    base_url: https://techsz.aoscdn.com/api\n"
+    )
     assert main(["check", "--config", str(config)]) == 0
     err = capsys.readouterr().err
     assert "warning: server.public_url: plain http://" in err
@@ -157,7 +184,7 @@ def test_check_warns_about_plain_http(tmp_path, capsys):
 
 
 def test_a_short_media_secret_is_refused():
-    with pytest.raises(ConfigError, match="server.media_secret: .*at least 32 characters"):
+    with pytest.raises(ConfigError, match=r"server\.media_secret: .*at least 32 characters"):
         parse_settings({"server": {"media_secret": "short"}}, env={})
     assert parse_settings({"server": {"media_secret": "x" * 32}}, env={}).server.media_secret == "x" * 32
 

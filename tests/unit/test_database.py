@@ -41,8 +41,13 @@ _FULL_DISK = textwrap.dedent("""
 
 
 def test_a_full_disk_refuses_the_write_and_the_database_serves_once_space_is_back(tmp_path):
-    done = subprocess.run([sys.executable, "-c", _FULL_DISK, str(tmp_path / "db.sqlite3")], check=False,
-                          capture_output=True, text=True, timeout=60)
+    done = subprocess.run(
+        [sys.executable, "-c", _FULL_DISK, str(tmp_path / "db.sqlite3")],
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert done.returncode == 0, done.stderr
     lines = done.stdout.splitlines()
     assert lines[0] in ("refused: SQLITE_FULL", "refused: SQLITE_IOERR_WRITE"), done.stdout

@@ -17,8 +17,16 @@ async def repo(tmp_path):
 
 
 def _draft(price: int, user_id: int = 1) -> JobDraft:
-    return JobDraft(user_id=user_id, chat_id=user_id, service="idphoto", provider="picwish",
-                    options={"spec_id": 3108}, input_ref=None, price=price, deadline_seconds=60)
+    return JobDraft(
+        user_id=user_id,
+        chat_id=user_id,
+        service="idphoto",
+        provider="picwish",
+        options={"spec_id": 3108},
+        input_ref=None,
+        price=price,
+        deadline_seconds=60,
+    )
 
 
 async def test_wal_mode_and_migration_version(repo):
@@ -119,8 +127,9 @@ async def test_ledger_is_append_only(repo):
     with pytest.raises(sqlite3.IntegrityError, match="append-only"):
         await repo.db.transaction(lambda conn: conn.execute("UPDATE ledger SET user_id = 2 WHERE user_id = 1"))
     with pytest.raises(sqlite3.IntegrityError, match="append-only"):
-        await repo.db.transaction(lambda conn: conn.execute(
-            "UPDATE ledger SET user_id = -5, amount = 999 WHERE user_id = 1"))
+        await repo.db.transaction(
+            lambda conn: conn.execute("UPDATE ledger SET user_id = -5, amount = 999 WHERE user_id = 1")
+        )
 
 
 async def test_forget_moves_rows_to_a_pseudonym_and_the_ledger_balances(repo):
@@ -150,8 +159,12 @@ async def test_a_hold_cannot_be_settled_twice_even_by_hand(repo):
     job = await repo.create_job(_draft(6))
     await repo.settle(job, "failed", error="x")
     with pytest.raises(sqlite3.IntegrityError):
-        await repo.db.transaction(lambda conn: conn.execute(
-            "INSERT INTO ledger (user_id, kind, amount, job_id, created_at) VALUES (1, 'capture', 6, ?, 0)", (job.id,)))
+        await repo.db.transaction(
+            lambda conn: conn.execute(
+                "INSERT INTO ledger (user_id, kind, amount, job_id, created_at) VALUES (1, 'capture', 6, ?, 0)",
+                (job.id,),
+            )
+        )
 
 
 async def test_delivery_is_claimed_once(repo):

@@ -55,8 +55,15 @@ async def web(tmp_path):
     repo = Repository(db, daily_free=10)
     store = MediaStore(tmp_path / "media")
     queue: asyncio.Queue = asyncio.Queue()
-    server = WebServer(repo=repo, media=store, signer=MediaSigner(b"s", 60), update_queue=queue, host="127.0.0.1",
-                       port=0, providers={"picwish": PicwishClient("k")})
+    server = WebServer(
+        repo=repo,
+        media=store,
+        signer=MediaSigner(b"s", 60),
+        update_queue=queue,
+        host="127.0.0.1",
+        port=0,
+        providers={"picwish": PicwishClient("k")},
+    )
     await server.start()
     async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{server.bound_port}") as client:
         yield server, client, queue, repo, store
@@ -118,15 +125,21 @@ async def test_callback_secrets_are_compared_in_constant_time(web, monkeypatch):
     assert (await client.post(f"/callbacks/picwish/nojob/{job.callback_secret}", json=body)).status_code == 404
     assert (await client.post(f"/callbacks/picwish/{job.id}/{job.callback_secret}", json=body)).status_code == 200
     assert [received for _expected, received in compared] == [
-        b"wrong-secret", job.callback_secret.encode(), job.callback_secret.encode()]
+        b"wrong-secret",
+        job.callback_secret.encode(),
+        job.callback_secret.encode(),
+    ]
     assert compared[0][0] == compared[2][0] == job.callback_secret.encode()
 
 
 async def test_media_links_serve_the_real_content_type_and_nosniff(web):
     server, client, _queue, _repo, store = web
     png = b"\x89PNG\r\n\x1a\n" + b"\0" * 32
-    for data, kind in ((png, "image/png"), (portrait_jpeg(120, 120), "image/jpeg"),
-                       (b"<html><script>alert(1)</script>", "application/octet-stream")):
+    for data, kind in (
+        (png, "image/png"),
+        (portrait_jpeg(120, 120), "image/jpeg"),
+        (b"<html><script>alert(1)</script>", "application/octet-stream"),
+    ):
         ref = store.save_result("job", 0, data)  # named .jpg whatever the provider sent
         response = await client.get(f"/media/{server.signer.token(ref)}")
         assert response.status_code == 200 and response.content == data

@@ -32,12 +32,20 @@ def test_an_unreachable_telegram_is_one_clear_line_and_nothing_left_open(tmp_pat
 
     nobody = f"http://127.0.0.1:{free_port()}"  # nothing listens there
     config = tmp_path / "config.yaml"
-    config.write_text(f"telegram: {{token: '123456:abc', base_url: '{nobody}/bot', base_file_url: '{nobody}/file/bot'}}\n"
-                      f"server: {{host: 127.0.0.1, port: {free_port()}}}\n"
-                      f"database: {{path: '{tmp_path / 'db.sqlite3'}'}}\n")
+    config.write_text(
+        f"telegram: {{token: '123456:abc', base_url: '{nobody}/bot', base_file_url: '{nobody}/file/bot'}}\n"
+        f"server: {{host: 127.0.0.1, port: {free_port()}}}\n"
+        f"database: {{path: '{tmp_path / 'db.sqlite3'}'}}\n"
+    )
     env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)}
-    run = subprocess.run([sys.executable, "-m", "bot", "run", "--config", str(config)], cwd=ROOT, env=env,
-                         capture_output=True, text=True, timeout=60)
+    run = subprocess.run(
+        [sys.executable, "-m", "bot", "run", "--config", str(config)],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert run.returncode == 1
     assert "error: cannot reach Telegram at telegram.base_url" in run.stderr
     assert "Unclosed" not in run.stderr  # the HTTP sessions were closed

@@ -5,7 +5,15 @@ from __future__ import annotations
 import pytest
 
 from providers.placement import (
-    BANDS, FaceMeasures, assess, band_value, enlargement, expression, load_rules, measured_shares, plan,
+    BANDS,
+    FaceMeasures,
+    assess,
+    band_value,
+    enlargement,
+    expression,
+    load_rules,
+    measured_shares,
+    plan,
 )
 from providers.specs import load_catalog
 
@@ -19,9 +27,21 @@ def test_every_spec_names_its_rule_or_its_fallback():
     assert len(rules) == 130
     official = {sid: rule for sid, (rule, fallback) in rules.items() if not fallback and load_rules()[rule].official}
     assert official == {
-        3102: "icao", 3110: "icao", 3112: "icao", 3113: "icao", 3118: "icao", 3120: "canada_visa", 3301: "taiwan",
-        3108: "usa", 3115: "india", 3202: "cn_passport", 3302: "cn_passport",
-        2101: "cn_id_card", 2102: "cn_id_card", 2103: "cn_id_card", 2301: "cn_driver",
+        3102: "icao",
+        3110: "icao",
+        3112: "icao",
+        3113: "icao",
+        3118: "icao",
+        3120: "canada_visa",
+        3301: "taiwan",
+        3108: "usa",
+        3115: "india",
+        3202: "cn_passport",
+        3302: "cn_passport",
+        2101: "cn_id_card",
+        2102: "cn_id_card",
+        2103: "cn_id_card",
+        2301: "cn_driver",
     }
     # Explicit fallbacks: ICAO for 35x45 (and 40x50) visas, the U.S. rule for square ones.
     assert {sid for sid, (rule, fb) in rules.items() if fb and rule == "icao"} == {3101, 3107, 3111, 3116, 3119, 4103}
@@ -49,8 +69,9 @@ def _face(head: float = 400.0, hair: float = 40.0, width_share: float = 0.62) ->
     eye = 1000.0
     chin = eye + head / 2
     crown = eye - head / 2
-    return FaceMeasures(eye_x=700.0, eye_y=eye, chin=chin, crown=crown, hair=crown - hair,
-                        face_width=width_share * head)
+    return FaceMeasures(
+        eye_x=700.0, eye_y=eye, chin=chin, crown=crown, hair=crown - hair, face_width=width_share * head
+    )
 
 
 @pytest.mark.parametrize("rule_id", sorted(load_rules()))

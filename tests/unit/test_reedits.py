@@ -60,11 +60,14 @@ def test_set_dpi_keeps_the_pixels_byte_for_byte():
     assert _dpi(set_dpi(stripped, 600)) == (600, 600)
 
 
-@pytest.mark.parametrize(("paper", "photo_size", "dpi", "fits"), [
-    ("6inch", (413, 531), 300, (4, 2)),   # 2-inch photos on a 6x4 sheet: 8
-    ("5inch", (295, 413), 300, (4, 2)),   # 1-inch photos on a 5x3.5 sheet: 8
-    ("6inch", (602, 602), 300, (2, 1)),   # 2x2-inch US photos on 6x4: 2
-])
+@pytest.mark.parametrize(
+    ("paper", "photo_size", "dpi", "fits"),
+    [
+        ("6inch", (413, 531), 300, (4, 2)),  # 2-inch photos on a 6x4 sheet: 8
+        ("5inch", (295, 413), 300, (4, 2)),  # 1-inch photos on a 5x3.5 sheet: 8
+        ("6inch", (602, 602), 300, (2, 1)),  # 2x2-inch US photos on 6x4: 2
+    ],
+)
 def test_sheet_capacity(paper, photo_size, dpi, fits):
     assert capacity(photo_size, paper, dpi) == fits
 

@@ -73,17 +73,27 @@ async def test_downloads_only_what_they_should(files):
     strict = Downloader(max_bytes=1024 * 1024, allow_private_addresses=False)
     try:
         assert await loose.fetch(f"{base}/a.jpg") == picture
-        for url, reason in ((f"{base}/big.jpg", "larger than the download limit"),
-                            (f"{base}/page", "not an image"),
-                            (f"{base}/r", "HTTP 302"),
-                            ("file:///etc/passwd", "not http"),
-                            ("ftp://example.com/a.jpg", "not http")):
+        for url, reason in (
+            (f"{base}/big.jpg", "larger than the download limit"),
+            (f"{base}/page", "not an image"),
+            (f"{base}/r", "HTTP 302"),
+            ("file:///etc/passwd", "not http"),
+            ("ftp://example.com/a.jpg", "not http"),
+        ):
             with pytest.raises(ResultDownloadError, match=reason):
                 await loose.fetch(url)
         # localhost is refused by the connection's resolver, the literals before connecting.
-        for url in (f"{base}/a.jpg", "http://localhost/a.jpg", "http://10.1.2.3/a.jpg", "http://[::1]/a.jpg",
-                    "http://169.254.169.254/latest", "http://[::ffff:127.0.0.1]/a.jpg",
-                    "http://[64:ff9b::7f00:1]/a.jpg", "http://[2002:c0a8:101::1]/a.jpg", "http://[::10.0.0.1]/a.jpg"):
+        for url in (
+            f"{base}/a.jpg",
+            "http://localhost/a.jpg",
+            "http://10.1.2.3/a.jpg",
+            "http://[::1]/a.jpg",
+            "http://169.254.169.254/latest",
+            "http://[::ffff:127.0.0.1]/a.jpg",
+            "http://[64:ff9b::7f00:1]/a.jpg",
+            "http://[2002:c0a8:101::1]/a.jpg",
+            "http://[::10.0.0.1]/a.jpg",
+        ):
             with pytest.raises(ResultDownloadError, match="private or local"):
                 await strict.fetch(url)
     finally:
@@ -95,8 +105,15 @@ def test_ipv6_that_leads_to_a_private_ipv4_address_is_not_public():
     """NAT64, 6to4 and IPv4-compatible addresses are judged by the IPv4 address they reach."""
     from providers.download import _is_public
 
-    for private in ("64:ff9b::7f00:1", "64:ff9b::a00:1", "2002:7f00:1::", "2002:c0a8:101::1", "::127.0.0.1",
-                    "::10.0.0.1", "::ffff:192.168.1.1"):
+    for private in (
+        "64:ff9b::7f00:1",
+        "64:ff9b::a00:1",
+        "2002:7f00:1::",
+        "2002:c0a8:101::1",
+        "::127.0.0.1",
+        "::10.0.0.1",
+        "::ffff:192.168.1.1",
+    ):
         assert not _is_public(private), private
     for public in ("64:ff9b::808:808", "2002:808:808::1", "2606:4700::1111", "8.8.8.8"):
         assert _is_public(public), public
@@ -107,8 +124,15 @@ def test_the_log_filter_escapes_line_breaks_and_redacts_secrets():
 
     from bot.logs import RedactSecrets
 
-    record = logging.LogRecord("x", logging.WARNING, __file__, 1, "provider said: %s", (
-        "no\r\n2026-01-01 CRITICAL forged with key sk-123456\u2028too",), None)
+    record = logging.LogRecord(
+        "x",
+        logging.WARNING,
+        __file__,
+        1,
+        "provider said: %s",
+        ("no\r\n2026-01-01 CRITICAL forged with key sk-123456\u2028too",),
+        None,
+    )
     assert RedactSecrets(["sk-123456"]).filter(record)
     assert record.getMessage() == "provider said: no\\r\\n2026-01-01 CRITICAL forged with key [redacted]\\u2028too"
 
