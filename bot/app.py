@@ -29,7 +29,7 @@ from bot.callback_data import Prefix, build, pattern
 from bot.config import Settings
 from bot.context import CONTEXT_TYPES, Context, PhotoBotApp
 from bot.conversations import anime, enhance, idphoto, menu, orders, portrait, privacy, reedit, repair
-from bot.conversations.common import user_language
+from bot.conversations.common import register_user, user_language
 from bot.i18n import t
 from bot.services import Services, open_services
 from bot.telegram_http import AiohttpRequest
@@ -177,7 +177,9 @@ def _portrait_conversation(timeout: float) -> ConversationHandler:
 
 def register_handlers(app: PhotoBotApp, conversation_timeout: float) -> None:
     """Every handler, in the order they are tried (group 0 first match wins)."""
-    # Every user update first passes the per-user request limit.
+    # Every user update first registers its user (and sets the session's language), then passes
+    # the per-user request limit.
+    app.add_handler(TypeHandler(Update, register_user), group=-3)
     app.add_handler(TypeHandler(Update, menu.rate_limit), group=-2)
     # Provider callbacks from the web server: wake the job.
     app.add_handler(TypeHandler(ProviderCallback, orders.provider_callback), group=-1)

@@ -101,6 +101,11 @@ class Context(CallbackContext[ExtBot, Session, dict, BotData]):
         assert self.user_data is not None
         return self.user_data
 
+    @property
+    def lang(self) -> str:
+        """The user's language, set for every update by ``conversations.common.register_user``."""
+        return self.session.lang or "en"
+
 
 CONTEXT_TYPES = ContextTypes(context=Context, user_data=Session, chat_data=dict, bot_data=BotData)
 PhotoBotApp = Application[ExtBot, Context, Session, dict, BotData, Any]

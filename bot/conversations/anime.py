@@ -11,7 +11,7 @@ from bot import keyboards
 from bot.callback_data import parse
 from bot.config import AnimeStyle
 from bot.context import Context, Order
-from bot.conversations.common import answer, query_of, ready_photo, user_language
+from bot.conversations.common import answer, query_of, ready_photo
 from bot.conversations.orders import show_order
 from bot.i18n import localized, t
 
@@ -30,7 +30,7 @@ def _styles(context: Context) -> tuple[AnimeStyle, ...]:
 
 async def start(update: Update, context: Context) -> str | int:
     """Button m:svc:anime: needs a stored photo; asks for a style (or the layout if there is one style)."""
-    lang = await user_language(update, context)
+    lang = context.lang
     await answer(update)
     if not await ready_photo(update, context, needs_face=True):
         return ConversationHandler.END
@@ -48,7 +48,7 @@ async def start(update: Update, context: Context) -> str | int:
 
 async def pick_style(update: Update, context: Context) -> str | int:
     """Button a:style:<id>: stores the style; asks for the layout."""
-    lang = await user_language(update, context)
+    lang = context.lang
     callback = parse(query_of(update).data)
     style_id = callback.arg() if callback and callback.args else ""
     await answer(update)
@@ -61,7 +61,6 @@ async def pick_style(update: Update, context: Context) -> str | int:
 
 async def pick_layout(update: Update, context: Context) -> int:
     """Button a:lay:<layout>: the order summary."""
-    await user_language(update, context)
     callback = parse(query_of(update).data)
     layout = callback.arg() if callback and callback.args else ""
     photo = context.session.photo

@@ -41,6 +41,13 @@ def chat_id_of(update: Update) -> int:
     return chat.id
 
 
+async def register_user(update: Update, context: Context) -> None:
+    """Runs first for every update (group -3): registers a user on first sight, with today's free
+    credits, and puts their language in the session, so that handlers read ``context.lang``."""
+    if update.effective_user is not None and update.effective_chat is not None:
+        await user_language(update, context)
+
+
 async def user_language(update: Update, context: Context) -> str:
     """The user's language; registers the user (and today's free credits) on first sight."""
     session = context.session

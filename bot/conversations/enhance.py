@@ -10,7 +10,7 @@ from telegram.ext import ConversationHandler
 from bot import keyboards
 from bot.callback_data import parse
 from bot.context import Context, Order
-from bot.conversations.common import answer, query_of, ready_photo, user_language
+from bot.conversations.common import answer, query_of, ready_photo
 from bot.conversations.orders import show_order
 from bot.i18n import localized, t
 
@@ -21,7 +21,7 @@ class State(StrEnum):
 
 async def start(update: Update, context: Context) -> str | int:
     """Button m:svc:enhance: needs a stored photo; asks for the kind of enhancement."""
-    lang = await user_language(update, context)
+    lang = context.lang
     await answer(update)
     if not await ready_photo(update, context, needs_face=False):
         return ConversationHandler.END
@@ -35,7 +35,6 @@ async def start(update: Update, context: Context) -> str | int:
 
 async def pick_type(update: Update, context: Context) -> int:
     """Button e:type:<id>: the order summary."""
-    await user_language(update, context)
     callback = parse(query_of(update).data)
     type_id = callback.arg() if callback and callback.args else ""
     enhance = next((e for e in context.services.settings.providers.magictiger.enhance_types if e.id == type_id), None)

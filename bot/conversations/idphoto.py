@@ -15,7 +15,7 @@ from telegram.ext import ConversationHandler
 from bot import keyboards, offers
 from bot.callback_data import parse
 from bot.context import Context, IdPhotoDraft, Order
-from bot.conversations.common import answer, face_findings, message_of, query_of, ready_photo, user_id_of, user_language
+from bot.conversations.common import answer, face_findings, message_of, query_of, ready_photo, user_id_of
 from bot.conversations.orders import show_order
 from bot.i18n import t
 from providers.placement import MAX_ENLARGEMENT, enlargement, expression
@@ -77,7 +77,7 @@ def _specs_on_screen(context: Context) -> tuple[list[Spec], str]:
 
 async def start(update: Update, context: Context) -> str | int:
     """Button m:svc:idphoto: needs a stored photo; asks for a category."""
-    lang = await user_language(update, context)
+    lang = context.lang
     if not await ready_photo(update, context, needs_face=True, id_photo=True):
         await answer(update)
         return ConversationHandler.END
@@ -89,7 +89,6 @@ async def start(update: Update, context: Context) -> str | int:
 
 async def pick_category(update: Update, context: Context) -> str:
     """Button i:cat:<index>: lists that category's specs, first page."""
-    await user_language(update, context)
     index = _arg(update)
     if not index.isdigit() or int(index) >= len(context.services.catalog.categories):
         await answer(update)
@@ -100,7 +99,7 @@ async def pick_category(update: Update, context: Context) -> str:
 
 async def search(update: Update, context: Context) -> str:
     """Typed text: specs whose id, size, title or category match every word."""
-    lang = await user_language(update, context)
+    lang = context.lang
     query = (message_of(update).text or "").strip()[:40]
     if not context.services.catalog.search(query):
         await message_of(update).reply_text(t(lang, "idphoto.search_none", query=query))
@@ -125,7 +124,7 @@ async def _spec_list(update: Update, context: Context, page_number: int) -> str:
 
 async def back_to_categories(update: Update, context: Context) -> str:
     """Button i:back:cat."""
-    lang = await user_language(update, context)
+    lang = context.lang
     await _show(
         update, t(lang, "idphoto.pick_category"), keyboards.categories(lang, context.services.catalog.categories)
     )
@@ -134,7 +133,6 @@ async def back_to_categories(update: Update, context: Context) -> str:
 
 async def back_to_specs(update: Update, context: Context) -> str:
     """Button i:back:spec."""
-    await user_language(update, context)
     return await _spec_list(update, context, 0)
 
 
@@ -148,7 +146,6 @@ async def _color_menu(update: Update, context: Context, spec: Spec, advice: str 
 
 async def pick_spec(update: Update, context: Context) -> str | int:
     """Button i:spec:<id>: starts a draft for that spec; asks for the background colour."""
-    await user_language(update, context)
     spec_id = _arg(update)
     spec = context.services.catalog.get(int(spec_id)) if spec_id.isdigit() else None
     photo = context.session.photo
@@ -175,7 +172,7 @@ async def pick_spec(update: Update, context: Context) -> str | int:
 
 async def pick_color(update: Update, context: Context) -> str | int:
     """Button i:col:<name>: sets a colour the spec allows ("custom" asks for a hex code)."""
-    lang = await user_language(update, context)
+    lang = context.lang
     draft = context.session.draft
     if draft is None:
         await answer(update, t(lang, "menu.expired"))
@@ -197,7 +194,7 @@ async def pick_color(update: Update, context: Context) -> str | int:
 
 async def custom_color(update: Update, context: Context) -> str | int:
     """Typed hex code after "Custom…": validates it."""
-    lang = await user_language(update, context)
+    lang = context.lang
     draft = context.session.draft
     text = (message_of(update).text or "").strip()
     match = _HEX.match(text)
@@ -239,7 +236,7 @@ async def _options_menu(update: Update, context: Context) -> str:
 
 async def toggle_option(update: Update, context: Context) -> str | int:
     """Button i:opt:<beauty|layout|preview|outfit|done>: changes one option or moves on."""
-    lang = await user_language(update, context)
+    lang = context.lang
     draft = context.session.draft
     if draft is None:
         await answer(update, t(lang, "menu.expired"))
@@ -268,14 +265,13 @@ async def toggle_option(update: Update, context: Context) -> str | int:
 
 async def outfit_group(update: Update, context: Context) -> str:
     """Button i:outfit:<group>: the numbered outfits of that group."""
-    lang = await user_language(update, context)
+    lang = context.lang
     await _show(update, t(lang, "idphoto.pick_outfit_item"), keyboards.outfit_items(lang, _arg(update)))
     return State.PICK_OUTFIT
 
 
 async def pick_outfit(update: Update, context: Context) -> str | int:
     """Button i:cloth:<clothes_id|none>: sets the outfit; back to the options."""
-    await user_language(update, context)
     draft = context.session.draft
     if draft is None:
         await answer(update)
@@ -287,7 +283,6 @@ async def pick_outfit(update: Update, context: Context) -> str | int:
 
 async def back_to_colors(update: Update, context: Context) -> str | int:
     """Button i:back:color."""
-    await user_language(update, context)
     draft = context.session.draft
     spec = context.services.catalog.get(draft.spec_id) if draft else None
     if spec is None:
@@ -327,7 +322,7 @@ async def _draft_from_result(update: Update, context: Context) -> IdPhotoDraft |
 
 async def recolor(update: Update, context: Context) -> str | int:
     """Button i:recolor:<job>: same photo, another background colour, no new upload."""
-    lang = await user_language(update, context)
+    lang = context.lang
     draft = await _draft_from_result(update, context)
     spec = context.services.catalog.get(draft.spec_id) if draft else None
     if draft is None or spec is None:

@@ -13,7 +13,7 @@ from telegram.ext import ApplicationHandlerStop, ConversationHandler
 from bot import keyboards
 from bot.callback_data import parse
 from bot.context import Context, InputPhoto
-from bot.conversations.common import answer, chat_id_of, message_of, query_of, user_id_of, user_language
+from bot.conversations.common import answer, chat_id_of, message_of, query_of, user_id_of
 from bot.i18n import LANGUAGES, t
 from bot.images import MAX_INPUT_BYTES, ImageRejected, normalise, probe
 from providers.errors import ProviderError
@@ -29,7 +29,7 @@ MAX_USER_ID = 2**52
 
 async def start(update: Update, context: Context) -> int:
     """/start: greets and lists the enabled services; ends any conversation."""
-    lang = await user_language(update, context)
+    lang = context.lang
     name = update.effective_user.first_name if update.effective_user else ""
     services = list(context.services.enabled_services)
     if not services:
@@ -44,13 +44,13 @@ async def start(update: Update, context: Context) -> int:
 
 async def help_command(update: Update, context: Context) -> None:
     """/help: how the bot works and the commands."""
-    lang = await user_language(update, context)
+    lang = context.lang
     await message_of(update).reply_text(t(lang, "help.text", daily=context.services.settings.credits.daily_free))
 
 
 async def balance(update: Update, context: Context) -> None:
     """/balance: the user's credits."""
-    lang = await user_language(update, context)
+    lang = context.lang
     credits = await context.services.repo.balance(user_id_of(update))
     await message_of(update).reply_text(
         t(lang, "balance.text", balance=credits, daily=context.services.settings.credits.daily_free)
@@ -59,7 +59,7 @@ async def balance(update: Update, context: Context) -> None:
 
 async def cancel(update: Update, context: Context) -> int:
     """/cancel: forgets the photo and order being put together; ends any conversation."""
-    lang = await user_language(update, context)
+    lang = context.lang
     session = context.session
     had_something = session.photo is not None or session.draft is not None or session.order is not None
     if session.photo is not None:
@@ -71,7 +71,7 @@ async def cancel(update: Update, context: Context) -> int:
 
 async def language(update: Update, context: Context) -> None:
     """/language: offers the languages."""
-    lang = await user_language(update, context)
+    lang = context.lang
     await message_of(update).reply_text(t(lang, "language.choose"), reply_markup=keyboards.languages())
 
 
@@ -79,7 +79,6 @@ async def set_language(update: Update, context: Context) -> None:
     """Button l:set:<code>: stores the chosen language."""
     callback = parse(query_of(update).data)
     code = callback.arg() if callback and callback.args else ""
-    await user_language(update, context)
     if code not in LANGUAGES:  # forged callback data: nothing is stored
         await answer(update)
         return
@@ -96,7 +95,7 @@ def _whole(text: str) -> int:
 
 async def grant(update: Update, context: Context) -> None:
     """/grant <user_id> <credits>: admins add credits to a user."""
-    lang = await user_language(update, context)
+    lang = context.lang
     if user_id_of(update) not in context.services.settings.telegram.admin_ids:
         await message_of(update).reply_text(t(lang, "admin.not_allowed"))
         return
@@ -112,7 +111,7 @@ async def grant(update: Update, context: Context) -> None:
 
 async def photo(update: Update, context: Context) -> int:
     """A photo or image document: validates and stores it, then asks which service."""
-    lang = await user_language(update, context)
+    lang = context.lang
     message = message_of(update)
     session = context.session
     session.draft = session.order = None
@@ -165,7 +164,7 @@ async def photo(update: Update, context: Context) -> int:
 
 async def new_photo(update: Update, context: Context) -> int:
     """Button m:new: asks for a new photo."""
-    lang = await user_language(update, context)
+    lang = context.lang
     await answer(update)
     await message_of(update).reply_text(t(lang, "menu.send_new_photo"))
     return ConversationHandler.END
@@ -173,19 +172,19 @@ async def new_photo(update: Update, context: Context) -> int:
 
 async def text_without_photo(update: Update, context: Context) -> None:
     """Any other text: explains that a photo comes first."""
-    lang = await user_language(update, context)
+    lang = context.lang
     await message_of(update).reply_text(t(lang, "menu.send_photo_first"))
 
 
 async def expired_button(update: Update, context: Context) -> None:
     """A button from a menu that no longer applies."""
-    lang = await user_language(update, context)
+    lang = context.lang
     await answer(update, t(lang, "menu.expired"))
 
 
 async def hili_remaining(update: Update, context: Context) -> None:
     """/hili: admins see how many Hili uses are left."""
-    lang = await user_language(update, context)
+    lang = context.lang
     if user_id_of(update) not in context.services.settings.telegram.admin_ids:
         await message_of(update).reply_text(t(lang, "admin.not_allowed"))
         return
@@ -213,7 +212,7 @@ async def rate_limit(update: Update, context: Context) -> None:
     if limiter.allow(user.id):
         return
     if limiter.should_warn(user.id) and update.effective_chat is not None:
-        lang = await user_language(update, context)
+        lang = context.lang
         await context.bot.send_message(chat_id_of(update), t(lang, "limits.slow_down"))
     if update.callback_query is not None:
         await query_of(update).answer()

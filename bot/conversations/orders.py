@@ -10,9 +10,10 @@ from telegram.error import TelegramError
 from bot import keyboards, offers
 from bot.callback_data import parse
 from bot.context import Context, Order
-from bot.conversations.common import answer, chat_id_of, message_of, query_of, user_id_of, user_language
+from bot.conversations.common import answer, chat_id_of, message_of, query_of, user_id_of
 from bot.i18n import t
-from bot.storage.repo import InsufficientCredits, JobDraft, TooManyJobs
+from bot.ordering import InputGone, OrderUnavailable, place_order
+from bot.storage.repo import InsufficientCredits, TooManyJobs
 from bot.web import ProviderCallback
 
 log = logging.getLogger(__name__)
@@ -45,7 +46,7 @@ async def show_order(update: Update, context: Context, order: Order, *, new_mess
 
 async def confirm(update: Update, context: Context) -> None:
     """Button o:ok:<nonce>: holds the credits, stores the job and starts it."""
-    lang = await user_language(update, context)
+    lang = context.lang
     services = context.services
     order = context.session.order
     if order is None or order.nonce != _arg(update):
@@ -53,29 +54,21 @@ async def confirm(update: Update, context: Context) -> None:
         return
     # Claimed before the next await: a second tap on Confirm finds no order and holds nothing.
     context.session.order = None
-    provider = services.enabled_services.get(order.service)
-    if provider is None or provider not in services.providers:
-        await answer(update, t(lang, "order.unavailable"))
-        return
-    if order.input_ref and not services.media.exists(order.input_ref):
-        await answer(update, t(lang, "idphoto.job_gone"))
-        return
     message = query_of(update).message
     try:
-        job = await services.repo.create_job(
-            JobDraft(
-                user_id=user_id_of(update),
-                chat_id=chat_id_of(update),
-                service=order.service,
-                provider=provider,
-                options=order.options,
-                input_ref=order.input_ref,
-                price=offers.price(order.service, order.options, services.settings),
-                deadline_seconds=services.providers[provider].deadline,
-                status_message_id=message.message_id if message else None,
-            ),
-            max_active=services.settings.jobs.max_per_user,
+        job = await place_order(
+            services,
+            order,
+            user_id=user_id_of(update),
+            chat_id=chat_id_of(update),
+            status_message_id=message.message_id if message else None,
         )
+    except OrderUnavailable:
+        await answer(update, t(lang, "order.unavailable"))
+        return
+    except InputGone:
+        await answer(update, t(lang, "idphoto.job_gone"))
+        return
     except TooManyJobs as err:
         await answer(update)
         await query_of(update).edit_message_text(
@@ -85,18 +78,11 @@ async def confirm(update: Update, context: Context) -> None:
         return
     except InsufficientCredits as err:
         await answer(update)
+        daily = services.settings.credits.daily_free
         await query_of(update).edit_message_text(
-            t(
-                lang,
-                "order.not_enough",
-                price=err.price,
-                balance=err.balance,
-                daily=services.settings.credits.daily_free,
-            )
+            t(lang, "order.not_enough", price=err.price, balance=err.balance, daily=daily)
         )
         return
-    # The job is stored and held: start it before anything else can fail (Telegram, say).
-    services.runner.start(job.id)
     try:
         await answer(update)
         await query_of(update).edit_message_text(
@@ -108,7 +94,7 @@ async def confirm(update: Update, context: Context) -> None:
 
 async def cancel_order(update: Update, context: Context) -> None:
     """Button o:no:<nonce>: drops the order; nothing was held."""
-    lang = await user_language(update, context)
+    lang = context.lang
     order = context.session.order
     if order is not None and order.nonce == _arg(update):
         context.session.order = None
@@ -118,7 +104,7 @@ async def cancel_order(update: Update, context: Context) -> None:
 
 async def cancel_job(update: Update, context: Context) -> None:
     """Button j:cancel:<job>: releases the credits of the user's unfinished job."""
-    lang = await user_language(update, context)
+    lang = context.lang
     job = await context.services.repo.get_job(_arg(update))
     if job is None or job.user_id != user_id_of(update):
         await answer(update, t(lang, "job.not_yours"))
@@ -131,7 +117,7 @@ async def cancel_job(update: Update, context: Context) -> None:
 
 async def retry_job(update: Update, context: Context) -> None:
     """Button j:retry:<job>: the same order again, back at the summary."""
-    lang = await user_language(update, context)
+    lang = context.lang
     job = await context.services.repo.get_job(_arg(update))
     if job is None or job.user_id != user_id_of(update):
         await answer(update, t(lang, "job.not_yours"))

@@ -11,7 +11,7 @@ from telegram.ext import ConversationHandler
 from bot import keyboards
 from bot.callback_data import parse
 from bot.context import Context, Order
-from bot.conversations.common import answer, message_of, query_of, ready_photo, user_language
+from bot.conversations.common import answer, message_of, query_of, ready_photo
 from bot.conversations.orders import show_order
 from bot.i18n import localized, t
 from bot.images import fit
@@ -43,7 +43,7 @@ def _remember_file_id(template: Template, message: Message | bool) -> None:
 
 async def start(update: Update, context: Context) -> str | int:
     """Button m:svc:portrait: checks the photo's size; shows the first template."""
-    lang = await user_language(update, context)
+    lang = context.lang
     await answer(update)
     if not await ready_photo(update, context, needs_face=True):
         return ConversationHandler.END
@@ -67,7 +67,7 @@ async def start(update: Update, context: Context) -> str | int:
 
 async def browse(update: Update, context: Context) -> str:
     """Button p:nav:<index>: shows another template in the same message."""
-    lang = await user_language(update, context)
+    lang = context.lang
     callback = parse(query_of(update).data)
     gallery = context.services.templates
     index = int(callback.arg()) % len(gallery.items) if callback and callback.args and callback.arg().isdigit() else 0
@@ -83,7 +83,6 @@ async def browse(update: Update, context: Context) -> str:
 
 async def choose(update: Update, context: Context) -> int:
     """Button p:pick:<template>: publishes a suitably sized copy of the photo; the order summary."""
-    await user_language(update, context)
     callback = parse(query_of(update).data)
     template = context.services.templates.get(callback.arg() if callback and callback.args else "")
     photo = context.session.photo

@@ -10,7 +10,7 @@ from telegram import Update
 from bot import keyboards
 from bot.callback_data import parse
 from bot.context import Context
-from bot.conversations.common import answer, message_of, query_of, user_id_of, user_language
+from bot.conversations.common import answer, message_of, query_of, user_id_of
 from bot.i18n import t
 from bot.storage.repo import ActiveJobs
 
@@ -41,19 +41,19 @@ def privacy_text(lang: str, context: Context) -> str:
 
 async def privacy(update: Update, context: Context) -> None:
     """/privacy: what is stored, for how long, and which provider sees a photo for which service."""
-    lang = await user_language(update, context)
+    lang = context.lang
     await message_of(update).reply_text(privacy_text(lang, context))
 
 
 async def forget(update: Update, context: Context) -> None:
     """/forget: asks before deleting anything."""
-    lang = await user_language(update, context)
+    lang = context.lang
     await message_of(update).reply_text(t(lang, "forget.ask"), reply_markup=keyboards.forget_confirm(lang))
 
 
 async def forget_answer(update: Update, context: Context) -> None:
     """Buttons m:forget:yes / m:forget:no."""
-    lang = await user_language(update, context)
+    lang = context.lang
     callback = parse(query_of(update).data)
     await answer(update)
     if callback is None or callback.args != ("yes",):

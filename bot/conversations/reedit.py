@@ -10,7 +10,7 @@ from telegram import Update
 from bot import keyboards
 from bot.callback_data import parse
 from bot.context import Context
-from bot.conversations.common import answer, message_of, query_of, user_id_of, user_language
+from bot.conversations.common import answer, message_of, query_of, user_id_of
 from bot.i18n import t
 from bot.images import fit_file_size, image_size, set_dpi
 from bot.printing import capacity, print_sheet
@@ -62,7 +62,7 @@ async def _gone(update: Update, lang: str) -> None:
 
 async def ask_size(update: Update, context: Context) -> None:
     """Button i:kb:<job>: the file-size windows."""
-    lang = await user_language(update, context)
+    lang = context.lang
     if await _finished_photo(update, context) is None:
         return await _gone(update, lang)
     await answer(update)
@@ -73,7 +73,7 @@ async def ask_size(update: Update, context: Context) -> None:
 
 async def make_size(update: Update, context: Context) -> None:
     """Button i:kbw:<job>:<min>:<max>: the photo re-encoded into that window."""
-    lang = await user_language(update, context)
+    lang = context.lang
     found = await _finished_photo(update, context)
     args = _args(update)
     window = (_number(args[1]), _number(args[2])) if len(args) == 3 else None
@@ -103,7 +103,7 @@ async def make_size(update: Update, context: Context) -> None:
 
 async def ask_dpi(update: Update, context: Context) -> None:
     """Button i:dpi:<job>: the DPI choices."""
-    lang = await user_language(update, context)
+    lang = context.lang
     if await _finished_photo(update, context) is None:
         return await _gone(update, lang)
     await answer(update)
@@ -114,7 +114,7 @@ async def ask_dpi(update: Update, context: Context) -> None:
 
 async def make_dpi(update: Update, context: Context) -> None:
     """Button i:dpis:<job>:<dpi>: the same pixels with that DPI in the file."""
-    lang = await user_language(update, context)
+    lang = context.lang
     found = await _finished_photo(update, context)
     args = _args(update)
     if found is None or len(args) != 2 or _number(args[1]) not in DPI_CHOICES:
@@ -133,7 +133,7 @@ async def make_dpi(update: Update, context: Context) -> None:
 
 async def ask_paper(update: Update, context: Context) -> None:
     """Button i:sheet:<job>: 5-inch or 6-inch paper, with how many copies fit."""
-    lang = await user_language(update, context)
+    lang = context.lang
     found = await _finished_photo(update, context)
     if found is None:
         return await _gone(update, lang)
@@ -149,7 +149,7 @@ async def ask_paper(update: Update, context: Context) -> None:
 
 async def make_sheet(update: Update, context: Context) -> None:
     """Button i:shc:<job>:<paper>:<copies or 0 for all>: the print sheet."""
-    lang = await user_language(update, context)
+    lang = context.lang
     found = await _finished_photo(update, context)
     args = _args(update)
     if found is None or len(args) != 3 or args[1] not in ("5inch", "6inch"):

@@ -11,7 +11,7 @@ from telegram.ext import ConversationHandler
 from bot import keyboards
 from bot.callback_data import parse
 from bot.context import Context, Order
-from bot.conversations.common import answer, message_of, query_of, ready_photo, user_language
+from bot.conversations.common import answer, message_of, query_of, ready_photo
 from bot.conversations.orders import show_order
 from bot.i18n import t
 from providers.hili import REPAIR_TYPES
@@ -47,7 +47,7 @@ def _arg(update: Update) -> str:
 
 async def start(update: Update, context: Context) -> str | int:
     """Button m:svc:repair: needs a stored photo; asks for the mode (with each mode's price)."""
-    lang = await user_language(update, context)
+    lang = context.lang
     await answer(update)
     if not await ready_photo(update, context, needs_face=False):
         return ConversationHandler.END
@@ -60,7 +60,7 @@ async def start(update: Update, context: Context) -> str | int:
 
 async def pick_mode(update: Update, context: Context) -> str | int:
     """Button r:mode:<mode>: the background change asks for a colour; the others go to the summary."""
-    lang = await user_language(update, context)
+    lang = context.lang
     mode = _arg(update)
     if mode not in REPAIR_TYPES:
         await answer(update)
@@ -76,7 +76,7 @@ async def pick_mode(update: Update, context: Context) -> str | int:
 
 async def pick_background(update: Update, context: Context) -> str | int:
     """Button r:bg:<colour|custom>."""
-    lang = await user_language(update, context)
+    lang = context.lang
     name = _arg(update)
     if name == "custom":
         await answer(update)
@@ -90,7 +90,7 @@ async def pick_background(update: Update, context: Context) -> str | int:
 
 async def custom_background(update: Update, context: Context) -> str | int:
     """Typed "R,G,B" or hex after "Custom…"."""
-    lang = await user_language(update, context)
+    lang = context.lang
     text = message_of(update).text or ""
     rgb = parse_colour(text)
     if rgb is None:
