@@ -91,14 +91,14 @@ async def wanxing() -> AsyncIterator[FakeWanxing]:
 
 @pytest.fixture
 def templates(tmp_path: Path) -> list[dict[str, Any]]:
-    """Two portrait template files, 900x1200 and 1000x1000."""
+    """Two portrait template files, 900x1200 and 1000x1000 (plain JPEGs: the bot keeps them as they are)."""
     made = []
     for template_id, title, size, colour in (
         ("studio", {"en": "Studio", "zh-Hans": "影棚"}, (900, 1200), "#334455"),
         ("garden", "Garden", (1000, 1000), "#447744"),
     ):
-        path = tmp_path / f"{template_id}.png"
-        Image.new("RGB", size, colour).save(path)
+        path = tmp_path / f"{template_id}.jpg"
+        Image.new("RGB", size, colour).save(path, "JPEG", quality=90)
         made.append({"id": template_id, "title": title, "category": "Classic", "image": str(path)})
     return made
 

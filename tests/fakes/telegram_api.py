@@ -90,6 +90,7 @@ class FakeTelegram:
         self.log: list[SentMessage] = []
         self.calls: list[tuple[str, dict[str, Any]]] = []
         self.callback_answers: dict[str, str | None] = {}
+        self._closing = False
         #: Every button press sent to the bot (query ids), answered or not.
         self.callback_queries: list[str] = []
         self.files: dict[str, bytes] = {}
@@ -125,6 +126,10 @@ class FakeTelegram:
     async def stop(self) -> None:
         for event in self.hold.values():
             event.set()
+        # A long poll the bot gave up on (it stopped) still waits here, and the server's cleanup
+        # would wait for it: end it now.
+        self._closing = True
+        await self._notify()
         await self.server.stop()
 
     def _app(self) -> web.Application:
@@ -302,7 +307,7 @@ class FakeTelegram:
         if not self.updates and timeout > 0:
             async with self._changed:
                 try:
-                    await asyncio.wait_for(self._changed.wait_for(lambda: bool(self.updates)), timeout)
+                    await asyncio.wait_for(self._changed.wait_for(lambda: bool(self.updates) or self._closing), timeout)
                 except TimeoutError:
                     pass
         return self.updates[: int(params.get("limit", 100) or 100)]
