@@ -31,9 +31,9 @@ from bot.context import CONTEXT_TYPES, Context, PhotoBotApp
 from bot.conversations import anime, enhance, idphoto, menu, orders, portrait, privacy, reedit, repair
 from bot.conversations.common import register_user, user_language
 from bot.i18n import t
+from bot.jobs import ProviderCallback, on_provider_callback
 from bot.services import Services, open_services
 from bot.telegram_http import AiohttpRequest
-from bot.web import ProviderCallback
 
 log = logging.getLogger(__name__)
 
@@ -182,7 +182,7 @@ def register_handlers(app: PhotoBotApp, conversation_timeout: float) -> None:
     app.add_handler(TypeHandler(Update, register_user), group=-3)
     app.add_handler(TypeHandler(Update, menu.rate_limit), group=-2)
     # Provider callbacks from the web server: wake the job.
-    app.add_handler(TypeHandler(ProviderCallback, orders.provider_callback), group=-1)
+    app.add_handler(TypeHandler(ProviderCallback, on_provider_callback), group=-1)
     # Conversations: a service's steps win over the generic handlers below.
     app.add_handler(_idphoto_conversation(conversation_timeout))
     app.add_handler(_anime_conversation(conversation_timeout))

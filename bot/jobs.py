@@ -17,7 +17,8 @@ import functools
 import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping
-from typing import Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 from bot.delivery import Delivery, DeliveryPostponed
 from bot.images import fit
@@ -35,6 +36,9 @@ from providers.errors import (
     ServerError,
 )
 from providers.models import InputImage, Phase, TaskStatus
+
+if TYPE_CHECKING:
+    from bot.context import Context
 
 log = logging.getLogger(__name__)
 
@@ -59,6 +63,20 @@ def _transient(err: ProviderError) -> bool:
     return isinstance(err, (ProviderConnectionError, RateLimited, ServerError)) or (
         isinstance(err, ProviderStatusError) and err.status == 408
     )
+
+
+@dataclass(frozen=True)
+class ProviderCallback:
+    """A verified provider callback from the web server: it only wakes the job's driver, which
+    asks the provider again before acting."""
+
+    job_id: str
+    provider: str
+
+
+async def on_provider_callback(update: ProviderCallback, context: Context) -> None:
+    """The TypeHandler for ProviderCallback: wake the job."""
+    context.services.runner.wake(update.job_id)
 
 
 class JobRunner:

@@ -12,12 +12,12 @@ import asyncio
 import hmac
 import logging
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from typing import Any
 
 from aiohttp import web
 from telegram import Bot, Update
 
+from bot.jobs import ProviderCallback
 from bot.media import MediaSigner, MediaStore, content_type
 from bot.storage.repo import Repository
 from providers.base import TaskProvider
@@ -25,14 +25,6 @@ from providers.base import TaskProvider
 log = logging.getLogger(__name__)
 
 MAX_CALLBACK_BYTES = 1024 * 1024
-
-
-@dataclass(frozen=True)
-class ProviderCallback:
-    """A verified wake-up for one job, consumed by a TypeHandler."""
-
-    job_id: str
-    provider: str
 
 
 class WebServer:

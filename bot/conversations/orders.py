@@ -14,7 +14,6 @@ from bot.conversations.common import answer, chat_id_of, message_of, query_of, u
 from bot.i18n import t
 from bot.ordering import InputGone, OrderUnavailable, place_order
 from bot.storage.repo import InsufficientCredits, TooManyJobs
-from bot.web import ProviderCallback
 
 log = logging.getLogger(__name__)
 
@@ -126,8 +125,3 @@ async def retry_job(update: Update, context: Context) -> None:
         await answer(update, t(lang, "idphoto.job_gone"))
         return
     await show_order(update, context, Order(job.service, job.options, job.input_ref), new_message=True)
-
-
-async def provider_callback(update: ProviderCallback, context: Context) -> None:
-    """A verified provider callback: wake the job's driver (it re-queries the provider)."""
-    context.services.runner.wake(update.job_id)

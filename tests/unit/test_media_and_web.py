@@ -5,10 +5,11 @@ import asyncio
 import httpx
 import pytest
 
+from bot.jobs import ProviderCallback
 from bot.media import MediaSigner, MediaStore, derive_secret
 from bot.storage.db import Database
 from bot.storage.repo import JobDraft, Repository
-from bot.web import ProviderCallback, WebServer
+from bot.web import WebServer
 from providers.picwish import PicwishClient
 from tests.conftest import portrait_jpeg
 
