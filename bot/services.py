@@ -26,6 +26,7 @@ from providers.download import Downloader
 from providers.errors import ProviderError
 from providers.hili import HiliClient
 from providers.local import LocalIdPhoto
+from providers.localengine.worker import EngineWorker, shared_worker
 from providers.magictiger import MagicTigerApi, MagicTigerClient
 from providers.picwish import PicwishClient
 from providers.qq_anime import QQAnimeClient
@@ -56,6 +57,8 @@ class Services:
     sweeper: MediaSweeper
     photos: PhotoKeeper
     decodes: DecodeBudget
+    #: The local engine (face checks before any charge), or None without its models.
+    engine: EngineWorker | None
 
     @property
     def enabled_services(self) -> dict[str, str]:
@@ -144,13 +147,20 @@ def make_providers(settings: Settings) -> dict[str, TaskProvider]:
     return providers
 
 
-def id_photo_measure(settings: Settings) -> Callable[[Job, bytes], Awaitable[dict[str, Any] | None]] | None:
+def local_engine(settings: Settings) -> EngineWorker | None:
+    """The local engine's worker pool (face checks, measurements, local ID photos), or None when
+    its models are not installed. Its processes start on first use."""
+    from providers.localengine import available
+
+    return shared_worker(settings.providers.local.concurrency) if available() else None
+
+
+def id_photo_measure(
+    settings: Settings, engine: EngineWorker | None
+) -> Callable[[Job, bytes], Awaitable[dict[str, Any] | None]] | None:
     """Measures where the head is in an ID photo a provider made (the local engine reports its own),
     so that every ID photo's caption names its rule; None without the local engine's models."""
-    from providers.localengine import available
-    from providers.localengine.worker import shared_worker
-
-    if not available():
+    if engine is None:
         return None
     catalog = load_catalog()
 
@@ -159,8 +169,7 @@ def id_photo_measure(settings: Settings) -> Callable[[Job, bytes], Awaitable[dic
         if job.service != "idphoto" or spec is None or job.options.get("layout_size"):
             return None  # print sheets hold several photos
         try:
-            worker = shared_worker(settings.providers.local.concurrency)
-            return await worker.placement(
+            return await engine.placement(
                 data, str(job.options["bg_color"]), spec.rule.rule_id, settings.providers.local.limits()
             )
         except ProviderError:  # busy, slow or crashed: the photo goes out without its measurements
@@ -182,6 +191,7 @@ async def open_services(app: PhotoBotApp, settings: Settings) -> Services:
         derive_secret(settings.server.media_secret, settings.telegram.token), settings.server.media_link_ttl
     )
     providers = make_providers(settings)
+    engine = local_engine(settings)
     downloader = Downloader(
         max_bytes=settings.network.max_download_bytes,
         allow_private_addresses=settings.network.allow_private_addresses,
@@ -206,7 +216,7 @@ async def open_services(app: PhotoBotApp, settings: Settings) -> Services:
         media_link=lambda ref, until: f"{settings.server.public_url}/media/{signer.token(ref, until=until)}",
         max_concurrent=settings.jobs.max_concurrent,
         max_poll_interval=settings.jobs.max_poll_interval,
-        measure=id_photo_measure(settings),
+        measure=id_photo_measure(settings, engine),
     )
     database = settings.database
     photos = PhotoKeeper(
@@ -253,6 +263,7 @@ async def open_services(app: PhotoBotApp, settings: Settings) -> Services:
         sweeper,
         photos,
         DecodeBudget(DECODE_BUDGET_BYTES),
+        engine,
     )
     app.bot_data.services = services
     return services

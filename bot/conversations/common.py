@@ -10,7 +10,7 @@ from bot import keyboards
 from bot.context import Context
 from bot.i18n import pick_language, t
 from providers.localengine.findings import FaceFindings
-from providers.localengine.worker import EngineBusy, EngineTimeout
+from providers.localengine.worker import EngineBusy, EngineCrashed, EngineTimeout
 
 log = logging.getLogger(__name__)
 
@@ -68,21 +68,17 @@ async def answer(update: Update, text: str | None = None) -> None:
 
 async def face_findings(context: Context) -> FaceFindings:
     """The face check of the session's photo, made once per photo (unchecked without the engine)."""
-    from providers.localengine import available
-    from providers.localengine.worker import EngineCrashed, shared_worker
-
     photo = context.session.photo
     assert photo is not None
+    engine = context.services.engine
     async with photo.checking:
         if photo.face is None:
-            if not available():
+            if engine is None:
                 photo.face = FaceFindings(checked=False)
             else:
-                local = context.services.settings.providers.local
+                limits = context.services.settings.providers.local.limits()
                 try:
-                    photo.face = await shared_worker(local.concurrency).inspect(
-                        context.services.media.read(photo.ref), local.limits()
-                    )
+                    photo.face = await engine.inspect(context.services.media.read(photo.ref), limits)
                 except EngineCrashed:
                     # The provider will still refuse a photo without a face.
                     photo.face = FaceFindings(checked=False)
