@@ -36,6 +36,7 @@ from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench.load import telegram_config
 from tests.bot.process import BotProcess
 from tests.conftest import portrait_jpeg
 from tests.fakes.server import free_port
@@ -80,13 +81,7 @@ def rgba_png(side: int) -> bytes:
 def write_config(directory: Path, telegram: FakeTelegram) -> Path:
     port = free_port()
     config = {
-        "telegram": {
-            "token": telegram.token,
-            "base_url": telegram.base_url,
-            "base_file_url": telegram.base_file_url,
-            "poll_timeout": 10,
-            "max_messages_per_second": 0,
-        },
+        "telegram": telegram_config(telegram),
         "server": {"host": "127.0.0.1", "port": port},
         "database": {"path": str(directory / "photobot.sqlite3")},
         "limits": {"requests_per_minute": 10000},
