@@ -11,15 +11,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import logging
 import shutil
 import time
 from pathlib import Path
 
 from bot.media import MediaStore
 from bot.storage.repo import Job, Repository
-
-log = logging.getLogger(__name__)
 
 
 class PhotoKeeper:

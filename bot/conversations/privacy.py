@@ -63,16 +63,15 @@ async def forget_answer(update: Update, context: Context) -> None:
     user_id = user_id_of(update)
     # Unfinished jobs first, under the same rule as the Cancel button: those the provider is
     # already making run on (and are paid for), and /forget waits for them.
-    still_running = 0
-    for job in await services.repo.active_jobs(user_id):
-        if not await services.runner.cancel(job.id, user_id):
-            still_running += 1
+    still_running = [
+        job for job in await services.repo.active_jobs(user_id) if not await services.runner.cancel(job.id, user_id)
+    ]
     try:
-        if still_running:
-            raise ActiveJobs()
+        if still_running:  # nothing is deleted while a provider works on one of them
+            raise ActiveJobs(len(still_running))
         refs = await services.repo.forget_user(user_id)
-    except ActiveJobs:
-        await query_of(update).edit_message_text(t(lang, "forget.wait", count=max(still_running, 1)))
+    except ActiveJobs as err:
+        await query_of(update).edit_message_text(t(lang, "forget.wait", count=err.count))
         return
     session = context.session
     if session.photo is not None:

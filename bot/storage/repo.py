@@ -134,6 +134,10 @@ def utc_day(now: float | None = None) -> str:
 class ActiveJobs(Exception):
     """The user still has unfinished jobs; /forget waits for them."""
 
+    def __init__(self, count: int = 1) -> None:
+        super().__init__(f"{count} unfinished jobs")
+        self.count = count
+
 
 class Repository:
     def __init__(
@@ -214,7 +218,7 @@ class Repository:
             rows = conn.execute("SELECT * FROM jobs WHERE user_id = ?", (user_id,)).fetchall()
             jobs = [Job.from_row(row) for row in rows]
             if any(job.state in ACTIVE_STATES for job in jobs):
-                raise ActiveJobs()
+                raise ActiveJobs(sum(job.state in ACTIVE_STATES for job in jobs))
             refs = sorted({ref for job in jobs for ref in job.files()})
             if conn.execute("SELECT 1 FROM users WHERE user_id = ?", (user_id,)).fetchone() is None:
                 return refs
