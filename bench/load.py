@@ -181,7 +181,7 @@ async def order(user: FakeUser, inbox: Inbox, photo: bytes, confirmed: Callable[
     confirm_at = time.monotonic()
     await user.press(menu, "Confirm")
     if confirmed is not None:
-        await inbox.wait(lambda: "Working on it" in menu.text or "Waiting" in menu.text or "Done" in menu.text)
+        await inbox.wait(lambda: any(t in menu.text for t in ("Working on it", "on its way", "Waiting", "Done")))
         confirmed()
     document = await inbox.wait(lambda: inbox.first(start, lambda m: m.kind == "document"), timeout=600)
     return Timing(confirm_at, document.arrived_at, inbox.seen_at[document.message_id])
