@@ -32,8 +32,8 @@ from bot.conversations import anime, enhance, idphoto, menu, orders, portrait, p
 from bot.conversations.common import register_user, user_language
 from bot.i18n import t
 from bot.jobs import ProviderCallback, on_provider_callback
-from bot.services import Services, open_services
 from bot.telegram_http import AiohttpRequest
+from bot.wiring import Wiring, open_wiring
 
 log = logging.getLogger(__name__)
 
@@ -258,12 +258,12 @@ async def _set_commands(app: PhotoBotApp) -> None:
 
 
 @asynccontextmanager
-async def running(settings: Settings) -> AsyncIterator[Services]:
+async def running(settings: Settings) -> AsyncIterator[Wiring]:
     """Run the bot (long polling, web server, job runner) for the body of the ``async with``."""
     app = build_application(settings)
     try:
         async with app:
-            services = await open_services(app, settings)
+            services = await open_wiring(app, settings)
             try:
                 await _set_commands(app)
                 await app.start()
@@ -296,7 +296,7 @@ async def running(settings: Settings) -> AsyncIterator[Services]:
         await app.bot.shutdown()
 
 
-def _forget_quiet_sessions_regularly(app: PhotoBotApp, services: Services) -> None:
+def _forget_quiet_sessions_regularly(app: PhotoBotApp, services: Wiring) -> None:
     async def sweep(_context: Context) -> None:
         await sessions.forget_quiet_sessions(app, services.settings.telegram.conversation_timeout, services.photos)
 

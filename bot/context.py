@@ -1,4 +1,4 @@
-"""Typed python-telegram-bot context: the per-user session and the bot's services."""
+"""Typed python-telegram-bot context: the per-user session and the bot's wiring."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from telegram.ext import Application, CallbackContext, ContextTypes, ExtBot
 from providers.localengine.findings import FaceFindings
 
 if TYPE_CHECKING:
-    from bot.services import Services
+    from bot.wiring import Wiring
 
 
 @dataclass
@@ -86,15 +86,15 @@ class Session:
 
 
 class BotData:
-    """python-telegram-bot creates this empty; :func:`bot.services.open_services` fills it."""
+    """python-telegram-bot creates this empty; :func:`bot.wiring.open_wiring` fills it."""
 
-    services: Services
+    wiring: Wiring
 
 
 class Context(CallbackContext[ExtBot, Session, dict, BotData]):
     @property
-    def services(self) -> Services:
-        return self.bot_data.services
+    def wiring(self) -> Wiring:
+        return self.bot_data.wiring
 
     @property
     def session(self) -> Session:

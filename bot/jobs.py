@@ -76,7 +76,7 @@ class ProviderCallback:
 
 async def on_provider_callback(update: ProviderCallback, context: Context) -> None:
     """The TypeHandler for ProviderCallback: wake the job."""
-    context.services.runner.wake(update.job_id)
+    context.wiring.runner.wake(update.job_id)
 
 
 class JobRunner:

@@ -8,7 +8,7 @@ from bot.config import Settings
 from bot.i18n import localized, t
 
 if TYPE_CHECKING:
-    from bot.services import Services
+    from bot.wiring import Wiring
 
 
 def price(service: str, options: dict[str, Any], settings: Settings) -> int:
@@ -36,7 +36,7 @@ def price(service: str, options: dict[str, Any], settings: Settings) -> int:
     raise KeyError(service)
 
 
-def describe(service: str, options: dict[str, Any], lang: str, services: Services) -> str:
+def describe(service: str, options: dict[str, Any], lang: str, services: Wiring) -> str:
     if service == "idphoto":
         return _describe_idphoto(options, lang, services)
     if service == "anime":
@@ -63,7 +63,7 @@ def describe(service: str, options: dict[str, Any], lang: str, services: Service
     raise KeyError(service)
 
 
-def _describe_idphoto(options: dict[str, Any], lang: str, services: Services) -> str:
+def _describe_idphoto(options: dict[str, Any], lang: str, services: Wiring) -> str:
     spec = services.catalog.get(int(options["spec_id"]))
     assert spec is not None
     on, off, none = t(lang, "option.on"), t(lang, "option.off"), t(lang, "option.none")

@@ -14,7 +14,7 @@ from bot.context import Order
 from bot.storage.repo import Job, JobDraft
 
 if TYPE_CHECKING:
-    from bot.services import Services
+    from bot.wiring import Wiring
 
 
 class OrderUnavailable(Exception):
@@ -26,7 +26,7 @@ class InputGone(Exception):
 
 
 async def place_order(
-    services: Services, order: Order, *, user_id: int, chat_id: int, status_message_id: int | None
+    services: Wiring, order: Order, *, user_id: int, chat_id: int, status_message_id: int | None
 ) -> Job:
     """Store the job, hold its price and start it; raises OrderUnavailable, InputGone, or the
     repository's TooManyJobs and InsufficientCredits (then nothing is held)."""

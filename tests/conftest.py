@@ -13,7 +13,7 @@ from PIL import Image
 
 from bot.app import running
 from bot.config import Settings, parse_settings
-from bot.services import Services
+from bot.wiring import Wiring
 from tests.fakes.hili import FakeHili
 from tests.fakes.magictiger import FakeMagicTiger
 from tests.fakes.picwish import FakePicwish
@@ -197,6 +197,6 @@ def make_settings(
 
 
 @pytest.fixture
-async def bot(make_settings: Callable[..., Settings]) -> AsyncIterator[Services]:
+async def bot(make_settings: Callable[..., Settings]) -> AsyncIterator[Wiring]:
     async with running(make_settings()) as services:
         yield services

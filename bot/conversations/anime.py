@@ -25,7 +25,7 @@ LAYOUTS = ("anime", "side_by_side")
 
 
 def _styles(context: Context) -> tuple[AnimeStyle, ...]:
-    return context.services.settings.providers.qq_anime.all_styles()
+    return context.wiring.settings.providers.qq_anime.all_styles()
 
 
 async def start(update: Update, context: Context) -> str | int:

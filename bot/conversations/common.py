@@ -55,7 +55,7 @@ async def user_language(update: Update, context: Context) -> str:
         user = update.effective_user
         chat = update.effective_chat
         assert user is not None and chat is not None
-        record = await context.services.repo.ensure_user(user.id, chat.id, pick_language(user.language_code))
+        record = await context.wiring.repo.ensure_user(user.id, chat.id, pick_language(user.language_code))
         session.lang = record.language
     return session.lang
 
@@ -70,15 +70,15 @@ async def face_findings(context: Context) -> FaceFindings:
     """The face check of the session's photo, made once per photo (unchecked without the engine)."""
     photo = context.session.photo
     assert photo is not None
-    engine = context.services.engine
+    engine = context.wiring.engine
     async with photo.checking:
         if photo.face is None:
             if engine is None:
                 photo.face = FaceFindings(checked=False)
             else:
-                limits = context.services.settings.providers.local.limits()
+                limits = context.wiring.settings.providers.local.limits()
                 try:
-                    photo.face = await engine.inspect(context.services.media.read(photo.ref), limits)
+                    photo.face = await engine.inspect(context.wiring.media.read(photo.ref), limits)
                 except EngineCrashed:
                     # The provider will still refuse a photo without a face.
                     photo.face = FaceFindings(checked=False)

@@ -25,7 +25,7 @@ async def start(update: Update, context: Context) -> str | int:
     await answer(update)
     if not await ready_photo(update, context, needs_face=False):
         return ConversationHandler.END
-    types = context.services.settings.providers.magictiger.enhance_types
+    types = context.wiring.settings.providers.magictiger.enhance_types
     buttons = [(e.id, t(lang, "enhance.type_button", title=localized(e.title, lang), price=e.price)) for e in types]
     await query_of(update).edit_message_text(
         t(lang, "enhance.pick_type"), reply_markup=keyboards.enhance_types(buttons)
@@ -37,7 +37,7 @@ async def pick_type(update: Update, context: Context) -> int:
     """Button e:type:<id>: the order summary."""
     callback = parse(query_of(update).data)
     type_id = callback.arg() if callback and callback.args else ""
-    enhance = next((e for e in context.services.settings.providers.magictiger.enhance_types if e.id == type_id), None)
+    enhance = next((e for e in context.wiring.settings.providers.magictiger.enhance_types if e.id == type_id), None)
     photo = context.session.photo
     if enhance is None or photo is None:
         await answer(update)

@@ -65,7 +65,7 @@ async def _show(update: Update, text: str, markup: InlineKeyboardMarkup | None, 
 
 def _specs_on_screen(context: Context) -> tuple[list[Spec], str]:
     """The spec list behind the current screen and its heading (category or search)."""
-    catalog = context.services.catalog
+    catalog = context.wiring.catalog
     source = context.session.spec_source
     lang = context.session.lang or "en"
     if source.startswith("cat:"):
@@ -81,16 +81,14 @@ async def start(update: Update, context: Context) -> str | int:
     if not await ready_photo(update, context, needs_face=True, id_photo=True):
         await answer(update)
         return ConversationHandler.END
-    await _show(
-        update, t(lang, "idphoto.pick_category"), keyboards.categories(lang, context.services.catalog.categories)
-    )
+    await _show(update, t(lang, "idphoto.pick_category"), keyboards.categories(lang, context.wiring.catalog.categories))
     return State.PICK_CATEGORY
 
 
 async def pick_category(update: Update, context: Context) -> str:
     """Button i:cat:<index>: lists that category's specs, first page."""
     index = _arg(update)
-    if not index.isdigit() or int(index) >= len(context.services.catalog.categories):
+    if not index.isdigit() or int(index) >= len(context.wiring.catalog.categories):
         await answer(update)
         return State.PICK_CATEGORY
     context.session.spec_source = f"cat:{index}"
@@ -101,7 +99,7 @@ async def search(update: Update, context: Context) -> str:
     """Typed text: specs whose id, size, title or category match every word."""
     lang = context.lang
     query = (message_of(update).text or "").strip()[:40]
-    if not context.services.catalog.search(query):
+    if not context.wiring.catalog.search(query):
         await message_of(update).reply_text(t(lang, "idphoto.search_none", query=query))
         return State.PICK_SPEC if context.session.spec_source else State.PICK_CATEGORY
     context.session.spec_source = f"q:{query}"
@@ -125,9 +123,7 @@ async def _spec_list(update: Update, context: Context, page_number: int) -> str:
 async def back_to_categories(update: Update, context: Context) -> str:
     """Button i:back:cat."""
     lang = context.lang
-    await _show(
-        update, t(lang, "idphoto.pick_category"), keyboards.categories(lang, context.services.catalog.categories)
-    )
+    await _show(update, t(lang, "idphoto.pick_category"), keyboards.categories(lang, context.wiring.catalog.categories))
     return State.PICK_CATEGORY
 
 
@@ -147,7 +143,7 @@ async def _color_menu(update: Update, context: Context, spec: Spec, advice: str 
 async def pick_spec(update: Update, context: Context) -> str | int:
     """Button i:spec:<id>: starts a draft for that spec; asks for the background colour."""
     spec_id = _arg(update)
-    spec = context.services.catalog.get(int(spec_id)) if spec_id.isdigit() else None
+    spec = context.wiring.catalog.get(int(spec_id)) if spec_id.isdigit() else None
     photo = context.session.photo
     if spec is None or photo is None:
         await answer(update)
@@ -177,7 +173,7 @@ async def pick_color(update: Update, context: Context) -> str | int:
     if draft is None:
         await answer(update, t(lang, "menu.expired"))
         return ConversationHandler.END
-    spec = context.services.catalog.get(draft.spec_id)
+    spec = context.wiring.catalog.get(draft.spec_id)
     assert spec is not None
     name = _arg(update)
     if name == "custom" and spec.colors is None:
@@ -186,7 +182,7 @@ async def pick_color(update: Update, context: Context) -> str | int:
     if name not in (spec.colors or DEFAULT_COLORS):
         await answer(update)
         return State.PICK_COLOR
-    draft.color_name, draft.bg_color = name, context.services.catalog.palette[name]
+    draft.color_name, draft.bg_color = name, context.wiring.catalog.palette[name]
     if draft.bg_color2:
         draft.bg_color2 = gradient_end(draft.bg_color)
     return await _after_color(update, context)
@@ -218,11 +214,11 @@ async def _after_color(update: Update, context: Context) -> str | int:
 
 
 def _price(context: Context, draft: IdPhotoDraft) -> int:
-    return offers.price("idphoto", draft.options(), context.services.settings)
+    return offers.price("idphoto", draft.options(), context.wiring.settings)
 
 
 def _features(context: Context) -> tuple[str, ...]:
-    return FEATURES.get(context.services.enabled_services.get("idphoto", ""), ())
+    return FEATURES.get(context.wiring.enabled_services.get("idphoto", ""), ())
 
 
 async def _options_menu(update: Update, context: Context) -> str:
@@ -284,7 +280,7 @@ async def pick_outfit(update: Update, context: Context) -> str | int:
 async def back_to_colors(update: Update, context: Context) -> str | int:
     """Button i:back:color."""
     draft = context.session.draft
-    spec = context.services.catalog.get(draft.spec_id) if draft else None
+    spec = context.wiring.catalog.get(draft.spec_id) if draft else None
     if spec is None:
         await answer(update)
         return ConversationHandler.END
@@ -294,7 +290,7 @@ async def back_to_colors(update: Update, context: Context) -> str | int:
 async def _draft_from_result(update: Update, context: Context) -> IdPhotoDraft | None:
     """A re-render draft from the user's finished job named in the button: through PicWish's
     ``last_id`` (no new upload), or from the stored input for the local engine."""
-    job = await context.services.repo.get_job(_arg(update))
+    job = await context.wiring.repo.get_job(_arg(update))
     if job is None or job.user_id != user_id_of(update) or job.state != "succeeded" or not job.result:
         return None
     options = job.options
@@ -309,7 +305,7 @@ async def _draft_from_result(update: Update, context: Context) -> IdPhotoDraft |
         rerender=True,
     )
     if job.provider == "local":
-        if not job.input_ref or not context.services.media.exists(job.input_ref):
+        if not job.input_ref or not context.wiring.media.exists(job.input_ref):
             return None
         draft.input_ref = job.input_ref
         return draft
@@ -324,7 +320,7 @@ async def recolor(update: Update, context: Context) -> str | int:
     """Button i:recolor:<job>: same photo, another background colour, no new upload."""
     lang = context.lang
     draft = await _draft_from_result(update, context)
-    spec = context.services.catalog.get(draft.spec_id) if draft else None
+    spec = context.wiring.catalog.get(draft.spec_id) if draft else None
     if draft is None or spec is None:
         await answer(update, t(lang, "idphoto.job_gone"))
         return ConversationHandler.END
@@ -341,7 +337,7 @@ async def show_summary(update: Update, context: Context) -> None:
     """Turns the draft into an order and shows it with its price and Confirm / Cancel."""
     draft = context.session.draft
     assert draft is not None
-    spec = context.services.catalog.get(draft.spec_id)
+    spec = context.wiring.catalog.get(draft.spec_id)
     assert spec is not None
     options = {**draft.options(), "px_width": spec.px[0], "px_height": spec.px[1], "dpi": spec.dpi}
     order = Order("idphoto", options, None if draft.last_id else draft.input_ref)

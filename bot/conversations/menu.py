@@ -31,7 +31,7 @@ async def start(update: Update, context: Context) -> int:
     """/start: greets and lists the enabled services; ends any conversation."""
     lang = context.lang
     name = update.effective_user.first_name if update.effective_user else ""
-    services = list(context.services.enabled_services)
+    services = list(context.wiring.enabled_services)
     if not services:
         await message_of(update).reply_text(t(lang, "start.no_services", name=name))
     else:
@@ -45,15 +45,15 @@ async def start(update: Update, context: Context) -> int:
 async def help_command(update: Update, context: Context) -> None:
     """/help: how the bot works and the commands."""
     lang = context.lang
-    await message_of(update).reply_text(t(lang, "help.text", daily=context.services.settings.credits.daily_free))
+    await message_of(update).reply_text(t(lang, "help.text", daily=context.wiring.settings.credits.daily_free))
 
 
 async def balance(update: Update, context: Context) -> None:
     """/balance: the user's credits."""
     lang = context.lang
-    credits = await context.services.repo.balance(user_id_of(update))
+    credits = await context.wiring.repo.balance(user_id_of(update))
     await message_of(update).reply_text(
-        t(lang, "balance.text", balance=credits, daily=context.services.settings.credits.daily_free)
+        t(lang, "balance.text", balance=credits, daily=context.wiring.settings.credits.daily_free)
     )
 
 
@@ -63,7 +63,7 @@ async def cancel(update: Update, context: Context) -> int:
     session = context.session
     had_something = session.photo is not None or session.draft is not None or session.order is not None
     if session.photo is not None:
-        await context.services.photos.discard(session.photo.ref)
+        await context.wiring.photos.discard(session.photo.ref)
     session.photo = session.draft = session.order = None
     await message_of(update).reply_text(t(lang, "cancel.done" if had_something else "cancel.nothing"))
     return ConversationHandler.END
@@ -82,7 +82,7 @@ async def set_language(update: Update, context: Context) -> None:
     if code not in LANGUAGES:  # forged callback data: nothing is stored
         await answer(update)
         return
-    await context.services.repo.set_language(user_id_of(update), code)
+    await context.wiring.repo.set_language(user_id_of(update), code)
     context.session.lang = code
     await answer(update)
     await query_of(update).edit_message_text(t(code, "language.set"))
@@ -96,7 +96,7 @@ def _whole(text: str) -> int:
 async def grant(update: Update, context: Context) -> None:
     """/grant <user_id> <credits>: admins add credits to a user."""
     lang = context.lang
-    if user_id_of(update) not in context.services.settings.telegram.admin_ids:
+    if user_id_of(update) not in context.wiring.settings.telegram.admin_ids:
         await message_of(update).reply_text(t(lang, "admin.not_allowed"))
         return
     args = context.args or []
@@ -104,8 +104,8 @@ async def grant(update: Update, context: Context) -> None:
     if not (0 < user_id <= MAX_USER_ID and 0 < amount <= MAX_GRANT):
         await message_of(update).reply_text(t(lang, "admin.grant_usage", max=MAX_GRANT))
         return
-    await context.services.repo.ensure_user(user_id, user_id, lang)
-    new_balance = await context.services.repo.admin_grant(user_id, amount, f"by {user_id_of(update)}")
+    await context.wiring.repo.ensure_user(user_id, user_id, lang)
+    new_balance = await context.wiring.repo.admin_grant(user_id, amount, f"by {user_id_of(update)}")
     await message_of(update).reply_text(t(lang, "admin.granted", amount=amount, user_id=user_id, balance=new_balance))
 
 
@@ -115,7 +115,7 @@ async def photo(update: Update, context: Context) -> int:
     message = message_of(update)
     session = context.session
     session.draft = session.order = None
-    photos = context.services.photos
+    photos = context.wiring.photos
     attachment = message.photo[-1] if message.photo else message.document
     assert attachment is not None  # the handler's filter is photos and documents
     if attachment.file_size and attachment.file_size > MAX_INPUT_BYTES:
@@ -135,22 +135,22 @@ async def photo(update: Update, context: Context) -> int:
         return ConversationHandler.END
     try:
         cost = (await asyncio.to_thread(probe, data, max_side=MAX_SIDE)).cost
-        async with context.services.decodes.reserve(user_id_of(update), cost):
+        async with context.wiring.decodes.reserve(user_id_of(update), cost):
             image = await asyncio.to_thread(normalise, data, max_side=MAX_SIDE, max_bytes=MAX_BYTES)
     except ImageRejected as err:
         await message.reply_text(t(lang, f"input.{err.code}"))
         return ConversationHandler.END
     if await photos.over_cap(user_id_of(update), len(image.data)):
-        settings = context.services.settings.database
+        settings = context.wiring.settings.database
         await message.reply_text(
             t(lang, "input.storage_full", mb=f"{settings.max_user_mb:g}", days=f"{settings.media_retention_days:g}")
         )
         return ConversationHandler.END
-    ref = await asyncio.to_thread(context.services.media.save_input, image.data)
+    ref = await asyncio.to_thread(context.wiring.media.save_input, image.data)
     previous, session.photo = session.photo, InputPhoto(ref=ref, width=image.width, height=image.height)
     if previous is not None:  # only the latest photo not yet ordered with is kept
         await photos.discard(previous.ref)
-    services = list(context.services.enabled_services)
+    services = list(context.wiring.enabled_services)
     if not services:
         name = update.effective_user.first_name if update.effective_user else ""
         await message.reply_text(t(lang, "start.no_services", name=name))
@@ -185,10 +185,10 @@ async def expired_button(update: Update, context: Context) -> None:
 async def hili_remaining(update: Update, context: Context) -> None:
     """/hili: admins see how many Hili uses are left."""
     lang = context.lang
-    if user_id_of(update) not in context.services.settings.telegram.admin_ids:
+    if user_id_of(update) not in context.wiring.settings.telegram.admin_ids:
         await message_of(update).reply_text(t(lang, "admin.not_allowed"))
         return
-    client = context.services.providers.get("hili")
+    client = context.wiring.providers.get("hili")
     if not isinstance(client, HiliClient):
         await message_of(update).reply_text(t(lang, "admin_hili.not_configured"))
         return
@@ -206,9 +206,9 @@ async def rate_limit(update: Update, context: Context) -> None:
     if user is None:
         return
     context.session.touched = time.monotonic()
-    if user.id in context.services.settings.telegram.admin_ids:
+    if user.id in context.wiring.settings.telegram.admin_ids:
         return
-    limiter = context.services.limiter
+    limiter = context.wiring.limiter
     if limiter.allow(user.id):
         return
     if limiter.should_warn(user.id) and update.effective_chat is not None:

@@ -26,7 +26,7 @@ def _arg(update: Update) -> str:
 async def show_order(update: Update, context: Context, order: Order, *, new_message: bool = False) -> None:
     """The order with its details, price and balance, and Confirm / Cancel."""
     lang = context.session.lang or "en"
-    services = context.services
+    services = context.wiring
     context.session.order = order
     text = t(
         lang,
@@ -46,7 +46,7 @@ async def show_order(update: Update, context: Context, order: Order, *, new_mess
 async def confirm(update: Update, context: Context) -> None:
     """Button o:ok:<nonce>: holds the credits, stores the job and starts it."""
     lang = context.lang
-    services = context.services
+    services = context.wiring
     order = context.session.order
     if order is None or order.nonce != _arg(update):
         await answer(update, t(lang, "order.expired"))
@@ -104,11 +104,11 @@ async def cancel_order(update: Update, context: Context) -> None:
 async def cancel_job(update: Update, context: Context) -> None:
     """Button j:cancel:<job>: releases the credits of the user's unfinished job."""
     lang = context.lang
-    job = await context.services.repo.get_job(_arg(update))
+    job = await context.wiring.repo.get_job(_arg(update))
     if job is None or job.user_id != user_id_of(update):
         await answer(update, t(lang, "job.not_yours"))
         return
-    if not await context.services.runner.cancel(job.id, job.user_id):
+    if not await context.wiring.runner.cancel(job.id, job.user_id):
         await answer(update, t(lang, "job.cancel_too_late"))
         return
     await answer(update)
@@ -117,11 +117,11 @@ async def cancel_job(update: Update, context: Context) -> None:
 async def retry_job(update: Update, context: Context) -> None:
     """Button j:retry:<job>: the same order again, back at the summary."""
     lang = context.lang
-    job = await context.services.repo.get_job(_arg(update))
+    job = await context.wiring.repo.get_job(_arg(update))
     if job is None or job.user_id != user_id_of(update):
         await answer(update, t(lang, "job.not_yours"))
         return
-    if job.input_ref and not context.services.media.exists(job.input_ref):
+    if job.input_ref and not context.wiring.media.exists(job.input_ref):
         await answer(update, t(lang, "idphoto.job_gone"))
         return
     await show_order(update, context, Order(job.service, job.options, job.input_ref), new_message=True)

@@ -54,7 +54,7 @@ async def start(update: Update, context: Context) -> str | int:
             t(lang, "portrait.too_small", min=SOURCE_MIN_SIDE), reply_markup=keyboards.new_photo(lang)
         )
         return ConversationHandler.END
-    gallery = context.services.templates
+    gallery = context.wiring.templates
     template = gallery.items[0]
     message = await message_of(update).reply_photo(
         gallery.photo(template),
@@ -69,7 +69,7 @@ async def browse(update: Update, context: Context) -> str:
     """Button p:nav:<index>: shows another template in the same message."""
     lang = context.lang
     callback = parse(query_of(update).data)
-    gallery = context.services.templates
+    gallery = context.wiring.templates
     index = int(callback.arg()) % len(gallery.items) if callback and callback.args and callback.arg().isdigit() else 0
     template = gallery.items[index]
     await answer(update)
@@ -84,14 +84,14 @@ async def browse(update: Update, context: Context) -> str:
 async def choose(update: Update, context: Context) -> int:
     """Button p:pick:<template>: publishes a suitably sized copy of the photo; the order summary."""
     callback = parse(query_of(update).data)
-    template = context.services.templates.get(callback.arg() if callback and callback.args else "")
+    template = context.wiring.templates.get(callback.arg() if callback and callback.args else "")
     photo = context.session.photo
     if template is None or photo is None:
         await answer(update)
         return ConversationHandler.END
     source = photo.ref
     if max(photo.width, photo.height) > SOURCE_MAX_SIDE:
-        media = context.services.media
+        media = context.wiring.media
         data = await asyncio.to_thread(fit, media.read(photo.ref), SOURCE_MAX_SIDE)
         source = await asyncio.to_thread(media.save_input, data)
     target = linked(template.ref) if template.ref else template.url

@@ -18,7 +18,7 @@ log = logging.getLogger(__name__)
 
 
 def privacy_text(lang: str, context: Context) -> str:
-    settings = context.services.settings
+    settings = context.wiring.settings
     days = settings.database.media_retention_days
     retention = t(lang, "privacy.retention_days", days=f"{days:g}") if days else t(lang, "privacy.retention_forever")
     providers = "\n".join(
@@ -28,7 +28,7 @@ def privacy_text(lang: str, context: Context) -> str:
             service=t(lang, f"service.{service}"),
             provider=t(lang, f"provider_name.{provider}"),
         )
-        for service, provider in context.services.enabled_services.items()
+        for service, provider in context.wiring.enabled_services.items()
     )
     return t(
         lang,
@@ -59,7 +59,7 @@ async def forget_answer(update: Update, context: Context) -> None:
     if callback is None or callback.args != ("yes",):
         await query_of(update).edit_message_text(t(lang, "forget.kept"))
         return
-    services = context.services
+    services = context.wiring
     user_id = user_id_of(update)
     # Unfinished jobs first, under the same rule as the Cancel button: those the provider is
     # already making run on (and are paid for), and /forget waits for them.

@@ -36,7 +36,7 @@ async def _finished_photo(update: Update, context: Context) -> tuple[Job, bytes]
     """The user's own finished ID photo named in the button, and its file. Other results (an
     upscale of thousands of pixels) are not re-edited: a forged button gets nothing."""
     args = _args(update)
-    job = await context.services.repo.get_job(args[0]) if args else None
+    job = await context.wiring.repo.get_job(args[0]) if args else None
     if (
         job is None
         or job.user_id != user_id_of(update)
@@ -46,9 +46,9 @@ async def _finished_photo(update: Update, context: Context) -> tuple[Job, bytes]
     ):
         return None
     files = job.result.get("files") or []
-    if not files or not context.services.media.exists(files[0]):
+    if not files or not context.wiring.media.exists(files[0]):
         return None
-    return job, context.services.media.read(files[0])
+    return job, context.wiring.media.read(files[0])
 
 
 def _stem(job: Job) -> str:

@@ -51,7 +51,7 @@ async def start(update: Update, context: Context) -> str | int:
     await answer(update)
     if not await ready_photo(update, context, needs_face=False):
         return ConversationHandler.END
-    prices = context.services.settings.providers.hili.prices
+    prices = context.wiring.settings.providers.hili.prices
     await query_of(update).edit_message_text(
         t(lang, "repair.pick_mode"), reply_markup=keyboards.repair_modes(lang, prices.model_dump())
     )

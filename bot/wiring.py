@@ -1,4 +1,5 @@
-"""Everything a handler needs, opened once at start and closed at stop."""
+"""The composition root: settings, database, provider clients, job runner and web server, opened
+once at start and closed at stop; handlers reach them as ``context.wiring``."""
 
 from __future__ import annotations
 
@@ -41,7 +42,7 @@ DECODE_BUDGET_BYTES = 256 * 1024 * 1024
 
 
 @dataclass
-class Services:
+class Wiring:
     settings: Settings
     db: Database
     repo: Repository
@@ -178,7 +179,7 @@ def id_photo_measure(
     return measure
 
 
-async def open_services(app: PhotoBotApp, settings: Settings) -> Services:
+async def open_wiring(app: PhotoBotApp, settings: Settings) -> Wiring:
     """Open the database, clients and web server and attach them to ``app.bot_data``."""
     db = await Database.open(settings.database.path)
     repo = Repository(
@@ -247,7 +248,7 @@ async def open_services(app: PhotoBotApp, settings: Settings) -> Services:
     templates = TemplateGallery(settings.providers.wanxing.templates, media)
     limiter = RequestLimiter(settings.limits.requests_per_minute)
     sweeper = MediaSweeper(repo, media, settings.database.media_retention_days)
-    services = Services(
+    wiring = Wiring(
         settings,
         db,
         repo,
@@ -265,5 +266,5 @@ async def open_services(app: PhotoBotApp, settings: Settings) -> Services:
         DecodeBudget(DECODE_BUDGET_BYTES),
         engine,
     )
-    app.bot_data.services = services
-    return services
+    app.bot_data.wiring = wiring
+    return wiring
