@@ -9,9 +9,8 @@ import signal
 import sys
 from collections.abc import Callable
 
-from bot.config import SERVICE_PROVIDERS, ConfigError, Settings, load_settings
+from bot.config import ConfigError, Settings, load_settings
 
-PROVIDERS = sorted({p for candidates in SERVICE_PROVIDERS.values() for p in candidates})
 #: glibc's mallopt parameter, and the size from which every allocation gets a mapping of its own.
 M_MMAP_THRESHOLD = -3
 MMAP_THRESHOLD_BYTES = 4 * 1024 * 1024
@@ -33,11 +32,13 @@ def _return_freed_memory() -> None:
 
 
 def _check(settings: Settings) -> int:
+    from bot.services import registry  # the dialogs behind it load only for this command and run
+
     problems = []
     if not settings.telegram.token:
         problems.append("telegram.token: not set (or set TELEGRAM_BOT_TOKEN)")
     print("providers:")
-    for name in PROVIDERS:
+    for name in registry.provider_names():
         provider = getattr(settings.providers, name)
         if provider.usable and getattr(provider, "needs_public_url", False) and not settings.server.public_url:
             state = "enabled, but needs server.public_url to publish photos"
@@ -52,9 +53,9 @@ def _check(settings: Settings) -> int:
         else:
             state = "disabled" + (f" (set {', '.join(provider.missing)})" if provider.missing else "")
         print(f"  {name}: {state}")
-    services = settings.enabled_services()
+    services = registry.enabled(settings)
     print("services:")
-    for name in SERVICE_PROVIDERS:
+    for name in registry.BY_NAME:
         print(f"  {name}: " + (f"served by {services[name]}" if name in services else "not available"))
     for key in settings.plain_http_urls():
         print(

@@ -28,10 +28,12 @@ from bot import sessions
 from bot.callback_data import Prefix, build, pattern
 from bot.config import Settings
 from bot.context import CONTEXT_TYPES, Context, PhotoBotApp
-from bot.conversations import anime, enhance, idphoto, menu, orders, portrait, privacy, reedit, repair
+from bot.conversations import menu, orders, privacy
 from bot.conversations.common import register_user, user_language
 from bot.i18n import t
 from bot.jobs import ProviderCallback, on_provider_callback
+from bot.services import registry
+from bot.services.base import Service
 from bot.telegram_http import AiohttpRequest
 from bot.wiring import Wiring, open_wiring
 
@@ -68,110 +70,18 @@ def _exact(prefix: Prefix, action: str, *args: str) -> re.Pattern[str]:
     return re.compile("^" + re.escape(build(prefix, action, *args)) + "$")
 
 
-def _idphoto_conversation(timeout: float) -> ConversationHandler:
-    S = idphoto.State
-    i = Prefix.IDPHOTO
+def _conversation(service: Service[Any], timeout: float) -> ConversationHandler:
+    """A service's conversation: its menu button (and re-entries) in, its steps, the shared ways out."""
     return ConversationHandler(
         entry_points=[
-            CallbackQueryHandler(idphoto.start, pattern=_exact(Prefix.MENU, "svc", "idphoto")),
-            CallbackQueryHandler(idphoto.recolor, pattern=pattern(i, "recolor")),
+            CallbackQueryHandler(service.start, pattern=_exact(Prefix.MENU, "svc", service.name)),
+            *service.reentries(),
         ],
-        states={
-            **_TIMEOUT,
-            S.PICK_CATEGORY: [
-                CallbackQueryHandler(idphoto.pick_category, pattern=pattern(i, "cat")),
-                MessageHandler(_TEXT, idphoto.search),
-            ],
-            S.PICK_SPEC: [
-                CallbackQueryHandler(idphoto.pick_spec, pattern=pattern(i, "spec")),
-                CallbackQueryHandler(idphoto.page, pattern=pattern(i, "pg")),
-                CallbackQueryHandler(idphoto.back_to_categories, pattern=_exact(i, "back", "cat")),
-                CallbackQueryHandler(idphoto.back_to_specs, pattern=_exact(i, "back", "spec")),
-                MessageHandler(_TEXT, idphoto.search),
-            ],
-            S.PICK_COLOR: [
-                CallbackQueryHandler(idphoto.pick_color, pattern=pattern(i, "col")),
-                CallbackQueryHandler(idphoto.back_to_specs, pattern=_exact(i, "back", "spec")),
-            ],
-            S.CUSTOM_COLOR: [MessageHandler(_TEXT, idphoto.custom_color)],
-            S.PICK_OPTIONS: [
-                CallbackQueryHandler(idphoto.toggle_option, pattern=pattern(i, "opt")),
-                CallbackQueryHandler(idphoto.back_to_colors, pattern=_exact(i, "back", "color")),
-            ],
-            S.PICK_OUTFIT: [
-                CallbackQueryHandler(idphoto.outfit_group, pattern=pattern(i, "outfit")),
-                CallbackQueryHandler(idphoto.pick_outfit, pattern=pattern(i, "cloth")),
-                CallbackQueryHandler(idphoto.toggle_option, pattern=_exact(i, "opt", "outfit")),
-            ],
-        },
+        states={**_TIMEOUT, **service.steps()},
         fallbacks=_FALLBACKS,
         allow_reentry=True,
         conversation_timeout=timeout,
-        name="idphoto",
-    )
-
-
-def _anime_conversation(timeout: float) -> ConversationHandler:
-    S = anime.State
-    return ConversationHandler(
-        entry_points=[CallbackQueryHandler(anime.start, pattern=_exact(Prefix.MENU, "svc", "anime"))],
-        states={
-            **_TIMEOUT,
-            S.PICK_STYLE: [CallbackQueryHandler(anime.pick_style, pattern=pattern(Prefix.ANIME, "style"))],
-            S.PICK_LAYOUT: [CallbackQueryHandler(anime.pick_layout, pattern=pattern(Prefix.ANIME, "lay"))],
-        },
-        fallbacks=_FALLBACKS,
-        allow_reentry=True,
-        conversation_timeout=timeout,
-        name="anime",
-    )
-
-
-def _repair_conversation(timeout: float) -> ConversationHandler:
-    S = repair.State
-    return ConversationHandler(
-        entry_points=[CallbackQueryHandler(repair.start, pattern=_exact(Prefix.MENU, "svc", "repair"))],
-        states={
-            **_TIMEOUT,
-            S.PICK_MODE: [CallbackQueryHandler(repair.pick_mode, pattern=pattern(Prefix.REPAIR, "mode"))],
-            S.PICK_BACKGROUND: [CallbackQueryHandler(repair.pick_background, pattern=pattern(Prefix.REPAIR, "bg"))],
-            S.CUSTOM_BACKGROUND: [MessageHandler(_TEXT, repair.custom_background)],
-        },
-        fallbacks=_FALLBACKS,
-        allow_reentry=True,
-        conversation_timeout=timeout,
-        name="repair",
-    )
-
-
-def _enhance_conversation(timeout: float) -> ConversationHandler:
-    return ConversationHandler(
-        entry_points=[CallbackQueryHandler(enhance.start, pattern=_exact(Prefix.MENU, "svc", "enhance"))],
-        states={
-            **_TIMEOUT,
-            enhance.State.PICK_TYPE: [CallbackQueryHandler(enhance.pick_type, pattern=pattern(Prefix.ENHANCE, "type"))],
-        },
-        fallbacks=_FALLBACKS,
-        allow_reentry=True,
-        conversation_timeout=timeout,
-        name="enhance",
-    )
-
-
-def _portrait_conversation(timeout: float) -> ConversationHandler:
-    return ConversationHandler(
-        entry_points=[CallbackQueryHandler(portrait.start, pattern=_exact(Prefix.MENU, "svc", "portrait"))],
-        states={
-            **_TIMEOUT,
-            portrait.State.BROWSE: [
-                CallbackQueryHandler(portrait.browse, pattern=pattern(Prefix.PORTRAIT, "nav")),
-                CallbackQueryHandler(portrait.choose, pattern=pattern(Prefix.PORTRAIT, "pick")),
-            ],
-        },
-        fallbacks=_FALLBACKS,
-        allow_reentry=True,
-        conversation_timeout=timeout,
-        name="portrait",
+        name=service.name,
     )
 
 
@@ -183,12 +93,9 @@ def register_handlers(app: PhotoBotApp, conversation_timeout: float) -> None:
     app.add_handler(TypeHandler(Update, menu.rate_limit), group=-2)
     # Provider callbacks from the web server: wake the job.
     app.add_handler(TypeHandler(ProviderCallback, on_provider_callback), group=-1)
-    # Conversations: a service's steps win over the generic handlers below.
-    app.add_handler(_idphoto_conversation(conversation_timeout))
-    app.add_handler(_anime_conversation(conversation_timeout))
-    app.add_handler(_portrait_conversation(conversation_timeout))
-    app.add_handler(_repair_conversation(conversation_timeout))
-    app.add_handler(_enhance_conversation(conversation_timeout))
+    # Conversations, in menu order: a service's steps win over the generic handlers below.
+    for service in registry.SERVICES:
+        app.add_handler(_conversation(service, conversation_timeout))
     # Commands.
     app.add_handler(CommandHandler("start", menu.start))
     app.add_handler(CommandHandler("help", menu.help_command))
@@ -206,13 +113,9 @@ def register_handlers(app: PhotoBotApp, conversation_timeout: float) -> None:
     app.add_handler(CallbackQueryHandler(orders.retry_job, pattern=pattern(Prefix.JOB, "retry")))
     app.add_handler(CallbackQueryHandler(menu.set_language, pattern=pattern(Prefix.LANG, "set")))
     app.add_handler(CallbackQueryHandler(privacy.forget_answer, pattern=pattern(Prefix.MENU, "forget")))
-    # Free re-edits of a finished ID photo.
-    app.add_handler(CallbackQueryHandler(reedit.ask_size, pattern=pattern(Prefix.IDPHOTO, "kb")))
-    app.add_handler(CallbackQueryHandler(reedit.make_size, pattern=pattern(Prefix.IDPHOTO, "kbw")))
-    app.add_handler(CallbackQueryHandler(reedit.ask_dpi, pattern=pattern(Prefix.IDPHOTO, "dpi")))
-    app.add_handler(CallbackQueryHandler(reedit.make_dpi, pattern=pattern(Prefix.IDPHOTO, "dpis")))
-    app.add_handler(CallbackQueryHandler(reedit.ask_paper, pattern=pattern(Prefix.IDPHOTO, "sheet")))
-    app.add_handler(CallbackQueryHandler(reedit.make_sheet, pattern=pattern(Prefix.IDPHOTO, "shc")))
+    # Buttons under a service's finished results (free re-edits of an ID photo).
+    for service in registry.SERVICES:
+        app.add_handlers(service.handlers())
     app.add_handler(CallbackQueryHandler(menu.new_photo, pattern=_exact(Prefix.MENU, "new")))
     # A photo at any time starts a flow; other text gets a hint; stale buttons an answer.
     app.add_handler(MessageHandler(_PHOTO, menu.photo))

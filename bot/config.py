@@ -25,16 +25,6 @@ MIN_SECRET_LENGTH = 32
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 
 
-#: Which providers can serve each service, in order of preference (and the menu order).
-SERVICE_PROVIDERS: dict[str, tuple[str, ...]] = {
-    "idphoto": ("picwish", "local"),
-    "anime": ("qq_anime",),
-    "portrait": ("wanxing",),
-    "repair": ("hili",),
-    "enhance": ("magictiger",),
-}
-
-
 class ConfigError(Exception):
     """The configuration cannot be used; the message names the key."""
 
@@ -439,18 +429,12 @@ class Settings(_Section):
             return Path(self.database.media_dir)
         return Path(self.database.path).parent / "media"
 
-    def enabled_services(self) -> dict[str, str]:
-        """Service name -> the first usable provider that can serve it, in menu order."""
-        services: dict[str, str] = {}
-        for service, candidates in SERVICE_PROVIDERS.items():
-            for provider in candidates:
-                section = getattr(self.providers, provider)
-                if getattr(section, "needs_public_url", False) and not self.server.public_url:
-                    continue
-                if section.usable:
-                    services[service] = provider
-                    break
-        return services
+    def provider_usable(self, name: str) -> bool:
+        """Whether the provider ``name`` is configured to serve (and has the public URL it needs)."""
+        section = getattr(self.providers, name)
+        if getattr(section, "needs_public_url", False) and not self.server.public_url:
+            return False
+        return bool(section.usable)
 
 
 def _expand_env(node: Any, env: dict[str, str], path: str = "") -> Any:

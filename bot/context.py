@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 from telegram.ext import Application, CallbackContext, ContextTypes, ExtBot
 
 from providers.localengine.findings import FaceFindings
+from providers.orders import IdPhotoOrder, Order
 
 if TYPE_CHECKING:
     from bot.wiring import Wiring
@@ -32,42 +33,25 @@ class InputPhoto:
 
 @dataclass
 class IdPhotoDraft:
-    """The ID photo order being put together; becomes the job's options on confirm."""
+    """The ID photo being put together: its order so far and the photo it is made from."""
 
-    spec_id: int
-    bg_color: str = "FFFFFF"
-    color_name: str = "white"
-    #: Bottom colour of a top-to-bottom gradient background.
-    bg_color2: str | None = None
-    beauty: bool = False
-    clothes_id: str | None = None
-    layout_size: str | None = None
-    preview: bool = False
-    last_id: str | None = None
+    order: IdPhotoOrder
     input_ref: str | None = None
     #: Re-renders of a finished photo skip the options step.
     rerender: bool = False
 
-    def options(self) -> dict[str, Any]:
-        return {
-            "spec_id": self.spec_id,
-            "bg_color": self.bg_color,
-            "bg_color2": self.bg_color2,
-            "color_name": self.color_name,
-            "beauty": self.beauty,
-            "clothes_id": self.clothes_id,
-            "layout_size": self.layout_size,
-            "preview": self.preview,
-            "last_id": self.last_id,
-        }
+    def change(self, **fields: object) -> None:
+        """The order with ``fields`` changed, validated again."""
+        self.order = IdPhotoOrder.model_validate({**self.order.model_dump(), **fields})
 
 
 @dataclass
-class Order:
+class PendingOrder:
     """An order at the summary step: what Confirm turns into a job."""
 
+    #: The service's name (``bot.services.registry``).
     service: str
-    options: dict[str, Any]
+    order: Order
     input_ref: str | None
     nonce: str = field(default_factory=lambda: secrets.token_hex(4))
 
@@ -77,7 +61,7 @@ class Session:
     lang: str | None = None
     photo: InputPhoto | None = None
     draft: IdPhotoDraft | None = None
-    order: Order | None = None
+    order: PendingOrder | None = None
     #: Category index or search text behind the spec list on screen.
     spec_source: str = ""
     anime_style: str = ""

@@ -20,8 +20,8 @@ from bot import keyboards
 from bot.alerts import OperatorAlerts
 from bot.i18n import t
 from bot.media import MediaStore
-from bot.results import present
-from bot.storage.repo import Job, Repository
+from bot.services.base import ResultView
+from bot.storage.repo import Job, JobState, Repository
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +41,7 @@ class Delivery:
         repo: Repository,
         media: MediaStore,
         alerts: OperatorAlerts,
+        present: Callable[[Job, int, bytes, str], ResultView],
         *,
         edit_interval: float = 2.0,
         cancellable_providers: frozenset[str] = frozenset(),
@@ -51,6 +52,8 @@ class Delivery:
         self.repo = repo
         self.media = media
         self.alerts = alerts
+        #: How each finished file is shown: its service's ``present``.
+        self.present = present
         self.edit_interval = edit_interval
         self._last_edit: dict[str, float] = {}
 
@@ -106,7 +109,7 @@ class Delivery:
         if job.delivery is None:
             if not await self.repo.begin_delivery(job.id):
                 return
-            if job.state == "failed":
+            if job.state == JobState.FAILED:
                 await self.alerts.job_failed(job)
         self._last_edit.pop(job.id, None)
         lang = await self._language(job)
@@ -124,8 +127,10 @@ class Delivery:
 
     def _parts(self, job: Job, lang: str) -> list[tuple[str, Callable[[], Awaitable[object]]]]:
         parts: list[tuple[str, Callable[[], Awaitable[object]]]] = []
-        if job.state == "succeeded" and job.result:
-            views = [present(job, i, self.media.read(ref), lang) for i, ref in enumerate(job.result.get("files", []))]
+        if job.state == JobState.SUCCEEDED and job.result:
+            views = [
+                self.present(job, i, self.media.read(ref), lang) for i, ref in enumerate(job.result.get("files", []))
+            ]
             if len(views) == 1:
                 photo = functools.partial(
                     self.bot.send_photo, job.chat_id, photo=views[0].data, caption=views[0].caption
@@ -147,7 +152,7 @@ class Delivery:
                 )
                 parts.append((f"document{index}", document))
             text, markup = t(lang, "job.done", price=job.price), None
-        elif job.state == "cancelled":
+        elif job.state == JobState.CANCELLED:
             text, markup = t(lang, "job.cancelled", price=job.price), keyboards.new_photo(lang)
         else:
             reason = t(lang, f"error.{job.error}") if job.error else t(lang, "error.processing_failed")

@@ -32,6 +32,10 @@ LANCZOS_REACH = 3
 
 ACCEPTED_FORMATS = {"JPEG", "MPO", "PNG", "WEBP", "BMP", "TIFF", "GIF", "HEIF"}
 MAX_INPUT_BYTES = 20 * 1024 * 1024
+#: A stored photo is at most this large: what the most demanding provider takes (PicWish, 4096 px and
+#: 15 MB). A provider that takes less declares it (``TaskProvider.input_limits``) and gets a smaller copy.
+MAX_STORED_SIDE = 4096
+MAX_STORED_BYTES = 15 * 1024 * 1024
 MIN_SIDE = 100
 JPEG_QUALITY = 92
 

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 from bot.delivery import Delivery, DeliveryPostponed
 from bot.images import fit
 from bot.media import MediaStore, linked_ref
-from bot.storage.repo import Job, Repository
+from bot.storage.repo import Job, JobState, Repository
 from providers.base import TaskProvider
 from providers.download import Downloader
 from providers.errors import (
@@ -36,6 +36,7 @@ from providers.errors import (
     ServerError,
 )
 from providers.models import InputImage, Phase, TaskStatus
+from providers.orders import Order
 
 if TYPE_CHECKING:
     from bot.context import Context
@@ -84,7 +85,8 @@ class JobRunner:
         self,
         repo: Repository,
         media: MediaStore,
-        providers: Mapping[str, TaskProvider],
+        providers: Mapping[str, TaskProvider[Any]],
+        orders: Mapping[str, type[Order]],
         downloader: Downloader,
         delivery: Delivery,
         *,
@@ -100,6 +102,8 @@ class JobRunner:
         self.repo = repo
         self.media = media
         self.providers = providers
+        #: Each service's order model: a job's stored options are read back into it for the provider.
+        self.orders = orders
         self.downloader = downloader
         self.delivery = delivery
         self.public_url = public_url
@@ -144,20 +148,20 @@ class JobRunner:
         provider drops accepted tasks and confirms it. Otherwise the task runs and is paid for
         (refunded only if the provider fails it), so that Confirm, Cancel, Confirm... cannot
         spend the operator's paid quota for nothing."""
-        if job.state == "queued":
+        if job.state == JobState.QUEUED:
             return True
         provider = self.providers.get(job.provider)
-        return job.state == "running" and provider is not None and provider.cancellable
+        return job.state == JobState.RUNNING and provider is not None and provider.cancellable
 
     async def cancel(self, job_id: str, user_id: int) -> bool:
         """Cancel the user's own job while that saves the provider's work, and release its credits."""
         job = await self.repo.get_job(job_id)
         if job is None or job.user_id != user_id or not self.cancellable(job):
             return False
-        if job.state == "queued":
+        if job.state == JobState.QUEUED:
             # The provider has not heard of it. Its driver waits for a slot (or its CAS to
             # submitting will fail): a new driver delivers the cancellation now.
-            if not await self.repo.settle(job, "cancelled", from_states=("queued",), error="cancelled"):
+            if not await self.repo.settle(job, JobState.CANCELLED, from_states=(JobState.QUEUED,), error="cancelled"):
                 return False
             waiting = self._tasks.pop(job_id, None)
             if waiting is not None:
@@ -177,7 +181,7 @@ class JobRunner:
             return False
         if not confirmed:
             return False
-        if await self.repo.settle(job, "cancelled", from_states=("running",), error="cancelled"):
+        if await self.repo.settle(job, JobState.CANCELLED, from_states=(JobState.RUNNING,), error="cancelled"):
             return True
         log.warning("job %s: the provider dropped a task that had already ended", job.id)
         return False
@@ -210,15 +214,15 @@ class JobRunner:
             if job is None:
                 return
             try:
-                if job.state == "queued":
+                if job.state == JobState.QUEUED:
                     await self._submit(job)
                     submitted = True
-                elif job.state in ("submitting", "running") and self._rerun_safe(job):
-                    await self.repo.transition(job.id, ("submitting", "running"), "queued")
-                elif job.state == "submitting":
+                elif job.state in (JobState.SUBMITTING, JobState.RUNNING) and self._rerun_safe(job):
+                    await self.repo.transition(job.id, (JobState.SUBMITTING, JobState.RUNNING), JobState.QUEUED)
+                elif job.state == JobState.SUBMITTING:
                     log.warning("job %s was interrupted while submitting; not resending it", job.id)
-                    await self.repo.settle(job, "failed", error="interrupted")
-                elif job.state == "running":
+                    await self.repo.settle(job, JobState.FAILED, error="interrupted")
+                elif job.state == JobState.RUNNING:
                     await self._follow(job, just_submitted=submitted)
                 else:
                     await self._deliver(job)
@@ -230,8 +234,8 @@ class JobRunner:
                 raise
             except Exception:
                 log.exception("job %s: unexpected error in state %s", job.id, job.state)
-                if job.state in ("queued", "submitting", "running"):
-                    await self.repo.settle(job, "failed", error="internal_error")
+                if job.state in (JobState.QUEUED, JobState.SUBMITTING, JobState.RUNNING):
+                    await self.repo.settle(job, JobState.FAILED, error="internal_error")
                 else:
                     await asyncio.sleep(DELIVERY_RETRY_DELAY)
 
@@ -246,7 +250,7 @@ class JobRunner:
         provider = self.providers.get(job.provider)
         return provider is not None and provider.rerun_safe
 
-    def _provider(self, job: Job) -> TaskProvider:
+    def _provider(self, job: Job) -> TaskProvider[Any]:
         return self.providers[job.provider]
 
     def callback_url(self, job: Job) -> str | None:
@@ -256,42 +260,44 @@ class JobRunner:
 
     async def _submit(self, job: Job) -> None:
         if job.provider not in self.providers:
-            await self.repo.settle(job, "failed", error="provider_disabled")
+            await self.repo.settle(job, JobState.FAILED, error="provider_disabled")
             return
         provider = self._provider(job)
         # The job stays queued (and can be cancelled for free) until a slot is free to send it.
         async with self._slots:
-            if not await self.repo.transition(job.id, ("queued",), "submitting", attempts=job.attempts + 1):
+            if not await self.repo.transition(
+                job.id, (JobState.QUEUED,), JobState.SUBMITTING, attempts=job.attempts + 1
+            ):
                 return
             try:
                 image = await self._input(job, provider)
-                options = self._resolve_links(job)
-            except ValueError as err:
-                log.warning("job %s: cannot publish its input: %s", job.id, err)
-                await self.repo.settle(job, "failed", error="internal_error")
+                order = self.orders[job.service].model_validate(self._resolve_links(job))
+            except ValueError as err:  # no public URL to publish the input, or a row not of its model
+                log.warning("job %s: cannot prepare its order: %s", job.id, err)
+                await self.repo.settle(job, JobState.FAILED, error="internal_error")
                 return
             try:
-                submission = await provider.submit(options, image, self.callback_url(job), reference=job.id)
+                submission = await provider.submit(order, image, self.callback_url(job), reference=job.id)
             except ProviderError as err:
                 log.warning("job %s: submit failed: %s", job.id, err)
-                await self.repo.settle(job, "failed", error=err.code)
+                await self.repo.settle(job, JobState.FAILED, error=err.code)
                 return
         await self.repo.update(job.id, provider_task_id=submission.task_id)
-        if not await self.repo.transition(job.id, ("submitting",), "running"):
+        if not await self.repo.transition(job.id, (JobState.SUBMITTING,), JobState.RUNNING):
             return
         if submission.status is not None:  # a synchronous provider answered with the result
             await self._conclude(job, submission.status)
         elif not provider.cancellable:
             await self.delivery.accepted(job)
 
-    async def _input(self, job: Job, provider: TaskProvider) -> InputImage | None:
+    async def _input(self, job: Job, provider: TaskProvider[Any]) -> InputImage | None:
         if not job.input_ref:
             return None
         if provider.takes_url:
             return InputImage(url=self._link(job.input_ref, job))
         data = self.media.read(job.input_ref)
-        if provider.max_input_side:  # decoding a large photo would hold up the event loop
-            data = await asyncio.to_thread(fit, data, provider.max_input_side)
+        if max_side := provider.input_limits.max_side:  # decoding a large photo would hold up the event loop
+            data = await asyncio.to_thread(fit, data, max_side)
         return InputImage(data=data)
 
     def _link(self, ref: str, job: Job) -> str:
@@ -310,7 +316,9 @@ class JobRunner:
             await self._collect(job, status)
             return True
         if status.phase is Phase.FAILED:
-            await self.repo.settle(job, "failed", error=status.error.code if status.error else "processing_failed")
+            await self.repo.settle(
+                job, JobState.FAILED, error=status.error.code if status.error else "processing_failed"
+            )
             return True
         return False
 
@@ -319,7 +327,7 @@ class JobRunner:
         (it may have finished while the bot was down); a task just created, after a poll interval."""
         provider = self._provider(job) if job.provider in self.providers else None
         if provider is None or job.provider_task_id is None:
-            await self.repo.settle(job, "failed", error="provider_disabled")
+            await self.repo.settle(job, JobState.FAILED, error="provider_disabled")
             return
         wake = self._wakeups.setdefault(job.id, asyncio.Event())
         shown: tuple[int, int | None] | None = (job.progress, None)
@@ -336,7 +344,7 @@ class JobRunner:
                 await self._wait(job, wake, interval)
                 interval = min(interval * POLL_BACKOFF, longest)
                 current = await self.repo.get_job(job.id)
-                if current is None or current.state != "running":
+                if current is None or current.state != JobState.RUNNING:
                     return
             ask_now = False
             wake.clear()
@@ -347,7 +355,7 @@ class JobRunner:
                 bad_answers = bad_answers + 1 if isinstance(err, BadResponse) else 0
                 if not (_transient(err) or 0 < bad_answers < MAX_BAD_ANSWERS):
                     log.warning("job %s: query failed: %s", job.id, err)
-                    await self.repo.settle(job, "failed", error=err.code)
+                    await self.repo.settle(job, JobState.FAILED, error=err.code)
                     return
                 log.info("job %s: provider not answering (%s); will ask again", job.id, err)
                 if trouble is None:
@@ -365,7 +373,7 @@ class JobRunner:
             # Checked after asking the provider, so a task that finished while the bot was
             # down is still delivered.
             if job.deadline is not None and time.time() > job.deadline:
-                await self.repo.settle(job, "failed", error=trouble.code if trouble else DeadlineExceeded.code)
+                await self.repo.settle(job, JobState.FAILED, error=trouble.code if trouble else DeadlineExceeded.code)
                 return
 
     @staticmethod
@@ -387,7 +395,7 @@ class JobRunner:
                 first = first or data
         except ProviderError as err:
             log.warning("job %s: result download failed: %s", job.id, err)
-            await self.repo.settle(job, "failed", error=err.code)
+            await self.repo.settle(job, JobState.FAILED, error=err.code)
             return
         result: dict[str, Any] = {"files": files, "image_ids": [image.image_id for image in status.images]}
         placement = next((image.placement for image in status.images if image.placement), None)
@@ -395,7 +403,7 @@ class JobRunner:
             placement = await self.measure(job, first)
         if placement:
             result["placement"] = placement
-        await self.repo.settle(job, "succeeded", result=result, progress=100)
+        await self.repo.settle(job, JobState.SUCCEEDED, result=result, progress=100)
 
     async def _download(self, url: str) -> bytes:
         for attempt in range(RESULT_DOWNLOAD_ATTEMPTS):

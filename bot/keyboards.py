@@ -8,13 +8,11 @@ from telegram import InlineKeyboardButton as Button
 from telegram import InlineKeyboardMarkup as Markup
 
 from bot.callback_data import Prefix, build
-from bot.context import IdPhotoDraft
 from bot.i18n import LANGUAGES, t
-from providers.picwish import CLOTHES_IDS
+from providers.orders import IdPhotoOrder
 from providers.specs import Spec
 
 SPECS_PER_PAGE = 8
-OUTFIT_GROUPS = ("man", "woman", "child")
 OUTFITS_PER_ROW = 5
 
 
@@ -75,7 +73,7 @@ def _on_off(lang: str, value: bool) -> str:
     return t(lang, "option.on") if value else t(lang, "option.off")
 
 
-def options(lang: str, draft: IdPhotoDraft, features: Sequence[str]) -> Markup:
+def options(lang: str, draft: IdPhotoOrder, features: Sequence[str]) -> Markup:
     """The option toggles this provider can do, then Back / Continue."""
     states = {
         "beauty": _on_off(lang, draft.beauty),
@@ -97,14 +95,20 @@ def options(lang: str, draft: IdPhotoDraft, features: Sequence[str]) -> Markup:
     return Markup(rows)
 
 
-def outfit_groups(lang: str) -> Markup:
-    rows = [[Button(t(lang, f"outfit.{g}"), callback_data=build(Prefix.IDPHOTO, "outfit", g))] for g in OUTFIT_GROUPS]
+def _outfit_group(outfit: str) -> str:
+    return outfit.rsplit("_", 1)[0]
+
+
+def outfit_groups(lang: str, outfits: Sequence[str]) -> Markup:
+    """The provider's outfit groups ("man_3" is in "man"), in its catalog's order."""
+    groups = dict.fromkeys(_outfit_group(c) for c in outfits)
+    rows = [[Button(t(lang, f"outfit.{g}"), callback_data=build(Prefix.IDPHOTO, "outfit", g))] for g in groups]
     rows.append([Button(t(lang, "outfit.none"), callback_data=build(Prefix.IDPHOTO, "cloth", "none"))])
     return Markup(rows)
 
 
-def outfit_items(lang: str, group: str) -> Markup:
-    items = [c for c in CLOTHES_IDS if c.rsplit("_", 1)[0] == group]
+def outfit_items(lang: str, group: str, outfits: Sequence[str]) -> Markup:
+    items = [c for c in outfits if _outfit_group(c) == group]
     buttons = [Button(c.rsplit("_", 1)[1], callback_data=build(Prefix.IDPHOTO, "cloth", c)) for c in items]
     rows = _rows(buttons, OUTFITS_PER_ROW)
     rows.append([Button(t(lang, "button.back"), callback_data=build(Prefix.IDPHOTO, "opt", "outfit"))])
@@ -231,14 +235,11 @@ def anime_layouts(lang: str) -> Markup:
 
 
 def repair_modes(lang: str, prices: dict[str, int]) -> Markup:
+    """One button per mode the provider offers, with its price, in the provider's order."""
     return Markup(
         [
-            [
-                Button(
-                    t(lang, f"repair.mode_{mode}", price=prices[mode]), callback_data=build(Prefix.REPAIR, "mode", mode)
-                )
-            ]
-            for mode in ("upscale", "repair", "colorize", "background")
+            [Button(t(lang, f"repair.mode_{mode}", price=price), callback_data=build(Prefix.REPAIR, "mode", mode))]
+            for mode, price in prices.items()
         ]
     )
 

@@ -9,8 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from bot import offers
-from bot.context import Order
+from bot.context import PendingOrder
 from bot.storage.repo import Job, JobDraft
 
 if TYPE_CHECKING:
@@ -26,26 +25,26 @@ class InputGone(Exception):
 
 
 async def place_order(
-    services: Wiring, order: Order, *, user_id: int, chat_id: int, status_message_id: int | None
+    wiring: Wiring, order: PendingOrder, *, user_id: int, chat_id: int, status_message_id: int | None
 ) -> Job:
     """Store the job, hold its price and start it; raises OrderUnavailable, InputGone, or the
     repository's TooManyJobs and InsufficientCredits (then nothing is held)."""
-    provider = services.enabled_services.get(order.service)
-    if provider is None or provider not in services.providers:
+    provider = wiring.enabled_services.get(order.service)
+    if provider is None or provider not in wiring.providers:
         raise OrderUnavailable(order.service)
-    if order.input_ref and not services.media.exists(order.input_ref):
+    if order.input_ref and not wiring.media.exists(order.input_ref):
         raise InputGone(order.input_ref)
     draft = JobDraft(
         user_id=user_id,
         chat_id=chat_id,
         service=order.service,
         provider=provider,
-        options=order.options,
+        options=order.order.model_dump(mode="json"),
         input_ref=order.input_ref,
-        price=offers.price(order.service, order.options, services.settings),
-        deadline_seconds=services.providers[provider].deadline,
+        price=wiring.services[order.service].price(order.order, wiring.settings),
+        deadline_seconds=wiring.providers[provider].deadline,
         status_message_id=status_message_id,
     )
-    job = await services.repo.create_job(draft, max_active=services.settings.jobs.max_per_user)
-    services.runner.start(job.id)
+    job = await wiring.repo.create_job(draft, max_active=wiring.settings.jobs.max_per_user)
+    wiring.runner.start(job.id)
     return job

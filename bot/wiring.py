@@ -4,7 +4,7 @@ once at start and closed at stop; handlers reach them as ``context.wiring``."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypedDict
@@ -18,6 +18,8 @@ from bot.limits import DecodeBudget, RequestLimiter
 from bot.media import MediaSigner, MediaStore, derive_secret
 from bot.photos import PhotoKeeper
 from bot.retention import MediaSweeper
+from bot.services import registry
+from bot.services.base import ResultView, Service
 from bot.storage.db import Database
 from bot.storage.repo import Job, Repository
 from bot.templates import TemplateGallery
@@ -29,6 +31,7 @@ from providers.hili import HiliClient
 from providers.local import LocalIdPhoto
 from providers.localengine.worker import EngineWorker, shared_worker
 from providers.magictiger import MagicTigerApi, MagicTigerClient
+from providers.orders import IdPhotoOrder
 from providers.picwish import PicwishClient
 from providers.qq_anime import QQAnimeClient
 from providers.specs import SpecCatalog, load_catalog
@@ -50,7 +53,7 @@ class Wiring:
     signer: MediaSigner
     catalog: SpecCatalog
     templates: TemplateGallery
-    providers: dict[str, TaskProvider]
+    providers: dict[str, TaskProvider[Any]]
     downloader: Downloader
     runner: JobRunner
     web: WebServer
@@ -62,8 +65,19 @@ class Wiring:
     engine: EngineWorker | None
 
     @property
+    def services(self) -> Mapping[str, Service[Any]]:
+        """Every service by name (``bot.services.registry``)."""
+        return registry.BY_NAME
+
+    @property
     def enabled_services(self) -> dict[str, str]:
-        return self.settings.enabled_services()
+        """The services on offer, in menu order, each with the provider that serves it."""
+        return registry.enabled(self.settings)
+
+    def provider_for(self, service: str) -> TaskProvider[Any] | None:
+        """The client serving ``service`` now; dialogs read its declared capabilities."""
+        name = self.enabled_services.get(service)
+        return self.providers.get(name) if name is not None else None
 
     async def close(self) -> None:
         await self.sweeper.stop()
@@ -82,8 +96,8 @@ class Retries(TypedDict):
     backoff: float
 
 
-def make_providers(settings: Settings) -> dict[str, TaskProvider]:
-    providers: dict[str, TaskProvider] = {}
+def make_providers(settings: Settings) -> dict[str, TaskProvider[Any]]:
+    providers: dict[str, TaskProvider[Any]] = {}
     retries = Retries(max_retries=settings.network.request_retries, backoff=settings.network.retry_backoff)
     picwish = settings.providers.picwish
     if picwish.usable:
@@ -166,17 +180,23 @@ def id_photo_measure(
     catalog = load_catalog()
 
     async def measure(job: Job, data: bytes) -> dict[str, Any] | None:
-        spec = catalog.get(int(job.options.get("spec_id", 0)))
-        if job.service != "idphoto" or spec is None or job.options.get("layout_size"):
+        if job.service != "idphoto":
+            return None
+        order = IdPhotoOrder.model_validate(job.options)
+        spec = catalog.get(order.spec_id)
+        if spec is None or order.layout_size:
             return None  # print sheets hold several photos
         try:
-            return await engine.placement(
-                data, str(job.options["bg_color"]), spec.rule.rule_id, settings.providers.local.limits()
-            )
+            return await engine.placement(data, order.bg_color, spec.rule.rule_id, settings.providers.local.limits())
         except ProviderError:  # busy, slow or crashed: the photo goes out without its measurements
             return None
 
     return measure
+
+
+def present_result(job: Job, index: int, data: bytes, lang: str) -> ResultView:
+    """A finished file as its service shows it."""
+    return registry.BY_NAME[job.service].present(job, index, data, lang)
 
 
 async def open_wiring(app: PhotoBotApp, settings: Settings) -> Wiring:
@@ -204,6 +224,7 @@ async def open_wiring(app: PhotoBotApp, settings: Settings) -> Wiring:
         repo,
         media,
         alerts,
+        present_result,
         edit_interval=settings.telegram.status_edit_interval,
         cancellable_providers=frozenset(name for name, p in providers.items() if p.cancellable),
     )
@@ -211,6 +232,7 @@ async def open_wiring(app: PhotoBotApp, settings: Settings) -> Wiring:
         repo,
         media,
         providers,
+        {service.name: service.order_model for service in registry.SERVICES},
         downloader,
         delivery,
         public_url=settings.server.public_url,

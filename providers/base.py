@@ -16,7 +16,8 @@ import logging
 import time
 from collections.abc import Mapping
 from email.utils import parsedate_to_datetime
-from typing import Any
+from types import MappingProxyType
+from typing import Any, Generic, TypeVar
 
 import aiohttp
 from tenacity import (
@@ -37,7 +38,8 @@ from providers.errors import (
     RateLimited,
     ServerError,
 )
-from providers.models import CallbackAnswer, InputImage, Submission, TaskStatus
+from providers.models import CallbackAnswer, InputImage, InputLimits, Submission, TaskStatus
+from providers.orders import Order
 from providers.session import LazySession
 
 log = logging.getLogger(__name__)
@@ -231,16 +233,28 @@ def _excerpt(body: bytes) -> str:
     return body[:500].decode("utf-8", errors="replace")
 
 
-class TaskProvider(HttpProvider):
-    """What the job runner needs from a provider client; subclasses implement submit and query."""
+OrderT = TypeVar("OrderT", bound=Order)
+
+
+class TaskProvider(HttpProvider, Generic[OrderT]):
+    """What the job runner needs from a provider client; subclasses implement submit and query.
+
+    What a provider can do is declared here, by the provider, and read by the bot's services
+    (never by importing a client module): ``input_limits``, ``features``, ``catalogs``,
+    ``takes_url``, ``cancellable``.
+    """
 
     #: Seconds between two status queries, and how long a job may take in all.
     poll_interval: float = 1.0
     deadline: float = 300.0
     #: True when the provider fetches the input from a URL instead of taking an upload.
     takes_url: bool = False
-    #: The input's longest side is scaled down to this many pixels before it is sent.
-    max_input_side: int | None = None
+    #: The input the provider takes (the runner scales a photo down to ``max_side``).
+    input_limits: InputLimits = InputLimits()
+    #: Optional parts of an order the provider can make (an ID photo's "beauty", "outfit", ...).
+    features: frozenset[str] = frozenset()
+    #: Named lists of values a user picks from ("outfits", "layout_sizes", "repair_modes").
+    catalogs: Mapping[str, tuple[str, ...]] = MappingProxyType({})
     #: True when the provider calls our callback URL when a task ends (polling is then a fallback).
     calls_back: bool = False
     #: True when the provider can drop an accepted task and confirm it (MagicTiger's deletetask), so
@@ -251,7 +265,7 @@ class TaskProvider(HttpProvider):
     rerun_safe: bool = False
 
     async def submit(
-        self, options: Mapping[str, Any], image: InputImage | None, callback_url: str | None, *, reference: str = ""
+        self, order: OrderT, image: InputImage | None, callback_url: str | None, *, reference: str = ""
     ) -> Submission:
         """Create the provider task; raises ProviderError. Never resends an accepted request.
 
@@ -262,6 +276,10 @@ class TaskProvider(HttpProvider):
     async def query(self, task_id: str) -> TaskStatus:
         """The task's current status; raises ProviderError when it cannot be read."""
         raise NotImplementedError
+
+    async def uses_left(self) -> int | None:
+        """Paid uses left on the account, where the provider reports it (Hili); else None."""
+        return None
 
     async def cancel(self, task_id: str) -> bool:
         """Ask the provider to drop the task; True only when it confirmed that it did."""

@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import re
 import time
-from collections.abc import Mapping
+from types import MappingProxyType
 from typing import Any
 
 from providers.base import FormValue, TaskProvider
@@ -23,6 +23,7 @@ from providers.errors import (
     ServerError,
 )
 from providers.models import InputImage, Phase, ResultImage, Submission, TaskStatus
+from providers.orders import RepairOrder
 
 DEFAULT_BASE_URL = "http://sdkphoto.fangtangtv.com"
 DEFAULT_TIMEOUT = 60.0
@@ -85,8 +86,9 @@ def rgb_field(value: str) -> str:
     return ",".join(str(int(v)) for v in match.groups())
 
 
-class HiliClient(TaskProvider):
+class HiliClient(TaskProvider[RepairOrder]):
     name = "hili"
+    catalogs = MappingProxyType({"repair_modes": tuple(REPAIR_TYPES)})
 
     def __init__(
         self,
@@ -165,11 +167,16 @@ class HiliClient(TaskProvider):
         return nums
 
     async def submit(
-        self, options: Mapping[str, Any], image: InputImage | None, callback_url: str | None, *, reference: str = ""
+        self, order: RepairOrder, image: InputImage | None, callback_url: str | None, *, reference: str = ""
     ) -> Submission:
         if image is None or image.data is None:
             raise ValueError("hili needs the photo's bytes")
-        return Submission(task_id=await self.upload(image.data, str(options["repair_type"]), options.get("rgb")))
+        if order.mode not in REPAIR_TYPES:
+            raise ValueError(f"unknown repair mode {order.mode}")
+        return Submission(task_id=await self.upload(image.data, REPAIR_TYPES[order.mode], order.rgb))
+
+    async def uses_left(self) -> int | None:
+        return await self.remaining()
 
     async def query(self, task_id: str) -> TaskStatus:
         try:

@@ -7,12 +7,11 @@ interrupted by a restart is simply run again. The engine runs in a worker proces
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping
-from typing import Any
 
 from providers.base import TaskProvider
 from providers.localengine.worker import EngineLimits, shared_worker
 from providers.models import InputImage, Phase, ResultImage, Submission, TaskStatus
+from providers.orders import IdPhotoOrder
 from providers.placement import DEFAULT_RULE
 from providers.specs import load_catalog
 
@@ -20,11 +19,12 @@ from providers.specs import load_catalog
 DEFAULT_CONCURRENCY = 1
 
 
-class LocalIdPhoto(TaskProvider):
+class LocalIdPhoto(TaskProvider[IdPhotoOrder]):
     name = "local"
     deadline = 300.0
     #: Nothing was sent anywhere: a job interrupted by a restart can run again.
     rerun_safe = True
+    features = frozenset({"gradient"})
 
     def __init__(self, *, concurrency: int = DEFAULT_CONCURRENCY, limits: EngineLimits | None = None) -> None:
         super().__init__()
@@ -32,13 +32,14 @@ class LocalIdPhoto(TaskProvider):
         self.limits = limits or EngineLimits()
 
     async def submit(
-        self, options: Mapping[str, Any], image: InputImage | None, callback_url: str | None, *, reference: str = ""
+        self, order: IdPhotoOrder, image: InputImage | None, callback_url: str | None, *, reference: str = ""
     ) -> Submission:
         if image is None or image.data is None:
             raise ValueError("the local engine needs the photo's bytes")
-        spec = load_catalog().get(int(options["spec_id"]))
+        spec = load_catalog().get(order.spec_id)
         rule = spec.rule.rule_id if spec else DEFAULT_RULE
-        data, placement = await self._engine.make_id_photo(image.data, {**options, "rule": rule}, self.limits)
+        options = {**order.model_dump(), "rule": rule}
+        data, placement = await self._engine.make_id_photo(image.data, options, self.limits)
         status = TaskStatus(Phase.DONE, progress=100, images=(ResultImage(data=data, placement=placement),))
         return Submission(task_id=f"local-{uuid.uuid4().hex}", status=status)
 

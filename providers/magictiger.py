@@ -25,7 +25,8 @@ from providers.errors import (
     ProviderError,
     ProviderStatusError,
 )
-from providers.models import CallbackAnswer, InputImage, Phase, ResultImage, Submission, TaskStatus
+from providers.models import CallbackAnswer, InputImage, InputLimits, Phase, ResultImage, Submission, TaskStatus
+from providers.orders import EnhanceOrder
 
 DEFAULT_TIMEOUT = 30.0
 POLL_INTERVAL = 2.0
@@ -82,11 +83,12 @@ def _error(code: int, message: str, data: Any) -> ProviderError:
     return error_type(f"magictiger: {message or code}", provider="magictiger", data=data)
 
 
-class MagicTigerClient(TaskProvider):
+class MagicTigerClient(TaskProvider[EnhanceOrder]):
     name = "magictiger"
     takes_url = True
     calls_back = True
     cancellable = True
+    input_limits = InputLimits(max_side=MAX_SIDE, max_bytes=20 * 1024 * 1024)
 
     def __init__(
         self,
@@ -112,11 +114,11 @@ class MagicTigerClient(TaskProvider):
         return body.get("data")
 
     async def submit(
-        self, options: Mapping[str, Any], image: InputImage | None, callback_url: str | None, *, reference: str = ""
+        self, order: EnhanceOrder, image: InputImage | None, callback_url: str | None, *, reference: str = ""
     ) -> Submission:
         if image is None or not image.url:
             raise ValueError("magictiger fetches the photo from a URL")
-        payload: dict[str, Any] = {"picurl": image.url, "type": int(options["type"])}
+        payload: dict[str, Any] = {"picurl": image.url, "type": order.type}
         if reference:
             payload["chtaskid"] = reference
         if self.api.callback_param and callback_url:
@@ -126,7 +128,7 @@ class MagicTigerClient(TaskProvider):
         if not isinstance(task_id, str) or not task_id:
             raise BadResponse("magictiger: no taskid in the answer", provider=self.name, data=data)
         # The task id carries the type, which gettask needs as well.
-        return Submission(task_id=json.dumps({"taskid": task_id, "type": int(options["type"])}))
+        return Submission(task_id=json.dumps({"taskid": task_id, "type": order.type}))
 
     async def query(self, task_id: str) -> TaskStatus:
         ref = json.loads(task_id)

@@ -53,6 +53,17 @@ class InputImage:
 
 
 @dataclass(frozen=True)
+class InputLimits:
+    """What a provider takes as input, from its document."""
+
+    #: The longest side it takes: a larger photo is scaled down to it before it is sent.
+    max_side: int | None = None
+    #: The shortest side it accepts: a smaller photo is refused before anything is charged.
+    min_side: int | None = None
+    max_bytes: int | None = None
+
+
+@dataclass(frozen=True)
 class CallbackAnswer:
     """What a provider expects our callback receiver to answer."""
 

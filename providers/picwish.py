@@ -9,8 +9,7 @@ from __future__ import annotations
 
 import base64
 import binascii
-from collections.abc import Mapping
-from dataclasses import dataclass
+from types import MappingProxyType
 from typing import Any
 
 from providers.base import DEFAULT_MAX_RETRIES, FormValue, TaskProvider, status_error
@@ -23,7 +22,8 @@ from providers.errors import (
     ProviderDomainError,
     ResultUploadFailed,
 )
-from providers.models import CallbackAnswer, InputImage, Phase, ResultImage, Submission, TaskStatus
+from providers.models import CallbackAnswer, InputImage, InputLimits, Phase, ResultImage, Submission, TaskStatus
+from providers.orders import IdPhotoOrder
 
 DEFAULT_BASE_URL = "https://techsz.aoscdn.com/api/tasks/visual/external"
 DEFAULT_TIMEOUT = 30.0
@@ -49,53 +49,41 @@ _FAILED_STATES: dict[int, type[ProviderDomainError]] = {
 }
 
 
-@dataclass(frozen=True)
-class IdPhotoRequest:
-    """The fields of one create request that the bot uses."""
-
-    spec_id: int
-    px_width: int
-    px_height: int
-    dpi: int
-    bg_color: str
-    bg_color2: str | None = None
-    beauty: bool = False
-    clothes_id: str | None = None
-    layout_size: str | None = None
-    preview: bool = False
-    last_id: str | None = None
-
-    def form(self) -> dict[str, str]:
-        fields: dict[str, str] = {
-            "sync": "0",
-            "spec_id": str(self.spec_id),
-            "px_width": str(self.px_width),
-            "px_height": str(self.px_height),
-            "dpi": str(self.dpi),
-            "bg_color": self.bg_color.upper(),
-        }
-        if self.bg_color2:
-            fields["bg_color2"] = self.bg_color2.upper()
-        if self.beauty:
-            fields.update(auto_bright="1", auto_smooth="1")
-        if self.clothes_id:
-            if self.clothes_id not in CLOTHES_IDS:
-                raise ValueError(f"unknown clothes_id {self.clothes_id}")
-            fields["clothes_id"] = self.clothes_id
-        if self.layout_size:
-            if self.layout_size not in LAYOUT_SIZES:
-                raise ValueError(f"unknown layout_size {self.layout_size}")
-            fields.update(layout="1", layout_size=self.layout_size)
-        if self.preview:
-            fields["preview"] = "1"
-        if self.last_id:
-            fields["last_id"] = self.last_id
-        return fields
+def create_form(order: IdPhotoOrder) -> dict[str, str]:
+    """The create request's form fields for an order."""
+    fields: dict[str, str] = {
+        "sync": "0",
+        "spec_id": str(order.spec_id),
+        "px_width": str(order.px_width),
+        "px_height": str(order.px_height),
+        "dpi": str(order.dpi),
+        "bg_color": order.bg_color.upper(),
+    }
+    if order.bg_color2:
+        fields["bg_color2"] = order.bg_color2.upper()
+    if order.beauty:
+        fields.update(auto_bright="1", auto_smooth="1")
+    if order.clothes_id:
+        if order.clothes_id not in CLOTHES_IDS:
+            raise ValueError(f"unknown clothes_id {order.clothes_id}")
+        fields["clothes_id"] = order.clothes_id
+    if order.layout_size:
+        if order.layout_size not in LAYOUT_SIZES:
+            raise ValueError(f"unknown layout_size {order.layout_size}")
+        fields.update(layout="1", layout_size=order.layout_size)
+    if order.preview:
+        fields["preview"] = "1"
+    if order.last_id:
+        fields["last_id"] = order.last_id
+    return fields
 
 
-class PicwishClient(TaskProvider):
+class PicwishClient(TaskProvider[IdPhotoOrder]):
     name = "picwish"
     calls_back = True
+    input_limits = InputLimits(max_side=MAX_SIDE, max_bytes=MAX_BYTES)
+    features = frozenset({"beauty", "outfit", "layout", "preview"})
+    catalogs = MappingProxyType({"outfits": CLOTHES_IDS, "layout_sizes": LAYOUT_SIZES})
 
     def __init__(
         self,
@@ -115,22 +103,20 @@ class PicwishClient(TaskProvider):
         self.deadline = deadline
 
     async def submit(
-        self, options: Mapping[str, Any], image: InputImage | None, callback_url: str | None, *, reference: str = ""
+        self, order: IdPhotoOrder, image: InputImage | None, callback_url: str | None, *, reference: str = ""
     ) -> Submission:
-        """Create a task from a job's stored options (the fields of :class:`IdPhotoRequest`)."""
-        fields = {k: v for k, v in options.items() if k in IdPhotoRequest.__dataclass_fields__}
-        return await self.create(IdPhotoRequest(**fields), image.data if image else None, callback_url=callback_url)
+        return await self.create(order, image.data if image else None, callback_url=callback_url)
 
     def callback_answer(self) -> CallbackAnswer:
         return CallbackAnswer(body=b'{"status": 200, "message": "ok"}')
 
     async def create(
-        self, request: IdPhotoRequest, image: bytes | None = None, *, callback_url: str | None = None
+        self, order: IdPhotoOrder, image: bytes | None = None, *, callback_url: str | None = None
     ) -> Submission:
         """Create a task; never resent once the provider may have accepted it."""
-        if image is None and not request.last_id:
+        if image is None and not order.last_id:
             raise ValueError("an image or last_id is needed")
-        data = request.form()
+        data = create_form(order)
         if callback_url:
             data["callback_url"] = callback_url
         # Always multipart (the document's -F fields), also for a last_id re-render without a file.
@@ -186,4 +172,4 @@ class PicwishClient(TaskProvider):
         return TaskStatus(Phase.DONE, progress=100, images=(result,), raw_state=state)
 
 
-__all__ = ["CLOTHES_IDS", "LAYOUT_SIZES", "IdPhotoRequest", "PicwishClient"]
+__all__ = ["CLOTHES_IDS", "LAYOUT_SIZES", "PicwishClient", "create_form"]

@@ -12,7 +12,6 @@ import hashlib
 import json
 import logging
 import uuid
-from collections.abc import Mapping
 from typing import Any
 
 from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt, wait_random_exponential
@@ -25,7 +24,8 @@ from providers.errors import (
     ProviderDomainError,
     RateLimited,
 )
-from providers.models import InputImage, Phase, ResultImage, Submission, TaskStatus
+from providers.models import InputImage, InputLimits, Phase, ResultImage, Submission, TaskStatus
+from providers.orders import AnimeOrder
 
 log = logging.getLogger(__name__)
 
@@ -89,11 +89,11 @@ def _error(code: int, message: str, data: Any) -> Exception:
     return ProviderDomainError(f"qq_anime: code {code} {message}", provider="qq_anime", data=data)
 
 
-class QQAnimeClient(TaskProvider):
+class QQAnimeClient(TaskProvider[AnimeOrder]):
     name = "qq_anime"
     deadline = 600.0
     #: Large photos are answered with 2111 VOLUMN_LIMIT; a phone-screen size converts well.
-    max_input_side = 1600
+    input_limits = InputLimits(max_side=1600)
     #: The endpoint is free and keeps nothing: asking again costs no one anything, so failed
     #: requests are retried and a job interrupted by a restart is simply run again.
     rerun_safe = True
@@ -166,12 +166,12 @@ class QQAnimeClient(TaskProvider):
         return urls
 
     async def submit(
-        self, options: Mapping[str, Any], image: InputImage | None, callback_url: str | None, *, reference: str = ""
+        self, order: AnimeOrder, image: InputImage | None, callback_url: str | None, *, reference: str = ""
     ) -> Submission:
         if image is None or image.data is None:
             raise ValueError("qq_anime needs the photo's bytes")
-        urls = await self.convert(image.data, busi_id=options.get("busi_id"))
-        index = LAYOUTS[options.get("orientation", "vertical")][options.get("layout", "anime")]
+        urls = await self.convert(image.data, busi_id=order.busi_id or None)
+        index = LAYOUTS[order.orientation][order.layout]
         chosen = urls[min(index, len(urls) - 1)]
         status = TaskStatus(Phase.DONE, progress=100, images=(ResultImage(url=chosen),))
         return Submission(task_id=f"sync-{uuid.uuid4().hex}", status=status)

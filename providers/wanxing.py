@@ -21,7 +21,8 @@ from urllib.parse import urlsplit
 
 from providers.base import TaskProvider
 from providers.errors import AuthenticationError, BadResponse, ProviderDomainError, ProviderStatusError
-from providers.models import CallbackAnswer, InputImage, Phase, ResultImage, Submission, TaskStatus
+from providers.models import CallbackAnswer, InputImage, InputLimits, Phase, ResultImage, Submission, TaskStatus
+from providers.orders import PortraitOrder
 
 DEFAULT_BASE_URL = "https://swapface-api.segapi.com"
 DEFAULT_TIMEOUT = 30.0
@@ -96,10 +97,11 @@ def gateway_headers(
     return headers
 
 
-class WanxingClient(TaskProvider):
+class WanxingClient(TaskProvider[PortraitOrder]):
     name = "wanxing"
     takes_url = True
     calls_back = True
+    input_limits = InputLimits(min_side=SOURCE_MIN_SIDE, max_side=SOURCE_MAX_SIDE)
 
     def __init__(
         self,
@@ -138,13 +140,15 @@ class WanxingClient(TaskProvider):
         return await self.request_json("POST", url, idempotent=idempotent, headers=headers, content=body)
 
     async def submit(
-        self, options: Mapping[str, Any], image: InputImage | None, callback_url: str | None, *, reference: str = ""
+        self, order: PortraitOrder, image: InputImage | None, callback_url: str | None, *, reference: str = ""
     ) -> Submission:
         if image is None or not image.url or not callback_url:
             raise ValueError("wanxing needs the photo's URL and a notify_url")
+        if not isinstance(order.target_url, str):
+            raise ValueError("wanxing needs the template's URL, not a stored file")
         payload = {
             "source_url": image.url,
-            "target_url": str(options["target_url"]),
+            "target_url": order.target_url,
             "notify_url": callback_url,
             "timeout": self.task_timeout,
         }

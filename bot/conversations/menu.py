@@ -15,10 +15,8 @@ from bot.callback_data import parse
 from bot.context import Context, InputPhoto
 from bot.conversations.common import answer, chat_id_of, message_of, query_of, user_id_of
 from bot.i18n import LANGUAGES, t
-from bot.images import MAX_INPUT_BYTES, ImageRejected, normalise, probe
+from bot.images import MAX_INPUT_BYTES, MAX_STORED_BYTES, MAX_STORED_SIDE, ImageRejected, normalise, probe
 from providers.errors import ProviderError
-from providers.hili import HiliClient
-from providers.picwish import MAX_BYTES, MAX_SIDE
 
 log = logging.getLogger(__name__)
 #: /grant takes at most this many credits at once (a typo of a few extra digits is refused).
@@ -134,9 +132,9 @@ async def photo(update: Update, context: Context) -> int:
         await message.reply_text(t(lang, key))
         return ConversationHandler.END
     try:
-        cost = (await asyncio.to_thread(probe, data, max_side=MAX_SIDE)).cost
+        cost = (await asyncio.to_thread(probe, data, max_side=MAX_STORED_SIDE)).cost
         async with context.wiring.decodes.reserve(user_id_of(update), cost):
-            image = await asyncio.to_thread(normalise, data, max_side=MAX_SIDE, max_bytes=MAX_BYTES)
+            image = await asyncio.to_thread(normalise, data, max_side=MAX_STORED_SIDE, max_bytes=MAX_STORED_BYTES)
     except ImageRejected as err:
         await message.reply_text(t(lang, f"input.{err.code}"))
         return ConversationHandler.END
@@ -189,13 +187,13 @@ async def hili_remaining(update: Update, context: Context) -> None:
         await message_of(update).reply_text(t(lang, "admin.not_allowed"))
         return
     client = context.wiring.providers.get("hili")
-    if not isinstance(client, HiliClient):
-        await message_of(update).reply_text(t(lang, "admin_hili.not_configured"))
-        return
     try:
-        nums = await client.remaining()
+        nums = await client.uses_left() if client is not None else None
     except ProviderError as err:
         await message_of(update).reply_text(t(lang, "admin_hili.failed", error=err.code))
+        return
+    if nums is None:
+        await message_of(update).reply_text(t(lang, "admin_hili.not_configured"))
         return
     await message_of(update).reply_text(t(lang, "admin_hili.remaining", nums=nums))
 

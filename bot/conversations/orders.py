@@ -1,4 +1,4 @@
-"""Confirming or cancelling an order, cancelling or retrying a job, provider wake-ups."""
+"""Confirming or cancelling an order, cancelling or retrying a job."""
 
 from __future__ import annotations
 
@@ -7,10 +7,11 @@ import logging
 from telegram import Update
 from telegram.error import TelegramError
 
-from bot import keyboards, offers
+from bot import keyboards
 from bot.callback_data import parse
-from bot.context import Context, Order
-from bot.conversations.common import answer, chat_id_of, message_of, query_of, user_id_of
+from bot.context import Context, PendingOrder
+from bot.conversations.common import answer, chat_id_of, query_of, user_id_of
+from bot.conversations.summary import show_order
 from bot.i18n import t
 from bot.ordering import InputGone, OrderUnavailable, place_order
 from bot.storage.repo import InsufficientCredits, TooManyJobs
@@ -21,26 +22,6 @@ log = logging.getLogger(__name__)
 def _arg(update: Update) -> str:
     callback = parse(query_of(update).data)
     return callback.arg() if callback and callback.args else ""
-
-
-async def show_order(update: Update, context: Context, order: Order, *, new_message: bool = False) -> None:
-    """The order with its details, price and balance, and Confirm / Cancel."""
-    lang = context.session.lang or "en"
-    services = context.wiring
-    context.session.order = order
-    text = t(
-        lang,
-        "order.summary",
-        details=offers.describe(order.service, order.options, lang, services),
-        price=offers.price(order.service, order.options, services.settings),
-        balance=await services.repo.balance(user_id_of(update)),
-    )
-    markup = keyboards.summary(lang, order.nonce)
-    await answer(update)  # every path through here answers the button, once
-    if update.callback_query is not None and not new_message:
-        await query_of(update).edit_message_text(text, reply_markup=markup)
-    else:
-        await message_of(update).reply_text(text, reply_markup=markup)
 
 
 async def confirm(update: Update, context: Context) -> None:
@@ -124,4 +105,10 @@ async def retry_job(update: Update, context: Context) -> None:
     if job.input_ref and not context.wiring.media.exists(job.input_ref):
         await answer(update, t(lang, "idphoto.job_gone"))
         return
-    await show_order(update, context, Order(job.service, job.options, job.input_ref), new_message=True)
+    service = context.wiring.services.get(job.service)
+    if service is None:
+        await answer(update, t(lang, "order.unavailable"))
+        return
+    await show_order(
+        update, context, PendingOrder(job.service, service.order(job.options), job.input_ref), new_message=True
+    )

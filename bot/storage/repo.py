@@ -12,12 +12,25 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from enum import StrEnum
 from typing import Any
 
 from bot.media import linked_ref
 from bot.storage.db import Database
 
-ACTIVE_STATES = ("queued", "submitting", "running")
+
+class JobState(StrEnum):
+    """Where a job is; see docs/architecture.md for why each state exists."""
+
+    QUEUED = "queued"
+    SUBMITTING = "submitting"
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+
+ACTIVE_STATES = (JobState.QUEUED, JobState.SUBMITTING, JobState.RUNNING)
 
 # Balance is derived from the ledger: holds take credits away, releases give them back,
 # a capture only settles a hold (the credits already left with the hold).
@@ -81,7 +94,7 @@ class Job:
     input_ref: str | None
     price: int
     provider_task_id: str | None
-    state: str
+    state: JobState
     progress: int
     attempts: int
     created_at: float
@@ -105,7 +118,7 @@ class Job:
             input_ref=row["input_ref"],
             price=row["price"],
             provider_task_id=row["provider_task_id"],
-            state=row["state"],
+            state=JobState(row["state"]),
             progress=row["progress"],
             attempts=row["attempts"],
             created_at=row["created_at"],
@@ -278,9 +291,9 @@ class Repository:
             settled = (captured or 0) + (released or 0)
             if row["state"] in ACTIVE_STATES and settled:
                 problems.append(f"job {row['id']}: settled while {row['state']}")
-            if row["state"] == "succeeded" and captured != held:
+            if row["state"] == JobState.SUCCEEDED and captured != held:
                 problems.append(f"job {row['id']}: succeeded but captured {captured} of {held}")
-            if row["state"] in ("failed", "cancelled") and released != held:
+            if row["state"] in (JobState.FAILED, JobState.CANCELLED) and released != held:
                 problems.append(f"job {row['id']}: {row['state']} but released {released} of {held}")
         negative = await self.db.report(
             f"SELECT user_id, ({_BALANCE_SQL.replace('?', 'u.user_id')}) AS bal FROM users u"
@@ -378,11 +391,11 @@ class Repository:
         return sql, params
 
     async def settle(
-        self, job: Job, to_state: str, *, from_states: tuple[str, ...] = ACTIVE_STATES, **fields: Any
+        self, job: Job, to_state: JobState, *, from_states: tuple[JobState, ...] = ACTIVE_STATES, **fields: Any
     ) -> bool:
         """Move an active job (one in ``from_states``) to a terminal state and capture or release
         its hold, atomically; False when the job was no longer in one of those states."""
-        kind = "capture" if to_state == "succeeded" else "release"
+        kind = "capture" if to_state == JobState.SUCCEEDED else "release"
         update = self._update_sql(job.id, from_states, {"state": to_state, **fields})
 
         def work(conn: sqlite3.Connection) -> bool:

@@ -6,6 +6,7 @@ import httpx
 import pytest
 
 from bot.app import running
+from bot.services import registry
 from tests.bot.flows import order_enhance, pixel_size
 from tests.fakes.magictiger import EXPECTED_CALLBACK_ANSWER
 
@@ -116,4 +117,4 @@ async def test_restart_in_the_middle_of_a_job(make_settings, telegram, tiger):
 
 async def test_enhance_needs_a_public_url(make_settings, telegram):
     settings = make_settings(server__public_url="")
-    assert "enhance" not in settings.enabled_services()
+    assert "enhance" not in registry.enabled(settings)

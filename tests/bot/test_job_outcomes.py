@@ -7,7 +7,8 @@ import pytest
 from bot.app import running
 from bot.storage.db import Database
 from bot.storage.repo import JobDraft, Repository
-from providers.picwish import IdPhotoRequest, PicwishClient
+from providers.orders import IdPhotoOrder
+from providers.picwish import PicwishClient
 from tests.bot.flows import order_until_summary
 from tests.conftest import portrait_jpeg
 
@@ -116,7 +117,7 @@ async def _prepare_job(
 async def test_a_finished_task_past_its_deadline_is_still_delivered(make_settings, telegram, picwish):
     settings = make_settings()
     client = PicwishClient(picwish.api_key, base_url=picwish.base_url)
-    submission = await client.create(IdPhotoRequest(3108, 602, 602, 300, "FFFFFF"), portrait_jpeg())
+    submission = await client.create(IdPhotoOrder(spec_id=3108, px_width=602, px_height=602, dpi=300), portrait_jpeg())
     await client.aclose()
     job_id = await _prepare_job(settings, "running", submission.task_id, deadline_seconds=-60)
     await picwish.wait_for(lambda: picwish.tasks[submission.task_id].state == 1)

@@ -12,6 +12,7 @@ import pytest
 import yaml
 
 from bot.config import Settings
+from bot.services import registry
 from tests.bot.flows import order_until_summary, pixel_size
 from tests.bot.process import BotProcess
 
@@ -30,7 +31,7 @@ async def bot_process(tmp_path, make_settings, telegram) -> AsyncIterator[tuple[
 async def test_killed_while_the_provider_works_resumes_without_resubmitting(bot_process, telegram, picwish, open_repo):
     process, settings = bot_process
     picwish.hold_new_tasks = True
-    assert "picwish" in settings.enabled_services().values()
+    assert "picwish" in registry.enabled(settings).values()
     user = telegram.user()
     summary = await order_until_summary(user, "Visa", "USA Visa", "White")
     await user.press(summary, "Confirm")

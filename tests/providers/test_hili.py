@@ -15,6 +15,7 @@ from providers.hili import (
     token,
 )
 from providers.models import InputImage, Phase
+from providers.orders import RepairOrder
 from tests.conftest import portrait_jpeg
 from tests.fakes.hili import FakeHili
 
@@ -46,7 +47,7 @@ async def client(hili):
 
 
 async def test_upload_poll_download(client, hili):
-    submission = await client.submit({"repair_type": "sr,repair"}, InputImage(data=portrait_jpeg(300, 400)), None)
+    submission = await client.submit(RepairOrder(mode="repair"), InputImage(data=portrait_jpeg(300, 400)), None)
     phases = []
     while True:
         status = await client.query(submission.task_id)
@@ -84,7 +85,9 @@ async def test_a_stale_token_is_refused(hili):
 
 
 async def test_background_change_sends_rgb(client, hili):
-    submission = await client.submit({"repair_type": "bg", "rgb": "67,142,219"}, InputImage(data=portrait_jpeg()), None)
+    submission = await client.submit(
+        RepairOrder(mode="background", rgb="67,142,219"), InputImage(data=portrait_jpeg()), None
+    )
     assert hili.uploads[submission.task_id].rgb == "67,142,219"
 
 
@@ -112,7 +115,7 @@ async def test_every_errno_is_a_typed_error(client, hili, endpoint, errno, error
 
 
 async def test_an_expired_result_fails_the_task(client, hili):
-    submission = await client.submit({"repair_type": "sr"}, InputImage(data=portrait_jpeg()), None)
+    submission = await client.submit(RepairOrder(mode="upscale"), InputImage(data=portrait_jpeg()), None)
     hili.expired.add(submission.task_id)
     status = await client.query(submission.task_id)
     assert status.phase is Phase.FAILED and isinstance(status.error, ResultExpired)

@@ -9,6 +9,7 @@ import pytest
 from providers.errors import ImageTooLarge, InputDownloadFailed, ProviderDomainError
 from providers.magictiger import InsufficientBalance, MagicTigerApi, MagicTigerClient, TaskGone, UnsupportedFileType
 from providers.models import InputImage, Phase
+from providers.orders import EnhanceOrder
 from tests.fakes.magictiger import COLORIZE, ENHANCE, FakeMagicTiger
 from tests.fakes.server import LoopbackServer
 
@@ -71,7 +72,9 @@ async def test_the_document_names_are_the_default_operations():
 
 
 async def test_enhance_goes_through_the_queue(client, fake, picture_url):
-    submission = await client.submit({"type": ENHANCE}, InputImage(url=picture_url), None, reference="job-1")
+    submission = await client.submit(
+        EnhanceOrder(enhance="e", type=ENHANCE), InputImage(url=picture_url), None, reference="job-1"
+    )
     assert fake.creates[0] == {"picurl": picture_url, "type": ENHANCE, "chtaskid": "job-1"}
     status, queue = await _finish(client, fake, submission.task_id)
     assert status.phase is Phase.DONE and len(status.images) == 1
@@ -79,7 +82,7 @@ async def test_enhance_goes_through_the_queue(client, fake, picture_url):
 
 
 async def test_colorize_returns_every_image_of_facelist(client, fake, picture_url):
-    submission = await client.submit({"type": COLORIZE}, InputImage(url=picture_url), None)
+    submission = await client.submit(EnhanceOrder(enhance="e", type=COLORIZE), InputImage(url=picture_url), None)
     status, _ = await _finish(client, fake, submission.task_id)
     assert len(status.images) == 2
 
@@ -97,21 +100,23 @@ async def test_colorize_returns_every_image_of_facelist(client, fake, picture_ur
 async def test_create_error_codes(client, fake, picture_url, code, error):
     fake.next_create_codes = [code]
     with pytest.raises(error):
-        await client.submit({"type": ENHANCE}, InputImage(url=picture_url), None)
+        await client.submit(EnhanceOrder(enhance="e", type=ENHANCE), InputImage(url=picture_url), None)
     assert len(fake.creates) == 1
 
 
 async def test_an_unreachable_picurl_is_refused(client, fake):
     with pytest.raises(InputDownloadFailed):
-        await client.submit({"type": ENHANCE}, InputImage(url="http://127.0.0.1:9/nothing.jpg"), None)
+        await client.submit(
+            EnhanceOrder(enhance="e", type=ENHANCE), InputImage(url="http://127.0.0.1:9/nothing.jpg"), None
+        )
 
 
 async def test_failed_task_and_deleted_task(client, fake, picture_url):
     fake.next_failure = 1001001
-    submission = await client.submit({"type": ENHANCE}, InputImage(url=picture_url), None)
+    submission = await client.submit(EnhanceOrder(enhance="e", type=ENHANCE), InputImage(url=picture_url), None)
     status, _ = await _finish(client, fake, submission.task_id)
     assert status.phase is Phase.FAILED
-    other = await client.submit({"type": ENHANCE}, InputImage(url=picture_url), None)
+    other = await client.submit(EnhanceOrder(enhance="e", type=ENHANCE), InputImage(url=picture_url), None)
     await client.cancel(other.task_id)
     status = await client.query(other.task_id)
     assert status.phase is Phase.FAILED and isinstance(status.error, TaskGone)
@@ -135,7 +140,7 @@ async def test_custom_paths_and_header(fake):
     client = MagicTigerClient(api, max_retries=0)
     try:
         with pytest.raises(Exception) as info:
-            await client.submit({"type": ENHANCE}, InputImage(url="http://x/y.jpg"), None)
+            await client.submit(EnhanceOrder(enhance="e", type=ENHANCE), InputImage(url="http://x/y.jpg"), None)
         assert "401" in str(info.value)  # the fake wants the header named "token"
     finally:
         await client.aclose()

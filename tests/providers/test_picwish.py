@@ -23,11 +23,12 @@ from providers.errors import (
     ServerError,
 )
 from providers.models import Phase
-from providers.picwish import IdPhotoRequest, PicwishClient
+from providers.orders import IdPhotoOrder
+from providers.picwish import PicwishClient, create_form
 from tests.conftest import portrait_jpeg
 from tests.fakes.server import free_port
 
-REQUEST = IdPhotoRequest(spec_id=3108, px_width=602, px_height=602, dpi=300, bg_color="FFFFFF")
+REQUEST = IdPhotoOrder(spec_id=3108, px_width=602, px_height=602, dpi=300, bg_color="FFFFFF")
 
 
 @pytest.fixture
@@ -48,7 +49,7 @@ async def _finish(client: PicwishClient, task_id: str):
 
 
 def test_form_fields_follow_the_document():
-    request = IdPhotoRequest(
+    request = IdPhotoOrder(
         spec_id=1104,
         px_width=413,
         px_height=531,
@@ -60,7 +61,7 @@ def test_form_fields_follow_the_document():
         preview=True,
         last_id="abc",
     )
-    assert request.form() == {
+    assert create_form(request) == {
         "sync": "0",
         "spec_id": "1104",
         "px_width": "413",
@@ -76,7 +77,7 @@ def test_form_fields_follow_the_document():
         "last_id": "abc",
     }
     with pytest.raises(ValueError):
-        IdPhotoRequest(spec_id=1, px_width=1, px_height=1, dpi=300, bg_color="FFFFFF", clothes_id="man_21").form()
+        create_form(IdPhotoOrder(spec_id=1, px_width=1, px_height=1, dpi=300, bg_color="FFFFFF", clothes_id="man_21"))
 
 
 async def test_task_goes_through_every_progress_state_to_done(client, picwish):
@@ -126,7 +127,7 @@ async def test_wrong_key_is_an_authentication_error(picwish):
 
 
 async def test_a_field_the_document_does_not_allow_is_refused(client, picwish):
-    bad = IdPhotoRequest(spec_id=1, px_width=5000, px_height=100, dpi=300, bg_color="FFFFFF")
+    bad = IdPhotoOrder(spec_id=1, px_width=5000, px_height=100, dpi=300, bg_color="FFFFFF")
     with pytest.raises(ProviderStatusError) as info:
         await client.create(bad, portrait_jpeg())
     assert info.value.status == 400 and "px_width" in info.value.data
@@ -215,7 +216,7 @@ async def test_last_id_rerender_sends_no_file(client, picwish):
     first = await client.create(REQUEST, portrait_jpeg())
     status, _ = await _finish(client, first.task_id)
     again = await client.create(
-        IdPhotoRequest(
+        IdPhotoOrder(
             spec_id=3108, px_width=602, px_height=602, dpi=300, bg_color="FF0000", last_id=status.images[0].image_id
         )
     )

@@ -10,6 +10,7 @@ from PIL import Image
 
 from providers.errors import AuthenticationError, InvalidImage
 from providers.models import InputImage, Phase
+from providers.orders import AnimeOrder
 from providers.qq_anime import ImageNotAllowed, NoFace, QQAnimeClient, RegionBlocked, VolumeLimit, sign
 from tests.conftest import portrait_jpeg
 from tests.fakes.qq_anime import FakeQQAnime
@@ -56,7 +57,9 @@ async def test_the_signature_covers_the_exact_text_sent(client, qq):
     ],
 )
 async def test_layouts_pick_the_documented_variant(client, qq, layout, orientation, size, picture):
-    submission = await client.submit({"layout": layout, "orientation": orientation}, InputImage(data=picture), None)
+    submission = await client.submit(
+        AnimeOrder(style="anime", layout=layout, orientation=orientation), InputImage(data=picture), None
+    )
     assert submission.status.phase is Phase.DONE
     import httpx
 

@@ -6,6 +6,7 @@ import pytest
 
 from providers.errors import AuthenticationError, ProviderStatusError
 from providers.models import InputImage, Phase
+from providers.orders import PortraitOrder
 from providers.wanxing import GatewayCredentials, WanxingClient, gateway_headers, sign, string_to_sign
 from tests.fakes.wanxing import FakeWanxing
 
@@ -60,7 +61,7 @@ async def test_both_credentials_pass_the_gateway(fake, mode):
     try:
         with pytest.raises(ProviderStatusError) as info:  # unreachable URLs: InvalidArguments, after the gateway
             await client.submit(
-                {"target_url": "http://127.0.0.1:9/t.jpg"},
+                PortraitOrder(template="t", target_url="http://127.0.0.1:9/t.jpg"),
                 InputImage(url="http://127.0.0.1:9/s.jpg"),
                 "http://127.0.0.1:9/notify",
             )

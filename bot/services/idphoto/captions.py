@@ -1,39 +1,30 @@
-"""How a finished job's files are shown: caption, exact-file name and follow-up buttons."""
+"""How an ID photo reads: the spec line, the placement the photo was measured to have, and the
+finished photo as the user gets it (caption, exact-file name, re-edit buttons)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
-
-from telegram import InlineKeyboardMarkup
 
 from bot import keyboards
 from bot.i18n import t
-from bot.images import image_extension, image_size
+from bot.images import image_size
+from bot.services.base import ResultView
 from bot.storage.repo import Job
+from providers.orders import IdPhotoOrder
 from providers.placement import band_value, load_rules
 from providers.specs import Spec, load_catalog
 
 
-@dataclass(frozen=True)
-class ResultView:
-    data: bytes
-    filename: str
-    caption: str
-    document_caption: str
-    keyboard: InlineKeyboardMarkup | None
-
-
-def present(job: Job, index: int, data: bytes, lang: str) -> ResultView:
-    width, height = image_size(data)
-    if job.service == "idphoto":
-        return _idphoto(job, data, width, height, lang)
-    return ResultView(
-        data=data,
-        filename=f"{job.service}_{job.id[:8]}_{index + 1}_{width}x{height}.{image_extension(data)}",
-        caption=t(lang, "result.caption_generic", width=width, height=height),
-        document_caption=t(lang, "result.document_caption"),
-        keyboard=keyboards.new_photo(lang),
+def spec_text(lang: str, spec: Spec) -> str:
+    return t(
+        lang,
+        "idphoto.spec_info",
+        title=spec.title,
+        mm_w=spec.mm[0],
+        mm_h=spec.mm[1],
+        px_w=spec.px[0],
+        px_h=spec.px[1],
+        dpi=spec.dpi,
     )
 
 
@@ -75,18 +66,20 @@ def placement_text(spec: Spec, placement: dict[str, Any], lang: str) -> str:
     )
 
 
-def _idphoto(job: Job, data: bytes, width: int, height: int, lang: str) -> ResultView:
-    spec = load_catalog().get(int(job.options["spec_id"]))
-    slug = spec.slug if spec else str(job.options["spec_id"])
-    dpi = job.options.get("dpi", spec.dpi if spec else 300)
+def present(job: Job, index: int, data: bytes, lang: str) -> ResultView:
+    """The photo with its spec, size, DPI and measured placement; a print sheet with its paper."""
+    width, height = image_size(data)
+    order = IdPhotoOrder.model_validate(job.options)
+    spec = load_catalog().get(order.spec_id)
+    slug = spec.slug if spec else str(order.spec_id)
     title = spec.title if spec else slug
-    sheet = job.options.get("layout_size")
+    sheet = order.layout_size
     if sheet:
         filename = f"idphoto_{slug}_sheet-{sheet}_{width}x{height}.jpg"
         caption = t(lang, "result.sheet_caption", title=title, size=sheet)
     else:
-        filename = f"idphoto_{slug}_{width}x{height}_{dpi}dpi.jpg"
-        caption = t(lang, "result.idphoto_caption", title=title, width=width, height=height, dpi=dpi)
+        filename = f"idphoto_{slug}_{width}x{height}_{order.dpi}dpi.jpg"
+        caption = t(lang, "result.idphoto_caption", title=title, width=width, height=height, dpi=order.dpi)
         placement = (job.result or {}).get("placement")
         if spec and placement:
             caption += "\n" + placement_text(spec, placement, lang)

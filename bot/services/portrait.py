@@ -1,23 +1,31 @@
-"""AI portrait: browse the templates (one photo message with ◀ ▶ and Choose) -> summary."""
+"""AI portrait (玩星's face swap): browse the templates (one photo message with ◀ ▶ and Choose)
+-> summary."""
 
 from __future__ import annotations
 
 import asyncio
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
 from telegram import InputMediaPhoto, Message, Update
-from telegram.ext import ConversationHandler
+from telegram.ext import CallbackQueryHandler, ConversationHandler
 
 from bot import keyboards
-from bot.callback_data import parse
-from bot.context import Context, Order
+from bot.callback_data import Prefix, parse, pattern
+from bot.config import Settings
+from bot.context import Context, PendingOrder
 from bot.conversations.common import answer, message_of, query_of, ready_photo
-from bot.conversations.orders import show_order
+from bot.conversations.summary import show_order
 from bot.i18n import localized, t
 from bot.images import fit
 from bot.media import linked
+from bot.services.base import Handlers, Service
 from bot.templates import Template
-from providers.wanxing import SOURCE_MAX_SIDE, SOURCE_MIN_SIDE
+from providers.models import InputLimits
+from providers.orders import PortraitOrder
+
+if TYPE_CHECKING:
+    from bot.wiring import Wiring
 
 
 class State(StrEnum):
@@ -36,6 +44,12 @@ def _caption(lang: str, template: Template, index: int, count: int) -> str:
     )
 
 
+def _limits(context: Context) -> InputLimits:
+    """The photo sizes the provider takes (its document's rule)."""
+    provider = context.wiring.provider_for(SERVICE.name)
+    return provider.input_limits if provider is not None else InputLimits()
+
+
 def _remember_file_id(template: Template, message: Message | bool) -> None:
     if isinstance(message, Message) and message.photo:
         template.file_id = message.photo[-1].file_id
@@ -49,9 +63,10 @@ async def start(update: Update, context: Context) -> str | int:
         return ConversationHandler.END
     photo = context.session.photo
     assert photo is not None  # ready_photo checked it
-    if min(photo.width, photo.height) < SOURCE_MIN_SIDE:
+    min_side = _limits(context).min_side
+    if min_side and min(photo.width, photo.height) < min_side:
         await message_of(update).reply_text(
-            t(lang, "portrait.too_small", min=SOURCE_MIN_SIDE), reply_markup=keyboards.new_photo(lang)
+            t(lang, "portrait.too_small", min=min_side), reply_markup=keyboards.new_photo(lang)
         )
         return ConversationHandler.END
     gallery = context.wiring.templates
@@ -90,11 +105,42 @@ async def choose(update: Update, context: Context) -> int:
         await answer(update)
         return ConversationHandler.END
     source = photo.ref
-    if max(photo.width, photo.height) > SOURCE_MAX_SIDE:
+    max_side = _limits(context).max_side
+    if max_side and max(photo.width, photo.height) > max_side:
         media = context.wiring.media
-        data = await asyncio.to_thread(fit, media.read(photo.ref), SOURCE_MAX_SIDE)
+        data = await asyncio.to_thread(fit, media.read(photo.ref), max_side)
         source = await asyncio.to_thread(media.save_input, data)
-    target = linked(template.ref) if template.ref else template.url
-    options = {"template": template.config.id, "target_url": target}
-    await show_order(update, context, Order("portrait", options, source), new_message=True)
+    target = linked(template.ref) if template.ref else template.config.image
+    order = PortraitOrder(template=template.config.id, target_url=target)
+    await show_order(update, context, PendingOrder(SERVICE.name, order, source), new_message=True)
     return ConversationHandler.END
+
+
+def price(order: PortraitOrder, settings: Settings) -> int:
+    return settings.providers.wanxing.price
+
+
+def describe(order: PortraitOrder, lang: str, wiring: Wiring) -> str:
+    template = wiring.templates.get(order.template)
+    title = localized(template.config.title, lang) if template else order.template
+    return t(lang, "portrait.details", title=title)
+
+
+def steps() -> dict[object, Handlers]:
+    return {
+        State.BROWSE: [
+            CallbackQueryHandler(browse, pattern=pattern(Prefix.PORTRAIT, "nav")),
+            CallbackQueryHandler(choose, pattern=pattern(Prefix.PORTRAIT, "pick")),
+        ],
+    }
+
+
+SERVICE = Service(
+    name="portrait",
+    providers=("wanxing",),
+    order_model=PortraitOrder,
+    start=start,
+    steps=steps,
+    price=price,
+    describe=describe,
+)

@@ -1,4 +1,5 @@
-"""ID photo: category -> spec (paged or searched) -> background colour -> options -> summary.
+"""The ID-photo dialog: category -> spec (paged or searched) -> background colour -> options ->
+summary.
 
 Finished photos re-enter here too: another background colour or a print sheet re-render
 through PicWish's ``last_id`` without a new upload.
@@ -12,22 +13,23 @@ from enum import StrEnum
 from telegram import InlineKeyboardMarkup, Update
 from telegram.ext import ConversationHandler
 
-from bot import keyboards, offers
+from bot import keyboards
 from bot.callback_data import parse
-from bot.context import Context, IdPhotoDraft, Order
+from bot.context import Context, IdPhotoDraft, PendingOrder
 from bot.conversations.common import answer, face_findings, message_of, query_of, ready_photo, user_id_of
-from bot.conversations.orders import show_order
+from bot.conversations.summary import show_order
 from bot.i18n import t
+from bot.services.idphoto.captions import spec_text
+from bot.storage.repo import JobState
+from providers.orders import IdPhotoOrder
 from providers.placement import MAX_ENLARGEMENT, enlargement, expression
 from providers.specs import Spec
 
 _HEX = re.compile(r"^#?([0-9a-fA-F]{6})$")
 DEFAULT_COLORS = ("white", "blue", "red")
-#: The options each ID-photo provider can do.
-FEATURES: dict[str, tuple[str, ...]] = {
-    "picwish": ("beauty", "outfit", "layout", "preview"),
-    "local": ("gradient",),
-}
+NAME = "idphoto"
+#: The order in which option toggles are listed, of those the provider declares.
+OPTION_ORDER = ("beauty", "outfit", "layout", "preview", "gradient")
 
 
 def gradient_end(colour: str) -> str:
@@ -135,7 +137,7 @@ async def back_to_specs(update: Update, context: Context) -> str:
 async def _color_menu(update: Update, context: Context, spec: Spec, advice: str = "") -> str:
     lang = context.session.lang or "en"
     allowed = spec.colors or DEFAULT_COLORS
-    text = offers.spec_text(lang, spec) + "\n\n" + advice + t(lang, "idphoto.pick_color")
+    text = spec_text(lang, spec) + "\n\n" + advice + t(lang, "idphoto.pick_color")
     await _show(update, text, keyboards.colors(lang, allowed, custom=spec.colors is None))
     return State.PICK_COLOR
 
@@ -162,7 +164,8 @@ async def pick_spec(update: Update, context: Context) -> str | int:
         await _show(update, t(lang, "face.mouth_open", title=spec.title), keyboards.spec_refused(lang))
         return State.PICK_SPEC
     advice = t(lang, f"face.{findings.mouth}_advice") + "\n\n" if verdict == "warn" else ""
-    context.session.draft = IdPhotoDraft(spec_id=spec.spec_id, input_ref=photo.ref)
+    order = IdPhotoOrder(spec_id=spec.spec_id, px_width=spec.px[0], px_height=spec.px[1], dpi=spec.dpi)
+    context.session.draft = IdPhotoDraft(order, input_ref=photo.ref)
     return await _color_menu(update, context, spec, advice)
 
 
@@ -173,7 +176,7 @@ async def pick_color(update: Update, context: Context) -> str | int:
     if draft is None:
         await answer(update, t(lang, "menu.expired"))
         return ConversationHandler.END
-    spec = context.wiring.catalog.get(draft.spec_id)
+    spec = context.wiring.catalog.get(draft.order.spec_id)
     assert spec is not None
     name = _arg(update)
     if name == "custom" and spec.colors is None:
@@ -182,10 +185,13 @@ async def pick_color(update: Update, context: Context) -> str | int:
     if name not in (spec.colors or DEFAULT_COLORS):
         await answer(update)
         return State.PICK_COLOR
-    draft.color_name, draft.bg_color = name, context.wiring.catalog.palette[name]
-    if draft.bg_color2:
-        draft.bg_color2 = gradient_end(draft.bg_color)
+    _set_colour(draft, name, context.wiring.catalog.palette[name])
     return await _after_color(update, context)
+
+
+def _set_colour(draft: IdPhotoDraft, name: str, colour: str) -> None:
+    """The background colour; a gradient keeps going, from the new colour."""
+    draft.change(color_name=name, bg_color=colour, bg_color2=gradient_end(colour) if draft.order.bg_color2 else None)
 
 
 async def custom_color(update: Update, context: Context) -> str | int:
@@ -199,8 +205,8 @@ async def custom_color(update: Update, context: Context) -> str | int:
     if match is None:
         await message_of(update).reply_text(t(lang, "idphoto.bad_hex", text=text[:20]))
         return State.CUSTOM_COLOR
-    draft.bg_color = match.group(1).upper()
-    draft.color_name = f"#{draft.bg_color}"
+    colour = match.group(1).upper()
+    _set_colour(draft, f"#{colour}", colour)
     return await _after_color(update, context)
 
 
@@ -214,11 +220,24 @@ async def _after_color(update: Update, context: Context) -> str | int:
 
 
 def _price(context: Context, draft: IdPhotoDraft) -> int:
-    return offers.price("idphoto", draft.options(), context.wiring.settings)
+    return context.wiring.services[NAME].price(draft.order, context.wiring.settings)
 
 
 def _features(context: Context) -> tuple[str, ...]:
-    return FEATURES.get(context.wiring.enabled_services.get("idphoto", ""), ())
+    """The options the serving provider declares it can do."""
+    provider = context.wiring.provider_for(NAME)
+    declared = provider.features if provider is not None else frozenset()
+    return tuple(name for name in OPTION_ORDER if name in declared)
+
+
+def outfits(context: Context) -> tuple[str, ...]:
+    provider = context.wiring.provider_for(NAME)
+    return provider.catalogs.get("outfits", ()) if provider is not None else ()
+
+
+def layout_sizes(context: Context) -> tuple[str, ...]:
+    provider = context.wiring.provider_for(NAME)
+    return provider.catalogs.get("layout_sizes", ()) if provider is not None else ()
 
 
 async def _options_menu(update: Update, context: Context) -> str:
@@ -226,7 +245,7 @@ async def _options_menu(update: Update, context: Context) -> str:
     draft = context.session.draft
     assert draft is not None
     text = t(lang, "idphoto.pick_options", price=_price(context, draft))
-    await _show(update, text, keyboards.options(lang, draft, _features(context)))
+    await _show(update, text, keyboards.options(lang, draft.order, _features(context)))
     return State.PICK_OPTIONS
 
 
@@ -241,17 +260,19 @@ async def toggle_option(update: Update, context: Context) -> str | int:
     if option not in (*_features(context), "done"):
         await answer(update)
         return State.PICK_OPTIONS
+    order = draft.order
     if option == "gradient":
-        draft.bg_color2 = None if draft.bg_color2 else gradient_end(draft.bg_color)
+        draft.change(bg_color2=None if order.bg_color2 else gradient_end(order.bg_color))
     elif option == "beauty":
-        draft.beauty = not draft.beauty
+        draft.change(beauty=not order.beauty)
     elif option == "preview":
-        draft.preview = not draft.preview
+        draft.change(preview=not order.preview)
     elif option == "layout":
-        cycle = [None, "5inch", "6inch"]
-        draft.layout_size = cycle[(cycle.index(draft.layout_size) + 1) % len(cycle)]
+        cycle = [None, *layout_sizes(context)]
+        current = cycle.index(order.layout_size) if order.layout_size in cycle else 0
+        draft.change(layout_size=cycle[(current + 1) % len(cycle)])
     elif option == "outfit":
-        await _show(update, t(lang, "idphoto.pick_outfit"), keyboards.outfit_groups(lang))
+        await _show(update, t(lang, "idphoto.pick_outfit"), keyboards.outfit_groups(lang, outfits(context)))
         return State.PICK_OUTFIT
     elif option == "done":
         await show_summary(update, context)
@@ -262,7 +283,9 @@ async def toggle_option(update: Update, context: Context) -> str | int:
 async def outfit_group(update: Update, context: Context) -> str:
     """Button i:outfit:<group>: the numbered outfits of that group."""
     lang = context.lang
-    await _show(update, t(lang, "idphoto.pick_outfit_item"), keyboards.outfit_items(lang, _arg(update)))
+    await _show(
+        update, t(lang, "idphoto.pick_outfit_item"), keyboards.outfit_items(lang, _arg(update), outfits(context))
+    )
     return State.PICK_OUTFIT
 
 
@@ -273,14 +296,17 @@ async def pick_outfit(update: Update, context: Context) -> str | int:
         await answer(update)
         return ConversationHandler.END
     value = _arg(update)
-    draft.clothes_id = None if value == "none" else value
+    if value != "none" and value not in outfits(context):
+        await answer(update)
+        return State.PICK_OUTFIT
+    draft.change(clothes_id=None if value == "none" else value)
     return await _options_menu(update, context)
 
 
 async def back_to_colors(update: Update, context: Context) -> str | int:
     """Button i:back:color."""
     draft = context.session.draft
-    spec = context.wiring.catalog.get(draft.spec_id) if draft else None
+    spec = context.wiring.catalog.get(draft.order.spec_id) if draft else None
     if spec is None:
         await answer(update)
         return ConversationHandler.END
@@ -291,19 +317,18 @@ async def _draft_from_result(update: Update, context: Context) -> IdPhotoDraft |
     """A re-render draft from the user's finished job named in the button: through PicWish's
     ``last_id`` (no new upload), or from the stored input for the local engine."""
     job = await context.wiring.repo.get_job(_arg(update))
-    if job is None or job.user_id != user_id_of(update) or job.state != "succeeded" or not job.result:
+    if (
+        job is None
+        or job.service != NAME
+        or job.user_id != user_id_of(update)
+        or job.state != JobState.SUCCEEDED
+        or not job.result
+    ):
         return None
-    options = job.options
-    draft = IdPhotoDraft(
-        spec_id=int(options["spec_id"]),
-        bg_color=options["bg_color"],
-        color_name=options["color_name"],
-        bg_color2=options.get("bg_color2"),
-        beauty=bool(options["beauty"]),
-        clothes_id=options.get("clothes_id"),
-        preview=bool(options["preview"]),
-        rerender=True,
-    )
+    # The same photo again: no print sheet (a re-render is one photo), the stored file or
+    # PicWish's image id as its source.
+    draft = IdPhotoDraft(IdPhotoOrder.model_validate(job.options), rerender=True)
+    draft.change(layout_size=None, last_id=None)
     if job.provider == "local":
         if not job.input_ref or not context.wiring.media.exists(job.input_ref):
             return None
@@ -312,7 +337,7 @@ async def _draft_from_result(update: Update, context: Context) -> IdPhotoDraft |
     image_ids = job.result.get("image_ids") or []
     if not image_ids or not image_ids[0]:
         return None
-    draft.last_id = image_ids[0]
+    draft.change(last_id=image_ids[0])
     return draft
 
 
@@ -320,14 +345,14 @@ async def recolor(update: Update, context: Context) -> str | int:
     """Button i:recolor:<job>: same photo, another background colour, no new upload."""
     lang = context.lang
     draft = await _draft_from_result(update, context)
-    spec = context.wiring.catalog.get(draft.spec_id) if draft else None
+    spec = context.wiring.catalog.get(draft.order.spec_id) if draft else None
     if draft is None or spec is None:
         await answer(update, t(lang, "idphoto.job_gone"))
         return ConversationHandler.END
     context.session.draft = draft
     await answer(update)
     await message_of(update).reply_text(
-        offers.spec_text(lang, spec) + "\n\n" + t(lang, "idphoto.pick_color"),
+        spec_text(lang, spec) + "\n\n" + t(lang, "idphoto.pick_color"),
         reply_markup=keyboards.colors(lang, spec.colors or DEFAULT_COLORS, custom=spec.colors is None),
     )
     return State.PICK_COLOR
@@ -337,11 +362,6 @@ async def show_summary(update: Update, context: Context) -> None:
     """Turns the draft into an order and shows it with its price and Confirm / Cancel."""
     draft = context.session.draft
     assert draft is not None
-    spec = context.wiring.catalog.get(draft.spec_id)
-    assert spec is not None
-    options = {**draft.options(), "px_width": spec.px[0], "px_height": spec.px[1], "dpi": spec.dpi}
-    order = Order("idphoto", options, None if draft.last_id else draft.input_ref)
-    if draft.rerender and draft.bg_color2:
-        options["bg_color2"] = gradient_end(draft.bg_color)
     context.session.draft = None
-    await show_order(update, context, order)
+    source = None if draft.order.last_id else draft.input_ref
+    await show_order(update, context, PendingOrder(NAME, draft.order, source))

@@ -1,27 +1,32 @@
-"""Anime: style (from configuration) -> layout (anime only, or side by side) -> summary."""
+"""Anime (QQ's free conversion): style (from configuration) -> layout (anime only, or side by
+side) -> summary."""
 
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
+from pydantic import ValidationError
 from telegram import Update
-from telegram.ext import ConversationHandler
+from telegram.ext import CallbackQueryHandler, ConversationHandler
 
 from bot import keyboards
-from bot.callback_data import parse
-from bot.config import AnimeStyle
-from bot.context import Context, Order
+from bot.callback_data import Prefix, parse, pattern
+from bot.config import AnimeStyle, Settings
+from bot.context import Context, PendingOrder
 from bot.conversations.common import answer, query_of, ready_photo
-from bot.conversations.orders import show_order
+from bot.conversations.summary import show_order
 from bot.i18n import localized, t
+from bot.services.base import Handlers, Service
+from providers.orders import AnimeOrder
+
+if TYPE_CHECKING:
+    from bot.wiring import Wiring
 
 
 class State(StrEnum):
     PICK_STYLE = "anime.pick_style"
     PICK_LAYOUT = "anime.pick_layout"
-
-
-LAYOUTS = ("anime", "side_by_side")
 
 
 def _styles(context: Context) -> tuple[AnimeStyle, ...]:
@@ -65,10 +70,47 @@ async def pick_layout(update: Update, context: Context) -> int:
     layout = callback.arg() if callback and callback.args else ""
     photo = context.session.photo
     style = next((s for s in _styles(context) if s.id == context.session.anime_style), None)
-    if layout not in LAYOUTS or photo is None or style is None:
+    if photo is None or style is None:
         await answer(update)
         return ConversationHandler.END
     orientation = "horizontal" if photo.width > photo.height else "vertical"
-    options = {"style": style.id, "busi_id": style.busi_id, "layout": layout, "orientation": orientation}
-    await show_order(update, context, Order("anime", options, photo.ref))
+    fields = {"style": style.id, "busi_id": style.busi_id, "layout": layout, "orientation": orientation}
+    try:
+        order = AnimeOrder.model_validate(fields)
+    except ValidationError:  # forged callback data: not a layout the bot offers
+        await answer(update)
+        return ConversationHandler.END
+    await show_order(update, context, PendingOrder(SERVICE.name, order, photo.ref))
     return ConversationHandler.END
+
+
+def price(order: AnimeOrder, settings: Settings) -> int:
+    return settings.providers.qq_anime.price
+
+
+def describe(order: AnimeOrder, lang: str, wiring: Wiring) -> str:
+    style = next((s for s in wiring.settings.providers.qq_anime.all_styles() if s.id == order.style), None)
+    return t(
+        lang,
+        "anime.details",
+        style=localized(style.title, lang) if style else order.style,
+        layout=t(lang, f"anime.layout_{order.layout}"),
+    )
+
+
+def steps() -> dict[object, Handlers]:
+    return {
+        State.PICK_STYLE: [CallbackQueryHandler(pick_style, pattern=pattern(Prefix.ANIME, "style"))],
+        State.PICK_LAYOUT: [CallbackQueryHandler(pick_layout, pattern=pattern(Prefix.ANIME, "lay"))],
+    }
+
+
+SERVICE = Service(
+    name="anime",
+    providers=("qq_anime",),
+    order_model=AnimeOrder,
+    start=start,
+    steps=steps,
+    price=price,
+    describe=describe,
+)

@@ -1,20 +1,27 @@
-"""Repair: mode (upscale, repair, repair + colorize, ID background) -> background colour -> summary."""
+"""Repair (Hili): mode (upscale, repair, repair + colorize, ID background) -> background colour
+-> summary. The modes are the provider's catalog."""
 
 from __future__ import annotations
 
 import re
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
 from telegram import Update
-from telegram.ext import ConversationHandler
+from telegram.ext import CallbackQueryHandler, ConversationHandler, MessageHandler, filters
 
 from bot import keyboards
-from bot.callback_data import parse
-from bot.context import Context, Order
+from bot.callback_data import Prefix, parse, pattern
+from bot.config import Settings
+from bot.context import Context, PendingOrder
 from bot.conversations.common import answer, message_of, query_of, ready_photo
-from bot.conversations.orders import show_order
+from bot.conversations.summary import show_order
 from bot.i18n import t
-from providers.hili import REPAIR_TYPES
+from bot.services.base import Handlers, Service
+from providers.orders import RepairOrder
+
+if TYPE_CHECKING:
+    from bot.wiring import Wiring
 
 
 class State(StrEnum):
@@ -45,15 +52,21 @@ def _arg(update: Update) -> str:
     return callback.arg() if callback and callback.args else ""
 
 
+def _modes(context: Context) -> tuple[str, ...]:
+    provider = context.wiring.provider_for(SERVICE.name)
+    return provider.catalogs.get("repair_modes", ()) if provider is not None else ()
+
+
 async def start(update: Update, context: Context) -> str | int:
     """Button m:svc:repair: needs a stored photo; asks for the mode (with each mode's price)."""
     lang = context.lang
     await answer(update)
     if not await ready_photo(update, context, needs_face=False):
         return ConversationHandler.END
-    prices = context.wiring.settings.providers.hili.prices
+    prices = context.wiring.settings.providers.hili.prices.model_dump()
+    offered = {mode: prices[mode] for mode in _modes(context) if mode in prices}
     await query_of(update).edit_message_text(
-        t(lang, "repair.pick_mode"), reply_markup=keyboards.repair_modes(lang, prices.model_dump())
+        t(lang, "repair.pick_mode"), reply_markup=keyboards.repair_modes(lang, offered)
     )
     return State.PICK_MODE
 
@@ -62,7 +75,7 @@ async def pick_mode(update: Update, context: Context) -> str | int:
     """Button r:mode:<mode>: the background change asks for a colour; the others go to the summary."""
     lang = context.lang
     mode = _arg(update)
-    if mode not in REPAIR_TYPES:
+    if mode not in _modes(context):
         await answer(update)
         return State.PICK_MODE
     if mode == "background":
@@ -104,8 +117,36 @@ async def _summary(update: Update, context: Context, mode: str, rgb: str | None)
     if photo is None:
         await answer(update)
         return ConversationHandler.END
-    options = {"mode": mode, "repair_type": REPAIR_TYPES[mode]}
-    if rgb is not None:
-        options["rgb"] = rgb
-    await show_order(update, context, Order("repair", options, photo.ref))
+    order = RepairOrder(mode=mode, rgb=rgb)
+    await show_order(update, context, PendingOrder(SERVICE.name, order, photo.ref))
     return ConversationHandler.END
+
+
+def price(order: RepairOrder, settings: Settings) -> int:
+    return int(getattr(settings.providers.hili.prices, order.mode))
+
+
+def describe(order: RepairOrder, lang: str, wiring: Wiring) -> str:
+    text = t(lang, f"repair.mode_{order.mode}", price=price(order, wiring.settings))
+    if order.rgb:
+        text += "\n" + t(lang, "repair.background", rgb=order.rgb)
+    return text
+
+
+def steps() -> dict[object, Handlers]:
+    return {
+        State.PICK_MODE: [CallbackQueryHandler(pick_mode, pattern=pattern(Prefix.REPAIR, "mode"))],
+        State.PICK_BACKGROUND: [CallbackQueryHandler(pick_background, pattern=pattern(Prefix.REPAIR, "bg"))],
+        State.CUSTOM_BACKGROUND: [MessageHandler(filters.TEXT & ~filters.COMMAND, custom_background)],
+    }
+
+
+SERVICE = Service(
+    name="repair",
+    providers=("hili",),
+    order_model=RepairOrder,
+    start=start,
+    steps=steps,
+    price=price,
+    describe=describe,
+)

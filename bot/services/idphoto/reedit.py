@@ -14,7 +14,8 @@ from bot.conversations.common import answer, message_of, query_of, user_id_of
 from bot.i18n import t
 from bot.images import fit_file_size, image_size, set_dpi
 from bot.printing import capacity, print_sheet
-from bot.storage.repo import Job
+from bot.storage.repo import Job, JobState
+from providers.orders import IdPhotoOrder
 from providers.specs import load_catalog
 
 #: File-size windows exam and visa sites ask for, in KB.
@@ -40,7 +41,7 @@ async def _finished_photo(update: Update, context: Context) -> tuple[Job, bytes]
     if (
         job is None
         or job.user_id != user_id_of(update)
-        or job.state != "succeeded"
+        or job.state != JobState.SUCCEEDED
         or not job.result
         or job.service != "idphoto"
     ):
@@ -52,8 +53,9 @@ async def _finished_photo(update: Update, context: Context) -> tuple[Job, bytes]
 
 
 def _stem(job: Job) -> str:
-    spec = load_catalog().get(int(job.options["spec_id"]))
-    return f"idphoto_{spec.slug if spec else job.options['spec_id']}"
+    spec_id = IdPhotoOrder.model_validate(job.options).spec_id
+    spec = load_catalog().get(spec_id)
+    return f"idphoto_{spec.slug if spec else spec_id}"
 
 
 async def _gone(update: Update, lang: str) -> None:
@@ -82,7 +84,7 @@ async def make_size(update: Update, context: Context) -> None:
     job, photo = found
     low, high = window
     await answer(update)
-    dpi = int(job.options.get("dpi", 300))
+    dpi = IdPhotoOrder.model_validate(job.options).dpi
     result = await asyncio.to_thread(fit_file_size, photo, low * 1024, high * 1024, dpi)
     caption = t(
         lang,
@@ -138,7 +140,7 @@ async def ask_paper(update: Update, context: Context) -> None:
     if found is None:
         return await _gone(update, lang)
     job, photo = found
-    size, dpi = image_size(photo), int(job.options.get("dpi", 300))
+    size, dpi = image_size(photo), IdPhotoOrder.model_validate(job.options).dpi
     fits = {paper: capacity(size, paper, dpi) for paper in ("5inch", "6inch")}
     await answer(update)
     await message_of(update).reply_text(
@@ -155,7 +157,7 @@ async def make_sheet(update: Update, context: Context) -> None:
     if found is None or len(args) != 3 or args[1] not in ("5inch", "6inch"):
         return await _gone(update, lang)
     job, photo = found
-    dpi = int(job.options.get("dpi", 300))
+    dpi = IdPhotoOrder.model_validate(job.options).dpi
     columns, rows = capacity(image_size(photo), args[1], dpi)
     copies = _number(args[2])
     if not 0 <= copies <= columns * rows:  # more than the paper holds: not a button the bot offered

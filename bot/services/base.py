@@ -1,0 +1,91 @@
+"""What a service is: everything about one thing a user buys, in one object.
+
+A service (ID photo, anime, ...) is not a provider (PicWish, QQ, ...): it names the providers that
+can do its work, in order of preference, and holds its dialog, its order model, its price, the
+lines that describe an order on the summary and how a finished job's files are shown. The
+registry (``bot/services/registry.py``) lists the services in menu order; the application builds
+each one's conversation from ``start`` and ``steps`` (``bot/app.py``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Coroutine, Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
+
+from telegram import InlineKeyboardMarkup, Update
+from telegram.ext import BaseHandler
+
+from bot import keyboards
+from bot.config import Settings
+from bot.context import Context
+from bot.i18n import t
+from bot.images import image_extension, image_size
+from bot.storage.repo import Job
+from providers.orders import Order
+
+if TYPE_CHECKING:
+    from bot.wiring import Wiring
+
+OrderT = TypeVar("OrderT", bound=Order)
+Handlers = list[BaseHandler[Update, Any, Any]]
+
+
+@dataclass(frozen=True)
+class ResultView:
+    """One finished file as the user gets it: a photo with its caption, then the exact file."""
+
+    data: bytes
+    filename: str
+    caption: str
+    document_caption: str
+    keyboard: InlineKeyboardMarkup | None
+
+
+def plain_result(job: Job, index: int, data: bytes, lang: str) -> ResultView:
+    """The result of most services: its size in the caption, a "new photo" button below."""
+    width, height = image_size(data)
+    return ResultView(
+        data=data,
+        filename=f"{job.service}_{job.id[:8]}_{index + 1}_{width}x{height}.{image_extension(data)}",
+        caption=t(lang, "result.caption_generic", width=width, height=height),
+        document_caption=t(lang, "result.document_caption"),
+        keyboard=keyboards.new_photo(lang),
+    )
+
+
+def no_handlers() -> Handlers:
+    return []
+
+
+@dataclass(frozen=True)
+class Service(Generic[OrderT]):
+    #: The name in callback data, job rows and the locale catalogs (``service.<name>``).
+    name: str
+    #: The providers able to serve it, in order of preference: the first usable one does.
+    providers: tuple[str, ...]
+    #: What its dialog builds, the job row stores (as JSON) and the provider is handed.
+    order_model: type[OrderT]
+    #: The handler of its button in the service menu; returns the first step (or END).
+    start: Callable[[Update, Context], Coroutine[Any, Any, object]]
+    #: Its conversation: each step (a namespaced state) and the handlers that answer it. A
+    #: function, because each Application needs handlers of its own.
+    steps: Callable[[], Mapping[object, Handlers]]
+    #: Credits for an order; prices are configuration.
+    price: Callable[[OrderT, Settings], int]
+    #: The lines that describe an order on the summary.
+    describe: Callable[[OrderT, str, Wiring], str]
+    #: How each finished file is shown.
+    present: Callable[[Job, int, bytes, str], ResultView] = plain_result
+    #: Other ways into its conversation (a button under a finished result).
+    reentries: Callable[[], Handlers] = no_handlers
+    #: Buttons that work outside its conversation (free re-edits of a result).
+    handlers: Callable[[], Handlers] = no_handlers
+
+    def serving_provider(self, settings: Settings) -> str | None:
+        """The first of its providers that is configured to serve, if any."""
+        return next((name for name in self.providers if settings.provider_usable(name)), None)
+
+    def order(self, stored: Mapping[str, Any]) -> OrderT:
+        """The order stored in a job row, validated again."""
+        return self.order_model.model_validate(stored)

@@ -1,0 +1,82 @@
+"""Enhance (MagicTiger): an enhance type (from configuration) -> summary. The queue position
+shows while it runs."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import TYPE_CHECKING
+
+from telegram import Update
+from telegram.ext import CallbackQueryHandler, ConversationHandler
+
+from bot import keyboards
+from bot.callback_data import Prefix, parse, pattern
+from bot.config import EnhanceType, Settings
+from bot.context import Context, PendingOrder
+from bot.conversations.common import answer, query_of, ready_photo
+from bot.conversations.summary import show_order
+from bot.i18n import localized, t
+from bot.services.base import Handlers, Service
+from providers.orders import EnhanceOrder
+
+if TYPE_CHECKING:
+    from bot.wiring import Wiring
+
+
+class State(StrEnum):
+    PICK_TYPE = "enhance.pick_type"
+
+
+async def start(update: Update, context: Context) -> str | int:
+    """Button m:svc:enhance: needs a stored photo; asks for the kind of enhancement."""
+    lang = context.lang
+    await answer(update)
+    if not await ready_photo(update, context, needs_face=False):
+        return ConversationHandler.END
+    types = context.wiring.settings.providers.magictiger.enhance_types
+    buttons = [(e.id, t(lang, "enhance.type_button", title=localized(e.title, lang), price=e.price)) for e in types]
+    await query_of(update).edit_message_text(
+        t(lang, "enhance.pick_type"), reply_markup=keyboards.enhance_types(buttons)
+    )
+    return State.PICK_TYPE
+
+
+async def pick_type(update: Update, context: Context) -> int:
+    """Button e:type:<id>: the order summary."""
+    callback = parse(query_of(update).data)
+    type_id = callback.arg() if callback and callback.args else ""
+    enhance = next((e for e in context.wiring.settings.providers.magictiger.enhance_types if e.id == type_id), None)
+    photo = context.session.photo
+    if enhance is None or photo is None:
+        await answer(update)
+        return ConversationHandler.END
+    order = EnhanceOrder(enhance=enhance.id, type=enhance.type)
+    await show_order(update, context, PendingOrder(SERVICE.name, order, photo.ref))
+    return ConversationHandler.END
+
+
+def _enhance_type(order: EnhanceOrder, settings: Settings) -> EnhanceType:
+    return next(e for e in settings.providers.magictiger.enhance_types if e.id == order.enhance)
+
+
+def price(order: EnhanceOrder, settings: Settings) -> int:
+    return _enhance_type(order, settings).price
+
+
+def describe(order: EnhanceOrder, lang: str, wiring: Wiring) -> str:
+    return t(lang, "enhance.details", title=localized(_enhance_type(order, wiring.settings).title, lang))
+
+
+def steps() -> dict[object, Handlers]:
+    return {State.PICK_TYPE: [CallbackQueryHandler(pick_type, pattern=pattern(Prefix.ENHANCE, "type"))]}
+
+
+SERVICE = Service(
+    name="enhance",
+    providers=("magictiger",),
+    order_model=EnhanceOrder,
+    start=start,
+    steps=steps,
+    price=price,
+    describe=describe,
+)

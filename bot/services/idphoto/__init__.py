@@ -1,0 +1,132 @@
+"""ID photos (PicWish, else the local engine): the service object.
+
+The dialog is in ``dialog.py``, the free re-edits of a finished photo in ``reedit.py``, captions
+and the finished photo's presentation in ``captions.py``; this module says what the service
+is made of. Which options the dialog offers (beauty, outfit, print sheet, preview, gradient) is
+what the serving provider declares (``TaskProvider.features`` and ``catalogs``).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING
+
+from telegram.ext import CallbackQueryHandler, MessageHandler, filters
+
+from bot.callback_data import Prefix, build, pattern
+from bot.config import Settings
+from bot.i18n import t
+from bot.services.base import Handlers, Service
+from bot.services.idphoto import dialog, reedit
+from bot.services.idphoto.captions import present, spec_text
+from providers.orders import IdPhotoOrder
+
+if TYPE_CHECKING:
+    from bot.wiring import Wiring
+
+_TEXT = filters.TEXT & ~filters.COMMAND
+
+
+def price(order: IdPhotoOrder, settings: Settings) -> int:
+    """The local engine's one price; PicWish's base (or outfit) price plus each paid option."""
+    if SERVICE.serving_provider(settings) == "picwish":
+        prices = settings.providers.picwish.prices
+        if order.preview:
+            return prices.preview
+        total = prices.outfit if order.clothes_id else prices.base
+        if order.beauty:
+            total += prices.beauty
+        if order.layout_size:
+            total += prices.layout
+        return total
+    return settings.providers.local.price
+
+
+def describe(order: IdPhotoOrder, lang: str, wiring: Wiring) -> str:
+    spec = wiring.catalog.get(order.spec_id)
+    assert spec is not None
+    on, off, none = t(lang, "option.on"), t(lang, "option.off"), t(lang, "option.none")
+    name = order.color_name
+    color = t(lang, f"color.{name}") if name in wiring.catalog.palette else name
+    if order.bg_color2:
+        color = t(lang, "idphoto.gradient_to", color=color, end=f"#{order.bg_color2}")
+    if wiring.enabled_services.get(SERVICE.name) == "local":
+        return t(lang, "idphoto.details_local", spec=spec_text(lang, spec), color=color)
+    return t(
+        lang,
+        "idphoto.details",
+        spec=spec_text(lang, spec),
+        color=color,
+        beauty=on if order.beauty else off,
+        outfit=order.clothes_id or none,
+        layout=t(lang, f"layout.{order.layout_size}") if order.layout_size else none,
+        preview=on if order.preview else off,
+    )
+
+
+def _exact(*args: str) -> re.Pattern[str]:
+    return re.compile("^" + re.escape(build(Prefix.IDPHOTO, *args)) + "$")
+
+
+def steps() -> dict[object, Handlers]:
+    S = dialog.State
+    i = Prefix.IDPHOTO
+    return {
+        S.PICK_CATEGORY: [
+            CallbackQueryHandler(dialog.pick_category, pattern=pattern(i, "cat")),
+            MessageHandler(_TEXT, dialog.search),
+        ],
+        S.PICK_SPEC: [
+            CallbackQueryHandler(dialog.pick_spec, pattern=pattern(i, "spec")),
+            CallbackQueryHandler(dialog.page, pattern=pattern(i, "pg")),
+            CallbackQueryHandler(dialog.back_to_categories, pattern=_exact("back", "cat")),
+            CallbackQueryHandler(dialog.back_to_specs, pattern=_exact("back", "spec")),
+            MessageHandler(_TEXT, dialog.search),
+        ],
+        S.PICK_COLOR: [
+            CallbackQueryHandler(dialog.pick_color, pattern=pattern(i, "col")),
+            CallbackQueryHandler(dialog.back_to_specs, pattern=_exact("back", "spec")),
+        ],
+        S.CUSTOM_COLOR: [MessageHandler(_TEXT, dialog.custom_color)],
+        S.PICK_OPTIONS: [
+            CallbackQueryHandler(dialog.toggle_option, pattern=pattern(i, "opt")),
+            CallbackQueryHandler(dialog.back_to_colors, pattern=_exact("back", "color")),
+        ],
+        S.PICK_OUTFIT: [
+            CallbackQueryHandler(dialog.outfit_group, pattern=pattern(i, "outfit")),
+            CallbackQueryHandler(dialog.pick_outfit, pattern=pattern(i, "cloth")),
+            CallbackQueryHandler(dialog.toggle_option, pattern=_exact("opt", "outfit")),
+        ],
+    }
+
+
+def reentries() -> Handlers:
+    """Another background for a finished photo re-enters the dialog at the colour step."""
+    return [CallbackQueryHandler(dialog.recolor, pattern=pattern(Prefix.IDPHOTO, "recolor"))]
+
+
+def handlers() -> Handlers:
+    """The free re-edits under a finished photo: file size, DPI, print sheet."""
+    i = Prefix.IDPHOTO
+    return [
+        CallbackQueryHandler(reedit.ask_size, pattern=pattern(i, "kb")),
+        CallbackQueryHandler(reedit.make_size, pattern=pattern(i, "kbw")),
+        CallbackQueryHandler(reedit.ask_dpi, pattern=pattern(i, "dpi")),
+        CallbackQueryHandler(reedit.make_dpi, pattern=pattern(i, "dpis")),
+        CallbackQueryHandler(reedit.ask_paper, pattern=pattern(i, "sheet")),
+        CallbackQueryHandler(reedit.make_sheet, pattern=pattern(i, "shc")),
+    ]
+
+
+SERVICE = Service(
+    name=dialog.NAME,
+    providers=("picwish", "local"),
+    order_model=IdPhotoOrder,
+    start=dialog.start,
+    steps=steps,
+    price=price,
+    describe=describe,
+    present=present,
+    reentries=reentries,
+    handlers=handlers,
+)

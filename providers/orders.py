@@ -1,0 +1,72 @@
+"""What a provider is asked to make: one typed order per kind of work.
+
+A service's dialog builds its order, which is validated then; the job row stores it as JSON, and
+the provider gets it back as the same model. One model per kind of work, whichever provider does
+it: PicWish and the local engine both take :class:`IdPhotoOrder`. Fields the provider does not
+send (a colour's name, a style's id) are the bot's, for the summary and re-edits.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+#: A colour as six hex digits, without "#".
+HexColour = Annotated[str, Field(pattern=r"^[0-9A-Fa-f]{6}$")]
+#: A colour as "R,G,B" (Hili's form).
+RgbColour = Annotated[str, Field(pattern=r"^\d{1,3},\d{1,3},\d{1,3}$")]
+
+
+class Order(BaseModel):
+    """Base of every order: immutable, checked when built and when read back from a job row."""
+
+    # Rows written by an older version may carry a key no longer used; reading them must not fail.
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+
+class IdPhotoOrder(Order):
+    """An ID photo of one spec (PicWish's create fields; the local engine reads the same ones)."""
+
+    spec_id: int = Field(ge=0)
+    px_width: int = Field(gt=0)
+    px_height: int = Field(gt=0)
+    dpi: int = Field(gt=0)
+    bg_color: HexColour = "FFFFFF"
+    #: What the user picked ("white", or "#1A2B3C" for a typed colour), for the summary.
+    color_name: str = "white"
+    #: Bottom colour of a top-to-bottom gradient background.
+    bg_color2: HexColour | None = None
+    beauty: bool = False
+    clothes_id: Annotated[str, Field(pattern=r"^[a-z]+_\d{1,3}$")] | None = None
+    layout_size: str | None = None
+    preview: bool = False
+    #: PicWish re-renders a finished photo from its image id, without a new upload.
+    last_id: str | None = None
+
+
+class AnimeOrder(Order):
+    style: str
+    busi_id: str = ""
+    layout: Literal["anime", "side_by_side"] = "anime"
+    orientation: Literal["vertical", "horizontal"] = "vertical"
+
+
+class PortraitOrder(Order):
+    template: str
+    #: The template photo: its URL, or (as the bot stores it) a stored file, ``{"media": ref}``, which
+    #: the bot turns into a signed link before the provider gets the order.
+    target_url: str | dict[str, str]
+
+
+class RepairOrder(Order):
+    #: One of the provider's ``catalogs["repair_modes"]``.
+    mode: str
+    #: New background colour, for the "background" mode.
+    rgb: RgbColour | None = None
+
+
+class EnhanceOrder(Order):
+    #: The configured enhance type's id, and the provider's type number it stands for.
+    enhance: str
+    type: int
