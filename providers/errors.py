@@ -100,3 +100,25 @@ class ResultDownloadError(ProviderError):
     """The result could not be fetched, or it is not an acceptable image."""
 
     code = "result_download_failed"
+
+
+# The local engine's own failures (providers/localengine/worker.py).
+
+
+class EngineCrashed(ProviderError):
+    """The worker process died while working on a photo (a new one takes the next photo)."""
+
+    code = "internal_error"
+
+
+class EngineBusy(ProviderError):
+    """Too many photos wait for the engine already; nothing was started."""
+
+    code = "engine_busy"
+    never_accepted = True
+
+
+class EngineTimeout(ProviderError):
+    """A photo took longer than its time limit; the worker processes were ended."""
+
+    code = "engine_busy"

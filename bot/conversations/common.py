@@ -9,8 +9,8 @@ from telegram import CallbackQuery, Message, Update
 from bot import keyboards
 from bot.context import Context
 from bot.i18n import pick_language, t
+from providers.errors import EngineBusy, EngineCrashed, EngineTimeout
 from providers.localengine.findings import FaceFindings
-from providers.localengine.worker import EngineBusy, EngineCrashed, EngineTimeout
 
 log = logging.getLogger(__name__)
 

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Any, TypeVar
 
-from providers.errors import ProviderDomainError, ProviderError
+from providers.errors import EngineBusy, EngineCrashed, EngineTimeout, ProviderDomainError
 from providers.localengine.findings import FaceFindings
 
 log = logging.getLogger(__name__)
@@ -47,25 +47,6 @@ DEFAULT_TIME_LIMIT = 60.0
 class EngineLimits:
     queue_limit: int = DEFAULT_QUEUE_LIMIT
     time_limit: float = DEFAULT_TIME_LIMIT
-
-
-class EngineCrashed(ProviderError):
-    """The worker process died while working on a photo (a new one takes the next photo)."""
-
-    code = "internal_error"
-
-
-class EngineBusy(ProviderError):
-    """Too many photos wait for the engine already; nothing was started."""
-
-    code = "engine_busy"
-    never_accepted = True
-
-
-class EngineTimeout(ProviderError):
-    """A photo took longer than its time limit; the worker processes were ended."""
-
-    code = "engine_busy"
 
 
 class FaceProblem(ProviderDomainError):

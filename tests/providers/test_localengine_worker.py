@@ -14,7 +14,8 @@ from PIL import Image
 
 pytest.importorskip("mediapipe", reason="the photobot[local] extra is not installed")
 
-from providers.localengine.worker import EngineCrashed, EngineLimits, EngineWorker, FaceProblem
+from providers.errors import EngineBusy, EngineCrashed, EngineTimeout
+from providers.localengine.worker import EngineLimits, EngineWorker, FaceProblem
 from tests.conftest import portrait_jpeg
 
 SPEC = {"px_width": 413, "px_height": 531, "dpi": 300, "bg_color": "438EDB", "rule": "icao"}
@@ -90,7 +91,6 @@ async def test_the_worker_leaves_when_the_bot_is_killed():
 
 
 async def test_a_full_queue_is_busy_at_once_and_costs_no_engine_time(worker):
-    from providers.localengine.worker import EngineBusy
 
     limits = EngineLimits(queue_limit=1)
     photos = [asyncio.ensure_future(worker.inspect(portrait_jpeg(), limits)) for _ in range(2)]
@@ -105,7 +105,6 @@ async def test_a_full_queue_is_busy_at_once_and_costs_no_engine_time(worker):
 
 
 async def test_a_photo_over_its_time_limit_ends_the_worker_and_the_next_photo_works(worker):
-    from providers.localengine.worker import EngineTimeout
 
     await worker.inspect(portrait_jpeg())  # started and warm
     (process,) = worker._pool._processes.values()
