@@ -17,9 +17,10 @@ import time
 from collections.abc import Mapping
 from email.utils import parsedate_to_datetime
 from types import MappingProxyType
-from typing import Any, Generic, TypeVar
+from typing import Annotated, Any, Generic, TypeVar
 
 import aiohttp
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from tenacity import (
     AsyncRetrying,
     retry_if_exception,
@@ -59,6 +60,36 @@ FormValue = str | tuple[str, bytes, str]
 
 _NOT_ACCEPTED_STATUSES = (429, 503)
 _RETRY_STATUSES = (408, 429, 500, 502, 503, 504)
+
+
+#: A string that must not be empty (an id), and a link the bot may fetch.
+NonEmpty = Annotated[str, Field(min_length=1)]
+WebUrl = Annotated[str, Field(pattern=r"^https?://")]
+
+
+class Answer(BaseModel):
+    """A provider answer's documented shape. Types are strict (a number sent as a string is not the
+    document's shape); fields the document does not name are ignored."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore", strict=True)
+
+
+AnswerT = TypeVar("AnswerT", bound=Answer)
+
+
+def parse_answer(model: type[AnswerT], body: object, provider: str) -> AnswerT:
+    """The one place an answer's shape is checked: one that is not the document's is a BadResponse
+    (which the job runner takes for a passing glitch a few times before giving up)."""
+    try:
+        return model.model_validate(body)
+    except ValidationError as err:
+        problem = err.errors()[0]
+        where = ".".join(str(part) for part in problem["loc"]) or "answer"
+        raise BadResponse(
+            f"{provider}: {model.__name__} answer not as documented: {where}: {problem['msg']}",
+            provider=provider,
+            data=body,
+        ) from err
 
 
 def retry_after_seconds(headers: Mapping[str, str]) -> float | None:

@@ -11,9 +11,9 @@ import hashlib
 import re
 import time
 from types import MappingProxyType
-from typing import Any
+from typing import Any, Literal
 
-from providers.base import FormValue, TaskProvider
+from providers.base import Answer, FormValue, NonEmpty, TaskProvider, WebUrl, parse_answer
 from providers.errors import (
     AuthenticationError,
     BadResponse,
@@ -32,6 +32,32 @@ POLL_INTERVAL = 2.0
 DEADLINE = 1800.0
 REPAIR_TYPES = {"upscale": "sr", "repair": "sr,repair", "colorize": "sr,repair,colour", "background": "bg"}
 _RGB = re.compile(r"^(\d{1,3}),(\d{1,3}),(\d{1,3})$")
+
+
+class _Envelope(Answer):
+    """Every answer: code 200 with data, or 9000 with the error's errno and msg."""
+
+    code: int
+    errno: object = None
+    msg: object = ""
+    data: object = None
+
+
+class _Uploaded(Answer):
+    mdf: NonEmpty
+
+
+class _Status(Answer):
+    #: 100 while working, 200 when done.
+    status: Literal[100, 200]
+
+
+class _Download(Answer):
+    url: WebUrl
+
+
+class _Nums(Answer):
+    nums: int
 
 
 class QuotaExhausted(ProviderDomainError):
@@ -121,11 +147,12 @@ class HiliClient(TaskProvider[RepairOrder]):
         body = await self.request_json(
             "POST", f"{self.base_url}{path}", idempotent=idempotent, headers=headers, form=parts
         )
-        if body.get("code") == 200:
-            return body.get("data")
-        if body.get("code") == 9000:
-            raise _error(body.get("errno"), str(body.get("msg", "")), body)
-        raise BadResponse(f"hili: unexpected code {body.get('code')}", provider=self.name, data=body)
+        envelope = parse_answer(_Envelope, body, self.name)
+        if envelope.code == 200:
+            return envelope.data
+        if envelope.code == 9000:
+            raise _error(envelope.errno, str(envelope.msg), body)
+        raise BadResponse(f"hili: unexpected code {envelope.code}", provider=self.name, data=body)
 
     async def upload(self, image: bytes, repair_type: str, rgb: str | None = None) -> str:
         """Upload for processing (this is what Hili charges, unless it fails); returns the ``mdf``."""
@@ -139,32 +166,20 @@ class HiliClient(TaskProvider[RepairOrder]):
         data = await self._call(
             "/api/third/photo/upload", fields, idempotent=False, file=("photo.jpg", image, "image/jpeg")
         )
-        mdf = data.get("mdf") if isinstance(data, dict) else None
-        if not isinstance(mdf, str) or not mdf:
-            raise BadResponse("hili: no mdf in the upload answer", provider=self.name, data=data)
-        return mdf
+        return parse_answer(_Uploaded, data, self.name).mdf
 
     async def status(self, mdf: str) -> int:
         data = await self._call("/api/third/photo/status", {"mdf": mdf}, idempotent=True)
-        status = data.get("status") if isinstance(data, dict) else None
-        if status not in (100, 200):
-            raise BadResponse("hili: unknown status", provider=self.name, data=data)
-        return int(status)
+        return parse_answer(_Status, data, self.name).status
 
     async def download_url(self, mdf: str) -> str:
         data = await self._call("/api/third/photo/download", {"mdf": mdf}, idempotent=True)
-        url = data.get("url") if isinstance(data, dict) else None
-        if not isinstance(url, str) or not url.startswith(("http://", "https://")):
-            raise BadResponse("hili: no url in the download answer", provider=self.name, data=data)
-        return url
+        return parse_answer(_Download, data, self.name).url
 
     async def remaining(self) -> int:
         """How many uploads the account has left (``/api/third/company/nums``)."""
         data = await self._call("/api/third/company/nums", {}, idempotent=True)
-        nums = data.get("nums") if isinstance(data, dict) else None
-        if not isinstance(nums, int):
-            raise BadResponse("hili: no nums in the answer", provider=self.name, data=data)
-        return nums
+        return parse_answer(_Nums, data, self.name).nums
 
     async def submit(
         self, order: RepairOrder, image: InputImage | None, callback_url: str | None, *, reference: str = ""

@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from providers.base import TaskProvider
+from providers.base import Answer, NonEmpty, TaskProvider, parse_answer
 from providers.errors import (
     BadResponse,
     ImageTooLarge,
@@ -76,6 +76,24 @@ class MagicTigerApi:
     callback_param: str = ""
 
 
+class _Created(Answer):
+    taskid: NonEmpty
+
+
+class _Face(Answer):
+    outputurl: str | None = None
+
+
+class _Task(Answer):
+    status: int
+    queuenum: int | None = None
+    errorcode: int | None = None
+    errormsg: str | None = None
+    #: One output per face for face operations, else one ``outputurl`` for the whole photo.
+    facelist: list[_Face] | None = None
+    outputurl: str | None = None
+
+
 def _error(code: int, message: str, data: Any) -> ProviderError:
     error_type = _ERRORS.get(code)
     if error_type is None:
@@ -124,9 +142,7 @@ class MagicTigerClient(TaskProvider[EnhanceOrder]):
         if self.api.callback_param and callback_url:
             payload[self.api.callback_param] = callback_url
         data = await self._call("createtask", payload, idempotent=False)
-        task_id = data.get("taskid") if isinstance(data, dict) else None
-        if not isinstance(task_id, str) or not task_id:
-            raise BadResponse("magictiger: no taskid in the answer", provider=self.name, data=data)
+        task_id = parse_answer(_Created, data, self.name).taskid
         # The task id carries the type, which gettask needs as well.
         return Submission(task_id=json.dumps({"taskid": task_id, "type": order.type}))
 
@@ -139,12 +155,10 @@ class MagicTigerClient(TaskProvider[EnhanceOrder]):
         return self.parse_task(data)
 
     def parse_task(self, data: Any) -> TaskStatus:
-        if not isinstance(data, dict) or not isinstance(data.get("status"), int):
-            raise BadResponse("magictiger: no task status", provider=self.name, data=data)
-        status = data["status"]
-        queue = data.get("queuenum") if isinstance(data.get("queuenum"), int) else None
+        task = parse_answer(_Task, data, self.name)
+        status = task.status
         if status in self.api.failed_status:
-            error = _error(data.get("errorcode") or 0, str(data.get("errormsg") or ""), data)
+            error = _error(task.errorcode or 0, task.errormsg or "", data)
             failure = (
                 error
                 if isinstance(error, ProviderDomainError)
@@ -152,11 +166,9 @@ class MagicTigerClient(TaskProvider[EnhanceOrder]):
             )
             return TaskStatus(Phase.FAILED, error=failure, raw_state=status)
         if status not in self.api.done_status:
-            return TaskStatus(Phase.PENDING, progress=0, queue_position=queue, raw_state=status)
-        listed = data.get("facelist")
-        faces = listed if isinstance(listed, list) else []
-        urls = [f.get("outputurl") for f in faces if isinstance(f, dict)] or [data.get("outputurl")]
-        urls = [u for u in urls if isinstance(u, str) and u.startswith(("http://", "https://"))]
+            return TaskStatus(Phase.PENDING, progress=0, queue_position=task.queuenum, raw_state=status)
+        found = [face.outputurl for face in task.facelist or []] or [task.outputurl]
+        urls = [u for u in found if u is not None and u.startswith(("http://", "https://"))]
         if not urls:
             raise BadResponse("magictiger: finished task without an output", provider=self.name, data=data)
         return TaskStatus(Phase.DONE, progress=100, images=tuple(ResultImage(url=u) for u in urls), raw_state=status)

@@ -12,7 +12,7 @@ import binascii
 from types import MappingProxyType
 from typing import Any
 
-from providers.base import DEFAULT_MAX_RETRIES, FormValue, TaskProvider, status_error
+from providers.base import DEFAULT_MAX_RETRIES, Answer, FormValue, NonEmpty, TaskProvider, parse_answer, status_error
 from providers.errors import (
     BadResponse,
     ImageTooLarge,
@@ -47,6 +47,19 @@ _FAILED_STATES: dict[int, type[ProviderDomainError]] = {
     -2: ResultUploadFailed,
     -1: ProviderDomainError,
 }
+
+
+class _Created(Answer):
+    task_id: NonEmpty
+
+
+class _Task(Answer):
+    #: 1 done; 0, 2, 3, 4 in progress; negative failed.
+    state: int
+    progress: int = 0
+    #: The finished photo: a URL, or the image itself in base64.
+    image: str | None = None
+    image_id: str | None = None
 
 
 def create_form(order: IdPhotoOrder) -> dict[str, str]:
@@ -126,11 +139,7 @@ class PicwishClient(TaskProvider[IdPhotoOrder]):
         body = await self.request_json(
             "POST", f"{self.base_url}/idphoto", idempotent=False, headers=self._headers, form=parts
         )
-        payload = self._checked(body)
-        task_id = payload.get("task_id") if isinstance(payload, dict) else None
-        if not isinstance(task_id, str) or not task_id:
-            raise BadResponse("picwish: no task_id in the answer", provider=self.name, data=body)
-        return Submission(task_id=task_id)
+        return Submission(task_id=parse_answer(_Created, self._checked(body), self.name).task_id)
 
     async def query(self, task_id: str) -> TaskStatus:
         body = await self.request_json(
@@ -147,21 +156,17 @@ class PicwishClient(TaskProvider[IdPhotoOrder]):
         return body.get("data")
 
     def parse_status(self, data: Any) -> TaskStatus:
-        if not isinstance(data, dict) or not isinstance(data.get("state"), int):
-            raise BadResponse("picwish: no task state in the answer", provider=self.name, data=data)
-        state: int = data["state"]
-        reported = data.get("progress")
-        progress = reported if isinstance(reported, int) else 0
+        task = parse_answer(_Task, data, self.name)
+        state, progress = task.state, task.progress
         if state < 0:
             error_type = _FAILED_STATES.get(state, ProviderDomainError)
             error = error_type(f"picwish: task state {state}", provider=self.name, data=data)
             return TaskStatus(Phase.FAILED, progress=progress, error=error, raw_state=state)
         if state != 1:
             return TaskStatus(Phase.PENDING, progress=min(progress, 99), raw_state=state)
-        image = data.get("image")
-        if not isinstance(image, str) or not image:
+        image, image_id = task.image, task.image_id
+        if not image:
             raise BadResponse("picwish: finished task without an image", provider=self.name, data=data)
-        image_id = data.get("image_id") if isinstance(data.get("image_id"), str) else None
         if image.startswith(("http://", "https://")):
             result = ResultImage(url=image, image_id=image_id)
         else:

@@ -12,14 +12,14 @@ import hashlib
 import json
 import logging
 import uuid
-from typing import Any
+from typing import Annotated, Any
 
+from pydantic import Field, Json
 from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt, wait_random_exponential
 
-from providers.base import TaskProvider
+from providers.base import Answer, NonEmpty, TaskProvider, parse_answer
 from providers.errors import (
     AuthenticationError,
-    BadResponse,
     InvalidImage,
     ProviderDomainError,
     RateLimited,
@@ -50,6 +50,16 @@ LAYOUTS: dict[str, dict[str, int]] = {
     "vertical": {"anime": 2, "side_by_side": 1},
     "horizontal": {"anime": 2, "side_by_side": 1},
 }
+
+
+class _Images(Answer):
+    img_urls: Annotated[list[NonEmpty], Field(min_length=1)]
+
+
+class _Converted(Answer):
+    """A code 0 answer: the result links are in ``extra``, a JSON document inside a string."""
+
+    extra: Json[_Images]
 
 
 class NoFace(ProviderDomainError):
@@ -157,13 +167,7 @@ class QQAnimeClient(TaskProvider[AnimeOrder]):
                     "to a proxy in mainland China, or use the overseas url and busi_id"
                 )
             raise error
-        try:
-            urls = json.loads(answer["extra"])["img_urls"]
-        except (KeyError, TypeError, ValueError) as err:
-            raise BadResponse("qq_anime: no img_urls in the answer", provider=self.name, data=answer) from err
-        if not isinstance(urls, list) or not urls or not all(isinstance(u, str) for u in urls):
-            raise BadResponse("qq_anime: img_urls is not a list of URLs", provider=self.name, data=answer)
-        return urls
+        return parse_answer(_Converted, answer, self.name).extra.img_urls
 
     async def submit(
         self, order: AnimeOrder, image: InputImage | None, callback_url: str | None, *, reference: str = ""

@@ -16,10 +16,10 @@ import time
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import urlsplit
 
-from providers.base import TaskProvider
+from providers.base import Answer, NonEmpty, TaskProvider, WebUrl, parse_answer
 from providers.errors import AuthenticationError, BadResponse, ProviderDomainError, ProviderStatusError
 from providers.models import CallbackAnswer, InputImage, InputLimits, Phase, ResultImage, Submission, TaskStatus
 from providers.orders import PortraitOrder
@@ -37,6 +37,17 @@ _PROGRESS = {"pending": 10, "preparing": 30, "running": 60}
 #: Words in the gateway's X-Ca-Error-Message when it refuses the bot's credentials ("Invalid
 #: Signature", "Invalid AppKey", "Invalid AppCode", ...); it answers such requests with HTTP 400.
 _CREDENTIAL_WORDS = ("signature", "appkey", "appcode")
+
+
+class _Created(Answer):
+    job_id: NonEmpty
+
+
+class _Job(Answer):
+    job_status: Literal["pending", "preparing", "running", "finish", "fail"]
+    result_url: list[WebUrl] | None = None
+    reason: object = None
+    code: object = None
 
 
 @dataclass(frozen=True)
@@ -160,10 +171,7 @@ class WanxingClient(TaskProvider[PortraitOrder]):
                 provider=self.name,
                 data=answer,
             )
-        job_id = (answer.get("data") or {}).get("job_id") if isinstance(answer.get("data"), dict) else None
-        if not isinstance(job_id, str) or not job_id:
-            raise BadResponse("wanxing: no job_id in the answer", provider=self.name, data=answer)
-        return Submission(task_id=job_id)
+        return Submission(task_id=parse_answer(_Created, answer.get("data"), self.name).job_id)
 
     async def query(self, task_id: str) -> TaskStatus:
         answer = await self._post("/query", {"job_id": task_id}, idempotent=True)
@@ -172,20 +180,16 @@ class WanxingClient(TaskProvider[PortraitOrder]):
             raise ProviderStatusError(
                 f"wanxing: query status {answer.get('status')}", status=502, provider=self.name, data=answer
             )
-        job_status = data.get("job_status")
-        if job_status == "finish":
-            urls = data.get("result_url")
-            if not isinstance(urls, list) or not urls or not isinstance(urls[0], str):
+        job = parse_answer(_Job, data, self.name)
+        if job.job_status == "finish":
+            if not job.result_url:
                 raise BadResponse("wanxing: finished without result_url", provider=self.name, data=answer)
-            return TaskStatus(Phase.DONE, progress=100, images=(ResultImage(url=urls[0]),), raw_state=job_status)
-        if job_status == "fail":
-            error = ProviderDomainError(
-                f"wanxing: {data.get('reason')} ({data.get('code')})", provider=self.name, data=data
-            )
-            return TaskStatus(Phase.FAILED, error=error, raw_state=job_status)
-        if job_status in _PROGRESS:
-            return TaskStatus(Phase.PENDING, progress=_PROGRESS[job_status], raw_state=job_status)
-        raise BadResponse(f"wanxing: unknown job_status {job_status!r}", provider=self.name, data=answer)
+            images = (ResultImage(url=job.result_url[0]),)
+            return TaskStatus(Phase.DONE, progress=100, images=images, raw_state=job.job_status)
+        if job.job_status == "fail":
+            error = ProviderDomainError(f"wanxing: {job.reason} ({job.code})", provider=self.name, data=data)
+            return TaskStatus(Phase.FAILED, error=error, raw_state=job.job_status)
+        return TaskStatus(Phase.PENDING, progress=_PROGRESS[job.job_status], raw_state=job.job_status)
 
     def callback_answer(self) -> CallbackAnswer:
         """The document: answer HTTP 200 with the body "successfully", or it is sent again."""

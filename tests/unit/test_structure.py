@@ -1,0 +1,99 @@
+"""The layout the architecture promises: services in one registry, dialogs that reach providers
+only through what the providers declare, orders that are typed and survive the job row."""
+
+from __future__ import annotations
+
+import ast
+import json
+from pathlib import Path
+
+import pytest
+from pydantic import ValidationError
+
+from bot.config import ProviderSettings
+from bot.i18n import LANGUAGES, catalog
+from bot.services import registry
+from providers.base import TaskProvider
+from providers.hili import HiliClient
+from providers.local import LocalIdPhoto
+from providers.magictiger import MagicTigerClient
+from providers.orders import IdPhotoOrder, RepairOrder
+from providers.picwish import PicwishClient
+from providers.qq_anime import QQAnimeClient
+from providers.wanxing import WanxingClient
+
+ROOT = Path(__file__).resolve().parents[2]
+#: Modules only the wiring (bot/wiring.py) and the runner may import.
+CLIENT_MODULES = {
+    "bot.web",
+    "providers.picwish",
+    "providers.hili",
+    "providers.qq_anime",
+    "providers.wanxing",
+    "providers.magictiger",
+    "providers.local",
+    "providers.localengine.worker",
+}
+CLIENTS: dict[str, type[TaskProvider]] = {
+    "picwish": PicwishClient,
+    "local": LocalIdPhoto,
+    "qq_anime": QQAnimeClient,
+    "wanxing": WanxingClient,
+    "hili": HiliClient,
+    "magictiger": MagicTigerClient,
+}
+
+
+def _imports(path: Path) -> set[str]:
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            found |= {alias.name for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            found.add(node.module)
+            found |= {f"{node.module}.{alias.name}" for alias in node.names}
+    return found
+
+
+@pytest.mark.parametrize(
+    "path",
+    sorted([*ROOT.glob("bot/services/**/*.py"), *ROOT.glob("bot/conversations/*.py"), ROOT / "bot/keyboards.py"]),
+    ids=lambda p: str(p.relative_to(ROOT)),
+)
+def test_dialogs_import_no_provider_client_and_no_web_server(path):
+    assert _imports(path) & CLIENT_MODULES == set()
+
+
+def test_the_registry_lists_each_service_once_with_known_providers_and_texts():
+    names = [service.name for service in registry.SERVICES]
+    assert names == ["idphoto", "anime", "portrait", "repair", "enhance"]  # the menu order
+    configurable = set(ProviderSettings.model_fields)
+    assert configurable == set(CLIENTS) == set(registry.provider_names())
+    for service in registry.SERVICES:
+        assert service.providers and set(service.providers) <= configurable
+        for lang in LANGUAGES:
+            assert f"service.{service.name}" in catalog(lang)
+
+
+def test_each_client_declares_what_its_dialog_reads():
+    assert {"beauty", "outfit", "layout", "preview"} == PicwishClient.features
+    assert "man_1" in PicwishClient.catalogs["outfits"] and PicwishClient.input_limits.max_side == 4096
+    assert LocalIdPhoto.features == {"gradient"}
+    assert HiliClient.catalogs["repair_modes"] == ("upscale", "repair", "colorize", "background")
+    assert WanxingClient.input_limits.min_side == 640 and WanxingClient.input_limits.max_side == 2500
+    assert MagicTigerClient.cancellable and not any(
+        c.cancellable for c in CLIENTS.values() if c is not MagicTigerClient
+    )
+    assert QQAnimeClient.input_limits.max_side == 1600
+
+
+def test_an_order_is_checked_when_built_and_read_back_from_its_row_unchanged():
+    order = IdPhotoOrder(spec_id=3108, px_width=602, px_height=602, dpi=300, bg_color="438EDB", beauty=True)
+    stored = json.loads(json.dumps(order.model_dump(mode="json")))  # as the job row keeps it
+    assert IdPhotoOrder.model_validate(stored) == order
+    with pytest.raises(ValidationError):
+        IdPhotoOrder(spec_id=3108, px_width=602, px_height=602, dpi=300, bg_color="#12345")
+    with pytest.raises(ValidationError):
+        RepairOrder(mode="background", rgb="red")
+    # A row written by an older version, with a key no longer used, still reads.
+    assert RepairOrder.model_validate({"mode": "repair", "repair_type": "sr,repair"}) == RepairOrder(mode="repair")
