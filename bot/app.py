@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import re
 import warnings
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -25,7 +24,16 @@ from telegram.ext import (
 from telegram.warnings import PTBUserWarning
 
 from bot import sessions
-from bot.callback_data import Prefix, build, pattern
+from bot.callback_data import (
+    CancelJob,
+    ConfirmOrder,
+    DropOrder,
+    ForgetAnswer,
+    NewPhoto,
+    RetryJob,
+    ServiceChoice,
+    SetLanguage,
+)
 from bot.config import Settings
 from bot.context import CONTEXT_TYPES, Context, PhotoBotApp
 from bot.conversations import menu, orders, privacy
@@ -66,15 +74,11 @@ _TIMEOUT: dict[object, list[BaseHandler]] = {
 }
 
 
-def _exact(prefix: Prefix, action: str, *args: str) -> re.Pattern[str]:
-    return re.compile("^" + re.escape(build(prefix, action, *args)) + "$")
-
-
 def _conversation(service: Service[Any], timeout: float) -> ConversationHandler:
     """A service's conversation: its menu button (and re-entries) in, its steps, the shared ways out."""
     return ConversationHandler(
         entry_points=[
-            CallbackQueryHandler(service.start, pattern=_exact(Prefix.MENU, "svc", service.name)),
+            CallbackQueryHandler(service.start, pattern=ServiceChoice(service.name).exact()),
             *service.reentries(),
         ],
         states={**_TIMEOUT, **service.steps()},
@@ -107,16 +111,16 @@ def register_handlers(app: PhotoBotApp, conversation_timeout: float) -> None:
     app.add_handler(CommandHandler("grant", menu.grant))
     app.add_handler(CommandHandler("hili", menu.hili_remaining))
     # Orders and jobs: buttons that work whatever the conversation state.
-    app.add_handler(CallbackQueryHandler(orders.confirm, pattern=pattern(Prefix.ORDER, "ok")))
-    app.add_handler(CallbackQueryHandler(orders.cancel_order, pattern=pattern(Prefix.ORDER, "no")))
-    app.add_handler(CallbackQueryHandler(orders.cancel_job, pattern=pattern(Prefix.JOB, "cancel")))
-    app.add_handler(CallbackQueryHandler(orders.retry_job, pattern=pattern(Prefix.JOB, "retry")))
-    app.add_handler(CallbackQueryHandler(menu.set_language, pattern=pattern(Prefix.LANG, "set")))
-    app.add_handler(CallbackQueryHandler(privacy.forget_answer, pattern=pattern(Prefix.MENU, "forget")))
+    app.add_handler(CallbackQueryHandler(orders.confirm, pattern=ConfirmOrder.pattern()))
+    app.add_handler(CallbackQueryHandler(orders.cancel_order, pattern=DropOrder.pattern()))
+    app.add_handler(CallbackQueryHandler(orders.cancel_job, pattern=CancelJob.pattern()))
+    app.add_handler(CallbackQueryHandler(orders.retry_job, pattern=RetryJob.pattern()))
+    app.add_handler(CallbackQueryHandler(menu.set_language, pattern=SetLanguage.pattern()))
+    app.add_handler(CallbackQueryHandler(privacy.forget_answer, pattern=ForgetAnswer.pattern()))
     # Buttons under a service's finished results (free re-edits of an ID photo).
     for service in registry.SERVICES:
         app.add_handlers(service.handlers())
-    app.add_handler(CallbackQueryHandler(menu.new_photo, pattern=_exact(Prefix.MENU, "new")))
+    app.add_handler(CallbackQueryHandler(menu.new_photo, pattern=NewPhoto().exact()))
     # A photo at any time starts a flow; other text gets a hint; stale buttons an answer.
     app.add_handler(MessageHandler(_PHOTO, menu.photo))
     app.add_handler(MessageHandler(_TEXT, menu.text_without_photo))

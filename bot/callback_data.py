@@ -1,15 +1,28 @@
-"""The one place callback_data is built and parsed: ``prefix:action[:arg...]``, at most 64 bytes.
+"""The one place callback data is built and parsed: one typed class per kind of button.
 
-Handlers register with the ``pattern()`` of the same constants they build with.
+Callback data is ``prefix:action[:arg...]``, at most 64 bytes (Telegram's limit). Each action is
+a frozen dataclass whose fields are its arguments, ``str`` or ``int``:
+
+    SpecChoice(3108).data()            -> "i:spec:3108"
+    SpecChoice.parse("i:spec:3108")    -> SpecChoice(spec_id=3108)
+    SpecChoice.parse("i:spec:x")       -> None (forged or stale: the handler answers and stops)
+    SpecChoice.pattern()               -> what its CallbackQueryHandler is registered with
+
+A service may declare its own actions beside its dialog; the prefix and action pair must be new.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import re
+import typing
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Any, ClassVar, Self
 
 MAX_BYTES = 64
+#: Whole numbers in callback data: ASCII digits, short (no "١٢", "+5", "1e9" or 500 digits).
+_NUMBER = re.compile(r"[0-9]{1,18}")
 
 
 class Prefix(StrEnum):
@@ -24,38 +37,238 @@ class Prefix(StrEnum):
     LANG = "l"  # language switch
 
 
+class Action:
+    """Base of every button's callback data; see the module docstring."""
+
+    prefix: ClassVar[str]
+    action: ClassVar[str]
+    _types: ClassVar[tuple[type, ...]]
+    _taken: ClassVar[set[tuple[str, str]]] = set()
+
+    def __init_subclass__(cls, *, prefix: str, action: str, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if (str(prefix), action) in Action._taken:
+            raise TypeError(f"callback action {prefix}:{action} is declared twice")
+        Action._taken.add((str(prefix), action))
+        cls.prefix, cls.action = str(prefix), action
+
+    @classmethod
+    def _arg_types(cls) -> tuple[type, ...]:
+        if "_types" not in cls.__dict__:
+            hints = typing.get_type_hints(cls)
+            types = tuple(hints[field.name] for field in dataclasses.fields(cls))  # type: ignore[arg-type]
+            if not set(types) <= {str, int}:
+                raise TypeError(f"{cls.__name__}: callback arguments are str or int")
+            cls._types = types
+        return cls._types
+
+    def data(self) -> str:
+        """The callback data of this button."""
+        values = [str(getattr(self, field.name)) for field in dataclasses.fields(self)]  # type: ignore[arg-type]
+        if any(":" in value or not value for value in values):
+            raise ValueError(f"{type(self).__name__}: an argument is empty or holds ':': {values!r}")
+        data = ":".join([self.prefix, self.action, *values])
+        if len(data.encode()) > MAX_BYTES:
+            raise ValueError(f"callback data longer than {MAX_BYTES} bytes: {data!r}")
+        return data
+
+    @classmethod
+    def parse(cls, data: str | None) -> Self | None:
+        """The action ``data`` stands for, or None when it is not this action's (well-formed) data."""
+        if not data:
+            return None
+        prefix, _, rest = data.partition(":")
+        action, _, args = rest.partition(":")
+        if (prefix, action) != (cls.prefix, cls.action):
+            return None
+        values = args.split(":") if args else []
+        types = cls._arg_types()
+        if len(values) != len(types):
+            return None
+        converted: list[object] = []
+        for value, kind in zip(values, types, strict=True):
+            if kind is int:
+                if not _NUMBER.fullmatch(value):
+                    return None
+                converted.append(int(value))
+            elif not value:
+                return None
+            else:
+                converted.append(value)
+        return cls(*converted)
+
+    @classmethod
+    def pattern(cls) -> re.Pattern[str]:
+        """For ``CallbackQueryHandler``: every press of this kind of button (the handler parses it)."""
+        return re.compile(rf"^{re.escape(cls.prefix)}:({re.escape(cls.action)})(:|$)")
+
+    def exact(self) -> re.Pattern[str]:
+        """For ``CallbackQueryHandler``: this one button only."""
+        return re.compile("^" + re.escape(self.data()) + "$")
+
+
+# --- menu and commands --------------------------------------------------------------------
+
+
 @dataclass(frozen=True)
-class Callback:
-    prefix: Prefix
-    action: str
-    args: tuple[str, ...] = ()
-
-    def arg(self, index: int = 0) -> str:
-        return self.args[index]
+class ServiceChoice(Action, prefix=Prefix.MENU, action="svc"):
+    service: str
 
 
-def build(prefix: Prefix, action: str, *args: object) -> str:
-    data = ":".join([prefix.value, action, *(str(a) for a in args)])
-    if len(data.encode()) > MAX_BYTES:
-        raise ValueError(f"callback data longer than {MAX_BYTES} bytes: {data!r}")
-    return data
+@dataclass(frozen=True)
+class NewPhoto(Action, prefix=Prefix.MENU, action="new"):
+    pass
 
 
-def parse(data: str | None) -> Callback | None:
-    if not data:
-        return None
-    parts = data.split(":")
-    if len(parts) < 2:
-        return None
-    try:
-        prefix = Prefix(parts[0])
-    except ValueError:
-        return None
-    return Callback(prefix, parts[1], tuple(parts[2:]))
+@dataclass(frozen=True)
+class ForgetAnswer(Action, prefix=Prefix.MENU, action="forget"):
+    answer: str  # "yes" or "no"
 
 
-def pattern(prefix: Prefix, *actions: str) -> re.Pattern[str]:
-    """Regex for ``CallbackQueryHandler``: the prefix and, if given, one of the actions."""
-    if actions:
-        return re.compile(rf"^{prefix.value}:({'|'.join(map(re.escape, actions))})(:|$)")
-    return re.compile(rf"^{prefix.value}:")
+@dataclass(frozen=True)
+class SetLanguage(Action, prefix=Prefix.LANG, action="set"):
+    code: str
+
+
+# --- summary and jobs -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ConfirmOrder(Action, prefix=Prefix.ORDER, action="ok"):
+    nonce: str
+
+
+@dataclass(frozen=True)
+class DropOrder(Action, prefix=Prefix.ORDER, action="no"):
+    nonce: str
+
+
+@dataclass(frozen=True)
+class CancelJob(Action, prefix=Prefix.JOB, action="cancel"):
+    job_id: str
+
+
+@dataclass(frozen=True)
+class RetryJob(Action, prefix=Prefix.JOB, action="retry"):
+    job_id: str
+
+
+# --- ID photo ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Category(Action, prefix=Prefix.IDPHOTO, action="cat"):
+    index: int
+
+
+@dataclass(frozen=True)
+class SpecChoice(Action, prefix=Prefix.IDPHOTO, action="spec"):
+    spec_id: int
+
+
+@dataclass(frozen=True)
+class SpecPage(Action, prefix=Prefix.IDPHOTO, action="pg"):
+    page: int
+
+
+@dataclass(frozen=True)
+class Back(Action, prefix=Prefix.IDPHOTO, action="back"):
+    to: str  # "cat", "spec" or "color"
+
+
+@dataclass(frozen=True)
+class Colour(Action, prefix=Prefix.IDPHOTO, action="col"):
+    name: str  # a palette name, or "custom"
+
+
+@dataclass(frozen=True)
+class OptionToggle(Action, prefix=Prefix.IDPHOTO, action="opt"):
+    name: str  # a provider feature, or "done"
+
+
+@dataclass(frozen=True)
+class OutfitGroup(Action, prefix=Prefix.IDPHOTO, action="outfit"):
+    group: str
+
+
+@dataclass(frozen=True)
+class Outfit(Action, prefix=Prefix.IDPHOTO, action="cloth"):
+    outfit: str  # a provider's outfit id, or "none"
+
+
+@dataclass(frozen=True)
+class Recolor(Action, prefix=Prefix.IDPHOTO, action="recolor"):
+    job_id: str
+
+
+@dataclass(frozen=True)
+class AskSize(Action, prefix=Prefix.IDPHOTO, action="kb"):
+    job_id: str
+
+
+@dataclass(frozen=True)
+class MakeSize(Action, prefix=Prefix.IDPHOTO, action="kbw"):
+    job_id: str
+    low_kb: int
+    high_kb: int
+
+
+@dataclass(frozen=True)
+class AskDpi(Action, prefix=Prefix.IDPHOTO, action="dpi"):
+    job_id: str
+
+
+@dataclass(frozen=True)
+class MakeDpi(Action, prefix=Prefix.IDPHOTO, action="dpis"):
+    job_id: str
+    dpi: int
+
+
+@dataclass(frozen=True)
+class AskPaper(Action, prefix=Prefix.IDPHOTO, action="sheet"):
+    job_id: str
+
+
+@dataclass(frozen=True)
+class MakeSheet(Action, prefix=Prefix.IDPHOTO, action="shc"):
+    job_id: str
+    paper: str
+    copies: int  # 0: as many as fit
+
+
+# --- anime, repair, enhance, portrait ---------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class StyleChoice(Action, prefix=Prefix.ANIME, action="style"):
+    style: str
+
+
+@dataclass(frozen=True)
+class LayoutChoice(Action, prefix=Prefix.ANIME, action="lay"):
+    layout: str
+
+
+@dataclass(frozen=True)
+class RepairMode(Action, prefix=Prefix.REPAIR, action="mode"):
+    mode: str
+
+
+@dataclass(frozen=True)
+class RepairBackground(Action, prefix=Prefix.REPAIR, action="bg"):
+    name: str  # a colour name, or "custom"
+
+
+@dataclass(frozen=True)
+class EnhanceChoice(Action, prefix=Prefix.ENHANCE, action="type"):
+    type_id: str
+
+
+@dataclass(frozen=True)
+class TemplatePage(Action, prefix=Prefix.PORTRAIT, action="nav"):
+    index: int
+
+
+@dataclass(frozen=True)
+class TemplateChoice(Action, prefix=Prefix.PORTRAIT, action="pick"):
+    template: str

@@ -1,4 +1,5 @@
-"""Inline keyboards. Button texts come from the locale catalogs, callback data from callback_data."""
+"""Inline keyboards. Button texts come from the locale catalogs, callback data from the typed
+actions in ``bot/callback_data.py``."""
 
 from __future__ import annotations
 
@@ -7,7 +8,38 @@ from collections.abc import Sequence
 from telegram import InlineKeyboardButton as Button
 from telegram import InlineKeyboardMarkup as Markup
 
-from bot.callback_data import Prefix, build
+from bot.callback_data import (
+    AskDpi,
+    AskPaper,
+    AskSize,
+    Back,
+    CancelJob,
+    Category,
+    Colour,
+    ConfirmOrder,
+    DropOrder,
+    EnhanceChoice,
+    ForgetAnswer,
+    LayoutChoice,
+    MakeDpi,
+    MakeSheet,
+    MakeSize,
+    NewPhoto,
+    OptionToggle,
+    Outfit,
+    OutfitGroup,
+    Recolor,
+    RepairBackground,
+    RepairMode,
+    RetryJob,
+    ServiceChoice,
+    SetLanguage,
+    SpecChoice,
+    SpecPage,
+    StyleChoice,
+    TemplateChoice,
+    TemplatePage,
+)
 from bot.i18n import LANGUAGES, t
 from providers.orders import IdPhotoOrder
 from providers.specs import Spec
@@ -21,16 +53,11 @@ def _rows(buttons: Sequence[Button], width: int) -> list[list[Button]]:
 
 
 def services_menu(lang: str, services: Sequence[str]) -> Markup:
-    return Markup(
-        [[Button(t(lang, f"service.{name}"), callback_data=build(Prefix.MENU, "svc", name))] for name in services]
-    )
+    return Markup([[Button(t(lang, f"service.{name}"), callback_data=ServiceChoice(name).data())] for name in services])
 
 
 def categories(lang: str, names: Sequence[str]) -> Markup:
-    buttons = [
-        Button(t(lang, f"category.{name}"), callback_data=build(Prefix.IDPHOTO, "cat", i))
-        for i, name in enumerate(names)
-    ]
+    buttons = [Button(t(lang, f"category.{name}"), callback_data=Category(i).data()) for i, name in enumerate(names)]
     return Markup(_rows(buttons, 2))
 
 
@@ -42,30 +69,30 @@ def spec_page(lang: str, specs: Sequence[Spec], page: int) -> Markup:
         [
             Button(
                 t(lang, "idphoto.spec_button", title=s.title, w=s.mm[0], h=s.mm[1]),
-                callback_data=build(Prefix.IDPHOTO, "spec", s.spec_id),
+                callback_data=SpecChoice(s.spec_id).data(),
             )
         ]
         for s in shown
     ]
     nav = []
     if page > 0:
-        nav.append(Button("◀", callback_data=build(Prefix.IDPHOTO, "pg", page - 1)))
+        nav.append(Button("◀", callback_data=SpecPage(page - 1).data()))
     if pages > 1:
-        nav.append(Button(f"{page + 1}/{pages}", callback_data=build(Prefix.IDPHOTO, "pg", page)))
+        nav.append(Button(f"{page + 1}/{pages}", callback_data=SpecPage(page).data()))
     if page < pages - 1:
-        nav.append(Button("▶", callback_data=build(Prefix.IDPHOTO, "pg", page + 1)))
+        nav.append(Button("▶", callback_data=SpecPage(page + 1).data()))
     if nav:
         rows.append(nav)
-    rows.append([Button(t(lang, "button.back"), callback_data=build(Prefix.IDPHOTO, "back", "cat"))])
+    rows.append([Button(t(lang, "button.back"), callback_data=Back("cat").data())])
     return Markup(rows)
 
 
 def colors(lang: str, names: Sequence[str], custom: bool) -> Markup:
-    buttons = [Button(t(lang, f"color.{name}"), callback_data=build(Prefix.IDPHOTO, "col", name)) for name in names]
+    buttons = [Button(t(lang, f"color.{name}"), callback_data=Colour(name).data()) for name in names]
     if custom:
-        buttons.append(Button(t(lang, "color.custom"), callback_data=build(Prefix.IDPHOTO, "col", "custom")))
+        buttons.append(Button(t(lang, "color.custom"), callback_data=Colour("custom").data()))
     rows = _rows(buttons, 4)
-    rows.append([Button(t(lang, "button.back"), callback_data=build(Prefix.IDPHOTO, "back", "spec"))])
+    rows.append([Button(t(lang, "button.back"), callback_data=Back("spec").data())])
     return Markup(rows)
 
 
@@ -83,13 +110,13 @@ def options(lang: str, draft: IdPhotoOrder, features: Sequence[str]) -> Markup:
         "gradient": _on_off(lang, draft.bg_color2 is not None),
     }
     rows = [
-        [Button(t(lang, f"option.{name}", state=states[name]), callback_data=build(Prefix.IDPHOTO, "opt", name))]
+        [Button(t(lang, f"option.{name}", state=states[name]), callback_data=OptionToggle(name).data())]
         for name in features
     ]
     rows.append(
         [
-            Button(t(lang, "button.back"), callback_data=build(Prefix.IDPHOTO, "back", "color")),
-            Button(t(lang, "button.continue"), callback_data=build(Prefix.IDPHOTO, "opt", "done")),
+            Button(t(lang, "button.back"), callback_data=Back("color").data()),
+            Button(t(lang, "button.continue"), callback_data=OptionToggle("done").data()),
         ]
     )
     return Markup(rows)
@@ -102,16 +129,16 @@ def _outfit_group(outfit: str) -> str:
 def outfit_groups(lang: str, outfits: Sequence[str]) -> Markup:
     """The provider's outfit groups ("man_3" is in "man"), in its catalog's order."""
     groups = dict.fromkeys(_outfit_group(c) for c in outfits)
-    rows = [[Button(t(lang, f"outfit.{g}"), callback_data=build(Prefix.IDPHOTO, "outfit", g))] for g in groups]
-    rows.append([Button(t(lang, "outfit.none"), callback_data=build(Prefix.IDPHOTO, "cloth", "none"))])
+    rows = [[Button(t(lang, f"outfit.{g}"), callback_data=OutfitGroup(g).data())] for g in groups]
+    rows.append([Button(t(lang, "outfit.none"), callback_data=Outfit("none").data())])
     return Markup(rows)
 
 
 def outfit_items(lang: str, group: str, outfits: Sequence[str]) -> Markup:
     items = [c for c in outfits if _outfit_group(c) == group]
-    buttons = [Button(c.rsplit("_", 1)[1], callback_data=build(Prefix.IDPHOTO, "cloth", c)) for c in items]
+    buttons = [Button(c.rsplit("_", 1)[1], callback_data=Outfit(c).data()) for c in items]
     rows = _rows(buttons, OUTFITS_PER_ROW)
-    rows.append([Button(t(lang, "button.back"), callback_data=build(Prefix.IDPHOTO, "opt", "outfit"))])
+    rows.append([Button(t(lang, "button.back"), callback_data=OptionToggle("outfit").data())])
     return Markup(rows)
 
 
@@ -119,23 +146,23 @@ def summary(lang: str, nonce: str) -> Markup:
     return Markup(
         [
             [
-                Button(t(lang, "button.confirm"), callback_data=build(Prefix.ORDER, "ok", nonce)),
-                Button(t(lang, "button.cancel"), callback_data=build(Prefix.ORDER, "no", nonce)),
+                Button(t(lang, "button.confirm"), callback_data=ConfirmOrder(nonce).data()),
+                Button(t(lang, "button.cancel"), callback_data=DropOrder(nonce).data()),
             ]
         ]
     )
 
 
 def job_running(lang: str, job_id: str) -> Markup:
-    return Markup([[Button(t(lang, "button.cancel"), callback_data=build(Prefix.JOB, "cancel", job_id))]])
+    return Markup([[Button(t(lang, "button.cancel"), callback_data=CancelJob(job_id).data())]])
 
 
 def job_failed(lang: str, job_id: str) -> Markup:
     return Markup(
         [
             [
-                Button(t(lang, "button.retry"), callback_data=build(Prefix.JOB, "retry", job_id)),
-                Button(t(lang, "button.new_photo"), callback_data=build(Prefix.MENU, "new")),
+                Button(t(lang, "button.retry"), callback_data=RetryJob(job_id).data()),
+                Button(t(lang, "button.new_photo"), callback_data=NewPhoto().data()),
             ]
         ]
     )
@@ -146,42 +173,39 @@ def spec_refused(lang: str) -> Markup:
     return Markup(
         [
             [
-                Button(t(lang, "button.back"), callback_data=build(Prefix.IDPHOTO, "back", "spec")),
-                Button(t(lang, "button.new_photo"), callback_data=build(Prefix.MENU, "new")),
+                Button(t(lang, "button.back"), callback_data=Back("spec").data()),
+                Button(t(lang, "button.new_photo"), callback_data=NewPhoto().data()),
             ]
         ]
     )
 
 
 def new_photo(lang: str) -> Markup:
-    return Markup([[Button(t(lang, "button.new_photo"), callback_data=build(Prefix.MENU, "new"))]])
+    return Markup([[Button(t(lang, "button.new_photo"), callback_data=NewPhoto().data())]])
 
 
 def idphoto_result(lang: str, job_id: str, can_rerender: bool) -> Markup:
     rows = []
     if can_rerender:
-        rows.append([Button(t(lang, "button.other_color"), callback_data=build(Prefix.IDPHOTO, "recolor", job_id))])
+        rows.append([Button(t(lang, "button.other_color"), callback_data=Recolor(job_id).data())])
     rows.append(
         [
-            Button(t(lang, "button.file_size"), callback_data=build(Prefix.IDPHOTO, "kb", job_id)),
-            Button(t(lang, "button.dpi"), callback_data=build(Prefix.IDPHOTO, "dpi", job_id)),
+            Button(t(lang, "button.file_size"), callback_data=AskSize(job_id).data()),
+            Button(t(lang, "button.dpi"), callback_data=AskDpi(job_id).data()),
         ]
     )
-    rows.append([Button(t(lang, "button.print_sheet"), callback_data=build(Prefix.IDPHOTO, "sheet", job_id))])
-    rows.append([Button(t(lang, "button.new_photo"), callback_data=build(Prefix.MENU, "new"))])
+    rows.append([Button(t(lang, "button.print_sheet"), callback_data=AskPaper(job_id).data())])
+    rows.append([Button(t(lang, "button.new_photo"), callback_data=NewPhoto().data())])
     return Markup(rows)
 
 
 def size_windows(job_id: str, windows: Sequence[tuple[int, int]]) -> Markup:
-    buttons = [
-        Button(f"{low}–{high} KB", callback_data=build(Prefix.IDPHOTO, "kbw", job_id, low, high))
-        for low, high in windows
-    ]
+    buttons = [Button(f"{low}–{high} KB", callback_data=MakeSize(job_id, low, high).data()) for low, high in windows]
     return Markup(_rows(buttons, 2))
 
 
 def dpi_choices(job_id: str, choices: Sequence[int]) -> Markup:
-    return Markup([[Button(f"{dpi} dpi", callback_data=build(Prefix.IDPHOTO, "dpis", job_id, dpi)) for dpi in choices]])
+    return Markup([[Button(f"{dpi} dpi", callback_data=MakeDpi(job_id, dpi).data()) for dpi in choices]])
 
 
 def sheet_papers(lang: str, job_id: str, fits: dict[str, int]) -> Markup:
@@ -193,12 +217,10 @@ def sheet_papers(lang: str, job_id: str, fits: dict[str, int]) -> Markup:
         row = [
             Button(
                 t(lang, "reedit.all_copies", paper=t(lang, f"layout.{paper}"), count=count),
-                callback_data=build(Prefix.IDPHOTO, "shc", job_id, paper, 0),
+                callback_data=MakeSheet(job_id, paper, 0).data(),
             )
         ]
-        row += [
-            Button(f"×{n}", callback_data=build(Prefix.IDPHOTO, "shc", job_id, paper, n)) for n in (2, 4) if n < count
-        ]
+        row += [Button(f"×{n}", callback_data=MakeSheet(job_id, paper, n).data()) for n in (2, 4) if n < count]
         rows.append(row)
     return Markup(rows)
 
@@ -207,28 +229,26 @@ def forget_confirm(lang: str) -> Markup:
     return Markup(
         [
             [
-                Button(t(lang, "forget.confirm"), callback_data=build(Prefix.MENU, "forget", "yes")),
-                Button(t(lang, "forget.keep"), callback_data=build(Prefix.MENU, "forget", "no")),
+                Button(t(lang, "forget.confirm"), callback_data=ForgetAnswer("yes").data()),
+                Button(t(lang, "forget.keep"), callback_data=ForgetAnswer("no").data()),
             ]
         ]
     )
 
 
 def languages() -> Markup:
-    return Markup(
-        [[Button(t(code, "language.name"), callback_data=build(Prefix.LANG, "set", code))] for code in LANGUAGES]
-    )
+    return Markup([[Button(t(code, "language.name"), callback_data=SetLanguage(code).data())] for code in LANGUAGES])
 
 
 def anime_styles(styles: Sequence[tuple[str, str]]) -> Markup:
     """``styles``: (id, title in the user's language)."""
-    return Markup([[Button(title, callback_data=build(Prefix.ANIME, "style", style_id))] for style_id, title in styles])
+    return Markup([[Button(title, callback_data=StyleChoice(style_id).data())] for style_id, title in styles])
 
 
 def anime_layouts(lang: str) -> Markup:
     return Markup(
         [
-            [Button(t(lang, f"anime.layout_{name}"), callback_data=build(Prefix.ANIME, "lay", name))]
+            [Button(t(lang, f"anime.layout_{name}"), callback_data=LayoutChoice(name).data())]
             for name in ("anime", "side_by_side")
         ]
     )
@@ -238,7 +258,7 @@ def repair_modes(lang: str, prices: dict[str, int]) -> Markup:
     """One button per mode the provider offers, with its price, in the provider's order."""
     return Markup(
         [
-            [Button(t(lang, f"repair.mode_{mode}", price=price), callback_data=build(Prefix.REPAIR, "mode", mode))]
+            [Button(t(lang, f"repair.mode_{mode}", price=price), callback_data=RepairMode(mode).data())]
             for mode, price in prices.items()
         ]
     )
@@ -246,16 +266,16 @@ def repair_modes(lang: str, prices: dict[str, int]) -> Markup:
 
 def repair_backgrounds(lang: str) -> Markup:
     buttons = [
-        Button(t(lang, f"color.{name}"), callback_data=build(Prefix.REPAIR, "bg", name))
+        Button(t(lang, f"color.{name}"), callback_data=RepairBackground(name).data())
         for name in ("white", "blue", "red")
     ]
-    buttons.append(Button(t(lang, "color.custom"), callback_data=build(Prefix.REPAIR, "bg", "custom")))
+    buttons.append(Button(t(lang, "color.custom"), callback_data=RepairBackground("custom").data()))
     return Markup(_rows(buttons, 4))
 
 
 def enhance_types(types: Sequence[tuple[str, str]]) -> Markup:
     """``types``: (id, button text in the user's language)."""
-    return Markup([[Button(text, callback_data=build(Prefix.ENHANCE, "type", type_id))] for type_id, text in types])
+    return Markup([[Button(text, callback_data=EnhanceChoice(type_id).data())] for type_id, text in types])
 
 
 def portrait_browser(lang: str, index: int, count: int, template_id: str) -> Markup:
@@ -263,10 +283,10 @@ def portrait_browser(lang: str, index: int, count: int, template_id: str) -> Mar
     if count > 1:
         rows.append(
             [
-                Button("◀", callback_data=build(Prefix.PORTRAIT, "nav", (index - 1) % count)),
-                Button(f"{index + 1}/{count}", callback_data=build(Prefix.PORTRAIT, "nav", index)),
-                Button("▶", callback_data=build(Prefix.PORTRAIT, "nav", (index + 1) % count)),
+                Button("◀", callback_data=TemplatePage((index - 1) % count).data()),
+                Button(f"{index + 1}/{count}", callback_data=TemplatePage(index).data()),
+                Button("▶", callback_data=TemplatePage((index + 1) % count).data()),
             ]
         )
-    rows.append([Button(t(lang, "portrait.choose"), callback_data=build(Prefix.PORTRAIT, "pick", template_id))])
+    rows.append([Button(t(lang, "portrait.choose"), callback_data=TemplateChoice(template_id).data())])
     return Markup(rows)

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import logging
+from typing import TypeVar
 
 from telegram import CallbackQuery, Message, Update
 
 from bot import keyboards
+from bot.callback_data import Action
 from bot.context import Context
 from bot.i18n import pick_language, t
 from providers.errors import EngineBusy, EngineCrashed, EngineTimeout
@@ -27,6 +29,15 @@ def query_of(update: Update) -> CallbackQuery:
     query = update.callback_query
     assert query is not None, "registered as a CallbackQueryHandler"
     return query
+
+
+A = TypeVar("A", bound=Action)
+
+
+def pressed(update: Update, action: type[A]) -> A | None:
+    """The button press as its typed action; None when its data is not that action's (forged or
+    from an older version of the bot), which the handler answers and ignores."""
+    return action.parse(query_of(update).data)
 
 
 def user_id_of(update: Update) -> int:

@@ -11,9 +11,9 @@ from telegram.error import TelegramError
 from telegram.ext import ApplicationHandlerStop, ConversationHandler
 
 from bot import keyboards
-from bot.callback_data import parse
+from bot.callback_data import SetLanguage
 from bot.context import Context, InputPhoto
-from bot.conversations.common import answer, chat_id_of, message_of, query_of, user_id_of
+from bot.conversations.common import answer, chat_id_of, message_of, pressed, query_of, user_id_of
 from bot.i18n import LANGUAGES, t
 from bot.images import MAX_INPUT_BYTES, MAX_STORED_BYTES, MAX_STORED_SIDE, ImageRejected, normalise, probe
 from providers.errors import ProviderError
@@ -75,8 +75,8 @@ async def language(update: Update, context: Context) -> None:
 
 async def set_language(update: Update, context: Context) -> None:
     """Button l:set:<code>: stores the chosen language."""
-    callback = parse(query_of(update).data)
-    code = callback.arg() if callback and callback.args else ""
+    choice = pressed(update, SetLanguage)
+    code = choice.code if choice else ""
     if code not in LANGUAGES:  # forged callback data: nothing is stored
         await answer(update)
         return

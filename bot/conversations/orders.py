@@ -8,9 +8,9 @@ from telegram import Update
 from telegram.error import TelegramError
 
 from bot import keyboards
-from bot.callback_data import parse
+from bot.callback_data import CancelJob, ConfirmOrder, DropOrder, RetryJob
 from bot.context import Context, PendingOrder
-from bot.conversations.common import answer, chat_id_of, query_of, user_id_of
+from bot.conversations.common import answer, chat_id_of, pressed, query_of, user_id_of
 from bot.conversations.summary import show_order
 from bot.i18n import t
 from bot.ordering import InputGone, OrderUnavailable, place_order
@@ -19,17 +19,13 @@ from bot.storage.repo import InsufficientCredits, TooManyJobs
 log = logging.getLogger(__name__)
 
 
-def _arg(update: Update) -> str:
-    callback = parse(query_of(update).data)
-    return callback.arg() if callback and callback.args else ""
-
-
 async def confirm(update: Update, context: Context) -> None:
     """Button o:ok:<nonce>: holds the credits, stores the job and starts it."""
     lang = context.lang
     services = context.wiring
     order = context.session.order
-    if order is None or order.nonce != _arg(update):
+    press = pressed(update, ConfirmOrder)
+    if order is None or press is None or order.nonce != press.nonce:
         await answer(update, t(lang, "order.expired"))
         return
     # Claimed before the next await: a second tap on Confirm finds no order and holds nothing.
@@ -76,7 +72,8 @@ async def cancel_order(update: Update, context: Context) -> None:
     """Button o:no:<nonce>: drops the order; nothing was held."""
     lang = context.lang
     order = context.session.order
-    if order is not None and order.nonce == _arg(update):
+    press = pressed(update, DropOrder)
+    if order is not None and press is not None and order.nonce == press.nonce:
         context.session.order = None
     await answer(update)
     await query_of(update).edit_message_text(t(lang, "order.cancelled"), reply_markup=keyboards.new_photo(lang))
@@ -85,7 +82,8 @@ async def cancel_order(update: Update, context: Context) -> None:
 async def cancel_job(update: Update, context: Context) -> None:
     """Button j:cancel:<job>: releases the credits of the user's unfinished job."""
     lang = context.lang
-    job = await context.wiring.repo.get_job(_arg(update))
+    press = pressed(update, CancelJob)
+    job = await context.wiring.repo.get_job(press.job_id) if press else None
     if job is None or job.user_id != user_id_of(update):
         await answer(update, t(lang, "job.not_yours"))
         return
@@ -98,7 +96,8 @@ async def cancel_job(update: Update, context: Context) -> None:
 async def retry_job(update: Update, context: Context) -> None:
     """Button j:retry:<job>: the same order again, back at the summary."""
     lang = context.lang
-    job = await context.wiring.repo.get_job(_arg(update))
+    press = pressed(update, RetryJob)
+    job = await context.wiring.repo.get_job(press.job_id) if press else None
     if job is None or job.user_id != user_id_of(update):
         await answer(update, t(lang, "job.not_yours"))
         return

@@ -8,9 +8,9 @@ import logging
 from telegram import Update
 
 from bot import keyboards
-from bot.callback_data import parse
+from bot.callback_data import ForgetAnswer
 from bot.context import Context
-from bot.conversations.common import answer, message_of, query_of, user_id_of
+from bot.conversations.common import answer, message_of, pressed, query_of, user_id_of
 from bot.i18n import t
 from bot.storage.repo import ActiveJobs
 
@@ -54,9 +54,9 @@ async def forget(update: Update, context: Context) -> None:
 async def forget_answer(update: Update, context: Context) -> None:
     """Buttons m:forget:yes / m:forget:no."""
     lang = context.lang
-    callback = parse(query_of(update).data)
+    choice = pressed(update, ForgetAnswer)
     await answer(update)
-    if callback is None or callback.args != ("yes",):
+    if choice is None or choice.answer != "yes":
         await query_of(update).edit_message_text(t(lang, "forget.kept"))
         return
     services = context.wiring

@@ -11,10 +11,10 @@ from telegram import Update
 from telegram.ext import CallbackQueryHandler, ConversationHandler
 
 from bot import keyboards
-from bot.callback_data import Prefix, parse, pattern
+from bot.callback_data import LayoutChoice, StyleChoice
 from bot.config import AnimeStyle, Settings
 from bot.context import Context, PendingOrder
-from bot.conversations.common import answer, query_of, ready_photo
+from bot.conversations.common import answer, pressed, query_of, ready_photo
 from bot.conversations.summary import show_order
 from bot.i18n import localized, t
 from bot.services.base import Handlers, Service
@@ -54,8 +54,8 @@ async def start(update: Update, context: Context) -> str | int:
 async def pick_style(update: Update, context: Context) -> str | int:
     """Button a:style:<id>: stores the style; asks for the layout."""
     lang = context.lang
-    callback = parse(query_of(update).data)
-    style_id = callback.arg() if callback and callback.args else ""
+    choice = pressed(update, StyleChoice)
+    style_id = choice.style if choice else ""
     await answer(update)
     if style_id not in {s.id for s in _styles(context)}:
         return State.PICK_STYLE
@@ -66,8 +66,8 @@ async def pick_style(update: Update, context: Context) -> str | int:
 
 async def pick_layout(update: Update, context: Context) -> int:
     """Button a:lay:<layout>: the order summary."""
-    callback = parse(query_of(update).data)
-    layout = callback.arg() if callback and callback.args else ""
+    choice = pressed(update, LayoutChoice)
+    layout = choice.layout if choice else ""
     photo = context.session.photo
     style = next((s for s in _styles(context) if s.id == context.session.anime_style), None)
     if photo is None or style is None:
@@ -100,8 +100,8 @@ def describe(order: AnimeOrder, lang: str, wiring: Wiring) -> str:
 
 def steps() -> dict[object, Handlers]:
     return {
-        State.PICK_STYLE: [CallbackQueryHandler(pick_style, pattern=pattern(Prefix.ANIME, "style"))],
-        State.PICK_LAYOUT: [CallbackQueryHandler(pick_layout, pattern=pattern(Prefix.ANIME, "lay"))],
+        State.PICK_STYLE: [CallbackQueryHandler(pick_style, pattern=StyleChoice.pattern())],
+        State.PICK_LAYOUT: [CallbackQueryHandler(pick_layout, pattern=LayoutChoice.pattern())],
     }
 
 

@@ -10,10 +10,10 @@ from telegram import Update
 from telegram.ext import CallbackQueryHandler, ConversationHandler
 
 from bot import keyboards
-from bot.callback_data import Prefix, parse, pattern
+from bot.callback_data import EnhanceChoice
 from bot.config import EnhanceType, Settings
 from bot.context import Context, PendingOrder
-from bot.conversations.common import answer, query_of, ready_photo
+from bot.conversations.common import answer, pressed, query_of, ready_photo
 from bot.conversations.summary import show_order
 from bot.i18n import localized, t
 from bot.services.base import Handlers, Service
@@ -43,8 +43,8 @@ async def start(update: Update, context: Context) -> str | int:
 
 async def pick_type(update: Update, context: Context) -> int:
     """Button e:type:<id>: the order summary."""
-    callback = parse(query_of(update).data)
-    type_id = callback.arg() if callback and callback.args else ""
+    choice = pressed(update, EnhanceChoice)
+    type_id = choice.type_id if choice else ""
     enhance = next((e for e in context.wiring.settings.providers.magictiger.enhance_types if e.id == type_id), None)
     photo = context.session.photo
     if enhance is None or photo is None:
@@ -68,7 +68,7 @@ def describe(order: EnhanceOrder, lang: str, wiring: Wiring) -> str:
 
 
 def steps() -> dict[object, Handlers]:
-    return {State.PICK_TYPE: [CallbackQueryHandler(pick_type, pattern=pattern(Prefix.ENHANCE, "type"))]}
+    return {State.PICK_TYPE: [CallbackQueryHandler(pick_type, pattern=EnhanceChoice.pattern())]}
 
 
 SERVICE = Service(

@@ -11,10 +11,10 @@ from telegram import InputMediaPhoto, Message, Update
 from telegram.ext import CallbackQueryHandler, ConversationHandler
 
 from bot import keyboards
-from bot.callback_data import Prefix, parse, pattern
+from bot.callback_data import TemplateChoice, TemplatePage
 from bot.config import Settings
 from bot.context import Context, PendingOrder
-from bot.conversations.common import answer, message_of, query_of, ready_photo
+from bot.conversations.common import answer, message_of, pressed, query_of, ready_photo
 from bot.conversations.summary import show_order
 from bot.i18n import localized, t
 from bot.images import fit
@@ -83,9 +83,9 @@ async def start(update: Update, context: Context) -> str | int:
 async def browse(update: Update, context: Context) -> str:
     """Button p:nav:<index>: shows another template in the same message."""
     lang = context.lang
-    callback = parse(query_of(update).data)
+    page = pressed(update, TemplatePage)
     gallery = context.wiring.templates
-    index = int(callback.arg()) % len(gallery.items) if callback and callback.args and callback.arg().isdigit() else 0
+    index = page.index % len(gallery.items) if page else 0
     template = gallery.items[index]
     await answer(update)
     message = await query_of(update).edit_message_media(
@@ -98,8 +98,8 @@ async def browse(update: Update, context: Context) -> str:
 
 async def choose(update: Update, context: Context) -> int:
     """Button p:pick:<template>: publishes a suitably sized copy of the photo; the order summary."""
-    callback = parse(query_of(update).data)
-    template = context.wiring.templates.get(callback.arg() if callback and callback.args else "")
+    choice = pressed(update, TemplateChoice)
+    template = context.wiring.templates.get(choice.template) if choice else None
     photo = context.session.photo
     if template is None or photo is None:
         await answer(update)
@@ -129,8 +129,8 @@ def describe(order: PortraitOrder, lang: str, wiring: Wiring) -> str:
 def steps() -> dict[object, Handlers]:
     return {
         State.BROWSE: [
-            CallbackQueryHandler(browse, pattern=pattern(Prefix.PORTRAIT, "nav")),
-            CallbackQueryHandler(choose, pattern=pattern(Prefix.PORTRAIT, "pick")),
+            CallbackQueryHandler(browse, pattern=TemplatePage.pattern()),
+            CallbackQueryHandler(choose, pattern=TemplateChoice.pattern()),
         ],
     }
 

@@ -11,10 +11,10 @@ from telegram import Update
 from telegram.ext import CallbackQueryHandler, ConversationHandler, MessageHandler, filters
 
 from bot import keyboards
-from bot.callback_data import Prefix, parse, pattern
+from bot.callback_data import RepairBackground, RepairMode
 from bot.config import Settings
 from bot.context import Context, PendingOrder
-from bot.conversations.common import answer, message_of, query_of, ready_photo
+from bot.conversations.common import answer, message_of, pressed, query_of, ready_photo
 from bot.conversations.summary import show_order
 from bot.i18n import t
 from bot.services.base import Handlers, Service
@@ -47,11 +47,6 @@ def parse_colour(text: str) -> str | None:
     return None
 
 
-def _arg(update: Update) -> str:
-    callback = parse(query_of(update).data)
-    return callback.arg() if callback and callback.args else ""
-
-
 def _modes(context: Context) -> tuple[str, ...]:
     provider = context.wiring.provider_for(SERVICE.name)
     return provider.catalogs.get("repair_modes", ()) if provider is not None else ()
@@ -74,7 +69,8 @@ async def start(update: Update, context: Context) -> str | int:
 async def pick_mode(update: Update, context: Context) -> str | int:
     """Button r:mode:<mode>: the background change asks for a colour; the others go to the summary."""
     lang = context.lang
-    mode = _arg(update)
+    choice = pressed(update, RepairMode)
+    mode = choice.mode if choice else ""
     if mode not in _modes(context):
         await answer(update)
         return State.PICK_MODE
@@ -90,7 +86,8 @@ async def pick_mode(update: Update, context: Context) -> str | int:
 async def pick_background(update: Update, context: Context) -> str | int:
     """Button r:bg:<colour|custom>."""
     lang = context.lang
-    name = _arg(update)
+    choice = pressed(update, RepairBackground)
+    name = choice.name if choice else ""
     if name == "custom":
         await answer(update)
         await query_of(update).edit_message_text(t(lang, "repair.ask_colour"))
@@ -135,8 +132,8 @@ def describe(order: RepairOrder, lang: str, wiring: Wiring) -> str:
 
 def steps() -> dict[object, Handlers]:
     return {
-        State.PICK_MODE: [CallbackQueryHandler(pick_mode, pattern=pattern(Prefix.REPAIR, "mode"))],
-        State.PICK_BACKGROUND: [CallbackQueryHandler(pick_background, pattern=pattern(Prefix.REPAIR, "bg"))],
+        State.PICK_MODE: [CallbackQueryHandler(pick_mode, pattern=RepairMode.pattern())],
+        State.PICK_BACKGROUND: [CallbackQueryHandler(pick_background, pattern=RepairBackground.pattern())],
         State.CUSTOM_BACKGROUND: [MessageHandler(filters.TEXT & ~filters.COMMAND, custom_background)],
     }
 

@@ -110,6 +110,6 @@ async def test_a_photo_over_its_time_limit_ends_the_worker_and_the_next_photo_wo
     (process,) = worker._pool._processes.values()
     with pytest.raises(EngineTimeout):
         await worker.make_id_photo(portrait_jpeg(), SPEC, EngineLimits(time_limit=0.001))
-    process.join(10)
+    process.join(30)  # SIGKILL is immediate, but the reaping can lag on a loaded 2-core machine
     assert not process.is_alive()  # the stuck process is gone, not left working
     assert (await worker.inspect(portrait_jpeg())).problem is None

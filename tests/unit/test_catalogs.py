@@ -2,12 +2,12 @@ from __future__ import annotations
 
 import re
 import string
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-from bot import callback_data
-from bot.callback_data import Prefix
+from bot.callback_data import Action, Back, CancelJob, Colour, MakeSize, NewPhoto, Prefix, RetryJob
 from bot.i18n import LANGUAGES, catalog, pick_language
 from providers.specs import load_catalog
 
@@ -71,11 +71,42 @@ def test_language_choice():
 
 
 def test_callback_data_round_trip_and_limit():
-    data = callback_data.build(Prefix.JOB, "cancel", "f" * 32)
-    parsed = callback_data.parse(data)
-    assert parsed.prefix is Prefix.JOB and parsed.action == "cancel" and parsed.arg() == "f" * 32
-    assert callback_data.pattern(Prefix.JOB, "cancel").match(data)
-    assert not callback_data.pattern(Prefix.JOB, "retry").match(data)
-    assert callback_data.parse("zz:1") is None and callback_data.parse(None) is None
+    data = CancelJob("f" * 32).data()
+    assert data == "j:cancel:" + "f" * 32 and CancelJob.parse(data) == CancelJob("f" * 32)
+    assert CancelJob.pattern().match(data) and not RetryJob.pattern().match(data)
+    assert RetryJob.parse(data) is None and CancelJob.parse("zz:1") is None and CancelJob.parse(None) is None
     with pytest.raises(ValueError):
-        callback_data.build(Prefix.JOB, "x", "y" * 80)
+        CancelJob("y" * 80).data()
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        "i:kbw:job1:20",  # an argument missing
+        "i:kbw:job1:20:50:9",  # one too many
+        "i:kbw:job1:20:fifty",  # not a number
+        "i:kbw:job1:٢٠:50",  # digits, but not ASCII ones
+        "i:kbw:job1:+20:50",
+        "i:kbw::20:50",  # an empty id
+        "i:kbw:job1:" + "9" * 19 + ":50",  # a number too long to be one the bot made
+        "i:kb:job1:20:50",  # another action of the same prefix
+    ],
+)
+def test_forged_or_stale_callback_data_parses_as_nothing(data):
+    assert MakeSize.parse(data) is None
+
+
+def test_typed_arguments_and_exact_patterns():
+    assert MakeSize.parse("i:kbw:job1:20:50") == MakeSize("job1", 20, 50)
+    assert Back("spec").exact().match("i:back:spec") and not Back("spec").exact().match("i:back:spec:x")
+    assert NewPhoto().data() == "m:new" and NewPhoto.parse("m:new") == NewPhoto()
+    with pytest.raises(ValueError):
+        Colour("a:b").data()  # an argument may not hold the separator
+
+
+def test_an_action_is_declared_once():
+    with pytest.raises(TypeError):
+
+        @dataclass(frozen=True)
+        class Again(Action, prefix=Prefix.JOB, action="cancel"):
+            job_id: str

@@ -8,12 +8,27 @@ what the serving provider declares (``TaskProvider.features`` and ``catalogs``).
 
 from __future__ import annotations
 
-import re
 from typing import TYPE_CHECKING
 
 from telegram.ext import CallbackQueryHandler, MessageHandler, filters
 
-from bot.callback_data import Prefix, build, pattern
+from bot.callback_data import (
+    AskDpi,
+    AskPaper,
+    AskSize,
+    Back,
+    Category,
+    Colour,
+    MakeDpi,
+    MakeSheet,
+    MakeSize,
+    OptionToggle,
+    Outfit,
+    OutfitGroup,
+    Recolor,
+    SpecChoice,
+    SpecPage,
+)
 from bot.config import Settings
 from bot.i18n import t
 from bot.services.base import Handlers, Service
@@ -64,57 +79,51 @@ def describe(order: IdPhotoOrder, lang: str, wiring: Wiring) -> str:
     )
 
 
-def _exact(*args: str) -> re.Pattern[str]:
-    return re.compile("^" + re.escape(build(Prefix.IDPHOTO, *args)) + "$")
-
-
 def steps() -> dict[object, Handlers]:
     S = dialog.State
-    i = Prefix.IDPHOTO
     return {
         S.PICK_CATEGORY: [
-            CallbackQueryHandler(dialog.pick_category, pattern=pattern(i, "cat")),
+            CallbackQueryHandler(dialog.pick_category, pattern=Category.pattern()),
             MessageHandler(_TEXT, dialog.search),
         ],
         S.PICK_SPEC: [
-            CallbackQueryHandler(dialog.pick_spec, pattern=pattern(i, "spec")),
-            CallbackQueryHandler(dialog.page, pattern=pattern(i, "pg")),
-            CallbackQueryHandler(dialog.back_to_categories, pattern=_exact("back", "cat")),
-            CallbackQueryHandler(dialog.back_to_specs, pattern=_exact("back", "spec")),
+            CallbackQueryHandler(dialog.pick_spec, pattern=SpecChoice.pattern()),
+            CallbackQueryHandler(dialog.page, pattern=SpecPage.pattern()),
+            CallbackQueryHandler(dialog.back_to_categories, pattern=Back("cat").exact()),
+            CallbackQueryHandler(dialog.back_to_specs, pattern=Back("spec").exact()),
             MessageHandler(_TEXT, dialog.search),
         ],
         S.PICK_COLOR: [
-            CallbackQueryHandler(dialog.pick_color, pattern=pattern(i, "col")),
-            CallbackQueryHandler(dialog.back_to_specs, pattern=_exact("back", "spec")),
+            CallbackQueryHandler(dialog.pick_color, pattern=Colour.pattern()),
+            CallbackQueryHandler(dialog.back_to_specs, pattern=Back("spec").exact()),
         ],
         S.CUSTOM_COLOR: [MessageHandler(_TEXT, dialog.custom_color)],
         S.PICK_OPTIONS: [
-            CallbackQueryHandler(dialog.toggle_option, pattern=pattern(i, "opt")),
-            CallbackQueryHandler(dialog.back_to_colors, pattern=_exact("back", "color")),
+            CallbackQueryHandler(dialog.toggle_option, pattern=OptionToggle.pattern()),
+            CallbackQueryHandler(dialog.back_to_colors, pattern=Back("color").exact()),
         ],
         S.PICK_OUTFIT: [
-            CallbackQueryHandler(dialog.outfit_group, pattern=pattern(i, "outfit")),
-            CallbackQueryHandler(dialog.pick_outfit, pattern=pattern(i, "cloth")),
-            CallbackQueryHandler(dialog.toggle_option, pattern=_exact("opt", "outfit")),
+            CallbackQueryHandler(dialog.outfit_group, pattern=OutfitGroup.pattern()),
+            CallbackQueryHandler(dialog.pick_outfit, pattern=Outfit.pattern()),
+            CallbackQueryHandler(dialog.toggle_option, pattern=OptionToggle("outfit").exact()),
         ],
     }
 
 
 def reentries() -> Handlers:
     """Another background for a finished photo re-enters the dialog at the colour step."""
-    return [CallbackQueryHandler(dialog.recolor, pattern=pattern(Prefix.IDPHOTO, "recolor"))]
+    return [CallbackQueryHandler(dialog.recolor, pattern=Recolor.pattern())]
 
 
 def handlers() -> Handlers:
     """The free re-edits under a finished photo: file size, DPI, print sheet."""
-    i = Prefix.IDPHOTO
     return [
-        CallbackQueryHandler(reedit.ask_size, pattern=pattern(i, "kb")),
-        CallbackQueryHandler(reedit.make_size, pattern=pattern(i, "kbw")),
-        CallbackQueryHandler(reedit.ask_dpi, pattern=pattern(i, "dpi")),
-        CallbackQueryHandler(reedit.make_dpi, pattern=pattern(i, "dpis")),
-        CallbackQueryHandler(reedit.ask_paper, pattern=pattern(i, "sheet")),
-        CallbackQueryHandler(reedit.make_sheet, pattern=pattern(i, "shc")),
+        CallbackQueryHandler(reedit.ask_size, pattern=AskSize.pattern()),
+        CallbackQueryHandler(reedit.make_size, pattern=MakeSize.pattern()),
+        CallbackQueryHandler(reedit.ask_dpi, pattern=AskDpi.pattern()),
+        CallbackQueryHandler(reedit.make_dpi, pattern=MakeDpi.pattern()),
+        CallbackQueryHandler(reedit.ask_paper, pattern=AskPaper.pattern()),
+        CallbackQueryHandler(reedit.make_sheet, pattern=MakeSheet.pattern()),
     ]
 
 

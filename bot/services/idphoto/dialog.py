@@ -14,9 +14,9 @@ from telegram import InlineKeyboardMarkup, Update
 from telegram.ext import ConversationHandler
 
 from bot import keyboards
-from bot.callback_data import parse
+from bot.callback_data import Category, Colour, OptionToggle, Outfit, OutfitGroup, Recolor, SpecChoice, SpecPage
 from bot.context import Context, IdPhotoDraft, PendingOrder
-from bot.conversations.common import answer, face_findings, message_of, query_of, ready_photo, user_id_of
+from bot.conversations.common import answer, face_findings, message_of, pressed, query_of, ready_photo, user_id_of
 from bot.conversations.summary import show_order
 from bot.i18n import t
 from bot.services.idphoto.captions import spec_text
@@ -49,11 +49,6 @@ class State(StrEnum):
     CUSTOM_COLOR = "idphoto.custom_color"
     PICK_OPTIONS = "idphoto.pick_options"
     PICK_OUTFIT = "idphoto.pick_outfit"
-
-
-def _arg(update: Update, index: int = 0) -> str:
-    callback = parse(query_of(update).data)
-    return callback.arg(index) if callback and len(callback.args) > index else ""
 
 
 async def _show(update: Update, text: str, markup: InlineKeyboardMarkup | None, *, new_message: bool = False) -> None:
@@ -89,11 +84,11 @@ async def start(update: Update, context: Context) -> str | int:
 
 async def pick_category(update: Update, context: Context) -> str:
     """Button i:cat:<index>: lists that category's specs, first page."""
-    index = _arg(update)
-    if not index.isdigit() or int(index) >= len(context.wiring.catalog.categories):
+    choice = pressed(update, Category)
+    if choice is None or choice.index >= len(context.wiring.catalog.categories):
         await answer(update)
         return State.PICK_CATEGORY
-    context.session.spec_source = f"cat:{index}"
+    context.session.spec_source = f"cat:{choice.index}"
     return await _spec_list(update, context, 0)
 
 
@@ -110,8 +105,8 @@ async def search(update: Update, context: Context) -> str:
 
 async def page(update: Update, context: Context) -> str:
     """Button i:pg:<n>: another page of the spec list."""
-    number = _arg(update)
-    return await _spec_list(update, context, int(number) if number.isdigit() else 0)
+    choice = pressed(update, SpecPage)
+    return await _spec_list(update, context, choice.page if choice else 0)
 
 
 async def _spec_list(update: Update, context: Context, page_number: int) -> str:
@@ -144,8 +139,8 @@ async def _color_menu(update: Update, context: Context, spec: Spec, advice: str 
 
 async def pick_spec(update: Update, context: Context) -> str | int:
     """Button i:spec:<id>: starts a draft for that spec; asks for the background colour."""
-    spec_id = _arg(update)
-    spec = context.wiring.catalog.get(int(spec_id)) if spec_id.isdigit() else None
+    choice = pressed(update, SpecChoice)
+    spec = context.wiring.catalog.get(choice.spec_id) if choice else None
     photo = context.session.photo
     if spec is None or photo is None:
         await answer(update)
@@ -178,7 +173,8 @@ async def pick_color(update: Update, context: Context) -> str | int:
         return ConversationHandler.END
     spec = context.wiring.catalog.get(draft.order.spec_id)
     assert spec is not None
-    name = _arg(update)
+    choice = pressed(update, Colour)
+    name = choice.name if choice else ""
     if name == "custom" and spec.colors is None:
         await _show(update, t(lang, "idphoto.ask_hex"), None)
         return State.CUSTOM_COLOR
@@ -256,7 +252,8 @@ async def toggle_option(update: Update, context: Context) -> str | int:
     if draft is None:
         await answer(update, t(lang, "menu.expired"))
         return ConversationHandler.END
-    option = _arg(update)
+    choice = pressed(update, OptionToggle)
+    option = choice.name if choice else ""
     if option not in (*_features(context), "done"):
         await answer(update)
         return State.PICK_OPTIONS
@@ -283,9 +280,9 @@ async def toggle_option(update: Update, context: Context) -> str | int:
 async def outfit_group(update: Update, context: Context) -> str:
     """Button i:outfit:<group>: the numbered outfits of that group."""
     lang = context.lang
-    await _show(
-        update, t(lang, "idphoto.pick_outfit_item"), keyboards.outfit_items(lang, _arg(update), outfits(context))
-    )
+    choice = pressed(update, OutfitGroup)
+    items = keyboards.outfit_items(lang, choice.group if choice else "", outfits(context))
+    await _show(update, t(lang, "idphoto.pick_outfit_item"), items)
     return State.PICK_OUTFIT
 
 
@@ -295,7 +292,8 @@ async def pick_outfit(update: Update, context: Context) -> str | int:
     if draft is None:
         await answer(update)
         return ConversationHandler.END
-    value = _arg(update)
+    choice = pressed(update, Outfit)
+    value = choice.outfit if choice else ""
     if value != "none" and value not in outfits(context):
         await answer(update)
         return State.PICK_OUTFIT
@@ -316,7 +314,8 @@ async def back_to_colors(update: Update, context: Context) -> str | int:
 async def _draft_from_result(update: Update, context: Context) -> IdPhotoDraft | None:
     """A re-render draft from the user's finished job named in the button: through PicWish's
     ``last_id`` (no new upload), or from the stored input for the local engine."""
-    job = await context.wiring.repo.get_job(_arg(update))
+    choice = pressed(update, Recolor)
+    job = await context.wiring.repo.get_job(choice.job_id) if choice else None
     if (
         job is None
         or job.service != NAME

@@ -8,9 +8,9 @@ import asyncio
 from telegram import Update
 
 from bot import keyboards
-from bot.callback_data import parse
+from bot.callback_data import AskDpi, AskPaper, AskSize, MakeDpi, MakeSheet, MakeSize
 from bot.context import Context
-from bot.conversations.common import answer, message_of, query_of, user_id_of
+from bot.conversations.common import answer, message_of, pressed, user_id_of
 from bot.i18n import t
 from bot.images import fit_file_size, image_size, set_dpi
 from bot.printing import capacity, print_sheet
@@ -21,23 +21,13 @@ from providers.specs import load_catalog
 #: File-size windows exam and visa sites ask for, in KB.
 SIZE_WINDOWS = ((10, 30), (20, 50), (30, 100), (50, 200), (100, 500))
 DPI_CHOICES = (300, 350, 600)
+PAPERS = ("5inch", "6inch")
 
 
-def _number(text: str) -> int:
-    """A short whole number in ASCII digits, else -1 (matches no choice)."""
-    return int(text) if text.isascii() and text.isdigit() and len(text) <= 6 else -1
-
-
-def _args(update: Update) -> tuple[str, ...]:
-    callback = parse(query_of(update).data)
-    return callback.args if callback else ()
-
-
-async def _finished_photo(update: Update, context: Context) -> tuple[Job, bytes] | None:
+async def _finished_photo(update: Update, context: Context, job_id: str | None) -> tuple[Job, bytes] | None:
     """The user's own finished ID photo named in the button, and its file. Other results (an
     upscale of thousands of pixels) are not re-edited: a forged button gets nothing."""
-    args = _args(update)
-    job = await context.wiring.repo.get_job(args[0]) if args else None
+    job = await context.wiring.repo.get_job(job_id) if job_id else None
     if (
         job is None
         or job.user_id != user_id_of(update)
@@ -65,22 +55,23 @@ async def _gone(update: Update, lang: str) -> None:
 async def ask_size(update: Update, context: Context) -> None:
     """Button i:kb:<job>: the file-size windows."""
     lang = context.lang
-    if await _finished_photo(update, context) is None:
+    press = pressed(update, AskSize)
+    if press is None or await _finished_photo(update, context, press.job_id) is None:
         return await _gone(update, lang)
     await answer(update)
     await message_of(update).reply_text(
-        t(lang, "reedit.pick_size"), reply_markup=keyboards.size_windows(_args(update)[0], SIZE_WINDOWS)
+        t(lang, "reedit.pick_size"), reply_markup=keyboards.size_windows(press.job_id, SIZE_WINDOWS)
     )
 
 
 async def make_size(update: Update, context: Context) -> None:
     """Button i:kbw:<job>:<min>:<max>: the photo re-encoded into that window."""
     lang = context.lang
-    found = await _finished_photo(update, context)
-    args = _args(update)
-    window = (_number(args[1]), _number(args[2])) if len(args) == 3 else None
-    if found is None or window not in SIZE_WINDOWS:  # only the windows offered
+    press = pressed(update, MakeSize)
+    found = await _finished_photo(update, context, press.job_id) if press else None
+    if press is None or found is None or (press.low_kb, press.high_kb) not in SIZE_WINDOWS:  # only those offered
         return await _gone(update, lang)
+    window = (press.low_kb, press.high_kb)
     job, photo = found
     low, high = window
     await answer(update)
@@ -106,23 +97,24 @@ async def make_size(update: Update, context: Context) -> None:
 async def ask_dpi(update: Update, context: Context) -> None:
     """Button i:dpi:<job>: the DPI choices."""
     lang = context.lang
-    if await _finished_photo(update, context) is None:
+    press = pressed(update, AskDpi)
+    if press is None or await _finished_photo(update, context, press.job_id) is None:
         return await _gone(update, lang)
     await answer(update)
     await message_of(update).reply_text(
-        t(lang, "reedit.pick_dpi"), reply_markup=keyboards.dpi_choices(_args(update)[0], DPI_CHOICES)
+        t(lang, "reedit.pick_dpi"), reply_markup=keyboards.dpi_choices(press.job_id, DPI_CHOICES)
     )
 
 
 async def make_dpi(update: Update, context: Context) -> None:
     """Button i:dpis:<job>:<dpi>: the same pixels with that DPI in the file."""
     lang = context.lang
-    found = await _finished_photo(update, context)
-    args = _args(update)
-    if found is None or len(args) != 2 or _number(args[1]) not in DPI_CHOICES:
+    press = pressed(update, MakeDpi)
+    found = await _finished_photo(update, context, press.job_id) if press else None
+    if press is None or found is None or press.dpi not in DPI_CHOICES:
         return await _gone(update, lang)
     job, photo = found
-    dpi = _number(args[1])
+    dpi = press.dpi
     await answer(update)
     width, height = image_size(photo)
     await message_of(update).reply_document(
@@ -136,12 +128,13 @@ async def make_dpi(update: Update, context: Context) -> None:
 async def ask_paper(update: Update, context: Context) -> None:
     """Button i:sheet:<job>: 5-inch or 6-inch paper, with how many copies fit."""
     lang = context.lang
-    found = await _finished_photo(update, context)
+    press = pressed(update, AskPaper)
+    found = await _finished_photo(update, context, press.job_id) if press else None
     if found is None:
         return await _gone(update, lang)
     job, photo = found
     size, dpi = image_size(photo), IdPhotoOrder.model_validate(job.options).dpi
-    fits = {paper: capacity(size, paper, dpi) for paper in ("5inch", "6inch")}
+    fits = {paper: capacity(size, paper, dpi) for paper in PAPERS}
     await answer(update)
     await message_of(update).reply_text(
         t(lang, "reedit.pick_paper"),
@@ -152,25 +145,25 @@ async def ask_paper(update: Update, context: Context) -> None:
 async def make_sheet(update: Update, context: Context) -> None:
     """Button i:shc:<job>:<paper>:<copies or 0 for all>: the print sheet."""
     lang = context.lang
-    found = await _finished_photo(update, context)
-    args = _args(update)
-    if found is None or len(args) != 3 or args[1] not in ("5inch", "6inch"):
+    press = pressed(update, MakeSheet)
+    found = await _finished_photo(update, context, press.job_id) if press else None
+    if press is None or found is None or press.paper not in PAPERS:
         return await _gone(update, lang)
     job, photo = found
+    paper, copies = press.paper, press.copies
     dpi = IdPhotoOrder.model_validate(job.options).dpi
-    columns, rows = capacity(image_size(photo), args[1], dpi)
-    copies = _number(args[2])
-    if not 0 <= copies <= columns * rows:  # more than the paper holds: not a button the bot offered
+    columns, rows = capacity(image_size(photo), paper, dpi)
+    if copies > columns * rows:  # more than the paper holds: not a button the bot offered
         return await _gone(update, lang)
     await answer(update)
     try:
-        sheet = await asyncio.to_thread(print_sheet, photo, args[1], dpi, copies or None)
+        sheet = await asyncio.to_thread(print_sheet, photo, paper, dpi, copies or None)
     except ValueError:
         await message_of(update).reply_text(t(lang, "reedit.too_big_for_paper"))
         return
     await message_of(update).reply_document(
         sheet.data,
-        filename=f"{_stem(job)}_sheet-{args[1]}_x{sheet.copies}.jpg",
-        caption=t(lang, "reedit.sheet_done", copies=sheet.copies, paper=t(lang, f"layout.{args[1]}"), dpi=dpi),
+        filename=f"{_stem(job)}_sheet-{paper}_x{sheet.copies}.jpg",
+        caption=t(lang, "reedit.sheet_done", copies=sheet.copies, paper=t(lang, f"layout.{paper}"), dpi=dpi),
         disable_content_type_detection=True,
     )
