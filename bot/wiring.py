@@ -26,12 +26,10 @@ from bot.templates import TemplateGallery
 from bot.web import WebServer
 from providers.base import TaskProvider
 from providers.download import Downloader
-from providers.errors import ProviderError
 from providers.hili import HiliClient
 from providers.local import LocalIdPhoto
 from providers.localengine.worker import EngineWorker, shared_worker
 from providers.magictiger import MagicTigerApi, MagicTigerClient
-from providers.orders import IdPhotoOrder
 from providers.picwish import PicwishClient
 from providers.qq_anime import QQAnimeClient
 from providers.specs import SpecCatalog, load_catalog
@@ -170,26 +168,15 @@ def local_engine(settings: Settings) -> EngineWorker | None:
     return shared_worker(settings.providers.local.concurrency) if available() else None
 
 
-def id_photo_measure(
-    settings: Settings, engine: EngineWorker | None
-) -> Callable[[Job, bytes], Awaitable[dict[str, Any] | None]] | None:
-    """Measures where the head is in an ID photo a provider made (the local engine reports its own),
-    so that every ID photo's caption names its rule; None without the local engine's models."""
-    if engine is None:
-        return None
-    catalog = load_catalog()
+def _result_measure(get_wiring: Callable[[], Wiring]) -> Callable[[Job, bytes], Awaitable[dict[str, Any] | None]]:
+    """The runner's hook for results that came without their measurements: the job's service's
+    ``measure`` (where the head is in an ID photo PicWish made)."""
 
     async def measure(job: Job, data: bytes) -> dict[str, Any] | None:
-        if job.service != "idphoto":
+        service = registry.BY_NAME.get(job.service)
+        if service is None or service.measure is None:
             return None
-        order = IdPhotoOrder.model_validate(job.options)
-        spec = catalog.get(order.spec_id)
-        if spec is None or order.layout_size:
-            return None  # print sheets hold several photos
-        try:
-            return await engine.placement(data, order.bg_color, spec.rule.rule_id, settings.providers.local.limits())
-        except ProviderError:  # busy, slow or crashed: the photo goes out without its measurements
-            return None
+        return await service.measure(job, data, get_wiring())
 
     return measure
 
@@ -239,7 +226,7 @@ async def open_wiring(app: PhotoBotApp, settings: Settings) -> Wiring:
         media_link=lambda ref, until: f"{settings.server.public_url}/media/{signer.token(ref, until=until)}",
         max_concurrent=settings.jobs.max_concurrent,
         max_poll_interval=settings.jobs.max_poll_interval,
-        measure=id_photo_measure(settings, engine),
+        measure=_result_measure(lambda: wiring),  # called once jobs run, after ``wiring`` is set below
     )
     database = settings.database
     photos = PhotoKeeper(

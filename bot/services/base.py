@@ -9,7 +9,7 @@ each one's conversation from ``start`` and ``steps`` (``bot/app.py``).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Coroutine, Mapping
+from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
@@ -77,6 +77,9 @@ class Service(Generic[OrderT]):
     describe: Callable[[OrderT, str, Wiring], str]
     #: How each finished file is shown.
     present: Callable[[Job, int, bytes, str], ResultView] = plain_result
+    #: Measures a finished result its provider did not report on (where the head is in an ID photo
+    #: PicWish made), for its caption; None when there is nothing to measure.
+    measure: Callable[[Job, bytes, Wiring], Awaitable[dict[str, Any] | None]] | None = None
     #: Other ways into its conversation (a button under a finished result).
     reentries: Callable[[], Handlers] = no_handlers
     #: Buttons that work outside its conversation (free re-edits of a result).

@@ -8,7 +8,7 @@ what the serving provider declares (``TaskProvider.features`` and ``catalogs``).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from telegram.ext import CallbackQueryHandler, MessageHandler, filters
 
@@ -34,6 +34,8 @@ from bot.i18n import t
 from bot.services.base import Handlers, Service
 from bot.services.idphoto import dialog, reedit
 from bot.services.idphoto.captions import present, spec_text
+from bot.storage.repo import Job
+from providers.errors import ProviderError
 from providers.orders import IdPhotoOrder
 
 if TYPE_CHECKING:
@@ -77,6 +79,20 @@ def describe(order: IdPhotoOrder, lang: str, wiring: Wiring) -> str:
         layout=t(lang, f"layout.{order.layout_size}") if order.layout_size else none,
         preview=on if order.preview else off,
     )
+
+
+async def measure(job: Job, data: bytes, wiring: Wiring) -> dict[str, Any] | None:
+    """Where the head is in a photo a provider made (the local engine reports its own), so that
+    every ID photo's caption names its rule; None without the local engine's models."""
+    order = IdPhotoOrder.model_validate(job.options)
+    spec = wiring.catalog.get(order.spec_id)
+    if wiring.engine is None or spec is None or order.layout_size:
+        return None  # print sheets hold several photos
+    limits = wiring.settings.providers.local.limits()
+    try:
+        return await wiring.engine.placement(data, order.bg_color, spec.rule.rule_id, limits)
+    except ProviderError:  # busy, slow or crashed: the photo goes out without its measurements
+        return None
 
 
 def steps() -> dict[object, Handlers]:
@@ -136,6 +152,7 @@ SERVICE = Service(
     price=price,
     describe=describe,
     present=present,
+    measure=measure,
     reentries=reentries,
     handlers=handlers,
 )
