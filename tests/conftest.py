@@ -1,4 +1,5 @@
-"""Fixtures: fake Telegram and PicWish servers on loopback, settings pointing at them, the bot."""
+"""Fixtures: the fake Bot API and provider servers on loopback, settings pointing at the ones a
+test uses, the bot."""
 
 from __future__ import annotations
 
@@ -103,21 +104,25 @@ def templates(tmp_path: Path) -> list[dict[str, Any]]:
     return made
 
 
+#: The provider fakes, by fixture name. A test starts only those it asks for (as a parameter, or
+#: through a fixture that does); the bot it runs has those providers configured and no others.
+PROVIDER_FAKES = ("picwish", "qq", "hili", "tiger", "wanxing")
+
+
 @pytest.fixture
 def make_settings(
-    tmp_path: Path,
-    telegram: FakeTelegram,
-    picwish: FakePicwish,
-    qq: FakeQQAnime,
-    hili: FakeHili,
-    tiger: FakeMagicTiger,
-    wanxing: FakeWanxing,
-    templates: list[dict[str, Any]],
+    request: pytest.FixtureRequest, tmp_path: Path, telegram: FakeTelegram, templates: list[dict[str, Any]]
 ) -> Callable[..., Settings]:
     port = free_port()
-    tiger.callback_url = f"http://127.0.0.1:{port}/callbacks/magictiger"
+    # Started here, outside the event loop (an async fixture cannot be started from inside it).
+    asked = {name: request.getfixturevalue(name) for name in PROVIDER_FAKES if name in request.fixturenames}
 
-    def make(**overrides: Any) -> Settings:
+    def make(*more_fakes: str, **overrides: Any) -> Settings:
+        """Settings for the test's provider fakes and ``more_fakes``: fixture names of fakes the test
+        started itself, picked at run time. ``overrides`` set keys, ``section__key=value``."""
+        fakes = {**asked, **{name: request.getfixturevalue(name) for name in more_fakes}}
+        if "tiger" in fakes:
+            fakes["tiger"].callback_url = f"http://127.0.0.1:{port}/callbacks/magictiger"
         raw: dict[str, Any] = {
             "telegram": {
                 "token": telegram.token,
@@ -133,57 +138,7 @@ def make_settings(
             "limits": {"requests_per_minute": 1000},
             "jobs": {"max_poll_interval": 0.2},
             "network": {"allow_private_addresses": True, "retry_backoff": 0.01},
-            "providers": {
-                "picwish": {
-                    "enabled": True,
-                    "api_key": picwish.api_key,
-                    "base_url": picwish.base_url,
-                    "poll_interval": 0.05,
-                    "deadline": 20,
-                },
-                "qq_anime": {
-                    "enabled": True,
-                    "url": qq.url,
-                    "retry_backoff": 0.01,
-                    "styles": [
-                        {
-                            "id": "anime",
-                            "title": {"en": "Anime", "zh-Hans": "二次元"},
-                            "busi_id": "ai_painting_anime_entry",
-                        },
-                        {"id": "manga", "title": "Manga", "busi_id": "ai_painting_anime_img_entry"},
-                    ],
-                },
-                "hili": {
-                    "third_code": hili.third_code,
-                    "secret_key": hili.secret_key,
-                    "base_url": hili.base_url,
-                    "poll_interval": 0.05,
-                },
-                "magictiger": {
-                    "base_url": tiger.base_url,
-                    "api_token": tiger.token,
-                    "poll_interval": 0.05,
-                    "enhance_types": [
-                        {
-                            "id": "enhance",
-                            "title": {"en": "Sharpen & enhance", "zh-Hans": "高清增强"},
-                            "type": 1,
-                            "price": 9,
-                        },
-                        {"id": "colorize", "title": "Colorize black & white", "type": 2, "price": 11},
-                    ],
-                    "task_status": {"done": [2], "failed": [3]},
-                },
-                "wanxing": {
-                    "base_url": wanxing.base_url,
-                    "app_key": wanxing.app_key,
-                    "app_secret": wanxing.app_secret,
-                    "templates": templates,
-                    "timeout": 60,
-                    "poll_interval": 0.05,
-                },
-            },
+            "providers": _provider_sections(fakes, templates),
         }
         for dotted, value in overrides.items():
             node = raw
@@ -194,6 +149,57 @@ def make_settings(
         return parse_settings(raw, env={})
 
     return make
+
+
+def _provider_sections(fakes: dict[str, Any], templates: list[dict[str, Any]]) -> dict[str, Any]:
+    """Config sections for the provider fakes a test started, pointing at them."""
+    sections: dict[str, Any] = {}
+    if picwish := fakes.get("picwish"):
+        sections["picwish"] = {
+            "enabled": True,
+            "api_key": picwish.api_key,
+            "base_url": picwish.base_url,
+            "poll_interval": 0.05,
+            "deadline": 20,
+        }
+    if qq := fakes.get("qq"):
+        sections["qq_anime"] = {
+            "enabled": True,
+            "url": qq.url,
+            "retry_backoff": 0.01,
+            "styles": [
+                {"id": "anime", "title": {"en": "Anime", "zh-Hans": "二次元"}, "busi_id": "ai_painting_anime_entry"},
+                {"id": "manga", "title": "Manga", "busi_id": "ai_painting_anime_img_entry"},
+            ],
+        }
+    if hili := fakes.get("hili"):
+        sections["hili"] = {
+            "third_code": hili.third_code,
+            "secret_key": hili.secret_key,
+            "base_url": hili.base_url,
+            "poll_interval": 0.05,
+        }
+    if tiger := fakes.get("tiger"):
+        sections["magictiger"] = {
+            "base_url": tiger.base_url,
+            "api_token": tiger.token,
+            "poll_interval": 0.05,
+            "enhance_types": [
+                {"id": "enhance", "title": {"en": "Sharpen & enhance", "zh-Hans": "高清增强"}, "type": 1, "price": 9},
+                {"id": "colorize", "title": "Colorize black & white", "type": 2, "price": 11},
+            ],
+            "task_status": {"done": [2], "failed": [3]},
+        }
+    if wanxing := fakes.get("wanxing"):
+        sections["wanxing"] = {
+            "base_url": wanxing.base_url,
+            "app_key": wanxing.app_key,
+            "app_secret": wanxing.app_secret,
+            "templates": templates,
+            "timeout": 60,
+            "poll_interval": 0.05,
+        }
+    return sections
 
 
 @pytest.fixture

@@ -13,6 +13,18 @@ from tests.conftest import portrait_jpeg
 async def _order(user, style: str, layout: str, photo: bytes | None = None):
     await user.send_photo(photo or portrait_jpeg(800, 1000))
     menu = await user.next_message("What would you like")
+    await user.press(menu, "Anime portrait")
+    await user.edited(menu, "Choose an anime style")
+    await user.press(menu, style)
+    await user.edited(menu, "What should the result look like")
+    await user.press(menu, layout)
+    return await user.edited(menu, "Please check your order")
+
+
+async def test_the_menu_lists_every_configured_service_in_order(bot, telegram, picwish, qq, hili, tiger, wanxing):
+    user = telegram.user()
+    await user.send_photo(portrait_jpeg(800, 1000))
+    menu = await user.next_message("What would you like")
     assert [b["text"] for b in menu.buttons()] == [
         "🪪 ID photo",
         "🎨 Anime portrait",
@@ -20,12 +32,14 @@ async def _order(user, style: str, layout: str, photo: bytes | None = None):
         "🛠 Repair, upscale, colorize",
         "✨ Enhance",
     ]
-    await user.press(menu, "Anime portrait")
-    await user.edited(menu, "Choose an anime style")
-    await user.press(menu, style)
-    await user.edited(menu, "What should the result look like")
-    await user.press(menu, layout)
-    return await user.edited(menu, "Please check your order")
+
+
+async def test_the_menu_offers_only_services_whose_provider_is_configured(bot, telegram, qq):
+    user = telegram.user()
+    await user.send_photo(portrait_jpeg(800, 1000))
+    menu = await user.next_message("What would you like")
+    # ID photos need no provider account: the local engine makes them.
+    assert [b["text"] for b in menu.buttons()] == ["🪪 ID photo", "🎨 Anime portrait"]
 
 
 @pytest.mark.parametrize(

@@ -71,7 +71,7 @@ async def test_every_button_is_answered_once_even_when_stale_or_forged(bot, tele
     assert len(telegram.callback_answers) == len(every_button)
 
 
-async def test_choosing_a_portrait_template_answers_the_button(bot, telegram):
+async def test_choosing_a_portrait_template_answers_the_button(bot, telegram, wanxing):
     user = telegram.user()
     summary = await order_portrait(user)
     pressed = [q for q in telegram.callback_queries if q not in telegram.callback_answers]

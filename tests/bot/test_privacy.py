@@ -18,7 +18,7 @@ def _stored(settings) -> list[str]:
     return sorted(p.name for folder in ("inputs", "results") for p in (settings.media_dir / folder).iterdir())
 
 
-async def test_privacy_names_what_is_kept_and_each_services_provider(bot, telegram):
+async def test_privacy_names_what_is_kept_and_each_services_provider(bot, telegram, picwish, qq, tiger):
     user = telegram.user()
     await user.send_text("/start")
     greeting = await user.next_message("Send me a photo to begin")

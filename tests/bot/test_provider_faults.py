@@ -108,12 +108,18 @@ def _matrix() -> list[Any]:
 
 
 @pytest.fixture
+def fake(request, provider):
+    """The fake of the provider a test is parametrized with, started outside the event loop."""
+    return request.getfixturevalue(provider.fixture)
+
+
+@pytest.fixture
 def fault_settings(make_settings):
-    def make(**overrides: Any):
-        timeouts = {
-            f"providers__{provider.section}__request_timeout": REQUEST_TIMEOUT for provider in PROVIDERS.values()
-        }
-        return make_settings(network__download_timeout=REQUEST_TIMEOUT, **timeouts, **overrides)
+    def make(fake: str, **overrides: Any):
+        """Settings with the one provider under test, its requests timing out after REQUEST_TIMEOUT."""
+        (section,) = [provider.section for provider in PROVIDERS.values() if provider.fixture == fake]
+        timeouts = {f"providers__{section}__request_timeout": REQUEST_TIMEOUT}
+        return make_settings(fake, network__download_timeout=REQUEST_TIMEOUT, **timeouts, **overrides)
 
     return make
 
@@ -124,10 +130,9 @@ async def _settled(services, user: FakeUser, summary: SentMessage, outcome: str)
 
 
 @pytest.mark.parametrize(("provider", "route", "fault", "outcome"), _matrix())
-async def test_one_fault(request, fault_settings, telegram, provider, route, fault, outcome):
-    fake = request.getfixturevalue(provider.fixture)
+async def test_one_fault(fake, fault_settings, telegram, provider, route, fault, outcome):
     fake.server.faults.add(route, fault)
-    async with running(fault_settings()) as services:
+    async with running(fault_settings(provider.fixture)) as services:
         user = telegram.user()
         summary = await provider.order(user)
         before = len(user.messages())
@@ -150,10 +155,9 @@ async def test_one_fault(request, fault_settings, telegram, provider, route, fau
 
 
 @pytest.mark.parametrize("provider", [PROVIDERS[name] for name in PAID], ids=str)
-async def test_a_provider_that_stops_answering_is_given_up_at_the_deadline(request, fault_settings, telegram, provider):
-    fake = request.getfixturevalue(provider.fixture)
+async def test_a_provider_that_stops_answering_is_given_up_at_the_deadline(fake, fault_settings, telegram, provider):
     fake.server.faults.always(provider.polls[0], Fault.error(502))
-    async with running(fault_settings(**{f"providers__{provider.section}__deadline": 3})) as services:
+    async with running(fault_settings(provider.fixture, **{f"providers__{provider.section}__deadline": 3})) as services:
         user = telegram.user()
         summary = await provider.order(user)
         await user.press(summary, "Confirm")
@@ -165,10 +169,9 @@ async def test_a_provider_that_stops_answering_is_given_up_at_the_deadline(reque
 
 
 @pytest.mark.parametrize("provider", [PROVIDERS[name] for name in PAID], ids=str)
-async def test_garbled_status_answers_in_a_row_end_the_job(request, fault_settings, telegram, provider):
-    fake = request.getfixturevalue(provider.fixture)
+async def test_garbled_status_answers_in_a_row_end_the_job(fake, fault_settings, telegram, provider):
     fake.server.faults.always(provider.polls[0], Fault.malformed())
-    async with running(fault_settings()) as services:
+    async with running(fault_settings(provider.fixture)) as services:
         user = telegram.user()
         summary = await provider.order(user)
         await user.press(summary, "Confirm")
@@ -179,10 +182,9 @@ async def test_garbled_status_answers_in_a_row_end_the_job(request, fault_settin
 
 
 @pytest.mark.parametrize("provider", list(PROVIDERS.values()), ids=str)
-async def test_a_result_that_cannot_be_downloaded_is_refunded(request, fault_settings, telegram, provider):
-    fake = request.getfixturevalue(provider.fixture)
+async def test_a_result_that_cannot_be_downloaded_is_refunded(fake, fault_settings, telegram, provider):
     fake.server.faults.always("result", Fault.error(404))
-    async with running(fault_settings()) as services:
+    async with running(fault_settings(provider.fixture)) as services:
         user = telegram.user()
         summary = await provider.order(user)
         await user.press(summary, "Confirm")
@@ -195,7 +197,7 @@ async def test_a_result_that_cannot_be_downloaded_is_refunded(request, fault_set
 async def test_the_trouble_note_goes_away_when_the_provider_recovers(fault_settings, telegram, tiger):
     tiger.hold = True
     tiger.server.faults.add("gettask", Fault.error(500), times=8)
-    async with running(fault_settings()) as services:
+    async with running(fault_settings("tiger")) as services:
         user = telegram.user()
         summary = await order_enhance(user)
         await user.press(summary, "Confirm")

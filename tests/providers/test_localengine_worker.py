@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+import multiprocessing.connection
 import os
 import signal
 import sys
@@ -110,6 +111,7 @@ async def test_a_photo_over_its_time_limit_ends_the_worker_and_the_next_photo_wo
     (process,) = worker._pool._processes.values()
     with pytest.raises(EngineTimeout):
         await worker.make_id_photo(portrait_jpeg(), SPEC, EngineLimits(time_limit=0.001))
-    process.join(30)  # SIGKILL is immediate, but the reaping can lag on a loaded 2-core machine
-    assert not process.is_alive()  # the stuck process is gone, not left working
+    # The stuck process is gone, not left working. Its sentinel (a pipe the OS closes when the process
+    # ends) says so; is_alive() would race the pool's own thread for the exit status (waitpid).
+    assert multiprocessing.connection.wait([process.sentinel], timeout=30) == [process.sentinel]
     assert (await worker.inspect(portrait_jpeg())).problem is None
