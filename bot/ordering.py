@@ -7,33 +7,37 @@ and the runner starts it before anything else can fail.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from bot.context import PendingOrder
-from bot.storage.repo import Job, JobDraft
+from bot.storage.repo import InsufficientCredits, Job, JobDraft, TooManyJobs
 
 if TYPE_CHECKING:
     from bot.wiring import Wiring
 
 
-class OrderUnavailable(Exception):
-    """The order's service is no longer served (its provider was switched off)."""
+@dataclass(frozen=True)
+class Refusal:
+    """Why an order was not placed; nothing was held."""
 
-
-class InputGone(Exception):
-    """The order's stored photo was deleted meanwhile (retention, /forget)."""
+    #: "unavailable" (its provider was switched off), "input_gone" (its photo was deleted meanwhile:
+    #: retention, /forget), "too_many" (unfinished jobs), "not_enough" (credits).
+    reason: str
+    active: int = 0
+    price: int = 0
+    balance: int = 0
 
 
 async def place_order(
     wiring: Wiring, order: PendingOrder, *, user_id: int, chat_id: int, status_message_id: int | None
-) -> Job:
-    """Store the job, hold its price and start it; raises OrderUnavailable, InputGone, or the
-    repository's TooManyJobs and InsufficientCredits (then nothing is held)."""
+) -> Job | Refusal:
+    """Store the job, hold its price and start it; or say why not (then nothing is held)."""
     provider = wiring.enabled_services.get(order.service)
     if provider is None or provider not in wiring.providers:
-        raise OrderUnavailable(order.service)
+        return Refusal("unavailable")
     if order.input_ref and not wiring.media.exists(order.input_ref):
-        raise InputGone(order.input_ref)
+        return Refusal("input_gone")
     draft = JobDraft(
         user_id=user_id,
         chat_id=chat_id,
@@ -45,6 +49,11 @@ async def place_order(
         deadline_seconds=wiring.providers[provider].deadline,
         status_message_id=status_message_id,
     )
-    job = await wiring.repo.create_job(draft, max_active=wiring.settings.jobs.max_per_user)
+    try:
+        job = await wiring.repo.create_job(draft, max_active=wiring.settings.jobs.max_per_user)
+    except TooManyJobs as err:
+        return Refusal("too_many", active=err.active)
+    except InsufficientCredits as err:
+        return Refusal("not_enough", price=err.price, balance=err.balance)
     wiring.runner.start(job.id)
     return job

@@ -13,59 +13,69 @@ from bot.context import Context, PendingOrder
 from bot.conversations.common import answer, chat_id_of, pressed, query_of, user_id_of
 from bot.conversations.summary import show_order
 from bot.i18n import t
-from bot.ordering import InputGone, OrderUnavailable, place_order
-from bot.storage.repo import InsufficientCredits, TooManyJobs
+from bot.ordering import Refusal, place_order
+from bot.storage.repo import Job
 
 log = logging.getLogger(__name__)
 
 
 async def confirm(update: Update, context: Context) -> None:
-    """Button o:ok:<nonce>: holds the credits, stores the job and starts it."""
-    lang = context.lang
-    services = context.wiring
+    """Button o:ok:<nonce>: places the order (bot.ordering: hold, store, start), then says so."""
+    order = _claim(context, pressed(update, ConfirmOrder))
+    placed = await _place(update, context, order) if order else None
+    await _tell_placed(update, context, order, placed)
+
+
+def _claim(context: Context, press: ConfirmOrder | None) -> PendingOrder | None:
+    """The session's order if the button is its Confirm. Claimed at once, before any await: a
+    second tap on Confirm finds no order and holds nothing."""
     order = context.session.order
-    press = pressed(update, ConfirmOrder)
     if order is None or press is None or order.nonce != press.nonce:
-        await answer(update, t(lang, "order.expired"))
-        return
-    # Claimed before the next await: a second tap on Confirm finds no order and holds nothing.
+        return None
     context.session.order = None
+    return order
+
+
+async def _place(update: Update, context: Context, order: PendingOrder) -> Job | Refusal:
+    """The order placed for the user who pressed, with the summary as the job's status message."""
     message = query_of(update).message
-    try:
-        job = await place_order(
-            services,
-            order,
-            user_id=user_id_of(update),
-            chat_id=chat_id_of(update),
-            status_message_id=message.message_id if message else None,
-        )
-    except OrderUnavailable:
-        await answer(update, t(lang, "order.unavailable"))
-        return
-    except InputGone:
-        await answer(update, t(lang, "idphoto.job_gone"))
-        return
-    except TooManyJobs as err:
-        await answer(update)
-        await query_of(update).edit_message_text(
-            t(lang, "order.too_many", active=err.active), reply_markup=keyboards.summary(lang, order.nonce)
-        )
+    return await place_order(
+        context.wiring,
+        order,
+        user_id=user_id_of(update),
+        chat_id=chat_id_of(update),
+        status_message_id=message.message_id if message else None,
+    )
+
+
+async def _tell_placed(
+    update: Update, context: Context, order: PendingOrder | None, placed: Job | Refusal | None
+) -> None:
+    lang = context.lang
+    if order is None or placed is None:
+        await answer(update, t(lang, "order.expired"))
+    elif isinstance(placed, Job):
+        try:
+            await answer(update)
+            await query_of(update).edit_message_text(
+                t(lang, "job.queued"), reply_markup=keyboards.job_running(lang, placed.id)
+            )
+        except TelegramError as err:  # the job runs anyway; its next status edit refreshes the message
+            log.info("job %s: could not show it as queued: %s", placed.id, err)
+    elif placed.reason == "too_many":  # the same order stays on screen, to confirm once one ends
         context.session.order = order
-        return
-    except InsufficientCredits as err:
-        await answer(update)
-        daily = services.settings.credits.daily_free
-        await query_of(update).edit_message_text(
-            t(lang, "order.not_enough", price=err.price, balance=err.balance, daily=daily)
-        )
-        return
-    try:
         await answer(update)
         await query_of(update).edit_message_text(
-            t(lang, "job.queued"), reply_markup=keyboards.job_running(lang, job.id)
+            t(lang, "order.too_many", active=placed.active), reply_markup=keyboards.summary(lang, order.nonce)
         )
-    except TelegramError as err:  # the job runs anyway; its next status edit refreshes the message
-        log.info("job %s: could not show it as queued: %s", job.id, err)
+    elif placed.reason == "not_enough":
+        await answer(update)
+        daily = context.wiring.settings.credits.daily_free
+        await query_of(update).edit_message_text(
+            t(lang, "order.not_enough", price=placed.price, balance=placed.balance, daily=daily)
+        )
+    else:
+        await answer(update, t(lang, "order.unavailable" if placed.reason == "unavailable" else "idphoto.job_gone"))
 
 
 async def cancel_order(update: Update, context: Context) -> None:
