@@ -66,7 +66,7 @@ def test_dialogs_import_no_provider_client_and_no_web_server(path):
 
 def test_the_registry_lists_each_service_once_with_known_providers_and_texts():
     names = [service.name for service in registry.SERVICES]
-    assert names == ["idphoto", "anime", "portrait", "repair", "enhance"]  # the menu order
+    assert len(set(names)) == len(names) and names == list(registry.BY_NAME)
     configurable = set(ProviderSettings.model_fields)
     assert configurable == set(CLIENTS) == set(registry.provider_names())
     for service in registry.SERVICES:
