@@ -61,6 +61,9 @@ class InputLimits:
     #: The shortest side it accepts: a smaller photo is refused before anything is charged.
     min_side: int | None = None
     max_bytes: int | None = None
+    #: The image formats it takes, by Pillow's names. The bot stores every photo as JPEG, which
+    #: every provider takes (tests/unit/test_structure.py checks it).
+    formats: frozenset[str] = frozenset({"JPEG"})
 
 
 @dataclass(frozen=True)

@@ -33,6 +33,7 @@ POLL_DEADLINE = 300.0
 #: Input limits from the document's "Supported Images" table.
 MAX_SIDE = 4096
 MAX_BYTES = 15 * 1024 * 1024
+FORMATS = frozenset({"JPEG", "BMP", "PNG", "WEBP", "TIFF"})
 #: The documented outfit values: man_1..man_20, woman_1..woman_20, child_1..child_10.
 CLOTHES_IDS = tuple(
     [f"man_{i}" for i in range(1, 21)] + [f"woman_{i}" for i in range(1, 21)] + [f"child_{i}" for i in range(1, 11)]
@@ -94,7 +95,7 @@ def create_form(order: IdPhotoOrder) -> dict[str, str]:
 class PicwishClient(TaskProvider[IdPhotoOrder]):
     name = "picwish"
     calls_back = True
-    input_limits = InputLimits(max_side=MAX_SIDE, max_bytes=MAX_BYTES)
+    input_limits = InputLimits(max_side=MAX_SIDE, max_bytes=MAX_BYTES, formats=FORMATS)
     features = frozenset({"beauty", "outfit", "layout", "preview"})
     catalogs = MappingProxyType({"outfits": CLOTHES_IDS, "layout_sizes": LAYOUT_SIZES})
 

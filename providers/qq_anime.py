@@ -103,7 +103,8 @@ class QQAnimeClient(TaskProvider[AnimeOrder]):
     name = "qq_anime"
     deadline = 600.0
     #: Large photos are answered with 2111 VOLUMN_LIMIT; a phone-screen size converts well.
-    input_limits = InputLimits(max_side=1600)
+    # The document: gif, webp and other uncommon formats seem to be refused (-2100).
+    input_limits = InputLimits(max_side=1600, formats=frozenset({"JPEG", "PNG"}))
     #: The endpoint is free and keeps nothing: asking again costs no one anything, so failed
     #: requests are retried and a job interrupted by a restart is simply run again.
     rerun_safe = True

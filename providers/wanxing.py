@@ -112,7 +112,8 @@ class WanxingClient(TaskProvider[PortraitOrder]):
     name = "wanxing"
     takes_url = True
     calls_back = True
-    input_limits = InputLimits(min_side=SOURCE_MIN_SIDE, max_side=SOURCE_MAX_SIDE)
+    # The document: source_url is a jpg or png of 640..2500 px a side.
+    input_limits = InputLimits(min_side=SOURCE_MIN_SIDE, max_side=SOURCE_MAX_SIDE, formats=frozenset({"JPEG", "PNG"}))
 
     def __init__(
         self,

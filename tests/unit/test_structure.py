@@ -85,6 +85,7 @@ def test_each_client_declares_what_its_dialog_reads():
         c.cancellable for c in CLIENTS.values() if c is not MagicTigerClient
     )
     assert QQAnimeClient.input_limits.max_side == 1600
+    assert all("JPEG" in client.input_limits.formats for client in CLIENTS.values())  # what the bot stores
 
 
 def test_an_order_is_checked_when_built_and_read_back_from_its_row_unchanged():
