@@ -9,11 +9,9 @@ from pathlib import Path
 from bot.config import PortraitTemplate
 from bot.images import ImageRejected, normalise
 from bot.media import MediaStore
+from providers.models import InputLimits
 
 log = logging.getLogger(__name__)
-
-#: The document recommends 800..2000 px for templates.
-TEMPLATE_MAX_SIDE = 2000
 
 
 @dataclass
@@ -32,7 +30,8 @@ class Template:
 class TemplateGallery:
     """Loads local template files once (normalised JPEG) into the media store."""
 
-    def __init__(self, configured: tuple[PortraitTemplate, ...], media: MediaStore) -> None:
+    def __init__(self, configured: tuple[PortraitTemplate, ...], media: MediaStore, limits: InputLimits) -> None:
+        """``limits``: the provider's rule for template pictures (``TaskProvider.reference_limits``)."""
         self.media = media
         self.items: list[Template] = []
         for template in configured:
@@ -40,10 +39,18 @@ class TemplateGallery:
                 self.items.append(Template(template, None))
                 continue
             try:
-                image = normalise(Path(template.image).read_bytes(), max_side=TEMPLATE_MAX_SIDE)
+                image = normalise(Path(template.image).read_bytes(), max_side=limits.max_side or 4096)
             except (OSError, ImageRejected) as err:
                 log.error("portrait template %s: cannot use %s: %s", template.id, template.image, err)
                 continue
+            if limits.min_side and min(image.width, image.height) < limits.min_side:
+                log.warning(
+                    "portrait template %s is %dx%d px; the provider recommends at least %d px a side",
+                    template.id,
+                    image.width,
+                    image.height,
+                    limits.min_side,
+                )
             self.items.append(Template(template, media.save_template(template.id, image.data)))
 
     def get(self, template_id: str) -> Template | None:

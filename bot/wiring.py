@@ -30,6 +30,7 @@ from providers.hili import HiliClient
 from providers.local import LocalIdPhoto
 from providers.localengine.worker import EngineWorker, shared_worker
 from providers.magictiger import MagicTigerApi, MagicTigerClient
+from providers.models import InputLimits
 from providers.picwish import PicwishClient
 from providers.qq_anime import QQAnimeClient
 from providers.specs import SpecCatalog, load_catalog
@@ -181,6 +182,13 @@ def _result_measure(get_wiring: Callable[[], Wiring]) -> Callable[[Job, bytes], 
     return measure
 
 
+def _template_limits() -> InputLimits:
+    """玩星's rule for portrait templates (the gallery is loaded whether or not 玩星 is enabled)."""
+    limits = WanxingClient.reference_limits
+    assert limits is not None
+    return limits
+
+
 def present_result(job: Job, index: int, data: bytes, lang: str) -> ResultView:
     """A finished file as its service shows it."""
     return registry.BY_NAME[job.service].present(job, index, data, lang)
@@ -254,7 +262,7 @@ async def open_wiring(app: PhotoBotApp, settings: Settings) -> Wiring:
         disk_low=photos.disk_low,
     )
     await web.start()
-    templates = TemplateGallery(settings.providers.wanxing.templates, media)
+    templates = TemplateGallery(settings.providers.wanxing.templates, media, _template_limits())
     limiter = RequestLimiter(settings.limits.requests_per_minute)
     sweeper = MediaSweeper(repo, media, settings.database.media_retention_days)
     wiring = Wiring(

@@ -282,6 +282,8 @@ class TaskProvider(HttpProvider, Generic[OrderT]):
     takes_url: bool = False
     #: The input the provider takes (the runner scales a photo down to ``max_side``).
     input_limits: InputLimits = InputLimits()
+    #: The rule for reference pictures it takes besides the photo (玩星's templates), if any.
+    reference_limits: InputLimits | None = None
     #: Optional parts of an order the provider can make (an ID photo's "beauty", "outfit", ...).
     features: frozenset[str] = frozenset()
     #: Named lists of values a user picks from ("outfits", "layout_sizes", "repair_modes").

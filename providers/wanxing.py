@@ -113,6 +113,8 @@ class WanxingClient(TaskProvider[PortraitOrder]):
     takes_url = True
     calls_back = True
     # The document: source_url is a jpg or png of 640..2500 px a side.
+    # Templates (target_url): jpg or png of 800..2000 px a side.
+    reference_limits = InputLimits(min_side=800, max_side=2000, formats=frozenset({"JPEG", "PNG"}))
     input_limits = InputLimits(min_side=SOURCE_MIN_SIDE, max_side=SOURCE_MAX_SIDE, formats=frozenset({"JPEG", "PNG"}))
 
     def __init__(

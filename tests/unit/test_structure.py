@@ -81,6 +81,8 @@ def test_each_client_declares_what_its_dialog_reads():
     assert LocalIdPhoto.features == {"gradient"}
     assert HiliClient.catalogs["repair_modes"] == ("upscale", "repair", "colorize", "background")
     assert WanxingClient.input_limits.min_side == 640 and WanxingClient.input_limits.max_side == 2500
+    templates = WanxingClient.reference_limits
+    assert templates is not None and (templates.min_side, templates.max_side) == (800, 2000)
     assert MagicTigerClient.cancellable and not any(
         c.cancellable for c in CLIENTS.values() if c is not MagicTigerClient
     )
