@@ -37,7 +37,7 @@ async def conversation_timed_out(update: object, context: Context) -> None:
     clear_choices(context.session)
     if not isinstance(update, Update) or update.callback_query is None:
         return
-    lang = context.session.lang or "en"
+    lang = context.lang
     try:
         await update.callback_query.edit_message_text(t(lang, "menu.timed_out"), reply_markup=keyboards.new_photo(lang))
     except TelegramError as err:

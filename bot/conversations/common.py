@@ -99,7 +99,7 @@ async def face_findings(context: Context) -> FaceFindings:
 async def face_ok(update: Update, context: Context, *, id_photo: bool) -> bool:
     """Whether the photo has one usable face (for an ID photo: also a straight, open-eyed, sharp,
     well-lit one); if not, say why. Nothing is charged either way."""
-    lang = context.session.lang or "en"
+    lang = context.lang
     try:
         findings = await face_findings(context)
     except (EngineBusy, EngineTimeout):
@@ -117,7 +117,7 @@ async def ready_photo(update: Update, context: Context, *, needs_face: bool, id_
     """Whether the stored photo can start a service; if there is none, or (for services that need
     a face) it has no usable one, the user is told so."""
     if context.session.photo is None:
-        lang = context.session.lang or "en"
+        lang = context.lang
         await message_of(update).reply_text(t(lang, "idphoto.need_photo"))
         return False
     return not needs_face or await face_ok(update, context, id_photo=id_photo)

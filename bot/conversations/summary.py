@@ -12,7 +12,7 @@ from bot.i18n import t
 
 async def show_order(update: Update, context: Context, order: PendingOrder, *, new_message: bool = False) -> None:
     """The order with its details, price and balance, and Confirm / Cancel."""
-    lang = context.session.lang or "en"
+    lang = context.lang
     wiring = context.wiring
     service = wiring.services[order.service]
     context.session.order = order

@@ -64,7 +64,7 @@ def _specs_on_screen(context: Context) -> tuple[list[Spec], str]:
     """The spec list behind the current screen and its heading (category or search)."""
     catalog = context.wiring.catalog
     source = context.session.spec_source
-    lang = context.session.lang or "en"
+    lang = context.lang
     if source.startswith("cat:"):
         category = catalog.categories[int(source[4:])]
         return catalog.in_category(category), t(lang, f"category.{category}")
@@ -110,7 +110,7 @@ async def page(update: Update, context: Context) -> str:
 
 
 async def _spec_list(update: Update, context: Context, page_number: int) -> str:
-    lang = context.session.lang or "en"
+    lang = context.lang
     specs, heading = _specs_on_screen(context)
     text = t(lang, "idphoto.pick_spec", heading=heading, count=len(specs))
     await _show(update, text, keyboards.spec_page(lang, specs, page_number))
@@ -130,7 +130,7 @@ async def back_to_specs(update: Update, context: Context) -> str:
 
 
 async def _color_menu(update: Update, context: Context, spec: Spec, advice: str = "") -> str:
-    lang = context.session.lang or "en"
+    lang = context.lang
     allowed = spec.colors or DEFAULT_COLORS
     text = spec_text(lang, spec) + "\n\n" + advice + t(lang, "idphoto.pick_color")
     await _show(update, text, keyboards.colors(lang, allowed, custom=spec.colors is None))
@@ -146,7 +146,7 @@ async def pick_spec(update: Update, context: Context) -> str | int:
         await answer(update)
         return ConversationHandler.END
     findings = await face_findings(context)
-    lang = context.session.lang or "en"
+    lang = context.lang
     if findings.checked and enlargement(spec.rule, spec.px, findings.head_px, findings.face_width_px) > MAX_ENLARGEMENT:
         await _show(
             update,
@@ -237,7 +237,7 @@ def layout_sizes(context: Context) -> tuple[str, ...]:
 
 
 async def _options_menu(update: Update, context: Context) -> str:
-    lang = context.session.lang or "en"
+    lang = context.lang
     draft = context.session.draft
     assert draft is not None
     text = t(lang, "idphoto.pick_options", price=_price(context, draft))

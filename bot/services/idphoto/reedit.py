@@ -14,6 +14,7 @@ from bot.conversations.common import answer, message_of, pressed, user_id_of
 from bot.i18n import t
 from bot.images import fit_file_size, image_size, set_dpi
 from bot.printing import capacity, print_sheet
+from bot.services.idphoto.dialog import NAME
 from bot.storage.repo import Job, JobState
 from providers.orders import IdPhotoOrder
 from providers.specs import load_catalog
@@ -33,7 +34,7 @@ async def _finished_photo(update: Update, context: Context, job_id: str | None) 
         or job.user_id != user_id_of(update)
         or job.state != JobState.SUCCEEDED
         or not job.result
-        or job.service != "idphoto"
+        or job.service != NAME
     ):
         return None
     files = job.result.get("files") or []
