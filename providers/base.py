@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from email.utils import parsedate_to_datetime
 from types import MappingProxyType
 from typing import Annotated, Any, Generic, TypeVar
@@ -160,7 +160,7 @@ class HttpProvider:
         url: str,
         *,
         idempotent: bool,
-        headers: Mapping[str, str] | None = None,
+        headers: Mapping[str, str] | Callable[[], Mapping[str, str]] | None = None,
         form: Mapping[str, FormValue] | None = None,
         json_body: Any = None,
         content: bytes | None = None,
@@ -168,6 +168,8 @@ class HttpProvider:
         """Send with retries; return the decoded JSON object of a 2xx answer.
 
         The body is one of ``form`` (always sent as multipart/form-data), ``json_body`` or raw ``content``.
+        ``headers`` may be a function, called for each attempt: a gateway that refuses a signature it
+        has seen (a reused nonce) gets a fresh one each time.
         """
         retrying = AsyncRetrying(
             stop=stop_after_attempt(self.max_retries + 1),
@@ -179,7 +181,8 @@ class HttpProvider:
             with attempt:
                 # A multipart body is a one-shot stream in aiohttp: each attempt builds its own.
                 data = _multipart(form) if form is not None else content
-                return await self._send_once(method, url, headers=headers, data=data, json=json_body)
+                sent = headers() if callable(headers) else headers
+                return await self._send_once(method, url, headers=sent, data=data, json=json_body)
         raise AssertionError("unreachable")
 
     def http_error(self, status: int, headers: Mapping[str, str], body: bytes) -> ProviderStatusError:
@@ -213,7 +216,7 @@ class HttpProvider:
             raise ProviderConnectionError(f"{self.name}: {type(err).__name__}", provider=self.name) from err
         if status >= 400:
             error = self.http_error(status, headers, text)
-            error.never_accepted = status in _NOT_ACCEPTED_STATUSES
+            error.never_accepted = error.never_accepted or status in _NOT_ACCEPTED_STATUSES
             raise error
         try:
             body = json.loads(text)

@@ -52,6 +52,12 @@ class AuthenticationError(ProviderStatusError):
     code = "provider_auth"
 
 
+class QuotaExceeded(ProviderStatusError):
+    """The account's paid uses are used up, expired or in arrears: only the operator can fix it."""
+
+    code = "provider_quota"
+
+
 class RateLimited(ProviderStatusError):
     code = "provider_busy"
 

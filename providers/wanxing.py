@@ -20,7 +20,14 @@ from typing import Any, Literal
 from urllib.parse import urlsplit
 
 from providers.base import Answer, NonEmpty, TaskProvider, WebUrl, parse_answer
-from providers.errors import AuthenticationError, BadResponse, ProviderDomainError, ProviderStatusError
+from providers.errors import (
+    AuthenticationError,
+    BadResponse,
+    ProviderDomainError,
+    ProviderStatusError,
+    QuotaExceeded,
+    RateLimited,
+)
 from providers.models import CallbackAnswer, InputImage, InputLimits, Phase, ResultImage, Submission, TaskStatus
 from providers.orders import PortraitOrder
 
@@ -36,7 +43,11 @@ CONTENT_TYPE = "application/json; charset=utf-8"
 _PROGRESS = {"pending": 10, "preparing": 30, "running": 60}
 #: Words in the gateway's X-Ca-Error-Message when it refuses the bot's credentials ("Invalid
 #: Signature", "Invalid AppKey", "Invalid AppCode", ...); it answers such requests with HTTP 400.
-_CREDENTIAL_WORDS = ("signature", "appkey", "appcode")
+_CREDENTIAL_WORDS = ("signature", "appkey", "appsecret", "appcode", "unauthorized")
+#: API Gateway's 403s that are not about credentials (its error code table): flow control, which
+#: passes, and an account out of paid calls, which only the operator can fix.
+_THROTTLED = "throttled by"
+_QUOTA_MESSAGES = ("quota exhausted", "quota expired", "user arrears", "expiry of authorization")
 
 
 class _Created(Answer):
@@ -137,21 +148,40 @@ class WanxingClient(TaskProvider[PortraitOrder]):
         self.deadline = deadline if deadline is not None else float(task_timeout) + 60.0
 
     def http_error(self, status: int, headers: Mapping[str, str], body: bytes) -> ProviderStatusError:
+        """The gateway explains its refusals in ``X-Ca-Error-Message`` (answers the backend made
+        itself carry none): throttling is passing (retried with backoff, never accepted), an account
+        out of calls or in arrears is the operator's, and only a signature, key or AppCode error is
+        about credentials. Any other 4xx is a plain refusal, whatever its status."""
         reason = headers.get("X-Ca-Error-Message", "")
-        if status == 400 and any(word in reason.lower().replace(" ", "") for word in _CREDENTIAL_WORDS):
+        words = reason.lower()
+        if reason and words.startswith(_THROTTLED):
+            return RateLimited(f"wanxing: {reason}", status=429, provider=self.name, data=reason, never_accepted=True)
+        if reason and any(words.startswith(message) for message in _QUOTA_MESSAGES):
+            return QuotaExceeded(f"wanxing: {reason}", status=status, provider=self.name, data=reason)
+        if reason and status in (400, 401, 403) and any(w in words.replace(" ", "") for w in _CREDENTIAL_WORDS):
             return AuthenticationError(
                 f"wanxing: the gateway refused the credentials: {reason}",
                 status=status,
                 provider=self.name,
                 data=reason,
             )
+        if status == 403:  # not a credential problem the gateway named: not taken for one
+            return ProviderStatusError(
+                f"wanxing: HTTP 403 {reason}".strip(), status=status, provider=self.name, data=reason
+            )
         return super().http_error(status, headers, body)
 
     async def _post(self, path: str, payload: dict[str, Any], *, idempotent: bool) -> dict[str, Any]:
         url = f"{self.base_url}{path}"
         body = json.dumps(payload).encode()
-        headers = gateway_headers(self.credentials, "POST", url, body)
-        return await self.request_json("POST", url, idempotent=idempotent, headers=headers, content=body)
+        # Signed for each attempt: the gateway refuses a nonce it has seen ("Nonce Used").
+        return await self.request_json(
+            "POST",
+            url,
+            idempotent=idempotent,
+            headers=lambda: gateway_headers(self.credentials, "POST", url, body),
+            content=body,
+        )
 
     async def submit(
         self, order: PortraitOrder, image: InputImage | None, callback_url: str | None, *, reference: str = ""

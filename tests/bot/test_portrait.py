@@ -104,3 +104,29 @@ async def test_a_refused_submission_is_told_and_refunded(make_settings, telegram
         await user.press(summary, "Confirm")
         await user.edited(summary, "refused this bot's credentials")
         assert wanxing.jobs == {} and await services.repo.balance(user.id) == 30
+
+
+async def test_gateway_flow_control_and_a_retried_query_still_deliver(bot, telegram, wanxing):
+    wanxing.gateway_errors = [(403, "Throttled by APP Flow Control")]  # the submission, waited out
+    wanxing.queries_unavailable = 1  # one query's retry needs a fresh signature
+    user = telegram.user()
+    summary = await _summary(user)
+    await user.press(summary, "Confirm")
+    document = await user.next_message(kind="document", timeout=15)
+    assert pixel_size(document.data) == RESULT_SIZE
+    assert wanxing.refusals == ["Throttled by APP Flow Control"]  # no "Nonce Used"
+    assert await bot.repo.balance(user.id) == 10
+
+
+async def test_an_account_out_of_calls_alerts_the_admins_and_costs_the_user_nothing(bot, telegram, wanxing):
+    admin = telegram.user(user_id=9001)
+    await admin.send_text("/start")
+    await admin.next_message()
+    wanxing.gateway_errors = [(403, "Quota Exhausted")]
+    user = telegram.user()
+    summary = await _summary(user)
+    await user.press(summary, "Confirm")
+    await user.edited(summary, "The operator has been told")
+    alert = await admin.next_message("has run out of paid uses")
+    assert alert.text.startswith("⚠️ wanxing")
+    assert await bot.repo.balance(user.id) == 30 and await bot.repo.ledger_problems() == []

@@ -68,6 +68,12 @@ class FakeWanxing(FakeService):
         self.hold = False
         self.notify_retry_seconds = 0.02
         self._nonces: set[str] = set()
+        #: Gateway refusals for the next signed requests, as (HTTP status, X-Ca-Error-Message).
+        self.gateway_errors: list[tuple[int, str]] = []
+        #: Every X-Ca-Error-Message the gateway answered.
+        self.refusals: list[str] = []
+        #: /query answers 503 this many times after taking the request's nonce.
+        self.queries_unavailable = 0
 
     @property
     def base_url(self) -> str:
@@ -75,26 +81,32 @@ class FakeWanxing(FakeService):
 
     # --- the gateway -------------------------------------------------------------------
 
-    def _authorised(self, request: web.Request, body: bytes) -> str | None:
-        """Which credential passed ("appcode" or "signature"), or None."""
+    def _authorised(self, request: web.Request, body: bytes) -> tuple[str | None, str]:
+        """Which credential passed ("appcode" or "signature"), or None and the gateway's
+        X-Ca-Error-Message for it (API Gateway's error code table)."""
         headers = request.headers
-        if headers.get("Authorization") == f"APPCODE {self.app_code}":
-            return "appcode"
-        if headers.get("X-Ca-Key") != self.app_key or headers.get("X-Ca-Signature-Method") != "HmacSHA256":
-            return None
+        if headers.get("Authorization", "").startswith("APPCODE "):
+            if headers["Authorization"] == f"APPCODE {self.app_code}":
+                return "appcode", ""
+            return None, "Invalid AppCode"
+        if headers.get("X-Ca-Key") != self.app_key:
+            return None, "Invalid AppKey"
+        if headers.get("X-Ca-Signature-Method") != "HmacSHA256":
+            return None, "Invalid Signature Method"
         if headers.get("Content-MD5") != base64.b64encode(hashlib.md5(body).digest()).decode():
-            return None
+            return None, "Invalid Content-MD5"
         stamp, nonce = headers.get("X-Ca-Timestamp", ""), headers.get("X-Ca-Nonce", "")
-        if (
-            not stamp.isdigit()
-            or abs(time.time() * 1000 - int(stamp)) > 15 * 60 * 1000
-            or not nonce
-            or nonce in self._nonces
-        ):
-            return None
+        if not stamp.isdigit():
+            return None, "Invalid Timestamp"
+        if abs(time.time() * 1000 - int(stamp)) > 15 * 60 * 1000:
+            return None, "Timestamp Expired"
+        if not nonce:
+            return None, "Invalid Nonce"
+        if nonce in self._nonces:
+            return None, "Nonce Used"
         signed = [h for h in headers.get("X-Ca-Signature-Headers", "").split(",") if h]
         if sorted(signed) != ["X-Ca-Key", "X-Ca-Nonce", "X-Ca-Signature-Method", "X-Ca-Timestamp"]:
-            return None
+            return None, "Invalid Signature"
         text = (
             "\n".join(
                 [
@@ -110,17 +122,25 @@ class FakeWanxing(FakeService):
         text += "".join(f"{name}:{headers.get(name, '')}\n" for name in sorted(signed)) + request.path
         expected = base64.b64encode(hmac.new(self.app_secret.encode(), text.encode(), hashlib.sha256).digest()).decode()
         if not hmac.compare_digest(expected, headers.get("X-Ca-Signature", "")):
-            return None
+            return None, "Invalid Signature, Server StringToSign:`" + text.replace("\n", "#") + "`"
         self._nonces.add(nonce)
-        return "signature"
+        return "signature", ""
+
+    @staticmethod
+    def _gateway_error(status: int, message: str) -> web.Response:
+        return web.Response(status=status, headers={"X-Ca-Error-Message": message, "X-Ca-Error-Code": "A403XX"})
 
     async def _read(self, request: web.Request) -> dict[str, Any] | web.Response:
         body = await request.read()
-        how = self._authorised(request, body)
+        how, refusal = self._authorised(request, body)
         if how is None:
-            return web.json_response(
-                {"message": "Invalid Signature"}, status=400, headers={"X-Ca-Error-Message": "Invalid Signature"}
-            )
+            self.refusals.append(refusal)
+            status = 401 if refusal == "Empty Signature" else 400
+            return self._gateway_error(status, refusal)
+        if self.gateway_errors:  # flow control, quota, arrears: checked after the signature
+            status, message = self.gateway_errors.pop(0)
+            self.refusals.append(message)
+            return self._gateway_error(status, message)
         self.auth_used.append(how)
         try:
             payload = json.loads(body)
@@ -195,6 +215,9 @@ class FakeWanxing(FakeService):
         payload = await self._read(request)
         if isinstance(payload, web.Response):
             return payload
+        if self.queries_unavailable:
+            self.queries_unavailable -= 1
+            return self._gateway_error(503, "Service Unavailable")
         job = self.jobs.get(str(payload.get("job_id")))
         if job is None:
             return self._invalid()

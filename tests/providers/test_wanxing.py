@@ -111,3 +111,84 @@ async def test_query_states(fake):
         assert failed.phase is Phase.FAILED and "NoFace" in str(failed.error)
     finally:
         await client.aclose()
+
+
+def _signed_client(fake: FakeWanxing, **kwargs) -> WanxingClient:
+    credentials = GatewayCredentials(app_key=fake.app_key, app_secret=fake.app_secret)
+    return WanxingClient(credentials, base_url=fake.base_url, backoff=0.01, **kwargs)
+
+
+async def test_a_retried_query_is_signed_afresh(fake):
+    from tests.fakes.wanxing import Job
+
+    fake.jobs["j"] = Job("j", {})
+    fake.queries_unavailable = 1  # the gateway took the first nonce, then the backend was down
+    client = _signed_client(fake)
+    try:
+        assert (await client.query("j")).phase is Phase.PENDING
+    finally:
+        await client.aclose()
+    assert fake.refusals == [] and fake.auth_used == ["signature", "signature"]
+
+
+async def test_the_gateway_refuses_a_reused_nonce(fake):
+    import httpx
+
+    from providers.wanxing import gateway_headers as headers_for
+
+    credentials = GatewayCredentials(app_key=fake.app_key, app_secret=fake.app_secret)
+    url = f"{fake.base_url}/query"
+    body = b'{"job_id": "x"}'
+    headers = headers_for(credentials, "POST", url, body)
+    async with httpx.AsyncClient() as http:
+        first = await http.post(url, content=body, headers=headers)
+        again = await http.post(url, content=body, headers=headers)
+    assert first.status_code == 200
+    assert again.status_code == 400 and again.headers["X-Ca-Error-Message"] == "Nonce Used"
+
+
+@pytest.mark.parametrize(
+    "message", ["Throttled by APP Flow Control", "Throttled by USER Flow Control", "Throttled by API Flow Control"]
+)
+async def test_flow_control_is_waited_out(fake, message):
+    from tests.fakes.wanxing import Job
+
+    fake.jobs["j"] = Job("j", {})
+    fake.gateway_errors = [(403, message), (403, message)]
+    client = _signed_client(fake)
+    try:
+        assert (await client.query("j")).phase is Phase.PENDING
+    finally:
+        await client.aclose()
+    assert fake.refusals == [message, message]
+
+
+@pytest.mark.parametrize("message", ["Quota Exhausted", "Quota Expired", "User Arrears", "Expiry of Authorization"])
+async def test_an_account_out_of_calls_is_the_operators_problem_not_a_credential_one(fake, message):
+    fake.gateway_errors = [(403, message)]
+    client = _signed_client(fake)
+    try:
+        with pytest.raises(ProviderStatusError) as info:
+            await client.query("x")
+    finally:
+        await client.aclose()
+    assert info.value.code == "provider_quota" and not isinstance(info.value, AuthenticationError)
+
+
+@pytest.mark.parametrize(
+    ("status", "message", "code"),
+    [
+        (403, "Unauthorized", "provider_auth"),
+        (400, "Invalid AppKey", "provider_auth"),
+        (403, "Bad Domain or Group: stopped", "provider_error"),
+    ],
+)
+async def test_only_credential_messages_are_credential_problems(fake, status, message, code):
+    fake.gateway_errors = [(status, message)]
+    client = _signed_client(fake, max_retries=0)
+    try:
+        with pytest.raises(ProviderStatusError) as info:
+            await client.query("x")
+    finally:
+        await client.aclose()
+    assert info.value.code == code
