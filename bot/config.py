@@ -10,7 +10,7 @@ import hashlib
 import os
 import re
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -234,6 +234,9 @@ class EnhanceType(_Section):
     title: str | dict[str, str]
     type: int
     price: int = Field(default=10, ge=0)
+    #: "list" for Colorize, whose finished task lists its output images (document 003); "image"
+    #: for the others: the whole enhanced image, and face close-ups beside it.
+    outputs: Literal["image", "list"] = "image"
 
 
 class MagicTigerOperations(_Section):

@@ -128,9 +128,17 @@ class Delivery:
     def _parts(self, job: Job, lang: str) -> list[tuple[str, Callable[[], Awaitable[object]]]]:
         parts: list[tuple[str, Callable[[], Awaitable[object]]]] = []
         if job.state == JobState.SUCCEEDED and job.result:
-            views = [
-                self.present(job, i, self.media.read(ref), lang) for i, ref in enumerate(job.result.get("files", []))
+            files, extras = job.result.get("files", []), job.result.get("extra_files", [])
+            views = [self.present(job, i, self.media.read(ref), lang) for i, ref in enumerate(files)]
+            # By-products (face close-ups of an enhanced photo) follow as files, after the result.
+            documents = [(view, view.document_caption) for view in views] + [
+                (
+                    self.present(job, len(files) + i, self.media.read(ref), lang),
+                    t(lang, "result.extra_caption", number=i + 1),
+                )
+                for i, ref in enumerate(extras)
             ]
+            keyboard = views[-1].keyboard if views else None
             if len(views) == 1:
                 photo = functools.partial(
                     self.bot.send_photo, job.chat_id, photo=views[0].data, caption=views[0].caption
@@ -139,14 +147,14 @@ class Delivery:
             elif views:
                 album = [InputMediaPhoto(v.data, caption=v.caption) for v in views[:MAX_ALBUM]]
                 parts.append(("album", lambda: self.bot.send_media_group(job.chat_id, media=album)))
-            for index, view in enumerate(views):
-                markup = view.keyboard if index == len(views) - 1 else None
+            for index, (view, caption) in enumerate(documents):
+                markup = keyboard if index == len(documents) - 1 else None
                 document = functools.partial(
                     self.bot.send_document,
                     job.chat_id,
                     document=view.data,
                     filename=view.filename,
-                    caption=view.document_caption,
+                    caption=caption,
                     disable_content_type_detection=True,
                     reply_markup=markup,
                 )

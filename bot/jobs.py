@@ -387,17 +387,25 @@ class JobRunner:
 
     async def _collect(self, job: Job, status: TaskStatus) -> None:
         """Store the result files, then capture the credits; delivery reads the files."""
-        files, first = [], b""
+        files: list[str] = []
+        extra_files: list[str] = []
+        first = b""
         try:
             for index, image in enumerate(status.images):
                 data = image.data if image.data is not None else await self._download(image.url or "")
-                files.append(self.media.save_result(job.id, index, data))
+                ref = self.media.save_result(job.id, index, data)
+                (extra_files if image.extra else files).append(ref)
                 first = first or data
         except ProviderError as err:
             log.warning("job %s: result download failed: %s", job.id, err)
             await self.repo.settle(job, JobState.FAILED, error=err.code)
             return
-        result: dict[str, Any] = {"files": files, "image_ids": [image.image_id for image in status.images]}
+        result: dict[str, Any] = {
+            "files": files,
+            "image_ids": [image.image_id for image in status.images if not image.extra],
+        }
+        if extra_files:
+            result["extra_files"] = extra_files
         placement = next((image.placement for image in status.images if image.placement), None)
         if placement is None and self.measure is not None and first:
             placement = await self.measure(job, first)

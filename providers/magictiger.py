@@ -76,6 +76,10 @@ class MagicTigerApi:
     callback_param: str = ""
 
 
+def _fetchable(url: str | None) -> bool:
+    return url is not None and url.startswith(("http://", "https://"))
+
+
 class _Created(Answer):
     taskid: NonEmpty
 
@@ -143,8 +147,8 @@ class MagicTigerClient(TaskProvider[EnhanceOrder]):
             payload[self.api.callback_param] = callback_url
         data = await self._call("createtask", payload, idempotent=False)
         task_id = parse_answer(_Created, data, self.name).taskid
-        # The task id carries the type, which gettask needs as well.
-        return Submission(task_id=json.dumps({"taskid": task_id, "type": order.type}))
+        # The task id carries the type, which gettask needs as well, and what its facelist holds.
+        return Submission(task_id=json.dumps({"taskid": task_id, "type": order.type, "outputs": order.outputs}))
 
     async def query(self, task_id: str) -> TaskStatus:
         ref = json.loads(task_id)
@@ -152,9 +156,11 @@ class MagicTigerClient(TaskProvider[EnhanceOrder]):
             data = await self._call("gettask", {"taskid": ref["taskid"], "type": ref["type"]}, idempotent=True)
         except TaskGone as err:
             return TaskStatus(Phase.FAILED, error=err)
-        return self.parse_task(data)
+        return self.parse_task(data, outputs=ref.get("outputs", "image"))
 
-    def parse_task(self, data: Any) -> TaskStatus:
+    def parse_task(self, data: Any, *, outputs: str = "image") -> TaskStatus:
+        """A task's status; when done, its images: for Colorize ("list") every output image, else
+        the whole enhanced image first and the face close-ups after it, as extras."""
         task = parse_answer(_Task, data, self.name)
         status = task.status
         if status in self.api.failed_status:
@@ -167,11 +173,16 @@ class MagicTigerClient(TaskProvider[EnhanceOrder]):
             return TaskStatus(Phase.FAILED, error=failure, raw_state=status)
         if status not in self.api.done_status:
             return TaskStatus(Phase.PENDING, progress=0, queue_position=task.queuenum, raw_state=status)
-        found = [face.outputurl for face in task.facelist or []] or [task.outputurl]
-        urls = [u for u in found if u is not None and u.startswith(("http://", "https://"))]
-        if not urls:
+        faces = [face.outputurl for face in task.facelist or [] if _fetchable(face.outputurl)]
+        if outputs == "list":
+            images = [ResultImage(url=url) for url in faces or [task.outputurl] if _fetchable(url)]
+        elif _fetchable(task.outputurl):
+            images = [ResultImage(url=task.outputurl), *(ResultImage(url=url, extra=True) for url in faces)]
+        else:  # no whole image: the face outputs are all there is
+            images = [ResultImage(url=url) for url in faces]
+        if not images:
             raise BadResponse("magictiger: finished task without an output", provider=self.name, data=data)
-        return TaskStatus(Phase.DONE, progress=100, images=tuple(ResultImage(url=u) for u in urls), raw_state=status)
+        return TaskStatus(Phase.DONE, progress=100, images=tuple(images), raw_state=status)
 
     async def cancel(self, task_id: str) -> bool:
         """deletetask; its ``success`` is the provider's word that the task is dropped."""

@@ -22,6 +22,9 @@ class ResultImage:
     url: str | None = None
     data: bytes | None = None
     image_id: str | None = None
+    #: A by-product beside the main result (a face close-up of an enhanced photo): delivered as a
+    #: file after it.
+    extra: bool = False
     #: ID photos: the placement rule applied and where the head landed, as shares of the photo
     #: ({"rule": id, "shares": {...}}, see providers/placement.py).
     placement: dict[str, Any] | None = None

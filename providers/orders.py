@@ -70,3 +70,6 @@ class EnhanceOrder(Order):
     #: The configured enhance type's id, and the provider's type number it stands for.
     enhance: str
     type: int
+    #: What the finished task's ``facelist`` holds (document 003): face close-ups beside the whole
+    #: enhanced image ("image"), or, for Colorize, the output images themselves ("list").
+    outputs: Literal["image", "list"] = "image"

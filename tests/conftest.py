@@ -186,7 +186,7 @@ def _provider_sections(fakes: dict[str, Any], templates: list[dict[str, Any]]) -
             "poll_interval": 0.05,
             "enhance_types": [
                 {"id": "enhance", "title": {"en": "Sharpen & enhance", "zh-Hans": "高清增强"}, "type": 1, "price": 9},
-                {"id": "colorize", "title": "Colorize black & white", "type": 2, "price": 11},
+                {"id": "colorize", "title": "Colorize black & white", "type": 2, "price": 11, "outputs": "list"},
             ],
             "task_status": {"done": [2], "failed": [3]},
         }

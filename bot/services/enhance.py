@@ -50,7 +50,7 @@ async def pick_type(update: Update, context: Context) -> int:
     if enhance is None or photo is None:
         await answer(update)
         return ConversationHandler.END
-    order = EnhanceOrder(enhance=enhance.id, type=enhance.type)
+    order = EnhanceOrder(enhance=enhance.id, type=enhance.type, outputs=enhance.outputs)
     await show_order(update, context, PendingOrder(SERVICE.name, order, photo.ref))
     return ConversationHandler.END
 

@@ -136,7 +136,8 @@ class Job:
         refs = {self.input_ref} if self.input_ref else set()
         refs |= {ref for value in self.options.values() if (ref := linked_ref(value))}
         if self.result:
-            refs |= {ref for ref in self.result.get("files", []) if isinstance(ref, str)}
+            for key in ("files", "extra_files"):
+                refs |= {ref for ref in self.result.get(key, []) if isinstance(ref, str)}
         return refs
 
 

@@ -65,7 +65,7 @@ async def test_magictiger_duplicate_callbacks(bot, telegram, tiger):
         await bot.runner.idle()
         await client.post(url, json=body, headers={"token": tiger.token})
     await bot.runner.idle()
-    assert len(user.messages("document")) == 1
+    assert len(user.messages("document")) == 2  # the enhanced photo and its face close-up, each once
     assert await bot.repo.balance(user.id) == 21 and await bot.repo.ledger_problems() == []
 
 

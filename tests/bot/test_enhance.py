@@ -47,6 +47,20 @@ async def test_several_outputs_arrive_as_an_album_and_documents(bot, telegram, t
     assert documents[0].buttons() == [] and [b["text"] for b in documents[1].buttons()] == ["📷 New photo"]
 
 
+async def test_an_enhanced_photo_arrives_whole_with_its_face_close_ups_after_it(bot, telegram, tiger):
+    tiger.faces_in_photo = 2
+    user = telegram.user()
+    summary = await order_enhance(user, "Sharpen & enhance")  # a 300x400 photo
+    await user.press(summary, "Confirm")
+    await user.edited(summary, "Done! 9 credits used.", timeout=15)
+    (photo,) = user.messages("photo")
+    documents = user.messages("document")
+    assert pixel_size(photo.data) == (600, 800)  # the whole enhanced photo, not a face
+    assert [pixel_size(d.data) for d in documents] == [(600, 800), (256, 256), (256, 256)]
+    assert [d.params.get("caption") for d in documents[1:]] == ["Face close-up 1", "Face close-up 2"]
+    assert [bool(d.buttons()) for d in documents] == [False, False, True]  # New photo under the last
+
+
 async def test_cancel_deletes_the_task(bot, telegram, tiger):
     tiger.hold = True
     user = telegram.user()
@@ -111,7 +125,7 @@ async def test_restart_in_the_middle_of_a_job(make_settings, telegram, tiger):
     async with running(settings) as services:
         await user.next_message(kind="document", timeout=15)
         await services.runner.idle()
-        assert len(tiger.creates) == 1 and len(user.messages("document")) == 1
+        assert len(tiger.creates) == 1 and len(user.messages("document")) == 2  # the photo and its face
         assert await services.repo.balance(user.id) == 21
 
 

@@ -57,6 +57,8 @@ class FakeMagicTiger(FakeService):
         #: Error code the next created task fails with (status FAILED), if any.
         self.next_failure: int | None = None
         self.initial_queue = 2
+        #: Faces the photos are taken to show: each adds a close-up to an enhanced (not colorized) task.
+        self.faces_in_photo = 1
         self.hold = False
         #: The account-wide callback URL (set by the test, as in the provider's console).
         self.callback_url: str | None = None
@@ -154,11 +156,13 @@ class FakeMagicTiger(FakeService):
             "facelist": [],
         }
         if task.status == DONE:
-            outputs = 2 if task.type == COLORIZE else 1
+            # Document 003: facelist lists Colorize's output images; for the other types it lists
+            # the faces found, each with its close-up, beside outputurl, the whole enhanced image.
+            outputs = 2 if task.type == COLORIZE else 1 + self.faces_in_photo
             urls = [f"{self.server.url}/out/{task.taskid}_{i}.jpg" for i in range(outputs)]
-            data.update(outputurl=urls[0], facenum=outputs)
-            if task.type == COLORIZE:
-                data["facelist"] = [{"outputurl": url, "outpathext": "jpg"} for url in urls]
+            faces = urls if task.type == COLORIZE else urls[1:]
+            data.update(outputurl=urls[0], facenum=len(faces))
+            data["facelist"] = [{"outputurl": url, "outpathext": "jpg"} for url in faces]
         return data
 
     async def _live_task(self, request: web.Request) -> Task | web.Response:
@@ -192,5 +196,7 @@ class FakeMagicTiger(FakeService):
             raise web.HTTPNotFound()
         out = io.BytesIO()
         colour = (90, 140, 200) if index == "0" else (200, 120, 90)
-        Image.new("RGB", (task.size[0] * 2, task.size[1] * 2), colour).save(out, "JPEG", quality=90)
+        whole = index == "0" or task.type == COLORIZE
+        size = (task.size[0] * 2, task.size[1] * 2) if whole else (256, 256)  # a face close-up is small
+        Image.new("RGB", size, colour).save(out, "JPEG", quality=90)
         return web.Response(body=out.getvalue(), content_type="image/jpeg")

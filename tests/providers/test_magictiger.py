@@ -77,14 +77,28 @@ async def test_enhance_goes_through_the_queue(client, fake, picture_url):
     )
     assert fake.creates[0] == {"picurl": picture_url, "type": ENHANCE, "chtaskid": "job-1"}
     status, queue = await _finish(client, fake, submission.task_id)
-    assert status.phase is Phase.DONE and len(status.images) == 1
+    assert status.phase is Phase.DONE and len(status.images) == 2  # the whole photo, one face close-up
     assert 2 in queue or 1 in queue
 
 
 async def test_colorize_returns_every_image_of_facelist(client, fake, picture_url):
-    submission = await client.submit(EnhanceOrder(enhance="e", type=COLORIZE), InputImage(url=picture_url), None)
+    order = EnhanceOrder(enhance="c", type=COLORIZE, outputs="list")
+    submission = await client.submit(order, InputImage(url=picture_url), None)
     status, _ = await _finish(client, fake, submission.task_id)
-    assert len(status.images) == 2
+    assert [image.url.rsplit("/", 1)[1] for image in status.images] == [
+        f"{json.loads(submission.task_id)['taskid']}_{i}.jpg" for i in range(2)
+    ]
+    assert not any(image.extra for image in status.images)
+
+
+@pytest.mark.parametrize("faces", [0, 1, 2])
+async def test_an_enhanced_photo_is_the_whole_image_with_its_face_close_ups_after_it(client, fake, picture_url, faces):
+    fake.faces_in_photo = faces
+    submission = await client.submit(EnhanceOrder(enhance="e", type=ENHANCE), InputImage(url=picture_url), None)
+    status, _ = await _finish(client, fake, submission.task_id)
+    task = json.loads(submission.task_id)["taskid"]
+    assert [image.url.rsplit("/", 1)[1] for image in status.images] == [f"{task}_{i}.jpg" for i in range(1 + faces)]
+    assert [image.extra for image in status.images] == [False] + [True] * faces
 
 
 @pytest.mark.parametrize(
