@@ -1,6 +1,8 @@
 """Telling the operator about problems only they can fix: a provider refusing the bot's
-credentials, or an account out of paid uses. Users are told "the operator has been told"
-(``error.provider_auth`` / ``error.provider_quota``); this is what makes that true.
+credentials, an account out of paid uses, a provider refusing the bot's region. Users are told
+"the operator has been told" (``error.provider_auth``, ``error.provider_quota``,
+``error.region_blocked``); this is what makes that true, and tests/unit/test_catalogs.py checks
+that no other error text says so.
 
 Each problem is logged as an error and sent to every ``telegram.admin_ids`` chat, once per
 provider and problem within ``REPEAT_AFTER`` seconds, however many orders it fails meanwhile.
@@ -21,7 +23,7 @@ from bot.storage.repo import Job, Repository
 log = logging.getLogger(__name__)
 
 #: Job error codes that only the operator can fix.
-OPERATOR_ERRORS = frozenset({"provider_auth", "provider_quota"})
+OPERATOR_ERRORS = frozenset({"provider_auth", "provider_quota", "region_blocked"})
 REPEAT_AFTER = 3600.0
 
 

@@ -112,3 +112,20 @@ async def test_a_passing_volume_limit_is_retried(bot, telegram, qq):
     await user.press(summary, "Confirm")
     await user.next_message(kind="document", timeout=15)
     assert len(qq.requests) == 2
+
+
+@pytest.mark.parametrize(
+    ("code", "alert"),
+    [(2119, "refuses requests from this bot's region"), (-2111, "refused this bot's credentials")],
+)
+async def test_errors_that_say_the_operator_was_told_do_tell_the_operator(bot, telegram, qq, code, alert):
+    admin = telegram.user(user_id=9001)
+    await admin.send_text("/start")
+    await admin.next_message()
+    qq.next_codes = [code]
+    user = telegram.user()
+    summary = await _order(user, "Anime", "Anime picture only")
+    await user.press(summary, "Confirm")
+    await user.edited(summary, "The operator has been told")
+    told = await admin.next_message(alert)
+    assert told.text.startswith("⚠️ qq_anime")

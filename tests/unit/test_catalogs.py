@@ -110,3 +110,19 @@ def test_an_action_is_declared_once():
         @dataclass(frozen=True)
         class Again(Action, prefix=Prefix.JOB, action="cancel"):
             job_id: str
+
+
+def test_only_errors_the_operator_is_alerted_about_say_the_operator_was_told():
+    from bot.alerts import OPERATOR_ERRORS
+
+    claims = {
+        "en": re.compile(r"operator has been told", re.IGNORECASE),
+        "zh-Hans": re.compile(r"已通知运营者"),
+    }
+    for lang, claim in claims.items():
+        texts = catalog(lang)
+        saying = {
+            key.removeprefix("error.") for key, text in texts.items() if key.startswith("error.") and claim.search(text)
+        }
+        assert saying == OPERATOR_ERRORS, lang
+        assert all(f"admin.alert_{code}" in texts for code in OPERATOR_ERRORS), lang
