@@ -20,7 +20,6 @@ from providers.errors import (
     InvalidImage,
     ProviderDomainError,
     ProviderStatusError,
-    ServerError,
 )
 from providers.models import InputImage, Phase, ResultImage, Submission, TaskStatus
 from providers.orders import RepairOrder
@@ -78,6 +77,13 @@ class ResultExpired(ProviderDomainError):
     code = "result_expired"
 
 
+class OtherError(ProviderDomainError):
+    """errno 500, "其他错误" (another error): Hili's own failure, reported in a well-formed answer.
+    Asking again does not change it, so the job ends (and is refunded) at once."""
+
+    code = "provider_failed"
+
+
 def token(secret_key: str, timestamp: str) -> str:
     """The ``token`` header: ``md5(secret_key + timestamp) + "," + timestamp``."""
     return hashlib.md5((secret_key + timestamp).encode("utf8")).hexdigest() + "," + timestamp
@@ -100,7 +106,7 @@ def _error(errno: Any, message: str, data: Any) -> Exception:
     if errno == 9002:
         return ResultExpired(f"hili: {message}", **kw)
     if errno == 500:
-        return ServerError(f"hili: {message}", status=500, **kw)
+        return OtherError(f"hili: errno 500 {message}", **kw)
     return ProviderDomainError(f"hili: errno {errno} {message}", **kw)
 
 

@@ -82,7 +82,9 @@ async def test_id_background_change(bot, telegram, hili, button, typed, rgb):
         ("upload", 9006, "Uploading to the photo service failed", 100),
         ("upload", 9009, "could not read this image", 100),
         ("upload", 9001, "could not process this request", 100),
-        ("upload", 500, "having trouble", 100),
+        ("upload", 500, "reported an error of its own", 100),
+        ("status", 500, "reported an error of its own", 99),
+        ("download", 500, "reported an error of its own", 99),
         ("download", 9002, "expired at the service", 99),
     ],
 )

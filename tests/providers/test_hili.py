@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from providers.errors import AuthenticationError, InvalidImage, ProviderStatusError, ServerError
+from providers.errors import AuthenticationError, InvalidImage, ProviderStatusError
 from providers.hili import (
     HiliClient,
+    OtherError,
     QuotaExhausted,
     ResultExpired,
     UnsupportedFileType,
@@ -101,7 +102,8 @@ async def test_background_change_sends_rgb(client, hili):
         ("upload", 9006, UploadFailed),
         ("upload", 9009, InvalidImage),
         ("nums", 9002, ResultExpired),
-        ("upload", 500, ServerError),
+        ("upload", 500, OtherError),
+        ("nums", 500, OtherError),
     ],
 )
 async def test_every_errno_is_a_typed_error(client, hili, endpoint, errno, error):
