@@ -36,6 +36,12 @@ class BadResponse(ProviderError):
     code = "provider_bad_response"
 
 
+class UnexpectedStatus(BadResponse):
+    """A well-formed answer to a status query whose status the document gives no meaning for
+    there: like a garbled answer, taken for a passing glitch a few times in a row (the job
+    runner's MAX_BAD_ANSWERS), as the documents' own polling examples do."""
+
+
 class ProviderStatusError(ProviderError):
     """An HTTP error status, or a non-success ``status`` field in the body."""
 

@@ -21,6 +21,7 @@ from providers.errors import (
     ProcessingTimeout,
     ProviderDomainError,
     ResultUploadFailed,
+    UnexpectedStatus,
 )
 from providers.models import CallbackAnswer, InputImage, InputLimits, Phase, ResultImage, Submission, TaskStatus
 from providers.orders import IdPhotoOrder
@@ -146,14 +147,19 @@ class PicwishClient(TaskProvider[IdPhotoOrder]):
         body = await self.request_json(
             "GET", f"{self.base_url}/idphoto/{task_id}", idempotent=True, headers=self._headers
         )
-        return self.parse_status(self._checked(body))
+        return self.parse_status(self._checked(body, query=True))
 
-    def _checked(self, body: dict[str, Any]) -> Any:
+    def _checked(self, body: dict[str, Any], *, query: bool = False) -> Any:
+        """The answer's data when its body status is 200. Otherwise the typed error; on a status
+        query, a status that is neither about the key nor throttling nor a server fault is asked
+        again a few times (the document's example keeps polling through "task exceptions")."""
         status = body.get("status")
         if status != 200:
-            message = str(body.get("message") or "")
+            message = f"picwish: status {status} {body.get('message') or ''}".strip()
             code = status if isinstance(status, int) else 502
-            raise status_error(self.name, code, f"picwish: status {status} {message}".strip(), data=body)
+            if query and code not in (401, 403, 429) and code < 500:
+                raise UnexpectedStatus(message, provider=self.name, data=body)
+            raise status_error(self.name, code, message, data=body)
         return body.get("data")
 
     def parse_status(self, data: Any) -> TaskStatus:

@@ -27,6 +27,7 @@ from providers.errors import (
     ProviderStatusError,
     QuotaExceeded,
     RateLimited,
+    UnexpectedStatus,
 )
 from providers.models import CallbackAnswer, InputImage, InputLimits, Phase, ResultImage, Submission, TaskStatus
 from providers.orders import PortraitOrder
@@ -210,9 +211,8 @@ class WanxingClient(TaskProvider[PortraitOrder]):
         answer = await self._post("/query", {"job_id": task_id}, idempotent=True)
         data = answer.get("data")
         if answer.get("status") != 0 or not isinstance(data, dict):
-            raise ProviderStatusError(
-                f"wanxing: query status {answer.get('status')}", status=502, provider=self.name, data=answer
-            )
+            # Not a failed job (that is job_status "fail"): asked again a few times.
+            raise UnexpectedStatus(f"wanxing: query status {answer.get('status')}", provider=self.name, data=answer)
         job = parse_answer(_Job, data, self.name)
         if job.job_status == "finish":
             if not job.result_url:

@@ -440,3 +440,21 @@ async def test_webhook_mode(make_settings, telegram, picwish):
                 telegram.webhook["url"], json={"update_id": 1}, headers={"X-Telegram-Bot-Api-Secret-Token": "wrong"}
             )
         assert forged.status_code == 404
+
+
+async def test_an_odd_status_answer_to_a_query_is_asked_again(bot, telegram, picwish):
+    picwish.query_failures = [(200, {"status": 400, "message": "task exception"})]
+    user = telegram.user()
+    summary = await order_until_summary(user, "Visa", "USA Visa", "White")
+    await user.press(summary, "Confirm")
+    await user.next_message(kind="document", timeout=15)
+    assert await bot.repo.balance(user.id) == 24
+
+
+async def test_odd_status_answers_in_a_row_end_the_job_and_refund_it(bot, telegram, picwish):
+    picwish.query_failures = [(200, {"status": 400, "message": "task exception"})] * 3
+    user = telegram.user()
+    summary = await order_until_summary(user, "Visa", "USA Visa", "White")
+    await user.press(summary, "Confirm")
+    await user.edited(summary, "could not understand", timeout=15)
+    assert "Your 6 credits were returned." in summary.text and await bot.repo.balance(user.id) == 30

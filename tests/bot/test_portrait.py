@@ -130,3 +130,22 @@ async def test_an_account_out_of_calls_alerts_the_admins_and_costs_the_user_noth
     alert = await admin.next_message("has run out of paid uses")
     assert alert.text.startswith("⚠️ wanxing")
     assert await bot.repo.balance(user.id) == 30 and await bot.repo.ledger_problems() == []
+
+
+async def test_an_odd_query_status_is_asked_again_and_in_a_row_ends_the_job(bot, telegram, wanxing):
+    wanxing.hold = True
+    wanxing.odd_queries = [{"status": -1, "error": "InternalError", "errmsg": "busy"}]
+    user = telegram.user()
+    summary = await _summary(user)
+    await user.press(summary, "Confirm")
+    await wanxing.wait_for(lambda: not wanxing.odd_queries)  # answered oddly once
+    wanxing.hold = False
+    await user.next_message(kind="document", timeout=15)
+    assert await bot.repo.balance(user.id) == 10
+    wanxing.hold = True
+    wanxing.odd_queries = [{"status": -1, "error": "InternalError", "errmsg": "busy"}] * 3
+    other = telegram.user(user_id=5002)
+    again = await _summary(other)
+    await other.press(again, "Confirm")
+    await other.edited(again, "could not understand", timeout=15)
+    assert "Your 20 credits were returned." in again.text and await bot.repo.balance(other.id) == 30

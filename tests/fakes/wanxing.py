@@ -74,6 +74,8 @@ class FakeWanxing(FakeService):
         self.refusals: list[str] = []
         #: /query answers 503 this many times after taking the request's nonce.
         self.queries_unavailable = 0
+        #: Bodies /query answers with, one per query, before answering normally again.
+        self.odd_queries: list[dict[str, Any]] = []
 
     @property
     def base_url(self) -> str:
@@ -218,6 +220,10 @@ class FakeWanxing(FakeService):
         if self.queries_unavailable:
             self.queries_unavailable -= 1
             return self._gateway_error(503, "Service Unavailable")
+        if self.odd_queries:  # a well-formed answer that is not a job's status
+            body = self.odd_queries.pop(0)
+            await self.changed()
+            return web.json_response(body)
         job = self.jobs.get(str(payload.get("job_id")))
         if job is None:
             return self._invalid()
