@@ -61,8 +61,10 @@ class ServerSettings(_Section):
     public_url: str = ""
     #: Secret for signing /media/ links; derived from the bot token when empty.
     media_secret: str = ""
-    #: Seconds a /media/ link works at most (and never past its job's deadline).
-    media_link_ttl: int = Field(default=900, ge=10)
+    #: A /media/ link works until its job's deadline: a provider may fetch the photo only when the
+    #: task starts (玩星 queues tasks for up to its timeout). A number of seconds here caps that; it
+    #: must then be at least every URL-fetching provider's deadline (checked at load).
+    media_link_ttl: int = Field(default=0, ge=0)
 
     @field_validator("media_secret")
     @classmethod
@@ -273,6 +275,10 @@ class MagicTigerSettings(_Section):
     needs_public_url: ClassVar[bool] = True
 
     @property
+    def job_deadline(self) -> float:
+        return self.deadline
+
+    @property
     def missing(self) -> list[str]:
         found = [key for key in ("base_url", "api_token", "enhance_types") if not getattr(self, key)]
         found += [f"task_status.{key}" for key in ("done", "failed") if not getattr(self.task_status, key)]
@@ -313,6 +319,11 @@ class WanxingSettings(_Section):
     request_timeout: float = Field(default=30.0, gt=0)
     price: int = Field(default=20, ge=0)
     needs_public_url: ClassVar[bool] = True
+
+    @property
+    def job_deadline(self) -> float:
+        """The provider stops a task at ``timeout``; the bot waits a minute more for its notice."""
+        return self.deadline if self.deadline is not None else self.timeout + 60.0
 
     @property
     def missing(self) -> list[str]:
@@ -382,6 +393,25 @@ class Settings(_Section):
         if self.telegram.mode == "webhook" and not self.server.public_url:
             raise ValueError("telegram.mode: webhook needs server.public_url")
         return self
+
+    @model_validator(mode="after")
+    def _media_links_outlive_their_jobs(self) -> Settings:
+        ttl = self.server.media_link_ttl
+        for name, deadline in self.url_fetch_deadlines().items():
+            if ttl and ttl < deadline:
+                raise ValueError(
+                    f"server.media_link_ttl: {ttl} s is shorter than providers.{name}'s deadline ({deadline:g} s): "
+                    "it may fetch the photo after its link expired; raise it, or set 0 (until the job's deadline)"
+                )
+        return self
+
+    def url_fetch_deadlines(self) -> dict[str, float]:
+        """Enabled providers that fetch photos from /media/ links, and how long their jobs may run."""
+        return {
+            name: float(section.job_deadline)
+            for name in type(self.providers).model_fields
+            if getattr(section := getattr(self.providers, name), "needs_public_url", False) and section.usable
+        }
 
     def webhook_header_secret(self) -> str:
         """Telegram's X-Telegram-Bot-Api-Secret-Token: the configured one or one derived from the token."""

@@ -93,6 +93,10 @@ def _unb64(text: str) -> bytes:
     return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
 
+#: How long a link with no job deadline works, when ``server.media_link_ttl`` sets no cap.
+DEFAULT_LINK_SECONDS = 900
+
+
 class MediaSigner:
     """Signs and checks ``/media/`` tokens: ``<ref b64>.<expiry>.<hmac b64>``."""
 
@@ -104,10 +108,12 @@ class MediaSigner:
         return _b64(hmac.new(self._secret, payload.encode(), hashlib.sha256).digest())
 
     def token(self, ref: str, now: float | None = None, *, until: float | None = None) -> str:
-        """A link to ``ref`` for ``ttl`` seconds, or only ``until`` (the job's deadline) if that is sooner."""
-        expires = int((now if now is not None else time.time()) + self.ttl)
-        if until is not None:
-            expires = min(expires, int(until))
+        """A link to ``ref`` until ``until`` (its job's deadline), or for ``ttl`` seconds if that is
+        sooner (a ttl of 0 sets no cap; a link without a deadline then lasts DEFAULT_LINK_SECONDS)."""
+        start = now if now is not None else time.time()
+        limits = [start + self.ttl] if self.ttl else []
+        limits.append(until if until is not None else start + DEFAULT_LINK_SECONDS)
+        expires = int(min(limits))
         payload = f"{_b64(ref.encode())}.{expires}"
         return f"{payload}.{self._mac(payload)}"
 

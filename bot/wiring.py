@@ -152,7 +152,7 @@ def make_providers(settings: Settings) -> dict[str, TaskProvider[Any]]:
             timeout=wanxing.request_timeout,
             task_timeout=wanxing.timeout,
             poll_interval=wanxing.poll_interval,
-            deadline=wanxing.deadline,
+            deadline=wanxing.job_deadline,
             **retries,
         )
     local = settings.providers.local

@@ -132,3 +132,15 @@ async def test_restart_in_the_middle_of_a_job(make_settings, telegram, tiger):
 async def test_enhance_needs_a_public_url(make_settings, telegram):
     settings = make_settings(server__public_url="")
     assert "enhance" not in registry.enabled(settings)
+
+
+async def test_the_photo_link_lives_as_long_as_the_job_may_need_it(bot, telegram, tiger):
+    tiger.hold = True  # queued at MagicTiger, which may fetch the photo only when the task starts
+    user = telegram.user()
+    summary = await order_enhance(user)
+    await user.press(summary, "Confirm")
+    await user.edited(summary, "Waiting in the queue")
+    (create,) = tiger.creates
+    expiry = int(create["picurl"].rsplit("/", 1)[1].split(".")[1])
+    job = await bot.repo.get_job(create["chtaskid"])
+    assert expiry == int(job.deadline) and job.deadline - job.created_at == pytest.approx(1800, abs=5)

@@ -167,6 +167,14 @@ class FakeWanxing(FakeService):
         except (httpx.HTTPError, OSError, ValueError, SyntaxError):  # what a broken download or a non-image raises
             return None
 
+    async def _fetch_photos(self, job: Job) -> bool:
+        for key in ("source_url", "target_url"):
+            size = await self._fetch(job.fields[key])
+            if size is None:
+                return False
+            self.fetched[key] = size
+        return True
+
     async def _swapface(self, request: web.Request) -> web.Response:
         payload = await self._read(request)
         if isinstance(payload, web.Response):
@@ -177,11 +185,6 @@ class FakeWanxing(FakeService):
             timeout, int
         ):
             return self._invalid()
-        for key in ("source_url", "target_url"):
-            size = await self._fetch(payload[key])
-            if size is None:
-                return self._invalid()
-            self.fetched[key] = size
         job = Job(uuid.uuid4().hex, payload, fail=self.next_failure)
         self.next_failure = None
         self.jobs[job.job_id] = job
@@ -189,11 +192,17 @@ class FakeWanxing(FakeService):
         return web.json_response({"status": 0, "errmsg": "SUCCESSFULLY", "error": "", "data": {"job_id": job.job_id}})
 
     async def _run(self, job: Job) -> None:
+        """A queued job starts when it is not held; only then are its photos fetched (a queue can
+        hold it for up to its timeout, so links must outlive that)."""
         while job.status not in ("finish", "fail"):
             await asyncio.sleep(self.step_seconds)
-            if not self.hold:
+            if self.hold:
+                continue
+            if job.step == 0 and not await self._fetch_photos(job):
+                job.fail, job.step = (-10001, "DownloadImageFailed"), len(STEPS) - 1
+            else:
                 job.step += 1
-                await self.changed()
+            await self.changed()
         if job.status == "finish":
             note = {"job_id": job.job_id, "status": 0, "data": {"result_url": [self._result_url(job)]}}
         else:

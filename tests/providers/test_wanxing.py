@@ -59,16 +59,30 @@ async def test_both_credentials_pass_the_gateway(fake, mode):
     )
     client = WanxingClient(credentials, base_url=fake.base_url)
     try:
-        with pytest.raises(ProviderStatusError) as info:  # unreachable URLs: InvalidArguments, after the gateway
-            await client.submit(
-                PortraitOrder(template="t", target_url="http://127.0.0.1:9/t.jpg"),
-                InputImage(url="http://127.0.0.1:9/s.jpg"),
-                "http://127.0.0.1:9/notify",
-            )
-        assert info.value.status == 400 and info.value.data["error"] == "InvalidArguments"
+        submission = await client.submit(
+            PortraitOrder(template="t", target_url="http://127.0.0.1:9/t.jpg"),
+            InputImage(url="http://127.0.0.1:9/s.jpg"),
+            "http://127.0.0.1:9/notify",
+        )
+        # The photos are fetched when the task starts, not at submit: unreachable ones fail it then.
+        await fake.wait_for(lambda: fake.jobs[submission.task_id].status == "fail")
+        failed = await client.query(submission.task_id)
     finally:
         await client.aclose()
-    assert fake.auth_used == [mode]
+    assert failed.phase is Phase.FAILED and "DownloadImageFailed" in str(failed.error)
+    assert fake.auth_used == [mode, mode] and fake.fetched == {}
+
+
+async def test_arguments_that_are_not_urls_are_refused_at_submit(fake):
+    client = WanxingClient(GatewayCredentials(app_code=fake.app_code), base_url=fake.base_url)
+    try:
+        with pytest.raises(ProviderStatusError) as info:
+            await client.submit(
+                PortraitOrder(template="t", target_url="not a url"), InputImage(url="http://x/s.jpg"), "http://x/n"
+            )
+    finally:
+        await client.aclose()
+    assert info.value.status == 400 and info.value.data["error"] == "InvalidArguments"
 
 
 async def test_a_wrong_secret_is_refused_by_the_gateway(fake):

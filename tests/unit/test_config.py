@@ -189,6 +189,42 @@ def test_a_short_media_secret_is_refused():
     assert parse_settings({"server": {"media_secret": "x" * 32}}, env={}).server.media_secret == "x" * 32
 
 
+@pytest.mark.parametrize(
+    ("providers", "deadline"),
+    [
+        (
+            {
+                "magictiger": {
+                    "api_token": "t",
+                    "base_url": "http://x",
+                    "enhance_types": [{"id": "e", "title": "E", "type": 1}],
+                    "task_status": {"done": [2], "failed": [3]},
+                }
+            },
+            "1800",
+        ),
+        (
+            {
+                "wanxing": {
+                    "app_code": "c",
+                    "timeout": 3600,
+                    "templates": [{"id": "t", "title": "T", "image": "https://x/t.jpg"}],
+                }
+            },
+            "3660",
+        ),
+    ],
+)
+def test_a_link_cap_shorter_than_a_fetching_providers_jobs_is_refused(providers, deadline):
+    raw = {"server": {"public_url": "https://bot.example", "media_link_ttl": 900}, "providers": providers}
+    with pytest.raises(ConfigError, match=rf"server\.media_link_ttl: 900 s is shorter than .*\({deadline} s\)"):
+        parse_settings(raw, env={})
+    raw["server"]["media_link_ttl"] = int(deadline)
+    assert parse_settings(raw, env={}).server.media_link_ttl == int(deadline)
+    del raw["server"]["media_link_ttl"]  # the default: links live until their job's deadline
+    assert parse_settings(raw, env={}).server.media_link_ttl == 0
+
+
 def test_derived_webhook_secrets_differ_and_are_redacted():
     settings = parse_settings({"telegram": {"token": "1:abc"}}, env={})
     header, path = settings.webhook_header_secret(), settings.webhook_path_secret()
