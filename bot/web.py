@@ -54,6 +54,7 @@ class WebServer:
         self.app.router.add_get("/media/{token}", self.media_file)
         self.app.router.add_post("/callbacks/{provider}/{job_id}/{secret}", self.callback)
         self.app.router.add_post("/callbacks/{provider}", self.account_callback)
+        self.app.router.add_get("/callbacks/{provider}", self.account_callback)
         self.webhook = webhook
         if webhook is not None:
             self.app.router.add_post("/telegram/{secret}", self.telegram_update)
@@ -132,18 +133,28 @@ class WebServer:
         """A provider's account-wide callback URL: checked by the provider, matched by the id in the body."""
         provider_name = request.match_info["provider"]
         provider = self.providers.get(provider_name)
+        if provider is None:
+            raise web.HTTPNotFound()
+        if request.method == "GET" and provider.probes_callback_url:
+            return self._answer(provider)  # the provider checking the URL before it uses it
         body = await request.read()
-        if provider is None or not provider.check_callback(request.headers, body):
+        if not provider.check_callback(request.headers, body):
             raise web.HTTPNotFound()
         job_id = provider.callback_job_id(body)
         job = await self.repo.get_job(job_id) if job_id and len(job_id) <= 64 else None
         if job is None or job.provider != provider_name:
+            if provider.probes_callback_url and not job_id:  # its URL check: a signed POST naming no task
+                return self._answer(provider)
             log.warning("a %s callback for an unknown job", provider_name)  # a configured name, not the stranger's
             raise web.HTTPNotFound()
         return await self._wake(provider_name, job.id, provider)
 
+    @staticmethod
+    def _answer(provider: TaskProvider) -> web.Response:
+        answer = provider.callback_answer()
+        return web.Response(status=answer.status, body=answer.body, content_type=answer.content_type)
+
     async def _wake(self, provider_name: str, job_id: str, provider: TaskProvider) -> web.Response:
         """Queue the verified wake-up for the job and answer the way the provider expects."""
         await self.update_queue.put(ProviderCallback(job_id=job_id, provider=provider_name))
-        answer = provider.callback_answer()
-        return web.Response(status=answer.status, body=answer.body, content_type=answer.content_type)
+        return self._answer(provider)

@@ -296,6 +296,9 @@ class TaskProvider(HttpProvider, Generic[OrderT]):
     #: True when the provider can drop an accepted task and confirm it (MagicTiger's deletetask), so
     #: that cancelling a running job costs nothing; other providers' tasks run to the end and are paid.
     cancellable: bool = False
+    #: True when the provider checks its account-wide callback URL before using it (a GET, or a POST
+    #: naming no task): such a probe gets the success answer and wakes nothing.
+    probes_callback_url: bool = False
     #: True when submitting has no side effect (no request, no charge): an interrupted job
     #: is simply run again after a restart instead of being failed.
     rerun_safe: bool = False

@@ -110,6 +110,7 @@ class MagicTigerClient(TaskProvider[EnhanceOrder]):
     takes_url = True
     calls_back = True
     cancellable = True
+    probes_callback_url = True  # document 003: "We will validate your url first"
     input_limits = InputLimits(max_side=MAX_SIDE, max_bytes=20 * 1024 * 1024)
 
     def __init__(

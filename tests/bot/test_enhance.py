@@ -144,3 +144,17 @@ async def test_the_photo_link_lives_as_long_as_the_job_may_need_it(bot, telegram
     expiry = int(create["picurl"].rsplit("/", 1)[1].split(".")[1])
     job = await bot.repo.get_job(create["chtaskid"])
     assert expiry == int(job.deadline) and job.deadline - job.created_at == pytest.approx(1800, abs=5)
+
+
+async def test_the_account_callback_url_passes_magictigers_check_and_its_probe_wakes_nothing(bot, telegram, tiger):
+    user = telegram.user()
+    summary = await order_enhance(user)
+    await user.press(summary, "Confirm")
+    await user.edited(summary, "Done! 9 credits used.", timeout=15)
+    await tiger.wait_for(lambda: tiger.callback_answers)
+    assert tiger.probe_answers == [EXPECTED_CALLBACK_ANSWER, EXPECTED_CALLBACK_ANSWER]  # GET, then a POST
+    assert tiger.callback_url_valid and tiger.callback_answers == [EXPECTED_CALLBACK_ANSWER]
+    url = bot.settings.server.public_url + "/callbacks/magictiger"
+    async with httpx.AsyncClient() as client:
+        unsigned = await client.post(url, json={"code": 0, "msg": "", "data": {}})
+    assert unsigned.status_code == 404  # a probe must carry the account's token

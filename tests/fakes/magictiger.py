@@ -63,6 +63,10 @@ class FakeMagicTiger(FakeService):
         #: The account-wide callback URL (set by the test, as in the provider's console).
         self.callback_url: str | None = None
         self.callback_answers: list[Any] = []
+        #: The URL check made before the first callback ("We will validate your url first"): its
+        #: answers, and whether the URL passed. A URL that fails it gets no callbacks.
+        self.probe_answers: list[Any] = []
+        self.callback_url_valid: bool | None = None
 
     @property
     def base_url(self) -> str:
@@ -119,7 +123,7 @@ class FakeMagicTiger(FakeService):
             await asyncio.sleep(self.step_seconds)
             if not self.hold and not task.deleted:
                 await self.step(task)
-        if not task.deleted and self.callback_url:
+        if not task.deleted and self.callback_url and await self._callback_url_passes():
             payload = json.dumps({"code": 0, "msg": "", "data": self._task_data(task)})
             headers = {
                 "token": self.token,
@@ -133,6 +137,24 @@ class FakeMagicTiger(FakeService):
                 answer = None
             self.callback_answers.append(answer)
             await self.changed()
+
+    async def _callback_url_passes(self) -> bool:
+        """Validate the callback URL once, as the provider does before using it: a GET, then a POST
+        with the token and no task, each of which must get the documented success answer."""
+        if self.callback_url_valid is None and self.callback_url:
+            answers: list[Any] = []
+            for method, kwargs in (("GET", {}), ("POST", {"json": {"code": 0, "msg": "", "data": {}}})):
+                try:
+                    response = await self._http.request(
+                        method, self.callback_url, headers={"token": self.token}, **kwargs
+                    )
+                    answers.append(response.json() if response.status_code == 200 else response.status_code)
+                except (httpx.HTTPError, ValueError):
+                    answers.append(None)
+            self.probe_answers = answers
+            self.callback_url_valid = all(answer == EXPECTED_CALLBACK_ANSWER for answer in answers)
+            await self.changed()
+        return bool(self.callback_url_valid)
 
     async def step(self, task: Task) -> None:
         """One move through the queue: a place forward, then processing, then the end."""
