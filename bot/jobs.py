@@ -285,8 +285,11 @@ class JobRunner:
         await self.repo.update(job.id, provider_task_id=submission.task_id)
         if not await self.repo.transition(job.id, (JobState.SUBMITTING,), JobState.RUNNING):
             return
-        if submission.status is not None:  # a synchronous provider answered with the result
-            await self._conclude(job, submission.status)
+        status = submission.status
+        if status is not None and await self._conclude(job, status):  # a synchronous provider's result
+            return
+        if status is not None and status.queue_position:  # where the task waits, shown at once
+            await self.delivery.progress(job, status.progress, status.queue_position)
         elif not provider.cancellable:
             await self.delivery.accepted(job)
 

@@ -82,6 +82,8 @@ def _fetchable(url: str | None) -> bool:
 
 class _Created(Answer):
     taskid: NonEmpty
+    #: The task's place in the queue, which the user sees at once.
+    queuenum: int | None = None
 
 
 class _Face(Answer):
@@ -147,9 +149,11 @@ class MagicTigerClient(TaskProvider[EnhanceOrder]):
         if self.api.callback_param and callback_url:
             payload[self.api.callback_param] = callback_url
         data = await self._call("createtask", payload, idempotent=False)
-        task_id = parse_answer(_Created, data, self.name).taskid
+        created = parse_answer(_Created, data, self.name)
         # The task id carries the type, which gettask needs as well, and what its facelist holds.
-        return Submission(task_id=json.dumps({"taskid": task_id, "type": order.type, "outputs": order.outputs}))
+        task_id = json.dumps({"taskid": created.taskid, "type": order.type, "outputs": order.outputs})
+        queued = TaskStatus(Phase.PENDING, queue_position=created.queuenum) if created.queuenum else None
+        return Submission(task_id=task_id, status=queued)
 
     async def query(self, task_id: str) -> TaskStatus:
         ref = json.loads(task_id)

@@ -43,7 +43,8 @@ class TaskStatus:
 @dataclass(frozen=True)
 class Submission:
     task_id: str
-    #: Synchronous providers answer with the finished task right away.
+    #: Synchronous providers answer with the finished task right away; a queue may answer with
+    #: the task's place in it (a pending status), shown to the user at once.
     status: TaskStatus | None = None
 
 

@@ -158,3 +158,15 @@ async def test_the_account_callback_url_passes_magictigers_check_and_its_probe_w
     async with httpx.AsyncClient() as client:
         unsigned = await client.post(url, json={"code": 0, "msg": "", "data": {}})
     assert unsigned.status_code == 404  # a probe must carry the account's token
+
+
+async def test_the_place_in_the_queue_from_createtask_shows_at_once(bot, telegram, tiger):
+    from tests.fakes.faults import Fault
+
+    tiger.initial_queue = 4
+    tiger.server.faults.always("gettask", Fault.error(500))  # no status query answers: only createtask's
+    user = telegram.user()
+    summary = await order_enhance(user)
+    await user.press(summary, "Confirm")
+    await user.edited(summary, "not answering properly")
+    assert "⏳ Waiting in the queue: place 4" in summary.shown
