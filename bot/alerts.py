@@ -44,6 +44,16 @@ class OperatorAlerts:
         self._clock = clock
         self._last: dict[tuple[str, str], float] = {}
 
+    async def low_uses(self, provider: str, uses: int) -> None:
+        """An account running out of paid uses (bot/accounts.py): told once per crossing."""
+        key = "admin.alert_no_uses" if uses <= 0 else "admin.alert_low_uses"
+        for admin_id in self.admin_ids:
+            lang = await self.repo.user_language(admin_id) or "en"
+            try:
+                await self.bot.send_message(admin_id, t(lang, key, provider=provider, uses=uses))
+            except TelegramError as err:
+                log.warning("could not alert admin %s: %s", admin_id, err)
+
     async def job_failed(self, job: Job) -> None:
         if job.error not in OPERATOR_ERRORS:
             return

@@ -188,6 +188,7 @@ async def running(settings: Settings) -> AsyncIterator[Wiring]:
                     )
                 await services.runner.resume()
                 services.sweeper.start()
+                services.accounts.start()
                 _forget_quiet_sessions_regularly(app, services)
                 log.info("photobot is running; services: %s", ", ".join(services.enabled_services) or "none")
                 yield services

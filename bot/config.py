@@ -215,6 +215,10 @@ class HiliSettings(_Section):
     deadline: float = Field(default=1800.0, gt=0)
     request_timeout: float = Field(default=60.0, gt=0)
     prices: HiliPrices = HiliPrices()
+    #: Seconds between two checks of the account's remaining uses, and the count below which the
+    #: admins are told; at 0 the service leaves the menu until uses return.
+    uses_check_interval: float = Field(default=600.0, gt=0)
+    uses_alert_below: int = Field(default=50, ge=0)
 
     @property
     def missing(self) -> list[str]:

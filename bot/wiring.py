@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypedDict
 
+from bot.accounts import AccountWatch, UsesRule
 from bot.alerts import OperatorAlerts
 from bot.config import Settings
 from bot.context import PhotoBotApp
@@ -58,6 +59,7 @@ class Wiring:
     web: WebServer
     limiter: RequestLimiter
     sweeper: MediaSweeper
+    accounts: AccountWatch
     photos: PhotoKeeper
     decodes: DecodeBudget
     #: The local engine (face checks before any charge), or None without its models.
@@ -71,7 +73,7 @@ class Wiring:
     @property
     def enabled_services(self) -> dict[str, str]:
         """The services on offer, in menu order, each with the provider that serves it."""
-        return registry.enabled(self.settings)
+        return registry.enabled(self.settings, self.accounts.exhausted)
 
     def provider_for(self, service: str) -> TaskProvider[Any] | None:
         """The client serving ``service`` now; dialogs read its declared capabilities."""
@@ -80,6 +82,7 @@ class Wiring:
 
     async def close(self) -> None:
         await self.sweeper.stop()
+        await self.accounts.stop()
         await self.runner.stop()
         await self.web.stop()
         for provider in self.providers.values():
@@ -265,6 +268,10 @@ async def open_wiring(app: PhotoBotApp, settings: Settings) -> Wiring:
     templates = TemplateGallery(settings.providers.wanxing.templates, media, _template_limits())
     limiter = RequestLimiter(settings.limits.requests_per_minute)
     sweeper = MediaSweeper(repo, media, settings.database.media_retention_days)
+    hili = settings.providers.hili
+    accounts = AccountWatch(
+        providers, {"hili": UsesRule(hili.uses_check_interval, hili.uses_alert_below)}, alerts.low_uses
+    )
     wiring = Wiring(
         settings,
         db,
@@ -279,6 +286,7 @@ async def open_wiring(app: PhotoBotApp, settings: Settings) -> Wiring:
         web,
         limiter,
         sweeper,
+        accounts,
         photos,
         DecodeBudget(DECODE_BUDGET_BYTES),
         engine,

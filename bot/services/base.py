@@ -85,9 +85,10 @@ class Service(Generic[OrderT]):
     #: Buttons that work outside its conversation (free re-edits of a result).
     handlers: Callable[[], Handlers] = no_handlers
 
-    def serving_provider(self, settings: Settings) -> str | None:
-        """The first of its providers that is configured to serve, if any."""
-        return next((name for name in self.providers if settings.provider_usable(name)), None)
+    def serving_provider(self, settings: Settings, out_of_service: frozenset[str] = frozenset()) -> str | None:
+        """The first of its providers that is configured to serve and in service, if any."""
+        usable = (name for name in self.providers if name not in out_of_service and settings.provider_usable(name))
+        return next(usable, None)
 
     def order(self, stored: Mapping[str, Any]) -> OrderT:
         """The order stored in a job row, validated again."""

@@ -18,11 +18,12 @@ SERVICES: tuple[Service[Any], ...] = (
 BY_NAME: dict[str, Service[Any]] = {service.name: service for service in SERVICES}
 
 
-def enabled(settings: Settings) -> dict[str, str]:
-    """Service name -> the first usable provider that can serve it, in menu order."""
+def enabled(settings: Settings, out_of_service: frozenset[str] = frozenset()) -> dict[str, str]:
+    """Service name -> the first usable provider that can serve it, in menu order; providers
+    ``out_of_service`` (an account with no uses left) are passed over."""
     found: dict[str, str] = {}
     for service in SERVICES:
-        if (provider := service.serving_provider(settings)) is not None:
+        if (provider := service.serving_provider(settings, out_of_service)) is not None:
             found[service.name] = provider
     return found
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
 from bot.app import running
@@ -130,3 +132,37 @@ async def test_admins_see_the_remaining_uses(bot, telegram, hili):
     admin = telegram.user(user_id=9001)
     await admin.send_text("/hili")
     await admin.next_message("Hili uses left: 100")
+
+
+async def _until(watch, predicate, timeout: float = 10.0) -> None:
+    """Wait for account checks until ``predicate()`` holds."""
+
+    async def loop() -> None:
+        while not predicate():
+            watch.checked.clear()
+            await watch.checked.wait()
+
+    await asyncio.wait_for(loop(), timeout)
+
+
+async def test_running_low_on_uses_alerts_once_and_at_zero_the_service_leaves_the_menu(make_settings, telegram, hili):
+    hili.nums = 3
+    settings = make_settings(providers__hili__uses_check_interval=0.05, providers__hili__uses_alert_below=5)
+    admin = telegram.user(user_id=9001)
+    async with running(settings) as bot:
+        low = await admin.next_message("has 3 paid uses left")
+        await _until(bot.accounts, lambda: len(hili.nums_calls) >= 3)  # checked again: no second alert
+        hili.nums = 0
+        await _until(bot.accounts, lambda: bot.accounts.uses.get("hili") == 0)
+        await admin.next_message("no paid uses left")
+        user = telegram.user(user_id=704)
+        await user.send_photo(portrait_jpeg(400, 500))
+        menu = await user.next_message("What would you like")
+        assert "Repair" not in str(menu.buttons())
+        hili.nums = 80  # topped up
+        await _until(bot.accounts, lambda: bot.accounts.uses.get("hili") == 80)
+        await user.send_photo(portrait_jpeg(400, 500))
+        menu = await user.next_message("What would you like")
+        assert "Repair, upscale, colorize" in str(menu.buttons())
+    alerts = [m.text for m in admin.messages() if m.text.startswith("⚠️")]
+    assert alerts == [low.text, alerts[1]] and "no paid uses left" in alerts[1]

@@ -54,6 +54,8 @@ class FakeHili:
         self.server = LoopbackServer(app)
         self.uploads: dict[str, Upload] = {}
         self.upload_calls = 0
+        #: What every /company/nums call answered.
+        self.nums_calls: list[int] = []
         self.tokens: list[str] = []
         #: errnos for the next calls of an endpoint, e.g. {"upload": [9009]}.
         self.errnos: dict[str, list[int]] = {}
@@ -150,6 +152,7 @@ class FakeHili:
         _fields, failure = await self._checked(request, "nums")
         if failure is not None:
             return failure
+        self.nums_calls.append(self.nums)
         return web.json_response({"code": 200, "data": {"code": self.third_code, "nums": self.nums}})
 
     async def _static(self, request: web.Request) -> web.Response:

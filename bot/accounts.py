@@ -1,0 +1,98 @@
+"""Watching provider accounts that count their paid uses (Hili's ``/company/nums``).
+
+Every ``check_interval`` seconds each such account is asked how many uses it has left. Below its
+``alert_below`` the admins are told once (again only after it recovered); at 0 its provider is
+taken out of service, so its services leave the menu (or fall back to the next provider) instead
+of failing every order, until uses return.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from providers.base import TaskProvider
+from providers.errors import ProviderError
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class UsesRule:
+    #: Seconds between two checks, and the count at which the admins are told.
+    check_interval: float
+    alert_below: int
+
+
+class AccountWatch:
+    def __init__(
+        self,
+        providers: Mapping[str, TaskProvider[Any]],
+        rules: Mapping[str, UsesRule],
+        alert: Callable[[str, int], Awaitable[None]],
+    ) -> None:
+        self.providers = providers
+        self.rules = {name: rule for name, rule in rules.items() if name in providers}
+        self.alert = alert
+        #: The last count each account reported.
+        self.uses: dict[str, int] = {}
+        #: What the admins were last told of each account: "low" or "none" (no uses left).
+        self._told: dict[str, str] = {}
+        self._tasks: list[asyncio.Task[None]] = []
+        #: Set after every check of any account (tests wait on it).
+        self.checked = asyncio.Event()
+
+    @property
+    def exhausted(self) -> frozenset[str]:
+        """Providers whose account has no uses left: out of service until uses return."""
+        return frozenset(name for name, uses in self.uses.items() if uses <= 0)
+
+    async def check(self, name: str) -> int | None:
+        """Ask one account; alert or take it out of service as its count says."""
+        try:
+            uses = await self.providers[name].uses_left()
+        except ProviderError as err:  # unknown for now: the last count stands
+            log.warning("could not read %s's remaining uses: %s", name, err)
+            return None
+        finally:
+            self.checked.set()
+        if uses is None:
+            return None
+        before, self.uses[name] = self.uses.get(name), uses
+        if uses <= 0 and (before is None or before > 0):
+            log.error("%s has no paid uses left: its services are out of service until uses return", name)
+        elif uses > 0 and before is not None and before <= 0:
+            log.info("%s has %d paid uses again: back in service", name, uses)
+        # Told once when it falls below the threshold, once more when it reaches 0.
+        told, rule = self._told.get(name), self.rules[name]
+        if uses <= 0 and told != "none":
+            self._told[name] = "none"
+            await self.alert(name, uses)
+        elif 0 < uses < rule.alert_below and told is None:
+            self._told[name] = "low"
+            await self.alert(name, uses)
+        elif uses >= rule.alert_below:
+            self._told.pop(name, None)
+        elif uses > 0 and told == "none":
+            self._told[name] = "low"
+        return uses
+
+    def start(self) -> None:
+        for name, rule in self.rules.items():
+            self._tasks.append(asyncio.create_task(self._run(name, rule), name=f"uses-{name}"))
+
+    async def _run(self, name: str, rule: UsesRule) -> None:
+        while True:
+            await self.check(name)
+            await asyncio.sleep(rule.check_interval)
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self._tasks.clear()
