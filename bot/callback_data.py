@@ -202,6 +202,11 @@ class Recolor(Action, prefix=Prefix.IDPHOTO, action="recolor"):
 
 
 @dataclass(frozen=True)
+class FinalFromPreview(Action, prefix=Prefix.IDPHOTO, action="final"):
+    job_id: str
+
+
+@dataclass(frozen=True)
 class AskSize(Action, prefix=Prefix.IDPHOTO, action="kb"):
     job_id: str
 

@@ -19,6 +19,7 @@ from bot.callback_data import (
     ConfirmOrder,
     DropOrder,
     EnhanceChoice,
+    FinalFromPreview,
     ForgetAnswer,
     LayoutChoice,
     MakeDpi,
@@ -184,8 +185,10 @@ def new_photo(lang: str) -> Markup:
     return Markup([[Button(t(lang, "button.new_photo"), callback_data=NewPhoto().data())]])
 
 
-def idphoto_result(lang: str, job_id: str, can_rerender: bool) -> Markup:
+def idphoto_result(lang: str, job_id: str, can_rerender: bool, final_price: int | None = None) -> Markup:
     rows = []
+    if final_price is not None:
+        rows.append([Button(t(lang, "button.final", price=final_price), callback_data=FinalFromPreview(job_id).data())])
     if can_rerender:
         rows.append([Button(t(lang, "button.other_color"), callback_data=Recolor(job_id).data())])
     rows.append(

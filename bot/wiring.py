@@ -192,9 +192,13 @@ def _template_limits() -> InputLimits:
     return limits
 
 
-def present_result(job: Job, index: int, data: bytes, lang: str) -> ResultView:
+def result_presenter(settings: Settings) -> Callable[[Job, int, bytes, str], ResultView]:
     """A finished file as its service shows it."""
-    return registry.BY_NAME[job.service].present(job, index, data, lang)
+
+    def present(job: Job, index: int, data: bytes, lang: str) -> ResultView:
+        return registry.BY_NAME[job.service].present(job, index, data, lang, settings)
+
+    return present
 
 
 async def open_wiring(app: PhotoBotApp, settings: Settings) -> Wiring:
@@ -222,7 +226,7 @@ async def open_wiring(app: PhotoBotApp, settings: Settings) -> Wiring:
         repo,
         media,
         alerts,
-        present_result,
+        result_presenter(settings),
         edit_interval=settings.telegram.status_edit_interval,
         cancellable_providers=frozenset(name for name, p in providers.items() if p.cancellable),
     )

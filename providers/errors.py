@@ -42,6 +42,10 @@ class UnexpectedStatus(BadResponse):
     runner's MAX_BAD_ANSWERS), as the documents' own polling examples do."""
 
 
+#: The code of an error saying the provider forgot the image an order was to re-render.
+PREVIEW_EXPIRED = "preview_expired"
+
+
 class ProviderStatusError(ProviderError):
     """An HTTP error status, or a non-success ``status`` field in the body."""
 
@@ -134,3 +138,9 @@ class EngineTimeout(ProviderError):
     """A photo took longer than its time limit; the worker processes were ended."""
 
     code = "engine_busy"
+
+
+class ImageIdExpired(ProviderStatusError):
+    """The provider no longer knows the image id a re-render names (PicWish's ``last_id``)."""
+
+    code = PREVIEW_EXPIRED

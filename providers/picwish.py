@@ -15,11 +15,13 @@ from typing import Any
 from providers.base import DEFAULT_MAX_RETRIES, Answer, FormValue, NonEmpty, TaskProvider, parse_answer, status_error
 from providers.errors import (
     BadResponse,
+    ImageIdExpired,
     ImageTooLarge,
     InputDownloadFailed,
     InvalidImage,
     ProcessingTimeout,
     ProviderDomainError,
+    ProviderStatusError,
     ResultUploadFailed,
     UnexpectedStatus,
 )
@@ -120,7 +122,9 @@ class PicwishClient(TaskProvider[IdPhotoOrder]):
     async def submit(
         self, order: IdPhotoOrder, image: InputImage | None, callback_url: str | None, *, reference: str = ""
     ) -> Submission:
-        return await self.create(order, image.data if image else None, callback_url=callback_url)
+        # A re-render names its input by last_id; the stored photo is not sent again.
+        data = image.data if image is not None and not order.last_id else None
+        return await self.create(order, data, callback_url=callback_url)
 
     def callback_answer(self) -> CallbackAnswer:
         return CallbackAnswer(body=b'{"status": 200, "message": "ok"}')
@@ -138,9 +142,16 @@ class PicwishClient(TaskProvider[IdPhotoOrder]):
         parts: dict[str, FormValue] = dict(data)
         if image is not None:
             parts["image_file"] = ("photo.jpg", image, "image/jpeg")
-        body = await self.request_json(
-            "POST", f"{self.base_url}/idphoto", idempotent=False, headers=self._headers, form=parts
-        )
+        try:
+            body = await self.request_json(
+                "POST", f"{self.base_url}/idphoto", idempotent=False, headers=self._headers, form=parts
+            )
+        except ProviderStatusError as err:
+            if order.last_id and err.status == 400 and "last_id" in str(err.data):
+                raise ImageIdExpired(
+                    f"picwish: last_id {order.last_id} is gone", status=400, provider=self.name
+                ) from err
+            raise
         return Submission(task_id=parse_answer(_Created, self._checked(body), self.name).task_id)
 
     async def query(self, task_id: str) -> TaskStatus:

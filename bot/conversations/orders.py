@@ -118,6 +118,4 @@ async def retry_job(update: Update, context: Context) -> None:
     if service is None:
         await answer(update, t(lang, "order.unavailable"))
         return
-    await show_order(
-        update, context, PendingOrder(job.service, service.order(job.options), job.input_ref), new_message=True
-    )
+    await show_order(update, context, PendingOrder(job.service, service.again(job), job.input_ref), new_message=True)

@@ -42,7 +42,7 @@ class ResultView:
     keyboard: InlineKeyboardMarkup | None
 
 
-def plain_result(job: Job, index: int, data: bytes, lang: str) -> ResultView:
+def plain_result(job: Job, index: int, data: bytes, lang: str, settings: Settings) -> ResultView:
     """The result of most services: its size in the caption, a "new photo" button below."""
     width, height = image_size(data)
     return ResultView(
@@ -75,11 +75,14 @@ class Service(Generic[OrderT]):
     price: Callable[[OrderT, Settings], int]
     #: The lines that describe an order on the summary.
     describe: Callable[[OrderT, str, Wiring], str]
-    #: How each finished file is shown.
-    present: Callable[[Job, int, bytes, str], ResultView] = plain_result
+    #: How each finished file is shown (``settings`` for prices on the buttons under it).
+    present: Callable[[Job, int, bytes, str, Settings], ResultView] = plain_result
     #: Measures a finished result its provider did not report on (where the head is in an ID photo
     #: PicWish made), for its caption; None when there is nothing to measure.
     measure: Callable[[Job, bytes, Wiring], Awaitable[dict[str, Any] | None]] | None = None
+    #: Builds the order Try again offers when the same order cannot work again (an ID photo whose
+    #: PicWish preview expired: made again from the stored photo).
+    retry: Callable[[Job], OrderT] | None = None
     #: Other ways into its conversation (a button under a finished result).
     reentries: Callable[[], Handlers] = no_handlers
     #: Buttons that work outside its conversation (free re-edits of a result).
@@ -89,6 +92,11 @@ class Service(Generic[OrderT]):
         """The first of its providers that is configured to serve and in service, if any."""
         usable = (name for name in self.providers if name not in out_of_service and settings.provider_usable(name))
         return next(usable, None)
+
+    def again(self, job: Job) -> OrderT:
+        """The order of a failed job, for its Try again button: the same one, unless ``retry``
+        says how to make it again."""
+        return self.retry(job) if self.retry is not None else self.order(job.options)
 
     def order(self, stored: Mapping[str, Any]) -> OrderT:
         """The order stored in a job row, validated again."""

@@ -458,3 +458,47 @@ async def test_odd_status_answers_in_a_row_end_the_job_and_refund_it(bot, telegr
     await user.press(summary, "Confirm")
     await user.edited(summary, "could not understand", timeout=15)
     assert "Your 6 credits were returned." in summary.text and await bot.repo.balance(user.id) == 30
+
+
+async def _preview(user, picwish):
+    summary = await order_until_summary(user, "Visa", "India Visa", "White", options=("Free preview",))
+    await user.press(summary, "Confirm")
+    document = await user.next_message(kind="document", timeout=15)
+    (image_id,) = [task.image_id for task in picwish.tasks.values()]
+    return document, image_id
+
+
+async def test_a_preview_is_made_final_from_its_image_id_at_the_normal_price(bot, telegram, picwish):
+    user = telegram.user()
+    document, image_id = await _preview(user, picwish)
+    assert await bot.repo.balance(user.id) == 30
+    await user.press(document, "Get it without the watermark (6 credits)")
+    summary = await user.next_message("Please check your order")
+    assert "Price: 6 credits" in summary.text and "Preview with watermark: off" in summary.text
+    await user.press(summary, "Confirm")
+    final = await user.next_message(kind="document", timeout=15)
+    create = picwish.creates[-1]
+    assert create["last_id"] == image_id and "preview" not in create
+    assert picwish.tasks[[t for t in picwish.tasks][-1]].image is None  # no new upload
+    assert "without the watermark" not in str(final.buttons())
+    assert await bot.repo.balance(user.id) == 24
+
+
+async def test_a_preview_picwish_forgot_fails_free_and_try_again_makes_it_from_the_photo(bot, telegram, picwish):
+    user = telegram.user()
+    document, _ = await _preview(user, picwish)
+    picwish.forget_images()
+    await user.press(document, "Get it without the watermark")
+    summary = await user.next_message("Please check your order")
+    await user.press(summary, "Confirm")
+    await user.edited(summary, "no longer keeps this preview", timeout=15)
+    assert await bot.repo.balance(user.id) == 30
+    await user.press(summary, "Try again")
+    again = await user.next_message("Please check your order")
+    assert "Price: 6 credits" in again.text
+    await user.press(again, "Confirm")
+    await user.next_message(kind="document", timeout=15)
+    create = picwish.creates[-1]
+    assert "last_id" not in create and "preview" not in create
+    assert picwish.tasks[[t for t in picwish.tasks][-1]].image is not None  # made from the stored photo
+    assert await bot.repo.balance(user.id) == 24

@@ -89,8 +89,9 @@ async def test_restart_in_the_middle_of_a_job(make_settings, telegram, wanxing):
         summary = await _summary(user)
         await user.press(summary, "Confirm")
         await user.edited(summary, "Working on it… 10%")
-    wanxing.hold = False
     async with running(settings) as services:
+        # The task starts once the bot is back: 玩星 fetches the photos when it starts them.
+        wanxing.hold = False
         await user.next_message(kind="document", timeout=15)
         await services.runner.idle()
         assert len(wanxing.jobs) == 1 and len(user.messages("document")) == 1

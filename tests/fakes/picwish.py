@@ -155,6 +155,10 @@ class FakePicwish(FakeService):
     def base_url(self) -> str:
         return self.server.url
 
+    def forget_images(self) -> None:
+        """PicWish no longer keeps the images of finished tasks: their ids fail as last_id."""
+        self.images.clear()
+
     async def _hold_if_asked(self, endpoint: str) -> None:
         """Hold the request while the test acts; a gate marked ``abandoned`` (the client was killed)
         still lets the request through: PicWish got it, whatever became of the client."""

@@ -19,6 +19,7 @@ from bot.callback_data import (
     Back,
     Category,
     Colour,
+    FinalFromPreview,
     MakeDpi,
     MakeSheet,
     MakeSize,
@@ -33,9 +34,9 @@ from bot.config import Settings
 from bot.i18n import t
 from bot.services.base import Handlers, Service
 from bot.services.idphoto import dialog, reedit
-from bot.services.idphoto.captions import present, spec_text
+from bot.services.idphoto.captions import final_order_price, present, spec_text
 from bot.storage.repo import Job
-from providers.errors import ProviderError
+from providers.errors import PREVIEW_EXPIRED, ProviderError
 from providers.orders import IdPhotoOrder
 
 if TYPE_CHECKING:
@@ -45,18 +46,20 @@ _TEXT = filters.TEXT & ~filters.COMMAND
 
 
 def price(order: IdPhotoOrder, settings: Settings) -> int:
-    """The local engine's one price; PicWish's base (or outfit) price plus each paid option."""
+    """The local engine's one price; PicWish's base (or outfit) price plus each paid option, or
+    its preview price for a watermarked preview."""
     if SERVICE.serving_provider(settings) == "picwish":
-        prices = settings.providers.picwish.prices
-        if order.preview:
-            return prices.preview
-        total = prices.outfit if order.clothes_id else prices.base
-        if order.beauty:
-            total += prices.beauty
-        if order.layout_size:
-            total += prices.layout
-        return total
+        return settings.providers.picwish.prices.preview if order.preview else final_order_price(order, settings)
     return settings.providers.local.price
+
+
+def again(job: Job) -> IdPhotoOrder:
+    """Try again: the same order; after PicWish forgot the image it was to re-render, the same
+    order made from the stored photo (the job kept it)."""
+    order = IdPhotoOrder.model_validate(job.options)
+    if job.error == PREVIEW_EXPIRED and job.input_ref:
+        return IdPhotoOrder.model_validate({**order.model_dump(), "last_id": None})
+    return order
 
 
 def describe(order: IdPhotoOrder, lang: str, wiring: Wiring) -> str:
@@ -132,8 +135,10 @@ def reentries() -> Handlers:
 
 
 def handlers() -> Handlers:
-    """The free re-edits under a finished photo: file size, DPI, print sheet."""
+    """The buttons under a finished photo: a preview made final, and the free re-edits (file
+    size, DPI, print sheet)."""
     return [
+        CallbackQueryHandler(dialog.final_from_preview, pattern=FinalFromPreview.pattern()),
         CallbackQueryHandler(reedit.ask_size, pattern=AskSize.pattern()),
         CallbackQueryHandler(reedit.make_size, pattern=MakeSize.pattern()),
         CallbackQueryHandler(reedit.ask_dpi, pattern=AskDpi.pattern()),
@@ -153,6 +158,7 @@ SERVICE = Service(
     describe=describe,
     present=present,
     measure=measure,
+    retry=again,
     reentries=reentries,
     handlers=handlers,
 )

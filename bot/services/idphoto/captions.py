@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from bot import keyboards
+from bot.config import Settings
 from bot.i18n import t
 from bot.images import image_size
 from bot.services.base import ResultView
@@ -66,7 +67,7 @@ def placement_text(spec: Spec, placement: dict[str, Any], lang: str) -> str:
     )
 
 
-def present(job: Job, index: int, data: bytes, lang: str) -> ResultView:
+def present(job: Job, index: int, data: bytes, lang: str, settings: Settings) -> ResultView:
     """The photo with its spec, size, DPI and measured placement; a print sheet with its paper."""
     width, height = image_size(data)
     order = IdPhotoOrder.model_validate(job.options)
@@ -84,11 +85,21 @@ def present(job: Job, index: int, data: bytes, lang: str) -> ResultView:
         if spec and placement:
             caption += "\n" + placement_text(spec, placement, lang)
     image_ids = (job.result or {}).get("image_ids") or []
-    can_rerender = not sheet and (bool(image_ids and image_ids[0]) or (job.provider == "local" and bool(job.input_ref)))
+    image_id = image_ids[0] if image_ids else None
+    can_rerender = not sheet and (bool(image_id) or (job.provider == "local" and bool(job.input_ref)))
+    # A free watermarked preview is made final from PicWish's image id, at the normal price.
+    final_price = final_order_price(order, settings) if order.preview and image_id else None
     return ResultView(
         data=data,
         filename=filename,
         caption=caption,
         document_caption=t(lang, "result.document_caption"),
-        keyboard=keyboards.idphoto_result(lang, job.id, can_rerender),
+        keyboard=keyboards.idphoto_result(lang, job.id, can_rerender, final_price),
     )
+
+
+def final_order_price(preview: IdPhotoOrder, settings: Settings) -> int:
+    """What the preview costs without its watermark: PicWish's price for the same order."""
+    prices = settings.providers.picwish.prices
+    total = prices.outfit if preview.clothes_id else prices.base
+    return total + (prices.beauty if preview.beauty else 0) + (prices.layout if preview.layout_size else 0)

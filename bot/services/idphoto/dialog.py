@@ -14,7 +14,17 @@ from telegram import InlineKeyboardMarkup, Update
 from telegram.ext import ConversationHandler
 
 from bot import keyboards
-from bot.callback_data import Category, Colour, OptionToggle, Outfit, OutfitGroup, Recolor, SpecChoice, SpecPage
+from bot.callback_data import (
+    Category,
+    Colour,
+    FinalFromPreview,
+    OptionToggle,
+    Outfit,
+    OutfitGroup,
+    Recolor,
+    SpecChoice,
+    SpecPage,
+)
 from bot.context import Context, IdPhotoDraft, PendingOrder
 from bot.conversations.common import answer, face_findings, message_of, pressed, query_of, ready_photo, user_id_of
 from bot.conversations.summary import show_order
@@ -364,3 +374,30 @@ async def show_summary(update: Update, context: Context) -> None:
     context.session.draft = None
     source = None if draft.order.last_id else draft.input_ref
     await show_order(update, context, PendingOrder(NAME, draft.order, source))
+
+
+async def final_from_preview(update: Update, context: Context) -> None:
+    """Button i:final:<job>: the user's free watermarked preview, made final through PicWish's
+    image id at the normal price, back at the summary; no new upload."""
+    lang = context.lang
+    press = pressed(update, FinalFromPreview)
+    job = await context.wiring.repo.get_job(press.job_id) if press else None
+    image_ids = (job.result or {}).get("image_ids") or [] if job else []
+    if (
+        job is None
+        or job.service != NAME
+        or job.user_id != user_id_of(update)
+        or job.state != JobState.SUCCEEDED
+        or not image_ids
+        or not image_ids[0]
+    ):
+        await answer(update, t(lang, "idphoto.job_gone"))
+        return
+    preview = IdPhotoOrder.model_validate(job.options)
+    if not preview.preview:
+        await answer(update, t(lang, "idphoto.job_gone"))
+        return
+    final = IdPhotoOrder.model_validate({**preview.model_dump(), "preview": False, "last_id": image_ids[0]})
+    # The stored photo goes along (not sent): if PicWish forgot the preview, Try again makes it anew.
+    kept = job.input_ref if job.input_ref and context.wiring.media.exists(job.input_ref) else None
+    await show_order(update, context, PendingOrder(NAME, final, kept), new_message=True)
