@@ -255,6 +255,11 @@ class LayoutChoice(Action, prefix=Prefix.ANIME, action="lay"):
 
 
 @dataclass(frozen=True)
+class AnimeVideo(Action, prefix=Prefix.ANIME, action="video"):
+    job_id: str
+
+
+@dataclass(frozen=True)
 class RepairMode(Action, prefix=Prefix.REPAIR, action="mode"):
     mode: str
 

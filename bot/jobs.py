@@ -409,6 +409,8 @@ class JobRunner:
         }
         if extra_files:
             result["extra_files"] = extra_files
+        if status.videos:
+            result["videos"] = list(status.videos)
         placement = next((image.placement for image in status.images if image.placement), None)
         if placement is None and self.measure is not None and first:
             placement = await self.measure(job, first)

@@ -9,6 +9,7 @@ from telegram import InlineKeyboardButton as Button
 from telegram import InlineKeyboardMarkup as Markup
 
 from bot.callback_data import (
+    AnimeVideo,
     AskDpi,
     AskPaper,
     AskSize,
@@ -150,6 +151,15 @@ def summary(lang: str, nonce: str) -> Markup:
                 Button(t(lang, "button.confirm"), callback_data=ConfirmOrder(nonce).data()),
                 Button(t(lang, "button.cancel"), callback_data=DropOrder(nonce).data()),
             ]
+        ]
+    )
+
+
+def anime_result(lang: str, job_id: str) -> Markup:
+    return Markup(
+        [
+            [Button(t(lang, "anime.video_button"), callback_data=AnimeVideo(job_id).data())],
+            [Button(t(lang, "button.new_photo"), callback_data=NewPhoto().data())],
         ]
     )
 

@@ -38,6 +38,8 @@ class TaskStatus:
     images: tuple[ResultImage, ...] = ()
     error: ProviderError | None = None
     raw_state: int | str | None = None
+    #: Links to videos made beside the images (QQ's transformation video), offered, not delivered.
+    videos: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ from typing import Annotated, Any
 from pydantic import Field, Json
 from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt, wait_random_exponential
 
-from providers.base import Answer, NonEmpty, TaskProvider, parse_answer
+from providers.base import Answer, NonEmpty, TaskProvider, WebUrl, parse_answer
 from providers.errors import (
     AuthenticationError,
     InvalidImage,
@@ -54,6 +54,8 @@ LAYOUTS: dict[str, dict[str, int]] = {
 
 class _Images(Answer):
     img_urls: Annotated[list[NonEmpty], Field(min_length=1)]
+    #: The transformation videos (the document's example has two); links that expire.
+    video_urls: list[WebUrl] = Field(default_factory=list)
 
 
 class _Converted(Answer):
@@ -142,7 +144,7 @@ class QQAnimeClient(TaskProvider[AnimeOrder]):
             }
         )
 
-    async def convert(self, image: bytes, *, busi_id: str | None = None) -> list[str]:
+    async def convert(self, image: bytes, *, busi_id: str | None = None) -> _Images:
         """The four ``img_urls`` for the photo; raises a typed error for each documented code."""
         retrying = AsyncRetrying(
             stop=stop_after_attempt(self.volume_limit_retries + 1),
@@ -155,7 +157,7 @@ class QQAnimeClient(TaskProvider[AnimeOrder]):
                 return await self._convert_once(image, busi_id)
         raise AssertionError("unreachable")
 
-    async def _convert_once(self, image: bytes, busi_id: str | None) -> list[str]:
+    async def _convert_once(self, image: bytes, busi_id: str | None) -> _Images:
         text = self.body(image, busi_id)
         headers = {**HEADERS, "x-sign-value": sign(text), "x-sign-version": "v1"}
         answer = await self.request_json("POST", self.url, idempotent=True, headers=headers, content=text.encode())
@@ -168,17 +170,19 @@ class QQAnimeClient(TaskProvider[AnimeOrder]):
                     "to a proxy in mainland China, or use the overseas url and busi_id"
                 )
             raise error
-        return parse_answer(_Converted, answer, self.name).extra.img_urls
+        return parse_answer(_Converted, answer, self.name).extra
 
     async def submit(
         self, order: AnimeOrder, image: InputImage | None, callback_url: str | None, *, reference: str = ""
     ) -> Submission:
         if image is None or image.data is None:
             raise ValueError("qq_anime needs the photo's bytes")
-        urls = await self.convert(image.data, busi_id=order.busi_id or None)
+        converted = await self.convert(image.data, busi_id=order.busi_id or None)
+        urls = converted.img_urls
         index = LAYOUTS[order.orientation][order.layout]
         chosen = urls[min(index, len(urls) - 1)]
-        status = TaskStatus(Phase.DONE, progress=100, images=(ResultImage(url=chosen),))
+        videos = tuple(converted.video_urls[:1])
+        status = TaskStatus(Phase.DONE, progress=100, images=(ResultImage(url=chosen),), videos=videos)
         return Submission(task_id=f"sync-{uuid.uuid4().hex}", status=status)
 
     async def query(self, task_id: str) -> TaskStatus:

@@ -3,25 +3,31 @@ side) -> summary."""
 
 from __future__ import annotations
 
+import logging
+from dataclasses import replace
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
 from pydantic import ValidationError
 from telegram import Update
+from telegram.error import BadRequest
 from telegram.ext import CallbackQueryHandler, ConversationHandler
 
 from bot import keyboards
-from bot.callback_data import LayoutChoice, StyleChoice
+from bot.callback_data import AnimeVideo, LayoutChoice, StyleChoice
 from bot.config import AnimeStyle, Settings
 from bot.context import Context, PendingOrder
-from bot.conversations.common import answer, pressed, query_of, ready_photo
+from bot.conversations.common import answer, message_of, pressed, query_of, ready_photo, user_id_of
 from bot.conversations.summary import show_order
 from bot.i18n import localized, t
-from bot.services.base import Handlers, Service
+from bot.services.base import Handlers, ResultView, Service, plain_result
+from bot.storage.repo import Job
 from providers.orders import AnimeOrder
 
 if TYPE_CHECKING:
     from bot.wiring import Wiring
+
+log = logging.getLogger(__name__)
 
 
 class State(StrEnum):
@@ -98,6 +104,37 @@ def describe(order: AnimeOrder, lang: str, wiring: Wiring) -> str:
     )
 
 
+def present(job: Job, index: int, data: bytes, lang: str, settings: Settings) -> ResultView:
+    """The anime picture; when QQ made its transformation video too, a button for it."""
+    view = plain_result(job, index, data, lang, settings)
+    if not (job.result or {}).get("videos"):
+        return view
+    return replace(view, keyboard=keyboards.anime_result(lang, job.id))
+
+
+async def send_video(update: Update, context: Context) -> None:
+    """Button a:video:<job>: the transformation video of the user's anime picture, which Telegram
+    fetches from QQ's link (it expires: then the user is told so)."""
+    lang = context.lang
+    press = pressed(update, AnimeVideo)
+    job = await context.wiring.repo.get_job(press.job_id) if press else None
+    videos = (job.result or {}).get("videos") or [] if job is not None else []
+    if job is None or job.service != SERVICE.name or job.user_id != user_id_of(update) or not videos:
+        await answer(update, t(lang, "idphoto.job_gone"))
+        return
+    await answer(update)
+    try:
+        await message_of(update).reply_video(videos[0], caption=t(lang, "anime.video_caption"))
+    except BadRequest as err:  # Telegram could not fetch it: QQ's link expired
+        log.info("job %s: the anime video could not be sent: %s", job.id, err)
+        await message_of(update).reply_text(t(lang, "anime.video_gone"))
+
+
+def handlers() -> Handlers:
+    """The video button under a finished anime picture."""
+    return [CallbackQueryHandler(send_video, pattern=AnimeVideo.pattern())]
+
+
 def steps() -> dict[object, Handlers]:
     return {
         State.PICK_STYLE: [CallbackQueryHandler(pick_style, pattern=StyleChoice.pattern())],
@@ -113,4 +150,6 @@ SERVICE = Service(
     steps=steps,
     price=price,
     describe=describe,
+    present=present,
+    handlers=handlers,
 )

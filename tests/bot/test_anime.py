@@ -129,3 +129,27 @@ async def test_errors_that_say_the_operator_was_told_do_tell_the_operator(bot, t
     await user.edited(summary, "The operator has been told")
     told = await admin.next_message(alert)
     assert told.text.startswith("⚠️ qq_anime")
+
+
+async def test_the_transformation_video_is_a_tap_away_until_its_link_expires(bot, telegram, qq):
+    user = telegram.user()
+    summary = await _order(user, "Anime", "Anime picture only")
+    await user.press(summary, "Confirm")
+    document = await user.next_message(kind="document", timeout=15)
+    await user.press(document, "The transformation video")
+    video = await user.next_message(kind="video")
+    assert video.data.startswith(b"\x00\x00\x00\x18ftypmp42") and qq.video_fetches == 1
+    (key,) = {name.rsplit("_", 1)[0] for name in qq.results}
+    qq.expired_videos.add(key)
+    await user.press(document, "The transformation video")
+    await user.next_message("no longer keeps this video")
+    assert await bot.repo.balance(user.id) == 28  # the video costs nothing more
+
+
+async def test_no_video_no_button(bot, telegram, qq):
+    qq.with_videos = False
+    user = telegram.user()
+    summary = await _order(user, "Anime", "Anime picture only")
+    await user.press(summary, "Confirm")
+    document = await user.next_message(kind="document", timeout=15)
+    assert [b["text"] for b in document.buttons()] == ["📷 New photo"]

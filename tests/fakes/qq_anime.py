@@ -35,6 +35,11 @@ class FakeQQAnime:
         app = web.Application(client_max_size=20 * 1024 * 1024)
         app.router.add_post(PATH, self._process, name="process")
         app.router.add_get("/img/{name}", self._image, name="result")
+        app.router.add_get("/video/{name}", self._video, name="video")
+        #: Whether answers carry video_urls (the document's example does), which expire on request.
+        self.with_videos = True
+        self.expired_videos: set[str] = set()
+        self.video_fetches = 0
         self.server = LoopbackServer(app)
         self.requests: list[dict[str, Any]] = []
         #: Codes to answer the next requests with, e.g. [2111, 2111] (then success).
@@ -102,10 +107,19 @@ class FakeQQAnime:
         for index in range(4):
             self.results[f"{key}_{index}"] = (orientation, index)
             urls.append(f"{self.server.url}/img/{key}_{index}.jpg")
-        extra_out = {"video_urls": [], "img_urls": urls}
+        videos = [f"{self.server.url}/video/{key}_{index}.mp4" for index in range(2)] if self.with_videos else []
+        extra_out = {"video_urls": videos, "img_urls": urls}
         return web.json_response(
             {"code": 0, "msg": "", "images": [], "faces": [], "extra": json.dumps(extra_out), "videos": []}
         )
+
+    async def _video(self, request: web.Request) -> web.Response:
+        """The transformation video: served while its conversion is known (QQ's links expire)."""
+        key = request.match_info["name"].removesuffix(".mp4").rsplit("_", 1)[0]
+        if f"{key}_0" not in self.results or key in self.expired_videos:
+            raise web.HTTPNotFound()
+        self.video_fetches += 1
+        return web.Response(body=b"\x00\x00\x00\x18ftypmp42" + b"\x00" * 64, content_type="video/mp4")
 
     async def _image(self, request: web.Request) -> web.Response:
         name = request.match_info["name"].removesuffix(".jpg")

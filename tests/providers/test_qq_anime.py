@@ -39,8 +39,8 @@ async def client(qq):
 
 
 async def test_the_signature_covers_the_exact_text_sent(client, qq):
-    urls = await client.convert(portrait_jpeg())
-    assert len(urls) == 4
+    converted = await client.convert(portrait_jpeg())
+    assert len(converted.img_urls) == 4 and len(converted.video_urls) == 2
     sent = qq.requests[0]
     assert sent["headers"]["x-sign-value"] == sign(sent["body"])
     body = json.loads(sent["body"])
@@ -88,7 +88,7 @@ async def test_every_documented_code_is_a_typed_error(client, qq, code, error):
 
 async def test_volume_limit_is_retried_a_bounded_number_of_times(client, qq):
     qq.next_codes = [2111, 2111]
-    assert len(await client.convert(portrait_jpeg())) == 4
+    assert len((await client.convert(portrait_jpeg())).img_urls) == 4
     assert len(qq.requests) == 3
     qq.next_codes = [2111] * 10
     with pytest.raises(VolumeLimit):
@@ -116,7 +116,7 @@ async def test_requests_go_through_the_configured_proxy(qq):
         url="http://qq-anime.invalid" + qq.url.split(str(qq.server.port), 1)[1], proxy=qq.server.url, max_retries=0
     )
     try:
-        assert len(await client.convert(portrait_jpeg())) == 4
+        assert len((await client.convert(portrait_jpeg())).img_urls) == 4
     finally:
         await client.aclose()
     assert len(qq.requests) == 1
