@@ -131,6 +131,8 @@ class PicwishPrices(_Section):
     beauty: int = Field(default=8, ge=0)
     layout: int = Field(default=5, ge=0)
     preview: int = Field(default=0, ge=0)
+    #: A top-to-bottom gradient background (bg_color2).
+    gradient: int = Field(default=0, ge=0)
 
 
 class PicwishSettings(_Section):

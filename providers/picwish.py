@@ -99,7 +99,7 @@ class PicwishClient(TaskProvider[IdPhotoOrder]):
     name = "picwish"
     calls_back = True
     input_limits = InputLimits(max_side=MAX_SIDE, max_bytes=MAX_BYTES, formats=FORMATS)
-    features = frozenset({"beauty", "outfit", "layout", "preview"})
+    features = frozenset({"beauty", "outfit", "layout", "preview", "gradient"})
     catalogs = MappingProxyType({"outfits": CLOTHES_IDS, "layout_sizes": LAYOUT_SIZES})
 
     def __init__(

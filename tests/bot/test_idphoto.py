@@ -6,6 +6,7 @@ import asyncio
 
 import pytest
 
+from bot.app import running
 from tests.bot.flows import corner_rgb, dpi, order_until_summary, pixel_size, send_photo_and_pick_idphoto
 from tests.conftest import portrait_jpeg
 
@@ -502,3 +503,27 @@ async def test_a_preview_picwish_forgot_fails_free_and_try_again_makes_it_from_t
     assert "last_id" not in create and "preview" not in create
     assert picwish.tasks[[t for t in picwish.tasks][-1]].image is not None  # made from the stored photo
     assert await bot.repo.balance(user.id) == 24
+
+
+async def test_a_gradient_where_the_spec_lets_the_colour_be_chosen_and_its_price(make_settings, telegram, picwish):
+    async with running(make_settings(providers__picwish__prices__gradient=2)) as bot:
+        user = telegram.user()
+        summary = await order_until_summary(user, "Visa", "Vietnam Visa", "Blue", options=("Gradient",))
+        assert "fading to" in summary.text and "Price: 8 credits" in summary.text  # 6 + 2
+        await user.press(summary, "Confirm")
+        await user.next_message(kind="document", timeout=15)
+        assert picwish.creates[-1]["bg_color"] == "438EDB" and picwish.creates[-1]["bg_color2"]
+        assert await bot.repo.balance(user.id) == 22
+        menu = await send_photo_and_pick_idphoto(user)
+        await user.press(menu, "Visa")
+        await user.edited(menu, "Choose a spec")
+        while not any(b["text"].startswith("USA Visa ·") for b in menu.buttons()):
+            edits = menu.edits
+            await user.press(menu, "▶")
+            await user.api.wait_for(lambda edits=edits: menu.edits > edits)
+        await user.press(menu, "USA Visa ·")  # one plain colour: no gradient
+        await user.edited(menu, "background colour")
+        await user.press(menu, "White")
+        await user.edited(menu, "Options")
+        labels = [b["text"] for b in menu.buttons()]
+        assert any("Beauty" in label for label in labels) and not any("Gradient" in label for label in labels)

@@ -24,6 +24,7 @@ def test_defaults_match_the_interface():
         "beauty": 8,
         "layout": 5,
         "preview": 0,
+        "gradient": 0,
     }
 
 

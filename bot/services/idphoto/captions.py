@@ -102,4 +102,6 @@ def final_order_price(preview: IdPhotoOrder, settings: Settings) -> int:
     """What the preview costs without its watermark: PicWish's price for the same order."""
     prices = settings.providers.picwish.prices
     total = prices.outfit if preview.clothes_id else prices.base
-    return total + (prices.beauty if preview.beauty else 0) + (prices.layout if preview.layout_size else 0)
+    total += prices.beauty if preview.beauty else 0
+    total += prices.layout if preview.layout_size else 0
+    return total + (prices.gradient if preview.bg_color2 else 0)

@@ -230,10 +230,15 @@ def _price(context: Context, draft: IdPhotoDraft) -> int:
 
 
 def _features(context: Context) -> tuple[str, ...]:
-    """The options the serving provider declares it can do."""
+    """The options the serving provider declares it can do, for the spec being made: a gradient
+    only where the spec lets the user choose the background colour (an office asking for one
+    plain colour wants that colour)."""
     provider = context.wiring.provider_for(NAME)
     declared = provider.features if provider is not None else frozenset()
-    return tuple(name for name in OPTION_ORDER if name in declared)
+    draft = context.session.draft
+    spec = context.wiring.catalog.get(draft.order.spec_id) if draft is not None else None
+    colour_choice = spec is None or spec.colors is None or len(spec.colors) > 1
+    return tuple(name for name in OPTION_ORDER if name in declared and (name != "gradient" or colour_choice))
 
 
 def outfits(context: Context) -> tuple[str, ...]:
