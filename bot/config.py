@@ -133,6 +133,9 @@ class PicwishPrices(_Section):
     preview: int = Field(default=0, ge=0)
     #: A top-to-bottom gradient background (bg_color2).
     gradient: int = Field(default=0, ge=0)
+    #: Beauty's refinements, each on top of beauty.
+    sharpen: int = Field(default=0, ge=0)
+    thin_face: int = Field(default=0, ge=0)
 
 
 class PicwishSettings(_Section):

@@ -106,6 +106,8 @@ def options(lang: str, draft: IdPhotoOrder, features: Sequence[str]) -> Markup:
     """The option toggles this provider can do, then Back / Continue."""
     states = {
         "beauty": _on_off(lang, draft.beauty),
+        "sharpen": _on_off(lang, draft.sharpen),
+        "thin_face": _on_off(lang, draft.thin_face),
         "outfit": draft.clothes_id or t(lang, "option.none"),
         "layout": draft.layout_size or t(lang, "option.none"),
         "preview": _on_off(lang, draft.preview),

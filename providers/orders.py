@@ -38,6 +38,9 @@ class IdPhotoOrder(Order):
     #: Bottom colour of a top-to-bottom gradient background.
     bg_color2: HexColour | None = None
     beauty: bool = False
+    #: Beauty's sub-options: sharpening, and slimming the face (gently: it must stay a likeness).
+    sharpen: bool = False
+    thin_face: bool = False
     clothes_id: Annotated[str, Field(pattern=r"^[a-z]+_\d{1,3}$")] | None = None
     layout_size: str | None = None
     preview: bool = False

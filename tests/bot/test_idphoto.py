@@ -527,3 +527,23 @@ async def test_a_gradient_where_the_spec_lets_the_colour_be_chosen_and_its_price
         await user.edited(menu, "Options")
         labels = [b["text"] for b in menu.buttons()]
         assert any("Beauty" in label for label in labels) and not any("Gradient" in label for label in labels)
+
+
+async def test_beauty_refinements_are_offered_with_beauty_sent_with_gentle_strengths_and_priced(
+    make_settings, telegram, picwish
+):
+    settings = make_settings(providers__picwish__prices__sharpen=1, providers__picwish__prices__thin_face=2)
+    async with running(settings) as bot:
+        user = telegram.user()
+        options = ("Beauty", "Sharpen", "Slim face")
+        summary = await order_until_summary(user, "Visa", "India Visa", "White", options=options)
+        assert "Beauty: on (sharpen, slim face)" in summary.text and "Price: 17 credits" in summary.text
+        await user.press(summary, "Confirm")
+        await user.next_message(kind="document", timeout=15)
+        create = picwish.creates[-1]
+        assert (create["auto_sharp"], create["sharp_factor"]) == ("1", "0.3")
+        assert (create["auto_thin_face"], create["thin_face_factor"]) == ("1", "0.2")
+        assert await bot.repo.balance(user.id) == 30 - 17
+        # Without beauty its refinements are neither offered nor kept.
+        plain = await order_until_summary(user, "Visa", "India Visa", "White", options=("Beauty", "Sharpen", "Beauty"))
+        assert "Beauty: off" in plain.text and "Price: 6 credits" in plain.text

@@ -25,6 +25,8 @@ def test_defaults_match_the_interface():
         "layout": 5,
         "preview": 0,
         "gradient": 0,
+        "sharpen": 0,
+        "thin_face": 0,
     }
 
 

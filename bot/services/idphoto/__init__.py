@@ -2,7 +2,8 @@
 
 The dialog is in ``dialog.py``, the free re-edits of a finished photo in ``reedit.py``, captions
 and the finished photo's presentation in ``captions.py``; this module says what the service
-is made of. Which options the dialog offers (beauty, outfit, print sheet, preview, gradient) is
+is made of. Which options the dialog offers (beauty and its refinements, outfit, print sheet,
+preview, gradient) is
 what the serving provider declares (``TaskProvider.features`` and ``catalogs``).
 """
 
@@ -77,11 +78,20 @@ def describe(order: IdPhotoOrder, lang: str, wiring: Wiring) -> str:
         "idphoto.details",
         spec=spec_text(lang, spec),
         color=color,
-        beauty=on if order.beauty else off,
+        beauty=_beauty(order, lang),
         outfit=order.clothes_id or none,
         layout=t(lang, f"layout.{order.layout_size}") if order.layout_size else none,
         preview=on if order.preview else off,
     )
+
+
+def _beauty(order: IdPhotoOrder, lang: str) -> str:
+    """ "on", with its refinements when chosen: "on (sharpen, slim face)"."""
+    if not order.beauty:
+        return t(lang, "option.off")
+    refinements = [t(lang, f"option.{name}_short") for name in ("sharpen", "thin_face") if getattr(order, name)]
+    on = t(lang, "option.on")
+    return t(lang, "option.with", value=on, details=", ".join(refinements)) if refinements else on
 
 
 async def measure(job: Job, data: bytes, wiring: Wiring) -> dict[str, Any] | None:

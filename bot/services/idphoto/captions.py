@@ -102,6 +102,8 @@ def final_order_price(preview: IdPhotoOrder, settings: Settings) -> int:
     """What the preview costs without its watermark: PicWish's price for the same order."""
     prices = settings.providers.picwish.prices
     total = prices.outfit if preview.clothes_id else prices.base
-    total += prices.beauty if preview.beauty else 0
+    if preview.beauty:
+        total += prices.beauty + (prices.sharpen if preview.sharpen else 0)
+        total += prices.thin_face if preview.thin_face else 0
     total += prices.layout if preview.layout_size else 0
     return total + (prices.gradient if preview.bg_color2 else 0)

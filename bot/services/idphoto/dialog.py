@@ -39,7 +39,9 @@ _HEX = re.compile(r"^#?([0-9a-fA-F]{6})$")
 DEFAULT_COLORS = ("white", "blue", "red")
 NAME = "idphoto"
 #: The order in which option toggles are listed, of those the provider declares.
-OPTION_ORDER = ("beauty", "outfit", "layout", "preview", "gradient")
+OPTION_ORDER = ("beauty", "sharpen", "thin_face", "outfit", "layout", "preview", "gradient")
+#: Options that refine beauty, offered while it is on.
+BEAUTY_OPTIONS = ("sharpen", "thin_face")
 
 
 def gradient_end(colour: str) -> str:
@@ -238,7 +240,12 @@ def _features(context: Context) -> tuple[str, ...]:
     draft = context.session.draft
     spec = context.wiring.catalog.get(draft.order.spec_id) if draft is not None else None
     colour_choice = spec is None or spec.colors is None or len(spec.colors) > 1
-    return tuple(name for name in OPTION_ORDER if name in declared and (name != "gradient" or colour_choice))
+    beauty = draft is not None and draft.order.beauty
+    return tuple(
+        name
+        for name in OPTION_ORDER
+        if name in declared and (name != "gradient" or colour_choice) and (name not in BEAUTY_OPTIONS or beauty)
+    )
 
 
 def outfits(context: Context) -> tuple[str, ...]:
@@ -275,8 +282,12 @@ async def toggle_option(update: Update, context: Context) -> str | int:
     order = draft.order
     if option == "gradient":
         draft.change(bg_color2=None if order.bg_color2 else gradient_end(order.bg_color))
-    elif option == "beauty":
-        draft.change(beauty=not order.beauty)
+    elif option == "beauty":  # its refinements go with it
+        draft.change(beauty=not order.beauty, sharpen=False, thin_face=False)
+    elif option == "sharpen":
+        draft.change(sharpen=not order.sharpen)
+    elif option == "thin_face":
+        draft.change(thin_face=not order.thin_face)
     elif option == "preview":
         draft.change(preview=not order.preview)
     elif option == "layout":
