@@ -54,12 +54,16 @@ class AccountWatch:
     async def check(self, name: str) -> int | None:
         """Ask one account; alert or take it out of service as its count says."""
         try:
+            return await self._check(name)
+        finally:
+            self.checked.set()
+
+    async def _check(self, name: str) -> int | None:
+        try:
             uses = await self.providers[name].uses_left()
         except ProviderError as err:  # unknown for now: the last count stands
             log.warning("could not read %s's remaining uses: %s", name, err)
             return None
-        finally:
-            self.checked.set()
         if uses is None:
             return None
         before, self.uses[name] = self.uses.get(name), uses
@@ -67,7 +71,11 @@ class AccountWatch:
             log.error("%s has no paid uses left: its services are out of service until uses return", name)
         elif uses > 0 and before is not None and before <= 0:
             log.info("%s has %d paid uses again: back in service", name, uses)
-        # Told once when it falls below the threshold, once more when it reaches 0.
+        await self._tell(name, uses)
+        return uses
+
+    async def _tell(self, name: str, uses: int) -> None:
+        """Told once when the count falls below the threshold, once more when it reaches 0."""
         told, rule = self._told.get(name), self.rules[name]
         if uses <= 0 and told != "none":
             self._told[name] = "none"
@@ -79,7 +87,6 @@ class AccountWatch:
             self._told.pop(name, None)
         elif uses > 0 and told == "none":
             self._told[name] = "low"
-        return uses
 
     def start(self) -> None:
         for name, rule in self.rules.items():
