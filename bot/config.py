@@ -136,6 +136,9 @@ class PicwishPrices(_Section):
     #: Beauty's refinements, each on top of beauty.
     sharpen: int = Field(default=0, ge=0)
     thin_face: int = Field(default=0, ge=0)
+    #: A print sheet's refinements, each on top of the sheet: a column layout, a white canvas.
+    sheet_vertical: int = Field(default=0, ge=0)
+    sheet_white: int = Field(default=0, ge=0)
 
 
 class PicwishSettings(_Section):

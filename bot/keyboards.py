@@ -108,6 +108,8 @@ def options(lang: str, draft: IdPhotoOrder, features: Sequence[str]) -> Markup:
         "beauty": _on_off(lang, draft.beauty),
         "sharpen": _on_off(lang, draft.sharpen),
         "thin_face": _on_off(lang, draft.thin_face),
+        "sheet_vertical": _on_off(lang, draft.layout_vertical),
+        "sheet_white": _on_off(lang, draft.layout_bg_color is not None),
         "outfit": draft.clothes_id or t(lang, "option.none"),
         "layout": draft.layout_size or t(lang, "option.none"),
         "preview": _on_off(lang, draft.preview),

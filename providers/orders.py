@@ -43,6 +43,9 @@ class IdPhotoOrder(Order):
     thin_face: bool = False
     clothes_id: Annotated[str, Field(pattern=r"^[a-z]+_\d{1,3}$")] | None = None
     layout_size: str | None = None
+    #: The print sheet's refinements: photos in a column, and its canvas colour (PicWish's is grey).
+    layout_vertical: bool = False
+    layout_bg_color: HexColour | None = None
     preview: bool = False
     #: PicWish re-renders a finished photo from its image id, without a new upload.
     last_id: str | None = None

@@ -97,6 +97,10 @@ def create_form(order: IdPhotoOrder) -> dict[str, str]:
         if order.layout_size not in LAYOUT_SIZES:
             raise ValueError(f"unknown layout_size {order.layout_size}")
         fields.update(layout="1", layout_size=order.layout_size)
+        if order.layout_vertical:
+            fields["layout_vertical"] = "1"
+        if order.layout_bg_color:
+            fields["layout_bg_color"] = order.layout_bg_color.upper()
     if order.preview:
         fields["preview"] = "1"
     if order.last_id:
@@ -108,7 +112,9 @@ class PicwishClient(TaskProvider[IdPhotoOrder]):
     name = "picwish"
     calls_back = True
     input_limits = InputLimits(max_side=MAX_SIDE, max_bytes=MAX_BYTES, formats=FORMATS)
-    features = frozenset({"beauty", "sharpen", "thin_face", "outfit", "layout", "preview", "gradient"})
+    features = frozenset(
+        {"beauty", "sharpen", "thin_face", "outfit", "layout", "sheet_vertical", "sheet_white", "preview", "gradient"}
+    )
     catalogs = MappingProxyType({"outfits": CLOTHES_IDS, "layout_sizes": LAYOUT_SIZES})
 
     def __init__(

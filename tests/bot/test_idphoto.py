@@ -547,3 +547,26 @@ async def test_beauty_refinements_are_offered_with_beauty_sent_with_gentle_stren
         # Without beauty its refinements are neither offered nor kept.
         plain = await order_until_summary(user, "Visa", "India Visa", "White", options=("Beauty", "Sharpen", "Beauty"))
         assert "Beauty: off" in plain.text and "Price: 6 credits" in plain.text
+
+
+async def test_print_sheet_refinements_a_column_on_white_paper_are_sent_priced_and_made(
+    make_settings, telegram, picwish
+):
+    settings = make_settings(providers__picwish__prices__sheet_vertical=1, providers__picwish__prices__sheet_white=1)
+    async with running(settings) as bot:
+        user = telegram.user()
+        options = ("Print sheet", "Photos in a column", "White paper")
+        summary = await order_until_summary(user, "Visa", "India Visa", "White", options=options)
+        assert "(in a column, white paper)" in summary.text and "Price: 13 credits" in summary.text  # 6 + 5 + 1 + 1
+        await user.press(summary, "Confirm")
+        document = await user.next_message(kind="document", timeout=15)
+        create = picwish.creates[-1]
+        assert (create["layout_vertical"], create["layout_bg_color"]) == ("1", "FFFFFF")
+        width, height = pixel_size(document.data)
+        assert height > width and corner_rgb(document.data) == (255, 255, 255)  # a column, on white
+        assert await bot.repo.balance(user.id) == 30 - 13
+        plain = await order_until_summary(user, "Visa", "India Visa", "White", options=("Print sheet",))
+        await user.press(plain, "Confirm")
+        sheet = await user.next_message(kind="document", timeout=15)
+        width, height = pixel_size(sheet.data)
+        assert width > height and corner_rgb(sheet.data) != (255, 255, 255)  # PicWish's grey

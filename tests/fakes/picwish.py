@@ -82,6 +82,8 @@ STRINGS = {
     "layout_label_text",
     "callback_url",
 }
+#: The document: the sheet canvas is grey unless layout_bg_color names a colour.
+SHEET_GREY = "C8C8C8"
 #: Print sheets at 300 dpi: 5 inch = 5x3.5 in, 6 inch = 6x4 in.
 SHEETS = {"5inch": (1500, 1050), "6inch": (1800, 1200)}
 STEPS = [(0, 0), (2, 10), (4, 40), (4, 80), (1, 100)]
@@ -346,7 +348,8 @@ class FakePicwish(FakeService):
 
     def result_size(self, task: Task) -> tuple[int, int]:
         if task.fields.get("layout") == "1":
-            return SHEETS[task.fields.get("layout_size", "5inch")]
+            width, height = SHEETS[task.fields.get("layout_size", "5inch")]
+            return (height, width) if task.fields.get("layout_vertical") == "1" else (width, height)
         source = (
             self.images[task.fields["last_id"]].fields
             if "last_id" in task.fields and "px_width" not in task.fields
@@ -366,6 +369,8 @@ class FakePicwish(FakeService):
             raise web.HTTPNotFound()
         width, height = self.result_size(task)
         colour = "#" + task.fields.get("bg_color", "FFFFFF")
+        if task.fields.get("layout") == "1":  # the sheet's canvas: grey unless layout_bg_color says
+            colour = "#" + task.fields.get("layout_bg_color", SHEET_GREY)
         img = Image.new("RGB", (width, height), colour)
         person = self._person(task)
         if person is not None and task.fields.get("layout") != "1":

@@ -27,6 +27,8 @@ def test_defaults_match_the_interface():
         "gradient": 0,
         "sharpen": 0,
         "thin_face": 0,
+        "sheet_vertical": 0,
+        "sheet_white": 0,
     }
 
 

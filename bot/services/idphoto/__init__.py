@@ -80,7 +80,7 @@ def describe(order: IdPhotoOrder, lang: str, wiring: Wiring) -> str:
         color=color,
         beauty=_beauty(order, lang),
         outfit=order.clothes_id or none,
-        layout=t(lang, f"layout.{order.layout_size}") if order.layout_size else none,
+        layout=_sheet(order, lang) if order.layout_size else none,
         preview=on if order.preview else off,
     )
 
@@ -92,6 +92,14 @@ def _beauty(order: IdPhotoOrder, lang: str) -> str:
     refinements = [t(lang, f"option.{name}_short") for name in ("sharpen", "thin_face") if getattr(order, name)]
     on = t(lang, "option.on")
     return t(lang, "option.with", value=on, details=", ".join(refinements)) if refinements else on
+
+
+def _sheet(order: IdPhotoOrder, lang: str) -> str:
+    """The paper, with its refinements when chosen: "6-inch (in a column, white paper)"."""
+    paper = t(lang, f"layout.{order.layout_size}")
+    chosen = (("sheet_vertical", order.layout_vertical), ("sheet_white", order.layout_bg_color))
+    refinements = [t(lang, f"option.{name}_short") for name, on in chosen if on]
+    return t(lang, "option.with", value=paper, details=", ".join(refinements)) if refinements else paper
 
 
 async def measure(job: Job, data: bytes, wiring: Wiring) -> dict[str, Any] | None:

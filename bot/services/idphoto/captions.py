@@ -105,5 +105,7 @@ def final_order_price(preview: IdPhotoOrder, settings: Settings) -> int:
     if preview.beauty:
         total += prices.beauty + (prices.sharpen if preview.sharpen else 0)
         total += prices.thin_face if preview.thin_face else 0
-    total += prices.layout if preview.layout_size else 0
+    if preview.layout_size:
+        total += prices.layout + (prices.sheet_vertical if preview.layout_vertical else 0)
+        total += prices.sheet_white if preview.layout_bg_color else 0
     return total + (prices.gradient if preview.bg_color2 else 0)

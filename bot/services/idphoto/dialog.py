@@ -39,9 +39,21 @@ _HEX = re.compile(r"^#?([0-9a-fA-F]{6})$")
 DEFAULT_COLORS = ("white", "blue", "red")
 NAME = "idphoto"
 #: The order in which option toggles are listed, of those the provider declares.
-OPTION_ORDER = ("beauty", "sharpen", "thin_face", "outfit", "layout", "preview", "gradient")
-#: Options that refine beauty, offered while it is on.
+OPTION_ORDER = (
+    "beauty",
+    "sharpen",
+    "thin_face",
+    "outfit",
+    "layout",
+    "sheet_vertical",
+    "sheet_white",
+    "preview",
+    "gradient",
+)
+#: Options that refine another, offered while it is on.
 BEAUTY_OPTIONS = ("sharpen", "thin_face")
+SHEET_OPTIONS = ("sheet_vertical", "sheet_white")
+SHEET_WHITE = "FFFFFF"
 
 
 def gradient_end(colour: str) -> str:
@@ -241,10 +253,14 @@ def _features(context: Context) -> tuple[str, ...]:
     spec = context.wiring.catalog.get(draft.order.spec_id) if draft is not None else None
     colour_choice = spec is None or spec.colors is None or len(spec.colors) > 1
     beauty = draft is not None and draft.order.beauty
+    sheet = draft is not None and draft.order.layout_size is not None
     return tuple(
         name
         for name in OPTION_ORDER
-        if name in declared and (name != "gradient" or colour_choice) and (name not in BEAUTY_OPTIONS or beauty)
+        if name in declared
+        and (name != "gradient" or colour_choice)
+        and (name not in BEAUTY_OPTIONS or beauty)
+        and (name not in SHEET_OPTIONS or sheet)
     )
 
 
@@ -293,7 +309,13 @@ async def toggle_option(update: Update, context: Context) -> str | int:
     elif option == "layout":
         cycle = [None, *layout_sizes(context)]
         current = cycle.index(order.layout_size) if order.layout_size in cycle else 0
-        draft.change(layout_size=cycle[(current + 1) % len(cycle)])
+        size = cycle[(current + 1) % len(cycle)]
+        # A sheet's refinements go when the sheet does.
+        draft.change(layout_size=size, **({} if size else {"layout_vertical": False, "layout_bg_color": None}))
+    elif option == "sheet_vertical":
+        draft.change(layout_vertical=not order.layout_vertical)
+    elif option == "sheet_white":
+        draft.change(layout_bg_color=None if order.layout_bg_color else SHEET_WHITE)
     elif option == "outfit":
         await _show(update, t(lang, "idphoto.pick_outfit"), keyboards.outfit_groups(lang, outfits(context)))
         return State.PICK_OUTFIT
