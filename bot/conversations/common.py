@@ -11,6 +11,7 @@ from bot import keyboards
 from bot.callback_data import Action
 from bot.context import Context
 from bot.i18n import pick_language, t
+from bot.storage.repo import Job, JobState
 from providers.errors import EngineBusy, EngineCrashed, EngineTimeout
 from providers.localengine.findings import FaceFindings
 
@@ -50,6 +51,21 @@ def chat_id_of(update: Update) -> int:
     chat = update.effective_chat
     assert chat is not None, "every update the bot asks for (messages, button presses) has a chat"
     return chat.id
+
+
+async def finished_job(update: Update, context: Context, job_id: str | None, service: str) -> Job | None:
+    """The user's own finished job of ``service`` that a button under a result names; None for
+    anyone else's, another service's, an unfinished one, or forged data."""
+    job = await context.wiring.repo.get_job(job_id) if job_id else None
+    if (
+        job is None
+        or job.service != service
+        or job.user_id != user_id_of(update)
+        or job.state != JobState.SUCCEEDED
+        or not job.result
+    ):
+        return None
+    return job
 
 
 async def register_user(update: Update, context: Context) -> None:

@@ -17,7 +17,7 @@ from bot import keyboards
 from bot.callback_data import AnimeVideo, LayoutChoice, StyleChoice
 from bot.config import AnimeStyle, Settings
 from bot.context import Context, PendingOrder
-from bot.conversations.common import answer, message_of, pressed, query_of, ready_photo, user_id_of
+from bot.conversations.common import answer, finished_job, message_of, pressed, query_of, ready_photo
 from bot.conversations.summary import show_order
 from bot.i18n import localized, t
 from bot.services.base import Handlers, ResultView, Service, plain_result
@@ -117,9 +117,9 @@ async def send_video(update: Update, context: Context) -> None:
     fetches from QQ's link (it expires: then the user is told so)."""
     lang = context.lang
     press = pressed(update, AnimeVideo)
-    job = await context.wiring.repo.get_job(press.job_id) if press else None
+    job = await finished_job(update, context, press.job_id if press else None, SERVICE.name)
     videos = (job.result or {}).get("videos") or [] if job is not None else []
-    if job is None or job.service != SERVICE.name or job.user_id != user_id_of(update) or not videos:
+    if job is None or not videos:
         await answer(update, t(lang, "idphoto.job_gone"))
         return
     await answer(update)

@@ -26,11 +26,10 @@ from bot.callback_data import (
     SpecPage,
 )
 from bot.context import Context, IdPhotoDraft, PendingOrder
-from bot.conversations.common import answer, face_findings, message_of, pressed, query_of, ready_photo, user_id_of
+from bot.conversations.common import answer, face_findings, finished_job, message_of, pressed, query_of, ready_photo
 from bot.conversations.summary import show_order
 from bot.i18n import t
 from bot.services.idphoto.captions import spec_text
-from bot.storage.repo import JobState
 from providers.orders import IdPhotoOrder
 from providers.placement import MAX_ENLARGEMENT, enlargement, expression
 from providers.specs import Spec
@@ -363,14 +362,8 @@ async def _draft_from_result(update: Update, context: Context) -> IdPhotoDraft |
     """A re-render draft from the user's finished job named in the button: through PicWish's
     ``last_id`` (no new upload), or from the stored input for the local engine."""
     choice = pressed(update, Recolor)
-    job = await context.wiring.repo.get_job(choice.job_id) if choice else None
-    if (
-        job is None
-        or job.service != NAME
-        or job.user_id != user_id_of(update)
-        or job.state != JobState.SUCCEEDED
-        or not job.result
-    ):
+    job = await finished_job(update, context, choice.job_id if choice else None, NAME)
+    if job is None or not job.result:
         return None
     # The same photo again: no print sheet (a re-render is one photo), the stored file or
     # PicWish's image id as its source.
@@ -419,16 +412,9 @@ async def final_from_preview(update: Update, context: Context) -> None:
     image id at the normal price, back at the summary; no new upload."""
     lang = context.lang
     press = pressed(update, FinalFromPreview)
-    job = await context.wiring.repo.get_job(press.job_id) if press else None
+    job = await finished_job(update, context, press.job_id if press else None, NAME)
     image_ids = (job.result or {}).get("image_ids") or [] if job else []
-    if (
-        job is None
-        or job.service != NAME
-        or job.user_id != user_id_of(update)
-        or job.state != JobState.SUCCEEDED
-        or not image_ids
-        or not image_ids[0]
-    ):
+    if job is None or not image_ids or not image_ids[0]:
         await answer(update, t(lang, "idphoto.job_gone"))
         return
     preview = IdPhotoOrder.model_validate(job.options)

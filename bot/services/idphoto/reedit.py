@@ -10,12 +10,12 @@ from telegram import Update
 from bot import keyboards
 from bot.callback_data import AskDpi, AskPaper, AskSize, MakeDpi, MakeSheet, MakeSize
 from bot.context import Context
-from bot.conversations.common import answer, message_of, pressed, user_id_of
+from bot.conversations.common import answer, finished_job, message_of, pressed
 from bot.i18n import t
 from bot.images import fit_file_size, image_size, set_dpi
 from bot.printing import capacity, print_sheet
 from bot.services.idphoto.dialog import NAME
-from bot.storage.repo import Job, JobState
+from bot.storage.repo import Job
 from providers.orders import IdPhotoOrder
 from providers.specs import load_catalog
 
@@ -28,14 +28,8 @@ PAPERS = ("5inch", "6inch")
 async def _finished_photo(update: Update, context: Context, job_id: str | None) -> tuple[Job, bytes] | None:
     """The user's own finished ID photo named in the button, and its file. Other results (an
     upscale of thousands of pixels) are not re-edited: a forged button gets nothing."""
-    job = await context.wiring.repo.get_job(job_id) if job_id else None
-    if (
-        job is None
-        or job.user_id != user_id_of(update)
-        or job.state != JobState.SUCCEEDED
-        or not job.result
-        or job.service != NAME
-    ):
+    job = await finished_job(update, context, job_id, NAME)
+    if job is None or not job.result:
         return None
     files = job.result.get("files") or []
     if not files or not context.wiring.media.exists(files[0]):
