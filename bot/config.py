@@ -139,6 +139,8 @@ class PicwishPrices(_Section):
     #: A print sheet's refinements, each on top of the sheet: a column layout, a white canvas.
     sheet_vertical: int = Field(default=0, ge=0)
     sheet_white: int = Field(default=0, ge=0)
+    #: A size the user types in millimetres (the catalog's custom spec), on top of the base.
+    custom_size: int = Field(default=0, ge=0)
 
 
 class PicwishSettings(_Section):

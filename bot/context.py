@@ -64,6 +64,8 @@ class Session:
     order: PendingOrder | None = None
     #: Category index or search text behind the spec list on screen.
     spec_source: str = ""
+    #: The custom spec whose size the user is typing.
+    sizing_spec: int | None = None
     anime_style: str = ""
     #: When the user last sent an update (time.monotonic); quiet sessions are dropped.
     touched: float = field(default_factory=time.monotonic)

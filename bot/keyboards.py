@@ -67,15 +67,7 @@ def spec_page(lang: str, specs: Sequence[Spec], page: int) -> Markup:
     pages = max(1, -(-len(specs) // SPECS_PER_PAGE))
     page = min(max(page, 0), pages - 1)
     shown = specs[page * SPECS_PER_PAGE : (page + 1) * SPECS_PER_PAGE]
-    rows = [
-        [
-            Button(
-                t(lang, "idphoto.spec_button", title=s.title, w=s.mm[0], h=s.mm[1]),
-                callback_data=SpecChoice(s.spec_id).data(),
-            )
-        ]
-        for s in shown
-    ]
+    rows = [[Button(_spec_label(lang, s), callback_data=SpecChoice(s.spec_id).data())] for s in shown]
     nav = []
     if page > 0:
         nav.append(Button("◀", callback_data=SpecPage(page - 1).data()))
@@ -87,6 +79,17 @@ def spec_page(lang: str, specs: Sequence[Spec], page: int) -> Markup:
         rows.append(nav)
     rows.append([Button(t(lang, "button.back"), callback_data=Back("cat").data())])
     return Markup(rows)
+
+
+def _spec_label(lang: str, spec: Spec) -> str:
+    if spec.custom is not None:  # its size is the user's to type
+        return t(lang, "idphoto.custom_spec_button")
+    return t(lang, "idphoto.spec_button", title=spec.title, w=spec.mm[0], h=spec.mm[1])
+
+
+def back_to_specs(lang: str) -> Markup:
+    """Under the question for a custom size: back to the spec list."""
+    return Markup([[Button(t(lang, "button.back"), callback_data=Back("spec").data())]])
 
 
 def colors(lang: str, names: Sequence[str], custom: bool) -> Markup:

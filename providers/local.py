@@ -24,7 +24,7 @@ class LocalIdPhoto(TaskProvider[IdPhotoOrder]):
     deadline = 300.0
     #: Nothing was sent anywhere: a job interrupted by a restart can run again.
     rerun_safe = True
-    features = frozenset({"gradient"})
+    features = frozenset({"gradient", "custom_size"})
 
     def __init__(self, *, concurrency: int = DEFAULT_CONCURRENCY, limits: EngineLimits | None = None) -> None:
         super().__init__()

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 #: A colour as six hex digits, without "#".
 HexColour = Annotated[str, Field(pattern=r"^[0-9A-Fa-f]{6}$")]
@@ -28,10 +28,14 @@ class Order(BaseModel):
 class IdPhotoOrder(Order):
     """An ID photo of one spec (PicWish's create fields; the local engine reads the same ones)."""
 
+    #: The catalog's spec. A custom size is sent to PicWish by its millimetres, without it.
     spec_id: int = Field(ge=0)
     px_width: int = Field(gt=0)
     px_height: int = Field(gt=0)
     dpi: int = Field(gt=0)
+    #: A size the user typed (PicWish: "<180mm"); ``px_width``/``px_height`` are it at ``dpi``.
+    mm_width: int | None = Field(default=None, gt=0, lt=180)
+    mm_height: int | None = Field(default=None, gt=0, lt=180)
     bg_color: HexColour = "FFFFFF"
     #: What the user picked ("white", or "#1A2B3C" for a typed colour), for the summary.
     color_name: str = "white"
@@ -49,6 +53,12 @@ class IdPhotoOrder(Order):
     preview: bool = False
     #: PicWish re-renders a finished photo from its image id, without a new upload.
     last_id: str | None = None
+
+    @model_validator(mode="after")
+    def _both_sides(self) -> IdPhotoOrder:
+        if (self.mm_width is None) != (self.mm_height is None):
+            raise ValueError("mm_width and mm_height go together")
+        return self
 
 
 class AnimeOrder(Order):

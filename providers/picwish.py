@@ -73,14 +73,13 @@ class _Task(Answer):
 
 def create_form(order: IdPhotoOrder) -> dict[str, str]:
     """The create request's form fields for an order."""
-    fields: dict[str, str] = {
-        "sync": "0",
-        "spec_id": str(order.spec_id),
-        "px_width": str(order.px_width),
-        "px_height": str(order.px_height),
-        "dpi": str(order.dpi),
-        "bg_color": order.bg_color.upper(),
-    }
+    fields: dict[str, str] = {"sync": "0"}
+    if order.mm_width is not None and order.mm_height is not None:
+        # A custom size: the document's (mm_width, mm_height) pair, and no spec of its table.
+        fields.update(mm_width=str(order.mm_width), mm_height=str(order.mm_height))
+    else:
+        fields.update(spec_id=str(order.spec_id), px_width=str(order.px_width), px_height=str(order.px_height))
+    fields.update(dpi=str(order.dpi), bg_color=order.bg_color.upper())
     if order.bg_color2:
         fields["bg_color2"] = order.bg_color2.upper()
     if order.beauty:
@@ -113,7 +112,18 @@ class PicwishClient(TaskProvider[IdPhotoOrder]):
     calls_back = True
     input_limits = InputLimits(max_side=MAX_SIDE, max_bytes=MAX_BYTES, formats=FORMATS)
     features = frozenset(
-        {"beauty", "sharpen", "thin_face", "outfit", "layout", "sheet_vertical", "sheet_white", "preview", "gradient"}
+        {
+            "beauty",
+            "sharpen",
+            "thin_face",
+            "outfit",
+            "layout",
+            "sheet_vertical",
+            "sheet_white",
+            "preview",
+            "gradient",
+            "custom_size",
+        }
     )
     catalogs = MappingProxyType({"outfits": CLOTHES_IDS, "layout_sizes": LAYOUT_SIZES})
 

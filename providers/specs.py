@@ -2,14 +2,47 @@
 
 from __future__ import annotations
 
+import math
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from importlib import resources
+from typing import Literal
 
 import yaml
 
+from providers.orders import IdPhotoOrder
 from providers.placement import PlacementRule, load_rules
+
+MM_PER_INCH = 25.4
+#: Why a typed custom size is refused: a side out of range, or a frame too narrow or too wide.
+SizeProblem = Literal["range", "ratio"]
+
+
+@dataclass(frozen=True)
+class CustomSize:
+    """What a typed size may be (the catalog's ``custom`` bounds), and the pixels it makes."""
+
+    min_mm: int
+    max_mm: int
+    #: The largest side in pixels the provider makes; a large print gets a lower DPI to stay below.
+    max_px: int
+    #: Width over height.
+    min_ratio: float
+    max_ratio: float
+
+    def problem(self, width_mm: int, height_mm: int) -> SizeProblem | None:
+        if not all(self.min_mm <= side <= self.max_mm for side in (width_mm, height_mm)):
+            return "range"
+        if not self.min_ratio <= width_mm / height_mm <= self.max_ratio:
+            return "ratio"
+        return None
+
+    def pixels(self, width_mm: int, height_mm: int, dpi: int) -> tuple[tuple[int, int], int]:
+        """The size in pixels and the DPI that make a print of this size: ``dpi``, or less where
+        the longer side would otherwise reach ``max_px``."""
+        dpi = min(dpi, math.floor(self.max_px * MM_PER_INCH / max(width_mm, height_mm)))
+        return (round(width_mm * dpi / MM_PER_INCH), round(height_mm * dpi / MM_PER_INCH)), dpi
 
 
 @dataclass(frozen=True)
@@ -26,10 +59,20 @@ class Spec:
     rule: PlacementRule
     #: No authoritative geometry is known for this spec: ``rule`` is another authority's.
     fallback: bool = False
+    #: The user types the size (within these bounds); ``mm``, ``px`` and ``dpi`` are an example.
+    custom: CustomSize | None = None
+
+    def sized(self, width_mm: int, height_mm: int) -> Spec:
+        """This custom spec at a typed size (already checked against its bounds)."""
+        assert self.custom is not None
+        px, dpi = self.custom.pixels(width_mm, height_mm, self.dpi)
+        return replace(self, mm=(width_mm, height_mm), px=px, dpi=dpi)
 
     @property
     def slug(self) -> str:
-        return re.sub(r"[^a-z0-9]+", "-", self.title.lower()).strip("-")
+        """The title for a file name; a custom size's with its millimetres ("custom-size-40x60mm")."""
+        slug = re.sub(r"[^a-z0-9]+", "-", self.title.lower()).strip("-")
+        return f"{slug}-{self.mm[0]}x{self.mm[1]}mm" if self.custom is not None else slug
 
 
 @dataclass(frozen=True)
@@ -48,8 +91,20 @@ class SpecCatalog:
     def in_category(self, category: str) -> list[Spec]:
         return [s for s in self.specs if s.category == category]
 
+    @property
+    def documented(self) -> tuple[Spec, ...]:
+        """The provider document's specs (every one but the custom size)."""
+        return tuple(s for s in self.specs if s.custom is None)
+
     def get(self, spec_id: int) -> Spec | None:
         return next((s for s in self.specs if s.spec_id == spec_id), None)
+
+    def for_order(self, order: IdPhotoOrder) -> Spec | None:
+        """The order's spec as made: a custom one at the order's size."""
+        spec = self.get(order.spec_id)
+        if spec is None or spec.custom is None or order.mm_width is None or order.mm_height is None:
+            return spec
+        return replace(spec, mm=(order.mm_width, order.mm_height), px=(order.px_width, order.px_height), dpi=order.dpi)
 
     def search(self, text: str) -> list[Spec]:
         """Specs matching every word of ``text``: an id, a size, or words of title and category."""
@@ -94,6 +149,7 @@ def load_catalog() -> SpecCatalog:
             colors=tuple(row["colors"]) if row["colors"] is not None else None,
             rule=rules[str(row["rule"])],
             fallback=bool(row.get("fallback", False)),
+            custom=CustomSize(**row["custom"]) if row.get("custom") else None,
         )
         for row in raw["specs"]
     )

@@ -17,22 +17,26 @@ async def send_photo_and_pick_idphoto(user: FakeUser, photo: bytes | None = None
     return await user.edited(menu, "Choose a category")
 
 
-async def order_until_summary(
-    user: FakeUser, category: str, spec: str, color: str, options: tuple[str, ...] = ()
-) -> SentMessage:
-    """From a fresh photo to the order summary; ``options`` are option buttons to press."""
-    menu = await send_photo_and_pick_idphoto(user)
-    await user.press(menu, category)
-    await user.edited(menu, "Choose a spec")
-    while True:
-        labels = [b["text"] for b in menu.buttons()]
-        if any(label.startswith(spec + " ·") for label in labels):
-            break
+async def page_to(user: FakeUser, menu: SentMessage, label: str) -> None:
+    """Pages the spec list on ``menu`` forward until a button starts with ``label``."""
+    while not any(b["text"].startswith(label) for b in menu.buttons()):
         edits = menu.edits
         await user.press(menu, "▶")
         await user.api.wait_for(lambda edits=edits: menu.edits > edits)
-    await user.press(menu, spec + " ·")
-    await user.edited(menu, "background colour")
+
+
+async def ask_custom_size(user: FakeUser) -> SentMessage:
+    """From a fresh photo to the question for a custom size, under Common sizes."""
+    menu = await send_photo_and_pick_idphoto(user)
+    await user.press(menu, "Common sizes")
+    await user.edited(menu, "Choose a spec")
+    await page_to(user, menu, "✏️ Custom size")
+    await user.press(menu, "✏️ Custom size")
+    return await user.edited(menu, "type the width and height in millimetres")
+
+
+async def choose_options(user: FakeUser, menu: SentMessage, color: str, options: tuple[str, ...] = ()) -> SentMessage:
+    """From the colour menu to the order summary."""
     await user.press(menu, color)
     await user.edited(menu, "Options")
     for option in options:
@@ -41,6 +45,19 @@ async def order_until_summary(
         await user.api.wait_for(lambda edits=edits: menu.edits > edits)
     await user.press(menu, "Continue")
     return await user.edited(menu, "Please check your order")
+
+
+async def order_until_summary(
+    user: FakeUser, category: str, spec: str, color: str, options: tuple[str, ...] = ()
+) -> SentMessage:
+    """From a fresh photo to the order summary; ``options`` are option buttons to press."""
+    menu = await send_photo_and_pick_idphoto(user)
+    await user.press(menu, category)
+    await user.edited(menu, "Choose a spec")
+    await page_to(user, menu, spec + " ·")
+    await user.press(menu, spec + " ·")
+    await user.edited(menu, "background colour")
+    return await choose_options(user, menu, color, options)
 
 
 async def order_finished(user: FakeUser, category: str, spec: str, color: str) -> SentMessage:

@@ -7,7 +7,15 @@ import asyncio
 import pytest
 
 from bot.app import running
-from tests.bot.flows import corner_rgb, dpi, order_until_summary, pixel_size, send_photo_and_pick_idphoto
+from tests.bot.flows import (
+    ask_custom_size,
+    choose_options,
+    corner_rgb,
+    dpi,
+    order_until_summary,
+    pixel_size,
+    send_photo_and_pick_idphoto,
+)
 from tests.conftest import portrait_jpeg
 
 
@@ -570,3 +578,63 @@ async def test_print_sheet_refinements_a_column_on_white_paper_are_sent_priced_a
         sheet = await user.next_message(kind="document", timeout=15)
         width, height = pixel_size(sheet.data)
         assert width > height and corner_rgb(sheet.data) != (255, 255, 255)  # PicWish's grey
+
+
+async def test_a_custom_size_typed_in_mm_is_checked_sent_by_its_millimetres_priced_and_made(
+    make_settings, telegram, picwish
+):
+    async with running(make_settings(providers__picwish__prices__custom_size=2)) as bot:
+        user = telegram.user()
+        question = await ask_custom_size(user)
+        assert "Each side 10–179 mm, the width 0.6 to 1.5 times the height" in question.text
+        await user.send_text("forty by sixty")
+        await user.next_message("“forty by sixty” is not a size")
+        await user.send_text("180x60")  # PicWish: "<180mm"
+        await user.next_message("each side must be 10–179 mm")
+        await user.send_text("20x45")
+        await user.next_message("too narrow or too wide for a head")
+        await user.send_text("33 × 48 mm")
+        menu = await user.next_message("background colour")
+        assert "Custom Size\n33×48 mm · 390×567 px · 300 dpi" in menu.text
+        assert [b["text"] for b in menu.buttons()] == ["⬜ White", "🟦 Blue", "🟥 Red", "🎨 Custom…", "« Back"]
+        summary = await choose_options(user, menu, "Blue")
+        assert "33×48 mm · 390×567 px · 300 dpi" in summary.text and "Price: 8 credits" in summary.text  # 6 + 2
+        await user.press(summary, "Confirm")
+        document = await user.next_message(kind="document", timeout=15)
+        create = picwish.creates[-1]
+        assert (create["mm_width"], create["mm_height"], create["dpi"]) == ("33", "48", "300")
+        assert "spec_id" not in create and "px_width" not in create  # PicWish knows no spec 9001
+        assert document.filename == "idphoto_custom-size-33x48mm_390x567_300dpi.jpg"
+        assert pixel_size(document.data) == (390, 567) and dpi(document.data) == (300, 300)
+        assert await bot.repo.balance(user.id) == 30 - 8
+
+        # Another background keeps the size: the same millimetres, re-rendered from the image id.
+        await user.press(document, "Another background colour")
+        colours = await user.next_message("background colour")
+        assert "33×48 mm" in colours.text
+        await user.press(colours, "White")
+        again = await user.edited(colours, "Please check your order")
+        await user.press(again, "Confirm")
+        recoloured = await user.next_message(kind="document", timeout=15)
+        assert picwish.creates[-1]["mm_width"] == "33" and "last_id" in picwish.creates[-1]
+        assert pixel_size(recoloured.data) == (390, 567)
+
+
+async def test_a_large_custom_size_gets_a_lower_dpi_and_a_small_head_is_told_to_type_a_smaller_one(
+    bot, telegram, picwish
+):
+    user = telegram.user()
+    menu = await send_photo_and_pick_idphoto(user)
+    await user.send_text("custom")  # found by search too
+    found = await user.next_message("Results for")
+    await user.press(found, "✏️ Custom size")
+    await user.edited(found, "type the width and height")
+    # 170 mm at 300 dpi would be 2008 px, and PicWish makes sides under 1800 px: 268 dpi.
+    await user.send_text("150x170")
+    refused = await user.next_message("type a smaller size")
+    assert "1583×1794 px" in refused.text  # the head would have to be enlarged more than twice
+    await user.send_text("30x40")
+    colours = await user.next_message("background colour")
+    assert "30×40 mm · 354×472 px · 300 dpi" in colours.text
+    assert menu.text.startswith("Choose a category")
+    assert picwish.creates == [] and await bot.repo.balance(user.id) == 30

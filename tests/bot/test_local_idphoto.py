@@ -11,7 +11,15 @@ from PIL import Image
 pytest.importorskip("mediapipe", reason="the photobot[local] extra is not installed")
 
 from bot.app import running
-from tests.bot.flows import corner_rgb, dpi, order_finished, order_until_summary, pixel_size
+from tests.bot.flows import (
+    ask_custom_size,
+    choose_options,
+    corner_rgb,
+    dpi,
+    order_finished,
+    order_until_summary,
+    pixel_size,
+)
 from tests.conftest import portrait_jpeg
 
 
@@ -44,6 +52,22 @@ async def test_local_id_photo_end_to_end(local_bot, telegram, picwish):
     assert await local_bot.repo.balance(user.id) == 28
     (job,) = await local_bot.db.fetchall("SELECT result FROM jobs")
     assert '"rule": "usa"' in job["result"]  # placed by the official U.S. rule
+
+
+async def test_local_custom_size_is_made_in_pixels_from_its_dpi_and_placed_in_its_millimetres(local_bot, telegram):
+    user = telegram.user()
+    await ask_custom_size(user)
+    await user.send_text("30x40")
+    colours = await user.next_message("background colour")
+    summary = await choose_options(user, colours, "White")
+    assert "30×40 mm · 354×472 px · 300 dpi" in summary.text and "Price: 2 credits" in summary.text
+    await user.press(summary, "Confirm")
+    photo = await user.next_message(kind="photo", timeout=30)
+    document = await user.next_message(kind="document")
+    assert document.filename == "idphoto_custom-size-30x40mm_354x472_300dpi.jpg"
+    assert pixel_size(document.data) == (354, 472) and dpi(document.data) == (300, 300)
+    # Measured in the typed millimetres, by the default rule it falls back to.
+    assert "No official rule is known for this spec" in photo.text and "mm of 40 mm (within" in photo.text
 
 
 async def test_local_options_offer_a_gradient(local_bot, telegram):

@@ -22,6 +22,7 @@ import httpx
 from aiohttp import web
 from PIL import Image, ImageDraw
 
+from providers.specs import load_catalog
 from tests.fakes.server import FakeService
 
 CLOTHES = (
@@ -87,6 +88,15 @@ SHEET_GREY = "C8C8C8"
 #: Print sheets at 300 dpi: 5 inch = 5x3.5 in, 6 inch = 6x4 in.
 SHEETS = {"5inch": (1500, 1050), "6inch": (1800, 1200)}
 STEPS = [(0, 0), (2, 10), (4, 40), (4, 80), (1, 100)]
+#: The spec ids of the document's table (the bot's catalog copies it row for row, plus its own
+#: custom size, which PicWish does not know).
+DOCUMENTED_SPECS = frozenset(spec.spec_id for spec in load_catalog().documented)
+
+
+def _mm_pixels(fields: dict[str, str]) -> tuple[int, int]:
+    """A size in millimetres at the task's DPI (default 300), in pixels."""
+    dpi = int(fields.get("dpi", 300))
+    return round(int(fields["mm_width"]) * dpi / 25.4), round(int(fields["mm_height"]) * dpi / 25.4)
 
 
 @lru_cache(maxsize=8)
@@ -266,6 +276,17 @@ class FakePicwish(FakeService):
                 return f"{key} must be below 1800"
         if ("px_width" in fields) != ("px_height" in fields):
             return "px_width and px_height go together"
+        if ("mm_width" in fields) != ("mm_height" in fields):
+            return "mm_width and mm_height go together"
+        if "mm_width" in fields:
+            if "px_width" in fields:
+                return "pass (px_width, px_height) or (mm_width, mm_height), not both"
+            if not all(0 < int(fields[key]) < 180 for key in ("mm_width", "mm_height")):
+                return "mm_width and mm_height must be below 180mm"
+            if max(_mm_pixels(fields)) >= 1800:
+                return "the size in pixels must be below 1800"
+        if "spec_id" in fields and int(fields["spec_id"]) not in DOCUMENTED_SPECS:
+            return "unknown spec_id"
         for key in ("bg_color", "bg_color2", "layout_bg_color"):
             if key in fields and not HEX.match(fields[key]):
                 return f"{key} must be a hex colour"
@@ -355,6 +376,8 @@ class FakePicwish(FakeService):
             if "last_id" in task.fields and "px_width" not in task.fields
             else task.fields
         )
+        if "mm_width" in source:
+            return _mm_pixels(source)
         return int(source.get("px_width", 295)), int(source.get("px_height", 413))
 
     def _person(self, task: Task) -> bytes | None:

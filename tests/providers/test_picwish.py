@@ -80,6 +80,50 @@ def test_form_fields_follow_the_document():
         create_form(IdPhotoOrder(spec_id=1, px_width=1, px_height=1, dpi=300, bg_color="FFFFFF", clothes_id="man_21"))
 
 
+def test_a_custom_size_is_sent_by_its_millimetres_without_a_spec():
+    custom = IdPhotoOrder(spec_id=9001, px_width=390, px_height=567, dpi=300, mm_width=33, mm_height=48)
+    fields = create_form(custom)
+    assert (fields["mm_width"], fields["mm_height"], fields["dpi"]) == ("33", "48", "300")
+    assert not {"spec_id", "px_width", "px_height"} & set(fields)
+    with pytest.raises(ValueError, match="go together"):
+        IdPhotoOrder(spec_id=9001, px_width=390, px_height=567, dpi=300, mm_width=33)
+    with pytest.raises(ValueError):
+        IdPhotoOrder(spec_id=9001, px_width=390, px_height=567, dpi=300, mm_width=180, mm_height=48)
+
+
+@pytest.mark.parametrize(
+    ("fields", "refusal"),
+    [
+        ({"mm_width": "33"}, "mm_width and mm_height go together"),
+        ({"mm_width": "33", "mm_height": "48", "px_width": "390", "px_height": "567"}, "not both"),
+        ({"mm_width": "180", "mm_height": "48"}, "below 180mm"),
+        ({"mm_width": "170", "mm_height": "170", "dpi": "300"}, "below 1800"),  # 2008 px
+        ({"spec_id": "9001", "px_width": "390", "px_height": "567"}, "unknown spec_id"),
+    ],
+)
+async def test_the_fake_refuses_sizes_the_document_does_not_allow(client, picwish, fields, refusal):
+    """The document: "(px_width, px_height) or (mm_width, mm_height)", "<180mm", "<1800 pixels";
+    spec ids are those of its table."""
+    with pytest.raises(ProviderStatusError) as info:
+        await client.request_json(
+            "POST",
+            f"{picwish.base_url}/idphoto",
+            idempotent=False,
+            headers={"X-API-KEY": picwish.api_key},
+            form={"sync": "0", **fields, "image_file": ("photo.jpg", portrait_jpeg(), "image/jpeg")},
+        )
+    assert info.value.status == 400 and refusal in str(info.value.data)
+    assert picwish.tasks == {}
+
+
+async def test_a_custom_size_is_made_at_its_millimetres_and_dpi(client, picwish):
+    custom = IdPhotoOrder(spec_id=9001, px_width=1583, px_height=1794, dpi=268, mm_width=150, mm_height=170)
+    submission = await client.create(custom, portrait_jpeg())
+    status, _ = await _finish(client, submission.task_id)
+    assert status.phase is Phase.DONE
+    assert picwish.result_size(picwish.tasks[submission.task_id]) == (1583, 1794)
+
+
 async def test_task_goes_through_every_progress_state_to_done(client, picwish):
     submission = await client.create(REQUEST, portrait_jpeg(), callback_url=None)
     fields = picwish.creates[0]

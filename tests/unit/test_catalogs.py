@@ -21,7 +21,7 @@ def test_spec_catalog_is_the_documents_table_row_for_row():
         DOC.read_text(encoding="utf-8"),
         flags=re.M,
     )
-    specs = load_catalog().specs
+    specs = load_catalog().documented
     assert len(rows) == len(specs) == 130
     for row, spec in zip(rows, specs, strict=True):
         sid, category, title, mw, mh, pw, ph, dpi, colours = (v.strip() for v in row)
@@ -38,6 +38,44 @@ def test_search():
     assert len(c.search("visa")) == 23
     assert c.search("   ") == []
     assert "Business English Exam" not in [s.title for s in c.search("us")]
+
+
+@pytest.mark.parametrize(
+    ("typed", "size"),
+    [
+        ("35x45", (35, 45)),
+        ("35 × 45 mm", (35, 45)),
+        ("35mm*45mm", (35, 45)),
+        ("35 45", (35, 45)),
+        ("３５×４５毫米", (35, 45)),  # full-width digits, as a Chinese keyboard types them
+        ("35乘45", (35, 45)),
+        ("35，45", (35, 45)),
+        ("3545", None),  # no separator: not guessed
+        ("35.5x45", None),  # PicWish takes whole millimetres
+        ("35x", None),
+        ("1000x45", None),
+        ("thirty-five by forty-five", None),
+    ],
+)
+def test_a_typed_size_in_millimetres(typed, size):
+    from bot.services.idphoto.dialog import parse_mm
+
+    assert parse_mm(typed) == size
+
+
+def test_the_custom_size_bounds_and_its_pixels():
+    custom = load_catalog().get(9001)
+    assert custom is not None and custom.custom is not None and custom.colors is None and custom.fallback
+    bounds = custom.custom
+    assert bounds.problem(35, 45) is None and bounds.problem(179, 179) is None
+    assert bounds.problem(9, 45) == bounds.problem(35, 180) == "range"
+    assert bounds.problem(20, 45) == bounds.problem(90, 45) == "ratio"
+    sized = custom.sized(33, 48)
+    assert (sized.mm, sized.px, sized.dpi) == ((33, 48), (390, 567), 300)
+    large = custom.sized(179, 179)  # 2114 px at 300 dpi: the DPI goes down to stay under 1800 px
+    assert large.dpi == 255 and large.px == (1797, 1797)
+    assert sized.slug == "custom-size-33x48mm" and custom in load_catalog().search("custom")
+    assert custom not in load_catalog().documented
 
 
 def _placeholders(text: str) -> set[str]:

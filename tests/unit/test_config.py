@@ -29,6 +29,7 @@ def test_defaults_match_the_interface():
         "thin_face": 0,
         "sheet_vertical": 0,
         "sheet_white": 0,
+        "custom_size": 0,
     }
 
 

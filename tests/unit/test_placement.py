@@ -19,7 +19,7 @@ from providers.specs import load_catalog
 
 
 def _spec_rules() -> dict[int, tuple[str, bool]]:
-    return {s.spec_id: (s.rule.rule_id, s.fallback) for s in load_catalog().specs}
+    return {s.spec_id: (s.rule.rule_id, s.fallback) for s in load_catalog().documented}
 
 
 def test_every_spec_names_its_rule_or_its_fallback():
@@ -53,6 +53,9 @@ def test_every_spec_names_its_rule_or_its_fallback():
     assert {1101, 1102, 1104, 1105, 2201, 2401, 4101, 5101, 5905, 6601} <= default
     assert len(default) == 130 - 15 - 14
     assert not load_rules()["cn_default"].official
+    # A size the user types has no authority: the default rule, said to be a fallback.
+    custom = load_catalog().get(9001)
+    assert custom is not None and (custom.rule.rule_id, custom.fallback) == ("cn_default", True)
 
 
 def test_rules_have_a_source_and_order_every_band():

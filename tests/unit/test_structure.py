@@ -76,10 +76,12 @@ def test_the_registry_lists_each_service_once_with_known_providers_and_texts():
 
 
 def test_each_client_declares_what_its_dialog_reads():
-    assert {"beauty", "sharpen", "thin_face", "outfit", "layout", "preview", "gradient"} < PicwishClient.features
+    assert {"beauty", "sharpen", "thin_face", "outfit", "layout", "preview", "gradient", "custom_size"} < (
+        PicwishClient.features
+    )
     assert {"sheet_vertical", "sheet_white"} < PicwishClient.features
     assert "man_1" in PicwishClient.catalogs["outfits"] and PicwishClient.input_limits.max_side == 4096
-    assert LocalIdPhoto.features == {"gradient"}
+    assert LocalIdPhoto.features == {"gradient", "custom_size"}
     assert HiliClient.catalogs["repair_modes"] == ("upscale", "repair", "colorize", "background")
     assert WanxingClient.input_limits.min_side == 640 and WanxingClient.input_limits.max_side == 2500
     templates = WanxingClient.reference_limits

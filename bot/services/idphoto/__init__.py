@@ -64,7 +64,7 @@ def again(job: Job) -> IdPhotoOrder:
 
 
 def describe(order: IdPhotoOrder, lang: str, wiring: Wiring) -> str:
-    spec = wiring.catalog.get(order.spec_id)
+    spec = wiring.catalog.for_order(order)
     assert spec is not None
     on, off, none = t(lang, "option.on"), t(lang, "option.off"), t(lang, "option.none")
     name = order.color_name
@@ -106,7 +106,7 @@ async def measure(job: Job, data: bytes, wiring: Wiring) -> dict[str, Any] | Non
     """Where the head is in a photo a provider made (the local engine reports its own), so that
     every ID photo's caption names its rule; None without the local engine's models."""
     order = IdPhotoOrder.model_validate(job.options)
-    spec = wiring.catalog.get(order.spec_id)
+    spec = wiring.catalog.for_order(order)
     if wiring.engine is None or spec is None or order.layout_size:
         return None  # print sheets hold several photos
     limits = wiring.settings.providers.local.limits()
@@ -135,6 +135,10 @@ def steps() -> dict[object, Handlers]:
             CallbackQueryHandler(dialog.back_to_specs, pattern=Back("spec").exact()),
         ],
         S.CUSTOM_COLOR: [MessageHandler(_TEXT, dialog.custom_color)],
+        S.CUSTOM_SIZE: [
+            MessageHandler(_TEXT, dialog.custom_size),
+            CallbackQueryHandler(dialog.back_to_specs, pattern=Back("spec").exact()),
+        ],
         S.PICK_OPTIONS: [
             CallbackQueryHandler(dialog.toggle_option, pattern=OptionToggle.pattern()),
             CallbackQueryHandler(dialog.back_to_colors, pattern=Back("color").exact()),

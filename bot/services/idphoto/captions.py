@@ -71,7 +71,7 @@ def present(job: Job, index: int, data: bytes, lang: str, settings: Settings) ->
     """The photo with its spec, size, DPI and measured placement; a print sheet with its paper."""
     width, height = image_size(data)
     order = IdPhotoOrder.model_validate(job.options)
-    spec = load_catalog().get(order.spec_id)
+    spec = load_catalog().for_order(order)
     slug = spec.slug if spec else str(order.spec_id)
     title = spec.title if spec else slug
     sheet = order.layout_size
@@ -108,4 +108,5 @@ def final_order_price(preview: IdPhotoOrder, settings: Settings) -> int:
     if preview.layout_size:
         total += prices.layout + (prices.sheet_vertical if preview.layout_vertical else 0)
         total += prices.sheet_white if preview.layout_bg_color else 0
+    total += prices.custom_size if preview.mm_width is not None else 0
     return total + (prices.gradient if preview.bg_color2 else 0)

@@ -8,6 +8,7 @@ through PicWish's ``last_id`` without a new upload.
 from __future__ import annotations
 
 import re
+import unicodedata
 from enum import StrEnum
 
 from telegram import InlineKeyboardMarkup, Update
@@ -35,6 +36,9 @@ from providers.placement import MAX_ENLARGEMENT, enlargement, expression
 from providers.specs import Spec
 
 _HEX = re.compile(r"^#?([0-9a-fA-F]{6})$")
+#: A typed size: "35x45", "35 × 45 mm", "35mm*45mm", "35 45" (after NFKC, so full-width digits
+#: and "，" count; "毫米" reads as "mm" and "乘" as "x"). Whole millimetres, as PicWish takes them.
+_MM_SIZE = re.compile(r"^(\d{1,3})\s*(?:mm)?(?:\s*[x×*,]\s*|\s+)(\d{1,3})\s*(?:mm)?$", re.IGNORECASE | re.ASCII)
 DEFAULT_COLORS = ("white", "blue", "red")
 NAME = "idphoto"
 #: The order in which option toggles are listed, of those the provider declares.
@@ -70,6 +74,7 @@ class State(StrEnum):
     PICK_SPEC = "idphoto.pick_spec"
     PICK_COLOR = "idphoto.pick_color"
     CUSTOM_COLOR = "idphoto.custom_color"
+    CUSTOM_SIZE = "idphoto.custom_size"
     PICK_OPTIONS = "idphoto.pick_options"
     PICK_OUTFIT = "idphoto.pick_outfit"
 
@@ -83,6 +88,18 @@ async def _show(update: Update, text: str, markup: InlineKeyboardMarkup | None, 
         await message_of(update).reply_text(text, reply_markup=markup)
 
 
+def parse_mm(text: str) -> tuple[int, int] | None:
+    """Width and height in millimetres from what a user typed, or None."""
+    normal = unicodedata.normalize("NFKC", text).strip().replace("毫米", "mm").replace("乘", "x")
+    match = _MM_SIZE.match(normal)
+    return (int(match.group(1)), int(match.group(2))) if match else None
+
+
+def _offered(context: Context, spec: Spec) -> bool:
+    """A custom size only where the serving provider declares it can make one."""
+    return spec.custom is None or "custom_size" in _declared(context)
+
+
 def _specs_on_screen(context: Context) -> tuple[list[Spec], str]:
     """The spec list behind the current screen and its heading (category or search)."""
     catalog = context.wiring.catalog
@@ -90,9 +107,11 @@ def _specs_on_screen(context: Context) -> tuple[list[Spec], str]:
     lang = context.lang
     if source.startswith("cat:"):
         category = catalog.categories[int(source[4:])]
-        return catalog.in_category(category), t(lang, f"category.{category}")
-    query = source[2:]
-    return catalog.search(query), t(lang, "idphoto.search_heading", query=query)
+        specs, heading = catalog.in_category(category), t(lang, f"category.{category}")
+    else:
+        query = source[2:]
+        specs, heading = catalog.search(query), t(lang, "idphoto.search_heading", query=query)
+    return [spec for spec in specs if _offered(context, spec)], heading
 
 
 async def start(update: Update, context: Context) -> str | int:
@@ -161,28 +180,85 @@ async def _color_menu(update: Update, context: Context, spec: Spec, advice: str 
 
 
 async def pick_spec(update: Update, context: Context) -> str | int:
-    """Button i:spec:<id>: starts a draft for that spec; asks for the background colour."""
+    """Button i:spec:<id>: starts a draft for that spec and asks for the background colour; for
+    the custom size, asks for the size first."""
     choice = pressed(update, SpecChoice)
     spec = context.wiring.catalog.get(choice.spec_id) if choice else None
-    photo = context.session.photo
-    if spec is None or photo is None:
+    if spec is None or context.session.photo is None or not _offered(context, spec):
         await answer(update)
         return ConversationHandler.END
+    if spec.custom is not None:
+        context.session.sizing_spec = spec.spec_id
+        bounds = spec.custom
+        text = t(
+            context.lang,
+            "idphoto.ask_mm",
+            min=bounds.min_mm,
+            max=bounds.max_mm,
+            low=_ratio(bounds.min_ratio),
+            high=_ratio(bounds.max_ratio),
+        )
+        await _show(update, text, keyboards.back_to_specs(context.lang))
+        return State.CUSTOM_SIZE
+    return await _start_draft(update, context, spec)
+
+
+def _ratio(value: float) -> str:
+    return f"{value:g}"
+
+
+async def custom_size(update: Update, context: Context) -> str | int:
+    """Typed size after "Custom size": checked against the spec's bounds, then as any spec."""
+    lang = context.lang
+    spec = context.wiring.catalog.get(context.session.sizing_spec or -1)
+    if spec is None or spec.custom is None or context.session.photo is None:
+        return ConversationHandler.END
+    text = (message_of(update).text or "").strip()
+    size = parse_mm(text)
+    if size is None:
+        await message_of(update).reply_text(t(lang, "idphoto.bad_mm", text=text[:20]))
+        return State.CUSTOM_SIZE
+    bounds = spec.custom
+    problem = bounds.problem(*size)
+    if problem is not None:
+        reply = t(
+            lang,
+            f"idphoto.mm_{problem}",
+            width=size[0],
+            height=size[1],
+            min=bounds.min_mm,
+            max=bounds.max_mm,
+            low=_ratio(bounds.min_ratio),
+            high=_ratio(bounds.max_ratio),
+        )
+        await message_of(update).reply_text(reply)
+        return State.CUSTOM_SIZE
+    return await _start_draft(update, context, spec.sized(*size))
+
+
+async def _start_draft(update: Update, context: Context, spec: Spec) -> str | int:
+    """A draft for ``spec`` unless the photo's face cannot make it; then the colour menu."""
+    photo = context.session.photo
+    assert photo is not None
     findings = await face_findings(context)
     lang = context.lang
+    # Refused here, a custom size can be typed again (smaller), a listed spec picked anew.
+    refused = State.CUSTOM_SIZE if spec.custom is not None else State.PICK_SPEC
     if findings.checked and enlargement(spec.rule, spec.px, findings.head_px, findings.face_width_px) > MAX_ENLARGEMENT:
+        key = "face.too_small_for_size" if spec.custom is not None else "face.too_small_for_spec"
         await _show(
-            update,
-            t(lang, "face.too_small_for_spec", title=spec.title, width=spec.px[0], height=spec.px[1]),
-            keyboards.spec_refused(lang),
+            update, t(lang, key, title=spec.title, width=spec.px[0], height=spec.px[1]), keyboards.spec_refused(lang)
         )
-        return State.PICK_SPEC
+        return refused
     verdict = expression(spec.rule, findings.mouth)
     if verdict == "refuse":
         await _show(update, t(lang, "face.mouth_open", title=spec.title), keyboards.spec_refused(lang))
-        return State.PICK_SPEC
+        return refused
     advice = t(lang, f"face.{findings.mouth}_advice") + "\n\n" if verdict == "warn" else ""
-    order = IdPhotoOrder(spec_id=spec.spec_id, px_width=spec.px[0], px_height=spec.px[1], dpi=spec.dpi)
+    mm = spec.mm if spec.custom is not None else (None, None)
+    order = IdPhotoOrder(
+        spec_id=spec.spec_id, px_width=spec.px[0], px_height=spec.px[1], dpi=spec.dpi, mm_width=mm[0], mm_height=mm[1]
+    )
     context.session.draft = IdPhotoDraft(order, input_ref=photo.ref)
     return await _color_menu(update, context, spec, advice)
 
@@ -194,7 +270,7 @@ async def pick_color(update: Update, context: Context) -> str | int:
     if draft is None:
         await answer(update, t(lang, "menu.expired"))
         return ConversationHandler.END
-    spec = context.wiring.catalog.get(draft.order.spec_id)
+    spec = context.wiring.catalog.for_order(draft.order)
     assert spec is not None
     choice = pressed(update, Colour)
     name = choice.name if choice else ""
@@ -242,12 +318,16 @@ def _price(context: Context, draft: IdPhotoDraft) -> int:
     return context.wiring.services[NAME].price(draft.order, context.wiring.settings)
 
 
+def _declared(context: Context) -> frozenset[str]:
+    provider = context.wiring.provider_for(NAME)
+    return provider.features if provider is not None else frozenset()
+
+
 def _features(context: Context) -> tuple[str, ...]:
     """The options the serving provider declares it can do, for the spec being made: a gradient
     only where the spec lets the user choose the background colour (an office asking for one
     plain colour wants that colour)."""
-    provider = context.wiring.provider_for(NAME)
-    declared = provider.features if provider is not None else frozenset()
+    declared = _declared(context)
     draft = context.session.draft
     spec = context.wiring.catalog.get(draft.order.spec_id) if draft is not None else None
     colour_choice = spec is None or spec.colors is None or len(spec.colors) > 1
@@ -351,7 +431,7 @@ async def pick_outfit(update: Update, context: Context) -> str | int:
 async def back_to_colors(update: Update, context: Context) -> str | int:
     """Button i:back:color."""
     draft = context.session.draft
-    spec = context.wiring.catalog.get(draft.order.spec_id) if draft else None
+    spec = context.wiring.catalog.for_order(draft.order) if draft else None
     if spec is None:
         await answer(update)
         return ConversationHandler.END
@@ -385,7 +465,7 @@ async def recolor(update: Update, context: Context) -> str | int:
     """Button i:recolor:<job>: same photo, another background colour, no new upload."""
     lang = context.lang
     draft = await _draft_from_result(update, context)
-    spec = context.wiring.catalog.get(draft.order.spec_id) if draft else None
+    spec = context.wiring.catalog.for_order(draft.order) if draft else None
     if draft is None or spec is None:
         await answer(update, t(lang, "idphoto.job_gone"))
         return ConversationHandler.END

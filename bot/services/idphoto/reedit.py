@@ -38,9 +38,9 @@ async def _finished_photo(update: Update, context: Context, job_id: str | None) 
 
 
 def _stem(job: Job) -> str:
-    spec_id = IdPhotoOrder.model_validate(job.options).spec_id
-    spec = load_catalog().get(spec_id)
-    return f"idphoto_{spec.slug if spec else spec_id}"
+    order = IdPhotoOrder.model_validate(job.options)
+    spec = load_catalog().for_order(order)
+    return f"idphoto_{spec.slug if spec else order.spec_id}"
 
 
 async def _gone(update: Update, lang: str) -> None:
