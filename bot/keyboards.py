@@ -58,8 +58,9 @@ def services_menu(lang: str, services: Sequence[str]) -> Markup:
     return Markup([[Button(t(lang, f"service.{name}"), callback_data=ServiceChoice(name).data())] for name in services])
 
 
-def categories(lang: str, names: Sequence[str]) -> Markup:
-    buttons = [Button(t(lang, f"category.{name}"), callback_data=Category(i).data()) for i, name in enumerate(names)]
+def categories(labels: Sequence[str]) -> Markup:
+    """The spec categories, by their names in the user's language."""
+    buttons = [Button(label, callback_data=Category(i).data()) for i, label in enumerate(labels)]
     return Markup(_rows(buttons, 2))
 
 
@@ -84,7 +85,7 @@ def spec_page(lang: str, specs: Sequence[Spec], page: int) -> Markup:
 def _spec_label(lang: str, spec: Spec) -> str:
     if spec.custom is not None:  # its size is the user's to type
         return t(lang, "idphoto.custom_spec_button")
-    return t(lang, "idphoto.spec_button", title=spec.title, w=spec.mm[0], h=spec.mm[1])
+    return t(lang, "idphoto.spec_button", title=spec.name(lang), w=spec.mm[0], h=spec.mm[1])
 
 
 def back_to_specs(lang: str) -> Markup:

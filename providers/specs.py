@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass, replace
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from importlib import resources
-from typing import Literal
+from typing import Any, Literal
 
 import yaml
 
 from providers.orders import IdPhotoOrder
 from providers.placement import PlacementRule, load_rules
+from providers.spec_search import SpecIndex, entry
 
 MM_PER_INCH = 25.4
 #: Why a typed custom size is refused: a side out of range, or a frame too narrow or too wide.
@@ -61,6 +63,14 @@ class Spec:
     fallback: bool = False
     #: The user types the size (within these bounds); ``mm``, ``px`` and ``dpi`` are an example.
     custom: CustomSize | None = None
+    #: Language code -> the spec's name there (``title`` is the English one).
+    names: Mapping[str, str] = field(default_factory=dict)
+    #: Other words people find it by (``idphoto_spec_names.yaml``).
+    also: tuple[str, ...] = ()
+
+    def name(self, lang: str) -> str:
+        """The spec's name in ``lang``; file names use :attr:`slug`, which stays ASCII."""
+        return self.names.get(lang) or self.title
 
     def sized(self, width_mm: int, height_mm: int) -> Spec:
         """This custom spec at a typed size (already checked against its bounds)."""
@@ -80,6 +90,9 @@ class SpecCatalog:
     specs: tuple[Spec, ...]
     #: Colour name -> hex RRGGBB.
     palette: dict[str, str]
+    #: Category -> language code -> its name there.
+    category_names: Mapping[str, Mapping[str, str]]
+    index: SpecIndex
 
     @property
     def categories(self) -> list[str]:
@@ -87,6 +100,10 @@ class SpecCatalog:
         for spec in self.specs:
             seen.setdefault(spec.category)
         return list(seen)
+
+    def category_name(self, category: str, lang: str) -> str:
+        names = self.category_names.get(category, {})
+        return names.get(lang) or names.get("en") or category
 
     def in_category(self, category: str) -> list[Spec]:
         return [s for s in self.specs if s.category == category]
@@ -107,36 +124,19 @@ class SpecCatalog:
         return replace(spec, mm=(order.mm_width, order.mm_height), px=(order.px_width, order.px_height), dpi=order.dpi)
 
     def search(self, text: str) -> list[Spec]:
-        """Specs matching every word of ``text``: an id, a size, or words of title and category."""
-        words = [w for w in re.split(r"\s+", text.strip().lower()) if w]
-        if not words:
-            return []
-        found = []
-        for spec in self.specs:
-            sizes = f"{spec.px[0]}x{spec.px[1]} {spec.mm[0]}x{spec.mm[1]}mm"
-            haystack = f"{spec.spec_id} {spec.category} {spec.title} {sizes}".lower()
-            tokens = re.split(r"[^a-z0-9x]+", haystack)
-            if all(_word_matches(w, haystack, tokens) for w in words):
-                found.append(spec)
-        return found
+        """Specs for what a user typed, best first (``providers/spec_search.py``)."""
+        found = (self.get(spec_id) for spec_id in self.index.search(text))
+        return [spec for spec in found if spec is not None]
 
 
-#: Common short names people type for a spec word.
-_ALIASES = {"us": "usa"}
-
-
-def _word_matches(word: str, haystack: str, tokens: list[str]) -> bool:
-    word = _ALIASES.get(word, word)
-    if len(word) <= 3 and word.isalpha():
-        # Short words ("us", "id") match whole words only, so "us" does not hit "business".
-        return word in tokens
-    return word in haystack
+def _data(name: str) -> Any:
+    return yaml.safe_load((resources.files("providers.data") / name).read_text(encoding="utf-8"))
 
 
 @lru_cache(maxsize=1)
 def load_catalog() -> SpecCatalog:
-    text = (resources.files("providers.data") / "idphoto_specs.yaml").read_text(encoding="utf-8")
-    raw = yaml.safe_load(text)
+    raw = _data("idphoto_specs.yaml")
+    named = _data("idphoto_spec_names.yaml")
     rules = load_rules()
     specs = tuple(
         Spec(
@@ -150,7 +150,27 @@ def load_catalog() -> SpecCatalog:
             rule=rules[str(row["rule"])],
             fallback=bool(row.get("fallback", False)),
             custom=CustomSize(**row["custom"]) if row.get("custom") else None,
+            names={"en": str(row["title"]), "zh-Hans": str(named["specs"][row["spec_id"]]["zh-Hans"])},
+            also=tuple(str(word) for word in named["specs"][row["spec_id"]].get("also", ())),
         )
         for row in raw["specs"]
     )
-    return SpecCatalog(specs=specs, palette={k: str(v).upper() for k, v in raw["colors"].items()})
+    categories = {str(k): {str(lang): str(n) for lang, n in v.items()} for k, v in named["categories"].items()}
+    index = SpecIndex(
+        [
+            entry(
+                spec,
+                spec.names.values(),
+                spec.also,
+                [spec.category, *categories.get(spec.category, {}).values()],
+                sized=spec.custom is None,
+            )
+            for spec in specs
+        ]
+    )
+    return SpecCatalog(
+        specs=specs,
+        palette={k: str(v).upper() for k, v in raw["colors"].items()},
+        category_names=categories,
+        index=index,
+    )

@@ -638,3 +638,28 @@ async def test_a_large_custom_size_gets_a_lower_dpi_and_a_small_head_is_told_to_
     assert "30×40 mm · 354×472 px · 300 dpi" in colours.text
     assert menu.text.startswith("Choose a category")
     assert picwish.creates == [] and await bot.repo.balance(user.id) == 30
+
+
+async def test_a_chinese_user_finds_and_orders_a_spec_in_chinese(bot, telegram, picwish):
+    user = telegram.user(user_id=6003, language_code="zh-hans")
+    await user.send_photo(portrait_jpeg())
+    menu = await user.next_message("想做什么")
+    await user.press(menu, "证件照")
+    await user.edited(menu, "请选择类别")
+    assert [b["text"] for b in menu.buttons()][:3] == ["常用尺寸", "政务证件", "签证与护照"]
+    await user.send_text("美国签证照片")
+    found = await user.next_message("的搜索结果")
+    assert found.buttons()[0]["text"] == "美国签证 · 51×51 毫米"
+    await user.press(found, "美国签证")
+    await user.edited(found, "请选择背景颜色")
+    assert "美国签证\n51×51 毫米 · 602×602 像素" in found.text
+    await user.press(found, "白色")
+    await user.edited(found, "选项")
+    await user.press(found, "继续")
+    summary = await user.edited(found, "请确认订单")
+    assert "美国签证" in summary.text and "USA" not in summary.text
+    await user.press(summary, "确认")
+    photo = await user.next_message(kind="photo", timeout=15)
+    document = await user.next_message(kind="document")
+    assert photo.text.startswith("美国签证 · 602×602 像素")
+    assert document.filename == "idphoto_usa-visa_602x602_300dpi.jpg"  # file names stay ASCII

@@ -31,13 +31,121 @@ def test_spec_catalog_is_the_documents_table_row_for_row():
         assert spec.colors == expected
 
 
-def test_search():
+@pytest.mark.parametrize(
+    ("query", "first"),
+    [
+        # ids and sizes, however the multiplication sign is typed
+        ("3108", 3108),
+        ("35x45", 1104),
+        ("35*45", 1104),
+        ("35×45 mm", 1104),
+        ("３５×４５毫米", 1104),
+        ("602x602px", 3108),
+        # English names, short words and typos
+        ("US", 3108),
+        ("us visa", 3108),
+        ("USA Visa", 3108),
+        ("japn visa", 3109),
+        ("pasport", 3202),
+        ("passport", 3202),
+        ("ID card", 2102),
+        ("driving licence", 2301),
+        ("2 inch", 1105),
+        ("small 1 inch", 1101),
+        ("civil service exam beijing", 5103),
+        ("cet6", 5509),
+        ("custom", 9001),
+        # Chinese names, short forms and synonyms
+        ("身份证", 2102),
+        ("身份证照片", 2102),
+        ("一寸", 1102),
+        ("1寸", 1102),
+        ("小一寸", 1101),
+        ("二寸", 1105),
+        ("2寸照片", 1105),
+        ("大二寸", 1106),
+        ("居住证", 2103),
+        ("社保卡", 2101),
+        ("社保", 2101),
+        ("医保", 2203),
+        ("驾驶证", 2301),
+        ("驾照", 2301),
+        ("健康证", 2201),
+        ("护照", 3202),
+        ("美国签证", 3108),
+        ("美国签证照片", 3108),
+        ("美签", 3108),
+        ("日本签证", 3109),
+        ("日本 签证", 3109),
+        ("韩国", 3105),
+        ("申根", 3102),
+        ("港澳通行证", 3302),
+        ("台湾", 3301),
+        ("教资", 6401),
+        ("教师资格证", 6401),
+        ("考研", 5405),
+        ("公务员", 5101),
+        ("国考", 5101),
+        ("北京公务员", 5103),
+        ("上海 公务员", 5121),
+        ("四级", 5507),
+        ("英语六级", 5509),
+        ("普通话", 5501),
+        ("高考", 5401),
+        ("法考", 5905),
+        ("二建", 6101),
+        ("自定义", 9001),
+    ],
+)
+def test_real_queries_find_the_spec_first(query, first):
+    found = load_catalog().search(query)
+    assert found and found[0].spec_id == first, [s.spec_id for s in found[:5]]
+
+
+def test_search_ranks_the_id_then_a_name_then_the_rest():
     c = load_catalog()
-    assert [s.spec_id for s in c.search("US")] == [3108]
-    assert [s.spec_id for s in c.search("3108")] == [3108]
+    assert [s.spec_id for s in c.search("一寸")][:3] == [1102, 1101, 1103]  # the name, then other names
     assert len(c.search("visa")) == 23
-    assert c.search("   ") == []
-    assert "Business English Exam" not in [s.title for s in c.search("us")]
+    assert c.search("   ") == [] and c.search("xyzzy") == [] and c.search("火星签证") == []
+    assert "Business English Exam" not in [s.title for s in c.search("us")]  # short words are whole words
+    assert 9001 not in [s.spec_id for s in c.search("35x45")]  # its size is only an example
+
+
+def test_every_spec_and_category_has_a_chinese_name():
+    c = load_catalog()
+    for spec in c.specs:
+        assert spec.name("zh-Hans") != spec.title and _CJK.search(spec.name("zh-Hans")), spec.spec_id
+        assert spec.name("en") == spec.title and spec.slug.isascii()
+    for category in c.categories:
+        assert c.category_name(category, "en") != category or category in ("Government", "Student", "Enrollment")
+        assert _CJK.search(c.category_name(category, "zh-Hans")), category
+
+
+_CJK = re.compile(r"[\u3400-\u9fff]")
+#: Latin script a Chinese reader expects to see: names of products and services, file formats and
+#: units, and the acronyms exams go by.
+_LATIN_IN_CHINESE = {
+    "AI", "API", "Hili", "MagicTiger", "picma", "PicWish", "QQ", "Telegram", "English",
+    "BMP", "HEIC", "JPEG", "PNG", "TIFF", "WebP", "DPI", "dpi", "KB", "MB", "UTC", "ID",
+    "BIM", "AB", "x",
+}  # fmt: skip
+
+
+def _latin_words(text: str) -> set[str]:
+    """Latin-script words of ``text`` other than placeholders, /commands, configuration keys and
+    host names (dotted or snake_case), hex colours and the "R,G,B" form."""
+    text = re.sub(r"\{[^}]*\}", " ", text)
+    text = re.sub(r"/[a-z]+|[\w-]+(?:\.[\w-]+)+|\w+_\w+|\b[0-9A-F]{6}\b|R,G,B", " ", text)
+    return set(re.findall(r"[A-Za-z]+", text))
+
+
+def test_no_english_is_left_in_the_chinese_interface():
+    texts = dict(catalog("zh-Hans"))
+    c = load_catalog()
+    texts.update({f"spec {spec.spec_id}": spec.name("zh-Hans") for spec in c.specs})
+    texts.update({f"category {name}": c.category_name(name, "zh-Hans") for name in c.categories})
+    left = {key: _latin_words(text) - _LATIN_IN_CHINESE for key, text in texts.items()}
+    assert {key: words for key, words in left.items() if words} == {}
 
 
 @pytest.mark.parametrize(
@@ -91,10 +199,8 @@ def test_locale_catalogs_have_the_same_keys_and_placeholders():
             assert _placeholders(other[key]) == _placeholders(text), (lang, key)
 
 
-def test_every_category_and_error_code_has_a_text():
+def test_every_error_code_has_a_text():
     english = catalog("en")
-    for category in load_catalog().categories:
-        assert f"category.{category}" in english
     from providers import errors
 
     codes = {

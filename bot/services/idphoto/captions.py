@@ -20,7 +20,7 @@ def spec_text(lang: str, spec: Spec) -> str:
     return t(
         lang,
         "idphoto.spec_info",
-        title=spec.title,
+        title=spec.name(lang),
         mm_w=spec.mm[0],
         mm_h=spec.mm[1],
         px_w=spec.px[0],
@@ -73,7 +73,7 @@ def present(job: Job, index: int, data: bytes, lang: str, settings: Settings) ->
     order = IdPhotoOrder.model_validate(job.options)
     spec = load_catalog().for_order(order)
     slug = spec.slug if spec else str(order.spec_id)
-    title = spec.title if spec else slug
+    title = spec.name(lang) if spec else slug
     sheet = order.layout_size
     if sheet:
         filename = f"idphoto_{slug}_sheet-{sheet}_{width}x{height}.jpg"

@@ -107,20 +107,25 @@ def _specs_on_screen(context: Context) -> tuple[list[Spec], str]:
     lang = context.lang
     if source.startswith("cat:"):
         category = catalog.categories[int(source[4:])]
-        specs, heading = catalog.in_category(category), t(lang, f"category.{category}")
+        specs, heading = catalog.in_category(category), catalog.category_name(category, lang)
     else:
         query = source[2:]
         specs, heading = catalog.search(query), t(lang, "idphoto.search_heading", query=query)
     return [spec for spec in specs if _offered(context, spec)], heading
 
 
+async def _category_menu(update: Update, context: Context) -> None:
+    catalog = context.wiring.catalog
+    labels = [catalog.category_name(category, context.lang) for category in catalog.categories]
+    await _show(update, t(context.lang, "idphoto.pick_category"), keyboards.categories(labels))
+
+
 async def start(update: Update, context: Context) -> str | int:
     """Button m:svc:idphoto: needs a stored photo; asks for a category."""
-    lang = context.lang
     if not await ready_photo(update, context, needs_face=True, id_photo=True):
         await answer(update)
         return ConversationHandler.END
-    await _show(update, t(lang, "idphoto.pick_category"), keyboards.categories(lang, context.wiring.catalog.categories))
+    await _category_menu(update, context)
     return State.PICK_CATEGORY
 
 
@@ -161,8 +166,7 @@ async def _spec_list(update: Update, context: Context, page_number: int) -> str:
 
 async def back_to_categories(update: Update, context: Context) -> str:
     """Button i:back:cat."""
-    lang = context.lang
-    await _show(update, t(lang, "idphoto.pick_category"), keyboards.categories(lang, context.wiring.catalog.categories))
+    await _category_menu(update, context)
     return State.PICK_CATEGORY
 
 
@@ -247,12 +251,14 @@ async def _start_draft(update: Update, context: Context, spec: Spec) -> str | in
     if findings.checked and enlargement(spec.rule, spec.px, findings.head_px, findings.face_width_px) > MAX_ENLARGEMENT:
         key = "face.too_small_for_size" if spec.custom is not None else "face.too_small_for_spec"
         await _show(
-            update, t(lang, key, title=spec.title, width=spec.px[0], height=spec.px[1]), keyboards.spec_refused(lang)
+            update,
+            t(lang, key, title=spec.name(lang), width=spec.px[0], height=spec.px[1]),
+            keyboards.spec_refused(lang),
         )
         return refused
     verdict = expression(spec.rule, findings.mouth)
     if verdict == "refuse":
-        await _show(update, t(lang, "face.mouth_open", title=spec.title), keyboards.spec_refused(lang))
+        await _show(update, t(lang, "face.mouth_open", title=spec.name(lang)), keyboards.spec_refused(lang))
         return refused
     advice = t(lang, f"face.{findings.mouth}_advice") + "\n\n" if verdict == "warn" else ""
     mm = spec.mm if spec.custom is not None else (None, None)
