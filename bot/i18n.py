@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import string
 from functools import cache
 from importlib import resources
+from typing import Any
 
 import yaml
 
@@ -35,11 +37,25 @@ def _flatten(node: dict, prefix: str = "") -> dict[str, str]:
     return flat
 
 
+class _Formatter(string.Formatter):
+    """``str.format`` plus plural forms: ``{n:credit|credits}`` is "credit" when n is 1, else
+    "credits" (English has two forms; Chinese templates need none)."""
+
+    def format_field(self, value: Any, format_spec: str) -> str:
+        if "|" in format_spec:
+            one, other = format_spec.split("|", 1)
+            return one if value == 1 else other
+        return str(super().format_field(value, format_spec))
+
+
+_FORMATTER = _Formatter()
+
+
 def t(language: str, key: str, /, **values: object) -> str:
     """The text for ``key`` in ``language`` (English when the key is missing there)."""
     lang = language if language in LANGUAGES else DEFAULT_LANGUAGE
     template = catalog(lang).get(key) or catalog(DEFAULT_LANGUAGE)[key]
-    return template.format(**values) if values else template
+    return _FORMATTER.format(template, **values) if values else template
 
 
 def localized(title: str | dict[str, str], language: str) -> str:

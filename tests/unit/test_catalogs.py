@@ -209,6 +209,20 @@ def test_every_error_code_has_a_text():
     assert {f"error.{code}" for code in codes} <= set(english)
 
 
+def test_english_counts_take_the_singular_for_one():
+    from bot.i18n import t
+
+    assert t("en", "job.done", price=1) == "✅ Done! 1 credit used."
+    assert t("en", "job.done", price=6) == "✅ Done! 6 credits used."
+    assert t("en", "job.cancelled", price=1) == "Cancelled. Your 1 credit was returned."
+    assert t("en", "balance.text", balance=1, daily=30).startswith("You have 1 credit. ")
+    assert t("en", "forget.wait", count=1).startswith("1 of your orders is already being made")
+    assert t("zh-Hans", "job.done", price=1) == "✅ 完成！已使用 1 积分。"
+    # No count is left without its singular: "{n} credits" always goes with "{n:credit|credits}".
+    bare = re.compile(r"\{(\w+)\} (?:credits|days|minutes|uses|files|orders are)\b")
+    assert {key for key, text in catalog("en").items() if bare.search(text)} == set()
+
+
 def test_language_choice():
     assert pick_language("zh-hans") == pick_language("zh-TW") == "zh-Hans"
     assert pick_language("en-GB") == pick_language(None) == pick_language("de") == "en"
