@@ -26,7 +26,7 @@ _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 
 
 class ConfigError(Exception):
-    """The configuration cannot be used; the message names the key."""
+    """The configuration cannot be used; the message names the key, one problem per line."""
 
 
 class _Section(BaseModel):
@@ -511,12 +511,13 @@ def _expand_env(node: Any, env: dict[str, str], path: str = "") -> Any:
 
 
 def _describe(error: ValidationError) -> str:
+    """One line per problem, each starting with the key it is about."""
     lines = []
     for item in error.errors():
         key = ".".join(str(part) for part in item["loc"])
-        msg = "unknown key" if item["type"] == "extra_forbidden" else item["msg"]
+        msg = "unknown key" if item["type"] == "extra_forbidden" else item["msg"].removeprefix("Value error, ")
         lines.append(f"{key}: {msg}")
-    return "; ".join(lines)
+    return "\n".join(lines)
 
 
 def parse_settings(raw: dict[str, Any] | None, env: dict[str, str] | None = None) -> Settings:

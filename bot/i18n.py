@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import string
 from functools import cache
 from importlib import resources
@@ -17,6 +18,15 @@ def pick_language(telegram_code: str | None) -> str:
     """Map a Telegram ``language_code`` onto a catalog: any Chinese is Simplified Chinese."""
     if telegram_code and telegram_code.lower().startswith("zh"):
         return "zh-Hans"
+    return DEFAULT_LANGUAGE
+
+
+def environment_language() -> str:
+    """The catalog for the command line: Chinese when the locale (LC_ALL, LC_MESSAGES, LANG) is."""
+    for name in ("LC_ALL", "LC_MESSAGES", "LANG"):
+        value = os.environ.get(name)
+        if value:
+            return pick_language(value)
     return DEFAULT_LANGUAGE
 
 

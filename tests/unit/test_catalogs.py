@@ -132,9 +132,9 @@ _LATIN_IN_CHINESE = {
 
 
 def _latin_words(text: str) -> set[str]:
-    """Latin-script words of ``text`` other than placeholders, /commands, configuration keys and
-    host names (dotted or snake_case), hex colours and the "R,G,B" form."""
-    text = re.sub(r"\{[^}]*\}", " ", text)
+    """Latin-script words of ``text`` other than placeholders, `commands to type`, /commands,
+    configuration keys and host names (dotted or snake_case), hex colours and the "R,G,B" form."""
+    text = re.sub(r"\{[^}]*\}|`[^`]*`", " ", text)
     text = re.sub(r"/[a-z]+|[\w-]+(?:\.[\w-]+)+|\w+_\w+|\b[0-9A-F]{6}\b|R,G,B", " ", text)
     return set(re.findall(r"[A-Za-z]+", text))
 

@@ -24,7 +24,7 @@ def test_dockerfile_runs_as_non_root_with_a_volume_and_health_check():
     assert dockerfile.rstrip().endswith('CMD ["photobot", "run"]')
 
 
-def test_an_unreachable_telegram_is_one_clear_line_and_nothing_left_open(tmp_path):
+def test_an_unreachable_telegram_is_a_clear_error_with_its_fix_and_nothing_left_open(tmp_path):
     import subprocess
     import sys
 
@@ -47,5 +47,6 @@ def test_an_unreachable_telegram_is_one_clear_line_and_nothing_left_open(tmp_pat
         timeout=60,
     )
     assert run.returncode == 1
-    assert "error: cannot reach Telegram at telegram.base_url" in run.stderr
+    assert run.stderr.startswith("error: telegram.base_url: cannot reach Telegram: ")
+    assert run.stderr.splitlines()[1].startswith("  fix: check this machine's internet connection")
     assert "Unclosed" not in run.stderr  # the HTTP sessions were closed

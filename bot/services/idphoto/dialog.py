@@ -31,8 +31,8 @@ from bot.conversations.common import answer, face_findings, finished_job, messag
 from bot.conversations.summary import show_order
 from bot.i18n import t
 from bot.services.idphoto.captions import spec_text
+from bot.services.idphoto.fit import judge
 from providers.orders import IdPhotoOrder
-from providers.placement import MAX_ENLARGEMENT, enlargement, expression
 from providers.specs import Spec
 
 _HEX = re.compile(r"^#?([0-9a-fA-F]{6})$")
@@ -246,21 +246,13 @@ async def _start_draft(update: Update, context: Context, spec: Spec) -> str | in
     assert photo is not None
     findings = await face_findings(context)
     lang = context.lang
-    # Refused here, a custom size can be typed again (smaller), a listed spec picked anew.
-    refused = State.CUSTOM_SIZE if spec.custom is not None else State.PICK_SPEC
-    if findings.checked and enlargement(spec.rule, spec.px, findings.head_px, findings.face_width_px) > MAX_ENLARGEMENT:
-        key = "face.too_small_for_size" if spec.custom is not None else "face.too_small_for_spec"
-        await _show(
-            update,
-            t(lang, key, title=spec.name(lang), width=spec.px[0], height=spec.px[1]),
-            keyboards.spec_refused(lang),
-        )
-        return refused
-    verdict = expression(spec.rule, findings.mouth)
-    if verdict == "refuse":
-        await _show(update, t(lang, "face.mouth_open", title=spec.name(lang)), keyboards.spec_refused(lang))
-        return refused
-    advice = t(lang, f"face.{findings.mouth}_advice") + "\n\n" if verdict == "warn" else ""
+    verdict = judge(spec, findings)
+    if verdict.refusal is not None:
+        text = t(lang, verdict.refusal, title=spec.name(lang), width=spec.px[0], height=spec.px[1])
+        await _show(update, text, keyboards.spec_refused(lang))
+        # A custom size can be typed again (smaller), a listed spec picked anew.
+        return State.CUSTOM_SIZE if spec.custom is not None else State.PICK_SPEC
+    advice = t(lang, verdict.advice) + "\n\n" if verdict.advice else ""
     mm = spec.mm if spec.custom is not None else (None, None)
     order = IdPhotoOrder(
         spec_id=spec.spec_id, px_width=spec.px[0], px_height=spec.px[1], dpi=spec.dpi, mm_width=mm[0], mm_height=mm[1]

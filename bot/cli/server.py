@@ -1,0 +1,151 @@
+"""``photobot run`` and ``photobot check``: the bot itself, and what an operator sees before it runs."""
+
+from __future__ import annotations
+
+import asyncio
+import ctypes
+import signal
+import sys
+from collections.abc import Callable
+
+from bot.config import Settings
+
+#: glibc's mallopt parameter, and the size from which every allocation gets a mapping of its own.
+M_MMAP_THRESHOLD = -3
+MMAP_THRESHOLD_BYTES = 4 * 1024 * 1024
+
+
+def _return_freed_memory() -> None:
+    """Make glibc give large freed buffers back to the system. By default its mmap threshold
+    rises to 32 MB after the first large free, so the pixels of a large upload (decoded on a
+    worker thread, in Pillow's 16 MB blocks) stayed in that thread's arena: one 6400×6400 PNG
+    left the bot 300 MB larger for good. A fixed threshold keeps each such block in its own
+    mapping, unmapped when freed. Elsewhere (musl, macOS) nothing is changed."""
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+    except OSError:
+        return
+    libc.mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD_BYTES)
+
+
+#: How to fix a problem ``check`` finds, by the key it names (exact, then by prefix).
+_FIXES = {
+    "telegram.token": (
+        "talk to @BotFather in Telegram (/newbot) for a bot token, then set TELEGRAM_BOT_TOKEN=<token> in the"
+        " environment or telegram.token in the config"
+    ),
+    "server.public_url": (
+        "set server.public_url to the https:// address at which this machine's server.port is reachable from"
+        " the internet (providers fetch photos and send callbacks there)"
+    ),
+    "telegram.base_url": (
+        "check this machine's internet connection and DNS (or telegram.base_url, if you run your own Bot API server)"
+    ),
+    "server.port": "another program holds the port: choose a free server.port, or the right server.host",
+    "no config file": "copy config.example.yaml, then run: photobot check --config config.yaml",
+}
+
+
+def _fix(problem: str) -> str:
+    key, _, message = problem.partition(": ")
+    if key in _FIXES:
+        return _FIXES[key]
+    if message.startswith("required when providers."):
+        provider = key.split(".")[1]
+        return f"set {key} (see config.example.yaml), or turn the provider off: providers.{provider}.enabled: false"
+    if message == "unknown key":
+        return "check its spelling against config.example.yaml, or remove it"
+    if key.startswith(("cannot read config file", "no config file")) or " is not valid YAML" in key:
+        return _FIXES["no config file"]
+    return f"see {key.rsplit('.', 1)[-1]} in config.example.yaml for what it takes"
+
+
+def report(problems: list[str]) -> None:
+    """Every problem on its own line, each with how to fix it."""
+    for problem in problems:
+        print(f"error: {problem}", file=sys.stderr)
+        print(f"  fix: {_fix(problem)}", file=sys.stderr)
+
+
+def check(settings: Settings) -> int:
+    from bot.services import registry  # the dialogs behind it load only for this command and run
+
+    problems = []
+    if not settings.telegram.token:
+        problems.append("telegram.token: not set")
+    print("providers:")
+    for name in registry.provider_names():
+        provider = getattr(settings.providers, name)
+        if provider.usable and getattr(provider, "needs_public_url", False) and not settings.server.public_url:
+            state = "enabled, but needs server.public_url to publish photos"
+            problems.append(f"server.public_url: required by providers.{name}")
+        elif provider.usable:
+            state = "enabled"
+        elif provider.enabled:  # explicitly enabled but incomplete
+            state = "enabled, incomplete: missing " + ", ".join(provider.missing)
+            problems += [
+                f"providers.{name}.{key}: required when providers.{name}.enabled is true" for key in provider.missing
+            ]
+        else:
+            state = "disabled" + (f" (set {', '.join(provider.missing)})" if provider.missing else "")
+        print(f"  {name}: {state}")
+    services = registry.enabled(settings)
+    print("services:")
+    for name in registry.BY_NAME:
+        print(f"  {name}: " + (f"served by {services[name]}" if name in services else "not available"))
+    for key in settings.plain_http_urls():
+        print(
+            f"warning: {key}: plain http:// (photos, keys and signed links travel unencrypted); use https://",
+            file=sys.stderr,
+        )
+    if problems:
+        report(problems)
+        return 1
+    print("config OK")
+    return 0
+
+
+def _event_loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
+    """uvloop where it is installed (Linux and macOS): the bot spends most of its time on
+    sockets, and uvloop's event loop makes each request several times cheaper."""
+    try:
+        import uvloop
+    except ImportError:
+        return None
+    return uvloop.new_event_loop
+
+
+def run(settings: Settings) -> int:
+    from bot.app import run_until_stopped
+    from bot.logs import configure_logging
+
+    configure_logging(settings.log_level, settings.secrets())
+    _return_freed_memory()
+    if not settings.telegram.token:
+        report(["telegram.token: not set"])
+        return 1
+
+    async def main() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        await run_until_stopped(settings, stop)
+
+    from telegram.error import InvalidToken, NetworkError
+
+    try:
+        with asyncio.Runner(loop_factory=_event_loop_factory()) as runner:
+            runner.run(main())
+    except InvalidToken:
+        report(["telegram.token: Telegram refused this bot token"])
+        return 1
+    except NetworkError as err:
+        report([f"telegram.base_url: cannot reach Telegram: {err}"])
+        return 1
+    except OSError as err:
+        report([f"server.port: cannot start the web server on {settings.server.host}:{settings.server.port}: {err}"])
+        return 1
+    return 0

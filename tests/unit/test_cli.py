@@ -1,0 +1,178 @@
+"""The command line an operator meets first: `photobot specs`, `photobot idphoto` and `photobot check`."""
+
+from __future__ import annotations
+
+import io
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from bot.cli import main
+from tests.conftest import portrait_jpeg
+
+ROOT = Path(__file__).resolve().parents[2]
+needs_engine = pytest.mark.skipif(
+    not __import__("providers.localengine", fromlist=["available"]).available(),
+    reason="the photobot[local] extra is not installed",
+)
+
+
+def _run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    code = main(list(argv))
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def test_specs_lists_every_category_or_the_matches_in_the_chosen_language(capsys):
+    code, out, _ = _run(capsys, "specs", "--lang", "en")
+    assert code == 0 and out.startswith("Common sizes\n  1101  Small 1 Inch · 22×32 mm · 260×378 px · 300 dpi")
+    assert "  3108  USA Visa · 51×51 mm · 602×602 px · 300 dpi · white\n" in out
+    assert "9001  Custom Size · a width and height of your choice, 10–179 mm" in out
+    code, out, _ = _run(capsys, "specs", "--lang", "zh-Hans", "美国签证")
+    assert code == 0
+    assert (
+        out
+        == "“美国签证”找到 1 个规格，按匹配程度排列：\n  3108  美国签证 · 51×51 毫米 · 602×602 像素 · 300 dpi · 白色\n"
+    )
+    code, out, _ = _run(capsys, "specs", "--lang", "zh-Hans")
+    assert out.startswith("常用尺寸\n  1101  小一寸") and "签证与护照\n" in out
+    code, _, err = _run(capsys, "specs", "--lang", "en", "xyzzy")
+    assert code == 2 and err == "No spec matches “xyzzy”.\n"
+
+
+def test_the_language_comes_from_the_locale(monkeypatch, capsys):
+    monkeypatch.delenv("LC_ALL", raising=False)
+    monkeypatch.delenv("LC_MESSAGES", raising=False)
+    monkeypatch.setenv("LANG", "zh_CN.UTF-8")
+    code, out, _ = _run(capsys, "specs", "3108")
+    assert code == 0 and "美国签证" in out
+
+
+@pytest.fixture
+def photo(tmp_path: Path) -> Path:
+    path = tmp_path / "me.jpg"
+    path.write_bytes(portrait_jpeg())
+    return path
+
+
+@needs_engine
+def test_idphoto_makes_the_spec_and_reports_its_rule_and_head(capsys, photo, tmp_path):
+    out_path = tmp_path / "visa.jpg"
+    code, out, err = _run(capsys, "idphoto", str(photo), "--spec", "us visa", "-o", str(out_path), "--lang", "en")
+    assert code == 0, err
+    lines = out.splitlines()
+    assert lines[:2] == ["USA Visa", "51×51 mm · 602×602 px · 300 dpi"]
+    assert lines[2].startswith("📏 U.S. Department of State: head ") and "mm of 51 mm (within 25.5–35.2 mm)" in lines[2]
+    assert lines[3] == f"Saved {out_path} (602×602 px, 300 dpi)."
+    with Image.open(out_path) as img:
+        assert img.size == (602, 602) and round(img.info["dpi"][0]) == 300
+        assert all(v >= 245 for v in img.convert("RGB").getpixel((2, 2)))  # white, as the spec asks
+    # The same advice a chat user gets about this photo's parted lips (a neutral expression is the rule).
+    assert "Your lips are apart in this photo" in err
+
+
+@needs_engine
+def test_idphoto_custom_size_in_chinese(capsys, photo, tmp_path):
+    out_path = tmp_path / "custom.jpg"
+    argv = ["idphoto", str(photo), "--spec", "自定义", "--size", "30x40", "--bg", "蓝色", "-o", str(out_path)]
+    code, out, err = _run(capsys, *argv, "--lang", "zh-Hans")
+    assert code == 0, err
+    assert out.splitlines()[:2] == ["自定义尺寸", "30×40 毫米 · 354×472 像素 · 300 dpi"]
+    assert "该规格没有已知的官方规则" in out and "照片高 40 毫米" in out
+    with Image.open(out_path) as img:
+        assert img.size == (354, 472)
+        red, _, blue = img.convert("RGB").getpixel((2, 2))
+        assert blue > 200 and red < 100  # the catalog's blue, 438EDB
+
+
+@needs_engine
+def test_a_refused_photo_exits_1_with_the_chat_advice_and_writes_nothing(capsys, tmp_path):
+    landscape = tmp_path / "coffee.jpg"
+    from skimage import data
+
+    buffer = io.BytesIO()
+    Image.fromarray(data.coffee()).save(buffer, "JPEG")
+    landscape.write_bytes(buffer.getvalue())
+    out_path = tmp_path / "none.jpg"
+    code, out, err = _run(capsys, "idphoto", str(landscape), "--spec", "3108", "-o", str(out_path), "--lang", "en")
+    assert code == 1 and out == "" and not out_path.exists()
+    from bot.i18n import t
+
+    assert err == t("en", "face.no_face") + "\n"
+
+
+@needs_engine
+def test_a_head_too_small_for_the_spec_is_refused_as_in_the_chat(capsys, photo, tmp_path):
+    code, _, err = _run(capsys, "idphoto", str(photo), "--spec", "1109", "-o", str(tmp_path / "x.jpg"), "--lang", "en")
+    assert code == 1 and err.startswith("Your head is too small in this photo for 5 Inch (1051×1500 px)")
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--spec", "火星签证"], "No spec matches “火星签证”. Find one with `photobot specs WORDS`."),
+        (["--spec", "3108", "--bg", "blue"], "USA Visa takes these backgrounds only: white."),
+        (["--spec", "3108", "--bg", "pink"], "“pink” is not a colour"),
+        (["--spec", "custom"], "Custom Size needs its size: add `--size WIDTHxHEIGHT`"),
+        (["--spec", "custom", "--size", "200x40"], "200×40 mm cannot be made: each side must be 10–179 mm"),
+        (["--spec", "3108", "--size", "30x40"], "USA Visa has its own size (51×51 mm)"),
+    ],
+)
+def test_what_cannot_be_asked_for_exits_2_before_the_engine_starts(capsys, photo, tmp_path, argv, message):
+    code, out, err = _run(capsys, "idphoto", str(photo), *argv, "-o", str(tmp_path / "x.jpg"), "--lang", "en")
+    assert code == 2 and out == "" and err.startswith(message)
+
+
+@needs_engine
+def test_an_unreadable_or_broken_file(capsys, tmp_path):
+    code, _, err = _run(
+        capsys, "idphoto", str(tmp_path / "missing.jpg"), "--spec", "3108", "-o", "x.jpg", "--lang", "en"
+    )
+    assert code == 2 and err.startswith(f"Cannot read {tmp_path / 'missing.jpg'}: No such file or directory")
+    broken = tmp_path / "broken.jpg"
+    broken.write_bytes(b"not a picture at all")
+    code, _, err = _run(capsys, "idphoto", str(broken), "--spec", "3108", "-o", "x.jpg", "--lang", "en")
+    from bot.i18n import t
+
+    assert code == 1 and err == t("en", "input.not_an_image") + "\n"
+
+
+def test_check_prints_each_error_on_its_own_line_with_its_fix(tmp_path, capsys, monkeypatch):
+    monkeypatch.delenv("TELEGRAM_BOT_TOKEN", raising=False)
+    config = tmp_path / "c.yaml"
+    config.write_text("providers:\n  picwish:\n    enabled: true\n")
+    code, out, err = _run(capsys, "check", "--config", str(config))
+    assert code == 1 and out.endswith("enhance: not available\n")
+    assert err.splitlines() == [
+        "error: telegram.token: not set",
+        "  fix: talk to @BotFather in Telegram (/newbot) for a bot token, then set TELEGRAM_BOT_TOKEN=<token> in"
+        " the environment or telegram.token in the config",
+        "error: providers.picwish.api_key: required when providers.picwish.enabled is true",
+        "  fix: set providers.picwish.api_key (see config.example.yaml), or turn the provider off:"
+        " providers.picwish.enabled: false",
+    ]
+    config.write_text("telegram:\n  tokn: x\ncredits:\n  daily_free: -1\n")
+    code, out, err = _run(capsys, "check", "--config", str(config))
+    assert code == 2 and out == ""
+    assert err.splitlines() == [
+        "error: telegram.tokn: unknown key",
+        "  fix: check its spelling against config.example.yaml, or remove it",
+        "error: credits.daily_free: Input should be greater than or equal to 0",
+        "  fix: see daily_free in config.example.yaml for what it takes",
+    ]
+    code, _, err = _run(capsys, "check", "--config", str(tmp_path / "missing.yaml"))
+    assert (
+        code == 2
+        and err.splitlines()[1] == "  fix: copy config.example.yaml, then run: photobot check --config config.yaml"
+    )
+
+
+def test_the_installed_command_runs(tmp_path):
+    """The entry point an operator types (python -m bot is the same main)."""
+    result = subprocess.run(
+        [sys.executable, "-m", "bot", "specs", "--lang", "en", "35x45"], capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0 and result.stdout.splitlines()[1].startswith("  1104  Small 2 Inch")
