@@ -24,6 +24,8 @@ log = logging.getLogger(__name__)
 
 #: Job error codes that only the operator can fix.
 OPERATOR_ERRORS = frozenset({"provider_auth", "provider_quota", "region_blocked"})
+#: Of those, the ones a provider's health reports when it goes down (bot/wiring._provider_changed).
+HEALTH_ERRORS = frozenset({"provider_auth", "provider_quota"})
 REPEAT_AFTER = 3600.0
 
 
@@ -47,15 +49,27 @@ class OperatorAlerts:
     async def low_uses(self, provider: str, uses: int) -> None:
         """An account running out of paid uses (bot/accounts.py): told once per crossing."""
         key = "admin.alert_no_uses" if uses <= 0 else "admin.alert_low_uses"
+        await self.tell(key, provider=provider, uses=uses)
+
+    async def tell(self, key: str, **values: object) -> None:
+        """Send every admin the text ``key``, each in their language; a value given as (key,
+        values) is itself a text of the catalog, in the same language."""
         for admin_id in self.admin_ids:
             lang = await self.repo.user_language(admin_id) or "en"
+            shown = {
+                name: t(lang, value[0], **value[1]) if isinstance(value, tuple) else value
+                for name, value in values.items()
+            }
             try:
-                await self.bot.send_message(admin_id, t(lang, key, provider=provider, uses=uses))
+                await self.bot.send_message(admin_id, t(lang, key, **shown))
             except TelegramError as err:
                 log.warning("could not alert admin %s: %s", admin_id, err)
 
     async def job_failed(self, job: Job) -> None:
-        if job.error not in OPERATOR_ERRORS:
+        """A job failed for a reason only the operator can fix. Refused credentials and exhausted
+        credits are told by the provider's health (bot/health.py, when it goes down); the rest
+        here, once per provider and problem within ``repeat_after``."""
+        if job.error not in OPERATOR_ERRORS - HEALTH_ERRORS:
             return
         key, now = (job.provider, job.error), self._clock()
         if key in self._last and now - self._last[key] < self.repeat_after:

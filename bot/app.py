@@ -18,6 +18,7 @@ from telegram.ext import (
     CommandHandler,
     ConversationHandler,
     MessageHandler,
+    PreCheckoutQueryHandler,
     TypeHandler,
     filters,
 )
@@ -25,18 +26,21 @@ from telegram.warnings import PTBUserWarning
 
 from bot import sessions
 from bot.callback_data import (
+    BuyMenu,
+    BuyPack,
     CancelJob,
     ConfirmOrder,
     DropOrder,
     ForgetAnswer,
     NewPhoto,
+    RefundAnswer,
     RetryJob,
     ServiceChoice,
     SetLanguage,
 )
 from bot.config import Settings
 from bot.context import CONTEXT_TYPES, Context, PhotoBotApp
-from bot.conversations import menu, orders, privacy
+from bot.conversations import menu, operator, orders, payments, privacy
 from bot.conversations.common import register_user, user_language
 from bot.i18n import t
 from bot.jobs import ProviderCallback, on_provider_callback
@@ -54,7 +58,9 @@ warnings.filterwarnings("ignore", message="If 'per_message=False'", category=PTB
 #: Telegram's own retry_after is honoured by the rate limiter, then retried this often.
 RATE_LIMIT_RETRIES = 3
 COMMANDS = ("start", "help", "balance", "cancel", "language", "privacy", "forget")
-ALLOWED_UPDATES = ["message", "callback_query"]
+#: Shown in the command menu too while credits are sold.
+PAYMENT_COMMANDS = ("buy", "paysupport", "terms")
+ALLOWED_UPDATES = ["message", "callback_query", "pre_checkout_query"]
 
 _PHOTO = filters.PHOTO | filters.Document.ALL
 _TEXT = filters.TEXT & ~filters.COMMAND
@@ -110,6 +116,18 @@ def register_handlers(app: PhotoBotApp, conversation_timeout: float) -> None:
     app.add_handler(CommandHandler("forget", privacy.forget))
     app.add_handler(CommandHandler("grant", menu.grant))
     app.add_handler(CommandHandler("hili", menu.hili_remaining))
+    app.add_handler(CommandHandler("stats", operator.show_stats))
+    # Credits for Telegram Stars: packs, checkout, payments and refunds, support and terms.
+    app.add_handler(CommandHandler("buy", payments.buy))
+    app.add_handler(CommandHandler("refund", payments.refund))
+    app.add_handler(CommandHandler("paysupport", payments.paysupport))
+    app.add_handler(CommandHandler("terms", payments.terms))
+    app.add_handler(PreCheckoutQueryHandler(payments.pre_checkout))
+    app.add_handler(MessageHandler(filters.SUCCESSFUL_PAYMENT, payments.paid))
+    app.add_handler(MessageHandler(filters.StatusUpdate.REFUNDED_PAYMENT, payments.refunded))
+    app.add_handler(CallbackQueryHandler(payments.buy_menu, pattern=BuyMenu().exact()))
+    app.add_handler(CallbackQueryHandler(payments.buy_pack, pattern=BuyPack.pattern()))
+    app.add_handler(CallbackQueryHandler(payments.refund_answer, pattern=RefundAnswer.pattern()))
     # Orders and jobs: buttons that work whatever the conversation state.
     app.add_handler(CallbackQueryHandler(orders.confirm, pattern=ConfirmOrder.pattern()))
     app.add_handler(CallbackQueryHandler(orders.cancel_order, pattern=DropOrder.pattern()))
@@ -158,9 +176,10 @@ def build_application(settings: Settings) -> PhotoBotApp:
     return app
 
 
-async def _set_commands(app: PhotoBotApp) -> None:
+async def _set_commands(app: PhotoBotApp, settings: Settings) -> None:
+    names = COMMANDS + (PAYMENT_COMMANDS if settings.payments.enabled else ())
     for lang, code in (("en", None), ("zh-Hans", "zh")):
-        commands = [BotCommand(name, t(lang, f"commands.{name}")) for name in COMMANDS]
+        commands = [BotCommand(name, t(lang, f"commands.{name}")) for name in names]
         await app.bot.set_my_commands(commands, language_code=code)
 
 
@@ -172,7 +191,7 @@ async def running(settings: Settings) -> AsyncIterator[Wiring]:
         async with app:
             services = await open_wiring(app, settings)
             try:
-                await _set_commands(app)
+                await _set_commands(app, settings)
                 await app.start()
                 if settings.telegram.mode == "webhook":
                     # The webhook stays set on stop, so Telegram keeps updates while the bot restarts.

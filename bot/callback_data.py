@@ -35,6 +35,7 @@ class Prefix(StrEnum):
     ORDER = "o"  # summary: confirm / cancel
     JOB = "j"  # running or finished job: cancel, retry
     LANG = "l"  # language switch
+    BUY = "b"  # credit packs, and an admin's refund
 
 
 class Action:
@@ -128,6 +129,27 @@ class ForgetAnswer(Action, prefix=Prefix.MENU, action="forget"):
 @dataclass(frozen=True)
 class SetLanguage(Action, prefix=Prefix.LANG, action="set"):
     code: str
+
+
+# --- buying credits ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class BuyMenu(Action, prefix=Prefix.BUY, action="menu"):
+    """ "Buy credits": the packs."""
+
+
+@dataclass(frozen=True)
+class BuyPack(Action, prefix=Prefix.BUY, action="pack"):
+    pack_id: str
+
+
+@dataclass(frozen=True)
+class RefundAnswer(Action, prefix=Prefix.BUY, action="refund"):
+    """An admin's answer to "refund although the credits were spent?"."""
+
+    nonce: str
+    answer: str  # "yes" | "no"
 
 
 # --- summary and jobs -----------------------------------------------------------------------

@@ -65,8 +65,11 @@ class ServerSettings(_Section):
     #: task starts (玩星 queues tasks for up to its timeout). A number of seconds here caps that; it
     #: must then be at least every URL-fetching provider's deadline (checked at load).
     media_link_ttl: int = Field(default=0, ge=0)
+    #: /metrics (Prometheus) is served only when this is set, to scrapers that send
+    #: ``Authorization: Bearer <metrics_token>``.
+    metrics_token: str = ""
 
-    @field_validator("media_secret")
+    @field_validator("media_secret", "metrics_token")
     @classmethod
     def _long_enough(cls, value: str) -> str:
         if value and len(value) < MIN_SECRET_LENGTH:
@@ -96,6 +99,48 @@ class DatabaseSettings(_Section):
 
 class CreditSettings(_Section):
     daily_free: int = Field(default=20, ge=0)
+
+
+class CreditPack(_Section):
+    """A pack of credits sold for Telegram Stars."""
+
+    #: Stable name (it travels in the buy button and is stored with each invoice).
+    id: str = Field(pattern=r"^[a-z0-9_-]{1,16}$")
+    credits: int = Field(gt=0, le=1_000_000)
+    #: Price in Telegram Stars (XTR): 1 to 10000, Telegram's limit for one invoice.
+    stars: int = Field(gt=0, le=10_000)
+
+
+class PaymentSettings(_Section):
+    """Credits sold for Telegram Stars: on when ``packs`` is not empty."""
+
+    packs: tuple[CreditPack, ...] = ()
+    #: The terms of sale shown by /terms: a text, or one per language; empty means the locale
+    #: catalog's default terms.
+    terms: str | dict[str, str] = ""
+
+    @model_validator(mode="after")
+    def _ids_are_unique(self) -> PaymentSettings:
+        ids = [pack.id for pack in self.packs]
+        if len(set(ids)) != len(ids):
+            raise ValueError("payments.packs: two packs have the same id")
+        return self
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.packs)
+
+    def pack(self, pack_id: str) -> CreditPack | None:
+        return next((pack for pack in self.packs if pack.id == pack_id), None)
+
+
+class FailoverSettings(_Section):
+    """When a provider counts as down and its services go to the next one (bot/health.py)."""
+
+    #: Seconds of failing calls (unreachable, timeouts, server errors) without a success.
+    failing_for: float = Field(default=300.0, gt=0)
+    #: Seconds before a down provider is offered one order again.
+    retry_after: float = Field(default=600.0, gt=0)
 
 
 class NetworkSettings(_Section):
@@ -396,6 +441,8 @@ class Settings(_Section):
     server: ServerSettings = ServerSettings()
     database: DatabaseSettings = DatabaseSettings()
     credits: CreditSettings = CreditSettings()
+    payments: PaymentSettings = PaymentSettings()
+    failover: FailoverSettings = FailoverSettings()
     network: NetworkSettings = NetworkSettings()
     jobs: JobSettings = JobSettings()
     limits: LimitSettings = LimitSettings()

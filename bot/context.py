@@ -54,6 +54,8 @@ class PendingOrder:
     order: Order
     input_ref: str | None
     nonce: str = field(default_factory=lambda: secrets.token_hex(4))
+    #: The provider the summary named (and priced by); Confirm places it only with that one.
+    provider: str = ""
 
 
 @dataclass
@@ -67,6 +69,8 @@ class Session:
     #: The custom spec whose size the user is typing.
     sizing_spec: int | None = None
     anime_style: str = ""
+    #: An admin's refund waiting for "yes" (the credits were spent): (charge id, nonce).
+    pending_refund: tuple[str, str] | None = None
     #: When the user last sent an update (time.monotonic); quiet sessions are dropped.
     touched: float = field(default_factory=time.monotonic)
 

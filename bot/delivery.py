@@ -45,7 +45,10 @@ class Delivery:
         *,
         edit_interval: float = 2.0,
         cancellable_providers: frozenset[str] = frozenset(),
+        delivered: Callable[[Job, float], None] | None = None,
     ) -> None:
+        #: Told of each result delivered and the seconds since its order was placed (/metrics).
+        self.delivered = delivered
         #: Providers that drop accepted tasks on request: only their running jobs still offer Cancel.
         self.cancellable_providers = cancellable_providers
         self.bot = bot
@@ -124,6 +127,8 @@ class Delivery:
         except Forbidden:
             log.info("job %s: user %s blocked the bot; delivery dropped", job.id, job.user_id)
         await self.repo.end_delivery(job.id)
+        if job.state == JobState.SUCCEEDED and self.delivered is not None:
+            self.delivered(job, time.time() - job.created_at)
 
     def _parts(self, job: Job, lang: str) -> list[tuple[str, Callable[[], Awaitable[object]]]]:
         parts: list[tuple[str, Callable[[], Awaitable[object]]]] = []

@@ -95,7 +95,10 @@ class JobRunner:
         max_concurrent: int = 32,
         max_poll_interval: float = 15.0,
         measure: Callable[[Job, bytes], Awaitable[dict[str, Any] | None]] | None = None,
+        observe: Callable[[str, ProviderError | None], Awaitable[None]] | None = None,
     ) -> None:
+        #: Told of every submit and status query: the provider and its error, if any (bot/health.py).
+        self.observe = observe
         #: Measures a result that came without a placement report (an ID photo from PicWish).
         self.measure = measure
         self.media_link = media_link
@@ -280,8 +283,10 @@ class JobRunner:
                 submission = await provider.submit(order, image, self.callback_url(job), reference=job.id)
             except ProviderError as err:
                 log.warning("job %s: submit failed: %s", job.id, err)
+                await self._observe(job, err)
                 await self.repo.settle(job, JobState.FAILED, error=err.code)
                 return
+        await self._observe(job, None)
         await self.repo.update(job.id, provider_task_id=submission.task_id)
         if not await self.repo.transition(job.id, (JobState.SUBMITTING,), JobState.RUNNING):
             return
@@ -292,6 +297,10 @@ class JobRunner:
             await self.delivery.progress(job, status.progress, status.queue_position)
         elif not provider.cancellable:
             await self.delivery.accepted(job)
+
+    async def _observe(self, job: Job, error: ProviderError | None) -> None:
+        if self.observe is not None:
+            await self.observe(job.provider, error)
 
     async def _input(self, job: Job, provider: TaskProvider[Any]) -> InputImage | None:
         if not job.input_ref:
@@ -355,6 +364,7 @@ class JobRunner:
                 async with self._slots:
                     status = await provider.query(job.provider_task_id)
             except ProviderError as err:
+                await self._observe(job, err)
                 bad_answers = bad_answers + 1 if isinstance(err, BadResponse) else 0
                 if not (_transient(err) or 0 < bad_answers < MAX_BAD_ANSWERS):
                     log.warning("job %s: query failed: %s", job.id, err)
@@ -366,6 +376,7 @@ class JobRunner:
                     shown = None
                 trouble = err
             else:
+                await self._observe(job, None)
                 trouble, bad_answers = None, 0
                 if await self._conclude(job, status):
                     return

@@ -14,6 +14,8 @@ from bot.callback_data import (
     AskPaper,
     AskSize,
     Back,
+    BuyMenu,
+    BuyPack,
     CancelJob,
     Category,
     Colour,
@@ -31,6 +33,7 @@ from bot.callback_data import (
     Outfit,
     OutfitGroup,
     Recolor,
+    RefundAnswer,
     RepairBackground,
     RepairMode,
     RetryJob,
@@ -42,6 +45,7 @@ from bot.callback_data import (
     TemplateChoice,
     TemplatePage,
 )
+from bot.config import CreditPack
 from bot.i18n import LANGUAGES, t
 from providers.orders import IdPhotoOrder
 from providers.specs import Spec
@@ -195,6 +199,46 @@ def spec_refused(lang: str) -> Markup:
                 Button(t(lang, "button.back"), callback_data=Back("spec").data()),
                 Button(t(lang, "button.new_photo"), callback_data=NewPhoto().data()),
             ]
+        ]
+    )
+
+
+def buy(lang: str) -> Markup:
+    """ "Buy credits", under /balance."""
+    return Markup([[Button(t(lang, "buy.button"), callback_data=BuyMenu().data())]])
+
+
+def packs(lang: str, offered: Sequence[CreditPack]) -> Markup:
+    """One button per credit pack, with its price in Stars."""
+    return Markup(
+        [
+            [Button(t(lang, "buy.pack_button", credits=p.credits, stars=p.stars), callback_data=BuyPack(p.id).data())]
+            for p in offered
+        ]
+    )
+
+
+def refund_question(lang: str, nonce: str) -> Markup:
+    """Under an admin's refund of credits already spent: go ahead, or not."""
+    return Markup(
+        [
+            [
+                Button(t(lang, "admin.refund_yes"), callback_data=RefundAnswer(nonce, "yes").data()),
+                Button(t(lang, "admin.refund_no"), callback_data=RefundAnswer(nonce, "no").data()),
+            ]
+        ]
+    )
+
+
+def short_of_credits(lang: str, nonce: str) -> Markup:
+    """Under "not enough credits": buy some, then confirm the same order."""
+    return Markup(
+        [
+            [Button(t(lang, "buy.button"), callback_data=BuyMenu().data())],
+            [
+                Button(t(lang, "button.confirm"), callback_data=ConfirmOrder(nonce).data()),
+                Button(t(lang, "button.cancel"), callback_data=DropOrder(nonce).data()),
+            ],
         ]
     )
 

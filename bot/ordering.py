@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from bot.context import PendingOrder
-from bot.storage.repo import InsufficientCredits, Job, JobDraft, TooManyJobs
+from bot.storage.repo import InsufficientCredits, Job, JobDraft, OwesCredits, TooManyJobs
 
 if TYPE_CHECKING:
     from bot.wiring import Wiring
@@ -22,11 +22,14 @@ class Refusal:
     """Why an order was not placed; nothing was held."""
 
     #: "unavailable" (its provider was switched off), "input_gone" (its photo was deleted meanwhile:
-    #: retention, /forget), "too_many" (unfinished jobs), "not_enough" (credits).
+    #: retention, /forget), "too_many" (unfinished jobs), "not_enough" (credits), "owes" (a refunded
+    #: pack had been spent: ``owed`` credits must be bought back first), "changed" (another
+    #: provider serves it since the summary was shown: failover or recovery).
     reason: str
     active: int = 0
     price: int = 0
     balance: int = 0
+    owed: int = 0
 
 
 async def place_order(
@@ -36,6 +39,9 @@ async def place_order(
     provider = wiring.enabled_services.get(order.service)
     if provider is None or provider not in wiring.providers:
         return Refusal("unavailable")
+    if order.provider and provider != order.provider:
+        # Failover (or recovery) since the summary: another engine, maybe another price.
+        return Refusal("changed")
     if order.input_ref and not wiring.media.exists(order.input_ref):
         return Refusal("input_gone")
     draft = JobDraft(
@@ -45,7 +51,7 @@ async def place_order(
         provider=provider,
         options=order.order.model_dump(mode="json"),
         input_ref=order.input_ref,
-        price=wiring.services[order.service].price(order.order, wiring.settings),
+        price=wiring.services[order.service].price(order.order, wiring.settings, provider),
         deadline_seconds=wiring.providers[provider].deadline,
         status_message_id=status_message_id,
     )
@@ -55,5 +61,8 @@ async def place_order(
         return Refusal("too_many", active=err.active)
     except InsufficientCredits as err:
         return Refusal("not_enough", price=err.price, balance=err.balance)
+    except OwesCredits as err:
+        return Refusal("owes", owed=err.owed)
+    wiring.health.offered_again(provider)  # a provider on trial after being down gets one order
     wiring.runner.start(job.id)
     return job

@@ -1,4 +1,5 @@
-"""The bot's own HTTP server, in the bot's event loop: provider callbacks, /media/ links, /healthz.
+"""The bot's own HTTP server, in the bot's event loop: provider callbacks, /media/ links, /healthz,
+and /metrics when ``server.metrics_token`` is set.
 
 A provider callback is checked here (the job exists, belongs to that provider and the
 per-job secret in the path matches, compared in constant time) and then only wakes the
@@ -11,10 +12,11 @@ from __future__ import annotations
 import asyncio
 import hmac
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from aiohttp import web
+from prometheus_client import CONTENT_TYPE_LATEST
 from telegram import Bot, Update
 
 from bot.jobs import ProviderCallback
@@ -40,8 +42,12 @@ class WebServer:
         providers: Mapping[str, TaskProvider],
         webhook: tuple[Bot, str, str] | None = None,
         disk_low: Callable[[], bool] = lambda: False,
+        metrics: Callable[[], Awaitable[bytes]] | None = None,
+        metrics_token: str = "",
     ) -> None:
         self.disk_low = disk_low
+        self.metrics = metrics
+        self.metrics_token = metrics_token
         self.providers = providers
         self.repo = repo
         self.media = media
@@ -55,6 +61,8 @@ class WebServer:
         self.app.router.add_post("/callbacks/{provider}/{job_id}/{secret}", self.callback)
         self.app.router.add_post("/callbacks/{provider}", self.account_callback)
         self.app.router.add_get("/callbacks/{provider}", self.account_callback)
+        if metrics is not None and metrics_token:
+            self.app.router.add_get("/metrics", self.metrics_page)
         self.webhook = webhook
         if webhook is not None:
             self.app.router.add_post("/telegram/{secret}", self.telegram_update)
@@ -83,6 +91,15 @@ class WebServer:
         if self.disk_low():  # the other: no room for new photos
             return web.json_response({"status": "low_disk"}, status=503)
         return web.json_response({"status": "ok"})
+
+    async def metrics_page(self, request: web.Request) -> web.Response:
+        """Prometheus' scrape, for the bearer of ``server.metrics_token`` only."""
+        offered = request.headers.get("Authorization", "")
+        if not hmac.compare_digest(offered.encode(), f"Bearer {self.metrics_token}".encode()):
+            raise web.HTTPUnauthorized(headers={"WWW-Authenticate": 'Bearer realm="metrics"'})
+        assert self.metrics is not None
+        body = await self.metrics()
+        return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
 
     async def media_file(self, request: web.Request) -> web.StreamResponse:
         ref = self.signer.verify(request.match_info["token"])

@@ -9,24 +9,29 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypedDict
 
+from bot import stats
 from bot.accounts import AccountWatch, UsesRule
 from bot.alerts import OperatorAlerts
 from bot.config import Settings
 from bot.context import PhotoBotApp
 from bot.delivery import Delivery
+from bot.health import Problem, ProviderHealth
 from bot.jobs import JobRunner
 from bot.limits import DecodeBudget, RequestLimiter
 from bot.media import MediaSigner, MediaStore, derive_secret
+from bot.metrics import Metrics
 from bot.photos import PhotoKeeper
 from bot.retention import MediaSweeper
 from bot.services import registry
 from bot.services.base import ResultView, Service
 from bot.storage.db import Database
+from bot.storage.payments import Payments
 from bot.storage.repo import Job, Repository
 from bot.templates import TemplateGallery
 from bot.web import WebServer
 from providers.base import TaskProvider
 from providers.download import Downloader
+from providers.errors import ProviderError
 from providers.hili import HiliClient
 from providers.local import LocalIdPhoto
 from providers.localengine.worker import EngineWorker, shared_worker
@@ -38,6 +43,8 @@ from providers.specs import SpecCatalog, load_catalog
 from providers.wanxing import GatewayCredentials, WanxingClient
 
 log = logging.getLogger(__name__)
+#: Told of each provider call and its error, if any (bot/jobs.JobRunner's ``observe``).
+Observer = Callable[[str, "ProviderError | None"], Awaitable[None]]
 
 #: Memory for decoding uploads at once, process-wide (see bot.limits.DecodeBudget): a 48 MP
 #: phone photo decodes alone, twenty ordinary ones side by side.
@@ -49,6 +56,10 @@ class Wiring:
     settings: Settings
     db: Database
     repo: Repository
+    payments: Payments
+    alerts: OperatorAlerts
+    health: ProviderHealth
+    metrics: Metrics
     media: MediaStore
     signer: MediaSigner
     catalog: SpecCatalog
@@ -72,8 +83,15 @@ class Wiring:
 
     @property
     def enabled_services(self) -> dict[str, str]:
-        """The services on offer, in menu order, each with the provider that serves it."""
-        return registry.enabled(self.settings, self.accounts.exhausted)
+        """The services on offer, in menu order, each with the provider that serves it now:
+        providers out of paid uses or down (bot/health.py) are passed over."""
+        return registry.enabled(self.settings, self.accounts.exhausted, self.health.down())
+
+    def standing_in(self, service: str) -> str | None:
+        """The provider that usually serves ``service`` when it is down and another serves it."""
+        usual = self.services[service].serving_provider(self.settings, self.accounts.exhausted)
+        now = self.enabled_services.get(service)
+        return usual if usual is not None and now not in (None, usual) and usual in self.health.down() else None
 
     def provider_for(self, service: str) -> TaskProvider[Any] | None:
         """The client serving ``service`` now; dialogs read its declared capabilities."""
@@ -172,6 +190,46 @@ def local_engine(settings: Settings) -> EngineWorker | None:
     return shared_worker(settings.providers.local.concurrency) if available() else None
 
 
+def _observers(*observers: Observer) -> Observer:
+    """One observer of provider calls that tells each of ``observers`` in turn."""
+
+    async def observe(provider: str, error: ProviderError | None) -> None:
+        for observer in observers:
+            await observer(provider, error)
+
+    return observe
+
+
+async def _metrics_page(wiring: Wiring) -> bytes:
+    figures = await stats.business(wiring.db)
+    return wiring.metrics.exposition(figures, wiring.health, wiring.accounts.uses)
+
+
+async def _provider_changed(get_wiring: Callable[[], Wiring], provider: str, problem: Problem | None) -> None:
+    """Tell the admins once when a provider goes down (and who serves its services meanwhile, or
+    that its orders fail), and once when it is back."""
+    wiring = get_wiring()
+    if problem is None:
+        await wiring.alerts.tell("admin.alert_provider_back", provider=provider)
+        return
+    moved = {
+        name: serving
+        for name, service in wiring.services.items()
+        if provider in service.providers and (serving := wiring.enabled_services.get(name)) not in (None, provider)
+    }
+    services = ", ".join(f"{name} → {serving}" for name, serving in moved.items())
+    then = "admin.then_elsewhere" if moved else f"admin.then_fail_{problem}"
+    await wiring.alerts.tell(_DOWN_ALERTS[problem], provider=provider, then=(then, {"services": services}))
+
+
+#: What the admins are told when a provider goes down, by why.
+_DOWN_ALERTS = {
+    "credentials": "admin.alert_provider_auth",
+    "quota": "admin.alert_provider_quota",
+    "failing": "admin.alert_down_failing",
+}
+
+
 def _result_measure(get_wiring: Callable[[], Wiring]) -> Callable[[Job, bytes], Awaitable[dict[str, Any] | None]]:
     """The runner's hook for results that came without their measurements: the job's service's
     ``measure`` (where the head is in an ID photo PicWish made)."""
@@ -221,6 +279,12 @@ async def open_wiring(app: PhotoBotApp, settings: Settings) -> Wiring:
         timeout=settings.network.download_timeout,
     )
     alerts = OperatorAlerts(app.bot, repo, settings.telegram.admin_ids)
+    metrics = Metrics()
+    health = ProviderHealth(
+        failing_for=settings.failover.failing_for,
+        retry_after=settings.failover.retry_after,
+        on_change=lambda provider, problem: _provider_changed(lambda: wiring, provider, problem),
+    )
     delivery = Delivery(
         app.bot,
         repo,
@@ -229,6 +293,7 @@ async def open_wiring(app: PhotoBotApp, settings: Settings) -> Wiring:
         result_presenter(settings),
         edit_interval=settings.telegram.status_edit_interval,
         cancellable_providers=frozenset(name for name, p in providers.items() if p.cancellable),
+        delivered=lambda job, seconds: metrics.delivered(job.service, job.provider, seconds),
     )
     runner = JobRunner(
         repo,
@@ -242,6 +307,7 @@ async def open_wiring(app: PhotoBotApp, settings: Settings) -> Wiring:
         max_concurrent=settings.jobs.max_concurrent,
         max_poll_interval=settings.jobs.max_poll_interval,
         measure=_result_measure(lambda: wiring),  # called once jobs run, after ``wiring`` is set below
+        observe=_observers(health.record, metrics.call),
     )
     database = settings.database
     photos = PhotoKeeper(
@@ -267,6 +333,8 @@ async def open_wiring(app: PhotoBotApp, settings: Settings) -> Wiring:
         providers=providers,
         webhook=webhook,
         disk_low=photos.disk_low,
+        metrics=lambda: _metrics_page(wiring),
+        metrics_token=settings.server.metrics_token,
     )
     await web.start()
     templates = TemplateGallery(settings.providers.wanxing.templates, media, _template_limits())
@@ -280,6 +348,10 @@ async def open_wiring(app: PhotoBotApp, settings: Settings) -> Wiring:
         settings,
         db,
         repo,
+        Payments(db),
+        alerts,
+        health,
+        metrics,
         media,
         signer,
         load_catalog(),

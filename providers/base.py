@@ -36,6 +36,7 @@ from providers.errors import (
     ProviderError,
     ProviderStatusError,
     ProviderTimeout,
+    QuotaExceeded,
     RateLimited,
     ServerError,
 )
@@ -123,6 +124,8 @@ def status_error(
     """The typed error for an HTTP-like status code."""
     if status in (401, 403):
         return AuthenticationError(message, status=status, provider=provider, data=data)
+    if status == 402:  # Payment Required: the account has no paid credits left
+        return QuotaExceeded(message, status=status, provider=provider, data=data)
     if status == 429:
         return RateLimited(message, status=status, provider=provider, data=data, retry_after=retry_after)
     if status >= 500:

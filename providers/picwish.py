@@ -22,6 +22,7 @@ from providers.errors import (
     ProcessingTimeout,
     ProviderDomainError,
     ProviderStatusError,
+    QuotaExceeded,
     ResultUploadFailed,
     UnexpectedStatus,
 )
@@ -193,6 +194,8 @@ class PicwishClient(TaskProvider[IdPhotoOrder]):
         if status != 200:
             message = f"picwish: status {status} {body.get('message') or ''}".strip()
             code = status if isinstance(status, int) else 502
+            if code == 402:  # the document: "refer to HTTP response codes"; 402 is Payment Required
+                raise QuotaExceeded(message, status=402, provider=self.name, data=body)
             if query and code not in (401, 403, 429) and code < 500:
                 raise UnexpectedStatus(message, provider=self.name, data=body)
             raise status_error(self.name, code, message, data=body)

@@ -13,6 +13,7 @@ from telegram.ext import ApplicationHandlerStop, ConversationHandler
 from bot import keyboards
 from bot.callback_data import SetLanguage
 from bot.context import Context, InputPhoto
+from bot.conversations import payments
 from bot.conversations.common import answer, chat_id_of, message_of, pressed, query_of, user_id_of
 from bot.i18n import LANGUAGES, t
 from bot.images import MAX_INPUT_BYTES, MAX_STORED_BYTES, MAX_STORED_SIDE, ImageRejected, normalise, probe
@@ -43,16 +44,28 @@ async def start(update: Update, context: Context) -> int:
 async def help_command(update: Update, context: Context) -> None:
     """/help: how the bot works and the commands."""
     lang = context.lang
-    await message_of(update).reply_text(t(lang, "help.text", daily=context.wiring.settings.credits.daily_free))
+    text = t(lang, "help.text", daily=context.wiring.settings.credits.daily_free)
+    if context.wiring.settings.payments.enabled:
+        text += "\n" + t(lang, "help.buying")
+    await message_of(update).reply_text(text)
 
 
 async def balance(update: Update, context: Context) -> None:
-    """/balance: the user's credits."""
+    """/balance: the user's credits, free and bought, the last purchases, and where to buy."""
     lang = context.lang
-    credits = await context.wiring.repo.balance(user_id_of(update))
-    await message_of(update).reply_text(
-        t(lang, "balance.text", balance=credits, daily=context.wiring.settings.credits.daily_free)
-    )
+    user_id = user_id_of(update)
+    credits = await context.wiring.repo.credits(user_id)
+    lines = [t(lang, "balance.text", balance=credits.total, daily=context.wiring.settings.credits.daily_free)]
+    if credits.bought > 0:
+        lines.append(t(lang, "balance.bought", free=credits.free, bought=credits.bought))
+    elif credits.bought < 0:
+        lines.append(t(lang, "balance.owes", owed=-credits.bought))
+    purchases = await context.wiring.payments.recent(user_id, payments.RECENT)
+    if purchases:
+        lines.append(payments.purchase_lines(lang, purchases))
+    selling = context.wiring.settings.payments.enabled
+    markup = keyboards.buy(lang) if selling else None
+    await message_of(update).reply_text("\n\n".join(lines), reply_markup=markup)
 
 
 async def cancel(update: Update, context: Context) -> int:
@@ -198,13 +211,21 @@ async def hili_remaining(update: Update, context: Context) -> None:
     await message_of(update).reply_text(t(lang, "admin_hili.remaining", nums=nums))
 
 
+def _about_money(update: Update) -> bool:
+    """A checkout Telegram waits on, or a payment or refund it reports: never dropped."""
+    message = update.message
+    return update.pre_checkout_query is not None or (
+        message is not None and (message.successful_payment is not None or message.refunded_payment is not None)
+    )
+
+
 async def rate_limit(update: Update, context: Context) -> None:
     """Runs before every other handler: drops updates from a user over the per-minute limit."""
     user = update.effective_user
     if user is None:
         return
     context.session.touched = time.monotonic()
-    if user.id in context.wiring.settings.telegram.admin_ids:
+    if user.id in context.wiring.settings.telegram.admin_ids or _about_money(update):
         return
     limiter = context.wiring.limiter
     if limiter.allow(user.id):

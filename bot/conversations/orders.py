@@ -68,12 +68,19 @@ async def _tell_placed(
         await query_of(update).edit_message_text(
             t(lang, "order.too_many", active=placed.active), reply_markup=keyboards.summary(lang, order.nonce)
         )
-    elif placed.reason == "not_enough":
+    elif placed.reason in ("not_enough", "owes"):
+        # The order stays: bought credits arrive in this chat, and Confirm works again.
+        context.session.order = order
         await answer(update)
         daily = context.wiring.settings.credits.daily_free
-        await query_of(update).edit_message_text(
-            t(lang, "order.not_enough", price=placed.price, balance=placed.balance, daily=daily)
+        text = t(
+            lang, f"order.{placed.reason}", price=placed.price, balance=placed.balance, daily=daily, owed=placed.owed
         )
+        selling = context.wiring.settings.payments.enabled
+        markup = keyboards.short_of_credits(lang, order.nonce) if selling else None
+        await query_of(update).edit_message_text(text, reply_markup=markup)
+    elif placed.reason == "changed":  # the summary again, with who makes it now and the price
+        await show_order(update, context, order)
     else:
         await answer(update, t(lang, "order.unavailable" if placed.reason == "unavailable" else "idphoto.job_gone"))
 

@@ -15,14 +15,18 @@ async def show_order(update: Update, context: Context, order: PendingOrder, *, n
     lang = context.lang
     wiring = context.wiring
     service = wiring.services[order.service]
+    order.provider = wiring.enabled_services.get(order.service, "")
     context.session.order = order
     text = t(
         lang,
         "order.summary",
         details=service.describe(order.order, lang, wiring),
-        price=service.price(order.order, wiring.settings),
+        price=service.price(order.order, wiring.settings, order.provider),
         balance=await wiring.repo.balance(user_id_of(update)),
     )
+    standing_in = wiring.standing_in(order.service)
+    if standing_in is not None:  # its first provider is down: say who makes it instead
+        text = t(lang, "order.failover", usual=t(lang, f"provider_short.{standing_in}"), summary=text)
     markup = keyboards.summary(lang, order.nonce)
     await answer(update)  # every path through here answers the button, once
     if update.callback_query is not None and not new_message:

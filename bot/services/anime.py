@@ -90,7 +90,7 @@ async def pick_layout(update: Update, context: Context) -> int:
     return ConversationHandler.END
 
 
-def price(order: AnimeOrder, settings: Settings) -> int:
+def price(order: AnimeOrder, settings: Settings, provider: str = "") -> int:
     return settings.providers.qq_anime.price
 
 

@@ -71,8 +71,8 @@ class Service(Generic[OrderT]):
     #: Its conversation: each step (a namespaced state) and the handlers that answer it. A
     #: function, because each Application needs handlers of its own.
     steps: Callable[[], Mapping[object, Handlers]]
-    #: Credits for an order; prices are configuration.
-    price: Callable[[OrderT, Settings], int]
+    #: Credits for an order made by the named provider; prices are configuration.
+    price: Callable[[OrderT, Settings, str], int]
     #: The lines that describe an order on the summary.
     describe: Callable[[OrderT, str, Wiring], str]
     #: How each finished file is shown (``settings`` for prices on the buttons under it).
@@ -88,10 +88,14 @@ class Service(Generic[OrderT]):
     #: Buttons that work outside its conversation (free re-edits of a result).
     handlers: Callable[[], Handlers] = no_handlers
 
-    def serving_provider(self, settings: Settings, out_of_service: frozenset[str] = frozenset()) -> str | None:
-        """The first of its providers that is configured to serve and in service, if any."""
-        usable = (name for name in self.providers if name not in out_of_service and settings.provider_usable(name))
-        return next(usable, None)
+    def serving_provider(
+        self, settings: Settings, out_of_service: frozenset[str] = frozenset(), down: frozenset[str] = frozenset()
+    ) -> str | None:
+        """The first of its providers that is configured to serve and in service, if any. One that
+        is ``down`` (bot/health.py) is passed over only while another can stand in for it: with
+        none, orders still go to it (and fail with a refund) rather than the service vanishing."""
+        usable = [name for name in self.providers if name not in out_of_service and settings.provider_usable(name)]
+        return next((name for name in usable if name not in down), usable[0] if usable else None)
 
     def again(self, job: Job) -> OrderT:
         """The order of a failed job, for its Try again button: the same one, unless ``retry``

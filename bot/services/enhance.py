@@ -59,7 +59,7 @@ def _enhance_type(order: EnhanceOrder, settings: Settings) -> EnhanceType:
     return next(e for e in settings.providers.magictiger.enhance_types if e.id == order.enhance)
 
 
-def price(order: EnhanceOrder, settings: Settings) -> int:
+def price(order: EnhanceOrder, settings: Settings, provider: str = "") -> int:
     return _enhance_type(order, settings).price
 
 

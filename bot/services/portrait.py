@@ -116,7 +116,7 @@ async def choose(update: Update, context: Context) -> int:
     return ConversationHandler.END
 
 
-def price(order: PortraitOrder, settings: Settings) -> int:
+def price(order: PortraitOrder, settings: Settings, provider: str = "") -> int:
     return settings.providers.wanxing.price
 
 

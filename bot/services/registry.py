@@ -18,12 +18,15 @@ SERVICES: tuple[Service[Any], ...] = (
 BY_NAME: dict[str, Service[Any]] = {service.name: service for service in SERVICES}
 
 
-def enabled(settings: Settings, out_of_service: frozenset[str] = frozenset()) -> dict[str, str]:
+def enabled(
+    settings: Settings, out_of_service: frozenset[str] = frozenset(), down: frozenset[str] = frozenset()
+) -> dict[str, str]:
     """Service name -> the first usable provider that can serve it, in menu order; providers
-    ``out_of_service`` (an account with no uses left) are passed over."""
+    ``out_of_service`` (an account with no uses left) are passed over, and those ``down`` where
+    another provider can stand in (see Service.serving_provider)."""
     found: dict[str, str] = {}
     for service in SERVICES:
-        if (provider := service.serving_provider(settings, out_of_service)) is not None:
+        if (provider := service.serving_provider(settings, out_of_service, down)) is not None:
             found[service.name] = provider
     return found
 

@@ -119,7 +119,7 @@ async def _summary(update: Update, context: Context, mode: str, rgb: str | None)
     return ConversationHandler.END
 
 
-def price(order: RepairOrder, settings: Settings) -> int:
+def price(order: RepairOrder, settings: Settings, provider: str = "") -> int:
     return int(getattr(settings.providers.hili.prices, order.mode))
 
 

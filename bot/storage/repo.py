@@ -32,16 +32,17 @@ class JobState(StrEnum):
 
 ACTIVE_STATES = (JobState.QUEUED, JobState.SUBMITTING, JobState.RUNNING)
 
-# Balance is derived from the ledger: holds take credits away, releases give them back,
-# a capture only settles a hold (the credits already left with the hold).
-_BALANCE_SQL = """
-SELECT COALESCE(SUM(CASE kind WHEN 'hold' THEN -amount WHEN 'capture' THEN 0 ELSE amount END), 0)
-FROM ledger WHERE user_id = ?
-"""
+# Balance is derived from the ledger: holds and refunds take credits away, releases give them
+# back, a capture only settles a hold (the credits already left with the hold). `paid` is the
+# part of a row that is bought credits; the rest is free credits (daily top-up, admin grants).
+_SIGNED = "CASE kind WHEN 'hold' THEN -{0} WHEN 'refund' THEN -{0} WHEN 'capture' THEN 0 ELSE {0} END"
+BALANCE_SQL = f"SELECT COALESCE(SUM({_SIGNED.format('amount')}), 0) FROM ledger WHERE user_id = ?"
+#: Bought credits left (negative when a refunded pack had been spent).
+BOUGHT_SQL = f"SELECT COALESCE(SUM({_SIGNED.format('paid')}), 0) FROM ledger WHERE user_id = ?"
 
-#: Credits held by jobs not yet settled (captured or released).
-_ON_HOLD_SQL = """
-SELECT COALESCE(SUM(h.amount), 0) FROM ledger h
+#: Free credits held by jobs not yet settled (captured or released).
+_FREE_ON_HOLD_SQL = """
+SELECT COALESCE(SUM(h.amount - h.paid), 0) FROM ledger h
 WHERE h.user_id = ? AND h.kind = 'hold' AND NOT EXISTS (
     SELECT 1 FROM ledger s WHERE s.job_id = h.job_id AND s.kind IN ('capture', 'release'))
 """
@@ -58,6 +59,25 @@ class InsufficientCredits(Exception):
         super().__init__(f"balance {balance} < price {price}")
         self.balance = balance
         self.price = price
+
+
+@dataclass(frozen=True)
+class Credits:
+    total: int
+    #: Bought credits left; below zero when a refunded pack had been spent.
+    bought: int
+
+    @property
+    def free(self) -> int:
+        return self.total - self.bought
+
+
+class OwesCredits(Exception):
+    """A refunded pack had been spent: no new order until bought credits are back above zero."""
+
+    def __init__(self, owed: int) -> None:
+        super().__init__(f"owes {owed} bought credits")
+        self.owed = owed
 
 
 @dataclass(frozen=True)
@@ -193,21 +213,27 @@ class Repository:
 
     @staticmethod
     def _balance(conn: sqlite3.Connection, user_id: int) -> int:
-        row = conn.execute(_BALANCE_SQL, (user_id,)).fetchone()
+        row = conn.execute(BALANCE_SQL, (user_id,)).fetchone()
+        return int(row[0]) if row else 0
+
+    @staticmethod
+    def _bought(conn: sqlite3.Connection, user_id: int) -> int:
+        row = conn.execute(BOUGHT_SQL, (user_id,)).fetchone()
         return int(row[0]) if row else 0
 
     def _grant_daily(self, conn: sqlite3.Connection, user_id: int) -> None:
-        """Top the balance up to ``daily_free`` once per UTC day; credits above it are kept. Credits
-        on hold count as the user's: a job that fails after midnight gives them back, and they
-        must not pile up on top of a full top-up."""
+        """Top the free credits up to ``daily_free`` once per UTC day; free credits above it are
+        kept, bought credits do not count. Free credits on hold count as the user's: a job that
+        fails after midnight gives them back, and they must not pile up on top of a full top-up."""
         day = self.today()
         granted = conn.execute(
             "SELECT 1 FROM ledger WHERE user_id = ? AND kind = 'daily_grant' AND day = ?", (user_id, day)
         ).fetchone()
         if granted:
             return
-        held = int(conn.execute(_ON_HOLD_SQL, (user_id,)).fetchone()[0])
-        amount = max(0, self.daily_free - self._balance(conn, user_id) - held)
+        held = int(conn.execute(_FREE_ON_HOLD_SQL, (user_id,)).fetchone()[0])
+        free = self._balance(conn, user_id) - self._bought(conn, user_id)
+        amount = max(0, self.daily_free - free - held)
         forgot_today = conn.execute(
             "SELECT 1 FROM forgotten_today WHERE fingerprint = ? AND day = ?", (self._fingerprint(user_id), day)
         ).fetchone()
@@ -257,9 +283,14 @@ class Repository:
         return await self.db.transaction(work)
 
     async def balance(self, user_id: int) -> int:
-        def work(conn: sqlite3.Connection) -> int:
+        return (await self.credits(user_id)).total
+
+    async def credits(self, user_id: int) -> Credits:
+        """The user's credits after today's top-up: all, and how many of them were bought."""
+
+        def work(conn: sqlite3.Connection) -> Credits:
             self._grant_daily(conn, user_id)
-            return self._balance(conn, user_id)
+            return Credits(self._balance(conn, user_id), self._bought(conn, user_id))
 
         return await self.db.transaction(work)
 
@@ -281,7 +312,9 @@ class Repository:
             SELECT j.id, j.state, j.price,
                    SUM(CASE WHEN l.kind = 'hold' THEN l.amount END) AS held,
                    SUM(CASE WHEN l.kind = 'capture' THEN l.amount END) AS captured,
-                   SUM(CASE WHEN l.kind = 'release' THEN l.amount END) AS released
+                   SUM(CASE WHEN l.kind = 'release' THEN l.amount END) AS released,
+                   SUM(CASE WHEN l.kind = 'hold' THEN l.paid END) AS held_paid,
+                   SUM(CASE WHEN l.kind IN ('capture', 'release') THEN l.paid END) AS settled_paid
             FROM jobs j LEFT JOIN ledger l ON l.job_id = j.id GROUP BY j.id
             """
         )
@@ -289,6 +322,8 @@ class Repository:
             held, captured, released = row["held"], row["captured"], row["released"]
             if held != row["price"]:
                 problems.append(f"job {row['id']}: hold {held} != price {row['price']}")
+            if row["settled_paid"] is not None and row["settled_paid"] != row["held_paid"]:
+                problems.append(f"job {row['id']}: settled {row['settled_paid']} bought credits of {row['held_paid']}")
             settled = (captured or 0) + (released or 0)
             if row["state"] in ACTIVE_STATES and settled:
                 problems.append(f"job {row['id']}: settled while {row['state']}")
@@ -296,10 +331,43 @@ class Repository:
                 problems.append(f"job {row['id']}: succeeded but captured {captured} of {held}")
             if row["state"] in (JobState.FAILED, JobState.CANCELLED) and released != held:
                 problems.append(f"job {row['id']}: {row['state']} but released {released} of {held}")
+        problems += await self._payment_problems()
+        # A balance goes below zero only where a refund took back credits already spent.
         negative = await self.db.report(
-            f"SELECT user_id, ({_BALANCE_SQL.replace('?', 'u.user_id')}) AS bal FROM users u"
+            f"SELECT user_id, ({BALANCE_SQL.replace('?', 'u.user_id')}) AS bal,"
+            f" ({BOUGHT_SQL.replace('?', 'u.user_id')}) AS bought,"
+            " EXISTS (SELECT 1 FROM ledger r WHERE r.user_id = u.user_id AND r.kind = 'refund') AS refunded"
+            " FROM users u"
         )
-        problems += [f"user {r['user_id']}: negative balance {r['bal']}" for r in negative if r["bal"] < 0]
+        for r in negative:
+            if (r["bal"] < 0 or r["bought"] < 0) and not r["refunded"]:
+                problems.append(f"user {r['user_id']}: negative balance {r['bal']} ({r['bought']} bought)")
+            if r["bal"] - r["bought"] < 0:
+                problems.append(f"user {r['user_id']}: negative free credits {r['bal'] - r['bought']}")
+        return problems
+
+    async def _payment_problems(self) -> list[str]:
+        """Every payment added its pack's credits once, and a refund took back exactly those."""
+        rows = await self.db.report(
+            """
+            SELECT p.charge_id, p.credits, p.refunded_at,
+                   (SELECT SUM(amount) FROM ledger WHERE kind = 'purchase' AND payment = p.charge_id) AS bought,
+                   (SELECT SUM(amount) FROM ledger WHERE kind = 'refund' AND payment = p.charge_id) AS refunded
+            FROM payments p
+            """
+        )
+        problems = []
+        for row in rows:
+            if row["bought"] != row["credits"]:
+                problems.append(f"payment {row['charge_id']}: added {row['bought']} of {row['credits']} credits")
+            expected = row["credits"] if row["refunded_at"] is not None else None
+            if row["refunded"] != expected:
+                problems.append(f"payment {row['charge_id']}: refund took {row['refunded']}, expected {expected}")
+        orphans = await self.db.report(
+            "SELECT payment FROM ledger l WHERE kind IN ('purchase', 'refund')"
+            " AND NOT EXISTS (SELECT 1 FROM payments p WHERE p.charge_id = l.payment)"
+        )
+        problems += [f"ledger: {r['payment']} names no payment" for r in orphans]
         return problems
 
     # --- jobs ------------------------------------------------------------------
@@ -319,9 +387,13 @@ class Repository:
                 if row and row[0] >= max_active:
                     raise TooManyJobs(row[0])
             self._grant_daily(conn, draft.user_id)
-            balance = self._balance(conn, draft.user_id)
+            balance, bought = self._balance(conn, draft.user_id), self._bought(conn, draft.user_id)
+            if bought < 0:
+                raise OwesCredits(-bought)
             if balance < draft.price:
                 raise InsufficientCredits(balance, draft.price)
+            # Free credits first, bought ones for the rest.
+            paid = max(0, draft.price - (balance - bought))
             conn.execute(
                 "INSERT INTO jobs (id, user_id, chat_id, service, provider, options, input_ref, price,"
                 " state, created_at, updated_at, deadline, callback_secret, status_message_id)"
@@ -343,8 +415,8 @@ class Repository:
                 ),
             )
             conn.execute(
-                "INSERT INTO ledger (user_id, kind, amount, job_id, created_at) VALUES (?, 'hold', ?, ?, ?)",
-                (draft.user_id, draft.price, job_id, now),
+                "INSERT INTO ledger (user_id, kind, amount, paid, job_id, created_at) VALUES (?, 'hold', ?, ?, ?, ?)",
+                (draft.user_id, draft.price, paid, job_id, now),
             )
 
         await self.db.transaction(work)
@@ -402,9 +474,11 @@ class Repository:
         def work(conn: sqlite3.Connection) -> bool:
             if conn.execute(*update).rowcount != 1:
                 return False
+            # Settled as held: a release gives back free and bought credits as they were taken.
             conn.execute(
-                "INSERT INTO ledger (user_id, kind, amount, job_id, created_at) VALUES (?, ?, ?, ?, ?)",
-                (job.user_id, kind, job.price, job.id, time.time()),
+                "INSERT INTO ledger (user_id, kind, amount, paid, job_id, created_at)"
+                " SELECT user_id, ?, amount, paid, job_id, ? FROM ledger WHERE job_id = ? AND kind = 'hold'",
+                (kind, time.time(), job.id),
             )
             return True
 

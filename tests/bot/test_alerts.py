@@ -3,22 +3,28 @@
 from __future__ import annotations
 
 from bot.app import running
-from tests.bot.flows import order_repair, order_until_summary
+from tests.bot.flows import order_repair
 
 ADMIN = 9001  # telegram.admin_ids in the test settings
 
 
-async def test_refused_credentials_alert_the_admins_once(make_settings, telegram, picwish):
-    picwish.create_failures = [(401, {"status": 401, "message": "Invalid API key"})] * 2
+async def test_refused_credentials_alert_the_admins_once(make_settings, telegram, hili):
+    """Hili serves repairs alone: with its key refused, orders still go to it (and fail with a
+    refund) rather than the service vanishing; the admins are told once, not per order."""
+    hili.errnos["upload"] = [9999, 9999]
     async with running(make_settings()) as bot:
         for user_id in (701, 702):
             user = telegram.user(user_id=user_id)
-            summary = await order_until_summary(user, "Visa", "USA Visa", "White")
+            summary = await order_repair(user)
             await user.press(summary, "Confirm")
             await user.edited(summary, "refused this bot's credentials. The operator has been told.")
         await bot.runner.idle()
         (alert,) = telegram.sent_to(ADMIN)
-        assert alert.text.startswith("⚠️ picwish refused this bot's credentials")
+        assert alert.text == (
+            "⚠️ hili refused this bot's credentials. Orders for it fail (and are refunded) until its key in the"
+            " config is fixed."
+        )
+        assert bot.enabled_services["repair"] == "hili"
         assert await bot.repo.balance(701) == await bot.repo.balance(702) == 30
 
 

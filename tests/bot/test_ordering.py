@@ -42,7 +42,7 @@ async def test_place_order_refuses_past_the_job_limit_and_the_balance(make_setti
         first = await place_order(bot, PendingOrder("idphoto", ORDER, ref), user_id=77, chat_id=77, status_message_id=1)
         again = await place_order(bot, PendingOrder("idphoto", ORDER, ref), user_id=77, chat_id=77, status_message_id=2)
         costly = ORDER.model_copy(update={"clothes_id": "man_1", "beauty": True, "layout_size": "6inch"})
-        price = bot.services["idphoto"].price(costly, bot.settings)
+        price = bot.services["idphoto"].price(costly, bot.settings, "picwish")
         poor = await place_order(bot, PendingOrder("idphoto", costly, ref), user_id=78, chat_id=78, status_message_id=3)
         assert isinstance(first, Job) and again == Refusal("too_many", active=1)
         assert price > 10 and poor == Refusal("not_enough", price=price, balance=10)

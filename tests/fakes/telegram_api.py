@@ -2,7 +2,11 @@
 
 It long-polls ``getUpdates`` with offsets, accepts form and multipart bodies, keeps the
 messages the bot sends (and their edits), serves files for ``getFile`` downloads and can
-be scripted to fail a method. Tests act as users through :class:`FakeUser` helpers and
+be scripted to fail a method. Payments in Telegram Stars go as the Bot API documents them: an
+invoice (``sendInvoice``: XTR, one price, no provider token), a ``pre_checkout_query`` that must be
+answered (``answerPreCheckoutQuery``) before the user is charged, then a ``successful_payment``
+message; ``refundStarPayment`` refunds a charge once, and a refund made by Telegram arrives as a
+``refunded_payment`` message. Tests act as users through :class:`FakeUser` helpers and
 wait for what the bot sends with :meth:`FakeTelegram.wait_for`.
 """
 
@@ -109,6 +113,11 @@ class FakeTelegram:
         self.webhook_results: list[int] = []
         #: Called with each message the bot sends or edits, as it happens (for bench/load.py).
         self.observers: list[Callable[[SentMessage], None]] = []
+        #: Pre-checkout queries sent to the bot, and the bot's answers by query id.
+        self.pre_checkout_answers: dict[str, dict[str, Any]] = {}
+        self._pre_checkouts: set[str] = set()
+        #: Star payments made: charge id -> {"user_id", "stars", "refunded"}.
+        self.charges: dict[str, dict[str, Any]] = {}
 
     # --- lifecycle ---------------------------------------------------------------
 
@@ -271,7 +280,7 @@ class FakeTelegram:
                 else:
                     params[key] = value
         params.update(request.query)
-        for key in ("reply_markup", "allowed_updates", "commands", "media"):
+        for key in ("reply_markup", "allowed_updates", "commands", "media", "prices"):
             if isinstance(params.get(key), str):
                 params[key] = json.loads(params[key])
         return params, files
@@ -353,7 +362,7 @@ class FakeTelegram:
         }
         if message.kind == "text":
             body["text"] = message.text
-        else:
+        elif message.kind != "invoice":
             body["caption"] = message.text
         if message.kind == "photo":
             file_id = self.add_file(message.data)
@@ -457,6 +466,68 @@ class FakeTelegram:
         self._edited(message, media.get("caption", ""), params.get("reply_markup"))
         return self._message_json(message)
 
+    async def _m_sendInvoice(self, params: dict, files: dict) -> dict:
+        """The Bot API's rules for an invoice, with those of Telegram Stars (currency XTR)."""
+        if not 1 <= len(str(params.get("title", ""))) <= 32:
+            raise _ApiError(400, "Bad Request: invoice title must be 1-32 characters")
+        if not 1 <= len(str(params.get("description", ""))) <= 255:
+            raise _ApiError(400, "Bad Request: invoice description must be 1-255 characters")
+        if not 1 <= len(str(params.get("payload", "")).encode()) <= 128:
+            raise _ApiError(400, "Bad Request: invoice payload must be 1-128 bytes")
+        if params.get("currency") != "XTR":
+            raise _ApiError(400, "Bad Request: CURRENCY_INVALID")
+        if params.get("provider_token"):
+            raise _ApiError(400, "Bad Request: provider_token must be empty for payments in Telegram Stars")
+        prices = params.get("prices")
+        if not isinstance(prices, list) or len(prices) != 1:
+            raise _ApiError(400, "Bad Request: prices must contain exactly one item for payments in Telegram Stars")
+        amount = prices[0].get("amount")
+        if not isinstance(amount, int) or not 1 <= amount <= 10000 or not prices[0].get("label"):
+            raise _ApiError(400, "Bad Request: CURRENCY_TOTAL_AMOUNT_INVALID")
+        message = self._new(params, "invoice", str(params["title"]))
+        body = self._message_json(message)
+        body["invoice"] = {
+            "title": params["title"],
+            "description": params["description"],
+            "start_parameter": "",
+            "currency": "XTR",
+            "total_amount": amount,
+        }
+        return body
+
+    async def _m_answerPreCheckoutQuery(self, params: dict, files: dict) -> bool:
+        query_id = str(params.get("pre_checkout_query_id", ""))
+        if query_id not in self._pre_checkouts:
+            raise _ApiError(400, "Bad Request: QUERY_ID_INVALID")
+        if query_id in self.pre_checkout_answers:
+            raise _ApiError(400, "Bad Request: query is too old and response timeout expired or query ID is invalid")
+        ok = params.get("ok") in (True, "true", "True")
+        if not ok and not params.get("error_message"):
+            raise _ApiError(400, "Bad Request: error_message is required when ok is false")
+        self.pre_checkout_answers[query_id] = {"ok": ok, "error_message": params.get("error_message")}
+        return True
+
+    async def _m_refundStarPayment(self, params: dict, files: dict) -> bool:
+        charge = self.charges.get(str(params.get("telegram_payment_charge_id", "")))
+        if charge is None or charge["user_id"] != int(params.get("user_id", 0)):
+            raise _ApiError(400, "Bad Request: CHARGE_NOT_FOUND")
+        if charge["refunded"]:
+            raise _ApiError(400, "Bad Request: CHARGE_ALREADY_REFUNDED")
+        charge["refunded"] = True
+        return True
+
+    async def refund_by_telegram(self, user: FakeUser, charge_id: str) -> None:
+        """A refund Telegram itself made (its support, a dispute): the bot gets ``refunded_payment``."""
+        charge = self.charges[charge_id]
+        charge["refunded"] = True
+        refund = {
+            "currency": "XTR",
+            "total_amount": charge["stars"],
+            "invoice_payload": charge["payload"],
+            "telegram_payment_charge_id": charge_id,
+        }
+        await self.push_update({"message": user._message(refunded_payment=refund)})
+
     async def _m_getFile(self, params: dict, files: dict) -> dict:
         file_id = params["file_id"]
         if file_id not in self.files:
@@ -538,6 +609,50 @@ class FakeUser:
             }
         )
         return query_id
+
+    async def pay(
+        self,
+        invoice: SentMessage,
+        *,
+        payload: str | None = None,
+        total: int | None = None,
+        currency: str = "XTR",
+        timeout: float = 10.0,
+    ) -> tuple[dict[str, Any], str | None]:
+        """Tap Pay on ``invoice``: Telegram asks the bot first (``pre_checkout_query``, with the
+        invoice's payload and total unless a modified client changes them) and charges only after
+        ``ok``. Returns the bot's answer and the charge id (None when refused)."""
+        query_id = f"pcq-{next(self.api._update_ids)}"
+        self.api._pre_checkouts.add(query_id)
+        payload = str(invoice.params["payload"]) if payload is None else payload
+        total = int(invoice.params["prices"][0]["amount"]) if total is None else total
+        query = {
+            "id": query_id,
+            "from": self.json,
+            "currency": currency,
+            "total_amount": total,
+            "invoice_payload": payload,
+        }
+        await self.api.push_update({"pre_checkout_query": query})
+        answer = await self.api.wait_for(lambda: self.api.pre_checkout_answers.get(query_id), timeout)
+        if not answer["ok"]:
+            return answer, None
+        charge_id = f"stxCharge{next(self.api._update_ids)}x{self.id}"
+        self.api.charges[charge_id] = {"user_id": self.id, "stars": total, "refunded": False, "payload": payload}
+        await self.send_payment(charge_id)
+        return answer, charge_id
+
+    async def send_payment(self, charge_id: str) -> None:
+        """The ``successful_payment`` message of a charge (sent again, it is a replayed update)."""
+        charge = self.api.charges[charge_id]
+        payment = {
+            "currency": "XTR",
+            "total_amount": charge["stars"],
+            "invoice_payload": charge["payload"],
+            "telegram_payment_charge_id": charge_id,
+            "provider_payment_charge_id": "",
+        }
+        await self.api.push_update({"message": self._message(successful_payment=payment)})
 
     async def answer_to(self, query_id: str, timeout: float = 10.0) -> str | None:
         await self.api.wait_for(lambda: query_id in self.api.callback_answers, timeout)

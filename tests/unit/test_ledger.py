@@ -31,7 +31,7 @@ def _draft(price: int, user_id: int = 1) -> JobDraft:
 
 async def test_wal_mode_and_migration_version(repo):
     assert (await repo.db.fetchone("PRAGMA journal_mode"))[0] == "wal"
-    assert (await repo.db.fetchone("PRAGMA user_version"))[0] == 3
+    assert (await repo.db.fetchone("PRAGMA user_version"))[0] == 4
 
 
 async def test_reports_see_every_commit_and_closing_leaves_no_wal(tmp_path):
@@ -182,3 +182,48 @@ async def test_admin_grant_and_language(repo):
     await repo.set_language(1, "zh-Hans")
     user = await repo.ensure_user(1, 1, "en")  # Telegram's language no longer overrides the choice
     assert user.language == "zh-Hans"
+
+
+async def test_a_version_3_ledger_keeps_every_row_and_balance_after_the_payments_migration(tmp_path):
+    """Migration 0004 copies the ledger into a table with the payment kinds: rows, ids and balances
+    stay as they were, every old row counts as free credits, and the ledger stays append-only."""
+    from importlib import resources
+
+    path = tmp_path / "old.sqlite3"
+    conn = sqlite3.connect(path)
+    folder = resources.files("bot.storage") / "migrations"
+    for name in ("0001_initial.sql", "0002_jobs_by_input.sql", "0003_forget.sql"):
+        conn.executescript((folder / name).read_text(encoding="utf-8"))
+    conn.executescript(
+        """
+        PRAGMA user_version = 3;
+        INSERT INTO users VALUES (1, 1, 'en', 0, 0);
+        INSERT INTO jobs (id, user_id, chat_id, service, provider, options, price, state, created_at, updated_at,
+                          callback_secret) VALUES ('j1', 1, 1, 'idphoto', 'picwish', '{}', 6, 'succeeded', 0, 0, 's');
+        INSERT INTO ledger (user_id, kind, amount, day, created_at) VALUES (1, 'daily_grant', 20, '2026-11-29', 1);
+        INSERT INTO ledger (user_id, kind, amount, note, created_at) VALUES (1, 'admin_grant', 5, 'by 9', 2);
+        INSERT INTO ledger (user_id, kind, amount, job_id, created_at) VALUES (1, 'hold', 6, 'j1', 3);
+        INSERT INTO ledger (user_id, kind, amount, job_id, created_at) VALUES (1, 'capture', 6, 'j1', 4);
+        """
+    )
+    conn.commit()
+    conn.close()
+    db = await Database.open(path)
+    try:
+        repo = Repository(db, daily_free=20)
+        repo.today = lambda: "2026-11-29"  # type: ignore[method-assign]
+        assert (await db.fetchone("PRAGMA user_version"))[0] == 4
+        rows = await db.fetchall("SELECT id, kind, amount, paid, payment FROM ledger ORDER BY id")
+        assert [tuple(r) for r in rows] == [
+            (1, "daily_grant", 20, 0, None),
+            (2, "admin_grant", 5, 0, None),
+            (3, "hold", 6, 0, None),
+            (4, "capture", 6, 0, None),
+        ]
+        credits = await repo.credits(1)
+        assert (credits.total, credits.bought) == (19, 0)
+        assert await repo.ledger_problems() == []
+        with pytest.raises(sqlite3.IntegrityError):
+            await db.write("UPDATE ledger SET amount = 7 WHERE id = 1")
+    finally:
+        await db.close()

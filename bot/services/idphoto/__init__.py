@@ -46,10 +46,10 @@ if TYPE_CHECKING:
 _TEXT = filters.TEXT & ~filters.COMMAND
 
 
-def price(order: IdPhotoOrder, settings: Settings) -> int:
+def price(order: IdPhotoOrder, settings: Settings, provider: str) -> int:
     """The local engine's one price; PicWish's base (or outfit) price plus each paid option, or
     its preview price for a watermarked preview."""
-    if SERVICE.serving_provider(settings) == "picwish":
+    if provider == "picwish":
         return settings.providers.picwish.prices.preview if order.preview else final_order_price(order, settings)
     return settings.providers.local.price
 

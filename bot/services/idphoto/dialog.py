@@ -313,7 +313,8 @@ async def _after_color(update: Update, context: Context) -> str | int:
 
 
 def _price(context: Context, draft: IdPhotoDraft) -> int:
-    return context.wiring.services[NAME].price(draft.order, context.wiring.settings)
+    wiring = context.wiring
+    return wiring.services[NAME].price(draft.order, wiring.settings, wiring.enabled_services.get(NAME, ""))
 
 
 def _declared(context: Context) -> frozenset[str]:

@@ -1,0 +1,275 @@
+"""Buying credits with Telegram Stars, and what Telegram asks of a bot that sells digital goods.
+
+/buy (or a "Buy credits" button) lists ``payments.packs``; a pack's button sends an invoice in
+XTR whose payload is a random token stored with the user and the pack (bot/storage/payments.py).
+Telegram asks before it charges (pre-checkout): only a payload this bot issued, to this user, at
+its price, is accepted. The payment adds the pack's credits once per charge id. A refund (an
+admin's /refund, or one Telegram made and reports) takes them back once; when they were spent,
+the admin confirms first, and the user cannot order until bought credits are above zero again.
+/paysupport and /terms answer as Telegram requires.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import time
+from datetime import UTC, datetime
+
+from telegram import InlineKeyboardMarkup, LabeledPrice, Update
+from telegram.error import TelegramError
+
+from bot import keyboards
+from bot.callback_data import BuyPack, RefundAnswer
+from bot.context import Context
+from bot.conversations.common import answer, message_of, pressed, query_of, user_id_of
+from bot.i18n import localized, pick_language, t
+from bot.storage.payments import CURRENCY, Payment
+
+log = logging.getLogger(__name__)
+#: How many purchases /balance and /paysupport show.
+RECENT = 5
+
+
+def _packs(context: Context) -> InlineKeyboardMarkup:
+    return keyboards.packs(context.lang, context.wiring.settings.payments.packs)
+
+
+async def buy(update: Update, context: Context) -> None:
+    """/buy: the packs, as buttons."""
+    lang = context.lang
+    if not context.wiring.settings.payments.enabled:
+        await message_of(update).reply_text(t(lang, "buy.unavailable"))
+        return
+    balance = await context.wiring.repo.balance(user_id_of(update))
+    await message_of(update).reply_text(t(lang, "buy.packs", balance=balance), reply_markup=_packs(context))
+
+
+async def buy_menu(update: Update, context: Context) -> None:
+    """Button b:menu ("Buy credits" under a refusal or /balance): the packs, in a new message."""
+    lang = context.lang
+    await answer(update)
+    if not context.wiring.settings.payments.enabled:
+        await message_of(update).reply_text(t(lang, "buy.unavailable"))
+        return
+    balance = await context.wiring.repo.balance(user_id_of(update))
+    await message_of(update).reply_text(t(lang, "buy.packs", balance=balance), reply_markup=_packs(context))
+
+
+async def buy_pack(update: Update, context: Context) -> None:
+    """Button b:pack:<id>: an invoice for that pack, in Telegram Stars."""
+    lang = context.lang
+    press = pressed(update, BuyPack)
+    pack = context.wiring.settings.payments.pack(press.pack_id) if press else None
+    if pack is None:
+        await answer(update, t(lang, "buy.unavailable"))
+        return
+    await answer(update)
+    invoice = await context.wiring.payments.issue(user_id_of(update), pack.id, pack.credits, pack.stars)
+    await context.bot.send_invoice(
+        chat_id=message_of(update).chat_id,
+        title=t(lang, "buy.invoice_title", credits=pack.credits),
+        description=t(lang, "buy.invoice_description", credits=pack.credits),
+        payload=invoice.payload,
+        provider_token="",  # Telegram Stars take no payment provider
+        currency=CURRENCY,
+        prices=[LabeledPrice(t(lang, "buy.price_label", credits=pack.credits), pack.stars)],
+    )
+
+
+async def pre_checkout(update: Update, context: Context) -> None:
+    """Telegram asks before charging: yes only for our invoice, for this user, at its price."""
+    query = update.pre_checkout_query
+    assert query is not None
+    user = query.from_user
+    lang = context.session.lang or await context.wiring.repo.user_language(user.id) or pick_language(user.language_code)
+    problem = await context.wiring.payments.checkout_problem(
+        query.invoice_payload, query.from_user.id, query.currency, query.total_amount
+    )
+    if problem is None:
+        await query.answer(ok=True)
+        return
+    log.warning("pre-checkout refused (%s) for user %s", problem, query.from_user.id)
+    await query.answer(ok=False, error_message=t(lang, f"buy.checkout_{problem}"))
+
+
+async def paid(update: Update, context: Context) -> None:
+    """A successful payment: the pack's credits, once per charge id; a replay adds nothing."""
+    message = message_of(update)
+    payment = message.successful_payment
+    assert payment is not None
+    lang = context.lang
+    received = await context.wiring.payments.receive(
+        payment.telegram_payment_charge_id, user_id_of(update), payment.invoice_payload
+    )
+    if received is None:
+        log.error("a payment names an invoice this bot did not issue: %s", payment.telegram_payment_charge_id)
+        await context.wiring.alerts.tell(
+            "admin.alert_unknown_payment",
+            charge_id=payment.telegram_payment_charge_id,
+            stars=payment.total_amount,
+            user_id=user_id_of(update),
+        )
+        await message.reply_text(t(lang, "buy.unknown_payment"))
+        return
+    if received.added:
+        await message.reply_text(t(lang, "buy.thanks", credits=received.added, balance=received.balance))
+
+
+async def refunded(update: Update, context: Context) -> None:
+    """A refund Telegram made (and reports): the credits leave the ledger, as with /refund."""
+    refund = message_of(update).refunded_payment
+    assert refund is not None
+    await _take_back(context, refund.telegram_payment_charge_id, "by Telegram", alert=True)
+
+
+async def _take_back(context: Context, charge_id: str, note: str, *, alert: bool) -> Payment | None:
+    """Record the refund; tell the buyer, and (``alert``: nobody confirmed it) the admins when
+    spent credits left the buyer owing."""
+    payments = context.wiring.payments
+    plan = await payments.plan_refund(charge_id)
+    if plan is None or not await payments.take_back(charge_id, note):
+        return None
+    buyer = plan.payment
+    lang = await context.wiring.repo.user_language(buyer.user_id)
+    if lang is not None:  # still a user (not gone with /forget)
+        balance = await context.wiring.repo.balance(buyer.user_id)
+        try:
+            await context.bot.send_message(
+                buyer.user_id, t(lang, "buy.refunded", credits=buyer.credits, stars=buyer.stars, balance=balance)
+            )
+        except TelegramError as err:
+            log.info("could not tell user %s about a refund: %s", buyer.user_id, err)
+    if alert and plan.bought_after < 0:
+        await context.wiring.alerts.tell(
+            "admin.alert_refund_spent",
+            user_id=buyer.user_id,
+            charge_id=charge_id,
+            stars=buyer.stars,
+            credits=buyer.credits,
+            bought=plan.bought_after,
+        )
+    return buyer
+
+
+def _is_admin(update: Update, context: Context) -> bool:
+    return user_id_of(update) in context.wiring.settings.telegram.admin_ids
+
+
+async def refund(update: Update, context: Context) -> None:
+    """/refund <charge id>: admins give a payment's Stars back and take its credits back; when
+    they were spent, only after a yes."""
+    lang = context.lang
+    if not _is_admin(update, context):
+        await message_of(update).reply_text(t(lang, "admin.not_allowed"))
+        return
+    args = context.args or []
+    if len(args) != 1:
+        await message_of(update).reply_text(t(lang, "admin.refund_usage"))
+        return
+    charge_id = args[0][:200]
+    plan = await context.wiring.payments.plan_refund(charge_id)
+    if plan is None:
+        await message_of(update).reply_text(t(lang, "admin.refund_unknown", charge_id=charge_id))
+        return
+    if plan.payment.refunded_at is not None:
+        await message_of(update).reply_text(t(lang, "admin.refund_already", charge_id=charge_id))
+        return
+    if plan.bought_after < 0:
+        nonce = secrets.token_hex(4)
+        context.session.pending_refund = (charge_id, nonce)
+        spent = min(plan.payment.credits, -plan.bought_after)
+        markup = keyboards.refund_question(lang, nonce)
+        text = t(
+            lang,
+            "admin.refund_spent",
+            user_id=plan.payment.user_id,
+            spent=spent,
+            credits=plan.payment.credits,
+            bought=plan.bought_after,
+        )
+        await message_of(update).reply_text(text, reply_markup=markup)
+        return
+    await message_of(update).reply_text(await _refund(context, charge_id))
+
+
+async def refund_answer(update: Update, context: Context) -> None:
+    """Button b:refund:<nonce>:<yes|no> under an admin's refund of spent credits."""
+    lang = context.lang
+    press = pressed(update, RefundAnswer)
+    pending = context.session.pending_refund
+    if press is None or pending is None or pending[1] != press.nonce or not _is_admin(update, context):
+        await answer(update, t(lang, "menu.expired"))
+        return
+    context.session.pending_refund = None
+    await answer(update)
+    if press.answer != "yes":
+        await query_of(update).edit_message_text(t(lang, "admin.refund_kept"))
+        return
+    await query_of(update).edit_message_text(await _refund(context, pending[0]))
+
+
+async def _refund(context: Context, charge_id: str) -> str:
+    """Stars back through Telegram first; the credits leave the ledger once Telegram agreed."""
+    lang = context.lang
+    payment = await context.wiring.payments.payment(charge_id)
+    assert payment is not None
+    try:
+        await context.bot.refund_star_payment(payment.user_id, charge_id)
+    except TelegramError as err:
+        log.warning("refundStarPayment %s failed: %s", charge_id, err)
+        return t(lang, "admin.refund_failed", charge_id=charge_id, reason=str(err))
+    buyer = await _take_back(context, charge_id, "by /refund", alert=False)
+    if buyer is None:  # Telegram's own refund report was first
+        return t(lang, "admin.refund_already", charge_id=charge_id)
+    return t(lang, "admin.refund_done", stars=payment.stars, user_id=payment.user_id, credits=payment.credits)
+
+
+def purchase_lines(lang: str, purchases: list[Payment]) -> str:
+    lines = [t(lang, "balance.purchases")]
+    for payment in purchases:
+        day = datetime.fromtimestamp(payment.paid_at, UTC).strftime("%Y-%m-%d")
+        refunded = t(lang, "balance.refunded") if payment.refunded_at is not None else ""
+        lines.append(
+            t(
+                lang,
+                "balance.purchase",
+                day=day,
+                credits=payment.credits,
+                stars=payment.stars,
+                charge_id=payment.charge_id,
+                refunded=refunded,
+            )
+        )
+    return "\n".join(lines)
+
+
+async def paysupport(update: Update, context: Context) -> None:
+    """/paysupport [question]: how to get help with a payment; with a question, the admins get it
+    with the user's id and recent purchases."""
+    lang = context.lang
+    user_id = user_id_of(update)
+    purchases = await context.wiring.payments.recent(user_id, RECENT)
+    question = " ".join(context.args or []).strip()[:1000]
+    if not question:
+        text = t(lang, "paysupport.text")
+        if purchases:
+            text += "\n\n" + purchase_lines(lang, purchases)
+        await message_of(update).reply_text(text)
+        return
+    await context.wiring.alerts.tell(
+        "admin.paysupport",
+        user_id=user_id,
+        question=question,
+        purchases=", ".join(p.charge_id for p in purchases) or "-",
+        sent=datetime.fromtimestamp(time.time(), UTC).strftime("%Y-%m-%d %H:%M UTC"),
+    )
+    await message_of(update).reply_text(t(lang, "paysupport.sent"))
+
+
+async def terms(update: Update, context: Context) -> None:
+    """/terms: the operator's terms of sale, or the catalog's."""
+    lang = context.lang
+    configured = context.wiring.settings.payments.terms
+    text = localized(configured, lang) if configured else ""
+    await message_of(update).reply_text(text or t(lang, "terms.text"))

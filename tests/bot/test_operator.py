@@ -1,0 +1,80 @@
+"""End-to-end: what the operator sees of the business, in the chat (/stats) and on /metrics."""
+
+from __future__ import annotations
+
+import httpx
+
+from bot.app import running
+from tests.bot.flows import order_until_summary
+
+ADMIN = 9001  # telegram.admin_ids in the test settings
+PACKS = [{"id": "small", "credits": 30, "stars": 50}]
+TOKEN = "metrics-token-" + "x" * 32
+
+
+async def _known_orders(bot, telegram, picwish) -> None:
+    """Two ID photos delivered (user 1001), one failed by PicWish (1002), a pack bought and
+    refunded (1003)."""
+    first = telegram.user(user_id=1001)
+    for _ in range(2):
+        summary = await order_until_summary(first, "Visa", "USA Visa", "White")
+        await first.press(summary, "Confirm")
+        await first.next_message(kind="document", timeout=15)
+    picwish.next_states = [[(0, 0), (4, 30), (-7, 0)]]
+    second = telegram.user(user_id=1002)
+    summary = await order_until_summary(second, "Visa", "USA Visa", "White")
+    await second.press(summary, "Confirm")
+    await second.edited(summary, "were returned", timeout=15)
+    buyer = telegram.user(user_id=1003)
+    await buyer.send_text("/buy")
+    menu = await buyer.next_message("Buy credits")
+    await buyer.press(menu, "30 credits")
+    _, charge_id = await buyer.pay(await buyer.next_message(kind="invoice"))
+    await buyer.next_message("Thank you!")
+    admin = telegram.user(user_id=ADMIN)
+    await admin.send_text(f"/refund {charge_id}")
+    await admin.next_message("Refunded 50 ⭐")
+    await bot.runner.idle()
+
+
+async def test_stats_show_users_orders_credits_stars_and_providers(make_settings, telegram, picwish):
+    async with running(make_settings(payments__packs=PACKS)) as bot:
+        await _known_orders(bot, telegram, picwish)
+        admin = telegram.user(user_id=ADMIN)
+        await admin.send_text("/stats")
+        shown = (await admin.next_message("📊")).text
+        day, week = shown.split("\n\n")[1:3]
+        assert shown.startswith("📊 Users: 4\n\n")  # three users and the admin
+        assert day.startswith("Last 24 hours (active users: 3):\n• 🪪 ID photo: 3 orders, 67% succeeded, median ")
+        assert day.endswith("Credits spent: 12 free, 0 bought\nStars: 50 ⭐ earned, 50 ⭐ refunded")
+        assert week.startswith("Last 7 days (active users: 3):\n• 🪪 ID photo: 3 orders, 67% succeeded")
+        providers = shown.split("\n\n")[3].splitlines()
+        assert providers[0] == "Providers (since the bot started):"
+        (picwish_line,) = [line for line in providers if line.startswith("• picwish: ")]
+        assert ", 0% errors, last success 20" in picwish_line  # PicWish answered every call
+        stranger = telegram.user(user_id=1004)
+        await stranger.send_text("/stats")
+        await stranger.next_message("This command is for the bot's administrators.")
+
+
+async def test_metrics_are_off_by_default_and_need_the_bearer_token(make_settings, telegram, picwish):
+    async with running(make_settings(payments__packs=PACKS)) as bot:
+        async with httpx.AsyncClient(base_url=bot.settings.server.public_url) as client:
+            assert (await client.get("/metrics")).status_code == 404
+    async with running(make_settings(payments__packs=PACKS, server__metrics_token=TOKEN)) as bot:
+        await _known_orders(bot, telegram, picwish)
+        async with httpx.AsyncClient(base_url=bot.settings.server.public_url) as client:
+            assert (await client.get("/metrics")).status_code == 401
+            wrong = await client.get("/metrics", headers={"Authorization": "Bearer " + "y" * 46})
+            assert wrong.status_code == 401 and wrong.headers["WWW-Authenticate"].startswith("Bearer")
+            page = await client.get("/metrics", headers={"Authorization": f"Bearer {TOKEN}"})
+        assert page.status_code == 200 and page.headers["Content-Type"].startswith("text/plain")
+        lines = page.text.splitlines()
+        assert "photobot_users 4.0" in lines  # three users and the admin who refunded
+        assert 'photobot_orders{outcome="succeeded",service="idphoto",window="24h"} 2.0' in lines
+        assert 'photobot_orders{outcome="failed",service="idphoto",window="24h"} 1.0' in lines
+        assert 'photobot_stars{direction="earned",window="7d"} 50.0' in lines
+        assert 'photobot_credits_spent{kind="free",window="24h"} 12.0' in lines
+        assert 'photobot_job_duration_seconds_count{provider="picwish",service="idphoto"} 2.0' in lines
+        assert any(line.startswith('photobot_provider_calls_total{provider="picwish"} ') for line in lines)
+        assert 'photobot_provider_down{provider="picwish"} 0.0' in lines

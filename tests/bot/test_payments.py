@@ -1,0 +1,206 @@
+"""End-to-end: credits bought with Telegram Stars, through the fake Bot API and real long polling."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.app import running
+from tests.bot.flows import order_until_summary
+
+ADMIN = 9001  # telegram.admin_ids in the test settings
+PACKS = [{"id": "small", "credits": 30, "stars": 50}, {"id": "large", "credits": 100, "stars": 150}]
+
+
+@pytest.fixture
+async def shop(make_settings, picwish):  # ID photos by PicWish: 6 credits each
+    async with running(make_settings(payments__packs=PACKS)) as services:
+        yield services
+
+
+async def _invoice(user, pack: str = "30 credits"):
+    await user.send_text("/buy")
+    menu = await user.next_message("Buy credits with Telegram Stars")
+    assert [b["text"] for b in menu.buttons()] == ["30 credits · 50 ⭐", "100 credits · 150 ⭐"]
+    await user.press(menu, pack)
+    return await user.next_message(kind="invoice")
+
+
+async def test_buying_a_pack_adds_its_credits_once(shop, telegram):
+    user = telegram.user(user_id=801)
+    invoice = await _invoice(user)
+    assert invoice.params["currency"] == "XTR" and invoice.params["prices"][0]["amount"] == 50
+    assert not invoice.params.get("provider_token")
+    assert len(invoice.params["payload"]) >= 32  # a random token, not a guessable "801:small"
+    answer, charge_id = await user.pay(invoice)
+    assert answer == {"ok": True, "error_message": None} and charge_id
+    thanks = await user.next_message("Thank you!")
+    assert thanks.text == "⭐ Thank you! 30 credits added; you now have 60."
+    credits = await shop.repo.credits(801)
+    assert (credits.total, credits.bought, credits.free) == (60, 30, 30)
+    # Telegram delivers the same update again: nothing more is added, nothing is said.
+    await user.send_payment(charge_id)
+    await user.send_text("/balance")
+    balance = await user.next_message("You have")
+    assert balance.text.startswith("You have 60 credits.")
+    assert "Of these, 30 are free and 30 bought" in balance.text
+    assert f": 30 credits for 50 ⭐ (payment {charge_id})" in balance.text
+    assert sum("Thank you" in m.text for m in user.messages()) == 1
+    assert await shop.repo.credits(801) == credits
+    assert await shop.repo.ledger_problems() == []
+
+
+async def test_bought_credits_survive_the_daily_top_up_and_are_spent_after_free_ones(shop, telegram):
+    user = telegram.user(user_id=802)
+    await user.pay(await _invoice(user))
+    await user.next_message("Thank you!")
+    summary = await order_until_summary(user, "Visa", "USA Visa", "White")
+    await user.press(summary, "Confirm")
+    await user.next_message(kind="document", timeout=15)
+    credits = await shop.repo.credits(802)
+    assert (credits.free, credits.bought) == (24, 30)  # the 6 came from the free credits
+    # Tomorrow the free credits are topped up to 30 again; the bought ones stay as they are.
+    shop.repo.today = lambda: "2099-01-01"  # type: ignore[method-assign]
+    credits = await shop.repo.credits(802)
+    assert (credits.free, credits.bought) == (30, 30)
+    assert await shop.repo.ledger_problems() == []
+
+
+async def test_a_forged_or_changed_checkout_is_refused_and_charges_nothing(shop, telegram):
+    buyer = telegram.user(user_id=803)
+    invoice = await _invoice(buyer)
+    answer, charge = await buyer.pay(invoice, payload="803:small")  # a guessed payload
+    assert answer["ok"] is False and "not valid any more" in answer["error_message"] and charge is None
+    answer, charge = await buyer.pay(invoice, total=1)  # a modified client pays 1 star
+    assert answer["ok"] is False and "price of this invoice changed" in answer["error_message"]
+    answer, charge = await buyer.pay(invoice, currency="USD")
+    assert answer["ok"] is False and charge is None
+    other = telegram.user(user_id=804)  # someone else pays the buyer's invoice
+    answer, charge = await other.pay(invoice)
+    assert answer["ok"] is False and "made for someone else" in answer["error_message"] and charge is None
+    assert telegram.charges == {}
+    assert await shop.db.fetchall("SELECT * FROM ledger WHERE kind = 'purchase'") == []
+
+
+async def test_buying_from_the_not_enough_credits_refusal_then_confirming_the_same_order(
+    make_settings, telegram, picwish
+):
+    async with running(make_settings(payments__packs=PACKS, credits__daily_free=5)) as shop:
+        user = telegram.user(user_id=805)
+        summary = await order_until_summary(user, "Visa", "USA Visa", "White")
+        await user.press(summary, "Confirm")
+        await user.edited(summary, "This costs 6 credits but you have 5")
+        await user.press(summary, "Buy credits")
+        menu = await user.next_message("Buy credits with Telegram Stars")
+        await user.press(menu, "30 credits")
+        invoice = await user.next_message(kind="invoice")
+        await user.pay(invoice)
+        await user.next_message("Thank you!")
+        await user.press(summary, "Confirm")  # the order waited on screen
+        await user.next_message(kind="document", timeout=15)
+        credits = await shop.repo.credits(805)
+        assert (credits.free, credits.bought) == (0, 29)  # 5 free, then 1 bought
+        assert await shop.repo.ledger_problems() == []
+
+
+async def test_an_admin_refund_gives_the_stars_back_and_takes_the_credits(shop, telegram):
+    user = telegram.user(user_id=806)
+    _, charge_id = await user.pay(await _invoice(user))
+    await user.next_message("Thank you!")
+    admin = telegram.user(user_id=ADMIN)
+    await admin.send_text(f"/refund {charge_id}")
+    done = await admin.next_message("Refunded")
+    assert done.text == "Refunded 50 ⭐ to user 806; 30 credits taken back."
+    assert telegram.charges[charge_id]["refunded"] is True
+    told = await user.next_message("was refunded")
+    assert "You have 30 now" in told.text
+    assert await shop.repo.credits(806) == type(await shop.repo.credits(806))(30, 0)
+    await admin.send_text(f"/refund {charge_id}")
+    await admin.next_message(f"Payment {charge_id} was refunded already.")
+    await admin.send_text("/refund nope")
+    await admin.next_message("No payment nope was made to this bot.")
+    stranger = telegram.user(user_id=807)
+    await stranger.send_text(f"/refund {charge_id}")
+    await stranger.next_message("This command is for the bot's administrators.")
+    await user.send_text("/balance")
+    assert "30 credits for 50 ⭐, refunded" in (await user.next_message("You have")).text
+    assert await shop.repo.ledger_problems() == []
+
+
+async def test_refunding_spent_credits_asks_the_admin_then_blocks_orders_until_bought_again(
+    make_settings, telegram, picwish
+):
+    async with running(make_settings(payments__packs=PACKS, credits__daily_free=0)) as shop:
+        user = telegram.user(user_id=808)
+        _, charge_id = await user.pay(await _invoice(user))
+        await user.next_message("Thank you!")
+        summary = await order_until_summary(user, "Visa", "USA Visa", "White")
+        await user.press(summary, "Confirm")
+        await user.next_message(kind="document", timeout=15)
+        admin = telegram.user(user_id=ADMIN)
+        await admin.send_text(f"/refund {charge_id}")
+        question = await admin.next_message("has already spent 6 of the 30 credits")
+        await user.send_text("/balance")
+        assert (await user.next_message("You have")).text.startswith("You have 24 credits.")
+        await admin.press(question, "Keep the payment")
+        await admin.edited(question, "Not refunded.")
+        assert telegram.charges[charge_id]["refunded"] is False
+        await admin.send_text(f"/refund {charge_id}")
+        question = await admin.next_message("Refund anyway?")
+        await admin.press(question, "Refund anyway")
+        await admin.edited(question, "Refunded 50 ⭐ to user 808")
+        credits = await shop.repo.credits(808)
+        assert (credits.total, credits.bought) == (-6, -6)
+        summary = await order_until_summary(user, "Visa", "USA Visa", "White")
+        await user.press(summary, "Confirm")
+        await user.edited(summary, "you owe 6 credits")
+        await user.pay(await _invoice(user))
+        await user.next_message("Thank you!")
+        await user.press(summary, "Confirm")
+        await user.next_message(kind="document", timeout=15)
+        assert (await shop.repo.credits(808)).bought == 30 - 6 - 6
+        assert await shop.repo.ledger_problems() == []
+
+
+async def test_a_refund_made_by_telegram_is_taken_back_once_and_the_admins_told_when_spent(
+    make_settings, telegram, picwish
+):
+    async with running(make_settings(payments__packs=PACKS, credits__daily_free=0)) as shop:
+        user = telegram.user(user_id=809)
+        _, charge_id = await user.pay(await _invoice(user))
+        await user.next_message("Thank you!")
+        summary = await order_until_summary(user, "Visa", "USA Visa", "White")
+        await user.press(summary, "Confirm")
+        await user.next_message(kind="document", timeout=15)
+        await telegram.refund_by_telegram(user, charge_id)
+        await user.next_message("was refunded")
+        alert = await telegram.wait_for(lambda: telegram.sent_to(ADMIN))
+        assert alert[0].text.startswith(f"⚠️ Telegram refunded user 809's payment {charge_id} (50 ⭐)")
+        await telegram.refund_by_telegram(user, charge_id)  # reported twice: taken back once
+        await user.send_text("/balance")
+        balance = await user.next_message("You have")
+        assert "you owe 6 credits" in balance.text
+        assert (await shop.repo.credits(809)).bought == -6
+        assert await shop.repo.ledger_problems() == []
+
+
+async def test_paysupport_terms_and_no_shop_without_packs(bot, make_settings, telegram):
+    user = telegram.user(user_id=810)
+    await user.send_text("/buy")
+    await user.next_message("Credits cannot be bought here.")
+    await user.send_text("/terms")
+    assert (await user.next_message("Terms of sale")).text.startswith("Terms of sale\n\n1. Credits are bought")
+    await user.send_text("/paysupport")
+    await user.next_message("Send /paysupport followed by your question")
+    await user.send_text("/paysupport I paid twice")
+    await user.next_message("your question was sent to the operator")
+    alert = await telegram.wait_for(lambda: telegram.sent_to(ADMIN))
+    assert "Payment question from user 810" in alert[0].text and "I paid twice" in alert[0].text
+
+
+async def test_the_operator_replaces_the_terms_per_language(make_settings, telegram):
+    terms = {"en": "Our own terms.", "zh-Hans": "我们自己的条款。"}
+    async with running(make_settings(payments__packs=PACKS, payments__terms=terms)):
+        chinese = telegram.user(user_id=811, language_code="zh-hans")
+        await chinese.send_text("/terms")
+        await chinese.next_message("我们自己的条款。")
+        assert [c["command"] for c in telegram.commands[""]][-3:] == ["buy", "paysupport", "terms"]
