@@ -125,7 +125,7 @@ def register_handlers(app: PhotoBotApp, conversation_timeout: float) -> None:
     app.add_handler(PreCheckoutQueryHandler(payments.pre_checkout))
     app.add_handler(MessageHandler(filters.SUCCESSFUL_PAYMENT, payments.paid))
     app.add_handler(MessageHandler(filters.StatusUpdate.REFUNDED_PAYMENT, payments.refunded))
-    app.add_handler(CallbackQueryHandler(payments.buy_menu, pattern=BuyMenu().exact()))
+    app.add_handler(CallbackQueryHandler(payments.buy, pattern=BuyMenu().exact()))
     app.add_handler(CallbackQueryHandler(payments.buy_pack, pattern=BuyPack.pattern()))
     app.add_handler(CallbackQueryHandler(payments.refund_answer, pattern=RefundAnswer.pattern()))
     # Orders and jobs: buttons that work whatever the conversation state.

@@ -21,7 +21,7 @@ from pathlib import Path
 from bot.i18n import t
 from bot.images import MAX_INPUT_BYTES, MAX_STORED_BYTES, MAX_STORED_SIDE, ImageRejected, image_size, normalise
 from bot.services.idphoto.captions import placement_text, spec_text
-from bot.services.idphoto.dialog import DEFAULT_COLORS, gradient_end, parse_mm
+from bot.services.idphoto.dialog import DEFAULT_COLORS, gradient_end, parse_mm, size_refusal
 from bot.services.idphoto.fit import judge
 from providers.specs import Spec, SpecCatalog, load_catalog
 
@@ -112,20 +112,7 @@ def _sized(spec: Spec, size_text: str | None, lang: str) -> Spec | str:
     size = parse_mm(size_text or "")
     if size is None:
         return t(lang, "cli.needs_size", name=spec.name(lang))
-    bounds = spec.custom
-    problem = bounds.problem(*size)
-    if problem is not None:
-        return t(
-            lang,
-            f"idphoto.mm_{problem}",
-            width=size[0],
-            height=size[1],
-            min=bounds.min_mm,
-            max=bounds.max_mm,
-            low=f"{bounds.min_ratio:g}",
-            high=f"{bounds.max_ratio:g}",
-        )
-    return spec.sized(*size)
+    return size_refusal(lang, spec.custom, size) or spec.sized(*size)
 
 
 def make(args: argparse.Namespace) -> int:

@@ -16,7 +16,7 @@ import secrets
 import time
 from datetime import UTC, datetime
 
-from telegram import InlineKeyboardMarkup, LabeledPrice, Update
+from telegram import LabeledPrice, Update
 from telegram.error import TelegramError
 
 from bot import keyboards
@@ -31,29 +31,19 @@ log = logging.getLogger(__name__)
 RECENT = 5
 
 
-def _packs(context: Context) -> InlineKeyboardMarkup:
-    return keyboards.packs(context.lang, context.wiring.settings.payments.packs)
-
-
 async def buy(update: Update, context: Context) -> None:
-    """/buy: the packs, as buttons."""
-    lang = context.lang
-    if not context.wiring.settings.payments.enabled:
-        await message_of(update).reply_text(t(lang, "buy.unavailable"))
-        return
-    balance = await context.wiring.repo.balance(user_id_of(update))
-    await message_of(update).reply_text(t(lang, "buy.packs", balance=balance), reply_markup=_packs(context))
-
-
-async def buy_menu(update: Update, context: Context) -> None:
-    """Button b:menu ("Buy credits" under a refusal or /balance): the packs, in a new message."""
+    """/buy, or the button b:menu ("Buy credits" under a refusal or /balance): the packs, as
+    buttons, in a new message."""
     lang = context.lang
     await answer(update)
-    if not context.wiring.settings.payments.enabled:
+    payments = context.wiring.settings.payments
+    if not payments.enabled:
         await message_of(update).reply_text(t(lang, "buy.unavailable"))
         return
     balance = await context.wiring.repo.balance(user_id_of(update))
-    await message_of(update).reply_text(t(lang, "buy.packs", balance=balance), reply_markup=_packs(context))
+    await message_of(update).reply_text(
+        t(lang, "buy.packs", balance=balance), reply_markup=keyboards.packs(lang, payments.packs)
+    )
 
 
 async def buy_pack(update: Update, context: Context) -> None:

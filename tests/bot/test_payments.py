@@ -25,6 +25,16 @@ async def _invoice(user, pack: str = "30 credits"):
     return await user.next_message(kind="invoice")
 
 
+async def _buy_and_order(user) -> str:
+    """A pack bought, then a PicWish ID photo (6 credits) delivered; the pack's charge id."""
+    _, charge_id = await user.pay(await _invoice(user))
+    await user.next_message("Thank you!")
+    summary = await order_until_summary(user, "Visa", "USA Visa", "White")
+    await user.press(summary, "Confirm")
+    await user.next_message(kind="document", timeout=15)
+    return charge_id
+
+
 async def test_buying_a_pack_adds_its_credits_once(shop, telegram):
     user = telegram.user(user_id=801)
     invoice = await _invoice(user)
@@ -131,11 +141,7 @@ async def test_refunding_spent_credits_asks_the_admin_then_blocks_orders_until_b
 ):
     async with running(make_settings(payments__packs=PACKS, credits__daily_free=0)) as shop:
         user = telegram.user(user_id=808)
-        _, charge_id = await user.pay(await _invoice(user))
-        await user.next_message("Thank you!")
-        summary = await order_until_summary(user, "Visa", "USA Visa", "White")
-        await user.press(summary, "Confirm")
-        await user.next_message(kind="document", timeout=15)
+        charge_id = await _buy_and_order(user)
         admin = telegram.user(user_id=ADMIN)
         await admin.send_text(f"/refund {charge_id}")
         question = await admin.next_message("has already spent 6 of the 30 credits")
@@ -166,11 +172,7 @@ async def test_a_refund_made_by_telegram_is_taken_back_once_and_the_admins_told_
 ):
     async with running(make_settings(payments__packs=PACKS, credits__daily_free=0)) as shop:
         user = telegram.user(user_id=809)
-        _, charge_id = await user.pay(await _invoice(user))
-        await user.next_message("Thank you!")
-        summary = await order_until_summary(user, "Visa", "USA Visa", "White")
-        await user.press(summary, "Confirm")
-        await user.next_message(kind="document", timeout=15)
+        charge_id = await _buy_and_order(user)
         await telegram.refund_by_telegram(user, charge_id)
         await user.next_message("was refunded")
         alert = await telegram.wait_for(lambda: telegram.sent_to(ADMIN))

@@ -33,7 +33,7 @@ from bot.i18n import t
 from bot.services.idphoto.captions import spec_text
 from bot.services.idphoto.fit import judge
 from providers.orders import IdPhotoOrder
-from providers.specs import Spec
+from providers.specs import CustomSize, Spec
 
 _HEX = re.compile(r"^#?([0-9a-fA-F]{6})$")
 #: A typed size: "35x45", "35 × 45 mm", "35mm*45mm", "35 45" (after NFKC, so full-width digits
@@ -222,22 +222,28 @@ async def custom_size(update: Update, context: Context) -> str | int:
     if size is None:
         await message_of(update).reply_text(t(lang, "idphoto.bad_mm", text=text[:20]))
         return State.CUSTOM_SIZE
-    bounds = spec.custom
-    problem = bounds.problem(*size)
-    if problem is not None:
-        reply = t(
-            lang,
-            f"idphoto.mm_{problem}",
-            width=size[0],
-            height=size[1],
-            min=bounds.min_mm,
-            max=bounds.max_mm,
-            low=_ratio(bounds.min_ratio),
-            high=_ratio(bounds.max_ratio),
-        )
-        await message_of(update).reply_text(reply)
+    refusal = size_refusal(lang, spec.custom, size)
+    if refusal is not None:
+        await message_of(update).reply_text(refusal)
         return State.CUSTOM_SIZE
     return await _start_draft(update, context, spec.sized(*size))
+
+
+def size_refusal(lang: str, bounds: CustomSize, size: tuple[int, int]) -> str | None:
+    """Why a typed size cannot be made (a side out of range, a frame too narrow or wide), or None."""
+    problem = bounds.problem(*size)
+    if problem is None:
+        return None
+    return t(
+        lang,
+        f"idphoto.mm_{problem}",
+        width=size[0],
+        height=size[1],
+        min=bounds.min_mm,
+        max=bounds.max_mm,
+        low=_ratio(bounds.min_ratio),
+        high=_ratio(bounds.max_ratio),
+    )
 
 
 async def _start_draft(update: Update, context: Context, spec: Spec) -> str | int:
