@@ -206,3 +206,23 @@ async def test_the_operator_replaces_the_terms_per_language(make_settings, teleg
         await chinese.send_text("/terms")
         await chinese.next_message("我们自己的条款。")
         assert [c["command"] for c in telegram.commands[""]][-3:] == ["buy", "paysupport", "terms"]
+
+
+async def test_a_purchase_is_refundable_after_forget_and_the_ledger_still_balances(shop, telegram):
+    """/forget moves the buyer's ledger rows to a pseudonym; the payment keeps the Telegram id a
+    refund is made to, and the credits are taken back from the pseudonym."""
+    user = telegram.user(user_id=812)
+    _, charge_id = await user.pay(await _invoice(user))
+    await user.next_message("Thank you!")
+    await user.send_text("/forget")
+    question = await user.next_message("This deletes every photo")
+    await user.press(question, "Delete everything")
+    await user.edited(question, "Done.")
+    assert await shop.db.fetchone("SELECT 1 FROM users WHERE user_id = 812") is None
+    admin = telegram.user(user_id=ADMIN)
+    await admin.send_text(f"/refund {charge_id}")
+    await admin.next_message("Refunded 50 ⭐ to user 812; 30 credits taken back.")
+    assert telegram.charges[charge_id]["refunded"] is True
+    (refund,) = await shop.db.fetchall("SELECT user_id, amount FROM ledger WHERE kind = 'refund'")
+    assert refund["user_id"] < 0 and refund["amount"] == 30
+    assert await shop.repo.ledger_problems() == []
