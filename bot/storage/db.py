@@ -5,8 +5,9 @@ Why on the loop: the bot's statements are single-row reads by key and transactio
 single-row writes, tens of microseconds each. Handing each to a thread cost more than running
 it: under load every hop waited for the GIL, and at 20 orders per second (about 22 trips per
 order) the hops were most of the bot's added latency (docs/benchmarks.md). Everything done on
-the loop is also done whole within one loop step, so no transaction ever spans an ``await``
-and the write lock is never held while the loop does other work.
+the loop is also done whole within one loop step: a transaction's statements are awaited (the
+shape an asynchronous database such as PostgreSQL needs) but return at once, so the write lock
+is never held while the loop does other work.
 
 What could stall the loop is kept off it: statements that scan whole tables run through
 :meth:`Database.report` on aiosqlite's thread, and the WAL is checkpointed there too (the
@@ -19,7 +20,7 @@ import asyncio
 import contextlib
 import logging
 import sqlite3
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from importlib import resources
 from pathlib import Path
 from typing import TypeVar
@@ -44,12 +45,36 @@ def _migrations() -> list[tuple[int, str]]:
     return sorted(found)
 
 
+class Tx:
+    """The statements of one transaction (``Database.transaction``): each returns at once."""
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self._conn = conn
+
+    async def execute(self, sql: str, params: tuple | list = ()) -> int:
+        """The changed row count."""
+        return self._conn.execute(sql, params).rowcount
+
+    async def fetchone(self, sql: str, params: tuple | list = ()) -> sqlite3.Row | None:
+        row: sqlite3.Row | None = self._conn.execute(sql, params).fetchone()
+        return row
+
+    async def fetchall(self, sql: str, params: tuple | list = ()) -> list[sqlite3.Row]:
+        return self._conn.execute(sql, params).fetchall()
+
+    async def number(self, sql: str, params: tuple | list = ()) -> int:
+        """The whole number in the first column of the first row (a SUM or COUNT); 0 for none."""
+        row = self._conn.execute(sql, params).fetchone()
+        return int(row[0]) if row is not None and row[0] is not None else 0
+
+
 class Database:
     def __init__(self, conn: sqlite3.Connection, side: aiosqlite.Connection) -> None:
         #: The event loop's connection: point reads and write transactions.
         self.conn = conn
         self._side = side
         self._checkpointer: asyncio.Task[None] | None = None
+        self._lock = asyncio.Lock()
         #: The last checkpoint's (busy, frames in the WAL, frames checkpointed); set each time.
         self.last_checkpoint: tuple[int, int, int] | None = None
         self.checkpointed = asyncio.Event()
@@ -79,15 +104,22 @@ class Database:
         db._checkpointer = asyncio.create_task(db._checkpoint_while_open(checkpoint_interval), name="sqlite-checkpoint")
         return db
 
-    async def transaction(self, work: Callable[[sqlite3.Connection], T]) -> T:
-        """Run ``work(conn)`` in one write transaction (rolled back if it raises); its result.
-        ``work`` is a plain function: the transaction is done before this returns to the loop."""
-        self.conn.execute("BEGIN IMMEDIATE")
-        try:
-            result = work(self.conn)
-        except BaseException:
-            self._rollback()
-            raise
+    async def transaction(self, work: Callable[[Tx], Awaitable[T]]) -> T:
+        """Run ``work(tx)`` in one write transaction (rolled back if it raises); its result.
+        ``work`` awaits only ``tx``'s statements, which run at once on this connection and never
+        give the loop away: the transaction is done within one loop step, as a plain function's
+        would be. The lock keeps a second transaction out should a ``work`` ever await anything
+        else."""
+        async with self._lock:
+            self.conn.execute("BEGIN IMMEDIATE")
+            try:
+                result = await work(Tx(self.conn))
+            except BaseException:
+                self._rollback()
+                raise
+            return self._commit(result)
+
+    def _commit(self, result: T) -> T:
         try:
             self.conn.execute("COMMIT")
         except sqlite3.Error:

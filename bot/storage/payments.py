@@ -15,7 +15,7 @@ import time
 from dataclasses import dataclass
 from typing import Literal
 
-from bot.storage.db import Database
+from bot.storage.db import Database, Tx
 from bot.storage.repo import BALANCE_SQL, BOUGHT_SQL
 
 #: Bytes of randomness in an invoice payload (Telegram allows 1-128 bytes).
@@ -99,20 +99,19 @@ class Payments:
             return None
         now = time.time()
 
-        def work(conn: sqlite3.Connection) -> Received:
-            added = conn.execute(
+        async def work(tx: Tx) -> Received:
+            added = await tx.execute(
                 "INSERT OR IGNORE INTO payments (charge_id, user_id, payload, credits, stars, paid_at)"
                 " VALUES (?, ?, ?, ?, ?, ?)",
                 (charge_id, user_id, payload, invoice.credits, invoice.stars, now),
-            ).rowcount
+            )
             if added:
-                conn.execute(
+                await tx.execute(
                     "INSERT INTO ledger (user_id, kind, amount, paid, payment, note, created_at)"
                     " VALUES (?, 'purchase', ?, ?, ?, ?, ?)",
                     (user_id, invoice.credits, invoice.credits, charge_id, invoice.pack_id, now),
                 )
-            balance = conn.execute(BALANCE_SQL, (user_id,)).fetchone()[0]
-            return Received(invoice.credits if added else 0, int(balance))
+            return Received(invoice.credits if added else 0, await tx.number(BALANCE_SQL, (user_id,)))
 
         return await self.db.transaction(work)
 
@@ -142,13 +141,13 @@ class Payments:
             return False
         now = time.time()
 
-        def work(conn: sqlite3.Connection) -> bool:
-            marked = conn.execute(
+        async def work(tx: Tx) -> bool:
+            marked = await tx.execute(
                 "UPDATE payments SET refunded_at = ? WHERE charge_id = ? AND refunded_at IS NULL", (now, charge_id)
-            ).rowcount
+            )
             if not marked:
                 return False
-            conn.execute(
+            await tx.execute(
                 "INSERT INTO ledger (user_id, kind, amount, paid, payment, note, created_at)"
                 " VALUES (?, 'refund', ?, ?, ?, ?, ?)",
                 (plan.ledger_user, plan.payment.credits, plan.payment.credits, charge_id, note, now),

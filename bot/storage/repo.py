@@ -16,7 +16,7 @@ from enum import StrEnum
 from typing import Any
 
 from bot.media import linked_ref
-from bot.storage.db import Database
+from bot.storage.db import Database, Tx
 
 
 class JobState(StrEnum):
@@ -188,15 +188,15 @@ class Repository:
     async def ensure_user(self, user_id: int, chat_id: int, language: str) -> User:
         """Create the user on first sight (language from Telegram) and grant today's credits."""
 
-        def work(conn: sqlite3.Connection) -> sqlite3.Row:
-            conn.execute(
+        async def work(tx: Tx) -> sqlite3.Row | None:
+            await tx.execute(
                 "INSERT INTO users (user_id, chat_id, language, first_seen) VALUES (?, ?, ?, ?)"
                 " ON CONFLICT(user_id) DO UPDATE SET chat_id = excluded.chat_id,"
                 " language = CASE WHEN users.language_chosen THEN users.language ELSE excluded.language END",
                 (user_id, chat_id, language, time.time()),
             )
-            self._grant_daily(conn, user_id)
-            return conn.execute("SELECT * FROM users WHERE user_id = ?", (user_id,)).fetchone()
+            await self._grant_daily(tx, user_id)
+            return await tx.fetchone("SELECT * FROM users WHERE user_id = ?", (user_id,))
 
         row = await self.db.transaction(work)
         assert row is not None
@@ -212,34 +212,32 @@ class Repository:
     # --- credits ---------------------------------------------------------------
 
     @staticmethod
-    def _balance(conn: sqlite3.Connection, user_id: int) -> int:
-        row = conn.execute(BALANCE_SQL, (user_id,)).fetchone()
-        return int(row[0]) if row else 0
+    async def _balance(tx: Tx, user_id: int) -> int:
+        return await tx.number(BALANCE_SQL, (user_id,))
 
     @staticmethod
-    def _bought(conn: sqlite3.Connection, user_id: int) -> int:
-        row = conn.execute(BOUGHT_SQL, (user_id,)).fetchone()
-        return int(row[0]) if row else 0
+    async def _bought(tx: Tx, user_id: int) -> int:
+        return await tx.number(BOUGHT_SQL, (user_id,))
 
-    def _grant_daily(self, conn: sqlite3.Connection, user_id: int) -> None:
+    async def _grant_daily(self, tx: Tx, user_id: int) -> None:
         """Top the free credits up to ``daily_free`` once per UTC day; free credits above it are
         kept, bought credits do not count. Free credits on hold count as the user's: a job that
         fails after midnight gives them back, and they must not pile up on top of a full top-up."""
         day = self.today()
-        granted = conn.execute(
+        granted = await tx.fetchone(
             "SELECT 1 FROM ledger WHERE user_id = ? AND kind = 'daily_grant' AND day = ?", (user_id, day)
-        ).fetchone()
+        )
         if granted:
             return
-        held = int(conn.execute(_FREE_ON_HOLD_SQL, (user_id,)).fetchone()[0])
-        free = self._balance(conn, user_id) - self._bought(conn, user_id)
+        held = await tx.number(_FREE_ON_HOLD_SQL, (user_id,))
+        free = await self._balance(tx, user_id) - await self._bought(tx, user_id)
         amount = max(0, self.daily_free - free - held)
-        forgot_today = conn.execute(
+        forgot_today = await tx.fetchone(
             "SELECT 1 FROM forgotten_today WHERE fingerprint = ? AND day = ?", (self._fingerprint(user_id), day)
-        ).fetchone()
+        )
         if forgot_today:  # back the same day after /forget: today's credits were given already
             amount = 0
-        conn.execute(
+        await tx.execute(
             "INSERT INTO ledger (user_id, kind, amount, day, created_at) VALUES (?, 'daily_grant', ?, ?, ?)",
             (user_id, amount, day, time.time()),
         )
@@ -254,27 +252,27 @@ class Repository:
         pseudonym = -1 - secrets.randbelow(2**52)
         day = self.today()
 
-        def work(conn: sqlite3.Connection) -> list[str]:
-            rows = conn.execute("SELECT * FROM jobs WHERE user_id = ?", (user_id,)).fetchall()
+        async def work(tx: Tx) -> list[str]:
+            rows = await tx.fetchall("SELECT * FROM jobs WHERE user_id = ?", (user_id,))
             jobs = [Job.from_row(row) for row in rows]
             if any(job.state in ACTIVE_STATES for job in jobs):
                 raise ActiveJobs(sum(job.state in ACTIVE_STATES for job in jobs))
             refs = sorted({ref for job in jobs for ref in job.files()})
-            if conn.execute("SELECT 1 FROM users WHERE user_id = ?", (user_id,)).fetchone() is None:
+            if (await tx.fetchone("SELECT 1 FROM users WHERE user_id = ?", (user_id,))) is None:
                 return refs
-            conn.execute(
+            await tx.execute(
                 "INSERT INTO users (user_id, chat_id, language, first_seen) VALUES (?, ?, '', 0)",
                 (pseudonym, pseudonym),
             )
-            conn.execute(
+            await tx.execute(
                 "UPDATE jobs SET user_id = ?, chat_id = ?, input_ref = NULL, result = NULL, options = '{}',"
                 " status_message_id = NULL, delivery = 'done', sent_parts = '[]' WHERE user_id = ?",
                 (pseudonym, pseudonym, user_id),
             )
-            conn.execute("UPDATE ledger SET user_id = ? WHERE user_id = ?", (pseudonym, user_id))
-            conn.execute("DELETE FROM users WHERE user_id = ?", (user_id,))
-            conn.execute("DELETE FROM forgotten_today WHERE day < ?", (day,))
-            conn.execute(
+            await tx.execute("UPDATE ledger SET user_id = ? WHERE user_id = ?", (pseudonym, user_id))
+            await tx.execute("DELETE FROM users WHERE user_id = ?", (user_id,))
+            await tx.execute("DELETE FROM forgotten_today WHERE day < ?", (day,))
+            await tx.execute(
                 "INSERT OR REPLACE INTO forgotten_today (fingerprint, day) VALUES (?, ?)",
                 (self._fingerprint(user_id), day),
             )
@@ -288,19 +286,19 @@ class Repository:
     async def credits(self, user_id: int) -> Credits:
         """The user's credits after today's top-up: all, and how many of them were bought."""
 
-        def work(conn: sqlite3.Connection) -> Credits:
-            self._grant_daily(conn, user_id)
-            return Credits(self._balance(conn, user_id), self._bought(conn, user_id))
+        async def work(tx: Tx) -> Credits:
+            await self._grant_daily(tx, user_id)
+            return Credits(await self._balance(tx, user_id), await self._bought(tx, user_id))
 
         return await self.db.transaction(work)
 
     async def admin_grant(self, user_id: int, amount: int, note: str) -> int:
-        def work(conn: sqlite3.Connection) -> int:
-            conn.execute(
+        async def work(tx: Tx) -> int:
+            await tx.execute(
                 "INSERT INTO ledger (user_id, kind, amount, note, created_at) VALUES (?, 'admin_grant', ?, ?, ?)",
                 (user_id, amount, note, time.time()),
             )
-            return self._balance(conn, user_id)
+            return await self._balance(tx, user_id)
 
         return await self.db.transaction(work)
 
@@ -378,23 +376,23 @@ class Repository:
         job_id = uuid.uuid4().hex
         now = time.time()
 
-        def work(conn: sqlite3.Connection) -> None:
+        async def work(tx: Tx) -> None:
             if max_active is not None:
-                row = conn.execute(
+                row = await tx.fetchone(
                     "SELECT COUNT(*) FROM jobs WHERE user_id = ? AND state IN ('queued', 'submitting', 'running')",
                     (draft.user_id,),
-                ).fetchone()
+                )
                 if row and row[0] >= max_active:
                     raise TooManyJobs(row[0])
-            self._grant_daily(conn, draft.user_id)
-            balance, bought = self._balance(conn, draft.user_id), self._bought(conn, draft.user_id)
+            await self._grant_daily(tx, draft.user_id)
+            balance, bought = await self._balance(tx, draft.user_id), await self._bought(tx, draft.user_id)
             if bought < 0:
                 raise OwesCredits(-bought)
             if balance < draft.price:
                 raise InsufficientCredits(balance, draft.price)
             # Free credits first, bought ones for the rest.
             paid = max(0, draft.price - (balance - bought))
-            conn.execute(
+            await tx.execute(
                 "INSERT INTO jobs (id, user_id, chat_id, service, provider, options, input_ref, price,"
                 " state, created_at, updated_at, deadline, callback_secret, status_message_id)"
                 " VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'queued', ?, ?, ?, ?, ?)",
@@ -414,7 +412,7 @@ class Repository:
                     draft.status_message_id,
                 ),
             )
-            conn.execute(
+            await tx.execute(
                 "INSERT INTO ledger (user_id, kind, amount, paid, job_id, created_at) VALUES (?, 'hold', ?, ?, ?, ?)",
                 (draft.user_id, draft.price, paid, job_id, now),
             )
@@ -471,11 +469,11 @@ class Repository:
         kind = "capture" if to_state == JobState.SUCCEEDED else "release"
         update = self._update_sql(job.id, from_states, {"state": to_state, **fields})
 
-        def work(conn: sqlite3.Connection) -> bool:
-            if conn.execute(*update).rowcount != 1:
+        async def work(tx: Tx) -> bool:
+            if (await tx.execute(*update)) != 1:
                 return False
             # Settled as held: a release gives back free and bought credits as they were taken.
-            conn.execute(
+            await tx.execute(
                 "INSERT INTO ledger (user_id, kind, amount, paid, job_id, created_at)"
                 " SELECT user_id, ?, amount, paid, job_id, ? FROM ledger WHERE job_id = ? AND kind = 'hold'",
                 (kind, time.time(), job.id),

@@ -9,13 +9,13 @@ import textwrap
 
 import pytest
 
-from bot.storage.db import Database
+from bot.storage.db import Database, Tx
 from bot.storage.repo import Repository
 
 #: Runs in a child process: a file-size limit is the portable way to make the disk "full".
 _FULL_DISK = textwrap.dedent("""
     import asyncio, os, resource, sqlite3, sys
-    from bot.storage.db import Database
+    from bot.storage.db import Database, Tx
     from bot.storage.repo import JobDraft, Repository
 
     async def main(path):
@@ -60,9 +60,9 @@ async def test_a_commit_that_fails_is_rolled_back_explicitly(tmp_path):
     db = await Database.open(tmp_path / "db.sqlite3")
     repo = Repository(db, daily_free=20)
 
-    def orphan_job(conn: sqlite3.Connection) -> None:
-        conn.execute("PRAGMA defer_foreign_keys = ON")
-        conn.execute("INSERT INTO ledger (user_id, kind, amount, created_at) VALUES (99, 'admin_grant', 1, 0)")
+    async def orphan_job(tx: Tx) -> None:
+        await tx.execute("PRAGMA defer_foreign_keys = ON")
+        await tx.execute("INSERT INTO ledger (user_id, kind, amount, created_at) VALUES (99, 'admin_grant', 1, 0)")
 
     try:
         with pytest.raises(sqlite3.IntegrityError):
