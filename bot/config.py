@@ -85,7 +85,10 @@ class ServerSettings(_Section):
 
 
 class DatabaseSettings(_Section):
+    #: SQLite, the embedded default: one file. Ignored when ``url`` is set.
     path: str = "data/photobot.sqlite3"
+    #: PostgreSQL instead: postgresql://user:password@host:port/database (see docs/deploy.md).
+    url: str = Field(default="", pattern=r"^$|^postgres(ql)?://")
     #: Where normalised input photos and results are kept; defaults beside the database.
     media_dir: str = ""
     #: Days people's photos and results are kept before they are deleted (0: never deleted).

@@ -28,15 +28,15 @@ class PhotoKeeper:
         max_user_bytes: int,
         min_free_bytes: int,
         retention_days: float,
-        database_path: Path,
+        database_path: Path | None,
     ) -> None:
         self.repo = repo
         self.media = media
         self.max_user_bytes = max_user_bytes
         self.min_free_bytes = min_free_bytes
         self.retention = retention_days * 86400
-        #: The folders whose free space counts: the media folder and the database's.
-        self.folders = (media.root, database_path.parent)
+        #: The folders whose free space counts: the media folder and an SQLite database's.
+        self.folders = (media.root, database_path.parent) if database_path is not None else (media.root,)
 
     def free_bytes(self) -> int:
         return min(shutil.disk_usage(folder).free for folder in self.folders)

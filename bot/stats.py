@@ -9,7 +9,7 @@ import statistics
 import time
 from dataclasses import dataclass
 
-from bot.storage.db import Database
+from bot.storage.store import Store
 
 #: The windows /stats reports: a day and a week, in seconds.
 WINDOWS = {"24h": 86400.0, "7d": 7 * 86400.0}
@@ -46,17 +46,17 @@ class BusinessFigures:
     windows: dict[str, WindowFigures]
 
 
-async def business(db: Database, now: float | None = None) -> BusinessFigures:
+async def business(db: Store, now: float | None = None) -> BusinessFigures:
     now = time.time() if now is None else now
     users = await db.report("SELECT COUNT(*) AS n FROM users WHERE user_id > 0")
     windows = {name: await _window(db, now - seconds) for name, seconds in WINDOWS.items()}
     return BusinessFigures(int(users[0]["n"]), windows)
 
 
-async def _window(db: Database, since: float) -> WindowFigures:
+async def _window(db: Store, since: float) -> WindowFigures:
     active = await db.report(
         "SELECT COUNT(*) AS n FROM (SELECT user_id FROM jobs WHERE created_at >= ? AND user_id > 0"
-        " UNION SELECT user_id FROM payments WHERE paid_at >= ?)",
+        " UNION SELECT user_id FROM payments WHERE paid_at >= ?) AS active",
         (since, since),
     )
     jobs = await db.report(

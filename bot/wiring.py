@@ -24,9 +24,9 @@ from bot.photos import PhotoKeeper
 from bot.retention import MediaSweeper
 from bot.services import registry
 from bot.services.base import ResultView, Service
-from bot.storage.db import Database
 from bot.storage.payments import Payments
 from bot.storage.repo import Job, Repository
+from bot.storage.store import Store, open_store
 from bot.templates import TemplateGallery
 from bot.web import WebServer
 from providers.base import TaskProvider
@@ -54,7 +54,7 @@ DECODE_BUDGET_BYTES = 256 * 1024 * 1024
 @dataclass
 class Wiring:
     settings: Settings
-    db: Database
+    db: Store
     repo: Repository
     payments: Payments
     alerts: OperatorAlerts
@@ -261,7 +261,7 @@ def result_presenter(settings: Settings) -> Callable[[Job, int, bytes, str], Res
 
 async def open_wiring(app: PhotoBotApp, settings: Settings) -> Wiring:
     """Open the database, clients and web server and attach them to ``app.bot_data``."""
-    db = await Database.open(settings.database.path)
+    db = await open_store(settings.database.path, settings.database.url)
     repo = Repository(
         db,
         daily_free=settings.credits.daily_free,
@@ -316,7 +316,7 @@ async def open_wiring(app: PhotoBotApp, settings: Settings) -> Wiring:
         max_user_bytes=int(database.max_user_mb * 1024 * 1024),
         min_free_bytes=int(database.min_free_disk_mb * 1024 * 1024),
         retention_days=database.media_retention_days,
-        database_path=Path(database.path),
+        database_path=None if database.url else Path(database.path),
     )
     webhook = (
         (app.bot, settings.webhook_path_secret(), settings.webhook_header_secret())

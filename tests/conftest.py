@@ -4,6 +4,8 @@ test uses, the bot."""
 from __future__ import annotations
 
 import io
+import os
+import uuid
 from collections.abc import AsyncIterator, Callable
 from functools import lru_cache
 from pathlib import Path
@@ -40,6 +42,39 @@ def portrait_jpeg(width: int = 800, height: int = 1000, **save: Any) -> bytes:
     out = io.BytesIO()
     img.save(out, "JPEG", **{"quality": 90, **save})
     return out.getvalue()
+
+
+#: A PostgreSQL server for the tests of both backends (.ci/postgres starts one and prints this).
+POSTGRES_URL = os.environ.get("PHOTOBOT_TEST_POSTGRES", "")
+
+
+async def postgres_schema() -> str:
+    """A URL whose tables live in a schema of their own, made for one test; without a server the
+    test is skipped (CI sets PHOTOBOT_REQUIRE_POSTGRES, and then it fails instead)."""
+    if not POSTGRES_URL:
+        if os.environ.get("PHOTOBOT_REQUIRE_POSTGRES"):
+            pytest.fail("PHOTOBOT_TEST_POSTGRES is not set: start a server with .ci/postgres")
+        pytest.skip("no PostgreSQL server: export PHOTOBOT_TEST_POSTGRES=$(.ci/postgres)")
+    import asyncpg
+
+    schema = f"t_{uuid.uuid4().hex[:16]}"
+    conn = await asyncpg.connect(POSTGRES_URL)
+    try:
+        await conn.execute(f'CREATE SCHEMA "{schema}"')
+    finally:
+        await conn.close()
+    return f"{POSTGRES_URL}?search_path={schema}"
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Any]:
+    """The repositories' database, once per backend: the same tests run against both."""
+    from bot.storage.store import open_store
+
+    url = await postgres_schema() if request.param == "postgres" else ""
+    db = await open_store(str(tmp_path / "db.sqlite3"), url)
+    yield db
+    await db.close()
 
 
 @pytest.fixture

@@ -27,6 +27,8 @@ from typing import TypeVar
 
 import aiosqlite
 
+from bot.storage.store import Params, Tx
+
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
@@ -45,24 +47,24 @@ def _migrations() -> list[tuple[int, str]]:
     return sorted(found)
 
 
-class Tx:
+class SqliteTx:
     """The statements of one transaction (``Database.transaction``): each returns at once."""
 
     def __init__(self, conn: sqlite3.Connection) -> None:
         self._conn = conn
 
-    async def execute(self, sql: str, params: tuple | list = ()) -> int:
+    async def execute(self, sql: str, params: Params = ()) -> int:
         """The changed row count."""
         return self._conn.execute(sql, params).rowcount
 
-    async def fetchone(self, sql: str, params: tuple | list = ()) -> sqlite3.Row | None:
+    async def fetchone(self, sql: str, params: Params = ()) -> sqlite3.Row | None:
         row: sqlite3.Row | None = self._conn.execute(sql, params).fetchone()
         return row
 
-    async def fetchall(self, sql: str, params: tuple | list = ()) -> list[sqlite3.Row]:
+    async def fetchall(self, sql: str, params: Params = ()) -> list[sqlite3.Row]:
         return self._conn.execute(sql, params).fetchall()
 
-    async def number(self, sql: str, params: tuple | list = ()) -> int:
+    async def number(self, sql: str, params: Params = ()) -> int:
         """The whole number in the first column of the first row (a SUM or COUNT); 0 for none."""
         row = self._conn.execute(sql, params).fetchone()
         return int(row[0]) if row is not None and row[0] is not None else 0
@@ -113,7 +115,7 @@ class Database:
         async with self._lock:
             self.conn.execute("BEGIN IMMEDIATE")
             try:
-                result = await work(Tx(self.conn))
+                result = await work(SqliteTx(self.conn))
             except BaseException:
                 self._rollback()
                 raise
@@ -134,17 +136,17 @@ class Database:
         if self.conn.in_transaction:
             self.conn.execute("ROLLBACK")
 
-    async def write(self, sql: str, params: tuple | list = ()) -> int:
+    async def write(self, sql: str, params: Params = ()) -> int:
         """One statement on its own (atomic in autocommit mode); the changed row count."""
         return self.conn.execute(sql, params).rowcount
 
-    async def fetchone(self, sql: str, params: tuple = ()) -> sqlite3.Row | None:
+    async def fetchone(self, sql: str, params: Params = ()) -> sqlite3.Row | None:
         return self.conn.execute(sql, params).fetchone()
 
-    async def fetchall(self, sql: str, params: tuple = ()) -> list[sqlite3.Row]:
+    async def fetchall(self, sql: str, params: Params = ()) -> list[sqlite3.Row]:
         return self.conn.execute(sql, params).fetchall()
 
-    async def report(self, sql: str, params: tuple = ()) -> list[sqlite3.Row]:
+    async def report(self, sql: str, params: Params = ()) -> list[sqlite3.Row]:
         """A statement that may scan whole tables, run off the event loop (it sees every commit
         made before it starts)."""
         return list(await self._side.execute_fetchall(sql, params))

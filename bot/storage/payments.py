@@ -15,8 +15,8 @@ import time
 from dataclasses import dataclass
 from typing import Literal
 
-from bot.storage.db import Database, Tx
 from bot.storage.repo import BALANCE_SQL, BOUGHT_SQL
+from bot.storage.store import Store, Tx
 
 #: Bytes of randomness in an invoice payload (Telegram allows 1-128 bytes).
 PAYLOAD_BYTES = 24
@@ -63,7 +63,7 @@ class RefundPlan:
 
 
 class Payments:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Store) -> None:
         self.db = db
 
     async def issue(self, user_id: int, pack_id: str, credits: int, stars: int) -> Invoice:
@@ -101,8 +101,8 @@ class Payments:
 
         async def work(tx: Tx) -> Received:
             added = await tx.execute(
-                "INSERT OR IGNORE INTO payments (charge_id, user_id, payload, credits, stars, paid_at)"
-                " VALUES (?, ?, ?, ?, ?, ?)",
+                "INSERT INTO payments (charge_id, user_id, payload, credits, stars, paid_at)"
+                " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (charge_id) DO NOTHING",
                 (charge_id, user_id, payload, invoice.credits, invoice.stars, now),
             )
             if added:

@@ -16,7 +16,7 @@ from enum import StrEnum
 from typing import Any
 
 from bot.media import linked_ref
-from bot.storage.db import Database, Tx
+from bot.storage.store import Store, Tx
 
 
 class JobState(StrEnum):
@@ -175,7 +175,7 @@ class ActiveJobs(Exception):
 
 class Repository:
     def __init__(
-        self, db: Database, daily_free: int, today: Callable[[], str] = utc_day, fingerprint_key: bytes = b"photobot"
+        self, db: Store, daily_free: int, today: Callable[[], str] = utc_day, fingerprint_key: bytes = b"photobot"
     ) -> None:
         self.db = db
         self.daily_free = daily_free
@@ -192,7 +192,7 @@ class Repository:
             await tx.execute(
                 "INSERT INTO users (user_id, chat_id, language, first_seen) VALUES (?, ?, ?, ?)"
                 " ON CONFLICT(user_id) DO UPDATE SET chat_id = excluded.chat_id,"
-                " language = CASE WHEN users.language_chosen THEN users.language ELSE excluded.language END",
+                " language = CASE WHEN users.language_chosen = 1 THEN users.language ELSE excluded.language END",
                 (user_id, chat_id, language, time.time()),
             )
             await self._grant_daily(tx, user_id)
@@ -273,7 +273,8 @@ class Repository:
             await tx.execute("DELETE FROM users WHERE user_id = ?", (user_id,))
             await tx.execute("DELETE FROM forgotten_today WHERE day < ?", (day,))
             await tx.execute(
-                "INSERT OR REPLACE INTO forgotten_today (fingerprint, day) VALUES (?, ?)",
+                "INSERT INTO forgotten_today (fingerprint, day) VALUES (?, ?)"
+                " ON CONFLICT (fingerprint) DO UPDATE SET day = excluded.day",
                 (self._fingerprint(user_id), day),
             )
             return refs
@@ -475,7 +476,8 @@ class Repository:
             # Settled as held: a release gives back free and bought credits as they were taken.
             await tx.execute(
                 "INSERT INTO ledger (user_id, kind, amount, paid, job_id, created_at)"
-                " SELECT user_id, ?, amount, paid, job_id, ? FROM ledger WHERE job_id = ? AND kind = 'hold'",
+                " SELECT user_id, ?, amount, paid, job_id, CAST(? AS DOUBLE PRECISION) FROM ledger"
+                " WHERE job_id = ? AND kind = 'hold'",
                 (kind, time.time(), job.id),
             )
             return True

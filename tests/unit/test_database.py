@@ -9,13 +9,14 @@ import textwrap
 
 import pytest
 
-from bot.storage.db import Database, Tx
+from bot.storage.db import Database
 from bot.storage.repo import Repository
+from bot.storage.store import Tx
 
 #: Runs in a child process: a file-size limit is the portable way to make the disk "full".
 _FULL_DISK = textwrap.dedent("""
     import asyncio, os, resource, sqlite3, sys
-    from bot.storage.db import Database, Tx
+    from bot.storage.db import Database
     from bot.storage.repo import JobDraft, Repository
 
     async def main(path):

@@ -3,17 +3,20 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 
+import asyncpg
 import pytest
 
 from bot.storage.db import Database
-from bot.storage.repo import InsufficientCredits, JobDraft, Repository
+from bot.storage.repo import InsufficientCredits, Job, JobDraft, Repository
+
+#: What a refused write raises on SQLite and on PostgreSQL (a constraint, the ledger's trigger).
+INTEGRITY = (sqlite3.IntegrityError, asyncpg.IntegrityConstraintViolationError)
 
 
 @pytest.fixture
-async def repo(tmp_path):
-    db = await Database.open(tmp_path / "db.sqlite3")
-    yield Repository(db, daily_free=20)
-    await db.close()
+def repo(store):
+    """A repository on each backend (tests/conftest.py's ``store``)."""
+    return Repository(store, daily_free=20)
 
 
 def _draft(price: int, user_id: int = 1) -> JobDraft:
@@ -29,9 +32,29 @@ def _draft(price: int, user_id: int = 1) -> JobDraft:
     )
 
 
-async def test_wal_mode_and_migration_version(repo):
-    assert (await repo.db.fetchone("PRAGMA journal_mode"))[0] == "wal"
-    assert (await repo.db.fetchone("PRAGMA user_version"))[0] == 4
+async def test_wal_mode_and_migration_version(tmp_path):
+    db = await Database.open(tmp_path / "db.sqlite3")
+    try:
+        assert (await db.fetchone("PRAGMA journal_mode"))[0] == "wal"
+        assert (await db.fetchone("PRAGMA user_version"))[0] == 4
+    finally:
+        await db.close()
+
+
+async def test_postgres_migrations_are_recorded_and_run_once():
+    """Processes that start together migrate once: the advisory lock serialises them, and the
+    second finds the version recorded."""
+    from bot.storage.postgres import PostgresStore
+    from tests.conftest import postgres_schema
+
+    url = await postgres_schema()
+    first, second = await asyncio.gather(PostgresStore.open(url), PostgresStore.open(url))
+    try:
+        versions = await first.fetchall("SELECT version FROM schema_version ORDER BY version")
+        assert [row["version"] for row in versions] == [1]
+    finally:
+        await first.close()
+        await second.close()
 
 
 async def test_reports_see_every_commit_and_closing_leaves_no_wal(tmp_path):
@@ -73,24 +96,47 @@ async def test_daily_grant_tops_up_once_per_day(repo):
     assert [tuple(r) for r in rows] == [("daily_grant", 20)]
 
 
-async def test_credits_on_hold_count_towards_the_daily_top_up(tmp_path):
+async def test_credits_on_hold_count_towards_the_daily_top_up(store):
     """A job holds 6 of 20 free credits across midnight and then fails: the user ends the new day
     with 20, not 26 (today's top-up counted the held credits as the user's)."""
     day = ["2026-11-28"]
-    db = await Database.open(tmp_path / "db.sqlite3")
-    try:
-        repo = Repository(db, daily_free=20, today=lambda: day[0])
-        await repo.ensure_user(1, 1, "en")  # 28 Nov: 20 free
-        job = await repo.create_job(_draft(6))  # 6 on hold
-        day[0] = "2026-11-29"
-        assert await repo.balance(1) == 14  # the held 6 count: no top-up
-        assert await repo.settle(job, "failed", error="internal_error")  # the 6 come back
-        assert await repo.balance(1) == 20
-        grants = await db.fetchall("SELECT day, amount FROM ledger WHERE kind = 'daily_grant' ORDER BY day")
-        assert [tuple(g) for g in grants] == [("2026-11-28", 20), ("2026-11-29", 0)]
-        assert await repo.ledger_problems() == []
-    finally:
-        await db.close()
+    repo = Repository(store, daily_free=20, today=lambda: day[0])
+    await repo.ensure_user(1, 1, "en")  # 28 Nov: 20 free
+    job = await repo.create_job(_draft(6))  # 6 on hold
+    day[0] = "2026-11-29"
+    assert await repo.balance(1) == 14  # the held 6 count: no top-up
+    assert await repo.settle(job, "failed", error="internal_error")  # the 6 come back
+    assert await repo.balance(1) == 20
+    grants = await store.fetchall("SELECT day, amount FROM ledger WHERE kind = 'daily_grant' ORDER BY day")
+    assert [tuple(g) for g in grants] == [("2026-11-28", 20), ("2026-11-29", 0)]
+    assert await repo.ledger_problems() == []
+
+
+async def test_concurrent_orders_cannot_spend_the_same_credits(repo):
+    """Five orders of 6 at once against 20 credits: three are held, two refused, whatever runs
+    them side by side (on PostgreSQL, pooled connections under SERIALIZABLE)."""
+    await repo.ensure_user(1, 1, "en")
+    outcomes = await asyncio.gather(*(repo.create_job(_draft(6)) for _ in range(5)), return_exceptions=True)
+    assert sum(isinstance(o, Job) for o in outcomes) == 3
+    assert sum(isinstance(o, InsufficientCredits) for o in outcomes) == 2
+    assert await repo.balance(1) == 2 and await repo.ledger_problems() == []
+
+
+async def test_a_payment_adds_its_credits_once_and_a_refund_takes_them_back_once(repo):
+    from bot.storage.payments import Payments
+
+    payments = Payments(repo.db)
+    await repo.ensure_user(1, 1, "en")
+    invoice = await payments.issue(1, "small", 30, 50)
+    assert await payments.checkout_problem(invoice.payload, 1, "XTR", 50) is None
+    assert await payments.checkout_problem(invoice.payload, 2, "XTR", 50) == "not_yours"
+    assert await payments.checkout_problem(invoice.payload, 1, "XTR", 49) == "wrong_price"
+    assert await payments.checkout_problem("guessed", 1, "XTR", 50) == "unknown"
+    first, again = [await payments.receive("charge-1", 1, invoice.payload) for _ in range(2)]
+    assert (first.added, first.balance, again.added) == (30, 50, 0)
+    assert await payments.take_back("charge-1", "test") and not await payments.take_back("charge-1", "test")
+    credits = await repo.credits(1)
+    assert (credits.total, credits.bought) == (20, 0) and await repo.ledger_problems() == []
 
 
 async def test_hold_capture_release_balance(repo):
@@ -117,16 +163,16 @@ async def test_insufficient_credits_creates_nothing(repo):
 
 async def test_ledger_is_append_only(repo):
     await repo.ensure_user(1, 1, "en")
-    with pytest.raises(sqlite3.IntegrityError, match="append-only"):
+    with pytest.raises(INTEGRITY, match="append-only"):
         await repo.db.transaction(lambda tx: tx.execute("UPDATE ledger SET amount = 999"))
-    with pytest.raises(sqlite3.IntegrityError, match="append-only"):
+    with pytest.raises(INTEGRITY, match="append-only"):
         await repo.db.transaction(lambda tx: tx.execute("DELETE FROM ledger"))
     # /forget's pseudonymisation (a positive id to a negative one, nothing else) is the one update
     # allowed; moving credits to another real user, or changing an amount along with it, is not.
     await repo.ensure_user(2, 2, "en")
-    with pytest.raises(sqlite3.IntegrityError, match="append-only"):
+    with pytest.raises(INTEGRITY, match="append-only"):
         await repo.db.transaction(lambda tx: tx.execute("UPDATE ledger SET user_id = 2 WHERE user_id = 1"))
-    with pytest.raises(sqlite3.IntegrityError, match="append-only"):
+    with pytest.raises(INTEGRITY, match="append-only"):
         await repo.db.transaction(
             lambda tx: tx.execute("UPDATE ledger SET user_id = -5, amount = 999 WHERE user_id = 1")
         )
@@ -158,7 +204,7 @@ async def test_a_hold_cannot_be_settled_twice_even_by_hand(repo):
     await repo.ensure_user(1, 1, "en")
     job = await repo.create_job(_draft(6))
     await repo.settle(job, "failed", error="x")
-    with pytest.raises(sqlite3.IntegrityError):
+    with pytest.raises(INTEGRITY):
         await repo.db.transaction(
             lambda tx: tx.execute(
                 "INSERT INTO ledger (user_id, kind, amount, job_id, created_at) VALUES (1, 'capture', 6, ?, 0)",
@@ -227,3 +273,28 @@ async def test_a_version_3_ledger_keeps_every_row_and_balance_after_the_payments
             await db.write("UPDATE ledger SET amount = 7 WHERE id = 1")
     finally:
         await db.close()
+
+
+async def test_business_figures_on_each_backend(repo):
+    """/stats' and /metrics' figures: users, orders per service and outcome, credits spent by
+    kind, Stars earned and refunded."""
+    from bot import stats
+    from bot.storage.payments import Payments
+
+    for user_id in (1, 2):
+        await repo.ensure_user(user_id, user_id, "en")
+    done = await repo.create_job(_draft(6, user_id=1))
+    await repo.settle(done, "succeeded", result={"files": []})
+    await repo.end_delivery(done.id)
+    failed = await repo.create_job(_draft(6, user_id=2))
+    await repo.settle(failed, "failed", error="invalid_image")
+    payments = Payments(repo.db)
+    invoice = await payments.issue(2, "small", 30, 50)
+    await payments.receive("charge-9", 2, invoice.payload)
+    figures = await stats.business(repo.db)
+    day = figures.windows["24h"]
+    assert figures.users == 2 and day.active_users == 2
+    idphoto = day.services["idphoto"]
+    assert (idphoto.orders, idphoto.succeeded, idphoto.failed, idphoto.success_rate) == (2, 1, 1, 0.5)
+    assert idphoto.median_seconds is not None and idphoto.median_seconds >= 0
+    assert (day.free_spent, day.bought_spent, day.stars_earned, day.stars_refunded) == (6, 0, 50, 0)

@@ -1,0 +1,60 @@
+"""End-to-end on PostgreSQL (``database.url``): one order of each service, from the photo to the
+delivered file, with the jobs, the ledger and the users in PostgreSQL; and a restart that finds
+the unfinished job there."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.app import running
+from tests.bot.flows import order_anime, order_enhance, order_portrait, order_repair, order_until_summary
+from tests.conftest import postgres_schema
+
+
+async def _idphoto(user):
+    return await order_until_summary(user, "Visa", "USA Visa", "White")
+
+
+SERVICES = {
+    "idphoto": (_idphoto, 6),
+    "anime": (order_anime, 2),
+    "portrait": (order_portrait, 20),
+    "repair": (order_repair, 8),
+    "enhance": (order_enhance, 9),
+}
+
+
+@pytest.mark.parametrize("service", list(SERVICES))
+async def test_each_service_end_to_end_on_postgres(make_settings, telegram, picwish, qq, wanxing, hili, tiger, service):
+    order, price = SERVICES[service]
+    url = await postgres_schema()
+    async with running(make_settings(database__url=url)) as bot:
+        assert type(bot.db).__name__ == "PostgresStore"
+        user = telegram.user(user_id=1201)
+        summary = await order(user)
+        assert f"Price: {price} credits" in summary.text
+        await user.press(summary, "Confirm")
+        await user.next_message(kind="document", timeout=30)
+        await user.edited(summary, "Done!")
+        await bot.runner.idle()
+        (job,) = await bot.db.fetchall("SELECT service, state, delivery FROM jobs")
+        assert (job["service"], job["state"], job["delivery"]) == (service, "succeeded", "done")
+        assert await bot.repo.balance(1201) == 30 - price
+        assert await bot.repo.ledger_problems() == []
+
+
+async def test_a_restarted_bot_finds_the_unfinished_job_in_postgres(make_settings, telegram, picwish):
+    url = await postgres_schema()
+    picwish.hold_new_tasks = True
+    settings = make_settings(database__url=url)
+    user = telegram.user(user_id=1202)
+    async with running(settings) as bot:
+        summary = await order_until_summary(user, "Visa", "USA Visa", "White")
+        await user.press(summary, "Confirm")
+        await picwish.task_created.wait()
+    picwish.release()
+    async with running(settings) as bot:
+        await user.next_message(kind="document", timeout=30)
+        await bot.runner.idle()
+        assert len(picwish.creates) == 1  # followed, never submitted again
+        assert await bot.repo.ledger_problems() == []
