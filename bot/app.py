@@ -44,8 +44,10 @@ from bot.conversations import menu, operator, orders, payments, privacy
 from bot.conversations.common import register_user, user_language
 from bot.i18n import t
 from bot.jobs import ProviderCallback, on_provider_callback
+from bot.persistence import DatabasePersistence
 from bot.services import registry
 from bot.services.base import Service
+from bot.storage.store import Store, open_store
 from bot.telegram_http import AiohttpRequest
 from bot.wiring import Wiring, open_wiring
 
@@ -80,7 +82,7 @@ _TIMEOUT: dict[object, list[BaseHandler]] = {
 }
 
 
-def _conversation(service: Service[Any], timeout: float) -> ConversationHandler:
+def _conversation(service: Service[Any], timeout: float, persistent: bool) -> ConversationHandler:
     """A service's conversation: its menu button (and re-entries) in, its steps, the shared ways out."""
     return ConversationHandler(
         entry_points=[
@@ -92,6 +94,7 @@ def _conversation(service: Service[Any], timeout: float) -> ConversationHandler:
         allow_reentry=True,
         conversation_timeout=timeout,
         name=service.name,
+        persistent=persistent,
     )
 
 
@@ -105,7 +108,7 @@ def register_handlers(app: PhotoBotApp, conversation_timeout: float) -> None:
     app.add_handler(TypeHandler(ProviderCallback, on_provider_callback), group=-1)
     # Conversations, in menu order: a service's steps win over the generic handlers below.
     for service in registry.SERVICES:
-        app.add_handler(_conversation(service, conversation_timeout))
+        app.add_handler(_conversation(service, conversation_timeout, persistent=app.persistence is not None))
     # Commands.
     app.add_handler(CommandHandler("start", menu.start))
     app.add_handler(CommandHandler("help", menu.help_command))
@@ -156,9 +159,10 @@ async def _on_error(update: object, context: Context) -> None:
             log.debug("could not tell the user about the error", exc_info=True)
 
 
-def build_application(settings: Settings) -> PhotoBotApp:
-    """The configured python-telegram-bot Application with every handler registered."""
-    app = (
+def build_application(settings: Settings, store: Store | None = None) -> PhotoBotApp:
+    """The configured python-telegram-bot Application with every handler registered; with a
+    ``store``, sessions and conversation steps are kept in it (bot/persistence.py)."""
+    builder = (
         ApplicationBuilder()
         .token(settings.telegram.token)
         .base_url(settings.telegram.base_url)
@@ -170,8 +174,10 @@ def build_application(settings: Settings) -> PhotoBotApp:
             AIORateLimiter(overall_max_rate=settings.telegram.max_messages_per_second, max_retries=RATE_LIMIT_RETRIES)
         )
         .concurrent_updates(True)
-        .build()
     )
+    if store is not None:
+        builder = builder.persistence(DatabasePersistence(store))
+    app = builder.build()
     register_handlers(app, settings.telegram.conversation_timeout)
     return app
 
@@ -186,10 +192,11 @@ async def _set_commands(app: PhotoBotApp, settings: Settings) -> None:
 @asynccontextmanager
 async def running(settings: Settings) -> AsyncIterator[Wiring]:
     """Run the bot (long polling, web server, job runner) for the body of the ``async with``."""
-    app = build_application(settings)
+    store = await open_store(settings.database.path, settings.database.url)
+    app = build_application(settings, store)
     try:
         async with app:
-            services = await open_wiring(app, settings)
+            services = await open_wiring(app, settings, store)
             try:
                 await _set_commands(app, settings)
                 await app.start()
@@ -221,6 +228,7 @@ async def running(settings: Settings) -> AsyncIterator[Wiring]:
         # When starting fails (Telegram unreachable), the Application skips shutting the bot
         # down, which would leave its HTTP sessions open; this does nothing after a normal stop.
         await app.bot.shutdown()
+        await store.close()  # last: the Application writes the sessions as it shuts down
 
 
 def _forget_quiet_sessions_regularly(app: PhotoBotApp, services: Wiring) -> None:

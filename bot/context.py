@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import copy
 import secrets
 import time
 from dataclasses import dataclass, field
@@ -29,6 +30,11 @@ class InputPhoto:
     #: Held while the face check runs: a second tap waits for the first check instead of
     #: starting another.
     checking: asyncio.Lock = field(default_factory=asyncio.Lock, repr=False, compare=False)
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> InputPhoto:
+        """A copy with a lock of its own (python-telegram-bot copies a session before it writes
+        it down, maybe while a face check holds this one)."""
+        return InputPhoto(self.ref, self.width, self.height, copy.deepcopy(self.face, memo))
 
 
 @dataclass

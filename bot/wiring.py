@@ -26,7 +26,7 @@ from bot.services import registry
 from bot.services.base import ResultView, Service
 from bot.storage.payments import Payments
 from bot.storage.repo import Job, Repository
-from bot.storage.store import Store, open_store
+from bot.storage.store import Store
 from bot.templates import TemplateGallery
 from bot.web import WebServer
 from providers.base import TaskProvider
@@ -106,7 +106,6 @@ class Wiring:
         for provider in self.providers.values():
             await provider.aclose()
         await self.downloader.aclose()
-        await self.db.close()
 
 
 class Retries(TypedDict):
@@ -259,9 +258,9 @@ def result_presenter(settings: Settings) -> Callable[[Job, int, bytes, str], Res
     return present
 
 
-async def open_wiring(app: PhotoBotApp, settings: Settings) -> Wiring:
-    """Open the database, clients and web server and attach them to ``app.bot_data``."""
-    db = await open_store(settings.database.path, settings.database.url)
+async def open_wiring(app: PhotoBotApp, settings: Settings, db: Store) -> Wiring:
+    """Open the clients and web server on the opened database ``db`` and attach them to
+    ``app.bot_data`` (the caller closes ``db``, after the Application has written its sessions)."""
     repo = Repository(
         db,
         daily_free=settings.credits.daily_free,

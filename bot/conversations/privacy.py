@@ -78,5 +78,7 @@ async def forget_answer(update: Update, context: Context) -> None:
         refs.append(session.photo.ref)
     deleted = sum(await asyncio.to_thread(lambda: [services.media.delete(ref) for ref in refs]))
     context.application.drop_user_data(user_id)
+    if context.application.persistence is not None:  # the kept session goes now, not at the next write
+        await context.application.persistence.drop_user_data(user_id)
     log.info("a user used /forget: %d files deleted, rows pseudonymised", deleted)
     await query_of(update).edit_message_text(t(lang, "forget.done", files=deleted))

@@ -1,0 +1,41 @@
+"""A restarted bot carries on where each user was: the menu step, the draft, the order on the
+summary (sessions and conversation steps kept in the database, on either backend)."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.app import running
+from tests.bot.flows import send_photo_and_pick_idphoto
+from tests.conftest import postgres_schema
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgres"])
+async def test_a_restart_keeps_the_menu_step_and_the_order_on_the_summary(make_settings, telegram, picwish, backend):
+    url = await postgres_schema() if backend == "postgres" else ""
+    settings = make_settings(database__url=url)
+    user = telegram.user(user_id=1301)
+    async with running(settings):
+        menu = await send_photo_and_pick_idphoto(user)
+        await user.press(menu, "Visa")
+        await user.edited(menu, "Choose a spec")
+        await user.send_text("USA visa")
+        found = await user.next_message("Results for")
+    async with running(settings) as bot:  # restarted between two taps
+        await user.press(found, "USA Visa ·")
+        await user.edited(found, "background colour")
+        await user.press(found, "White")
+        await user.edited(found, "Options")
+        await user.press(found, "Continue")
+        summary = await user.edited(found, "Please check your order")
+    async with running(settings) as bot:  # and again before Confirm
+        await user.press(summary, "Confirm")
+        await user.next_message(kind="document", timeout=15)
+        assert picwish.creates[-1]["spec_id"] == "3108"
+        assert await bot.repo.balance(1301) == 24
+        await user.send_text("/forget")
+        question = await user.next_message("This deletes every photo")
+        await user.press(question, "Delete everything")
+        await user.edited(question, "Done.")
+        kept = await bot.db.fetchall("SELECT data FROM sessions WHERE user_id = 1301")
+        assert not any("inputs/" in row["data"] for row in kept)  # the photo is not remembered
