@@ -22,8 +22,11 @@ from bot.storage.store import Store
 from providers.localengine.findings import FaceFindings
 from providers.orders import IdPhotoOrder
 
-#: Seconds between writes of what changed: a crash loses at most this much of a dialogue.
-UPDATE_INTERVAL = 1.0
+#: Seconds between writes of what changed: a crash loses at most this much of a dialogue (never
+#: an order: Confirm stores the job at once). Each write deep-copies and stores every session that
+#: changed; once a second that burst cost the load benchmark half its added latency, every five
+#: seconds nothing measurable (docs/benchmarks.md).
+UPDATE_INTERVAL = 5.0
 
 
 def encode(session: Session) -> str:
