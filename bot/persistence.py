@@ -24,7 +24,7 @@ from providers.orders import IdPhotoOrder
 
 #: Seconds between writes of what changed: a crash loses at most this much of a dialogue (never
 #: an order: Confirm stores the job at once). Each write deep-copies and stores every session that
-#: changed; once a second that burst cost the load benchmark half its added latency, every five
+#: changed; once a second those bursts doubled the load benchmark's added latency, every five
 #: seconds nothing measurable (docs/benchmarks.md).
 UPDATE_INTERVAL = 5.0
 
