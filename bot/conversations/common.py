@@ -87,6 +87,11 @@ async def user_language(update: Update, context: Context) -> str:
     return session.lang
 
 
+def is_admin(update: Update, context: Context) -> bool:
+    """Whether the update is from one of ``telegram.admin_ids``."""
+    return user_id_of(update) in context.wiring.settings.telegram.admin_ids
+
+
 async def answer(update: Update, text: str | None = None) -> None:
     """Acknowledge a button press (stops the client's spinner), optionally with a toast."""
     if update.callback_query is not None:

@@ -14,7 +14,7 @@ from bot import keyboards
 from bot.callback_data import SetLanguage
 from bot.context import Context, InputPhoto
 from bot.conversations import payments
-from bot.conversations.common import answer, chat_id_of, message_of, pressed, query_of, user_id_of
+from bot.conversations.common import answer, chat_id_of, is_admin, message_of, pressed, query_of, user_id_of
 from bot.i18n import LANGUAGES, t
 from bot.images import MAX_INPUT_BYTES, MAX_STORED_BYTES, MAX_STORED_SIDE, ImageRejected, normalise, probe
 from providers.errors import ProviderError
@@ -107,7 +107,7 @@ def _whole(text: str) -> int:
 async def grant(update: Update, context: Context) -> None:
     """/grant <user_id> <credits>: admins add credits to a user."""
     lang = context.lang
-    if user_id_of(update) not in context.wiring.settings.telegram.admin_ids:
+    if not is_admin(update, context):
         await message_of(update).reply_text(t(lang, "admin.not_allowed"))
         return
     args = context.args or []
@@ -196,7 +196,7 @@ async def expired_button(update: Update, context: Context) -> None:
 async def hili_remaining(update: Update, context: Context) -> None:
     """/hili: admins see how many Hili uses are left."""
     lang = context.lang
-    if user_id_of(update) not in context.wiring.settings.telegram.admin_ids:
+    if not is_admin(update, context):
         await message_of(update).reply_text(t(lang, "admin.not_allowed"))
         return
     client = context.wiring.providers.get("hili")

@@ -8,7 +8,7 @@ from telegram import Update
 
 from bot import stats
 from bot.context import Context
-from bot.conversations.common import message_of, user_id_of
+from bot.conversations.common import is_admin, message_of
 from bot.i18n import t
 from bot.stats import WindowFigures
 
@@ -59,7 +59,7 @@ def _providers(context: Context, lang: str) -> str:
 async def show_stats(update: Update, context: Context) -> None:
     """/stats (admins): users, then the last 24 hours and 7 days, then the providers."""
     lang = context.lang
-    if user_id_of(update) not in context.wiring.settings.telegram.admin_ids:
+    if not is_admin(update, context):
         await message_of(update).reply_text(t(lang, "admin.not_allowed"))
         return
     figures = await stats.business(context.wiring.db)

@@ -22,7 +22,7 @@ from telegram.error import TelegramError
 from bot import keyboards
 from bot.callback_data import BuyPack, RefundAnswer
 from bot.context import Context
-from bot.conversations.common import answer, message_of, pressed, query_of, user_id_of
+from bot.conversations.common import answer, is_admin, message_of, pressed, query_of, user_id_of
 from bot.i18n import localized, pick_language, t
 from bot.storage.payments import CURRENCY, Payment
 
@@ -142,15 +142,11 @@ async def _take_back(context: Context, charge_id: str, note: str, *, alert: bool
     return buyer
 
 
-def _is_admin(update: Update, context: Context) -> bool:
-    return user_id_of(update) in context.wiring.settings.telegram.admin_ids
-
-
 async def refund(update: Update, context: Context) -> None:
     """/refund <charge id>: admins give a payment's Stars back and take its credits back; when
     they were spent, only after a yes."""
     lang = context.lang
-    if not _is_admin(update, context):
+    if not is_admin(update, context):
         await message_of(update).reply_text(t(lang, "admin.not_allowed"))
         return
     args = context.args or []
@@ -188,7 +184,7 @@ async def refund_answer(update: Update, context: Context) -> None:
     lang = context.lang
     press = pressed(update, RefundAnswer)
     pending = context.session.pending_refund
-    if press is None or pending is None or pending[1] != press.nonce or not _is_admin(update, context):
+    if press is None or pending is None or pending[1] != press.nonce or not is_admin(update, context):
         await answer(update, t(lang, "menu.expired"))
         return
     context.session.pending_refund = None
