@@ -44,6 +44,10 @@ _FIXES = {
         "check this machine's internet connection and DNS (or telegram.base_url, if you run your own Bot API server)"
     ),
     "server.port": "another program holds the port: choose a free server.port, or the right server.host",
+    "database.url": (
+        "check the host, port, database name, user and password in database.url, and that the PostgreSQL"
+        " server runs and accepts connections from this machine"
+    ),
     "no config file": "copy config.example.yaml, then run: photobot check --config config.yaml",
 }
 
@@ -100,11 +104,31 @@ def check(settings: Settings) -> int:
             f"warning: {key}: plain http:// (photos, keys and signed links travel unencrypted); use https://",
             file=sys.stderr,
         )
+    if settings.database.url:
+        reached = asyncio.run(_reach_postgres(settings.database.url))
+        if reached:
+            problems.append(f"database.url: {reached}")
+        else:
+            print("database: PostgreSQL, reachable, schema up to date")
+    else:
+        print(f"database: SQLite at {settings.database.path}")
     if problems:
         report(problems)
         return 1
     print("config OK")
     return 0
+
+
+async def _reach_postgres(url: str) -> str:
+    """Connect (creating or migrating the schema, as ``run`` would); what went wrong, or ""."""
+    from bot.storage.postgres import PostgresStore
+
+    try:
+        store = await asyncio.wait_for(PostgresStore.open(url, max_size=1), timeout=15)
+    except Exception as err:  # noqa: BLE001 (whatever the driver raises, the operator reads it)
+        return f"cannot connect: {type(err).__name__}: {err}"
+    await store.close()
+    return ""
 
 
 def _event_loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:

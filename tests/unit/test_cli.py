@@ -145,7 +145,7 @@ def test_check_prints_each_error_on_its_own_line_with_its_fix(tmp_path, capsys, 
     config = tmp_path / "c.yaml"
     config.write_text("providers:\n  picwish:\n    enabled: true\n")
     code, out, err = _run(capsys, "check", "--config", str(config))
-    assert code == 1 and out.endswith("enhance: not available\n")
+    assert code == 1 and out.endswith("enhance: not available\ndatabase: SQLite at data/photobot.sqlite3\n")
     assert err.splitlines() == [
         "error: telegram.token: not set",
         "  fix: talk to @BotFather in Telegram (/newbot) for a bot token, then set TELEGRAM_BOT_TOKEN=<token> in"
@@ -176,3 +176,21 @@ def test_the_installed_command_runs(tmp_path):
         [sys.executable, "-m", "bot", "specs", "--lang", "en", "35x45"], capture_output=True, text=True, timeout=60
     )
     assert result.returncode == 0 and result.stdout.splitlines()[1].startswith("  1104  Small 2 Inch")
+
+
+def test_check_reaches_the_postgresql_database(tmp_path, capsys, monkeypatch):
+    import asyncio
+
+    from tests.conftest import postgres_schema
+
+    monkeypatch.delenv("TELEGRAM_BOT_TOKEN", raising=False)
+    config = tmp_path / "c.yaml"
+    config.write_text("telegram:\n  token: '1:abc'\ndatabase:\n  url: postgresql://photobot@127.0.0.1:1/none\n")
+    code, _, err = _run(capsys, "check", "--config", str(config))
+    assert code == 1 and err.splitlines()[0].startswith("error: database.url: cannot connect: ")
+    assert err.splitlines()[1].startswith("  fix: check the host, port, database name, user and password")
+    url = asyncio.run(postgres_schema())
+    config.write_text(f"telegram:\n  token: '1:abc'\ndatabase:\n  url: '{url}'\n")
+    code, out, _ = _run(capsys, "check", "--config", str(config))
+    assert code == 0 and "database: PostgreSQL, reachable, schema up to date\n" in out
+    assert out.endswith("config OK\n")
