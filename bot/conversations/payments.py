@@ -118,7 +118,7 @@ async def _take_back(context: Context, charge_id: str, note: str, *, alert: bool
     spent credits left the buyer owing."""
     payments = context.wiring.payments
     plan = await payments.plan_refund(charge_id)
-    if plan is None or not await payments.take_back(charge_id, note):
+    if plan is None or not await payments.take_back(plan, note):
         return None
     buyer = plan.payment
     lang = await context.wiring.repo.user_language(buyer.user_id)

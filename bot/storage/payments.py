@@ -133,12 +133,10 @@ class Payments:
         bought = await self.db.fetchone(BOUGHT_SQL, (ledger_user,))
         return RefundPlan(payment, ledger_user, int(bought[0] if bought else 0) - payment.credits)
 
-    async def take_back(self, charge_id: str, note: str) -> bool:
-        """Record the refund of a payment: its credits leave the ledger, once. False when it was
-        refunded already (or is unknown)."""
-        plan = await self.plan_refund(charge_id)
-        if plan is None:
-            return False
+    async def take_back(self, plan: RefundPlan, note: str) -> bool:
+        """Record the refund :meth:`plan_refund` planned: the payment's credits leave the ledger,
+        once. False when it was refunded already."""
+        charge_id = plan.payment.charge_id
         now = time.time()
 
         async def work(tx: Tx) -> bool:

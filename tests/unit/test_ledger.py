@@ -134,7 +134,9 @@ async def test_a_payment_adds_its_credits_once_and_a_refund_takes_them_back_once
     assert await payments.checkout_problem("guessed", 1, "XTR", 50) == "unknown"
     first, again = [await payments.receive("charge-1", 1, invoice.payload) for _ in range(2)]
     assert (first.added, first.balance, again.added) == (30, 50, 0)
-    assert await payments.take_back("charge-1", "test") and not await payments.take_back("charge-1", "test")
+    plan = await payments.plan_refund("charge-1")
+    assert plan is not None and await payments.plan_refund("no-such-charge") is None
+    assert await payments.take_back(plan, "test") and not await payments.take_back(plan, "test")
     credits = await repo.credits(1)
     assert (credits.total, credits.bought) == (20, 0) and await repo.ledger_problems() == []
 
