@@ -164,6 +164,11 @@ class JobSettings(_Section):
     #: Longest wait between two status queries of a job whose provider calls back (the wait
     #: grows from the provider's poll_interval; a callback wakes the job at once).
     max_poll_interval: float = Field(default=15.0, gt=0)
+    #: Seconds a worker's claim on a job lasts without being renewed (it renews every third of
+    #: it): a job whose worker died is taken over by another after at most this long.
+    lease_seconds: float = Field(default=15.0, ge=3)
+    #: Unfinished jobs one worker process drives at once; more are left for other workers.
+    max_held: int = Field(default=1000, ge=1)
 
 
 class LimitSettings(_Section):

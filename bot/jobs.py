@@ -7,14 +7,25 @@ Every step that must survive a restart is a compare-and-set in SQLite:
                    +-- found on start: the provider may or may not have the task, and it is
                        never sent twice, so the job fails and its credits are released.
 
-One asyncio task drives one job; on start every open job gets its task again.
+One asyncio task drives one job. A process drives only jobs it holds a lease on (``owner``,
+``lease_until``): it claims them, renews its leases every third of ``lease`` seconds, and gives
+them back when they are done or it stops. New jobs and provider callbacks are announced on the
+database (``Store.notify``: PostgreSQL's NOTIFY, or within the process on SQLite); every worker
+also looks for unclaimed jobs at each renewal, so a job whose worker died (its lease ran out) is
+taken over by another: a task already submitted is followed, never submitted again, and its
+delivery stays a compare-and-set that only one process wins. On SQLite one process has the
+database to itself and takes every unfinished job at start.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import logging
+import os
+import secrets
+import socket
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
@@ -24,6 +35,7 @@ from bot.delivery import Delivery, DeliveryPostponed
 from bot.images import fit
 from bot.media import MediaStore, linked_ref
 from bot.storage.repo import Job, JobState, Repository
+from bot.storage.store import DATABASE_ERRORS
 from providers.base import TaskProvider
 from providers.download import Downloader
 from providers.errors import (
@@ -57,6 +69,12 @@ MAX_BAD_ANSWERS = 3
 #: with them (they wake the job at once) to ``jobs.max_poll_interval``.
 POLL_BACKOFF = 1.5
 NO_CALLBACK_MAX_POLLS = 3
+#: Notification channels (bot/storage/store.Store.notify): a job for the workers to take (new, or
+#: cancelled while it waited), and a provider callback for the job's worker; the payload is the id.
+JOBS_CHANNEL = "photobot_jobs"
+WAKE_CHANNEL = "photobot_wake"
+#: Jobs claimed at one look at the table.
+CLAIM_BATCH = 100
 
 
 def _transient(err: ProviderError) -> bool:
@@ -76,8 +94,14 @@ class ProviderCallback:
 
 
 async def on_provider_callback(update: ProviderCallback, context: Context) -> None:
-    """The TypeHandler for ProviderCallback: wake the job."""
-    context.wiring.runner.wake(update.job_id)
+    """The TypeHandler for ProviderCallback: wake the job, in whichever worker drives it."""
+    await context.wiring.runner.announce_wake(update.job_id)
+
+
+def process_name() -> str:
+    """This process as a lease owner: its machine and pid (what an operator looks for), and a
+    random part so that a pid reused after a restart is not taken for the old process."""
+    return f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
 
 
 class JobRunner:
@@ -96,7 +120,14 @@ class JobRunner:
         max_poll_interval: float = 15.0,
         measure: Callable[[Job, bytes], Awaitable[dict[str, Any] | None]] | None = None,
         observe: Callable[[str, ProviderError | None], Awaitable[None]] | None = None,
+        lease: float = 15.0,
+        max_held: int = 1000,
+        owner: str | None = None,
     ) -> None:
+        #: This process in the jobs' ``owner`` column, how long its claims last, how many it holds.
+        self.owner = owner or process_name()
+        self.lease = lease
+        self.max_held = max_held
         #: Told of every submit and status query: the provider and its error, if any (bot/health.py).
         self.observe = observe
         #: Measures a result that came without a placement report (an ID photo from PicWish).
@@ -116,22 +147,92 @@ class JobRunner:
         self._wakeups: dict[str, asyncio.Event] = {}
         self._deliveries: set[asyncio.Task[None]] = set()
         self._stopping = False
+        #: Jobs this process has claimed and drives (its leases).
+        self._held: set[str] = set()
+        self._keeper: asyncio.Task[None] | None = None
+        #: Whether this process drives jobs (``resume`` was called: roles ``all`` and ``worker``).
+        self._working = False
+        #: Set by a new job's announcement when this process held too many to take it then.
+        self._more = asyncio.Event()
 
     # --- control -------------------------------------------------------------
 
     async def resume(self) -> int:
-        """Start a driver for every job that is not finished and told; returns how many."""
-        jobs = await self.repo.open_jobs()
-        for job in jobs:
-            self.start(job.id)
-        if jobs:
-            log.info("resumed %d open jobs", len(jobs))
-        return len(jobs)
+        """Work on jobs: listen for new ones and for wake-ups, claim the unfinished ones (on a
+        database this process has to itself, all of them: it restarted), and keep the leases;
+        returns how many were claimed now."""
+        db = self.repo.db
+        self._working = True
+        await db.listen(JOBS_CHANNEL, self._announced)
+        await db.listen(WAKE_CHANNEL, self.wake)
+        claimed = await self._claim(take_over=not db.shared)
+        if claimed:
+            log.info("resumed %d open jobs", claimed)
+        self._keeper = asyncio.create_task(self._keep_leases(), name="job-leases")
+        return claimed
 
-    def start(self, job_id: str) -> None:
+    async def announce(self, job_id: str) -> None:
+        """A job for a worker to take: new, or cancelled while it waited (to deliver that)."""
+        await self.repo.db.notify(JOBS_CHANNEL, job_id)
+
+    async def announce_wake(self, job_id: str) -> None:
+        """A provider called back about the job: its worker asks the provider now."""
+        await self.repo.db.notify(WAKE_CHANNEL, job_id)
+
+    def _announced(self, job_id: str) -> None:
+        if not self._working:  # not a worker: one of the worker processes takes it
+            return
+        if len(self._tasks) < self.max_held:
+            self.start(job_id)
+        else:
+            self._more.set()
+
+    async def _claim(self, *, take_over: bool = False) -> int:
+        """Claim unfinished jobs no one else holds, as many as there is room for, and drive them."""
+        room = self.max_held - len(self._tasks)
+        claimed = 0
+        while room > 0 and not self._stopping:
+            ids = await self.repo.claim_jobs(self.owner, self.lease, min(room, CLAIM_BATCH), take_over=take_over)
+            for job_id in ids:
+                self.start(job_id, claimed=True)
+            claimed += len(ids)
+            room -= len(ids)
+            if len(ids) < CLAIM_BATCH:
+                break
+        return claimed
+
+    async def _keep_leases(self) -> None:
+        """Every third of the lease: renew this process's leases, stop driving jobs it lost (it
+        was stalled so long that another took them over), and claim jobs left unclaimed."""
+        renewed = time.monotonic()
+        while True:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._more.wait(), self.lease / 3)
+            self._more.clear()
+            try:
+                still = await self.repo.renew_leases(self.owner, self.lease)
+                renewed = time.monotonic()
+                for job_id in self._held - still:
+                    self._lost(job_id, "its lease was taken over")
+                await self._claim()
+            except DATABASE_ERRORS as err:  # out of reach: the drivers' own writes fail too
+                log.warning("could not renew the job leases: %s", err)
+                if time.monotonic() - renewed > self.lease:
+                    for job_id in list(self._held):
+                        self._lost(job_id, "its lease could not be renewed")
+
+    def _lost(self, job_id: str, why: str) -> None:
+        self._held.discard(job_id)
+        task = self._tasks.get(job_id)
+        if task is not None:
+            log.warning("job %s: no longer driven here: %s", job_id, why)
+            task.cancel()
+
+    def start(self, job_id: str, *, claimed: bool = False) -> None:
+        """Drive ``job_id`` here: claim it first unless ``claimed`` already."""
         if self._stopping or job_id in self._tasks:
             return
-        task = asyncio.create_task(self._drive(job_id), name=f"job-{job_id}")
+        task = asyncio.create_task(self._drive(job_id, claimed), name=f"job-{job_id}")
         self._tasks[job_id] = task
         task.add_done_callback(functools.partial(self._forget, job_id))
 
@@ -169,10 +270,13 @@ class JobRunner:
             waiting = self._tasks.pop(job_id, None)
             if waiting is not None:
                 waiting.cancel()
+                await self.repo.release_job(job_id, self.owner)
+                self._held.discard(job_id)
         elif not await self._drop_running(job):
             return False
-        self.wake(job_id)
-        self.start(job_id)
+        # Whichever worker holds it delivers the cancellation now; if none does, one takes it.
+        await self.announce_wake(job_id)
+        await self.announce(job_id)
         return True
 
     async def _drop_running(self, job: Job) -> bool:
@@ -190,8 +294,14 @@ class JobRunner:
         return False
 
     async def stop(self) -> None:
-        """Stop following jobs; deliveries under way may finish (they are resumed otherwise)."""
+        """Stop following jobs; deliveries under way may finish (they are resumed otherwise).
+        Then give the leases back, so that another worker takes the jobs over at once."""
         self._stopping = True
+        self._working = False
+        if self._keeper is not None:
+            self._keeper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._keeper
         tasks = list(self._tasks.values())
         for task in tasks:
             task.cancel()
@@ -201,6 +311,12 @@ class JobRunner:
             for task in late:
                 task.cancel()
             await asyncio.gather(*late, return_exceptions=True)
+        if self._held:
+            try:
+                await self.repo.release_jobs(self.owner)
+            except DATABASE_ERRORS as err:  # they are taken over when the leases run out
+                log.warning("could not give back the job leases: %s", err)
+            self._held.clear()
 
     async def idle(self) -> None:
         """Wait until no job is being driven (tests and benchmarks)."""
@@ -209,7 +325,15 @@ class JobRunner:
 
     # --- driving one job -------------------------------------------------------
 
-    async def _drive(self, job_id: str) -> None:
+    async def _drive(self, job_id: str, claimed: bool) -> None:
+        if not claimed and not await self.repo.claim_job(job_id, self.owner, self.lease):
+            return  # another worker drives it, or it needs nothing more
+        self._held.add(job_id)
+        await self._work(job_id)
+        self._held.discard(job_id)
+        await self.repo.release_job(job_id, self.owner)
+
+    async def _work(self, job_id: str) -> None:
         self._wakeups.setdefault(job_id, asyncio.Event())
         submitted = False
         while True:

@@ -2,7 +2,7 @@
 
 The order's service must still be served, its stored photo still there; then one transaction
 stores the job and holds its price (or refuses: too many unfinished jobs, not enough credits),
-and the runner starts it before anything else can fail.
+and the workers are told of it (bot/jobs.py) before anything else can fail.
 """
 
 from __future__ import annotations
@@ -64,5 +64,5 @@ async def place_order(
     except OwesCredits as err:
         return Refusal("owes", owed=err.owed)
     wiring.health.offered_again(provider)  # a provider on trial after being down gets one order
-    wiring.runner.start(job.id)
+    await wiring.runner.announce(job.id)
     return job

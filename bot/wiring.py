@@ -305,6 +305,8 @@ async def open_wiring(app: PhotoBotApp, settings: Settings, db: Store) -> Wiring
         media_link=lambda ref, until: f"{settings.server.public_url}/media/{signer.token(ref, until=until)}",
         max_concurrent=settings.jobs.max_concurrent,
         max_poll_interval=settings.jobs.max_poll_interval,
+        lease=settings.jobs.lease_seconds,
+        max_held=settings.jobs.max_held,
         measure=_result_measure(lambda: wiring),  # called once jobs run, after ``wiring`` is set below
         observe=_observers(health.record, metrics.call),
     )

@@ -20,6 +20,8 @@ import asyncio
 import contextlib
 import logging
 import sqlite3
+import time
+from collections import defaultdict
 from collections.abc import Awaitable, Callable
 from importlib import resources
 from pathlib import Path
@@ -27,7 +29,7 @@ from typing import TypeVar
 
 import aiosqlite
 
-from bot.storage.store import Params, Tx
+from bot.storage.store import Listener, Params, Tx
 
 log = logging.getLogger(__name__)
 
@@ -70,8 +72,26 @@ class SqliteTx:
         return int(row[0]) if row is not None and row[0] is not None else 0
 
 
+class AlwaysHeld:
+    """One process has the database to itself: whatever only one may do, it may."""
+
+    def __init__(self) -> None:
+        self.lost = asyncio.Event()
+
+    async def acquire(self) -> None:
+        """Held at once."""
+
+    async def release(self) -> None:
+        """Nothing to give back."""
+
+
 class Database:
+    #: One process only: an SQLite file is never shared between bot and worker processes.
+    shared = False
+    skip_locked = ""
+
     def __init__(self, conn: sqlite3.Connection, side: aiosqlite.Connection) -> None:
+        self._listeners: defaultdict[str, list[Listener]] = defaultdict(list)
         #: The event loop's connection: point reads and write transactions.
         self.conn = conn
         self._side = side
@@ -146,6 +166,19 @@ class Database:
     async def fetchall(self, sql: str, params: Params = ()) -> list[sqlite3.Row]:
         return self.conn.execute(sql, params).fetchall()
 
+    async def now(self) -> float:
+        return time.time()
+
+    async def notify(self, channel: str, payload: str) -> None:
+        for listener in self._listeners[channel]:
+            listener(payload)
+
+    async def listen(self, channel: str, listener: Listener) -> None:
+        self._listeners[channel].append(listener)
+
+    def exclusive(self, name: str) -> AlwaysHeld:
+        return AlwaysHeld()
+
     async def report(self, sql: str, params: Params = ()) -> list[sqlite3.Row]:
         """A statement that may scan whole tables, run off the event loop (it sees every commit
         made before it starts)."""
@@ -167,6 +200,7 @@ class Database:
                 self.checkpointed.set()
 
     async def close(self) -> None:
+        self._listeners.clear()
         if self._checkpointer is not None:
             self._checkpointer.cancel()
             with contextlib.suppress(asyncio.CancelledError):

@@ -7,20 +7,30 @@ two pooled connections) cannot both spend the same credits: a transaction that l
 back and run again, a few times, from the start. Migrations are this backend's own
 (``pg_migrations/``), numbered like SQLite's, and recorded in ``schema_version``; an advisory lock
 keeps two processes from applying them at once.
+
+Processes on one database reach each other through it: ``notify``/``listen`` are PostgreSQL's
+NOTIFY and LISTEN (a new job for the workers, a provider callback for the job's worker), and
+``exclusive`` is a session advisory lock on a connection of its own, held until the process
+stops or that connection is lost: the server lets go of it as soon as it notices the holder is
+gone (at once for a process that died, within about ``KEEPALIVE_GIVE_UP`` seconds for a machine
+that vanished), and the holder notices a lost connection by its heartbeat.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import functools
 import logging
 import random
+from collections import defaultdict
 from collections.abc import Awaitable, Callable
 from importlib import resources
 from typing import Any, TypeVar
 
 import asyncpg
 
-from bot.storage.store import Params, Row, Tx
+from bot.storage.store import Listener, Params, Row, Tx
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +42,15 @@ RETRY_WAIT = 0.005
 MIGRATION_LOCK = 0x70686F74  # "phot"
 POOL_MIN = 1
 POOL_MAX = 10
+#: The server's keepalive probes on the listening and lock connections: a holder whose machine
+#: vanished without closing its connection is given up after about idle + interval x count seconds.
+KEEPALIVE = {"tcp_keepalives_idle": "5", "tcp_keepalives_interval": "2", "tcp_keepalives_count": "3"}
+KEEPALIVE_GIVE_UP = 11
+#: Seconds between a lock holder's checks that its connection still works (each may take as long).
+HEARTBEAT = 3.0
+#: Seconds to wait before connecting again after a listening or lock connection failed.
+RECONNECT_WAIT = 2.0
+_LOCK_KEY = "hashtext(current_schema() || ':' || $1)"
 
 
 def dollar_placeholders(sql: str) -> str:
@@ -74,9 +93,80 @@ class PgTx:
         return int(value) if value is not None else 0
 
 
+def _set(event: asyncio.Event, _conn: object) -> None:
+    event.set()
+
+
+class AdvisoryLock:
+    """A session advisory lock named ``name`` (within the connection's schema, so that two bots
+    on one server, or two tests, do not share it)."""
+
+    def __init__(self, url: str, name: str) -> None:
+        self.url = url
+        self.name = name
+        self.lost = asyncio.Event()
+        self._conn: asyncpg.Connection | None = None
+        self._heartbeat: asyncio.Task[None] | None = None
+
+    async def acquire(self) -> None:
+        while True:
+            try:
+                conn = await asyncpg.connect(self.url, server_settings=KEEPALIVE)
+            except (OSError, asyncpg.PostgresError) as err:
+                log.warning("cannot reach PostgreSQL to wait for %s: %s", self.name, err)
+                await asyncio.sleep(RECONNECT_WAIT)
+                continue
+            try:
+                await conn.execute(f"SELECT pg_advisory_lock({_LOCK_KEY})", self.name)
+            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as err:
+                conn.terminate()
+                log.warning("lost PostgreSQL while waiting for %s: %s", self.name, err)
+                await asyncio.sleep(RECONNECT_WAIT)
+                continue
+            except BaseException:  # stopped while waiting: the lock must not be taken after all
+                conn.terminate()
+                raise
+            break
+        self._conn = conn
+        self.lost.clear()
+        conn.add_termination_listener(functools.partial(_set, self.lost))
+        self._heartbeat = asyncio.create_task(self._beat(conn), name=f"lock-{self.name}")
+
+    async def _beat(self, conn: asyncpg.Connection) -> None:
+        while not self.lost.is_set():
+            await asyncio.sleep(HEARTBEAT)
+            try:
+                await asyncio.wait_for(conn.fetchval("SELECT 1"), HEARTBEAT)
+            except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as err:
+                log.error("lost the PostgreSQL connection that holds %s: %s", self.name, err)
+                conn.terminate()
+                self.lost.set()
+
+    async def release(self) -> None:
+        if self._heartbeat is not None:
+            self._heartbeat.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._heartbeat
+            self._heartbeat = None
+        if self._conn is not None:
+            with contextlib.suppress(OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError):
+                await asyncio.wait_for(self._conn.close(), HEARTBEAT)
+            self._conn.terminate()
+            self._conn = None
+
+
 class PostgresStore:
-    def __init__(self, pool: asyncpg.Pool) -> None:
+    shared = True
+    skip_locked = " FOR UPDATE SKIP LOCKED"
+
+    def __init__(self, pool: asyncpg.Pool, url: str = "") -> None:
         self.pool = pool
+        self.url = url
+        self._listeners: defaultdict[str, list[Listener]] = defaultdict(list)
+        self._listening = asyncio.Event()
+        self._listen_conn: asyncpg.Connection | None = None
+        self._listen_task: asyncio.Task[None] | None = None
+        self._listen_lock = asyncio.Lock()
 
     @classmethod
     async def open(cls, url: str, *, max_size: int = POOL_MAX) -> PostgresStore:
@@ -88,7 +178,7 @@ class PostgresStore:
         except BaseException:
             await pool.close()
             raise
-        return cls(pool)
+        return cls(pool, url)
 
     async def transaction(self, work: Callable[[Tx], Awaitable[T]]) -> T:
         for attempt in range(SERIALIZATION_RETRIES + 1):
@@ -118,7 +208,71 @@ class PostgresStore:
         """The server scans; the bot's loop only waits for the answer."""
         return await self.fetchall(sql, params)
 
+    async def now(self) -> float:
+        async with self.pool.acquire() as conn:
+            return float(await conn.fetchval("SELECT EXTRACT(EPOCH FROM clock_timestamp())::float8"))
+
+    async def notify(self, channel: str, payload: str) -> None:
+        async with self.pool.acquire() as conn:
+            await conn.execute("SELECT pg_notify($1, $2)", channel, payload)
+
+    async def listen(self, channel: str, listener: Listener) -> None:
+        """Returns once the channel is listened to (or after RECONNECT_WAIT if the server cannot
+        be reached: listening starts when it can)."""
+        async with self._listen_lock:
+            new = channel not in self._listeners
+            self._listeners[channel].append(listener)
+            if new and self._listen_conn is not None and not self._listen_conn.is_closed():
+                await self._listen_conn.add_listener(channel, self._dispatch)
+        if self._listen_task is None:
+            self._listen_task = asyncio.create_task(self._keep_listening(), name="pg-listen")
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._listening.wait(), RECONNECT_WAIT)
+
+    def _dispatch(self, _conn: object, _pid: int, channel: str, payload: object) -> None:
+        for listener in self._listeners.get(channel, ()):
+            listener(str(payload))
+
+    async def _keep_listening(self) -> None:
+        """One connection that LISTENs to every channel asked for, connected again when lost
+        (what was notified meanwhile is found by the workers' regular look at the jobs)."""
+        while True:
+            lost = asyncio.Event()
+            try:
+                conn = await asyncpg.connect(self.url, server_settings=KEEPALIVE)
+                conn.add_termination_listener(functools.partial(_set, lost))
+                async with self._listen_lock:
+                    for channel in self._listeners:
+                        await conn.add_listener(channel, self._dispatch)
+                    self._listen_conn = conn
+            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as err:
+                log.warning("cannot LISTEN on PostgreSQL: %s", err)
+                await asyncio.sleep(RECONNECT_WAIT)
+                continue
+            self._listening.set()
+            while not lost.is_set():
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(lost.wait(), HEARTBEAT)
+                if not lost.is_set():
+                    try:
+                        await asyncio.wait_for(conn.fetchval("SELECT 1"), HEARTBEAT)
+                    except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError):
+                        conn.terminate()
+                        lost.set()
+            self._listening.clear()
+            log.warning("lost the PostgreSQL connection that listens for notifications; connecting again")
+            await asyncio.sleep(RECONNECT_WAIT)
+
+    def exclusive(self, name: str) -> AdvisoryLock:
+        return AdvisoryLock(self.url, name)
+
     async def close(self) -> None:
+        if self._listen_task is not None:
+            self._listen_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._listen_task
+        if self._listen_conn is not None:
+            self._listen_conn.terminate()
         await self.pool.close()
 
 

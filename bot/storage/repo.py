@@ -31,6 +31,9 @@ class JobState(StrEnum):
 
 
 ACTIVE_STATES = (JobState.QUEUED, JobState.SUBMITTING, JobState.RUNNING)
+#: Jobs that still need work: not finished, or finished but not yet told to the user (the
+#: predicate of the ``jobs_unfinished`` index, word for word).
+_UNFINISHED = "state IN ('queued', 'submitting', 'running') OR delivery IS NULL OR delivery = 'sending'"
 
 # Balance is derived from the ledger: holds and refunds take credits away, releases give them
 # back, a capture only settles a hold (the credits already left with the hold). `paid` is the
@@ -435,11 +438,54 @@ class Repository:
 
     async def open_jobs(self) -> list[Job]:
         """Jobs that still need work: not finished, or finished but not yet told to the user."""
-        rows = await self.db.report(
-            "SELECT * FROM jobs WHERE state IN ('queued', 'submitting', 'running')"
-            " OR delivery IS NULL OR delivery = 'sending' ORDER BY created_at"
-        )
+        rows = await self.db.report(f"SELECT * FROM jobs WHERE {_UNFINISHED} ORDER BY created_at")
         return [Job.from_row(r) for r in rows]
+
+    # --- leases: which worker drives which job (bot/jobs.py) -------------------------
+
+    async def claim_jobs(self, owner: str, lease: float, limit: int, *, take_over: bool = False) -> list[str]:
+        """Claim up to ``limit`` unfinished jobs that no worker holds (or whose lease ran out),
+        oldest first, for ``lease`` seconds; their ids. ``take_over`` claims every unfinished job
+        whoever held it: for a database only this process uses, at start."""
+        now = await self.db.now()
+        free = "" if take_over else " AND (owner IS NULL OR lease_until < ?)"
+        params: tuple[Any, ...] = (owner, now + lease) + (() if take_over else (now,)) + (limit,)
+        rows = await self.db.fetchall(
+            "UPDATE jobs SET owner = ?, lease_until = ? WHERE id IN ("
+            f"SELECT id FROM jobs WHERE ({_UNFINISHED}){free} ORDER BY created_at LIMIT ?{self.db.skip_locked}"
+            ") RETURNING id",
+            params,
+        )
+        return [row["id"] for row in rows]
+
+    async def claim_job(self, job_id: str, owner: str, lease: float) -> bool:
+        """Claim one unfinished job unless another worker's lease on it still runs."""
+        now = await self.db.now()
+        return (
+            await self.db.write(
+                "UPDATE jobs SET owner = ?, lease_until = ? WHERE id = ?"
+                f" AND ({_UNFINISHED}) AND (owner IS NULL OR owner = ? OR lease_until < ?)",
+                (owner, now + lease, job_id, owner, now),
+            )
+            == 1
+        )
+
+    async def renew_leases(self, owner: str, lease: float) -> set[str]:
+        """Extend every lease ``owner`` holds; the ids of the jobs it still holds."""
+        now = await self.db.now()
+        rows = await self.db.fetchall(
+            "UPDATE jobs SET lease_until = ? WHERE owner = ? RETURNING id", (now + lease, owner)
+        )
+        return {row["id"] for row in rows}
+
+    async def release_job(self, job_id: str, owner: str) -> None:
+        await self.db.write(
+            "UPDATE jobs SET owner = NULL, lease_until = NULL WHERE id = ? AND owner = ?", (job_id, owner)
+        )
+
+    async def release_jobs(self, owner: str) -> None:
+        """Give back every job ``owner`` holds: a worker stopping lets others take them at once."""
+        await self.db.write("UPDATE jobs SET owner = NULL, lease_until = NULL WHERE owner = ?", (owner,))
 
     async def transition(self, job_id: str, from_states: tuple[str, ...], to_state: str, **fields: Any) -> bool:
         """Compare-and-set the state; True when this caller made the change."""

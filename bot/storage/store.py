@@ -9,8 +9,12 @@ more than once (a serialization failure is retried), so it must do nothing but i
 
 from __future__ import annotations
 
+import asyncio
+import sqlite3
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, Protocol, TypeVar
+
+import asyncpg
 
 T = TypeVar("T")
 #: A row of either backend (sqlite3.Row, asyncpg.Record): ``row["column"]`` and ``row[0]``.
@@ -34,7 +38,57 @@ class Tx(Protocol):
         ...
 
 
+#: What either backend raises when the database cannot be reached or refuses a statement.
+DATABASE_ERRORS: tuple[type[BaseException], ...] = (
+    sqlite3.Error,
+    OSError,
+    TimeoutError,
+    asyncpg.PostgresError,
+    asyncpg.InterfaceError,
+)
+
+#: Told of each notification on a channel it listens to: the payload (a job id).
+Listener = Callable[[str], None]
+
+
+class Exclusive(Protocol):
+    """Something only one process may do at a time (poll Telegram, sweep old photos): the holder
+    keeps it until it stops or its database session is lost (``lost`` is then set)."""
+
+    lost: asyncio.Event
+
+    async def acquire(self) -> None:
+        """Wait until this process holds it."""
+        ...
+
+    async def release(self) -> None: ...
+
+
 class Store(Protocol):
+    #: Whether other processes may use the same database (PostgreSQL): jobs are then claimed
+    #: against them, notifications reach them, and ``exclusive`` waits for them.
+    shared: bool
+    #: Appended to a SELECT that picks rows to claim: PostgreSQL's ``FOR UPDATE SKIP LOCKED``,
+    #: so two workers claiming at once each get other rows instead of waiting on each other.
+    skip_locked: str
+
+    async def now(self) -> float:
+        """Seconds since the epoch by the database's clock: leases mean the same in every process,
+        whatever the clocks of their machines say."""
+        ...
+
+    async def notify(self, channel: str, payload: str) -> None:
+        """Tell every listener of ``channel``, in this process and (PostgreSQL) in others."""
+        ...
+
+    async def listen(self, channel: str, listener: Listener) -> None:
+        """Call ``listener`` with the payload of each notification on ``channel`` until closed."""
+        ...
+
+    def exclusive(self, name: str) -> Exclusive:
+        """The right to do ``name`` alone among the processes on this database."""
+        ...
+
     async def transaction(self, work: Callable[[Tx], Awaitable[T]]) -> T:
         """``work(tx)`` in one write transaction, rolled back if it raises; its result."""
         ...

@@ -1,0 +1,136 @@
+"""Job leases, notifications and exclusive locks, on both backends (the ``store`` fixture)."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from bot.storage.repo import JobDraft, JobState, Repository
+
+
+async def _jobs(repo: Repository, count: int) -> list[str]:
+    ids = []
+    for index in range(count):
+        await repo.ensure_user(index + 1, index + 1, "en")
+        draft = JobDraft(
+            user_id=index + 1,
+            chat_id=index + 1,
+            service="idphoto",
+            provider="picwish",
+            options={},
+            input_ref=None,
+            price=5,
+            deadline_seconds=600,
+        )
+        ids.append((await repo.create_job(draft)).id)
+    return ids
+
+
+async def test_a_claimed_job_is_not_claimed_again_until_its_lease_runs_out(store):
+    repo = Repository(store, daily_free=20)
+    [job_id] = await _jobs(repo, 1)
+
+    assert await repo.claim_jobs("a", lease=0.5, limit=10) == [job_id]
+    assert await repo.claim_jobs("b", lease=30, limit=10) == []
+    assert not await repo.claim_job(job_id, "b", lease=30)
+    assert await repo.claim_job(job_id, "a", lease=0.5)  # its owner may claim it again
+
+    deadline = await store.now() + 5
+    while not await repo.claim_job(job_id, "b", lease=30):  # taken over once the lease ran out
+        assert await store.now() < deadline, "the expired lease was never taken over"
+        await asyncio.sleep(0.05)
+    assert await repo.renew_leases("a", 30) == set()  # a lost it
+    assert await repo.renew_leases("b", 30) == {job_id}
+    row = await store.fetchone("SELECT owner FROM jobs WHERE id = ?", (job_id,))
+    assert row["owner"] == "b"
+
+
+async def test_released_jobs_are_free_again_and_finished_ones_are_never_claimed(store):
+    repo = Repository(store, daily_free=20)
+    first, second, third = await _jobs(repo, 3)
+    assert await repo.claim_jobs("a", lease=30, limit=10) == [first, second, third]
+
+    await repo.release_job(first, "b")  # not b's: nothing happens
+    assert await repo.claim_jobs("b", lease=30, limit=10) == []
+    await repo.release_job(first, "a")
+    assert await repo.claim_jobs("b", lease=30, limit=10) == [first]
+
+    job = await repo.get_job(second)
+    assert job is not None
+    await repo.settle(job, JobState.FAILED, error="x")
+    await repo.begin_delivery(second)
+    await repo.end_delivery(second)
+    await repo.release_jobs("a")
+    assert await repo.claim_jobs("c", lease=30, limit=10) == [third]  # second needs nothing more
+    assert not await repo.claim_job(second, "c", lease=30)
+
+
+async def test_take_over_claims_every_unfinished_job_whoever_held_it(store):
+    repo = Repository(store, daily_free=20)
+    ids = await _jobs(repo, 2)
+    await repo.claim_jobs("crashed", lease=3600, limit=10)
+    assert await repo.claim_jobs("restarted", lease=30, limit=10) == []
+    assert await repo.claim_jobs("restarted", lease=30, limit=10, take_over=True) == ids
+
+
+async def test_workers_claiming_at_once_each_get_other_jobs(store):
+    repo = Repository(store, daily_free=20)
+    ids = await _jobs(repo, 40)
+    claims = await asyncio.gather(*(repo.claim_jobs(f"w{n}", lease=30, limit=7) for n in range(8)))
+    taken = [job_id for claim in claims for job_id in claim]
+    assert sorted(taken) == sorted(ids)  # every job once, none twice
+    owners = await store.fetchall("SELECT owner, COUNT(*) AS n FROM jobs GROUP BY owner")
+    assert all(row["n"] <= 7 for row in owners)
+
+
+async def test_notifications_reach_every_listener_of_their_channel(store):
+    heard: asyncio.Queue[tuple[str, str]] = asyncio.Queue()
+    await store.listen("photobot_jobs", lambda payload: heard.put_nowait(("jobs", payload)))
+    await store.listen("photobot_wake", lambda payload: heard.put_nowait(("wake", payload)))
+    await store.notify("photobot_wake", "job-1")
+    await store.notify("photobot_jobs", "job-2")
+    got = {await asyncio.wait_for(heard.get(), 5), await asyncio.wait_for(heard.get(), 5)}
+    assert got == {("wake", "job-1"), ("jobs", "job-2")}
+
+
+async def test_an_exclusive_right_waits_for_its_holder_to_let_go():
+    from bot.storage.postgres import PostgresStore
+    from tests.conftest import postgres_schema
+
+    url = await postgres_schema()
+    first, second = await PostgresStore.open(url), await PostgresStore.open(url)
+    try:
+        held, standby = first.exclusive("polling"), second.exclusive("polling")
+        other = second.exclusive("sweeping")
+        await held.acquire()
+        await asyncio.wait_for(other.acquire(), 5)  # another name is another right
+        waiting = asyncio.create_task(standby.acquire())
+        with pytest.raises(TimeoutError):
+            await asyncio.wait_for(asyncio.shield(waiting), 0.5)
+        await held.release()
+        await asyncio.wait_for(waiting, 5)
+        assert not standby.lost.is_set()
+        await standby.release()
+        await other.release()
+    finally:
+        await first.close()
+        await second.close()
+
+
+async def test_a_schema_of_its_own_has_rights_of_its_own():
+    """Two bots on one server in two schemas (or two tests) do not wait for each other."""
+    from bot.storage.postgres import PostgresStore
+    from tests.conftest import postgres_schema
+
+    first = await PostgresStore.open(await postgres_schema())
+    second = await PostgresStore.open(await postgres_schema())
+    try:
+        one, two = first.exclusive("polling"), second.exclusive("polling")
+        await asyncio.wait_for(one.acquire(), 5)
+        await asyncio.wait_for(two.acquire(), 5)
+        await one.release()
+        await two.release()
+    finally:
+        await first.close()
+        await second.close()
