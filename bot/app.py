@@ -43,11 +43,11 @@ from bot.context import CONTEXT_TYPES, Context, PhotoBotApp
 from bot.conversations import menu, operator, orders, payments, privacy
 from bot.conversations.common import register_user, user_language
 from bot.i18n import t
-from bot.jobs import ProviderCallback, on_provider_callback
 from bot.persistence import DatabasePersistence
+from bot.roles import Role
 from bot.services import registry
 from bot.services.base import Service
-from bot.storage.store import Store, open_store
+from bot.storage.store import Exclusive, Store, open_store
 from bot.telegram_http import AiohttpRequest
 from bot.wiring import Wiring, open_wiring
 
@@ -104,8 +104,6 @@ def register_handlers(app: PhotoBotApp, conversation_timeout: float) -> None:
     # the per-user request limit.
     app.add_handler(TypeHandler(Update, register_user), group=-3)
     app.add_handler(TypeHandler(Update, menu.rate_limit), group=-2)
-    # Provider callbacks from the web server: wake the job.
-    app.add_handler(TypeHandler(ProviderCallback, on_provider_callback), group=-1)
     # Conversations, in menu order: a service's steps win over the generic handlers below.
     for service in registry.SERVICES:
         app.add_handler(_conversation(service, conversation_timeout, persistent=app.persistence is not None))
@@ -189,46 +187,117 @@ async def _set_commands(app: PhotoBotApp, settings: Settings) -> None:
         await app.bot.set_my_commands(commands, language_code=code)
 
 
+#: What one process at a time does, by name (Store.exclusive): poll Telegram for updates (a second
+#: bot process stands by), and the upkeep: sweeping old photos and watching provider accounts.
+POLLING = "polling"
+UPKEEP = "upkeep"
+
+
 @asynccontextmanager
-async def running(settings: Settings) -> AsyncIterator[Wiring]:
-    """Run the bot (long polling, web server, job runner) for the body of the ``async with``."""
+async def running(settings: Settings, role: Role = "all") -> AsyncIterator[Wiring]:
+    """Run the bot for the body of the ``async with``. Role ``bot`` takes Telegram's updates (long
+    polling or the webhook), serves the web paths (provider callbacks, media links, health) and
+    creates jobs; ``worker`` runs jobs and delivers them; ``all`` (the default) is both."""
     store = await open_store(settings.database.path, settings.database.url)
-    app = build_application(settings, store)
+    takes_updates = role != "worker"
+    app = build_application(settings, store if takes_updates else None)
+    tasks: list[asyncio.Task[None]] = []
     try:
-        async with app:
-            services = await open_wiring(app, settings, store)
-            try:
-                await _set_commands(app, settings)
-                await app.start()
-                if settings.telegram.mode == "webhook":
-                    # The webhook stays set on stop, so Telegram keeps updates while the bot restarts.
-                    await app.bot.set_webhook(
-                        settings.webhook_url(),
-                        secret_token=settings.webhook_header_secret(),
-                        allowed_updates=ALLOWED_UPDATES,
-                    )
-                else:
-                    assert app.updater is not None
-                    await app.updater.start_polling(
-                        timeout=settings.telegram.poll_timeout, allowed_updates=ALLOWED_UPDATES
-                    )
+        await app.bot.initialize()  # deliveries and alerts use the bot in every role
+        services = await open_wiring(app, settings, store, serve_web=takes_updates)
+        try:
+            tasks.append(asyncio.create_task(_upkeep(store.exclusive(UPKEEP), services), name="upkeep"))
+            if takes_updates and settings.telegram.mode == "webhook":
+                # Several bot processes may take webhook updates behind one address.
+                await _take_updates(app, settings, services)
+            elif takes_updates:
+                tasks.append(await _poll_when_first(app, settings, services, store.exclusive(POLLING)))
+            if role != "bot":
                 await services.runner.resume()
-                services.sweeper.start()
-                services.accounts.start()
-                _forget_quiet_sessions_regularly(app, services)
-                log.info("photobot is running; services: %s", ", ".join(services.enabled_services) or "none")
-                yield services
-            finally:
-                if app.updater is not None and app.updater.running:
-                    await app.updater.stop()
-                if app.running:
-                    await app.stop()
-                await services.close()
+            log.info("photobot is running (%s); services: %s", role, ", ".join(services.enabled_services) or "none")
+            yield services
+        finally:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            if app.updater is not None and app.updater.running:
+                await app.updater.stop()
+            if app.running:
+                await app.stop()
+            await services.close()
     finally:
-        # When starting fails (Telegram unreachable), the Application skips shutting the bot
-        # down, which would leave its HTTP sessions open; this does nothing after a normal stop.
+        # The Application writes the sessions as it shuts down: before the store closes. When
+        # starting failed (Telegram unreachable) only the bot was opened: its HTTP sessions close.
+        await app.shutdown()
         await app.bot.shutdown()
-        await store.close()  # last: the Application writes the sessions as it shuts down
+        await store.close()
+
+
+async def _take_updates(app: PhotoBotApp, settings: Settings, services: Wiring) -> None:
+    """Start handling Telegram's updates: the Application (reading the kept sessions now, so that
+    a process taking over polling continues every dialogue where it stood), the commands, and
+    the webhook when that is the mode."""
+    await app.initialize()
+    await _set_commands(app, settings)
+    await app.start()
+    if settings.telegram.mode == "webhook":
+        # The webhook stays set on stop, so Telegram keeps updates while the bot restarts.
+        await app.bot.set_webhook(
+            settings.webhook_url(), secret_token=settings.webhook_header_secret(), allowed_updates=ALLOWED_UPDATES
+        )
+    _forget_quiet_sessions_regularly(app, services)
+
+
+async def _poll_when_first(
+    app: PhotoBotApp, settings: Settings, services: Wiring, right: Exclusive
+) -> asyncio.Task[None]:
+    """Long polling in the one bot process that holds the polling right; another bot process
+    stands by until the holder dies, then takes over. Returns the task that polls (or waits to),
+    once this process polls or knows it stands by. A process that loses the right (its database
+    connection broke) stops altogether (``services.halt``), so that two never poll at once; its
+    supervisor starts it again, as a standby."""
+    settled = asyncio.Event()
+
+    def standing_by() -> None:
+        log.info("another bot process polls Telegram: standing by to take over")
+        settled.set()
+
+    async def poll() -> None:
+        await right.acquire(waiting=standing_by)
+        try:
+            await _take_updates(app, settings, services)
+            assert app.updater is not None
+            await app.updater.start_polling(timeout=settings.telegram.poll_timeout, allowed_updates=ALLOWED_UPDATES)
+            log.info("polling Telegram for updates")
+            settled.set()
+            await right.lost.wait()
+            log.error("lost the right to poll Telegram (database connection): stopping this process")
+            services.halt.set()
+        finally:
+            await right.release()
+
+    task = asyncio.create_task(poll(), name="polling")
+    waiting = asyncio.create_task(settled.wait())
+    await asyncio.wait((task, waiting), return_when=asyncio.FIRST_COMPLETED)
+    waiting.cancel()
+    if task.done():
+        task.result()  # starting failed: raise why
+    return task
+
+
+async def _upkeep(right: Exclusive, services: Wiring) -> None:
+    """Sweep old photos and watch the provider accounts, in one process at a time."""
+    while True:
+        await right.acquire()
+        try:
+            services.sweeper.start()
+            services.accounts.start()
+            await right.lost.wait()
+            log.warning("lost the upkeep right (database connection); waiting for it again")
+        finally:
+            await services.sweeper.stop()
+            await services.accounts.stop()
+            await right.release()
 
 
 def _forget_quiet_sessions_regularly(app: PhotoBotApp, services: Wiring) -> None:
@@ -240,6 +309,12 @@ def _forget_quiet_sessions_regularly(app: PhotoBotApp, services: Wiring) -> None
     app.job_queue.run_repeating(sweep, interval=interval, first=interval, name="forget-quiet-sessions")
 
 
-async def run_until_stopped(settings: Settings, stop: asyncio.Event) -> None:
-    async with running(settings):
-        await stop.wait()
+async def run_until_stopped(settings: Settings, stop: asyncio.Event, role: Role = "all") -> bool:
+    """Run until ``stop`` is set (True), or until the process must stop on its own (False)."""
+    async with running(settings, role) as services:
+        stopped = asyncio.create_task(stop.wait())
+        halted = asyncio.create_task(services.halt.wait())
+        await asyncio.wait((stopped, halted), return_when=asyncio.FIRST_COMPLETED)
+        stopped.cancel()
+        halted.cancel()
+        return stop.is_set()

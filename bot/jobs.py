@@ -28,8 +28,7 @@ import secrets
 import socket
 import time
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from bot.delivery import Delivery, DeliveryPostponed
 from bot.images import fit
@@ -49,9 +48,6 @@ from providers.errors import (
 )
 from providers.models import InputImage, Phase, TaskStatus
 from providers.orders import Order
-
-if TYPE_CHECKING:
-    from bot.context import Context
 
 log = logging.getLogger(__name__)
 
@@ -82,20 +78,6 @@ def _transient(err: ProviderError) -> bool:
     return isinstance(err, (ProviderConnectionError, RateLimited, ServerError)) or (
         isinstance(err, ProviderStatusError) and err.status == 408
     )
-
-
-@dataclass(frozen=True)
-class ProviderCallback:
-    """A verified provider callback from the web server: it only wakes the job's driver, which
-    asks the provider again before acting."""
-
-    job_id: str
-    provider: str
-
-
-async def on_provider_callback(update: ProviderCallback, context: Context) -> None:
-    """The TypeHandler for ProviderCallback: wake the job, in whichever worker drives it."""
-    await context.wiring.runner.announce_wake(update.job_id)
 
 
 def process_name() -> str:

@@ -3,8 +3,8 @@ and /metrics when ``server.metrics_token`` is set.
 
 A provider callback is checked here (the job exists, belongs to that provider and the
 per-job secret in the path matches, compared in constant time) and then only wakes the
-job: it is put on the application's update queue as a :class:`ProviderCallback` and the
-runner re-queries the provider before acting.
+job: ``wake`` announces it to the workers (bot/jobs.py), and the one that drives the job asks
+the provider again before acting.
 """
 
 from __future__ import annotations
@@ -19,7 +19,6 @@ from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST
 from telegram import Bot, Update
 
-from bot.jobs import ProviderCallback
 from bot.media import MediaSigner, MediaStore, content_type
 from bot.storage.repo import Repository
 from providers.base import TaskProvider
@@ -37,6 +36,7 @@ class WebServer:
         media: MediaStore,
         signer: MediaSigner,
         update_queue: asyncio.Queue[Any],
+        wake: Callable[[str], Awaitable[None]],
         host: str,
         port: int,
         providers: Mapping[str, TaskProvider],
@@ -53,6 +53,8 @@ class WebServer:
         self.media = media
         self.signer = signer
         self.update_queue = update_queue
+        #: Wakes a job's driver, in whichever process it runs (JobRunner.announce_wake).
+        self.wake = wake
         self.host = host
         self.port = port
         self.app = web.Application(client_max_size=MAX_CALLBACK_BYTES)
@@ -173,5 +175,5 @@ class WebServer:
 
     async def _wake(self, provider_name: str, job_id: str, provider: TaskProvider) -> web.Response:
         """Queue the verified wake-up for the job and answer the way the provider expects."""
-        await self.update_queue.put(ProviderCallback(job_id=job_id, provider=provider_name))
+        await self.wake(job_id)
         return self._answer(provider)

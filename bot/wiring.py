@@ -3,9 +3,10 @@ once at start and closed at stop; handlers reach them as ``context.wiring``."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypedDict
 
@@ -75,6 +76,8 @@ class Wiring:
     decodes: DecodeBudget
     #: The local engine (face checks before any charge), or None without its models.
     engine: EngineWorker | None
+    #: Set when this process must stop: it lost its right to poll Telegram (bot/app.py).
+    halt: asyncio.Event = field(default_factory=asyncio.Event)
 
     @property
     def services(self) -> Mapping[str, Service[Any]]:
@@ -258,9 +261,10 @@ def result_presenter(settings: Settings) -> Callable[[Job, int, bytes, str], Res
     return present
 
 
-async def open_wiring(app: PhotoBotApp, settings: Settings, db: Store) -> Wiring:
-    """Open the clients and web server on the opened database ``db`` and attach them to
-    ``app.bot_data`` (the caller closes ``db``, after the Application has written its sessions)."""
+async def open_wiring(app: PhotoBotApp, settings: Settings, db: Store, *, serve_web: bool = True) -> Wiring:
+    """Open the clients and (with ``serve_web``: not in a worker process) the web server on the
+    opened database ``db`` and attach them to ``app.bot_data`` (the caller closes ``db``, after
+    the Application has written its sessions)."""
     repo = Repository(
         db,
         daily_free=settings.credits.daily_free,
@@ -329,6 +333,7 @@ async def open_wiring(app: PhotoBotApp, settings: Settings, db: Store) -> Wiring
         media=media,
         signer=signer,
         update_queue=app.update_queue,
+        wake=runner.announce_wake,
         host=settings.server.host,
         port=settings.server.port,
         providers=providers,
@@ -337,7 +342,8 @@ async def open_wiring(app: PhotoBotApp, settings: Settings, db: Store) -> Wiring
         metrics=lambda: _metrics_page(wiring),
         metrics_token=settings.server.metrics_token,
     )
-    await web.start()
+    if serve_web:
+        await web.start()
     templates = TemplateGallery(settings.providers.wanxing.templates, media, _template_limits())
     limiter = RequestLimiter(settings.limits.requests_per_minute)
     sweeper = MediaSweeper(repo, media, settings.database.media_retention_days)

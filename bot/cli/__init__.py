@@ -8,6 +8,7 @@ import sys
 
 from bot.config import ConfigError, load_settings
 from bot.i18n import LANGUAGES, environment_language
+from bot.roles import ROLES
 
 
 def _language(command: argparse.ArgumentParser) -> None:
@@ -21,6 +22,14 @@ def _parser() -> argparse.ArgumentParser:
     for name, help_text in (("run", "run the bot"), ("check", "validate the config and list the services")):
         sub = commands.add_parser(name, help=help_text)
         sub.add_argument("--config", help="YAML config file (default: $PHOTOBOT_CONFIG)")
+        if name == "run":
+            sub.add_argument(
+                "--role",
+                choices=ROLES,
+                default="all",
+                help="all: the whole bot (default); bot: Telegram updates, web paths, new jobs; worker: runs and"
+                " delivers jobs (bot and worker need database.url: PostgreSQL; see docs/deploy.md)",
+            )
     idphoto = commands.add_parser(
         "idphoto",
         help="make an ID photo from a file with the local engine (no bot, no key)",
@@ -56,7 +65,7 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as err:
         server.report(str(err).splitlines())
         return 2
-    return server.check(settings) if args.command == "check" else server.run(settings)
+    return server.check(settings) if args.command == "check" else server.run(settings, args.role)
 
 
 __all__ = ["main"]

@@ -9,6 +9,7 @@ import sys
 from collections.abc import Callable
 
 from bot.config import Settings
+from bot.roles import Role
 
 #: glibc's mallopt parameter, and the size from which every allocation gets a mapping of its own.
 M_MMAP_THRESHOLD = -3
@@ -49,6 +50,7 @@ _FIXES = {
         " server runs and accepts connections from this machine"
     ),
     "no config file": "copy config.example.yaml, then run: photobot check --config config.yaml",
+    "--role": "set database.url to the PostgreSQL server every process shares (docs/deploy.md), or run --role all",
 }
 
 
@@ -56,6 +58,8 @@ def _fix(problem: str) -> str:
     key, _, message = problem.partition(": ")
     if key in _FIXES:
         return _FIXES[key]
+    if key.startswith("--role "):
+        return _FIXES["--role"]
     if message.startswith("required when providers."):
         provider = key.split(".")[1]
         return f"set {key} (see config.example.yaml), or turn the provider off: providers.{provider}.enabled: false"
@@ -141,7 +145,7 @@ def _event_loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
     return uvloop.new_event_loop
 
 
-def run(settings: Settings) -> int:
+def run(settings: Settings, role: Role = "all") -> int:
     from bot.app import run_until_stopped
     from bot.logs import configure_logging
 
@@ -150,19 +154,22 @@ def run(settings: Settings) -> int:
     if not settings.telegram.token:
         report(["telegram.token: not set"])
         return 1
+    if role != "all" and not settings.database.url:
+        report([f"--role {role}: needs database.url (PostgreSQL); SQLite serves one process only"])
+        return 1
 
-    async def main() -> None:
+    async def main() -> bool:
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
-        await run_until_stopped(settings, stop)
+        return await run_until_stopped(settings, stop, role)
 
     from telegram.error import InvalidToken, NetworkError
 
     try:
         with asyncio.Runner(loop_factory=_event_loop_factory()) as runner:
-            runner.run(main())
+            stopped = runner.run(main())
     except InvalidToken:
         report(["telegram.token: Telegram refused this bot token"])
         return 1
@@ -172,4 +179,4 @@ def run(settings: Settings) -> int:
     except OSError as err:
         report([f"server.port: cannot start the web server on {settings.server.host}:{settings.server.port}: {err}"])
         return 1
-    return 0
+    return 0 if stopped else 1

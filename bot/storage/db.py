@@ -78,7 +78,7 @@ class AlwaysHeld:
     def __init__(self) -> None:
         self.lost = asyncio.Event()
 
-    async def acquire(self) -> None:
+    async def acquire(self, waiting: Callable[[], None] | None = None) -> None:
         """Held at once."""
 
     async def release(self) -> None:

@@ -108,7 +108,7 @@ class AdvisoryLock:
         self._conn: asyncpg.Connection | None = None
         self._heartbeat: asyncio.Task[None] | None = None
 
-    async def acquire(self) -> None:
+    async def acquire(self, waiting: Callable[[], None] | None = None) -> None:
         while True:
             try:
                 conn = await asyncpg.connect(self.url, server_settings=KEEPALIVE)
@@ -117,7 +117,10 @@ class AdvisoryLock:
                 await asyncio.sleep(RECONNECT_WAIT)
                 continue
             try:
-                await conn.execute(f"SELECT pg_advisory_lock({_LOCK_KEY})", self.name)
+                if not await conn.fetchval(f"SELECT pg_try_advisory_lock({_LOCK_KEY})", self.name):
+                    if waiting is not None:
+                        waiting()
+                    await conn.execute(f"SELECT pg_advisory_lock({_LOCK_KEY})", self.name)
             except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as err:
                 conn.terminate()
                 log.warning("lost PostgreSQL while waiting for %s: %s", self.name, err)

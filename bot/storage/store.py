@@ -57,8 +57,8 @@ class Exclusive(Protocol):
 
     lost: asyncio.Event
 
-    async def acquire(self) -> None:
-        """Wait until this process holds it."""
+    async def acquire(self, waiting: Callable[[], None] | None = None) -> None:
+        """Wait until this process holds it; ``waiting`` is called if another holds it now."""
         ...
 
     async def release(self) -> None: ...

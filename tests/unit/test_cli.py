@@ -194,3 +194,17 @@ def test_check_reaches_the_postgresql_database(tmp_path, capsys, monkeypatch):
     code, out, _ = _run(capsys, "check", "--config", str(config))
     assert code == 0 and "database: PostgreSQL, reachable, schema up to date\n" in out
     assert out.endswith("config OK\n")
+
+
+def test_bot_and_worker_roles_need_postgresql(tmp_path, capsys, monkeypatch):
+    monkeypatch.delenv("TELEGRAM_BOT_TOKEN", raising=False)
+    config = tmp_path / "c.yaml"
+    config.write_text(f"telegram:\n  token: '1:abc'\ndatabase:\n  path: {tmp_path / 'db.sqlite3'}\n")
+    code, _, err = _run(capsys, "run", "--config", str(config), "--role", "worker")
+    assert code == 1 and err.splitlines() == [
+        "error: --role worker: needs database.url (PostgreSQL); SQLite serves one process only",
+        "  fix: set database.url to the PostgreSQL server every process shares (docs/deploy.md), or run --role all",
+    ]
+    assert not (tmp_path / "db.sqlite3").exists()
+    with pytest.raises(SystemExit):
+        main(["run", "--role", "poller"])
