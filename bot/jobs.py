@@ -71,6 +71,9 @@ JOBS_CHANNEL = "photobot_jobs"
 WAKE_CHANNEL = "photobot_wake"
 #: Jobs claimed at one look at the table.
 CLAIM_BATCH = 100
+#: Seconds after another worker's lease runs out before looking again (not before: it is taken
+#: over only once it ran out by the database's clock).
+LEASE_SLACK = 0.05
 
 
 def _transient(err: ProviderError) -> bool:
@@ -185,18 +188,25 @@ class JobRunner:
 
     async def _keep_leases(self) -> None:
         """Every third of the lease: renew this process's leases, stop driving jobs it lost (it
-        was stalled so long that another took them over), and claim jobs left unclaimed."""
+        was stalled so long that another took them over), and claim jobs left unclaimed. Another
+        worker's lease running out sooner brings the next look forward, so that a dead worker's
+        jobs are taken over within ``lease`` seconds of its last renewal."""
         renewed = time.monotonic()
+        wait = self.lease / 3
         while True:
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._more.wait(), self.lease / 3)
+                await asyncio.wait_for(self._more.wait(), wait)
             self._more.clear()
+            wait = self.lease / 3
             try:
                 still = await self.repo.renew_leases(self.owner, self.lease)
                 renewed = time.monotonic()
                 for job_id in self._held - still:
                     self._lost(job_id, "its lease was taken over")
                 await self._claim()
+                expiry = await self.repo.seconds_to_next_expiry(self.owner)
+                if expiry is not None and len(self._tasks) < self.max_held:
+                    wait = min(wait, expiry + LEASE_SLACK)
             except DATABASE_ERRORS as err:  # out of reach: the drivers' own writes fail too
                 log.warning("could not renew the job leases: %s", err)
                 if time.monotonic() - renewed > self.lease:

@@ -42,11 +42,13 @@ class RedactSecrets(logging.Filter):
 
 def configure_logging(level: str, secrets: Iterable[str]) -> RedactSecrets:
     """Root logging with the redacting filter on every handler; httpx request lines are kept quiet
-    because their URLs carry the bot token."""
+    because their URLs carry the bot token, and APScheduler's because there is one per menu step."""
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     redactor = RedactSecrets(secrets)
     for handler in logging.getLogger().handlers:
         handler.addFilter(redactor)
     logging.getLogger("httpx").setLevel(logging.WARNING)
     logging.getLogger("httpcore").setLevel(logging.WARNING)
+    # APScheduler (python-telegram-bot's job queue) logs every menu timeout it sets and clears.
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)
     return redactor

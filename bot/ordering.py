@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from bot.context import PendingOrder
-from bot.storage.repo import InsufficientCredits, Job, JobDraft, OwesCredits, TooManyJobs
+from bot.storage.repo import AlreadyPlaced, InsufficientCredits, Job, JobDraft, OwesCredits, TooManyJobs
 
 if TYPE_CHECKING:
     from bot.wiring import Wiring
@@ -54,9 +54,14 @@ async def place_order(
         price=wiring.services[order.service].price(order.order, wiring.settings, provider),
         deadline_seconds=wiring.providers[provider].deadline,
         status_message_id=status_message_id,
+        order_key=order.nonce,
     )
     try:
         job = await wiring.repo.create_job(draft, max_active=wiring.settings.jobs.max_per_user)
+    except AlreadyPlaced as err:  # confirmed twice (a bot process took over in between): the job stands
+        placed = await wiring.repo.get_job(err.job_id)
+        assert placed is not None
+        return placed
     except TooManyJobs as err:
         return Refusal("too_many", active=err.active)
     except InsufficientCredits as err:

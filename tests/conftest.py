@@ -83,6 +83,7 @@ async def telegram() -> AsyncIterator[FakeTelegram]:
     await api.start()
     yield api
     await api.stop()
+    assert api.poll_conflicts == 0, "two bot instances polled getUpdates at once"
 
 
 @pytest.fixture

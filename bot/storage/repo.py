@@ -51,6 +51,14 @@ WHERE h.user_id = ? AND h.kind = 'hold' AND NOT EXISTS (
 """
 
 
+class AlreadyPlaced(Exception):
+    """The summary was confirmed before: its job exists."""
+
+    def __init__(self, job_id: str) -> None:
+        super().__init__(f"placed as job {job_id}")
+        self.job_id = job_id
+
+
 class TooManyJobs(Exception):
     def __init__(self, active: int) -> None:
         super().__init__(f"{active} unfinished jobs")
@@ -104,6 +112,8 @@ class JobDraft:
     price: int
     deadline_seconds: float
     status_message_id: int | None = None
+    #: The confirmed summary's nonce: one job per summary, however often Confirm arrives.
+    order_key: str | None = None
 
 
 @dataclass(frozen=True)
@@ -376,11 +386,18 @@ class Repository:
 
     async def create_job(self, draft: JobDraft, max_active: int | None = None) -> Job:
         """Insert the job and hold its price in one transaction, or raise InsufficientCredits
-        (or TooManyJobs when the user already has ``max_active`` unfinished jobs)."""
+        (or TooManyJobs when the user already has ``max_active`` unfinished jobs, AlreadyPlaced
+        when the draft's ``order_key`` was placed before)."""
         job_id = uuid.uuid4().hex
         now = time.time()
 
         async def work(tx: Tx) -> None:
+            if draft.order_key is not None:
+                placed = await tx.fetchone(
+                    "SELECT id FROM jobs WHERE user_id = ? AND order_key = ?", (draft.user_id, draft.order_key)
+                )
+                if placed is not None:
+                    raise AlreadyPlaced(placed["id"])
             if max_active is not None:
                 row = await tx.fetchone(
                     "SELECT COUNT(*) FROM jobs WHERE user_id = ? AND state IN ('queued', 'submitting', 'running')",
@@ -398,8 +415,8 @@ class Repository:
             paid = max(0, draft.price - (balance - bought))
             await tx.execute(
                 "INSERT INTO jobs (id, user_id, chat_id, service, provider, options, input_ref, price,"
-                " state, created_at, updated_at, deadline, callback_secret, status_message_id)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'queued', ?, ?, ?, ?, ?)",
+                " state, created_at, updated_at, deadline, callback_secret, status_message_id, order_key)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'queued', ?, ?, ?, ?, ?, ?)",
                 (
                     job_id,
                     draft.user_id,
@@ -414,6 +431,7 @@ class Repository:
                     now + draft.deadline_seconds,
                     secrets.token_urlsafe(24),
                     draft.status_message_id,
+                    draft.order_key,
                 ),
             )
             await tx.execute(
@@ -469,6 +487,17 @@ class Repository:
             )
             == 1
         )
+
+    async def seconds_to_next_expiry(self, owner: str) -> float | None:
+        """Seconds until the first lease another worker holds runs out (0 if one already did),
+        or None when no other worker holds an unfinished job."""
+        row = await self.db.fetchone(
+            f"SELECT MIN(lease_until) AS first FROM jobs WHERE ({_UNFINISHED}) AND owner IS NOT NULL AND owner <> ?",
+            (owner,),
+        )
+        if row is None or row["first"] is None:
+            return None
+        return max(0.0, float(row["first"]) - await self.db.now())
 
     async def renew_leases(self, owner: str, lease: float) -> set[str]:
         """Extend every lease ``owner`` holds; the ids of the jobs it still holds."""

@@ -123,6 +123,8 @@ class Task:
     arrived_at: float = field(default_factory=time.monotonic)
     finished_at: float | None = None
     queried_at: float | None = None
+    #: time.monotonic() of every status query about it.
+    query_times: list[float] = field(default_factory=list)
 
     @property
     def state(self) -> int:
@@ -345,6 +347,7 @@ class FakePicwish(FakeService):
         if task is None:
             return _bad("task not found", 404)
         task.queried_at = time.monotonic()
+        task.query_times.append(task.queried_at)
         return web.json_response(self._status_body(task, str(request.url.origin())))
 
     def _status_body(self, task: Task, origin: str) -> dict[str, Any]:

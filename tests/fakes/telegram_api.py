@@ -40,6 +40,10 @@ BOT_USER = {
 
 #: When the request being handled reached the fake (each request is handled in its own task).
 _arrival: contextvars.ContextVar[float] = contextvars.ContextVar("arrival")
+#: The HTTP request being answered (a long poll must know whether its client is still there).
+_request: contextvars.ContextVar[web.Request] = contextvars.ContextVar("request")
+#: Telegram's answer to a long poll cut short by a newer one: two bot instances poll at once.
+POLL_CONFLICT = "Conflict: terminated by other getUpdates request; make sure that only one bot instance is running"
 
 
 @dataclass
@@ -118,6 +122,10 @@ class FakeTelegram:
         self._pre_checkouts: set[str] = set()
         #: Star payments made: charge id -> {"user_id", "stars", "refunded"}.
         self.charges: dict[str, dict[str, Any]] = {}
+        #: The long poll waiting now, and how it is cut short when another starts (as Telegram
+        #: does); ``poll_conflicts`` counts those cut while their client was still there.
+        self._poll: tuple[web.Request, asyncio.Event] | None = None
+        self.poll_conflicts = 0
 
     # --- lifecycle ---------------------------------------------------------------
 
@@ -219,6 +227,7 @@ class FakeTelegram:
 
     async def _dispatch(self, request: web.Request) -> web.Response:
         _arrival.set(time.monotonic())
+        _request.set(request)
         if request.match_info["token"] != self.token:
             return web.json_response({"ok": False, "error_code": 401, "description": "Unauthorized"}, status=401)
         method = request.match_info["method"]
@@ -312,14 +321,32 @@ class FakeTelegram:
     async def _long_poll(self, params: dict) -> list:
         offset = int(params.get("offset", 0) or 0)
         timeout = float(params.get("timeout", 0) or 0)
-        self.updates = [u for u in self.updates if u["update_id"] >= offset]
-        if not self.updates and timeout > 0:
+        if self._poll is not None:  # a newer poll ends the one waiting, with 409
+            waiting, cut = self._poll
+            if waiting.transport is not None and not waiting.transport.is_closing():
+                self.poll_conflicts += 1
+            cut.set()
             async with self._changed:
-                try:
-                    await asyncio.wait_for(self._changed.wait_for(lambda: bool(self.updates) or self._closing), timeout)
-                except TimeoutError:
-                    pass
-        return self.updates[: int(params.get("limit", 100) or 100)]
+                self._changed.notify_all()
+        cut = asyncio.Event()
+        self._poll = (_request.get(), cut)
+        try:
+            self.updates = [u for u in self.updates if u["update_id"] >= offset]
+            if not self.updates and timeout > 0:
+                async with self._changed:
+                    try:
+                        await asyncio.wait_for(
+                            self._changed.wait_for(lambda: bool(self.updates) or self._closing or cut.is_set()),
+                            timeout,
+                        )
+                    except TimeoutError:
+                        pass
+            if cut.is_set():
+                raise _ApiError(409, POLL_CONFLICT)
+            return self.updates[: int(params.get("limit", 100) or 100)]
+        finally:
+            if self._poll is not None and self._poll[1] is cut:
+                self._poll = None
 
     async def _m_answerCallbackQuery(self, params: dict, files: dict) -> bool:
         query_id = params["callback_query_id"]

@@ -134,3 +134,20 @@ async def test_a_schema_of_its_own_has_rights_of_its_own():
     finally:
         await first.close()
         await second.close()
+
+
+async def test_a_summary_confirmed_twice_places_one_job(store):
+    """A bot process that took over before the first one wrote the session still has the summary:
+    its Confirm finds the job placed instead of holding the price again."""
+    from bot.storage.repo import AlreadyPlaced
+
+    repo = Repository(store, daily_free=20)
+    await repo.ensure_user(1, 1, "en")
+    draft = JobDraft(1, 1, "idphoto", "picwish", {}, None, 5, 600, order_key="a1b2c3d4")
+    job = await repo.create_job(draft)
+    with pytest.raises(AlreadyPlaced) as placed:
+        await repo.create_job(draft)
+    assert placed.value.job_id == job.id
+    await repo.create_job(JobDraft(1, 1, "idphoto", "picwish", {}, None, 5, 600, order_key="other"))
+    assert await repo.balance(1) == 10
+    assert await repo.ledger_problems() == []

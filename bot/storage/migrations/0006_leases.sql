@@ -6,3 +6,7 @@ ALTER TABLE jobs ADD COLUMN lease_until REAL;
 -- The jobs that still need work, oldest first, without reading finished ones.
 CREATE INDEX jobs_unfinished ON jobs(created_at)
     WHERE state IN ('queued', 'submitting', 'running') OR delivery IS NULL OR delivery = 'sending';
+-- The summary a job was confirmed from (its nonce): a second Confirm of the same summary, by a
+-- bot process that took over before the first one's session was written, finds the job placed.
+ALTER TABLE jobs ADD COLUMN order_key TEXT;
+CREATE UNIQUE INDEX jobs_one_per_order ON jobs(user_id, order_key) WHERE order_key IS NOT NULL;
