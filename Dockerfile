@@ -18,8 +18,8 @@ COPY bot ./bot
 COPY providers ./providers
 RUN pip install '.[local]' \
     && useradd --create-home --uid 10001 photobot \
-    && mkdir -p /data \
-    && chown photobot:photobot /data
+    && mkdir -p /data/media \
+    && chown -R photobot:photobot /data
 COPY config.example.yaml /app/config.yaml
 
 USER photobot

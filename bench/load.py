@@ -20,6 +20,11 @@ the whole conversation: photo, service, category, spec, colour, options, Confirm
 
     python bench/load.py [--rate 20 --seconds 30 --users 200 --latency 2 --pending 1000]
 
+With ``--database-url postgresql://...`` the bot keeps its data in PostgreSQL (a new schema per
+run), and with ``--workers N`` it runs as one ``--role bot`` process and N ``--role worker``
+processes on it (steady load only). CPU per order is the CPU time of every bot, worker and
+face-check process over the steady part, divided by the orders.
+
 Prints Markdown (for docs/benchmarks.md). Not a test: nothing is asserted, problems are printed.
 """
 
@@ -44,8 +49,8 @@ import yaml
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bot.config import load_settings
-from bot.storage.db import Database
 from bot.storage.repo import Repository
+from bot.storage.store import Store, open_store
 from tests.bot.process import BotProcess
 from tests.conftest import portrait_jpeg
 from tests.fakes.picwish import FakePicwish
@@ -61,8 +66,8 @@ WAIT = 120.0
 class Bot(BotProcess):
     """The bot's process as the restart tests run it, timed, and its memory as the kernel reports it."""
 
-    def __init__(self, config: Path, log: Path) -> None:
-        super().__init__(config, log)
+    def __init__(self, config: Path, log: Path, role: str = "all") -> None:
+        super().__init__(config, log, role)
         self.peak_rss = 0.0
         self._sampler: asyncio.Task[None] | None = None
 
@@ -95,6 +100,21 @@ class Bot(BotProcess):
         except OSError:
             return 0.0
         return sum(self._status_mb(int(pid), "VmRSS") for pid in children)
+
+    def cpu_seconds(self) -> float:
+        """CPU time used so far by the process and its face-check workers."""
+        assert self.proc is not None
+        pids = [self.proc.pid]
+        with contextlib.suppress(OSError):
+            pids += [
+                int(pid) for pid in Path(f"/proc/{self.proc.pid}/task/{self.proc.pid}/children").read_text().split()
+            ]
+        ticks = 0
+        for pid in pids:
+            with contextlib.suppress(OSError):
+                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+                ticks += int(fields[11]) + int(fields[12])  # utime, stime
+        return ticks / os.sysconf("SC_CLK_TCK")
 
     async def _sample(self) -> None:
         while True:
@@ -201,8 +221,10 @@ def telegram_config(telegram: FakeTelegram) -> dict[str, Any]:
     }
 
 
-def write_config(directory: Path, telegram: FakeTelegram, picwish: FakePicwish, port: int) -> Path:
-    config = {
+def write_config(
+    directory: Path, telegram: FakeTelegram, picwish: FakePicwish, port: int, database_url: str = ""
+) -> Path:
+    config: dict[str, Any] = {
         "telegram": telegram_config(telegram),
         "server": {"host": "127.0.0.1", "port": port, "public_url": f"http://127.0.0.1:{port}"},
         "database": {"path": str(directory / "photobot.sqlite3")},
@@ -215,6 +237,9 @@ def write_config(directory: Path, telegram: FakeTelegram, picwish: FakePicwish, 
             "local": {"enabled": False},
         },
     }
+    if database_url:
+        config["database"]["url"] = database_url
+        config["database"]["media_dir"] = str(directory / "media")
     path = directory / "config.yaml"
     path.write_text(yaml.safe_dump(config))
     return path
@@ -225,11 +250,28 @@ def percentile(values: list[float], share: float) -> float:
     return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
 
 
-async def jobs_by_user(config: Path) -> dict[int, list[str]]:
+async def _open(config: Path) -> Store:
     settings = load_settings(config)
-    db = await Database.open(settings.database.path)
+    return await open_store(settings.database.path, settings.database.url)
+
+
+async def fresh_schema(url: str) -> str:
+    """``url`` with its tables in a new schema of their own (one per run)."""
+    import asyncpg
+
+    schema = f"load_{int(time.time() * 1000)}"
+    conn = await asyncpg.connect(url)
     try:
-        rows = await db.fetchall("SELECT id, user_id FROM jobs ORDER BY created_at, rowid")
+        await conn.execute(f'CREATE SCHEMA "{schema}"')
+    finally:
+        await conn.close()
+    return f"{url}{'&' if '?' in url else '?'}search_path={schema}"
+
+
+async def jobs_by_user(config: Path) -> dict[int, list[str]]:
+    db = await _open(config)
+    try:
+        rows = await db.fetchall("SELECT id, user_id FROM jobs ORDER BY created_at, id")
     finally:
         await db.close()
     by_user: dict[int, list[str]] = {}
@@ -240,7 +282,7 @@ async def jobs_by_user(config: Path) -> dict[int, list[str]]:
 
 async def ledger_report(config: Path) -> tuple[list[str], dict[str, int]]:
     settings = load_settings(config)
-    db = await Database.open(settings.database.path)
+    db = await _open(config)
     try:
         repo = Repository(db, settings.credits.daily_free)
         problems = await repo.ledger_problems()
@@ -263,9 +305,11 @@ async def steady(
     people: People,
     photo: bytes,
     config: Path,
+    processes: list[Bot],
 ) -> dict[str, Any]:
     # One order first, so the face-check worker is up before the clock starts.
     await order(*people.user(1), photo)
+    cpu_before = sum(process.cpu_seconds() for process in processes)
     total = round(args.rate * args.seconds)
     calls_before, queries_before = len(telegram.calls), picwish.queries
     began = time.monotonic() + 0.5
@@ -284,6 +328,7 @@ async def steady(
         slots.setdefault(100 + k % args.users, []).append(began + k / args.rate)
     await asyncio.gather(*(person(uid, s) for uid, s in slots.items()))
     finished = time.monotonic()
+    cpu = sum(process.cpu_seconds() for process in processes) - cpu_before
     calls = Counter(method for method, _ in telegram.calls[calls_before:] if method != "getUpdates")
 
     tasks = task_for_job(picwish)
@@ -318,6 +363,8 @@ async def steady(
         "queries": (picwish.queries - queries_before) / total,
         "peak_rss": bot.peak_rss,
         "worker_rss": bot.worker_rss(),
+        "cpu_per_order": cpu / total,
+        "workers_peak_rss": [process.peak_rss for process in processes[1:]],
     }
 
 
@@ -329,6 +376,7 @@ async def pending(
     people: People,
     photo: bytes,
     config: Path,
+    processes: list[Bot],
 ) -> dict[str, Any]:
     picwish.hold_new_tasks = True
     count = args.pending
@@ -416,19 +464,24 @@ async def main(args: argparse.Namespace) -> None:
     ):
         results: dict[str, Any] = {}
         for part in ("steady", "pending"):
-            if (part == "steady" and args.skip_steady) or (part == "pending" and not args.pending):
+            if (part == "steady" and args.skip_steady) or (part == "pending" and (not args.pending or args.workers)):
                 continue
             directory = Path(tmp) / part
             directory.mkdir(parents=True)
-            config = write_config(directory, telegram, picwish, free_port())
-            bot = Bot(config, directory / "bot.log")
-            await bot.start(telegram)
+            url = await fresh_schema(args.database_url) if args.database_url else ""
+            config = write_config(directory, telegram, picwish, free_port(), url)
+            processes = [Bot(config, directory / "bot.log", "bot" if args.workers else "all")]
+            processes += [Bot(config, directory / f"worker{n}.log", "worker") for n in range(1, args.workers + 1)]
+            bot = processes[0]
             try:
+                for process in processes:
+                    await process.start(telegram)
                 run = steady if part == "steady" else pending
-                results[part] = await run(args, telegram, picwish, bot, people, photo, config)
+                results[part] = await run(args, telegram, picwish, bot, people, photo, config, processes)
             finally:
-                if bot.proc is not None and bot.proc.returncode is None:
-                    await bot.stop()
+                for process in processes:
+                    if process.proc is not None and process.proc.returncode is None:
+                        await process.stop()
             results[part]["ledger"], results[part]["states"] = await ledger_report(config)
         report(args, results)
     await picwish.stop()
@@ -437,7 +490,10 @@ async def main(args: argparse.Namespace) -> None:
 
 def report(args: argparse.Namespace, results: dict[str, Any]) -> None:
     ms = lambda s: f"{s * 1000:.0f} ms"  # noqa: E731
-    print(f"Machine: {os.cpu_count()} cores, {platform.machine()}, CPython {platform.python_version()}\n")
+    print(f"Machine: {os.cpu_count()} cores, {platform.machine()}, CPython {platform.python_version()}")
+    database = "PostgreSQL" if args.database_url else "SQLite"
+    layout = f"one bot process and {args.workers} worker(s)" if args.workers else "one process (--role all)"
+    print(f"Database: {database}; {layout}\n")
     if "steady" in results:
         r = results["steady"]
         print(
@@ -458,6 +514,9 @@ def report(args: argparse.Namespace, results: dict[str, Any]) -> None:
         print(f"| Bot API calls per order | {sum(r['calls'].values()):.1f}: {per_order} |")
         print(f"| PicWish status queries per order | {r['queries']:.1f} |")
         print(f"| bot peak RSS | {r['peak_rss']:.0f} MB (face-check worker: {r['worker_rss']:.0f} MB) |")
+        if r["workers_peak_rss"]:
+            print(f"| worker processes' peak RSS | {', '.join(f'{mb:.0f} MB' for mb in r['workers_peak_rss'])} |")
+        print(f"| CPU per order, every process | {ms(r['cpu_per_order'])} |")
         print(f"| ledger problems / job states | {len(r['ledger'])} / {r['states']} |\n")
     if "pending" in results:
         r = results["pending"]
@@ -490,4 +549,8 @@ if __name__ == "__main__":
     parser.add_argument("--pending-rate", type=float, default=25.0, help="orders per second while placing them")
     parser.add_argument("--skip-steady", action="store_true")
     parser.add_argument("--workdir", help="keep the bot's databases and logs in this (new) folder")
+    parser.add_argument("--database-url", default="", help="PostgreSQL instead of SQLite (a new schema per run)")
+    parser.add_argument(
+        "--workers", type=int, default=0, help="worker processes beside one bot process (needs PostgreSQL)"
+    )
     asyncio.run(main(parser.parse_args()))

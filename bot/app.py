@@ -187,9 +187,10 @@ async def _set_commands(app: PhotoBotApp, settings: Settings) -> None:
         await app.bot.set_my_commands(commands, language_code=code)
 
 
-#: What one process at a time does, by name (Store.exclusive): poll Telegram for updates (a second
-#: bot process stands by), and the upkeep: sweeping old photos and watching provider accounts.
-POLLING = "polling"
+#: What one process at a time does, by name (Store.exclusive): handle Telegram's updates (long
+#: polling, or taking webhook updates from the inbox; another bot process stands by), and the
+#: upkeep: sweeping old photos and watching provider accounts.
+UPDATES = "updates"
 UPKEEP = "upkeep"
 
 
@@ -207,14 +208,15 @@ async def running(settings: Settings, role: Role = "all") -> AsyncIterator[Wirin
         services = await open_wiring(app, settings, store, serve_web=takes_updates)
         try:
             tasks.append(asyncio.create_task(_upkeep(store.exclusive(UPKEEP), services), name="upkeep"))
-            if takes_updates and settings.telegram.mode == "webhook":
-                # Several bot processes may take webhook updates behind one address.
-                await _take_updates(app, settings, services)
-            elif takes_updates:
-                tasks.append(await _poll_when_first(app, settings, services, store.exclusive(POLLING)))
+            if takes_updates:
+                tasks.append(await _handle_updates_when_first(app, settings, services, store.exclusive(UPDATES)))
             if role != "bot":
                 await services.runner.resume()
-            log.info("photobot is running (%s); services: %s", role, ", ".join(services.enabled_services) or "none")
+            log.info(
+                "photobot is running%s; services: %s",
+                "" if role == "all" else f" ({role})",
+                ", ".join(services.enabled_services) or "none",
+            )
             yield services
         finally:
             for task in tasks:
@@ -233,50 +235,59 @@ async def running(settings: Settings, role: Role = "all") -> AsyncIterator[Wirin
         await store.close()
 
 
-async def _take_updates(app: PhotoBotApp, settings: Settings, services: Wiring) -> None:
+async def _take_updates(app: PhotoBotApp, settings: Settings, services: Wiring) -> asyncio.Task[None] | None:
     """Start handling Telegram's updates: the Application (reading the kept sessions now, so that
-    a process taking over polling continues every dialogue where it stood), the commands, and
-    the webhook when that is the mode."""
+    a process taking over continues every dialogue where it stood), the commands, and the way
+    updates come: long polling, or the webhook (set again; it stays set on stop, so Telegram keeps
+    updates while the bot restarts) and the inbox its updates wait in: the task that takes them."""
     await app.initialize()
     await _set_commands(app, settings)
     await app.start()
     if settings.telegram.mode == "webhook":
-        # The webhook stays set on stop, so Telegram keeps updates while the bot restarts.
         await app.bot.set_webhook(
             settings.webhook_url(), secret_token=settings.webhook_header_secret(), allowed_updates=ALLOWED_UPDATES
         )
+        _forget_quiet_sessions_regularly(app, services)
+        log.info("handling Telegram's updates from the webhook")
+        return asyncio.create_task(services.inbox.hand_over(app), name="webhook-inbox")
+    assert app.updater is not None
+    await app.updater.start_polling(timeout=settings.telegram.poll_timeout, allowed_updates=ALLOWED_UPDATES)
     _forget_quiet_sessions_regularly(app, services)
+    log.info("polling Telegram for updates")
+    return None
 
 
-async def _poll_when_first(
+async def _handle_updates_when_first(
     app: PhotoBotApp, settings: Settings, services: Wiring, right: Exclusive
 ) -> asyncio.Task[None]:
-    """Long polling in the one bot process that holds the polling right; another bot process
-    stands by until the holder dies, then takes over. Returns the task that polls (or waits to),
-    once this process polls or knows it stands by. A process that loses the right (its database
-    connection broke) stops altogether (``services.halt``), so that two never poll at once; its
-    supervisor starts it again, as a standby."""
+    """Telegram's updates are handled in the one bot process that holds the updates right;
+    another bot process stands by (still serving the web paths, and receiving webhook updates
+    into the inbox) until the holder dies, then takes over. Returns the task that handles
+    updates (or waits to), once this process does or knows it stands by. A process that loses
+    the right (its database connection broke) stops altogether (``services.halt``), so that two
+    never handle updates at once; its supervisor starts it again, as a standby."""
     settled = asyncio.Event()
 
     def standing_by() -> None:
-        log.info("another bot process polls Telegram: standing by to take over")
+        log.info("another bot process handles Telegram's updates: standing by to take over")
         settled.set()
 
-    async def poll() -> None:
+    async def handle() -> None:
         await right.acquire(waiting=standing_by)
+        inbox: asyncio.Task[None] | None = None
         try:
-            await _take_updates(app, settings, services)
-            assert app.updater is not None
-            await app.updater.start_polling(timeout=settings.telegram.poll_timeout, allowed_updates=ALLOWED_UPDATES)
-            log.info("polling Telegram for updates")
+            inbox = await _take_updates(app, settings, services)
             settled.set()
             await right.lost.wait()
-            log.error("lost the right to poll Telegram (database connection): stopping this process")
+            log.error("lost the right to handle Telegram's updates (database connection): stopping this process")
             services.halt.set()
         finally:
+            if inbox is not None:
+                inbox.cancel()
+                await asyncio.gather(inbox, return_exceptions=True)
             await right.release()
 
-    task = asyncio.create_task(poll(), name="polling")
+    task = asyncio.create_task(handle(), name="updates")
     waiting = asyncio.create_task(settled.wait())
     await asyncio.wait((task, waiting), return_when=asyncio.FIRST_COMPLETED)
     waiting.cancel()

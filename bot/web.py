@@ -9,7 +9,6 @@ the provider again before acting.
 
 from __future__ import annotations
 
-import asyncio
 import hmac
 import logging
 from collections.abc import Awaitable, Callable, Mapping
@@ -35,7 +34,7 @@ class WebServer:
         repo: Repository,
         media: MediaStore,
         signer: MediaSigner,
-        update_queue: asyncio.Queue[Any],
+        keep_update: Callable[[dict[str, Any]], Awaitable[None]],
         wake: Callable[[str], Awaitable[None]],
         host: str,
         port: int,
@@ -52,7 +51,8 @@ class WebServer:
         self.repo = repo
         self.media = media
         self.signer = signer
-        self.update_queue = update_queue
+        #: Keeps a webhook update for the process that handles updates (bot/inbox.py).
+        self.keep_update = keep_update
         #: Wakes a job's driver, in whichever process it runs (JobRunner.announce_wake).
         self.wake = wake
         self.host = host
@@ -128,10 +128,13 @@ class WebServer:
         if not (path_ok and header_ok):
             raise web.HTTPNotFound()
         try:
-            update = Update.de_json(await request.json(), bot)
-        except (ValueError, TypeError, KeyError):
+            body = await request.json()
+            Update.de_json(body, bot)  # only an update Telegram could have sent is kept
+            if not isinstance(body.get("update_id"), int):
+                raise TypeError("update_id")
+        except (ValueError, TypeError, KeyError, AttributeError):
             raise web.HTTPBadRequest() from None
-        await self.update_queue.put(update)
+        await self.keep_update(body)  # answered once kept: a crash now loses nothing Telegram let go of
         return web.Response()
 
     async def callback(self, request: web.Request) -> web.Response:

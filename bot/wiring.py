@@ -17,6 +17,7 @@ from bot.config import Settings
 from bot.context import PhotoBotApp
 from bot.delivery import Delivery
 from bot.health import Problem, ProviderHealth
+from bot.inbox import UpdateInbox
 from bot.jobs import JobRunner
 from bot.limits import DecodeBudget, RequestLimiter
 from bot.media import MediaSigner, MediaStore, derive_secret
@@ -76,6 +77,8 @@ class Wiring:
     decodes: DecodeBudget
     #: The local engine (face checks before any charge), or None without its models.
     engine: EngineWorker | None
+    #: Webhook updates waiting for the process that handles updates.
+    inbox: UpdateInbox
     #: Set when this process must stop: it lost its right to poll Telegram (bot/app.py).
     halt: asyncio.Event = field(default_factory=asyncio.Event)
 
@@ -323,6 +326,7 @@ async def open_wiring(app: PhotoBotApp, settings: Settings, db: Store, *, serve_
         retention_days=database.media_retention_days,
         database_path=None if database.url else Path(database.path),
     )
+    inbox = UpdateInbox(db)
     webhook = (
         (app.bot, settings.webhook_path_secret(), settings.webhook_header_secret())
         if settings.telegram.mode == "webhook"
@@ -332,7 +336,7 @@ async def open_wiring(app: PhotoBotApp, settings: Settings, db: Store, *, serve_
         repo=repo,
         media=media,
         signer=signer,
-        update_queue=app.update_queue,
+        keep_update=inbox.put,
         wake=runner.announce_wake,
         host=settings.server.host,
         port=settings.server.port,
@@ -373,6 +377,7 @@ async def open_wiring(app: PhotoBotApp, settings: Settings, db: Store, *, serve_
         photos,
         DecodeBudget(DECODE_BUDGET_BYTES),
         engine,
+        inbox,
     )
     app.bot_data.wiring = wiring
     return wiring

@@ -113,7 +113,7 @@ class Payments:
                 )
             return Received(invoice.credits if added else 0, await tx.number(BALANCE_SQL, (user_id,)))
 
-        return await self.db.transaction(work)
+        return await self.db.transaction(work, user=user_id)
 
     async def payment(self, charge_id: str) -> Payment | None:
         row = await self.db.fetchone("SELECT * FROM payments WHERE charge_id = ?", (charge_id,))
@@ -152,7 +152,7 @@ class Payments:
             )
             return True
 
-        return await self.db.transaction(work)
+        return await self.db.transaction(work, user=plan.ledger_user)
 
     async def recent(self, user_id: int, limit: int = 5) -> list[Payment]:
         rows = await self.db.fetchall(

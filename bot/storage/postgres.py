@@ -2,9 +2,11 @@
 process or must survive the loss of a machine.
 
 The repositories' SQL is shared with SQLite (bot/storage/store.py): ``?`` placeholders become
-``$1, $2, ...`` here. Write transactions run SERIALIZABLE, so two processes (or two coroutines on
-two pooled connections) cannot both spend the same credits: a transaction that loses is rolled
-back and run again, a few times, from the start. Migrations are this backend's own
+``$1, $2, ...`` here. A write transaction first takes a transaction-scoped advisory lock on its
+user, so two processes (or two coroutines on two pooled connections) cannot both spend the same
+credits: the second waits, then reads what the first committed (READ COMMITTED). SERIALIZABLE
+did the same without locks, but under load its false conflicts (predicate locks on shared index
+pages) failed transactions faster than retries could save them (docs/benchmarks.md). Migrations are this backend's own
 (``pg_migrations/``), numbered like SQLite's, and recorded in ``schema_version``; an advisory lock
 keeps two processes from applying them at once.
 
@@ -35,7 +37,7 @@ from bot.storage.store import Listener, Params, Row, Tx
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
-#: Times a transaction is run again after losing to a concurrent one, and the base of the wait.
+#: Times a transaction is run again after a deadlock, and the base of the wait.
 SERIALIZATION_RETRIES = 8
 RETRY_WAIT = 0.005
 #: The advisory lock held while migrations run (any fixed number, the same in every process).
@@ -51,6 +53,8 @@ HEARTBEAT = 3.0
 #: Seconds to wait before connecting again after a listening or lock connection failed.
 RECONNECT_WAIT = 2.0
 _LOCK_KEY = "hashtext(current_schema() || ':' || $1)"
+#: A user's lock for the length of one transaction (a 64-bit key: no two users share one).
+_USER_LOCK_KEY = "hashtextextended(current_schema() || ':user:' || $1, 0)"
 
 
 def dollar_placeholders(sql: str) -> str:
@@ -183,11 +187,12 @@ class PostgresStore:
             raise
         return cls(pool, url)
 
-    async def transaction(self, work: Callable[[Tx], Awaitable[T]]) -> T:
+    async def transaction(self, work: Callable[[Tx], Awaitable[T]], *, user: int) -> T:
         for attempt in range(SERIALIZATION_RETRIES + 1):
             async with self.pool.acquire() as conn:
                 try:
-                    async with conn.transaction(isolation="serializable"):
+                    async with conn.transaction():
+                        await conn.execute(f"SELECT pg_advisory_xact_lock({_USER_LOCK_KEY})", str(user))
                         return await work(PgTx(conn))
                 except (asyncpg.SerializationError, asyncpg.DeadlockDetectedError):
                     if attempt == SERIALIZATION_RETRIES:

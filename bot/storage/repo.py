@@ -199,7 +199,21 @@ class Repository:
     # --- users -----------------------------------------------------------------
 
     async def ensure_user(self, user_id: int, chat_id: int, language: str) -> User:
-        """Create the user on first sight (language from Telegram) and grant today's credits."""
+        """Create the user on first sight (language from Telegram) and grant today's credits.
+        Every update comes through here: a user already known in this chat, with the same
+        language and today's credits granted, is only read."""
+        known = await self.db.fetchone(
+            "SELECT u.*, EXISTS (SELECT 1 FROM ledger l WHERE l.user_id = u.user_id AND l.kind = 'daily_grant'"
+            " AND l.day = ?) AS granted FROM users u WHERE u.user_id = ?",
+            (self.today(), user_id),
+        )
+        if (
+            known is not None
+            and known["granted"]
+            and known["chat_id"] == chat_id
+            and (known["language_chosen"] or known["language"] == language)
+        ):
+            return User(user_id, chat_id, known["language"], bool(known["language_chosen"]))
 
         async def work(tx: Tx) -> sqlite3.Row | None:
             await tx.execute(
@@ -211,7 +225,7 @@ class Repository:
             await self._grant_daily(tx, user_id)
             return await tx.fetchone("SELECT * FROM users WHERE user_id = ?", (user_id,))
 
-        row = await self.db.transaction(work)
+        row = await self.db.transaction(work, user=user_id)
         assert row is not None
         return User(row["user_id"], row["chat_id"], row["language"], bool(row["language_chosen"]))
 
@@ -292,7 +306,7 @@ class Repository:
             )
             return refs
 
-        return await self.db.transaction(work)
+        return await self.db.transaction(work, user=user_id)
 
     async def balance(self, user_id: int) -> int:
         return (await self.credits(user_id)).total
@@ -304,7 +318,7 @@ class Repository:
             await self._grant_daily(tx, user_id)
             return Credits(await self._balance(tx, user_id), await self._bought(tx, user_id))
 
-        return await self.db.transaction(work)
+        return await self.db.transaction(work, user=user_id)
 
     async def admin_grant(self, user_id: int, amount: int, note: str) -> int:
         async def work(tx: Tx) -> int:
@@ -314,7 +328,7 @@ class Repository:
             )
             return await self._balance(tx, user_id)
 
-        return await self.db.transaction(work)
+        return await self.db.transaction(work, user=user_id)
 
     async def ledger_problems(self) -> list[str]:
         """Every way the ledger fails to balance; empty when it is consistent."""
@@ -439,7 +453,7 @@ class Repository:
                 (draft.user_id, draft.price, paid, job_id, now),
             )
 
-        await self.db.transaction(work)
+        await self.db.transaction(work, user=draft.user_id)
         job = await self.get_job(job_id)
         assert job is not None
         return job
@@ -557,7 +571,7 @@ class Repository:
             )
             return True
 
-        return await self.db.transaction(work)
+        return await self.db.transaction(work, user=job.user_id)
 
     async def begin_delivery(self, job_id: str) -> bool:
         """Claim a finished job for delivery; only one caller ever wins."""

@@ -3,8 +3,10 @@ embedded default, bot/storage/db.py) or PostgreSQL (``database.url``, bot/storag
 
 SQL is written once, with ``?`` placeholders and what both understand (``ON CONFLICT``, partial
 unique indexes, ``COALESCE``); each backend has its own migrations. A row is indexed by column
-name in both. A transaction's ``work`` is a coroutine on a :class:`Tx`; on PostgreSQL it may run
-more than once (a serialization failure is retried), so it must do nothing but its statements.
+name in both. A transaction's ``work`` is a coroutine on a :class:`Tx`, and names the user whose
+credits it reads or changes: transactions about the same user run one after another (on SQLite
+every write transaction does). On PostgreSQL ``work`` may run more than once (a deadlock is
+retried), so it must do nothing but its statements.
 """
 
 from __future__ import annotations
@@ -89,8 +91,9 @@ class Store(Protocol):
         """The right to do ``name`` alone among the processes on this database."""
         ...
 
-    async def transaction(self, work: Callable[[Tx], Awaitable[T]]) -> T:
-        """``work(tx)`` in one write transaction, rolled back if it raises; its result."""
+    async def transaction(self, work: Callable[[Tx], Awaitable[T]], *, user: int) -> T:
+        """``work(tx)`` in one write transaction, rolled back if it raises; its result. No other
+        transaction about ``user`` runs meanwhile."""
         ...
 
     async def write(self, sql: str, params: Params = ()) -> int:

@@ -17,9 +17,11 @@ from bot.storage.repo import Repository
 
 
 class BotProcess:
-    def __init__(self, config_path: Path, log_path: Path) -> None:
+    def __init__(self, config_path: Path, log_path: Path, role: str = "all") -> None:
         self.config_path = config_path
         self.log_path = log_path
+        #: ``photobot run --role``: a worker takes no updates, so it is ready once it says so.
+        self.role = role
         self.proc: asyncio.subprocess.Process | None = None
 
     async def start(self, telegram) -> None:
@@ -31,6 +33,8 @@ class BotProcess:
             "-m",
             "bot",
             "run",
+            "--role",
+            self.role,
             "--config",
             str(self.config_path),
             stdout=log,
@@ -38,8 +42,10 @@ class BotProcess:
             env=env,
         )
         log.close()
-        # Ready when it has started long polling.
-        await telegram.wait_for(lambda: sum(1 for m, _ in telegram.calls if m == "getUpdates") > polls, timeout=30)
+        if self.role == "worker":  # it says so once it has claimed its jobs
+            await telegram.wait_for(lambda: "photobot is running (worker)" in self.log_path.read_text(), timeout=30)
+        else:  # ready when it has started long polling
+            await telegram.wait_for(lambda: sum(1 for m, _ in telegram.calls if m == "getUpdates") > polls, timeout=30)
 
     async def kill(self) -> None:
         assert self.proc is not None

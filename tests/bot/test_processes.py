@@ -1,7 +1,7 @@
 """Several processes on one PostgreSQL, each a real ``photobot run --role ...`` (issue 16): a
 worker killed with SIGKILL has its jobs finished by another within the lease, and a killed bot
-process's standby takes over polling; every order is delivered once, no PicWish task is created
-twice, and the ledger balances."""
+process's standby takes over polling, or the webhook behind a load balancer; every order is
+delivered once, no PicWish task is created twice, and the ledger balances."""
 
 from __future__ import annotations
 
@@ -15,15 +15,17 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import pytest
 import yaml
+from aiohttp import web
 
 from bot.config import Settings
 from bot.storage.postgres import PostgresStore
 from bot.storage.repo import Repository
 from tests.bot.flows import order_until_summary
 from tests.conftest import postgres_schema
-from tests.fakes.server import free_port
+from tests.fakes.server import LoopbackServer, free_port
 from tests.fakes.telegram_api import FakeTelegram, FakeUser, SentMessage
 
 #: A short lease keeps the test quick; the takeover is measured against it.
@@ -137,7 +139,7 @@ async def _delivered(user: FakeUser, summary: SentMessage) -> float:
 
 async def _check_books(url: str, telegram: FakeTelegram, users: list[FakeUser], creates: int) -> Repository:
     """Every order succeeded and was delivered once, each PicWish task was created once, and the
-    ledger balances."""
+    ledger balances; checked once the processes stopped (a worker stopping gives its leases back)."""
     store = await PostgresStore.open(url, max_size=2)
     repo = Repository(store, daily_free=30)
     try:
@@ -201,7 +203,7 @@ async def test_a_killed_workers_jobs_are_finished_by_the_other_within_the_lease(
         # Each orphaned task was asked about again, by the other worker, within the lease.
         taken_over = [min(t for t in picwish.tasks[task_id].query_times if t > killed_at) for task_id in orphans]
         assert max(taken_over) - killed_at < LEASE + 1.0
-        await _check_books(url, telegram, users, len(picwish.creates))
+    await _check_books(url, telegram, users, len(picwish.creates))
 
 
 @pytest.mark.timeout(600)
@@ -227,4 +229,79 @@ async def test_a_killed_bot_process_is_replaced_by_its_standby(make_settings, te
         summaries += await _in_order(users[half:], _confirm)
 
         await asyncio.gather(*(_delivered(user, s) for user, s in zip(users, summaries, strict=True)))
+    await _check_books(url, telegram, users, len(picwish.creates))
+
+
+class LoadBalancer:
+    """In front of the bot processes, as an operator's would be: each request goes to the next
+    process in turn, or to another if that one does not answer."""
+
+    def __init__(self) -> None:
+        self.ports: list[int] = []
+        self.served: dict[int, int] = {}
+        self._turn = 0
+        app = web.Application(client_max_size=50 * 1024 * 1024)
+        app.router.add_route("*", "/{path:.*}", self._forward)
+        self.server = LoopbackServer(app)
+
+    async def _forward(self, request: web.Request) -> web.Response:
+        body = await request.read()
+        headers = {k: v for k, v in request.headers.items() if k.lower() not in ("host", "content-length")}
+        first, self._turn = self._turn, self._turn + 1
+        for attempt in range(len(self.ports)):
+            port = self.ports[(first + attempt) % len(self.ports)]
+            try:
+                async with (
+                    aiohttp.ClientSession() as session,
+                    session.request(
+                        request.method, f"http://127.0.0.1:{port}{request.path_qs}", data=body, headers=headers
+                    ) as answer,
+                ):
+                    data = await answer.read()
+            except aiohttp.ClientConnectionError:
+                continue
+            self.served[port] = self.served.get(port, 0) + 1
+            return web.Response(status=answer.status, body=data, content_type=answer.content_type)
+        return web.Response(status=502)
+
+
+@pytest.mark.timeout(600)
+async def test_webhook_updates_to_any_bot_process_are_handled_once_and_survive_its_death(
+    make_settings, telegram, picwish, tmp_path
+):
+    """Two bot processes behind a load balancer in webhook mode: either receives updates, one
+    handles them all (so each dialogue has one owner), and the other takes over when it dies."""
+    balancer = LoadBalancer()
+    await balancer.server.start()
+    try:
+        url = await postgres_schema()
+        users = [telegram.user(user_id=3300 + n) for n in range(ORDERS)]
+        ports = [free_port(), free_port()]
+        balancer.ports = ports
+        common = {
+            "database__url": url,
+            "jobs__lease_seconds": LEASE,
+            "telegram__mode": "webhook",
+            "telegram__webhook_secret": "hook-secret",
+            "server__public_url": balancer.server.url,
+        }
+        async with processes(tmp_path) as start:
+            first = await start("bot1", "bot", make_settings(server__port=ports[0], **common))
+            await first.said("handling Telegram's updates from the webhook")
+            second = await start("bot2", "bot", make_settings(server__port=ports[1], **common))
+            await second.said("standing by to take over")
+            worker = await start("worker", "worker", make_settings(**common))
+            await worker.said("photobot is running")
+
+            half = ORDERS // 2
+            summaries = await _in_order(users[:half], _confirm)
+            assert balancer.served.get(ports[0], 0) > 0 and balancer.served.get(ports[1], 0) > 0
+            first.kill()
+            await second.said("handling Telegram's updates from the webhook", timeout=15)
+            summaries += await _in_order(users[half:], _confirm)
+
+            await asyncio.gather(*(_delivered(user, s) for user, s in zip(users, summaries, strict=True)))
+            assert set(telegram.webhook_results) == {200}
         await _check_books(url, telegram, users, len(picwish.creates))
+    finally:
+        await balancer.server.stop()

@@ -67,7 +67,7 @@ async def test_a_commit_that_fails_is_rolled_back_explicitly(tmp_path):
 
     try:
         with pytest.raises(sqlite3.IntegrityError):
-            await db.transaction(orphan_job)
+            await db.transaction(orphan_job, user=99)
         assert not db.conn.in_transaction
         await repo.ensure_user(1, 1, "en")
         assert await repo.balance(1) == 20

@@ -166,17 +166,17 @@ async def test_insufficient_credits_creates_nothing(repo):
 async def test_ledger_is_append_only(repo):
     await repo.ensure_user(1, 1, "en")
     with pytest.raises(INTEGRITY, match="append-only"):
-        await repo.db.transaction(lambda tx: tx.execute("UPDATE ledger SET amount = 999"))
+        await repo.db.transaction(lambda tx: tx.execute("UPDATE ledger SET amount = 999"), user=1)
     with pytest.raises(INTEGRITY, match="append-only"):
-        await repo.db.transaction(lambda tx: tx.execute("DELETE FROM ledger"))
+        await repo.db.transaction(lambda tx: tx.execute("DELETE FROM ledger"), user=1)
     # /forget's pseudonymisation (a positive id to a negative one, nothing else) is the one update
     # allowed; moving credits to another real user, or changing an amount along with it, is not.
     await repo.ensure_user(2, 2, "en")
     with pytest.raises(INTEGRITY, match="append-only"):
-        await repo.db.transaction(lambda tx: tx.execute("UPDATE ledger SET user_id = 2 WHERE user_id = 1"))
+        await repo.db.transaction(lambda tx: tx.execute("UPDATE ledger SET user_id = 2 WHERE user_id = 1"), user=1)
     with pytest.raises(INTEGRITY, match="append-only"):
         await repo.db.transaction(
-            lambda tx: tx.execute("UPDATE ledger SET user_id = -5, amount = 999 WHERE user_id = 1")
+            lambda tx: tx.execute("UPDATE ledger SET user_id = -5, amount = 999 WHERE user_id = 1"), user=1
         )
 
 
@@ -211,7 +211,8 @@ async def test_a_hold_cannot_be_settled_twice_even_by_hand(repo):
             lambda tx: tx.execute(
                 "INSERT INTO ledger (user_id, kind, amount, job_id, created_at) VALUES (1, 'capture', 6, ?, 0)",
                 (job.id,),
-            )
+            ),
+            user=1,
         )
 
 

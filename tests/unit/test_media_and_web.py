@@ -1,7 +1,5 @@
 from __future__ import annotations
 
-import asyncio
-
 import httpx
 import pytest
 
@@ -54,17 +52,19 @@ async def web(tmp_path):
     db = await Database.open(tmp_path / "db.sqlite3")
     repo = Repository(db, daily_free=10)
     store = MediaStore(tmp_path / "media")
-    queue: asyncio.Queue = asyncio.Queue()
     woken: list[str] = []
 
     async def wake(job_id: str) -> None:
         woken.append(job_id)
 
+    async def keep_update(body: dict) -> None:
+        raise AssertionError("no webhook here")
+
     server = WebServer(
         repo=repo,
         media=store,
         signer=MediaSigner(b"s", 60),
-        update_queue=queue,
+        keep_update=keep_update,
         wake=wake,
         host="127.0.0.1",
         port=0,

@@ -10,3 +10,10 @@ CREATE INDEX jobs_unfinished ON jobs(created_at)
 -- bot process that took over before the first one's session was written, finds the job placed.
 ALTER TABLE jobs ADD COLUMN order_key TEXT;
 CREATE UNIQUE INDEX jobs_one_per_order ON jobs(user_id, order_key) WHERE order_key IS NOT NULL;
+-- Telegram updates received by webhook, kept until the bot process that handles updates takes
+-- them (bot/inbox.py): any bot process may receive them, one handles them.
+CREATE TABLE updates (
+    update_id   INTEGER PRIMARY KEY,
+    body        TEXT NOT NULL,
+    received_at REAL NOT NULL
+);
