@@ -3,7 +3,8 @@
 Every ``check_interval`` seconds each such account is asked how many uses it has left. Below its
 ``alert_below`` the admins are told once (again only after it recovered); at 0 its provider is
 taken out of service, so its services leave the menu (or fall back to the next provider) instead
-of failing every order, until uses return.
+of failing every order, until uses return. One process checks (bot/app.py's upkeep); with
+several (``shared``) the counts go through the database, and every process reads them (``sync``).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from bot.provider_state import ProviderStates
 from providers.base import TaskProvider
 from providers.errors import ProviderError
 
@@ -34,7 +36,9 @@ class AccountWatch:
         providers: Mapping[str, TaskProvider[Any]],
         rules: Mapping[str, UsesRule],
         alert: Callable[[str, int], Awaitable[None]],
+        shared: ProviderStates | None = None,
     ) -> None:
+        self.shared = shared
         self.providers = providers
         self.rules = {name: rule for name, rule in rules.items() if name in providers}
         self.alert = alert
@@ -67,6 +71,8 @@ class AccountWatch:
         if uses is None:
             return None
         before, self.uses[name] = self.uses.get(name), uses
+        if self.shared is not None:
+            await self.shared.set_uses(name, uses)
         if uses <= 0 and (before is None or before > 0):
             log.error("%s has no paid uses left: its services are out of service until uses return", name)
         elif uses > 0 and before is not None and before <= 0:
@@ -87,6 +93,14 @@ class AccountWatch:
             self._told.pop(name, None)
         elif uses > 0 and told == "none":
             self._told[name] = "low"
+
+    async def sync(self) -> None:
+        """Take on the counts the checking process recorded."""
+        if self.shared is None:
+            return
+        for name, state in (await self.shared.read()).items():
+            if name in self.rules and state.uses_left is not None:
+                self.uses[name] = state.uses_left
 
     def start(self) -> None:
         for name, rule in self.rules.items():

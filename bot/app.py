@@ -44,10 +44,11 @@ from bot.conversations import menu, operator, orders, payments, privacy
 from bot.conversations.common import register_user, user_language
 from bot.i18n import t
 from bot.persistence import DatabasePersistence
+from bot.provider_state import SYNC_INTERVAL
 from bot.roles import Role
 from bot.services import registry
 from bot.services.base import Service
-from bot.storage.store import Exclusive, Store, open_store
+from bot.storage.store import DATABASE_ERRORS, Exclusive, Store, open_store
 from bot.telegram_http import AiohttpRequest
 from bot.wiring import Wiring, open_wiring
 
@@ -208,6 +209,8 @@ async def running(settings: Settings, role: Role = "all") -> AsyncIterator[Wirin
         services = await open_wiring(app, settings, store, serve_web=takes_updates)
         try:
             tasks.append(asyncio.create_task(_upkeep(store.exclusive(UPKEEP), services), name="upkeep"))
+            if store.shared:
+                tasks.append(asyncio.create_task(_keep_in_step(services), name="provider-state"))
             if takes_updates:
                 tasks.append(await _handle_updates_when_first(app, settings, services, store.exclusive(UPDATES)))
             if role != "bot":
@@ -294,6 +297,17 @@ async def _handle_updates_when_first(
     if task.done():
         task.result()  # starting failed: raise why
     return task
+
+
+async def _keep_in_step(services: Wiring) -> None:
+    """Read what other processes recorded of the providers (down, uses left), regularly."""
+    while True:
+        try:
+            await services.health.sync()
+            await services.accounts.sync()
+        except DATABASE_ERRORS as err:  # the last state stands until the database answers again
+            log.warning("could not read the providers' state: %s", err)
+        await asyncio.sleep(SYNC_INTERVAL)
 
 
 async def _upkeep(right: Exclusive, services: Wiring) -> None:

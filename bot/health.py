@@ -7,6 +7,11 @@ success. While it is down, services it serves go to their next provider (ID phot
 engine, bot/services/registry.enabled). After ``retry_after`` seconds it is offered again for one
 order: a success brings it back, a failure puts it down for another ``retry_after``. The admins
 are told when a provider goes down and when it is back; a job a provider accepted stays with it.
+
+With several processes (``shared``, bot/provider_state.py) a provider going down or coming back
+is recorded in the database: the workers that make the calls see it happen, the bot process that
+places orders reads it (``sync``), and the admins are told once, by the process that recorded it.
+The counters (calls, errors, last success) stay each process's own.
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Literal
 
+from bot.provider_state import ProviderStates
 from providers.errors import (
     AuthenticationError,
     ProviderConnectionError,
@@ -73,7 +79,9 @@ class ProviderHealth:
         retry_after: float,
         on_change: OnChange | None = None,
         clock: Callable[[], float] = time.monotonic,
+        shared: ProviderStates | None = None,
     ) -> None:
+        self.shared = shared
         self.failing_for = failing_for
         self.retry_after = retry_after
         self.on_change = on_change
@@ -99,7 +107,8 @@ class ProviderHealth:
             if record.problem is not None:
                 record.problem = None
                 log.warning("provider %s works again", provider)
-                await self._changed(provider, None)
+                if await self._record_shared(provider, None, 0.0):
+                    await self._changed(provider, None)
             return
         if problem == "failing":
             record.failing_since = record.failing_since if record.failing_since is not None else now
@@ -110,7 +119,27 @@ class ProviderHealth:
         record.retry_at = now + self.retry_after
         if was is None:
             log.error("provider %s is down (%s): its services go to the next provider", provider, problem)
-            await self._changed(provider, problem)
+            if await self._record_shared(provider, problem, record.retry_at):
+                await self._changed(provider, problem)
+
+    def _wall(self, monotonic: float) -> float:
+        return time.time() + (monotonic - self._clock())
+
+    async def _record_shared(self, provider: str, problem: Problem | None, retry_at: float) -> bool:
+        """Record the change for every process; False when another had recorded it already."""
+        if self.shared is None:
+            return True
+        return await self.shared.change(provider, problem, self._wall(retry_at))
+
+    async def sync(self) -> None:
+        """Take on what other processes recorded: which providers are down, and until when."""
+        if self.shared is None:
+            return
+        now = self._clock()
+        for provider, state in (await self.shared.read()).items():
+            record = self.record_of(provider)
+            record.problem = state.problem  # type: ignore[assignment]  # written from a Problem
+            record.retry_at = now + max(0.0, state.retry_at - time.time()) if state.problem else 0.0
 
     async def _changed(self, provider: str, problem: Problem | None) -> None:
         if self.on_change is not None:
@@ -124,8 +153,10 @@ class ProviderHealth:
         now = self._clock()
         return frozenset(name for name, r in self.records.items() if r.problem is not None and now < r.retry_at)
 
-    def offered_again(self, provider: str) -> None:
+    async def offered_again(self, provider: str) -> None:
         """An order went to a down provider on trial: the next waits ``retry_after`` again."""
         record = self.record_of(provider)
         if record.problem is not None:
             record.retry_at = self._clock() + self.retry_after
+            if self.shared is not None:
+                await self.shared.postpone(provider, self._wall(record.retry_at))

@@ -68,6 +68,6 @@ async def place_order(
         return Refusal("not_enough", price=err.price, balance=err.balance)
     except OwesCredits as err:
         return Refusal("owes", owed=err.owed)
-    wiring.health.offered_again(provider)  # a provider on trial after being down gets one order
+    await wiring.health.offered_again(provider)  # a provider on trial after being down gets one order
     await wiring.runner.announce(job.id)
     return job

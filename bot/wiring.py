@@ -23,6 +23,7 @@ from bot.limits import DecodeBudget, RequestLimiter
 from bot.media import MediaSigner, MediaStore, derive_secret
 from bot.metrics import Metrics
 from bot.photos import PhotoKeeper
+from bot.provider_state import ProviderStates
 from bot.retention import MediaSweeper
 from bot.services import registry
 from bot.services.base import ResultView, Service
@@ -286,10 +287,13 @@ async def open_wiring(app: PhotoBotApp, settings: Settings, db: Store, *, serve_
     )
     alerts = OperatorAlerts(app.bot, repo, settings.telegram.admin_ids)
     metrics = Metrics()
+    #: Providers' state through the database, when other processes share it.
+    shared = ProviderStates(db) if db.shared else None
     health = ProviderHealth(
         failing_for=settings.failover.failing_for,
         retry_after=settings.failover.retry_after,
         on_change=lambda provider, problem: _provider_changed(lambda: wiring, provider, problem),
+        shared=shared,
     )
     delivery = Delivery(
         app.bot,
@@ -353,7 +357,7 @@ async def open_wiring(app: PhotoBotApp, settings: Settings, db: Store, *, serve_
     sweeper = MediaSweeper(repo, media, settings.database.media_retention_days)
     hili = settings.providers.hili
     accounts = AccountWatch(
-        providers, {"hili": UsesRule(hili.uses_check_interval, hili.uses_alert_below)}, alerts.low_uses
+        providers, {"hili": UsesRule(hili.uses_check_interval, hili.uses_alert_below)}, alerts.low_uses, shared
     )
     wiring = Wiring(
         settings,

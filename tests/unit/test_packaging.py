@@ -15,6 +15,27 @@ def test_ci_runs_exactly_the_readme_test_command():
     assert command in (ROOT / ".ci" / "run").read_text()
 
 
+def test_the_compose_file_is_the_one_docs_deploy_shows_and_fits_the_config():
+    """docs/deploy.md shows docker-compose.yml whole; every variable the services set is one the
+    image's config (config.example.yaml) reads, and the roles are the bot's."""
+    import yaml
+
+    from bot.roles import ROLES
+
+    compose_text = (ROOT / "docker-compose.yml").read_text()
+    doc = (ROOT / "docs" / "deploy.md").read_text()
+    assert f"```yaml\n{compose_text}```" in doc
+    compose = yaml.safe_load(compose_text)
+    config = (ROOT / "config.example.yaml").read_text()
+    for name in ("bot", "worker"):
+        service = compose["services"][name]
+        assert service["command"][:4] == ["photobot", "run", "--role", name] and name in ROLES
+        for variable in service["environment"]:
+            assert "${" + variable in config, variable
+        assert service["volumes"] == [f"media:{service['environment']['PHOTOBOT_MEDIA_DIR']}"]
+    assert "PHOTOBOT_DATABASE_URL" in compose["services"]["worker"]["environment"]
+
+
 def test_dockerfile_runs_as_non_root_with_a_volume_and_health_check():
     dockerfile = (ROOT / "Dockerfile").read_text()
     assert re.search(r"^FROM python:3\.1[1-9]-slim", dockerfile, flags=re.M)

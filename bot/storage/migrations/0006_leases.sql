@@ -17,3 +17,12 @@ CREATE TABLE updates (
     body        TEXT NOT NULL,
     received_at REAL NOT NULL
 );
+-- Each provider's state as every process sees it (bot/health.py, bot/accounts.py): down and why,
+-- when it may be offered again (seconds since the epoch), and the paid uses its account has left.
+CREATE TABLE provider_state (
+    provider   TEXT PRIMARY KEY,
+    problem    TEXT,
+    retry_at   REAL NOT NULL DEFAULT 0,
+    uses_left  INTEGER,
+    updated_at REAL NOT NULL
+);

@@ -1,4 +1,5 @@
-"""Job leases, notifications and exclusive locks, on both backends (the ``store`` fixture)."""
+"""What processes on one database share: job leases, notifications, exclusive rights, one job per
+confirmed summary, and the providers' state; on both backends where both have it."""
 
 from __future__ import annotations
 
@@ -151,3 +152,58 @@ async def test_a_summary_confirmed_twice_places_one_job(store):
     await repo.create_job(JobDraft(1, 1, "idphoto", "picwish", {}, None, 5, 600, order_key="other"))
     assert await repo.balance(1) == 10
     assert await repo.ledger_problems() == []
+
+
+async def test_a_provider_going_down_is_seen_by_every_process_and_told_once(store):
+    """Two workers see PicWish refuse the key: the admins are told once; the bot process, which
+    made no call, sends new orders elsewhere; back up, once more."""
+    from bot.health import ProviderHealth
+    from bot.provider_state import ProviderStates
+    from providers.errors import AuthenticationError
+
+    told: list[tuple[str, str | None]] = []
+
+    async def tell(provider: str, problem: str | None) -> None:
+        told.append((provider, problem))
+
+    def process() -> ProviderHealth:
+        return ProviderHealth(failing_for=60, retry_after=600, on_change=tell, shared=ProviderStates(store))
+
+    worker1, worker2, bot = process(), process(), process()
+    refused = AuthenticationError("bad key", status=401, provider="picwish")
+    await worker1.record("picwish", refused)
+    await worker2.record("picwish", refused)
+    assert told == [("picwish", "credentials")]
+    assert bot.down() == frozenset()
+    await bot.sync()
+    assert bot.down() == {"picwish"}
+
+    await bot.offered_again("picwish")  # retry_after passed; one order on trial, the next waits again
+    await worker1.sync()
+    assert worker1.down() == {"picwish"}
+
+    await worker2.record("picwish", None)
+    await worker1.record("picwish", None)
+    assert told == [("picwish", "credentials"), ("picwish", None)]
+    await bot.sync()
+    assert bot.down() == frozenset()
+
+
+async def test_the_uses_one_process_counts_reach_the_others(store):
+    from bot.accounts import AccountWatch, UsesRule
+    from bot.provider_state import ProviderStates
+
+    class Hili:
+        async def uses_left(self) -> int:
+            return 0
+
+    async def alert(provider: str, uses: int) -> None:
+        pass
+
+    rules = {"hili": UsesRule(check_interval=3600, alert_below=10)}
+    checker = AccountWatch({"hili": Hili()}, rules, alert, ProviderStates(store))  # type: ignore[dict-item]
+    other = AccountWatch({"hili": Hili()}, rules, alert, ProviderStates(store))  # type: ignore[dict-item]
+    await checker.check("hili")
+    assert checker.exhausted == {"hili"} and other.exhausted == frozenset()
+    await other.sync()
+    assert other.exhausted == {"hili"}
