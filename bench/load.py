@@ -101,20 +101,14 @@ class Bot(BotProcess):
             return 0.0
         return sum(self._status_mb(int(pid), "VmRSS") for pid in children)
 
-    def cpu_seconds(self) -> float:
-        """CPU time used so far by the process and its face-check workers."""
+    def cpu_seconds(self) -> tuple[float, float]:
+        """CPU time used so far by the process itself, and by its face-check workers."""
         assert self.proc is not None
-        pids = [self.proc.pid]
+        children: list[int] = []
         with contextlib.suppress(OSError):
-            pids += [
-                int(pid) for pid in Path(f"/proc/{self.proc.pid}/task/{self.proc.pid}/children").read_text().split()
-            ]
-        ticks = 0
-        for pid in pids:
-            with contextlib.suppress(OSError):
-                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-                ticks += int(fields[11]) + int(fields[12])  # utime, stime
-        return ticks / os.sysconf("SC_CLK_TCK")
+            listed = Path(f"/proc/{self.proc.pid}/task/{self.proc.pid}/children").read_text()
+            children = [int(pid) for pid in listed.split()]
+        return _cpu([self.proc.pid]), _cpu(children)
 
     async def _sample(self) -> None:
         while True:
@@ -128,6 +122,34 @@ class Bot(BotProcess):
         started = time.monotonic()
         await super().stop()
         return time.monotonic() - started
+
+
+def _cpu(pids: list[int]) -> float:
+    ticks = 0
+    for pid in pids:
+        with contextlib.suppress(OSError):
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            ticks += int(fields[11]) + int(fields[12])  # utime, stime
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def postgres_cpu_seconds() -> float:
+    """CPU time used so far by every PostgreSQL server process on this machine."""
+    ticks = 0
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            with contextlib.suppress(OSError):
+                if (entry / "comm").read_text().strip() == "postgres":
+                    fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+                    ticks += int(fields[11]) + int(fields[12])
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def machine_busy() -> tuple[float, float]:
+    """CPU seconds busy and in all, over every core, since boot (/proc/stat)."""
+    fields = [int(v) for v in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
+    idle = fields[3] + fields[4]
+    return (sum(fields) - idle) / os.sysconf("SC_CLK_TCK"), sum(fields) / os.sysconf("SC_CLK_TCK")
 
 
 # --- users -------------------------------------------------------------------------------
@@ -309,7 +331,8 @@ async def steady(
 ) -> dict[str, Any]:
     # One order first, so the face-check worker is up before the clock starts.
     await order(*people.user(1), photo)
-    cpu_before = sum(process.cpu_seconds() for process in processes)
+    cpu_before = [process.cpu_seconds() for process in processes]
+    postgres_before, busy_before = postgres_cpu_seconds(), machine_busy()
     total = round(args.rate * args.seconds)
     calls_before, queries_before = len(telegram.calls), picwish.queries
     began = time.monotonic() + 0.5
@@ -328,7 +351,12 @@ async def steady(
         slots.setdefault(100 + k % args.users, []).append(began + k / args.rate)
     await asyncio.gather(*(person(uid, s) for uid, s in slots.items()))
     finished = time.monotonic()
-    cpu = sum(process.cpu_seconds() for process in processes) - cpu_before
+    cpu_after = [process.cpu_seconds() for process in processes]
+    own = [after[0] - before[0] for before, after in zip(cpu_before, cpu_after, strict=True)]
+    engine = sum(after[1] - before[1] for before, after in zip(cpu_before, cpu_after, strict=True))
+    postgres_cpu = postgres_cpu_seconds() - postgres_before
+    busy_after = machine_busy()
+    busy = (busy_after[0] - busy_before[0]) / (busy_after[1] - busy_before[1])
     calls = Counter(method for method, _ in telegram.calls[calls_before:] if method != "getUpdates")
 
     tasks = task_for_job(picwish)
@@ -363,7 +391,12 @@ async def steady(
         "queries": (picwish.queries - queries_before) / total,
         "peak_rss": bot.peak_rss,
         "worker_rss": bot.worker_rss(),
-        "cpu_per_order": cpu / total,
+        "cpu_per_order": (sum(own) + engine) / total,
+        "cpu_by_process": [seconds / total for seconds in own],
+        "engine_cpu_per_order": engine / total,
+        "core_share": [seconds / (finished - began) for seconds in own],
+        "postgres_cpu_per_order": postgres_cpu / total,
+        "machine_busy": busy,
         "workers_peak_rss": [process.peak_rss for process in processes[1:]],
     }
 
@@ -516,7 +549,16 @@ def report(args: argparse.Namespace, results: dict[str, Any]) -> None:
         print(f"| bot peak RSS | {r['peak_rss']:.0f} MB (face-check worker: {r['worker_rss']:.0f} MB) |")
         if r["workers_peak_rss"]:
             print(f"| worker processes' peak RSS | {', '.join(f'{mb:.0f} MB' for mb in r['workers_peak_rss'])} |")
-        print(f"| CPU per order, every process | {ms(r['cpu_per_order'])} |")
+        print(f"| CPU per order, every bot, worker and face-check process | {ms(r['cpu_per_order'])} |")
+        shares = ", ".join(
+            f"{ms(seconds)} ({share:.0%} of a core)"
+            for seconds, share in zip(r["cpu_by_process"], r["core_share"], strict=True)
+        )
+        print(f"| of which each process itself (bot first, then workers) | {shares} |")
+        print(f"| of which the face-check workers | {ms(r['engine_cpu_per_order'])} |")
+        if args.database_url:
+            print(f"| CPU per order, the PostgreSQL server | {ms(r['postgres_cpu_per_order'])} |")
+        print(f"| machine busy (all cores, load generator and fakes included) | {r['machine_busy']:.0%} |")
         print(f"| ledger problems / job states | {len(r['ledger'])} / {r['states']} |\n")
     if "pending" in results:
         r = results["pending"]

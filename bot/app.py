@@ -200,7 +200,7 @@ async def running(settings: Settings, role: Role = "all") -> AsyncIterator[Wirin
     """Run the bot for the body of the ``async with``. Role ``bot`` takes Telegram's updates (long
     polling or the webhook), serves the web paths (provider callbacks, media links, health) and
     creates jobs; ``worker`` runs jobs and delivers them; ``all`` (the default) is both."""
-    store = await open_store(settings.database.path, settings.database.url)
+    store = await open_store(settings.database.path, settings.database.url, settings.database.pool_size)
     takes_updates = role != "worker"
     app = build_application(settings, store if takes_updates else None)
     tasks: list[asyncio.Task[None]] = []

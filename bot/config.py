@@ -89,6 +89,9 @@ class DatabaseSettings(_Section):
     path: str = "data/photobot.sqlite3"
     #: PostgreSQL instead: postgresql://user:password@host:port/database (see docs/deploy.md).
     url: str = Field(default="", pattern=r"^$|^postgres(ql)?://")
+    #: PostgreSQL connections each process keeps at most (size the server's max_connections for
+    #: every process, plus two or three each for notifications and exclusive rights).
+    pool_size: int = Field(default=30, ge=2, le=500)
     #: Where normalised input photos and results are kept; defaults beside the database.
     media_dir: str = ""
     #: Days people's photos and results are kept before they are deleted (0: never deleted).

@@ -9,6 +9,7 @@ update are made anew when it is read back. python-telegram-bot writes what chang
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import json
 import time
@@ -27,6 +28,9 @@ from providers.orders import IdPhotoOrder
 #: changed; once a second those bursts doubled the load benchmark's added latency, every five
 #: seconds nothing measurable (docs/benchmarks.md).
 UPDATE_INTERVAL = 5.0
+#: Session writes at once: python-telegram-bot writes every changed session together, and on
+#: PostgreSQL that burst took every pooled connection, so orders and deliveries waited behind it.
+CONCURRENT_WRITES = 2
 
 
 def encode(session: Session) -> str:
@@ -101,12 +105,17 @@ class DatabasePersistence(BasePersistence[Session, dict[Any, Any], BotData]):
             update_interval=UPDATE_INTERVAL,
         )
         self.store = store
+        self._writes = asyncio.Semaphore(CONCURRENT_WRITES)
 
     async def get_user_data(self) -> dict[int, Session]:
         rows = await self.store.fetchall("SELECT user_id, data FROM sessions")
         return {int(row["user_id"]): decode(row["data"]) for row in rows}
 
     async def update_user_data(self, user_id: int, data: Session) -> None:
+        async with self._writes:
+            await self._write_session(user_id, data)
+
+    async def _write_session(self, user_id: int, data: Session) -> None:
         await self.store.write(
             "INSERT INTO sessions (user_id, data, updated_at) VALUES (?, ?, ?)"
             " ON CONFLICT (user_id) DO UPDATE SET data = excluded.data, updated_at = excluded.updated_at",
@@ -124,6 +133,10 @@ class DatabasePersistence(BasePersistence[Session, dict[Any, Any], BotData]):
         return {tuple(json.loads(row["chat_key"])): json.loads(row["state"]) for row in rows}
 
     async def update_conversation(self, name: str, key: ConversationKey, new_state: object | None) -> None:
+        async with self._writes:
+            await self._write_conversation(name, key, new_state)
+
+    async def _write_conversation(self, name: str, key: ConversationKey, new_state: object | None) -> None:
         chat_key = json.dumps(list(key))
         if new_state is None:
             await self.store.write("DELETE FROM conversations WHERE name = ? AND chat_key = ?", (name, chat_key))

@@ -43,7 +43,10 @@ RETRY_WAIT = 0.005
 #: The advisory lock held while migrations run (any fixed number, the same in every process).
 MIGRATION_LOCK = 0x70686F74  # "phot"
 POOL_MIN = 1
-POOL_MAX = 10
+#: Pooled connections per process by default (``database.pool_size``): with 10, the one-process
+#: bot waited for connections at 10 orders/s (p50 added latency 1.3 s; 0.75 s with 20, 0.16-0.38 s
+#: with 30; docs/benchmarks.md).
+POOL_MAX = 30
 #: The server's keepalive probes on the listening and lock connections: a holder whose machine
 #: vanished without closing its connection is given up after about idle + interval x count seconds.
 KEEPALIVE = {"tcp_keepalives_idle": "5", "tcp_keepalives_interval": "2", "tcp_keepalives_count": "3"}
