@@ -52,7 +52,7 @@ from bot.config import load_settings
 from bot.storage.repo import Repository
 from bot.storage.store import Store, open_store
 from tests.bot.process import BotProcess
-from tests.conftest import portrait_jpeg
+from tests.conftest import new_schema, portrait_jpeg
 from tests.fakes.picwish import FakePicwish
 from tests.fakes.server import free_port
 from tests.fakes.telegram_api import FakeTelegram, FakeUser, SentMessage
@@ -277,19 +277,6 @@ async def _open(config: Path) -> Store:
     return await open_store(settings.database.path, settings.database.url)
 
 
-async def fresh_schema(url: str) -> str:
-    """``url`` with its tables in a new schema of their own (one per run)."""
-    import asyncpg
-
-    schema = f"load_{int(time.time() * 1000)}"
-    conn = await asyncpg.connect(url)
-    try:
-        await conn.execute(f'CREATE SCHEMA "{schema}"')
-    finally:
-        await conn.close()
-    return f"{url}{'&' if '?' in url else '?'}search_path={schema}"
-
-
 async def jobs_by_user(config: Path) -> dict[int, list[str]]:
     db = await _open(config)
     try:
@@ -501,7 +488,7 @@ async def main(args: argparse.Namespace) -> None:
                 continue
             directory = Path(tmp) / part
             directory.mkdir(parents=True)
-            url = await fresh_schema(args.database_url) if args.database_url else ""
+            url = await new_schema(args.database_url, "load") if args.database_url else ""
             config = write_config(directory, telegram, picwish, free_port(), url)
             processes = [Bot(config, directory / "bot.log", "bot" if args.workers else "all")]
             processes += [Bot(config, directory / f"worker{n}.log", "worker") for n in range(1, args.workers + 1)]

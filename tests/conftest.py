@@ -55,15 +55,20 @@ async def postgres_schema() -> str:
         if os.environ.get("PHOTOBOT_REQUIRE_POSTGRES"):
             pytest.fail("PHOTOBOT_TEST_POSTGRES is not set: start a server with .ci/postgres")
         pytest.skip("no PostgreSQL server: export PHOTOBOT_TEST_POSTGRES=$(.ci/postgres)")
+    return await new_schema(POSTGRES_URL)
+
+
+async def new_schema(url: str, prefix: str = "t") -> str:
+    """``url`` with its tables in a new schema of their own."""
     import asyncpg
 
-    schema = f"t_{uuid.uuid4().hex[:16]}"
-    conn = await asyncpg.connect(POSTGRES_URL)
+    schema = f"{prefix}_{uuid.uuid4().hex[:16]}"
+    conn = await asyncpg.connect(url)
     try:
         await conn.execute(f'CREATE SCHEMA "{schema}"')
     finally:
         await conn.close()
-    return f"{POSTGRES_URL}?search_path={schema}"
+    return f"{url}{'&' if '?' in url else '?'}search_path={schema}"
 
 
 @pytest.fixture(params=["sqlite", "postgres"])

@@ -20,7 +20,6 @@ import asyncio
 import contextlib
 import logging
 import sqlite3
-import time
 from collections import defaultdict
 from collections.abc import Awaitable, Callable
 from importlib import resources
@@ -89,6 +88,7 @@ class Database:
     #: One process only: an SQLite file is never shared between bot and worker processes.
     shared = False
     skip_locked = ""
+    clock = "((julianday('now') - 2440587.5) * 86400.0)"
 
     def __init__(self, conn: sqlite3.Connection, side: aiosqlite.Connection) -> None:
         self._listeners: defaultdict[str, list[Listener]] = defaultdict(list)
@@ -166,9 +166,6 @@ class Database:
 
     async def fetchall(self, sql: str, params: Params = ()) -> list[sqlite3.Row]:
         return self.conn.execute(sql, params).fetchall()
-
-    async def now(self) -> float:
-        return time.time()
 
     async def notify(self, channel: str, payload: str) -> None:
         for listener in self._listeners[channel]:

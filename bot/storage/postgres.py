@@ -168,6 +168,7 @@ class AdvisoryLock:
 class PostgresStore:
     shared = True
     skip_locked = " FOR UPDATE SKIP LOCKED"
+    clock = "(EXTRACT(EPOCH FROM clock_timestamp())::float8)"
 
     def __init__(self, pool: asyncpg.Pool, url: str = "") -> None:
         self.pool = pool
@@ -218,10 +219,6 @@ class PostgresStore:
     async def report(self, sql: str, params: Params = ()) -> list[Row]:
         """The server scans; the bot's loop only waits for the answer."""
         return await self.fetchall(sql, params)
-
-    async def now(self) -> float:
-        async with self.pool.acquire() as conn:
-            return float(await conn.fetchval("SELECT EXTRACT(EPOCH FROM clock_timestamp())::float8"))
 
     async def notify(self, channel: str, payload: str) -> None:
         async with self.pool.acquire() as conn:

@@ -479,25 +479,24 @@ class Repository:
         """Claim up to ``limit`` unfinished jobs that no worker holds (or whose lease ran out),
         oldest first, for ``lease`` seconds; their ids. ``take_over`` claims every unfinished job
         whoever held it: for a database only this process uses, at start."""
-        now = await self.db.now()
-        free = "" if take_over else " AND (owner IS NULL OR lease_until < ?)"
-        params: tuple[Any, ...] = (owner, now + lease) + (() if take_over else (now,)) + (limit,)
+        clock = self.db.clock
+        free = "" if take_over else f" AND (owner IS NULL OR lease_until < {clock})"
         rows = await self.db.fetchall(
-            "UPDATE jobs SET owner = ?, lease_until = ? WHERE id IN ("
+            f"UPDATE jobs SET owner = ?, lease_until = {clock} + ? WHERE id IN ("
             f"SELECT id FROM jobs WHERE ({_UNFINISHED}){free} ORDER BY created_at LIMIT ?{self.db.skip_locked}"
             ") RETURNING id",
-            params,
+            (owner, lease, limit),
         )
         return [row["id"] for row in rows]
 
     async def claim_job(self, job_id: str, owner: str, lease: float) -> bool:
         """Claim one unfinished job unless another worker's lease on it still runs."""
-        now = await self.db.now()
+        clock = self.db.clock
         return (
             await self.db.write(
-                "UPDATE jobs SET owner = ?, lease_until = ? WHERE id = ?"
-                f" AND ({_UNFINISHED}) AND (owner IS NULL OR owner = ? OR lease_until < ?)",
-                (owner, now + lease, job_id, owner, now),
+                f"UPDATE jobs SET owner = ?, lease_until = {clock} + ? WHERE id = ?"
+                f" AND ({_UNFINISHED}) AND (owner IS NULL OR owner = ? OR lease_until < {clock})",
+                (owner, lease, job_id, owner),
             )
             == 1
         )
@@ -506,18 +505,18 @@ class Repository:
         """Seconds until the first lease another worker holds runs out (0 if one already did),
         or None when no other worker holds an unfinished job."""
         row = await self.db.fetchone(
-            f"SELECT MIN(lease_until) AS first FROM jobs WHERE ({_UNFINISHED}) AND owner IS NOT NULL AND owner <> ?",
+            f"SELECT MIN(lease_until) - {self.db.clock} AS left FROM jobs"
+            f" WHERE ({_UNFINISHED}) AND owner IS NOT NULL AND owner <> ?",
             (owner,),
         )
-        if row is None or row["first"] is None:
+        if row is None or row["left"] is None:
             return None
-        return max(0.0, float(row["first"]) - await self.db.now())
+        return max(0.0, float(row["left"]))
 
     async def renew_leases(self, owner: str, lease: float) -> set[str]:
         """Extend every lease ``owner`` holds; the ids of the jobs it still holds."""
-        now = await self.db.now()
         rows = await self.db.fetchall(
-            "UPDATE jobs SET lease_until = ? WHERE owner = ? RETURNING id", (now + lease, owner)
+            f"UPDATE jobs SET lease_until = {self.db.clock} + ? WHERE owner = ? RETURNING id", (lease, owner)
         )
         return {row["id"] for row in rows}
 

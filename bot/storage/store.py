@@ -73,11 +73,9 @@ class Store(Protocol):
     #: Appended to a SELECT that picks rows to claim: PostgreSQL's ``FOR UPDATE SKIP LOCKED``,
     #: so two workers claiming at once each get other rows instead of waiting on each other.
     skip_locked: str
-
-    async def now(self) -> float:
-        """Seconds since the epoch by the database's clock: leases mean the same in every process,
-        whatever the clocks of their machines say."""
-        ...
+    #: An SQL expression for the seconds since the epoch by the database's clock: leases mean the
+    #: same in every process, whatever the clocks of their machines say.
+    clock: str
 
     async def notify(self, channel: str, payload: str) -> None:
         """Tell every listener of ``channel``, in this process and (PostgreSQL) in others."""
