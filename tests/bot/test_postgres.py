@@ -4,6 +4,8 @@ the unfinished job there."""
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
 from bot.app import running
@@ -58,3 +60,29 @@ async def test_a_restarted_bot_finds_the_unfinished_job_in_postgres(make_setting
         await bot.runner.idle()
         assert len(picwish.creates) == 1  # followed, never submitted again
         assert await bot.repo.ledger_problems() == []
+
+
+async def test_a_second_bot_process_stands_by_for_updates_and_upkeep_and_takes_over(make_settings, telegram):
+    """Two bot processes on one database: the first polls Telegram and sweeps old photos, the
+    second waits for both; when the first stops, the second does both."""
+    from tests.fakes.server import free_port
+
+    url = await postgres_schema()
+    user = telegram.user(user_id=1203)
+    async with running(make_settings(database__url=url)) as first:
+        await asyncio.wait_for(first.sweeper.swept.wait(), 10)
+        second_running = running(make_settings(database__url=url, server__port=free_port()))
+        second = await second_running.__aenter__()
+        try:
+            await user.send_text("/start")
+            await user.next_message("Send me a photo to begin")
+            assert not second.sweeper.swept.is_set()
+        except BaseException:
+            await second_running.__aexit__(None, None, None)
+            raise
+    try:
+        await asyncio.wait_for(second.sweeper.swept.wait(), 10)  # the upkeep moved over
+        await user.send_text("/balance")
+        await user.next_message("You have", timeout=15)  # and so did Telegram's updates
+    finally:
+        await second_running.__aexit__(None, None, None)
