@@ -86,3 +86,29 @@ async def test_a_second_bot_process_stands_by_for_updates_and_upkeep_and_takes_o
         await user.next_message("You have", timeout=15)  # and so did Telegram's updates
     finally:
         await second_running.__aexit__(None, None, None)
+
+
+async def test_a_callback_to_the_bot_process_wakes_the_job_in_the_worker(make_settings, telegram, picwish):
+    """Bot and worker as separate processes (here two in one test): the job is announced to the
+    worker, PicWish calls back to the bot's web server, and the worker asks at once instead of
+    at its next poll, a minute away."""
+    from tests.fakes.server import free_port
+
+    url = await postgres_schema()
+    settings = make_settings(database__url=url, providers__picwish__poll_interval=60)
+    async with (
+        running(settings, "bot") as bot,
+        running(
+            make_settings(database__url=url, providers__picwish__poll_interval=60, server__port=free_port()), "worker"
+        ) as worker,
+    ):
+        user = telegram.user(user_id=1204)
+        summary = await order_until_summary(user, "Visa", "USA Visa", "White")
+        await user.press(summary, "Confirm")
+        await user.next_message(kind="document", timeout=10)
+        assert picwish.callback_results == [200]
+        assert picwish.creates[-1]["callback_url"].startswith(settings.server.public_url + "/callbacks/picwish/")
+        await worker.runner.idle()
+        job = await bot.db.fetchone("SELECT state, delivery, owner FROM jobs")
+        assert (job["state"], job["delivery"], job["owner"]) == ("succeeded", "done", None)
+        assert bot.web.bound_port == settings.server.port and worker.web.bound_port is None
