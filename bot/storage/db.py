@@ -17,7 +17,6 @@ loop's connection never checkpoints, so a commit never waits for an fsync).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import sqlite3
 from collections import defaultdict
@@ -201,8 +200,7 @@ class Database:
         self._listeners.clear()
         if self._checkpointer is not None:
             self._checkpointer.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._checkpointer
+            await asyncio.gather(self._checkpointer, return_exceptions=True)
         await self._side.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         await self._side.close()
         self.conn.close()

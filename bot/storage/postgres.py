@@ -155,8 +155,7 @@ class AdvisoryLock:
     async def release(self) -> None:
         if self._heartbeat is not None:
             self._heartbeat.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._heartbeat
+            await asyncio.gather(self._heartbeat, return_exceptions=True)
             self._heartbeat = None
         if self._conn is not None:
             with contextlib.suppress(OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError):
@@ -277,8 +276,7 @@ class PostgresStore:
     async def close(self) -> None:
         if self._listen_task is not None:
             self._listen_task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._listen_task
+            await asyncio.gather(self._listen_task, return_exceptions=True)
         if self._listen_conn is not None:
             self._listen_conn.terminate()
         await self.pool.close()

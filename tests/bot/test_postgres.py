@@ -112,3 +112,30 @@ async def test_a_callback_to_the_bot_process_wakes_the_job_in_the_worker(make_se
         job = await bot.db.fetchone("SELECT state, delivery, owner FROM jobs")
         assert (job["state"], job["delivery"], job["owner"]) == ("succeeded", "done", None)
         assert bot.web.bound_port == settings.server.port and worker.web.bound_port is None
+
+
+async def test_a_bot_process_that_loses_its_right_to_updates_stops(make_settings, telegram):
+    """The connection holding the updates right is cut (here by the server, as a network fault
+    would): the process must stop handling updates rather than risk a second poller."""
+    import asyncpg
+
+    from bot.app import run_until_stopped
+
+    url = await postgres_schema()
+    stop = asyncio.Event()
+    process = asyncio.create_task(run_until_stopped(make_settings(database__url=url), stop))
+    user = telegram.user(user_id=1205)
+    await user.send_text("/start")
+    await user.next_message("Send me a photo to begin")  # it handles updates: it holds the right
+    admin = await asyncpg.connect(url)
+    try:
+        holders = await admin.fetch(  # the updates right of this test's schema (bot/storage/postgres.py)
+            "SELECT pg_terminate_backend(pid) FROM pg_locks WHERE locktype = 'advisory' AND granted"
+            " AND objsubid = 1 AND ((classid::bigint << 32) | objid::bigint)"
+            " = hashtext(current_schema() || ':updates')::bigint"
+        )
+        assert len(holders) == 1
+    finally:
+        await admin.close()
+    assert await asyncio.wait_for(process, 15) is False  # stopped on its own, not asked to
+    assert not stop.is_set()
