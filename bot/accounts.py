@@ -4,7 +4,7 @@ Every ``check_interval`` seconds each such account is asked how many uses it has
 ``alert_below`` the admins are told once (again only after it recovered); at 0 its provider is
 taken out of service, so its services leave the menu (or fall back to the next provider) instead
 of failing every order, until uses return. One process checks (bot/app.py's upkeep); with
-several (``shared``) the counts go through the database, and every process reads them (``sync``).
+several (``shared``) the counts go through the database, and every process takes them on.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from bot.provider_state import ProviderStates
+from bot.provider_state import ProviderStates, SharedState
 from providers.base import TaskProvider
 from providers.errors import ProviderError
 
@@ -93,11 +93,9 @@ class AccountWatch:
         elif uses > 0 and told == "none":
             self._told[name] = "low"
 
-    async def sync(self) -> None:
-        """Take on the counts the checking process recorded."""
-        if self.shared is None:
-            return
-        for name, state in (await self.shared.read()).items():
+    def take_on(self, states: Mapping[str, SharedState]) -> None:
+        """Take on the counts the checking process recorded (ProviderStates.read)."""
+        for name, state in states.items():
             if name in self.rules and state.uses_left is not None:
                 self.uses[name] = state.uses_left
 

@@ -44,7 +44,7 @@ from bot.conversations import menu, operator, orders, payments, privacy
 from bot.conversations.common import register_user, user_language
 from bot.i18n import t
 from bot.persistence import DatabasePersistence
-from bot.provider_state import SYNC_INTERVAL
+from bot.provider_state import SYNC_INTERVAL, ProviderStates
 from bot.roles import Role
 from bot.services import registry
 from bot.services.base import Service
@@ -210,7 +210,8 @@ async def running(settings: Settings, role: Role = "all") -> AsyncIterator[Wirin
         try:
             tasks.append(asyncio.create_task(_upkeep(store.exclusive(UPKEEP), services), name="upkeep"))
             if store.shared:
-                tasks.append(asyncio.create_task(_keep_in_step(services), name="provider-state"))
+                states = ProviderStates(store)
+                tasks.append(asyncio.create_task(_keep_in_step(services, states), name="provider-state"))
             if takes_updates:
                 tasks.append(await _handle_updates_when_first(app, settings, services, store.exclusive(UPDATES)))
             if role != "bot":
@@ -246,16 +247,15 @@ async def _take_updates(app: PhotoBotApp, settings: Settings, services: Wiring) 
     await app.initialize()
     await _set_commands(app, settings)
     await app.start()
+    _forget_quiet_sessions_regularly(app, services)
     if settings.telegram.mode == "webhook":
         await app.bot.set_webhook(
             settings.webhook_url(), secret_token=settings.webhook_header_secret(), allowed_updates=ALLOWED_UPDATES
         )
-        _forget_quiet_sessions_regularly(app, services)
         log.info("handling Telegram's updates from the webhook")
         return asyncio.create_task(services.inbox.hand_over(app), name="webhook-inbox")
     assert app.updater is not None
     await app.updater.start_polling(timeout=settings.telegram.poll_timeout, allowed_updates=ALLOWED_UPDATES)
-    _forget_quiet_sessions_regularly(app, services)
     log.info("polling Telegram for updates")
     return None
 
@@ -299,12 +299,13 @@ async def _handle_updates_when_first(
     return task
 
 
-async def _keep_in_step(services: Wiring) -> None:
+async def _keep_in_step(services: Wiring, states: ProviderStates) -> None:
     """Read what other processes recorded of the providers (down, uses left), regularly."""
     while True:
         try:
-            await services.health.sync()
-            await services.accounts.sync()
+            recorded = await states.read()
+            services.health.take_on(recorded)
+            services.accounts.take_on(recorded)
         except DATABASE_ERRORS as err:  # the last state stands until the database answers again
             log.warning("could not read the providers' state: %s", err)
         await asyncio.sleep(SYNC_INTERVAL)

@@ -10,19 +10,19 @@ are told when a provider goes down and when it is back; a job a provider accepte
 
 With several processes (``shared``, bot/provider_state.py) a provider going down or coming back
 is recorded in the database: the workers that make the calls see it happen, the bot process that
-places orders reads it (``sync``), and the admins are told once, by the process that recorded it.
-The counters (calls, errors, last success) stay each process's own.
+places orders reads it every few seconds (``take_on``, bot/app.py), and the admins are told once,
+by the process that recorded it. The counters (calls, errors, last success) stay each process's.
 """
 
 from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 
-from bot.provider_state import ProviderStates
+from bot.provider_state import ProviderStates, SharedState
 from providers.errors import (
     AuthenticationError,
     ProviderConnectionError,
@@ -131,12 +131,11 @@ class ProviderHealth:
             return True
         return await self.shared.change(provider, problem, self._wall(retry_at))
 
-    async def sync(self) -> None:
-        """Take on what other processes recorded: which providers are down, and until when."""
-        if self.shared is None:
-            return
+    def take_on(self, states: Mapping[str, SharedState]) -> None:
+        """Take on what other processes recorded (ProviderStates.read): which providers are
+        down, and until when."""
         now = self._clock()
-        for provider, state in (await self.shared.read()).items():
+        for provider, state in states.items():
             record = self.record_of(provider)
             record.problem = state.problem  # type: ignore[assignment]  # written from a Problem
             record.retry_at = now + max(0.0, state.retry_at - time.time()) if state.problem else 0.0

@@ -104,6 +104,22 @@ def _set(event: asyncio.Event, _conn: object) -> None:
     event.set()
 
 
+async def _watch(conn: asyncpg.Connection, lost: asyncio.Event, what: str) -> None:
+    """Until ``conn`` is lost: it closed (``lost`` set by its termination listener), or a query
+    every HEARTBEAT seconds went unanswered (it is then closed and ``lost`` set here)."""
+    while not lost.is_set():
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(lost.wait(), HEARTBEAT)
+        if lost.is_set():
+            return
+        try:
+            await asyncio.wait_for(conn.fetchval("SELECT 1"), HEARTBEAT)
+        except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as err:
+            log.error("lost the PostgreSQL connection that %s: %s", what, err)
+            conn.terminate()
+            lost.set()
+
+
 class AdvisoryLock:
     """A session advisory lock named ``name`` (within the connection's schema, so that two bots
     on one server, or two tests, do not share it)."""
@@ -140,17 +156,7 @@ class AdvisoryLock:
         self._conn = conn
         self.lost.clear()
         conn.add_termination_listener(functools.partial(_set, self.lost))
-        self._heartbeat = asyncio.create_task(self._beat(conn), name=f"lock-{self.name}")
-
-    async def _beat(self, conn: asyncpg.Connection) -> None:
-        while not self.lost.is_set():
-            await asyncio.sleep(HEARTBEAT)
-            try:
-                await asyncio.wait_for(conn.fetchval("SELECT 1"), HEARTBEAT)
-            except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as err:
-                log.error("lost the PostgreSQL connection that holds %s: %s", self.name, err)
-                conn.terminate()
-                self.lost.set()
+        self._heartbeat = asyncio.create_task(_watch(conn, self.lost, f"holds {self.name}"), name=f"lock-{self.name}")
 
     async def release(self) -> None:
         if self._heartbeat is not None:
@@ -257,15 +263,7 @@ class PostgresStore:
                 await asyncio.sleep(RECONNECT_WAIT)
                 continue
             self._listening.set()
-            while not lost.is_set():
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(lost.wait(), HEARTBEAT)
-                if not lost.is_set():
-                    try:
-                        await asyncio.wait_for(conn.fetchval("SELECT 1"), HEARTBEAT)
-                    except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError):
-                        conn.terminate()
-                        lost.set()
+            await _watch(conn, lost, "listens for notifications")
             self._listening.clear()
             log.warning("lost the PostgreSQL connection that listens for notifications; connecting again")
             await asyncio.sleep(RECONNECT_WAIT)

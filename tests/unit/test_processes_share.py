@@ -178,17 +178,17 @@ async def test_a_provider_going_down_is_seen_by_every_process_and_told_once(stor
     await worker2.record("picwish", refused)
     assert told == [("picwish", "credentials")]
     assert bot.down() == frozenset()
-    await bot.sync()
+    bot.take_on(await ProviderStates(store).read())
     assert bot.down() == {"picwish"}
 
     await bot.offered_again("picwish")  # retry_after passed; one order on trial, the next waits again
-    await worker1.sync()
+    worker1.take_on(await ProviderStates(store).read())
     assert worker1.down() == {"picwish"}
 
     await worker2.record("picwish", None)
     await worker1.record("picwish", None)
     assert told == [("picwish", "credentials"), ("picwish", None)]
-    await bot.sync()
+    bot.take_on(await ProviderStates(store).read())
     assert bot.down() == frozenset()
 
 
@@ -208,5 +208,5 @@ async def test_the_uses_one_process_counts_reach_the_others(store):
     other = AccountWatch({"hili": Hili()}, rules, alert, ProviderStates(store))  # type: ignore[dict-item]
     await checker.check("hili")
     assert checker.exhausted == {"hili"} and other.exhausted == frozenset()
-    await other.sync()
+    other.take_on(await ProviderStates(store).read())
     assert other.exhausted == {"hili"}
