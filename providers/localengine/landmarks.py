@@ -22,6 +22,45 @@ EYE_INNER_RIGHT, EYE_OUTER_RIGHT, EYE_TOP_RIGHT, EYE_BOTTOM_RIGHT = 362, 263, 38
 CHIN = 152
 FACE_SIDE_LEFT, FACE_SIDE_RIGHT = 234, 454
 MOUTH_LEFT, MOUTH_RIGHT, LIP_INNER_TOP, LIP_INNER_BOTTOM = 61, 291, 13, 14
+#: The face's outline, forehead to chin (the canonical face model's silhouette), in order.
+FACE_OVAL = (
+    10,
+    338,
+    297,
+    332,
+    284,
+    251,
+    389,
+    356,
+    454,
+    323,
+    361,
+    288,
+    397,
+    365,
+    379,
+    378,
+    400,
+    377,
+    152,
+    148,
+    176,
+    149,
+    150,
+    136,
+    172,
+    58,
+    132,
+    93,
+    234,
+    127,
+    162,
+    21,
+    54,
+    103,
+    67,
+    109,
+)
 #: The mesh looks at a square this many face-box heights wide around the face.
 REGION = 2.2
 

