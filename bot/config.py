@@ -11,6 +11,7 @@ import os
 import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
+from urllib.parse import unquote, urlsplit
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -27,6 +28,12 @@ _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 
 class ConfigError(Exception):
     """The configuration cannot be used; the message names the key, one problem per line."""
+
+
+def _long_secret(value: str) -> str:
+    if value and len(value) < MIN_SECRET_LENGTH:
+        raise ValueError(f"must be at least {MIN_SECRET_LENGTH} characters (or empty: derived from the bot token)")
+    return value
 
 
 class _Section(BaseModel):
@@ -53,6 +60,12 @@ class TelegramSettings(_Section):
     #: leave pacing to Telegram (its 429 answers are waited out and retried either way).
     max_messages_per_second: float = Field(default=30, ge=0)
 
+    @field_validator("webhook_secret")
+    @classmethod
+    def _long_enough(cls, value: str) -> str:
+        # The path secret is derived from it: whoever guesses it can post forged updates (/grant).
+        return _long_secret(value)
+
 
 class ServerSettings(_Section):
     host: str = "0.0.0.0"
@@ -72,9 +85,7 @@ class ServerSettings(_Section):
     @field_validator("media_secret", "metrics_token")
     @classmethod
     def _long_enough(cls, value: str) -> str:
-        if value and len(value) < MIN_SECRET_LENGTH:
-            raise ValueError(f"must be at least {MIN_SECRET_LENGTH} characters (or empty: derived from the bot token)")
-        return value
+        return _long_secret(value)
 
     @field_validator("public_url")
     @classmethod
@@ -518,7 +529,13 @@ class Settings(_Section):
             self.webhook_header_secret(),
             self.webhook_path_secret(),
             self.server.media_secret,
+            self.server.metrics_token,
         ]
+        # A URL's password (bot/logs.py also hides any URL's password, whatever its length).
+        for url in (self.database.url, self.providers.qq_anime.proxy):
+            password = urlsplit(url).password if url else None
+            if password:
+                found += [password, unquote(password)]
         for name in type(self.providers).model_fields:
             provider = getattr(self.providers, name)
             found += [

@@ -10,6 +10,9 @@ REDACTED = "[redacted]"
 #: Line breaks and other control characters: text a stranger or a provider chose (a URL path, an
 #: error body) must not start a forged log line of its own.
 _CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f\u2028\u2029]")
+#: The password in a URL (scheme://user:password@host), such as database.url's: hidden whatever its
+#: length, and whether or not it is configured (a driver's error may quote a URL).
+_URL_PASSWORD = re.compile(r"(\b[A-Za-z][A-Za-z0-9+.-]*://[^\s/:@]*:)[^\s/@]+@")
 
 
 def _escaped(match: re.Match[str]) -> str:
@@ -17,8 +20,9 @@ def _escaped(match: re.Match[str]) -> str:
 
 
 class RedactSecrets(logging.Filter):
-    """Replaces any configured secret (bot token, API keys) in a record's final message and escapes
-    control characters in it; tracebacks keep their lines but lose the secrets."""
+    """Replaces any configured secret (bot token, API keys, tokens, passwords) and the password of
+    any URL in a record's final message and escapes control characters in it; tracebacks keep
+    their lines but lose the secrets."""
 
     def __init__(self, secrets: Iterable[str]) -> None:
         super().__init__()
@@ -26,18 +30,19 @@ class RedactSecrets(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()
-        redacted = _CONTROL.sub(_escaped, message)
-        for secret in self.secrets:
-            redacted = redacted.replace(secret, REDACTED)
+        redacted = self._redact(_CONTROL.sub(_escaped, message))
         if record.exc_info and record.exc_info[1] is not None:
-            text = logging.Formatter().formatException(record.exc_info)
-            for secret in self.secrets:
-                text = text.replace(secret, REDACTED)
-            record.exc_text = text
+            record.exc_text = self._redact(logging.Formatter().formatException(record.exc_info))
             record.exc_info = None
         if redacted != message:
             record.msg, record.args = redacted, None
         return True
+
+    def _redact(self, text: str) -> str:
+        text = _URL_PASSWORD.sub(rf"\1{REDACTED}@", text)
+        for secret in self.secrets:
+            text = text.replace(secret, REDACTED)
+        return text
 
 
 def configure_logging(level: str, secrets: Iterable[str]) -> RedactSecrets:

@@ -12,9 +12,11 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import json
+import logging
 import time
 from typing import Any
 
+from pydantic import ValidationError
 from telegram.ext import BasePersistence, PersistenceInput
 from telegram.ext._utils.types import CDCData, ConversationDict, ConversationKey
 
@@ -22,6 +24,8 @@ from bot.context import BotData, IdPhotoDraft, InputPhoto, PendingOrder, Session
 from bot.storage.store import Store
 from providers.localengine.findings import FaceFindings
 from providers.orders import IdPhotoOrder
+
+log = logging.getLogger(__name__)
 
 #: Seconds between writes of what changed: a crash loses at most this much of a dialogue (never
 #: an order: Confirm stores the job at once). Each write deep-copies and stores every session that
@@ -96,6 +100,13 @@ def decode(text: str) -> Session:
     return session
 
 
+def _why(err: Exception) -> str:
+    """What did not fit, without the values (a session holds file names and what the user typed)."""
+    if isinstance(err, ValidationError):
+        return "; ".join(f"{'.'.join(str(part) for part in e['loc'])}: {e['type']}" for e in err.errors())
+    return type(err).__name__
+
+
 class DatabasePersistence(BasePersistence[Session, dict[Any, Any], BotData]):
     """User sessions and conversation steps in the bot's database (either backend)."""
 
@@ -108,8 +119,22 @@ class DatabasePersistence(BasePersistence[Session, dict[Any, Any], BotData]):
         self._writes = asyncio.Semaphore(CONCURRENT_WRITES)
 
     async def get_user_data(self) -> dict[int, Session]:
+        """Every kept session. One that no longer reads (written by a version whose order model
+        has since changed) is logged and deleted: it must not stop the bot (no process could
+        take the updates), and its user starts afresh."""
         rows = await self.store.fetchall("SELECT user_id, data FROM sessions")
-        return {int(row["user_id"]): decode(row["data"]) for row in rows}
+        sessions: dict[int, Session] = {}
+        for row in rows:
+            user_id = int(row["user_id"])
+            try:
+                sessions[user_id] = decode(row["data"])
+            except Exception as err:  # noqa: BLE001 (whatever a stale row raises, the others are read)
+                log.warning("dropped the kept session of user %d: it no longer reads (%s)", user_id, _why(err))
+                # Unless another process has written it anew in the meantime.
+                await self.store.write(
+                    "DELETE FROM sessions WHERE user_id = ? AND data = ?", (row["user_id"], row["data"])
+                )
+        return sessions
 
     async def update_user_data(self, user_id: int, data: Session) -> None:
         async with self._writes:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import ctypes
+import logging
 import signal
 import sys
 from collections.abc import Callable
@@ -11,6 +12,13 @@ from collections.abc import Callable
 from bot.config import Settings
 from bot.roles import Role
 from providers.localengine.files import u2net_path
+
+log = logging.getLogger(__name__)
+
+NO_FULL_CUTOUT_MODEL = (
+    "providers.local: the stronger cut-out model is not installed, so busy backgrounds may show beside the"
+    " body; install it once with `photobot models`"
+)
 
 #: glibc's mallopt parameter, and the size from which every allocation gets a mapping of its own.
 M_MMAP_THRESHOLD = -3
@@ -105,16 +113,9 @@ def check(settings: Settings) -> int:
     for name in registry.BY_NAME:
         print(f"  {name}: " + (f"served by {services[name]}" if name in services else "not available"))
     for key in settings.plain_http_urls():
-        print(
-            f"warning: {key}: plain http:// (photos, keys and signed links travel unencrypted); use https://",
-            file=sys.stderr,
-        )
+        print(f"warning: {_plain_http(key)}", file=sys.stderr)
     if settings.providers.local.usable and u2net_path() is None:
-        print(
-            "warning: providers.local: the stronger cut-out model is not installed, so busy backgrounds may"
-            " show beside the body; install it once with `photobot models`",
-            file=sys.stderr,
-        )
+        print(f"warning: {NO_FULL_CUTOUT_MODEL}", file=sys.stderr)
     if settings.database.url:
         reached = asyncio.run(_reach_postgres(settings.database.url))
         if reached:
@@ -128,6 +129,10 @@ def check(settings: Settings) -> int:
         return 1
     print("config OK")
     return 0
+
+
+def _plain_http(key: str) -> str:
+    return f"{key}: plain http:// (photos, keys and signed links travel unencrypted); use https://"
 
 
 async def _reach_postgres(url: str) -> str:
@@ -157,6 +162,10 @@ def run(settings: Settings, role: Role = "all") -> int:
     from bot.logs import configure_logging
 
     configure_logging(settings.log_level, settings.secrets())
+    for key in settings.plain_http_urls():  # in the log too, not only from `check`
+        log.warning("%s", _plain_http(key))
+    if settings.providers.local.usable and u2net_path() is None:
+        log.warning("%s", NO_FULL_CUTOUT_MODEL)
     _return_freed_memory()
     if not settings.telegram.token:
         report(["telegram.token: not set"])

@@ -4,7 +4,8 @@
 limits, HEIC, orientation), the same face check, the same verdict on the spec (bot/services/idphoto/
 fit.py), then the local engine's placement and its measurements; a refusal prints the advice a chat
 user gets and exits 1. Problems with the command itself (a spec that is not found, a colour the spec
-does not take, an unreadable file) exit 2. The engine runs in this process: there is no event loop
+does not take, an unreadable file, a path that is no regular file: a FIFO, a directory, a device)
+exit 2; at most the input limit and one byte more is read. The engine runs in this process: there is no event loop
 to keep free.
 """
 
@@ -14,6 +15,7 @@ import argparse
 import contextlib
 import os
 import re
+import stat
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -132,18 +134,51 @@ def make(args: argparse.Namespace) -> int:
         return _fail(colour, USAGE)
     if not available():
         return _fail(t(lang, "cli.no_engine"), USAGE)
-    path = Path(args.photo)
     try:
-        if path.stat().st_size > MAX_INPUT_BYTES:
-            return _fail(t(lang, "input.file_too_large"), REFUSED)
-        data = path.read_bytes()
+        data = _read_photo(args.photo)
+    except NotAFile as err:
+        return _fail(t(lang, "cli.not_a_file", path=args.photo, kind=t(lang, f"cli.kind_{err.kind}")), USAGE)
     except OSError as err:
         return _fail(t(lang, "cli.cannot_read", path=args.photo, reason=err.strerror or err), USAGE)
+    if len(data) > MAX_INPUT_BYTES:
+        return _fail(t(lang, "input.file_too_large"), REFUSED)
     try:
         image = normalise(data, max_side=MAX_STORED_SIDE, max_bytes=MAX_STORED_BYTES)
     except ImageRejected as err:
         return _fail(t(lang, f"input.{err.code}"), REFUSED)
     return _make(image.data, spec, colour, args, lang)
+
+
+class NotAFile(Exception):
+    """The path names something other than a regular file (``kind``: fifo, directory, device, socket)."""
+
+    def __init__(self, kind: str) -> None:
+        super().__init__(kind)
+        self.kind = kind
+
+
+def _read_photo(path: str) -> bytes:
+    """The file at ``path``, at most ``MAX_INPUT_BYTES`` + 1 bytes of it (one more than the limit
+    shows that it is too large). Only a regular file, or a symlink to one, is read: a FIFO would
+    hang and a device (a symlink to /dev/zero) would never end. It is opened without blocking (a
+    FIFO's open waits for a writer) and judged by what was opened, not by a look at the path first."""
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    try:
+        mode = os.fstat(fd).st_mode
+        if not stat.S_ISREG(mode):
+            raise NotAFile(_kind(mode))
+    except BaseException:
+        os.close(fd)
+        raise
+    with os.fdopen(fd, "rb") as file:
+        return file.read(MAX_INPUT_BYTES + 1)
+
+
+def _kind(mode: int) -> str:
+    for test, kind in ((stat.S_ISFIFO, "fifo"), (stat.S_ISDIR, "directory"), (stat.S_ISSOCK, "socket")):
+        if test(mode):
+            return kind
+    return "device"
 
 
 @contextlib.contextmanager

@@ -25,7 +25,11 @@ class BotProcess:
         self.proc: asyncio.subprocess.Process | None = None
 
     async def start(self, telegram) -> None:
-        polls = sum(1 for method, _ in telegram.calls if method == "getUpdates")
+        def started() -> int:
+            """Long polls, and webhooks set (in webhook mode the bot sets its webhook as it starts)."""
+            return sum(1 for method, _ in telegram.calls if method in ("getUpdates", "setWebhook"))
+
+        polls = started()
         log = self.log_path.open("ab")
         env = {k: v for k, v in os.environ.items() if k not in ("TELEGRAM_BOT_TOKEN", "PHOTOBOT_CONFIG")}
         self.proc = await asyncio.create_subprocess_exec(
@@ -44,8 +48,8 @@ class BotProcess:
         log.close()
         if self.role == "worker":  # it says so once it has claimed its jobs
             await telegram.wait_for(lambda: "photobot is running (worker)" in self.log_path.read_text(), timeout=30)
-        else:  # ready when it has started long polling
-            await telegram.wait_for(lambda: sum(1 for m, _ in telegram.calls if m == "getUpdates") > polls, timeout=30)
+        else:  # ready when it has started long polling, or set its webhook
+            await telegram.wait_for(lambda: started() > polls, timeout=30)
 
     async def kill(self) -> None:
         assert self.proc is not None

@@ -428,15 +428,16 @@ async def test_webhook_mode(make_settings, telegram, picwish):
 
     from bot.app import running
 
-    async with running(make_settings(telegram__mode="webhook", telegram__webhook_secret="hook-secret")) as services:
+    secret = "hook-secret-of-at-least-32-characters"
+    async with running(make_settings(telegram__mode="webhook", telegram__webhook_secret=secret)) as services:
         # The path's secret is not the header's: a URL that leaks into an access log gives nothing away.
         path_secret = services.settings.webhook_path_secret()
-        assert path_secret != "hook-secret" and len(path_secret) == 40
+        assert path_secret != secret and len(path_secret) == 40
         assert telegram.webhook == {
             "url": services.settings.server.public_url + f"/telegram/{path_secret}",
-            "secret_token": "hook-secret",
+            "secret_token": secret,
         }
-        assert {"hook-secret", path_secret} <= set(services.settings.secrets())
+        assert {secret, path_secret} <= set(services.settings.secrets())
         assert not any(method == "getUpdates" for method, _ in telegram.calls)
         user = telegram.user()
         await user.send_text("/start")

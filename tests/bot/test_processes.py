@@ -282,7 +282,7 @@ async def test_webhook_updates_to_any_bot_process_are_handled_once_and_survive_i
             "database__url": url,
             "jobs__lease_seconds": LEASE,
             "telegram__mode": "webhook",
-            "telegram__webhook_secret": "hook-secret",
+            "telegram__webhook_secret": "hook-secret-of-at-least-32-characters",
             "server__public_url": balancer.server.url,
         }
         async with processes(tmp_path) as start:

@@ -3,10 +3,14 @@ summary (sessions and conversation steps kept in the database, on either backend
 
 from __future__ import annotations
 
+import json
+import logging
+
 import pytest
 
 from bot.app import running
-from tests.bot.flows import send_photo_and_pick_idphoto
+from bot.storage.store import open_store
+from tests.bot.flows import order_until_summary, send_photo_and_pick_idphoto
 from tests.conftest import postgres_schema
 
 
@@ -39,3 +43,37 @@ async def test_a_restart_keeps_the_menu_step_and_the_order_on_the_summary(make_s
         await user.edited(question, "Done.")
         kept = await bot.db.fetchall("SELECT data FROM sessions WHERE user_id = 1301")
         assert not any("inputs/" in row["data"] for row in kept)  # the photo is not remembered
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgres"])
+async def test_a_kept_session_that_no_longer_reads_is_dropped_and_the_others_carry_on(
+    make_settings, telegram, picwish, backend, caplog
+):
+    """A session written before an upgrade tightened its order model (here: a width of 0 px) is
+    logged and deleted; it must not stop the bot, and every other user carries on."""
+    url = await postgres_schema() if backend == "postgres" else ""
+    settings = make_settings(database__url=url)
+    kept, stale = telegram.user(user_id=1311), telegram.user(user_id=1312)
+    async with running(settings):
+        summary = await order_until_summary(kept, "Visa", "USA Visa", "White")
+        await order_until_summary(stale, "Visa", "USA Visa", "White")
+    store = await open_store(settings.database.path, url)
+    try:
+        row = await store.fetchone("SELECT data FROM sessions WHERE user_id = 1312")
+        data = json.loads(row["data"])
+        data["order"]["order"]["px_width"] = 0
+        await store.write("UPDATE sessions SET data = ? WHERE user_id = 1312", (json.dumps(data),))
+    finally:
+        await store.close()
+    caplog.set_level(logging.WARNING, logger="bot.persistence")
+
+    async with running(settings) as bot:
+        (warning,) = [record for record in caplog.records if record.name == "bot.persistence"]
+        assert warning.getMessage() == (
+            "dropped the kept session of user 1312: it no longer reads (px_width: greater_than)"
+        )
+        assert await bot.db.fetchone("SELECT data FROM sessions WHERE user_id = 1312") is None
+        await kept.press(summary, "Confirm")
+        await kept.next_message(kind="document", timeout=15)
+        await stale.send_text("/balance")
+        await stale.next_message("credits")

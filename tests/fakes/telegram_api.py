@@ -112,6 +112,10 @@ class FakeTelegram:
         #: While set, every bot request but polling is held here (see :meth:`pause`).
         self._paused: asyncio.Event | None = None
         self.paused_requests: list[tuple[str, dict[str, Any]]] = []
+        #: (method, n): n more calls of method are served, then everything is paused (see :meth:`pause_after`).
+        self._pause_after: tuple[str, int] | None = None
+        #: Every update sent to the bot, by update_id (to send one again, as Telegram may).
+        self.pushed: dict[int, dict[str, Any]] = {}
         #: Set by setWebhook: updates are then POSTed there instead of served by getUpdates.
         self.webhook: dict[str, Any] | None = None
         self.webhook_results: list[int] = []
@@ -167,6 +171,14 @@ class FakeTelegram:
 
     async def push_update(self, update: dict[str, Any]) -> None:
         update["update_id"] = next(self._update_ids)
+        self.pushed[update["update_id"]] = update
+        await self._deliver(update)
+
+    async def resend_update(self, update_id: int) -> None:
+        """Send an update again, as Telegram does when it did not see the webhook's answer."""
+        await self._deliver(self.pushed[update_id])
+
+    async def _deliver(self, update: dict[str, Any]) -> None:
         if self.webhook is not None:
             headers = {"X-Telegram-Bot-Api-Secret-Token": self.webhook.get("secret_token", "")}
             async with httpx.AsyncClient() as client:
@@ -204,6 +216,11 @@ class FakeTelegram:
         self._paused = asyncio.Event()
         self.paused_requests = []
 
+    def pause_after(self, method: str, calls: int) -> None:
+        """Serve the next ``calls`` calls of ``method``, then pause (as :meth:`pause`) at the one after:
+        a bot killed then has had exactly that many answers."""
+        self._pause_after = (method, calls)
+
     def resume(self, abandoned: bool) -> None:
         """Let held requests go on; ``abandoned`` ones (their client was killed) are dropped."""
         gate, self._paused = self._paused, None
@@ -234,6 +251,13 @@ class FakeTelegram:
         params, files = await self._params(request)
         self.calls.append((method, params))
         await self._notify()
+        if self._pause_after is not None and self._pause_after[0] == method:
+            left = self._pause_after[1]
+            if left:
+                self._pause_after = (method, left - 1)
+            else:
+                self._pause_after = None
+                self.pause()
         if self._paused is not None and method not in ("getUpdates", "getMe", "deleteWebhook", "setMyCommands"):
             gate = self._paused
             self.paused_requests.append((method, params))

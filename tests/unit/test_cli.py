@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -208,3 +209,52 @@ def test_bot_and_worker_roles_need_postgresql(tmp_path, capsys, monkeypatch):
     assert not (tmp_path / "db.sqlite3").exists()
     with pytest.raises(SystemExit):
         main(["run", "--role", "poller"])
+
+
+def _idphoto_in_a_process(path: Path, tmp_path: Path) -> subprocess.CompletedProcess[str]:
+    """``photobot idphoto`` in a process of its own, killed if it does not end: a read that
+    never ends (a FIFO, /dev/zero) must fail the test, not hang it."""
+    argv = ["idphoto", str(path), "--spec", "3108", "-o", str(tmp_path / "x.jpg"), "--lang", "en"]
+    return subprocess.run(
+        [sys.executable, "-m", "bot", *argv],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+
+
+@needs_engine
+def test_a_fifo_or_a_device_is_refused_without_reading_it(tmp_path):
+    fifo = tmp_path / "photo.jpg"
+    os.mkfifo(fifo)  # nobody writes: reading it would wait for ever
+    run = _idphoto_in_a_process(fifo, tmp_path)
+    assert run.returncode == 2 and run.stdout == ""
+    assert run.stderr == f"{fifo} is not a photo file but a FIFO (named pipe): give the path of a regular file.\n"
+    zeros = tmp_path / "zeros.jpg"
+    zeros.symlink_to("/dev/zero")  # endless: reading it all grew to gigabytes
+    run = _idphoto_in_a_process(zeros, tmp_path)
+    assert run.returncode == 2
+    assert run.stderr == f"{zeros} is not a photo file but a device: give the path of a regular file.\n"
+    assert not (tmp_path / "x.jpg").exists()
+
+
+@needs_engine
+def test_a_directory_is_refused_and_a_symlink_to_a_photo_is_read(capsys, photo, tmp_path):
+    code, _, err = _run(capsys, "idphoto", str(tmp_path), "--spec", "3108", "-o", "x.jpg", "--lang", "zh-Hans")
+    assert code == 2 and err == f"{tmp_path} 不是照片文件，而是目录：请给出普通文件的路径。\n"
+    link = tmp_path / "link.jpg"
+    link.symlink_to(photo)
+    out_path = tmp_path / "visa.jpg"
+    code, _, _ = _run(capsys, "idphoto", str(link), "--spec", "3108", "-o", str(out_path), "--lang", "en")
+    assert code == 0 and out_path.exists()
+
+
+def test_a_photo_is_read_up_to_one_byte_past_the_limit(tmp_path):
+    from bot.cli.studio import _read_photo
+    from bot.images import MAX_INPUT_BYTES
+
+    huge = tmp_path / "huge.jpg"
+    with huge.open("wb") as file:
+        file.truncate(4 * 1024**3)  # 4 GB, sparse
+    assert len(_read_photo(str(huge))) == MAX_INPUT_BYTES + 1

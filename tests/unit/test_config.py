@@ -236,3 +236,72 @@ def test_derived_webhook_secrets_differ_and_are_redacted():
     header, path = settings.webhook_header_secret(), settings.webhook_path_secret()
     assert header != path and "1:abc" not in header + path
     assert {header, path} <= set(settings.secrets())
+
+
+def test_a_short_webhook_secret_is_refused():
+    """The webhook's path secret is derived from it: a guessable one lets anyone post updates."""
+    with pytest.raises(ConfigError, match=r"telegram\.webhook_secret: must be at least 32 characters"):
+        parse_settings({"telegram": {"webhook_secret": "a"}}, env={})
+    secret = "w" * 32
+    assert parse_settings({"telegram": {"webhook_secret": secret}}, env={}).telegram.webhook_secret == secret
+    assert parse_settings({}, env={}).telegram.webhook_secret == ""  # derived from the token
+
+
+def test_the_metrics_token_and_the_database_password_are_redacted_in_logs():
+    import logging
+
+    from bot.logs import RedactSecrets
+
+    token = "m" * 32
+    settings = parse_settings(
+        {
+            "server": {"metrics_token": token},
+            "database": {"url": "postgresql://photobot:pass%2Fword-42@db.example:5432/photobot"},
+            "providers": {"qq_anime": {"proxy": "http://me:pw@proxy.example:3128"}},
+        },
+        env={},
+    )
+    redact = RedactSecrets(settings.secrets())
+    message = (
+        f"scraped with Bearer {token}; connecting to {settings.database.url} (password pass/word-42),"
+        " then postgres://other:short@10.0.0.1/x and the proxy http://me:pw@proxy.example:3128"
+    )
+    record = logging.LogRecord("x", logging.ERROR, __file__, 1, "%s", (message,), None)
+    try:
+        raise ConnectionError(f"cannot reach {settings.database.url}")
+    except ConnectionError:
+        record.exc_info = sys.exc_info()
+    assert redact.filter(record)
+    assert record.getMessage() == (
+        "scraped with Bearer [redacted]; connecting to postgresql://photobot:[redacted]@db.example:5432/photobot"
+        " (password [redacted]), then postgres://other:[redacted]@10.0.0.1/x and the proxy"
+        " http://me:[redacted]@proxy.example:3128"
+    )
+    assert "pass%2Fword-42" not in record.exc_text and "photobot:[redacted]@db.example" in record.exc_text
+
+
+def test_run_warns_about_plain_http_in_its_log(tmp_path):
+    """Not only `check`: an operator who never runs it sees it in the bot's log."""
+    from tests.fakes.server import free_port
+
+    nobody = f"http://127.0.0.1:{free_port()}"  # Telegram cannot be reached: run stops after starting
+    config = tmp_path / "config.yaml"
+    config.write_text(
+        f"telegram: {{token: '123456:abc', base_url: '{nobody}/bot', base_file_url: '{nobody}/file/bot'}}\n"
+        f"server: {{host: 127.0.0.1, port: {free_port()}}}\n"
+        f"database: {{path: '{tmp_path / 'db.sqlite3'}'}}\n"
+        "providers: {hili: {third_code: x, secret_key: y}, local: {enabled: false}}\n"
+    )
+    run = subprocess.run(
+        [sys.executable, "-m", "bot", "run", "--config", str(config)],
+        cwd=ROOT,
+        env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert run.returncode == 1
+    assert (
+        " WARNING bot.cli.server: providers.hili.base_url: plain http:// (photos, keys and signed links travel"
+        " unencrypted); use https://\n" in run.stderr
+    )

@@ -1,0 +1,53 @@
+"""The webhook inbox (bot/inbox.py) on both backends: an update stays until its handlers have
+finished, is taken again by the next process if the one that took it died first, and a resent
+update_id is dropped for a day once handled."""
+
+from __future__ import annotations
+
+import time
+
+from bot.inbox import REMEMBER_HANDLED, UpdateInbox
+
+
+def _update(update_id: int) -> dict:
+    return {"update_id": update_id, "message": {"message_id": update_id, "text": f"/balance {update_id}"}}
+
+
+async def _ids(inbox: UpdateInbox, limit: int = 100) -> list[int]:
+    return [body["update_id"] for body in await inbox.take(limit)]
+
+
+async def test_updates_taken_but_not_handled_are_taken_again_after_a_restart(store):
+    inbox = UpdateInbox(store)
+    for update_id in (14, 10, 11, 12, 13):
+        await inbox.put(_update(update_id))
+    assert await _ids(inbox, 3) == [10, 11, 12]  # the oldest first
+    assert await inbox.take(1) == [_update(13)]  # each taken once
+    await inbox.finish(10)
+
+    restarted = UpdateInbox(store)  # the process died: 11, 12 and 13 were taken, not handled
+    assert await restarted.take_back() == 3
+    assert await _ids(restarted) == [11, 12, 13, 14]
+    for update_id in (11, 12, 13, 14):
+        await restarted.finish(update_id)
+    assert await UpdateInbox(store).take_back() == 0
+    assert await _ids(restarted) == []
+
+
+async def test_a_resent_update_is_kept_once_and_not_handled_again_for_a_day(store):
+    inbox = UpdateInbox(store)
+    await inbox.put(_update(20))
+    await inbox.put(_update(20))  # resent while waiting
+    assert await _ids(inbox) == [20]
+    await inbox.put(_update(20))  # resent while being handled
+    assert await _ids(inbox) == []
+    await inbox.finish(20)
+    await inbox.put(_update(20))  # resent after it was handled: Telegram did not see the answer
+    assert await _ids(inbox) == [] and await inbox.take_back() == 0
+    row = await store.fetchone("SELECT body, handled_at FROM updates WHERE update_id = 20")
+    assert row["body"] == "" and row["handled_at"] is not None  # what the user sent is not kept
+
+    assert await inbox.forget_handled(time.time() - REMEMBER_HANDLED) == 0  # remembered for a day
+    assert await inbox.forget_handled(time.time() + 1) == 1
+    await inbox.put(_update(20))
+    assert await _ids(inbox) == [20]
