@@ -67,7 +67,9 @@ def _near(mask: Array, radius: int) -> Array:
 
 def _colours(image: Array, alpha: Array, radius: int) -> tuple[Array, Array, Array, Array]:
     """Local person colour, local background colour, how far apart they are, and where both exist."""
-    person, person_weight = _local_mean(image, (alpha > SURE_PERSON).astype(np.float32), radius)
+    # The person's colour from well inside the outline: what the mask kept next to it may be background.
+    inside = ~_near(alpha <= SURE_PERSON, max(1, radius // 3))
+    person, person_weight = _local_mean(image, inside.astype(np.float32), radius)
     behind, behind_weight = _local_mean(image, (alpha < SURE_BACKGROUND).astype(np.float32), radius)
     known = (person_weight > 0.02) & (behind_weight > 0.02)
     apart = np.linalg.norm(person - behind, axis=2)
