@@ -502,8 +502,23 @@ class JobRunner:
             # Checked after asking the provider, so a task that finished while the bot was
             # down is still delivered.
             if job.deadline is not None and time.time() > job.deadline:
+                await self._past_deadline(job, provider, job.provider_task_id)
                 await self.repo.settle(job, JobState.FAILED, error=trouble.code if trouble else DeadlineExceeded.code)
                 return
+
+    async def _past_deadline(self, job: Job, provider: TaskProvider[Any], task_id: str) -> None:
+        """The bot stops waiting for the task. A provider that drops accepted tasks on request
+        (MagicTiger's deletetask) is asked to drop it first, as a user's Cancel does: refunded, the
+        task must not run on to be charged for a result no one will fetch."""
+        if not provider.cancellable:
+            return
+        try:
+            dropped = await provider.cancel(task_id)
+        except ProviderError as err:
+            log.warning("job %s: past its deadline; the provider did not drop the task: %s", job.id, err)
+            return
+        if not dropped:
+            log.warning("job %s: past its deadline; the provider did not confirm dropping the task", job.id)
 
     @staticmethod
     async def _wait(job: Job, wake: asyncio.Event, interval: float) -> None:
