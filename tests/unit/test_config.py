@@ -236,3 +236,16 @@ def test_derived_webhook_secrets_differ_and_are_redacted():
     header, path = settings.webhook_header_secret(), settings.webhook_path_secret()
     assert header != path and "1:abc" not in header + path
     assert {header, path} <= set(settings.secrets())
+
+
+def test_a_wanxing_deadline_shorter_than_its_timeout_is_refused():
+    """玩星 may finish a task until its ``timeout`` and charge for it: a job refunded earlier would
+    throw away a result that is paid for."""
+    wanxing = {"app_code": "c", "timeout": 600, "templates": [{"id": "t", "title": "T", "image": "https://x/t.jpg"}]}
+    raw = {"server": {"public_url": "https://bot.example"}, "providers": {"wanxing": {**wanxing, "deadline": 599}}}
+    with pytest.raises(ConfigError, match=r"providers\.wanxing: deadline \(599 s\) is shorter than timeout \(600 s\)"):
+        parse_settings(raw, env={})
+    raw["providers"]["wanxing"]["deadline"] = 600
+    assert parse_settings(raw, env={}).providers.wanxing.job_deadline == 600
+    del raw["providers"]["wanxing"]["deadline"]
+    assert parse_settings(raw, env={}).providers.wanxing.job_deadline == 660
