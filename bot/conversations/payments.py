@@ -110,7 +110,9 @@ async def refunded(update: Update, context: Context) -> None:
     """A refund Telegram made (and reports): the credits leave the ledger, as with /refund."""
     refund = message_of(update).refunded_payment
     assert refund is not None
-    await _take_back(context, refund.telegram_payment_charge_id, "by Telegram", alert=True)
+    charge_id = refund.telegram_payment_charge_id
+    # Every refund is reported, an admin's /refund too; its report may come before its answer.
+    await _take_back(context, charge_id, "by Telegram", alert=charge_id not in context.wiring.refunding)
 
 
 async def _take_back(context: Context, charge_id: str, note: str, *, alert: bool) -> Payment | None:
@@ -200,14 +202,18 @@ async def _refund(context: Context, charge_id: str) -> str:
     lang = context.lang
     payment = await context.wiring.payments.payment(charge_id)
     assert payment is not None
+    refunding = context.wiring.refunding
+    refunding.add(charge_id)
     try:
         await context.bot.refund_star_payment(payment.user_id, charge_id)
     except TelegramError as err:
         log.warning("refundStarPayment %s failed: %s", charge_id, err)
         return t(lang, "admin.refund_failed", charge_id=charge_id, reason=str(err))
-    buyer = await _take_back(context, charge_id, "by /refund", alert=False)
-    if buyer is None:  # Telegram's own refund report was first
-        return t(lang, "admin.refund_already", charge_id=charge_id)
+    else:
+        # Taken back here, or already by Telegram's report of this very refund (it may come first).
+        await _take_back(context, charge_id, "by /refund", alert=False)
+    finally:
+        refunding.discard(charge_id)
     return t(lang, "admin.refund_done", stars=payment.stars, user_id=payment.user_id, credits=payment.credits)
 
 

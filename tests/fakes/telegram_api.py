@@ -4,9 +4,10 @@ It long-polls ``getUpdates`` with offsets, accepts form and multipart bodies, ke
 messages the bot sends (and their edits), serves files for ``getFile`` downloads and can
 be scripted to fail a method. Payments in Telegram Stars go as the Bot API documents them: an
 invoice (``sendInvoice``: XTR, one price, no provider token), a ``pre_checkout_query`` that must be
-answered (``answerPreCheckoutQuery``) before the user is charged, then a ``successful_payment``
-message; ``refundStarPayment`` refunds a charge once, and a refund made by Telegram arrives as a
-``refunded_payment`` message. Tests act as users through :class:`FakeUser` helpers and
+answered (``answerPreCheckoutQuery``) within ``pre_checkout_window`` seconds (Telegram's 10, on
+the fake's ``clock``, which a test may move by hand) before the user is charged, then a
+``successful_payment`` message; ``refundStarPayment`` refunds a charge once, and every refund,
+the bot's own too, arrives as a ``refunded_payment`` message. Tests act as users through :class:`FakeUser` helpers and
 wait for what the bot sends with :meth:`FakeTelegram.wait_for`.
 """
 
@@ -86,9 +87,22 @@ class Failure:
     retry_after: int | None = None
 
 
+#: Telegram's limit for answering a pre-checkout query: "the Bot API must receive an answer
+#: within 10 seconds after the pre-checkout query was sent".
+PRE_CHECKOUT_WINDOW = 10.0
+
+
 class FakeTelegram:
-    def __init__(self, token: str = "123456:TEST-token-for-the-fake-bot-api") -> None:
+    def __init__(
+        self,
+        token: str = "123456:TEST-token-for-the-fake-bot-api",
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        pre_checkout_window: float = PRE_CHECKOUT_WINDOW,
+    ) -> None:
         self.token = token
+        self.clock = clock
+        self.pre_checkout_window = pre_checkout_window
         self.server = LoopbackServer(self._app())
         self.updates: list[dict[str, Any]] = []
         self._update_ids = itertools.count(1)
@@ -123,7 +137,11 @@ class FakeTelegram:
         self.observers: list[Callable[[SentMessage], None]] = []
         #: Pre-checkout queries sent to the bot, and the bot's answers by query id.
         self.pre_checkout_answers: dict[str, dict[str, Any]] = {}
-        self._pre_checkouts: set[str] = set()
+        #: Pre-checkout queries sent, with when (by ``clock``); those answered too late.
+        self._pre_checkouts: dict[str, float] = {}
+        self.late_pre_checkouts: list[str] = []
+        #: Updates Telegram sends of its own accord after a method call (refunded_payment).
+        self._later: set[asyncio.Task[None]] = set()
         #: Star payments made: charge id -> {"user_id", "stars", "refunded"}.
         self.charges: dict[str, dict[str, Any]] = {}
         #: The long poll waiting now, and how it is cut short when another starts (as Telegram
@@ -147,6 +165,7 @@ class FakeTelegram:
     async def stop(self) -> None:
         for event in self.hold.values():
             event.set()
+        await asyncio.gather(*self._later, return_exceptions=True)
         # A long poll the bot gave up on (it stopped) still waits here, and the server's cleanup
         # would wait for it: end it now.
         self._closing = True
@@ -550,8 +569,13 @@ class FakeTelegram:
         query_id = str(params.get("pre_checkout_query_id", ""))
         if query_id not in self._pre_checkouts:
             raise _ApiError(400, "Bad Request: QUERY_ID_INVALID")
-        if query_id in self.pre_checkout_answers:
-            raise _ApiError(400, "Bad Request: query is too old and response timeout expired or query ID is invalid")
+        too_old = "Bad Request: query is too old and response timeout expired or query ID is invalid"
+        if query_id in self.pre_checkout_answers or query_id in self.late_pre_checkouts:
+            raise _ApiError(400, too_old)
+        if self.clock() - self._pre_checkouts[query_id] > self.pre_checkout_window:
+            # Too late: Telegram told the user the payment failed, and charges nothing.
+            self.late_pre_checkouts.append(query_id)
+            raise _ApiError(400, too_old)
         ok = params.get("ok") in (True, "true", "True")
         if not ok and not params.get("error_message"):
             raise _ApiError(400, "Bad Request: error_message is required when ok is false")
@@ -565,12 +589,23 @@ class FakeTelegram:
         if charge["refunded"]:
             raise _ApiError(400, "Bad Request: CHARGE_ALREADY_REFUNDED")
         charge["refunded"] = True
+        # As for any refund, the buyer's chat gets the refunded_payment message (sent beside this
+        # answer: the bot may get either first).
+        buyer = FakeUser(self, charge["user_id"], "Buyer", "en")
+        task = asyncio.create_task(self.report_refund(buyer, str(params["telegram_payment_charge_id"])))
+        self._later.add(task)
+        task.add_done_callback(self._later.discard)
         return True
 
     async def refund_by_telegram(self, user: FakeUser, charge_id: str) -> None:
         """A refund Telegram itself made (its support, a dispute): the bot gets ``refunded_payment``."""
+        self.charges[charge_id]["refunded"] = True
+        await self.report_refund(user, charge_id)
+
+    async def report_refund(self, user: FakeUser, charge_id: str) -> None:
+        """The ``refunded_payment`` message of a refund, in the buyer's chat (a test may send it
+        itself to have the report overtake refundStarPayment's answer)."""
         charge = self.charges[charge_id]
-        charge["refunded"] = True
         refund = {
             "currency": "XTR",
             "total_amount": charge["stars"],
@@ -672,9 +707,10 @@ class FakeUser:
     ) -> tuple[dict[str, Any], str | None]:
         """Tap Pay on ``invoice``: Telegram asks the bot first (``pre_checkout_query``, with the
         invoice's payload and total unless a modified client changes them) and charges only after
-        ``ok``. Returns the bot's answer and the charge id (None when refused)."""
+        ``ok`` in time. Returns the bot's answer (``{"ok": False, "late": True}`` for an answer
+        after the window) and the charge id (None when refused)."""
         query_id = f"pcq-{next(self.api._update_ids)}"
-        self.api._pre_checkouts.add(query_id)
+        self.api._pre_checkouts[query_id] = self.api.clock()
         payload = str(invoice.params["payload"]) if payload is None else payload
         total = int(invoice.params["prices"][0]["amount"]) if total is None else total
         query = {
@@ -685,7 +721,13 @@ class FakeUser:
             "invoice_payload": payload,
         }
         await self.api.push_update({"pre_checkout_query": query})
-        answer = await self.api.wait_for(lambda: self.api.pre_checkout_answers.get(query_id), timeout)
+
+        def answered() -> dict[str, Any] | None:
+            if query_id in self.api.late_pre_checkouts:
+                return {"ok": False, "error_message": None, "late": True}
+            return self.api.pre_checkout_answers.get(query_id)
+
+        answer = await self.api.wait_for(answered, timeout)
         if not answer["ok"]:
             return answer, None
         charge_id = f"stxCharge{next(self.api._update_ids)}x{self.id}"
