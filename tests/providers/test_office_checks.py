@@ -14,8 +14,9 @@ pytest.importorskip("mediapipe", reason="the photobot[local] extra is not instal
 
 from bench.real_photos import PHOTOS, path
 from bot.services.idphoto.fit import judge
-from providers.localengine.faces import inspect_face
+from providers.localengine.faces import FaceCheckError, check_face, inspect_face
 from providers.localengine.findings import FaceFindings
+from providers.localengine.pipeline import render_id_photo
 from providers.specs import load_catalog
 
 USA_VISA, SCHENGEN = 3108, 3110
@@ -78,3 +79,18 @@ def test_one_side_of_the_face_in_shadow_is_advice() -> None:
     verdict = judge(schengen, shaded)
     assert verdict.refusal is None
     assert "face.uneven_light_advice" in verdict.advice
+
+
+def test_a_photo_that_ends_below_the_chin_is_refused_not_striped() -> None:
+    """The engine repeats the photo's edge rows where the body goes on past it: unseen under a chest,
+    but stripes where the shoulders should be when the photo ends at the neck."""
+    data = _photo("face_recognition-obama.jpg")
+    _rgb, _size, face = check_face(data)  # the face in the photo's pixels
+    with Image.open(io.BytesIO(data)) as img:
+        cut_at_neck = img.convert("RGB").crop((0, 0, img.size[0], round(face.chin + 0.15 * face.height)))
+    out = io.BytesIO()
+    cut_at_neck.save(out, "JPEG", quality=95)
+    with pytest.raises(FaceCheckError) as refused:
+        render_id_photo(out.getvalue(), size=(413, 531), dpi=300, bg_color="438EDB", rule="icao")
+    assert refused.value.code == "shoulders_cut_off"
+    render_id_photo(data, size=(413, 531), dpi=300, bg_color="438EDB", rule="icao")  # the whole photo is made
