@@ -166,6 +166,7 @@ CHECKS: dict[str, tuple[str, Callable[[FaceFindings], bool]]] = {
     "glasses": ("glasses", lambda f: f.glasses),
     "one side of the face in shadow": ("side_shadow", lambda f: f.uneven_light),
     "overexposed": ("overexposed", lambda f: f.overexposed),
+    "underexposed": ("underexposed", lambda f: f.underexposed),
     "mouth open (speech, a laugh), not a smile": ("open_mouth", lambda f: f.mouth == "open"),
 }
 

@@ -254,6 +254,7 @@ def inspect_face(image: bytes) -> FaceFindings:
     if marks is None:
         return FaceFindings(id_problem="face_unclear", head_px=face.height, face_width_px=face.width)
     problem = id_photo_problem(marks)
+    light = 0.0
     if problem is None:
         sharpness, light = _sharpness_and_light(image, rgb, face, size)
         if light < MIN_FACE_LIGHT:
@@ -268,6 +269,7 @@ def inspect_face(image: bytes) -> FaceFindings:
         mouth=mouth_of(marks),
         head_px=marks.head_height,
         face_width_px=marks.face_width,
+        face_light=light,
         light_difference=office.light_difference(rgb, local),
         burnt_out=office.burnt_out(rgb, local),
         glasses_bridge=office.glasses_bridge(rgb, local),

@@ -12,6 +12,9 @@ Mouth = Literal["closed", "apart", "open"]
 #: CIE L* between the cheeks from which one side of the face is in shadow (evenly lit portraits on
 #: the real-photo benchmark measure under 25, side-lit ones 32-42).
 UNEVEN_LIGHT = 32.0
+#: Mean brightness of the face (0-255) under which the photo is underexposed (well-lit portraits of
+#: light and dark skin measure 110-155; under 45 the photo is refused as too dark).
+UNDEREXPOSED = 80.0
 #: Share of the face burnt out from which the photo is overexposed.
 OVEREXPOSED = 0.25
 #: The glasses bridge measure (providers/localengine/office.py) from which glasses are seen.
@@ -30,6 +33,8 @@ class FaceFindings:
     #: Chin to crown (the skull, hair excluded) and face width at the ears, in the photo's pixels.
     head_px: float = 0.0
     face_width_px: float = 0.0
+    #: Mean brightness of the face (0-255; 0 where it was not measured).
+    face_light: float = 0.0
     #: Brightness difference of the cheeks (CIE L*), share of the face burnt out, and the glasses
     #: bridge measure (providers/localengine/office.py).
     light_difference: float = 0.0
@@ -41,6 +46,10 @@ class FaceFindings:
     @property
     def uneven_light(self) -> bool:
         return self.light_difference >= UNEVEN_LIGHT
+
+    @property
+    def underexposed(self) -> bool:
+        return 0 < self.face_light < UNDEREXPOSED
 
     @property
     def overexposed(self) -> bool:

@@ -94,3 +94,18 @@ def test_a_photo_that_ends_below_the_chin_is_refused_not_striped() -> None:
         render_id_photo(out.getvalue(), size=(413, 531), dpi=300, bg_color="438EDB", rule="icao")
     assert refused.value.code == "shoulders_cut_off"
     render_id_photo(data, size=(413, 531), dpi=300, bg_color="438EDB", rule="icao")  # the whole photo is made
+
+
+def test_a_dark_photo_is_advised_and_a_well_lit_one_is_not() -> None:
+    even = _photo("face_recognition-obama.jpg")
+    assert not inspect_face(even).underexposed
+    with Image.open(io.BytesIO(even)) as img:
+        dim = Image.eval(img.convert("RGB"), lambda value: int(value * 0.55))
+    out = io.BytesIO()
+    dim.save(out, "JPEG", quality=95)
+    findings = inspect_face(out.getvalue())
+    assert findings.id_problem is None  # not so dark that it is refused
+    assert findings.underexposed
+    schengen = load_catalog().get(SCHENGEN)
+    assert schengen is not None
+    assert "face.underexposed_advice" in judge(schengen, findings).advice

@@ -21,7 +21,7 @@ class SpecVerdict:
 def judge(spec: Spec, findings: FaceFindings) -> SpecVerdict:
     """A head that would have to be enlarged more than twice comes out soft; an open mouth is
     refused where the spec's rule wants a neutral expression, and glasses where it forbids them
-    (the U.S. since 2016); elsewhere they are advice, as are uneven light and overexposure, which
+    (the U.S. since 2016); elsewhere they are advice, as are uneven light and over- or underexposure, which
     no check can be sure enough of to refuse."""
     if findings.checked and enlargement(spec.rule, spec.px, findings.head_px, findings.face_width_px) > MAX_ENLARGEMENT:
         return SpecVerdict(refusal="face.too_small_for_size" if spec.custom is not None else "face.too_small_for_spec")
@@ -35,4 +35,6 @@ def judge(spec: Spec, findings: FaceFindings) -> SpecVerdict:
         advice.append("face.uneven_light_advice")
     if findings.overexposed:
         advice.append("face.overexposed_advice")
+    if findings.underexposed:
+        advice.append("face.underexposed_advice")
     return SpecVerdict(advice=tuple(advice))
