@@ -201,17 +201,32 @@ def _guided_filter(guide: Array, source: Array, radius: int, eps: float) -> Arra
     return np.clip(mean(a) * guide + mean(b), 0.0, 1.0)
 
 
-def _invented(linear: Array, offset: Array, shape: tuple[int, ...], alpha: Array) -> float:
-    """Share of the finished photo where the person lies beyond the photo's edges: there the edge
-    rows are repeated, which a few rows below a chest hide but a photo cut at the neck turns into
-    stripes where the shoulders should be."""
-    height, width = alpha.shape
-    ys, xs = np.mgrid[0:height:4, 0:width:4]
+def _beyond_photo(linear: Array, offset: Array, shape: tuple[int, ...], size: tuple[int, int]) -> Array:
+    """Where the finished photo (``size``) lies beyond the photo's edges (``shape``), as HxW bool."""
+    width, height = size
+    ys, xs = np.mgrid[0:height, 0:width]
     inverse = np.linalg.inv(linear)
-    source_x, source_y = inverse @ (np.stack([xs.ravel(), ys.ravel()]).astype(np.float64) - offset[:, None])
+    points = np.stack([xs.ravel(), ys.ravel()]).astype(np.float64) - offset[:, None]
+    source_x, source_y = inverse @ points
     outside = (source_x < 0) | (source_x > shape[1] - 1) | (source_y < 0) | (source_y > shape[0] - 1)
-    person = alpha[ys, xs].ravel() > SOLID
-    return float((outside & person).mean())
+    beyond: Array = outside.reshape(height, width)
+    return beyond
+
+
+def _smooth_beyond(image: Array, beyond: Array) -> Array:
+    """Where the person goes on past the photo's edges the warp repeats the edge rows, which turns any
+    pattern there (a collar, a striped shirt, hair) into stripes: there the colours are blurred
+    along the edge into a plain continuation of the clothes."""
+    import cv2
+
+    if not beyond.any():
+        return image
+    width = image.shape[1]
+    side = max(3, round(width / 6)) | 1
+    smooth = cv2.blur(cv2.blur(image, (side, 1)), (side, 1))
+    fade = cv2.blur(beyond.astype(np.float32), (9, 9))[..., None]
+    blended: Array = image * (1 - fade) + smooth * fade
+    return blended
 
 
 def _face_and_ears(marks: Landmarks, linear: Array, offset: Array, size: tuple[int, int]) -> Array:
@@ -288,9 +303,10 @@ def compose(
     gray = cv2.cvtColor(np.clip(image, 0, 255).astype(np.uint8), cv2.COLOR_RGB2GRAY).astype(np.float32) / 255.0
     alpha = _guided_filter(gray, alpha, radius, 1e-3)
     alpha = np.clip((alpha - 0.1) / 0.8, 0.0, 1.0)  # firm up the inside and clear faint haze
-    invented = _invented(linear, offset, rgb.shape, alpha)
-    if invented > MAX_INVENTED:
+    beyond = _beyond_photo(linear, offset, rgb.shape, size)
+    if float((beyond & (alpha > SOLID)).mean()) > MAX_INVENTED:
         raise FaceCheckError("shoulders_cut_off")
+    image = _smooth_beyond(image, beyond)
     protected = _face_and_ears(marks, linear, offset, (width, height))
     alpha = matting.refine_edges(image, alpha, protected)
     doubt = matting.doubt(image, alpha, protected)
