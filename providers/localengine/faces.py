@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 from PIL import ExifTags, Image, ImageOps
@@ -209,14 +209,21 @@ def _sharpness_and_light(image: bytes, rgb: Array, face: FaceReport, size: tuple
     """Sharpness (see MIN_SHARPNESS) and mean brightness of the face, in ``rgb`` (a decode of the
     photo) or, where the face is narrower there than SHARPNESS_WIDTH, in a larger decode (the
     sharpness of an enlarged face says nothing)."""
-    import cv2
-
     scale = size[0] / rgb.shape[1]
     if face.width / scale < SHARPNESS_WIDTH and scale > 1:
         rgb, _ = decode(image, reduce_to=math.ceil(max(size) * SHARPNESS_WIDTH / max(face.width, 1.0)))
         scale = size[0] / rgb.shape[1]
-    x0, y0 = int(max(0, face.x / scale)), int(max(0, face.y / scale))
-    x1, y1 = int(min(rgb.shape[1], (face.x + face.width) / scale)), int(min(rgb.shape[0], face.chin / scale))
+    box = (face.x / scale, face.y / scale, (face.x + face.width) / scale, face.chin / scale)
+    return sharpness_and_light(rgb, box)
+
+
+def sharpness_and_light(rgb: Array, box: tuple[float, float, float, float]) -> tuple[float, float]:
+    """Sharpness (see MIN_SHARPNESS) and mean brightness of the face in ``box`` (x0, y0, x1, y1)
+    of ``rgb``, scaled to SHARPNESS_WIDTH pixels wide."""
+    import cv2
+
+    x0, y0 = int(max(0, box[0])), int(max(0, box[1]))
+    x1, y1 = int(min(rgb.shape[1], box[2])), int(min(rgb.shape[0], box[3]))
     crop = cv2.cvtColor(np.ascontiguousarray(rgb[y0:y1, x0:x1]), cv2.COLOR_RGB2GRAY).astype(np.float32)
     height = max(1, round(crop.shape[0] * SHARPNESS_WIDTH / crop.shape[1]))
     interpolation = cv2.INTER_AREA if crop.shape[1] > SHARPNESS_WIDTH else cv2.INTER_CUBIC
@@ -251,6 +258,8 @@ def inspect_face(image: bytes) -> FaceFindings:
     if marks is None:
         return FaceFindings(id_problem="face_unclear", head_px=face.height, face_width_px=face.width)
     problem = id_photo_problem(marks)
+    sharpness: float | None = None
+    light: float | None = None
     if problem is None:
         sharpness, light = _sharpness_and_light(image, rgb, face, size)
         if light < MIN_FACE_LIGHT:
@@ -259,6 +268,25 @@ def inspect_face(image: bytes) -> FaceFindings:
             problem = "too_bright"
         elif sharpness < MIN_SHARPNESS:
             problem = "blurry"
-    openness = marks.mouth_openness
-    mouth: Mouth = "open" if openness > MOUTH_OPEN else "apart" if openness > LIPS_APART else "closed"
-    return FaceFindings(id_problem=problem, mouth=mouth, head_px=marks.head_height, face_width_px=marks.face_width)
+    return replace(
+        measured(marks, sharpness, light), id_problem=problem, head_px=marks.head_height, face_width_px=marks.face_width
+    )
+
+
+def mouth_of(openness: float) -> Mouth:
+    """Closed, apart (a smile that shows teeth) or open (speaking), by the inner lip gap."""
+    return "open" if openness > MOUTH_OPEN else "apart" if openness > LIPS_APART else "closed"
+
+
+def measured(marks: Landmarks, sharpness: float | None, light: float | None) -> FaceFindings:
+    """What the landmarks (and the face's pixels) measure, without verdicts."""
+    return FaceFindings(
+        mouth=mouth_of(marks.mouth_openness),
+        roll=marks.roll,
+        yaw=marks.yaw,
+        pitch=marks.pitch,
+        eye_openness=marks.eye_openness,
+        mouth_openness=marks.mouth_openness,
+        sharpness=sharpness,
+        light=light,
+    )

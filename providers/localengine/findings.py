@@ -24,3 +24,14 @@ class FaceFindings:
     face_width_px: float = 0.0
     #: False when no engine could look (the ``local`` extra is missing or its worker died).
     checked: bool = True
+    #: The measured values behind the verdicts, None where nothing was measured (see faces.py for
+    #: the limits): the head's tilt (roll: the eye line off level), turn (yaw) and nod (pitch) in
+    #: degrees; the eyes' lid gap and the mouth's inner lip gap over their widths; the face's
+    #: sharpness and mean brightness (0-255).
+    roll: float | None = None
+    yaw: float | None = None
+    pitch: float | None = None
+    eye_openness: float | None = None
+    mouth_openness: float | None = None
+    sharpness: float | None = None
+    light: float | None = None

@@ -104,14 +104,15 @@ def _sheet(order: IdPhotoOrder, lang: str) -> str:
 
 async def measure(job: Job, data: bytes, wiring: Wiring) -> dict[str, Any] | None:
     """Where the head is in a photo a provider made (the local engine reports its own), so that
-    every ID photo's caption names its rule; None without the local engine's models."""
+    every ID photo's caption names its rule, with the checklist of the photo (a PicWish preview
+    shows it); None without the local engine's models."""
     order = IdPhotoOrder.model_validate(job.options)
     spec = wiring.catalog.for_order(order)
     if wiring.engine is None or spec is None or order.layout_size:
         return None  # print sheets hold several photos
     limits = wiring.settings.providers.local.limits()
     try:
-        return await wiring.engine.placement(data, order.bg_color, spec.rule.rule_id, limits)
+        return await wiring.engine.report(data, order.bg_color, spec.rule.rule_id, spec.mm, limits)
     except ProviderError:  # busy, slow or crashed: the photo goes out without its measurements
         return None
 
