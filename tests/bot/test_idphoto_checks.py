@@ -10,7 +10,7 @@ import pytest
 pytest.importorskip("mediapipe", reason="the photobot[local] extra is not installed")
 
 from bot.app import running
-from tests.bot.flows import order_until_summary
+from tests.bot.flows import local_preview, order_until_summary
 from tests.conftest import astronaut, portrait_jpeg
 from tests.sample_photos import photo
 
@@ -99,17 +99,18 @@ async def test_an_open_mouth_is_a_warning_where_the_rule_wants_a_neutral_face(
 async def test_the_caption_names_the_rule_and_the_measured_head(make_settings, telegram, picwish):
     async with running(make_settings(providers__picwish__enabled=False)) as services:
         user = telegram.user()
-        summary = await order_until_summary(user, "Visa", "USA Visa", "White")
-        await user.press(summary, "Confirm")
+        preview = await local_preview(user, "Visa", "USA Visa", "White")
+        await user.press(preview, "Confirm")
         shown = await user.next_message(kind="photo", timeout=30)
         assert "USA Visa · 602×602 px · 300 dpi" in shown.text
         assert "📏 U.S. Department of State: head " in shown.text
         assert "mm of 51 mm (within 25.5–35.2 mm)" in shown.text
         assert "mm from the bottom (within 28.6–35.2 mm)" in shown.text
-        (job,) = await services.db.fetchall("SELECT result FROM jobs")
+        (job,) = await services.db.fetchall("SELECT result FROM jobs WHERE price > 0")
         assert '"rule": "usa"' in job["result"]
 
-        fallback = await order_until_summary(user, "Visa", "Vietnam Visa", "White")
+        fallback = await local_preview(user, "Visa", "Vietnam Visa", "White")
+        assert "No official rule is known for this spec; checked against ICAO:" in fallback.text
         await user.press(fallback, "Confirm")
         shown = await user.next_message(kind="photo", timeout=30)
         assert "No official rule is known for this spec; placed by ICAO: head " in shown.text
