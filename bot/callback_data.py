@@ -229,6 +229,20 @@ class FinalFromPreview(Action, prefix=Prefix.IDPHOTO, action="final"):
 
 
 @dataclass(frozen=True)
+class BuyPreview(Action, prefix=Prefix.IDPHOTO, action="buy"):
+    """Confirm under a local preview: its finished photo, at the normal price."""
+
+    job_id: str
+
+
+@dataclass(frozen=True)
+class DropPreview(Action, prefix=Prefix.IDPHOTO, action="drop"):
+    """Cancel under a local preview."""
+
+    job_id: str
+
+
+@dataclass(frozen=True)
 class AskSize(Action, prefix=Prefix.IDPHOTO, action="kb"):
     job_id: str
 

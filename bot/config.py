@@ -444,6 +444,9 @@ class LocalSettings(_Section):
     queue_limit: int = Field(default=20, ge=1)
     #: Seconds one photo may take before its job fails and is refunded (normally under two).
     time_limit: float = Field(default=60.0, gt=0)
+    #: Free previews one person may have made in any hour (each keeps the engine busy like a
+    #: paid photo); beyond it they are told when they can have the next, and nothing is made.
+    previews_per_hour: int = Field(default=10, ge=1)
 
     def limits(self) -> EngineLimits:
         from providers.localengine.worker import EngineLimits

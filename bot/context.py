@@ -62,6 +62,9 @@ class PendingOrder:
     nonce: str = field(default_factory=lambda: secrets.token_hex(4))
     #: The provider the summary named (and priced by); Confirm places it only with that one.
     provider: str = ""
+    #: Placed with ``provider`` whichever serves the service now: its photo is made already (a
+    #: bought preview), nothing is left for another to do.
+    pinned: bool = False
 
 
 @dataclass

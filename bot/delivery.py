@@ -141,7 +141,7 @@ class Delivery:
             files, extras = job.result.get("files", []), job.result.get("extra_files", [])
             views = [self.present(job, i, self.media.read(ref), lang) for i, ref in enumerate(files)]
             # By-products (face close-ups of an enhanced photo) follow as files, after the result.
-            documents = [(view, view.document_caption) for view in views] + [
+            documents = [(view, view.document_caption) for view in views if view.document_caption is not None] + [
                 (
                     self.present(job, len(files) + i, self.media.read(ref), lang),
                     t(lang, "result.extra_caption", number=i + 1),
@@ -149,9 +149,13 @@ class Delivery:
                 for i, ref in enumerate(extras)
             ]
             keyboard = views[-1].keyboard if views else None
-            if len(views) == 1:
+            if len(views) == 1:  # the buttons go under the last file, the photo when it is the only one
                 photo = functools.partial(
-                    self.bot.send_photo, job.chat_id, photo=views[0].data, caption=views[0].caption
+                    self.bot.send_photo,
+                    job.chat_id,
+                    photo=views[0].data,
+                    caption=views[0].caption,
+                    reply_markup=None if documents else keyboard,
                 )
                 parts.append(("photo0", photo))
             elif views:
@@ -169,7 +173,7 @@ class Delivery:
                     reply_markup=markup,
                 )
                 parts.append((f"document{index}", document))
-            text, markup = t(lang, "job.done", price=job.price), None
+            text, markup = t(lang, "job.done", price=job.price) if job.price else t(lang, "job.done_free"), None
         elif job.state == JobState.CANCELLED:
             text, markup = t(lang, "job.cancelled", price=job.price), keyboards.new_photo(lang)
         else:

@@ -7,7 +7,7 @@ import math
 import warnings
 from dataclasses import dataclass
 
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image, ImageDraw, ImageFont, ImageOps, UnidentifiedImageError
 from pillow_heif import register_heif_opener
 
 register_heif_opener()
@@ -249,6 +249,39 @@ class SizedJpeg:
     height: int
     #: "ok", "downscaled" (the window needed fewer pixels), or "below_min" (already at best quality).
     outcome: str
+
+
+#: A free preview's longest side, and its watermark: the word, its share of the preview's width,
+#: its colour (grey shows on white and on dark hair), opacity (0-255) and the angle of its rows.
+PREVIEW_SIDE = 360
+WATERMARK = "PREVIEW"
+WATERMARK_WIDTH = 0.4
+WATERMARK_GREY = (110, 110, 110)
+WATERMARK_OPACITY = 120
+WATERMARK_ANGLE = 30
+
+
+def watermarked(jpeg: bytes, max_side: int = PREVIEW_SIDE) -> bytes:
+    """A reduced copy of a finished photo with a watermark across it, rows of a word over the
+    face and the background alike: good enough to judge the photo by, useless as the photo."""
+    with Image.open(io.BytesIO(fit(jpeg, max_side))) as opened:
+        img = _to_rgb(opened)
+    width, height = img.size
+    font = ImageFont.load_default(size=max(10, round(WATERMARK_WIDTH * width / len(WATERMARK) * 1.6)))
+    left, top, right, bottom = font.getbbox(WATERMARK)
+    step_x, step_y = round((right - left) * 1.3), round((bottom - top) * 2.5)
+    side = 2 * max(width, height)
+    layer = Image.new("L", (side, side), 0)
+    draw = ImageDraw.Draw(layer)
+    for row, y in enumerate(range(0, side, step_y)):
+        for x in range(-(row % 2) * step_x // 2, side, step_x):
+            draw.text((x, y), WATERMARK, fill=WATERMARK_OPACITY, font=font)
+    layer = layer.rotate(WATERMARK_ANGLE, resample=Image.Resampling.BICUBIC)
+    x0, y0 = (side - width) // 2, (side - height) // 2
+    mask = layer.crop((x0, y0, x0 + width, y0 + height))
+    out = io.BytesIO()
+    Image.composite(Image.new("RGB", img.size, WATERMARK_GREY), img, mask).save(out, "JPEG", quality=85)
+    return out.getvalue()
 
 
 def _encode(img: Image.Image, quality: int, dpi: int) -> bytes:

@@ -16,11 +16,13 @@ from bot.callback_data import (
     Back,
     BuyMenu,
     BuyPack,
+    BuyPreview,
     CancelJob,
     Category,
     Colour,
     ConfirmOrder,
     DropOrder,
+    DropPreview,
     EnhanceChoice,
     FinalFromPreview,
     ForgetAnswer,
@@ -262,6 +264,19 @@ def idphoto_result(lang: str, job_id: str, can_rerender: bool, final_price: int 
     rows.append([Button(t(lang, "button.print_sheet"), callback_data=AskPaper(job_id).data())])
     rows.append([Button(t(lang, "button.new_photo"), callback_data=NewPhoto().data())])
     return Markup(rows)
+
+
+def local_preview(lang: str, job_id: str, price: int) -> Markup:
+    """Under a free local preview: buy it (Confirm), leave it (Cancel), or see another background."""
+    return Markup(
+        [
+            [
+                Button(t(lang, "button.buy_preview", price=price), callback_data=BuyPreview(job_id).data()),
+                Button(t(lang, "button.cancel"), callback_data=DropPreview(job_id).data()),
+            ],
+            [Button(t(lang, "button.other_color"), callback_data=Recolor(job_id).data())],
+        ]
+    )
 
 
 def size_windows(job_id: str, windows: Sequence[tuple[int, int]]) -> Markup:

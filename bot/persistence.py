@@ -62,6 +62,7 @@ def encode(session: Session) -> str:
             "input_ref": order.input_ref,
             "nonce": order.nonce,
             "provider": order.provider,
+            "pinned": order.pinned,
         },
         "spec_source": session.spec_source,
         "sizing_spec": session.sizing_spec,
@@ -96,6 +97,7 @@ def decode(text: str) -> Session:
             order["input_ref"],
             order["nonce"],
             order["provider"],
+            order.get("pinned", False),
         )
     return session
 

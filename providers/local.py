@@ -2,6 +2,10 @@
 
 It is synchronous (the answer holds the photo), costs nothing and has no side effects, so a job
 interrupted by a restart is simply run again. The engine runs in a worker process.
+
+A preview (``order.preview``) is made however doubtful its cut-out and reports its checklist; an
+order that buys a preview (``order.from_preview``) gets that preview's finished photo as its input
+and hands it back unchanged: the person pays for the file they saw, which is not made again.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ from providers.orders import IdPhotoOrder
 from providers.placement import DEFAULT_RULE
 from providers.specs import load_catalog
 
+INCH = 25.4
 #: Photos made at once, each in its own worker process (each uses both cores for a fraction of a second).
 DEFAULT_CONCURRENCY = 1
 
@@ -36,12 +41,17 @@ class LocalIdPhoto(TaskProvider[IdPhotoOrder]):
     ) -> Submission:
         if image is None or image.data is None:
             raise ValueError("the local engine needs the photo's bytes")
-        spec = load_catalog().get(order.spec_id)
+        task_id = f"local-{uuid.uuid4().hex}"
+        if order.from_preview:  # the preview's exact file, bought
+            bought = TaskStatus(Phase.DONE, progress=100, images=(ResultImage(data=image.data),))
+            return Submission(task_id=task_id, status=bought)
+        spec = load_catalog().for_order(order)
         rule = spec.rule.rule_id if spec else DEFAULT_RULE
-        options = {**order.model_dump(), "rule": rule}
-        data, placement = await self._engine.make_id_photo(image.data, options, self.limits)
+        mm = spec.mm if spec else (order.px_width * INCH / order.dpi, order.px_height * INCH / order.dpi)
+        options = {**order.model_dump(), "rule": rule, "mm": mm}
+        data, placement = await self._engine.make_id_photo(image.data, options, self.limits, preview=order.preview)
         status = TaskStatus(Phase.DONE, progress=100, images=(ResultImage(data=data, placement=placement),))
-        return Submission(task_id=f"local-{uuid.uuid4().hex}", status=status)
+        return Submission(task_id=task_id, status=status)
 
     async def query(self, task_id: str) -> TaskStatus:
         raise AssertionError("local jobs are run again after a restart, never queried")

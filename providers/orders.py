@@ -50,9 +50,14 @@ class IdPhotoOrder(Order):
     #: The print sheet's refinements: photos in a column, and its canvas colour (PicWish's is grey).
     layout_vertical: bool = False
     layout_bg_color: HexColour | None = None
+    #: A free watermarked preview: PicWish's; or the local engine's, made however doubtful its
+    #: cut-out (the person sees its checklist and decides).
     preview: bool = False
     #: PicWish re-renders a finished photo from its image id, without a new upload.
     last_id: str | None = None
+    #: The local engine's preview job this order buys: its input is that job's finished photo,
+    #: which the local engine delivers as it is instead of making it again.
+    from_preview: Annotated[str, Field(pattern=r"^[0-9a-f]{32}$")] | None = None
 
     @model_validator(mode="after")
     def _both_sides(self) -> IdPhotoOrder:

@@ -42,6 +42,12 @@ def _parser() -> argparse.ArgumentParser:
     idphoto.add_argument("--gradient", action="store_true", help="fade the background lighter towards the bottom")
     idphoto.add_argument("--size", help="the custom size's width x height in millimetres, e.g. 33x48")
     idphoto.add_argument("-o", "--output", required=True, help="where to write the JPEG")
+    idphoto.add_argument(
+        "--report",
+        action="store_true",
+        help="print the checklist a chat user sees with the free preview (a doubtful cut-out is then a warning)",
+    )
+    idphoto.add_argument("--json", action="store_true", help="the same as one JSON object on stdout, for scripts")
     _language(idphoto)
     specs = commands.add_parser("specs", help="list the ID photo specs, or those matching a search")
     specs.add_argument("query", nargs="*", help="an id, a size such as 35x45, or words (English or Chinese)")

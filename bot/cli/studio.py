@@ -7,24 +7,32 @@ user gets and exits 1. Problems with the command itself (a spec that is not foun
 does not take, an unreadable file, a path that is no regular file: a FIFO, a directory, a device)
 exit 2; at most the input limit and one byte more is read. The engine runs in this process: there is no event loop
 to keep free.
+
+``--report`` prints the checklist the chat's free preview shows (the rule's bands in millimetres, the
+pose, eyes, mouth, sharpness, light, the cut-out), and a doubtful cut-out is then a warning in it, not
+a refusal, as in the chat; ``--json`` gives the same to scripts: one object on stdout, the items with
+their key, status, value, unit, band and line of text, or ``{"refused": code, "message": ...}``.
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import json
 import os
 import re
 import stat
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 from bot.i18n import t
 from bot.images import MAX_INPUT_BYTES, MAX_STORED_BYTES, MAX_STORED_SIDE, ImageRejected, image_size, normalise
-from bot.services.idphoto.captions import placement_text, spec_text
+from bot.services.idphoto.captions import check_line, checklist_text, placement_text, spec_text
 from bot.services.idphoto.dialog import DEFAULT_COLORS, gradient_end, parse_mm, size_refusal
 from bot.services.idphoto.fit import judge
+from providers.localengine.checklist import Checklist
 from providers.specs import Spec, SpecCatalog, load_catalog
 
 REFUSED = 1
@@ -196,25 +204,34 @@ def _native_logs_silenced() -> Iterator[None]:
         os.close(saved)
 
 
+def _refuse(text: str, code: str, args: argparse.Namespace) -> int:
+    """A photo the chat would refuse: its advice, and for ``--json`` what it was, on stdout."""
+    if args.json:
+        print(json.dumps({"refused": code, "message": text}, ensure_ascii=False))
+    return _fail(text, REFUSED)
+
+
 def _make(photo: bytes, spec: Spec, colour: tuple[str, str], args: argparse.Namespace, lang: str) -> int:
     from providers.localengine.faces import FaceCheckError, inspect_face
-    from providers.localengine.pipeline import make_id_photo
+    from providers.localengine.pipeline import make_id_photo, render_id_photo
 
     with _native_logs_silenced():
         findings = inspect_face(photo)
     problem = findings.problem or findings.id_problem
     if problem is not None:
-        return _fail(t(lang, f"face.{problem}"), REFUSED)
+        return _refuse(t(lang, f"face.{problem}"), problem, args)
     verdict = judge(spec, findings)
     if verdict.refusal is not None:
         refusal = t(lang, verdict.refusal, title=spec.name(lang), width=spec.px[0], height=spec.px[1])
-        return _fail(refusal, REFUSED)
+        return _refuse(refusal, verdict.refusal.removeprefix("face."), args)
     for advice in verdict.advice:
         print(t(lang, advice), file=sys.stderr)
     _, hex_colour = colour
+    # With the checklist the person sees what the cut-out left and decides, as with the chat's preview.
+    checked = args.report or args.json
     try:
         with _native_logs_silenced():
-            result = make_id_photo(
+            result = (render_id_photo if checked else make_id_photo)(
                 photo,
                 size=spec.px,
                 dpi=spec.dpi,
@@ -223,13 +240,37 @@ def _make(photo: bytes, spec: Spec, colour: tuple[str, str], args: argparse.Name
                 rule=spec.rule.rule_id,
             )
     except FaceCheckError as err:
-        return _fail(t(lang, f"face.{err.code}"), REFUSED)
+        return _refuse(t(lang, f"face.{err.code}"), err.code, args)
     try:
         Path(args.output).write_bytes(result.data)
     except OSError as err:
         return _fail(t(lang, "cli.cannot_write", path=args.output, reason=err.strerror or err), USAGE)
     width, height = image_size(result.data)
+    report = result.report()
+    if checked:
+        from providers.localengine.measure import report_of
+
+        shares, doubt = result.shares, result.doubt
+        with _native_logs_silenced():
+            report = report_of(result.data, hex_colour, result.rule, spec.mm, shares=shares, doubt=doubt) or report
+    if args.json:
+        print(json.dumps(_json_report(spec, report, args.output, (width, height), lang), ensure_ascii=False, indent=2))
+        return 0
     print(spec_text(lang, spec))
-    print(placement_text(spec, result.report(), lang))
+    print(checklist_text(spec, report, lang) if checked else placement_text(spec, report, lang))
     print(t(lang, "cli.written", path=args.output, width=width, height=height, dpi=spec.dpi))
     return 0
+
+
+def _json_report(spec: Spec, report: dict[str, Any], output: str, size: tuple[int, int], lang: str) -> dict[str, Any]:
+    """What ``--json`` prints: the spec, the file written, the rule, and the checklist with each
+    item's line of text in the chosen language."""
+    checklist = Checklist.from_json(report.get("checklist") or [])
+    return {
+        "spec": {"id": spec.spec_id, "name": spec.name(lang), "mm": list(spec.mm), "dpi": spec.dpi},
+        "file": {"path": output, "width": size[0], "height": size[1]},
+        "rule": report["rule"],
+        "official": spec.rule.official and not spec.fallback,
+        "worst": checklist.worst,
+        "checklist": [{**item.to_json(), "text": check_line(item, lang)} for item in checklist.items],
+    }

@@ -81,6 +81,11 @@ async def _tell_placed(
         await query_of(update).edit_message_text(text, reply_markup=markup)
     elif placed.reason == "changed":  # the summary again, with who makes it now and the price
         await show_order(update, context, order)
+    elif placed.reason == "previews":  # a free preview again (Try again): when the next may be had
+        await answer(update)
+        await query_of(update).edit_message_text(
+            t(lang, "order.previews", count=placed.made, minutes=placed.minutes), reply_markup=keyboards.new_photo(lang)
+        )
     else:
         await answer(update, t(lang, "order.unavailable" if placed.reason == "unavailable" else "idphoto.job_gone"))
 

@@ -33,12 +33,14 @@ Handlers = list[BaseHandler[Update, Any, Any]]
 
 @dataclass(frozen=True)
 class ResultView:
-    """One finished file as the user gets it: a photo with its caption, then the exact file."""
+    """One finished file as the user gets it: a photo with its caption, then the exact file (none
+    where ``document_caption`` is None: a free preview, whose exact file is what it sells), and
+    the buttons under the last of them."""
 
     data: bytes
     filename: str
     caption: str
-    document_caption: str
+    document_caption: str | None
     keyboard: InlineKeyboardMarkup | None
 
 

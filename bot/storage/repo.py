@@ -32,6 +32,8 @@ class JobState(StrEnum):
 
 
 ACTIVE_STATES = (JobState.QUEUED, JobState.SUBMITTING, JobState.RUNNING)
+#: Seconds over which free previews are counted (``create_job``'s ``previews_per_hour``).
+PREVIEW_WINDOW = 3600.0
 #: Jobs that still need work: not finished, or finished but not yet told to the user (the
 #: predicate of the ``jobs_unfinished`` index, word for word).
 _UNFINISHED = "state IN ('queued', 'submitting', 'running') OR delivery IS NULL OR delivery = 'sending'"
@@ -64,6 +66,16 @@ class TooManyJobs(Exception):
     def __init__(self, active: int) -> None:
         super().__init__(f"{active} unfinished jobs")
         self.active = active
+
+
+class TooManyPreviews(Exception):
+    """The user had as many free previews of this provider in the last hour as they may."""
+
+    def __init__(self, made: int, wait: float) -> None:
+        super().__init__(f"{made} previews in the last hour; the next in {wait:.0f} s")
+        self.made = made
+        #: Seconds until one more may be made.
+        self.wait = wait
 
 
 class InsufficientCredits(Exception):
@@ -402,10 +414,14 @@ class Repository:
 
     # --- jobs ------------------------------------------------------------------
 
-    async def create_job(self, draft: JobDraft, max_active: int | None = None) -> Job:
+    async def create_job(
+        self, draft: JobDraft, max_active: int | None = None, previews_per_hour: int | None = None
+    ) -> Job:
         """Insert the job and hold its price in one transaction, or raise InsufficientCredits
-        (or TooManyJobs when the user already has ``max_active`` unfinished jobs, AlreadyPlaced
-        when the draft's ``order_key`` was placed before)."""
+        (or TooManyJobs when the user already has ``max_active`` unfinished jobs, TooManyPreviews
+        when the draft is a preview, ``options["preview"]``, and the user had ``previews_per_hour``
+        of its provider in the last hour, AlreadyPlaced when the draft's ``order_key`` was placed
+        before)."""
         job_id = uuid.uuid4().hex
         now = time.time()
 
@@ -416,6 +432,8 @@ class Repository:
                 )
                 if placed is not None:
                     raise AlreadyPlaced(placed["id"])
+            if previews_per_hour is not None and draft.options.get("preview"):
+                await self._check_previews(tx, draft, now, previews_per_hour)
             if max_active is not None:
                 row = await tx.fetchone(
                     "SELECT COUNT(*) FROM jobs WHERE user_id = ? AND state IN ('queued', 'submitting', 'running')",
@@ -461,6 +479,20 @@ class Repository:
         job = await self.get_job(job_id)
         assert job is not None
         return job
+
+    @staticmethod
+    async def _check_previews(tx: Tx, draft: JobDraft, now: float, allowed: int) -> None:
+        """Raise TooManyPreviews when the user had ``allowed`` previews of the draft's service and
+        provider in the hour before ``now`` (in the user's transaction: two at once count both)."""
+        rows = await tx.fetchall(
+            "SELECT created_at, options FROM jobs WHERE user_id = ? AND service = ? AND provider = ?"
+            " AND created_at > ?",
+            (draft.user_id, draft.service, draft.provider, now - PREVIEW_WINDOW),
+        )
+        made = sorted(row["created_at"] for row in rows if json.loads(row["options"]).get("preview"))
+        if len(made) >= allowed:
+            # The next may be made when enough of them are an hour old.
+            raise TooManyPreviews(len(made), made[len(made) - allowed] + PREVIEW_WINDOW - now)
 
     async def active_jobs(self, user_id: int) -> list[Job]:
         rows = await self.db.fetchall(

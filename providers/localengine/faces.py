@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 from PIL import ExifTags, Image, ImageOps
@@ -212,14 +212,21 @@ def _sharpness_and_light(image: bytes, rgb: Array, face: FaceReport, size: tuple
     """Sharpness (see MIN_SHARPNESS) and mean brightness of the face, in ``rgb`` (a decode of the
     photo) or, where the face is narrower there than SHARPNESS_WIDTH, in a larger decode (the
     sharpness of an enlarged face says nothing)."""
-    import cv2
-
     scale = size[0] / rgb.shape[1]
     if face.width / scale < SHARPNESS_WIDTH and scale > 1:
         rgb, _ = decode(image, reduce_to=math.ceil(max(size) * SHARPNESS_WIDTH / max(face.width, 1.0)))
         scale = size[0] / rgb.shape[1]
-    x0, y0 = int(max(0, face.x / scale)), int(max(0, face.y / scale))
-    x1, y1 = int(min(rgb.shape[1], (face.x + face.width) / scale)), int(min(rgb.shape[0], face.chin / scale))
+    box = (face.x / scale, face.y / scale, (face.x + face.width) / scale, face.chin / scale)
+    return sharpness_and_light(rgb, box)
+
+
+def sharpness_and_light(rgb: Array, box: tuple[float, float, float, float]) -> tuple[float, float]:
+    """Sharpness (see MIN_SHARPNESS) and mean brightness of the face in ``box`` (x0, y0, x1, y1)
+    of ``rgb``, scaled to SHARPNESS_WIDTH pixels wide."""
+    import cv2
+
+    x0, y0 = int(max(0, box[0])), int(max(0, box[1]))
+    x1, y1 = int(min(rgb.shape[1], box[2])), int(min(rgb.shape[0], box[3]))
     crop = cv2.cvtColor(np.ascontiguousarray(rgb[y0:y1, x0:x1]), cv2.COLOR_RGB2GRAY).astype(np.float32)
     height = max(1, round(crop.shape[0] * SHARPNESS_WIDTH / crop.shape[1]))
     interpolation = cv2.INTER_AREA if crop.shape[1] > SHARPNESS_WIDTH else cv2.INTER_CUBIC
@@ -254,7 +261,8 @@ def inspect_face(image: bytes) -> FaceFindings:
     if marks is None:
         return FaceFindings(id_problem="face_unclear", head_px=face.height, face_width_px=face.width)
     problem = id_photo_problem(marks)
-    light = 0.0
+    sharpness: float | None = None
+    light: float | None = None
     if problem is None:
         sharpness, light = _sharpness_and_light(image, rgb, face, size)
         if light < MIN_FACE_LIGHT:
@@ -264,12 +272,11 @@ def inspect_face(image: bytes) -> FaceFindings:
         elif sharpness < MIN_SHARPNESS:
             problem = "blurry"
     local = Landmarks(marks.points / scale)
-    return FaceFindings(
+    return replace(
+        measured(marks, sharpness, light),
         id_problem=problem,
-        mouth=mouth_of(marks),
         head_px=marks.head_height,
         face_width_px=marks.face_width,
-        face_light=light,
         light_difference=office.light_difference(rgb, local),
         burnt_out=office.burnt_out(rgb, local),
         glasses_bridge=office.glasses_bridge(rgb, local),
@@ -282,3 +289,17 @@ def mouth_of(marks: Landmarks) -> Mouth:
     if openness > MOUTH_OPEN or (openness > LIPS_APART and marks.smile_lift < MIN_SMILE_LIFT):
         return "open"
     return "apart" if openness > LIPS_APART else "closed"
+
+
+def measured(marks: Landmarks, sharpness: float | None, light: float | None) -> FaceFindings:
+    """What the landmarks (and the face's pixels) measure, without verdicts."""
+    return FaceFindings(
+        mouth=mouth_of(marks),
+        roll=marks.roll,
+        yaw=marks.yaw,
+        pitch=marks.pitch,
+        eye_openness=marks.eye_openness,
+        mouth_openness=marks.mouth_openness,
+        sharpness=sharpness,
+        light=light,
+    )

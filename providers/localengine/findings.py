@@ -13,8 +13,9 @@ Mouth = Literal["closed", "apart", "open"]
 #: the real-photo benchmark measure under 25, side-lit ones 32-42).
 UNEVEN_LIGHT = 32.0
 #: Mean brightness of the face (0-255) under which the photo is underexposed (well-lit portraits of
-#: light and dark skin measure 110-155; under 45 the photo is refused as too dark).
-UNDEREXPOSED = 80.0
+#: light and dark skin measure 110-155; under 45 the photo is refused as too dark; the checklist's
+#: light item warns from the same value).
+UNDEREXPOSED = 70.0
 #: Share of the face burnt out from which the photo is overexposed.
 OVEREXPOSED = 0.25
 #: The glasses bridge measure (providers/localengine/office.py) from which glasses are seen.
@@ -33,8 +34,6 @@ class FaceFindings:
     #: Chin to crown (the skull, hair excluded) and face width at the ears, in the photo's pixels.
     head_px: float = 0.0
     face_width_px: float = 0.0
-    #: Mean brightness of the face (0-255; 0 where it was not measured).
-    face_light: float = 0.0
     #: Brightness difference of the cheeks (CIE L*), share of the face burnt out, and the glasses
     #: bridge measure (providers/localengine/office.py).
     light_difference: float = 0.0
@@ -42,6 +41,17 @@ class FaceFindings:
     glasses_bridge: float = 0.0
     #: False when no engine could look (the ``local`` extra is missing or its worker died).
     checked: bool = True
+    #: The measured values behind the verdicts, None where nothing was measured (see faces.py for
+    #: the limits): the head's tilt (roll: the eye line off level), turn (yaw) and nod (pitch) in
+    #: degrees; the eyes' lid gap and the mouth's inner lip gap over their widths; the face's
+    #: sharpness and mean brightness (0-255).
+    roll: float | None = None
+    yaw: float | None = None
+    pitch: float | None = None
+    eye_openness: float | None = None
+    mouth_openness: float | None = None
+    sharpness: float | None = None
+    light: float | None = None
 
     @property
     def uneven_light(self) -> bool:
@@ -49,7 +59,7 @@ class FaceFindings:
 
     @property
     def underexposed(self) -> bool:
-        return 0 < self.face_light < UNDEREXPOSED
+        return self.light is not None and self.light < UNDEREXPOSED
 
     @property
     def overexposed(self) -> bool:

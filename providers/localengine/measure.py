@@ -1,32 +1,44 @@
-"""Where the head is in a finished ID photo, whoever made it: the caption of a PicWish photo names
-the rule and the measured values as the local engine's does."""
+"""What a finished ID photo holds, whoever made it: where the head is (the caption of a PicWish
+photo names the rule and the measured values as the local engine's does), and the checklist of
+the photo as it will be printed (providers/localengine/checklist.py)."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
 
-from providers.localengine import models
-from providers.localengine.faces import decode
-from providers.localengine.landmarks import Landmarks
+from providers.localengine import checklist, models, office
+from providers.localengine.arrays import Array
+from providers.localengine.faces import decode, measured, sharpness_and_light
+from providers.localengine.findings import FaceFindings
+from providers.localengine.landmarks import FACE_OVAL, Landmarks
 from providers.localengine.pipeline import colour_rgb
-from providers.placement import FaceMeasures, measured_shares, placement_report
+from providers.placement import FaceMeasures, load_rules, measured_shares, placement_report
 
 #: A pixel this far (max over channels) from the background colour is not background.
 BACKGROUND_DISTANCE = 40
+#: The face's sharpness and light are measured from this far above the eye line (in eye-to-chin
+#: distances) down to the chin, between its sides: about the face detector's box, whose values
+#: the face check's limits were set on.
+FOREHEAD = 0.6
 
 
-def placement_of(image: bytes, bg_color: str, rule: str) -> dict[str, Any] | None:
-    """``{"rule", "shares"}`` for an ID photo on a solid ``bg_color`` background, or None when no
-    single face can be measured in it (too small a spec, an odd result)."""
-    rgb, _ = decode(image)
-    height, width = rgb.shape[:2]
+def _landmarks(rgb: Array) -> Landmarks | None:
     # An ID photo is small and its face large: Face Mesh's own detector finds it, no BlazeFace pass.
     found = models.mesh_landmarks(rgb)
     if found is None:
         return None
-    marks = Landmarks(found * np.array([width, height, width], dtype=np.float64))
+    height, width = rgb.shape[:2]
+    return Landmarks(found * np.array([width, height, width], dtype=np.float64))
+
+
+def _shares(rgb: Array, marks: Landmarks, bg_color: str) -> dict[str, float]:
+    """Where the head is, as shares of the photo; the top of the hair is the first row above the
+    face that is not the background colour."""
+    height, width = rgb.shape[:2]
     eye_x, eye_y = (float(v) for v in marks.eye_centre)
     chin = float(marks.chin[1])
     crown = eye_y - (chin - eye_y)
@@ -35,8 +47,53 @@ def placement_of(image: bytes, bg_color: str, rule: str) -> dict[str, Any] | Non
     distance = np.abs(rgb[:, columns].astype(np.float32) - colour_rgb(bg_color)).max(axis=2)
     rows = np.nonzero((distance > BACKGROUND_DISTANCE).any(axis=1))[0]
     hair = min(float(rows[0]) if len(rows) else crown, crown)
-    shares = measured_shares(
+    return measured_shares(
         FaceMeasures(eye_x=eye_x, eye_y=eye_y, chin=chin, crown=crown, hair=hair, face_width=face_width),
         (width, height),
     )
-    return placement_report(rule, shares)
+
+
+def face_of(rgb: Array, marks: Landmarks) -> FaceFindings:
+    """The pose, eyes, mouth, sharpness, light and glasses of the face in a finished photo."""
+    eye_y = float(marks.eye_centre[1])
+    chin = float(marks.chin[1])
+    oval = marks.points[list(FACE_OVAL), :2]
+    box = (float(oval[:, 0].min()), eye_y - FOREHEAD * (chin - eye_y), float(oval[:, 0].max()), chin)
+    return replace(
+        measured(marks, *sharpness_and_light(rgb, box)),
+        light_difference=office.light_difference(rgb, marks),
+        burnt_out=office.burnt_out(rgb, marks),
+        glasses_bridge=office.glasses_bridge(rgb, marks),
+    )
+
+
+def placement_of(image: bytes, bg_color: str, rule: str) -> dict[str, Any] | None:
+    """``{"rule", "shares"}`` for an ID photo on a solid ``bg_color`` background, or None when no
+    single face can be measured in it (too small a spec, an odd result)."""
+    rgb, _ = decode(image)
+    marks = _landmarks(rgb)
+    return None if marks is None else placement_report(rule, _shares(rgb, marks, bg_color))
+
+
+def report_of(
+    image: bytes,
+    bg_color: str,
+    rule: str,
+    mm: tuple[float, float],
+    *,
+    shares: Mapping[str, float] | None = None,
+    doubt: float | None = None,
+) -> dict[str, Any] | None:
+    """The placement report of a finished ID photo of ``mm`` (width, height) with its checklist
+    (``{"rule", "shares", "checklist"}``): where the head is (``shares`` where its maker reported
+    it, else measured), the face measured on the photo, and the cut-out's ``doubt`` where it was
+    cut out here. None when neither is known (no face found in a photo made elsewhere)."""
+    rgb, _ = decode(image)
+    marks = _landmarks(rgb)
+    if shares is None:
+        if marks is None:
+            return None
+        shares = _shares(rgb, marks, bg_color)
+    face = face_of(rgb, marks) if marks is not None else None
+    items = checklist.build(load_rules()[rule], shares, mm, face, doubt)
+    return {**placement_report(rule, dict(shares)), "checklist": items.to_json()}

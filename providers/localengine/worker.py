@@ -79,12 +79,16 @@ def _inspect(image: bytes) -> FaceFindings:
     return inspect_face(image)
 
 
-def _id_photo(image: bytes, options: Mapping[str, Any]) -> tuple[bytes, dict[str, Any]] | str:
+def _id_photo(image: bytes, options: Mapping[str, Any], preview: bool) -> tuple[bytes, dict[str, Any]] | str:
+    """The photo and its placement report; for a ``preview``, made however doubtful its cut-out,
+    with its checklist in the report (``options["mm"]``: the print's size)."""
     from providers.localengine.faces import FaceCheckError
-    from providers.localengine.pipeline import make_id_photo
+    from providers.localengine.measure import report_of
+    from providers.localengine.pipeline import make_id_photo, render_id_photo
 
+    make = render_id_photo if preview else make_id_photo
     try:
-        photo = make_id_photo(
+        photo = make(
             image,
             size=(int(options["px_width"]), int(options["px_height"])),
             dpi=int(options["dpi"]),
@@ -94,13 +98,17 @@ def _id_photo(image: bytes, options: Mapping[str, Any]) -> tuple[bytes, dict[str
         )
     except FaceCheckError as err:
         return err.code
-    return photo.data, photo.report()
+    if not preview:
+        return photo.data, photo.report()
+    mm = (float(options["mm"][0]), float(options["mm"][1]))
+    report = report_of(photo.data, str(options["bg_color"]), photo.rule, mm, shares=photo.shares, doubt=photo.doubt)
+    return photo.data, report or photo.report()
 
 
-def _placement(image: bytes, bg_color: str, rule: str) -> dict[str, Any] | None:
-    from providers.localengine.measure import placement_of
+def _report(image: bytes, bg_color: str, rule: str, mm: tuple[float, float]) -> dict[str, Any] | None:
+    from providers.localengine.measure import report_of
 
-    return placement_of(image, bg_color, rule)
+    return report_of(image, bg_color, rule, mm)
 
 
 class EngineWorker:
@@ -160,18 +168,21 @@ class EngineWorker:
         """What the face check finds in the photo (see FaceFindings)."""
         return await self._run(_inspect, image, limits=limits)
 
-    async def placement(
-        self, image: bytes, bg_color: str, rule: str, limits: EngineLimits = EngineLimits()
+    async def report(
+        self, image: bytes, bg_color: str, rule: str, mm: tuple[float, float], limits: EngineLimits = EngineLimits()
     ) -> dict[str, Any] | None:
-        """Where the head is in a finished ID photo (see measure.placement_of)."""
-        return await self._run(_placement, image, bg_color, rule, limits=limits)
+        """Where the head is in a finished ID photo of ``mm`` (width, height) and its checklist
+        (see measure.report_of)."""
+        return await self._run(_report, image, bg_color, rule, mm, limits=limits)
 
     async def make_id_photo(
-        self, image: bytes, options: Mapping[str, Any], limits: EngineLimits = EngineLimits()
+        self, image: bytes, options: Mapping[str, Any], limits: EngineLimits = EngineLimits(), *, preview: bool = False
     ) -> tuple[bytes, dict[str, Any]]:
         """The finished ID photo for the job's options (``rule`` names its placement rule), and the
-        placement report (rule and measured shares); raises FaceProblem."""
-        result = await self._run(_id_photo, image, dict(options), limits=limits)
+        placement report (rule and measured shares); raises FaceProblem. A ``preview`` is made
+        whatever its cut-out (the person sees it before paying), and its report holds the
+        checklist (``options["mm"]``: the size of the print in millimetres)."""
+        result = await self._run(_id_photo, image, dict(options), preview, limits=limits)
         if isinstance(result, str):
             raise FaceProblem(result)
         return result

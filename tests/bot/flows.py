@@ -61,9 +61,45 @@ async def order_until_summary(
 
 
 async def order_finished(user: FakeUser, category: str, spec: str, color: str) -> SentMessage:
-    """From a fresh photo through Confirm to the delivered exact file."""
+    """From a fresh photo through Confirm to the delivered exact file (PicWish: on the summary;
+    the local engine: under its free preview)."""
     summary = await order_until_summary(user, category, spec, color)
     await user.press(summary, "Confirm")
+    return await user.next_message(kind="document", timeout=30)
+
+
+async def preview_from_options(
+    user: FakeUser, menu: SentMessage, color: str, options: tuple[str, ...] = ()
+) -> SentMessage:
+    """From the colour menu to the local engine's free preview (a photo with Confirm and Cancel)."""
+    await user.press(menu, color)
+    await user.edited(menu, "Options")
+    for option in options:
+        edits = menu.edits
+        await user.press(menu, option)
+        await user.api.wait_for(lambda edits=edits: menu.edits > edits)
+    await user.press(menu, "Continue")
+    await user.edited(menu, "Making your free preview")
+    return await user.next_message(kind="photo", timeout=30)
+
+
+async def local_preview(
+    user: FakeUser, category: str, spec: str, color: str, options: tuple[str, ...] = (), photo: bytes | None = None
+) -> SentMessage:
+    """From a fresh photo to the local engine's free preview."""
+    menu = await send_photo_and_pick_idphoto(user, photo)
+    await user.press(menu, category)
+    await user.edited(menu, "Choose a spec")
+    await page_to(user, menu, spec + " ·")
+    await user.press(menu, spec + " ·")
+    await user.edited(menu, "background colour")
+    return await preview_from_options(user, menu, color, options)
+
+
+async def local_finished(user: FakeUser, category: str, spec: str, color: str) -> SentMessage:
+    """From a fresh photo through the local preview and its Confirm to the delivered exact file."""
+    preview = await local_preview(user, category, spec, color)
+    await user.press(preview, "Confirm")
     return await user.next_message(kind="document", timeout=30)
 
 

@@ -7,7 +7,7 @@ import pytest
 pytest.importorskip("mediapipe", reason="the photobot[local] extra is not installed")
 
 from bot.app import running
-from tests.bot.flows import order_until_summary
+from tests.bot.flows import local_preview, order_until_summary
 
 ADMIN = 9001  # telegram.admin_ids in the test settings
 
@@ -26,11 +26,12 @@ async def test_refused_credentials_send_id_photos_to_the_local_engine_until_picw
         assert down[0].text.startswith("⚠️ picwish refused this bot's credentials. Until it works again")
         assert bot.enabled_services["idphoto"] == "local"
 
-        # The next order: the summary says who makes it and what it costs there.
-        summary = await order_until_summary(user, "Visa", "USA Visa", "White")
-        assert summary.text.startswith("⚠️ PicWish is not available right now")
-        assert "Price: 2 credits" in summary.text
-        await user.press(summary, "Confirm")
+        # The next order: the local engine's free preview, which says who makes it and its price.
+        preview = await local_preview(user, "Visa", "USA Visa", "White")
+        told = [text for message in user.messages("text") for text in message.shown]
+        assert any(text.startswith("⚠️ PicWish is not available right now") for text in told)
+        assert "for 2 credits" in preview.text
+        await user.press(preview, "Confirm")
         await user.next_message(kind="document", timeout=30)
         creates = len(picwish.creates)
 

@@ -4,13 +4,15 @@ rule and measured values in the caption."""
 from __future__ import annotations
 
 import io
+import json
+import re
 
 import pytest
 
 pytest.importorskip("mediapipe", reason="the photobot[local] extra is not installed")
 
 from bot.app import running
-from tests.bot.flows import order_until_summary
+from tests.bot.flows import local_preview, order_until_summary
 from tests.conftest import astronaut, portrait_jpeg
 from tests.sample_photos import photo
 
@@ -99,17 +101,18 @@ async def test_an_open_mouth_is_a_warning_where_the_rule_wants_a_neutral_face(
 async def test_the_caption_names_the_rule_and_the_measured_head(make_settings, telegram, picwish):
     async with running(make_settings(providers__picwish__enabled=False)) as services:
         user = telegram.user()
-        summary = await order_until_summary(user, "Visa", "USA Visa", "White")
-        await user.press(summary, "Confirm")
+        preview = await local_preview(user, "Visa", "USA Visa", "White")
+        await user.press(preview, "Confirm")
         shown = await user.next_message(kind="photo", timeout=30)
         assert "USA Visa · 602×602 px · 300 dpi" in shown.text
         assert "📏 U.S. Department of State: head " in shown.text
         assert "mm of 51 mm (within 25.5–35.2 mm)" in shown.text
         assert "mm from the bottom (within 28.6–35.2 mm)" in shown.text
-        (job,) = await services.db.fetchall("SELECT result FROM jobs")
+        (job,) = await services.db.fetchall("SELECT result FROM jobs WHERE price > 0")
         assert '"rule": "usa"' in job["result"]
 
-        fallback = await order_until_summary(user, "Visa", "Vietnam Visa", "White")
+        fallback = await local_preview(user, "Visa", "Vietnam Visa", "White")
+        assert "No official rule is known for this spec; checked against ICAO:" in fallback.text
         await user.press(fallback, "Confirm")
         shown = await user.next_message(kind="photo", timeout=30)
         assert "No official rule is known for this spec; placed by ICAO: head " in shown.text
@@ -152,3 +155,26 @@ async def test_a_photo_over_the_engines_time_limit_is_told_busy_and_costs_nothin
         busy = await user.next_message("very busy right now", timeout=30)
         assert "nothing was charged" in busy.text
         await _nothing_spent(services, picwish, user)
+
+
+async def test_a_picwish_preview_shows_the_checklist_measured_on_its_result(make_settings, telegram, picwish):
+    async with running(make_settings()) as services:
+        user = telegram.user()
+        summary = await order_until_summary(user, "Visa", "India Visa", "White", options=("Free preview",))
+        await user.press(summary, "Confirm")
+        shown = await user.next_message(kind="photo", timeout=30)
+        title, rule, *checks = shown.text.splitlines()
+        assert title == "India Visa · 602×602 px · 300 dpi"
+        assert rule == "📏 Checked against Indian visa (indianvisaonline):"
+        # The fake puts the whole upload in the frame: the head comes out too small, and says so.
+        assert re.fullmatch(r"❌ Head height [\d.]+ mm \(25\.5–35\.2 mm\)", checks[0])
+        assert re.fullmatch(r"✅ Eye line [\d.]+ mm from the bottom \(28\.6–35\.2 mm\)", checks[1])
+        said = [re.sub(r"^(✅|⚠️|❌) ", "", line) for line in checks]
+        measured = ["Head tilted", "Face turned", "Head nodded", "Eyes open", "Lips apart", "Sharpness", "Light"]
+        assert len(said) == 2 + len(measured)
+        assert all(line.startswith(words) for line, words in zip(said[2:], measured, strict=True))
+        assert not any("Background" in line for line in said)  # PicWish cut it out: nothing to measure it by
+        document = await user.next_message(kind="document")
+        assert document.button("Get it without the watermark (6 credits)")
+        (job,) = await services.db.fetchall("SELECT result FROM jobs")
+        assert len(json.loads(job["result"])["placement"]["checklist"]) == len(checks)

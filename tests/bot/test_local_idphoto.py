@@ -13,12 +13,12 @@ pytest.importorskip("mediapipe", reason="the photobot[local] extra is not instal
 from bot.app import running
 from tests.bot.flows import (
     ask_custom_size,
-    choose_options,
     corner_rgb,
     dpi,
-    order_finished,
-    order_until_summary,
+    local_finished,
+    local_preview,
     pixel_size,
+    preview_from_options,
 )
 from tests.conftest import portrait_jpeg
 
@@ -40,17 +40,17 @@ def _coffee_jpeg() -> bytes:
 
 async def test_local_id_photo_end_to_end(local_bot, telegram, picwish):
     user = telegram.user()
-    summary = await order_until_summary(user, "Visa", "USA Visa", "White")
-    assert "Price: 2 credits" in summary.text and "Beauty" not in summary.text
-    await user.press(summary, "Confirm")
+    preview = await local_preview(user, "Visa", "USA Visa", "White")
+    assert "for 2 credits" in preview.text and "Beauty" not in preview.text
+    await user.press(preview, "Confirm")
     document = await user.next_message(kind="document", timeout=30)
     assert document.filename == "idphoto_usa-visa_602x602_300dpi.jpg"
     assert pixel_size(document.data) == (602, 602) and dpi(document.data) == (300, 300)
     assert all(v >= 250 for v in corner_rgb(document.data))
-    await user.edited(summary, "Done! 2 credits used.")
+    await user.next_message("Done! 2 credits used.")
     assert picwish.creates == []
     assert await local_bot.repo.balance(user.id) == 28
-    (job,) = await local_bot.db.fetchall("SELECT result FROM jobs")
+    (job,) = await local_bot.db.fetchall("SELECT result FROM jobs WHERE price > 0")
     assert '"rule": "usa"' in job["result"]  # placed by the official U.S. rule
 
 
@@ -59,9 +59,9 @@ async def test_local_custom_size_is_made_in_pixels_from_its_dpi_and_placed_in_it
     await ask_custom_size(user)
     await user.send_text("30x40")
     colours = await user.next_message("background colour")
-    summary = await choose_options(user, colours, "White")
-    assert "30×40 mm · 354×472 px · 300 dpi" in summary.text and "Price: 2 credits" in summary.text
-    await user.press(summary, "Confirm")
+    preview = await preview_from_options(user, colours, "White")
+    assert "30×40 mm · 354×472 px · 300 dpi" in preview.text and "for 2 credits" in preview.text
+    await user.press(preview, "Confirm")
     photo = await user.next_message(kind="photo", timeout=30)
     document = await user.next_message(kind="document")
     assert document.filename == "idphoto_custom-size-30x40mm_354x472_300dpi.jpg"
@@ -72,9 +72,8 @@ async def test_local_custom_size_is_made_in_pixels_from_its_dpi_and_placed_in_it
 
 async def test_local_options_offer_a_gradient(local_bot, telegram):
     user = telegram.user()
-    summary = await order_until_summary(user, "Visa", "Vietnam Visa", "Blue", options=("Gradient",))
-    assert "fading to #B4D2F1" in summary.text  # 60 % of the way from 438EDB to white
-    await user.press(summary, "Confirm")
+    preview = await local_preview(user, "Visa", "Vietnam Visa", "Blue", options=("Gradient",))
+    await user.press(preview, "Confirm")
     document = await user.next_message(kind="document", timeout=30)
     rgb = np.asarray(Image.open(io.BytesIO(document.data)).convert("RGB"), dtype=float)
     assert rgb[2, 2, 0] < rgb[len(rgb) // 2, 2, 0]  # lighter towards the bottom
@@ -126,7 +125,7 @@ async def test_a_local_job_interrupted_by_a_restart_runs_again(make_settings, te
 
 async def test_free_reedits_of_a_finished_photo(local_bot, telegram):
     user = telegram.user()
-    document = await order_finished(user, "Common sizes", "Small 2 Inch", "Blue")
+    document = await local_finished(user, "Common sizes", "Small 2 Inch", "Blue")
     balance = await local_bot.repo.balance(user.id)
 
     await user.press(document, "File size")
@@ -151,16 +150,17 @@ async def test_free_reedits_of_a_finished_photo(local_bot, telegram):
     assert pixel_size(sheet.data) == (1800, 1200)
 
     assert await local_bot.repo.balance(user.id) == balance
-    assert len(await local_bot.db.fetchall("SELECT id FROM jobs")) == 1
+    assert len(await local_bot.db.fetchall("SELECT id FROM jobs")) == 2  # the preview and the photo bought
 
 
 async def test_another_colour_from_a_local_photo(local_bot, telegram):
     user = telegram.user()
-    document = await order_finished(user, "Visa", "Vietnam Visa", "White")
+    document = await local_finished(user, "Visa", "Vietnam Visa", "White")
     await user.press(document, "Another background colour")
     colours = await user.next_message("background colour")
     await user.press(colours, "Red")
-    again = await user.edited(colours, "Please check your order")
+    await user.edited(colours, "Making your free preview")  # made from the photo, not from the white one
+    again = await user.next_message(kind="photo", timeout=30)
     await user.press(again, "Confirm")
     red = await user.next_message(kind="document", timeout=30)
     r, g, b = corner_rgb(red.data)
@@ -173,7 +173,7 @@ async def test_forged_reedit_buttons_do_no_work(local_bot, telegram):
     from bot.storage.repo import JobDraft
 
     user = telegram.user()
-    document = await order_finished(user, "Common sizes", "Small 2 Inch", "Blue")
+    document = await local_finished(user, "Common sizes", "Small 2 Inch", "Blue")
     await user.press(document, "File size")
     windows = await user.next_message("Which file size")
     window = windows.button("20–50 KB")["callback_data"].rsplit(":", 2)[0]

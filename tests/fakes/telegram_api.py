@@ -508,6 +508,8 @@ class FakeTelegram:
         message = self.messages.get(key)
         if message is None:
             raise _ApiError(400, "Bad Request: message to edit not found")
+        if message.kind != "text":  # a photo's caption is edited with editMessageCaption
+            raise _ApiError(400, "Bad Request: there is no text in the message to edit")
         markup = params.get("reply_markup")
         if message.text == params["text"] and message.reply_markup == markup:
             raise _ApiError(
@@ -516,6 +518,20 @@ class FakeTelegram:
                 " exactly the same",
             )
         self._edited(message, params["text"], markup)
+        return self._message_json(message)
+
+    async def _m_editMessageReplyMarkup(self, params: dict, files: dict) -> dict:
+        """The buttons of any message (a photo's too); its text or caption stays."""
+        key = (int(params["chat_id"]), int(params["message_id"]))
+        message = self.messages.get(key)
+        if message is None:
+            raise _ApiError(400, "Bad Request: message to edit not found")
+        markup = params.get("reply_markup") or None
+        if (message.reply_markup or None) == markup:
+            raise _ApiError(400, "Bad Request: message is not modified")
+        message.reply_markup = markup
+        message.edits += 1
+        self._observe(message)
         return self._message_json(message)
 
     async def _m_editMessageMedia(self, params: dict, files: dict) -> dict:

@@ -49,6 +49,23 @@ async def test_faces_and_photos_come_back_from_the_worker(worker):
     assert refused.value.code == "no_face"
 
 
+async def test_a_preview_comes_back_with_its_checklist_and_a_finished_photo_is_measured_alike(worker):
+    photo, report = await worker.make_id_photo(portrait_jpeg(), {**SPEC, "mm": (35, 45)}, preview=True)
+    checks = {item["key"]: item for item in report["checklist"]}
+    face = ["roll", "yaw", "pitch", "eyelids", "mouth", "sharpness", "light", "light_sides", "burnt_out", "glasses"]
+    assert list(checks) == ["head", "eyes", *face, "background"]
+    assert checks["head"]["unit"] == "mm" and checks["head"]["low"] == 32.0 and checks["head"]["high"] == 36.0
+    assert checks["background"]["variant"] == "clean" and checks["background"]["status"] == "ok"
+    assert checks["mouth"] == {**checks["mouth"], "variant": "apart", "status": "warn"}  # ICAO: a neutral face
+    assert all(checks[key]["status"] == "ok" for key in ["head", "eyes", "roll", "yaw", "pitch", "sharpness"])
+    assert report["shares"] == (await worker.make_id_photo(portrait_jpeg(), SPEC))[1]["shares"]
+    # A photo made elsewhere (PicWish's) is measured on its pixels: the same items but the cut-out.
+    measured = await worker.report(photo, "438EDB", "icao", (35, 45))
+    assert measured is not None and [item["key"] for item in measured["checklist"]] == ["head", "eyes", *face]
+    assert abs(measured["checklist"][0]["value"] - checks["head"]["value"]) < 1.0
+    assert await worker.report(_blank(), "438EDB", "icao", (35, 45)) is None  # no face to measure
+
+
 async def test_a_crashed_worker_is_replaced(worker):
     with pytest.raises(EngineCrashed):
         await worker._run(os._exit, 3, limits=EngineLimits())  # the worker dies as if native code had crashed

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 import os
 import subprocess
 import sys
@@ -73,6 +74,54 @@ def test_idphoto_makes_the_spec_and_reports_its_rule_and_head(capsys, photo, tmp
         assert all(v >= 245 for v in img.convert("RGB").getpixel((2, 2)))  # white, as the spec asks
     # The same advice a chat user gets about this photo's parted lips (a neutral expression is the rule).
     assert "Your lips are apart in this photo" in err
+
+
+@needs_engine
+def test_idphoto_report_prints_the_checklist_of_the_preview(capsys, photo, tmp_path):
+    out_path = tmp_path / "visa.jpg"
+    argv = ["idphoto", str(photo), "--spec", "3108", "-o", str(out_path), "--report", "--lang", "en"]
+    code, out, err = _run(capsys, *argv)
+    assert code == 0, err
+    lines = out.splitlines()
+    assert lines[:3] == ["USA Visa", "51×51 mm · 602×602 px · 300 dpi", "📏 Checked against U.S. Department of State:"]
+    assert lines[3].startswith("✅ Head height ") and lines[3].endswith(" mm (25.5–35.2 mm)")
+    assert lines[4].startswith("✅ Eye line ") and "⚠️ Lips apart " in out
+    assert lines[-2].startswith("✅ Background cleanly cut out (") and lines[-2].endswith("at most 0.4 %)")
+    assert "✅ No glasses seen (" in out and "✅ Light even on both sides of the face: " in out
+    assert len(lines) == 3 + 13 + 1 and lines[-1] == f"Saved {out_path} (602×602 px, 300 dpi)."
+    with Image.open(out_path) as img:
+        assert img.size == (602, 602)
+
+
+@needs_engine
+def test_idphoto_json_gives_the_checklist_to_scripts(capsys, photo, tmp_path):
+    out_path = tmp_path / "visa.jpg"
+    argv = ["idphoto", str(photo), "--spec", "美国签证", "-o", str(out_path), "--json", "--lang", "zh-Hans"]
+    code, out, err = _run(capsys, *argv)
+    assert code == 0, err
+    report = json.loads(out)
+    assert report["spec"] == {"id": 3108, "name": "美国签证", "mm": [51, 51], "dpi": 300}
+    assert report["file"] == {"path": str(out_path), "width": 602, "height": 602} and out_path.exists()
+    assert (report["rule"], report["official"], report["worst"]) == ("usa", True, "warn")
+    items = {item["key"]: item for item in report["checklist"]}
+    assert list(items) == [
+        "head", "eyes", "roll", "yaw", "pitch", "eyelids", "mouth", "sharpness", "light", "light_sides", "burnt_out",
+        "glasses", "background"
+    ]  # fmt: skip
+    head = items["head"]
+    assert (head["status"], head["unit"], head["low"], head["high"]) == ("ok", "mm", 25.5, 35.19)
+    assert 25.5 <= head["value"] <= 35.19 and head["text"].startswith("✅ 头部高 ")
+    assert (items["mouth"]["status"], items["mouth"]["variant"]) == ("warn", "apart")
+    assert items["background"]["text"].startswith("✅ 背景抠图干净")
+    # A photo the chat would refuse: what and why, on stdout too; nothing written.
+    landscape = tmp_path / "coffee.jpg"
+    from skimage import data
+
+    Image.fromarray(data.coffee()).save(landscape, "JPEG")
+    argv = ["idphoto", str(landscape), "--spec", "3108", "-o", str(tmp_path / "none.jpg"), "--json", "--lang", "en"]
+    code, out, err = _run(capsys, *argv)
+    assert code == 1 and json.loads(out)["refused"] == "no_face" and not (tmp_path / "none.jpg").exists()
+    assert json.loads(out)["message"].startswith("I could not find a face")
 
 
 @needs_engine

@@ -7,7 +7,7 @@ import asyncpg
 import pytest
 
 from bot.storage.db import Database
-from bot.storage.repo import InsufficientCredits, Job, JobDraft, Repository
+from bot.storage.repo import InsufficientCredits, Job, JobDraft, Repository, TooManyPreviews
 
 #: What a refused write raises on SQLite and on PostgreSQL (a constraint, the ledger's trigger).
 INTEGRITY = (sqlite3.IntegrityError, asyncpg.IntegrityConstraintViolationError)
@@ -161,6 +161,31 @@ async def test_insufficient_credits_creates_nothing(repo):
     assert (info.value.balance, info.value.price) == (20, 21)
     assert await repo.db.fetchall("SELECT * FROM jobs") == []
     assert await repo.balance(1) == 20
+
+
+async def test_free_previews_are_counted_per_user_and_provider_over_the_last_hour(repo):
+    def preview(user_id: int = 1, provider: str = "local", **options: object) -> JobDraft:
+        options = {"spec_id": 3108, "preview": True, **options}
+        return JobDraft(user_id, user_id, "idphoto", provider, options, None, 0, 60)
+
+    for user_id in (1, 2):
+        await repo.ensure_user(user_id, user_id, "en")
+    for _ in range(2):
+        await repo.create_job(preview(), previews_per_hour=2)
+    # Two at once on the same hour's last slot: the user's transaction lets one through.
+    other = await asyncio.gather(
+        *(repo.create_job(preview(user_id=2), previews_per_hour=1) for _ in range(2)), return_exceptions=True
+    )
+    assert sorted(type(result).__name__ for result in other) == ["Job", "TooManyPreviews"]
+    with pytest.raises(TooManyPreviews) as over:
+        await repo.create_job(preview(), previews_per_hour=2)
+    assert over.value.made == 2 and 3590 < over.value.wait <= 3600
+    # Not previews, another provider's previews, or previews an hour old do not count.
+    await repo.create_job(preview(preview=False), previews_per_hour=2)
+    await repo.create_job(preview(provider="picwish"), previews_per_hour=2)
+    await repo.db.write("UPDATE jobs SET created_at = created_at - 3601 WHERE user_id = 1")
+    await repo.create_job(preview(), previews_per_hour=2)
+    assert await repo.ledger_problems() == []
 
 
 async def test_ledger_is_append_only(repo):

@@ -1,10 +1,11 @@
 """ID photos (PicWish, else the local engine): the service object.
 
-The dialog is in ``dialog.py``, the free re-edits of a finished photo in ``reedit.py``, captions
-and the finished photo's presentation in ``captions.py``; this module says what the service
-is made of. Which options the dialog offers (beauty and its refinements, outfit, print sheet,
-preview, gradient) is what the serving provider declares (``TaskProvider.features`` and
-``catalogs``); a gradient only where the spec lets the user choose the colour.
+The dialog is in ``dialog.py``, the local engine's free preview bought or left in ``preview.py``,
+the free re-edits of a finished photo in ``reedit.py``, captions, checklists and the finished
+photo's presentation in ``captions.py``; this module says what the service is made of. Which
+options the dialog offers (beauty and its refinements, outfit, print sheet, preview, gradient) is
+what the serving provider declares (``TaskProvider.features`` and ``catalogs``); a gradient only
+where the spec lets the user choose the colour.
 """
 
 from __future__ import annotations
@@ -18,8 +19,10 @@ from bot.callback_data import (
     AskPaper,
     AskSize,
     Back,
+    BuyPreview,
     Category,
     Colour,
+    DropPreview,
     FinalFromPreview,
     MakeDpi,
     MakeSheet,
@@ -34,7 +37,7 @@ from bot.callback_data import (
 from bot.config import Settings
 from bot.i18n import t
 from bot.services.base import Handlers, Service
-from bot.services.idphoto import dialog, reedit
+from bot.services.idphoto import dialog, preview, reedit
 from bot.services.idphoto.captions import final_order_price, present, spec_text
 from bot.storage.repo import Job
 from providers.errors import ProviderError
@@ -47,11 +50,11 @@ _TEXT = filters.TEXT & ~filters.COMMAND
 
 
 def price(order: IdPhotoOrder, settings: Settings, provider: str) -> int:
-    """The local engine's one price; PicWish's base (or outfit) price plus each paid option, or
-    its preview price for a watermarked preview."""
+    """The local engine's one price (its preview is free); PicWish's base (or outfit) price plus
+    each paid option, or its preview price for a watermarked preview."""
     if provider == "picwish":
         return settings.providers.picwish.prices.preview if order.preview else final_order_price(order, settings)
-    return settings.providers.local.price
+    return 0 if order.preview else settings.providers.local.price
 
 
 def again(job: Job) -> IdPhotoOrder:
@@ -106,14 +109,21 @@ def _sheet(order: IdPhotoOrder, lang: str) -> str:
 
 async def measure(job: Job, data: bytes, wiring: Wiring) -> dict[str, Any] | None:
     """Where the head is in a photo a provider made (the local engine reports its own), so that
-    every ID photo's caption names its rule; None without the local engine's models."""
+    every ID photo's caption names its rule, with the checklist of the photo (a PicWish preview
+    shows it); None without the local engine's models. A bought local preview is the preview's
+    photo: its measurements are the preview's."""
     order = IdPhotoOrder.model_validate(job.options)
+    if order.from_preview:
+        preview = await wiring.repo.get_job(order.from_preview)
+        mine = preview is not None and preview.user_id == job.user_id
+        placement = (preview.result or {}).get("placement") if preview is not None and mine else None
+        return placement if isinstance(placement, dict) else None
     spec = wiring.catalog.for_order(order)
     if wiring.engine is None or spec is None or order.layout_size:
         return None  # print sheets hold several photos
     limits = wiring.settings.providers.local.limits()
     try:
-        return await wiring.engine.placement(data, order.bg_color, spec.rule.rule_id, limits)
+        return await wiring.engine.report(data, order.bg_color, spec.rule.rule_id, spec.mm, limits)
     except ProviderError:  # busy, slow or crashed: the photo goes out without its measurements
         return None
 
@@ -159,10 +169,12 @@ def reentries() -> Handlers:
 
 
 def handlers() -> Handlers:
-    """The buttons under a finished photo: a preview made final, and the free re-edits (file
-    size, DPI, print sheet)."""
+    """The buttons under a finished photo: a preview made final (PicWish's) or bought (the local
+    engine's) or left, and the free re-edits (file size, DPI, print sheet)."""
     return [
         CallbackQueryHandler(dialog.final_from_preview, pattern=FinalFromPreview.pattern()),
+        CallbackQueryHandler(preview.buy, pattern=BuyPreview.pattern()),
+        CallbackQueryHandler(preview.drop, pattern=DropPreview.pattern()),
         CallbackQueryHandler(reedit.ask_size, pattern=AskSize.pattern()),
         CallbackQueryHandler(reedit.make_size, pattern=MakeSize.pattern()),
         CallbackQueryHandler(reedit.ask_dpi, pattern=AskDpi.pattern()),

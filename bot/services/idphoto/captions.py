@@ -1,5 +1,6 @@
-"""How an ID photo reads: the spec line, the placement the photo was measured to have, and the
-finished photo as the user gets it (caption, exact-file name, re-edit buttons)."""
+"""How an ID photo reads: the spec line, the placement the photo was measured to have, its
+checklist, and the finished photo as the user gets it (caption, exact-file name, re-edit buttons;
+a free local preview reduced and watermarked, with Confirm and Cancel)."""
 
 from __future__ import annotations
 
@@ -8,12 +9,18 @@ from typing import Any
 from bot import keyboards
 from bot.config import Settings
 from bot.i18n import t
-from bot.images import image_size
+from bot.images import image_size, watermarked
 from bot.services.base import ResultView
 from bot.storage.repo import Job
+from providers.localengine.checklist import Check, Checklist
 from providers.orders import IdPhotoOrder
-from providers.placement import band_value, load_rules
+from providers.placement import PlacementRule, band_value, load_rules
 from providers.specs import Spec, load_catalog
+
+#: Telegram's limit for a photo's caption.
+MAX_CAPTION = 1024
+#: How each status of a checklist item shows.
+MARKS = {"ok": "✅", "warn": "⚠️", "fail": "❌"}
 
 
 def spec_text(lang: str, spec: Spec) -> str:
@@ -33,11 +40,14 @@ def _mm(value: float) -> str:
     return f"{value:.1f}".rstrip("0").rstrip(".")
 
 
+def _rule(spec: Spec, placement: dict[str, Any]) -> PlacementRule:
+    return load_rules().get(str(placement["rule"]), spec.rule)
+
+
 def placement_text(spec: Spec, placement: dict[str, Any], lang: str) -> str:
     """The rule applied and where the head landed, band by band, in millimetres of the print
     ("head 34 mm of 45 mm (within 32–36 mm)"); says so when the spec has no official rule."""
-    rules = load_rules()
-    rule = rules.get(str(placement["rule"]), spec.rule)
+    rule = _rule(spec, placement)
     shares = placement["shares"]
     parts = []
     for name in rule.priority:
@@ -67,10 +77,84 @@ def placement_text(spec: Spec, placement: dict[str, Any], lang: str) -> str:
     )
 
 
+def _number(value: float, unit: str) -> str:
+    """A measured value as it reads: millimetres and degrees to a tenth, shares to two significant
+    digits (16 %, 0.52 %), levels whole."""
+    if unit in ("mm", "deg"):
+        return f"{value:.1f}".rstrip("0").rstrip(".")
+    if unit == "percent":
+        return f"{value:.0f}" if abs(value) >= 10 else f"{value:.2g}"
+    return f"{value:.0f}"
+
+
+def check_line(item: Check, lang: str) -> str:
+    """One item of a checklist: "✅ Head height 30.4 mm (25.5–35.2 mm)"."""
+    unit = t(lang, f"check.unit_{item.unit}")
+    if item.low is not None and item.high is not None:
+        low, high = _number(item.low, item.unit), _number(item.high, item.unit) + unit
+        band = t(lang, "check.band_range", low=low, high=high)
+    elif item.low is not None:
+        band = t(lang, "check.band_min", low=_number(item.low, item.unit) + unit)
+    else:
+        band = t(lang, "check.band_max", high=_number(item.high or 0.0, item.unit) + unit)
+    value = _number(item.value, item.unit) + unit
+    return f"{MARKS[item.status]} " + t(lang, item.text_key, value=value, band=band)
+
+
+def checklist_text(spec: Spec, placement: dict[str, Any], lang: str) -> str:
+    """The rule the photo was checked against and the checklist measured with its placement, one
+    item a line; the placement alone where no checklist was made."""
+    items = placement.get("checklist")
+    if not items:
+        return placement_text(spec, placement, lang)
+    rule = _rule(spec, placement)
+    heading = "check.official" if rule.official and not spec.fallback else "check.fallback"
+    lines = [check_line(item, lang) for item in Checklist.from_json(items).items]
+    return "\n".join([t(lang, heading, rule=rule.title(lang)), *lines])
+
+
+def _caption(*parts: str) -> str:
+    """The parts, one paragraph each, as many as Telegram takes in a caption (the first always)."""
+    caption = parts[0]
+    for part in parts[1:]:
+        if len(caption) + 2 + len(part) <= MAX_CAPTION:
+            caption += "\n\n" + part
+    return caption[:MAX_CAPTION]
+
+
+def _local_preview(job: Job, order: IdPhotoOrder, data: bytes, lang: str, settings: Settings) -> ResultView:
+    """A free local preview: reduced and watermarked, with its checklist, Confirm (the normal price)
+    and Cancel. The exact file is not sent: it is what Confirm buys."""
+    width, height = image_size(data)
+    spec = load_catalog().for_order(order)
+    title = spec.name(lang) if spec else str(order.spec_id)
+    mm_w, mm_h = spec.mm if spec else (round(width * 25.4 / order.dpi), round(height * 25.4 / order.dpi))
+    heading = t(
+        lang, "idphoto.preview_caption", title=title, mm_w=mm_w, mm_h=mm_h, width=width, height=height, dpi=order.dpi
+    )
+    placement = (job.result or {}).get("placement")
+    checks = checklist_text(spec, placement, lang) if spec and placement else ""
+    price = settings.providers.local.price
+    return ResultView(
+        data=watermarked(data),
+        filename=f"idphoto_{spec.slug if spec else order.spec_id}_preview.jpg",
+        caption=_caption(heading + ("\n" + checks if checks else ""), t(lang, "idphoto.preview_confirm", price=price)),
+        document_caption=None,
+        keyboard=keyboards.local_preview(lang, job.id, price),
+    )
+
+
+def is_local_preview(job: Job) -> bool:
+    """A free local preview: its file is what Confirm buys, never handed out before."""
+    return job.provider == "local" and bool(job.options.get("preview"))
+
+
 def present(job: Job, index: int, data: bytes, lang: str, settings: Settings) -> ResultView:
     """The photo with its spec, size, DPI and measured placement; a print sheet with its paper."""
-    width, height = image_size(data)
     order = IdPhotoOrder.model_validate(job.options)
+    if is_local_preview(job):
+        return _local_preview(job, order, data, lang, settings)
+    width, height = image_size(data)
     spec = load_catalog().for_order(order)
     slug = spec.slug if spec else str(order.spec_id)
     title = spec.name(lang) if spec else slug
@@ -82,8 +166,9 @@ def present(job: Job, index: int, data: bytes, lang: str, settings: Settings) ->
         filename = f"idphoto_{slug}_{width}x{height}_{order.dpi}dpi.jpg"
         caption = t(lang, "result.idphoto_caption", title=title, width=width, height=height, dpi=order.dpi)
         placement = (job.result or {}).get("placement")
-        if spec and placement:
-            caption += "\n" + placement_text(spec, placement, lang)
+        if spec and placement:  # a preview, to judge before paying, with its checklist
+            shown = checklist_text if order.preview else placement_text
+            caption = _caption(caption + "\n" + shown(spec, placement, lang))
     image_ids = (job.result or {}).get("image_ids") or []
     image_id = image_ids[0] if image_ids else None
     can_rerender = not sheet and (bool(image_id) or (job.provider == "local" and bool(job.input_ref)))

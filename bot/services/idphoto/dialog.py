@@ -1,8 +1,9 @@
 """The ID-photo dialog: category -> spec (paged or searched) -> background colour -> options ->
-summary.
+summary; with the local engine, the free preview instead of the summary (its price, Confirm and
+Cancel come under the preview: ``preview.py``).
 
 Finished photos re-enter here too: another background colour or a print sheet re-render
-through PicWish's ``last_id`` without a new upload.
+through PicWish's ``last_id`` without a new upload, or from the stored photo for the local engine.
 """
 
 from __future__ import annotations
@@ -27,11 +28,23 @@ from bot.callback_data import (
     SpecPage,
 )
 from bot.context import Context, IdPhotoDraft, PendingOrder
-from bot.conversations.common import answer, face_findings, finished_job, message_of, pressed, query_of, ready_photo
+from bot.conversations.common import (
+    answer,
+    chat_id_of,
+    face_findings,
+    finished_job,
+    message_of,
+    pressed,
+    query_of,
+    ready_photo,
+    user_id_of,
+)
 from bot.conversations.summary import show_order
 from bot.i18n import t
+from bot.ordering import Refusal, place_order
 from bot.services.idphoto.captions import spec_text
 from bot.services.idphoto.fit import judge
+from bot.storage.repo import Job
 from providers.orders import IdPhotoOrder
 from providers.specs import CustomSize, Spec
 
@@ -79,13 +92,15 @@ class State(StrEnum):
     PICK_OUTFIT = "idphoto.pick_outfit"
 
 
-async def _show(update: Update, text: str, markup: InlineKeyboardMarkup | None, *, new_message: bool = False) -> None:
-    """Edit the message whose button was pressed, or reply to a typed message."""
+async def _show(
+    update: Update, text: str, markup: InlineKeyboardMarkup | None, *, new_message: bool = False
+) -> int | None:
+    """Edit the message whose button was pressed, or reply to a typed message; the message's id."""
     if update.callback_query is not None and not new_message:
         await query_of(update).answer()
-        await query_of(update).edit_message_text(text, reply_markup=markup)
-    else:
-        await message_of(update).reply_text(text, reply_markup=markup)
+        edited = await query_of(update).edit_message_text(text, reply_markup=markup)
+        return edited.message_id if not isinstance(edited, bool) else None
+    return (await message_of(update).reply_text(text, reply_markup=markup)).message_id
 
 
 def parse_mm(text: str) -> tuple[int, int] | None:
@@ -313,8 +328,7 @@ async def _after_color(update: Update, context: Context) -> str | int:
     draft = context.session.draft
     assert draft is not None
     if draft.rerender:
-        await show_summary(update, context)
-        return ConversationHandler.END
+        return await show_summary(update, context)
     return await _options_menu(update, context)
 
 
@@ -404,8 +418,7 @@ async def toggle_option(update: Update, context: Context) -> str | int:
         await _show(update, t(lang, "idphoto.pick_outfit"), keyboards.outfit_groups(lang, outfits(context)))
         return State.PICK_OUTFIT
     elif option == "done":
-        await show_summary(update, context)
-        return ConversationHandler.END
+        return await show_summary(update, context)
     return await _options_menu(update, context)
 
 
@@ -453,17 +466,28 @@ async def _draft_from_result(update: Update, context: Context) -> IdPhotoDraft |
     # The same photo again: no print sheet (a re-render is one photo), the stored file or
     # PicWish's image id as its source.
     draft = IdPhotoDraft(IdPhotoOrder.model_validate(job.options), rerender=True)
-    draft.change(layout_size=None, last_id=None)
+    draft.change(layout_size=None, last_id=None, from_preview=None)
     if job.provider == "local":
-        if not job.input_ref or not context.wiring.media.exists(job.input_ref):
+        source = await _source_photo(context, job)
+        if source is None or not context.wiring.media.exists(source):
             return None
-        draft.input_ref = job.input_ref
+        draft.input_ref = source
         return draft
     image_ids = job.result.get("image_ids") or []
     if not image_ids or not image_ids[0]:
         return None
     draft.change(last_id=image_ids[0])
     return draft
+
+
+async def _source_photo(context: Context, job: Job) -> str | None:
+    """The stored photo a local job was made from: a bought preview's input is the preview's
+    finished photo, so the photo is the preview job's input."""
+    bought = IdPhotoOrder.model_validate(job.options).from_preview
+    if not bought:
+        return job.input_ref
+    preview = await context.wiring.repo.get_job(bought)
+    return preview.input_ref if preview is not None and preview.user_id == job.user_id else None
 
 
 async def recolor(update: Update, context: Context) -> str | int:
@@ -483,13 +507,73 @@ async def recolor(update: Update, context: Context) -> str | int:
     return State.PICK_COLOR
 
 
-async def show_summary(update: Update, context: Context) -> None:
-    """Turns the draft into an order and shows it with its price and Confirm / Cancel."""
+async def show_summary(update: Update, context: Context) -> str | int:
+    """Turns the draft into an order and shows it with its price and Confirm / Cancel; with the
+    local engine, makes its free preview instead (the price and Confirm come under it)."""
     draft = context.session.draft
     assert draft is not None
     context.session.draft = None
     source = None if draft.order.last_id else draft.input_ref
+    if context.wiring.enabled_services.get(NAME) == "local":
+        return await _preview(update, context, draft, source)
     await show_order(update, context, PendingOrder(NAME, draft.order, source))
+    return ConversationHandler.END
+
+
+async def _preview(update: Update, context: Context, draft: IdPhotoDraft, source: str | None) -> str | int:
+    """The local engine's free preview of the draft: a free job, whose finished photo comes back
+    reduced and watermarked with its checklist (services/idphoto/captions.py). The message the
+    person pressed on says it is being made (the job's status); a refusal says why there, and
+    the step stays, to press again."""
+    lang = context.lang
+    order = PendingOrder(NAME, draft.order.model_copy(update={"preview": True}), source, provider="local")
+    making = t(lang, "idphoto.preview_making")
+    standing_in = context.wiring.standing_in(NAME)
+    if standing_in is not None:  # its first provider is down: say who makes it instead
+        making = t(lang, "order.failover", usual=t(lang, f"provider_short.{standing_in}"), summary=making)
+    status = await _show(update, making, None)
+    placed = await place_order(
+        context.wiring, order, user_id=user_id_of(update), chat_id=chat_id_of(update), status_message_id=status
+    )
+    if isinstance(placed, Job):
+        return ConversationHandler.END
+    if placed.reason in ("unavailable", "changed", "input_gone"):
+        key = "idphoto.job_gone" if placed.reason == "input_gone" else "order.unavailable"
+        await _edit(context, update, status, t(lang, key), keyboards.new_photo(lang))
+        return ConversationHandler.END
+    context.session.draft = draft  # the choices stay: the same button makes the preview later
+    await _edit(context, update, status, _refusal_text(lang, placed, context), _step_keyboard(context, draft))
+    return State.PICK_COLOR if draft.rerender else State.PICK_OPTIONS
+
+
+def _refusal_text(lang: str, refusal: Refusal, context: Context) -> str:
+    if refusal.reason == "previews":
+        return t(lang, "order.previews", count=refusal.made, minutes=refusal.minutes)
+    if refusal.reason == "too_many":
+        return t(lang, "idphoto.preview_too_many", active=refusal.active)
+    daily = context.wiring.settings.credits.daily_free
+    return t(lang, f"order.{refusal.reason}", price=0, balance=refusal.balance, daily=daily, owed=refusal.owed)
+
+
+def _step_keyboard(context: Context, draft: IdPhotoDraft) -> InlineKeyboardMarkup:
+    """The buttons of the step the draft was on: its colours for a re-render, else its options."""
+    lang = context.lang
+    if draft.rerender:
+        spec = context.wiring.catalog.for_order(draft.order)
+        colours = spec.colors if spec and spec.colors else DEFAULT_COLORS
+        return keyboards.colors(lang, colours, custom=spec is None or spec.colors is None)
+    return keyboards.options(lang, draft.order, _features(context))
+
+
+async def _edit(
+    context: Context, update: Update, message_id: int | None, text: str, markup: InlineKeyboardMarkup | None
+) -> None:
+    if message_id is not None:
+        await context.bot.edit_message_text(
+            text, chat_id=chat_id_of(update), message_id=message_id, reply_markup=markup
+        )
+    else:
+        await message_of(update).reply_text(text, reply_markup=markup)
 
 
 async def final_from_preview(update: Update, context: Context) -> None:

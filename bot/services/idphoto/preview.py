@@ -1,0 +1,94 @@
+"""The buttons under a free local preview: Confirm buys its finished photo, Cancel leaves it.
+
+The preview job stored the exact photo (``results/<preview job>_0.jpg``); only a reduced,
+watermarked copy was shown. Confirm places a paid job whose input is that file: the local engine
+hands it back unchanged (``IdPhotoOrder.from_preview``), so the person gets the very file they saw
+measured, as a photo and the exact file, without the engine making it again. One hold on the
+ledger, settled as any job's; a second Confirm finds the same job (its order key is the
+preview's). Both buttons name the preview's job, so they work after a restart.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from telegram import Update
+from telegram.error import TelegramError
+
+from bot import keyboards
+from bot.callback_data import BuyPreview, DropPreview
+from bot.context import Context, PendingOrder
+from bot.conversations.common import answer, chat_id_of, finished_job, message_of, pressed, query_of, user_id_of
+from bot.i18n import t
+from bot.ordering import place_order
+from bot.services.idphoto.captions import is_local_preview
+from bot.services.idphoto.dialog import NAME
+from bot.storage.repo import Job
+from providers.orders import IdPhotoOrder
+
+log = logging.getLogger(__name__)
+
+
+async def _preview(update: Update, context: Context, job_id: str | None) -> tuple[Job, str] | None:
+    """The user's own finished local preview named in the button, and its stored exact file."""
+    job = await finished_job(update, context, job_id, NAME)
+    files = (job.result or {}).get("files") or [] if job is not None else []
+    if job is None or not is_local_preview(job) or not files or not context.wiring.media.exists(files[0]):
+        return None
+    return job, files[0]
+
+
+async def _drop_buttons(update: Update) -> None:
+    """The preview's Confirm and Cancel are spent: they go (best effort; a second press is harmless)."""
+    try:
+        await query_of(update).edit_message_reply_markup(reply_markup=None)
+    except TelegramError as err:
+        log.info("could not take the buttons off a preview: %s", err)
+
+
+async def buy(update: Update, context: Context) -> None:
+    """Button i:buy:<job>: the preview's photo at the normal price, delivered from its stored file."""
+    lang = context.lang
+    press = pressed(update, BuyPreview)
+    found = await _preview(update, context, press.job_id if press else None)
+    if found is None:
+        await answer(update, t(lang, "idphoto.job_gone"))
+        return
+    job, exact = found
+    preview = IdPhotoOrder.model_validate(job.options)
+    bought = preview.model_copy(update={"preview": False, "from_preview": job.id})
+    # Bought from the local engine whoever makes new ID photos now: the photo is made.
+    order = PendingOrder(NAME, bought, exact, nonce=f"pv{job.id}", provider="local", pinned=True)
+    placed = await place_order(
+        context.wiring, order, user_id=user_id_of(update), chat_id=chat_id_of(update), status_message_id=None
+    )
+    if isinstance(placed, Job):
+        await answer(update, t(lang, "idphoto.preview_bought"))
+        await _drop_buttons(update)
+    elif placed.reason == "too_many":  # Confirm again once one is done
+        await answer(update)
+        await message_of(update).reply_text(t(lang, "order.too_many", active=placed.active))
+    elif placed.reason in ("not_enough", "owes"):
+        # The order waits in the session: credits bought in this chat, then Confirm under this text.
+        context.session.order = order
+        await answer(update)
+        daily = context.wiring.settings.credits.daily_free
+        text = t(
+            lang, f"order.{placed.reason}", price=placed.price, balance=placed.balance, daily=daily, owed=placed.owed
+        )
+        markup = keyboards.short_of_credits(lang, order.nonce) if context.wiring.settings.payments.enabled else None
+        await message_of(update).reply_text(text, reply_markup=markup)
+    else:  # the local engine no longer serves ID photos, or the file went
+        await answer(update, t(lang, "idphoto.job_gone" if placed.reason == "input_gone" else "order.unavailable"))
+
+
+async def drop(update: Update, context: Context) -> None:
+    """Button i:drop:<job>: the preview is left; it was free, so nothing was charged."""
+    lang = context.lang
+    press = pressed(update, DropPreview)
+    if await _preview(update, context, press.job_id if press else None) is None:
+        await answer(update, t(lang, "idphoto.job_gone"))
+        return
+    await answer(update)
+    await _drop_buttons(update)
+    await message_of(update).reply_text(t(lang, "order.cancelled"), reply_markup=keyboards.new_photo(lang))
