@@ -135,6 +135,12 @@ class PaymentSettings(_Section):
     #: The terms of sale shown by /terms: a text, or one per language; empty means the locale
     #: catalog's default terms.
     terms: str | dict[str, str] = ""
+    #: Seconds between two comparisons of Telegram's record of Star payments (getStarTransactions)
+    #: with the payments received: one whose update never arrived is credited then (bot/reconcile.py).
+    reconcile_interval: float = Field(default=600.0, gt=0)
+    #: Seconds a Star transaction is left to its own update (which may still be on its way)
+    #: before the comparison acts on it.
+    reconcile_grace: float = Field(default=300.0, ge=0)
 
     @model_validator(mode="after")
     def _ids_are_unique(self) -> PaymentSettings:

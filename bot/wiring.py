@@ -24,6 +24,7 @@ from bot.media import MediaSigner, MediaStore, derive_secret
 from bot.metrics import Metrics
 from bot.photos import PhotoKeeper
 from bot.provider_state import ProviderStates
+from bot.reconcile import StarReconciler
 from bot.retention import MediaSweeper
 from bot.services import registry
 from bot.services.base import ResultView, Service
@@ -80,6 +81,8 @@ class Wiring:
     engine: EngineWorker | None
     #: Webhook updates waiting for the process that handles updates.
     inbox: UpdateInbox
+    #: Compares Telegram's Star transactions with the payments received (bot/reconcile.py).
+    reconciler: StarReconciler
     #: Set when this process must stop: it lost its right to poll Telegram (bot/app.py).
     halt: asyncio.Event = field(default_factory=asyncio.Event)
 
@@ -108,6 +111,7 @@ class Wiring:
     async def close(self) -> None:
         await self.sweeper.stop()
         await self.accounts.stop()
+        await self.reconciler.stop()
         await self.runner.stop()
         await self.web.stop()
         for provider in self.providers.values():
@@ -382,6 +386,12 @@ async def open_wiring(app: PhotoBotApp, settings: Settings, db: Store, *, serve_
         DecodeBudget(DECODE_BUDGET_BYTES),
         engine,
         inbox,
+        StarReconciler(
+            app.bot,
+            lambda: wiring,
+            interval=settings.payments.reconcile_interval,
+            grace=settings.payments.reconcile_grace,
+        ),
     )
     app.bot_data.wiring = wiring
     return wiring

@@ -15,8 +15,9 @@ import logging
 import secrets
 import time
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
-from telegram import LabeledPrice, Update
+from telegram import Bot, LabeledPrice, Update
 from telegram.error import TelegramError
 
 from bot import keyboards
@@ -24,7 +25,10 @@ from bot.callback_data import BuyPack, RefundAnswer
 from bot.context import Context
 from bot.conversations.common import answer, is_admin, message_of, pressed, query_of, user_id_of
 from bot.i18n import localized, pick_language, t
-from bot.storage.payments import CURRENCY, Payment
+from bot.storage.payments import CURRENCY, Payment, RefundPlan
+
+if TYPE_CHECKING:
+    from bot.wiring import Wiring
 
 log = logging.getLogger(__name__)
 #: How many purchases /balance and /paysupport show.
@@ -110,28 +114,29 @@ async def refunded(update: Update, context: Context) -> None:
     """A refund Telegram made (and reports): the credits leave the ledger, as with /refund."""
     refund = message_of(update).refunded_payment
     assert refund is not None
-    await _take_back(context, refund.telegram_payment_charge_id, "by Telegram", alert=True)
+    await take_back(context.bot, context.wiring, refund.telegram_payment_charge_id, "by Telegram", alert=True)
 
 
-async def _take_back(context: Context, charge_id: str, note: str, *, alert: bool) -> Payment | None:
-    """Record the refund; tell the buyer, and (``alert``: nobody confirmed it) the admins when
-    spent credits left the buyer owing."""
-    payments = context.wiring.payments
+async def take_back(bot: Bot, wiring: Wiring, charge_id: str, note: str, *, alert: bool) -> RefundPlan | None:
+    """Record the refund of a payment; tell the buyer, and (``alert``: nobody confirmed it) the
+    admins when spent credits left the buyer owing. What it did; None when there is no such
+    payment or it was refunded already."""
+    payments = wiring.payments
     plan = await payments.plan_refund(charge_id)
     if plan is None or not await payments.take_back(plan, note):
         return None
     buyer = plan.payment
-    lang = await context.wiring.repo.user_language(buyer.user_id)
+    lang = await wiring.repo.user_language(buyer.user_id)
     if lang is not None:  # still a user (not gone with /forget)
-        balance = await context.wiring.repo.balance(buyer.user_id)
+        balance = await wiring.repo.balance(buyer.user_id)
         try:
-            await context.bot.send_message(
+            await bot.send_message(
                 buyer.user_id, t(lang, "buy.refunded", credits=buyer.credits, stars=buyer.stars, balance=balance)
             )
         except TelegramError as err:
             log.info("could not tell user %s about a refund: %s", buyer.user_id, err)
     if alert and plan.bought_after < 0:
-        await context.wiring.alerts.tell(
+        await wiring.alerts.tell(
             "admin.alert_refund_spent",
             user_id=buyer.user_id,
             charge_id=charge_id,
@@ -139,7 +144,7 @@ async def _take_back(context: Context, charge_id: str, note: str, *, alert: bool
             credits=buyer.credits,
             bought=plan.bought_after,
         )
-    return buyer
+    return plan
 
 
 async def refund(update: Update, context: Context) -> None:
@@ -205,8 +210,8 @@ async def _refund(context: Context, charge_id: str) -> str:
     except TelegramError as err:
         log.warning("refundStarPayment %s failed: %s", charge_id, err)
         return t(lang, "admin.refund_failed", charge_id=charge_id, reason=str(err))
-    buyer = await _take_back(context, charge_id, "by /refund", alert=False)
-    if buyer is None:  # Telegram's own refund report was first
+    if await take_back(context.bot, context.wiring, charge_id, "by /refund", alert=False) is None:
+        # Telegram's own refund report was first
         return t(lang, "admin.refund_already", charge_id=charge_id)
     return t(lang, "admin.refund_done", stars=payment.stars, user_id=payment.user_id, credits=payment.credits)
 

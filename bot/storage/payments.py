@@ -123,6 +123,14 @@ class Payments:
             row["charge_id"], row["user_id"], row["credits"], row["stars"], row["paid_at"], row["refunded_at"]
         )
 
+    async def known(self, charge_ids: list[str]) -> dict[str, Payment]:
+        """The payments received among ``charge_ids``, by charge id."""
+        if not charge_ids:
+            return {}
+        marks = ", ".join("?" * len(charge_ids))
+        rows = await self.db.fetchall(f"SELECT * FROM payments WHERE charge_id IN ({marks})", tuple(charge_ids))
+        return {row["charge_id"]: _payment(row) for row in rows}
+
     async def plan_refund(self, charge_id: str) -> RefundPlan | None:
         """What refunding this payment would do; None when there is no such payment."""
         payment = await self.payment(charge_id)

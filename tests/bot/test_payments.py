@@ -226,3 +226,82 @@ async def test_a_purchase_is_refundable_after_forget_and_the_ledger_still_balanc
     (refund,) = await shop.db.fetchall("SELECT user_id, amount FROM ledger WHERE kind = 'refund'")
     assert refund["user_id"] < 0 and refund["amount"] == 30
     assert await shop.repo.ledger_problems() == []
+
+
+def _reconciling(make_settings, **overrides):
+    """A shop that compares Telegram's Star transactions with its payments every 0.1 s."""
+    return make_settings(
+        payments__packs=PACKS, payments__reconcile_interval=0.1, payments__reconcile_grace=0, **overrides
+    )
+
+
+async def test_a_payment_whose_update_was_lost_is_credited_once_from_telegrams_record(make_settings, telegram, picwish):
+    """Polling: the successful_payment update is lost (a crash after the update offset moved on).
+    Telegram's record of Star transactions still lists the payment, behind more than a page of
+    other transactions: the reconciliation credits it once, tells the buyer and the admins once,
+    and the update arriving after all adds nothing."""
+    for n in range(150):  # withdrawals to Fragment: neither payments nor refunds
+        telegram.record_transaction(f"withdrawal-{n}", 10, receiver={"type": "fragment"})
+    async with running(_reconciling(make_settings)) as shop:
+        user = telegram.user(user_id=813)
+        answer, charge_id = await user.pay(await _invoice(user), deliver=False)
+        assert answer["ok"] and charge_id
+        told = await user.next_message("has been credited")
+        assert told.text.startswith("⭐ Your payment of 50 ⭐ has been credited: 30 credits added; you now have 60.")
+        (alert,) = await telegram.wait_for(lambda: telegram.sent_to(ADMIN))
+        assert alert.text.startswith(f"⚠️ User 813 paid 50 ⭐ (payment {charge_id}), but the payment never reached")
+        assert "30 credits added now" in alert.text
+
+        def passes() -> int:
+            return sum(1 for method, params in telegram.calls if method == "getStarTransactions")
+
+        seen = passes()
+        await telegram.wait_for(lambda: passes() >= seen + 3)  # more passes: nothing more happens
+        await user.send_payment(charge_id)  # the update, sent again by Telegram after all
+        await user.send_text("/balance")
+        assert (await user.next_message("You have")).text.startswith("You have 60 credits.")
+        assert len(telegram.sent_to(ADMIN)) == 1
+        assert not any("Thank you" in m.text for m in user.messages())
+        credits = await shop.repo.credits(813)
+        assert (credits.total, credits.bought) == (60, 30)
+        purchases = await shop.db.fetchall("SELECT amount FROM ledger WHERE kind = 'purchase' AND user_id = 813")
+        assert [row["amount"] for row in purchases] == [30]
+        assert await shop.repo.ledger_problems() == []
+        # Paged through: 150 others and the payment, at most 100 a page; then only from the last
+        # one settled (read again as a check), until the list is not as it was: all again.
+        offsets = [int(params.get("offset", 0)) for method, params in telegram.calls if method == "getStarTransactions"]
+        assert offsets[:2] == [0, 100] and set(offsets[2:]) == {150}
+        telegram.star_transactions.insert(0, telegram.star_transactions.pop())
+        seen = passes()
+        await telegram.wait_for(lambda: passes() >= seen + 4)
+        offsets = [int(params.get("offset", 0)) for method, params in telegram.calls if method == "getStarTransactions"]
+        assert offsets[len(offsets) - (passes() - seen) :][:3] == [150, 0, 100]
+        assert len(telegram.sent_to(ADMIN)) == 1 and (await shop.repo.credits(813)).bought == 30
+
+
+async def test_a_lost_refund_report_is_taken_back_and_a_stranger_payment_only_reported(
+    make_settings, telegram, picwish
+):
+    """Telegram refunded a payment but its refunded_payment update was lost: the credits are
+    taken back once. A payment for no invoice of ours adds nothing; the admins are told once."""
+    async with running(_reconciling(make_settings)) as shop:
+        user = telegram.user(user_id=814)
+        _, charge_id = await user.pay(await _invoice(user))
+        await user.next_message("Thank you!")
+        await telegram.refund_by_telegram(user, charge_id, deliver=False)
+        await user.next_message("was refunded")
+        stranger = telegram.user(user_id=815)
+        forged = telegram.charge(stranger, 50, "a-payload-this-bot-never-issued")
+        alerts = await telegram.wait_for(lambda: len(telegram.sent_to(ADMIN)) == 2 and telegram.sent_to(ADMIN))
+        texts = sorted(alert.text for alert in alerts)
+        assert texts[0].startswith(f"⚠️ Telegram refunded user 814's payment {charge_id} (50 ⭐) but the refund")
+        assert "30 credits taken back now; their bought credits are 0" in texts[0]
+        assert texts[1].startswith(f"⚠️ Telegram's record of Star payments lists payment {forged}: 50 ⭐ from user 815")
+        seen = sum(1 for method, _ in telegram.calls if method == "getStarTransactions")
+        await telegram.wait_for(
+            lambda: sum(1 for method, _ in telegram.calls if method == "getStarTransactions") >= seen + 3
+        )
+        assert len(telegram.sent_to(ADMIN)) == 2
+        assert (await shop.repo.credits(814)).bought == 0
+        assert await shop.payments.payment(forged) is None
+        assert await shop.repo.ledger_problems() == []
