@@ -15,6 +15,7 @@ from bot.accounts import AccountWatch, UsesRule
 from bot.alerts import OperatorAlerts
 from bot.config import Settings
 from bot.context import PhotoBotApp
+from bot.conversations.payments import checkout_arrived
 from bot.delivery import Delivery
 from bot.health import Problem, ProviderHealth
 from bot.inbox import UpdateInbox
@@ -353,6 +354,7 @@ async def open_wiring(app: PhotoBotApp, settings: Settings, db: Store, *, serve_
         disk_low=photos.disk_low,
         metrics=lambda: _metrics_page(wiring),
         metrics_token=settings.server.metrics_token,
+        checkout=lambda update: checkout_arrived(update, wiring),
     )
     if serve_web:
         await web.start()

@@ -17,7 +17,7 @@ import time
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
-from telegram import Bot, LabeledPrice, Update
+from telegram import Bot, LabeledPrice, PreCheckoutQuery, Update
 from telegram.error import TelegramError
 
 from bot import keyboards
@@ -72,18 +72,34 @@ async def buy_pack(update: Update, context: Context) -> None:
 
 
 async def pre_checkout(update: Update, context: Context) -> None:
-    """Telegram asks before charging: yes only for our invoice, for this user, at its price."""
+    """Telegram asks before charging (an update taken by long polling, or from the inbox)."""
     query = update.pre_checkout_query
     assert query is not None
+    await answer_checkout(context.wiring, query, context.session.lang)
+
+
+async def checkout_arrived(update: Update, wiring: Wiring) -> None:
+    """Webhook mode: a pre-checkout query is answered by the process that received it, at once.
+    Telegram waits 10 s for the answer, and the answer needs only the invoice, from the database;
+    through the inbox it would wait for the process that handles updates, however far behind.
+    Its update_id is then kept as handled, so that Telegram sending it again is not answered twice."""
+    query = update.pre_checkout_query
+    assert query is not None
+    if await wiring.inbox.seen(update.update_id):
+        return
+    await answer_checkout(wiring, query, None)
+    await wiring.inbox.handled_here(update.update_id)
+
+
+async def answer_checkout(wiring: Wiring, query: PreCheckoutQuery, lang: str | None) -> None:
+    """Yes only for our invoice, for this user, at its price; else why not, in the user's language."""
     user = query.from_user
-    lang = context.session.lang or await context.wiring.repo.user_language(user.id) or pick_language(user.language_code)
-    problem = await context.wiring.payments.checkout_problem(
-        query.invoice_payload, query.from_user.id, query.currency, query.total_amount
-    )
+    problem = await wiring.payments.checkout_problem(query.invoice_payload, user.id, query.currency, query.total_amount)
     if problem is None:
         await query.answer(ok=True)
         return
-    log.warning("pre-checkout refused (%s) for user %s", problem, query.from_user.id)
+    log.warning("pre-checkout refused (%s) for user %s", problem, user.id)
+    lang = lang or await wiring.repo.user_language(user.id) or pick_language(user.language_code)
     await query.answer(ok=False, error_message=t(lang, f"buy.checkout_{problem}"))
 
 

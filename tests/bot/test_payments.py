@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import signal
+
 import pytest
+import yaml
 
 from bot.app import running
 from tests.bot.flows import order_until_summary
+from tests.bot.process import BotProcess
+from tests.conftest import postgres_schema
+from tests.fakes.server import free_port
 
 ADMIN = 9001  # telegram.admin_ids in the test settings
 PACKS = [{"id": "small", "credits": 30, "stars": 50}, {"id": "large", "credits": 100, "stars": 150}]
@@ -305,3 +311,54 @@ async def test_a_lost_refund_report_is_taken_back_and_a_stranger_payment_only_re
         assert (await shop.repo.credits(814)).bought == 0
         assert await shop.payments.payment(forged) is None
         assert await shop.repo.ledger_problems() == []
+
+
+async def test_in_webhook_mode_a_checkout_is_answered_in_time_by_the_process_that_received_it(
+    make_settings, telegram, tmp_path
+):
+    """Telegram waits 10 s for a pre-checkout answer (here 3 s). Two bot processes on one
+    PostgreSQL in webhook mode: one (a real ``photobot run``) handles the updates, the other
+    receives them from Telegram. The handling one stops dead (SIGSTOP: busy, or far behind);
+    the receiving one answers the checkout at once from the invoice in the database. Through the
+    inbox the answer waited for the handling process, and the checkout failed."""
+    telegram.pre_checkout_window = 3.0
+    port = free_port()
+    common = {
+        "database__url": await postgres_schema(),
+        "payments__packs": PACKS,
+        "telegram__mode": "webhook",
+        "telegram__webhook_secret": "hook-secret-of-at-least-32-characters",
+        "server__public_url": f"http://127.0.0.1:{port}",  # Telegram posts to the receiving process
+    }
+    config = tmp_path / "handler.yaml"
+    config.write_text(yaml.safe_dump(make_settings(**common).model_dump(mode="json", exclude_unset=True)))
+    handler = BotProcess(config, tmp_path / "handler.log", role="bot")
+    await handler.start(telegram)
+    try:
+        async with running(make_settings(server__port=port, **common), role="bot") as receiver:
+            buyer = telegram.user(user_id=816)
+            invoice = await _invoice(buyer)
+            assert handler.proc is not None
+            handler.proc.send_signal(signal.SIGSTOP)
+            try:
+                answer, charge_id = await buyer.pay(invoice)
+                assert answer == {"ok": True, "error_message": None} and charge_id
+                refused, _ = await buyer.pay(invoice, total=1)  # a refusal is answered in time too
+                assert refused["ok"] is False and "price of this invoice changed" in refused["error_message"]
+                assert telegram.late_pre_checkouts == 0
+                # Telegram sends the query again (it missed our 200): it is not answered twice.
+                await telegram.resend_update(max(telegram.pushed))
+                assert telegram.webhook_results[-1] == 200
+            finally:
+                handler.proc.send_signal(signal.SIGCONT)
+            await buyer.next_message("Thank you!")  # the payment itself, from the inbox
+            assert sum(1 for method, _ in telegram.calls if method == "answerPreCheckoutQuery") == 2
+            # The queries were never left for the handling process: kept as handled where they arrived.
+            queries = [n for n, update in telegram.pushed.items() if "pre_checkout_query" in update]
+            rows = await receiver.db.fetchall("SELECT update_id, body, handled_at FROM updates")
+            kept = {row["update_id"]: row for row in rows if row["update_id"] in queries}
+            assert len(queries) == 2 and all(kept[n]["body"] == "" and kept[n]["handled_at"] for n in queries)
+            assert (await receiver.repo.credits(816)).bought == 30
+            assert await receiver.repo.ledger_problems() == []
+    finally:
+        await handler.stop()

@@ -123,9 +123,13 @@ class FakeTelegram:
         self.webhook_results: list[int] = []
         #: Called with each message the bot sends or edits, as it happens (for bench/load.py).
         self.observers: list[Callable[[SentMessage], None]] = []
-        #: Pre-checkout queries sent to the bot, and the bot's answers by query id.
+        #: Pre-checkout queries sent to the bot (query id -> time.monotonic() when sent), and the
+        #: bot's answers by query id. Telegram waits ``pre_checkout_window`` seconds (10) for the
+        #: answer, then cancels the checkout and refuses a later answer, counted in ``late_pre_checkouts``.
         self.pre_checkout_answers: dict[str, dict[str, Any]] = {}
-        self._pre_checkouts: set[str] = set()
+        self._pre_checkouts: dict[str, float] = {}
+        self.pre_checkout_window = 10.0
+        self.late_pre_checkouts = 0
         #: Star payments made: charge id -> {"user_id", "stars", "refunded"}.
         self.charges: dict[str, dict[str, Any]] = {}
         #: The bot's Star transactions (StarTransaction objects), oldest first: each charge (from
@@ -555,7 +559,10 @@ class FakeTelegram:
         query_id = str(params.get("pre_checkout_query_id", ""))
         if query_id not in self._pre_checkouts:
             raise _ApiError(400, "Bad Request: QUERY_ID_INVALID")
-        if query_id in self.pre_checkout_answers:
+        too_late = time.monotonic() - self._pre_checkouts[query_id] > self.pre_checkout_window
+        if too_late:
+            self.late_pre_checkouts += 1
+        if query_id in self.pre_checkout_answers or too_late:
             raise _ApiError(400, "Bad Request: query is too old and response timeout expired or query ID is invalid")
         ok = params.get("ok") in (True, "true", "True")
         if not ok and not params.get("error_message"):
@@ -733,16 +740,16 @@ class FakeUser:
         payload: str | None = None,
         total: int | None = None,
         currency: str = "XTR",
-        timeout: float = 10.0,
         deliver: bool = True,
     ) -> tuple[dict[str, Any], str | None]:
         """Tap Pay on ``invoice``: Telegram asks the bot first (``pre_checkout_query``, with the
         invoice's payload and total unless a modified client changes them) and charges only after
-        ``ok``. Returns the bot's answer and the charge id (None when refused). Without
-        ``deliver`` the ``successful_payment`` update never reaches the bot (lost in a crash after
-        the update offset moved on): only the Star transaction tells of the payment."""
+        ``ok``, given within the API's ``pre_checkout_window`` (else the checkout fails: an
+        AssertionError here). Returns the bot's answer and the charge id (None when refused).
+        Without ``deliver`` the ``successful_payment`` update never reaches the bot (lost in a
+        crash after the update offset moved on): only the Star transaction tells of the payment."""
         query_id = f"pcq-{next(self.api._update_ids)}"
-        self.api._pre_checkouts.add(query_id)
+        self.api._pre_checkouts[query_id] = time.monotonic()
         payload = str(invoice.params["payload"]) if payload is None else payload
         total = int(invoice.params["prices"][0]["amount"]) if total is None else total
         query = {
@@ -753,7 +760,15 @@ class FakeUser:
             "invoice_payload": payload,
         }
         await self.api.push_update({"pre_checkout_query": query})
-        answer = await self.api.wait_for(lambda: self.api.pre_checkout_answers.get(query_id), timeout)
+        waited = time.monotonic() - self.api._pre_checkouts[query_id]
+        try:
+            answer = await self.api.wait_for(
+                lambda: self.api.pre_checkout_answers.get(query_id), max(0.0, self.api.pre_checkout_window - waited)
+            )
+        except TimeoutError:
+            raise AssertionError(
+                f"the bot did not answer the pre-checkout query within {self.api.pre_checkout_window:g} s"
+            ) from None
         if not answer["ok"]:
             return answer, None
         charge_id = self.api.charge(self, total, payload)
