@@ -18,14 +18,14 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from telegram import Bot, LabeledPrice, PreCheckoutQuery, Update
-from telegram.error import TelegramError
+from telegram.error import BadRequest, TelegramError
 
 from bot import keyboards
 from bot.callback_data import BuyPack, RefundAnswer
 from bot.context import Context
 from bot.conversations.common import answer, is_admin, message_of, pressed, query_of, user_id_of
 from bot.i18n import localized, pick_language, t
-from bot.storage.payments import CURRENCY, Payment, RefundPlan
+from bot.storage.payments import CURRENCY, Payment, RefundPlan, RefundStart
 
 if TYPE_CHECKING:
     from bot.wiring import Wiring
@@ -33,6 +33,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 #: How many purchases /balance and /paysupport show.
 RECENT = 5
+#: Telegram's answer to refundStarPayment for a charge refunded before.
+ALREADY_REFUNDED = "CHARGE_ALREADY_REFUNDED"
 
 
 async def buy(update: Update, context: Context) -> None:
@@ -137,13 +139,12 @@ async def take_back(bot: Bot, wiring: Wiring, charge_id: str, note: str, *, aler
     """Record the refund of a payment; tell the buyer, and (``alert``: nobody confirmed it) the
     admins when spent credits left the buyer owing. What it did; None when there is no such
     payment or it was refunded already."""
-    payments = wiring.payments
-    plan = await payments.plan_refund(charge_id)
-    if plan is None or not await payments.take_back(plan, note):
+    plan = await wiring.payments.take_back(charge_id, note)
+    if plan is None:
         return None
     buyer = plan.payment
     lang = await wiring.repo.user_language(buyer.user_id)
-    if lang is not None:  # still a user (not gone with /forget)
+    if lang:  # still a user (not gone with /forget)
         balance = await wiring.repo.balance(buyer.user_id)
         try:
             await bot.send_message(
@@ -175,14 +176,10 @@ async def refund(update: Update, context: Context) -> None:
         await message_of(update).reply_text(t(lang, "admin.refund_usage"))
         return
     charge_id = args[0][:200]
-    plan = await context.wiring.payments.plan_refund(charge_id)
-    if plan is None:
-        await message_of(update).reply_text(t(lang, "admin.refund_unknown", charge_id=charge_id))
-        return
-    if plan.payment.refunded_at is not None:
-        await message_of(update).reply_text(t(lang, "admin.refund_already", charge_id=charge_id))
-        return
-    if plan.bought_after < 0:
+    started = await context.wiring.payments.begin_refund(charge_id, spend_confirmed=False)
+    if started.outcome == "ask":
+        assert started.plan is not None
+        plan = started.plan
         nonce = secrets.token_hex(4)
         context.session.pending_refund = (charge_id, nonce)
         spent = min(plan.payment.credits, -plan.bought_after)
@@ -197,7 +194,7 @@ async def refund(update: Update, context: Context) -> None:
         )
         await message_of(update).reply_text(text, reply_markup=markup)
         return
-    await message_of(update).reply_text(await _refund(context, charge_id))
+    await message_of(update).reply_text(await _refund(context, charge_id, started))
 
 
 async def refund_answer(update: Update, context: Context) -> None:
@@ -213,17 +210,35 @@ async def refund_answer(update: Update, context: Context) -> None:
     if press.answer != "yes":
         await query_of(update).edit_message_text(t(lang, "admin.refund_kept"))
         return
-    await query_of(update).edit_message_text(await _refund(context, pending[0]))
+    started = await context.wiring.payments.begin_refund(pending[0], spend_confirmed=True)
+    await query_of(update).edit_message_text(await _refund(context, pending[0], started))
 
 
-async def _refund(context: Context, charge_id: str) -> str:
-    """Stars back through Telegram first; the credits leave the ledger once Telegram agreed."""
+#: What the admin is told when a refund was not started, by why.
+_NOT_STARTED = {
+    "unknown": "admin.refund_unknown",
+    "refunded": "admin.refund_already",
+    "under_way": "admin.refund_under_way",
+}
+
+
+async def _refund(context: Context, charge_id: str, started: RefundStart) -> str:
+    """Once the refund is decided and its credits reserved (``started``): Stars back through
+    Telegram first, and the credits leave the ledger once Telegram agreed. What to tell the admin."""
     lang = context.lang
-    payment = await context.wiring.payments.payment(charge_id)
-    assert payment is not None
+    if started.outcome in _NOT_STARTED:
+        return t(lang, _NOT_STARTED[started.outcome], charge_id=charge_id)
+    assert started.outcome == "reserved" and started.plan is not None
+    payment = started.plan.payment
     try:
         await context.bot.refund_star_payment(payment.user_id, charge_id)
-    except TelegramError as err:
+    except BadRequest as err:
+        if ALREADY_REFUNDED not in str(err):  # refused: the credits are the buyer's again
+            log.warning("refundStarPayment %s refused: %s", charge_id, err)
+            await context.wiring.payments.cancel_refund(charge_id)
+            return t(lang, "admin.refund_failed", charge_id=charge_id, reason=str(err))
+        # Refunded before (an attempt whose process died, or Telegram's own whose report was lost).
+    except TelegramError as err:  # maybe refunded: the reservation stands until it lapses
         log.warning("refundStarPayment %s failed: %s", charge_id, err)
         return t(lang, "admin.refund_failed", charge_id=charge_id, reason=str(err))
     if await take_back(context.bot, context.wiring, charge_id, "by /refund", alert=False) is None:

@@ -43,6 +43,17 @@ BALANCE_SQL = f"SELECT COALESCE(SUM({_SIGNED.format('amount')}), 0) FROM ledger 
 #: Bought credits left (negative when a refunded pack had been spent).
 BOUGHT_SQL = f"SELECT COALESCE(SUM({_SIGNED.format('paid')}), 0) FROM ledger WHERE user_id = ?"
 
+#: Bought credits of a ledger user set aside by refunds under way (bot/storage/payments.py): not
+#: to be spent. Parameters: reservations newer than this (seconds since the epoch), the user.
+RESERVED_SQL = """
+SELECT COALESCE(SUM(p.credits), 0) FROM payments p
+JOIN ledger l ON l.payment = p.charge_id AND l.kind = 'purchase'
+WHERE p.refund_started_at IS NOT NULL AND p.refunded_at IS NULL AND p.refund_started_at > ? AND l.user_id = ?
+"""
+#: Seconds a refund under way sets credits aside: far longer than Telegram takes to answer
+#: refundStarPayment; a reservation left by a process that died in between lapses then.
+REFUND_RESERVATION = 300.0
+
 #: Free credits held by jobs not yet settled (captured or released).
 _FREE_ON_HOLD_SQL = """
 SELECT COALESCE(SUM(h.amount - h.paid), 0) FROM ledger h
@@ -421,6 +432,9 @@ class Repository:
                     raise TooManyJobs(row[0])
             await self._grant_daily(tx, draft.user_id)
             balance, bought = await self._balance(tx, draft.user_id), await self._bought(tx, draft.user_id)
+            # Bought credits a refund under way takes back are not to be spent.
+            reserved = await tx.number(RESERVED_SQL, (time.time() - REFUND_RESERVATION, draft.user_id))
+            balance, bought = balance - reserved, bought - reserved
             if bought < 0:
                 raise OwesCredits(-bought)
             if balance < draft.price:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import signal
 
 import pytest
 import yaml
 
 from bot.app import running
+from bot.storage.repo import Credits
 from tests.bot.flows import order_until_summary
 from tests.bot.process import BotProcess
 from tests.conftest import postgres_schema
@@ -170,6 +172,31 @@ async def test_refunding_spent_credits_asks_the_admin_then_blocks_orders_until_b
         await user.press(summary, "Confirm")
         await user.next_message(kind="document", timeout=15)
         assert (await shop.repo.credits(808)).bought == 30 - 6 - 6
+        assert await shop.repo.ledger_problems() == []
+
+
+async def test_an_order_placed_while_telegram_refunds_cannot_spend_the_refunded_credits(
+    make_settings, telegram, picwish
+):
+    """An admin refunds an unspent pack; while Telegram is asked, the buyer confirms an order.
+    The order is refused (the pack's credits are set aside) and the refund goes through: the
+    buyer ends at 0, not below. Before, the order spent the credits in between and the refund
+    left bought credits at -6, with no question asked and no alert."""
+    async with running(make_settings(payments__packs=PACKS, credits__daily_free=0)) as shop:
+        user = telegram.user(user_id=817)
+        _, charge_id = await user.pay(await _invoice(user))
+        await user.next_message("Thank you!")
+        summary = await order_until_summary(user, "Visa", "USA Visa", "White")
+        telegram.hold["refundStarPayment"] = asyncio.Event()
+        admin = telegram.user(user_id=ADMIN)
+        await admin.send_text(f"/refund {charge_id}")
+        await telegram.held.setdefault("refundStarPayment", asyncio.Event()).wait()
+        await user.press(summary, "Confirm")
+        await user.edited(summary, "This costs 6 credits but you have 0")
+        telegram.hold.pop("refundStarPayment").set()
+        await admin.next_message("Refunded 50 ⭐ to user 817; 30 credits taken back.")
+        assert await shop.repo.credits(817) == Credits(0, 0)
+        assert await shop.db.fetchall("SELECT * FROM jobs") == []
         assert await shop.repo.ledger_problems() == []
 
 

@@ -7,7 +7,7 @@ import asyncpg
 import pytest
 
 from bot.storage.db import Database
-from bot.storage.repo import InsufficientCredits, Job, JobDraft, Repository
+from bot.storage.repo import Credits, InsufficientCredits, Job, JobDraft, OwesCredits, Repository
 
 #: What a refused write raises on SQLite and on PostgreSQL (a constraint, the ledger's trigger).
 INTEGRITY = (sqlite3.IntegrityError, asyncpg.IntegrityConstraintViolationError)
@@ -36,7 +36,7 @@ async def test_wal_mode_and_migration_version(tmp_path):
     db = await Database.open(tmp_path / "db.sqlite3")
     try:
         assert (await db.fetchone("PRAGMA journal_mode"))[0] == "wal"
-        assert (await db.fetchone("PRAGMA user_version"))[0] == 7
+        assert (await db.fetchone("PRAGMA user_version"))[0] == 8
     finally:
         await db.close()
 
@@ -51,7 +51,7 @@ async def test_postgres_migrations_are_recorded_and_run_once():
     first, second = await asyncio.gather(PostgresStore.open(url), PostgresStore.open(url))
     try:
         versions = await first.fetchall("SELECT version FROM schema_version ORDER BY version")
-        assert [row["version"] for row in versions] == [1, 2, 3, 4]
+        assert [row["version"] for row in versions] == [1, 2, 3, 4, 5]
     finally:
         await first.close()
         await second.close()
@@ -134,11 +134,84 @@ async def test_a_payment_adds_its_credits_once_and_a_refund_takes_them_back_once
     assert await payments.checkout_problem("guessed", 1, "XTR", 50) == "unknown"
     first, again = [await payments.receive("charge-1", 1, invoice.payload) for _ in range(2)]
     assert (first.added, first.balance, again.added) == (30, 50, 0)
-    plan = await payments.plan_refund("charge-1")
-    assert plan is not None and await payments.plan_refund("no-such-charge") is None
-    assert await payments.take_back(plan, "test") and not await payments.take_back(plan, "test")
+    assert (await payments.begin_refund("no-such-charge", spend_confirmed=False)).outcome == "unknown"
+    assert await payments.take_back("no-such-charge", "test") is None
+    plan = await payments.take_back("charge-1", "test")
+    assert plan is not None and plan.bought_after == 0
+    assert await payments.take_back("charge-1", "test") is None
+    assert (await payments.begin_refund("charge-1", spend_confirmed=False)).outcome == "refunded"
     credits = await repo.credits(1)
     assert (credits.total, credits.bought) == (20, 0) and await repo.ledger_problems() == []
+
+
+async def _bought_pack(payments, user_id: int, charge_id: str) -> None:
+    invoice = await payments.issue(user_id, "small", 30, 50)
+    assert (await payments.receive(charge_id, user_id, invoice.payload)).added == 30
+
+
+async def test_a_refund_is_decided_on_the_credits_in_its_own_transaction(store):
+    """An admin's refund is decided, and the pack's credits set aside, in one transaction with the
+    buyer's orders: an order placed while Telegram is asked cannot spend them, and a refund
+    decided after a spend asks first. (Before, the decision was a read of its own, and an order
+    landing between it and the refund left bought credits at -N with no question and no alert.)"""
+    from bot.storage.payments import Payments
+
+    repo, payments = Repository(store, daily_free=0), Payments(store)
+    await repo.ensure_user(1, 1, "en")
+    await _bought_pack(payments, 1, "charge-1")
+    started = await payments.begin_refund("charge-1", spend_confirmed=False)
+    assert started.outcome == "reserved" and started.plan is not None and started.plan.bought_after == 0
+    with pytest.raises(InsufficientCredits):  # while Telegram is asked: the 30 are set aside
+        await repo.create_job(_draft(6))
+    assert (await payments.begin_refund("charge-1", spend_confirmed=False)).outcome == "under_way"
+    plan = await payments.take_back("charge-1", "by /refund")
+    assert plan is not None and plan.bought_after == 0
+    assert await repo.credits(1) == Credits(0, 0)
+
+    # Spent first: the refund asks and sets nothing aside; confirmed, the buyer owes at once;
+    # refused by Telegram, the credits are the buyer's again.
+    await _bought_pack(payments, 1, "charge-2")
+    await repo.create_job(_draft(6))
+    started = await payments.begin_refund("charge-2", spend_confirmed=False)
+    assert started.outcome == "ask" and started.plan is not None and started.plan.bought_after == -6
+    await repo.create_job(_draft(6))  # nothing was set aside
+    started = await payments.begin_refund("charge-2", spend_confirmed=True)
+    assert started.outcome == "reserved" and started.plan is not None and started.plan.bought_after == -12
+    with pytest.raises(OwesCredits):
+        await repo.create_job(_draft(1))
+    await payments.cancel_refund("charge-2")
+    await repo.create_job(_draft(6))
+    assert await repo.credits(1) == Credits(12, 12) and await repo.ledger_problems() == []
+
+
+async def test_refunds_and_orders_at_once_never_spend_refunded_credits_unasked(store):
+    """Twenty buyers each order and are refunded at the same moment (on PostgreSQL on pooled
+    connections): either the order is refused and the refund goes ahead, or the order is placed
+    and the refund asks first; never both placed and refunded unasked."""
+    from bot.storage.payments import Payments
+
+    repo, payments = Repository(store, daily_free=0), Payments(store)
+    buyers = range(101, 121)
+    for user_id in buyers:
+        await repo.ensure_user(user_id, user_id, "en")
+        await _bought_pack(payments, user_id, f"charge-{user_id}")
+
+    async def both(user_id: int) -> tuple[str, bool]:
+        order, started = await asyncio.gather(
+            repo.create_job(_draft(30, user_id)),
+            payments.begin_refund(f"charge-{user_id}", spend_confirmed=False),
+            return_exceptions=True,
+        )
+        assert not isinstance(started, BaseException)
+        if started.outcome == "reserved":
+            assert await payments.take_back(f"charge-{user_id}", "test") is not None
+        return started.outcome, isinstance(order, Job)
+
+    outcomes = await asyncio.gather(*(both(user_id) for user_id in buyers))
+    assert set(outcomes) <= {("reserved", False), ("ask", True)}
+    for user_id in buyers:
+        assert (await repo.credits(user_id)).bought == 0
+    assert await repo.ledger_problems() == []
 
 
 async def test_hold_capture_release_balance(repo):
@@ -261,7 +334,7 @@ async def test_a_version_3_ledger_keeps_every_row_and_balance_after_the_payments
     try:
         repo = Repository(db, daily_free=20)
         repo.today = lambda: "2026-11-29"  # type: ignore[method-assign]
-        assert (await db.fetchone("PRAGMA user_version"))[0] == 7
+        assert (await db.fetchone("PRAGMA user_version"))[0] == 8
         rows = await db.fetchall("SELECT id, kind, amount, paid, payment FROM ledger ORDER BY id")
         assert [tuple(r) for r in rows] == [
             (1, "daily_grant", 20, 0, None),
