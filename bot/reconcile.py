@@ -16,6 +16,9 @@ that holds the upkeep right (bot/app.py), those transactions are compared with t
   but never reported refunded takes the credits back, as ``refunded_payment`` would have, and
   the admins are told; a payment that was refunded before the bot ever heard of it is left alone.
 
+Each pass also deletes the invoices unpaid ``payments.invoice_lifetime`` seconds after they were
+made and last checked out (every pack button press makes one).
+
 A transaction younger than ``payments.reconcile_grace`` seconds is left to its own update, which
 may still be on its way. Telegram lists transactions oldest first, so a pass reads only those after
 the ones already settled (a process's first pass reads them all); the last settled one is read
@@ -60,6 +63,7 @@ class StarReconciler:
         *,
         interval: float,
         grace: float,
+        invoice_lifetime: float,
         page_size: int = PAGE_SIZE,
         clock: Callable[[], float] = time.time,
     ) -> None:
@@ -67,6 +71,7 @@ class StarReconciler:
         self._wiring = get_wiring
         self.interval = interval
         self.grace = grace
+        self.invoice_lifetime = invoice_lifetime
         self.page_size = page_size
         self._clock = clock
         #: How many of the oldest transactions are settled, and the id of the last of them.
@@ -75,6 +80,8 @@ class StarReconciler:
         #: Charge ids the admins were told match no invoice (not again in this process).
         self._told: set[str] = set()
         self._task: asyncio.Task[None] | None = None
+        #: Set after every pass (tests wait on it).
+        self.passed = asyncio.Event()
 
     def start(self) -> None:
         """Compare every ``interval`` seconds, the first time one interval from now (a restarted
@@ -97,6 +104,19 @@ class StarReconciler:
                 log.warning("could not read the bot's Star transactions: %s", err)
             except DATABASE_ERRORS as err:
                 log.warning("could not compare the Star transactions with the payments: %s", err)
+            try:
+                await self.purge_invoices()
+            except DATABASE_ERRORS as err:
+                log.warning("could not delete old unpaid invoices: %s", err)
+            self.passed.set()
+
+    async def purge_invoices(self) -> int:
+        """Delete the unpaid invoices older than ``invoice_lifetime`` (after the comparison, so a
+        payment whose update was lost has had its invoice); how many."""
+        purged = await self._wiring().payments.purge_invoices(self._clock() - self.invoice_lifetime)
+        if purged:
+            log.info("deleted %d unpaid invoices", purged)
+        return purged
 
     async def _fetch(self, offset: int) -> list[StarTransaction]:
         """The transactions from ``offset`` on, page by page."""

@@ -84,6 +84,8 @@ class Wiring:
     inbox: UpdateInbox
     #: Compares Telegram's Star transactions with the payments received (bot/reconcile.py).
     reconciler: StarReconciler
+    #: /paysupport questions per user and hour.
+    support_limiter: RequestLimiter
     #: Set when this process must stop: it lost its right to poll Telegram (bot/app.py).
     halt: asyncio.Event = field(default_factory=asyncio.Event)
 
@@ -393,7 +395,9 @@ async def open_wiring(app: PhotoBotApp, settings: Settings, db: Store, *, serve_
             lambda: wiring,
             interval=settings.payments.reconcile_interval,
             grace=settings.payments.reconcile_grace,
+            invoice_lifetime=settings.payments.invoice_lifetime,
         ),
+        RequestLimiter(settings.payments.support_questions_per_hour, window=3600.0),
     )
     app.bot_data.wiring = wiring
     return wiring

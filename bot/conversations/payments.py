@@ -98,6 +98,7 @@ async def answer_checkout(wiring: Wiring, query: PreCheckoutQuery, lang: str | N
     user = query.from_user
     problem = await wiring.payments.checkout_problem(query.invoice_payload, user.id, query.currency, query.total_amount)
     if problem is None:
+        await wiring.payments.checked_out(query.invoice_payload)
         await query.answer(ok=True)
         return
     log.warning("pre-checkout refused (%s) for user %s", problem, user.id)
@@ -268,7 +269,7 @@ def purchase_lines(lang: str, purchases: list[Payment]) -> str:
 
 async def paysupport(update: Update, context: Context) -> None:
     """/paysupport [question]: how to get help with a payment; with a question, the admins get it
-    with the user's id and recent purchases."""
+    with the user's id and recent purchases (``payments.support_questions_per_hour`` at most)."""
     lang = context.lang
     user_id = user_id_of(update)
     purchases = await context.wiring.payments.recent(user_id, RECENT)
@@ -278,6 +279,9 @@ async def paysupport(update: Update, context: Context) -> None:
         if purchases:
             text += "\n\n" + purchase_lines(lang, purchases)
         await message_of(update).reply_text(text)
+        return
+    if not context.wiring.support_limiter.allow(user_id):
+        await message_of(update).reply_text(t(lang, "paysupport.too_many"))
         return
     await context.wiring.alerts.tell(
         "admin.paysupport",

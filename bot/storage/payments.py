@@ -98,6 +98,20 @@ class Payments:
             return None
         return Invoice(row["payload"], row["user_id"], row["pack_id"], row["credits"], row["stars"])
 
+    async def checked_out(self, payload: str) -> None:
+        """Telegram is told yes for the invoice: it is kept another ``invoice_lifetime`` (a
+        payment whose update is lost finds it when reconciled)."""
+        await self.db.write("UPDATE invoices SET checked_out_at = ? WHERE payload = ?", (time.time(), payload))
+
+    async def purge_invoices(self, before: float) -> int:
+        """Delete the unpaid invoices made, and last checked out, before ``before`` (seconds since
+        the epoch); how many."""
+        return await self.db.write(
+            "DELETE FROM invoices WHERE created_at < ? AND (checked_out_at IS NULL OR checked_out_at < ?)"
+            " AND NOT EXISTS (SELECT 1 FROM payments p WHERE p.payload = invoices.payload)",
+            (before, before),
+        )
+
     async def checkout_problem(self, payload: str, user_id: int, currency: str, total: int) -> CheckoutProblem | None:
         """Why a pre-checkout must be refused, or None when it is an invoice of ours, for this
         user, at its price."""

@@ -10,7 +10,8 @@ import yaml
 
 from bot.app import running
 from bot.storage.repo import Credits
-from tests.bot.flows import order_until_summary
+from bot.storage.store import open_store
+from tests.bot.flows import order_until_summary, send_photo_and_pick_idphoto
 from tests.bot.process import BotProcess
 from tests.conftest import postgres_schema
 from tests.fakes.server import free_port
@@ -389,3 +390,106 @@ async def test_in_webhook_mode_a_checkout_is_answered_in_time_by_the_process_tha
             assert await receiver.repo.ledger_problems() == []
     finally:
         await handler.stop()
+
+
+async def test_forget_keeps_a_refund_debt(make_settings, telegram, picwish):
+    """A buyer spent part of a pack Telegram then refunded: they owe 6 credits. /forget deletes
+    their data but not the debt: back again, they still cannot order until a pack covers it.
+    Before, the debt went with their rows to the pseudonym and they could order again at once."""
+    async with running(make_settings(payments__packs=PACKS, credits__daily_free=0)) as shop:
+        user = telegram.user(user_id=818)
+        charge_id = await _buy_and_order(user)
+        await telegram.refund_by_telegram(user, charge_id)
+        await user.next_message("was refunded")
+        await user.send_text("/forget")
+        question = await user.next_message("credits you owe for a refunded purchase stay owed")
+        await user.press(question, "Delete everything")
+        await user.edited(question, "Done.")
+        assert await shop.repo.ledger_problems() == []
+        await user.send_text("/balance")
+        assert "you owe 6 credits" in (await user.next_message("You have")).text
+        summary = await order_until_summary(user, "Visa", "USA Visa", "White")
+        await user.press(summary, "Confirm")
+        await user.edited(summary, "you owe 6 credits")
+        await user.pay(await _invoice(user))
+        await user.next_message("Thank you!")
+        await user.press(summary, "Confirm")
+        await user.next_message(kind="document", timeout=15)
+        assert await shop.repo.credits(818) == Credits(30 - 6 - 6, 30 - 6 - 6)
+        assert await shop.repo.ledger_problems() == []
+
+
+async def test_forget_deletes_the_invoices_and_the_kept_conversation_steps(make_settings, telegram, picwish):
+    """/forget deletes the user's invoices (paid ones too: the payment keeps what a refund needs)
+    and their kept conversation steps: the rows at once, and the steps in memory, so none is
+    written back when the bot stops."""
+    settings = make_settings(payments__packs=PACKS)
+    user = telegram.user(user_id=819)
+    async with running(settings):
+        _, charge_id = await user.pay(await _invoice(user))
+        await user.next_message("Thank you!")
+        await _invoice(user)  # pressed again, not paid
+        await send_photo_and_pick_idphoto(user)  # in the middle of a menu when the bot stops
+    steps = "SELECT * FROM conversations WHERE chat_key = '[819, 819]'"
+    async with running(settings) as bot:
+        assert len(await bot.db.fetchall("SELECT * FROM invoices WHERE user_id = 819")) == 2
+        assert len(await bot.db.fetchall(steps)) == 1
+        menu = await send_photo_and_pick_idphoto(user)  # a step taken since: not written yet
+        await user.send_text("/forget")
+        question = await user.next_message("This deletes every photo")
+        await user.press(question, "Delete everything")
+        await user.edited(question, "Done.")
+        assert await bot.db.fetchall("SELECT * FROM invoices WHERE user_id = 819") == []
+        assert await bot.db.fetchall(steps) == []
+        assert await bot.payments.payment(charge_id) is not None
+        pressed = await user.press(menu, "Visa")  # the menu from before /forget is closed
+        assert await user.answer_to(pressed) == "This menu has expired. Send a photo to start again."
+    store = await open_store(settings.database.path, "")
+    try:
+        assert await store.fetchall(steps) == []  # nothing was written back as the bot stopped
+    finally:
+        await store.close()
+    admin = telegram.user(user_id=ADMIN)
+    async with running(settings) as bot:
+        await admin.send_text(f"/refund {charge_id}")  # the payment can still be refunded
+        await admin.next_message("Refunded 50 ⭐ to user 819; 30 credits taken back.")
+        assert await bot.repo.ledger_problems() == []
+
+
+async def test_unpaid_invoices_are_purged_after_their_lifetime(make_settings, telegram, picwish):
+    """Every pack button press makes an invoice; unpaid ones are deleted after
+    ``payments.invoice_lifetime`` (a day; here 0.2 s), and their Pay button is refused then."""
+    settings = make_settings(payments__packs=PACKS, payments__reconcile_interval=0.05, payments__invoice_lifetime=0.2)
+    async with running(settings) as shop:
+        user = telegram.user(user_id=820)
+        paid = await _invoice(user)
+        await user.pay(paid)
+        await user.next_message("Thank you!")
+        unpaid = await _invoice(user)
+
+        async def kept() -> list[str]:
+            return [row["payload"] for row in await shop.db.fetchall("SELECT payload FROM invoices")]
+
+        async with asyncio.timeout(10):
+            while unpaid.params["payload"] in await kept():
+                shop.reconciler.passed.clear()
+                await shop.reconciler.passed.wait()
+        assert await kept() == [paid.params["payload"]]
+        answer, charge = await user.pay(unpaid)
+        assert answer["ok"] is False and "not valid any more" in answer["error_message"] and charge is None
+        assert await shop.repo.ledger_problems() == []
+
+
+async def test_paysupport_questions_are_limited_per_user(make_settings, telegram):
+    """The admins get at most ``payments.support_questions_per_hour`` (3) questions a user an hour."""
+    async with running(make_settings(payments__packs=PACKS)):
+        user, other = telegram.user(user_id=821), telegram.user(user_id=822)
+        for n in range(3):
+            await user.send_text(f"/paysupport question {n}")
+            await user.next_message("your question was sent to the operator")
+        await user.send_text("/paysupport question 3")
+        await user.next_message("several questions within the hour")
+        await other.send_text("/paysupport another user's question")
+        await other.next_message("your question was sent to the operator")
+        await telegram.wait_for(lambda: len(telegram.sent_to(ADMIN)) == 4)
+        assert not any("question 3" in alert.text for alert in telegram.sent_to(ADMIN))
