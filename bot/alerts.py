@@ -1,7 +1,8 @@
 """Telling the operator about problems only they can fix: a provider refusing the bot's
-credentials, an account out of paid uses, a provider refusing the bot's region. Users are told
-"the operator has been told" (``error.provider_auth``, ``error.provider_quota``,
-``error.region_blocked``); this is what makes that true, and tests/unit/test_catalogs.py checks
+credentials, an account out of paid uses, a provider refusing the bot's region or the bot's
+requests themselves (QQ's -2111: its request format changed). Users are told "the operator has
+been told" (``error.provider_auth``, ``error.provider_quota``, ``error.region_blocked``,
+``error.request_refused``); this is what makes that true, and tests/unit/test_catalogs.py checks
 that no other error text says so.
 
 Each problem is logged as an error and sent to every ``telegram.admin_ids`` chat, once per
@@ -23,7 +24,7 @@ from bot.storage.repo import Job, Repository
 log = logging.getLogger(__name__)
 
 #: Job error codes that only the operator can fix.
-OPERATOR_ERRORS = frozenset({"provider_auth", "provider_quota", "region_blocked"})
+OPERATOR_ERRORS = frozenset({"provider_auth", "provider_quota", "region_blocked", "request_refused"})
 #: Of those, the ones a provider's health reports when it goes down (bot/wiring._provider_changed).
 HEALTH_ERRORS = frozenset({"provider_auth", "provider_quota"})
 REPEAT_AFTER = 3600.0

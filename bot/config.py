@@ -417,6 +417,18 @@ class WanxingSettings(_Section):
         """The provider stops a task at ``timeout``; the bot waits a minute more for its notice."""
         return self.deadline if self.deadline is not None else self.timeout + 60.0
 
+    @model_validator(mode="after")
+    def _deadline_outlasts_timeout(self) -> WanxingSettings:
+        """A job refunded at its deadline while 玩星 may still finish (and charge for) the task
+        until its ``timeout``: a result paid for and thrown away."""
+        if self.deadline is not None and self.deadline < self.timeout:
+            raise ValueError(
+                f"deadline ({self.deadline:g} s) is shorter than timeout ({self.timeout} s): the bot would refund "
+                "jobs 玩星 may still finish and charge for; make it at least timeout, or leave it empty "
+                "(timeout plus a minute)"
+            )
+        return self
+
     @property
     def missing(self) -> list[str]:
         found = [] if self.app_code or (self.app_key and self.app_secret) else ["app_code or app_key + app_secret"]

@@ -2,7 +2,9 @@
 
 A finished job is claimed for delivery with a compare-and-set (``delivery: NULL ->
 sending``); each part (photo, document, status edit) is recorded as sent right after
-Telegram accepts it, so a restart in the middle sends only the parts still missing.
+Telegram accepts it, so a restart in the middle sends only the parts still missing. These
+writes are the job driver's (``LeasedJobs``): a worker that lost the job's lease to another
+stops at the first one refused, leaving the rest to the new holder.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from bot.alerts import OperatorAlerts
 from bot.i18n import t
 from bot.media import MediaStore
 from bot.services.base import ResultView
-from bot.storage.repo import Job, JobState, Repository
+from bot.storage.repo import Job, JobState, LeasedJobs, Repository
 
 log = logging.getLogger(__name__)
 
@@ -106,11 +108,12 @@ class Delivery:
         except (BadRequest, Forbidden, NetworkError) as err:
             log.debug("status edit for job %s skipped: %s", job.id, err)
 
-    async def deliver(self, job: Job) -> None:
+    async def deliver(self, job: Job, jobs: LeasedJobs) -> None:
+        """Send what ``job`` came to, writing through its driver's ``jobs``."""
         if job.delivery == "done":
             return
         if job.delivery is None:
-            if not await self.repo.begin_delivery(job.id):
+            if not await jobs.begin_delivery(job.id):
                 return
             if job.state == JobState.FAILED:
                 await self.alerts.job_failed(job)
@@ -123,10 +126,12 @@ class Delivery:
                     continue
                 await self._send(send, job, name)
                 sent.append(name)
-                await self.repo.record_part(job.id, sent)
+                if not await jobs.record_part(job.id, sent):
+                    log.warning("job %s: its lease was taken over; the new holder sends the rest", job.id)
+                    return
         except Forbidden:
             log.info("job %s: user %s blocked the bot; delivery dropped", job.id, job.user_id)
-        await self.repo.end_delivery(job.id)
+        await jobs.end_delivery(job.id)
         if job.state == JobState.SUCCEEDED and self.delivered is not None:
             self.delivered(job, time.time() - job.created_at)
 

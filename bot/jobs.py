@@ -15,6 +15,15 @@ also looks for unclaimed jobs at each renewal, so a job whose worker died (its l
 taken over by another: a task already submitted is followed, never submitted again, and its
 delivery stays a compare-and-set that only one process wins. On SQLite one process has the
 database to itself and takes every unfinished job at start.
+
+Leases are fenced. Every write the driver makes (``LeasedJobs``) compares the lease holder as
+well as the state, so a worker that stalled past its lease and was taken over changes nothing.
+And a worker stops driving a job once ``GIVE_UP`` of the lease has passed since its last renewal
+that worked (renewals that cannot get a connection give up after ``RENEW_TIMEOUT`` of it), a
+third of the lease before another may take the job over: two workers never drive one job, so
+a stale one does not submit a paid task that another is failing as interrupted. Each result file
+gets a name of its own (bot/media.py), and a driver whose settlement was refused deletes its
+files: two workers never write the same file.
 """
 
 from __future__ import annotations
@@ -74,6 +83,11 @@ CLAIM_BATCH = 100
 #: Seconds after another worker's lease runs out before looking again (not before: it is taken
 #: over only once it ran out by the database's clock).
 LEASE_SLACK = 0.05
+#: Shares of the lease: a worker stops driving a job once this much of it passed since the lease
+#: was last renewed (so it has stopped a third of a lease before another may take the job), and a
+#: renewal may wait this long for a connection and for its answer (so it fails in time).
+GIVE_UP = 2 / 3
+RENEW_TIMEOUT = 1 / 6
 
 
 def _transient(err: ProviderError) -> bool:
@@ -130,10 +144,14 @@ class JobRunner:
         self._slots = asyncio.Semaphore(max_concurrent)
         self._tasks: dict[str, asyncio.Task[None]] = {}
         self._wakeups: dict[str, asyncio.Event] = {}
-        self._deliveries: set[asyncio.Task[None]] = set()
+        #: Deliveries under way, by job (shielded from the driver's cancellation on stop).
+        self._deliveries: dict[str, asyncio.Task[None]] = {}
         self._stopping = False
-        #: Jobs this process has claimed and drives (its leases).
-        self._held: set[str] = set()
+        #: Jobs this process has claimed and drives (its leases), each with when (monotonic) the
+        #: claim or renewal that last extended its lease was sent.
+        self._held: dict[str, float] = {}
+        #: The driver's writes: compare-and-sets that also name this process as the lease holder.
+        self.jobs = repo.leased(self.owner)
         self._keeper: asyncio.Task[None] | None = None
         #: Whether this process drives jobs (``resume`` was called: roles ``all`` and ``worker``).
         self._working = False
@@ -177,9 +195,10 @@ class JobRunner:
         room = self.max_held - len(self._tasks)
         claimed = 0
         while room > 0 and not self._stopping:
+            sent = time.monotonic()
             ids = await self.repo.claim_jobs(self.owner, self.lease, min(room, CLAIM_BATCH), take_over=take_over)
             for job_id in ids:
-                self.start(job_id, claimed=True)
+                self.start(job_id, claimed_at=sent)
             claimed += len(ids)
             room -= len(ids)
             if len(ids) < CLAIM_BATCH:
@@ -190,41 +209,60 @@ class JobRunner:
         """Every third of the lease: renew this process's leases, stop driving jobs it lost (it
         was stalled so long that another took them over), and claim jobs left unclaimed. Another
         worker's lease running out sooner brings the next look forward, so that a dead worker's
-        jobs are taken over within ``lease`` seconds of its last renewal."""
-        renewed = time.monotonic()
+        jobs are taken over within ``lease`` seconds of its last renewal. A job whose lease went
+        ``GIVE_UP`` of its length without a renewal that worked is no longer driven here: the
+        database was out of reach, or had no connection to spare, and another worker may take it
+        over once the lease runs out."""
         wait = self.lease / 3
         while True:
+            oldest = min(self._held.values(), default=None)
+            until_give_up = wait if oldest is None else oldest + self.lease * GIVE_UP - time.monotonic()
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._more.wait(), wait)
+                await asyncio.wait_for(self._more.wait(), max(0.0, min(wait, until_give_up)))
             self._more.clear()
             wait = self.lease / 3
+            stale = time.monotonic() - self.lease * GIVE_UP
+            for job_id in [job_id for job_id, renewed in self._held.items() if renewed <= stale]:
+                self._lost(job_id, "its lease could not be renewed in time")
+            sent = time.monotonic()
             try:
-                still = await self.repo.renew_leases(self.owner, self.lease)
-                renewed = time.monotonic()
-                for job_id in self._held - still:
+                still = (
+                    await self.repo.renew_leases(
+                        self.owner, self.lease, list(self._held), timeout=self.lease * RENEW_TIMEOUT
+                    )
+                    if self._held
+                    else set()
+                )
+            except DATABASE_ERRORS as err:  # out of reach, or no connection free: the drivers' writes wait too
+                log.warning("could not renew the job leases: %s", err or type(err).__name__)
+                continue
+            for job_id, renewed in list(self._held.items()):
+                if job_id in still:
+                    self._held[job_id] = max(renewed, sent)
+                elif renewed < sent:  # held before this renewal, yet not renewed: another has it
                     self._lost(job_id, "its lease was taken over")
+            try:
                 await self._claim()
                 expiry = await self.repo.seconds_to_next_expiry(self.owner)
-                if expiry is not None and len(self._tasks) < self.max_held:
-                    wait = min(wait, expiry + LEASE_SLACK)
-            except DATABASE_ERRORS as err:  # out of reach: the drivers' own writes fail too
-                log.warning("could not renew the job leases: %s", err)
-                if time.monotonic() - renewed > self.lease:
-                    for job_id in list(self._held):
-                        self._lost(job_id, "its lease could not be renewed")
+            except DATABASE_ERRORS as err:
+                log.warning("could not look for jobs to take: %s", err or type(err).__name__)
+                continue
+            if expiry is not None and len(self._tasks) < self.max_held:
+                wait = min(wait, expiry + LEASE_SLACK)
 
     def _lost(self, job_id: str, why: str) -> None:
-        self._held.discard(job_id)
-        task = self._tasks.get(job_id)
-        if task is not None:
-            log.warning("job %s: no longer driven here: %s", job_id, why)
-            task.cancel()
+        """Stop driving a job whose lease this process no longer holds (or soon may not)."""
+        self._held.pop(job_id, None)
+        for task in (self._tasks.get(job_id), self._deliveries.get(job_id)):
+            if task is not None and not task.done():
+                log.warning("job %s: no longer driven here: %s", job_id, why)
+                task.cancel()
 
-    def start(self, job_id: str, *, claimed: bool = False) -> None:
-        """Drive ``job_id`` here: claim it first unless ``claimed`` already."""
+    def start(self, job_id: str, *, claimed_at: float | None = None) -> None:
+        """Drive ``job_id`` here: claim it first unless it was claimed at ``claimed_at`` (monotonic)."""
         if self._stopping or job_id in self._tasks:
             return
-        task = asyncio.create_task(self._drive(job_id, claimed), name=f"job-{job_id}")
+        task = asyncio.create_task(self._drive(job_id, claimed_at), name=f"job-{job_id}")
         self._tasks[job_id] = task
         task.add_done_callback(functools.partial(self._forget, job_id))
 
@@ -262,8 +300,8 @@ class JobRunner:
             waiting = self._tasks.pop(job_id, None)
             if waiting is not None:
                 waiting.cancel()
-                await self.repo.release_job(job_id, self.owner)
-                self._held.discard(job_id)
+                await self.jobs.release(job_id)
+                self._held.pop(job_id, None)
         elif not await self._drop_running(job):
             return False
         # Whichever worker holds it delivers the cancellation now; if none does, one takes it.
@@ -298,7 +336,7 @@ class JobRunner:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
         if self._deliveries:
-            _done, late = await asyncio.wait(self._deliveries, timeout=DELIVERY_GRACE)
+            _done, late = await asyncio.wait(self._deliveries.values(), timeout=DELIVERY_GRACE)
             for task in late:
                 task.cancel()
             await asyncio.gather(*late, return_exceptions=True)
@@ -316,13 +354,15 @@ class JobRunner:
 
     # --- driving one job -------------------------------------------------------
 
-    async def _drive(self, job_id: str, claimed: bool) -> None:
-        if not claimed and not await self.repo.claim_job(job_id, self.owner, self.lease):
-            return  # another worker drives it, or it needs nothing more
-        self._held.add(job_id)
+    async def _drive(self, job_id: str, claimed_at: float | None) -> None:
+        if claimed_at is None:
+            claimed_at = time.monotonic()
+            if not await self.repo.claim_job(job_id, self.owner, self.lease):
+                return  # another worker drives it, or it needs nothing more
+        self._held[job_id] = claimed_at
         await self._work(job_id)
-        self._held.discard(job_id)
-        await self.repo.release_job(job_id, self.owner)
+        self._held.pop(job_id, None)
+        await self.jobs.release(job_id)
 
     async def _work(self, job_id: str) -> None:
         self._wakeups.setdefault(job_id, asyncio.Event())
@@ -331,15 +371,18 @@ class JobRunner:
             job = await self.repo.get_job(job_id)
             if job is None:
                 return
+            if job.owner != self.owner:  # its lease ran out and another worker took it over
+                log.warning("job %s: taken over by %s; no longer driven here", job.id, job.owner)
+                return
             try:
                 if job.state == JobState.QUEUED:
                     await self._submit(job)
                     submitted = True
                 elif job.state in (JobState.SUBMITTING, JobState.RUNNING) and self._rerun_safe(job):
-                    await self.repo.transition(job.id, (JobState.SUBMITTING, JobState.RUNNING), JobState.QUEUED)
+                    await self.jobs.transition(job.id, (JobState.SUBMITTING, JobState.RUNNING), JobState.QUEUED)
                 elif job.state == JobState.SUBMITTING:
                     log.warning("job %s was interrupted while submitting; not resending it", job.id)
-                    await self.repo.settle(job, JobState.FAILED, error="interrupted")
+                    await self.jobs.settle(job, JobState.FAILED, error="interrupted")
                 elif job.state == JobState.RUNNING:
                     await self._follow(job, just_submitted=submitted)
                 else:
@@ -353,16 +396,21 @@ class JobRunner:
             except Exception:
                 log.exception("job %s: unexpected error in state %s", job.id, job.state)
                 if job.state in (JobState.QUEUED, JobState.SUBMITTING, JobState.RUNNING):
-                    await self.repo.settle(job, JobState.FAILED, error="internal_error")
+                    await self.jobs.settle(job, JobState.FAILED, error="internal_error")
                 else:
                     await asyncio.sleep(DELIVERY_RETRY_DELAY)
 
     async def _deliver(self, job: Job) -> None:
-        """Deliver in a task of its own, shielded so that stopping the driver does not cut it."""
-        task = asyncio.create_task(self.delivery.deliver(job), name=f"deliver-{job.id}")
-        self._deliveries.add(task)
-        task.add_done_callback(self._deliveries.discard)
+        """Deliver in a task of its own, shielded so that stopping the driver does not cut it (a
+        lost lease does: ``_lost``)."""
+        task = asyncio.create_task(self.delivery.deliver(job, self.jobs), name=f"deliver-{job.id}")
+        self._deliveries[job.id] = task
+        task.add_done_callback(functools.partial(self._delivered, job.id))
         await asyncio.shield(task)
+
+    def _delivered(self, job_id: str, task: asyncio.Task[None]) -> None:
+        if self._deliveries.get(job_id) is task:
+            del self._deliveries[job_id]
 
     def _rerun_safe(self, job: Job) -> bool:
         provider = self.providers.get(job.provider)
@@ -378,32 +426,41 @@ class JobRunner:
 
     async def _submit(self, job: Job) -> None:
         if job.provider not in self.providers:
-            await self.repo.settle(job, JobState.FAILED, error="provider_disabled")
+            await self.jobs.settle(job, JobState.FAILED, error="provider_disabled")
             return
         provider = self._provider(job)
         # The job stays queued (and can be cancelled for free) until a slot is free to send it.
         async with self._slots:
-            if not await self.repo.transition(
+            if not await self.jobs.transition(
                 job.id, (JobState.QUEUED,), JobState.SUBMITTING, attempts=job.attempts + 1
             ):
-                return
+                return  # cancelled meanwhile, or (fenced) no longer this process's to send
             try:
                 image = await self._input(job, provider)
                 order = self.orders[job.service].model_validate(self._resolve_links(job))
             except ValueError as err:  # no public URL to publish the input, or a row not of its model
                 log.warning("job %s: cannot prepare its order: %s", job.id, err)
-                await self.repo.settle(job, JobState.FAILED, error="internal_error")
+                await self.jobs.settle(job, JobState.FAILED, error="internal_error")
                 return
             try:
                 submission = await provider.submit(order, image, self.callback_url(job), reference=job.id)
             except ProviderError as err:
                 log.warning("job %s: submit failed: %s", job.id, err)
                 await self._observe(job, err)
-                await self.repo.settle(job, JobState.FAILED, error=err.code)
+                await self.jobs.settle(job, JobState.FAILED, error=err.code)
                 return
         await self._observe(job, None)
-        await self.repo.update(job.id, provider_task_id=submission.task_id)
-        if not await self.repo.transition(job.id, (JobState.SUBMITTING,), JobState.RUNNING):
+        if not await self.jobs.transition(
+            job.id, (JobState.SUBMITTING,), JobState.RUNNING, provider_task_id=submission.task_id
+        ):
+            # Only a worker that took the job over moves it on from submitting (it failed it as
+            # interrupted): this process stalled past its lease while the provider took the task.
+            log.error(
+                "job %s: %s accepted task %s after this process lost the job's lease; it is not followed",
+                job.id,
+                job.provider,
+                submission.task_id,
+            )
             return
         status = submission.status
         if status is not None and await self._conclude(job, status):  # a synchronous provider's result
@@ -443,7 +500,7 @@ class JobRunner:
             await self._collect(job, status)
             return True
         if status.phase is Phase.FAILED:
-            await self.repo.settle(
+            await self.jobs.settle(
                 job, JobState.FAILED, error=status.error.code if status.error else "processing_failed"
             )
             return True
@@ -454,7 +511,7 @@ class JobRunner:
         (it may have finished while the bot was down); a task just created, after a poll interval."""
         provider = self._provider(job) if job.provider in self.providers else None
         if provider is None or job.provider_task_id is None:
-            await self.repo.settle(job, JobState.FAILED, error="provider_disabled")
+            await self.jobs.settle(job, JobState.FAILED, error="provider_disabled")
             return
         wake = self._wakeups.setdefault(job.id, asyncio.Event())
         shown: tuple[int, int | None] | None = (job.progress, None)
@@ -471,7 +528,7 @@ class JobRunner:
                 await self._wait(job, wake, interval)
                 interval = min(interval * POLL_BACKOFF, longest)
                 current = await self.repo.get_job(job.id)
-                if current is None or current.state != JobState.RUNNING:
+                if current is None or current.state != JobState.RUNNING or current.owner != self.owner:
                     return
             ask_now = False
             wake.clear()
@@ -483,7 +540,7 @@ class JobRunner:
                 bad_answers = bad_answers + 1 if isinstance(err, BadResponse) else 0
                 if not (_transient(err) or 0 < bad_answers < MAX_BAD_ANSWERS):
                     log.warning("job %s: query failed: %s", job.id, err)
-                    await self.repo.settle(job, JobState.FAILED, error=err.code)
+                    await self.jobs.settle(job, JobState.FAILED, error=err.code)
                     return
                 log.info("job %s: provider not answering (%s); will ask again", job.id, err)
                 if trouble is None:
@@ -497,13 +554,31 @@ class JobRunner:
                     return
                 if (status.progress, status.queue_position) != shown:
                     shown = (status.progress, status.queue_position)
-                    await self.repo.update(job.id, progress=status.progress)
+                    if not await self.jobs.update(job.id, progress=status.progress):
+                        return  # no longer this process's job
                     await self.delivery.progress(job, status.progress, status.queue_position)
             # Checked after asking the provider, so a task that finished while the bot was
             # down is still delivered.
             if job.deadline is not None and time.time() > job.deadline:
-                await self.repo.settle(job, JobState.FAILED, error=trouble.code if trouble else DeadlineExceeded.code)
+                if not await self.jobs.holds(job.id):
+                    return  # the deadline is the holder's to act on
+                await self._past_deadline(job, provider, job.provider_task_id)
+                await self.jobs.settle(job, JobState.FAILED, error=trouble.code if trouble else DeadlineExceeded.code)
                 return
+
+    async def _past_deadline(self, job: Job, provider: TaskProvider[Any], task_id: str) -> None:
+        """The bot stops waiting for the task. A provider that drops accepted tasks on request
+        (MagicTiger's deletetask) is asked to drop it first, as a user's Cancel does: refunded, the
+        task must not run on to be charged for a result no one will fetch."""
+        if not provider.cancellable:
+            return
+        try:
+            dropped = await provider.cancel(task_id)
+        except ProviderError as err:
+            log.warning("job %s: past its deadline; the provider did not drop the task: %s", job.id, err)
+            return
+        if not dropped:
+            log.warning("job %s: past its deadline; the provider did not confirm dropping the task", job.id)
 
     @staticmethod
     async def _wait(job: Job, wake: asyncio.Event, interval: float) -> None:
@@ -515,20 +590,29 @@ class JobRunner:
             pass
 
     async def _collect(self, job: Job, status: TaskStatus) -> None:
-        """Store the result files, then capture the credits; delivery reads the files."""
+        """Store the result files, then capture the credits; delivery reads the files. Files that
+        end up in no settled result (the download failed, the job was cancelled or taken over
+        meanwhile, this driver was stopped) are deleted: each driver's files are its own."""
         files: list[str] = []
         extra_files: list[str] = []
         first = b""
+        placement = next((image.placement for image in status.images if image.placement), None)
         try:
             for index, image in enumerate(status.images):
                 data = image.data if image.data is not None else await self._download(image.url or "")
                 ref = self.media.save_result(job.id, index, data)
                 (extra_files if image.extra else files).append(ref)
                 first = first or data
+            if placement is None and self.measure is not None and first:
+                placement = await self.measure(job, first)
         except ProviderError as err:
             log.warning("job %s: result download failed: %s", job.id, err)
-            await self.repo.settle(job, JobState.FAILED, error=err.code)
+            self._delete(files + extra_files)
+            await self.jobs.settle(job, JobState.FAILED, error=err.code)
             return
+        except asyncio.CancelledError:
+            self._delete(files + extra_files)
+            raise
         result: dict[str, Any] = {
             "files": files,
             "image_ids": [image.image_id for image in status.images if not image.extra],
@@ -537,12 +621,15 @@ class JobRunner:
             result["extra_files"] = extra_files
         if status.videos:
             result["videos"] = list(status.videos)
-        placement = next((image.placement for image in status.images if image.placement), None)
-        if placement is None and self.measure is not None and first:
-            placement = await self.measure(job, first)
         if placement:
             result["placement"] = placement
-        await self.repo.settle(job, JobState.SUCCEEDED, result=result, progress=100)
+        if not await self.jobs.settle(job, JobState.SUCCEEDED, result=result, progress=100):
+            # Cancelled meanwhile, or no longer this process's job: its files are no one's.
+            self._delete(files + extra_files)
+
+    def _delete(self, refs: list[str]) -> None:
+        for ref in refs:
+            self.media.delete(ref)
 
     async def _download(self, url: str) -> bytes:
         for attempt in range(RESULT_DOWNLOAD_ATTEMPTS):

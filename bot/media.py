@@ -28,14 +28,16 @@ class MediaStore:
         return self._write(f"inputs/{uuid.uuid4().hex}.jpg", data)
 
     def save_result(self, job_id: str, index: int, data: bytes, suffix: str = ".jpg") -> str:
-        return self._write(f"results/{job_id}_{index}{suffix}", data)
+        """A result file of a name of its own: two workers collecting one job (one of them past its
+        lease) never write the same file; the one whose settlement counts names its files."""
+        return self._write(f"results/{job_id}_{index}_{uuid.uuid4().hex[:12]}{suffix}", data)
 
     def save_template(self, template_id: str, data: bytes) -> str:
         return self._write(f"templates/{template_id}.jpg", data)
 
     def _write(self, ref: str, data: bytes) -> str:
         path = self.root / ref
-        tmp = path.with_suffix(path.suffix + ".tmp")
+        tmp = path.with_name(f"{path.name}.{uuid.uuid4().hex[:8]}.tmp")  # never another writer's
         tmp.write_bytes(data)
         tmp.replace(path)
         return ref

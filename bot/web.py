@@ -181,13 +181,15 @@ class WebServer:
         if request.method == "GET" and provider.probes_callback_url:
             return self._answer(provider)  # the provider checking the URL before it uses it
         body = await request.read()
+        job_id = provider.callback_job_id(body)
+        if provider.probes_callback_url and not job_id:
+            # Its URL check: a POST naming no task, which need not carry the token (the document
+            # names it for callbacks only). It wakes nothing, so anyone may have the answer.
+            return self._answer(provider)
         if not provider.check_callback(request.headers, body):
             raise web.HTTPNotFound()
-        job_id = provider.callback_job_id(body)
         job = await self.repo.get_job(job_id) if job_id and len(job_id) <= 64 else None
         if job is None or job.provider != provider_name:
-            if provider.probes_callback_url and not job_id:  # its URL check: a signed POST naming no task
-                return self._answer(provider)
             log.warning("a %s callback for an unknown job", provider_name)  # a configured name, not the stranger's
             raise web.HTTPNotFound()
         return await self._wake(provider_name, job.id, provider)

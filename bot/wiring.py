@@ -88,6 +88,10 @@ class Wiring:
     support_limiter: RequestLimiter
     #: Set when this process must stop: it lost its right to poll Telegram (bot/app.py).
     halt: asyncio.Event = field(default_factory=asyncio.Event)
+    #: Payments an admin's /refund is refunding now. Telegram reports every refund with a
+    #: ``refunded_payment`` message, which may overtake its answer to refundStarPayment: that
+    #: report is then the admin's own refund, not news to alert them about.
+    refunding: set[str] = field(default_factory=set)
 
     @property
     def services(self) -> Mapping[str, Service[Any]]:

@@ -1,7 +1,7 @@
 """Hili PhotoEnhance (provider document 002): upscale, repair, colorize, ID photo background.
 
 Every call is a multipart POST with header ``token = md5(secret_key + ts) + "," + ts``
-(a fresh timestamp each call; it is valid two minutes) and the field ``third_code``.
+(a fresh timestamp for each attempt, retries included: it is valid two minutes) and the field ``third_code``.
 ``code == 200`` is success; ``code == 9000`` is failure with an ``errno``.
 """
 
@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import re
 import time
+from collections.abc import Callable
 from types import MappingProxyType
 from typing import Any, Literal
 
@@ -131,7 +132,7 @@ class HiliClient(TaskProvider[RepairOrder]):
         timeout: float = DEFAULT_TIMEOUT,
         poll_interval: float = POLL_INTERVAL,
         deadline: float = DEADLINE,
-        clock: Any = time.time,
+        clock: Callable[[], float] = time.time,
         **kwargs: Any,
     ) -> None:
         super().__init__(timeout=timeout, **kwargs)
@@ -148,10 +149,8 @@ class HiliClient(TaskProvider[RepairOrder]):
         parts: dict[str, FormValue] = {"third_code": self.third_code, **fields}
         if file is not None:
             parts["file"] = file
-        # A fresh token for every call: it is valid for two minutes only.
-        headers = {"token": token(self._secret_key, str(int(self._clock())))}
         body = await self.request_json(
-            "POST", f"{self.base_url}{path}", idempotent=idempotent, headers=headers, form=parts
+            "POST", f"{self.base_url}{path}", idempotent=idempotent, headers=self._headers, form=parts
         )
         envelope = parse_answer(_Envelope, body, self.name)
         if envelope.code == 200:
@@ -159,6 +158,11 @@ class HiliClient(TaskProvider[RepairOrder]):
         if envelope.code == 9000:
             raise _error(envelope.errno, str(envelope.msg), body)
         raise BadResponse(f"hili: unexpected code {envelope.code}", provider=self.name, data=body)
+
+    def _headers(self) -> dict[str, str]:
+        """A fresh token for every attempt, retries included: it is valid for two minutes only, and
+        a third attempt after two slow ones would otherwise be refused as a bad credential."""
+        return {"token": token(self._secret_key, str(int(self._clock())))}
 
     async def upload(self, image: bytes, repair_type: str, rgb: str | None = None) -> str:
         """Upload for processing (this is what Hili charges, unless it fails); returns the ``mdf``."""

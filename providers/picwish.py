@@ -13,6 +13,7 @@ from types import MappingProxyType
 from typing import Any
 
 from providers.base import DEFAULT_MAX_RETRIES, Answer, FormValue, NonEmpty, TaskProvider, parse_answer, status_error
+from providers.download import looks_like_image
 from providers.errors import (
     BadResponse,
     ImageIdExpired,
@@ -216,11 +217,20 @@ class PicwishClient(TaskProvider[IdPhotoOrder]):
         if image.startswith(("http://", "https://")):
             result = ResultImage(url=image, image_id=image_id)
         else:
-            try:
-                result = ResultImage(data=base64.b64decode(image, validate=True), image_id=image_id)
-            except (binascii.Error, ValueError) as err:
-                raise BadResponse("picwish: image is neither a URL nor base64", provider=self.name) from err
+            result = ResultImage(data=self._inline(image), image_id=image_id)
         return TaskStatus(Phase.DONE, progress=100, images=(result,), raw_state=state)
+
+    def _inline(self, image: str) -> bytes:
+        """The document: ``image`` is "download URL or base64 data of the processed ID photo". The
+        base64 may come as a ``data:`` URI or wrapped over lines; what it holds must be an image."""
+        payload = image.partition(";base64,")[2] if image.startswith("data:") else image
+        try:
+            data = base64.b64decode("".join(payload.split()), validate=True)
+        except (binascii.Error, ValueError) as err:
+            raise BadResponse("picwish: image is neither a URL nor base64", provider=self.name) from err
+        if not looks_like_image(data):
+            raise BadResponse("picwish: the inline image is not an image", provider=self.name)
+        return data
 
 
 __all__ = ["CLOTHES_IDS", "LAYOUT_SIZES", "PicwishClient", "create_form"]

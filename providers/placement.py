@@ -60,6 +60,8 @@ class PlacementRule:
     bands: dict[str, Band]
     priority: tuple[str, ...]
     neutral_expression: bool
+    #: Glasses are refused (the U.S. since November 2016); elsewhere clear glasses are allowed.
+    no_glasses: bool = False
 
     def title(self, lang: str) -> str:
         return self.name.get(lang) or self.name["en"]
@@ -246,5 +248,6 @@ def load_rules() -> dict[str, PlacementRule]:
             bands=bands,
             priority=priority,
             neutral_expression=bool(raw["neutral_expression"]),
+            no_glasses=bool(raw.get("no_glasses", False)),
         )
     return rules

@@ -14,12 +14,11 @@ import logging
 import uuid
 from typing import Annotated, Any
 
-from pydantic import Field, Json
+from pydantic import Field, Json, field_validator
 from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt, wait_random_exponential
 
-from providers.base import Answer, NonEmpty, TaskProvider, WebUrl, parse_answer
+from providers.base import Answer, NonEmpty, TaskProvider, parse_answer
 from providers.errors import (
-    AuthenticationError,
     InvalidImage,
     ProviderDomainError,
     RateLimited,
@@ -54,8 +53,18 @@ LAYOUTS: dict[str, dict[str, int]] = {
 
 class _Images(Answer):
     img_urls: Annotated[list[NonEmpty], Field(min_length=1)]
-    #: The transformation videos (the document's example has two); links that expire.
-    video_urls: list[WebUrl] = Field(default_factory=list)
+    #: The transformation videos (the document's example has two); links that expire. A video is a
+    #: by-product: an entry that is not a link is dropped (and logged), the finished picture kept.
+    video_urls: list[str] = Field(default_factory=list)
+
+    @field_validator("video_urls", mode="before")
+    @classmethod
+    def _links_only(cls, value: object) -> list[str]:
+        entries = value if isinstance(value, list) else [value]
+        links = [entry for entry in entries if isinstance(entry, str) and entry.startswith(("http://", "https://"))]
+        if len(links) != len(entries) and value is not None:
+            log.warning("qq_anime: dropped video_urls entries that are not links: %.200r", value)
+        return links
 
 
 class _Converted(Answer):
@@ -80,6 +89,14 @@ class VolumeLimit(RateLimited):
     code = "provider_busy"
 
 
+class RequestRefused(ProviderDomainError):
+    """-2111 AUTH_FAILED: document 000 reads it as "possibly invalid request body, missing parts
+    on the request body or headers". QQ has no key to refuse: the request itself is what it no
+    longer takes (its format or signature changed), which only an update of the bot can fix."""
+
+    code = "request_refused"
+
+
 def sign(body: str) -> str:
     """The ``x-sign-value`` for a request whose JSON text is ``body``."""
     return hashlib.md5(f"{SIGN_ORIGIN}{len(body)}{SIGN_SALT}".encode()).hexdigest()
@@ -97,7 +114,7 @@ def _error(code: int, message: str, data: Any) -> Exception:
     if code == -2100:
         return InvalidImage(f"qq_anime: {message}", provider="qq_anime", data=data)
     if code == -2111:
-        return AuthenticationError(f"qq_anime: {message}", status=401, provider="qq_anime", data=data)
+        return RequestRefused(f"qq_anime: {message} (request not accepted)", provider="qq_anime", data=data)
     return ProviderDomainError(f"qq_anime: code {code} {message}", provider="qq_anime", data=data)
 
 
@@ -164,6 +181,8 @@ class QQAnimeClient(TaskProvider[AnimeOrder]):
         code = answer.get("code")
         if code != 0:
             error = _error(code if isinstance(code, int) else -1, str(answer.get("msg", "")), answer)
+            if isinstance(error, RequestRefused):
+                log.warning("qq_anime refused the request itself (-2111): %.300r", answer)
             if isinstance(error, RegionBlocked) and not self.proxied:
                 log.warning(
                     "qq_anime refuses requests from this region; set providers.qq_anime.proxy "

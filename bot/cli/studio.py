@@ -209,8 +209,8 @@ def _make(photo: bytes, spec: Spec, colour: tuple[str, str], args: argparse.Name
     if verdict.refusal is not None:
         refusal = t(lang, verdict.refusal, title=spec.name(lang), width=spec.px[0], height=spec.px[1])
         return _fail(refusal, REFUSED)
-    if verdict.advice:
-        print(t(lang, verdict.advice), file=sys.stderr)
+    for advice in verdict.advice:
+        print(t(lang, advice), file=sys.stderr)
     _, hex_colour = colour
     try:
         with _native_logs_silenced():

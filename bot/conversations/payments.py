@@ -133,7 +133,11 @@ async def refunded(update: Update, context: Context) -> None:
     """A refund Telegram made (and reports): the credits leave the ledger, as with /refund."""
     refund = message_of(update).refunded_payment
     assert refund is not None
-    await take_back(context.bot, context.wiring, refund.telegram_payment_charge_id, "by Telegram", alert=True)
+    charge_id = refund.telegram_payment_charge_id
+    # Every refund is reported, an admin's /refund too; its report may come before its answer.
+    await take_back(
+        context.bot, context.wiring, charge_id, "by Telegram", alert=charge_id not in context.wiring.refunding
+    )
 
 
 async def take_back(bot: Bot, wiring: Wiring, charge_id: str, note: str, *, alert: bool) -> RefundPlan | None:
@@ -231,6 +235,18 @@ async def _refund(context: Context, charge_id: str, started: RefundStart) -> str
         return t(lang, _NOT_STARTED[started.outcome], charge_id=charge_id)
     assert started.outcome == "reserved" and started.plan is not None
     payment = started.plan.payment
+    refunding = context.wiring.refunding
+    refunding.add(charge_id)
+    try:
+        return await _refund_reserved(context, payment)
+    finally:
+        refunding.discard(charge_id)
+
+
+async def _refund_reserved(context: Context, payment: Payment) -> str:
+    """Ask Telegram for the Stars back, then take the credits back; what to tell the admin."""
+    lang = context.lang
+    charge_id = payment.charge_id
     try:
         await context.bot.refund_star_payment(payment.user_id, charge_id)
     except BadRequest as err:
@@ -238,13 +254,17 @@ async def _refund(context: Context, charge_id: str, started: RefundStart) -> str
             log.warning("refundStarPayment %s refused: %s", charge_id, err)
             await context.wiring.payments.cancel_refund(charge_id)
             return t(lang, "admin.refund_failed", charge_id=charge_id, reason=str(err))
-        # Refunded before (an attempt whose process died, or Telegram's own whose report was lost).
+        # Refunded before (an attempt whose process died, or Telegram's own whose report was
+        # lost): taken back here, unless that refund's report came meanwhile.
+        if await take_back(context.bot, context.wiring, charge_id, "by /refund", alert=False) is None:
+            return t(lang, "admin.refund_already", charge_id=charge_id)
     except TelegramError as err:  # maybe refunded: the reservation stands until it lapses
         log.warning("refundStarPayment %s failed: %s", charge_id, err)
         return t(lang, "admin.refund_failed", charge_id=charge_id, reason=str(err))
-    if await take_back(context.bot, context.wiring, charge_id, "by /refund", alert=False) is None:
-        # Telegram's own refund report was first
-        return t(lang, "admin.refund_already", charge_id=charge_id)
+    else:
+        # Taken back here, or already by Telegram's report of this very refund (every refund is
+        # reported, and the report may come before the answer).
+        await take_back(context.bot, context.wiring, charge_id, "by /refund", alert=False)
     return t(lang, "admin.refund_done", stars=payment.stars, user_id=payment.user_id, credits=payment.credits)
 
 

@@ -163,7 +163,8 @@ class Database:
     async def fetchone(self, sql: str, params: Params = ()) -> sqlite3.Row | None:
         return self.conn.execute(sql, params).fetchone()
 
-    async def fetchall(self, sql: str, params: Params = ()) -> list[sqlite3.Row]:
+    async def fetchall(self, sql: str, params: Params = (), *, timeout: float | None = None) -> list[sqlite3.Row]:
+        """At once, on the loop's connection: ``timeout`` has nothing to wait for."""
         return self.conn.execute(sql, params).fetchall()
 
     async def notify(self, channel: str, payload: str) -> None:

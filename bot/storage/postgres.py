@@ -217,9 +217,11 @@ class PostgresStore:
         async with self.pool.acquire() as conn:
             return await conn.fetchrow(dollar_placeholders(sql), *params)
 
-    async def fetchall(self, sql: str, params: Params = ()) -> list[Row]:
-        async with self.pool.acquire() as conn:
-            return list(await conn.fetch(dollar_placeholders(sql), *params))
+    async def fetchall(self, sql: str, params: Params = (), *, timeout: float | None = None) -> list[Row]:
+        """``timeout`` bounds the wait for a pooled connection (every one may be busy) and then the
+        statement's, each on its own: a job lease renewal must fail in time, not wait its turn."""
+        async with self.pool.acquire(timeout=timeout) as conn:
+            return list(await conn.fetch(dollar_placeholders(sql), *params, timeout=timeout))
 
     async def report(self, sql: str, params: Params = ()) -> list[Row]:
         """The server scans; the bot's loop only waits for the answer."""

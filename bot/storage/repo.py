@@ -1,4 +1,5 @@
-"""Queries over users, the credit ledger and jobs. Every state change is a compare-and-set."""
+"""Queries over users, the credit ledger and jobs. Every state change is a compare-and-set; those
+a job's driver makes (through :class:`LeasedJobs`) also name the lease holder."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import secrets
 import sqlite3
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -153,6 +154,8 @@ class Job:
     status_message_id: int | None
     delivery: str | None
     sent_parts: list[str] = field(default_factory=list)
+    #: The worker that holds the job's lease (bot/jobs.py), if one does.
+    owner: str | None = None
 
     @classmethod
     def from_row(cls, row: sqlite3.Row) -> Job:
@@ -177,6 +180,7 @@ class Job:
             status_message_id=row["status_message_id"],
             delivery=row["delivery"],
             sent_parts=json.loads(row["sent_parts"]),
+            owner=row["owner"],
         )
 
     def files(self) -> set[str]:
@@ -568,12 +572,24 @@ class Repository:
             return None
         return max(0.0, float(row["left"]))
 
-    async def renew_leases(self, owner: str, lease: float) -> set[str]:
-        """Extend every lease ``owner`` holds; the ids of the jobs it still holds."""
+    async def renew_leases(
+        self, owner: str, lease: float, job_ids: Collection[str] | None = None, *, timeout: float | None = None
+    ) -> set[str]:
+        """Extend the leases ``owner`` holds on ``job_ids`` (None: on every job); the ids of those
+        it still holds. Only the jobs a worker still drives: one it stopped driving (its renewals
+        failed for too long) runs out, and is taken over. ``timeout``: the seconds it may wait
+        for a connection and for its answer (a renewal must fail in time)."""
+        chosen = "" if job_ids is None else f" AND id IN ({', '.join('?' * len(job_ids))})"
         rows = await self.db.fetchall(
-            f"UPDATE jobs SET lease_until = {self.db.clock} + ? WHERE owner = ? RETURNING id", (lease, owner)
+            f"UPDATE jobs SET lease_until = {self.db.clock} + ? WHERE owner = ?{chosen} RETURNING id",
+            (lease, owner, *(job_ids or ())),
+            timeout=timeout,
         )
         return {row["id"] for row in rows}
+
+    def leased(self, owner: str) -> LeasedJobs:
+        """The writes of the driver that holds leases as ``owner``."""
+        return LeasedJobs(self, owner)
 
     async def release_job(self, job_id: str, owner: str) -> None:
         await self.db.write(
@@ -584,18 +600,26 @@ class Repository:
         """Give back every job ``owner`` holds: a worker stopping lets others take them at once."""
         await self.db.write("UPDATE jobs SET owner = NULL, lease_until = NULL WHERE owner = ?", (owner,))
 
-    async def transition(self, job_id: str, from_states: tuple[str, ...], to_state: str, **fields: Any) -> bool:
-        """Compare-and-set the state; True when this caller made the change."""
-        return await self._update(job_id, from_states, {"state": to_state, **fields})
+    async def transition(
+        self, job_id: str, from_states: tuple[str, ...], to_state: str, *, holder: str | None = None, **fields: Any
+    ) -> bool:
+        """Compare-and-set the state (and, with ``holder``, the lease holder); True when this
+        caller made the change."""
+        return await self._update(job_id, from_states, {"state": to_state, **fields}, holder)
 
-    async def update(self, job_id: str, **fields: Any) -> None:
-        await self._update(job_id, None, fields)
+    async def update(self, job_id: str, *, holder: str | None = None, **fields: Any) -> bool:
+        """Set fields (only while ``holder``, if given, holds the lease); True when it did."""
+        return await self._update(job_id, None, fields, holder)
 
-    async def _update(self, job_id: str, from_states: tuple[str, ...] | None, fields: dict[str, Any]) -> bool:
-        return await self.db.write(*self._update_sql(job_id, from_states, fields)) == 1
+    async def _update(
+        self, job_id: str, from_states: tuple[str, ...] | None, fields: dict[str, Any], holder: str | None
+    ) -> bool:
+        return await self.db.write(*self._update_sql(job_id, from_states, fields, holder)) == 1
 
     @staticmethod
-    def _update_sql(job_id: str, from_states: tuple[str, ...] | None, fields: dict[str, Any]) -> tuple[str, list[Any]]:
+    def _update_sql(
+        job_id: str, from_states: tuple[str, ...] | None, fields: dict[str, Any], holder: str | None = None
+    ) -> tuple[str, list[Any]]:
         values = {k: json.dumps(v) if isinstance(v, (dict, list)) else v for k, v in fields.items()}
         values["updated_at"] = time.time()
         sql = "UPDATE jobs SET " + ", ".join(f"{k} = ?" for k in values) + " WHERE id = ?"
@@ -603,15 +627,25 @@ class Repository:
         if from_states is not None:
             sql += f" AND state IN ({', '.join('?' * len(from_states))})"
             params += from_states
+        if holder is not None:
+            sql += " AND owner = ?"
+            params.append(holder)
         return sql, params
 
     async def settle(
-        self, job: Job, to_state: JobState, *, from_states: tuple[JobState, ...] = ACTIVE_STATES, **fields: Any
+        self,
+        job: Job,
+        to_state: JobState,
+        *,
+        from_states: tuple[JobState, ...] = ACTIVE_STATES,
+        holder: str | None = None,
+        **fields: Any,
     ) -> bool:
         """Move an active job (one in ``from_states``) to a terminal state and capture or release
-        its hold, atomically; False when the job was no longer in one of those states."""
+        its hold, atomically; False when the job was no longer in one of those states (or, with
+        ``holder``, no longer held by it)."""
         kind = "capture" if to_state == JobState.SUCCEEDED else "release"
-        update = self._update_sql(job.id, from_states, {"state": to_state, **fields})
+        update = self._update_sql(job.id, from_states, {"state": to_state, **fields}, holder)
 
         async def work(tx: Tx) -> bool:
             if (await tx.execute(*update)) != 1:
@@ -627,17 +661,59 @@ class Repository:
 
         return await self.db.transaction(work, user=job.user_id)
 
-    async def begin_delivery(self, job_id: str) -> bool:
+    async def begin_delivery(self, job_id: str, *, holder: str | None = None) -> bool:
         """Claim a finished job for delivery; only one caller ever wins."""
+        fenced = "" if holder is None else " AND owner = ?"
         changed = await self.db.write(
             "UPDATE jobs SET delivery = 'sending', updated_at = ? WHERE id = ? AND delivery IS NULL"
-            " AND state IN ('succeeded', 'failed', 'cancelled')",
-            (time.time(), job_id),
+            f" AND state IN ('succeeded', 'failed', 'cancelled'){fenced}",
+            (time.time(), job_id) if holder is None else (time.time(), job_id, holder),
         )
         return changed == 1
 
-    async def record_part(self, job_id: str, sent_parts: list[str]) -> None:
-        await self.update(job_id, sent_parts=sent_parts)
+    async def record_part(self, job_id: str, sent_parts: list[str], *, holder: str | None = None) -> bool:
+        return await self.update(job_id, holder=holder, sent_parts=sent_parts)
 
-    async def end_delivery(self, job_id: str) -> None:
-        await self.update(job_id, delivery="done")
+    async def end_delivery(self, job_id: str, *, holder: str | None = None) -> bool:
+        return await self.update(job_id, holder=holder, delivery="done")
+
+
+class LeasedJobs:
+    """Every write a job's driver makes (bot/jobs.py, and the delivery it runs): each also compares
+    the lease holder. A worker whose lease ran out and was taken over (it stalled, or lost the
+    database for a while) so changes nothing: it cannot move ``queued -> submitting`` after
+    another claimed the job (which would fail it as interrupted and refund it while the first
+    one's paid submission goes through), nor settle, deliver or record what the other does.
+    A refused write returns False; :meth:`holds` tells a refusal by state from a lost lease."""
+
+    def __init__(self, repo: Repository, owner: str) -> None:
+        self.repo = repo
+        self.owner = owner
+
+    async def transition(self, job_id: str, from_states: tuple[str, ...], to_state: str, **fields: Any) -> bool:
+        return await self.repo.transition(job_id, from_states, to_state, holder=self.owner, **fields)
+
+    async def update(self, job_id: str, **fields: Any) -> bool:
+        return await self.repo.update(job_id, holder=self.owner, **fields)
+
+    async def settle(
+        self, job: Job, to_state: JobState, *, from_states: tuple[JobState, ...] = ACTIVE_STATES, **fields: Any
+    ) -> bool:
+        return await self.repo.settle(job, to_state, from_states=from_states, holder=self.owner, **fields)
+
+    async def begin_delivery(self, job_id: str) -> bool:
+        return await self.repo.begin_delivery(job_id, holder=self.owner)
+
+    async def record_part(self, job_id: str, sent_parts: list[str]) -> bool:
+        return await self.repo.record_part(job_id, sent_parts, holder=self.owner)
+
+    async def end_delivery(self, job_id: str) -> bool:
+        return await self.repo.end_delivery(job_id, holder=self.owner)
+
+    async def holds(self, job_id: str) -> bool:
+        """Whether this driver still holds the job's lease."""
+        row = await self.repo.db.fetchone("SELECT owner FROM jobs WHERE id = ?", (job_id,))
+        return row is not None and row["owner"] == self.owner
+
+    async def release(self, job_id: str) -> None:
+        await self.repo.release_job(job_id, self.owner)

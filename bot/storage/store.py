@@ -100,7 +100,11 @@ class Store(Protocol):
 
     async def fetchone(self, sql: str, params: Params = ()) -> Row | None: ...
 
-    async def fetchall(self, sql: str, params: Params = ()) -> list[Row]: ...
+    async def fetchall(self, sql: str, params: Params = (), *, timeout: float | None = None) -> list[Row]:
+        """The rows of one statement on its own. ``timeout``: seconds it may wait for a pooled
+        connection and then for its answer (PostgreSQL) before raising TimeoutError; SQLite runs
+        it at once."""
+        ...
 
     async def report(self, sql: str, params: Params = ()) -> list[Row]:
         """A statement that may scan whole tables, kept from holding up the bot's event loop."""

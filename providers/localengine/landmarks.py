@@ -22,6 +22,7 @@ EYE_INNER_RIGHT, EYE_OUTER_RIGHT, EYE_TOP_RIGHT, EYE_BOTTOM_RIGHT = 362, 263, 38
 CHIN = 152
 FACE_SIDE_LEFT, FACE_SIDE_RIGHT = 234, 454
 MOUTH_LEFT, MOUTH_RIGHT, LIP_INNER_TOP, LIP_INNER_BOTTOM = 61, 291, 13, 14
+CHEEK_LEFT, CHEEK_RIGHT, NOSE_BRIDGE, NOSE_TOP = 50, 280, 6, 168
 #: The face's outline, forehead to chin (the canonical face model's silhouette), in order.
 FACE_OVAL = (
     10,
@@ -138,6 +139,22 @@ class Landmarks:
             self._ratio(EYE_TOP_LEFT, EYE_BOTTOM_LEFT, EYE_OUTER_LEFT, EYE_INNER_LEFT),
             self._ratio(EYE_TOP_RIGHT, EYE_BOTTOM_RIGHT, EYE_INNER_RIGHT, EYE_OUTER_RIGHT),
         )
+
+    def levelled(self, index: int) -> Array:
+        """Landmark ``index`` (x, y) with the eye line made level about the eyes' centre."""
+        angle = math.radians(self.roll)
+        rotation = np.array([[math.cos(angle), math.sin(angle)], [-math.sin(angle), math.cos(angle)]])
+        point: Array = rotation @ (self._xy(index) - self.eye_centre)
+        return point
+
+    @property
+    def smile_lift(self) -> float:
+        """How far the mouth's corners sit above the middle of the lips, over the mouth's width (a smile
+        lifts them: 0.05-0.18 on smiling portraits; speech leaves them level or lower)."""
+        middle = (self.levelled(LIP_INNER_TOP)[1] + self.levelled(LIP_INNER_BOTTOM)[1]) / 2
+        corners = (self.levelled(MOUTH_LEFT)[1] + self.levelled(MOUTH_RIGHT)[1]) / 2
+        width = float(np.linalg.norm(self._xy(MOUTH_RIGHT) - self._xy(MOUTH_LEFT)))
+        return float(middle - corners) / max(width, 1e-6)
 
     @property
     def mouth_openness(self) -> float:

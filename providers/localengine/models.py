@@ -43,14 +43,16 @@ def _session(path: Path) -> Any:
     return ort.InferenceSession(str(path), sess_options=options, providers=["CPUExecutionProvider"])
 
 
-@lru_cache(maxsize=1)
-def _segmenters() -> tuple[Any, ...]:
-    """U²-Net-p, and the full U²-Net where ``photobot models`` installed it."""
+@lru_cache(maxsize=2)
+def _segmenter(full: bool) -> Any:
+    """U²-Net-p, or the full U²-Net (None where ``photobot models`` has not installed it)."""
+    if full:
+        path = u2net_path()
+        return _session(path) if path is not None else None
     light = u2netp_path()
     if light is None:
         raise RuntimeError("u2netp.onnx not found: install the photobot[local] extra")
-    full = u2net_path()
-    return tuple(_session(path) for path in (light, full) if path is not None)
+    return _session(light)
 
 
 def detect_faces(rgb: Array, model_selection: int) -> list[Any]:
@@ -70,20 +72,21 @@ def mesh_landmarks(rgb: Array) -> Array | None:
     return np.array([(p.x, p.y, p.z) for p in result.multi_face_landmarks[0].landmark], dtype=np.float64)
 
 
-def segment_person(rgb: Array) -> list[Array]:
-    """Where the person is in an RGB uint8 image, by each U²-Net model (U²-Net-p, then the full
-    U²-Net where installed): float32 0..1 masks at the image's size."""
+def segment_person(rgb: Array, *, full: bool = False) -> Array | None:
+    """Where the person is in an RGB uint8 image, by U²-Net-p or (``full``) the full U²-Net: float32
+    0..1 at the image's size; None for the full model where it is not installed."""
     import cv2
 
+    session = _segmenter(full)
+    if session is None:
+        return None
     height, width = rgb.shape[:2]
     small = cv2.resize(rgb, (U2NET_SIZE, U2NET_SIZE), interpolation=cv2.INTER_AREA).astype(np.float32)
     small = (small / max(float(small.max()), 1.0) - _MEAN) / _STD
     tensor = small.transpose(2, 0, 1)[None].astype(np.float32)
-    masks = []
-    for session in _segmenters():
-        with _lock:
-            output = session.run(None, {session.get_inputs()[0].name: tensor})[0][0, 0]
-        low, high = float(output.min()), float(output.max())
-        mask = (output - low) / (high - low) if high > low else np.zeros_like(output)
-        masks.append(cv2.resize(mask.astype(np.float32), (width, height), interpolation=cv2.INTER_LINEAR))
-    return masks
+    with _lock:
+        output = session.run(None, {session.get_inputs()[0].name: tensor})[0][0, 0]
+    low, high = float(output.min()), float(output.max())
+    mask = (output - low) / (high - low) if high > low else np.zeros_like(output)
+    resized: Array = cv2.resize(mask.astype(np.float32), (width, height), interpolation=cv2.INTER_LINEAR)
+    return resized

@@ -90,7 +90,7 @@ async def test_gif_input_is_normalised_before_sending(bot, telegram, qq):
         ([2114], "not allowed by the service"),
         ([2119], "not available from the bot's location"),
         ([-2100], "could not read this image"),
-        ([-2111], "refused this bot's credentials"),
+        ([-2111], "did not accept the bot's request"),
         ([2111] * 10, "service is busy"),
     ],
 )
@@ -116,7 +116,7 @@ async def test_a_passing_volume_limit_is_retried(bot, telegram, qq):
 
 @pytest.mark.parametrize(
     ("code", "alert"),
-    [(2119, "refuses requests from this bot's region"), (-2111, "refused this bot's credentials")],
+    [(2119, "refuses requests from this bot's region"), (-2111, "refused this bot's request itself")],
 )
 async def test_errors_that_say_the_operator_was_told_do_tell_the_operator(bot, telegram, qq, code, alert):
     admin = telegram.user(user_id=9001)
@@ -153,3 +153,30 @@ async def test_no_video_no_button(bot, telegram, qq):
     await user.press(summary, "Confirm")
     document = await user.next_message(kind="document", timeout=15)
     assert [b["text"] for b in document.buttons()] == ["📷 New photo"]
+
+
+async def test_an_odd_video_link_costs_the_video_not_the_picture(bot, telegram, qq):
+    qq.odd_videos = [None, "not a link"]
+    user = telegram.user()
+    summary = await _order(user, "Anime", "Anime picture only")
+    await user.press(summary, "Confirm")
+    document = await user.next_message(kind="document", timeout=15)
+    await user.edited(summary, "Done! 2 credits used.")
+    await user.press(document, "The transformation video")
+    await user.next_message(kind="video")
+
+
+async def test_a_photo_larger_than_qq_takes_is_scaled_before_it_is_sent(bot, telegram, qq):
+    """QQ answers a too-big image with 2111 however often it is sent: the bot scales it first."""
+    user = telegram.user()
+    await user.send_document(portrait_jpeg(2400, 3000), "big.jpg", "image/jpeg")
+    menu = await user.next_message("What would you like")
+    await user.press(menu, "Anime portrait")
+    await user.edited(menu, "Choose an anime style")
+    await user.press(menu, "Anime")
+    await user.edited(menu, "What should the result look like")
+    await user.press(menu, "Anime picture only")
+    summary = await user.edited(menu, "Please check your order")
+    await user.press(summary, "Confirm")
+    await user.next_message(kind="document", timeout=15)
+    assert len(qq.requests) == 1

@@ -157,7 +157,32 @@ async def test_the_account_callback_url_passes_magictigers_check_and_its_probe_w
     url = bot.settings.server.public_url + "/callbacks/magictiger"
     async with httpx.AsyncClient() as client:
         unsigned = await client.post(url, json={"code": 0, "msg": "", "data": {}})
-    assert unsigned.status_code == 404  # a probe must carry the account's token
+        unsigned_job = await client.post(url, json={"code": 0, "data": {"chtaskid": create_job_id(tiger)}})
+    # A probe names no task and wakes nothing: it gets the success answer without the token, which
+    # the document names for callbacks only; a callback naming a task without the token does not.
+    assert unsigned.status_code == 200 and unsigned.json() == EXPECTED_CALLBACK_ANSWER
+    assert unsigned_job.status_code == 404
+
+
+def create_job_id(tiger) -> str:
+    (create,) = tiger.creates
+    return str(create["chtaskid"])
+
+
+async def test_a_job_past_its_deadline_deletes_its_task_before_it_is_refunded(make_settings, telegram, tiger):
+    """As a user's Cancel does: MagicTiger drops the task and charges nothing, so the refund
+    costs the operator nothing either (otherwise the task may still run, and be paid for)."""
+    tiger.hold = True
+    async with running(make_settings(providers__magictiger__deadline=3)) as bot:
+        user = telegram.user()
+        summary = await order_enhance(user, "Sharpen & enhance")
+        await user.press(summary, "Confirm")
+        await user.edited(summary, "Waiting in the queue: place 2")
+        await user.edited(summary, "took too long", timeout=15)
+        (task,) = tiger.tasks.values()
+        assert task.deleted  # before the refund was told
+        assert "9 credits were returned" in summary.text and await bot.repo.balance(user.id) == 30
+        assert await bot.repo.ledger_problems() == []
 
 
 async def test_the_place_in_the_queue_from_createtask_shows_at_once(bot, telegram, tiger):

@@ -514,6 +514,43 @@ async def test_a_preview_picwish_forgot_fails_free_and_try_again_makes_it_from_t
     assert await bot.repo.balance(user.id) == 24
 
 
+async def test_a_final_that_failed_for_another_reason_is_tried_again_from_the_photo(bot, telegram, picwish):
+    """The re-render through the preview's image id failed at PicWish (not for a forgotten id),
+    and by the time the user taps Try again the id is dead too (an hour, by the fake's clock):
+    Try again uploads the kept photo instead of asking with the dead id again."""
+    from tests.fakes.clock import ManualClock
+
+    picwish.clock = clock = ManualClock()
+    user = telegram.user()
+    document, image_id = await _preview(user, picwish)
+    picwish.next_states = [[(0, 0), (-1, 0)]]
+    await user.press(document, "Get it without the watermark")
+    summary = await user.next_message("Please check your order")
+    await user.press(summary, "Confirm")
+    await user.edited(summary, "could not be processed", timeout=15)
+    assert picwish.creates[-1]["last_id"] == image_id and await bot.repo.balance(user.id) == 30
+    clock.advance(3601)
+    await user.press(summary, "Try again")
+    again = await user.next_message("Please check your order")
+    assert "Price: 6 credits" in again.text
+    await user.press(again, "Confirm")
+    await user.next_message(kind="document", timeout=15)
+    create = picwish.creates[-1]
+    assert "last_id" not in create and "preview" not in create
+    assert picwish.tasks[[t for t in picwish.tasks][-1]].image is not None  # made from the stored photo
+    assert await bot.repo.balance(user.id) == 24
+
+
+async def test_a_photo_picwish_returns_inline_as_base64_is_delivered(bot, telegram, picwish):
+    picwish.base64_results = True
+    user = telegram.user()
+    summary = await order_until_summary(user, "Visa", "USA Visa", "White")
+    await user.press(summary, "Confirm")
+    document = await user.next_message(kind="document", timeout=15)
+    assert pixel_size(document.data) == (602, 602)
+    await user.edited(summary, "Done! 6 credits used.")
+
+
 async def test_a_gradient_where_the_spec_lets_the_colour_be_chosen_and_its_price(make_settings, telegram, picwish):
     async with running(make_settings(providers__picwish__prices__gradient=2)) as bot:
         user = telegram.user()

@@ -132,6 +132,8 @@ async def test_an_admin_refund_gives_the_stars_back_and_takes_the_credits(shop, 
     assert telegram.charges[charge_id]["refunded"] is True
     told = await user.next_message("was refunded")
     assert "You have 30 now" in told.text
+    # Telegram reports the refund as well (refunded_payment): it takes nothing back a second time.
+    await telegram.wait_for(lambda: any("refunded_payment" in u.get("message", {}) for u in telegram.pushed.values()))
     assert await shop.repo.credits(806) == type(await shop.repo.credits(806))(30, 0)
     await admin.send_text(f"/refund {charge_id}")
     await admin.next_message(f"Payment {charge_id} was refunded already.")
@@ -373,7 +375,7 @@ async def test_in_webhook_mode_a_checkout_is_answered_in_time_by_the_process_tha
                 assert answer == {"ok": True, "error_message": None} and charge_id
                 refused, _ = await buyer.pay(invoice, total=1)  # a refusal is answered in time too
                 assert refused["ok"] is False and "price of this invoice changed" in refused["error_message"]
-                assert telegram.late_pre_checkouts == 0
+                assert telegram.late_pre_checkouts == []
                 # Telegram sends the query again (it missed our 200): it is not answered twice.
                 await telegram.resend_update(max(telegram.pushed))
                 assert telegram.webhook_results[-1] == 200
@@ -493,3 +495,44 @@ async def test_paysupport_questions_are_limited_per_user(make_settings, telegram
         await other.next_message("your question was sent to the operator")
         await telegram.wait_for(lambda: len(telegram.sent_to(ADMIN)) == 4)
         assert not any("question 3" in alert.text for alert in telegram.sent_to(ADMIN))
+
+
+async def test_telegrams_report_of_an_admins_refund_may_come_first_and_is_that_refund(make_settings, telegram, picwish):
+    """Telegram reports every refund with refunded_payment, which may overtake its answer to the
+    bot's refundStarPayment: the admin who confirmed the refund of spent credits is told it is
+    done (not "refunded already"), and is not alerted about it as though Telegram had made it."""
+    async with running(make_settings(payments__packs=PACKS, credits__daily_free=0)) as shop:
+        user = telegram.user(user_id=811)
+        charge_id = await _buy_and_order(user)
+        admin = telegram.user(user_id=ADMIN)
+        telegram.hold["refundStarPayment"] = gate = asyncio.Event()
+        await admin.send_text(f"/refund {charge_id}")
+        question = await admin.next_message("Refund anyway?")
+        await admin.press(question, "Refund anyway")
+        await asyncio.wait_for(telegram.held.setdefault("refundStarPayment", asyncio.Event()).wait(), 10)
+        await telegram.report_refund(user, charge_id)  # the report overtakes the answer
+        await user.next_message("was refunded")
+        gate.set()
+        await admin.edited(question, "Refunded 50 ⭐ to user 811")
+        await admin.send_text("/balance")
+        await admin.next_message("You have")
+        assert not [m.text for m in telegram.sent_to(ADMIN) if m.text.startswith("⚠️")]
+        assert (await shop.repo.credits(811)).bought == -6
+        assert await shop.repo.ledger_problems() == []
+
+
+async def test_a_pre_checkout_answered_after_telegrams_ten_seconds_charges_nothing(shop, telegram):
+    """The fake Bot API holds the bot to Telegram's window, on a clock the test moves."""
+    from tests.fakes.clock import ManualClock
+
+    telegram.clock = clock = ManualClock()
+    user = telegram.user(user_id=812)
+    invoice = await _invoice(user)
+    telegram.hold["answerPreCheckoutQuery"] = gate = asyncio.Event()
+    paying = asyncio.create_task(user.pay(invoice))
+    await asyncio.wait_for(telegram.held.setdefault("answerPreCheckoutQuery", asyncio.Event()).wait(), 10)
+    clock.advance(10.5)
+    gate.set()
+    answer, charge_id = await paying
+    assert answer["late"] and charge_id is None and telegram.charges == {}
+    assert (await shop.repo.credits(812)).bought == 0

@@ -1,7 +1,9 @@
 """A fake Hili PhotoEnhance API (provider document 002) on 127.0.0.1.
 
 Checks the multipart body, ``third_code`` and the ``token`` header (md5(secret_key + ts)
-+ "," + ts, with ts within two minutes of now); a task answers status 100 for a number of
++ "," + ts, with ts within ``token_window`` of the fake's clock: two minutes, as the document
+says; a test that moves a :class:`~tests.fakes.clock.ManualClock` makes a slow retry in no
+time); a task answers status 100 for a number of
 queries, then 200; download gives a result URL served by the fake. An upload takes one of
 the account's remaining uses, a failed upload none. Errnos can be scripted per endpoint.
 """
@@ -12,11 +14,13 @@ import hashlib
 import io
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from aiohttp import web
 from PIL import Image
 
+from tests.fakes.clock import ManualClock
 from tests.fakes.server import LoopbackServer
 
 REPAIR_TYPES = {"sr", "sr,repair", "sr,repair,colour", "bg"}
@@ -30,6 +34,8 @@ MESSAGES = {
     9002: "图片不存在,请确认图片是否上传成功",
     500: "其他错误",
 }
+#: Document 002: the token's timestamp is valid for two minutes.
+TOKEN_WINDOW = 120.0
 
 
 @dataclass
@@ -42,16 +48,26 @@ class Upload:
 
 
 class FakeHili:
-    def __init__(self, third_code: str = "photobot-test", secret_key: str = "hili-secret", nums: int = 100) -> None:
+    def __init__(
+        self,
+        third_code: str = "photobot-test",
+        secret_key: str = "hili-secret",
+        nums: int = 100,
+        *,
+        clock: Callable[[], float] = time.time,
+        token_window: float = TOKEN_WINDOW,
+    ) -> None:
         self.third_code = third_code
         self.secret_key = secret_key
         self.nums = nums
+        self.clock = clock
+        self.token_window = token_window
         app = web.Application(client_max_size=30 * 1024 * 1024)
         for path in ("upload", "status", "download"):
             app.router.add_post(f"/api/third/photo/{path}", getattr(self, f"_{path}"), name=path)
         app.router.add_post("/api/third/company/nums", self._nums, name="nums")
         app.router.add_get("/static/{name}", self._static, name="result")
-        self.server = LoopbackServer(app)
+        self.server = LoopbackServer(app, clock if isinstance(clock, ManualClock) else None)
         self.uploads: dict[str, Upload] = {}
         self.upload_calls = 0
         #: What every /company/nums call answered.
@@ -85,7 +101,7 @@ class FakeHili:
         header = request.headers.get("token", "")
         self.tokens.append(header)
         digest, _, stamp = header.partition(",")
-        fresh = stamp.isdigit() and abs(time.time() - int(stamp)) <= 120
+        fresh = stamp.isdigit() and abs(self.clock() - int(stamp)) <= self.token_window
         if not fresh or digest != hashlib.md5((self.secret_key + stamp).encode()).hexdigest():
             return fields, self._fail(9999)
         if fields.get("third_code") != self.third_code:

@@ -4,8 +4,12 @@ The document leaves URLs, the auth header and the status/type numbers open; this
 fixes them (POST JSON to ``/v1/<operation>``, header ``token``, statuses below) and the
 tests configure the bot to match, as an operator would from their account. ``createtask``
 really downloads ``picurl`` (so the bot's signed /media/ links are exercised), tasks move
-through the queue over time, and the account-wide callback is POSTed with ``token`` and
-``md5`` headers and must be answered as documented.
+through the queue over time, ``gettask`` finds a task only under the ``type`` it was created
+with, and the account-wide callback is POSTed with ``token`` and ``md5`` headers and must be
+answered as documented. Before the first callback the URL is checked, as the document says
+("We will validate your url first"): a GET and a POST naming no task, neither carrying the
+token (the document names the token for callbacks only), each of which must get the success
+answer.
 """
 
 from __future__ import annotations
@@ -67,6 +71,8 @@ class FakeMagicTiger(FakeService):
         #: answers, and whether the URL passed. A URL that fails it gets no callbacks.
         self.probe_answers: list[Any] = []
         self.callback_url_valid: bool | None = None
+        #: The ``type`` of every gettask that named a task under another type than its own.
+        self.wrong_types: list[Any] = []
 
     @property
     def base_url(self) -> str:
@@ -140,14 +146,12 @@ class FakeMagicTiger(FakeService):
 
     async def _callback_url_passes(self) -> bool:
         """Validate the callback URL once, as the provider does before using it: a GET, then a POST
-        with the token and no task, each of which must get the documented success answer."""
+        naming no task, neither with the token, each of which must get the documented success answer."""
         if self.callback_url_valid is None and self.callback_url:
             answers: list[Any] = []
             for method, kwargs in (("GET", {}), ("POST", {"json": {"code": 0, "msg": "", "data": {}}})):
                 try:
-                    response = await self._http.request(
-                        method, self.callback_url, headers={"token": self.token}, **kwargs
-                    )
+                    response = await self._http.request(method, self.callback_url, **kwargs)
                     answers.append(response.json() if response.status_code == 200 else response.status_code)
                 except (httpx.HTTPError, ValueError):
                     answers.append(None)
@@ -201,7 +205,14 @@ class FakeMagicTiger(FakeService):
 
     async def _gettask(self, request: web.Request) -> web.Response:
         task = await self._live_task(request)
-        return task if isinstance(task, web.Response) else self._answer(0, "", self._task_data(task))
+        if isinstance(task, web.Response):
+            return task
+        asked = await request.json()
+        if type(asked.get("type")) is not int or asked["type"] != task.type:
+            # Document 003: gettask takes the task's "Enhance Type" too; under another no task is found.
+            self.wrong_types.append(asked.get("type"))
+            return self._answer(1002001, "Task not exist")
+        return self._answer(0, "", self._task_data(task))
 
     async def _deletetask(self, request: web.Request) -> web.Response:
         task = await self._live_task(request)

@@ -2,18 +2,26 @@
 
 It checks ``X-API-KEY`` and every form field against the document, advances each task
 through the documented states over time (0 queued, 2 preparing, 4 processing, 1 done),
-POSTs the callback body to ``callback_url``, and serves result JPEGs at the requested
-pixel size (or a 5/6-inch print sheet) with the requested DPI and background colour.
-Tests script failures: HTTP errors, negative states, held tasks.
+POSTs the callback body to ``callback_url`` in the document's callback shape (``image`` a file
+name, not a URL: a callback only says the task ended), and serves result JPEGs at the requested
+pixel size (or a 5/6-inch print sheet) with the requested DPI and background colour, as a link
+or (``base64_results``) inline in the answer, both of which the document allows.
+What the document says expires does: a result link works for ``result_lifetime`` seconds (one
+hour) after its task finished, and an ``image_id`` names a photo for ``image_id_lifetime`` (the
+document gives no figure; an hour here too); both on the fake's ``clock``, which a test may
+move by hand (tests.fakes.clock.ManualClock). Tests script failures: HTTP errors, negative
+states, held tasks.
 """
 
 from __future__ import annotations
 
 import asyncio
+import base64
 import io
 import re
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
@@ -88,6 +96,10 @@ SHEET_GREY = "C8C8C8"
 #: Print sheets at 300 dpi: 5 inch = 5x3.5 in, 6 inch = 6x4 in.
 SHEETS = {"5inch": (1500, 1050), "6inch": (1800, 1200)}
 STEPS = [(0, 0), (2, 10), (4, 40), (4, 80), (1, 100)]
+#: The document: "The URL of the result image is valid for 1 hour."
+RESULT_LIFETIME = 3600.0
+#: How long an image_id serves as last_id: the document is silent; an hour, like the links.
+IMAGE_ID_LIFETIME = 3600.0
 #: The spec ids of the document's table (the bot's catalog copies it row for row, plus its own
 #: custom size, which PicWish does not know).
 DOCUMENTED_SPECS = frozenset(spec.spec_id for spec in load_catalog().documented)
@@ -122,6 +134,8 @@ class Task:
     created_at: float = field(default_factory=time.monotonic)
     arrived_at: float = field(default_factory=time.monotonic)
     finished_at: float | None = None
+    #: When it finished by the fake's clock (what its link and image id expire from).
+    done_at: float | None = None
     queried_at: float | None = None
     #: time.monotonic() of every status query about it.
     query_times: list[float] = field(default_factory=list)
@@ -140,9 +154,22 @@ def _bad(message: str, status: int = 400) -> web.Response:
 
 
 class FakePicwish(FakeService):
-    def __init__(self, api_key: str = "picwish-test-key", step_seconds: float = 0.02) -> None:
+    def __init__(
+        self,
+        api_key: str = "picwish-test-key",
+        step_seconds: float = 0.02,
+        *,
+        clock: Callable[[], float] = time.time,
+        result_lifetime: float = RESULT_LIFETIME,
+        image_id_lifetime: float = IMAGE_ID_LIFETIME,
+    ) -> None:
         self.api_key = api_key
         self.step_seconds = step_seconds
+        self.clock = clock
+        self.result_lifetime = result_lifetime
+        self.image_id_lifetime = image_id_lifetime
+        #: Finished photos come back inline, as base64 in ``image``, instead of as a link.
+        self.base64_results = False
         super().__init__(self._app())
         self.tasks: dict[str, Task] = {}
         self.images: dict[str, Task] = {}  # image_id -> task, for last_id
@@ -168,6 +195,11 @@ class FakePicwish(FakeService):
     @property
     def base_url(self) -> str:
         return self.server.url
+
+    def _image_known(self, image_id: str) -> bool:
+        """Whether ``image_id`` still names a photo: its task finished within ``image_id_lifetime``."""
+        task = self.images.get(image_id)
+        return task is not None and task.done_at is not None and self.clock() - task.done_at <= self.image_id_lifetime
 
     def forget_images(self) -> None:
         """PicWish no longer keeps the images of finished tasks: their ids fail as last_id."""
@@ -258,7 +290,7 @@ class FakePicwish(FakeService):
             return "the fake serves asynchronous tasks only"
         if image is None and "image_url" not in fields and "last_id" not in fields:
             return "image_file, image_url or last_id is required"
-        if "last_id" in fields and image is None and fields["last_id"] not in self.images:
+        if "last_id" in fields and image is None and not self._image_known(fields["last_id"]):
             return "last_id not found"
         if image is not None:
             if len(image) > 15 * 1024 * 1024:
@@ -313,13 +345,20 @@ class FakePicwish(FakeService):
             task.step += 1
             if task.state == 1:
                 task.finished_at = time.monotonic()
+                task.done_at = self.clock()
             await self.changed()
         if (task.state == 1 or task.state < 0) and "callback_url" in task.fields:
             await self._send_callback(task)
 
     async def _send_callback(self, task: Task) -> None:
+        """The document's callback: the task's id and state, and ``image`` a file name, not a link
+        (its other example has no URL either): it says the task ended, the query says the rest."""
+        data: dict[str, Any] = {"task_id": task.task_id, "state": task.state}
+        if task.state == 1:
+            data["image"] = f"{task.task_id}.jpg"
+        body = {"status": 200, "message": "success", "data": data}
         try:
-            response = await self._http.post(task.fields["callback_url"], json=self._status_body(task, "callback"))
+            response = await self._http.post(task.fields["callback_url"], json=body)
             task.callbacks.append(response.status_code)
             self.callback_results.append(response.status_code)
         except httpx.HTTPError:
@@ -348,9 +387,9 @@ class FakePicwish(FakeService):
             return _bad("task not found", 404)
         task.queried_at = time.monotonic()
         task.query_times.append(task.queried_at)
-        return web.json_response(self._status_body(task, str(request.url.origin())))
+        return web.json_response(self._status_body(task))
 
-    def _status_body(self, task: Task, origin: str) -> dict[str, Any]:
+    def _status_body(self, task: Task) -> dict[str, Any]:
         data: dict[str, Any] = {
             "task_id": task.task_id,
             "state": task.state,
@@ -359,11 +398,14 @@ class FakePicwish(FakeService):
             "processed_at": 1758771079,
         }
         if task.state == 1:
+            inline = self.base64_results
             data.update(
-                image=f"{self.base_url}/results/{task.task_id}.jpg",
+                image=base64.b64encode(self.render(task)).decode()
+                if inline
+                else f"{self.base_url}/results/{task.task_id}.jpg",
                 image_id=task.image_id,
                 completed_at=1758771080,
-                return_type=1,
+                return_type=2 if inline else 1,
                 state_detail="Complete",
             )
         return {"status": 200, "message": "success", "data": data}
@@ -391,8 +433,14 @@ class FakePicwish(FakeService):
 
     async def _result(self, request: web.Request) -> web.Response:
         task = self.tasks.get(request.match_info["name"].removesuffix(".jpg"))
-        if task is None or task.state != 1:
+        if task is None or task.state != 1 or task.done_at is None:
             raise web.HTTPNotFound()
+        if self.clock() - task.done_at > self.result_lifetime:
+            raise web.HTTPForbidden(text="Request has expired")  # what a signed storage link says
+        return web.Response(body=self.render(task), content_type="image/jpeg")
+
+    def render(self, task: Task) -> bytes:
+        """The finished photo of ``task``."""
         width, height = self.result_size(task)
         colour = "#" + task.fields.get("bg_color", "FFFFFF")
         if task.fields.get("layout") == "1":  # the sheet's canvas: grey unless layout_bg_color says
@@ -413,4 +461,4 @@ class FakePicwish(FakeService):
         dpi = int(task.fields.get("dpi", 300))
         out = io.BytesIO()
         img.save(out, "JPEG", quality=92, dpi=(dpi, dpi))
-        return web.Response(body=out.getvalue(), content_type="image/jpeg")
+        return out.getvalue()

@@ -3,8 +3,9 @@
 Always HTTP 200, like the real one: a missing or wrong ``x-sign-value`` (md5 of
 "https://h5.tu.qq.com" + len(body) + "HQ31X02e" over the raw body), a missing
 ``x-sign-version``, Origin, Referer or User-Agent, or a malformed body answers -2111
-AUTH_FAILED; GIF or WebP answer -2100. Success returns four ``img_urls`` served by the
-fake, at the document's sizes for vertical or horizontal inputs.
+AUTH_FAILED; GIF or WebP answer -2100; an image larger than ``max_side`` answers 2111
+VOLUMN_LIMIT ("rate limit or image too big"), however often it is sent. Success returns four
+``img_urls`` served by the fake, at the document's sizes for vertical or horizontal inputs.
 """
 
 from __future__ import annotations
@@ -45,6 +46,10 @@ class FakeQQAnime:
         #: Codes to answer the next requests with, e.g. [2111, 2111] (then success).
         self.next_codes: list[int] = []
         self.results: dict[str, tuple[str, int]] = {}
+        #: The longest side converted; a larger image is "too big" (2111), every time.
+        self.max_side = 2048
+        #: Entries put before the real links in ``video_urls`` (a test's odd ones: null, not a URL).
+        self.odd_videos: list[Any] = []
 
     @property
     def url(self) -> str:
@@ -90,6 +95,8 @@ class FakeQQAnime:
             return self._fail(-2100, "PARAM_INVALID")
         if fmt not in ("JPEG", "PNG"):
             return self._fail(-2100, "PARAM_INVALID")
+        if max(size) > self.max_side:
+            return self._fail(2111, "VOLUMN_LIMIT")
         if self.next_codes:
             code = self.next_codes.pop(0)
             messages = {
@@ -108,7 +115,7 @@ class FakeQQAnime:
             self.results[f"{key}_{index}"] = (orientation, index)
             urls.append(f"{self.server.url}/img/{key}_{index}.jpg")
         videos = [f"{self.server.url}/video/{key}_{index}.mp4" for index in range(2)] if self.with_videos else []
-        extra_out = {"video_urls": videos, "img_urls": urls}
+        extra_out = {"video_urls": [*self.odd_videos, *videos], "img_urls": urls}
         return web.json_response(
             {"code": 0, "msg": "", "images": [], "faces": [], "extra": json.dumps(extra_out), "videos": []}
         )

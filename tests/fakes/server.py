@@ -10,6 +10,7 @@ from typing import Any
 import httpx
 from aiohttp import web
 
+from tests.fakes.clock import ManualClock
 from tests.fakes.faults import Faults
 
 
@@ -20,10 +21,11 @@ def free_port() -> int:
 
 
 class LoopbackServer:
-    def __init__(self, app: web.Application) -> None:
+    def __init__(self, app: web.Application, clock: ManualClock | None = None) -> None:
         self.app = app
-        #: Faults scripted for the app's named routes (see tests.fakes.faults).
-        self.faults = Faults()
+        #: Faults scripted for the app's named routes (see tests.fakes.faults), their delays taken
+        #: on ``clock`` when the test moves the fake's time by hand.
+        self.faults = Faults(clock)
         app.middlewares.append(self.faults.middleware)
         self._runner: web.AppRunner | None = None
         self.port = 0

@@ -4,11 +4,13 @@ It long-polls ``getUpdates`` with offsets, accepts form and multipart bodies, ke
 messages the bot sends (and their edits), serves files for ``getFile`` downloads and can
 be scripted to fail a method. Payments in Telegram Stars go as the Bot API documents them: an
 invoice (``sendInvoice``: XTR, one price, no provider token), a ``pre_checkout_query`` that must be
-answered (``answerPreCheckoutQuery``) before the user is charged, then a ``successful_payment``
-message; ``refundStarPayment`` refunds a charge once, and a refund made by Telegram arrives as a
-``refunded_payment`` message. Every charge and refund is also a Star transaction of the bot, listed
-by ``getStarTransactions`` in chronological order with ``offset``/``limit`` paging (a payment can be
-made without its update reaching the bot: one lost in a crash). Tests act as users through :class:`FakeUser` helpers and
+answered (``answerPreCheckoutQuery``) within ``pre_checkout_window`` seconds (Telegram's 10, on
+the fake's ``clock``, which a test may move by hand) before the user is charged, then a
+``successful_payment`` message; ``refundStarPayment`` refunds a charge once, and every refund,
+the bot's own too, arrives as a ``refunded_payment`` message. Every charge and refund is also a
+Star transaction of the bot, listed by ``getStarTransactions`` in chronological order with
+``offset``/``limit`` paging (a payment can be made without its update reaching the bot: one lost
+in a crash). Tests act as users through :class:`FakeUser` helpers and
 wait for what the bot sends with :meth:`FakeTelegram.wait_for`.
 """
 
@@ -88,9 +90,22 @@ class Failure:
     retry_after: int | None = None
 
 
+#: Telegram's limit for answering a pre-checkout query: "the Bot API must receive an answer
+#: within 10 seconds after the pre-checkout query was sent".
+PRE_CHECKOUT_WINDOW = 10.0
+
+
 class FakeTelegram:
-    def __init__(self, token: str = "123456:TEST-token-for-the-fake-bot-api") -> None:
+    def __init__(
+        self,
+        token: str = "123456:TEST-token-for-the-fake-bot-api",
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        pre_checkout_window: float = PRE_CHECKOUT_WINDOW,
+    ) -> None:
         self.token = token
+        self.clock = clock
+        self.pre_checkout_window = pre_checkout_window
         self.server = LoopbackServer(self._app())
         self.updates: list[dict[str, Any]] = []
         self._update_ids = itertools.count(1)
@@ -123,14 +138,15 @@ class FakeTelegram:
         self.webhook_results: list[int] = []
         #: Called with each message the bot sends or edits, as it happens (for bench/load.py).
         self.observers: list[Callable[[SentMessage], None]] = []
-        #: Pre-checkout queries sent to the bot (query id -> time.monotonic() when sent), and the
-        #: bot's answers by query id. Telegram waits ``pre_checkout_window`` seconds (10) for the
-        #: answer, then cancels the checkout and refuses a later answer, counted in ``late_pre_checkouts``.
+        #: Pre-checkout queries sent to the bot (query id -> ``clock()`` when sent), and the bot's
+        #: answers by query id. Telegram waits ``pre_checkout_window`` seconds (10) for the answer,
+        #: then cancels the checkout and refuses a later answer: those query ids are in ``late_pre_checkouts``.
         self.pre_checkout_answers: dict[str, dict[str, Any]] = {}
         self._pre_checkouts: dict[str, float] = {}
-        self.pre_checkout_window = 10.0
-        self.late_pre_checkouts = 0
-        #: Star payments made: charge id -> {"user_id", "stars", "refunded"}.
+        self.late_pre_checkouts: list[str] = []
+        #: Updates Telegram sends of its own accord after a method call (refunded_payment).
+        self._later: set[asyncio.Task[None]] = set()
+        #: Star payments made: charge id -> {"user_id", "user", "stars", "refunded", "payload"}.
         self.charges: dict[str, dict[str, Any]] = {}
         #: The bot's Star transactions (StarTransaction objects), oldest first: each charge (from
         #: a user, ``source``) and each refund (to the user, ``receiver``; its id is the charge's).
@@ -156,6 +172,7 @@ class FakeTelegram:
     async def stop(self) -> None:
         for event in self.hold.values():
             event.set()
+        await asyncio.gather(*self._later, return_exceptions=True)
         # A long poll the bot gave up on (it stopped) still waits here, and the server's cleanup
         # would wait for it: end it now.
         self._closing = True
@@ -559,11 +576,13 @@ class FakeTelegram:
         query_id = str(params.get("pre_checkout_query_id", ""))
         if query_id not in self._pre_checkouts:
             raise _ApiError(400, "Bad Request: QUERY_ID_INVALID")
-        too_late = time.monotonic() - self._pre_checkouts[query_id] > self.pre_checkout_window
-        if too_late:
-            self.late_pre_checkouts += 1
-        if query_id in self.pre_checkout_answers or too_late:
-            raise _ApiError(400, "Bad Request: query is too old and response timeout expired or query ID is invalid")
+        too_old = "Bad Request: query is too old and response timeout expired or query ID is invalid"
+        if query_id in self.pre_checkout_answers or query_id in self.late_pre_checkouts:
+            raise _ApiError(400, too_old)
+        if self.clock() - self._pre_checkouts[query_id] > self.pre_checkout_window:
+            # Too late: Telegram told the user the payment failed, and charges nothing.
+            self.late_pre_checkouts.append(query_id)
+            raise _ApiError(400, too_old)
         ok = params.get("ok") in (True, "true", "True")
         if not ok and not params.get("error_message"):
             raise _ApiError(400, "Bad Request: error_message is required when ok is false")
@@ -578,6 +597,13 @@ class FakeTelegram:
         if charge["refunded"]:
             raise _ApiError(400, "Bad Request: CHARGE_ALREADY_REFUNDED")
         self._refund(charge_id)
+        # As for any refund, the buyer's chat gets the refunded_payment message (sent beside this
+        # answer: the bot may get either first).
+        user = charge["user"]
+        buyer = FakeUser(self, charge["user_id"], user["first_name"], user.get("language_code", "en"))
+        task = asyncio.create_task(self.report_refund(buyer, charge_id))
+        self._later.add(task)
+        task.add_done_callback(self._later.discard)
         return True
 
     def charge(self, user: FakeUser, stars: int, payload: str) -> str:
@@ -641,8 +667,13 @@ class FakeTelegram:
         charge = self.charges[charge_id]
         if not charge["refunded"]:  # a second report of the same refund is the same transaction
             self._refund(charge_id)
-        if not deliver:
-            return
+        if deliver:
+            await self.report_refund(user, charge_id)
+
+    async def report_refund(self, user: FakeUser, charge_id: str) -> None:
+        """The ``refunded_payment`` message of a refund, in the buyer's chat (a test may send it
+        itself to have the report overtake refundStarPayment's answer)."""
+        charge = self.charges[charge_id]
         refund = {
             "currency": "XTR",
             "total_amount": charge["stars"],
@@ -740,16 +771,18 @@ class FakeUser:
         payload: str | None = None,
         total: int | None = None,
         currency: str = "XTR",
+        timeout: float = 10.0,
         deliver: bool = True,
     ) -> tuple[dict[str, Any], str | None]:
         """Tap Pay on ``invoice``: Telegram asks the bot first (``pre_checkout_query``, with the
         invoice's payload and total unless a modified client changes them) and charges only after
-        ``ok``, given within the API's ``pre_checkout_window`` (else the checkout fails: an
-        AssertionError here). Returns the bot's answer and the charge id (None when refused).
-        Without ``deliver`` the ``successful_payment`` update never reaches the bot (lost in a
-        crash after the update offset moved on): only the Star transaction tells of the payment."""
+        ``ok``, given within the API's ``pre_checkout_window``. Returns the bot's answer
+        (``{"ok": False, "late": True}`` for an answer after the window) and the charge id (None
+        when refused). Without ``deliver`` the ``successful_payment`` update never reaches the bot
+        (lost in a crash after the update offset moved on): only the Star transaction tells of the
+        payment."""
         query_id = f"pcq-{next(self.api._update_ids)}"
-        self.api._pre_checkouts[query_id] = time.monotonic()
+        self.api._pre_checkouts[query_id] = self.api.clock()
         payload = str(invoice.params["payload"]) if payload is None else payload
         total = int(invoice.params["prices"][0]["amount"]) if total is None else total
         query = {
@@ -760,15 +793,13 @@ class FakeUser:
             "invoice_payload": payload,
         }
         await self.api.push_update({"pre_checkout_query": query})
-        waited = time.monotonic() - self.api._pre_checkouts[query_id]
-        try:
-            answer = await self.api.wait_for(
-                lambda: self.api.pre_checkout_answers.get(query_id), max(0.0, self.api.pre_checkout_window - waited)
-            )
-        except TimeoutError:
-            raise AssertionError(
-                f"the bot did not answer the pre-checkout query within {self.api.pre_checkout_window:g} s"
-            ) from None
+
+        def answered() -> dict[str, Any] | None:
+            if query_id in self.api.late_pre_checkouts:
+                return {"ok": False, "error_message": None, "late": True}
+            return self.api.pre_checkout_answers.get(query_id)
+
+        answer = await self.api.wait_for(answered, timeout)
         if not answer["ok"]:
             return answer, None
         charge_id = self.api.charge(self, total, payload)

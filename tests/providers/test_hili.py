@@ -125,3 +125,49 @@ async def test_an_expired_result_fails_the_task(client, hili):
 
 async def test_remaining_uses(client, hili):
     assert await client.remaining() == 100
+
+
+@pytest.mark.parametrize("route", ["upload", "status"])
+async def test_every_attempt_is_signed_afresh_so_a_slow_retry_is_not_refused(route):
+    """Two attempts answered 503 after 70 s each (by the fake's clock): the third goes out 140 s
+    after the first, past the two minutes a token lives (document 002). Signed once for all three,
+    it got errno 9999: Hili taken for refusing the key, a false alert, a charged job refunded."""
+    from tests.fakes.clock import ManualClock
+    from tests.fakes.faults import Fault
+
+    clock = ManualClock()
+    fake = FakeHili(clock=clock)
+    await fake.start()
+    client = HiliClient(fake.third_code, fake.secret_key, base_url=fake.base_url, clock=clock, backoff=0.001)
+    try:
+        mdf = await client.upload(portrait_jpeg(300, 400), "sr")
+        start = clock()
+        fake.server.faults.add(route, Fault.error(503, delay=70), times=2)
+        if route == "upload":
+            mdf = await client.upload(portrait_jpeg(300, 400), "sr")
+        else:
+            assert await client.status(mdf) == 100
+        assert fake.server.faults.count(route) == 2
+        stamp = int(fake.tokens[-1].partition(",")[2])
+        assert stamp == int(start + 140)  # signed when it was sent, not when the first one was
+    finally:
+        await client.aclose()
+        await fake.stop()
+
+
+async def test_the_fake_refuses_a_token_older_than_two_minutes():
+    from tests.fakes.clock import ManualClock
+
+    clock = ManualClock()
+    fake = FakeHili(clock=clock)
+    await fake.start()
+    late = HiliClient(fake.third_code, fake.secret_key, base_url=fake.base_url, clock=lambda: clock() - 121)
+    in_time = HiliClient(fake.third_code, fake.secret_key, base_url=fake.base_url, clock=lambda: clock() - 119)
+    try:
+        with pytest.raises(AuthenticationError):
+            await late.remaining()
+        assert await in_time.remaining() == fake.nums
+    finally:
+        await late.aclose()
+        await in_time.aclose()
+        await fake.stop()

