@@ -343,6 +343,57 @@ async def test_a_lost_refund_report_is_taken_back_and_a_stranger_payment_only_re
         assert await shop.repo.ledger_problems() == []
 
 
+async def test_every_refund_is_reported_and_reconciled_and_taken_back_once(make_settings, telegram, picwish):
+    """Every refund is a Star transaction and is reported with refunded_payment, the bot's own
+    too: for an admin's /refund, its answer, its report and the reconciliation's passes each find
+    it, and for Telegram's own refund the report and the passes; the credits leave once, the
+    buyers are told once and nobody is alerted (the admin confirmed; the other pack was unspent)."""
+    settings = make_settings(
+        payments__packs=PACKS,
+        credits__daily_free=0,
+        payments__reconcile_interval=0.1,
+        payments__reconcile_grace=2,  # the refunds are reported first, then reconciled
+    )
+    async with running(settings) as shop:
+        spender, other = telegram.user(user_id=823), telegram.user(user_id=824)
+        spent = await _buy_and_order(spender)
+        _, unspent = await other.pay(await _invoice(other))
+        await other.next_message("Thank you!")
+        admin = telegram.user(user_id=ADMIN)
+        await admin.send_text(f"/refund {spent}")
+        question = await admin.next_message("Refund anyway?")
+        await admin.press(question, "Refund anyway")
+        await admin.edited(question, "Refunded 50 ⭐ to user 823; 30 credits taken back.")
+        await spender.next_message("was refunded")
+        await telegram.refund_by_telegram(other, unspent)
+        await other.next_message("was refunded")
+        refunds = [tx for tx in telegram.star_transactions if "receiver" in tx]
+        assert sorted(tx["id"] for tx in refunds) == sorted([spent, unspent])
+
+        def reported() -> list[str]:
+            updates = telegram.pushed.values()
+            return [
+                u["message"]["refunded_payment"]["telegram_payment_charge_id"]
+                for u in updates
+                if "refunded_payment" in u.get("message", {})
+            ]
+
+        await telegram.wait_for(lambda: sorted(reported()) == sorted([spent, unspent]))
+        async with asyncio.timeout(15):  # every transaction compared, the refunds too
+            while shop.reconciler._settled < len(telegram.star_transactions):
+                shop.reconciler.passed.clear()
+                await shop.reconciler.passed.wait()
+        await spender.send_text("/balance")
+        assert "you owe 6 credits" in (await spender.next_message("You have")).text
+        assert len([m for m in spender.messages() if m.text.startswith("↩️")]) == 1
+        assert len([m for m in other.messages() if m.text.startswith("↩️")]) == 1
+        assert not [m.text for m in telegram.sent_to(ADMIN) if m.text.startswith("⚠️")]
+        rows = await shop.db.fetchall("SELECT payment, amount FROM ledger WHERE kind = 'refund' ORDER BY payment")
+        assert sorted((row["payment"], row["amount"]) for row in rows) == sorted([(spent, 30), (unspent, 30)])
+        assert (await shop.repo.credits(823)).bought == -6 and (await shop.repo.credits(824)).bought == 0
+        assert await shop.repo.ledger_problems() == []
+
+
 async def test_in_webhook_mode_a_checkout_is_answered_in_time_by_the_process_that_received_it(
     make_settings, telegram, tmp_path
 ):
