@@ -190,7 +190,7 @@ async def _set_commands(app: PhotoBotApp, settings: Settings) -> None:
 
 #: What one process at a time does, by name (Store.exclusive): handle Telegram's updates (long
 #: polling, or taking webhook updates from the inbox; another bot process stands by), and the
-#: upkeep: sweeping old photos and watching provider accounts.
+#: upkeep: sweeping old photos, watching provider accounts and reconciling Star payments.
 UPDATES = "updates"
 UPKEEP = "upkeep"
 
@@ -312,17 +312,20 @@ async def _keep_in_step(services: Wiring, states: ProviderStates) -> None:
 
 
 async def _upkeep(right: Exclusive, services: Wiring) -> None:
-    """Sweep old photos and watch the provider accounts, in one process at a time."""
+    """Sweep old photos, watch the provider accounts and reconcile Star payments with Telegram's
+    record of them, in one process at a time."""
     while True:
         await right.acquire()
         try:
             services.sweeper.start()
             services.accounts.start()
+            services.reconciler.start()
             await right.lost.wait()
             log.warning("lost the upkeep right (database connection); waiting for it again")
         finally:
             await services.sweeper.stop()
             await services.accounts.stop()
+            await services.reconciler.stop()
             await right.release()
 
 

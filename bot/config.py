@@ -135,6 +135,17 @@ class PaymentSettings(_Section):
     #: The terms of sale shown by /terms: a text, or one per language; empty means the locale
     #: catalog's default terms.
     terms: str | dict[str, str] = ""
+    #: Seconds between two comparisons of Telegram's record of Star payments (getStarTransactions)
+    #: with the payments received: one whose update never arrived is credited then (bot/reconcile.py).
+    reconcile_interval: float = Field(default=600.0, gt=0)
+    #: Seconds a Star transaction is left to its own update (which may still be on its way)
+    #: before the comparison acts on it.
+    reconcile_grace: float = Field(default=300.0, ge=0)
+    #: Seconds an unpaid invoice is kept after it was made (and after its last checkout); then
+    #: it is deleted, and its Pay button refused. Every pack button press makes one.
+    invoice_lifetime: float = Field(default=86400.0, gt=0)
+    #: Questions one user may send the admins with /paysupport in any hour.
+    support_questions_per_hour: int = Field(default=3, ge=1)
 
     @model_validator(mode="after")
     def _ids_are_unique(self) -> PaymentSettings:

@@ -58,6 +58,20 @@ class UpdateInbox:
         )
         await self.store.notify(UPDATES_CHANNEL, str(update_id))
 
+    async def seen(self, update_id: int) -> bool:
+        """Whether the update is kept: waiting, being handled, or handled within a day."""
+        return await self.store.fetchone("SELECT 1 FROM updates WHERE update_id = ?", (update_id,)) is not None
+
+    async def handled_here(self, update_id: int) -> None:
+        """Remember (for a day) an update the receiving process handled itself (a pre-checkout
+        query: bot/conversations/payments.checkout_arrived); it is never taken."""
+        now = time.time()
+        await self.store.write(
+            "INSERT INTO updates (update_id, body, received_at, taken_at, handled_at) VALUES (?, '', ?, ?, ?)"
+            " ON CONFLICT (update_id) DO NOTHING",
+            (update_id, now, now, now),
+        )
+
     async def take(self, limit: int = BATCH) -> list[dict[str, Any]]:
         """The oldest updates nobody took, marked taken (only the handling process takes); they
         stay in the inbox until :meth:`finish`."""

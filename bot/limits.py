@@ -13,10 +13,12 @@ WINDOW = 60.0
 
 
 class RequestLimiter:
-    """Allows ``per_minute`` requests per user in any 60 seconds; tells the user once per window."""
+    """Allows ``allowed`` requests per user in any ``window`` seconds (60: a minute); tells
+    the user once per window."""
 
-    def __init__(self, per_minute: int, clock: Callable[[], float] = time.monotonic) -> None:
-        self.per_minute = per_minute
+    def __init__(self, allowed: int, clock: Callable[[], float] = time.monotonic, window: float = WINDOW) -> None:
+        self.allowed = allowed
+        self.window = window
         self._clock = clock
         self._seen: dict[int, deque[float]] = {}
         self._warned: dict[int, float] = {}
@@ -25,14 +27,14 @@ class RequestLimiter:
     def allow(self, user_id: int) -> bool:
         now = self._clock()
         times = self._seen.setdefault(user_id, deque())
-        while times and now - times[0] >= WINDOW:
+        while times and now - times[0] >= self.window:
             times.popleft()
-        if len(times) >= self.per_minute:
+        if len(times) >= self.allowed:
             return False
         times.append(now)
-        if now - self._pruned >= WINDOW:  # once a window, forget users who have been quiet all of it
+        if now - self._pruned >= self.window:  # once a window, forget users who have been quiet all of it
             self._pruned = now
-            for quiet in [u for u, t in self._seen.items() if not t or now - t[-1] >= WINDOW]:
+            for quiet in [u for u, t in self._seen.items() if not t or now - t[-1] >= self.window]:
                 self._seen.pop(quiet, None)
                 self._warned.pop(quiet, None)
         return True
@@ -44,7 +46,7 @@ class RequestLimiter:
     def should_warn(self, user_id: int) -> bool:
         """True once per window for a user who is over the limit."""
         now = self._clock()
-        if now - self._warned.get(user_id, -WINDOW) < WINDOW:
+        if now - self._warned.get(user_id, -self.window) < self.window:
             return False
         self._warned[user_id] = now
         return True

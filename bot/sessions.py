@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import logging
 import time
+from typing import Any
 
 from telegram import Update
 from telegram.error import TelegramError
+from telegram.ext import Application, ConversationHandler
 
 from bot import keyboards
 from bot.context import Context, PhotoBotApp, Session
@@ -59,3 +61,16 @@ async def forget_quiet_sessions(
     if quiet:
         log.info("forgot %d quiet sessions", len(quiet))
     return len(quiet)
+
+
+def end_conversations(app: Application[Any, Any, Any, Any, Any, Any], chat_id: int, user_id: int) -> int:
+    """End every conversation step the user is at (/forget), so that none is written back after
+    its kept row was deleted; python-telegram-bot then deletes the kept ones too. How many.
+    python-telegram-bot has no public way to end a conversation from outside its handler: this
+    takes the step out of the handler's own (tracked) dict, as ending it there would."""
+    ended = 0
+    for handlers in app.handlers.values():
+        for handler in handlers:
+            if isinstance(handler, ConversationHandler) and handler._conversations.pop((chat_id, user_id), None):
+                ended += 1
+    return ended

@@ -17,6 +17,7 @@ from typing import Any
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST
 from telegram import Bot, Update
+from telegram.error import BadRequest, TelegramError
 
 from bot.media import MediaSigner, MediaStore, content_type
 from bot.storage.repo import Repository
@@ -43,6 +44,7 @@ class WebServer:
         disk_low: Callable[[], bool] = lambda: False,
         metrics: Callable[[], Awaitable[bytes]] | None = None,
         metrics_token: str = "",
+        checkout: Callable[[Update], Awaitable[None]] | None = None,
     ) -> None:
         self.disk_low = disk_low
         self.metrics = metrics
@@ -53,6 +55,8 @@ class WebServer:
         self.signer = signer
         #: Keeps a webhook update for the process that handles updates (bot/inbox.py).
         self.keep_update = keep_update
+        #: Answers a webhook's pre-checkout query here and now (Telegram waits 10 s for it).
+        self.checkout = checkout
         #: Wakes a job's driver, in whichever process it runs (JobRunner.announce_wake).
         self.wake = wake
         self.host = host
@@ -129,12 +133,29 @@ class WebServer:
             raise web.HTTPNotFound()
         try:
             body = await request.json()
-            Update.de_json(body, bot)  # only an update Telegram could have sent is kept
+            update = Update.de_json(body, bot)  # only an update Telegram could have sent is kept
             if not isinstance(body.get("update_id"), int):
                 raise TypeError("update_id")
         except (ValueError, TypeError, KeyError, AttributeError):
             raise web.HTTPBadRequest() from None
+        if update.pre_checkout_query is not None and self.checkout is not None:
+            return await self._checkout(update)
         await self.keep_update(body)  # answered once kept: a crash now loses nothing Telegram let go of
+        return web.Response()
+
+    async def _checkout(self, update: Update) -> web.Response:
+        """A pre-checkout query, answered in this process (not by the one that handles updates,
+        which may be behind). When Telegram could not be told, it is asked to send it again."""
+        assert self.checkout is not None
+        try:
+            await self.checkout(update)
+        except BadRequest as err:  # too late, or answered already: sending it again changes nothing
+            log.warning("could not answer pre-checkout query %s: %s", update.update_id, err)
+        except TelegramError as err:
+            log.warning(
+                "could not answer pre-checkout query %s (Telegram will send it again): %s", update.update_id, err
+            )
+            raise web.HTTPServiceUnavailable() from None
         return web.Response()
 
     async def callback(self, request: web.Request) -> web.Response:

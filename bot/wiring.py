@@ -15,6 +15,7 @@ from bot.accounts import AccountWatch, UsesRule
 from bot.alerts import OperatorAlerts
 from bot.config import Settings
 from bot.context import PhotoBotApp
+from bot.conversations.payments import checkout_arrived
 from bot.delivery import Delivery
 from bot.health import Problem, ProviderHealth
 from bot.inbox import UpdateInbox
@@ -24,6 +25,7 @@ from bot.media import MediaSigner, MediaStore, derive_secret
 from bot.metrics import Metrics
 from bot.photos import PhotoKeeper
 from bot.provider_state import ProviderStates
+from bot.reconcile import StarReconciler
 from bot.retention import MediaSweeper
 from bot.services import registry
 from bot.services.base import ResultView, Service
@@ -80,6 +82,10 @@ class Wiring:
     engine: EngineWorker | None
     #: Webhook updates waiting for the process that handles updates.
     inbox: UpdateInbox
+    #: Compares Telegram's Star transactions with the payments received (bot/reconcile.py).
+    reconciler: StarReconciler
+    #: /paysupport questions per user and hour.
+    support_limiter: RequestLimiter
     #: Set when this process must stop: it lost its right to poll Telegram (bot/app.py).
     halt: asyncio.Event = field(default_factory=asyncio.Event)
     #: Payments an admin's /refund is refunding now. Telegram reports every refund with a
@@ -112,6 +118,7 @@ class Wiring:
     async def close(self) -> None:
         await self.sweeper.stop()
         await self.accounts.stop()
+        await self.reconciler.stop()
         await self.runner.stop()
         await self.web.stop()
         for provider in self.providers.values():
@@ -353,6 +360,7 @@ async def open_wiring(app: PhotoBotApp, settings: Settings, db: Store, *, serve_
         disk_low=photos.disk_low,
         metrics=lambda: _metrics_page(wiring),
         metrics_token=settings.server.metrics_token,
+        checkout=lambda update: checkout_arrived(update, wiring),
     )
     if serve_web:
         await web.start()
@@ -386,6 +394,14 @@ async def open_wiring(app: PhotoBotApp, settings: Settings, db: Store, *, serve_
         DecodeBudget(DECODE_BUDGET_BYTES),
         engine,
         inbox,
+        StarReconciler(
+            app.bot,
+            lambda: wiring,
+            interval=settings.payments.reconcile_interval,
+            grace=settings.payments.reconcile_grace,
+            invoice_lifetime=settings.payments.invoice_lifetime,
+        ),
+        RequestLimiter(settings.payments.support_questions_per_hour, window=3600.0),
     )
     app.bot_data.wiring = wiring
     return wiring

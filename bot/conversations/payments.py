@@ -15,20 +15,26 @@ import logging
 import secrets
 import time
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
-from telegram import LabeledPrice, Update
-from telegram.error import TelegramError
+from telegram import Bot, LabeledPrice, PreCheckoutQuery, Update
+from telegram.error import BadRequest, TelegramError
 
 from bot import keyboards
 from bot.callback_data import BuyPack, RefundAnswer
 from bot.context import Context
 from bot.conversations.common import answer, is_admin, message_of, pressed, query_of, user_id_of
 from bot.i18n import localized, pick_language, t
-from bot.storage.payments import CURRENCY, Payment
+from bot.storage.payments import CURRENCY, Payment, RefundPlan, RefundStart
+
+if TYPE_CHECKING:
+    from bot.wiring import Wiring
 
 log = logging.getLogger(__name__)
 #: How many purchases /balance and /paysupport show.
 RECENT = 5
+#: Telegram's answer to refundStarPayment for a charge refunded before.
+ALREADY_REFUNDED = "CHARGE_ALREADY_REFUNDED"
 
 
 async def buy(update: Update, context: Context) -> None:
@@ -68,18 +74,35 @@ async def buy_pack(update: Update, context: Context) -> None:
 
 
 async def pre_checkout(update: Update, context: Context) -> None:
-    """Telegram asks before charging: yes only for our invoice, for this user, at its price."""
+    """Telegram asks before charging (an update taken by long polling, or from the inbox)."""
     query = update.pre_checkout_query
     assert query is not None
+    await answer_checkout(context.wiring, query, context.session.lang)
+
+
+async def checkout_arrived(update: Update, wiring: Wiring) -> None:
+    """Webhook mode: a pre-checkout query is answered by the process that received it, at once.
+    Telegram waits 10 s for the answer, and the answer needs only the invoice, from the database;
+    through the inbox it would wait for the process that handles updates, however far behind.
+    Its update_id is then kept as handled, so that Telegram sending it again is not answered twice."""
+    query = update.pre_checkout_query
+    assert query is not None
+    if await wiring.inbox.seen(update.update_id):
+        return
+    await answer_checkout(wiring, query, None)
+    await wiring.inbox.handled_here(update.update_id)
+
+
+async def answer_checkout(wiring: Wiring, query: PreCheckoutQuery, lang: str | None) -> None:
+    """Yes only for our invoice, for this user, at its price; else why not, in the user's language."""
     user = query.from_user
-    lang = context.session.lang or await context.wiring.repo.user_language(user.id) or pick_language(user.language_code)
-    problem = await context.wiring.payments.checkout_problem(
-        query.invoice_payload, query.from_user.id, query.currency, query.total_amount
-    )
+    problem = await wiring.payments.checkout_problem(query.invoice_payload, user.id, query.currency, query.total_amount)
     if problem is None:
+        await wiring.payments.checked_out(query.invoice_payload)
         await query.answer(ok=True)
         return
-    log.warning("pre-checkout refused (%s) for user %s", problem, query.from_user.id)
+    log.warning("pre-checkout refused (%s) for user %s", problem, user.id)
+    lang = lang or await wiring.repo.user_language(user.id) or pick_language(user.language_code)
     await query.answer(ok=False, error_message=t(lang, f"buy.checkout_{problem}"))
 
 
@@ -112,28 +135,30 @@ async def refunded(update: Update, context: Context) -> None:
     assert refund is not None
     charge_id = refund.telegram_payment_charge_id
     # Every refund is reported, an admin's /refund too; its report may come before its answer.
-    await _take_back(context, charge_id, "by Telegram", alert=charge_id not in context.wiring.refunding)
+    await take_back(
+        context.bot, context.wiring, charge_id, "by Telegram", alert=charge_id not in context.wiring.refunding
+    )
 
 
-async def _take_back(context: Context, charge_id: str, note: str, *, alert: bool) -> Payment | None:
-    """Record the refund; tell the buyer, and (``alert``: nobody confirmed it) the admins when
-    spent credits left the buyer owing."""
-    payments = context.wiring.payments
-    plan = await payments.plan_refund(charge_id)
-    if plan is None or not await payments.take_back(plan, note):
+async def take_back(bot: Bot, wiring: Wiring, charge_id: str, note: str, *, alert: bool) -> RefundPlan | None:
+    """Record the refund of a payment; tell the buyer, and (``alert``: nobody confirmed it) the
+    admins when spent credits left the buyer owing. What it did; None when there is no such
+    payment or it was refunded already."""
+    plan = await wiring.payments.take_back(charge_id, note)
+    if plan is None:
         return None
     buyer = plan.payment
-    lang = await context.wiring.repo.user_language(buyer.user_id)
-    if lang is not None:  # still a user (not gone with /forget)
-        balance = await context.wiring.repo.balance(buyer.user_id)
+    lang = await wiring.repo.user_language(buyer.user_id)
+    if lang:  # still a user (not gone with /forget)
+        balance = await wiring.repo.balance(buyer.user_id)
         try:
-            await context.bot.send_message(
+            await bot.send_message(
                 buyer.user_id, t(lang, "buy.refunded", credits=buyer.credits, stars=buyer.stars, balance=balance)
             )
         except TelegramError as err:
             log.info("could not tell user %s about a refund: %s", buyer.user_id, err)
     if alert and plan.bought_after < 0:
-        await context.wiring.alerts.tell(
+        await wiring.alerts.tell(
             "admin.alert_refund_spent",
             user_id=buyer.user_id,
             charge_id=charge_id,
@@ -141,7 +166,7 @@ async def _take_back(context: Context, charge_id: str, note: str, *, alert: bool
             credits=buyer.credits,
             bought=plan.bought_after,
         )
-    return buyer
+    return plan
 
 
 async def refund(update: Update, context: Context) -> None:
@@ -156,14 +181,10 @@ async def refund(update: Update, context: Context) -> None:
         await message_of(update).reply_text(t(lang, "admin.refund_usage"))
         return
     charge_id = args[0][:200]
-    plan = await context.wiring.payments.plan_refund(charge_id)
-    if plan is None:
-        await message_of(update).reply_text(t(lang, "admin.refund_unknown", charge_id=charge_id))
-        return
-    if plan.payment.refunded_at is not None:
-        await message_of(update).reply_text(t(lang, "admin.refund_already", charge_id=charge_id))
-        return
-    if plan.bought_after < 0:
+    started = await context.wiring.payments.begin_refund(charge_id, spend_confirmed=False)
+    if started.outcome == "ask":
+        assert started.plan is not None
+        plan = started.plan
         nonce = secrets.token_hex(4)
         context.session.pending_refund = (charge_id, nonce)
         spent = min(plan.payment.credits, -plan.bought_after)
@@ -178,7 +199,7 @@ async def refund(update: Update, context: Context) -> None:
         )
         await message_of(update).reply_text(text, reply_markup=markup)
         return
-    await message_of(update).reply_text(await _refund(context, charge_id))
+    await message_of(update).reply_text(await _refund(context, charge_id, started))
 
 
 async def refund_answer(update: Update, context: Context) -> None:
@@ -194,26 +215,56 @@ async def refund_answer(update: Update, context: Context) -> None:
     if press.answer != "yes":
         await query_of(update).edit_message_text(t(lang, "admin.refund_kept"))
         return
-    await query_of(update).edit_message_text(await _refund(context, pending[0]))
+    started = await context.wiring.payments.begin_refund(pending[0], spend_confirmed=True)
+    await query_of(update).edit_message_text(await _refund(context, pending[0], started))
 
 
-async def _refund(context: Context, charge_id: str) -> str:
-    """Stars back through Telegram first; the credits leave the ledger once Telegram agreed."""
+#: What the admin is told when a refund was not started, by why.
+_NOT_STARTED = {
+    "unknown": "admin.refund_unknown",
+    "refunded": "admin.refund_already",
+    "under_way": "admin.refund_under_way",
+}
+
+
+async def _refund(context: Context, charge_id: str, started: RefundStart) -> str:
+    """Once the refund is decided and its credits reserved (``started``): Stars back through
+    Telegram first, and the credits leave the ledger once Telegram agreed. What to tell the admin."""
     lang = context.lang
-    payment = await context.wiring.payments.payment(charge_id)
-    assert payment is not None
+    if started.outcome in _NOT_STARTED:
+        return t(lang, _NOT_STARTED[started.outcome], charge_id=charge_id)
+    assert started.outcome == "reserved" and started.plan is not None
+    payment = started.plan.payment
     refunding = context.wiring.refunding
     refunding.add(charge_id)
     try:
+        return await _refund_reserved(context, payment)
+    finally:
+        refunding.discard(charge_id)
+
+
+async def _refund_reserved(context: Context, payment: Payment) -> str:
+    """Ask Telegram for the Stars back, then take the credits back; what to tell the admin."""
+    lang = context.lang
+    charge_id = payment.charge_id
+    try:
         await context.bot.refund_star_payment(payment.user_id, charge_id)
-    except TelegramError as err:
+    except BadRequest as err:
+        if ALREADY_REFUNDED not in str(err):  # refused: the credits are the buyer's again
+            log.warning("refundStarPayment %s refused: %s", charge_id, err)
+            await context.wiring.payments.cancel_refund(charge_id)
+            return t(lang, "admin.refund_failed", charge_id=charge_id, reason=str(err))
+        # Refunded before (an attempt whose process died, or Telegram's own whose report was
+        # lost): taken back here, unless that refund's report came meanwhile.
+        if await take_back(context.bot, context.wiring, charge_id, "by /refund", alert=False) is None:
+            return t(lang, "admin.refund_already", charge_id=charge_id)
+    except TelegramError as err:  # maybe refunded: the reservation stands until it lapses
         log.warning("refundStarPayment %s failed: %s", charge_id, err)
         return t(lang, "admin.refund_failed", charge_id=charge_id, reason=str(err))
     else:
-        # Taken back here, or already by Telegram's report of this very refund (it may come first).
-        await _take_back(context, charge_id, "by /refund", alert=False)
-    finally:
-        refunding.discard(charge_id)
+        # Taken back here, or already by Telegram's report of this very refund (every refund is
+        # reported, and the report may come before the answer).
+        await take_back(context.bot, context.wiring, charge_id, "by /refund", alert=False)
     return t(lang, "admin.refund_done", stars=payment.stars, user_id=payment.user_id, credits=payment.credits)
 
 
@@ -238,7 +289,7 @@ def purchase_lines(lang: str, purchases: list[Payment]) -> str:
 
 async def paysupport(update: Update, context: Context) -> None:
     """/paysupport [question]: how to get help with a payment; with a question, the admins get it
-    with the user's id and recent purchases."""
+    with the user's id and recent purchases (``payments.support_questions_per_hour`` at most)."""
     lang = context.lang
     user_id = user_id_of(update)
     purchases = await context.wiring.payments.recent(user_id, RECENT)
@@ -248,6 +299,9 @@ async def paysupport(update: Update, context: Context) -> None:
         if purchases:
             text += "\n\n" + purchase_lines(lang, purchases)
         await message_of(update).reply_text(text)
+        return
+    if not context.wiring.support_limiter.allow(user_id):
+        await message_of(update).reply_text(t(lang, "paysupport.too_many"))
         return
     await context.wiring.alerts.tell(
         "admin.paysupport",

@@ -10,8 +10,9 @@ from telegram import Update
 from bot import keyboards
 from bot.callback_data import ForgetAnswer
 from bot.context import Context
-from bot.conversations.common import answer, message_of, pressed, query_of, user_id_of
+from bot.conversations.common import answer, chat_id_of, message_of, pressed, query_of, user_id_of
 from bot.i18n import t
+from bot.sessions import end_conversations
 from bot.storage.repo import ActiveJobs
 
 log = logging.getLogger(__name__)
@@ -77,6 +78,7 @@ async def forget_answer(update: Update, context: Context) -> None:
     if session.photo is not None:
         refs.append(session.photo.ref)
     deleted = sum(await asyncio.to_thread(lambda: [services.media.delete(ref) for ref in refs]))
+    end_conversations(context.application, chat_id_of(update), user_id)
     context.application.drop_user_data(user_id)
     if context.application.persistence is not None:  # the kept session goes now, not at the next write
         await context.application.persistence.drop_user_data(user_id)

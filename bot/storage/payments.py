@@ -4,7 +4,9 @@ An invoice's payload is a random token stored with the user and the pack as offe
 pre-checkout is accepted only for a payload issued to that user at that price. A payment adds its
 credits once (the ledger's unique index on the payment's charge id makes a replayed update a
 no-op); a refund takes exactly those credits back, once, even when they were already spent (the
-bought balance then goes below zero and blocks new orders until the user buys again).
+bought balance then goes below zero and blocks new orders until the user buys again). An admin's
+refund is decided on the credits as they are in the transaction that reserves them (orders run
+one at a time per user), so no order spends them while Telegram is asked.
 """
 
 from __future__ import annotations
@@ -12,15 +14,18 @@ from __future__ import annotations
 import secrets
 import sqlite3
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, TypeVar
 
-from bot.storage.repo import BALANCE_SQL, BOUGHT_SQL
+from bot.storage.repo import BALANCE_SQL, BOUGHT_SQL, REFUND_RESERVATION, RESERVED_SQL
 from bot.storage.store import Store, Tx
 
 #: Bytes of randomness in an invoice payload (Telegram allows 1-128 bytes).
 PAYLOAD_BYTES = 24
 CURRENCY = "XTR"
+
+T = TypeVar("T")
 
 CheckoutProblem = Literal["unknown", "not_yours", "wrong_price"]
 
@@ -42,6 +47,8 @@ class Payment:
     stars: int
     paid_at: float
     refunded_at: float | None
+    #: When an admin's refund reserved its credits (bot/conversations/payments.refund).
+    refund_started_at: float | None = None
 
 
 @dataclass(frozen=True)
@@ -54,12 +61,23 @@ class Received:
 
 @dataclass(frozen=True)
 class RefundPlan:
-    """A refund about to be made: the payment, and how far below zero it leaves bought credits."""
+    """A refund: the payment, and the bought credits it leaves (below zero: spent ones)."""
 
     payment: Payment
     #: The ledger identity the credits come back from (the buyer, or their /forget pseudonym).
     ledger_user: int
     bought_after: int
+
+
+RefundOutcome = Literal["unknown", "refunded", "under_way", "ask", "reserved"]
+
+
+@dataclass(frozen=True)
+class RefundStart:
+    """What :meth:`Payments.begin_refund` decided, with the refund it planned (ask, reserved)."""
+
+    outcome: RefundOutcome
+    plan: RefundPlan | None = None
 
 
 class Payments:
@@ -79,6 +97,20 @@ class Payments:
         if row is None:
             return None
         return Invoice(row["payload"], row["user_id"], row["pack_id"], row["credits"], row["stars"])
+
+    async def checked_out(self, payload: str) -> None:
+        """Telegram is told yes for the invoice: it is kept another ``invoice_lifetime`` (a
+        payment whose update is lost finds it when reconciled)."""
+        await self.db.write("UPDATE invoices SET checked_out_at = ? WHERE payload = ?", (time.time(), payload))
+
+    async def purge_invoices(self, before: float) -> int:
+        """Delete the unpaid invoices made, and last checked out, before ``before`` (seconds since
+        the epoch); how many."""
+        return await self.db.write(
+            "DELETE FROM invoices WHERE created_at < ? AND (checked_out_at IS NULL OR checked_out_at < ?)"
+            " AND NOT EXISTS (SELECT 1 FROM payments p WHERE p.payload = invoices.payload)",
+            (before, before),
+        )
 
     async def checkout_problem(self, payload: str, user_id: int, currency: str, total: int) -> CheckoutProblem | None:
         """Why a pre-checkout must be refused, or None when it is an invoice of ours, for this
@@ -117,42 +149,101 @@ class Payments:
 
     async def payment(self, charge_id: str) -> Payment | None:
         row = await self.db.fetchone("SELECT * FROM payments WHERE charge_id = ?", (charge_id,))
-        if row is None:
-            return None
-        return Payment(
-            row["charge_id"], row["user_id"], row["credits"], row["stars"], row["paid_at"], row["refunded_at"]
-        )
+        return _payment(row) if row is not None else None
 
-    async def plan_refund(self, charge_id: str) -> RefundPlan | None:
-        """What refunding this payment would do; None when there is no such payment."""
-        payment = await self.payment(charge_id)
-        if payment is None:
-            return None
-        row = await self.db.fetchone("SELECT user_id FROM ledger WHERE kind = 'purchase' AND payment = ?", (charge_id,))
-        ledger_user = int(row["user_id"]) if row else payment.user_id
-        bought = await self.db.fetchone(BOUGHT_SQL, (ledger_user,))
-        return RefundPlan(payment, ledger_user, int(bought[0] if bought else 0) - payment.credits)
+    async def known(self, charge_ids: list[str]) -> dict[str, Payment]:
+        """The payments received among ``charge_ids``, by charge id."""
+        if not charge_ids:
+            return {}
+        marks = ", ".join("?" * len(charge_ids))
+        rows = await self.db.fetchall(f"SELECT * FROM payments WHERE charge_id IN ({marks})", tuple(charge_ids))
+        return {row["charge_id"]: _payment(row) for row in rows}
 
-    async def take_back(self, plan: RefundPlan, note: str) -> bool:
-        """Record the refund :meth:`plan_refund` planned: the payment's credits leave the ledger,
-        once. False when it was refunded already."""
-        charge_id = plan.payment.charge_id
+    async def _ledger_user(self, charge_id: str) -> int | None:
+        """Whose ledger the payment's credits are in: the buyer's, or their /forget pseudonym's."""
+        row = await self.db.fetchone(_PAYMENT_AND_LEDGER, (charge_id,))
+        return _ledger_of(row) if row is not None else None
+
+    async def _on_ledger(self, charge_id: str, work: Callable[[Tx, Payment, int], Awaitable[T]]) -> T | None:
+        """``work(tx, payment, ledger user)`` in one transaction on the ledger the payment's
+        credits are in (None when there is no such payment); run again should /forget move them
+        to a pseudonym between looking and locking."""
+        for _ in range(3):
+            ledger_user = await self._ledger_user(charge_id)
+            if ledger_user is None:
+                return None
+            done, result = await self.db.transaction(self._locked(charge_id, ledger_user, work), user=ledger_user)
+            if done:
+                return result
+        raise RuntimeError(f"payment {charge_id}: its credits kept moving between ledgers")
+
+    @staticmethod
+    def _locked(
+        charge_id: str, ledger_user: int, work: Callable[[Tx, Payment, int], Awaitable[T]]
+    ) -> Callable[[Tx], Awaitable[tuple[bool, T | None]]]:
+        """``work`` for a transaction locked on ``ledger_user``: (False, None) when the payment's
+        credits are no longer there."""
+
+        async def locked(tx: Tx) -> tuple[bool, T | None]:
+            row = await tx.fetchone(_PAYMENT_AND_LEDGER, (charge_id,))
+            if row is None:
+                return True, None
+            if _ledger_of(row) != ledger_user:
+                return False, None
+            return True, await work(tx, _payment(row), ledger_user)
+
+        return locked
+
+    async def begin_refund(self, charge_id: str, *, spend_confirmed: bool) -> RefundStart:
+        """Decide an admin's refund on the buyer's credits as they are now, in one transaction
+        with the buyer's orders: "ask" when it takes back credits already spent (and not
+        ``spend_confirmed``); else "reserved": the payment's credits are set aside (an order
+        placed meanwhile cannot spend them) until :meth:`take_back` after Telegram agreed, or
+        :meth:`cancel_refund` when it did not. "refunded" already, "under_way" (another refund of
+        it is reserved), or "unknown" payment."""
         now = time.time()
 
-        async def work(tx: Tx) -> bool:
+        async def work(tx: Tx, payment: Payment, ledger_user: int) -> RefundStart:
+            if payment.refunded_at is not None:
+                return RefundStart("refunded")
+            if payment.refund_started_at is not None and payment.refund_started_at > now - REFUND_RESERVATION:
+                return RefundStart("under_way")
+            bought = await tx.number(BOUGHT_SQL, (ledger_user,))
+            bought -= await tx.number(RESERVED_SQL, (now - REFUND_RESERVATION, ledger_user))
+            plan = RefundPlan(payment, ledger_user, bought - payment.credits)
+            if plan.bought_after < 0 and not spend_confirmed:
+                return RefundStart("ask", plan)
+            await tx.execute("UPDATE payments SET refund_started_at = ? WHERE charge_id = ?", (now, charge_id))
+            return RefundStart("reserved", plan)
+
+        return await self._on_ledger(charge_id, work) or RefundStart("unknown")
+
+    async def cancel_refund(self, charge_id: str) -> None:
+        """Telegram refused the refund: the payment's credits are the buyer's to spend again."""
+        await self.db.write(
+            "UPDATE payments SET refund_started_at = NULL WHERE charge_id = ? AND refunded_at IS NULL", (charge_id,)
+        )
+
+    async def take_back(self, charge_id: str, note: str) -> RefundPlan | None:
+        """Record a refund Telegram made: the payment's credits leave the ledger, once. What it
+        did (the bought credits left, counted in the same transaction); None when there is no
+        such payment or it was refunded already."""
+        now = time.time()
+
+        async def work(tx: Tx, payment: Payment, ledger_user: int) -> RefundPlan | None:
             marked = await tx.execute(
                 "UPDATE payments SET refunded_at = ? WHERE charge_id = ? AND refunded_at IS NULL", (now, charge_id)
             )
             if not marked:
-                return False
+                return None
             await tx.execute(
                 "INSERT INTO ledger (user_id, kind, amount, paid, payment, note, created_at)"
                 " VALUES (?, 'refund', ?, ?, ?, ?, ?)",
-                (plan.ledger_user, plan.payment.credits, plan.payment.credits, charge_id, note, now),
+                (ledger_user, payment.credits, payment.credits, charge_id, note, now),
             )
-            return True
+            return RefundPlan(payment, ledger_user, await tx.number(BOUGHT_SQL, (ledger_user,)))
 
-        return await self.db.transaction(work, user=plan.ledger_user)
+        return await self._on_ledger(charge_id, work)
 
     async def recent(self, user_id: int, limit: int = 5) -> list[Payment]:
         rows = await self.db.fetchall(
@@ -161,5 +252,25 @@ class Payments:
         return [_payment(row) for row in rows]
 
 
+#: A payment, and whose ledger its credits are in.
+_PAYMENT_AND_LEDGER = (
+    "SELECT p.*, l.user_id AS ledger_user FROM payments p"
+    " LEFT JOIN ledger l ON l.payment = p.charge_id AND l.kind = 'purchase' WHERE p.charge_id = ?"
+)
+
+
+def _ledger_of(row: sqlite3.Row) -> int:
+    """The buyer, or their /forget pseudonym (a payment's purchase row moves with /forget)."""
+    return int(row["ledger_user"] if row["ledger_user"] is not None else row["user_id"])
+
+
 def _payment(row: sqlite3.Row) -> Payment:
-    return Payment(row["charge_id"], row["user_id"], row["credits"], row["stars"], row["paid_at"], row["refunded_at"])
+    return Payment(
+        row["charge_id"],
+        row["user_id"],
+        row["credits"],
+        row["stars"],
+        row["paid_at"],
+        row["refunded_at"],
+        row["refund_started_at"],
+    )

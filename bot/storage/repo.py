@@ -38,13 +38,28 @@ PREVIEW_WINDOW = 3600.0
 #: predicate of the ``jobs_unfinished`` index, word for word).
 _UNFINISHED = "state IN ('queued', 'submitting', 'running') OR delivery IS NULL OR delivery = 'sending'"
 
-# Balance is derived from the ledger: holds and refunds take credits away, releases give them
-# back, a capture only settles a hold (the credits already left with the hold). `paid` is the
-# part of a row that is bought credits; the rest is free credits (daily top-up, admin grants).
-_SIGNED = "CASE kind WHEN 'hold' THEN -{0} WHEN 'refund' THEN -{0} WHEN 'capture' THEN 0 ELSE {0} END"
+# Balance is derived from the ledger: holds, refunds and debts take credits away, releases give
+# them back, a capture only settles a hold (the credits already left with the hold). `paid` is
+# the part of a row that is bought credits; the rest is free credits (daily top-up, admin grants).
+# A debt is what a user who used /forget owed (a refunded pack already spent): taken from their
+# Telegram id and given back to the pseudonym their rows moved to ('debt_carried').
+_SIGNED = (
+    "CASE kind WHEN 'hold' THEN -{0} WHEN 'refund' THEN -{0} WHEN 'debt' THEN -{0} WHEN 'capture' THEN 0 ELSE {0} END"
+)
 BALANCE_SQL = f"SELECT COALESCE(SUM({_SIGNED.format('amount')}), 0) FROM ledger WHERE user_id = ?"
 #: Bought credits left (negative when a refunded pack had been spent).
 BOUGHT_SQL = f"SELECT COALESCE(SUM({_SIGNED.format('paid')}), 0) FROM ledger WHERE user_id = ?"
+
+#: Bought credits of a ledger user set aside by refunds under way (bot/storage/payments.py): not
+#: to be spent. Parameters: reservations newer than this (seconds since the epoch), the user.
+RESERVED_SQL = """
+SELECT COALESCE(SUM(p.credits), 0) FROM payments p
+JOIN ledger l ON l.payment = p.charge_id AND l.kind = 'purchase'
+WHERE p.refund_started_at IS NOT NULL AND p.refunded_at IS NULL AND p.refund_started_at > ? AND l.user_id = ?
+"""
+#: Seconds a refund under way sets credits aside: far longer than Telegram takes to answer
+#: refundStarPayment; a reservation left by a process that died in between lapses then.
+REFUND_RESERVATION = 300.0
 
 #: Free credits held by jobs not yet settled (captured or released).
 _FREE_ON_HOLD_SQL = """
@@ -194,6 +209,12 @@ def utc_day(now: float | None = None) -> str:
     return datetime.fromtimestamp(now if now is not None else time.time(), UTC).date().isoformat()
 
 
+def conversation_key(chat_id: int, user_id: int) -> str:
+    """How a conversation step is kept (``conversations.chat_key``, bot/persistence.py): the
+    JSON of python-telegram-bot's (chat id, user id) key."""
+    return json.dumps([chat_id, user_id])
+
+
 class ActiveJobs(Exception):
     """The user still has unfinished jobs; /forget waits for them."""
 
@@ -290,10 +311,14 @@ class Repository:
 
     async def forget_user(self, user_id: int) -> list[str]:
         """/forget: move the user's rows to a pseudonym, so the ledger keeps balancing without
-        naming them, and drop their jobs' file references; the stored files to delete. Raises
-        ActiveJobs while a job is unfinished."""
+        naming them, drop their jobs' file references, and delete their invoices, kept session
+        and conversation steps; the stored files to delete. Raises ActiveJobs while a job is
+        unfinished. A user who owes credits (a refunded pack already spent) keeps the debt: it
+        moves from the pseudonym to their Telegram id, which stays known for that (as a payment
+        keeps it for refunds), so coming back does not wipe it."""
         pseudonym = -1 - secrets.randbelow(2**52)
         day = self.today()
+        now = time.time()
 
         async def work(tx: Tx) -> list[str]:
             rows = await tx.fetchall("SELECT * FROM jobs WHERE user_id = ?", (user_id,))
@@ -301,8 +326,15 @@ class Repository:
             if any(job.state in ACTIVE_STATES for job in jobs):
                 raise ActiveJobs(sum(job.state in ACTIVE_STATES for job in jobs))
             refs = sorted({ref for job in jobs for ref in job.files()})
-            if (await tx.fetchone("SELECT 1 FROM users WHERE user_id = ?", (user_id,))) is None:
+            user = await tx.fetchone("SELECT chat_id FROM users WHERE user_id = ?", (user_id,))
+            await tx.execute("DELETE FROM invoices WHERE user_id = ?", (user_id,))
+            await tx.execute("DELETE FROM sessions WHERE user_id = ?", (user_id,))
+            chats = {user_id} if user is None else {user_id, int(user["chat_id"])}
+            for chat_id in chats:
+                await tx.execute("DELETE FROM conversations WHERE chat_key = ?", (conversation_key(chat_id, user_id),))
+            if user is None:
                 return refs
+            owed = -min(0, await self._bought(tx, user_id))
             await tx.execute(
                 "INSERT INTO users (user_id, chat_id, language, first_seen) VALUES (?, ?, '', 0)",
                 (pseudonym, pseudonym),
@@ -313,7 +345,20 @@ class Repository:
                 (pseudonym, pseudonym, user_id),
             )
             await tx.execute("UPDATE ledger SET user_id = ? WHERE user_id = ?", (pseudonym, user_id))
-            await tx.execute("DELETE FROM users WHERE user_id = ?", (user_id,))
+            if owed:
+                # Only the id stays, for the debt: no chat, no language, no first sight.
+                await tx.execute(
+                    "UPDATE users SET chat_id = user_id, language = '', language_chosen = 0, first_seen = 0"
+                    " WHERE user_id = ?",
+                    (user_id,),
+                )
+                for debtor, kind in ((pseudonym, "debt_carried"), (user_id, "debt")):
+                    await tx.execute(
+                        "INSERT INTO ledger (user_id, kind, amount, paid, note, created_at) VALUES (?, ?, ?, ?, ?, ?)",
+                        (debtor, kind, owed, owed, "kept by /forget", now),
+                    )
+            else:
+                await tx.execute("DELETE FROM users WHERE user_id = ?", (user_id,))
             await tx.execute("DELETE FROM forgotten_today WHERE day < ?", (day,))
             await tx.execute(
                 "INSERT INTO forgotten_today (fingerprint, day) VALUES (?, ?)"
@@ -375,10 +420,11 @@ class Repository:
                 problems.append(f"job {row['id']}: {row['state']} but released {released} of {held}")
         problems += await self._payment_problems()
         # A balance goes below zero only where a refund took back credits already spent.
+        # (or where /forget kept such a debt), and every debt kept was given back to a pseudonym.
         negative = await self.db.report(
             f"SELECT user_id, ({BALANCE_SQL.replace('?', 'u.user_id')}) AS bal,"
             f" ({BOUGHT_SQL.replace('?', 'u.user_id')}) AS bought,"
-            " EXISTS (SELECT 1 FROM ledger r WHERE r.user_id = u.user_id AND r.kind = 'refund') AS refunded"
+            " EXISTS (SELECT 1 FROM ledger r WHERE r.user_id = u.user_id AND r.kind IN ('refund', 'debt')) AS refunded"
             " FROM users u"
         )
         for r in negative:
@@ -386,6 +432,12 @@ class Repository:
                 problems.append(f"user {r['user_id']}: negative balance {r['bal']} ({r['bought']} bought)")
             if r["bal"] - r["bought"] < 0:
                 problems.append(f"user {r['user_id']}: negative free credits {r['bal'] - r['bought']}")
+        debts = await self.db.report(
+            "SELECT COALESCE(SUM(CASE kind WHEN 'debt' THEN amount ELSE -amount END), 0) AS n FROM ledger"
+            " WHERE kind IN ('debt', 'debt_carried')"
+        )
+        if debts and debts[0]["n"]:
+            problems.append(f"ledger: debts kept and carried differ by {debts[0]['n']}")
         return problems
 
     async def _payment_problems(self) -> list[str]:
@@ -443,6 +495,9 @@ class Repository:
                     raise TooManyJobs(row[0])
             await self._grant_daily(tx, draft.user_id)
             balance, bought = await self._balance(tx, draft.user_id), await self._bought(tx, draft.user_id)
+            # Bought credits a refund under way takes back are not to be spent.
+            reserved = await tx.number(RESERVED_SQL, (time.time() - REFUND_RESERVATION, draft.user_id))
+            balance, bought = balance - reserved, bought - reserved
             if bought < 0:
                 raise OwesCredits(-bought)
             if balance < draft.price:

@@ -3,11 +3,18 @@
 from __future__ import annotations
 
 import asyncio
+import signal
 
 import pytest
+import yaml
 
 from bot.app import running
-from tests.bot.flows import order_until_summary
+from bot.storage.repo import Credits
+from bot.storage.store import open_store
+from tests.bot.flows import order_until_summary, send_photo_and_pick_idphoto
+from tests.bot.process import BotProcess
+from tests.conftest import postgres_schema
+from tests.fakes.server import free_port
 
 ADMIN = 9001  # telegram.admin_ids in the test settings
 PACKS = [{"id": "small", "credits": 30, "stars": 50}, {"id": "large", "credits": 100, "stars": 150}]
@@ -171,6 +178,31 @@ async def test_refunding_spent_credits_asks_the_admin_then_blocks_orders_until_b
         assert await shop.repo.ledger_problems() == []
 
 
+async def test_an_order_placed_while_telegram_refunds_cannot_spend_the_refunded_credits(
+    make_settings, telegram, picwish
+):
+    """An admin refunds an unspent pack; while Telegram is asked, the buyer confirms an order.
+    The order is refused (the pack's credits are set aside) and the refund goes through: the
+    buyer ends at 0, not below. Before, the order spent the credits in between and the refund
+    left bought credits at -6, with no question asked and no alert."""
+    async with running(make_settings(payments__packs=PACKS, credits__daily_free=0)) as shop:
+        user = telegram.user(user_id=817)
+        _, charge_id = await user.pay(await _invoice(user))
+        await user.next_message("Thank you!")
+        summary = await order_until_summary(user, "Visa", "USA Visa", "White")
+        telegram.hold["refundStarPayment"] = asyncio.Event()
+        admin = telegram.user(user_id=ADMIN)
+        await admin.send_text(f"/refund {charge_id}")
+        await telegram.held.setdefault("refundStarPayment", asyncio.Event()).wait()
+        await user.press(summary, "Confirm")
+        await user.edited(summary, "This costs 6 credits but you have 0")
+        telegram.hold.pop("refundStarPayment").set()
+        await admin.next_message("Refunded 50 ⭐ to user 817; 30 credits taken back.")
+        assert await shop.repo.credits(817) == Credits(0, 0)
+        assert await shop.db.fetchall("SELECT * FROM jobs") == []
+        assert await shop.repo.ledger_problems() == []
+
+
 async def test_a_refund_made_by_telegram_is_taken_back_once_and_the_admins_told_when_spent(
     make_settings, telegram, picwish
 ):
@@ -230,6 +262,290 @@ async def test_a_purchase_is_refundable_after_forget_and_the_ledger_still_balanc
     (refund,) = await shop.db.fetchall("SELECT user_id, amount FROM ledger WHERE kind = 'refund'")
     assert refund["user_id"] < 0 and refund["amount"] == 30
     assert await shop.repo.ledger_problems() == []
+
+
+def _reconciling(make_settings, **overrides):
+    """A shop that compares Telegram's Star transactions with its payments every 0.1 s."""
+    return make_settings(
+        payments__packs=PACKS, payments__reconcile_interval=0.1, payments__reconcile_grace=0, **overrides
+    )
+
+
+async def test_a_payment_whose_update_was_lost_is_credited_once_from_telegrams_record(make_settings, telegram, picwish):
+    """Polling: the successful_payment update is lost (a crash after the update offset moved on).
+    Telegram's record of Star transactions still lists the payment, behind more than a page of
+    other transactions: the reconciliation credits it once, tells the buyer and the admins once,
+    and the update arriving after all adds nothing."""
+    for n in range(150):  # withdrawals to Fragment: neither payments nor refunds
+        telegram.record_transaction(f"withdrawal-{n}", 10, receiver={"type": "fragment"})
+    async with running(_reconciling(make_settings)) as shop:
+        user = telegram.user(user_id=813)
+        answer, charge_id = await user.pay(await _invoice(user), deliver=False)
+        assert answer["ok"] and charge_id
+        told = await user.next_message("has been credited")
+        assert told.text.startswith("⭐ Your payment of 50 ⭐ has been credited: 30 credits added; you now have 60.")
+        (alert,) = await telegram.wait_for(lambda: telegram.sent_to(ADMIN))
+        assert alert.text.startswith(f"⚠️ User 813 paid 50 ⭐ (payment {charge_id}), but the payment never reached")
+        assert "30 credits added now" in alert.text
+
+        def passes() -> int:
+            return sum(1 for method, params in telegram.calls if method == "getStarTransactions")
+
+        seen = passes()
+        await telegram.wait_for(lambda: passes() >= seen + 3)  # more passes: nothing more happens
+        await user.send_payment(charge_id)  # the update, sent again by Telegram after all
+        await user.send_text("/balance")
+        assert (await user.next_message("You have")).text.startswith("You have 60 credits.")
+        assert len(telegram.sent_to(ADMIN)) == 1
+        assert not any("Thank you" in m.text for m in user.messages())
+        credits = await shop.repo.credits(813)
+        assert (credits.total, credits.bought) == (60, 30)
+        purchases = await shop.db.fetchall("SELECT amount FROM ledger WHERE kind = 'purchase' AND user_id = 813")
+        assert [row["amount"] for row in purchases] == [30]
+        assert await shop.repo.ledger_problems() == []
+        # Paged through: 150 others and the payment, at most 100 a page; then only from the last
+        # one settled (read again as a check), until the list is not as it was: all again.
+        offsets = [int(params.get("offset", 0)) for method, params in telegram.calls if method == "getStarTransactions"]
+        assert offsets[:2] == [0, 100] and set(offsets[2:]) == {150}
+        telegram.star_transactions.insert(0, telegram.star_transactions.pop())
+        seen = passes()
+        await telegram.wait_for(lambda: passes() >= seen + 4)
+        offsets = [int(params.get("offset", 0)) for method, params in telegram.calls if method == "getStarTransactions"]
+        assert offsets[len(offsets) - (passes() - seen) :][:3] == [150, 0, 100]
+        assert len(telegram.sent_to(ADMIN)) == 1 and (await shop.repo.credits(813)).bought == 30
+
+
+async def test_a_lost_refund_report_is_taken_back_and_a_stranger_payment_only_reported(
+    make_settings, telegram, picwish
+):
+    """Telegram refunded a payment but its refunded_payment update was lost: the credits are
+    taken back once. A payment for no invoice of ours adds nothing; the admins are told once."""
+    async with running(_reconciling(make_settings)) as shop:
+        user = telegram.user(user_id=814)
+        _, charge_id = await user.pay(await _invoice(user))
+        await user.next_message("Thank you!")
+        await telegram.refund_by_telegram(user, charge_id, deliver=False)
+        await user.next_message("was refunded")
+        stranger = telegram.user(user_id=815)
+        forged = telegram.charge(stranger, 50, "a-payload-this-bot-never-issued")
+        alerts = await telegram.wait_for(lambda: len(telegram.sent_to(ADMIN)) == 2 and telegram.sent_to(ADMIN))
+        texts = sorted(alert.text for alert in alerts)
+        assert texts[0].startswith(f"⚠️ Telegram refunded user 814's payment {charge_id} (50 ⭐) but the refund")
+        assert "30 credits taken back now; their bought credits are 0" in texts[0]
+        assert texts[1].startswith(f"⚠️ Telegram's record of Star payments lists payment {forged}: 50 ⭐ from user 815")
+        seen = sum(1 for method, _ in telegram.calls if method == "getStarTransactions")
+        await telegram.wait_for(
+            lambda: sum(1 for method, _ in telegram.calls if method == "getStarTransactions") >= seen + 3
+        )
+        assert len(telegram.sent_to(ADMIN)) == 2
+        assert (await shop.repo.credits(814)).bought == 0
+        assert await shop.payments.payment(forged) is None
+        assert await shop.repo.ledger_problems() == []
+
+
+async def test_every_refund_is_reported_and_reconciled_and_taken_back_once(make_settings, telegram, picwish):
+    """Every refund is a Star transaction and is reported with refunded_payment, the bot's own
+    too: for an admin's /refund, its answer, its report and the reconciliation's passes each find
+    it, and for Telegram's own refund the report and the passes; the credits leave once, the
+    buyers are told once and nobody is alerted (the admin confirmed; the other pack was unspent)."""
+    settings = make_settings(
+        payments__packs=PACKS,
+        credits__daily_free=0,
+        payments__reconcile_interval=0.1,
+        payments__reconcile_grace=2,  # the refunds are reported first, then reconciled
+    )
+    async with running(settings) as shop:
+        spender, other = telegram.user(user_id=823), telegram.user(user_id=824)
+        spent = await _buy_and_order(spender)
+        _, unspent = await other.pay(await _invoice(other))
+        await other.next_message("Thank you!")
+        admin = telegram.user(user_id=ADMIN)
+        await admin.send_text(f"/refund {spent}")
+        question = await admin.next_message("Refund anyway?")
+        await admin.press(question, "Refund anyway")
+        await admin.edited(question, "Refunded 50 ⭐ to user 823; 30 credits taken back.")
+        await spender.next_message("was refunded")
+        await telegram.refund_by_telegram(other, unspent)
+        await other.next_message("was refunded")
+        refunds = [tx for tx in telegram.star_transactions if "receiver" in tx]
+        assert sorted(tx["id"] for tx in refunds) == sorted([spent, unspent])
+
+        def reported() -> list[str]:
+            updates = telegram.pushed.values()
+            return [
+                u["message"]["refunded_payment"]["telegram_payment_charge_id"]
+                for u in updates
+                if "refunded_payment" in u.get("message", {})
+            ]
+
+        await telegram.wait_for(lambda: sorted(reported()) == sorted([spent, unspent]))
+        async with asyncio.timeout(15):  # every transaction compared, the refunds too
+            while shop.reconciler._settled < len(telegram.star_transactions):
+                shop.reconciler.passed.clear()
+                await shop.reconciler.passed.wait()
+        await spender.send_text("/balance")
+        assert "you owe 6 credits" in (await spender.next_message("You have")).text
+        assert len([m for m in spender.messages() if m.text.startswith("↩️")]) == 1
+        assert len([m for m in other.messages() if m.text.startswith("↩️")]) == 1
+        assert not [m.text for m in telegram.sent_to(ADMIN) if m.text.startswith("⚠️")]
+        rows = await shop.db.fetchall("SELECT payment, amount FROM ledger WHERE kind = 'refund' ORDER BY payment")
+        assert sorted((row["payment"], row["amount"]) for row in rows) == sorted([(spent, 30), (unspent, 30)])
+        assert (await shop.repo.credits(823)).bought == -6 and (await shop.repo.credits(824)).bought == 0
+        assert await shop.repo.ledger_problems() == []
+
+
+async def test_in_webhook_mode_a_checkout_is_answered_in_time_by_the_process_that_received_it(
+    make_settings, telegram, tmp_path
+):
+    """Telegram waits 10 s for a pre-checkout answer (here 3 s). Two bot processes on one
+    PostgreSQL in webhook mode: one (a real ``photobot run``) handles the updates, the other
+    receives them from Telegram. The handling one stops dead (SIGSTOP: busy, or far behind);
+    the receiving one answers the checkout at once from the invoice in the database. Through the
+    inbox the answer waited for the handling process, and the checkout failed."""
+    telegram.pre_checkout_window = 3.0
+    port = free_port()
+    common = {
+        "database__url": await postgres_schema(),
+        "payments__packs": PACKS,
+        "telegram__mode": "webhook",
+        "telegram__webhook_secret": "hook-secret-of-at-least-32-characters",
+        "server__public_url": f"http://127.0.0.1:{port}",  # Telegram posts to the receiving process
+    }
+    config = tmp_path / "handler.yaml"
+    config.write_text(yaml.safe_dump(make_settings(**common).model_dump(mode="json", exclude_unset=True)))
+    handler = BotProcess(config, tmp_path / "handler.log", role="bot")
+    await handler.start(telegram)
+    try:
+        async with running(make_settings(server__port=port, **common), role="bot") as receiver:
+            buyer = telegram.user(user_id=816)
+            invoice = await _invoice(buyer)
+            assert handler.proc is not None
+            handler.proc.send_signal(signal.SIGSTOP)
+            try:
+                answer, charge_id = await buyer.pay(invoice)
+                assert answer == {"ok": True, "error_message": None} and charge_id
+                refused, _ = await buyer.pay(invoice, total=1)  # a refusal is answered in time too
+                assert refused["ok"] is False and "price of this invoice changed" in refused["error_message"]
+                assert telegram.late_pre_checkouts == []
+                # Telegram sends the query again (it missed our 200): it is not answered twice.
+                await telegram.resend_update(max(telegram.pushed))
+                assert telegram.webhook_results[-1] == 200
+            finally:
+                handler.proc.send_signal(signal.SIGCONT)
+            await buyer.next_message("Thank you!")  # the payment itself, from the inbox
+            assert sum(1 for method, _ in telegram.calls if method == "answerPreCheckoutQuery") == 2
+            # The queries were never left for the handling process: kept as handled where they arrived.
+            queries = [n for n, update in telegram.pushed.items() if "pre_checkout_query" in update]
+            rows = await receiver.db.fetchall("SELECT update_id, body, handled_at FROM updates")
+            kept = {row["update_id"]: row for row in rows if row["update_id"] in queries}
+            assert len(queries) == 2 and all(kept[n]["body"] == "" and kept[n]["handled_at"] for n in queries)
+            assert (await receiver.repo.credits(816)).bought == 30
+            assert await receiver.repo.ledger_problems() == []
+    finally:
+        await handler.stop()
+
+
+async def test_forget_keeps_a_refund_debt(make_settings, telegram, picwish):
+    """A buyer spent part of a pack Telegram then refunded: they owe 6 credits. /forget deletes
+    their data but not the debt: back again, they still cannot order until a pack covers it.
+    Before, the debt went with their rows to the pseudonym and they could order again at once."""
+    async with running(make_settings(payments__packs=PACKS, credits__daily_free=0)) as shop:
+        user = telegram.user(user_id=818)
+        charge_id = await _buy_and_order(user)
+        await telegram.refund_by_telegram(user, charge_id)
+        await user.next_message("was refunded")
+        await user.send_text("/forget")
+        question = await user.next_message("credits you owe for a refunded purchase stay owed")
+        await user.press(question, "Delete everything")
+        await user.edited(question, "Done.")
+        assert await shop.repo.ledger_problems() == []
+        await user.send_text("/balance")
+        assert "you owe 6 credits" in (await user.next_message("You have")).text
+        summary = await order_until_summary(user, "Visa", "USA Visa", "White")
+        await user.press(summary, "Confirm")
+        await user.edited(summary, "you owe 6 credits")
+        await user.pay(await _invoice(user))
+        await user.next_message("Thank you!")
+        await user.press(summary, "Confirm")
+        await user.next_message(kind="document", timeout=15)
+        assert await shop.repo.credits(818) == Credits(30 - 6 - 6, 30 - 6 - 6)
+        assert await shop.repo.ledger_problems() == []
+
+
+async def test_forget_deletes_the_invoices_and_the_kept_conversation_steps(make_settings, telegram, picwish):
+    """/forget deletes the user's invoices (paid ones too: the payment keeps what a refund needs)
+    and their kept conversation steps: the rows at once, and the steps in memory, so none is
+    written back when the bot stops."""
+    settings = make_settings(payments__packs=PACKS)
+    user = telegram.user(user_id=819)
+    async with running(settings):
+        _, charge_id = await user.pay(await _invoice(user))
+        await user.next_message("Thank you!")
+        await _invoice(user)  # pressed again, not paid
+        await send_photo_and_pick_idphoto(user)  # in the middle of a menu when the bot stops
+    steps = "SELECT * FROM conversations WHERE chat_key = '[819, 819]'"
+    async with running(settings) as bot:
+        assert len(await bot.db.fetchall("SELECT * FROM invoices WHERE user_id = 819")) == 2
+        assert len(await bot.db.fetchall(steps)) == 1
+        menu = await send_photo_and_pick_idphoto(user)  # a step taken since: not written yet
+        await user.send_text("/forget")
+        question = await user.next_message("This deletes every photo")
+        await user.press(question, "Delete everything")
+        await user.edited(question, "Done.")
+        assert await bot.db.fetchall("SELECT * FROM invoices WHERE user_id = 819") == []
+        assert await bot.db.fetchall(steps) == []
+        assert await bot.payments.payment(charge_id) is not None
+        pressed = await user.press(menu, "Visa")  # the menu from before /forget is closed
+        assert await user.answer_to(pressed) == "This menu has expired. Send a photo to start again."
+    store = await open_store(settings.database.path, "")
+    try:
+        assert await store.fetchall(steps) == []  # nothing was written back as the bot stopped
+    finally:
+        await store.close()
+    admin = telegram.user(user_id=ADMIN)
+    async with running(settings) as bot:
+        await admin.send_text(f"/refund {charge_id}")  # the payment can still be refunded
+        await admin.next_message("Refunded 50 ⭐ to user 819; 30 credits taken back.")
+        assert await bot.repo.ledger_problems() == []
+
+
+async def test_unpaid_invoices_are_purged_after_their_lifetime(make_settings, telegram, picwish):
+    """Every pack button press makes an invoice; unpaid ones are deleted after
+    ``payments.invoice_lifetime`` (a day; here 0.2 s), and their Pay button is refused then."""
+    settings = make_settings(payments__packs=PACKS, payments__reconcile_interval=0.05, payments__invoice_lifetime=0.2)
+    async with running(settings) as shop:
+        user = telegram.user(user_id=820)
+        paid = await _invoice(user)
+        await user.pay(paid)
+        await user.next_message("Thank you!")
+        unpaid = await _invoice(user)
+
+        async def kept() -> list[str]:
+            return [row["payload"] for row in await shop.db.fetchall("SELECT payload FROM invoices")]
+
+        async with asyncio.timeout(10):
+            while unpaid.params["payload"] in await kept():
+                shop.reconciler.passed.clear()
+                await shop.reconciler.passed.wait()
+        assert await kept() == [paid.params["payload"]]
+        answer, charge = await user.pay(unpaid)
+        assert answer["ok"] is False and "not valid any more" in answer["error_message"] and charge is None
+        assert await shop.repo.ledger_problems() == []
+
+
+async def test_paysupport_questions_are_limited_per_user(make_settings, telegram):
+    """The admins get at most ``payments.support_questions_per_hour`` (3) questions a user an hour."""
+    async with running(make_settings(payments__packs=PACKS)):
+        user, other = telegram.user(user_id=821), telegram.user(user_id=822)
+        for n in range(3):
+            await user.send_text(f"/paysupport question {n}")
+            await user.next_message("your question was sent to the operator")
+        await user.send_text("/paysupport question 3")
+        await user.next_message("several questions within the hour")
+        await other.send_text("/paysupport another user's question")
+        await other.next_message("your question was sent to the operator")
+        await telegram.wait_for(lambda: len(telegram.sent_to(ADMIN)) == 4)
+        assert not any("question 3" in alert.text for alert in telegram.sent_to(ADMIN))
 
 
 async def test_telegrams_report_of_an_admins_refund_may_come_first_and_is_that_refund(make_settings, telegram, picwish):

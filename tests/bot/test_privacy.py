@@ -28,11 +28,14 @@ async def test_privacy_names_what_is_kept_and_each_services_provider(bot, telegr
     await user.send_text("/privacy")
     text = (await user.next_message("What I keep")).text
     assert "for 7 days" in text and "15 minutes" in text
+    assert "each payment (its Telegram payment id, the pack, the date and your id), kept for refunds" in text
+    assert "except from your payments (kept for refunds) and from credits you still owe" in text
     assert "🪪 ID photo: PicWish" in text and "🎨 Anime portrait: Tencent" in text and "✨ Enhance: MagicTiger" in text
     chinese = telegram.user(6101, language_code="zh-hans")
     await chinese.send_text("/privacy")
     text = (await chinese.next_message("我保存什么")).text
     assert "保留 7 天" in text and "🪪 证件照：佐糖 PicWish" in text
+    assert "会为退款而保留" in text and "付款记录（为退款而保留）和你因退款仍欠的积分除外" in text
 
 
 async def test_forget_waits_for_work_a_provider_took_then_deletes_everything(bot, telegram, picwish):

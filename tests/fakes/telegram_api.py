@@ -7,7 +7,10 @@ invoice (``sendInvoice``: XTR, one price, no provider token), a ``pre_checkout_q
 answered (``answerPreCheckoutQuery``) within ``pre_checkout_window`` seconds (Telegram's 10, on
 the fake's ``clock``, which a test may move by hand) before the user is charged, then a
 ``successful_payment`` message; ``refundStarPayment`` refunds a charge once, and every refund,
-the bot's own too, arrives as a ``refunded_payment`` message. Tests act as users through :class:`FakeUser` helpers and
+the bot's own too, arrives as a ``refunded_payment`` message. Every charge and refund is also a
+Star transaction of the bot, listed by ``getStarTransactions`` in chronological order with
+``offset``/``limit`` paging (a payment can be made without its update reaching the bot: one lost
+in a crash). Tests act as users through :class:`FakeUser` helpers and
 wait for what the bot sends with :meth:`FakeTelegram.wait_for`.
 """
 
@@ -135,15 +138,19 @@ class FakeTelegram:
         self.webhook_results: list[int] = []
         #: Called with each message the bot sends or edits, as it happens (for bench/load.py).
         self.observers: list[Callable[[SentMessage], None]] = []
-        #: Pre-checkout queries sent to the bot, and the bot's answers by query id.
+        #: Pre-checkout queries sent to the bot (query id -> ``clock()`` when sent), and the bot's
+        #: answers by query id. Telegram waits ``pre_checkout_window`` seconds (10) for the answer,
+        #: then cancels the checkout and refuses a later answer: those query ids are in ``late_pre_checkouts``.
         self.pre_checkout_answers: dict[str, dict[str, Any]] = {}
-        #: Pre-checkout queries sent, with when (by ``clock``); those answered too late.
         self._pre_checkouts: dict[str, float] = {}
         self.late_pre_checkouts: list[str] = []
         #: Updates Telegram sends of its own accord after a method call (refunded_payment).
         self._later: set[asyncio.Task[None]] = set()
-        #: Star payments made: charge id -> {"user_id", "stars", "refunded"}.
+        #: Star payments made: charge id -> {"user_id", "user", "stars", "refunded", "payload"}.
         self.charges: dict[str, dict[str, Any]] = {}
+        #: The bot's Star transactions (StarTransaction objects), oldest first: each charge (from
+        #: a user, ``source``) and each refund (to the user, ``receiver``; its id is the charge's).
+        self.star_transactions: list[dict[str, Any]] = []
         #: The long poll waiting now, and how it is cut short when another starts (as Telegram
         #: does); ``poll_conflicts`` counts those cut while their client was still there.
         self._poll: tuple[web.Request, asyncio.Event] | None = None
@@ -599,24 +606,85 @@ class FakeTelegram:
         return True
 
     async def _m_refundStarPayment(self, params: dict, files: dict) -> bool:
-        charge = self.charges.get(str(params.get("telegram_payment_charge_id", "")))
+        charge_id = str(params.get("telegram_payment_charge_id", ""))
+        charge = self.charges.get(charge_id)
         if charge is None or charge["user_id"] != int(params.get("user_id", 0)):
             raise _ApiError(400, "Bad Request: CHARGE_NOT_FOUND")
         if charge["refunded"]:
             raise _ApiError(400, "Bad Request: CHARGE_ALREADY_REFUNDED")
-        charge["refunded"] = True
+        self._refund(charge_id)
         # As for any refund, the buyer's chat gets the refunded_payment message (sent beside this
         # answer: the bot may get either first).
-        buyer = FakeUser(self, charge["user_id"], "Buyer", "en")
-        task = asyncio.create_task(self.report_refund(buyer, str(params["telegram_payment_charge_id"])))
+        user = charge["user"]
+        buyer = FakeUser(self, charge["user_id"], user["first_name"], user.get("language_code", "en"))
+        task = asyncio.create_task(self.report_refund(buyer, charge_id))
         self._later.add(task)
         task.add_done_callback(self._later.discard)
         return True
 
-    async def refund_by_telegram(self, user: FakeUser, charge_id: str) -> None:
-        """A refund Telegram itself made (its support, a dispute): the bot gets ``refunded_payment``."""
-        self.charges[charge_id]["refunded"] = True
-        await self.report_refund(user, charge_id)
+    def charge(self, user: FakeUser, stars: int, payload: str) -> str:
+        """A Star payment by ``user`` for an invoice's ``payload``: recorded as the bot's Star
+        transaction (its update is the caller's business); the charge id."""
+        charge_id = f"stxCharge{next(self._update_ids)}x{user.id}"
+        self.charges[charge_id] = {
+            "user_id": user.id,
+            "user": user.json,
+            "stars": stars,
+            "refunded": False,
+            "payload": payload,
+        }
+        self.record_transaction(charge_id, stars, source=self._partner(user.json, payload))
+        return charge_id
+
+    def _refund(self, charge_id: str) -> None:
+        charge = self.charges[charge_id]
+        charge["refunded"] = True
+        self.record_transaction(charge_id, charge["stars"], receiver=self._partner(charge["user"], charge["payload"]))
+
+    @staticmethod
+    def _partner(user: dict[str, Any], payload: str) -> dict[str, Any]:
+        """TransactionPartnerUser of an invoice payment."""
+        return {"type": "user", "transaction_type": "invoice_payment", "user": user, "invoice_payload": payload}
+
+    def record_transaction(
+        self,
+        transaction_id: str,
+        amount: int,
+        *,
+        source: dict[str, Any] | None = None,
+        receiver: dict[str, Any] | None = None,
+    ) -> None:
+        """Add a StarTransaction to the bot's history (an incoming one has a ``source``, an
+        outgoing one a ``receiver``; a withdrawal to Fragment, say, is neither a payment nor a refund)."""
+        transaction: dict[str, Any] = {"id": transaction_id, "amount": amount, "date": int(time.time())}
+        if source is not None:
+            transaction["source"] = source
+        if receiver is not None:
+            transaction["receiver"] = receiver
+        self.star_transactions.append(transaction)
+
+    async def _m_getStarTransactions(self, params: dict, files: dict) -> dict:
+        """The Bot API's StarTransactions: ``offset`` transactions skipped, at most ``limit`` (1-100,
+        100 by default) returned, oldest first."""
+        try:
+            offset = int(params.get("offset", 0) or 0)
+            limit = int(params.get("limit", 100) or 100)
+        except (TypeError, ValueError):
+            raise _ApiError(400, "Bad Request: invalid offset or limit") from None
+        if offset < 0:
+            raise _ApiError(400, "Bad Request: offset must be non-negative")
+        if not 1 <= limit <= 100:
+            raise _ApiError(400, "Bad Request: limit must be between 1 and 100")
+        return {"transactions": self.star_transactions[offset : offset + limit]}
+
+    async def refund_by_telegram(self, user: FakeUser, charge_id: str, *, deliver: bool = True) -> None:
+        """A refund Telegram itself made (its support, a dispute): the bot gets ``refunded_payment``
+        (unless not ``deliver``: the update was lost)."""
+        charge = self.charges[charge_id]
+        if not charge["refunded"]:  # a second report of the same refund is the same transaction
+            self._refund(charge_id)
+        if deliver:
+            await self.report_refund(user, charge_id)
 
     async def report_refund(self, user: FakeUser, charge_id: str) -> None:
         """The ``refunded_payment`` message of a refund, in the buyer's chat (a test may send it
@@ -720,11 +788,15 @@ class FakeUser:
         total: int | None = None,
         currency: str = "XTR",
         timeout: float = 10.0,
+        deliver: bool = True,
     ) -> tuple[dict[str, Any], str | None]:
         """Tap Pay on ``invoice``: Telegram asks the bot first (``pre_checkout_query``, with the
         invoice's payload and total unless a modified client changes them) and charges only after
-        ``ok`` in time. Returns the bot's answer (``{"ok": False, "late": True}`` for an answer
-        after the window) and the charge id (None when refused)."""
+        ``ok``, given within the API's ``pre_checkout_window``. Returns the bot's answer
+        (``{"ok": False, "late": True}`` for an answer after the window) and the charge id (None
+        when refused). Without ``deliver`` the ``successful_payment`` update never reaches the bot
+        (lost in a crash after the update offset moved on): only the Star transaction tells of the
+        payment."""
         query_id = f"pcq-{next(self.api._update_ids)}"
         self.api._pre_checkouts[query_id] = self.api.clock()
         payload = str(invoice.params["payload"]) if payload is None else payload
@@ -746,9 +818,9 @@ class FakeUser:
         answer = await self.api.wait_for(answered, timeout)
         if not answer["ok"]:
             return answer, None
-        charge_id = f"stxCharge{next(self.api._update_ids)}x{self.id}"
-        self.api.charges[charge_id] = {"user_id": self.id, "stars": total, "refunded": False, "payload": payload}
-        await self.send_payment(charge_id)
+        charge_id = self.api.charge(self, total, payload)
+        if deliver:
+            await self.send_payment(charge_id)
         return answer, charge_id
 
     async def send_payment(self, charge_id: str) -> None:

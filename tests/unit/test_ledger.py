@@ -7,7 +7,7 @@ import asyncpg
 import pytest
 
 from bot.storage.db import Database
-from bot.storage.repo import InsufficientCredits, Job, JobDraft, Repository, TooManyPreviews
+from bot.storage.repo import Credits, InsufficientCredits, Job, JobDraft, OwesCredits, Repository, TooManyPreviews
 
 #: What a refused write raises on SQLite and on PostgreSQL (a constraint, the ledger's trigger).
 INTEGRITY = (sqlite3.IntegrityError, asyncpg.IntegrityConstraintViolationError)
@@ -36,7 +36,7 @@ async def test_wal_mode_and_migration_version(tmp_path):
     db = await Database.open(tmp_path / "db.sqlite3")
     try:
         assert (await db.fetchone("PRAGMA journal_mode"))[0] == "wal"
-        assert (await db.fetchone("PRAGMA user_version"))[0] == 7
+        assert (await db.fetchone("PRAGMA user_version"))[0] == 9
     finally:
         await db.close()
 
@@ -51,7 +51,7 @@ async def test_postgres_migrations_are_recorded_and_run_once():
     first, second = await asyncio.gather(PostgresStore.open(url), PostgresStore.open(url))
     try:
         versions = await first.fetchall("SELECT version FROM schema_version ORDER BY version")
-        assert [row["version"] for row in versions] == [1, 2, 3, 4]
+        assert [row["version"] for row in versions] == [1, 2, 3, 4, 5, 6]
     finally:
         await first.close()
         await second.close()
@@ -134,11 +134,84 @@ async def test_a_payment_adds_its_credits_once_and_a_refund_takes_them_back_once
     assert await payments.checkout_problem("guessed", 1, "XTR", 50) == "unknown"
     first, again = [await payments.receive("charge-1", 1, invoice.payload) for _ in range(2)]
     assert (first.added, first.balance, again.added) == (30, 50, 0)
-    plan = await payments.plan_refund("charge-1")
-    assert plan is not None and await payments.plan_refund("no-such-charge") is None
-    assert await payments.take_back(plan, "test") and not await payments.take_back(plan, "test")
+    assert (await payments.begin_refund("no-such-charge", spend_confirmed=False)).outcome == "unknown"
+    assert await payments.take_back("no-such-charge", "test") is None
+    plan = await payments.take_back("charge-1", "test")
+    assert plan is not None and plan.bought_after == 0
+    assert await payments.take_back("charge-1", "test") is None
+    assert (await payments.begin_refund("charge-1", spend_confirmed=False)).outcome == "refunded"
     credits = await repo.credits(1)
     assert (credits.total, credits.bought) == (20, 0) and await repo.ledger_problems() == []
+
+
+async def _bought_pack(payments, user_id: int, charge_id: str) -> None:
+    invoice = await payments.issue(user_id, "small", 30, 50)
+    assert (await payments.receive(charge_id, user_id, invoice.payload)).added == 30
+
+
+async def test_a_refund_is_decided_on_the_credits_in_its_own_transaction(store):
+    """An admin's refund is decided, and the pack's credits set aside, in one transaction with the
+    buyer's orders: an order placed while Telegram is asked cannot spend them, and a refund
+    decided after a spend asks first. (Before, the decision was a read of its own, and an order
+    landing between it and the refund left bought credits at -N with no question and no alert.)"""
+    from bot.storage.payments import Payments
+
+    repo, payments = Repository(store, daily_free=0), Payments(store)
+    await repo.ensure_user(1, 1, "en")
+    await _bought_pack(payments, 1, "charge-1")
+    started = await payments.begin_refund("charge-1", spend_confirmed=False)
+    assert started.outcome == "reserved" and started.plan is not None and started.plan.bought_after == 0
+    with pytest.raises(InsufficientCredits):  # while Telegram is asked: the 30 are set aside
+        await repo.create_job(_draft(6))
+    assert (await payments.begin_refund("charge-1", spend_confirmed=False)).outcome == "under_way"
+    plan = await payments.take_back("charge-1", "by /refund")
+    assert plan is not None and plan.bought_after == 0
+    assert await repo.credits(1) == Credits(0, 0)
+
+    # Spent first: the refund asks and sets nothing aside; confirmed, the buyer owes at once;
+    # refused by Telegram, the credits are the buyer's again.
+    await _bought_pack(payments, 1, "charge-2")
+    await repo.create_job(_draft(6))
+    started = await payments.begin_refund("charge-2", spend_confirmed=False)
+    assert started.outcome == "ask" and started.plan is not None and started.plan.bought_after == -6
+    await repo.create_job(_draft(6))  # nothing was set aside
+    started = await payments.begin_refund("charge-2", spend_confirmed=True)
+    assert started.outcome == "reserved" and started.plan is not None and started.plan.bought_after == -12
+    with pytest.raises(OwesCredits):
+        await repo.create_job(_draft(1))
+    await payments.cancel_refund("charge-2")
+    await repo.create_job(_draft(6))
+    assert await repo.credits(1) == Credits(12, 12) and await repo.ledger_problems() == []
+
+
+async def test_refunds_and_orders_at_once_never_spend_refunded_credits_unasked(store):
+    """Twenty buyers each order and are refunded at the same moment (on PostgreSQL on pooled
+    connections): either the order is refused and the refund goes ahead, or the order is placed
+    and the refund asks first; never both placed and refunded unasked."""
+    from bot.storage.payments import Payments
+
+    repo, payments = Repository(store, daily_free=0), Payments(store)
+    buyers = range(101, 121)
+    for user_id in buyers:
+        await repo.ensure_user(user_id, user_id, "en")
+        await _bought_pack(payments, user_id, f"charge-{user_id}")
+
+    async def both(user_id: int) -> tuple[str, bool]:
+        order, started = await asyncio.gather(
+            repo.create_job(_draft(30, user_id)),
+            payments.begin_refund(f"charge-{user_id}", spend_confirmed=False),
+            return_exceptions=True,
+        )
+        assert not isinstance(started, BaseException)
+        if started.outcome == "reserved":
+            assert await payments.take_back(f"charge-{user_id}", "test") is not None
+        return started.outcome, isinstance(order, Job)
+
+    outcomes = await asyncio.gather(*(both(user_id) for user_id in buyers))
+    assert set(outcomes) <= {("reserved", False), ("ask", True)}
+    for user_id in buyers:
+        assert (await repo.credits(user_id)).bought == 0
+    assert await repo.ledger_problems() == []
 
 
 async def test_hold_capture_release_balance(repo):
@@ -227,6 +300,72 @@ async def test_forget_moves_rows_to_a_pseudonym_and_the_ledger_balances(repo):
     assert await tomorrow.balance(1) == 20
 
 
+async def test_forget_keeps_a_refund_debt_with_the_person_and_deletes_invoices_and_steps(store):
+    """A buyer who spent a pack that was then refunded owes its credits; /forget moves their rows
+    to a pseudonym but the debt stays with their Telegram id (before, it went with the rows and
+    they could order again). Their invoices, kept session and conversation steps are deleted; the
+    payment stays, for refunds."""
+    from bot.storage.payments import Payments
+
+    repo, payments = Repository(store, daily_free=0), Payments(store)
+    await repo.ensure_user(1, 1, "en")
+    await _bought_pack(payments, 1, "charge-1")
+    await payments.issue(1, "small", 30, 50)  # pressed again, not paid
+    job = await repo.create_job(_draft(6))
+    await repo.settle(job, "succeeded", result={"files": []})
+    assert await payments.take_back("charge-1", "by Telegram") is not None
+    assert await repo.credits(1) == Credits(-6, -6)
+    await store.write("INSERT INTO sessions (user_id, data, updated_at) VALUES (1, '{}', 0)")
+    await store.write("INSERT INTO conversations (name, chat_key, state) VALUES ('idphoto', '[1, 1]', '1')")
+    await store.write("INSERT INTO conversations (name, chat_key, state) VALUES ('idphoto', '[2, 2]', '1')")
+
+    await repo.forget_user(1)
+    assert await store.fetchall("SELECT * FROM invoices") == []
+    assert await store.fetchall("SELECT * FROM sessions") == []
+    assert [row["chat_key"] for row in await store.fetchall("SELECT chat_key FROM conversations")] == ["[2, 2]"]
+    assert await payments.payment("charge-1") is not None
+    row = await store.fetchone("SELECT chat_id, language, first_seen FROM users WHERE user_id = 1")
+    assert (row["chat_id"], row["language"], row["first_seen"]) == (1, "", 0)  # only the id, for the debt
+    kinds = await store.fetchall("SELECT kind FROM ledger WHERE user_id = 1")
+    assert [row["kind"] for row in kinds] == ["debt"]
+    assert await repo.ledger_problems() == []
+
+    await repo.ensure_user(1, 1, "en")  # back: still owing
+    assert await repo.credits(1) == Credits(-6, -6)
+    with pytest.raises(OwesCredits):
+        await repo.create_job(_draft(1))
+    await repo.forget_user(1)  # and again: still owing
+    await repo.ensure_user(1, 1, "en")
+    await _bought_pack(payments, 1, "charge-2")  # a new pack pays the debt
+    assert await repo.credits(1) == Credits(24, 24)
+    await repo.create_job(_draft(6))
+    assert await repo.ledger_problems() == []
+
+
+async def test_unpaid_invoices_are_purged_after_their_lifetime(store):
+    """Every pack button press makes an invoice: unpaid ones go a day (here: ``before``) after
+    they were made and last checked out; paid ones stay."""
+    import time
+
+    from bot.storage.payments import Payments
+
+    repo, payments = Repository(store, daily_free=0), Payments(store)
+    await repo.ensure_user(1, 1, "en")
+    unpaid = await payments.issue(1, "small", 30, 50)
+    checked_out = await payments.issue(1, "small", 30, 50)
+    await _bought_pack(payments, 1, "charge-1")
+    await store.write("UPDATE invoices SET created_at = created_at - 86400")
+    await payments.checked_out(checked_out.payload)  # Telegram was told yes just now
+    assert await payments.purge_invoices(time.time() - 3600) == 1
+    assert await payments.invoice(unpaid.payload) is None
+    assert await payments.invoice(checked_out.payload) is not None
+    assert await payments.checkout_problem(unpaid.payload, 1, "XTR", 50) == "unknown"
+    assert await payments.purge_invoices(time.time() + 1) == 1  # the checked out one, a day on
+    paid = await store.fetchall("SELECT payload FROM invoices")
+    assert len(paid) == 1 and await payments.payment("charge-1") is not None
+    assert await repo.ledger_problems() == []
+
+
 async def test_a_hold_cannot_be_settled_twice_even_by_hand(repo):
     await repo.ensure_user(1, 1, "en")
     job = await repo.create_job(_draft(6))
@@ -286,7 +425,7 @@ async def test_a_version_3_ledger_keeps_every_row_and_balance_after_the_payments
     try:
         repo = Repository(db, daily_free=20)
         repo.today = lambda: "2026-11-29"  # type: ignore[method-assign]
-        assert (await db.fetchone("PRAGMA user_version"))[0] == 7
+        assert (await db.fetchone("PRAGMA user_version"))[0] == 9
         rows = await db.fetchall("SELECT id, kind, amount, paid, payment FROM ledger ORDER BY id")
         assert [tuple(r) for r in rows] == [
             (1, "daily_grant", 20, 0, None),
