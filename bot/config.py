@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+import ssl
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 from urllib.parse import unquote, urlsplit
@@ -180,6 +181,24 @@ class NetworkSettings(_Section):
     #: acted on, or status queries), and the base of the random exponential wait between.
     request_retries: int = Field(default=3, ge=0, le=10)
     retry_backoff: float = Field(default=0.5, ge=0)
+    #: A PEM file of CA certificates trusted for https to providers and result hosts besides the
+    #: system's (a provider or a TLS-terminating proxy with a private CA). Certificates and host
+    #: names are always verified; OpenSSL's SSL_CERT_FILE / SSL_CERT_DIR are honoured as well.
+    ca_file: str = ""
+
+    @field_validator("ca_file")
+    @classmethod
+    def _ca_bundle(cls, value: str) -> str:
+        """Read at load, so a wrong path or a file that holds no certificate stops ``check``,
+        not the first order."""
+        if value:
+            try:
+                ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT).load_verify_locations(cafile=value)
+            except ssl.SSLError:
+                raise ValueError(f"{value} holds no PEM CA certificate") from None
+            except OSError as err:
+                raise ValueError(f"cannot read {value}: {err.strerror}") from None
+        return value
 
 
 class JobSettings(_Section):

@@ -126,16 +126,19 @@ class Wiring:
         await self.downloader.aclose()
 
 
-class Retries(TypedDict):
-    """What every HTTP provider client takes about resending requests."""
+class Network(TypedDict):
+    """What every HTTP provider client takes from ``network``: resending requests, and the CA
+    certificates it trusts besides the system's."""
 
     max_retries: int
     backoff: float
+    ca_file: str
 
 
 def make_providers(settings: Settings) -> dict[str, TaskProvider[Any]]:
     providers: dict[str, TaskProvider[Any]] = {}
-    retries = Retries(max_retries=settings.network.request_retries, backoff=settings.network.retry_backoff)
+    network = settings.network
+    retries = Network(max_retries=network.request_retries, backoff=network.retry_backoff, ca_file=network.ca_file)
     picwish = settings.providers.picwish
     if picwish.usable:
         providers["picwish"] = PicwishClient(
@@ -295,6 +298,7 @@ async def open_wiring(app: PhotoBotApp, settings: Settings, db: Store, *, serve_
         max_bytes=settings.network.max_download_bytes,
         allow_private_addresses=settings.network.allow_private_addresses,
         timeout=settings.network.download_timeout,
+        ca_file=settings.network.ca_file,
     )
     alerts = OperatorAlerts(app.bot, repo, settings.telegram.admin_ids)
     metrics = Metrics()

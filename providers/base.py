@@ -42,7 +42,7 @@ from providers.errors import (
 )
 from providers.models import CallbackAnswer, InputImage, InputLimits, Submission, TaskStatus
 from providers.orders import Order
-from providers.session import LazySession
+from providers.session import LazySession, tls_context, tls_problem
 
 log = logging.getLogger(__name__)
 
@@ -146,13 +146,19 @@ class HttpProvider:
         backoff: float = DEFAULT_BACKOFF,
         max_backoff: float = DEFAULT_MAX_BACKOFF,
         proxy: str | None = None,
+        ca_file: str = "",
     ) -> None:
+        """``ca_file``: CA certificates (PEM) trusted for https besides the system's
+        (``network.ca_file``); certificates are verified whatever it is (providers/session.py)."""
         self.max_retries = max_retries
         self._wait = _WaitRetryAfter(wait_random_exponential(multiplier=backoff, max=max_backoff))
         self._proxy = proxy
         # No proxy from HTTP(S)_PROXY: aiohttp would look them up on a thread for every request.
         # A provider that needs a proxy has its own setting (providers.qq_anime.proxy).
-        self._session = LazySession(aiohttp.ClientTimeout(total=timeout, connect=min(timeout, DEFAULT_CONNECT_TIMEOUT)))
+        self._session = LazySession(
+            aiohttp.ClientTimeout(total=timeout, connect=min(timeout, DEFAULT_CONNECT_TIMEOUT)),
+            tls=tls_context(ca_file),
+        )
 
     async def aclose(self) -> None:
         await self._session.aclose()
@@ -211,9 +217,9 @@ class HttpProvider:
             ) from err
         except (TimeoutError, aiohttp.ServerTimeoutError) as err:
             raise ProviderTimeout(f"{self.name}: timed out", provider=self.name) from err
-        except aiohttp.ClientConnectorError as err:
+        except aiohttp.ClientConnectorError as err:  # refused, unresolvable, or its TLS handshake failed
             raise ProviderConnectionError(
-                f"{self.name}: cannot connect", provider=self.name, never_accepted=True
+                f"{self.name}: {tls_problem(err) or 'cannot connect'}", provider=self.name, never_accepted=True
             ) from err
         except aiohttp.ClientError as err:
             raise ProviderConnectionError(f"{self.name}: {type(err).__name__}", provider=self.name) from err

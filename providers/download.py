@@ -15,7 +15,7 @@ from aiohttp.abc import AbstractResolver, ResolveResult
 from yarl import URL
 
 from providers.errors import ResultDownloadError
-from providers.session import LazySession
+from providers.session import LazySession, tls_context, tls_problem
 
 DEFAULT_DOWNLOAD_TIMEOUT = 60.0
 CHUNK_BYTES = 64 * 1024
@@ -82,11 +82,14 @@ class Downloader:
         max_bytes: int,
         allow_private_addresses: bool = False,
         timeout: float = DEFAULT_DOWNLOAD_TIMEOUT,
+        ca_file: str = "",
     ) -> None:
         self.max_bytes = max_bytes
         self.allow_private = allow_private_addresses
         self._session = LazySession(
-            aiohttp.ClientTimeout(total=timeout), resolver=None if allow_private_addresses else PublicOnlyResolver
+            aiohttp.ClientTimeout(total=timeout),
+            resolver=None if allow_private_addresses else PublicOnlyResolver,
+            tls=tls_context(ca_file),
         )
 
     async def aclose(self) -> None:
@@ -117,7 +120,7 @@ class Downloader:
         except aiohttp.ClientConnectorError as err:
             if isinstance(err.os_error, PrivateAddress):
                 raise ResultDownloadError("result URL points to a private or local address") from err
-            raise ResultDownloadError(f"result download failed: {type(err).__name__}") from err
+            raise ResultDownloadError(f"result download failed: {tls_problem(err) or type(err).__name__}") from err
         except (aiohttp.ClientError, TimeoutError) as err:
             raise ResultDownloadError(f"result download failed: {type(err).__name__}") from err
         data = b"".join(chunks)

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import trustme
 from PIL import Image
 
 from bot.app import running
@@ -80,6 +81,12 @@ async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator
     db = await open_store(str(tmp_path / "db.sqlite3"), url)
     yield db
     await db.close()
+
+
+@pytest.fixture(scope="session")
+def test_ca() -> trustme.CA:
+    """A throwaway certificate authority for fakes served over https (tests.fakes.tls)."""
+    return trustme.CA()
 
 
 @pytest.fixture

@@ -1,9 +1,11 @@
-"""Runs an aiohttp application on 127.0.0.1 with an OS-chosen port, in the test's event loop."""
+"""Runs an aiohttp application on 127.0.0.1 with an OS-chosen port, in the test's event loop,
+over plain http or, given a certificate (tests.fakes.tls), over https."""
 
 from __future__ import annotations
 
 import asyncio
 import socket
+import ssl
 from collections.abc import Callable, Coroutine
 from typing import Any
 
@@ -26,13 +28,27 @@ class LoopbackServer:
         #: Faults scripted for the app's named routes (see tests.fakes.faults), their delays taken
         #: on ``clock`` when the test moves the fake's time by hand.
         self.faults = Faults(clock)
+        app.middlewares.insert(0, self._record)  # outermost: a request a fault answers is recorded too
         app.middlewares.append(self.faults.middleware)
         self._runner: web.AppRunner | None = None
         self.port = 0
+        #: Set by serve_tls: the server's certificate, and it answers https only.
+        self.tls: ssl.SSLContext | None = None
+        #: Every request the app answered: its route's name and its scheme ("http" or "https").
+        self.served: list[tuple[str, str]] = []
+
+    def serve_tls(self, context: ssl.SSLContext) -> None:
+        """Answer https with ``context``'s certificate instead of http (before ``start``)."""
+        self.tls = context
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return f"{'https' if self.tls else 'http'}://127.0.0.1:{self.port}"
+
+    @web.middleware
+    async def _record(self, request: web.Request, handler: Callable[[web.Request], Any]) -> web.StreamResponse:
+        self.served.append((request.match_info.route.name or "", request.scheme))
+        return await handler(request)
 
     async def start(self) -> None:
         self._runner = web.AppRunner(self.app, access_log=None, handle_signals=False, shutdown_timeout=0.5)
@@ -40,7 +56,7 @@ class LoopbackServer:
         sock = socket.socket()
         sock.bind(("127.0.0.1", 0))
         self.port = sock.getsockname()[1]
-        site = web.SockSite(self._runner, sock)
+        site = web.SockSite(self._runner, sock, ssl_context=self.tls)
         await site.start()
 
     async def stop(self) -> None:

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -318,3 +319,19 @@ def test_a_wanxing_deadline_shorter_than_its_timeout_is_refused():
     assert parse_settings(raw, env={}).providers.wanxing.job_deadline == 600
     del raw["providers"]["wanxing"]["deadline"]
     assert parse_settings(raw, env={}).providers.wanxing.job_deadline == 660
+
+
+def test_a_ca_file_that_cannot_be_used_is_refused_at_load(tmp_path, test_ca):
+    """network.ca_file is read when the config loads: a wrong path stops `check`, not the first order."""
+    from tests.fakes.tls import ca_file
+
+    missing = tmp_path / "nope.pem"
+    with pytest.raises(ConfigError, match=rf"network\.ca_file: cannot read {re.escape(str(missing))}: No such file"):
+        parse_settings({"network": {"ca_file": str(missing)}}, env={})
+    not_pem = tmp_path / "key.txt"
+    not_pem.write_text("not a certificate\n")
+    with pytest.raises(ConfigError, match=rf"network\.ca_file: {re.escape(str(not_pem))} holds no PEM CA certificate"):
+        parse_settings({"network": {"ca_file": str(not_pem)}}, env={})
+    good = str(ca_file(test_ca, tmp_path))
+    assert parse_settings({"network": {"ca_file": good}}, env={}).network.ca_file == good
+    assert parse_settings({}, env={}).network.ca_file == ""
