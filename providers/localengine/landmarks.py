@@ -150,7 +150,7 @@ class Landmarks:
     @property
     def smile_lift(self) -> float:
         """How far the mouth's corners sit above the middle of the lips, over the mouth's width (a smile
-        lifts them: 0.05-0.18 on smiling portraits; speech leaves them level or lower)."""
+        lifts them: 0.018-0.18 on smiling portraits; speech leaves them level or lower)."""
         middle = (self.levelled(LIP_INNER_TOP)[1] + self.levelled(LIP_INNER_BOTTOM)[1]) / 2
         corners = (self.levelled(MOUTH_LEFT)[1] + self.levelled(MOUTH_RIGHT)[1]) / 2
         width = float(np.linalg.norm(self._xy(MOUTH_RIGHT) - self._xy(MOUTH_LEFT)))
