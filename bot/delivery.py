@@ -120,8 +120,10 @@ class Delivery:
         self._last_edit.pop(job.id, None)
         lang = await self._language(job)
         sent = list(job.sent_parts)
+        # Off the event loop: the files are read, and a preview's watermark is drawn and encoded.
+        parts = await asyncio.to_thread(self._parts, job, lang)
         try:
-            for name, send in self._parts(job, lang):
+            for name, send in parts:
                 if name in sent:
                     continue
                 await self._send(send, job, name)

@@ -17,9 +17,8 @@ from providers.localengine.worker import EngineLimits, shared_worker
 from providers.models import InputImage, Phase, ResultImage, Submission, TaskStatus
 from providers.orders import IdPhotoOrder
 from providers.placement import DEFAULT_RULE
-from providers.specs import load_catalog
+from providers.specs import MM_PER_INCH, load_catalog
 
-INCH = 25.4
 #: Photos made at once, each in its own worker process (each uses both cores for a fraction of a second).
 DEFAULT_CONCURRENCY = 1
 
@@ -47,7 +46,7 @@ class LocalIdPhoto(TaskProvider[IdPhotoOrder]):
             return Submission(task_id=task_id, status=bought)
         spec = load_catalog().for_order(order)
         rule = spec.rule.rule_id if spec else DEFAULT_RULE
-        mm = spec.mm if spec else (order.px_width * INCH / order.dpi, order.px_height * INCH / order.dpi)
+        mm = spec.mm if spec else (order.px_width * MM_PER_INCH / order.dpi, order.px_height * MM_PER_INCH / order.dpi)
         options = {**order.model_dump(), "rule": rule, "mm": mm}
         data, placement = await self._engine.make_id_photo(image.data, options, self.limits, preview=order.preview)
         status = TaskStatus(Phase.DONE, progress=100, images=(ResultImage(data=data, placement=placement),))

@@ -29,6 +29,9 @@ T = TypeVar("T")
 
 CheckoutProblem = Literal["unknown", "not_yours", "wrong_price"]
 
+#: Charge ids looked up in one statement by :meth:`Payments.known`.
+KNOWN_BATCH = 500
+
 
 @dataclass(frozen=True)
 class Invoice:
@@ -153,11 +156,14 @@ class Payments:
 
     async def known(self, charge_ids: list[str]) -> dict[str, Payment]:
         """The payments received among ``charge_ids``, by charge id."""
-        if not charge_ids:
-            return {}
-        marks = ", ".join("?" * len(charge_ids))
-        rows = await self.db.fetchall(f"SELECT * FROM payments WHERE charge_id IN ({marks})", tuple(charge_ids))
-        return {row["charge_id"]: _payment(row) for row in rows}
+        found: dict[str, Payment] = {}
+        # In batches: a whole Star history would pass the drivers' limit on parameters (32,767).
+        for start in range(0, len(charge_ids), KNOWN_BATCH):
+            batch = tuple(charge_ids[start : start + KNOWN_BATCH])
+            marks = ", ".join("?" * len(batch))
+            rows = await self.db.fetchall(f"SELECT * FROM payments WHERE charge_id IN ({marks})", batch)
+            found.update((row["charge_id"], _payment(row)) for row in rows)
+        return found
 
     async def _ledger_user(self, charge_id: str) -> int | None:
         """Whose ledger the payment's credits are in: the buyer's, or their /forget pseudonym's."""

@@ -419,8 +419,8 @@ class Repository:
             if row["state"] in (JobState.FAILED, JobState.CANCELLED) and released != held:
                 problems.append(f"job {row['id']}: {row['state']} but released {released} of {held}")
         problems += await self._payment_problems()
-        # A balance goes below zero only where a refund took back credits already spent.
-        # (or where /forget kept such a debt), and every debt kept was given back to a pseudonym.
+        # A balance goes below zero only where a refund took back credits already spent (or where
+        # /forget kept such a debt), and every debt kept was given back to a pseudonym.
         negative = await self.db.report(
             f"SELECT user_id, ({BALANCE_SQL.replace('?', 'u.user_id')}) AS bal,"
             f" ({BOUGHT_SQL.replace('?', 'u.user_id')}) AS bought,"

@@ -15,10 +15,13 @@ hall. Three steps follow the models:
    "Approximate Fast Foreground Colour Estimation", two passes of box filters).
 3. **What is left to doubt** (:func:`doubt`): background colours the colour lines could not remove
    (too alike) and that the mask still keeps near the outline, as a share of the photo. A photo
-   with too much of it is not delivered silently (see ``pipeline.CutOut``).
+   with too much of it is not delivered silently: the preview's checklist says so, and where no
+   preview came first ``pipeline.make_id_photo`` refuses it.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -85,24 +88,41 @@ def _colours(image: Array, alpha: Array, radius: int) -> tuple[Array, Array, Arr
     return person, behind, apart, known, spread
 
 
-def refine_edges(image: Array, alpha: Array, protected: Array) -> Array:
-    """``alpha`` with background colours near the outline taken out (see the module's step 1).
-    ``image`` is float32 RGB 0-255, ``alpha`` 0-1, ``protected`` where the face is (never cut)."""
-    width = image.shape[1]
-    radius = max(3, round(BAND * width))
+@dataclass(frozen=True)
+class _Around:
+    """What the colour lines and the doubt look at around each pixel (see :func:`_colours`), and
+    the band near the outline where they may act."""
+
+    person: Array
+    behind: Array
+    apart: Array
+    spread: Array
+    band: Array
+
+
+def _around(image: Array, alpha: Array, protected: Array) -> _Around:
+    radius = max(3, round(BAND * image.shape[1]))
     person, behind, apart, known, spread = _colours(image, alpha, radius)
-    along = person - behind
-    share = ((image - behind) * along).sum(axis=2) / np.maximum(apart * apart, 1e-6)
+    band = known & _near(alpha < SURE_BACKGROUND, radius) & ~protected
+    return _Around(person, behind, apart, spread, band)
+
+
+def refine_edges(image: Array, alpha: Array, protected: Array) -> tuple[Array, float]:
+    """``alpha`` with background colours near the outline taken out (see the module's step 1), and
+    the doubt left in it (step 3). ``image`` is float32 RGB 0-255, ``alpha`` 0-1, ``protected``
+    where the face is (never cut)."""
+    around = _around(image, alpha, protected)
+    along = around.person - around.behind
+    share = ((image - around.behind) * along).sum(axis=2) / np.maximum(around.apart * around.apart, 1e-6)
     by_colour = np.clip(share, 0.0, 1.0)
     # A person of one colour there (hair over leaves) is trusted; light strands over dark hair are
     # not one colour, and their mean would call the dark hair background.
-    trust = np.clip((apart - ALIKE) / (DISTINCT - ALIKE), 0.0, 1.0) * np.clip(
-        (SPREAD_MAX - spread) / (SPREAD_MAX - SPREAD_MIN), 0.0, 1.0
+    trust = np.clip((around.apart - ALIKE) / (DISTINCT - ALIKE), 0.0, 1.0) * np.clip(
+        (SPREAD_MAX - around.spread) / (SPREAD_MAX - SPREAD_MIN), 0.0, 1.0
     )
-    band = known & _near(alpha < SURE_BACKGROUND, radius) & ~protected
     lowered = alpha - trust * np.maximum(alpha - by_colour, 0.0)
-    refined: Array = np.where(band, lowered, alpha).astype(np.float32)
-    return refined
+    refined: Array = np.where(around.band, lowered, alpha).astype(np.float32)
+    return refined, _doubt(image, refined, around)
 
 
 def foreground(image: Array, alpha: Array) -> Array:
@@ -128,17 +148,11 @@ def _blur_fusion(image: Array, person: Array, behind: Array, alpha: Array, radiu
 def doubt(image: Array, alpha: Array, protected: Array) -> float:
     """Share of the photo that the cut-out keeps (alpha > 0.5) near the outline although its
     colour is the local background's and not the person's (see the module's step 3)."""
-    width = image.shape[1]
-    radius = max(3, round(BAND * width))
-    person, behind, _apart, known, _spread = _colours(image, alpha, radius)
-    to_behind = np.abs(image - behind).max(axis=2)
-    to_person = np.abs(image - person).max(axis=2)
-    suspicious = (
-        known
-        & (alpha > 0.5)
-        & ~protected
-        & _near(alpha < SURE_BACKGROUND, radius)
-        & (to_behind < BACKGROUND_LIKE)
-        & (to_person > 2 * BACKGROUND_LIKE)
-    )
+    return _doubt(image, alpha, _around(image, alpha, protected))
+
+
+def _doubt(image: Array, alpha: Array, around: _Around) -> float:
+    to_behind = np.abs(image - around.behind).max(axis=2)
+    to_person = np.abs(image - around.person).max(axis=2)
+    suspicious = around.band & (alpha > 0.5) & (to_behind < BACKGROUND_LIKE) & (to_person > 2 * BACKGROUND_LIKE)
     return float(suspicious.mean())

@@ -308,8 +308,7 @@ def compose(
         raise FaceCheckError("shoulders_cut_off")
     image = _smooth_beyond(image, beyond)
     protected = _face_and_ears(marks, linear, offset, (width, height))
-    alpha = matting.refine_edges(image, alpha, protected)
-    doubt = matting.doubt(image, alpha, protected)
+    alpha, doubt = matting.refine_edges(image, alpha, protected)
     foreground = matting.foreground(image, alpha)
     result = foreground * alpha[..., None] + background(width, height, bg_color, bg_color2) * (1 - alpha[..., None])
     pixels = np.clip(result + 0.5, 0, 255).astype(np.uint8)
@@ -347,9 +346,10 @@ def make_id_photo(
     bg_color2: str | None = None,
     rule: str = DEFAULT_RULE,
 ) -> IdPhoto:
-    """:func:`render_id_photo`, refused (``busy_background``) where the cut-out is doubtful: until
-    the person sees a preview before paying, such a photo is not delivered but given back, with the
-    advice to stand in front of a plain wall."""
+    """:func:`render_id_photo`, refused (``busy_background``) where the cut-out is doubtful: where
+    no preview came first (the command line without ``--report``, an order placed after a failover
+    to the local engine), such a photo is not delivered but given back, with the advice to stand in
+    front of a plain wall."""
     photo = render_id_photo(image, size=size, dpi=dpi, bg_color=bg_color, bg_color2=bg_color2, rule=rule)
     if photo.doubtful:
         raise FaceCheckError("busy_background")

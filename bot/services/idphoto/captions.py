@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from telegram.constants import MessageLimit
+
 from bot import keyboards
 from bot.config import Settings
 from bot.i18n import t
@@ -15,10 +17,8 @@ from bot.storage.repo import Job
 from providers.localengine.checklist import Check, Checklist
 from providers.orders import IdPhotoOrder
 from providers.placement import PlacementRule, band_value, load_rules
-from providers.specs import Spec, load_catalog
+from providers.specs import MM_PER_INCH, Spec, load_catalog
 
-#: Telegram's limit for a photo's caption.
-MAX_CAPTION = 1024
 #: How each status of a checklist item shows.
 MARKS = {"ok": "✅", "warn": "⚠️", "fail": "❌"}
 
@@ -117,9 +117,9 @@ def _caption(*parts: str) -> str:
     """The parts, one paragraph each, as many as Telegram takes in a caption (the first always)."""
     caption = parts[0]
     for part in parts[1:]:
-        if len(caption) + 2 + len(part) <= MAX_CAPTION:
+        if len(caption) + 2 + len(part) <= MessageLimit.CAPTION_LENGTH:
             caption += "\n\n" + part
-    return caption[:MAX_CAPTION]
+    return caption[: MessageLimit.CAPTION_LENGTH]
 
 
 def _local_preview(job: Job, order: IdPhotoOrder, data: bytes, lang: str, settings: Settings) -> ResultView:
@@ -128,7 +128,7 @@ def _local_preview(job: Job, order: IdPhotoOrder, data: bytes, lang: str, settin
     width, height = image_size(data)
     spec = load_catalog().for_order(order)
     title = spec.name(lang) if spec else str(order.spec_id)
-    mm_w, mm_h = spec.mm if spec else (round(width * 25.4 / order.dpi), round(height * 25.4 / order.dpi))
+    mm_w, mm_h = spec.mm if spec else (round(width * MM_PER_INCH / order.dpi), round(height * MM_PER_INCH / order.dpi))
     heading = t(
         lang, "idphoto.preview_caption", title=title, mm_w=mm_w, mm_h=mm_h, width=width, height=height, dpi=order.dpi
     )
