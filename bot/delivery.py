@@ -133,8 +133,8 @@ class Delivery:
                     return
         except Forbidden:
             log.info("job %s: user %s blocked the bot; delivery dropped", job.id, job.user_id)
-        await jobs.end_delivery(job.id)
-        if job.state == JobState.SUCCEEDED and self.delivered is not None:
+        ended = await jobs.end_delivery(job.id)  # refused: another worker holds it and counts it
+        if ended and job.state == JobState.SUCCEEDED and self.delivered is not None:
             self.delivered(job, time.time() - job.created_at)
 
     def _parts(self, job: Job, lang: str) -> list[tuple[str, Callable[[], Awaitable[object]]]]:

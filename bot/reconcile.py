@@ -36,8 +36,8 @@ from typing import TYPE_CHECKING
 from telegram import Bot, StarTransaction, TransactionPartnerUser
 from telegram.error import TelegramError
 
-from bot.conversations.payments import take_back
 from bot.i18n import t
+from bot.refunds import take_back
 from bot.storage.payments import Payment
 from bot.storage.store import DATABASE_ERRORS
 

@@ -17,7 +17,7 @@ import time
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
-from telegram import Bot, LabeledPrice, PreCheckoutQuery, Update
+from telegram import LabeledPrice, PreCheckoutQuery, Update
 from telegram.error import BadRequest, TelegramError
 
 from bot import keyboards
@@ -25,7 +25,8 @@ from bot.callback_data import BuyPack, RefundAnswer
 from bot.context import Context
 from bot.conversations.common import answer, is_admin, message_of, pressed, query_of, user_id_of
 from bot.i18n import localized, pick_language, t
-from bot.storage.payments import CURRENCY, Payment, RefundPlan, RefundStart
+from bot.refunds import take_back
+from bot.storage.payments import CURRENCY, Payment, RefundStart
 
 if TYPE_CHECKING:
     from bot.wiring import Wiring
@@ -138,35 +139,6 @@ async def refunded(update: Update, context: Context) -> None:
     await take_back(
         context.bot, context.wiring, charge_id, "by Telegram", alert=charge_id not in context.wiring.refunding
     )
-
-
-async def take_back(bot: Bot, wiring: Wiring, charge_id: str, note: str, *, alert: bool) -> RefundPlan | None:
-    """Record the refund of a payment; tell the buyer, and (``alert``: nobody confirmed it) the
-    admins when spent credits left the buyer owing. What it did; None when there is no such
-    payment or it was refunded already."""
-    plan = await wiring.payments.take_back(charge_id, note)
-    if plan is None:
-        return None
-    buyer = plan.payment
-    lang = await wiring.repo.user_language(buyer.user_id)
-    if lang:  # still a user (not gone with /forget)
-        balance = await wiring.repo.balance(buyer.user_id)
-        try:
-            await bot.send_message(
-                buyer.user_id, t(lang, "buy.refunded", credits=buyer.credits, stars=buyer.stars, balance=balance)
-            )
-        except TelegramError as err:
-            log.info("could not tell user %s about a refund: %s", buyer.user_id, err)
-    if alert and plan.bought_after < 0:
-        await wiring.alerts.tell(
-            "admin.alert_refund_spent",
-            user_id=buyer.user_id,
-            charge_id=charge_id,
-            stars=buyer.stars,
-            credits=buyer.credits,
-            bought=plan.bought_after,
-        )
-    return plan
 
 
 async def refund(update: Update, context: Context) -> None:
