@@ -40,7 +40,7 @@ import numpy as np
 from PIL import Image, ImageDraw
 
 from bench.real_photos import PHOTOS, RealPhoto, path
-from bot.images import MAX_STORED_BYTES, MAX_STORED_SIDE, normalise
+from bot.ops.images import MAX_STORED_BYTES, MAX_STORED_SIDE, normalise
 from bot.services.idphoto.fit import judge
 from providers.localengine.faces import FaceCheckError, inspect_face
 from providers.localengine.findings import FaceFindings

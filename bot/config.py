@@ -137,7 +137,7 @@ class PaymentSettings(_Section):
     #: catalog's default terms.
     terms: str | dict[str, str] = ""
     #: Seconds between two comparisons of Telegram's record of Star payments (getStarTransactions)
-    #: with the payments received: one whose update never arrived is credited then (bot/reconcile.py).
+    #: with the payments received: one whose update never arrived is credited then (bot/telegram/reconcile.py).
     reconcile_interval: float = Field(default=600.0, gt=0)
     #: Seconds a Star transaction is left to its own update (which may still be on its way)
     #: before the comparison acts on it.
@@ -164,7 +164,7 @@ class PaymentSettings(_Section):
 
 
 class FailoverSettings(_Section):
-    """When a provider counts as down and its services go to the next one (bot/health.py)."""
+    """When a provider counts as down and its services go to the next one (bot/ops/health.py)."""
 
     #: Seconds of failing calls (unreachable, timeouts, server errors) without a success.
     failing_for: float = Field(default=300.0, gt=0)
@@ -576,7 +576,7 @@ class Settings(_Section):
             self.server.media_secret,
             self.server.metrics_token,
         ]
-        # A URL's password (bot/logs.py also hides any URL's password, whatever its length).
+        # A URL's password (bot/ops/logs.py also hides any URL's password, whatever its length).
         for url in (self.database.url, self.providers.qq_anime.proxy):
             password = urlsplit(url).password if url else None
             if password:

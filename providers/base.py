@@ -5,7 +5,7 @@ Idempotent requests (queries) retry connection errors, 408, 429 and 5xx. A paid
 submission retries only when the provider cannot have accepted it: the connection
 was never made, or the answer was 429 / 503.
 
-Requests go over aiohttp, like the Bot API calls (bot/telegram_http.py): under load an
+Requests go over aiohttp, like the Bot API calls (bot/telegram/transport.py): under load an
 httpx request cost about ten times the CPU (docs/benchmarks.md).
 """
 

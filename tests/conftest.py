@@ -15,9 +15,9 @@ import pytest
 import trustme
 from PIL import Image
 
-from bot.app import running
 from bot.config import Settings, parse_settings
-from bot.wiring import Wiring
+from bot.main.app import running
+from bot.main.wiring import Wiring
 from tests.fakes.hili import FakeHili
 from tests.fakes.magictiger import FakeMagicTiger
 from tests.fakes.picwish import FakePicwish

@@ -13,19 +13,21 @@ from telegram import Update
 from telegram.error import BadRequest
 from telegram.ext import CallbackQueryHandler, ConversationHandler
 
-from bot import keyboards
-from bot.callback_data import AnimeVideo, LayoutChoice, StyleChoice
 from bot.config import AnimeStyle, Settings
-from bot.context import Context, PendingOrder
-from bot.conversations.common import answer, finished_job, message_of, pressed, query_of, ready_photo
-from bot.conversations.summary import show_order
-from bot.i18n import localized, t
-from bot.services.base import Handlers, ResultView, Service, plain_result
+from bot.domain.session import PendingOrder
+from bot.services.base import Handlers, Service
 from bot.storage.repo import Job
+from bot.telegram.context import Context
+from bot.telegram.conversations.common import answer, finished_job, message_of, pressed, query_of, ready_photo
+from bot.telegram.conversations.summary import show_order
+from bot.telegram.ui import keyboards
+from bot.telegram.ui.callback_data import AnimeVideo, LayoutChoice, StyleChoice
+from bot.telegram.ui.i18n import localized, t
+from bot.telegram.ui.results import ResultView, plain_result
 from providers.orders import AnimeOrder
 
 if TYPE_CHECKING:
-    from bot.wiring import Wiring
+    from bot.main.wiring import Wiring
 
 log = logging.getLogger(__name__)
 

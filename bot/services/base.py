@@ -4,7 +4,7 @@ A service (ID photo, anime, ...) is not a provider (PicWish, QQ, ...): it names 
 can do its work, in order of preference, and holds its dialog, its order model, its price, the
 lines that describe an order on the summary and how a finished job's files are shown. The
 registry (``bot/services/registry.py``) lists the services in menu order; the application builds
-each one's conversation from ``start`` and ``steps`` (``bot/app.py``).
+each one's conversation from ``start`` and ``steps`` (``bot/main/app.py``).
 """
 
 from __future__ import annotations
@@ -13,47 +13,20 @@ from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
-from telegram import InlineKeyboardMarkup, Update
+from telegram import Update
 from telegram.ext import BaseHandler
 
-from bot import keyboards
 from bot.config import Settings
-from bot.context import Context
-from bot.i18n import t
-from bot.images import image_extension, image_size
 from bot.storage.repo import Job
+from bot.telegram.context import Context
+from bot.telegram.ui.results import ResultView, plain_result
 from providers.orders import Order
 
 if TYPE_CHECKING:
-    from bot.wiring import Wiring
+    from bot.main.wiring import Wiring
 
 OrderT = TypeVar("OrderT", bound=Order)
 Handlers = list[BaseHandler[Update, Any, Any]]
-
-
-@dataclass(frozen=True)
-class ResultView:
-    """One finished file as the user gets it: a photo with its caption, then the exact file (none
-    where ``document_caption`` is None: a free preview, whose exact file is what it sells), and
-    the buttons under the last of them."""
-
-    data: bytes
-    filename: str
-    caption: str
-    document_caption: str | None
-    keyboard: InlineKeyboardMarkup | None
-
-
-def plain_result(job: Job, index: int, data: bytes, lang: str, settings: Settings) -> ResultView:
-    """The result of most services: its size in the caption, a "new photo" button below."""
-    width, height = image_size(data)
-    return ResultView(
-        data=data,
-        filename=f"{job.service}_{job.id[:8]}_{index + 1}_{width}x{height}.{image_extension(data)}",
-        caption=t(lang, "result.caption_generic", width=width, height=height),
-        document_caption=t(lang, "result.document_caption"),
-        keyboard=keyboards.new_photo(lang),
-    )
 
 
 def no_handlers() -> Handlers:
@@ -94,7 +67,7 @@ class Service(Generic[OrderT]):
         self, settings: Settings, out_of_service: frozenset[str] = frozenset(), down: frozenset[str] = frozenset()
     ) -> str | None:
         """The first of its providers that is configured to serve and in service, if any. One that
-        is ``down`` (bot/health.py) is passed over only while another can stand in for it: with
+        is ``down`` (bot/ops/health.py) is passed over only while another can stand in for it: with
         none, orders still go to it (and fail with a refund) rather than the service vanishing."""
         usable = [name for name in self.providers if name not in out_of_service and settings.provider_usable(name)]
         return next((name for name in usable if name not in down), usable[0] if usable else None)

@@ -9,18 +9,19 @@ from typing import TYPE_CHECKING
 from telegram import Update
 from telegram.ext import CallbackQueryHandler, ConversationHandler
 
-from bot import keyboards
-from bot.callback_data import EnhanceChoice
 from bot.config import EnhanceType, Settings
-from bot.context import Context, PendingOrder
-from bot.conversations.common import answer, pressed, query_of, ready_photo
-from bot.conversations.summary import show_order
-from bot.i18n import localized, t
+from bot.domain.session import PendingOrder
 from bot.services.base import Handlers, Service
+from bot.telegram.context import Context
+from bot.telegram.conversations.common import answer, pressed, query_of, ready_photo
+from bot.telegram.conversations.summary import show_order
+from bot.telegram.ui import keyboards
+from bot.telegram.ui.callback_data import EnhanceChoice
+from bot.telegram.ui.i18n import localized, t
 from providers.orders import EnhanceOrder
 
 if TYPE_CHECKING:
-    from bot.wiring import Wiring
+    from bot.main.wiring import Wiring
 
 
 class State(StrEnum):

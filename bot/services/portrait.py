@@ -10,22 +10,23 @@ from typing import TYPE_CHECKING
 from telegram import InputMediaPhoto, Message, Update
 from telegram.ext import CallbackQueryHandler, ConversationHandler
 
-from bot import keyboards
-from bot.callback_data import TemplateChoice, TemplatePage
 from bot.config import Settings
-from bot.context import Context, PendingOrder
-from bot.conversations.common import answer, message_of, pressed, query_of, ready_photo
-from bot.conversations.summary import show_order
-from bot.i18n import localized, t
-from bot.images import fit
-from bot.media import linked
+from bot.domain.session import PendingOrder
+from bot.ops.images import fit
+from bot.ops.media import linked
+from bot.ops.templates import Template
 from bot.services.base import Handlers, Service
-from bot.templates import Template
+from bot.telegram.context import Context
+from bot.telegram.conversations.common import answer, message_of, pressed, query_of, ready_photo
+from bot.telegram.conversations.summary import show_order
+from bot.telegram.ui import keyboards
+from bot.telegram.ui.callback_data import TemplateChoice, TemplatePage
+from bot.telegram.ui.i18n import localized, t
 from providers.models import InputLimits
 from providers.orders import PortraitOrder
 
 if TYPE_CHECKING:
-    from bot.wiring import Wiring
+    from bot.main.wiring import Wiring
 
 
 class State(StrEnum):

@@ -50,7 +50,7 @@ class Payment:
     stars: int
     paid_at: float
     refunded_at: float | None
-    #: When an admin's refund reserved its credits (bot/conversations/payments.refund).
+    #: When an admin's refund reserved its credits (bot/telegram/conversations/payments.refund).
     refund_started_at: float | None = None
 
 

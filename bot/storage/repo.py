@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
-from bot.media import linked_ref
+from bot.ops.media import linked_ref
 from bot.storage.store import Store, Tx
 
 
@@ -166,7 +166,7 @@ class Job:
     status_message_id: int | None
     delivery: str | None
     sent_parts: list[str] = field(default_factory=list)
-    #: The worker that holds the job's lease (bot/jobs.py), if one does.
+    #: The worker that holds the job's lease (bot/jobs/runner.py), if one does.
     owner: str | None = None
 
     @classmethod
@@ -210,7 +210,7 @@ def utc_day(now: float | None = None) -> str:
 
 
 def conversation_key(chat_id: int, user_id: int) -> str:
-    """How a conversation step is kept (``conversations.chat_key``, bot/persistence.py): the
+    """How a conversation step is kept (``conversations.chat_key``, bot/telegram/persistence.py): the
     JSON of python-telegram-bot's (chat id, user id) key."""
     return json.dumps([chat_id, user_id])
 
@@ -564,7 +564,7 @@ class Repository:
         rows = await self.db.report(f"SELECT * FROM jobs WHERE {_UNFINISHED} ORDER BY created_at")
         return [Job.from_row(r) for r in rows]
 
-    # --- leases: which worker drives which job (bot/jobs.py) -------------------------
+    # --- leases: which worker drives which job (bot/jobs/runner.py) -------------------------
 
     async def claim_jobs(self, owner: str, lease: float, limit: int, *, take_over: bool = False) -> list[str]:
         """Claim up to ``limit`` unfinished jobs that no worker holds (or whose lease ran out),
@@ -711,7 +711,7 @@ class Repository:
 
 
 class LeasedJobs:
-    """Every write a job's driver makes (bot/jobs.py, and the delivery it runs): each also compares
+    """Every write a job's driver makes (bot/jobs/runner.py, and the delivery it runs): each also compares
     the lease holder. A worker whose lease ran out and was taken over (it stalled, or lost the
     database for a while) so changes nothing: it cannot move ``queued -> submitting`` after
     another claimed the job (which would fail it as interrupted and refund it while the first

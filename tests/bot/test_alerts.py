@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.app import running
+from bot.main.app import running
 from tests.bot.flows import order_repair
 
 ADMIN = 9001  # telegram.admin_ids in the test settings

@@ -9,7 +9,7 @@ import re
 import pytest
 from telegram.ext import CallbackQueryHandler, ConversationHandler
 
-from bot.app import build_application
+from bot.main.app import build_application
 from tests.bot.flows import order_portrait
 
 

@@ -6,8 +6,8 @@ import itertools
 
 import httpx
 
-from bot.app import running
-from bot.jobs import POLL_BACKOFF
+from bot.jobs.runner import POLL_BACKOFF
+from bot.main.app import running
 from tests.bot.flows import order_enhance, order_portrait, order_until_summary
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from bot.app import running
+from bot.main.app import running
 from bot.services import registry
 from tests.bot.flows import order_enhance, pixel_size
 from tests.fakes.magictiger import EXPECTED_CALLBACK_ANSWER

@@ -6,7 +6,7 @@ import pytest
 
 pytest.importorskip("mediapipe", reason="the photobot[local] extra is not installed")
 
-from bot.app import running
+from bot.main.app import running
 from tests.bot.flows import local_preview, order_until_summary
 
 ADMIN = 9001  # telegram.admin_ids in the test settings

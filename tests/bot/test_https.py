@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 import trustme
 
-from bot.app import running
+from bot.main.app import running
 from tests.bot.flows import order_repair
 from tests.bot.test_provider_faults import PROVIDERS, Provider
 from tests.fakes.hili import FakeHili
@@ -104,7 +104,7 @@ async def test_ssl_cert_file_in_the_environment_is_enough(make_settings, telegra
 
 @pytest.mark.parametrize("issuer", ["untrusted"], indirect=True)
 async def test_an_untrusted_certificate_fails_the_order_and_refunds_it(make_settings, telegram, hili, trusted, caplog):
-    caplog.set_level(logging.WARNING, logger="bot.jobs")
+    caplog.set_level(logging.WARNING, logger="bot.jobs.runner")
     async with running(make_settings(network__ca_file=trusted)) as services:
         user = telegram.user()
         summary = await order_repair(user)
@@ -117,5 +117,5 @@ async def test_an_untrusted_certificate_fails_the_order_and_refunds_it(make_sett
         assert await services.repo.ledger_problems() == []
     # Nothing reached Hili: no request was answered, no use was taken.
     assert hili.server.served == [] and hili.upload_calls == 0 and hili.nums == 100
-    logged = [record.getMessage() for record in caplog.records if record.name == "bot.jobs"]
+    logged = [record.getMessage() for record in caplog.records if record.name == "bot.jobs.runner"]
     assert any("hili: TLS certificate refused: unable to get local issuer certificate" in line for line in logged)

@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from bot.app import running
+from bot.main.app import running
 from tests.bot.flows import (
     ask_custom_size,
     choose_options,
@@ -195,7 +195,7 @@ async def test_no_requirement_spec_takes_a_custom_hex(bot, telegram, picwish):
 
 
 async def test_not_enough_credits_makes_no_provider_request(make_settings, telegram, picwish):
-    from bot.app import running
+    from bot.main.app import running
 
     async with running(make_settings(credits__daily_free=5)) as services:
         user = telegram.user()
@@ -233,7 +233,7 @@ async def test_cancel_is_not_offered_once_the_provider_works_and_the_work_is_pai
 async def test_cancel_while_waiting_for_a_slot_costs_nothing_and_the_provider_never_hears(
     make_settings, telegram, picwish
 ):
-    from bot.app import running
+    from bot.main.app import running
 
     gate = picwish.hold["create"] = asyncio.Event()
     async with running(make_settings(jobs__max_concurrent=1)) as services:
@@ -304,7 +304,7 @@ async def test_image_document_is_accepted(bot, telegram):
 
 
 async def test_another_colour_and_print_sheet_rerender_through_last_id(make_settings, telegram, picwish):
-    from bot.app import running
+    from bot.main.app import running
 
     async with running(make_settings(credits__daily_free=40)) as bot:
         await _rerender_flow(bot, telegram, picwish)
@@ -340,7 +340,7 @@ async def _rerender_flow(bot, telegram, picwish):
 
 
 async def test_callback_wakes_the_job_before_the_next_poll(make_settings, telegram, picwish):
-    from bot.app import running
+    from bot.main.app import running
 
     async with running(make_settings(providers__picwish__poll_interval=60)) as services:
         user = telegram.user()
@@ -426,7 +426,7 @@ async def test_admin_grant(bot, telegram):
 async def test_webhook_mode(make_settings, telegram, picwish):
     import httpx
 
-    from bot.app import running
+    from bot.main.app import running
 
     secret = "hook-secret-of-at-least-32-characters"
     async with running(make_settings(telegram__mode="webhook", telegram__webhook_secret=secret)) as services:

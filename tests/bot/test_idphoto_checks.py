@@ -11,7 +11,7 @@ import pytest
 
 pytest.importorskip("mediapipe", reason="the photobot[local] extra is not installed")
 
-from bot.app import running
+from bot.main.app import running
 from tests.bot.flows import local_preview, order_until_summary
 from tests.conftest import astronaut, portrait_jpeg
 from tests.sample_photos import photo

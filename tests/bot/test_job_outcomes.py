@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.app import running
+from bot.main.app import running
 from bot.storage.db import Database
 from bot.storage.repo import JobDraft, Repository
 from providers.orders import IdPhotoOrder
@@ -86,7 +86,7 @@ async def _prepare_job(
     photo: bytes | None = None,
 ) -> str:
     """A job left in the database by an earlier run of the bot."""
-    from bot.media import MediaStore
+    from bot.ops.media import MediaStore
 
     db = await Database.open(settings.database.path)
     try:

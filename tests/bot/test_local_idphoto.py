@@ -10,7 +10,7 @@ from PIL import Image
 
 pytest.importorskip("mediapipe", reason="the photobot[local] extra is not installed")
 
-from bot.app import running
+from bot.main.app import running
 from tests.bot.flows import (
     ask_custom_size,
     corner_rgb,

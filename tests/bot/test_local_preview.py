@@ -15,7 +15,7 @@ from PIL import Image
 
 pytest.importorskip("mediapipe", reason="the photobot[local] extra is not installed")
 
-from bot.app import running
+from bot.main.app import running
 from providers.localengine.worker import shared_worker
 from tests.bot.flows import dpi, local_preview, pixel_size
 

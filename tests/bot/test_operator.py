@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import httpx
 
-from bot.app import running
+from bot.main.app import running
 from tests.bot.flows import order_until_summary
 
 ADMIN = 9001  # telegram.admin_ids in the test settings

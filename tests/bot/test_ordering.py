@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import asyncio
 
-from bot.app import running
-from bot.context import PendingOrder
-from bot.ordering import Refusal, place_order
+from bot.domain.ordering import Refusal, place_order
+from bot.domain.session import PendingOrder
+from bot.main.app import running
 from bot.storage.repo import Job
 from providers.orders import IdPhotoOrder
 from tests.conftest import portrait_jpeg

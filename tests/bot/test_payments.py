@@ -8,7 +8,7 @@ import signal
 import pytest
 import yaml
 
-from bot.app import running
+from bot.main.app import running
 from bot.storage.repo import Credits
 from bot.storage.store import open_store
 from tests.bot.flows import order_until_summary, send_photo_and_pick_idphoto

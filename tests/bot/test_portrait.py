@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.app import running
+from bot.main.app import running
 from tests.bot.flows import pixel_size
 from tests.conftest import portrait_jpeg
 from tests.fakes.wanxing import RESULT_SIZE

@@ -8,7 +8,7 @@ import asyncio
 
 import pytest
 
-from bot.app import running
+from bot.main.app import running
 from tests.bot.flows import order_anime, order_enhance, order_portrait, order_repair, order_until_summary
 from tests.conftest import postgres_schema
 
@@ -119,7 +119,7 @@ async def test_a_bot_process_that_loses_its_right_to_updates_stops(make_settings
     would): the process must stop handling updates rather than risk a second poller."""
     import asyncpg
 
-    from bot.app import run_until_stopped
+    from bot.main.app import run_until_stopped
 
     url = await postgres_schema()
     stop = asyncio.Event()

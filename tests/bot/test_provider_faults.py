@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from bot.app import running
+from bot.main.app import running
 from tests.bot.flows import order_anime, order_enhance, order_portrait, order_repair, order_until_summary
 from tests.fakes.faults import Fault
 from tests.fakes.telegram_api import FakeUser, SentMessage

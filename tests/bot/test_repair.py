@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from bot.app import running
+from bot.main.app import running
 from tests.bot.flows import corner_rgb, pixel_size
 from tests.conftest import portrait_jpeg
 

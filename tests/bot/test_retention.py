@@ -6,7 +6,7 @@ import asyncio
 import os
 import time
 
-from bot.app import running
+from bot.main.app import running
 from tests.bot.flows import order_until_summary
 
 DAY = 86400
@@ -56,8 +56,8 @@ async def test_old_photos_are_deleted_but_not_those_a_job_still_needs(make_setti
 
 
 def test_a_job_keeps_its_input_its_linked_photos_and_its_results(tmp_path):
-    from bot.media import MediaStore, linked
-    from bot.retention import sweep
+    from bot.ops.media import MediaStore, linked
+    from bot.ops.retention import sweep
     from bot.storage.repo import Job
 
     store = MediaStore(tmp_path)

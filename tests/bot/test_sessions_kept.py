@@ -8,7 +8,7 @@ import logging
 
 import pytest
 
-from bot.app import running
+from bot.main.app import running
 from bot.storage.store import open_store
 from tests.bot.flows import order_until_summary, send_photo_and_pick_idphoto
 from tests.conftest import postgres_schema
@@ -65,10 +65,10 @@ async def test_a_kept_session_that_no_longer_reads_is_dropped_and_the_others_car
         await store.write("UPDATE sessions SET data = ? WHERE user_id = 1312", (json.dumps(data),))
     finally:
         await store.close()
-    caplog.set_level(logging.WARNING, logger="bot.persistence")
+    caplog.set_level(logging.WARNING, logger="bot.telegram.persistence")
 
     async with running(settings) as bot:
-        (warning,) = [record for record in caplog.records if record.name == "bot.persistence"]
+        (warning,) = [record for record in caplog.records if record.name == "bot.telegram.persistence"]
         assert warning.getMessage() == (
             "dropped the kept session of user 1312: it no longer reads (px_width: greater_than)"
         )

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import httpx
 
-from bot.app import running
+from bot.main.app import running
 from tests.bot.flows import order_until_summary
 from tests.conftest import portrait_jpeg
 

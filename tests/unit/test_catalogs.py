@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.callback_data import Action, Back, CancelJob, Colour, MakeSize, NewPhoto, Prefix, RetryJob
-from bot.i18n import LANGUAGES, catalog, pick_language
+from bot.telegram.ui.callback_data import Action, Back, CancelJob, Colour, MakeSize, NewPhoto, Prefix, RetryJob
+from bot.telegram.ui.i18n import LANGUAGES, catalog, pick_language
 from providers.specs import load_catalog
 
 DOC = Path(__file__).resolve().parents[3] / "shared" / "provider-docs" / "004_e9915b65730d8c0e.txt"
@@ -210,7 +210,7 @@ def test_every_error_code_has_a_text():
 
 
 def test_english_counts_take_the_singular_for_one():
-    from bot.i18n import t
+    from bot.telegram.ui.i18n import t
 
     assert t("en", "job.done", price=1) == "✅ Done! 1 credit used."
     assert t("en", "job.done", price=6) == "✅ Done! 6 credits used."
@@ -271,7 +271,7 @@ def test_an_action_is_declared_once():
 
 
 def test_only_errors_the_operator_is_alerted_about_say_the_operator_was_told():
-    from bot.alerts import OPERATOR_ERRORS
+    from bot.telegram.alerts import OPERATOR_ERRORS
 
     claims = {
         "en": re.compile(r"operator has been told", re.IGNORECASE),

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from bot.i18n import LANGUAGES, catalog
 from bot.services.idphoto.captions import check_line, checklist_text
+from bot.telegram.ui.i18n import LANGUAGES, catalog
 from providers.localengine.checklist import UNITS, Check
 from providers.specs import load_catalog
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from bot.cli import main
+from bot.main.cli import main
 from tests.conftest import portrait_jpeg
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -149,7 +149,7 @@ def test_a_refused_photo_exits_1_with_the_chat_advice_and_writes_nothing(capsys,
     out_path = tmp_path / "none.jpg"
     code, out, err = _run(capsys, "idphoto", str(landscape), "--spec", "3108", "-o", str(out_path), "--lang", "en")
     assert code == 1 and out == "" and not out_path.exists()
-    from bot.i18n import t
+    from bot.telegram.ui.i18n import t
 
     assert err == t("en", "face.no_face") + "\n"
 
@@ -185,7 +185,7 @@ def test_an_unreadable_or_broken_file(capsys, tmp_path):
     broken = tmp_path / "broken.jpg"
     broken.write_bytes(b"not a picture at all")
     code, _, err = _run(capsys, "idphoto", str(broken), "--spec", "3108", "-o", "x.jpg", "--lang", "en")
-    from bot.i18n import t
+    from bot.telegram.ui.i18n import t
 
     assert code == 1 and err == t("en", "input.not_an_image") + "\n"
 
@@ -300,8 +300,8 @@ def test_a_directory_is_refused_and_a_symlink_to_a_photo_is_read(capsys, photo, 
 
 
 def test_a_photo_is_read_up_to_one_byte_past_the_limit(tmp_path):
-    from bot.cli.studio import _read_photo
-    from bot.images import MAX_INPUT_BYTES
+    from bot.main.cli.studio import _read_photo
+    from bot.ops.images import MAX_INPUT_BYTES
 
     huge = tmp_path / "huge.jpg"
     with huge.open("wb") as file:

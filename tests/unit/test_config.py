@@ -251,7 +251,7 @@ def test_a_short_webhook_secret_is_refused():
 def test_the_metrics_token_and_the_database_password_are_redacted_in_logs():
     import logging
 
-    from bot.logs import RedactSecrets
+    from bot.ops.logs import RedactSecrets
 
     token = "m" * 32
     settings = parse_settings(
@@ -303,7 +303,7 @@ def test_run_warns_about_plain_http_in_its_log(tmp_path):
     )
     assert run.returncode == 1
     assert (
-        " WARNING bot.cli.server: providers.hili.base_url: plain http:// (photos, keys and signed links travel"
+        " WARNING bot.main.cli.server: providers.hili.base_url: plain http:// (photos, keys and signed links travel"
         " unencrypted); use https://\n" in run.stderr
     )
 

@@ -5,7 +5,7 @@ import io
 import pytest
 from PIL import Image
 
-from bot.images import ImageRejected, normalise
+from bot.ops.images import ImageRejected, normalise
 from tests.conftest import portrait_jpeg
 
 
@@ -92,7 +92,7 @@ def test_decompression_bomb_is_refused():
 def test_a_huge_rgba_png_is_refused_from_its_header():
     """7070×7070 RGBA is 200 MB decoded: refused before a pixel is decoded (a PNG cannot be decoded
     at a reduced scale)."""
-    from bot.images import probe
+    from bot.ops.images import probe
 
     data = _png("RGBA", size=(7070, 7070))
     for check in (probe, normalise):
@@ -102,7 +102,7 @@ def test_a_huge_rgba_png_is_refused_from_its_header():
 
 
 def test_a_large_jpeg_is_decoded_at_a_reduced_scale():
-    from bot.images import probe
+    from bot.ops.images import probe
 
     big = portrait_jpeg(9000, 3000)
     found = probe(big)
@@ -126,7 +126,7 @@ def test_a_large_exif_rotated_photo_is_scaled_then_turned_upright():
 async def test_the_decode_budget_runs_big_decodes_one_at_a_time_and_one_per_user():
     import asyncio
 
-    from bot.limits import DecodeBudget
+    from bot.ops.limits import DecodeBudget
 
     budget = DecodeBudget(100)
     order: list[str] = []

@@ -1,4 +1,4 @@
-"""The webhook inbox (bot/inbox.py) on both backends: an update stays until its handlers have
+"""The webhook inbox (bot/telegram/inbox.py) on both backends: an update stays until its handlers have
 finished, is taken again by the next process if the one that took it died first, and a resent
 update_id is dropped for a day once handled."""
 
@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import time
 
-from bot.inbox import REMEMBER_HANDLED, UpdateInbox
+from bot.telegram.inbox import REMEMBER_HANDLED, UpdateInbox
 
 
 def _update(update_id: int) -> dict:

@@ -12,14 +12,14 @@ from pathlib import Path
 import pytest
 from telegram import Bot
 
-from bot.alerts import OperatorAlerts
 from bot.config import parse_settings
-from bot.delivery import Delivery
-from bot.jobs import GIVE_UP, JobRunner
-from bot.media import MediaStore
-from bot.services.base import plain_result
+from bot.jobs.runner import GIVE_UP, JobRunner
+from bot.ops.media import MediaStore
 from bot.storage.repo import JobDraft, JobState, Repository
 from bot.storage.store import Store
+from bot.telegram.alerts import OperatorAlerts
+from bot.telegram.delivery import Delivery
+from bot.telegram.ui.results import plain_result
 from providers.download import Downloader
 from providers.orders import IdPhotoOrder
 from providers.picwish import PicwishClient
@@ -156,19 +156,19 @@ async def test_a_worker_whose_renewals_fail_stops_driving_before_its_lease_runs_
 
 
 def test_every_write_of_the_job_driver_names_the_lease_holder():
-    """bot/jobs.py and bot/delivery.py change jobs only through LeasedJobs (``self.jobs``, the
+    """bot/jobs/runner.py and bot/telegram/delivery.py change jobs only through LeasedJobs (``self.jobs``, the
     ``jobs`` handed to a delivery); the repository's unfenced writes serve a user's own Cancel
     (the provider has not heard of the job, or confirmed dropping it) and a stopping worker."""
     import ast
     import inspect
 
-    import bot.delivery
-    import bot.jobs
+    import bot.jobs.runner
+    import bot.telegram.delivery
 
     writes = {"transition", "update", "settle", "begin_delivery", "record_part", "end_delivery", "release_job"}
     allowed = {"cancel", "_drop_running"}
     found = []
-    for module in (bot.jobs, bot.delivery):
+    for module in (bot.jobs.runner, bot.telegram.delivery):
         tree = ast.parse(inspect.getsource(module))
         for function in ast.walk(tree):
             if not isinstance(function, ast.AsyncFunctionDef | ast.FunctionDef):

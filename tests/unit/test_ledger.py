@@ -445,7 +445,7 @@ async def test_a_version_3_ledger_keeps_every_row_and_balance_after_the_payments
 async def test_business_figures_on_each_backend(repo):
     """/stats' and /metrics' figures: users, orders per service and outcome, credits spent by
     kind, Stars earned and refunded."""
-    from bot import stats
+    from bot.ops import stats
     from bot.storage.payments import Payments
 
     for user_id in (1, 2):

@@ -3,10 +3,10 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from bot.media import MediaSigner, MediaStore, derive_secret
+from bot.ops.media import MediaSigner, MediaStore, derive_secret
 from bot.storage.db import Database
 from bot.storage.repo import JobDraft, Repository
-from bot.web import WebServer
+from bot.telegram.web import WebServer
 from providers.picwish import PicwishClient
 from tests.conftest import portrait_jpeg
 
@@ -165,7 +165,7 @@ def test_a_link_lives_until_its_jobs_deadline():
 
 async def test_a_forged_line_in_an_unauthenticated_path_stays_one_line(web, caplog):
     _server, client, *_ = web
-    forged = "x%0A2026-11-29 12:00:00,000 CRITICAL bot.jobs: ledger wiped"
+    forged = "x%0A2026-11-29 12:00:00,000 CRITICAL bot.jobs.runner: ledger wiped"
     response = await client.post(f"/callbacks/{forged}/job/secret", content=b"{}")
     assert response.status_code == 404
     rejected = [r.getMessage() for r in caplog.records if "rejected a callback" in r.getMessage()]

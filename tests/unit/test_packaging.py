@@ -79,7 +79,7 @@ def test_every_package_the_code_reads_files_from_has_package_data():
                 (argument,) = node.args
                 assert isinstance(argument, ast.Constant), f"{path}: resources.files() of a computed name"
                 read_from.add(argument.value)
-    assert read_from >= {"bot.storage", "bot.texts", "providers.data"}
+    assert read_from >= {"bot.storage", "bot.telegram.ui.texts", "providers.data"}
     assert read_from <= set(_package_data())
 
 

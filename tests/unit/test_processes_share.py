@@ -205,8 +205,8 @@ async def test_a_summary_confirmed_twice_places_one_job(store):
 async def test_a_provider_going_down_is_seen_by_every_process_and_told_once(store):
     """Two workers see PicWish refuse the key: the admins are told once; the bot process, which
     made no call, sends new orders elsewhere; back up, once more."""
-    from bot.health import ProviderHealth
-    from bot.provider_state import ProviderStates
+    from bot.ops.health import ProviderHealth
+    from bot.ops.provider_state import ProviderStates
     from providers.errors import AuthenticationError
 
     told: list[tuple[str, str | None]] = []
@@ -238,8 +238,8 @@ async def test_a_provider_going_down_is_seen_by_every_process_and_told_once(stor
 
 
 async def test_the_uses_one_process_counts_reach_the_others(store):
-    from bot.accounts import AccountWatch, UsesRule
-    from bot.provider_state import ProviderStates
+    from bot.ops.accounts import AccountWatch, UsesRule
+    from bot.ops.provider_state import ProviderStates
 
     class Hili:
         async def uses_left(self) -> int:

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from bot.images import fit_file_size, set_dpi
-from bot.printing import capacity, print_sheet
+from bot.ops.images import fit_file_size, set_dpi
+from bot.ops.printing import capacity, print_sheet
 from tests.conftest import portrait_jpeg
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from aiohttp import web
 
-from bot.limits import RequestLimiter
+from bot.ops.limits import RequestLimiter
 from providers.download import Downloader
 from providers.errors import ResultDownloadError
 from tests.conftest import portrait_jpeg
@@ -122,7 +122,7 @@ def test_ipv6_that_leads_to_a_private_ipv4_address_is_not_public():
 def test_the_log_filter_escapes_line_breaks_and_redacts_secrets():
     import logging
 
-    from bot.logs import RedactSecrets
+    from bot.ops.logs import RedactSecrets
 
     record = logging.LogRecord(
         "x",

@@ -11,8 +11,8 @@ import pytest
 from pydantic import ValidationError
 
 from bot.config import ProviderSettings
-from bot.i18n import LANGUAGES, catalog
 from bot.services import registry
+from bot.telegram.ui.i18n import LANGUAGES, catalog
 from providers.base import TaskProvider
 from providers.hili import HiliClient
 from providers.local import LocalIdPhoto
@@ -23,9 +23,9 @@ from providers.qq_anime import QQAnimeClient
 from providers.wanxing import WanxingClient
 
 ROOT = Path(__file__).resolve().parents[2]
-#: Modules only the wiring (bot/wiring.py) and the runner may import.
+#: Modules only the wiring (bot/main/wiring.py) and the runner may import.
 CLIENT_MODULES = {
-    "bot.web",
+    "bot.telegram.web",
     "providers.picwish",
     "providers.hili",
     "providers.qq_anime",
@@ -57,7 +57,13 @@ def _imports(path: Path) -> set[str]:
 
 @pytest.mark.parametrize(
     "path",
-    sorted([*ROOT.glob("bot/services/**/*.py"), *ROOT.glob("bot/conversations/*.py"), ROOT / "bot/keyboards.py"]),
+    sorted(
+        [
+            *ROOT.glob("bot/services/**/*.py"),
+            *ROOT.glob("bot/telegram/conversations/*.py"),
+            ROOT / "bot/telegram/ui/keyboards.py",
+        ]
+    ),
     ids=lambda p: str(p.relative_to(ROOT)),
 )
 def test_dialogs_import_no_provider_client_and_no_web_server(path):

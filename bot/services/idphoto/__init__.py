@@ -14,7 +14,12 @@ from typing import TYPE_CHECKING, Any
 
 from telegram.ext import CallbackQueryHandler, MessageHandler, filters
 
-from bot.callback_data import (
+from bot.config import Settings
+from bot.services.base import Handlers, Service
+from bot.services.idphoto import dialog, preview, reedit
+from bot.services.idphoto.captions import final_order_price, present, spec_text
+from bot.storage.repo import Job
+from bot.telegram.ui.callback_data import (
     AskDpi,
     AskPaper,
     AskSize,
@@ -34,17 +39,12 @@ from bot.callback_data import (
     SpecChoice,
     SpecPage,
 )
-from bot.config import Settings
-from bot.i18n import t
-from bot.services.base import Handlers, Service
-from bot.services.idphoto import dialog, preview, reedit
-from bot.services.idphoto.captions import final_order_price, present, spec_text
-from bot.storage.repo import Job
+from bot.telegram.ui.i18n import t
 from providers.errors import ProviderError
 from providers.orders import IdPhotoOrder
 
 if TYPE_CHECKING:
-    from bot.wiring import Wiring
+    from bot.main.wiring import Wiring
 
 _TEXT = filters.TEXT & ~filters.COMMAND
 

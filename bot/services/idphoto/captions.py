@@ -8,12 +8,12 @@ from typing import Any
 
 from telegram.constants import MessageLimit
 
-from bot import keyboards
 from bot.config import Settings
-from bot.i18n import t
-from bot.images import image_size, watermarked
-from bot.services.base import ResultView
+from bot.ops.images import image_size, watermarked
 from bot.storage.repo import Job
+from bot.telegram.ui import keyboards
+from bot.telegram.ui.i18n import t
+from bot.telegram.ui.results import ResultView
 from providers.localengine.checklist import Check, Checklist
 from providers.orders import IdPhotoOrder
 from providers.placement import PlacementRule, band_value, load_rules

@@ -15,20 +15,13 @@ from enum import StrEnum
 from telegram import InlineKeyboardMarkup, Update
 from telegram.ext import ConversationHandler
 
-from bot import keyboards
-from bot.callback_data import (
-    Category,
-    Colour,
-    FinalFromPreview,
-    OptionToggle,
-    Outfit,
-    OutfitGroup,
-    Recolor,
-    SpecChoice,
-    SpecPage,
-)
-from bot.context import Context, IdPhotoDraft, PendingOrder
-from bot.conversations.common import (
+from bot.domain.ordering import Refusal, place_order
+from bot.domain.session import IdPhotoDraft, PendingOrder
+from bot.services.idphoto.captions import spec_text
+from bot.services.idphoto.fit import judge
+from bot.storage.repo import Job
+from bot.telegram.context import Context
+from bot.telegram.conversations.common import (
     answer,
     chat_id_of,
     face_findings,
@@ -39,12 +32,20 @@ from bot.conversations.common import (
     ready_photo,
     user_id_of,
 )
-from bot.conversations.summary import show_order
-from bot.i18n import t
-from bot.ordering import Refusal, place_order
-from bot.services.idphoto.captions import spec_text
-from bot.services.idphoto.fit import judge
-from bot.storage.repo import Job
+from bot.telegram.conversations.summary import show_order
+from bot.telegram.ui import keyboards
+from bot.telegram.ui.callback_data import (
+    Category,
+    Colour,
+    FinalFromPreview,
+    OptionToggle,
+    Outfit,
+    OutfitGroup,
+    Recolor,
+    SpecChoice,
+    SpecPage,
+)
+from bot.telegram.ui.i18n import t
 from providers.orders import IdPhotoOrder
 from providers.specs import CustomSize, Spec
 

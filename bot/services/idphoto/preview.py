@@ -15,15 +15,24 @@ import logging
 from telegram import Update
 from telegram.error import TelegramError
 
-from bot import keyboards
-from bot.callback_data import BuyPreview, DropPreview
-from bot.context import Context, PendingOrder
-from bot.conversations.common import answer, chat_id_of, finished_job, message_of, pressed, query_of, user_id_of
-from bot.i18n import t
-from bot.ordering import place_order
+from bot.domain.ordering import place_order
+from bot.domain.session import PendingOrder
 from bot.services.idphoto.captions import is_local_preview
 from bot.services.idphoto.dialog import NAME
 from bot.storage.repo import Job
+from bot.telegram.context import Context
+from bot.telegram.conversations.common import (
+    answer,
+    chat_id_of,
+    finished_job,
+    message_of,
+    pressed,
+    query_of,
+    user_id_of,
+)
+from bot.telegram.ui import keyboards
+from bot.telegram.ui.callback_data import BuyPreview, DropPreview
+from bot.telegram.ui.i18n import t
 from providers.orders import IdPhotoOrder
 
 log = logging.getLogger(__name__)

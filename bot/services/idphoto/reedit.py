@@ -7,16 +7,16 @@ import asyncio
 
 from telegram import Update
 
-from bot import keyboards
-from bot.callback_data import AskDpi, AskPaper, AskSize, MakeDpi, MakeSheet, MakeSize
-from bot.context import Context
-from bot.conversations.common import answer, finished_job, message_of, pressed
-from bot.i18n import t
-from bot.images import fit_file_size, image_size, set_dpi
-from bot.printing import capacity, print_sheet
+from bot.ops.images import fit_file_size, image_size, set_dpi
+from bot.ops.printing import capacity, print_sheet
 from bot.services.idphoto.captions import is_local_preview
 from bot.services.idphoto.dialog import NAME
 from bot.storage.repo import Job
+from bot.telegram.context import Context
+from bot.telegram.conversations.common import answer, finished_job, message_of, pressed
+from bot.telegram.ui import keyboards
+from bot.telegram.ui.callback_data import AskDpi, AskPaper, AskSize, MakeDpi, MakeSheet, MakeSize
+from bot.telegram.ui.i18n import t
 from providers.orders import IdPhotoOrder
 from providers.specs import load_catalog
 

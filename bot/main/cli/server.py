@@ -1,0 +1,198 @@
+"""``photobot run`` and ``photobot check``: the bot itself, and what an operator sees before it runs."""
+
+from __future__ import annotations
+
+import asyncio
+import ctypes
+import logging
+import signal
+import sys
+from collections.abc import Callable
+
+from bot.config import Settings
+from bot.roles import Role
+from providers.localengine.files import u2net_path
+
+log = logging.getLogger(__name__)
+
+NO_FULL_CUTOUT_MODEL = (
+    "providers.local: the stronger cut-out model is not installed, so busy backgrounds may show beside the"
+    " body; install it once with `photobot models`"
+)
+
+#: glibc's mallopt parameter, and the size from which every allocation gets a mapping of its own.
+M_MMAP_THRESHOLD = -3
+MMAP_THRESHOLD_BYTES = 4 * 1024 * 1024
+
+
+def _return_freed_memory() -> None:
+    """Make glibc give large freed buffers back to the system. By default its mmap threshold
+    rises to 32 MB after the first large free, so the pixels of a large upload (decoded on a
+    worker thread, in Pillow's 16 MB blocks) stayed in that thread's arena: one 6400×6400 PNG
+    left the bot 300 MB larger for good. A fixed threshold keeps each such block in its own
+    mapping, unmapped when freed. Elsewhere (musl, macOS) nothing is changed."""
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+    except OSError:
+        return
+    libc.mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD_BYTES)
+
+
+#: How to fix a problem ``check`` finds, by the key it names (exact, then by prefix).
+_FIXES = {
+    "telegram.token": (
+        "talk to @BotFather in Telegram (/newbot) for a bot token, then set TELEGRAM_BOT_TOKEN=<token> in the"
+        " environment or telegram.token in the config"
+    ),
+    "server.public_url": (
+        "set server.public_url to the https:// address at which this machine's server.port is reachable from"
+        " the internet (providers fetch photos and send callbacks there)"
+    ),
+    "telegram.base_url": (
+        "check this machine's internet connection and DNS (or telegram.base_url, if you run your own Bot API server)"
+    ),
+    "server.port": "another program holds the port: choose a free server.port, or the right server.host",
+    "database.url": (
+        "check the host, port, database name, user and password in database.url, and that the PostgreSQL"
+        " server runs and accepts connections from this machine"
+    ),
+    "no config file": "copy config.example.yaml, then run: photobot check --config config.yaml",
+    "--role": "set database.url to the PostgreSQL server every process shares (docs/deploy.md), or run --role all",
+}
+
+
+def _fix(problem: str) -> str:
+    key, _, message = problem.partition(": ")
+    if key in _FIXES:
+        return _FIXES[key]
+    if key.startswith("--role "):
+        return _FIXES["--role"]
+    if message.startswith("required when providers."):
+        provider = key.split(".")[1]
+        return f"set {key} (see config.example.yaml), or turn the provider off: providers.{provider}.enabled: false"
+    if message == "unknown key":
+        return "check its spelling against config.example.yaml, or remove it"
+    if key.startswith(("cannot read config file", "no config file")) or " is not valid YAML" in key:
+        return _FIXES["no config file"]
+    return f"see {key.rsplit('.', 1)[-1]} in config.example.yaml for what it takes"
+
+
+def report(problems: list[str]) -> None:
+    """Every problem on its own line, each with how to fix it."""
+    for problem in problems:
+        print(f"error: {problem}", file=sys.stderr)
+        print(f"  fix: {_fix(problem)}", file=sys.stderr)
+
+
+def check(settings: Settings) -> int:
+    from bot.services import registry  # the dialogs behind it load only for this command and run
+
+    problems = []
+    if not settings.telegram.token:
+        problems.append("telegram.token: not set")
+    print("providers:")
+    for name in registry.provider_names():
+        provider = getattr(settings.providers, name)
+        if provider.usable and getattr(provider, "needs_public_url", False) and not settings.server.public_url:
+            state = "enabled, but needs server.public_url to publish photos"
+            problems.append(f"server.public_url: required by providers.{name}")
+        elif provider.usable:
+            state = "enabled"
+        elif provider.enabled:  # explicitly enabled but incomplete
+            state = "enabled, incomplete: missing " + ", ".join(provider.missing)
+            problems += [
+                f"providers.{name}.{key}: required when providers.{name}.enabled is true" for key in provider.missing
+            ]
+        else:
+            state = "disabled" + (f" (set {', '.join(provider.missing)})" if provider.missing else "")
+        print(f"  {name}: {state}")
+    services = registry.enabled(settings)
+    print("services:")
+    for name in registry.BY_NAME:
+        print(f"  {name}: " + (f"served by {services[name]}" if name in services else "not available"))
+    for key in settings.plain_http_urls():
+        print(f"warning: {_plain_http(key)}", file=sys.stderr)
+    if settings.providers.local.usable and u2net_path() is None:
+        print(f"warning: {NO_FULL_CUTOUT_MODEL}", file=sys.stderr)
+    if settings.database.url:
+        reached = asyncio.run(_reach_postgres(settings.database.url))
+        if reached:
+            problems.append(f"database.url: {reached}")
+        else:
+            print("database: PostgreSQL, reachable, schema up to date")
+    else:
+        print(f"database: SQLite at {settings.database.path}")
+    if problems:
+        report(problems)
+        return 1
+    print("config OK")
+    return 0
+
+
+def _plain_http(key: str) -> str:
+    return f"{key}: plain http:// (photos, keys and signed links travel unencrypted); use https://"
+
+
+async def _reach_postgres(url: str) -> str:
+    """Connect (creating or migrating the schema, as ``run`` would); what went wrong, or ""."""
+    from bot.storage.postgres import PostgresStore
+
+    try:
+        store = await asyncio.wait_for(PostgresStore.open(url, max_size=1), timeout=15)
+    except Exception as err:  # noqa: BLE001 (whatever the driver raises, the operator reads it)
+        return f"cannot connect: {type(err).__name__}: {err}"
+    await store.close()
+    return ""
+
+
+def _event_loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
+    """uvloop where it is installed (Linux and macOS): the bot spends most of its time on
+    sockets, and uvloop's event loop makes each request several times cheaper."""
+    try:
+        import uvloop
+    except ImportError:
+        return None
+    return uvloop.new_event_loop
+
+
+def run(settings: Settings, role: Role = "all") -> int:
+    from bot.main.app import run_until_stopped
+    from bot.ops.logs import configure_logging
+
+    configure_logging(settings.log_level, settings.secrets())
+    for key in settings.plain_http_urls():  # in the log too, not only from `check`
+        log.warning("%s", _plain_http(key))
+    if settings.providers.local.usable and u2net_path() is None:
+        log.warning("%s", NO_FULL_CUTOUT_MODEL)
+    _return_freed_memory()
+    if not settings.telegram.token:
+        report(["telegram.token: not set"])
+        return 1
+    if role != "all" and not settings.database.url:
+        report([f"--role {role}: needs database.url (PostgreSQL); SQLite serves one process only"])
+        return 1
+
+    async def main() -> bool:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        return await run_until_stopped(settings, stop, role)
+
+    from telegram.error import InvalidToken, NetworkError
+
+    try:
+        with asyncio.Runner(loop_factory=_event_loop_factory()) as runner:
+            stopped = runner.run(main())
+    except InvalidToken:
+        report(["telegram.token: Telegram refused this bot token"])
+        return 1
+    except NetworkError as err:
+        report([f"telegram.base_url: cannot reach Telegram: {err}"])
+        return 1
+    except OSError as err:
+        report([f"server.port: cannot start the web server on {settings.server.host}:{settings.server.port}: {err}"])
+        return 1
+    return 0 if stopped else 1

@@ -1,0 +1,79 @@
+"""/metrics in the Prometheus text format (prometheus-client): the figures of /stats as gauges,
+set from the database at each scrape, provider calls and errors as counters, and how long orders
+take from Confirm to the delivered result as a histogram. Off unless ``server.metrics_token`` is
+set; a scrape then needs ``Authorization: Bearer <token>``."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+
+from bot.ops.health import ProviderHealth
+from bot.ops.stats import BusinessFigures
+from providers.errors import ProviderError
+
+#: Seconds from Confirm to the delivered result: a local ID photo takes a few, a queue minutes.
+DURATION_BUCKETS = (2.0, 5.0, 10.0, 20.0, 30.0, 60.0, 120.0, 300.0, 600.0, 1800.0)
+
+
+class Metrics:
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        r = self.registry
+        self.provider_calls = Counter(
+            "photobot_provider_calls", "Provider calls (submits and status queries)", ["provider"], registry=r
+        )
+        self.provider_errors = Counter(
+            "photobot_provider_errors", "Provider calls that failed, by error code", ["provider", "code"], registry=r
+        )
+        self.job_duration = Histogram(
+            "photobot_job_duration_seconds",
+            "Seconds from Confirm to the delivered result",
+            ["service", "provider"],
+            buckets=DURATION_BUCKETS,
+            registry=r,
+        )
+        self.users = Gauge("photobot_users", "Users who ever wrote to the bot", registry=r)
+        self.active_users = Gauge("photobot_active_users", "Users who ordered or bought", ["window"], registry=r)
+        self.orders = Gauge("photobot_orders", "Orders placed", ["window", "service", "outcome"], registry=r)
+        self.credits_spent = Gauge(
+            "photobot_credits_spent", "Credits paid for delivered results", ["window", "kind"], registry=r
+        )
+        self.stars = Gauge(
+            "photobot_stars", "Telegram Stars received and refunded", ["window", "direction"], registry=r
+        )
+        self.provider_down = Gauge(
+            "photobot_provider_down", "1 while a provider is passed over", ["provider"], registry=r
+        )
+        self.uses_left = Gauge(
+            "photobot_provider_uses_left", "Paid uses left, where the API tells", ["provider"], registry=r
+        )
+
+    async def call(self, provider: str, error: ProviderError | None) -> None:
+        self.provider_calls.labels(provider).inc()
+        if error is not None:
+            self.provider_errors.labels(provider, error.code).inc()
+
+    def delivered(self, service: str, provider: str, seconds: float) -> None:
+        self.job_duration.labels(service, provider).observe(seconds)
+
+    def exposition(self, figures: BusinessFigures, health: ProviderHealth, uses: Mapping[str, int]) -> bytes:
+        """The text format, with the gauges set from ``figures`` and the providers' state."""
+        self.users.set(figures.users)
+        for window, shown in figures.windows.items():
+            self.active_users.labels(window).set(shown.active_users)
+            for service, counted in shown.services.items():
+                self.orders.labels(window, service, "placed").set(counted.orders)
+                self.orders.labels(window, service, "succeeded").set(counted.succeeded)
+                self.orders.labels(window, service, "failed").set(counted.failed)
+            self.credits_spent.labels(window, "free").set(shown.free_spent)
+            self.credits_spent.labels(window, "bought").set(shown.bought_spent)
+            self.stars.labels(window, "earned").set(shown.stars_earned)
+            self.stars.labels(window, "refunded").set(shown.stars_refunded)
+        down = health.down()
+        for provider in health.records:
+            self.provider_down.labels(provider).set(1 if provider in down else 0)
+        for provider, left in uses.items():
+            self.uses_left.labels(provider).set(left)
+        return generate_latest(self.registry)

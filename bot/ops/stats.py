@@ -1,0 +1,91 @@
+"""The business in figures, for an admin's /stats and for /metrics: users, orders per service,
+credits spent, Stars earned and refunded. Read with the database's report connection (whole-table
+scans stay off the event loop); provider health comes from bot/ops/health.py.
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+from dataclasses import dataclass
+
+from bot.storage.store import Store
+
+#: The windows /stats reports: a day and a week, in seconds.
+WINDOWS = {"24h": 86400.0, "7d": 7 * 86400.0}
+
+
+@dataclass(frozen=True)
+class ServiceFigures:
+    orders: int
+    succeeded: int
+    failed: int
+    #: Median seconds from Confirm to the delivered result, of the succeeded ones (None: none).
+    median_seconds: float | None
+
+    @property
+    def success_rate(self) -> float | None:
+        finished = self.succeeded + self.failed
+        return self.succeeded / finished if finished else None
+
+
+@dataclass(frozen=True)
+class WindowFigures:
+    #: Users who ordered or bought in the window.
+    active_users: int
+    services: dict[str, ServiceFigures]
+    free_spent: int
+    bought_spent: int
+    stars_earned: int
+    stars_refunded: int
+
+
+@dataclass(frozen=True)
+class BusinessFigures:
+    users: int
+    windows: dict[str, WindowFigures]
+
+
+async def business(db: Store, now: float | None = None) -> BusinessFigures:
+    now = time.time() if now is None else now
+    users = await db.report("SELECT COUNT(*) AS n FROM users WHERE user_id > 0")
+    windows = {name: await _window(db, now - seconds) for name, seconds in WINDOWS.items()}
+    return BusinessFigures(int(users[0]["n"]), windows)
+
+
+async def _window(db: Store, since: float) -> WindowFigures:
+    active = await db.report(
+        "SELECT COUNT(*) AS n FROM (SELECT user_id FROM jobs WHERE created_at >= ? AND user_id > 0"
+        " UNION SELECT user_id FROM payments WHERE paid_at >= ?) AS active",
+        (since, since),
+    )
+    jobs = await db.report(
+        "SELECT service, state, delivery, created_at, updated_at FROM jobs WHERE created_at >= ?", (since,)
+    )
+    services: dict[str, ServiceFigures] = {}
+    for service in sorted({row["service"] for row in jobs}):
+        rows = [row for row in jobs if row["service"] == service]
+        delivered = [
+            r["updated_at"] - r["created_at"] for r in rows if r["state"] == "succeeded" and r["delivery"] == "done"
+        ]
+        services[service] = ServiceFigures(
+            orders=len(rows),
+            succeeded=sum(r["state"] == "succeeded" for r in rows),
+            failed=sum(r["state"] in ("failed", "cancelled") for r in rows),
+            median_seconds=statistics.median(delivered) if delivered else None,
+        )
+    spent = await db.report(
+        "SELECT COALESCE(SUM(amount - paid), 0) AS free, COALESCE(SUM(paid), 0) AS bought"
+        " FROM ledger WHERE kind = 'capture' AND created_at >= ?",
+        (since,),
+    )
+    earned = await db.report("SELECT COALESCE(SUM(stars), 0) AS n FROM payments WHERE paid_at >= ?", (since,))
+    refunded = await db.report("SELECT COALESCE(SUM(stars), 0) AS n FROM payments WHERE refunded_at >= ?", (since,))
+    return WindowFigures(
+        active_users=int(active[0]["n"]),
+        services=services,
+        free_spent=int(spent[0]["free"]),
+        bought_spent=int(spent[0]["bought"]),
+        stars_earned=int(earned[0]["n"]),
+        stars_refunded=int(refunded[0]["n"]),
+    )

@@ -1,0 +1,90 @@
+"""Telling the operator about problems only they can fix: a provider refusing the bot's
+credentials, an account out of paid uses, a provider refusing the bot's region or the bot's
+requests themselves (QQ's -2111: its request format changed). Users are told "the operator has
+been told" (``error.provider_auth``, ``error.provider_quota``, ``error.region_blocked``,
+``error.request_refused``); this is what makes that true, and tests/unit/test_catalogs.py checks
+that no other error text says so.
+
+Each problem is logged as an error and sent to every ``telegram.admin_ids`` chat, once per
+provider and problem within ``REPEAT_AFTER`` seconds, however many orders it fails meanwhile.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterable
+
+from telegram import Bot
+from telegram.error import TelegramError
+
+from bot.storage.repo import Job, Repository
+from bot.telegram.ui.i18n import t
+
+log = logging.getLogger(__name__)
+
+#: Job error codes that only the operator can fix.
+OPERATOR_ERRORS = frozenset({"provider_auth", "provider_quota", "region_blocked", "request_refused"})
+#: Of those, the ones a provider's health reports when it goes down (bot/wiring._provider_changed).
+HEALTH_ERRORS = frozenset({"provider_auth", "provider_quota"})
+REPEAT_AFTER = 3600.0
+
+
+class OperatorAlerts:
+    def __init__(
+        self,
+        bot: Bot,
+        repo: Repository,
+        admin_ids: Iterable[int],
+        *,
+        repeat_after: float = REPEAT_AFTER,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.bot = bot
+        self.repo = repo
+        self.admin_ids = tuple(admin_ids)
+        self.repeat_after = repeat_after
+        self._clock = clock
+        self._last: dict[tuple[str, str], float] = {}
+
+    async def low_uses(self, provider: str, uses: int) -> None:
+        """An account running out of paid uses (bot/ops/accounts.py): told once per crossing."""
+        key = "admin.alert_no_uses" if uses <= 0 else "admin.alert_low_uses"
+        await self.tell(key, provider=provider, uses=uses)
+
+    async def tell(self, key: str, **values: object) -> None:
+        """Send every admin the text ``key``, each in their language; a value given as (key,
+        values) is itself a text of the catalog, in the same language."""
+        for admin_id in self.admin_ids:
+            lang = await self.repo.user_language(admin_id) or "en"
+            shown = {
+                name: t(lang, value[0], **value[1]) if isinstance(value, tuple) else value
+                for name, value in values.items()
+            }
+            try:
+                await self.bot.send_message(admin_id, t(lang, key, **shown))
+            except TelegramError as err:
+                log.warning("could not alert admin %s: %s", admin_id, err)
+
+    async def job_failed(self, job: Job) -> None:
+        """A job failed for a reason only the operator can fix. Refused credentials and exhausted
+        credits are told by the provider's health (bot/ops/health.py, when it goes down); the rest
+        here, once per provider and problem within ``repeat_after``."""
+        if job.error not in OPERATOR_ERRORS - HEALTH_ERRORS:
+            return
+        key, now = (job.provider, job.error), self._clock()
+        if key in self._last and now - self._last[key] < self.repeat_after:
+            return
+        self._last[key] = now
+        log.error(
+            "provider %s: %s (job %s failed and was refunded); fix the provider's account or config",
+            job.provider,
+            job.error,
+            job.id,
+        )
+        for admin_id in self.admin_ids:
+            lang = await self.repo.user_language(admin_id) or "en"
+            try:
+                await self.bot.send_message(admin_id, t(lang, f"admin.alert_{job.error}", provider=job.provider))
+            except TelegramError as err:
+                log.warning("could not alert admin %s: %s", admin_id, err)

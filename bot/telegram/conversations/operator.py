@@ -1,0 +1,69 @@
+"""/stats: the business as an admin sees it in the chat (users, orders, credits, Stars, providers)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from telegram import Update
+
+from bot.ops import stats
+from bot.ops.stats import WindowFigures
+from bot.telegram.context import Context
+from bot.telegram.conversations.common import is_admin, message_of
+from bot.telegram.ui.i18n import t
+
+
+def _window(lang: str, name: str, figures: WindowFigures) -> str:
+    lines = [t(lang, f"stats.window_{name}", active=figures.active_users)]
+    for service, counted in figures.services.items():
+        rate = counted.success_rate
+        median = counted.median_seconds
+        lines.append(
+            t(
+                lang,
+                "stats.service",
+                service=t(lang, f"service.{service}"),
+                orders=counted.orders,
+                rate="-" if rate is None else f"{rate:.0%}",
+                median="-" if median is None else f"{median:.0f}",
+            )
+        )
+    if not figures.services:
+        lines.append(t(lang, "stats.no_orders"))
+    lines.append(t(lang, "stats.credits", free=figures.free_spent, bought=figures.bought_spent))
+    lines.append(t(lang, "stats.stars", earned=figures.stars_earned, refunded=figures.stars_refunded))
+    return "\n".join(lines)
+
+
+def _providers(context: Context, lang: str) -> str:
+    wiring = context.wiring
+    health, down = wiring.health, wiring.health.down()
+    lines = [t(lang, "stats.providers")]
+    for name in sorted(set(wiring.providers) | set(health.records)):
+        record = health.record_of(name)
+        errors = f"{record.errors / record.calls:.0%}" if record.calls else "-"
+        last = (
+            datetime.fromtimestamp(record.last_success, UTC).strftime("%Y-%m-%d %H:%M UTC")
+            if record.last_success is not None
+            else t(lang, "stats.never")
+        )
+        line = t(lang, "stats.provider", provider=name, calls=record.calls, errors=errors, last=last)
+        if name in wiring.accounts.uses:
+            line += t(lang, "stats.uses", uses=wiring.accounts.uses[name])
+        if name in down:
+            line += t(lang, "stats.down", problem=t(lang, f"stats.problem_{record.problem}"))
+        lines.append(line)
+    return "\n".join(lines)
+
+
+async def show_stats(update: Update, context: Context) -> None:
+    """/stats (admins): users, then the last 24 hours and 7 days, then the providers."""
+    lang = context.lang
+    if not is_admin(update, context):
+        await message_of(update).reply_text(t(lang, "admin.not_allowed"))
+        return
+    figures = await stats.business(context.wiring.db)
+    parts = [t(lang, "stats.users", users=figures.users)]
+    parts += [_window(lang, name, shown) for name, shown in figures.windows.items()]
+    parts.append(_providers(context, lang))
+    await message_of(update).reply_text("\n\n".join(parts))

@@ -1,0 +1,134 @@
+"""Confirming or cancelling an order, cancelling or retrying a job."""
+
+from __future__ import annotations
+
+import logging
+
+from telegram import Update
+from telegram.error import TelegramError
+
+from bot.domain.ordering import Refusal, place_order
+from bot.domain.session import PendingOrder
+from bot.storage.repo import Job
+from bot.telegram.context import Context
+from bot.telegram.conversations.common import answer, chat_id_of, pressed, query_of, user_id_of
+from bot.telegram.conversations.summary import show_order
+from bot.telegram.ui import keyboards
+from bot.telegram.ui.callback_data import CancelJob, ConfirmOrder, DropOrder, RetryJob
+from bot.telegram.ui.i18n import t
+
+log = logging.getLogger(__name__)
+
+
+async def confirm(update: Update, context: Context) -> None:
+    """Button o:ok:<nonce>: places the order (bot.domain.ordering: hold, store, start), then says so."""
+    order = _claim(context, pressed(update, ConfirmOrder))
+    placed = await _place(update, context, order) if order else None
+    await _tell_placed(update, context, order, placed)
+
+
+def _claim(context: Context, press: ConfirmOrder | None) -> PendingOrder | None:
+    """The session's order if the button is its Confirm. Claimed at once, before any await: a
+    second tap on Confirm finds no order and holds nothing."""
+    order = context.session.order
+    if order is None or press is None or order.nonce != press.nonce:
+        return None
+    context.session.order = None
+    return order
+
+
+async def _place(update: Update, context: Context, order: PendingOrder) -> Job | Refusal:
+    """The order placed for the user who pressed, with the summary as the job's status message."""
+    message = query_of(update).message
+    return await place_order(
+        context.wiring,
+        order,
+        user_id=user_id_of(update),
+        chat_id=chat_id_of(update),
+        status_message_id=message.message_id if message else None,
+    )
+
+
+async def _tell_placed(
+    update: Update, context: Context, order: PendingOrder | None, placed: Job | Refusal | None
+) -> None:
+    lang = context.lang
+    if order is None or placed is None:
+        await answer(update, t(lang, "order.expired"))
+    elif isinstance(placed, Job):
+        try:
+            await answer(update)
+            await query_of(update).edit_message_text(
+                t(lang, "job.queued"), reply_markup=keyboards.job_running(lang, placed.id)
+            )
+        except TelegramError as err:  # the job runs anyway; its next status edit refreshes the message
+            log.info("job %s: could not show it as queued: %s", placed.id, err)
+    elif placed.reason == "too_many":  # the same order stays on screen, to confirm once one ends
+        context.session.order = order
+        await answer(update)
+        await query_of(update).edit_message_text(
+            t(lang, "order.too_many", active=placed.active), reply_markup=keyboards.summary(lang, order.nonce)
+        )
+    elif placed.reason in ("not_enough", "owes"):
+        # The order stays: bought credits arrive in this chat, and Confirm works again.
+        context.session.order = order
+        await answer(update)
+        daily = context.wiring.settings.credits.daily_free
+        text = t(
+            lang, f"order.{placed.reason}", price=placed.price, balance=placed.balance, daily=daily, owed=placed.owed
+        )
+        selling = context.wiring.settings.payments.enabled
+        markup = keyboards.short_of_credits(lang, order.nonce) if selling else None
+        await query_of(update).edit_message_text(text, reply_markup=markup)
+    elif placed.reason == "changed":  # the summary again, with who makes it now and the price
+        await show_order(update, context, order)
+    elif placed.reason == "previews":  # a free preview again (Try again): when the next may be had
+        await answer(update)
+        await query_of(update).edit_message_text(
+            t(lang, "order.previews", count=placed.made, minutes=placed.minutes), reply_markup=keyboards.new_photo(lang)
+        )
+    else:
+        await answer(update, t(lang, "order.unavailable" if placed.reason == "unavailable" else "idphoto.job_gone"))
+
+
+async def cancel_order(update: Update, context: Context) -> None:
+    """Button o:no:<nonce>: drops the order; nothing was held."""
+    lang = context.lang
+    order = context.session.order
+    press = pressed(update, DropOrder)
+    if order is not None and press is not None and order.nonce == press.nonce:
+        context.session.order = None
+    await answer(update)
+    await query_of(update).edit_message_text(t(lang, "order.cancelled"), reply_markup=keyboards.new_photo(lang))
+
+
+async def cancel_job(update: Update, context: Context) -> None:
+    """Button j:cancel:<job>: releases the credits of the user's unfinished job."""
+    lang = context.lang
+    press = pressed(update, CancelJob)
+    job = await context.wiring.repo.get_job(press.job_id) if press else None
+    if job is None or job.user_id != user_id_of(update):
+        await answer(update, t(lang, "job.not_yours"))
+        return
+    if not await context.wiring.runner.cancel(job.id, job.user_id):
+        await answer(update, t(lang, "job.cancel_too_late"))
+        return
+    await answer(update)
+
+
+async def retry_job(update: Update, context: Context) -> None:
+    """Button j:retry:<job>: the same order again, back at the summary."""
+    lang = context.lang
+    press = pressed(update, RetryJob)
+    job = await context.wiring.repo.get_job(press.job_id) if press else None
+    if job is None or job.user_id != user_id_of(update):
+        await answer(update, t(lang, "job.not_yours"))
+        return
+    if job.input_ref and not context.wiring.media.exists(job.input_ref):
+        await answer(update, t(lang, "idphoto.job_gone"))
+        return
+    service = context.wiring.services.get(job.service)
+    if service is None:
+        await answer(update, t(lang, "order.unavailable"))
+        return
+    await show_order(update, context, PendingOrder(job.service, service.again(job), job.input_ref), new_message=True)

@@ -1,0 +1,293 @@
+"""Buying credits with Telegram Stars, and what Telegram asks of a bot that sells digital goods.
+
+/buy (or a "Buy credits" button) lists ``payments.packs``; a pack's button sends an invoice in
+XTR whose payload is a random token stored with the user and the pack (bot/storage/payments.py).
+Telegram asks before it charges (pre-checkout): only a payload this bot issued, to this user, at
+its price, is accepted. The payment adds the pack's credits once per charge id. A refund (an
+admin's /refund, or one Telegram made and reports) takes them back once; when they were spent,
+the admin confirms first, and the user cannot order until bought credits are above zero again.
+/paysupport and /terms answer as Telegram requires.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import time
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING
+
+from telegram import LabeledPrice, PreCheckoutQuery, Update
+from telegram.error import BadRequest, TelegramError
+
+from bot.storage.payments import CURRENCY, Payment, RefundStart
+from bot.telegram.context import Context
+from bot.telegram.conversations.common import answer, is_admin, message_of, pressed, query_of, user_id_of
+from bot.telegram.refunds import take_back
+from bot.telegram.ui import keyboards
+from bot.telegram.ui.callback_data import BuyPack, RefundAnswer
+from bot.telegram.ui.i18n import localized, pick_language, t
+
+if TYPE_CHECKING:
+    from bot.main.wiring import Wiring
+
+log = logging.getLogger(__name__)
+#: How many purchases /balance and /paysupport show.
+RECENT = 5
+#: Telegram's answer to refundStarPayment for a charge refunded before.
+ALREADY_REFUNDED = "CHARGE_ALREADY_REFUNDED"
+
+
+async def buy(update: Update, context: Context) -> None:
+    """/buy, or the button b:menu ("Buy credits" under a refusal or /balance): the packs, as
+    buttons, in a new message."""
+    lang = context.lang
+    await answer(update)
+    payments = context.wiring.settings.payments
+    if not payments.enabled:
+        await message_of(update).reply_text(t(lang, "buy.unavailable"))
+        return
+    balance = await context.wiring.repo.balance(user_id_of(update))
+    await message_of(update).reply_text(
+        t(lang, "buy.packs", balance=balance), reply_markup=keyboards.packs(lang, payments.packs)
+    )
+
+
+async def buy_pack(update: Update, context: Context) -> None:
+    """Button b:pack:<id>: an invoice for that pack, in Telegram Stars."""
+    lang = context.lang
+    press = pressed(update, BuyPack)
+    pack = context.wiring.settings.payments.pack(press.pack_id) if press else None
+    if pack is None:
+        await answer(update, t(lang, "buy.unavailable"))
+        return
+    await answer(update)
+    invoice = await context.wiring.payments.issue(user_id_of(update), pack.id, pack.credits, pack.stars)
+    await context.bot.send_invoice(
+        chat_id=message_of(update).chat_id,
+        title=t(lang, "buy.invoice_title", credits=pack.credits),
+        description=t(lang, "buy.invoice_description", credits=pack.credits),
+        payload=invoice.payload,
+        provider_token="",  # Telegram Stars take no payment provider
+        currency=CURRENCY,
+        prices=[LabeledPrice(t(lang, "buy.price_label", credits=pack.credits), pack.stars)],
+    )
+
+
+async def pre_checkout(update: Update, context: Context) -> None:
+    """Telegram asks before charging (an update taken by long polling, or from the inbox)."""
+    query = update.pre_checkout_query
+    assert query is not None
+    await answer_checkout(context.wiring, query, context.session.lang)
+
+
+async def checkout_arrived(update: Update, wiring: Wiring) -> None:
+    """Webhook mode: a pre-checkout query is answered by the process that received it, at once.
+    Telegram waits 10 s for the answer, and the answer needs only the invoice, from the database;
+    through the inbox it would wait for the process that handles updates, however far behind.
+    Its update_id is then kept as handled, so that Telegram sending it again is not answered twice."""
+    query = update.pre_checkout_query
+    assert query is not None
+    if await wiring.inbox.seen(update.update_id):
+        return
+    await answer_checkout(wiring, query, None)
+    await wiring.inbox.handled_here(update.update_id)
+
+
+async def answer_checkout(wiring: Wiring, query: PreCheckoutQuery, lang: str | None) -> None:
+    """Yes only for our invoice, for this user, at its price; else why not, in the user's language."""
+    user = query.from_user
+    problem = await wiring.payments.checkout_problem(query.invoice_payload, user.id, query.currency, query.total_amount)
+    if problem is None:
+        await wiring.payments.checked_out(query.invoice_payload)
+        await query.answer(ok=True)
+        return
+    log.warning("pre-checkout refused (%s) for user %s", problem, user.id)
+    lang = lang or await wiring.repo.user_language(user.id) or pick_language(user.language_code)
+    await query.answer(ok=False, error_message=t(lang, f"buy.checkout_{problem}"))
+
+
+async def paid(update: Update, context: Context) -> None:
+    """A successful payment: the pack's credits, once per charge id; a replay adds nothing."""
+    message = message_of(update)
+    payment = message.successful_payment
+    assert payment is not None
+    lang = context.lang
+    received = await context.wiring.payments.receive(
+        payment.telegram_payment_charge_id, user_id_of(update), payment.invoice_payload
+    )
+    if received is None:
+        log.error("a payment names an invoice this bot did not issue: %s", payment.telegram_payment_charge_id)
+        await context.wiring.alerts.tell(
+            "admin.alert_unknown_payment",
+            charge_id=payment.telegram_payment_charge_id,
+            stars=payment.total_amount,
+            user_id=user_id_of(update),
+        )
+        await message.reply_text(t(lang, "buy.unknown_payment"))
+        return
+    if received.added:
+        await message.reply_text(t(lang, "buy.thanks", credits=received.added, balance=received.balance))
+
+
+async def refunded(update: Update, context: Context) -> None:
+    """A refund Telegram made (and reports): the credits leave the ledger, as with /refund."""
+    refund = message_of(update).refunded_payment
+    assert refund is not None
+    charge_id = refund.telegram_payment_charge_id
+    # Every refund is reported, an admin's /refund too; its report may come before its answer.
+    await take_back(
+        context.bot, context.wiring, charge_id, "by Telegram", alert=charge_id not in context.wiring.refunding
+    )
+
+
+async def refund(update: Update, context: Context) -> None:
+    """/refund <charge id>: admins give a payment's Stars back and take its credits back; when
+    they were spent, only after a yes."""
+    lang = context.lang
+    if not is_admin(update, context):
+        await message_of(update).reply_text(t(lang, "admin.not_allowed"))
+        return
+    args = context.args or []
+    if len(args) != 1:
+        await message_of(update).reply_text(t(lang, "admin.refund_usage"))
+        return
+    charge_id = args[0][:200]
+    started = await context.wiring.payments.begin_refund(charge_id, spend_confirmed=False)
+    if started.outcome == "ask":
+        assert started.plan is not None
+        plan = started.plan
+        nonce = secrets.token_hex(4)
+        context.session.pending_refund = (charge_id, nonce)
+        spent = min(plan.payment.credits, -plan.bought_after)
+        markup = keyboards.refund_question(lang, nonce)
+        text = t(
+            lang,
+            "admin.refund_spent",
+            user_id=plan.payment.user_id,
+            spent=spent,
+            credits=plan.payment.credits,
+            bought=plan.bought_after,
+        )
+        await message_of(update).reply_text(text, reply_markup=markup)
+        return
+    await message_of(update).reply_text(await _refund(context, charge_id, started))
+
+
+async def refund_answer(update: Update, context: Context) -> None:
+    """Button b:refund:<nonce>:<yes|no> under an admin's refund of spent credits."""
+    lang = context.lang
+    press = pressed(update, RefundAnswer)
+    pending = context.session.pending_refund
+    if press is None or pending is None or pending[1] != press.nonce or not is_admin(update, context):
+        await answer(update, t(lang, "menu.expired"))
+        return
+    context.session.pending_refund = None
+    await answer(update)
+    if press.answer != "yes":
+        await query_of(update).edit_message_text(t(lang, "admin.refund_kept"))
+        return
+    started = await context.wiring.payments.begin_refund(pending[0], spend_confirmed=True)
+    await query_of(update).edit_message_text(await _refund(context, pending[0], started))
+
+
+#: What the admin is told when a refund was not started, by why.
+_NOT_STARTED = {
+    "unknown": "admin.refund_unknown",
+    "refunded": "admin.refund_already",
+    "under_way": "admin.refund_under_way",
+}
+
+
+async def _refund(context: Context, charge_id: str, started: RefundStart) -> str:
+    """Once the refund is decided and its credits reserved (``started``): Stars back through
+    Telegram first, and the credits leave the ledger once Telegram agreed. What to tell the admin."""
+    lang = context.lang
+    if started.outcome in _NOT_STARTED:
+        return t(lang, _NOT_STARTED[started.outcome], charge_id=charge_id)
+    assert started.outcome == "reserved" and started.plan is not None
+    payment = started.plan.payment
+    refunding = context.wiring.refunding
+    refunding.add(charge_id)
+    try:
+        return await _refund_reserved(context, payment)
+    finally:
+        refunding.discard(charge_id)
+
+
+async def _refund_reserved(context: Context, payment: Payment) -> str:
+    """Ask Telegram for the Stars back, then take the credits back; what to tell the admin."""
+    lang = context.lang
+    charge_id = payment.charge_id
+    try:
+        await context.bot.refund_star_payment(payment.user_id, charge_id)
+    except BadRequest as err:
+        if ALREADY_REFUNDED not in str(err):  # refused: the credits are the buyer's again
+            log.warning("refundStarPayment %s refused: %s", charge_id, err)
+            await context.wiring.payments.cancel_refund(charge_id)
+            return t(lang, "admin.refund_failed", charge_id=charge_id, reason=str(err))
+        # Refunded before (an attempt whose process died, or Telegram's own whose report was
+        # lost): taken back here, unless that refund's report came meanwhile.
+        if await take_back(context.bot, context.wiring, charge_id, "by /refund", alert=False) is None:
+            return t(lang, "admin.refund_already", charge_id=charge_id)
+    except TelegramError as err:  # maybe refunded: the reservation stands until it lapses
+        log.warning("refundStarPayment %s failed: %s", charge_id, err)
+        return t(lang, "admin.refund_failed", charge_id=charge_id, reason=str(err))
+    else:
+        # Taken back here, or already by Telegram's report of this very refund (every refund is
+        # reported, and the report may come before the answer).
+        await take_back(context.bot, context.wiring, charge_id, "by /refund", alert=False)
+    return t(lang, "admin.refund_done", stars=payment.stars, user_id=payment.user_id, credits=payment.credits)
+
+
+def purchase_lines(lang: str, purchases: list[Payment]) -> str:
+    lines = [t(lang, "balance.purchases")]
+    for payment in purchases:
+        day = datetime.fromtimestamp(payment.paid_at, UTC).strftime("%Y-%m-%d")
+        refunded = t(lang, "balance.refunded") if payment.refunded_at is not None else ""
+        lines.append(
+            t(
+                lang,
+                "balance.purchase",
+                day=day,
+                credits=payment.credits,
+                stars=payment.stars,
+                charge_id=payment.charge_id,
+                refunded=refunded,
+            )
+        )
+    return "\n".join(lines)
+
+
+async def paysupport(update: Update, context: Context) -> None:
+    """/paysupport [question]: how to get help with a payment; with a question, the admins get it
+    with the user's id and recent purchases (``payments.support_questions_per_hour`` at most)."""
+    lang = context.lang
+    user_id = user_id_of(update)
+    purchases = await context.wiring.payments.recent(user_id, RECENT)
+    question = " ".join(context.args or []).strip()[:1000]
+    if not question:
+        text = t(lang, "paysupport.text")
+        if purchases:
+            text += "\n\n" + purchase_lines(lang, purchases)
+        await message_of(update).reply_text(text)
+        return
+    if not context.wiring.support_limiter.allow(user_id):
+        await message_of(update).reply_text(t(lang, "paysupport.too_many"))
+        return
+    await context.wiring.alerts.tell(
+        "admin.paysupport",
+        user_id=user_id,
+        question=question,
+        purchases=", ".join(p.charge_id for p in purchases) or "-",
+        sent=datetime.fromtimestamp(time.time(), UTC).strftime("%Y-%m-%d %H:%M UTC"),
+    )
+    await message_of(update).reply_text(t(lang, "paysupport.sent"))
+
+
+async def terms(update: Update, context: Context) -> None:
+    """/terms: the operator's terms of sale, or the catalog's."""
+    lang = context.lang
+    configured = context.wiring.settings.payments.terms
+    text = localized(configured, lang) if configured else ""
+    await message_of(update).reply_text(text or t(lang, "terms.text"))

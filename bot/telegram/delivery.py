@@ -1,0 +1,218 @@
+"""Result images and job outcomes -> Telegram, once.
+
+A finished job is claimed for delivery with a compare-and-set (``delivery: NULL ->
+sending``); each part (photo, document, status edit) is recorded as sent right after
+Telegram accepts it, so a restart in the middle sends only the parts still missing. These
+writes are the job driver's (``LeasedJobs``): a worker that lost the job's lease to another
+stops at the first one refused, leaving the rest to the new holder.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import logging
+import time
+from collections.abc import Awaitable, Callable
+
+from telegram import Bot, InlineKeyboardMarkup, InputMediaPhoto
+from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter
+
+from bot.jobs.events import DeliveryPostponed
+from bot.ops.media import MediaStore
+from bot.storage.repo import Job, JobState, LeasedJobs, Repository
+from bot.telegram.alerts import OperatorAlerts
+from bot.telegram.ui import keyboards
+from bot.telegram.ui.i18n import t
+from bot.telegram.ui.results import ResultView
+
+log = logging.getLogger(__name__)
+
+SEND_ATTEMPTS = 4
+#: Telegram's limit of items in one media group.
+MAX_ALBUM = 10
+
+
+class Delivery:
+    """The job runner's events (bot/jobs/events.JobEvents) as Telegram messages."""
+
+    def __init__(
+        self,
+        bot: Bot,
+        repo: Repository,
+        media: MediaStore,
+        alerts: OperatorAlerts,
+        present: Callable[[Job, int, bytes, str], ResultView],
+        *,
+        edit_interval: float = 2.0,
+        cancellable_providers: frozenset[str] = frozenset(),
+        delivered: Callable[[Job, float], None] | None = None,
+    ) -> None:
+        #: Told of each result delivered and the seconds since its order was placed (/metrics).
+        self.delivered = delivered
+        #: Providers that drop accepted tasks on request: only their running jobs still offer Cancel.
+        self.cancellable_providers = cancellable_providers
+        self.bot = bot
+        self.repo = repo
+        self.media = media
+        self.alerts = alerts
+        #: How each finished file is shown: its service's ``present``.
+        self.present = present
+        self.edit_interval = edit_interval
+        self._last_edit: dict[str, float] = {}
+
+    async def _language(self, job: Job) -> str:
+        return await self.repo.user_language(job.user_id) or "en"
+
+    async def progress(self, job: Job, percent: int, queue_position: int | None) -> None:
+        """Edit the status message with progress, at most once per ``edit_interval``."""
+        if job.status_message_id is None:
+            return
+        now = time.monotonic()
+        if now - self._last_edit.get(job.id, 0.0) < self.edit_interval:
+            return
+        self._last_edit[job.id] = now
+        if queue_position:
+            await self._show_running(job, "job.queue_position", position=queue_position)
+        else:
+            await self._show_running(job, "job.progress", percent=percent)
+
+    async def accepted(self, job: Job) -> None:
+        """The provider took the task and cannot drop it: the status says the result is on its way
+        and no longer offers Cancel."""
+        if job.status_message_id is not None:
+            self._last_edit[job.id] = time.monotonic()
+            await self._show_running(job, "job.on_its_way")
+
+    async def trouble(self, job: Job) -> None:
+        """Tell the user the provider is failing to answer while the bot keeps asking; the next
+        progress edit goes through at once, so the note disappears when the provider recovers."""
+        if job.status_message_id is None:
+            return
+        self._last_edit.pop(job.id, None)
+        await self._show_running(job, "job.provider_slow")
+
+    async def _show_running(self, job: Job, key: str, **values: object) -> None:
+        """Edit the status message of a running job (text ``key``, Cancel while it can still save
+        the provider's work); best effort."""
+        lang = await self._language(job)
+        markup = keyboards.job_running(lang, job.id) if job.provider in self.cancellable_providers else None
+        try:
+            await self.bot.edit_message_text(
+                t(lang, key, **values),
+                chat_id=job.chat_id,
+                message_id=job.status_message_id,
+                reply_markup=markup,
+            )
+        except (BadRequest, Forbidden, NetworkError) as err:
+            log.debug("status edit for job %s skipped: %s", job.id, err)
+
+    async def deliver(self, job: Job, jobs: LeasedJobs) -> None:
+        """Send what ``job`` came to, writing through its driver's ``jobs``."""
+        if job.delivery == "done":
+            return
+        if job.delivery is None:
+            if not await jobs.begin_delivery(job.id):
+                return
+            if job.state == JobState.FAILED:
+                await self.alerts.job_failed(job)
+        self._last_edit.pop(job.id, None)
+        lang = await self._language(job)
+        sent = list(job.sent_parts)
+        # Off the event loop: the files are read, and a preview's watermark is drawn and encoded.
+        parts = await asyncio.to_thread(self._parts, job, lang)
+        try:
+            for name, send in parts:
+                if name in sent:
+                    continue
+                await self._send(send, job, name)
+                sent.append(name)
+                if not await jobs.record_part(job.id, sent):
+                    log.warning("job %s: its lease was taken over; the new holder sends the rest", job.id)
+                    return
+        except Forbidden:
+            log.info("job %s: user %s blocked the bot; delivery dropped", job.id, job.user_id)
+        ended = await jobs.end_delivery(job.id)  # refused: another worker holds it and counts it
+        if ended and job.state == JobState.SUCCEEDED and self.delivered is not None:
+            self.delivered(job, time.time() - job.created_at)
+
+    def _parts(self, job: Job, lang: str) -> list[tuple[str, Callable[[], Awaitable[object]]]]:
+        parts: list[tuple[str, Callable[[], Awaitable[object]]]] = []
+        if job.state == JobState.SUCCEEDED and job.result:
+            files, extras = job.result.get("files", []), job.result.get("extra_files", [])
+            views = [self.present(job, i, self.media.read(ref), lang) for i, ref in enumerate(files)]
+            # By-products (face close-ups of an enhanced photo) follow as files, after the result.
+            documents = [(view, view.document_caption) for view in views if view.document_caption is not None] + [
+                (
+                    self.present(job, len(files) + i, self.media.read(ref), lang),
+                    t(lang, "result.extra_caption", number=i + 1),
+                )
+                for i, ref in enumerate(extras)
+            ]
+            keyboard = views[-1].keyboard if views else None
+            if len(views) == 1:  # the buttons go under the last file, the photo when it is the only one
+                photo = functools.partial(
+                    self.bot.send_photo,
+                    job.chat_id,
+                    photo=views[0].data,
+                    caption=views[0].caption,
+                    reply_markup=None if documents else keyboard,
+                )
+                parts.append(("photo0", photo))
+            elif views:
+                album = [InputMediaPhoto(v.data, caption=v.caption) for v in views[:MAX_ALBUM]]
+                parts.append(("album", lambda: self.bot.send_media_group(job.chat_id, media=album)))
+            for index, (view, caption) in enumerate(documents):
+                markup = keyboard if index == len(documents) - 1 else None
+                document = functools.partial(
+                    self.bot.send_document,
+                    job.chat_id,
+                    document=view.data,
+                    filename=view.filename,
+                    caption=caption,
+                    disable_content_type_detection=True,
+                    reply_markup=markup,
+                )
+                parts.append((f"document{index}", document))
+            text, markup = t(lang, "job.done", price=job.price) if job.price else t(lang, "job.done_free"), None
+        elif job.state == JobState.CANCELLED:
+            text, markup = t(lang, "job.cancelled", price=job.price), keyboards.new_photo(lang)
+        else:
+            reason = t(lang, f"error.{job.error}") if job.error else t(lang, "error.processing_failed")
+            text = t(lang, "job.failed", reason=reason, price=job.price)
+            markup = keyboards.job_failed(lang, job.id)
+        parts.append(("status", lambda: self._status(job, text, markup)))
+        return parts
+
+    async def _status(self, job: Job, text: str, markup: InlineKeyboardMarkup | None) -> None:
+        if job.status_message_id is not None:
+            try:
+                await self.bot.edit_message_text(
+                    text, chat_id=job.chat_id, message_id=job.status_message_id, reply_markup=markup
+                )
+                return
+            except BadRequest as err:
+                if "not modified" in str(err).lower():
+                    return
+                log.info("job %s: status message cannot be edited (%s); sending a new one", job.id, err)
+        await self.bot.send_message(job.chat_id, text, reply_markup=markup)
+
+    async def _send(self, send: Callable[[], Awaitable[object]], job: Job, part: str) -> None:
+        for attempt in range(SEND_ATTEMPTS):
+            try:
+                await send()
+                return
+            except RetryAfter as err:
+                delay = (
+                    err.retry_after if isinstance(err.retry_after, (int, float)) else err.retry_after.total_seconds()
+                )
+                await asyncio.sleep(delay)
+            except BadRequest as err:
+                log.warning("job %s: Telegram refused part %s: %s", job.id, part, err)
+                return
+            except Forbidden:
+                raise
+            except NetworkError as err:
+                log.info("job %s: sending %s failed (%s), attempt %d", job.id, part, err, attempt + 1)
+                await asyncio.sleep(0.5 * 2**attempt)
+        raise DeliveryPostponed(f"part {part} of job {job.id} could not be sent")

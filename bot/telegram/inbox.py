@@ -1,0 +1,152 @@
+"""Telegram updates that arrive by webhook, kept in the database until they have been handled.
+
+Any bot process may receive the webhook (several behind one address): it checks the update,
+stores it (a resent update_id is stored once) and answers Telegram only then, so an update it
+acknowledged survives its crash. One process at a time, the holder of the updates right
+(bot/main/app.py), takes them from here in update_id order and handles them, with the sessions and
+conversation steps it read when it took the right over: one process owns every dialogue, as
+with long polling, and another takes over when it dies.
+
+An update stays in the inbox until its handlers have finished: taking one only marks it taken,
+and it is marked handled (its body emptied) once python-telegram-bot has run its handlers. A
+process that takes over, or starts, first takes again what was taken but not handled: its
+predecessor died in between. A handled update_id is remembered for a day, so an update Telegram
+sends again (it did not see our answer) is not handled twice. What no design can close is the
+moment between a handler's answer reaching Telegram and the mark: a crash there handles that
+update once more.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import time
+from typing import Any
+
+from telegram import Update
+
+from bot.storage.store import DATABASE_ERRORS, Store
+from bot.telegram.context import PhotoBotApp
+
+log = logging.getLogger(__name__)
+
+#: Notified with the update_id when an update is stored.
+UPDATES_CHANNEL = "photobot_updates"
+#: Updates taken at once, and seconds between looks when no notification came (one was missed
+#: while the listening connection was being re-established).
+BATCH = 100
+LOOK_INTERVAL = 5.0
+#: Seconds a handled update_id is remembered: Telegram gives up resending an update within a day.
+REMEMBER_HANDLED = 24 * 3600.0
+#: Seconds between two purges of the update_ids handled longer ago than that.
+PURGE_INTERVAL = 3600.0
+
+
+class UpdateInbox:
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    async def put(self, body: dict[str, Any]) -> None:
+        """Keep a checked update (its ``update_id`` an int) for the handling process; one that is
+        waiting, being handled or was handled within a day is not kept again."""
+        update_id = int(body["update_id"])
+        await self.store.write(
+            "INSERT INTO updates (update_id, body, received_at) VALUES (?, ?, ?) ON CONFLICT (update_id) DO NOTHING",
+            (update_id, json.dumps(body, ensure_ascii=False), time.time()),
+        )
+        await self.store.notify(UPDATES_CHANNEL, str(update_id))
+
+    async def seen(self, update_id: int) -> bool:
+        """Whether the update is kept: waiting, being handled, or handled within a day."""
+        return await self.store.fetchone("SELECT 1 FROM updates WHERE update_id = ?", (update_id,)) is not None
+
+    async def handled_here(self, update_id: int) -> None:
+        """Remember (for a day) an update the receiving process handled itself (a pre-checkout
+        query: bot/telegram/conversations/payments.checkout_arrived); it is never taken."""
+        now = time.time()
+        await self.store.write(
+            "INSERT INTO updates (update_id, body, received_at, taken_at, handled_at) VALUES (?, '', ?, ?, ?)"
+            " ON CONFLICT (update_id) DO NOTHING",
+            (update_id, now, now, now),
+        )
+
+    async def take(self, limit: int = BATCH) -> list[dict[str, Any]]:
+        """The oldest updates nobody took, marked taken (only the handling process takes); they
+        stay in the inbox until :meth:`finish`."""
+        rows = await self.store.fetchall(
+            "UPDATE updates SET taken_at = ? WHERE update_id IN"
+            " (SELECT update_id FROM updates WHERE taken_at IS NULL ORDER BY update_id LIMIT ?)"
+            " RETURNING update_id, body",
+            (time.time(), limit),
+        )
+        return [json.loads(row["body"]) for row in sorted(rows, key=lambda row: int(row["update_id"]))]
+
+    async def finish(self, update_id: int) -> None:
+        """The update's handlers have finished: its id is remembered (for a day), its body dropped."""
+        await self.store.write(
+            "UPDATE updates SET handled_at = ?, body = '' WHERE update_id = ?", (time.time(), update_id)
+        )
+
+    async def take_back(self) -> int:
+        """Make the updates that were taken but not handled takeable again (a process that
+        handled updates died, or stopped before it finished them); how many."""
+        return await self.store.write(
+            "UPDATE updates SET taken_at = NULL WHERE taken_at IS NOT NULL AND handled_at IS NULL"
+        )
+
+    async def forget_handled(self, before: float) -> int:
+        """Forget the update_ids handled before ``before`` (seconds since the epoch); how many."""
+        return await self.store.write("DELETE FROM updates WHERE handled_at < ?", (before,))
+
+    async def hand_over(self, app: PhotoBotApp) -> None:
+        """Handle in ``app`` every kept update, and each one that arrives (until cancelled): first
+        those a process before this one took and did not finish, then the rest in update_id order;
+        as many at once as ``app`` handles at once, the others wait in the database."""
+        arrived = asyncio.Event()
+        await self.store.listen(UPDATES_CHANNEL, lambda _update_id: arrived.set())
+        again = await self.take_back()
+        if again:
+            log.warning("taking again %d updates taken but not handled before (a bot process stopped)", again)
+        limit = max(1, app.update_processor.max_concurrent_updates)
+        handling: set[asyncio.Task[None]] = set()
+        finished = asyncio.Event()
+
+        def done(task: asyncio.Task[None]) -> None:
+            handling.discard(task)
+            finished.set()
+
+        purge_at = 0.0
+        while True:
+            if time.time() >= purge_at:
+                await self.forget_handled(time.time() - REMEMBER_HANDLED)
+                purge_at = time.time() + PURGE_INTERVAL
+            arrived.clear()
+            finished.clear()
+            room = limit - len(handling)
+            wanted = min(BATCH, room)
+            taken = await self.take(wanted) if wanted > 0 else []
+            for body in taken:
+                update = Update.de_json(body, app.bot)
+                task = app.create_task(self._handle(app, update), update=update, name=f"update-{update.update_id}")
+                handling.add(task)
+                task.add_done_callback(done)
+            if wanted and len(taken) == wanted and len(handling) < limit:
+                continue  # more may be waiting
+            if len(handling) >= limit:
+                await finished.wait()
+            else:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(arrived.wait(), LOOK_INTERVAL)
+
+    async def _handle(self, app: PhotoBotApp, update: Update) -> None:
+        """Run the update's handlers (python-telegram-bot gives their errors to the error
+        handler), then mark it handled. Cancelled, it stays taken: the next process takes it again."""
+        await app.update_processor.process_update(update, app.process_update(update))
+        try:
+            await self.finish(update.update_id)
+        except DATABASE_ERRORS as err:
+            log.warning(
+                "update %d was handled but could not be marked so (it may be handled again): %s", update.update_id, err
+            )

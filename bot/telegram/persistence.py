@@ -1,0 +1,208 @@
+"""Sessions and conversation steps kept in the database (python-telegram-bot's persistence), so
+that a restarted bot, or another bot process on the same PostgreSQL, carries on where each user
+was: the photo they sent, the draft and the order on the summary, the step of each menu.
+
+Only what can be written down is kept: a session's lock and the monotonic time of its last
+update are made anew when it is read back. python-telegram-bot writes what changed every
+``UPDATE_INTERVAL`` seconds and at shutdown; dropping a session (/forget, a quiet user) deletes it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import json
+import logging
+import time
+from typing import Any
+
+from pydantic import ValidationError
+from telegram.ext import BasePersistence, PersistenceInput
+from telegram.ext._utils.types import CDCData, ConversationDict, ConversationKey
+
+from bot.domain.session import IdPhotoDraft, InputPhoto, PendingOrder, Session
+from bot.storage.store import Store
+from bot.telegram.context import BotData
+from providers.localengine.findings import FaceFindings
+from providers.orders import IdPhotoOrder
+
+log = logging.getLogger(__name__)
+
+#: Seconds between writes of what changed: a crash loses at most this much of a dialogue (never
+#: an order: Confirm stores the job at once). Each write deep-copies and stores every session that
+#: changed; once a second those bursts doubled the load benchmark's added latency, every five
+#: seconds nothing measurable (docs/benchmarks.md).
+UPDATE_INTERVAL = 5.0
+#: Session writes at once: python-telegram-bot writes every changed session together, and on
+#: PostgreSQL that burst took every pooled connection, so orders and deliveries waited behind it.
+CONCURRENT_WRITES = 2
+
+
+def encode(session: Session) -> str:
+    photo = session.photo
+    draft = session.draft
+    order = session.order
+    data: dict[str, Any] = {
+        "lang": session.lang,
+        "photo": None
+        if photo is None
+        else {
+            "ref": photo.ref,
+            "width": photo.width,
+            "height": photo.height,
+            "face": dataclasses.asdict(photo.face) if photo.face is not None else None,
+        },
+        "draft": None
+        if draft is None
+        else {"order": draft.order.model_dump(mode="json"), "input_ref": draft.input_ref, "rerender": draft.rerender},
+        "order": None
+        if order is None
+        else {
+            "service": order.service,
+            "order": order.order.model_dump(mode="json"),
+            "input_ref": order.input_ref,
+            "nonce": order.nonce,
+            "provider": order.provider,
+            "pinned": order.pinned,
+        },
+        "spec_source": session.spec_source,
+        "sizing_spec": session.sizing_spec,
+        "anime_style": session.anime_style,
+        "pending_refund": list(session.pending_refund) if session.pending_refund else None,
+    }
+    return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+
+
+def decode(text: str) -> Session:
+    """A session as written by :func:`encode`; an order of a service no longer offered is dropped."""
+    from bot.services import registry
+
+    data = json.loads(text)
+    session = Session(
+        lang=data.get("lang"),
+        spec_source=data.get("spec_source", ""),
+        sizing_spec=data.get("sizing_spec"),
+        anime_style=data.get("anime_style", ""),
+        pending_refund=(data["pending_refund"][0], data["pending_refund"][1]) if data.get("pending_refund") else None,
+    )
+    if photo := data.get("photo"):
+        face = FaceFindings(**photo["face"]) if photo.get("face") else None
+        session.photo = InputPhoto(photo["ref"], photo["width"], photo["height"], face)
+    if draft := data.get("draft"):
+        session.draft = IdPhotoDraft(IdPhotoOrder.model_validate(draft["order"]), draft["input_ref"], draft["rerender"])
+    if (order := data.get("order")) and order["service"] in registry.BY_NAME:
+        model = registry.BY_NAME[order["service"]].order_model
+        session.order = PendingOrder(
+            order["service"],
+            model.model_validate(order["order"]),
+            order["input_ref"],
+            order["nonce"],
+            order["provider"],
+            order.get("pinned", False),
+        )
+    return session
+
+
+def _why(err: Exception) -> str:
+    """What did not fit, without the values (a session holds file names and what the user typed)."""
+    if isinstance(err, ValidationError):
+        return "; ".join(f"{'.'.join(str(part) for part in e['loc'])}: {e['type']}" for e in err.errors())
+    return type(err).__name__
+
+
+class DatabasePersistence(BasePersistence[Session, dict[Any, Any], BotData]):
+    """User sessions and conversation steps in the bot's database (either backend)."""
+
+    def __init__(self, store: Store) -> None:
+        super().__init__(
+            store_data=PersistenceInput(bot_data=False, chat_data=False, user_data=True, callback_data=False),
+            update_interval=UPDATE_INTERVAL,
+        )
+        self.store = store
+        self._writes = asyncio.Semaphore(CONCURRENT_WRITES)
+
+    async def get_user_data(self) -> dict[int, Session]:
+        """Every kept session. One that no longer reads (written by a version whose order model
+        has since changed) is logged and deleted: it must not stop the bot (no process could
+        take the updates), and its user starts afresh."""
+        rows = await self.store.fetchall("SELECT user_id, data FROM sessions")
+        sessions: dict[int, Session] = {}
+        for row in rows:
+            user_id = int(row["user_id"])
+            try:
+                sessions[user_id] = decode(row["data"])
+            except Exception as err:  # noqa: BLE001 (whatever a stale row raises, the others are read)
+                log.warning("dropped the kept session of user %d: it no longer reads (%s)", user_id, _why(err))
+                # Unless another process has written it anew in the meantime.
+                await self.store.write(
+                    "DELETE FROM sessions WHERE user_id = ? AND data = ?", (row["user_id"], row["data"])
+                )
+        return sessions
+
+    async def update_user_data(self, user_id: int, data: Session) -> None:
+        async with self._writes:
+            await self._write_session(user_id, data)
+
+    async def _write_session(self, user_id: int, data: Session) -> None:
+        await self.store.write(
+            "INSERT INTO sessions (user_id, data, updated_at) VALUES (?, ?, ?)"
+            " ON CONFLICT (user_id) DO UPDATE SET data = excluded.data, updated_at = excluded.updated_at",
+            (user_id, encode(data), time.time()),
+        )
+
+    async def drop_user_data(self, user_id: int) -> None:
+        await self.store.write("DELETE FROM sessions WHERE user_id = ?", (user_id,))
+
+    async def refresh_user_data(self, user_id: int, user_data: Session) -> None:
+        """Nothing to do: this process's session is the one written."""
+
+    async def get_conversations(self, name: str) -> ConversationDict:
+        rows = await self.store.fetchall("SELECT chat_key, state FROM conversations WHERE name = ?", (name,))
+        return {tuple(json.loads(row["chat_key"])): json.loads(row["state"]) for row in rows}
+
+    async def update_conversation(self, name: str, key: ConversationKey, new_state: object | None) -> None:
+        async with self._writes:
+            await self._write_conversation(name, key, new_state)
+
+    async def _write_conversation(self, name: str, key: ConversationKey, new_state: object | None) -> None:
+        chat_key = json.dumps(list(key))  # as bot/storage/repo.conversation_key (/forget deletes it)
+        if new_state is None:
+            await self.store.write("DELETE FROM conversations WHERE name = ? AND chat_key = ?", (name, chat_key))
+            return
+        await self.store.write(
+            "INSERT INTO conversations (name, chat_key, state) VALUES (?, ?, ?)"
+            " ON CONFLICT (name, chat_key) DO UPDATE SET state = excluded.state",
+            (name, chat_key, json.dumps(new_state)),
+        )
+
+    # Chat data, bot data and callback data are not kept (store_data above says so).
+
+    async def get_chat_data(self) -> dict[int, dict[Any, Any]]:
+        return {}
+
+    async def update_chat_data(self, chat_id: int, data: dict[Any, Any]) -> None:
+        """Not kept."""
+
+    async def drop_chat_data(self, chat_id: int) -> None:
+        """Not kept."""
+
+    async def refresh_chat_data(self, chat_id: int, chat_data: dict[Any, Any]) -> None:
+        """Not kept."""
+
+    async def get_bot_data(self) -> BotData:
+        return BotData()
+
+    async def update_bot_data(self, data: BotData) -> None:
+        """Not kept."""
+
+    async def refresh_bot_data(self, bot_data: BotData) -> None:
+        """Not kept."""
+
+    async def get_callback_data(self) -> CDCData | None:
+        return None
+
+    async def update_callback_data(self, data: CDCData) -> None:
+        """Not kept."""
+
+    async def flush(self) -> None:
+        """Every write went to the database as it was made."""

@@ -1,0 +1,48 @@
+"""Taking a refunded payment's credits back, whoever noticed the refund: the admin's /refund, the
+``refunded_payment`` message, or the reconciliation with Telegram's record (bot/telegram/reconcile.py). It
+lives below the conversations so that the upkeep process need not import them."""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING
+
+from telegram import Bot
+from telegram.error import TelegramError
+
+from bot.storage.payments import RefundPlan
+from bot.telegram.ui.i18n import t
+
+if TYPE_CHECKING:
+    from bot.main.wiring import Wiring
+
+log = logging.getLogger(__name__)
+
+
+async def take_back(bot: Bot, wiring: Wiring, charge_id: str, note: str, *, alert: bool) -> RefundPlan | None:
+    """Record the refund of a payment; tell the buyer, and (``alert``: nobody confirmed it) the
+    admins when spent credits left the buyer owing. What it did; None when there is no such
+    payment or it was refunded already."""
+    plan = await wiring.payments.take_back(charge_id, note)
+    if plan is None:
+        return None
+    buyer = plan.payment
+    lang = await wiring.repo.user_language(buyer.user_id)
+    if lang:  # still a user (not gone with /forget)
+        balance = await wiring.repo.balance(buyer.user_id)
+        try:
+            await bot.send_message(
+                buyer.user_id, t(lang, "buy.refunded", credits=buyer.credits, stars=buyer.stars, balance=balance)
+            )
+        except TelegramError as err:
+            log.info("could not tell user %s about a refund: %s", buyer.user_id, err)
+    if alert and plan.bought_after < 0:
+        await wiring.alerts.tell(
+            "admin.alert_refund_spent",
+            user_id=buyer.user_id,
+            charge_id=charge_id,
+            stars=buyer.stars,
+            credits=buyer.credits,
+            bought=plan.bought_after,
+        )
+    return plan

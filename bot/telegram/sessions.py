@@ -1,0 +1,77 @@
+"""Per-user memory between updates: conversations end after ``telegram.conversation_timeout``
+seconds without a reply, and the sessions of users quiet that long are dropped.
+
+python-telegram-bot keeps a session (``user_data``) for every user it has ever seen and a
+conversation state for everyone who left a menu open; with a hundred thousand users both would
+only grow. A session is small and bounded (a photo reference, one order being put together), so
+dropping the quiet ones bounds the whole.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any
+
+from telegram import Update
+from telegram.error import TelegramError
+from telegram.ext import Application, ConversationHandler
+
+from bot.domain.session import Session
+from bot.ops.photos import PhotoKeeper
+from bot.telegram.context import Context, PhotoBotApp
+from bot.telegram.ui import keyboards
+from bot.telegram.ui.i18n import t
+
+log = logging.getLogger(__name__)
+
+#: Seconds between two sweeps of quiet sessions.
+SWEEP_INTERVAL = 60.0
+
+
+def clear_choices(session: Session) -> None:
+    """Forget what the user was choosing (the photo stays: a new menu can use it)."""
+    session.draft = session.order = None
+    session.spec_source = session.anime_style = ""
+
+
+async def conversation_timed_out(update: object, context: Context) -> None:
+    """A conversation's TIMEOUT step: the open menu is closed so its buttons cannot act on old choices."""
+    clear_choices(context.session)
+    if not isinstance(update, Update) or update.callback_query is None:
+        return
+    lang = context.lang
+    try:
+        await update.callback_query.edit_message_text(t(lang, "menu.timed_out"), reply_markup=keyboards.new_photo(lang))
+    except TelegramError as err:
+        log.debug("could not close a timed-out menu: %s", err)
+
+
+async def forget_quiet_sessions(
+    app: PhotoBotApp, quiet_for: float, photos: PhotoKeeper, now: float | None = None
+) -> int:
+    """Drop the sessions of users with no update for ``quiet_for`` seconds, and the photos they
+    sent but never ordered with. How many were dropped."""
+    now = time.monotonic() if now is None else now
+    quiet = [user_id for user_id, session in app.user_data.items() if now - session.touched >= quiet_for]
+    for user_id in quiet:
+        session = app.user_data.get(user_id)
+        app.drop_user_data(user_id)
+        if session is not None and session.photo is not None:
+            await photos.discard(session.photo.ref)
+    if quiet:
+        log.info("forgot %d quiet sessions", len(quiet))
+    return len(quiet)
+
+
+def end_conversations(app: Application[Any, Any, Any, Any, Any, Any], chat_id: int, user_id: int) -> int:
+    """End every conversation step the user is at (/forget), so that none is written back after
+    its kept row was deleted; python-telegram-bot then deletes the kept ones too. How many.
+    python-telegram-bot has no public way to end a conversation from outside its handler: this
+    takes the step out of the handler's own (tracked) dict, as ending it there would."""
+    ended = 0
+    for handlers in app.handlers.values():
+        for handler in handlers:
+            if isinstance(handler, ConversationHandler) and handler._conversations.pop((chat_id, user_id), None):
+                ended += 1
+    return ended

@@ -1,0 +1,205 @@
+"""The bot's own HTTP server, in the bot's event loop: provider callbacks, /media/ links, /healthz,
+and /metrics when ``server.metrics_token`` is set.
+
+A provider callback is checked here (the job exists, belongs to that provider and the
+per-job secret in the path matches, compared in constant time) and then only wakes the
+job: ``wake`` announces it to the workers (bot/jobs/runner.py), and the one that drives the job asks
+the provider again before acting.
+"""
+
+from __future__ import annotations
+
+import hmac
+import logging
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any
+
+from aiohttp import web
+from prometheus_client import CONTENT_TYPE_LATEST
+from telegram import Bot, Update
+from telegram.error import BadRequest, TelegramError
+
+from bot.ops.media import MediaSigner, MediaStore, content_type
+from bot.storage.repo import Repository
+from providers.base import TaskProvider
+
+log = logging.getLogger(__name__)
+
+MAX_CALLBACK_BYTES = 1024 * 1024
+
+
+class WebServer:
+    def __init__(
+        self,
+        *,
+        repo: Repository,
+        media: MediaStore,
+        signer: MediaSigner,
+        keep_update: Callable[[dict[str, Any]], Awaitable[None]],
+        wake: Callable[[str], Awaitable[None]],
+        host: str,
+        port: int,
+        providers: Mapping[str, TaskProvider],
+        webhook: tuple[Bot, str, str] | None = None,
+        disk_low: Callable[[], bool] = lambda: False,
+        metrics: Callable[[], Awaitable[bytes]] | None = None,
+        metrics_token: str = "",
+        checkout: Callable[[Update], Awaitable[None]] | None = None,
+    ) -> None:
+        self.disk_low = disk_low
+        self.metrics = metrics
+        self.metrics_token = metrics_token
+        self.providers = providers
+        self.repo = repo
+        self.media = media
+        self.signer = signer
+        #: Keeps a webhook update for the process that handles updates (bot/telegram/inbox.py).
+        self.keep_update = keep_update
+        #: Answers a webhook's pre-checkout query here and now (Telegram waits 10 s for it).
+        self.checkout = checkout
+        #: Wakes a job's driver, in whichever process it runs (JobRunner.announce_wake).
+        self.wake = wake
+        self.host = host
+        self.port = port
+        self.app = web.Application(client_max_size=MAX_CALLBACK_BYTES)
+        self.app.router.add_get("/healthz", self.healthz)
+        self.app.router.add_get("/media/{token}", self.media_file)
+        self.app.router.add_post("/callbacks/{provider}/{job_id}/{secret}", self.callback)
+        self.app.router.add_post("/callbacks/{provider}", self.account_callback)
+        self.app.router.add_get("/callbacks/{provider}", self.account_callback)
+        if metrics is not None and metrics_token:
+            self.app.router.add_get("/metrics", self.metrics_page)
+        self.webhook = webhook
+        if webhook is not None:
+            self.app.router.add_post("/telegram/{secret}", self.telegram_update)
+        self._runner: web.AppRunner | None = None
+        self.bound_port: int | None = None
+
+    async def start(self) -> None:
+        self._runner = web.AppRunner(self.app, access_log=None, handle_signals=False, shutdown_timeout=2.0)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, self.host, self.port)
+        await site.start()
+        server = site._server
+        sockets = getattr(server, "sockets", None) or []
+        self.bound_port = sockets[0].getsockname()[1] if sockets else self.port
+        log.info("web server listening on %s:%s", self.host, self.bound_port)
+
+    async def stop(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+
+    async def healthz(self, request: web.Request) -> web.Response:
+        try:
+            await self.repo.db.fetchone("SELECT 1")
+        except Exception:  # noqa: BLE001 (whatever the database raises, the answer is "unhealthy")
+            return web.json_response({"status": "error"}, status=503)
+        if self.disk_low():  # the other: no room for new photos
+            return web.json_response({"status": "low_disk"}, status=503)
+        return web.json_response({"status": "ok"})
+
+    async def metrics_page(self, request: web.Request) -> web.Response:
+        """Prometheus' scrape, for the bearer of ``server.metrics_token`` only."""
+        offered = request.headers.get("Authorization", "")
+        if not hmac.compare_digest(offered.encode(), f"Bearer {self.metrics_token}".encode()):
+            raise web.HTTPUnauthorized(headers={"WWW-Authenticate": 'Bearer realm="metrics"'})
+        assert self.metrics is not None
+        body = await self.metrics()
+        return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
+
+    async def media_file(self, request: web.Request) -> web.StreamResponse:
+        ref = self.signer.verify(request.match_info["token"])
+        if ref is None or not self.media.exists(ref):
+            raise web.HTTPNotFound()
+        path = self.media.path(ref)
+        return web.FileResponse(
+            path,
+            headers={
+                "Content-Type": content_type(path),
+                "X-Content-Type-Options": "nosniff",
+                "Cache-Control": "no-store",
+            },
+        )
+
+    async def telegram_update(self, request: web.Request) -> web.Response:
+        """Webhook mode: an update from Telegram, checked by path and secret-token header."""
+        assert self.webhook is not None
+        bot, path_secret, header_secret = self.webhook
+        path_ok = hmac.compare_digest(request.match_info["secret"].encode(), path_secret.encode())
+        header_ok = hmac.compare_digest(
+            request.headers.get("X-Telegram-Bot-Api-Secret-Token", "").encode(), header_secret.encode()
+        )
+        if not (path_ok and header_ok):
+            raise web.HTTPNotFound()
+        try:
+            body = await request.json()
+            update = Update.de_json(body, bot)  # only an update Telegram could have sent is kept
+            if not isinstance(body.get("update_id"), int):
+                raise TypeError("update_id")
+        except (ValueError, TypeError, KeyError, AttributeError):
+            raise web.HTTPBadRequest() from None
+        if update.pre_checkout_query is not None and self.checkout is not None:
+            return await self._checkout(update)
+        await self.keep_update(body)  # answered once kept: a crash now loses nothing Telegram let go of
+        return web.Response()
+
+    async def _checkout(self, update: Update) -> web.Response:
+        """A pre-checkout query, answered in this process (not by the one that handles updates,
+        which may be behind). When Telegram could not be told, it is asked to send it again."""
+        assert self.checkout is not None
+        try:
+            await self.checkout(update)
+        except BadRequest as err:  # too late, or answered already: sending it again changes nothing
+            log.warning("could not answer pre-checkout query %s: %s", update.update_id, err)
+        except TelegramError as err:
+            log.warning(
+                "could not answer pre-checkout query %s (Telegram will send it again): %s", update.update_id, err
+            )
+            raise web.HTTPServiceUnavailable() from None
+        return web.Response()
+
+    async def callback(self, request: web.Request) -> web.Response:
+        provider_name = request.match_info["provider"]
+        job_id = request.match_info["job_id"]
+        provider = self.providers.get(provider_name)
+        job = await self.repo.get_job(job_id) if len(job_id) <= 64 and provider is not None else None
+        expected = job.callback_secret if job is not None and job.provider == provider_name else "x" * 32
+        secret_ok = hmac.compare_digest(expected.encode(), request.match_info["secret"].encode())
+        body = await request.read()
+        if job is None or provider is None or not secret_ok or not provider.check_callback(request.headers, body):
+            # The provider name is whatever a stranger put in the path: %r keeps it on one line.
+            log.warning("rejected a callback for %r: unknown job, wrong secret or failed check", provider_name)
+            raise web.HTTPNotFound()
+        return await self._wake(provider_name, job_id, provider)
+
+    async def account_callback(self, request: web.Request) -> web.Response:
+        """A provider's account-wide callback URL: checked by the provider, matched by the id in the body."""
+        provider_name = request.match_info["provider"]
+        provider = self.providers.get(provider_name)
+        if provider is None:
+            raise web.HTTPNotFound()
+        if request.method == "GET" and provider.probes_callback_url:
+            return self._answer(provider)  # the provider checking the URL before it uses it
+        body = await request.read()
+        job_id = provider.callback_job_id(body)
+        if provider.probes_callback_url and not job_id:
+            # Its URL check: a POST naming no task, which need not carry the token (the document
+            # names it for callbacks only). It wakes nothing, so anyone may have the answer.
+            return self._answer(provider)
+        if not provider.check_callback(request.headers, body):
+            raise web.HTTPNotFound()
+        job = await self.repo.get_job(job_id) if job_id and len(job_id) <= 64 else None
+        if job is None or job.provider != provider_name:
+            log.warning("a %s callback for an unknown job", provider_name)  # a configured name, not the stranger's
+            raise web.HTTPNotFound()
+        return await self._wake(provider_name, job.id, provider)
+
+    @staticmethod
+    def _answer(provider: TaskProvider) -> web.Response:
+        answer = provider.callback_answer()
+        return web.Response(status=answer.status, body=answer.body, content_type=answer.content_type)
+
+    async def _wake(self, provider_name: str, job_id: str, provider: TaskProvider) -> web.Response:
+        """Queue the verified wake-up for the job and answer the way the provider expects."""
+        await self.wake(job_id)
+        return self._answer(provider)
