@@ -49,8 +49,9 @@ import yaml
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bot.config import load_settings
+from bot.storage.opening import open_store
 from bot.storage.repo import Repository
-from bot.storage.store import Store, open_store
+from bot.storage.store import Store
 from tests.bot.process import BotProcess
 from tests.conftest import new_schema, portrait_jpeg
 from tests.fakes.picwish import FakePicwish

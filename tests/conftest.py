@@ -17,7 +17,7 @@ from PIL import Image
 
 from bot.config import Settings, parse_settings
 from bot.main.app import running
-from bot.main.wiring import Wiring
+from bot.telegram.context import Wiring
 from tests.fakes.hili import FakeHili
 from tests.fakes.magictiger import FakeMagicTiger
 from tests.fakes.picwish import FakePicwish
@@ -75,7 +75,7 @@ async def new_schema(url: str, prefix: str = "t") -> str:
 @pytest.fixture(params=["sqlite", "postgres"])
 async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Any]:
     """The repositories' database, once per backend: the same tests run against both."""
-    from bot.storage.store import open_store
+    from bot.storage.opening import open_store
 
     url = await postgres_schema() if request.param == "postgres" else ""
     db = await open_store(str(tmp_path / "db.sqlite3"), url)

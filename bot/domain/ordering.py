@@ -8,22 +8,56 @@ and the workers are told of it (bot/jobs/runner.py) before anything else can fai
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import Any, Protocol
 
+from bot.config import Settings
 from bot.domain.session import PendingOrder
+from bot.jobs.runner import JobRunner
+from bot.ops.health import ProviderHealth
+from bot.ops.media import MediaStore
 from bot.storage.repo import (
     AlreadyPlaced,
     InsufficientCredits,
     Job,
     JobDraft,
     OwesCredits,
+    Repository,
     TooManyJobs,
     TooManyPreviews,
 )
+from providers.base import TaskProvider
+from providers.orders import Order
 
-if TYPE_CHECKING:
-    from bot.main.wiring import Wiring
+
+class OrderDesk(Protocol):
+    """What placing an order reaches (the bot's wiring has it all)."""
+
+    @property
+    def settings(self) -> Settings: ...
+
+    @property
+    def repo(self) -> Repository: ...
+
+    @property
+    def media(self) -> MediaStore: ...
+
+    @property
+    def health(self) -> ProviderHealth: ...
+
+    @property
+    def runner(self) -> JobRunner: ...
+
+    @property
+    def providers(self) -> Mapping[str, TaskProvider[Any]]: ...
+
+    @property
+    def enabled_services(self) -> Mapping[str, str]: ...
+
+    def price(self, service: str, order: Order, provider: str) -> int:
+        """Credits for ``order`` of ``service`` made by ``provider``."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -50,16 +84,16 @@ class Refusal:
 
 
 async def place_order(
-    wiring: Wiring, order: PendingOrder, *, user_id: int, chat_id: int, status_message_id: int | None
+    desk: OrderDesk, order: PendingOrder, *, user_id: int, chat_id: int, status_message_id: int | None
 ) -> Job | Refusal:
     """Store the job, hold its price and start it; or say why not (then nothing is held)."""
-    provider = order.provider if order.pinned else wiring.enabled_services.get(order.service)
-    if provider is None or provider not in wiring.providers:
+    provider = order.provider if order.pinned else desk.enabled_services.get(order.service)
+    if provider is None or provider not in desk.providers:
         return Refusal("unavailable")
     if order.provider and provider != order.provider:
         # Failover (or recovery) since the summary: another engine, maybe another price.
         return Refusal("changed")
-    if order.input_ref and not wiring.media.exists(order.input_ref):
+    if order.input_ref and not desk.media.exists(order.input_ref):
         return Refusal("input_gone")
     draft = JobDraft(
         user_id=user_id,
@@ -68,19 +102,17 @@ async def place_order(
         provider=provider,
         options=order.order.model_dump(mode="json"),
         input_ref=order.input_ref,
-        price=wiring.services[order.service].price(order.order, wiring.settings, provider),
-        deadline_seconds=wiring.providers[provider].deadline,
+        price=desk.price(order.service, order.order, provider),
+        deadline_seconds=desk.providers[provider].deadline,
         status_message_id=status_message_id,
         order_key=order.nonce,
     )
     # The local engine's free previews are bounded, so that they cannot keep it busy.
-    previews = wiring.settings.providers.local.previews_per_hour if provider == "local" else None
+    previews = desk.settings.providers.local.previews_per_hour if provider == "local" else None
     try:
-        job = await wiring.repo.create_job(
-            draft, max_active=wiring.settings.jobs.max_per_user, previews_per_hour=previews
-        )
+        job = await desk.repo.create_job(draft, max_active=desk.settings.jobs.max_per_user, previews_per_hour=previews)
     except AlreadyPlaced as err:  # confirmed twice (a bot process took over in between): the job stands
-        placed = await wiring.repo.get_job(err.job_id)
+        placed = await desk.repo.get_job(err.job_id)
         assert placed is not None
         return placed
     except TooManyJobs as err:
@@ -91,6 +123,6 @@ async def place_order(
         return Refusal("not_enough", price=err.price, balance=err.balance)
     except OwesCredits as err:
         return Refusal("owes", owed=err.owed)
-    await wiring.health.offered_again(provider)  # a provider on trial after being down gets one order
-    await wiring.runner.announce(job.id)
+    await desk.health.offered_again(provider)  # a provider on trial after being down gets one order
+    await desk.runner.announce(job.id)
     return job

@@ -41,7 +41,8 @@ from typing import Any
 
 from bot.jobs.events import DeliveryPostponed, JobEvents
 from bot.ops.images import fit
-from bot.ops.media import MediaStore, linked_ref
+from bot.ops.media import MediaStore
+from bot.storage.links import linked_ref
 from bot.storage.repo import Job, JobState, Repository
 from bot.storage.store import DATABASE_ERRORS
 from providers.base import TaskProvider
@@ -492,7 +493,7 @@ class JobRunner:
         return self.media_link(ref, job.deadline)
 
     def _resolve_links(self, job: Job) -> dict[str, Any]:
-        """Options that stand for stored files (:func:`bot.ops.media.linked`) become signed /media/ links."""
+        """Options that stand for stored files (:func:`bot.storage.links.linked`) become signed /media/ links."""
         return {k: self._link(ref, job) if (ref := linked_ref(v)) else v for k, v in job.options.items()}
 
     async def _conclude(self, job: Job, status: TaskStatus) -> bool:

@@ -29,10 +29,10 @@ from bot.main.wiring import Wiring, open_wiring
 from bot.ops.provider_state import SYNC_INTERVAL, ProviderStates
 from bot.roles import Role
 from bot.services import registry
-from bot.services.base import Service
-from bot.storage.store import DATABASE_ERRORS, Exclusive, Store, open_store
+from bot.storage.opening import open_store
+from bot.storage.store import DATABASE_ERRORS, Exclusive, Store
 from bot.telegram import sessions
-from bot.telegram.context import CONTEXT_TYPES, Context, PhotoBotApp
+from bot.telegram.context import CONTEXT_TYPES, Context, PhotoBotApp, Service
 from bot.telegram.conversations import menu, operator, orders, payments, privacy
 from bot.telegram.conversations.common import register_user, user_language
 from bot.telegram.persistence import DatabasePersistence
@@ -175,7 +175,7 @@ def build_application(settings: Settings, store: Store | None = None) -> PhotoBo
         .concurrent_updates(True)
     )
     if store is not None:
-        builder = builder.persistence(DatabasePersistence(store))
+        builder = builder.persistence(DatabasePersistence(store, registry.order_models()))
     app = builder.build()
     register_handlers(app, settings.telegram.conversation_timeout)
     return app

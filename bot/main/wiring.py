@@ -3,10 +3,8 @@ once at start and closed at stop; handlers reach them as ``context.wiring``."""
 
 from __future__ import annotations
 
-import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any, TypedDict
 
@@ -23,12 +21,11 @@ from bot.ops.provider_state import ProviderStates
 from bot.ops.retention import MediaSweeper
 from bot.ops.templates import TemplateGallery
 from bot.services import registry
-from bot.services.base import Service
 from bot.storage.payments import Payments
 from bot.storage.repo import Job, Repository
 from bot.storage.store import Store
 from bot.telegram.alerts import OperatorAlerts
-from bot.telegram.context import PhotoBotApp
+from bot.telegram.context import PhotoBotApp, Wiring
 from bot.telegram.conversations.payments import checkout_arrived
 from bot.telegram.delivery import Delivery
 from bot.telegram.inbox import UpdateInbox
@@ -45,7 +42,7 @@ from providers.magictiger import MagicTigerApi, MagicTigerClient
 from providers.models import InputLimits
 from providers.picwish import PicwishClient
 from providers.qq_anime import QQAnimeClient
-from providers.specs import SpecCatalog, load_catalog
+from providers.specs import load_catalog
 from providers.wanxing import GatewayCredentials, WanxingClient
 
 log = logging.getLogger(__name__)
@@ -55,76 +52,6 @@ Observer = Callable[[str, "ProviderError | None"], Awaitable[None]]
 #: Memory for decoding uploads at once, process-wide (see bot.ops.limits.DecodeBudget): a 48 MP
 #: phone photo decodes alone, twenty ordinary ones side by side.
 DECODE_BUDGET_BYTES = 256 * 1024 * 1024
-
-
-@dataclass
-class Wiring:
-    settings: Settings
-    db: Store
-    repo: Repository
-    payments: Payments
-    alerts: OperatorAlerts
-    health: ProviderHealth
-    metrics: Metrics
-    media: MediaStore
-    signer: MediaSigner
-    catalog: SpecCatalog
-    templates: TemplateGallery
-    providers: dict[str, TaskProvider[Any]]
-    downloader: Downloader
-    runner: JobRunner
-    web: WebServer
-    limiter: RequestLimiter
-    sweeper: MediaSweeper
-    accounts: AccountWatch
-    photos: PhotoKeeper
-    decodes: DecodeBudget
-    #: The local engine (face checks before any charge), or None without its models.
-    engine: EngineWorker | None
-    #: Webhook updates waiting for the process that handles updates.
-    inbox: UpdateInbox
-    #: Compares Telegram's Star transactions with the payments received (bot/telegram/reconcile.py).
-    reconciler: StarReconciler
-    #: /paysupport questions per user and hour.
-    support_limiter: RequestLimiter
-    #: Set when this process must stop: it lost its right to poll Telegram (bot/main/app.py).
-    halt: asyncio.Event = field(default_factory=asyncio.Event)
-    #: Payments an admin's /refund is refunding now. Telegram reports every refund with a
-    #: ``refunded_payment`` message, which may overtake its answer to refundStarPayment: that
-    #: report is then the admin's own refund, not news to alert them about.
-    refunding: set[str] = field(default_factory=set)
-
-    @property
-    def services(self) -> Mapping[str, Service[Any]]:
-        """Every service by name (``bot.services.registry``)."""
-        return registry.BY_NAME
-
-    @property
-    def enabled_services(self) -> dict[str, str]:
-        """The services on offer, in menu order, each with the provider that serves it now:
-        providers out of paid uses or down (bot/ops/health.py) are passed over."""
-        return registry.enabled(self.settings, self.accounts.exhausted, self.health.down())
-
-    def standing_in(self, service: str) -> str | None:
-        """The provider that usually serves ``service`` when it is down and another serves it."""
-        usual = self.services[service].serving_provider(self.settings, self.accounts.exhausted)
-        now = self.enabled_services.get(service)
-        return usual if usual is not None and now not in (None, usual) and usual in self.health.down() else None
-
-    def provider_for(self, service: str) -> TaskProvider[Any] | None:
-        """The client serving ``service`` now; dialogs read its declared capabilities."""
-        name = self.enabled_services.get(service)
-        return self.providers.get(name) if name is not None else None
-
-    async def close(self) -> None:
-        await self.sweeper.stop()
-        await self.accounts.stop()
-        await self.reconciler.stop()
-        await self.runner.stop()
-        await self.web.stop()
-        for provider in self.providers.values():
-            await provider.aclose()
-        await self.downloader.aclose()
 
 
 class Network(TypedDict):
@@ -325,7 +252,7 @@ async def open_wiring(app: PhotoBotApp, settings: Settings, db: Store, *, serve_
         repo,
         media,
         providers,
-        {service.name: service.order_model for service in registry.SERVICES},
+        registry.order_models(),
         downloader,
         delivery,
         public_url=settings.server.public_url,
@@ -376,37 +303,41 @@ async def open_wiring(app: PhotoBotApp, settings: Settings, db: Store, *, serve_
     accounts = AccountWatch(
         providers, {"hili": UsesRule(hili.uses_check_interval, hili.uses_alert_below)}, alerts.low_uses, shared
     )
+    payments = Payments(db)
     wiring = Wiring(
-        settings,
-        db,
-        repo,
-        Payments(db),
-        alerts,
-        health,
-        metrics,
-        media,
-        signer,
-        load_catalog(),
-        templates,
-        providers,
-        downloader,
-        runner,
-        web,
-        limiter,
-        sweeper,
-        accounts,
-        photos,
-        DecodeBudget(DECODE_BUDGET_BYTES),
-        engine,
-        inbox,
-        StarReconciler(
+        settings=settings,
+        db=db,
+        repo=repo,
+        payments=payments,
+        alerts=alerts,
+        health=health,
+        metrics=metrics,
+        media=media,
+        signer=signer,
+        catalog=load_catalog(),
+        templates=templates,
+        providers=providers,
+        downloader=downloader,
+        runner=runner,
+        web=web,
+        limiter=limiter,
+        sweeper=sweeper,
+        accounts=accounts,
+        photos=photos,
+        decodes=DecodeBudget(DECODE_BUDGET_BYTES),
+        engine=engine,
+        inbox=inbox,
+        reconciler=StarReconciler(
             app.bot,
-            lambda: wiring,
+            payments,
+            repo,
+            alerts,
             interval=settings.payments.reconcile_interval,
             grace=settings.payments.reconcile_grace,
             invoice_lifetime=settings.payments.invoice_lifetime,
         ),
-        RequestLimiter(settings.payments.support_questions_per_hour, window=3600.0),
+        support_limiter=RequestLimiter(settings.payments.support_questions_per_hour, window=3600.0),
+        services=registry.BY_NAME,
     )
     app.bot_data.wiring = wiring
     return wiring

@@ -74,19 +74,6 @@ def content_type(path: Path) -> str:
     return next((kind for magic, kind in _SIGNATURES if head.startswith(magic)), "application/octet-stream")
 
 
-def linked(ref: str) -> dict[str, str]:
-    """A job option that stands for a stored file: the runner turns it into a signed ``/media/``
-    link when the job is sent, and the media sweep keeps the file while the job needs it."""
-    return {"media": ref}
-
-
-def linked_ref(value: object) -> str | None:
-    """The stored file a job option stands for (see :func:`linked`), or None."""
-    if isinstance(value, dict) and isinstance(value.get("media"), str):
-        return value["media"]
-    return None
-
-
 def _b64(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
 

@@ -15,9 +15,8 @@ from telegram.ext import CallbackQueryHandler, ConversationHandler
 
 from bot.config import AnimeStyle, Settings
 from bot.domain.session import PendingOrder
-from bot.services.base import Handlers, Service
 from bot.storage.repo import Job
-from bot.telegram.context import Context
+from bot.telegram.context import Context, Handlers, Service
 from bot.telegram.conversations.common import answer, finished_job, message_of, pressed, query_of, ready_photo
 from bot.telegram.conversations.summary import show_order
 from bot.telegram.ui import keyboards
@@ -27,7 +26,7 @@ from bot.telegram.ui.results import ResultView, plain_result
 from providers.orders import AnimeOrder
 
 if TYPE_CHECKING:
-    from bot.main.wiring import Wiring
+    from bot.telegram.context import Wiring
 
 log = logging.getLogger(__name__)
 

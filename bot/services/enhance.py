@@ -11,8 +11,7 @@ from telegram.ext import CallbackQueryHandler, ConversationHandler
 
 from bot.config import EnhanceType, Settings
 from bot.domain.session import PendingOrder
-from bot.services.base import Handlers, Service
-from bot.telegram.context import Context
+from bot.telegram.context import Context, Handlers, Service
 from bot.telegram.conversations.common import answer, pressed, query_of, ready_photo
 from bot.telegram.conversations.summary import show_order
 from bot.telegram.ui import keyboards
@@ -21,7 +20,7 @@ from bot.telegram.ui.i18n import localized, t
 from providers.orders import EnhanceOrder
 
 if TYPE_CHECKING:
-    from bot.main.wiring import Wiring
+    from bot.telegram.context import Wiring
 
 
 class State(StrEnum):

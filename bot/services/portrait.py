@@ -13,10 +13,9 @@ from telegram.ext import CallbackQueryHandler, ConversationHandler
 from bot.config import Settings
 from bot.domain.session import PendingOrder
 from bot.ops.images import fit
-from bot.ops.media import linked
 from bot.ops.templates import Template
-from bot.services.base import Handlers, Service
-from bot.telegram.context import Context
+from bot.storage.links import linked
+from bot.telegram.context import Context, Handlers, Service
 from bot.telegram.conversations.common import answer, message_of, pressed, query_of, ready_photo
 from bot.telegram.conversations.summary import show_order
 from bot.telegram.ui import keyboards
@@ -26,7 +25,7 @@ from providers.models import InputLimits
 from providers.orders import PortraitOrder
 
 if TYPE_CHECKING:
-    from bot.main.wiring import Wiring
+    from bot.telegram.context import Wiring
 
 
 class State(StrEnum):

@@ -6,7 +6,8 @@ from typing import Any
 
 from bot.config import Settings
 from bot.services import anime, enhance, idphoto, portrait, repair
-from bot.services.base import Service
+from bot.telegram.context import Service, serving
+from providers.orders import Order
 
 SERVICES: tuple[Service[Any], ...] = (
     idphoto.SERVICE,
@@ -21,16 +22,15 @@ BY_NAME: dict[str, Service[Any]] = {service.name: service for service in SERVICE
 def enabled(
     settings: Settings, out_of_service: frozenset[str] = frozenset(), down: frozenset[str] = frozenset()
 ) -> dict[str, str]:
-    """Service name -> the first usable provider that can serve it, in menu order; providers
-    ``out_of_service`` (an account with no uses left) are passed over, and those ``down`` where
-    another provider can stand in (see Service.serving_provider)."""
-    found: dict[str, str] = {}
-    for service in SERVICES:
-        if (provider := service.serving_provider(settings, out_of_service, down)) is not None:
-            found[service.name] = provider
-    return found
+    """Service name -> the provider serving it now, in menu order (see :func:`serving`)."""
+    return serving(SERVICES, settings, out_of_service, down)
 
 
 def provider_names() -> tuple[str, ...]:
     """Every provider some service can use."""
     return tuple(sorted({name for service in SERVICES for name in service.providers}))
+
+
+def order_models() -> dict[str, type[Order]]:
+    """Each service's order model by name: how a stored order (a job row, a kept session) reads."""
+    return {service.name: service.order_model for service in SERVICES}

@@ -12,8 +12,7 @@ from telegram.ext import CallbackQueryHandler, ConversationHandler, MessageHandl
 
 from bot.config import Settings
 from bot.domain.session import PendingOrder
-from bot.services.base import Handlers, Service
-from bot.telegram.context import Context
+from bot.telegram.context import Context, Handlers, Service
 from bot.telegram.conversations.common import answer, message_of, pressed, query_of, ready_photo
 from bot.telegram.conversations.summary import show_order
 from bot.telegram.ui import keyboards
@@ -22,7 +21,7 @@ from bot.telegram.ui.i18n import t
 from providers.orders import RepairOrder
 
 if TYPE_CHECKING:
-    from bot.main.wiring import Wiring
+    from bot.telegram.context import Wiring
 
 
 class State(StrEnum):

@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
-from bot.ops.media import linked_ref
+from bot.storage.links import linked_ref
 from bot.storage.store import Store, Tx
 
 

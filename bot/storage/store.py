@@ -111,15 +111,3 @@ class Store(Protocol):
         ...
 
     async def close(self) -> None: ...
-
-
-async def open_store(path: str, url: str = "", pool_size: int | None = None) -> Store:
-    """PostgreSQL when ``url`` is set (``database.url``, with up to ``pool_size`` connections),
-    else SQLite at ``path``."""
-    if url:
-        from bot.storage.postgres import POOL_MAX, PostgresStore
-
-        return await PostgresStore.open(url, max_size=pool_size or POOL_MAX)
-    from bot.storage.db import Database
-
-    return await Database.open(path)

@@ -1,15 +1,197 @@
-"""Typed python-telegram-bot context: the per-user session and the bot's wiring."""
+"""What every handler reaches: the typed python-telegram-bot context with the user's session, the
+bot's wiring (its parts, opened by bot/main/wiring.py) and the contract each service fulfils.
+
+Wiring and Service refer to each other (a service's summary lines read the wiring, the wiring
+lists the services), and the context to both, so the three live in one module: nothing below
+the Telegram layer imports it, and services (bot/services/) import it, never the other way.
+"""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+import asyncio
+from collections.abc import Awaitable, Callable, Coroutine, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Generic, TypeVar
 
-from telegram.ext import Application, CallbackContext, ContextTypes, ExtBot
+from telegram import Update
+from telegram.ext import Application, BaseHandler, CallbackContext, ContextTypes, ExtBot
 
+from bot.config import Settings
 from bot.domain.session import Session
+from bot.jobs.runner import JobRunner
+from bot.ops.accounts import AccountWatch
+from bot.ops.health import ProviderHealth
+from bot.ops.limits import DecodeBudget, RequestLimiter
+from bot.ops.media import MediaSigner, MediaStore
+from bot.ops.metrics import Metrics
+from bot.ops.photos import PhotoKeeper
+from bot.ops.retention import MediaSweeper
+from bot.ops.templates import TemplateGallery
+from bot.storage.payments import Payments
+from bot.storage.repo import Job, Repository
+from bot.storage.store import Store
+from bot.telegram.alerts import OperatorAlerts
+from bot.telegram.inbox import UpdateInbox
+from bot.telegram.reconcile import StarReconciler
+from bot.telegram.ui.results import ResultView, plain_result
+from bot.telegram.web import WebServer
+from providers.base import TaskProvider
+from providers.download import Downloader
+from providers.localengine.worker import EngineWorker
+from providers.orders import Order
+from providers.specs import SpecCatalog
 
-if TYPE_CHECKING:
-    from bot.main.wiring import Wiring
+OrderT = TypeVar("OrderT", bound=Order)
+Handlers = list[BaseHandler[Update, Any, Any]]
+
+
+def no_handlers() -> Handlers:
+    return []
+
+
+@dataclass(frozen=True)
+class Service(Generic[OrderT]):
+    """Everything about one thing a user buys, in one object.
+
+    A service (ID photo, anime, ...) is not a provider (PicWish, QQ, ...): it names the providers
+    that can do its work, in order of preference, and holds its dialog, its order model, its
+    price, the lines that describe an order on the summary and how a finished job's files are
+    shown. The registry (``bot/services/registry.py``) lists the services in menu order; the
+    application builds each one's conversation from ``start`` and ``steps`` (``bot/main/app.py``).
+    """
+
+    #: The name in callback data, job rows and the locale catalogs (``service.<name>``).
+    name: str
+    #: The providers able to serve it, in order of preference: the first usable one does.
+    providers: tuple[str, ...]
+    #: What its dialog builds, the job row stores (as JSON) and the provider is handed.
+    order_model: type[OrderT]
+    #: The handler of its button in the service menu; returns the first step (or END).
+    start: Callable[[Update, Context], Coroutine[Any, Any, object]]
+    #: Its conversation: each step (a namespaced state) and the handlers that answer it. A
+    #: function, because each Application needs handlers of its own.
+    steps: Callable[[], Mapping[object, Handlers]]
+    #: Credits for an order made by the named provider; prices are configuration.
+    price: Callable[[OrderT, Settings, str], int]
+    #: The lines that describe an order on the summary.
+    describe: Callable[[OrderT, str, Wiring], str]
+    #: How each finished file is shown (``settings`` for prices on the buttons under it).
+    present: Callable[[Job, int, bytes, str, Settings], ResultView] = plain_result
+    #: Measures a finished result its provider did not report on (where the head is in an ID photo
+    #: PicWish made), for its caption; None when there is nothing to measure.
+    measure: Callable[[Job, bytes, Wiring], Awaitable[dict[str, Any] | None]] | None = None
+    #: Builds the order Try again offers when the same order cannot work again (an ID photo whose
+    #: PicWish preview expired: made again from the stored photo).
+    retry: Callable[[Job], OrderT] | None = None
+    #: Other ways into its conversation (a button under a finished result).
+    reentries: Callable[[], Handlers] = no_handlers
+    #: Buttons that work outside its conversation (free re-edits of a result).
+    handlers: Callable[[], Handlers] = no_handlers
+
+    def serving_provider(
+        self, settings: Settings, out_of_service: frozenset[str] = frozenset(), down: frozenset[str] = frozenset()
+    ) -> str | None:
+        """The first of its providers that is configured to serve and in service, if any. One that
+        is ``down`` (bot/ops/health.py) is passed over only while another can stand in for it: with
+        none, orders still go to it (and fail with a refund) rather than the service vanishing."""
+        usable = [name for name in self.providers if name not in out_of_service and settings.provider_usable(name)]
+        return next((name for name in usable if name not in down), usable[0] if usable else None)
+
+    def again(self, job: Job) -> OrderT:
+        """The order of a failed job, for its Try again button: the same one, unless ``retry``
+        says how to make it again."""
+        return self.retry(job) if self.retry is not None else self.order(job.options)
+
+    def order(self, stored: Mapping[str, Any]) -> OrderT:
+        """The order stored in a job row, validated again."""
+        return self.order_model.model_validate(stored)
+
+
+def serving(
+    services: Iterable[Service[Any]],
+    settings: Settings,
+    out_of_service: frozenset[str] = frozenset(),
+    down: frozenset[str] = frozenset(),
+) -> dict[str, str]:
+    """Service name -> the first usable provider that can serve it, in the order given; providers
+    ``out_of_service`` (an account with no uses left) are passed over, and those ``down`` where
+    another provider can stand in (see Service.serving_provider)."""
+    found: dict[str, str] = {}
+    for service in services:
+        if (provider := service.serving_provider(settings, out_of_service, down)) is not None:
+            found[service.name] = provider
+    return found
+
+
+@dataclass
+class Wiring:
+    settings: Settings
+    db: Store
+    repo: Repository
+    payments: Payments
+    alerts: OperatorAlerts
+    health: ProviderHealth
+    metrics: Metrics
+    media: MediaStore
+    signer: MediaSigner
+    catalog: SpecCatalog
+    templates: TemplateGallery
+    providers: dict[str, TaskProvider[Any]]
+    downloader: Downloader
+    runner: JobRunner
+    web: WebServer
+    limiter: RequestLimiter
+    sweeper: MediaSweeper
+    accounts: AccountWatch
+    photos: PhotoKeeper
+    decodes: DecodeBudget
+    #: The local engine (face checks before any charge), or None without its models.
+    engine: EngineWorker | None
+    #: Webhook updates waiting for the process that handles updates.
+    inbox: UpdateInbox
+    #: Compares Telegram's Star transactions with the payments received (bot/telegram/reconcile.py).
+    reconciler: StarReconciler
+    #: /paysupport questions per user and hour.
+    support_limiter: RequestLimiter
+    #: Every service by name, in menu order (``bot.services.registry``).
+    services: Mapping[str, Service[Any]]
+    #: Set when this process must stop: it lost its right to poll Telegram (bot/main/app.py).
+    halt: asyncio.Event = field(default_factory=asyncio.Event)
+    #: Payments an admin's /refund is refunding now. Telegram reports every refund with a
+    #: ``refunded_payment`` message, which may overtake its answer to refundStarPayment: that
+    #: report is then the admin's own refund, not news to alert them about.
+    refunding: set[str] = field(default_factory=set)
+
+    @property
+    def enabled_services(self) -> dict[str, str]:
+        """The services on offer, in menu order, each with the provider that serves it now:
+        providers out of paid uses or down (bot/ops/health.py) are passed over."""
+        return serving(self.services.values(), self.settings, self.accounts.exhausted, self.health.down())
+
+    def standing_in(self, service: str) -> str | None:
+        """The provider that usually serves ``service`` when it is down and another serves it."""
+        usual = self.services[service].serving_provider(self.settings, self.accounts.exhausted)
+        now = self.enabled_services.get(service)
+        return usual if usual is not None and now not in (None, usual) and usual in self.health.down() else None
+
+    def price(self, service: str, order: Order, provider: str) -> int:
+        """Credits for ``order`` of ``service`` made by ``provider`` (bot/domain/ordering.OrderDesk)."""
+        return self.services[service].price(order, self.settings, provider)
+
+    def provider_for(self, service: str) -> TaskProvider[Any] | None:
+        """The client serving ``service`` now; dialogs read its declared capabilities."""
+        name = self.enabled_services.get(service)
+        return self.providers.get(name) if name is not None else None
+
+    async def close(self) -> None:
+        await self.sweeper.stop()
+        await self.accounts.stop()
+        await self.reconciler.stop()
+        await self.runner.stop()
+        await self.web.stop()
+        for provider in self.providers.values():
+            await provider.aclose()
+        await self.downloader.aclose()
 
 
 class BotData:

@@ -26,9 +26,9 @@ import time
 from typing import Any
 
 from telegram import Update
+from telegram.ext import Application
 
 from bot.storage.store import DATABASE_ERRORS, Store
-from bot.telegram.context import PhotoBotApp
 
 log = logging.getLogger(__name__)
 
@@ -100,7 +100,7 @@ class UpdateInbox:
         """Forget the update_ids handled before ``before`` (seconds since the epoch); how many."""
         return await self.store.write("DELETE FROM updates WHERE handled_at < ?", (before,))
 
-    async def hand_over(self, app: PhotoBotApp) -> None:
+    async def hand_over(self, app: Application[Any, Any, Any, Any, Any, Any]) -> None:
         """Handle in ``app`` every kept update, and each one that arrives (until cancelled): first
         those a process before this one took and did not finish, then the rest in update_id order;
         as many at once as ``app`` handles at once, the others wait in the database."""
@@ -140,7 +140,7 @@ class UpdateInbox:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(arrived.wait(), LOOK_INTERVAL)
 
-    async def _handle(self, app: PhotoBotApp, update: Update) -> None:
+    async def _handle(self, app: Application[Any, Any, Any, Any, Any, Any], update: Update) -> None:
         """Run the update's handlers (python-telegram-bot gives their errors to the error
         handler), then mark it handled. Cancelled, it stays taken: the next process takes it again."""
         await app.update_processor.process_update(update, app.process_update(update))

@@ -14,17 +14,23 @@ import dataclasses
 import json
 import logging
 import time
+from collections.abc import Mapping, MutableMapping
 from typing import Any
 
 from pydantic import ValidationError
 from telegram.ext import BasePersistence, PersistenceInput
-from telegram.ext._utils.types import CDCData, ConversationDict, ConversationKey
 
 from bot.domain.session import IdPhotoDraft, InputPhoto, PendingOrder, Session
 from bot.storage.store import Store
 from bot.telegram.context import BotData
 from providers.localengine.findings import FaceFindings
-from providers.orders import IdPhotoOrder
+from providers.orders import IdPhotoOrder, Order
+
+#: python-telegram-bot's shapes of a conversation step's key, a conversation's steps and the
+#: callback-data cache, spelled out here: its own aliases live in a private module.
+ConversationKey = tuple[int | str, ...]
+ConversationDict = MutableMapping[ConversationKey, object]
+CDCData = tuple[list[tuple[str, float, dict[str, Any]]], dict[str, str]]
 
 log = logging.getLogger(__name__)
 
@@ -73,10 +79,9 @@ def encode(session: Session) -> str:
     return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
 
 
-def decode(text: str) -> Session:
-    """A session as written by :func:`encode`; an order of a service no longer offered is dropped."""
-    from bot.services import registry
-
+def decode(text: str, order_models: Mapping[str, type[Order]]) -> Session:
+    """A session as written by :func:`encode`; an order of a service no longer offered (not in
+    ``order_models``, each service's order model by name) is dropped."""
     data = json.loads(text)
     session = Session(
         lang=data.get("lang"),
@@ -90,8 +95,8 @@ def decode(text: str) -> Session:
         session.photo = InputPhoto(photo["ref"], photo["width"], photo["height"], face)
     if draft := data.get("draft"):
         session.draft = IdPhotoDraft(IdPhotoOrder.model_validate(draft["order"]), draft["input_ref"], draft["rerender"])
-    if (order := data.get("order")) and order["service"] in registry.BY_NAME:
-        model = registry.BY_NAME[order["service"]].order_model
+    if (order := data.get("order")) and order["service"] in order_models:
+        model = order_models[order["service"]]
         session.order = PendingOrder(
             order["service"],
             model.model_validate(order["order"]),
@@ -113,12 +118,14 @@ def _why(err: Exception) -> str:
 class DatabasePersistence(BasePersistence[Session, dict[Any, Any], BotData]):
     """User sessions and conversation steps in the bot's database (either backend)."""
 
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, order_models: Mapping[str, type[Order]]) -> None:
         super().__init__(
             store_data=PersistenceInput(bot_data=False, chat_data=False, user_data=True, callback_data=False),
             update_interval=UPDATE_INTERVAL,
         )
         self.store = store
+        #: Each service's order model by name: a kept order is read back into it.
+        self.order_models = order_models
         self._writes = asyncio.Semaphore(CONCURRENT_WRITES)
 
     async def get_user_data(self) -> dict[int, Session]:
@@ -130,7 +137,7 @@ class DatabasePersistence(BasePersistence[Session, dict[Any, Any], BotData]):
         for row in rows:
             user_id = int(row["user_id"])
             try:
-                sessions[user_id] = decode(row["data"])
+                sessions[user_id] = decode(row["data"], self.order_models)
             except Exception as err:  # noqa: BLE001 (whatever a stale row raises, the others are read)
                 log.warning("dropped the kept session of user %d: it no longer reads (%s)", user_id, _why(err))
                 # Unless another process has written it anew in the meantime.

@@ -31,18 +31,16 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING
 
 from telegram import Bot, StarTransaction, TransactionPartnerUser
 from telegram.error import TelegramError
 
-from bot.storage.payments import Payment
+from bot.storage.payments import Payment, Payments
+from bot.storage.repo import Repository
 from bot.storage.store import DATABASE_ERRORS
+from bot.telegram.alerts import OperatorAlerts
 from bot.telegram.refunds import take_back
 from bot.telegram.ui.i18n import t
-
-if TYPE_CHECKING:
-    from bot.main.wiring import Wiring
 
 log = logging.getLogger(__name__)
 
@@ -59,7 +57,9 @@ class StarReconciler:
     def __init__(
         self,
         bot: Bot,
-        get_wiring: Callable[[], Wiring],
+        payments: Payments,
+        repo: Repository,
+        alerts: OperatorAlerts,
         *,
         interval: float,
         grace: float,
@@ -68,7 +68,10 @@ class StarReconciler:
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.bot = bot
-        self._wiring = get_wiring
+        #: The books a payment found only in Telegram's record is written into (take_back's).
+        self.payments = payments
+        self.repo = repo
+        self.alerts = alerts
         self.interval = interval
         self.grace = grace
         self.invoice_lifetime = invoice_lifetime
@@ -113,7 +116,7 @@ class StarReconciler:
     async def purge_invoices(self) -> int:
         """Delete the unpaid invoices older than ``invoice_lifetime`` (after the comparison, so a
         payment whose update was lost has had its invoice); how many."""
-        purged = await self._wiring().payments.purge_invoices(self._clock() - self.invoice_lifetime)
+        purged = await self.payments.purge_invoices(self._clock() - self.invoice_lifetime)
         if purged:
             log.info("deleted %d unpaid invoices", purged)
         return purged
@@ -139,7 +142,7 @@ class StarReconciler:
                 self._settled, self._last_id, start = 0, None, 0
                 transactions = await self._fetch(0)
         refunded = {tx.id for tx in transactions if _user_partner(tx.receiver) is not None}
-        known = await self._wiring().payments.known(sorted({tx.id for tx in transactions}))
+        known = await self.payments.known(sorted({tx.id for tx in transactions}))
         young_after = self._clock() - self.grace
         prefix = True
         for index, transaction in enumerate(transactions):
@@ -172,17 +175,16 @@ class StarReconciler:
 
     async def _credit(self, transaction: StarTransaction, user_id: int, payload: str) -> None:
         """A payment whose update never came: its invoice's credits, once, when it matches."""
-        wiring = self._wiring()
-        invoice = await wiring.payments.invoice(payload)
+        invoice = await self.payments.invoice(payload)
         if invoice is None or invoice.user_id != user_id or invoice.stars != transaction.amount:
             if transaction.id not in self._told:
                 self._told.add(transaction.id)
                 log.error("Star payment %s of user %s matches no invoice of ours", transaction.id, user_id)
-                await wiring.alerts.tell(
+                await self.alerts.tell(
                     "admin.alert_payment_unmatched", charge_id=transaction.id, stars=transaction.amount, user_id=user_id
                 )
             return
-        received = await wiring.payments.receive(transaction.id, user_id, payload)
+        received = await self.payments.receive(transaction.id, user_id, payload)
         if received is None or not received.added:
             return  # its update came meanwhile
         log.warning(
@@ -191,14 +193,14 @@ class StarReconciler:
             user_id,
             received.added,
         )
-        await wiring.alerts.tell(
+        await self.alerts.tell(
             "admin.alert_payment_reconciled",
             charge_id=transaction.id,
             stars=transaction.amount,
             user_id=user_id,
             credits=received.added,
         )
-        lang = await wiring.repo.user_language(user_id)
+        lang = await self.repo.user_language(user_id)
         if lang:
             text = t(lang, "buy.credited_late", stars=invoice.stars, credits=received.added, balance=received.balance)
             try:
@@ -208,12 +210,11 @@ class StarReconciler:
 
     async def _take_back(self, payment: Payment) -> None:
         """A refund whose report never came: the credits leave the ledger, as with the report."""
-        wiring = self._wiring()
-        plan = await take_back(self.bot, wiring, payment.charge_id, "by Telegram, reconciled", alert=False)
+        plan = await take_back(self.bot, self, payment.charge_id, "by Telegram, reconciled", alert=False)
         if plan is None:
             return
         log.warning("the refund of Star payment %s was never reported: its credits were taken back", payment.charge_id)
-        await wiring.alerts.tell(
+        await self.alerts.tell(
             "admin.alert_refund_reconciled",
             charge_id=payment.charge_id,
             stars=payment.stars,

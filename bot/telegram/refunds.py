@@ -5,31 +5,43 @@ lives below the conversations so that the upkeep process need not import them.""
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from telegram import Bot
 from telegram.error import TelegramError
 
-from bot.storage.payments import RefundPlan
+from bot.storage.payments import Payments, RefundPlan
+from bot.storage.repo import Repository
+from bot.telegram.alerts import OperatorAlerts
 from bot.telegram.ui.i18n import t
-
-if TYPE_CHECKING:
-    from bot.main.wiring import Wiring
 
 log = logging.getLogger(__name__)
 
 
-async def take_back(bot: Bot, wiring: Wiring, charge_id: str, note: str, *, alert: bool) -> RefundPlan | None:
+class PaymentBooks(Protocol):
+    """What taking a refund back reads and writes, and whom it tells."""
+
+    @property
+    def payments(self) -> Payments: ...
+
+    @property
+    def repo(self) -> Repository: ...
+
+    @property
+    def alerts(self) -> OperatorAlerts: ...
+
+
+async def take_back(bot: Bot, books: PaymentBooks, charge_id: str, note: str, *, alert: bool) -> RefundPlan | None:
     """Record the refund of a payment; tell the buyer, and (``alert``: nobody confirmed it) the
     admins when spent credits left the buyer owing. What it did; None when there is no such
     payment or it was refunded already."""
-    plan = await wiring.payments.take_back(charge_id, note)
+    plan = await books.payments.take_back(charge_id, note)
     if plan is None:
         return None
     buyer = plan.payment
-    lang = await wiring.repo.user_language(buyer.user_id)
+    lang = await books.repo.user_language(buyer.user_id)
     if lang:  # still a user (not gone with /forget)
-        balance = await wiring.repo.balance(buyer.user_id)
+        balance = await books.repo.balance(buyer.user_id)
         try:
             await bot.send_message(
                 buyer.user_id, t(lang, "buy.refunded", credits=buyer.credits, stars=buyer.stars, balance=balance)
@@ -37,7 +49,7 @@ async def take_back(bot: Bot, wiring: Wiring, charge_id: str, note: str, *, aler
         except TelegramError as err:
             log.info("could not tell user %s about a refund: %s", buyer.user_id, err)
     if alert and plan.bought_after < 0:
-        await wiring.alerts.tell(
+        await books.alerts.tell(
             "admin.alert_refund_spent",
             user_id=buyer.user_id,
             charge_id=charge_id,

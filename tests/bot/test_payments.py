@@ -9,8 +9,8 @@ import pytest
 import yaml
 
 from bot.main.app import running
+from bot.storage.opening import open_store
 from bot.storage.repo import Credits
-from bot.storage.store import open_store
 from tests.bot.flows import order_until_summary, send_photo_and_pick_idphoto
 from tests.bot.process import BotProcess
 from tests.conftest import postgres_schema

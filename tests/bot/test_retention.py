@@ -56,8 +56,9 @@ async def test_old_photos_are_deleted_but_not_those_a_job_still_needs(make_setti
 
 
 def test_a_job_keeps_its_input_its_linked_photos_and_its_results(tmp_path):
-    from bot.ops.media import MediaStore, linked
+    from bot.ops.media import MediaStore
     from bot.ops.retention import sweep
+    from bot.storage.links import linked
     from bot.storage.repo import Job
 
     store = MediaStore(tmp_path)

@@ -9,7 +9,7 @@ import logging
 import pytest
 
 from bot.main.app import running
-from bot.storage.store import open_store
+from bot.storage.opening import open_store
 from tests.bot.flows import order_until_summary, send_photo_and_pick_idphoto
 from tests.conftest import postgres_schema
 

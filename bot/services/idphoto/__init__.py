@@ -15,10 +15,10 @@ from typing import TYPE_CHECKING, Any
 from telegram.ext import CallbackQueryHandler, MessageHandler, filters
 
 from bot.config import Settings
-from bot.services.base import Handlers, Service
 from bot.services.idphoto import dialog, preview, reedit
 from bot.services.idphoto.captions import final_order_price, present, spec_text
 from bot.storage.repo import Job
+from bot.telegram.context import Handlers, Service
 from bot.telegram.ui.callback_data import (
     AskDpi,
     AskPaper,
@@ -44,7 +44,7 @@ from providers.errors import ProviderError
 from providers.orders import IdPhotoOrder
 
 if TYPE_CHECKING:
-    from bot.main.wiring import Wiring
+    from bot.telegram.context import Wiring
 
 _TEXT = filters.TEXT & ~filters.COMMAND
 

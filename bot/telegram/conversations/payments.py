@@ -29,7 +29,7 @@ from bot.telegram.ui.callback_data import BuyPack, RefundAnswer
 from bot.telegram.ui.i18n import localized, pick_language, t
 
 if TYPE_CHECKING:
-    from bot.main.wiring import Wiring
+    from bot.telegram.context import Wiring
 
 log = logging.getLogger(__name__)
 #: How many purchases /balance and /paysupport show.
