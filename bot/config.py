@@ -424,7 +424,7 @@ class WanxingSettings(_Section):
     templates: tuple[PortraitTemplate, ...] = ()
     #: Seconds the provider may take (its `timeout`).
     timeout: int = Field(default=600, ge=30, le=7200)
-    #: Seconds the bot waits for a job before refunding it; empty: `timeout` plus a minute.
+    #: Seconds the bot waits for a job before failing it (its credits released); empty: `timeout` plus a minute.
     deadline: float | None = Field(default=None, gt=0)
     poll_interval: float = Field(default=5.0, gt=0)
     request_timeout: float = Field(default=30.0, gt=0)
@@ -438,13 +438,13 @@ class WanxingSettings(_Section):
 
     @model_validator(mode="after")
     def _deadline_outlasts_timeout(self) -> WanxingSettings:
-        """A job refunded at its deadline while 玩星 may still finish (and charge for) the task
-        until its ``timeout``: a result paid for and thrown away."""
+        """A job failed (its credits released) at its deadline while 玩星 may still finish (and charge
+        for) the task until its ``timeout``: a result paid for and thrown away."""
         if self.deadline is not None and self.deadline < self.timeout:
             raise ValueError(
-                f"deadline ({self.deadline:g} s) is shorter than timeout ({self.timeout} s): the bot would refund "
-                "jobs 玩星 may still finish and charge for; make it at least timeout, or leave it empty "
-                "(timeout plus a minute)"
+                f"deadline ({self.deadline:g} s) is shorter than timeout ({self.timeout} s): the bot would "
+                "release the credits of jobs 玩星 may still finish and charge for; make it at least timeout, "
+                "or leave it empty (timeout plus a minute)"
             )
         return self
 
@@ -472,7 +472,7 @@ class LocalSettings(_Section):
     #: Photos (face checks and ID photos) that may wait behind those being made; beyond it users
     #: are told to try again in a minute, and nothing is charged.
     queue_limit: int = Field(default=20, ge=1)
-    #: Seconds one photo may take before its job fails and is refunded (normally under two).
+    #: Seconds one photo may take before its job fails and its credits are released (normally under two).
     time_limit: float = Field(default=60.0, gt=0)
     #: Free previews one person may have made in any hour (each keeps the engine busy like a
     #: paid photo); beyond it they are told when they can have the next, and nothing is made.

@@ -308,6 +308,10 @@ class TaskProvider(HttpProvider, Generic[OrderT]):
     #: True when the provider checks its account-wide callback URL before using it (a GET, or a POST
     #: naming no task): such a probe gets the success answer and wakes nothing.
     probes_callback_url: bool = False
+    #: Set where the provider's free previews are the finished photo, kept to be bought as it is
+    #: (``TaskStatus.kept_preview``; the local engine's): how many a user may have made in an hour,
+    #: so that free previews cannot keep it busy. None: it makes no such previews.
+    kept_previews_per_hour: int | None = None
     #: True when submitting has no side effect (no request, no charge): an interrupted job
     #: is simply run again after a restart instead of being failed.
     rerun_safe: bool = False

@@ -15,12 +15,14 @@ import uuid
 from providers.base import TaskProvider
 from providers.localengine.worker import EngineLimits, shared_worker
 from providers.models import InputImage, Phase, ResultImage, Submission, TaskStatus
-from providers.orders import IdPhotoOrder
+from providers.orders import IdPhotoOption, IdPhotoOrder
 from providers.placement import DEFAULT_RULE
 from providers.specs import MM_PER_INCH, load_catalog
 
 #: Photos made at once, each in its own worker process (each uses both cores for a fraction of a second).
 DEFAULT_CONCURRENCY = 1
+#: Free previews a user may have made in an hour (``providers.local.previews_per_hour``).
+DEFAULT_PREVIEWS_PER_HOUR = 10
 
 
 class LocalIdPhoto(TaskProvider[IdPhotoOrder]):
@@ -28,10 +30,17 @@ class LocalIdPhoto(TaskProvider[IdPhotoOrder]):
     deadline = 300.0
     #: Nothing was sent anywhere: a job interrupted by a restart can run again.
     rerun_safe = True
-    features = frozenset({"gradient", "custom_size"})
+    features = frozenset({IdPhotoOption.GRADIENT, IdPhotoOption.CUSTOM_SIZE})
 
-    def __init__(self, *, concurrency: int = DEFAULT_CONCURRENCY, limits: EngineLimits | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        concurrency: int = DEFAULT_CONCURRENCY,
+        limits: EngineLimits | None = None,
+        previews_per_hour: int = DEFAULT_PREVIEWS_PER_HOUR,
+    ) -> None:
         super().__init__()
+        self.kept_previews_per_hour = previews_per_hour
         self._engine = shared_worker(concurrency)
         self.limits = limits or EngineLimits()
 
@@ -49,7 +58,12 @@ class LocalIdPhoto(TaskProvider[IdPhotoOrder]):
         mm = spec.mm if spec else (order.px_width * MM_PER_INCH / order.dpi, order.px_height * MM_PER_INCH / order.dpi)
         options = {**order.model_dump(), "rule": rule, "mm": mm}
         data, placement = await self._engine.make_id_photo(image.data, options, self.limits, preview=order.preview)
-        status = TaskStatus(Phase.DONE, progress=100, images=(ResultImage(data=data, placement=placement),))
+        status = TaskStatus(
+            Phase.DONE,
+            progress=100,
+            images=(ResultImage(data=data, placement=placement),),
+            kept_preview=order.preview,
+        )
         return Submission(task_id=task_id, status=status)
 
     async def query(self, task_id: str) -> TaskStatus:

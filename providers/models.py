@@ -40,6 +40,9 @@ class TaskStatus:
     raw_state: int | str | None = None
     #: Links to videos made beside the images (QQ's transformation video), offered, not delivered.
     videos: tuple[str, ...] = ()
+    #: A free preview whose exact file the provider keeps to be bought as it is (the local
+    #: engine's): the bot shows it reduced and watermarked and never hands the file out before.
+    kept_preview: bool = False
 
 
 @dataclass(frozen=True)

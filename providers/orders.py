@@ -8,6 +8,7 @@ send (a colour's name, a style's id) are the bot's, for the summary and re-edits
 
 from __future__ import annotations
 
+from enum import StrEnum
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -23,6 +24,23 @@ class Order(BaseModel):
 
     # Rows written by an older version may carry a key no longer used; reading them must not fail.
     model_config = ConfigDict(frozen=True, extra="ignore")
+
+
+class IdPhotoOption(StrEnum):
+    """The optional parts of an ID-photo order a provider may declare it makes (its ``features``),
+    in the order the dialog lists them; each name is also its toggle's button data and text key."""
+
+    BEAUTY = "beauty"
+    SHARPEN = "sharpen"
+    THIN_FACE = "thin_face"
+    OUTFIT = "outfit"
+    LAYOUT = "layout"
+    SHEET_VERTICAL = "sheet_vertical"
+    SHEET_WHITE = "sheet_white"
+    PREVIEW = "preview"
+    GRADIENT = "gradient"
+    #: Not a toggle: a size the person types (a spec with ``custom`` sizes).
+    CUSTOM_SIZE = "custom_size"
 
 
 class IdPhotoOrder(Order):

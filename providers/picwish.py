@@ -28,7 +28,7 @@ from providers.errors import (
     UnexpectedStatus,
 )
 from providers.models import CallbackAnswer, InputImage, InputLimits, Phase, ResultImage, Submission, TaskStatus
-from providers.orders import IdPhotoOrder
+from providers.orders import IdPhotoOption, IdPhotoOrder
 
 DEFAULT_BASE_URL = "https://techsz.aoscdn.com/api/tasks/visual/external"
 DEFAULT_TIMEOUT = 30.0
@@ -113,20 +113,7 @@ class PicwishClient(TaskProvider[IdPhotoOrder]):
     name = "picwish"
     calls_back = True
     input_limits = InputLimits(max_side=MAX_SIDE, max_bytes=MAX_BYTES, formats=FORMATS)
-    features = frozenset(
-        {
-            "beauty",
-            "sharpen",
-            "thin_face",
-            "outfit",
-            "layout",
-            "sheet_vertical",
-            "sheet_white",
-            "preview",
-            "gradient",
-            "custom_size",
-        }
-    )
+    features = frozenset(IdPhotoOption)
     catalogs = MappingProxyType({"outfits": CLOTHES_IDS, "layout_sizes": LAYOUT_SIZES})
 
     def __init__(

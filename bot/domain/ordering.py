@@ -107,8 +107,9 @@ async def place_order(
         status_message_id=status_message_id,
         order_key=order.nonce,
     )
-    # The local engine's free previews are bounded, so that they cannot keep it busy.
-    previews = desk.settings.providers.local.previews_per_hour if provider == "local" else None
+    # Free previews that are the finished photo (the local engine's) are bounded, so that they
+    # cannot keep the provider busy.
+    previews = desk.providers[provider].kept_previews_per_hour
     try:
         job = await desk.repo.create_job(draft, max_active=desk.settings.jobs.max_per_user, previews_per_hour=previews)
     except AlreadyPlaced as err:  # confirmed twice (a bot process took over in between): the job stands

@@ -63,14 +63,37 @@ class PendingOrder:
     pinned: bool = False
 
 
+@dataclass(frozen=True)
+class SpecList:
+    """Where the spec list on screen came from: a category of the catalog (its index), or a
+    search (its text)."""
+
+    category: int | None = None
+    query: str = ""
+
+    def stored(self) -> dict[str, int | str]:
+        return {"category": self.category} if self.category is not None else {"query": self.query}
+
+    @classmethod
+    def from_stored(cls, value: object) -> SpecList | None:
+        """As :meth:`stored` keeps it; also the "cat:3" / "q:text" of sessions kept before."""
+        if isinstance(value, dict):
+            return cls(category=value.get("category"), query=value.get("query", ""))
+        if isinstance(value, str) and value.startswith("cat:"):
+            return cls(category=int(value[4:]))
+        if isinstance(value, str) and value.startswith("q:"):
+            return cls(query=value[2:])
+        return None
+
+
 @dataclass
 class Session:
     lang: str | None = None
     photo: InputPhoto | None = None
     draft: IdPhotoDraft | None = None
     order: PendingOrder | None = None
-    #: Category index or search text behind the spec list on screen.
-    spec_source: str = ""
+    #: The category or search behind the spec list on screen.
+    spec_list: SpecList | None = None
     #: The custom spec whose size the user is typing.
     sizing_spec: int | None = None
     anime_style: str = ""

@@ -1,4 +1,4 @@
-"""Job lifecycle: submit, follow (poll + callback wake-ups), finish, deliver, resume, refund.
+"""Job lifecycle: submit, follow (poll + callback wake-ups), finish, deliver, resume, release.
 
 Every step that must survive a restart is a compare-and-set in SQLite:
 
@@ -43,7 +43,7 @@ from bot.jobs.events import DeliveryPostponed, JobEvents
 from bot.ops.images import fit
 from bot.ops.media import MediaStore
 from bot.storage.links import linked_ref
-from bot.storage.repo import Job, JobState, Repository
+from bot.storage.repo import Job, JobResult, JobState, Repository
 from bot.storage.store import DATABASE_ERRORS
 from providers.base import TaskProvider
 from providers.download import Downloader
@@ -282,7 +282,7 @@ class JobRunner:
     def cancellable(self, job: Job) -> bool:
         """Whether cancelling can still save the provider's work: the job waits for its turn, or its
         provider drops accepted tasks and confirms it. Otherwise the task runs and is paid for
-        (refunded only if the provider fails it), so that Confirm, Cancel, Confirm... cannot
+        (its credits released only if the provider fails it), so that Confirm, Cancel, Confirm... cannot
         spend the operator's paid quota for nothing."""
         if job.state == JobState.QUEUED:
             return True
@@ -302,7 +302,7 @@ class JobRunner:
             waiting = self._tasks.pop(job_id, None)
             if waiting is not None:
                 waiting.cancel()
-                await self.jobs.release(job_id)
+                await self.jobs.hand_back(job_id)
                 self._held.pop(job_id, None)
         elif not await self._drop_running(job):
             return False
@@ -312,7 +312,7 @@ class JobRunner:
         return True
 
     async def _drop_running(self, job: Job) -> bool:
-        """Ask the provider to drop the task; refund only on its confirmation."""
+        """Ask the provider to drop the task; release the credits only on its confirmation."""
         try:
             confirmed = job.provider_task_id is not None and await self._provider(job).cancel(job.provider_task_id)
         except ProviderError as err:
@@ -344,7 +344,7 @@ class JobRunner:
             await asyncio.gather(*late, return_exceptions=True)
         if self._held:
             try:
-                await self.repo.release_jobs(self.owner)
+                await self.repo.hand_back_leases(self.owner)
             except DATABASE_ERRORS as err:  # they are taken over when the leases run out
                 log.warning("could not give back the job leases: %s", err)
             self._held.clear()
@@ -364,7 +364,7 @@ class JobRunner:
         self._held[job_id] = claimed_at
         await self._work(job_id)
         self._held.pop(job_id, None)
-        await self.jobs.release(job_id)
+        await self.jobs.hand_back(job_id)
 
     async def _work(self, job_id: str) -> None:
         self._wakeups.setdefault(job_id, asyncio.Event())
@@ -570,7 +570,7 @@ class JobRunner:
 
     async def _past_deadline(self, job: Job, provider: TaskProvider[Any], task_id: str) -> None:
         """The bot stops waiting for the task. A provider that drops accepted tasks on request
-        (MagicTiger's deletetask) is asked to drop it first, as a user's Cancel does: refunded, the
+        (MagicTiger's deletetask) is asked to drop it first, as a user's Cancel does: released, the
         task must not run on to be charged for a result no one will fetch."""
         if not provider.cancellable:
             return
@@ -615,16 +615,14 @@ class JobRunner:
         except asyncio.CancelledError:
             self._delete(files + extra_files)
             raise
-        result: dict[str, Any] = {
-            "files": files,
-            "image_ids": [image.image_id for image in status.images if not image.extra],
-        }
-        if extra_files:
-            result["extra_files"] = extra_files
-        if status.videos:
-            result["videos"] = list(status.videos)
-        if placement:
-            result["placement"] = placement
+        result = JobResult(
+            files=files,
+            extra_files=extra_files,
+            image_ids=[image.image_id for image in status.images if not image.extra],
+            videos=list(status.videos),
+            placement=placement,
+            kept_preview=status.kept_preview,
+        )
         if not await self.jobs.settle(job, JobState.SUCCEEDED, result=result, progress=100):
             # Cancelled meanwhile, or no longer this process's job: its files are no one's.
             self._delete(files + extra_files)

@@ -126,7 +126,9 @@ def make_providers(settings: Settings) -> dict[str, TaskProvider[Any]]:
         )
     local = settings.providers.local
     if local.usable:
-        providers["local"] = LocalIdPhoto(concurrency=local.concurrency, limits=local.limits())
+        providers["local"] = LocalIdPhoto(
+            concurrency=local.concurrency, limits=local.limits(), previews_per_hour=local.previews_per_hour
+        )
     return providers
 
 

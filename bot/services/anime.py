@@ -108,7 +108,7 @@ def describe(order: AnimeOrder, lang: str, wiring: Wiring) -> str:
 def present(job: Job, index: int, data: bytes, lang: str, settings: Settings) -> ResultView:
     """The anime picture; when QQ made its transformation video too, a button for it."""
     view = plain_result(job, index, data, lang, settings)
-    if not (job.result or {}).get("videos"):
+    if job.result is None or not job.result.videos:
         return view
     return replace(view, keyboard=keyboards.anime_result(lang, job.id))
 
@@ -119,7 +119,7 @@ async def send_video(update: Update, context: Context) -> None:
     lang = context.lang
     press = pressed(update, AnimeVideo)
     job = await finished_job(update, context, press.job_id if press else None, SERVICE.name)
-    videos = (job.result or {}).get("videos") or [] if job is not None else []
+    videos = job.result.videos if job is not None and job.result is not None else []
     if job is None or not videos:
         await answer(update, t(lang, "idphoto.job_gone"))
         return

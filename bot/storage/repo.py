@@ -16,6 +16,8 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
+from pydantic import BaseModel, ConfigDict
+
 from bot.storage.links import linked_ref
 from bot.storage.store import Store, Tx
 
@@ -127,6 +129,31 @@ class User:
     language_chosen: bool
 
 
+class JobResult(BaseModel):
+    """What a finished job came to, as its row keeps it (JSON in ``jobs.result``)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    #: The result files (bot/ops/media refs), in order.
+    files: list[str] = []
+    #: By-products delivered after them (MagicTiger's face close-ups).
+    extra_files: list[str] = []
+    #: The provider's id of each result image, where it has one (PicWish's, for re-renders).
+    image_ids: list[str | None] = []
+    #: Links to videos the provider made besides (QQ's transformation video).
+    videos: list[str] = []
+    #: An ID photo's placement report: the rule, where the head landed, the checklist
+    #: (providers/models.ResultImage.placement).
+    placement: dict[str, Any] | None = None
+    #: The result is a free preview whose exact file is kept, to be bought as it is
+    #: (``TaskStatus.kept_preview``): never handed out before.
+    kept_preview: bool = False
+
+    def stored(self) -> str:
+        """The JSON kept in the row (fields at their defaults left out)."""
+        return self.model_dump_json(exclude_defaults=True)
+
+
 @dataclass(frozen=True)
 class JobDraft:
     """What a conversation hands over to create a job."""
@@ -160,7 +187,7 @@ class Job:
     attempts: int
     created_at: float
     deadline: float | None
-    result: dict[str, Any] | None
+    result: JobResult | None
     error: str | None
     callback_secret: str
     status_message_id: int | None
@@ -186,7 +213,7 @@ class Job:
             attempts=row["attempts"],
             created_at=row["created_at"],
             deadline=row["deadline"],
-            result=json.loads(row["result"]) if row["result"] else None,
+            result=JobResult.model_validate_json(row["result"]) if row["result"] else None,
             error=row["error"],
             callback_secret=row["callback_secret"],
             status_message_id=row["status_message_id"],
@@ -200,8 +227,7 @@ class Job:
         refs = {self.input_ref} if self.input_ref else set()
         refs |= {ref for value in self.options.values() if (ref := linked_ref(value))}
         if self.result:
-            for key in ("files", "extra_files"):
-                refs |= {ref for ref in self.result.get(key, []) if isinstance(ref, str)}
+            refs |= {*self.result.files, *self.result.extra_files}
         return refs
 
 
@@ -623,12 +649,12 @@ class Repository:
         """The writes of the driver that holds leases as ``owner``."""
         return LeasedJobs(self, owner)
 
-    async def release_job(self, job_id: str, owner: str) -> None:
+    async def hand_back_lease(self, job_id: str, owner: str) -> None:
         await self.db.write(
             "UPDATE jobs SET owner = NULL, lease_until = NULL WHERE id = ? AND owner = ?", (job_id, owner)
         )
 
-    async def release_jobs(self, owner: str) -> None:
+    async def hand_back_leases(self, owner: str) -> None:
         """Give back every job ``owner`` holds: a worker stopping lets others take them at once."""
         await self.db.write("UPDATE jobs SET owner = NULL, lease_until = NULL WHERE owner = ?", (owner,))
 
@@ -652,7 +678,10 @@ class Repository:
     def _update_sql(
         job_id: str, from_states: tuple[str, ...] | None, fields: dict[str, Any], holder: str | None = None
     ) -> tuple[str, list[Any]]:
-        values = {k: json.dumps(v) if isinstance(v, (dict, list)) else v for k, v in fields.items()}
+        values = {
+            k: v.stored() if isinstance(v, JobResult) else json.dumps(v) if isinstance(v, (dict, list)) else v
+            for k, v in fields.items()
+        }
         values["updated_at"] = time.time()
         sql = "UPDATE jobs SET " + ", ".join(f"{k} = ?" for k in values) + " WHERE id = ?"
         params: list[Any] = [*values.values(), job_id]
@@ -747,5 +776,5 @@ class LeasedJobs:
         row = await self.repo.db.fetchone("SELECT owner FROM jobs WHERE id = ?", (job_id,))
         return row is not None and row["owner"] == self.owner
 
-    async def release(self, job_id: str) -> None:
-        await self.repo.release_job(job_id, self.owner)
+    async def hand_back(self, job_id: str) -> None:
+        await self.repo.hand_back_lease(job_id, self.owner)

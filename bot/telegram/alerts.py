@@ -77,7 +77,7 @@ class OperatorAlerts:
             return
         self._last[key] = now
         log.error(
-            "provider %s: %s (job %s failed and was refunded); fix the provider's account or config",
+            "provider %s: %s (job %s failed and its credits were released); fix the provider's account or config",
             job.provider,
             job.error,
             job.id,

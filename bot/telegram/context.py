@@ -93,7 +93,7 @@ class Service(Generic[OrderT]):
     ) -> str | None:
         """The first of its providers that is configured to serve and in service, if any. One that
         is ``down`` (bot/ops/health.py) is passed over only while another can stand in for it: with
-        none, orders still go to it (and fail with a refund) rather than the service vanishing."""
+        none, orders still go to it (and fail, their credits released) rather than the service vanishing."""
         usable = [name for name in self.providers if name not in out_of_service and settings.provider_usable(name)]
         return next((name for name in usable if name not in down), usable[0] if usable else None)
 

@@ -139,7 +139,7 @@ class Delivery:
     def _parts(self, job: Job, lang: str) -> list[tuple[str, Callable[[], Awaitable[object]]]]:
         parts: list[tuple[str, Callable[[], Awaitable[object]]]] = []
         if job.state == JobState.SUCCEEDED and job.result:
-            files, extras = job.result.get("files", []), job.result.get("extra_files", [])
+            files, extras = job.result.files, job.result.extra_files
             views = [self.present(job, i, self.media.read(ref), lang) for i, ref in enumerate(files)]
             # By-products (face close-ups of an enhanced photo) follow as files, after the result.
             documents = [(view, view.document_caption) for view in views if view.document_caption is not None] + [

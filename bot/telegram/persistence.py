@@ -20,7 +20,7 @@ from typing import Any
 from pydantic import ValidationError
 from telegram.ext import BasePersistence, PersistenceInput
 
-from bot.domain.session import IdPhotoDraft, InputPhoto, PendingOrder, Session
+from bot.domain.session import IdPhotoDraft, InputPhoto, PendingOrder, Session, SpecList
 from bot.storage.store import Store
 from bot.telegram.context import BotData
 from providers.localengine.findings import FaceFindings
@@ -71,7 +71,7 @@ def encode(session: Session) -> str:
             "provider": order.provider,
             "pinned": order.pinned,
         },
-        "spec_source": session.spec_source,
+        "spec_list": session.spec_list.stored() if session.spec_list else None,
         "sizing_spec": session.sizing_spec,
         "anime_style": session.anime_style,
         "pending_refund": list(session.pending_refund) if session.pending_refund else None,
@@ -85,7 +85,7 @@ def decode(text: str, order_models: Mapping[str, type[Order]]) -> Session:
     data = json.loads(text)
     session = Session(
         lang=data.get("lang"),
-        spec_source=data.get("spec_source", ""),
+        spec_list=SpecList.from_stored(data.get("spec_list") or data.get("spec_source")),
         sizing_spec=data.get("sizing_spec"),
         anime_style=data.get("anime_style", ""),
         pending_refund=(data["pending_refund"][0], data["pending_refund"][1]) if data.get("pending_refund") else None,

@@ -32,7 +32,8 @@ SWEEP_INTERVAL = 60.0
 def clear_choices(session: Session) -> None:
     """Forget what the user was choosing (the photo stays: a new menu can use it)."""
     session.draft = session.order = None
-    session.spec_source = session.anime_style = ""
+    session.spec_list = None
+    session.anime_style = ""
 
 
 async def conversation_timed_out(update: object, context: Context) -> None:

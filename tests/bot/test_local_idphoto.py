@@ -170,7 +170,7 @@ async def test_another_colour_from_a_local_photo(local_bot, telegram):
 async def test_forged_reedit_buttons_do_no_work(local_bot, telegram):
     """Only the offered windows, DPIs and copy counts, only for ID photos: a modified client gets
     a toast and nothing is made."""
-    from bot.storage.repo import JobDraft
+    from bot.storage.repo import JobDraft, JobResult
 
     user = telegram.user()
     document = await local_finished(user, "Common sizes", "Small 2 Inch", "Blue")
@@ -187,7 +187,7 @@ async def test_forged_reedit_buttons_do_no_work(local_bot, telegram):
     )
     await local_bot.repo.transition(anime.id, ("queued",), "running")
     assert await local_bot.repo.settle(
-        anime, "succeeded", result={"files": [local_bot.media.save_result(anime.id, 0, document.data)]}
+        anime, "succeeded", result=JobResult(files=[local_bot.media.save_result(anime.id, 0, document.data)])
     )
     documents = len(user.messages("document"))
     for data in (

@@ -165,7 +165,7 @@ def test_every_write_of_the_job_driver_names_the_lease_holder():
     import bot.jobs.runner
     import bot.telegram.delivery
 
-    writes = {"transition", "update", "settle", "begin_delivery", "record_part", "end_delivery", "release_job"}
+    writes = {"transition", "update", "settle", "begin_delivery", "record_part", "end_delivery", "hand_back_lease"}
     allowed = {"cancel", "_drop_running"}
     found = []
     for module in (bot.jobs.runner, bot.telegram.delivery):

@@ -7,7 +7,16 @@ import asyncpg
 import pytest
 
 from bot.storage.db import Database
-from bot.storage.repo import Credits, InsufficientCredits, Job, JobDraft, OwesCredits, Repository, TooManyPreviews
+from bot.storage.repo import (
+    Credits,
+    InsufficientCredits,
+    Job,
+    JobDraft,
+    JobResult,
+    OwesCredits,
+    Repository,
+    TooManyPreviews,
+)
 
 #: What a refused write raises on SQLite and on PostgreSQL (a constraint, the ledger's trigger).
 INTEGRITY = (sqlite3.IntegrityError, asyncpg.IntegrityConstraintViolationError)
@@ -36,7 +45,7 @@ async def test_wal_mode_and_migration_version(tmp_path):
     db = await Database.open(tmp_path / "db.sqlite3")
     try:
         assert (await db.fetchone("PRAGMA journal_mode"))[0] == "wal"
-        assert (await db.fetchone("PRAGMA user_version"))[0] == 9
+        assert (await db.fetchone("PRAGMA user_version"))[0] == 10
     finally:
         await db.close()
 
@@ -51,7 +60,7 @@ async def test_postgres_migrations_are_recorded_and_run_once():
     first, second = await asyncio.gather(PostgresStore.open(url), PostgresStore.open(url))
     try:
         versions = await first.fetchall("SELECT version FROM schema_version ORDER BY version")
-        assert [row["version"] for row in versions] == [1, 2, 3, 4, 5, 6]
+        assert [row["version"] for row in versions] == [1, 2, 3, 4, 5, 6, 7]
     finally:
         await first.close()
         await second.close()
@@ -220,7 +229,7 @@ async def test_hold_capture_release_balance(repo):
     failed = await repo.create_job(_draft(8))
     assert await repo.balance(1) == 6
     await repo.transition(ok.id, ("queued",), "running")
-    assert await repo.settle(ok, "succeeded", result={"files": []})
+    assert await repo.settle(ok, "succeeded", result=JobResult(files=[]))
     assert await repo.settle(failed, "failed", error="invalid_image")
     assert not await repo.settle(failed, "cancelled")  # settled once only
     assert await repo.balance(1) == 14
@@ -283,7 +292,7 @@ async def test_forget_moves_rows_to_a_pseudonym_and_the_ledger_balances(repo):
 
     await repo.ensure_user(1, 1, "en")
     done = await repo.create_job(_draft(6))
-    await repo.settle(done, "succeeded", result={"files": ["results/x_0.jpg"]})
+    await repo.settle(done, "succeeded", result=JobResult(files=["results/x_0.jpg"]))
     running = await repo.create_job(_draft(3))
     with pytest.raises(ActiveJobs):
         await repo.forget_user(1)
@@ -312,7 +321,7 @@ async def test_forget_keeps_a_refund_debt_with_the_person_and_deletes_invoices_a
     await _bought_pack(payments, 1, "charge-1")
     await payments.issue(1, "small", 30, 50)  # pressed again, not paid
     job = await repo.create_job(_draft(6))
-    await repo.settle(job, "succeeded", result={"files": []})
+    await repo.settle(job, "succeeded", result=JobResult(files=[]))
     assert await payments.take_back("charge-1", "by Telegram") is not None
     assert await repo.credits(1) == Credits(-6, -6)
     await store.write("INSERT INTO sessions (user_id, data, updated_at) VALUES (1, '{}', 0)")
@@ -425,7 +434,7 @@ async def test_a_version_3_ledger_keeps_every_row_and_balance_after_the_payments
     try:
         repo = Repository(db, daily_free=20)
         repo.today = lambda: "2026-11-29"  # type: ignore[method-assign]
-        assert (await db.fetchone("PRAGMA user_version"))[0] == 9
+        assert (await db.fetchone("PRAGMA user_version"))[0] == 10
         rows = await db.fetchall("SELECT id, kind, amount, paid, payment FROM ledger ORDER BY id")
         assert [tuple(r) for r in rows] == [
             (1, "daily_grant", 20, 0, None),
@@ -451,7 +460,7 @@ async def test_business_figures_on_each_backend(repo):
     for user_id in (1, 2):
         await repo.ensure_user(user_id, user_id, "en")
     done = await repo.create_job(_draft(6, user_id=1))
-    await repo.settle(done, "succeeded", result={"files": []})
+    await repo.settle(done, "succeeded", result=JobResult(files=[]))
     await repo.end_delivery(done.id)
     failed = await repo.create_job(_draft(6, user_id=2))
     await repo.settle(failed, "failed", error="invalid_image")
@@ -465,3 +474,37 @@ async def test_business_figures_on_each_backend(repo):
     assert (idphoto.orders, idphoto.succeeded, idphoto.failed, idphoto.success_rate) == (2, 1, 1, 0.5)
     assert idphoto.median_seconds is not None and idphoto.median_seconds >= 0
     assert (day.free_spent, day.bought_spent, day.stars_earned, day.stars_refunded) == (6, 0, 50, 0)
+
+
+async def test_the_local_engines_previews_kept_before_are_marked_kept_by_the_migration(tmp_path):
+    """Migration 0010: a local preview finished before results were typed is marked a kept preview
+    (never handed out as a result); another provider's preview and a local photo are not."""
+    from importlib import resources
+
+    path = tmp_path / "old.sqlite3"
+    conn = sqlite3.connect(path)
+    folder = resources.files("bot.storage") / "migrations"
+    for name in sorted(entry.name for entry in folder.iterdir() if entry.name.endswith(".sql"))[:9]:
+        conn.executescript((folder / name).read_text(encoding="utf-8"))
+    rows = (
+        ("local-preview", "local", '{"preview": true}'),
+        ("local-photo", "local", '{"preview": false}'),
+        ("picwish-preview", "picwish", '{"preview": true}'),
+    )
+    conn.execute("PRAGMA user_version = 9")
+    conn.execute("INSERT INTO users (user_id, chat_id, language, first_seen) VALUES (1, 1, 'en', 0)")
+    for job_id, provider, options in rows:
+        conn.execute(
+            "INSERT INTO jobs (id, user_id, chat_id, service, provider, options, price, state, created_at,"
+            " updated_at, callback_secret, result) VALUES (?, 1, 1, 'idphoto', ?, ?, 0, 'succeeded', 0, 0, 's', ?)",
+            (job_id, provider, options, '{"files": ["results/x.jpg"], "image_ids": [null]}'),
+        )
+    conn.commit()
+    conn.close()
+    db = await Database.open(path)
+    try:
+        repo = Repository(db, daily_free=20)
+        kept = {job_id: (await repo.get_job(job_id)).result.kept_preview for job_id, _, _ in rows}
+        assert kept == {"local-preview": True, "local-photo": False, "picwish-preview": False}
+    finally:
+        await db.close()

@@ -7,7 +7,7 @@ import asyncio
 
 import pytest
 
-from bot.storage.repo import JobDraft, JobState, Repository
+from bot.storage.repo import JobDraft, JobResult, JobState, Repository
 
 
 async def _jobs(repo: Repository, count: int) -> list[str]:
@@ -72,15 +72,15 @@ async def test_a_stale_workers_writes_are_refused_once_another_took_its_job_over
 
     assert await b.transition(job_id, (JobState.QUEUED,), JobState.SUBMITTING, attempts=1)
     assert await b.transition(job_id, (JobState.SUBMITTING,), JobState.RUNNING, provider_task_id="t1")
-    assert not await a.settle(job, JobState.SUCCEEDED, result={"files": ["results/a.jpg"]})
-    assert await b.settle(job, JobState.SUCCEEDED, result={"files": ["results/b.jpg"]})
+    assert not await a.settle(job, JobState.SUCCEEDED, result=JobResult(files=["results/a.jpg"]))
+    assert await b.settle(job, JobState.SUCCEEDED, result=JobResult(files=["results/b.jpg"]))
     assert not await a.begin_delivery(job_id)
     assert await b.begin_delivery(job_id)
     assert not await a.record_part(job_id, ["photo0"]) and not await a.end_delivery(job_id)
     assert await b.record_part(job_id, ["photo0"]) and await b.end_delivery(job_id)
     job = await repo.get_job(job_id)
-    assert job is not None and job.result == {"files": ["results/b.jpg"]} and job.sent_parts == ["photo0"]
-    await a.release(job_id)  # not a's: nothing happens
+    assert job is not None and job.result == JobResult(files=["results/b.jpg"]) and job.sent_parts == ["photo0"]
+    await a.hand_back(job_id)  # not a's: nothing happens
     assert await b.holds(job_id)
     assert await repo.ledger_problems() == []
 
@@ -100,9 +100,9 @@ async def test_released_jobs_are_free_again_and_finished_ones_are_never_claimed(
     first, second, third = await _jobs(repo, 3)
     assert await repo.claim_jobs("a", lease=30, limit=10) == [first, second, third]
 
-    await repo.release_job(first, "b")  # not b's: nothing happens
+    await repo.hand_back_lease(first, "b")  # not b's: nothing happens
     assert await repo.claim_jobs("b", lease=30, limit=10) == []
-    await repo.release_job(first, "a")
+    await repo.hand_back_lease(first, "a")
     assert await repo.claim_jobs("b", lease=30, limit=10) == [first]
 
     job = await repo.get_job(second)
@@ -110,7 +110,7 @@ async def test_released_jobs_are_free_again_and_finished_ones_are_never_claimed(
     await repo.settle(job, JobState.FAILED, error="x")
     await repo.begin_delivery(second)
     await repo.end_delivery(second)
-    await repo.release_jobs("a")
+    await repo.hand_back_leases("a")
     assert await repo.claim_jobs("c", lease=30, limit=10) == [third]  # second needs nothing more
     assert not await repo.claim_job(second, "c", lease=30)
 

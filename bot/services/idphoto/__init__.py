@@ -41,7 +41,7 @@ from bot.telegram.ui.callback_data import (
 )
 from bot.telegram.ui.i18n import t
 from providers.errors import ProviderError
-from providers.orders import IdPhotoOrder
+from providers.orders import IdPhotoOption, IdPhotoOrder
 
 if TYPE_CHECKING:
     from bot.telegram.context import Wiring
@@ -76,7 +76,7 @@ def describe(order: IdPhotoOrder, lang: str, wiring: Wiring) -> str:
     color = t(lang, f"color.{name}") if name in wiring.catalog.palette else name
     if order.bg_color2:
         color = t(lang, "idphoto.gradient_to", color=color, end=f"#{order.bg_color2}")
-    if wiring.enabled_services.get(SERVICE.name) == "local":
+    if dialog.previews_first(wiring.provider_for(SERVICE.name)):
         return t(lang, "idphoto.details_local", spec=spec_text(lang, spec), color=color)
     return t(
         lang,
@@ -94,7 +94,7 @@ def _beauty(order: IdPhotoOrder, lang: str) -> str:
     """ "on", with its refinements when chosen: "on (sharpen, slim face)"."""
     if not order.beauty:
         return t(lang, "option.off")
-    refinements = [t(lang, f"option.{name}_short") for name in ("sharpen", "thin_face") if getattr(order, name)]
+    refinements = [t(lang, f"option.{name}_short") for name in dialog.BEAUTY_OPTIONS if getattr(order, name)]
     on = t(lang, "option.on")
     return t(lang, "option.with", value=on, details=", ".join(refinements)) if refinements else on
 
@@ -102,7 +102,7 @@ def _beauty(order: IdPhotoOrder, lang: str) -> str:
 def _sheet(order: IdPhotoOrder, lang: str) -> str:
     """The paper, with its refinements when chosen: "6-inch (in a column, white paper)"."""
     paper = t(lang, f"layout.{order.layout_size}")
-    chosen = (("sheet_vertical", order.layout_vertical), ("sheet_white", order.layout_bg_color))
+    chosen = ((IdPhotoOption.SHEET_VERTICAL, order.layout_vertical), (IdPhotoOption.SHEET_WHITE, order.layout_bg_color))
     refinements = [t(lang, f"option.{name}_short") for name, on in chosen if on]
     return t(lang, "option.with", value=paper, details=", ".join(refinements)) if refinements else paper
 
@@ -116,7 +116,7 @@ async def measure(job: Job, data: bytes, wiring: Wiring) -> dict[str, Any] | Non
     if order.from_preview:
         preview = await wiring.repo.get_job(order.from_preview)
         mine = preview is not None and preview.user_id == job.user_id
-        placement = (preview.result or {}).get("placement") if preview is not None and mine else None
+        placement = preview.result.placement if preview is not None and preview.result and mine else None
         return placement if isinstance(placement, dict) else None
     spec = wiring.catalog.for_order(order)
     if wiring.engine is None or spec is None or order.layout_size:
@@ -158,7 +158,7 @@ def steps() -> dict[object, Handlers]:
         S.PICK_OUTFIT: [
             CallbackQueryHandler(dialog.outfit_group, pattern=OutfitGroup.pattern()),
             CallbackQueryHandler(dialog.pick_outfit, pattern=Outfit.pattern()),
-            CallbackQueryHandler(dialog.toggle_option, pattern=OptionToggle("outfit").exact()),
+            CallbackQueryHandler(dialog.toggle_option, pattern=OptionToggle(IdPhotoOption.OUTFIT).exact()),
         ],
     }
 

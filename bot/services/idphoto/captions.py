@@ -132,7 +132,7 @@ def _local_preview(job: Job, order: IdPhotoOrder, data: bytes, lang: str, settin
     heading = t(
         lang, "idphoto.preview_caption", title=title, mm_w=mm_w, mm_h=mm_h, width=width, height=height, dpi=order.dpi
     )
-    placement = (job.result or {}).get("placement")
+    placement = job.result.placement if job.result else None
     checks = checklist_text(spec, placement, lang) if spec and placement else ""
     price = settings.providers.local.price
     return ResultView(
@@ -144,15 +144,15 @@ def _local_preview(job: Job, order: IdPhotoOrder, data: bytes, lang: str, settin
     )
 
 
-def is_local_preview(job: Job) -> bool:
-    """A free local preview: its file is what Confirm buys, never handed out before."""
-    return job.provider == "local" and bool(job.options.get("preview"))
+def is_kept_preview(job: Job) -> bool:
+    """A free preview whose exact file is what Confirm buys, never handed out before."""
+    return job.result is not None and job.result.kept_preview
 
 
 def present(job: Job, index: int, data: bytes, lang: str, settings: Settings) -> ResultView:
     """The photo with its spec, size, DPI and measured placement; a print sheet with its paper."""
     order = IdPhotoOrder.model_validate(job.options)
-    if is_local_preview(job):
+    if is_kept_preview(job):
         return _local_preview(job, order, data, lang, settings)
     width, height = image_size(data)
     spec = load_catalog().for_order(order)
@@ -165,13 +165,13 @@ def present(job: Job, index: int, data: bytes, lang: str, settings: Settings) ->
     else:
         filename = f"idphoto_{slug}_{width}x{height}_{order.dpi}dpi.jpg"
         caption = t(lang, "result.idphoto_caption", title=title, width=width, height=height, dpi=order.dpi)
-        placement = (job.result or {}).get("placement")
+        placement = job.result.placement if job.result else None
         if spec and placement:  # a preview, to judge before paying, with its checklist
             shown = checklist_text if order.preview else placement_text
             caption = _caption(caption + "\n" + shown(spec, placement, lang))
-    image_ids = (job.result or {}).get("image_ids") or []
+    image_ids = job.result.image_ids if job.result else []
     image_id = image_ids[0] if image_ids else None
-    can_rerender = not sheet and (bool(image_id) or (job.provider == "local" and bool(job.input_ref)))
+    can_rerender = not sheet and bool(image_id or job.input_ref)
     # A free watermarked preview is made final from PicWish's image id, at the normal price.
     final_price = final_order_price(order, settings) if order.preview and image_id else None
     return ResultView(

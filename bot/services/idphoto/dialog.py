@@ -11,12 +11,13 @@ from __future__ import annotations
 import re
 import unicodedata
 from enum import StrEnum
+from typing import Any
 
 from telegram import InlineKeyboardMarkup, Update
 from telegram.ext import ConversationHandler
 
 from bot.domain.ordering import Refusal, place_order
-from bot.domain.session import IdPhotoDraft, PendingOrder
+from bot.domain.session import IdPhotoDraft, PendingOrder, SpecList
 from bot.services.idphoto.captions import spec_text
 from bot.services.idphoto.fit import judge
 from bot.storage.repo import Job
@@ -46,7 +47,8 @@ from bot.telegram.ui.callback_data import (
     SpecPage,
 )
 from bot.telegram.ui.i18n import t
-from providers.orders import IdPhotoOrder
+from providers.base import TaskProvider
+from providers.orders import IdPhotoOption, IdPhotoOrder
 from providers.specs import CustomSize, Spec
 
 _HEX = re.compile(r"^#?([0-9a-fA-F]{6})$")
@@ -55,21 +57,11 @@ _HEX = re.compile(r"^#?([0-9a-fA-F]{6})$")
 _MM_SIZE = re.compile(r"^(\d{1,3})\s*(?:mm)?(?:\s*[x×*,]\s*|\s+)(\d{1,3})\s*(?:mm)?$", re.IGNORECASE | re.ASCII)
 DEFAULT_COLORS = ("white", "blue", "red")
 NAME = "idphoto"
-#: The order in which option toggles are listed, of those the provider declares.
-OPTION_ORDER = (
-    "beauty",
-    "sharpen",
-    "thin_face",
-    "outfit",
-    "layout",
-    "sheet_vertical",
-    "sheet_white",
-    "preview",
-    "gradient",
-)
+#: The option toggles, in the order they are listed (of those the provider declares).
+TOGGLES = tuple(option for option in IdPhotoOption if option != IdPhotoOption.CUSTOM_SIZE)
 #: Options that refine another, offered while it is on.
-BEAUTY_OPTIONS = ("sharpen", "thin_face")
-SHEET_OPTIONS = ("sheet_vertical", "sheet_white")
+BEAUTY_OPTIONS = (IdPhotoOption.SHARPEN, IdPhotoOption.THIN_FACE)
+SHEET_OPTIONS = (IdPhotoOption.SHEET_VERTICAL, IdPhotoOption.SHEET_WHITE)
 SHEET_WHITE = "FFFFFF"
 
 
@@ -113,20 +105,19 @@ def parse_mm(text: str) -> tuple[int, int] | None:
 
 def _offered(context: Context, spec: Spec) -> bool:
     """A custom size only where the serving provider declares it can make one."""
-    return spec.custom is None or "custom_size" in _declared(context)
+    return spec.custom is None or IdPhotoOption.CUSTOM_SIZE in _declared(context)
 
 
 def _specs_on_screen(context: Context) -> tuple[list[Spec], str]:
     """The spec list behind the current screen and its heading (category or search)."""
     catalog = context.wiring.catalog
-    source = context.session.spec_source
+    source = context.session.spec_list or SpecList(query="")
     lang = context.lang
-    if source.startswith("cat:"):
-        category = catalog.categories[int(source[4:])]
+    if source.category is not None:
+        category = catalog.categories[source.category]
         specs, heading = catalog.in_category(category), catalog.category_name(category, lang)
     else:
-        query = source[2:]
-        specs, heading = catalog.search(query), t(lang, "idphoto.search_heading", query=query)
+        specs, heading = catalog.search(source.query), t(lang, "idphoto.search_heading", query=source.query)
     return [spec for spec in specs if _offered(context, spec)], heading
 
 
@@ -151,7 +142,7 @@ async def pick_category(update: Update, context: Context) -> str:
     if choice is None or choice.index >= len(context.wiring.catalog.categories):
         await answer(update)
         return State.PICK_CATEGORY
-    context.session.spec_source = f"cat:{choice.index}"
+    context.session.spec_list = SpecList(category=choice.index)
     return await _spec_list(update, context, 0)
 
 
@@ -161,8 +152,8 @@ async def search(update: Update, context: Context) -> str:
     query = (message_of(update).text or "").strip()[:40]
     if not context.wiring.catalog.search(query):
         await message_of(update).reply_text(t(lang, "idphoto.search_none", query=query))
-        return State.PICK_SPEC if context.session.spec_source else State.PICK_CATEGORY
-    context.session.spec_source = f"q:{query}"
+        return State.PICK_SPEC if context.session.spec_list else State.PICK_CATEGORY
+    context.session.spec_list = SpecList(query=query)
     return await _spec_list(update, context, 0)
 
 
@@ -343,7 +334,7 @@ def _declared(context: Context) -> frozenset[str]:
     return provider.features if provider is not None else frozenset()
 
 
-def _features(context: Context) -> tuple[str, ...]:
+def _features(context: Context) -> tuple[IdPhotoOption, ...]:
     """The options the serving provider declares it can do, for the spec being made: a gradient
     only where the spec lets the user choose the background colour (an office asking for one
     plain colour wants that colour)."""
@@ -355,9 +346,9 @@ def _features(context: Context) -> tuple[str, ...]:
     sheet = draft is not None and draft.order.layout_size is not None
     return tuple(
         name
-        for name in OPTION_ORDER
+        for name in TOGGLES
         if name in declared
-        and (name != "gradient" or colour_choice)
+        and (name != IdPhotoOption.GRADIENT or colour_choice)
         and (name not in BEAUTY_OPTIONS or beauty)
         and (name not in SHEET_OPTIONS or sheet)
     )
@@ -395,27 +386,27 @@ async def toggle_option(update: Update, context: Context) -> str | int:
         await answer(update)
         return State.PICK_OPTIONS
     order = draft.order
-    if option == "gradient":
+    if option == IdPhotoOption.GRADIENT:
         draft.change(bg_color2=None if order.bg_color2 else gradient_end(order.bg_color))
-    elif option == "beauty":  # its refinements go with it
+    elif option == IdPhotoOption.BEAUTY:  # its refinements go with it
         draft.change(beauty=not order.beauty, sharpen=False, thin_face=False)
-    elif option == "sharpen":
+    elif option == IdPhotoOption.SHARPEN:
         draft.change(sharpen=not order.sharpen)
-    elif option == "thin_face":
+    elif option == IdPhotoOption.THIN_FACE:
         draft.change(thin_face=not order.thin_face)
-    elif option == "preview":
+    elif option == IdPhotoOption.PREVIEW:
         draft.change(preview=not order.preview)
-    elif option == "layout":
+    elif option == IdPhotoOption.LAYOUT:
         cycle = [None, *layout_sizes(context)]
         current = cycle.index(order.layout_size) if order.layout_size in cycle else 0
         size = cycle[(current + 1) % len(cycle)]
         # A sheet's refinements go when the sheet does.
         draft.change(layout_size=size, **({} if size else {"layout_vertical": False, "layout_bg_color": None}))
-    elif option == "sheet_vertical":
+    elif option == IdPhotoOption.SHEET_VERTICAL:
         draft.change(layout_vertical=not order.layout_vertical)
-    elif option == "sheet_white":
+    elif option == IdPhotoOption.SHEET_WHITE:
         draft.change(layout_bg_color=None if order.layout_bg_color else SHEET_WHITE)
-    elif option == "outfit":
+    elif option == IdPhotoOption.OUTFIT:
         await _show(update, t(lang, "idphoto.pick_outfit"), keyboards.outfit_groups(lang, outfits(context)))
         return State.PICK_OUTFIT
     elif option == "done":
@@ -458,8 +449,8 @@ async def back_to_colors(update: Update, context: Context) -> str | int:
 
 
 async def _draft_from_result(update: Update, context: Context) -> IdPhotoDraft | None:
-    """A re-render draft from the user's finished job named in the button: through PicWish's
-    ``last_id`` (no new upload), or from the stored input for the local engine."""
+    """A re-render draft from the user's finished job named in the button: through the provider's
+    image id (PicWish's ``last_id``: no new upload) where it gave one, else from the stored photo."""
     choice = pressed(update, Recolor)
     job = await finished_job(update, context, choice.job_id if choice else None, NAME)
     if job is None or not job.result:
@@ -468,16 +459,14 @@ async def _draft_from_result(update: Update, context: Context) -> IdPhotoDraft |
     # PicWish's image id as its source.
     draft = IdPhotoDraft(IdPhotoOrder.model_validate(job.options), rerender=True)
     draft.change(layout_size=None, last_id=None, from_preview=None)
-    if job.provider == "local":
-        source = await _source_photo(context, job)
-        if source is None or not context.wiring.media.exists(source):
-            return None
-        draft.input_ref = source
+    image_ids = job.result.image_ids
+    if image_ids and image_ids[0]:
+        draft.change(last_id=image_ids[0])
         return draft
-    image_ids = job.result.get("image_ids") or []
-    if not image_ids or not image_ids[0]:
+    source = await _source_photo(context, job)
+    if source is None or not context.wiring.media.exists(source):
         return None
-    draft.change(last_id=image_ids[0])
+    draft.input_ref = source
     return draft
 
 
@@ -508,6 +497,12 @@ async def recolor(update: Update, context: Context) -> str | int:
     return State.PICK_COLOR
 
 
+def previews_first(provider: TaskProvider[Any] | None) -> bool:
+    """Whether the provider's free preview is the finished photo (the local engine's): the person
+    sees it, with its checklist, before the price and Confirm."""
+    return provider is not None and provider.kept_previews_per_hour is not None
+
+
 async def show_summary(update: Update, context: Context) -> str | int:
     """Turns the draft into an order and shows it with its price and Confirm / Cancel; with the
     local engine, makes its free preview instead (the price and Confirm come under it)."""
@@ -515,7 +510,7 @@ async def show_summary(update: Update, context: Context) -> str | int:
     assert draft is not None
     context.session.draft = None
     source = None if draft.order.last_id else draft.input_ref
-    if context.wiring.enabled_services.get(NAME) == "local":
+    if previews_first(context.wiring.provider_for(NAME)):
         return await _preview(update, context, draft, source)
     await show_order(update, context, PendingOrder(NAME, draft.order, source))
     return ConversationHandler.END
@@ -527,7 +522,8 @@ async def _preview(update: Update, context: Context, draft: IdPhotoDraft, source
     person pressed on says it is being made (the job's status); a refusal says why there, and
     the step stays, to press again."""
     lang = context.lang
-    order = PendingOrder(NAME, draft.order.model_copy(update={"preview": True}), source, provider="local")
+    provider = context.wiring.enabled_services.get(NAME, "")
+    order = PendingOrder(NAME, draft.order.model_copy(update={"preview": True}), source, provider=provider)
     making = t(lang, "idphoto.preview_making")
     standing_in = context.wiring.standing_in(NAME)
     if standing_in is not None:  # its first provider is down: say who makes it instead
@@ -583,7 +579,7 @@ async def final_from_preview(update: Update, context: Context) -> None:
     lang = context.lang
     press = pressed(update, FinalFromPreview)
     job = await finished_job(update, context, press.job_id if press else None, NAME)
-    image_ids = (job.result or {}).get("image_ids") or [] if job else []
+    image_ids = job.result.image_ids if job and job.result else []
     if job is None or not image_ids or not image_ids[0]:
         await answer(update, t(lang, "idphoto.job_gone"))
         return

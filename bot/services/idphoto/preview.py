@@ -17,7 +17,7 @@ from telegram.error import TelegramError
 
 from bot.domain.ordering import place_order
 from bot.domain.session import PendingOrder
-from bot.services.idphoto.captions import is_local_preview
+from bot.services.idphoto.captions import is_kept_preview
 from bot.services.idphoto.dialog import NAME
 from bot.storage.repo import Job
 from bot.telegram.context import Context
@@ -41,8 +41,8 @@ log = logging.getLogger(__name__)
 async def _preview(update: Update, context: Context, job_id: str | None) -> tuple[Job, str] | None:
     """The user's own finished local preview named in the button, and its stored exact file."""
     job = await finished_job(update, context, job_id, NAME)
-    files = (job.result or {}).get("files") or [] if job is not None else []
-    if job is None or not is_local_preview(job) or not files or not context.wiring.media.exists(files[0]):
+    files = job.result.files if job is not None and job.result is not None else []
+    if job is None or not is_kept_preview(job) or not files or not context.wiring.media.exists(files[0]):
         return None
     return job, files[0]
 
@@ -66,8 +66,8 @@ async def buy(update: Update, context: Context) -> None:
     job, exact = found
     preview = IdPhotoOrder.model_validate(job.options)
     bought = preview.model_copy(update={"preview": False, "from_preview": job.id})
-    # Bought from the local engine whoever makes new ID photos now: the photo is made.
-    order = PendingOrder(NAME, bought, exact, nonce=f"pv{job.id}", provider="local", pinned=True)
+    # Bought from the engine that made it, whoever makes new ID photos now: the photo is made.
+    order = PendingOrder(NAME, bought, exact, nonce=f"pv{job.id}", provider=job.provider, pinned=True)
     placed = await place_order(
         context.wiring, order, user_id=user_id_of(update), chat_id=chat_id_of(update), status_message_id=None
     )

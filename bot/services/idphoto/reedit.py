@@ -9,7 +9,7 @@ from telegram import Update
 
 from bot.ops.images import fit_file_size, image_size, set_dpi
 from bot.ops.printing import capacity, print_sheet
-from bot.services.idphoto.captions import is_local_preview
+from bot.services.idphoto.captions import is_kept_preview
 from bot.services.idphoto.dialog import NAME
 from bot.storage.repo import Job
 from bot.telegram.context import Context
@@ -30,9 +30,9 @@ async def _finished_photo(update: Update, context: Context, job_id: str | None) 
     """The user's own finished ID photo named in the button, and its file. Other results (an
     upscale of thousands of pixels) are not re-edited: a forged button gets nothing."""
     job = await finished_job(update, context, job_id, NAME)
-    if job is None or not job.result or is_local_preview(job):  # a preview's exact file is what Confirm buys
+    if job is None or not job.result or is_kept_preview(job):  # a preview's exact file is what Confirm buys
         return None
-    files = job.result.get("files") or []
+    files = job.result.files
     if not files or not context.wiring.media.exists(files[0]):
         return None
     return job, context.wiring.media.read(files[0])

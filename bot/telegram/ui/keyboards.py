@@ -49,7 +49,7 @@ from bot.telegram.ui.callback_data import (
     TemplatePage,
 )
 from bot.telegram.ui.i18n import LANGUAGES, t
-from providers.orders import IdPhotoOrder
+from providers.orders import IdPhotoOption, IdPhotoOrder
 from providers.specs import Spec
 
 SPECS_PER_PAGE = 8
@@ -112,18 +112,18 @@ def _on_off(lang: str, value: bool) -> str:
     return t(lang, "option.on") if value else t(lang, "option.off")
 
 
-def options(lang: str, draft: IdPhotoOrder, features: Sequence[str]) -> Markup:
+def options(lang: str, draft: IdPhotoOrder, features: Sequence[IdPhotoOption]) -> Markup:
     """The option toggles this provider can do, then Back / Continue."""
     states = {
-        "beauty": _on_off(lang, draft.beauty),
-        "sharpen": _on_off(lang, draft.sharpen),
-        "thin_face": _on_off(lang, draft.thin_face),
-        "sheet_vertical": _on_off(lang, draft.layout_vertical),
-        "sheet_white": _on_off(lang, draft.layout_bg_color is not None),
-        "outfit": draft.clothes_id or t(lang, "option.none"),
-        "layout": draft.layout_size or t(lang, "option.none"),
-        "preview": _on_off(lang, draft.preview),
-        "gradient": _on_off(lang, draft.bg_color2 is not None),
+        IdPhotoOption.BEAUTY: _on_off(lang, draft.beauty),
+        IdPhotoOption.SHARPEN: _on_off(lang, draft.sharpen),
+        IdPhotoOption.THIN_FACE: _on_off(lang, draft.thin_face),
+        IdPhotoOption.SHEET_VERTICAL: _on_off(lang, draft.layout_vertical),
+        IdPhotoOption.SHEET_WHITE: _on_off(lang, draft.layout_bg_color is not None),
+        IdPhotoOption.OUTFIT: draft.clothes_id or t(lang, "option.none"),
+        IdPhotoOption.LAYOUT: draft.layout_size or t(lang, "option.none"),
+        IdPhotoOption.PREVIEW: _on_off(lang, draft.preview),
+        IdPhotoOption.GRADIENT: _on_off(lang, draft.bg_color2 is not None),
     }
     rows = [
         [Button(t(lang, f"option.{name}", state=states[name]), callback_data=OptionToggle(name).data())]
@@ -154,7 +154,7 @@ def outfit_items(lang: str, group: str, outfits: Sequence[str]) -> Markup:
     items = [c for c in outfits if _outfit_group(c) == group]
     buttons = [Button(c.rsplit("_", 1)[1], callback_data=Outfit(c).data()) for c in items]
     rows = _rows(buttons, OUTFITS_PER_ROW)
-    rows.append([Button(t(lang, "button.back"), callback_data=OptionToggle("outfit").data())])
+    rows.append([Button(t(lang, "button.back"), callback_data=OptionToggle(IdPhotoOption.OUTFIT).data())])
     return Markup(rows)
 
 
