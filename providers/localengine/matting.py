@@ -9,6 +9,10 @@ hall. Three steps follow the models:
    parts around it). Projected on the line between the two, a pixel that is the background's
    colour is background, whatever the model said. Where the two colours are alike (dark hair in a
    dark hall) the colours cannot tell, and the model's mask stands; the face itself never changes.
+   Beyond a few pixels of the person's body, what the mask keeps only faintly (a haze of a flag
+   beside a cap, a dark smudge by the shoulder) is background wherever its colour is nearer the
+   local background's than the person's, trusted or not: thin hair so far out is seen against the
+   background and keeps the hair's colour.
 2. **Foreground colours** (:func:`foreground`): a soft edge pixel still holds some of the old
    background's colour, which shows as a grey or coloured fringe on the new background. The
    person's own colour at the edge is estimated instead (Forte and Pitié's blur fusion, 2021:
@@ -41,6 +45,13 @@ DISTINCT = 90.0
 #: :func:`doubt`) is doubtful: on the real-photo benchmark, clean cut-outs measure under 0.3 %,
 #: foliage seen through blond hair 0.5 %.
 DOUBTFUL = 0.004
+#: Where no sure part of the person lies within the band's radius (hair standing far out), the
+#: person's colour is taken from this many times the radius.
+WIDE = 3
+#: Distance from the person's body (mask over 1/2), as a share of the photo's width, beyond which a
+#: pixel nearer the local background's colour than the person's is background (about 3 pixels on a
+#: passport photo: past the soft edge the guided filter leaves).
+STRAY = 1 / 120
 #: Spread of the person's colours around their local mean (RGB) up to which the colour lines are
 #: trusted fully, and from which not at all.
 SPREAD_MIN = 25.0
@@ -81,6 +92,11 @@ def _colours(image: Array, alpha: Array, radius: int) -> tuple[Array, Array, Arr
     inside = ~_near(alpha <= SURE_PERSON, max(1, radius // 3))
     person, person_weight = _local_mean(image, inside.astype(np.float32), radius)
     squares, _ = _local_mean(image * image, inside.astype(np.float32), radius)
+    wide, wide_weight = _local_mean(image, inside.astype(np.float32), WIDE * radius)
+    wide_squares, _ = _local_mean(image * image, inside.astype(np.float32), WIDE * radius)
+    far = (person_weight <= 0.02)[..., None]
+    person, squares = np.where(far, wide, person), np.where(far, wide_squares, squares)
+    person_weight = np.maximum(person_weight, wide_weight)
     spread = np.sqrt(np.maximum(squares - person * person, 0.0)).mean(axis=2)
     behind, behind_weight = _local_mean(image, (alpha < SURE_BACKGROUND).astype(np.float32), radius)
     known = (person_weight > 0.02) & (behind_weight > 0.02)
@@ -122,7 +138,21 @@ def refine_edges(image: Array, alpha: Array, protected: Array) -> tuple[Array, f
     )
     lowered = alpha - trust * np.maximum(alpha - by_colour, 0.0)
     refined: Array = np.where(around.band, lowered, alpha).astype(np.float32)
+    refined[_strays(image, refined, around)] = 0.0
     return refined, _doubt(image, refined, around)
+
+
+def _strays(image: Array, alpha: Array, around: _Around) -> Array:
+    """Where the mask keeps, beyond ``STRAY`` of the person's body, a colour nearer the local
+    background's than the person's (see the module's step 1)."""
+    import cv2
+
+    body = (alpha <= 0.5).astype(np.uint8)
+    beyond = cv2.distanceTransform(body, cv2.DIST_L2, 3) > STRAY * alpha.shape[1]
+    to_behind = np.abs(image - around.behind).max(axis=2)
+    to_person = np.abs(image - around.person).max(axis=2)
+    stray: Array = around.band & beyond & (to_behind < to_person)
+    return stray
 
 
 def foreground(image: Array, alpha: Array) -> Array:

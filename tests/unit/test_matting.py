@@ -59,3 +59,20 @@ def test_soft_edges_get_the_persons_colour_not_the_old_backgrounds() -> None:
     # The pixels themselves are 85 off red; the estimate is close to the person's colour.
     assert np.abs(estimate[:, 50:54] - np.array(RED)).max() < 25
     assert np.abs(estimate[:, :40] - np.array(RED)).max() < 1
+
+
+def test_a_faint_haze_of_background_off_the_body_is_taken_out_and_hair_stays() -> None:
+    """Beyond the person's body the mask kept a faint haze: one patch in the background's colour
+    (a flag beside a cap), one in the person's (a lock of hair). The colour lines alone keep both,
+    as no sure part of the person lies within their radius."""
+    image = np.empty((240, 240, 3), dtype=np.float32)
+    image[:] = GREEN
+    image[:, :60] = RED
+    alpha = np.zeros((240, 240), dtype=np.float32)
+    alpha[:, :60] = 1.0
+    alpha[40:80, 70:90] = 0.4  # haze in the background's colour, far from the body
+    image[140:180, 70:90] = RED
+    alpha[140:180, 70:90] = 0.4  # a faint lock of the person's colour
+    refined, _doubt = matting.refine_edges(image, alpha, np.zeros((240, 240), dtype=bool))
+    assert refined[40:80, 70:90].max() == 0.0
+    assert refined[145:175, 72:88].min() > 0.3
