@@ -195,8 +195,9 @@ def office_checks(rule: PlacementRule, face: FaceFindings) -> list[Check]:
 
 
 def background_check(doubt: float) -> Check:
-    """The cut-out: the share of the photo that may be left of the old background (matting.doubt),
-    against the share from which it is doubtful. Never a failure: the person sees it and decides."""
+    """The cut-out: the share of the photo that stands out beyond the person's outline, old
+    background or loose strands (matting.doubt), against the share from which it is doubtful.
+    Never a failure: the person sees it and decides."""
     from providers.localengine.matting import DOUBTFUL
 
     left = doubt > DOUBTFUL

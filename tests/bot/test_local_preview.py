@@ -36,7 +36,7 @@ USA_CHECKLIST = [
     r"✅ Light even on both sides of the face: \d+ apart \(at most 32\)",
     r"✅ Face burnt out by the light: [\d.]+ % \(at most 25 %\)",
     r"✅ No glasses seen \([\d.]+; at most 7\)",
-    r"✅ Background cleanly cut out \([\d.]+ % of the photo in doubt; at most 0\.4 %\)",
+    r"✅ Background cleanly cut out \([\d.]+ % of the photo in doubt; at most 0\.25 %\)",
 ]
 
 

@@ -86,7 +86,7 @@ def test_idphoto_report_prints_the_checklist_of_the_preview(capsys, photo, tmp_p
     assert lines[:3] == ["USA Visa", "51×51 mm · 602×602 px · 300 dpi", "📏 Checked against U.S. Department of State:"]
     assert lines[3].startswith("✅ Head height ") and lines[3].endswith(" mm (25.5–35.2 mm)")
     assert lines[4].startswith("✅ Eye line ") and "⚠️ Lips apart " in out
-    assert lines[-2].startswith("✅ Background cleanly cut out (") and lines[-2].endswith("at most 0.4 %)")
+    assert lines[-2].startswith("✅ Background cleanly cut out (") and lines[-2].endswith("at most 0.25 %)")
     assert "✅ No glasses seen (" in out and "✅ Light even on both sides of the face: " in out
     assert len(lines) == 3 + 13 + 1 and lines[-1] == f"Saved {out_path} (602×602 px, 300 dpi)."
     with Image.open(out_path) as img:
