@@ -23,7 +23,9 @@ GLASSES = 7.0
 #: Share of an eyebrow's length covered by hair from which hair is over the brow, and share of it
 #: where the hair reaches the lid too, from which it is over the eye (providers/localengine/hair.py):
 #: fringes that hide the brows measure 0.67-1.0 on the real-photo benchmark and the photos gathered
-#: for it, bare brows at most 0.5 (a strand over one end, a face lit from one side).
+#: for it (0.58 in a tighter crop of one of them), bare brows at most 0.5 (a strand over one end, a
+#: face lit from one side); where the fringe reaches the eyes, 0.5-1.0 of the brow is covered down
+#: to the lid.
 HAIR_BROWS = 0.6
 HAIR_EYES = 0.5
 #: The contrast on top of the head (providers/localengine/office.py, CIE L*) from which something that
