@@ -10,8 +10,8 @@ hair over blond brows on light skin hardly differs from the skin and is not seen
 
 The outer quarter of each brow is left out: there the brow meets the temple, which long hair
 covers on many faces that an office accepts. A few hundred pixels are read: they are sampled from
-the photo first and only they are converted to CIE L*, which keeps the cost under a millisecond
-however large the face.
+the photo first and only they are converted to CIE L*, which keeps the cost at about a millisecond
+of CPU however large the face (0.9 ms median, 1.4 ms at most over the real-photo benchmark).
 """
 
 from __future__ import annotations
