@@ -186,6 +186,9 @@ CHECKS: dict[str, tuple[str, Callable[[FaceFindings], bool]]] = {
     "overexposed": ("overexposed", lambda f: f.overexposed),
     "underexposed": ("underexposed", lambda f: f.underexposed),
     "mouth open (speech, a laugh), not a smile": ("open_mouth", lambda f: f.mouth == "open"),
+    "hair over the eyebrows": ("hair_over_brows", lambda f: f.hair_over_brows),
+    "hair over the eyes": ("hair_over_eyes", lambda f: f.hair_over_eyes),
+    "head covering": ("head_covering", lambda f: f.head_covering),
 }
 
 
