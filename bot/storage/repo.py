@@ -150,8 +150,9 @@ class JobResult(BaseModel):
     kept_preview: bool = False
 
     def stored(self) -> str:
-        """The JSON kept in the row (fields at their defaults left out)."""
-        return self.model_dump_json(exclude_defaults=True)
+        """The JSON kept in the row (fields at their defaults left out), written as rows were
+        before results were typed."""
+        return json.dumps(self.model_dump(mode="json", exclude_defaults=True))
 
 
 @dataclass(frozen=True)
