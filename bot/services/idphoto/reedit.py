@@ -1,5 +1,5 @@
 """Free re-edits of a finished ID photo, made locally from its stored file: a file-size window,
-the DPI written into the file, a print sheet. No provider is called and nothing is charged."""
+the DPI written into the file, a print sheet on any paper. No provider is called and nothing is charged."""
 
 from __future__ import annotations
 
@@ -8,7 +8,8 @@ import asyncio
 from telegram import Update
 
 from bot.ops.images import fit_file_size, image_size, set_dpi
-from bot.ops.printing import capacity, print_sheet
+from bot.ops.packing import Paper, load_papers, most
+from bot.ops.printing import SheetPhoto, print_sheet
 from bot.services.idphoto.captions import is_kept_preview
 from bot.services.idphoto.dialog import NAME
 from bot.storage.repo import Job
@@ -23,14 +24,17 @@ from providers.specs import load_catalog
 #: File-size windows exam and visa sites ask for, in KB.
 SIZE_WINDOWS = ((10, 30), (20, 50), (30, 100), (50, 200), (100, 500))
 DPI_CHOICES = (300, 350, 600)
-PAPERS = ("5inch", "6inch")
 
 
 async def _finished_photo(update: Update, context: Context, job_id: str | None) -> tuple[Job, bytes] | None:
     """The user's own finished ID photo named in the button, and its file. Other results (an
     upscale of thousands of pixels) are not re-edited: a forged button gets nothing."""
     job = await finished_job(update, context, job_id, NAME)
-    if job is None or not job.result or is_kept_preview(job):  # a preview's exact file is what Confirm buys
+    return _photo(context, job) if job is not None else None
+
+
+def _photo(context: Context, job: Job) -> tuple[Job, bytes] | None:
+    if not job.result or is_kept_preview(job):  # a preview's exact file is what Confirm buys
         return None
     files = job.result.files
     if not files or not context.wiring.media.exists(files[0]):
@@ -38,10 +42,22 @@ async def _finished_photo(update: Update, context: Context, job_id: str | None) 
     return job, context.wiring.media.read(files[0])
 
 
-def _stem(job: Job) -> str:
+def _slug(job: Job) -> str:
     order = IdPhotoOrder.model_validate(job.options)
     spec = load_catalog().for_order(order)
-    return f"idphoto_{spec.slug if spec else order.spec_id}"
+    return spec.slug if spec else str(order.spec_id)
+
+
+def _stem(job: Job) -> str:
+    return f"idphoto_{_slug(job)}"
+
+
+def _dpi(job: Job) -> int:
+    return IdPhotoOrder.model_validate(job.options).dpi
+
+
+def _paper(key: str) -> Paper | None:
+    return load_papers().papers.get(key)
 
 
 async def _gone(update: Update, lang: str) -> None:
@@ -122,44 +138,51 @@ async def make_dpi(update: Update, context: Context) -> None:
 
 
 async def ask_paper(update: Update, context: Context) -> None:
-    """Button i:sheet:<job>: 5-inch or 6-inch paper, with how many copies fit."""
+    """Button i:sheet:<job>: each paper with how many copies fit."""
     lang = context.lang
     press = pressed(update, AskPaper)
     found = await _finished_photo(update, context, press.job_id) if press else None
     if found is None:
         return await _gone(update, lang)
     job, photo = found
-    size, dpi = image_size(photo), IdPhotoOrder.model_validate(job.options).dpi
-    fits = {paper: capacity(size, paper, dpi) for paper in PAPERS}
+    size = image_size(photo)
+    fits = {key: most([size], [1], paper, _dpi(job)) for key, paper in load_papers().papers.items()}
     await answer(update)
     await message_of(update).reply_text(
-        t(lang, "reedit.pick_paper"),
-        reply_markup=keyboards.sheet_papers(lang, job.id, {p: c * r for p, (c, r) in fits.items()}),
+        t(lang, "reedit.pick_paper"), reply_markup=keyboards.sheet_papers(lang, job.id, fits)
     )
 
 
 async def make_sheet(update: Update, context: Context) -> None:
-    """Button i:shc:<job>:<paper>:<copies or 0 for all>: the print sheet."""
+    """Button i:shc:<job>:<paper>:<copies or 0 for all>: the print sheet, as a JPEG and a PDF."""
     lang = context.lang
     press = pressed(update, MakeSheet)
     found = await _finished_photo(update, context, press.job_id) if press else None
-    if press is None or found is None or press.paper not in PAPERS:
+    paper = _paper(press.paper) if press else None
+    if press is None or found is None or paper is None:
         return await _gone(update, lang)
     job, photo = found
-    paper, copies = press.paper, press.copies
-    dpi = IdPhotoOrder.model_validate(job.options).dpi
-    columns, rows = capacity(image_size(photo), paper, dpi)
-    if copies > columns * rows:  # more than the paper holds: not a button the bot offered
+    dpi = _dpi(job)
+    fit = most([image_size(photo)], [1], paper, dpi)
+    if press.copies > fit:  # more than the paper holds: not a button the bot offered
         return await _gone(update, lang)
     await answer(update)
-    try:
-        sheet = await asyncio.to_thread(print_sheet, photo, paper, dpi, copies or None)
-    except ValueError:
+    if fit == 0:
         await message_of(update).reply_text(t(lang, "reedit.too_big_for_paper"))
         return
-    await message_of(update).reply_document(
-        sheet.data,
-        filename=f"{_stem(job)}_sheet-{paper}_x{sheet.copies}.jpg",
-        caption=t(lang, "reedit.sheet_done", copies=sheet.copies, paper=t(lang, f"layout.{paper}"), dpi=dpi),
+    sheet = await asyncio.to_thread(print_sheet, [SheetPhoto(photo, dpi, press.copies or fit)], paper, dpi)
+    name = f"{_stem(job)}_sheet-{paper.key}_x{sheet.copies}"
+    caption = t(lang, "reedit.sheet_done", copies=sheet.copies, paper=t(lang, f"paper.{paper.key}"), dpi=dpi)
+    await _send(update, lang, paper, sheet.jpeg, sheet.pdf, name, caption)
+
+
+async def _send(update: Update, lang: str, paper: Paper, jpeg: bytes, pdf: bytes, name: str, caption: str) -> None:
+    """The sheet as two documents: the JPEG (pixels and DPI as made) and the PDF (the paper's size)."""
+    message = message_of(update)
+    await message.reply_document(jpeg, filename=f"{name}.jpg", caption=caption, disable_content_type_detection=True)
+    await message.reply_document(
+        pdf,
+        filename=f"{name}.pdf",
+        caption=t(lang, "reedit.sheet_pdf", paper=t(lang, f"paper.{paper.key}")),
         disable_content_type_detection=True,
     )

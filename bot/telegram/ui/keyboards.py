@@ -296,7 +296,7 @@ def sheet_papers(lang: str, job_id: str, fits: dict[str, int]) -> Markup:
             continue
         row = [
             Button(
-                t(lang, "reedit.all_copies", paper=t(lang, f"layout.{paper}"), count=count),
+                t(lang, "reedit.all_copies", paper=t(lang, f"paper.{paper}"), count=count),
                 callback_data=MakeSheet(job_id, paper, 0).data(),
             )
         ]
