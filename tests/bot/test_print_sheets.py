@@ -76,6 +76,7 @@ async def test_a_mixed_sheet_on_a4_across_restarts(make_settings, telegram, picw
         for forged in (
             f"i:shx:{job}:{other}:a4:99:99",  # more than A4 holds
             f"i:shx:{job}:{other}:a4:0:3",
+            f"i:shx:{job}:{other}:a4:999999999999:1",
             f"i:shx:{job}:{other}:a3:1:1",
             f"i:shx:{job}:ffffffff:a4:1:1",  # no such photo of theirs
             f"i:shm:{job}:{job[:8]}",  # the photo itself

@@ -12,7 +12,7 @@ import asyncio
 from telegram import Update
 
 from bot.ops.images import fit_file_size, image_size, set_dpi
-from bot.ops.packing import Paper, load_papers, most
+from bot.ops.packing import MOST_COPIES, Paper, load_papers, most
 from bot.ops.printing import SheetPhoto, print_sheet, printed_size
 from bot.services.idphoto.captions import is_kept_preview
 from bot.services.idphoto.dialog import NAME
@@ -98,6 +98,11 @@ async def _others(context: Context, job: Job) -> list[Job]:
         if len(found) == MIX_OFFERED:
             break
     return found
+
+
+def _fits(size: tuple[int, int], dpi: int) -> dict[str, int]:
+    """Per paper, how many copies fit (packing them: up to a few hundred tries, in a thread)."""
+    return {key: most([size], [1], paper, dpi) for key, paper in load_papers().papers.items()}
 
 
 def _paper(key: str) -> Paper | None:
@@ -191,7 +196,7 @@ async def ask_paper(update: Update, context: Context) -> None:
         return await _gone(update, lang)
     job, photo = found
     size = image_size(photo)
-    fits = {key: most([size], [1], paper, _dpi(job)) for key, paper in load_papers().papers.items()}
+    fits = await asyncio.to_thread(_fits, size, _dpi(job))
     others = [(other.id[:MIX_ID_CHARS], _name(other, lang)) for other in await _others(context, job)]
     await answer(update)
     await message_of(update).reply_text(
@@ -209,7 +214,7 @@ async def make_sheet(update: Update, context: Context) -> None:
         return await _gone(update, lang)
     job, photo = found
     dpi = _dpi(job)
-    fit = most([image_size(photo)], [1], paper, dpi)
+    fit = await asyncio.to_thread(most, [image_size(photo)], [1], paper, dpi)
     if press.copies > fit:  # more than the paper holds: not a button the bot offered
         return await _gone(update, lang)
     await answer(update)
@@ -259,7 +264,7 @@ async def ask_mix(update: Update, context: Context) -> None:
         printed_size(image_size(photo), _dpi(job), dpi),
         printed_size(image_size(other_photo), _dpi(other_job), dpi),
     ]
-    options = _mix_options(sizes, dpi)
+    options = await asyncio.to_thread(_mix_options, sizes, dpi)
     await answer(update)
     if not any(options.values()):
         await message_of(update).reply_text(t(lang, "reedit.mix_too_big"))
@@ -278,24 +283,26 @@ async def make_mix(update: Update, context: Context) -> None:
     found = await _finished_photo(update, context, press.job_id) if press else None
     other = await _other(context, found[0], press.other) if press and found else None
     paper = _paper(press.paper) if press else None
-    if press is None or found is None or other is None or paper is None or min(press.first, press.second) < 1:
-        return await _gone(update, lang)
+    counts = (press.first, press.second) if press else (0, 0)
+    if found is None or other is None or paper is None or not 1 <= min(counts) <= max(counts) <= MOST_COPIES:
+        return await _gone(update, lang)  # (unbounded, forged counts would pack millions of copies)
+    first, second = counts
     (job, photo), (other_job, other_photo) = found, other
     dpi = max(_dpi(job), _dpi(other_job))
-    photos = [SheetPhoto(photo, _dpi(job), press.first), SheetPhoto(other_photo, _dpi(other_job), press.second)]
+    photos = [SheetPhoto(photo, _dpi(job), first), SheetPhoto(other_photo, _dpi(other_job), second)]
     try:
         sheet = await asyncio.to_thread(print_sheet, photos, paper, dpi)
     except ValueError:  # more than the paper holds: not a button the bot offered
         return await _gone(update, lang)
     await answer(update)
-    name = f"idphoto_sheet-{paper.key}_{_slug(job)}-x{press.first}_{_slug(other_job)}-x{press.second}"
+    name = f"idphoto_sheet-{paper.key}_{_slug(job)}-x{first}_{_slug(other_job)}-x{second}"
     caption = t(
         lang,
         "reedit.mix_done",
         first=_name(job, lang),
-        first_copies=press.first,
+        first_copies=first,
         second=_name(other_job, lang),
-        second_copies=press.second,
+        second_copies=second,
         paper=t(lang, f"paper.{paper.key}"),
         dpi=dpi,
     )
