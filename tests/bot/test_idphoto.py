@@ -331,6 +331,7 @@ async def _rerender_flow(bot, telegram, picwish):
 
     await user.press(second, "Print sheet")
     papers = await user.next_message("Print sheet on which paper")
+    assert "➕" not in papers.text  # both photos are Vietnam Visa: no other spec to put beside it
     await user.press(papers, "6-inch: all 8")
     sheet = await user.next_message(kind="document", timeout=15)
     assert pixel_size(sheet.data) == (1800, 1200) and dpi(sheet.data) == (300, 300)

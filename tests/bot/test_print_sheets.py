@@ -50,6 +50,7 @@ async def test_a_mixed_sheet_on_a4_across_restarts(make_settings, telegram, picw
         papers = await user.next_message(texts["papers"])
         assert papers.button(texts["a4"])  # A4 and 5×7 besides 5-inch and 6-inch paper
         assert len([b for b in papers.buttons() if b["text"].startswith("➕")]) == 1  # not its own spec
+        assert t(lang, "reedit.mix_hint") in papers.text
 
     async with running(settings):
         await user.press(papers, texts["add"])

@@ -199,9 +199,8 @@ async def ask_paper(update: Update, context: Context) -> None:
     fits = await asyncio.to_thread(_fits, size, _dpi(job))
     others = [(other.id[:MIX_ID_CHARS], _name(other, lang)) for other in await _others(context, job)]
     await answer(update)
-    await message_of(update).reply_text(
-        t(lang, "reedit.pick_paper"), reply_markup=keyboards.sheet_papers(lang, job.id, fits, others)
-    )
+    text = t(lang, "reedit.pick_paper") + (" " + t(lang, "reedit.mix_hint") if others else "")
+    await message_of(update).reply_text(text, reply_markup=keyboards.sheet_papers(lang, job.id, fits, others))
 
 
 async def make_sheet(update: Update, context: Context) -> None:
