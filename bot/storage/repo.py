@@ -582,6 +582,15 @@ class Repository:
         )
         return [Job.from_row(row) for row in rows]
 
+    async def finished_jobs(self, user_id: int, service: str, limit: int) -> list[Job]:
+        """The user's latest succeeded jobs of ``service``, newest first."""
+        rows = await self.db.fetchall(
+            "SELECT * FROM jobs WHERE user_id = ? AND state = 'succeeded' AND service = ?"
+            " ORDER BY created_at DESC LIMIT ?",
+            (user_id, service, limit),
+        )
+        return [Job.from_row(row) for row in rows]
+
     async def get_job(self, job_id: str) -> Job | None:
         row = await self.db.fetchone("SELECT * FROM jobs WHERE id = ?", (job_id,))
         return Job.from_row(row) if row else None

@@ -21,6 +21,7 @@ from bot.storage.repo import Job
 from bot.telegram.context import Handlers, Service
 from bot.telegram.ui.callback_data import (
     AskDpi,
+    AskMix,
     AskPaper,
     AskSize,
     Back,
@@ -30,6 +31,7 @@ from bot.telegram.ui.callback_data import (
     DropPreview,
     FinalFromPreview,
     MakeDpi,
+    MakeMix,
     MakeSheet,
     MakeSize,
     OptionToggle,
@@ -181,6 +183,8 @@ def handlers() -> Handlers:
         CallbackQueryHandler(reedit.make_dpi, pattern=MakeDpi.pattern()),
         CallbackQueryHandler(reedit.ask_paper, pattern=AskPaper.pattern()),
         CallbackQueryHandler(reedit.make_sheet, pattern=MakeSheet.pattern()),
+        CallbackQueryHandler(reedit.ask_mix, pattern=AskMix.pattern()),
+        CallbackQueryHandler(reedit.make_mix, pattern=MakeMix.pattern()),
     ]
 
 
