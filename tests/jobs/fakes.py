@@ -169,6 +169,8 @@ class Delivered:
 
     job: Job
     files: tuple[bytes, ...]
+    #: ``time.time()`` when it was delivered.
+    at: float
 
 
 class RecordingEvents(JobEvents):
@@ -200,7 +202,7 @@ class RecordingEvents(JobEvents):
         if job.delivery == "done" or (job.delivery is None and not await jobs.begin_delivery(job.id)):
             return
         refs = job.result.files if job.state == JobState.SUCCEEDED and job.result else []
-        self.deliveries.append(Delivered(job, tuple(self.media.read(ref) for ref in refs)))
+        self.deliveries.append(Delivered(job, tuple(self.media.read(ref) for ref in refs), time.time()))
         await jobs.end_delivery(job.id)
         await notify(self.changed)
 
