@@ -141,6 +141,7 @@ class FakeProvider(TaskProvider[Order]):
         self, order: Order, image: InputImage | None, callback_url: str | None, *, reference: str = ""
     ) -> Submission:
         backend = self.backend
+        await asyncio.sleep(0)  # the loop's turn, as a real request gives it
         backend.submits.append(Submit(time.monotonic(), reference, order, image, callback_url))
         await notify(backend.changed)
         await backend.submits_flow.wait()
@@ -150,6 +151,7 @@ class FakeProvider(TaskProvider[Order]):
 
     async def query(self, task_id: str) -> TaskStatus:
         backend = self.backend
+        await asyncio.sleep(0)
         backend.queries.append(Query(time.monotonic(), task_id, self.client))
         await notify(backend.changed)
         answer = backend.answer()
