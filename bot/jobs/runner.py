@@ -390,7 +390,8 @@ class JobRunner:
                 if job.state == JobState.QUEUED:
                     await self._submit(job)
                     submitted = True
-                elif job.state in (JobState.SUBMITTING, JobState.RUNNING) and self._rerun_safe(job):
+                elif job.state in (JobState.SUBMITTING, JobState.RUNNING) and self._rerun_safe(job) and not submitted:
+                    # Interrupted (found so here); a task this driver just sent is followed.
                     await self.jobs.transition(job.id, (JobState.SUBMITTING, JobState.RUNNING), JobState.QUEUED)
                 elif job.state == JobState.SUBMITTING:
                     log.warning("job %s was interrupted while submitting; not resending it", job.id)

@@ -80,3 +80,28 @@ async def test_a_submission_the_provider_refuses_fails_the_job_and_gives_the_cre
     assert await ledger(repo, job.id) == ["hold", "release"]
     assert await repo.balance(job.user_id) == DAILY_FREE
     assert events.counts() == {job.id: 1}
+
+
+async def test_a_rerun_safe_providers_pending_task_is_submitted_once_and_followed(
+    database: Database,
+    repo: Repository,
+    media: MediaStore,
+    backend: FakeBackend,
+    events: RecordingEvents,
+    workers: MakeWorker,
+) -> None:
+    """A provider whose submission has no side effect (``rerun_safe``: a job interrupted by a
+    restart is run again) and that answers with a pending task: the driver that just submitted it
+    follows it; it does not take its own running job for an interrupted one and send it again."""
+    worker = workers(database, rerun_safe=True)
+    backend.script(pending(progress=50), done(data=RESULT))
+    job = await place(repo, media)
+    await worker.runner.resume()
+
+    delivered = await events.delivered(job.id)
+    await worker.runner.idle()
+
+    assert delivered.job.state == JobState.SUCCEEDED and delivered.files == (RESULT,)
+    assert len(backend.submits) == 1 and len(backend.queries) == 2
+    assert await ledger(repo, job.id) == ["hold", "capture"]
+    assert events.counts() == {job.id: 1}

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
+import pytest
+
 from bot.ops.media import MediaStore
 from bot.storage.db import Database
 from bot.storage.repo import JobState, Repository
@@ -54,7 +56,9 @@ async def test_a_worker_stopped_mid_job_is_resumed_by_the_next_and_the_job_deliv
     assert events.counts() == {job.id: 1}
 
 
+@pytest.mark.parametrize("rerun_safe", [False, True], ids=["paid-submission", "rerun-safe"])
 async def test_a_job_found_submitting_is_never_sent_twice(
+    rerun_safe: bool,
     database: Database,
     open_database: OpenDatabase,
     repo: Repository,
@@ -65,8 +69,8 @@ async def test_a_job_found_submitting_is_never_sent_twice(
 ) -> None:
     """a is stopped while the provider has not answered its submission: the provider may or may
     not have the task. The next worker fails the job and gives its credits back, without sending
-    it again."""
-    a = workers(database, "a")
+    it again; only a provider whose submission has no side effect (``rerun_safe``) gets it again."""
+    a = workers(database, "a", rerun_safe=rerun_safe)
     backend.submits_flow.clear()
     backend.script(done(data=RESULT))
     job = await place(repo, media)
@@ -77,14 +81,20 @@ async def test_a_job_found_submitting_is_never_sent_twice(
     assert (left.state, left.provider_task_id, left.owner) == (JobState.SUBMITTING, None, None)
 
     backend.submits_flow.set()
-    b = workers(await open_database(), "b")
+    b = workers(await open_database(), "b", rerun_safe=rerun_safe)
     assert await b.runner.resume() == 1
     delivered = await events.delivered(job.id)
     await b.runner.idle()
 
     final = await stored(b.repo, job.id)
     assert events.counts() == {job.id: 1} and final.delivery == "done"
-    assert len(backend.submits) == 1 and backend.queries == []
-    assert (delivered.job.state, final.state, final.error) == (JobState.FAILED, JobState.FAILED, "interrupted")
-    assert await ledger(b.repo, job.id) == ["hold", "release"]
-    assert await b.repo.balance(job.user_id) == DAILY_FREE
+    if rerun_safe:
+        assert len(backend.submits) == 2
+        assert delivered.job.state == final.state == JobState.SUCCEEDED
+        assert await ledger(b.repo, job.id) == ["hold", "capture"]
+        assert await b.repo.balance(job.user_id) == DAILY_FREE - PRICE
+    else:
+        assert len(backend.submits) == 1 and backend.queries == []
+        assert (final.state, final.error) == (JobState.FAILED, "interrupted")
+        assert await ledger(b.repo, job.id) == ["hold", "release"]
+        assert await b.repo.balance(job.user_id) == DAILY_FREE
