@@ -61,10 +61,6 @@ class Worker:
     pauses: Pauses
     downloader: Downloader
 
-    @property
-    def owner(self) -> str:
-        return self.runner.owner
-
 
 #: Makes a worker: ``(store, owner, *, lease=..., max_concurrent=..., public_url=...,
 #: max_poll_interval=..., repo=..., **provider capabilities)``.

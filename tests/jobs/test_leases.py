@@ -10,7 +10,6 @@ from collections.abc import Collection
 
 import pytest
 
-from bot.jobs.runner import GIVE_UP
 from bot.ops.media import MediaStore
 from bot.storage.db import Database
 from bot.storage.repo import JobState, Repository
@@ -19,7 +18,7 @@ from tests.jobs.fakes import FakeBackend, RecordingEvents, done, pending
 
 #: Seconds a lease lasts: renewed every third of it, given up after GIVE_UP of it without a
 #: renewal, taken over once it ran out.
-LEASE = 1.0
+LEASE = 1.5
 
 
 class Unreachable(Repository):
@@ -78,11 +77,11 @@ async def test_a_renewed_lease_keeps_the_job_and_another_worker_takes_it_over_wh
     assert await repo.claim_job(job.id, "a", LEASE)
     a.runner.start(job.id)
 
-    # For two leases a follows the task and renews its lease; b, looking for jobs
+    # For longer than a lease a follows the task and renews its lease; b, looking for jobs
     # every third of a lease, never takes it.
     await backend.wait_for(lambda: bool(backend.queries))
     started = backend.queries[0].at
-    await backend.wait_for(lambda: backend.queries[-1].at > started + 2 * LEASE)
+    await backend.wait_for(lambda: backend.queries[-1].at > started + 1.5 * LEASE)
     owner, left = await lease_left(repo, job.id)
     assert owner == "a" and left > 0
     assert {query.client for query in backend.queries} == {"a"}
@@ -95,8 +94,6 @@ async def test_a_renewed_lease_keeps_the_job_and_another_worker_takes_it_over_wh
     by_a = [query.at for query in backend.queries if query.client == "a"]
     by_b = [query.at for query in backend.queries if query.client == "b"]
     assert max(by_a) < min(by_b)  # never driven by both at once
-    if how == "stalled":
-        assert min(by_b) - max(by_a) > LEASE * (1 - GIVE_UP) * 0.5
     running = await stored(repo, job.id)
     assert (running.state, running.owner, running.provider_task_id) == (JobState.RUNNING, "b", "task-1")
 

@@ -165,7 +165,8 @@ async def test_a_garbled_answer_or_two_are_tolerated(
     """Fewer than MAX_BAD_ANSWERS garbled answers in a row (a well-formed answer with a status of
     no meaning counts as garbled): the runner asks again, the job succeeds. The user is told of
     the trouble once."""
-    bad: list[Answer] = [garbled(), UnexpectedStatus("fake: status 7", provider="fake")][:garbled_answers]
+    bad: list[Answer] = [garbled(), UnexpectedStatus("fake: status 7", provider="fake")]
+    bad = bad[:garbled_answers]
     job_id, _ = await run_job([*bad, done(data=RESULT)])
     assert len(backend.queries) == garbled_answers + 1
     assert events.troubled == [job_id]
