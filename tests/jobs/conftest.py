@@ -2,7 +2,7 @@
 folder, an in-process provider whose answers each test scripts (tests/jobs/fakes.py), an events
 sink that records what the runner reported, and a loopback server for results fetched by URL.
 
-Poll intervals and leases are a few hundredths of a second to a second, so that the tests are
+Poll intervals are hundredths of a second and leases a second and a half, so that the tests are
 fast; the runner's waits between polls are recorded (:class:`Pauses`), so that the backoff is
 asserted from what the runner asked for, not from timings."""
 

@@ -86,6 +86,9 @@ class FakeBackend:
     answers: list[Answer] = field(default_factory=lambda: [pending()])
     #: What a submission raises instead of creating a task.
     submit_error: ProviderError | None = None
+    #: The status a submission answers with: a synchronous provider's result, or a queue's
+    #: place; None: only the task's id.
+    submit_status: TaskStatus | None = None
     #: Whether the provider confirms dropping a task it is asked to cancel.
     confirms_cancel: bool = True
     submits: list[Submit] = field(default_factory=list)
@@ -114,8 +117,8 @@ class FakeBackend:
 class FakeProvider(TaskProvider[Order]):
     """One client of a :class:`FakeBackend`: what the runner gets as the provider "fake".
 
-    Its declared capabilities (``poll_interval``, ``deadline``, ``calls_back``, ``cancellable``,
-    ``rerun_safe``) are set per test."""
+    Its declared capabilities (``poll_interval``, ``calls_back``, ``cancellable``, ``rerun_safe``)
+    are set per test."""
 
     name = "fake"
 
@@ -147,7 +150,7 @@ class FakeProvider(TaskProvider[Order]):
         await backend.submits_flow.wait()
         if backend.submit_error is not None:
             raise backend.submit_error
-        return Submission(task_id=f"task-{len(backend.submits)}")
+        return Submission(task_id=f"task-{len(backend.submits)}", status=backend.submit_status)
 
     async def query(self, task_id: str) -> TaskStatus:
         backend = self.backend

@@ -105,3 +105,35 @@ async def test_a_rerun_safe_providers_pending_task_is_submitted_once_and_followe
     assert len(backend.submits) == 1 and len(backend.queries) == 2
     assert await ledger(repo, job.id) == ["hold", "capture"]
     assert events.counts() == {job.id: 1}
+
+
+@pytest.mark.parametrize("answer", ["result", "queue-position"])
+async def test_what_the_submission_answers_with(
+    answer: str,
+    database: Database,
+    repo: Repository,
+    media: MediaStore,
+    backend: FakeBackend,
+    events: RecordingEvents,
+    workers: MakeWorker,
+) -> None:
+    """A synchronous provider answers the submission with the result: the job is finished without
+    a status query. A queue answers with the task's place in it, shown at once (in place of the
+    "accepted" note: the status message shows the place)."""
+    worker = workers(database)
+    backend.submit_status = done(data=RESULT) if answer == "result" else pending(queue_position=3)
+    backend.script(done(data=RESULT))
+    job = await place(repo, media)
+    await worker.runner.resume()
+
+    delivered = await events.delivered(job.id)
+    await worker.runner.idle()
+
+    assert delivered.job.state == JobState.SUCCEEDED and delivered.files == (RESULT,)
+    assert await ledger(repo, job.id) == ["hold", "capture"]
+    assert events.counts() == {job.id: 1}
+    if answer == "result":
+        assert backend.queries == [] and events.progressed == [] and events.accepted_jobs == []
+    else:
+        assert len(backend.queries) == 1
+        assert events.progressed == [(job.id, 0, 3)] and events.accepted_jobs == []
