@@ -64,6 +64,9 @@ async def test_a_renewed_lease_keeps_the_job_and_another_worker_takes_it_over_wh
     events: RecordingEvents,
     workers: MakeWorker,
 ) -> None:
+    """a submits the job's task and follows it, renewing its lease, while b looks for jobs to
+    take. Then a stalls (its lease operations fail: it stops driving the job before its lease
+    runs out) or stops (it gives the lease back); b takes the job over and finishes it."""
     a_repo = Unreachable(database, daily_free=DAILY_FREE)
     a = workers(database, "a", lease=LEASE, repo=a_repo)
     b = workers(database, "b", lease=LEASE)
