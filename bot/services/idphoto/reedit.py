@@ -51,7 +51,7 @@ async def _finished_photo(update: Update, context: Context, job_id: str | None) 
     upscale of thousands of pixels) are not re-edited: a forged button gets nothing."""
     job = await finished_job(update, context, job_id, NAME)
     path = _file(context, job) if job is not None else None
-    return (job, context.wiring.media.read(path)) if job is not None and path is not None else None
+    return (job, context.deps.media.read(path)) if job is not None and path is not None else None
 
 
 def _file(context: Context, job: Job) -> str | None:
@@ -60,7 +60,7 @@ def _file(context: Context, job: Job) -> str | None:
     if not job.result or is_kept_preview(job):
         return None
     files = job.result.files
-    return files[0] if files and context.wiring.media.exists(files[0]) else None
+    return files[0] if files and context.deps.media.exists(files[0]) else None
 
 
 def _slug(job: Job) -> str:
@@ -89,7 +89,7 @@ async def _others(context: Context, job: Job) -> list[Job]:
     one's, single photos only (not a provider's sheet), newest first."""
     seen = {_slug(job)}
     found: list[Job] = []
-    for other in await context.wiring.repo.finished_jobs(job.user_id, NAME, MIX_LOOKBACK):
+    for other in await context.deps.repo.finished_jobs(job.user_id, NAME, MIX_LOOKBACK):
         slug = _slug(other)
         if slug in seen or IdPhotoOrder.model_validate(other.options).layout_size or _file(context, other) is None:
             continue
@@ -230,7 +230,7 @@ async def _other(context: Context, job: Job, short_id: str) -> tuple[Job, bytes]
     """The other photo a mixed sheet's button names by its short id, if it is still offered."""
     other = next((o for o in await _others(context, job) if o.id[:MIX_ID_CHARS] == short_id), None)
     path = _file(context, other) if other is not None else None
-    return (other, context.wiring.media.read(path)) if other is not None and path is not None else None
+    return (other, context.deps.media.read(path)) if other is not None and path is not None else None
 
 
 def _mix_options(sizes: list[tuple[int, int]], dpi: int) -> dict[str, list[tuple[int, int]]]:
