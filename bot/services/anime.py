@@ -4,11 +4,13 @@ side) -> summary."""
 from __future__ import annotations
 
 import logging
-from dataclasses import replace
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from enum import StrEnum
-from typing import TYPE_CHECKING
 
 from pydantic import ValidationError
+from telegram import InlineKeyboardButton as Button
+from telegram import InlineKeyboardMarkup as Markup
 from telegram import Update
 from telegram.error import BadRequest
 from telegram.ext import CallbackQueryHandler, ConversationHandler
@@ -16,17 +18,55 @@ from telegram.ext import CallbackQueryHandler, ConversationHandler
 from bot.config import AnimeStyle, Settings
 from bot.domain.session import PendingOrder
 from bot.storage.repo import Job
-from bot.telegram.context import Context, Handlers, Service
+from bot.telegram.context import Context, Handlers, Service, ServiceDeps
 from bot.telegram.conversations.common import answer, finished_job, message_of, pressed, query_of, ready_photo
 from bot.telegram.conversations.summary import show_order
-from bot.telegram.ui import keyboards
-from bot.telegram.ui.callback_data import AnimeVideo, LayoutChoice, StyleChoice
+from bot.telegram.ui.callback_data import Action, NewPhoto
 from bot.telegram.ui.i18n import localized, t
 from bot.telegram.ui.results import ResultView, plain_result
 from providers.orders import AnimeOrder
 
-if TYPE_CHECKING:
-    from bot.telegram.context import ServiceDeps
+#: This service's callback data: "a:<action>[:arg...]" (bot/telegram/ui/callback_data.py).
+PREFIX = "a"
+
+
+@dataclass(frozen=True)
+class StyleChoice(Action, prefix=PREFIX, action="style"):
+    style: str
+
+
+@dataclass(frozen=True)
+class LayoutChoice(Action, prefix=PREFIX, action="lay"):
+    layout: str
+
+
+@dataclass(frozen=True)
+class AnimeVideo(Action, prefix=PREFIX, action="video"):
+    job_id: str
+
+
+def anime_result(lang: str, job_id: str) -> Markup:
+    return Markup(
+        [
+            [Button(t(lang, "anime.video_button"), callback_data=AnimeVideo(job_id).data())],
+            [Button(t(lang, "button.new_photo"), callback_data=NewPhoto().data())],
+        ]
+    )
+
+
+def anime_styles(styles: Sequence[tuple[str, str]]) -> Markup:
+    """``styles``: (id, title in the user's language)."""
+    return Markup([[Button(title, callback_data=StyleChoice(style_id).data())] for style_id, title in styles])
+
+
+def anime_layouts(lang: str) -> Markup:
+    return Markup(
+        [
+            [Button(t(lang, f"anime.layout_{name}"), callback_data=LayoutChoice(name).data())]
+            for name in ("anime", "side_by_side")
+        ]
+    )
+
 
 log = logging.getLogger(__name__)
 
@@ -49,12 +89,10 @@ async def start(update: Update, context: Context) -> str | int:
     styles = _styles(context)
     if len(styles) == 1:
         context.session.anime_style = styles[0].id
-        await query_of(update).edit_message_text(
-            t(lang, "anime.pick_layout"), reply_markup=keyboards.anime_layouts(lang)
-        )
+        await query_of(update).edit_message_text(t(lang, "anime.pick_layout"), reply_markup=anime_layouts(lang))
         return State.PICK_LAYOUT
     buttons = [(s.id, localized(s.title, lang)) for s in styles]
-    await query_of(update).edit_message_text(t(lang, "anime.pick_style"), reply_markup=keyboards.anime_styles(buttons))
+    await query_of(update).edit_message_text(t(lang, "anime.pick_style"), reply_markup=anime_styles(buttons))
     return State.PICK_STYLE
 
 
@@ -67,7 +105,7 @@ async def pick_style(update: Update, context: Context) -> str | int:
     if style_id not in {s.id for s in _styles(context)}:
         return State.PICK_STYLE
     context.session.anime_style = style_id
-    await query_of(update).edit_message_text(t(lang, "anime.pick_layout"), reply_markup=keyboards.anime_layouts(lang))
+    await query_of(update).edit_message_text(t(lang, "anime.pick_layout"), reply_markup=anime_layouts(lang))
     return State.PICK_LAYOUT
 
 
@@ -110,7 +148,7 @@ def present(job: Job, index: int, data: bytes, lang: str, settings: Settings) ->
     view = plain_result(job, index, data, lang, settings)
     if job.result is None or not job.result.videos:
         return view
-    return replace(view, keyboard=keyboards.anime_result(lang, job.id))
+    return replace(view, keyboard=anime_result(lang, job.id))
 
 
 async def send_video(update: Update, context: Context) -> None:

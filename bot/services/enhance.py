@@ -3,24 +3,36 @@ shows while it runs."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from enum import StrEnum
-from typing import TYPE_CHECKING
 
+from telegram import InlineKeyboardButton as Button
+from telegram import InlineKeyboardMarkup as Markup
 from telegram import Update
 from telegram.ext import CallbackQueryHandler, ConversationHandler
 
 from bot.config import EnhanceType, Settings
 from bot.domain.session import PendingOrder
-from bot.telegram.context import Context, Handlers, Service
+from bot.telegram.context import Context, Handlers, Service, ServiceDeps
 from bot.telegram.conversations.common import answer, pressed, query_of, ready_photo
 from bot.telegram.conversations.summary import show_order
-from bot.telegram.ui import keyboards
-from bot.telegram.ui.callback_data import EnhanceChoice
+from bot.telegram.ui.callback_data import Action
 from bot.telegram.ui.i18n import localized, t
 from providers.orders import EnhanceOrder
 
-if TYPE_CHECKING:
-    from bot.telegram.context import ServiceDeps
+#: This service's callback data: "e:<action>[:arg...]" (bot/telegram/ui/callback_data.py).
+PREFIX = "e"
+
+
+@dataclass(frozen=True)
+class EnhanceChoice(Action, prefix=PREFIX, action="type"):
+    type_id: str
+
+
+def enhance_types(types: Sequence[tuple[str, str]]) -> Markup:
+    """``types``: (id, button text in the user's language)."""
+    return Markup([[Button(text, callback_data=EnhanceChoice(type_id).data())] for type_id, text in types])
 
 
 class State(StrEnum):
@@ -35,9 +47,7 @@ async def start(update: Update, context: Context) -> str | int:
         return ConversationHandler.END
     types = context.deps.settings.providers.magictiger.enhance_types
     buttons = [(e.id, t(lang, "enhance.type_button", title=localized(e.title, lang), price=e.price)) for e in types]
-    await query_of(update).edit_message_text(
-        t(lang, "enhance.pick_type"), reply_markup=keyboards.enhance_types(buttons)
-    )
+    await query_of(update).edit_message_text(t(lang, "enhance.pick_type"), reply_markup=enhance_types(buttons))
     return State.PICK_TYPE
 
 

@@ -4,9 +4,11 @@
 from __future__ import annotations
 
 import asyncio
+from dataclasses import dataclass
 from enum import StrEnum
-from typing import TYPE_CHECKING
 
+from telegram import InlineKeyboardButton as Button
+from telegram import InlineKeyboardMarkup as Markup
 from telegram import InputMediaPhoto, Message, Update
 from telegram.ext import CallbackQueryHandler, ConversationHandler
 
@@ -15,17 +17,41 @@ from bot.domain.session import PendingOrder
 from bot.ops.images import fit
 from bot.ops.templates import Template
 from bot.storage.links import linked
-from bot.telegram.context import Context, Handlers, Service
+from bot.telegram.context import Context, Handlers, Service, ServiceDeps
 from bot.telegram.conversations.common import answer, message_of, pressed, query_of, ready_photo
 from bot.telegram.conversations.summary import show_order
 from bot.telegram.ui import keyboards
-from bot.telegram.ui.callback_data import TemplateChoice, TemplatePage
+from bot.telegram.ui.callback_data import Action
 from bot.telegram.ui.i18n import localized, t
 from providers.models import InputLimits
 from providers.orders import PortraitOrder
 
-if TYPE_CHECKING:
-    from bot.telegram.context import ServiceDeps
+#: This service's callback data: "p:<action>[:arg...]" (bot/telegram/ui/callback_data.py).
+PREFIX = "p"
+
+
+@dataclass(frozen=True)
+class TemplatePage(Action, prefix=PREFIX, action="nav"):
+    index: int
+
+
+@dataclass(frozen=True)
+class TemplateChoice(Action, prefix=PREFIX, action="pick"):
+    template: str
+
+
+def portrait_browser(lang: str, index: int, count: int, template_id: str) -> Markup:
+    rows = []
+    if count > 1:
+        rows.append(
+            [
+                Button("◀", callback_data=TemplatePage((index - 1) % count).data()),
+                Button(f"{index + 1}/{count}", callback_data=TemplatePage(index).data()),
+                Button("▶", callback_data=TemplatePage((index + 1) % count).data()),
+            ]
+        )
+    rows.append([Button(t(lang, "portrait.choose"), callback_data=TemplateChoice(template_id).data())])
+    return Markup(rows)
 
 
 class State(StrEnum):
@@ -74,7 +100,7 @@ async def start(update: Update, context: Context) -> str | int:
     message = await message_of(update).reply_photo(
         gallery.photo(template),
         caption=_caption(lang, template, 0, len(gallery.items)),
-        reply_markup=keyboards.portrait_browser(lang, 0, len(gallery.items), template.config.id),
+        reply_markup=portrait_browser(lang, 0, len(gallery.items), template.config.id),
     )
     _remember_file_id(template, message)
     return State.BROWSE
@@ -90,7 +116,7 @@ async def browse(update: Update, context: Context) -> str:
     await answer(update)
     message = await query_of(update).edit_message_media(
         InputMediaPhoto(gallery.photo(template), caption=_caption(lang, template, index, len(gallery.items))),
-        reply_markup=keyboards.portrait_browser(lang, index, len(gallery.items), template.config.id),
+        reply_markup=portrait_browser(lang, index, len(gallery.items), template.config.id),
     )
     _remember_file_id(template, message)
     return State.BROWSE

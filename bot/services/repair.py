@@ -4,24 +4,55 @@
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from enum import StrEnum
-from typing import TYPE_CHECKING
 
+from telegram import InlineKeyboardButton as Button
+from telegram import InlineKeyboardMarkup as Markup
 from telegram import Update
 from telegram.ext import CallbackQueryHandler, ConversationHandler, MessageHandler, filters
 
 from bot.config import Settings
 from bot.domain.session import PendingOrder
-from bot.telegram.context import Context, Handlers, Service
+from bot.telegram.context import Context, Handlers, Service, ServiceDeps
 from bot.telegram.conversations.common import answer, message_of, pressed, query_of, ready_photo
 from bot.telegram.conversations.summary import show_order
-from bot.telegram.ui import keyboards
-from bot.telegram.ui.callback_data import RepairBackground, RepairMode
+from bot.telegram.ui.callback_data import Action
 from bot.telegram.ui.i18n import t
+from bot.telegram.ui.keyboards import in_rows
 from providers.orders import RepairOrder
 
-if TYPE_CHECKING:
-    from bot.telegram.context import ServiceDeps
+#: This service's callback data: "r:<action>[:arg...]" (bot/telegram/ui/callback_data.py).
+PREFIX = "r"
+
+
+@dataclass(frozen=True)
+class RepairMode(Action, prefix=PREFIX, action="mode"):
+    mode: str
+
+
+@dataclass(frozen=True)
+class RepairBackground(Action, prefix=PREFIX, action="bg"):
+    name: str  # a colour name, or "custom"
+
+
+def repair_modes(lang: str, prices: dict[str, int]) -> Markup:
+    """One button per mode the provider offers, with its price, in the provider's order."""
+    return Markup(
+        [
+            [Button(t(lang, f"repair.mode_{mode}", price=price), callback_data=RepairMode(mode).data())]
+            for mode, price in prices.items()
+        ]
+    )
+
+
+def repair_backgrounds(lang: str) -> Markup:
+    buttons = [
+        Button(t(lang, f"color.{name}"), callback_data=RepairBackground(name).data())
+        for name in ("white", "blue", "red")
+    ]
+    buttons.append(Button(t(lang, "color.custom"), callback_data=RepairBackground("custom").data()))
+    return Markup(in_rows(buttons, 4))
 
 
 class State(StrEnum):
@@ -60,9 +91,7 @@ async def start(update: Update, context: Context) -> str | int:
         return ConversationHandler.END
     prices = context.deps.settings.providers.hili.prices.model_dump()
     offered = {mode: prices[mode] for mode in _modes(context) if mode in prices}
-    await query_of(update).edit_message_text(
-        t(lang, "repair.pick_mode"), reply_markup=keyboards.repair_modes(lang, offered)
-    )
+    await query_of(update).edit_message_text(t(lang, "repair.pick_mode"), reply_markup=repair_modes(lang, offered))
     return State.PICK_MODE
 
 
@@ -77,7 +106,7 @@ async def pick_mode(update: Update, context: Context) -> str | int:
     if mode == "background":
         await answer(update)
         await query_of(update).edit_message_text(
-            t(lang, "repair.pick_background"), reply_markup=keyboards.repair_backgrounds(lang)
+            t(lang, "repair.pick_background"), reply_markup=repair_backgrounds(lang)
         )
         return State.PICK_BACKGROUND
     return await _summary(update, context, mode, None)

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.telegram.ui.callback_data import Action, Back, CancelJob, Colour, MakeSize, NewPhoto, Prefix, RetryJob
+from bot.services.idphoto.buttons import Back, Colour, MakeSize
+from bot.telegram.ui.callback_data import Action, CancelJob, NewPhoto, Prefix, RetryJob
 from bot.telegram.ui.i18n import LANGUAGES, catalog, pick_language
 from providers.specs import load_catalog
 

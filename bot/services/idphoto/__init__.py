@@ -10,16 +10,13 @@ where the spec lets the user choose the colour.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from telegram.ext import CallbackQueryHandler, MessageHandler, filters
 
 from bot.config import Settings
 from bot.services.idphoto import dialog, preview, reedit
-from bot.services.idphoto.captions import final_order_price, present, spec_text
-from bot.storage.repo import Job
-from bot.telegram.context import Handlers, Service
-from bot.telegram.ui.callback_data import (
+from bot.services.idphoto.buttons import (
     AskDpi,
     AskMix,
     AskPaper,
@@ -41,12 +38,12 @@ from bot.telegram.ui.callback_data import (
     SpecChoice,
     SpecPage,
 )
+from bot.services.idphoto.captions import final_order_price, present, spec_text
+from bot.storage.repo import Job
+from bot.telegram.context import Handlers, Service, ServiceDeps
 from bot.telegram.ui.i18n import t
 from providers.errors import ProviderError
 from providers.orders import IdPhotoOption, IdPhotoOrder
-
-if TYPE_CHECKING:
-    from bot.telegram.context import ServiceDeps
 
 _TEXT = filters.TEXT & ~filters.COMMAND
 

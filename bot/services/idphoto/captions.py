@@ -10,8 +10,8 @@ from telegram.constants import MessageLimit
 
 from bot.config import Settings
 from bot.ops.images import image_size, watermarked
+from bot.services.idphoto import buttons
 from bot.storage.repo import Job
-from bot.telegram.ui import keyboards
 from bot.telegram.ui.i18n import t
 from bot.telegram.ui.results import ResultView
 from providers.localengine.checklist import Check, Checklist
@@ -140,7 +140,7 @@ def _local_preview(job: Job, order: IdPhotoOrder, data: bytes, lang: str, settin
         filename=f"idphoto_{spec.slug if spec else order.spec_id}_preview.jpg",
         caption=_caption(heading + ("\n" + checks if checks else ""), t(lang, "idphoto.preview_confirm", price=price)),
         document_caption=None,
-        keyboard=keyboards.local_preview(lang, job.id, price),
+        keyboard=buttons.local_preview(lang, job.id, price),
     )
 
 
@@ -179,7 +179,7 @@ def present(job: Job, index: int, data: bytes, lang: str, settings: Settings) ->
         filename=filename,
         caption=caption,
         document_caption=t(lang, "result.document_caption"),
-        keyboard=keyboards.idphoto_result(lang, job.id, can_rerender, final_price),
+        keyboard=buttons.idphoto_result(lang, job.id, can_rerender, final_price),
     )
 
 

@@ -18,6 +18,18 @@ from telegram.ext import ConversationHandler
 
 from bot.domain.ordering import Refusal
 from bot.domain.session import IdPhotoDraft, PendingOrder, SpecList
+from bot.services.idphoto import buttons
+from bot.services.idphoto.buttons import (
+    Category,
+    Colour,
+    FinalFromPreview,
+    OptionToggle,
+    Outfit,
+    OutfitGroup,
+    Recolor,
+    SpecChoice,
+    SpecPage,
+)
 from bot.services.idphoto.captions import spec_text
 from bot.services.idphoto.fit import judge
 from bot.storage.repo import Job
@@ -35,17 +47,6 @@ from bot.telegram.conversations.common import (
 )
 from bot.telegram.conversations.summary import show_order
 from bot.telegram.ui import keyboards
-from bot.telegram.ui.callback_data import (
-    Category,
-    Colour,
-    FinalFromPreview,
-    OptionToggle,
-    Outfit,
-    OutfitGroup,
-    Recolor,
-    SpecChoice,
-    SpecPage,
-)
 from bot.telegram.ui.i18n import t
 from providers.base import TaskProvider
 from providers.orders import IdPhotoOption, IdPhotoOrder
@@ -124,7 +125,7 @@ def _specs_on_screen(context: Context) -> tuple[list[Spec], str]:
 async def _category_menu(update: Update, context: Context) -> None:
     catalog = context.deps.catalog
     labels = [catalog.category_name(category, context.lang) for category in catalog.categories]
-    await _show(update, t(context.lang, "idphoto.pick_category"), keyboards.categories(labels))
+    await _show(update, t(context.lang, "idphoto.pick_category"), buttons.categories(labels))
 
 
 async def start(update: Update, context: Context) -> str | int:
@@ -167,7 +168,7 @@ async def _spec_list(update: Update, context: Context, page_number: int) -> str:
     lang = context.lang
     specs, heading = _specs_on_screen(context)
     text = t(lang, "idphoto.pick_spec", heading=heading, count=len(specs))
-    await _show(update, text, keyboards.spec_page(lang, specs, page_number))
+    await _show(update, text, buttons.spec_page(lang, specs, page_number))
     return State.PICK_SPEC
 
 
@@ -186,7 +187,7 @@ async def _color_menu(update: Update, context: Context, spec: Spec, advice: str 
     lang = context.lang
     allowed = spec.colors or DEFAULT_COLORS
     text = spec_text(lang, spec) + "\n\n" + advice + t(lang, "idphoto.pick_color")
-    await _show(update, text, keyboards.colors(lang, allowed, custom=spec.colors is None))
+    await _show(update, text, buttons.colors(lang, allowed, custom=spec.colors is None))
     return State.PICK_COLOR
 
 
@@ -209,7 +210,7 @@ async def pick_spec(update: Update, context: Context) -> str | int:
             low=_ratio(bounds.min_ratio),
             high=_ratio(bounds.max_ratio),
         )
-        await _show(update, text, keyboards.back_to_specs(context.lang))
+        await _show(update, text, buttons.back_to_specs(context.lang))
         return State.CUSTOM_SIZE
     return await _start_draft(update, context, spec)
 
@@ -262,7 +263,7 @@ async def _start_draft(update: Update, context: Context, spec: Spec) -> str | in
     verdict = judge(spec, findings)
     if verdict.refusal is not None:
         text = t(lang, verdict.refusal, title=spec.name(lang), width=spec.px[0], height=spec.px[1])
-        await _show(update, text, keyboards.spec_refused(lang))
+        await _show(update, text, buttons.spec_refused(lang))
         # A custom size can be typed again (smaller), a listed spec picked anew.
         return State.CUSTOM_SIZE if spec.custom is not None else State.PICK_SPEC
     advice = "".join(t(lang, key) + "\n\n" for key in verdict.advice)
@@ -369,7 +370,7 @@ async def _options_menu(update: Update, context: Context) -> str:
     draft = context.session.draft
     assert draft is not None
     text = t(lang, "idphoto.pick_options", price=_price(context, draft))
-    await _show(update, text, keyboards.options(lang, draft.order, _features(context)))
+    await _show(update, text, buttons.options(lang, draft.order, _features(context)))
     return State.PICK_OPTIONS
 
 
@@ -407,7 +408,7 @@ async def toggle_option(update: Update, context: Context) -> str | int:
     elif option == IdPhotoOption.SHEET_WHITE:
         draft.change(layout_bg_color=None if order.layout_bg_color else SHEET_WHITE)
     elif option == IdPhotoOption.OUTFIT:
-        await _show(update, t(lang, "idphoto.pick_outfit"), keyboards.outfit_groups(lang, outfits(context)))
+        await _show(update, t(lang, "idphoto.pick_outfit"), buttons.outfit_groups(lang, outfits(context)))
         return State.PICK_OUTFIT
     elif option == "done":
         return await show_summary(update, context)
@@ -418,7 +419,7 @@ async def outfit_group(update: Update, context: Context) -> str:
     """Button i:outfit:<group>: the numbered outfits of that group."""
     lang = context.lang
     choice = pressed(update, OutfitGroup)
-    items = keyboards.outfit_items(lang, choice.group if choice else "", outfits(context))
+    items = buttons.outfit_items(lang, choice.group if choice else "", outfits(context))
     await _show(update, t(lang, "idphoto.pick_outfit_item"), items)
     return State.PICK_OUTFIT
 
@@ -492,7 +493,7 @@ async def recolor(update: Update, context: Context) -> str | int:
     await answer(update)
     await message_of(update).reply_text(
         spec_text(lang, spec) + "\n\n" + t(lang, "idphoto.pick_color"),
-        reply_markup=keyboards.colors(lang, spec.colors or DEFAULT_COLORS, custom=spec.colors is None),
+        reply_markup=buttons.colors(lang, spec.colors or DEFAULT_COLORS, custom=spec.colors is None),
     )
     return State.PICK_COLOR
 
@@ -558,8 +559,8 @@ def _step_keyboard(context: Context, draft: IdPhotoDraft) -> InlineKeyboardMarku
     if draft.rerender:
         spec = context.deps.catalog.for_order(draft.order)
         colours = spec.colors if spec and spec.colors else DEFAULT_COLORS
-        return keyboards.colors(lang, colours, custom=spec is None or spec.colors is None)
-    return keyboards.options(lang, draft.order, _features(context))
+        return buttons.colors(lang, colours, custom=spec is None or spec.colors is None)
+    return buttons.options(lang, draft.order, _features(context))
 
 
 async def _edit(

@@ -16,6 +16,7 @@ from telegram import Update
 from telegram.error import TelegramError
 
 from bot.domain.session import PendingOrder
+from bot.services.idphoto.buttons import BuyPreview, DropPreview
 from bot.services.idphoto.captions import is_kept_preview
 from bot.services.idphoto.dialog import NAME
 from bot.storage.repo import Job
@@ -30,7 +31,6 @@ from bot.telegram.conversations.common import (
     user_id_of,
 )
 from bot.telegram.ui import keyboards
-from bot.telegram.ui.callback_data import BuyPreview, DropPreview
 from bot.telegram.ui.i18n import t
 from providers.orders import IdPhotoOrder
 

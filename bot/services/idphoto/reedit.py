@@ -14,13 +14,8 @@ from telegram import Update
 from bot.ops.images import fit_file_size, image_size, set_dpi
 from bot.ops.packing import MOST_COPIES, Paper, load_papers, most
 from bot.ops.printing import SheetPhoto, print_sheet, printed_size
-from bot.services.idphoto.captions import is_kept_preview
-from bot.services.idphoto.dialog import NAME
-from bot.storage.repo import Job
-from bot.telegram.context import Context
-from bot.telegram.conversations.common import answer, finished_job, message_of, pressed
-from bot.telegram.ui import keyboards
-from bot.telegram.ui.callback_data import (
+from bot.services.idphoto import buttons
+from bot.services.idphoto.buttons import (
     MIX_ID_CHARS,
     AskDpi,
     AskMix,
@@ -31,6 +26,11 @@ from bot.telegram.ui.callback_data import (
     MakeSheet,
     MakeSize,
 )
+from bot.services.idphoto.captions import is_kept_preview
+from bot.services.idphoto.dialog import NAME
+from bot.storage.repo import Job
+from bot.telegram.context import Context
+from bot.telegram.conversations.common import answer, finished_job, message_of, pressed
 from bot.telegram.ui.i18n import t
 from providers.orders import IdPhotoOrder
 from providers.specs import load_catalog
@@ -121,7 +121,7 @@ async def ask_size(update: Update, context: Context) -> None:
         return await _gone(update, lang)
     await answer(update)
     await message_of(update).reply_text(
-        t(lang, "reedit.pick_size"), reply_markup=keyboards.size_windows(press.job_id, SIZE_WINDOWS)
+        t(lang, "reedit.pick_size"), reply_markup=buttons.size_windows(press.job_id, SIZE_WINDOWS)
     )
 
 
@@ -163,7 +163,7 @@ async def ask_dpi(update: Update, context: Context) -> None:
         return await _gone(update, lang)
     await answer(update)
     await message_of(update).reply_text(
-        t(lang, "reedit.pick_dpi"), reply_markup=keyboards.dpi_choices(press.job_id, DPI_CHOICES)
+        t(lang, "reedit.pick_dpi"), reply_markup=buttons.dpi_choices(press.job_id, DPI_CHOICES)
     )
 
 
@@ -200,7 +200,7 @@ async def ask_paper(update: Update, context: Context) -> None:
     others = [(other.id[:MIX_ID_CHARS], _name(other, lang)) for other in await _others(context, job)]
     await answer(update)
     text = t(lang, "reedit.pick_paper") + (" " + t(lang, "reedit.mix_hint") if others else "")
-    await message_of(update).reply_text(text, reply_markup=keyboards.sheet_papers(lang, job.id, fits, others))
+    await message_of(update).reply_text(text, reply_markup=buttons.sheet_papers(lang, job.id, fits, others))
 
 
 async def make_sheet(update: Update, context: Context) -> None:
@@ -270,7 +270,7 @@ async def ask_mix(update: Update, context: Context) -> None:
         return
     await message_of(update).reply_text(
         t(lang, "reedit.pick_mix", first=_name(job, lang), second=_name(other_job, lang)),
-        reply_markup=keyboards.mixed_papers(lang, job.id, other_job.id[:MIX_ID_CHARS], options),
+        reply_markup=buttons.mixed_papers(lang, job.id, other_job.id[:MIX_ID_CHARS], options),
     )
 
 
