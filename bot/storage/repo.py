@@ -581,6 +581,15 @@ class Repository:
         )
         return [Job.from_row(row) for row in rows]
 
+    async def recent_jobs(self, user_id: int, limit: int, offset: int = 0) -> list[Job]:
+        """The user's jobs, newest first: ``limit`` of them after the ``offset`` newest (/orders,
+        on the ``jobs_user_recent`` index)."""
+        rows = await self.db.fetchall(
+            "SELECT * FROM jobs WHERE user_id = ? ORDER BY created_at DESC, id DESC LIMIT ? OFFSET ?",
+            (user_id, limit, offset),
+        )
+        return [Job.from_row(row) for row in rows]
+
     async def get_job(self, job_id: str) -> Job | None:
         row = await self.db.fetchone("SELECT * FROM jobs WHERE id = ?", (job_id,))
         return Job.from_row(row) if row else None

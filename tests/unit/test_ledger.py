@@ -45,7 +45,7 @@ async def test_wal_mode_and_migration_version(tmp_path):
     db = await Database.open(tmp_path / "db.sqlite3")
     try:
         assert (await db.fetchone("PRAGMA journal_mode"))[0] == "wal"
-        assert (await db.fetchone("PRAGMA user_version"))[0] == 10
+        assert (await db.fetchone("PRAGMA user_version"))[0] == 11
     finally:
         await db.close()
 
@@ -60,7 +60,7 @@ async def test_postgres_migrations_are_recorded_and_run_once():
     first, second = await asyncio.gather(PostgresStore.open(url), PostgresStore.open(url))
     try:
         versions = await first.fetchall("SELECT version FROM schema_version ORDER BY version")
-        assert [row["version"] for row in versions] == [1, 2, 3, 4, 5, 6, 7]
+        assert [row["version"] for row in versions] == [1, 2, 3, 4, 5, 6, 7, 8]
     finally:
         await first.close()
         await second.close()
@@ -270,6 +270,22 @@ async def test_free_previews_are_counted_per_user_and_provider_over_the_last_hou
     assert await repo.ledger_problems() == []
 
 
+async def test_recent_jobs_are_the_users_own_newest_first_a_page_at_a_time(repo):
+    for user_id in (1, 2):
+        await repo.ensure_user(user_id, user_id, "en")
+    mine = [await repo.create_job(_draft(1)) for _ in range(5)]
+    await repo.create_job(_draft(1, user_id=2))
+    # Two orders in the same instant keep one order, by id.
+    await repo.db.write("UPDATE jobs SET created_at = 100 WHERE id IN (?, ?)", (mine[3].id, mine[4].id))
+    for age, job in enumerate(mine[:3]):
+        await repo.db.write("UPDATE jobs SET created_at = ? WHERE id = ?", (200 - age, job.id))
+    newest = [mine[0].id, mine[1].id, mine[2].id, *sorted((mine[3].id, mine[4].id), reverse=True)]
+    first, second = await repo.recent_jobs(1, 3), await repo.recent_jobs(1, 3, offset=3)
+    assert [job.id for job in first + second] == newest
+    assert {job.user_id for job in first + second} == {1}
+    assert await repo.recent_jobs(1, 3, offset=5) == []
+
+
 async def test_ledger_is_append_only(repo):
     await repo.ensure_user(1, 1, "en")
     with pytest.raises(INTEGRITY, match="append-only"):
@@ -434,7 +450,7 @@ async def test_a_version_3_ledger_keeps_every_row_and_balance_after_the_payments
     try:
         repo = Repository(db, daily_free=20)
         repo.today = lambda: "2026-11-29"  # type: ignore[method-assign]
-        assert (await db.fetchone("PRAGMA user_version"))[0] == 10
+        assert (await db.fetchone("PRAGMA user_version"))[0] == 11
         rows = await db.fetchall("SELECT id, kind, amount, paid, payment FROM ledger ORDER BY id")
         assert [tuple(r) for r in rows] == [
             (1, "daily_grant", 20, 0, None),
