@@ -382,6 +382,7 @@ async def test_commands_help_balance_cancel(bot, telegram):
         "start",
         "help",
         "balance",
+        "orders",
         "cancel",
         "language",
         "privacy",

@@ -16,7 +16,7 @@ from telegram.ext import CallbackQueryHandler, MessageHandler, filters
 
 from bot.config import Settings
 from bot.services.idphoto import dialog, preview, reedit
-from bot.services.idphoto.captions import final_order_price, present, spec_text
+from bot.services.idphoto.captions import final_order_price, order_label, present, spec_text
 from bot.storage.repo import Job
 from bot.telegram.context import Handlers, Service
 from bot.telegram.ui.callback_data import (
@@ -192,6 +192,7 @@ SERVICE = Service(
     steps=steps,
     price=price,
     describe=describe,
+    label=order_label,
     present=present,
     measure=measure,
     retry=again,

@@ -33,6 +33,7 @@ from bot.telegram.ui.callback_data import (
     MakeSize,
     NewPhoto,
     OptionToggle,
+    OrdersPage,
     Outfit,
     OutfitGroup,
     Recolor,
@@ -40,6 +41,7 @@ from bot.telegram.ui.callback_data import (
     RepairBackground,
     RepairMode,
     RetryJob,
+    SendAgain,
     ServiceChoice,
     SetLanguage,
     SpecChoice,
@@ -191,6 +193,20 @@ def job_failed(lang: str, job_id: str) -> Markup:
             ]
         ]
     )
+
+
+def past_orders(lang: str, again: Sequence[tuple[int, str]], offset: int, older: bool, page: int) -> Markup:
+    """Under a page of /orders: the files again of each numbered order in ``again`` (number, job id),
+    then newer and older pages (``page`` orders each)."""
+    rows = _rows(
+        [Button(t(lang, "orders.again", number=n), callback_data=SendAgain(job).data()) for n, job in again], 5
+    )
+    paging = []
+    if offset > 0:
+        paging.append(Button(t(lang, "orders.newer"), callback_data=OrdersPage(max(0, offset - page)).data()))
+    if older:
+        paging.append(Button(t(lang, "orders.older"), callback_data=OrdersPage(offset + page).data()))
+    return Markup([*rows, paging] if paging else rows)
 
 
 def spec_refused(lang: str) -> Markup:
