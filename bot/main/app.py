@@ -33,7 +33,7 @@ from bot.storage.opening import open_store
 from bot.storage.store import DATABASE_ERRORS, Exclusive, Store
 from bot.telegram import sessions
 from bot.telegram.context import CONTEXT_TYPES, Context, PhotoBotApp, Service
-from bot.telegram.conversations import menu, operator, orders, past_orders, payments, privacy
+from bot.telegram.conversations import invite, menu, operator, orders, past_orders, payments, privacy
 from bot.telegram.conversations.common import register_user, user_language
 from bot.telegram.persistence import DatabasePersistence
 from bot.telegram.transport import AiohttpRequest
@@ -115,6 +115,7 @@ def register_handlers(app: PhotoBotApp, conversation_timeout: float) -> None:
     app.add_handler(CommandHandler("help", menu.help_command))
     app.add_handler(CommandHandler("balance", menu.balance))
     app.add_handler(CommandHandler("orders", past_orders.orders))
+    app.add_handler(CommandHandler("invite", invite.invite))
     app.add_handler(CommandHandler("cancel", menu.cancel))
     app.add_handler(CommandHandler("language", menu.language))
     app.add_handler(CommandHandler("privacy", privacy.privacy))
@@ -188,7 +189,8 @@ def build_application(settings: Settings, store: Store | None = None) -> PhotoBo
 
 
 async def _set_commands(app: PhotoBotApp, settings: Settings) -> None:
-    names = COMMANDS + (PAYMENT_COMMANDS if settings.payments.enabled else ())
+    names = COMMANDS + (("invite",) if settings.credits.invite_bonus else ())
+    names += PAYMENT_COMMANDS if settings.payments.enabled else ()
     for lang, code in (("en", None), ("zh-Hans", "zh")):
         commands = [BotCommand(name, t(lang, f"commands.{name}")) for name in names]
         await app.bot.set_my_commands(commands, language_code=code)

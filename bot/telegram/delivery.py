@@ -20,6 +20,7 @@ from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter
 
 from bot.jobs.events import DeliveryPostponed
 from bot.ops.media import MediaStore
+from bot.storage.invites import Invites, Reward
 from bot.storage.repo import Job, JobState, LeasedJobs, Repository
 from bot.telegram.alerts import OperatorAlerts
 from bot.telegram.ui import keyboards
@@ -123,6 +124,8 @@ class Delivery:
         sent = list(job.sent_parts)
         # Off the event loop: the files are read, and a preview's watermark is drawn and encoded.
         parts = await asyncio.to_thread(self._parts, job, lang)
+        if job.state == JobState.SUCCEEDED and (reward := await Invites(self.repo.db).rewarded_by(job.id)):
+            parts += self._reward_parts(job, lang, reward)
         try:
             for name, send in parts:
                 if name in sent:
@@ -150,6 +153,20 @@ class Delivery:
             text = t(lang, "job.failed", reason=reason, price=job.price)
             markup = keyboards.job_failed(lang, job.id)
         parts.append(("status", lambda: self._status(job, text, markup)))
+        return parts
+
+    def _reward_parts(self, job: Job, lang: str, reward: Reward) -> list[tuple[str, Send]]:
+        """The order earned its buyer and the person who invited them an invitation bonus: both told,
+        the inviter last (one who blocked the bot ends the delivery)."""
+        parts: list[tuple[str, Send]] = [
+            (
+                "bonus",
+                functools.partial(self.bot.send_message, job.chat_id, t(lang, "invite.earned", bonus=reward.bonus)),
+            )
+        ]
+        if reward.inviter_chat_id is not None:
+            text = t(reward.inviter_language, "invite.earned_inviter", bonus=reward.bonus)
+            parts.append(("bonus_inviter", functools.partial(self.bot.send_message, reward.inviter_chat_id, text)))
         return parts
 
     async def _status(self, job: Job, text: str, markup: InlineKeyboardMarkup | None) -> None:

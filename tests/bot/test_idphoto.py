@@ -387,6 +387,7 @@ async def test_commands_help_balance_cancel(bot, telegram):
         "language",
         "privacy",
         "forget",
+        "invite",
     ]
     assert telegram.commands["zh"][0]["description"] == "开始并查看功能"
     user = telegram.user()
