@@ -17,7 +17,7 @@ async def invite(update: Update, context: Context) -> None:
     lang = context.lang
     bonus = context.wiring.settings.credits.invite_bonus
     if not bonus:
-        await message_of(update).reply_text(t(lang, "invite.off"))
+        await message_of(update).reply_text(t(lang, "invite.disabled"))
         return
     code = await Invites(context.wiring.db).code_of(user_id_of(update))
     link = f"https://t.me/{context.bot.username}?start={code}"
