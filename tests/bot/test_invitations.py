@@ -7,10 +7,13 @@ from __future__ import annotations
 
 import re
 
+import pytest
+
 from bot.main.app import running
 from bot.storage.invites import Invites
 from bot.storage.repo import Credits
 from tests.bot.flows import order_finished
+from tests.conftest import postgres_schema
 
 LINK = re.compile(r"https://t\.me/photobot_test_bot\?start=([A-Za-z0-9_-]+)")
 
@@ -28,10 +31,11 @@ async def _start(user, text: str) -> None:
     await user.next_message("Send me a photo to begin")
 
 
+@pytest.mark.parametrize("backend", ["sqlite", "postgres"])
 async def test_a_newcomer_and_the_inviter_each_earn_the_bonus_once_with_the_first_paid_order(
-    make_settings, telegram, picwish
+    make_settings, telegram, picwish, backend
 ):
-    settings = make_settings()
+    settings = make_settings(database__url=await postgres_schema()) if backend == "postgres" else make_settings()
     inviter = telegram.user(user_id=8001, language_code="zh-hans")
     newcomer, admin = telegram.user(user_id=8002), telegram.user(user_id=9001)
     async with running(settings) as bot:

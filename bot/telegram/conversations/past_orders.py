@@ -112,8 +112,8 @@ async def _page(context: Context, user_id: int, offset: int) -> tuple[str, Inlin
 def _line(job: Job, number: int, lang: str, wiring: Wiring, *, gone: bool) -> str:
     """One order: what it was (service, and what tells it apart: an ID photo's spec), when, how it
     ended and what it cost."""
-    what = t(lang, f"service.{job.service}")
     service = wiring.services.get(job.service)
+    what = t(lang, f"service.{job.service}") if service is not None else job.service  # a service since removed
     if service is not None and service.label is not None:
         try:
             what += " · " + service.label(service.order(job.options), lang)
