@@ -81,8 +81,16 @@ class Outcome:
         return self.verdict in ("made", "warned")
 
     @property
+    def clean_leftover(self) -> bool:
+        return self.leftover < CLEAN_LEFTOVER
+
+    @property
     def clean(self) -> bool:
-        return self.leftover < CLEAN_LEFTOVER and self.halo < CLEAN_HALO
+        return self.clean_leftover and self.halo < CLEAN_HALO
+
+    @property
+    def doubtful(self) -> bool:
+        return "background_left" in self.reason
 
 
 def _colour(name: str) -> str:
@@ -113,12 +121,13 @@ def run_one(photo: RealPhoto, spec: Spec, bg: str) -> Outcome:
     marked[halo] = (255, 230, 0)
     marked[missing] = (0, 220, 0)
     marked[leftover] = (255, 0, 0)
-    refused = made.doubtful
-    advice = ", ".join(key.removeprefix("face.") for key in verdict.advice)
+    # As with the bot's free preview: a doubtful cut-out is a warning on the checklist before paying.
+    warnings = [key.removeprefix("face.") for key in verdict.advice] + (["background_left"] if made.doubtful else [])
+    advice = ", ".join(warnings)
     return Outcome(
         photo,
-        "refused" if refused else "warned" if advice else "made",
-        "busy_background" if refused else advice,
+        "warned" if advice else "made",
+        advice,
         leftover=quality.leftover,
         missing=quality.missing,
         halo=quality.halo,
@@ -160,6 +169,15 @@ def _percent(part: int, whole: int) -> str:
     return f"{part}/{whole} ({100 * part / whole:.0f} %)" if whole else "0/0"
 
 
+def _agreement(delivered: list[Outcome], unclean: Callable[[Outcome], bool]) -> str:
+    """How well the engine's doubt finds the delivered photos the independent measure calls
+    ``unclean``: precision (of the photos it warns about) and recall (of the unclean ones)."""
+    warned = [o for o in delivered if o.doubtful]
+    bad = [o for o in delivered if unclean(o)]
+    both = sum(unclean(o) for o in warned)
+    return f"{_percent(both, len(warned))}, {_percent(both, len(bad))}"
+
+
 #: Each check of the face, what it flags, and the label (a trait) a person gave the photos that
 #: should trip it.
 CHECKS: dict[str, tuple[str, Callable[[FaceFindings], bool]]] = {
@@ -168,6 +186,9 @@ CHECKS: dict[str, tuple[str, Callable[[FaceFindings], bool]]] = {
     "overexposed": ("overexposed", lambda f: f.overexposed),
     "underexposed": ("underexposed", lambda f: f.underexposed),
     "mouth open (speech, a laugh), not a smile": ("open_mouth", lambda f: f.mouth == "open"),
+    "hair over the eyebrows": ("hair_over_brows", lambda f: f.hair_over_brows),
+    "hair over the eyes": ("hair_over_eyes", lambda f: f.hair_over_eyes),
+    "head covering": ("head_covering", lambda f: f.head_covering),
 }
 
 
@@ -213,7 +234,13 @@ def report(outcomes: list[Outcome], spec: Spec, bg: str) -> None:
         ),
         ("delivered with a part of the person lost (> 0.5 %)", str(sum(o.missing > LOST for o in delivered))),
         ("delivered within every band of the rule", _percent(sum(o.bands_ok for o in delivered), len(delivered))),
-        ("refused as a doubtful cut-out (busy background)", str(sum(o.reason == "busy_background" for o in outcomes))),
+        ("delivered with a doubtful cut-out, warned before paying", str(sum(o.doubtful for o in delivered))),
+        ("doubt against leftovers ≥ 0.1 %: precision, recall", _agreement(delivered, lambda o: not o.clean_leftover)),
+        ("doubt against not clean (leftovers, halo): precision, recall", _agreement(delivered, lambda o: not o.clean)),
+        (
+            "delivered not clean, without a warning about the cut-out",
+            str(sum(not o.clean and not o.doubtful for o in delivered)),
+        ),
         (
             "photos that should be refused, refused",
             _percent(sum(not o.delivered for o in expected_refusals), len(expected_refusals)),
@@ -227,14 +254,14 @@ def report(outcomes: list[Outcome], spec: Spec, bg: str) -> None:
     print("|---|---|---|---|---|---|---|---|---|---|---|")
     for o in outcomes:
         scene = o.photo.background + (f" ({', '.join(o.photo.scene)})" if o.photo.scene else "")
-        figures = (
+        cells = (
             f"{o.leftover * 100:.3f} % | {o.missing * 100:.2f} % | {o.halo * 100:.1f} % | {o.doubt * 100:.2f} % | "
             f"{'✓' if o.bands_ok else '✗ ' + ', '.join(k for k, v in o.bands.items() if not v)} | {o.seconds:.2f} s"
             if o.result
             else "– | – | – | – | – | –"
         )
         verdict = f"{o.verdict} {o.reason}".strip()
-        print(f"| {o.photo.name} | {o.photo.person} | {scene} | {o.photo.expect} | {verdict} | {figures} |")
+        print(f"| {o.photo.name} | {o.photo.person} | {scene} | {o.photo.expect} | {verdict} | {cells} |")
     _checks(outcomes)
 
 

@@ -207,11 +207,19 @@ class Timing:
     document_read_at: float
 
 
-async def order(user: FakeUser, inbox: Inbox, photo: bytes, confirmed: Callable[[], None] | None = None) -> Timing:
-    """One ID photo order from photo to document."""
+async def order(
+    user: FakeUser,
+    inbox: Inbox,
+    photo: bytes,
+    confirmed: Callable[[], None] | None = None,
+    *,
+    timeout: float = 600.0,
+) -> Timing:
+    """One ID photo order from photo to document; TimeoutError when a step or the document takes
+    longer than ``timeout``."""
     start = len(inbox.messages)
     await user.send_photo(photo)
-    menu = await inbox.wait(lambda: inbox.first(start, lambda m: "What would you like" in m.text))
+    menu = await inbox.wait(lambda: inbox.first(start, lambda m: "What would you like" in m.text), timeout)
     await _press_and_see(user, inbox, menu, "ID photo", "Choose a category")
     await _press_and_see(user, inbox, menu, "Visa", "Choose a spec")
     while not any(b["text"].startswith("USA Visa ·") for b in menu.buttons()):
@@ -226,7 +234,7 @@ async def order(user: FakeUser, inbox: Inbox, photo: bytes, confirmed: Callable[
     if confirmed is not None:
         await inbox.wait(lambda: any(t in menu.text for t in ("Working on it", "on its way", "Waiting", "Done")))
         confirmed()
-    document = await inbox.wait(lambda: inbox.first(start, lambda m: m.kind == "document"), timeout=600)
+    document = await inbox.wait(lambda: inbox.first(start, lambda m: m.kind == "document"), timeout=timeout)
     return Timing(confirm_at, document.arrived_at, inbox.seen_at[document.message_id])
 
 
@@ -269,6 +277,9 @@ def write_config(
 
 
 def percentile(values: list[float], share: float) -> float:
+    """The ``share`` percentile; NaN of nothing (a saturated run that delivered none)."""
+    if not values:
+        return float("nan")
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
 
@@ -288,6 +299,16 @@ async def jobs_by_user(config: Path) -> dict[int, list[str]]:
     for row in rows:
         by_user.setdefault(row["user_id"], []).append(row["id"])
     return by_user
+
+
+async def open_jobs(config: Path) -> int:
+    """Jobs not finished yet: the bot's queue when the load generator stopped waiting."""
+    db = await _open(config)
+    try:
+        row = await db.fetchone("SELECT COUNT(*) AS n FROM jobs WHERE state IN ('queued', 'submitting', 'running')")
+    finally:
+        await db.close()
+    return int(row["n"]) if row is not None else 0
 
 
 async def ledger_report(config: Path) -> tuple[list[str], dict[str, int]]:
@@ -326,19 +347,26 @@ async def steady(
     began = time.monotonic() + 0.5
     timings: dict[int, list[Timing]] = {}
     lags: list[float] = []
+    #: Users with an order that got no document within ``--order-timeout``: the bot saturated.
+    late: Counter[int] = Counter()
 
     async def person(user_id: int, slots: list[float]) -> None:
         user, inbox = people.user(user_id)
         for slot in slots:
             await asyncio.sleep(max(0.0, slot - time.monotonic()))
             lags.append(time.monotonic() - slot)
-            timings.setdefault(user_id, []).append(await order(user, inbox, photo))
+            try:
+                timings.setdefault(user_id, []).append(await order(user, inbox, photo, timeout=args.order_timeout))
+            except TimeoutError:
+                late[user_id] += 1
+                return  # this person's chat is behind: the rest of their orders are not offered
 
     slots: dict[int, list[float]] = {}
     for k in range(total):
         slots.setdefault(100 + k % args.users, []).append(began + k / args.rate)
     await asyncio.gather(*(person(uid, s) for uid, s in slots.items()))
     finished = time.monotonic()
+    unfinished = await open_jobs(config)
     cpu_after = [process.cpu_seconds() for process in processes]
     own = [after[0] - before[0] for before, after in zip(cpu_before, cpu_after, strict=True)]
     engine = sum(after[1] - before[1] for before, after in zip(cpu_before, cpu_after, strict=True))
@@ -351,6 +379,8 @@ async def steady(
     jobs = await jobs_by_user(config)
     added, to_provider, from_provider, read = [], [], [], []
     for user_id, orders in timings.items():
+        if late[user_id]:  # an order of theirs is missing: their jobs and timings do not pair up
+            continue
         for timing, job_id in zip(orders, jobs.get(user_id, []), strict=True):
             task = tasks[job_id]
             assert task.finished_at is not None
@@ -363,11 +393,19 @@ async def steady(
     documents = sorted(timing.document_read_at for orders in timings.values() for timing in orders)
     return {
         "orders": total,
+        "delivered": len(documents),
+        "late": sum(late.values()),
+        "not_offered": total - len(documents) - sum(late.values()),
+        "unfinished_at_end": unfinished,
+        # Documents per second from the first order's slot to the last document: the rate the bot
+        # kept up with (the offered rate, unless it saturated).
+        "delivered_rate": len(documents) / (documents[-1] - began) if documents else 0.0,
         "seconds": finished - began,
-        "throughput": (len(documents) - 1) / (documents[-1] - documents[0]),
+        "throughput": (len(documents) - 1) / (documents[-1] - documents[0]) if len(documents) > 1 else 0.0,
+        "paired": len(added),
         "added_p50": percentile(added, 0.5),
         "added_p99": percentile(added, 0.99),
-        "added_max": max(added),
+        "added_max": max(added, default=float("nan")),
         "read_p50": percentile(read, 0.5),
         "read_p99": percentile(read, 0.99),
         "submit_p50": percentile(to_provider, 0.5),
@@ -521,9 +559,18 @@ def report(args: argparse.Namespace, results: dict[str, Any]) -> None:
             f"### Steady load: {args.rate} orders/s for {args.seconds} s, {args.users} users, "
             f"PicWish {args.latency} s per photo\n"
         )
+        saturated = r["late"] or r["delivered_rate"] < 0.9 * args.rate
         print("| figure | value |\n|---|---|")
-        print(f"| orders completed (all in {r['seconds']:.1f} s) | {r['orders']} |")
+        print(f"| saturated | {'**yes**' if saturated else 'no'} |")
+        print(
+            f"| orders offered / delivered (all in {r['seconds']:.1f} s) / no document within "
+            f"{args.order_timeout:g} s / not offered after that | {r['orders']} / {r['delivered']} / {r['late']} / "
+            f"{r['not_offered']} |"
+        )
+        print(f"| jobs still queued or running when the generator stopped | {r['unfinished_at_end']} |")
+        print(f"| documents per second, first order to last document | {r['delivered_rate']:.1f} |")
         print(f"| documents delivered per second, first to last | {r['throughput']:.1f} |")
+        print(f"| orders in the latency figures (every order of their user delivered) | {r['paired']} |")
         print(f"| added latency p50 / p99 (max) | {ms(r['added_p50'])} / {ms(r['added_p99'])} ({ms(r['added_max'])}) |")
         print(f"| of which Confirm → PicWish task, p50 / p99 | {ms(r['submit_p50'])} / {ms(r['submit_p99'])} |")
         print(f"| of which task finished → document, p50 / p99 | {ms(r['deliver_p50'])} / {ms(r['deliver_p99'])} |")
@@ -575,6 +622,12 @@ if __name__ == "__main__":
     parser.add_argument("--seconds", type=float, default=30.0)
     parser.add_argument("--users", type=int, default=200)
     parser.add_argument("--latency", type=float, default=2.0, help="seconds PicWish takes per photo")
+    parser.add_argument(
+        "--order-timeout",
+        type=float,
+        default=60.0,
+        help="seconds an order may take before the bot counts as saturated (its user stops ordering)",
+    )
     parser.add_argument("--pending", type=int, default=1000, help="orders pending at once (0: skip)")
     parser.add_argument("--pending-rate", type=float, default=25.0, help="orders per second while placing them")
     parser.add_argument("--skip-steady", action="store_true")

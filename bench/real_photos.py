@@ -26,11 +26,13 @@ Every photo was looked at and labelled by a person: who it shows, a plain or bus
 within the engine's straightening, a smile with parted lips, and a tight crop that keeps the whole
 head included), else the refusal expected: ``turned``, ``tilted``, ``nodded`` (looking down, or seen
 from below), ``eyes_closed``, ``occluded`` (a hand or a face mask over the face), ``cut_off``,
-``several_faces``, ``too_small`` (too few pixels for a 35x45 mm photo at 300 DPI) or
-``mouth_open`` (a laugh or speech, which every neutral-expression rule refuses). A crop that cuts
+``several_faces``, ``too_small`` (too few pixels for a 35x45 mm photo at 300 DPI),
+``mouth_open`` (a laugh or speech, which every neutral-expression rule refuses) or
+``hair_over_eyes`` (hair down to the eyes, which every official rule refuses). A crop that cuts
 the top of the hair off is ``cut_off``: the photo cannot show the whole head. (The first labels
 called nine tight crops ``make``; looked at again beside the engine's refusals, each cuts the hair
-at the top edge, and they were relabelled.)
+at the top edge, and they were relabelled. John Lennon's fringe, first labelled ``make``, hides
+both eyebrows and reaches his eyelids: relabelled ``hair_over_eyes`` when that check came.)
 
     python -m bench.real_photos --clone owner/name=DIR ...   # fetch all into the cache, print counts
 
@@ -69,6 +71,7 @@ EXPECTATIONS = (
     "several_faces",
     "too_small",
     "mouth_open",
+    "hair_over_eyes",
 )
 
 FACE_RECOGNITION_SDIST = "pypi:face_recognition==1.3.0"
@@ -107,6 +110,7 @@ class RealPhoto:
     scene: tuple[str, ...]
     #: What makes it hard: long_hair, curly_hair, fringe, blond_on_light, dark_on_dark, beard,
     #: glasses, head_covering, headband, face_mask, open_mouth (talking, laughing), smile_teeth,
+    #: hair_over_brows (hair hides most of an eyebrow), hair_over_eyes (and reaches the eye),
     #: side_shadow, hand_on_face, tight_crop (the hair touches the frame), skin_light, skin_medium,
     #: skin_dark, east_asian, ...
     traits: tuple[str, ...]
@@ -207,7 +211,7 @@ PHOTOS: tuple[RealPhoto, ...] = (
         person="unknown 3",
         background="plain",
         scene=(),
-        traits=("skin_light", "east_asian", "fringe"),
+        traits=("skin_light", "east_asian", "fringe", "hair_over_brows"),
         expect="turned",
     ),
     RealPhoto(
@@ -576,8 +580,8 @@ PHOTOS: tuple[RealPhoto, ...] = (
         person="John Lennon",
         background="plain",
         scene=(),
-        traits=("skin_light", "fringe", "side_shadow", "tight_crop"),
-        expect="make",
+        traits=("skin_light", "fringe", "hair_over_brows", "hair_over_eyes", "side_shadow", "tight_crop"),
+        expect="hair_over_eyes",
     ),
     # GitHub: facenet-pytorch's test photos.
     RealPhoto(
@@ -857,6 +861,39 @@ PHOTOS: tuple[RealPhoto, ...] = (
         background="busy",
         scene=("room", "window"),
         traits=("skin_light", "east_asian", "long_hair", "face_mask"),
+        expect="occluded",
+    ),
+    RealPhoto(
+        name="insightface-kun.jpg",
+        source=INSIGHTFACE,
+        member="cpp-package/inspireface/test_res/data/bulk/kun.jpg",
+        sha256="6640f532c884b4601fe8ab761b5fb669c0f0cd1b392a54361ea1b9c00d5211e9",
+        person="Cai Xukun",
+        background="busy",
+        scene=("dark", "logo"),
+        traits=("skin_light", "east_asian", "fringe", "hair_over_brows", "hair_over_eyes", "dark_on_dark"),
+        expect="hair_over_eyes",
+    ),
+    RealPhoto(
+        name="insightface-attribute-1996.jpg",
+        source=INSIGHTFACE,
+        member="cpp-package/inspireface/test_res/data/attribute/1996.jpg",
+        sha256="32c01cf29aa49613158e9be5025fe07e0fc5acc75b96d4c2345c2a79894c335b",
+        person="unknown 23",
+        background="busy",
+        scene=("room", "shoulder"),
+        traits=("skin_light", "east_asian", "fringe", "hair_over_brows"),
+        expect="several_faces",
+    ),
+    RealPhoto(
+        name="insightface-mask.png",
+        source=INSIGHTFACE,
+        member="cpp-package/inspireface/test_res/data/bulk/mask.png",
+        sha256="9a699daec631362f9a0821c53faf5419207742bc87de13ee58bc428c9e6023c5",
+        person="unknown 24",
+        background="busy",
+        scene=("room",),
+        traits=("skin_light", "east_asian", "long_hair", "hair_over_brows", "face_mask"),
         expect="occluded",
     ),
     # GitHub: HivisionIDPhotos' demo photo (its other demo portraits look generated: left out).

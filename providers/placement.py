@@ -62,6 +62,10 @@ class PlacementRule:
     neutral_expression: bool
     #: Glasses are refused (the U.S. since November 2016); elsewhere clear glasses are allowed.
     no_glasses: bool = False
+    #: Hair over the eyes is refused (official rules: eyes clearly visible), and hair over the
+    #: eyebrows (China: eyebrows visible); elsewhere each is advice.
+    eyes_visible: bool = False
+    brows_visible: bool = False
 
     def title(self, lang: str) -> str:
         return self.name.get(lang) or self.name["en"]
@@ -249,5 +253,7 @@ def load_rules() -> dict[str, PlacementRule]:
             priority=priority,
             neutral_expression=bool(raw["neutral_expression"]),
             no_glasses=bool(raw.get("no_glasses", False)),
+            eyes_visible=bool(raw.get("eyes_visible", False)),
+            brows_visible=bool(raw.get("brows_visible", False)),
         )
     return rules

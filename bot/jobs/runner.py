@@ -98,6 +98,12 @@ def _transient(err: ProviderError) -> bool:
     )
 
 
+async def wait_or_timeout(event: asyncio.Event, seconds: float) -> None:
+    """Until ``event`` is set or ``seconds`` pass, whichever comes first."""
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(event.wait(), timeout=seconds)
+
+
 def process_name() -> str:
     """This process as a lease owner: its machine and pid (what an operator looks for), and a
     random part so that a pid reused after a restart is not taken for the old process."""
@@ -123,6 +129,7 @@ class JobRunner:
         lease: float = 15.0,
         max_held: int = 1000,
         owner: str | None = None,
+        pause: Callable[[asyncio.Event, float], Awaitable[None]] = wait_or_timeout,
     ) -> None:
         #: This process in the jobs' ``owner`` column, how long its claims last, how many it holds.
         self.owner = owner or process_name()
@@ -143,6 +150,9 @@ class JobRunner:
         self.events = events
         self.public_url = public_url
         self.max_poll_interval = max_poll_interval
+        #: How a job waits for its next poll: until a callback sets the event or the seconds pass
+        #: (a parameter so that tests/jobs/ can record the waits the backoff asks for).
+        self.pause = pause
         self._slots = asyncio.Semaphore(max_concurrent)
         self._tasks: dict[str, asyncio.Task[None]] = {}
         self._wakeups: dict[str, asyncio.Event] = {}
@@ -380,7 +390,8 @@ class JobRunner:
                 if job.state == JobState.QUEUED:
                     await self._submit(job)
                     submitted = True
-                elif job.state in (JobState.SUBMITTING, JobState.RUNNING) and self._rerun_safe(job):
+                elif job.state in (JobState.SUBMITTING, JobState.RUNNING) and self._rerun_safe(job) and not submitted:
+                    # Interrupted (found so here); a task this driver just sent is followed.
                     await self.jobs.transition(job.id, (JobState.SUBMITTING, JobState.RUNNING), JobState.QUEUED)
                 elif job.state == JobState.SUBMITTING:
                     log.warning("job %s was interrupted while submitting; not resending it", job.id)
@@ -582,14 +593,10 @@ class JobRunner:
         if not dropped:
             log.warning("job %s: past its deadline; the provider did not confirm dropping the task", job.id)
 
-    @staticmethod
-    async def _wait(job: Job, wake: asyncio.Event, interval: float) -> None:
+    async def _wait(self, job: Job, wake: asyncio.Event, interval: float) -> None:
         """Until the next poll is due, a callback wakes the job, or its deadline comes."""
         until_deadline = interval if job.deadline is None else job.deadline - time.time()
-        try:
-            await asyncio.wait_for(wake.wait(), timeout=max(0.0, min(interval, until_deadline)))
-        except TimeoutError:
-            pass
+        await self.pause(wake, max(0.0, min(interval, until_deadline)))
 
     async def _collect(self, job: Job, status: TaskStatus) -> None:
         """Store the result files, then capture the credits; delivery reads the files. Files that

@@ -1,63 +1,90 @@
-"""Print sheets: copies of one ID photo on 5-inch or 6-inch photo paper, with cut lines."""
+"""Print sheets: copies of one or several ID photos on a paper (``bot/ops/packing.py`` places
+them), each framed by a cut line, with a 1 cm scale bar, as a JPEG and as a PDF whose page is the
+paper's exact size."""
 
 from __future__ import annotations
 
 import io
+from collections.abc import Sequence
 from dataclasses import dataclass
 
-from PIL import Image, ImageDraw
+from PIL import Image, ImageDraw, ImageFont
 
-#: Photo paper, landscape, in inches: "5-inch" is 5 x 3.5, "6-inch" is 6 x 4.
-PAPER_INCHES = {"5inch": (5.0, 3.5), "6inch": (6.0, 4.0)}
-MARGIN_MM = 3.0
-GAP_MM = 2.0
+from bot.ops.packing import POINTS_PER_INCH, SCALE_BAR_MM, Layout, Paper, cut_frame, pack, px
+
 CUT_LINE = (160, 160, 160)
+SCALE_INK = (0, 0, 0)
+#: The scale bar's label: a unit symbol, the same in every language (and drawable without a CJK font).
+SCALE_LABEL = "1 cm"
+
+
+@dataclass(frozen=True)
+class SheetPhoto:
+    """A finished photo, the DPI it was made at, and how many copies go on the sheet."""
+
+    data: bytes
+    dpi: int
+    count: int
 
 
 @dataclass(frozen=True)
 class Sheet:
-    data: bytes
-    width: int
-    height: int
-    copies: int
+    jpeg: bytes
+    pdf: bytes
+    layout: Layout
+
+    @property
+    def copies(self) -> int:
+        return len(self.layout.copies)
 
 
-def _px(mm: float, dpi: int) -> int:
-    return round(mm / 25.4 * dpi)
+def printed_size(size: tuple[int, int], own_dpi: int, sheet_dpi: int) -> tuple[int, int]:
+    """A photo's pixels at the sheet's DPI: the same size on paper."""
+    return round(size[0] * sheet_dpi / own_dpi), round(size[1] * sheet_dpi / own_dpi)
 
 
-def capacity(photo_size: tuple[int, int], paper: str, dpi: int) -> tuple[int, int]:
-    """(columns, rows) of photos that fit on the paper at the photo's own DPI."""
-    sheet_w, sheet_h = (round(v * dpi) for v in PAPER_INCHES[paper])
-    margin, gap = _px(MARGIN_MM, dpi), _px(GAP_MM, dpi)
-    columns = max(0, (sheet_w - 2 * margin + gap) // (photo_size[0] + gap))
-    rows = max(0, (sheet_h - 2 * margin + gap) // (photo_size[1] + gap))
-    return columns, rows
-
-
-def print_sheet(photo: bytes, paper: str, dpi: int, copies: int | None = None) -> Sheet:
-    """As many copies as fit (or ``copies``), centred, each framed by a cut line, at ``dpi``."""
-    with Image.open(io.BytesIO(photo)) as source:
-        img = source.convert("RGB")
-    columns, rows = capacity(img.size, paper, dpi)
-    fit = columns * rows
-    if fit == 0:
-        raise ValueError("the photo is larger than the paper")
-    count = fit if copies is None else max(1, min(copies, fit))
-    sheet_w, sheet_h = (round(v * dpi) for v in PAPER_INCHES[paper])
-    gap = _px(GAP_MM, dpi)
-    used_rows = -(-count // columns)
-    used_columns = min(count, columns)
-    block_w = used_columns * img.width + (used_columns - 1) * gap
-    block_h = used_rows * img.height + (used_rows - 1) * gap
-    left, top = (sheet_w - block_w) // 2, (sheet_h - block_h) // 2
-    canvas = Image.new("RGB", (sheet_w, sheet_h), "white")
+def print_sheet(photos: Sequence[SheetPhoto], paper: Paper, dpi: int) -> Sheet:
+    """The sheet at ``dpi``; ValueError when the copies do not fit on the paper."""
+    images = []
+    for photo in photos:
+        with Image.open(io.BytesIO(photo.data)) as source:
+            img = source.convert("RGB")
+        size = printed_size(img.size, photo.dpi, dpi)
+        images.append(img if size == img.size else img.resize(size, Image.Resampling.LANCZOS))
+    layout = pack([img.size for img in images], [photo.count for photo in photos], paper, dpi)
+    if layout is None:
+        raise ValueError("the copies do not fit on the paper")
+    canvas = Image.new("RGB", (layout.width, layout.height), "white")
     draw = ImageDraw.Draw(canvas)
-    for index in range(count):
-        x = left + (index % columns) * (img.width + gap)
-        y = top + (index // columns) * (img.height + gap)
-        canvas.paste(img, (x, y))
-        draw.rectangle((x - 1, y - 1, x + img.width, y + img.height), outline=CUT_LINE, width=1)
+    for box in layout.copies:
+        canvas.paste(images[box.item], (box.x, box.y))
+        draw.rectangle(cut_frame(box, layout.gap), outline=CUT_LINE, width=1)
+    _scale_bar(draw, layout)
+    jpeg = io.BytesIO()
+    canvas.save(jpeg, "JPEG", quality=95, subsampling=0, dpi=(dpi, dpi))
+    return Sheet(jpeg.getvalue(), _pdf(canvas, paper, layout), layout)
+
+
+def _scale_bar(draw: ImageDraw.ImageDraw, layout: Layout) -> None:
+    """A bar exactly 1 cm long at the sheet's DPI (as near as whole pixels go), with end ticks
+    the height of its box, and its label to the right."""
+    box, dpi = layout.scale_bar, layout.dpi
+    length, thick = px(SCALE_BAR_MM, dpi), max(2, px(0.4, dpi))
+    middle = box.y + box.height // 2
+    draw.rectangle((box.x, middle - thick // 2, box.x + length - 1, middle - thick // 2 + thick - 1), fill=SCALE_INK)
+    for x in (box.x, box.x + length - thick):
+        draw.rectangle((x, box.y, x + thick - 1, box.y + box.height - 1), fill=SCALE_INK)
+    font = ImageFont.load_default(size=box.height)
+    draw.text((box.x + length + px(1.0, dpi), middle), SCALE_LABEL, fill=SCALE_INK, font=font, anchor="lm")
+
+
+def _pdf(canvas: Image.Image, paper: Paper, layout: Layout) -> bytes:
+    """One page the paper's size in points, not the pixels' (A4 is 2480 px at 300 dpi, 0.3 px
+    short of 210 mm): the resolution given to Pillow is the one that makes the page exact."""
+    width_pt, height_pt = paper.points()
+    if layout.turned:
+        width_pt, height_pt = height_pt, width_pt
+    resolution = (canvas.width * POINTS_PER_INCH / width_pt, canvas.height * POINTS_PER_INCH / height_pt)
     out = io.BytesIO()
-    canvas.save(out, "JPEG", quality=95, subsampling=0, dpi=(dpi, dpi))
-    return Sheet(out.getvalue(), sheet_w, sheet_h, count)
+    canvas.save(out, "PDF", dpi=resolution)
+    return out.getvalue()

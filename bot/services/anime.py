@@ -26,7 +26,7 @@ from bot.telegram.ui.results import ResultView, plain_result
 from providers.orders import AnimeOrder
 
 if TYPE_CHECKING:
-    from bot.telegram.context import Wiring
+    from bot.telegram.context import ServiceDeps
 
 log = logging.getLogger(__name__)
 
@@ -37,7 +37,7 @@ class State(StrEnum):
 
 
 def _styles(context: Context) -> tuple[AnimeStyle, ...]:
-    return context.wiring.settings.providers.qq_anime.all_styles()
+    return context.deps.settings.providers.qq_anime.all_styles()
 
 
 async def start(update: Update, context: Context) -> str | int:
@@ -95,8 +95,8 @@ def price(order: AnimeOrder, settings: Settings, provider: str = "") -> int:
     return settings.providers.qq_anime.price
 
 
-def describe(order: AnimeOrder, lang: str, wiring: Wiring) -> str:
-    style = next((s for s in wiring.settings.providers.qq_anime.all_styles() if s.id == order.style), None)
+def describe(order: AnimeOrder, lang: str, deps: ServiceDeps) -> str:
+    style = next((s for s in deps.settings.providers.qq_anime.all_styles() if s.id == order.style), None)
     return t(
         lang,
         "anime.details",

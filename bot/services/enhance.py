@@ -20,7 +20,7 @@ from bot.telegram.ui.i18n import localized, t
 from providers.orders import EnhanceOrder
 
 if TYPE_CHECKING:
-    from bot.telegram.context import Wiring
+    from bot.telegram.context import ServiceDeps
 
 
 class State(StrEnum):
@@ -33,7 +33,7 @@ async def start(update: Update, context: Context) -> str | int:
     await answer(update)
     if not await ready_photo(update, context, needs_face=False):
         return ConversationHandler.END
-    types = context.wiring.settings.providers.magictiger.enhance_types
+    types = context.deps.settings.providers.magictiger.enhance_types
     buttons = [(e.id, t(lang, "enhance.type_button", title=localized(e.title, lang), price=e.price)) for e in types]
     await query_of(update).edit_message_text(
         t(lang, "enhance.pick_type"), reply_markup=keyboards.enhance_types(buttons)
@@ -45,7 +45,7 @@ async def pick_type(update: Update, context: Context) -> int:
     """Button e:type:<id>: the order summary."""
     choice = pressed(update, EnhanceChoice)
     type_id = choice.type_id if choice else ""
-    enhance = next((e for e in context.wiring.settings.providers.magictiger.enhance_types if e.id == type_id), None)
+    enhance = next((e for e in context.deps.settings.providers.magictiger.enhance_types if e.id == type_id), None)
     photo = context.session.photo
     if enhance is None or photo is None:
         await answer(update)
@@ -63,8 +63,8 @@ def price(order: EnhanceOrder, settings: Settings, provider: str = "") -> int:
     return _enhance_type(order, settings).price
 
 
-def describe(order: EnhanceOrder, lang: str, wiring: Wiring) -> str:
-    return t(lang, "enhance.details", title=localized(_enhance_type(order, wiring.settings).title, lang))
+def describe(order: EnhanceOrder, lang: str, deps: ServiceDeps) -> str:
+    return t(lang, "enhance.details", title=localized(_enhance_type(order, deps.settings).title, lang))
 
 
 def steps() -> dict[object, Handlers]:

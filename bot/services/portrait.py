@@ -25,7 +25,7 @@ from providers.models import InputLimits
 from providers.orders import PortraitOrder
 
 if TYPE_CHECKING:
-    from bot.telegram.context import Wiring
+    from bot.telegram.context import ServiceDeps
 
 
 class State(StrEnum):
@@ -46,7 +46,7 @@ def _caption(lang: str, template: Template, index: int, count: int) -> str:
 
 def _limits(context: Context) -> InputLimits:
     """The photo sizes the provider takes (its document's rule)."""
-    provider = context.wiring.provider_for(SERVICE.name)
+    provider = context.deps.provider_for(SERVICE.name)
     return provider.input_limits if provider is not None else InputLimits()
 
 
@@ -69,7 +69,7 @@ async def start(update: Update, context: Context) -> str | int:
             t(lang, "portrait.too_small", min=min_side), reply_markup=keyboards.new_photo(lang)
         )
         return ConversationHandler.END
-    gallery = context.wiring.templates
+    gallery = context.deps.templates
     template = gallery.items[0]
     message = await message_of(update).reply_photo(
         gallery.photo(template),
@@ -84,7 +84,7 @@ async def browse(update: Update, context: Context) -> str:
     """Button p:nav:<index>: shows another template in the same message."""
     lang = context.lang
     page = pressed(update, TemplatePage)
-    gallery = context.wiring.templates
+    gallery = context.deps.templates
     index = page.index % len(gallery.items) if page else 0
     template = gallery.items[index]
     await answer(update)
@@ -99,7 +99,7 @@ async def browse(update: Update, context: Context) -> str:
 async def choose(update: Update, context: Context) -> int:
     """Button p:pick:<template>: publishes a suitably sized copy of the photo; the order summary."""
     choice = pressed(update, TemplateChoice)
-    template = context.wiring.templates.get(choice.template) if choice else None
+    template = context.deps.templates.get(choice.template) if choice else None
     photo = context.session.photo
     if template is None or photo is None:
         await answer(update)
@@ -107,7 +107,7 @@ async def choose(update: Update, context: Context) -> int:
     source = photo.ref
     max_side = _limits(context).max_side
     if max_side and max(photo.width, photo.height) > max_side:
-        media = context.wiring.media
+        media = context.deps.media
         data = await asyncio.to_thread(fit, media.read(photo.ref), max_side)
         source = await asyncio.to_thread(media.save_input, data)
     target = linked(template.ref) if template.ref else template.config.image
@@ -120,8 +120,8 @@ def price(order: PortraitOrder, settings: Settings, provider: str = "") -> int:
     return settings.providers.wanxing.price
 
 
-def describe(order: PortraitOrder, lang: str, wiring: Wiring) -> str:
-    template = wiring.templates.get(order.template)
+def describe(order: PortraitOrder, lang: str, deps: ServiceDeps) -> str:
+    template = deps.templates.get(order.template)
     title = localized(template.config.title, lang) if template else order.template
     return t(lang, "portrait.details", title=title)
 

@@ -21,7 +21,7 @@ from bot.telegram.ui.i18n import t
 from providers.orders import RepairOrder
 
 if TYPE_CHECKING:
-    from bot.telegram.context import Wiring
+    from bot.telegram.context import ServiceDeps
 
 
 class State(StrEnum):
@@ -48,7 +48,7 @@ def parse_colour(text: str) -> str | None:
 
 
 def _modes(context: Context) -> tuple[str, ...]:
-    provider = context.wiring.provider_for(SERVICE.name)
+    provider = context.deps.provider_for(SERVICE.name)
     return provider.catalogs.get("repair_modes", ()) if provider is not None else ()
 
 
@@ -58,7 +58,7 @@ async def start(update: Update, context: Context) -> str | int:
     await answer(update)
     if not await ready_photo(update, context, needs_face=False):
         return ConversationHandler.END
-    prices = context.wiring.settings.providers.hili.prices.model_dump()
+    prices = context.deps.settings.providers.hili.prices.model_dump()
     offered = {mode: prices[mode] for mode in _modes(context) if mode in prices}
     await query_of(update).edit_message_text(
         t(lang, "repair.pick_mode"), reply_markup=keyboards.repair_modes(lang, offered)
@@ -123,8 +123,8 @@ def price(order: RepairOrder, settings: Settings, provider: str = "") -> int:
     return int(getattr(settings.providers.hili.prices, order.mode))
 
 
-def describe(order: RepairOrder, lang: str, wiring: Wiring) -> str:
-    text = t(lang, f"repair.mode_{order.mode}", price=price(order, wiring.settings))
+def describe(order: RepairOrder, lang: str, deps: ServiceDeps) -> str:
+    text = t(lang, f"repair.mode_{order.mode}", price=price(order, deps.settings))
     if order.rgb:
         text += "\n" + t(lang, "repair.background", rgb=order.rgb)
     return text

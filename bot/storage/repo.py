@@ -152,8 +152,9 @@ class JobResult(BaseModel):
     kept_preview: bool = False
 
     def stored(self) -> str:
-        """The JSON kept in the row (fields at their defaults left out)."""
-        return self.model_dump_json(exclude_defaults=True)
+        """The JSON kept in the row (fields at their defaults left out), written as rows were
+        before results were typed."""
+        return json.dumps(self.model_dump(mode="json", exclude_defaults=True))
 
 
 @dataclass(frozen=True)
@@ -602,6 +603,15 @@ class Repository:
         rows = await self.db.fetchall(
             "SELECT * FROM jobs WHERE user_id = ? ORDER BY created_at DESC, id DESC LIMIT ? OFFSET ?",
             (user_id, limit, offset),
+        )
+        return [Job.from_row(row) for row in rows]
+
+    async def finished_jobs(self, user_id: int, service: str, limit: int) -> list[Job]:
+        """The user's latest succeeded jobs of ``service``, newest first."""
+        rows = await self.db.fetchall(
+            "SELECT * FROM jobs WHERE user_id = ? AND state = 'succeeded' AND service = ?"
+            " ORDER BY created_at DESC LIMIT ?",
+            (user_id, service, limit),
         )
         return [Job.from_row(row) for row in rows]
 

@@ -1,9 +1,10 @@
 """What every handler reaches: the typed python-telegram-bot context with the user's session, the
 bot's wiring (its parts, opened by bot/main/wiring.py) and the contract each service fulfils.
 
-Wiring and Service refer to each other (a service's summary lines read the wiring, the wiring
-lists the services), and the context to both, so the three live in one module: nothing below
-the Telegram layer imports it, and services (bot/services/) import it, never the other way.
+The context holds the wiring, which lists the services, whose callbacks take the context: the
+three live in one module, so that they need not import each other. Nothing below the Telegram
+layer imports it; services (bot/services/) import it, never the other way, and reach the bot
+through ``context.deps`` (:class:`ServiceDeps`), a narrow view of the wiring.
 """
 
 from __future__ import annotations
@@ -11,13 +12,14 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable, Coroutine, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 
 from telegram import Update
 from telegram.ext import Application, BaseHandler, CallbackContext, ContextTypes, ExtBot
 
 from bot.config import Settings
-from bot.domain.session import Session
+from bot.domain.ordering import Refusal, place_order
+from bot.domain.session import PendingOrder, Session
 from bot.jobs.runner import JobRunner
 from bot.ops.accounts import AccountWatch
 from bot.ops.health import ProviderHealth
@@ -49,6 +51,44 @@ def no_handlers() -> Handlers:
     return []
 
 
+class ServiceDeps(Protocol):
+    """What a service reaches of the bot (bot/services/ read it as ``context.deps``, never the whole
+    wiring): the settings, the spec catalog, stored files, portrait templates, the repository, the
+    local engine's checks, which provider serves what, and placing an order. Not the runner, the
+    web server, payments, alerts or the operator's tools."""
+
+    @property
+    def settings(self) -> Settings: ...
+
+    @property
+    def catalog(self) -> SpecCatalog: ...
+
+    @property
+    def media(self) -> MediaStore: ...
+
+    @property
+    def templates(self) -> TemplateGallery: ...
+
+    @property
+    def repo(self) -> Repository: ...
+
+    @property
+    def engine(self) -> EngineWorker | None: ...
+
+    @property
+    def enabled_services(self) -> Mapping[str, str]: ...
+
+    def provider_for(self, service: str) -> TaskProvider[Any] | None: ...
+
+    def standing_in(self, service: str) -> str | None: ...
+
+    def price(self, service: str, order: Order, provider: str) -> int: ...
+
+    async def place_order(
+        self, order: PendingOrder, *, user_id: int, chat_id: int, status_message_id: int | None
+    ) -> Job | Refusal: ...
+
+
 @dataclass(frozen=True)
 class Service(Generic[OrderT]):
     """Everything about one thing a user buys, in one object.
@@ -74,7 +114,7 @@ class Service(Generic[OrderT]):
     #: Credits for an order made by the named provider; prices are configuration.
     price: Callable[[OrderT, Settings, str], int]
     #: The lines that describe an order on the summary.
-    describe: Callable[[OrderT, str, Wiring], str]
+    describe: Callable[[OrderT, str, ServiceDeps], str]
     #: A few words that tell one of its orders from another in /orders (an ID photo's spec);
     #: None where the service's name says enough.
     label: Callable[[OrderT, str], str] | None = None
@@ -82,7 +122,7 @@ class Service(Generic[OrderT]):
     present: Callable[[Job, int, bytes, str, Settings], ResultView] = plain_result
     #: Measures a finished result its provider did not report on (where the head is in an ID photo
     #: PicWish made), for its caption; None when there is nothing to measure.
-    measure: Callable[[Job, bytes, Wiring], Awaitable[dict[str, Any] | None]] | None = None
+    measure: Callable[[Job, bytes, ServiceDeps], Awaitable[dict[str, Any] | None]] | None = None
     #: Builds the order Try again offers when the same order cannot work again (an ID photo whose
     #: PicWish preview expired: made again from the stored photo).
     retry: Callable[[Job], OrderT] | None = None
@@ -181,6 +221,12 @@ class Wiring:
         """Credits for ``order`` of ``service`` made by ``provider`` (bot/domain/ordering.OrderDesk)."""
         return self.services[service].price(order, self.settings, provider)
 
+    async def place_order(
+        self, order: PendingOrder, *, user_id: int, chat_id: int, status_message_id: int | None
+    ) -> Job | Refusal:
+        """Store the job, hold its price and start it, or say why not (bot/domain/ordering.py)."""
+        return await place_order(self, order, user_id=user_id, chat_id=chat_id, status_message_id=status_message_id)
+
     def provider_for(self, service: str) -> TaskProvider[Any] | None:
         """The client serving ``service`` now; dialogs read its declared capabilities."""
         name = self.enabled_services.get(service)
@@ -206,6 +252,11 @@ class BotData:
 class Context(CallbackContext[ExtBot, Session, dict, BotData]):
     @property
     def wiring(self) -> Wiring:
+        return self.bot_data.wiring
+
+    @property
+    def deps(self) -> ServiceDeps:
+        """The part of the wiring a service reaches."""
         return self.bot_data.wiring
 
     @property

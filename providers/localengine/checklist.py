@@ -18,7 +18,15 @@ from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
-from providers.localengine.findings import GLASSES, OVEREXPOSED, UNDEREXPOSED, UNEVEN_LIGHT, FaceFindings
+from providers.localengine.findings import (
+    GLASSES,
+    HAIR_BROWS,
+    HEAD_COVERING,
+    OVEREXPOSED,
+    UNDEREXPOSED,
+    UNEVEN_LIGHT,
+    FaceFindings,
+)
 from providers.placement import PlacementRule, band_value, expression
 
 Status = Literal["ok", "warn", "fail"]
@@ -53,7 +61,8 @@ class Check:
     """One line of the checklist."""
 
     #: What was checked: a band of the rule (head, eyes, top, chin_bottom, width), roll, yaw,
-    #: pitch, eyelids, mouth, sharpness, light, light_sides, burnt_out, glasses, background.
+    #: pitch, eyelids, mouth, sharpness, light, light_sides, burnt_out, glasses, hair, head_covering,
+    #: background.
     key: str
     status: Status
     value: float
@@ -61,8 +70,8 @@ class Check:
     #: The band the value is ok within; None where it is open on that side.
     low: float | None = None
     high: float | None = None
-    #: What was found, where the text depends on it (mouth: closed, apart, open; background:
-    #: clean, left).
+    #: What was found, where the text depends on it (mouth: closed, apart, open; glasses: none,
+    #: worn, forbidden; hair: none, brows, eyes; head_covering: none, seen; background: clean, left).
     variant: str = ""
 
     @property
@@ -173,8 +182,10 @@ def face_checks(rule: PlacementRule, face: FaceFindings) -> list[Check]:
 
 
 def office_checks(rule: PlacementRule, face: FaceFindings) -> list[Check]:
-    """Light on both sides of the face, burnt-out light, and glasses (providers/localengine/office.py),
-    where the face was measured: advice, but glasses fail where the rule forbids them."""
+    """Light on both sides of the face, burnt-out light, glasses (providers/localengine/office.py),
+    hair over the eyes (hair.py) and something on the head, where the face was measured: advice, but
+    glasses fail where the rule forbids them, and hair over the eyes (or the eyebrows) where the rule
+    wants them visible. A head covering is allowed for religious or medical reasons: a warning."""
     if face.light is None:
         return []
     sides: Status = "warn" if face.uneven_light else "ok"
@@ -191,12 +202,34 @@ def office_checks(rule: PlacementRule, face: FaceFindings) -> list[Check]:
             high=GLASSES,
             variant=("forbidden" if rule.no_glasses else "worn") if face.glasses else "none",
         ),
+        _hair_check(rule, face),
+        Check(
+            "head_covering",
+            "warn" if face.head_covering else "ok",
+            round(face.head_contrast),
+            "level",
+            high=HEAD_COVERING,
+            variant="seen" if face.head_covering else "none",
+        ),
     ]
 
 
+def _hair_check(rule: PlacementRule, face: FaceFindings) -> Check:
+    """Hair over the eyebrows, or down to the eyes: the share of the more covered eyebrow."""
+    value = round(100 * face.hair_brows)
+    if face.hair_over_eyes:
+        status: Status = "fail" if rule.eyes_visible else "warn"
+        return Check("hair", status, value, "percent", high=100 * HAIR_BROWS, variant="eyes")
+    if face.hair_over_brows:
+        status = "fail" if rule.brows_visible else "warn"
+        return Check("hair", status, value, "percent", high=100 * HAIR_BROWS, variant="brows")
+    return Check("hair", "ok", value, "percent", high=100 * HAIR_BROWS, variant="none")
+
+
 def background_check(doubt: float) -> Check:
-    """The cut-out: the share of the photo that may be left of the old background (matting.doubt),
-    against the share from which it is doubtful. Never a failure: the person sees it and decides."""
+    """The cut-out: the share of the photo that stands out beyond the person's outline, old
+    background or loose strands (matting.doubt), against the share from which it is doubtful.
+    Never a failure: the person sees it and decides."""
     from providers.localengine.matting import DOUBTFUL
 
     left = doubt > DOUBTFUL

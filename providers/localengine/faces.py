@@ -9,7 +9,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 from PIL import ExifTags, Image, ImageOps
 
-from providers.localengine import models, office
+from providers.localengine import hair, models, office
 from providers.localengine.arrays import Array
 from providers.localengine.findings import FaceFindings, Mouth
 from providers.localengine.landmarks import Landmarks, find_landmarks
@@ -273,6 +273,7 @@ def inspect_face(image: bytes) -> FaceFindings:
         elif sharpness < MIN_SHARPNESS:
             problem = "blurry"
     local = Landmarks(marks.points / scale)
+    covered = hair.hair_over_eyes(rgb, local)
     return replace(
         measured(marks, sharpness, light),
         id_problem=problem,
@@ -281,6 +282,9 @@ def inspect_face(image: bytes) -> FaceFindings:
         light_difference=office.light_difference(rgb, local),
         burnt_out=office.burnt_out(rgb, local),
         glasses_bridge=office.glasses_bridge(rgb, local),
+        hair_brows=covered.brows,
+        hair_eyes=covered.eyes,
+        head_contrast=office.head_contrast(rgb, local),
     )
 
 

@@ -20,6 +20,19 @@ UNDEREXPOSED = 70.0
 OVEREXPOSED = 0.25
 #: The glasses bridge measure (providers/localengine/office.py) from which glasses are seen.
 GLASSES = 7.0
+#: Share of an eyebrow's length covered by hair from which hair is over the brow, and share of it
+#: where the hair reaches the lid too, from which it is over the eye (providers/localengine/hair.py):
+#: fringes that hide the brows measure 0.67-1.0 on the real-photo benchmark and the photos gathered
+#: for it (0.58 in a tighter crop of one of them), bare brows at most 0.5 (a strand over one end, a
+#: face lit from one side); where the fringe reaches the eyes, 0.5-1.0 of the brow is covered down
+#: to the lid.
+HAIR_BROWS = 0.6
+HAIR_EYES = 0.5
+#: The contrast on top of the head (providers/localengine/office.py, CIE L*) from which something that
+#: is not hair sits there: Grace Hopper's uniform cap (a visor under a white crown, a badge) measures
+#: 39; hair and bare heads on the real-photo benchmark 5-31, and up to 35 among the photos gathered
+#: for it (curly hair against a white wall). A narrow measure: see office.head_contrast.
+HEAD_COVERING = 37.0
 
 
 @dataclass(frozen=True)
@@ -39,6 +52,11 @@ class FaceFindings:
     light_difference: float = 0.0
     burnt_out: float = 0.0
     glasses_bridge: float = 0.0
+    #: How much of the more covered eyebrow hair covers, and how much of it down to the eye (0-1), and
+    #: the contrast on top of the head (see HAIR_BROWS, HAIR_EYES and HEAD_COVERING).
+    hair_brows: float = 0.0
+    hair_eyes: float = 0.0
+    head_contrast: float = 0.0
     #: False when no engine could look (the ``local`` extra is missing or its worker died).
     checked: bool = True
     #: The measured values behind the verdicts, None where nothing was measured (see faces.py for
@@ -68,3 +86,15 @@ class FaceFindings:
     @property
     def glasses(self) -> bool:
         return self.glasses_bridge >= GLASSES
+
+    @property
+    def hair_over_brows(self) -> bool:
+        return self.hair_brows >= HAIR_BROWS
+
+    @property
+    def hair_over_eyes(self) -> bool:
+        return self.hair_over_brows and self.hair_eyes >= HAIR_EYES
+
+    @property
+    def head_covering(self) -> bool:
+        return self.head_contrast >= HEAD_COVERING

@@ -23,6 +23,8 @@ CHIN = 152
 FACE_SIDE_LEFT, FACE_SIDE_RIGHT = 234, 454
 MOUTH_LEFT, MOUTH_RIGHT, LIP_INNER_TOP, LIP_INNER_BOTTOM = 61, 291, 13, 14
 CHEEK_LEFT, CHEEK_RIGHT, NOSE_BRIDGE, NOSE_TOP = 50, 280, 6, 168
+#: The top of the forehead on the face's outline (where the hair starts on most faces).
+FOREHEAD_TOP = 10
 #: The face's outline, forehead to chin (the canonical face model's silhouette), in order.
 FACE_OVAL = (
     10,
@@ -100,6 +102,12 @@ class Landmarks:
         """Chin to crown, hair excluded: the eyes sit halfway between chin and crown in adults, so
         the crown is as far above the eye line as the chin is below it."""
         return 2 * float(np.linalg.norm(self.chin - self.eye_centre))
+
+    @property
+    def crown(self) -> Array:
+        """The top of the skull, hair excluded: as far above the eye centre as the chin is below it."""
+        crown: Array = 2 * self.eye_centre - self.chin
+        return crown
 
     @property
     def roll(self) -> float:

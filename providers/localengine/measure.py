@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from providers.localengine import checklist, models, office
+from providers.localengine import checklist, hair, models, office
 from providers.localengine.arrays import Array
 from providers.localengine.faces import decode, measured, sharpness_and_light
 from providers.localengine.findings import FaceFindings
@@ -54,16 +54,21 @@ def _shares(rgb: Array, marks: Landmarks, bg_color: str) -> dict[str, float]:
 
 
 def face_of(rgb: Array, marks: Landmarks) -> FaceFindings:
-    """The pose, eyes, mouth, sharpness, light and glasses of the face in a finished photo."""
+    """The pose, eyes, mouth, sharpness, light, glasses, hair over the eyes and what is on the head
+    of the face in a finished photo."""
     eye_y = float(marks.eye_centre[1])
     chin = float(marks.chin[1])
     oval = marks.points[list(FACE_OVAL), :2]
     box = (float(oval[:, 0].min()), eye_y - FOREHEAD * (chin - eye_y), float(oval[:, 0].max()), chin)
+    covered = hair.hair_over_eyes(rgb, marks)
     return replace(
         measured(marks, *sharpness_and_light(rgb, box)),
         light_difference=office.light_difference(rgb, marks),
         burnt_out=office.burnt_out(rgb, marks),
         glasses_bridge=office.glasses_bridge(rgb, marks),
+        hair_brows=covered.brows,
+        hair_eyes=covered.eyes,
+        head_contrast=office.head_contrast(rgb, marks),
     )
 
 

@@ -1,7 +1,8 @@
 """The checks an office makes that the pose and the placement do not cover: even light on both sides
-of the face, exposure, and glasses. Each is a number measured around the face's landmarks, cheap
-(a few hundred pixels), and judged against limits tuned on the real-photo benchmark
-(bench/idphoto_real.py, where each check's counts are reported).
+of the face, exposure, glasses, and something on top of the head (hair over the eyes is in
+hair.py). Each is a number measured around the face's landmarks, cheap (a few hundred pixels), and
+judged against limits tuned on the real-photo benchmark (bench/idphoto_real.py, where each check's
+counts are reported).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from providers.localengine.landmarks import (
     EYE_INNER_LEFT,
     EYE_INNER_RIGHT,
     FACE_OVAL,
+    FOREHEAD_TOP,
     NOSE_BRIDGE,
     NOSE_TOP,
     Landmarks,
@@ -26,9 +28,15 @@ CHEEK_DISC = 0.07
 BURNT = 250
 #: The glasses' bridge is looked for this share of the face's width above and below the nose bridge.
 BRIDGE_REACH = 0.1
+#: The top of the head is read from this share of the way from the face's top (Face Mesh's forehead
+#: point) to the crown up to the crown, this share of the face's width either side of the middle,
+#: at HEAD_GRID x HEAD_GRID points.
+HEAD_FROM = 0.3
+HEAD_HALF_WIDTH = 0.3
+HEAD_GRID = 32
 
 
-def _disc_mean(lightness: Array, centre: Array, radius: float) -> float:
+def disc_mean(lightness: Array, centre: Array, radius: float) -> float:
     import cv2
 
     mask = np.zeros(lightness.shape, dtype=np.uint8)
@@ -37,7 +45,7 @@ def _disc_mean(lightness: Array, centre: Array, radius: float) -> float:
     return float(values.mean()) if values.size else 0.0
 
 
-def _face_only(rgb: Array, marks: Landmarks) -> tuple[Array, Landmarks]:
+def face_only(rgb: Array, marks: Landmarks) -> tuple[Array, Landmarks]:
     """The face's bounding box of ``rgb`` and the landmarks in its pixels: the checks read a few
     hundred pixels of it, and need not convert or mask the whole photo."""
     oval = marks.points[list(FACE_OVAL), :2]
@@ -52,11 +60,11 @@ def light_difference(rgb: Array, marks: Landmarks) -> float:
     measure 32-42 on the real-photo benchmark, evenly lit ones under 25."""
     import cv2
 
-    rgb, marks = _face_only(rgb, marks)
+    rgb, marks = face_only(rgb, marks)
     lightness = cv2.cvtColor(rgb, cv2.COLOR_RGB2LAB)[..., 0].astype(np.float32) * (100 / 255)
     radius = CHEEK_DISC * marks.face_width
-    left = _disc_mean(lightness, marks.points[CHEEK_LEFT, :2], radius)
-    right = _disc_mean(lightness, marks.points[CHEEK_RIGHT, :2], radius)
+    left = disc_mean(lightness, marks.points[CHEEK_LEFT, :2], radius)
+    right = disc_mean(lightness, marks.points[CHEEK_RIGHT, :2], radius)
     return abs(left - right)
 
 
@@ -64,7 +72,7 @@ def burnt_out(rgb: Array, marks: Landmarks) -> float:
     """Share of the face (inside its outline) that is burnt out by the light."""
     import cv2
 
-    rgb, marks = _face_only(rgb, marks)
+    rgb, marks = face_only(rgb, marks)
     mask = np.zeros(rgb.shape[:2], dtype=np.uint8)
     cv2.fillPoly(mask, [np.round(marks.points[list(FACE_OVAL), :2]).astype(np.int32)], (1,))
     face = rgb[mask > 0]
@@ -90,3 +98,21 @@ def glasses_bridge(rgb: Array, marks: Landmarks) -> float:
         return 0.0
     strength = np.abs(cv2.Sobel(patch, cv2.CV_32F, 0, 1, ksize=3)).mean(axis=1)
     return float(strength.max() / (np.median(strength) + 1e-3))
+
+
+def head_contrast(rgb: Array, marks: Landmarks) -> float:
+    """The spread of lightness (CIE L*, standard deviation) on top of the head, between the top of
+    the forehead and the crown: hair, even grey hair on a dark ground, or a bald head vary little
+    there; a cap's visor under its white crown, a badge or sunglasses pushed up vary a lot. A plain
+    hat, a hood or a scarf in one colour does not, and is not seen by this measure."""
+    import cv2
+
+    top, crown = marks.points[FOREHEAD_TOP, :2], marks.crown
+    up = crown - top
+    across = np.array([-up[1], up[0]]) / max(float(np.linalg.norm(up)), 1e-6) * HEAD_HALF_WIDTH * marks.face_width
+    rows = np.linspace(HEAD_FROM, 1.0, HEAD_GRID)[:, None, None]
+    columns = np.linspace(-1.0, 1.0, HEAD_GRID)[None, :, None]
+    grid = (top + rows * up + columns * across).astype(np.float32)
+    patch = cv2.remap(rgb, grid[..., 0], grid[..., 1], cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    lightness = cv2.cvtColor(patch, cv2.COLOR_RGB2LAB)[..., 0].astype(np.float32) * (100 / 255)
+    return float(lightness.std())

@@ -57,7 +57,8 @@ class IdPhoto:
     data: bytes
     rule: str
     shares: dict[str, float]
-    #: Share of the photo the cut-out may have kept of the old background (matting.doubt).
+    #: Share of the photo that stands out beyond the person's outline: old background or loose
+    #: strands (matting.doubt).
     doubt: float = 0.0
 
     @property
@@ -267,7 +268,7 @@ def compose(
     bg_color2: str | None,
 ) -> tuple[Array, dict[str, float], float]:
     """The finished photo's pixels, where the head landed (shares, see placement.measured_shares)
-    and how much of the old background the cut-out may have kept (see matting.doubt)."""
+    and how much of it stands out beyond the person's outline (see matting.doubt)."""
     import cv2
 
     width, height = size
@@ -310,9 +311,11 @@ def compose(
         raise FaceCheckError("shoulders_cut_off")
     image = _smooth_beyond(image, beyond)
     protected = _face_and_ears(marks, linear, offset, (width, height))
-    alpha, doubt = matting.refine_edges(image, alpha, protected)
+    alpha = matting.refine_edges(image, alpha, protected)
     foreground = matting.foreground(image, alpha)
-    result = foreground * alpha[..., None] + background(width, height, bg_color, bg_color2) * (1 - alpha[..., None])
+    backdrop = background(width, height, bg_color, bg_color2)
+    result = foreground * alpha[..., None] + backdrop * (1 - alpha[..., None])
+    doubt = matting.doubt(result, backdrop, alpha, protected)
     pixels = np.clip(result + 0.5, 0, 255).astype(np.uint8)
     return pixels, measured_shares(placed.place(face_at, width), size), doubt
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 
 import pytest
 
@@ -330,10 +331,15 @@ async def _rerender_flow(bot, telegram, picwish):
 
     await user.press(second, "Print sheet")
     papers = await user.next_message("Print sheet on which paper")
-    await user.press(papers, "6-inch sheet: all 8")
+    assert "➕" not in papers.text  # both photos are Vietnam Visa: no other spec to put beside it
+    await user.press(papers, "6-inch: all 8")
     sheet = await user.next_message(kind="document", timeout=15)
     assert pixel_size(sheet.data) == (1800, 1200) and dpi(sheet.data) == (300, 300)
-    assert sheet.filename == "idphoto_vietnam-visa_sheet-6inch_x8.jpg"
+    assert sheet.filename == "idphoto_vietnam-visa_sheet-6inch_x8.jpg" and "1 cm scale bar" in sheet.text
+    pdf = await user.next_message(kind="document", timeout=15)
+    assert pdf.filename == "idphoto_vietnam-visa_sheet-6inch_x8.pdf"
+    (page,) = re.findall(rb"/MediaBox \[ 0 0 ([\d.]+) ([\d.]+) \]", pdf.data)
+    assert tuple(float(v) for v in page) == pytest.approx((432, 288))  # 6 x 4 inches in points
     assert len(picwish.creates) == 2  # the sheet is made locally, for free
     assert [task.image is not None for task in picwish.tasks.values()] == [True, False]  # no new upload
     assert await bot.repo.balance(user.id) == 40 - 6 - 6

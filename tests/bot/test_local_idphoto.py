@@ -146,7 +146,9 @@ async def test_free_reedits_of_a_finished_photo(local_bot, telegram):
     papers = await user.next_message("Print sheet on which paper")
     await user.press(papers, "×4")
     sheet = await user.next_message(kind="document", timeout=15)
-    assert sheet.filename == "idphoto_small-2-inch_sheet-6inch_x4.jpg"  # 5-inch paper fits 3, so only 6-inch offers ×4
+    assert (
+        sheet.filename == "idphoto_small-2-inch_sheet-6inch_x4.jpg"
+    )  # 5-inch paper (turned) holds 4: the first ×4 is 6-inch paper's
     assert pixel_size(sheet.data) == (1800, 1200)
 
     assert await local_bot.repo.balance(user.id) == balance

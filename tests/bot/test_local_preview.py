@@ -22,7 +22,7 @@ from tests.bot.flows import dpi, local_preview, pixel_size
 #: The checklist of the astronaut as a U.S. visa photo, line by line after its heading: each band
 #: of the rule in millimetres against the band, the pose, the eyes, the mouth (a smile that shows
 #: teeth, where the U.S. asks for a neutral face), sharpness, light, light on both sides, burnt-out
-#: light, glasses and the cut-out.
+#: light, glasses, hair over the eyes, a head covering and the cut-out.
 USA_CHECKLIST = [
     r"✅ Head height [\d.]+ mm \(25\.5–35\.2 mm\)",
     r"✅ Eye line [\d.]+ mm from the bottom \(28\.6–35\.2 mm\)",
@@ -36,7 +36,9 @@ USA_CHECKLIST = [
     r"✅ Light even on both sides of the face: \d+ apart \(at most 32\)",
     r"✅ Face burnt out by the light: [\d.]+ % \(at most 25 %\)",
     r"✅ No glasses seen \([\d.]+; at most 7\)",
-    r"✅ Background cleanly cut out \([\d.]+ % of the photo in doubt; at most 0\.4 %\)",
+    r"✅ Eyes and eyebrows clear of hair \(\d+ % of a brow covered; at most 60 %\)",
+    r"✅ No head covering seen \(\d+; at most 37\)",
+    r"✅ Background cleanly cut out \([\d.]+ % of the photo in doubt; at most 0\.25 %\)",
 ]
 
 

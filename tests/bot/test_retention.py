@@ -59,7 +59,7 @@ def test_a_job_keeps_its_input_its_linked_photos_and_its_results(tmp_path):
     from bot.ops.media import MediaStore
     from bot.ops.retention import sweep
     from bot.storage.links import linked
-    from bot.storage.repo import Job
+    from bot.storage.repo import Job, JobResult
 
     store = MediaStore(tmp_path)
     refs = [
@@ -85,7 +85,7 @@ def test_a_job_keeps_its_input_its_linked_photos_and_its_results(tmp_path):
         attempts=1,
         created_at=0.0,
         deadline=None,
-        result={"files": [refs[2]]},
+        result=JobResult(files=[refs[2]]),
         error=None,
         callback_secret="s",
         status_message_id=None,

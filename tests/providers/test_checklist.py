@@ -147,7 +147,7 @@ def test_what_was_not_measured_is_left_out_and_the_list_goes_through_json():
         doubt=0.01,
     )
     keys = ["head", "eyes", "roll", "yaw", "pitch", "eyelids", "mouth", "sharpness", "light"]
-    keys += ["light_sides", "burnt_out", "glasses", "background"]
+    keys += ["light_sides", "burnt_out", "glasses", "hair", "head_covering", "background"]
     assert [c.key for c in full.items] == keys
     assert full.worst == "fail" and bands_only.worst == "ok"
     assert Checklist.from_json(full.to_json()) == full
@@ -169,3 +169,25 @@ def test_glasses_fail_where_the_rule_forbids_them_and_side_light_is_a_warning():
     assert {c.key: c for c in office_checks(schengen, worn)}["glasses"].status == "ok"
     bare = {c.key: c for c in office_checks(schengen, FaceFindings(light=140, glasses_bridge=2.0))}
     assert (bare["glasses"].variant, bare["light_sides"].status, bare["burnt_out"].status) == ("none", "ok", "ok")
+
+
+def test_hair_fails_where_the_rule_wants_eyes_or_brows_visible_and_a_head_covering_is_a_warning():
+    from providers.localengine.checklist import office_checks
+    from providers.localengine.findings import HAIR_BROWS, HAIR_EYES, HEAD_COVERING
+
+    schengen, china, default = (load_rules()[rule] for rule in ("icao", "cn_passport", "cn_default"))
+
+    def item(rule, key, **found):
+        return {c.key: c for c in office_checks(rule, FaceFindings(light=140, **found))}[key]
+
+    eyes = {"hair_brows": HAIR_BROWS, "hair_eyes": HAIR_EYES}
+    assert (item(schengen, "hair", **eyes).status, item(schengen, "hair", **eyes).variant) == ("fail", "eyes")
+    assert item(default, "hair", **eyes).status == "warn"
+    brows = {"hair_brows": 1.0}
+    assert (item(schengen, "hair", **brows).status, item(schengen, "hair", **brows).variant) == ("warn", "brows")
+    assert item(china, "hair", **brows).status == "fail"
+    bare = item(schengen, "hair", hair_brows=0.25)
+    assert (bare.status, bare.variant, bare.value, bare.high) == ("ok", "none", 25, 100 * HAIR_BROWS)
+    cap = item(china, "head_covering", head_contrast=HEAD_COVERING + 1)
+    assert (cap.status, cap.variant, cap.text_key) == ("warn", "seen", "check.head_covering_seen")
+    assert item(china, "head_covering", head_contrast=10).variant == "none"

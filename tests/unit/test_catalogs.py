@@ -127,7 +127,7 @@ _CJK = re.compile(r"[\u3400-\u9fff]")
 _LATIN_IN_CHINESE = {
     "AI", "API", "Hili", "MagicTiger", "picma", "PicWish", "QQ", "Telegram", "English",
     "BMP", "HEIC", "JPEG", "PNG", "TIFF", "WebP", "DPI", "dpi", "KB", "MB", "UTC", "ID",
-    "BIM", "AB", "x",
+    "BIM", "AB", "x", "PDF", "A",  # "A": the A of A4 paper
 }  # fmt: skip
 
 

@@ -100,3 +100,14 @@ def test_the_telegram_free_layers_load_no_telegram(module):
     code = f"import sys, {module}; print(sorted(m for m in sys.modules if m.split('.')[0] == 'telegram'))"
     loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT)
     assert loaded.stdout.strip() == "[]"
+
+
+@pytest.mark.parametrize("name", sorted(n for n in MODULES if n.startswith("bot.services")))
+def test_services_reach_the_bot_through_their_narrow_deps(name):
+    """A service reads ``context.deps`` (bot/telegram/context.ServiceDeps), never the whole wiring."""
+    tree = ast.parse(MODULES[name].read_text(encoding="utf-8"))
+    reached = sorted(
+        {node.lineno for node in ast.walk(tree) if isinstance(node, ast.Attribute) and node.attr == "wiring"}
+        | {node.lineno for node in ast.walk(tree) if isinstance(node, ast.Name) and node.id == "Wiring"}
+    )
+    assert reached == []

@@ -27,7 +27,7 @@ def _scene() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 def test_background_colours_next_to_the_outline_are_taken_out() -> None:
     image, alpha, protected = _scene()
-    refined, _doubt = matting.refine_edges(image, alpha, protected)
+    refined = matting.refine_edges(image, alpha, protected)
     assert refined[40:80, 100:104].max() < 0.1
     assert refined[:, :95].min() > 0.99  # the person stays
 
@@ -35,16 +35,48 @@ def test_background_colours_next_to_the_outline_are_taken_out() -> None:
 def test_the_face_is_never_cut() -> None:
     image, alpha, protected = _scene()
     protected[40:80, 100:104] = True
-    refined, _doubt = matting.refine_edges(image, alpha, protected)
+    refined = matting.refine_edges(image, alpha, protected)
     assert refined[40:80, 100:104].min() == 1.0
 
 
-def test_a_kept_blob_of_background_is_doubt_and_a_clean_cut_is_not() -> None:
-    image, alpha, protected = _scene()
-    assert matting.doubt(image, alpha, protected) > matting.DOUBTFUL
-    clean = alpha.copy()
-    clean[40:80, 100:104] = 0.0
-    assert matting.doubt(image, clean, protected) == 0.0
+def _portrait() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A finished photo on a grey backdrop: a red head (a disc) over red shoulders, the face
+    protected, nothing else."""
+    yy, xx = np.mgrid[0:300, 0:240]
+    alpha = (((xx - 120) ** 2 + (yy - 110) ** 2) < 60**2).astype(np.float32)
+    alpha[210:] = 1.0
+    backdrop = np.broadcast_to(np.array(GREY, dtype=np.float32), (300, 240, 3))
+    protected = ((xx - 120) ** 2 + (yy - 120) ** 2) < 35**2
+    return alpha, backdrop, protected
+
+
+def _finished(alpha: np.ndarray, backdrop: np.ndarray) -> np.ndarray:
+    finished: np.ndarray = np.array(RED, dtype=np.float32) * alpha[..., None] + backdrop * (1 - alpha[..., None])
+    return finished
+
+
+def test_a_blob_beside_the_head_is_doubt_and_a_clean_portrait_is_not() -> None:
+    alpha, backdrop, protected = _portrait()
+    assert matting.doubt(_finished(alpha, backdrop), backdrop, alpha, protected) == 0.0
+    kept = alpha.copy()
+    kept[100:106, 175:215] = 1.0  # a streak of the old background the mask kept beside the head
+    kept[20:60, 60:64] = 1.0  # a thin lock standing out
+    share = matting.doubt(_finished(kept, backdrop), backdrop, kept, protected)
+    assert share > matting.DOUBTFUL
+    # A blob wider than the outline's scale joined to the head is taken for its outline: the
+    # colour steps are what take such blobs out.
+    wide = alpha.copy()
+    wide[90:130, 175:215] = 1.0
+    assert matting.doubt(_finished(wide, backdrop), backdrop, wide, protected) < matting.DOUBTFUL
+
+
+def test_a_faint_haze_shows_only_where_it_differs_from_the_new_background() -> None:
+    alpha, backdrop, protected = _portrait()
+    finished = _finished(alpha, backdrop)
+    finished[90:130, 185:215] = np.array(GREY) + 10  # a faint haze, hardly off the backdrop
+    assert matting.doubt(finished, backdrop, alpha, protected) == 0.0
+    finished[90:130, 185:215] = GREEN  # the same haze, seen
+    assert matting.doubt(finished, backdrop, alpha, protected) > matting.DOUBTFUL
 
 
 def test_soft_edges_get_the_persons_colour_not_the_old_backgrounds() -> None:
@@ -59,3 +91,20 @@ def test_soft_edges_get_the_persons_colour_not_the_old_backgrounds() -> None:
     # The pixels themselves are 85 off red; the estimate is close to the person's colour.
     assert np.abs(estimate[:, 50:54] - np.array(RED)).max() < 25
     assert np.abs(estimate[:, :40] - np.array(RED)).max() < 1
+
+
+def test_a_faint_haze_of_background_off_the_body_is_taken_out_and_hair_stays() -> None:
+    """Beyond the person's body the mask kept a faint haze: one patch in the background's colour
+    (a flag beside a cap), one in the person's (a lock of hair). The colour lines alone keep both,
+    as no sure part of the person lies within their radius."""
+    image = np.empty((240, 240, 3), dtype=np.float32)
+    image[:] = GREEN
+    image[:, :60] = RED
+    alpha = np.zeros((240, 240), dtype=np.float32)
+    alpha[:, :60] = 1.0
+    alpha[40:80, 70:90] = 0.4  # haze in the background's colour, far from the body
+    image[140:180, 70:90] = RED
+    alpha[140:180, 70:90] = 0.4  # a faint lock of the person's colour
+    refined = matting.refine_edges(image, alpha, np.zeros((240, 240), dtype=bool))
+    assert refined[40:80, 70:90].max() == 0.0
+    assert refined[145:175, 72:88].min() > 0.3

@@ -7,7 +7,6 @@ import pytest
 from PIL import Image
 
 from bot.ops.images import fit_file_size, set_dpi
-from bot.ops.printing import capacity, print_sheet
 from tests.conftest import portrait_jpeg
 
 
@@ -58,26 +57,3 @@ def test_set_dpi_keeps_the_pixels_byte_for_byte():
         assert np.array_equal(np.asarray(a), np.asarray(b))
     stripped = b"\xff\xd8" + photo[20:]  # no APP0 at all
     assert _dpi(set_dpi(stripped, 600)) == (600, 600)
-
-
-@pytest.mark.parametrize(
-    ("paper", "photo_size", "dpi", "fits"),
-    [
-        ("6inch", (413, 531), 300, (4, 2)),  # 2-inch photos on a 6x4 sheet: 8
-        ("5inch", (295, 413), 300, (4, 2)),  # 1-inch photos on a 5x3.5 sheet: 8
-        ("6inch", (602, 602), 300, (2, 1)),  # 2x2-inch US photos on 6x4: 2
-    ],
-)
-def test_sheet_capacity(paper, photo_size, dpi, fits):
-    assert capacity(photo_size, paper, dpi) == fits
-
-
-def test_print_sheet_size_copies_and_cut_lines():
-    photo = portrait_jpeg(413, 531)
-    sheet = print_sheet(photo, "6inch", 300)
-    assert (sheet.width, sheet.height, sheet.copies) == (1800, 1200, 8) and _dpi(sheet.data) == (300, 300)
-    fewer = print_sheet(photo, "6inch", 300, copies=3)
-    assert fewer.copies == 3
-    rgb = np.asarray(Image.open(io.BytesIO(sheet.data)).convert("RGB"), dtype=int)
-    gray_rows = np.nonzero(((np.abs(rgb - 160).max(axis=2) < 25).sum(axis=1)) > 400)[0]
-    assert len(gray_rows) >= 4  # the cut lines above and below each row of photos

@@ -21,6 +21,7 @@ from bot.storage.repo import Job
 from bot.telegram.context import Handlers, Service
 from bot.telegram.ui.callback_data import (
     AskDpi,
+    AskMix,
     AskPaper,
     AskSize,
     Back,
@@ -30,6 +31,7 @@ from bot.telegram.ui.callback_data import (
     DropPreview,
     FinalFromPreview,
     MakeDpi,
+    MakeMix,
     MakeSheet,
     MakeSize,
     OptionToggle,
@@ -44,7 +46,7 @@ from providers.errors import ProviderError
 from providers.orders import IdPhotoOption, IdPhotoOrder
 
 if TYPE_CHECKING:
-    from bot.telegram.context import Wiring
+    from bot.telegram.context import ServiceDeps
 
 _TEXT = filters.TEXT & ~filters.COMMAND
 
@@ -68,15 +70,15 @@ def again(job: Job) -> IdPhotoOrder:
     return order
 
 
-def describe(order: IdPhotoOrder, lang: str, wiring: Wiring) -> str:
-    spec = wiring.catalog.for_order(order)
+def describe(order: IdPhotoOrder, lang: str, deps: ServiceDeps) -> str:
+    spec = deps.catalog.for_order(order)
     assert spec is not None
     on, off, none = t(lang, "option.on"), t(lang, "option.off"), t(lang, "option.none")
     name = order.color_name
-    color = t(lang, f"color.{name}") if name in wiring.catalog.palette else name
+    color = t(lang, f"color.{name}") if name in deps.catalog.palette else name
     if order.bg_color2:
         color = t(lang, "idphoto.gradient_to", color=color, end=f"#{order.bg_color2}")
-    if dialog.previews_first(wiring.provider_for(SERVICE.name)):
+    if dialog.previews_first(deps.provider_for(SERVICE.name)):
         return t(lang, "idphoto.details_local", spec=spec_text(lang, spec), color=color)
     return t(
         lang,
@@ -107,23 +109,23 @@ def _sheet(order: IdPhotoOrder, lang: str) -> str:
     return t(lang, "option.with", value=paper, details=", ".join(refinements)) if refinements else paper
 
 
-async def measure(job: Job, data: bytes, wiring: Wiring) -> dict[str, Any] | None:
+async def measure(job: Job, data: bytes, deps: ServiceDeps) -> dict[str, Any] | None:
     """Where the head is in a photo a provider made (the local engine reports its own), so that
     every ID photo's caption names its rule, with the checklist of the photo (a PicWish preview
     shows it); None without the local engine's models. A bought local preview is the preview's
     photo: its measurements are the preview's."""
     order = IdPhotoOrder.model_validate(job.options)
     if order.from_preview:
-        preview = await wiring.repo.get_job(order.from_preview)
+        preview = await deps.repo.get_job(order.from_preview)
         mine = preview is not None and preview.user_id == job.user_id
         placement = preview.result.placement if preview is not None and preview.result and mine else None
         return placement if isinstance(placement, dict) else None
-    spec = wiring.catalog.for_order(order)
-    if wiring.engine is None or spec is None or order.layout_size:
+    spec = deps.catalog.for_order(order)
+    if deps.engine is None or spec is None or order.layout_size:
         return None  # print sheets hold several photos
-    limits = wiring.settings.providers.local.limits()
+    limits = deps.settings.providers.local.limits()
     try:
-        return await wiring.engine.report(data, order.bg_color, spec.rule.rule_id, spec.mm, limits)
+        return await deps.engine.report(data, order.bg_color, spec.rule.rule_id, spec.mm, limits)
     except ProviderError:  # busy, slow or crashed: the photo goes out without its measurements
         return None
 
@@ -181,6 +183,8 @@ def handlers() -> Handlers:
         CallbackQueryHandler(reedit.make_dpi, pattern=MakeDpi.pattern()),
         CallbackQueryHandler(reedit.ask_paper, pattern=AskPaper.pattern()),
         CallbackQueryHandler(reedit.make_sheet, pattern=MakeSheet.pattern()),
+        CallbackQueryHandler(reedit.ask_mix, pattern=AskMix.pattern()),
+        CallbackQueryHandler(reedit.make_mix, pattern=MakeMix.pattern()),
     ]
 
 

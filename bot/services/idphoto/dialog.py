@@ -16,7 +16,7 @@ from typing import Any
 from telegram import InlineKeyboardMarkup, Update
 from telegram.ext import ConversationHandler
 
-from bot.domain.ordering import Refusal, place_order
+from bot.domain.ordering import Refusal
 from bot.domain.session import IdPhotoDraft, PendingOrder, SpecList
 from bot.services.idphoto.captions import spec_text
 from bot.services.idphoto.fit import judge
@@ -110,7 +110,7 @@ def _offered(context: Context, spec: Spec) -> bool:
 
 def _specs_on_screen(context: Context) -> tuple[list[Spec], str]:
     """The spec list behind the current screen and its heading (category or search)."""
-    catalog = context.wiring.catalog
+    catalog = context.deps.catalog
     source = context.session.spec_list or SpecList(query="")
     lang = context.lang
     if source.category is not None:
@@ -122,7 +122,7 @@ def _specs_on_screen(context: Context) -> tuple[list[Spec], str]:
 
 
 async def _category_menu(update: Update, context: Context) -> None:
-    catalog = context.wiring.catalog
+    catalog = context.deps.catalog
     labels = [catalog.category_name(category, context.lang) for category in catalog.categories]
     await _show(update, t(context.lang, "idphoto.pick_category"), keyboards.categories(labels))
 
@@ -139,7 +139,7 @@ async def start(update: Update, context: Context) -> str | int:
 async def pick_category(update: Update, context: Context) -> str:
     """Button i:cat:<index>: lists that category's specs, first page."""
     choice = pressed(update, Category)
-    if choice is None or choice.index >= len(context.wiring.catalog.categories):
+    if choice is None or choice.index >= len(context.deps.catalog.categories):
         await answer(update)
         return State.PICK_CATEGORY
     context.session.spec_list = SpecList(category=choice.index)
@@ -150,7 +150,7 @@ async def search(update: Update, context: Context) -> str:
     """Typed text: specs whose id, size, title or category match every word."""
     lang = context.lang
     query = (message_of(update).text or "").strip()[:40]
-    if not context.wiring.catalog.search(query):
+    if not context.deps.catalog.search(query):
         await message_of(update).reply_text(t(lang, "idphoto.search_none", query=query))
         return State.PICK_SPEC if context.session.spec_list else State.PICK_CATEGORY
     context.session.spec_list = SpecList(query=query)
@@ -194,7 +194,7 @@ async def pick_spec(update: Update, context: Context) -> str | int:
     """Button i:spec:<id>: starts a draft for that spec and asks for the background colour; for
     the custom size, asks for the size first."""
     choice = pressed(update, SpecChoice)
-    spec = context.wiring.catalog.get(choice.spec_id) if choice else None
+    spec = context.deps.catalog.get(choice.spec_id) if choice else None
     if spec is None or context.session.photo is None or not _offered(context, spec):
         await answer(update)
         return ConversationHandler.END
@@ -221,7 +221,7 @@ def _ratio(value: float) -> str:
 async def custom_size(update: Update, context: Context) -> str | int:
     """Typed size after "Custom size": checked against the spec's bounds, then as any spec."""
     lang = context.lang
-    spec = context.wiring.catalog.get(context.session.sizing_spec or -1)
+    spec = context.deps.catalog.get(context.session.sizing_spec or -1)
     if spec is None or spec.custom is None or context.session.photo is None:
         return ConversationHandler.END
     text = (message_of(update).text or "").strip()
@@ -281,7 +281,7 @@ async def pick_color(update: Update, context: Context) -> str | int:
     if draft is None:
         await answer(update, t(lang, "menu.expired"))
         return ConversationHandler.END
-    spec = context.wiring.catalog.for_order(draft.order)
+    spec = context.deps.catalog.for_order(draft.order)
     assert spec is not None
     choice = pressed(update, Colour)
     name = choice.name if choice else ""
@@ -291,7 +291,7 @@ async def pick_color(update: Update, context: Context) -> str | int:
     if name not in (spec.colors or DEFAULT_COLORS):
         await answer(update)
         return State.PICK_COLOR
-    _set_colour(draft, name, context.wiring.catalog.palette[name])
+    _set_colour(draft, name, context.deps.catalog.palette[name])
     return await _after_color(update, context)
 
 
@@ -325,12 +325,12 @@ async def _after_color(update: Update, context: Context) -> str | int:
 
 
 def _price(context: Context, draft: IdPhotoDraft) -> int:
-    wiring = context.wiring
-    return wiring.services[NAME].price(draft.order, wiring.settings, wiring.enabled_services.get(NAME, ""))
+    deps = context.deps
+    return deps.price(NAME, draft.order, deps.enabled_services.get(NAME, ""))
 
 
 def _declared(context: Context) -> frozenset[str]:
-    provider = context.wiring.provider_for(NAME)
+    provider = context.deps.provider_for(NAME)
     return provider.features if provider is not None else frozenset()
 
 
@@ -340,7 +340,7 @@ def _features(context: Context) -> tuple[IdPhotoOption, ...]:
     plain colour wants that colour)."""
     declared = _declared(context)
     draft = context.session.draft
-    spec = context.wiring.catalog.get(draft.order.spec_id) if draft is not None else None
+    spec = context.deps.catalog.get(draft.order.spec_id) if draft is not None else None
     colour_choice = spec is None or spec.colors is None or len(spec.colors) > 1
     beauty = draft is not None and draft.order.beauty
     sheet = draft is not None and draft.order.layout_size is not None
@@ -355,12 +355,12 @@ def _features(context: Context) -> tuple[IdPhotoOption, ...]:
 
 
 def outfits(context: Context) -> tuple[str, ...]:
-    provider = context.wiring.provider_for(NAME)
+    provider = context.deps.provider_for(NAME)
     return provider.catalogs.get("outfits", ()) if provider is not None else ()
 
 
 def layout_sizes(context: Context) -> tuple[str, ...]:
-    provider = context.wiring.provider_for(NAME)
+    provider = context.deps.provider_for(NAME)
     return provider.catalogs.get("layout_sizes", ()) if provider is not None else ()
 
 
@@ -441,7 +441,7 @@ async def pick_outfit(update: Update, context: Context) -> str | int:
 async def back_to_colors(update: Update, context: Context) -> str | int:
     """Button i:back:color."""
     draft = context.session.draft
-    spec = context.wiring.catalog.for_order(draft.order) if draft else None
+    spec = context.deps.catalog.for_order(draft.order) if draft else None
     if spec is None:
         await answer(update)
         return ConversationHandler.END
@@ -464,7 +464,7 @@ async def _draft_from_result(update: Update, context: Context) -> IdPhotoDraft |
         draft.change(last_id=image_ids[0])
         return draft
     source = await _source_photo(context, job)
-    if source is None or not context.wiring.media.exists(source):
+    if source is None or not context.deps.media.exists(source):
         return None
     draft.input_ref = source
     return draft
@@ -476,7 +476,7 @@ async def _source_photo(context: Context, job: Job) -> str | None:
     bought = IdPhotoOrder.model_validate(job.options).from_preview
     if not bought:
         return job.input_ref
-    preview = await context.wiring.repo.get_job(bought)
+    preview = await context.deps.repo.get_job(bought)
     return preview.input_ref if preview is not None and preview.user_id == job.user_id else None
 
 
@@ -484,7 +484,7 @@ async def recolor(update: Update, context: Context) -> str | int:
     """Button i:recolor:<job>: same photo, another background colour, no new upload."""
     lang = context.lang
     draft = await _draft_from_result(update, context)
-    spec = context.wiring.catalog.for_order(draft.order) if draft else None
+    spec = context.deps.catalog.for_order(draft.order) if draft else None
     if draft is None or spec is None:
         await answer(update, t(lang, "idphoto.job_gone"))
         return ConversationHandler.END
@@ -510,7 +510,7 @@ async def show_summary(update: Update, context: Context) -> str | int:
     assert draft is not None
     context.session.draft = None
     source = None if draft.order.last_id else draft.input_ref
-    if previews_first(context.wiring.provider_for(NAME)):
+    if previews_first(context.deps.provider_for(NAME)):
         return await _preview(update, context, draft, source)
     await show_order(update, context, PendingOrder(NAME, draft.order, source))
     return ConversationHandler.END
@@ -522,15 +522,15 @@ async def _preview(update: Update, context: Context, draft: IdPhotoDraft, source
     person pressed on says it is being made (the job's status); a refusal says why there, and
     the step stays, to press again."""
     lang = context.lang
-    provider = context.wiring.enabled_services.get(NAME, "")
+    provider = context.deps.enabled_services.get(NAME, "")
     order = PendingOrder(NAME, draft.order.model_copy(update={"preview": True}), source, provider=provider)
     making = t(lang, "idphoto.preview_making")
-    standing_in = context.wiring.standing_in(NAME)
+    standing_in = context.deps.standing_in(NAME)
     if standing_in is not None:  # its first provider is down: say who makes it instead
         making = t(lang, "order.failover", usual=t(lang, f"provider_short.{standing_in}"), summary=making)
     status = await _show(update, making, None)
-    placed = await place_order(
-        context.wiring, order, user_id=user_id_of(update), chat_id=chat_id_of(update), status_message_id=status
+    placed = await context.deps.place_order(
+        order, user_id=user_id_of(update), chat_id=chat_id_of(update), status_message_id=status
     )
     if isinstance(placed, Job):
         return ConversationHandler.END
@@ -548,7 +548,7 @@ def _refusal_text(lang: str, refusal: Refusal, context: Context) -> str:
         return t(lang, "order.previews", count=refusal.made, minutes=refusal.minutes)
     if refusal.reason == "too_many":
         return t(lang, "idphoto.preview_too_many", active=refusal.active)
-    daily = context.wiring.settings.credits.daily_free
+    daily = context.deps.settings.credits.daily_free
     return t(lang, f"order.{refusal.reason}", price=0, balance=refusal.balance, daily=daily, owed=refusal.owed)
 
 
@@ -556,7 +556,7 @@ def _step_keyboard(context: Context, draft: IdPhotoDraft) -> InlineKeyboardMarku
     """The buttons of the step the draft was on: its colours for a re-render, else its options."""
     lang = context.lang
     if draft.rerender:
-        spec = context.wiring.catalog.for_order(draft.order)
+        spec = context.deps.catalog.for_order(draft.order)
         colours = spec.colors if spec and spec.colors else DEFAULT_COLORS
         return keyboards.colors(lang, colours, custom=spec is None or spec.colors is None)
     return keyboards.options(lang, draft.order, _features(context))
@@ -589,5 +589,5 @@ async def final_from_preview(update: Update, context: Context) -> None:
         return
     final = IdPhotoOrder.model_validate({**preview.model_dump(), "preview": False, "last_id": image_ids[0]})
     # The stored photo goes along (not sent): if PicWish forgot the preview, Try again makes it anew.
-    kept = job.input_ref if job.input_ref and context.wiring.media.exists(job.input_ref) else None
+    kept = job.input_ref if job.input_ref and context.deps.media.exists(job.input_ref) else None
     await show_order(update, context, PendingOrder(NAME, final, kept), new_message=True)

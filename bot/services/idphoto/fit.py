@@ -20,9 +20,10 @@ class SpecVerdict:
 
 def judge(spec: Spec, findings: FaceFindings) -> SpecVerdict:
     """A head that would have to be enlarged more than twice comes out soft; an open mouth is
-    refused where the spec's rule wants a neutral expression, and glasses where it forbids them
-    (the U.S. since 2016); elsewhere they are advice, as are uneven light and over- or underexposure, which
-    no check can be sure enough of to refuse."""
+    refused where the spec's rule wants a neutral expression, glasses where it forbids them (the U.S.
+    since 2016), and hair over the eyes (or the eyebrows) where it wants them visible; elsewhere they
+    are advice, as are uneven light, over- or underexposure and a head covering (allowed for
+    religious or medical reasons, which no check can know)."""
     if findings.checked and enlargement(spec.rule, spec.px, findings.head_px, findings.face_width_px) > MAX_ENLARGEMENT:
         return SpecVerdict(refusal="face.too_small_for_size" if spec.custom is not None else "face.too_small_for_spec")
     verdict = expression(spec.rule, findings.mouth)
@@ -30,6 +31,10 @@ def judge(spec: Spec, findings: FaceFindings) -> SpecVerdict:
         return SpecVerdict(refusal="face.mouth_open")
     if findings.glasses and spec.rule.no_glasses:
         return SpecVerdict(refusal="face.glasses_forbidden")
+    if findings.hair_over_eyes and spec.rule.eyes_visible:
+        return SpecVerdict(refusal="face.hair_over_eyes")
+    if findings.hair_over_brows and spec.rule.brows_visible:
+        return SpecVerdict(refusal="face.hair_over_brows")
     advice = [f"face.{findings.mouth}_advice"] if verdict == "warn" else []
     if findings.uneven_light:
         advice.append("face.uneven_light_advice")
@@ -37,4 +42,8 @@ def judge(spec: Spec, findings: FaceFindings) -> SpecVerdict:
         advice.append("face.overexposed_advice")
     if findings.underexposed:
         advice.append("face.underexposed_advice")
+    if findings.hair_over_brows:
+        advice.append("face.hair_over_eyes_advice" if findings.hair_over_eyes else "face.hair_over_brows_advice")
+    if findings.head_covering:
+        advice.append("face.head_covering_advice")
     return SpecVerdict(advice=tuple(advice))

@@ -15,7 +15,6 @@ import logging
 from telegram import Update
 from telegram.error import TelegramError
 
-from bot.domain.ordering import place_order
 from bot.domain.session import PendingOrder
 from bot.services.idphoto.captions import is_kept_preview
 from bot.services.idphoto.dialog import NAME
@@ -42,7 +41,7 @@ async def _preview(update: Update, context: Context, job_id: str | None) -> tupl
     """The user's own finished local preview named in the button, and its stored exact file."""
     job = await finished_job(update, context, job_id, NAME)
     files = job.result.files if job is not None and job.result is not None else []
-    if job is None or not is_kept_preview(job) or not files or not context.wiring.media.exists(files[0]):
+    if job is None or not is_kept_preview(job) or not files or not context.deps.media.exists(files[0]):
         return None
     return job, files[0]
 
@@ -68,8 +67,8 @@ async def buy(update: Update, context: Context) -> None:
     bought = preview.model_copy(update={"preview": False, "from_preview": job.id})
     # Bought from the engine that made it, whoever makes new ID photos now: the photo is made.
     order = PendingOrder(NAME, bought, exact, nonce=f"pv{job.id}", provider=job.provider, pinned=True)
-    placed = await place_order(
-        context.wiring, order, user_id=user_id_of(update), chat_id=chat_id_of(update), status_message_id=None
+    placed = await context.deps.place_order(
+        order, user_id=user_id_of(update), chat_id=chat_id_of(update), status_message_id=None
     )
     if isinstance(placed, Job):
         await answer(update, t(lang, "idphoto.preview_bought"))
@@ -81,11 +80,11 @@ async def buy(update: Update, context: Context) -> None:
         # The order waits in the session: credits bought in this chat, then Confirm under this text.
         context.session.order = order
         await answer(update)
-        daily = context.wiring.settings.credits.daily_free
+        daily = context.deps.settings.credits.daily_free
         text = t(
             lang, f"order.{placed.reason}", price=placed.price, balance=placed.balance, daily=daily, owed=placed.owed
         )
-        markup = keyboards.short_of_credits(lang, order.nonce) if context.wiring.settings.payments.enabled else None
+        markup = keyboards.short_of_credits(lang, order.nonce) if context.deps.settings.payments.enabled else None
         await message_of(update).reply_text(text, reply_markup=markup)
     else:  # the local engine no longer serves ID photos, or the file went
         await answer(update, t(lang, "idphoto.job_gone" if placed.reason == "input_gone" else "order.unavailable"))

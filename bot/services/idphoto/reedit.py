@@ -1,5 +1,9 @@
 """Free re-edits of a finished ID photo, made locally from its stored file: a file-size window,
-the DPI written into the file, a print sheet. No provider is called and nothing is charged."""
+the DPI written into the file, a print sheet (of this photo, or mixed with another of the person's
+finished ID photos). No provider is called and nothing is charged.
+
+Every step's button carries all it needs (the job, the other job's short id, paper and counts),
+so a restart between steps changes nothing."""
 
 from __future__ import annotations
 
@@ -8,14 +12,25 @@ import asyncio
 from telegram import Update
 
 from bot.ops.images import fit_file_size, image_size, set_dpi
-from bot.ops.printing import capacity, print_sheet
+from bot.ops.packing import MOST_COPIES, Paper, load_papers, most
+from bot.ops.printing import SheetPhoto, print_sheet, printed_size
 from bot.services.idphoto.captions import is_kept_preview
 from bot.services.idphoto.dialog import NAME
 from bot.storage.repo import Job
 from bot.telegram.context import Context
 from bot.telegram.conversations.common import answer, finished_job, message_of, pressed
 from bot.telegram.ui import keyboards
-from bot.telegram.ui.callback_data import AskDpi, AskPaper, AskSize, MakeDpi, MakeSheet, MakeSize
+from bot.telegram.ui.callback_data import (
+    MIX_ID_CHARS,
+    AskDpi,
+    AskMix,
+    AskPaper,
+    AskSize,
+    MakeDpi,
+    MakeMix,
+    MakeSheet,
+    MakeSize,
+)
 from bot.telegram.ui.i18n import t
 from providers.orders import IdPhotoOrder
 from providers.specs import load_catalog
@@ -23,25 +38,75 @@ from providers.specs import load_catalog
 #: File-size windows exam and visa sites ask for, in KB.
 SIZE_WINDOWS = ((10, 30), (20, 50), (30, 100), (50, 200), (100, 500))
 DPI_CHOICES = (300, 350, 600)
-PAPERS = ("5inch", "6inch")
+#: Other finished photos offered for a mixed sheet: the latest of each other spec, among these many jobs.
+MIX_OFFERED = 4
+MIX_LOOKBACK = 20
+#: Copies of (this photo, the other) per offer, times the most that fit: as many of each, or
+#: twice as many of the smaller photo (four 1-inch and two 2-inch).
+MIX_RATIOS = ((1, 1), (2, 1))
 
 
 async def _finished_photo(update: Update, context: Context, job_id: str | None) -> tuple[Job, bytes] | None:
     """The user's own finished ID photo named in the button, and its file. Other results (an
     upscale of thousands of pixels) are not re-edited: a forged button gets nothing."""
     job = await finished_job(update, context, job_id, NAME)
-    if job is None or not job.result or is_kept_preview(job):  # a preview's exact file is what Confirm buys
+    path = _file(context, job) if job is not None else None
+    return (job, context.deps.media.read(path)) if job is not None and path is not None else None
+
+
+def _file(context: Context, job: Job) -> str | None:
+    """A finished photo's stored file, when it may be re-edited: kept, and not a preview's (a
+    preview's exact file is what Confirm buys)."""
+    if not job.result or is_kept_preview(job):
         return None
     files = job.result.files
-    if not files or not context.wiring.media.exists(files[0]):
-        return None
-    return job, context.wiring.media.read(files[0])
+    return files[0] if files and context.deps.media.exists(files[0]) else None
+
+
+def _slug(job: Job) -> str:
+    order = IdPhotoOrder.model_validate(job.options)
+    spec = load_catalog().for_order(order)
+    return spec.slug if spec else str(order.spec_id)
 
 
 def _stem(job: Job) -> str:
+    return f"idphoto_{_slug(job)}"
+
+
+def _name(job: Job, lang: str) -> str:
+    """The spec's name and size, for buttons and captions ("Small 2 Inch 35×45 mm")."""
     order = IdPhotoOrder.model_validate(job.options)
     spec = load_catalog().for_order(order)
-    return f"idphoto_{spec.slug if spec else order.spec_id}"
+    return f"{spec.name(lang)} {spec.mm[0]}×{spec.mm[1]} mm" if spec else str(order.spec_id)
+
+
+def _dpi(job: Job) -> int:
+    return IdPhotoOrder.model_validate(job.options).dpi
+
+
+async def _others(context: Context, job: Job) -> list[Job]:
+    """The person's other finished ID photos for a mixed sheet: the latest of each spec but this
+    one's, single photos only (not a provider's sheet), newest first."""
+    seen = {_slug(job)}
+    found: list[Job] = []
+    for other in await context.deps.repo.finished_jobs(job.user_id, NAME, MIX_LOOKBACK):
+        slug = _slug(other)
+        if slug in seen or IdPhotoOrder.model_validate(other.options).layout_size or _file(context, other) is None:
+            continue
+        seen.add(slug)
+        found.append(other)
+        if len(found) == MIX_OFFERED:
+            break
+    return found
+
+
+def _fits(size: tuple[int, int], dpi: int) -> dict[str, int]:
+    """Per paper, how many copies fit (packing them: up to a few hundred tries, in a thread)."""
+    return {key: most([size], [1], paper, dpi) for key, paper in load_papers().papers.items()}
+
+
+def _paper(key: str) -> Paper | None:
+    return load_papers().papers.get(key)
 
 
 async def _gone(update: Update, lang: str) -> None:
@@ -122,44 +187,134 @@ async def make_dpi(update: Update, context: Context) -> None:
 
 
 async def ask_paper(update: Update, context: Context) -> None:
-    """Button i:sheet:<job>: 5-inch or 6-inch paper, with how many copies fit."""
+    """Button i:sheet:<job>: each paper with how many copies fit, and the person's other finished
+    ID photos to mix in."""
     lang = context.lang
     press = pressed(update, AskPaper)
     found = await _finished_photo(update, context, press.job_id) if press else None
     if found is None:
         return await _gone(update, lang)
     job, photo = found
-    size, dpi = image_size(photo), IdPhotoOrder.model_validate(job.options).dpi
-    fits = {paper: capacity(size, paper, dpi) for paper in PAPERS}
+    size = image_size(photo)
+    fits = await asyncio.to_thread(_fits, size, _dpi(job))
+    others = [(other.id[:MIX_ID_CHARS], _name(other, lang)) for other in await _others(context, job)]
     await answer(update)
-    await message_of(update).reply_text(
-        t(lang, "reedit.pick_paper"),
-        reply_markup=keyboards.sheet_papers(lang, job.id, {p: c * r for p, (c, r) in fits.items()}),
-    )
+    text = t(lang, "reedit.pick_paper") + (" " + t(lang, "reedit.mix_hint") if others else "")
+    await message_of(update).reply_text(text, reply_markup=keyboards.sheet_papers(lang, job.id, fits, others))
 
 
 async def make_sheet(update: Update, context: Context) -> None:
-    """Button i:shc:<job>:<paper>:<copies or 0 for all>: the print sheet."""
+    """Button i:shc:<job>:<paper>:<copies or 0 for all>: the print sheet, as a JPEG and a PDF."""
     lang = context.lang
     press = pressed(update, MakeSheet)
     found = await _finished_photo(update, context, press.job_id) if press else None
-    if press is None or found is None or press.paper not in PAPERS:
+    paper = _paper(press.paper) if press else None
+    if press is None or found is None or paper is None:
         return await _gone(update, lang)
     job, photo = found
-    paper, copies = press.paper, press.copies
-    dpi = IdPhotoOrder.model_validate(job.options).dpi
-    columns, rows = capacity(image_size(photo), paper, dpi)
-    if copies > columns * rows:  # more than the paper holds: not a button the bot offered
+    dpi = _dpi(job)
+    fit = await asyncio.to_thread(most, [image_size(photo)], [1], paper, dpi)
+    if press.copies > fit:  # more than the paper holds: not a button the bot offered
         return await _gone(update, lang)
     await answer(update)
-    try:
-        sheet = await asyncio.to_thread(print_sheet, photo, paper, dpi, copies or None)
-    except ValueError:
+    if fit == 0:
         await message_of(update).reply_text(t(lang, "reedit.too_big_for_paper"))
         return
-    await message_of(update).reply_document(
-        sheet.data,
-        filename=f"{_stem(job)}_sheet-{paper}_x{sheet.copies}.jpg",
-        caption=t(lang, "reedit.sheet_done", copies=sheet.copies, paper=t(lang, f"layout.{paper}"), dpi=dpi),
+    sheet = await asyncio.to_thread(print_sheet, [SheetPhoto(photo, dpi, press.copies or fit)], paper, dpi)
+    name = f"{_stem(job)}_sheet-{paper.key}_x{sheet.copies}"
+    caption = t(lang, "reedit.sheet_done", copies=sheet.copies, paper=t(lang, f"paper.{paper.key}"), dpi=dpi)
+    await _send(update, lang, paper, sheet.jpeg, sheet.pdf, name, caption)
+
+
+async def _other(context: Context, job: Job, short_id: str) -> tuple[Job, bytes] | None:
+    """The other photo a mixed sheet's button names by its short id, if it is still offered."""
+    other = next((o for o in await _others(context, job) if o.id[:MIX_ID_CHARS] == short_id), None)
+    path = _file(context, other) if other is not None else None
+    return (other, context.deps.media.read(path)) if other is not None and path is not None else None
+
+
+def _mix_options(sizes: list[tuple[int, int]], dpi: int) -> dict[str, list[tuple[int, int]]]:
+    """Per paper, the copies of (this photo, the other) offered: for each ratio (the larger share
+    going to the smaller photo), the most that fit."""
+    smaller_first = sizes[0][0] * sizes[0][1] <= sizes[1][0] * sizes[1][1]
+    options: dict[str, list[tuple[int, int]]] = {}
+    for key, paper in load_papers().papers.items():
+        counts: list[tuple[int, int]] = []
+        for big, small in MIX_RATIOS:
+            ratio = (big, small) if smaller_first else (small, big)
+            n = most(sizes, ratio, paper, dpi)
+            if n and (ratio[0] * n, ratio[1] * n) not in counts:
+                counts.append((ratio[0] * n, ratio[1] * n))
+        options[key] = counts
+    return options
+
+
+async def ask_mix(update: Update, context: Context) -> None:
+    """Button i:shm:<job>:<other>: per paper, how many of each of the two photos."""
+    lang = context.lang
+    press = pressed(update, AskMix)
+    found = await _finished_photo(update, context, press.job_id) if press else None
+    other = await _other(context, found[0], press.other) if press and found else None
+    if found is None or other is None:
+        return await _gone(update, lang)
+    (job, photo), (other_job, other_photo) = found, other
+    dpi = max(_dpi(job), _dpi(other_job))
+    sizes = [
+        printed_size(image_size(photo), _dpi(job), dpi),
+        printed_size(image_size(other_photo), _dpi(other_job), dpi),
+    ]
+    options = await asyncio.to_thread(_mix_options, sizes, dpi)
+    await answer(update)
+    if not any(options.values()):
+        await message_of(update).reply_text(t(lang, "reedit.mix_too_big"))
+        return
+    await message_of(update).reply_text(
+        t(lang, "reedit.pick_mix", first=_name(job, lang), second=_name(other_job, lang)),
+        reply_markup=keyboards.mixed_papers(lang, job.id, other_job.id[:MIX_ID_CHARS], options),
+    )
+
+
+async def make_mix(update: Update, context: Context) -> None:
+    """Button i:shx:<job>:<other>:<paper>:<copies>:<copies>: both photos on one sheet, as a
+    JPEG and a PDF. Any counts that fit are made (at least one of each)."""
+    lang = context.lang
+    press = pressed(update, MakeMix)
+    found = await _finished_photo(update, context, press.job_id) if press else None
+    other = await _other(context, found[0], press.other) if press and found else None
+    paper = _paper(press.paper) if press else None
+    counts = (press.first, press.second) if press else (0, 0)
+    if found is None or other is None or paper is None or not 1 <= min(counts) <= max(counts) <= MOST_COPIES:
+        return await _gone(update, lang)  # (unbounded, forged counts would pack millions of copies)
+    first, second = counts
+    (job, photo), (other_job, other_photo) = found, other
+    dpi = max(_dpi(job), _dpi(other_job))
+    photos = [SheetPhoto(photo, _dpi(job), first), SheetPhoto(other_photo, _dpi(other_job), second)]
+    try:
+        sheet = await asyncio.to_thread(print_sheet, photos, paper, dpi)
+    except ValueError:  # more than the paper holds: not a button the bot offered
+        return await _gone(update, lang)
+    await answer(update)
+    name = f"idphoto_sheet-{paper.key}_{_slug(job)}-x{first}_{_slug(other_job)}-x{second}"
+    caption = t(
+        lang,
+        "reedit.mix_done",
+        first=_name(job, lang),
+        first_copies=first,
+        second=_name(other_job, lang),
+        second_copies=second,
+        paper=t(lang, f"paper.{paper.key}"),
+        dpi=dpi,
+    )
+    await _send(update, lang, paper, sheet.jpeg, sheet.pdf, name, caption)
+
+
+async def _send(update: Update, lang: str, paper: Paper, jpeg: bytes, pdf: bytes, name: str, caption: str) -> None:
+    """The sheet as two documents: the JPEG (pixels and DPI as made) and the PDF (the paper's size)."""
+    message = message_of(update)
+    await message.reply_document(jpeg, filename=f"{name}.jpg", caption=caption, disable_content_type_detection=True)
+    await message.reply_document(
+        pdf,
+        filename=f"{name}.pdf",
+        caption=t(lang, "reedit.sheet_pdf", paper=t(lang, f"paper.{paper.key}")),
         disable_content_type_detection=True,
     )

@@ -295,6 +295,27 @@ class MakeSheet(Action, prefix=Prefix.IDPHOTO, action="shc"):
     copies: int  # 0: as many as fit
 
 
+@dataclass(frozen=True)
+class AskMix(Action, prefix=Prefix.IDPHOTO, action="shm"):
+    """Another of the person's finished ID photos on the same sheet: the papers and counts."""
+
+    job_id: str
+    other: str  # the other job's id, its first MIX_ID_CHARS characters (two whole ids exceed 64 bytes)
+
+
+@dataclass(frozen=True)
+class MakeMix(Action, prefix=Prefix.IDPHOTO, action="shx"):
+    job_id: str
+    other: str
+    paper: str
+    first: int  # copies of job_id's photo
+    second: int  # copies of the other's
+
+
+#: How much of the other job's id a mixed sheet's buttons carry.
+MIX_ID_CHARS = 8
+
+
 # --- anime, repair, enhance, portrait ---------------------------------------------------------
 
 

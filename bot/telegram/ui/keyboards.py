@@ -3,7 +3,7 @@ actions in ``bot/telegram/ui/callback_data.py``."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from telegram import InlineKeyboardButton as Button
 from telegram import InlineKeyboardMarkup as Markup
@@ -12,6 +12,7 @@ from bot.config import CreditPack
 from bot.telegram.ui.callback_data import (
     AnimeVideo,
     AskDpi,
+    AskMix,
     AskPaper,
     AskSize,
     Back,
@@ -29,6 +30,7 @@ from bot.telegram.ui.callback_data import (
     ForgetAnswer,
     LayoutChoice,
     MakeDpi,
+    MakeMix,
     MakeSheet,
     MakeSize,
     NewPhoto,
@@ -304,20 +306,41 @@ def dpi_choices(job_id: str, choices: Sequence[int]) -> Markup:
     return Markup([[Button(f"{dpi} dpi", callback_data=MakeDpi(job_id, dpi).data()) for dpi in choices]])
 
 
-def sheet_papers(lang: str, job_id: str, fits: dict[str, int]) -> Markup:
-    """Per paper: all the copies that fit, or fewer."""
+def sheet_papers(lang: str, job_id: str, fits: dict[str, int], others: Sequence[tuple[str, str]]) -> Markup:
+    """Per paper: all the copies that fit, or fewer; then one ➕ per other photo (its short id and
+    its name) to put on the same sheet."""
     rows = []
     for paper, count in fits.items():
         if count == 0:
             continue
         row = [
             Button(
-                t(lang, "reedit.all_copies", paper=t(lang, f"layout.{paper}"), count=count),
+                t(lang, "reedit.all_copies", paper=t(lang, f"paper.{paper}"), count=count),
                 callback_data=MakeSheet(job_id, paper, 0).data(),
             )
         ]
         row += [Button(f"×{n}", callback_data=MakeSheet(job_id, paper, n).data()) for n in (2, 4) if n < count]
         rows.append(row)
+    rows += [
+        [Button(t(lang, "reedit.mix_with", spec=name), callback_data=AskMix(job_id, other).data())]
+        for other, name in others
+    ]
+    return Markup(rows)
+
+
+def mixed_papers(lang: str, job_id: str, other: str, counts: Mapping[str, Sequence[tuple[int, int]]]) -> Markup:
+    """Per paper, a row of (copies of this photo, copies of the other) that fit."""
+    rows = [
+        [
+            Button(
+                t(lang, "reedit.mix_copies", paper=t(lang, f"paper.{paper}"), first=first, second=second),
+                callback_data=MakeMix(job_id, other, paper, first, second).data(),
+            )
+            for first, second in options
+        ]
+        for paper, options in counts.items()
+        if options
+    ]
     return Markup(rows)
 
 

@@ -1,0 +1,87 @@
+"""End-to-end: a free print sheet of two of the person's finished ID photos on A4, in English and
+in Chinese, with the bot restarted between the steps; the JPEG and the PDF at A4's exact size."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from bot.main.app import running
+from bot.telegram.ui.i18n import t
+from tests.bot.flows import dpi, order_finished, pixel_size
+
+A4_POINTS = (210 / 25.4 * 72, 297 / 25.4 * 72)
+
+#: language button, then the texts the sheet steps show in that language.
+LANGUAGES = {
+    "en": {
+        "papers": "Print sheet on which paper",
+        "add": "➕ Large 2 Inch 35×53 mm",
+        "mix": "Small 1 Inch 22×32 mm and Large 2 Inch 35×53 mm on one sheet",
+        "a4": "A4: ",
+        "done": "on A4 paper at 300 dpi, with cut lines and a 1 cm scale bar",
+        "pdf": "exactly the size of A4 paper",
+    },
+    "zh-Hans": {
+        "papers": "排版打印用哪种纸",
+        "add": "➕ 大二寸 35×53 mm",
+        "mix": "小一寸 22×32 mm和大二寸 35×53 mm排在一张纸上",
+        "a4": "A4 纸：",
+        "done": "A4 纸上排了小一寸 22×32 mm",
+        "pdf": "正好是A4 纸的尺寸",
+    },
+}
+
+
+@pytest.mark.parametrize("lang", list(LANGUAGES))
+async def test_a_mixed_sheet_on_a4_across_restarts(make_settings, telegram, picwish, lang):
+    texts = LANGUAGES[lang]
+    settings = make_settings(credits__daily_free=40)
+    user = telegram.user()
+    async with running(settings) as bot:
+        small = await order_finished(user, "Common", "Small 1 Inch", "Blue")
+        await order_finished(user, "Common", "Large 2 Inch", "White")
+        balance = await bot.repo.balance(user.id)
+        if lang != "en":
+            await user.send_text("/language")
+            await user.press(await user.next_message("Choose your language"), "简体中文")
+        await user.press(small, "Print sheet")
+        papers = await user.next_message(texts["papers"])
+        assert papers.button(texts["a4"])  # A4 and 5×7 besides 5-inch and 6-inch paper
+        assert len([b for b in papers.buttons() if b["text"].startswith("➕")]) == 1  # not its own spec
+        assert t(lang, "reedit.mix_hint") in papers.text
+
+    async with running(settings):
+        await user.press(papers, texts["add"])
+        mix = await user.next_message(texts["mix"])
+
+    async with running(settings) as bot:
+        a4 = [b["text"] for b in mix.buttons() if b["text"].startswith(texts["a4"])]
+        counts = [tuple(int(n) for n in re.findall(r"\d+", label.removeprefix(texts["a4"]))) for label in a4]
+        assert len(counts) == 2 and counts[0][0] == counts[0][1] and counts[1][0] == 2 * counts[1][1]
+        first, second = counts[1]
+        await user.press(mix, a4[1])
+        jpeg = await user.next_message(kind="document", timeout=30)
+        pdf = await user.next_message(kind="document", timeout=30)
+        stem = f"idphoto_sheet-a4_small-1-inch-x{first}_large-2-inch-x{second}"
+        assert (jpeg.filename, pdf.filename) == (f"{stem}.jpg", f"{stem}.pdf")
+        assert texts["done"] in jpeg.text and texts["pdf"] in pdf.text
+        assert pixel_size(jpeg.data) == (2480, 3508) and dpi(jpeg.data) == (300, 300)
+        (box,) = re.findall(rb"/MediaBox \[ 0 0 ([\d.]+) ([\d.]+) \]", pdf.data)
+        assert tuple(float(v) for v in box) == pytest.approx(A4_POINTS, abs=1e-6)
+        assert await bot.repo.balance(user.id) == balance  # free
+
+        job, other = mix.button(a4[1])["callback_data"].split(":")[2:4]
+        documents = len(user.messages("document"))
+        for forged in (
+            f"i:shx:{job}:{other}:a4:99:99",  # more than A4 holds
+            f"i:shx:{job}:{other}:a4:0:3",
+            f"i:shx:{job}:{other}:a4:999999999999:1",
+            f"i:shx:{job}:{other}:a3:1:1",
+            f"i:shx:{job}:ffffffff:a4:1:1",  # no such photo of theirs
+            f"i:shm:{job}:{job[:8]}",  # the photo itself
+        ):
+            query = await user.press_data(mix, forged)
+            assert await user.answer_to(query) == t(lang, "idphoto.job_gone")
+        assert len(user.messages("document")) == documents

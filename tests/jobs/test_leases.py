@@ -1,0 +1,148 @@
+"""Two workers on one database: a renewed lease keeps a job with its worker; once that worker
+stops renewing (it stalled, or stopped), the other takes the job over, follows the task already
+submitted (never sending it again) and delivers it once; the stale worker's writes change
+nothing."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Collection
+
+import pytest
+
+from bot.ops.media import MediaStore
+from bot.storage.db import Database
+from bot.storage.repo import JobState, Repository
+from tests.jobs.conftest import DAILY_FREE, PRICE, RESULT, MakeWorker, ledger, place, stored
+from tests.jobs.fakes import FakeBackend, RecordingEvents, done, pending
+
+#: Seconds a lease lasts: renewed every third of it, given up after GIVE_UP of it without a
+#: renewal, taken over once it ran out.
+LEASE = 1.5
+
+
+class Unreachable(Repository):
+    """A worker's repository whose lease operations (renewing its leases, claiming jobs) fail
+    while ``failing`` is set: its database is out of reach for them (or the worker stalled)."""
+
+    failing = False
+
+    def _check(self) -> None:
+        if self.failing:
+            raise sqlite3.OperationalError("database is locked")
+
+    async def renew_leases(
+        self, owner: str, lease: float, job_ids: Collection[str] | None = None, *, timeout: float | None = None
+    ) -> set[str]:
+        self._check()
+        return await super().renew_leases(owner, lease, job_ids, timeout=timeout)
+
+    async def claim_jobs(self, owner: str, lease: float, limit: int, *, take_over: bool = False) -> list[str]:
+        self._check()
+        return await super().claim_jobs(owner, lease, limit, take_over=take_over)
+
+    async def claim_job(self, job_id: str, owner: str, lease: float) -> bool:
+        self._check()
+        return await super().claim_job(job_id, owner, lease)
+
+
+async def lease_left(repo: Repository, job_id: str) -> tuple[str | None, float]:
+    """The job's lease holder, and the seconds its lease still runs by the database's clock."""
+    row = await repo.db.fetchone(
+        f"SELECT owner, COALESCE(lease_until - {repo.db.clock}, 0) AS left FROM jobs WHERE id = ?", (job_id,)
+    )
+    assert row is not None
+    return row["owner"], float(row["left"])
+
+
+@pytest.mark.parametrize("how", ["stalled", "stopped"])
+async def test_a_renewed_lease_keeps_the_job_and_another_worker_takes_it_over_when_renewals_stop(
+    how: str,
+    database: Database,
+    media: MediaStore,
+    backend: FakeBackend,
+    events: RecordingEvents,
+    workers: MakeWorker,
+) -> None:
+    """a submits the job's task and follows it, renewing its lease, while b looks for jobs to
+    take. Then a stalls (its lease operations fail: it stops driving the job before its lease
+    runs out) or stops (it gives the lease back); b takes the job over and finishes it."""
+    a_repo = Unreachable(database, daily_free=DAILY_FREE)
+    a = workers(database, "a", lease=LEASE, repo=a_repo)
+    b = workers(database, "b", lease=LEASE)
+    repo = b.repo
+    # Both work before there is a job: on SQLite a worker's resume takes every unfinished job.
+    assert await a.runner.resume() == 0 and await b.runner.resume() == 0
+    backend.script(pending(progress=10))
+    job = await place(repo, media)
+    # Placed and claimed by a within one step of the event loop (SQLite answers at once): b's
+    # look for unclaimed jobs cannot come in between.
+    assert await repo.claim_job(job.id, "a", LEASE)
+    a.runner.start(job.id)
+
+    # For longer than a lease a follows the task and renews its lease; b, looking for jobs
+    # every third of a lease, never takes it.
+    await backend.wait_for(lambda: bool(backend.queries))
+    started = backend.queries[0].at
+    await backend.wait_for(lambda: backend.queries[-1].at > started + 1.5 * LEASE)
+    owner, left = await lease_left(repo, job.id)
+    assert owner == "a" and left > 0
+    assert {query.client for query in backend.queries} == {"a"}
+
+    if how == "stalled":  # a can no longer renew (nor claim); its driver stops before the lease runs out
+        a_repo.failing = True
+    else:
+        await a.runner.stop()  # gives the lease back: b takes the job at its next look
+    await backend.wait_for(lambda: any(query.client == "b" for query in backend.queries))
+    by_a = [query.at for query in backend.queries if query.client == "a"]
+    by_b = [query.at for query in backend.queries if query.client == "b"]
+    assert max(by_a) < min(by_b)  # never driven by both at once
+    running = await stored(repo, job.id)
+    assert (running.state, running.owner, running.provider_task_id) == (JobState.RUNNING, "b", "task-1")
+
+    # The stale worker's writes, fenced by the lease, change nothing.
+    stale = a.runner.jobs
+    assert not await stale.holds(job.id)
+    assert not await stale.settle(running, JobState.FAILED, error="interrupted")
+    assert not await stale.transition(job.id, (JobState.RUNNING,), JobState.QUEUED)
+    assert not await stale.update(job.id, progress=99)
+    await stale.hand_back(job.id)
+    assert await stored(repo, job.id) == running
+    assert await ledger(repo, job.id) == ["hold"]
+
+    backend.script(done(data=RESULT))
+    delivered = await events.delivered(job.id)
+    await b.runner.idle()
+    assert delivered.job.state == JobState.SUCCEEDED and delivered.files == (RESULT,)
+    assert len(backend.submits) == 1  # followed, never submitted again
+    assert {query.task_id for query in backend.queries} == {"task-1"}
+    final = await stored(repo, job.id)
+    assert (final.state, final.delivery, final.owner) == (JobState.SUCCEEDED, "done", None)
+    assert not await stale.end_delivery(job.id)
+    assert await ledger(repo, job.id) == ["hold", "capture"]
+    assert await repo.balance(job.user_id) == DAILY_FREE - PRICE
+    assert await repo.ledger_problems() == []
+    assert events.counts() == {job.id: 1}
+
+
+async def test_a_worker_does_not_take_a_job_whose_lease_another_renews(
+    database: Database,
+    media: MediaStore,
+    backend: FakeBackend,
+    events: RecordingEvents,
+    workers: MakeWorker,
+) -> None:
+    """Starting a job (as a new job's announcement does) claims it only if no one else's lease
+    on it runs: b's driver gives up at once and the job stays a's."""
+    a = workers(database, "a", lease=LEASE)
+    b = workers(database, "b", lease=LEASE)
+    backend.script(pending())
+    job = await place(a.repo, media)
+    await a.runner.resume()
+    await backend.wait_for(lambda: bool(backend.queries))
+    b.runner.start(job.id)
+    await b.runner.idle()
+    owner, left = await lease_left(a.repo, job.id)
+    assert owner == "a" and left > 0
+    assert (await stored(a.repo, job.id)).state == JobState.RUNNING
+    assert {query.client for query in backend.queries} == {"a"} and len(backend.submits) == 1
