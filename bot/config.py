@@ -117,6 +117,9 @@ class DatabaseSettings(_Section):
 
 class CreditSettings(_Section):
     daily_free: int = Field(default=20, ge=0)
+    #: Free credits a person who came through an invitation (/invite) and the person who invited
+    #: them each get when the newcomer's first paid order is delivered; 0: no invitations.
+    invite_bonus: int = Field(default=5, ge=0, le=10_000)
 
 
 class CreditPack(_Section):

@@ -33,7 +33,7 @@ from bot.storage.opening import open_store
 from bot.storage.store import DATABASE_ERRORS, Exclusive, Store
 from bot.telegram import sessions
 from bot.telegram.context import CONTEXT_TYPES, Context, PhotoBotApp, Service
-from bot.telegram.conversations import menu, operator, orders, payments, privacy
+from bot.telegram.conversations import invite, menu, operator, orders, past_orders, payments, privacy
 from bot.telegram.conversations.common import register_user, user_language
 from bot.telegram.persistence import DatabasePersistence
 from bot.telegram.transport import AiohttpRequest
@@ -45,8 +45,10 @@ from bot.telegram.ui.callback_data import (
     DropOrder,
     ForgetAnswer,
     NewPhoto,
+    OrdersPage,
     RefundAnswer,
     RetryJob,
+    SendAgain,
     ServiceChoice,
     SetLanguage,
 )
@@ -60,7 +62,7 @@ warnings.filterwarnings("ignore", message="If 'per_message=False'", category=PTB
 
 #: Telegram's own retry_after is honoured by the rate limiter, then retried this often.
 RATE_LIMIT_RETRIES = 3
-COMMANDS = ("start", "help", "balance", "cancel", "language", "privacy", "forget")
+COMMANDS = ("start", "help", "balance", "orders", "cancel", "language", "privacy", "forget")
 #: Shown in the command menu too while credits are sold.
 PAYMENT_COMMANDS = ("buy", "paysupport", "terms")
 ALLOWED_UPDATES = ["message", "callback_query", "pre_checkout_query"]
@@ -112,6 +114,8 @@ def register_handlers(app: PhotoBotApp, conversation_timeout: float) -> None:
     app.add_handler(CommandHandler("start", menu.start))
     app.add_handler(CommandHandler("help", menu.help_command))
     app.add_handler(CommandHandler("balance", menu.balance))
+    app.add_handler(CommandHandler("orders", past_orders.orders))
+    app.add_handler(CommandHandler("invite", invite.invite))
     app.add_handler(CommandHandler("cancel", menu.cancel))
     app.add_handler(CommandHandler("language", menu.language))
     app.add_handler(CommandHandler("privacy", privacy.privacy))
@@ -135,6 +139,9 @@ def register_handlers(app: PhotoBotApp, conversation_timeout: float) -> None:
     app.add_handler(CallbackQueryHandler(orders.cancel_order, pattern=DropOrder.pattern()))
     app.add_handler(CallbackQueryHandler(orders.cancel_job, pattern=CancelJob.pattern()))
     app.add_handler(CallbackQueryHandler(orders.retry_job, pattern=RetryJob.pattern()))
+    # Past orders (/orders): pages, and a finished order's files again.
+    app.add_handler(CallbackQueryHandler(past_orders.page, pattern=OrdersPage.pattern()))
+    app.add_handler(CallbackQueryHandler(past_orders.send_again, pattern=SendAgain.pattern()))
     app.add_handler(CallbackQueryHandler(menu.set_language, pattern=SetLanguage.pattern()))
     app.add_handler(CallbackQueryHandler(privacy.forget_answer, pattern=ForgetAnswer.pattern()))
     # Buttons under a service's finished results (free re-edits of an ID photo).
@@ -182,7 +189,8 @@ def build_application(settings: Settings, store: Store | None = None) -> PhotoBo
 
 
 async def _set_commands(app: PhotoBotApp, settings: Settings) -> None:
-    names = COMMANDS + (PAYMENT_COMMANDS if settings.payments.enabled else ())
+    names = COMMANDS + (("invite",) if settings.credits.invite_bonus else ())
+    names += PAYMENT_COMMANDS if settings.payments.enabled else ()
     for lang, code in (("en", None), ("zh-Hans", "zh")):
         commands = [BotCommand(name, t(lang, f"commands.{name}")) for name in names]
         await app.bot.set_my_commands(commands, language_code=code)

@@ -217,6 +217,7 @@ async def open_wiring(app: PhotoBotApp, settings: Settings, db: Store, *, serve_
         db,
         daily_free=settings.credits.daily_free,
         fingerprint_key=derive_secret(settings.server.media_secret, settings.telegram.token),
+        invite_bonus=settings.credits.invite_bonus,
     )
     media = MediaStore(settings.media_dir)
     signer = MediaSigner(

@@ -9,6 +9,7 @@ import statistics
 import time
 from dataclasses import dataclass
 
+from bot.storage.invites import InviteFigures, Invites
 from bot.storage.store import Store
 
 #: The windows /stats reports: a day and a week, in seconds.
@@ -38,6 +39,8 @@ class WindowFigures:
     bought_spent: int
     stars_earned: int
     stars_refunded: int
+    #: People who came through an invitation in the window, rewarded ones, bonus credits given.
+    invites: InviteFigures
 
 
 @dataclass(frozen=True)
@@ -88,4 +91,5 @@ async def _window(db: Store, since: float) -> WindowFigures:
         bought_spent=int(spent[0]["bought"]),
         stars_earned=int(earned[0]["n"]),
         stars_refunded=int(refunded[0]["n"]),
+        invites=await Invites(db).figures(since),
     )

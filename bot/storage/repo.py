@@ -18,6 +18,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
+from bot.storage import invites
+from bot.storage.invites import Invites
 from bot.storage.links import linked_ref
 from bot.storage.store import Store, Tx
 
@@ -252,18 +254,26 @@ class ActiveJobs(Exception):
 
 class Repository:
     def __init__(
-        self, db: Store, daily_free: int, today: Callable[[], str] = utc_day, fingerprint_key: bytes = b"photobot"
+        self,
+        db: Store,
+        daily_free: int,
+        today: Callable[[], str] = utc_day,
+        fingerprint_key: bytes = b"photobot",
+        invite_bonus: int = 0,
     ) -> None:
         self.db = db
         self.daily_free = daily_free
+        #: Free credits each side of an invitation gets with the newcomer's first paid order.
+        self.invite_bonus = invite_bonus
         #: The UTC day of the daily free credits (a parameter so that tests can turn the day).
         self.today = today
         self._fingerprint_key = fingerprint_key
 
     # --- users -----------------------------------------------------------------
 
-    async def ensure_user(self, user_id: int, chat_id: int, language: str) -> User:
-        """Create the user on first sight (language from Telegram) and grant today's credits.
+    async def ensure_user(self, user_id: int, chat_id: int, language: str, invite_code: str | None = None) -> User:
+        """Create the user on first sight (language from Telegram) and grant today's credits; a
+        first sight through an invitation (``/start <invite_code>``) is noted (bot/storage/invites.py).
         Every update comes through here: a user already known in this chat, with the same
         language and today's credits granted, is only read."""
         known = await self.db.fetchone(
@@ -280,12 +290,15 @@ class Repository:
             return User(user_id, chat_id, known["language"], bool(known["language_chosen"]))
 
         async def work(tx: Tx) -> sqlite3.Row | None:
+            new = invite_code is not None and not await tx.fetchone("SELECT 1 FROM users WHERE user_id = ?", (user_id,))
             await tx.execute(
                 "INSERT INTO users (user_id, chat_id, language, first_seen) VALUES (?, ?, ?, ?)"
                 " ON CONFLICT(user_id) DO UPDATE SET chat_id = excluded.chat_id,"
                 " language = CASE WHEN users.language_chosen = 1 THEN users.language ELSE excluded.language END",
                 (user_id, chat_id, language, time.time()),
             )
+            if new and invite_code is not None:
+                await invites.record(tx, user_id, invite_code, self._fingerprint(user_id), time.time())
             await self._grant_daily(tx, user_id)
             return await tx.fetchone("SELECT * FROM users WHERE user_id = ?", (user_id,))
 
@@ -386,6 +399,7 @@ class Repository:
                     )
             else:
                 await tx.execute("DELETE FROM users WHERE user_id = ?", (user_id,))
+            await invites.forget(tx, user_id, pseudonym, self._fingerprint(user_id), now)
             await tx.execute("DELETE FROM forgotten_today WHERE day < ?", (day,))
             await tx.execute(
                 "INSERT INTO forgotten_today (fingerprint, day) VALUES (?, ?)"
@@ -446,6 +460,7 @@ class Repository:
             if row["state"] in (JobState.FAILED, JobState.CANCELLED) and released != held:
                 problems.append(f"job {row['id']}: {row['state']} but released {released} of {held}")
         problems += await self._payment_problems()
+        problems += await Invites(self.db).problems()
         # A balance goes below zero only where a refund took back credits already spent (or where
         # /forget kept such a debt), and every debt kept was given back to a pseudonym.
         negative = await self.db.report(
@@ -579,6 +594,15 @@ class Repository:
     async def active_jobs(self, user_id: int) -> list[Job]:
         rows = await self.db.fetchall(
             "SELECT * FROM jobs WHERE user_id = ? AND state IN ('queued', 'submitting', 'running')", (user_id,)
+        )
+        return [Job.from_row(row) for row in rows]
+
+    async def recent_jobs(self, user_id: int, limit: int, offset: int = 0) -> list[Job]:
+        """The user's jobs, newest first: ``limit`` of them after the ``offset`` newest (/orders,
+        on the ``jobs_user_recent`` index)."""
+        rows = await self.db.fetchall(
+            "SELECT * FROM jobs WHERE user_id = ? ORDER BY created_at DESC, id DESC LIMIT ? OFFSET ?",
+            (user_id, limit, offset),
         )
         return [Job.from_row(row) for row in rows]
 
@@ -722,12 +746,15 @@ class Repository:
             if (await tx.execute(*update)) != 1:
                 return False
             # Settled as held: a release gives back free and bought credits as they were taken.
+            now = time.time()
             await tx.execute(
                 "INSERT INTO ledger (user_id, kind, amount, paid, job_id, created_at)"
                 " SELECT user_id, ?, amount, paid, job_id, CAST(? AS DOUBLE PRECISION) FROM ledger"
                 " WHERE job_id = ? AND kind = 'hold'",
-                (kind, time.time(), job.id),
+                (kind, now, job.id),
             )
+            if to_state == JobState.SUCCEEDED and job.price > 0:  # a newcomer's first paid order
+                await invites.reward(tx, job.user_id, job.id, self.invite_bonus, now)
             return True
 
         return await self.db.transaction(work, user=job.user_id)

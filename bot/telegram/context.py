@@ -115,6 +115,9 @@ class Service(Generic[OrderT]):
     price: Callable[[OrderT, Settings, str], int]
     #: The lines that describe an order on the summary.
     describe: Callable[[OrderT, str, ServiceDeps], str]
+    #: A few words that tell one of its orders from another in /orders (an ID photo's spec);
+    #: None where the service's name says enough.
+    label: Callable[[OrderT, str], str] | None = None
     #: How each finished file is shown (``settings`` for prices on the buttons under it).
     present: Callable[[Job, int, bytes, str, Settings], ResultView] = plain_result
     #: Measures a finished result its provider did not report on (where the head is in an ID photo

@@ -20,6 +20,7 @@ from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter
 
 from bot.jobs.events import DeliveryPostponed
 from bot.ops.media import MediaStore
+from bot.storage.invites import Invites, Reward
 from bot.storage.repo import Job, JobState, LeasedJobs, Repository
 from bot.telegram.alerts import OperatorAlerts
 from bot.telegram.ui import keyboards
@@ -31,6 +32,8 @@ log = logging.getLogger(__name__)
 SEND_ATTEMPTS = 4
 #: Telegram's limit of items in one media group.
 MAX_ALBUM = 10
+#: Sends one part of a delivery (a message), when awaited.
+Send = Callable[[], Awaitable[object]]
 
 
 class Delivery:
@@ -121,6 +124,8 @@ class Delivery:
         sent = list(job.sent_parts)
         # Off the event loop: the files are read, and a preview's watermark is drawn and encoded.
         parts = await asyncio.to_thread(self._parts, job, lang)
+        if job.state == JobState.SUCCEEDED and (reward := await Invites(self.repo.db).rewarded_by(job.id)):
+            parts += self._reward_parts(job, lang, reward)
         try:
             for name, send in parts:
                 if name in sent:
@@ -136,44 +141,10 @@ class Delivery:
         if ended and job.state == JobState.SUCCEEDED and self.delivered is not None:
             self.delivered(job, time.time() - job.created_at)
 
-    def _parts(self, job: Job, lang: str) -> list[tuple[str, Callable[[], Awaitable[object]]]]:
-        parts: list[tuple[str, Callable[[], Awaitable[object]]]] = []
+    def _parts(self, job: Job, lang: str) -> list[tuple[str, Send]]:
+        parts: list[tuple[str, Send]] = []
         if job.state == JobState.SUCCEEDED and job.result:
-            files, extras = job.result.files, job.result.extra_files
-            views = [self.present(job, i, self.media.read(ref), lang) for i, ref in enumerate(files)]
-            # By-products (face close-ups of an enhanced photo) follow as files, after the result.
-            documents = [(view, view.document_caption) for view in views if view.document_caption is not None] + [
-                (
-                    self.present(job, len(files) + i, self.media.read(ref), lang),
-                    t(lang, "result.extra_caption", number=i + 1),
-                )
-                for i, ref in enumerate(extras)
-            ]
-            keyboard = views[-1].keyboard if views else None
-            if len(views) == 1:  # the buttons go under the last file, the photo when it is the only one
-                photo = functools.partial(
-                    self.bot.send_photo,
-                    job.chat_id,
-                    photo=views[0].data,
-                    caption=views[0].caption,
-                    reply_markup=None if documents else keyboard,
-                )
-                parts.append(("photo0", photo))
-            elif views:
-                album = [InputMediaPhoto(v.data, caption=v.caption) for v in views[:MAX_ALBUM]]
-                parts.append(("album", lambda: self.bot.send_media_group(job.chat_id, media=album)))
-            for index, (view, caption) in enumerate(documents):
-                markup = keyboard if index == len(documents) - 1 else None
-                document = functools.partial(
-                    self.bot.send_document,
-                    job.chat_id,
-                    document=view.data,
-                    filename=view.filename,
-                    caption=caption,
-                    disable_content_type_detection=True,
-                    reply_markup=markup,
-                )
-                parts.append((f"document{index}", document))
+            parts = result_messages(self.bot, job, job.chat_id, lang, self.media, self.present)
             text, markup = t(lang, "job.done", price=job.price) if job.price else t(lang, "job.done_free"), None
         elif job.state == JobState.CANCELLED:
             text, markup = t(lang, "job.cancelled", price=job.price), keyboards.new_photo(lang)
@@ -182,6 +153,20 @@ class Delivery:
             text = t(lang, "job.failed", reason=reason, price=job.price)
             markup = keyboards.job_failed(lang, job.id)
         parts.append(("status", lambda: self._status(job, text, markup)))
+        return parts
+
+    def _reward_parts(self, job: Job, lang: str, reward: Reward) -> list[tuple[str, Send]]:
+        """The order earned its buyer and the person who invited them an invitation bonus: both told,
+        the inviter last (one who blocked the bot ends the delivery)."""
+        parts: list[tuple[str, Send]] = [
+            (
+                "bonus",
+                functools.partial(self.bot.send_message, job.chat_id, t(lang, "invite.earned", bonus=reward.bonus)),
+            )
+        ]
+        if reward.inviter_chat_id is not None:
+            text = t(reward.inviter_language, "invite.earned_inviter", bonus=reward.bonus)
+            parts.append(("bonus_inviter", functools.partial(self.bot.send_message, reward.inviter_chat_id, text)))
         return parts
 
     async def _status(self, job: Job, text: str, markup: InlineKeyboardMarkup | None) -> None:
@@ -197,7 +182,7 @@ class Delivery:
                 log.info("job %s: status message cannot be edited (%s); sending a new one", job.id, err)
         await self.bot.send_message(job.chat_id, text, reply_markup=markup)
 
-    async def _send(self, send: Callable[[], Awaitable[object]], job: Job, part: str) -> None:
+    async def _send(self, send: Send, job: Job, part: str) -> None:
         for attempt in range(SEND_ATTEMPTS):
             try:
                 await send()
@@ -216,3 +201,52 @@ class Delivery:
                 log.info("job %s: sending %s failed (%s), attempt %d", job.id, part, err, attempt + 1)
                 await asyncio.sleep(0.5 * 2**attempt)
         raise DeliveryPostponed(f"part {part} of job {job.id} could not be sent")
+
+
+def result_messages(
+    bot: Bot,
+    job: Job,
+    chat_id: int,
+    lang: str,
+    media: MediaStore,
+    present: Callable[[Job, int, bytes, str], ResultView],
+) -> list[tuple[str, Send]]:
+    """A finished job's files as the messages that show them in ``chat_id``, each named as delivery records it:
+    the photo (an album when there are several), then the exact files and by-products, the
+    buttons under the last. /orders sends them again the same way. Reads the files (and draws a
+    preview's watermark): call it off the event loop."""
+    assert job.result is not None
+    parts: list[tuple[str, Send]] = []
+    files, extras = job.result.files, job.result.extra_files
+    views = [present(job, i, media.read(ref), lang) for i, ref in enumerate(files)]
+    # By-products (face close-ups of an enhanced photo) follow as files, after the result.
+    documents = [(view, view.document_caption) for view in views if view.document_caption is not None] + [
+        (present(job, len(files) + i, media.read(ref), lang), t(lang, "result.extra_caption", number=i + 1))
+        for i, ref in enumerate(extras)
+    ]
+    keyboard = views[-1].keyboard if views else None
+    if len(views) == 1:  # the buttons go under the last file, the photo when it is the only one
+        photo = functools.partial(
+            bot.send_photo,
+            chat_id,
+            photo=views[0].data,
+            caption=views[0].caption,
+            reply_markup=None if documents else keyboard,
+        )
+        parts.append(("photo0", photo))
+    elif views:
+        album = [InputMediaPhoto(v.data, caption=v.caption) for v in views[:MAX_ALBUM]]
+        parts.append(("album", lambda: bot.send_media_group(chat_id, media=album)))
+    for index, (view, caption) in enumerate(documents):
+        markup = keyboard if index == len(documents) - 1 else None
+        document = functools.partial(
+            bot.send_document,
+            chat_id,
+            document=view.data,
+            filename=view.filename,
+            caption=caption,
+            disable_content_type_detection=True,
+            reply_markup=markup,
+        )
+        parts.append((f"document{index}", document))
+    return parts

@@ -388,10 +388,12 @@ async def test_commands_help_balance_cancel(bot, telegram):
         "start",
         "help",
         "balance",
+        "orders",
         "cancel",
         "language",
         "privacy",
         "forget",
+        "invite",
     ]
     assert telegram.commands["zh"][0]["description"] == "开始并查看功能"
     user = telegram.user()

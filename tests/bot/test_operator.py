@@ -46,7 +46,10 @@ async def test_stats_show_users_orders_credits_stars_and_providers(make_settings
         day, week = shown.split("\n\n")[1:3]
         assert shown.startswith("📊 Users: 4\n\n")  # three users and the admin
         assert day.startswith("Last 24 hours (active users: 3):\n• 🪪 ID photo: 3 orders, 67% succeeded, median ")
-        assert day.endswith("Credits spent: 12 free, 0 bought\nStars: 50 ⭐ earned, 50 ⭐ refunded")
+        assert day.endswith(
+            "Credits spent: 12 free, 0 bought\nStars: 50 ⭐ earned, 50 ⭐ refunded\n"
+            "Invitations: 0 people came invited, 0 earned the bonus; 0 bonus credits given"
+        )
         assert week.startswith("Last 7 days (active users: 3):\n• 🪪 ID photo: 3 orders, 67% succeeded")
         providers = shown.split("\n\n")[3].splitlines()
         assert providers[0] == "Providers (since the bot started):"

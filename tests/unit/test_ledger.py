@@ -45,7 +45,7 @@ async def test_wal_mode_and_migration_version(tmp_path):
     db = await Database.open(tmp_path / "db.sqlite3")
     try:
         assert (await db.fetchone("PRAGMA journal_mode"))[0] == "wal"
-        assert (await db.fetchone("PRAGMA user_version"))[0] == 10
+        assert (await db.fetchone("PRAGMA user_version"))[0] == 12
     finally:
         await db.close()
 
@@ -60,7 +60,7 @@ async def test_postgres_migrations_are_recorded_and_run_once():
     first, second = await asyncio.gather(PostgresStore.open(url), PostgresStore.open(url))
     try:
         versions = await first.fetchall("SELECT version FROM schema_version ORDER BY version")
-        assert [row["version"] for row in versions] == [1, 2, 3, 4, 5, 6, 7]
+        assert [row["version"] for row in versions] == [1, 2, 3, 4, 5, 6, 7, 8, 9]
     finally:
         await first.close()
         await second.close()
@@ -270,6 +270,22 @@ async def test_free_previews_are_counted_per_user_and_provider_over_the_last_hou
     assert await repo.ledger_problems() == []
 
 
+async def test_recent_jobs_are_the_users_own_newest_first_a_page_at_a_time(repo):
+    for user_id in (1, 2):
+        await repo.ensure_user(user_id, user_id, "en")
+    mine = [await repo.create_job(_draft(1)) for _ in range(5)]
+    await repo.create_job(_draft(1, user_id=2))
+    # Two orders in the same instant keep one order, by id.
+    await repo.db.write("UPDATE jobs SET created_at = 100 WHERE id IN (?, ?)", (mine[3].id, mine[4].id))
+    for age, job in enumerate(mine[:3]):
+        await repo.db.write("UPDATE jobs SET created_at = ? WHERE id = ?", (200 - age, job.id))
+    newest = [mine[0].id, mine[1].id, mine[2].id, *sorted((mine[3].id, mine[4].id), reverse=True)]
+    first, second = await repo.recent_jobs(1, 3), await repo.recent_jobs(1, 3, offset=3)
+    assert [job.id for job in first + second] == newest
+    assert {job.user_id for job in first + second} == {1}
+    assert await repo.recent_jobs(1, 3, offset=5) == []
+
+
 async def test_ledger_is_append_only(repo):
     await repo.ensure_user(1, 1, "en")
     with pytest.raises(INTEGRITY, match="append-only"):
@@ -434,7 +450,7 @@ async def test_a_version_3_ledger_keeps_every_row_and_balance_after_the_payments
     try:
         repo = Repository(db, daily_free=20)
         repo.today = lambda: "2026-11-29"  # type: ignore[method-assign]
-        assert (await db.fetchone("PRAGMA user_version"))[0] == 10
+        assert (await db.fetchone("PRAGMA user_version"))[0] == 12
         rows = await db.fetchall("SELECT id, kind, amount, paid, payment FROM ledger ORDER BY id")
         assert [tuple(r) for r in rows] == [
             (1, "daily_grant", 20, 0, None),
@@ -508,3 +524,59 @@ async def test_the_local_engines_previews_kept_before_are_marked_kept_by_the_mig
         assert kept == {"local-preview": True, "local-photo": False, "picwish-preview": False}
     finally:
         await db.close()
+
+
+async def test_an_invitation_earns_both_sides_free_credits_once_with_the_first_paid_order(store):
+    from bot.storage.invites import Invites
+
+    repo, invites = Repository(store, daily_free=20, invite_bonus=5), Invites(store)
+    await repo.ensure_user(1, 1, "en")
+    code = await invites.code_of(1)
+    assert await invites.code_of(1) == code
+    await repo.ensure_user(2, 2, "en", invite_code=code)  # new, through the link
+    await repo.ensure_user(1, 1, "en", invite_code=code)  # oneself: known already
+    await repo.ensure_user(3, 3, "en")
+    await repo.ensure_user(3, 3, "en", invite_code=code)  # had used the bot before
+    await repo.ensure_user(4, 4, "en", invite_code="unknown")
+    assert [row["invitee_id"] for row in await store.fetchall("SELECT invitee_id FROM invitations")] == [2]
+    free = await repo.create_job(_draft(0, user_id=2))
+    assert await repo.settle(free, "succeeded", result=JobResult(files=[]))  # a free job earns nothing
+    failed = await repo.create_job(_draft(6, user_id=2))
+    assert await repo.settle(failed, "failed", error="x")
+    assert await repo.balance(2) == 20 and await repo.balance(1) == 20
+    for _ in range(2):  # the first paid order delivered earns it, once
+        paid = await repo.create_job(_draft(6, user_id=2))
+        assert await repo.settle(paid, "succeeded", result=JobResult(files=[]))
+    assert await repo.credits(2) == Credits(20 - 12 + 5, 0) and await repo.credits(1) == Credits(25, 0)
+    assert await invites.rewarded_by(paid.id) is None
+    reward = await invites.rewarded_by((await repo.recent_jobs(2, 2))[1].id)
+    assert reward is not None and (reward.bonus, reward.inviter_chat_id) == (5, 1)
+    figures = await invites.figures()
+    assert (figures.invited, figures.rewarded, figures.credits) == (1, 1, 10)
+    assert await repo.ledger_problems() == []
+
+
+async def test_after_forget_a_person_is_never_new_again_and_a_pending_invitation_lapses(store):
+    from bot.storage.invites import Invites
+
+    repo, invites = Repository(store, daily_free=20, invite_bonus=5), Invites(store)
+    await repo.ensure_user(1, 1, "en")
+    code = await invites.code_of(1)
+    await repo.ensure_user(2, 2, "en", invite_code=code)
+    await repo.forget_user(2)  # invited, gone before any order
+    await repo.ensure_user(5, 5, "en")
+    await repo.forget_user(5)  # used the bot, then /forget
+    await store.write("DELETE FROM forgotten_today")  # days ago: today's credits are theirs
+    await repo.ensure_user(2, 2, "en", invite_code=code)  # back through the link: not new
+    await repo.ensure_user(5, 5, "en", invite_code=code)
+    rows = await store.fetchall("SELECT invitee_id, inviter_id FROM invitations")
+    assert [(row["invitee_id"] < 0, row["inviter_id"]) for row in rows] == [(True, 1)]
+    for user_id in (2, 5):
+        paid = await repo.create_job(_draft(6, user_id=user_id))
+        assert await repo.settle(paid, "succeeded", result=JobResult(files=[]))
+    assert await repo.balance(1) == 20
+    # The inviter's /forget takes their code; their invitations count on, under the pseudonym.
+    await repo.forget_user(1)
+    assert await store.fetchall("SELECT * FROM invite_codes") == []
+    assert (await invites.figures()).invited == 1
+    assert await repo.ledger_problems() == []

@@ -38,7 +38,7 @@ from bot.services.idphoto.buttons import (
     SpecChoice,
     SpecPage,
 )
-from bot.services.idphoto.captions import final_order_price, present, spec_text
+from bot.services.idphoto.captions import final_order_price, order_label, present, spec_text
 from bot.storage.repo import Job
 from bot.telegram.context import Handlers, Service, ServiceDeps
 from bot.telegram.ui.i18n import t
@@ -193,6 +193,7 @@ SERVICE = Service(
     steps=steps,
     price=price,
     describe=describe,
+    label=order_label,
     present=present,
     measure=measure,
     retry=again,

@@ -36,6 +36,13 @@ def spec_text(lang: str, spec: Spec) -> str:
     )
 
 
+def order_label(order: IdPhotoOrder, lang: str) -> str:
+    """The spec an order was for, as /orders names it; with its paper for a print sheet."""
+    spec = load_catalog().for_order(order)
+    title = spec.name(lang) if spec else str(order.spec_id)
+    return t(lang, "result.sheet_caption", title=title, size=order.layout_size) if order.layout_size else title
+
+
 def _mm(value: float) -> str:
     return f"{value:.1f}".rstrip("0").rstrip(".")
 

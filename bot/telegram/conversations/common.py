@@ -76,15 +76,27 @@ async def register_user(update: Update, context: Context) -> None:
 
 
 async def user_language(update: Update, context: Context) -> str:
-    """The user's language; registers the user (and today's free credits) on first sight."""
+    """The user's language; registers the user (and today's free credits) on first sight, noting
+    an invitation they came through (bot/storage/invites.py)."""
     session = context.session
     if session.lang is None:
         user = update.effective_user
         chat = update.effective_chat
         assert user is not None and chat is not None
-        record = await context.wiring.repo.ensure_user(user.id, chat.id, pick_language(user.language_code))
+        record = await context.wiring.repo.ensure_user(
+            user.id, chat.id, pick_language(user.language_code), invite_code(update)
+        )
         session.lang = record.language
     return session.lang
+
+
+def invite_code(update: Update) -> str | None:
+    """The code of ``/start <code>`` (an invitation link opened), if the update is that."""
+    message = update.message
+    words = message.text.split() if message is not None and message.text else []
+    if len(words) == 2 and words[0].split("@")[0] == "/start":
+        return words[1][:64]
+    return None
 
 
 def is_admin(update: Update, context: Context) -> bool:

@@ -48,6 +48,8 @@ async def help_command(update: Update, context: Context) -> None:
     text = t(lang, "help.text", daily=context.wiring.settings.credits.daily_free)
     if context.wiring.settings.payments.enabled:
         text += "\n" + t(lang, "help.buying")
+    if bonus := context.wiring.settings.credits.invite_bonus:
+        text += "\n" + t(lang, "help.inviting", bonus=bonus)
     await message_of(update).reply_text(text)
 
 

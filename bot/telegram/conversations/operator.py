@@ -32,6 +32,8 @@ def _window(lang: str, name: str, figures: WindowFigures) -> str:
         lines.append(t(lang, "stats.no_orders"))
     lines.append(t(lang, "stats.credits", free=figures.free_spent, bought=figures.bought_spent))
     lines.append(t(lang, "stats.stars", earned=figures.stars_earned, refunded=figures.stars_refunded))
+    invites = figures.invites
+    lines.append(t(lang, "stats.invites", invited=invites.invited, rewarded=invites.rewarded, credits=invites.credits))
     return "\n".join(lines)
 
 

@@ -35,6 +35,7 @@ class Prefix(StrEnum):
     JOB = "j"  # running or finished job: cancel, retry
     LANG = "l"  # language switch
     BUY = "b"  # credit packs, and an admin's refund
+    HISTORY = "h"  # /orders: past orders, their files again
 
 
 class Action:
@@ -171,4 +172,21 @@ class CancelJob(Action, prefix=Prefix.JOB, action="cancel"):
 
 @dataclass(frozen=True)
 class RetryJob(Action, prefix=Prefix.JOB, action="retry"):
+    job_id: str
+
+
+# --- past orders ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class OrdersPage(Action, prefix=Prefix.HISTORY, action="page"):
+    """/orders from its ``offset``-th newest order on."""
+
+    offset: int
+
+
+@dataclass(frozen=True)
+class SendAgain(Action, prefix=Prefix.HISTORY, action="get"):
+    """A finished order's files again, at no charge."""
+
     job_id: str

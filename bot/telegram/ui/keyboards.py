@@ -17,8 +17,10 @@ from bot.telegram.ui.callback_data import (
     DropOrder,
     ForgetAnswer,
     NewPhoto,
+    OrdersPage,
     RefundAnswer,
     RetryJob,
+    SendAgain,
     ServiceChoice,
     SetLanguage,
 )
@@ -61,6 +63,20 @@ def job_failed(lang: str, job_id: str) -> Markup:
             ]
         ]
     )
+
+
+def past_orders(lang: str, again: Sequence[tuple[int, str]], offset: int, older: bool, page: int) -> Markup:
+    """Under a page of /orders: the files again of each numbered order in ``again`` (number, job id),
+    then newer and older pages (``page`` orders each)."""
+    rows = in_rows(
+        [Button(t(lang, "orders.again", number=n), callback_data=SendAgain(job).data()) for n, job in again], 5
+    )
+    paging = []
+    if offset > 0:
+        paging.append(Button(t(lang, "orders.newer"), callback_data=OrdersPage(max(0, offset - page)).data()))
+    if older:
+        paging.append(Button(t(lang, "orders.older"), callback_data=OrdersPage(offset + page).data()))
+    return Markup([*rows, paging] if paging else rows)
 
 
 def buy(lang: str) -> Markup:

@@ -1,0 +1,177 @@
+"""End to end: /orders lists a person's orders, newest first, a page at a time, in their language,
+and sends a finished one's files again from the stored results (no provider call, no charge)
+until the retention sweep deletes them; a button naming another person's order gets nothing;
+the buttons keep working after a restart."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import time
+
+import pytest
+
+from bot.main.app import running
+from bot.storage.opening import open_store
+from bot.storage.repo import JobDraft, JobState, Repository
+from bot.telegram.ui.callback_data import SendAgain
+from tests.bot.flows import local_preview, order_anime, order_finished, order_until_summary
+from tests.conftest import postgres_schema
+
+DAY = 86400
+
+
+async def _orders(user, contains: str = ""):
+    await user.send_text("/orders")
+    return await user.next_message(contains)
+
+
+def _lines(listing) -> list[str]:
+    """The order entries of a listing, each "n. what\\ndate · state · price"."""
+    return [part for part in listing.text.split("\n\n") if part[:1].isdigit()]
+
+
+async def test_orders_lists_states_and_prices_in_both_languages_and_sends_files_again_for_free(
+    make_settings, telegram, picwish, qq
+):
+    user, stranger = telegram.user(user_id=7001), telegram.user(user_id=7002)
+    async with running(make_settings()) as bot:
+        delivered = await order_finished(user, "Visa", "USA Visa", "White")
+        picwish.next_states = [[(0, 0), (-1, 0)]]
+        failing = await order_until_summary(user, "Visa", "USA Visa", "White")
+        await user.press(failing, "Confirm")
+        await user.edited(failing, "could not be processed")
+        summary = await order_anime(user)
+        await user.press(summary, "Confirm")
+        await user.next_message(kind="document", timeout=30)
+        await bot.runner.idle()
+
+        listing = await _orders(user, "Your orders")
+        anime, failed, idphoto = _lines(listing)
+        day = time.strftime("%Y-%m-%d", time.gmtime())
+        assert anime.startswith("1. 🎨 Anime portrait\n" + day) and anime.endswith("UTC · ✅ done · 2 credits")
+        assert failed.startswith("2. 🪪 ID photo · USA Visa\n") and failed.endswith("❌ failed · 6 credits returned")
+        assert idphoto.startswith("3. 🪪 ID photo · USA Visa\n") and idphoto.endswith("✅ done · 6 credits")
+        assert listing.text.endswith("Tap a number to get that order's files again, free of charge.")
+        assert [b["text"] for b in listing.buttons()] == ["📥 1", "📥 3"]
+
+        # Again, from the stored files: the same exact file, no provider asked, nothing charged.
+        ledger = await bot.db.fetchall("SELECT * FROM ledger ORDER BY id")
+        balance, submitted = await bot.repo.balance(user.id), len(picwish.creates)
+        await user.press(listing, "📥 3")
+        photo = await user.next_message(kind="photo")
+        again = await user.next_message(kind="document")
+        assert "USA Visa · 602×602 px · 300 dpi" in photo.text
+        assert (again.data, again.filename) == (delivered.data, delivered.filename)
+        assert [b["text"] for b in again.buttons()] == [b["text"] for b in delivered.buttons()]
+        assert await bot.repo.balance(user.id) == balance == 30 - 6 - 2
+        assert await bot.db.fetchall("SELECT * FROM ledger ORDER BY id") == ledger
+        assert len(picwish.creates) == submitted
+        assert await bot.repo.ledger_problems() == []
+
+        # Another person's order, by a forged button: refused, nothing sent to anyone.
+        idphoto_job = (await bot.repo.recent_jobs(user.id, 3))[2]
+        own = await _orders(stranger, "no orders yet")
+        sent = len(telegram.log)
+        forged = await stranger.press_data(own, SendAgain(idphoto_job.id).data())
+        assert await stranger.answer_to(forged) == "This is not your order."
+        assert len(telegram.log) == sent
+
+        # In Chinese.
+        await user.send_text("/language")
+        choice = await user.next_message("Choose your language")
+        await user.press(choice, "简体中文")
+        await user.edited(choice, "已切换为简体中文")
+        listing = await _orders(user, "你的订单")
+        anime, failed, idphoto = _lines(listing)
+        assert anime.startswith("1. 🎨 ") and anime.endswith("（UTC） · ✅ 已完成 · 2 积分")
+        assert failed.startswith("2. 🪪 ") and "美国签证" in failed and failed.endswith("❌ 失败 · 6 积分已退回")
+        assert idphoto.endswith("✅ 已完成 · 6 积分")
+        assert listing.text.endswith("点编号即可免费再次获取该订单的文件。")
+
+
+def _age(folder, days: float) -> None:
+    then = time.time() - days * DAY
+    for path in folder.iterdir():
+        os.utime(path, (then, then))
+
+
+async def test_buttons_work_after_a_restart_until_the_files_are_no_longer_kept(make_settings, telegram, picwish):
+    settings = make_settings(database__media_retention_days=7)
+    user = telegram.user(user_id=7003)
+    async with running(settings):
+        await order_finished(user, "Visa", "USA Visa", "White")
+        listing = await _orders(user, "Your orders")
+        assert [b["text"] for b in listing.buttons()] == ["📥 1"]
+
+    async with running(settings) as bot:  # restarted: the button names the job, not a session
+        await user.press(listing, "📥 1")
+        await user.next_message(kind="document", timeout=15)
+        assert len(picwish.creates) == 1
+
+    _age(settings.media_dir / "inputs", 8)
+    _age(settings.media_dir / "results", 8)
+    async with running(settings) as bot:
+        await asyncio.wait_for(bot.sweeper.swept.wait(), 10)
+        pressed = await user.press(listing, "📥 1")
+        assert (
+            await user.answer_to(pressed)
+            == "The files of this order are no longer kept. Send a photo to make it again."
+        )
+        (entry,) = _lines(await _orders(user, "Your orders"))
+        assert entry.endswith("✅ done · files no longer kept · 6 credits")
+        assert len(user.messages("document")) == 2  # delivered, then sent again once: nothing more
+        assert await bot.repo.ledger_problems() == []
+
+
+async def test_long_histories_come_a_page_at_a_time_newest_first_on_postgres(make_settings, telegram):
+    settings = make_settings(database__url=await postgres_schema())
+    user = telegram.user(user_id=7004)
+    store = await open_store(settings.database.path, settings.database.url)
+    try:  # seven orders, a day apart, settled and told before the bot starts
+        repo = Repository(store, daily_free=30)
+        await repo.ensure_user(user.id, user.id, "en")
+        for number in range(7):
+            job = await repo.create_job(JobDraft(user.id, user.id, "repair", "hili", {"mode": "upscale"}, None, 1, 60))
+            await repo.settle(job, JobState.FAILED if number % 2 else JobState.CANCELLED, error="invalid_image")
+            await store.write(
+                "UPDATE jobs SET created_at = ?, delivery = 'done' WHERE id = ?", (1_700_000_000 + number * DAY, job.id)
+            )
+    finally:
+        await store.close()
+    async with running(settings) as bot:
+        listing = await _orders(user, "Your orders, newest first (1–5)")
+        entries = _lines(listing)
+        assert [entry.split(".")[0] for entry in entries] == ["1", "2", "3", "4", "5"]
+        assert entries[0].endswith("2023-11-20 22:13 UTC · ✖️ cancelled · 1 credit returned")  # the newest
+        assert entries[1].endswith("2023-11-19 22:13 UTC · ❌ failed · 1 credit returned")
+        assert [b["text"] for b in listing.buttons()] == ["Older ▶"]
+        await user.press(listing, "Older ▶")
+        await user.edited(listing, "(6–7)")
+        assert [entry.split(".")[0] for entry in _lines(listing)] == ["6", "7"]
+        assert "2023-11-14 22:13 UTC" in _lines(listing)[1]  # the oldest
+        assert [b["text"] for b in listing.buttons()] == ["◀ Newer"]
+        await user.press(listing, "◀ Newer")
+        await user.edited(listing, "(1–5)")
+        assert await bot.repo.ledger_problems() == []
+
+
+async def test_a_free_preview_comes_again_as_its_preview_with_confirm_never_as_its_exact_file(make_settings, telegram):
+    pytest.importorskip("mediapipe", reason="the photobot[local] extra is not installed")
+    user = telegram.user(user_id=7005)
+    async with running(make_settings(providers__picwish__enabled=False)) as bot:
+        preview = await local_preview(user, "Visa", "USA Visa", "White")
+        await telegram.wait_for(lambda: any("Nothing was charged" in m.text for m in user.messages()), 30)
+        listing = await _orders(user, "Your orders")
+        (entry,) = _lines(listing)
+        assert entry.startswith("1. 🪪 ID photo · USA Visa\n") and entry.endswith("👁 free preview · free")
+        await user.press(listing, "📥 1")
+        again = await user.next_message(kind="photo", timeout=30)
+        assert (again.data, again.text) == (preview.data, preview.text)  # reduced, watermarked, its checklist
+        assert [b["text"] for b in again.buttons()] == [b["text"] for b in preview.buttons()]
+        await user.press(again, "Confirm")  # its Confirm buys it, once
+        document = await user.next_message(kind="document", timeout=30)
+        assert document.data == bot.media.read((await bot.repo.recent_jobs(user.id, 2))[1].result.files[0])
+        assert len(user.messages("document")) == 1
+        assert await bot.repo.balance(user.id) == 28
+        assert await bot.repo.ledger_problems() == []
