@@ -76,7 +76,8 @@ def segment_person(rgb: Array, *, full: bool = False) -> Array | None:
     0..1 at the image's size; None for the full model where it is not installed."""
     import cv2
 
-    session = _segmenter(full)
+    with _lock:  # one session each, though the worker's warm-up may be loading it
+        session = _segmenter(full)
     if session is None:
         return None
     height, width = rgb.shape[:2]
@@ -89,3 +90,20 @@ def segment_person(rgb: Array, *, full: bool = False) -> Array | None:
     mask = (output - low) / (high - low) if high > low else np.zeros_like(output)
     resized: Array = cv2.resize(mask.astype(np.float32), (width, height), interpolation=cv2.INTER_LINEAR)
     return resized
+
+
+def warm_faces() -> None:
+    """Load the face models and run each once, so that the first check pays for neither."""
+    grey = np.full((U2NET_SIZE, U2NET_SIZE, 3), 128, dtype=np.uint8)
+    detect_faces(grey, 0)
+    detect_faces(grey, 1)
+    _tflite(FACE_MESH_FILE).run(np.full((1, facemesh.SIZE, facemesh.SIZE, 3), 0.5, dtype=np.float32))
+
+
+def warm_cutout() -> None:
+    """Load the cut-out models and run U²-Net-p once (grey, not black: zeros make denormal numbers,
+    which slow the network a hundredfold); the full U²-Net, which only busy backgrounds need, is
+    loaded but not run (a run costs half a second)."""
+    segment_person(np.full((U2NET_SIZE, U2NET_SIZE, 3), 128, dtype=np.uint8))
+    with _lock:
+        _segmenter(True)
