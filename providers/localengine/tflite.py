@@ -143,7 +143,16 @@ def _split(content: bytes) -> tuple[list[_Part | _Custom], tuple[int, ...], tupl
     from ai_edge_litert.interpreter import Interpreter
     from flatbuffers import flexbuffers
 
-    model = schema.ModelT.InitFromObj(schema.Model.GetRootAsModel(content, 0))
+    root = schema.Model.GetRootAsModel(content, 0)
+    codes_used = {root.OperatorCodes(i).CustomCode() for i in range(root.OperatorCodesLength())}
+    if not {code.decode() for code in codes_used if code} & CUSTOM_OPS.keys():
+        # Nothing to cut: the model as it is (unpacking and packing it again costs a tenth of a second).
+        whole = Interpreter(model_content=content, num_threads=THREADS)
+        whole.allocate_tensors()
+        inputs = tuple(int(d["index"]) for d in whole.get_input_details())
+        outputs = tuple(int(d["index"]) for d in whole.get_output_details())
+        return [_Part(whole, inputs, outputs)], inputs, outputs
+    model = schema.ModelT.InitFromObj(root)
     graph = model.subgraphs[0]
     codes = model.operatorCodes
     constant = {
