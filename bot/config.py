@@ -490,7 +490,9 @@ class LocalSettings(_Section):
     def missing(self) -> list[str]:
         from providers.localengine import available
 
-        return [] if available() else ["the photobot[local] extra (pip install 'photobot[local]')"]
+        if available():
+            return []
+        return ["the photobot[local] extra and its models (pip install 'photobot[local]' && photobot models)"]
 
     @property
     def usable(self) -> bool:

@@ -153,7 +153,7 @@ def cutout(data: bytes, bg_color: str) -> CutOut:
     rgb = _rgb(data)
     width = rgb.shape[1]
     background = _background(bg_color)
-    seen = _selfie().process(rgb).segmentation_mask > 0.5
+    seen = _person(rgb)
     radius = max(2, round(width / 60))
     person = cv2.dilate(seen.astype(np.uint8), _disc(radius)).astype(bool)
     _ears(rgb, person)
@@ -171,10 +171,26 @@ def cutout(data: bytes, bg_color: str) -> CutOut:
 
 
 @lru_cache(maxsize=1)
-def _selfie() -> Any:
-    import mediapipe as mp
+def _selfie_model() -> Any:
+    from providers.localengine.files import tflite_path
+    from providers.localengine.install import SELFIE_FILE
+    from providers.localengine.tflite import TfliteModel
 
-    return mp.solutions.selfie_segmentation.SelfieSegmentation(model_selection=0)
+    return TfliteModel(tflite_path(SELFIE_FILE).read_bytes())
+
+
+def _person(rgb: np.ndarray) -> np.ndarray:
+    """Where MediaPipe's selfie segmentation (general model, 256x256) sees a person, as its
+    SelfieSegmentationCpu graph computes the mask (the whole photo stretched to the model's square,
+    the mask stretched back bilinearly), run with LiteRT; not a model the engine cuts out with."""
+    import cv2
+
+    from providers.localengine.blazeface import crop
+
+    height, width = rgb.shape[:2]
+    square = crop(rgb, (width / 2, height / 2), (width, height), 0.0, 256, zero=True)
+    (mask,) = _selfie_model().run((square.astype(np.float32) / np.float32(255))[None])
+    return cv2.resize(mask.reshape(256, 256), (width, height)) > 0.5
 
 
 def stray_share(data: bytes, bg_color: str) -> float:
@@ -184,7 +200,7 @@ def stray_share(data: bytes, bg_color: str) -> float:
 
     rgb = _rgb(data)
     height, width = rgb.shape[:2]
-    person = _selfie().process(rgb).segmentation_mask > 0.5
+    person = _person(rgb)
     radius = max(2, round(0.03 * width))
     kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * radius + 1, 2 * radius + 1))
     person = cv2.dilate(person.astype(np.uint8), kernel).astype(bool)

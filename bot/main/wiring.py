@@ -134,10 +134,14 @@ def make_providers(settings: Settings) -> dict[str, TaskProvider[Any]]:
 
 def local_engine(settings: Settings) -> EngineWorker | None:
     """The local engine's worker pool (face checks, measurements, local ID photos), or None when
-    its models are not installed. Its processes start on first use."""
+    its models are not installed. Its processes start now and load the models (EngineWorker.warm)."""
     from providers.localengine import available
 
-    return shared_worker(settings.providers.local.concurrency) if available() else None
+    if not available():
+        return None
+    engine = shared_worker(settings.providers.local.concurrency)
+    engine.warm()
+    return engine
 
 
 def _observers(*observers: Observer) -> Observer:

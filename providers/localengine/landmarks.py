@@ -1,8 +1,8 @@
 """The face's landmarks (MediaPipe Face Mesh with irises) and what they tell: tilt, turn, nod, eyes, mouth.
 
-Face Mesh ships in ``mediapipe==0.10.21`` (``face_landmark_with_attention.tflite``). It runs on a
-square region around the face that BlazeFace found, so a small face in a large photo is seen at
-the mesh's own resolution.
+Face Mesh ships in ``mediapipe==0.10.21`` (``face_landmark_with_attention.tflite``, run by
+facemesh.py). It runs on a square region around the face that BlazeFace found, so a small face in
+a large photo is seen at the mesh's own resolution.
 """
 
 from __future__ import annotations

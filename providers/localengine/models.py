@@ -9,8 +9,10 @@ from typing import Any
 
 import numpy as np
 
+from providers.localengine import blazeface, facemesh
 from providers.localengine.arrays import Array
-from providers.localengine.files import u2net_path, u2netp_path
+from providers.localengine.files import FACE_DETECTOR_FILES, FACE_MESH_FILE, tflite_path, u2net_path, u2netp_path
+from providers.localengine.tflite import TfliteModel
 
 U2NET_SIZE = 320
 _MEAN = np.array([0.485, 0.456, 0.406], dtype=np.float32)
@@ -18,20 +20,17 @@ _STD = np.array([0.229, 0.224, 0.225], dtype=np.float32)
 _lock = threading.Lock()
 
 
-@lru_cache(maxsize=2)
-def _face_detector(model_selection: int) -> Any:
-    import mediapipe as mp
+#: Scores a detection needs, by model_selection, as in MediaPipe's FaceDetection(min_detection_confidence=0.5):
+#: its full-range graph keeps its own 0.6 whatever that option says (measured: the same detections
+#: and boxes within 0.001 pixels only with 0.6). FaceMesh's own detection threshold is 0.3.
+MIN_DETECTION = (0.5, 0.6)
+MIN_MESH_DETECTION = 0.3
+_SPECS = (blazeface.SHORT_RANGE, blazeface.FULL_RANGE)
 
-    return mp.solutions.face_detection.FaceDetection(model_selection=model_selection, min_detection_confidence=0.5)
 
-
-@lru_cache(maxsize=1)
-def _face_mesh() -> Any:
-    import mediapipe as mp
-
-    return mp.solutions.face_mesh.FaceMesh(
-        static_image_mode=True, max_num_faces=1, refine_landmarks=True, min_detection_confidence=0.3
-    )
+@lru_cache(maxsize=3)
+def _tflite(name: str) -> TfliteModel:
+    return TfliteModel(tflite_path(name).read_bytes())
 
 
 def _session(path: Path) -> Any:
@@ -58,21 +57,18 @@ def _segmenter(full: bool) -> Any:
     return _session(light)
 
 
-def detect_faces(rgb: Array, model_selection: int) -> list[Any]:
-    """MediaPipe detections (relative boxes and keypoints) for an RGB uint8 image."""
-    with _lock:
-        result = _face_detector(model_selection).process(rgb)
-    return list(result.detections or [])
+def detect_faces(rgb: Array, model_selection: int) -> list[blazeface.Detection]:
+    """BlazeFace's detections (boxes and keypoints as shares of the image) in an RGB uint8 image,
+    best first: ``model_selection`` 0 the short-range model, 1 the full-range one."""
+    model = _tflite(FACE_DETECTOR_FILES[model_selection])
+    return blazeface.detect(model, _SPECS[model_selection], rgb, MIN_DETECTION[model_selection])
 
 
 def mesh_landmarks(rgb: Array) -> Array | None:
     """Face Mesh's 478 landmarks (with irises) of the main face as an (478, 3) array of shares of
     the image's width and height (z on the scale of x), or None."""
-    with _lock:
-        result = _face_mesh().process(rgb)
-    if not result.multi_face_landmarks:
-        return None
-    return np.array([(p.x, p.y, p.z) for p in result.multi_face_landmarks[0].landmark], dtype=np.float64)
+    detector, mesh = _tflite(FACE_DETECTOR_FILES[0]), _tflite(FACE_MESH_FILE)
+    return facemesh.landmarks(detector, mesh, rgb, MIN_MESH_DETECTION)
 
 
 def segment_person(rgb: Array, *, full: bool = False) -> Array | None:
@@ -80,7 +76,8 @@ def segment_person(rgb: Array, *, full: bool = False) -> Array | None:
     0..1 at the image's size; None for the full model where it is not installed."""
     import cv2
 
-    session = _segmenter(full)
+    with _lock:  # one session each, though the worker's warm-up may be loading it
+        session = _segmenter(full)
     if session is None:
         return None
     height, width = rgb.shape[:2]
@@ -93,3 +90,20 @@ def segment_person(rgb: Array, *, full: bool = False) -> Array | None:
     mask = (output - low) / (high - low) if high > low else np.zeros_like(output)
     resized: Array = cv2.resize(mask.astype(np.float32), (width, height), interpolation=cv2.INTER_LINEAR)
     return resized
+
+
+def warm_faces() -> None:
+    """Load the face models and run each once, so that the first check pays for neither."""
+    grey = np.full((U2NET_SIZE, U2NET_SIZE, 3), 128, dtype=np.uint8)
+    detect_faces(grey, 0)
+    detect_faces(grey, 1)
+    _tflite(FACE_MESH_FILE).run(np.full((1, facemesh.SIZE, facemesh.SIZE, 3), 0.5, dtype=np.float32))
+
+
+def warm_cutout() -> None:
+    """Load the cut-out models and run U²-Net-p once (grey, not black: zeros make denormal numbers,
+    which slow the network a hundredfold); the full U²-Net, which only busy backgrounds need, is
+    loaded but not run (a run costs half a second)."""
+    segment_person(np.full((U2NET_SIZE, U2NET_SIZE, 3), 128, dtype=np.uint8))
+    with _lock:
+        _segmenter(True)

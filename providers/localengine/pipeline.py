@@ -201,7 +201,8 @@ def _guided_filter(guide: Array, source: Array, radius: int, eps: float) -> Arra
     mean_i, mean_p = mean(guide), mean(source)
     a: Array = np.divide(mean(guide * source) - mean_i * mean_p, mean(guide * guide) - mean_i * mean_i + eps)
     b: Array = mean_p - a * mean_i
-    return np.clip(mean(a) * guide + mean(b), 0.0, 1.0)
+    filtered: Array = np.clip(mean(a) * guide + mean(b), 0.0, 1.0)
+    return filtered
 
 
 def _beyond_photo(linear: Array, offset: Array, shape: tuple[int, ...], size: tuple[int, int]) -> Array:
@@ -288,7 +289,7 @@ def compose(
     # The mask in the same window. Past the photo's bottom edge the body goes on (a photo cut at
     # the chest), and below the chin past its sides (shoulders): there the edge is replicated;
     # above, and at the top, the person ends.
-    person = np.zeros(source.shape[:2], dtype=np.float32)
+    person: Array = np.zeros(source.shape[:2], dtype=np.float32)
     mx0, my0 = max(origin[0], wx0), max(origin[1], wy0)
     mx1, my1 = min(origin[0] + mask.shape[1], wx1), min(origin[1] + mask.shape[0], wy1)
     if mx1 > mx0 and my1 > my0:

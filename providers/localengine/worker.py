@@ -5,8 +5,9 @@ fraction of a second. In a worker process that memory stays out of the bot's pro
 then holds a thousand pending jobs in well under 200 MB), the bot's event loop never waits
 on the engine, and a crash in native code costs one photo, not the bot.
 
-The pool is started on first use and lives as long as the interpreter: a bot (or a test
-suite) that never checks a face never pays for it.
+The pool lives as long as the interpreter. The bot starts it with the engine (``warm``), and
+each worker process loads the models as it starts, so the first photo after a start is as quick
+as any; elsewhere (a test suite that never checks a face) it starts on first use.
 
 Every call is bounded: at most ``queue_limit`` photos wait behind those being made (more is
 "busy, try again", at once and for free), and a photo that takes longer than ``time_limit``
@@ -73,6 +74,16 @@ def _exit_with_parent(parent: int) -> None:
 # strings, so the bot's process never imports numpy, OpenCV or the models.
 
 
+def _start(parent: int) -> None:
+    """Worker initializer: watch the parent, load the face models (every task needs them), and load
+    the cut-out models beside the first tasks (a face check need not wait for 180 MB of them)."""
+    _exit_with_parent(parent)
+    from providers.localengine import models
+
+    models.warm_faces()
+    threading.Thread(target=models.warm_cutout, name="warm-cutout", daemon=True).start()
+
+
 def _inspect(image: bytes) -> FaceFindings:
     from providers.localengine.faces import inspect_face
 
@@ -128,10 +139,17 @@ class EngineWorker:
                 self._pool = ProcessPoolExecutor(
                     self.processes,
                     mp_context=multiprocessing.get_context("spawn"),
-                    initializer=_exit_with_parent,
+                    initializer=_start,
                     initargs=(os.getpid(),),
                 )
             return self._pool
+
+    def warm(self) -> None:
+        """Start the worker processes now, without waiting for them: each loads the models as it
+        starts, while the bot connects, instead of during its first photo."""
+        pool = self._executor()
+        for _ in range(self.processes):
+            pool.submit(int)  # the pool starts its processes on the first task
 
     def _discard(self, pool: ProcessPoolExecutor, *, kill: bool) -> None:
         """Stop using ``pool``; with ``kill``, end its processes (photos in them fail as crashed)."""

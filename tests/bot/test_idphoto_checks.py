@@ -9,7 +9,7 @@ import re
 
 import pytest
 
-pytest.importorskip("mediapipe", reason="the photobot[local] extra is not installed")
+pytest.importorskip("ai_edge_litert", reason="the photobot[local] extra is not installed")
 
 from bot.main.app import running
 from tests.bot.flows import local_preview, order_until_summary

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-pytest.importorskip("mediapipe", reason="the photobot[local] extra is not installed")
+pytest.importorskip("ai_edge_litert", reason="the photobot[local] extra is not installed")
 
 from bot.main.app import running
 from providers.localengine.worker import shared_worker

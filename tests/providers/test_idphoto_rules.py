@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from PIL import Image, ImageFilter
 
-pytest.importorskip("mediapipe", reason="the photobot[local] extra is not installed")
+pytest.importorskip("ai_edge_litert", reason="the photobot[local] extra is not installed")
 
 from providers.localengine import FaceCheckError, inspect_face, make_id_photo
 from providers.placement import assess, load_rules

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-pytest.importorskip("mediapipe", reason="the photobot[local] extra is not installed")
+pytest.importorskip("ai_edge_litert", reason="the photobot[local] extra is not installed")
 
 from providers.localengine import FaceCheckError, check_face, make_id_photo
 from providers.localengine.models import detect_faces
@@ -37,11 +37,9 @@ def _measure(data: bytes, bg: str) -> tuple[float, float]:
     rgb = np.asarray(Image.open(io.BytesIO(data)).convert("RGB"))
     height, width = rgb.shape[:2]
     (face,) = detect_faces(rgb, 1)
-    box = face.location_data.relative_bounding_box
-    eyes = face.location_data.relative_keypoints[:2]
-    centre = (eyes[0].x + eyes[1].x) / 2
-    chin = (box.ymin + box.height) * height
-    left, right = int((box.xmin + 0.3 * box.width) * width), int((box.xmin + 0.7 * box.width) * width)
+    centre = float(face.keypoints[0, 0] + face.keypoints[1, 0]) / 2
+    chin = (face.ymin + face.height) * height
+    left, right = int((face.xmin + 0.3 * face.width) * width), int((face.xmin + 0.7 * face.width) * width)
     distance = np.abs(rgb[:, left:right].astype(float) - _hex(bg)).max(axis=2).mean(axis=1)
     crown = int(np.nonzero(distance > 40)[0][0])
     return abs(centre - 0.5), (chin - crown) / height

@@ -13,7 +13,7 @@ import textwrap
 import pytest
 from PIL import Image
 
-pytest.importorskip("mediapipe", reason="the photobot[local] extra is not installed")
+pytest.importorskip("ai_edge_litert", reason="the photobot[local] extra is not installed")
 
 from providers.errors import EngineBusy, EngineCrashed, EngineTimeout
 from providers.localengine.worker import EngineLimits, EngineWorker, FaceProblem

