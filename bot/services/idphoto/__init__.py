@@ -14,7 +14,7 @@ from typing import Any
 
 from telegram.ext import CallbackQueryHandler, MessageHandler, filters
 
-from bot.config import Settings
+from bot.config import PicwishPrices, Settings
 from bot.services.idphoto import dialog, preview, reedit
 from bot.services.idphoto.buttons import (
     AskDpi,
@@ -38,7 +38,7 @@ from bot.services.idphoto.buttons import (
     SpecChoice,
     SpecPage,
 )
-from bot.services.idphoto.captions import final_order_price, order_label, present, spec_text
+from bot.services.idphoto.captions import option_price, order_label, present, spec_text
 from bot.storage.repo import Job
 from bot.telegram.context import Handlers, Service, ServiceDeps
 from bot.telegram.ui.i18n import t
@@ -49,11 +49,14 @@ _TEXT = filters.TEXT & ~filters.COMMAND
 
 
 def price(order: IdPhotoOrder, settings: Settings, provider: str) -> int:
-    """The local engine's one price (its preview is free); PicWish's base (or outfit) price plus
-    each paid option, or its preview price for a watermarked preview."""
-    if provider == "picwish":
-        return settings.providers.picwish.prices.preview if order.preview else final_order_price(order, settings)
-    return 0 if order.preview else settings.providers.local.price
+    """By the serving provider's price list in the configuration: one priced per option (PicWish's
+    ``prices``) charges its base (or outfit) price plus each paid option, or its preview price for a
+    watermarked preview; one with a single ``price`` (the local engine) charges that, its preview
+    (the photo itself, kept until bought) free."""
+    section = getattr(settings.providers, provider)
+    if isinstance(prices := getattr(section, "prices", None), PicwishPrices):
+        return prices.preview if order.preview else option_price(order, prices)
+    return 0 if order.preview else int(section.price)
 
 
 def again(job: Job) -> IdPhotoOrder:

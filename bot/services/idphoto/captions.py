@@ -8,7 +8,7 @@ from typing import Any
 
 from telegram.constants import MessageLimit
 
-from bot.config import Settings
+from bot.config import PicwishPrices, Settings
 from bot.ops.images import image_size, watermarked
 from bot.services.idphoto import buttons
 from bot.storage.repo import Job
@@ -191,14 +191,18 @@ def present(job: Job, index: int, data: bytes, lang: str, settings: Settings) ->
 
 
 def final_order_price(preview: IdPhotoOrder, settings: Settings) -> int:
-    """What the preview costs without its watermark: PicWish's price for the same order."""
-    prices = settings.providers.picwish.prices
-    total = prices.outfit if preview.clothes_id else prices.base
-    if preview.beauty:
-        total += prices.beauty + (prices.sharpen if preview.sharpen else 0)
-        total += prices.thin_face if preview.thin_face else 0
-    if preview.layout_size:
-        total += prices.layout + (prices.sheet_vertical if preview.layout_vertical else 0)
-        total += prices.sheet_white if preview.layout_bg_color else 0
-    total += prices.custom_size if preview.mm_width is not None else 0
-    return total + (prices.gradient if preview.bg_color2 else 0)
+    """What a PicWish preview costs without its watermark: PicWish's price for the same order."""
+    return option_price(preview, settings.providers.picwish.prices)
+
+
+def option_price(order: IdPhotoOrder, prices: PicwishPrices) -> int:
+    """An order by a price list per option: the base (or outfit) price plus each paid option."""
+    total = prices.outfit if order.clothes_id else prices.base
+    if order.beauty:
+        total += prices.beauty + (prices.sharpen if order.sharpen else 0)
+        total += prices.thin_face if order.thin_face else 0
+    if order.layout_size:
+        total += prices.layout + (prices.sheet_vertical if order.layout_vertical else 0)
+        total += prices.sheet_white if order.layout_bg_color else 0
+    total += prices.custom_size if order.mm_width is not None else 0
+    return total + (prices.gradient if order.bg_color2 else 0)
