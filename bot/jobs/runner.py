@@ -237,18 +237,21 @@ class JobRunner:
             for job_id in [job_id for job_id, renewed in self._held.items() if renewed <= stale]:
                 self._lost(job_id, "its lease could not be renewed in time")
             sent = time.monotonic()
+            # Only the jobs this renewal names are judged by it: a claim that comes back while it
+            # waits for the database adds a job it did not ask about.
+            asked = list(self._held)
             try:
                 still = (
-                    await self.repo.renew_leases(
-                        self.owner, self.lease, list(self._held), timeout=self.lease * RENEW_TIMEOUT
-                    )
-                    if self._held
+                    await self.repo.renew_leases(self.owner, self.lease, asked, timeout=self.lease * RENEW_TIMEOUT)
+                    if asked
                     else set()
                 )
             except DATABASE_ERRORS as err:  # out of reach, or no connection free: the drivers' writes wait too
                 log.warning("could not renew the job leases: %s", err or type(err).__name__)
                 continue
-            for job_id, renewed in list(self._held.items()):
+            for job_id in asked:
+                if (renewed := self._held.get(job_id)) is None:
+                    continue  # done meanwhile
                 if job_id in still:
                     self._held[job_id] = max(renewed, sent)
                 elif renewed < sent:  # held before this renewal, yet not renewed: another has it

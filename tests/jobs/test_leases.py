@@ -5,6 +5,7 @@ nothing."""
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 from collections.abc import Collection
 
@@ -146,3 +147,68 @@ async def test_a_worker_does_not_take_a_job_whose_lease_another_renews(
     assert owner == "a" and left > 0
     assert (await stored(a.repo, job.id)).state == JobState.RUNNING
     assert {query.client for query in backend.queries} == {"a"} and len(backend.submits) == 1
+
+
+class SlowRenewals(Repository):
+    """A worker's repository whose job claims and lease renewals wait, each for its own event, while
+    ``hold`` is set: a test orders a claim and a renewal that overlap."""
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        self.hold = False
+        self.claiming, self.claim_go = asyncio.Event(), asyncio.Event()
+        self.renewing, self.renew_go, self.renewed = asyncio.Event(), asyncio.Event(), asyncio.Event()
+
+    async def claim_job(self, job_id: str, owner: str, lease: float) -> bool:
+        if self.hold:
+            self.claiming.set()
+            await self.claim_go.wait()
+        return await super().claim_job(job_id, owner, lease)
+
+    async def renew_leases(
+        self, owner: str, lease: float, job_ids: Collection[str] | None = None, *, timeout: float | None = None
+    ) -> set[str]:
+        if not (self.hold and self.claiming.is_set()):
+            return await super().renew_leases(owner, lease, job_ids, timeout=timeout)
+        self.renewing.set()
+        await self.renew_go.wait()
+        still = await super().renew_leases(owner, lease, job_ids, timeout=timeout)
+        self.renewed.set()  # the worker reads ``still`` before the test hears of it
+        return still
+
+
+async def test_a_job_claimed_while_a_renewal_is_under_way_is_not_taken_for_lost(
+    database: Database,
+    media: MediaStore,
+    backend: FakeBackend,
+    events: RecordingEvents,
+    workers: MakeWorker,
+) -> None:
+    """A worker's claim of a new job is under way when its renewal of the leases it holds begins,
+    and comes back first: the renewal did not name the new job, so the job's absence from it is no
+    sign that another has it. (It was taken for lost: the worker stopped driving it mid-submission,
+    and the worker that took it over when the lease ran out failed it as interrupted.)"""
+    slow = SlowRenewals(database, daily_free=DAILY_FREE)
+    a = workers(database, "a", lease=LEASE, repo=slow)
+    backend.script(pending(progress=10))
+    first = await place(a.repo, media)
+    assert await a.runner.resume() == 1  # holds one job, so its renewals ask the database
+    await backend.wait_for(lambda: bool(backend.queries))
+    slow.hold = True
+    second = await place(a.repo, media)
+    await a.runner.announce(second.id)
+    await asyncio.wait_for(slow.claiming.wait(), 5)  # the claim of ``second`` is under way ...
+    await asyncio.wait_for(slow.renewing.wait(), 5)  # ... when a renewal of ``first`` begins
+    backend.submits_flow.clear()  # the provider is slow to take the submission ...
+    slow.claim_go.set()  # ... the claim comes back first, and the job's task is being submitted
+    await backend.wait_for(lambda: len(backend.submits) == 2)
+    slow.renew_go.set()  # then the renewal, which did not name it
+    await asyncio.wait_for(slow.renewed.wait(), 5)  # and what the worker made of it
+    slow.hold = False
+    backend.submits_flow.set()
+    backend.script(done(data=RESULT))
+    for job in (first, second):
+        delivered = await events.delivered(job.id)
+        assert delivered.job.state == JobState.SUCCEEDED
+    assert len(backend.submits) == 2
+    assert events.counts() == {first.id: 1, second.id: 1}
