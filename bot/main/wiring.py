@@ -140,7 +140,8 @@ def local_engine(settings: Settings) -> EngineWorker | None:
     if not available():
         return None
     engine = shared_worker(settings.providers.local.concurrency)
-    engine.warm()
+    # The cut-out models (U²-Net, 180 MB) only where the local engine makes ID photos.
+    engine.warm(cutout=settings.provider_usable("local"))
     return engine
 
 

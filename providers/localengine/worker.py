@@ -74,14 +74,16 @@ def _exit_with_parent(parent: int) -> None:
 # strings, so the bot's process never imports numpy, OpenCV or the models.
 
 
-def _start(parent: int) -> None:
-    """Worker initializer: watch the parent, load the face models (every task needs them), and load
-    the cut-out models beside the first tasks (a face check need not wait for 180 MB of them)."""
+def _start(parent: int, cutout: bool) -> None:
+    """Worker initializer: watch the parent, load the face models (every task needs them), and, where
+    this process makes ID photos (``cutout``), load the cut-out models beside the first tasks (a
+    face check need not wait for 180 MB of them; a bot that only checks faces never loads them)."""
     _exit_with_parent(parent)
     from providers.localengine import models
 
     models.warm_faces()
-    threading.Thread(target=models.warm_cutout, name="warm-cutout", daemon=True).start()
+    if cutout:
+        threading.Thread(target=models.warm_cutout, name="warm-cutout", daemon=True).start()
 
 
 def _inspect(image: bytes) -> FaceFindings:
@@ -131,6 +133,8 @@ class EngineWorker:
         self.pending = 0
         #: Photos handed to the engine since start (every face check and ID photo counts one).
         self.started = 0
+        #: Whether its processes load the cut-out models as they start (see :meth:`warm`).
+        self.warm_cutout = False
 
     def _executor(self) -> ProcessPoolExecutor:
         with self._lock:
@@ -140,13 +144,15 @@ class EngineWorker:
                     self.processes,
                     mp_context=multiprocessing.get_context("spawn"),
                     initializer=_start,
-                    initargs=(os.getpid(),),
+                    initargs=(os.getpid(), self.warm_cutout),
                 )
             return self._pool
 
-    def warm(self) -> None:
-        """Start the worker processes now, without waiting for them: each loads the models as it
-        starts, while the bot connects, instead of during its first photo."""
+    def warm(self, *, cutout: bool) -> None:
+        """Start the worker processes now, without waiting for them: each loads the face models as
+        it starts, while the bot connects, instead of during its first photo, and the cut-out
+        models too with ``cutout`` (where the local engine makes ID photos)."""
+        self.warm_cutout = self.warm_cutout or cutout
         pool = self._executor()
         for _ in range(self.processes):
             pool.submit(int)  # the pool starts its processes on the first task

@@ -7,6 +7,7 @@ import io
 import multiprocessing.connection
 import os
 import signal
+import subprocess
 import sys
 import textwrap
 
@@ -133,3 +134,23 @@ async def test_a_photo_over_its_time_limit_ends_the_worker_and_the_next_photo_wo
     # ends) says so; is_alive() would race the pool's own thread for the exit status (waitpid).
     assert multiprocessing.connection.wait([process.sentinel], timeout=30) == [process.sentinel]
     assert (await worker.inspect(portrait_jpeg())).problem is None
+
+
+@pytest.mark.parametrize("cutout", [False, True])
+def test_a_worker_loads_the_cut_out_models_only_where_it_makes_id_photos(cutout):
+    """A bot that only checks faces (no local ID photos) never holds the 180 MB cut-out models; one
+    that makes them loads them as its worker starts. Run as a worker process would be, whose
+    parent is the process that spawned it."""
+    code = textwrap.dedent(
+        f"""
+        import os, threading
+        from providers.localengine import models, worker
+        worker._start(os.getppid(), {cutout})
+        for thread in threading.enumerate():
+            if thread.name == "warm-cutout":
+                thread.join()
+        print(models._segmenter.cache_info().currsize, models._tflite.cache_info().currsize > 0)
+        """
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120)
+    assert done.stdout.split() == [("2" if cutout else "0"), "True"]

@@ -138,10 +138,9 @@ class MakeMix(Action, prefix=PREFIX, action="shx"):
     second: int  # copies of the other's
 
 
-OUTFITS_PER_ROW = 5
-
-
+#: Specs on one page of the list, outfits on one row of their buttons.
 SPECS_PER_PAGE = 8
+OUTFITS_PER_ROW = 5
 
 
 def categories(labels: Sequence[str]) -> Markup:
