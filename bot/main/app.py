@@ -53,6 +53,7 @@ from bot.telegram.ui.callback_data import (
     SetLanguage,
 )
 from bot.telegram.ui.i18n import t
+from providers.session import tls_context
 
 log = logging.getLogger(__name__)
 
@@ -168,14 +169,15 @@ async def _on_error(update: object, context: Context) -> None:
 def build_application(settings: Settings, store: Store | None = None) -> PhotoBotApp:
     """The configured python-telegram-bot Application with every handler registered; with a
     ``store``, sessions and conversation steps are kept in it (bot/telegram/persistence.py)."""
+    tls = tls_context(settings.network.ca_file)
     builder = (
         ApplicationBuilder()
         .token(settings.telegram.token)
         .base_url(settings.telegram.base_url)
         .base_file_url(settings.telegram.base_file_url)
         .context_types(CONTEXT_TYPES)
-        .request(AiohttpRequest())
-        .get_updates_request(AiohttpRequest(connection_pool_size=1))
+        .request(AiohttpRequest(tls=tls))
+        .get_updates_request(AiohttpRequest(connection_pool_size=1, tls=tls))
         .rate_limiter(
             AIORateLimiter(overall_max_rate=settings.telegram.max_messages_per_second, max_retries=RATE_LIMIT_RETRIES)
         )
