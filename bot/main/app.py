@@ -182,7 +182,7 @@ def build_application(settings: Settings, store: Store | None = None) -> PhotoBo
         .concurrent_updates(True)
     )
     if store is not None:
-        builder = builder.persistence(DatabasePersistence(store, registry.order_models()))
+        builder = builder.persistence(DatabasePersistence(store, registry.order_models(), registry.state_models()))
     app = builder.build()
     register_handlers(app, settings.telegram.conversation_timeout)
     return app

@@ -39,6 +39,7 @@ from bot.services.idphoto.buttons import (
     SpecPage,
 )
 from bot.services.idphoto.captions import option_price, order_label, present, spec_text
+from bot.services.idphoto.state import IdPhotoState
 from bot.storage.repo import Job
 from bot.telegram.context import Handlers, Service, ServiceDeps
 from bot.telegram.ui.i18n import t
@@ -192,6 +193,7 @@ SERVICE = Service(
     name=dialog.NAME,
     providers=("picwish", "local"),
     order_model=IdPhotoOrder,
+    state_model=IdPhotoState,
     start=dialog.start,
     steps=steps,
     price=price,
