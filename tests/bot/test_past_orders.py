@@ -1,8 +1,9 @@
 """End to end: /orders lists a person's orders, newest first, a page at a time, in their language,
 sends a finished one's files again from the stored results (no provider call, no charge) until the
 retention sweep deletes them, and tries a failed one again from its photo (a fresh order: today's
-price, every check, Confirm) until the sweep deletes the photo; a button naming another person's
-order gets nothing; the buttons keep working after a restart."""
+price, every check, Confirm) until the sweep deletes the photo; a bought free preview is listed as
+the paid order it became; a button naming another person's order gets nothing; the buttons keep
+working after a restart."""
 
 from __future__ import annotations
 
@@ -168,7 +169,7 @@ async def test_long_histories_come_a_page_at_a_time_newest_first_on_postgres(mak
 
 
 async def test_a_free_preview_comes_again_as_its_preview_with_confirm_never_as_its_exact_file(make_settings, telegram):
-    pytest.importorskip("mediapipe", reason="the photobot[local] extra is not installed")
+    pytest.importorskip("ai_edge_litert", reason="the photobot[local] extra is not installed")
     user = telegram.user(user_id=7005)
     async with running(make_settings(providers__picwish__enabled=False)) as bot:
         preview = await local_preview(user, "Visa", "USA Visa", "White")
@@ -185,6 +186,33 @@ async def test_a_free_preview_comes_again_as_its_preview_with_confirm_never_as_i
         assert document.data == bot.media.read((await bot.repo.recent_jobs(user.id, 2))[1].result.files[0])
         assert len(user.messages("document")) == 1
         assert await bot.repo.balance(user.id) == 28
+        await bot.runner.idle()
+
+        # Bought, it is listed as the paid order it became (the purchase), whose files are the exact file.
+        listing = await _orders(user, "Your orders")
+        (entry,) = _lines(listing)
+        assert entry.startswith("1. 🪪 ID photo · USA Visa\n") and entry.endswith("✅ done · 2 credits")
+        await user.press(listing, "📥 1")
+        await user.next_message(kind="photo", timeout=30)
+        assert (await user.next_message(kind="document", timeout=30)).data == document.data
+
+        # Another preview, left: still a free preview, and still never its exact file.
+        await local_preview(user, "Visa", "USA Visa", "White")
+        listing = await _orders(user, "Your orders")
+        left, bought = _lines(listing)
+        assert left.startswith("1. 🪪 ID photo · USA Visa\n") and left.endswith("👁 free preview · free")
+        assert bought.startswith("2. 🪪 ID photo · USA Visa\n") and bought.endswith("✅ done · 2 credits")
+        documents = len(user.messages("document"))
+        await user.press(listing, "📥 1")
+        shown = await user.next_message(kind="photo", timeout=30)
+        assert [b["text"] for b in shown.buttons()] == [b["text"] for b in preview.buttons()]
+        await user.send_text("/language")
+        choice = await user.next_message("Choose your language")
+        await user.press(choice, "简体中文")
+        await user.edited(choice, "已切换为简体中文")
+        left, bought = _lines(await _orders(user, "你的订单"))
+        assert left.endswith("👁 免费预览 · 免费") and bought.endswith("✅ 已完成 · 2 积分")
+        assert len(user.messages("document")) == documents and await bot.repo.balance(user.id) == 28
         assert await bot.repo.ledger_problems() == []
 
 

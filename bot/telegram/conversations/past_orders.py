@@ -4,7 +4,8 @@ again while they are kept, and each failed one tried again while its photo is ke
 The files are sent again from the stored results, shown by the job's service (``present``) and
 sent as delivery sends them (``delivery.result_messages``): no provider is called and nothing is
 charged. A free preview whose exact file is sold (``JobResult.kept_preview``) comes again as its
-preview, with Confirm, never as the exact file. Try again puts the failed order on a new summary, as a fresh order
+preview, with Confirm, never as the exact file; once bought, its purchase is listed instead
+(``Repository.past_orders``). Try again puts the failed order on a new summary, as a fresh order
 with today's price and provider: its Confirm places it with every check of an order; the failed
 one cost nothing. Buttons name the job, not the session, so they keep working after a restart;
 the job must be the presser's own.
@@ -130,7 +131,7 @@ async def _page(context: Context, user_id: int, offset: int) -> tuple[str, Inlin
     """The text and buttons of the page of /orders from the ``offset``-th newest order on."""
     lang = context.lang
     wiring = context.wiring
-    jobs = await wiring.repo.recent_jobs(user_id, PAGE + 1, offset)
+    jobs = await wiring.repo.past_orders(user_id, PAGE + 1, offset)
     older, jobs = len(jobs) > PAGE, jobs[:PAGE]
     if not jobs:
         return t(lang, "orders.empty"), keyboards.new_photo(lang)
