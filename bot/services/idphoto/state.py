@@ -36,6 +36,9 @@ class SpecList(BaseModel):
 
 
 class IdPhotoState(ServiceState):
+    """The ID-photo dialog's part of the session (``Service.state_model``); a new photo and /cancel
+    drop its draft, a menu timing out all of it."""
+
     draft: IdPhotoDraft | None = None
     #: The category or search behind the spec list on screen.
     spec_list: SpecList | None = None
