@@ -48,6 +48,7 @@ from bot.telegram.ui.callback_data import (
     OrdersPage,
     RefundAnswer,
     RetryJob,
+    RetryOrder,
     SendAgain,
     ServiceChoice,
     SetLanguage,
@@ -140,9 +141,10 @@ def register_handlers(app: PhotoBotApp, conversation_timeout: float) -> None:
     app.add_handler(CallbackQueryHandler(orders.cancel_order, pattern=DropOrder.pattern()))
     app.add_handler(CallbackQueryHandler(orders.cancel_job, pattern=CancelJob.pattern()))
     app.add_handler(CallbackQueryHandler(orders.retry_job, pattern=RetryJob.pattern()))
-    # Past orders (/orders): pages, and a finished order's files again.
+    # Past orders (/orders): pages, a finished order's files again, a failed one tried again.
     app.add_handler(CallbackQueryHandler(past_orders.page, pattern=OrdersPage.pattern()))
     app.add_handler(CallbackQueryHandler(past_orders.send_again, pattern=SendAgain.pattern()))
+    app.add_handler(CallbackQueryHandler(past_orders.try_again, pattern=RetryOrder.pattern()))
     app.add_handler(CallbackQueryHandler(menu.set_language, pattern=SetLanguage.pattern()))
     app.add_handler(CallbackQueryHandler(privacy.forget_answer, pattern=ForgetAnswer.pattern()))
     # Buttons under a service's finished results (free re-edits of an ID photo).
@@ -184,7 +186,7 @@ def build_application(settings: Settings, store: Store | None = None) -> PhotoBo
         .concurrent_updates(True)
     )
     if store is not None:
-        builder = builder.persistence(DatabasePersistence(store, registry.order_models()))
+        builder = builder.persistence(DatabasePersistence(store, registry.order_models(), registry.state_models()))
     app = builder.build()
     register_handlers(app, settings.telegram.conversation_timeout)
     return app
