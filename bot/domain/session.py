@@ -41,15 +41,28 @@ class IdPhotoDraft:
     input_ref: str | None = None
     #: Re-renders of a finished photo skip the options step.
     rerender: bool = False
+    #: Another size for the order on the summary with this nonce (``PendingOrder.extras``): its
+    #: colour chosen, it joins that order instead of becoming one.
+    extra_for: str | None = None
 
     def change(self, **fields: object) -> None:
         """The order with ``fields`` changed, validated again."""
         self.order = IdPhotoOrder.model_validate({**self.order.model_dump(), **fields})
 
 
+@dataclass(frozen=True)
+class ExtraOrder:
+    """One more order of the same service placed with a :class:`PendingOrder` by the same Confirm
+    (another ID-photo size from the same photo), with the stored photo it is made from."""
+
+    order: Order
+    input_ref: str | None
+
+
 @dataclass
 class PendingOrder:
-    """An order at the summary step: what Confirm turns into a job."""
+    """An order at the summary step: what Confirm turns into a job (one per part: the order and
+    its ``extras``)."""
 
     #: The service's name (``bot.services.registry``).
     service: str
@@ -61,6 +74,9 @@ class PendingOrder:
     #: Placed with ``provider`` whichever serves the service now: its photo is made already (a
     #: bought preview), nothing is left for another to do.
     pinned: bool = False
+    #: More orders placed with it, each its own job, priced at ``prices.extra_spec`` of its own
+    #: price (bot/domain/ordering.part_prices).
+    extras: list[ExtraOrder] = field(default_factory=list)
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,7 @@ from typing import Any
 from pydantic import ValidationError
 from telegram.ext import BasePersistence, PersistenceInput
 
-from bot.domain.session import IdPhotoDraft, InputPhoto, PendingOrder, Session, SpecList
+from bot.domain.session import ExtraOrder, IdPhotoDraft, InputPhoto, PendingOrder, Session, SpecList
 from bot.storage.store import Store
 from bot.telegram.context import BotData
 from providers.localengine.findings import FaceFindings
@@ -60,7 +60,12 @@ def encode(session: Session) -> str:
         },
         "draft": None
         if draft is None
-        else {"order": draft.order.model_dump(mode="json"), "input_ref": draft.input_ref, "rerender": draft.rerender},
+        else {
+            "order": draft.order.model_dump(mode="json"),
+            "input_ref": draft.input_ref,
+            "rerender": draft.rerender,
+            "extra_for": draft.extra_for,
+        },
         "order": None
         if order is None
         else {
@@ -70,6 +75,7 @@ def encode(session: Session) -> str:
             "nonce": order.nonce,
             "provider": order.provider,
             "pinned": order.pinned,
+            "extras": [{"order": e.order.model_dump(mode="json"), "input_ref": e.input_ref} for e in order.extras],
         },
         "spec_list": session.spec_list.stored() if session.spec_list else None,
         "sizing_spec": session.sizing_spec,
@@ -94,7 +100,9 @@ def decode(text: str, order_models: Mapping[str, type[Order]]) -> Session:
         face = FaceFindings(**photo["face"]) if photo.get("face") else None
         session.photo = InputPhoto(photo["ref"], photo["width"], photo["height"], face)
     if draft := data.get("draft"):
-        session.draft = IdPhotoDraft(IdPhotoOrder.model_validate(draft["order"]), draft["input_ref"], draft["rerender"])
+        session.draft = IdPhotoDraft(
+            IdPhotoOrder.model_validate(draft["order"]), draft["input_ref"], draft["rerender"], draft.get("extra_for")
+        )
     if (order := data.get("order")) and order["service"] in order_models:
         model = order_models[order["service"]]
         session.order = PendingOrder(
@@ -104,6 +112,7 @@ def decode(text: str, order_models: Mapping[str, type[Order]]) -> Session:
             order["nonce"],
             order["provider"],
             order.get("pinned", False),
+            [ExtraOrder(model.model_validate(e["order"]), e["input_ref"]) for e in order.get("extras", [])],
         )
     return session
 
