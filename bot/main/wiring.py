@@ -214,6 +214,15 @@ def result_presenter(settings: Settings) -> Callable[[Job, int, bytes, str], Res
     return present
 
 
+def job_label(job: Job, lang: str) -> str | None:
+    """What tells a job from the others of its order, as its service names it (an ID photo's
+    size); None where the service names none."""
+    service = registry.BY_NAME.get(job.service)
+    if service is None or service.label is None:
+        return None
+    return service.label(service.order(job.options), lang)
+
+
 async def open_wiring(app: PhotoBotApp, settings: Settings, db: Store, *, serve_web: bool = True) -> Wiring:
     """Open the clients and (with ``serve_web``: not in a worker process) the web server on the
     opened database ``db`` and attach them to ``app.bot_data`` (the caller closes ``db``, after
@@ -255,6 +264,7 @@ async def open_wiring(app: PhotoBotApp, settings: Settings, db: Store, *, serve_
         edit_interval=settings.telegram.status_edit_interval,
         cancellable_providers=frozenset(name for name, p in providers.items() if p.cancellable),
         delivered=lambda job, seconds: metrics.delivered(job.service, job.provider, seconds),
+        label=job_label,
     )
     runner = JobRunner(
         repo,

@@ -646,6 +646,13 @@ class Repository:
         )
         return [Job.from_row(row) for row in rows]
 
+    async def order_jobs(self, group: str) -> list[Job]:
+        """Every job of the order whose first job is ``group`` (``order_group``), first first."""
+        rows = await self.db.fetchall(
+            "SELECT * FROM jobs WHERE order_group = ? ORDER BY (id = ?) DESC, order_key", (group, group)
+        )
+        return [Job.from_row(row) for row in rows]
+
     async def get_job(self, job_id: str) -> Job | None:
         row = await self.db.fetchone("SELECT * FROM jobs WHERE id = ?", (job_id,))
         return Job.from_row(row) if row else None
