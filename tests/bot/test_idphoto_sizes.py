@@ -55,8 +55,8 @@ async def test_two_sizes_by_picwish_one_price_one_confirm_a_photo_and_file_each(
     assert sorted(documents) == ["idphoto_small-2-inch_413x531_300dpi.jpg", "idphoto_usa-visa_602x602_300dpi.jpg"]
     assert pixel_size(documents["idphoto_small-2-inch_413x531_300dpi.jpg"].data) == (413, 531)
     await user.api.wait_for(lambda: len(user.messages("photo")) == 2)
-    await user.edited(summary, "USA Visa: ✅ Done! 6 credits used.")
-    await user.next_message("Small 2 Inch: ✅ Done! 3 credits used.")
+    await user.edited(summary, "USA Visa · 51×51 mm, ⬜ White: ✅ Done! 6 credits used.")
+    await user.next_message("Small 2 Inch · 35×45 mm, 🟦 Blue: ✅ Done! 3 credits used.")
     assert sorted((c["spec_id"], c["bg_color"]) for c in picwish.creates) == [("1104", "438EDB"), ("3108", "FFFFFF")]
     assert await bot.repo.balance(user.id) == 21
     assert await bot.repo.ledger_problems() == []
@@ -78,8 +78,8 @@ async def test_cancel_while_the_order_waits_for_a_slot_cancels_every_size(make_s
         await second.press(summary, "Confirm")
         await second.edited(summary, "Your order is in: 2 photos")
         await second.press(summary, "Cancel")
-        await second.edited(summary, "USA Visa: Cancelled. Your 6 credits were returned.")
-        await second.next_message("Small 2 Inch: Cancelled. Your 3 credits were returned.")
+        await second.edited(summary, "USA Visa · 51×51 mm, ⬜ White: Cancelled. Your 6 credits were returned.")
+        await second.next_message("Small 2 Inch · 35×45 mm, 🟦 Blue: Cancelled. Your 3 credits were returned.")
         gate.set()
         await first.next_message(kind="document", timeout=15)
         await services.runner.idle()
@@ -94,12 +94,12 @@ async def test_one_picwish_task_failing_gives_back_only_its_size(bot, telegram, 
     summary = await order_until_summary(user, "Visa", "USA Visa", "White")
     summary = await add_size(user, summary, "1104", "Small 2 Inch", "Blue")
     await user.press(summary, "Confirm")
-    failed = await user.next_message("Small 2 Inch: ❌ The photo service could not read this image", timeout=20)
-    assert "Your 3 credits were returned." in failed.text
+    failed = await user.next_message("Small 2 Inch · 35×45 mm, 🟦 Blue: ❌ The photo service", timeout=20)
+    assert "could not read this image" in failed.text and "Your 3 credits were returned." in failed.text
     assert "🔁 Try again" in [b["text"] for b in failed.buttons()]
     documents = await _documents(user, 1)
     assert list(documents) == ["idphoto_usa-visa_602x602_300dpi.jpg"]
-    await user.edited(summary, "USA Visa: ✅ Done! 6 credits used.")
+    await user.edited(summary, "USA Visa · 51×51 mm, ⬜ White: ✅ Done! 6 credits used.")
     await bot.runner.idle()
     assert len(user.messages("document")) == 1
     assert await bot.repo.balance(user.id) == 24

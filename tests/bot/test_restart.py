@@ -101,8 +101,8 @@ async def test_killed_while_the_sizes_of_one_order_are_made_each_is_delivered_on
     await process.start(telegram)
 
     await telegram.wait_for(lambda: len(user.messages("document")) == 2, timeout=30)
-    await user.edited(summary, "USA Visa: ✅ Done! 6 credits used.")
-    await user.next_message("Small 2 Inch: ✅ Done! 3 credits used.", timeout=20)
+    await user.edited(summary, "USA Visa · 51×51 mm, ⬜ White: ✅ Done! 6 credits used.")
+    await user.next_message("Small 2 Inch · 35×45 mm, 🟦 Blue: ✅ Done! 3 credits used.", timeout=20)
     await process.stop()
     assert len(picwish.creates) == 2
     assert len(user.messages("photo")) == 2
