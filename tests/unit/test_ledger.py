@@ -259,6 +259,7 @@ async def test_an_order_of_several_jobs_is_held_at_once_and_each_job_settled_on_
     keyed = [JobDraft(**{**_draft(price).__dict__, "order_key": "n1"}) for price in (6, 3, 3)]
     first, second, third = await repo.create_jobs(keyed, max_active=2)
     assert [job.order_group for job in (first, second, third)] == [first.id] * 3
+    assert [job.id for job in await repo.order_jobs(first.id)] == [first.id, second.id, third.id]
     assert await repo.balance(1) == 25 - 12
     # A second Confirm finds the first job and places nothing; the order is one of two allowed.
     with pytest.raises(AlreadyPlaced) as placed:

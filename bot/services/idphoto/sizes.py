@@ -97,7 +97,6 @@ async def _choose(update: Update, context: Context, order: PendingOrder, *, new_
         }
     )
     context.session.draft = IdPhotoDraft(base, input_ref=source, extra_for=order.nonce)
-    context.session.spec_list = None
     if new_message:
         await answer(update)
     await category_menu(update, context, new_message=new_message)
