@@ -258,3 +258,29 @@ async def test_local_engine_buys_the_preview_with_another_size_made_at_confirm(m
         assert extra["options"]["cutout_accepted"] and extra["input_ref"] == free["input_ref"]
         assert await services.repo.balance(user.id) == 27
         assert await services.repo.ledger_problems() == []
+
+
+async def test_the_local_order_survives_restarts_between_the_preview_and_confirm(make_settings, telegram):
+    pytest.importorskip("ai_edge_litert", reason="the photobot[local] extra is not installed")
+    settings = make_settings(providers__picwish__enabled=False)
+    user = telegram.user(user_id=2702)
+    async with running(settings):
+        preview = await local_preview(user, "Visa", "USA Visa", "White")
+        await user.press(preview, MORE)
+        await user.next_message("Another size from the same photo")
+        await user.send_text("1104")
+        found = await user.next_message("Results for")
+    async with running(settings):  # restarted while the extra size was being chosen
+        await user.press(found, "Small 2 Inch ·")
+        await user.edited(found, "background colour")
+        await user.press(found, "Blue")
+        summary = await user.edited(found, "Please check your order")
+        assert "Price: 3 credits" in summary.text
+    async with running(settings) as services:  # and again before Confirm
+        await user.press(summary, "Confirm")
+        documents = await _documents(user, 2)
+        assert sorted(documents) == ["idphoto_small-2-inch_413x531_300dpi.jpg", "idphoto_usa-visa_602x602_300dpi.jpg"]
+        await services.runner.idle()
+        assert await services.repo.balance(2702) == 27
+        assert await services.repo.ledger_problems() == []
+        assert await services.repo.open_jobs() == []
