@@ -54,10 +54,12 @@ def extra_price(price: int, share: float) -> int:
 
 
 def part_prices(prices: PriceList, order: PendingOrder, provider: str) -> list[int]:
-    """The price of each part of ``order``: the order itself at its own price, then each extra at
-    ``prices.extra_spec`` of its own (:func:`extra_price`)."""
+    """The price of each part of ``order``: the order itself at its own price (an extra size tried
+    again, ``as_extra``, at the extra's), then each extra at ``prices.extra_spec`` of its own
+    (:func:`extra_price`)."""
     share = prices.settings.prices.extra_spec
     first = prices.price(order.service, order.order, provider)
+    first = extra_price(first, share) if order.as_extra else first
     return [first] + [extra_price(prices.price(order.service, e.order, provider), share) for e in order.extras]
 
 

@@ -77,6 +77,8 @@ class PendingOrder:
     #: More orders placed with it, each its own job, priced at ``prices.extra_spec`` of its own
     #: price (bot/domain/ordering.part_prices).
     extras: list[ExtraOrder] = field(default_factory=list)
+    #: Try again of an extra size that failed: priced as it was in its order, as an extra.
+    as_extra: bool = False
 
 
 @dataclass(frozen=True)

@@ -76,6 +76,7 @@ def encode(session: Session) -> str:
             "provider": order.provider,
             "pinned": order.pinned,
             "extras": [{"order": e.order.model_dump(mode="json"), "input_ref": e.input_ref} for e in order.extras],
+            "as_extra": order.as_extra,
         },
         "spec_list": session.spec_list.stored() if session.spec_list else None,
         "sizing_spec": session.sizing_spec,
@@ -113,6 +114,7 @@ def decode(text: str, order_models: Mapping[str, type[Order]]) -> Session:
             order["provider"],
             order.get("pinned", False),
             [ExtraOrder(model.model_validate(e["order"]), e["input_ref"]) for e in order.get("extras", [])],
+            order.get("as_extra", False),
         )
     return session
 

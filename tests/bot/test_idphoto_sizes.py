@@ -105,6 +105,22 @@ async def test_one_picwish_task_failing_gives_back_only_its_size(bot, telegram, 
     assert await bot.repo.balance(user.id) == 24
     assert await bot.repo.ledger_problems() == []
     assert sorted(job["state"] for job in await _jobs(bot)) == ["failed", "succeeded"]
+    # Try again makes that size at the price it had in the order, once.
+    picwish.states_by_spec = {}
+    await user.press(failed, "Try again")
+    again = await user.next_message("Please check your order")
+    assert "Tried again as the extra size it was in your order: 50% of its own price." in again.text
+    assert "Price: 3 credits (you have 24)." in again.text
+    await user.press(again, "Confirm")
+    await _documents(user, 2)
+    await user.press(failed, "Try again")  # again: the same order, placed already
+    twice = await user.next_message("Please check your order")
+    await user.press(twice, "Confirm")
+    await user.api.wait_for(lambda: "Please check" not in twice.text)
+    await bot.runner.idle()
+    assert await bot.repo.balance(user.id) == 21
+    assert len(picwish.creates) == 3
+    assert await bot.repo.ledger_problems() == []
 
 
 async def test_a_size_the_head_is_too_small_for_is_refused_by_name_and_the_order_stands(

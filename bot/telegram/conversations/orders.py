@@ -134,4 +134,9 @@ async def retry_job(update: Update, context: Context) -> None:
     if service is None:
         await answer(update, t(lang, "order.unavailable"))
         return
-    await show_order(update, context, PendingOrder(job.service, service.again(job), job.input_ref), new_message=True)
+    # An extra size of an order of several is tried again at the price it had there, once: a second
+    # Confirm of the same Try again finds the first (its order key is the failed job's).
+    again = PendingOrder(job.service, service.again(job), job.input_ref)
+    if job.order_group is not None and job.order_group != job.id:
+        again.as_extra, again.nonce = True, f"re{job.id}"
+    await show_order(update, context, again, new_message=True)
