@@ -211,6 +211,9 @@ class Job:
     sent_parts: list[str] = field(default_factory=list)
     #: The worker that holds the job's lease (bot/jobs/runner.py), if one does.
     owner: str | None = None
+    #: The first job of the order this job is one of, when one Confirm placed several (more sizes
+    #: of an ID photo: :meth:`Repository.create_jobs`); None for an order of one job.
+    order_group: str | None = None
 
     @classmethod
     def from_row(cls, row: sqlite3.Row) -> Job:
@@ -236,6 +239,7 @@ class Job:
             delivery=row["delivery"],
             sent_parts=json.loads(row["sent_parts"]),
             owner=row["owner"],
+            order_group=row["order_group"],
         )
 
     def files(self) -> set[str]:
@@ -525,70 +529,97 @@ class Repository:
         self, draft: JobDraft, max_active: int | None = None, previews_per_hour: int | None = None
     ) -> Job:
         """Insert the job and hold its price in one transaction, or raise InsufficientCredits
-        (or TooManyJobs when the user already has ``max_active`` unfinished jobs, TooManyPreviews
+        (or TooManyJobs when the user already has ``max_active`` unfinished orders, TooManyPreviews
         when the draft is a preview, ``options["preview"]``, and the user had ``previews_per_hour``
         of its provider in the last hour, AlreadyPlaced when the draft's ``order_key`` was placed
         before)."""
-        job_id = uuid.uuid4().hex
+        return (await self.create_jobs([draft], max_active, previews_per_hour))[0]
+
+    async def create_jobs(
+        self, drafts: list[JobDraft], max_active: int | None = None, previews_per_hour: int | None = None
+    ) -> list[Job]:
+        """One order of several jobs (more sizes of an ID photo, one Confirm): every job and the
+        hold of its own price in one transaction, all or none, refused as :meth:`create_job`
+        refuses when the credits do not cover them all. Each job is settled on its own (one that
+        fails is given back, the others are charged); with more than one, each names the first in
+        ``order_group``, and the order counts once against ``max_active``. The extras' order keys
+        are the first's with ``+1``, ``+2``…: a second Confirm finds the first and places nothing."""
+        assert drafts
+        job_ids = [uuid.uuid4().hex for _ in drafts]
+        group = job_ids[0] if len(drafts) > 1 else None
         now = time.time()
+        first = drafts[0]
+        total = sum(draft.price for draft in drafts)
 
         async def work(tx: Tx) -> None:
-            if draft.order_key is not None:
+            if first.order_key is not None:
                 placed = await tx.fetchone(
-                    "SELECT id FROM jobs WHERE user_id = ? AND order_key = ?", (draft.user_id, draft.order_key)
+                    "SELECT id FROM jobs WHERE user_id = ? AND order_key = ?", (first.user_id, first.order_key)
                 )
                 if placed is not None:
                     raise AlreadyPlaced(placed["id"])
-            if previews_per_hour is not None and draft.options.get("preview"):
-                await self._check_previews(tx, draft, now, previews_per_hour)
+            if previews_per_hour is not None and first.options.get("preview"):
+                await self._check_previews(tx, first, now, previews_per_hour)
             if max_active is not None:
                 row = await tx.fetchone(
-                    "SELECT COUNT(*) FROM jobs WHERE user_id = ? AND state IN ('queued', 'submitting', 'running')",
-                    (draft.user_id,),
+                    "SELECT COUNT(DISTINCT COALESCE(order_group, id)) FROM jobs"
+                    " WHERE user_id = ? AND state IN ('queued', 'submitting', 'running')",
+                    (first.user_id,),
                 )
                 if row and row[0] >= max_active:
                     raise TooManyJobs(row[0])
-            await self._grant_daily(tx, draft.user_id)
-            balance, bought = await self._balance(tx, draft.user_id), await self._bought(tx, draft.user_id)
+            await self._grant_daily(tx, first.user_id)
+            balance, bought = await self._balance(tx, first.user_id), await self._bought(tx, first.user_id)
             # Bought credits a refund under way takes back are not to be spent.
-            reserved = await tx.number(RESERVED_SQL, (time.time() - REFUND_RESERVATION, draft.user_id))
+            reserved = await tx.number(RESERVED_SQL, (time.time() - REFUND_RESERVATION, first.user_id))
             balance, bought = balance - reserved, bought - reserved
             if bought < 0:
                 raise OwesCredits(-bought)
-            if balance < draft.price:
-                raise InsufficientCredits(balance, draft.price)
-            # Free credits first, bought ones for the rest.
-            paid = max(0, draft.price - (balance - bought))
-            await tx.execute(
-                "INSERT INTO jobs (id, user_id, chat_id, service, provider, options, input_ref, price,"
-                " state, created_at, updated_at, deadline, callback_secret, status_message_id, order_key)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'queued', ?, ?, ?, ?, ?, ?)",
-                (
-                    job_id,
-                    draft.user_id,
-                    draft.chat_id,
-                    draft.service,
-                    draft.provider,
-                    json.dumps(draft.options, sort_keys=True),
-                    draft.input_ref,
-                    draft.price,
-                    now,
-                    now,
-                    now + draft.deadline_seconds,
-                    secrets.token_urlsafe(24),
-                    draft.status_message_id,
-                    draft.order_key,
-                ),
-            )
-            await tx.execute(
-                "INSERT INTO ledger (user_id, kind, amount, paid, job_id, created_at) VALUES (?, 'hold', ?, ?, ?, ?)",
-                (draft.user_id, draft.price, paid, job_id, now),
-            )
+            if balance < total:
+                raise InsufficientCredits(balance, total)
+            for index, (job_id, draft) in enumerate(zip(job_ids, drafts, strict=True)):
+                # Free credits first, bought ones for the rest.
+                paid = max(0, draft.price - (balance - bought))
+                balance, bought = balance - draft.price, bought - paid
+                key = draft.order_key if index == 0 or draft.order_key is None else f"{draft.order_key}+{index}"
+                await self._insert_job(tx, job_id, draft, now, paid, key, group)
 
-        await self.db.transaction(work, user=draft.user_id)
-        job = await self.get_job(job_id)
-        assert job is not None
-        return job
+        await self.db.transaction(work, user=first.user_id)
+        jobs = [await self.get_job(job_id) for job_id in job_ids]
+        assert all(job is not None for job in jobs)
+        return [job for job in jobs if job is not None]
+
+    @staticmethod
+    async def _insert_job(
+        tx: Tx, job_id: str, draft: JobDraft, now: float, paid: int, order_key: str | None, group: str | None
+    ) -> None:
+        """The job's row and the hold of its price (``paid`` of it bought credits)."""
+        await tx.execute(
+            "INSERT INTO jobs (id, user_id, chat_id, service, provider, options, input_ref, price,"
+            " state, created_at, updated_at, deadline, callback_secret, status_message_id, order_key, order_group)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'queued', ?, ?, ?, ?, ?, ?, ?)",
+            (
+                job_id,
+                draft.user_id,
+                draft.chat_id,
+                draft.service,
+                draft.provider,
+                json.dumps(draft.options, sort_keys=True),
+                draft.input_ref,
+                draft.price,
+                now,
+                now,
+                now + draft.deadline_seconds,
+                secrets.token_urlsafe(24),
+                draft.status_message_id,
+                order_key,
+                group,
+            ),
+        )
+        await tx.execute(
+            "INSERT INTO ledger (user_id, kind, amount, paid, job_id, created_at) VALUES (?, 'hold', ?, ?, ?, ?)",
+            (draft.user_id, draft.price, paid, job_id, now),
+        )
 
     @staticmethod
     async def _check_previews(tx: Tx, draft: JobDraft, now: float, allowed: int) -> None:
@@ -638,6 +669,13 @@ class Repository:
             "SELECT * FROM jobs WHERE user_id = ? AND state = 'succeeded' AND service = ?"
             " ORDER BY created_at DESC LIMIT ?",
             (user_id, service, limit),
+        )
+        return [Job.from_row(row) for row in rows]
+
+    async def order_jobs(self, group: str) -> list[Job]:
+        """Every job of the order whose first job is ``group`` (``order_group``), first first."""
+        rows = await self.db.fetchall(
+            "SELECT * FROM jobs WHERE order_group = ? ORDER BY (id = ?) DESC, order_key", (group, group)
         )
         return [Job.from_row(row) for row in rows]
 

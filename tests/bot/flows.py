@@ -66,6 +66,19 @@ async def order_idphoto(user: FakeUser) -> SentMessage:
     return await order_until_summary(user, "Visa", "USA Visa", "White")
 
 
+async def add_size(user: FakeUser, summary: SentMessage, query: str, spec: str, colour: str) -> SentMessage:
+    """From an ID photo summary's ➕ through a search and a colour back to the summary, with one
+    size more (on a new message: the search's results)."""
+    await user.press(summary, "➕ Another size from this photo")
+    await user.edited(summary, "Another size from the same photo")
+    await user.send_text(query)
+    found = await user.next_message("Results for")
+    await user.press(found, spec + " ·")
+    await user.edited(found, "background colour")
+    await user.press(found, colour)
+    return await user.edited(found, "Please check your order")
+
+
 async def order_finished(user: FakeUser, category: str, spec: str, color: str) -> SentMessage:
     """From a fresh photo through Confirm to the delivered exact file (PicWish: on the summary;
     the local engine: under its free preview)."""
