@@ -80,6 +80,9 @@ class IdPhotoOrder(Order):
     #: the local engine makes it however doubtful its cut-out (the same cut-out they accepted),
     #: where an order without a preview would be refused.
     cutout_accepted: bool = False
+    #: Which photo of an album (a Telegram media group made into one order, one job per photo) this
+    #: one is, counted from 1 as sent: for its status, caption and file names. Providers ignore it.
+    album_photo: int | None = Field(default=None, ge=1, le=10)
 
     @model_validator(mode="after")
     def _both_sides(self) -> IdPhotoOrder:

@@ -56,7 +56,9 @@ def extra_price(price: int, share: float) -> int:
 def part_prices(prices: PriceList, order: PendingOrder, provider: str) -> list[int]:
     """The price of each part of ``order``: the order itself at its own price (an extra size tried
     again, ``as_extra``, at the extra's), then each extra at ``prices.extra_spec`` of its own
-    (:func:`extra_price`)."""
+    (:func:`extra_price`); an album's photos each at its own full price."""
+    if order.album:  # one photo each: every one at its own full price
+        return [prices.price(order.service, part, provider) for part in (order.order, *(e.order for e in order.extras))]
     share = prices.settings.prices.extra_spec
     first = prices.price(order.service, order.order, provider)
     first = extra_price(first, share) if order.as_extra else first

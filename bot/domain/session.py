@@ -37,6 +37,32 @@ class InputPhoto:
         return InputPhoto(self.ref, self.width, self.height, copy.deepcopy(self.face, memo))
 
 
+@dataclass
+class AlbumPhoto:
+    """One item of an album (a Telegram media group), numbered as it was sent: its stored photo,
+    or why it could not be taken (a locale key: too large, not a photo...)."""
+
+    number: int
+    photo: InputPhoto | None = None
+    refusal: str | None = None
+
+
+@dataclass
+class Album:
+    """The album the person sent last (bot/storage/albums.py), made into one order of ID photos:
+    its ``media_group_id`` and its items, those refused on the way in among them."""
+
+    key: str
+    photos: list[AlbumPhoto]
+
+    @property
+    def usable(self) -> list[AlbumPhoto]:
+        return [photo for photo in self.photos if photo.photo is not None]
+
+    def refs(self) -> list[str]:
+        return [photo.photo.ref for photo in self.photos if photo.photo is not None]
+
+
 @dataclass(frozen=True)
 class ExtraOrder:
     """One more order of the same service placed with a :class:`PendingOrder` by the same Confirm
@@ -66,6 +92,10 @@ class PendingOrder:
     extras: list[ExtraOrder] = field(default_factory=list)
     #: Try again of an extra size that failed: priced as it was in its order, as an extra.
     as_extra: bool = False
+    #: An album's order (one photo per part, each at its own full price), and what its summary
+    #: says of the album's photos: which are made, which were refused and why.
+    album: bool = False
+    notes: str = ""
 
 
 class ServiceState(BaseModel):
@@ -101,6 +131,8 @@ StateT = TypeVar("StateT", bound=ServiceState)
 class Session:
     lang: str | None = None
     photo: InputPhoto | None = None
+    #: The album sent last instead of one photo (the two never stand together: each drops the other).
+    album: Album | None = None
     order: PendingOrder | None = None
     #: Each service's own dialog state by the service's name, as the service declares it
     #: (``ServiceState``); a service's is made when its dialog first stores something.
@@ -116,6 +148,11 @@ class Session:
         if not isinstance(state, model):
             state = self.services[service] = model()
         return state
+
+    def unordered_refs(self) -> list[str]:
+        """The stored photos this session holds: the photo sent, or the album's."""
+        refs = [self.photo.ref] if self.photo is not None else []
+        return refs + (self.album.refs() if self.album is not None else [])
 
     @property
     def drafting(self) -> bool:

@@ -33,7 +33,7 @@ from bot.storage.opening import open_store
 from bot.storage.store import DATABASE_ERRORS, Exclusive, Store
 from bot.telegram import sessions
 from bot.telegram.context import CONTEXT_TYPES, Context, PhotoBotApp, Service
-from bot.telegram.conversations import invite, menu, operator, orders, past_orders, payments, privacy
+from bot.telegram.conversations import album, invite, menu, operator, orders, past_orders, payments, privacy
 from bot.telegram.conversations.common import register_user, user_language
 from bot.telegram.persistence import DatabasePersistence
 from bot.telegram.transport import AiohttpRequest
@@ -73,10 +73,11 @@ _PHOTO = filters.PHOTO | filters.Document.ALL
 _TEXT = filters.TEXT & ~filters.COMMAND
 
 
-#: Every conversation ends on these: a command that starts over, or a new photo.
+#: Every conversation ends on these: a command that starts over, or a new photo or album.
 _FALLBACKS: list[BaseHandler[Update, Any, object]] = [
     CommandHandler("cancel", menu.cancel),
     CommandHandler("start", menu.start),
+    MessageHandler(album.IN_ALBUM, album.part),
     MessageHandler(_PHOTO, menu.photo),
 ]
 
@@ -151,7 +152,9 @@ def register_handlers(app: PhotoBotApp, conversation_timeout: float) -> None:
     for service in registry.SERVICES:
         app.add_handlers(service.handlers())
     app.add_handler(CallbackQueryHandler(menu.new_photo, pattern=NewPhoto().exact()))
-    # A photo at any time starts a flow; other text gets a hint; stale buttons an answer.
+    # A photo or an album (each of its messages, videos too) at any time starts a flow; other text
+    # gets a hint; stale buttons an answer.
+    app.add_handler(MessageHandler(album.IN_ALBUM, album.part))
     app.add_handler(MessageHandler(_PHOTO, menu.photo))
     app.add_handler(MessageHandler(_TEXT, menu.text_without_photo))
     app.add_handler(CallbackQueryHandler(menu.expired_button))
@@ -260,6 +263,7 @@ async def _take_updates(app: PhotoBotApp, settings: Settings, services: Wiring) 
     await _set_commands(app, settings)
     await app.start()
     _forget_quiet_sessions_regularly(app, services)
+    await album.resume(app)  # albums a process before this one was collecting
     if settings.telegram.mode == "webhook":
         await app.bot.set_webhook(
             settings.webhook_url(), secret_token=settings.webhook_header_secret(), allowed_updates=ALLOWED_UPDATES

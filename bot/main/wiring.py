@@ -32,7 +32,7 @@ from bot.telegram.conversations.payments import checkout_arrived
 from bot.telegram.delivery import Delivery
 from bot.telegram.inbox import UpdateInbox
 from bot.telegram.reconcile import StarReconciler
-from bot.telegram.ui.results import ResultView
+from bot.telegram.ui.results import Bundle, ResultView
 from bot.telegram.web import WebServer
 from providers.base import TaskProvider
 from providers.download import Downloader
@@ -232,6 +232,12 @@ def job_label(job: Job, lang: str, deps: ServiceDeps) -> str | None:
     return service.label(order, lang) if service.label is not None else None
 
 
+def job_bundle(jobs: list[Job], lang: str) -> Bundle | None:
+    """The zip of an order's exact files, as its service names them; None where it makes none."""
+    service = registry.BY_NAME.get(jobs[0].service) if jobs else None
+    return service.bundle(jobs, lang) if service is not None and service.bundle is not None else None
+
+
 async def open_wiring(app: PhotoBotApp, settings: Settings, db: Store, *, serve_web: bool = True) -> Wiring:
     """Open the clients and (with ``serve_web``: not in a worker process) the web server on the
     opened database ``db`` and attach them to ``app.bot_data`` (the caller closes ``db``, after
@@ -274,6 +280,7 @@ async def open_wiring(app: PhotoBotApp, settings: Settings, db: Store, *, serve_
         cancellable_providers=frozenset(name for name, p in providers.items() if p.cancellable),
         delivered=lambda job, seconds: metrics.delivered(job.service, job.provider, seconds),
         label=lambda job, lang: job_label(job, lang, wiring),
+        bundle=job_bundle,
     )
     runner = JobRunner(
         repo,

@@ -18,7 +18,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
-from bot.storage import invites
+from bot.storage import albums, invites
 from bot.storage.invites import Invites
 from bot.storage.links import linked_ref
 from bot.storage.store import Store, Tx
@@ -386,6 +386,7 @@ class Repository:
             user = await tx.fetchone("SELECT chat_id FROM users WHERE user_id = ?", (user_id,))
             await tx.execute("DELETE FROM invoices WHERE user_id = ?", (user_id,))
             await tx.execute("DELETE FROM sessions WHERE user_id = ?", (user_id,))
+            await albums.forget(tx, user_id)
             chats = {user_id} if user is None else {user_id, int(user["chat_id"])}
             for chat_id in chats:
                 await tx.execute("DELETE FROM conversations WHERE chat_key = ?", (conversation_key(chat_id, user_id),))

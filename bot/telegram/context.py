@@ -35,7 +35,7 @@ from bot.storage.store import Store
 from bot.telegram.alerts import OperatorAlerts
 from bot.telegram.inbox import UpdateInbox
 from bot.telegram.reconcile import StarReconciler
-from bot.telegram.ui.results import ResultView, plain_result
+from bot.telegram.ui.results import Bundle, ResultView, plain_result
 from bot.telegram.web import WebServer
 from providers.base import TaskProvider
 from providers.download import Downloader
@@ -136,6 +136,10 @@ class Service(Generic[OrderT]):
     #: One line naming one of several orders placed together (an ID photo's size and colour), for
     #: the summary's list of them (``PendingOrder.extras``); None where a service takes no extras.
     part: Callable[[OrderT, str, ServiceDeps], str] | None = None
+    #: Whether an album (a media group of photos) can be one order of it: offered under an album;
+    #: and the zip of the exact files of such an order, sent once all its jobs were delivered.
+    albums: bool = False
+    bundle: Callable[[list[Job], str], Bundle | None] | None = None
     #: Rows of buttons of its own under the summary's Confirm / Cancel (an ID photo's "another size").
     summary_buttons: Callable[[PendingOrder, str, ServiceDeps], list[list[InlineKeyboardButton]]] | None = None
 

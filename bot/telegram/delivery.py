@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import io
 import logging
 import time
+import zipfile
 from collections.abc import Awaitable, Callable
 
 from telegram import Bot, InlineKeyboardMarkup, InputMediaPhoto
@@ -20,18 +22,23 @@ from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter
 
 from bot.jobs.events import DeliveryPostponed
 from bot.ops.media import MediaStore
+from bot.storage.albums import Albums
 from bot.storage.invites import Invites, Reward
 from bot.storage.repo import Job, JobState, LeasedJobs, Repository
 from bot.telegram.alerts import OperatorAlerts
 from bot.telegram.ui import keyboards
 from bot.telegram.ui.i18n import t
-from bot.telegram.ui.results import ResultView
+from bot.telegram.ui.results import Bundle, ResultView
 
 log = logging.getLogger(__name__)
 
 SEND_ATTEMPTS = 4
 #: Telegram's limit of items in one media group.
 MAX_ALBUM = 10
+#: The largest zip of an album's exact files: Telegram takes documents of up to 50 MB from a bot.
+MAX_ZIP_BYTES = 45 * 1024 * 1024
+#: Bytes of a zip's headers counted for each file and for the archive.
+ZIP_OVERHEAD = 128
 #: Sends one part of a delivery (a message), when awaited.
 Send = Callable[[], Awaitable[object]]
 
@@ -51,7 +58,10 @@ class Delivery:
         cancellable_providers: frozenset[str] = frozenset(),
         delivered: Callable[[Job, float], None] | None = None,
         label: Callable[[Job, str], str | None] | None = None,
+        bundle: Callable[[list[Job], str], Bundle | None] | None = None,
     ) -> None:
+        #: The zip of an order's exact files (an album's), as its service names them.
+        self.bundle = bundle
         #: What tells a job from the others of its order (an ID photo's size), for its status.
         self.label = label
         #: Told of each result delivered and the seconds since its order was placed (/metrics).
@@ -129,6 +139,8 @@ class Delivery:
         parts = await asyncio.to_thread(self._parts, job, lang)
         if job.state == JobState.SUCCEEDED and (reward := await Invites(self.repo.db).rewarded_by(job.id)):
             parts += self._reward_parts(job, lang, reward)
+        if job.order_group is not None and self.bundle is not None:  # an album's: its zip, once
+            parts.append(("zip", functools.partial(self._zip, job, lang)))
         try:
             for name, send in parts:
                 if name in sent:
@@ -176,6 +188,24 @@ class Delivery:
             parts.append(("bonus_inviter", functools.partial(self.bot.send_message, reward.inviter_chat_id, text)))
         return parts
 
+    async def _zip(self, job: Job, lang: str) -> None:
+        """The zip of the exact files of the order ``job`` is one of, sent by the job whose delivery
+        ends last (bot/storage/albums.Albums.delivered): the others only note that theirs ended."""
+        assert job.order_group is not None and self.bundle is not None
+        jobs = await self.repo.order_jobs(job.order_group)
+        bundle = self.bundle(jobs, lang)  # None: not an album's (several sizes of one photo)
+        if bundle is None or not await Albums(self.repo.db).delivered(job.user_id, job.order_group, job.id, len(jobs)):
+            return
+        if not bundle.files:  # not one photo was made
+            return
+        data, packed = await asyncio.to_thread(zip_files, self.media, bundle.files, MAX_ZIP_BYTES)
+        caption = t(lang, "album.zip_caption", count=packed)
+        if packed < len(bundle.files):
+            caption += "\n" + t(lang, "album.zip_partial", left=len(bundle.files) - packed)
+        await self.bot.send_document(
+            job.chat_id, document=data, filename=bundle.filename, caption=caption, disable_content_type_detection=True
+        )
+
     async def _status(self, job: Job, text: str, markup: InlineKeyboardMarkup | None) -> None:
         if job.status_message_id is not None:
             try:
@@ -208,6 +238,26 @@ class Delivery:
                 log.info("job %s: sending %s failed (%s), attempt %d", job.id, part, err, attempt + 1)
                 await asyncio.sleep(0.5 * 2**attempt)
         raise DeliveryPostponed(f"part {part} of job {job.id} could not be sent")
+
+
+def zip_files(media: MediaStore, files: list[tuple[str, str]], limit: int) -> tuple[bytes, int]:
+    """A zip of the stored files (``(name in the zip, stored ref)``), in order, as long as they fit
+    in ``limit`` bytes (JPEGs are stored, not compressed: they would not shrink); with how many went
+    in. A file no longer stored is left out. Reads the files: call it off the event loop."""
+    out = io.BytesIO()
+    packed = 0
+    used = ZIP_OVERHEAD
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_STORED) as archive:
+        for name, ref in files:
+            if not media.exists(ref):
+                continue
+            data = media.read(ref)
+            used += len(data) + ZIP_OVERHEAD + 2 * len(name.encode())
+            if used > limit:
+                break
+            archive.writestr(zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0)), data)
+            packed += 1
+    return out.getvalue(), packed
 
 
 def result_messages(

@@ -21,7 +21,7 @@ from typing import Any
 from pydantic import ValidationError
 from telegram.ext import BasePersistence, PersistenceInput
 
-from bot.domain.session import ExtraOrder, InputPhoto, PendingOrder, ServiceState, Session
+from bot.domain.session import Album, AlbumPhoto, ExtraOrder, InputPhoto, PendingOrder, ServiceState, Session
 from bot.storage.store import Store
 from bot.telegram.context import BotData
 from providers.localengine.findings import FaceFindings
@@ -45,18 +45,31 @@ UPDATE_INTERVAL = 5.0
 CONCURRENT_WRITES = 2
 
 
+def _photo(photo: InputPhoto | None) -> dict[str, Any] | None:
+    if photo is None:
+        return None
+    face = dataclasses.asdict(photo.face) if photo.face is not None else None
+    return {"ref": photo.ref, "width": photo.width, "height": photo.height, "face": face}
+
+
+def _read_photo(photo: dict[str, Any] | None) -> InputPhoto | None:
+    if not photo:
+        return None
+    face = FaceFindings(**photo["face"]) if photo.get("face") else None
+    return InputPhoto(photo["ref"], photo["width"], photo["height"], face)
+
+
 def encode(session: Session) -> str:
-    photo = session.photo
     order = session.order
+    album = session.album
     data: dict[str, Any] = {
         "lang": session.lang,
-        "photo": None
-        if photo is None
+        "photo": _photo(session.photo),
+        "album": None
+        if album is None
         else {
-            "ref": photo.ref,
-            "width": photo.width,
-            "height": photo.height,
-            "face": dataclasses.asdict(photo.face) if photo.face is not None else None,
+            "key": album.key,
+            "photos": [{"number": p.number, "photo": _photo(p.photo), "refusal": p.refusal} for p in album.photos],
         },
         "order": None
         if order is None
@@ -69,6 +82,8 @@ def encode(session: Session) -> str:
             "pinned": order.pinned,
             "extras": [{"order": e.order.model_dump(mode="json"), "input_ref": e.input_ref} for e in order.extras],
             "as_extra": order.as_extra,
+            "album": order.album,
+            "notes": order.notes,
         },
         "services": {name: state.model_dump(mode="json") for name, state in session.services.items()},
         "pending_refund": list(session.pending_refund) if session.pending_refund else None,
@@ -87,9 +102,10 @@ def decode(
         lang=data.get("lang"),
         pending_refund=(data["pending_refund"][0], data["pending_refund"][1]) if data.get("pending_refund") else None,
     )
-    if photo := data.get("photo"):
-        face = FaceFindings(**photo["face"]) if photo.get("face") else None
-        session.photo = InputPhoto(photo["ref"], photo["width"], photo["height"], face)
+    session.photo = _read_photo(data.get("photo"))
+    if album := data.get("album"):
+        photos = [AlbumPhoto(p["number"], _read_photo(p["photo"]), p["refusal"]) for p in album["photos"]]
+        session.album = Album(album["key"], photos)
     if (order := data.get("order")) and order["service"] in order_models:
         model = order_models[order["service"]]
         session.order = PendingOrder(
@@ -101,6 +117,8 @@ def decode(
             order.get("pinned", False),
             [ExtraOrder(model.model_validate(e["order"]), e["input_ref"]) for e in order.get("extras", [])],
             order.get("as_extra", False),
+            order.get("album", False),
+            order.get("notes", ""),
         )
     states = data.get("services")
     if states is None:  # kept before services had states of their own

@@ -50,8 +50,8 @@ async def forget_quiet_sessions(
     for user_id in quiet:
         session = app.user_data.get(user_id)
         app.drop_user_data(user_id)
-        if session is not None and session.photo is not None:
-            await photos.discard(session.photo.ref)
+        for ref in session.unordered_refs() if session is not None else []:
+            await photos.discard(ref)
     if quiet:
         log.info("forgot %d quiet sessions", len(quiet))
     return len(quiet)

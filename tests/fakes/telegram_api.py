@@ -111,6 +111,7 @@ class FakeTelegram:
         self._update_ids = itertools.count(1)
         self._message_ids = itertools.count(100)
         self._file_ids = itertools.count(1)
+        self._media_groups = itertools.count(13000000000000001)
         self.messages: dict[tuple[int, int], SentMessage] = {}
         self.log: list[SentMessage] = []
         self.calls: list[tuple[str, dict[str, Any]]] = []
@@ -719,6 +720,22 @@ class _ApiError(Exception):
         self.description = description
 
 
+@dataclass(frozen=True)
+class AlbumItem:
+    """One item of an album a user sends (:meth:`FakeUser.send_album`)."""
+
+    kind: str  # photo | document | video
+    data: bytes = b""
+    filename: str = "photo.jpg"
+    mime_type: str = "image/jpeg"
+    #: The size Telegram reports, when a test wants it to differ from the bytes served.
+    file_size: int | None = None
+
+
+#: Telegram's limits of an album: from 2 to 10 items, files grouped only with files.
+ALBUM_MIN, ALBUM_MAX = 2, 10
+
+
 class FakeUser:
     """A Telegram user in a private chat with the bot."""
 
@@ -758,6 +775,33 @@ class FakeUser:
             "file_size": len(data),
         }
         await self.api.push_update({"message": self._message(document=document)})
+
+    async def send_album(self, items: list[AlbumItem | bytes]) -> list[int]:
+        """An album (a media group), as Telegram delivers one: a message per item, one update
+        each, sharing a ``media_group_id``, none marked the last. Bytes are a photo. Strict as
+        Telegram's clients: 2 to 10 items, and documents grouped only with documents (photos with
+        videos). The messages' ids."""
+        album = [item if isinstance(item, AlbumItem) else AlbumItem("photo", item) for item in items]
+        if not ALBUM_MIN <= len(album) <= ALBUM_MAX:
+            raise ValueError(f"an album holds {ALBUM_MIN} to {ALBUM_MAX} items, not {len(album)}")
+        if len({item.kind == "document" for item in album}) > 1:
+            raise ValueError("Telegram groups documents only with documents")
+        group = str(next(self.api._media_groups))
+        ids = []
+        for item in album:
+            file_id = self.api.add_file(item.data)
+            size = len(item.data) if item.file_size is None else item.file_size
+            attached: dict[str, Any] = {"file_id": file_id, "file_unique_id": file_id, "file_size": size}
+            if item.kind == "photo":
+                content: dict[str, Any] = {"photo": [{**attached, "width": 800, "height": 1000}]}
+            elif item.kind == "video":
+                content = {"video": {**attached, "width": 640, "height": 480, "duration": 3}}
+            else:
+                content = {"document": {**attached, "file_name": item.filename, "mime_type": item.mime_type}}
+            message = self._message(media_group_id=group, **content)
+            ids.append(message["message_id"])
+            await self.api.push_update({"message": message})
+        return ids
 
     async def press(self, message: SentMessage, label: str) -> str:
         """Press the button whose text contains ``label``; returns the callback query id."""

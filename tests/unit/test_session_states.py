@@ -36,7 +36,8 @@ def test_the_services_that_keep_a_state_declare_it_and_the_session_names_none_of
     assert STATES["idphoto"] is IdPhotoState and STATES["anime"] is AnimeState
     assert set(STATES) <= set(registry.BY_NAME)
     shared = set(Session.__dataclass_fields__)
-    assert shared == {"lang", "photo", "order", "services", "pending_refund", "touched"}
+    # What was sent (one photo, or an album of them) is the session's, whichever service uses it.
+    assert shared == {"lang", "photo", "album", "order", "services", "pending_refund", "touched"}
     assert not shared & {name for model in STATES.values() for name in model.model_fields}
 
 

@@ -16,7 +16,7 @@ from typing import Any
 from telegram.ext import CallbackQueryHandler, MessageHandler, filters
 
 from bot.config import PicwishPrices, Settings
-from bot.services.idphoto import dialog, preview, reedit, sizes
+from bot.services.idphoto import album, dialog, preview, reedit, sizes
 from bot.services.idphoto.buttons import (
     AskDpi,
     AskMix,
@@ -222,4 +222,6 @@ SERVICE = Service(
     handlers=handlers,
     part=sizes.part,
     summary_buttons=sizes.summary_buttons,
+    albums=True,
+    bundle=album.bundle,
 )

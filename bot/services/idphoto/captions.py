@@ -187,8 +187,12 @@ def present(job: Job, index: int, data: bytes, lang: str, settings: Settings) ->
         filename = f"idphoto_{slug}_sheet-{sheet}_{width}x{height}.jpg"
         caption = t(lang, "result.sheet_caption", title=title, size=sheet)
     else:
-        filename = f"idphoto_{slug}_{width}x{height}_{order.dpi}dpi.jpg"
+        # One photo of an album: its number in the album, on its file and caption.
+        number = f"_{order.album_photo}" if order.album_photo else ""
+        filename = f"idphoto_{slug}_{width}x{height}_{order.dpi}dpi{number}.jpg"
         caption = t(lang, "result.idphoto_caption", title=title, width=width, height=height, dpi=order.dpi)
+        if order.album_photo:
+            caption = t(lang, "album.photo_part", number=order.album_photo, what=caption)
         placement = job.result.placement if job.result else None
         if spec and placement:  # a preview, to judge before paying, with its checklist
             shown = checklist_text if order.preview else placement_text

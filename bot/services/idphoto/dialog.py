@@ -19,6 +19,7 @@ from telegram.ext import ConversationHandler
 from bot.domain.ordering import Refusal
 from bot.domain.session import ExtraOrder, PendingOrder
 from bot.services.idphoto import buttons
+from bot.services.idphoto.album import album_order, check_album, none_made_text
 from bot.services.idphoto.buttons import (
     Category,
     Colour,
@@ -144,13 +145,17 @@ async def category_menu(update: Update, context: Context, *, new_message: bool =
     labels = [catalog.category_name(category, lang) for category in catalog.categories]
     adding = _adding(context) is not None
     text = t(lang, "idphoto.pick_more") if adding else t(lang, "idphoto.pick_category")
+    album = context.session.album
+    if album is not None and not adding:  # the spec is chosen once, for every photo of the album
+        text = t(lang, "album.heading", count=len(album.photos)) + "\n\n" + text
     await _show(update, text, buttons.categories(labels, lang, to_order=adding), new_message=new_message)
 
 
 async def start(update: Update, context: Context) -> str | int:
     """Button m:svc:idphoto: needs a stored photo; asks for a category."""
     state_of(context).draft = None  # a new order, not another size of one left on its summary
-    if not await ready_photo(update, context, needs_face=True, id_photo=True):
+    # An album's photos are checked one by one once the spec is known (album.py).
+    if context.session.album is None and not await ready_photo(update, context, needs_face=True, id_photo=True):
         await answer(update)
         return ConversationHandler.END
     await category_menu(update, context)
@@ -216,7 +221,8 @@ async def pick_spec(update: Update, context: Context) -> str | int:
     the custom size, asks for the size first."""
     choice = pressed(update, SpecChoice)
     spec = context.deps.catalog.get(choice.spec_id) if choice else None
-    photo = context.session.photo is not None or _adding(context) is not None
+    session = context.session
+    photo = session.photo is not None or session.album is not None or _adding(context) is not None
     if spec is None or not photo or not _offered(context, spec):
         await answer(update)
         return ConversationHandler.END
@@ -244,7 +250,8 @@ async def custom_size(update: Update, context: Context) -> str | int:
     """Typed size after "Custom size": checked against the spec's bounds, then as any spec."""
     lang = context.lang
     spec = context.deps.catalog.get(state_of(context).sizing_spec or -1)
-    photo = context.session.photo is not None or _adding(context) is not None
+    session = context.session
+    photo = session.photo is not None or session.album is not None or _adding(context) is not None
     if spec is None or spec.custom is None or not photo:
         return ConversationHandler.END
     text = (message_of(update).text or "").strip()
@@ -282,6 +289,10 @@ async def _start_draft(update: Update, context: Context, spec: Spec) -> str | in
     adding = _adding(context)
     source = adding.input_ref if adding is not None else None
     lang = context.lang
+    album = context.session.album
+    if album is not None and adding is None:  # each photo is checked for the spec on the summary
+        state_of(context).draft = IdPhotoDraft(order=IdPhotoOrder.model_validate(_size(spec)), album=album.key)
+        return await _color_menu(update, context, spec, "")
     try:
         findings = await _findings(context, source)
     except (EngineBusy, EngineTimeout):  # nothing is charged; the same button works in a minute
@@ -294,9 +305,7 @@ async def _start_draft(update: Update, context: Context, spec: Spec) -> str | in
         # A custom size can be typed again (smaller), a listed spec picked anew.
         return State.CUSTOM_SIZE if spec.custom is not None else State.PICK_SPEC
     advice = "".join(t(lang, key) + "\n\n" for key in verdict.advice)
-    mm = spec.mm if spec.custom is not None else (None, None)
-    size: dict[str, int | None] = {"spec_id": spec.spec_id, "px_width": spec.px[0], "px_height": spec.px[1]}
-    size |= {"dpi": spec.dpi, "mm_width": mm[0], "mm_height": mm[1]}
+    size = _size(spec)
     if adding is not None:
         order = IdPhotoOrder.model_validate({**adding.order.model_dump(), **size})
         state_of(context).draft = IdPhotoDraft(order=order, input_ref=source, extra_for=adding.extra_for)
@@ -305,6 +314,13 @@ async def _start_draft(update: Update, context: Context, spec: Spec) -> str | in
         assert photo is not None
         state_of(context).draft = IdPhotoDraft(order=IdPhotoOrder.model_validate(size), input_ref=photo.ref)
     return await _color_menu(update, context, spec, advice)
+
+
+def _size(spec: Spec) -> dict[str, int | None]:
+    """An order's fields that come from the spec: its pixels, DPI and (a custom size) millimetres."""
+    mm = spec.mm if spec.custom is not None else (None, None)
+    size: dict[str, int | None] = {"spec_id": spec.spec_id, "px_width": spec.px[0], "px_height": spec.px[1]}
+    return size | {"dpi": spec.dpi, "mm_width": mm[0], "mm_height": mm[1]}
 
 
 async def _findings(context: Context, ref: str | None) -> FaceFindings:
@@ -583,9 +599,38 @@ async def show_summary(update: Update, context: Context) -> str | int:
     assert draft is not None
     state_of(context).draft = None
     source = None if draft.order.last_id else draft.input_ref
+    if draft.album is not None:  # every photo checked, then one summary (no free preview)
+        return await _album_summary(update, context, draft)
     if previews_first(context.deps.provider_for(NAME)):
         return await _preview(update, context, draft, source)
     await show_order(update, context, PendingOrder(NAME, draft.order, source))
+    return ConversationHandler.END
+
+
+async def _album_summary(update: Update, context: Context, draft: IdPhotoDraft) -> str | int:
+    """Every photo of the album checked for the draft's spec (services/idphoto/album.py), then the
+    summary of those that pass, naming those refused; when none passes, nothing is ordered."""
+    lang = context.lang
+    album = context.session.album
+    spec = context.deps.catalog.for_order(draft.order)
+    if album is None or album.key != draft.album or spec is None:  # a newer photo or album came
+        await answer(update, t(lang, "menu.expired"))
+        return ConversationHandler.END
+    shown = message_of(update).message_id
+    # The button is answered once, by what follows the checks (show_order, or below).
+    await _edit(context, update, shown, t(lang, "album.checking", count=len(album.photos)), None)
+    try:
+        checked = await check_album(context, album, spec)
+    except (EngineBusy, EngineTimeout):  # nothing is charged; the same button works in a minute
+        state_of(context).draft = draft
+        await answer(update)
+        await _edit(context, update, shown, t(lang, "error.engine_busy"), _step_keyboard(context, draft))
+        return State.PICK_OPTIONS
+    if not checked.accepted:
+        await answer(update)
+        await _edit(context, update, shown, none_made_text(lang, spec, checked), keyboards.new_photo(lang))
+        return ConversationHandler.END
+    await show_order(update, context, album_order(draft, checked, lang))
     return ConversationHandler.END
 
 

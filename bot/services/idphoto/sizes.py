@@ -43,12 +43,16 @@ def takes_extras(order: PendingOrder) -> bool:
     """Whether more sizes can join ``order``: an ID photo made from a photo, not a watermarked
     preview or a re-render through PicWish's image id (which has no photo of ours to make others)."""
     main = order.order
+    if order.album:  # an album is one size for every photo
+        return False
     return order.service == NAME and isinstance(main, IdPhotoOrder) and not main.preview and not main.last_id
 
 
 def part(order: IdPhotoOrder, lang: str, deps: ServiceDeps) -> str:
-    """One size of an order of several, on its summary: the spec, its millimetres, its colour."""
-    return part_text(order, lang, deps.catalog.palette)
+    """One size of an order of several, on its summary: the spec, its millimetres, its colour; one
+    photo of an album, its number too."""
+    what = part_text(order, lang, deps.catalog.palette)
+    return t(lang, "album.photo_part", number=order.album_photo, what=what) if order.album_photo else what
 
 
 def summary_buttons(order: PendingOrder, lang: str, deps: ServiceDeps) -> list[list[InlineKeyboardButton]]:

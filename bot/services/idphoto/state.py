@@ -22,6 +22,9 @@ class IdPhotoDraft(BaseModel):
     #: Another size for the order on the summary with this nonce (``PendingOrder.extras``): its
     #: colour chosen, it joins that order instead of becoming one.
     extra_for: str | None = None
+    #: The album (its ``media_group_id``) the order is for: one photo each of its photos that pass
+    #: the checks (services/idphoto/album.py), instead of ``input_ref``.
+    album: str | None = None
 
     def change(self, **fields: object) -> None:
         """The order with ``fields`` changed, validated again."""

@@ -7,6 +7,7 @@ from typing import TypeVar
 
 from telegram import CallbackQuery, Message, Update
 
+from bot.domain.session import InputPhoto
 from bot.storage.repo import Job, JobState
 from bot.telegram.context import Context
 from bot.telegram.ui import keyboards
@@ -110,9 +111,10 @@ async def answer(update: Update, text: str | None = None) -> None:
         await query_of(update).answer(text)
 
 
-async def face_findings(context: Context) -> FaceFindings:
-    """The face check of the session's photo, made once per photo (unchecked without the engine)."""
-    photo = context.session.photo
+async def face_findings(context: Context, photo: InputPhoto | None = None) -> FaceFindings:
+    """The face check of the session's photo (or ``photo``: one of an album), made once per photo
+    (unchecked without the engine)."""
+    photo = photo or context.session.photo
     assert photo is not None
     engine = context.wiring.engine
     async with photo.checking:

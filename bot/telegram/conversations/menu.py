@@ -2,19 +2,16 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 
 from telegram import Update
-from telegram.error import TelegramError
 from telegram.ext import ApplicationHandlerStop, ConversationHandler
 
-from bot.domain.session import InputPhoto
-from bot.ops.images import MAX_INPUT_BYTES, MAX_STORED_BYTES, MAX_STORED_SIDE, ImageRejected, normalise, probe
 from bot.telegram.context import Context
-from bot.telegram.conversations import payments
+from bot.telegram.conversations import album, payments
 from bot.telegram.conversations.common import answer, chat_id_of, is_admin, message_of, pressed, query_of, user_id_of
+from bot.telegram.conversations.intake import refusal_text, take_in
 from bot.telegram.ui import keyboards
 from bot.telegram.ui.callback_data import SetLanguage
 from bot.telegram.ui.i18n import LANGUAGES, t
@@ -75,10 +72,10 @@ async def cancel(update: Update, context: Context) -> int:
     """/cancel: forgets the photo and order being put together; ends any conversation."""
     lang = context.lang
     session = context.session
-    had_something = session.photo is not None or session.drafting
-    if session.photo is not None:
-        await context.wiring.photos.discard(session.photo.ref)
-    session.photo = None
+    had_something = session.photo is not None or session.album is not None or session.drafting
+    for ref in session.unordered_refs():
+        await context.wiring.photos.discard(ref)
+    session.photo = session.album = None
     session.drop_drafts()
     await message_of(update).reply_text(t(lang, "cancel.done" if had_something else "cancel.nothing"))
     return ConversationHandler.END
@@ -125,52 +122,30 @@ async def grant(update: Update, context: Context) -> None:
 
 
 async def photo(update: Update, context: Context) -> int:
-    """A photo or image document: validates and stores it, then asks which service."""
-    lang = context.lang
+    """A photo or image document: validates and stores it, then asks which service. One of an
+    album (a media group) is collected with the album's other parts instead (album.py)."""
     message = message_of(update)
+    if message.media_group_id is not None:
+        return await album.part(update, context)
+    lang = context.lang
     session = context.session
     session.drop_drafts()
-    photos = context.wiring.photos
     attachment = message.photo[-1] if message.photo else message.document
     assert attachment is not None  # the handler's filter is photos and documents
-    if attachment.file_size and attachment.file_size > MAX_INPUT_BYTES:
-        await message.reply_text(t(lang, "input.file_too_large"))
+    taken = await take_in(context, user_id_of(update), attachment.file_id, attachment.file_size)
+    if isinstance(taken, str):
+        await message.reply_text(refusal_text(context, taken))
         return ConversationHandler.END
-    if photos.disk_low():
-        log.warning("free disk below database.min_free_disk_mb: a new photo was turned away")
-        await message.reply_text(t(lang, "input.try_later"))
-        return ConversationHandler.END
-    try:
-        telegram_file = await attachment.get_file()
-        data = bytes(await telegram_file.download_as_bytearray())
-    except TelegramError as err:
-        log.info("could not download a user photo: %s", err)
-        key = "input.file_too_large" if "too big" in str(err).lower() else "input.download_failed"
-        await message.reply_text(t(lang, key))
-        return ConversationHandler.END
-    try:
-        cost = (await asyncio.to_thread(probe, data, max_side=MAX_STORED_SIDE)).cost
-        async with context.wiring.decodes.reserve(user_id_of(update), cost):
-            image = await asyncio.to_thread(normalise, data, max_side=MAX_STORED_SIDE, max_bytes=MAX_STORED_BYTES)
-    except ImageRejected as err:
-        await message.reply_text(t(lang, f"input.{err.code}"))
-        return ConversationHandler.END
-    if await photos.over_cap(user_id_of(update), len(image.data)):
-        settings = context.wiring.settings.database
-        await message.reply_text(
-            t(lang, "input.storage_full", mb=f"{settings.max_user_mb:g}", days=f"{settings.media_retention_days:g}")
-        )
-        return ConversationHandler.END
-    ref = await asyncio.to_thread(context.wiring.media.save_input, image.data)
-    previous, session.photo = session.photo, InputPhoto(ref=ref, width=image.width, height=image.height)
-    if previous is not None:  # only the latest photo not yet ordered with is kept
-        await photos.discard(previous.ref)
+    # Only the latest photo (or album) not yet ordered with is kept.
+    previous, session.photo, session.album = session.unordered_refs(), taken, None
+    for ref in previous:
+        await context.wiring.photos.discard(ref)
     services = list(context.wiring.enabled_services)
     if not services:
         name = update.effective_user.first_name if update.effective_user else ""
         await message.reply_text(t(lang, "start.no_services", name=name))
         return ConversationHandler.END
-    text = t(lang, "menu.pick_service", width=image.width, height=image.height)
+    text = t(lang, "menu.pick_service", width=taken.width, height=taken.height)
     if message.photo:
         text += "\n" + t(lang, "menu.tip_file")
     await message.reply_text(text, reply_markup=keyboards.services_menu(lang, services))

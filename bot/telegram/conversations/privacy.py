@@ -75,8 +75,7 @@ async def forget_answer(update: Update, context: Context) -> None:
         await query_of(update).edit_message_text(t(lang, "forget.wait", count=err.count))
         return
     session = context.session
-    if session.photo is not None:
-        refs.append(session.photo.ref)
+    refs += session.unordered_refs()
     deleted = sum(await asyncio.to_thread(lambda: [services.media.delete(ref) for ref in refs]))
     end_conversations(context.application, chat_id_of(update), user_id)
     context.application.drop_user_data(user_id)

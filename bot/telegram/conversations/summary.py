@@ -23,7 +23,9 @@ async def show_order(update: Update, context: Context, order: PendingOrder, *, n
     context.session.order = order
     prices = part_prices(wiring, order, order.provider)
     details = service.describe(order.order, lang, wiring)
-    if order.extras and service.part is not None:  # every part with its price, the total once
+    if order.album:  # the photos made, each at its price, and those refused with why
+        details += "\n\n" + order.notes + "\n" + t(lang, "album.price", count=len(prices), price=prices[0])
+    elif order.extras and service.part is not None:  # every part with its price, the total once
         parts = [order.order, *(extra.order for extra in order.extras)]
         lines = [
             t(lang, "order.part", what=service.part(part, lang, wiring), price=price)

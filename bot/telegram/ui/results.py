@@ -27,6 +27,15 @@ class ResultView:
     keyboard: InlineKeyboardMarkup | None
 
 
+@dataclass(frozen=True)
+class Bundle:
+    """The jobs of one order (an album's photos) as one zip, after each was delivered: each exact
+    file's stored reference and its name in the zip, and the zip's own name."""
+
+    files: list[tuple[str, str]]
+    filename: str
+
+
 def plain_result(job: Job, index: int, data: bytes, lang: str, settings: Settings) -> ResultView:
     """The result of most services: its size in the caption, a "new photo" button below."""
     width, height = image_size(data)
