@@ -6,6 +6,7 @@ on its own; each photo is delivered with its file, then a zip of them all, once.
 
 from __future__ import annotations
 
+import asyncio
 import io
 import json
 import zipfile
@@ -14,9 +15,11 @@ import pytest
 
 pytest.importorskip("ai_edge_litert", reason="the photobot[local] extra is not installed")
 
+from bot.main.app import running
 from tests.bot.flows import page_to
 from tests.conftest import portrait_jpeg
-from tests.fakes.telegram_api import FakeUser, SentMessage
+from tests.fakes.picwish import STEPS
+from tests.fakes.telegram_api import AlbumItem, FakeUser, SentMessage
 from tests.sample_photos import photo
 
 
@@ -74,3 +77,135 @@ async def test_an_album_of_three_with_one_refused_is_one_order_of_two_with_a_zip
     jobs = await bot.db.fetchall("SELECT options, price, order_group FROM jobs ORDER BY order_key")
     assert sorted(json.loads(job["options"])["album_photo"] for job in jobs) == [1, 3]
     assert {job["price"] for job in jobs} == {6} and len({job["order_group"] for job in jobs}) == 1
+
+
+async def _album_rows(services, count: int) -> None:
+    """Wait until the bot kept ``count`` parts of albums."""
+    for _ in range(200):
+        if len(await services.db.fetchall("SELECT message_id FROM album_parts")) >= count:
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"the bot did not keep {count} album parts")
+
+
+def _album_menus(user: FakeUser) -> list[SentMessage]:
+    return [message for message in user.messages() if "📚 Album of" in message.shown[0]]
+
+
+async def test_cancel_before_confirm_charges_nothing(bot, telegram, picwish):
+    user = telegram.user()
+    await user.send_album([portrait_jpeg(), portrait_jpeg(900, 1000)])
+    summary = await _album_summary(user, await user.next_message("Album of 2 photos"))
+    assert "Price: 12 credits" in summary.text
+    await user.press(summary, "Cancel")
+    await user.edited(summary, "cancelled")
+    assert picwish.creates == []
+    assert await bot.db.fetchall("SELECT id FROM jobs") == []
+    assert await bot.repo.balance(user.id) == 30
+
+
+async def test_a_restart_while_the_album_arrives_still_ends_in_one_album(make_settings, telegram, picwish):
+    """Two parts reach the bot, it stops before the album is complete, the third is sent while it
+    is down: after the restart the three are one album, shown once, ordered once."""
+    settings = make_settings()
+    user = telegram.user()
+    messages = user.album_messages([portrait_jpeg(), portrait_jpeg(900, 1000), portrait_jpeg(1000, 1000)])
+    async with running(settings) as services:
+        for message in messages[:2]:
+            await telegram.push_update({"message": message})
+        await _album_rows(services, 2)
+    await telegram.push_update({"message": messages[2]})
+    async with running(settings) as services:
+        menu = await user.next_message("Album of 3 photos", timeout=15)
+        summary = await _album_summary(user, menu)
+        assert "3 of 3 photos will be made" in summary.text
+        await user.press(summary, "Confirm")
+        await telegram.wait_for(lambda: len(user.messages("document")) == 4, 40)
+        assert len(_album_menus(user)) == 1
+        assert await services.repo.balance(user.id) == 30 - 18
+        assert await services.repo.ledger_problems() == []
+
+
+async def test_a_restart_after_confirm_delivers_every_photo_and_the_zip_once(make_settings, telegram, picwish):
+    settings = make_settings()
+    user = telegram.user()
+    picwish.hold_new_tasks = True
+    async with running(settings):
+        await user.send_album([portrait_jpeg(), portrait_jpeg(900, 1000)])
+        summary = await _album_summary(user, await user.next_message("Album of 2 photos"))
+        await user.press(summary, "Confirm")
+        await user.edited(summary, "Your order is in: 2 photos")
+        await telegram.wait_for(lambda: len(picwish.tasks) == 2, 20)
+    picwish.release()
+    async with running(settings) as services:
+        await telegram.wait_for(lambda: len(user.messages("document")) == 3, 40)
+        await user.edited(summary, "Photo 1 · USA Visa", timeout=20)
+        await asyncio.sleep(0.5)  # nothing more comes
+        assert len(user.messages("document")) == 3 and len(user.messages("photo")) == 2
+        assert user.messages("document")[-1].filename == "idphoto_usa-visa_album.zip"
+        assert len(picwish.creates) == 2
+        assert await services.repo.balance(user.id) == 18
+        assert await services.repo.ledger_problems() == []
+
+
+async def test_a_photo_the_provider_fails_is_not_charged_and_left_out_of_the_zip(bot, telegram, picwish):
+    picwish.next_states = [[(0, 0), (-1, 0)], list(STEPS)]
+    user = telegram.user()
+    await user.send_album([portrait_jpeg(), portrait_jpeg(900, 1000)])
+    summary = await _album_summary(user, await user.next_message("Album of 2 photos"))
+    await user.press(summary, "Confirm")
+    await telegram.wait_for(lambda: len(user.messages("document")) == 2, 30)
+    made, archive = user.messages("document")
+    assert len(_zip_names(archive)) == 1 and list(_zip_names(archive).values()) == [made.data]
+    assert "All 1 photo of your album" in archive.text
+    await telegram.wait_for(lambda: any("credits were returned" in m.text for m in user.messages()), 10)
+    assert await bot.repo.balance(user.id) == 24
+    assert await bot.repo.ledger_problems() == []
+    states = sorted(row["state"] for row in await bot.db.fetchall("SELECT state FROM jobs"))
+    assert states == ["failed", "succeeded"]
+
+
+async def test_an_album_where_no_photo_passes_orders_nothing(bot, telegram, picwish):
+    user = telegram.user()
+    await user.send_album([photo("obama2.jpg"), AlbumItem("video", b"\0" * 100)])
+    menu = await user.next_message("Album of 2 photos")
+    assert "❌ Photo 2: this is not a photo" in menu.text
+    await user.press(menu, "ID photo")
+    await user.edited(menu, "Choose a category")
+    await user.press(menu, "Visa")
+    await user.edited(menu, "Choose a spec")
+    await page_to(user, menu, "USA Visa ·")
+    await user.press(menu, "USA Visa ·")
+    await user.edited(menu, "background colour")
+    await user.press(menu, "White")
+    await user.edited(menu, "Options")
+    await user.press(menu, "Continue")
+    await user.edited(menu, "None of the 2 photos of your album can be made into USA Visa", timeout=30)
+    assert "❌ Photo 1: Your face is turned to the side" in menu.text
+    assert "Nothing was ordered or charged" in menu.text
+    assert picwish.creates == [] and await bot.repo.balance(user.id) == 30
+
+
+async def test_hostile_albums_get_clear_answers_and_cost_nothing(bot, telegram, picwish):
+    """Ten files Telegram reports as 30 MB each are refused without a download; a video in an
+    album is named; more than ten items is not an album Telegram sends."""
+    user = telegram.user()
+    huge = [AlbumItem("document", b"x", f"huge{i}.jpg", file_size=30 * 1024 * 1024) for i in range(10)]
+    await user.send_album(huge)
+    menu = await user.next_message("Album of 10 photos", timeout=15)
+    assert menu.text.count("That file is too large") == 10 and menu.buttons() == []
+    assert not [call for call in telegram.calls if call[0] == "getFile"]
+    with pytest.raises(ValueError):
+        await user.send_album([portrait_jpeg()] * 11)
+    with pytest.raises(ValueError):
+        await user.send_album([portrait_jpeg(), AlbumItem("document", portrait_jpeg(), "a.jpg")])
+    assert await bot.db.fetchall("SELECT id FROM jobs") == []
+    assert await bot.repo.balance(user.id) == 30
+
+
+async def test_the_album_speaks_chinese(bot, telegram, picwish):
+    user = telegram.user(language_code="zh-hans")
+    await user.send_album([portrait_jpeg(), photo("obama2.jpg")])
+    menu = await user.next_message("相册共 2 张照片")
+    await user.press(menu, "证件照")
+    await user.edited(menu, "相册共 2 张照片：所选规格")

@@ -781,13 +781,20 @@ class FakeUser:
         each, sharing a ``media_group_id``, none marked the last. Bytes are a photo. Strict as
         Telegram's clients: 2 to 10 items, and documents grouped only with documents (photos with
         videos). The messages' ids."""
+        messages = self.album_messages(items)
+        for message in messages:
+            await self.api.push_update({"message": message})
+        return [message["message_id"] for message in messages]
+
+    def album_messages(self, items: list[AlbumItem | bytes]) -> list[dict[str, Any]]:
+        """The messages of an album (:meth:`send_album`), for a test to send one by one."""
         album = [item if isinstance(item, AlbumItem) else AlbumItem("photo", item) for item in items]
         if not ALBUM_MIN <= len(album) <= ALBUM_MAX:
             raise ValueError(f"an album holds {ALBUM_MIN} to {ALBUM_MAX} items, not {len(album)}")
         if len({item.kind == "document" for item in album}) > 1:
             raise ValueError("Telegram groups documents only with documents")
         group = str(next(self.api._media_groups))
-        ids = []
+        messages = []
         for item in album:
             file_id = self.api.add_file(item.data)
             size = len(item.data) if item.file_size is None else item.file_size
@@ -798,10 +805,8 @@ class FakeUser:
                 content = {"video": {**attached, "width": 640, "height": 480, "duration": 3}}
             else:
                 content = {"document": {**attached, "file_name": item.filename, "mime_type": item.mime_type}}
-            message = self._message(media_group_id=group, **content)
-            ids.append(message["message_id"])
-            await self.api.push_update({"message": message})
-        return ids
+            messages.append(self._message(media_group_id=group, **content))
+        return messages
 
     async def press(self, message: SentMessage, label: str) -> str:
         """Press the button whose text contains ``label``; returns the callback query id."""
