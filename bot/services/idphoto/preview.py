@@ -19,7 +19,7 @@ from bot.domain.session import PendingOrder
 from bot.services.idphoto.buttons import BuyPreview, DropPreview
 from bot.services.idphoto.captions import is_kept_preview
 from bot.services.idphoto.dialog import NAME
-from bot.storage.repo import Job
+from bot.storage.repo import Job, purchase_key
 from bot.telegram.context import Context
 from bot.telegram.conversations.common import (
     answer,
@@ -60,7 +60,7 @@ def bought_order(job: Job, exact: str) -> PendingOrder:
     the photo is made."""
     preview = IdPhotoOrder.model_validate(job.options)
     bought = preview.model_copy(update={"preview": False, "from_preview": job.id})
-    return PendingOrder(NAME, bought, exact, nonce=f"pv{job.id}", provider=job.provider, pinned=True)
+    return PendingOrder(NAME, bought, exact, nonce=purchase_key(job.id), provider=job.provider, pinned=True)
 
 
 async def buy(update: Update, context: Context) -> None:

@@ -16,9 +16,9 @@ local engine) and takes the preview's buttons off, since its Confirm is now the 
 extra sizes are made by the engine from the original photo at Confirm, however doubtful the
 cut-out (``IdPhotoOrder.cutout_accepted``): it is the one the person saw on the preview and took.
 
-Every step is in the session (the order on the summary with its extras, the draft of the size
-being chosen, ``IdPhotoDraft.extra_for``), which is kept in the database: a restart between any two
-taps changes nothing.
+Every step is in the session (the order on the summary with its extras; the draft of the size
+being chosen, ``IdPhotoDraft.extra_for``, in the ID photo's state), which is kept in the database:
+a restart between any two taps changes nothing.
 """
 
 from __future__ import annotations
@@ -26,11 +26,13 @@ from __future__ import annotations
 from telegram import InlineKeyboardButton, Update
 from telegram.ext import ConversationHandler
 
-from bot.domain.session import IdPhotoDraft, PendingOrder
+from bot.domain.session import PendingOrder
 from bot.services.idphoto import buttons, preview
 from bot.services.idphoto.buttons import LessSizes, MorePreviewSizes, MoreSizes
 from bot.services.idphoto.captions import part_text
-from bot.services.idphoto.dialog import NAME, State, category_menu
+from bot.services.idphoto.dialog import NAME, State, category_menu, state_of
+from bot.services.idphoto.state import IdPhotoDraft
+from bot.storage.repo import purchase_key
 from bot.telegram.context import Context, ServiceDeps
 from bot.telegram.conversations.common import answer, pressed, user_id_of
 from bot.telegram.conversations.summary import show_order
@@ -96,7 +98,7 @@ async def _choose(update: Update, context: Context, order: PendingOrder, *, new_
             "cutout_accepted": main.cutout_accepted or main.from_preview is not None,
         }
     )
-    context.session.draft = IdPhotoDraft(base, input_ref=source, extra_for=order.nonce)
+    state_of(context).draft = IdPhotoDraft(order=base, input_ref=source, extra_for=order.nonce)
     if new_message:
         await answer(update)
     await category_menu(update, context, new_message=new_message)
@@ -123,7 +125,7 @@ async def more_of_preview(update: Update, context: Context) -> str | int:
         return ConversationHandler.END
     job, exact = found
     order = context.session.order
-    if order is None or order.nonce != f"pv{job.id}":  # pressed again: the order as it stands
+    if order is None or order.nonce != purchase_key(job.id):  # pressed again: the order as it stands
         order = preview.bought_order(job, exact)
         context.session.order = order
     await preview.drop_buttons(update)  # its Confirm is the summary's now
@@ -132,7 +134,7 @@ async def more_of_preview(update: Update, context: Context) -> str | int:
 
 async def back_to_order(update: Update, context: Context) -> int:
     """Button i:back:order: no other size after all; the order's summary as it was."""
-    context.session.draft = None
+    state_of(context).draft = None
     order = context.session.order
     if order is None:
         await answer(update, t(context.lang, "order.expired"))
