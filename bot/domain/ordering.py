@@ -65,6 +65,18 @@ def part_prices(prices: PriceList, order: PendingOrder, provider: str) -> list[i
     return [first] + [extra_price(prices.price(order.service, e.order, provider), share) for e in order.extras]
 
 
+def order_again(job: Job, order: Order) -> PendingOrder:
+    """The order that tries the failed ``job`` again (``order``, as its service makes it again). An
+    extra size of an order of several is priced as it was there (``as_extra``), once: its order key
+    is the failed job's, so a second Confirm of the same Try again finds the first. A photo of an
+    album is a whole order again, at its full price."""
+    again = PendingOrder(job.service, order, job.input_ref)
+    # A photo of an album was at its full price there, as it is again.
+    if job.order_group is not None and job.order_group != job.id and not job.options.get("album_photo"):
+        again.as_extra, again.nonce = True, f"re{job.id}"
+    return again
+
+
 class OrderDesk(Protocol):
     """What placing an order reaches (the bot's wiring has it all)."""
 

@@ -60,12 +60,6 @@ async def order_until_summary(
     return await choose_options(user, menu, color, options)
 
 
-async def order_idphoto(user: FakeUser) -> SentMessage:
-    """From a fresh photo to the summary of a USA visa photo on white (PicWish's flow in the
-    provider tables, tests/fakes/registry.py)."""
-    return await order_until_summary(user, "Visa", "USA Visa", "White")
-
-
 async def add_size(user: FakeUser, summary: SentMessage, query: str, spec: str, colour: str) -> SentMessage:
     """From an ID photo summary's ➕ through a search and a colour back to the summary, with one
     size more (on a new message: the search's results)."""
@@ -77,6 +71,12 @@ async def add_size(user: FakeUser, summary: SentMessage, query: str, spec: str, 
     await user.edited(found, "background colour")
     await user.press(found, colour)
     return await user.edited(found, "Please check your order")
+
+
+async def order_idphoto(user: FakeUser) -> SentMessage:
+    """From a fresh photo to the summary of a USA visa photo on white (PicWish's flow in the
+    provider tables, tests/fakes/registry.py)."""
+    return await order_until_summary(user, "Visa", "USA Visa", "White")
 
 
 async def order_finished(user: FakeUser, category: str, spec: str, color: str) -> SentMessage:

@@ -163,6 +163,11 @@ async def test_a_photo_the_provider_fails_is_not_charged_and_left_out_of_the_zip
     assert await bot.repo.ledger_problems() == []
     states = sorted(row["state"] for row in await bot.db.fetchall("SELECT state FROM jobs"))
     assert states == ["failed", "succeeded"]
+    # Its Try again is that photo alone, at its full price.
+    failed = next(m for m in user.messages() if "credits were returned" in m.text)
+    await user.press(failed, "Try again")
+    again = await user.next_message("Please check your order")
+    assert "Price: 6 credits" in again.text
 
 
 async def test_an_album_where_no_photo_passes_orders_nothing(bot, telegram, picwish):

@@ -16,9 +16,9 @@ local engine) and takes the preview's buttons off, since its Confirm is now the 
 extra sizes are made by the engine from the original photo at Confirm, however doubtful the
 cut-out (``IdPhotoOrder.cutout_accepted``): it is the one the person saw on the preview and took.
 
-Every step is in the session (the order on the summary with its extras, the draft of the size
-being chosen, ``IdPhotoDraft.extra_for``), which is kept in the database: a restart between any two
-taps changes nothing.
+Every step is in the session (the order on the summary with its extras; the draft of the size
+being chosen, ``IdPhotoDraft.extra_for``, in the ID photo's state), which is kept in the database:
+a restart between any two taps changes nothing.
 """
 
 from __future__ import annotations
@@ -32,6 +32,7 @@ from bot.services.idphoto.buttons import LessSizes, MorePreviewSizes, MoreSizes
 from bot.services.idphoto.captions import part_text
 from bot.services.idphoto.dialog import NAME, State, category_menu, state_of
 from bot.services.idphoto.state import IdPhotoDraft
+from bot.storage.repo import purchase_key
 from bot.telegram.context import Context, ServiceDeps
 from bot.telegram.conversations.common import answer, pressed, user_id_of
 from bot.telegram.conversations.summary import show_order
@@ -128,7 +129,7 @@ async def more_of_preview(update: Update, context: Context) -> str | int:
         return ConversationHandler.END
     job, exact = found
     order = context.session.order
-    if order is None or order.nonce != f"pv{job.id}":  # pressed again: the order as it stands
+    if order is None or order.nonce != purchase_key(job.id):  # pressed again: the order as it stands
         order = preview.bought_order(job, exact)
         context.session.order = order
     await preview.drop_buttons(update)  # its Confirm is the summary's now

@@ -19,8 +19,8 @@ class IdPhotoDraft(BaseModel):
     input_ref: str | None = None
     #: Re-renders of a finished photo skip the options step.
     rerender: bool = False
-    #: Another size for the order on the summary with this nonce (``PendingOrder.extras``): its
-    #: colour chosen, it joins that order instead of becoming one.
+    #: Another size for the order on the summary with this nonce (``PendingOrder.extras``:
+    #: sizes.py): its colour chosen, it joins that order instead of becoming one.
     extra_for: str | None = None
     #: The album (its ``media_group_id``) the order is for: one photo each of its photos that pass
     #: the checks (services/idphoto/album.py), instead of ``input_ref``.

@@ -7,7 +7,7 @@ import logging
 from telegram import Update
 from telegram.error import TelegramError
 
-from bot.domain.ordering import Refusal, place_order
+from bot.domain.ordering import Refusal, order_again, place_order
 from bot.domain.session import PendingOrder
 from bot.storage.repo import Job
 from bot.telegram.context import Context
@@ -134,9 +134,4 @@ async def retry_job(update: Update, context: Context) -> None:
     if service is None:
         await answer(update, t(lang, "order.unavailable"))
         return
-    # An extra size of an order of several is tried again at the price it had there, once: a second
-    # Confirm of the same Try again finds the first (its order key is the failed job's).
-    again = PendingOrder(job.service, service.again(job), job.input_ref)
-    if job.order_group is not None and job.order_group != job.id:
-        again.as_extra, again.nonce = True, f"re{job.id}"
-    await show_order(update, context, again, new_message=True)
+    await show_order(update, context, order_again(job, service.again(job)), new_message=True)
