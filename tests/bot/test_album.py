@@ -214,3 +214,23 @@ async def test_the_album_speaks_chinese(bot, telegram, picwish):
     menu = await user.next_message("相册共 2 张照片")
     await user.press(menu, "证件照")
     await user.edited(menu, "相册共 2 张照片：所选规格")
+
+
+async def test_the_local_engine_makes_an_album_without_previews(make_settings, telegram):
+    """The local engine's free preview is for one photo: an album goes from its checks to one
+    summary and one Confirm, and each photo is made as a paid photo without a preview is."""
+    async with running(make_settings(providers__picwish__enabled=False)) as services:
+        assert services.enabled_services["idphoto"] == "local"
+        user = telegram.user()
+        await user.send_album([portrait_jpeg(), portrait_jpeg(900, 1000)])
+        summary = await _album_summary(user, await user.next_message("Album of 2 photos"))
+        assert "2 of 2 photos will be made" in summary.text
+        assert [b["text"] for b in summary.buttons()] == ["✅ Confirm", "✖ Cancel"]
+        price = services.settings.providers.local.price
+        assert f"Price: {2 * price} credits" in summary.text
+        await user.press(summary, "Confirm")
+        await telegram.wait_for(lambda: len(user.messages("document")) == 3, 90)
+        assert sorted(_zip_names(user.messages("document")[-1])) == ["51x51mm-1.jpg", "51x51mm-2.jpg"]
+        assert not any("PREVIEW" in m.text or "preview" in m.text for m in user.messages())
+        assert await services.repo.balance(user.id) == 30 - 2 * price
+        assert await services.repo.ledger_problems() == []

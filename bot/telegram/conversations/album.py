@@ -157,6 +157,10 @@ async def _finish(context: Context, user_id: int, chat_id: int, group: str) -> N
     if not await _show(context, user_id, chat_id, album, parts[0].message_id):
         _schedule(context.application, user_id, chat_id, group, RETRY_SECONDS)
         return
+    # The session is written now, not at the next periodic write: once the album is closed, the
+    # session is what holds it.
+    if context.application.persistence is not None:
+        await context.application.persistence.update_user_data(user_id, session)
     await albums.close(user_id, group)
 
 
