@@ -22,9 +22,15 @@ class RequestLimiter:
         self._clock = clock
         self._seen: dict[int, deque[float]] = {}
         self._warned: dict[int, float] = {}
+        #: The album each user last sent, whose other messages pass as part of it.
+        self._albums: dict[int, str] = {}
         self._pruned = 0.0
 
-    def allow(self, user_id: int) -> bool:
+    def allow(self, user_id: int, album: str | None = None) -> bool:
+        """Whether the user may send this request now. The messages of an album (its
+        ``media_group_id``: Telegram sends one per photo) count as one request, the first."""
+        if album is not None and self._albums.get(user_id) == album:
+            return True
         now = self._clock()
         times = self._seen.setdefault(user_id, deque())
         while times and now - times[0] >= self.window:
@@ -32,11 +38,14 @@ class RequestLimiter:
         if len(times) >= self.allowed:
             return False
         times.append(now)
+        if album is not None:
+            self._albums[user_id] = album
         if now - self._pruned >= self.window:  # once a window, forget users who have been quiet all of it
             self._pruned = now
             for quiet in [u for u, t in self._seen.items() if not t or now - t[-1] >= self.window]:
                 self._seen.pop(quiet, None)
                 self._warned.pop(quiet, None)
+                self._albums.pop(quiet, None)
         return True
 
     def __len__(self) -> int:

@@ -24,6 +24,15 @@ def test_request_limiter_window():
     assert limiter.allow(1)
 
 
+def test_an_album_counts_as_one_request():
+    """Telegram sends an album of ten photos as ten messages: the first counts, the rest pass."""
+    limiter = RequestLimiter(2, clock=lambda: 0.0)
+    assert all(limiter.allow(1, "album-1") for _ in range(10))
+    assert limiter.allow(1) and not limiter.allow(1)
+    assert limiter.allow(1, "album-1")  # still the same album
+    assert not limiter.allow(1, "album-2")  # a new album is a new request
+
+
 def test_request_limiter_forgets_quiet_users_once_a_window():
     now = [0.0]
     limiter = RequestLimiter(3, clock=lambda: now[0])

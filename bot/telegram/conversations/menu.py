@@ -207,7 +207,7 @@ async def rate_limit(update: Update, context: Context) -> None:
     if user.id in context.wiring.settings.telegram.admin_ids or _about_money(update):
         return
     limiter = context.wiring.limiter
-    if limiter.allow(user.id):
+    if limiter.allow(user.id, update.message.media_group_id if update.message is not None else None):
         return
     if limiter.should_warn(user.id) and update.effective_chat is not None:
         lang = context.lang
