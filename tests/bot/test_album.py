@@ -234,3 +234,27 @@ async def test_the_local_engine_makes_an_album_without_previews(make_settings, t
         assert not any("PREVIEW" in m.text or "preview" in m.text for m in user.messages())
         assert await services.repo.balance(user.id) == 30 - 2 * price
         assert await services.repo.ledger_problems() == []
+
+
+async def test_an_album_on_postgresql_with_a_bot_and_a_worker_process(make_settings, telegram, picwish):
+    """The bot process collects the album and places the order; the worker makes and delivers the
+    photos, and sends the zip once."""
+    from tests.conftest import postgres_schema
+    from tests.fakes.server import free_port
+
+    url = await postgres_schema()
+    async with (
+        running(make_settings(database__url=url), "bot") as services,
+        running(make_settings(database__url=url, server__port=free_port()), "worker") as worker,
+    ):
+        user = telegram.user(user_id=1301)
+        await user.send_album([portrait_jpeg(), photo("obama2.jpg"), portrait_jpeg(900, 1000)])
+        summary = await _album_summary(user, await user.next_message("Album of 3 photos"))
+        assert "Price: 12 credits" in summary.text
+        await user.press(summary, "Confirm")
+        await telegram.wait_for(lambda: len(user.messages("document")) == 3, 40)
+        await worker.runner.idle()
+        assert sorted(_zip_names(user.messages("document")[-1])) == ["51x51mm-1.jpg", "51x51mm-3.jpg"]
+        assert await services.repo.balance(1301) == 18
+        assert await services.repo.ledger_problems() == []
+        assert len(await services.db.fetchall("SELECT job_id FROM album_delivered")) == 2
