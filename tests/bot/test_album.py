@@ -79,10 +79,10 @@ async def test_an_album_of_three_with_one_refused_is_one_order_of_two_with_a_zip
     assert {job["price"] for job in jobs} == {6} and len({job["order_group"] for job in jobs}) == 1
 
 
-async def _album_rows(services, count: int) -> None:
-    """Wait until the bot kept ``count`` parts of albums."""
+async def _album_rows(db, count: int) -> None:
+    """Wait until the bot kept ``count`` parts of albums in its database ``db``."""
     for _ in range(200):
-        if len(await services.db.fetchall("SELECT message_id FROM album_parts")) >= count:
+        if len(await db.fetchall("SELECT message_id FROM album_parts")) >= count:
             return
         await asyncio.sleep(0.05)
     raise AssertionError(f"the bot did not keep {count} album parts")
@@ -113,7 +113,7 @@ async def test_a_restart_while_the_album_arrives_still_ends_in_one_album(make_se
     async with running(settings) as services:
         for message in messages[:2]:
             await telegram.push_update({"message": message})
-        await _album_rows(services, 2)
+        await _album_rows(services.db, 2)
     await telegram.push_update({"message": messages[2]})
     async with running(settings) as services:
         menu = await user.next_message("Album of 3 photos", timeout=15)
@@ -258,3 +258,48 @@ async def test_an_album_on_postgresql_with_a_bot_and_a_worker_process(make_setti
         assert await services.repo.balance(1301) == 18
         assert await services.repo.ledger_problems() == []
         assert len(await services.db.fetchall("SELECT job_id FROM album_delivered")) == 2
+
+
+async def test_killed_while_the_album_arrives_and_while_it_is_made(tmp_path, make_settings, telegram, picwish):
+    """SIGKILL twice: with two parts of three kept, and while PicWish makes the photos. One album is
+    shown, one order placed, each photo and the zip delivered once, and the books balance."""
+    import yaml
+
+    from bot.storage.db import Database
+    from bot.storage.repo import Repository
+    from tests.bot.process import BotProcess
+
+    settings = make_settings()
+    config = tmp_path / "config.yaml"
+    config.write_text(yaml.safe_dump(settings.model_dump(mode="json")))
+    process = BotProcess(config, tmp_path / "bot.log")
+    db = None
+    try:
+        await process.start(telegram)
+        db = await Database.open(settings.database.path)
+        user = telegram.user(user_id=1401)
+        messages = user.album_messages([portrait_jpeg(), portrait_jpeg(900, 1000), portrait_jpeg(1000, 1000)])
+        for message in messages[:2]:
+            await telegram.push_update({"message": message})
+        await _album_rows(db, 2)
+        await process.kill()
+        await telegram.push_update({"message": messages[2]})
+        await process.start(telegram)
+        summary = await _album_summary(user, await user.next_message("Album of 3 photos", timeout=20))
+        picwish.hold_new_tasks = True
+        await user.press(summary, "Confirm")
+        await telegram.wait_for(lambda: len(picwish.tasks) == 3 and picwish.queries > 0, 30)
+        await process.kill()
+        picwish.release()
+        await process.start(telegram)
+        await telegram.wait_for(lambda: len(user.messages("document")) == 4, 40)
+        await process.stop()
+        assert len(_album_menus(user)) == 1 and len(picwish.creates) == 3
+        assert len(user.messages("document")) == 4 and len(user.messages("photo")) == 3
+        repo = Repository(db, settings.credits.daily_free)
+        assert await repo.balance(1401) == 30 - 18
+        assert await repo.ledger_problems() == []
+    finally:
+        await process.stop()
+        if db is not None:
+            await db.close()

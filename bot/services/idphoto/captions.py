@@ -54,10 +54,12 @@ def part_text(order: IdPhotoOrder, lang: str, palette: Collection[str]) -> str:
 
 
 def order_label(order: IdPhotoOrder, lang: str) -> str:
-    """The spec an order was for, as /orders names it; with its paper for a print sheet."""
+    """The spec an order was for, as /orders names it; with its paper for a print sheet, and its
+    number for a photo of an album."""
     spec = load_catalog().for_order(order)
     title = spec.name(lang) if spec else str(order.spec_id)
-    return t(lang, "result.sheet_caption", title=title, size=order.layout_size) if order.layout_size else title
+    label = t(lang, "result.sheet_caption", title=title, size=order.layout_size) if order.layout_size else title
+    return t(lang, "album.photo_part", number=order.album_photo, what=label) if order.album_photo else label
 
 
 def _mm(value: float) -> str:
