@@ -36,6 +36,8 @@ async def _album_summary(
     await user.edited(menu, "background colour")
     await user.press(menu, "White")
     await user.edited(menu, "Options")
+    # No watermarked previews for an album: each photo comes as its exact file.
+    assert not any("review" in button["text"] for button in menu.buttons())
     await user.press(menu, "Continue")
     return await user.edited(menu, "Please check your order", timeout=30)
 

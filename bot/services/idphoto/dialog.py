@@ -433,11 +433,15 @@ def _features(context: Context) -> tuple[IdPhotoOption, ...]:
     colour_choice = spec is None or spec.colors is None or len(spec.colors) > 1
     beauty = draft is not None and draft.order.beauty
     sheet = draft is not None and draft.order.layout_size is not None
+    album = draft is not None and draft.album is not None
     return tuple(
         name
         for name in TOGGLES
         if name in declared
         and (name != IdPhotoOption.GRADIENT or colour_choice)
+        # An album's photos are checked before the summary and delivered as exact files, zipped:
+        # not as watermarked previews.
+        and (name != IdPhotoOption.PREVIEW or not album)
         and (name not in BEAUTY_OPTIONS or beauty)
         and (name not in SHEET_OPTIONS or sheet)
     )
