@@ -305,3 +305,18 @@ async def test_killed_while_the_album_arrives_and_while_it_is_made(tmp_path, mak
         await process.stop()
         if db is not None:
             await db.close()
+
+
+async def test_an_album_through_the_webhook_is_one_album(make_settings, telegram, picwish):
+    """By webhook each part is stored in the inbox and handled side by side with the others: still
+    one album, one order."""
+    secret = "hook-secret-of-at-least-32-characters"
+    async with running(make_settings(telegram__mode="webhook", telegram__webhook_secret=secret)) as services:
+        user = telegram.user()
+        await user.send_album([portrait_jpeg(), portrait_jpeg(900, 1000), portrait_jpeg(1000, 1000)])
+        summary = await _album_summary(user, await user.next_message("Album of 3 photos"))
+        assert "3 of 3 photos will be made" in summary.text
+        await user.press(summary, "Confirm")
+        await telegram.wait_for(lambda: len(user.messages("document")) == 4, 40)
+        assert len(_album_menus(user)) == 1 and telegram.webhook_results == [200] * len(telegram.webhook_results)
+        assert await services.repo.ledger_problems() == []
