@@ -103,3 +103,26 @@ def test_a_new_photo_or_cancel_drops_the_drafts_and_a_menu_timing_out_every_choi
     session.clear_choices()
     assert session.order is None and session.services == {} and session.photo is not None
     assert session.state("anime", AnimeState) == AnimeState()  # made anew on first use
+
+
+def test_an_album_and_its_order_are_kept_and_read_back():
+    from bot.domain.session import Album, AlbumPhoto, ExtraOrder
+    from providers.localengine.findings import FaceFindings
+
+    session = Session(lang="en")
+    checked = InputPhoto("inputs/a.jpg", 800, 1000, FaceFindings(mouth="apart"))
+    session.album = Album("13001", [AlbumPhoto(1, checked), AlbumPhoto(2, refusal="album.not_a_photo")])
+    state = session.state("idphoto", IdPhotoState)
+    state.draft = IdPhotoDraft(order=USA_VISA, album="13001")
+    photos = [USA_VISA.model_copy(update={"album_photo": n}) for n in (1, 3)]
+    session.order = PendingOrder(
+        "idphoto", photos[0], "inputs/a.jpg", extras=[ExtraOrder(photos[1], "inputs/c.jpg")], album=True, notes="x"
+    )
+    again = decode(encode(session), ORDERS, STATES)
+    assert again.album == session.album and again.album.refs() == ["inputs/a.jpg"]
+    assert again.album.photos[0].photo.face == FaceFindings(mouth="apart")
+    assert again.order == session.order and again.order.album and again.order.notes == "x"
+    assert again.state("idphoto", IdPhotoState).draft.album == "13001"
+    assert again.unordered_refs() == ["inputs/a.jpg"]
+    # Kept before albums: none.
+    assert decode(OLD_ROW, ORDERS, STATES).album is None

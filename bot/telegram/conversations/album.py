@@ -14,11 +14,13 @@ them, so parts sent around a restart still end in one album, shown once.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
 from typing import Any
 
 from telegram import Message, ReplyParameters, Update
+from telegram.constants import ChatAction
 from telegram.error import Forbidden, TelegramError
 from telegram.ext import Application, ConversationHandler, filters
 
@@ -133,6 +135,8 @@ async def _finish(context: Context, user_id: int, chat_id: int, group: str) -> N
     if wait > 0:
         _schedule(context.application, user_id, chat_id, group, wait)
         return
+    with contextlib.suppress(TelegramError):  # the photos are being fetched: "typing…" meanwhile
+        await context.bot.send_chat_action(chat_id, ChatAction.TYPING)
     while waiting := [p for p in parts if not p.taken_in]:
         for each in waiting:
             await _take_in(context, albums, each)
