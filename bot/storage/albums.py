@@ -155,6 +155,13 @@ class Albums:
 
         await self.db.transaction(work, user=user_id)
 
+    async def drop_open(self, user_id: int) -> int:
+        """/cancel while an album arrives: its parts are closed, not taken in, so it is never shown
+        (a part still on its way is told it came late); how many parts."""
+        return await self.db.write(
+            "UPDATE album_parts SET closed_at = ? WHERE user_id = ? AND closed_at IS NULL", (time.time(), user_id)
+        )
+
     async def delivered(self, user_id: int, group: str, job_id: str, jobs: int) -> bool:
         """Note that the delivery of ``job_id``, one of the ``jobs`` of the album's order ``group``,
         reached its end; whether it is the one to send the zip: every job of the order noted, and

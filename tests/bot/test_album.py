@@ -142,7 +142,7 @@ async def test_a_restart_after_confirm_delivers_every_photo_and_the_zip_once(mak
     async with running(settings) as services:
         await telegram.wait_for(lambda: len(user.messages("document")) == 3, 40)
         await user.edited(summary, "Photo 1 · USA Visa", timeout=20)
-        await asyncio.sleep(0.5)  # nothing more comes
+        await services.runner.idle()  # every job delivered: nothing more comes
         assert len(user.messages("document")) == 3 and len(user.messages("photo")) == 2
         assert user.messages("document")[-1].filename == "idphoto_usa-visa_album.zip"
         assert len(picwish.creates) == 2
@@ -320,3 +320,21 @@ async def test_an_album_through_the_webhook_is_one_album(make_settings, telegram
         await telegram.wait_for(lambda: len(user.messages("document")) == 4, 40)
         assert len(_album_menus(user)) == 1 and telegram.webhook_results == [200] * len(telegram.webhook_results)
         assert await services.repo.ledger_problems() == []
+
+
+async def test_cancel_while_the_album_arrives_drops_it(bot, telegram, picwish):
+    user = telegram.user()
+    messages = user.album_messages([portrait_jpeg(), portrait_jpeg(900, 1000), portrait_jpeg(1000, 1000)])
+    for message in messages[:2]:
+        await telegram.push_update({"message": message})
+    await _album_rows(bot.db, 2)
+    await user.send_text("/cancel")
+    await user.next_message("Stopped")
+    await telegram.push_update({"message": messages[2]})
+    await user.next_message("came after its album")
+    # Closed and not taken in: its timer finds nothing to show.
+    rows = await bot.db.fetchall("SELECT closed_at, input_ref FROM album_parts")
+    assert len(rows) == 2 and all(row["closed_at"] and row["input_ref"] is None for row in rows)
+    await user.send_photo(portrait_jpeg())  # the next thing the person sees is about that photo
+    await user.next_message("What would you like")
+    assert _album_menus(user) == []

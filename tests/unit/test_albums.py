@@ -26,8 +26,10 @@ async def test_parts_are_kept_once_at_most_ten_and_none_after_the_album_closed(s
     first, second = (await albums.parts(7, "g1"))[:2]
     assert (first.input_ref, first.width, first.height, first.taken_in) == ("inputs/a.jpg", 800, 1000, True)
     assert (second.refusal, second.taken_in) == ("input.file_too_large", True)
-    await albums.close(7, "g1")
+    await albums.add_part(_part(1, "other"))
+    assert await albums.drop_open(7) == MAX_PARTS + 1  # /cancel while they arrive
     assert await albums.open_albums() == []
+    await albums.close(7, "g1")
     assert await albums.add_part(_part(11)) == "late"
     # The next album closed forgets the one before; /forget forgets them all.
     await albums.add_part(_part(20, "g2"))

@@ -8,6 +8,7 @@ import time
 from telegram import Update
 from telegram.ext import ApplicationHandlerStop, ConversationHandler
 
+from bot.storage.albums import Albums
 from bot.telegram.context import Context
 from bot.telegram.conversations import album, payments
 from bot.telegram.conversations.common import answer, chat_id_of, is_admin, message_of, pressed, query_of, user_id_of
@@ -72,7 +73,8 @@ async def cancel(update: Update, context: Context) -> int:
     """/cancel: forgets the photo and order being put together; ends any conversation."""
     lang = context.lang
     session = context.session
-    had_something = session.photo is not None or session.album is not None or session.drafting
+    collecting = await Albums(context.wiring.repo.db).drop_open(user_id_of(update))  # an album arriving
+    had_something = session.photo is not None or session.album is not None or session.drafting or collecting > 0
     for ref in session.unordered_refs():
         await context.wiring.photos.discard(ref)
     session.photo = session.album = None
