@@ -212,10 +212,24 @@ async def test_hostile_albums_get_clear_answers_and_cost_nothing(bot, telegram, 
 
 async def test_the_album_speaks_chinese(bot, telegram, picwish):
     user = telegram.user(language_code="zh-hans")
-    await user.send_album([portrait_jpeg(), photo("obama2.jpg")])
-    menu = await user.next_message("相册共 2 张照片")
+    await user.send_album([portrait_jpeg(), AlbumItem("video", b"\0" * 100), photo("obama2.jpg")])
+    menu = await user.next_message("相册共 3 张照片，其中 2 张可用")
+    assert "❌ 第 2 张：这不是照片" in menu.text
     await user.press(menu, "证件照")
-    await user.edited(menu, "相册共 2 张照片：所选规格")
+    await user.edited(menu, "相册共 3 张照片：所选规格")
+
+    async def press(label: str) -> None:
+        edits = menu.edits
+        await user.press(menu, label)
+        await telegram.wait_for(lambda: menu.edits > edits)
+
+    await press("签证与护照")
+    await page_to(user, menu, "美国签证 ·")
+    for label in ("美国签证 ·", "白色", "继续"):
+        await press(label)
+    summary = await user.edited(menu, "相册：3 张中有 1 张将被制作（第 1 张）", timeout=30)
+    assert "❌ 第 2 张：这不是照片" in summary.text and "❌ 第 3 张：" in summary.text
+    assert "1 张 × 6 积分" in summary.text
 
 
 async def test_the_local_engine_makes_an_album_without_previews(make_settings, telegram):

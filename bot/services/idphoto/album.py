@@ -85,6 +85,8 @@ def album_order(draft: IdPhotoDraft, checked: AlbumCheck, lang: str) -> PendingO
     numbers = ", ".join(str(photo.number) for photo in checked.accepted)
     count = len(checked.accepted) + len(checked.refused)
     notes = t(lang, "album.order", made=len(parts), count=count, numbers=numbers)
+    if len(parts) > 1:  # one photo is its own file: no zip of one
+        notes += " " + t(lang, "album.order_zip")
     if lines := checked.notes():
         notes += "\n" + lines
     (first, _), first_ref = parts[0], refs[0]
