@@ -42,8 +42,9 @@ from typing import Any
 from bot.jobs.events import DeliveryPostponed, JobEvents
 from bot.ops.images import fit
 from bot.ops.media import MediaStore
+from bot.storage.jobs import Job, JobResult, Jobs, JobState
+from bot.storage.leases import Leases
 from bot.storage.links import linked_ref
-from bot.storage.repo import Job, JobResult, JobState, Repository
 from bot.storage.store import DATABASE_ERRORS
 from providers.base import TaskProvider
 from providers.download import Downloader
@@ -113,7 +114,8 @@ def process_name() -> str:
 class JobRunner:
     def __init__(
         self,
-        repo: Repository,
+        jobs: Jobs,
+        leases: Leases,
         media: MediaStore,
         providers: Mapping[str, TaskProvider[Any]],
         orders: Mapping[str, type[Order]],
@@ -140,7 +142,8 @@ class JobRunner:
         #: Measures a result that came without a placement report (an ID photo from PicWish).
         self.measure = measure
         self.media_link = media_link
-        self.repo = repo
+        self.jobs = jobs
+        self.leases = leases
         self.media = media
         self.providers = providers
         #: Each service's order model: a job's stored options are read back into it for the provider.
@@ -163,7 +166,7 @@ class JobRunner:
         #: claim or renewal that last extended its lease was sent.
         self._held: dict[str, float] = {}
         #: The driver's writes: compare-and-sets that also name this process as the lease holder.
-        self.jobs = repo.leased(self.owner)
+        self.fenced = leases.leased(self.owner)
         self._keeper: asyncio.Task[None] | None = None
         #: Whether this process drives jobs (``resume`` was called: roles ``all`` and ``worker``).
         self._working = False
@@ -176,7 +179,7 @@ class JobRunner:
         """Work on jobs: listen for new ones and for wake-ups, claim the unfinished ones (on a
         database this process has to itself, all of them: it restarted), and keep the leases;
         returns how many were claimed now."""
-        db = self.repo.db
+        db = self.jobs.db
         self._working = True
         await db.listen(JOBS_CHANNEL, self._announced)
         await db.listen(WAKE_CHANNEL, self.wake)
@@ -188,11 +191,11 @@ class JobRunner:
 
     async def announce(self, job_id: str) -> None:
         """A job for a worker to take: new, or cancelled while it waited (to deliver that)."""
-        await self.repo.db.notify(JOBS_CHANNEL, job_id)
+        await self.jobs.db.notify(JOBS_CHANNEL, job_id)
 
     async def announce_wake(self, job_id: str) -> None:
         """A provider called back about the job: its worker asks the provider now."""
-        await self.repo.db.notify(WAKE_CHANNEL, job_id)
+        await self.jobs.db.notify(WAKE_CHANNEL, job_id)
 
     def _announced(self, job_id: str) -> None:
         if not self._working:  # not a worker: one of the worker processes takes it
@@ -208,7 +211,7 @@ class JobRunner:
         claimed = 0
         while room > 0 and not self._stopping:
             sent = time.monotonic()
-            ids = await self.repo.claim_jobs(self.owner, self.lease, min(room, CLAIM_BATCH), take_over=take_over)
+            ids = await self.leases.claim(self.owner, self.lease, min(room, CLAIM_BATCH), take_over=take_over)
             for job_id in ids:
                 self.start(job_id, claimed_at=sent)
             claimed += len(ids)
@@ -242,7 +245,7 @@ class JobRunner:
             asked = list(self._held)
             try:
                 still = (
-                    await self.repo.renew_leases(self.owner, self.lease, asked, timeout=self.lease * RENEW_TIMEOUT)
+                    await self.leases.renew(self.owner, self.lease, asked, timeout=self.lease * RENEW_TIMEOUT)
                     if asked
                     else set()
                 )
@@ -258,7 +261,7 @@ class JobRunner:
                     self._lost(job_id, "its lease was taken over")
             try:
                 await self._claim()
-                expiry = await self.repo.seconds_to_next_expiry(self.owner)
+                expiry = await self.leases.seconds_to_next_expiry(self.owner)
             except DATABASE_ERRORS as err:
                 log.warning("could not look for jobs to take: %s", err or type(err).__name__)
                 continue
@@ -304,18 +307,18 @@ class JobRunner:
 
     async def cancel(self, job_id: str, user_id: int) -> bool:
         """Cancel the user's own job while that saves the provider's work, and release its credits."""
-        job = await self.repo.get_job(job_id)
+        job = await self.jobs.get(job_id)
         if job is None or job.user_id != user_id or not self.cancellable(job):
             return False
         if job.state == JobState.QUEUED:
             # The provider has not heard of it. Its driver waits for a slot (or its CAS to
             # submitting will fail): a new driver delivers the cancellation now.
-            if not await self.repo.settle(job, JobState.CANCELLED, from_states=(JobState.QUEUED,), error="cancelled"):
+            if not await self.jobs.settle(job, JobState.CANCELLED, from_states=(JobState.QUEUED,), error="cancelled"):
                 return False
             waiting = self._tasks.pop(job_id, None)
             if waiting is not None:
                 waiting.cancel()
-                await self.jobs.hand_back(job_id)
+                await self.fenced.hand_back(job_id)
                 self._held.pop(job_id, None)
         elif not await self._drop_running(job):
             return False
@@ -333,7 +336,7 @@ class JobRunner:
             return False
         if not confirmed:
             return False
-        if await self.repo.settle(job, JobState.CANCELLED, from_states=(JobState.RUNNING,), error="cancelled"):
+        if await self.jobs.settle(job, JobState.CANCELLED, from_states=(JobState.RUNNING,), error="cancelled"):
             return True
         log.warning("job %s: the provider dropped a task that had already ended", job.id)
         return False
@@ -357,7 +360,7 @@ class JobRunner:
             await asyncio.gather(*late, return_exceptions=True)
         if self._held:
             try:
-                await self.repo.hand_back_leases(self.owner)
+                await self.leases.hand_back_all(self.owner)
             except DATABASE_ERRORS as err:  # they are taken over when the leases run out
                 log.warning("could not give back the job leases: %s", err)
             self._held.clear()
@@ -372,18 +375,18 @@ class JobRunner:
     async def _drive(self, job_id: str, claimed_at: float | None) -> None:
         if claimed_at is None:
             claimed_at = time.monotonic()
-            if not await self.repo.claim_job(job_id, self.owner, self.lease):
+            if not await self.leases.claim_one(job_id, self.owner, self.lease):
                 return  # another worker drives it, or it needs nothing more
         self._held[job_id] = claimed_at
         await self._work(job_id)
         self._held.pop(job_id, None)
-        await self.jobs.hand_back(job_id)
+        await self.fenced.hand_back(job_id)
 
     async def _work(self, job_id: str) -> None:
         self._wakeups.setdefault(job_id, asyncio.Event())
         submitted = False
         while True:
-            job = await self.repo.get_job(job_id)
+            job = await self.jobs.get(job_id)
             if job is None:
                 return
             if job.owner != self.owner:  # its lease ran out and another worker took it over
@@ -395,10 +398,10 @@ class JobRunner:
                     submitted = True
                 elif job.state in (JobState.SUBMITTING, JobState.RUNNING) and self._rerun_safe(job) and not submitted:
                     # Interrupted (found so here); a task this driver just sent is followed.
-                    await self.jobs.transition(job.id, (JobState.SUBMITTING, JobState.RUNNING), JobState.QUEUED)
+                    await self.fenced.transition(job.id, (JobState.SUBMITTING, JobState.RUNNING), JobState.QUEUED)
                 elif job.state == JobState.SUBMITTING:
                     log.warning("job %s was interrupted while submitting; not resending it", job.id)
-                    await self.jobs.settle(job, JobState.FAILED, error="interrupted")
+                    await self.fenced.settle(job, JobState.FAILED, error="interrupted")
                 elif job.state == JobState.RUNNING:
                     await self._follow(job, just_submitted=submitted)
                 else:
@@ -412,14 +415,14 @@ class JobRunner:
             except Exception:
                 log.exception("job %s: unexpected error in state %s", job.id, job.state)
                 if job.state in (JobState.QUEUED, JobState.SUBMITTING, JobState.RUNNING):
-                    await self.jobs.settle(job, JobState.FAILED, error="internal_error")
+                    await self.fenced.settle(job, JobState.FAILED, error="internal_error")
                 else:
                     await asyncio.sleep(DELIVERY_RETRY_DELAY)
 
     async def _deliver(self, job: Job) -> None:
         """Deliver in a task of its own, shielded so that stopping the driver does not cut it (a
         lost lease does: ``_lost``)."""
-        task = asyncio.create_task(self.events.deliver(job, self.jobs), name=f"deliver-{job.id}")
+        task = asyncio.create_task(self.events.deliver(job, self.fenced), name=f"deliver-{job.id}")
         self._deliveries[job.id] = task
         task.add_done_callback(functools.partial(self._delivered, job.id))
         await asyncio.shield(task)
@@ -442,12 +445,12 @@ class JobRunner:
 
     async def _submit(self, job: Job) -> None:
         if job.provider not in self.providers:
-            await self.jobs.settle(job, JobState.FAILED, error="provider_disabled")
+            await self.fenced.settle(job, JobState.FAILED, error="provider_disabled")
             return
         provider = self._provider(job)
         # The job stays queued (and can be cancelled for free) until a slot is free to send it.
         async with self._slots:
-            if not await self.jobs.transition(
+            if not await self.fenced.transition(
                 job.id, (JobState.QUEUED,), JobState.SUBMITTING, attempts=job.attempts + 1
             ):
                 return  # cancelled meanwhile, or (fenced) no longer this process's to send
@@ -456,17 +459,17 @@ class JobRunner:
                 order = self.orders[job.service].model_validate(self._resolve_links(job))
             except ValueError as err:  # no public URL to publish the input, or a row not of its model
                 log.warning("job %s: cannot prepare its order: %s", job.id, err)
-                await self.jobs.settle(job, JobState.FAILED, error="internal_error")
+                await self.fenced.settle(job, JobState.FAILED, error="internal_error")
                 return
             try:
                 submission = await provider.submit(order, image, self.callback_url(job), reference=job.id)
             except ProviderError as err:
                 log.warning("job %s: submit failed: %s", job.id, err)
                 await self._observe(job, err)
-                await self.jobs.settle(job, JobState.FAILED, error=err.code)
+                await self.fenced.settle(job, JobState.FAILED, error=err.code)
                 return
         await self._observe(job, None)
-        if not await self.jobs.transition(
+        if not await self.fenced.transition(
             job.id, (JobState.SUBMITTING,), JobState.RUNNING, provider_task_id=submission.task_id
         ):
             # Only a worker that took the job over moves it on from submitting (it failed it as
@@ -516,7 +519,7 @@ class JobRunner:
             await self._collect(job, status)
             return True
         if status.phase is Phase.FAILED:
-            await self.jobs.settle(
+            await self.fenced.settle(
                 job, JobState.FAILED, error=status.error.code if status.error else "processing_failed"
             )
             return True
@@ -527,7 +530,7 @@ class JobRunner:
         (it may have finished while the bot was down); a task just created, after a poll interval."""
         provider = self._provider(job) if job.provider in self.providers else None
         if provider is None or job.provider_task_id is None:
-            await self.jobs.settle(job, JobState.FAILED, error="provider_disabled")
+            await self.fenced.settle(job, JobState.FAILED, error="provider_disabled")
             return
         wake = self._wakeups.setdefault(job.id, asyncio.Event())
         shown: tuple[int, int | None] | None = (job.progress, None)
@@ -543,7 +546,7 @@ class JobRunner:
             if not ask_now:
                 await self._wait(job, wake, interval)
                 interval = min(interval * POLL_BACKOFF, longest)
-                current = await self.repo.get_job(job.id)
+                current = await self.jobs.get(job.id)
                 if current is None or current.state != JobState.RUNNING or current.owner != self.owner:
                     return
             ask_now = False
@@ -556,7 +559,7 @@ class JobRunner:
                 bad_answers = bad_answers + 1 if isinstance(err, BadResponse) else 0
                 if not (_transient(err) or 0 < bad_answers < MAX_BAD_ANSWERS):
                     log.warning("job %s: query failed: %s", job.id, err)
-                    await self.jobs.settle(job, JobState.FAILED, error=err.code)
+                    await self.fenced.settle(job, JobState.FAILED, error=err.code)
                     return
                 log.info("job %s: provider not answering (%s); will ask again", job.id, err)
                 if trouble is None:
@@ -570,16 +573,16 @@ class JobRunner:
                     return
                 if (status.progress, status.queue_position) != shown:
                     shown = (status.progress, status.queue_position)
-                    if not await self.jobs.update(job.id, progress=status.progress):
+                    if not await self.fenced.update(job.id, progress=status.progress):
                         return  # no longer this process's job
                     await self.events.progress(job, status.progress, status.queue_position)
             # Checked after asking the provider, so a task that finished while the bot was
             # down is still delivered.
             if job.deadline is not None and time.time() > job.deadline:
-                if not await self.jobs.holds(job.id):
+                if not await self.fenced.holds(job.id):
                     return  # the deadline is the holder's to act on
                 await self._past_deadline(job, provider, job.provider_task_id)
-                await self.jobs.settle(job, JobState.FAILED, error=trouble.code if trouble else DeadlineExceeded.code)
+                await self.fenced.settle(job, JobState.FAILED, error=trouble.code if trouble else DeadlineExceeded.code)
                 return
 
     async def _past_deadline(self, job: Job, provider: TaskProvider[Any], task_id: str) -> None:
@@ -620,7 +623,7 @@ class JobRunner:
         except ProviderError as err:
             log.warning("job %s: result download failed: %s", job.id, err)
             self._delete(files + extra_files)
-            await self.jobs.settle(job, JobState.FAILED, error=err.code)
+            await self.fenced.settle(job, JobState.FAILED, error=err.code)
             return
         except asyncio.CancelledError:
             self._delete(files + extra_files)
@@ -633,7 +636,7 @@ class JobRunner:
             placement=placement,
             kept_preview=status.kept_preview,
         )
-        if not await self.jobs.settle(job, JobState.SUCCEEDED, result=result, progress=100):
+        if not await self.fenced.settle(job, JobState.SUCCEEDED, result=result, progress=100):
             # Cancelled meanwhile, or no longer this process's job: its files are no one's.
             self._delete(files + extra_files)
 

@@ -21,8 +21,9 @@ from bot.ops.provider_state import ProviderStates
 from bot.ops.retention import MediaSweeper
 from bot.ops.templates import TemplateGallery
 from bot.services import registry
+from bot.storage.jobs import Job
 from bot.storage.payments import Payments
-from bot.storage.repo import Job, Repository
+from bot.storage.repositories import Repositories
 from bot.storage.store import Store
 from bot.telegram.alerts import OperatorAlerts
 from bot.telegram.context import PhotoBotApp, Wiring
@@ -218,7 +219,7 @@ async def open_wiring(app: PhotoBotApp, settings: Settings, db: Store, *, serve_
     """Open the clients and (with ``serve_web``: not in a worker process) the web server on the
     opened database ``db`` and attach them to ``app.bot_data`` (the caller closes ``db``, after
     the Application has written its sessions)."""
-    repo = Repository(
+    repos = Repositories.on(
         db,
         daily_free=settings.credits.daily_free,
         fingerprint_key=derive_secret(settings.server.media_secret, settings.telegram.token),
@@ -236,7 +237,7 @@ async def open_wiring(app: PhotoBotApp, settings: Settings, db: Store, *, serve_
         timeout=settings.network.download_timeout,
         ca_file=settings.network.ca_file,
     )
-    alerts = OperatorAlerts(app.bot, repo, settings.telegram.admin_ids)
+    alerts = OperatorAlerts(app.bot, repos.users, settings.telegram.admin_ids)
     metrics = Metrics()
     #: Providers' state through the database, when other processes share it.
     shared = ProviderStates(db) if db.shared else None
@@ -248,7 +249,7 @@ async def open_wiring(app: PhotoBotApp, settings: Settings, db: Store, *, serve_
     )
     delivery = Delivery(
         app.bot,
-        repo,
+        repos.users,
         media,
         alerts,
         result_presenter(settings),
@@ -257,7 +258,8 @@ async def open_wiring(app: PhotoBotApp, settings: Settings, db: Store, *, serve_
         delivered=lambda job, seconds: metrics.delivered(job.service, job.provider, seconds),
     )
     runner = JobRunner(
-        repo,
+        repos.jobs,
+        repos.leases,
         media,
         providers,
         registry.order_models(),
@@ -274,7 +276,7 @@ async def open_wiring(app: PhotoBotApp, settings: Settings, db: Store, *, serve_
     )
     database = settings.database
     photos = PhotoKeeper(
-        repo,
+        repos.jobs,
         media,
         max_user_bytes=int(database.max_user_mb * 1024 * 1024),
         min_free_bytes=int(database.min_free_disk_mb * 1024 * 1024),
@@ -288,7 +290,7 @@ async def open_wiring(app: PhotoBotApp, settings: Settings, db: Store, *, serve_
         else None
     )
     web = WebServer(
-        repo=repo,
+        jobs=repos.jobs,
         media=media,
         signer=signer,
         keep_update=inbox.put,
@@ -306,7 +308,7 @@ async def open_wiring(app: PhotoBotApp, settings: Settings, db: Store, *, serve_
         await web.start()
     templates = TemplateGallery(settings.providers.wanxing.templates, media, _template_limits())
     limiter = RequestLimiter(settings.limits.requests_per_minute)
-    sweeper = MediaSweeper(repo, media, settings.database.media_retention_days)
+    sweeper = MediaSweeper(repos.jobs, media, settings.database.media_retention_days)
     hili = settings.providers.hili
     accounts = AccountWatch(
         providers, {"hili": UsesRule(hili.uses_check_interval, hili.uses_alert_below)}, alerts.low_uses, shared
@@ -315,7 +317,9 @@ async def open_wiring(app: PhotoBotApp, settings: Settings, db: Store, *, serve_
     wiring = Wiring(
         settings=settings,
         db=db,
-        repo=repo,
+        users=repos.users,
+        ledger=repos.ledger,
+        jobs=repos.jobs,
         payments=payments,
         alerts=alerts,
         health=health,
@@ -338,7 +342,8 @@ async def open_wiring(app: PhotoBotApp, settings: Settings, db: Store, *, serve_
         reconciler=StarReconciler(
             app.bot,
             payments,
-            repo,
+            repos.users,
+            repos.ledger,
             alerts,
             interval=settings.payments.reconcile_interval,
             grace=settings.payments.reconcile_grace,

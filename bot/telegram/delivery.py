@@ -21,7 +21,9 @@ from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter
 from bot.jobs.events import DeliveryPostponed
 from bot.ops.media import MediaStore
 from bot.storage.invites import Invites, Reward
-from bot.storage.repo import Job, JobState, LeasedJobs, Repository
+from bot.storage.jobs import Job, JobState
+from bot.storage.leases import LeasedJobs
+from bot.storage.users import Users
 from bot.telegram.alerts import OperatorAlerts
 from bot.telegram.ui import keyboards
 from bot.telegram.ui.i18n import t
@@ -42,7 +44,7 @@ class Delivery:
     def __init__(
         self,
         bot: Bot,
-        repo: Repository,
+        users: Users,
         media: MediaStore,
         alerts: OperatorAlerts,
         present: Callable[[Job, int, bytes, str], ResultView],
@@ -56,7 +58,7 @@ class Delivery:
         #: Providers that drop accepted tasks on request: only their running jobs still offer Cancel.
         self.cancellable_providers = cancellable_providers
         self.bot = bot
-        self.repo = repo
+        self.users = users
         self.media = media
         self.alerts = alerts
         #: How each finished file is shown: its service's ``present``.
@@ -65,7 +67,7 @@ class Delivery:
         self._last_edit: dict[str, float] = {}
 
     async def _language(self, job: Job) -> str:
-        return await self.repo.user_language(job.user_id) or "en"
+        return await self.users.language(job.user_id) or "en"
 
     async def progress(self, job: Job, percent: int, queue_position: int | None) -> None:
         """Edit the status message with progress, at most once per ``edit_interval``."""
@@ -124,7 +126,7 @@ class Delivery:
         sent = list(job.sent_parts)
         # Off the event loop: the files are read, and a preview's watermark is drawn and encoded.
         parts = await asyncio.to_thread(self._parts, job, lang)
-        if job.state == JobState.SUCCEEDED and (reward := await Invites(self.repo.db).rewarded_by(job.id)):
+        if job.state == JobState.SUCCEEDED and (reward := await Invites(self.users.db).rewarded_by(job.id)):
             parts += self._reward_parts(job, lang, reward)
         try:
             for name, send in parts:

@@ -9,7 +9,7 @@ from telegram.error import TelegramError
 
 from bot.domain.ordering import Refusal, place_order
 from bot.domain.session import PendingOrder
-from bot.storage.repo import Job
+from bot.storage.jobs import Job
 from bot.telegram.context import Context
 from bot.telegram.conversations.common import answer, chat_id_of, pressed, query_of, user_id_of
 from bot.telegram.conversations.summary import show_order
@@ -106,7 +106,7 @@ async def cancel_job(update: Update, context: Context) -> None:
     """Button j:cancel:<job>: releases the credits of the user's unfinished job."""
     lang = context.lang
     press = pressed(update, CancelJob)
-    job = await context.wiring.repo.get_job(press.job_id) if press else None
+    job = await context.wiring.jobs.get(press.job_id) if press else None
     if job is None or job.user_id != user_id_of(update):
         await answer(update, t(lang, "job.not_yours"))
         return
@@ -120,7 +120,7 @@ async def retry_job(update: Update, context: Context) -> None:
     """Button j:retry:<job>: the same order again, back at the summary."""
     lang = context.lang
     press = pressed(update, RetryJob)
-    job = await context.wiring.repo.get_job(press.job_id) if press else None
+    job = await context.wiring.jobs.get(press.job_id) if press else None
     if job is None or job.user_id != user_id_of(update):
         await answer(update, t(lang, "job.not_yours"))
         return

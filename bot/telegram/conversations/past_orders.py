@@ -18,7 +18,7 @@ from pydantic import ValidationError
 from telegram import InlineKeyboardMarkup, Update
 
 from bot.ops.media import MediaStore
-from bot.storage.repo import Job, JobState
+from bot.storage.jobs import Job, JobState
 from bot.telegram.context import Context, Wiring
 from bot.telegram.conversations.common import answer, chat_id_of, message_of, pressed, query_of, user_id_of
 from bot.telegram.delivery import result_messages
@@ -55,7 +55,7 @@ async def send_again(update: Update, context: Context) -> None:
     lang = context.lang
     wiring = context.wiring
     press = pressed(update, SendAgain)
-    job = await wiring.repo.get_job(press.job_id) if press else None
+    job = await wiring.jobs.get(press.job_id) if press else None
     if job is None or job.user_id != user_id_of(update) or job.state != JobState.SUCCEEDED or job.result is None:
         await answer(update, t(lang, "job.not_yours"))
         return
@@ -93,7 +93,7 @@ async def _page(context: Context, user_id: int, offset: int) -> tuple[str, Inlin
     """The text and buttons of the page of /orders from the ``offset``-th newest order on."""
     lang = context.lang
     wiring = context.wiring
-    jobs = await wiring.repo.recent_jobs(user_id, PAGE + 1, offset)
+    jobs = await wiring.jobs.recent(user_id, PAGE + 1, offset)
     older, jobs = len(jobs) > PAGE, jobs[:PAGE]
     if not jobs:
         return t(lang, "orders.empty"), keyboards.new_photo(lang)

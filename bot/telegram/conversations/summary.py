@@ -23,7 +23,7 @@ async def show_order(update: Update, context: Context, order: PendingOrder, *, n
         "order.summary",
         details=service.describe(order.order, lang, wiring),
         price=service.price(order.order, wiring.settings, order.provider),
-        balance=await wiring.repo.balance(user_id_of(update)),
+        balance=await wiring.ledger.balance(user_id_of(update)),
     )
     standing_in = wiring.standing_in(order.service)
     if standing_in is not None:  # its first provider is down: say who makes it instead

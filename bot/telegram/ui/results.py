@@ -9,7 +9,7 @@ from telegram import InlineKeyboardMarkup
 
 from bot.config import Settings
 from bot.ops.images import image_extension, image_size
-from bot.storage.repo import Job
+from bot.storage.jobs import Job
 from bot.telegram.ui import keyboards
 from bot.telegram.ui.i18n import t
 
