@@ -9,7 +9,9 @@ from pathlib import Path
 from typing import Any, TypedDict
 
 from bot.config import Settings
+from bot.jobs.driver import DriverDeps
 from bot.jobs.runner import JobRunner
+from bot.jobs.settings import RunnerSettings
 from bot.ops import stats
 from bot.ops.accounts import AccountWatch, UsesRule
 from bot.ops.health import Problem, ProviderHealth
@@ -47,7 +49,7 @@ from providers.specs import load_catalog
 from providers.wanxing import GatewayCredentials, WanxingClient
 
 log = logging.getLogger(__name__)
-#: Told of each provider call and its error, if any (bot/jobs.JobRunner's ``observe``).
+#: Told of each provider call and its error, if any (bot/jobs/driver.DriverDeps's ``observe``).
 Observer = Callable[[str, "ProviderError | None"], Awaitable[None]]
 
 #: Memory for decoding uploads at once, process-wide (see bot.ops.limits.DecodeBudget): a 48 MP
@@ -260,19 +262,17 @@ async def open_wiring(app: PhotoBotApp, settings: Settings, db: Store, *, serve_
     runner = JobRunner(
         repos.jobs,
         repos.leases,
-        media,
-        providers,
-        registry.order_models(),
-        downloader,
-        delivery,
-        public_url=settings.server.public_url,
-        media_link=lambda ref, until: f"{settings.server.public_url}/media/{signer.token(ref, until=until)}",
-        max_concurrent=settings.jobs.max_concurrent,
-        max_poll_interval=settings.jobs.max_poll_interval,
-        lease=settings.jobs.lease_seconds,
-        max_held=settings.jobs.max_held,
-        measure=_result_measure(lambda: wiring),  # called once jobs run, after ``wiring`` is set below
-        observe=_observers(health.record, metrics.call),
+        DriverDeps(
+            providers=providers,
+            orders=registry.order_models(),
+            media=media,
+            downloader=downloader,
+            events=delivery,
+            media_link=lambda ref, until: f"{settings.server.public_url}/media/{signer.token(ref, until=until)}",
+            measure=_result_measure(lambda: wiring),  # called once jobs run, after ``wiring`` is set below
+            observe=_observers(health.record, metrics.call),
+        ),
+        RunnerSettings.of(settings),
     )
     database = settings.database
     photos = PhotoKeeper(

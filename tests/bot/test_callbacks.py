@@ -6,7 +6,7 @@ import itertools
 
 import httpx
 
-from bot.jobs.runner import POLL_BACKOFF
+from bot.jobs.driver import POLL_BACKOFF
 from bot.main.app import running
 from tests.bot.flows import order_enhance, order_portrait, order_until_summary
 

@@ -104,7 +104,7 @@ async def test_ssl_cert_file_in_the_environment_is_enough(make_settings, telegra
 
 @pytest.mark.parametrize("issuer", ["untrusted"], indirect=True)
 async def test_an_untrusted_certificate_fails_the_order_and_refunds_it(make_settings, telegram, hili, trusted, caplog):
-    caplog.set_level(logging.WARNING, logger="bot.jobs.runner")
+    caplog.set_level(logging.WARNING, logger="bot.jobs.driver")
     async with running(make_settings(network__ca_file=trusted)) as services:
         user = telegram.user()
         summary = await order_repair(user)
@@ -117,5 +117,5 @@ async def test_an_untrusted_certificate_fails_the_order_and_refunds_it(make_sett
         assert await services.ledger.problems() == []
     # Nothing reached Hili: no request was answered, no use was taken.
     assert hili.server.served == [] and hili.upload_calls == 0 and hili.nums == 100
-    logged = [record.getMessage() for record in caplog.records if record.name == "bot.jobs.runner"]
+    logged = [record.getMessage() for record in caplog.records if record.name == "bot.jobs.driver"]
     assert any("hili: TLS certificate refused: unable to get local issuer certificate" in line for line in logged)

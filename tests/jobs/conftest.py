@@ -17,7 +17,9 @@ from typing import Any
 import pytest
 from aiohttp import web
 
-from bot.jobs.runner import JobRunner, wait_or_timeout
+from bot.jobs.driver import DriverDeps, wait_or_timeout
+from bot.jobs.runner import JobRunner
+from bot.jobs.settings import RunnerSettings
 from bot.ops.media import MediaStore
 from bot.storage.db import Database
 from bot.storage.jobs import Job, JobDraft
@@ -25,7 +27,7 @@ from bot.storage.leases import Leases
 from bot.storage.repositories import Repositories
 from providers.download import Downloader
 from tests.fakes.server import LoopbackServer
-from tests.jobs.fakes import FakeBackend, FakeOrder, FakeProvider, RecordingEvents, notify, until
+from tests.jobs.fakes import Delivered, FakeBackend, FakeOrder, FakeProvider, RecordingEvents, notify, until
 
 USER = 1
 #: Credits a new user gets (the daily free credits), and what a job costs.
@@ -139,17 +141,11 @@ async def workers(
         runner = JobRunner(
             repos.jobs,
             leases or repos.leases,
-            media,
-            {"fake": provider},
-            {"fake": FakeOrder},
-            downloader,
-            events,
-            public_url=public_url,
-            max_concurrent=max_concurrent,
-            max_poll_interval=max_poll_interval,
-            lease=lease,
+            DriverDeps({"fake": provider}, {"fake": FakeOrder}, media, downloader, events, pause=pauses),
+            RunnerSettings(
+                lease=lease, max_concurrent=max_concurrent, max_poll_interval=max_poll_interval, public_url=public_url
+            ),
             owner=owner,
-            pause=pauses,
         )
         worker = Worker(runner, repos, provider, pauses, downloader)
         made.append(worker)
@@ -160,6 +156,28 @@ async def workers(
         await worker.runner.stop()
         await worker.provider.aclose()
         await worker.downloader.aclose()
+
+
+#: Runs one job to its delivery: ``await deliver_one(deadline=..., **worker_args)`` makes a worker
+#: (``workers``' arguments) on the test's database, places a job, resumes the worker and waits
+#: until the job is delivered and the worker idle; the delivery and the worker. The provider's
+#: answers are scripted on ``backend`` before.
+DeliverOne = Callable[..., Awaitable[tuple[Delivered, Worker]]]
+
+
+@pytest.fixture
+def deliver_one(
+    database: Database, repos: Repositories, media: MediaStore, events: RecordingEvents, workers: MakeWorker
+) -> DeliverOne:
+    async def run(*, deadline: float = 600.0, **worker_args: Any) -> tuple[Delivered, Worker]:
+        worker = workers(database, **worker_args)
+        job = await place(repos, media, deadline=deadline)
+        await worker.runner.resume()
+        delivered = await events.delivered(job.id)
+        await worker.runner.idle()
+        return delivered, worker
+
+    return run
 
 
 class ResultFiles:

@@ -10,7 +10,18 @@ from bot.storage.db import Database
 from bot.storage.jobs import JobState
 from bot.storage.repositories import Repositories
 from providers.errors import QuotaExceeded
-from tests.jobs.conftest import DAILY_FREE, INPUT, PRICE, RESULT, MakeWorker, ResultFiles, ledger, place, stored
+from tests.jobs.conftest import (
+    DAILY_FREE,
+    INPUT,
+    PRICE,
+    RESULT,
+    DeliverOne,
+    MakeWorker,
+    ResultFiles,
+    ledger,
+    place,
+    stored,
+)
 from tests.jobs.fakes import FakeBackend, FakeOrder, RecordingEvents, done, pending
 
 
@@ -59,20 +70,11 @@ async def test_a_job_runs_to_success_and_is_delivered_once(
 
 
 async def test_a_submission_the_provider_refuses_fails_the_job_and_gives_the_credits_back(
-    database: Database,
-    repos: Repositories,
-    media: MediaStore,
-    backend: FakeBackend,
-    events: RecordingEvents,
-    workers: MakeWorker,
+    repos: Repositories, backend: FakeBackend, events: RecordingEvents, deliver_one: DeliverOne
 ) -> None:
-    worker = workers(database)
     backend.submit_error = QuotaExceeded("fake: no uses left", status=402, provider="fake")
-    job = await place(repos, media)
-    await worker.runner.resume()
-
-    delivered = await events.delivered(job.id)
-    await worker.runner.idle()
+    delivered, _worker = await deliver_one()
+    job = delivered.job
 
     assert (delivered.job.state, delivered.job.error) == (JobState.FAILED, "provider_quota")
     assert len(backend.submits) == 1 and backend.queries == []
@@ -84,23 +86,14 @@ async def test_a_submission_the_provider_refuses_fails_the_job_and_gives_the_cre
 
 
 async def test_a_rerun_safe_providers_pending_task_is_submitted_once_and_followed(
-    database: Database,
-    repos: Repositories,
-    media: MediaStore,
-    backend: FakeBackend,
-    events: RecordingEvents,
-    workers: MakeWorker,
+    repos: Repositories, backend: FakeBackend, events: RecordingEvents, deliver_one: DeliverOne
 ) -> None:
     """A provider whose submission has no side effect (``rerun_safe``: a job interrupted by a
     restart is run again) and that answers with a pending task: the driver that just submitted it
     follows it; it does not take its own running job for an interrupted one and send it again."""
-    worker = workers(database, rerun_safe=True)
     backend.script(pending(progress=50), done(data=RESULT))
-    job = await place(repos, media)
-    await worker.runner.resume()
-
-    delivered = await events.delivered(job.id)
-    await worker.runner.idle()
+    delivered, _worker = await deliver_one(rerun_safe=True)
+    job = delivered.job
 
     assert delivered.job.state == JobState.SUCCEEDED and delivered.files == (RESULT,)
     assert len(backend.submits) == 1 and len(backend.queries) == 2
@@ -110,25 +103,15 @@ async def test_a_rerun_safe_providers_pending_task_is_submitted_once_and_followe
 
 @pytest.mark.parametrize("answer", ["result", "queue-position"])
 async def test_what_the_submission_answers_with(
-    answer: str,
-    database: Database,
-    repos: Repositories,
-    media: MediaStore,
-    backend: FakeBackend,
-    events: RecordingEvents,
-    workers: MakeWorker,
+    answer: str, repos: Repositories, backend: FakeBackend, events: RecordingEvents, deliver_one: DeliverOne
 ) -> None:
     """A synchronous provider answers the submission with the result: the job is finished without
     a status query. A queue answers with the task's place in it, shown at once (in place of the
     "accepted" note: the status message shows the place)."""
-    worker = workers(database)
     backend.submit_status = done(data=RESULT) if answer == "result" else pending(queue_position=3)
     backend.script(done(data=RESULT))
-    job = await place(repos, media)
-    await worker.runner.resume()
-
-    delivered = await events.delivered(job.id)
-    await worker.runner.idle()
+    delivered, _worker = await deliver_one()
+    job = delivered.job
 
     assert delivered.job.state == JobState.SUCCEEDED and delivered.files == (RESULT,)
     assert await ledger(repos, job.id) == ["hold", "capture"]

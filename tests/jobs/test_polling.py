@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from bot.jobs.runner import MAX_BAD_ANSWERS, NO_CALLBACK_MAX_POLLS, POLL_BACKOFF
+from bot.jobs.driver import MAX_BAD_ANSWERS, NO_CALLBACK_MAX_POLLS, POLL_BACKOFF
 from bot.ops.media import MediaStore
 from bot.storage.db import Database
 from bot.storage.jobs import JobState
@@ -27,7 +27,7 @@ from providers.errors import (
     ServerError,
     UnexpectedStatus,
 )
-from tests.jobs.conftest import DAILY_FREE, PRICE, RESULT, MakeWorker, Worker, ledger, place, stored
+from tests.jobs.conftest import DAILY_FREE, PRICE, RESULT, DeliverOne, MakeWorker, Worker, ledger, place, stored
 from tests.jobs.fakes import Answer, FakeBackend, RecordingEvents, done, failed, pending
 
 PUBLIC_URL = "https://bot.example"
@@ -45,22 +45,11 @@ RunJob = Callable[..., Awaitable[tuple[str, Worker]]]
 
 
 @pytest.fixture
-def run_job(
-    database: Database,
-    repos: Repositories,
-    media: MediaStore,
-    backend: FakeBackend,
-    events: RecordingEvents,
-    workers: MakeWorker,
-) -> RunJob:
+def run_job(backend: FakeBackend, deliver_one: DeliverOne) -> RunJob:
     async def run(answers: list[Answer], *, deadline: float = 600.0, **worker_args: Any) -> tuple[str, Worker]:
-        worker = workers(database, **{"poll_interval": POLL, **worker_args})
-        job = await place(repos, media, deadline=deadline)
         backend.script(*answers)
-        await worker.runner.resume()
-        await events.delivered(job.id)
-        await worker.runner.idle()
-        return job.id, worker
+        delivered, worker = await deliver_one(deadline=deadline, **{"poll_interval": POLL, **worker_args})
+        return delivered.job.id, worker
 
     return run
 
@@ -101,22 +90,19 @@ async def test_polling_intervals_grow_by_the_backoff_and_are_capped(
     calls_back: bool,
     public_url: str,
     waits: list[float],
-    database: Database,
     repos: Repositories,
-    media: MediaStore,
     backend: FakeBackend,
     events: RecordingEvents,
-    workers: MakeWorker,
+    deliver_one: DeliverOne,
 ) -> None:
     """Six pending answers, then the result: before each of the seven queries (the first one
     after a poll interval, the task was just created) the runner waits longer, up to its cap."""
     assert (POLL_BACKOFF, NO_CALLBACK_MAX_POLLS) == (1.5, 3)  # the waits below are worked out from them
-    worker = workers(database, public_url=public_url, max_poll_interval=0.1, poll_interval=POLL, calls_back=calls_back)
-    job = await place(repos, media)
     backend.script(*[pending(progress=10 * n) for n in range(6)], done(data=RESULT))
-    await worker.runner.resume()
-    await events.delivered(job.id)
-    await worker.runner.idle()
+    delivered, worker = await deliver_one(
+        public_url=public_url, max_poll_interval=0.1, poll_interval=POLL, calls_back=calls_back
+    )
+    job = delivered.job
 
     assert worker.pauses.asked == pytest.approx(waits)
     assert len(backend.queries) == len(waits)

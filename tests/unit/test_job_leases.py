@@ -13,7 +13,10 @@ import pytest
 from telegram import Bot
 
 from bot.config import parse_settings
-from bot.jobs.runner import GIVE_UP, JobRunner
+from bot.jobs.driver import DriverDeps
+from bot.jobs.keeper import GIVE_UP
+from bot.jobs.runner import JobRunner
+from bot.jobs.settings import RunnerSettings
 from bot.ops.media import MediaStore
 from bot.storage.jobs import JobDraft, JobState
 from bot.storage.repositories import Repositories
@@ -61,17 +64,8 @@ async def runners(media: MediaStore, picwish: FakePicwish, bot_api: Bot) -> Asyn
             OperatorAlerts(bot_api, repos.users, ()),
             lambda job, index, data, lang: plain_result(job, index, data, lang, settings),
         )
-        runner = JobRunner(
-            repos.jobs,
-            repos.leases,
-            media,
-            {"picwish": client},
-            {"idphoto": IdPhotoOrder},
-            downloader,
-            delivery,
-            owner=owner,
-            lease=lease,
-        )
+        deps = DriverDeps({"picwish": client}, {"idphoto": IdPhotoOrder}, media, downloader, delivery)
+        runner = JobRunner(repos.jobs, repos.leases, deps, RunnerSettings(lease=lease), owner=owner)
         made.append((runner, client, downloader))
         return runner
 
@@ -165,17 +159,25 @@ async def test_a_worker_whose_renewals_fail_stops_driving_before_its_lease_runs_
 
 
 def test_every_write_of_the_job_driver_names_the_lease_holder():
-    """bot/jobs/ and bot/telegram/delivery.py change jobs only through LeasedJobs (the runner's
-    ``self.fenced``, the ``jobs`` handed to a delivery); the jobs repository's unfenced writes
-    serve a user's own Cancel (the provider has not heard of the job, or confirmed dropping it)."""
+    """bot/jobs/ and bot/telegram/delivery.py change jobs only through LeasedJobs (``self.fenced``
+    in the driver, the lease keeper and the runner, the ``jobs`` handed to a delivery); the jobs
+    repository's unfenced writes serve a user's own Cancel (the provider has not heard of the job,
+    or confirmed dropping it: the driver's ``cancel`` and ``_drop_running``)."""
     import ast
     import inspect
 
+    import bot.jobs.driver
+    import bot.jobs.keeper
     import bot.jobs.runner
     import bot.telegram.delivery
 
     writes = {"transition", "update", "settle", "begin_delivery", "record_part", "end_delivery", "hand_back"}
-    fenced = {bot.jobs.runner: "self.fenced", bot.telegram.delivery: "jobs"}
+    fenced = {
+        bot.jobs.driver: "self.fenced",
+        bot.jobs.keeper: "self.fenced",
+        bot.jobs.runner: "self.fenced",
+        bot.telegram.delivery: "jobs",
+    }
     allowed = {"cancel", "_drop_running"}
     found = []
     for module, receiver in fenced.items():
