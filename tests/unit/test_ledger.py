@@ -7,8 +7,8 @@ import asyncpg
 import pytest
 
 from bot.storage.db import Database
-from bot.storage.jobs import Job, JobDraft, JobResult, TooManyPreviews
-from bot.storage.ledger import Credits, InsufficientCredits, OwesCredits
+from bot.storage.jobs import ACTIVE_STATES, Job, JobDraft, JobResult, JobState, TooManyPreviews
+from bot.storage.ledger import SETTLED_BY, Credits, InsufficientCredits, OwesCredits
 from bot.storage.repositories import Repositories
 
 #: What a refused write raises on SQLite and on PostgreSQL (a constraint, the ledger's trigger).
@@ -17,8 +17,17 @@ INTEGRITY = (sqlite3.IntegrityError, asyncpg.IntegrityConstraintViolationError)
 
 @pytest.fixture
 def repos(store):
-    """A repository on each backend (tests/conftest.py's ``store``)."""
+    """The repositories on each backend (tests/conftest.py's ``store``)."""
     return Repositories.on(store, daily_free=20)
+
+
+def test_the_ledger_knows_how_every_job_state_leaves_its_hold():
+    """bot/storage/ledger.py checks the books without importing the jobs' module (which imports
+    it): each job state is either active (its hold unsettled) or settled as SETTLED_BY says, which
+    is what Jobs.settle writes (a capture only for a success)."""
+    assert set(SETTLED_BY) | set(ACTIVE_STATES) == set(JobState)
+    assert not set(SETTLED_BY) & set(ACTIVE_STATES)
+    assert {state for state, kind in SETTLED_BY.items() if kind == "capture"} == {JobState.SUCCEEDED}
 
 
 def _draft(price: int, user_id: int = 1) -> JobDraft:
