@@ -184,8 +184,9 @@ class NetworkSettings(_Section):
     #: acted on, or status queries), and the base of the random exponential wait between.
     request_retries: int = Field(default=3, ge=0, le=10)
     retry_backoff: float = Field(default=0.5, ge=0)
-    #: A PEM file of CA certificates trusted for https to providers and result hosts besides the
-    #: system's (a provider or a TLS-terminating proxy with a private CA). Certificates and host
+    #: A PEM file of CA certificates trusted for https to providers, result hosts and the Bot API
+    #: server besides the system's (a provider, a TLS-terminating proxy or a local Bot API server
+    #: with a private CA). Certificates and host
     #: names are always verified; OpenSSL's SSL_CERT_FILE / SSL_CERT_DIR are honoured as well.
     ca_file: str = ""
 

@@ -18,13 +18,9 @@ from PIL import Image
 from bot.config import Settings, parse_settings
 from bot.main.app import running
 from bot.telegram.context import Wiring
-from tests.fakes.hili import FakeHili
-from tests.fakes.magictiger import FakeMagicTiger
-from tests.fakes.picwish import FakePicwish
-from tests.fakes.qq_anime import FakeQQAnime
+from tests.fakes.registry import FAKES, ProviderFake
 from tests.fakes.server import free_port
 from tests.fakes.telegram_api import FakeTelegram
-from tests.fakes.wanxing import FakeWanxing
 
 
 @lru_cache(maxsize=1)
@@ -98,44 +94,24 @@ async def telegram() -> AsyncIterator[FakeTelegram]:
     assert api.poll_conflicts == 0, "two bot instances polled getUpdates at once"
 
 
-@pytest.fixture
-async def picwish() -> AsyncIterator[FakePicwish]:
-    fake = FakePicwish()
-    await fake.start()
-    yield fake
-    await fake.stop()
+def _fake_fixture(provider: ProviderFake) -> Any:
+    """A fixture named ``provider.fixture`` that starts the provider's fake and stops it after the test."""
+
+    @pytest.fixture(name=provider.fixture)
+    async def fixture() -> AsyncIterator[Any]:
+        fake = provider.fake()
+        await fake.start()
+        yield fake
+        await fake.stop()
+
+    return fixture
 
 
-@pytest.fixture
-async def qq() -> AsyncIterator[FakeQQAnime]:
-    fake = FakeQQAnime()
-    await fake.start()
-    yield fake
-    await fake.stop()
-
-
-@pytest.fixture
-async def hili() -> AsyncIterator[FakeHili]:
-    fake = FakeHili()
-    await fake.start()
-    yield fake
-    await fake.stop()
-
-
-@pytest.fixture
-async def tiger() -> AsyncIterator[FakeMagicTiger]:
-    fake = FakeMagicTiger()
-    await fake.start()
-    yield fake
-    await fake.stop()
-
-
-@pytest.fixture
-async def wanxing() -> AsyncIterator[FakeWanxing]:
-    fake = FakeWanxing()
-    await fake.start()
-    yield fake
-    await fake.stop()
+# The provider fakes' fixtures (picwish, qq, hili, tiger, wanxing), one per entry of
+# tests/fakes/registry.FAKES.
+for _provider in FAKES:
+    globals()[f"_fixture_{_provider.fixture}"] = _fake_fixture(_provider)
+del _provider
 
 
 @pytest.fixture
@@ -154,7 +130,7 @@ def templates(tmp_path: Path) -> list[dict[str, Any]]:
 
 #: The provider fakes, by fixture name. A test starts only those it asks for (as a parameter, or
 #: through a fixture that does); the bot it runs has those providers configured and no others.
-PROVIDER_FAKES = ("picwish", "qq", "hili", "tiger", "wanxing")
+PROVIDER_FAKES = tuple(provider.fixture for provider in FAKES)
 
 
 @pytest.fixture
@@ -169,8 +145,6 @@ def make_settings(
         """Settings for the test's provider fakes and ``more_fakes``: fixture names of fakes the test
         started itself, picked at run time. ``overrides`` set keys, ``section__key=value``."""
         fakes = {**asked, **{name: request.getfixturevalue(name) for name in more_fakes}}
-        if "tiger" in fakes:
-            fakes["tiger"].callback_url = f"http://127.0.0.1:{port}/callbacks/magictiger"
         raw: dict[str, Any] = {
             "telegram": {
                 "token": telegram.token,
@@ -186,7 +160,11 @@ def make_settings(
             "limits": {"requests_per_minute": 1000},
             "jobs": {"max_poll_interval": 0.2},
             "network": {"allow_private_addresses": True, "retry_backoff": 0.01},
-            "providers": _provider_sections(fakes, templates),
+            "providers": {
+                provider.name: provider.section(fakes[provider.fixture], port, templates)
+                for provider in FAKES
+                if provider.fixture in fakes
+            },
         }
         for dotted, value in overrides.items():
             node = raw
@@ -197,57 +175,6 @@ def make_settings(
         return parse_settings(raw, env={})
 
     return make
-
-
-def _provider_sections(fakes: dict[str, Any], templates: list[dict[str, Any]]) -> dict[str, Any]:
-    """Config sections for the provider fakes a test started, pointing at them."""
-    sections: dict[str, Any] = {}
-    if picwish := fakes.get("picwish"):
-        sections["picwish"] = {
-            "enabled": True,
-            "api_key": picwish.api_key,
-            "base_url": picwish.base_url,
-            "poll_interval": 0.05,
-            "deadline": 20,
-        }
-    if qq := fakes.get("qq"):
-        sections["qq_anime"] = {
-            "enabled": True,
-            "url": qq.url,
-            "retry_backoff": 0.01,
-            "styles": [
-                {"id": "anime", "title": {"en": "Anime", "zh-Hans": "二次元"}, "busi_id": "ai_painting_anime_entry"},
-                {"id": "manga", "title": "Manga", "busi_id": "ai_painting_anime_img_entry"},
-            ],
-        }
-    if hili := fakes.get("hili"):
-        sections["hili"] = {
-            "third_code": hili.third_code,
-            "secret_key": hili.secret_key,
-            "base_url": hili.base_url,
-            "poll_interval": 0.05,
-        }
-    if tiger := fakes.get("tiger"):
-        sections["magictiger"] = {
-            "base_url": tiger.base_url,
-            "api_token": tiger.token,
-            "poll_interval": 0.05,
-            "enhance_types": [
-                {"id": "enhance", "title": {"en": "Sharpen & enhance", "zh-Hans": "高清增强"}, "type": 1, "price": 9},
-                {"id": "colorize", "title": "Colorize black & white", "type": 2, "price": 11, "outputs": "list"},
-            ],
-            "task_status": {"done": [2], "failed": [3]},
-        }
-    if wanxing := fakes.get("wanxing"):
-        sections["wanxing"] = {
-            "base_url": wanxing.base_url,
-            "app_key": wanxing.app_key,
-            "app_secret": wanxing.app_secret,
-            "templates": templates,
-            "timeout": 60,
-            "poll_interval": 0.05,
-        }
-    return sections
 
 
 @pytest.fixture

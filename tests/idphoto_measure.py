@@ -20,7 +20,7 @@ does not cut out with (:func:`cutout`):
 - missing: pixels well inside the person that are the background colour (a lost shoulder);
 - halo: in the top half, the ring of pixels between the hair and the background whose colour is
   neither the hair's next to it, nor the background's, nor a mix of the two (a fringe of the old
-  background's colour).
+  background's colour); the ears are left out (a lit rim of an ear is skin).
 """
 
 from __future__ import annotations
@@ -109,8 +109,9 @@ def _disc(radius: int) -> np.ndarray:
     return cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * radius + 1, 2 * radius + 1))
 
 
-def _ears(rgb: np.ndarray, person: np.ndarray) -> None:
-    """Add the ears' surroundings, down past the chin, to ``person``: earrings hang there."""
+def _ears(rgb: np.ndarray, person: np.ndarray, *, from_brows: bool = False) -> None:
+    """Add the ears' surroundings, from the eye line (or, ``from_brows``, from the brows, where
+    the ears begin) down past the chin, to ``person``: earrings hang there."""
     height, width = rgb.shape[:2]
     detector, predictor = _dlib()
     faces = detector(rgb, 1)
@@ -118,13 +119,16 @@ def _ears(rgb: np.ndarray, person: np.ndarray) -> None:
         return
     points = np.array([(p.x, p.y) for p in predictor(rgb, faces[0]).parts()], dtype=np.float64)
     face_width = points[16, 0] - points[0, 0]
-    top, bottom = int(max(0, points[36:48, 1].mean())), int(min(height, points[8, 1] + 0.1 * face_width))
+    top = points[17:27, 1].min() if from_brows else points[36:48, 1].mean()
+    top, bottom = int(max(0, top)), int(min(height, points[8, 1] + 0.1 * face_width))
     for side, outwards in ((points[0, 0], -1), (points[16, 0], 1)):
         x0, x1 = sorted((side - outwards * 0.05 * face_width, side + outwards * 0.15 * face_width))
         person[top:bottom, int(max(0, x0)) : int(min(width, x1))] = True
 
 
-def _halo(rgb: np.ndarray, background: np.ndarray) -> tuple[np.ndarray, int]:
+def _halo(rgb: np.ndarray, background: np.ndarray, ears: np.ndarray) -> tuple[np.ndarray, int]:
+    """The ring's pixels off the line between the hair's colour and the background's, and how many
+    were judged. The ears (``ears``) are left out: a lit rim of an ear is skin, not a fringe."""
     import cv2
 
     height, width = rgb.shape[:2]
@@ -136,6 +140,7 @@ def _halo(rgb: np.ndarray, background: np.ndarray) -> tuple[np.ndarray, int]:
     solid = (distance > BACKGROUND_DISTANCE) & ~cv2.dilate(near_plain.astype(np.uint8), _disc(radius)).astype(bool)
     ring = ~plain & near_plain
     ring[height // 2 :] = False
+    ring &= ~ears
     window = (4 * radius + 1, 4 * radius + 1)
     weight = cv2.blur(solid.astype(np.float32), window)
     inside = cv2.blur(pixels * solid[..., None], window) / np.maximum(weight, 1e-6)[..., None]
@@ -157,11 +162,13 @@ def cutout(data: bytes, bg_color: str) -> CutOut:
     radius = max(2, round(width / 60))
     person = cv2.dilate(seen.astype(np.uint8), _disc(radius)).astype(bool)
     _ears(rgb, person)
+    ears = np.zeros_like(person)
+    _ears(rgb, ears, from_brows=True)
     distance = np.abs(rgb.astype(np.float32) - background).max(axis=2)
     leftover = (distance > BACKGROUND_DISTANCE) & ~person
     core = cv2.erode(seen.astype(np.uint8), _disc(radius)).astype(bool)
     missing = core & (distance <= 25)
-    halo, judged = _halo(rgb, background)
+    halo, judged = _halo(rgb, background, ears)
     return CutOut(
         leftover=float(leftover.mean()),
         missing=float(missing.mean()),

@@ -1,5 +1,6 @@
-"""What the bot remembers of one user between updates: the photo they sent and the order they
-are putting together. Plain data, kept by python-telegram-bot's persistence (bot/telegram/)."""
+"""What the bot remembers of one user between updates: the photo they sent, the order on the
+summary and each service's own dialog state (``ServiceState``, declared by the service). Plain
+data, kept by python-telegram-bot's persistence (bot/telegram/)."""
 
 from __future__ import annotations
 
@@ -7,11 +8,14 @@ import asyncio
 import copy
 import secrets
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ConfigDict
 
 from providers.localengine.findings import FaceFindings
-from providers.orders import IdPhotoOrder, Order
+from providers.orders import Order
 
 
 @dataclass
@@ -34,20 +38,6 @@ class InputPhoto:
 
 
 @dataclass
-class IdPhotoDraft:
-    """The ID photo being put together: its order so far and the photo it is made from."""
-
-    order: IdPhotoOrder
-    input_ref: str | None = None
-    #: Re-renders of a finished photo skip the options step.
-    rerender: bool = False
-
-    def change(self, **fields: object) -> None:
-        """The order with ``fields`` changed, validated again."""
-        self.order = IdPhotoOrder.model_validate({**self.order.model_dump(), **fields})
-
-
-@dataclass
 class PendingOrder:
     """An order at the summary step: what Confirm turns into a job."""
 
@@ -63,41 +53,69 @@ class PendingOrder:
     pinned: bool = False
 
 
-@dataclass(frozen=True)
-class SpecList:
-    """Where the spec list on screen came from: a category of the catalog (its index), or a
-    search (its text)."""
+class ServiceState(BaseModel):
+    """One service's own part of a session: what its dialog remembers between two steps (the ID
+    photo's draft, the anime style chosen). Each service declares its model
+    (``Service.state_model``, bot/telegram/context.py); the session keeps one per service by name,
+    the shared session knows none of their fields, and persistence writes them as JSON and reads
+    them back through the registry (bot/services/registry.state_models)."""
 
-    category: int | None = None
-    query: str = ""
-
-    def stored(self) -> dict[str, int | str]:
-        return {"category": self.category} if self.category is not None else {"query": self.query}
+    # A kept state written by an older version may carry a key no longer used; it still reads.
+    model_config = ConfigDict(extra="ignore")
 
     @classmethod
-    def from_stored(cls, value: object) -> SpecList | None:
-        """As :meth:`stored` keeps it; also the "cat:3" / "q:text" of sessions kept before."""
-        if isinstance(value, dict):
-            return cls(category=value.get("category"), query=value.get("query", ""))
-        if isinstance(value, str) and value.startswith("cat:"):
-            return cls(category=int(value[4:]))
-        if isinstance(value, str) and value.startswith("q:"):
-            return cls(query=value[2:])
+    def from_old_session(cls, data: Mapping[str, Any]) -> dict[str, Any] | None:
+        """Its fields as a session kept before services had states of their own held them (at the
+        session's top level), to be validated as this model; None when that session held none."""
         return None
+
+    @property
+    def drafting(self) -> bool:
+        """Whether it holds an order being put together (/cancel then says it was dropped)."""
+        return False
+
+    def drop_draft(self) -> None:
+        """Forget the order being put together (a new photo, /cancel); what the dialog shows around
+        it (the spec list it came from) stays. By default nothing: a choice is not a draft."""
+
+
+StateT = TypeVar("StateT", bound=ServiceState)
 
 
 @dataclass
 class Session:
     lang: str | None = None
     photo: InputPhoto | None = None
-    draft: IdPhotoDraft | None = None
     order: PendingOrder | None = None
-    #: The category or search behind the spec list on screen.
-    spec_list: SpecList | None = None
-    #: The custom spec whose size the user is typing.
-    sizing_spec: int | None = None
-    anime_style: str = ""
+    #: Each service's own dialog state by the service's name, as the service declares it
+    #: (``ServiceState``); a service's is made when its dialog first stores something.
+    services: dict[str, ServiceState] = field(default_factory=dict)
     #: An admin's refund waiting for "yes" (the credits were spent): (charge id, nonce).
     pending_refund: tuple[str, str] | None = None
     #: When the user last sent an update (time.monotonic); quiet sessions are dropped.
     touched: float = field(default_factory=time.monotonic)
+
+    def state(self, service: str, model: type[StateT]) -> StateT:
+        """The state ``service`` keeps in this session (its model ``model``), made empty on first use."""
+        state = self.services.get(service)
+        if not isinstance(state, model):
+            state = self.services[service] = model()
+        return state
+
+    @property
+    def drafting(self) -> bool:
+        """Whether an order is being put together: on the summary, or in a service's dialog."""
+        return self.order is not None or any(state.drafting for state in self.services.values())
+
+    def drop_drafts(self) -> None:
+        """Forget the orders being put together (a new photo, /cancel): the summary's and each
+        service's draft; the photo and what the dialogs show around their drafts stay."""
+        self.order = None
+        for state in self.services.values():
+            state.drop_draft()
+
+    def clear_choices(self) -> None:
+        """Forget what the user was choosing (a menu timed out): the summary's order and every
+        service's state. The photo stays: a new menu can use it."""
+        self.order = None
+        self.services.clear()

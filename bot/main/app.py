@@ -48,11 +48,13 @@ from bot.telegram.ui.callback_data import (
     OrdersPage,
     RefundAnswer,
     RetryJob,
+    RetryOrder,
     SendAgain,
     ServiceChoice,
     SetLanguage,
 )
 from bot.telegram.ui.i18n import t
+from providers.session import tls_context
 
 log = logging.getLogger(__name__)
 
@@ -139,9 +141,10 @@ def register_handlers(app: PhotoBotApp, conversation_timeout: float) -> None:
     app.add_handler(CallbackQueryHandler(orders.cancel_order, pattern=DropOrder.pattern()))
     app.add_handler(CallbackQueryHandler(orders.cancel_job, pattern=CancelJob.pattern()))
     app.add_handler(CallbackQueryHandler(orders.retry_job, pattern=RetryJob.pattern()))
-    # Past orders (/orders): pages, and a finished order's files again.
+    # Past orders (/orders): pages, a finished order's files again, a failed one tried again.
     app.add_handler(CallbackQueryHandler(past_orders.page, pattern=OrdersPage.pattern()))
     app.add_handler(CallbackQueryHandler(past_orders.send_again, pattern=SendAgain.pattern()))
+    app.add_handler(CallbackQueryHandler(past_orders.try_again, pattern=RetryOrder.pattern()))
     app.add_handler(CallbackQueryHandler(menu.set_language, pattern=SetLanguage.pattern()))
     app.add_handler(CallbackQueryHandler(privacy.forget_answer, pattern=ForgetAnswer.pattern()))
     # Buttons under a service's finished results (free re-edits of an ID photo).
@@ -168,21 +171,22 @@ async def _on_error(update: object, context: Context) -> None:
 def build_application(settings: Settings, store: Store | None = None) -> PhotoBotApp:
     """The configured python-telegram-bot Application with every handler registered; with a
     ``store``, sessions and conversation steps are kept in it (bot/telegram/persistence.py)."""
+    tls = tls_context(settings.network.ca_file)
     builder = (
         ApplicationBuilder()
         .token(settings.telegram.token)
         .base_url(settings.telegram.base_url)
         .base_file_url(settings.telegram.base_file_url)
         .context_types(CONTEXT_TYPES)
-        .request(AiohttpRequest())
-        .get_updates_request(AiohttpRequest(connection_pool_size=1))
+        .request(AiohttpRequest(tls=tls))
+        .get_updates_request(AiohttpRequest(connection_pool_size=1, tls=tls))
         .rate_limiter(
             AIORateLimiter(overall_max_rate=settings.telegram.max_messages_per_second, max_retries=RATE_LIMIT_RETRIES)
         )
         .concurrent_updates(True)
     )
     if store is not None:
-        builder = builder.persistence(DatabasePersistence(store, registry.order_models()))
+        builder = builder.persistence(DatabasePersistence(store, registry.order_models(), registry.state_models()))
     app = builder.build()
     register_handlers(app, settings.telegram.conversation_timeout)
     return app

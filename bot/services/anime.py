@@ -4,9 +4,10 @@ side) -> summary."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from enum import StrEnum
+from typing import Any
 
 from pydantic import ValidationError
 from telegram import InlineKeyboardButton as Button
@@ -16,7 +17,7 @@ from telegram.error import BadRequest
 from telegram.ext import CallbackQueryHandler, ConversationHandler
 
 from bot.config import AnimeStyle, Settings
-from bot.domain.session import PendingOrder
+from bot.domain.session import PendingOrder, ServiceState
 from bot.storage.jobs import Job
 from bot.telegram.context import Context, Handlers, Service, ServiceDeps
 from bot.telegram.conversations.common import answer, finished_job, message_of, pressed, query_of, ready_photo
@@ -26,6 +27,7 @@ from bot.telegram.ui.i18n import localized, t
 from bot.telegram.ui.results import ResultView, plain_result
 from providers.orders import AnimeOrder
 
+NAME = "anime"
 #: This service's callback data: "a:<action>[:arg...]" (bot/telegram/ui/callback_data.py).
 PREFIX = "a"
 
@@ -76,6 +78,22 @@ class State(StrEnum):
     PICK_LAYOUT = "anime.pick_layout"
 
 
+class AnimeState(ServiceState):
+    """What this dialog keeps in the user's session: the style chosen, until the layout is."""
+
+    style: str = ""
+
+    @classmethod
+    def from_old_session(cls, data: Mapping[str, Any]) -> dict[str, Any] | None:
+        """The style at the top level of the session (``anime_style``)."""
+        return {"style": data["anime_style"]} if data.get("anime_style") else None
+
+
+def state_of(context: Context) -> AnimeState:
+    """What this dialog keeps in the user's session."""
+    return context.session.state(NAME, AnimeState)
+
+
 def _styles(context: Context) -> tuple[AnimeStyle, ...]:
     return context.deps.settings.providers.qq_anime.all_styles()
 
@@ -88,7 +106,7 @@ async def start(update: Update, context: Context) -> str | int:
         return ConversationHandler.END
     styles = _styles(context)
     if len(styles) == 1:
-        context.session.anime_style = styles[0].id
+        state_of(context).style = styles[0].id
         await query_of(update).edit_message_text(t(lang, "anime.pick_layout"), reply_markup=anime_layouts(lang))
         return State.PICK_LAYOUT
     buttons = [(s.id, localized(s.title, lang)) for s in styles]
@@ -104,7 +122,7 @@ async def pick_style(update: Update, context: Context) -> str | int:
     await answer(update)
     if style_id not in {s.id for s in _styles(context)}:
         return State.PICK_STYLE
-    context.session.anime_style = style_id
+    state_of(context).style = style_id
     await query_of(update).edit_message_text(t(lang, "anime.pick_layout"), reply_markup=anime_layouts(lang))
     return State.PICK_LAYOUT
 
@@ -114,7 +132,7 @@ async def pick_layout(update: Update, context: Context) -> int:
     choice = pressed(update, LayoutChoice)
     layout = choice.layout if choice else ""
     photo = context.session.photo
-    style = next((s for s in _styles(context) if s.id == context.session.anime_style), None)
+    style = next((s for s in _styles(context) if s.id == state_of(context).style), None)
     if photo is None or style is None:
         await answer(update)
         return ConversationHandler.END
@@ -182,9 +200,10 @@ def steps() -> dict[object, Handlers]:
 
 
 SERVICE = Service(
-    name="anime",
+    name=NAME,
     providers=("qq_anime",),
     order_model=AnimeOrder,
+    state_model=AnimeState,
     start=start,
     steps=steps,
     price=price,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from bot.config import Settings
+from bot.domain.session import ServiceState
 from bot.services import anime, enhance, idphoto, portrait, repair
 from bot.telegram.context import Service, serving
 from providers.orders import Order
@@ -34,3 +35,9 @@ def provider_names() -> tuple[str, ...]:
 def order_models() -> dict[str, type[Order]]:
     """Each service's order model by name: how a stored order (a job row, a kept session) reads."""
     return {service.name: service.order_model for service in SERVICES}
+
+
+def state_models() -> dict[str, type[ServiceState]]:
+    """Each service's session state model by name, for those that keep one: how a kept session's
+    service states read."""
+    return {service.name: service.state_model for service in SERVICES if service.state_model is not None}

@@ -37,7 +37,20 @@ class JobState(StrEnum):
 
 
 ACTIVE_STATES = (JobState.QUEUED, JobState.SUBMITTING, JobState.RUNNING)
-#: Seconds over which free previews are counted (``create_job``'s ``previews_per_hour``).
+
+
+#: Starts the order key of a paid order that buys a free preview: :func:`purchase_key`.
+PURCHASE = "pv"
+
+
+def purchase_key(preview_id: str) -> str:
+    """The order key of the paid order that buys the free preview ``preview_id`` (its Confirm,
+    services/idphoto/preview.buy): a second Confirm finds the same job, and /orders
+    (:meth:`Jobs.past_orders`) lists the purchase in the preview's stead."""
+    return PURCHASE + preview_id
+
+
+#: Seconds over which free previews are counted (``Jobs.create``'s ``previews_per_hour``).
 PREVIEW_WINDOW = 3600.0
 #: Jobs that still need work: not finished, or finished but not yet told to the user (the
 #: predicate of the ``jobs_unfinished`` index, word for word).
@@ -290,6 +303,19 @@ class Jobs:
         rows = await self.db.fetchall(
             "SELECT * FROM jobs WHERE user_id = ? ORDER BY created_at DESC, id DESC LIMIT ? OFFSET ?",
             (user_id, limit, offset),
+        )
+        return [Job.from_row(row) for row in rows]
+
+    async def past_orders(self, user_id: int, limit: int, offset: int = 0) -> list[Job]:
+        """The user's orders for /orders, newest first, as :meth:`recent` pages them, but for
+        free previews they bought: the purchase (:func:`purchase_key`) is that order, unless it
+        failed or was cancelled, and then the preview is still a free preview."""
+        rows = await self.db.fetchall(
+            "SELECT * FROM jobs WHERE user_id = ? AND NOT EXISTS ("
+            "SELECT 1 FROM jobs AS bought WHERE bought.user_id = jobs.user_id"
+            " AND bought.order_key = ? || jobs.id AND bought.state NOT IN (?, ?))"
+            " ORDER BY created_at DESC, id DESC LIMIT ? OFFSET ?",
+            (user_id, PURCHASE, JobState.FAILED.value, JobState.CANCELLED.value, limit, offset),
         )
         return [Job.from_row(row) for row in rows]
 

@@ -19,7 +19,7 @@ from telegram.ext import Application, BaseHandler, CallbackContext, ContextTypes
 
 from bot.config import Settings
 from bot.domain.ordering import Refusal, place_order
-from bot.domain.session import PendingOrder, Session
+from bot.domain.session import PendingOrder, ServiceState, Session
 from bot.jobs.runner import JobRunner
 from bot.ops.accounts import AccountWatch
 from bot.ops.health import ProviderHealth
@@ -117,6 +117,9 @@ class Service(Generic[OrderT]):
     price: Callable[[OrderT, Settings, str], int]
     #: The lines that describe an order on the summary.
     describe: Callable[[OrderT, str, ServiceDeps], str]
+    #: What its dialog keeps in the user's session between steps (a draft, a choice waiting for the
+    #: next step), kept and read back with the session; None when each step's button carries all.
+    state_model: type[ServiceState] | None = None
     #: A few words that tell one of its orders from another in /orders (an ID photo's spec);
     #: None where the service's name says enough.
     label: Callable[[OrderT, str], str] | None = None

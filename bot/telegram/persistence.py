@@ -1,6 +1,7 @@
 """Sessions and conversation steps kept in the database (python-telegram-bot's persistence), so
 that a restarted bot, or another bot process on the same PostgreSQL, carries on where each user
-was: the photo they sent, the draft and the order on the summary, the step of each menu.
+was: the photo they sent, the order on the summary, each service's dialog state (a draft, a choice)
+through the registry, the step of each menu.
 
 Only what can be written down is kept: a session's lock and the monotonic time of its last
 update are made anew when it is read back. python-telegram-bot writes what changed every
@@ -20,11 +21,11 @@ from typing import Any
 from pydantic import ValidationError
 from telegram.ext import BasePersistence, PersistenceInput
 
-from bot.domain.session import IdPhotoDraft, InputPhoto, PendingOrder, Session, SpecList
+from bot.domain.session import InputPhoto, PendingOrder, ServiceState, Session
 from bot.storage.store import Store
 from bot.telegram.context import BotData
 from providers.localengine.findings import FaceFindings
-from providers.orders import IdPhotoOrder, Order
+from providers.orders import Order
 
 #: python-telegram-bot's shapes of a conversation step's key, a conversation's steps and the
 #: callback-data cache, spelled out here: its own aliases live in a private module.
@@ -46,7 +47,6 @@ CONCURRENT_WRITES = 2
 
 def encode(session: Session) -> str:
     photo = session.photo
-    draft = session.draft
     order = session.order
     data: dict[str, Any] = {
         "lang": session.lang,
@@ -58,9 +58,6 @@ def encode(session: Session) -> str:
             "height": photo.height,
             "face": dataclasses.asdict(photo.face) if photo.face is not None else None,
         },
-        "draft": None
-        if draft is None
-        else {"order": draft.order.model_dump(mode="json"), "input_ref": draft.input_ref, "rerender": draft.rerender},
         "order": None
         if order is None
         else {
@@ -71,30 +68,26 @@ def encode(session: Session) -> str:
             "provider": order.provider,
             "pinned": order.pinned,
         },
-        "spec_list": session.spec_list.stored() if session.spec_list else None,
-        "sizing_spec": session.sizing_spec,
-        "anime_style": session.anime_style,
+        "services": {name: state.model_dump(mode="json") for name, state in session.services.items()},
         "pending_refund": list(session.pending_refund) if session.pending_refund else None,
     }
     return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
 
 
-def decode(text: str, order_models: Mapping[str, type[Order]]) -> Session:
-    """A session as written by :func:`encode`; an order of a service no longer offered (not in
-    ``order_models``, each service's order model by name) is dropped."""
+def decode(
+    text: str, order_models: Mapping[str, type[Order]], state_models: Mapping[str, type[ServiceState]]
+) -> Session:
+    """A session as written by :func:`encode`, or before each service kept its own state (its
+    fields at the top level). An order or a state of a service no longer offered (not in
+    ``order_models`` or ``state_models``, each service's models by name) is dropped."""
     data = json.loads(text)
     session = Session(
         lang=data.get("lang"),
-        spec_list=SpecList.from_stored(data.get("spec_list") or data.get("spec_source")),
-        sizing_spec=data.get("sizing_spec"),
-        anime_style=data.get("anime_style", ""),
         pending_refund=(data["pending_refund"][0], data["pending_refund"][1]) if data.get("pending_refund") else None,
     )
     if photo := data.get("photo"):
         face = FaceFindings(**photo["face"]) if photo.get("face") else None
         session.photo = InputPhoto(photo["ref"], photo["width"], photo["height"], face)
-    if draft := data.get("draft"):
-        session.draft = IdPhotoDraft(IdPhotoOrder.model_validate(draft["order"]), draft["input_ref"], draft["rerender"])
     if (order := data.get("order")) and order["service"] in order_models:
         model = order_models[order["service"]]
         session.order = PendingOrder(
@@ -105,6 +98,12 @@ def decode(text: str, order_models: Mapping[str, type[Order]]) -> Session:
             order["provider"],
             order.get("pinned", False),
         )
+    states = data.get("services")
+    if states is None:  # kept before services had states of their own
+        states = {name: kept for name, model in state_models.items() if (kept := model.from_old_session(data))}
+    for name, state in states.items():
+        if name in state_models:
+            session.services[name] = state_models[name].model_validate(state)
     return session
 
 
@@ -118,7 +117,9 @@ def _why(err: Exception) -> str:
 class DatabasePersistence(BasePersistence[Session, dict[Any, Any], BotData]):
     """User sessions and conversation steps in the bot's database (either backend)."""
 
-    def __init__(self, store: Store, order_models: Mapping[str, type[Order]]) -> None:
+    def __init__(
+        self, store: Store, order_models: Mapping[str, type[Order]], state_models: Mapping[str, type[ServiceState]]
+    ) -> None:
         super().__init__(
             store_data=PersistenceInput(bot_data=False, chat_data=False, user_data=True, callback_data=False),
             update_interval=UPDATE_INTERVAL,
@@ -126,18 +127,20 @@ class DatabasePersistence(BasePersistence[Session, dict[Any, Any], BotData]):
         self.store = store
         #: Each service's order model by name: a kept order is read back into it.
         self.order_models = order_models
+        #: Each service's session state model by name: a kept state is read back into it.
+        self.state_models = state_models
         self._writes = asyncio.Semaphore(CONCURRENT_WRITES)
 
     async def get_user_data(self) -> dict[int, Session]:
-        """Every kept session. One that no longer reads (written by a version whose order model
-        has since changed) is logged and deleted: it must not stop the bot (no process could
+        """Every kept session. One that no longer reads (written by a version whose order or state
+        model has since changed) is logged and deleted: it must not stop the bot (no process could
         take the updates), and its user starts afresh."""
         rows = await self.store.fetchall("SELECT user_id, data FROM sessions")
         sessions: dict[int, Session] = {}
         for row in rows:
             user_id = int(row["user_id"])
             try:
-                sessions[user_id] = decode(row["data"], self.order_models)
+                sessions[user_id] = decode(row["data"], self.order_models, self.state_models)
             except Exception as err:  # noqa: BLE001 (whatever a stale row raises, the others are read)
                 log.warning("dropped the kept session of user %d: it no longer reads (%s)", user_id, _why(err))
                 # Unless another process has written it anew in the meantime.

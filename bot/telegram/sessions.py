@@ -17,7 +17,6 @@ from telegram import Update
 from telegram.error import TelegramError
 from telegram.ext import Application, ConversationHandler
 
-from bot.domain.session import Session
 from bot.ops.photos import PhotoKeeper
 from bot.telegram.context import Context, PhotoBotApp
 from bot.telegram.ui import keyboards
@@ -29,16 +28,9 @@ log = logging.getLogger(__name__)
 SWEEP_INTERVAL = 60.0
 
 
-def clear_choices(session: Session) -> None:
-    """Forget what the user was choosing (the photo stays: a new menu can use it)."""
-    session.draft = session.order = None
-    session.spec_list = None
-    session.anime_style = ""
-
-
 async def conversation_timed_out(update: object, context: Context) -> None:
     """A conversation's TIMEOUT step: the open menu is closed so its buttons cannot act on old choices."""
-    clear_choices(context.session)
+    context.session.clear_choices()
     if not isinstance(update, Update) or update.callback_query is None:
         return
     lang = context.lang

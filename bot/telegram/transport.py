@@ -9,6 +9,7 @@ already a dependency (the web server), so this swaps the transport without addin
 
 from __future__ import annotations
 
+import ssl
 from typing import Any
 
 import aiohttp
@@ -29,9 +30,17 @@ def _given(value: Any, default: float | None) -> float | None:
 
 
 class AiohttpRequest(BaseRequest):
-    def __init__(self, connection_pool_size: int = 256, read_timeout: float | None = READ_TIMEOUT) -> None:
+    def __init__(
+        self,
+        connection_pool_size: int = 256,
+        read_timeout: float | None = READ_TIMEOUT,
+        tls: ssl.SSLContext | None = None,
+    ) -> None:
+        """``tls``: how the Bot API server's certificate is verified (a private CA of a local Bot
+        API server, ``network.ca_file``); aiohttp's default verification without it."""
         self._pool_size = connection_pool_size
         self._read_timeout = read_timeout
+        self._tls = tls
         self._session: aiohttp.ClientSession | None = None
 
     @property
@@ -41,7 +50,7 @@ class AiohttpRequest(BaseRequest):
     async def initialize(self) -> None:
         if self._session is None or self._session.closed:
             self._session = aiohttp.ClientSession(
-                connector=aiohttp.TCPConnector(limit=self._pool_size),
+                connector=aiohttp.TCPConnector(limit=self._pool_size, ssl=self._tls or True),
                 cookie_jar=aiohttp.DummyCookieJar(),
                 headers={"User-Agent": self.USER_AGENT},
             )

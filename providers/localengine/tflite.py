@@ -84,8 +84,8 @@ def transform_landmarks(_options: Mapping[str, Any], landmarks: Array, matrix: A
     """2D landmarks (1, N, 2) of a crop mapped by ``matrix`` onto the feature map."""
     m = matrix.reshape(4, 4).astype(np.float32)
     points = landmarks.reshape(-1, 2).astype(np.float32)
-    mapped = points @ m[:2, :2].T + m[:2, 3]
-    return mapped.reshape(landmarks.shape).astype(np.float32)
+    mapped: Array = (points @ m[:2, :2].T + m[:2, 3]).reshape(landmarks.shape).astype(np.float32)
+    return mapped
 
 
 CustomOp = Callable[..., Array]

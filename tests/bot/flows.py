@@ -60,6 +60,12 @@ async def order_until_summary(
     return await choose_options(user, menu, color, options)
 
 
+async def order_idphoto(user: FakeUser) -> SentMessage:
+    """From a fresh photo to the summary of a USA visa photo on white (PicWish's flow in the
+    provider tables, tests/fakes/registry.py)."""
+    return await order_until_summary(user, "Visa", "USA Visa", "White")
+
+
 async def order_finished(user: FakeUser, category: str, spec: str, color: str) -> SentMessage:
     """From a fresh photo through Confirm to the delivered exact file (PicWish: on the summary;
     the local engine: under its free preview)."""

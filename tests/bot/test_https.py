@@ -8,7 +8,7 @@ provider does, and it is refunded.
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -17,13 +17,9 @@ import trustme
 
 from bot.main.app import running
 from tests.bot.flows import order_repair
-from tests.bot.test_provider_faults import PROVIDERS, Provider
-from tests.fakes.hili import FakeHili
-from tests.fakes.magictiger import FakeMagicTiger
-from tests.fakes.picwish import FakePicwish
-from tests.fakes.qq_anime import FakeQQAnime
+from tests.bot.test_provider_faults import PROVIDERS, order_through
+from tests.fakes.registry import FAKES, ProviderFake
 from tests.fakes.tls import ca_file, server_context
-from tests.fakes.wanxing import FakeWanxing
 
 UNREACHABLE = "cannot be reached right now"
 
@@ -41,12 +37,12 @@ def trusted(test_ca: trustme.CA, tmp_path: Path) -> str:
     return str(ca_file(test_ca, tmp_path))
 
 
-def _over_https(name: str, make: Callable[[], Any]) -> Any:
-    """The conftest fixture ``name``, its fake served over https instead."""
+def _over_https(provider: ProviderFake) -> Any:
+    """The conftest fixture of the provider's fake, its fake served over https instead."""
 
-    @pytest.fixture(name=name)
+    @pytest.fixture(name=provider.fixture)
     async def fixture(issuer: trustme.CA) -> AsyncIterator[Any]:
-        fake = make()
+        fake = provider.fake()
         fake.server.serve_tls(server_context(issuer))
         await fake.start()
         yield fake
@@ -55,21 +51,20 @@ def _over_https(name: str, make: Callable[[], Any]) -> Any:
     return fixture
 
 
-picwish = _over_https("picwish", FakePicwish)
-qq = _over_https("qq", FakeQQAnime)
-hili = _over_https("hili", FakeHili)
-tiger = _over_https("tiger", FakeMagicTiger)
-wanxing = _over_https("wanxing", FakeWanxing)
+# Every provider fake's fixture (tests/fakes/registry.FAKES), over https in this module.
+for _provider in FAKES:
+    globals()[f"_https_{_provider.fixture}"] = _over_https(_provider)
+del _provider
 
 
 @pytest.fixture
-def fake(request: pytest.FixtureRequest, provider: Provider) -> Any:
+def fake(request: pytest.FixtureRequest, provider: ProviderFake) -> Any:
     """The fake of the provider a test is parametrized with, started outside the event loop."""
     return request.getfixturevalue(provider.fixture)
 
 
-def _url(settings: Any, provider: Provider) -> str:
-    section = getattr(settings.providers, provider.section)
+def _url(settings: Any, provider: ProviderFake) -> str:
+    section = getattr(settings.providers, provider.name)
     return str(getattr(section, "base_url", None) or section.url)
 
 
@@ -79,7 +74,7 @@ async def test_every_provider_works_over_https_with_the_ca_in_ca_file(fake, make
     assert _url(settings, provider).startswith("https://127.0.0.1:")
     async with running(settings) as services:
         user = telegram.user()
-        summary = await provider.order(user)
+        summary = await order_through(provider, user)
         await user.press(summary, "Confirm")
         await user.edited(summary, "Done!", timeout=30)
         await services.runner.idle()

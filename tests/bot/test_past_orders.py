@@ -1,7 +1,9 @@
 """End to end: /orders lists a person's orders, newest first, a page at a time, in their language,
-and sends a finished one's files again from the stored results (no provider call, no charge)
-until the retention sweep deletes them; a button naming another person's order gets nothing;
-the buttons keep working after a restart."""
+sends a finished one's files again from the stored results (no provider call, no charge) until the
+retention sweep deletes them, and tries a failed one again from its photo (a fresh order: today's
+price, every check, Confirm) until the sweep deletes the photo; a bought free preview is listed as
+the paid order it became; a button naming another person's order gets nothing; the buttons keep
+working after a restart."""
 
 from __future__ import annotations
 
@@ -15,11 +17,17 @@ from bot.main.app import running
 from bot.storage.jobs import JobDraft, JobState
 from bot.storage.opening import open_store
 from bot.storage.repositories import Repositories
-from bot.telegram.ui.callback_data import SendAgain
+from bot.telegram.ui.callback_data import RetryOrder, SendAgain
 from tests.bot.flows import local_preview, order_anime, order_finished, order_until_summary
 from tests.conftest import postgres_schema
 
 DAY = 86400
+HINT = "Tap 📥 and a number to get that order's files again, free of charge."
+RETRY_HINT = (
+    "Tap 🔁 and a number to try a failed order again with its photo: you see the order and today's price"
+    " before anything is charged."
+)
+PHOTO_GONE = "The photo of this order is no longer kept. Send it again to order anew."
 
 
 async def _orders(user, contains: str = ""):
@@ -53,8 +61,8 @@ async def test_orders_lists_states_and_prices_in_both_languages_and_sends_files_
         assert anime.startswith("1. 🎨 Anime portrait\n" + day) and anime.endswith("UTC · ✅ done · 2 credits")
         assert failed.startswith("2. 🪪 ID photo · USA Visa\n") and failed.endswith("❌ failed · 6 credits returned")
         assert idphoto.startswith("3. 🪪 ID photo · USA Visa\n") and idphoto.endswith("✅ done · 6 credits")
-        assert listing.text.endswith("Tap a number to get that order's files again, free of charge.")
-        assert [b["text"] for b in listing.buttons()] == ["📥 1", "📥 3"]
+        assert listing.text.endswith(f"{HINT}\n\n{RETRY_HINT}")
+        assert [b["text"] for b in listing.buttons()] == ["📥 1", "📥 3", "🔁 2"]
 
         # Again, from the stored files: the same exact file, no provider asked, nothing charged.
         ledger = await bot.db.fetchall("SELECT * FROM ledger ORDER BY id")
@@ -88,7 +96,11 @@ async def test_orders_lists_states_and_prices_in_both_languages_and_sends_files_
         assert anime.startswith("1. 🎨 ") and anime.endswith("（UTC） · ✅ 已完成 · 2 积分")
         assert failed.startswith("2. 🪪 ") and "美国签证" in failed and failed.endswith("❌ 失败 · 6 积分已退回")
         assert idphoto.endswith("✅ 已完成 · 6 积分")
-        assert listing.text.endswith("点编号即可免费再次获取该订单的文件。")
+        assert listing.text.endswith(
+            "点 📥 和编号即可免费再次获取该订单的文件。\n\n"
+            "点 🔁 和编号即可用原来的照片重试失败的订单：扣费前会先显示订单和当前价格。"
+        )
+        assert [b["text"] for b in listing.buttons()] == ["📥 1", "📥 3", "🔁 2"]
 
 
 def _age(folder, days: float) -> None:
@@ -160,7 +172,7 @@ async def test_long_histories_come_a_page_at_a_time_newest_first_on_postgres(mak
 
 
 async def test_a_free_preview_comes_again_as_its_preview_with_confirm_never_as_its_exact_file(make_settings, telegram):
-    pytest.importorskip("mediapipe", reason="the photobot[local] extra is not installed")
+    pytest.importorskip("ai_edge_litert", reason="the photobot[local] extra is not installed")
     user = telegram.user(user_id=7005)
     async with running(make_settings(providers__picwish__enabled=False)) as bot:
         preview = await local_preview(user, "Visa", "USA Visa", "White")
@@ -177,4 +189,104 @@ async def test_a_free_preview_comes_again_as_its_preview_with_confirm_never_as_i
         assert document.data == bot.media.read((await bot.jobs.recent(user.id, 2))[1].result.files[0])
         assert len(user.messages("document")) == 1
         assert await bot.ledger.balance(user.id) == 28
+        await bot.runner.idle()
+
+        # Bought, it is listed as the paid order it became (the purchase), whose files are the exact file.
+        listing = await _orders(user, "Your orders")
+        (entry,) = _lines(listing)
+        assert entry.startswith("1. 🪪 ID photo · USA Visa\n") and entry.endswith("✅ done · 2 credits")
+        await user.press(listing, "📥 1")
+        await user.next_message(kind="photo", timeout=30)
+        assert (await user.next_message(kind="document", timeout=30)).data == document.data
+
+        # Another preview, left: still a free preview, and still never its exact file.
+        await local_preview(user, "Visa", "USA Visa", "White")
+        listing = await _orders(user, "Your orders")
+        left, bought = _lines(listing)
+        assert left.startswith("1. 🪪 ID photo · USA Visa\n") and left.endswith("👁 free preview · free")
+        assert bought.startswith("2. 🪪 ID photo · USA Visa\n") and bought.endswith("✅ done · 2 credits")
+        documents = len(user.messages("document"))
+        await user.press(listing, "📥 1")
+        shown = await user.next_message(kind="photo", timeout=30)
+        assert [b["text"] for b in shown.buttons()] == [b["text"] for b in preview.buttons()]
+        await user.send_text("/language")
+        choice = await user.next_message("Choose your language")
+        await user.press(choice, "简体中文")
+        await user.edited(choice, "已切换为简体中文")
+        left, bought = _lines(await _orders(user, "你的订单"))
+        assert left.endswith("👁 免费预览 · 免费") and bought.endswith("✅ 已完成 · 2 积分")
+        assert len(user.messages("document")) == documents and await bot.ledger.balance(user.id) == 28
         assert await bot.ledger.problems() == []
+
+
+async def test_a_failed_order_is_tried_again_from_its_photo_as_a_fresh_order_until_the_photo_goes(
+    make_settings, telegram, picwish
+):
+    settings = make_settings(database__media_retention_days=7)
+    user, stranger = telegram.user(user_id=7006), telegram.user(user_id=7007)
+    async with running(settings) as bot:
+        picwish.next_states = [[(0, 0), (-1, 0)]]
+        failing = await order_until_summary(user, "Visa", "USA Visa", "White")
+        await user.press(failing, "Confirm")
+        await user.edited(failing, "could not be processed")
+        await bot.runner.idle()
+        (failed,) = await bot.jobs.recent(user.id, 5)
+        assert failed.state == JobState.FAILED and await bot.ledger.balance(user.id) == 30  # it cost nothing
+
+        # Another person's failed order, by a forged button: refused, nothing sent to anyone.
+        own = await _orders(stranger, "no orders yet")
+        sent = len(telegram.log)
+        forged = await stranger.press_data(own, RetryOrder(failed.id).data())
+        assert await stranger.answer_to(forged) == "This is not your order."
+        assert len(telegram.log) == sent
+
+    # Restarted with a new price: the button names the job, and the order is priced as a fresh one.
+    dearer = make_settings(database__media_retention_days=7, providers__picwish__prices__base=7)
+    async with running(dearer) as bot:
+        listing = await _orders(user, "Your orders")
+        (entry,) = _lines(listing)
+        assert entry.startswith("1. 🪪 ID photo · USA Visa\n") and entry.endswith("❌ failed · 6 credits returned")
+        assert listing.text.endswith(RETRY_HINT) and HINT not in listing.text
+        assert [b["text"] for b in listing.buttons()] == ["🔁 1"]
+        await user.press(listing, "🔁 1")
+        summary = await user.next_message("Please check your order")
+        assert "USA Visa" in summary.text and "Price: 7 credits (you have 30)." in summary.text
+        assert len(picwish.creates) == 1  # nothing placed before Confirm
+        await user.press(summary, "Confirm")
+        await user.next_message(kind="document", timeout=15)
+        await bot.runner.idle()
+        retried, _ = await bot.jobs.recent(user.id, 5)
+        assert (retried.input_ref, retried.options, retried.price) == (failed.input_ref, failed.options, 7)
+        assert len(picwish.creates) == 2 and picwish.creates[-1]["spec_id"] == "3108"
+        assert await bot.ledger.balance(user.id) == 23
+
+        # A finished order is not tried again, whatever the button says.
+        forged = await user.press_data(listing, RetryOrder(retried.id).data())
+        assert await user.answer_to(forged) == "This is not your order."
+        listing = await _orders(user, "Your orders")
+        done, failed_entry = _lines(listing)
+        assert done.endswith("✅ done · 7 credits") and failed_entry.endswith("❌ failed · 6 credits returned")
+        assert [b["text"] for b in listing.buttons()] == ["📥 1", "🔁 2"]
+        assert await bot.ledger.problems() == []
+
+    _age(settings.media_dir / "inputs", 8)
+    _age(settings.media_dir / "results", 8)
+    async with running(dearer) as bot:
+        await asyncio.wait_for(bot.sweeper.swept.wait(), 10)
+        before_the_sweep = listing
+        pressed = await user.press(before_the_sweep, "🔁 2")
+        assert await user.answer_to(pressed) == PHOTO_GONE
+        listing = await _orders(user, "Your orders")
+        done, failed_entry = _lines(listing)
+        assert done.endswith("✅ done · files no longer kept · 7 credits")
+        assert failed_entry.endswith("❌ failed · photo no longer kept · 6 credits returned")
+        assert listing.buttons() == [] and RETRY_HINT not in listing.text
+        await user.send_text("/language")
+        choice = await user.next_message("Choose your language")
+        await user.press(choice, "简体中文")
+        await user.edited(choice, "已切换为简体中文")
+        pressed = await user.press(before_the_sweep, "🔁 2")
+        assert await user.answer_to(pressed) == "这个订单的照片已不再保存。请重新发送照片再下单。"
+        (_, failed_entry) = _lines(await _orders(user, "你的订单"))
+        assert failed_entry.endswith("❌ 失败 · 照片已不再保存 · 6 积分已退回")
+        assert len(picwish.creates) == 2 and await bot.ledger.balance(user.id) == 23

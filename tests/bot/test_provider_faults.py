@@ -12,14 +12,15 @@ accepted is never sent twice, so when it fails the order is refunded.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from typing import Any
 
 import pytest
 
 from bot.main.app import running
-from tests.bot.flows import order_anime, order_enhance, order_portrait, order_repair, order_until_summary
+from tests.bot import flows
+from tests.bot.flows import order_enhance
 from tests.fakes.faults import Fault
+from tests.fakes.registry import FAKES, ProviderFake
 from tests.fakes.telegram_api import FakeUser, SentMessage
 
 REQUEST_TIMEOUT = 1.0
@@ -39,44 +40,19 @@ STILL_TRYING_TEXT = (
 )
 
 
-@dataclass(frozen=True)
-class Provider:
-    """How to order from one provider through the bot, and what to look for at its fake."""
-
-    fixture: str
-    #: Its section under ``providers`` in the config.
-    section: str
-    order: Callable[[FakeUser], Awaitable[SentMessage]]
-    price: int
-    submit: str
-    polls: tuple[str, ...]
-    #: Tasks the fake accepted (None: the provider keeps no tasks and charges nothing).
-    accepted: Callable[[Any], int] | None
-    #: Files one delivered order brings (MagicTiger's enhanced photo and its one face close-up).
-    documents: int = 1
-
-    def __str__(self) -> str:
-        return self.fixture
+#: Every provider with a fake, by its fixture name (tests/fakes/registry.py: how to order through
+#: it, its price and its fake's routes).
+PROVIDERS = {provider.fixture: provider for provider in FAKES}
+#: Providers that charge for a submission they accepted: one is never sent twice.
+PAID = tuple(name for name, provider in PROVIDERS.items() if provider.paid)
+#: Providers that keep nothing and charge nothing: even their submission is sent again.
+FREE = tuple(name for name, provider in PROVIDERS.items() if not provider.paid)
 
 
-PROVIDERS = {
-    "picwish": Provider(
-        "picwish",
-        "picwish",
-        lambda user: order_until_summary(user, "Visa", "USA Visa", "White"),
-        6,
-        "create",
-        ("query",),
-        lambda fake: len(fake.tasks),
-    ),
-    "qq": Provider("qq", "qq_anime", order_anime, 2, "process", (), None),
-    "hili": Provider("hili", "hili", order_repair, 8, "upload", ("status", "download"), lambda fake: len(fake.uploads)),
-    "tiger": Provider(
-        "tiger", "magictiger", order_enhance, 9, "createtask", ("gettask",), lambda fake: len(fake.tasks), 2
-    ),
-    "wanxing": Provider("wanxing", "wanxing", order_portrait, 20, "swapface", ("query",), lambda fake: len(fake.jobs)),
-}
-PAID = ("picwish", "hili", "tiger", "wanxing")
+def order_through(provider: ProviderFake, user: FakeUser) -> Awaitable[SentMessage]:
+    """The provider's flow (tests/bot/flows.py): from a fresh photo to its summary."""
+    flow: Callable[[FakeUser], Awaitable[SentMessage]] = getattr(flows, provider.flow)
+    return flow(user)
 
 
 def _matrix() -> list[Any]:
@@ -99,10 +75,12 @@ def _matrix() -> list[Any]:
         for route in PROVIDERS[provider].polls:
             for fault in (Fault.error(500), Fault.error(503), Fault.malformed(), Fault.dropped(), SLOW, TOO_SLOW):
                 case(provider, route, fault, DELIVERED)
-    # QQ is free and keeps nothing, so even its conversion request is simply sent again.
-    for fault in (Fault.error(500), Fault.error(503), Fault.dropped(), SLOW, TOO_SLOW):
-        case("qq", "process", fault, DELIVERED)
-    case("qq", "process", Fault.malformed(), NOT_UNDERSTOOD)
+    # A free provider (QQ) keeps nothing, so even its submission (the conversion) is simply sent again.
+    for provider in FREE:
+        submit = PROVIDERS[provider].submit
+        for fault in (Fault.error(500), Fault.error(503), Fault.dropped(), SLOW, TOO_SLOW):
+            case(provider, submit, fault, DELIVERED)
+        case(provider, submit, Fault.malformed(), NOT_UNDERSTOOD)
     for provider in PROVIDERS:
         for fault in (Fault.error(500), Fault.malformed(), Fault.dropped(), SLOW, TOO_SLOW):
             case(provider, "result", fault, DELIVERED)
@@ -119,8 +97,7 @@ def fake(request, provider):
 def fault_settings(make_settings):
     def make(fake: str, **overrides: Any):
         """Settings with the one provider under test, its requests timing out after REQUEST_TIMEOUT."""
-        (section,) = [provider.section for provider in PROVIDERS.values() if provider.fixture == fake]
-        timeouts = {f"providers__{section}__request_timeout": REQUEST_TIMEOUT}
+        timeouts = {f"providers__{PROVIDERS[fake].name}__request_timeout": REQUEST_TIMEOUT}
         return make_settings(fake, network__download_timeout=REQUEST_TIMEOUT, **timeouts, **overrides)
 
     return make
@@ -136,7 +113,7 @@ async def test_one_fault(fake, fault_settings, telegram, provider, route, fault,
     fake.server.faults.add(route, fault)
     async with running(fault_settings(provider.fixture)) as services:
         user = telegram.user()
-        summary = await provider.order(user)
+        summary = await order_through(provider, user)
         before = len(user.messages())
         await user.press(summary, "Confirm")
         await _settled(services, user, summary, outcome)
@@ -160,13 +137,13 @@ async def test_one_fault(fake, fault_settings, telegram, provider, route, fault,
 async def test_a_provider_that_stops_answering_is_given_up_at_the_deadline(fake, fault_settings, telegram, provider):
     fake.server.faults.always(provider.polls[0], Fault.error(502))
     deadline = 3
-    shortest: dict[str, Any] = {f"providers__{provider.section}__deadline": deadline}
-    if provider.section == "wanxing":  # a deadline is at least 玩星's timeout, at least 30 s
+    shortest: dict[str, Any] = {f"providers__{provider.name}__deadline": deadline}
+    if provider.name == "wanxing":  # a deadline is at least 玩星's timeout, at least 30 s
         deadline = 30
         shortest = {"providers__wanxing__timeout": deadline, "providers__wanxing__deadline": deadline}
     async with running(fault_settings(provider.fixture, **shortest)) as services:
         user = telegram.user()
-        summary = await provider.order(user)
+        summary = await order_through(provider, user)
         await user.press(summary, "Confirm")
         await _settled(services, user, summary, HAVING_TROUBLE, timeout=deadline + 30)
         assert any(STILL_TRYING in text for text in summary.shown)
@@ -180,7 +157,7 @@ async def test_garbled_status_answers_in_a_row_end_the_job(fake, fault_settings,
     fake.server.faults.always(provider.polls[0], Fault.malformed())
     async with running(fault_settings(provider.fixture)) as services:
         user = telegram.user()
-        summary = await provider.order(user)
+        summary = await order_through(provider, user)
         await user.press(summary, "Confirm")
         await _settled(services, user, summary, NOT_UNDERSTOOD)
         assert fake.server.faults.count(provider.polls[0]) == 3
@@ -193,7 +170,7 @@ async def test_a_result_that_cannot_be_downloaded_is_refunded(fake, fault_settin
     fake.server.faults.always("result", Fault.error(404))
     async with running(fault_settings(provider.fixture)) as services:
         user = telegram.user()
-        summary = await provider.order(user)
+        summary = await order_through(provider, user)
         await user.press(summary, "Confirm")
         await _settled(services, user, summary, NOT_DOWNLOADED)
         assert fake.server.faults.count("result") == 3

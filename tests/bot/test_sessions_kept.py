@@ -10,8 +10,8 @@ import pytest
 
 from bot.main.app import running
 from bot.storage.opening import open_store
-from tests.bot.flows import order_until_summary, send_photo_and_pick_idphoto
-from tests.conftest import postgres_schema
+from tests.bot.flows import choose_options, order_until_summary, page_to, send_photo_and_pick_idphoto
+from tests.conftest import portrait_jpeg, postgres_schema
 
 
 @pytest.mark.parametrize("backend", ["sqlite", "postgres"])
@@ -77,3 +77,72 @@ async def test_a_kept_session_that_no_longer_reads_is_dropped_and_the_others_car
         await kept.next_message(kind="document", timeout=15)
         await stale.send_text("/balance")
         await stale.next_message("credits")
+
+
+def _in_the_old_shape(text: str) -> str:
+    """A session as the bot wrote it before each service kept its own state: the ID photo's draft,
+    spec list ("cat:<index>" before that) and custom spec, and the anime style, at the top level."""
+    data = json.loads(text)
+    states = data.pop("services")
+    idphoto = states.get("idphoto", {})
+    spec_list = idphoto.get("spec_list")
+    data["draft"] = idphoto.get("draft")
+    data["spec_source"] = f"cat:{spec_list['category']}" if spec_list else None
+    data["sizing_spec"] = idphoto.get("sizing_spec")
+    data["anime_style"] = states.get("anime", {}).get("style", "")
+    return json.dumps(data)
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgres"])
+async def test_sessions_kept_before_services_had_states_of_their_own_carry_on(
+    make_settings, telegram, picwish, qq, backend
+):
+    """Rows already in users' databases: an ID photo's draft and the spec list it came from, and
+    an anime style, kept at the session's top level by an older version, read back into the
+    services' own states; the next taps carry on."""
+    url = await postgres_schema() if backend == "postgres" else ""
+    settings = make_settings(database__url=url)
+    idphoto, anime = telegram.user(user_id=1321), telegram.user(user_id=1322)
+    async with running(settings):
+        menu = await send_photo_and_pick_idphoto(idphoto)
+        await idphoto.press(menu, "Visa")
+        await idphoto.edited(menu, "Choose a spec")
+        await page_to(idphoto, menu, "USA Visa ·")
+        await idphoto.press(menu, "USA Visa ·")
+        await idphoto.edited(menu, "background colour")
+        await idphoto.press(menu, "White")
+        await idphoto.edited(menu, "Options")
+        await anime.send_photo(portrait_jpeg(800, 1000))
+        styles = await anime.next_message("What would you like")
+        await anime.press(styles, "Anime portrait")
+        await anime.edited(styles, "Choose an anime style")
+        await anime.press(styles, "Manga")
+        await anime.edited(styles, "What should the result look like")
+    store = await open_store(settings.database.path, url)
+    try:
+        for user_id in (1321, 1322):
+            row = await store.fetchone("SELECT data FROM sessions WHERE user_id = ?", (user_id,))
+            old = _in_the_old_shape(row["data"])
+            await store.write("UPDATE sessions SET data = ? WHERE user_id = ?", (old, user_id))
+    finally:
+        await store.close()
+
+    async with running(settings):
+        await idphoto.press(menu, "« Back")  # the draft: back to its colours
+        await idphoto.edited(menu, "Choose a background colour")
+        await idphoto.press(menu, "« Back")  # the spec list it came from: the Visa category
+        listed = await idphoto.edited(menu, "Choose a spec")
+        assert listed.text.startswith("Visa & passport\n")
+        await page_to(idphoto, menu, "USA Visa ·")
+        await idphoto.press(menu, "USA Visa ·")
+        await idphoto.edited(menu, "background colour")
+        summary = await choose_options(idphoto, menu, "White")
+        await idphoto.press(summary, "Confirm")
+        await idphoto.next_message(kind="document", timeout=15)
+        assert picwish.creates[-1]["spec_id"] == "3108"
+        await anime.press(styles, "Anime picture only")  # the style chosen before the restart
+        anime_summary = await anime.edited(styles, "Please check your order")
+        assert "Manga" in anime_summary.text
+        await anime.press(anime_summary, "Confirm")
+        await anime.next_message(kind="document", timeout=15)
+        assert json.loads(qq.requests[-1]["body"])["busiId"] == "ai_painting_anime_img_entry"

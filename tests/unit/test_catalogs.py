@@ -11,6 +11,7 @@ from bot.services.idphoto.buttons import Back, Colour, MakeSize
 from bot.telegram.ui.callback_data import Action, CancelJob, NewPhoto, Prefix, RetryJob
 from bot.telegram.ui.i18n import LANGUAGES, catalog, pick_language
 from providers.specs import load_catalog
+from tests.fakes.registry import LATIN_NAMES
 
 DOC = Path(__file__).resolve().parents[3] / "shared" / "provider-docs" / "004_e9915b65730d8c0e.txt"
 
@@ -123,10 +124,10 @@ def test_every_spec_and_category_has_a_chinese_name():
 
 
 _CJK = re.compile(r"[\u3400-\u9fff]")
-#: Latin script a Chinese reader expects to see: names of products and services, file formats and
-#: units, and the acronyms exams go by.
-_LATIN_IN_CHINESE = {
-    "AI", "API", "Hili", "MagicTiger", "picma", "PicWish", "QQ", "Telegram", "English",
+#: Latin script a Chinese reader expects to see: names of products and services (the providers'
+#: from tests/fakes/registry.py), file formats and units, and the acronyms exams go by.
+_LATIN_IN_CHINESE = LATIN_NAMES | {
+    "AI", "API", "Telegram", "English",
     "BMP", "HEIC", "JPEG", "PNG", "TIFF", "WebP", "DPI", "dpi", "KB", "MB", "UTC", "ID",
     "BIM", "AB", "x", "PDF", "A",  # "A": the A of A4 paper
 }  # fmt: skip

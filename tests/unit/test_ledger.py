@@ -7,7 +7,7 @@ import asyncpg
 import pytest
 
 from bot.storage.db import Database
-from bot.storage.jobs import ACTIVE_STATES, Job, JobDraft, JobResult, JobState, TooManyPreviews
+from bot.storage.jobs import ACTIVE_STATES, Job, JobDraft, JobResult, JobState, TooManyPreviews, purchase_key
 from bot.storage.ledger import SETTLED_BY, Credits, InsufficientCredits, OwesCredits
 from bot.storage.repositories import Repositories
 
@@ -286,6 +286,32 @@ async def test_recent_jobs_are_the_users_own_newest_first_a_page_at_a_time(repos
     assert [job.id for job in first + second] == newest
     assert {job.user_id for job in first + second} == {1}
     assert await repos.jobs.recent(1, 3, offset=5) == []
+
+
+async def test_past_orders_list_a_bought_preview_as_its_purchase_unless_that_failed(repos):
+    """/orders: a free preview whose purchase (its order key ``purchase_key``) stands is not listed
+    of its own, the purchase is; one whose purchase failed or was cancelled is still a preview."""
+    from dataclasses import replace
+
+    await repos.users.ensure(1, 1, "en")
+    previews = [await repos.jobs.create(_draft(0)) for _ in range(4)]
+    bought = [
+        await repos.jobs.create(replace(_draft(2), order_key=purchase_key(preview.id))) for preview in previews[:3]
+    ]
+    await repos.jobs.settle(bought[0], JobState.SUCCEEDED)
+    await repos.jobs.settle(bought[1], JobState.FAILED, error="failed")
+    await repos.jobs.settle(bought[2], JobState.CANCELLED)
+    other = await repos.jobs.create(replace(_draft(2), order_key="abc123"))  # an ordinary order
+    for age, job in enumerate([other, *reversed(bought), *reversed(previews)]):
+        await repos.db.write("UPDATE jobs SET created_at = ? WHERE id = ?", (1000 - age, job.id))
+    listed = [job.id for job in await repos.jobs.past_orders(1, 10)]
+    assert listed == [other.id, *[job.id for job in reversed(bought)], *[p.id for p in reversed(previews[1:])]]
+    assert [job.id for job in await repos.jobs.past_orders(1, 3, offset=3)] == [
+        bought[0].id,
+        previews[3].id,
+        previews[2].id,
+    ]
+    assert len(await repos.jobs.recent(1, 10)) == 8  # every job, as before
 
 
 async def test_ledger_is_append_only(repos):

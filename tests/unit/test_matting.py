@@ -108,3 +108,20 @@ def test_a_faint_haze_of_background_off_the_body_is_taken_out_and_hair_stays() -
     refined = matting.refine_edges(image, alpha, np.zeros((240, 240), dtype=bool))
     assert refined[40:80, 70:90].max() == 0.0
     assert refined[145:175, 72:88].min() > 0.3
+
+
+def test_a_soft_edge_the_mask_calls_too_solid_takes_the_colour_from_inside() -> None:
+    """White hair in front of a black hall, as wide as a passport photo, whose thin outer strands
+    the mask calls 0.6 person though they are half hall: their colour comes from the white hair
+    next to them, not from themselves (a dark fringe on the new background)."""
+    white, black = np.array((235.0, 235.0, 230.0)), np.array((10.0, 10.0, 12.0))
+    image = np.empty((60, 400, 3), dtype=np.float32)
+    image[:] = black
+    image[:, :200] = white
+    image[:, 200:204] = (white + black) / 2
+    alpha = np.zeros((60, 400), dtype=np.float32)
+    alpha[:, :200] = 1.0
+    alpha[:, 200:204] = 0.6
+    estimate = matting.foreground(image, alpha)
+    assert np.abs(estimate[:, 200:204] - white).max() < 12
+    assert np.abs(estimate[:, :190] - white).max() < 1

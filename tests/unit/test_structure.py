@@ -13,7 +13,6 @@ from pydantic import ValidationError
 from bot.config import ProviderSettings
 from bot.services import registry
 from bot.telegram.ui.i18n import LANGUAGES, catalog
-from providers.base import TaskProvider
 from providers.hili import HiliClient
 from providers.local import LocalIdPhoto
 from providers.magictiger import MagicTigerClient
@@ -21,27 +20,9 @@ from providers.orders import IdPhotoOrder, RepairOrder
 from providers.picwish import PicwishClient
 from providers.qq_anime import QQAnimeClient
 from providers.wanxing import WanxingClient
+from tests.fakes.registry import CLIENT_MODULES, CLIENTS, FAKES, IN_PROCESS
 
 ROOT = Path(__file__).resolve().parents[2]
-#: Modules only the wiring (bot/main/wiring.py) and the runner may import.
-CLIENT_MODULES = {
-    "bot.telegram.web",
-    "providers.picwish",
-    "providers.hili",
-    "providers.qq_anime",
-    "providers.wanxing",
-    "providers.magictiger",
-    "providers.local",
-    "providers.localengine.worker",
-}
-CLIENTS: dict[str, type[TaskProvider]] = {
-    "picwish": PicwishClient,
-    "local": LocalIdPhoto,
-    "qq_anime": QQAnimeClient,
-    "wanxing": WanxingClient,
-    "hili": HiliClient,
-    "magictiger": MagicTigerClient,
-}
 
 
 def _imports(path: Path) -> set[str]:
@@ -74,11 +55,36 @@ def test_the_registry_lists_each_service_once_with_known_providers_and_texts():
     names = [service.name for service in registry.SERVICES]
     assert len(set(names)) == len(names) and names == list(registry.BY_NAME)
     configurable = set(ProviderSettings.model_fields)
+    # tests/fakes/registry.py lists every provider once, with its client (and a fake, but for the
+    # local engine, which runs in-process).
     assert configurable == set(CLIENTS) == set(registry.provider_names())
+    assert len(FAKES) + len(IN_PROCESS) == len(CLIENTS)
+    assert len({fake.fixture for fake in FAKES}) == len(FAKES)
+    assert all(client.name == name for name, client in CLIENTS.items())
     for service in registry.SERVICES:
         assert service.providers and set(service.providers) <= configurable
         for lang in LANGUAGES:
             assert f"service.{service.name}" in catalog(lang)
+
+
+def _defines_a_client(path: Path) -> bool:
+    """Whether the module defines a class of ``TaskProvider[...]``."""
+    return any(
+        isinstance(node, ast.ClassDef) and any("TaskProvider" in ast.unparse(base) for base in node.bases)
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
+    )
+
+
+def test_every_client_module_is_one_the_dialogs_may_not_import():
+    """A module of providers/ that defines a client is in CLIENT_MODULES, which the test above
+    reads: so a provider missing from tests/fakes/registry.py fails here too."""
+    modules = {
+        ".".join(path.relative_to(ROOT).with_suffix("").parts)
+        for path in ROOT.glob("providers/**/*.py")
+        if _defines_a_client(path)
+    }
+    assert modules == {client.__module__ for client in CLIENTS.values()}
+    assert modules < CLIENT_MODULES
 
 
 def test_each_client_declares_what_its_dialog_reads():

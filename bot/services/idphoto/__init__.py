@@ -2,7 +2,8 @@
 
 The dialog is in ``dialog.py``, the local engine's free preview bought or left in ``preview.py``,
 the free re-edits of a finished photo in ``reedit.py``, captions, checklists and the finished
-photo's presentation in ``captions.py``; this module says what the service is made of. Which
+photo's presentation in ``captions.py``, what the dialog keeps in the session in ``state.py``; this
+module says what the service is made of. Which
 options the dialog offers (beauty and its refinements, outfit, print sheet, preview, gradient) is
 what the serving provider declares (``TaskProvider.features`` and ``catalogs``); a gradient only
 where the spec lets the user choose the colour.
@@ -39,6 +40,7 @@ from bot.services.idphoto.buttons import (
     SpecPage,
 )
 from bot.services.idphoto.captions import option_price, order_label, present, spec_text
+from bot.services.idphoto.state import IdPhotoState
 from bot.storage.jobs import Job
 from bot.telegram.context import Handlers, Service, ServiceDeps
 from bot.telegram.ui.i18n import t
@@ -192,6 +194,7 @@ SERVICE = Service(
     name=dialog.NAME,
     providers=("picwish", "local"),
     order_model=IdPhotoOrder,
+    state_model=IdPhotoState,
     start=dialog.start,
     steps=steps,
     price=price,

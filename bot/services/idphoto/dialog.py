@@ -17,7 +17,7 @@ from telegram import InlineKeyboardMarkup, Update
 from telegram.ext import ConversationHandler
 
 from bot.domain.ordering import Refusal
-from bot.domain.session import IdPhotoDraft, PendingOrder, SpecList
+from bot.domain.session import PendingOrder
 from bot.services.idphoto import buttons
 from bot.services.idphoto.buttons import (
     Category,
@@ -32,6 +32,7 @@ from bot.services.idphoto.buttons import (
 )
 from bot.services.idphoto.captions import spec_text
 from bot.services.idphoto.fit import judge
+from bot.services.idphoto.state import IdPhotoDraft, IdPhotoState, SpecList
 from bot.storage.jobs import Job
 from bot.telegram.context import Context
 from bot.telegram.conversations.common import (
@@ -76,6 +77,11 @@ def gradient_end(colour: str) -> str:
     return "".join(f"{v:02X}" for v in end)
 
 
+def state_of(context: Context) -> IdPhotoState:
+    """What this dialog keeps in the user's session (its draft, the spec list on screen)."""
+    return context.session.state(NAME, IdPhotoState)
+
+
 class State(StrEnum):
     PICK_CATEGORY = "idphoto.pick_category"
     PICK_SPEC = "idphoto.pick_spec"
@@ -112,7 +118,7 @@ def _offered(context: Context, spec: Spec) -> bool:
 def _specs_on_screen(context: Context) -> tuple[list[Spec], str]:
     """The spec list behind the current screen and its heading (category or search)."""
     catalog = context.deps.catalog
-    source = context.session.spec_list or SpecList(query="")
+    source = state_of(context).spec_list or SpecList(query="")
     lang = context.lang
     if source.category is not None:
         category = catalog.categories[source.category]
@@ -143,7 +149,7 @@ async def pick_category(update: Update, context: Context) -> str:
     if choice is None or choice.index >= len(context.deps.catalog.categories):
         await answer(update)
         return State.PICK_CATEGORY
-    context.session.spec_list = SpecList(category=choice.index)
+    state_of(context).spec_list = SpecList(category=choice.index)
     return await _spec_list(update, context, 0)
 
 
@@ -153,8 +159,8 @@ async def search(update: Update, context: Context) -> str:
     query = (message_of(update).text or "").strip()[:40]
     if not context.deps.catalog.search(query):
         await message_of(update).reply_text(t(lang, "idphoto.search_none", query=query))
-        return State.PICK_SPEC if context.session.spec_list else State.PICK_CATEGORY
-    context.session.spec_list = SpecList(query=query)
+        return State.PICK_SPEC if state_of(context).spec_list else State.PICK_CATEGORY
+    state_of(context).spec_list = SpecList(query=query)
     return await _spec_list(update, context, 0)
 
 
@@ -200,7 +206,7 @@ async def pick_spec(update: Update, context: Context) -> str | int:
         await answer(update)
         return ConversationHandler.END
     if spec.custom is not None:
-        context.session.sizing_spec = spec.spec_id
+        state_of(context).sizing_spec = spec.spec_id
         bounds = spec.custom
         text = t(
             context.lang,
@@ -222,7 +228,7 @@ def _ratio(value: float) -> str:
 async def custom_size(update: Update, context: Context) -> str | int:
     """Typed size after "Custom size": checked against the spec's bounds, then as any spec."""
     lang = context.lang
-    spec = context.deps.catalog.get(context.session.sizing_spec or -1)
+    spec = context.deps.catalog.get(state_of(context).sizing_spec or -1)
     if spec is None or spec.custom is None or context.session.photo is None:
         return ConversationHandler.END
     text = (message_of(update).text or "").strip()
@@ -271,14 +277,14 @@ async def _start_draft(update: Update, context: Context, spec: Spec) -> str | in
     order = IdPhotoOrder(
         spec_id=spec.spec_id, px_width=spec.px[0], px_height=spec.px[1], dpi=spec.dpi, mm_width=mm[0], mm_height=mm[1]
     )
-    context.session.draft = IdPhotoDraft(order, input_ref=photo.ref)
+    state_of(context).draft = IdPhotoDraft(order=order, input_ref=photo.ref)
     return await _color_menu(update, context, spec, advice)
 
 
 async def pick_color(update: Update, context: Context) -> str | int:
     """Button i:col:<name>: sets a colour the spec allows ("custom" asks for a hex code)."""
     lang = context.lang
-    draft = context.session.draft
+    draft = state_of(context).draft
     if draft is None:
         await answer(update, t(lang, "menu.expired"))
         return ConversationHandler.END
@@ -304,7 +310,7 @@ def _set_colour(draft: IdPhotoDraft, name: str, colour: str) -> None:
 async def custom_color(update: Update, context: Context) -> str | int:
     """Typed hex code after "Custom…": validates it."""
     lang = context.lang
-    draft = context.session.draft
+    draft = state_of(context).draft
     text = (message_of(update).text or "").strip()
     match = _HEX.match(text)
     if draft is None:
@@ -318,7 +324,7 @@ async def custom_color(update: Update, context: Context) -> str | int:
 
 
 async def _after_color(update: Update, context: Context) -> str | int:
-    draft = context.session.draft
+    draft = state_of(context).draft
     assert draft is not None
     if draft.rerender:
         return await show_summary(update, context)
@@ -340,7 +346,7 @@ def _features(context: Context) -> tuple[IdPhotoOption, ...]:
     only where the spec lets the user choose the background colour (an office asking for one
     plain colour wants that colour)."""
     declared = _declared(context)
-    draft = context.session.draft
+    draft = state_of(context).draft
     spec = context.deps.catalog.get(draft.order.spec_id) if draft is not None else None
     colour_choice = spec is None or spec.colors is None or len(spec.colors) > 1
     beauty = draft is not None and draft.order.beauty
@@ -367,7 +373,7 @@ def layout_sizes(context: Context) -> tuple[str, ...]:
 
 async def _options_menu(update: Update, context: Context) -> str:
     lang = context.lang
-    draft = context.session.draft
+    draft = state_of(context).draft
     assert draft is not None
     text = t(lang, "idphoto.pick_options", price=_price(context, draft))
     await _show(update, text, buttons.options(lang, draft.order, _features(context)))
@@ -377,7 +383,7 @@ async def _options_menu(update: Update, context: Context) -> str:
 async def toggle_option(update: Update, context: Context) -> str | int:
     """Button i:opt:<beauty|layout|preview|outfit|done>: changes one option or moves on."""
     lang = context.lang
-    draft = context.session.draft
+    draft = state_of(context).draft
     if draft is None:
         await answer(update, t(lang, "menu.expired"))
         return ConversationHandler.END
@@ -426,7 +432,7 @@ async def outfit_group(update: Update, context: Context) -> str:
 
 async def pick_outfit(update: Update, context: Context) -> str | int:
     """Button i:cloth:<clothes_id|none>: sets the outfit; back to the options."""
-    draft = context.session.draft
+    draft = state_of(context).draft
     if draft is None:
         await answer(update)
         return ConversationHandler.END
@@ -441,7 +447,7 @@ async def pick_outfit(update: Update, context: Context) -> str | int:
 
 async def back_to_colors(update: Update, context: Context) -> str | int:
     """Button i:back:color."""
-    draft = context.session.draft
+    draft = state_of(context).draft
     spec = context.deps.catalog.for_order(draft.order) if draft else None
     if spec is None:
         await answer(update)
@@ -458,7 +464,7 @@ async def _draft_from_result(update: Update, context: Context) -> IdPhotoDraft |
         return None
     # The same photo again: no print sheet (a re-render is one photo), the stored file or
     # PicWish's image id as its source.
-    draft = IdPhotoDraft(IdPhotoOrder.model_validate(job.options), rerender=True)
+    draft = IdPhotoDraft(order=IdPhotoOrder.model_validate(job.options), rerender=True)
     draft.change(layout_size=None, last_id=None, from_preview=None)
     image_ids = job.result.image_ids
     if image_ids and image_ids[0]:
@@ -489,7 +495,7 @@ async def recolor(update: Update, context: Context) -> str | int:
     if draft is None or spec is None:
         await answer(update, t(lang, "idphoto.job_gone"))
         return ConversationHandler.END
-    context.session.draft = draft
+    state_of(context).draft = draft
     await answer(update)
     await message_of(update).reply_text(
         spec_text(lang, spec) + "\n\n" + t(lang, "idphoto.pick_color"),
@@ -507,9 +513,9 @@ def previews_first(provider: TaskProvider[Any] | None) -> bool:
 async def show_summary(update: Update, context: Context) -> str | int:
     """Turns the draft into an order and shows it with its price and Confirm / Cancel; with the
     local engine, makes its free preview instead (the price and Confirm come under it)."""
-    draft = context.session.draft
+    draft = state_of(context).draft
     assert draft is not None
-    context.session.draft = None
+    state_of(context).draft = None
     source = None if draft.order.last_id else draft.input_ref
     if previews_first(context.deps.provider_for(NAME)):
         return await _preview(update, context, draft, source)
@@ -539,7 +545,7 @@ async def _preview(update: Update, context: Context, draft: IdPhotoDraft, source
         key = "idphoto.job_gone" if placed.reason == "input_gone" else "order.unavailable"
         await _edit(context, update, status, t(lang, key), keyboards.new_photo(lang))
         return ConversationHandler.END
-    context.session.draft = draft  # the choices stay: the same button makes the preview later
+    state_of(context).draft = draft  # the choices stay: the same button makes the preview later
     await _edit(context, update, status, _refusal_text(lang, placed, context), _step_keyboard(context, draft))
     return State.PICK_COLOR if draft.rerender else State.PICK_OPTIONS
 

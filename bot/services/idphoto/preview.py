@@ -19,7 +19,7 @@ from bot.domain.session import PendingOrder
 from bot.services.idphoto.buttons import BuyPreview, DropPreview
 from bot.services.idphoto.captions import is_kept_preview
 from bot.services.idphoto.dialog import NAME
-from bot.storage.jobs import Job
+from bot.storage.jobs import Job, purchase_key
 from bot.telegram.context import Context
 from bot.telegram.conversations.common import (
     answer,
@@ -66,7 +66,7 @@ async def buy(update: Update, context: Context) -> None:
     preview = IdPhotoOrder.model_validate(job.options)
     bought = preview.model_copy(update={"preview": False, "from_preview": job.id})
     # Bought from the engine that made it, whoever makes new ID photos now: the photo is made.
-    order = PendingOrder(NAME, bought, exact, nonce=f"pv{job.id}", provider=job.provider, pinned=True)
+    order = PendingOrder(NAME, bought, exact, nonce=purchase_key(job.id), provider=job.provider, pinned=True)
     placed = await context.deps.place_order(
         order, user_id=user_id_of(update), chat_id=chat_id_of(update), status_message_id=None
     )

@@ -75,10 +75,11 @@ async def cancel(update: Update, context: Context) -> int:
     """/cancel: forgets the photo and order being put together; ends any conversation."""
     lang = context.lang
     session = context.session
-    had_something = session.photo is not None or session.draft is not None or session.order is not None
+    had_something = session.photo is not None or session.drafting
     if session.photo is not None:
         await context.wiring.photos.discard(session.photo.ref)
-    session.photo = session.draft = session.order = None
+    session.photo = None
+    session.drop_drafts()
     await message_of(update).reply_text(t(lang, "cancel.done" if had_something else "cancel.nothing"))
     return ConversationHandler.END
 
@@ -128,7 +129,7 @@ async def photo(update: Update, context: Context) -> int:
     lang = context.lang
     message = message_of(update)
     session = context.session
-    session.draft = session.order = None
+    session.drop_drafts()
     photos = context.wiring.photos
     attachment = message.photo[-1] if message.photo else message.document
     assert attachment is not None  # the handler's filter is photos and documents

@@ -20,6 +20,7 @@ from bot.telegram.ui.callback_data import (
     OrdersPage,
     RefundAnswer,
     RetryJob,
+    RetryOrder,
     SendAgain,
     ServiceChoice,
     SetLanguage,
@@ -65,11 +66,20 @@ def job_failed(lang: str, job_id: str) -> Markup:
     )
 
 
-def past_orders(lang: str, again: Sequence[tuple[int, str]], offset: int, older: bool, page: int) -> Markup:
+def past_orders(
+    lang: str,
+    again: Sequence[tuple[int, str]],
+    retry: Sequence[tuple[int, str]],
+    offset: int,
+    older: bool,
+    page: int,
+) -> Markup:
     """Under a page of /orders: the files again of each numbered order in ``again`` (number, job id),
-    then newer and older pages (``page`` orders each)."""
+    Try again of each failed one in ``retry``, then newer and older pages (``page`` orders each)."""
     rows = in_rows(
         [Button(t(lang, "orders.again", number=n), callback_data=SendAgain(job).data()) for n, job in again], 5
+    ) + in_rows(
+        [Button(t(lang, "orders.retry", number=n), callback_data=RetryOrder(job).data()) for n, job in retry], 5
     )
     paging = []
     if offset > 0:
