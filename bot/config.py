@@ -222,6 +222,16 @@ class JobSettings(_Section):
 class LimitSettings(_Section):
     #: Messages and button presses one user may send per minute; admins are exempt.
     requests_per_minute: int = Field(default=30, ge=1)
+    #: More sizes of an ID photo one order may hold besides the first ("also make: 2-inch, …").
+    extra_specs: int = Field(default=4, ge=0, le=9)
+
+
+class PriceSettings(_Section):
+    """Prices that hold whichever provider makes the order (each provider's own are in its section)."""
+
+    #: An ID photo's extra size ordered with the first, from the same photo: this share of its own
+    #: price, rounded up to a whole credit (0.5 of 6 is 3, of 5 is 3; 0: free, 1: full price).
+    extra_spec: float = Field(default=0.5, ge=0, le=1)
 
 
 class PicwishPrices(_Section):
@@ -519,6 +529,7 @@ class Settings(_Section):
     network: NetworkSettings = NetworkSettings()
     jobs: JobSettings = JobSettings()
     limits: LimitSettings = LimitSettings()
+    prices: PriceSettings = PriceSettings()
     providers: ProviderSettings = ProviderSettings()
     log_level: str = Field(default="INFO", pattern="^(DEBUG|INFO|WARNING|ERROR)$")
 

@@ -6,6 +6,8 @@ interrupted by a restart is simply run again. The engine runs in a worker proces
 A preview (``order.preview``) is made however doubtful its cut-out and reports its checklist; an
 order that buys a preview (``order.from_preview``) gets that preview's finished photo as its input
 and hands it back unchanged: the person pays for the file they saw, which is not made again.
+Another size ordered with a bought preview (``order.cutout_accepted``) is made as a preview is,
+however doubtful its cut-out: the person saw that cut-out and accepted it.
 """
 
 from __future__ import annotations
@@ -57,7 +59,9 @@ class LocalIdPhoto(TaskProvider[IdPhotoOrder]):
         rule = spec.rule.rule_id if spec else DEFAULT_RULE
         mm = spec.mm if spec else (order.px_width * MM_PER_INCH / order.dpi, order.px_height * MM_PER_INCH / order.dpi)
         options = {**order.model_dump(), "rule": rule, "mm": mm}
-        data, placement = await self._engine.make_id_photo(image.data, options, self.limits, preview=order.preview)
+        # A doubtful cut-out is shown in a preview, and made for a size ordered with a bought one.
+        shown = order.preview or order.cutout_accepted
+        data, placement = await self._engine.make_id_photo(image.data, options, self.limits, preview=shown)
         status = TaskStatus(
             Phase.DONE,
             progress=100,

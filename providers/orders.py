@@ -76,6 +76,10 @@ class IdPhotoOrder(Order):
     #: The local engine's preview job this order buys: its input is that job's finished photo,
     #: which the local engine delivers as it is instead of making it again.
     from_preview: Annotated[str, Field(pattern=r"^[0-9a-f]{32}$")] | None = None
+    #: Another size of a photo whose local preview the person saw, with its checklist, and bought:
+    #: the local engine makes it however doubtful its cut-out (the same cut-out they accepted),
+    #: where an order without a preview would be refused.
+    cutout_accepted: bool = False
 
     @model_validator(mode="after")
     def _both_sides(self) -> IdPhotoOrder:

@@ -1,8 +1,11 @@
 """Placing an order: the business half of Confirm, with no Telegram in it.
 
-The order's service must still be served, its stored photo still there; then one transaction
-stores the job and holds its price (or refuses: too many unfinished jobs, not enough credits),
-and the workers are told of it (bot/jobs/runner.py) before anything else can fail.
+The order's service must still be served, its stored photo(s) still there; then one transaction
+stores the job and holds its price (or refuses: too many unfinished orders, not enough credits),
+and the workers are told of it (bot/jobs/runner.py) before anything else can fail. An order with
+extras (more ID-photo sizes from the same photo) is one job per part, all stored and held in
+that one transaction: one Confirm, one hold of the total split over the parts, each settled on
+its own (a part that fails or is refused is given back, the others are charged).
 """
 
 from __future__ import annotations
@@ -10,6 +13,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
+from fractions import Fraction
 from typing import Any, Protocol
 
 from bot.config import Settings
@@ -21,6 +25,44 @@ from bot.storage.jobs import AlreadyPlaced, Job, JobDraft, Jobs, TooManyJobs, To
 from bot.storage.ledger import InsufficientCredits, OwesCredits
 from providers.base import TaskProvider
 from providers.orders import Order
+
+
+class PriceList(Protocol):
+    """What pricing an order reads: the settings and each service's price."""
+
+    @property
+    def settings(self) -> Settings: ...
+
+    def price(self, service: str, order: Order, provider: str) -> int:
+        """Credits for ``order`` of ``service`` made by ``provider``."""
+        ...
+
+
+def extra_price(price: int, share: float) -> int:
+    """An extra part's price: ``share`` (``prices.extra_spec``) of its own ``price``, rounded up to
+    a whole credit. Worked out on the share as written (0.3 of 10 is 3, where the float product
+    3.0000000000000004 would round up to 4)."""
+    return math.ceil(Fraction(str(share)) * price)
+
+
+def part_prices(prices: PriceList, order: PendingOrder, provider: str) -> list[int]:
+    """The price of each part of ``order``: the order itself at its own price (an extra size tried
+    again, ``as_extra``, at the extra's), then each extra at ``prices.extra_spec`` of its own
+    (:func:`extra_price`)."""
+    share = prices.settings.prices.extra_spec
+    first = prices.price(order.service, order.order, provider)
+    first = extra_price(first, share) if order.as_extra else first
+    return [first] + [extra_price(prices.price(order.service, e.order, provider), share) for e in order.extras]
+
+
+def order_again(job: Job, order: Order) -> PendingOrder:
+    """The order that tries the failed ``job`` again (``order``, as its service makes it again). An
+    extra size of an order of several is priced as it was there (``as_extra``), once: its order key
+    is the failed job's, so a second Confirm of the same Try again finds the first."""
+    again = PendingOrder(job.service, order, job.input_ref)
+    if job.order_group is not None and job.order_group != job.id:
+        again.as_extra, again.nonce = True, f"re{job.id}"
+    return again
 
 
 class OrderDesk(Protocol):
@@ -78,32 +120,41 @@ class Refusal:
 async def place_order(
     desk: OrderDesk, order: PendingOrder, *, user_id: int, chat_id: int, status_message_id: int | None
 ) -> Job | Refusal:
-    """Store the job, hold its price and start it; or say why not (then nothing is held)."""
+    """Store the job (one per part), hold its price and start it; or say why not (then nothing is
+    held). The first part's job, whose status message is the summary."""
     provider = order.provider if order.pinned else desk.enabled_services.get(order.service)
     if provider is None or provider not in desk.providers:
         return Refusal("unavailable")
     if order.provider and provider != order.provider:
         # Failover (or recovery) since the summary: another engine, maybe another price.
         return Refusal("changed")
-    if order.input_ref and not desk.media.exists(order.input_ref):
+    parts = [(order.order, order.input_ref), *((extra.order, extra.input_ref) for extra in order.extras)]
+    if any(ref and not desk.media.exists(ref) for _, ref in parts):
         return Refusal("input_gone")
-    draft = JobDraft(
-        user_id=user_id,
-        chat_id=chat_id,
-        service=order.service,
-        provider=provider,
-        options=order.order.model_dump(mode="json"),
-        input_ref=order.input_ref,
-        price=desk.price(order.service, order.order, provider),
-        deadline_seconds=desk.providers[provider].deadline,
-        status_message_id=status_message_id,
-        order_key=order.nonce,
-    )
+    # One job per part; only the first has the summary as its status message (each extra says
+    # how it went in a message of its own, naming its size).
+    drafts = [
+        JobDraft(
+            user_id=user_id,
+            chat_id=chat_id,
+            service=order.service,
+            provider=provider,
+            options=part.model_dump(mode="json"),
+            input_ref=input_ref,
+            price=price,
+            deadline_seconds=desk.providers[provider].deadline,
+            status_message_id=status_message_id if index == 0 else None,
+            order_key=order.nonce,
+        )
+        for index, ((part, input_ref), price) in enumerate(zip(parts, part_prices(desk, order, provider), strict=True))
+    ]
     # Free previews that are the finished photo (the local engine's) are bounded, so that they
     # cannot keep the provider busy.
     previews = desk.providers[provider].kept_previews_per_hour
     try:
-        job = await desk.jobs.create(draft, max_active=desk.settings.jobs.max_per_user, previews_per_hour=previews)
+        jobs = await desk.jobs.create_many(
+            drafts, max_active=desk.settings.jobs.max_per_user, previews_per_hour=previews
+        )
     except AlreadyPlaced as err:  # confirmed twice (a bot process took over in between): the job stands
         placed = await desk.jobs.get(err.job_id)
         assert placed is not None
@@ -117,5 +168,6 @@ async def place_order(
     except OwesCredits as err:
         return Refusal("owes", owed=err.owed)
     await desk.health.offered_again(provider)  # a provider on trial after being down gets one order
-    await desk.runner.announce(job.id)
-    return job
+    for job in jobs:
+        await desk.runner.announce(job.id)
+    return jobs[0]

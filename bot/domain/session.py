@@ -37,9 +37,19 @@ class InputPhoto:
         return InputPhoto(self.ref, self.width, self.height, copy.deepcopy(self.face, memo))
 
 
+@dataclass(frozen=True)
+class ExtraOrder:
+    """One more order of the same service placed with a :class:`PendingOrder` by the same Confirm
+    (another ID-photo size from the same photo), with the stored photo it is made from."""
+
+    order: Order
+    input_ref: str | None
+
+
 @dataclass
 class PendingOrder:
-    """An order at the summary step: what Confirm turns into a job."""
+    """An order at the summary step: what Confirm turns into a job (one per part: the order and
+    its ``extras``)."""
 
     #: The service's name (``bot.services.registry``).
     service: str
@@ -51,6 +61,11 @@ class PendingOrder:
     #: Placed with ``provider`` whichever serves the service now: its photo is made already (a
     #: bought preview), nothing is left for another to do.
     pinned: bool = False
+    #: More orders placed with it, each its own job, priced at ``prices.extra_spec`` of its own
+    #: price (bot/domain/ordering.part_prices).
+    extras: list[ExtraOrder] = field(default_factory=list)
+    #: Try again of an extra size that failed: priced as it was in its order, as an extra.
+    as_extra: bool = False
 
 
 class ServiceState(BaseModel):

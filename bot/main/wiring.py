@@ -8,6 +8,8 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any, TypedDict
 
+from pydantic import ValidationError
+
 from bot.config import Settings
 from bot.jobs.driver import DriverDeps
 from bot.jobs.runner import JobRunner
@@ -28,7 +30,7 @@ from bot.storage.payments import Payments
 from bot.storage.repositories import Repositories
 from bot.storage.store import Store
 from bot.telegram.alerts import OperatorAlerts
-from bot.telegram.context import PhotoBotApp, Wiring
+from bot.telegram.context import PhotoBotApp, ServiceDeps, Wiring
 from bot.telegram.conversations.payments import checkout_arrived
 from bot.telegram.delivery import Delivery
 from bot.telegram.inbox import UpdateInbox
@@ -217,6 +219,22 @@ def result_presenter(settings: Settings) -> Callable[[Job, int, bytes, str], Res
     return present
 
 
+def job_label(job: Job, lang: str, deps: ServiceDeps) -> str | None:
+    """What tells a job from the others of its order, as its service names a part of one (an ID
+    photo's size and colour) or else labels its orders; None where it does neither, or the
+    stored order no longer reads."""
+    service = registry.BY_NAME.get(job.service)
+    try:
+        order = service.order(job.options) if service is not None else None
+    except ValidationError:
+        return None
+    if service is None or order is None:
+        return None
+    if service.part is not None:
+        return service.part(order, lang, deps)
+    return service.label(order, lang) if service.label is not None else None
+
+
 async def open_wiring(app: PhotoBotApp, settings: Settings, db: Store, *, serve_web: bool = True) -> Wiring:
     """Open the clients and (with ``serve_web``: not in a worker process) the web server on the
     opened database ``db`` and attach them to ``app.bot_data`` (the caller closes ``db``, after
@@ -258,6 +276,7 @@ async def open_wiring(app: PhotoBotApp, settings: Settings, db: Store, *, serve_
         edit_interval=settings.telegram.status_edit_interval,
         cancellable_providers=frozenset(name for name, p in providers.items() if p.cancellable),
         delivered=lambda job, seconds: metrics.delivered(job.service, job.provider, seconds),
+        label=lambda job, lang: job_label(job, lang, wiring),
     )
     runner = JobRunner(
         repos.jobs,

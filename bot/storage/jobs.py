@@ -156,6 +156,9 @@ class Job:
     sent_parts: list[str] = field(default_factory=list)
     #: The worker that holds the job's lease (bot/jobs/runner.py), if one does.
     owner: str | None = None
+    #: The first job of the order this job is one of, when one Confirm placed several (more sizes
+    #: of an ID photo: :meth:`Jobs.create_many`); None for an order of one job.
+    order_group: str | None = None
 
     @classmethod
     def from_row(cls, row: sqlite3.Row) -> Job:
@@ -181,6 +184,7 @@ class Job:
             delivery=row["delivery"],
             sent_parts=json.loads(row["sent_parts"]),
             owner=row["owner"],
+            order_group=row["order_group"],
         )
 
     def files(self) -> set[str]:
@@ -224,57 +228,86 @@ class Jobs:
 
     async def create(self, draft: JobDraft, max_active: int | None = None, previews_per_hour: int | None = None) -> Job:
         """Insert the job and hold its price in one transaction, or raise InsufficientCredits
-        (or TooManyJobs when the user already has ``max_active`` unfinished jobs, TooManyPreviews
+        (or TooManyJobs when the user already has ``max_active`` unfinished orders, TooManyPreviews
         when the draft is a preview, ``options["preview"]``, and the user had ``previews_per_hour``
         of its provider in the last hour, AlreadyPlaced when the draft's ``order_key`` was placed
         before)."""
-        job_id = uuid.uuid4().hex
+        return (await self.create_many([draft], max_active, previews_per_hour))[0]
+
+    async def create_many(
+        self, drafts: list[JobDraft], max_active: int | None = None, previews_per_hour: int | None = None
+    ) -> list[Job]:
+        """One order of several jobs (more sizes of an ID photo, one Confirm): every job and the
+        hold of its own price in one transaction, all or none, refused as :meth:`create` refuses
+        when the credits do not cover them all. Each job is settled on its own (one that fails is
+        given back, the others are charged); with more than one, each names the first in
+        ``order_group``, and the order counts once against ``max_active``. The extras' order keys
+        are the first's with ``+1``, ``+2``…: a second Confirm finds the first and places nothing."""
+        assert drafts
+        job_ids = [uuid.uuid4().hex for _ in drafts]
+        group = job_ids[0] if len(drafts) > 1 else None
         now = time.time()
+        first = drafts[0]
+        total = sum(draft.price for draft in drafts)
 
         async def work(tx: Tx) -> None:
-            if draft.order_key is not None:
+            if first.order_key is not None:
                 placed = await tx.fetchone(
-                    "SELECT id FROM jobs WHERE user_id = ? AND order_key = ?", (draft.user_id, draft.order_key)
+                    "SELECT id FROM jobs WHERE user_id = ? AND order_key = ?", (first.user_id, first.order_key)
                 )
                 if placed is not None:
                     raise AlreadyPlaced(placed["id"])
-            if previews_per_hour is not None and draft.options.get("preview"):
-                await self._check_previews(tx, draft, now, previews_per_hour)
+            if previews_per_hour is not None and first.options.get("preview"):
+                await self._check_previews(tx, first, now, previews_per_hour)
             if max_active is not None:
                 row = await tx.fetchone(
-                    "SELECT COUNT(*) FROM jobs WHERE user_id = ? AND state IN ('queued', 'submitting', 'running')",
-                    (draft.user_id,),
+                    "SELECT COUNT(DISTINCT COALESCE(order_group, id)) FROM jobs"
+                    " WHERE user_id = ? AND state IN ('queued', 'submitting', 'running')",
+                    (first.user_id,),
                 )
                 if row and row[0] >= max_active:
                     raise TooManyJobs(row[0])
-            paid = await self.ledger.plan_hold(tx, draft.user_id, draft.price)
-            await tx.execute(
-                "INSERT INTO jobs (id, user_id, chat_id, service, provider, options, input_ref, price,"
-                " state, created_at, updated_at, deadline, callback_secret, status_message_id, order_key)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'queued', ?, ?, ?, ?, ?, ?)",
-                (
-                    job_id,
-                    draft.user_id,
-                    draft.chat_id,
-                    draft.service,
-                    draft.provider,
-                    json.dumps(draft.options, sort_keys=True),
-                    draft.input_ref,
-                    draft.price,
-                    now,
-                    now,
-                    now + draft.deadline_seconds,
-                    secrets.token_urlsafe(24),
-                    draft.status_message_id,
-                    draft.order_key,
-                ),
-            )
-            await ledger.hold(tx, draft.user_id, job_id, draft.price, paid, now)
+            # The total is held or nothing; free credits go first, so the first parts take them.
+            free_left = total - await self.ledger.plan_hold(tx, first.user_id, total)
+            for index, (job_id, draft) in enumerate(zip(job_ids, drafts, strict=True)):
+                free = min(draft.price, free_left)
+                free_left -= free
+                key = draft.order_key if index == 0 or draft.order_key is None else f"{draft.order_key}+{index}"
+                await self._insert(tx, job_id, draft, now, key, group)
+                await ledger.hold(tx, draft.user_id, job_id, draft.price, draft.price - free, now)
 
-        await self.db.transaction(work, user=draft.user_id)
-        job = await self.get(job_id)
-        assert job is not None
-        return job
+        await self.db.transaction(work, user=first.user_id)
+        jobs = [await self.get(job_id) for job_id in job_ids]
+        assert all(job is not None for job in jobs)
+        return [job for job in jobs if job is not None]
+
+    @staticmethod
+    async def _insert(
+        tx: Tx, job_id: str, draft: JobDraft, now: float, order_key: str | None, group: str | None
+    ) -> None:
+        """The job's row (its hold follows: it names the row)."""
+        await tx.execute(
+            "INSERT INTO jobs (id, user_id, chat_id, service, provider, options, input_ref, price,"
+            " state, created_at, updated_at, deadline, callback_secret, status_message_id, order_key, order_group)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'queued', ?, ?, ?, ?, ?, ?, ?)",
+            (
+                job_id,
+                draft.user_id,
+                draft.chat_id,
+                draft.service,
+                draft.provider,
+                json.dumps(draft.options, sort_keys=True),
+                draft.input_ref,
+                draft.price,
+                now,
+                now,
+                now + draft.deadline_seconds,
+                secrets.token_urlsafe(24),
+                draft.status_message_id,
+                order_key,
+                group,
+            ),
+        )
 
     @staticmethod
     async def _check_previews(tx: Tx, draft: JobDraft, now: float, allowed: int) -> None:
@@ -325,6 +358,13 @@ class Jobs:
             "SELECT * FROM jobs WHERE user_id = ? AND state = 'succeeded' AND service = ?"
             " ORDER BY created_at DESC LIMIT ?",
             (user_id, service, limit),
+        )
+        return [Job.from_row(row) for row in rows]
+
+    async def of_order(self, group: str) -> list[Job]:
+        """Every job of the order whose first job is ``group`` (``order_group``), first first."""
+        rows = await self.db.fetchall(
+            "SELECT * FROM jobs WHERE order_group = ? ORDER BY (id = ?) DESC, order_key", (group, group)
         )
         return [Job.from_row(row) for row in rows]
 

@@ -14,7 +14,7 @@ from collections.abc import Awaitable, Callable, Coroutine, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Generic, Protocol, TypeVar
 
-from telegram import Update
+from telegram import InlineKeyboardButton, Update
 from telegram.ext import Application, BaseHandler, CallbackContext, ContextTypes, ExtBot
 
 from bot.config import Settings
@@ -135,6 +135,11 @@ class Service(Generic[OrderT]):
     reentries: Callable[[], Handlers] = no_handlers
     #: Buttons that work outside its conversation (free re-edits of a result).
     handlers: Callable[[], Handlers] = no_handlers
+    #: One line naming one of several orders placed together (an ID photo's size and colour), for
+    #: the summary's list of them (``PendingOrder.extras``); None where a service takes no extras.
+    part: Callable[[OrderT, str, ServiceDeps], str] | None = None
+    #: Rows of buttons of its own under the summary's Confirm / Cancel (an ID photo's "another size").
+    summary_buttons: Callable[[PendingOrder, str, ServiceDeps], list[list[InlineKeyboardButton]]] | None = None
 
     def serving_provider(
         self, settings: Settings, out_of_service: frozenset[str] = frozenset(), down: frozenset[str] = frozenset()

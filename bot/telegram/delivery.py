@@ -52,7 +52,10 @@ class Delivery:
         edit_interval: float = 2.0,
         cancellable_providers: frozenset[str] = frozenset(),
         delivered: Callable[[Job, float], None] | None = None,
+        label: Callable[[Job, str], str | None] | None = None,
     ) -> None:
+        #: What tells a job from the others of its order (an ID photo's size), for its status.
+        self.label = label
         #: Told of each result delivered and the seconds since its order was placed (/metrics).
         self.delivered = delivered
         #: Providers that drop accepted tasks on request: only their running jobs still offer Cancel.
@@ -154,6 +157,10 @@ class Delivery:
             reason = t(lang, f"error.{job.error}") if job.error else t(lang, "error.processing_failed")
             text = t(lang, "job.failed", reason=reason, price=job.price)
             markup = keyboards.job_failed(lang, job.id)
+        # One of several jobs of one order (more sizes of an ID photo): its status names it.
+        what = self.label(job, lang) if job.order_group is not None and self.label is not None else None
+        if what:
+            text = t(lang, "job.part_status", what=what, status=text)
         parts.append(("status", lambda: self._status(job, text, markup)))
         return parts
 

@@ -21,7 +21,7 @@ from typing import Any
 from pydantic import ValidationError
 from telegram.ext import BasePersistence, PersistenceInput
 
-from bot.domain.session import InputPhoto, PendingOrder, ServiceState, Session
+from bot.domain.session import ExtraOrder, InputPhoto, PendingOrder, ServiceState, Session
 from bot.storage.store import Store
 from bot.telegram.context import BotData
 from providers.localengine.findings import FaceFindings
@@ -67,6 +67,8 @@ def encode(session: Session) -> str:
             "nonce": order.nonce,
             "provider": order.provider,
             "pinned": order.pinned,
+            "extras": [{"order": e.order.model_dump(mode="json"), "input_ref": e.input_ref} for e in order.extras],
+            "as_extra": order.as_extra,
         },
         "services": {name: state.model_dump(mode="json") for name, state in session.services.items()},
         "pending_refund": list(session.pending_refund) if session.pending_refund else None,
@@ -97,6 +99,8 @@ def decode(
             order["nonce"],
             order["provider"],
             order.get("pinned", False),
+            [ExtraOrder(model.model_validate(e["order"]), e["input_ref"]) for e in order.get("extras", [])],
+            order.get("as_extra", False),
         )
     states = data.get("services")
     if states is None:  # kept before services had states of their own

@@ -75,6 +75,7 @@ async def test_the_preview_is_free_reduced_watermarked_and_carries_its_checklist
         "✅ Confirm · 2 credits",
         "✖ Cancel",
         "🎨 Another background colour",
+        "➕ Another size from this photo",
     ]
     # Nothing paid, no exact file handed out: the menu says so, one free job holds the file.
     await _shown(user, "✅ Done! Nothing was charged.")  # the menu, once the preview's status

@@ -13,7 +13,7 @@ import yaml
 
 from bot.config import Settings
 from bot.services import registry
-from tests.bot.flows import order_until_summary, pixel_size
+from tests.bot.flows import add_size, order_until_summary, pixel_size
 from tests.bot.process import BotProcess
 
 
@@ -80,4 +80,37 @@ async def test_killed_during_delivery_sends_each_part_once(bot_process, telegram
     assert len(picwish.creates) == 1
     repos = await open_repos(settings)
     assert await repos.ledger.problems() == []
+    assert await repos.jobs.unfinished() == []
+
+
+async def test_killed_while_the_sizes_of_one_order_are_made_each_is_delivered_once(
+    bot_process, telegram, picwish, open_repos
+):
+    """Two sizes from one photo, one Confirm: both tasks are with PicWish when the bot dies; after
+    the restart each is followed to its end, not sent again, and delivered once."""
+    process, settings = bot_process
+    picwish.hold_new_tasks = True
+    user = telegram.user()
+    summary = await order_until_summary(user, "Visa", "USA Visa", "White")
+    summary = await add_size(user, summary, "1104", "Small 2 Inch", "Blue")
+    await user.press(summary, "Confirm")
+    await telegram.wait_for(lambda: len(picwish.creates) == 2 and picwish.queries > 0, timeout=20)
+
+    await process.kill()
+    picwish.release()
+    await process.start(telegram)
+
+    await telegram.wait_for(lambda: len(user.messages("document")) == 2, timeout=30)
+    await user.edited(summary, "USA Visa · 51×51 mm, ⬜ White: ✅ Done! 6 credits used.")
+    await user.next_message("Small 2 Inch · 35×45 mm, 🟦 Blue: ✅ Done! 3 credits used.", timeout=20)
+    await process.stop()
+    assert len(picwish.creates) == 2
+    assert len(user.messages("photo")) == 2
+    assert sorted(document.filename for document in user.messages("document")) == [
+        "idphoto_small-2-inch_413x531_300dpi.jpg",
+        "idphoto_usa-visa_602x602_300dpi.jpg",
+    ]
+    repos = await open_repos(settings)
+    assert await repos.ledger.problems() == []
+    assert await repos.ledger.balance(user.id) == 21
     assert await repos.jobs.unfinished() == []

@@ -182,6 +182,8 @@ class FakePicwish(FakeService):
         self.query_failures: list[tuple[int, Any]] = []
         #: State scripts for the next created tasks (e.g. [(0, 0), (-7, 0)]).
         self.next_states: list[list[tuple[int, int]]] = []
+        #: State scripts for every task of a spec (its ``spec_id`` field), whatever order they come in.
+        self.states_by_spec: dict[str, list[tuple[int, int]]] = {}
         self.hold_new_tasks = False
         #: Seconds the server waits before answering (to make clients time out).
         self.delay = 0.0
@@ -260,7 +262,10 @@ class FakePicwish(FakeService):
         if problem:
             return _bad(problem)
         task_id = str(uuid.uuid4())
-        states = self.next_states.pop(0) if self.next_states else list(STEPS)
+        if fields.get("spec_id") in self.states_by_spec:
+            states = list(self.states_by_spec[fields["spec_id"]])
+        else:
+            states = self.next_states.pop(0) if self.next_states else list(STEPS)
         task = Task(task_id, fields, image, states, held=self.hold_new_tasks, arrived_at=arrived)
         self.tasks[task_id] = task
         self.images[task.image_id] = task

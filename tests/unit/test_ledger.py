@@ -7,7 +7,17 @@ import asyncpg
 import pytest
 
 from bot.storage.db import Database
-from bot.storage.jobs import ACTIVE_STATES, Job, JobDraft, JobResult, JobState, TooManyPreviews, purchase_key
+from bot.storage.jobs import (
+    ACTIVE_STATES,
+    AlreadyPlaced,
+    Job,
+    JobDraft,
+    JobResult,
+    JobState,
+    TooManyJobs,
+    TooManyPreviews,
+    purchase_key,
+)
 from bot.storage.ledger import SETTLED_BY, Credits, InsufficientCredits, OwesCredits
 from bot.storage.repositories import Repositories
 
@@ -47,7 +57,7 @@ async def test_wal_mode_and_migration_version(tmp_path):
     db = await Database.open(tmp_path / "db.sqlite3")
     try:
         assert (await db.fetchone("PRAGMA journal_mode"))[0] == "wal"
-        assert (await db.fetchone("PRAGMA user_version"))[0] == 12
+        assert (await db.fetchone("PRAGMA user_version"))[0] == 13
     finally:
         await db.close()
 
@@ -62,7 +72,7 @@ async def test_postgres_migrations_are_recorded_and_run_once():
     first, second = await asyncio.gather(PostgresStore.open(url), PostgresStore.open(url))
     try:
         versions = await first.fetchall("SELECT version FROM schema_version ORDER BY version")
-        assert [row["version"] for row in versions] == [1, 2, 3, 4, 5, 6, 7, 8, 9]
+        assert [row["version"] for row in versions] == [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]
     finally:
         await first.close()
         await second.close()
@@ -245,6 +255,36 @@ async def test_insufficient_credits_creates_nothing(repos):
     assert (info.value.balance, info.value.price) == (20, 21)
     assert await repos.db.fetchall("SELECT * FROM jobs") == []
     assert await repos.ledger.balance(1) == 20
+
+
+async def test_an_order_of_several_jobs_is_held_at_once_and_each_job_settled_on_its_own(repos):
+    """More sizes of an ID photo: one job per size, created and held together; the one that fails
+    gives back exactly its own part, and the order counts once against the unfinished-orders limit."""
+    await repos.users.ensure(1, 1, "en")
+    await repos.ledger.admin_grant(1, 5, "bought elsewhere")  # 25 credits: the holds take the free ones first
+    with pytest.raises(InsufficientCredits) as info:
+        await repos.jobs.create_many([_draft(6), _draft(10), _draft(10)])
+    assert (info.value.balance, info.value.price) == (25, 26)
+    assert await repos.db.fetchall("SELECT * FROM jobs") == []  # all or none
+    keyed = [JobDraft(**{**_draft(price).__dict__, "order_key": "n1"}) for price in (6, 3, 3)]
+    first, second, third = await repos.jobs.create_many(keyed, max_active=2)
+    assert [job.order_group for job in (first, second, third)] == [first.id] * 3
+    assert [job.id for job in await repos.jobs.of_order(first.id)] == [first.id, second.id, third.id]
+    assert await repos.ledger.balance(1) == 25 - 12
+    # A second Confirm finds the first job and places nothing; the order is one of two allowed.
+    with pytest.raises(AlreadyPlaced) as placed:
+        await repos.jobs.create_many(keyed, max_active=2)
+    assert placed.value.job_id == first.id
+    alone = await repos.jobs.create(_draft(1), max_active=2)
+    assert alone.order_group is None
+    with pytest.raises(TooManyJobs) as many:
+        await repos.jobs.create(_draft(1), max_active=2)
+    assert many.value.active == 2
+    assert await repos.jobs.settle(first, "succeeded", result=JobResult(files=[]))
+    assert await repos.jobs.settle(second, "failed", error="invalid_image")
+    assert await repos.jobs.settle(third, "succeeded", result=JobResult(files=[]))
+    assert await repos.ledger.balance(1) == 25 - 9 - 1
+    assert await repos.ledger.problems() == []
 
 
 async def test_free_previews_are_counted_per_user_and_provider_over_the_last_hour(repos):
@@ -478,7 +518,7 @@ async def test_a_version_3_ledger_keeps_every_row_and_balance_after_the_payments
     try:
         repos = Repositories.on(db, daily_free=20)
         repos.ledger.today = lambda: "2026-11-29"  # type: ignore[method-assign]
-        assert (await db.fetchone("PRAGMA user_version"))[0] == 12
+        assert (await db.fetchone("PRAGMA user_version"))[0] == 13
         rows = await db.fetchall("SELECT id, kind, amount, paid, payment FROM ledger ORDER BY id")
         assert [tuple(r) for r in rows] == [
             (1, "daily_grant", 20, 0, None),

@@ -16,7 +16,7 @@ from typing import Any
 from telegram.ext import CallbackQueryHandler, MessageHandler, filters
 
 from bot.config import PicwishPrices, Settings
-from bot.services.idphoto import dialog, preview, reedit
+from bot.services.idphoto import dialog, preview, reedit, sizes
 from bot.services.idphoto.buttons import (
     AskDpi,
     AskMix,
@@ -28,10 +28,13 @@ from bot.services.idphoto.buttons import (
     Colour,
     DropPreview,
     FinalFromPreview,
+    LessSizes,
     MakeDpi,
     MakeMix,
     MakeSheet,
     MakeSize,
+    MorePreviewSizes,
+    MoreSizes,
     OptionToggle,
     Outfit,
     OutfitGroup,
@@ -39,10 +42,10 @@ from bot.services.idphoto.buttons import (
     SpecChoice,
     SpecPage,
 )
-from bot.services.idphoto.captions import option_price, order_label, present, spec_text
+from bot.services.idphoto.captions import colour_text, option_price, order_label, present, spec_text
 from bot.services.idphoto.state import IdPhotoState
 from bot.storage.jobs import Job
-from bot.telegram.context import Handlers, Service, ServiceDeps
+from bot.telegram.context import Context, Handlers, Service, ServiceDeps
 from bot.telegram.ui.i18n import t
 from providers.errors import ProviderError
 from providers.orders import IdPhotoOption, IdPhotoOrder
@@ -76,10 +79,7 @@ def describe(order: IdPhotoOrder, lang: str, deps: ServiceDeps) -> str:
     spec = deps.catalog.for_order(order)
     assert spec is not None
     on, off, none = t(lang, "option.on"), t(lang, "option.off"), t(lang, "option.none")
-    name = order.color_name
-    color = t(lang, f"color.{name}") if name in deps.catalog.palette else name
-    if order.bg_color2:
-        color = t(lang, "idphoto.gradient_to", color=color, end=f"#{order.bg_color2}")
+    color = colour_text(order, lang, deps.catalog.palette)
     if dialog.previews_first(deps.provider_for(SERVICE.name)):
         return t(lang, "idphoto.details_local", spec=spec_text(lang, spec), color=color)
     return t(
@@ -134,10 +134,16 @@ async def measure(job: Job, data: bytes, deps: ServiceDeps) -> dict[str, Any] | 
 
 def steps() -> dict[object, Handlers]:
     S = dialog.State
+
+    def to_order() -> CallbackQueryHandler[Context, object]:
+        """Back to the order another size was being chosen for (sizes.py)."""
+        return CallbackQueryHandler(sizes.back_to_order, pattern=Back("order").exact())
+
     return {
         S.PICK_CATEGORY: [
             CallbackQueryHandler(dialog.pick_category, pattern=Category.pattern()),
             MessageHandler(_TEXT, dialog.search),
+            to_order(),
         ],
         S.PICK_SPEC: [
             CallbackQueryHandler(dialog.pick_spec, pattern=SpecChoice.pattern()),
@@ -145,15 +151,18 @@ def steps() -> dict[object, Handlers]:
             CallbackQueryHandler(dialog.back_to_categories, pattern=Back("cat").exact()),
             CallbackQueryHandler(dialog.back_to_specs, pattern=Back("spec").exact()),
             MessageHandler(_TEXT, dialog.search),
+            to_order(),
         ],
         S.PICK_COLOR: [
             CallbackQueryHandler(dialog.pick_color, pattern=Colour.pattern()),
             CallbackQueryHandler(dialog.back_to_specs, pattern=Back("spec").exact()),
+            to_order(),
         ],
         S.CUSTOM_COLOR: [MessageHandler(_TEXT, dialog.custom_color)],
         S.CUSTOM_SIZE: [
             MessageHandler(_TEXT, dialog.custom_size),
             CallbackQueryHandler(dialog.back_to_specs, pattern=Back("spec").exact()),
+            to_order(),
         ],
         S.PICK_OPTIONS: [
             CallbackQueryHandler(dialog.toggle_option, pattern=OptionToggle.pattern()),
@@ -168,8 +177,13 @@ def steps() -> dict[object, Handlers]:
 
 
 def reentries() -> Handlers:
-    """Another background for a finished photo re-enters the dialog at the colour step."""
-    return [CallbackQueryHandler(dialog.recolor, pattern=Recolor.pattern())]
+    """Another background for a finished photo re-enters the dialog at the colour step; another
+    size for the order on the summary, or with a local preview, at the category step."""
+    return [
+        CallbackQueryHandler(dialog.recolor, pattern=Recolor.pattern()),
+        CallbackQueryHandler(sizes.more, pattern=MoreSizes.pattern()),
+        CallbackQueryHandler(sizes.more_of_preview, pattern=MorePreviewSizes.pattern()),
+    ]
 
 
 def handlers() -> Handlers:
@@ -187,6 +201,7 @@ def handlers() -> Handlers:
         CallbackQueryHandler(reedit.make_sheet, pattern=MakeSheet.pattern()),
         CallbackQueryHandler(reedit.ask_mix, pattern=AskMix.pattern()),
         CallbackQueryHandler(reedit.make_mix, pattern=MakeMix.pattern()),
+        CallbackQueryHandler(sizes.less, pattern=LessSizes.pattern()),
     ]
 
 
@@ -205,4 +220,6 @@ SERVICE = Service(
     retry=again,
     reentries=reentries,
     handlers=handlers,
+    part=sizes.part,
+    summary_buttons=sizes.summary_buttons,
 )

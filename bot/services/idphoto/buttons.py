@@ -39,7 +39,7 @@ class SpecPage(Action, prefix=PREFIX, action="pg"):
 
 @dataclass(frozen=True)
 class Back(Action, prefix=PREFIX, action="back"):
-    to: str  # "cat", "spec" or "color"
+    to: str  # "cat", "spec", "color", or "order" (the summary another size was being chosen for)
 
 
 @dataclass(frozen=True)
@@ -82,6 +82,28 @@ class BuyPreview(Action, prefix=PREFIX, action="buy"):
 @dataclass(frozen=True)
 class DropPreview(Action, prefix=PREFIX, action="drop"):
     """Cancel under a local preview."""
+
+    job_id: str
+
+
+@dataclass(frozen=True)
+class MoreSizes(Action, prefix=PREFIX, action="more"):
+    """Under the summary: another size from the same photo in the same order."""
+
+    nonce: str
+
+
+@dataclass(frozen=True)
+class LessSizes(Action, prefix=PREFIX, action="less"):
+    """Under the summary: take one extra size (its place among the extras) out of the order."""
+
+    nonce: str
+    index: int
+
+
+@dataclass(frozen=True)
+class MorePreviewSizes(Action, prefix=PREFIX, action="morepv"):
+    """Under a free local preview: buy it together with other sizes of the same photo."""
 
     job_id: str
 
@@ -143,10 +165,30 @@ SPECS_PER_PAGE = 8
 OUTFITS_PER_ROW = 5
 
 
-def categories(labels: Sequence[str]) -> Markup:
-    """The spec categories, by their names in the user's language."""
+def categories(labels: Sequence[str], lang: str = "", *, to_order: bool = False) -> Markup:
+    """The spec categories, by their names in the user's language; choosing another size for an
+    order (``to_order``), a way back to its summary too."""
     buttons = [Button(label, callback_data=Category(i).data()) for i, label in enumerate(labels)]
-    return Markup(in_rows(buttons, 2))
+    rows = in_rows(buttons, 2)
+    if to_order:
+        rows.append([back_to_order(lang)])
+    return Markup(rows)
+
+
+def back_to_order(lang: str) -> Button:
+    """Back to the summary of the order another size was being chosen for, as it was."""
+    return Button(t(lang, "idphoto.back_to_order"), callback_data=Back("order").data())
+
+
+def order_sizes(lang: str, nonce: str, extras: Sequence[str], more: bool) -> list[list[Button]]:
+    """Under an ID photo's summary: another size (``more``: while the order has room for one),
+    and one button per extra size (its name) to take it out again."""
+    rows = [[Button(t(lang, "idphoto.more_sizes"), callback_data=MoreSizes(nonce).data())]] if more else []
+    rows += [
+        [Button(t(lang, "idphoto.less_size", what=what), callback_data=LessSizes(nonce, index).data())]
+        for index, what in enumerate(extras)
+    ]
+    return rows
 
 
 def spec_page(lang: str, specs: Sequence[Spec], page: int) -> Markup:
@@ -233,16 +275,11 @@ def outfit_items(lang: str, group: str, outfits: Sequence[str]) -> Markup:
     return Markup(rows)
 
 
-def spec_refused(lang: str) -> Markup:
-    """Under a refusal that only this spec makes: another spec, or another photo."""
-    return Markup(
-        [
-            [
-                Button(t(lang, "button.back"), callback_data=Back("spec").data()),
-                Button(t(lang, "button.new_photo"), callback_data=NewPhoto().data()),
-            ]
-        ]
-    )
+def spec_refused(lang: str, *, to_order: bool = False) -> Markup:
+    """Under a refusal that only this spec makes: another spec, or another photo; for another size
+    of an order (``to_order``), another spec or back to the order as it was."""
+    last = back_to_order(lang) if to_order else Button(t(lang, "button.new_photo"), callback_data=NewPhoto().data())
+    return Markup([[Button(t(lang, "button.back"), callback_data=Back("spec").data()), last]])
 
 
 def idphoto_result(lang: str, job_id: str, can_rerender: bool, final_price: int | None = None) -> Markup:
@@ -262,17 +299,19 @@ def idphoto_result(lang: str, job_id: str, can_rerender: bool, final_price: int 
     return Markup(rows)
 
 
-def local_preview(lang: str, job_id: str, price: int) -> Markup:
-    """Under a free local preview: buy it (Confirm), leave it (Cancel), or see another background."""
-    return Markup(
+def local_preview(lang: str, job_id: str, price: int, *, more: bool = True) -> Markup:
+    """Under a free local preview: buy it (Confirm), leave it (Cancel), see another background, or
+    (``more``) order other sizes of the same photo with it."""
+    rows = [
         [
-            [
-                Button(t(lang, "button.buy_preview", price=price), callback_data=BuyPreview(job_id).data()),
-                Button(t(lang, "button.cancel"), callback_data=DropPreview(job_id).data()),
-            ],
-            [Button(t(lang, "button.other_color"), callback_data=Recolor(job_id).data())],
-        ]
-    )
+            Button(t(lang, "button.buy_preview", price=price), callback_data=BuyPreview(job_id).data()),
+            Button(t(lang, "button.cancel"), callback_data=DropPreview(job_id).data()),
+        ],
+        [Button(t(lang, "button.other_color"), callback_data=Recolor(job_id).data())],
+    ]
+    if more:
+        rows.append([Button(t(lang, "idphoto.more_sizes"), callback_data=MorePreviewSizes(job_id).data())])
+    return Markup(rows)
 
 
 def size_windows(job_id: str, windows: Sequence[tuple[int, int]]) -> Markup:

@@ -4,6 +4,7 @@ a free local preview reduced and watermarked, with Confirm and Cancel)."""
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import Any
 
 from telegram.constants import MessageLimit
@@ -34,6 +35,22 @@ def spec_text(lang: str, spec: Spec) -> str:
         px_h=spec.px[1],
         dpi=spec.dpi,
     )
+
+
+def colour_text(order: IdPhotoOrder, lang: str, palette: Collection[str]) -> str:
+    """The background as the summary names it: a palette colour by name, a typed one by its code,
+    a gradient with where it fades to."""
+    name = order.color_name
+    color = t(lang, f"color.{name}") if name in palette else name
+    return t(lang, "idphoto.gradient_to", color=color, end=f"#{order.bg_color2}") if order.bg_color2 else color
+
+
+def part_text(order: IdPhotoOrder, lang: str, palette: Collection[str]) -> str:
+    """One size of an order of several: "USA Visa · 51×51 mm, white"."""
+    spec = load_catalog().for_order(order)
+    title = spec.name(lang) if spec else str(order.spec_id)
+    mm_w, mm_h = spec.mm if spec else (order.mm_width, order.mm_height)
+    return t(lang, "idphoto.part", title=title, w=mm_w, h=mm_h, color=colour_text(order, lang, palette))
 
 
 def order_label(order: IdPhotoOrder, lang: str) -> str:
@@ -147,7 +164,7 @@ def _local_preview(job: Job, order: IdPhotoOrder, data: bytes, lang: str, settin
         filename=f"idphoto_{spec.slug if spec else order.spec_id}_preview.jpg",
         caption=_caption(heading + ("\n" + checks if checks else ""), t(lang, "idphoto.preview_confirm", price=price)),
         document_caption=None,
-        keyboard=buttons.local_preview(lang, job.id, price),
+        keyboard=buttons.local_preview(lang, job.id, price, more=settings.limits.extra_specs > 0),
     )
 
 

@@ -17,7 +17,7 @@ from telegram import InlineKeyboardMarkup, Update
 from telegram.ext import ConversationHandler
 
 from bot.domain.ordering import Refusal
-from bot.domain.session import PendingOrder
+from bot.domain.session import ExtraOrder, PendingOrder
 from bot.services.idphoto import buttons
 from bot.services.idphoto.buttons import (
     Category,
@@ -50,6 +50,8 @@ from bot.telegram.conversations.summary import show_order
 from bot.telegram.ui import keyboards
 from bot.telegram.ui.i18n import t
 from providers.base import TaskProvider
+from providers.errors import EngineBusy, EngineCrashed, EngineTimeout
+from providers.localengine.findings import FaceFindings
 from providers.orders import IdPhotoOption, IdPhotoOrder
 from providers.specs import CustomSize, Spec
 
@@ -128,18 +130,30 @@ def _specs_on_screen(context: Context) -> tuple[list[Spec], str]:
     return [spec for spec in specs if _offered(context, spec)], heading
 
 
-async def _category_menu(update: Update, context: Context) -> None:
+def _adding(context: Context) -> IdPhotoDraft | None:
+    """The draft of another size for the order on the summary, while one is being chosen."""
+    draft = state_of(context).draft
+    return draft if draft is not None and draft.extra_for is not None else None
+
+
+async def category_menu(update: Update, context: Context, *, new_message: bool = False) -> None:
+    """The categories (and the hint that a search works); choosing another size for an order, a
+    way back to it too."""
     catalog = context.deps.catalog
-    labels = [catalog.category_name(category, context.lang) for category in catalog.categories]
-    await _show(update, t(context.lang, "idphoto.pick_category"), buttons.categories(labels))
+    lang = context.lang
+    labels = [catalog.category_name(category, lang) for category in catalog.categories]
+    adding = _adding(context) is not None
+    text = t(lang, "idphoto.pick_more") if adding else t(lang, "idphoto.pick_category")
+    await _show(update, text, buttons.categories(labels, lang, to_order=adding), new_message=new_message)
 
 
 async def start(update: Update, context: Context) -> str | int:
     """Button m:svc:idphoto: needs a stored photo; asks for a category."""
+    state_of(context).draft = None  # a new order, not another size of one left on its summary
     if not await ready_photo(update, context, needs_face=True, id_photo=True):
         await answer(update)
         return ConversationHandler.END
-    await _category_menu(update, context)
+    await category_menu(update, context)
     return State.PICK_CATEGORY
 
 
@@ -180,7 +194,7 @@ async def _spec_list(update: Update, context: Context, page_number: int) -> str:
 
 async def back_to_categories(update: Update, context: Context) -> str:
     """Button i:back:cat."""
-    await _category_menu(update, context)
+    await category_menu(update, context)
     return State.PICK_CATEGORY
 
 
@@ -202,7 +216,8 @@ async def pick_spec(update: Update, context: Context) -> str | int:
     the custom size, asks for the size first."""
     choice = pressed(update, SpecChoice)
     spec = context.deps.catalog.get(choice.spec_id) if choice else None
-    if spec is None or context.session.photo is None or not _offered(context, spec):
+    photo = context.session.photo is not None or _adding(context) is not None
+    if spec is None or not photo or not _offered(context, spec):
         await answer(update)
         return ConversationHandler.END
     if spec.custom is not None:
@@ -229,7 +244,8 @@ async def custom_size(update: Update, context: Context) -> str | int:
     """Typed size after "Custom size": checked against the spec's bounds, then as any spec."""
     lang = context.lang
     spec = context.deps.catalog.get(state_of(context).sizing_spec or -1)
-    if spec is None or spec.custom is None or context.session.photo is None:
+    photo = context.session.photo is not None or _adding(context) is not None
+    if spec is None or spec.custom is None or not photo:
         return ConversationHandler.END
     text = (message_of(update).text or "").strip()
     size = parse_mm(text)
@@ -261,24 +277,49 @@ def size_refusal(lang: str, bounds: CustomSize, size: tuple[int, int]) -> str | 
 
 
 async def _start_draft(update: Update, context: Context, spec: Spec) -> str | int:
-    """A draft for ``spec`` unless the photo's face cannot make it; then the colour menu."""
-    photo = context.session.photo
-    assert photo is not None
-    findings = await face_findings(context)
+    """A draft for ``spec`` unless the photo's face cannot make it; then the colour menu. Another
+    size for an order is checked on the order's photo, and keeps the first size's retouching."""
+    adding = _adding(context)
+    source = adding.input_ref if adding is not None else None
     lang = context.lang
+    try:
+        findings = await _findings(context, source)
+    except (EngineBusy, EngineTimeout):  # nothing is charged; the same button works in a minute
+        await _show(update, t(lang, "error.engine_busy"), buttons.spec_refused(lang, to_order=adding is not None))
+        return State.CUSTOM_SIZE if spec.custom is not None else State.PICK_SPEC
     verdict = judge(spec, findings)
     if verdict.refusal is not None:
         text = t(lang, verdict.refusal, title=spec.name(lang), width=spec.px[0], height=spec.px[1])
-        await _show(update, text, buttons.spec_refused(lang))
+        await _show(update, text, buttons.spec_refused(lang, to_order=adding is not None))
         # A custom size can be typed again (smaller), a listed spec picked anew.
         return State.CUSTOM_SIZE if spec.custom is not None else State.PICK_SPEC
     advice = "".join(t(lang, key) + "\n\n" for key in verdict.advice)
     mm = spec.mm if spec.custom is not None else (None, None)
-    order = IdPhotoOrder(
-        spec_id=spec.spec_id, px_width=spec.px[0], px_height=spec.px[1], dpi=spec.dpi, mm_width=mm[0], mm_height=mm[1]
-    )
-    state_of(context).draft = IdPhotoDraft(order=order, input_ref=photo.ref)
+    size: dict[str, int | None] = {"spec_id": spec.spec_id, "px_width": spec.px[0], "px_height": spec.px[1]}
+    size |= {"dpi": spec.dpi, "mm_width": mm[0], "mm_height": mm[1]}
+    if adding is not None:
+        order = IdPhotoOrder.model_validate({**adding.order.model_dump(), **size})
+        state_of(context).draft = IdPhotoDraft(order=order, input_ref=source, extra_for=adding.extra_for)
+    else:
+        photo = context.session.photo
+        assert photo is not None
+        state_of(context).draft = IdPhotoDraft(order=IdPhotoOrder.model_validate(size), input_ref=photo.ref)
     return await _color_menu(update, context, spec, advice)
+
+
+async def _findings(context: Context, ref: str | None) -> FaceFindings:
+    """The face check of the session's photo, or of the stored photo ``ref`` when it is another
+    (an order's photo, another size being added to it: checked now, not kept)."""
+    photo = context.session.photo
+    if ref is None or (photo is not None and photo.ref == ref):
+        return await face_findings(context)
+    engine = context.deps.engine
+    if engine is None:
+        return FaceFindings(checked=False)
+    try:
+        return await engine.inspect(context.deps.media.read(ref), context.deps.settings.providers.local.limits())
+    except EngineCrashed:  # the provider will still refuse a photo without a face
+        return FaceFindings(checked=False)
 
 
 async def pick_color(update: Update, context: Context) -> str | int:
@@ -326,9 +367,34 @@ async def custom_color(update: Update, context: Context) -> str | int:
 async def _after_color(update: Update, context: Context) -> str | int:
     draft = state_of(context).draft
     assert draft is not None
+    if draft.extra_for is not None:  # another size: its options are the first size's
+        return await _add_to_order(update, context, draft)
     if draft.rerender:
         return await show_summary(update, context)
     return await _options_menu(update, context)
+
+
+def same_photo(one: IdPhotoOrder, other: IdPhotoOrder) -> bool:
+    """Whether two orders make the same photo: the same size in the same background."""
+    fields = ("spec_id", "px_width", "px_height", "dpi", "mm_width", "mm_height", "bg_color", "bg_color2")
+    sheet = one.layout_size or other.layout_size
+    return not sheet and all(getattr(one, name) == getattr(other, name) for name in fields)
+
+
+async def _add_to_order(update: Update, context: Context, draft: IdPhotoDraft) -> int:
+    """Another size, its colour chosen, joins the order it was chosen for, back at its summary
+    (once: the same size in the same colour twice is one)."""
+    state_of(context).draft = None
+    order = context.session.order
+    if order is None or order.nonce != draft.extra_for:
+        await answer(update, t(context.lang, "order.expired"))
+        return ConversationHandler.END
+    parts = [order.order, *(extra.order for extra in order.extras)]
+    same = any(isinstance(part, IdPhotoOrder) and same_photo(part, draft.order) for part in parts)
+    if not same and len(order.extras) < context.deps.settings.limits.extra_specs:
+        order.extras.append(ExtraOrder(draft.order, draft.input_ref))
+    await show_order(update, context, order)
+    return ConversationHandler.END
 
 
 def _price(context: Context, draft: IdPhotoDraft) -> int:

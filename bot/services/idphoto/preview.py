@@ -37,7 +37,7 @@ from providers.orders import IdPhotoOrder
 log = logging.getLogger(__name__)
 
 
-async def _preview(update: Update, context: Context, job_id: str | None) -> tuple[Job, str] | None:
+async def own_preview(update: Update, context: Context, job_id: str | None) -> tuple[Job, str] | None:
     """The user's own finished local preview named in the button, and its stored exact file."""
     job = await finished_job(update, context, job_id, NAME)
     files = job.result.files if job is not None and job.result is not None else []
@@ -46,7 +46,7 @@ async def _preview(update: Update, context: Context, job_id: str | None) -> tupl
     return job, files[0]
 
 
-async def _drop_buttons(update: Update) -> None:
+async def drop_buttons(update: Update) -> None:
     """The preview's Confirm and Cancel are spent: they go (best effort; a second press is harmless)."""
     try:
         await query_of(update).edit_message_reply_markup(reply_markup=None)
@@ -54,25 +54,31 @@ async def _drop_buttons(update: Update) -> None:
         log.info("could not take the buttons off a preview: %s", err)
 
 
+def bought_order(job: Job, exact: str) -> PendingOrder:
+    """The order that buys the preview ``job`` (its stored exact file ``exact``). Its key is the
+    preview's, and it is placed with the engine that made it, whoever makes new ID photos now:
+    the photo is made."""
+    preview = IdPhotoOrder.model_validate(job.options)
+    bought = preview.model_copy(update={"preview": False, "from_preview": job.id})
+    return PendingOrder(NAME, bought, exact, nonce=purchase_key(job.id), provider=job.provider, pinned=True)
+
+
 async def buy(update: Update, context: Context) -> None:
     """Button i:buy:<job>: the preview's photo at the normal price, delivered from its stored file."""
     lang = context.lang
     press = pressed(update, BuyPreview)
-    found = await _preview(update, context, press.job_id if press else None)
+    found = await own_preview(update, context, press.job_id if press else None)
     if found is None:
         await answer(update, t(lang, "idphoto.job_gone"))
         return
     job, exact = found
-    preview = IdPhotoOrder.model_validate(job.options)
-    bought = preview.model_copy(update={"preview": False, "from_preview": job.id})
-    # Bought from the engine that made it, whoever makes new ID photos now: the photo is made.
-    order = PendingOrder(NAME, bought, exact, nonce=purchase_key(job.id), provider=job.provider, pinned=True)
+    order = bought_order(job, exact)
     placed = await context.deps.place_order(
         order, user_id=user_id_of(update), chat_id=chat_id_of(update), status_message_id=None
     )
     if isinstance(placed, Job):
         await answer(update, t(lang, "idphoto.preview_bought"))
-        await _drop_buttons(update)
+        await drop_buttons(update)
     elif placed.reason == "too_many":  # Confirm again once one is done
         await answer(update)
         await message_of(update).reply_text(t(lang, "order.too_many", active=placed.active))
@@ -94,9 +100,9 @@ async def drop(update: Update, context: Context) -> None:
     """Button i:drop:<job>: the preview is left; it was free, so nothing was charged."""
     lang = context.lang
     press = pressed(update, DropPreview)
-    if await _preview(update, context, press.job_id if press else None) is None:
+    if await own_preview(update, context, press.job_id if press else None) is None:
         await answer(update, t(lang, "idphoto.job_gone"))
         return
     await answer(update)
-    await _drop_buttons(update)
+    await drop_buttons(update)
     await message_of(update).reply_text(t(lang, "order.cancelled"), reply_markup=keyboards.new_photo(lang))

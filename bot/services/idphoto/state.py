@@ -19,6 +19,9 @@ class IdPhotoDraft(BaseModel):
     input_ref: str | None = None
     #: Re-renders of a finished photo skip the options step.
     rerender: bool = False
+    #: Another size for the order on the summary with this nonce (``PendingOrder.extras``:
+    #: sizes.py): its colour chosen, it joins that order instead of becoming one.
+    extra_for: str | None = None
 
     def change(self, **fields: object) -> None:
         """The order with ``fields`` changed, validated again."""

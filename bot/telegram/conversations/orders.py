@@ -7,7 +7,7 @@ import logging
 from telegram import Update
 from telegram.error import TelegramError
 
-from bot.domain.ordering import Refusal, place_order
+from bot.domain.ordering import Refusal, order_again, place_order
 from bot.domain.session import PendingOrder
 from bot.storage.jobs import Job
 from bot.telegram.context import Context
@@ -58,9 +58,8 @@ async def _tell_placed(
     elif isinstance(placed, Job):
         try:
             await answer(update)
-            await query_of(update).edit_message_text(
-                t(lang, "job.queued"), reply_markup=keyboards.job_running(lang, placed.id)
-            )
+            queued = t(lang, "job.queued_parts", count=1 + len(order.extras)) if order.extras else t(lang, "job.queued")
+            await query_of(update).edit_message_text(queued, reply_markup=keyboards.job_running(lang, placed.id))
         except TelegramError as err:  # the job runs anyway; its next status edit refreshes the message
             log.info("job %s: could not show it as queued: %s", placed.id, err)
     elif placed.reason == "too_many":  # the same order stays on screen, to confirm once one ends
@@ -103,14 +102,18 @@ async def cancel_order(update: Update, context: Context) -> None:
 
 
 async def cancel_job(update: Update, context: Context) -> None:
-    """Button j:cancel:<job>: releases the credits of the user's unfinished job."""
+    """Button j:cancel:<job>: releases the credits of the user's unfinished job; under an order of
+    several (its first job's status), of every job of it that can still be cancelled."""
     lang = context.lang
     press = pressed(update, CancelJob)
-    job = await context.wiring.jobs.get(press.job_id) if press else None
+    jobs_repo = context.wiring.jobs
+    job = await jobs_repo.get(press.job_id) if press else None
     if job is None or job.user_id != user_id_of(update):
         await answer(update, t(lang, "job.not_yours"))
         return
-    if not await context.wiring.runner.cancel(job.id, job.user_id):
+    jobs = await jobs_repo.of_order(job.id) if job.order_group == job.id else [job]
+    cancelled = [await context.wiring.runner.cancel(each.id, job.user_id) for each in jobs]
+    if not any(cancelled):
         await answer(update, t(lang, "job.cancel_too_late"))
         return
     await answer(update)
@@ -131,4 +134,4 @@ async def retry_job(update: Update, context: Context) -> None:
     if service is None:
         await answer(update, t(lang, "order.unavailable"))
         return
-    await show_order(update, context, PendingOrder(job.service, service.again(job), job.input_ref), new_message=True)
+    await show_order(update, context, order_again(job, service.again(job)), new_message=True)

@@ -20,7 +20,7 @@ from datetime import UTC, datetime
 from pydantic import ValidationError
 from telegram import InlineKeyboardMarkup, Update
 
-from bot.domain.session import PendingOrder
+from bot.domain.ordering import order_again
 from bot.ops.media import MediaStore
 from bot.storage.jobs import Job, JobState
 from bot.telegram.context import Context, Wiring
@@ -112,7 +112,7 @@ async def try_again(update: Update, context: Context) -> None:
         await answer(update, t(lang, "order.unavailable"))
         return
     log.info("job %s: tried again from /orders", job.id)
-    await show_order(update, context, PendingOrder(job.service, order, job.input_ref), new_message=True)
+    await show_order(update, context, order_again(job, order), new_message=True)
 
 
 def _photo_kept(job: Job, media: MediaStore) -> bool:

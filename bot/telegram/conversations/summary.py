@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from telegram import Update
+from telegram import InlineKeyboardMarkup, Update
 
+from bot.domain.ordering import part_prices
 from bot.domain.session import PendingOrder
 from bot.telegram.context import Context
 from bot.telegram.conversations.common import answer, message_of, query_of, user_id_of
@@ -12,23 +13,34 @@ from bot.telegram.ui.i18n import t
 
 
 async def show_order(update: Update, context: Context, order: PendingOrder, *, new_message: bool = False) -> None:
-    """The order with its details, price and balance, and Confirm / Cancel."""
+    """The order with its details, price and balance, and Confirm / Cancel; an order with extras
+    lists every part with its price, and the total once."""
     lang = context.lang
     wiring = context.wiring
     service = wiring.services[order.service]
-    order.provider = wiring.enabled_services.get(order.service, "")
+    if not order.pinned:  # a bought preview stays with the engine that made it
+        order.provider = wiring.enabled_services.get(order.service, "")
     context.session.order = order
-    text = t(
-        lang,
-        "order.summary",
-        details=service.describe(order.order, lang, wiring),
-        price=service.price(order.order, wiring.settings, order.provider),
-        balance=await wiring.ledger.balance(user_id_of(update)),
-    )
+    prices = part_prices(wiring, order, order.provider)
+    details = service.describe(order.order, lang, wiring)
+    if order.extras and service.part is not None:  # every part with its price, the total once
+        parts = [order.order, *(extra.order for extra in order.extras)]
+        lines = [
+            t(lang, "order.part", what=service.part(part, lang, wiring), price=price)
+            for part, price in zip(parts, prices, strict=True)
+        ]
+        share = round(wiring.settings.prices.extra_spec * 100)
+        details += "\n\n" + t(lang, "order.parts", count=len(parts), lines="\n".join(lines), share=share)
+    elif order.as_extra:
+        details += "\n\n" + t(lang, "order.as_extra", share=round(wiring.settings.prices.extra_spec * 100))
+    balance = await wiring.ledger.balance(user_id_of(update))
+    text = t(lang, "order.summary", details=details, price=sum(prices), balance=balance)
     standing_in = wiring.standing_in(order.service)
     if standing_in is not None:  # its first provider is down: say who makes it instead
         text = t(lang, "order.failover", usual=t(lang, f"provider_short.{standing_in}"), summary=text)
     markup = keyboards.summary(lang, order.nonce)
+    if service.summary_buttons is not None:
+        markup = InlineKeyboardMarkup([*markup.inline_keyboard, *service.summary_buttons(order, lang, wiring)])
     await answer(update)  # every path through here answers the button, once
     if update.callback_query is not None and not new_message:
         await query_of(update).edit_message_text(text, reply_markup=markup)
