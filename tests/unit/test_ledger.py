@@ -287,6 +287,25 @@ async def test_an_order_of_several_jobs_is_held_at_once_and_each_job_settled_on_
     assert await repos.ledger.problems() == []
 
 
+async def test_an_order_of_several_jobs_spends_free_credits_first_part_by_part(store):
+    """The holds of an order of several take the free credits first, in the order of its parts:
+    each hold names the bought credits it took, and a part that fails gives back exactly those."""
+    from bot.storage.payments import Payments
+
+    repos, payments = Repositories.on(store, daily_free=20), Payments(store)
+    await repos.users.ensure(1, 1, "en")
+    await _bought_pack(payments, 1, "charge-1")  # 20 free, 30 bought
+    jobs = await repos.jobs.create_many([_draft(15), _draft(10), _draft(10)])
+    holds = await store.fetchall("SELECT job_id, paid FROM ledger WHERE kind = 'hold'")
+    assert sorted((row["job_id"], row["paid"]) for row in holds) == sorted(
+        zip([job.id for job in jobs], [0, 5, 10], strict=True)
+    )
+    assert await repos.jobs.settle(jobs[2], JobState.FAILED, error="invalid_image")
+    credits = await repos.ledger.credits(1)
+    assert (credits.total, credits.bought) == (50 - 25, 30 - 5)
+    assert await repos.ledger.problems() == []
+
+
 async def test_free_previews_are_counted_per_user_and_provider_over_the_last_hour(repos):
     def preview(user_id: int = 1, provider: str = "local", **options: object) -> JobDraft:
         options = {"spec_id": 3108, "preview": True, **options}
