@@ -49,8 +49,8 @@ import yaml
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bot.config import load_settings
+from bot.storage.ledger import Ledger
 from bot.storage.opening import open_store
-from bot.storage.repo import Repository
 from bot.storage.store import Store
 from tests.bot.process import BotProcess
 from tests.conftest import new_schema, portrait_jpeg
@@ -315,8 +315,7 @@ async def ledger_report(config: Path) -> tuple[list[str], dict[str, int]]:
     settings = load_settings(config)
     db = await _open(config)
     try:
-        repo = Repository(db, settings.credits.daily_free)
-        problems = await repo.ledger_problems()
+        problems = await Ledger(db, settings.credits.daily_free).problems()
         rows = await db.fetchall("SELECT state, COUNT(*) AS n FROM jobs GROUP BY state")
     finally:
         await db.close()

@@ -21,16 +21,8 @@ from bot.domain.session import PendingOrder
 from bot.jobs.runner import JobRunner
 from bot.ops.health import ProviderHealth
 from bot.ops.media import MediaStore
-from bot.storage.repo import (
-    AlreadyPlaced,
-    InsufficientCredits,
-    Job,
-    JobDraft,
-    OwesCredits,
-    Repository,
-    TooManyJobs,
-    TooManyPreviews,
-)
+from bot.storage.jobs import AlreadyPlaced, Job, JobDraft, Jobs, TooManyJobs, TooManyPreviews
+from bot.storage.ledger import InsufficientCredits, OwesCredits
 from providers.base import TaskProvider
 from providers.orders import Order
 
@@ -84,7 +76,7 @@ class OrderDesk(Protocol):
     def settings(self) -> Settings: ...
 
     @property
-    def repo(self) -> Repository: ...
+    def jobs(self) -> Jobs: ...
 
     @property
     def media(self) -> MediaStore: ...
@@ -164,11 +156,11 @@ async def place_order(
     # cannot keep the provider busy.
     previews = desk.providers[provider].kept_previews_per_hour
     try:
-        jobs = await desk.repo.create_jobs(
+        jobs = await desk.jobs.create_many(
             drafts, max_active=desk.settings.jobs.max_per_user, previews_per_hour=previews
         )
     except AlreadyPlaced as err:  # confirmed twice (a bot process took over in between): the job stands
-        placed = await desk.repo.get_job(err.job_id)
+        placed = await desk.jobs.get(err.job_id)
         assert placed is not None
         return placed
     except TooManyJobs as err:

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from bot.storage.repo import Job, LeasedJobs
+from bot.storage.jobs import Job
+from bot.storage.leases import LeasedJobs
 
 
 class DeliveryPostponed(Exception):

@@ -11,7 +11,9 @@ from typing import Any, TypedDict
 from pydantic import ValidationError
 
 from bot.config import Settings
+from bot.jobs.driver import DriverDeps
 from bot.jobs.runner import JobRunner
+from bot.jobs.settings import RunnerSettings
 from bot.ops import stats
 from bot.ops.accounts import AccountWatch, UsesRule
 from bot.ops.health import Problem, ProviderHealth
@@ -23,8 +25,9 @@ from bot.ops.provider_state import ProviderStates
 from bot.ops.retention import MediaSweeper
 from bot.ops.templates import TemplateGallery
 from bot.services import registry
+from bot.storage.jobs import Job, Jobs
 from bot.storage.payments import Payments
-from bot.storage.repo import Job, Repository
+from bot.storage.repositories import Repositories
 from bot.storage.store import Store
 from bot.telegram.alerts import OperatorAlerts
 from bot.telegram.context import PhotoBotApp, ServiceDeps, Wiring
@@ -48,7 +51,7 @@ from providers.specs import load_catalog
 from providers.wanxing import GatewayCredentials, WanxingClient
 
 log = logging.getLogger(__name__)
-#: Told of each provider call and its error, if any (bot/jobs.JobRunner's ``observe``).
+#: Told of each provider call and its error, if any (bot/jobs/driver.DriverDeps's ``observe``).
 Observer = Callable[[str, "ProviderError | None"], Awaitable[None]]
 
 #: Memory for decoding uploads at once, process-wide (see bot.ops.limits.DecodeBudget): a 48 MP
@@ -232,17 +235,19 @@ def job_label(job: Job, lang: str, deps: ServiceDeps) -> str | None:
     return service.label(order, lang) if service.label is not None else None
 
 
-def job_bundle(jobs: list[Job], lang: str) -> Bundle | None:
-    """The zip of an order's exact files, as its service names them; None where it makes none."""
-    service = registry.BY_NAME.get(jobs[0].service) if jobs else None
-    return service.bundle(jobs, lang) if service is not None and service.bundle is not None else None
+async def order_bundle(jobs: Jobs, group: str, lang: str) -> Bundle | None:
+    """The zip of the exact files of the order whose first job is ``group``, as its service names
+    them; None where it makes none."""
+    order = await jobs.of_order(group)
+    service = registry.BY_NAME.get(order[0].service) if order else None
+    return service.bundle(order, lang) if service is not None and service.bundle is not None else None
 
 
 async def open_wiring(app: PhotoBotApp, settings: Settings, db: Store, *, serve_web: bool = True) -> Wiring:
     """Open the clients and (with ``serve_web``: not in a worker process) the web server on the
     opened database ``db`` and attach them to ``app.bot_data`` (the caller closes ``db``, after
     the Application has written its sessions)."""
-    repo = Repository(
+    repos = Repositories.on(
         db,
         daily_free=settings.credits.daily_free,
         fingerprint_key=derive_secret(settings.server.media_secret, settings.telegram.token),
@@ -260,7 +265,7 @@ async def open_wiring(app: PhotoBotApp, settings: Settings, db: Store, *, serve_
         timeout=settings.network.download_timeout,
         ca_file=settings.network.ca_file,
     )
-    alerts = OperatorAlerts(app.bot, repo, settings.telegram.admin_ids)
+    alerts = OperatorAlerts(app.bot, repos.users, settings.telegram.admin_ids)
     metrics = Metrics()
     #: Providers' state through the database, when other processes share it.
     shared = ProviderStates(db) if db.shared else None
@@ -272,7 +277,7 @@ async def open_wiring(app: PhotoBotApp, settings: Settings, db: Store, *, serve_
     )
     delivery = Delivery(
         app.bot,
-        repo,
+        repos.users,
         media,
         alerts,
         result_presenter(settings),
@@ -280,27 +285,26 @@ async def open_wiring(app: PhotoBotApp, settings: Settings, db: Store, *, serve_
         cancellable_providers=frozenset(name for name, p in providers.items() if p.cancellable),
         delivered=lambda job, seconds: metrics.delivered(job.service, job.provider, seconds),
         label=lambda job, lang: job_label(job, lang, wiring),
-        bundle=job_bundle,
+        bundle=lambda group, lang: order_bundle(repos.jobs, group, lang),
     )
     runner = JobRunner(
-        repo,
-        media,
-        providers,
-        registry.order_models(),
-        downloader,
-        delivery,
-        public_url=settings.server.public_url,
-        media_link=lambda ref, until: f"{settings.server.public_url}/media/{signer.token(ref, until=until)}",
-        max_concurrent=settings.jobs.max_concurrent,
-        max_poll_interval=settings.jobs.max_poll_interval,
-        lease=settings.jobs.lease_seconds,
-        max_held=settings.jobs.max_held,
-        measure=_result_measure(lambda: wiring),  # called once jobs run, after ``wiring`` is set below
-        observe=_observers(health.record, metrics.call),
+        repos.jobs,
+        repos.leases,
+        DriverDeps(
+            providers=providers,
+            orders=registry.order_models(),
+            media=media,
+            downloader=downloader,
+            events=delivery,
+            media_link=lambda ref, until: f"{settings.server.public_url}/media/{signer.token(ref, until=until)}",
+            measure=_result_measure(lambda: wiring),  # called once jobs run, after ``wiring`` is set below
+            observe=_observers(health.record, metrics.call),
+        ),
+        RunnerSettings.of(settings),
     )
     database = settings.database
     photos = PhotoKeeper(
-        repo,
+        repos.jobs,
         media,
         max_user_bytes=int(database.max_user_mb * 1024 * 1024),
         min_free_bytes=int(database.min_free_disk_mb * 1024 * 1024),
@@ -314,7 +318,7 @@ async def open_wiring(app: PhotoBotApp, settings: Settings, db: Store, *, serve_
         else None
     )
     web = WebServer(
-        repo=repo,
+        jobs=repos.jobs,
         media=media,
         signer=signer,
         keep_update=inbox.put,
@@ -332,7 +336,7 @@ async def open_wiring(app: PhotoBotApp, settings: Settings, db: Store, *, serve_
         await web.start()
     templates = TemplateGallery(settings.providers.wanxing.templates, media, _template_limits())
     limiter = RequestLimiter(settings.limits.requests_per_minute)
-    sweeper = MediaSweeper(repo, media, settings.database.media_retention_days)
+    sweeper = MediaSweeper(repos.jobs, media, settings.database.media_retention_days)
     hili = settings.providers.hili
     accounts = AccountWatch(
         providers, {"hili": UsesRule(hili.uses_check_interval, hili.uses_alert_below)}, alerts.low_uses, shared
@@ -341,7 +345,9 @@ async def open_wiring(app: PhotoBotApp, settings: Settings, db: Store, *, serve_
     wiring = Wiring(
         settings=settings,
         db=db,
-        repo=repo,
+        users=repos.users,
+        ledger=repos.ledger,
+        jobs=repos.jobs,
         payments=payments,
         alerts=alerts,
         health=health,
@@ -364,7 +370,8 @@ async def open_wiring(app: PhotoBotApp, settings: Settings, db: Store, *, serve_
         reconciler=StarReconciler(
             app.bot,
             payments,
-            repo,
+            repos.users,
+            repos.ledger,
             alerts,
             interval=settings.payments.reconcile_interval,
             grace=settings.payments.reconcile_grace,

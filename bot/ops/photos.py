@@ -16,13 +16,13 @@ import time
 from pathlib import Path
 
 from bot.ops.media import MediaStore
-from bot.storage.repo import Job, Repository
+from bot.storage.jobs import Jobs
 
 
 class PhotoKeeper:
     def __init__(
         self,
-        repo: Repository,
+        jobs: Jobs,
         media: MediaStore,
         *,
         max_user_bytes: int,
@@ -30,7 +30,7 @@ class PhotoKeeper:
         retention_days: float,
         database_path: Path | None,
     ) -> None:
-        self.repo = repo
+        self.jobs = jobs
         self.media = media
         self.max_user_bytes = max_user_bytes
         self.min_free_bytes = min_free_bytes
@@ -46,7 +46,7 @@ class PhotoKeeper:
         return self.free_bytes() < self.min_free_bytes
 
     async def in_use(self, ref: str) -> bool:
-        return await self.repo.db.fetchone("SELECT 1 FROM jobs WHERE input_ref = ? LIMIT 1", (ref,)) is not None
+        return await self.jobs.input_used(ref)
 
     async def discard(self, ref: str | None) -> None:
         """Delete a photo the user did not order with (kept if a job uses it)."""
@@ -56,8 +56,7 @@ class PhotoKeeper:
     async def stored_bytes(self, user_id: int) -> int:
         """Bytes of the user's jobs' files still on disk (inputs and results)."""
         since = time.time() - self.retention if self.retention else 0.0
-        rows = await self.repo.db.fetchall("SELECT * FROM jobs WHERE user_id = ? AND created_at >= ?", (user_id, since))
-        refs = {ref for row in rows for ref in Job.from_row(row).files()}
+        refs = {ref for job in await self.jobs.of_user_since(user_id, since) for ref in job.files()}
         return await asyncio.to_thread(self._sizes, refs)
 
     def _sizes(self, refs: set[str]) -> int:

@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 
 from bot.ops.media import MediaStore
-from bot.storage.repo import Repository
+from bot.storage.jobs import Jobs
 
 log = logging.getLogger(__name__)
 
@@ -40,10 +40,8 @@ def sweep(root: Path, older_than: float, keep: set[str]) -> int:
 
 
 class MediaSweeper:
-    def __init__(
-        self, repo: Repository, media: MediaStore, retention_days: float, interval: float = SWEEP_INTERVAL
-    ) -> None:
-        self.repo = repo
+    def __init__(self, jobs: Jobs, media: MediaStore, retention_days: float, interval: float = SWEEP_INTERVAL) -> None:
+        self.jobs = jobs
         self.media = media
         self.retention = retention_days * 86400
         self.interval = interval
@@ -52,7 +50,7 @@ class MediaSweeper:
         self.swept = asyncio.Event()
 
     async def sweep_once(self) -> int:
-        keep = {ref for job in await self.repo.open_jobs() for ref in job.files()}
+        keep = {ref for job in await self.jobs.unfinished() for ref in job.files()}
         removed = await asyncio.to_thread(sweep, self.media.root, time.time() - self.retention, keep)
         if removed:
             log.info("deleted %d stored photos older than %g days", removed, self.retention / 86400)

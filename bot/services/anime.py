@@ -18,7 +18,7 @@ from telegram.ext import CallbackQueryHandler, ConversationHandler
 
 from bot.config import AnimeStyle, Settings
 from bot.domain.session import PendingOrder, ServiceState
-from bot.storage.repo import Job
+from bot.storage.jobs import Job
 from bot.telegram.context import Context, Handlers, Service, ServiceDeps
 from bot.telegram.conversations.common import answer, finished_job, message_of, pressed, query_of, ready_photo
 from bot.telegram.conversations.summary import show_order

@@ -9,7 +9,7 @@ handles the updates then. What each part came to (a stored photo, or why it was 
 on its row once taken in, so taking in again after a restart downloads nothing twice; the album is
 closed when the person has been shown it.
 
-An album's order is one job per photo (``Repository.create_jobs``, one ``order_group``). Each of
+An album's order is one job per photo (``Jobs.create_many``, one ``order_group``). Each of
 them notes here when its delivery reaches its end (``album_delivered``); the one noted last, once
 all are, sends the zip of the exact files (bot/telegram/delivery.py). The choice is made again,
 the same way, if a restart repeats that step, so the zip goes out once, or twice only when the bot

@@ -1,8 +1,9 @@
 """Invitations: each person's code for ``t.me/<bot>?start=<code>``, who came through whose code, and
 the bonus both earn with the newcomer's first paid order.
 
-The statements that must share a transaction with the repository's own (a new user's row, a job's
-settlement, /forget's move to a pseudonym) take its ``Tx``; ``Repository`` calls them there.
+The statements that must share a transaction with another repository's (a new user's row, a job's
+settlement, /forget's move to a pseudonym) take its ``Tx``; bot/storage/users.py and jobs.py call
+them there.
 
 Who counts as new: a Telegram id with no row yet, whose first update is ``/start <code>``, and
 whose keyed fingerprint is not among those who used /forget (``former_users``, kept for good: a

@@ -18,7 +18,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Literal, TypeVar
 
-from bot.storage.repo import BALANCE_SQL, BOUGHT_SQL, REFUND_RESERVATION, RESERVED_SQL
+from bot.storage.ledger import BALANCE_SQL, BOUGHT_SQL, REFUND_RESERVATION, RESERVED_SQL
 from bot.storage.store import Store, Tx
 
 #: Bytes of randomness in an invoice payload (Telegram allows 1-128 bytes).

@@ -18,7 +18,8 @@ from collections.abc import Callable, Iterable
 from telegram import Bot
 from telegram.error import TelegramError
 
-from bot.storage.repo import Job, Repository
+from bot.storage.jobs import Job
+from bot.storage.users import Users
 from bot.telegram.ui.i18n import t
 
 log = logging.getLogger(__name__)
@@ -34,14 +35,14 @@ class OperatorAlerts:
     def __init__(
         self,
         bot: Bot,
-        repo: Repository,
+        users: Users,
         admin_ids: Iterable[int],
         *,
         repeat_after: float = REPEAT_AFTER,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.bot = bot
-        self.repo = repo
+        self.users = users
         self.admin_ids = tuple(admin_ids)
         self.repeat_after = repeat_after
         self._clock = clock
@@ -56,7 +57,7 @@ class OperatorAlerts:
         """Send every admin the text ``key``, each in their language; a value given as (key,
         values) is itself a text of the catalog, in the same language."""
         for admin_id in self.admin_ids:
-            lang = await self.repo.user_language(admin_id) or "en"
+            lang = await self.users.language(admin_id) or "en"
             shown = {
                 name: t(lang, value[0], **value[1]) if isinstance(value, tuple) else value
                 for name, value in values.items()
@@ -83,7 +84,7 @@ class OperatorAlerts:
             job.id,
         )
         for admin_id in self.admin_ids:
-            lang = await self.repo.user_language(admin_id) or "en"
+            lang = await self.users.language(admin_id) or "en"
             try:
                 await self.bot.send_message(admin_id, t(lang, f"admin.alert_{job.error}", provider=job.provider))
             except TelegramError as err:

@@ -29,9 +29,11 @@ from bot.ops.metrics import Metrics
 from bot.ops.photos import PhotoKeeper
 from bot.ops.retention import MediaSweeper
 from bot.ops.templates import TemplateGallery
+from bot.storage.jobs import Job, Jobs
+from bot.storage.ledger import Ledger
 from bot.storage.payments import Payments
-from bot.storage.repo import Job, Repository
 from bot.storage.store import Store
+from bot.storage.users import Users
 from bot.telegram.alerts import OperatorAlerts
 from bot.telegram.inbox import UpdateInbox
 from bot.telegram.reconcile import StarReconciler
@@ -53,7 +55,7 @@ def no_handlers() -> Handlers:
 
 class ServiceDeps(Protocol):
     """What a service reaches of the bot (bot/services/ read it as ``context.deps``, never the whole
-    wiring): the settings, the spec catalog, stored files, portrait templates, the repository, the
+    wiring): the settings, the spec catalog, stored files, portrait templates, the jobs (read), the
     local engine's checks, which provider serves what, and placing an order. Not the runner, the
     web server, payments, alerts or the operator's tools."""
 
@@ -70,7 +72,7 @@ class ServiceDeps(Protocol):
     def templates(self) -> TemplateGallery: ...
 
     @property
-    def repo(self) -> Repository: ...
+    def jobs(self) -> Jobs: ...
 
     @property
     def engine(self) -> EngineWorker | None: ...
@@ -182,7 +184,9 @@ def serving(
 class Wiring:
     settings: Settings
     db: Store
-    repo: Repository
+    users: Users
+    ledger: Ledger
+    jobs: Jobs
     payments: Payments
     alerts: OperatorAlerts
     health: ProviderHealth

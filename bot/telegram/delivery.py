@@ -24,7 +24,9 @@ from bot.jobs.events import DeliveryPostponed
 from bot.ops.media import MediaStore
 from bot.storage.albums import Albums
 from bot.storage.invites import Invites, Reward
-from bot.storage.repo import Job, JobState, LeasedJobs, Repository
+from bot.storage.jobs import Job, JobState
+from bot.storage.leases import LeasedJobs
+from bot.storage.users import Users
 from bot.telegram.alerts import OperatorAlerts
 from bot.telegram.ui import keyboards
 from bot.telegram.ui.i18n import t
@@ -49,7 +51,7 @@ class Delivery:
     def __init__(
         self,
         bot: Bot,
-        repo: Repository,
+        users: Users,
         media: MediaStore,
         alerts: OperatorAlerts,
         present: Callable[[Job, int, bytes, str], ResultView],
@@ -58,9 +60,10 @@ class Delivery:
         cancellable_providers: frozenset[str] = frozenset(),
         delivered: Callable[[Job, float], None] | None = None,
         label: Callable[[Job, str], str | None] | None = None,
-        bundle: Callable[[list[Job], str], Bundle | None] | None = None,
+        bundle: Callable[[str, str], Awaitable[Bundle | None]] | None = None,
     ) -> None:
-        #: The zip of an order's exact files (an album's), as its service names them.
+        #: The zip of the exact files of an order (its first job's id), as its service names them
+        #: (an album's); None for an order its service makes no zip of.
         self.bundle = bundle
         #: What tells a job from the others of its order (an ID photo's size), for its status.
         self.label = label
@@ -69,7 +72,7 @@ class Delivery:
         #: Providers that drop accepted tasks on request: only their running jobs still offer Cancel.
         self.cancellable_providers = cancellable_providers
         self.bot = bot
-        self.repo = repo
+        self.users = users
         self.media = media
         self.alerts = alerts
         #: How each finished file is shown: its service's ``present``.
@@ -78,7 +81,7 @@ class Delivery:
         self._last_edit: dict[str, float] = {}
 
     async def _language(self, job: Job) -> str:
-        return await self.repo.user_language(job.user_id) or "en"
+        return await self.users.language(job.user_id) or "en"
 
     async def progress(self, job: Job, percent: int, queue_position: int | None) -> None:
         """Edit the status message with progress, at most once per ``edit_interval``."""
@@ -137,7 +140,7 @@ class Delivery:
         sent = list(job.sent_parts)
         # Off the event loop: the files are read, and a preview's watermark is drawn and encoded.
         parts = await asyncio.to_thread(self._parts, job, lang)
-        if job.state == JobState.SUCCEEDED and (reward := await Invites(self.repo.db).rewarded_by(job.id)):
+        if job.state == JobState.SUCCEEDED and (reward := await Invites(self.users.db).rewarded_by(job.id)):
             parts += self._reward_parts(job, lang, reward)
         if job.order_group is not None and self.bundle is not None:  # an album's: its zip, once
             parts.append(("zip", functools.partial(self._zip, job, lang)))
@@ -192,9 +195,9 @@ class Delivery:
         """The zip of the exact files of the order ``job`` is one of, sent by the job whose delivery
         ends last (bot/storage/albums.Albums.delivered): the others only note that theirs ended."""
         assert job.order_group is not None and self.bundle is not None
-        jobs = await self.repo.order_jobs(job.order_group)
-        bundle = self.bundle(jobs, lang)  # None: not an album's (several sizes of one photo)
-        if bundle is None or not await Albums(self.repo.db).delivered(job.user_id, job.order_group, job.id, len(jobs)):
+        bundle = await self.bundle(job.order_group, lang)  # None: not an album's (several sizes of one photo)
+        albums = Albums(self.users.db)
+        if bundle is None or not await albums.delivered(job.user_id, job.order_group, job.id, bundle.jobs):
             return
         if not bundle.files:  # not one photo was made
             return

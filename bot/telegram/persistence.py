@@ -197,7 +197,7 @@ class DatabasePersistence(BasePersistence[Session, dict[Any, Any], BotData]):
             await self._write_conversation(name, key, new_state)
 
     async def _write_conversation(self, name: str, key: ConversationKey, new_state: object | None) -> None:
-        chat_key = json.dumps(list(key))  # as bot/storage/repo.conversation_key (/forget deletes it)
+        chat_key = json.dumps(list(key))  # as bot/storage/users.conversation_key (/forget deletes it)
         if new_state is None:
             await self.store.write("DELETE FROM conversations WHERE name = ? AND chat_key = ?", (name, chat_key))
             return

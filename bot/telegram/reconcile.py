@@ -35,9 +35,10 @@ from collections.abc import Callable
 from telegram import Bot, StarTransaction, TransactionPartnerUser
 from telegram.error import TelegramError
 
+from bot.storage.ledger import Ledger
 from bot.storage.payments import Payment, Payments
-from bot.storage.repo import Repository
 from bot.storage.store import DATABASE_ERRORS
+from bot.storage.users import Users
 from bot.telegram.alerts import OperatorAlerts
 from bot.telegram.refunds import take_back
 from bot.telegram.ui.i18n import t
@@ -58,7 +59,8 @@ class StarReconciler:
         self,
         bot: Bot,
         payments: Payments,
-        repo: Repository,
+        users: Users,
+        ledger: Ledger,
         alerts: OperatorAlerts,
         *,
         interval: float,
@@ -70,7 +72,8 @@ class StarReconciler:
         self.bot = bot
         #: The books a payment found only in Telegram's record is written into (take_back's).
         self.payments = payments
-        self.repo = repo
+        self.users = users
+        self.ledger = ledger
         self.alerts = alerts
         self.interval = interval
         self.grace = grace
@@ -200,7 +203,7 @@ class StarReconciler:
             user_id=user_id,
             credits=received.added,
         )
-        lang = await self.repo.user_language(user_id)
+        lang = await self.users.language(user_id)
         if lang:
             text = t(lang, "buy.credited_late", stars=invoice.stars, credits=received.added, balance=received.balance)
             try:

@@ -10,8 +10,9 @@ from typing import Protocol
 from telegram import Bot
 from telegram.error import TelegramError
 
+from bot.storage.ledger import Ledger
 from bot.storage.payments import Payments, RefundPlan
-from bot.storage.repo import Repository
+from bot.storage.users import Users
 from bot.telegram.alerts import OperatorAlerts
 from bot.telegram.ui.i18n import t
 
@@ -25,7 +26,10 @@ class PaymentBooks(Protocol):
     def payments(self) -> Payments: ...
 
     @property
-    def repo(self) -> Repository: ...
+    def users(self) -> Users: ...
+
+    @property
+    def ledger(self) -> Ledger: ...
 
     @property
     def alerts(self) -> OperatorAlerts: ...
@@ -39,9 +43,9 @@ async def take_back(bot: Bot, books: PaymentBooks, charge_id: str, note: str, *,
     if plan is None:
         return None
     buyer = plan.payment
-    lang = await books.repo.user_language(buyer.user_id)
+    lang = await books.users.language(buyer.user_id)
     if lang:  # still a user (not gone with /forget)
-        balance = await books.repo.balance(buyer.user_id)
+        balance = await books.ledger.balance(buyer.user_id)
         try:
             await bot.send_message(
                 buyer.user_id, t(lang, "buy.refunded", credits=buyer.credits, stars=buyer.stars, balance=balance)

@@ -20,7 +20,7 @@ from telegram import Bot, Update
 from telegram.error import BadRequest, TelegramError
 
 from bot.ops.media import MediaSigner, MediaStore, content_type
-from bot.storage.repo import Repository
+from bot.storage.jobs import Jobs
 from providers.base import TaskProvider
 
 log = logging.getLogger(__name__)
@@ -32,7 +32,7 @@ class WebServer:
     def __init__(
         self,
         *,
-        repo: Repository,
+        jobs: Jobs,
         media: MediaStore,
         signer: MediaSigner,
         keep_update: Callable[[dict[str, Any]], Awaitable[None]],
@@ -50,7 +50,7 @@ class WebServer:
         self.metrics = metrics
         self.metrics_token = metrics_token
         self.providers = providers
-        self.repo = repo
+        self.jobs = jobs
         self.media = media
         self.signer = signer
         #: Keeps a webhook update for the process that handles updates (bot/telegram/inbox.py).
@@ -91,7 +91,7 @@ class WebServer:
 
     async def healthz(self, request: web.Request) -> web.Response:
         try:
-            await self.repo.db.fetchone("SELECT 1")
+            await self.jobs.db.fetchone("SELECT 1")
         except Exception:  # noqa: BLE001 (whatever the database raises, the answer is "unhealthy")
             return web.json_response({"status": "error"}, status=503)
         if self.disk_low():  # the other: no room for new photos
@@ -162,7 +162,7 @@ class WebServer:
         provider_name = request.match_info["provider"]
         job_id = request.match_info["job_id"]
         provider = self.providers.get(provider_name)
-        job = await self.repo.get_job(job_id) if len(job_id) <= 64 and provider is not None else None
+        job = await self.jobs.get(job_id) if len(job_id) <= 64 and provider is not None else None
         expected = job.callback_secret if job is not None and job.provider == provider_name else "x" * 32
         secret_ok = hmac.compare_digest(expected.encode(), request.match_info["secret"].encode())
         body = await request.read()
@@ -188,7 +188,7 @@ class WebServer:
             return self._answer(provider)
         if not provider.check_callback(request.headers, body):
             raise web.HTTPNotFound()
-        job = await self.repo.get_job(job_id) if job_id and len(job_id) <= 64 else None
+        job = await self.jobs.get(job_id) if job_id and len(job_id) <= 64 else None
         if job is None or job.provider != provider_name:
             log.warning("a %s callback for an unknown job", provider_name)  # a configured name, not the stranger's
             raise web.HTTPNotFound()

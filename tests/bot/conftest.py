@@ -1,1 +1,1 @@
-from tests.bot.process import open_repo  # noqa: F401  (a fixture for the subprocess tests)
+from tests.bot.process import open_repos  # noqa: F401  (a fixture for the subprocess tests)

@@ -13,7 +13,7 @@ import pytest
 
 from bot.config import Settings
 from bot.storage.db import Database
-from bot.storage.repo import Repository
+from bot.storage.repositories import Repositories
 
 
 class BotProcess:
@@ -67,14 +67,14 @@ class BotProcess:
 
 
 @pytest.fixture
-async def open_repo() -> AsyncIterator[object]:
+async def open_repos() -> AsyncIterator[object]:
     """Opens the bot's database from the test, closing it whatever the outcome."""
     opened: list[Database] = []
 
-    async def open_(settings: Settings) -> Repository:
+    async def open_(settings: Settings) -> Repositories:
         db = await Database.open(settings.database.path)
         opened.append(db)
-        return Repository(db, settings.credits.daily_free)
+        return Repositories.on(db, daily_free=settings.credits.daily_free)
 
     yield open_
     for db in opened:

@@ -74,8 +74,8 @@ async def test_an_album_of_three_with_one_refused_is_one_order_of_two_with_a_zip
     await user.edited(summary, "Photo 1 · USA Visa")
     await user.next_message("Photo 3 · USA Visa")
     assert len(picwish.creates) == 2
-    assert await bot.repo.balance(user.id) == 18
-    assert await bot.repo.ledger_problems() == []
+    assert await bot.ledger.balance(user.id) == 18
+    assert await bot.ledger.problems() == []
     jobs = await bot.db.fetchall("SELECT options, price, order_group FROM jobs ORDER BY order_key")
     assert sorted(json.loads(job["options"])["album_photo"] for job in jobs) == [1, 3]
     assert {job["price"] for job in jobs} == {6} and len({job["order_group"] for job in jobs}) == 1
@@ -103,7 +103,7 @@ async def test_cancel_before_confirm_charges_nothing(bot, telegram, picwish):
     await user.edited(summary, "cancelled")
     assert picwish.creates == []
     assert await bot.db.fetchall("SELECT id FROM jobs") == []
-    assert await bot.repo.balance(user.id) == 30
+    assert await bot.ledger.balance(user.id) == 30
 
 
 async def test_a_restart_while_the_album_arrives_still_ends_in_one_album(make_settings, telegram, picwish):
@@ -124,8 +124,8 @@ async def test_a_restart_while_the_album_arrives_still_ends_in_one_album(make_se
         await user.press(summary, "Confirm")
         await telegram.wait_for(lambda: len(user.messages("document")) == 4, 40)
         assert len(_album_menus(user)) == 1
-        assert await services.repo.balance(user.id) == 30 - 18
-        assert await services.repo.ledger_problems() == []
+        assert await services.ledger.balance(user.id) == 30 - 18
+        assert await services.ledger.problems() == []
 
 
 async def test_a_restart_after_confirm_delivers_every_photo_and_the_zip_once(make_settings, telegram, picwish):
@@ -146,8 +146,8 @@ async def test_a_restart_after_confirm_delivers_every_photo_and_the_zip_once(mak
         assert len(user.messages("document")) == 3 and len(user.messages("photo")) == 2
         assert user.messages("document")[-1].filename == "idphoto_usa-visa_album.zip"
         assert len(picwish.creates) == 2
-        assert await services.repo.balance(user.id) == 18
-        assert await services.repo.ledger_problems() == []
+        assert await services.ledger.balance(user.id) == 18
+        assert await services.ledger.problems() == []
 
 
 async def test_a_photo_the_provider_fails_is_not_charged_and_left_out_of_the_zip(bot, telegram, picwish):
@@ -161,8 +161,8 @@ async def test_a_photo_the_provider_fails_is_not_charged_and_left_out_of_the_zip
     assert len(_zip_names(archive)) == 1 and list(_zip_names(archive).values()) == [made.data]
     assert "All 1 photo of your album" in archive.text
     await telegram.wait_for(lambda: any("credits were returned" in m.text for m in user.messages()), 10)
-    assert await bot.repo.balance(user.id) == 24
-    assert await bot.repo.ledger_problems() == []
+    assert await bot.ledger.balance(user.id) == 24
+    assert await bot.ledger.problems() == []
     states = sorted(row["state"] for row in await bot.db.fetchall("SELECT state FROM jobs"))
     assert states == ["failed", "succeeded"]
     # Its Try again is that photo alone, at its full price.
@@ -190,7 +190,7 @@ async def test_an_album_where_no_photo_passes_orders_nothing(bot, telegram, picw
     await user.edited(menu, "None of the 2 photos of your album can be made into USA Visa", timeout=30)
     assert "❌ Photo 1: Your face is turned to the side" in menu.text
     assert "Nothing was ordered or charged" in menu.text
-    assert picwish.creates == [] and await bot.repo.balance(user.id) == 30
+    assert picwish.creates == [] and await bot.ledger.balance(user.id) == 30
 
 
 async def test_hostile_albums_get_clear_answers_and_cost_nothing(bot, telegram, picwish):
@@ -207,7 +207,7 @@ async def test_hostile_albums_get_clear_answers_and_cost_nothing(bot, telegram, 
     with pytest.raises(ValueError):
         await user.send_album([portrait_jpeg(), AlbumItem("document", portrait_jpeg(), "a.jpg")])
     assert await bot.db.fetchall("SELECT id FROM jobs") == []
-    assert await bot.repo.balance(user.id) == 30
+    assert await bot.ledger.balance(user.id) == 30
 
 
 async def test_the_album_speaks_chinese(bot, telegram, picwish):
@@ -248,8 +248,8 @@ async def test_the_local_engine_makes_an_album_without_previews(make_settings, t
         await telegram.wait_for(lambda: len(user.messages("document")) == 3, 90)
         assert sorted(_zip_names(user.messages("document")[-1])) == ["51x51mm-1.jpg", "51x51mm-2.jpg"]
         assert not any("PREVIEW" in m.text or "preview" in m.text for m in user.messages())
-        assert await services.repo.balance(user.id) == 30 - 2 * price
-        assert await services.repo.ledger_problems() == []
+        assert await services.ledger.balance(user.id) == 30 - 2 * price
+        assert await services.ledger.problems() == []
 
 
 async def test_an_album_on_postgresql_with_a_bot_and_a_worker_process(make_settings, telegram, picwish):
@@ -271,8 +271,8 @@ async def test_an_album_on_postgresql_with_a_bot_and_a_worker_process(make_setti
         await telegram.wait_for(lambda: len(user.messages("document")) == 3, 40)
         await worker.runner.idle()
         assert sorted(_zip_names(user.messages("document")[-1])) == ["51x51mm-1.jpg", "51x51mm-3.jpg"]
-        assert await services.repo.balance(1301) == 18
-        assert await services.repo.ledger_problems() == []
+        assert await services.ledger.balance(1301) == 18
+        assert await services.ledger.problems() == []
         assert len(await services.db.fetchall("SELECT job_id FROM album_delivered")) == 2
 
 
@@ -282,7 +282,7 @@ async def test_killed_while_the_album_arrives_and_while_it_is_made(tmp_path, mak
     import yaml
 
     from bot.storage.db import Database
-    from bot.storage.repo import Repository
+    from bot.storage.repositories import Repositories
     from tests.bot.process import BotProcess
 
     settings = make_settings()
@@ -312,9 +312,9 @@ async def test_killed_while_the_album_arrives_and_while_it_is_made(tmp_path, mak
         await process.stop()
         assert len(_album_menus(user)) == 1 and len(picwish.creates) == 3
         assert len(user.messages("document")) == 4 and len(user.messages("photo")) == 3
-        repo = Repository(db, settings.credits.daily_free)
-        assert await repo.balance(1401) == 30 - 18
-        assert await repo.ledger_problems() == []
+        repos = Repositories.on(db, daily_free=settings.credits.daily_free)
+        assert await repos.ledger.balance(1401) == 30 - 18
+        assert await repos.ledger.problems() == []
     finally:
         await process.stop()
         if db is not None:
@@ -333,7 +333,7 @@ async def test_an_album_through_the_webhook_is_one_album(make_settings, telegram
         await user.press(summary, "Confirm")
         await telegram.wait_for(lambda: len(user.messages("document")) == 4, 40)
         assert len(_album_menus(user)) == 1 and telegram.webhook_results == [200] * len(telegram.webhook_results)
-        assert await services.repo.ledger_problems() == []
+        assert await services.ledger.problems() == []
 
 
 async def test_cancel_while_the_album_arrives_drops_it(bot, telegram, picwish):

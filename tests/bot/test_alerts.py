@@ -25,7 +25,7 @@ async def test_refused_credentials_alert_the_admins_once(make_settings, telegram
             " config is fixed."
         )
         assert bot.enabled_services["repair"] == "hili"
-        assert await bot.repo.balance(701) == await bot.repo.balance(702) == 30
+        assert await bot.ledger.balance(701) == await bot.ledger.balance(702) == 30
 
 
 async def test_an_exhausted_account_alerts_the_admins_in_their_language(bot, telegram, hili):
@@ -39,4 +39,4 @@ async def test_an_exhausted_account_alerts_the_admins_in_their_language(bot, tel
     await user.edited(summary, "run out of uses. The operator has been told")
     alert = await admin.next_message("付费次数已用完")
     assert alert.text.startswith("⚠️ hili")
-    assert await bot.repo.ledger_problems() == []
+    assert await bot.ledger.problems() == []

@@ -60,7 +60,7 @@ async def test_anime_is_delivered_in_the_chosen_layout(bot, telegram, qq, layout
     assert document.filename.endswith(f"_{size[0]}x{size[1]}.jpg")
     await user.edited(summary, "Done! 2 credits used.")
     assert json.loads(qq.requests[-1]["body"])["busiId"] == "ai_painting_anime_img_entry"
-    assert await bot.repo.balance(user.id) == 28
+    assert await bot.ledger.balance(user.id) == 28
 
 
 async def test_gif_input_is_normalised_before_sending(bot, telegram, qq):
@@ -101,8 +101,8 @@ async def test_each_documented_error_is_told_and_refunded(bot, telegram, qq, cod
     await user.press(summary, "Confirm")
     await user.edited(summary, message)
     assert "Your 2 credits were returned." in summary.text
-    assert await bot.repo.balance(user.id) == 30
-    assert await bot.repo.ledger_problems() == []
+    assert await bot.ledger.balance(user.id) == 30
+    assert await bot.ledger.problems() == []
 
 
 async def test_a_passing_volume_limit_is_retried(bot, telegram, qq):
@@ -143,7 +143,7 @@ async def test_the_transformation_video_is_a_tap_away_until_its_link_expires(bot
     qq.expired_videos.add(key)
     await user.press(document, "The transformation video")
     await user.next_message("no longer keeps this video")
-    assert await bot.repo.balance(user.id) == 28  # the video costs nothing more
+    assert await bot.ledger.balance(user.id) == 28  # the video costs nothing more
 
 
 async def test_no_video_no_button(bot, telegram, qq):

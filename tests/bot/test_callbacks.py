@@ -6,14 +6,14 @@ import itertools
 
 import httpx
 
-from bot.jobs.runner import POLL_BACKOFF
+from bot.jobs.driver import POLL_BACKOFF
 from bot.main.app import running
 from tests.bot.flows import order_enhance, order_portrait, order_until_summary
 
 
 async def _job(bot):
     (row,) = await bot.db.fetchall("SELECT id FROM jobs")
-    return await bot.repo.get_job(row["id"])
+    return await bot.jobs.get(row["id"])
 
 
 async def test_picwish_early_duplicate_and_replayed_callbacks(bot, telegram, picwish):
@@ -39,7 +39,7 @@ async def test_picwish_early_duplicate_and_replayed_callbacks(bot, telegram, pic
             assert (await client.post(url, json=claims_done)).status_code == 200
     await bot.runner.idle()
     assert len(user.messages("document")) == 1 and len(user.messages("photo")) == 1
-    assert await bot.repo.balance(user.id) == 24 and await bot.repo.ledger_problems() == []
+    assert await bot.ledger.balance(user.id) == 24 and await bot.ledger.problems() == []
 
 
 async def test_magictiger_duplicate_callbacks(bot, telegram, tiger):
@@ -66,7 +66,7 @@ async def test_magictiger_duplicate_callbacks(bot, telegram, tiger):
         await client.post(url, json=body, headers={"token": tiger.token})
     await bot.runner.idle()
     assert len(user.messages("document")) == 2  # the enhanced photo and its face close-up, each once
-    assert await bot.repo.balance(user.id) == 21 and await bot.repo.ledger_problems() == []
+    assert await bot.ledger.balance(user.id) == 21 and await bot.ledger.problems() == []
 
 
 async def test_wanxing_repeated_notifications(bot, telegram, wanxing):
@@ -87,7 +87,7 @@ async def test_wanxing_repeated_notifications(bot, telegram, wanxing):
         assert forged.status_code == 404
     await bot.runner.idle()
     assert len(user.messages("document")) == 1
-    assert await bot.repo.balance(user.id) == 10 and await bot.repo.ledger_problems() == []
+    assert await bot.ledger.balance(user.id) == 10 and await bot.ledger.problems() == []
 
 
 async def test_polling_slows_down_and_the_callback_brings_the_result(make_settings, telegram, picwish):

@@ -36,7 +36,7 @@ FINAL = ("Done! 6 credits used.", "credits were returned")
 CONFIRMED = ("Your order is in", "your photo is on its way", "Working on it", *FINAL)
 
 
-async def test_sigkill_at_random_moments_during_50_jobs(tmp_path, make_settings, telegram, picwish, open_repo):
+async def test_sigkill_at_random_moments_during_50_jobs(tmp_path, make_settings, telegram, picwish, open_repos):
     rng = random.Random(SEED)
     settings = make_settings(credits__daily_free=1000, jobs__max_per_user=JOBS)
     config = tmp_path / "config.yaml"
@@ -78,9 +78,9 @@ async def test_sigkill_at_random_moments_during_50_jobs(tmp_path, make_settings,
                 for m, p in mine
             )
 
-        repo = await open_repo(settings)
+        repos = await open_repos(settings)
         for _ in range(500):  # SQLite commits in another process give no event to wait on: poll, bounded
-            rows = await repo.db.fetchall("SELECT * FROM jobs WHERE delivery = 'sending'")
+            rows = await repos.db.fetchall("SELECT * FROM jobs WHERE delivery = 'sending'")
             if all(waiting_at_telegram(dict(row)) for row in rows):
                 return
             await asyncio.sleep(0.02)
@@ -113,8 +113,8 @@ async def test_sigkill_at_random_moments_during_50_jobs(tmp_path, make_settings,
 
     async def job_for(summary) -> bool:
         """Whether the bot stored a job for this order (its status message is the summary)."""
-        repo = await open_repo(settings)
-        row = await repo.db.fetchone(
+        repos = await open_repos(settings)
+        row = await repos.db.fetchone(
             "SELECT 1 FROM jobs WHERE chat_id = ? AND status_message_id = ?", (summary.chat_id, summary.message_id)
         )
         return row is not None
@@ -146,12 +146,12 @@ async def test_sigkill_at_random_moments_during_50_jobs(tmp_path, make_settings,
         await process.stop()
 
     assert kills >= 10
-    repo = await open_repo(settings)
-    jobs = [dict(row) for row in await repo.db.fetchall("SELECT * FROM jobs")]
+    repos = await open_repos(settings)
+    jobs = [dict(row) for row in await repos.db.fetchall("SELECT * FROM jobs")]
     assert len(jobs) == JOBS
     assert all(job["state"] in ("succeeded", "failed") and job["delivery"] == "done" for job in jobs)
-    assert await repo.ledger_problems() == []
-    settlements = await repo.db.fetchall(
+    assert await repos.ledger.problems() == []
+    settlements = await repos.db.fetchall(
         "SELECT job_id, COUNT(*) AS n FROM ledger WHERE kind IN ('capture', 'release') GROUP BY job_id"
     )
     assert len(settlements) == JOBS and all(row["n"] == 1 for row in settlements)

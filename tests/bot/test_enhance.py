@@ -29,10 +29,10 @@ async def test_enhance_shows_the_queue_and_delivers(bot, telegram, tiger):
     assert create["picurl"].startswith(bot.settings.server.public_url + "/media/")
     assert telegram.token not in create["picurl"]
     (task,) = tiger.tasks.values()
-    assert create["chtaskid"] == task.chtaskid and await bot.repo.get_job(task.chtaskid) is not None
+    assert create["chtaskid"] == task.chtaskid and await bot.jobs.get(task.chtaskid) is not None
     await tiger.wait_for(lambda: tiger.callback_answers)
     assert tiger.callback_answers == [EXPECTED_CALLBACK_ANSWER]
-    assert await bot.repo.balance(user.id) == 21
+    assert await bot.ledger.balance(user.id) == 21
 
 
 async def test_several_outputs_arrive_as_an_album_and_documents(bot, telegram, tiger):
@@ -71,7 +71,7 @@ async def test_cancel_deletes_the_task(bot, telegram, tiger):
     await user.edited(summary, "Cancelled. Your 9 credits were returned.")
     (task,) = tiger.tasks.values()
     assert task.deleted
-    assert await bot.repo.balance(user.id) == 30
+    assert await bot.ledger.balance(user.id) == 30
 
 
 @pytest.mark.parametrize(
@@ -90,7 +90,7 @@ async def test_create_errors_are_told_and_refunded(bot, telegram, tiger, code, m
     summary = await order_enhance(user, "Sharpen & enhance")
     await user.press(summary, "Confirm")
     await user.edited(summary, message)
-    assert await bot.repo.balance(user.id) == 30
+    assert await bot.ledger.balance(user.id) == 30
 
 
 async def test_a_failed_task_is_told_and_refunded(bot, telegram, tiger):
@@ -99,8 +99,8 @@ async def test_a_failed_task_is_told_and_refunded(bot, telegram, tiger):
     summary = await order_enhance(user, "Sharpen & enhance")
     await user.press(summary, "Confirm")
     await user.edited(summary, "could not be processed")
-    assert await bot.repo.balance(user.id) == 30
-    assert await bot.repo.ledger_problems() == []
+    assert await bot.ledger.balance(user.id) == 30
+    assert await bot.ledger.problems() == []
 
 
 async def test_forged_and_unknown_callbacks_are_refused(bot, telegram, tiger):
@@ -126,7 +126,7 @@ async def test_restart_in_the_middle_of_a_job(make_settings, telegram, tiger):
         await user.next_message(kind="document", timeout=15)
         await services.runner.idle()
         assert len(tiger.creates) == 1 and len(user.messages("document")) == 2  # the photo and its face
-        assert await services.repo.balance(user.id) == 21
+        assert await services.ledger.balance(user.id) == 21
 
 
 async def test_enhance_needs_a_public_url(make_settings, telegram):
@@ -142,7 +142,7 @@ async def test_the_photo_link_lives_as_long_as_the_job_may_need_it(bot, telegram
     await user.edited(summary, "Waiting in the queue")
     (create,) = tiger.creates
     expiry = int(create["picurl"].rsplit("/", 1)[1].split(".")[1])
-    job = await bot.repo.get_job(create["chtaskid"])
+    job = await bot.jobs.get(create["chtaskid"])
     assert expiry == int(job.deadline) and job.deadline - job.created_at == pytest.approx(1800, abs=5)
 
 
@@ -181,8 +181,8 @@ async def test_a_job_past_its_deadline_deletes_its_task_before_it_is_refunded(ma
         await user.edited(summary, "took too long", timeout=15)
         (task,) = tiger.tasks.values()
         assert task.deleted  # before the refund was told
-        assert "9 credits were returned" in summary.text and await bot.repo.balance(user.id) == 30
-        assert await bot.repo.ledger_problems() == []
+        assert "9 credits were returned" in summary.text and await bot.ledger.balance(user.id) == 30
+        assert await bot.ledger.problems() == []
 
 
 async def test_the_place_in_the_queue_from_createtask_shows_at_once(bot, telegram, tiger):

@@ -45,8 +45,8 @@ async def test_refused_credentials_send_id_photos_to_the_local_engine_until_picw
         back = await telegram.wait_for(lambda: [m for m in telegram.sent_to(ADMIN) if m.text.startswith("✅")])
         assert back[0].text == "✅ picwish works again; its services are back with it."
         assert len([m for m in telegram.sent_to(ADMIN) if "refused" in m.text]) == 1  # told once
-        assert await bot.repo.balance(901) == 30 - 2 - 6
-        assert await bot.repo.ledger_problems() == []
+        assert await bot.ledger.balance(901) == 30 - 2 - 6
+        assert await bot.ledger.problems() == []
 
 
 async def test_a_summary_shown_before_failover_is_shown_again_with_the_new_engine_and_price(
@@ -66,10 +66,10 @@ async def test_a_summary_shown_before_failover_is_shown_again_with_the_new_engin
         await second.press(waiting, "Confirm")
         await second.edited(waiting, "Price: 2 credits")
         assert "PicWish is not available right now" in waiting.text
-        assert await bot.repo.balance(903) == 30
+        assert await bot.ledger.balance(903) == 30
         await second.press(waiting, "Confirm")
         await second.next_message(kind="document", timeout=30)
-        assert await bot.repo.balance(903) == 28
+        assert await bot.ledger.balance(903) == 28
 
 
 async def test_a_job_picwish_accepted_stays_with_picwish_through_an_outage(make_settings, telegram, picwish):

@@ -79,7 +79,7 @@ async def test_every_provider_works_over_https_with_the_ca_in_ca_file(fake, make
         await user.edited(summary, "Done!", timeout=30)
         await services.runner.idle()
         assert len(user.messages("document")) == provider.documents
-        assert await services.repo.balance(user.id) == 30 - provider.price
+        assert await services.ledger.balance(user.id) == 30 - provider.price
     # Submission, status queries and the result download all went over TLS, none over http.
     assert {scheme for _route, scheme in fake.server.served} == {"https"}
     assert {provider.submit, *provider.polls, "result"} <= {route for route, _scheme in fake.server.served}
@@ -93,13 +93,13 @@ async def test_ssl_cert_file_in_the_environment_is_enough(make_settings, telegra
         summary = await order_repair(user)
         await user.press(summary, "Confirm")
         await user.edited(summary, "Done! 8 credits used.", timeout=30)
-        assert await services.repo.balance(user.id) == 22
+        assert await services.ledger.balance(user.id) == 22
     assert {"upload", "status", "download", "result"} <= {route for route, _scheme in hili.server.served}
 
 
 @pytest.mark.parametrize("issuer", ["untrusted"], indirect=True)
 async def test_an_untrusted_certificate_fails_the_order_and_refunds_it(make_settings, telegram, hili, trusted, caplog):
-    caplog.set_level(logging.WARNING, logger="bot.jobs.runner")
+    caplog.set_level(logging.WARNING, logger="bot.jobs.driver")
     async with running(make_settings(network__ca_file=trusted)) as services:
         user = telegram.user()
         summary = await order_repair(user)
@@ -108,9 +108,9 @@ async def test_an_untrusted_certificate_fails_the_order_and_refunds_it(make_sett
         await services.runner.idle()
         assert "Your 8 credits were returned." in summary.text
         assert user.messages("document") == []
-        assert await services.repo.balance(user.id) == 30
-        assert await services.repo.ledger_problems() == []
+        assert await services.ledger.balance(user.id) == 30
+        assert await services.ledger.problems() == []
     # Nothing reached Hili: no request was answered, no use was taken.
     assert hili.server.served == [] and hili.upload_calls == 0 and hili.nums == 100
-    logged = [record.getMessage() for record in caplog.records if record.name == "bot.jobs.runner"]
+    logged = [record.getMessage() for record in caplog.records if record.name == "bot.jobs.driver"]
     assert any("hili: TLS certificate refused: unable to get local issuer certificate" in line for line in logged)

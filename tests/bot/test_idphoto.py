@@ -79,8 +79,8 @@ async def test_full_flow_delivers_the_exact_file(
     assert created["spec_id"] == str(spec_id) and created["bg_color"] == hex_colour
     assert (created["px_width"], created["px_height"]) == (str(size[0]), str(size[1]))
     assert len(picwish.creates) == 1
-    assert await bot.repo.balance(user.id) == 24
-    assert await bot.repo.ledger_problems() == []
+    assert await bot.ledger.balance(user.id) == 24
+    assert await bot.ledger.problems() == []
 
 
 async def test_each_option_is_sent_and_priced(bot, telegram, picwish):
@@ -94,7 +94,7 @@ async def test_each_option_is_sent_and_priced(bot, telegram, picwish):
     assert created["layout"] == "1" and created["layout_size"] == "5inch"
     assert pixel_size(document.data) == (1500, 1050)
     assert document.filename == "idphoto_japan-visa_sheet-5inch_1500x1050.jpg"
-    assert await bot.repo.balance(user.id) == 30 - 19
+    assert await bot.ledger.balance(user.id) == 30 - 19
 
 
 async def test_outfit_costs_fifteen(bot, telegram, picwish):
@@ -128,7 +128,7 @@ async def test_free_preview_costs_nothing(bot, telegram, picwish):
     await user.press(summary, "Confirm")
     await user.next_message(kind="document", timeout=15)
     assert picwish.creates[-1]["preview"] == "1"
-    assert await bot.repo.balance(user.id) == 30
+    assert await bot.ledger.balance(user.id) == 30
 
 
 async def test_spec_search_by_text(bot, telegram):
@@ -204,7 +204,7 @@ async def test_not_enough_credits_makes_no_provider_request(make_settings, teleg
         await user.press(summary, "Confirm")
         await user.edited(summary, "This costs 6 credits but you have 5")
         assert picwish.creates == []
-        assert await services.repo.balance(user.id) == 5
+        assert await services.ledger.balance(user.id) == 5
 
 
 async def test_cancel_is_not_offered_once_the_provider_works_and_the_work_is_paid(bot, telegram, picwish):
@@ -222,13 +222,13 @@ async def test_cancel_is_not_offered_once_the_provider_works_and_the_work_is_pai
     (job_id,) = [row["id"] for row in await bot.db.fetchall("SELECT id FROM jobs")]
     query = await user.press_data(stale_cancel, f"j:cancel:{job_id}")
     assert "can no longer be cancelled" in (await user.answer_to(query) or "")
-    assert await bot.repo.balance(user.id) == 24
+    assert await bot.ledger.balance(user.id) == 24
     picwish.release()
     await user.next_message(kind="document", timeout=15)
     await bot.runner.idle()
-    assert (await bot.repo.get_job(job_id)).state == "succeeded"
-    assert await bot.repo.balance(user.id) == 24
-    assert await bot.repo.ledger_problems() == []
+    assert (await bot.jobs.get(job_id)).state == "succeeded"
+    assert await bot.ledger.balance(user.id) == 24
+    assert await bot.ledger.problems() == []
 
 
 async def test_cancel_while_waiting_for_a_slot_costs_nothing_and_the_provider_never_hears(
@@ -252,8 +252,8 @@ async def test_cancel_while_waiting_for_a_slot_costs_nothing_and_the_provider_ne
         await first.next_message(kind="document", timeout=15)
         await services.runner.idle()
         assert len(picwish.creates) == 1
-        assert await services.repo.balance(second.id) == 30
-        assert await services.repo.ledger_problems() == []
+        assert await services.ledger.balance(second.id) == 30
+        assert await services.ledger.problems() == []
 
 
 async def test_provider_failure_releases_credits_and_offers_retry(bot, telegram, picwish):
@@ -263,13 +263,13 @@ async def test_provider_failure_releases_credits_and_offers_retry(bot, telegram,
     await user.press(summary, "Confirm")
     await user.edited(summary, "could not read this image")
     assert "Your 6 credits were returned." in summary.text
-    assert await bot.repo.balance(user.id) == 30
+    assert await bot.ledger.balance(user.id) == 30
     await user.press(summary, "Try again")
     again = await user.next_message("Please check your order")
     await user.press(again, "Confirm")
     await user.next_message(kind="document", timeout=15)
     assert len(picwish.creates) == 2
-    assert await bot.repo.balance(user.id) == 24
+    assert await bot.ledger.balance(user.id) == 24
 
 
 async def test_provider_rejecting_the_key_is_reported(bot, telegram, picwish):
@@ -278,7 +278,7 @@ async def test_provider_rejecting_the_key_is_reported(bot, telegram, picwish):
     summary = await order_until_summary(user, "Visa", "USA Visa", "White")
     await user.press(summary, "Confirm")
     await user.edited(summary, "refused this bot's credentials")
-    assert await bot.repo.balance(user.id) == 30
+    assert await bot.ledger.balance(user.id) == 30
 
 
 @pytest.mark.parametrize(
@@ -294,7 +294,7 @@ async def test_bad_input_gets_a_clear_answer_and_costs_nothing(bot, telegram, pi
     await user.send_document(payload, filename, mime)
     await user.next_message(answer)
     assert picwish.creates == []
-    assert await bot.repo.balance(user.id) == 30
+    assert await bot.ledger.balance(user.id) == 30
 
 
 async def test_image_document_is_accepted(bot, telegram):
@@ -342,7 +342,7 @@ async def _rerender_flow(bot, telegram, picwish):
     assert tuple(float(v) for v in page) == pytest.approx((432, 288))  # 6 x 4 inches in points
     assert len(picwish.creates) == 2  # the sheet is made locally, for free
     assert [task.image is not None for task in picwish.tasks.values()] == [True, False]  # no new upload
-    assert await bot.repo.balance(user.id) == 40 - 6 - 6
+    assert await bot.ledger.balance(user.id) == 40 - 6 - 6
 
 
 async def test_callback_wakes_the_job_before_the_next_poll(make_settings, telegram, picwish):
@@ -378,7 +378,7 @@ async def test_a_forged_language_button_changes_nothing(bot, telegram):
     english = choice.button("English")["callback_data"]
     query = await user.press_data(choice, english.rsplit(":", 1)[0] + ":xx")
     await user.answer_to(query)  # the spinner stops; nothing else happens
-    assert await bot.repo.user_language(6002) == "zh-Hans"
+    assert await bot.users.language(6002) == "zh-Hans"
     await user.send_text("/balance")
     await user.next_message("30 积分")
 
@@ -427,7 +427,7 @@ async def test_admin_grant(bot, telegram):
         await admin.next_message("credits a whole number from 1 to 1000000")
     await admin.send_text("/grant 5555 100")
     await admin.next_message("Granted 100 credits to 5555")
-    assert await bot.repo.balance(5555) == 130
+    assert await bot.ledger.balance(5555) == 130
     assert len(await bot.db.fetchall("SELECT id FROM ledger WHERE kind = 'admin_grant'")) == 1
 
 
@@ -466,7 +466,7 @@ async def test_an_odd_status_answer_to_a_query_is_asked_again(bot, telegram, pic
     summary = await order_until_summary(user, "Visa", "USA Visa", "White")
     await user.press(summary, "Confirm")
     await user.next_message(kind="document", timeout=15)
-    assert await bot.repo.balance(user.id) == 24
+    assert await bot.ledger.balance(user.id) == 24
 
 
 async def test_odd_status_answers_in_a_row_end_the_job_and_refund_it(bot, telegram, picwish):
@@ -475,7 +475,7 @@ async def test_odd_status_answers_in_a_row_end_the_job_and_refund_it(bot, telegr
     summary = await order_until_summary(user, "Visa", "USA Visa", "White")
     await user.press(summary, "Confirm")
     await user.edited(summary, "could not understand", timeout=15)
-    assert "Your 6 credits were returned." in summary.text and await bot.repo.balance(user.id) == 30
+    assert "Your 6 credits were returned." in summary.text and await bot.ledger.balance(user.id) == 30
 
 
 async def _preview(user, picwish):
@@ -489,7 +489,7 @@ async def _preview(user, picwish):
 async def test_a_preview_is_made_final_from_its_image_id_at_the_normal_price(bot, telegram, picwish):
     user = telegram.user()
     document, image_id = await _preview(user, picwish)
-    assert await bot.repo.balance(user.id) == 30
+    assert await bot.ledger.balance(user.id) == 30
     await user.press(document, "Get it without the watermark (6 credits)")
     summary = await user.next_message("Please check your order")
     assert "Price: 6 credits" in summary.text and "Preview with watermark: off" in summary.text
@@ -499,7 +499,7 @@ async def test_a_preview_is_made_final_from_its_image_id_at_the_normal_price(bot
     assert create["last_id"] == image_id and "preview" not in create
     assert picwish.tasks[[t for t in picwish.tasks][-1]].image is None  # no new upload
     assert "without the watermark" not in str(final.buttons())
-    assert await bot.repo.balance(user.id) == 24
+    assert await bot.ledger.balance(user.id) == 24
 
 
 async def test_a_preview_picwish_forgot_fails_free_and_try_again_makes_it_from_the_photo(bot, telegram, picwish):
@@ -510,7 +510,7 @@ async def test_a_preview_picwish_forgot_fails_free_and_try_again_makes_it_from_t
     summary = await user.next_message("Please check your order")
     await user.press(summary, "Confirm")
     await user.edited(summary, "no longer keeps this preview", timeout=15)
-    assert await bot.repo.balance(user.id) == 30
+    assert await bot.ledger.balance(user.id) == 30
     await user.press(summary, "Try again")
     again = await user.next_message("Please check your order")
     assert "Price: 6 credits" in again.text
@@ -519,7 +519,7 @@ async def test_a_preview_picwish_forgot_fails_free_and_try_again_makes_it_from_t
     create = picwish.creates[-1]
     assert "last_id" not in create and "preview" not in create
     assert picwish.tasks[[t for t in picwish.tasks][-1]].image is not None  # made from the stored photo
-    assert await bot.repo.balance(user.id) == 24
+    assert await bot.ledger.balance(user.id) == 24
 
 
 async def test_a_final_that_failed_for_another_reason_is_tried_again_from_the_photo(bot, telegram, picwish):
@@ -536,7 +536,7 @@ async def test_a_final_that_failed_for_another_reason_is_tried_again_from_the_ph
     summary = await user.next_message("Please check your order")
     await user.press(summary, "Confirm")
     await user.edited(summary, "could not be processed", timeout=15)
-    assert picwish.creates[-1]["last_id"] == image_id and await bot.repo.balance(user.id) == 30
+    assert picwish.creates[-1]["last_id"] == image_id and await bot.ledger.balance(user.id) == 30
     clock.advance(3601)
     await user.press(summary, "Try again")
     again = await user.next_message("Please check your order")
@@ -546,7 +546,7 @@ async def test_a_final_that_failed_for_another_reason_is_tried_again_from_the_ph
     create = picwish.creates[-1]
     assert "last_id" not in create and "preview" not in create
     assert picwish.tasks[[t for t in picwish.tasks][-1]].image is not None  # made from the stored photo
-    assert await bot.repo.balance(user.id) == 24
+    assert await bot.ledger.balance(user.id) == 24
 
 
 async def test_a_photo_picwish_returns_inline_as_base64_is_delivered(bot, telegram, picwish):
@@ -567,7 +567,7 @@ async def test_a_gradient_where_the_spec_lets_the_colour_be_chosen_and_its_price
         await user.press(summary, "Confirm")
         await user.next_message(kind="document", timeout=15)
         assert picwish.creates[-1]["bg_color"] == "438EDB" and picwish.creates[-1]["bg_color2"]
-        assert await bot.repo.balance(user.id) == 22
+        assert await bot.ledger.balance(user.id) == 22
         menu = await send_photo_and_pick_idphoto(user)
         await user.press(menu, "Visa")
         await user.edited(menu, "Choose a spec")
@@ -597,7 +597,7 @@ async def test_beauty_refinements_are_offered_with_beauty_sent_with_gentle_stren
         create = picwish.creates[-1]
         assert (create["auto_sharp"], create["sharp_factor"]) == ("1", "0.3")
         assert (create["auto_thin_face"], create["thin_face_factor"]) == ("1", "0.2")
-        assert await bot.repo.balance(user.id) == 30 - 17
+        assert await bot.ledger.balance(user.id) == 30 - 17
         # Without beauty its refinements are neither offered nor kept.
         plain = await order_until_summary(user, "Visa", "India Visa", "White", options=("Beauty", "Sharpen", "Beauty"))
         assert "Beauty: off" in plain.text and "Price: 6 credits" in plain.text
@@ -618,7 +618,7 @@ async def test_print_sheet_refinements_a_column_on_white_paper_are_sent_priced_a
         assert (create["layout_vertical"], create["layout_bg_color"]) == ("1", "FFFFFF")
         width, height = pixel_size(document.data)
         assert height > width and corner_rgb(document.data) == (255, 255, 255)  # a column, on white
-        assert await bot.repo.balance(user.id) == 30 - 13
+        assert await bot.ledger.balance(user.id) == 30 - 13
         plain = await order_until_summary(user, "Visa", "India Visa", "White", options=("Print sheet",))
         await user.press(plain, "Confirm")
         sheet = await user.next_message(kind="document", timeout=15)
@@ -652,7 +652,7 @@ async def test_a_custom_size_typed_in_mm_is_checked_sent_by_its_millimetres_pric
         assert "spec_id" not in create and "px_width" not in create  # PicWish knows no spec 9001
         assert document.filename == "idphoto_custom-size-33x48mm_390x567_300dpi.jpg"
         assert pixel_size(document.data) == (390, 567) and dpi(document.data) == (300, 300)
-        assert await bot.repo.balance(user.id) == 30 - 8
+        assert await bot.ledger.balance(user.id) == 30 - 8
 
         # Another background keeps the size: the same millimetres, re-rendered from the image id.
         await user.press(document, "Another background colour")
@@ -683,7 +683,7 @@ async def test_a_large_custom_size_gets_a_lower_dpi_and_a_small_head_is_told_to_
     colours = await user.next_message("background colour")
     assert "30×40 mm · 354×472 px · 300 dpi" in colours.text
     assert menu.text.startswith("Choose a category")
-    assert picwish.creates == [] and await bot.repo.balance(user.id) == 30
+    assert picwish.creates == [] and await bot.ledger.balance(user.id) == 30
 
 
 async def test_a_chinese_user_finds_and_orders_a_spec_in_chinese(bot, telegram, picwish):

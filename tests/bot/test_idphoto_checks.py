@@ -19,7 +19,7 @@ from tests.sample_photos import photo
 
 async def _nothing_spent(services, picwish, user) -> None:
     assert picwish.creates == []
-    assert await services.repo.balance(user.id) == 30
+    assert await services.ledger.balance(user.id) == 30
     assert await services.db.fetchall("SELECT id FROM jobs") == []
 
 

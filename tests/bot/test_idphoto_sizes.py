@@ -58,8 +58,8 @@ async def test_two_sizes_by_picwish_one_price_one_confirm_a_photo_and_file_each(
     await user.edited(summary, "USA Visa · 51×51 mm, ⬜ White: ✅ Done! 6 credits used.")
     await user.next_message("Small 2 Inch · 35×45 mm, 🟦 Blue: ✅ Done! 3 credits used.")
     assert sorted((c["spec_id"], c["bg_color"]) for c in picwish.creates) == [("1104", "438EDB"), ("3108", "FFFFFF")]
-    assert await bot.repo.balance(user.id) == 21
-    assert await bot.repo.ledger_problems() == []
+    assert await bot.ledger.balance(user.id) == 21
+    assert await bot.ledger.problems() == []
     first, extra = await _jobs(bot)
     assert (first["price"], extra["price"]) == (6, 3)
     assert first["order_group"] == extra["order_group"] == first["id"]
@@ -84,8 +84,8 @@ async def test_cancel_while_the_order_waits_for_a_slot_cancels_every_size(make_s
         await first.next_message(kind="document", timeout=15)
         await services.runner.idle()
         assert len(picwish.creates) == 1
-        assert await services.repo.balance(second.id) == 30
-        assert await services.repo.ledger_problems() == []
+        assert await services.ledger.balance(second.id) == 30
+        assert await services.ledger.problems() == []
 
 
 async def test_one_picwish_task_failing_gives_back_only_its_size(bot, telegram, picwish):
@@ -102,8 +102,8 @@ async def test_one_picwish_task_failing_gives_back_only_its_size(bot, telegram, 
     await user.edited(summary, "USA Visa · 51×51 mm, ⬜ White: ✅ Done! 6 credits used.")
     await bot.runner.idle()
     assert len(user.messages("document")) == 1
-    assert await bot.repo.balance(user.id) == 24
-    assert await bot.repo.ledger_problems() == []
+    assert await bot.ledger.balance(user.id) == 24
+    assert await bot.ledger.problems() == []
     assert sorted(job["state"] for job in await _jobs(bot)) == ["failed", "succeeded"]
     # Try again makes that size at the price it had in the order, once.
     picwish.states_by_spec = {}
@@ -118,9 +118,9 @@ async def test_one_picwish_task_failing_gives_back_only_its_size(bot, telegram, 
     await user.press(twice, "Confirm")
     await user.api.wait_for(lambda: "Please check" not in twice.text)
     await bot.runner.idle()
-    assert await bot.repo.balance(user.id) == 21
+    assert await bot.ledger.balance(user.id) == 21
     assert len(picwish.creates) == 3
-    assert await bot.repo.ledger_problems() == []
+    assert await bot.ledger.problems() == []
 
 
 async def test_a_size_the_head_is_too_small_for_is_refused_by_name_and_the_order_stands(
@@ -159,7 +159,7 @@ async def test_a_size_the_head_is_too_small_for_is_refused_by_name_and_the_order
         assert picwish.creates == [] and await services.db.fetchall("SELECT id FROM jobs") == []
         await user.press(again, "Confirm")
         await _documents(user, 1)
-        assert len(picwish.creates) == 1 and await services.repo.balance(user.id) == 24
+        assert len(picwish.creates) == 1 and await services.ledger.balance(user.id) == 24
 
 
 async def test_an_extra_size_can_be_taken_out_and_the_bound_is_kept(make_settings, telegram, picwish):
@@ -207,9 +207,9 @@ async def test_the_order_survives_restarts_while_sizes_are_added_and_while_the_t
         await services.runner.idle()
         assert len(picwish.creates) == 2
         assert len(user.messages("document")) == 2 and len(user.messages("photo")) == 2
-        assert await services.repo.balance(2701) == 21
-        assert await services.repo.ledger_problems() == []
-        assert await services.repo.open_jobs() == []
+        assert await services.ledger.balance(2701) == 21
+        assert await services.ledger.problems() == []
+        assert await services.jobs.unfinished() == []
 
 
 async def test_the_summary_of_several_sizes_in_chinese(bot, telegram, picwish):
@@ -272,8 +272,8 @@ async def test_local_engine_buys_the_preview_with_another_size_made_at_confirm(m
         assert visa.data == services.media.read(stored)  # the very file the preview was measured on
         extra = next(job for job in paid if job["price"] == 1)
         assert extra["options"]["cutout_accepted"] and extra["input_ref"] == free["input_ref"]
-        assert await services.repo.balance(user.id) == 27
-        assert await services.repo.ledger_problems() == []
+        assert await services.ledger.balance(user.id) == 27
+        assert await services.ledger.problems() == []
 
 
 async def test_the_local_order_survives_restarts_between_the_preview_and_confirm(make_settings, telegram):
@@ -297,6 +297,6 @@ async def test_the_local_order_survives_restarts_between_the_preview_and_confirm
         documents = await _documents(user, 2)
         assert sorted(documents) == ["idphoto_small-2-inch_413x531_300dpi.jpg", "idphoto_usa-visa_602x602_300dpi.jpg"]
         await services.runner.idle()
-        assert await services.repo.balance(2702) == 27
-        assert await services.repo.ledger_problems() == []
-        assert await services.repo.open_jobs() == []
+        assert await services.ledger.balance(2702) == 27
+        assert await services.ledger.problems() == []
+        assert await services.jobs.unfinished() == []

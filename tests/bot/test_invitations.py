@@ -11,7 +11,7 @@ import pytest
 
 from bot.main.app import running
 from bot.storage.invites import Invites
-from bot.storage.repo import Credits
+from bot.storage.ledger import Credits
 from tests.bot.flows import order_finished
 from tests.conftest import postgres_schema
 
@@ -54,15 +54,15 @@ async def test_a_newcomer_and_the_inviter_each_earn_the_bonus_once_with_the_firs
             " 5 free credits."
         )
         assert (await inviter.next_message("🎁")).text == "🎁 你邀请的朋友收到了首个付费订单：你获得 5 免费积分。"
-        assert await bot.repo.credits(newcomer.id) == Credits(30 - 6 + 5, 0)  # free credits, never bought ones
-        assert await bot.repo.balance(inviter.id) == 35
+        assert await bot.ledger.credits(newcomer.id) == Credits(30 - 6 + 5, 0)  # free credits, never bought ones
+        assert await bot.ledger.balance(inviter.id) == 35
 
         await order_finished(newcomer, "Visa", "USA Visa", "White")  # a second order: nothing more
         await bot.runner.idle()
-        assert await bot.repo.balance(newcomer.id) == 30 - 12 + 5 and await bot.repo.balance(inviter.id) == 35
+        assert await bot.ledger.balance(newcomer.id) == 30 - 12 + 5 and await bot.ledger.balance(inviter.id) == 35
         assert [m.text for m in newcomer.messages() if m.text.startswith("🎁")] == [told.text]
         assert len([m for m in inviter.messages() if m.text.startswith("🎁")]) == 1
-        assert await bot.repo.ledger_problems() == []
+        assert await bot.ledger.problems() == []
 
         await admin.send_text("/stats")
         stats = await admin.next_message("📊")
@@ -90,9 +90,9 @@ async def test_no_bonus_for_oneself_a_known_person_a_returning_one_or_an_unknown
         for user in (known, returning, stranger):
             await order_finished(user, "Visa", "USA Visa", "White")
         await bot.runner.idle()
-        assert [await bot.repo.balance(user.id) for user in (inviter, known, returning, stranger)] == [30, 24, 24, 24]
+        assert [await bot.ledger.balance(user.id) for user in (inviter, known, returning, stranger)] == [30, 24, 24, 24]
         assert not any(m.text.startswith("🎁") for u in (inviter, known, returning, stranger) for m in u.messages())
-        assert await bot.repo.ledger_problems() == []
+        assert await bot.ledger.problems() == []
 
 
 async def test_no_invitations_when_the_bonus_is_zero(make_settings, telegram):

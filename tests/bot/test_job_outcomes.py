@@ -6,7 +6,8 @@ import pytest
 
 from bot.main.app import running
 from bot.storage.db import Database
-from bot.storage.repo import JobDraft, Repository
+from bot.storage.jobs import JobDraft
+from bot.storage.repositories import Repositories
 from providers.orders import IdPhotoOrder
 from providers.picwish import PicwishClient
 from tests.bot.flows import order_until_summary
@@ -32,8 +33,8 @@ async def test_every_failed_state_is_told_and_refunded(bot, telegram, picwish, s
     await user.edited(summary, message)
     assert "Your 6 credits were returned." in summary.text
     assert [b["text"] for b in summary.buttons()] == ["🔁 Try again", "📷 New photo"]
-    assert await bot.repo.balance(user.id) == 30
-    assert await bot.repo.ledger_problems() == []
+    assert await bot.ledger.balance(user.id) == 30
+    assert await bot.ledger.problems() == []
 
 
 @pytest.mark.parametrize(
@@ -50,7 +51,7 @@ async def test_http_errors_on_submit_are_told_and_refunded(bot, telegram, picwis
     summary = await order_until_summary(user, "Visa", "USA Visa", "White")
     await user.press(summary, "Confirm")
     await user.edited(summary, message)
-    assert await bot.repo.balance(user.id) == 30
+    assert await bot.ledger.balance(user.id) == 30
     assert len(picwish.creates) == 1
 
 
@@ -61,7 +62,7 @@ async def test_deadline_releases_the_credits(make_settings, telegram, picwish):
         summary = await order_until_summary(user, "Visa", "USA Visa", "White")
         await user.press(summary, "Confirm")
         await user.edited(summary, "This took too long")
-        assert await services.repo.balance(user.id) == 30
+        assert await services.ledger.balance(user.id) == 30
 
 
 async def test_double_tap_on_confirm_holds_once(bot, telegram, picwish):
@@ -74,7 +75,7 @@ async def test_double_tap_on_confirm_holds_once(bot, telegram, picwish):
     assert sorted(answers, key=str) == [None, "This order has expired. Send a photo to start again."]
     await bot.runner.idle()
     assert len(picwish.creates) == 1
-    assert await bot.repo.balance(user.id) == 24
+    assert await bot.ledger.balance(user.id) == 24
 
 
 async def _prepare_job(
@@ -90,8 +91,8 @@ async def _prepare_job(
 
     db = await Database.open(settings.database.path)
     try:
-        repo = Repository(db, settings.credits.daily_free)
-        await repo.ensure_user(5001, 5001, "en")
+        repos = Repositories.on(db, daily_free=settings.credits.daily_free)
+        await repos.users.ensure(5001, 5001, "en")
         options = {
             "spec_id": 3108,
             "px_width": 602,
@@ -107,8 +108,10 @@ async def _prepare_job(
             "last_id": None,
         }
         input_ref = MediaStore(settings.media_dir).save_input(photo) if photo else None
-        job = await repo.create_job(JobDraft(5001, 5001, "idphoto", provider, options, input_ref, 6, deadline_seconds))
-        await repo.update(job.id, state=state, provider_task_id=task_id)
+        job = await repos.jobs.create(
+            JobDraft(5001, 5001, "idphoto", provider, options, input_ref, 6, deadline_seconds)
+        )
+        await repos.jobs.update(job.id, state=state, provider_task_id=task_id)
         return job.id
     finally:
         await db.close()
@@ -126,7 +129,7 @@ async def test_a_finished_task_past_its_deadline_is_still_delivered(make_setting
         document = await user.next_message(kind="document", timeout=15)
         assert document.filename.startswith("idphoto_usa-visa_602x602")
         await services.runner.idle()
-        assert (await services.repo.get_job(job_id)).state == "succeeded"
+        assert (await services.jobs.get(job_id)).state == "succeeded"
         assert len(picwish.creates) == 1
 
 
@@ -137,11 +140,11 @@ async def test_a_job_found_submitting_is_not_sent_again(make_settings, telegram,
         user = telegram.user()
         await user.next_message("restarted while sending your order", timeout=15)
         await services.runner.idle()
-        job = await services.repo.get_job(job_id)
+        job = await services.jobs.get(job_id)
         assert (job.state, job.error, job.delivery) == ("failed", "interrupted", "done")
         assert picwish.creates == []
-        assert await services.repo.balance(5001) == 30
-        assert await services.repo.ledger_problems() == []
+        assert await services.ledger.balance(5001) == 30
+        assert await services.ledger.problems() == []
 
 
 async def test_requests_per_minute_are_limited(make_settings, telegram):
@@ -175,4 +178,4 @@ async def test_unfinished_jobs_per_user_are_limited(make_settings, telegram, pic
         second = await order_until_summary(user, "Visa", "Japan Visa", "White")
         await user.press(second, "Confirm")
         await user.edited(second, "You already have 1 photos in the works")
-        assert len(picwish.creates) == 1 and await services.repo.balance(user.id) == 24
+        assert len(picwish.creates) == 1 and await services.ledger.balance(user.id) == 24

@@ -49,7 +49,7 @@ async def test_local_id_photo_end_to_end(local_bot, telegram, picwish):
     assert all(v >= 250 for v in corner_rgb(document.data))
     await user.next_message("Done! 2 credits used.")
     assert picwish.creates == []
-    assert await local_bot.repo.balance(user.id) == 28
+    assert await local_bot.ledger.balance(user.id) == 28
     (job,) = await local_bot.db.fetchall("SELECT result FROM jobs WHERE price > 0")
     assert '"rule": "usa"' in job["result"]  # placed by the official U.S. rule
 
@@ -89,7 +89,7 @@ async def test_no_face_is_refused_before_any_charge(make_settings, telegram, qq,
         refusal = await user.next_message("could not find a face")
         assert [b["text"] for b in refusal.buttons()] == ["📷 New photo"]
         assert qq.requests == [] and wanxing.jobs == {}
-        assert await services.repo.balance(user.id) == 30
+        assert await services.ledger.balance(user.id) == 30
         assert await services.db.fetchall("SELECT * FROM jobs") == []
 
 
@@ -119,14 +119,14 @@ async def test_a_local_job_interrupted_by_a_restart_runs_again(make_settings, te
         document = await user.next_message(kind="document", timeout=30)
         assert pixel_size(document.data) == (602, 602)
         await services.runner.idle()
-        assert (await services.repo.get_job(job_id)).state == "succeeded"
-        assert await services.repo.ledger_problems() == []
+        assert (await services.jobs.get(job_id)).state == "succeeded"
+        assert await services.ledger.problems() == []
 
 
 async def test_free_reedits_of_a_finished_photo(local_bot, telegram):
     user = telegram.user()
     document = await local_finished(user, "Common sizes", "Small 2 Inch", "Blue")
-    balance = await local_bot.repo.balance(user.id)
+    balance = await local_bot.ledger.balance(user.id)
 
     await user.press(document, "File size")
     windows = await user.next_message("Which file size")
@@ -151,7 +151,7 @@ async def test_free_reedits_of_a_finished_photo(local_bot, telegram):
     )  # 5-inch paper (turned) holds 4: the first ×4 is 6-inch paper's
     assert pixel_size(sheet.data) == (1800, 1200)
 
-    assert await local_bot.repo.balance(user.id) == balance
+    assert await local_bot.ledger.balance(user.id) == balance
     assert len(await local_bot.db.fetchall("SELECT id FROM jobs")) == 2  # the preview and the photo bought
 
 
@@ -172,7 +172,7 @@ async def test_another_colour_from_a_local_photo(local_bot, telegram):
 async def test_forged_reedit_buttons_do_no_work(local_bot, telegram):
     """Only the offered windows, DPIs and copy counts, only for ID photos: a modified client gets
     a toast and nothing is made."""
-    from bot.storage.repo import JobDraft, JobResult
+    from bot.storage.jobs import JobDraft, JobResult
 
     user = telegram.user()
     document = await local_finished(user, "Common sizes", "Small 2 Inch", "Blue")
@@ -184,11 +184,9 @@ async def test_forged_reedit_buttons_do_no_work(local_bot, telegram):
     await user.press(document, "Print sheet")
     sheet = (await user.next_message("Print sheet on which paper")).button("×4")["callback_data"].rsplit(":", 1)[0]
 
-    anime = await local_bot.repo.create_job(
-        JobDraft(user.id, user.id, "anime", "qq_anime", {"style": "x"}, None, 0, 60)
-    )
-    await local_bot.repo.transition(anime.id, ("queued",), "running")
-    assert await local_bot.repo.settle(
+    anime = await local_bot.jobs.create(JobDraft(user.id, user.id, "anime", "qq_anime", {"style": "x"}, None, 0, 60))
+    await local_bot.jobs.transition(anime.id, ("queued",), "running")
+    assert await local_bot.jobs.settle(
         anime, "succeeded", result=JobResult(files=[local_bot.media.save_result(anime.id, 0, document.data)])
     )
     documents = len(user.messages("document"))

@@ -80,7 +80,7 @@ async def test_the_preview_is_free_reduced_watermarked_and_carries_its_checklist
     # Nothing paid, no exact file handed out: the menu says so, one free job holds the file.
     await _shown(user, "✅ Done! Nothing was charged.")  # the menu, once the preview's status
     assert user.messages("document") == []
-    assert await local_bot.repo.balance(user.id) == 30
+    assert await local_bot.ledger.balance(user.id) == 30
     (job,) = await _jobs(local_bot)
     assert (job["price"], job["state"], job["options"]["preview"]) == (0, "succeeded", True)
     assert [c["key"] for c in job["result"]["placement"]["checklist"]][-1] == "background"
@@ -90,7 +90,7 @@ async def test_the_preview_is_free_reduced_watermarked_and_carries_its_checklist
     shown = np.asarray(Image.open(io.BytesIO(preview.data)).convert("L"), dtype=float)
     reduced = np.asarray(Image.open(io.BytesIO(exact)).convert("L").resize((360, 360)), dtype=float)
     assert np.abs(shown - reduced).mean() > 3
-    assert await local_bot.repo.ledger_problems() == []
+    assert await local_bot.ledger.problems() == []
 
 
 async def test_confirm_charges_once_and_delivers_the_stored_file_without_making_it_again(local_bot, telegram):
@@ -120,8 +120,8 @@ async def test_confirm_charges_once_and_delivers_the_stored_file_without_making_
     assert bought["options"]["from_preview"] == preview_job["id"] and bought["input_ref"] == made["result"]["files"][0]
     ledger = await local_bot.db.fetchall("SELECT kind, amount FROM ledger WHERE job_id = ?", (bought["id"],))
     assert sorted((row["kind"], row["amount"]) for row in ledger) == [("capture", 2), ("hold", 2)]
-    assert await local_bot.repo.balance(user.id) == 28
-    assert await local_bot.repo.ledger_problems() == []
+    assert await local_bot.ledger.balance(user.id) == 28
+    assert await local_bot.ledger.problems() == []
 
 
 async def test_cancel_costs_nothing(local_bot, telegram):
@@ -131,7 +131,7 @@ async def test_cancel_costs_nothing(local_bot, telegram):
     cancelled = await user.next_message("Order cancelled. Nothing was charged.")
     assert [b["text"] for b in cancelled.buttons()] == ["📷 New photo"]
     await telegram.wait_for(lambda: not preview.buttons())
-    assert await local_bot.repo.balance(user.id) == 30
+    assert await local_bot.ledger.balance(user.id) == 30
     assert [job["price"] for job in await _jobs(local_bot)] == [0]
     assert user.messages("document") == []
 
@@ -157,11 +157,11 @@ async def test_free_previews_are_bounded_per_user(make_settings, telegram):
         assert "⬜ White" in [b["text"] for b in refused.buttons()]  # the same step, to press again later
         assert engine.started == started
         assert [job["price"] for job in await _jobs(bot)] == [0, 0]
-        assert await bot.repo.balance(user.id) == 30
+        assert await bot.ledger.balance(user.id) == 30
         # Buying one of them is not a preview: it is not bounded.
         await user.press(blue, "Confirm")
         await user.next_message(kind="document", timeout=30)
-        assert await bot.repo.balance(user.id) == 28
+        assert await bot.ledger.balance(user.id) == 28
 
 
 async def test_a_restart_between_preview_and_confirm_still_delivers(make_settings, telegram):
@@ -177,8 +177,8 @@ async def test_a_restart_between_preview_and_confirm_still_delivers(make_setting
         document = await user.next_message(kind="document", timeout=30)
         assert document.data == exact
         await user.next_message("✅ Done! 2 credits used.")
-        assert await bot.repo.balance(user.id) == 28
-        assert await bot.repo.ledger_problems() == []
+        assert await bot.ledger.balance(user.id) == 28
+        assert await bot.ledger.problems() == []
 
 
 async def test_the_preview_gives_no_exact_file_through_a_forged_button(local_bot, telegram):
@@ -201,8 +201,8 @@ async def test_a_preview_is_bought_when_credits_come_later(make_settings, telegr
         short = await user.next_message("This costs 2 credits but you have 1.")
         assert short.buttons() == []  # no credits on sale here
         assert [job["price"] for job in await _jobs(bot)] == [0]
-        await bot.repo.admin_grant(user.id, 5, "test")
+        await bot.ledger.admin_grant(user.id, 5, "test")
         await user.press(preview, "Confirm")  # still under the preview
         await user.next_message(kind="document", timeout=30)
-        assert await bot.repo.balance(user.id) == 4
-        assert await bot.repo.ledger_problems() == []
+        assert await bot.ledger.balance(user.id) == 4
+        assert await bot.ledger.problems() == []

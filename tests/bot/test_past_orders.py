@@ -14,8 +14,9 @@ import time
 import pytest
 
 from bot.main.app import running
+from bot.storage.jobs import JobDraft, JobState
 from bot.storage.opening import open_store
-from bot.storage.repo import JobDraft, JobState, Repository
+from bot.storage.repositories import Repositories
 from bot.telegram.ui.callback_data import RetryOrder, SendAgain
 from tests.bot.flows import local_preview, order_anime, order_finished, order_until_summary
 from tests.conftest import postgres_schema
@@ -65,20 +66,20 @@ async def test_orders_lists_states_and_prices_in_both_languages_and_sends_files_
 
         # Again, from the stored files: the same exact file, no provider asked, nothing charged.
         ledger = await bot.db.fetchall("SELECT * FROM ledger ORDER BY id")
-        balance, submitted = await bot.repo.balance(user.id), len(picwish.creates)
+        balance, submitted = await bot.ledger.balance(user.id), len(picwish.creates)
         await user.press(listing, "📥 3")
         photo = await user.next_message(kind="photo")
         again = await user.next_message(kind="document")
         assert "USA Visa · 602×602 px · 300 dpi" in photo.text
         assert (again.data, again.filename) == (delivered.data, delivered.filename)
         assert [b["text"] for b in again.buttons()] == [b["text"] for b in delivered.buttons()]
-        assert await bot.repo.balance(user.id) == balance == 30 - 6 - 2
+        assert await bot.ledger.balance(user.id) == balance == 30 - 6 - 2
         assert await bot.db.fetchall("SELECT * FROM ledger ORDER BY id") == ledger
         assert len(picwish.creates) == submitted
-        assert await bot.repo.ledger_problems() == []
+        assert await bot.ledger.problems() == []
 
         # Another person's order, by a forged button: refused, nothing sent to anyone.
-        idphoto_job = (await bot.repo.recent_jobs(user.id, 3))[2]
+        idphoto_job = (await bot.jobs.recent(user.id, 3))[2]
         own = await _orders(stranger, "no orders yet")
         sent = len(telegram.log)
         forged = await stranger.press_data(own, SendAgain(idphoto_job.id).data())
@@ -133,7 +134,7 @@ async def test_buttons_work_after_a_restart_until_the_files_are_no_longer_kept(m
         (entry,) = _lines(await _orders(user, "Your orders"))
         assert entry.endswith("✅ done · files no longer kept · 6 credits")
         assert len(user.messages("document")) == 2  # delivered, then sent again once: nothing more
-        assert await bot.repo.ledger_problems() == []
+        assert await bot.ledger.problems() == []
 
 
 async def test_long_histories_come_a_page_at_a_time_newest_first_on_postgres(make_settings, telegram):
@@ -141,11 +142,13 @@ async def test_long_histories_come_a_page_at_a_time_newest_first_on_postgres(mak
     user = telegram.user(user_id=7004)
     store = await open_store(settings.database.path, settings.database.url)
     try:  # seven orders, a day apart, settled and told before the bot starts
-        repo = Repository(store, daily_free=30)
-        await repo.ensure_user(user.id, user.id, "en")
+        repos = Repositories.on(store, daily_free=30)
+        await repos.users.ensure(user.id, user.id, "en")
         for number in range(7):
-            job = await repo.create_job(JobDraft(user.id, user.id, "repair", "hili", {"mode": "upscale"}, None, 1, 60))
-            await repo.settle(job, JobState.FAILED if number % 2 else JobState.CANCELLED, error="invalid_image")
+            job = await repos.jobs.create(
+                JobDraft(user.id, user.id, "repair", "hili", {"mode": "upscale"}, None, 1, 60)
+            )
+            await repos.jobs.settle(job, JobState.FAILED if number % 2 else JobState.CANCELLED, error="invalid_image")
             await store.write(
                 "UPDATE jobs SET created_at = ?, delivery = 'done' WHERE id = ?", (1_700_000_000 + number * DAY, job.id)
             )
@@ -165,7 +168,7 @@ async def test_long_histories_come_a_page_at_a_time_newest_first_on_postgres(mak
         assert [b["text"] for b in listing.buttons()] == ["◀ Newer"]
         await user.press(listing, "◀ Newer")
         await user.edited(listing, "(1–5)")
-        assert await bot.repo.ledger_problems() == []
+        assert await bot.ledger.problems() == []
 
 
 async def test_a_free_preview_comes_again_as_its_preview_with_confirm_never_as_its_exact_file(make_settings, telegram):
@@ -183,9 +186,9 @@ async def test_a_free_preview_comes_again_as_its_preview_with_confirm_never_as_i
         assert [b["text"] for b in again.buttons()] == [b["text"] for b in preview.buttons()]
         await user.press(again, "Confirm")  # its Confirm buys it, once
         document = await user.next_message(kind="document", timeout=30)
-        assert document.data == bot.media.read((await bot.repo.recent_jobs(user.id, 2))[1].result.files[0])
+        assert document.data == bot.media.read((await bot.jobs.recent(user.id, 2))[1].result.files[0])
         assert len(user.messages("document")) == 1
-        assert await bot.repo.balance(user.id) == 28
+        assert await bot.ledger.balance(user.id) == 28
         await bot.runner.idle()
 
         # Bought, it is listed as the paid order it became (the purchase), whose files are the exact file.
@@ -212,8 +215,8 @@ async def test_a_free_preview_comes_again_as_its_preview_with_confirm_never_as_i
         await user.edited(choice, "已切换为简体中文")
         left, bought = _lines(await _orders(user, "你的订单"))
         assert left.endswith("👁 免费预览 · 免费") and bought.endswith("✅ 已完成 · 2 积分")
-        assert len(user.messages("document")) == documents and await bot.repo.balance(user.id) == 28
-        assert await bot.repo.ledger_problems() == []
+        assert len(user.messages("document")) == documents and await bot.ledger.balance(user.id) == 28
+        assert await bot.ledger.problems() == []
 
 
 async def test_a_failed_order_is_tried_again_from_its_photo_as_a_fresh_order_until_the_photo_goes(
@@ -227,8 +230,8 @@ async def test_a_failed_order_is_tried_again_from_its_photo_as_a_fresh_order_unt
         await user.press(failing, "Confirm")
         await user.edited(failing, "could not be processed")
         await bot.runner.idle()
-        (failed,) = await bot.repo.recent_jobs(user.id, 5)
-        assert failed.state == JobState.FAILED and await bot.repo.balance(user.id) == 30  # it cost nothing
+        (failed,) = await bot.jobs.recent(user.id, 5)
+        assert failed.state == JobState.FAILED and await bot.ledger.balance(user.id) == 30  # it cost nothing
 
         # Another person's failed order, by a forged button: refused, nothing sent to anyone.
         own = await _orders(stranger, "no orders yet")
@@ -252,10 +255,10 @@ async def test_a_failed_order_is_tried_again_from_its_photo_as_a_fresh_order_unt
         await user.press(summary, "Confirm")
         await user.next_message(kind="document", timeout=15)
         await bot.runner.idle()
-        retried, _ = await bot.repo.recent_jobs(user.id, 5)
+        retried, _ = await bot.jobs.recent(user.id, 5)
         assert (retried.input_ref, retried.options, retried.price) == (failed.input_ref, failed.options, 7)
         assert len(picwish.creates) == 2 and picwish.creates[-1]["spec_id"] == "3108"
-        assert await bot.repo.balance(user.id) == 23
+        assert await bot.ledger.balance(user.id) == 23
 
         # A finished order is not tried again, whatever the button says.
         forged = await user.press_data(listing, RetryOrder(retried.id).data())
@@ -264,7 +267,7 @@ async def test_a_failed_order_is_tried_again_from_its_photo_as_a_fresh_order_unt
         done, failed_entry = _lines(listing)
         assert done.endswith("✅ done · 7 credits") and failed_entry.endswith("❌ failed · 6 credits returned")
         assert [b["text"] for b in listing.buttons()] == ["📥 1", "🔁 2"]
-        assert await bot.repo.ledger_problems() == []
+        assert await bot.ledger.problems() == []
 
     _age(settings.media_dir / "inputs", 8)
     _age(settings.media_dir / "results", 8)
@@ -286,4 +289,4 @@ async def test_a_failed_order_is_tried_again_from_its_photo_as_a_fresh_order_unt
         assert await user.answer_to(pressed) == "这个订单的照片已不再保存。请重新发送照片再下单。"
         (_, failed_entry) = _lines(await _orders(user, "你的订单"))
         assert failed_entry.endswith("❌ 失败 · 照片已不再保存 · 6 积分已退回")
-        assert len(picwish.creates) == 2 and await bot.repo.balance(user.id) == 23
+        assert len(picwish.creates) == 2 and await bot.ledger.balance(user.id) == 23

@@ -9,8 +9,8 @@ import pytest
 import yaml
 
 from bot.main.app import running
+from bot.storage.ledger import Credits
 from bot.storage.opening import open_store
-from bot.storage.repo import Credits
 from tests.bot.flows import order_until_summary, send_photo_and_pick_idphoto
 from tests.bot.process import BotProcess
 from tests.conftest import postgres_schema
@@ -54,7 +54,7 @@ async def test_buying_a_pack_adds_its_credits_once(shop, telegram):
     assert answer == {"ok": True, "error_message": None} and charge_id
     thanks = await user.next_message("Thank you!")
     assert thanks.text == "⭐ Thank you! 30 credits added; you now have 60."
-    credits = await shop.repo.credits(801)
+    credits = await shop.ledger.credits(801)
     assert (credits.total, credits.bought, credits.free) == (60, 30, 30)
     # Telegram delivers the same update again: nothing more is added, nothing is said.
     await user.send_payment(charge_id)
@@ -64,8 +64,8 @@ async def test_buying_a_pack_adds_its_credits_once(shop, telegram):
     assert "Of these, 30 are free and 30 bought" in balance.text
     assert f": 30 credits for 50 ⭐ (payment {charge_id})" in balance.text
     assert sum("Thank you" in m.text for m in user.messages()) == 1
-    assert await shop.repo.credits(801) == credits
-    assert await shop.repo.ledger_problems() == []
+    assert await shop.ledger.credits(801) == credits
+    assert await shop.ledger.problems() == []
 
 
 async def test_bought_credits_survive_the_daily_top_up_and_are_spent_after_free_ones(shop, telegram):
@@ -75,13 +75,13 @@ async def test_bought_credits_survive_the_daily_top_up_and_are_spent_after_free_
     summary = await order_until_summary(user, "Visa", "USA Visa", "White")
     await user.press(summary, "Confirm")
     await user.next_message(kind="document", timeout=15)
-    credits = await shop.repo.credits(802)
+    credits = await shop.ledger.credits(802)
     assert (credits.free, credits.bought) == (24, 30)  # the 6 came from the free credits
     # Tomorrow the free credits are topped up to 30 again; the bought ones stay as they are.
-    shop.repo.today = lambda: "2099-01-01"  # type: ignore[method-assign]
-    credits = await shop.repo.credits(802)
+    shop.ledger.today = lambda: "2099-01-01"  # type: ignore[method-assign]
+    credits = await shop.ledger.credits(802)
     assert (credits.free, credits.bought) == (30, 30)
-    assert await shop.repo.ledger_problems() == []
+    assert await shop.ledger.problems() == []
 
 
 async def test_a_forged_or_changed_checkout_is_refused_and_charges_nothing(shop, telegram):
@@ -116,9 +116,9 @@ async def test_buying_from_the_not_enough_credits_refusal_then_confirming_the_sa
         await user.next_message("Thank you!")
         await user.press(summary, "Confirm")  # the order waited on screen
         await user.next_message(kind="document", timeout=15)
-        credits = await shop.repo.credits(805)
+        credits = await shop.ledger.credits(805)
         assert (credits.free, credits.bought) == (0, 29)  # 5 free, then 1 bought
-        assert await shop.repo.ledger_problems() == []
+        assert await shop.ledger.problems() == []
 
 
 async def test_an_admin_refund_gives_the_stars_back_and_takes_the_credits(shop, telegram):
@@ -134,7 +134,7 @@ async def test_an_admin_refund_gives_the_stars_back_and_takes_the_credits(shop, 
     assert "You have 30 now" in told.text
     # Telegram reports the refund as well (refunded_payment): it takes nothing back a second time.
     await telegram.wait_for(lambda: any("refunded_payment" in u.get("message", {}) for u in telegram.pushed.values()))
-    assert await shop.repo.credits(806) == type(await shop.repo.credits(806))(30, 0)
+    assert await shop.ledger.credits(806) == type(await shop.ledger.credits(806))(30, 0)
     await admin.send_text(f"/refund {charge_id}")
     await admin.next_message(f"Payment {charge_id} was refunded already.")
     await admin.send_text("/refund nope")
@@ -144,7 +144,7 @@ async def test_an_admin_refund_gives_the_stars_back_and_takes_the_credits(shop, 
     await stranger.next_message("This command is for the bot's administrators.")
     await user.send_text("/balance")
     assert "30 credits for 50 ⭐, refunded" in (await user.next_message("You have")).text
-    assert await shop.repo.ledger_problems() == []
+    assert await shop.ledger.problems() == []
 
 
 async def test_refunding_spent_credits_asks_the_admin_then_blocks_orders_until_bought_again(
@@ -165,7 +165,7 @@ async def test_refunding_spent_credits_asks_the_admin_then_blocks_orders_until_b
         question = await admin.next_message("Refund anyway?")
         await admin.press(question, "Refund anyway")
         await admin.edited(question, "Refunded 50 ⭐ to user 808")
-        credits = await shop.repo.credits(808)
+        credits = await shop.ledger.credits(808)
         assert (credits.total, credits.bought) == (-6, -6)
         summary = await order_until_summary(user, "Visa", "USA Visa", "White")
         await user.press(summary, "Confirm")
@@ -174,8 +174,8 @@ async def test_refunding_spent_credits_asks_the_admin_then_blocks_orders_until_b
         await user.next_message("Thank you!")
         await user.press(summary, "Confirm")
         await user.next_message(kind="document", timeout=15)
-        assert (await shop.repo.credits(808)).bought == 30 - 6 - 6
-        assert await shop.repo.ledger_problems() == []
+        assert (await shop.ledger.credits(808)).bought == 30 - 6 - 6
+        assert await shop.ledger.problems() == []
 
 
 async def test_an_order_placed_while_telegram_refunds_cannot_spend_the_refunded_credits(
@@ -198,9 +198,9 @@ async def test_an_order_placed_while_telegram_refunds_cannot_spend_the_refunded_
         await user.edited(summary, "This costs 6 credits but you have 0")
         telegram.hold.pop("refundStarPayment").set()
         await admin.next_message("Refunded 50 ⭐ to user 817; 30 credits taken back.")
-        assert await shop.repo.credits(817) == Credits(0, 0)
+        assert await shop.ledger.credits(817) == Credits(0, 0)
         assert await shop.db.fetchall("SELECT * FROM jobs") == []
-        assert await shop.repo.ledger_problems() == []
+        assert await shop.ledger.problems() == []
 
 
 async def test_a_refund_made_by_telegram_is_taken_back_once_and_the_admins_told_when_spent(
@@ -217,8 +217,8 @@ async def test_a_refund_made_by_telegram_is_taken_back_once_and_the_admins_told_
         await user.send_text("/balance")
         balance = await user.next_message("You have")
         assert "you owe 6 credits" in balance.text
-        assert (await shop.repo.credits(809)).bought == -6
-        assert await shop.repo.ledger_problems() == []
+        assert (await shop.ledger.credits(809)).bought == -6
+        assert await shop.ledger.problems() == []
 
 
 async def test_paysupport_terms_and_no_shop_without_packs(bot, make_settings, telegram):
@@ -261,7 +261,7 @@ async def test_a_purchase_is_refundable_after_forget_and_the_ledger_still_balanc
     assert telegram.charges[charge_id]["refunded"] is True
     (refund,) = await shop.db.fetchall("SELECT user_id, amount FROM ledger WHERE kind = 'refund'")
     assert refund["user_id"] < 0 and refund["amount"] == 30
-    assert await shop.repo.ledger_problems() == []
+    assert await shop.ledger.problems() == []
 
 
 def _reconciling(make_settings, **overrides):
@@ -298,11 +298,11 @@ async def test_a_payment_whose_update_was_lost_is_credited_once_from_telegrams_r
         assert (await user.next_message("You have")).text.startswith("You have 60 credits.")
         assert len(telegram.sent_to(ADMIN)) == 1
         assert not any("Thank you" in m.text for m in user.messages())
-        credits = await shop.repo.credits(813)
+        credits = await shop.ledger.credits(813)
         assert (credits.total, credits.bought) == (60, 30)
         purchases = await shop.db.fetchall("SELECT amount FROM ledger WHERE kind = 'purchase' AND user_id = 813")
         assert [row["amount"] for row in purchases] == [30]
-        assert await shop.repo.ledger_problems() == []
+        assert await shop.ledger.problems() == []
         # Paged through: 150 others and the payment, at most 100 a page; then only from the last
         # one settled (read again as a check), until the list is not as it was: all again.
         offsets = [int(params.get("offset", 0)) for method, params in telegram.calls if method == "getStarTransactions"]
@@ -312,7 +312,7 @@ async def test_a_payment_whose_update_was_lost_is_credited_once_from_telegrams_r
         await telegram.wait_for(lambda: passes() >= seen + 4)
         offsets = [int(params.get("offset", 0)) for method, params in telegram.calls if method == "getStarTransactions"]
         assert offsets[len(offsets) - (passes() - seen) :][:3] == [150, 0, 100]
-        assert len(telegram.sent_to(ADMIN)) == 1 and (await shop.repo.credits(813)).bought == 30
+        assert len(telegram.sent_to(ADMIN)) == 1 and (await shop.ledger.credits(813)).bought == 30
 
 
 async def test_a_lost_refund_report_is_taken_back_and_a_stranger_payment_only_reported(
@@ -338,9 +338,9 @@ async def test_a_lost_refund_report_is_taken_back_and_a_stranger_payment_only_re
             lambda: sum(1 for method, _ in telegram.calls if method == "getStarTransactions") >= seen + 3
         )
         assert len(telegram.sent_to(ADMIN)) == 2
-        assert (await shop.repo.credits(814)).bought == 0
+        assert (await shop.ledger.credits(814)).bought == 0
         assert await shop.payments.payment(forged) is None
-        assert await shop.repo.ledger_problems() == []
+        assert await shop.ledger.problems() == []
 
 
 async def test_every_refund_is_reported_and_reconciled_and_taken_back_once(make_settings, telegram, picwish):
@@ -390,8 +390,8 @@ async def test_every_refund_is_reported_and_reconciled_and_taken_back_once(make_
         assert not [m.text for m in telegram.sent_to(ADMIN) if m.text.startswith("⚠️")]
         rows = await shop.db.fetchall("SELECT payment, amount FROM ledger WHERE kind = 'refund' ORDER BY payment")
         assert sorted((row["payment"], row["amount"]) for row in rows) == sorted([(spent, 30), (unspent, 30)])
-        assert (await shop.repo.credits(823)).bought == -6 and (await shop.repo.credits(824)).bought == 0
-        assert await shop.repo.ledger_problems() == []
+        assert (await shop.ledger.credits(823)).bought == -6 and (await shop.ledger.credits(824)).bought == 0
+        assert await shop.ledger.problems() == []
 
 
 async def test_in_webhook_mode_a_checkout_is_answered_in_time_by_the_process_that_received_it(
@@ -439,8 +439,8 @@ async def test_in_webhook_mode_a_checkout_is_answered_in_time_by_the_process_tha
             rows = await receiver.db.fetchall("SELECT update_id, body, handled_at FROM updates")
             kept = {row["update_id"]: row for row in rows if row["update_id"] in queries}
             assert len(queries) == 2 and all(kept[n]["body"] == "" and kept[n]["handled_at"] for n in queries)
-            assert (await receiver.repo.credits(816)).bought == 30
-            assert await receiver.repo.ledger_problems() == []
+            assert (await receiver.ledger.credits(816)).bought == 30
+            assert await receiver.ledger.problems() == []
     finally:
         await handler.stop()
 
@@ -458,7 +458,7 @@ async def test_forget_keeps_a_refund_debt(make_settings, telegram, picwish):
         question = await user.next_message("credits you owe for a refunded purchase stay owed")
         await user.press(question, "Delete everything")
         await user.edited(question, "Done.")
-        assert await shop.repo.ledger_problems() == []
+        assert await shop.ledger.problems() == []
         await user.send_text("/balance")
         assert "you owe 6 credits" in (await user.next_message("You have")).text
         summary = await order_until_summary(user, "Visa", "USA Visa", "White")
@@ -468,8 +468,8 @@ async def test_forget_keeps_a_refund_debt(make_settings, telegram, picwish):
         await user.next_message("Thank you!")
         await user.press(summary, "Confirm")
         await user.next_message(kind="document", timeout=15)
-        assert await shop.repo.credits(818) == Credits(30 - 6 - 6, 30 - 6 - 6)
-        assert await shop.repo.ledger_problems() == []
+        assert await shop.ledger.credits(818) == Credits(30 - 6 - 6, 30 - 6 - 6)
+        assert await shop.ledger.problems() == []
 
 
 async def test_forget_deletes_the_invoices_and_the_kept_conversation_steps(make_settings, telegram, picwish):
@@ -506,7 +506,7 @@ async def test_forget_deletes_the_invoices_and_the_kept_conversation_steps(make_
     async with running(settings) as bot:
         await admin.send_text(f"/refund {charge_id}")  # the payment can still be refunded
         await admin.next_message("Refunded 50 ⭐ to user 819; 30 credits taken back.")
-        assert await bot.repo.ledger_problems() == []
+        assert await bot.ledger.problems() == []
 
 
 async def test_unpaid_invoices_are_purged_after_their_lifetime(make_settings, telegram, picwish):
@@ -530,7 +530,7 @@ async def test_unpaid_invoices_are_purged_after_their_lifetime(make_settings, te
         assert await kept() == [paid.params["payload"]]
         answer, charge = await user.pay(unpaid)
         assert answer["ok"] is False and "not valid any more" in answer["error_message"] and charge is None
-        assert await shop.repo.ledger_problems() == []
+        assert await shop.ledger.problems() == []
 
 
 async def test_paysupport_questions_are_limited_per_user(make_settings, telegram):
@@ -568,8 +568,8 @@ async def test_telegrams_report_of_an_admins_refund_may_come_first_and_is_that_r
         await admin.send_text("/balance")
         await admin.next_message("You have")
         assert not [m.text for m in telegram.sent_to(ADMIN) if m.text.startswith("⚠️")]
-        assert (await shop.repo.credits(811)).bought == -6
-        assert await shop.repo.ledger_problems() == []
+        assert (await shop.ledger.credits(811)).bought == -6
+        assert await shop.ledger.problems() == []
 
 
 async def test_a_pre_checkout_answered_after_telegrams_ten_seconds_charges_nothing(shop, telegram):
@@ -586,4 +586,4 @@ async def test_a_pre_checkout_answered_after_telegrams_ten_seconds_charges_nothi
     gate.set()
     answer, charge_id = await paying
     assert answer["late"] and charge_id is None and telegram.charges == {}
-    assert (await shop.repo.credits(812)).bought == 0
+    assert (await shop.ledger.credits(812)).bought == 0

@@ -50,9 +50,9 @@ async def test_browse_choose_and_receive(bot, telegram, wanxing):
     (job,) = wanxing.jobs.values()
     await wanxing.wait_for(lambda: job.notify_answers)
     assert job.notify_answers[0] == (200, "successfully")
-    stored = await bot.repo.get_job((await bot.repo.db.fetchone("SELECT id FROM jobs"))["id"])
+    stored = await bot.jobs.get((await bot.db.fetchone("SELECT id FROM jobs"))["id"])
     assert stored.deadline - stored.created_at == pytest.approx(120, abs=1)  # the configured timeout + a minute
-    assert await bot.repo.balance(user.id) == 10
+    assert await bot.ledger.balance(user.id) == 10
 
 
 async def test_a_small_photo_is_refused_before_any_charge(bot, telegram, wanxing):
@@ -61,7 +61,7 @@ async def test_a_small_photo_is_refused_before_any_charge(bot, telegram, wanxing
     menu = await user.next_message("What would you like")
     await user.press(menu, "AI portrait")
     await user.next_message("at least 640 px on each side")
-    assert wanxing.jobs == {} and await bot.repo.balance(user.id) == 30
+    assert wanxing.jobs == {} and await bot.ledger.balance(user.id) == 30
 
 
 async def test_a_large_photo_is_published_within_the_recommended_size(bot, telegram, wanxing):
@@ -78,7 +78,7 @@ async def test_a_failed_job_is_told_and_refunded(bot, telegram, wanxing):
     summary = await _summary(user)
     await user.press(summary, "Confirm")
     await user.edited(summary, "could not be processed")
-    assert await bot.repo.balance(user.id) == 30
+    assert await bot.ledger.balance(user.id) == 30
 
 
 async def test_restart_in_the_middle_of_a_job(make_settings, telegram, wanxing):
@@ -95,7 +95,7 @@ async def test_restart_in_the_middle_of_a_job(make_settings, telegram, wanxing):
         await user.next_message(kind="document", timeout=15)
         await services.runner.idle()
         assert len(wanxing.jobs) == 1 and len(user.messages("document")) == 1
-        assert await services.repo.balance(user.id) == 10
+        assert await services.ledger.balance(user.id) == 10
 
 
 async def test_a_refused_submission_is_told_and_refunded(make_settings, telegram, wanxing):
@@ -104,7 +104,7 @@ async def test_a_refused_submission_is_told_and_refunded(make_settings, telegram
         summary = await _summary(user)
         await user.press(summary, "Confirm")
         await user.edited(summary, "refused this bot's credentials")
-        assert wanxing.jobs == {} and await services.repo.balance(user.id) == 30
+        assert wanxing.jobs == {} and await services.ledger.balance(user.id) == 30
 
 
 async def test_gateway_flow_control_and_a_retried_query_still_deliver(bot, telegram, wanxing):
@@ -116,7 +116,7 @@ async def test_gateway_flow_control_and_a_retried_query_still_deliver(bot, teleg
     document = await user.next_message(kind="document", timeout=15)
     assert pixel_size(document.data) == RESULT_SIZE
     assert wanxing.refusals == ["Throttled by APP Flow Control"]  # no "Nonce Used"
-    assert await bot.repo.balance(user.id) == 10
+    assert await bot.ledger.balance(user.id) == 10
 
 
 async def test_an_account_out_of_calls_alerts_the_admins_and_costs_the_user_nothing(bot, telegram, wanxing):
@@ -130,7 +130,7 @@ async def test_an_account_out_of_calls_alerts_the_admins_and_costs_the_user_noth
     await user.edited(summary, "The operator has been told")
     alert = await admin.next_message("has run out of paid uses")
     assert alert.text.startswith("⚠️ wanxing")
-    assert await bot.repo.balance(user.id) == 30 and await bot.repo.ledger_problems() == []
+    assert await bot.ledger.balance(user.id) == 30 and await bot.ledger.problems() == []
 
 
 async def test_an_odd_query_status_is_asked_again_and_in_a_row_ends_the_job(bot, telegram, wanxing):
@@ -142,11 +142,11 @@ async def test_an_odd_query_status_is_asked_again_and_in_a_row_ends_the_job(bot,
     await wanxing.wait_for(lambda: not wanxing.odd_queries)  # answered oddly once
     wanxing.hold = False
     await user.next_message(kind="document", timeout=15)
-    assert await bot.repo.balance(user.id) == 10
+    assert await bot.ledger.balance(user.id) == 10
     wanxing.hold = True
     wanxing.odd_queries = [{"status": -1, "error": "InternalError", "errmsg": "busy"}] * 3
     other = telegram.user(user_id=5002)
     again = await _summary(other)
     await other.press(again, "Confirm")
     await other.edited(again, "could not understand", timeout=15)
-    assert "Your 20 credits were returned." in again.text and await bot.repo.balance(other.id) == 30
+    assert "Your 20 credits were returned." in again.text and await bot.ledger.balance(other.id) == 30

@@ -41,8 +41,8 @@ async def test_each_service_end_to_end_on_postgres(make_settings, telegram, picw
         await bot.runner.idle()
         (job,) = await bot.db.fetchall("SELECT service, state, delivery FROM jobs")
         assert (job["service"], job["state"], job["delivery"]) == (service, "succeeded", "done")
-        assert await bot.repo.balance(1201) == 30 - price
-        assert await bot.repo.ledger_problems() == []
+        assert await bot.ledger.balance(1201) == 30 - price
+        assert await bot.ledger.problems() == []
 
 
 async def test_a_restarted_bot_finds_the_unfinished_job_in_postgres(make_settings, telegram, picwish):
@@ -59,7 +59,7 @@ async def test_a_restarted_bot_finds_the_unfinished_job_in_postgres(make_setting
         await user.next_message(kind="document", timeout=30)
         await bot.runner.idle()
         assert len(picwish.creates) == 1  # followed, never submitted again
-        assert await bot.repo.ledger_problems() == []
+        assert await bot.ledger.problems() == []
 
 
 async def test_a_second_bot_process_stands_by_for_updates_and_upkeep_and_takes_over(make_settings, telegram):

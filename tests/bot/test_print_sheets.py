@@ -42,7 +42,7 @@ async def test_a_mixed_sheet_on_a4_across_restarts(make_settings, telegram, picw
     async with running(settings) as bot:
         small = await order_finished(user, "Common", "Small 1 Inch", "Blue")
         await order_finished(user, "Common", "Large 2 Inch", "White")
-        balance = await bot.repo.balance(user.id)
+        balance = await bot.ledger.balance(user.id)
         if lang != "en":
             await user.send_text("/language")
             await user.press(await user.next_message("Choose your language"), "简体中文")
@@ -70,7 +70,7 @@ async def test_a_mixed_sheet_on_a4_across_restarts(make_settings, telegram, picw
         assert pixel_size(jpeg.data) == (2480, 3508) and dpi(jpeg.data) == (300, 300)
         (box,) = re.findall(rb"/MediaBox \[ 0 0 ([\d.]+) ([\d.]+) \]", pdf.data)
         assert tuple(float(v) for v in box) == pytest.approx(A4_POINTS, abs=1e-6)
-        assert await bot.repo.balance(user.id) == balance  # free
+        assert await bot.ledger.balance(user.id) == balance  # free
 
         job, other = mix.button(a4[1])["callback_data"].split(":")[2:4]
         documents = len(user.messages("document"))

@@ -65,7 +65,7 @@ async def test_forget_waits_for_work_a_provider_took_then_deletes_everything(bot
     assert _stored(settings) == []
     for table in ("users", "jobs", "ledger"):
         assert await bot.db.fetchall(f"SELECT * FROM {table} WHERE user_id = ?", (user.id,)) == []
-    assert await bot.repo.ledger_problems() == []
+    assert await bot.ledger.problems() == []
     spent = await bot.db.fetchall("SELECT COUNT(*) AS n FROM ledger WHERE kind = 'capture' AND user_id < 0")
     assert spent[0]["n"] == 2  # both photos were paid for, under a pseudonym
 

@@ -22,7 +22,7 @@ from aiohttp import web
 
 from bot.config import Settings
 from bot.storage.postgres import PostgresStore
-from bot.storage.repo import Repository
+from bot.storage.repositories import Repositories
 from tests.bot.flows import order_until_summary
 from tests.conftest import postgres_schema
 from tests.fakes.server import LoopbackServer, free_port
@@ -137,23 +137,23 @@ async def _delivered(user: FakeUser, summary: SentMessage) -> float:
     return time.monotonic()
 
 
-async def _check_books(url: str, telegram: FakeTelegram, users: list[FakeUser], creates: int) -> Repository:
+async def _check_books(url: str, telegram: FakeTelegram, users: list[FakeUser], creates: int) -> Repositories:
     """Every order succeeded and was delivered once, each PicWish task was created once, and the
     ledger balances; checked once the processes stopped (a worker stopping gives its leases back)."""
     store = await PostgresStore.open(url, max_size=2)
-    repo = Repository(store, daily_free=30)
+    repos = Repositories.on(store, daily_free=30)
     try:
         jobs = await store.fetchall("SELECT state, delivery, owner, provider_task_id FROM jobs")
         assert len(jobs) == ORDERS
         assert {(job["state"], job["delivery"], job["owner"]) for job in jobs} == {("succeeded", "done", None)}
         assert len({job["provider_task_id"] for job in jobs}) == ORDERS == creates
-        assert await repo.ledger_problems() == []
+        assert await repos.ledger.problems() == []
         for user in users:
             assert len(telegram.sent_to(user.id, "document")) == 1
-            assert await repo.balance(user.id) == 30 - 6
+            assert await repos.ledger.balance(user.id) == 30 - 6
     finally:
         await store.close()
-    return repo
+    return repos
 
 
 async def _in_order(users: list[FakeUser], step: Callable[[FakeUser], Any], at_once: int = 4) -> list[Any]:

@@ -121,16 +121,16 @@ async def test_one_fault(fake, fault_settings, telegram, provider, route, fault,
         assert fake.server.faults.count(route) == 1
         if outcome == DELIVERED:
             assert [m.kind for m in results].count("document") == provider.documents  # each file once
-            assert await services.repo.balance(user.id) == 30 - provider.price
+            assert await services.ledger.balance(user.id) == 30 - provider.price
             if provider.accepted is not None:
                 assert provider.accepted(fake) == 1  # nothing was submitted twice
         else:
             assert f"Your {provider.price} credits were returned." in summary.text
             assert results == []
-            assert await services.repo.balance(user.id) == 30
+            assert await services.ledger.balance(user.id) == 30
             if provider.accepted is not None and fault != TOO_SLOW:
                 assert provider.accepted(fake) == 0
-        assert await services.repo.ledger_problems() == []
+        assert await services.ledger.problems() == []
 
 
 @pytest.mark.parametrize("provider", [PROVIDERS[name] for name in PAID], ids=str)
@@ -148,8 +148,8 @@ async def test_a_provider_that_stops_answering_is_given_up_at_the_deadline(fake,
         await _settled(services, user, summary, HAVING_TROUBLE, timeout=deadline + 30)
         assert any(STILL_TRYING in text for text in summary.shown)
         assert f"Your {provider.price} credits were returned." in summary.text
-        assert await services.repo.balance(user.id) == 30
-        assert await services.repo.ledger_problems() == []
+        assert await services.ledger.balance(user.id) == 30
+        assert await services.ledger.problems() == []
 
 
 @pytest.mark.parametrize("provider", [PROVIDERS[name] for name in PAID], ids=str)
@@ -161,8 +161,8 @@ async def test_garbled_status_answers_in_a_row_end_the_job(fake, fault_settings,
         await user.press(summary, "Confirm")
         await _settled(services, user, summary, NOT_UNDERSTOOD)
         assert fake.server.faults.count(provider.polls[0]) == 3
-        assert await services.repo.balance(user.id) == 30
-        assert await services.repo.ledger_problems() == []
+        assert await services.ledger.balance(user.id) == 30
+        assert await services.ledger.problems() == []
 
 
 @pytest.mark.parametrize("provider", list(PROVIDERS.values()), ids=str)
@@ -174,8 +174,8 @@ async def test_a_result_that_cannot_be_downloaded_is_refunded(fake, fault_settin
         await user.press(summary, "Confirm")
         await _settled(services, user, summary, NOT_DOWNLOADED)
         assert fake.server.faults.count("result") == 3
-        assert await services.repo.balance(user.id) == 30
-        assert await services.repo.ledger_problems() == []
+        assert await services.ledger.balance(user.id) == 30
+        assert await services.ledger.problems() == []
 
 
 async def test_the_trouble_note_goes_away_when_the_provider_recovers(fault_settings, telegram, tiger):
@@ -190,4 +190,4 @@ async def test_the_trouble_note_goes_away_when_the_provider_recovers(fault_setti
         assert [text for text in summary.shown if STILL_TRYING in text] == [STILL_TRYING_TEXT]
         tiger.hold = False
         await _settled(services, user, summary, DELIVERED)
-        assert await services.repo.balance(user.id) == 21
+        assert await services.ledger.balance(user.id) == 21

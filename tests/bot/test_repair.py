@@ -41,7 +41,7 @@ async def test_each_mode_is_delivered_as_photo_and_file(bot, telegram, hili, mod
     (upload,) = hili.uploads.values()
     assert upload.repair_type == repair_type
     assert hili.nums == 99
-    assert await bot.repo.balance(user.id) == 30 - price
+    assert await bot.ledger.balance(user.id) == 30 - price
 
 
 @pytest.mark.parametrize(
@@ -100,8 +100,8 @@ async def test_each_documented_errno_is_told_and_refunded(bot, telegram, hili, e
     await user.edited(summary, message)
     assert "Your 8 credits were returned." in summary.text
     assert hili.nums == uses_left  # Hili charges no failed upload
-    assert await bot.repo.balance(user.id) == 30
-    assert await bot.repo.ledger_problems() == []
+    assert await bot.ledger.balance(user.id) == 30
+    assert await bot.ledger.problems() == []
 
 
 async def test_restart_in_the_middle_of_a_job(make_settings, telegram, hili):
@@ -122,7 +122,7 @@ async def test_restart_in_the_middle_of_a_job(make_settings, telegram, hili):
         await services.runner.idle()
         assert hili.upload_calls == 1
         assert len(user.messages("document")) == 1
-        assert await services.repo.balance(user.id) == 22
+        assert await services.ledger.balance(user.id) == 22
 
 
 async def test_admins_see_the_remaining_uses(bot, telegram, hili):

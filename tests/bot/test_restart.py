@@ -28,7 +28,7 @@ async def bot_process(tmp_path, make_settings, telegram) -> AsyncIterator[tuple[
     await process.stop()
 
 
-async def test_killed_while_the_provider_works_resumes_without_resubmitting(bot_process, telegram, picwish, open_repo):
+async def test_killed_while_the_provider_works_resumes_without_resubmitting(bot_process, telegram, picwish, open_repos):
     process, settings = bot_process
     picwish.hold_new_tasks = True
     assert "picwish" in registry.enabled(settings).values()
@@ -48,16 +48,16 @@ async def test_killed_while_the_provider_works_resumes_without_resubmitting(bot_
     await process.stop()
     assert len(picwish.creates) == 1
     assert len(user.messages("document")) == 1 and len(user.messages("photo")) == 1
-    repo = await open_repo(settings)
-    assert await repo.ledger_problems() == []
-    assert await repo.balance(user.id) == 24
-    assert await repo.open_jobs() == []
+    repos = await open_repos(settings)
+    assert await repos.ledger.problems() == []
+    assert await repos.ledger.balance(user.id) == 24
+    assert await repos.jobs.unfinished() == []
     log = process.log_path.read_text()
     assert "photobot is running" in log
     assert settings.telegram.token not in log and settings.providers.picwish.api_key not in log
 
 
-async def test_killed_during_delivery_sends_each_part_once(bot_process, telegram, picwish, open_repo):
+async def test_killed_during_delivery_sends_each_part_once(bot_process, telegram, picwish, open_repos):
     process, settings = bot_process
     telegram.hold["sendDocument"] = asyncio.Event()
     user = telegram.user()
@@ -78,13 +78,13 @@ async def test_killed_during_delivery_sends_each_part_once(bot_process, telegram
     assert len(user.messages("photo")) == 1
     assert len(user.messages("document")) == 1
     assert len(picwish.creates) == 1
-    repo = await open_repo(settings)
-    assert await repo.ledger_problems() == []
-    assert await repo.open_jobs() == []
+    repos = await open_repos(settings)
+    assert await repos.ledger.problems() == []
+    assert await repos.jobs.unfinished() == []
 
 
 async def test_killed_while_the_sizes_of_one_order_are_made_each_is_delivered_once(
-    bot_process, telegram, picwish, open_repo
+    bot_process, telegram, picwish, open_repos
 ):
     """Two sizes from one photo, one Confirm: both tasks are with PicWish when the bot dies; after
     the restart each is followed to its end, not sent again, and delivered once."""
@@ -110,7 +110,7 @@ async def test_killed_while_the_sizes_of_one_order_are_made_each_is_delivered_on
         "idphoto_small-2-inch_413x531_300dpi.jpg",
         "idphoto_usa-visa_602x602_300dpi.jpg",
     ]
-    repo = await open_repo(settings)
-    assert await repo.ledger_problems() == []
-    assert await repo.balance(user.id) == 21
-    assert await repo.open_jobs() == []
+    repos = await open_repos(settings)
+    assert await repos.ledger.problems() == []
+    assert await repos.ledger.balance(user.id) == 21
+    assert await repos.jobs.unfinished() == []

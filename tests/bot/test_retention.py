@@ -41,7 +41,7 @@ async def test_old_photos_are_deleted_but_not_those_a_job_still_needs(make_setti
 
     async with running(settings) as bot:
         await asyncio.wait_for(bot.sweeper.swept.wait(), 10)
-        (held,) = [job for job in await bot.repo.open_jobs() if job.user_id == waiting_user.id]
+        (held,) = [job for job in await bot.jobs.unfinished() if job.user_id == waiting_user.id]
         assert sorted(p.name for p in (media / "inputs").iterdir()) == sorted(
             [held.input_ref.split("/")[1], "fresh.jpg"]
         )
@@ -52,14 +52,14 @@ async def test_old_photos_are_deleted_but_not_those_a_job_still_needs(make_setti
 
         picwish.release()
         await waiting_user.next_message(kind="document", timeout=15)
-        assert await bot.repo.ledger_problems() == []
+        assert await bot.ledger.problems() == []
 
 
 def test_a_job_keeps_its_input_its_linked_photos_and_its_results(tmp_path):
     from bot.ops.media import MediaStore
     from bot.ops.retention import sweep
+    from bot.storage.jobs import Job, JobResult
     from bot.storage.links import linked
-    from bot.storage.repo import Job, JobResult
 
     store = MediaStore(tmp_path)
     refs = [

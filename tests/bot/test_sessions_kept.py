@@ -36,7 +36,7 @@ async def test_a_restart_keeps_the_menu_step_and_the_order_on_the_summary(make_s
         await user.press(summary, "Confirm")
         await user.next_message(kind="document", timeout=15)
         assert picwish.creates[-1]["spec_id"] == "3108"
-        assert await bot.repo.balance(1301) == 24
+        assert await bot.ledger.balance(1301) == 24
         await user.send_text("/forget")
         question = await user.next_message("This deletes every photo")
         await user.press(question, "Delete everything")

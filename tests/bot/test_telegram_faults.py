@@ -29,7 +29,7 @@ async def test_a_result_survives_telegram_faults_and_arrives_once(
     assert len(user.messages("photo")) == 1
     assert len(user.messages("document")) == 1
     assert not telegram.failures[method]  # every scripted fault was met
-    assert await bot.repo.open_jobs() == [] and await bot.repo.ledger_problems() == []
+    assert await bot.jobs.unfinished() == [] and await bot.ledger.problems() == []
     assert not [m for m in user.messages() if "went wrong" in m.text]
 
 
@@ -44,5 +44,5 @@ async def test_a_user_who_blocked_the_bot_holds_up_no_one(bot, telegram, picwish
     await other.next_message(kind="document", timeout=15)
     await bot.runner.idle()
     assert blocked.messages("document") == []
-    assert await bot.repo.open_jobs() == []  # the blocked user's delivery was given up, not retried forever
-    assert await bot.repo.ledger_problems() == []
+    assert await bot.jobs.unfinished() == []  # the blocked user's delivery was given up, not retried forever
+    assert await bot.ledger.problems() == []

@@ -34,7 +34,7 @@ async def _until(check: Callable[[], Awaitable[bool]], what: str) -> None:
 
 
 async def test_webhook_updates_taken_when_the_bot_is_killed_are_each_answered_once(
-    tmp_path, make_settings, telegram, open_repo
+    tmp_path, make_settings, telegram, open_repos
 ):
     settings = make_settings(telegram__mode="webhook")
     config = tmp_path / "config.yaml"
@@ -43,14 +43,14 @@ async def test_webhook_updates_taken_when_the_bot_is_killed_are_each_answered_on
     users = [telegram.user(user_id=8500 + n) for n in range(USERS)]
 
     async def count(where: str) -> int:
-        row = await repo.db.fetchone(f"SELECT COUNT(*) AS n FROM updates WHERE {where}")
+        row = await repos.db.fetchone(f"SELECT COUNT(*) AS n FROM updates WHERE {where}")
         return int(row["n"])
 
     async def handled(n: int) -> bool:
         return await count("handled_at IS NOT NULL") == n
 
     await process.start(telegram)
-    repo = await open_repo(settings)
+    repos = await open_repos(settings)
     try:
         telegram.pause_after("sendMessage", ANSWERED)
         # Every user at once; each update is acknowledged (200) only once the bot stored it.

@@ -17,13 +17,17 @@ from typing import Any
 import pytest
 from aiohttp import web
 
-from bot.jobs.runner import JobRunner, wait_or_timeout
+from bot.jobs.driver import DriverDeps, wait_or_timeout
+from bot.jobs.runner import JobRunner
+from bot.jobs.settings import RunnerSettings
 from bot.ops.media import MediaStore
 from bot.storage.db import Database
-from bot.storage.repo import Job, JobDraft, Repository
+from bot.storage.jobs import Job, JobDraft
+from bot.storage.leases import Leases
+from bot.storage.repositories import Repositories
 from providers.download import Downloader
 from tests.fakes.server import LoopbackServer
-from tests.jobs.fakes import FakeBackend, FakeOrder, FakeProvider, RecordingEvents, notify, until
+from tests.jobs.fakes import Delivered, FakeBackend, FakeOrder, FakeProvider, RecordingEvents, notify, until
 
 USER = 1
 #: Credits a new user gets (the daily free credits), and what a job costs.
@@ -56,14 +60,14 @@ class Worker:
     """One runner (a worker process) with its own client of the fake provider."""
 
     runner: JobRunner
-    repo: Repository
+    repos: Repositories
     provider: FakeProvider
     pauses: Pauses
     downloader: Downloader
 
 
 #: Makes a worker: ``(store, owner, *, lease=..., max_concurrent=..., public_url=...,
-#: max_poll_interval=..., repo=..., **provider capabilities)``.
+#: max_poll_interval=..., leases=..., **provider capabilities)``.
 MakeWorker = Callable[..., Worker]
 
 
@@ -94,8 +98,8 @@ async def database(open_database: Callable[[], Awaitable[Database]]) -> Database
 
 
 @pytest.fixture
-def repo(database: Database) -> Repository:
-    return Repository(database, daily_free=DAILY_FREE)
+def repos(database: Database) -> Repositories:
+    return Repositories.on(database, daily_free=DAILY_FREE)
 
 
 @pytest.fixture
@@ -127,28 +131,23 @@ async def workers(
         max_concurrent: int = 32,
         public_url: str = "",
         max_poll_interval: float = 15.0,
-        repo: Repository | None = None,
+        leases: Leases | None = None,
         **capabilities: Any,
     ) -> Worker:
-        repo = repo or Repository(store, daily_free=DAILY_FREE)
+        repos = Repositories.on(store, daily_free=DAILY_FREE)
         provider = FakeProvider(backend, owner, **capabilities)
         downloader = Downloader(max_bytes=1024 * 1024, allow_private_addresses=True)
         pauses = Pauses()
         runner = JobRunner(
-            repo,
-            media,
-            {"fake": provider},
-            {"fake": FakeOrder},
-            downloader,
-            events,
-            public_url=public_url,
-            max_concurrent=max_concurrent,
-            max_poll_interval=max_poll_interval,
-            lease=lease,
+            repos.jobs,
+            leases or repos.leases,
+            DriverDeps({"fake": provider}, {"fake": FakeOrder}, media, downloader, events, pause=pauses),
+            RunnerSettings(
+                lease=lease, max_concurrent=max_concurrent, max_poll_interval=max_poll_interval, public_url=public_url
+            ),
             owner=owner,
-            pause=pauses,
         )
-        worker = Worker(runner, repo, provider, pauses, downloader)
+        worker = Worker(runner, repos, provider, pauses, downloader)
         made.append(worker)
         return worker
 
@@ -157,6 +156,28 @@ async def workers(
         await worker.runner.stop()
         await worker.provider.aclose()
         await worker.downloader.aclose()
+
+
+#: Runs one job to its delivery: ``await deliver_one(deadline=..., **worker_args)`` makes a worker
+#: (``workers``' arguments) on the test's database, places a job, resumes the worker and waits
+#: until the job is delivered and the worker idle; the delivery and the worker. The provider's
+#: answers are scripted on ``backend`` before.
+DeliverOne = Callable[..., Awaitable[tuple[Delivered, Worker]]]
+
+
+@pytest.fixture
+def deliver_one(
+    database: Database, repos: Repositories, media: MediaStore, events: RecordingEvents, workers: MakeWorker
+) -> DeliverOne:
+    async def run(*, deadline: float = 600.0, **worker_args: Any) -> tuple[Delivered, Worker]:
+        worker = workers(database, **worker_args)
+        job = await place(repos, media, deadline=deadline)
+        await worker.runner.resume()
+        delivered = await events.delivered(job.id)
+        await worker.runner.idle()
+        return delivered, worker
+
+    return run
 
 
 class ResultFiles:
@@ -192,11 +213,11 @@ async def result_files() -> AsyncIterator[ResultFiles]:
 
 
 async def place(
-    repo: Repository, media: MediaStore, *, user_id: int = USER, price: int = PRICE, deadline: float = 600.0
+    repos: Repositories, media: MediaStore, *, user_id: int = USER, price: int = PRICE, deadline: float = 600.0
 ) -> Job:
     """A job of the service "fake" for the provider "fake", as a conversation places it: the row
     and its credit hold, in one transaction."""
-    await repo.ensure_user(user_id, user_id, "en")
+    await repos.users.ensure(user_id, user_id, "en")
     draft = JobDraft(
         user_id=user_id,
         chat_id=user_id,
@@ -207,16 +228,16 @@ async def place(
         price=price,
         deadline_seconds=deadline,
     )
-    return await repo.create_job(draft)
+    return await repos.jobs.create(draft)
 
 
-async def ledger(repo: Repository, job_id: str) -> list[str]:
+async def ledger(repos: Repositories, job_id: str) -> list[str]:
     """The kinds of the job's ledger rows, in order: ``hold``, then ``capture`` or ``release``."""
-    rows = await repo.db.fetchall("SELECT kind FROM ledger WHERE job_id = ? ORDER BY id", (job_id,))
+    rows = await repos.db.fetchall("SELECT kind FROM ledger WHERE job_id = ? ORDER BY id", (job_id,))
     return [row["kind"] for row in rows]
 
 
-async def stored(repo: Repository, job_id: str) -> Job:
-    job = await repo.get_job(job_id)
+async def stored(repos: Repositories, job_id: str) -> Job:
+    job = await repos.jobs.get(job_id)
     assert job is not None
     return job

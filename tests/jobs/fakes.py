@@ -18,7 +18,8 @@ from dataclasses import dataclass, field
 
 from bot.jobs.events import JobEvents
 from bot.ops.media import MediaStore
-from bot.storage.repo import Job, JobState, LeasedJobs
+from bot.storage.jobs import Job, JobState
+from bot.storage.leases import LeasedJobs
 from providers.base import TaskProvider
 from providers.errors import ProviderError
 from providers.models import InputImage, Phase, ResultImage, Submission, TaskStatus

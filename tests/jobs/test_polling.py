@@ -10,10 +10,11 @@ from typing import Any
 
 import pytest
 
-from bot.jobs.runner import MAX_BAD_ANSWERS, NO_CALLBACK_MAX_POLLS, POLL_BACKOFF
+from bot.jobs.driver import MAX_BAD_ANSWERS, NO_CALLBACK_MAX_POLLS, POLL_BACKOFF
 from bot.ops.media import MediaStore
 from bot.storage.db import Database
-from bot.storage.repo import JobState, Repository
+from bot.storage.jobs import JobState
+from bot.storage.repositories import Repositories
 from providers.errors import (
     AuthenticationError,
     BadResponse,
@@ -26,7 +27,7 @@ from providers.errors import (
     ServerError,
     UnexpectedStatus,
 )
-from tests.jobs.conftest import DAILY_FREE, PRICE, RESULT, MakeWorker, Worker, ledger, place, stored
+from tests.jobs.conftest import DAILY_FREE, PRICE, RESULT, DeliverOne, MakeWorker, Worker, ledger, place, stored
 from tests.jobs.fakes import Answer, FakeBackend, RecordingEvents, done, failed, pending
 
 PUBLIC_URL = "https://bot.example"
@@ -44,40 +45,29 @@ RunJob = Callable[..., Awaitable[tuple[str, Worker]]]
 
 
 @pytest.fixture
-def run_job(
-    database: Database,
-    repo: Repository,
-    media: MediaStore,
-    backend: FakeBackend,
-    events: RecordingEvents,
-    workers: MakeWorker,
-) -> RunJob:
+def run_job(backend: FakeBackend, deliver_one: DeliverOne) -> RunJob:
     async def run(answers: list[Answer], *, deadline: float = 600.0, **worker_args: Any) -> tuple[str, Worker]:
-        worker = workers(database, **{"poll_interval": POLL, **worker_args})
-        job = await place(repo, media, deadline=deadline)
         backend.script(*answers)
-        await worker.runner.resume()
-        await events.delivered(job.id)
-        await worker.runner.idle()
-        return job.id, worker
+        delivered, worker = await deliver_one(deadline=deadline, **{"poll_interval": POLL, **worker_args})
+        return delivered.job.id, worker
 
     return run
 
 
-async def assert_succeeded(repo: Repository, events: RecordingEvents, job_id: str) -> None:
-    job = await stored(repo, job_id)
+async def assert_succeeded(repos: Repositories, events: RecordingEvents, job_id: str) -> None:
+    job = await stored(repos, job_id)
     assert (job.state, job.delivery, job.owner) == (JobState.SUCCEEDED, "done", None)
-    assert await ledger(repo, job_id) == ["hold", "capture"]
-    assert await repo.balance(job.user_id) == DAILY_FREE - PRICE
+    assert await ledger(repos, job_id) == ["hold", "capture"]
+    assert await repos.ledger.balance(job.user_id) == DAILY_FREE - PRICE
     assert events.counts() == {job_id: 1} and events.delivered_to(job_id)[0].files == (RESULT,)
 
 
-async def assert_failed(repo: Repository, events: RecordingEvents, job_id: str, error: str) -> None:
+async def assert_failed(repos: Repositories, events: RecordingEvents, job_id: str, error: str) -> None:
     """Failed with ``error``, its credits given back, delivered once."""
-    job = await stored(repo, job_id)
+    job = await stored(repos, job_id)
     assert (job.state, job.error, job.delivery, job.owner) == (JobState.FAILED, error, "done", None)
-    assert await ledger(repo, job_id) == ["hold", "release"]
-    assert await repo.balance(job.user_id) == DAILY_FREE
+    assert await ledger(repos, job_id) == ["hold", "release"]
+    assert await repos.ledger.balance(job.user_id) == DAILY_FREE
     assert events.counts() == {job_id: 1}
 
 
@@ -100,22 +90,19 @@ async def test_polling_intervals_grow_by_the_backoff_and_are_capped(
     calls_back: bool,
     public_url: str,
     waits: list[float],
-    database: Database,
-    repo: Repository,
-    media: MediaStore,
+    repos: Repositories,
     backend: FakeBackend,
     events: RecordingEvents,
-    workers: MakeWorker,
+    deliver_one: DeliverOne,
 ) -> None:
     """Six pending answers, then the result: before each of the seven queries (the first one
     after a poll interval, the task was just created) the runner waits longer, up to its cap."""
     assert (POLL_BACKOFF, NO_CALLBACK_MAX_POLLS) == (1.5, 3)  # the waits below are worked out from them
-    worker = workers(database, public_url=public_url, max_poll_interval=0.1, poll_interval=POLL, calls_back=calls_back)
-    job = await place(repo, media)
     backend.script(*[pending(progress=10 * n) for n in range(6)], done(data=RESULT))
-    await worker.runner.resume()
-    await events.delivered(job.id)
-    await worker.runner.idle()
+    delivered, worker = await deliver_one(
+        public_url=public_url, max_poll_interval=0.1, poll_interval=POLL, calls_back=calls_back
+    )
+    job = delivered.job
 
     assert worker.pauses.asked == pytest.approx(waits)
     assert len(backend.queries) == len(waits)
@@ -126,12 +113,12 @@ async def test_polling_intervals_grow_by_the_backoff_and_are_capped(
     expected_url = f"{PUBLIC_URL}/callbacks/fake/{job.id}/{job.callback_secret}" if public_url else None
     assert backend.submits[0].callback_url == expected_url
     assert [percent for _, percent, _ in events.progressed] == [10, 20, 30, 40, 50]  # 0 % was shown already
-    await assert_succeeded(repo, events, job.id)
+    await assert_succeeded(repos, events, job.id)
 
 
 async def test_a_callback_wakes_the_job_and_the_provider_is_asked_at_once(
     database: Database,
-    repo: Repository,
+    repos: Repositories,
     media: MediaStore,
     backend: FakeBackend,
     events: RecordingEvents,
@@ -140,7 +127,7 @@ async def test_a_callback_wakes_the_job_and_the_provider_is_asked_at_once(
     """The poll interval is half a minute; the provider's callback (announced on the database, as
     the web server does) ends the wait, and the result is fetched at once."""
     worker = workers(database, public_url=PUBLIC_URL, max_poll_interval=60, poll_interval=30, calls_back=True)
-    job = await place(repo, media)
+    job = await place(repos, media)
     backend.script(done(data=RESULT))
     await worker.runner.resume()
     await worker.pauses.wait_for(lambda: worker.pauses.asked == [30])
@@ -152,7 +139,7 @@ async def test_a_callback_wakes_the_job_and_the_provider_is_asked_at_once(
 
     assert len(backend.queries) == 1 and backend.queries[0].at - woken < 5
     assert worker.pauses.asked == [30]
-    await assert_succeeded(repo, events, job.id)
+    await assert_succeeded(repos, events, job.id)
 
 
 # --- bad answers and errors ------------------------------------------------------------------
@@ -160,7 +147,7 @@ async def test_a_callback_wakes_the_job_and_the_provider_is_asked_at_once(
 
 @pytest.mark.parametrize("garbled_answers", range(1, MAX_BAD_ANSWERS), ids=lambda n: f"{n}-garbled")
 async def test_a_garbled_answer_or_two_are_tolerated(
-    garbled_answers: int, run_job: RunJob, repo: Repository, backend: FakeBackend, events: RecordingEvents
+    garbled_answers: int, run_job: RunJob, repos: Repositories, backend: FakeBackend, events: RecordingEvents
 ) -> None:
     """Fewer than MAX_BAD_ANSWERS garbled answers in a row (a well-formed answer with a status of
     no meaning counts as garbled): the runner asks again, the job succeeds. The user is told of
@@ -170,26 +157,26 @@ async def test_a_garbled_answer_or_two_are_tolerated(
     job_id, _ = await run_job([*bad, done(data=RESULT)])
     assert len(backend.queries) == garbled_answers + 1
     assert events.troubled == [job_id]
-    await assert_succeeded(repo, events, job_id)
+    await assert_succeeded(repos, events, job_id)
 
 
 async def test_garbled_answers_count_only_in_a_row(
-    run_job: RunJob, repo: Repository, backend: FakeBackend, events: RecordingEvents
+    run_job: RunJob, repos: Repositories, backend: FakeBackend, events: RecordingEvents
 ) -> None:
     """A good answer between them starts the count again; the trouble is told each time it starts."""
     answers: list[Answer] = [garbled(), garbled(), pending(progress=50), garbled(), garbled(), done(data=RESULT)]
     job_id, _ = await run_job(answers)
     assert len(backend.queries) == len(answers)
     assert events.troubled == [job_id, job_id]
-    await assert_succeeded(repo, events, job_id)
+    await assert_succeeded(repos, events, job_id)
 
 
 async def test_max_bad_answers_in_a_row_fail_the_job_and_give_its_credits_back(
-    run_job: RunJob, repo: Repository, backend: FakeBackend, events: RecordingEvents
+    run_job: RunJob, repos: Repositories, backend: FakeBackend, events: RecordingEvents
 ) -> None:
     job_id, _ = await run_job([garbled()])
     assert len(backend.queries) == MAX_BAD_ANSWERS
-    await assert_failed(repo, events, job_id, BadResponse.code)
+    await assert_failed(repos, events, job_id, BadResponse.code)
 
 
 @pytest.mark.parametrize(
@@ -205,7 +192,7 @@ async def test_max_bad_answers_in_a_row_fail_the_job_and_give_its_credits_back(
     ids=lambda err: type(err).__name__ + str(getattr(err, "status", "")),
 )
 async def test_transient_errors_are_retried(
-    error: ProviderError, run_job: RunJob, repo: Repository, backend: FakeBackend, events: RecordingEvents
+    error: ProviderError, run_job: RunJob, repos: Repositories, backend: FakeBackend, events: RecordingEvents
 ) -> None:
     """An unreachable, busy or failing provider is asked again, however many times in a row
     (here twice MAX_BAD_ANSWERS): the job succeeds once it answers."""
@@ -213,7 +200,7 @@ async def test_transient_errors_are_retried(
     job_id, _ = await run_job([*[error] * failures, done(data=RESULT)])
     assert len(backend.queries) == failures + 1
     assert events.troubled == [job_id]
-    await assert_succeeded(repo, events, job_id)
+    await assert_succeeded(repos, events, job_id)
 
 
 @pytest.mark.parametrize(
@@ -225,11 +212,11 @@ async def test_transient_errors_are_retried(
     ids=["query-refused", "task-failed"],
 )
 async def test_a_query_refused_or_a_task_failed_ends_the_job_at_once(
-    answer: Answer, code: str, run_job: RunJob, repo: Repository, backend: FakeBackend, events: RecordingEvents
+    answer: Answer, code: str, run_job: RunJob, repos: Repositories, backend: FakeBackend, events: RecordingEvents
 ) -> None:
     job_id, _ = await run_job([answer])
     assert len(backend.queries) == 1
-    await assert_failed(repo, events, job_id, code)
+    await assert_failed(repos, events, job_id, code)
 
 
 # --- deadline --------------------------------------------------------------------------------
@@ -237,23 +224,23 @@ async def test_a_query_refused_or_a_task_failed_ends_the_job_at_once(
 
 @pytest.mark.parametrize("cancellable", [True, False], ids=["cancellable", "not-cancellable"])
 async def test_a_task_never_done_fails_at_its_deadline(
-    cancellable: bool, run_job: RunJob, repo: Repository, backend: FakeBackend, events: RecordingEvents
+    cancellable: bool, run_job: RunJob, repos: Repositories, backend: FakeBackend, events: RecordingEvents
 ) -> None:
     """The job's deadline passes while the task is pending: it fails, its credits are given back,
     and a provider that can drop tasks is asked to drop it (no one will fetch its result)."""
     deadline = 0.3
     job_id, worker = await run_job([pending()], deadline=deadline, cancellable=cancellable)
-    job = await stored(repo, job_id)
+    job = await stored(repos, job_id)
     assert job.deadline is not None
     assert job.deadline <= events.delivered_to(job_id)[0].at < job.deadline + 5  # failed at it, not before
     assert len(backend.queries) > 1 and all(wait <= 3 * POLL for wait in worker.pauses.asked)
     assert backend.cancels == (["task-1"] if cancellable else [])
-    await assert_failed(repo, events, job_id, "deadline_exceeded")
+    await assert_failed(repos, events, job_id, "deadline_exceeded")
 
 
 async def test_a_provider_unreachable_until_the_deadline_fails_the_job_with_that_error(
-    run_job: RunJob, repo: Repository, backend: FakeBackend, events: RecordingEvents
+    run_job: RunJob, repos: Repositories, backend: FakeBackend, events: RecordingEvents
 ) -> None:
     job_id, _ = await run_job([ProviderConnectionError("fake: cannot connect", provider="fake")], deadline=0.3)
     assert len(backend.queries) > MAX_BAD_ANSWERS
-    await assert_failed(repo, events, job_id, "provider_unreachable")
+    await assert_failed(repos, events, job_id, "provider_unreachable")

@@ -10,7 +10,8 @@ import pytest
 
 from bot.ops.media import MediaStore
 from bot.storage.db import Database
-from bot.storage.repo import JobState, Repository
+from bot.storage.jobs import JobState
+from bot.storage.repositories import Repositories
 from tests.jobs.conftest import DAILY_FREE, PRICE, RESULT, MakeWorker, ledger, place, stored
 from tests.jobs.fakes import FakeBackend, RecordingEvents, done, pending
 
@@ -20,7 +21,7 @@ OpenDatabase = Callable[[], Awaitable[Database]]
 async def test_a_worker_stopped_mid_job_is_resumed_by_the_next_and_the_job_delivered_once(
     database: Database,
     open_database: OpenDatabase,
-    repo: Repository,
+    repos: Repositories,
     media: MediaStore,
     backend: FakeBackend,
     events: RecordingEvents,
@@ -31,14 +32,14 @@ async def test_a_worker_stopped_mid_job_is_resumed_by_the_next_and_the_job_deliv
     provider at once (the task may have finished meanwhile) and delivers it."""
     a = workers(database, "a")
     backend.script(pending(progress=30))
-    job = await place(repo, media)
+    job = await place(repos, media)
     await a.runner.resume()
     await backend.wait_for(lambda: bool(backend.queries))
     await a.runner.stop()
 
-    left = await stored(repo, job.id)
+    left = await stored(repos, job.id)
     assert (left.state, left.provider_task_id, left.owner, left.delivery) == (JobState.RUNNING, "task-1", None, None)
-    assert await ledger(repo, job.id) == ["hold"] and events.deliveries == []
+    assert await ledger(repos, job.id) == ["hold"] and events.deliveries == []
 
     backend.script(done(data=RESULT))
     b = workers(await open_database(), "b")
@@ -49,10 +50,10 @@ async def test_a_worker_stopped_mid_job_is_resumed_by_the_next_and_the_job_deliv
     assert delivered.job.state == JobState.SUCCEEDED and delivered.files == (RESULT,)
     assert len(backend.submits) == 1
     assert [query.client for query in backend.queries][-1] == "b" and b.pauses.asked == []  # asked at once
-    final = await stored(b.repo, job.id)
+    final = await stored(b.repos, job.id)
     assert (final.state, final.delivery, final.owner) == (JobState.SUCCEEDED, "done", None)
-    assert await ledger(b.repo, job.id) == ["hold", "capture"]
-    assert await b.repo.balance(job.user_id) == DAILY_FREE - PRICE
+    assert await ledger(b.repos, job.id) == ["hold", "capture"]
+    assert await b.repos.ledger.balance(job.user_id) == DAILY_FREE - PRICE
     assert events.counts() == {job.id: 1}
 
 
@@ -61,7 +62,7 @@ async def test_a_job_found_submitting_is_never_sent_twice(
     rerun_safe: bool,
     database: Database,
     open_database: OpenDatabase,
-    repo: Repository,
+    repos: Repositories,
     media: MediaStore,
     backend: FakeBackend,
     events: RecordingEvents,
@@ -73,11 +74,11 @@ async def test_a_job_found_submitting_is_never_sent_twice(
     a = workers(database, "a", rerun_safe=rerun_safe)
     backend.submits_flow.clear()
     backend.script(done(data=RESULT))
-    job = await place(repo, media)
+    job = await place(repos, media)
     await a.runner.resume()
     await backend.wait_for(lambda: len(backend.submits) == 1)
     await a.runner.stop()
-    left = await stored(repo, job.id)
+    left = await stored(repos, job.id)
     assert (left.state, left.provider_task_id, left.owner) == (JobState.SUBMITTING, None, None)
 
     backend.submits_flow.set()
@@ -86,15 +87,15 @@ async def test_a_job_found_submitting_is_never_sent_twice(
     delivered = await events.delivered(job.id)
     await b.runner.idle()
 
-    final = await stored(b.repo, job.id)
+    final = await stored(b.repos, job.id)
     assert events.counts() == {job.id: 1} and final.delivery == "done"
     if rerun_safe:
         assert len(backend.submits) == 2
         assert delivered.job.state == final.state == JobState.SUCCEEDED
-        assert await ledger(b.repo, job.id) == ["hold", "capture"]
-        assert await b.repo.balance(job.user_id) == DAILY_FREE - PRICE
+        assert await ledger(b.repos, job.id) == ["hold", "capture"]
+        assert await b.repos.ledger.balance(job.user_id) == DAILY_FREE - PRICE
     else:
         assert len(backend.submits) == 1 and backend.queries == []
         assert (final.state, final.error) == (JobState.FAILED, "interrupted")
-        assert await ledger(b.repo, job.id) == ["hold", "release"]
-        assert await b.repo.balance(job.user_id) == DAILY_FREE
+        assert await ledger(b.repos, job.id) == ["hold", "release"]
+        assert await b.repos.ledger.balance(job.user_id) == DAILY_FREE

@@ -10,31 +10,32 @@ import textwrap
 import pytest
 
 from bot.storage.db import Database
-from bot.storage.repo import Repository
+from bot.storage.repositories import Repositories
 from bot.storage.store import Tx
 
 #: Runs in a child process: a file-size limit is the portable way to make the disk "full".
 _FULL_DISK = textwrap.dedent("""
     import asyncio, os, resource, sqlite3, sys
     from bot.storage.db import Database
-    from bot.storage.repo import JobDraft, Repository
+    from bot.storage.jobs import JobDraft
+    from bot.storage.repositories import Repositories
 
     async def main(path):
         db = await Database.open(path, checkpoint_interval=3600)
-        repo = Repository(db, daily_free=20)
-        await repo.ensure_user(1, 1, "en")
+        repos = Repositories.on(db, daily_free=20)
+        await repos.users.ensure(1, 1, "en")
         used = max(os.path.getsize(path), os.path.getsize(path + "-wal"))
         resource.setrlimit(resource.RLIMIT_FSIZE, (used + 4096, resource.RLIM_INFINITY))
         draft = JobDraft(user_id=1, chat_id=1, service="idphoto", provider="picwish",
                          options={"note": "x" * 200_000}, input_ref=None, price=5, deadline_seconds=60)
         try:
-            await repo.create_job(draft)
+            await repos.jobs.create(draft)
         except sqlite3.Error as err:
             print("refused:", err.sqlite_errorname)
         print("open transaction:", db.conn.in_transaction)
         resource.setrlimit(resource.RLIMIT_FSIZE, (resource.RLIM_INFINITY, resource.RLIM_INFINITY))
-        job = await repo.create_job(draft)
-        print("after space is back:", job.state, await repo.balance(1), await repo.ledger_problems())
+        job = await repos.jobs.create(draft)
+        print("after space is back:", job.state, await repos.ledger.balance(1), await repos.ledger.problems())
         await db.close()
 
     asyncio.run(main(sys.argv[1]))
@@ -59,7 +60,7 @@ async def test_a_commit_that_fails_is_rolled_back_explicitly(tmp_path):
     """SQLite leaves a transaction open when COMMIT fails on a deferred constraint; without an
     explicit ROLLBACK every later transaction on the connection would fail."""
     db = await Database.open(tmp_path / "db.sqlite3")
-    repo = Repository(db, daily_free=20)
+    repos = Repositories.on(db, daily_free=20)
 
     async def orphan_job(tx: Tx) -> None:
         await tx.execute("PRAGMA defer_foreign_keys = ON")
@@ -69,8 +70,8 @@ async def test_a_commit_that_fails_is_rolled_back_explicitly(tmp_path):
         with pytest.raises(sqlite3.IntegrityError):
             await db.transaction(orphan_job, user=99)
         assert not db.conn.in_transaction
-        await repo.ensure_user(1, 1, "en")
-        assert await repo.balance(1) == 20
+        await repos.users.ensure(1, 1, "en")
+        assert await repos.ledger.balance(1) == 20
         assert (await db.fetchone("SELECT COUNT(*) FROM ledger WHERE user_id = 99"))[0] == 0
     finally:
         if db.conn.in_transaction:

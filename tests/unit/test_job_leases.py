@@ -13,9 +13,13 @@ import pytest
 from telegram import Bot
 
 from bot.config import parse_settings
-from bot.jobs.runner import GIVE_UP, JobRunner
+from bot.jobs.driver import DriverDeps
+from bot.jobs.keeper import GIVE_UP
+from bot.jobs.runner import JobRunner
+from bot.jobs.settings import RunnerSettings
 from bot.ops.media import MediaStore
-from bot.storage.repo import JobDraft, JobState, Repository
+from bot.storage.jobs import JobDraft, JobState
+from bot.storage.repositories import Repositories
 from bot.storage.store import Store
 from bot.telegram.alerts import OperatorAlerts
 from bot.telegram.delivery import Delivery
@@ -50,19 +54,18 @@ async def runners(media: MediaStore, picwish: FakePicwish, bot_api: Bot) -> Asyn
     settings = parse_settings({}, env={})
 
     def make(store: Store, owner: str, *, lease: float = 15.0) -> JobRunner:
-        repo = Repository(store, daily_free=20)
+        repos = Repositories.on(store, daily_free=20)
         client = PicwishClient(picwish.api_key, base_url=picwish.base_url, poll_interval=0.05)
         downloader = Downloader(max_bytes=20 * 1024 * 1024, allow_private_addresses=True)
         delivery = Delivery(
             bot_api,
-            repo,
+            repos.users,
             media,
-            OperatorAlerts(bot_api, repo, ()),
+            OperatorAlerts(bot_api, repos.users, ()),
             lambda job, index, data, lang: plain_result(job, index, data, lang, settings),
         )
-        runner = JobRunner(
-            repo, media, {"picwish": client}, {"idphoto": IdPhotoOrder}, downloader, delivery, owner=owner, lease=lease
-        )
+        deps = DriverDeps({"picwish": client}, {"idphoto": IdPhotoOrder}, media, downloader, delivery)
+        runner = JobRunner(repos.jobs, repos.leases, deps, RunnerSettings(lease=lease), owner=owner)
         made.append((runner, client, downloader))
         return runner
 
@@ -73,8 +76,8 @@ async def runners(media: MediaStore, picwish: FakePicwish, bot_api: Bot) -> Asyn
         await downloader.aclose()
 
 
-async def _place(repo: Repository, media: MediaStore, user_id: int) -> str:
-    await repo.ensure_user(user_id, user_id, "en")
+async def _place(repos: Repositories, media: MediaStore, user_id: int) -> str:
+    await repos.users.ensure(user_id, user_id, "en")
     draft = JobDraft(
         user_id=user_id,
         chat_id=user_id,
@@ -85,30 +88,30 @@ async def _place(repo: Repository, media: MediaStore, user_id: int) -> str:
         price=6,
         deadline_seconds=600,
     )
-    return (await repo.create_job(draft)).id
+    return (await repos.jobs.create(draft)).id
 
 
 async def test_a_worker_does_not_submit_a_job_another_took_over(store, runners, media, picwish, telegram):
     """Worker a's lease on the job ran out (a lease of -1 s: run out at once) and worker b claimed
     it before a's driver got to it: a stops, and PicWish never hears of the job from a; b sends it
     once and delivers it."""
-    repo = Repository(store, daily_free=20)
-    job_id = await _place(repo, media, 1)
+    repos = Repositories.on(store, daily_free=20)
+    job_id = await _place(repos, media, 1)
     a, b = runners(store, "a"), runners(store, "b")
-    assert await repo.claim_job(job_id, "a", lease=-1)
+    assert await repos.leases.claim_one(job_id, "a", lease=-1)
     a.start(job_id, claimed_at=time.monotonic())
-    assert await repo.claim_job(job_id, "b", lease=30)  # a's lease ran out: b may take the job
+    assert await repos.leases.claim_one(job_id, "b", lease=30)  # a's lease ran out: b may take the job
     await a.idle()
     assert picwish.creates == []
-    job = await repo.get_job(job_id)
+    job = await repos.jobs.get(job_id)
     assert job is not None and (job.state, job.owner) == (JobState.QUEUED, "b")
     b.start(job_id)  # b holds it: its own claim stands
     await telegram.wait_for(lambda: telegram.sent_to(1, "document"), 15)
     await b.idle()
     assert len(picwish.creates) == 1
-    job = await repo.get_job(job_id)
+    job = await repos.jobs.get(job_id)
     assert job is not None and (job.state, job.delivery, job.owner) == (JobState.SUCCEEDED, "done", None)
-    assert await repo.ledger_problems() == []
+    assert await repos.ledger.problems() == []
 
 
 async def test_a_worker_whose_renewals_fail_stops_driving_before_its_lease_runs_out(runners, media, picwish, telegram):
@@ -123,11 +126,11 @@ async def test_a_worker_whose_renewals_fail_stops_driving_before_its_lease_runs_
     lease = 3.0
     url = await postgres_schema()
     a_store, b_store = await PostgresStore.open(url, max_size=2), await PostgresStore.open(url)
-    repo = Repository(b_store, daily_free=20)
+    repos = Repositories.on(b_store, daily_free=20)
     a, b = runners(a_store, "a", lease=lease), runners(b_store, "b", lease=lease)
     try:
         picwish.hold_new_tasks = True
-        job_id = await _place(repo, media, 7)
+        job_id = await _place(repos, media, 7)
         await a.resume()
         await picwish.wait_for(lambda: picwish.queries)  # a submitted the task and follows it
         driver = a._tasks[job_id]
@@ -147,7 +150,7 @@ async def test_a_worker_whose_renewals_fail_stops_driving_before_its_lease_runs_
         picwish.release()
         await telegram.wait_for(lambda: telegram.sent_to(7, "document"), 15)
         assert len(picwish.creates) == 1
-        assert await repo.ledger_problems() == []
+        assert await repos.ledger.problems() == []
     finally:
         await a.stop()
         await b.stop()
@@ -156,33 +159,42 @@ async def test_a_worker_whose_renewals_fail_stops_driving_before_its_lease_runs_
 
 
 def test_every_write_of_the_job_driver_names_the_lease_holder():
-    """bot/jobs/runner.py and bot/telegram/delivery.py change jobs only through LeasedJobs (``self.jobs``, the
-    ``jobs`` handed to a delivery); the repository's unfenced writes serve a user's own Cancel
-    (the provider has not heard of the job, or confirmed dropping it) and a stopping worker."""
+    """bot/jobs/ and bot/telegram/delivery.py change jobs only through LeasedJobs (``self.fenced``
+    in the driver, the lease keeper and the runner, the ``jobs`` handed to a delivery); the jobs
+    repository's unfenced writes serve a user's own Cancel (the provider has not heard of the job,
+    or confirmed dropping it: the driver's ``cancel`` and ``_drop_running``)."""
     import ast
     import inspect
 
+    import bot.jobs.driver
+    import bot.jobs.keeper
     import bot.jobs.runner
     import bot.telegram.delivery
 
-    writes = {"transition", "update", "settle", "begin_delivery", "record_part", "end_delivery", "hand_back_lease"}
-    allowed = {"cancel", "_drop_running"}
+    writes = {"transition", "update", "settle", "begin_delivery", "record_part", "end_delivery", "hand_back"}
+    fenced = {
+        bot.jobs.driver: "self.fenced",
+        bot.jobs.keeper: "self.fenced",
+        bot.jobs.runner: "self.fenced",
+        bot.telegram.delivery: "jobs",
+    }
+    allowed = {bot.jobs.driver: {"cancel", "_drop_running"}}
     found = []
-    for module in (bot.jobs.runner, bot.telegram.delivery):
+    for module, receiver in fenced.items():
         tree = ast.parse(inspect.getsource(module))
         for function in ast.walk(tree):
             if not isinstance(function, ast.AsyncFunctionDef | ast.FunctionDef):
+                continue
+            if function.name in allowed.get(module, set()):
                 continue
             for node in ast.walk(function):
                 if (
                     isinstance(node, ast.Call)
                     and isinstance(node.func, ast.Attribute)
                     and node.func.attr in writes
-                    and isinstance(node.func.value, ast.Attribute)
-                    and node.func.value.attr == "repo"
-                    and function.name not in allowed
+                    and ast.unparse(node.func.value) != receiver
                 ):
-                    found.append(f"{module.__name__}.{function.name}: repo.{node.func.attr}")
+                    found.append(f"{module.__name__}.{function.name}: {ast.unparse(node.func)}")
     assert found == []
 
 

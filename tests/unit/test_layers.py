@@ -94,7 +94,9 @@ def test_services_do_not_reach_the_composition_root():
     assert services and [name for name in services if any(o.startswith("bot.main") for o in _imports(name))] == []
 
 
-@pytest.mark.parametrize("module", ["bot.jobs.runner", "bot.domain.ordering", "bot.storage.repo", "bot.ops.stats"])
+@pytest.mark.parametrize(
+    "module", ["bot.jobs.runner", "bot.domain.ordering", "bot.storage.repositories", "bot.ops.stats"]
+)
 def test_the_telegram_free_layers_load_no_telegram(module):
     """Importing them for real (a fresh interpreter) loads no python-telegram-bot."""
     code = f"import sys, {module}; print(sorted(m for m in sys.modules if m.split('.')[0] == 'telegram'))"

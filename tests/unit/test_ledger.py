@@ -7,29 +7,37 @@ import asyncpg
 import pytest
 
 from bot.storage.db import Database
-from bot.storage.repo import (
+from bot.storage.jobs import (
+    ACTIVE_STATES,
     AlreadyPlaced,
-    Credits,
-    InsufficientCredits,
     Job,
     JobDraft,
     JobResult,
     JobState,
-    OwesCredits,
-    Repository,
     TooManyJobs,
     TooManyPreviews,
     purchase_key,
 )
+from bot.storage.ledger import SETTLED_BY, Credits, InsufficientCredits, OwesCredits
+from bot.storage.repositories import Repositories
 
 #: What a refused write raises on SQLite and on PostgreSQL (a constraint, the ledger's trigger).
 INTEGRITY = (sqlite3.IntegrityError, asyncpg.IntegrityConstraintViolationError)
 
 
 @pytest.fixture
-def repo(store):
-    """A repository on each backend (tests/conftest.py's ``store``)."""
-    return Repository(store, daily_free=20)
+def repos(store):
+    """The repositories on each backend (tests/conftest.py's ``store``)."""
+    return Repositories.on(store, daily_free=20)
+
+
+def test_the_ledger_knows_how_every_job_state_leaves_its_hold():
+    """bot/storage/ledger.py checks the books without importing the jobs' module (which imports
+    it): each job state is either active (its hold unsettled) or settled as SETTLED_BY says, which
+    is what Jobs.settle writes (a capture only for a success)."""
+    assert set(SETTLED_BY) | set(ACTIVE_STATES) == set(JobState)
+    assert not set(SETTLED_BY) & set(ACTIVE_STATES)
+    assert {state for state, kind in SETTLED_BY.items() if kind == "capture"} == {JobState.SUCCEEDED}
 
 
 def _draft(price: int, user_id: int = 1) -> JobDraft:
@@ -75,13 +83,13 @@ async def test_reports_see_every_commit_and_closing_leaves_no_wal(tmp_path):
     connection never checkpoints by itself, and closing checkpoints the WAL away."""
     path = tmp_path / "db.sqlite3"
     db = await Database.open(path)
-    repo = Repository(db, daily_free=20)
+    repos = Repositories.on(db, daily_free=20)
     assert (await db.fetchone("PRAGMA wal_autocheckpoint"))[0] == 0
     for user_id in range(1, 51):
-        await repo.ensure_user(user_id, user_id, "en")
-        await repo.create_job(_draft(5, user_id))
+        await repos.users.ensure(user_id, user_id, "en")
+        await repos.jobs.create(_draft(5, user_id))
     rows = await db.report("SELECT COUNT(*) AS n FROM jobs")
-    assert rows[0]["n"] == 50 and len(await repo.open_jobs()) == 50
+    assert rows[0]["n"] == 50 and len(await repos.jobs.unfinished()) == 50
     assert (tmp_path / "db.sqlite3-wal").stat().st_size > 0
     await db.close()
     wal = tmp_path / "db.sqlite3-wal"
@@ -91,7 +99,7 @@ async def test_reports_see_every_commit_and_closing_leaves_no_wal(tmp_path):
 async def test_the_wal_is_checkpointed_while_the_bot_writes(tmp_path):
     db = await Database.open(tmp_path / "db.sqlite3", checkpoint_interval=0.05)
     try:
-        await Repository(db, daily_free=20).ensure_user(1, 1, "en")
+        await Repositories.on(db, daily_free=20).users.ensure(1, 1, "en")
         await asyncio.wait_for(db.checkpointed.wait(), 10)
         assert db.last_checkpoint is not None
         busy, frames, done = db.last_checkpoint
@@ -100,12 +108,12 @@ async def test_the_wal_is_checkpointed_while_the_bot_writes(tmp_path):
         await db.close()
 
 
-async def test_daily_grant_tops_up_once_per_day(repo):
-    await repo.ensure_user(1, 1, "en")
-    assert await repo.balance(1) == 20
-    await repo.ensure_user(1, 1, "en")
-    assert await repo.balance(1) == 20
-    rows = await repo.db.fetchall("SELECT kind, amount FROM ledger WHERE user_id = 1")
+async def test_daily_grant_tops_up_once_per_day(repos):
+    await repos.users.ensure(1, 1, "en")
+    assert await repos.ledger.balance(1) == 20
+    await repos.users.ensure(1, 1, "en")
+    assert await repos.ledger.balance(1) == 20
+    rows = await repos.db.fetchall("SELECT kind, amount FROM ledger WHERE user_id = 1")
     assert [tuple(r) for r in rows] == [("daily_grant", 20)]
 
 
@@ -113,33 +121,33 @@ async def test_credits_on_hold_count_towards_the_daily_top_up(store):
     """A job holds 6 of 20 free credits across midnight and then fails: the user ends the new day
     with 20, not 26 (today's top-up counted the held credits as the user's)."""
     day = ["2026-11-28"]
-    repo = Repository(store, daily_free=20, today=lambda: day[0])
-    await repo.ensure_user(1, 1, "en")  # 28 Nov: 20 free
-    job = await repo.create_job(_draft(6))  # 6 on hold
+    repos = Repositories.on(store, daily_free=20, today=lambda: day[0])
+    await repos.users.ensure(1, 1, "en")  # 28 Nov: 20 free
+    job = await repos.jobs.create(_draft(6))  # 6 on hold
     day[0] = "2026-11-29"
-    assert await repo.balance(1) == 14  # the held 6 count: no top-up
-    assert await repo.settle(job, "failed", error="internal_error")  # the 6 come back
-    assert await repo.balance(1) == 20
+    assert await repos.ledger.balance(1) == 14  # the held 6 count: no top-up
+    assert await repos.jobs.settle(job, "failed", error="internal_error")  # the 6 come back
+    assert await repos.ledger.balance(1) == 20
     grants = await store.fetchall("SELECT day, amount FROM ledger WHERE kind = 'daily_grant' ORDER BY day")
     assert [tuple(g) for g in grants] == [("2026-11-28", 20), ("2026-11-29", 0)]
-    assert await repo.ledger_problems() == []
+    assert await repos.ledger.problems() == []
 
 
-async def test_concurrent_orders_cannot_spend_the_same_credits(repo):
+async def test_concurrent_orders_cannot_spend_the_same_credits(repos):
     """Five orders of 6 at once against 20 credits: three are held, two refused, whatever runs
     them side by side (on PostgreSQL, pooled connections under SERIALIZABLE)."""
-    await repo.ensure_user(1, 1, "en")
-    outcomes = await asyncio.gather(*(repo.create_job(_draft(6)) for _ in range(5)), return_exceptions=True)
+    await repos.users.ensure(1, 1, "en")
+    outcomes = await asyncio.gather(*(repos.jobs.create(_draft(6)) for _ in range(5)), return_exceptions=True)
     assert sum(isinstance(o, Job) for o in outcomes) == 3
     assert sum(isinstance(o, InsufficientCredits) for o in outcomes) == 2
-    assert await repo.balance(1) == 2 and await repo.ledger_problems() == []
+    assert await repos.ledger.balance(1) == 2 and await repos.ledger.problems() == []
 
 
-async def test_a_payment_adds_its_credits_once_and_a_refund_takes_them_back_once(repo):
+async def test_a_payment_adds_its_credits_once_and_a_refund_takes_them_back_once(repos):
     from bot.storage.payments import Payments
 
-    payments = Payments(repo.db)
-    await repo.ensure_user(1, 1, "en")
+    payments = Payments(repos.db)
+    await repos.users.ensure(1, 1, "en")
     invoice = await payments.issue(1, "small", 30, 50)
     assert await payments.checkout_problem(invoice.payload, 1, "XTR", 50) is None
     assert await payments.checkout_problem(invoice.payload, 2, "XTR", 50) == "not_yours"
@@ -153,8 +161,8 @@ async def test_a_payment_adds_its_credits_once_and_a_refund_takes_them_back_once
     assert plan is not None and plan.bought_after == 0
     assert await payments.take_back("charge-1", "test") is None
     assert (await payments.begin_refund("charge-1", spend_confirmed=False)).outcome == "refunded"
-    credits = await repo.credits(1)
-    assert (credits.total, credits.bought) == (20, 0) and await repo.ledger_problems() == []
+    credits = await repos.ledger.credits(1)
+    assert (credits.total, credits.bought) == (20, 0) and await repos.ledger.problems() == []
 
 
 async def _bought_pack(payments, user_id: int, charge_id: str) -> None:
@@ -169,32 +177,32 @@ async def test_a_refund_is_decided_on_the_credits_in_its_own_transaction(store):
     landing between it and the refund left bought credits at -N with no question and no alert.)"""
     from bot.storage.payments import Payments
 
-    repo, payments = Repository(store, daily_free=0), Payments(store)
-    await repo.ensure_user(1, 1, "en")
+    repos, payments = Repositories.on(store, daily_free=0), Payments(store)
+    await repos.users.ensure(1, 1, "en")
     await _bought_pack(payments, 1, "charge-1")
     started = await payments.begin_refund("charge-1", spend_confirmed=False)
     assert started.outcome == "reserved" and started.plan is not None and started.plan.bought_after == 0
     with pytest.raises(InsufficientCredits):  # while Telegram is asked: the 30 are set aside
-        await repo.create_job(_draft(6))
+        await repos.jobs.create(_draft(6))
     assert (await payments.begin_refund("charge-1", spend_confirmed=False)).outcome == "under_way"
     plan = await payments.take_back("charge-1", "by /refund")
     assert plan is not None and plan.bought_after == 0
-    assert await repo.credits(1) == Credits(0, 0)
+    assert await repos.ledger.credits(1) == Credits(0, 0)
 
     # Spent first: the refund asks and sets nothing aside; confirmed, the buyer owes at once;
     # refused by Telegram, the credits are the buyer's again.
     await _bought_pack(payments, 1, "charge-2")
-    await repo.create_job(_draft(6))
+    await repos.jobs.create(_draft(6))
     started = await payments.begin_refund("charge-2", spend_confirmed=False)
     assert started.outcome == "ask" and started.plan is not None and started.plan.bought_after == -6
-    await repo.create_job(_draft(6))  # nothing was set aside
+    await repos.jobs.create(_draft(6))  # nothing was set aside
     started = await payments.begin_refund("charge-2", spend_confirmed=True)
     assert started.outcome == "reserved" and started.plan is not None and started.plan.bought_after == -12
     with pytest.raises(OwesCredits):
-        await repo.create_job(_draft(1))
+        await repos.jobs.create(_draft(1))
     await payments.cancel_refund("charge-2")
-    await repo.create_job(_draft(6))
-    assert await repo.credits(1) == Credits(12, 12) and await repo.ledger_problems() == []
+    await repos.jobs.create(_draft(6))
+    assert await repos.ledger.credits(1) == Credits(12, 12) and await repos.ledger.problems() == []
 
 
 async def test_refunds_and_orders_at_once_never_spend_refunded_credits_unasked(store):
@@ -203,15 +211,15 @@ async def test_refunds_and_orders_at_once_never_spend_refunded_credits_unasked(s
     and the refund asks first; never both placed and refunded unasked."""
     from bot.storage.payments import Payments
 
-    repo, payments = Repository(store, daily_free=0), Payments(store)
+    repos, payments = Repositories.on(store, daily_free=0), Payments(store)
     buyers = range(101, 121)
     for user_id in buyers:
-        await repo.ensure_user(user_id, user_id, "en")
+        await repos.users.ensure(user_id, user_id, "en")
         await _bought_pack(payments, user_id, f"charge-{user_id}")
 
     async def both(user_id: int) -> tuple[str, bool]:
         order, started = await asyncio.gather(
-            repo.create_job(_draft(30, user_id)),
+            repos.jobs.create(_draft(30, user_id)),
             payments.begin_refund(f"charge-{user_id}", spend_confirmed=False),
             return_exceptions=True,
         )
@@ -223,160 +231,185 @@ async def test_refunds_and_orders_at_once_never_spend_refunded_credits_unasked(s
     outcomes = await asyncio.gather(*(both(user_id) for user_id in buyers))
     assert set(outcomes) <= {("reserved", False), ("ask", True)}
     for user_id in buyers:
-        assert (await repo.credits(user_id)).bought == 0
-    assert await repo.ledger_problems() == []
+        assert (await repos.ledger.credits(user_id)).bought == 0
+    assert await repos.ledger.problems() == []
 
 
-async def test_hold_capture_release_balance(repo):
-    await repo.ensure_user(1, 1, "en")
-    ok = await repo.create_job(_draft(6))
-    failed = await repo.create_job(_draft(8))
-    assert await repo.balance(1) == 6
-    await repo.transition(ok.id, ("queued",), "running")
-    assert await repo.settle(ok, "succeeded", result=JobResult(files=[]))
-    assert await repo.settle(failed, "failed", error="invalid_image")
-    assert not await repo.settle(failed, "cancelled")  # settled once only
-    assert await repo.balance(1) == 14
-    assert await repo.ledger_problems() == []
+async def test_hold_capture_release_balance(repos):
+    await repos.users.ensure(1, 1, "en")
+    ok = await repos.jobs.create(_draft(6))
+    failed = await repos.jobs.create(_draft(8))
+    assert await repos.ledger.balance(1) == 6
+    await repos.jobs.transition(ok.id, ("queued",), "running")
+    assert await repos.jobs.settle(ok, "succeeded", result=JobResult(files=[]))
+    assert await repos.jobs.settle(failed, "failed", error="invalid_image")
+    assert not await repos.jobs.settle(failed, "cancelled")  # settled once only
+    assert await repos.ledger.balance(1) == 14
+    assert await repos.ledger.problems() == []
 
 
-async def test_insufficient_credits_creates_nothing(repo):
-    await repo.ensure_user(1, 1, "en")
+async def test_insufficient_credits_creates_nothing(repos):
+    await repos.users.ensure(1, 1, "en")
     with pytest.raises(InsufficientCredits) as info:
-        await repo.create_job(_draft(21))
+        await repos.jobs.create(_draft(21))
     assert (info.value.balance, info.value.price) == (20, 21)
-    assert await repo.db.fetchall("SELECT * FROM jobs") == []
-    assert await repo.balance(1) == 20
+    assert await repos.db.fetchall("SELECT * FROM jobs") == []
+    assert await repos.ledger.balance(1) == 20
 
 
-async def test_an_order_of_several_jobs_is_held_at_once_and_each_job_settled_on_its_own(repo):
+async def test_an_order_of_several_jobs_is_held_at_once_and_each_job_settled_on_its_own(repos):
     """More sizes of an ID photo: one job per size, created and held together; the one that fails
     gives back exactly its own part, and the order counts once against the unfinished-orders limit."""
-    await repo.ensure_user(1, 1, "en")
-    await repo.admin_grant(1, 5, "bought elsewhere")  # 25 credits: the holds take the free ones first
+    await repos.users.ensure(1, 1, "en")
+    await repos.ledger.admin_grant(1, 5, "bought elsewhere")  # 25 credits: the holds take the free ones first
     with pytest.raises(InsufficientCredits) as info:
-        await repo.create_jobs([_draft(6), _draft(10), _draft(10)])
+        await repos.jobs.create_many([_draft(6), _draft(10), _draft(10)])
     assert (info.value.balance, info.value.price) == (25, 26)
-    assert await repo.db.fetchall("SELECT * FROM jobs") == []  # all or none
+    assert await repos.db.fetchall("SELECT * FROM jobs") == []  # all or none
     keyed = [JobDraft(**{**_draft(price).__dict__, "order_key": "n1"}) for price in (6, 3, 3)]
-    first, second, third = await repo.create_jobs(keyed, max_active=2)
+    first, second, third = await repos.jobs.create_many(keyed, max_active=2)
     assert [job.order_group for job in (first, second, third)] == [first.id] * 3
-    assert [job.id for job in await repo.order_jobs(first.id)] == [first.id, second.id, third.id]
-    assert await repo.balance(1) == 25 - 12
+    assert [job.id for job in await repos.jobs.of_order(first.id)] == [first.id, second.id, third.id]
+    assert await repos.ledger.balance(1) == 25 - 12
     # A second Confirm finds the first job and places nothing; the order is one of two allowed.
     with pytest.raises(AlreadyPlaced) as placed:
-        await repo.create_jobs(keyed, max_active=2)
+        await repos.jobs.create_many(keyed, max_active=2)
     assert placed.value.job_id == first.id
-    alone = await repo.create_job(_draft(1), max_active=2)
+    alone = await repos.jobs.create(_draft(1), max_active=2)
     assert alone.order_group is None
     with pytest.raises(TooManyJobs) as many:
-        await repo.create_job(_draft(1), max_active=2)
+        await repos.jobs.create(_draft(1), max_active=2)
     assert many.value.active == 2
-    assert await repo.settle(first, "succeeded", result=JobResult(files=[]))
-    assert await repo.settle(second, "failed", error="invalid_image")
-    assert await repo.settle(third, "succeeded", result=JobResult(files=[]))
-    assert await repo.balance(1) == 25 - 9 - 1
-    assert await repo.ledger_problems() == []
+    assert await repos.jobs.settle(first, "succeeded", result=JobResult(files=[]))
+    assert await repos.jobs.settle(second, "failed", error="invalid_image")
+    assert await repos.jobs.settle(third, "succeeded", result=JobResult(files=[]))
+    assert await repos.ledger.balance(1) == 25 - 9 - 1
+    assert await repos.ledger.problems() == []
 
 
-async def test_free_previews_are_counted_per_user_and_provider_over_the_last_hour(repo):
+async def test_an_order_of_several_jobs_spends_free_credits_first_part_by_part(store):
+    """The holds of an order of several take the free credits first, in the order of its parts:
+    each hold names the bought credits it took, and a part that fails gives back exactly those."""
+    from bot.storage.payments import Payments
+
+    repos, payments = Repositories.on(store, daily_free=20), Payments(store)
+    await repos.users.ensure(1, 1, "en")
+    await _bought_pack(payments, 1, "charge-1")  # 20 free, 30 bought
+    jobs = await repos.jobs.create_many([_draft(15), _draft(10), _draft(10)])
+    holds = await store.fetchall("SELECT job_id, paid FROM ledger WHERE kind = 'hold'")
+    assert sorted((row["job_id"], row["paid"]) for row in holds) == sorted(
+        zip([job.id for job in jobs], [0, 5, 10], strict=True)
+    )
+    assert await repos.jobs.settle(jobs[2], JobState.FAILED, error="invalid_image")
+    credits = await repos.ledger.credits(1)
+    assert (credits.total, credits.bought) == (50 - 25, 30 - 5)
+    assert await repos.ledger.problems() == []
+
+
+async def test_free_previews_are_counted_per_user_and_provider_over_the_last_hour(repos):
     def preview(user_id: int = 1, provider: str = "local", **options: object) -> JobDraft:
         options = {"spec_id": 3108, "preview": True, **options}
         return JobDraft(user_id, user_id, "idphoto", provider, options, None, 0, 60)
 
     for user_id in (1, 2):
-        await repo.ensure_user(user_id, user_id, "en")
+        await repos.users.ensure(user_id, user_id, "en")
     for _ in range(2):
-        await repo.create_job(preview(), previews_per_hour=2)
+        await repos.jobs.create(preview(), previews_per_hour=2)
     # Two at once on the same hour's last slot: the user's transaction lets one through.
     other = await asyncio.gather(
-        *(repo.create_job(preview(user_id=2), previews_per_hour=1) for _ in range(2)), return_exceptions=True
+        *(repos.jobs.create(preview(user_id=2), previews_per_hour=1) for _ in range(2)), return_exceptions=True
     )
     assert sorted(type(result).__name__ for result in other) == ["Job", "TooManyPreviews"]
     with pytest.raises(TooManyPreviews) as over:
-        await repo.create_job(preview(), previews_per_hour=2)
+        await repos.jobs.create(preview(), previews_per_hour=2)
     assert over.value.made == 2 and 3590 < over.value.wait <= 3600
     # Not previews, another provider's previews, or previews an hour old do not count.
-    await repo.create_job(preview(preview=False), previews_per_hour=2)
-    await repo.create_job(preview(provider="picwish"), previews_per_hour=2)
-    await repo.db.write("UPDATE jobs SET created_at = created_at - 3601 WHERE user_id = 1")
-    await repo.create_job(preview(), previews_per_hour=2)
-    assert await repo.ledger_problems() == []
+    await repos.jobs.create(preview(preview=False), previews_per_hour=2)
+    await repos.jobs.create(preview(provider="picwish"), previews_per_hour=2)
+    await repos.db.write("UPDATE jobs SET created_at = created_at - 3601 WHERE user_id = 1")
+    await repos.jobs.create(preview(), previews_per_hour=2)
+    assert await repos.ledger.problems() == []
 
 
-async def test_recent_jobs_are_the_users_own_newest_first_a_page_at_a_time(repo):
+async def test_recent_jobs_are_the_users_own_newest_first_a_page_at_a_time(repos):
     for user_id in (1, 2):
-        await repo.ensure_user(user_id, user_id, "en")
-    mine = [await repo.create_job(_draft(1)) for _ in range(5)]
-    await repo.create_job(_draft(1, user_id=2))
+        await repos.users.ensure(user_id, user_id, "en")
+    mine = [await repos.jobs.create(_draft(1)) for _ in range(5)]
+    await repos.jobs.create(_draft(1, user_id=2))
     # Two orders in the same instant keep one order, by id.
-    await repo.db.write("UPDATE jobs SET created_at = 100 WHERE id IN (?, ?)", (mine[3].id, mine[4].id))
+    await repos.db.write("UPDATE jobs SET created_at = 100 WHERE id IN (?, ?)", (mine[3].id, mine[4].id))
     for age, job in enumerate(mine[:3]):
-        await repo.db.write("UPDATE jobs SET created_at = ? WHERE id = ?", (200 - age, job.id))
+        await repos.db.write("UPDATE jobs SET created_at = ? WHERE id = ?", (200 - age, job.id))
     newest = [mine[0].id, mine[1].id, mine[2].id, *sorted((mine[3].id, mine[4].id), reverse=True)]
-    first, second = await repo.recent_jobs(1, 3), await repo.recent_jobs(1, 3, offset=3)
+    first, second = await repos.jobs.recent(1, 3), await repos.jobs.recent(1, 3, offset=3)
     assert [job.id for job in first + second] == newest
     assert {job.user_id for job in first + second} == {1}
-    assert await repo.recent_jobs(1, 3, offset=5) == []
+    assert await repos.jobs.recent(1, 3, offset=5) == []
 
 
-async def test_past_orders_list_a_bought_preview_as_its_purchase_unless_that_failed(repo):
+async def test_past_orders_list_a_bought_preview_as_its_purchase_unless_that_failed(repos):
     """/orders: a free preview whose purchase (its order key ``purchase_key``) stands is not listed
     of its own, the purchase is; one whose purchase failed or was cancelled is still a preview."""
     from dataclasses import replace
 
-    await repo.ensure_user(1, 1, "en")
-    previews = [await repo.create_job(_draft(0)) for _ in range(4)]
-    bought = [await repo.create_job(replace(_draft(2), order_key=purchase_key(preview.id))) for preview in previews[:3]]
-    await repo.settle(bought[0], JobState.SUCCEEDED)
-    await repo.settle(bought[1], JobState.FAILED, error="failed")
-    await repo.settle(bought[2], JobState.CANCELLED)
-    other = await repo.create_job(replace(_draft(2), order_key="abc123"))  # an ordinary order
+    await repos.users.ensure(1, 1, "en")
+    previews = [await repos.jobs.create(_draft(0)) for _ in range(4)]
+    bought = [
+        await repos.jobs.create(replace(_draft(2), order_key=purchase_key(preview.id))) for preview in previews[:3]
+    ]
+    await repos.jobs.settle(bought[0], JobState.SUCCEEDED)
+    await repos.jobs.settle(bought[1], JobState.FAILED, error="failed")
+    await repos.jobs.settle(bought[2], JobState.CANCELLED)
+    other = await repos.jobs.create(replace(_draft(2), order_key="abc123"))  # an ordinary order
     for age, job in enumerate([other, *reversed(bought), *reversed(previews)]):
-        await repo.db.write("UPDATE jobs SET created_at = ? WHERE id = ?", (1000 - age, job.id))
-    listed = [job.id for job in await repo.past_orders(1, 10)]
+        await repos.db.write("UPDATE jobs SET created_at = ? WHERE id = ?", (1000 - age, job.id))
+    listed = [job.id for job in await repos.jobs.past_orders(1, 10)]
     assert listed == [other.id, *[job.id for job in reversed(bought)], *[p.id for p in reversed(previews[1:])]]
-    assert [job.id for job in await repo.past_orders(1, 3, offset=3)] == [bought[0].id, previews[3].id, previews[2].id]
-    assert len(await repo.recent_jobs(1, 10)) == 8  # every job, as before
+    assert [job.id for job in await repos.jobs.past_orders(1, 3, offset=3)] == [
+        bought[0].id,
+        previews[3].id,
+        previews[2].id,
+    ]
+    assert len(await repos.jobs.recent(1, 10)) == 8  # every job, as before
 
 
-async def test_ledger_is_append_only(repo):
-    await repo.ensure_user(1, 1, "en")
+async def test_ledger_is_append_only(repos):
+    await repos.users.ensure(1, 1, "en")
     with pytest.raises(INTEGRITY, match="append-only"):
-        await repo.db.transaction(lambda tx: tx.execute("UPDATE ledger SET amount = 999"), user=1)
+        await repos.db.transaction(lambda tx: tx.execute("UPDATE ledger SET amount = 999"), user=1)
     with pytest.raises(INTEGRITY, match="append-only"):
-        await repo.db.transaction(lambda tx: tx.execute("DELETE FROM ledger"), user=1)
+        await repos.db.transaction(lambda tx: tx.execute("DELETE FROM ledger"), user=1)
     # /forget's pseudonymisation (a positive id to a negative one, nothing else) is the one update
     # allowed; moving credits to another real user, or changing an amount along with it, is not.
-    await repo.ensure_user(2, 2, "en")
+    await repos.users.ensure(2, 2, "en")
     with pytest.raises(INTEGRITY, match="append-only"):
-        await repo.db.transaction(lambda tx: tx.execute("UPDATE ledger SET user_id = 2 WHERE user_id = 1"), user=1)
+        await repos.db.transaction(lambda tx: tx.execute("UPDATE ledger SET user_id = 2 WHERE user_id = 1"), user=1)
     with pytest.raises(INTEGRITY, match="append-only"):
-        await repo.db.transaction(
+        await repos.db.transaction(
             lambda tx: tx.execute("UPDATE ledger SET user_id = -5, amount = 999 WHERE user_id = 1"), user=1
         )
 
 
-async def test_forget_moves_rows_to_a_pseudonym_and_the_ledger_balances(repo):
-    from bot.storage.repo import ActiveJobs
+async def test_forget_moves_rows_to_a_pseudonym_and_the_ledger_balances(repos):
+    from bot.storage.jobs import ActiveJobs
 
-    await repo.ensure_user(1, 1, "en")
-    done = await repo.create_job(_draft(6))
-    await repo.settle(done, "succeeded", result=JobResult(files=["results/x_0.jpg"]))
-    running = await repo.create_job(_draft(3))
+    await repos.users.ensure(1, 1, "en")
+    done = await repos.jobs.create(_draft(6))
+    await repos.jobs.settle(done, "succeeded", result=JobResult(files=["results/x_0.jpg"]))
+    running = await repos.jobs.create(_draft(3))
     with pytest.raises(ActiveJobs):
-        await repo.forget_user(1)
-    await repo.settle(running, "failed", error="x")
-    assert await repo.forget_user(1) == ["results/x_0.jpg"]
+        await repos.users.forget(1)
+    await repos.jobs.settle(running, "failed", error="x")
+    assert await repos.users.forget(1) == ["results/x_0.jpg"]
     for table in ("users", "jobs", "ledger"):
-        assert await repo.db.fetchall(f"SELECT * FROM {table} WHERE user_id = 1") == []
-    (pseudonym,) = await repo.db.fetchall("SELECT user_id FROM users")
+        assert await repos.db.fetchall(f"SELECT * FROM {table} WHERE user_id = 1") == []
+    (pseudonym,) = await repos.db.fetchall("SELECT user_id FROM users")
     assert pseudonym["user_id"] < 0
-    assert await repo.ledger_problems() == []
-    await repo.ensure_user(1, 1, "en")  # back the same day: no second top-up
-    assert await repo.balance(1) == 0
-    tomorrow = Repository(repo.db, daily_free=20, today=lambda: "2999-01-01")
-    assert await tomorrow.balance(1) == 20
+    assert await repos.ledger.problems() == []
+    await repos.users.ensure(1, 1, "en")  # back the same day: no second top-up
+    assert await repos.ledger.balance(1) == 0
+    tomorrow = Repositories.on(repos.db, daily_free=20, today=lambda: "2999-01-01")
+    assert await tomorrow.ledger.balance(1) == 20
 
 
 async def test_forget_keeps_a_refund_debt_with_the_person_and_deletes_invoices_and_steps(store):
@@ -386,19 +419,19 @@ async def test_forget_keeps_a_refund_debt_with_the_person_and_deletes_invoices_a
     payment stays, for refunds."""
     from bot.storage.payments import Payments
 
-    repo, payments = Repository(store, daily_free=0), Payments(store)
-    await repo.ensure_user(1, 1, "en")
+    repos, payments = Repositories.on(store, daily_free=0), Payments(store)
+    await repos.users.ensure(1, 1, "en")
     await _bought_pack(payments, 1, "charge-1")
     await payments.issue(1, "small", 30, 50)  # pressed again, not paid
-    job = await repo.create_job(_draft(6))
-    await repo.settle(job, "succeeded", result=JobResult(files=[]))
+    job = await repos.jobs.create(_draft(6))
+    await repos.jobs.settle(job, "succeeded", result=JobResult(files=[]))
     assert await payments.take_back("charge-1", "by Telegram") is not None
-    assert await repo.credits(1) == Credits(-6, -6)
+    assert await repos.ledger.credits(1) == Credits(-6, -6)
     await store.write("INSERT INTO sessions (user_id, data, updated_at) VALUES (1, '{}', 0)")
     await store.write("INSERT INTO conversations (name, chat_key, state) VALUES ('idphoto', '[1, 1]', '1')")
     await store.write("INSERT INTO conversations (name, chat_key, state) VALUES ('idphoto', '[2, 2]', '1')")
 
-    await repo.forget_user(1)
+    await repos.users.forget(1)
     assert await store.fetchall("SELECT * FROM invoices") == []
     assert await store.fetchall("SELECT * FROM sessions") == []
     assert [row["chat_key"] for row in await store.fetchall("SELECT chat_key FROM conversations")] == ["[2, 2]"]
@@ -407,18 +440,18 @@ async def test_forget_keeps_a_refund_debt_with_the_person_and_deletes_invoices_a
     assert (row["chat_id"], row["language"], row["first_seen"]) == (1, "", 0)  # only the id, for the debt
     kinds = await store.fetchall("SELECT kind FROM ledger WHERE user_id = 1")
     assert [row["kind"] for row in kinds] == ["debt"]
-    assert await repo.ledger_problems() == []
+    assert await repos.ledger.problems() == []
 
-    await repo.ensure_user(1, 1, "en")  # back: still owing
-    assert await repo.credits(1) == Credits(-6, -6)
+    await repos.users.ensure(1, 1, "en")  # back: still owing
+    assert await repos.ledger.credits(1) == Credits(-6, -6)
     with pytest.raises(OwesCredits):
-        await repo.create_job(_draft(1))
-    await repo.forget_user(1)  # and again: still owing
-    await repo.ensure_user(1, 1, "en")
+        await repos.jobs.create(_draft(1))
+    await repos.users.forget(1)  # and again: still owing
+    await repos.users.ensure(1, 1, "en")
     await _bought_pack(payments, 1, "charge-2")  # a new pack pays the debt
-    assert await repo.credits(1) == Credits(24, 24)
-    await repo.create_job(_draft(6))
-    assert await repo.ledger_problems() == []
+    assert await repos.ledger.credits(1) == Credits(24, 24)
+    await repos.jobs.create(_draft(6))
+    assert await repos.ledger.problems() == []
 
 
 async def test_unpaid_invoices_are_purged_after_their_lifetime(store):
@@ -428,8 +461,8 @@ async def test_unpaid_invoices_are_purged_after_their_lifetime(store):
 
     from bot.storage.payments import Payments
 
-    repo, payments = Repository(store, daily_free=0), Payments(store)
-    await repo.ensure_user(1, 1, "en")
+    repos, payments = Repositories.on(store, daily_free=0), Payments(store)
+    await repos.users.ensure(1, 1, "en")
     unpaid = await payments.issue(1, "small", 30, 50)
     checked_out = await payments.issue(1, "small", 30, 50)
     await _bought_pack(payments, 1, "charge-1")
@@ -442,15 +475,15 @@ async def test_unpaid_invoices_are_purged_after_their_lifetime(store):
     assert await payments.purge_invoices(time.time() + 1) == 1  # the checked out one, a day on
     paid = await store.fetchall("SELECT payload FROM invoices")
     assert len(paid) == 1 and await payments.payment("charge-1") is not None
-    assert await repo.ledger_problems() == []
+    assert await repos.ledger.problems() == []
 
 
-async def test_a_hold_cannot_be_settled_twice_even_by_hand(repo):
-    await repo.ensure_user(1, 1, "en")
-    job = await repo.create_job(_draft(6))
-    await repo.settle(job, "failed", error="x")
+async def test_a_hold_cannot_be_settled_twice_even_by_hand(repos):
+    await repos.users.ensure(1, 1, "en")
+    job = await repos.jobs.create(_draft(6))
+    await repos.jobs.settle(job, "failed", error="x")
     with pytest.raises(INTEGRITY):
-        await repo.db.transaction(
+        await repos.db.transaction(
             lambda tx: tx.execute(
                 "INSERT INTO ledger (user_id, kind, amount, job_id, created_at) VALUES (1, 'capture', 6, ?, 0)",
                 (job.id,),
@@ -459,20 +492,20 @@ async def test_a_hold_cannot_be_settled_twice_even_by_hand(repo):
         )
 
 
-async def test_delivery_is_claimed_once(repo):
-    await repo.ensure_user(1, 1, "en")
-    job = await repo.create_job(_draft(6))
-    assert not await repo.begin_delivery(job.id)  # not finished yet
-    await repo.settle(job, "failed", error="x")
-    assert await repo.begin_delivery(job.id)
-    assert not await repo.begin_delivery(job.id)
+async def test_delivery_is_claimed_once(repos):
+    await repos.users.ensure(1, 1, "en")
+    job = await repos.jobs.create(_draft(6))
+    assert not await repos.jobs.begin_delivery(job.id)  # not finished yet
+    await repos.jobs.settle(job, "failed", error="x")
+    assert await repos.jobs.begin_delivery(job.id)
+    assert not await repos.jobs.begin_delivery(job.id)
 
 
-async def test_admin_grant_and_language(repo):
-    await repo.ensure_user(1, 1, "en")
-    assert await repo.admin_grant(1, 50, "test") == 70
-    await repo.set_language(1, "zh-Hans")
-    user = await repo.ensure_user(1, 1, "en")  # Telegram's language no longer overrides the choice
+async def test_admin_grant_and_language(repos):
+    await repos.users.ensure(1, 1, "en")
+    assert await repos.ledger.admin_grant(1, 50, "test") == 70
+    await repos.users.set_language(1, "zh-Hans")
+    user = await repos.users.ensure(1, 1, "en")  # Telegram's language no longer overrides the choice
     assert user.language == "zh-Hans"
 
 
@@ -502,8 +535,8 @@ async def test_a_version_3_ledger_keeps_every_row_and_balance_after_the_payments
     conn.close()
     db = await Database.open(path)
     try:
-        repo = Repository(db, daily_free=20)
-        repo.today = lambda: "2026-11-29"  # type: ignore[method-assign]
+        repos = Repositories.on(db, daily_free=20)
+        repos.ledger.today = lambda: "2026-11-29"  # type: ignore[method-assign]
         assert (await db.fetchone("PRAGMA user_version"))[0] == 14
         rows = await db.fetchall("SELECT id, kind, amount, paid, payment FROM ledger ORDER BY id")
         assert [tuple(r) for r in rows] == [
@@ -512,32 +545,32 @@ async def test_a_version_3_ledger_keeps_every_row_and_balance_after_the_payments
             (3, "hold", 6, 0, None),
             (4, "capture", 6, 0, None),
         ]
-        credits = await repo.credits(1)
+        credits = await repos.ledger.credits(1)
         assert (credits.total, credits.bought) == (19, 0)
-        assert await repo.ledger_problems() == []
+        assert await repos.ledger.problems() == []
         with pytest.raises(sqlite3.IntegrityError):
             await db.write("UPDATE ledger SET amount = 7 WHERE id = 1")
     finally:
         await db.close()
 
 
-async def test_business_figures_on_each_backend(repo):
+async def test_business_figures_on_each_backend(repos):
     """/stats' and /metrics' figures: users, orders per service and outcome, credits spent by
     kind, Stars earned and refunded."""
     from bot.ops import stats
     from bot.storage.payments import Payments
 
     for user_id in (1, 2):
-        await repo.ensure_user(user_id, user_id, "en")
-    done = await repo.create_job(_draft(6, user_id=1))
-    await repo.settle(done, "succeeded", result=JobResult(files=[]))
-    await repo.end_delivery(done.id)
-    failed = await repo.create_job(_draft(6, user_id=2))
-    await repo.settle(failed, "failed", error="invalid_image")
-    payments = Payments(repo.db)
+        await repos.users.ensure(user_id, user_id, "en")
+    done = await repos.jobs.create(_draft(6, user_id=1))
+    await repos.jobs.settle(done, "succeeded", result=JobResult(files=[]))
+    await repos.jobs.end_delivery(done.id)
+    failed = await repos.jobs.create(_draft(6, user_id=2))
+    await repos.jobs.settle(failed, "failed", error="invalid_image")
+    payments = Payments(repos.db)
     invoice = await payments.issue(2, "small", 30, 50)
     await payments.receive("charge-9", 2, invoice.payload)
-    figures = await stats.business(repo.db)
+    figures = await stats.business(repos.db)
     day = figures.windows["24h"]
     assert figures.users == 2 and day.active_users == 2
     idphoto = day.services["idphoto"]
@@ -573,8 +606,8 @@ async def test_the_local_engines_previews_kept_before_are_marked_kept_by_the_mig
     conn.close()
     db = await Database.open(path)
     try:
-        repo = Repository(db, daily_free=20)
-        kept = {job_id: (await repo.get_job(job_id)).result.kept_preview for job_id, _, _ in rows}
+        repos = Repositories.on(db, daily_free=20)
+        kept = {job_id: (await repos.jobs.get(job_id)).result.kept_preview for job_id, _, _ in rows}
         assert kept == {"local-preview": True, "local-photo": False, "picwish-preview": False}
     finally:
         await db.close()
@@ -583,54 +616,54 @@ async def test_the_local_engines_previews_kept_before_are_marked_kept_by_the_mig
 async def test_an_invitation_earns_both_sides_free_credits_once_with_the_first_paid_order(store):
     from bot.storage.invites import Invites
 
-    repo, invites = Repository(store, daily_free=20, invite_bonus=5), Invites(store)
-    await repo.ensure_user(1, 1, "en")
+    repos, invites = Repositories.on(store, daily_free=20, invite_bonus=5), Invites(store)
+    await repos.users.ensure(1, 1, "en")
     code = await invites.code_of(1)
     assert await invites.code_of(1) == code
-    await repo.ensure_user(2, 2, "en", invite_code=code)  # new, through the link
-    await repo.ensure_user(1, 1, "en", invite_code=code)  # oneself: known already
-    await repo.ensure_user(3, 3, "en")
-    await repo.ensure_user(3, 3, "en", invite_code=code)  # had used the bot before
-    await repo.ensure_user(4, 4, "en", invite_code="unknown")
+    await repos.users.ensure(2, 2, "en", invite_code=code)  # new, through the link
+    await repos.users.ensure(1, 1, "en", invite_code=code)  # oneself: known already
+    await repos.users.ensure(3, 3, "en")
+    await repos.users.ensure(3, 3, "en", invite_code=code)  # had used the bot before
+    await repos.users.ensure(4, 4, "en", invite_code="unknown")
     assert [row["invitee_id"] for row in await store.fetchall("SELECT invitee_id FROM invitations")] == [2]
-    free = await repo.create_job(_draft(0, user_id=2))
-    assert await repo.settle(free, "succeeded", result=JobResult(files=[]))  # a free job earns nothing
-    failed = await repo.create_job(_draft(6, user_id=2))
-    assert await repo.settle(failed, "failed", error="x")
-    assert await repo.balance(2) == 20 and await repo.balance(1) == 20
+    free = await repos.jobs.create(_draft(0, user_id=2))
+    assert await repos.jobs.settle(free, "succeeded", result=JobResult(files=[]))  # a free job earns nothing
+    failed = await repos.jobs.create(_draft(6, user_id=2))
+    assert await repos.jobs.settle(failed, "failed", error="x")
+    assert await repos.ledger.balance(2) == 20 and await repos.ledger.balance(1) == 20
     for _ in range(2):  # the first paid order delivered earns it, once
-        paid = await repo.create_job(_draft(6, user_id=2))
-        assert await repo.settle(paid, "succeeded", result=JobResult(files=[]))
-    assert await repo.credits(2) == Credits(20 - 12 + 5, 0) and await repo.credits(1) == Credits(25, 0)
+        paid = await repos.jobs.create(_draft(6, user_id=2))
+        assert await repos.jobs.settle(paid, "succeeded", result=JobResult(files=[]))
+    assert await repos.ledger.credits(2) == Credits(20 - 12 + 5, 0) and await repos.ledger.credits(1) == Credits(25, 0)
     assert await invites.rewarded_by(paid.id) is None
-    reward = await invites.rewarded_by((await repo.recent_jobs(2, 2))[1].id)
+    reward = await invites.rewarded_by((await repos.jobs.recent(2, 2))[1].id)
     assert reward is not None and (reward.bonus, reward.inviter_chat_id) == (5, 1)
     figures = await invites.figures()
     assert (figures.invited, figures.rewarded, figures.credits) == (1, 1, 10)
-    assert await repo.ledger_problems() == []
+    assert await repos.ledger.problems() == []
 
 
 async def test_after_forget_a_person_is_never_new_again_and_a_pending_invitation_lapses(store):
     from bot.storage.invites import Invites
 
-    repo, invites = Repository(store, daily_free=20, invite_bonus=5), Invites(store)
-    await repo.ensure_user(1, 1, "en")
+    repos, invites = Repositories.on(store, daily_free=20, invite_bonus=5), Invites(store)
+    await repos.users.ensure(1, 1, "en")
     code = await invites.code_of(1)
-    await repo.ensure_user(2, 2, "en", invite_code=code)
-    await repo.forget_user(2)  # invited, gone before any order
-    await repo.ensure_user(5, 5, "en")
-    await repo.forget_user(5)  # used the bot, then /forget
+    await repos.users.ensure(2, 2, "en", invite_code=code)
+    await repos.users.forget(2)  # invited, gone before any order
+    await repos.users.ensure(5, 5, "en")
+    await repos.users.forget(5)  # used the bot, then /forget
     await store.write("DELETE FROM forgotten_today")  # days ago: today's credits are theirs
-    await repo.ensure_user(2, 2, "en", invite_code=code)  # back through the link: not new
-    await repo.ensure_user(5, 5, "en", invite_code=code)
+    await repos.users.ensure(2, 2, "en", invite_code=code)  # back through the link: not new
+    await repos.users.ensure(5, 5, "en", invite_code=code)
     rows = await store.fetchall("SELECT invitee_id, inviter_id FROM invitations")
     assert [(row["invitee_id"] < 0, row["inviter_id"]) for row in rows] == [(True, 1)]
     for user_id in (2, 5):
-        paid = await repo.create_job(_draft(6, user_id=user_id))
-        assert await repo.settle(paid, "succeeded", result=JobResult(files=[]))
-    assert await repo.balance(1) == 20
+        paid = await repos.jobs.create(_draft(6, user_id=user_id))
+        assert await repos.jobs.settle(paid, "succeeded", result=JobResult(files=[]))
+    assert await repos.ledger.balance(1) == 20
     # The inviter's /forget takes their code; their invitations count on, under the pseudonym.
-    await repo.forget_user(1)
+    await repos.users.forget(1)
     assert await store.fetchall("SELECT * FROM invite_codes") == []
     assert (await invites.figures()).invited == 1
-    assert await repo.ledger_problems() == []
+    assert await repos.ledger.problems() == []

@@ -5,7 +5,8 @@ import pytest
 
 from bot.ops.media import MediaSigner, MediaStore, derive_secret
 from bot.storage.db import Database
-from bot.storage.repo import JobDraft, Repository
+from bot.storage.jobs import JobDraft
+from bot.storage.repositories import Repositories
 from bot.telegram.web import WebServer
 from providers.picwish import PicwishClient
 from tests.conftest import portrait_jpeg
@@ -50,7 +51,7 @@ def test_store_refuses_paths_outside_it(tmp_path):
 @pytest.fixture
 async def web(tmp_path):
     db = await Database.open(tmp_path / "db.sqlite3")
-    repo = Repository(db, daily_free=10)
+    repos = Repositories.on(db, daily_free=10)
     store = MediaStore(tmp_path / "media")
     woken: list[str] = []
 
@@ -61,7 +62,7 @@ async def web(tmp_path):
         raise AssertionError("no webhook here")
 
     server = WebServer(
-        repo=repo,
+        jobs=repos.jobs,
         media=store,
         signer=MediaSigner(b"s", 60),
         keep_update=keep_update,
@@ -72,7 +73,7 @@ async def web(tmp_path):
     )
     await server.start()
     async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{server.bound_port}") as client:
-        yield server, client, woken, repo, store
+        yield server, client, woken, repos, store
     await server.stop()
     await db.close()
 
@@ -84,7 +85,7 @@ async def test_healthz(web):
 
 
 async def test_media_links(web):
-    server, client, _queue, _repo, store = web
+    server, client, _queue, _repos, store = web
     ref = store.save_input(portrait_jpeg(200, 200))
     response = await client.get(f"/media/{server.signer.token(ref)}")
     assert response.status_code == 200 and response.content == store.read(ref)
@@ -97,9 +98,9 @@ async def test_media_links(web):
 
 
 async def test_callbacks_need_the_job_secret(web):
-    _server, client, woken, repo, _store = web
-    await repo.ensure_user(1, 1, "en")
-    job = await repo.create_job(JobDraft(1, 1, "idphoto", "picwish", {}, None, 0, 60))
+    _server, client, woken, repos, _store = web
+    await repos.users.ensure(1, 1, "en")
+    job = await repos.jobs.create(JobDraft(1, 1, "idphoto", "picwish", {}, None, 0, 60))
     body = {"status": 200, "data": {"task_id": "t", "state": 1}}
     assert (await client.post(f"/callbacks/picwish/{job.id}/wrong-secret", json=body)).status_code == 404
     assert (await client.post(f"/callbacks/picwish/nojob/{job.callback_secret}", json=body)).status_code == 404
@@ -115,9 +116,9 @@ async def test_callback_secrets_are_compared_in_constant_time(web, monkeypatch):
     answer time tells nothing about which jobs exist); a plain == would fail this."""
     import hmac
 
-    _server, client, _queue, repo, _store = web
-    await repo.ensure_user(1, 1, "en")
-    job = await repo.create_job(JobDraft(1, 1, "idphoto", "picwish", {}, None, 0, 60))
+    _server, client, _queue, repos, _store = web
+    await repos.users.ensure(1, 1, "en")
+    job = await repos.jobs.create(JobDraft(1, 1, "idphoto", "picwish", {}, None, 0, 60))
     compared: list[tuple[bytes, bytes]] = []
     real = hmac.compare_digest
 
@@ -139,7 +140,7 @@ async def test_callback_secrets_are_compared_in_constant_time(web, monkeypatch):
 
 
 async def test_media_links_serve_the_real_content_type_and_nosniff(web):
-    server, client, _queue, _repo, store = web
+    server, client, _queue, _repos, store = web
     png = b"\x89PNG\r\n\x1a\n" + b"\0" * 32
     for data, kind in (
         (png, "image/png"),

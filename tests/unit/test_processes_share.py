@@ -7,13 +7,14 @@ import asyncio
 
 import pytest
 
-from bot.storage.repo import JobDraft, JobResult, JobState, Repository
+from bot.storage.jobs import JobDraft, JobResult, JobState
+from bot.storage.repositories import Repositories
 
 
-async def _jobs(repo: Repository, count: int) -> list[str]:
+async def _jobs(repos: Repositories, count: int) -> list[str]:
     ids = []
     for index in range(count):
-        await repo.ensure_user(index + 1, index + 1, "en")
+        await repos.users.ensure(index + 1, index + 1, "en")
         draft = JobDraft(
             user_id=index + 1,
             chat_id=index + 1,
@@ -24,28 +25,28 @@ async def _jobs(repo: Repository, count: int) -> list[str]:
             price=5,
             deadline_seconds=600,
         )
-        ids.append((await repo.create_job(draft)).id)
+        ids.append((await repos.jobs.create(draft)).id)
     return ids
 
 
 async def test_a_claimed_job_is_not_claimed_again_until_its_lease_runs_out(store):
-    repo = Repository(store, daily_free=20)
-    [job_id] = await _jobs(repo, 1)
+    repos = Repositories.on(store, daily_free=20)
+    [job_id] = await _jobs(repos, 1)
 
-    assert await repo.claim_jobs("a", lease=0.5, limit=10) == [job_id]
-    assert await repo.claim_jobs("b", lease=30, limit=10) == []
-    assert not await repo.claim_job(job_id, "b", lease=30)
-    assert await repo.claim_job(job_id, "a", lease=0.5)  # its owner may claim it again
+    assert await repos.leases.claim("a", lease=0.5, limit=10) == [job_id]
+    assert await repos.leases.claim("b", lease=30, limit=10) == []
+    assert not await repos.leases.claim_one(job_id, "b", lease=30)
+    assert await repos.leases.claim_one(job_id, "a", lease=0.5)  # its owner may claim it again
 
     async def now() -> float:
         return float((await store.fetchone(f"SELECT {store.clock} AS now"))["now"])
 
     deadline = await now() + 5
-    while not await repo.claim_job(job_id, "b", lease=30):  # taken over once the lease ran out
+    while not await repos.leases.claim_one(job_id, "b", lease=30):  # taken over once the lease ran out
         assert await now() < deadline, "the expired lease was never taken over"
         await asyncio.sleep(0.05)
-    assert await repo.renew_leases("a", 30) == set()  # a lost it
-    assert await repo.renew_leases("b", 30) == {job_id}
+    assert await repos.leases.renew("a", 30) == set()  # a lost it
+    assert await repos.leases.renew("b", 30) == {job_id}
     row = await store.fetchone("SELECT owner FROM jobs WHERE id = ?", (job_id,))
     assert row["owner"] == "b"
 
@@ -55,19 +56,19 @@ async def test_a_stale_workers_writes_are_refused_once_another_took_its_job_over
     job. a, stalled meanwhile, still takes the job for its own: every write it makes is refused,
     so it cannot move queued -> submitting (b would fail the job as interrupted and refund it
     while a's paid submission went through), settle it, or deliver it; b's writes go through."""
-    repo = Repository(store, daily_free=20)
-    [job_id] = await _jobs(repo, 1)
-    assert await repo.claim_jobs("a", lease=-1, limit=10) == [job_id]
-    assert await repo.claim_job(job_id, "b", lease=30)
-    a, b = repo.leased("a"), repo.leased("b")
-    job = await repo.get_job(job_id)
+    repos = Repositories.on(store, daily_free=20)
+    [job_id] = await _jobs(repos, 1)
+    assert await repos.leases.claim("a", lease=-1, limit=10) == [job_id]
+    assert await repos.leases.claim_one(job_id, "b", lease=30)
+    a, b = repos.leases.leased("a"), repos.leases.leased("b")
+    job = await repos.jobs.get(job_id)
     assert job is not None and job.owner == "b"
     assert not await a.holds(job_id) and await b.holds(job_id)
 
     assert not await a.transition(job_id, (JobState.QUEUED,), JobState.SUBMITTING, attempts=1)
     assert not await a.update(job_id, progress=50)
     assert not await a.settle(job, JobState.FAILED, error="interrupted")
-    job = await repo.get_job(job_id)
+    job = await repos.jobs.get(job_id)
     assert job is not None and (job.state, job.attempts, job.progress) == (JobState.QUEUED, 0, 0)
 
     assert await b.transition(job_id, (JobState.QUEUED,), JobState.SUBMITTING, attempts=1)
@@ -78,55 +79,55 @@ async def test_a_stale_workers_writes_are_refused_once_another_took_its_job_over
     assert await b.begin_delivery(job_id)
     assert not await a.record_part(job_id, ["photo0"]) and not await a.end_delivery(job_id)
     assert await b.record_part(job_id, ["photo0"]) and await b.end_delivery(job_id)
-    job = await repo.get_job(job_id)
+    job = await repos.jobs.get(job_id)
     assert job is not None and job.result == JobResult(files=["results/b.jpg"]) and job.sent_parts == ["photo0"]
     await a.hand_back(job_id)  # not a's: nothing happens
     assert await b.holds(job_id)
-    assert await repo.ledger_problems() == []
+    assert await repos.ledger.problems() == []
 
 
 async def test_leases_are_renewed_only_for_the_jobs_a_worker_still_drives(store):
-    repo = Repository(store, daily_free=20)
-    first, second = await _jobs(repo, 2)
-    assert await repo.claim_jobs("a", lease=-1, limit=10) == [first, second]
-    assert await repo.renew_leases("a", 30, [first]) == {first}
+    repos = Repositories.on(store, daily_free=20)
+    first, second = await _jobs(repos, 2)
+    assert await repos.leases.claim("a", lease=-1, limit=10) == [first, second]
+    assert await repos.leases.renew("a", 30, [first]) == {first}
     # The job a stopped driving was left to run out: another takes it over.
-    assert await repo.claim_jobs("b", lease=30, limit=10) == [second]
-    assert await repo.renew_leases("a", 30, [first, second]) == {first}
+    assert await repos.leases.claim("b", lease=30, limit=10) == [second]
+    assert await repos.leases.renew("a", 30, [first, second]) == {first}
 
 
 async def test_released_jobs_are_free_again_and_finished_ones_are_never_claimed(store):
-    repo = Repository(store, daily_free=20)
-    first, second, third = await _jobs(repo, 3)
-    assert await repo.claim_jobs("a", lease=30, limit=10) == [first, second, third]
+    repos = Repositories.on(store, daily_free=20)
+    first, second, third = await _jobs(repos, 3)
+    assert await repos.leases.claim("a", lease=30, limit=10) == [first, second, third]
 
-    await repo.hand_back_lease(first, "b")  # not b's: nothing happens
-    assert await repo.claim_jobs("b", lease=30, limit=10) == []
-    await repo.hand_back_lease(first, "a")
-    assert await repo.claim_jobs("b", lease=30, limit=10) == [first]
+    await repos.leases.hand_back(first, "b")  # not b's: nothing happens
+    assert await repos.leases.claim("b", lease=30, limit=10) == []
+    await repos.leases.hand_back(first, "a")
+    assert await repos.leases.claim("b", lease=30, limit=10) == [first]
 
-    job = await repo.get_job(second)
+    job = await repos.jobs.get(second)
     assert job is not None
-    await repo.settle(job, JobState.FAILED, error="x")
-    await repo.begin_delivery(second)
-    await repo.end_delivery(second)
-    await repo.hand_back_leases("a")
-    assert await repo.claim_jobs("c", lease=30, limit=10) == [third]  # second needs nothing more
-    assert not await repo.claim_job(second, "c", lease=30)
+    await repos.jobs.settle(job, JobState.FAILED, error="x")
+    await repos.jobs.begin_delivery(second)
+    await repos.jobs.end_delivery(second)
+    await repos.leases.hand_back_all("a")
+    assert await repos.leases.claim("c", lease=30, limit=10) == [third]  # second needs nothing more
+    assert not await repos.leases.claim_one(second, "c", lease=30)
 
 
 async def test_take_over_claims_every_unfinished_job_whoever_held_it(store):
-    repo = Repository(store, daily_free=20)
-    ids = await _jobs(repo, 2)
-    await repo.claim_jobs("crashed", lease=3600, limit=10)
-    assert await repo.claim_jobs("restarted", lease=30, limit=10) == []
-    assert await repo.claim_jobs("restarted", lease=30, limit=10, take_over=True) == ids
+    repos = Repositories.on(store, daily_free=20)
+    ids = await _jobs(repos, 2)
+    await repos.leases.claim("crashed", lease=3600, limit=10)
+    assert await repos.leases.claim("restarted", lease=30, limit=10) == []
+    assert await repos.leases.claim("restarted", lease=30, limit=10, take_over=True) == ids
 
 
 async def test_workers_claiming_at_once_each_get_other_jobs(store):
-    repo = Repository(store, daily_free=20)
-    ids = await _jobs(repo, 40)
-    claims = await asyncio.gather(*(repo.claim_jobs(f"w{n}", lease=30, limit=7) for n in range(8)))
+    repos = Repositories.on(store, daily_free=20)
+    ids = await _jobs(repos, 40)
+    claims = await asyncio.gather(*(repos.leases.claim(f"w{n}", lease=30, limit=7) for n in range(8)))
     taken = [job_id for claim in claims for job_id in claim]
     assert sorted(taken) == sorted(ids)  # every job once, none twice
     owners = await store.fetchall("SELECT owner, COUNT(*) AS n FROM jobs GROUP BY owner")
@@ -188,18 +189,18 @@ async def test_a_schema_of_its_own_has_rights_of_its_own():
 async def test_a_summary_confirmed_twice_places_one_job(store):
     """A bot process that took over before the first one wrote the session still has the summary:
     its Confirm finds the job placed instead of holding the price again."""
-    from bot.storage.repo import AlreadyPlaced
+    from bot.storage.jobs import AlreadyPlaced
 
-    repo = Repository(store, daily_free=20)
-    await repo.ensure_user(1, 1, "en")
+    repos = Repositories.on(store, daily_free=20)
+    await repos.users.ensure(1, 1, "en")
     draft = JobDraft(1, 1, "idphoto", "picwish", {}, None, 5, 600, order_key="a1b2c3d4")
-    job = await repo.create_job(draft)
+    job = await repos.jobs.create(draft)
     with pytest.raises(AlreadyPlaced) as placed:
-        await repo.create_job(draft)
+        await repos.jobs.create(draft)
     assert placed.value.job_id == job.id
-    await repo.create_job(JobDraft(1, 1, "idphoto", "picwish", {}, None, 5, 600, order_key="other"))
-    assert await repo.balance(1) == 10
-    assert await repo.ledger_problems() == []
+    await repos.jobs.create(JobDraft(1, 1, "idphoto", "picwish", {}, None, 5, 600, order_key="other"))
+    assert await repos.ledger.balance(1) == 10
+    assert await repos.ledger.problems() == []
 
 
 async def test_a_provider_going_down_is_seen_by_every_process_and_told_once(store):

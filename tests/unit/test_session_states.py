@@ -77,7 +77,7 @@ def test_a_state_that_no_longer_fits_fails_to_read_and_one_of_a_service_gone_is_
     row["draft"]["order"]["px_width"] = 0
     with pytest.raises(ValidationError, match=r"draft\.order\.px_width"):
         decode(json.dumps(row), ORDERS, STATES)
-    gone = {"lang": "en", "services": {"sketch": {"style": "pencil"}, "anime": {"style": "anime"}}}
+    gone = {"lang": "en", "services": {"retired": {"style": "pencil"}, "anime": {"style": "anime"}}}
     assert decode(json.dumps(gone), ORDERS, STATES).services == {"anime": AnimeState(style="anime")}
 
 

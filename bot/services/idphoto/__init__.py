@@ -44,7 +44,7 @@ from bot.services.idphoto.buttons import (
 )
 from bot.services.idphoto.captions import colour_text, option_price, order_label, present, spec_text
 from bot.services.idphoto.state import IdPhotoState
-from bot.storage.repo import Job
+from bot.storage.jobs import Job
 from bot.telegram.context import Context, Handlers, Service, ServiceDeps
 from bot.telegram.ui.i18n import t
 from providers.errors import ProviderError
@@ -118,7 +118,7 @@ async def measure(job: Job, data: bytes, deps: ServiceDeps) -> dict[str, Any] | 
     photo: its measurements are the preview's."""
     order = IdPhotoOrder.model_validate(job.options)
     if order.from_preview:
-        preview = await deps.repo.get_job(order.from_preview)
+        preview = await deps.jobs.get(order.from_preview)
         mine = preview is not None and preview.user_id == job.user_id
         placement = preview.result.placement if preview is not None and preview.result and mine else None
         return placement if isinstance(placement, dict) else None

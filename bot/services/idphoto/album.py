@@ -5,7 +5,7 @@ bot/telegram/conversations/album.py). Before the summary every photo goes throug
 photo gets before any charge: the face check (one face, straight, eyes open, sharp, lit) and
 whether it can make the chosen spec (``fit.judge``). The photos refused are named, each with its
 own advice, and left out of the price; the rest are one order: one job per photo
-(``PendingOrder.extras``, placed by ``Repository.create_jobs`` in one ``order_group``), each at
+(``PendingOrder.extras``, placed by ``Jobs.create_many`` in one ``order_group``), each at
 the spec's full price and settled on its own, so a photo whose making fails is not charged.
 
 With the local engine an album skips the free preview one photo gets: ten watermarked previews
@@ -23,7 +23,7 @@ from pydantic import ValidationError
 from bot.domain.session import Album, AlbumPhoto, ExtraOrder, PendingOrder
 from bot.services.idphoto.fit import judge
 from bot.services.idphoto.state import IdPhotoDraft
-from bot.storage.repo import Job, JobState
+from bot.storage.jobs import Job, JobState
 from bot.telegram.context import Context
 from bot.telegram.conversations.common import face_findings
 from bot.telegram.conversations.intake import refusal_text
@@ -129,4 +129,5 @@ def bundle(jobs: list[Job], lang: str) -> Bundle | None:
         ]
     spec = load_catalog().for_order(orders[0])
     slug = spec.slug if spec else str(orders[0].spec_id)
-    return Bundle([(name, ref) for _, name, ref in sorted(files, key=lambda f: f[0])], f"idphoto_{slug}_album.zip")
+    ordered = [(name, ref) for _, name, ref in sorted(files, key=lambda f: f[0])]
+    return Bundle(ordered, f"idphoto_{slug}_album.zip", jobs=len(jobs))

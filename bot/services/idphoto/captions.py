@@ -12,7 +12,7 @@ from telegram.constants import MessageLimit
 from bot.config import PicwishPrices, Settings
 from bot.ops.images import image_size, watermarked
 from bot.services.idphoto import buttons
-from bot.storage.repo import Job
+from bot.storage.jobs import Job
 from bot.telegram.ui.i18n import t
 from bot.telegram.ui.results import ResultView
 from providers.localengine.checklist import Check, Checklist

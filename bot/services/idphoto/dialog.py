@@ -34,7 +34,7 @@ from bot.services.idphoto.buttons import (
 from bot.services.idphoto.captions import spec_text
 from bot.services.idphoto.fit import judge
 from bot.services.idphoto.state import IdPhotoDraft, IdPhotoState, SpecList
-from bot.storage.repo import Job
+from bot.storage.jobs import Job
 from bot.telegram.context import Context
 from bot.telegram.conversations.common import (
     answer,
@@ -569,7 +569,7 @@ async def _source_photo(context: Context, job: Job) -> str | None:
     bought = IdPhotoOrder.model_validate(job.options).from_preview
     if not bought:
         return job.input_ref
-    preview = await context.deps.repo.get_job(bought)
+    preview = await context.deps.jobs.get(bought)
     return preview.input_ref if preview is not None and preview.user_id == job.user_id else None
 
 

@@ -19,7 +19,7 @@ from bot.domain.session import PendingOrder
 from bot.services.idphoto.buttons import BuyPreview, DropPreview
 from bot.services.idphoto.captions import is_kept_preview
 from bot.services.idphoto.dialog import NAME
-from bot.storage.repo import Job, purchase_key
+from bot.storage.jobs import Job, purchase_key
 from bot.telegram.context import Context
 from bot.telegram.conversations.common import (
     answer,

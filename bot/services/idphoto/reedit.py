@@ -28,7 +28,7 @@ from bot.services.idphoto.buttons import (
 )
 from bot.services.idphoto.captions import is_kept_preview
 from bot.services.idphoto.dialog import NAME
-from bot.storage.repo import Job
+from bot.storage.jobs import Job
 from bot.telegram.context import Context
 from bot.telegram.conversations.common import answer, finished_job, message_of, pressed
 from bot.telegram.ui.i18n import t
@@ -89,7 +89,7 @@ async def _others(context: Context, job: Job) -> list[Job]:
     one's, single photos only (not a provider's sheet), newest first."""
     seen = {_slug(job)}
     found: list[Job] = []
-    for other in await context.deps.repo.finished_jobs(job.user_id, NAME, MIX_LOOKBACK):
+    for other in await context.deps.jobs.finished(job.user_id, NAME, MIX_LOOKBACK):
         slug = _slug(other)
         if slug in seen or IdPhotoOrder.model_validate(other.options).layout_size or _file(context, other) is None:
             continue

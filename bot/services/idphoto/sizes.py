@@ -32,7 +32,7 @@ from bot.services.idphoto.buttons import LessSizes, MorePreviewSizes, MoreSizes
 from bot.services.idphoto.captions import part_text
 from bot.services.idphoto.dialog import NAME, State, category_menu, state_of
 from bot.services.idphoto.state import IdPhotoDraft
-from bot.storage.repo import purchase_key
+from bot.storage.jobs import purchase_key
 from bot.telegram.context import Context, ServiceDeps
 from bot.telegram.conversations.common import answer, pressed, user_id_of
 from bot.telegram.conversations.summary import show_order
@@ -74,7 +74,7 @@ async def _source(context: Context, order: PendingOrder, user_id: int) -> str | 
     bought = order.order.from_preview if isinstance(order.order, IdPhotoOrder) else None
     if not bought:
         return order.input_ref
-    made = await context.deps.repo.get_job(bought)
+    made = await context.deps.jobs.get(bought)
     return made.input_ref if made is not None and made.user_id == user_id else None
 
 

@@ -1,5 +1,5 @@
 -- /forget keeps an unpaid refund debt, deletes the user's invoices, and unpaid invoices are
--- purged after a day (bot/storage/repo.py forget_user, bot/storage/payments.py purge_invoices).
+-- purged after a day (bot/storage/users.py Users.forget, bot/storage/payments.py purge_invoices).
 --
 -- The ledger gains two kinds, both bought credits (paid = amount): 'debt_carried' gives the
 -- pseudonym of a user who used /forget while owing credits (a refunded pack already spent) back

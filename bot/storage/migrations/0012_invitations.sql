@@ -17,7 +17,7 @@ CREATE TABLE invitations (
 );
 CREATE INDEX invitations_inviter ON invitations(inviter_id);
 CREATE UNIQUE INDEX invitations_job ON invitations(job_id) WHERE job_id IS NOT NULL;
--- Keyed fingerprints (bot/storage/repo.Repository._fingerprint) of everyone who used /forget:
+-- Keyed fingerprints (bot/storage/ledger.Ledger.fingerprint) of everyone who used /forget:
 -- coming back, even through an invitation, they are not a new person.
 CREATE TABLE former_users (
     fingerprint TEXT PRIMARY KEY,

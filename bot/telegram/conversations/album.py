@@ -71,7 +71,7 @@ async def part(update: Update, context: Context) -> int:
     kind, file_id, size = _attachment(message)
     user_id, chat_id = user_id_of(update), chat_id_of(update)
     kept = AlbumPart(user_id, chat_id, message.media_group_id, message.message_id, kind, file_id, size, time.time())
-    added = await Albums(context.wiring.repo.db).add_part(kept)
+    added = await Albums(context.wiring.db).add_part(kept)
     if added == "added":
         _schedule(context.application, user_id, chat_id, message.media_group_id, QUIET_SECONDS)
     elif added == "late":  # its album was shown already: a second album would surprise
@@ -104,7 +104,7 @@ async def _quiet(context: Context) -> None:
 async def resume(app: PhotoBotApp) -> int:
     """Finish the albums a process before this one was collecting or taking in (a restart): each
     after the quiet moment, since its last parts may still be on their way. How many."""
-    albums = await Albums(app.bot_data.wiring.repo.db).open_albums()
+    albums = await Albums(app.bot_data.wiring.db).open_albums()
     for user_id, chat_id, group in albums:
         _schedule(app, user_id, chat_id, group, QUIET_SECONDS)
     if albums:
@@ -127,7 +127,7 @@ async def finish(context: Context, user_id: int, chat_id: int, group: str) -> No
 
 
 async def _finish(context: Context, user_id: int, chat_id: int, group: str) -> None:
-    albums = Albums(context.wiring.repo.db)
+    albums = Albums(context.wiring.db)
     parts = await albums.parts(user_id, group)
     if not parts or parts[0].closed_at is not None:
         return
@@ -183,7 +183,7 @@ async def _take_in(context: Context, albums: Albums, each: AlbumPart) -> None:
 async def _show(context: Context, user_id: int, chat_id: int, album: Album, first_message: int) -> bool:
     """ "Album of N photos", what was refused on the way in and why, and the services that take an
     album, in reply to its first message; False when Telegram could not be reached."""
-    lang = context.session.lang or await context.wiring.repo.user_language(user_id) or "en"
+    lang = context.session.lang or await context.wiring.users.language(user_id) or "en"
     context.session.lang = lang
     count = len(album.photos)
     lines = [

@@ -8,7 +8,7 @@ from typing import TypeVar
 from telegram import CallbackQuery, Message, Update
 
 from bot.domain.session import InputPhoto
-from bot.storage.repo import Job, JobState
+from bot.storage.jobs import Job, JobState
 from bot.telegram.context import Context
 from bot.telegram.ui import keyboards
 from bot.telegram.ui.callback_data import Action
@@ -57,7 +57,7 @@ def chat_id_of(update: Update) -> int:
 async def finished_job(update: Update, context: Context, job_id: str | None, service: str) -> Job | None:
     """The user's own finished job of ``service`` that a button under a result names; None for
     anyone else's, another service's, an unfinished one, or forged data."""
-    job = await context.wiring.repo.get_job(job_id) if job_id else None
+    job = await context.wiring.jobs.get(job_id) if job_id else None
     if (
         job is None
         or job.service != service
@@ -84,7 +84,7 @@ async def user_language(update: Update, context: Context) -> str:
         user = update.effective_user
         chat = update.effective_chat
         assert user is not None and chat is not None
-        record = await context.wiring.repo.ensure_user(
+        record = await context.wiring.users.ensure(
             user.id, chat.id, pick_language(user.language_code), invite_code(update)
         )
         session.lang = record.language

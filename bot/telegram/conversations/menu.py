@@ -55,7 +55,7 @@ async def balance(update: Update, context: Context) -> None:
     """/balance: the user's credits, free and bought, the last purchases, and where to buy."""
     lang = context.lang
     user_id = user_id_of(update)
-    credits = await context.wiring.repo.credits(user_id)
+    credits = await context.wiring.ledger.credits(user_id)
     lines = [t(lang, "balance.text", balance=credits.total, daily=context.wiring.settings.credits.daily_free)]
     if credits.bought > 0:
         lines.append(t(lang, "balance.bought", free=credits.free, bought=credits.bought))
@@ -73,7 +73,7 @@ async def cancel(update: Update, context: Context) -> int:
     """/cancel: forgets the photo and order being put together; ends any conversation."""
     lang = context.lang
     session = context.session
-    collecting = await Albums(context.wiring.repo.db).drop_open(user_id_of(update))  # an album arriving
+    collecting = await Albums(context.wiring.db).drop_open(user_id_of(update))  # an album arriving
     had_something = session.photo is not None or session.album is not None or session.drafting or collecting > 0
     for ref in session.unordered_refs():
         await context.wiring.photos.discard(ref)
@@ -96,7 +96,7 @@ async def set_language(update: Update, context: Context) -> None:
     if code not in LANGUAGES:  # forged callback data: nothing is stored
         await answer(update)
         return
-    await context.wiring.repo.set_language(user_id_of(update), code)
+    await context.wiring.users.set_language(user_id_of(update), code)
     context.session.lang = code
     await answer(update)
     await query_of(update).edit_message_text(t(code, "language.set"))
@@ -118,8 +118,8 @@ async def grant(update: Update, context: Context) -> None:
     if not (0 < user_id <= MAX_USER_ID and 0 < amount <= MAX_GRANT):
         await message_of(update).reply_text(t(lang, "admin.grant_usage", max=MAX_GRANT))
         return
-    await context.wiring.repo.ensure_user(user_id, user_id, lang)
-    new_balance = await context.wiring.repo.admin_grant(user_id, amount, f"by {user_id_of(update)}")
+    await context.wiring.users.ensure(user_id, user_id, lang)
+    new_balance = await context.wiring.ledger.admin_grant(user_id, amount, f"by {user_id_of(update)}")
     await message_of(update).reply_text(t(lang, "admin.granted", amount=amount, user_id=user_id, balance=new_balance))
 
 

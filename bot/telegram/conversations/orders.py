@@ -9,7 +9,7 @@ from telegram.error import TelegramError
 
 from bot.domain.ordering import Refusal, order_again, place_order
 from bot.domain.session import PendingOrder
-from bot.storage.repo import Job
+from bot.storage.jobs import Job
 from bot.telegram.context import Context
 from bot.telegram.conversations.common import answer, chat_id_of, pressed, query_of, user_id_of
 from bot.telegram.conversations.summary import show_order
@@ -106,12 +106,12 @@ async def cancel_job(update: Update, context: Context) -> None:
     several (its first job's status), of every job of it that can still be cancelled."""
     lang = context.lang
     press = pressed(update, CancelJob)
-    repo = context.wiring.repo
-    job = await repo.get_job(press.job_id) if press else None
+    jobs_repo = context.wiring.jobs
+    job = await jobs_repo.get(press.job_id) if press else None
     if job is None or job.user_id != user_id_of(update):
         await answer(update, t(lang, "job.not_yours"))
         return
-    jobs = await repo.order_jobs(job.id) if job.order_group == job.id else [job]
+    jobs = await jobs_repo.of_order(job.id) if job.order_group == job.id else [job]
     cancelled = [await context.wiring.runner.cancel(each.id, job.user_id) for each in jobs]
     if not any(cancelled):
         await answer(update, t(lang, "job.cancel_too_late"))
@@ -123,7 +123,7 @@ async def retry_job(update: Update, context: Context) -> None:
     """Button j:retry:<job>: the same order again, back at the summary."""
     lang = context.lang
     press = pressed(update, RetryJob)
-    job = await context.wiring.repo.get_job(press.job_id) if press else None
+    job = await context.wiring.jobs.get(press.job_id) if press else None
     if job is None or job.user_id != user_id_of(update):
         await answer(update, t(lang, "job.not_yours"))
         return

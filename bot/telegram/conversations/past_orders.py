@@ -5,7 +5,7 @@ The files are sent again from the stored results, shown by the job's service (``
 sent as delivery sends them (``delivery.result_messages``): no provider is called and nothing is
 charged. A free preview whose exact file is sold (``JobResult.kept_preview``) comes again as its
 preview, with Confirm, never as the exact file; once bought, its purchase is listed instead
-(``Repository.past_orders``). Try again puts the failed order on a new summary, as a fresh order
+(``Jobs.past_orders``). Try again puts the failed order on a new summary, as a fresh order
 with today's price and provider: its Confirm places it with every check of an order; the failed
 one cost nothing. Buttons name the job, not the session, so they keep working after a restart;
 the job must be the presser's own.
@@ -22,7 +22,7 @@ from telegram import InlineKeyboardMarkup, Update
 
 from bot.domain.ordering import order_again
 from bot.ops.media import MediaStore
-from bot.storage.repo import Job, JobState
+from bot.storage.jobs import Job, JobState
 from bot.telegram.context import Context, Wiring
 from bot.telegram.conversations.common import answer, chat_id_of, message_of, pressed, query_of, user_id_of
 from bot.telegram.conversations.summary import show_order
@@ -60,7 +60,7 @@ async def send_again(update: Update, context: Context) -> None:
     lang = context.lang
     wiring = context.wiring
     press = pressed(update, SendAgain)
-    job = await wiring.repo.get_job(press.job_id) if press else None
+    job = await wiring.jobs.get(press.job_id) if press else None
     if job is None or job.user_id != user_id_of(update) or job.state != JobState.SUCCEEDED or job.result is None:
         await answer(update, t(lang, "job.not_yours"))
         return
@@ -95,7 +95,7 @@ async def try_again(update: Update, context: Context) -> None:
     lang = context.lang
     wiring = context.wiring
     press = pressed(update, RetryOrder)
-    job = await wiring.repo.get_job(press.job_id) if press else None
+    job = await wiring.jobs.get(press.job_id) if press else None
     if job is None or job.user_id != user_id_of(update) or job.state != JobState.FAILED:
         await answer(update, t(lang, "job.not_yours"))
         return
@@ -131,7 +131,7 @@ async def _page(context: Context, user_id: int, offset: int) -> tuple[str, Inlin
     """The text and buttons of the page of /orders from the ``offset``-th newest order on."""
     lang = context.lang
     wiring = context.wiring
-    jobs = await wiring.repo.past_orders(user_id, PAGE + 1, offset)
+    jobs = await wiring.jobs.past_orders(user_id, PAGE + 1, offset)
     older, jobs = len(jobs) > PAGE, jobs[:PAGE]
     if not jobs:
         return t(lang, "orders.empty"), keyboards.new_photo(lang)

@@ -47,7 +47,7 @@ async def buy(update: Update, context: Context) -> None:
     if not payments.enabled:
         await message_of(update).reply_text(t(lang, "buy.unavailable"))
         return
-    balance = await context.wiring.repo.balance(user_id_of(update))
+    balance = await context.wiring.ledger.balance(user_id_of(update))
     await message_of(update).reply_text(
         t(lang, "buy.packs", balance=balance), reply_markup=keyboards.packs(lang, payments.packs)
     )
@@ -103,7 +103,7 @@ async def answer_checkout(wiring: Wiring, query: PreCheckoutQuery, lang: str | N
         await query.answer(ok=True)
         return
     log.warning("pre-checkout refused (%s) for user %s", problem, user.id)
-    lang = lang or await wiring.repo.user_language(user.id) or pick_language(user.language_code)
+    lang = lang or await wiring.users.language(user.id) or pick_language(user.language_code)
     await query.answer(ok=False, error_message=t(lang, f"buy.checkout_{problem}"))
 
 

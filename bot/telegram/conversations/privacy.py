@@ -7,7 +7,7 @@ import logging
 
 from telegram import Update
 
-from bot.storage.repo import ActiveJobs
+from bot.storage.jobs import ActiveJobs
 from bot.telegram.context import Context
 from bot.telegram.conversations.common import answer, chat_id_of, message_of, pressed, query_of, user_id_of
 from bot.telegram.sessions import end_conversations
@@ -65,12 +65,12 @@ async def forget_answer(update: Update, context: Context) -> None:
     # Unfinished jobs first, under the same rule as the Cancel button: those the provider is
     # already making run on (and are paid for), and /forget waits for them.
     still_running = [
-        job for job in await services.repo.active_jobs(user_id) if not await services.runner.cancel(job.id, user_id)
+        job for job in await services.jobs.active(user_id) if not await services.runner.cancel(job.id, user_id)
     ]
     try:
         if still_running:  # nothing is deleted while a provider works on one of them
             raise ActiveJobs(len(still_running))
-        refs = await services.repo.forget_user(user_id)
+        refs = await services.users.forget(user_id)
     except ActiveJobs as err:
         await query_of(update).edit_message_text(t(lang, "forget.wait", count=err.count))
         return

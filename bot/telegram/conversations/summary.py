@@ -35,7 +35,7 @@ async def show_order(update: Update, context: Context, order: PendingOrder, *, n
         details += "\n\n" + t(lang, "order.parts", count=len(parts), lines="\n".join(lines), share=share)
     elif order.as_extra:
         details += "\n\n" + t(lang, "order.as_extra", share=round(wiring.settings.prices.extra_spec * 100))
-    balance = await wiring.repo.balance(user_id_of(update))
+    balance = await wiring.ledger.balance(user_id_of(update))
     text = t(lang, "order.summary", details=details, price=sum(prices), balance=balance)
     standing_in = wiring.standing_in(order.service)
     if standing_in is not None:  # its first provider is down: say who makes it instead

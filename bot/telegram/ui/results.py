@@ -9,7 +9,7 @@ from telegram import InlineKeyboardMarkup
 
 from bot.config import Settings
 from bot.ops.images import image_extension, image_size
-from bot.storage.repo import Job
+from bot.storage.jobs import Job
 from bot.telegram.ui import keyboards
 from bot.telegram.ui.i18n import t
 
@@ -34,6 +34,8 @@ class Bundle:
 
     files: list[tuple[str, str]]
     filename: str
+    #: How many jobs the order has (those that failed too): the zip waits for every one.
+    jobs: int
 
 
 def plain_result(job: Job, index: int, data: bytes, lang: str, settings: Settings) -> ResultView:
