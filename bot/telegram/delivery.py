@@ -140,10 +140,10 @@ class Delivery:
         sent = list(job.sent_parts)
         # Off the event loop: the files are read, and a preview's watermark is drawn and encoded.
         parts = await asyncio.to_thread(self._parts, job, lang)
-        if job.state == JobState.SUCCEEDED and (reward := await Invites(self.users.db).rewarded_by(job.id)):
-            parts += self._reward_parts(job, lang, reward)
         if job.order_group is not None and self.bundle is not None:  # an album's: its zip, once
             parts.append(("zip", functools.partial(self._zip, job, lang)))
+        if job.state == JobState.SUCCEEDED and (reward := await Invites(self.users.db).rewarded_by(job.id)):
+            parts += self._reward_parts(job, lang, reward)
         try:
             for name, send in parts:
                 if name in sent:
@@ -179,7 +179,8 @@ class Delivery:
 
     def _reward_parts(self, job: Job, lang: str, reward: Reward) -> list[tuple[str, Send]]:
         """The order earned its buyer and the person who invited them an invitation bonus: both told,
-        the inviter last (one who blocked the bot ends the delivery)."""
+        after the order's own files, the inviter last and best effort (an inviter who blocked the
+        bot must not cost the buyer anything of their order)."""
         parts: list[tuple[str, Send]] = [
             (
                 "bonus",
@@ -188,8 +189,14 @@ class Delivery:
         ]
         if reward.inviter_chat_id is not None:
             text = t(reward.inviter_language, "invite.earned_inviter", bonus=reward.bonus)
-            parts.append(("bonus_inviter", functools.partial(self.bot.send_message, reward.inviter_chat_id, text)))
+            parts.append(("bonus_inviter", functools.partial(self._tell_inviter, reward.inviter_chat_id, text)))
         return parts
+
+    async def _tell_inviter(self, chat_id: int, text: str) -> None:
+        try:
+            await self.bot.send_message(chat_id, text)
+        except (Forbidden, BadRequest) as err:
+            log.info("the inviter's bonus note to chat %s not sent: %s", chat_id, err)
 
     async def _zip(self, job: Job, lang: str) -> None:
         """The zip of the exact files of the order ``job`` is one of, sent by the job whose delivery

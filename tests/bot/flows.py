@@ -172,3 +172,22 @@ def dpi(data: bytes) -> tuple[int, int]:
 def corner_rgb(data: bytes) -> tuple[int, int, int]:
     with Image.open(io.BytesIO(data)) as img:
         return img.convert("RGB").getpixel((2, 2))  # type: ignore[return-value]
+
+
+async def album_summary(
+    user: FakeUser, menu: SentMessage, category: str = "Visa", spec: str = "USA Visa"
+) -> SentMessage:
+    """From the album's service menu through one spec, colour and options to its summary."""
+    await user.press(menu, "ID photo")
+    await user.edited(menu, "Choose a category")
+    await user.press(menu, category)
+    await user.edited(menu, "Choose a spec")
+    await page_to(user, menu, spec + " ·")
+    await user.press(menu, spec + " ·")
+    await user.edited(menu, "background colour")
+    await user.press(menu, "White")
+    await user.edited(menu, "Options")
+    # No watermarked previews for an album: each photo comes as its exact file.
+    assert not any("review" in button["text"] for button in menu.buttons())
+    await user.press(menu, "Continue")
+    return await user.edited(menu, "Please check your order", timeout=30)

@@ -16,30 +16,11 @@ import pytest
 pytest.importorskip("ai_edge_litert", reason="the photobot[local] extra is not installed")
 
 from bot.main.app import running
-from tests.bot.flows import page_to
+from tests.bot.flows import album_summary, page_to
 from tests.conftest import portrait_jpeg
 from tests.fakes.picwish import STEPS
 from tests.fakes.telegram_api import AlbumItem, FakeUser, SentMessage
 from tests.sample_photos import photo
-
-
-async def _album_summary(
-    user: FakeUser, menu: SentMessage, category: str = "Visa", spec: str = "USA Visa"
-) -> SentMessage:
-    """From the album's service menu through one spec, colour and options to its summary."""
-    await user.press(menu, "ID photo")
-    await user.edited(menu, "Choose a category")
-    await user.press(menu, category)
-    await user.edited(menu, "Choose a spec")
-    await page_to(user, menu, spec + " ·")
-    await user.press(menu, spec + " ·")
-    await user.edited(menu, "background colour")
-    await user.press(menu, "White")
-    await user.edited(menu, "Options")
-    # No watermarked previews for an album: each photo comes as its exact file.
-    assert not any("review" in button["text"] for button in menu.buttons())
-    await user.press(menu, "Continue")
-    return await user.edited(menu, "Please check your order", timeout=30)
 
 
 def _zip_names(document: SentMessage) -> dict[str, bytes]:
@@ -53,7 +34,7 @@ async def test_an_album_of_three_with_one_refused_is_one_order_of_two_with_a_zip
     menu = await user.next_message("Album of 3 photos")
     assert [b["text"] for b in menu.buttons()] == ["🪪 ID photo"] or len(menu.buttons()) == 1
     assert "📚 Album of 3 photos" in (await user.edited(menu, "Album of 3 photos")).text
-    summary = await _album_summary(user, menu)
+    summary = await album_summary(user, menu)
     assert "❌ Photo 2: Your face is turned to the side" in summary.text
     assert "2 of 3 photos will be made (photo 1, 3)" in summary.text
     assert "2 photos × 6 credits" in summary.text
@@ -97,7 +78,7 @@ def _album_menus(user: FakeUser) -> list[SentMessage]:
 async def test_cancel_before_confirm_charges_nothing(bot, telegram, picwish):
     user = telegram.user()
     await user.send_album([portrait_jpeg(), portrait_jpeg(900, 1000)])
-    summary = await _album_summary(user, await user.next_message("Album of 2 photos"))
+    summary = await album_summary(user, await user.next_message("Album of 2 photos"))
     assert "Price: 12 credits" in summary.text
     await user.press(summary, "Cancel")
     await user.edited(summary, "cancelled")
@@ -119,7 +100,7 @@ async def test_a_restart_while_the_album_arrives_still_ends_in_one_album(make_se
     await telegram.push_update({"message": messages[2]})
     async with running(settings) as services:
         menu = await user.next_message("Album of 3 photos", timeout=15)
-        summary = await _album_summary(user, menu)
+        summary = await album_summary(user, menu)
         assert "3 of 3 photos will be made" in summary.text
         await user.press(summary, "Confirm")
         await telegram.wait_for(lambda: len(user.messages("document")) == 4, 40)
@@ -134,7 +115,7 @@ async def test_a_restart_after_confirm_delivers_every_photo_and_the_zip_once(mak
     picwish.hold_new_tasks = True
     async with running(settings):
         await user.send_album([portrait_jpeg(), portrait_jpeg(900, 1000)])
-        summary = await _album_summary(user, await user.next_message("Album of 2 photos"))
+        summary = await album_summary(user, await user.next_message("Album of 2 photos"))
         await user.press(summary, "Confirm")
         await user.edited(summary, "Your order is in: 2 photos")
         await telegram.wait_for(lambda: len(picwish.tasks) == 2, 20)
@@ -154,7 +135,7 @@ async def test_a_photo_the_provider_fails_is_not_charged_and_left_out_of_the_zip
     picwish.next_states = [[(0, 0), (-1, 0)], list(STEPS)]
     user = telegram.user()
     await user.send_album([portrait_jpeg(), portrait_jpeg(900, 1000)])
-    summary = await _album_summary(user, await user.next_message("Album of 2 photos"))
+    summary = await album_summary(user, await user.next_message("Album of 2 photos"))
     await user.press(summary, "Confirm")
     await telegram.wait_for(lambda: len(user.messages("document")) == 2, 30)
     made, archive = user.messages("document")
@@ -239,7 +220,7 @@ async def test_the_local_engine_makes_an_album_without_previews(make_settings, t
         assert services.enabled_services["idphoto"] == "local"
         user = telegram.user()
         await user.send_album([portrait_jpeg(), portrait_jpeg(900, 1000)])
-        summary = await _album_summary(user, await user.next_message("Album of 2 photos"))
+        summary = await album_summary(user, await user.next_message("Album of 2 photos"))
         assert "2 of 2 photos will be made" in summary.text
         assert [b["text"] for b in summary.buttons()] == ["✅ Confirm", "✖ Cancel"]
         price = services.settings.providers.local.price
@@ -265,7 +246,7 @@ async def test_an_album_on_postgresql_with_a_bot_and_a_worker_process(make_setti
     ):
         user = telegram.user(user_id=1301)
         await user.send_album([portrait_jpeg(), photo("obama2.jpg"), portrait_jpeg(900, 1000)])
-        summary = await _album_summary(user, await user.next_message("Album of 3 photos"))
+        summary = await album_summary(user, await user.next_message("Album of 3 photos"))
         assert "Price: 12 credits" in summary.text
         await user.press(summary, "Confirm")
         await telegram.wait_for(lambda: len(user.messages("document")) == 3, 40)
@@ -301,7 +282,7 @@ async def test_killed_while_the_album_arrives_and_while_it_is_made(tmp_path, mak
         await process.kill()
         await telegram.push_update({"message": messages[2]})
         await process.start(telegram)
-        summary = await _album_summary(user, await user.next_message("Album of 3 photos", timeout=20))
+        summary = await album_summary(user, await user.next_message("Album of 3 photos", timeout=20))
         picwish.hold_new_tasks = True
         await user.press(summary, "Confirm")
         await telegram.wait_for(lambda: len(picwish.tasks) == 3 and picwish.queries > 0, 30)
@@ -328,7 +309,7 @@ async def test_an_album_through_the_webhook_is_one_album(make_settings, telegram
     async with running(make_settings(telegram__mode="webhook", telegram__webhook_secret=secret)) as services:
         user = telegram.user()
         await user.send_album([portrait_jpeg(), portrait_jpeg(900, 1000), portrait_jpeg(1000, 1000)])
-        summary = await _album_summary(user, await user.next_message("Album of 3 photos"))
+        summary = await album_summary(user, await user.next_message("Album of 3 photos"))
         assert "3 of 3 photos will be made" in summary.text
         await user.press(summary, "Confirm")
         await telegram.wait_for(lambda: len(user.messages("document")) == 4, 40)

@@ -12,8 +12,8 @@ import pytest
 from bot.main.app import running
 from bot.storage.invites import Invites
 from bot.storage.ledger import Credits
-from tests.bot.flows import order_finished
-from tests.conftest import postgres_schema
+from tests.bot.flows import album_summary, order_finished
+from tests.conftest import portrait_jpeg, postgres_schema
 
 LINK = re.compile(r"https://t\.me/photobot_test_bot\?start=([A-Za-z0-9_-]+)")
 
@@ -101,3 +101,20 @@ async def test_no_invitations_when_the_bonus_is_zero(make_settings, telegram):
         await user.send_text("/invite")
         await user.next_message("This bot does not offer invitations.")
         assert "invite" not in [c["command"] for c in telegram.commands[""]]
+
+
+async def test_an_inviter_who_blocked_the_bot_costs_the_newcomer_nothing_of_the_album(bot, telegram, picwish):
+    """The bonus note to an inviter who blocked the bot is refused (403): the newcomer still gets
+    every file of the order that earned it, the album's zip included, and both bonuses stand."""
+    inviter, newcomer = telegram.user(user_id=8101), telegram.user(user_id=8102)
+    await _start(newcomer, f"/start {await _code(inviter)}")
+    telegram.block(inviter.id)
+    await newcomer.send_album([portrait_jpeg(), portrait_jpeg(900, 1000)])
+    summary = await album_summary(newcomer, await newcomer.next_message("Album of 2 photos"))
+    await newcomer.press(summary, "Confirm")
+    await telegram.wait_for(lambda: any(d.filename.endswith(".zip") for d in newcomer.messages("document")), 30)
+    await newcomer.next_message("🎁", timeout=15)
+    await bot.runner.idle()
+    assert len(newcomer.messages("document")) == 3
+    assert await bot.ledger.balance(inviter.id) == 35
+    assert await bot.ledger.problems() == []

@@ -122,6 +122,8 @@ class FakeTelegram:
         self.files: dict[str, bytes] = {}
         self.commands: dict[str, list[dict[str, Any]]] = {}
         self.failures: dict[str, list[Failure]] = {}
+        #: Chats whose user blocked the bot (see :meth:`block`).
+        self.blocked_chats: set[int] = set()
         #: Methods whose answer is held until released (to stop a bot mid-request).
         self.hold: dict[str, asyncio.Event] = {}
         self.held: dict[str, asyncio.Event] = {}
@@ -255,6 +257,11 @@ class FakeTelegram:
             gate.abandoned = abandoned  # type: ignore[attr-defined]
             gate.set()
 
+    def block(self, chat_id: int) -> None:
+        """The user of ``chat_id`` blocked the bot: every message to that chat is refused with 403,
+        as Telegram refuses it."""
+        self.blocked_chats.add(chat_id)
+
     def fail(self, method: str, status: int, description: str, retry_after: int | None = None, times: int = 1) -> None:
         """The next ``times`` calls of ``method`` fail: with ``status``, or (status 0) by a dropped connection."""
         self.failures.setdefault(method, []).extend([Failure(status, description, retry_after)] * times)
@@ -312,6 +319,10 @@ class FakeTelegram:
             if failure.retry_after is not None:
                 body["parameters"] = {"retry_after": failure.retry_after}
             return web.json_response(body, status=failure.status)
+        if method.startswith("send") and str(params.get("chat_id")) in {str(chat) for chat in self.blocked_chats}:
+            return web.json_response(
+                {"ok": False, "error_code": 403, "description": "Forbidden: bot was blocked by the user"}, status=403
+            )
         handler = getattr(self, f"_m_{method}", None)
         if handler is None:
             return web.json_response(
