@@ -178,6 +178,27 @@ async def test_an_extra_size_can_be_taken_out_and_the_bound_is_kept(make_setting
         assert len(await _jobs(services)) == 1
 
 
+async def test_a_second_tap_on_remove_takes_out_nothing_more(make_settings, telegram, picwish):
+    """A double tap on "✖ Remove" sends the same button twice: the second finds the sizes moved up
+    and takes none of them out."""
+    async with running(make_settings()):
+        user = telegram.user()
+        summary = await order_until_summary(user, "Visa", "USA Visa", "White")
+        summary = await add_size(user, summary, "1104", "Small 2 Inch", "Blue")
+        summary = await add_size(user, summary, "1101", "Small 1 Inch", "Blue")
+        data = summary.button("✖ Remove Small 2 Inch")["callback_data"]
+        edits = summary.edits
+        await user.press_data(summary, data)
+        await user.api.wait_for(lambda: summary.edits > edits)
+        again = await user.press_data(summary, data)  # the same button, once more
+        await user.api.wait_for(lambda: again in user.api.callback_answers)
+        assert user.api.callback_answers[again] == "That size is out of the order already."
+        assert "Small 2 Inch" not in summary.text and "Small 1 Inch" in summary.text
+        assert [b["text"] for b in summary.buttons() if b["text"].startswith("✖ Remove")] == [
+            "✖ Remove Small 1 Inch · 22×32 mm, 🟦 Blue"
+        ]
+
+
 async def test_the_order_survives_restarts_while_sizes_are_added_and_while_the_tasks_run(
     make_settings, telegram, picwish
 ):

@@ -95,10 +95,13 @@ class MoreSizes(Action, prefix=PREFIX, action="more"):
 
 @dataclass(frozen=True)
 class LessSizes(Action, prefix=PREFIX, action="less"):
-    """Under the summary: take one extra size (its place among the extras) out of the order."""
+    """Under the summary: take one extra size (its place among the extras) out of the order; with
+    how many extras the summary showed, so that a second tap on the same button (the sizes after it
+    have moved up) takes nothing more out."""
 
     nonce: str
     index: int
+    shown: int
 
 
 @dataclass(frozen=True)
@@ -185,7 +188,7 @@ def order_sizes(lang: str, nonce: str, extras: Sequence[str], more: bool) -> lis
     and one button per extra size (its name) to take it out again."""
     rows = [[Button(t(lang, "idphoto.more_sizes"), callback_data=MoreSizes(nonce).data())]] if more else []
     rows += [
-        [Button(t(lang, "idphoto.less_size", what=what), callback_data=LessSizes(nonce, index).data())]
+        [Button(t(lang, "idphoto.less_size", what=what), callback_data=LessSizes(nonce, index, len(extras)).data())]
         for index, what in enumerate(extras)
     ]
     return rows

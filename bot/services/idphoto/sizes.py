@@ -148,12 +148,15 @@ async def back_to_order(update: Update, context: Context) -> int:
 
 
 async def less(update: Update, context: Context) -> None:
-    """Button i:less:<nonce>:<index> under the summary: that extra size goes; the summary again."""
+    """Button i:less:<nonce>:<index>:<shown> under the summary: that extra size goes (unless the
+    extras changed since the button was shown: a second tap); the summary again."""
     press = pressed(update, LessSizes)
     order = context.session.order
     if order is None or press is None or order.nonce != press.nonce:
         await answer(update, t(context.lang, "order.expired"))
         return
-    if 0 <= press.index < len(order.extras):
-        del order.extras[press.index]
+    if press.shown != len(order.extras) or not 0 <= press.index < len(order.extras):
+        await answer(update, t(context.lang, "idphoto.size_already_out"))  # a second tap
+        return
+    del order.extras[press.index]
     await show_order(update, context, order)
