@@ -44,6 +44,6 @@ def __getattr__(name: str) -> Any:
 def available() -> bool:
     """Whether the optional dependencies (the ``local`` extra) and the face models (``photobot
     models``) are installed, without importing them."""
-    modules = ("cv2", "ai_edge_litert", "onnxruntime")
+    modules = ("ai_edge_litert", "onnxruntime")
     installed = all(importlib.util.find_spec(name) is not None for name in modules)
     return installed and u2netp_path() is not None and face_models_present()
