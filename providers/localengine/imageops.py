@@ -533,29 +533,93 @@ def _bilinear_fixed(image: Array, fx: Array, fy: Array, zero_outside: bool) -> A
     return out
 
 
+def _invert3(m: Array) -> list[list[float]]:
+    """The inverse of a 3x3 matrix by its adjugate, in OpenCV's order of operations (invert() of a
+    3x3 double matrix): its crops depend on the last bit where a point falls half-way between two
+    1/32 steps, as a letterbox's points do."""
+    a = [[float(v) for v in row] for row in m]
+    det = (
+        a[0][0] * (a[1][1] * a[2][2] - a[1][2] * a[2][1])
+        - a[0][1] * (a[1][0] * a[2][2] - a[1][2] * a[2][0])
+        + a[0][2] * (a[1][0] * a[2][1] - a[1][1] * a[2][0])
+    )
+    d = 1.0 / det
+    return [
+        [
+            (a[1][1] * a[2][2] - a[1][2] * a[2][1]) * d,
+            (a[0][2] * a[2][1] - a[0][1] * a[2][2]) * d,
+            (a[0][1] * a[1][2] - a[0][2] * a[1][1]) * d,
+        ],
+        [
+            (a[1][2] * a[2][0] - a[1][0] * a[2][2]) * d,
+            (a[0][0] * a[2][2] - a[0][2] * a[2][0]) * d,
+            (a[0][2] * a[1][0] - a[0][0] * a[1][2]) * d,
+        ],
+        [
+            (a[1][0] * a[2][1] - a[1][1] * a[2][0]) * d,
+            (a[0][1] * a[2][0] - a[0][0] * a[2][1]) * d,
+            (a[0][0] * a[1][1] - a[0][1] * a[1][0]) * d,
+        ],
+    ]
+
+
 def warp_perspective(image: Array, matrix: Array, size: tuple[int, int], *, zero_outside: bool) -> Array:
     """An RGB uint8 ``image`` warped by the 3x3 ``matrix`` (photo to output) into ``size`` (width,
-    height), as OpenCV's warpPerspective with INTER_LINEAR does it (see :func:`sample_bilinear`)."""
+    height), as OpenCV's warpPerspective with INTER_LINEAR does it (see :func:`sample_bilinear`),
+    its coordinates computed as it computes them: per block of 64 columns a start, then a step."""
     width, height = size
-    inverse = np.linalg.inv(np.asarray(matrix, dtype=np.float64))
-    ys, xs = np.mgrid[0:height, 0:width].astype(np.float64)
-    x = inverse[0, 0] * xs + inverse[0, 1] * ys + inverse[0, 2]
-    y = inverse[1, 0] * xs + inverse[1, 1] * ys + inverse[1, 2]
-    w = inverse[2, 0] * xs + inverse[2, 1] * ys + inverse[2, 2]
-    w = np.where(w != 0, 1 / np.where(w != 0, w, 1), 0)
-    return sample_bilinear(image, x * w, y * w, zero_outside=zero_outside)
+    m = _invert3(matrix)
+    block = min(1024 // min(16, height), width)
+    columns = np.arange(width, dtype=np.float64)
+    starts = (columns // block) * block
+    steps = columns - starts
+    rows = np.arange(height, dtype=np.float64)[:, None]
+    x0 = m[0][0] * starts + m[0][1] * rows + m[0][2]
+    y0 = m[1][0] * starts + m[1][1] * rows + m[1][2]
+    w0 = m[2][0] * starts + m[2][1] * rows + m[2][2]
+    w = w0 + m[2][0] * steps
+    w = np.where(w != 0, _TAB / np.where(w != 0, w, 1), 0)
+    limit = float(np.iinfo(np.int32).max)
+    fx = np.rint(np.clip((x0 + m[0][0] * steps) * w, -limit - 1, limit)).astype(np.int32)
+    fy = np.rint(np.clip((y0 + m[1][0] * steps) * w, -limit - 1, limit)).astype(np.int32)
+    return _bilinear_fixed(image, fx, fy, zero_outside)
 
 
 def perspective_from_points(source: Array, target: Array) -> Array:
-    """The 3x3 perspective transform that maps four ``source`` points (4 x 2) onto ``target``."""
-    rows = []
-    values = []
-    for (x, y), (u, v) in zip(np.asarray(source, dtype=np.float64), np.asarray(target, dtype=np.float64), strict=True):
-        rows.append([x, y, 1, 0, 0, 0, -x * u, -y * u])
-        rows.append([0, 0, 0, x, y, 1, -x * v, -y * v])
-        values += [u, v]
-    solved = np.linalg.solve(np.array(rows), np.array(values))
-    return np.append(solved, 1.0).reshape(3, 3)
+    """The 3x3 perspective transform that maps four ``source`` points (4 x 2) onto ``target``: the
+    8x8 system solved as OpenCV's getPerspectiveTransform solves it (LU with partial pivoting, in
+    its order of operations)."""
+    src = [(float(x), float(y)) for x, y in source]
+    dst = [(float(u), float(v)) for u, v in target]
+    a = [[0.0] * 8 for _ in range(8)]
+    b = [0.0] * 8
+    for i in range(4):
+        (x, y), (u, v) = src[i], dst[i]
+        a[i][0] = a[i + 4][3] = x
+        a[i][1] = a[i + 4][4] = y
+        a[i][2] = a[i + 4][5] = 1.0
+        # Products of the float32 points, in float32 as OpenCV multiplies them.
+        fx, fy, fu, fv = (np.float32(value) for value in (x, y, u, v))
+        a[i][6], a[i][7] = float(-fx * fu), float(-fy * fu)
+        a[i + 4][6], a[i + 4][7] = float(-fx * fv), float(-fy * fv)
+        b[i], b[i + 4] = u, v
+    for i in range(8):
+        pivot = max(range(i, 8), key=lambda j: (abs(a[j][i]), -j))
+        if pivot != i:
+            a[i][i:], a[pivot][i:] = a[pivot][i:], a[i][i:]
+            b[i], b[pivot] = b[pivot], b[i]
+        d = -1 / a[i][i]
+        for j in range(i + 1, 8):
+            alpha = a[j][i] * d
+            for k in range(i + 1, 8):
+                a[j][k] += alpha * a[i][k]
+            b[j] += alpha * b[i]
+    for i in range(7, -1, -1):
+        total = b[i]
+        for k in range(i + 1, 8):
+            total -= a[i][k] * b[k]
+        b[i] = total / a[i][i]
+    return np.array([*b, 1.0]).reshape(3, 3)
 
 
 def rotated_rect_corners(centre: tuple[float, float], size: tuple[float, float], degrees: float) -> Array:

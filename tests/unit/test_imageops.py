@@ -176,3 +176,12 @@ def test_results_are_writable() -> None:
         imageops.box_mean(mask, 1),
     ):
         assert result.flags.writeable
+
+
+def test_perspective_rounds_as_opencv_where_points_fall_between_steps() -> None:
+    """A letterbox's points fall half-way between two 1/32 steps: which way they round follows the
+    last bit of OpenCV's solve and inverse (cv2.getPerspectiveTransform gave 0.16886543535620055)."""
+    corners = imageops.rotated_rect_corners((455.0, 568.5), (1137.0, 1137.0), 0.0)
+    target = np.array([[0, 192], [0, 0], [192, 0], [192, 192]], dtype=np.float32)
+    matrix = imageops.perspective_from_points(corners, target)
+    assert matrix[0, 0] == 0.16886543535620055 and matrix[1, 1] == 0.16886543535620052
