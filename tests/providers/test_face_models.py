@@ -133,3 +133,11 @@ def test_a_file_stored_in_float16_is_converted_and_pinned_as_converted(tmp_path,
         install.install_models(tmp_path)
     assert path.read_bytes() == b"float32"  # the float32 file stays usable
     assert sorted(p.name for p in tmp_path.iterdir()) == ["two.onnx"]
+
+
+def test_u2netp_is_found_where_photobot_models_puts_it(tmp_path, monkeypatch):
+    from providers.localengine import files
+
+    monkeypatch.setenv(files.MODELS_ENV, str(tmp_path))
+    (tmp_path / files.U2NETP_FILE).write_bytes(b"onnx")
+    assert files.u2netp_path() == tmp_path / files.U2NETP_FILE
