@@ -2,10 +2,13 @@
 a dependency of the run install).
 
 Where the engine's verdicts hang on exact pixels the operation does what OpenCV did to the bit: the
-warps that feed the face models (bilinear in 1/32 of a pixel with 15-bit integer weights), luma, the
-3x3 chamfer distances (as morphology with the distance's own octagon) and OpenCV's discs. Elsewhere
-it is the same operation in floating point (box means by running sums, resizes and the finished
-photo's warp with Pillow), which differs from OpenCV's by rounding.
+warps that feed the face models (bilinear in 1/32 of a pixel with 15-bit integer weights, the
+transform solved and inverted in OpenCV's order of operations), remap, luma, 8-bit Lab's L*, Sobel,
+Laplacian, the 3x3 chamfer distances (as morphology with the distance's own octagon), OpenCV's
+filled circles and elliptic elements, 8-connected components. Elsewhere it is the same operation in
+floating point (box means by running sums, area resizes by block sums, the mask's enlargement and
+the finished photo's warp with Pillow), which differs from OpenCV's by rounding, and, for the
+bicubic warp, by Pillow's sharper kernel (a = -1 against OpenCV's -0.75).
 
 Images are HxW or HxWxC arrays; points are (x, y) in pixels, pixel centres at whole numbers.
 """
