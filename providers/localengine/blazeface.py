@@ -12,6 +12,7 @@ from functools import lru_cache
 
 import numpy as np
 
+from providers.localengine import imageops
 from providers.localengine.arrays import Array
 from providers.localengine.tflite import TfliteModel
 
@@ -73,16 +74,13 @@ def crop(
     rgb: Array, centre: tuple[float, float], size: tuple[float, float], rotation: float, side: int, *, zero: bool
 ) -> Array:
     """The rectangle of ``size`` (pixels) about ``centre``, turned by ``rotation`` radians, scaled to
-    a ``side`` x ``side`` uint8 square as MediaPipe's ImageToTensorCalculator does on the CPU (the
-    same OpenCV calls: bilinear, outside the photo black with ``zero``, else its edge repeated)."""
-    import cv2
-
-    corners = cv2.boxPoints((centre, size, math.degrees(rotation))).astype(np.float32)
+    a ``side`` x ``side`` uint8 square as MediaPipe's ImageToTensorCalculator does on the CPU (its
+    OpenCV calls redone to the bit: bilinear, outside the photo black with ``zero``, else its edge
+    repeated)."""
+    corners = imageops.rotated_rect_corners(centre, size, math.degrees(rotation))
     target = np.array([[0, side], [0, 0], [side, 0], [side, side]], dtype=np.float32)
-    matrix = cv2.getPerspectiveTransform(corners, target)
-    border = cv2.BORDER_CONSTANT if zero else cv2.BORDER_REPLICATE
-    square: Array = cv2.warpPerspective(rgb, matrix, (side, side), flags=cv2.INTER_LINEAR, borderMode=border)
-    return square
+    matrix = imageops.perspective_from_points(corners, target)
+    return imageops.warp_perspective(rgb, matrix, (side, side), zero_outside=zero)
 
 
 def _letterbox(rgb: Array, size: int) -> tuple[Array, tuple[float, float, float, float]]:

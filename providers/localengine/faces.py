@@ -9,7 +9,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 from PIL import ExifTags, Image, ImageOps
 
-from providers.localengine import hair, models, office
+from providers.localengine import hair, imageops, models, office
 from providers.localengine.arrays import Array
 from providers.localengine.findings import FaceFindings, Mouth
 from providers.localengine.landmarks import Landmarks, find_landmarks
@@ -227,16 +227,16 @@ def _sharpness_and_light(image: bytes, rgb: Array, face: FaceReport, size: tuple
 def sharpness_and_light(rgb: Array, box: tuple[float, float, float, float]) -> tuple[float, float]:
     """Sharpness (see MIN_SHARPNESS) and mean brightness of the face in ``box`` (x0, y0, x1, y1)
     of ``rgb``, scaled to SHARPNESS_WIDTH pixels wide."""
-    import cv2
-
     x0, y0 = int(max(0, box[0])), int(max(0, box[1]))
     x1, y1 = int(min(rgb.shape[1], box[2])), int(min(rgb.shape[0], box[3]))
-    crop = cv2.cvtColor(np.ascontiguousarray(rgb[y0:y1, x0:x1]), cv2.COLOR_RGB2GRAY).astype(np.float32)
+    crop = imageops.gray(rgb[y0:y1, x0:x1]).astype(np.float32)
     height = max(1, round(crop.shape[0] * SHARPNESS_WIDTH / crop.shape[1]))
-    interpolation = cv2.INTER_AREA if crop.shape[1] > SHARPNESS_WIDTH else cv2.INTER_CUBIC
-    gray = cv2.resize(crop, (SHARPNESS_WIDTH, height), interpolation=interpolation)
+    if crop.shape[1] > SHARPNESS_WIDTH:
+        gray = imageops.resize_area(crop, (SHARPNESS_WIDTH, height))
+    else:
+        gray = imageops.resize_cubic(crop, (SHARPNESS_WIDTH, height))
     # Detail scales with contrast: a pale or dim face is judged as if its contrast were normal.
-    return float(cv2.Laplacian(gray, cv2.CV_32F).var()) / max(float(gray.var()), 1.0) * 1000, float(gray.mean())
+    return float(imageops.laplacian(gray).var()) / max(float(gray.var()), 1.0) * 1000, float(gray.mean())
 
 
 def id_photo_problem(marks: Landmarks) -> str | None:

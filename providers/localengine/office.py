@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from providers.localengine import imageops
 from providers.localengine.arrays import Array
 from providers.localengine.landmarks import (
     CHEEK_LEFT,
@@ -37,11 +38,10 @@ HEAD_GRID = 32
 
 
 def disc_mean(lightness: Array, centre: Array, radius: float) -> float:
-    import cv2
-
-    mask = np.zeros(lightness.shape, dtype=np.uint8)
-    cv2.circle(mask, (round(float(centre[0])), round(float(centre[1]))), max(1, round(radius)), (1,), -1)
-    values = lightness[mask > 0]
+    disc = imageops.fill_disc(
+        lightness.shape, (round(float(centre[0])), round(float(centre[1]))), max(1, round(radius))
+    )
+    values = lightness[disc]
     return float(values.mean()) if values.size else 0.0
 
 
@@ -58,10 +58,8 @@ def face_only(rgb: Array, marks: Landmarks) -> tuple[Array, Landmarks]:
 def light_difference(rgb: Array, marks: Landmarks) -> float:
     """How much brighter one cheek is than the other, in CIE L* (0-100): faces lit from one side
     measure 32-42 on the real-photo benchmark, evenly lit ones under 25."""
-    import cv2
-
     rgb, marks = face_only(rgb, marks)
-    lightness = cv2.cvtColor(rgb, cv2.COLOR_RGB2LAB)[..., 0].astype(np.float32) * (100 / 255)
+    lightness = imageops.lightness(rgb)
     radius = CHEEK_DISC * marks.face_width
     left = disc_mean(lightness, marks.points[CHEEK_LEFT, :2], radius)
     right = disc_mean(lightness, marks.points[CHEEK_RIGHT, :2], radius)
@@ -70,12 +68,8 @@ def light_difference(rgb: Array, marks: Landmarks) -> float:
 
 def burnt_out(rgb: Array, marks: Landmarks) -> float:
     """Share of the face (inside its outline) that is burnt out by the light."""
-    import cv2
-
     rgb, marks = face_only(rgb, marks)
-    mask = np.zeros(rgb.shape[:2], dtype=np.uint8)
-    cv2.fillPoly(mask, [np.round(marks.points[list(FACE_OVAL), :2]).astype(np.int32)], (1,))
-    face = rgb[mask > 0]
+    face = rgb[imageops.fill_polygon(rgb.shape[:2], marks.points[list(FACE_OVAL), :2])]
     return float((face.max(axis=1) >= BURNT).mean()) if face.size else 0.0
 
 
@@ -83,8 +77,6 @@ def glasses_bridge(rgb: Array, marks: Landmarks) -> float:
     """How strongly a horizontal line crosses the nose between the eyes (the bridge of a pair of
     glasses), against the texture around it: the strongest row of vertical gradients over their
     median row. Bare noses measure 1.5-5.5, glasses 7-15."""
-    import cv2
-
     points = marks.points
     inner = sorted((float(points[EYE_INNER_LEFT, 0]), float(points[EYE_INNER_RIGHT, 0])))
     span = inner[1] - inner[0]
@@ -93,10 +85,10 @@ def glasses_bridge(rgb: Array, marks: Landmarks) -> float:
     reach = BRIDGE_REACH * marks.face_width
     y0, y1 = max(0, round(min(rows) - reach)), round(max(rows) + reach)
     x0, x1 = max(0, round(middle - 0.18 * span)), round(middle + 0.18 * span)
-    patch = cv2.cvtColor(np.ascontiguousarray(rgb[y0:y1, x0:x1]), cv2.COLOR_RGB2GRAY).astype(np.float32)
+    patch = imageops.gray(rgb[y0:y1, x0:x1]).astype(np.float32)
     if patch.shape[0] < 3 or patch.shape[1] < 3:
         return 0.0
-    strength = np.abs(cv2.Sobel(patch, cv2.CV_32F, 0, 1, ksize=3)).mean(axis=1)
+    strength = np.abs(imageops.sobel_y(patch)).mean(axis=1)
     return float(strength.max() / (np.median(strength) + 1e-3))
 
 
@@ -105,14 +97,11 @@ def head_contrast(rgb: Array, marks: Landmarks) -> float:
     the forehead and the crown: hair, even grey hair on a dark ground, or a bald head vary little
     there; a cap's visor under its white crown, a badge or sunglasses pushed up vary a lot. A plain
     hat, a hood or a scarf in one colour does not, and is not seen by this measure."""
-    import cv2
-
     top, crown = marks.points[FOREHEAD_TOP, :2], marks.crown
     up = crown - top
     across = np.array([-up[1], up[0]]) / max(float(np.linalg.norm(up)), 1e-6) * HEAD_HALF_WIDTH * marks.face_width
     rows = np.linspace(HEAD_FROM, 1.0, HEAD_GRID)[:, None, None]
     columns = np.linspace(-1.0, 1.0, HEAD_GRID)[None, :, None]
     grid = (top + rows * up + columns * across).astype(np.float32)
-    patch = cv2.remap(rgb, grid[..., 0], grid[..., 1], cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-    lightness = cv2.cvtColor(patch, cv2.COLOR_RGB2LAB)[..., 0].astype(np.float32) * (100 / 255)
-    return float(lightness.std())
+    patch = imageops.sample_bilinear(rgb, grid[..., 0], grid[..., 1])
+    return float(imageops.lightness(patch).std())

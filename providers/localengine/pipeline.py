@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
-from providers.localengine import matting, models
+from providers.localengine import imageops, matting, models
 from providers.localengine.arrays import Array
 from providers.localengine.faces import MAX_ROLL, FaceCheckError, FaceReport, decode, find_face
 from providers.localengine.landmarks import FACE_OVAL, Landmarks, find_landmarks
@@ -87,16 +87,16 @@ def background_busyness(region: Array, mask: Array) -> float:
     """How busy the background behind the person is: the mean gradient (0-255 per pixel, at 256
     pixels across) where ``mask`` is surely not the person. A wall, even shaded or vignetted,
     measures a few units; text, leaves or a crowd tens."""
-    import cv2
-
     scale = 256 / max(region.shape[1], 1)
-    small = cv2.resize(region, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
-    behind = cv2.resize((mask < 0.05).astype(np.uint8), (small.shape[1], small.shape[0])) > 0
-    behind = cv2.erode(behind.astype(np.uint8), np.ones((5, 5), np.uint8)) > 0
+    size = (round(region.shape[1] * scale), round(region.shape[0] * scale))
+    small = imageops.resize_area(region, size)
+    # An 8-bit mask resized bilinearly rounds to 1 where the interpolated value reaches 1/2.
+    behind = imageops.resize_linear((mask < 0.05).astype(np.float32), size) >= 0.5
+    behind = imageops.erode_square(behind, 2)
     if behind.sum() < 0.05 * behind.size:
         return float("inf")  # too little background to tell
-    gray = cv2.cvtColor(small, cv2.COLOR_RGB2GRAY).astype(np.float32)
-    gradient = np.abs(cv2.Sobel(gray, cv2.CV_32F, 1, 0)) + np.abs(cv2.Sobel(gray, cv2.CV_32F, 0, 1))
+    gray = imageops.gray(small).astype(np.float32)
+    gradient = np.abs(imageops.sobel_x(gray)) + np.abs(imageops.sobel_y(gray))
     return float(gradient[behind].mean() / 8)
 
 
@@ -107,8 +107,6 @@ def _agreed(masks: list[Array], face: FaceReport, origin: tuple[int, int]) -> Ar
     shoulders in front of a background like them (bench/idphoto_real.py). So beside and above
     the head the person is where both models agree (the smaller value), and in the torso below
     the face, a cone widening from the chin, where either sees it (the larger value)."""
-    import cv2
-
     if len(masks) == 1:
         return masks[0]
     height, width = masks[0].shape
@@ -117,9 +115,12 @@ def _agreed(masks: list[Array], face: FaceReport, origin: tuple[int, int]) -> Ar
     rows = np.arange(height, dtype=np.float32)[:, None] - chin
     columns = np.abs(np.arange(width, dtype=np.float32)[None, :] - centre)
     torso = (rows > -0.1 * face.height) & (columns < 0.3 * face.width + 0.3 * np.maximum(rows, 0))
-    # Softened by two box blurs (about a Gaussian's shape, at a cost that does not grow with the face).
+    # Softened by two box blurs (about a Gaussian's shape, at a cost that does not grow with the face),
+    # from a blur's reach above the torso down (higher up both blurs see nothing but zeros).
     side = 2 * max(1, round(0.1 * face.width)) + 1
-    weight = cv2.blur(cv2.blur(torso.astype(np.float32), (side, side)), (side, side))
+    top = max(0, int(np.argmax(torso.any(axis=1))) - side - 1)
+    weight = np.zeros((height, width), dtype=np.float32)
+    weight[top:] = imageops.box_mean(imageops.box_mean(torso[top:].astype(np.float32), side), side)
     low, high = np.minimum(masks[0], masks[1]), np.maximum(masks[0], masks[1])
     agreed: Array = weight * high + (1 - weight) * low
     return agreed
@@ -129,28 +130,25 @@ def _person_mask(rgb: Array, face: FaceReport) -> tuple[Array, tuple[int, int]]:
     """The person's mask (float 0..1) over a head-and-shoulders region, and the region's top-left
     corner. Only what is joined to the face is kept: a bright object behind the person (a flag, a
     lamp) that the saliency model picked up is not the person."""
-    import cv2
-
     width = rgb.shape[1]
     x0 = int(max(0, face.x - 1.6 * face.width))
     x1 = int(min(width, face.x + 2.6 * face.width))
     y0 = int(max(0, face.y - 1.3 * face.height))
     region = rgb[y0:, x0:x1]
-    light = models.segment_person(region)
+    tensor = models.u2net_input(region)
+    light = models.segment_person(region, tensor=tensor)
     assert light is not None
     masks = [light]
     if background_busyness(region, light) > PLAIN_BACKGROUND:
-        full = models.segment_person(region, full=True)
+        full = models.segment_person(region, full=True, tensor=tensor)
         masks += [full] if full is not None else []
     mask = _agreed(masks, face, (x0, y0))
-    _count, labels = cv2.connectedComponents((mask > SOLID).astype(np.uint8), connectivity=8)
     row = int(np.clip(face.y + 0.6 * face.height - y0, 0, mask.shape[0] - 1))
     column = int(np.clip(face.x + 0.5 * face.width - x0, 0, mask.shape[1] - 1))
-    label = labels[row, column]
-    if label:
+    solid = mask > SOLID
+    if solid[row, column]:
         radius = max(3, round(0.04 * face.width))
-        kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * radius + 1, 2 * radius + 1))
-        mask *= cv2.dilate((labels == label).astype(np.uint8), kernel).astype(np.float32)
+        mask *= imageops.component_at(solid, row, column, grow=radius)
     return mask, (x0, y0)
 
 
@@ -193,15 +191,16 @@ def _measures(
 
 
 def _guided_filter(guide: Array, source: Array, radius: int, eps: float) -> Array:
-    import cv2
+    def mean(*planes: Array) -> list[Array]:
+        """The box means of ``planes``, in one pass of the box filter."""
+        means = imageops.box_mean(np.stack(planes, axis=2), 2 * radius + 1)
+        return [means[..., k] for k in range(len(planes))]
 
-    def mean(x: Array) -> Array:
-        return cv2.boxFilter(x, -1, (2 * radius + 1, 2 * radius + 1))
-
-    mean_i, mean_p = mean(guide), mean(source)
-    a: Array = np.divide(mean(guide * source) - mean_i * mean_p, mean(guide * guide) - mean_i * mean_i + eps)
+    mean_i, mean_p, mean_ip, mean_ii = mean(guide, source, guide * source, guide * guide)
+    a: Array = np.divide(mean_ip - mean_i * mean_p, mean_ii - mean_i * mean_i + eps)
     b: Array = mean_p - a * mean_i
-    filtered: Array = np.clip(mean(a) * guide + mean(b), 0.0, 1.0)
+    mean_a, mean_b = mean(a, b)
+    filtered: Array = np.clip(mean_a * guide + mean_b, 0.0, 1.0)
     return filtered
 
 
@@ -221,14 +220,12 @@ def _smooth_beyond(image: Array, beyond: Array) -> Array:
     """Where the person goes on past the photo's edges the warp repeats the edge rows, which turns any
     pattern there (a collar, a striped shirt, hair) into stripes: there the colours are blurred
     along the edge into a plain continuation of the clothes."""
-    import cv2
-
     if not beyond.any():
         return image
     width = image.shape[1]
     side = max(3, round(width / 6)) | 1
-    smooth = cv2.blur(cv2.blur(image, (side, 1)), (side, 1))
-    fade = cv2.blur(beyond.astype(np.float32), (9, 9))[..., None]
+    smooth = imageops.box_mean(imageops.box_mean(image, side, 1), side, 1)
+    fade = imageops.box_mean(beyond.astype(np.float32), 9)[..., None]
     blended: Array = image * (1 - fade) + smooth * fade
     return blended
 
@@ -236,16 +233,11 @@ def _smooth_beyond(image: Array, beyond: Array) -> Array:
 def _face_and_ears(marks: Landmarks, linear: Array, offset: Array, size: tuple[int, int]) -> Array:
     """Where the face and the ears are in the finished photo (``linear`` and ``offset`` map the
     photo into it): the cut-out's edge refinement never takes anything there."""
-    import cv2
-
-    outline = np.zeros((size[1], size[0]), dtype=np.uint8)
     oval = marks.points[list(FACE_OVAL), :2] @ linear.T + offset
-    cv2.fillPoly(outline, [np.round(oval).astype(np.int32)], (1,))
+    outline = imageops.fill_polygon((size[1], size[0]), oval)
     # The ears stand out past the face's outline by about a tenth of its width, the temples' hair more.
     ears = max(1, round(EARS * marks.face_width * float(np.sqrt(abs(np.linalg.det(linear))))))
-    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * ears + 1, 2 * ears + 1))
-    protected: Array = cv2.dilate(outline, kernel) > 0
-    return protected
+    return imageops.dilate_disc(outline, ears)
 
 
 def _source_window(matrix: Array, size: tuple[int, int], shape: tuple[int, ...]) -> tuple[int, int, int, int]:
@@ -270,8 +262,6 @@ def compose(
 ) -> tuple[Array, dict[str, float], float]:
     """The finished photo's pixels, where the head landed (shares, see placement.measured_shares)
     and how much of it stands out beyond the person's outline (see matting.doubt)."""
-    import cv2
-
     width, height = size
     if abs(marks.roll) > MAX_ROLL:
         raise FaceCheckError("head_tilted")
@@ -300,11 +290,11 @@ def compose(
     person[0, :] = 0
     person[:chin_row, 0] = 0
     person[:chin_row, -1] = 0
-    interpolation = cv2.INTER_AREA if placed.scale < 1 else cv2.INTER_CUBIC
-    image = cv2.warpAffine(source, matrix, (width, height), flags=interpolation, borderMode=cv2.BORDER_REPLICATE)
-    alpha = cv2.warpAffine(person, matrix, (width, height), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    # Bilinear when reducing (as OpenCV's warpAffine did with INTER_AREA), bicubic when enlarging.
+    image = imageops.warp_affine(source, matrix, (width, height), cubic=placed.scale >= 1)
+    alpha = imageops.warp_affine(person, matrix, (width, height))
     radius = max(2, round(min(width, height) / 120))
-    gray = cv2.cvtColor(np.clip(image, 0, 255).astype(np.uint8), cv2.COLOR_RGB2GRAY).astype(np.float32) / 255.0
+    gray = imageops.gray(np.clip(image, 0, 255).astype(np.uint8)).astype(np.float32) / 255.0
     alpha = _guided_filter(gray, alpha, radius, 1e-3)
     alpha = np.clip((alpha - 0.1) / 0.8, 0.0, 1.0)  # firm up the inside and clear faint haze
     beyond = _beyond_photo(linear, offset, rgb.shape, size)

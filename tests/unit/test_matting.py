@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-pytest.importorskip("cv2", reason="the photobot[local] extra is not installed")
+pytest.importorskip("numpy", reason="the photobot[local] extra is not installed")
 
 from providers.localengine import matting
 

@@ -1,0 +1,682 @@
+"""The small image operations the engine needs, in NumPy and Pillow (OpenCV, 170 MB installed, is not
+a dependency of the run install).
+
+Where the engine's verdicts hang on exact pixels the operation does what OpenCV did to the bit: the
+warps that feed the face models (bilinear in 1/32 of a pixel with 15-bit integer weights, the
+transform solved and inverted in OpenCV's order of operations), remap, luma, 8-bit Lab's L*, Sobel,
+Laplacian, the 3x3 chamfer distances (as morphology with the distance's own octagon), OpenCV's
+filled circles and elliptic elements, 8-connected components. Elsewhere it is the same operation in
+floating point (box means by running sums, area resizes by block sums, the mask's enlargement and
+the finished photo's warp with Pillow), which differs from OpenCV's by rounding, and, for the
+bicubic warp, by Pillow's sharper kernel (a = -1 against OpenCV's -0.75).
+
+Images are HxW or HxWxC arrays; points are (x, y) in pixels, pixel centres at whole numbers.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from functools import lru_cache
+from typing import Literal
+
+import numpy as np
+from PIL import Image, ImageDraw
+
+from providers.localengine.arrays import Array
+
+#: How a filter sees past the image's edge: ``reflect`` repeats the edge pixel (``cba|abc``),
+#: ``reflect101`` does not (``cb|abc``, OpenCV's default).
+Border = Literal["reflect", "reflect101"]
+
+# Bilinear sampling as OpenCV's warps and remap do it on 8-bit images: coordinates rounded to
+# 1/_TAB of a pixel, four integer weights summing to 1 << _COEF_BITS.
+_TAB_BITS = 5
+_TAB = 1 << _TAB_BITS
+_COEF_BITS = 15
+# The 3x3 chamfer distance of OpenCV's distanceTransform(DIST_L2, 3): a step across costs 0.955, a
+# diagonal step 1.3693, both in 16-bit fixed point.
+_CHAMFER_SHIFT = 16
+_CHAMFER_STEP = round(0.955 * (1 << _CHAMFER_SHIFT))
+_CHAMFER_DIAGONAL = round(1.3693 * (1 << _CHAMFER_SHIFT))
+
+
+# -- colour -------------------------------------------------------------------------------------------
+
+
+def gray(rgb: Array) -> Array:
+    """The luma (uint8 HxW) of an RGB uint8 image, BT.601 in 14-bit fixed point as OpenCV rounds it."""
+    wide = rgb.astype(np.uint32)
+    luma = wide[..., 0] * 4899 + wide[..., 1] * 9617 + wide[..., 2] * 1868 + (1 << 13)
+    out: Array = (luma >> 14).astype(np.uint8)
+    return out
+
+
+@lru_cache(maxsize=1)
+def _lab_tables() -> tuple[Array, Array]:
+    """OpenCV's tables for 8-bit Lab: sRGB to linear light in 1/8 steps of 0-255, and f(Y) (the
+    cube root, linear near black) in 15-bit fixed point over Y in those steps."""
+    x = np.arange(256, dtype=np.float32) / np.float32(255)
+    linear = np.where(x <= 0.04045, x / np.float32(12.92), ((x.astype(np.float64) + 0.055) / 1.055) ** 2.4)
+    gamma = np.clip(np.rint(np.float32(255 * 8) * linear.astype(np.float32)), 0, 65535).astype(np.int64)
+    y = np.arange(256 * 3 // 2 * 8, dtype=np.float32) / np.float32(255 * 8)
+    root = np.where(y < np.float32(0.008856), y * np.float32(7.787) + np.float32(0.13793103448275862), np.cbrt(y))
+    cube_root = np.clip(np.rint(np.float32(1 << 15) * root.astype(np.float32)), 0, 65535).astype(np.int64)
+    return gamma, cube_root
+
+
+def lightness(rgb: Array) -> Array:
+    """CIE L* (float32, 0-100) of an RGB uint8 image (sRGB, D65), as OpenCV's 8-bit RGB2Lab computes
+    its L (in fixed point, in steps of 100/255)."""
+    gamma, cube_root = _lab_tables()
+    luminance = gamma[rgb[..., 0]] * 871 + gamma[rgb[..., 1]] * 2929 + gamma[rgb[..., 2]] * 296
+    f = cube_root[(luminance + (1 << 11)) >> 12]
+    steps = np.clip((296 * f - (16 * 255 * (1 << 15) + 50) // 100 + (1 << 14)) >> 15, 0, 255)
+    out: Array = steps.astype(np.float32) * np.float32(100 / 255)
+    return out
+
+
+# -- filters ------------------------------------------------------------------------------------------
+
+
+def _pad_axis(image: Array, before: int, after: int, axis: int, border: Border) -> Array:
+    """``image`` padded along ``axis`` by reflection, with one more zero in front (for running sums)."""
+    n = image.shape[axis]
+    index = np.arange(-before, n + after)
+    if border == "reflect":
+        period = 2 * n
+        index = np.mod(index, period)
+        index = np.where(index >= n, period - 1 - index, index)
+    else:
+        period = max(2 * n - 2, 1)
+        index = np.abs(np.mod(index + period // 2, period) - period // 2) if n > 1 else np.zeros_like(index)
+    shape = list(image.shape)
+    shape[axis] = n + before + after + 1
+    padded = np.empty(shape, dtype=np.float32)
+    head = [slice(None)] * image.ndim
+    head[axis] = slice(0, 1)
+    padded[tuple(head)] = 0
+    body = [slice(None)] * image.ndim
+    body[axis] = slice(1 + before, 1 + before + n)
+    padded[tuple(body)] = image
+    for start, stop, source in ((1, 1 + before, index[:before]), (1 + before + n, None, index[before + n :])):
+        if len(source):
+            part = [slice(None)] * image.ndim
+            part[axis] = slice(start, stop)
+            padded[tuple(part)] = np.take(image, source, axis=axis)
+    return padded
+
+
+def _running_sum(padded: Array, axis: int) -> None:
+    """Cumulative sums along ``axis``, in place. Along the first axis NumPy's cumsum walks each column
+    with the stride of a row, several times slower on a large image than adding whole rows."""
+    if axis == 0:
+        for row in range(1, padded.shape[0]):
+            np.add(padded[row], padded[row - 1], out=padded[row])
+    else:
+        np.cumsum(padded, axis=axis, out=padded)
+
+
+def _window_sums(image: Array, size: int, axis: int, border: Border) -> Array:
+    """Sums over windows of ``size`` pixels (odd) centred on each pixel along ``axis``."""
+    radius = size // 2
+    n = image.shape[axis]
+    padded = _pad_axis(image, radius, radius, axis, border)
+    _running_sum(padded, axis)
+    high = [slice(None)] * image.ndim
+    low = [slice(None)] * image.ndim
+    high[axis] = slice(size, size + n)
+    low[axis] = slice(0, n)
+    sums: Array = padded[tuple(high)] - padded[tuple(low)]
+    return sums
+
+
+def box_mean(image: Array, width: int, height: int | None = None, border: Border = "reflect101") -> Array:
+    """The mean over a ``width`` x ``height`` window (odd sides) around each pixel, float32, each
+    channel apart; past the edges the image is reflected (``border``). Running sums: the cost does
+    not grow with the window."""
+    height = width if height is None else height
+    out = np.array(image, dtype=np.float32)
+    if width > 1:
+        out = _window_sums(out, width, 1, border)
+    if height > 1:
+        out = _window_sums(out, height, 0, border)
+    if width * height > 1:
+        out *= np.float32(1 / (width * height))
+    return out
+
+
+def _filter3(image: Array, rows: Sequence[float], columns: Sequence[float]) -> Array:
+    """A separable 3x3 filter (correlation), reflect101 borders, float32."""
+    padded = np.pad(np.asarray(image, dtype=np.float32), 1, mode="reflect")
+    across = columns[0] * padded[:, :-2] + columns[1] * padded[:, 1:-1] + columns[2] * padded[:, 2:]
+    out: Array = (rows[0] * across[:-2] + rows[1] * across[1:-1] + rows[2] * across[2:]).astype(np.float32)
+    return out
+
+
+def sobel_x(image: Array) -> Array:
+    """The horizontal 3x3 Sobel derivative (OpenCV's Sobel(dx=1, dy=0)), float32."""
+    return _filter3(image, (1, 2, 1), (-1, 0, 1))
+
+
+def sobel_y(image: Array) -> Array:
+    """The vertical 3x3 Sobel derivative (OpenCV's Sobel(dx=0, dy=1)), float32."""
+    return _filter3(image, (-1, 0, 1), (1, 2, 1))
+
+
+def laplacian(image: Array) -> Array:
+    """The 4-neighbour Laplacian (OpenCV's Laplacian with ksize=1), float32, reflect101 borders."""
+    padded = np.pad(np.asarray(image, dtype=np.float32), 1, mode="reflect")
+    out: Array = padded[:-2, 1:-1] + padded[2:, 1:-1] + padded[1:-1, :-2] + padded[1:-1, 2:] - 4 * padded[1:-1, 1:-1]
+    return out
+
+
+# -- morphology on bool masks -------------------------------------------------------------------------
+
+
+def _any_within(mask: Array, radius: int, axis: int) -> Array:
+    n = mask.shape[axis]
+    pad = [(0, 0)] * mask.ndim
+    pad[axis] = (radius + 1, radius)
+    counts = np.pad(mask, pad).astype(np.int32)
+    _running_sum(counts, axis)
+    high = [slice(None)] * mask.ndim
+    low = [slice(None)] * mask.ndim
+    high[axis] = slice(2 * radius + 1, 2 * radius + 1 + n)
+    low[axis] = slice(0, n)
+    near: Array = counts[tuple(high)] > counts[tuple(low)]
+    return near
+
+
+def dilate_square(mask: Array, radius: int) -> Array:
+    """Within ``radius`` pixels of ``mask`` along both axes (a square), bool."""
+    if radius < 1:
+        return mask.astype(bool)
+    return _any_within(_any_within(mask.astype(bool), radius, 1), radius, 0)
+
+
+def erode_square(mask: Array, radius: int) -> Array:
+    """Where the whole square of ``radius`` around a pixel is in ``mask`` (past the edges counts as
+    in, as OpenCV erodes), bool."""
+    return ~dilate_square(~mask.astype(bool), radius)
+
+
+def _runs(mask: Array) -> tuple[Array, Array, Array]:
+    """The mask's runs along its rows: row, first column and the column past the last."""
+    height, width = mask.shape
+    padded = np.zeros((height, width + 2), dtype=np.int8)
+    padded[:, 1:-1] = mask
+    edges = np.flatnonzero(padded.ravel()[1:] != padded.ravel()[:-1]) + 1
+    starts, ends = edges[0::2], edges[1::2]
+    rows = starts // (width + 2)
+    return rows, starts - rows * (width + 2) - 1, ends - rows * (width + 2) - 1
+
+
+def _paint(shape: tuple[int, ...], rows: Array, starts: Array, ends: Array) -> Array:
+    """A bool mask of ``shape`` (height, width) with the given runs set (they may overlap or stick out)."""
+    height, width = shape[:2]
+    keep = (rows >= 0) & (rows < height)
+    rows, starts, ends = rows[keep], np.clip(starts[keep], 0, width), np.clip(ends[keep], 0, width)
+    keep = ends > starts
+    rows, starts, ends = rows[keep], starts[keep], ends[keep]
+    steps = np.zeros(height * (width + 1) + 1, dtype=np.int32)
+    np.add.at(steps, rows * (width + 1) + starts, 1)
+    np.add.at(steps, rows * (width + 1) + ends, -1)
+    painted: Array = np.cumsum(steps[:-1], dtype=np.int32).reshape(height, width + 1)[:, :width] > 0
+    return painted
+
+
+def _grow_runs(shape: tuple[int, ...], runs: tuple[Array, Array, Array], half_widths: Array) -> Array:
+    rows, starts, ends = runs
+    reach = len(half_widths) // 2
+    offsets = np.arange(-reach, reach + 1)
+    used = half_widths >= 0
+    offsets, widths = offsets[used], half_widths[used].astype(np.int64)
+    if not len(rows) or not len(offsets):
+        return np.zeros(shape, dtype=bool)
+    grown_rows = (rows[None, :] + offsets[:, None]).ravel()
+    grown_starts = (starts[None, :] - widths[:, None]).ravel()
+    grown_ends = (ends[None, :] + widths[:, None]).ravel()
+    return _paint(shape, grown_rows, grown_starts, grown_ends)
+
+
+def dilate_rows(mask: Array, half_widths: Array) -> Array:
+    """``mask`` dilated by a shape symmetric about its centre, given as the half-width of each of its
+    rows (``half_widths[k]`` for the row ``k - len // 2`` off the centre; negative: an empty row).
+    Works on the mask's runs: the cost grows with their number, not with the pixels."""
+    mask = mask.astype(bool)
+    return _grow_runs(mask.shape, _runs(mask), half_widths)
+
+
+@lru_cache(maxsize=64)
+def _disc_rows(radius: int) -> Array:
+    """The half-widths of OpenCV's elliptic structuring element of (2 radius + 1) pixels across."""
+    offsets = np.arange(-radius, radius + 1, dtype=np.float64)
+    widths = np.rint(radius * np.sqrt(np.maximum(radius * radius - offsets * offsets, 0.0) / (radius * radius)))
+    rows: Array = widths.astype(np.int64)
+    return rows
+
+
+def dilate_disc(mask: Array, radius: int) -> Array:
+    """``mask`` dilated by OpenCV's elliptic structuring element of (2 ``radius`` + 1) pixels."""
+    if radius < 1:
+        return mask.astype(bool)
+    return dilate_rows(mask, _disc_rows(radius))
+
+
+@lru_cache(maxsize=64)
+def _chamfer_rows(distance: float) -> Array:
+    """The half-widths of the ball of ``distance`` in OpenCV's 3x3 chamfer metric (an octagon)."""
+    reach = int(distance / 0.95) + 1
+    offsets = np.abs(np.arange(-reach, reach + 1))
+    across, down = np.meshgrid(offsets, offsets)
+    diagonal = np.minimum(across, down)
+    cost = (diagonal * _CHAMFER_DIAGONAL + (np.maximum(across, down) - diagonal) * _CHAMFER_STEP).astype(np.float32)
+    inside = cost * np.float32(1 / (1 << _CHAMFER_SHIFT)) <= np.float32(distance)
+    widths: Array = np.where(inside.any(axis=1), inside.sum(axis=1) // 2, -1)
+    return widths
+
+
+def within_distance(mask: Array, distance: float) -> Array:
+    """Where the distance to ``mask`` is at most ``distance``, in the 3x3 chamfer metric of OpenCV's
+    distanceTransform(DIST_L2, 3): ``distanceTransform(~mask) <= distance``, as morphology."""
+    if distance < 0:
+        return np.zeros(mask.shape, dtype=bool)
+    return dilate_rows(mask, _chamfer_rows(float(distance)))
+
+
+def _component_runs(mask: Array, row: int, column: int) -> tuple[Array, Array, Array]:
+    """The runs of the 8-connected component of ``mask`` that holds (``row``, ``column``), which
+    must be in the mask: the mask's runs labelled, joining those that touch in the next row."""
+    rows, starts, ends = _runs(mask)
+    width = mask.shape[1]
+    # Runs that touch, diagonally too: a run of row y + 1 meets those of row y that start before its
+    # end + 1 and end after its start - 1.
+    key = width + 2
+    start_keys, end_keys = rows * key + starts, rows * key + ends
+    above = rows - 1
+    first = np.searchsorted(end_keys, above * key + starts, side="left")
+    last = np.searchsorted(start_keys, above * key + ends, side="right")
+    counts = np.maximum(last - first, 0)
+    lower = np.repeat(np.arange(len(rows)), counts)
+    upper = np.repeat(first - np.cumsum(counts) + counts, counts) + np.arange(counts.sum())
+    labels = np.arange(len(rows))
+    while True:
+        low = np.minimum(labels[lower], labels[upper])
+        hooked = labels.copy()
+        np.minimum.at(hooked, labels[lower], low)
+        np.minimum.at(hooked, labels[upper], low)
+        while True:
+            jumped = hooked[hooked]
+            if np.array_equal(jumped, hooked):
+                break
+            hooked = jumped
+        if np.array_equal(hooked, labels):
+            break
+        labels = hooked
+    seed = int(np.searchsorted(start_keys, row * key + column, side="right")) - 1
+    chosen = labels == labels[seed]
+    return rows[chosen], starts[chosen], ends[chosen]
+
+
+def component_at(mask: Array, row: int, column: int, grow: int = 0) -> Array:
+    """The 8-connected component of ``mask`` that holds (``row``, ``column``), bool, dilated by
+    OpenCV's elliptic element of (2 ``grow`` + 1) pixels; all false where that pixel is not in the
+    mask."""
+    mask = mask.astype(bool)
+    if not mask[row, column]:
+        return np.zeros(mask.shape, dtype=bool)
+    runs = _component_runs(mask, row, column)
+    if grow < 1:
+        return _paint(mask.shape, *runs)
+    return _grow_runs(mask.shape, runs, _disc_rows(grow))
+
+
+# -- drawing ------------------------------------------------------------------------------------------
+
+
+def fill_polygon(shape: tuple[int, ...], points: Array) -> Array:
+    """A bool HxW mask of the polygon through ``points`` (N x 2, x and y), edges included."""
+    image = Image.new("1", (shape[1], shape[0]), 0)
+    corners = [(float(x), float(y)) for x, y in np.round(points)]
+    draw = ImageDraw.Draw(image)
+    draw.polygon(corners, fill=1)
+    draw.line([*corners, corners[0]], fill=1)
+    return np.array(image, dtype=bool)
+
+
+@lru_cache(maxsize=64)
+def _circle_rows(radius: int) -> Array:
+    """The half-widths of a filled circle as OpenCV draws it (its midpoint algorithm)."""
+    widths = np.full(2 * radius + 1, -1, dtype=np.int64)
+    err, dx, dy, plus, minus = 0, radius, 0, 1, 2 * radius - 1
+    while dx >= dy:
+        for row, half in ((dy, dx), (dx, dy)):
+            widths[radius + row] = max(widths[radius + row], half)
+            widths[radius - row] = max(widths[radius - row], half)
+        dy += 1
+        err += plus
+        plus += 2
+        step = -1 if err > 0 else 0
+        err -= minus & step
+        dx += step
+        minus -= step & 2
+    return widths
+
+
+def fill_disc(shape: tuple[int, ...], centre: tuple[int, int], radius: int) -> Array:
+    """A bool HxW mask of a filled circle of ``radius`` about ``centre`` (x, y), as OpenCV draws one."""
+    widths = _circle_rows(max(0, radius))
+    rows = centre[1] + np.arange(-radius, radius + 1)
+    used = widths >= 0
+    return _paint(shape, rows[used], centre[0] - widths[used], centre[0] + widths[used] + 1)
+
+
+# -- resampling ---------------------------------------------------------------------------------------
+
+
+def _channels(image: Array) -> list[Array]:
+    return [image] if image.ndim == 2 else [image[..., c] for c in range(image.shape[2])]
+
+
+def _stack(planes: list[Array], like: Array) -> Array:
+    out: Array = planes[0] if like.ndim == 2 else np.stack(planes, axis=-1)
+    return out
+
+
+def _area_rows(image: Array, n_out: int) -> Array:
+    """The mean over each of ``n_out`` equal spans of rows of ``image`` (fewer than its rows), rows
+    that a span's ends cut weighted by the part inside it; float32. Block by block: whole rows
+    summed (8-bit pixels in 16 bits, exactly), then the cut rows' parts taken off and added."""
+    n_in = image.shape[0]
+    edges = np.arange(n_out + 1, dtype=np.float64) * (n_in / n_out)
+    whole = np.minimum(np.floor(edges).astype(np.int64), n_in)
+    cut = (edges - whole).astype(np.float32).reshape([n_out + 1] + [1] * (image.ndim - 1))
+    exact = image.dtype == np.uint8 and n_in / n_out < 256
+    blocks = np.empty((n_out, *image.shape[1:]), dtype=np.uint16 if exact else np.float32)
+    for k in range(n_out):
+        np.sum(image[whole[k] : whole[k + 1]], axis=0, dtype=blocks.dtype, out=blocks[k])
+    sums = blocks.astype(np.float32, copy=False)
+    sums -= image[whole[:-1]] * cut[:-1]
+    tail = np.where((whole[1:] < n_in).reshape(cut[1:].shape), cut[1:], np.float32(0))
+    sums += image[np.minimum(whole[1:], n_in - 1)] * tail
+    sums *= np.float32(n_out / n_in)
+    return sums
+
+
+def _area_columns(image: Array, n_out: int) -> Array:
+    """:func:`_area_rows` across the columns, from running sums along the rows (float32)."""
+    n_in = image.shape[1]
+    running = np.zeros((image.shape[0], n_in + 1, *image.shape[2:]), dtype=np.float32)
+    np.cumsum(image, axis=1, dtype=np.float32, out=running[:, 1:])
+    edges = np.arange(n_out + 1, dtype=np.float64) * (n_in / n_out)
+    whole = np.minimum(np.floor(edges).astype(np.int64), n_in - 1)
+    cut = (edges - whole).astype(np.float32).reshape([1, n_out + 1] + [1] * (image.ndim - 2))
+    # The running sum at a fractional position: the whole pixels before it and the cut part of the next.
+    at = running[:, whole] + (running[:, whole + 1] - running[:, whole]) * cut
+    means: Array = (at[:, 1:] - at[:, :-1]) * np.float32(n_out / n_in)
+    return means
+
+
+def resize_area(image: Array, size: tuple[int, int]) -> Array:
+    """``image`` reduced to ``size`` (width, height), each pixel the mean of the area it covers
+    (OpenCV's INTER_AREA); an axis that grows is interpolated (:func:`resize_linear`). uint8 stays
+    uint8 (rounded), anything else becomes float32."""
+    width, height = size
+    out = np.asarray(image)
+    if height < out.shape[0]:
+        out = _area_rows(out, height)
+    if width < out.shape[1]:
+        out = _area_columns(out, width)
+    if (out.shape[1], out.shape[0]) != (width, height):
+        planes = [resize_linear(p, size) for p in _channels(out.astype(np.float32))]
+        out = _stack(planes, out)
+    result: Array = (
+        np.clip(np.rint(out), 0, 255).astype(np.uint8) if image.dtype == np.uint8 else out.astype(np.float32)
+    )
+    return result
+
+
+def _linear_taps(n_in: int, n_out: int) -> tuple[Array, Array, Array]:
+    """Two source pixels and the second's weight for each output pixel, pixel centres aligned."""
+    centres = (np.arange(n_out, dtype=np.float64) + 0.5) * (n_in / n_out) - 0.5
+    low = np.floor(centres)
+    weight = (centres - low).astype(np.float32)
+    low_index = low.astype(np.int64)
+    weight = np.where(low_index < 0, np.float32(0), weight)
+    weight = np.where(low_index >= n_in - 1, np.float32(0), weight)
+    first = np.clip(low_index, 0, n_in - 1)
+    return first, np.clip(low_index + 1, 0, n_in - 1), weight
+
+
+def resize_linear(image: Array, size: tuple[int, int]) -> Array:
+    """``image`` (float, HxW) resized to ``size`` (width, height) by bilinear interpolation between
+    the nearest pixel centres, edges repeated, without smoothing when reducing (OpenCV's
+    INTER_LINEAR), float32."""
+    width, height = size
+    source = np.asarray(image, dtype=np.float32)
+    if width >= source.shape[1] and height >= source.shape[0]:
+        enlarged = Image.fromarray(np.ascontiguousarray(source), "F").resize(size, Image.Resampling.BILINEAR)
+        return np.array(enlarged)  # writable, as the callers expect
+    left, right, across = _linear_taps(source.shape[1], width)
+    rows = source[:, left] * (1 - across) + source[:, right] * across
+    top, bottom, down = _linear_taps(source.shape[0], height)
+    out: Array = (rows[top] * (1 - down)[:, None] + rows[bottom] * down[:, None]).astype(np.float32)
+    return out
+
+
+def _cubic_weights(t: Array) -> Array:
+    """OpenCV's bicubic weights (A = -0.75) for the four pixels around fractions ``t``, N x 4."""
+    a = -0.75
+    x = t[:, None] + np.array([1.0, 0.0, -1.0, -2.0])
+    x = np.abs(x)
+    near = ((a + 2) * x - (a + 3)) * x * x + 1
+    far = ((a * x - 5 * a) * x + 8 * a) * x - 4 * a
+    weights = np.where(x <= 1, near, far)
+    weights[:, 3] = 1 - weights[:, :3].sum(axis=1)
+    return weights
+
+
+def resize_cubic(image: Array, size: tuple[int, int]) -> Array:
+    """``image`` (float, HxW) enlarged to ``size`` (width, height) by OpenCV's bicubic interpolation
+    (edges repeated), float32."""
+    width, height = size
+    source = np.asarray(image, dtype=np.float64)
+    for axis, n_out in ((1, width), (0, height)):
+        n_in = source.shape[axis]
+        centres = (np.arange(n_out) + 0.5) * (n_in / n_out) - 0.5
+        low = np.floor(centres)
+        taps = np.clip(low.astype(np.int64)[:, None] + np.arange(-1, 3), 0, n_in - 1)
+        weights = _cubic_weights(centres - low)
+        if axis == 1:
+            source = (source[:, taps] * weights[None]).sum(axis=2)
+        else:
+            source = (source[taps] * weights[:, :, None]).sum(axis=1)
+    out: Array = source.astype(np.float32)
+    return out
+
+
+def sample_bilinear(image: Array, xs: Array, ys: Array, *, zero_outside: bool = False) -> Array:
+    """An RGB uint8 ``image`` sampled at the points (``xs``, ``ys``) of any shape, bilinear in 1/32
+    of a pixel with 15-bit integer weights as OpenCV's remap and warps do; past the edges the edge
+    pixel repeats, or black with ``zero_outside``. uint8, the points' shape x 3."""
+    fx = np.rint(np.asarray(xs, dtype=np.float64) * _TAB).astype(np.int32)
+    fy = np.rint(np.asarray(ys, dtype=np.float64) * _TAB).astype(np.int32)
+    return _bilinear_fixed(image, fx, fy, zero_outside)
+
+
+def _bilinear_fixed(image: Array, fx: Array, fy: Array, zero_outside: bool) -> Array:
+    """:func:`sample_bilinear` at points given in 1/32 of a pixel (int32)."""
+    height, width = image.shape[:2]
+    x0, y0 = fx >> _TAB_BITS, fy >> _TAB_BITS
+    tx, ty = (fx & (_TAB - 1))[..., None], (fy & (_TAB - 1))[..., None]
+    flat = image.reshape(-1, image.shape[2])
+    columns = [np.clip(x0, 0, width - 1), np.clip(x0 + 1, 0, width - 1)]
+    lines = [np.clip(y0, 0, height - 1) * width, np.clip(y0 + 1, 0, height - 1) * width]
+    if zero_outside:
+        # A neighbour outside the image counts as black: its pixel is fetched and multiplied by 0.
+        inside_x = [((x >= 0) & (x < width))[..., None] for x in (x0, x0 + 1)]
+        inside_y = [((y >= 0) & (y < height))[..., None] for y in (y0, y0 + 1)]
+    rows = []
+    for i, line in enumerate(lines):
+        left = np.take(flat, line + columns[0], axis=0).astype(np.int32)
+        right = np.take(flat, line + columns[1], axis=0).astype(np.int32)
+        if zero_outside:
+            left *= inside_x[0]
+            right *= inside_x[1]
+        row = left * (_TAB - tx) + right * tx
+        if zero_outside:
+            row *= inside_y[i]
+        rows.append(row)
+    # The weights of the four neighbours, (32 - t) or t across times (32 - t) or t down, times 32,
+    # sum to 2**15; in 32 bits (255 x 2**15 at most).
+    scale = (1 << _COEF_BITS) // (_TAB * _TAB)
+    total = (rows[0] * (_TAB - ty) + rows[1] * ty) * scale + (1 << (_COEF_BITS - 1))
+    out: Array = (total >> _COEF_BITS).astype(np.uint8)
+    return out
+
+
+def _invert3(m: Array) -> list[list[float]]:
+    """The inverse of a 3x3 matrix by its adjugate, in OpenCV's order of operations (invert() of a
+    3x3 double matrix): its crops depend on the last bit where a point falls half-way between two
+    1/32 steps, as a letterbox's points do."""
+    a = [[float(v) for v in row] for row in m]
+    det = (
+        a[0][0] * (a[1][1] * a[2][2] - a[1][2] * a[2][1])
+        - a[0][1] * (a[1][0] * a[2][2] - a[1][2] * a[2][0])
+        + a[0][2] * (a[1][0] * a[2][1] - a[1][1] * a[2][0])
+    )
+    d = 1.0 / det
+    return [
+        [
+            (a[1][1] * a[2][2] - a[1][2] * a[2][1]) * d,
+            (a[0][2] * a[2][1] - a[0][1] * a[2][2]) * d,
+            (a[0][1] * a[1][2] - a[0][2] * a[1][1]) * d,
+        ],
+        [
+            (a[1][2] * a[2][0] - a[1][0] * a[2][2]) * d,
+            (a[0][0] * a[2][2] - a[0][2] * a[2][0]) * d,
+            (a[0][2] * a[1][0] - a[0][0] * a[1][2]) * d,
+        ],
+        [
+            (a[1][0] * a[2][1] - a[1][1] * a[2][0]) * d,
+            (a[0][1] * a[2][0] - a[0][0] * a[2][1]) * d,
+            (a[0][0] * a[1][1] - a[0][1] * a[1][0]) * d,
+        ],
+    ]
+
+
+def warp_perspective(image: Array, matrix: Array, size: tuple[int, int], *, zero_outside: bool) -> Array:
+    """An RGB uint8 ``image`` warped by the 3x3 ``matrix`` (photo to output) into ``size`` (width,
+    height), as OpenCV's warpPerspective with INTER_LINEAR does it (see :func:`sample_bilinear`),
+    its coordinates computed as it computes them: per block of 64 columns a start, then a step."""
+    width, height = size
+    m = _invert3(matrix)
+    block = min(1024 // min(16, height), width)
+    columns = np.arange(width, dtype=np.float64)
+    starts = (columns // block) * block
+    steps = columns - starts
+    rows = np.arange(height, dtype=np.float64)[:, None]
+    x0 = m[0][0] * starts + m[0][1] * rows + m[0][2]
+    y0 = m[1][0] * starts + m[1][1] * rows + m[1][2]
+    w0 = m[2][0] * starts + m[2][1] * rows + m[2][2]
+    w = w0 + m[2][0] * steps
+    w = np.where(w != 0, _TAB / np.where(w != 0, w, 1), 0)
+    limit = float(np.iinfo(np.int32).max)
+    fx = np.rint(np.clip((x0 + m[0][0] * steps) * w, -limit - 1, limit)).astype(np.int32)
+    fy = np.rint(np.clip((y0 + m[1][0] * steps) * w, -limit - 1, limit)).astype(np.int32)
+    return _bilinear_fixed(image, fx, fy, zero_outside)
+
+
+def perspective_from_points(source: Array, target: Array) -> Array:
+    """The 3x3 perspective transform that maps four ``source`` points (4 x 2) onto ``target``: the
+    8x8 system solved as OpenCV's getPerspectiveTransform solves it (LU with partial pivoting, in
+    its order of operations)."""
+    src = [(float(x), float(y)) for x, y in source]
+    dst = [(float(u), float(v)) for u, v in target]
+    a = [[0.0] * 8 for _ in range(8)]
+    b = [0.0] * 8
+    for i in range(4):
+        (x, y), (u, v) = src[i], dst[i]
+        a[i][0] = a[i + 4][3] = x
+        a[i][1] = a[i + 4][4] = y
+        a[i][2] = a[i + 4][5] = 1.0
+        # Products of the float32 points, in float32 as OpenCV multiplies them.
+        fx, fy, fu, fv = (np.float32(value) for value in (x, y, u, v))
+        a[i][6], a[i][7] = float(-fx * fu), float(-fy * fu)
+        a[i + 4][6], a[i + 4][7] = float(-fx * fv), float(-fy * fv)
+        b[i], b[i + 4] = u, v
+    for i in range(8):
+        pivot = max(range(i, 8), key=lambda j: (abs(a[j][i]), -j))
+        if pivot != i:
+            a[i][i:], a[pivot][i:] = a[pivot][i:], a[i][i:]
+            b[i], b[pivot] = b[pivot], b[i]
+        d = -1 / a[i][i]
+        for j in range(i + 1, 8):
+            alpha = a[j][i] * d
+            for k in range(i + 1, 8):
+                a[j][k] += alpha * a[i][k]
+            b[j] += alpha * b[i]
+    for i in range(7, -1, -1):
+        total = b[i]
+        for k in range(i + 1, 8):
+            total -= a[i][k] * b[k]
+        b[i] = total / a[i][i]
+    return np.array([*b, 1.0]).reshape(3, 3)
+
+
+def rotated_rect_corners(centre: tuple[float, float], size: tuple[float, float], degrees: float) -> Array:
+    """The corners (4 x 2) of a ``size`` (width, height) rectangle about ``centre`` turned by
+    ``degrees``: bottom-left, top-left, top-right, bottom-right before turning (OpenCV's boxPoints)."""
+    # In float32, as OpenCV computes them (the crops of the face models are compared with it).
+    angle = math.radians(degrees)
+    half = np.float32(0.5)
+    b, a = np.float32(math.cos(angle)) * half, np.float32(math.sin(angle)) * half
+    cx, cy = np.float32(centre[0]), np.float32(centre[1])
+    w, h = np.float32(size[0]), np.float32(size[1])
+    first = (cx - a * h - b * w, cy + b * h - a * w)
+    second = (cx + a * h - b * w, cy - b * h - a * w)
+    two = np.float32(2)
+    corners = [first, second, (two * cx - first[0], two * cy - first[1]), (two * cx - second[0], two * cy - second[1])]
+    return np.array(corners, dtype=np.float32)
+
+
+def warp_affine(image: Array, matrix: Array, size: tuple[int, int], *, cubic: bool = False) -> Array:
+    """A float ``image`` (HxW or HxWxC) warped by the 2x3 affine ``matrix`` (image to output) into
+    ``size`` (width, height), bilinear or (``cubic``) bicubic, the edge pixels repeated beyond the
+    image's edges; float32. Pillow resamples each channel in float ('F')."""
+    width, height = size
+    full = np.vstack([np.asarray(matrix, dtype=np.float64), [0.0, 0.0, 1.0]])
+    inverse = np.linalg.inv(full)[:2]
+    # Where the output reads, in the image's pixels. Pillow repeats the edge pixels for the taps of
+    # a point inside the image (to half a pixel past its edge centres) and gives 0 beyond: where the
+    # output reads further out the image is first padded with its edge.
+    corners = np.array([[0, 0, 1], [width - 1, 0, 1], [0, height - 1, 1], [width - 1, height - 1, 1]], dtype=float)
+    reads = corners @ inverse.T
+    rows, columns = image.shape[:2]
+
+    def beyond(distance: float) -> int:
+        return math.ceil(distance) + 1 if distance > -0.5 else 0
+
+    left, top = beyond(-reads[:, 0].min()), beyond(-reads[:, 1].min())
+    right, bottom = beyond(reads[:, 0].max() - (columns - 1)), beyond(reads[:, 1].max() - (rows - 1))
+    source = np.asarray(image, dtype=np.float32)
+    if left or top or right or bottom:
+        pad = [(top, bottom), (left, right)] + [(0, 0)] * (source.ndim - 2)
+        source = np.pad(source, pad, mode="edge")
+    # Pillow maps each output pixel's centre (x + 1/2) to the input's continuous coordinates, whose
+    # pixel centres are at + 1/2: the same matrix, shifted.
+    a, b, c = inverse[0]
+    d, e, f = inverse[1]
+    c += left + 0.5 - 0.5 * (a + b)
+    f += top + 0.5 - 0.5 * (d + e)
+    resample = Image.Resampling.BICUBIC if cubic else Image.Resampling.BILINEAR
+    planes = [
+        np.array(
+            Image.fromarray(np.ascontiguousarray(plane), "F").transform(
+                (width, height), Image.Transform.AFFINE, (a, b, c, d, e, f), resample=resample
+            )
+        )
+        for plane in _channels(source)
+    ]
+    return _stack(planes, source)
