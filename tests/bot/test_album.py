@@ -49,8 +49,8 @@ async def test_an_album_of_three_with_one_refused_is_one_order_of_two_with_a_zip
     assert "All 2 photos of your album" in archive.text
     by_name = {document.filename: document.data for document in files}
     assert _zip_names(archive) == {
-        "51x51mm-1.jpg": by_name["idphoto_usa-visa_602x602_300dpi_1.jpg"],
-        "51x51mm-3.jpg": by_name["idphoto_usa-visa_602x602_300dpi_3.jpg"],
+        "usa-visa_51x51mm-1.jpg": by_name["idphoto_usa-visa_602x602_300dpi_1.jpg"],
+        "usa-visa_51x51mm-3.jpg": by_name["idphoto_usa-visa_602x602_300dpi_3.jpg"],
     }
     await user.edited(summary, "Photo 1 · USA Visa")
     await user.next_message("Photo 3 · USA Visa")
@@ -227,7 +227,7 @@ async def test_the_local_engine_makes_an_album_without_previews(make_settings, t
         assert f"Price: {2 * price} credits" in summary.text
         await user.press(summary, "Confirm")
         await telegram.wait_for(lambda: len(user.messages("document")) == 3, 90)
-        assert sorted(_zip_names(user.messages("document")[-1])) == ["51x51mm-1.jpg", "51x51mm-2.jpg"]
+        assert sorted(_zip_names(user.messages("document")[-1])) == ["usa-visa_51x51mm-1.jpg", "usa-visa_51x51mm-2.jpg"]
         assert not any("PREVIEW" in m.text or "preview" in m.text for m in user.messages())
         assert await services.ledger.balance(user.id) == 30 - 2 * price
         assert await services.ledger.problems() == []
@@ -251,7 +251,7 @@ async def test_an_album_on_postgresql_with_a_bot_and_a_worker_process(make_setti
         await user.press(summary, "Confirm")
         await telegram.wait_for(lambda: len(user.messages("document")) == 3, 40)
         await worker.runner.idle()
-        assert sorted(_zip_names(user.messages("document")[-1])) == ["51x51mm-1.jpg", "51x51mm-3.jpg"]
+        assert sorted(_zip_names(user.messages("document")[-1])) == ["usa-visa_51x51mm-1.jpg", "usa-visa_51x51mm-3.jpg"]
         assert await services.ledger.balance(1301) == 18
         assert await services.ledger.problems() == []
         assert len(await services.db.fetchall("SELECT job_id FROM album_delivered")) == 2

@@ -108,10 +108,16 @@ def _size_name(order: IdPhotoOrder) -> str:
     return f"{order.px_width}x{order.px_height}px"
 
 
+def _spec_name(order: IdPhotoOrder) -> str:
+    """The spec an album's files are named by: its short name ("usa-visa"), or its number."""
+    spec = load_catalog().for_order(order)
+    return spec.slug if spec else str(order.spec_id)
+
+
 def bundle(jobs: list[Job], lang: str) -> Bundle | None:
-    """The zip of an album's exact files once every photo's job ended: "35x45mm-1.jpg", … by the
-    photo's number in the album (a print sheet after its photo, "-2"); photos that failed or were
-    cancelled are not in it. None for an order that is not an album's."""
+    """The zip of an album's exact files once every photo's job ended, named by spec, size and the
+    photo's number in the album: "usa-visa_51x51mm-1.jpg", … (a print sheet after its photo, "-2");
+    photos that failed or were cancelled are not in it. None for an order that is not an album's."""
     try:
         orders = [IdPhotoOrder.model_validate(job.options) for job in jobs]
     except ValidationError:  # a forgotten person's jobs keep no order
@@ -122,12 +128,10 @@ def bundle(jobs: list[Job], lang: str) -> Bundle | None:
     for job, order in zip(jobs, orders, strict=True):
         if job.state != JobState.SUCCEEDED or job.result is None or order.album_photo is None:
             continue
-        name = f"{_size_name(order)}-{order.album_photo}"
+        name = f"{_spec_name(order)}_{_size_name(order)}-{order.album_photo}"
         files += [
             (order.album_photo, name + (f"-{i + 1}" if i else "") + ".jpg", ref)
             for i, ref in enumerate(job.result.files)
         ]
-    spec = load_catalog().for_order(orders[0])
-    slug = spec.slug if spec else str(orders[0].spec_id)
     ordered = [(name, ref) for _, name, ref in sorted(files, key=lambda f: f[0])]
-    return Bundle(ordered, f"idphoto_{slug}_album.zip", jobs=len(jobs))
+    return Bundle(ordered, f"idphoto_{_spec_name(orders[0])}_album.zip", jobs=len(jobs))
