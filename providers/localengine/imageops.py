@@ -472,7 +472,7 @@ def _cubic_weights(t: Array) -> Array:
     x = np.abs(x)
     near = ((a + 2) * x - (a + 3)) * x * x + 1
     far = ((a * x - 5 * a) * x + 8 * a) * x - 4 * a
-    weights = np.where(x <= 1, near, far)
+    weights: Array = np.where(x <= 1, near, far)
     weights[:, 3] = 1 - weights[:, :3].sum(axis=1)
     return weights
 
