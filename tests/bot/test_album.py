@@ -16,7 +16,7 @@ import pytest
 pytest.importorskip("ai_edge_litert", reason="the photobot[local] extra is not installed")
 
 from bot.main.app import running
-from tests.bot.flows import album_summary, page_to
+from tests.bot.flows import album_summary, order_until_summary, page_to
 from tests.conftest import portrait_jpeg
 from tests.fakes.picwish import STEPS
 from tests.fakes.telegram_api import AlbumItem, FakeUser, SentMessage
@@ -85,6 +85,48 @@ async def test_cancel_before_confirm_charges_nothing(bot, telegram, picwish):
     assert picwish.creates == []
     assert await bot.db.fetchall("SELECT id FROM jobs") == []
     assert await bot.ledger.balance(user.id) == 30
+
+
+async def test_cancel_after_confirm_while_the_album_waits_cancels_every_photo(make_settings, telegram, picwish):
+    """Cancel on the album's summary once it is placed, while its photos wait for a slot: every
+    photo is cancelled, each gives its credits back, no task reaches PicWish, and no zip comes."""
+    gate = picwish.hold["create"] = asyncio.Event()
+    async with running(make_settings(jobs__max_concurrent=1)) as services:
+        first, family = telegram.user(6201), telegram.user(6202)
+        first_summary = await order_until_summary(first, "Visa", "USA Visa", "White")
+        await first.press(first_summary, "Confirm")
+        await asyncio.wait_for(picwish.held.setdefault("create", asyncio.Event()).wait(), 10)
+        await family.send_album([portrait_jpeg(), portrait_jpeg(900, 1000)])
+        summary = await album_summary(family, await family.next_message("Album of 2 photos"))
+        await family.press(summary, "Confirm")
+        await family.edited(summary, "Your order is in: 2 photos")
+        await family.press(summary, "Cancel")
+        await family.edited(summary, "Cancelled. Your 6 credits were returned.")
+        await family.next_message("Cancelled. Your 6 credits were returned.")
+        gate.set()
+        await first.next_message(kind="document", timeout=15)
+        await services.runner.idle()
+        assert len(picwish.creates) == 1
+        assert family.messages("document") == []
+        assert await services.ledger.balance(family.id) == 30
+        assert await services.ledger.problems() == []
+
+
+async def test_an_album_of_image_files_is_made_like_one_of_photos(bot, telegram, picwish):
+    """Photos sent as files (no compression) in one album: one order, each made from its file."""
+    user = telegram.user()
+    files = [
+        AlbumItem("document", portrait_jpeg(), "mum.jpg"),
+        AlbumItem("document", portrait_jpeg(900, 1000), "dad.jpg"),
+    ]
+    await user.send_album(files)
+    summary = await album_summary(user, await user.next_message("Album of 2 photos"))
+    assert "2 photos × 6 credits" in summary.text
+    await user.press(summary, "Confirm")
+    await telegram.wait_for(lambda: len(user.messages("document")) == 3, 30)
+    assert sorted(_zip_names(user.messages("document")[-1])) == ["usa-visa_51x51mm-1.jpg", "usa-visa_51x51mm-2.jpg"]
+    assert len(picwish.creates) == 2
+    assert await bot.ledger.balance(user.id) == 18
 
 
 async def test_a_restart_while_the_album_arrives_still_ends_in_one_album(make_settings, telegram, picwish):
