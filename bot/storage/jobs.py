@@ -339,18 +339,41 @@ class Jobs:
         )
         return [Job.from_row(row) for row in rows]
 
-    async def past_orders(self, user_id: int, limit: int, offset: int = 0) -> list[Job]:
-        """The user's orders for /orders, newest first, as :meth:`recent` pages them, but for
-        free previews they bought: the purchase (:func:`purchase_key`) is that order, unless it
-        failed or was cancelled, and then the preview is still a free preview."""
-        rows = await self.db.fetchall(
-            "SELECT * FROM jobs WHERE user_id = ? AND NOT EXISTS ("
+    async def past_orders(self, user_id: int, limit: int, offset: int = 0) -> list[list[Job]]:
+        """The user's orders for /orders, newest first, ``limit`` of them after the ``offset``
+        newest: each the jobs one Confirm placed (one ``order_group``: several sizes of a photo, an
+        album's photos), first first, a job of no group its own order. A free preview they bought
+        is not listed: the purchase (:func:`purchase_key`) is that order, unless it failed or was
+        cancelled, and then the preview is still a free preview."""
+        listed = (
+            "user_id = ? AND NOT EXISTS ("
             "SELECT 1 FROM jobs AS bought WHERE bought.user_id = jobs.user_id"
             " AND bought.order_key = ? || jobs.id AND bought.state NOT IN (?, ?))"
-            " ORDER BY created_at DESC, id DESC LIMIT ? OFFSET ?",
-            (user_id, PURCHASE, JobState.FAILED.value, JobState.CANCELLED.value, limit, offset),
         )
-        return [Job.from_row(row) for row in rows]
+        args = (user_id, PURCHASE, JobState.FAILED.value, JobState.CANCELLED.value)
+        rows = await self.db.fetchall(
+            "SELECT COALESCE(order_group, id) AS placed, MAX(created_at) AS placed_at FROM jobs"
+            f" WHERE {listed} GROUP BY COALESCE(order_group, id)"
+            " ORDER BY placed_at DESC, placed DESC LIMIT ? OFFSET ?",
+            (*args, limit, offset),
+        )
+        groups = [row["placed"] for row in rows]
+        if not groups:
+            return []
+        marks = ", ".join("?" for _ in groups)
+        jobs = [
+            Job.from_row(row)
+            for row in await self.db.fetchall(
+                f"SELECT * FROM jobs WHERE {listed} AND COALESCE(order_group, id) IN ({marks})"
+                # the first job first, then the extras as placed (keys ``+1``… ``+9``, ``+10``…)
+                " ORDER BY COALESCE(id = order_group, TRUE) DESC, LENGTH(order_key), order_key, id",
+                (*args, *groups),
+            )
+        ]
+        by_group: dict[str, list[Job]] = {group: [] for group in groups}
+        for job in jobs:
+            by_group[job.order_group or job.id].append(job)
+        return list(by_group.values())
 
     async def finished(self, user_id: int, service: str, limit: int) -> list[Job]:
         """The user's latest succeeded jobs of ``service``, newest first."""

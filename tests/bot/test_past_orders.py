@@ -290,3 +290,158 @@ async def test_a_failed_order_is_tried_again_from_its_photo_as_a_fresh_order_unt
         (_, failed_entry) = _lines(await _orders(user, "你的订单"))
         assert failed_entry.endswith("❌ 失败 · 照片已不再保存 · 6 积分已退回")
         assert len(picwish.creates) == 2 and await bot.ledger.balance(user.id) == 23
+
+
+async def _delivered_album(user, telegram, picwish, bot):
+    """An album of three photos whose first photo made fails: two delivered (6 credits each), the
+    third given back, the zip of the two."""
+    from tests.bot.flows import album_summary
+    from tests.conftest import portrait_jpeg
+    from tests.fakes.picwish import STEPS
+
+    picwish.next_states = [[(0, 0), (-1, 0)], list(STEPS), list(STEPS)]
+    await user.send_album([portrait_jpeg(), portrait_jpeg(900, 1000), portrait_jpeg(1000, 1100)])
+    summary = await album_summary(user, await user.next_message("Album of 3 photos"))
+    assert "Price: 18 credits (you have 30)." in summary.text
+    await user.press(summary, "Confirm")
+    await telegram.wait_for(lambda: len(user.messages("document")) == 3, 30)  # two photos, the zip
+    await telegram.wait_for(lambda: any("credits were returned" in m.text for m in user.messages()), 10)
+    await bot.runner.idle()
+    assert await bot.ledger.balance(user.id) == 30 - 12
+
+
+async def test_an_album_is_one_order_with_its_parts_state_the_price_charged_and_its_files_again(
+    make_settings, telegram, picwish
+):
+    pytest.importorskip("ai_edge_litert", reason="the photobot[local] extra is not installed")
+    user, stranger = telegram.user(user_id=7008), telegram.user(user_id=7009)
+    async with running(make_settings()) as bot:
+        await _delivered_album(user, telegram, picwish, bot)
+        *files, archive = user.messages("document")
+        jobs = await bot.jobs.recent(user.id, 10)
+        assert len(jobs) == 3 and len({job.order_group for job in jobs}) == 1
+        failed = next(job for job in jobs if job.state == JobState.FAILED)
+
+        listing = await _orders(user, "Your orders, newest first (1–1)")
+        (entry,) = _lines(listing)  # one order, not three
+        assert entry.startswith("1. 🪪 ID photo · USA Visa, album of 3 photos\n")
+        assert entry.endswith("UTC · 2 of 3 done, 1 failed · 12 credits · 6 credits returned")
+        number = failed.options["album_photo"]
+        assert [b["text"] for b in listing.buttons()] == ["📥 1", f"🔁 1.{number}"]
+        assert listing.text.endswith(f"{HINT}\n\n{RETRY_HINT}")
+
+        # Again: each delivered photo's files and the album's zip, from the stored files, free.
+        ledger = await bot.db.fetchall("SELECT * FROM ledger ORDER BY id")
+        documents, photos, submitted = len(user.messages("document")), len(user.messages("photo")), len(picwish.creates)
+        await user.press(listing, "📥 1")
+        await telegram.wait_for(lambda: len(user.messages("document")) == documents + 3, 30)
+        *again, zipped = user.messages("document")[documents:]
+        assert sorted((d.filename, d.data) for d in again) == sorted((d.filename, d.data) for d in files)
+        assert (zipped.filename, zipped.data) == (archive.filename, archive.data)
+        assert "All 2 photos of your album" in zipped.text
+        assert len(user.messages("photo")) == photos + 2
+        assert await bot.db.fetchall("SELECT * FROM ledger ORDER BY id") == ledger
+        assert await bot.ledger.balance(user.id) == 18 and len(picwish.creates) == submitted
+
+        # Its failed photo is tried again alone, at its own price.
+        await user.press(listing, f"🔁 1.{number}")
+        again_summary = await user.next_message("Please check your order")
+        assert "USA Visa" in again_summary.text and "Price: 6 credits (you have 18)." in again_summary.text
+
+        # Someone else's order, or one that does not exist, by a forged button: refused, nothing sent.
+        own = await _orders(stranger, "no orders yet")
+        sent = len(telegram.log)
+        for forged_id in (jobs[0].order_group, failed.id, "0" * 32):
+            forged = await stranger.press_data(own, SendAgain(forged_id).data())
+            assert await stranger.answer_to(forged) == "This is not your order."
+        forged = await stranger.press_data(own, RetryOrder(failed.id).data())
+        assert await stranger.answer_to(forged) == "This is not your order."
+        assert len(telegram.log) == sent
+
+        # In Chinese.
+        await user.send_text("/language")
+        choice = await user.next_message("Choose your language")
+        await user.press(choice, "简体中文")
+        await user.edited(choice, "已切换为简体中文")
+        listing = await _orders(user, "你的订单")
+        (entry,) = _lines(listing)
+        assert entry.startswith("1. 🪪 ") and "美国签证，3 张照片的相册\n" in entry
+        assert entry.endswith("（UTC） · 3 张中 2 张已完成，1 张失败 · 12 积分 · 6 积分已退回")
+        assert [b["text"] for b in listing.buttons()] == ["📥 1", f"🔁 1.{number}"]
+        documents = len(user.messages("document"))
+        await user.press(listing, "📥 1")
+        await telegram.wait_for(lambda: len(user.messages("document")) == documents + 3, 30)
+        assert "相册的全部 2 张照片" in user.messages("document")[-1].text
+        assert await bot.ledger.balance(user.id) == 18
+        assert await bot.ledger.problems() == []
+
+
+async def test_an_order_of_two_sizes_is_one_entry_naming_each_and_sends_both_again(make_settings, telegram, picwish):
+    from tests.bot.flows import add_size
+
+    user = telegram.user(user_id=7010)
+    async with running(make_settings()) as bot:
+        delivered = await order_finished(user, "Visa", "USA Visa", "White")
+        summary = await order_until_summary(user, "Visa", "USA Visa", "White")
+        summary = await add_size(user, summary, "1104", "Small 2 Inch", "Blue")
+        await user.press(summary, "Confirm")
+        await telegram.wait_for(lambda: len(user.messages("document")) == 3, 30)
+        await bot.runner.idle()
+        listing = await _orders(user, "Your orders, newest first (1–2)")
+        sizes, single = _lines(listing)
+        assert sizes.startswith(
+            "1. 🪪 ID photo · 2 sizes: USA Visa · 51×51 mm, ⬜ White; Small 2 Inch · 35×45 mm, 🟦 Blue\n"
+        )
+        assert sizes.endswith("UTC · ✅ done · 9 credits")
+        assert single.startswith("2. 🪪 ID photo · USA Visa\n") and single.endswith("✅ done · 6 credits")
+        assert [b["text"] for b in listing.buttons()] == ["📥 1", "📥 2"]
+
+        documents, balance = len(user.messages("document")), await bot.ledger.balance(user.id)
+        assert balance == 30 - 6 - 9
+        await user.press(listing, "📥 1")
+        await telegram.wait_for(lambda: len(user.messages("document")) == documents + 2, 30)
+        again = user.messages("document")[documents:]
+        assert sorted(d.filename for d in again) == [
+            "idphoto_small-2-inch_413x531_300dpi.jpg",
+            "idphoto_usa-visa_602x602_300dpi.jpg",
+        ]  # no zip: not an album
+        await user.press(listing, "📥 2")
+        single_again = await user.next_message(kind="document")
+        assert (single_again.data, single_again.filename) == (delivered.data, delivered.filename)
+        assert await bot.ledger.balance(user.id) == balance and len(picwish.creates) == 3
+        assert await bot.ledger.problems() == []
+
+
+async def test_pages_count_orders_not_their_jobs_on_postgres(make_settings, telegram):
+    settings = make_settings(database__url=await postgres_schema())
+    user = telegram.user(user_id=7011)
+    store = await open_store(settings.database.path, settings.database.url)
+    try:  # seven orders of two jobs each, a day apart, settled and told before the bot starts
+        repos = Repositories.on(store, daily_free=30)
+        await repos.users.ensure(user.id, user.id, "en")
+        for number in range(7):
+            draft = JobDraft(user.id, user.id, "repair", "hili", {"mode": "upscale"}, None, 1, 60)
+            first, second = await repos.jobs.create_many([draft, draft])
+            await repos.jobs.settle(
+                first, JobState.SUCCEEDED if number == 6 else JobState.FAILED, error="invalid_image"
+            )
+            await repos.jobs.settle(second, JobState.FAILED, error="invalid_image")
+            await store.write(
+                "UPDATE jobs SET created_at = ?, delivery = 'done' WHERE order_group = ?",
+                (1_700_000_000 + number * DAY, first.id),
+            )
+    finally:
+        await store.close()
+    async with running(settings) as bot:
+        listing = await _orders(user, "Your orders, newest first (1–5)")
+        entries = _lines(listing)
+        assert [entry.split(".")[0] for entry in entries] == ["1", "2", "3", "4", "5"]
+        assert entries[0].endswith("2023-11-20 22:13 UTC · 1 of 2 done, 1 failed · 1 credit · 1 credit returned")
+        assert entries[1].endswith("2023-11-19 22:13 UTC · ❌ failed · 2 credits returned")
+        assert [b["text"] for b in listing.buttons()] == ["Older ▶"]  # no files kept, no photo to try again
+        await user.press(listing, "Older ▶")
+        await user.edited(listing, "(6–7)")
+        assert [entry.split(".")[0] for entry in _lines(listing)] == ["6", "7"]
+        assert "2023-11-14 22:13 UTC" in _lines(listing)[1]  # the oldest
+        assert [b["text"] for b in listing.buttons()] == ["◀ Newer"]
+        assert await bot.ledger.problems() == []

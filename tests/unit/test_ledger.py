@@ -347,6 +347,31 @@ async def test_recent_jobs_are_the_users_own_newest_first_a_page_at_a_time(repos
     assert await repos.jobs.recent(1, 3, offset=5) == []
 
 
+async def test_past_orders_are_orders_each_with_its_jobs_first_first_paged_by_orders(repos):
+    """/orders: the jobs one Confirm placed (one ``order_group``) are one order, its first job
+    first and its extras as placed (``+10`` after ``+9``); a job of no group is an order of its
+    own; newest first, ``limit`` and ``offset`` count orders, not jobs."""
+    await repos.users.ensure(1, 1, "en")
+    await repos.ledger.admin_grant(1, 100, "bought elsewhere")
+    alone = await repos.jobs.create(_draft(1))
+    keyed = [JobDraft(**{**_draft(1).__dict__, "order_key": "n1"}) for _ in range(12)]
+    album = await repos.jobs.create_many(keyed)
+    sizes = await repos.jobs.create_many([_draft(2), _draft(1)])
+    await repos.users.ensure(2, 2, "en")
+    other = await repos.jobs.create(_draft(1, user_id=2))
+    for age, order in enumerate([sizes, album, [alone]]):
+        for job in order:
+            await repos.db.write("UPDATE jobs SET created_at = ? WHERE id = ?", (1000 - age, job.id))
+    listed = [[job.id for job in order] for order in await repos.jobs.past_orders(1, 10)]
+    assert listed == [[job.id for job in order] for order in (sizes, album, [alone])]
+    assert [[job.id for job in order] for order in await repos.jobs.past_orders(1, 1, offset=1)] == [
+        [job.id for job in album]
+    ]
+    assert [[job.id for job in order] for order in await repos.jobs.past_orders(1, 5, offset=2)] == [[alone.id]]
+    assert await repos.jobs.past_orders(1, 5, offset=3) == []
+    assert [[job.id for job in order] for order in await repos.jobs.past_orders(2, 5)] == [[other.id]]
+
+
 async def test_past_orders_list_a_bought_preview_as_its_purchase_unless_that_failed(repos):
     """/orders: a free preview whose purchase (its order key ``purchase_key``) stands is not listed
     of its own, the purchase is; one whose purchase failed or was cancelled is still a preview."""
@@ -363,12 +388,12 @@ async def test_past_orders_list_a_bought_preview_as_its_purchase_unless_that_fai
     other = await repos.jobs.create(replace(_draft(2), order_key="abc123"))  # an ordinary order
     for age, job in enumerate([other, *reversed(bought), *reversed(previews)]):
         await repos.db.write("UPDATE jobs SET created_at = ? WHERE id = ?", (1000 - age, job.id))
-    listed = [job.id for job in await repos.jobs.past_orders(1, 10)]
-    assert listed == [other.id, *[job.id for job in reversed(bought)], *[p.id for p in reversed(previews[1:])]]
-    assert [job.id for job in await repos.jobs.past_orders(1, 3, offset=3)] == [
-        bought[0].id,
-        previews[3].id,
-        previews[2].id,
+    listed = [[job.id for job in order] for order in await repos.jobs.past_orders(1, 10)]
+    assert listed == [[job.id] for job in [other, *reversed(bought), *reversed(previews[1:])]]
+    assert [[job.id for job in order] for order in await repos.jobs.past_orders(1, 3, offset=3)] == [
+        [bought[0].id],
+        [previews[3].id],
+        [previews[2].id],
     ]
     assert len(await repos.jobs.recent(1, 10)) == 8  # every job, as before
 

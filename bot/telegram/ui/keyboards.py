@@ -68,14 +68,15 @@ def job_failed(lang: str, job_id: str) -> Markup:
 
 def past_orders(
     lang: str,
-    again: Sequence[tuple[int, str]],
-    retry: Sequence[tuple[int, str]],
+    again: Sequence[tuple[int | str, str]],
+    retry: Sequence[tuple[int | str, str]],
     offset: int,
     older: bool,
     page: int,
 ) -> Markup:
-    """Under a page of /orders: the files again of each numbered order in ``again`` (number, job id),
-    Try again of each failed one in ``retry``, then newer and older pages (``page`` orders each)."""
+    """Under a page of /orders: the files again of each numbered order in ``again`` (number, its
+    first job's id), Try again of each failed order or part of one in ``retry`` (number, or "2.3"
+    for an order's third part, and job id), then newer and older pages (``page`` orders each)."""
     rows = in_rows(
         [Button(t(lang, "orders.again", number=n), callback_data=SendAgain(job).data()) for n, job in again], 5
     ) + in_rows(
