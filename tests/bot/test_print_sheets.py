@@ -85,3 +85,23 @@ async def test_a_mixed_sheet_on_a4_across_restarts(make_settings, telegram, picw
             query = await user.press_data(mix, forged)
             assert await user.answer_to(query) == t(lang, "idphoto.job_gone")
         assert len(user.messages("document")) == documents
+
+
+async def test_a_sheet_of_one_spec_on_5x7_paper_at_its_exact_size(make_settings, telegram, picwish):
+    """The 5×7 in paper end to end: copies of one photo on a 5×7 in sheet (1500×2100 px at 300
+    dpi, either way round) and a PDF of exactly its size in points, free."""
+    user = telegram.user()
+    async with running(make_settings()) as bot:
+        small = await order_finished(user, "Common", "Small 1 Inch", "Blue")
+        balance = await bot.ledger.balance(user.id)
+        await user.press(small, "Print sheet")
+        papers = await user.next_message("Print sheet on which paper")
+        await user.press(papers, "5×7 in")
+        jpeg = await user.next_message(kind="document", timeout=30)
+        pdf = await user.next_message(kind="document", timeout=30)
+        assert "5×7 in" in jpeg.text and "scale bar" in jpeg.text
+        size = pixel_size(jpeg.data)  # the sheet turned whichever way holds more copies
+        assert sorted(size) == [1500, 2100] and dpi(jpeg.data) == (300, 300)
+        (box,) = re.findall(rb"/MediaBox \[ 0 0 ([\d.]+) ([\d.]+) \]", pdf.data)
+        assert tuple(float(v) for v in box) == pytest.approx(tuple(side * 72 / 300 for side in size), abs=1e-6)
+        assert await bot.ledger.balance(user.id) == balance
