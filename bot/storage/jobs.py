@@ -277,9 +277,10 @@ class Jobs:
                 await ledger.hold(tx, draft.user_id, job_id, draft.price, draft.price - free, now)
 
         await self.db.transaction(work, user=first.user_id)
-        jobs = [await self.get(job_id) for job_id in job_ids]
-        assert all(job is not None for job in jobs)
-        return [job for job in jobs if job is not None]
+        marks = ", ".join("?" * len(job_ids))
+        rows = await self.db.fetchall(f"SELECT * FROM jobs WHERE id IN ({marks})", tuple(job_ids))
+        by_id = {row["id"]: Job.from_row(row) for row in rows}
+        return [by_id[job_id] for job_id in job_ids]
 
     @staticmethod
     async def _insert(

@@ -206,15 +206,7 @@ class Delivery:
         albums = Albums(self.users.db)
         if bundle is None or not await albums.delivered(job.user_id, job.order_group, job.id, bundle.jobs):
             return
-        if not bundle.files:  # not one photo was made
-            return
-        data, packed = await asyncio.to_thread(zip_files, self.media, bundle.files, MAX_ZIP_BYTES)
-        caption = t(lang, "album.zip_caption", count=packed)
-        if packed < len(bundle.files):
-            caption += "\n" + t(lang, "album.zip_partial", left=len(bundle.files) - packed)
-        await self.bot.send_document(
-            job.chat_id, document=data, filename=bundle.filename, caption=caption, disable_content_type_detection=True
-        )
+        await send_zip(self.bot, job.chat_id, self.media, bundle, lang)
 
     async def _status(self, job: Job, text: str, markup: InlineKeyboardMarkup | None) -> None:
         if job.status_message_id is not None:
@@ -248,6 +240,22 @@ class Delivery:
                 log.info("job %s: sending %s failed (%s), attempt %d", job.id, part, err, attempt + 1)
                 await asyncio.sleep(0.5 * 2**attempt)
         raise DeliveryPostponed(f"part {part} of job {job.id} could not be sent")
+
+
+async def send_zip(bot: Bot, chat_id: int, media: MediaStore, bundle: Bundle, lang: str) -> None:
+    """An album's zip of its exact files (as many as fit in ``MAX_ZIP_BYTES``, the caption says
+    how many were left out), sent to ``chat_id``; nothing when not one of its files is kept."""
+    if not bundle.files:
+        return
+    data, packed = await asyncio.to_thread(zip_files, media, bundle.files, MAX_ZIP_BYTES)
+    if not packed:
+        return
+    caption = t(lang, "album.zip_caption", count=packed)
+    if packed < len(bundle.files):
+        caption += "\n" + t(lang, "album.zip_partial", left=len(bundle.files) - packed)
+    await bot.send_document(
+        chat_id, document=data, filename=bundle.filename, caption=caption, disable_content_type_detection=True
+    )
 
 
 def zip_files(media: MediaStore, files: list[tuple[str, str]], limit: int) -> tuple[bytes, int]:

@@ -10,7 +10,7 @@ from telegram.ext import ApplicationHandlerStop, ConversationHandler
 
 from bot.storage.albums import Albums
 from bot.telegram.context import Context
-from bot.telegram.conversations import album, payments
+from bot.telegram.conversations import payments
 from bot.telegram.conversations.common import answer, chat_id_of, is_admin, message_of, pressed, query_of, user_id_of
 from bot.telegram.conversations.intake import refusal_text, take_in
 from bot.telegram.ui import keyboards
@@ -124,11 +124,9 @@ async def grant(update: Update, context: Context) -> None:
 
 
 async def photo(update: Update, context: Context) -> int:
-    """A photo or image document: validates and stores it, then asks which service. One of an
-    album (a media group) is collected with the album's other parts instead (album.py)."""
+    """A photo or image document: validates and stores it, then asks which service (one of an
+    album, a media group, never comes here: album.part takes it first, bot/main/app.py)."""
     message = message_of(update)
-    if message.media_group_id is not None:
-        return await album.part(update, context)
     lang = context.lang
     session = context.session
     session.drop_drafts()

@@ -31,7 +31,7 @@ from bot.storage.jobs import Job, JobState
 from bot.telegram.context import Context, ServiceDeps, Wiring
 from bot.telegram.conversations.common import answer, chat_id_of, message_of, pressed, query_of, user_id_of
 from bot.telegram.conversations.summary import show_order
-from bot.telegram.delivery import MAX_ZIP_BYTES, result_messages, zip_files
+from bot.telegram.delivery import result_messages, send_zip
 from bot.telegram.ui import keyboards
 from bot.telegram.ui.callback_data import OrdersPage, RetryOrder, SendAgain
 from bot.telegram.ui.i18n import t
@@ -103,15 +103,8 @@ async def send_again(update: Update, context: Context) -> None:
     for _name, send in messages:
         await send()
     bundle = service.bundle(parts, lang) if len(parts) > 1 and service.bundle is not None else None
-    if bundle is not None and bundle.files:  # an album's: its zip again
-        data, packed = await asyncio.to_thread(zip_files, wiring.media, bundle.files, MAX_ZIP_BYTES)
-        if packed:
-            caption = t(lang, "album.zip_caption", count=packed)
-            if packed < len(bundle.files):
-                caption += "\n" + t(lang, "album.zip_partial", left=len(bundle.files) - packed)
-            await context.bot.send_document(
-                chat_id, document=data, filename=bundle.filename, caption=caption, disable_content_type_detection=True
-            )
+    if bundle is not None:  # an album's: its zip again
+        await send_zip(context.bot, chat_id, wiring.media, bundle, lang)
 
 
 async def try_again(update: Update, context: Context) -> None:
