@@ -44,6 +44,7 @@ from bot.ops.images import MAX_STORED_BYTES, MAX_STORED_SIDE, normalise
 from bot.services.idphoto.fit import judge
 from providers.localengine.faces import FaceCheckError, inspect_face
 from providers.localengine.findings import FaceFindings
+from providers.localengine.matting import DOUBTFUL
 from providers.localengine.pipeline import render_id_photo
 from providers.placement import assess
 from providers.specs import Spec, load_catalog
@@ -90,7 +91,7 @@ class Outcome:
 
     @property
     def doubtful(self) -> bool:
-        return "background_left" in self.reason
+        return self.doubt > DOUBTFUL
 
 
 def _colour(name: str) -> str:

@@ -109,21 +109,23 @@ def _disc(radius: int) -> np.ndarray:
     return cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * radius + 1, 2 * radius + 1))
 
 
-def _ears(rgb: np.ndarray, person: np.ndarray, *, from_brows: bool = False) -> None:
-    """Add the ears' surroundings, from the eye line (or, ``from_brows``, from the brows, where
-    the ears begin) down past the chin, to ``person``: earrings hang there."""
+def _ears(rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The ears' surroundings down past the chin (earrings hang there), from the eye line and from
+    the brows (where the ears begin), as two masks; dlib runs once for both."""
     height, width = rgb.shape[:2]
+    below_eyes, below_brows = np.zeros((height, width), bool), np.zeros((height, width), bool)
     detector, predictor = _dlib()
     faces = detector(rgb, 1)
     if not faces:
-        return
+        return below_eyes, below_brows
     points = np.array([(p.x, p.y) for p in predictor(rgb, faces[0]).parts()], dtype=np.float64)
     face_width = points[16, 0] - points[0, 0]
-    top = points[17:27, 1].min() if from_brows else points[36:48, 1].mean()
-    top, bottom = int(max(0, top)), int(min(height, points[8, 1] + 0.1 * face_width))
-    for side, outwards in ((points[0, 0], -1), (points[16, 0], 1)):
-        x0, x1 = sorted((side - outwards * 0.05 * face_width, side + outwards * 0.15 * face_width))
-        person[top:bottom, int(max(0, x0)) : int(min(width, x1))] = True
+    bottom = int(min(height, points[8, 1] + 0.1 * face_width))
+    for mask, top in ((below_eyes, points[36:48, 1].mean()), (below_brows, points[17:27, 1].min())):
+        for side, outwards in ((points[0, 0], -1), (points[16, 0], 1)):
+            x0, x1 = sorted((side - outwards * 0.05 * face_width, side + outwards * 0.15 * face_width))
+            mask[int(max(0, top)) : bottom, int(max(0, x0)) : int(min(width, x1))] = True
+    return below_eyes, below_brows
 
 
 def _halo(rgb: np.ndarray, background: np.ndarray, ears: np.ndarray) -> tuple[np.ndarray, int]:
@@ -160,10 +162,8 @@ def cutout(data: bytes, bg_color: str) -> CutOut:
     background = _background(bg_color)
     seen = _person(rgb)
     radius = max(2, round(width / 60))
-    person = cv2.dilate(seen.astype(np.uint8), _disc(radius)).astype(bool)
-    _ears(rgb, person)
-    ears = np.zeros_like(person)
-    _ears(rgb, ears, from_brows=True)
+    below_eyes, ears = _ears(rgb)
+    person = cv2.dilate(seen.astype(np.uint8), _disc(radius)).astype(bool) | below_eyes
     distance = np.abs(rgb.astype(np.float32) - background).max(axis=2)
     leftover = (distance > BACKGROUND_DISTANCE) & ~person
     core = cv2.erode(seen.astype(np.uint8), _disc(radius)).astype(bool)

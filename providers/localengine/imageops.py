@@ -136,13 +136,14 @@ def box_mean(image: Array, width: int, height: int | None = None, border: Border
     channel apart; past the edges the image is reflected (``border``). Running sums: the cost does
     not grow with the window."""
     height = width if height is None else height
-    out = np.array(image, dtype=np.float32)
+    if width * height == 1:
+        return np.array(image, dtype=np.float32)
+    out = np.asarray(image, dtype=np.float32)  # the running sums read it into arrays of their own
     if width > 1:
         out = _window_sums(out, width, 1, border)
     if height > 1:
         out = _window_sums(out, height, 0, border)
-    if width * height > 1:
-        out *= np.float32(1 / (width * height))
+    out *= np.float32(1 / (width * height))
     return out
 
 

