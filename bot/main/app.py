@@ -48,7 +48,6 @@ from bot.telegram.ui.callback_data import (
     OrdersPage,
     RefundAnswer,
     RetryJob,
-    RetryOrder,
     SendAgain,
     ServiceChoice,
     SetLanguage,
@@ -145,7 +144,6 @@ def register_handlers(app: PhotoBotApp, conversation_timeout: float) -> None:
     # Past orders (/orders): pages, a finished order's files again, a failed one tried again.
     app.add_handler(CallbackQueryHandler(past_orders.page, pattern=OrdersPage.pattern()))
     app.add_handler(CallbackQueryHandler(past_orders.send_again, pattern=SendAgain.pattern()))
-    app.add_handler(CallbackQueryHandler(past_orders.try_again, pattern=RetryOrder.pattern()))
     app.add_handler(CallbackQueryHandler(menu.set_language, pattern=SetLanguage.pattern()))
     app.add_handler(CallbackQueryHandler(privacy.forget_answer, pattern=ForgetAnswer.pattern()))
     # Buttons under a service's finished results (free re-edits of an ID photo).

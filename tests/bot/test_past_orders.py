@@ -17,7 +17,7 @@ from bot.main.app import running
 from bot.storage.jobs import JobDraft, JobState
 from bot.storage.opening import open_store
 from bot.storage.repositories import Repositories
-from bot.telegram.ui.callback_data import RetryOrder, SendAgain
+from bot.telegram.ui.callback_data import RetryJob, SendAgain
 from tests.bot.flows import local_preview, order_anime, order_finished, order_until_summary
 from tests.conftest import postgres_schema
 
@@ -236,7 +236,7 @@ async def test_a_failed_order_is_tried_again_from_its_photo_as_a_fresh_order_unt
         # Another person's failed order, by a forged button: refused, nothing sent to anyone.
         own = await _orders(stranger, "no orders yet")
         sent = len(telegram.log)
-        forged = await stranger.press_data(own, RetryOrder(failed.id).data())
+        forged = await stranger.press_data(own, RetryJob(failed.id).data())
         assert await stranger.answer_to(forged) == "This is not your order."
         assert len(telegram.log) == sent
 
@@ -261,7 +261,7 @@ async def test_a_failed_order_is_tried_again_from_its_photo_as_a_fresh_order_unt
         assert await bot.ledger.balance(user.id) == 23
 
         # A finished order is not tried again, whatever the button says.
-        forged = await user.press_data(listing, RetryOrder(retried.id).data())
+        forged = await user.press_data(listing, RetryJob(retried.id).data())
         assert await user.answer_to(forged) == "This is not your order."
         listing = await _orders(user, "Your orders")
         done, failed_entry = _lines(listing)
@@ -354,7 +354,7 @@ async def test_an_album_is_one_order_with_its_parts_state_the_price_charged_and_
         for forged_id in (jobs[0].order_group, failed.id, "0" * 32):
             forged = await stranger.press_data(own, SendAgain(forged_id).data())
             assert await stranger.answer_to(forged) == "This is not your order."
-        forged = await stranger.press_data(own, RetryOrder(failed.id).data())
+        forged = await stranger.press_data(own, RetryJob(failed.id).data())
         assert await stranger.answer_to(forged) == "This is not your order."
         assert len(telegram.log) == sent
 

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
+from pydantic import ValidationError
 from telegram import Update
 from telegram.error import TelegramError
 
 from bot.domain.ordering import Refusal, order_again, place_order
 from bot.domain.session import PendingOrder
-from bot.storage.jobs import Job
+from bot.storage.jobs import Job, JobState
 from bot.telegram.context import Context
 from bot.telegram.conversations.common import answer, chat_id_of, pressed, query_of, user_id_of
 from bot.telegram.conversations.summary import show_order
@@ -120,18 +122,27 @@ async def cancel_job(update: Update, context: Context) -> None:
 
 
 async def retry_job(update: Update, context: Context) -> None:
-    """Button j:retry:<job>: the same order again, back at the summary."""
+    """Button j:retry:<job>, under a failed job's status and in /orders: the user's failed order
+    again, from the photo it was made from, on a new summary with today's price (Confirm places it
+    as any order); "no longer kept" once the retention sweep deleted the photo."""
     lang = context.lang
+    wiring = context.wiring
     press = pressed(update, RetryJob)
-    job = await context.wiring.jobs.get(press.job_id) if press else None
-    if job is None or job.user_id != user_id_of(update):
+    job = await wiring.jobs.get(press.job_id) if press else None
+    if job is None or job.user_id != user_id_of(update) or job.state != JobState.FAILED:
         await answer(update, t(lang, "job.not_yours"))
         return
-    if job.input_ref and not context.wiring.media.exists(job.input_ref):
-        await answer(update, t(lang, "idphoto.job_gone"))
-        return
-    service = context.wiring.services.get(job.service)
-    if service is None:
+    service = wiring.services.get(job.service)
+    if service is None or job.service not in wiring.enabled_services:
         await answer(update, t(lang, "order.unavailable"))
         return
-    await show_order(update, context, order_again(job, service.again(job)), new_message=True)
+    if job.input_ref and not await asyncio.to_thread(wiring.media.exists, job.input_ref):
+        await answer(update, t(lang, "orders.retry_gone"))
+        return
+    try:
+        order = service.again(job)
+    except ValidationError:  # stored before its order model changed: it cannot be placed as it was
+        await answer(update, t(lang, "order.unavailable"))
+        return
+    log.info("job %s: tried again", job.id)
+    await show_order(update, context, order_again(job, order), new_message=True)

@@ -25,15 +25,13 @@ from datetime import UTC, datetime
 from pydantic import ValidationError
 from telegram import InlineKeyboardMarkup, Update
 
-from bot.domain.ordering import order_again
 from bot.ops.media import MediaStore
 from bot.storage.jobs import Job, JobState
 from bot.telegram.context import Context, ServiceDeps, Wiring
 from bot.telegram.conversations.common import answer, chat_id_of, message_of, pressed, query_of, user_id_of
-from bot.telegram.conversations.summary import show_order
 from bot.telegram.delivery import result_messages, send_zip
 from bot.telegram.ui import keyboards
-from bot.telegram.ui.callback_data import OrdersPage, RetryOrder, SendAgain
+from bot.telegram.ui.callback_data import OrdersPage, SendAgain
 from bot.telegram.ui.i18n import t
 from bot.telegram.ui.results import ResultView
 
@@ -105,33 +103,6 @@ async def send_again(update: Update, context: Context) -> None:
     bundle = service.bundle(parts, lang) if len(parts) > 1 and service.bundle is not None else None
     if bundle is not None:  # an album's: its zip again
         await send_zip(context.bot, chat_id, wiring.media, bundle, lang)
-
-
-async def try_again(update: Update, context: Context) -> None:
-    """Button h:retry:<job>: the user's failed order again, from the photo it was made from, on a
-    new summary with today's price (Confirm places it as any order); "no longer kept" once the
-    retention sweep deleted the photo."""
-    lang = context.lang
-    wiring = context.wiring
-    press = pressed(update, RetryOrder)
-    job = await wiring.jobs.get(press.job_id) if press else None
-    if job is None or job.user_id != user_id_of(update) or job.state != JobState.FAILED:
-        await answer(update, t(lang, "job.not_yours"))
-        return
-    service = wiring.services.get(job.service)
-    if service is None or job.service not in wiring.enabled_services:
-        await answer(update, t(lang, "order.unavailable"))
-        return
-    if not await asyncio.to_thread(_photo_kept, job, wiring.media):
-        await answer(update, t(lang, "orders.retry_gone"))
-        return
-    try:
-        order = service.again(job)
-    except ValidationError:  # stored before its order model changed: it cannot be placed as it was
-        await answer(update, t(lang, "order.unavailable"))
-        return
-    log.info("job %s: tried again from /orders", job.id)
-    await show_order(update, context, order_again(job, order), new_message=True)
 
 
 def _photo_kept(job: Job, media: MediaStore) -> bool:

@@ -190,10 +190,3 @@ class SendAgain(Action, prefix=Prefix.HISTORY, action="get"):
     """A finished order's files again, at no charge."""
 
     job_id: str
-
-
-@dataclass(frozen=True)
-class RetryOrder(Action, prefix=Prefix.HISTORY, action="retry"):
-    """A failed order again, from the photo it was made from: back at its summary."""
-
-    job_id: str

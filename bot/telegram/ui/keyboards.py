@@ -20,7 +20,6 @@ from bot.telegram.ui.callback_data import (
     OrdersPage,
     RefundAnswer,
     RetryJob,
-    RetryOrder,
     SendAgain,
     ServiceChoice,
     SetLanguage,
@@ -79,9 +78,7 @@ def past_orders(
     for an order's third part, and job id), then newer and older pages (``page`` orders each)."""
     rows = in_rows(
         [Button(t(lang, "orders.again", number=n), callback_data=SendAgain(job).data()) for n, job in again], 5
-    ) + in_rows(
-        [Button(t(lang, "orders.retry", number=n), callback_data=RetryOrder(job).data()) for n, job in retry], 5
-    )
+    ) + in_rows([Button(t(lang, "orders.retry", number=n), callback_data=RetryJob(job).data()) for n, job in retry], 5)
     paging = []
     if offset > 0:
         paging.append(Button(t(lang, "orders.newer"), callback_data=OrdersPage(max(0, offset - page)).data()))
