@@ -17,6 +17,8 @@ from urllib.parse import unquote, urlsplit
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from providers import yamltext
+
 if TYPE_CHECKING:
     from providers.localengine.worker import EngineLimits
 
@@ -641,7 +643,7 @@ def _expand_env(node: Any, env: dict[str, str], path: str = "") -> Any:
     if expanded != node and _ENV_REF.fullmatch(node.strip()):
         # A value that is only a reference is parsed as YAML, so `${PORT}` can be a number.
         try:
-            return yaml.safe_load(expanded) if expanded else expanded
+            return yamltext.parse(expanded) if expanded else expanded
         except yaml.YAMLError:
             return expanded
     return expanded
@@ -685,7 +687,7 @@ def load_settings(path: str | os.PathLike[str] | None = None, env: dict[str, str
     except OSError as err:
         raise ConfigError(f"cannot read config file {path}: {err.strerror}") from None
     try:
-        raw = yaml.safe_load(text)
+        raw = yamltext.parse(text)
     except yaml.YAMLError as err:
         raise ConfigError(f"{path} is not valid YAML: {err}") from None
     return parse_settings(raw, env)

@@ -14,7 +14,7 @@ from functools import lru_cache
 from importlib import resources
 from typing import Any, Literal
 
-import yaml
+from providers import yamltext
 
 Measure = Literal["crown", "hair"]
 #: The rule for a photo whose spec names none (the documented default for Chinese sizes).
@@ -239,7 +239,7 @@ def _band(raw: dict[str, Any]) -> Band:
 def load_rules() -> dict[str, PlacementRule]:
     text = (resources.files("providers.data") / "idphoto_rules.yaml").read_text(encoding="utf-8")
     rules = {}
-    for rule_id, raw in yaml.safe_load(text)["rules"].items():
+    for rule_id, raw in yamltext.parse(text)["rules"].items():
         bands = {name: _band(raw[name]) for name in BANDS if name in raw}
         priority = tuple(raw["priority"])
         if sorted(priority) != sorted(bands):

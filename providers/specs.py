@@ -10,8 +10,7 @@ from functools import lru_cache
 from importlib import resources
 from typing import Any, Literal
 
-import yaml
-
+from providers import yamltext
 from providers.orders import IdPhotoOrder
 from providers.placement import PlacementRule, load_rules
 from providers.spec_search import SpecIndex, entry
@@ -130,7 +129,7 @@ class SpecCatalog:
 
 
 def _data(name: str) -> Any:
-    return yaml.safe_load((resources.files("providers.data") / name).read_text(encoding="utf-8"))
+    return yamltext.parse((resources.files("providers.data") / name).read_text(encoding="utf-8"))
 
 
 @lru_cache(maxsize=1)

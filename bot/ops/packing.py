@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 
-import yaml
+from providers import yamltext
 
 MM_PER_INCH = 25.4
 POINTS_PER_INCH = 72
@@ -53,7 +53,7 @@ class Papers:
 
 @cache
 def load_papers() -> Papers:
-    raw = yaml.safe_load((resources.files("providers.data") / "print_papers.yaml").read_text(encoding="utf-8"))
+    raw = yamltext.parse((resources.files("providers.data") / "print_papers.yaml").read_text(encoding="utf-8"))
     papers = {key: Paper(key, **fields) for key, fields in raw["papers"].items()}
     return Papers(papers, float(raw["cut_gap_mm"]))
 

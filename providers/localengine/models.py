@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import atexit
 import threading
 from functools import lru_cache
 from pathlib import Path
@@ -17,7 +18,10 @@ from providers.localengine.tflite import TfliteModel
 U2NET_SIZE = 320
 _MEAN = np.array([0.485, 0.456, 0.406], dtype=np.float32)
 _STD = np.array([0.229, 0.224, 0.225], dtype=np.float32)
-_lock = threading.Lock()
+#: One inference at a time (each uses both cores); and one builder of each cut-out model's session,
+#: apart, so that the full U²-Net's (0.3-0.4 s) does not hold up U²-Net-p's first run.
+_run_lock = threading.Lock()
+_build_locks = {False: threading.Lock(), True: threading.Lock()}
 
 
 #: Scores a detection needs, by model_selection, as in MediaPipe's FaceDetection(min_detection_confidence=0.5):
@@ -57,6 +61,28 @@ def _segmenter(full: bool) -> Any:
     return _session(light)
 
 
+def _built(full: bool) -> Any:
+    with _build_locks[full]:
+        return _segmenter(full)
+
+
+@lru_cache(maxsize=1)
+def start_loading_cutout() -> threading.Thread:
+    """Build the cut-out models' sessions in a thread of their own, once per process: a cold
+    process finds the face and its landmarks meanwhile (issue 26: a cold photo under 1.5 s)."""
+    thread = threading.Thread(target=_build_both, name="load-cutout", daemon=True)
+    thread.start()
+    # A process that ends before the thread has built them waits for it: onnxruntime's own
+    # teardown must not run under a session being built.
+    atexit.register(thread.join)
+    return thread
+
+
+def _build_both() -> None:
+    _built(False)
+    _built(True)
+
+
 def detect_faces(rgb: Array, model_selection: int) -> list[blazeface.Detection]:
     """BlazeFace's detections (boxes and keypoints as shares of the image) in an RGB uint8 image,
     best first: ``model_selection`` 0 the short-range model, 1 the full-range one."""
@@ -84,13 +110,12 @@ def segment_person(rgb: Array, *, full: bool = False, tensor: Array | None = Non
     """Where the person is in an RGB uint8 image, by U²-Net-p or (``full``) the full U²-Net: float32
     0..1 at the image's size; None for the full model where it is not installed. ``tensor``: the
     image's :func:`u2net_input`, where the caller has it already."""
-    with _lock:  # one session each, though the worker's warm-up may be loading it
-        session = _segmenter(full)
+    session = _built(full)
     if session is None:
         return None
     height, width = rgb.shape[:2]
     tensor = u2net_input(rgb) if tensor is None else tensor
-    with _lock:
+    with _run_lock:
         output = session.run(None, {session.get_inputs()[0].name: tensor})[0][0, 0]
     low, high = float(output.min()), float(output.max())
     mask = (output - low) / (high - low) if high > low else np.zeros_like(output)
@@ -110,5 +135,4 @@ def warm_cutout() -> None:
     which slow the network a hundredfold); the full U²-Net, which only busy backgrounds need, is
     loaded but not run (a run costs half a second)."""
     segment_person(np.full((U2NET_SIZE, U2NET_SIZE, 3), 128, dtype=np.uint8))
-    with _lock:
-        _segmenter(True)
+    _built(True)

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import io
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -44,6 +44,11 @@ MAX_INVENTED = 0.05
 #: benchmark plain walls measure 0.1-1.3, busy backgrounds 1.5-15, blurred ones the lowest): the
 #: full U²-Net, which costs more than the rest of the photo, is run only on other backgrounds.
 PLAIN_BACKGROUND = 1.2
+#: The person's mask is worked out at most this many pixels on its longer side: the models see the
+#: photo at 320x320, so more only interpolates, and on a phone photo arrays of the region's size
+#: cost a tenth of a second. At 640 or 800 one photo each of the real-photo benchmark came out
+#: with a leftover that full size and 1024 do not have (the finished mask is sampled differently).
+MASK_SIDE = 1024
 #: The face's outline widened by this share of its width is never cut: it holds the ears and the
 #: temples (at 0.12 the colour lines took a bite out of grey hair at Obama's temple, in front of
 #: a light curtain).
@@ -100,7 +105,7 @@ def background_busyness(region: Array, mask: Array) -> float:
     return float(gradient[behind].mean() / 8)
 
 
-def _agreed(masks: list[Array], face: FaceReport, origin: tuple[int, int]) -> Array:
+def _agreed(masks: list[Array], face: FaceReport) -> Array:
     """One mask from each model's. On real portraits the two U²-Nets err in different places:
     U²-Net-p keeps large parts of a busy background beside the body (a poster, a panel, a person
     behind) and the full U²-Net a haze around light hair, while either may lose the neck and
@@ -110,8 +115,8 @@ def _agreed(masks: list[Array], face: FaceReport, origin: tuple[int, int]) -> Ar
     if len(masks) == 1:
         return masks[0]
     height, width = masks[0].shape
-    centre = face.x + face.width / 2 - origin[0]
-    chin = face.chin - origin[1]
+    centre = face.x + face.width / 2
+    chin = face.chin
     rows = np.arange(height, dtype=np.float32)[:, None] - chin
     columns = np.abs(np.arange(width, dtype=np.float32)[None, :] - centre)
     torso = (rows > -0.1 * face.height) & (columns < 0.3 * face.width + 0.3 * np.maximum(rows, 0))
@@ -126,15 +131,38 @@ def _agreed(masks: list[Array], face: FaceReport, origin: tuple[int, int]) -> Ar
     return agreed
 
 
-def _person_mask(rgb: Array, face: FaceReport) -> tuple[Array, tuple[int, int]]:
-    """The person's mask (float 0..1) over a head-and-shoulders region, and the region's top-left
-    corner. Only what is joined to the face is kept: a bright object behind the person (a flag, a
-    lamp) that the saliency model picked up is not the person."""
+@dataclass(frozen=True)
+class PersonMask:
+    """The person's mask over a head-and-shoulders region of the photo, at most ``MASK_SIDE`` pixels
+    on its longer side: ``values`` float32 0..1, ``origin`` the region's top-left corner in the
+    photo's pixels, ``step`` the photo's pixels per mask pixel (x, y)."""
+
+    values: Array
+    origin: tuple[int, int]
+    step: tuple[float, float]
+
+    def photo_point(self, column: Array | float, row: Array | float) -> tuple[Array, Array]:
+        """Where mask pixel centres lie in the photo (an area resize's pixel centres)."""
+        x0, y0 = self.origin
+        sx, sy = self.step
+        return x0 + (np.asarray(column) + 0.5) * sx - 0.5, y0 + (np.asarray(row) + 0.5) * sy - 0.5
+
+
+def _person_mask(rgb: Array, face: FaceReport) -> PersonMask:
+    """The person's mask over a head-and-shoulders region. Only what is joined to the face is kept: a
+    bright object behind the person (a flag, a lamp) that the saliency model picked up is not the
+    person."""
     width = rgb.shape[1]
     x0 = int(max(0, face.x - 1.6 * face.width))
     x1 = int(min(width, face.x + 2.6 * face.width))
     y0 = int(max(0, face.y - 1.3 * face.height))
     region = rgb[y0:, x0:x1]
+    reduce = max(region.shape[:2]) / MASK_SIDE
+    if reduce > 1:
+        region = imageops.resize_area(
+            region, (max(1, round(region.shape[1] / reduce)), max(1, round(region.shape[0] / reduce)))
+        )
+    step = ((x1 - x0) / region.shape[1], (rgb.shape[0] - y0) / region.shape[0])
     tensor = models.u2net_input(region)
     light = models.segment_person(region, tensor=tensor)
     assert light is not None
@@ -142,14 +170,24 @@ def _person_mask(rgb: Array, face: FaceReport) -> tuple[Array, tuple[int, int]]:
     if background_busyness(region, light) > PLAIN_BACKGROUND:
         full = models.segment_person(region, full=True, tensor=tensor)
         masks += [full] if full is not None else []
-    mask = _agreed(masks, face, (x0, y0))
-    row = int(np.clip(face.y + 0.6 * face.height - y0, 0, mask.shape[0] - 1))
-    column = int(np.clip(face.x + 0.5 * face.width - x0, 0, mask.shape[1] - 1))
+    # The face in the mask's pixels.
+    local = replace(
+        face,
+        x=(face.x - x0) / step[0],
+        y=(face.y - y0) / step[1],
+        width=face.width / step[0],
+        height=face.height / step[1],
+        eye_center_x=(face.eye_center_x - x0) / step[0],
+        eye_center_y=(face.eye_center_y - y0) / step[1],
+    )
+    mask = _agreed(masks, local)
+    row = int(np.clip(local.y + 0.6 * local.height, 0, mask.shape[0] - 1))
+    column = int(np.clip(local.x + 0.5 * local.width, 0, mask.shape[1] - 1))
     solid = mask > SOLID
     if solid[row, column]:
-        radius = max(3, round(0.04 * face.width))
+        radius = max(3, round(0.04 * local.width))
         mask *= imageops.component_at(solid, row, column, grow=radius)
-    return mask, (x0, y0)
+    return PersonMask(mask, (x0, y0), step)
 
 
 def _levelling(marks: Landmarks) -> Array:
@@ -158,9 +196,7 @@ def _levelling(marks: Landmarks) -> Array:
     return np.array([[math.cos(angle), math.sin(angle)], [-math.sin(angle), math.cos(angle)]])
 
 
-def _measures(
-    marks: Landmarks, rotation: Array, mask: Array, origin: tuple[int, int], image_top_cut: bool
-) -> FaceMeasures:
+def _measures(marks: Landmarks, rotation: Array, mask: PersonMask, image_top_cut: bool) -> FaceMeasures:
     """The face in the levelled frame (rotated about the eye centre): eye line, chin, crown and top
     of the hair, face width."""
     centre = marks.eye_centre
@@ -172,12 +208,12 @@ def _measures(
     chin = float(level(marks.chin)[1])
     face_width = marks.face_width
     crown = centre[1] - (chin - centre[1])  # as far above the eye line as the chin is below it
-    ys, xs = np.nonzero(mask[::2, ::2] > SOLID)
-    points = np.stack([xs * 2 + origin[0], ys * 2 + origin[1]], axis=1).astype(np.float64)
+    ys, xs = np.nonzero(mask.values[::2, ::2] > SOLID)
+    points = np.stack(mask.photo_point(xs * 2, ys * 2), axis=1).astype(np.float64)
     levelled = (points - centre) @ rotation.T + centre
     over_face = levelled[np.abs(levelled[:, 0] - centre[0]) < 0.3 * face_width]
     hair = float(over_face[:, 1].min()) if len(over_face) else crown
-    if image_top_cut and len(over_face) and float(points[:, 1].min()) <= origin[1] + 2:
+    if image_top_cut and len(over_face) and int(ys.min()) == 0:
         raise FaceCheckError("face_cut_off")  # the hair runs off the top of the picture
     # The mask may stop short of thin or no hair: the top of the hair is never below the crown.
     return FaceMeasures(
@@ -251,6 +287,28 @@ def _source_window(matrix: Array, size: tuple[int, int], shape: tuple[int, ...])
     return max(0, x0), max(0, y0), min(shape[1], max(x1, 1)), min(shape[0], max(y1, 1))
 
 
+def _window_mask(
+    mask: PersonMask, window: tuple[int, int, int, int], linear: Array, offset: Array, chin: float
+) -> tuple[Array, Array, int]:
+    """The mask over the photo's ``window`` (x0, y0, x1, y1), at the mask's own resolution, zero
+    where the region did not reach; the 2x3 matrix from it into the finished photo (``linear`` and
+    ``offset`` map the photo there); and the chin's row in it."""
+    wx0, wy0, wx1, wy1 = window
+    x0, y0 = mask.origin
+    sx, sy = mask.step
+    left, top = math.floor((wx0 - x0) / sx), math.floor((wy0 - y0) / sy)
+    right, bottom = math.ceil((wx1 - x0) / sx), math.ceil((wy1 - y0) / sy)
+    person: Array = np.zeros((max(1, bottom - top), max(1, right - left)), dtype=np.float32)
+    rows, columns = mask.values.shape
+    r0, r1, c0, c1 = max(top, 0), min(bottom, rows), max(left, 0), min(right, columns)
+    if r1 > r0 and c1 > c0:
+        person[r0 - top : r1 - top, c0 - left : c1 - left] = mask.values[r0:r1, c0:c1]
+    corner = np.array(mask.photo_point(left, top), dtype=np.float64)
+    matrix = np.hstack([linear * np.array([sx, sy]), (offset + linear @ corner)[:, None]]).astype(np.float32)
+    chin_row = int(np.clip((chin - y0) / sy - top, 0, person.shape[0]))
+    return person, matrix, chin_row
+
+
 def compose(
     rgb: Array,
     face: FaceReport,
@@ -265,9 +323,9 @@ def compose(
     width, height = size
     if abs(marks.roll) > MAX_ROLL:
         raise FaceCheckError("head_tilted")
-    mask, origin = _person_mask(rgb, face)
+    mask = _person_mask(rgb, face)
     rotation = _levelling(marks)
-    face_at = _measures(marks, rotation, mask, origin, image_top_cut=origin[1] == 0)
+    face_at = _measures(marks, rotation, mask, image_top_cut=mask.origin[1] == 0)
     placed = plan(rule, face_at, size)
     centre = marks.eye_centre
     linear = placed.scale * rotation
@@ -276,23 +334,15 @@ def compose(
     wx0, wy0, wx1, wy1 = window
     source = rgb[wy0:wy1, wx0:wx1].astype(np.float32)
     matrix = np.hstack([linear, (offset + linear @ np.array([wx0, wy0]))[:, None]]).astype(np.float32)
-    # The mask in the same window. Past the photo's bottom edge the body goes on (a photo cut at
-    # the chest), and below the chin past its sides (shoulders): there the edge is replicated;
-    # above, and at the top, the person ends.
-    person: Array = np.zeros(source.shape[:2], dtype=np.float32)
-    mx0, my0 = max(origin[0], wx0), max(origin[1], wy0)
-    mx1, my1 = min(origin[0] + mask.shape[1], wx1), min(origin[1] + mask.shape[0], wy1)
-    if mx1 > mx0 and my1 > my0:
-        person[my0 - wy0 : my1 - wy0, mx0 - wx0 : mx1 - wx0] = mask[
-            my0 - origin[1] : my1 - origin[1], mx0 - origin[0] : mx1 - origin[0]
-        ]
-    chin_row = int(np.clip(marks.chin[1] - wy0, 0, person.shape[0]))
+    person, person_matrix, chin_row = _window_mask(mask, window, linear, offset, float(marks.chin[1]))
+    # Past the photo's bottom edge the body goes on (a photo cut at the chest), and below the chin
+    # past its sides (shoulders): there the edge is replicated; above, and at the top, the person ends.
     person[0, :] = 0
     person[:chin_row, 0] = 0
     person[:chin_row, -1] = 0
     # Bilinear when reducing (as OpenCV's warpAffine did with INTER_AREA), bicubic when enlarging.
     image = imageops.warp_affine(source, matrix, (width, height), cubic=placed.scale >= 1)
-    alpha = imageops.warp_affine(person, matrix, (width, height))
+    alpha = imageops.warp_affine(person, person_matrix, (width, height))
     radius = max(2, round(min(width, height) / 120))
     gray = imageops.gray(np.clip(image, 0, 255).astype(np.uint8)).astype(np.float32) / 255.0
     alpha = _guided_filter(gray, alpha, radius, 1e-3)
@@ -322,6 +372,7 @@ def render_id_photo(
 ) -> IdPhoto:
     """The finished ID photo, a JPEG of exactly ``size`` pixels with ``dpi`` written into it, its head
     placed by ``rule`` (an id of providers/data/idphoto_rules.yaml), however doubtful its cut-out."""
+    models.start_loading_cutout()
     rgb, _ = decode(image)
     face = find_face(rgb)
     marks = find_landmarks(rgb, (face.x, face.y, face.width, face.height))

@@ -8,7 +8,7 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
-import yaml
+from providers import yamltext
 
 LANGUAGES = ("en", "zh-Hans")
 DEFAULT_LANGUAGE = "en"
@@ -33,7 +33,7 @@ def environment_language() -> str:
 @cache
 def catalog(language: str) -> dict[str, str]:
     text = (resources.files("bot.telegram.ui.texts") / f"{language}.yaml").read_text(encoding="utf-8")
-    return _flatten(yaml.safe_load(text))
+    return _flatten(yamltext.parse(text))
 
 
 def _flatten(node: dict, prefix: str = "") -> dict[str, str]:
