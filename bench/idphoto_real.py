@@ -43,8 +43,7 @@ from bench.real_photos import PHOTOS, RealPhoto, path
 from bot.ops.images import MAX_STORED_BYTES, MAX_STORED_SIDE, normalise
 from bot.services.idphoto.fit import judge
 from providers.localengine.faces import FaceCheckError, inspect_face
-from providers.localengine.findings import FaceFindings
-from providers.localengine.matting import DOUBTFUL
+from providers.localengine.findings import CutOut, FaceFindings
 from providers.localengine.pipeline import render_id_photo
 from providers.placement import assess
 from providers.specs import Spec, load_catalog
@@ -68,7 +67,7 @@ class Outcome:
     leftover: float = 0.0
     missing: float = 0.0
     halo: float = 0.0
-    doubt: float = 0.0
+    cut_out: CutOut = field(default_factory=CutOut)
     bands_ok: bool = True
     bands: dict[str, bool] = field(default_factory=dict)
     seconds: float = 0.0
@@ -91,7 +90,7 @@ class Outcome:
 
     @property
     def doubtful(self) -> bool:
-        return self.doubt > DOUBTFUL
+        return self.cut_out.doubtful
 
 
 def _colour(name: str) -> str:
@@ -123,7 +122,9 @@ def run_one(photo: RealPhoto, spec: Spec, bg: str) -> Outcome:
     marked[missing] = (0, 220, 0)
     marked[leftover] = (255, 0, 0)
     # As with the bot's free preview: a doubtful cut-out is a warning on the checklist before paying.
-    warnings = [key.removeprefix("face.") for key in verdict.advice] + (["background_left"] if made.doubtful else [])
+    warnings = [key.removeprefix("face.") for key in verdict.advice] + (
+        ["background_top_lost" if made.cut_out.lost_top else "background_left"] if made.doubtful else []
+    )
     advice = ", ".join(warnings)
     return Outcome(
         photo,
@@ -132,7 +133,7 @@ def run_one(photo: RealPhoto, spec: Spec, bg: str) -> Outcome:
         leftover=quality.leftover,
         missing=quality.missing,
         halo=quality.halo,
-        doubt=made.doubt,
+        cut_out=made.cut_out,
         bands_ok=all(bands.values()),
         bands=bands,
         seconds=seconds,
@@ -171,9 +172,10 @@ def _percent(part: int, whole: int) -> str:
 
 
 def _agreement(delivered: list[Outcome], unclean: Callable[[Outcome], bool]) -> str:
-    """How well the engine's doubt finds the delivered photos the independent measure calls
-    ``unclean``: precision (of the photos it warns about) and recall (of the unclean ones)."""
-    warned = [o for o in delivered if o.doubtful]
+    """How well the engine's doubt (old background or strands left, not the top of the head lost)
+    finds the delivered photos the independent measure calls ``unclean``: precision (of the photos
+    it warns about) and recall (of the unclean ones)."""
+    warned = [o for o in delivered if o.cut_out.left]
     bad = [o for o in delivered if unclean(o)]
     both = sum(unclean(o) for o in warned)
     return f"{_percent(both, len(warned))}, {_percent(both, len(bad))}"
@@ -234,6 +236,10 @@ def report(outcomes: list[Outcome], spec: Spec, bg: str) -> None:
             _percent(sum(o.halo < CLEAN_HALO for o in delivered), len(delivered)),
         ),
         ("delivered with a part of the person lost (> 0.5 %)", str(sum(o.missing > LOST for o in delivered))),
+        (
+            "of them with the top of the head lost, warned before paying",
+            str(sum(o.missing > LOST and o.cut_out.lost_top for o in delivered)),
+        ),
         ("delivered within every band of the rule", _percent(sum(o.bands_ok for o in delivered), len(delivered))),
         ("delivered with a doubtful cut-out, warned before paying", str(sum(o.doubtful for o in delivered))),
         ("doubt against leftovers ≥ 0.1 %: precision, recall", _agreement(delivered, lambda o: not o.clean_leftover)),
@@ -256,7 +262,8 @@ def report(outcomes: list[Outcome], spec: Spec, bg: str) -> None:
     for o in outcomes:
         scene = o.photo.background + (f" ({', '.join(o.photo.scene)})" if o.photo.scene else "")
         cells = (
-            f"{o.leftover * 100:.3f} % | {o.missing * 100:.2f} % | {o.halo * 100:.1f} % | {o.doubt * 100:.2f} % | "
+            f"{o.leftover * 100:.3f} % | {o.missing * 100:.2f} % | {o.halo * 100:.1f} % | "
+            f"{o.cut_out.doubt * 100:.2f} % | "
             f"{'✓' if o.bands_ok else '✗ ' + ', '.join(k for k, v in o.bands.items() if not v)} | {o.seconds:.2f} s"
             if o.result
             else "– | – | – | – | – | –"

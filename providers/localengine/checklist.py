@@ -19,12 +19,15 @@ from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
 from providers.localengine.findings import (
+    DOUBTFUL,
     GLASSES,
     HAIR_BROWS,
     HEAD_COVERING,
     OVEREXPOSED,
+    TOP_LOST,
     UNDEREXPOSED,
     UNEVEN_LIGHT,
+    CutOut,
     FaceFindings,
 )
 from providers.placement import PlacementRule, band_value, expression
@@ -226,20 +229,22 @@ def _hair_check(rule: PlacementRule, face: FaceFindings) -> Check:
     return Check("hair", "ok", value, "percent", high=100 * HAIR_BROWS, variant="none")
 
 
-def background_check(doubt: float) -> Check:
-    """The cut-out: the share of the photo that stands out beyond the person's outline, old
-    background or loose strands (matting.doubt), against the share from which it is doubtful.
-    Never a failure: the person sees it and decides."""
-    from providers.localengine.matting import DOUBTFUL
-
-    left = doubt > DOUBTFUL
+def background_check(cut_out: CutOut) -> Check:
+    """The cut-out: the top of the head lost (how far below the crown the outline ends, against the
+    share from which it is lost), else the share of the photo that stands out beyond the person's
+    outline, old background or loose strands, against the share from which it is doubtful (see
+    matting.CutOut). Never a failure: the person sees it and decides."""
+    if cut_out.lost_top:
+        return Check(
+            "background", "warn", round(100 * cut_out.top_lost), "percent", high=100 * TOP_LOST, variant="top_lost"
+        )
     return Check(
         "background",
-        "warn" if left else "ok",
-        round(100 * doubt, 3),
+        "warn" if cut_out.left else "ok",
+        round(100 * cut_out.doubt, 3),
         "percent",
         high=100 * DOUBTFUL,
-        variant="left" if left else "clean",
+        variant="left" if cut_out.left else "clean",
     )
 
 
@@ -248,14 +253,14 @@ def build(
     shares: Mapping[str, float],
     mm: tuple[float, float],
     face: FaceFindings | None = None,
-    doubt: float | None = None,
+    cut_out: CutOut | None = None,
 ) -> Checklist:
     """The checklist of a finished photo: the rule's bands from where the head is (``shares``, see
     placement.measured_shares), the face's measurements where it was measured, and the cut-out
-    where the photo was cut out here (``doubt``, see matting.doubt)."""
+    where the photo was cut out here (``cut_out``, see matting.CutOut)."""
     items = band_checks(rule, shares, mm)
     if face is not None:
         items += face_checks(rule, face) + office_checks(rule, face)
-    if doubt is not None:
-        items.append(background_check(doubt))
+    if cut_out is not None:
+        items.append(background_check(cut_out))
     return Checklist(tuple(items))

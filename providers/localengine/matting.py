@@ -49,10 +49,6 @@ BAND = 0.06
 #: which the colours cannot tell them apart, and above which they are trusted fully.
 ALIKE = 35.0
 DISTINCT = 90.0
-#: A finished photo that shows more than this share of it beyond the person's smoothed outline
-#: (see :func:`doubt`) is doubtful. On the real-photo benchmark, clean cut-outs measure 0-0.18 %
-#: (one head of curly hair 0.37 %), those with old background, a haze or flyaway hair 0.3-0.9 %.
-DOUBTFUL = 0.0025
 #: The scale of the smoothed outline, as a share of the photo's width: a lock of hair narrower
 #: than it stands out; a visible pixel further than it from the outline counts.
 OUTLINE = 1 / 40

@@ -13,7 +13,7 @@ import numpy as np
 from providers.localengine import checklist, hair, models, office
 from providers.localengine.arrays import Array
 from providers.localengine.faces import decode, measured, sharpness_and_light
-from providers.localengine.findings import FaceFindings
+from providers.localengine.findings import CutOut, FaceFindings
 from providers.localengine.landmarks import FACE_OVAL, Landmarks
 from providers.localengine.pipeline import colour_rgb
 from providers.placement import FaceMeasures, load_rules, measured_shares, placement_report
@@ -87,12 +87,12 @@ def report_of(
     mm: tuple[float, float],
     *,
     shares: Mapping[str, float] | None = None,
-    doubt: float | None = None,
+    cut_out: CutOut | None = None,
 ) -> dict[str, Any] | None:
     """The placement report of a finished ID photo of ``mm`` (width, height) with its checklist
     (``{"rule", "shares", "checklist"}``): where the head is (``shares`` where its maker reported
-    it, else measured), the face measured on the photo, and the cut-out's ``doubt`` where it was
-    cut out here. None when neither is known (no face found in a photo made elsewhere)."""
+    it, else measured), the face measured on the photo, and how far its cut-out can be trusted
+    where it was cut out here (``cut_out``). None when neither is known (no face found in a photo made elsewhere)."""
     rgb, _ = decode(image)
     marks = _landmarks(rgb)
     if shares is None:
@@ -100,5 +100,5 @@ def report_of(
             return None
         shares = _shares(rgb, marks, bg_color)
     face = face_of(rgb, marks) if marks is not None else None
-    items = checklist.build(load_rules()[rule], shares, mm, face, doubt)
+    items = checklist.build(load_rules()[rule], shares, mm, face, cut_out)
     return {**placement_report(rule, dict(shares)), "checklist": items.to_json()}

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import io
 import math
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -22,6 +22,7 @@ from PIL import Image
 from providers.localengine import imageops, matting, models
 from providers.localengine.arrays import Array
 from providers.localengine.faces import MAX_ROLL, FaceCheckError, FaceReport, decode, find_face
+from providers.localengine.findings import CutOut
 from providers.localengine.landmarks import FACE_OVAL, Landmarks, find_landmarks
 from providers.placement import (
     DEFAULT_RULE,
@@ -62,13 +63,13 @@ class IdPhoto:
     data: bytes
     rule: str
     shares: dict[str, float]
-    #: Share of the photo that stands out beyond the person's outline: old background or loose
-    #: strands (matting.doubt).
-    doubt: float = 0.0
+    #: How far its cut-out can be trusted: old background or loose strands beyond the person's
+    #: outline, the top of the head lost.
+    cut_out: CutOut = field(default_factory=CutOut)
 
     @property
     def doubtful(self) -> bool:
-        return self.doubt > matting.DOUBTFUL
+        return self.cut_out.doubtful
 
     def report(self) -> dict[str, Any]:
         return placement_report(self.rule, self.shares)
@@ -196,9 +197,10 @@ def _levelling(marks: Landmarks) -> Array:
     return np.array([[math.cos(angle), math.sin(angle)], [-math.sin(angle), math.cos(angle)]])
 
 
-def _measures(marks: Landmarks, rotation: Array, mask: PersonMask, image_top_cut: bool) -> FaceMeasures:
+def _measures(marks: Landmarks, rotation: Array, mask: PersonMask, image_top_cut: bool) -> tuple[FaceMeasures, float]:
     """The face in the levelled frame (rotated about the eye centre): eye line, chin, crown and top
-    of the hair, face width."""
+    of the hair, face width; and how far below the crown the mask ends over the face, as a share of
+    the head's height (see CutOut)."""
     centre = marks.eye_centre
 
     def level(point: Array) -> Array:
@@ -215,8 +217,9 @@ def _measures(marks: Landmarks, rotation: Array, mask: PersonMask, image_top_cut
     hair = float(over_face[:, 1].min()) if len(over_face) else crown
     if image_top_cut and len(over_face) and int(ys.min()) == 0:
         raise FaceCheckError("face_cut_off")  # the hair runs off the top of the picture
+    top_lost = max(0.0, float(hair - crown) / max(chin - crown, 1e-6))
     # The mask may stop short of thin or no hair: the top of the hair is never below the crown.
-    return FaceMeasures(
+    measures = FaceMeasures(
         eye_x=float(centre[0]),
         eye_y=float(centre[1]),
         chin=chin,
@@ -224,6 +227,7 @@ def _measures(marks: Landmarks, rotation: Array, mask: PersonMask, image_top_cut
         hair=min(hair, crown),
         face_width=face_width,
     )
+    return measures, top_lost
 
 
 def _guided_filter(guide: Array, source: Array, radius: int, eps: float) -> Array:
@@ -317,15 +321,15 @@ def compose(
     rule: PlacementRule,
     bg_color: str,
     bg_color2: str | None,
-) -> tuple[Array, dict[str, float], float]:
+) -> tuple[Array, dict[str, float], CutOut]:
     """The finished photo's pixels, where the head landed (shares, see placement.measured_shares)
-    and how much of it stands out beyond the person's outline (see matting.doubt)."""
+    and how far its cut-out can be trusted (see CutOut)."""
     width, height = size
     if abs(marks.roll) > MAX_ROLL:
         raise FaceCheckError("head_tilted")
     mask = _person_mask(rgb, face)
     rotation = _levelling(marks)
-    face_at = _measures(marks, rotation, mask, image_top_cut=mask.origin[1] == 0)
+    face_at, top_lost = _measures(marks, rotation, mask, image_top_cut=mask.origin[1] == 0)
     placed = plan(rule, face_at, size)
     centre = marks.eye_centre
     linear = placed.scale * rotation
@@ -356,9 +360,9 @@ def compose(
     foreground = matting.foreground(image, alpha)
     backdrop = background(width, height, bg_color, bg_color2)
     result = foreground * alpha[..., None] + backdrop * (1 - alpha[..., None])
-    doubt = matting.doubt(result, backdrop, alpha, protected)
+    cut_out = CutOut(matting.doubt(result, backdrop, alpha, protected), top_lost)
     pixels = np.clip(result + 0.5, 0, 255).astype(np.uint8)
-    return pixels, measured_shares(placed.place(face_at, width), size), doubt
+    return pixels, measured_shares(placed.place(face_at, width), size), cut_out
 
 
 def render_id_photo(
@@ -378,10 +382,10 @@ def render_id_photo(
     marks = find_landmarks(rgb, (face.x, face.y, face.width, face.height))
     if marks is None:
         raise FaceCheckError("face_unclear")
-    out, shares, doubt = compose(rgb, face, marks, size, load_rules()[rule], bg_color, bg_color2)
+    out, shares, cut_out = compose(rgb, face, marks, size, load_rules()[rule], bg_color, bg_color2)
     buffer = io.BytesIO()
     Image.fromarray(out).save(buffer, "JPEG", quality=JPEG_QUALITY, subsampling=0, dpi=(dpi, dpi))
-    return IdPhoto(data=buffer.getvalue(), rule=rule, shares=shares, doubt=doubt)
+    return IdPhoto(data=buffer.getvalue(), rule=rule, shares=shares, cut_out=cut_out)
 
 
 def make_id_photo(
@@ -393,11 +397,13 @@ def make_id_photo(
     bg_color2: str | None = None,
     rule: str = DEFAULT_RULE,
 ) -> IdPhoto:
-    """:func:`render_id_photo`, refused (``busy_background``) where the cut-out is doubtful: where
-    no preview came first (the command line without ``--report``, an order placed after a failover
-    to the local engine), such a photo is not delivered but given back, with the advice to stand in
-    front of a plain wall."""
+    """:func:`render_id_photo`, refused where the cut-out is doubtful (``head_top_lost``, else
+    ``busy_background``): where no preview came first (the command line without ``--report``, an
+    order placed after a failover to the local engine), such a photo is not delivered but given
+    back, with the advice to stand in front of a plain wall."""
     photo = render_id_photo(image, size=size, dpi=dpi, bg_color=bg_color, bg_color2=bg_color2, rule=rule)
-    if photo.doubtful:
+    if photo.cut_out.lost_top:
+        raise FaceCheckError("head_top_lost")
+    if photo.cut_out.left:
         raise FaceCheckError("busy_background")
     return photo

@@ -114,7 +114,7 @@ def _id_photo(image: bytes, options: Mapping[str, Any], preview: bool) -> tuple[
     if not preview:
         return photo.data, photo.report()
     mm = (float(options["mm"][0]), float(options["mm"][1]))
-    report = report_of(photo.data, str(options["bg_color"]), photo.rule, mm, shares=photo.shares, doubt=photo.doubt)
+    report = report_of(photo.data, str(options["bg_color"]), photo.rule, mm, shares=photo.shares, cut_out=photo.cut_out)
     return photo.data, report or photo.report()
 
 

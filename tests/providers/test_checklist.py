@@ -7,7 +7,7 @@ import pytest
 
 pytest.importorskip("numpy", reason="the photobot[local] extra is not installed")
 
-from providers.localengine import faces, matting
+from providers.localengine import faces
 from providers.localengine.checklist import (
     BAND_SLACK,
     NEAR_BAND,
@@ -18,7 +18,7 @@ from providers.localengine.checklist import (
     build,
     face_checks,
 )
-from providers.localengine.findings import FaceFindings
+from providers.localengine.findings import DOUBTFUL, TOP_LOST, CutOut, FaceFindings
 from providers.placement import load_rules
 
 USA = load_rules()["usa"]  # head 0.50-0.69 of the height (to the hair), eye line 0.56-0.69; 51x51 mm
@@ -127,11 +127,19 @@ def test_the_mouth_is_judged_by_the_rules_expression(rule, openness, variant, st
 
 
 def test_a_doubtful_cut_out_is_a_warning_never_a_failure():
-    clean = background_check(matting.DOUBTFUL)
-    left = background_check(matting.DOUBTFUL + 0.0001)
-    assert (clean.status, clean.variant, clean.high) == ("ok", "clean", 100 * matting.DOUBTFUL)
+    clean = background_check(CutOut(DOUBTFUL))
+    left = background_check(CutOut(DOUBTFUL + 0.0001))
+    assert (clean.status, clean.variant, clean.high) == ("ok", "clean", 100 * DOUBTFUL)
     assert (left.status, left.variant, left.text_key) == ("warn", "left", "check.background_left")
-    assert background_check(0.5).status == "warn"
+    assert background_check(CutOut(0.5)).status == "warn"
+
+
+def test_a_cut_out_that_lost_the_top_of_the_head_is_a_warning_of_its_own():
+    kept = background_check(CutOut(top_lost=TOP_LOST))
+    lost = background_check(CutOut(doubt=DOUBTFUL + 0.01, top_lost=0.19))
+    assert (kept.status, kept.variant) == ("ok", "clean")
+    assert (lost.status, lost.variant, lost.text_key) == ("warn", "top_lost", "check.background_top_lost")
+    assert (lost.value, lost.high) == (19, 100 * TOP_LOST)
 
 
 def test_what_was_not_measured_is_left_out_and_the_list_goes_through_json():
@@ -144,7 +152,7 @@ def test_what_was_not_measured_is_left_out_and_the_list_goes_through_json():
         FaceFindings(
             roll=0.2, yaw=1, pitch=2, eye_openness=0.3, mouth_openness=0.3, mouth="open", sharpness=90, light=150
         ),
-        doubt=0.01,
+        CutOut(doubt=0.01),
     )
     keys = ["head", "eyes", "roll", "yaw", "pitch", "eyelids", "mouth", "sharpness", "light"]
     keys += ["light_sides", "burnt_out", "glasses", "hair", "head_covering", "background"]

@@ -17,7 +17,8 @@ from bot.services.idphoto.fit import judge
 from providers.localengine.faces import FaceCheckError, check_face, inspect_face
 from providers.localengine.findings import FaceFindings
 from providers.localengine.landmarks import FOREHEAD_TOP, find_landmarks
-from providers.localengine.pipeline import render_id_photo
+from providers.localengine.measure import report_of
+from providers.localengine.pipeline import make_id_photo, render_id_photo
 from providers.specs import load_catalog
 
 USA_VISA, SCHENGEN, CHINA_PASSPORT = 3108, 3110, 3202
@@ -95,6 +96,32 @@ def test_a_photo_that_ends_below_the_chin_is_refused_not_striped() -> None:
         render_id_photo(out.getvalue(), size=(413, 531), dpi=300, bg_color="438EDB", rule="icao")
     assert refused.value.code == "shoulders_cut_off"
     render_id_photo(data, size=(413, 531), dpi=300, bg_color="438EDB", rule="icao")  # the whole photo is made
+
+
+def test_a_head_whose_top_is_lost_in_a_dark_background_is_told_before_paying_and_never_made_silently() -> None:
+    """Dark hair in front of a dark background is taken for background, and the finished photo would
+    cut off the top of the head (3DDFA's Jianzhu Guo on the real-photo benchmark). Here the hair and
+    all above the forehead are painted one dark colour: the preview's checklist says the top is lost,
+    and without a preview the photo is refused with its own advice. The photo as it is is clean."""
+    data = _photo("face_recognition-obama.jpg")
+    rgb, _size, face = check_face(data)
+    marks = find_landmarks(rgb, (face.x, face.y, face.width, face.height))
+    assert marks is not None
+    painted = rgb.copy()
+    painted[: round(float(marks.points[FOREHEAD_TOP, 1])) + 5] = (25, 22, 20)
+    out = io.BytesIO()
+    Image.fromarray(painted).save(out, "JPEG", quality=92)
+    spec = {"size": (413, 531), "dpi": 300, "bg_color": "438EDB", "rule": "icao"}
+    preview = render_id_photo(out.getvalue(), **spec)
+    assert preview.cut_out.lost_top and preview.doubtful
+    report = report_of(preview.data, "438EDB", "icao", (35, 45), shares=preview.shares, cut_out=preview.cut_out)
+    assert report is not None
+    (background,) = (item for item in report["checklist"] if item["key"] == "background")
+    assert (background["status"], background["variant"]) == ("warn", "top_lost")
+    with pytest.raises(FaceCheckError) as refused:
+        make_id_photo(out.getvalue(), **spec)
+    assert refused.value.code == "head_top_lost"
+    assert not render_id_photo(data, **spec).cut_out.lost_top
 
 
 def test_a_dark_photo_is_advised_and_a_well_lit_one_is_not() -> None:

@@ -250,9 +250,9 @@ def _make(photo: bytes, spec: Spec, colour: tuple[str, str], args: argparse.Name
     if checked:
         from providers.localengine.measure import report_of
 
-        shares, doubt = result.shares, result.doubt
+        shares, cut_out = result.shares, result.cut_out
         with _native_logs_silenced():
-            report = report_of(result.data, hex_colour, result.rule, spec.mm, shares=shares, doubt=doubt) or report
+            report = report_of(result.data, hex_colour, result.rule, spec.mm, shares=shares, cut_out=cut_out) or report
     if args.json:
         print(json.dumps(_json_report(spec, report, args.output, (width, height), lang), ensure_ascii=False, indent=2))
         return 0
