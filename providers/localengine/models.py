@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import atexit
 import threading
 from functools import lru_cache
 from pathlib import Path
@@ -64,23 +63,6 @@ def _segmenter(full: bool) -> Any:
 def _built(full: bool) -> Any:
     with _build_locks[full]:
         return _segmenter(full)
-
-
-@lru_cache(maxsize=1)
-def start_loading_cutout() -> threading.Thread:
-    """Build the cut-out models' sessions in a thread of their own, once per process: a cold
-    process finds the face and its landmarks meanwhile (issue 26: a cold photo under 1.5 s)."""
-    thread = threading.Thread(target=_build_both, name="load-cutout", daemon=True)
-    thread.start()
-    # A process that ends before the thread has built them waits for it: onnxruntime's own
-    # teardown must not run under a session being built.
-    atexit.register(thread.join)
-    return thread
-
-
-def _build_both() -> None:
-    _built(False)
-    _built(True)
 
 
 def detect_faces(rgb: Array, model_selection: int) -> list[blazeface.Detection]:

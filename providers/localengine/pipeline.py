@@ -376,7 +376,6 @@ def render_id_photo(
 ) -> IdPhoto:
     """The finished ID photo, a JPEG of exactly ``size`` pixels with ``dpi`` written into it, its head
     placed by ``rule`` (an id of providers/data/idphoto_rules.yaml), however doubtful its cut-out."""
-    models.start_loading_cutout()
     rgb, _ = decode(image)
     face = find_face(rgb)
     marks = find_landmarks(rgb, (face.x, face.y, face.width, face.height))
