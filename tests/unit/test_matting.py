@@ -8,6 +8,7 @@ import pytest
 pytest.importorskip("numpy", reason="the photobot[local] extra is not installed")
 
 from providers.localengine import matting
+from providers.localengine.findings import DOUBTFUL
 
 RED, GREEN, GREY = (200.0, 30.0, 30.0), (30.0, 160.0, 40.0), (128.0, 128.0, 128.0)
 
@@ -62,12 +63,12 @@ def test_a_blob_beside_the_head_is_doubt_and_a_clean_portrait_is_not() -> None:
     kept[100:106, 175:215] = 1.0  # a streak of the old background the mask kept beside the head
     kept[20:60, 60:64] = 1.0  # a thin lock standing out
     share = matting.doubt(_finished(kept, backdrop), backdrop, kept, protected)
-    assert share > matting.DOUBTFUL
+    assert share > DOUBTFUL
     # A blob wider than the outline's scale joined to the head is taken for its outline: the
     # colour steps are what take such blobs out.
     wide = alpha.copy()
     wide[90:130, 175:215] = 1.0
-    assert matting.doubt(_finished(wide, backdrop), backdrop, wide, protected) < matting.DOUBTFUL
+    assert matting.doubt(_finished(wide, backdrop), backdrop, wide, protected) < DOUBTFUL
 
 
 def test_a_faint_haze_shows_only_where_it_differs_from_the_new_background() -> None:
@@ -76,7 +77,7 @@ def test_a_faint_haze_shows_only_where_it_differs_from_the_new_background() -> N
     finished[90:130, 185:215] = np.array(GREY) + 10  # a faint haze, hardly off the backdrop
     assert matting.doubt(finished, backdrop, alpha, protected) == 0.0
     finished[90:130, 185:215] = GREEN  # the same haze, seen
-    assert matting.doubt(finished, backdrop, alpha, protected) > matting.DOUBTFUL
+    assert matting.doubt(finished, backdrop, alpha, protected) > DOUBTFUL
 
 
 def test_soft_edges_get_the_persons_colour_not_the_old_backgrounds() -> None:
