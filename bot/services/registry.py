@@ -6,7 +6,8 @@ from typing import Any
 
 from bot.config import Settings
 from bot.domain.session import ServiceState
-from bot.services import anime, enhance, idphoto, portrait, repair
+from bot.services import anime, enhance, portrait, repair
+from bot.services.idphoto import service as idphoto
 from bot.telegram.context import Service, serving
 from providers.orders import Order
 

@@ -168,7 +168,7 @@ def test_no_english_is_left_in_the_chinese_interface():
     ],
 )
 def test_a_typed_size_in_millimetres(typed, size):
-    from bot.services.idphoto.dialog import parse_mm
+    from bot.services.idphoto.choices import parse_mm
 
     assert parse_mm(typed) == size
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.services.idphoto.captions import check_line, checklist_text
+from bot.services.idphoto.report_text import check_line, checklist_text
 from bot.telegram.ui.i18n import LANGUAGES, catalog
 from providers.localengine.checklist import UNITS, Check
 from providers.specs import load_catalog

@@ -7,7 +7,6 @@ from __future__ import annotations
 import argparse
 import sys
 
-from bot.config import ConfigError, load_settings
 from bot.roles import ROLES
 from bot.telegram.ui.i18n import LANGUAGES, environment_language
 
@@ -75,6 +74,9 @@ def main(argv: list[str] | None = None) -> int:
         except BrokenPipeError:  # the reader went away (`photobot specs | head`): nothing left to say
             sys.stderr.close()
             return 0
+    # The configuration (pydantic, a sixth of a second to import) only for the commands that read it:
+    # `photobot idphoto` from a cold process has its photo to make.
+    from bot.config import ConfigError, load_settings
     from bot.main.cli import server
 
     try:

@@ -28,9 +28,9 @@ from pathlib import Path
 from typing import Any
 
 from bot.ops.images import MAX_INPUT_BYTES, MAX_STORED_BYTES, MAX_STORED_SIDE, ImageRejected, image_size, normalise
-from bot.services.idphoto.captions import check_line, checklist_text, placement_text, spec_text
-from bot.services.idphoto.dialog import DEFAULT_COLORS, gradient_end, parse_mm, size_refusal
+from bot.services.idphoto.choices import DEFAULT_COLORS, gradient_end, parse_mm, size_refusal
 from bot.services.idphoto.fit import judge
+from bot.services.idphoto.report_text import check_line, checklist_text, placement_text, spec_text
 from bot.telegram.ui.i18n import t
 from providers.localengine.checklist import Checklist
 from providers.specs import Spec, SpecCatalog, load_catalog

@@ -9,7 +9,6 @@ through PicWish's ``last_id`` without a new upload, or from the stored photo for
 from __future__ import annotations
 
 import re
-import unicodedata
 from enum import StrEnum
 from typing import Any
 
@@ -31,8 +30,9 @@ from bot.services.idphoto.buttons import (
     SpecChoice,
     SpecPage,
 )
-from bot.services.idphoto.captions import spec_text
+from bot.services.idphoto.choices import DEFAULT_COLORS, gradient_end, parse_mm, ratio_text, size_refusal
 from bot.services.idphoto.fit import judge
+from bot.services.idphoto.report_text import spec_text
 from bot.services.idphoto.state import IdPhotoDraft, IdPhotoState, SpecList
 from bot.storage.jobs import Job
 from bot.telegram.context import Context
@@ -54,13 +54,9 @@ from providers.base import TaskProvider
 from providers.errors import EngineBusy, EngineCrashed, EngineTimeout
 from providers.localengine.findings import FaceFindings
 from providers.orders import IdPhotoOption, IdPhotoOrder
-from providers.specs import CustomSize, Spec
+from providers.specs import Spec
 
 _HEX = re.compile(r"^#?([0-9a-fA-F]{6})$")
-#: A typed size: "35x45", "35 × 45 mm", "35mm*45mm", "35 45" (after NFKC, so full-width digits
-#: and "，" count; "毫米" reads as "mm" and "乘" as "x"). Whole millimetres, as PicWish takes them.
-_MM_SIZE = re.compile(r"^(\d{1,3})\s*(?:mm)?(?:\s*[x×*,]\s*|\s+)(\d{1,3})\s*(?:mm)?$", re.IGNORECASE | re.ASCII)
-DEFAULT_COLORS = ("white", "blue", "red")
 NAME = "idphoto"
 #: The option toggles, in the order they are listed (of those the provider declares).
 TOGGLES = tuple(option for option in IdPhotoOption if option != IdPhotoOption.CUSTOM_SIZE)
@@ -68,16 +64,6 @@ TOGGLES = tuple(option for option in IdPhotoOption if option != IdPhotoOption.CU
 BEAUTY_OPTIONS = (IdPhotoOption.SHARPEN, IdPhotoOption.THIN_FACE)
 SHEET_OPTIONS = (IdPhotoOption.SHEET_VERTICAL, IdPhotoOption.SHEET_WHITE)
 SHEET_WHITE = "FFFFFF"
-
-
-def gradient_end(colour: str) -> str:
-    """The bottom colour of a gradient from ``colour``: much lighter, or a shade darker for white."""
-    rgb = [int(colour[i : i + 2], 16) for i in (0, 2, 4)]
-    if min(rgb) > 230:
-        end = [round(v * 0.85) for v in rgb]
-    else:
-        end = [round(v + (255 - v) * 0.6) for v in rgb]
-    return "".join(f"{v:02X}" for v in end)
 
 
 def state_of(context: Context) -> IdPhotoState:
@@ -104,13 +90,6 @@ async def _show(
         edited = await query_of(update).edit_message_text(text, reply_markup=markup)
         return edited.message_id if not isinstance(edited, bool) else None
     return (await message_of(update).reply_text(text, reply_markup=markup)).message_id
-
-
-def parse_mm(text: str) -> tuple[int, int] | None:
-    """Width and height in millimetres from what a user typed, or None."""
-    normal = unicodedata.normalize("NFKC", text).strip().replace("毫米", "mm").replace("乘", "x")
-    match = _MM_SIZE.match(normal)
-    return (int(match.group(1)), int(match.group(2))) if match else None
 
 
 def _offered(context: Context, spec: Spec) -> bool:
@@ -234,16 +213,12 @@ async def pick_spec(update: Update, context: Context) -> str | int:
             "idphoto.ask_mm",
             min=bounds.min_mm,
             max=bounds.max_mm,
-            low=_ratio(bounds.min_ratio),
-            high=_ratio(bounds.max_ratio),
+            low=ratio_text(bounds.min_ratio),
+            high=ratio_text(bounds.max_ratio),
         )
         await _show(update, text, buttons.back_to_specs(context.lang))
         return State.CUSTOM_SIZE
     return await _start_draft(update, context, spec)
-
-
-def _ratio(value: float) -> str:
-    return f"{value:g}"
 
 
 async def custom_size(update: Update, context: Context) -> str | int:
@@ -264,23 +239,6 @@ async def custom_size(update: Update, context: Context) -> str | int:
         await message_of(update).reply_text(refusal)
         return State.CUSTOM_SIZE
     return await _start_draft(update, context, spec.sized(*size))
-
-
-def size_refusal(lang: str, bounds: CustomSize, size: tuple[int, int]) -> str | None:
-    """Why a typed size cannot be made (a side out of range, a frame too narrow or wide), or None."""
-    problem = bounds.problem(*size)
-    if problem is None:
-        return None
-    return t(
-        lang,
-        f"idphoto.mm_{problem}",
-        width=size[0],
-        height=size[1],
-        min=bounds.min_mm,
-        max=bounds.max_mm,
-        low=_ratio(bounds.min_ratio),
-        high=_ratio(bounds.max_ratio),
-    )
 
 
 async def _start_draft(update: Update, context: Context, spec: Spec) -> str | int:
