@@ -95,10 +95,12 @@ def test_services_do_not_reach_the_composition_root():
 
 
 @pytest.mark.parametrize(
-    "module", ["bot.jobs.runner", "bot.domain.ordering", "bot.storage.repositories", "bot.ops.stats"]
+    "module",
+    ["bot.jobs.runner", "bot.domain.ordering", "bot.storage.repositories", "bot.ops.stats", "bot.main.cli.studio"],
 )
 def test_the_telegram_free_layers_load_no_telegram(module):
-    """Importing them for real (a fresh interpreter) loads no python-telegram-bot."""
+    """Importing them for real (a fresh interpreter) loads no python-telegram-bot: the command line's
+    ``photobot idphoto`` (bot.main.cli.studio) neither, a cold start has its photo to make."""
     code = f"import sys, {module}; print(sorted(m for m in sys.modules if m.split('.')[0] == 'telegram'))"
     loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT)
     assert loaded.stdout.strip() == "[]"
