@@ -82,7 +82,7 @@ def mesh_landmarks(rgb: Array) -> Array | None:
 def u2net_input(rgb: Array) -> Array:
     """What both U²-Nets read of an RGB uint8 image: 320x320, scaled to 0..1 by its brightest value,
     normalised as in training, channels first."""
-    small = imageops.resize_area(rgb, (U2NET_SIZE, U2NET_SIZE)).astype(np.float32)
+    small = imageops.reduce_box(rgb, (U2NET_SIZE, U2NET_SIZE)).astype(np.float32)
     small = (small / max(float(small.max()), 1.0) - _MEAN) / _STD
     tensor: Array = small.transpose(2, 0, 1)[None].astype(np.float32)
     return tensor

@@ -100,7 +100,7 @@ def background_busyness(region: Array, mask: Array) -> float:
     measures a few units; text, leaves or a crowd tens."""
     scale = 256 / max(region.shape[1], 1)
     size = (round(region.shape[1] * scale), round(region.shape[0] * scale))
-    small = imageops.resize_area(region, size)
+    small = imageops.reduce_box(region, size)
     # An 8-bit mask resized bilinearly rounds to 1 where the interpolated value reaches 1/2.
     behind = imageops.resize_linear((mask < 0.05).astype(np.float32), size) >= 0.5
     behind = imageops.erode_square(behind, 2)
@@ -170,7 +170,7 @@ def _person_mask(rgb: Array, face: FaceReport) -> PersonMask:
     region = rgb[y0:, x0:x1]
     reduce = max(region.shape[:2]) / MASK_SIDE
     if reduce > 1:
-        region = imageops.resize_area(
+        region = imageops.reduce_box(
             region, (max(1, round(region.shape[1] / reduce)), max(1, round(region.shape[0] / reduce)))
         )
     step = ((x1 - x0) / region.shape[1], (rgb.shape[0] - y0) / region.shape[0])
@@ -220,12 +220,19 @@ def _measures(marks: Landmarks, rotation: Array, mask: PersonMask, image_top_cut
     chin = float(level(marks.chin)[1])
     face_width = marks.face_width
     crown = centre[1] - (chin - centre[1])  # as far above the eye line as the chin is below it
-    ys, xs = np.nonzero(mask.values[::2, ::2] > SOLID)
-    points = np.stack(mask.photo_point(xs * 2, ys * 2), axis=1).astype(np.float64)
+    # Only above the eyes and within a face's width of them can the hair's top over the face lie
+    # (the eyes are level within MAX_ROLL); the top rows are read whole for the cut-off check.
+    sx, sy = mask.step
+    x0, y0 = mask.origin
+    rows = int(np.clip(math.ceil((centre[1] - y0) / sy), 1, mask.values.shape[0]))
+    left = int(np.clip(math.floor((centre[0] - face_width - x0) / sx), 0, mask.values.shape[1] - 1))
+    right = int(np.clip(math.ceil((centre[0] + face_width - x0) / sx), left + 1, mask.values.shape[1]))
+    ys, xs = np.nonzero(mask.values[:rows:2, left:right:2] > SOLID)
+    points = np.stack(mask.photo_point(left + xs * 2, ys * 2), axis=1).astype(np.float64)
     levelled = (points - centre) @ rotation.T + centre
     over_face = levelled[np.abs(levelled[:, 0] - centre[0]) < 0.3 * face_width]
     hair = float(over_face[:, 1].min()) if len(over_face) else crown
-    if image_top_cut and len(over_face) and int(ys.min()) == 0:
+    if image_top_cut and len(over_face) and (mask.values[0] > SOLID).any():
         raise FaceCheckError("face_cut_off")  # the hair runs off the top of the picture
     top_lost = max(0.0, float(hair - crown) / max(chin - crown, 1e-6))
     # The mask may stop short of thin or no hair: the top of the hair is never below the crown.

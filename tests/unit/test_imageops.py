@@ -185,3 +185,17 @@ def test_perspective_rounds_as_opencv_where_points_fall_between_steps() -> None:
     target = np.array([[0, 192], [0, 0], [192, 0], [192, 192]], dtype=np.float32)
     matrix = imageops.perspective_from_points(corners, target)
     assert matrix[0, 0] == 0.16886543535620055 and matrix[1, 1] == 0.16886543535620052
+
+
+def test_reduce_box_is_the_area_mean_within_a_few_levels_and_enlarges_as_resize_area():
+    rng = np.random.default_rng(3)
+    # A smooth picture with some texture: the cut-out models' input from a phone photo.
+    ys, xs = np.mgrid[0:300, 0:400]
+    smooth = np.stack([xs * 0.5, ys * 0.7, (xs + ys) * 0.3], axis=2)
+    image = np.clip(smooth + rng.normal(0, 8, smooth.shape), 0, 255).astype(np.uint8)
+    reduced, exact = imageops.reduce_box(image, (130, 97)), imageops.resize_area(image, (130, 97))
+    assert reduced.dtype == np.uint8 and reduced.shape == exact.shape == (97, 130, 3)
+    difference = np.abs(reduced.astype(int) - exact.astype(int))
+    assert difference.mean() < 1.0 and difference.max() <= 4
+    small = image[:50, :60]
+    assert np.array_equal(imageops.reduce_box(small, (120, 100)), imageops.resize_area(small, (120, 100)))
