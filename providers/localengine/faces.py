@@ -20,10 +20,11 @@ MIN_FACE_HEIGHT = 80
 SECOND_FACE_SHARE = 0.25
 MIN_SCORE = 0.6
 #: :func:`check_face` looks at a copy at least this many pixels on its longest side: the detectors
-#: see 128 or 192 pixels anyway, and decoding a 12-megapixel photo at full size costs more than
-#: detecting; a photo Telegram compressed (at most 1280 pixels) is decoded once, as it is, and its
-#: face is then large enough to judge sharpness without a second decode.
-CHECK_SIDE = 960
+#: see 128 or 192 pixels anyway, and decoding costs more than detecting. libjpeg decodes a photo as
+#: Telegram sends it (at most 1280 pixels) at half its size for a third less CPU, a 12-megapixel one
+#: at a quarter; a face under SHARPNESS_WIDTH pixels wide in that copy is decoded again, larger,
+#: for its sharpness.
+CHECK_SIDE = 600
 #: A photo in which no face is found whole is searched again in tiles of 1/TILES of its longest
 #: side, at least LARGE_SIDE pixels on that side (a face a few per cent of the photo).
 TILES = 3
@@ -180,6 +181,17 @@ def find_face(rgb: Array, size: tuple[int, int] | None = None) -> FaceReport:
     return face
 
 
+def draft_size(size: tuple[int, int], at_least: int) -> tuple[int, int] | None:
+    """What to ask Pillow's ``Image.draft`` for so that libjpeg decodes a JPEG of ``size`` at the
+    smallest of a half, a quarter or an eighth that keeps its longest side at least ``at_least``
+    pixels; None where only the full size does. (Pillow picks the scale from the floor of size over
+    request, so the request is the size floor-divided by the scale: a rounded-up one can halve it.)"""
+    scale = 8
+    while scale > 1 and -(-max(size) // scale) < at_least:
+        scale //= 2
+    return (max(1, size[0] // scale), max(1, size[1] // scale)) if scale > 1 else None
+
+
 def decode(image: bytes, reduce_to: int | None = None) -> tuple[Array, tuple[int, int]]:
     """An RGB uint8 array of the photo, and the photo's full (width, height); EXIF orientation
     applied to both. With ``reduce_to``, a JPEG is decoded at a half, quarter or eighth of its
@@ -189,9 +201,9 @@ def decode(image: bytes, reduce_to: int | None = None) -> tuple[Array, tuple[int
         width, height = img.size
         if img.getexif().get(ExifTags.Base.Orientation) in (5, 6, 7, 8):
             width, height = height, width
-        reduce = max(width, height) / reduce_to if reduce_to else 1
-        if reduce >= 2:
-            img.draft("RGB", (math.ceil(img.size[0] / reduce), math.ceil(img.size[1] / reduce)))
+        request = draft_size(img.size, reduce_to) if reduce_to else None
+        if request is not None:
+            img.draft("RGB", request)
         # In place, and no conversion of what is RGB already: each copy of a phone photo costs
         # milliseconds of the check before charging.
         ImageOps.exif_transpose(img, in_place=True)

@@ -46,9 +46,12 @@ _CHAMFER_DIAGONAL = round(1.3693 * (1 << _CHAMFER_SHIFT))
 
 def gray(rgb: Array) -> Array:
     """The luma (uint8 HxW) of an RGB uint8 image, BT.601 in 14-bit fixed point as OpenCV rounds it."""
-    wide = rgb.astype(np.uint32)
-    luma = wide[..., 0] * 4899 + wide[..., 1] * 9617 + wide[..., 2] * 1868 + (1 << 13)
-    out: Array = (luma >> 14).astype(np.uint8)
+    luma = rgb[..., 0] * np.uint32(4899)
+    luma += rgb[..., 1] * np.uint32(9617)
+    luma += rgb[..., 2] * np.uint32(1868)
+    luma += 1 << 13
+    luma >>= 14
+    out: Array = luma.astype(np.uint8)
     return out
 
 
@@ -394,9 +397,8 @@ def _area_rows(image: Array, n_out: int) -> Array:
     whole = np.minimum(np.floor(edges).astype(np.int64), n_in)
     cut = (edges - whole).astype(np.float32).reshape([n_out + 1] + [1] * (image.ndim - 1))
     exact = image.dtype == np.uint8 and n_in / n_out < 256
-    blocks = np.empty((n_out, *image.shape[1:]), dtype=np.uint16 if exact else np.float32)
-    for k in range(n_out):
-        np.sum(image[whole[k] : whole[k + 1]], axis=0, dtype=blocks.dtype, out=blocks[k])
+    # Each span's whole rows in one call (a span has at least one: fewer rows come out than go in).
+    blocks = np.add.reduceat(image[: whole[-1]], whole[:-1], axis=0, dtype=np.uint16 if exact else np.float32)
     sums = blocks.astype(np.float32, copy=False)
     sums -= image[whole[:-1]] * cut[:-1]
     tail = np.where((whole[1:] < n_in).reshape(cut[1:].shape), cut[1:], np.float32(0))
@@ -519,33 +521,27 @@ def sample_bilinear(image: Array, xs: Array, ys: Array, *, zero_outside: bool = 
 
 
 def _bilinear_fixed(image: Array, fx: Array, fy: Array, zero_outside: bool) -> Array:
-    """:func:`sample_bilinear` at points given in 1/32 of a pixel (int32)."""
+    """:func:`sample_bilinear` at points given in 1/32 of a pixel (int32; ``fx`` and ``fy`` may be a
+    row and a column that broadcast to the points' shape)."""
     height, width = image.shape[:2]
     x0, y0 = fx >> _TAB_BITS, fy >> _TAB_BITS
-    tx, ty = (fx & (_TAB - 1))[..., None], (fy & (_TAB - 1))[..., None]
-    flat = image.reshape(-1, image.shape[2])
-    columns = [np.clip(x0, 0, width - 1), np.clip(x0 + 1, 0, width - 1)]
-    lines = [np.clip(y0, 0, height - 1) * width, np.clip(y0 + 1, 0, height - 1) * width]
+    tx, ty = fx & (_TAB - 1), fy & (_TAB - 1)
+    # The four neighbours' weights, (32 - t) or t across times (32 - t) or t down: OpenCV's 15-bit
+    # weights over 32, so that the sum, (s x 32 + 2**14) >> 15 in OpenCV, is (s + 2**9) >> 10 here.
+    # Worked out per point, not per channel: the pixels are the only per-channel arrays.
+    weights = [(_TAB - tx) * (_TAB - ty), tx * (_TAB - ty), (_TAB - tx) * ty, tx * ty]
+    columns = (np.clip(x0, 0, width - 1), np.clip(x0 + 1, 0, width - 1))
+    lines = (np.clip(y0, 0, height - 1) * width, np.clip(y0 + 1, 0, height - 1) * width)
     if zero_outside:
-        # A neighbour outside the image counts as black: its pixel is fetched and multiplied by 0.
-        inside_x = [((x >= 0) & (x < width))[..., None] for x in (x0, x0 + 1)]
-        inside_y = [((y >= 0) & (y < height))[..., None] for y in (y0, y0 + 1)]
-    rows = []
-    for i, line in enumerate(lines):
-        left = np.take(flat, line + columns[0], axis=0).astype(np.int32)
-        right = np.take(flat, line + columns[1], axis=0).astype(np.int32)
-        if zero_outside:
-            left *= inside_x[0]
-            right *= inside_x[1]
-        row = left * (_TAB - tx) + right * tx
-        if zero_outside:
-            row *= inside_y[i]
-        rows.append(row)
-    # The weights of the four neighbours, (32 - t) or t across times (32 - t) or t down, times 32,
-    # sum to 2**15; in 32 bits (255 x 2**15 at most).
-    scale = (1 << _COEF_BITS) // (_TAB * _TAB)
-    total = (rows[0] * (_TAB - ty) + rows[1] * ty) * scale + (1 << (_COEF_BITS - 1))
-    out: Array = (total >> _COEF_BITS).astype(np.uint8)
+        # A neighbour outside the image counts as black: its weight is 0.
+        inside_x = [(x >= 0) & (x < width) for x in (x0, x0 + 1)]
+        inside_y = [(y >= 0) & (y < height) for y in (y0, y0 + 1)]
+        weights = [w * (inside_x[i % 2] & inside_y[i // 2]) for i, w in enumerate(weights)]
+    flat = image.reshape(-1, image.shape[2])
+    total = np.full((*np.broadcast_shapes(fx.shape, fy.shape), image.shape[2]), 1 << (2 * _TAB_BITS - 1), np.int32)
+    for i, weight in enumerate(weights):
+        total += np.take(flat, lines[i // 2] + columns[i % 2], axis=0) * weight[..., None]
+    out: Array = (total >> (2 * _TAB_BITS)).astype(np.uint8)
     return out
 
 
@@ -590,6 +586,19 @@ def warp_perspective(image: Array, matrix: Array, size: tuple[int, int], *, zero
     starts = (columns // block) * block
     steps = columns - starts
     rows = np.arange(height, dtype=np.float64)[:, None]
+    if m[0][1] == m[1][0] == m[2][0] == m[2][1] == 0:
+        # Neither turned nor in perspective (a letterbox): x hangs on the column alone and y on the
+        # row alone (the other's terms are zeros), so each is worked out once, not once a pixel.
+        fx, _ = _fixed_coordinates(m, starts, steps, rows[:1])
+        _, fy = _fixed_coordinates(m, starts[:1], steps[:1], rows)
+    else:
+        fx, fy = _fixed_coordinates(m, starts, steps, rows)
+    return _bilinear_fixed(image, fx, fy, zero_outside)
+
+
+def _fixed_coordinates(m: list[list[float]], starts: Array, steps: Array, rows: Array) -> tuple[Array, Array]:
+    """Where :func:`warp_perspective` (the inverse matrix ``m``) reads the output's pixels (columns
+    given by their block's start and the step from it, and ``rows``), in 1/32 of a pixel."""
     x0 = m[0][0] * starts + m[0][1] * rows + m[0][2]
     y0 = m[1][0] * starts + m[1][1] * rows + m[1][2]
     w0 = m[2][0] * starts + m[2][1] * rows + m[2][2]
@@ -598,7 +607,7 @@ def warp_perspective(image: Array, matrix: Array, size: tuple[int, int], *, zero
     limit = float(np.iinfo(np.int32).max)
     fx = np.rint(np.clip((x0 + m[0][0] * steps) * w, -limit - 1, limit)).astype(np.int32)
     fy = np.rint(np.clip((y0 + m[1][0] * steps) * w, -limit - 1, limit)).astype(np.int32)
-    return _bilinear_fixed(image, fx, fy, zero_outside)
+    return fx, fy
 
 
 def perspective_from_points(source: Array, target: Array) -> Array:

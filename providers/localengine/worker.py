@@ -118,10 +118,10 @@ def _id_photo(image: bytes, options: Mapping[str, Any], preview: bool) -> tuple[
     return photo.data, report or photo.report()
 
 
-def _report(image: bytes, bg_color: str, rule: str, mm: tuple[float, float]) -> dict[str, Any] | None:
-    from providers.localengine.measure import report_of
+def _report(image: bytes, bg_color: str, rule: str, mm: tuple[float, float], checklist: bool) -> dict[str, Any] | None:
+    from providers.localengine.measure import placement_of, report_of
 
-    return report_of(image, bg_color, rule, mm)
+    return report_of(image, bg_color, rule, mm) if checklist else placement_of(image, bg_color, rule)
 
 
 class EngineWorker:
@@ -193,11 +193,18 @@ class EngineWorker:
         return await self._run(_inspect, image, limits=limits)
 
     async def report(
-        self, image: bytes, bg_color: str, rule: str, mm: tuple[float, float], limits: EngineLimits = EngineLimits()
+        self,
+        image: bytes,
+        bg_color: str,
+        rule: str,
+        mm: tuple[float, float],
+        limits: EngineLimits = EngineLimits(),
+        *,
+        checklist: bool,
     ) -> dict[str, Any] | None:
-        """Where the head is in a finished ID photo of ``mm`` (width, height) and its checklist
-        (see measure.report_of)."""
-        return await self._run(_report, image, bg_color, rule, mm, limits=limits)
+        """Where the head is in a finished ID photo of ``mm`` (width, height), with its checklist
+        where one is shown (measure.report_of), else alone (measure.placement_of)."""
+        return await self._run(_report, image, bg_color, rule, mm, checklist, limits=limits)
 
     async def make_id_photo(
         self, image: bytes, options: Mapping[str, Any], limits: EngineLimits = EngineLimits(), *, preview: bool = False

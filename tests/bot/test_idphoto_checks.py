@@ -128,6 +128,8 @@ async def test_a_picwish_photo_is_measured_and_its_rule_named_too(make_settings,
         assert "📏 U.S. Department of State: head " in shown.text and "mm of 51 mm" in shown.text
         (job,) = await services.db.fetchall("SELECT provider, result FROM jobs")
         assert job["provider"] == "picwish" and '"rule": "usa"' in job["result"]
+        # Its caption names the placement alone: no checklist is measured for it.
+        assert "checklist" not in json.loads(job["result"])["placement"]
 
 
 async def test_two_taps_make_one_face_check(make_settings, telegram, picwish):

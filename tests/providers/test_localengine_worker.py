@@ -62,10 +62,14 @@ async def test_a_preview_comes_back_with_its_checklist_and_a_finished_photo_is_m
     assert all(checks[key]["status"] == "ok" for key in ["head", "eyes", "roll", "yaw", "pitch", "sharpness"])
     assert report["shares"] == (await worker.make_id_photo(portrait_jpeg(), SPEC))[1]["shares"]
     # A photo made elsewhere (PicWish's) is measured on its pixels: the same items but the cut-out.
-    measured = await worker.report(photo, "438EDB", "icao", (35, 45))
+    measured = await worker.report(photo, "438EDB", "icao", (35, 45), checklist=True)
     assert measured is not None and [item["key"] for item in measured["checklist"]] == ["head", "eyes", *face]
     assert abs(measured["checklist"][0]["value"] - checks["head"]["value"]) < 1.0
-    assert await worker.report(_blank(), "438EDB", "icao", (35, 45)) is None  # no face to measure
+    # Where no checklist is shown (a bought photo's caption names the placement alone), none is made.
+    placed = await worker.report(photo, "438EDB", "icao", (35, 45), checklist=False)
+    assert placed == {"rule": "icao", "shares": measured["shares"]}
+    for checklist in (True, False):  # no face to measure
+        assert await worker.report(_blank(), "438EDB", "icao", (35, 45), checklist=checklist) is None
 
 
 async def test_a_crashed_worker_is_replaced(worker):

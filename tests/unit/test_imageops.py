@@ -4,6 +4,8 @@ before, and its verdicts hang on these being the same)."""
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pytest
 
@@ -118,6 +120,22 @@ def test_resize_area_averages_what_each_pixel_covers() -> None:
     assert imageops.resize_area(rgb, (3, 3)).dtype == np.uint8
 
 
+def test_resize_area_sums_each_span_once_where_its_end_falls_just_short_of_a_row() -> None:
+    """246 rows into 240: the last span ends at 245.99..., inside the last row, which it cuts."""
+    rng = np.random.default_rng(7)
+    image = rng.integers(0, 256, (246, 3), dtype=np.uint8)
+    edges = np.arange(241) * (246 / 240)
+    expected = [
+        sum(
+            float(image[row, 0]) * (min(high, row + 1) - max(low, row))
+            for row in range(int(low), min(246, int(np.ceil(high))))
+        )
+        / (high - low)
+        for low, high in itertools.pairwise(edges)
+    ]
+    assert imageops.resize_area(image, (3, 240))[:, 0] == pytest.approx(expected, abs=0.51)  # uint8: rounded
+
+
 def test_resize_linear_and_cubic() -> None:
     image = np.array([[0.0, 10.0]], dtype=np.float32)
     assert imageops.resize_linear(image, (4, 1))[0].tolist() == pytest.approx([0.0, 2.5, 7.5, 10.0])
@@ -143,6 +161,21 @@ def test_warp_perspective_of_the_identity_and_a_shift() -> None:
     shift = np.array([[1.0, 0, 2], [0, 1, 0], [0, 0, 1]])
     moved = imageops.warp_perspective(image, shift, (10, 12), zero_outside=True)
     assert np.array_equal(moved[:, 2:], image[:, :8]) and not moved[:, :2].any()
+
+
+@pytest.mark.parametrize("zero_outside", [True, False])
+def test_warp_perspective_reads_the_same_points_axis_aligned_or_not(zero_outside: bool) -> None:
+    """An axis-aligned warp (a letterbox) works its points out once per row and per column, any
+    other once per pixel: both read where sample_bilinear reads."""
+    rng = np.random.default_rng(5)
+    image = rng.integers(0, 256, (20, 24, 3), dtype=np.uint8)
+    scale = np.array([[2.0, 0, 1], [0, 2.0, 1], [0, 0, 1]])  # the output is twice the input, shifted
+    columns, rows = np.meshgrid(np.arange(50), np.arange(42))
+    expected = imageops.sample_bilinear(image, (columns - 1) / 2, (rows - 1) / 2, zero_outside=zero_outside)
+    assert np.array_equal(imageops.warp_perspective(image, scale, (50, 42), zero_outside=zero_outside), expected)
+    nearly = scale.copy()
+    nearly[2, 0] = 1e-18  # in perspective, by far too little to move a point
+    assert np.array_equal(imageops.warp_perspective(image, nearly, (50, 42), zero_outside=zero_outside), expected)
 
 
 def test_rect_corners_and_the_perspective_through_them() -> None:

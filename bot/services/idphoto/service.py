@@ -109,9 +109,9 @@ def _sheet(order: IdPhotoOrder, lang: str) -> str:
 
 async def measure(job: Job, data: bytes, deps: ServiceDeps) -> dict[str, Any] | None:
     """Where the head is in a photo a provider made (the local engine reports its own), so that
-    every ID photo's caption names its rule, with the checklist of the photo (a PicWish preview
-    shows it); None without the local engine's models. A bought local preview is the preview's
-    photo: its measurements are the preview's."""
+    every ID photo's caption names its rule; a preview's with its checklist, which only a preview's
+    caption shows (captions.present); None without the local engine's models. A bought local
+    preview is the preview's photo: its measurements are the preview's."""
     order = IdPhotoOrder.model_validate(job.options)
     if order.from_preview:
         preview = await deps.jobs.get(order.from_preview)
@@ -123,7 +123,9 @@ async def measure(job: Job, data: bytes, deps: ServiceDeps) -> dict[str, Any] | 
         return None  # print sheets hold several photos
     limits = deps.settings.providers.local.limits()
     try:
-        return await deps.engine.report(data, order.bg_color, spec.rule.rule_id, spec.mm, limits)
+        return await deps.engine.report(
+            data, order.bg_color, spec.rule.rule_id, spec.mm, limits, checklist=order.preview
+        )
     except ProviderError:  # busy, slow or crashed: the photo goes out without its measurements
         return None
 
