@@ -3,7 +3,9 @@
 For every photo of ``bench/real_photos.py`` (real press, studio and phone portraits of many people,
 fetched from public sources and cached, never committed) it does what the bot does with a photo:
 the bot's reading of the file, the face check and the spec's verdict before any charge, then the
-engine's ID photo. Per photo it reports made, warned or refused (and why), and measures what the
+engine's ID photo, for each spec asked: by default 3110 (35x45 mm, ICAO) on blue and 3108 (the USA
+visa, 51x51 mm) on white, whose square frame reaches past the sides of most portrait photos at the
+shoulders. Per spec and photo it reports made, warned or refused (and why), and measures what the
 engine delivered with models it does not cut out with (tests/idphoto_measure.py):
 
 - leftovers of the old background (MediaPipe's selfie segmentation: non-background colour outside
@@ -13,12 +15,12 @@ engine delivered with models it does not cut out with (tests/idphoto_measure.py)
 - the time of the check and of the photo.
 
 A clean cut-out leaves under 0.1 % of the photo from the old background and a halo on under 5 %
-of the hair's edge. Two contact sheets (PNG) are written for a person to look at: every photo
-beside what the engine made of it, and the same with leftovers marked red, lost parts green and
-halo yellow.
+of the hair's edge. Per spec two contact sheets (PNG) are written for a person to look at: every
+photo beside what the engine made of it, and the same with leftovers marked red, lost parts green
+and halo yellow.
 
     python -m bench.real_photos --clone owner/name=DIR ...   # fetch the photos once
-    python bench/idphoto_real.py [--spec 3110] [--bg blue] [--out .bench]
+    python bench/idphoto_real.py [--spec 3110:blue 3108:white] [--bg blue] [--out .bench]
 
 Not a test: it prints Markdown for docs/benchmarks.md and exits 0.
 """
@@ -212,19 +214,14 @@ def _checks(outcomes: list[Outcome]) -> None:
         print(f"| {name} | {len(flagged)} | {len(labelled)} | {len(both)} | {precision} | {recall} | {names} |")
 
 
-def report(outcomes: list[Outcome], spec: Spec, bg: str) -> None:
-    people = {o.photo.person for o in outcomes}
-    busy = [o for o in outcomes if o.photo.background == "busy"]
+def figures(outcomes: list[Outcome]) -> list[tuple[str, str]]:
+    """The summary's figures of one spec's run, each named."""
     makeable = [o for o in outcomes if o.photo.expect == "make"]
     delivered = [o for o in outcomes if o.delivered]
     clean = [o for o in delivered if o.clean]
     times = [o.seconds for o in delivered]
-    print(
-        f"{len(outcomes)} photos of {len(people)} people, {len(busy)} in front of busy backgrounds; "
-        f"spec {spec.spec_id} {spec.title} ({spec.px[0]}x{spec.px[1]}), background #{bg}.\n"
-    )
     expected_refusals = [o for o in outcomes if o.photo.expect != "make"]
-    figures = [
+    named = [
         ("frontal, single-person, uncut portraits made", _percent(sum(o.delivered for o in makeable), len(makeable))),
         ("delivered with a clean cut-out (leftovers < 0.1 %, halo < 5 %)", _percent(len(clean), len(delivered))),
         (
@@ -254,10 +251,27 @@ def report(outcomes: list[Outcome], spec: Spec, bg: str) -> None:
         ),
     ]
     if times:
-        figures.append(("check and photo, median (max)", f"{statistics.median(times):.2f} s ({max(times):.2f} s)"))
-    print("| figure | value |\n|---|---|")
-    print("\n".join(f"| {name} | {value} |" for name, value in figures))
-    print("\n| photo | person | background | expected | verdict | leftovers | lost | halo | doubt | bands | time |")
+        named.append(("check and photo, median (max)", f"{statistics.median(times):.2f} s ({max(times):.2f} s)"))
+    return named
+
+
+def summary(runs: list[tuple[Spec, str, list[Outcome]]]) -> None:
+    """The figures of every spec's run side by side."""
+    outcomes = runs[0][2]
+    people = {o.photo.person for o in outcomes}
+    busy = [o for o in outcomes if o.photo.background == "busy"]
+    print(f"{len(outcomes)} photos of {len(people)} people, {len(busy)} in front of busy backgrounds.\n")
+    columns = [f"{spec.spec_id} {spec.title} ({spec.px[0]}x{spec.px[1]}), #{bg}" for spec, bg, _ in runs]
+    print(f"| figure | {' | '.join(columns)} |\n|---|{'---|' * len(runs)}")
+    tables = [dict(figures(outcomes)) for _, _, outcomes in runs]
+    for name in tables[0]:
+        print(f"| {name} | {' | '.join(table.get(name, '–') for table in tables)} |")
+
+
+def report(outcomes: list[Outcome], spec: Spec, bg: str) -> None:
+    """One spec's run, photo by photo."""
+    print(f"\n### Spec {spec.spec_id} {spec.title} ({spec.px[0]}x{spec.px[1]}), background #{bg}\n")
+    print("| photo | person | background | expected | verdict | leftovers | lost | halo | doubt | bands | time |")
     print("|---|---|---|---|---|---|---|---|---|---|---|")
     for o in outcomes:
         scene = o.photo.background + (f" ({', '.join(o.photo.scene)})" if o.photo.scene else "")
@@ -270,31 +284,42 @@ def report(outcomes: list[Outcome], spec: Spec, bg: str) -> None:
         )
         verdict = f"{o.verdict} {o.reason}".strip()
         print(f"| {o.photo.name} | {o.photo.person} | {scene} | {o.photo.expect} | {verdict} | {cells} |")
-    _checks(outcomes)
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--spec", type=int, default=3110, help="spec id (default 3110, 35x45 mm)")
+    parser.add_argument(
+        "--spec", nargs="+", default=["3110:blue", "3108:white"], help="spec ids, each with :background if not --bg"
+    )
     parser.add_argument("--bg", default="blue", help="background: white, blue, red or hex (default blue)")
     parser.add_argument("--out", default=".bench", help="folder for the contact sheets")
     parser.add_argument("--only", nargs="*", help="only these photo names")
     args = parser.parse_args()
-    spec = load_catalog().get(args.spec)
-    if spec is None:
-        parser.error(f"no spec {args.spec}")
-    bg = _colour(args.bg)
+    asked = [(item.partition(":")[0], item.partition(":")[2] or args.bg) for item in args.spec]
+    specs = [(load_catalog().get(int(spec_id)) if spec_id.isdigit() else None, bg) for spec_id, bg in asked]
+    missing = [item for item, (spec, _) in zip(args.spec, specs, strict=True) if spec is None]
+    if missing:
+        parser.error(f"no spec {', '.join(missing)}")
     photos = [p for p in PHOTOS if not args.only or p.name in args.only]
-    outcomes = []
-    for photo in photos:
-        outcomes.append(run_one(photo, spec, bg))
-        print(f"{photo.name}: {outcomes[-1].verdict} {outcomes[-1].reason}", file=sys.stderr)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    _sheet(outcomes, marked=False).save(out / "idphoto_real.png")
-    _sheet(outcomes, marked=True).save(out / "idphoto_real_marked.png")
-    report(outcomes, spec, bg)
-    print(f"\nContact sheets: {out / 'idphoto_real.png'}, {out / 'idphoto_real_marked.png'}", file=sys.stderr)
+    runs = []
+    for spec, bg in specs:
+        assert spec is not None
+        colour = _colour(bg)
+        outcomes = []
+        for photo in photos:
+            outcomes.append(run_one(photo, spec, colour))
+            print(f"{spec.spec_id} {photo.name}: {outcomes[-1].verdict} {outcomes[-1].reason}", file=sys.stderr)
+        sheets = [out / f"idphoto_real_{spec.spec_id}.png", out / f"idphoto_real_{spec.spec_id}_marked.png"]
+        _sheet(outcomes, marked=False).save(sheets[0])
+        _sheet(outcomes, marked=True).save(sheets[1])
+        print(f"Contact sheets: {sheets[0]}, {sheets[1]}", file=sys.stderr)
+        runs.append((spec, colour, outcomes))
+    summary(runs)
+    for spec, colour, outcomes in runs:
+        report(outcomes, spec, colour)
+    _checks(runs[0][2])
     return 0
 
 
