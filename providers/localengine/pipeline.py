@@ -4,8 +4,9 @@ place the head by the spec's rule, new background.
 Recipe: detect the face -> Face Mesh landmarks (eye centres, chin, ear roots) -> segment a
 head-and-shoulders region, keep only the part joined to the face -> top of the hair from the mask,
 crown (hair excluded) estimated from the landmarks -> one affine warp that levels the eye line and
-scales and shifts the head into the middle of the rule's bands (providers/placement.py) -> refine
-the mask edges with a guided filter -> take the old background's colour out of the edge pixels ->
+scales and shifts the head into the middle of the rule's bands (providers/placement.py), the body
+going on where the frame reaches past the photo (beyond.py) -> refine the mask edges with a guided
+filter -> take the old background's colour out of the edge pixels ->
 composite on a solid or gradient background.
 """
 
@@ -19,7 +20,7 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
-from providers.localengine import imageops, matting, models
+from providers.localengine import beyond, imageops, matting, models
 from providers.localengine.arrays import Array
 from providers.localengine.faces import MAX_ROLL, FaceCheckError, FaceReport, decode, find_face
 from providers.localengine.findings import CutOut
@@ -37,10 +38,6 @@ from providers.placement import (
 JPEG_QUALITY = 95
 #: Mask value above which a pixel belongs to the person when finding what is joined to the face.
 SOLID = 0.5
-#: Share of the finished photo that may show the person beyond the photo's edges (repeated edge
-#: rows): more, and the photo is refused as cut off below the chin. On the real-photo benchmark a
-#: photo ending at the chest needs 0-2 % (unseen), one ending at the neck 8-17 % (stripes).
-MAX_INVENTED = 0.05
 #: The background behind the person is plain under this (see background_busyness; on the real-photo
 #: benchmark plain walls measure 0.1-1.3, busy backgrounds 1.5-15, blurred ones the lowest): the
 #: full U²-Net, which costs more than the rest of the photo, is run only on other backgrounds.
@@ -261,32 +258,6 @@ def _guided_filter(guide: Array, source: Array, radius: int, eps: float) -> Arra
     return filtered
 
 
-def _beyond_photo(linear: Array, offset: Array, shape: tuple[int, ...], size: tuple[int, int]) -> Array:
-    """Where the finished photo (``size``) lies beyond the photo's edges (``shape``), as HxW bool."""
-    width, height = size
-    ys, xs = np.mgrid[0:height, 0:width]
-    inverse = np.linalg.inv(linear)
-    points = np.stack([xs.ravel(), ys.ravel()]).astype(np.float64) - offset[:, None]
-    source_x, source_y = inverse @ points
-    outside = (source_x < 0) | (source_x > shape[1] - 1) | (source_y < 0) | (source_y > shape[0] - 1)
-    beyond: Array = outside.reshape(height, width)
-    return beyond
-
-
-def _smooth_beyond(image: Array, beyond: Array) -> Array:
-    """Where the person goes on past the photo's edges the warp repeats the edge rows, which turns any
-    pattern there (a collar, a striped shirt, hair) into stripes: there the colours are blurred
-    along the edge into a plain continuation of the clothes."""
-    if not beyond.any():
-        return image
-    width = image.shape[1]
-    side = max(3, round(width / 6)) | 1
-    smooth = imageops.box_mean(imageops.box_mean(image, side, 1), side, 1)
-    fade = imageops.box_mean(beyond.astype(np.float32), 9)[..., None]
-    blended: Array = image * (1 - fade) + smooth * fade
-    return blended
-
-
 def _face_and_ears(marks: Landmarks, linear: Array, offset: Array, size: tuple[int, int]) -> Array:
     """Where the face and the ears are in the finished photo (``linear`` and ``offset`` map the
     photo into it): the cut-out's edge refinement never takes anything there."""
@@ -297,23 +268,27 @@ def _face_and_ears(marks: Landmarks, linear: Array, offset: Array, size: tuple[i
     return imageops.dilate_disc(outline, ears)
 
 
-def _source_window(matrix: Array, size: tuple[int, int], shape: tuple[int, ...]) -> tuple[int, int, int, int]:
-    """The part of the photo (x0, y0, x1, y1) that the warp into ``size`` reads, with a small margin."""
+def _source_window(
+    matrix: Array, size: tuple[int, int], shape: tuple[int, ...]
+) -> tuple[tuple[int, int, int, int], tuple[int, int]]:
+    """The part of the photo (x0, y0, x1, y1) that the warp into ``size`` reads, with a small margin,
+    and how many columns it reads beyond the photo's left and right edges."""
     width, height = size
     inverse = np.linalg.inv(np.vstack([matrix, [0, 0, 1]]))[:2]
     corners = np.array([[0, 0, 1], [width, 0, 1], [0, height, 1], [width, height, 1]], dtype=np.float64)
     mapped = corners @ inverse.T
     x0, y0 = np.floor(mapped.min(axis=0)).astype(int) - 4
     x1, y1 = np.ceil(mapped.max(axis=0)).astype(int) + 4
-    return max(0, x0), max(0, y0), min(shape[1], max(x1, 1)), min(shape[0], max(y1, 1))
+    window = max(0, x0), max(0, y0), min(shape[1], max(x1, 1)), min(shape[0], max(y1, 1))
+    return window, (max(0, -x0), max(0, x1 - shape[1]))
 
 
 def _window_mask(
-    mask: PersonMask, window: tuple[int, int, int, int], linear: Array, offset: Array, chin: float
-) -> tuple[Array, Array, int]:
+    mask: PersonMask, window: tuple[int, int, int, int], chin: float
+) -> tuple[Array, tuple[float, float], int]:
     """The mask over the photo's ``window`` (x0, y0, x1, y1), at the mask's own resolution, zero
-    where the region did not reach; the 2x3 matrix from it into the finished photo (``linear`` and
-    ``offset`` map the photo there); and the chin's row in it."""
+    where the region did not reach; where its first pixel's centre lies in the photo (x, y); and the
+    chin's row in it."""
     wx0, wy0, wx1, wy1 = window
     x0, y0 = mask.origin
     sx, sy = mask.step
@@ -324,10 +299,9 @@ def _window_mask(
     r0, r1, c0, c1 = max(top, 0), min(bottom, rows), max(left, 0), min(right, columns)
     if r1 > r0 and c1 > c0:
         person[r0 - top : r1 - top, c0 - left : c1 - left] = mask.values[r0:r1, c0:c1]
-    corner = np.array(mask.photo_point(left, top), dtype=np.float64)
-    matrix = np.hstack([linear * np.array([sx, sy]), (offset + linear @ corner)[:, None]]).astype(np.float32)
+    corner_x, corner_y = mask.photo_point(left, top)
     chin_row = int(np.clip((chin - y0) / sy - top, 0, person.shape[0]))
-    return person, matrix, chin_row
+    return person, (float(corner_x), float(corner_y)), chin_row
 
 
 def compose(
@@ -351,29 +325,29 @@ def compose(
     centre = marks.eye_centre
     linear = placed.scale * rotation
     offset = np.array([width / 2, placed.eye_row]) - linear @ centre
-    window = _source_window(np.hstack([linear, offset[:, None]]), size, rgb.shape)
+    window, sides = _source_window(np.hstack([linear, offset[:, None]]), size, rgb.shape)
     wx0, wy0, wx1, wy1 = window
     source = rgb[wy0:wy1, wx0:wx1].astype(np.float32)
-    matrix = np.hstack([linear, (offset + linear @ np.array([wx0, wy0]))[:, None]]).astype(np.float32)
-    person, person_matrix, chin_row = _window_mask(mask, window, linear, offset, float(marks.chin[1]))
-    # Past the photo's bottom edge the body goes on (a photo cut at the chest), and below the chin
-    # past its sides (shoulders): there the edge is replicated; above, and at the top, the person ends.
+    person, corner, chin_row = _window_mask(mask, window, float(marks.chin[1]))
+    # Past the photo's bottom edge the body goes on (a photo cut at the chest): there the edge is
+    # replicated; past its sides the shoulders go on (beyond.widen); at the top the person ends.
     person[0, :] = 0
-    person[:chin_row, 0] = 0
-    person[:chin_row, -1] = 0
+    read = beyond.Window(source, (wx0, wy0), person, corner, mask.step)
+    widened = beyond.widen(read, chin_row, sides, marks.face_width)
+    matrix, person_matrix = widened.window.matrices(linear, offset)
     # Bilinear when reducing (as OpenCV's warpAffine did with INTER_AREA), bicubic when enlarging.
-    image = imageops.warp_affine(source, matrix, (width, height), cubic=placed.scale >= 1)
-    alpha = imageops.warp_affine(person, person_matrix, (width, height))
+    image = imageops.warp_affine(widened.window.source, matrix, (width, height), cubic=placed.scale >= 1)
+    alpha = imageops.warp_affine(widened.window.person, person_matrix, (width, height))
     radius = max(2, round(min(width, height) / 120))
     gray = imageops.gray(np.clip(image, 0, 255).astype(np.uint8)).astype(np.float32) / 255.0
     alpha = _guided_filter(gray, alpha, radius, 1e-3)
     alpha = np.clip((alpha - 0.1) / 0.8, 0.0, 1.0)  # firm up the inside and clear faint haze
-    beyond = _beyond_photo(linear, offset, rgb.shape, size)
-    if float((beyond & (alpha > SOLID)).mean()) > MAX_INVENTED:
-        raise FaceCheckError("shoulders_cut_off")
-    image = _smooth_beyond(image, beyond)
+    outside = beyond.Outside.of(linear, offset, rgb.shape, size)
+    beyond.check(outside, alpha > SOLID, widened.sure)
+    image = beyond.smooth_below(image, alpha, outside.below)
     protected = _face_and_ears(marks, linear, offset, (width, height))
-    alpha = matting.refine_edges(image, alpha, protected)
+    # The shoulders made up past the sides have an outline of their own, and no old background.
+    alpha = matting.refine_edges(image, alpha, protected | outside.left | outside.right)
     foreground = matting.foreground(image, alpha)
     backdrop = background(width, height, bg_color, bg_color2)
     result = foreground * alpha[..., None] + backdrop * (1 - alpha[..., None])

@@ -1,6 +1,7 @@
 """The checks an office makes, on real photographs from PyPI packages (bench/real_photos.py pins
 them): glasses, speech told apart from a smile, one side of the face in shadow (an evenly lit
-portrait, and the same darkened on one side), hair over an eye, and a cap."""
+portrait, and the same darkened on one side), hair over an eye, a cap, a photo that ends at the
+neck, and one too narrow for a square frame."""
 
 from __future__ import annotations
 
@@ -14,12 +15,14 @@ pytest.importorskip("ai_edge_litert", reason="the photobot[local] extra is not i
 
 from bench.real_photos import PHOTOS, path
 from bot.services.idphoto.fit import judge
+from bot.telegram.ui.i18n import catalog
 from providers.localengine.faces import FaceCheckError, check_face, inspect_face
 from providers.localengine.findings import FaceFindings
 from providers.localengine.landmarks import FOREHEAD_TOP, find_landmarks
 from providers.localengine.measure import report_of
 from providers.localengine.pipeline import make_id_photo, render_id_photo
 from providers.specs import load_catalog
+from tests.idphoto_measure import cutout
 
 USA_VISA, SCHENGEN, CHINA_PASSPORT = 3108, 3110, 3202
 
@@ -96,6 +99,57 @@ def test_a_photo_that_ends_below_the_chin_is_refused_not_striped() -> None:
         render_id_photo(out.getvalue(), size=(413, 531), dpi=300, bg_color="438EDB", rule="icao")
     assert refused.value.code == "shoulders_cut_off"
     render_id_photo(data, size=(413, 531), dpi=300, bg_color="438EDB", rule="icao")  # the whole photo is made
+
+
+def _narrowed(data: bytes, half: float) -> bytes:
+    """The photo cropped at both sides to ``half`` the face's width either side of its middle."""
+    _rgb, _size, face = check_face(data)
+    middle = face.x + face.width / 2
+    with Image.open(io.BytesIO(data)) as img:
+        narrow = img.convert("RGB").crop(
+            (round(middle - half * face.width), 0, round(middle + half * face.width), img.size[1])
+        )
+    out = io.BytesIO()
+    narrow.save(out, "JPEG", quality=95)
+    return out.getvalue()
+
+
+def test_a_square_frame_past_the_photos_sides_goes_on_with_the_shoulders_not_the_old_wall() -> None:
+    """A USA visa photo (51x51 mm) of Obama's portrait cropped just beside his shoulders: the square
+    frame reaches past the photo's sides. The engine repeated the photo's edge column there, which at
+    shoulder height holds the soft top of the shoulder, half the flags behind him: stripes of colours
+    that are neither the suit nor the new background, 11-16 pixels down each column. Now his suit
+    goes on to the frame's edges along the shoulders' slope, and above it the new background shows."""
+    made = render_id_photo(
+        _narrowed(_photo("face_recognition-obama.jpg"), 1.05), size=(602, 602), dpi=300, bg_color="FFFFFF", rule="usa"
+    )
+    assert cutout(made.data, "FFFFFF").leftover < 0.001  # the benchmark's clean cut-out
+    assert not made.doubtful
+    rgb = np.asarray(Image.open(io.BytesIO(made.data)).convert("RGB")).astype(np.float32)
+    outer = rgb[:, list(range(10)) + list(range(592, 602))]  # past the photo's sides
+    suit = np.median(outer[-60:], axis=0)
+    assert suit.max() < 90  # the dark suit reaches both bottom corners
+    background = np.abs(outer - 255).max(axis=2) <= 40
+    neither = ~background & (np.abs(outer - suit).max(axis=2) > 60)
+    assert neither.sum(axis=0).max() <= 10  # the outline's antialiasing, no stripes
+    # Each outer column shows the new background down to the shoulder, then the suit, in one run.
+    shows = ~background
+    assert all(np.flatnonzero(column).size == 602 - np.argmax(column) for column in shows.T)
+
+
+def test_a_photo_too_narrow_for_a_square_frame_is_refused_with_its_own_reason() -> None:
+    """Cropped closer, to the width of Obama's shoulders, the square frame would have to make up
+    much of them beside edges where the cut-out lost part of the suit: the photo is refused as too
+    narrow for the size, with advice to step back (not as cut off below the chin, nor as a busy
+    background). The same photo makes a 35x45 mm photo, whose frame stays within it."""
+    data = _narrowed(_photo("face_recognition-obama.jpg"), 0.9)
+    with pytest.raises(FaceCheckError) as refused:
+        render_id_photo(data, size=(602, 602), dpi=300, bg_color="FFFFFF", rule="usa")
+    assert refused.value.code == "too_narrow"
+    for lang in ("en", "zh-Hans"):
+        assert {f"face.{refused.value.code}", f"error.{refused.value.code}"} <= set(catalog(lang))
+    assert "too narrow" in catalog("en")["error.too_narrow"]
+    render_id_photo(data, size=(413, 531), dpi=300, bg_color="FFFFFF", rule="icao")
 
 
 def test_a_head_whose_top_is_lost_in_a_dark_background_is_told_before_paying_and_never_made_silently() -> None:
