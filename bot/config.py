@@ -43,6 +43,13 @@ class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+class _ProviderSection(_Section):
+    #: Whether the provider fetches photos from /media/ links, so needs ``server.public_url``.
+    #: A class attribute every provider has: asking a pydantic model for one it lacks raises
+    #: inside pydantic, and the menu asks about every provider on every update.
+    needs_public_url: ClassVar[bool] = False
+
+
 class TelegramSettings(_Section):
     token: str = ""
     base_url: str = "https://api.telegram.org/bot"
@@ -256,7 +263,7 @@ class PicwishPrices(_Section):
     custom_size: int = Field(default=0, ge=0)
 
 
-class PicwishSettings(_Section):
+class PicwishSettings(_ProviderSection):
     #: None (the default) means "enabled when an api_key is set".
     enabled: bool | None = None
     api_key: str = ""
@@ -290,7 +297,7 @@ class AnimeStyle(_Section):
     busi_id: str
 
 
-class QQAnimeSettings(_Section):
+class QQAnimeSettings(_ProviderSection):
     #: The API needs no key, so it is off until switched on.
     enabled: bool = False
     url: str = "https://ai.tu.qq.com/trpc.shadow_cv.ai_processor_cgi.AIProcessorCgi/Process"
@@ -327,7 +334,7 @@ class HiliPrices(_Section):
     background: int = Field(default=6, ge=0)
 
 
-class HiliSettings(_Section):
+class HiliSettings(_ProviderSection):
     #: None (the default) means "enabled when third_code and secret_key are set".
     enabled: bool | None = None
     base_url: str = "http://sdkphoto.fangtangtv.com"
@@ -383,7 +390,7 @@ class MagicTigerStatus(_Section):
     failed: tuple[int, ...] = ()
 
 
-class MagicTigerSettings(_Section):
+class MagicTigerSettings(_ProviderSection):
     #: None (the default) means "enabled when api_token is set".
     enabled: bool | None = None
     base_url: str = ""
@@ -429,7 +436,7 @@ class PortraitTemplate(_Section):
     image: str
 
 
-class WanxingSettings(_Section):
+class WanxingSettings(_ProviderSection):
     #: None (the default) means "enabled when app_code, or app_key and app_secret, are set".
     enabled: bool | None = None
     base_url: str = "https://swapface-api.segapi.com"
@@ -478,7 +485,7 @@ class WanxingSettings(_Section):
         return self.wanted and not self.missing
 
 
-class LocalSettings(_Section):
+class LocalSettings(_ProviderSection):
     """The local ID-photo engine (the photobot[local] extra): no key, no network."""
 
     enabled: bool = True
@@ -557,7 +564,7 @@ class Settings(_Section):
         return {
             name: float(section.job_deadline)
             for name in type(self.providers).model_fields
-            if getattr(section := getattr(self.providers, name), "needs_public_url", False) and section.usable
+            if (section := getattr(self.providers, name)).needs_public_url and section.usable
         }
 
     def webhook_header_secret(self) -> str:
@@ -618,7 +625,7 @@ class Settings(_Section):
     def provider_usable(self, name: str) -> bool:
         """Whether the provider ``name`` is configured to serve (and has the public URL it needs)."""
         section = getattr(self.providers, name)
-        if getattr(section, "needs_public_url", False) and not self.server.public_url:
+        if section.needs_public_url and not self.server.public_url:
             return False
         return bool(section.usable)
 

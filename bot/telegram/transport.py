@@ -9,6 +9,7 @@ already a dependency (the web server), so this swaps the transport without addin
 
 from __future__ import annotations
 
+import json
 import ssl
 from typing import Any
 
@@ -72,7 +73,6 @@ class AiohttpRequest(BaseRequest):
         if self._session is None or self._session.closed:
             raise RuntimeError("AiohttpRequest is not initialized")
         files = request_data.multipart_data if request_data else None
-        fields = request_data.json_parameters if request_data else None
         connect = _given(connect_timeout, CONNECT_TIMEOUT)
         pool = _given(pool_timeout, POOL_TIMEOUT)
         read = _given(read_timeout, self._read_timeout)
@@ -87,17 +87,20 @@ class AiohttpRequest(BaseRequest):
         body: Any = None
         headers = None
         if files:
+            assert request_data is not None
             form = aiohttp.FormData()
-            for name, value in (fields or {}).items():
+            for name, value in request_data.json_parameters.items():
                 form.add_field(name, value)
             for name, (filename, content, mimetype) in files.items():
                 data = content.read() if hasattr(content, "read") else content
                 form.add_field(name, data, filename=filename, content_type=mimetype)
             body = form
-        elif fields:
+        elif request_data is not None and (parameters := request_data.parameters):
             # JSON (the Bot API takes it for everything but uploads) costs less to build than
-            # the form encoding python-telegram-bot's httpx layer sends.
-            body, headers = request_data.json_payload, _JSON  # type: ignore[union-attr]
+            # the form encoding python-telegram-bot's httpx layer sends. Encoded once, objects
+            # (a keyboard) nested as they are: python-telegram-bot's json_payload encodes each
+            # object on its own, twice, then the whole with those strings escaped inside.
+            body, headers = json.dumps(parameters).encode(), _JSON
         try:
             async with self._session.request(
                 method, url, data=body, headers=headers, timeout=timeout, allow_redirects=False

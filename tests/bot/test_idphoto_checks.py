@@ -12,6 +12,7 @@ import pytest
 pytest.importorskip("ai_edge_litert", reason="the photobot[local] extra is not installed")
 
 from bot.main.app import running
+from providers.errors import EngineBusy
 from tests.bot.flows import local_preview, order_until_summary
 from tests.conftest import astronaut, portrait_jpeg
 from tests.sample_photos import photo
@@ -37,6 +38,29 @@ async def test_a_turned_face_is_refused_for_a_picwish_id_photo_but_fine_for_anim
         await user.press(menu, "Anime portrait")
         await user.edited(menu, "Choose an anime style")
         await _nothing_spent(services, picwish, user)
+
+
+async def test_a_busy_face_check_is_said_once_and_the_press_answered_once(make_settings, telegram, monkeypatch):
+    """The engine's queue is full: "try again in a minute", and the button press answered once. A
+    second answer, which Telegram refuses, used to end the step in "Something went wrong"."""
+    async with running(make_settings()) as services:
+        inspect = services.engine.inspect
+
+        async def busy(*args, **kwargs):
+            raise EngineBusy("queue full")
+
+        monkeypatch.setattr(services.engine, "inspect", busy)
+        user = telegram.user()
+        await user.send_photo(portrait_jpeg())
+        menu = await user.next_message("What would you like")
+        pressed = await user.press(menu, "ID photo")
+        await user.next_message("very busy right now")
+        monkeypatch.setattr(services.engine, "inspect", inspect)
+        await user.press(menu, "ID photo")  # a minute later: the same button works
+        await user.edited(menu, "Choose a category")
+        answers = [p for m, p in telegram.calls if m == "answerCallbackQuery" and p["callback_query_id"] == pressed]
+        assert len(answers) == 1
+        assert not [m for m in user.messages() if "went wrong" in m.text]
 
 
 async def test_the_advice_is_in_the_users_language(make_settings, telegram, picwish):

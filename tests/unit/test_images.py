@@ -72,6 +72,7 @@ def test_large_images_are_scaled_to_the_provider_limit():
         (b"", "empty"),
         (b"plain text, not an image", "not_an_image"),
         (portrait_jpeg()[:1500], "corrupt"),
+        (portrait_jpeg()[:-2000], "corrupt"),  # cut in its last scans: a plain JPEG is still decoded whole
         (portrait_jpeg(50, 50), "too_small"),
     ],
 )

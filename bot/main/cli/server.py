@@ -95,7 +95,7 @@ def check(settings: Settings) -> int:
     print("providers:")
     for name in registry.provider_names():
         provider = getattr(settings.providers, name)
-        if provider.usable and getattr(provider, "needs_public_url", False) and not settings.server.public_url:
+        if provider.usable and provider.needs_public_url and not settings.server.public_url:
             state = "enabled, but needs server.public_url to publish photos"
             problems.append(f"server.public_url: required by providers.{name}")
         elif provider.usable:

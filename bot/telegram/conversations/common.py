@@ -133,12 +133,12 @@ async def face_findings(context: Context, photo: InputPhoto | None = None) -> Fa
 
 async def face_ok(update: Update, context: Context, *, id_photo: bool) -> bool:
     """Whether the photo has one usable face (for an ID photo: also a straight, open-eyed, sharp,
-    well-lit one); if not, say why. Nothing is charged either way."""
+    well-lit one); if not, say why. Nothing is charged either way. A button press is its
+    caller's to answer: Telegram refuses a second answer."""
     lang = context.lang
     try:
         findings = await face_findings(context)
     except (EngineBusy, EngineTimeout):
-        await answer(update)
         await message_of(update).reply_text(t(lang, "error.engine_busy"))
         return False
     problem = findings.problem or (findings.id_problem if id_photo else None)

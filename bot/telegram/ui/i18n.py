@@ -65,7 +65,11 @@ def t(language: str, key: str, /, **values: object) -> str:
     """The text for ``key`` in ``language`` (English when the key is missing there)."""
     lang = language if language in LANGUAGES else DEFAULT_LANGUAGE
     template = catalog(lang).get(key) or catalog(DEFAULT_LANGUAGE)[key]
-    return _FORMATTER.format(template, **values) if values else template
+    if not values:
+        return template
+    # str.format is what the plural-aware formatter does for every other field, about four times
+    # faster (menus format dozens of texts and labels per update); only a "|" may need the latter.
+    return _FORMATTER.format(template, **values) if "|" in template else template.format(**values)
 
 
 def localized(title: str | dict[str, str], language: str) -> str:
