@@ -40,8 +40,9 @@ MAX_INVENTED = 0.05
 #: 0.9-3 % make blocks of hair or lace colour.
 MAX_WIDENED = 0.04
 MAX_UNSURE = 0.005
-#: Mask value above which a pixel is the person (where the outline is found and the clothing's
-#: colour taken).
+#: Mask value above which a pixel is the person: for what is joined to the face, the hair's top and
+#: the finished outline (pipeline.py), and here where the outline is found and the clothing's colour
+#: taken.
 SOLID = 0.5
 #: The share of the edge below the shoulder that the mask holds as the person (over ``SOLID``) from
 #: which the edge is surely the person. On the real-photo benchmark the clothes at the edge measure

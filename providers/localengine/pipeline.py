@@ -36,8 +36,6 @@ from providers.placement import (
 )
 
 JPEG_QUALITY = 95
-#: Mask value above which a pixel belongs to the person when finding what is joined to the face.
-SOLID = 0.5
 #: The background behind the person is plain under this (see background_busyness; on the real-photo
 #: benchmark plain walls measure 0.1-1.3, busy backgrounds 1.5-15, blurred ones the lowest): the
 #: full U²-Net, which costs more than the rest of the photo, is run only on other backgrounds.
@@ -191,7 +189,7 @@ def _person_mask(rgb: Array, face: FaceReport) -> PersonMask:
     mask = _agreed(masks, local)
     row = int(np.clip(local.y + 0.6 * local.height, 0, mask.shape[0] - 1))
     column = int(np.clip(local.x + 0.5 * local.width, 0, mask.shape[1] - 1))
-    solid = mask > SOLID
+    solid = mask > beyond.SOLID
     if solid[row, column]:
         radius = max(3, round(0.04 * local.width))
         mask *= imageops.component_at(solid, row, column, grow=radius)
@@ -224,12 +222,12 @@ def _measures(marks: Landmarks, rotation: Array, mask: PersonMask, image_top_cut
     rows = int(np.clip(math.ceil((centre[1] - y0) / sy), 1, mask.values.shape[0]))
     left = int(np.clip(math.floor((centre[0] - face_width - x0) / sx), 0, mask.values.shape[1] - 1))
     right = int(np.clip(math.ceil((centre[0] + face_width - x0) / sx), left + 1, mask.values.shape[1]))
-    ys, xs = np.nonzero(mask.values[:rows:2, left:right:2] > SOLID)
+    ys, xs = np.nonzero(mask.values[:rows:2, left:right:2] > beyond.SOLID)
     points = np.stack(mask.photo_point(left + xs * 2, ys * 2), axis=1).astype(np.float64)
     levelled = (points - centre) @ rotation.T + centre
     over_face = levelled[np.abs(levelled[:, 0] - centre[0]) < 0.3 * face_width]
     hair = float(over_face[:, 1].min()) if len(over_face) else crown
-    if image_top_cut and len(over_face) and (mask.values[0] > SOLID).any():
+    if image_top_cut and len(over_face) and (mask.values[0] > beyond.SOLID).any():
         raise FaceCheckError("face_cut_off")  # the hair runs off the top of the picture
     top_lost = max(0.0, float(hair - crown) / max(chin - crown, 1e-6))
     # The mask may stop short of thin or no hair: the top of the hair is never below the crown.
@@ -343,7 +341,7 @@ def compose(
     alpha = _guided_filter(gray, alpha, radius, 1e-3)
     alpha = np.clip((alpha - 0.1) / 0.8, 0.0, 1.0)  # firm up the inside and clear faint haze
     outside = beyond.Outside.of(linear, offset, rgb.shape, size)
-    beyond.check(outside, alpha > SOLID, widened.sure)
+    beyond.check(outside, alpha > beyond.SOLID, widened.sure)
     image = beyond.smooth_below(image, alpha, outside.below)
     protected = _face_and_ears(marks, linear, offset, (width, height))
     # The shoulders made up past the sides have an outline of their own, and no old background.
