@@ -2,8 +2,14 @@
 
 The segmentation models see the photo at 320x320, so near the person's outline, and in hair above
 all, their mask says "person" for whatever lies behind thin strands: leaves, a poster, a dark
-hall. Three steps follow the models:
+hall. Four steps follow the models:
 
+0. **Unsure plateaus below the chin** (:func:`settle_below`): there nothing of a person is
+   see-through over a wide area (a ponytail, locks on the shoulders, a neck, clothes), so where the
+   mask stays half-way far from both its sure parts, the models were unsure, and it is made one or
+   the other by the mean around it. Left half-way, step 2 took the old background's colour out of
+   it: Jolie's ponytail behind her neck, kept by one model and dropped by the other, came out as a
+   bluish-grey shard (a yellow logo taken out of brown hair).
 1. **Colour lines** (:func:`refine_edges`): near the outline, a pixel is a mix of the person's
    colour next to it and the old background's colour next to it (both estimated from the sure
    parts around it). Projected on the line between the two, a pixel that is the background's
@@ -72,6 +78,12 @@ EDGE_REACH = 1 / 80
 #: trusted fully, and from which not at all.
 SPREAD_MIN = 25.0
 SPREAD_MAX = 50.0
+#: Mask values between which a pixel below the chin is unsure, and how far (as a share of the
+#: photo's width, about 5 pixels on a passport photo) from both sure sides an unsure pixel lies in
+#: a plateau rather than on a soft edge. On the real-photo benchmark, applied above the chin too,
+#: it cut into hair haze: Mayer's leftovers 0.107 -> 0.149 %, Grace Hopper's halo 0.6 -> 1.6 %.
+UNSURE = (0.1, 0.9)
+PLATEAU = 1 / 80
 
 
 def _box(image: Array, radius: int) -> Array:
@@ -132,6 +144,24 @@ def _around(image: Array, alpha: Array, protected: Array) -> _Around:
     person, behind, apart, known, spread = _colours(image, alpha, radius)
     band = known & _near(alpha < SURE_BACKGROUND, radius) & ~protected
     return _Around(person, behind, apart, spread, band)
+
+
+def settle_below(alpha: Array, chin_row: int) -> Array:
+    """``alpha`` with its unsure plateaus from ``chin_row`` down made person or background by their
+    mean around them (see the module's step 0); soft edges, near a sure part, stay as they are."""
+    low, high = UNSURE
+    reach = max(2, round(PLATEAU * alpha.shape[1]))
+    unsure = (alpha > low) & (alpha < high)
+    plateau = unsure & ~imageops.within_distance(alpha <= low, reach) & ~imageops.within_distance(alpha >= high, reach)
+    plateau[: max(0, chin_row)] = False
+    if not plateau.any():
+        return alpha
+    # The plateau with the soft edges around it, up to its sure sides.
+    settled = imageops.within_distance(plateau, 2 * reach) & unsure
+    person = imageops.box_mean(alpha, 2 * reach + 1) >= 0.5
+    out = alpha.copy()
+    out[settled] = person[settled]
+    return out
 
 
 def refine_edges(image: Array, alpha: Array, protected: Array) -> Array:

@@ -336,6 +336,7 @@ def compose(
     # Bilinear when reducing (as OpenCV's warpAffine did with INTER_AREA), bicubic when enlarging.
     image = imageops.warp_affine(widened.window.source, matrix, (width, height), cubic=placed.scale >= 1)
     alpha = imageops.warp_affine(widened.window.person, person_matrix, (width, height))
+    alpha = matting.settle_below(alpha, math.ceil(float(linear[1] @ marks.chin + offset[1])))
     radius = max(2, round(min(width, height) / 120))
     gray = imageops.gray(np.clip(image, 0, 255).astype(np.uint8)).astype(np.float32) / 255.0
     alpha = _guided_filter(gray, alpha, radius, 1e-3)

@@ -126,3 +126,18 @@ def test_a_soft_edge_the_mask_calls_too_solid_takes_the_colour_from_inside() -> 
     estimate = matting.foreground(image, alpha)
     assert np.abs(estimate[:, 200:204] - white).max() < 12
     assert np.abs(estimate[:, :190] - white).max() < 1
+
+
+def test_an_unsure_plateau_below_the_chin_is_made_person_or_background_and_soft_edges_stay() -> None:
+    # A person (left) with a soft edge; below the chin (row 100) a wide band the models were unsure
+    # of, mostly kept (0.7) on the left and mostly dropped (0.3) on the right; above it the same band.
+    alpha = np.zeros((200, 240), dtype=np.float32)
+    alpha[:, :100] = 1.0
+    alpha[:, 100:106] = np.linspace(0.9, 0.15, 6)  # a soft edge, six pixels wide
+    alpha[:, 120:160] = 0.7
+    alpha[:, 170:210] = 0.3
+    settled = matting.settle_below(alpha, chin_row=100)
+    assert (settled[110:, 125:155] == 1.0).all()
+    assert (settled[110:, 175:205] == 0.0).all()
+    np.testing.assert_array_equal(settled[:, :110], alpha[:, :110])  # the soft edge and the person stay
+    np.testing.assert_array_equal(settled[:80], alpha[:80])  # above the chin, hair may be see-through
