@@ -349,8 +349,12 @@ def compose(
     alpha = matting.refine_edges(image, alpha, protected | outside.left | outside.right)
     foreground = matting.foreground(image, alpha)
     backdrop = background(width, height, bg_color, bg_color2)
-    result = foreground * alpha[..., None] + backdrop * (1 - alpha[..., None])
-    cut_out = CutOut(matting.doubt(result, backdrop, alpha, protected), top_lost)
+    # The doubt is measured before the flyaway strands are taken away: what they hid is what the
+    # cut-out was unsure of (man4: 0.29 % of doubt before, 0.19 after, with leftovers still there).
+    untidied = foreground * alpha[..., None] + backdrop * (1 - alpha[..., None])
+    cut_out = CutOut(matting.doubt(untidied, backdrop, alpha, protected), top_lost)
+    tidied = matting.tidy(alpha, protected)[..., None]
+    result = foreground * tidied + backdrop * (1 - tidied)
     pixels = np.clip(result + 0.5, 0, 255).astype(np.uint8)
     return pixels, measured_shares(placed.place(face_at, width), size), cut_out
 

@@ -141,3 +141,16 @@ def test_an_unsure_plateau_below_the_chin_is_made_person_or_background_and_soft_
     assert (settled[110:, 175:205] == 0.0).all()
     np.testing.assert_array_equal(settled[:, :110], alpha[:, :110])  # the soft edge and the person stay
     np.testing.assert_array_equal(settled[:80], alpha[:80])  # above the chin, hair may be see-through
+
+
+def test_a_flyaway_strand_is_taken_away_and_locks_and_the_face_stay() -> None:
+    alpha, _, protected = _portrait()  # 240 wide: a strand is about a pixel
+    alpha[20:50, 150] = 1.0  # a lone hair standing 30 pixels off the head
+    alpha[30:52, 60:72] = 1.0  # a lock of hair, twelve pixels thick
+    alpha[100:103, 30:60] = 0.8  # a thin line off the face's side, in the protected face
+    protected[100:103, 30:60] = True
+    tidied = matting.tidy(alpha, protected)
+    assert tidied[20:40, 150].max() == 0.0
+    np.testing.assert_array_equal(tidied[30:52, 60:72], alpha[30:52, 60:72])
+    np.testing.assert_array_equal(tidied[100:103, 30:60], alpha[100:103, 30:60])
+    assert (tidied[210:] == 1.0).all()  # the shoulders
