@@ -27,6 +27,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from bot.jobs.events import DeliveryPostponed, JobEvents
@@ -94,7 +95,7 @@ class DriverDeps:
     #: A signed link to a stored file, valid until the given time (providers that fetch photos).
     media_link: Callable[[str, float | None], str] | None = None
     #: Measures a result that came without a placement report (an ID photo from PicWish).
-    measure: Callable[[Job, bytes], Awaitable[dict[str, Any] | None]] | None = None
+    measure: Callable[[Job, Path], Awaitable[dict[str, Any] | None]] | None = None
     #: Told of every submit and status query: the provider and its error, if any (bot/ops/health.py).
     observe: Callable[[str, ProviderError | None], Awaitable[None]] | None = None
     #: How a job waits for its next poll: until a callback sets the event or the seconds pass
@@ -400,16 +401,16 @@ class JobDriver:
         meanwhile, this driver was stopped) are deleted: each driver's files are its own."""
         files: list[str] = []
         extra_files: list[str] = []
-        first = b""
+        first = ""
         placement = next((image.placement for image in status.images if image.placement), None)
         try:
             for index, image in enumerate(status.images):
                 data = image.data if image.data is not None else await self._download(image.url or "")
                 ref = self.media.save_result(job.id, index, data)
                 (extra_files if image.extra else files).append(ref)
-                first = first or data
+                first = first or ref
             if placement is None and self.measure is not None and first:
-                placement = await self.measure(job, first)
+                placement = await self.measure(job, self.media.path(first))
         except ProviderError as err:
             log.warning("job %s: result download failed: %s", job.id, err)
             self._delete(files + extra_files)

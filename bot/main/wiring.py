@@ -190,15 +190,15 @@ _DOWN_ALERTS = {
 }
 
 
-def _result_measure(get_wiring: Callable[[], Wiring]) -> Callable[[Job, bytes], Awaitable[dict[str, Any] | None]]:
+def _result_measure(get_wiring: Callable[[], Wiring]) -> Callable[[Job, Path], Awaitable[dict[str, Any] | None]]:
     """The runner's hook for results that came without their measurements: the job's service's
     ``measure`` (where the head is in an ID photo PicWish made)."""
 
-    async def measure(job: Job, data: bytes) -> dict[str, Any] | None:
+    async def measure(job: Job, photo: Path) -> dict[str, Any] | None:
         service = registry.BY_NAME.get(job.service)
         if service is None or service.measure is None:
             return None
-        return await service.measure(job, data, get_wiring())
+        return await service.measure(job, photo, get_wiring())
 
     return measure
 

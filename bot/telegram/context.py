@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable, Coroutine, Iterable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Generic, Protocol, TypeVar
 
 from telegram import InlineKeyboardButton, Update
@@ -127,7 +128,7 @@ class Service(Generic[OrderT]):
     present: Callable[[Job, int, bytes, str, Settings], ResultView] = plain_result
     #: Measures a finished result its provider did not report on (where the head is in an ID photo
     #: PicWish made), for its caption; None when there is nothing to measure.
-    measure: Callable[[Job, bytes, ServiceDeps], Awaitable[dict[str, Any] | None]] | None = None
+    measure: Callable[[Job, Path, ServiceDeps], Awaitable[dict[str, Any] | None]] | None = None
     #: Builds the order Try again offers when the same order cannot work again (an ID photo whose
     #: PicWish preview expired: made again from the stored photo).
     retry: Callable[[Job], OrderT] | None = None

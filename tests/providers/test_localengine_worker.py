@@ -50,6 +50,20 @@ async def test_faces_and_photos_come_back_from_the_worker(worker):
     assert refused.value.code == "no_face"
 
 
+async def test_a_stored_file_is_read_by_the_worker_not_handed_to_it(worker, tmp_path):
+    stored, blank = tmp_path / "photo.jpg", tmp_path / "blank.jpg"
+    stored.write_bytes(portrait_jpeg())
+    blank.write_bytes(_blank())
+    assert (await worker.inspect(stored)) == (await worker.inspect(portrait_jpeg()))
+    assert (await worker.inspect(blank)).problem == "no_face"
+    photo, _ = await worker.make_id_photo(portrait_jpeg(), SPEC)
+    result = tmp_path / "result.jpg"
+    result.write_bytes(photo)
+    placement = await worker.report(result, "438EDB", "icao", (35.0, 45.0), checklist=False)
+    assert placement == await worker.report(photo, "438EDB", "icao", (35.0, 45.0), checklist=False)
+    assert placement is not None and placement["rule"] == "icao"
+
+
 async def test_a_preview_comes_back_with_its_checklist_and_a_finished_photo_is_measured_alike(worker):
     photo, report = await worker.make_id_photo(portrait_jpeg(), {**SPEC, "mm": (35, 45)}, preview=True)
     checks = {item["key"]: item for item in report["checklist"]}

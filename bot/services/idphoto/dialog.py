@@ -291,7 +291,7 @@ async def _findings(context: Context, ref: str | None) -> FaceFindings:
     if engine is None:
         return FaceFindings(checked=False)
     try:
-        return await engine.inspect(context.deps.media.read(ref), context.deps.settings.providers.local.limits())
+        return await engine.inspect(context.deps.media.path(ref), context.deps.settings.providers.local.limits())
     except EngineCrashed:  # the provider will still refuse a photo without a face
         return FaceFindings(checked=False)
 

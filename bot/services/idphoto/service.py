@@ -6,6 +6,7 @@ gradient only where the spec lets the user choose the colour.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from telegram.ext import CallbackQueryHandler, MessageHandler, filters
@@ -107,8 +108,8 @@ def _sheet(order: IdPhotoOrder, lang: str) -> str:
     return t(lang, "option.with", value=paper, details=", ".join(refinements)) if refinements else paper
 
 
-async def measure(job: Job, data: bytes, deps: ServiceDeps) -> dict[str, Any] | None:
-    """Where the head is in a photo a provider made (the local engine reports its own), so that
+async def measure(job: Job, photo: Path, deps: ServiceDeps) -> dict[str, Any] | None:
+    """Where the head is in a photo a provider made (its stored file; the local engine reports its own), so that
     every ID photo's caption names its rule; a preview's with its checklist, which only a preview's
     caption shows (captions.present); None without the local engine's models. A bought local
     preview is the preview's photo: its measurements are the preview's."""
@@ -124,7 +125,7 @@ async def measure(job: Job, data: bytes, deps: ServiceDeps) -> dict[str, Any] | 
     limits = deps.settings.providers.local.limits()
     try:
         return await deps.engine.report(
-            data, order.bg_color, spec.rule.rule_id, spec.mm, limits, checklist=order.preview
+            photo, order.bg_color, spec.rule.rule_id, spec.mm, limits, checklist=order.preview
         )
     except ProviderError:  # busy, slow or crashed: the photo goes out without its measurements
         return None

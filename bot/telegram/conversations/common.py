@@ -124,7 +124,7 @@ async def face_findings(context: Context, photo: InputPhoto | None = None) -> Fa
             else:
                 limits = context.wiring.settings.providers.local.limits()
                 try:
-                    photo.face = await engine.inspect(context.wiring.media.read(photo.ref), limits)
+                    photo.face = await engine.inspect(context.wiring.media.path(photo.ref), limits)
                 except EngineCrashed:
                     # The provider will still refuse a photo without a face.
                     photo.face = FaceFindings(checked=False)
