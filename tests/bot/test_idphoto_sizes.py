@@ -178,6 +178,23 @@ async def test_an_extra_size_can_be_taken_out_and_the_bound_is_kept(make_setting
         assert len(await _jobs(services)) == 1
 
 
+async def test_the_same_size_in_the_same_colour_again_is_one_and_the_person_is_told(bot, telegram, picwish):
+    user = telegram.user()
+    summary = await order_until_summary(user, "Visa", "USA Visa", "White")
+    summary = await add_size(user, summary, "1104", "Small 2 Inch", "Blue")
+    await user.press(summary, "➕ Another size from this photo")
+    await user.edited(summary, "Another size from the same photo")
+    await user.send_text("1104")
+    found = await user.next_message("Results for")
+    await user.press(found, "Small 2 Inch ·")
+    await user.edited(found, "background colour")
+    colour = await user.press(found, "Blue")
+    assert await user.answer_to(colour) == "That size in that colour is in the order already."
+    again = await user.edited(found, "Please check your order")
+    assert "2 sizes from one photo" in again.text and again.text.count("Small 2 Inch") == 1
+    assert "Price: 9 credits" in again.text
+
+
 async def test_a_second_tap_on_remove_takes_out_nothing_more(make_settings, telegram, picwish):
     """A double tap on "✖ Remove" sends the same button twice: the second finds the sizes moved up
     and takes none of them out."""

@@ -357,7 +357,7 @@ def same_photo(one: IdPhotoOrder, other: IdPhotoOrder) -> bool:
 
 async def _add_to_order(update: Update, context: Context, draft: IdPhotoDraft) -> int:
     """Another size, its colour chosen, joins the order it was chosen for, back at its summary
-    (once: the same size in the same colour twice is one)."""
+    (once: the same size in the same colour twice is one, and the person is told so)."""
     state_of(context).draft = None
     order = context.session.order
     if order is None or order.nonce != draft.extra_for:
@@ -367,7 +367,7 @@ async def _add_to_order(update: Update, context: Context, draft: IdPhotoDraft) -
     same = any(isinstance(part, IdPhotoOrder) and same_photo(part, draft.order) for part in parts)
     if not same and len(order.extras) < context.deps.settings.limits.extra_specs:
         order.extras.append(ExtraOrder(draft.order, draft.input_ref))
-    await show_order(update, context, order)
+    await show_order(update, context, order, toast=t(context.lang, "idphoto.size_already_in") if same else None)
     return ConversationHandler.END
 
 

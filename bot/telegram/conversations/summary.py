@@ -12,9 +12,11 @@ from bot.telegram.ui import keyboards
 from bot.telegram.ui.i18n import t
 
 
-async def show_order(update: Update, context: Context, order: PendingOrder, *, new_message: bool = False) -> None:
+async def show_order(
+    update: Update, context: Context, order: PendingOrder, *, new_message: bool = False, toast: str | None = None
+) -> None:
     """The order with its details, price and balance, and Confirm / Cancel; an order with extras
-    lists every part with its price, and the total once."""
+    lists every part with its price, and the total once. ``toast``: what the button's answer says."""
     lang = context.lang
     wiring = context.wiring
     service = wiring.services[order.service]
@@ -43,7 +45,7 @@ async def show_order(update: Update, context: Context, order: PendingOrder, *, n
     markup = keyboards.summary(lang, order.nonce)
     if service.summary_buttons is not None:
         markup = InlineKeyboardMarkup([*markup.inline_keyboard, *service.summary_buttons(order, lang, wiring)])
-    await answer(update)  # every path through here answers the button, once
+    await answer(update, toast)  # every path through here answers the button, once
     if update.callback_query is not None and not new_message:
         await query_of(update).edit_message_text(text, reply_markup=markup)
     else:
