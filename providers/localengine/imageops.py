@@ -523,25 +523,29 @@ def sample_bilinear(image: Array, xs: Array, ys: Array, *, zero_outside: bool = 
 def _bilinear_fixed(image: Array, fx: Array, fy: Array, zero_outside: bool) -> Array:
     """:func:`sample_bilinear` at points given in 1/32 of a pixel (int32; ``fx`` and ``fy`` may be a
     row and a column that broadcast to the points' shape)."""
-    height, width = image.shape[:2]
-    x0, y0 = fx >> _TAB_BITS, fy >> _TAB_BITS
-    tx, ty = fx & (_TAB - 1), fy & (_TAB - 1)
-    # The four neighbours' weights, (32 - t) or t across times (32 - t) or t down: OpenCV's 15-bit
-    # weights over 32, so that the sum, (s x 32 + 2**14) >> 15 in OpenCV, is (s + 2**9) >> 10 here.
-    # Worked out per point, not per channel: the pixels are the only per-channel arrays.
-    weights = [(_TAB - tx) * (_TAB - ty), tx * (_TAB - ty), (_TAB - tx) * ty, tx * ty]
-    columns = (np.clip(x0, 0, width - 1), np.clip(x0 + 1, 0, width - 1))
-    lines = (np.clip(y0, 0, height - 1) * width, np.clip(y0 + 1, 0, height - 1) * width)
-    if zero_outside:
-        # A neighbour outside the image counts as black: its weight is 0.
-        inside_x = [(x >= 0) & (x < width) for x in (x0, x0 + 1)]
-        inside_y = [(y >= 0) & (y < height) for y in (y0, y0 + 1)]
-        weights = [w * (inside_x[i % 2] & inside_y[i // 2]) for i, w in enumerate(weights)]
-    flat = image.reshape(-1, image.shape[2])
-    total = np.full((*np.broadcast_shapes(fx.shape, fy.shape), image.shape[2]), 1 << (2 * _TAB_BITS - 1), np.int32)
-    for i, weight in enumerate(weights):
-        total += np.take(flat, lines[i // 2] + columns[i % 2], axis=0) * weight[..., None]
-    out: Array = (total >> (2 * _TAB_BITS)).astype(np.uint8)
+    height, width, channels = image.shape
+    fx, fy = np.broadcast_arrays(fx.ravel() if fx.ndim == fy.ndim == 1 else fx, fy)
+    shape = fx.shape
+    fx, fy = fx.ravel(), fy.ravel()
+    left, right, w_left, w_right = _taps(fx, width, zero_outside)
+    top, bottom, w_top, w_bottom = _taps(fy, height, zero_outside)
+    # OpenCV's 15-bit weights are (32 - t) or t across times (32 - t) or t down, over 32: its sum,
+    # (s x 32 + 2**14) >> 15, is (s + 2**9) >> 10 here. The weights factor, so the two pairs of
+    # neighbours are blended across first (exact in 16 bits), then down. Per channel, the values of
+    # a point side by side in one long line, which NumPy multiplies far faster than pixels of 3.
+    flat = image.reshape(-1, channels)
+    top, bottom = top * width, bottom * width
+
+    def across(line: Array) -> Array:
+        blend: Array = np.take(flat, line + left, axis=0).ravel() * np.repeat(w_left, channels)
+        blend += np.take(flat, line + right, axis=0).ravel() * np.repeat(w_right, channels)
+        return blend
+
+    total = across(top) * np.repeat(w_top.astype(np.uint32), channels)
+    total += across(bottom) * np.repeat(w_bottom.astype(np.uint32), channels)
+    total += 1 << (2 * _TAB_BITS - 1)
+    total >>= 2 * _TAB_BITS
+    out: Array = total.astype(np.uint8).reshape(*shape, channels)
     return out
 
 
@@ -582,32 +586,80 @@ def warp_perspective(image: Array, matrix: Array, size: tuple[int, int], *, zero
     width, height = size
     m = _invert3(matrix)
     block = min(1024 // min(16, height), width)
-    columns = np.arange(width, dtype=np.float64)
-    starts = (columns // block) * block
-    steps = columns - starts
+    starts = np.arange(0, width, block, dtype=np.float64)
+    steps = np.arange(width, dtype=np.float64) - np.repeat(starts, block)[:width]
     rows = np.arange(height, dtype=np.float64)[:, None]
     if m[0][1] == m[1][0] == m[2][0] == m[2][1] == 0:
         # Neither turned nor in perspective (a letterbox): x hangs on the column alone and y on the
         # row alone (the other's terms are zeros), so each is worked out once, not once a pixel.
-        fx, _ = _fixed_coordinates(m, starts, steps, rows[:1])
-        _, fy = _fixed_coordinates(m, starts[:1], steps[:1], rows)
-    else:
-        fx, fy = _fixed_coordinates(m, starts, steps, rows)
+        fx, _ = _fixed_coordinates(m, (starts, block, steps), rows[:1])
+        _, fy = _fixed_coordinates(m, (starts[:1], block, steps[:1]), rows)
+        return _bilinear_separable(image, fx[0], fy[:, 0], zero_outside)
+    fx, fy = _fixed_coordinates(m, (starts, block, steps), rows)
     return _bilinear_fixed(image, fx, fy, zero_outside)
 
 
-def _fixed_coordinates(m: list[list[float]], starts: Array, steps: Array, rows: Array) -> tuple[Array, Array]:
-    """Where :func:`warp_perspective` (the inverse matrix ``m``) reads the output's pixels (columns
-    given by their block's start and the step from it, and ``rows``), in 1/32 of a pixel."""
-    x0 = m[0][0] * starts + m[0][1] * rows + m[0][2]
-    y0 = m[1][0] * starts + m[1][1] * rows + m[1][2]
-    w0 = m[2][0] * starts + m[2][1] * rows + m[2][2]
-    w = w0 + m[2][0] * steps
-    w = np.where(w != 0, _TAB / np.where(w != 0, w, 1), 0)
+def _taps(fixed: Array, n: int, zero_outside: bool) -> tuple[Array, Array, Array, Array]:
+    """Along one axis, for points in 1/32 of a pixel: the two neighbours (clipped to the ``n``
+    pixels) and their weights (32 - t and t; 0 for a neighbour past the edge with ``zero_outside``)."""
+    low = fixed >> _TAB_BITS
+    t = (fixed & (_TAB - 1)).astype(np.uint16)
+    first, second = _TAB - t, t
+    if zero_outside:
+        first = first * ((low >= 0) & (low < n))
+        second = second * ((low >= -1) & (low < n - 1))
+    # np.minimum and np.maximum, not np.clip: its Python wrapper costs more than the work here.
+    first_index = np.minimum(np.maximum(low, 0), n - 1)
+    second_index = np.minimum(np.maximum(low + 1, 0), n - 1)
+    return first_index, second_index, first.astype(np.uint16), second.astype(np.uint16)
+
+
+def _bilinear_separable(image: Array, fx: Array, fy: Array, zero_outside: bool) -> Array:
+    """:func:`_bilinear_fixed` on the grid of the columns ``fx`` by the rows ``fy`` (1/32 of a pixel,
+    1-D). The integer weights are a row's times a column's, so the sum is the same when the rows read
+    are first blended down (whole rows copied, exact in 16 bits) and those then across: a tenth of
+    the gathers. The rows are long lines of values (a pixel's channels side by side), which NumPy
+    multiplies far faster than pixels of 3."""
+    height, width, channels = image.shape
+    top, bottom, w_top, w_bottom = _taps(fy, height, zero_outside)
+    left, right, w_left, w_right = _taps(fx, width, zero_outside)
+    lines = image.reshape(height, width * channels)
+    down = lines[top] * w_top[:, None]
+    down += lines[bottom] * w_bottom[:, None]
+    down = down.reshape(len(fy), width, channels)
+    total = np.take(down, left, axis=1).reshape(len(fy), -1) * np.repeat(w_left.astype(np.uint32), channels)
+    total += np.take(down, right, axis=1).reshape(len(fy), -1) * np.repeat(w_right.astype(np.uint32), channels)
+    total += 1 << (2 * _TAB_BITS - 1)
+    total >>= 2 * _TAB_BITS
+    out: Array = total.astype(np.uint8).reshape(len(fy), len(fx), channels)
+    return out
+
+
+def _fixed_coordinates(m: list[list[float]], columns: tuple[Array, int, Array], rows: Array) -> tuple[Array, Array]:
+    """Where :func:`warp_perspective` (the inverse matrix ``m``) reads the output's pixels, in 1/32
+    of a pixel: ``columns`` given as the starts of their blocks, the blocks' width and each column's
+    step from its block's start; ``rows`` a column. A block's start is worked out once a row, then
+    spread over its columns."""
+    starts, block, steps = columns
+
+    def per_pixel(row: list[float]) -> Array:
+        at_start = row[0] * starts + row[1] * rows + row[2]
+        out: Array = np.repeat(at_start, block, axis=1)[:, : len(steps)]
+        out += row[0] * steps
+        return out
+
+    w = per_pixel(m[2])
+    nonzero = w != 0
+    np.divide(_TAB, w, out=w, where=nonzero)
+    w[~nonzero] = 0
     limit = float(np.iinfo(np.int32).max)
-    fx = np.rint(np.clip((x0 + m[0][0] * steps) * w, -limit - 1, limit)).astype(np.int32)
-    fy = np.rint(np.clip((y0 + m[1][0] * steps) * w, -limit - 1, limit)).astype(np.int32)
-    return fx, fy
+    fixed = []
+    for row in m[:2]:
+        value = per_pixel(row)
+        value *= w
+        np.clip(value, -limit - 1, limit, out=value)
+        fixed.append(np.rint(value, out=value).astype(np.int32))
+    return fixed[0], fixed[1]
 
 
 def perspective_from_points(source: Array, target: Array) -> Array:
