@@ -20,9 +20,6 @@ from providers.localengine.tflite import TfliteModel
 SUPPRESSION_IOU = 0.3
 _NUM_KEYPOINTS = 6
 _SCORE_CLIP = 100.0
-#: What the detectors read of each 8-bit value: -1..1 in float32 (a look-up: a third of the CPU of
-#: converting and scaling the square, the same values).
-_SIGNED = np.arange(256, dtype=np.float32) * np.float32(2 / 255) - np.float32(1)
 
 
 @dataclass(frozen=True)
@@ -92,7 +89,10 @@ def _letterbox(rgb: Array, size: int) -> tuple[Array, tuple[float, float, float,
     side_w, side_h = (float(width), float(width)) if height < width else (float(height), float(height))
     cx, cy = 0.5 * width, 0.5 * height
     square = crop(rgb, (cx, cy), (side_w, side_h), 0.0, size, zero=True)
-    return _SIGNED[square][None], (cx, cy, side_w, side_h)
+    tensor = square.astype(np.float32)
+    tensor *= np.float32(2 / 255)
+    tensor -= np.float32(1)
+    return tensor[None], (cx, cy, side_w, side_h)
 
 
 def _iou(box: Array, boxes: Array) -> Array:

@@ -20,8 +20,6 @@ SIZE = 192
 REGION_SCALE = 1.5
 #: The model's face flag (after a sigmoid) below this: no face in the region.
 MIN_PRESENCE = 0.5
-#: What the landmark model reads of each 8-bit value: 0..1 in float32 (a look-up, the same values).
-_UNIT = np.arange(256, dtype=np.float32) / np.float32(255)
 
 # The model's outputs after the mesh (lips, eyes, irises): the mesh's points each one replaces
 # (tensors_to_face_landmarks_with_attention.pbtxt); the irises are points 468-477.
@@ -86,7 +84,9 @@ def landmarks(detector: TfliteModel, mesh: TfliteModel, rgb: Array, min_detectio
     height, width = rgb.shape[:2]
     cx, cy, w, h, rotation = region(found[0], width, height)
     square = blazeface.crop(rgb, (cx * width, cy * height), (w * width, h * height), rotation, SIZE, zero=False)
-    outputs = mesh.run(_UNIT[square][None])
+    tensor = square.astype(np.float32)
+    tensor /= np.float32(255)
+    outputs = mesh.run(tensor[None])
     if 1 / (1 + math.exp(-float(outputs[6].reshape(-1)[0]))) < MIN_PRESENCE:
         return None
     points = _refined(outputs)

@@ -388,6 +388,25 @@ def _stack(planes: list[Array], like: Array) -> Array:
     return out
 
 
+def _span_sums(image: Array, starts: Array, dtype: type) -> Array:
+    """``np.add.reduceat(image, starts, axis=0, dtype=dtype)`` for increasing ``starts``, to the bit:
+    reduceat adds to a span's first row the sum of the others, which NumPy adds one after the other
+    while they are fewer than 8 (pairwise beyond). Here a row of every span at a time (reduceat along
+    the rows costs several times more); spans of more than 8 rows are left to reduceat."""
+    counts = np.diff(starts, append=len(image))
+    longest = int(counts.max())
+    if longest > 8:
+        return np.add.reduceat(image, starts, axis=0, dtype=dtype)
+    sums: Array = image[starts].astype(dtype)
+    if longest > 1:
+        shape = (-1,) + (1,) * (image.ndim - 1)
+        rest = image[np.minimum(starts + 1, len(image) - 1)].astype(dtype)
+        for k in range(2, longest):
+            np.add(rest, image[np.minimum(starts + k, len(image) - 1)], out=rest, where=(counts > k).reshape(shape))
+        np.add(sums, rest, out=sums, where=(counts > 1).reshape(shape))
+    return sums
+
+
 def _area_rows(image: Array, n_out: int) -> Array:
     """The mean over each of ``n_out`` equal spans of rows of ``image`` (fewer than its rows), rows
     that a span's ends cut weighted by the part inside it; float32. Block by block: whole rows
@@ -397,8 +416,8 @@ def _area_rows(image: Array, n_out: int) -> Array:
     whole = np.minimum(np.floor(edges).astype(np.int64), n_in)
     cut = (edges - whole).astype(np.float32).reshape([n_out + 1] + [1] * (image.ndim - 1))
     exact = image.dtype == np.uint8 and n_in / n_out < 256
-    # Each span's whole rows in one call (a span has at least one: fewer rows come out than go in).
-    blocks = np.add.reduceat(image[: whole[-1]], whole[:-1], axis=0, dtype=np.uint16 if exact else np.float32)
+    # Each span's whole rows (a span has at least one: fewer rows come out than go in).
+    blocks = _span_sums(image[: whole[-1]], whole[:-1], np.uint16 if exact else np.float32)
     sums = blocks.astype(np.float32, copy=False)
     sums -= image[whole[:-1]] * cut[:-1]
     tail = np.where((whole[1:] < n_in).reshape(cut[1:].shape), cut[1:], np.float32(0))
