@@ -638,19 +638,29 @@ def _bilinear_separable(image: Array, fx: Array, fy: Array, zero_outside: bool) 
     1-D). The integer weights are a row's times a column's, so the sum is the same when the rows read
     are first blended down (whole rows copied, exact in 16 bits) and those then across: a tenth of
     the gathers. The rows are long lines of values (a pixel's channels side by side), which NumPy
-    multiplies far faster than pixels of 3."""
+    multiplies far faster than pixels of 3. Rows and columns that read nothing but black past the
+    edges (a letterbox's bands) are left black without being worked out."""
     height, width, channels = image.shape
     top, bottom, w_top, w_bottom = _taps(fy, height, zero_outside)
     left, right, w_left, w_right = _taps(fx, width, zero_outside)
+    out = np.zeros((len(fy), len(fx), channels), dtype=np.uint8)
+    live_rows, live_columns = np.flatnonzero(w_top | w_bottom), np.flatnonzero(w_left | w_right)
+    if not len(live_rows) or not len(live_columns):
+        return out
+    rows = slice(live_rows[0], live_rows[-1] + 1)
+    columns = slice(live_columns[0], live_columns[-1] + 1)
     lines = image.reshape(height, width * channels)
-    down = lines[top] * w_top[:, None]
-    down += lines[bottom] * w_bottom[:, None]
-    down = down.reshape(len(fy), width, channels)
-    total = np.take(down, left, axis=1).reshape(len(fy), -1) * np.repeat(w_left.astype(np.uint32), channels)
-    total += np.take(down, right, axis=1).reshape(len(fy), -1) * np.repeat(w_right.astype(np.uint32), channels)
+    down = lines[top[rows]] * w_top[rows, None]
+    down += lines[bottom[rows]] * w_bottom[rows, None]
+    down = down.reshape(-1, width, channels)
+    n = len(down)
+    total = np.take(down, left[columns], axis=1).reshape(n, -1) * np.repeat(w_left[columns].astype(np.uint32), channels)
+    total += np.take(down, right[columns], axis=1).reshape(n, -1) * np.repeat(
+        w_right[columns].astype(np.uint32), channels
+    )
     total += 1 << (2 * _TAB_BITS - 1)
     total >>= 2 * _TAB_BITS
-    out: Array = total.astype(np.uint8).reshape(len(fy), len(fx), channels)
+    out[rows, columns] = total.reshape(n, -1, channels)
     return out
 
 
@@ -667,10 +677,18 @@ def _fixed_coordinates(m: list[list[float]], columns: tuple[Array, int, Array], 
         out += row[0] * steps
         return out
 
-    w = per_pixel(m[2])
-    nonzero = w != 0
-    np.divide(_TAB, w, out=w, where=nonzero)
-    w[~nonzero] = 0
+    w: Array | float
+    # A turned crop's perspective terms are rounding noise (1e-18): where they cannot move the
+    # divisor off m[2][2] by half its last bit anywhere, it is that constant, and the points are
+    # the same without a division per pixel.
+    reach = abs(m[2][0]) * (float(starts[-1]) + float(steps.max())) + abs(m[2][1]) * float(rows.max())
+    if m[2][2] != 0 and reach < float(np.spacing(abs(m[2][2]))) / 8:
+        w = _TAB / m[2][2]
+    else:
+        w = per_pixel(m[2])
+        nonzero = w != 0
+        np.divide(_TAB, w, out=w, where=nonzero)
+        w[~nonzero] = 0
     limit = float(np.iinfo(np.int32).max)
     fixed = []
     for row in m[:2]:

@@ -215,7 +215,9 @@ def _split(content: bytes) -> tuple[list[_Part | _Custom], tuple[int, ...], tupl
     for number in range(max((n for n, _ in operators), default=0) + 1):
         custom = [op for n, op in operators if n == number and custom_name(op) is not None]
         for operator in custom:
-            options = flexbuffers.Loads(bytes(operator.customOptions)) if operator.customOptions is not None else {}
+            loaded = flexbuffers.Loads(bytes(operator.customOptions)) if operator.customOptions is not None else {}
+            # Vectors (the landmarks' indices) as arrays once, not once a run.
+            options = {key: np.asarray(v) if isinstance(v, list) else v for key, v in loaded.items()}
             inputs = tuple(int(i) for i in operator.inputs if i >= 0)
             name = custom_name(operator)
             assert name is not None
