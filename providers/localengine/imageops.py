@@ -370,10 +370,13 @@ def _circle_rows(radius: int) -> Array:
 
 def fill_disc(shape: tuple[int, ...], centre: tuple[int, int], radius: int) -> Array:
     """A bool HxW mask of a filled circle of ``radius`` about ``centre`` (x, y), as OpenCV draws one."""
-    widths = _circle_rows(max(0, radius))
-    rows = centre[1] + np.arange(-radius, radius + 1)
-    used = widths >= 0
-    return _paint(shape, rows[used], centre[0] - widths[used], centre[0] + widths[used] + 1)
+    radius = max(0, radius)
+    height, width = shape[:2]
+    half = np.full(height, -1, dtype=np.int64)  # each row's half-width, -1 where the disc is not
+    rows = np.arange(max(0, centre[1] - radius), min(height, centre[1] + radius + 1))
+    half[rows] = _circle_rows(radius)[rows - centre[1] + radius]
+    inside: Array = np.abs(np.arange(width) - centre[0]) <= half[:, None]
+    return inside
 
 
 # -- resampling ---------------------------------------------------------------------------------------
