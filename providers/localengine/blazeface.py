@@ -20,7 +20,6 @@ from providers.localengine.tflite import TfliteModel
 SUPPRESSION_IOU = 0.3
 _NUM_KEYPOINTS = 6
 _SCORE_CLIP = 100.0
-_MIN_SCALE, _MAX_SCALE = 0.1484375, 0.75
 
 
 @dataclass(frozen=True)
@@ -90,7 +89,9 @@ def _letterbox(rgb: Array, size: int) -> tuple[Array, tuple[float, float, float,
     side_w, side_h = (float(width), float(width)) if height < width else (float(height), float(height))
     cx, cy = 0.5 * width, 0.5 * height
     square = crop(rgb, (cx, cy), (side_w, side_h), 0.0, size, zero=True)
-    tensor = square.astype(np.float32) * np.float32(2 / 255) - np.float32(1)
+    tensor = square.astype(np.float32)
+    tensor *= np.float32(2 / 255)
+    tensor -= np.float32(1)
     return tensor[None], (cx, cy, side_w, side_h)
 
 

@@ -84,7 +84,9 @@ def landmarks(detector: TfliteModel, mesh: TfliteModel, rgb: Array, min_detectio
     height, width = rgb.shape[:2]
     cx, cy, w, h, rotation = region(found[0], width, height)
     square = blazeface.crop(rgb, (cx * width, cy * height), (w * width, h * height), rotation, SIZE, zero=False)
-    outputs = mesh.run((square.astype(np.float32) / np.float32(255))[None])
+    tensor = square.astype(np.float32)
+    tensor /= np.float32(255)
+    outputs = mesh.run(tensor[None])
     if 1 / (1 + math.exp(-float(outputs[6].reshape(-1)[0]))) < MIN_PRESENCE:
         return None
     points = _refined(outputs)

@@ -93,15 +93,18 @@ def hair_over_eyes(rgb: Array, marks: Landmarks) -> HairOverEyes:
     in_disc = np.hypot(*np.meshgrid(offsets, offsets)) <= 1
     inner = slice(round(OUTER * ALONG), ALONG)
     points = marks.points[:, :2]
+    # Both eyes' points are read and converted at once, then judged one eye at a time.
+    grids = np.stack(
+        [
+            _grid(points[list(upper)], points[list(lower)], points[list(lid)], points[cheek], radius)
+            for upper, lower, lid, cheek in BROWS
+        ]
+    ).astype(np.float32)
+    lightness = imageops.lightness(imageops.sample_bilinear(rgb, grids[..., 0], grids[..., 1]))
+    bands = np.median(lightness[:, : 3 * ACROSS, :ALONG].reshape(len(BROWS), 3, ACROSS, ALONG), axis=2)
     brows, eyes = 0.0, 0.0
-    for upper, lower, lid, cheek in BROWS:
-        grid = _grid(points[list(upper)], points[list(lower)], points[list(lid)], points[cheek], radius)
-        grid = grid.astype(np.float32)
-        lightness = imageops.lightness(imageops.sample_bilinear(rgb, grid[..., 0], grid[..., 1]))
-        forehead, brow, lid_band = (
-            np.median(lightness[i * ACROSS : (i + 1) * ACROSS, :ALONG], axis=0) for i in range(3)
-        )
-        skin = float(lightness[3 * ACROSS :, :CHEEK_GRID][in_disc].mean())
+    for (forehead, brow, lid_band), around in zip(bands, lightness, strict=True):
+        skin = float(around[3 * ACROSS :, :CHEEK_GRID][in_disc].mean())
         dark = float(np.median(brow[inner]))
         contrast = skin - dark
         if contrast < MIN_CONTRAST:

@@ -370,10 +370,13 @@ def _circle_rows(radius: int) -> Array:
 
 def fill_disc(shape: tuple[int, ...], centre: tuple[int, int], radius: int) -> Array:
     """A bool HxW mask of a filled circle of ``radius`` about ``centre`` (x, y), as OpenCV draws one."""
-    widths = _circle_rows(max(0, radius))
-    rows = centre[1] + np.arange(-radius, radius + 1)
-    used = widths >= 0
-    return _paint(shape, rows[used], centre[0] - widths[used], centre[0] + widths[used] + 1)
+    radius = max(0, radius)
+    height, width = shape[:2]
+    half = np.full(height, -1, dtype=np.int64)  # each row's half-width, -1 where the disc is not
+    rows = np.arange(max(0, centre[1] - radius), min(height, centre[1] + radius + 1))
+    half[rows] = _circle_rows(radius)[rows - centre[1] + radius]
+    inside: Array = np.abs(np.arange(width) - centre[0]) <= half[:, None]
+    return inside
 
 
 # -- resampling ---------------------------------------------------------------------------------------
@@ -388,6 +391,25 @@ def _stack(planes: list[Array], like: Array) -> Array:
     return out
 
 
+def _span_sums(image: Array, starts: Array, dtype: type) -> Array:
+    """``np.add.reduceat(image, starts, axis=0, dtype=dtype)`` for increasing ``starts``, to the bit:
+    reduceat adds to a span's first row the sum of the others, which NumPy adds one after the other
+    while they are fewer than 8 (pairwise beyond). Here a row of every span at a time (reduceat along
+    the rows costs several times more); spans of more than 8 rows are left to reduceat."""
+    counts = np.diff(starts, append=len(image))
+    longest = int(counts.max())
+    if longest > 8:
+        return np.add.reduceat(image, starts, axis=0, dtype=dtype)
+    sums: Array = image[starts].astype(dtype)
+    if longest > 1:
+        shape = (-1,) + (1,) * (image.ndim - 1)
+        rest = image[np.minimum(starts + 1, len(image) - 1)].astype(dtype)
+        for k in range(2, longest):
+            np.add(rest, image[np.minimum(starts + k, len(image) - 1)], out=rest, where=(counts > k).reshape(shape))
+        np.add(sums, rest, out=sums, where=(counts > 1).reshape(shape))
+    return sums
+
+
 def _area_rows(image: Array, n_out: int) -> Array:
     """The mean over each of ``n_out`` equal spans of rows of ``image`` (fewer than its rows), rows
     that a span's ends cut weighted by the part inside it; float32. Block by block: whole rows
@@ -397,8 +419,8 @@ def _area_rows(image: Array, n_out: int) -> Array:
     whole = np.minimum(np.floor(edges).astype(np.int64), n_in)
     cut = (edges - whole).astype(np.float32).reshape([n_out + 1] + [1] * (image.ndim - 1))
     exact = image.dtype == np.uint8 and n_in / n_out < 256
-    # Each span's whole rows in one call (a span has at least one: fewer rows come out than go in).
-    blocks = np.add.reduceat(image[: whole[-1]], whole[:-1], axis=0, dtype=np.uint16 if exact else np.float32)
+    # Each span's whole rows (a span has at least one: fewer rows come out than go in).
+    blocks = _span_sums(image[: whole[-1]], whole[:-1], np.uint16 if exact else np.float32)
     sums = blocks.astype(np.float32, copy=False)
     sums -= image[whole[:-1]] * cut[:-1]
     tail = np.where((whole[1:] < n_in).reshape(cut[1:].shape), cut[1:], np.float32(0))
@@ -523,25 +545,29 @@ def sample_bilinear(image: Array, xs: Array, ys: Array, *, zero_outside: bool = 
 def _bilinear_fixed(image: Array, fx: Array, fy: Array, zero_outside: bool) -> Array:
     """:func:`sample_bilinear` at points given in 1/32 of a pixel (int32; ``fx`` and ``fy`` may be a
     row and a column that broadcast to the points' shape)."""
-    height, width = image.shape[:2]
-    x0, y0 = fx >> _TAB_BITS, fy >> _TAB_BITS
-    tx, ty = fx & (_TAB - 1), fy & (_TAB - 1)
-    # The four neighbours' weights, (32 - t) or t across times (32 - t) or t down: OpenCV's 15-bit
-    # weights over 32, so that the sum, (s x 32 + 2**14) >> 15 in OpenCV, is (s + 2**9) >> 10 here.
-    # Worked out per point, not per channel: the pixels are the only per-channel arrays.
-    weights = [(_TAB - tx) * (_TAB - ty), tx * (_TAB - ty), (_TAB - tx) * ty, tx * ty]
-    columns = (np.clip(x0, 0, width - 1), np.clip(x0 + 1, 0, width - 1))
-    lines = (np.clip(y0, 0, height - 1) * width, np.clip(y0 + 1, 0, height - 1) * width)
-    if zero_outside:
-        # A neighbour outside the image counts as black: its weight is 0.
-        inside_x = [(x >= 0) & (x < width) for x in (x0, x0 + 1)]
-        inside_y = [(y >= 0) & (y < height) for y in (y0, y0 + 1)]
-        weights = [w * (inside_x[i % 2] & inside_y[i // 2]) for i, w in enumerate(weights)]
-    flat = image.reshape(-1, image.shape[2])
-    total = np.full((*np.broadcast_shapes(fx.shape, fy.shape), image.shape[2]), 1 << (2 * _TAB_BITS - 1), np.int32)
-    for i, weight in enumerate(weights):
-        total += np.take(flat, lines[i // 2] + columns[i % 2], axis=0) * weight[..., None]
-    out: Array = (total >> (2 * _TAB_BITS)).astype(np.uint8)
+    height, width, channels = image.shape
+    fx, fy = np.broadcast_arrays(fx.ravel() if fx.ndim == fy.ndim == 1 else fx, fy)
+    shape = fx.shape
+    fx, fy = fx.ravel(), fy.ravel()
+    left, right, w_left, w_right = _taps(fx, width, zero_outside)
+    top, bottom, w_top, w_bottom = _taps(fy, height, zero_outside)
+    # OpenCV's 15-bit weights are (32 - t) or t across times (32 - t) or t down, over 32: its sum,
+    # (s x 32 + 2**14) >> 15, is (s + 2**9) >> 10 here. The weights factor, so the two pairs of
+    # neighbours are blended across first (exact in 16 bits), then down. Per channel, the values of
+    # a point side by side in one long line, which NumPy multiplies far faster than pixels of 3.
+    flat = image.reshape(-1, channels)
+    top, bottom = top * width, bottom * width
+
+    def across(line: Array) -> Array:
+        blend: Array = np.take(flat, line + left, axis=0).ravel() * np.repeat(w_left, channels)
+        blend += np.take(flat, line + right, axis=0).ravel() * np.repeat(w_right, channels)
+        return blend
+
+    total = across(top) * np.repeat(w_top.astype(np.uint32), channels)
+    total += across(bottom) * np.repeat(w_bottom.astype(np.uint32), channels)
+    total += 1 << (2 * _TAB_BITS - 1)
+    total >>= 2 * _TAB_BITS
+    out: Array = total.astype(np.uint8).reshape(*shape, channels)
     return out
 
 
@@ -582,32 +608,98 @@ def warp_perspective(image: Array, matrix: Array, size: tuple[int, int], *, zero
     width, height = size
     m = _invert3(matrix)
     block = min(1024 // min(16, height), width)
-    columns = np.arange(width, dtype=np.float64)
-    starts = (columns // block) * block
-    steps = columns - starts
+    starts = np.arange(0, width, block, dtype=np.float64)
+    steps = np.arange(width, dtype=np.float64) - np.repeat(starts, block)[:width]
     rows = np.arange(height, dtype=np.float64)[:, None]
     if m[0][1] == m[1][0] == m[2][0] == m[2][1] == 0:
         # Neither turned nor in perspective (a letterbox): x hangs on the column alone and y on the
         # row alone (the other's terms are zeros), so each is worked out once, not once a pixel.
-        fx, _ = _fixed_coordinates(m, starts, steps, rows[:1])
-        _, fy = _fixed_coordinates(m, starts[:1], steps[:1], rows)
-    else:
-        fx, fy = _fixed_coordinates(m, starts, steps, rows)
+        fx, _ = _fixed_coordinates(m, (starts, block, steps), rows[:1])
+        _, fy = _fixed_coordinates(m, (starts[:1], block, steps[:1]), rows)
+        return _bilinear_separable(image, fx[0], fy[:, 0], zero_outside)
+    fx, fy = _fixed_coordinates(m, (starts, block, steps), rows)
     return _bilinear_fixed(image, fx, fy, zero_outside)
 
 
-def _fixed_coordinates(m: list[list[float]], starts: Array, steps: Array, rows: Array) -> tuple[Array, Array]:
-    """Where :func:`warp_perspective` (the inverse matrix ``m``) reads the output's pixels (columns
-    given by their block's start and the step from it, and ``rows``), in 1/32 of a pixel."""
-    x0 = m[0][0] * starts + m[0][1] * rows + m[0][2]
-    y0 = m[1][0] * starts + m[1][1] * rows + m[1][2]
-    w0 = m[2][0] * starts + m[2][1] * rows + m[2][2]
-    w = w0 + m[2][0] * steps
-    w = np.where(w != 0, _TAB / np.where(w != 0, w, 1), 0)
+def _taps(fixed: Array, n: int, zero_outside: bool) -> tuple[Array, Array, Array, Array]:
+    """Along one axis, for points in 1/32 of a pixel: the two neighbours (clipped to the ``n``
+    pixels) and their weights (32 - t and t; 0 for a neighbour past the edge with ``zero_outside``)."""
+    low = fixed >> _TAB_BITS
+    t = (fixed & (_TAB - 1)).astype(np.uint16)
+    first, second = _TAB - t, t
+    if zero_outside:
+        first = first * ((low >= 0) & (low < n))
+        second = second * ((low >= -1) & (low < n - 1))
+    # np.minimum and np.maximum, not np.clip: its Python wrapper costs more than the work here.
+    first_index = np.minimum(np.maximum(low, 0), n - 1)
+    second_index = np.minimum(np.maximum(low + 1, 0), n - 1)
+    return first_index, second_index, first.astype(np.uint16), second.astype(np.uint16)
+
+
+def _bilinear_separable(image: Array, fx: Array, fy: Array, zero_outside: bool) -> Array:
+    """:func:`_bilinear_fixed` on the grid of the columns ``fx`` by the rows ``fy`` (1/32 of a pixel,
+    1-D). The integer weights are a row's times a column's, so the sum is the same when the rows read
+    are first blended down (whole rows copied, exact in 16 bits) and those then across: a tenth of
+    the gathers. The rows are long lines of values (a pixel's channels side by side), which NumPy
+    multiplies far faster than pixels of 3. Rows and columns that read nothing but black past the
+    edges (a letterbox's bands) are left black without being worked out."""
+    height, width, channels = image.shape
+    top, bottom, w_top, w_bottom = _taps(fy, height, zero_outside)
+    left, right, w_left, w_right = _taps(fx, width, zero_outside)
+    out = np.zeros((len(fy), len(fx), channels), dtype=np.uint8)
+    live_rows, live_columns = np.flatnonzero(w_top | w_bottom), np.flatnonzero(w_left | w_right)
+    if not len(live_rows) or not len(live_columns):
+        return out
+    rows = slice(live_rows[0], live_rows[-1] + 1)
+    columns = slice(live_columns[0], live_columns[-1] + 1)
+    lines = image.reshape(height, width * channels)
+    down = lines[top[rows]] * w_top[rows, None]
+    down += lines[bottom[rows]] * w_bottom[rows, None]
+    down = down.reshape(-1, width, channels)
+    n = len(down)
+    total = np.take(down, left[columns], axis=1).reshape(n, -1) * np.repeat(w_left[columns].astype(np.uint32), channels)
+    total += np.take(down, right[columns], axis=1).reshape(n, -1) * np.repeat(
+        w_right[columns].astype(np.uint32), channels
+    )
+    total += 1 << (2 * _TAB_BITS - 1)
+    total >>= 2 * _TAB_BITS
+    out[rows, columns] = total.reshape(n, -1, channels)
+    return out
+
+
+def _fixed_coordinates(m: list[list[float]], columns: tuple[Array, int, Array], rows: Array) -> tuple[Array, Array]:
+    """Where :func:`warp_perspective` (the inverse matrix ``m``) reads the output's pixels, in 1/32
+    of a pixel: ``columns`` given as the starts of their blocks, the blocks' width and each column's
+    step from its block's start; ``rows`` a column. A block's start is worked out once a row, then
+    spread over its columns."""
+    starts, block, steps = columns
+
+    def per_pixel(row: list[float]) -> Array:
+        at_start = row[0] * starts + row[1] * rows + row[2]
+        out: Array = np.repeat(at_start, block, axis=1)[:, : len(steps)]
+        out += row[0] * steps
+        return out
+
+    w: Array | float
+    # A turned crop's perspective terms are rounding noise (1e-18): where they cannot move the
+    # divisor off m[2][2] by half its last bit anywhere, it is that constant, and the points are
+    # the same without a division per pixel.
+    reach = abs(m[2][0]) * (float(starts[-1]) + float(steps.max())) + abs(m[2][1]) * float(rows.max())
+    if m[2][2] != 0 and reach < float(np.spacing(abs(m[2][2]))) / 8:
+        w = _TAB / m[2][2]
+    else:
+        w = per_pixel(m[2])
+        nonzero = w != 0
+        np.divide(_TAB, w, out=w, where=nonzero)
+        w[~nonzero] = 0
     limit = float(np.iinfo(np.int32).max)
-    fx = np.rint(np.clip((x0 + m[0][0] * steps) * w, -limit - 1, limit)).astype(np.int32)
-    fy = np.rint(np.clip((y0 + m[1][0] * steps) * w, -limit - 1, limit)).astype(np.int32)
-    return fx, fy
+    fixed = []
+    for row in m[:2]:
+        value = per_pixel(row)
+        value *= w
+        np.clip(value, -limit - 1, limit, out=value)
+        fixed.append(np.rint(value, out=value).astype(np.int32))
+    return fixed[0], fixed[1]
 
 
 def perspective_from_points(source: Array, target: Array) -> Array:

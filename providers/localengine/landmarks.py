@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
@@ -70,6 +71,9 @@ REGION = 2.2
 
 @dataclass(frozen=True)
 class Landmarks:
+    """The mesh's points and what they measure; each measure worked out once (the checks ask for
+    the roll, the eyes' centre and the face's width many times)."""
+
     #: (478, 3): x and y in the photo's pixels, z (depth) on the scale of x.
     points: Array
 
@@ -84,7 +88,7 @@ class Landmarks:
     def eye_right(self) -> Array:
         return self._xy(IRIS_RIGHT)
 
-    @property
+    @cached_property
     def eye_centre(self) -> Array:
         return (self.eye_left + self.eye_right) / 2
 
@@ -92,7 +96,7 @@ class Landmarks:
     def chin(self) -> Array:
         return self._xy(CHIN)
 
-    @property
+    @cached_property
     def face_width(self) -> float:
         """Between where the face meets the ears (GA 461 measures face width there)."""
         return float(np.linalg.norm(self._xy(FACE_SIDE_RIGHT) - self._xy(FACE_SIDE_LEFT)))
@@ -109,12 +113,13 @@ class Landmarks:
         crown: Array = 2 * self.eye_centre - self.chin
         return crown
 
-    @property
+    @cached_property
     def roll(self) -> float:
         """Degrees the eye line is tilted from level (positive: the right eye lower)."""
         dx, dy = self.eye_right - self.eye_left
         return math.degrees(math.atan2(dy, dx))
 
+    @cached_property
     def _normal(self) -> Array:
         """The unit normal of the plane through both outer eye corners and the mouth corners."""
         p = self.points
@@ -127,12 +132,12 @@ class Landmarks:
     @property
     def yaw(self) -> float:
         """Degrees the face is turned left or right from facing the camera."""
-        return math.degrees(math.asin(float(np.clip(self._normal()[0], -1, 1))))
+        return math.degrees(math.asin(float(np.clip(self._normal[0], -1, 1))))
 
     @property
     def pitch(self) -> float:
         """Degrees the face is turned up or down from facing the camera."""
-        return math.degrees(math.asin(float(np.clip(self._normal()[1], -1, 1))))
+        return math.degrees(math.asin(float(np.clip(self._normal[1], -1, 1))))
 
     def _ratio(self, top: int, bottom: int, left: int, right: int) -> float:
         return float(

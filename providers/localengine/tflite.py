@@ -15,6 +15,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -56,28 +57,40 @@ def landmarks_to_transform_matrix(options: Mapping[str, Any], landmarks: Array) 
     return matrix[None]
 
 
+@lru_cache(maxsize=4)
+def _pixel_grid(height: int, width: int) -> tuple[Array, Array]:
+    """The columns and rows of a ``height`` x ``width`` crop's pixels, as float32 grids."""
+    ys, xs = np.mgrid[0:height, 0:width].astype(np.float32)
+    return xs, ys
+
+
 def transform_tensor_bilinear(options: Mapping[str, Any], features: Array, matrix: Array) -> Array:
     """The ``output_height`` x ``output_width`` crop of a feature map (1, H, W, C) that ``matrix``
     maps onto, sampled bilinearly; zero where a sample falls outside the map."""
-    height, width = features.shape[1:3]
+    height, width, channels = features.shape[1:4]
     out_h, out_w = int(options["output_height"]), int(options["output_width"])
     m = matrix.reshape(4, 4).astype(np.float32)
     # Pixel centres: the kernel shifts the translation by half a pixel on both sides.
     x_shift = m[0, 3] + m[0, 0] * 0.5 + m[0, 1] * 0.5 - 0.5
     y_shift = m[1, 3] + m[1, 0] * 0.5 + m[1, 1] * 0.5 - 0.5
-    ys, xs = np.mgrid[0:out_h, 0:out_w].astype(np.float32)
-    tx = m[0, 0] * xs + m[0, 1] * ys + x_shift
-    ty = m[1, 0] * xs + m[1, 1] * ys + y_shift
+    xs, ys = _pixel_grid(out_h, out_w)
+    tx = (m[0, 0] * xs + m[0, 1] * ys + x_shift).ravel()
+    ty = (m[1, 0] * xs + m[1, 1] * ys + y_shift).ravel()
     inside = (tx >= 0) & (tx <= width - 1) & (ty >= 0) & (ty <= height - 1)
     x0, y0 = np.floor(tx), np.floor(ty)
-    right, lower = (tx - x0)[..., None], (ty - y0)[..., None]
-    x0i, y0i = x0.astype(np.int64), y0.astype(np.int64)
-    padded = np.pad(features[0], ((0, 1), (0, 1), (0, 0)))  # the right and lower neighbours of the edge read 0
-    x0i, y0i = np.clip(x0i, 0, width - 1), np.clip(y0i, 0, height - 1)
-    upper = (1 - right) * padded[y0i, x0i] + right * padded[y0i, x0i + 1]
-    below = (1 - right) * padded[y0i + 1, x0i] + right * padded[y0i + 1, x0i + 1]
-    result = np.where(inside[..., None], lower * below + (1 - lower) * upper, 0).astype(np.float32)
-    return result[None]
+    right, lower = (tx - x0)[:, None], (ty - y0)[:, None]
+    # Neighbours past the map's edges are read clipped: they weigh 0 (a sample on the last row or
+    # column) or the sample is outside and zeroed.
+    x0i = np.clip(x0.astype(np.int64), 0, width - 1)
+    y0i = np.clip(y0.astype(np.int64), 0, height - 1) * width
+    x1i, y1i = np.minimum(x0i + 1, width - 1), np.minimum(y0i + width, (height - 1) * width)
+    flat = features.reshape(-1, channels)
+    upper = (1 - right) * flat[y0i + x0i] + right * flat[y0i + x1i]
+    below = (1 - right) * flat[y1i + x0i] + right * flat[y1i + x1i]
+    result = lower * below + (1 - lower) * upper
+    result[~inside] = 0
+    out: Array = result.astype(np.float32, copy=False).reshape(1, out_h, out_w, channels)
+    return out
 
 
 def transform_landmarks(_options: Mapping[str, Any], landmarks: Array, matrix: Array) -> Array:
@@ -202,7 +215,9 @@ def _split(content: bytes) -> tuple[list[_Part | _Custom], tuple[int, ...], tupl
     for number in range(max((n for n, _ in operators), default=0) + 1):
         custom = [op for n, op in operators if n == number and custom_name(op) is not None]
         for operator in custom:
-            options = flexbuffers.Loads(bytes(operator.customOptions)) if operator.customOptions is not None else {}
+            loaded = flexbuffers.Loads(bytes(operator.customOptions)) if operator.customOptions is not None else {}
+            # Vectors (the landmarks' indices) as arrays once, not once a run.
+            options = {key: np.asarray(v) if isinstance(v, list) else v for key, v in loaded.items()}
             inputs = tuple(int(i) for i in operator.inputs if i >= 0)
             name = custom_name(operator)
             assert name is not None

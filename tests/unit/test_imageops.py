@@ -109,6 +109,25 @@ def test_discs_and_polygons() -> None:
     assert disc.sum(axis=1).tolist() == [0, 1, 5, 5, 7, 5, 5, 1, 0]
     square = imageops.fill_polygon((6, 6), np.array([[1, 1], [4, 1], [4, 4], [1, 4]]))
     assert square.sum() == 16 and square[1:5, 1:5].all()
+    # Cut by the picture's edges: the rows and columns inside it.
+    assert imageops.fill_disc((5, 5), (0, 0), 3).sum(axis=1).tolist() == [4, 3, 3, 1, 0]
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.uint16])
+def test_span_sums_are_reduceats_to_the_bit(dtype: type) -> None:
+    """resize_area's sums of whole rows: NumPy's reduceat adds a span's first row to the pairwise sum
+    of the others; the row-at-a-time sums must give the same floats, up to spans of 8 rows and past."""
+    rng = np.random.default_rng(7)
+    for rows in (3, 17, 40, 200):
+        image = (
+            rng.uniform(0, 255, (rows, 13)).astype(np.float32)
+            if dtype == np.float32
+            else rng.integers(0, 256, (rows, 13, 3), dtype=np.uint8)
+        )
+        for spans in range(1, rows + 1, 3):
+            starts = np.unique(np.linspace(0, rows - 1, spans).astype(np.int64))
+            expected = np.add.reduceat(image, starts, axis=0, dtype=dtype)
+            assert np.array_equal(imageops._span_sums(image, starts, dtype), expected)
 
 
 def test_resize_area_averages_what_each_pixel_covers() -> None:
