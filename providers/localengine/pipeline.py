@@ -256,14 +256,16 @@ def _guided_filter(guide: Array, source: Array, radius: int, eps: float) -> Arra
     return filtered
 
 
-def _face_and_ears(marks: Landmarks, linear: Array, offset: Array, size: tuple[int, int]) -> Array:
-    """Where the face and the ears are in the finished photo (``linear`` and ``offset`` map the
-    photo into it): the cut-out's edge refinement never takes anything there."""
+def _face_and_ears(marks: Landmarks, linear: Array, offset: Array, size: tuple[int, int]) -> tuple[Array, Array]:
+    """Where the face is in the finished photo (``linear`` and ``offset`` map the photo into it),
+    and the face with the ears and temples around it: the cut-out's edge refinement never takes
+    anything from the face, and from the ring around it only where the colours are far apart (see
+    matting.refine_edges)."""
     oval = marks.points[list(FACE_OVAL), :2] @ linear.T + offset
     outline = imageops.fill_polygon((size[1], size[0]), oval)
     # The ears stand out past the face's outline by about a tenth of its width, the temples' hair more.
     ears = max(1, round(EARS * marks.face_width * float(np.sqrt(abs(np.linalg.det(linear))))))
-    return imageops.dilate_disc(outline, ears)
+    return outline, imageops.dilate_disc(outline, ears)
 
 
 def _source_window(
@@ -344,9 +346,9 @@ def compose(
     outside = beyond.Outside.of(linear, offset, rgb.shape, size)
     beyond.check(outside, alpha > beyond.SOLID, widened.sure)
     image = beyond.smooth_below(image, alpha, outside.below)
-    protected = _face_and_ears(marks, linear, offset, (width, height))
+    outline, protected = _face_and_ears(marks, linear, offset, (width, height))
     # The shoulders made up past the sides have an outline of their own, and no old background.
-    alpha = matting.refine_edges(image, alpha, protected | outside.left | outside.right)
+    alpha = matting.refine_edges(image, alpha, protected | outside.left | outside.right, ring=protected & ~outline)
     foreground = matting.foreground(image, alpha)
     backdrop = background(width, height, bg_color, bg_color2)
     # The doubt is measured before the flyaway strands are taken away: what they hid is what the

@@ -154,3 +154,25 @@ def test_a_flyaway_strand_is_taken_away_and_locks_and_the_face_stay() -> None:
     np.testing.assert_array_equal(tidied[30:52, 60:72], alpha[30:52, 60:72])
     np.testing.assert_array_equal(tidied[100:103, 30:60], alpha[100:103, 30:60])
     assert (tidied[210:] == 1.0).all()  # the shoulders
+
+
+@pytest.mark.parametrize(
+    ("hair", "wall", "taken"), [((20.0, 20.0, 20.0), (235.0, 225.0, 200.0), True), (GREY, (200.0, 195.0, 185.0), False)]
+)
+def test_around_the_face_the_old_background_goes_only_where_the_colours_are_far_apart(hair, wall, taken) -> None:
+    # Hair (left half) beside a wall, a patch of the wall between the locks that the mask kept, all
+    # of it in the ring around the face; the face's own outline over the patch's lower half.
+    image = np.empty((240, 400, 3), dtype=np.float32)
+    image[:, :200] = hair
+    image[:, 200:] = wall
+    image[80:160, 194:200] = wall  # the wall seen between the locks
+    alpha = np.zeros((240, 400), dtype=np.float32)
+    alpha[:, :200] = 1.0
+    protected = np.zeros((240, 400), dtype=bool)
+    protected[:, 120:280] = True
+    face = np.zeros((240, 400), dtype=bool)
+    face[120:, 120:280] = True
+    refined = matting.refine_edges(image, alpha, protected, ring=protected & ~face)
+    assert bool(refined[84:116, 195:200].max() < 0.1) is taken
+    np.testing.assert_array_equal(refined[120:], alpha[120:])  # the face never changes
+    assert refined[:, :180].min() == 1.0
