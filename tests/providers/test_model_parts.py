@@ -75,6 +75,16 @@ def test_parts_that_are_not_this_models_are_cut_again_not_used(mesh, monkeypatch
     assert parts.load(path.read_bytes(), source) == plan  # written again, good this time
 
 
+def test_a_folder_that_cannot_be_written_leaves_the_model_cut_on_every_load(mesh, monkeypatch):
+    def read_only(path: Path, plan: tflite.Plan, source: bytes) -> None:
+        raise PermissionError(13, "Permission denied", str(path))
+
+    monkeypatch.setattr(parts, "write", read_only)
+    cuts = _cuts(monkeypatch)
+    assert parts.plan_of(mesh) == parts.plan_of(mesh) and len(cuts) == 2
+    assert not parts.parts_path(mesh).exists()
+
+
 def test_a_model_without_custom_operations_is_one_part_and_no_file(tmp_path):
     detector = Path(shutil.copy(tflite_path(FACE_DETECTOR_FILES[0]), tmp_path / FACE_DETECTOR_FILES[0]))
     plan = parts.plan_of(detector)
