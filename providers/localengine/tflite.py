@@ -183,7 +183,8 @@ def needs_split(content: bytes) -> bool:
 
 def split(content: bytes) -> Plan:
     """The model as a :class:`Plan`: one part where it has no custom operations (unpacking and
-    packing it again costs a tenth of a second), else parts of standard operations between them."""
+    packing it again costs a tenth of a second), else parts of standard operations between them.
+    Plans are kept on disk (parts.py): raise ``parts.VERSION`` when what this makes changes."""
     from ai_edge_litert import schema_py_generated as schema
     from flatbuffers import flexbuffers
 

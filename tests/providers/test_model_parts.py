@@ -3,6 +3,7 @@ are the parts of exactly this model, cut again otherwise."""
 
 from __future__ import annotations
 
+import hashlib
 import shutil
 from pathlib import Path
 
@@ -13,6 +14,11 @@ pytest.importorskip("ai_edge_litert", reason="the photobot[local] extra is not i
 
 from providers.localengine import install, parts, tflite
 from providers.localengine.files import FACE_DETECTOR_FILES, FACE_MESH_FILE, tflite_path
+
+#: The parts file of the pinned Face Mesh, by the version of the cutting that makes it. A change to
+#: tflite.split that changes the file must come with a new parts.VERSION, or files cut the old way
+#: would still be used.
+CUT_BY_VERSION = {1: "2abdc565d1f3b09d7b139bdcb3ed52b01ec08fc41a3802ffb60f9e760b1cc5ce"}
 
 
 @pytest.fixture
@@ -98,3 +104,9 @@ def test_photobot_models_writes_face_meshs_parts(mesh, monkeypatch):
     install.install_models(mesh.parent)
     source = mesh.read_bytes()
     assert parts.load(parts.parts_path(mesh).read_bytes(), source) == tflite.split(source)
+
+
+def test_a_change_to_the_cutting_comes_with_a_new_version(mesh):
+    source = mesh.read_bytes()
+    cut = hashlib.sha256(parts.dump(tflite.split(source), source)).hexdigest()
+    assert CUT_BY_VERSION.get(parts.VERSION) == cut
