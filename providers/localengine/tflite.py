@@ -110,7 +110,9 @@ CUSTOM_OPS: dict[str, CustomOp] = {
 
 
 @dataclass(frozen=True)
-class _Custom:
+class Custom:
+    """One of MediaPipe's operations (``CUSTOM_OPS``), run between the parts."""
+
     name: str
     options: Mapping[str, Any]
     inputs: tuple[int, ...]
@@ -118,7 +120,27 @@ class _Custom:
 
 
 @dataclass(frozen=True)
-class _Part:
+class Part:
+    """A model of standard operations (.tflite bytes) and which of the whole model's tensors it
+    reads and writes."""
+
+    content: bytes
+    inputs: tuple[int, ...]
+    outputs: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class Plan:
+    """How a model runs: its parts and custom operations in an order that computes every tensor
+    before it is read, and the whole model's inputs and outputs."""
+
+    steps: tuple[Part | Custom, ...]
+    inputs: tuple[int, ...]
+    outputs: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class _Loaded:
     interpreter: Any
     inputs: tuple[int, ...]
     outputs: tuple[int, ...]
@@ -128,15 +150,30 @@ class TfliteModel:
     """A .tflite model: ``run`` takes its input tensors and returns its output tensors in the
     model's order. One call at a time (the interpreters keep their tensors)."""
 
-    def __init__(self, content: bytes) -> None:
+    def __init__(self, plan: Plan) -> None:
+        from ai_edge_litert.interpreter import Interpreter
+
         self._lock = threading.Lock()
-        self._steps, self._inputs, self._outputs = _split(content)
+        self._inputs, self._outputs = plan.inputs, plan.outputs
+        self._steps: list[_Loaded | Custom] = []
+        for step in plan.steps:
+            if isinstance(step, Custom):
+                self._steps.append(step)
+                continue
+            interpreter = Interpreter(model_content=step.content, num_threads=THREADS)
+            interpreter.allocate_tensors()
+            self._steps.append(_Loaded(interpreter, step.inputs, step.outputs))
+
+    @classmethod
+    def of(cls, content: bytes) -> TfliteModel:
+        """The model in ``content``, cut into parts where it has custom operations."""
+        return cls(split(content))
 
     def run(self, *inputs: Array) -> list[Array]:
         with self._lock:
             values: dict[int, Array] = dict(zip(self._inputs, inputs, strict=True))
             for step in self._steps:
-                if isinstance(step, _Custom):
+                if isinstance(step, Custom):
                     args = [values[index] for index in step.inputs]
                     values[step.output] = CUSTOM_OPS[step.name](step.options, *args)
                     continue
@@ -148,23 +185,28 @@ class TfliteModel:
             return [values[index] for index in self._outputs]
 
 
-def _split(content: bytes) -> tuple[list[_Part | _Custom], tuple[int, ...], tuple[int, ...]]:
-    """The model as steps: parts run by LiteRT and custom operations between them, in an order
-    that computes every tensor before it is read; and the model's inputs and outputs."""
-    import flatbuffers
+def needs_split(content: bytes) -> bool:
+    """Whether the model has operations that only MediaPipe's framework registers."""
     from ai_edge_litert import schema_py_generated as schema
-    from ai_edge_litert.interpreter import Interpreter
+
+    root = schema.Model.GetRootAsModel(content, 0)
+    codes = {root.OperatorCodes(i).CustomCode() for i in range(root.OperatorCodesLength())}
+    return bool({code.decode() for code in codes if code} & CUSTOM_OPS.keys())
+
+
+def split(content: bytes) -> Plan:
+    """The model as a :class:`Plan`: one part where it has no custom operations (unpacking and
+    packing it again costs a tenth of a second), else parts of standard operations between them.
+    Plans are kept on disk (parts.py): raise ``parts.VERSION`` when what this makes changes."""
+    from ai_edge_litert import schema_py_generated as schema
     from flatbuffers import flexbuffers
 
     root = schema.Model.GetRootAsModel(content, 0)
-    codes_used = {root.OperatorCodes(i).CustomCode() for i in range(root.OperatorCodesLength())}
-    if not {code.decode() for code in codes_used if code} & CUSTOM_OPS.keys():
-        # Nothing to cut: the model as it is (unpacking and packing it again costs a tenth of a second).
-        whole = Interpreter(model_content=content, num_threads=THREADS)
-        whole.allocate_tensors()
-        inputs = tuple(int(d["index"]) for d in whole.get_input_details())
-        outputs = tuple(int(d["index"]) for d in whole.get_output_details())
-        return [_Part(whole, inputs, outputs)], inputs, outputs
+    if not needs_split(content):
+        subgraph = root.Subgraphs(0)
+        inputs = tuple(int(i) for i in subgraph.InputsAsNumpy())
+        outputs = tuple(int(i) for i in subgraph.OutputsAsNumpy())
+        return Plan((Part(content, inputs, outputs),), inputs, outputs)
     model = schema.ModelT.InitFromObj(root)
     graph = model.subgraphs[0]
     codes = model.operatorCodes
@@ -210,7 +252,7 @@ def _split(content: bytes) -> tuple[list[_Part | _Custom], tuple[int, ...], tupl
     for index in outputs:
         read_later[index] = 1 << 30
 
-    steps: list[_Part | _Custom] = []
+    steps: list[Part | Custom] = []
     original = (graph.operators, graph.inputs, graph.outputs)
     for number in range(max((n for n, _ in operators), default=0) + 1):
         custom = [op for n, op in operators if n == number and custom_name(op) is not None]
@@ -221,7 +263,7 @@ def _split(content: bytes) -> tuple[list[_Part | _Custom], tuple[int, ...], tupl
             inputs = tuple(int(i) for i in operator.inputs if i >= 0)
             name = custom_name(operator)
             assert name is not None
-            steps.append(_Custom(name, options, inputs, int(operator.outputs[0])))
+            steps.append(Custom(name, options, inputs, int(operator.outputs[0])))
         builtin = [op for n, op in operators if n == number and custom_name(op) is None]
         if not builtin:
             continue
@@ -236,10 +278,28 @@ def _split(content: bytes) -> tuple[list[_Part | _Custom], tuple[int, ...], tupl
                 folded.insert(0, op)
                 needed.update(int(i) for i in op.inputs)
         graph.operators, graph.inputs, graph.outputs = folded + builtin, list(part_inputs), list(part_outputs)
-        builder = flatbuffers.Builder(len(content) + 1024)
-        builder.Finish(model.Pack(builder), file_identifier=b"TFL3")
-        interpreter = Interpreter(model_content=bytes(builder.Output()), num_threads=THREADS)
-        interpreter.allocate_tensors()
-        steps.append(_Part(interpreter, part_inputs, part_outputs))
+        steps.append(Part(_packed(model, graph, folded + builtin), part_inputs, part_outputs))
     graph.operators, graph.inputs, graph.outputs = original
-    return steps, tuple(int(i) for i in graph.inputs), outputs
+    return Plan(tuple(steps), tuple(int(i) for i in graph.inputs), outputs)
+
+
+def _packed(model: Any, graph: Any, operators: list[Any]) -> bytes:
+    """The model as a .tflite file with only the weights its ``operators`` read (a part with every
+    buffer of the whole model would repeat all its weights): the tensors keep their indices, those
+    the part does not touch point at buffer 0, TensorFlow Lite's empty one."""
+    import flatbuffers
+
+    touched = {int(i) for op in operators for i in (*op.inputs, *op.outputs) if i >= 0}
+    buffers, original = model.buffers, [tensor.buffer for tensor in graph.tensors]
+    kept: dict[int, int] = {0: 0}
+    for index, tensor in enumerate(graph.tensors):
+        tensor.buffer = kept.setdefault(tensor.buffer, len(kept)) if index in touched else 0
+    model.buffers = [buffers[old] for old in kept]
+    try:
+        builder = flatbuffers.Builder(1024)
+        builder.Finish(model.Pack(builder), file_identifier=b"TFL3")
+        return bytes(builder.Output())
+    finally:
+        model.buffers = buffers
+        for tensor, buffer in zip(graph.tensors, original, strict=True):
+            tensor.buffer = buffer
