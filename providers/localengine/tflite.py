@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
@@ -111,12 +111,19 @@ CUSTOM_OPS: dict[str, CustomOp] = {
 
 @dataclass(frozen=True)
 class Custom:
-    """One of MediaPipe's operations (``CUSTOM_OPS``), run between the parts."""
+    """One of MediaPipe's operations (``CUSTOM_OPS``), run between the parts: its ``options`` as the
+    model holds them (parts.py keeps them on disk as JSON), and as its run reads them."""
 
     name: str
     options: Mapping[str, Any]
     inputs: tuple[int, ...]
     output: int
+    #: ``options`` with vectors (the landmarks' indices) as arrays, made once, not once a run.
+    run_options: Mapping[str, Any] = field(init=False, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        arrays = {key: np.asarray(value) if isinstance(value, list) else value for key, value in self.options.items()}
+        object.__setattr__(self, "run_options", arrays)
 
 
 @dataclass(frozen=True)
@@ -175,7 +182,7 @@ class TfliteModel:
             for step in self._steps:
                 if isinstance(step, Custom):
                     args = [values[index] for index in step.inputs]
-                    values[step.output] = CUSTOM_OPS[step.name](step.options, *args)
+                    values[step.output] = CUSTOM_OPS[step.name](step.run_options, *args)
                     continue
                 for index in step.inputs:
                     step.interpreter.set_tensor(index, values[index])
@@ -257,9 +264,7 @@ def split(content: bytes) -> Plan:
     for number in range(max((n for n, _ in operators), default=0) + 1):
         custom = [op for n, op in operators if n == number and custom_name(op) is not None]
         for operator in custom:
-            loaded = flexbuffers.Loads(bytes(operator.customOptions)) if operator.customOptions is not None else {}
-            # Vectors (the landmarks' indices) as arrays once, not once a run.
-            options = {key: np.asarray(v) if isinstance(v, list) else v for key, v in loaded.items()}
+            options = flexbuffers.Loads(bytes(operator.customOptions)) if operator.customOptions is not None else {}
             inputs = tuple(int(i) for i in operator.inputs if i >= 0)
             name = custom_name(operator)
             assert name is not None
