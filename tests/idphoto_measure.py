@@ -20,7 +20,8 @@ does not cut out with (:func:`cutout`):
 - missing: pixels well inside the person that are the background colour (a lost shoulder);
 - halo: in the top half, the ring of pixels between the hair and the background whose colour is
   neither the hair's next to it, nor the background's, nor a mix of the two (a fringe of the old
-  background's colour); the ears are left out (a lit rim of an ear is skin).
+  background's colour); the ears are left out (a lit rim of an ear is skin), and the face inside
+  its jaw line and brows (the whites of the eyes are a white background's colour).
 """
 
 from __future__ import annotations
@@ -109,28 +110,35 @@ def _disc(radius: int) -> np.ndarray:
     return cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * radius + 1, 2 * radius + 1))
 
 
-def _ears(rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _ears(rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The ears' surroundings down past the chin (earrings hang there), from the eye line and from
-    the brows (where the ears begin), as two masks; dlib runs once for both."""
+    the brows (where the ears begin), and the face inside its jaw line and brows, as three masks;
+    dlib runs once for all."""
+    import cv2
+
     height, width = rgb.shape[:2]
     below_eyes, below_brows = np.zeros((height, width), bool), np.zeros((height, width), bool)
+    face = np.zeros((height, width), np.uint8)
     detector, predictor = _dlib()
     faces = detector(rgb, 1)
     if not faces:
-        return below_eyes, below_brows
+        return below_eyes, below_brows, face.astype(bool)
     points = np.array([(p.x, p.y) for p in predictor(rgb, faces[0]).parts()], dtype=np.float64)
+    cv2.fillConvexPoly(face, cv2.convexHull(points[:27].round().astype(np.int32)), 1)
     face_width = points[16, 0] - points[0, 0]
     bottom = int(min(height, points[8, 1] + 0.1 * face_width))
     for mask, top in ((below_eyes, points[36:48, 1].mean()), (below_brows, points[17:27, 1].min())):
         for side, outwards in ((points[0, 0], -1), (points[16, 0], 1)):
             x0, x1 = sorted((side - outwards * 0.05 * face_width, side + outwards * 0.15 * face_width))
             mask[int(max(0, top)) : bottom, int(max(0, x0)) : int(min(width, x1))] = True
-    return below_eyes, below_brows
+    return below_eyes, below_brows, face.astype(bool)
 
 
-def _halo(rgb: np.ndarray, background: np.ndarray, ears: np.ndarray) -> tuple[np.ndarray, int]:
+def _halo(rgb: np.ndarray, background: np.ndarray, ears: np.ndarray, face: np.ndarray) -> tuple[np.ndarray, int]:
     """The ring's pixels off the line between the hair's colour and the background's, and how many
-    were judged. The ears (``ears``) are left out: a lit rim of an ear is skin, not a fringe."""
+    were judged. The ears (``ears``) are left out: a lit rim of an ear is skin, not a fringe; so is
+    the face (``face``): on a white background the whites of the eyes are the background's colour,
+    and the irises around them were judged a fringe."""
     import cv2
 
     height, width = rgb.shape[:2]
@@ -142,7 +150,7 @@ def _halo(rgb: np.ndarray, background: np.ndarray, ears: np.ndarray) -> tuple[np
     solid = (distance > BACKGROUND_DISTANCE) & ~cv2.dilate(near_plain.astype(np.uint8), _disc(radius)).astype(bool)
     ring = ~plain & near_plain
     ring[height // 2 :] = False
-    ring &= ~ears
+    ring &= ~ears & ~face
     window = (4 * radius + 1, 4 * radius + 1)
     weight = cv2.blur(solid.astype(np.float32), window)
     inside = cv2.blur(pixels * solid[..., None], window) / np.maximum(weight, 1e-6)[..., None]
@@ -162,13 +170,13 @@ def cutout(data: bytes, bg_color: str) -> CutOut:
     background = _background(bg_color)
     seen = _person(rgb)
     radius = max(2, round(width / 60))
-    below_eyes, ears = _ears(rgb)
+    below_eyes, ears, face = _ears(rgb)
     person = cv2.dilate(seen.astype(np.uint8), _disc(radius)).astype(bool) | below_eyes
     distance = np.abs(rgb.astype(np.float32) - background).max(axis=2)
     leftover = (distance > BACKGROUND_DISTANCE) & ~person
     core = cv2.erode(seen.astype(np.uint8), _disc(radius)).astype(bool)
     missing = core & (distance <= 25)
-    halo, judged = _halo(rgb, background, ears)
+    halo, judged = _halo(rgb, background, ears, face)
     return CutOut(
         leftover=float(leftover.mean()),
         missing=float(missing.mean()),
