@@ -399,8 +399,8 @@ async def steady(
         "late": sum(late.values()),
         "not_offered": total - len(documents) - sum(late.values()),
         "unfinished_at_end": unfinished,
-        # Documents per second from the first order's slot to the last document: the rate the bot
-        # kept up with (the offered rate, unless it saturated).
+        # Documents per second from the first order's slot to the last document (the provider's own
+        # latency counts against it); whether the bot kept up is judged by the throughput below.
         "delivered_rate": len(documents) / (documents[-1] - began) if documents else 0.0,
         "seconds": finished - began,
         "throughput": (len(documents) - 1) / (documents[-1] - documents[0]) if len(documents) > 1 else 0.0,

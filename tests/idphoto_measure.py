@@ -110,7 +110,7 @@ def _disc(radius: int) -> np.ndarray:
     return cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * radius + 1, 2 * radius + 1))
 
 
-def _ears(rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _ears_and_face(rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The ears' surroundings down past the chin (earrings hang there), from the eye line and from
     the brows (where the ears begin), and the face inside its jaw line and brows, as three masks;
     dlib runs once for all."""
@@ -170,7 +170,7 @@ def cutout(data: bytes, bg_color: str) -> CutOut:
     background = _background(bg_color)
     seen = _person(rgb)
     radius = max(2, round(width / 60))
-    below_eyes, ears, face = _ears(rgb)
+    below_eyes, ears, face = _ears_and_face(rgb)
     person = cv2.dilate(seen.astype(np.uint8), _disc(radius)).astype(bool) | below_eyes
     distance = np.abs(rgb.astype(np.float32) - background).max(axis=2)
     leftover = (distance > BACKGROUND_DISTANCE) & ~person

@@ -20,7 +20,8 @@ _REF = re.compile(r"^(inputs|results|templates)/[A-Za-z0-9_.-]+$")
 
 class MediaStore:
     def __init__(self, root: Path) -> None:
-        self.root = root
+        # Absolute: its paths are handed to the engine's worker process (providers/localengine/worker.py).
+        self.root = root.absolute()
         for folder in ("inputs", "results", "templates"):
             (root / folder).mkdir(parents=True, exist_ok=True)
 

@@ -546,7 +546,7 @@ def _bilinear_fixed(image: Array, fx: Array, fy: Array, zero_outside: bool) -> A
     """:func:`sample_bilinear` at points given in 1/32 of a pixel (int32; ``fx`` and ``fy`` may be a
     row and a column that broadcast to the points' shape)."""
     height, width, channels = image.shape
-    fx, fy = np.broadcast_arrays(fx.ravel() if fx.ndim == fy.ndim == 1 else fx, fy)
+    fx, fy = np.broadcast_arrays(fx, fy)
     shape = fx.shape
     fx, fy = fx.ravel(), fy.ravel()
     left, right, w_left, w_right = _taps(fx, width, zero_outside)
@@ -682,7 +682,7 @@ def _fixed_coordinates(m: list[list[float]], columns: tuple[Array, int, Array], 
 
     w: Array | float
     # A turned crop's perspective terms are rounding noise (1e-18): where they cannot move the
-    # divisor off m[2][2] by half its last bit anywhere, it is that constant, and the points are
+    # divisor off m[2][2] by an eighth of its last bit anywhere, it is that constant, and the points are
     # the same without a division per pixel.
     reach = abs(m[2][0]) * (float(starts[-1]) + float(steps.max())) + abs(m[2][1]) * float(rows.max())
     if m[2][2] != 0 and reach < float(np.spacing(abs(m[2][2]))) / 8:

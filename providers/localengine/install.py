@@ -242,10 +242,10 @@ def _cut(model: Path) -> Path | None:
     """Face Mesh's parts written beside it (parts.py), so that the engine's first start does not
     cut it, and their path; nothing where the model is not there or the engine's runtime (the
     ``local`` extra) is not installed: the engine cuts it then."""
-    from providers.localengine import parts
-
     if not model.is_file() or importlib.util.find_spec("ai_edge_litert") is None:
         return None
+    from providers.localengine import parts  # NumPy and LiteRT: only with the local extra
+
     parts.plan_of(model)
     path = parts.parts_path(model)
     return path if path.is_file() else None

@@ -2,7 +2,7 @@
 
 The segmentation models see the photo at 320x320, so near the person's outline, and in hair above
 all, their mask says "person" for whatever lies behind thin strands: leaves, a poster, a dark
-hall. Four steps follow the models:
+hall. Five steps follow the models:
 
 0. **Unsure plateaus below the chin** (:func:`settle_below`): there nothing of a person is
    see-through over a wide area (a ponytail, locks on the shoulders, a neck, clothes), so where the
@@ -31,15 +31,16 @@ hall. Four steps follow the models:
    strand, further than a strand's width, is taken away, as a studio retouches a passport photo:
    a lone hair arching over the head, wisps at the temple with the old background between them.
    Thicker locks and curls stay.
-4. **What is left to doubt** (:func:`doubt`): what the finished photo shows, other than the new
-   background, beyond the person's outline smoothed at the scale of a lock of hair, face and ears
+4. **What is left to doubt** (:func:`doubt`): what the photo shows before step 3, other than the
+   new background, beyond the person's outline smoothed at the scale of a lock of hair, face and ears
    excepted, as a share of the photo. That is where old background stays (a streak beside the
    shoulder, a haze above the head) and where loose strands stand out; in a portrait in front of a
    plain wall, with tidy hair, nothing is. The colours cannot tell these apart from the person
    (what they could tell, step 1 took out), so the doubt looks at the shape; a blob wider than the
    scale and joined to the person is taken for part of it. A photo with too much of it is not
    delivered silently: the preview's checklist says so, and where no preview came first
-   ``pipeline.make_id_photo`` refuses it.
+   ``pipeline.make_id_photo`` refuses it. It is measured before the flyaway strands go: what they
+   hid is what the cut-out was unsure of.
 """
 
 from __future__ import annotations
@@ -176,6 +177,7 @@ def settle_below(alpha: Array, chin_row: int) -> Array:
         return alpha
     # The plateau with the soft edges around it, up to its sure sides.
     settled = imageops.within_distance(plateau, 2 * reach) & unsure
+    settled[: max(0, chin_row)] = False
     person = imageops.box_mean(alpha, 2 * reach + 1) >= 0.5
     out = alpha.copy()
     out[settled] = person[settled]
@@ -261,7 +263,7 @@ def tidy(alpha: Array, protected: Array) -> Array:
 def doubt(finished: Array, backdrop: Array, alpha: Array, protected: Array) -> float:
     """Share of the ``finished`` photo that shows (differs from the ``backdrop`` it was put on) beyond
     the person's outline (``alpha`` over 1/2, opened and then widened by ``OUTLINE``), outside the
-    face and ears (``protected``): see the module's step 3."""
+    face and ears (``protected``): see the module's step 4."""
     radius = max(2, OUTLINE * alpha.shape[1])
     # Opened and widened by a disc of ``radius`` (in the 3x3 chamfer distance): eroded by it, then
     # widened by twice it.

@@ -6,22 +6,23 @@ none it can use (best effort: the models folder may be read-only). A file is use
 cut from exactly this model (its SHA-256), by this way of cutting (``VERSION``), and its parts are
 the bytes that were written (their SHA-256): anything else is cut again from the model, never run.
 
-The file: a first line naming the format, a line of JSON (the plan: steps, tensors, where each
-part's bytes are, the digests), then the parts' bytes one after another.
+The file: a first line naming the format, a line with the SHA-256 of all that follows it, a line
+of JSON (the plan: steps, tensors, where each part's bytes are, the model's digest), then the
+parts' bytes one after another.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import os
+import uuid
 from pathlib import Path
 from typing import Any
 
 from providers.localengine.tflite import Custom, Part, Plan, needs_split, split
 
 #: Raised whenever the cutting in tflite.py changes what it makes of the same model.
-VERSION = 1
+VERSION = 2
 _MAGIC = b"photobot tflite parts\n"
 SUFFIX = ".parts"
 
@@ -49,12 +50,12 @@ def dump(plan: Plan, source: bytes) -> bytes:
     header = {
         "version": VERSION,
         "source": _digest(source),
-        "payload": _digest(bytes(payload)),
         "inputs": plan.inputs,
         "outputs": plan.outputs,
         "steps": steps,
     }
-    return _MAGIC + json.dumps(header).encode() + b"\n" + bytes(payload)
+    body = json.dumps(header).encode() + b"\n" + bytes(payload)
+    return _MAGIC + _digest(body).encode() + b"\n" + body
 
 
 def load(data: bytes, source: bytes) -> Plan | None:
@@ -62,11 +63,13 @@ def load(data: bytes, source: bytes) -> Plan | None:
     (another model, an older cut, damaged or cut short)."""
     if not data.startswith(_MAGIC):
         return None
-    line, _, payload = data[len(_MAGIC) :].partition(b"\n")
+    digest, _, body = data[len(_MAGIC) :].partition(b"\n")
+    if digest != _digest(body).encode():
+        return None
+    line, _, payload = body.partition(b"\n")
     try:
         header = json.loads(line)
-        fresh = header["version"] == VERSION and header["source"] == _digest(source)
-        if not fresh or header["payload"] != _digest(payload):
+        if header["version"] != VERSION or header["source"] != _digest(source):
             return None
         steps: list[Part | Custom] = []
         for step in header["steps"]:
@@ -79,13 +82,13 @@ def load(data: bytes, source: bytes) -> Plan | None:
                 return None
             steps.append(Part(content, tuple(step["inputs"]), tuple(step["outputs"])))
         return Plan(tuple(steps), tuple(header["inputs"]), tuple(header["outputs"]))
-    except (ValueError, KeyError, TypeError):
+    except (ValueError, KeyError, TypeError, AttributeError):
         return None
 
 
 def write(path: Path, plan: Plan, source: bytes) -> None:
     """The parts' file at ``path``, renamed into place: a process never reads half a file."""
-    partial = path.with_name(f".{path.name}.{os.getpid()}")
+    partial = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}")  # never another writer's
     try:
         partial.write_bytes(dump(plan, source))
         partial.replace(path)

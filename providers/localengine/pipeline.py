@@ -50,9 +50,10 @@ MASK_SIDE = 1024
 #: before), Katy Perry's blond hair and headband (5.0 % lost, then 2.8 %) and Grace Hopper's cap;
 #: lower values (0.95) let more of the full model's edge through.
 FULL_SURE = 0.99
-#: The face's outline widened by this share of its width is never cut: it holds the ears and the
-#: temples (at 0.12 the colour lines took a bite out of grey hair at Obama's temple, in front of
-#: a light curtain).
+#: The face's outline widened by this share of its width holds the ears and the temples: the
+#: colour lines act there only where the colours are far apart (matting.RING_APART; at 0.12 and
+#: open to all colours they took a bite out of grey hair at Obama's temple, in front of a light
+#: curtain), and the flyaway strands and the doubt leave it out.
 EARS = 0.2
 
 
@@ -348,11 +349,13 @@ def compose(
     image = beyond.smooth_below(image, alpha, outside.below)
     outline, protected = _face_and_ears(marks, linear, offset, (width, height))
     # The shoulders made up past the sides have an outline of their own, and no old background.
-    alpha = matting.refine_edges(image, alpha, protected | outside.left | outside.right, ring=protected & ~outline)
+    made_up = outside.left | outside.right
+    alpha = matting.refine_edges(image, alpha, protected | made_up, ring=protected & ~outline & ~made_up)
     foreground = matting.foreground(image, alpha)
     backdrop = background(width, height, bg_color, bg_color2)
     # The doubt is measured before the flyaway strands are taken away: what they hid is what the
-    # cut-out was unsure of (man4: 0.29 % of doubt before, 0.19 after, with leftovers still there).
+    # cut-out was unsure of (man4: doubt 0.29 % before them, 0.19 % after, under the line, with
+    # 0.19 % of leftovers still there).
     untidied = foreground * alpha[..., None] + backdrop * (1 - alpha[..., None])
     cut_out = CutOut(matting.doubt(untidied, backdrop, alpha, protected), top_lost)
     tidied = matting.tidy(alpha, protected)[..., None]

@@ -206,3 +206,24 @@ async def test_a_picwish_preview_shows_the_checklist_measured_on_its_result(make
         assert document.button("Get it without the watermark (6 credits)")
         (job,) = await services.db.fetchall("SELECT result FROM jobs")
         assert len(json.loads(job["result"])["placement"]["checklist"]) == len(checks)
+
+
+async def test_a_result_file_gone_before_its_measurement_leaves_it_unmeasured(
+    make_settings, telegram, picwish, tmp_path
+):
+    """The face-check process reads a result from its stored file: where that file is gone (a
+    /forget racing the job), the photo goes out without its measurements instead of the job
+    failing to settle."""
+    from bot.services.idphoto.service import measure
+
+    async with running(make_settings()) as services:
+        user = telegram.user()
+        summary = await order_until_summary(user, "Visa", "USA Visa", "White")
+        await user.press(summary, "Confirm")
+        await user.next_message(kind="document", timeout=30)
+        (row,) = await services.db.fetchall("SELECT id FROM jobs")
+        job = await services.jobs.get(row["id"])
+        assert job is not None and job.result is not None
+        stored = services.media.path(job.result.files[0])
+        assert (await measure(job, stored, services))["rule"] == "usa"
+        assert await measure(job, tmp_path / "gone.jpg", services) is None

@@ -18,7 +18,10 @@ from providers.localengine.files import FACE_DETECTOR_FILES, FACE_MESH_FILE, tfl
 #: The parts file of the pinned Face Mesh, by the version of the cutting that makes it. A change to
 #: tflite.split that changes the file must come with a new parts.VERSION, or files cut the old way
 #: would still be used.
-CUT_BY_VERSION = {1: "2abdc565d1f3b09d7b139bdcb3ed52b01ec08fc41a3802ffb60f9e760b1cc5ce"}
+CUT_BY_VERSION = {
+    1: "2abdc565d1f3b09d7b139bdcb3ed52b01ec08fc41a3802ffb60f9e760b1cc5ce",
+    2: "cf7de3c4e0396f0b029aba508adcf960c5d47df6036e875c5aede286981aa7e1",  # the whole file under one digest
+}
 
 
 @pytest.fixture
@@ -57,7 +60,9 @@ def test_the_parts_are_written_once_then_read_and_run_as_the_cut_model(mesh, mon
         np.testing.assert_array_equal(ours, theirs)
 
 
-@pytest.mark.parametrize("damage", ["another model", "a flipped byte", "cut short", "an older cut", "not parts"])
+@pytest.mark.parametrize(
+    "damage", ["another model", "a flipped byte", "a changed header", "cut short", "an older cut", "not parts"]
+)
 def test_parts_that_are_not_this_models_are_cut_again_not_used(mesh, monkeypatch, damage):
     path = parts.parts_path(mesh)
     source = mesh.read_bytes()
@@ -67,6 +72,9 @@ def test_parts_that_are_not_this_models_are_cut_again_not_used(mesh, monkeypatch
     elif damage == "a flipped byte":
         data = bytearray(good)
         data[-1000] ^= 1
+    elif damage == "a changed header":  # still a plan, wired to other tensors
+        data = good.replace(b'"outputs": [', b'"outputs": [0, ', 1)
+        assert data != good
     elif damage == "cut short":
         data = good[: len(good) // 2]
     elif damage == "an older cut":
@@ -82,13 +90,13 @@ def test_parts_that_are_not_this_models_are_cut_again_not_used(mesh, monkeypatch
 
 
 def test_a_folder_that_cannot_be_written_leaves_the_model_cut_on_every_load(mesh, monkeypatch):
-    def read_only(path: Path, plan: tflite.Plan, source: bytes) -> None:
-        raise PermissionError(13, "Permission denied", str(path))
+    def read_only(self: Path, target: Path) -> Path:
+        raise PermissionError(13, "Permission denied", str(target))
 
-    monkeypatch.setattr(parts, "write", read_only)
+    monkeypatch.setattr(Path, "replace", read_only)  # the file written, then not renamed into place
     cuts = _cuts(monkeypatch)
     assert parts.plan_of(mesh) == parts.plan_of(mesh) and len(cuts) == 2
-    assert not parts.parts_path(mesh).exists()
+    assert [p.name for p in mesh.parent.iterdir()] == [FACE_MESH_FILE]  # no half-written file behind
 
 
 def test_a_model_without_custom_operations_is_one_part_and_no_file(tmp_path):

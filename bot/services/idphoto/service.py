@@ -127,7 +127,7 @@ async def measure(job: Job, photo: Path, deps: ServiceDeps) -> dict[str, Any] | 
         return await deps.engine.report(
             photo, order.bg_color, spec.rule.rule_id, spec.mm, limits, checklist=order.preview
         )
-    except ProviderError:  # busy, slow or crashed: the photo goes out without its measurements
+    except (ProviderError, OSError):  # busy, slow, crashed, or the file gone: out without its measurements
         return None
 
 
