@@ -60,15 +60,22 @@ async def order_until_summary(
     return await choose_options(user, menu, color, options)
 
 
-async def add_size(user: FakeUser, summary: SentMessage, query: str, spec: str, colour: str) -> SentMessage:
-    """From an ID photo summary's ➕ through a search and a colour back to the summary, with one
-    size more (on a new message: the search's results)."""
+async def another_size(user: FakeUser, summary: SentMessage, query: str, spec: str) -> SentMessage:
+    """From an ID photo summary's ➕ through a search to the colours of another size: the search's
+    results, a new message."""
     await user.press(summary, "➕ Another size from this photo")
     await user.edited(summary, "Another size from the same photo")
     await user.send_text(query)
     found = await user.next_message("Results for")
     await user.press(found, spec + " ·")
     await user.edited(found, "background colour")
+    return found
+
+
+async def add_size(user: FakeUser, summary: SentMessage, query: str, spec: str, colour: str) -> SentMessage:
+    """From an ID photo summary's ➕ through a search and a colour back to the summary, with one
+    size more (on a new message: the search's results)."""
+    found = await another_size(user, summary, query, spec)
     await user.press(found, colour)
     return await user.edited(found, "Please check your order")
 

@@ -13,7 +13,7 @@ import json
 import pytest
 
 from bot.main.app import running
-from tests.bot.flows import add_size, local_preview, order_until_summary, pixel_size
+from tests.bot.flows import add_size, another_size, local_preview, order_until_summary, pixel_size
 from tests.conftest import astronaut, portrait_jpeg
 from tests.fakes.telegram_api import FakeUser, SentMessage
 
@@ -182,12 +182,7 @@ async def test_the_same_size_in_the_same_colour_again_is_one_and_the_person_is_t
     user = telegram.user()
     summary = await order_until_summary(user, "Visa", "USA Visa", "White")
     summary = await add_size(user, summary, "1104", "Small 2 Inch", "Blue")
-    await user.press(summary, "➕ Another size from this photo")
-    await user.edited(summary, "Another size from the same photo")
-    await user.send_text("1104")
-    found = await user.next_message("Results for")
-    await user.press(found, "Small 2 Inch ·")
-    await user.edited(found, "background colour")
+    found = await another_size(user, summary, "1104", "Small 2 Inch")
     colour = await user.press(found, "Blue")
     assert await user.answer_to(colour) == "That size in that colour is in the order already."
     again = await user.edited(found, "Please check your order")
