@@ -197,3 +197,23 @@ def test_around_the_face_the_old_background_goes_only_where_the_colours_are_far_
     assert bool(refined[84:116, 195:200].max() < 0.1) is taken
     np.testing.assert_array_equal(refined[120:], alpha[120:])  # the face never changes
     assert refined[:, :180].min() == 1.0
+
+
+def test_a_large_photos_local_colours_are_worked_out_reduced_to_the_same_cut_out(monkeypatch) -> None:
+    # A red head on a green wall, 1200x960, with a soft edge and the camera's noise: the local
+    # colours and blur fusion's wide means, worked out at COLOURS_SIDE and enlarged, give the cut-out
+    # that working them out at full size gives.
+    rng = np.random.default_rng(0)
+    yy, xx = np.mgrid[0:1200, 0:960]
+    alpha = np.clip((240 - np.hypot(xx - 480, yy - 440)) / 12 + 0.5, 0, 1).astype(np.float32)
+    alpha[840:] = 1.0
+    red, green = np.array(RED, dtype=np.float32), np.array(GREEN, dtype=np.float32)
+    image = alpha[..., None] * red + (1 - alpha[..., None]) * green + rng.normal(0, 5, (*alpha.shape, 3))
+    image = image.astype(np.float32)
+    protected = np.zeros(alpha.shape, dtype=bool)
+    reduced = matting.refine_edges(image, alpha, protected), matting.foreground(image, alpha)
+    monkeypatch.setattr(matting, "COLOURS_SIDE", 10**6)
+    full = matting.refine_edges(image, alpha, protected), matting.foreground(image, alpha)
+    assert np.abs(reduced[0] - full[0]).mean() < 1e-4 and np.abs(reduced[0] - full[0]).max() < 0.1
+    soft = (alpha > 0.05) & (alpha < 0.95)
+    assert np.abs(reduced[1] - full[1])[soft].max() < 1.0  # colour levels
