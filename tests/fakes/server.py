@@ -4,6 +4,8 @@ over plain http or, given a certificate (tests.fakes.tls), over https."""
 from __future__ import annotations
 
 import asyncio
+import os
+import random
 import socket
 import ssl
 from collections.abc import Callable, Coroutine
@@ -15,11 +17,30 @@ from aiohttp import web
 from tests.fakes.clock import ManualClock
 from tests.fakes.faults import Faults
 
+#: Where free_port picks from: below the kernel's range for the ports it hands out itself
+#: (/proc/sys/net/ipv4/ip_local_port_range, 32768 and up by default), a thousand for each pytest-xdist
+#: worker.
+PICKED_PORTS = 20000
+PORTS_PER_WORKER = 1000
+
 
 def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+    """A free port for a server a test configures before it starts (the bot's own web server). A
+    port the kernel hands out (binding port 0) could go, between this pick and the bind, to a fake's
+    server or an outgoing connection, which take ports from the kernel's range: it happened in CI
+    ("address already in use"). So it is picked below that range, in this xdist worker's own
+    thousand, and tried as the server will bind it (SO_REUSEADDR, as asyncio does)."""
+    worker = int(os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw") or 0)
+    start = PICKED_PORTS + worker * PORTS_PER_WORKER
+    for port in random.sample(range(start, start + PORTS_PER_WORKER), PORTS_PER_WORKER):
+        with socket.socket() as sock:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError(f"no free port in {start}-{start + PORTS_PER_WORKER - 1}")
 
 
 class LoopbackServer:
