@@ -3,6 +3,7 @@ rule and measured values in the caption."""
 
 from __future__ import annotations
 
+import asyncio
 import io
 import json
 import re
@@ -12,7 +13,6 @@ import pytest
 pytest.importorskip("ai_edge_litert", reason="the photobot[local] extra is not installed")
 
 from bot.main.app import running
-from providers.errors import EngineBusy
 from tests.bot.flows import local_preview, order_until_summary
 from tests.conftest import astronaut, portrait_jpeg
 from tests.sample_photos import photo
@@ -40,22 +40,23 @@ async def test_a_turned_face_is_refused_for_a_picwish_id_photo_but_fine_for_anim
         await _nothing_spent(services, picwish, user)
 
 
-async def test_a_busy_face_check_is_said_once_and_the_press_answered_once(make_settings, telegram, monkeypatch):
+async def test_a_busy_face_check_is_said_once_and_the_press_answered_once(make_settings, telegram):
     """The engine's queue is full: "try again in a minute", and the button press answered once. A
     second answer, which Telegram refuses, used to end the step in "Something went wrong"."""
-    async with running(make_settings()) as services:
-        inspect = services.engine.inspect
-
-        async def busy(*args, **kwargs):
-            raise EngineBusy("queue full")
-
-        monkeypatch.setattr(services.engine, "inspect", busy)
+    async with running(make_settings(providers__local__queue_limit=1)) as services:
+        engine = services.engine
+        assert engine is not None and engine.processes == 1
         user = telegram.user()
         await user.send_photo(portrait_jpeg())
         menu = await user.next_message("What would you like")
-        pressed = await user.press(menu, "ID photo")
+        # Two ID photos in the engine (one made, one waiting: its queue of one is full) ...
+        spec = {"px_width": 413, "px_height": 531, "dpi": 300, "bg_color": "438EDB", "rule": "icao"}
+        limits = services.settings.providers.local.limits()
+        others = [asyncio.create_task(engine.make_id_photo(portrait_jpeg(), spec, limits)) for _ in range(2)]
+        await telegram.wait_for(lambda: engine.pending == 2)
+        pressed = await user.press(menu, "ID photo")  # ... so the face check finds no room
         await user.next_message("very busy right now")
-        monkeypatch.setattr(services.engine, "inspect", inspect)
+        await asyncio.gather(*others)
         await user.press(menu, "ID photo")  # a minute later: the same button works
         await user.edited(menu, "Choose a category")
         answers = [p for m, p in telegram.calls if m == "answerCallbackQuery" and p["callback_query_id"] == pressed]
