@@ -22,7 +22,7 @@ from typing import Any
 from providers.localengine.tflite import Custom, Part, Plan, needs_split, split
 
 #: Raised whenever the cutting in tflite.py changes what it makes of the same model.
-VERSION = 2
+VERSION = 3
 _MAGIC = b"photobot tflite parts\n"
 SUFFIX = ".parts"
 

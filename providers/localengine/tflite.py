@@ -291,14 +291,19 @@ def split(content: bytes) -> Plan:
 def _packed(model: Any, graph: Any, operators: list[Any]) -> bytes:
     """The model as a .tflite file with only the weights its ``operators`` read (a part with every
     buffer of the whole model would repeat all its weights): the tensors keep their indices, those
-    the part does not touch point at buffer 0, TensorFlow Lite's empty one."""
+    the part does not touch point at buffer 0, TensorFlow Lite's empty one; the model's metadata
+    (its minimum runtime version) keeps its own buffers, renumbered with the rest."""
     import flatbuffers
 
     touched = {int(i) for op in operators for i in (*op.inputs, *op.outputs) if i >= 0}
     buffers, original = model.buffers, [tensor.buffer for tensor in graph.tensors]
+    metadata = list(model.metadata or [])
+    original_metadata = [entry.buffer for entry in metadata]
     kept: dict[int, int] = {0: 0}
     for index, tensor in enumerate(graph.tensors):
         tensor.buffer = kept.setdefault(tensor.buffer, len(kept)) if index in touched else 0
+    for entry in metadata:
+        entry.buffer = kept.setdefault(entry.buffer, len(kept))
     model.buffers = [buffers[old] for old in kept]
     try:
         builder = flatbuffers.Builder(1024)
@@ -308,3 +313,5 @@ def _packed(model: Any, graph: Any, operators: list[Any]) -> bytes:
         model.buffers = buffers
         for tensor, buffer in zip(graph.tensors, original, strict=True):
             tensor.buffer = buffer
+        for entry, buffer in zip(metadata, original_metadata, strict=True):
+            entry.buffer = buffer
