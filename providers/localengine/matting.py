@@ -140,9 +140,8 @@ def _colours(image: Array, alpha: Array, radius: int) -> tuple[Array, Array, Arr
     """Local person colour, local background colour, how far apart they are, where both exist, and
     how much the person's colours spread around their mean (light strands over dark hair); on a
     photo over ``COLOURS_SIDE``, worked out reduced to it and enlarged."""
-    scale = COLOURS_SIDE / max(alpha.shape)
+    scale, size = _reduced(alpha.shape, COLOURS_SIDE)
     if scale < 1:
-        size = (max(1, round(alpha.shape[1] * scale)), max(1, round(alpha.shape[0] * scale)))
         reduced = _colours(imageops.resize_area(image, size), imageops.resize_area(alpha, size), round(radius * scale))
         full = (alpha.shape[1], alpha.shape[0])
         person, behind = (_enlarged(colour, full) for colour in reduced[:2])
@@ -166,6 +165,13 @@ def _colours(image: Array, alpha: Array, radius: int) -> tuple[Array, Array, Arr
     return person, behind, apart, known, spread
 
 
+def _reduced(shape: tuple[int, ...], side: int) -> tuple[float, tuple[int, int]]:
+    """The scale that brings a photo of ``shape`` (height, width, ...) to ``side`` pixels on its
+    longer side, 1 where it is no larger, and its size (width, height) at that scale."""
+    scale = min(1.0, side / max(shape[:2]))
+    return scale, (max(1, round(shape[1] * scale)), max(1, round(shape[0] * scale)))
+
+
 def _enlarged(colour: Array, size: tuple[int, int]) -> Array:
     """An HxWxC field of local means enlarged to ``size`` (width, height), bilinearly."""
     return np.stack([imageops.resize_linear(colour[..., k], size) for k in range(colour.shape[2])], axis=2)
@@ -174,10 +180,9 @@ def _enlarged(colour: Array, size: tuple[int, int]) -> Array:
 def _wide_box(planes: Array, radius: int) -> Array:
     """:func:`_box` of HxWxC ``planes``; on a photo over ``COLOURS_SIDE``, where the box is wide at
     the reduced size too (blur fusion's coarse pass), worked out reduced and enlarged."""
-    scale = COLOURS_SIDE / max(planes.shape[:2])
+    scale, size = _reduced(planes.shape, COLOURS_SIDE)
     if scale >= 1 or radius * scale < WIDE_BOX:
         return _box(planes, radius)
-    size = (max(1, round(planes.shape[1] * scale)), max(1, round(planes.shape[0] * scale)))
     reduced = _box(imageops.resize_area(planes, size), round(radius * scale))
     return _enlarged(reduced, (planes.shape[1], planes.shape[0]))
 
@@ -302,9 +307,8 @@ def doubt(finished: Array, backdrop: Array, alpha: Array, protected: Array) -> f
     the person's outline (``alpha`` over 1/2, opened and then widened by ``OUTLINE``), outside the
     face and ears (``protected``): see the module's step 4. A photo over ``DOUBT_SIDE`` is judged
     reduced to it."""
-    scale = DOUBT_SIDE / max(alpha.shape)
+    scale, size = _reduced(alpha.shape, DOUBT_SIDE)
     if scale < 1:
-        size = (max(1, round(alpha.shape[1] * scale)), max(1, round(alpha.shape[0] * scale)))
         finished, backdrop, alpha = (imageops.resize_area(plane, size) for plane in (finished, backdrop, alpha))
         protected = imageops.resize_area(protected.astype(np.float32), size) > 0.5
     radius = max(2, OUTLINE * alpha.shape[1])

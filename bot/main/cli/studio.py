@@ -30,7 +30,7 @@ from typing import Any
 from bot.ops.images import MAX_INPUT_BYTES, MAX_STORED_BYTES, MAX_STORED_SIDE, ImageRejected, image_size, normalise
 from bot.services.idphoto.choices import DEFAULT_COLORS, gradient_end, parse_mm, size_refusal
 from bot.services.idphoto.fit import judge
-from bot.services.idphoto.report_text import check_line, checklist_text, placement_text, spec_text
+from bot.services.idphoto.report_text import check_line, checklist_text, placement_text, size_fields, spec_text
 from bot.telegram.ui.i18n import t
 from providers.localengine.checklist import Checklist
 from providers.specs import Spec, SpecCatalog, load_catalog
@@ -57,12 +57,8 @@ def _spec_line(spec: Spec, lang: str) -> str:
         "cli.spec_line",
         id=spec.spec_id,
         name=spec.name(lang),
-        mm_w=spec.mm[0],
-        mm_h=spec.mm[1],
-        px_w=spec.px[0],
-        px_h=spec.px[1],
-        dpi=spec.dpi,
         colours=colours,
+        **size_fields(spec),
     )
 
 

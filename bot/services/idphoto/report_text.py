@@ -14,17 +14,13 @@ from providers.specs import Spec
 MARKS = {"ok": "✅", "warn": "⚠️", "fail": "❌"}
 
 
+def size_fields(spec: Spec) -> dict[str, int | float]:
+    """A spec's size as the texts that name it take it: mm_w, mm_h, px_w, px_h, dpi."""
+    return {"mm_w": spec.mm[0], "mm_h": spec.mm[1], "px_w": spec.px[0], "px_h": spec.px[1], "dpi": spec.dpi}
+
+
 def spec_text(lang: str, spec: Spec) -> str:
-    return t(
-        lang,
-        "idphoto.spec_info",
-        title=spec.name(lang),
-        mm_w=spec.mm[0],
-        mm_h=spec.mm[1],
-        px_w=spec.px[0],
-        px_h=spec.px[1],
-        dpi=spec.dpi,
-    )
+    return t(lang, "idphoto.spec_info", title=spec.name(lang), **size_fields(spec))
 
 
 def _mm(value: float) -> str:
