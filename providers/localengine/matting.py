@@ -76,18 +76,6 @@ OUTLINE = 1 / 40
 #: two more photos (Mayer's arching hair 0.107 -> 0.000 %) and no halo grew past 5 %; at twice it
 #: the doubt's count fell under its line on a photo that still had leftovers.
 STRAND = 1 / 200
-#: The local colours (box means over a band of 6 % of the width and three times it) are worked out
-#: at most this many pixels on the photo's longer side and enlarged: smooth at that scale, they took
-#: most of the edge steps' time on the three specs over 800 px (0.57 s of 3 s at 1051x1500).
-COLOURS_SIDE = 640
-#: From this radius at the reduced size a box mean is smooth enough to be worked out there (blur
-#: fusion's coarse pass, a twelfth of the width; not its fine one, a 160th).
-WIDE_BOX = 8
-#: The doubt is judged at most this many pixels on the photo's longer side, the sizes its scale and
-#: line were chosen at (128 of the 131 specs are smaller): judged at full size, a larger photo's
-#: finer detail reads otherwise (Obama's portrait: 0.11 % at 413x531, 0.33 % at 1051x1500, over the
-#: line; reduced, 0.16 %), and its distance transforms cost more.
-DOUBT_SIDE = 640
 #: Colour distance (max over RGB, 0-255) from the new background from which a pixel shows.
 SEEN = 40.0
 #: Where no sure part of the person lies within the band's radius (hair standing far out), the
@@ -138,15 +126,7 @@ def _near(mask: Array, radius: int) -> Array:
 
 def _colours(image: Array, alpha: Array, radius: int) -> tuple[Array, Array, Array, Array, Array]:
     """Local person colour, local background colour, how far apart they are, where both exist, and
-    how much the person's colours spread around their mean (light strands over dark hair); on a
-    photo over ``COLOURS_SIDE``, worked out reduced to it and enlarged."""
-    scale, size = _reduced(alpha.shape, COLOURS_SIDE)
-    if scale < 1:
-        reduced = _colours(imageops.resize_area(image, size), imageops.resize_area(alpha, size), round(radius * scale))
-        full = (alpha.shape[1], alpha.shape[0])
-        person, behind = (_enlarged(colour, full) for colour in reduced[:2])
-        known = imageops.resize_linear(reduced[3].astype(np.float32), full) > 0.5
-        return person, behind, np.linalg.norm(person - behind, axis=2), known, imageops.resize_linear(reduced[4], full)
+    how much the person's colours spread around their mean (light strands over dark hair)."""
     # The person's colour from well inside the outline: what the mask kept next to it may be background.
     inside = ~_near(alpha <= SURE_PERSON, max(1, radius // 3))
     # The colours and their squares, in one pass of the box filter each at both radii.
@@ -163,28 +143,6 @@ def _colours(image: Array, alpha: Array, radius: int) -> tuple[Array, Array, Arr
     known = (person_weight > 0.02) & (behind_weight > 0.02)
     apart = np.linalg.norm(person - behind, axis=2)
     return person, behind, apart, known, spread
-
-
-def _reduced(shape: tuple[int, ...], side: int) -> tuple[float, tuple[int, int]]:
-    """The scale that brings a photo of ``shape`` (height, width, ...) to ``side`` pixels on its
-    longer side, 1 where it is no larger, and its size (width, height) at that scale."""
-    scale = min(1.0, side / max(shape[:2]))
-    return scale, (max(1, round(shape[1] * scale)), max(1, round(shape[0] * scale)))
-
-
-def _enlarged(colour: Array, size: tuple[int, int]) -> Array:
-    """An HxWxC field of local means enlarged to ``size`` (width, height), bilinearly."""
-    return np.stack([imageops.resize_linear(colour[..., k], size) for k in range(colour.shape[2])], axis=2)
-
-
-def _wide_box(planes: Array, radius: int) -> Array:
-    """:func:`_box` of HxWxC ``planes``; on a photo over ``COLOURS_SIDE``, where the box is wide at
-    the reduced size too (blur fusion's coarse pass), worked out reduced and enlarged."""
-    scale, size = _reduced(planes.shape, COLOURS_SIDE)
-    if scale >= 1 or radius * scale < WIDE_BOX:
-        return _box(planes, radius)
-    reduced = _box(imageops.resize_area(planes, size), round(radius * scale))
-    return _enlarged(reduced, (planes.shape[1], planes.shape[0]))
 
 
 @dataclass(frozen=True)
@@ -283,7 +241,7 @@ def _edge_from_inside(image: Array, estimate: Array, alpha: Array) -> Array:
 def _blur_fusion(image: Array, person: Array, behind: Array, alpha: Array, radius: int) -> tuple[Array, Array]:
     a = alpha[..., None]
     # The three means in one pass of the box filter.
-    sums = _wide_box(np.concatenate([a, person * a, behind * (1 - a)], axis=2), radius)
+    sums = _box(np.concatenate([a, person * a, behind * (1 - a)], axis=2), radius)
     blurred_alpha = sums[..., :1]
     person_mean = sums[..., 1:4] / (blurred_alpha + 1e-5)
     behind_mean = sums[..., 4:7] / (1 - blurred_alpha + 1e-5)
@@ -305,12 +263,9 @@ def tidy(alpha: Array, protected: Array) -> Array:
 def doubt(finished: Array, backdrop: Array, alpha: Array, protected: Array) -> float:
     """Share of the ``finished`` photo that shows (differs from the ``backdrop`` it was put on) beyond
     the person's outline (``alpha`` over 1/2, opened and then widened by ``OUTLINE``), outside the
-    face and ears (``protected``): see the module's step 4. A photo over ``DOUBT_SIDE`` is judged
-    reduced to it."""
-    scale, size = _reduced(alpha.shape, DOUBT_SIDE)
-    if scale < 1:
-        finished, backdrop, alpha = (imageops.resize_area(plane, size) for plane in (finished, backdrop, alpha))
-        protected = imageops.resize_area(protected.astype(np.float32), size) > 0.5
+    face and ears (``protected``): see the module's step 4. Its scale and line were chosen on
+    photos at most 640 px on a side (pipeline.EDGE_SIDE): on a finer photo the same hair reads more
+    doubtful."""
     radius = max(2, OUTLINE * alpha.shape[1])
     # Opened and widened by a disc of ``radius`` (in the 3x3 chamfer distance): eroded by it, then
     # widened by twice it.

@@ -6,8 +6,8 @@ head-and-shoulders region, keep only the part joined to the face -> top of the h
 crown (hair excluded) estimated from the landmarks -> one affine warp that levels the eye line and
 scales and shifts the head into the middle of the rule's bands (providers/placement.py), the body
 going on where the frame reaches past the photo (beyond.py) -> refine the mask edges with a guided
-filter -> take the old background's colour out of the edge pixels ->
-composite on a solid or gradient background.
+filter -> take the old background's colour out of the edge pixels (these edge steps at most
+EDGE_SIDE on a side, enlarged for the larger specs) -> composite on a solid or gradient background.
 """
 
 from __future__ import annotations
@@ -55,6 +55,12 @@ FULL_SURE = 0.99
 #: open to all colours they took a bite out of grey hair at Obama's temple, in front of a light
 #: curtain), and the flyaway strands and the doubt leave it out.
 EARS = 0.2
+#: The cut-out's edge work (the mask's edges, the colour lines, the colours at the edge, the doubt,
+#: the flyaway strands) runs at most this many pixels on the finished photo's longer side; for the
+#: larger specs (3, 4 and 5 inch, custom sizes up to 1799 px) its alpha and edge colours are
+#: enlarged. The models see the photo at 320x320: at 1051x1500 the edge work at full size took
+#: 1.6 s and gave the same cut-out, its edges a little crisper (docs/benchmarks.md).
+EDGE_SIDE = 640
 
 
 @dataclass(frozen=True)
@@ -305,6 +311,100 @@ def _window_mask(
     return person, (float(corner_x), float(corner_y)), chin_row
 
 
+def _working_frame(linear: Array, offset: Array, size: tuple[int, int]) -> tuple[Array, Array, tuple[int, int]]:
+    """The map from the photo into the finished photo reduced to at most ``EDGE_SIDE`` on its longer
+    side (the frame the cut-out's edge work runs in), and that size; the map itself where the
+    finished photo is no larger. Pixel centres stay aligned: x' + 1/2 = k (x + 1/2)."""
+    width, height = size
+    scale = EDGE_SIDE / max(width, height)
+    if scale >= 1:
+        return linear, offset, size
+    work = (max(1, round(width * scale)), max(1, round(height * scale)))
+    factors = np.array([work[0] / width, work[1] / height])
+    return factors[:, None] * linear, factors * offset + (factors - 1) / 2, work
+
+
+@dataclass(frozen=True)
+class _Edges:
+    """The cut-out's work in one frame (see :func:`_cut_out`), each HxW or HxWx3 float32: the photo
+    warped (its made-up part below the photo smoothed), the person's mask before and after the
+    colour lines, the person's own colours, the face and ears (never cut), the part below the
+    photo's bottom edge."""
+
+    image: Array
+    mask: Array
+    alpha: Array
+    foreground: Array
+    protected: Array
+    below: Array
+
+
+def _cut_out(
+    widened: beyond.Widened,
+    photo_shape: tuple[int, ...],
+    marks: Landmarks,
+    linear: Array,
+    offset: Array,
+    size: tuple[int, int],
+    cubic: bool,
+) -> _Edges:
+    """The cut-out in the finished photo's frame of ``size``, which ``linear`` and ``offset`` map the
+    photo (of ``photo_shape``) into: the photo warped, the person's alpha and its own colours at the
+    edges (see matting)."""
+    width, height = size
+    matrix, person_matrix = widened.window.matrices(linear, offset)
+    # Bilinear when reducing (as OpenCV's warpAffine did with INTER_AREA), bicubic when enlarging.
+    image = imageops.warp_affine(widened.window.source, matrix, size, cubic=cubic)
+    alpha = imageops.warp_affine(widened.window.person, person_matrix, size)
+    alpha = matting.settle_below(alpha, math.ceil(float(linear[1] @ marks.chin + offset[1])))
+    radius = max(2, round(min(width, height) / 120))
+    gray = imageops.gray(np.clip(image, 0, 255).astype(np.uint8)).astype(np.float32) / 255.0
+    alpha = _guided_filter(gray, alpha, radius, 1e-3)
+    alpha = np.clip((alpha - 0.1) / 0.8, 0.0, 1.0)  # firm up the inside and clear faint haze
+    outside = beyond.Outside.of(linear, offset, photo_shape, size)
+    beyond.check(outside, alpha > beyond.SOLID, widened.sure)
+    image = beyond.smooth_below(image, alpha, outside.below)
+    outline, protected = _face_and_ears(marks, linear, offset, size)
+    # The shoulders made up past the sides have an outline of their own, and no old background.
+    made_up = outside.left | outside.right
+    refined = matting.refine_edges(image, alpha, protected | made_up, ring=protected & ~outline & ~made_up)
+    foreground = matting.foreground(image, refined)
+    return _Edges(image, alpha, refined, foreground, protected, outside.below)
+
+
+def _enlarged(plane: Array, size: tuple[int, int]) -> Array:
+    """An HxW or HxWxC float plane enlarged bilinearly to ``size`` (width, height)."""
+    if plane.ndim == 2:
+        return imageops.resize_linear(plane, size)
+    return np.stack([imageops.resize_linear(plane[..., k], size) for k in range(plane.shape[2])], axis=2)
+
+
+def _full_size(
+    edges: _Edges,
+    tidied: Array,
+    widened: beyond.Widened,
+    linear: Array,
+    offset: Array,
+    size: tuple[int, int],
+    cubic: bool,
+) -> tuple[Array, Array]:
+    """The person's colours and the tidied alpha at the finished ``size``, from the edge work done
+    reduced (``edges``, ``tidied``): the photo is warped again at full size, so that the face and
+    clothes keep every pixel, and the alpha is enlarged. Where the person is solid the colours are
+    the full photo's, with the reduced estimate's corrections; towards the soft edge they become
+    the reduced estimate's, which there is drawn from the inside anyway (matting's step 2)."""
+    matrix, _ = widened.window.matrices(linear, offset)
+    image = imageops.warp_affine(widened.window.source, matrix, size, cubic=cubic)
+    below = _enlarged(edges.below.astype(np.float32), size) > 0.5
+    image = beyond.smooth_below(image, _enlarged(edges.mask, size), below)
+    alpha = np.clip(_enlarged(tidied, size), 0.0, 1.0)
+    reduced = _enlarged(edges.foreground, size)
+    corrected = image + _enlarged(edges.foreground - edges.image, size)
+    own = np.clip((alpha - matting.EDGE_FROM_INSIDE) / (matting.EDGE_SOLID - matting.EDGE_FROM_INSIDE), 0.0, 1.0)
+    colours: Array = own[..., None] * corrected + (1 - own[..., None]) * reduced
+    return colours, alpha
+
+
 def compose(
     rgb: Array,
     face: FaceReport,
@@ -315,7 +415,8 @@ def compose(
     bg_color2: str | None,
 ) -> tuple[Array, dict[str, float], CutOut]:
     """The finished photo's pixels, where the head landed (shares, see placement.measured_shares)
-    and how far its cut-out can be trusted (see CutOut)."""
+    and how far its cut-out can be trusted (see CutOut). The cut-out's edge work runs at most
+    ``EDGE_SIDE`` on the longer side, its alpha and colours enlarged to the finished size."""
     width, height = size
     if abs(marks.roll) > MAX_ROLL:
         raise FaceCheckError("head_tilted")
@@ -335,31 +436,22 @@ def compose(
     person[0, :] = 0
     read = beyond.Window(source, (wx0, wy0), person, corner, mask.step)
     widened = beyond.widen(read, chin_row, sides, marks.face_width)
-    matrix, person_matrix = widened.window.matrices(linear, offset)
-    # Bilinear when reducing (as OpenCV's warpAffine did with INTER_AREA), bicubic when enlarging.
-    image = imageops.warp_affine(widened.window.source, matrix, (width, height), cubic=placed.scale >= 1)
-    alpha = imageops.warp_affine(widened.window.person, person_matrix, (width, height))
-    alpha = matting.settle_below(alpha, math.ceil(float(linear[1] @ marks.chin + offset[1])))
-    radius = max(2, round(min(width, height) / 120))
-    gray = imageops.gray(np.clip(image, 0, 255).astype(np.uint8)).astype(np.float32) / 255.0
-    alpha = _guided_filter(gray, alpha, radius, 1e-3)
-    alpha = np.clip((alpha - 0.1) / 0.8, 0.0, 1.0)  # firm up the inside and clear faint haze
-    outside = beyond.Outside.of(linear, offset, rgb.shape, size)
-    beyond.check(outside, alpha > beyond.SOLID, widened.sure)
-    image = beyond.smooth_below(image, alpha, outside.below)
-    outline, protected = _face_and_ears(marks, linear, offset, (width, height))
-    # The shoulders made up past the sides have an outline of their own, and no old background.
-    made_up = outside.left | outside.right
-    alpha = matting.refine_edges(image, alpha, protected | made_up, ring=protected & ~outline & ~made_up)
-    foreground = matting.foreground(image, alpha)
-    backdrop = background(width, height, bg_color, bg_color2)
+    cubic = placed.scale >= 1
+    work_linear, work_offset, work = _working_frame(linear, offset, size)
+    edges = _cut_out(widened, rgb.shape, marks, work_linear, work_offset, work, cubic)
+    backdrop = background(work[0], work[1], bg_color, bg_color2)
+    alpha = edges.alpha[..., None]
     # The doubt is measured before the flyaway strands are taken away: what they hid is what the
     # cut-out was unsure of (man4: doubt 0.29 % before them, 0.19 % after, under the line, with
     # 0.19 % of leftovers still there).
-    untidied = foreground * alpha[..., None] + backdrop * (1 - alpha[..., None])
-    cut_out = CutOut(matting.doubt(untidied, backdrop, alpha, protected), top_lost)
-    tidied = matting.tidy(alpha, protected)[..., None]
-    result = foreground * tidied + backdrop * (1 - tidied)
+    untidied = edges.foreground * alpha + backdrop * (1 - alpha)
+    cut_out = CutOut(matting.doubt(untidied, backdrop, edges.alpha, edges.protected), top_lost)
+    tidied = matting.tidy(edges.alpha, edges.protected)
+    colours = edges.foreground
+    if work != size:
+        colours, tidied = _full_size(edges, tidied, widened, linear, offset, size, cubic)
+        backdrop = background(width, height, bg_color, bg_color2)
+    result = colours * tidied[..., None] + backdrop * (1 - tidied[..., None])
     pixels = np.clip(result + 0.5, 0, 255).astype(np.uint8)
     return pixels, measured_shares(placed.place(face_at, width), size), cut_out
 

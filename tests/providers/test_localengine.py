@@ -12,6 +12,7 @@ pytest.importorskip("ai_edge_litert", reason="the photobot[local] extra is not i
 
 from providers.localengine import FaceCheckError, check_face, make_id_photo
 from providers.localengine.models import detect_faces
+from providers.localengine.pipeline import EDGE_SIDE
 from tests.conftest import astronaut, portrait_jpeg
 
 #: The stated tolerances the engine is held to.
@@ -69,6 +70,37 @@ def test_id_photo_geometry_and_background(size, dpi, bg, bg2):
     offset, share = _measure(data, bg)
     assert offset <= CENTRE_TOLERANCE
     assert CROWN_TO_CHIN_BAND[0] <= share <= CROWN_TO_CHIN_BAND[1]
+
+
+def test_a_large_spec_keeps_the_photos_detail_with_the_cut_out_of_the_reduced_frame():
+    # The edge work of a 5-inch photo runs at pipeline.EDGE_SIDE and is enlarged; the photo itself
+    # is warped at full size. A fine pattern over the whole photo (2 px squares) shows what is the
+    # photo's own resolution: a photo made at the reduced frame and enlarged loses it.
+    big = np.asarray(astronaut().resize((1600, 1600), Image.Resampling.LANCZOS), dtype=np.int16)
+    yy, xx = np.mgrid[0:1600, 0:1600]
+    pattern = ((xx // 2 + yy // 2) % 2) * 24 - 12
+    photo = _jpeg(Image.fromarray(np.clip(big + pattern[..., None], 0, 255).astype(np.uint8)))
+
+    def made(size: tuple[int, int]) -> Image.Image:
+        data = make_id_photo(photo, size=size, dpi=300, bg_color="438EDB").data
+        return Image.open(io.BytesIO(data)).convert("RGB")
+
+    large, reduced = made((1050, 1500)), made((448, 640))
+    assert max(reduced.size) == EDGE_SIDE
+    # The same cut-out: the large photo brought down to the reduced frame's size differs from the
+    # photo made there only within the pattern, not along the outline (1 px off is 0.7 %).
+    down = np.asarray(large.resize(reduced.size, Image.Resampling.BOX), dtype=float)
+    apart = np.abs(down - np.asarray(reduced, dtype=float)).max(axis=2)
+    assert float((apart > 40).mean()) < 0.002
+    # Every pixel of the photo: across the face, neighbours differ twice as much as in the reduced
+    # photo enlarged.
+    enlarged = reduced.resize(large.size, Image.Resampling.BICUBIC)
+
+    def detail(image: Image.Image) -> float:
+        gray = np.asarray(image, dtype=float).mean(axis=2)[450:900, 300:750]
+        return float(np.abs(np.diff(gray, axis=1)).mean())
+
+    assert detail(large) > 1.5 * detail(enlarged)
 
 
 #: Edge pixels of the hair on red: a mix of red and hair has G ~ 110 * alpha; the old light-gray

@@ -7,7 +7,7 @@ import pytest
 
 pytest.importorskip("numpy", reason="the photobot[local] extra is not installed")
 
-from providers.localengine import imageops, matting
+from providers.localengine import matting
 from providers.localengine.findings import DOUBTFUL
 
 RED, GREEN, GREY = (200.0, 30.0, 30.0), (30.0, 160.0, 40.0), (128.0, 128.0, 128.0)
@@ -69,27 +69,6 @@ def test_a_blob_beside_the_head_is_doubt_and_a_clean_portrait_is_not() -> None:
     wide = alpha.copy()
     wide[90:130, 175:215] = 1.0
     assert matting.doubt(_finished(wide, backdrop), backdrop, wide, protected) < DOUBTFUL
-
-
-def test_a_large_photo_is_doubted_as_it_would_be_at_the_size_the_doubt_was_made_for(monkeypatch) -> None:
-    # A portrait four times the drawn one (1200x960), with a comb of hairline strands over the head
-    # that only so fine a photo resolves (a pixel wide, every second pixel): judged at full size the
-    # strands stand out one by one; at the size the doubt's scale and line were chosen for they are
-    # a soft fringe, as on a passport photo.
-    small_alpha, small_backdrop, small_protected = _portrait()
-    alpha = np.kron(small_alpha, np.ones((4, 4), dtype=np.float32))
-    protected = np.kron(small_protected, np.ones((4, 4), dtype=bool))
-    backdrop = np.broadcast_to(small_backdrop[:1, :1], (*alpha.shape, 3))
-    yy, xx = np.mgrid[0 : alpha.shape[0], 0 : alpha.shape[1]]
-    top = 440 - np.sqrt(np.maximum(240**2 - (xx - 480) ** 2, 0))
-    alpha[(xx % 2 == 0) & (yy < top) & (yy > top - 40) & (np.abs(xx - 480) < 200)] = 1.0
-    finished = _finished(alpha, backdrop)
-    size = (round(alpha.shape[1] * matting.DOUBT_SIDE / alpha.shape[0]), matting.DOUBT_SIDE)
-    reduced = [imageops.resize_area(plane, size) for plane in (finished, backdrop, alpha)]
-    at_its_size = matting.doubt(*reduced, imageops.resize_area(protected.astype(np.float32), size) > 0.5)
-    assert matting.doubt(finished, backdrop, alpha, protected) == pytest.approx(at_its_size)
-    monkeypatch.setattr(matting, "DOUBT_SIDE", 10**6)  # judged at full size, the comb reads otherwise
-    assert abs(matting.doubt(finished, backdrop, alpha, protected) - at_its_size) > 0.3 * at_its_size
 
 
 def test_a_faint_haze_shows_only_where_it_differs_from_the_new_background() -> None:
@@ -197,23 +176,3 @@ def test_around_the_face_the_old_background_goes_only_where_the_colours_are_far_
     assert bool(refined[84:116, 195:200].max() < 0.1) is taken
     np.testing.assert_array_equal(refined[120:], alpha[120:])  # the face never changes
     assert refined[:, :180].min() == 1.0
-
-
-def test_a_large_photos_local_colours_are_worked_out_reduced_to_the_same_cut_out(monkeypatch) -> None:
-    # A red head on a green wall, 1200x960, with a soft edge and the camera's noise: the local
-    # colours and blur fusion's wide means, worked out at COLOURS_SIDE and enlarged, give the cut-out
-    # that working them out at full size gives.
-    rng = np.random.default_rng(0)
-    yy, xx = np.mgrid[0:1200, 0:960]
-    alpha = np.clip((240 - np.hypot(xx - 480, yy - 440)) / 12 + 0.5, 0, 1).astype(np.float32)
-    alpha[840:] = 1.0
-    red, green = np.array(RED, dtype=np.float32), np.array(GREEN, dtype=np.float32)
-    image = alpha[..., None] * red + (1 - alpha[..., None]) * green + rng.normal(0, 5, (*alpha.shape, 3))
-    image = image.astype(np.float32)
-    protected = np.zeros(alpha.shape, dtype=bool)
-    reduced = matting.refine_edges(image, alpha, protected), matting.foreground(image, alpha)
-    monkeypatch.setattr(matting, "COLOURS_SIDE", 10**6)
-    full = matting.refine_edges(image, alpha, protected), matting.foreground(image, alpha)
-    assert np.abs(reduced[0] - full[0]).mean() < 1e-4 and np.abs(reduced[0] - full[0]).max() < 0.1
-    soft = (alpha > 0.05) & (alpha < 0.95)
-    assert np.abs(reduced[1] - full[1])[soft].max() < 1.0  # colour levels
