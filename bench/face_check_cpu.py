@@ -64,6 +64,8 @@ STAGES = {
     ("hair", "hair_over_eyes"): "hair.hair_over_eyes",
     ("faces", "sharpness_and_light"): "sharpness and light",
     ("tflite", "run"): "of which: the models' runs (LiteRT, and Face Mesh's operations in NumPy)",
+    ("resample", "warp_perspective"): "of which: the warps that feed the models (letterboxes, the mesh's square)",
+    # Before the resampling left imageops.py (for --against an older revision).
     ("imageops", "warp_perspective"): "of which: the warps that feed the models (letterboxes, the mesh's square)",
     ("blazeface", "detect"): "of which: BlazeFace, both detections (warp, model, boxes)",
 }

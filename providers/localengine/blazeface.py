@@ -12,7 +12,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from providers.localengine import imageops
+from providers.localengine import resample
 from providers.localengine.arrays import Array
 from providers.localengine.tflite import TfliteModel
 
@@ -76,10 +76,10 @@ def crop(
     a ``side`` x ``side`` uint8 square as MediaPipe's ImageToTensorCalculator does on the CPU (its
     OpenCV calls redone to the bit: bilinear, outside the photo black with ``zero``, else its edge
     repeated)."""
-    corners = imageops.rotated_rect_corners(centre, size, math.degrees(rotation))
+    corners = resample.rotated_rect_corners(centre, size, math.degrees(rotation))
     target = np.array([[0, side], [0, 0], [side, 0], [side, side]], dtype=np.float32)
-    matrix = imageops.perspective_from_points(corners, target)
-    return imageops.warp_perspective(rgb, matrix, (side, side), zero_outside=zero)
+    matrix = resample.perspective_from_points(corners, target)
+    return resample.warp_perspective(rgb, matrix, (side, side), zero_outside=zero)
 
 
 def _letterbox(rgb: Array, size: int) -> tuple[Array, tuple[float, float, float, float]]:

@@ -9,7 +9,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 from PIL import ExifTags, Image, ImageOps
 
-from providers.localengine import hair, imageops, models, office
+from providers.localengine import hair, imageops, models, office, resample
 from providers.localengine.arrays import Array
 from providers.localengine.findings import FaceFindings, Mouth
 from providers.localengine.landmarks import Landmarks, find_landmarks
@@ -244,9 +244,9 @@ def sharpness_and_light(rgb: Array, box: tuple[float, float, float, float]) -> t
     crop = imageops.gray(rgb[y0:y1, x0:x1]).astype(np.float32)
     height = max(1, round(crop.shape[0] * SHARPNESS_WIDTH / crop.shape[1]))
     if crop.shape[1] > SHARPNESS_WIDTH:
-        gray = imageops.resize_area(crop, (SHARPNESS_WIDTH, height))
+        gray = resample.resize_area(crop, (SHARPNESS_WIDTH, height))
     else:
-        gray = imageops.resize_cubic(crop, (SHARPNESS_WIDTH, height))
+        gray = resample.resize_cubic(crop, (SHARPNESS_WIDTH, height))
     # Detail scales with contrast: a pale or dim face is judged as if its contrast were normal.
     return float(imageops.laplacian(gray).var()) / max(float(gray.var()), 1.0) * 1000, float(gray.mean())
 

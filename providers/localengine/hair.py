@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from providers.localengine import imageops
+from providers.localengine import imageops, resample
 from providers.localengine.arrays import Array
 from providers.localengine.landmarks import CHEEK_LEFT, CHEEK_RIGHT, Landmarks
 from providers.localengine.office import CHEEK_DISC
@@ -100,7 +100,7 @@ def hair_over_eyes(rgb: Array, marks: Landmarks) -> HairOverEyes:
             for upper, lower, lid, cheek in BROWS
         ]
     ).astype(np.float32)
-    lightness = imageops.lightness(imageops.sample_bilinear(rgb, grids[..., 0], grids[..., 1]))
+    lightness = imageops.lightness(resample.sample_bilinear(rgb, grids[..., 0], grids[..., 1]))
     bands = np.median(lightness[:, : 3 * ACROSS, :ALONG].reshape(len(BROWS), 3, ACROSS, ALONG), axis=2)
     brows, eyes = 0.0, 0.0
     for (forehead, brow, lid_band), around in zip(bands, lightness, strict=True):

@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from providers.localengine import blazeface, facemesh, imageops, parts
+from providers.localengine import blazeface, facemesh, parts, resample
 from providers.localengine.arrays import Array
 from providers.localengine.files import FACE_DETECTOR_FILES, FACE_MESH_FILE, tflite_path, u2net_path, u2netp_path
 from providers.localengine.tflite import TfliteModel
@@ -84,7 +84,7 @@ def mesh_landmarks(rgb: Array) -> Array | None:
 def u2net_input(rgb: Array) -> Array:
     """What both U²-Nets read of an RGB uint8 image: 320x320, scaled to 0..1 by its brightest value,
     normalised as in training, channels first."""
-    small = imageops.reduce_box(rgb, (U2NET_SIZE, U2NET_SIZE)).astype(np.float32)
+    small = resample.reduce_box(rgb, (U2NET_SIZE, U2NET_SIZE)).astype(np.float32)
     small = (small / max(float(small.max()), 1.0) - _MEAN) / _STD
     tensor: Array = small.transpose(2, 0, 1)[None].astype(np.float32)
     return tensor
@@ -103,7 +103,7 @@ def segment_person(rgb: Array, *, full: bool = False, tensor: Array | None = Non
         output = session.run(None, {session.get_inputs()[0].name: tensor})[0][0, 0]
     low, high = float(output.min()), float(output.max())
     mask = (output - low) / (high - low) if high > low else np.zeros_like(output)
-    return imageops.resize_linear(mask, (width, height))
+    return resample.resize_linear(mask, (width, height))
 
 
 def warm_faces() -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from providers.localengine import imageops
+from providers.localengine import imageops, resample
 from providers.localengine.arrays import Array
 from providers.localengine.landmarks import (
     CHEEK_LEFT,
@@ -109,5 +109,5 @@ def head_contrast(rgb: Array, marks: Landmarks) -> float:
     rows = np.linspace(HEAD_FROM, 1.0, HEAD_GRID)[:, None, None]
     columns = np.linspace(-1.0, 1.0, HEAD_GRID)[None, :, None]
     grid = (top + rows * up + columns * across).astype(np.float32)
-    patch = imageops.sample_bilinear(rgb, grid[..., 0], grid[..., 1])
+    patch = resample.sample_bilinear(rgb, grid[..., 0], grid[..., 1])
     return float(imageops.lightness(patch).std())

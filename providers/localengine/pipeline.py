@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
-from providers.localengine import beyond, imageops, matting, models
+from providers.localengine import beyond, imageops, matting, models, resample
 from providers.localengine.arrays import Array
 from providers.localengine.faces import MAX_ROLL, FaceCheckError, FaceReport, decode, find_face
 from providers.localengine.findings import CutOut
@@ -102,9 +102,9 @@ def background_busyness(region: Array, mask: Array) -> float:
     measures a few units; text, leaves or a crowd tens."""
     scale = 256 / max(region.shape[1], 1)
     size = (round(region.shape[1] * scale), round(region.shape[0] * scale))
-    small = imageops.reduce_box(region, size)
+    small = resample.reduce_box(region, size)
     # An 8-bit mask resized bilinearly rounds to 1 where the interpolated value reaches 1/2.
-    behind = imageops.resize_linear((mask < 0.05).astype(np.float32), size) >= 0.5
+    behind = resample.resize_linear((mask < 0.05).astype(np.float32), size) >= 0.5
     behind = imageops.erode_square(behind, 2)
     if behind.sum() < 0.05 * behind.size:
         return float("inf")  # too little background to tell
@@ -172,7 +172,7 @@ def _person_mask(rgb: Array, face: FaceReport) -> PersonMask:
     region = rgb[y0:, x0:x1]
     reduce = max(region.shape[:2]) / MASK_SIDE
     if reduce > 1:
-        region = imageops.reduce_box(
+        region = resample.reduce_box(
             region, (max(1, round(region.shape[1] / reduce)), max(1, round(region.shape[0] / reduce)))
         )
     step = ((x1 - x0) / region.shape[1], (rgb.shape[0] - y0) / region.shape[0])
@@ -354,8 +354,8 @@ def _cut_out(
     width, height = size
     matrix, person_matrix = widened.window.matrices(linear, offset)
     # Bilinear when reducing (as OpenCV's warpAffine did with INTER_AREA), bicubic when enlarging.
-    image = imageops.warp_affine(widened.window.source, matrix, size, cubic=cubic)
-    alpha = imageops.warp_affine(widened.window.person, person_matrix, size)
+    image = resample.warp_affine(widened.window.source, matrix, size, cubic=cubic)
+    alpha = resample.warp_affine(widened.window.person, person_matrix, size)
     alpha = matting.settle_below(alpha, math.ceil(float(linear[1] @ marks.chin + offset[1])))
     radius = max(2, round(min(width, height) / 120))
     gray = imageops.gray(np.clip(image, 0, 255).astype(np.uint8)).astype(np.float32) / 255.0
@@ -375,8 +375,8 @@ def _cut_out(
 def _enlarged(plane: Array, size: tuple[int, int]) -> Array:
     """An HxW or HxWxC float plane enlarged bilinearly to ``size`` (width, height)."""
     if plane.ndim == 2:
-        return imageops.resize_linear(plane, size)
-    return np.stack([imageops.resize_linear(plane[..., k], size) for k in range(plane.shape[2])], axis=2)
+        return resample.resize_linear(plane, size)
+    return np.stack([resample.resize_linear(plane[..., k], size) for k in range(plane.shape[2])], axis=2)
 
 
 def _full_size(
@@ -394,7 +394,7 @@ def _full_size(
     the full photo's, with the reduced estimate's corrections; towards the soft edge they become
     the reduced estimate's, which there is drawn from the inside anyway (matting's step 2)."""
     matrix, _ = widened.window.matrices(linear, offset)
-    image = imageops.warp_affine(widened.window.source, matrix, size, cubic=cubic)
+    image = resample.warp_affine(widened.window.source, matrix, size, cubic=cubic)
     below = _enlarged(edges.below.astype(np.float32), size) > 0.5
     image = beyond.smooth_below(image, _enlarged(edges.mask, size), below)
     alpha = np.clip(_enlarged(tidied, size), 0.0, 1.0)

@@ -1,6 +1,6 @@
-"""The engine's small image operations (providers/localengine/imageops.py) on pictures whose answer
-is known: worked out by hand, or the figures OpenCV gave for the same call (the engine used OpenCV
-before, and its verdicts hang on these being the same)."""
+"""The engine's small image operations (providers/localengine/imageops.py and resample.py) on
+pictures whose answer is known: worked out by hand, or the figures OpenCV gave for the same call (the
+engine used OpenCV before, and its verdicts hang on these being the same)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import pytest
 
 pytest.importorskip("numpy", reason="the photobot[local] extra is not installed")
 
-from providers.localengine import imageops
+from providers.localengine import imageops, resample
 
 
 def test_gray_rounds_bt601_as_opencv() -> None:
@@ -127,16 +127,16 @@ def test_span_sums_are_reduceats_to_the_bit(dtype: type) -> None:
         for spans in range(1, rows + 1, 3):
             starts = np.unique(np.linspace(0, rows - 1, spans).astype(np.int64))
             expected = np.add.reduceat(image, starts, axis=0, dtype=dtype)
-            assert np.array_equal(imageops._span_sums(image, starts, dtype), expected)
+            assert np.array_equal(resample._span_sums(image, starts, dtype), expected)
 
 
 def test_resize_area_averages_what_each_pixel_covers() -> None:
     image = np.arange(12, dtype=np.float32).reshape(1, 12)
-    assert imageops.resize_area(image, (4, 1))[0].tolist() == pytest.approx([1, 4, 7, 10])
+    assert resample.resize_area(image, (4, 1))[0].tolist() == pytest.approx([1, 4, 7, 10])
     # 3 pixels into 2: each covers one and a half.
-    assert imageops.resize_area(np.array([[0.0, 3.0, 6.0]]), (2, 1))[0].tolist() == pytest.approx([1.0, 5.0])
+    assert resample.resize_area(np.array([[0.0, 3.0, 6.0]]), (2, 1))[0].tolist() == pytest.approx([1.0, 5.0])
     rgb = np.full((10, 10, 3), 200, dtype=np.uint8)
-    assert imageops.resize_area(rgb, (3, 3)).dtype == np.uint8
+    assert resample.resize_area(rgb, (3, 3)).dtype == np.uint8
 
 
 def test_resize_area_sums_each_span_once_where_its_end_falls_just_short_of_a_row() -> None:
@@ -152,33 +152,33 @@ def test_resize_area_sums_each_span_once_where_its_end_falls_just_short_of_a_row
         / (high - low)
         for low, high in itertools.pairwise(edges)
     ]
-    assert imageops.resize_area(image, (3, 240))[:, 0] == pytest.approx(expected, abs=0.51)  # uint8: rounded
+    assert resample.resize_area(image, (3, 240))[:, 0] == pytest.approx(expected, abs=0.51)  # uint8: rounded
 
 
 def test_resize_linear_and_cubic() -> None:
     image = np.array([[0.0, 10.0]], dtype=np.float32)
-    assert imageops.resize_linear(image, (4, 1))[0].tolist() == pytest.approx([0.0, 2.5, 7.5, 10.0])
-    assert imageops.resize_linear(np.arange(4, dtype=np.float32)[None], (2, 1))[0].tolist() == pytest.approx([0.5, 2.5])
+    assert resample.resize_linear(image, (4, 1))[0].tolist() == pytest.approx([0.0, 2.5, 7.5, 10.0])
+    assert resample.resize_linear(np.arange(4, dtype=np.float32)[None], (2, 1))[0].tolist() == pytest.approx([0.5, 2.5])
     flat = np.full((4, 4), 3.0, dtype=np.float32)
-    assert np.allclose(imageops.resize_cubic(flat, (9, 7)), 3.0)
+    assert np.allclose(resample.resize_cubic(flat, (9, 7)), 3.0)
 
 
 def test_sample_bilinear_in_32nds() -> None:
     image = np.zeros((2, 2, 3), dtype=np.uint8)
     image[:, 1] = 255
     xs = np.array([0.0, 0.5, 1 / 64, 5.0, -3.0, 3 / 64])
-    sampled = imageops.sample_bilinear(image, xs, np.zeros_like(xs))[:, 0]
+    sampled = resample.sample_bilinear(image, xs, np.zeros_like(xs))[:, 0]
     # cv2.remap: 1/64 rounds to 0 (half to even), 3/64 to 2/32: 255 x 2/32 = 15.9
     assert sampled.tolist() == [0, 128, 0, 255, 0, 16]
-    assert imageops.sample_bilinear(image, np.array([1.5]), np.array([0.0]), zero_outside=True)[0, 0] == 128
+    assert resample.sample_bilinear(image, np.array([1.5]), np.array([0.0]), zero_outside=True)[0, 0] == 128
 
 
 def test_warp_perspective_of_the_identity_and_a_shift() -> None:
     rng = np.random.default_rng(3)
     image = rng.integers(0, 256, (12, 10, 3), dtype=np.uint8)
-    assert np.array_equal(imageops.warp_perspective(image, np.eye(3), (10, 12), zero_outside=True), image)
+    assert np.array_equal(resample.warp_perspective(image, np.eye(3), (10, 12), zero_outside=True), image)
     shift = np.array([[1.0, 0, 2], [0, 1, 0], [0, 0, 1]])
-    moved = imageops.warp_perspective(image, shift, (10, 12), zero_outside=True)
+    moved = resample.warp_perspective(image, shift, (10, 12), zero_outside=True)
     assert np.array_equal(moved[:, 2:], image[:, :8]) and not moved[:, :2].any()
 
 
@@ -190,27 +190,27 @@ def test_warp_perspective_reads_the_same_points_axis_aligned_or_not(zero_outside
     image = rng.integers(0, 256, (20, 24, 3), dtype=np.uint8)
     scale = np.array([[2.0, 0, 1], [0, 2.0, 1], [0, 0, 1]])  # the output is twice the input, shifted
     columns, rows = np.meshgrid(np.arange(50), np.arange(42))
-    expected = imageops.sample_bilinear(image, (columns - 1) / 2, (rows - 1) / 2, zero_outside=zero_outside)
-    assert np.array_equal(imageops.warp_perspective(image, scale, (50, 42), zero_outside=zero_outside), expected)
+    expected = resample.sample_bilinear(image, (columns - 1) / 2, (rows - 1) / 2, zero_outside=zero_outside)
+    assert np.array_equal(resample.warp_perspective(image, scale, (50, 42), zero_outside=zero_outside), expected)
     nearly = scale.copy()
     nearly[2, 0] = 1e-18  # in perspective, by far too little to move a point
-    assert np.array_equal(imageops.warp_perspective(image, nearly, (50, 42), zero_outside=zero_outside), expected)
+    assert np.array_equal(resample.warp_perspective(image, nearly, (50, 42), zero_outside=zero_outside), expected)
 
 
 def test_rect_corners_and_the_perspective_through_them() -> None:
-    corners = imageops.rotated_rect_corners((5.0, 5.0), (4.0, 2.0), 0.0)
+    corners = resample.rotated_rect_corners((5.0, 5.0), (4.0, 2.0), 0.0)
     assert corners.tolist() == [[3, 6], [3, 4], [7, 4], [7, 6]]
     target = np.array([[0, 2], [0, 0], [4, 0], [4, 2]], dtype=np.float32)
-    matrix = imageops.perspective_from_points(corners, target)
+    matrix = resample.perspective_from_points(corners, target)
     assert np.allclose(matrix, [[1, 0, -3], [0, 1, -4], [0, 0, 1]])
 
 
 def test_warp_affine_repeats_the_edges() -> None:
     image = np.tile(np.arange(5, dtype=np.float32), (4, 1))
     shift = np.array([[1.0, 0.0, 3.0], [0.0, 1.0, 0.0]])
-    moved = imageops.warp_affine(image, shift, (8, 4))
+    moved = resample.warp_affine(image, shift, (8, 4))
     assert np.allclose(moved[:, :3], 0.0) and np.allclose(moved[:, 3:], np.arange(5))
-    half = imageops.warp_affine(image, np.array([[2.0, 0.0, 0.0], [0.0, 1.0, 0.0]]), (9, 4), cubic=True)
+    half = resample.warp_affine(image, np.array([[2.0, 0.0, 0.0], [0.0, 1.0, 0.0]]), (9, 4), cubic=True)
     assert np.allclose(half[:, ::2], np.arange(5), atol=1e-4)
     assert np.allclose(half[:, 3:7:2], [1.5, 2.5], atol=1e-4)
     # Pillow's bicubic (a = -1) overshoots at the repeated edge a little more than OpenCV's (0.40625).
@@ -222,8 +222,8 @@ def test_results_are_writable() -> None:
     mask = np.zeros((4, 4), dtype=np.float32)
     shift = np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]])
     for result in (
-        imageops.resize_linear(mask, (8, 8)),
-        imageops.warp_affine(mask, shift, (4, 4)),
+        resample.resize_linear(mask, (8, 8)),
+        resample.warp_affine(mask, shift, (4, 4)),
         imageops.fill_polygon((4, 4), np.array([[0, 0], [3, 0], [3, 3]])),
         imageops.box_mean(mask, 1),
     ):
@@ -233,9 +233,9 @@ def test_results_are_writable() -> None:
 def test_perspective_rounds_as_opencv_where_points_fall_between_steps() -> None:
     """A letterbox's points fall half-way between two 1/32 steps: which way they round follows the
     last bit of OpenCV's solve and inverse (cv2.getPerspectiveTransform gave 0.16886543535620055)."""
-    corners = imageops.rotated_rect_corners((455.0, 568.5), (1137.0, 1137.0), 0.0)
+    corners = resample.rotated_rect_corners((455.0, 568.5), (1137.0, 1137.0), 0.0)
     target = np.array([[0, 192], [0, 0], [192, 0], [192, 192]], dtype=np.float32)
-    matrix = imageops.perspective_from_points(corners, target)
+    matrix = resample.perspective_from_points(corners, target)
     assert matrix[0, 0] == 0.16886543535620055 and matrix[1, 1] == 0.16886543535620052
 
 
@@ -245,9 +245,9 @@ def test_reduce_box_is_the_area_mean_within_a_few_levels_and_enlarges_as_resize_
     ys, xs = np.mgrid[0:300, 0:400]
     smooth = np.stack([xs * 0.5, ys * 0.7, (xs + ys) * 0.3], axis=2)
     image = np.clip(smooth + rng.normal(0, 8, smooth.shape), 0, 255).astype(np.uint8)
-    reduced, exact = imageops.reduce_box(image, (130, 97)), imageops.resize_area(image, (130, 97))
+    reduced, exact = resample.reduce_box(image, (130, 97)), resample.resize_area(image, (130, 97))
     assert reduced.dtype == np.uint8 and reduced.shape == exact.shape == (97, 130, 3)
     difference = np.abs(reduced.astype(int) - exact.astype(int))
     assert difference.mean() < 1.0 and difference.max() <= 4
     small = image[:50, :60]
-    assert np.array_equal(imageops.reduce_box(small, (120, 100)), imageops.resize_area(small, (120, 100)))
+    assert np.array_equal(resample.reduce_box(small, (120, 100)), resample.resize_area(small, (120, 100)))
