@@ -22,7 +22,7 @@ from PIL import Image
 
 from providers.localengine import beyond, imageops, matting, models, resample
 from providers.localengine.arrays import Array
-from providers.localengine.faces import MAX_ROLL, FaceCheckError, FaceReport, decode, find_face
+from providers.localengine.faces import MAX_ROLL, FaceCheckError, FaceReport, check_face, decode, find_face
 from providers.localengine.findings import CutOut
 from providers.localengine.landmarks import FACE_OVAL, Landmarks, find_landmarks
 from providers.placement import (
@@ -61,6 +61,13 @@ EARS = 0.2
 #: enlarged. The models see the photo at 320x320: at 1051x1500 the edge work at full size took
 #: 1.6 s and gave the same cut-out, its edges a little crisper (docs/benchmarks.md).
 EDGE_SIDE = 640
+#: A photo is decoded no larger than keeps its face this many times the finished photo's width
+#: (see _decoded; in the finished photo the face is about half of it): the warp into the finished
+#: photo then reduces by at most about two, where bilinear sampling still reads every pixel. Only a
+#: photo over ``LOOK_FIRST`` times the finished photo's longer side is looked at for it (not a
+#: Telegram photo, 1280 px, for the usual specs).
+FACE_KEEP = 0.5
+LOOK_FIRST = 3
 
 
 @dataclass(frozen=True)
@@ -456,6 +463,28 @@ def compose(
     return pixels, measured_shares(placed.place(face_at, width), size), cut_out
 
 
+def _decoded(image: bytes, size: tuple[int, int]) -> Array:
+    """The photo as an RGB array, reduced by a whole factor (2 or more) where it is far larger than
+    the finished ``size`` needs, keeping the face at least ``FACE_KEEP`` times the finished photo's
+    width: a JPEG decoded by libjpeg at a half, a quarter or an eighth, anything else decoded whole
+    and reduced by Pillow's box filter. A 12-megapixel photo sent as a file was decoded, copied and
+    warped whole for a 413x531 result, and the warp, bilinear, read one pixel in sixteen or more: a
+    fine pattern (a weave, hair) came out aliased."""
+    with Image.open(io.BytesIO(image)) as img:
+        longest = max(img.size)
+    if longest < LOOK_FIRST * max(size):
+        return decode(image)[0]
+    _, full, face = check_face(image)
+    keep = FACE_KEEP * size[0] / max(face.width, 1.0)
+    if keep > 0.5:
+        return decode(image)[0]
+    rgb, _ = decode(image, reduce_to=math.ceil(max(full) * keep))
+    factor = int(rgb.shape[1] / (full[0] * keep))
+    if factor >= 2:  # not a JPEG: decoded whole
+        rgb = resample.reduce_box(rgb, (rgb.shape[1] // factor, rgb.shape[0] // factor))
+    return rgb
+
+
 def render_id_photo(
     image: bytes,
     *,
@@ -467,7 +496,7 @@ def render_id_photo(
 ) -> IdPhoto:
     """The finished ID photo, a JPEG of exactly ``size`` pixels with ``dpi`` written into it, its head
     placed by ``rule`` (an id of providers/data/idphoto_rules.yaml), however doubtful its cut-out."""
-    rgb, _ = decode(image)
+    rgb = _decoded(image, size)
     face = find_face(rgb)
     marks = find_landmarks(rgb, (face.x, face.y, face.width, face.height))
     if marks is None:
