@@ -76,7 +76,8 @@ async def send_again(update: Update, context: Context) -> None:
     if service is None:
         await answer(update, t(lang, "order.unavailable"))
         return
-    kept = [part for part in finished if await asyncio.to_thread(_kept, part, wiring.media)]
+    still = await asyncio.to_thread(_stored, finished, [], wiring.media)
+    kept = [part for part in finished if part.id in still]
     if not kept:
         await answer(update, t(lang, "orders.gone"))
         return
@@ -103,6 +104,13 @@ async def send_again(update: Update, context: Context) -> None:
     bundle = service.bundle(parts, lang) if len(parts) > 1 and service.bundle is not None else None
     if bundle is not None:  # an album's: its zip again
         await send_zip(context.bot, chat_id, wiring.media, bundle, lang)
+
+
+def _stored(finished: list[Job], tried: list[Job], media: MediaStore) -> set[str | tuple[str, str]]:
+    """The ids of the ``finished`` jobs whose files are all still stored, and (id, "photo") for the
+    jobs of ``tried`` whose own photo is: one look at the disk for a whole page, not one a job."""
+    kept: set[str | tuple[str, str]] = {job.id for job in finished if _kept(job, media)}
+    return kept | {(job.id, "photo") for job in tried if _photo_kept(job, media)}
 
 
 def _photo_kept(job: Job, media: MediaStore) -> bool:
@@ -132,9 +140,13 @@ async def _page(context: Context, user_id: int, offset: int) -> tuple[str, Inlin
     lines: list[str] = []
     again: list[tuple[int | str, str]] = []
     retry: list[tuple[int | str, str]] = []
+    every = [part for parts in orders for part in parts]
+    # What of the page's files is still stored, looked up in one go off the event loop.
+    failures = [part for part in every if part.state == JobState.FAILED]
+    still = await asyncio.to_thread(_stored, [part for part in every if _finished(part)], failures, wiring.media)
     for number, parts in enumerate(orders, start=offset + 1):
         finished = [part for part in parts if _finished(part)]
-        kept = [part for part in finished if await asyncio.to_thread(_kept, part, wiring.media)]
+        kept = [part for part in finished if part.id in still]
         if kept:
             again.append((number, parts[0].id))
         # Failed parts made from a photo of their own (not from a provider's image id alone).
@@ -143,7 +155,7 @@ async def _page(context: Context, user_id: int, offset: int) -> tuple[str, Inlin
             for index, part in enumerate(parts, start=1)
             if part.state == JobState.FAILED and part.input_ref is not None and part.service in wiring.services
         ]
-        photos = [(index, part) for index, part in failed if await asyncio.to_thread(_photo_kept, part, wiring.media)]
+        photos = [(index, part) for index, part in failed if (part.id, "photo") in still]
         for index, part in photos:  # a part of several is named by its place: "2.3"
             retry.append((number if len(parts) == 1 else f"{number}.{index}", part.id))
         gone, photo_gone = bool(finished) and not kept, bool(failed) and not photos
