@@ -1,4 +1,5 @@
-"""From a coarse person mask to a clean cut-out, in the finished photo's frame.
+"""From a coarse person mask to a clean cut-out, in the finished photo's frame (reduced to at most
+pipeline.EDGE_SIDE on its longer side).
 
 The segmentation models see the photo at 320x320, so near the person's outline, and in hair above
 all, their mask says "person" for whatever lies behind thin strands: leaves, a poster, a dark

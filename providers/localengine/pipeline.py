@@ -22,7 +22,16 @@ from PIL import Image
 
 from providers.localengine import beyond, imageops, matting, models, resample
 from providers.localengine.arrays import Array
-from providers.localengine.faces import MAX_ROLL, FaceCheckError, FaceReport, check_face, decode, find_face
+from providers.localengine.faces import (
+    MAX_ROLL,
+    MIN_FACE_HEIGHT,
+    MIN_IMAGE_SIDE,
+    FaceCheckError,
+    FaceReport,
+    check_face,
+    decode,
+    find_face,
+)
 from providers.localengine.findings import CutOut
 from providers.localengine.landmarks import FACE_OVAL, Landmarks, find_landmarks
 from providers.placement import (
@@ -62,11 +71,9 @@ EARS = 0.2
 #: 1.6 s and gave the same cut-out, its edges a little crisper (docs/benchmarks.md).
 EDGE_SIDE = 640
 #: A photo is decoded no larger than keeps its face this many times the finished photo's width
-#: (see _decoded; in the finished photo the face is about half of it): the warp into the finished
-#: photo then reduces by at most about two, where bilinear sampling still reads every pixel. Only a
-#: photo over ``LOOK_FIRST`` times the finished photo's longer side is looked at for it (not a
-#: Telegram photo, 1280 px, for the usual specs).
-FACE_KEEP = 0.5
+#: (see _decoded), by a whole factor. Only a photo over ``LOOK_FIRST`` times the finished photo's
+#: longer side is looked at for it.
+FACE_KEEP = 1.0
 LOOK_FIRST = 3
 
 
@@ -352,16 +359,14 @@ def _cut_out(
     marks: Landmarks,
     linear: Array,
     offset: Array,
-    size: tuple[int, int],
-    cubic: bool,
+    image: Array,
 ) -> _Edges:
-    """The cut-out in the finished photo's frame of ``size``, which ``linear`` and ``offset`` map the
-    photo (of ``photo_shape``) into: the photo warped, the person's alpha and its own colours at the
-    edges (see matting)."""
-    width, height = size
-    matrix, person_matrix = widened.window.matrices(linear, offset)
-    # Bilinear when reducing (as OpenCV's warpAffine did with INTER_AREA), bicubic when enlarging.
-    image = resample.warp_affine(widened.window.source, matrix, size, cubic=cubic)
+    """The cut-out in the frame that ``linear`` and ``offset`` map the photo (of ``photo_shape``)
+    into, ``image`` being the photo there: the person's alpha and its own colours at the edges (see
+    matting)."""
+    height, width = image.shape[:2]
+    size = (width, height)
+    _, person_matrix = widened.window.matrices(linear, offset)
     alpha = resample.warp_affine(widened.window.person, person_matrix, size)
     alpha = matting.settle_below(alpha, math.ceil(float(linear[1] @ marks.chin + offset[1])))
     radius = max(2, round(min(width, height) / 120))
@@ -386,29 +391,19 @@ def _enlarged(plane: Array, size: tuple[int, int]) -> Array:
     return np.stack([resample.resize_linear(plane[..., k], size) for k in range(plane.shape[2])], axis=2)
 
 
-def _full_size(
-    edges: _Edges,
-    tidied: Array,
-    widened: beyond.Widened,
-    linear: Array,
-    offset: Array,
-    size: tuple[int, int],
-    cubic: bool,
-) -> tuple[Array, Array]:
-    """The person's colours and the tidied alpha at the finished ``size``, from the edge work done
-    reduced (``edges``, ``tidied``): the photo is warped again at full size, so that the face and
-    clothes keep every pixel, and the alpha is enlarged. Where the person is solid the colours are
-    the full photo's, with the reduced estimate's corrections; towards the soft edge they become
-    the reduced estimate's, which there is drawn from the inside anyway (matting's step 2)."""
-    matrix, _ = widened.window.matrices(linear, offset)
-    image = resample.warp_affine(widened.window.source, matrix, size, cubic=cubic)
+def _full_size(edges: _Edges, tidied: Array, image: Array) -> tuple[Array, Array]:
+    """The person's colours and the tidied alpha at the size of ``image`` (the photo in the finished
+    frame), from the edge work done reduced (``edges``, ``tidied``): the alpha is enlarged; the
+    colours are the reduced estimate's enlarged, with the full photo's own detail added where the
+    person is solid and fading out towards the soft edge, where the colours are drawn from the
+    inside anyway (matting's step 2): the face and clothes keep every pixel."""
+    size = (image.shape[1], image.shape[0])
     below = _enlarged(edges.below.astype(np.float32), size) > 0.5
     image = beyond.smooth_below(image, _enlarged(edges.mask, size), below)
     alpha = np.clip(_enlarged(tidied, size), 0.0, 1.0)
-    reduced = _enlarged(edges.foreground, size)
-    corrected = image + _enlarged(edges.foreground - edges.image, size)
     own = np.clip((alpha - matting.EDGE_FROM_INSIDE) / (matting.EDGE_SOLID - matting.EDGE_FROM_INSIDE), 0.0, 1.0)
-    colours: Array = own[..., None] * corrected + (1 - own[..., None]) * reduced
+    detail = image - _enlarged(edges.image, size)
+    colours: Array = _enlarged(edges.foreground, size) + own[..., None] * detail
     return colours, alpha
 
 
@@ -443,9 +438,12 @@ def compose(
     person[0, :] = 0
     read = beyond.Window(source, (wx0, wy0), person, corner, mask.step)
     widened = beyond.widen(read, chin_row, sides, marks.face_width)
-    cubic = placed.scale >= 1
+    # Bilinear when reducing (as OpenCV's warpAffine did with INTER_AREA), bicubic when enlarging.
+    matrix, _ = widened.window.matrices(linear, offset)
+    photo = resample.warp_affine(widened.window.source, matrix, size, cubic=placed.scale >= 1)
     work_linear, work_offset, work = _working_frame(linear, offset, size)
-    edges = _cut_out(widened, rgb.shape, marks, work_linear, work_offset, work, cubic)
+    image = photo if work == size else resample.resize_area(photo, work)
+    edges = _cut_out(widened, rgb.shape, marks, work_linear, work_offset, image)
     backdrop = background(work[0], work[1], bg_color, bg_color2)
     alpha = edges.alpha[..., None]
     # The doubt is measured before the flyaway strands are taken away: what they hid is what the
@@ -456,7 +454,7 @@ def compose(
     tidied = matting.tidy(edges.alpha, edges.protected)
     colours = edges.foreground
     if work != size:
-        colours, tidied = _full_size(edges, tidied, widened, linear, offset, size, cubic)
+        colours, tidied = _full_size(edges, tidied, photo)
         backdrop = background(width, height, bg_color, bg_color2)
     result = colours * tidied[..., None] + backdrop * (1 - tidied[..., None])
     pixels = np.clip(result + 0.5, 0, 255).astype(np.uint8)
@@ -465,23 +463,30 @@ def compose(
 
 def _decoded(image: bytes, size: tuple[int, int]) -> Array:
     """The photo as an RGB array, reduced by a whole factor (2 or more) where it is far larger than
-    the finished ``size`` needs, keeping the face at least ``FACE_KEEP`` times the finished photo's
-    width: a JPEG decoded by libjpeg at a half, a quarter or an eighth, anything else decoded whole
-    and reduced by Pillow's box filter. A 12-megapixel photo sent as a file was decoded, copied and
-    warped whole for a 413x531 result, and the warp, bilinear, read one pixel in sixteen or more: a
-    fine pattern (a weave, hair) came out aliased."""
+    the finished ``size`` needs: a JPEG decoded by libjpeg at a half, a quarter or an eighth,
+    anything else decoded whole and reduced by Pillow by whole blocks of pixels. The face stays at
+    least ``FACE_KEEP`` times the finished photo's width (there it fills 0.55-0.7 of it, so the warp
+    still reduces), and the photo and face at least twice what the face check asks
+    (``MIN_IMAGE_SIDE``, ``MIN_FACE_HEIGHT``). A 12-megapixel photo sent as a file was decoded,
+    copied and warped whole for a 413x531 result, and the warp, bilinear, read one pixel in nine or
+    more: a fine pattern (a weave, hair) came out aliased."""
     with Image.open(io.BytesIO(image)) as img:
         longest = max(img.size)
     if longest < LOOK_FIRST * max(size):
         return decode(image)[0]
     _, full, face = check_face(image)
-    keep = FACE_KEEP * size[0] / max(face.width, 1.0)
+    keep = max(
+        FACE_KEEP * size[0] / max(face.width, 1.0),
+        2 * MIN_FACE_HEIGHT / max(face.height, 1.0),
+        2 * MIN_IMAGE_SIDE / max(min(full), 1),
+    )
     if keep > 0.5:
         return decode(image)[0]
     rgb, _ = decode(image, reduce_to=math.ceil(max(full) * keep))
     factor = int(rgb.shape[1] / (full[0] * keep))
-    if factor >= 2:  # not a JPEG: decoded whole
-        rgb = resample.reduce_box(rgb, (rgb.shape[1] // factor, rgb.shape[0] // factor))
+    if factor >= 2:  # decoded whole (not a JPEG), or a JPEG over eight times too large
+        with Image.fromarray(rgb) as decoded:
+            rgb = np.asarray(decoded.reduce(factor))
     return rgb
 
 

@@ -106,10 +106,10 @@ def test_a_large_spec_keeps_the_photos_detail_with_the_cut_out_of_the_reduced_fr
 @pytest.mark.parametrize("kind", ["JPEG", "PNG"])
 def test_a_photo_far_larger_than_the_spec_is_reduced_before_its_warp_so_a_fine_pattern_does_not_alias(kind):
     # A 3072x3072 photo with a checkerboard of single pixels over it (a fine weave) made into a
-    # 413x531 photo: reduced as a photo should be (a JPEG by libjpeg while decoding, a PNG by a box
-    # of whole pixels), the pattern averages out and the result is that of the same photo without
-    # it; warped straight from full size, the bilinear warp read one pixel in several and the
-    # pattern came out as noise (11.7 levels, now 4.1 for the JPEG).
+    # 295x413 photo (1 inch): reduced as a photo should be (a JPEG by libjpeg while decoding, a PNG
+    # by whole blocks of pixels), the pattern averages out and the result is that of the same photo
+    # without it; warped straight from full size, the bilinear warp read one pixel in several and
+    # the pattern came out as noise (a spread of 12 levels).
     big = astronaut().resize((3072, 3072), Image.Resampling.LANCZOS)
     yy, xx = np.mgrid[0:3072, 0:3072]
     checker = (((xx + yy) % 2) * 60 - 30)[..., None]
@@ -118,11 +118,21 @@ def test_a_photo_far_larger_than_the_spec_is_reduced_before_its_warp_so_a_fine_p
     def made(image: Image.Image) -> np.ndarray:
         out = io.BytesIO()
         image.save(out, kind, **({"quality": 95} if kind == "JPEG" else {"compress_level": 1}))
-        data = make_id_photo(out.getvalue(), size=(413, 531), dpi=300, bg_color="FFFFFF").data
+        data = make_id_photo(out.getvalue(), size=(295, 413), dpi=300, bg_color="FFFFFF").data
         return np.asarray(Image.open(io.BytesIO(data)).convert("RGB"), dtype=float)
 
-    face = (slice(150, 400), slice(120, 300))
+    face = (slice(110, 300), slice(80, 215))
     assert float((made(patterned) - made(big))[face].std()) < 7
+
+
+@pytest.mark.parametrize("size", [(144, 192), (260, 378), (295, 413)])
+def test_a_small_spec_from_a_large_photo_is_made_from_a_decode_that_still_passes_the_face_check(size):
+    # The reduced decode keeps the face at least the finished photo's width and twice what the face
+    # check asks: a 1500x1500 portrait made into the smallest specs is made, not refused as too small.
+    photo = _jpeg(astronaut().resize((1500, 1500), Image.Resampling.LANCZOS))
+    data = make_id_photo(photo, size=size, dpi=300, bg_color="FFFFFF").data
+    offset, share = _measure(data, "FFFFFF")
+    assert offset <= CENTRE_TOLERANCE and CROWN_TO_CHIN_BAND[0] <= share <= CROWN_TO_CHIN_BAND[1]
 
 
 #: Edge pixels of the hair on red: a mix of red and hair has G ~ 110 * alpha; the old light-gray
