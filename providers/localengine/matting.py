@@ -102,6 +102,12 @@ SPREAD_MAX = 50.0
 #: a plateau rather than on a soft edge. On the real-photo benchmark, applied above the chin too,
 #: it cut into hair haze: Mayer's leftovers 0.107 -> 0.149 %, Grace Hopper's halo 0.6 -> 1.6 %.
 UNSURE = (0.1, 0.9)
+#: Below the chin the person is a body, not strands of hair against the background: a pixel there
+#: that the colour lines read as partly background is mostly the person in shadow (the crease
+#: between neck and shoulder against a dark hall read as 0.6 of the person, and came out as a
+#: pale, flat patch). There the share along the colour line is stretched from these values to 0-1:
+#: what is nearly the background's colour (a poster kept beside the shoulder) still goes.
+BODY_SHARE = (0.2, 0.4)
 PLATEAU = 1 / 80
 
 
@@ -185,15 +191,22 @@ def settle_below(alpha: Array, chin_row: int) -> Array:
     return out
 
 
-def refine_edges(image: Array, alpha: Array, protected: Array, ring: Array | None = None) -> Array:
+def refine_edges(
+    image: Array, alpha: Array, protected: Array, ring: Array | None = None, chin_row: int | None = None
+) -> Array:
     """``alpha`` with background colours near the outline taken out (see the module's step 1).
     ``image`` is float32 RGB 0-255, ``alpha`` 0-1, ``protected`` where the face is (never cut),
     except in its part ``ring`` (the ears and temples around the face) where the person's and the
-    background's colours lie over ``RING_APART`` apart."""
+    background's colours lie over ``RING_APART`` apart. From ``chin_row`` down only what is nearly
+    the background's colour goes (see ``BODY_SHARE``)."""
     around = _around(image, alpha, protected, ring)
     along = around.person - around.behind
     share = ((image - around.behind) * along).sum(axis=2) / np.maximum(around.apart * around.apart, 1e-6)
     by_colour = np.clip(share, 0.0, 1.0)
+    if chin_row is not None and chin_row < alpha.shape[0]:
+        low, high = BODY_SHARE
+        below = slice(max(0, chin_row), None)
+        by_colour[below] = np.clip((share[below] - low) / (high - low), 0.0, 1.0)
     # A person of one colour there (hair over leaves) is trusted; light strands over dark hair are
     # not one colour, and their mean would call the dark hair background.
     trust = np.clip((around.apart - ALIKE) / (DISTINCT - ALIKE), 0.0, 1.0) * np.clip(

@@ -368,7 +368,8 @@ def _cut_out(
     size = (width, height)
     _, person_matrix = widened.window.matrices(linear, offset)
     alpha = resample.warp_affine(widened.window.person, person_matrix, size)
-    alpha = matting.settle_below(alpha, math.ceil(float(linear[1] @ marks.chin + offset[1])))
+    chin_row = math.ceil(float(linear[1] @ marks.chin + offset[1]))
+    alpha = matting.settle_below(alpha, chin_row)
     radius = max(2, round(min(width, height) / 120))
     gray = imageops.gray(np.clip(image, 0, 255).astype(np.uint8)).astype(np.float32) / 255.0
     alpha = _guided_filter(gray, alpha, radius, 1e-3)
@@ -379,7 +380,9 @@ def _cut_out(
     outline, protected = _face_and_ears(marks, linear, offset, size)
     # The shoulders made up past the sides have an outline of their own, and no old background.
     made_up = outside.left | outside.right
-    refined = matting.refine_edges(image, alpha, protected | made_up, ring=protected & ~outline & ~made_up)
+    refined = matting.refine_edges(
+        image, alpha, protected | made_up, ring=protected & ~outline & ~made_up, chin_row=chin_row
+    )
     foreground = matting.foreground(image, refined)
     return _Edges(image, alpha, refined, foreground, protected, outside.below)
 

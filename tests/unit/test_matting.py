@@ -176,3 +176,24 @@ def test_around_the_face_the_old_background_goes_only_where_the_colours_are_far_
     assert bool(refined[84:116, 195:200].max() < 0.1) is taken
     np.testing.assert_array_equal(refined[120:], alpha[120:])  # the face never changes
     assert refined[:, :180].min() == 1.0
+
+
+def test_below_the_chin_only_what_is_nearly_the_backgrounds_colour_goes() -> None:
+    # A person of one colour on the left, a dark hall on the right; along the outline a band the
+    # colour lines read as 0.6 of the person (skin in shadow reads so against a dark hall), and a
+    # strip of the hall the mask kept. Above the chin (hair may be see-through) the band is lowered
+    # to what its colour says; below it (a body) the band stays, and the strip of hall still goes.
+    skin, hall = np.array([220.0, 180.0, 140.0]), np.array([40.0, 44.0, 50.0])
+    image = np.empty((120, 200, 3), dtype=np.float32)
+    image[:, :100] = skin
+    image[:, 100:] = hall
+    image[:, 92:100] = 0.6 * skin + 0.4 * hall
+    alpha = np.zeros((120, 200), dtype=np.float32)
+    alpha[:, :100] = 1.0
+    alpha[80:100, 100:104] = 1.0
+    protected = np.zeros((120, 200), dtype=bool)
+    refined = matting.refine_edges(image, alpha, protected, chin_row=60)
+    assert refined[10:50, 92:100].max() < 0.8  # above the chin: lowered as its colour says
+    assert refined[60:120, 92:100].min() == 1.0  # below it: the body stays whole
+    assert refined[80:100, 100:104].max() < 0.1  # the hall kept beside the body still goes
+    assert refined[:, :90].min() == 1.0
