@@ -387,13 +387,6 @@ def _cut_out(
     return _Edges(image, alpha, refined, foreground, protected, outside.below)
 
 
-def _enlarged(plane: Array, size: tuple[int, int]) -> Array:
-    """An HxW or HxWxC float plane enlarged bilinearly to ``size`` (width, height)."""
-    if plane.ndim == 2:
-        return resample.resize_linear(plane, size)
-    return np.stack([resample.resize_linear(plane[..., k], size) for k in range(plane.shape[2])], axis=2)
-
-
 def _full_size(edges: _Edges, tidied: Array, image: Array) -> tuple[Array, Array]:
     """The person's colours and the tidied alpha at the size of ``image`` (the photo in the finished
     frame), from the edge work done reduced (``edges``, ``tidied``): the alpha is enlarged; the
@@ -401,12 +394,12 @@ def _full_size(edges: _Edges, tidied: Array, image: Array) -> tuple[Array, Array
     person is solid and fading out towards the soft edge, where the colours are drawn from the
     inside anyway (matting's step 2): the face and clothes keep every pixel."""
     size = (image.shape[1], image.shape[0])
-    below = _enlarged(edges.below.astype(np.float32), size) > 0.5
-    image = beyond.smooth_below(image, _enlarged(edges.mask, size), below)
-    alpha = np.clip(_enlarged(tidied, size), 0.0, 1.0)
+    below = resample.resize_linear(edges.below.astype(np.float32), size) > 0.5
+    image = beyond.smooth_below(image, resample.resize_linear(edges.mask, size), below)
+    alpha = np.clip(resample.resize_linear(tidied, size), 0.0, 1.0)
     own = np.clip((alpha - matting.EDGE_FROM_INSIDE) / (matting.EDGE_SOLID - matting.EDGE_FROM_INSIDE), 0.0, 1.0)
-    detail = image - _enlarged(edges.image, size)
-    colours: Array = _enlarged(edges.foreground, size) + own[..., None] * detail
+    detail = image - resample.resize_linear(edges.image, size)
+    colours: Array = resample.resize_linear(edges.foreground, size) + own[..., None] * detail
     return colours, alpha
 
 

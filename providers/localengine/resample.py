@@ -111,8 +111,7 @@ def resize_area(image: Array, size: tuple[int, int]) -> Array:
     if width < out.shape[1]:
         out = _area_columns(out, width)
     if (out.shape[1], out.shape[0]) != (width, height):
-        planes = [resize_linear(p, size) for p in _channels(out.astype(np.float32))]
-        out = _stack(planes, out)
+        out = resize_linear(out, size)
     result: Array = (
         np.clip(np.rint(out), 0, 255).astype(np.uint8) if image.dtype == np.uint8 else out.astype(np.float32)
     )
@@ -132,11 +131,17 @@ def _linear_taps(n_in: int, n_out: int) -> tuple[Array, Array, Array]:
 
 
 def resize_linear(image: Array, size: tuple[int, int]) -> Array:
-    """``image`` (float, HxW) resized to ``size`` (width, height) by bilinear interpolation between
-    the nearest pixel centres, edges repeated, without smoothing when reducing (OpenCV's
-    INTER_LINEAR), float32."""
-    width, height = size
+    """``image`` (float, HxW or HxWxC, each channel apart) resized to ``size`` (width, height) by
+    bilinear interpolation between the nearest pixel centres, edges repeated, without smoothing
+    when reducing (OpenCV's INTER_LINEAR), float32."""
     source = np.asarray(image, dtype=np.float32)
+    if source.ndim == 3:
+        return _stack([_resize_plane(plane, size) for plane in _channels(source)], source)
+    return _resize_plane(source, size)
+
+
+def _resize_plane(source: Array, size: tuple[int, int]) -> Array:
+    width, height = size
     if width >= source.shape[1] and height >= source.shape[0]:
         enlarged = Image.fromarray(np.ascontiguousarray(source), "F").resize(size, Image.Resampling.BILINEAR)
         return np.array(enlarged)  # writable, as the callers expect

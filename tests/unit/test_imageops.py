@@ -155,6 +155,15 @@ def test_resize_area_sums_each_span_once_where_its_end_falls_just_short_of_a_row
     assert resample.resize_area(image, (3, 240))[:, 0] == pytest.approx(expected, abs=0.51)  # uint8: rounded
 
 
+@pytest.mark.parametrize("size", [(9, 7), (2, 3)])
+def test_resize_linear_resizes_each_channel_as_a_plane(size) -> None:
+    image = np.random.default_rng(3).random((5, 4, 3)).astype(np.float32)
+    resized = resample.resize_linear(image, size)
+    assert resized.shape == (size[1], size[0], 3)
+    for channel in range(3):
+        np.testing.assert_array_equal(resized[..., channel], resample.resize_linear(image[..., channel], size))
+
+
 def test_resize_linear_and_cubic() -> None:
     image = np.array([[0.0, 10.0]], dtype=np.float32)
     assert resample.resize_linear(image, (4, 1))[0].tolist() == pytest.approx([0.0, 2.5, 7.5, 10.0])

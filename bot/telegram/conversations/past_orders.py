@@ -76,7 +76,7 @@ async def send_again(update: Update, context: Context) -> None:
     if service is None:
         await answer(update, t(lang, "order.unavailable"))
         return
-    still = await asyncio.to_thread(_stored, finished, [], wiring.media)
+    still, _ = await asyncio.to_thread(_stored, finished, [], wiring.media)
     kept = [part for part in finished if part.id in still]
     if not kept:
         await answer(update, t(lang, "orders.gone"))
@@ -106,11 +106,10 @@ async def send_again(update: Update, context: Context) -> None:
         await send_zip(context.bot, chat_id, wiring.media, bundle, lang)
 
 
-def _stored(finished: list[Job], tried: list[Job], media: MediaStore) -> set[str | tuple[str, str]]:
-    """The ids of the ``finished`` jobs whose files are all still stored, and (id, "photo") for the
-    jobs of ``tried`` whose own photo is: one look at the disk for a whole page, not one a job."""
-    kept: set[str | tuple[str, str]] = {job.id for job in finished if _kept(job, media)}
-    return kept | {(job.id, "photo") for job in tried if _photo_kept(job, media)}
+def _stored(finished: list[Job], failed: list[Job], media: MediaStore) -> tuple[set[str], set[str]]:
+    """The ids of the ``finished`` jobs whose files are all still stored, and of the ``failed``
+    jobs whose own photo is: one look at the disk for a whole page, not one a job."""
+    return {job.id for job in finished if _kept(job, media)}, {job.id for job in failed if _photo_kept(job, media)}
 
 
 def _photo_kept(job: Job, media: MediaStore) -> bool:
@@ -143,7 +142,9 @@ async def _page(context: Context, user_id: int, offset: int) -> tuple[str, Inlin
     every = [part for parts in orders for part in parts]
     # What of the page's files is still stored, looked up in one go off the event loop.
     failures = [part for part in every if part.state == JobState.FAILED]
-    still = await asyncio.to_thread(_stored, [part for part in every if _finished(part)], failures, wiring.media)
+    still, photos_kept = await asyncio.to_thread(
+        _stored, [part for part in every if _finished(part)], failures, wiring.media
+    )
     for number, parts in enumerate(orders, start=offset + 1):
         finished = [part for part in parts if _finished(part)]
         kept = [part for part in finished if part.id in still]
@@ -155,7 +156,7 @@ async def _page(context: Context, user_id: int, offset: int) -> tuple[str, Inlin
             for index, part in enumerate(parts, start=1)
             if part.state == JobState.FAILED and part.input_ref is not None and part.service in wiring.services
         ]
-        photos = [(index, part) for index, part in failed if (part.id, "photo") in still]
+        photos = [(index, part) for index, part in failed if part.id in photos_kept]
         for index, part in photos:  # a part of several is named by its place: "2.3"
             retry.append((number if len(parts) == 1 else f"{number}.{index}", part.id))
         gone, photo_gone = bool(finished) and not kept, bool(failed) and not photos
