@@ -82,15 +82,18 @@ def _read(image: bytes | Path) -> bytes:
 
 
 def _start(parent: int, cutout: bool) -> None:
-    """Worker initializer: watch the parent, load the face models (every task needs them), and, where
-    this process makes ID photos (``cutout``), load the cut-out models beside the first tasks (a
-    face check need not wait for 180 MB of them; a bot that only checks faces never loads them)."""
+    """Worker initializer: watch the parent, keep freed memory for reuse (models.reuse_freed_memory),
+    load the face models (every task needs them), and, where this process makes ID photos
+    (``cutout``), load the cut-out models beside the first tasks (a face check need not wait for
+    180 MB of them; a bot that only checks faces never loads them)."""
     _exit_with_parent(parent)
     from providers.localengine import models
 
+    models.reuse_freed_memory()
     models.warm_faces()
     if cutout:
-        threading.Thread(target=models.warm_cutout, name="warm-cutout", daemon=True).start()
+        # Not a daemon: onnxruntime aborts a process that ends while it builds a session.
+        threading.Thread(target=models.warm_cutout, name="warm-cutout").start()
 
 
 def _inspect(image: bytes | Path) -> FaceFindings:

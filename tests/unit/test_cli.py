@@ -290,6 +290,20 @@ def test_a_fifo_or_a_device_is_refused_without_reading_it(tmp_path):
 
 
 @needs_engine
+def test_a_photo_refused_at_once_ends_its_process_cleanly(tmp_path):
+    """The cut-out models' sessions are still being built in a thread when a photo without a face is
+    refused: ending the process then made onnxruntime abort it (status 134, "terminate called")."""
+    blank = tmp_path / "wall.jpg"
+    Image.new("RGB", (800, 1000), (200, 180, 160)).save(blank)
+    run = _idphoto_in_a_process(blank, tmp_path)
+    assert run.returncode == 1 and run.stdout == ""
+    assert run.stderr == (
+        "I could not find a face in this photo. Please send a photo where your face is clearly visible,"
+        " looking at the camera.\n"
+    )
+
+
+@needs_engine
 def test_a_directory_is_refused_and_a_symlink_to_a_photo_is_read(capsys, photo, tmp_path):
     code, _, err = _run(capsys, "idphoto", str(tmp_path), "--spec", "3108", "-o", "x.jpg", "--lang", "zh-Hans")
     assert code == 2 and err == f"{tmp_path} 不是照片文件，而是目录：请给出普通文件的路径。\n"

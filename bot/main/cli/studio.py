@@ -138,6 +138,11 @@ def make(args: argparse.Namespace) -> int:
         return _fail(colour, USAGE)
     if not available():
         return _fail(t(lang, "cli.no_engine"), USAGE)
+    from providers.localengine.models import build_cutout_soon, reuse_freed_memory
+
+    reuse_freed_memory()
+    # The cut-out models' sessions build while the photo is read and its face checked.
+    build_cutout_soon()
     try:
         data = _read_photo(args.photo)
     except NotAFile as err:

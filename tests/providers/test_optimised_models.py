@@ -1,0 +1,109 @@
+"""The cut-out models as onnxruntime optimised them on this machine (optimised.py): written beside
+the model the first time it is built, read after that, and never a copy made for another model,
+processor or onnxruntime, nor a damaged one."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+pytest.importorskip("onnxruntime", reason="the photobot[local] extra is not installed")
+
+import onnxruntime as ort
+
+from providers.localengine import models, optimised
+from providers.localengine.files import u2netp_path
+
+
+@pytest.fixture
+def model(tmp_path: Path) -> Path:
+    """U²-Net-p in a folder of its own (the full U²-Net is kept the same way, and 20 times larger)."""
+    source = u2netp_path()
+    if source is None:
+        pytest.skip("photobot models has not installed U²-Net-p")
+    return Path(shutil.copy(source, tmp_path / "u2netp.onnx"))
+
+
+class Options:
+    """The engine's session options, counting what each session was built from."""
+
+    def __init__(self) -> None:
+        self.built: list[str] = []
+
+    def __call__(self, from_copy: bool) -> Any:
+        self.built.append("copy" if from_copy else "model")
+        return models._options(from_copy)
+
+
+def _mask(session: Any) -> np.ndarray:
+    grey = np.random.default_rng(0).random((1, 3, 320, 320)).astype(np.float32)
+    return session.run(None, {session.get_inputs()[0].name: grey})[0]
+
+
+def _copies(folder: Path) -> list[str]:
+    return sorted(path.name for path in folder.iterdir() if path.name != "u2netp.onnx")
+
+
+def test_the_copy_is_written_once_then_read_and_runs_as_the_model(model):
+    options = Options()
+    first = optimised.session(model, options)
+    copy = optimised.copy_path(model, ort.__version__)
+    assert _copies(model.parent) == [copy.name] and options.built == ["model"]
+    again = optimised.session(model, options)
+    assert options.built == ["model", "copy"]
+    assert np.array_equal(_mask(again), _mask(first))
+    plain = ort.InferenceSession(str(model), sess_options=models._options(False), providers=["CPUExecutionProvider"])
+    assert np.array_equal(_mask(again), _mask(plain))
+
+
+def test_a_damaged_copy_is_deleted_and_written_again(model):
+    expected = _mask(optimised.session(model, Options()))
+    copy = optimised.copy_path(model, ort.__version__)
+    whole = copy.read_bytes()
+    copy.write_bytes(whole[: len(whole) // 2])
+    options = Options()
+    assert np.array_equal(_mask(optimised.session(model, options)), expected)
+    assert options.built == ["copy", "model"] and _copies(model.parent) == [copy.name]
+    assert np.array_equal(_mask(optimised.session(model, options)), expected)
+    assert options.built == ["copy", "model", "copy"]
+
+
+def test_a_copy_is_named_for_its_model_runtime_and_processor(model, monkeypatch):
+    name = optimised.copy_path(model, "1.25.1")
+    assert name.parent == model.parent and name.name.startswith("u2netp.") and name.name.endswith(optimised.SUFFIX)
+    assert optimised.copy_path(model, "1.25.1") == name
+    assert optimised.copy_path(model, "1.26.0") != name
+    monkeypatch.setattr(optimised, "_processor", lambda: "x86_64 flags: fpu sse2 avx2")
+    avx2 = optimised.copy_path(model, "1.25.1")
+    monkeypatch.setattr(optimised, "_processor", lambda: "x86_64 flags: fpu sse2 avx2 avx512f")
+    assert optimised.copy_path(model, "1.25.1") not in (avx2, name)
+    monkeypatch.undo()
+    stat = model.stat()
+    os.utime(model, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1))  # `photobot models` wrote it again
+    assert optimised.copy_path(model, "1.25.1") != name
+
+
+def test_a_new_copy_replaces_the_models_older_ones_and_leftovers_only(model):
+    folder = model.parent
+    older = folder / f"u2netp.0123456789abcdef{optimised.SUFFIX}"
+    half_written = folder / f"u2netp.fedcba9876543210{optimised.SUFFIX}.writing-1234"
+    other_models = folder / f"u2net.0123456789abcdef{optimised.SUFFIX}"
+    for path in (older, half_written, other_models):
+        path.write_bytes(b"old")
+    optimised.session(model, Options())
+    copy = optimised.copy_path(model, ort.__version__)
+    assert _copies(folder) == sorted([copy.name, other_models.name])
+
+
+def test_a_folder_it_cannot_write_builds_from_the_model_and_writes_nothing(model, monkeypatch):
+    # Root may write anywhere, so the folder's answer is given, not made with chmod.
+    monkeypatch.setattr(optimised.os, "access", lambda path, mode: False)
+    options = Options()
+    session = optimised.session(model, options)
+    assert options.built == ["model"] and _copies(model.parent) == []
+    assert _mask(session).shape == (1, 1, 320, 320)
