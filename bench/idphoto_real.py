@@ -44,6 +44,7 @@ from PIL import Image, ImageDraw
 from bench.real_photos import PHOTOS, RealPhoto, path
 from bot.ops.images import MAX_STORED_BYTES, MAX_STORED_SIDE, normalise
 from bot.services.idphoto.fit import judge
+from providers.localengine import checklist
 from providers.localengine.faces import FaceCheckError, inspect_face
 from providers.localengine.findings import CutOut, FaceFindings
 from providers.localengine.pipeline import render_id_photo
@@ -125,7 +126,7 @@ def run_one(photo: RealPhoto, spec: Spec, bg: str) -> Outcome:
     marked[leftover] = (255, 0, 0)
     # As with the bot's free preview: a doubtful cut-out is a warning on the checklist before paying.
     warnings = [key.removeprefix("face.") for key in verdict.advice] + (
-        ["background_top_lost" if made.cut_out.lost_top else "background_left"] if made.doubtful else []
+        [f"background_{checklist.background_check(made.cut_out).variant}"] if made.doubtful else []
     )
     advice = ", ".join(warnings)
     return Outcome(
@@ -174,10 +175,10 @@ def _percent(part: int, whole: int) -> str:
 
 
 def _agreement(delivered: list[Outcome], unclean: Callable[[Outcome], bool]) -> str:
-    """How well the engine's doubt (old background or strands left, not the top of the head lost)
-    finds the delivered photos the independent measure calls ``unclean``: precision (of the photos
-    it warns about) and recall (of the unclean ones)."""
-    warned = [o for o in delivered if o.cut_out.left]
+    """How well the engine's doubt (old background or strands left, or kept as the body; not the top
+    of the head lost) finds the delivered photos the independent measure calls ``unclean``:
+    precision (of the photos it warns about) and recall (of the unclean ones)."""
+    warned = [o for o in delivered if o.cut_out.left or o.cut_out.pocketed]
     bad = [o for o in delivered if unclean(o)]
     both = sum(unclean(o) for o in warned)
     return f"{_percent(both, len(warned))}, {_percent(both, len(bad))}"

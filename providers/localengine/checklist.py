@@ -24,6 +24,7 @@ from providers.localengine.findings import (
     HAIR_BROWS,
     HEAD_COVERING,
     OVEREXPOSED,
+    POCKETED,
     TOP_LOST,
     UNDEREXPOSED,
     UNEVEN_LIGHT,
@@ -233,11 +234,15 @@ def background_check(cut_out: CutOut) -> Check:
     """The cut-out: the top of the head lost (how far below the crown the outline ends, against the
     share from which it is lost), else the share of the photo that stands out beyond the person's
     outline, old background or loose strands, against the share from which it is doubtful (see
-    matting.CutOut). Never a failure: the person sees it and decides."""
+    matting.CutOut), else where only that is in order, the share kept as the body in the old
+    background's colours (see matting.pockets). Never a failure: the person sees it and decides."""
     if cut_out.lost_top:
         return Check(
             "background", "warn", round(100 * cut_out.top_lost), "percent", high=100 * TOP_LOST, variant="top_lost"
         )
+    if cut_out.pocketed and not cut_out.left:
+        pocket = round(100 * cut_out.pocket, 3)
+        return Check("background", "warn", pocket, "percent", high=100 * POCKETED, variant="pocket")
     return Check(
         "background",
         "warn" if cut_out.left else "ok",

@@ -142,8 +142,11 @@ def build_cutout_soon() -> None:
 
 def _build_cutout() -> None:
     # The full U²-Net first: it takes four times U²-Net-p's time to build and is needed after it.
-    _built(True)
-    _built(False)
+    try:
+        _built(True)
+        _built(False)
+    except Exception:  # noqa: BLE001 - the photo's own call builds it again and reports the error
+        return
 
 
 #: glibc's mallopt parameters (malloc.h).

@@ -351,6 +351,7 @@ class _Edges:
     foreground: Array
     protected: Array
     below: Array
+    chin_row: int
 
 
 def _cut_out(
@@ -384,7 +385,7 @@ def _cut_out(
         image, alpha, protected | made_up, ring=protected & ~outline & ~made_up, chin_row=chin_row
     )
     foreground = matting.foreground(image, refined)
-    return _Edges(image, alpha, refined, foreground, protected, outside.below)
+    return _Edges(image, alpha, refined, foreground, protected, outside.below, chin_row)
 
 
 def _full_size(edges: _Edges, tidied: Array, image: Array) -> tuple[Array, Array]:
@@ -446,7 +447,11 @@ def compose(
     # cut-out was unsure of (man4: doubt 0.29 % before them, 0.19 % after, under the line, with
     # 0.19 % of leftovers still there).
     untidied = edges.foreground * alpha + backdrop * (1 - alpha)
-    cut_out = CutOut(matting.doubt(untidied, backdrop, edges.alpha, edges.protected), top_lost)
+    cut_out = CutOut(
+        matting.doubt(untidied, backdrop, edges.alpha, edges.protected),
+        top_lost,
+        matting.pockets(edges.image, edges.alpha, edges.protected, edges.below, edges.chin_row),
+    )
     tidied = matting.tidy(edges.alpha, edges.protected)
     colours = edges.foreground
     if work != size:
@@ -524,6 +529,6 @@ def make_id_photo(
     photo = render_id_photo(image, size=size, dpi=dpi, bg_color=bg_color, bg_color2=bg_color2, rule=rule)
     if photo.cut_out.lost_top:
         raise FaceCheckError("head_top_lost")
-    if photo.cut_out.left:
+    if photo.cut_out.left or photo.cut_out.pocketed:
         raise FaceCheckError("busy_background")
     return photo

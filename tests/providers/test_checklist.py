@@ -18,7 +18,7 @@ from providers.localengine.checklist import (
     build,
     face_checks,
 )
-from providers.localengine.findings import DOUBTFUL, TOP_LOST, CutOut, FaceFindings
+from providers.localengine.findings import DOUBTFUL, POCKETED, TOP_LOST, CutOut, FaceFindings
 from providers.placement import load_rules
 
 USA = load_rules()["usa"]  # head 0.50-0.69 of the height (to the hair), eye line 0.56-0.69; 51x51 mm
@@ -140,6 +140,17 @@ def test_a_cut_out_that_lost_the_top_of_the_head_is_a_warning_of_its_own():
     assert (kept.status, kept.variant) == ("ok", "clean")
     assert (lost.status, lost.variant, lost.text_key) == ("warn", "top_lost", "check.background_top_lost")
     assert (lost.value, lost.high) == (19, 100 * TOP_LOST)
+
+
+def test_old_background_kept_as_the_body_is_a_warning_of_its_own():
+    clean = background_check(CutOut(pocket=POCKETED))
+    kept = background_check(CutOut(pocket=0.0078))
+    assert (clean.status, clean.variant) == ("ok", "clean")
+    assert (kept.status, kept.variant, kept.text_key) == ("warn", "pocket", "check.background_pocket")
+    assert (kept.value, kept.high) == (0.78, 100 * POCKETED)
+    assert CutOut(pocket=0.0078).doubtful and not CutOut(pocket=POCKETED).doubtful
+    # Old background beyond the outline as well: the doubt's own line says so.
+    assert background_check(CutOut(doubt=DOUBTFUL + 0.01, pocket=0.0078)).variant == "left"
 
 
 def test_what_was_not_measured_is_left_out_and_the_list_goes_through_json():
