@@ -75,7 +75,8 @@ class Check:
     low: float | None = None
     high: float | None = None
     #: What was found, where the text depends on it (mouth: closed, apart, open; glasses: none,
-    #: worn, forbidden; hair: none, brows, eyes; head_covering: none, seen; background: clean, left).
+    #: worn, forbidden; hair: none, brows, eyes; head_covering: none, seen; background: clean, left,
+    #: top_lost, pocket).
     variant: str = ""
 
     @property

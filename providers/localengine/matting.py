@@ -104,7 +104,8 @@ SPREAD_MIN = 25.0
 SPREAD_MAX = 50.0
 #: A colour (in bins of POCKET_BIN levels a channel) this many times as common, as a share, in the
 #: sure background as deep inside the person (POCKET_DEPTH of the photo's width in) is the old
-#: background's, for :func:`pockets`; parts of it are kept if this thick. On the real-photo
+#: background's, for :func:`pockets`; parts of it are kept where a disc of POCKET_DEPTH fits in them
+#: (about twice it across). On the real-photo
 #: benchmark (four specs) at 4 times a dark suit's pinstripes in front of a dark hall came out too.
 POCKET_BIN = 32
 POCKET_RATIO = 8.0
@@ -310,7 +311,7 @@ def _colour_counts(bins: Array, where: Array) -> Array:
 
 def pockets(image: Array, alpha: Array, protected: Array, below: Array, chin_row: int) -> float:
     """Share of the photo below ``chin_row`` that the cut-out keeps (``alpha`` over 1/2) in the old
-    background's colours (see ``POCKET_RATIO``), in parts at least ``POCKET_DEPTH`` thick, outside
+    background's colours (see ``POCKET_RATIO``), in parts that a disc of ``POCKET_DEPTH`` fits in, outside
     the face and ears (``protected``); the background is read where the mask is surely not the
     person, except ``below`` the photo's bottom edge (made up there). See the module's step 5."""
     depth = max(2, round(POCKET_DEPTH * alpha.shape[1]))

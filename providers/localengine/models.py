@@ -128,7 +128,7 @@ def warm_cutout() -> None:
     loaded but not run (a run costs half a second)."""
     segment_person(np.full((U2NET_SIZE, U2NET_SIZE, 3), 128, dtype=np.uint8))
     _built(True)
-    _release_freed()
+    release_freed_memory()
 
 
 def build_cutout_soon() -> None:
@@ -155,23 +155,26 @@ _M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3
 KEEP_FREED_BYTES = 64 * 2**20
 
 
-def reuse_freed_memory() -> None:
+def reuse_freed_memory() -> bool:
     """Keep freed blocks of up to ``KEEP_FREED_BYTES`` in the heap instead of handing them back to the
     system. glibc unmaps a freed block from 128 KB up (a little more once it has seen such blocks
     freed), and onnxruntime, without its arena, allocates every layer's output anew: each U²-Net run
     faulted its memory in again, page by page. A cold `photobot idphoto` behind a busy background:
-    0.52 to 0.38 s of system time, 1.53 to 1.44 s in all, at 26 MB more at its peak. glibc only."""
+    0.52 to 0.38 s of system time, 1.53 to 1.44 s in all, at 26 MB more at its peak. glibc only.
+    Whether it was set: a glibc that refuses so large a threshold (older ones took at most 32 MB)
+    keeps its own settings, since setting only the trim threshold would fix the other at 128 KB."""
     if not sys.platform.startswith("linux"):
-        return
+        return False
     try:
         libc = ctypes.CDLL("libc.so.6")
-        libc.mallopt(_M_MMAP_THRESHOLD, KEEP_FREED_BYTES)
-        libc.mallopt(_M_TRIM_THRESHOLD, 2 * KEEP_FREED_BYTES)
+        if not libc.mallopt(_M_MMAP_THRESHOLD, KEEP_FREED_BYTES):
+            return False
+        return bool(libc.mallopt(_M_TRIM_THRESHOLD, 2 * KEEP_FREED_BYTES))
     except (OSError, AttributeError):
-        return  # another C library (musl): its own allocator
+        return False  # another C library (musl): its own allocator
 
 
-def _release_freed() -> None:
+def release_freed_memory() -> None:
     """Give back to the system the memory glibc keeps after the full U²-Net's build freed it (about
     250 MB: its float16 weights as read, made float32, then laid out again for its convolutions).
     The engine's worker warms the cut-out models in a thread, whose heap nothing else uses, so

@@ -4,18 +4,24 @@ weights to widen, no graph to rewrite; docs/benchmarks.md, "Cold start").
 
 onnxruntime's fully optimised graph lays the convolutions out for this processor's vector width
 (NCHWc blocks), so a copy is only good for the processor kind it was made on and the onnxruntime
-that made it. Its name holds a digest of both and of the source model's size and modification
-time, and a copy of another name is never read. It is written the first time a model is built
-without one, where the models folder is writable (best effort: it may be read-only), and it
-replaces that model's older copies. It is written under a temporary name and renamed, so a copy
-is whole; one that onnxruntime cannot read anyway is deleted and the model built from its source.
+that made it. Its name holds two digests: of the source model (its size and modification time)
+and of the environment (this recipe's ``RECIPE``, onnxruntime's version, the processor's
+instruction sets); a copy of another name is never read. It is written the first time a model is
+built without one, where the models folder is writable and has room (best effort: it may be
+read-only), and it replaces the copies of an older source model; copies for other environments
+sharing the folder (another onnxruntime, another machine) stay, so that they do not replace each
+other on every start. It is written under a temporary name and renamed, so a copy is whole; one
+that onnxruntime cannot read is deleted where it can be, and the model built from its source.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import platform
+import shutil
+import time
 import uuid
 from collections.abc import Callable
 from pathlib import Path
@@ -23,6 +29,12 @@ from typing import Any
 
 SUFFIX = ".optimised.onnx"
 _TEMPORARY = ".writing"
+#: Raised whenever what is saved changes (the session options, the level of optimisation saved).
+RECIPE = 1
+#: A temporary copy this old was left by a process that stopped while writing it.
+ABANDONED_SECONDS = 3600
+#: Room to leave on the disk beyond the copy itself.
+SPARE_BYTES = 512 * 2**20
 
 
 def _processor() -> str:
@@ -37,18 +49,46 @@ def _processor() -> str:
     return f"{platform.machine()} {platform.processor()}"
 
 
+def _digest(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()[:12]
+
+
+def _source_digest(model: Path) -> str:
+    stat = model.stat()
+    return _digest(f"{model.name}\n{stat.st_size}\n{stat.st_mtime_ns}")
+
+
 def copy_path(model: Path, runtime: str) -> Path:
     """Where the copy of ``model`` optimised by onnxruntime ``runtime`` on this processor is kept."""
-    stat = model.stat()
-    key = f"{model.name}\n{stat.st_size}\n{stat.st_mtime_ns}\n{runtime}\n{_processor()}"
-    digest = hashlib.sha256(key.encode()).hexdigest()[:16]
-    return model.with_name(f"{model.stem}.{digest}{SUFFIX}")
+    environment = _digest(f"{RECIPE}\n{runtime}\n{_processor()}")
+    return model.with_name(f"{model.stem}.{_source_digest(model)}-{environment}{SUFFIX}")
 
 
-def _others(model: Path, keep: Path) -> list[Path]:
-    """The model's other copies, and copies left half written by a process that stopped."""
-    found = model.parent.glob(f"{model.stem}.*{SUFFIX}*")
-    return [path for path in found if path != keep]
+def _stale(model: Path, keep: Path) -> list[Path]:
+    """Copies of an older source model, and temporary copies left long ago by a process that stopped."""
+    source = _source_digest(model)
+    stale = []
+    for path in model.parent.glob(f"{model.stem}.*{SUFFIX}*"):
+        if path == keep:
+            continue
+        with contextlib.suppress(OSError):
+            if _TEMPORARY in path.name:
+                if time.time() - path.stat().st_mtime > ABANDONED_SECONDS:
+                    stale.append(path)
+            elif not path.name.startswith(f"{model.stem}.{source}-"):
+                stale.append(path)
+    return stale
+
+
+def _writable(model: Path) -> bool:
+    """Whether a copy (about twice the float16 model) can be written beside ``model``."""
+    if not os.access(model.parent, os.W_OK):
+        return False
+    try:
+        free = shutil.disk_usage(model.parent).free
+    except OSError:
+        return False
+    return free > 2 * model.stat().st_size + SPARE_BYTES
 
 
 def session(model: Path, options: Callable[[bool], Any]) -> Any:
@@ -62,15 +102,17 @@ def session(model: Path, options: Callable[[bool], Any]) -> Any:
         try:
             return ort.InferenceSession(str(copy), sess_options=options(True), providers=["CPUExecutionProvider"])
         except Exception:  # noqa: BLE001 - onnxruntime's errors share no base class but Exception
-            copy.unlink(missing_ok=True)
-    if os.access(model.parent, os.W_OK):
+            with contextlib.suppress(OSError):  # a folder this process may not change
+                copy.unlink(missing_ok=True)
+    if not copy.exists() and _writable(model):
         writing = copy.with_name(f"{copy.name}{_TEMPORARY}-{uuid.uuid4().hex}")
         with_copy = options(False)
         with_copy.optimized_model_filepath = str(writing)
         try:
             built = ort.InferenceSession(str(model), sess_options=with_copy, providers=["CPUExecutionProvider"])
         except Exception:  # noqa: BLE001 - the copy could not be written: build as if read-only
-            writing.unlink(missing_ok=True)
+            with contextlib.suppress(OSError):
+                writing.unlink(missing_ok=True)
         else:
             _keep(model, writing, copy)
             return built
@@ -80,7 +122,8 @@ def session(model: Path, options: Callable[[bool], Any]) -> Any:
 def _keep(model: Path, writing: Path, copy: Path) -> None:
     try:
         os.replace(writing, copy)
-        for old in _others(model, copy):
+        for old in _stale(model, copy):
             old.unlink(missing_ok=True)
     except OSError:
-        writing.unlink(missing_ok=True)
+        with contextlib.suppress(OSError):
+            writing.unlink(missing_ok=True)

@@ -529,6 +529,6 @@ def make_id_photo(
     photo = render_id_photo(image, size=size, dpi=dpi, bg_color=bg_color, bg_color2=bg_color2, rule=rule)
     if photo.cut_out.lost_top:
         raise FaceCheckError("head_top_lost")
-    if photo.cut_out.left or photo.cut_out.pocketed:
+    if photo.cut_out.doubtful:
         raise FaceCheckError("busy_background")
     return photo

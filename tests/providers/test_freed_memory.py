@@ -25,7 +25,7 @@ libc = ctypes.CDLL("libc.so.6")
 libc.mallinfo2.restype = MallInfo2
 if sys.argv[1] == "keep":
     from providers.localengine.models import reuse_freed_memory
-    reuse_freed_memory()
+    assert reuse_freed_memory()
 block = np.ones(32 * 2**20, dtype=np.uint8)
 mapped = libc.mallinfo2().hblkhd
 del block
@@ -53,3 +53,18 @@ def test_a_large_freed_block_stays_in_the_heap():
     assert mapped == 32 and kept < 32  # mapped on its own, and handed back when freed
     mapped, kept = _probe("keep")
     assert mapped == 0 and kept >= 32  # taken from the heap, and kept there for the next
+
+
+def test_an_engine_worker_gives_freed_memory_back_once_idle(monkeypatch):
+    import threading
+
+    from providers.localengine import models, worker
+
+    given_back = threading.Event()
+    monkeypatch.setattr(models, "release_freed_memory", given_back.set)
+    monkeypatch.setattr(worker, "IDLE_TRIM_SECONDS", 0.05)
+    worker._trim_when_idle(True)  # a photo ended
+    worker._trim_when_idle(False)  # the next one started at once: nothing is given back meanwhile
+    assert not given_back.wait(0.3)
+    worker._trim_when_idle(True)
+    assert given_back.wait(10)

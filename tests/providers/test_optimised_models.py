@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import time
 from pathlib import Path
 from typing import Any
 
@@ -88,16 +89,36 @@ def test_a_copy_is_named_for_its_model_runtime_and_processor(model, monkeypatch)
     assert optimised.copy_path(model, "1.25.1") != name
 
 
-def test_a_new_copy_replaces_the_models_older_ones_and_leftovers_only(model):
+def test_a_new_copy_replaces_an_older_models_and_long_abandoned_ones_only(model):
     folder = model.parent
-    older = folder / f"u2netp.0123456789abcdef{optimised.SUFFIX}"
-    half_written = folder / f"u2netp.fedcba9876543210{optimised.SUFFIX}.writing-1234"
-    other_models = folder / f"u2net.0123456789abcdef{optimised.SUFFIX}"
-    for path in (older, half_written, other_models):
+    copy = optimised.copy_path(model, ort.__version__)
+    source, environment = copy.name.removeprefix("u2netp.").removesuffix(optimised.SUFFIX).split("-")
+    older_model = folder / f"u2netp.0123456789ab-{environment}{optimised.SUFFIX}"
+    other_runtime = folder / f"u2netp.{source}-0123456789ab{optimised.SUFFIX}"  # another venv sharing it
+    abandoned = folder / f"u2netp.{source}-0123456789ab{optimised.SUFFIX}.writing-1234"
+    being_written = folder / f"u2netp.{source}-0123456789ab{optimised.SUFFIX}.writing-5678"
+    other_model = folder / f"u2net.0123456789ab-{environment}{optimised.SUFFIX}"
+    for path in (older_model, other_runtime, abandoned, being_written, other_model):
         path.write_bytes(b"old")
+    long_ago = time.time() - optimised.ABANDONED_SECONDS - 60
+    os.utime(abandoned, (long_ago, long_ago))
+    optimised.session(model, Options())
+    kept = [copy, other_runtime, being_written, other_model]
+    assert _copies(folder) == sorted(path.name for path in kept)
+
+
+def test_a_copy_that_cannot_be_deleted_is_left_and_the_model_built(model, monkeypatch):
     optimised.session(model, Options())
     copy = optimised.copy_path(model, ort.__version__)
-    assert _copies(folder) == sorted([copy.name, other_models.name])
+    copy.write_bytes(b"unreadable")
+
+    def refused(self: Path, missing_ok: bool = False) -> None:
+        raise PermissionError(13, "Permission denied", str(self))
+
+    monkeypatch.setattr(Path, "unlink", refused)
+    options = Options()
+    assert _mask(optimised.session(model, options)).shape == (1, 1, 320, 320)
+    assert options.built == ["copy", "model"]
 
 
 def test_a_folder_it_cannot_write_builds_from_the_model_and_writes_nothing(model, monkeypatch):

@@ -13,6 +13,7 @@ import pytest
 from PIL import Image
 
 from bot.main.cli import main
+from bot.telegram.ui.i18n import t
 from tests.conftest import portrait_jpeg
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -291,16 +292,17 @@ def test_a_fifo_or_a_device_is_refused_without_reading_it(tmp_path):
 
 @needs_engine
 def test_a_photo_refused_at_once_ends_its_process_cleanly(tmp_path):
-    """The cut-out models' sessions are still being built in a thread when a photo without a face is
-    refused: ending the process then made onnxruntime abort it (status 134, "terminate called")."""
+    """The cut-out models' sessions are still being built in a thread when a file that is not a
+    photo, or a photo without a face, is refused: ending the process then made onnxruntime abort it
+    (status 134, "terminate called without an active exception")."""
+    text = tmp_path / "notes.jpg"
+    text.write_text("not a photo")
+    run = _idphoto_in_a_process(text, tmp_path)
+    assert (run.returncode, run.stdout, run.stderr) == (1, "", t("en", "input.not_an_image") + "\n")
     blank = tmp_path / "wall.jpg"
     Image.new("RGB", (800, 1000), (200, 180, 160)).save(blank)
     run = _idphoto_in_a_process(blank, tmp_path)
-    assert run.returncode == 1 and run.stdout == ""
-    assert run.stderr == (
-        "I could not find a face in this photo. Please send a photo where your face is clearly visible,"
-        " looking at the camera.\n"
-    )
+    assert (run.returncode, run.stdout, run.stderr) == (1, "", t("en", "face.no_face") + "\n")
 
 
 @needs_engine

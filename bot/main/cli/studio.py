@@ -138,11 +138,6 @@ def make(args: argparse.Namespace) -> int:
         return _fail(colour, USAGE)
     if not available():
         return _fail(t(lang, "cli.no_engine"), USAGE)
-    from providers.localengine.models import build_cutout_soon, reuse_freed_memory
-
-    reuse_freed_memory()
-    # The cut-out models' sessions build while the photo is read and its face checked.
-    build_cutout_soon()
     try:
         data = _read_photo(args.photo)
     except NotAFile as err:
@@ -151,6 +146,11 @@ def make(args: argparse.Namespace) -> int:
         return _fail(t(lang, "cli.cannot_read", path=args.photo, reason=err.strerror or err), USAGE)
     if len(data) > MAX_INPUT_BYTES:
         return _fail(t(lang, "input.file_too_large"), REFUSED)
+    from providers.localengine.models import build_cutout_soon, reuse_freed_memory
+
+    reuse_freed_memory()
+    # The cut-out models' sessions build while the photo is decoded and its face checked.
+    build_cutout_soon()
     try:
         image = normalise(data, max_side=MAX_STORED_SIDE, max_bytes=MAX_STORED_BYTES)
     except ImageRejected as err:
