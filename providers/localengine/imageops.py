@@ -280,9 +280,9 @@ def within_distance(mask: Array, distance: float) -> Array:
     return dilate_rows(mask, _chamfer_rows(float(distance)))
 
 
-def _component_runs(mask: Array, row: int, column: int) -> tuple[Array, Array, Array]:
-    """The runs of the 8-connected component of ``mask`` that holds (``row``, ``column``), which
-    must be in the mask: the mask's runs labelled, joining those that touch in the next row."""
+def _run_labels(mask: Array) -> tuple[Array, Array, Array, Array, int]:
+    """The runs of ``mask`` (rows, starts, ends), the 8-connected component of each as the index of
+    its first run, and the width of a row's key (``rows * key + column`` orders the runs)."""
     rows, starts, ends = _runs(mask)
     width = mask.shape[1]
     # Runs that touch, diagonally too: a run of row y + 1 meets those of row y that start before its
@@ -309,9 +309,27 @@ def _component_runs(mask: Array, row: int, column: int) -> tuple[Array, Array, A
         if np.array_equal(hooked, labels):
             break
         labels = hooked
-    seed = int(np.searchsorted(start_keys, row * key + column, side="right")) - 1
+    return rows, starts, ends, labels, key
+
+
+def _component_runs(mask: Array, row: int, column: int) -> tuple[Array, Array, Array]:
+    """The runs of the 8-connected component of ``mask`` that holds (``row``, ``column``), which
+    must be in the mask: the mask's runs labelled, joining those that touch in the next row."""
+    rows, starts, ends, labels, key = _run_labels(mask)
+    seed = int(np.searchsorted(rows * key + starts, row * key + column, side="right")) - 1
     chosen = labels == labels[seed]
     return rows[chosen], starts[chosen], ends[chosen]
+
+
+def components(mask: Array) -> list[Array]:
+    """Every 8-connected component of ``mask``, each a bool mask, the largest first."""
+    mask = mask.astype(bool)
+    if not mask.any():
+        return []
+    rows, starts, ends, labels, _ = _run_labels(mask)
+    found = [labels == label for label in np.unique(labels)]
+    found.sort(key=lambda chosen: -int((ends[chosen] - starts[chosen]).sum()))
+    return [_paint(mask.shape, rows[chosen], starts[chosen], ends[chosen]) for chosen in found]
 
 
 def component_at(mask: Array, row: int, column: int, grow: int = 0) -> Array:

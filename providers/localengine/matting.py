@@ -45,8 +45,9 @@ hall. Five steps follow the models:
 5. **Pockets of old background in the body** (:func:`pockets`): what step 4 cannot see, a wide
    piece of old background that the models kept as part of the body (foliage between an arm and
    the chest), is told by its colours: below the chin, whatever the cut-out keeps whose colour is
-   far more common in the sure background than deep inside the person, in parts thick enough not
-   to be a pinstripe or a trim. Too much of it is doubtful, as step 4's.
+   far more common in the sure background than deep inside the person without that part (its own
+   pixels would make its colours the person's), in parts thick enough not to be a pinstripe or a
+   trim and too small to be the clothes. Too much of it is doubtful, as step 4's.
 """
 
 from __future__ import annotations
@@ -102,13 +103,18 @@ EDGE_REACH = 1 / 80
 #: trusted fully, and from which not at all.
 SPREAD_MIN = 25.0
 SPREAD_MAX = 50.0
-#: A colour (in bins of POCKET_BIN levels a channel) this many times as common, as a share, in the
-#: sure background as deep inside the person (POCKET_DEPTH of the photo's width in) is the old
-#: background's, for :func:`pockets`; parts of it are kept where a disc of POCKET_DEPTH fits in them
-#: (about twice it across). On the real-photo
-#: benchmark (four specs) at 4 times a dark suit's pinstripes in front of a dark hall came out too.
+#: For :func:`pockets`: a colour (in bins of POCKET_BIN levels a channel) this many times as common,
+#: as a share, in the sure background as deep inside the person (POCKET_DEPTH of the photo's width
+#: in) is the old background's, judged for each part of the body in colours over POCKET_SEED times
+#: as common (a looser first look) against the person without that part; parts are kept where a
+#: disc of POCKET_DEPTH fits in them (about twice it across), and a part over POCKET_LARGEST of the
+#: person is the clothes; at most the POCKET_PARTS largest parts are judged. On the real-photo benchmark (four
+#: specs) at 4 times a dark suit's pinstripes in front of a dark hall came out too.
 POCKET_BIN = 32
 POCKET_RATIO = 8.0
+POCKET_SEED = 2.0
+POCKET_LARGEST = 1 / 8
+POCKET_PARTS = 50
 POCKET_DEPTH = 1 / 60
 #: Mask values between which a pixel below the chin is unsure, and how far (as a share of the
 #: photo's width, about 5 pixels on a passport photo) from both sure sides an unsure pixel lies in
@@ -303,17 +309,40 @@ def doubt(finished: Array, backdrop: Array, alpha: Array, protected: Array) -> f
 
 
 def _colour_counts(bins: Array, where: Array) -> Array:
-    """The share of each colour bin among the pixels ``where``."""
-    counts = np.bincount(bins[where], minlength=(256 // POCKET_BIN) ** 3).astype(np.float64)
-    shares: Array = counts / max(float(counts.sum()), 1.0)
+    """How many of the pixels ``where`` fall in each colour bin."""
+    counts: Array = np.bincount(bins[where], minlength=(256 // POCKET_BIN) ** 3).astype(np.float64)
+    return counts
+
+
+def _shares(counts: Array) -> Array:
+    shares: Array = counts / max(float(counts.sum()), 1.0) + 1e-4
     return shares
+
+
+def _opened(mask: Array, radius: int) -> Array:
+    """``mask`` opened by a disc of ``radius`` (the 3x3 chamfer distance): what a disc fits in."""
+    opened: Array = imageops.within_distance(~imageops.within_distance(~mask, radius), radius) & mask
+    return opened
+
+
+def _box_of(part: Array, margin: int) -> tuple[slice, slice]:
+    """The bounding box of ``part`` widened by ``margin`` and a pixel, inside the picture."""
+    rows, columns = np.flatnonzero(part.any(axis=1)), np.flatnonzero(part.any(axis=0))
+    return (
+        slice(max(0, int(rows[0]) - margin - 1), int(rows[-1]) + margin + 2),
+        slice(max(0, int(columns[0]) - margin - 1), int(columns[-1]) + margin + 2),
+    )
 
 
 def pockets(image: Array, alpha: Array, protected: Array, below: Array, chin_row: int) -> float:
     """Share of the photo below ``chin_row`` that the cut-out keeps (``alpha`` over 1/2) in the old
-    background's colours (see ``POCKET_RATIO``), in parts that a disc of ``POCKET_DEPTH`` fits in, outside
-    the face and ears (``protected``); the background is read where the mask is surely not the
-    person, except ``below`` the photo's bottom edge (made up there). See the module's step 5."""
+    background's colours, outside the face and ears (``protected``); the background is read where the
+    mask is surely not the person, except ``below`` the photo's bottom edge (made up there). See the
+    module's step 5: each part of the body in colours over ``POCKET_SEED`` times as common behind as
+    inside is judged against the person's colours without it (its own pixels would make its colours
+    the person's), and kept where they are over ``POCKET_RATIO`` times as common behind; only parts
+    that a disc of ``POCKET_DEPTH`` fits in, and under ``POCKET_LARGEST`` of the person (the clothes,
+    not a pocket)."""
     depth = max(2, round(POCKET_DEPTH * alpha.shape[1]))
     behind = (alpha < SURE_BACKGROUND) & ~below
     inside = ~imageops.within_distance(alpha <= SURE_PERSON, depth)
@@ -322,9 +351,18 @@ def pockets(image: Array, alpha: Array, protected: Array, below: Array, chin_row
     levels = (np.clip(image, 0, 255).astype(np.uint8) // POCKET_BIN).astype(np.int64)
     side = 256 // POCKET_BIN
     bins = (levels[..., 0] * side + levels[..., 1]) * side + levels[..., 2]
-    ratio = (_colour_counts(bins, behind) + 1e-4) / (_colour_counts(bins, inside) + 1e-4)
-    kept = (alpha > 0.5) & ~protected & (ratio[bins] > POCKET_RATIO)
-    kept[: max(chin_row, 0)] = False
-    # Opened by ``depth``: eroded by it, then widened by as much.
-    thick = imageops.within_distance(~imageops.within_distance(~kept, depth), depth) & kept
-    return float(thick.mean())
+    background = _shares(_colour_counts(bins, behind))
+    person = _colour_counts(bins, inside)
+    body = (alpha > 0.5) & ~protected
+    body[: max(chin_row, 0)] = False
+    candidates = _opened(body & ((background / _shares(person))[bins] > POCKET_SEED), depth)
+    largest = POCKET_LARGEST * float(person.sum())
+    found = np.zeros(alpha.shape, dtype=bool)
+    for part in imageops.components(candidates)[:POCKET_PARTS]:
+        box = _box_of(part, depth)
+        near = imageops.within_distance(part[box], depth) & inside[box]
+        if (part[box] & inside[box]).sum() > largest or near.sum() + 100 > person.sum():
+            continue
+        without = background / _shares(person - _colour_counts(bins[box], near))
+        found[box] |= part[box] & (without[bins[box]] > POCKET_RATIO)
+    return float(_opened(found, depth).mean())

@@ -103,6 +103,16 @@ def test_component_at_follows_a_spiral() -> None:
     assert component.sum() == mask.sum() - 1 and not component[4, 4]
 
 
+def test_components_are_every_component_largest_first() -> None:
+    mask = np.zeros((9, 9), dtype=bool)
+    mask[0, :] = mask[:, 8] = mask[8, :] = mask[2:, 0] = mask[2, :7] = mask[2:7, 6] = mask[6, 2:7] = True
+    mask[4, 4] = True  # inside the spiral, touching nothing
+    spiral, dot = imageops.components(mask)
+    assert np.array_equal(spiral, imageops.component_at(mask, 0, 0))
+    assert dot.sum() == 1 and dot[4, 4]
+    assert imageops.components(np.zeros((3, 3), dtype=bool)) == []
+
+
 def test_discs_and_polygons() -> None:
     disc = imageops.fill_disc((9, 9), (4, 4), 3)
     # cv2.circle(mask, (4, 4), 3, 1, -1), row by row

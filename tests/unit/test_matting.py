@@ -229,6 +229,18 @@ def test_foliage_kept_between_arm_and_chest_is_a_pocket() -> None:
     assert matting.pockets(image, alpha, protected, below, chin_row=239) == 0.0
 
 
+def test_a_pocket_large_against_the_body_is_judged_without_its_own_colours() -> None:
+    """A tenth of the body: its own pixels make its colours common enough inside the person that
+    against the whole person it would pass for the person (the first version measured 0 here)."""
+    image, alpha, protected, below = _body_in_foliage()
+    pocket = np.zeros((240, 300), dtype=bool)
+    pocket[150:210, 150:210] = True
+    image[pocket] = np.random.default_rng(1).uniform((20, 60, 20), (140, 190, 120), size=(int(pocket.sum()), 3))
+    assert 0.09 < pocket.sum() / alpha.astype(bool).sum() < matting.POCKET_LARGEST
+    share = matting.pockets(image, alpha, protected, below, chin_row=40)
+    assert 0.6 * pocket.mean() < share <= pocket.mean()
+
+
 def test_pinstripes_and_the_persons_own_colours_are_not_pockets() -> None:
     image, alpha, protected, below = _body_in_foliage()
     # Thin stripes in the foliage's colours down the suit (a trim, a pinstripe in front of leaves).
