@@ -321,15 +321,17 @@ def _component_runs(mask: Array, row: int, column: int) -> tuple[Array, Array, A
     return rows[chosen], starts[chosen], ends[chosen]
 
 
-def components(mask: Array) -> list[Array]:
-    """Every 8-connected component of ``mask``, each a bool mask, the largest first."""
+def components(mask: Array, limit: int | None = None) -> list[Array]:
+    """The 8-connected components of ``mask``, each a bool mask, the largest first (ties in the order
+    of their first pixel); at most ``limit`` of them, the largest."""
     mask = mask.astype(bool)
     if not mask.any():
         return []
     rows, starts, ends, labels, _ = _run_labels(mask)
-    found = [labels == label for label in np.unique(labels)]
-    found.sort(key=lambda chosen: -int((ends[chosen] - starts[chosen]).sum()))
-    return [_paint(mask.shape, rows[chosen], starts[chosen], ends[chosen]) for chosen in found]
+    sizes = np.bincount(labels, weights=ends - starts)
+    order = [int(label) for label in np.argsort(-sizes, kind="stable") if sizes[label] > 0][:limit]
+    chosen = [labels == label for label in order]
+    return [_paint(mask.shape, rows[runs], starts[runs], ends[runs]) for runs in chosen]
 
 
 def component_at(mask: Array, row: int, column: int, grow: int = 0) -> Array:

@@ -47,7 +47,10 @@ hall. Five steps follow the models:
    the chest), is told by its colours: below the chin, whatever the cut-out keeps whose colour is
    far more common in the sure background than deep inside the person without that part (its own
    pixels would make its colours the person's), in parts thick enough not to be a pinstripe or a
-   trim and too small to be the clothes. Too much of it is doubtful, as step 4's.
+   trim and open to the outside (a panel of the clothes inside the outline is not background the
+   outline swallowed). Only behind a busy background: in front of a plain wall a garment the wall's
+   colour cannot be told from it by colour, and the models do not swallow a plain wall. Too much of
+   it is doubtful, as step 4's.
 """
 
 from __future__ import annotations
@@ -107,8 +110,9 @@ SPREAD_MAX = 50.0
 #: as a share, in the sure background as deep inside the person (POCKET_DEPTH of the photo's width
 #: in) is the old background's, judged for each part of the body in colours over POCKET_SEED times
 #: as common (a looser first look) against the person without that part; parts are kept where a
-#: disc of POCKET_DEPTH fits in them (about twice it across), and a part over POCKET_LARGEST of the
-#: person is the clothes; at most the POCKET_PARTS largest parts are judged. On the real-photo benchmark (four
+#: disc of POCKET_DEPTH fits in them (about twice it across) and that come within POCKET_OPEN
+#: depths of the outside; a part over POCKET_LARGEST of the person is judged against the whole
+#: person; the POCKET_PARTS largest parts are judged, smaller ones left. On the real-photo benchmark (four
 #: specs) at 4 times a dark suit's pinstripes in front of a dark hall came out too.
 POCKET_BIN = 32
 POCKET_RATIO = 8.0
@@ -116,6 +120,7 @@ POCKET_SEED = 2.0
 POCKET_LARGEST = 1 / 8
 POCKET_PARTS = 50
 POCKET_DEPTH = 1 / 60
+POCKET_OPEN = 2
 #: Mask values between which a pixel below the chin is unsure, and how far (as a share of the
 #: photo's width, about 5 pixels on a passport photo) from both sure sides an unsure pixel lies in
 #: a plateau rather than on a soft edge. On the real-photo benchmark, applied above the chin too,
@@ -339,10 +344,12 @@ def pockets(image: Array, alpha: Array, protected: Array, below: Array, chin_row
     background's colours, outside the face and ears (``protected``); the background is read where the
     mask is surely not the person, except ``below`` the photo's bottom edge (made up there). See the
     module's step 5: each part of the body in colours over ``POCKET_SEED`` times as common behind as
-    inside is judged against the person's colours without it (its own pixels would make its colours
-    the person's), and kept where they are over ``POCKET_RATIO`` times as common behind; only parts
-    that a disc of ``POCKET_DEPTH`` fits in, and under ``POCKET_LARGEST`` of the person (the clothes,
-    not a pocket)."""
+    inside, and open to the outside (within ``POCKET_OPEN`` depths of the outline, the frame's bottom
+    or the part below the photo: where the models' outline swallowed background, not a panel of the
+    clothes inside it), is judged against the person's colours without it (its own pixels would make
+    its colours the person's), and kept where they are over ``POCKET_RATIO`` times as common behind;
+    a part over ``POCKET_LARGEST`` of the person is judged against the whole person. Only parts that a
+    disc of ``POCKET_DEPTH`` fits in; the ``POCKET_PARTS`` largest."""
     depth = max(2, round(POCKET_DEPTH * alpha.shape[1]))
     behind = (alpha < SURE_BACKGROUND) & ~below
     inside = ~imageops.within_distance(alpha <= SURE_PERSON, depth)
@@ -353,16 +360,22 @@ def pockets(image: Array, alpha: Array, protected: Array, below: Array, chin_row
     bins = (levels[..., 0] * side + levels[..., 1]) * side + levels[..., 2]
     background = _shares(_colour_counts(bins, behind))
     person = _colour_counts(bins, inside)
+    ratio = background / _shares(person)
     body = (alpha > 0.5) & ~protected
     body[: max(chin_row, 0)] = False
-    candidates = _opened(body & ((background / _shares(person))[bins] > POCKET_SEED), depth)
+    outside = (alpha <= 0.5) | below
+    outside[-1] = True
+    reach = imageops.within_distance(outside, POCKET_OPEN * depth)
+    candidates = _opened(body & (ratio[bins] > POCKET_SEED), depth)
     largest = POCKET_LARGEST * float(person.sum())
     found = np.zeros(alpha.shape, dtype=bool)
-    for part in imageops.components(candidates)[:POCKET_PARTS]:
+    for part in imageops.components(candidates, POCKET_PARTS):
         box = _box_of(part, depth)
-        near = imageops.within_distance(part[box], depth) & inside[box]
-        if (part[box] & inside[box]).sum() > largest or near.sum() + 100 > person.sum():
+        if not (part[box] & reach[box]).any():
             continue
-        without = background / _shares(person - _colour_counts(bins[box], near))
-        found[box] |= part[box] & (without[bins[box]] > POCKET_RATIO)
+        judged = ratio
+        near = imageops.within_distance(part[box], depth) & inside[box]
+        if (part[box] & inside[box]).sum() <= largest and near.sum() + 100 <= person.sum():
+            judged = np.maximum(ratio, background / _shares(person - _colour_counts(bins[box], near)))
+        found[box] |= part[box] & (judged[bins[box]] > POCKET_RATIO)
     return float(_opened(found, depth).mean())

@@ -167,6 +167,8 @@ class PersonMask:
     values: Array
     origin: tuple[int, int]
     step: tuple[float, float]
+    #: Whether the background behind the person is busy (see background_busyness).
+    busy: bool = False
 
     def photo_point(self, column: Array | float, row: Array | float) -> tuple[Array, Array]:
         """Where mask pixel centres lie in the photo (an area resize's pixel centres)."""
@@ -194,7 +196,8 @@ def _person_mask(rgb: Array, face: FaceReport) -> PersonMask:
     light = models.segment_person(region, tensor=tensor)
     assert light is not None
     masks = [light]
-    if background_busyness(region, light) > PLAIN_BACKGROUND:
+    busy = background_busyness(region, light) > PLAIN_BACKGROUND
+    if busy:
         full = models.segment_person(region, full=True, tensor=tensor)
         masks += [full] if full is not None else []
     # The face in the mask's pixels.
@@ -214,7 +217,7 @@ def _person_mask(rgb: Array, face: FaceReport) -> PersonMask:
     if solid[row, column]:
         radius = max(3, round(0.04 * local.width))
         mask *= imageops.component_at(solid, row, column, grow=radius)
-    return PersonMask(mask, (x0, y0), step)
+    return PersonMask(mask, (x0, y0), step, busy)
 
 
 def _levelling(marks: Landmarks) -> Array:
@@ -450,7 +453,7 @@ def compose(
     cut_out = CutOut(
         matting.doubt(untidied, backdrop, edges.alpha, edges.protected),
         top_lost,
-        matting.pockets(edges.image, edges.alpha, edges.protected, edges.below, edges.chin_row),
+        matting.pockets(edges.image, edges.alpha, edges.protected, edges.below, edges.chin_row) if mask.busy else 0.0,
     )
     tidied = matting.tidy(edges.alpha, edges.protected)
     colours = edges.foreground

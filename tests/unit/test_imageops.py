@@ -111,6 +111,8 @@ def test_components_are_every_component_largest_first() -> None:
     assert np.array_equal(spiral, imageops.component_at(mask, 0, 0))
     assert dot.sum() == 1 and dot[4, 4]
     assert imageops.components(np.zeros((3, 3), dtype=bool)) == []
+    (largest,) = imageops.components(mask, limit=1)
+    assert np.array_equal(largest, spiral)
 
 
 def test_discs_and_polygons() -> None:
