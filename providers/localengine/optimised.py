@@ -10,8 +10,9 @@ instruction sets); a copy of another name is never read. It is written the first
 built without one, where the models folder is writable and has room (best effort: it may be
 read-only), and it replaces the copies of an older source model; copies for other environments
 sharing the folder (another onnxruntime, another machine) stay, so that they do not replace each
-other on every start. It is written under a temporary name and renamed, so a copy is whole; one
-that onnxruntime cannot read is deleted where it can be, and the model built from its source.
+other on every start. One process at a time writes it (a claim file beside it; the others build
+from the model meanwhile). It is written under a temporary name and renamed, so a copy is whole;
+one that onnxruntime cannot read is deleted where it can be, and the model built from its source.
 """
 
 from __future__ import annotations
@@ -104,19 +105,47 @@ def session(model: Path, options: Callable[[bool], Any]) -> Any:
         except Exception:  # noqa: BLE001 - onnxruntime's errors share no base class but Exception
             with contextlib.suppress(OSError):  # a folder this process may not change
                 copy.unlink(missing_ok=True)
-    if not copy.exists() and _writable(model):
-        writing = copy.with_name(f"{copy.name}{_TEMPORARY}-{uuid.uuid4().hex}")
-        with_copy = options(False)
-        with_copy.optimized_model_filepath = str(writing)
+    if not copy.exists() and _writable(model) and _claim(copy):
         try:
-            built = ort.InferenceSession(str(model), sess_options=with_copy, providers=["CPUExecutionProvider"])
-        except Exception:  # noqa: BLE001 - the copy could not be written: build as if read-only
+            writing = copy.with_name(f"{copy.name}{_TEMPORARY}-{uuid.uuid4().hex}")
+            with_copy = options(False)
+            with_copy.optimized_model_filepath = str(writing)
+            try:
+                built = ort.InferenceSession(str(model), sess_options=with_copy, providers=["CPUExecutionProvider"])
+            except Exception:  # noqa: BLE001 - the copy could not be written: build as if read-only
+                with contextlib.suppress(OSError):
+                    writing.unlink(missing_ok=True)
+            else:
+                _keep(model, writing, copy)
+                return built
+        finally:
             with contextlib.suppress(OSError):
-                writing.unlink(missing_ok=True)
-        else:
-            _keep(model, writing, copy)
-            return built
+                _claim_path(copy).unlink(missing_ok=True)
     return ort.InferenceSession(str(model), sess_options=options(False), providers=["CPUExecutionProvider"])
+
+
+def _claim_path(copy: Path) -> Path:
+    return copy.with_name(f"{copy.name}.claimed")
+
+
+def _claim(copy: Path) -> bool:
+    """Whether this process may write ``copy``: one writer at a time (the bot's engine workers all
+    build at start, and each would write its own 177 MB); a claim left by a process that stopped is
+    taken over after ``ABANDONED_SECONDS``."""
+    claim = _claim_path(copy)
+    for _ in range(2):
+        try:
+            os.close(os.open(claim, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644))
+            return True
+        except FileExistsError:
+            with contextlib.suppress(OSError):
+                if time.time() - claim.stat().st_mtime > ABANDONED_SECONDS:
+                    claim.unlink(missing_ok=True)
+                    continue
+            return False
+        except OSError:
+            return False
+    return False
 
 
 def _keep(model: Path, writing: Path, copy: Path) -> None:

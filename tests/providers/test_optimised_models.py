@@ -128,3 +128,19 @@ def test_a_folder_it_cannot_write_builds_from_the_model_and_writes_nothing(model
     session = optimised.session(model, options)
     assert options.built == ["model"] and _copies(model.parent) == []
     assert _mask(session).shape == (1, 1, 320, 320)
+
+
+def test_one_process_writes_the_copy_at_a_time(model):
+    """The bot's engine workers all build at start: a claim beside the copy lets one write it, the
+    others build from the model; a claim left by a process that stopped long ago is taken over."""
+    copy = optimised.copy_path(model, ort.__version__)
+    claim = copy.with_name(copy.name + ".claimed")
+    claim.write_bytes(b"")  # another process is writing it
+    options = Options()
+    optimised.session(model, options)
+    assert options.built == ["model"] and not copy.exists() and claim.exists()
+    long_ago = time.time() - optimised.ABANDONED_SECONDS - 60
+    os.utime(claim, (long_ago, long_ago))
+    optimised.session(model, options)
+    assert copy.is_file() and not claim.exists()
+    assert _copies(model.parent) == [copy.name]
