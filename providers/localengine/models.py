@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import ctypes
-import sys
 import threading
 from functools import lru_cache
 from pathlib import Path
@@ -11,6 +9,7 @@ from typing import Any
 
 import numpy as np
 
+from providers import heap
 from providers.localengine import blazeface, facemesh, optimised, parts, resample
 from providers.localengine.arrays import Array
 from providers.localengine.files import FACE_DETECTOR_FILES, FACE_MESH_FILE, tflite_path, u2net_path, u2netp_path
@@ -149,40 +148,25 @@ def _build_cutout() -> None:
         return
 
 
-#: glibc's mallopt parameters (malloc.h).
-_M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3
 #: Freed blocks up to this size stay in the process for the next allocation (see reuse_freed_memory).
 KEEP_FREED_BYTES = 64 * 2**20
 
 
 def reuse_freed_memory() -> bool:
     """Keep freed blocks of up to ``KEEP_FREED_BYTES`` in the heap instead of handing them back to the
-    system. glibc unmaps a freed block from 128 KB up (a little more once it has seen such blocks
-    freed), and onnxruntime, without its arena, allocates every layer's output anew: each U²-Net run
-    faulted its memory in again, page by page. A cold `photobot idphoto` behind a busy background:
-    0.52 to 0.38 s of system time, 1.53 to 1.44 s in all, at 26 MB more at its peak. glibc only.
-    Whether it was set: a glibc that refuses so large a threshold (older ones took at most 32 MB)
-    keeps its own settings, since setting only the trim threshold would fix the other at 128 KB."""
-    if not sys.platform.startswith("linux"):
-        return False
-    try:
-        libc = ctypes.CDLL("libc.so.6")
-        if not libc.mallopt(_M_MMAP_THRESHOLD, KEEP_FREED_BYTES):
-            return False
-        return bool(libc.mallopt(_M_TRIM_THRESHOLD, 2 * KEEP_FREED_BYTES))
-    except (OSError, AttributeError):
-        return False  # another C library (musl): its own allocator
+    system (whether glibc took it: see heap.map_from). glibc unmaps a freed block from 128 KB up (a
+    little more once it has seen such blocks freed), and onnxruntime, without its arena, allocates
+    every layer's output anew: each U²-Net run faulted its memory in again, page by page. A cold
+    `photobot idphoto` behind a busy background: 0.52 to 0.38 s of system time, 1.53 to 1.44 s in
+    all, at 26 MB more at its peak."""
+    return heap.map_from(KEEP_FREED_BYTES, trim_from=2 * KEEP_FREED_BYTES)
 
 
 def release_freed_memory() -> None:
-    """Give back to the system the memory glibc keeps after the full U²-Net's build freed it (about
-    250 MB: its float16 weights as read, made float32, then laid out again for its convolutions).
-    The engine's worker warms the cut-out models in a thread, whose heap nothing else uses, so
-    that memory was never used again: the worker held 540 MB instead of 300 MB after warming, and
-    peaked at 910 MB instead of 680 MB on its first busy-background photo. 10 ms; glibc only."""
-    if not sys.platform.startswith("linux"):
-        return
-    try:
-        ctypes.CDLL("libc.so.6").malloc_trim(0)
-    except (OSError, AttributeError):
-        return  # another C library (musl): nothing to give back this way
+    """Give back to the system what the process freed and glibc keeps: after the full U²-Net's build
+    (about 250 MB: its float16 weights as read, made float32, then laid out again for its
+    convolutions; the engine's worker warms the cut-out models in a thread, whose heap nothing else
+    uses, so the worker held 540 MB instead of 300 MB after warming, and peaked at 910 MB instead of
+    680 MB on its first busy-background photo), and once a worker is idle after its photos (see
+    worker.IDLE_TRIM_SECONDS). 10 ms; glibc only."""
+    heap.give_back()

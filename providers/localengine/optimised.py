@@ -25,6 +25,7 @@ import shutil
 import time
 import uuid
 from collections.abc import Callable
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +39,7 @@ ABANDONED_SECONDS = 3600
 SPARE_BYTES = 512 * 2**20
 
 
+@lru_cache(maxsize=1)
 def _processor() -> str:
     """What onnxruntime's kernels choose by: the machine and its instruction set extensions."""
     try:
@@ -65,6 +67,11 @@ def copy_path(model: Path, runtime: str) -> Path:
     return model.with_name(f"{model.stem}.{_source_digest(model)}-{environment}{SUFFIX}")
 
 
+def _abandoned(path: Path) -> bool:
+    """Whether ``path`` (a temporary copy, a claim) was left by a process that stopped long ago."""
+    return time.time() - path.stat().st_mtime > ABANDONED_SECONDS
+
+
 def _stale(model: Path, keep: Path) -> list[Path]:
     """Copies of an older source model, and temporary copies left long ago by a process that stopped."""
     source = _source_digest(model)
@@ -74,7 +81,7 @@ def _stale(model: Path, keep: Path) -> list[Path]:
             continue
         with contextlib.suppress(OSError):
             if _TEMPORARY in path.name:
-                if time.time() - path.stat().st_mtime > ABANDONED_SECONDS:
+                if _abandoned(path):
                     stale.append(path)
             elif not path.name.startswith(f"{model.stem}.{source}-"):
                 stale.append(path)
@@ -139,7 +146,7 @@ def _claim(copy: Path) -> bool:
             return True
         except FileExistsError:
             with contextlib.suppress(OSError):
-                if time.time() - claim.stat().st_mtime > ABANDONED_SECONDS:
+                if _abandoned(claim):
                     claim.unlink(missing_ok=True)
                     continue
             return False

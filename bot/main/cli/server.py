@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import ctypes
 import logging
 import signal
 import sys
@@ -11,6 +10,7 @@ from collections.abc import Callable
 
 from bot.config import Settings
 from bot.roles import Role
+from providers import heap
 from providers.localengine.files import u2net_path
 
 log = logging.getLogger(__name__)
@@ -20,8 +20,7 @@ NO_FULL_CUTOUT_MODEL = (
     " body; install it once with `photobot models`"
 )
 
-#: glibc's mallopt parameter, and the size from which every allocation gets a mapping of its own.
-M_MMAP_THRESHOLD = -3
+#: The size from which every allocation of the bot's gets a mapping of its own (see _return_freed_memory).
 MMAP_THRESHOLD_BYTES = 4 * 1024 * 1024
 
 
@@ -31,13 +30,7 @@ def _return_freed_memory() -> None:
     worker thread, in Pillow's 16 MB blocks) stayed in that thread's arena: one 6400×6400 PNG
     left the bot 300 MB larger for good. A fixed threshold keeps each such block in its own
     mapping, unmapped when freed. Elsewhere (musl, macOS) nothing is changed."""
-    if not sys.platform.startswith("linux"):
-        return
-    try:
-        libc = ctypes.CDLL("libc.so.6")
-    except OSError:
-        return
-    libc.mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD_BYTES)
+    heap.map_from(MMAP_THRESHOLD_BYTES)
 
 
 #: How to fix a problem ``check`` finds, by the key it names (exact, then by prefix).
