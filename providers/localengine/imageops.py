@@ -334,6 +334,24 @@ def components(mask: Array, limit: int | None = None) -> list[Array]:
     return [_paint(mask.shape, rows[runs], starts[runs], ends[runs]) for runs in chosen]
 
 
+def small_parts_apart(mask: Array, seed: Array, share: float) -> Array:
+    """The 8-connected components of ``mask`` that hold no pixel of ``seed`` and are smaller than
+    ``share`` of those that do (by pixel count), as one bool mask."""
+    mask = mask.astype(bool)
+    if not mask.any():
+        return mask
+    rows, starts, ends, labels, _ = _run_labels(mask)
+    sizes = np.bincount(labels, weights=ends - starts, minlength=len(rows))
+    # Seed pixels in each run, from the seed's running count along its row.
+    counts = np.zeros((mask.shape[0], mask.shape[1] + 1), dtype=np.int32)
+    np.cumsum(seed, axis=1, out=counts[:, 1:])
+    seeded = np.zeros(len(rows), dtype=bool)
+    seeded[labels[counts[rows, ends] > counts[rows, starts]]] = True
+    small = ~seeded & (sizes < share * sizes[seeded].sum())
+    chosen = small[labels]
+    return _paint(mask.shape, rows[chosen], starts[chosen], ends[chosen])
+
+
 def component_at(mask: Array, row: int, column: int, grow: int = 0) -> Array:
     """The 8-connected component of ``mask`` that holds (``row``, ``column``), bool, dilated by
     OpenCV's elliptic element of (2 ``grow`` + 1) pixels; all false where that pixel is not in the

@@ -455,7 +455,7 @@ def compose(
         top_lost,
         matting.pockets(edges.image, edges.alpha, edges.protected, edges.below, edges.chin_row) if mask.busy else 0.0,
     )
-    tidied = matting.tidy(edges.alpha, edges.protected)
+    tidied = matting.drop_apart(matting.tidy(edges.alpha, edges.protected), edges.protected)
     colours = edges.foreground
     if work != size:
         colours, tidied = _full_size(edges, tidied, photo)

@@ -51,6 +51,14 @@ def test_an_item_reads_as_one_line_in_either_language(item, english, chinese):
     assert check_line(item, "zh-Hans") == chinese
 
 
+def test_a_check_this_version_has_no_text_for_still_shows_its_status_and_figures():
+    """A checklist stored by a newer version, read by an older one during a rolling upgrade."""
+    item = Check("background", "warn", 0.61, "percent", high=0.4, variant="from_a_newer_version")
+    assert check_line(item, "en") == "⚠️ Another check (0.61 %; at most 0.4 %)"
+    assert check_line(item, "zh-Hans") == "⚠️ 其他检查（0.61%；至多 0.4%）"
+    assert check_line(Check("halo", "ok", 1.0, "percent", high=5.0), "en") == "✅ Another check (1 %; at most 5 %)"
+
+
 def test_every_item_and_unit_has_its_text_in_every_language():
     keys = ["head", "eyes", "top", "chin_bottom", "width", "roll", "yaw", "pitch", "eyelids", "sharpness", "light"]
     keys += [f"mouth_{state}" for state in ("closed", "apart", "open")]

@@ -115,6 +115,23 @@ def test_components_are_every_component_largest_first() -> None:
     assert np.array_equal(largest, spiral)
 
 
+def test_small_parts_apart_are_those_that_hold_no_seed_and_are_small_against_those_that_do() -> None:
+    mask = np.zeros((20, 20), dtype=bool)
+    mask[0:10, 0:10] = True  # holds the seed: 100 pixels
+    mask[10, 10] = mask[11, 11] = True  # joined to it diagonally
+    mask[15:17, 0:2] = True  # apart, 4 pixels
+    mask[13:20, 13:20] = True  # apart, 49 pixels
+    seed = np.zeros_like(mask)
+    seed[5, 5] = True
+    apart = imageops.small_parts_apart(mask, seed, 0.1)  # under 10.2 pixels
+    assert apart.sum() == 4 and apart[15:17, 0:2].all()
+    both = imageops.small_parts_apart(mask, seed, 0.5)
+    assert both.sum() == 4 + 49 and not both[0:12, 0:12].any()
+    seed[14, 14] = True  # now the large square holds a seed too, and counts as the person
+    assert imageops.small_parts_apart(mask, seed, 0.05).sum() == 4
+    assert not imageops.small_parts_apart(np.zeros((3, 3), dtype=bool), np.zeros((3, 3), dtype=bool), 1.0).any()
+
+
 def test_discs_and_polygons() -> None:
     disc = imageops.fill_disc((9, 9), (4, 4), 3)
     # cv2.circle(mask, (4, 4), 3, 1, -1), row by row

@@ -156,6 +156,19 @@ def test_a_flyaway_strand_is_taken_away_and_locks_and_the_face_stay() -> None:
     assert (tidied[210:] == 1.0).all()  # the shoulders
 
 
+def test_a_small_piece_apart_from_the_person_is_taken_away_with_its_soft_edge() -> None:
+    alpha, _, protected = _portrait()  # the head (11,300 pixels) stands apart from the shoulders
+    alpha[180:192, 20:32] = 1.0  # a piece of trim left floating beside the neck: 144 pixels
+    alpha[178:194, 18:34] = np.maximum(alpha[178:194, 18:34], 0.3)  # and its soft edge
+    alpha[44:52, 116:124] = 1.0  # a curl joined to the head's top
+    dropped = matting.drop_apart(alpha, protected)
+    assert dropped[170:200, 10:40].max() == 0.0
+    np.testing.assert_array_equal(dropped[:170], alpha[:170])  # the head and its curl
+    assert (dropped[210:] == 1.0).all()  # the shoulders: apart from the face, but far larger
+    clean, _, protected = _portrait()
+    assert matting.drop_apart(clean, protected) is clean
+
+
 @pytest.mark.parametrize(
     ("hair", "wall", "taken"), [((20.0, 20.0, 20.0), (235.0, 225.0, 200.0), True), (GREY, (200.0, 195.0, 185.0), False)]
 )
@@ -253,6 +266,25 @@ def test_a_panel_of_the_clothes_in_a_background_colour_is_not_a_pocket() -> None
     # The same grey let into the body from its side is old background.
     image[120:155, 180:240] = (150.0, 150.0, 150.0)
     assert matting.pockets(image, alpha, protected, below, chin_row=40) > 0.02
+
+
+def test_only_the_largest_parts_are_judged_and_too_little_background_reads_nothing(monkeypatch) -> None:
+    image, alpha, protected, below = _body_in_foliage()
+    foliage = np.random.default_rng(1)
+    sizes = ((180, 240, 70, 100), (200, 240, 120, 142), (216, 240, 200, 216))  # 30x60, 22x40, 16x24
+    for top, bottom, left, right in sizes:
+        image[top:bottom, left:right] = foliage.uniform(
+            (20, 60, 20), (140, 190, 120), size=(bottom - top, right - left, 3)
+        )
+    every = matting.pockets(image, alpha, protected, below, chin_row=40)
+    monkeypatch.setattr(matting, "POCKET_PARTS", 2)
+    largest_two = matting.pockets(image, alpha, protected, below, chin_row=40)
+    assert 0 < largest_two < every
+    assert every - largest_two <= 16 * 24 / alpha.size  # the smallest part, left
+    # A person filling the frame but for a corner: too little background to read its colours from.
+    alpha[:] = 1.0
+    alpha[:9, :9] = 0.0
+    assert matting.pockets(image, alpha, protected, below, chin_row=40) == 0.0
 
 
 def test_pinstripes_and_the_persons_own_colours_are_not_pockets() -> None:

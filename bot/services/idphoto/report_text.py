@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.telegram.ui.i18n import t
+from bot.telegram.ui.i18n import known, t
 from providers.localengine.checklist import Check, Checklist
 from providers.placement import PlacementRule, band_value, load_rules
 from providers.specs import Spec
@@ -85,7 +85,10 @@ def check_line(item: Check, lang: str) -> str:
     else:
         band = t(lang, "check.band_max", high=_number(item.high or 0.0, item.unit) + unit)
     value = _number(item.value, item.unit) + unit
-    return f"{MARKS[item.status]} " + t(lang, item.text_key, value=value, band=band)
+    # A check this version has no text for (stored by a newer one, read during a rolling upgrade)
+    # still shows its status and figures.
+    key = item.text_key if known(item.text_key) else "check.other"
+    return f"{MARKS[item.status]} " + t(lang, key, value=value, band=band)
 
 
 def checklist_text(spec: Spec, placement: dict[str, Any], lang: str) -> str:

@@ -72,6 +72,11 @@ def t(language: str, key: str, /, **values: object) -> str:
     return _FORMATTER.format(template, **values) if "|" in template else template.format(**values)
 
 
+def known(key: str) -> bool:
+    """Whether the catalogs have a text for ``key``."""
+    return key in catalog(DEFAULT_LANGUAGE)
+
+
 def localized(title: str | dict[str, str], language: str) -> str:
     """A configured title: a plain string, or one per language."""
     if isinstance(title, str):
