@@ -21,6 +21,7 @@ and halo yellow.
 
     python -m bench.real_photos --clone owner/name=DIR ...   # fetch the photos once
     python bench/idphoto_real.py [--spec 3110:blue 3108:white] [--bg blue] [--out .bench]
+    python bench/idphoto_real.py --photos held-out   # the photos the engine was never tuned on
 
 Not a test: it prints Markdown for docs/benchmarks.md and exits 0.
 """
@@ -41,7 +42,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import numpy as np
 from PIL import Image, ImageDraw
 
-from bench.real_photos import PHOTOS, RealPhoto, path
+from bench.real_photos import HELD_OUT, PHOTOS, RealPhoto, path
 from bot.ops.images import MAX_STORED_BYTES, MAX_STORED_SIDE, normalise
 from bot.services.idphoto.fit import judge
 from providers.localengine import checklist
@@ -295,13 +296,20 @@ def main() -> int:
     parser.add_argument("--bg", default="blue", help="background: white, blue, red or hex (default blue)")
     parser.add_argument("--out", default=".bench", help="folder for the contact sheets")
     parser.add_argument("--only", nargs="*", help="only these photo names")
+    parser.add_argument(
+        "--photos",
+        choices=("tuned", "held-out", "all"),
+        default="tuned",
+        help="the photos the engine was tuned on (PHOTOS, the default), those held out from it, or both",
+    )
     args = parser.parse_args()
     asked = [(item.partition(":")[0], item.partition(":")[2] or args.bg) for item in args.spec]
     specs = [(load_catalog().get(int(spec_id)) if spec_id.isdigit() else None, bg) for spec_id, bg in asked]
     missing = [item for item, (spec, _) in zip(args.spec, specs, strict=True) if spec is None]
     if missing:
         parser.error(f"no spec {', '.join(missing)}")
-    photos = [p for p in PHOTOS if not args.only or p.name in args.only]
+    chosen = {"tuned": PHOTOS, "held-out": HELD_OUT, "all": PHOTOS + HELD_OUT}[args.photos]
+    photos = [p for p in chosen if not args.only or p.name in args.only]
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     runs = []

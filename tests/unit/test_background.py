@@ -1,0 +1,39 @@
+"""What lies behind the person (pipeline.background_of): a plain wall, one of several colours, a busy
+one. It decides whether the full U²-Net runs beside U²-Net-p, and whether pockets are read."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+pytest.importorskip("numpy", reason="the photobot[local] extra is not installed")
+
+from providers.localengine.pipeline import UNEVEN_BACKGROUND, background_of
+
+
+def _scene(behind: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``behind`` (HxWx3) with a person (a block in the lower middle) in front of it."""
+    height, width = behind.shape[:2]
+    region = behind.astype(np.uint8)
+    mask = np.zeros((height, width), dtype=np.float32)
+    mask[height // 3 :, width // 3 : 2 * width // 3] = 1.0
+    region[mask > 0] = (180, 140, 120)
+    return region, mask
+
+
+def test_a_shaded_wall_is_plain_a_two_colour_backdrop_uneven_and_text_busy() -> None:
+    height, width = 300, 240
+    yy, xx = np.mgrid[0:height, 0:width]
+    shaded = np.stack([150 + 40 * xx / width] * 3, axis=2)  # a grey wall lit from one side
+    wall = background_of(*_scene(shaded))
+    assert wall.plain and not wall.busy and wall.spread < UNEVEN_BACKGROUND
+    two = np.where((xx + yy < 260)[..., None], (30.0, 40.0, 90.0), (70.0, 120.0, 200.0))  # navy, a blue band
+    backdrop = background_of(*_scene(two))
+    assert not backdrop.busy and not backdrop.plain and backdrop.spread > UNEVEN_BACKGROUND
+    text = shaded.copy()
+    text[::6] = 20.0  # lines of dark print
+    assert background_of(*_scene(text)).busy
+    region, mask = _scene(shaded)
+    mask[:] = 1.0  # nothing behind the person to read
+    crowded = background_of(region, mask)
+    assert crowded.busy and not crowded.plain
