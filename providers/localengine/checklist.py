@@ -25,6 +25,7 @@ from providers.localengine.findings import (
     HEAD_COVERING,
     OVEREXPOSED,
     POCKETED,
+    SIDES_LOST,
     TOP_LOST,
     UNDEREXPOSED,
     UNEVEN_LIGHT,
@@ -76,7 +77,7 @@ class Check:
     high: float | None = None
     #: What was found, where the text depends on it (mouth: closed, apart, open; glasses: none,
     #: worn, forbidden; hair: none, brows, eyes; head_covering: none, seen; background: clean, left,
-    #: top_lost, pocket).
+    #: top_lost, sides_lost, pocket).
     variant: str = ""
 
     @property
@@ -232,11 +233,15 @@ def _hair_check(rule: PlacementRule, face: FaceFindings) -> Check:
 
 
 def background_check(cut_out: CutOut) -> Check:
-    """The cut-out: the top of the head lost (how far below the crown the outline ends, against the
+    """The cut-out: the sides of the head lost (how much narrower than the face the outline is at
+    the eyes), else the top of the head lost (how far below the crown the outline ends, against the
     share from which it is lost), else the share of the photo that stands out beyond the person's
     outline, old background or loose strands, against the share from which it is doubtful (see
     matting.CutOut), else where only that is in order, the share kept as the body in the old
     background's colours (see matting.pockets). Never a failure: the person sees it and decides."""
+    if cut_out.lost_sides:
+        lost = round(100 * cut_out.sides_lost)
+        return Check("background", "warn", lost, "percent", high=100 * SIDES_LOST, variant="sides_lost")
     if cut_out.lost_top:
         return Check(
             "background", "warn", round(100 * cut_out.top_lost), "percent", high=100 * TOP_LOST, variant="top_lost"

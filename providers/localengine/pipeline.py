@@ -257,6 +257,23 @@ def _levelling(marks: Landmarks) -> Array:
     return np.array([[math.cos(angle), math.sin(angle)], [-math.sin(angle), math.cos(angle)]])
 
 
+def sides_lost(mask: PersonMask, eye_centre: Array, face_width: float) -> float:
+    """How much narrower than ``face_width`` the mask is along the eye line, from its first to its
+    last solid pixel within a face's width either side of ``eye_centre``, as a share of it (0 where
+    it is as wide or wider): the head at the eye line is at least as wide as the face where it
+    meets the ears, so a narrower outline lost the head's sides (see CutOut.sides_lost)."""
+    sx, sy = mask.step
+    x0, y0 = mask.origin
+    height, width = mask.values.shape
+    row = int(np.clip(round((float(eye_centre[1]) - y0) / sy - 0.5), 0, height - 1))
+    reach = face_width / sx
+    centre = (float(eye_centre[0]) - x0) / sx - 0.5
+    first, last = int(np.clip(math.floor(centre - reach), 0, width)), int(np.clip(math.ceil(centre + reach), 0, width))
+    solid = np.flatnonzero(mask.values[row, first:last] > beyond.SOLID)
+    across = float(solid[-1] - solid[0] + 1) * sx if len(solid) else 0.0
+    return max(0.0, 1.0 - across / max(face_width, 1e-6))
+
+
 def _measures(marks: Landmarks, rotation: Array, mask: PersonMask, image_top_cut: bool) -> tuple[FaceMeasures, float]:
     """The face in the levelled frame (rotated about the eye centre): eye line, chin, crown and top
     of the hair, face width; and how far below the crown the mask ends over the face, as a share of
@@ -485,6 +502,7 @@ def compose(
         matting.doubt(untidied, backdrop, edges.alpha, edges.protected),
         top_lost,
         matting.pockets(edges.image, edges.alpha, edges.protected, edges.below, edges.chin_row) if mask.busy else 0.0,
+        sides_lost(mask, marks.eye_centre, marks.face_width),
     )
     tidied = matting.drop_apart(matting.tidy(edges.alpha, edges.protected), edges.protected)
     colours = edges.foreground
@@ -561,7 +579,7 @@ def make_id_photo(
     order placed after a failover to the local engine), such a photo is not delivered but given
     back, with the advice to stand in front of a plain wall."""
     photo = render_id_photo(image, size=size, dpi=dpi, bg_color=bg_color, bg_color2=bg_color2, rule=rule)
-    if photo.cut_out.lost_top:
+    if photo.cut_out.lost_top or photo.cut_out.lost_sides:
         raise FaceCheckError("head_top_lost")
     if photo.cut_out.doubtful:
         raise FaceCheckError("busy_background")

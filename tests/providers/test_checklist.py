@@ -18,7 +18,7 @@ from providers.localengine.checklist import (
     build,
     face_checks,
 )
-from providers.localengine.findings import DOUBTFUL, POCKETED, TOP_LOST, CutOut, FaceFindings
+from providers.localengine.findings import DOUBTFUL, POCKETED, SIDES_LOST, TOP_LOST, CutOut, FaceFindings
 from providers.placement import load_rules
 
 USA = load_rules()["usa"]  # head 0.50-0.69 of the height (to the hair), eye line 0.56-0.69; 51x51 mm
@@ -140,6 +140,15 @@ def test_a_cut_out_that_lost_the_top_of_the_head_is_a_warning_of_its_own():
     assert (kept.status, kept.variant) == ("ok", "clean")
     assert (lost.status, lost.variant, lost.text_key) == ("warn", "top_lost", "check.background_top_lost")
     assert (lost.value, lost.high) == (19, 100 * TOP_LOST)
+
+
+def test_a_cut_out_that_lost_the_sides_of_the_head_is_a_warning_of_its_own_and_doubtful():
+    kept = background_check(CutOut(sides_lost=SIDES_LOST))
+    lost = background_check(CutOut(top_lost=0.19, sides_lost=0.164))
+    assert (kept.status, kept.variant) == ("ok", "clean")
+    assert (lost.status, lost.variant, lost.text_key) == ("warn", "sides_lost", "check.background_sides_lost")
+    assert (lost.value, lost.high) == (16, 100 * SIDES_LOST)
+    assert CutOut(sides_lost=0.164).doubtful and not CutOut(sides_lost=SIDES_LOST).doubtful
 
 
 def test_old_background_kept_as_the_body_is_a_warning_of_its_own():

@@ -1,5 +1,6 @@
 """What lies behind the person (pipeline.background_of): a plain wall, one of several colours, a busy
-one. It decides whether the full U²-Net runs beside U²-Net-p, and whether pockets are read."""
+one. It decides whether the full U²-Net runs beside U²-Net-p, and whether pockets are read. And
+whether the person's mask lost the sides of the head (pipeline.sides_lost)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import pytest
 
 pytest.importorskip("numpy", reason="the photobot[local] extra is not installed")
 
-from providers.localengine.pipeline import UNEVEN_BACKGROUND, background_of
+from providers.localengine.pipeline import UNEVEN_BACKGROUND, PersonMask, background_of, sides_lost
 
 
 def _scene(behind: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -37,3 +38,20 @@ def test_a_shaded_wall_is_plain_a_two_colour_backdrop_uneven_and_text_busy() -> 
     mask[:] = 1.0  # nothing behind the person to read
     crowded = background_of(region, mask)
     assert crowded.busy and not crowded.plain
+
+
+def test_an_outline_narrower_than_the_face_at_the_eyes_lost_the_sides_of_the_head() -> None:
+    """A mask at half the photo's scale (step 2): a head 120 photo pixels across at the eye line,
+    around a face 100 wide where it meets the ears; then the hair lost, the outline 84 wide."""
+    values = np.zeros((100, 150), dtype=np.float32)
+    values[20:100, 45:105] = 1.0  # 60 mask pixels: 120 in the photo
+    mask = PersonMask(values, (10, 0), (2.0, 2.0))
+    eyes = np.array([10 + 75 * 2.0, 50 * 2.0])
+    assert sides_lost(mask, eyes, 100.0) == 0.0
+    values[:, 45:54] = 0.0
+    values[:, 96:105] = 0.0  # 42 mask pixels left: 84 in the photo
+    assert sides_lost(mask, eyes, 100.0) == pytest.approx(0.16)
+    values[48:52, 70:80] = 0.0  # a gap in the mask at the eyes (glasses, a reflection) changes nothing
+    assert sides_lost(mask, eyes, 100.0) == pytest.approx(0.16)
+    values[:] = 0.0
+    assert sides_lost(mask, eyes, 100.0) == 1.0
