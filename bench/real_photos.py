@@ -1065,7 +1065,7 @@ HELD_OUT: tuple[RealPhoto, ...] = (
         person="Marissa Mayer",
         background="busy",
         scene=("poster", "text"),
-        traits=("skin_light"),
+        traits=("skin_light",),
         expect="make",
     ),
     RealPhoto(
@@ -1076,7 +1076,7 @@ HELD_OUT: tuple[RealPhoto, ...] = (
         person="Katy Perry",
         background="busy",
         scene=("poster",),
-        traits=("skin_light"),
+        traits=("skin_light",),
         expect="too_small",
     ),
     RealPhoto(
@@ -1252,7 +1252,7 @@ HELD_OUT: tuple[RealPhoto, ...] = (
         person="Scarlett Johansson",
         background="busy",
         scene=("wall", "logo"),
-        traits=("skin_light"),
+        traits=("skin_light",),
         expect="make",
     ),
     RealPhoto(

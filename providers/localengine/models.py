@@ -123,8 +123,8 @@ def warm_faces() -> None:
 
 def warm_cutout() -> None:
     """Load the cut-out models and run U²-Net-p once (grey, not black: zeros make denormal numbers,
-    which slow the network a hundredfold); the full U²-Net, which only busy backgrounds need, is
-    loaded but not run (a run costs half a second)."""
+    which slow the network a hundredfold); the full U²-Net, which only backgrounds that are not
+    plain walls need, is loaded but not run (a run costs half a second)."""
     segment_person(np.full((U2NET_SIZE, U2NET_SIZE, 3), 128, dtype=np.uint8))
     _built(True)
     release_freed_memory()

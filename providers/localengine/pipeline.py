@@ -261,16 +261,22 @@ def sides_lost(mask: PersonMask, eye_centre: Array, face_width: float) -> float:
     """How much narrower than ``face_width`` the mask is along the eye line, from its first to its
     last solid pixel within a face's width either side of ``eye_centre``, as a share of it (0 where
     it is as wide or wider): the head at the eye line is at least as wide as the face where it
-    meets the ears, so a narrower outline lost the head's sides (see CutOut.sides_lost)."""
+    meets the ears, so a narrower outline lost the head's sides (see CutOut.sides_lost). A head that
+    reaches the mask's side (the photo's edge) cannot be told: 0."""
     sx, sy = mask.step
     x0, y0 = mask.origin
     height, width = mask.values.shape
-    row = int(np.clip(round((float(eye_centre[1]) - y0) / sy - 0.5), 0, height - 1))
+    # The inverse of PersonMask.photo_point.
+    row = int(np.clip(round((float(eye_centre[1]) - y0 + 0.5) / sy - 0.5), 0, height - 1))
+    centre = (float(eye_centre[0]) - x0 + 0.5) / sx - 0.5
     reach = face_width / sx
-    centre = (float(eye_centre[0]) - x0) / sx - 0.5
     first, last = int(np.clip(math.floor(centre - reach), 0, width)), int(np.clip(math.ceil(centre + reach), 0, width))
-    solid = np.flatnonzero(mask.values[row, first:last] > beyond.SOLID)
-    across = float(solid[-1] - solid[0] + 1) * sx if len(solid) else 0.0
+    solid = np.flatnonzero(mask.values[row, first:last] > beyond.SOLID) + first
+    if not len(solid):
+        return 1.0
+    if solid[0] == 0 or solid[-1] == width - 1:
+        return 0.0
+    across = float(solid[-1] - solid[0] + 1) * sx
     return max(0.0, 1.0 - across / max(face_width, 1e-6))
 
 

@@ -41,17 +41,26 @@ def test_a_shaded_wall_is_plain_a_two_colour_backdrop_uneven_and_text_busy() -> 
 
 
 def test_an_outline_narrower_than_the_face_at_the_eyes_lost_the_sides_of_the_head() -> None:
-    """A mask at half the photo's scale (step 2): a head 120 photo pixels across at the eye line,
-    around a face 100 wide where it meets the ears; then the hair lost, the outline 84 wide."""
+    """A mask at half the photo's scale (step 2) whose pixel c covers photo columns 10 + 2c and
+    11 + 2c: a head 120 photo pixels across at the eye line, around a face 100 wide where it meets
+    the ears; then the hair lost, the outline 84 wide and off-centre."""
     values = np.zeros((100, 150), dtype=np.float32)
     values[20:100, 45:105] = 1.0  # 60 mask pixels: 120 in the photo
     mask = PersonMask(values, (10, 0), (2.0, 2.0))
-    eyes = np.array([10 + 75 * 2.0, 50 * 2.0])
+    eyes = np.array([160.5, 100.5])  # between mask columns 75 and 76, in mask row 50
     assert sides_lost(mask, eyes, 100.0) == 0.0
-    values[:, 45:54] = 0.0
-    values[:, 96:105] = 0.0  # 42 mask pixels left: 84 in the photo
+    values[:, 45:56] = 0.0
+    values[:, 98:105] = 0.0  # 42 mask pixels left (56-97): 84 in the photo
     assert sides_lost(mask, eyes, 100.0) == pytest.approx(0.16)
     values[48:52, 70:80] = 0.0  # a gap in the mask at the eyes (glasses, a reflection) changes nothing
     assert sides_lost(mask, eyes, 100.0) == pytest.approx(0.16)
+    # Only a face's width either side counts: a blob 51 mask pixels from the eyes does not widen it.
+    values[50, 126:130] = 1.0
+    assert sides_lost(mask, eyes, 100.0) == pytest.approx(0.16)
+    values[50, 120:124] = 1.0  # 44-48 mask pixels from the eyes: within a face's width
+    assert sides_lost(mask, eyes, 100.0) == 0.0
+    values[50, 120:130] = 0.0
+    values[:, 0:60] = 1.0  # a head cut by the photo's side: it cannot be told
+    assert sides_lost(mask, eyes, 100.0) == 0.0
     values[:] = 0.0
     assert sides_lost(mask, eyes, 100.0) == 1.0

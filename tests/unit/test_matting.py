@@ -157,13 +157,18 @@ def test_a_flyaway_strand_is_taken_away_and_locks_and_the_face_stay() -> None:
 
 
 def test_a_small_piece_apart_from_the_person_is_taken_away_with_its_soft_edge() -> None:
-    alpha, _, protected = _portrait()  # the head (11,300 pixels) stands apart from the shoulders
-    alpha[180:192, 20:32] = 1.0  # a piece of trim left floating beside the neck: 144 pixels
-    alpha[178:194, 18:34] = np.maximum(alpha[178:194, 18:34], 0.3)  # and its soft edge
+    alpha, _, protected = _portrait()  # the head (11,300 pixels) stands apart from the shoulders;
+    # a piece under a fiftieth of it (226 pixels) is taken away
+    alpha[180:188, 20:28] = 1.0  # a piece of trim left floating beside the neck
+    alpha[177:191, 17:31] = np.maximum(alpha[177:191, 17:31], 0.3)  # its soft edge: 196 pixels in all
+    alpha[199:207, 100:108] = 1.0  # another, 3 pixels above the shoulders: none of it may stay
     alpha[44:52, 116:124] = 1.0  # a curl joined to the head's top
+    alpha[105:115, 185:197] = 1.0  # a lock beside the head (120 pixels), joined to it only by a wisp
+    alpha[110, 180:185] = 0.1
     dropped = matting.drop_apart(alpha, protected)
     assert dropped[170:200, 10:40].max() == 0.0
-    np.testing.assert_array_equal(dropped[:170], alpha[:170])  # the head and its curl
+    assert dropped[199:207, 100:108].max() == 0.0
+    np.testing.assert_array_equal(dropped[:170], alpha[:170])  # the head, its curl and its lock
     assert (dropped[210:] == 1.0).all()  # the shoulders: apart from the face, but far larger
     clean, _, protected = _portrait()
     assert matting.drop_apart(clean, protected) is clean
@@ -281,8 +286,9 @@ def test_only_the_largest_parts_are_judged_and_too_little_background_reads_nothi
     largest_two = matting.pockets(image, alpha, protected, below, chin_row=40)
     assert 0 < largest_two < every
     assert every - largest_two <= 16 * 24 / alpha.size  # the smallest part, left
-    # A person filling the frame but for a corner: too little background to read its colours from.
-    alpha[:] = 1.0
+    # The same with the background unsure but for a corner of 81 pixels: too little to read its
+    # colours from (those 81 alone would make the pockets old background).
+    alpha[alpha == 0.0] = 0.5
     alpha[:9, :9] = 0.0
     assert matting.pockets(image, alpha, protected, below, chin_row=40) == 0.0
 

@@ -16,4 +16,5 @@ def test_every_photo_is_named_once_pinned_and_labelled() -> None:
         assert re.fullmatch(r"[0-9a-f]{64}", photo.sha256), photo.name
         assert photo.expect in EXPECTATIONS, photo.name
         assert photo.background in ("plain", "busy"), photo.name
+        assert isinstance(photo.scene, tuple) and isinstance(photo.traits, tuple), photo.name
         assert bool(photo.scene) == (photo.background == "busy") or photo.expect == "several_faces", photo.name
