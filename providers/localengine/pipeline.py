@@ -54,7 +54,7 @@ PLAIN_BACKGROUND = 1.2
 #: which a garment of the wall's colour misleads). On the photos held out from the real-photo
 #: benchmark, a dark Oscars backdrop with a lighter blue band measured 0.91 (plain) and 78 here;
 #: U²-Net-p alone kept a dark panel of it beside Johansson's neck (2.9 % of the photo, unwarned),
-#: with the full model 0.28 %. Plain walls measured up to 67 (a strongly vignetted grey): the line
+#: with the full model 0.3 %. Plain walls measured up to 67 (a strongly vignetted grey): the line
 #: sits below them, so such a wall runs both models too, which costs time, not quality (the
 #: agreement of the two is what every busy background gets).
 UNEVEN_BACKGROUND = 50.0
