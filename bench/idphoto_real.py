@@ -237,7 +237,7 @@ def figures(outcomes: list[Outcome]) -> list[tuple[str, str]]:
         ("delivered with a part of the person lost (> 0.5 %)", str(sum(o.missing > LOST for o in delivered))),
         (
             "of them with the top or sides of the head lost, warned before paying",
-            str(sum(o.missing > LOST and (o.cut_out.lost_top or o.cut_out.lost_sides) for o in delivered)),
+            str(sum(o.missing > LOST and o.cut_out.lost_head for o in delivered)),
         ),
         ("delivered within every band of the rule", _percent(sum(o.bands_ok for o in delivered), len(delivered))),
         ("delivered with a doubtful cut-out, warned before paying", str(sum(o.doubtful for o in delivered))),

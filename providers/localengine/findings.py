@@ -149,10 +149,15 @@ class CutOut:
         return self.sides_lost > SIDES_LOST
 
     @property
+    def lost_head(self) -> bool:
+        """Part of the head (its top, or the hair beside the face) taken for background."""
+        return self.lost_top or self.lost_sides
+
+    @property
     def pocketed(self) -> bool:
         """Old background kept as part of the body."""
         return self.pocket > POCKETED
 
     @property
     def doubtful(self) -> bool:
-        return self.left or self.lost_top or self.lost_sides or self.pocketed
+        return self.left or self.lost_head or self.pocketed

@@ -314,7 +314,8 @@ def drop_apart(alpha: Array, protected: Array) -> Array:
     neither the face nor the ears (``protected``) and are smaller than ``APART_LARGEST`` of the
     parts that are, soft edges and all. A lock joined to the head only by faint wisps is joined."""
     seen = alpha > SURE_BACKGROUND
-    apart = imageops.small_parts_apart(seen, protected & seen, APART_LARGEST) & ~protected
+    # The face and ears seed the person: no piece apart from them holds any of them.
+    apart = imageops.small_parts_apart(seen, protected & seen, APART_LARGEST)
     if not apart.any():
         return alpha
     dropped: Array = np.where(apart, 0.0, alpha).astype(np.float32)

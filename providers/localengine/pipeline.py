@@ -207,6 +207,12 @@ class PersonMask:
         sx, sy = self.step
         return x0 + (np.asarray(column) + 0.5) * sx - 0.5, y0 + (np.asarray(row) + 0.5) * sy - 0.5
 
+    def mask_point(self, x: float, y: float) -> tuple[float, float]:
+        """The mask's (column, row) at the photo's point (``x``, ``y``): photo_point's inverse."""
+        x0, y0 = self.origin
+        sx, sy = self.step
+        return (x - x0 + 0.5) / sx - 0.5, (y - y0 + 0.5) / sy - 0.5
+
 
 def _person_mask(rgb: Array, face: FaceReport) -> PersonMask:
     """The person's mask over a head-and-shoulders region. Only what is joined to the face is kept: a
@@ -263,12 +269,10 @@ def sides_lost(mask: PersonMask, eye_centre: Array, face_width: float) -> float:
     it is as wide or wider): the head at the eye line is at least as wide as the face where it
     meets the ears, so a narrower outline lost the head's sides (see CutOut.sides_lost). A head that
     reaches the mask's side (the photo's edge) cannot be told: 0."""
-    sx, sy = mask.step
-    x0, y0 = mask.origin
     height, width = mask.values.shape
-    # The inverse of PersonMask.photo_point.
-    row = int(np.clip(round((float(eye_centre[1]) - y0 + 0.5) / sy - 0.5), 0, height - 1))
-    centre = (float(eye_centre[0]) - x0 + 0.5) / sx - 0.5
+    centre, at = mask.mask_point(float(eye_centre[0]), float(eye_centre[1]))
+    row = int(np.clip(round(at), 0, height - 1))
+    sx = mask.step[0]
     reach = face_width / sx
     first, last = int(np.clip(math.floor(centre - reach), 0, width)), int(np.clip(math.ceil(centre + reach), 0, width))
     solid = np.flatnonzero(mask.values[row, first:last] > beyond.SOLID) + first
@@ -585,7 +589,7 @@ def make_id_photo(
     order placed after a failover to the local engine), such a photo is not delivered but given
     back, with the advice to stand in front of a plain wall."""
     photo = render_id_photo(image, size=size, dpi=dpi, bg_color=bg_color, bg_color2=bg_color2, rule=rule)
-    if photo.cut_out.lost_top or photo.cut_out.lost_sides:
+    if photo.cut_out.lost_head:
         raise FaceCheckError("head_top_lost")
     if photo.cut_out.doubtful:
         raise FaceCheckError("busy_background")

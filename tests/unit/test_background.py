@@ -48,6 +48,8 @@ def test_an_outline_narrower_than_the_face_at_the_eyes_lost_the_sides_of_the_hea
     values[20:100, 45:105] = 1.0  # 60 mask pixels: 120 in the photo
     mask = PersonMask(values, (10, 0), (2.0, 2.0))
     eyes = np.array([160.5, 100.5])  # between mask columns 75 and 76, in mask row 50
+    assert mask.mask_point(160.5, 100.5) == (75.0, 50.0)
+    assert mask.mask_point(*(float(v) for v in mask.photo_point(75, 50))) == (75.0, 50.0)
     assert sides_lost(mask, eyes, 100.0) == 0.0
     values[:, 45:56] = 0.0
     values[:, 98:105] = 0.0  # 42 mask pixels left (56-97): 84 in the photo
