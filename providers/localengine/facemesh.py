@@ -11,7 +11,7 @@ import math
 
 import numpy as np
 
-from providers.localengine import blazeface
+from providers.localengine import blazeface, resample
 from providers.localengine.arrays import Array
 from providers.localengine.tflite import TfliteModel
 
@@ -79,11 +79,16 @@ def landmarks(detector: TfliteModel, mesh: TfliteModel, rgb: Array, min_detectio
     """The 478 landmarks (x, y as shares of the image's width and height, z on the scale of x) of the
     best face the short-range detector finds in an RGB uint8 image, or None."""
     found = blazeface.detect(detector, blazeface.SHORT_RANGE, rgb, min_detection)
-    if not found:
-        return None
+    return landmarks_at(mesh, rgb, found[0]) if found else None
+
+
+def landmarks_at(mesh: TfliteModel, rgb: Array, detection: blazeface.Detection) -> Array | None:
+    """:func:`landmarks` of the face the short-range ``detection`` (shares of the image) found, or
+    None where the landmark model sees no face there."""
     height, width = rgb.shape[:2]
-    cx, cy, w, h, rotation = region(found[0], width, height)
-    square = blazeface.crop(rgb, (cx * width, cy * height), (w * width, h * height), rotation, SIZE, zero=False)
+    cx, cy, w, h, rotation = region(detection, width, height)
+    corners = resample.rotated_rect_corners((cx * width, cy * height), (w * width, h * height), math.degrees(rotation))
+    square = resample.turned_crop(rgb, corners, SIZE)
     tensor = square.astype(np.float32)
     tensor /= np.float32(255)
     outputs = mesh.run(tensor[None])

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import io
 import math
-from dataclasses import dataclass, replace
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 
 import numpy as np
+import simplejpeg
 from PIL import ExifTags, Image, ImageOps
 
 from providers.localengine import hair, imageops, models, office, resample
 from providers.localengine.arrays import Array
+from providers.localengine.blazeface import Detection
 from providers.localengine.findings import FaceFindings, Mouth
 from providers.localengine.landmarks import Landmarks, find_landmarks
 
@@ -19,6 +22,18 @@ MIN_FACE_HEIGHT = 80
 #: A second face at least this share of the main face's area makes the photo ambiguous.
 SECOND_FACE_SHARE = 0.25
 MIN_SCORE = 0.6
+#: The short-range detector (1.1 ms) looks at the whole photo first; where its largest face is at
+#: least this share of the photo's longer side (a portrait: 100 of the real-photo benchmark's 128
+#: photos), its detections stand and the full-range one (3.6 ms with its letterbox) does not run.
+#: A second face that counts (SECOND_FACE_SHARE of the area) is then at least an eighth of the
+#: side, 16 of the detector's 128 pixels: on every photo of that benchmark it found the same
+#: faces of that size as the full-range detector.
+PORTRAIT_FACE = 0.25
+#: The full-range detector's box, which the limits below were set on, is larger than the
+#: short-range one's and sits higher: by these shares of the short-range box (the means over the
+#: real-photo benchmark's portraits; standard deviations 0.04 and 0.04).
+FULL_RANGE_SCALE = 1.057
+FULL_RANGE_RISE = 0.047
 #: :func:`check_face` looks at a copy at least this many pixels on its longest side: the detectors
 #: see 128 or 192 pixels anyway, and decoding costs more than detecting. libjpeg decodes a photo as
 #: Telegram sends it (at most 1280 pixels) at half its size for a third less CPU, a 12-megapixel one
@@ -76,6 +91,9 @@ class FaceReport:
     eye_center_x: float
     eye_center_y: float
     faces: int
+    #: The short-range detection (shares of the photo) where a portrait's face was found by it:
+    #: Face Mesh reads the region about it (landmarks.find_landmarks).
+    seen: Detection | None = field(default=None, compare=False)
 
     @property
     def chin(self) -> float:
@@ -93,6 +111,8 @@ class _Found:
     height: float
     eye_x: float
     eye_y: float
+    #: The short-range detection itself, for a face found whole by it (not in a tile).
+    seen: Detection | None = field(default=None, compare=False)
 
     @property
     def area(self) -> float:
@@ -100,26 +120,42 @@ class _Found:
 
 
 def _found(rgb: Array, model: int, window: tuple[int, int, int, int] | None = None) -> list[_Found]:
-    """Detections of ``model`` in ``rgb`` or in a ``window`` (x0, y0, x1, y1) of it."""
+    """Detections of ``model`` in ``rgb`` or in a ``window`` (x0, y0, x1, y1) of it; the short-range
+    model's boxes made the full-range model's size and place (FULL_RANGE_SCALE, FULL_RANGE_RISE)."""
     height, width = rgb.shape[:2]
     x0, y0, x1, y1 = window or (0, 0, width, height)
+    grow, rise = (FULL_RANGE_SCALE, FULL_RANGE_RISE) if model == 0 else (1.0, 0.0)
     found = []
     for d in models.detect_faces(np.ascontiguousarray(rgb[y0:y1, x0:x1]), model):
         if d.score < MIN_SCORE:
             continue
         eye_x, eye_y = (d.keypoints[0] + d.keypoints[1]) / 2
         w, h = x1 - x0, y1 - y0
+        box_w, box_h = d.width * grow, d.height * grow
         found.append(
             _Found(
-                (x0 + d.xmin * w) / width,
-                (y0 + d.ymin * h) / height,
-                d.width * w / width,
-                d.height * h / height,
+                (x0 + (d.xmin + (d.width - box_w) / 2) * w) / width,
+                (y0 + (d.ymin + (d.height - box_h) / 2 - rise * d.height) * h) / height,
+                box_w * w / width,
+                box_h * h / height,
                 (x0 + float(eye_x) * w) / width,
                 (y0 + float(eye_y) * h) / height,
+                d if model == 0 and window is None else None,
             )
         )
     return found
+
+
+def _detected(rgb: Array) -> list[_Found]:
+    """The faces in ``rgb``: the short-range detector's where it finds a portrait (PORTRAIT_FACE),
+    else the full-range one's, else the short-range one's smaller ones (a close-up selfie the
+    full-range one misses), else what the full-range one finds in tiles (faces far away)."""
+    close = _found(rgb, 0)
+    height, width = rgb.shape[:2]
+    if any(f.width * width >= PORTRAIT_FACE * max(width, height) for f in close):
+        return close
+    close = [replace(f, seen=None) for f in close]
+    return _found(rgb, 1) or close or _in_tiles(rgb)
 
 
 def _in_tiles(rgb: Array) -> list[_Found]:
@@ -147,8 +183,7 @@ def find_face(rgb: Array, size: tuple[int, int] | None = None) -> FaceReport:
     width, height = size or (rgb.shape[1], rgb.shape[0])
     if min(height, width) < MIN_IMAGE_SIDE:
         raise FaceCheckError("image_too_small")
-    # The short-range model finds close-up selfies the full-range one misses; tiles find faces far away.
-    detections = _found(rgb, 1) or _found(rgb, 0) or _in_tiles(rgb)
+    detections = _detected(rgb)
     if not detections:
         raise FaceCheckError("no_face")
     detections.sort(key=lambda d: d.area, reverse=True)
@@ -164,6 +199,7 @@ def find_face(rgb: Array, size: tuple[int, int] | None = None) -> FaceReport:
         main.eye_x * width,
         main.eye_y * height,
         1,
+        main.seen,
     )
     if face.height < MIN_FACE_HEIGHT:
         raise FaceCheckError("face_too_small")
@@ -181,29 +217,70 @@ def find_face(rgb: Array, size: tuple[int, int] | None = None) -> FaceReport:
     return face
 
 
-def draft_size(size: tuple[int, int], at_least: int) -> tuple[int, int] | None:
-    """What to ask Pillow's ``Image.draft`` for so that libjpeg decodes a JPEG of ``size`` at the
-    smallest of a half, a quarter or an eighth that keeps its longest side at least ``at_least``
-    pixels; None where only the full size does. (Pillow picks the scale from the floor of size over
-    request, so the request is the size floor-divided by the scale: a rounded-up one can halve it.)"""
+def draft_scale(size: tuple[int, int], at_least: int) -> int:
+    """The largest of 8, 4 and 2 by which libjpeg can divide a JPEG of ``size`` while decoding it
+    and keep its longest side at least ``at_least`` pixels; 1 where only the full size does."""
     scale = 8
     while scale > 1 and -(-max(size) // scale) < at_least:
         scale //= 2
-    return (max(1, size[0] // scale), max(1, size[1] // scale)) if scale > 1 else None
+    return scale
+
+
+def _draft_request(size: tuple[int, int], scale: int) -> tuple[int, int]:
+    """What to ask Pillow's ``Image.draft`` for to decode at 1/``scale``: Pillow picks the scale
+    from the floor of size over request, so the request is the size floor-divided by the scale (a
+    rounded-up one can halve it)."""
+    return max(1, size[0] // scale), max(1, size[1] // scale)
+
+
+#: Pillow's EXIF transposition of each orientation (ImageOps.exif_transpose) on an HxWxC array: a
+#: view, without a copy.
+_ORIENTED: dict[int, Callable[[Array], Array]] = {
+    2: lambda a: a[:, ::-1],
+    3: lambda a: a[::-1, ::-1],
+    4: lambda a: a[::-1],
+    5: lambda a: a.transpose(1, 0, 2),
+    6: lambda a: np.rot90(a, -1),
+    7: lambda a: a[::-1, ::-1].transpose(1, 0, 2),
+    8: lambda a: np.rot90(a),
+}
+
+
+def _libjpeg(image: bytes, size: tuple[int, int], scale: int) -> Array | None:
+    """A colour JPEG decoded at 1/``scale`` of ``size`` by simplejpeg (libjpeg-turbo, the accurate
+    IDCT and smooth upsampling, as Pillow decodes it: the same pixels), or None where it refuses
+    the file (Pillow then decodes it, and says what is wrong with it as the bot knows it to)."""
+    try:
+        decoded: Array = simplejpeg.decode_jpeg(
+            image,
+            colorspace="RGB",
+            min_width=-(-size[0] // scale),
+            min_height=-(-size[1] // scale),
+            min_factor=scale,
+        )
+    except ValueError:
+        return None
+    return decoded
 
 
 def decode(image: bytes, reduce_to: int | None = None) -> tuple[Array, tuple[int, int]]:
     """An RGB uint8 array of the photo, and the photo's full (width, height); EXIF orientation
     applied to both. With ``reduce_to``, a JPEG is decoded at a half, quarter or eighth of its
     size while its longest side stays at least that (libjpeg scales while decoding, so this costs
-    a fraction of a full decode; other formats decode at full size)."""
+    a fraction of a full decode; other formats decode at full size). Pillow reads the header (and
+    refuses a decompression bomb); a colour JPEG is decoded by simplejpeg into the array itself."""
     with Image.open(io.BytesIO(image)) as img:
         width, height = img.size
-        if img.getexif().get(ExifTags.Base.Orientation) in (5, 6, 7, 8):
+        orientation = img.getexif().get(ExifTags.Base.Orientation)
+        if orientation in (5, 6, 7, 8):
             width, height = height, width
-        request = draft_size(img.size, reduce_to) if reduce_to else None
-        if request is not None:
-            img.draft("RGB", request)
+        scale = draft_scale(img.size, reduce_to) if reduce_to else 1
+        decoded = _libjpeg(image, img.size, scale) if img.format == "JPEG" and img.mode == "RGB" else None
+        if decoded is not None:
+            turn = _ORIENTED.get(orientation) if isinstance(orientation, int) else None
+            return (turn(decoded) if turn else decoded), (width, height)
+        if scale > 1:
+            img.draft("RGB", _draft_request(img.size, scale))
         # In place, and no conversion of what is RGB already: each copy of a phone photo costs
         # milliseconds of the check before charging.
         ImageOps.exif_transpose(img, in_place=True)
@@ -273,7 +350,7 @@ def inspect_face(image: bytes) -> FaceFindings:
         return FaceFindings(problem=err.code)
     scale = size[0] / rgb.shape[1]
     box = (face.x / scale, face.y / scale, face.width / scale, face.height / scale)
-    marks = find_landmarks(rgb, box, scale)
+    marks = find_landmarks(rgb, box, scale, face.seen)
     if marks is None:
         return FaceFindings(id_problem="face_unclear", head_px=face.height, face_width_px=face.width)
     problem = id_photo_problem(marks)

@@ -15,6 +15,7 @@ import numpy as np
 
 from providers.localengine import models
 from providers.localengine.arrays import Array
+from providers.localengine.blazeface import Detection
 
 # Face Mesh indices (canonical face model; "left" and "right" as seen in the picture).
 IRIS_LEFT, IRIS_RIGHT = 468, 473
@@ -175,10 +176,21 @@ class Landmarks:
         return self._ratio(LIP_INNER_TOP, LIP_INNER_BOTTOM, MOUTH_LEFT, MOUTH_RIGHT)
 
 
-def find_landmarks(rgb: Array, box: tuple[float, float, float, float], scale: float = 1.0) -> Landmarks | None:
+def find_landmarks(
+    rgb: Array, box: tuple[float, float, float, float], scale: float = 1.0, seen: Detection | None = None
+) -> Landmarks | None:
     """Face Mesh landmarks of the face in ``box`` (x, y, width, height, in ``rgb``'s pixels), in
-    pixels multiplied by ``scale`` (for a reduced copy of the photo), or None if the mesh finds no face."""
+    pixels multiplied by ``scale`` (for a reduced copy of the photo), or None if the mesh finds no
+    face. Where the short-range detector has ``seen`` the face in the whole photo already (a
+    portrait: see faces.PORTRAIT_FACE), the mesh reads the region about that detection, as
+    MediaPipe's Face Mesh does; else the detector looks again in the square about ``box``, where a
+    small face is more pixels."""
     height, width = rgb.shape[:2]
+    if seen is not None:
+        whole = models.mesh_landmarks(rgb, seen)
+        if whole is None:
+            return None
+        return Landmarks(whole * np.array([width * scale, height * scale, width * scale], dtype=np.float64))
     x, y, w, h = box
     side = REGION * max(w, h)
     cx, cy = x + w / 2, y + h / 2

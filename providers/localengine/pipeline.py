@@ -566,7 +566,7 @@ def render_id_photo(
     placed by ``rule`` (an id of providers/data/idphoto_rules.yaml), however doubtful its cut-out."""
     rgb = _decoded(image, size)
     face = find_face(rgb)
-    marks = find_landmarks(rgb, (face.x, face.y, face.width, face.height))
+    marks = find_landmarks(rgb, (face.x, face.y, face.width, face.height), seen=face.seen)
     if marks is None:
         raise FaceCheckError("face_unclear")
     out, shares, cut_out = compose(rgb, face, marks, size, load_rules()[rule], bg_color, bg_color2)

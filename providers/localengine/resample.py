@@ -2,8 +2,9 @@
 dependency of the run install).
 
 Where the engine's verdicts hang on exact pixels the operation does what OpenCV did to the bit: the
-warps that feed the face models (bilinear in 1/32 of a pixel with 15-bit integer weights, the
-transform solved and inverted in OpenCV's order of operations) and remap. Elsewhere it is the same
+letterboxes that feed the face detectors (bilinear in 1/32 of a pixel with 15-bit integer weights,
+the transform solved and inverted in OpenCV's order of operations) and remap. Face Mesh's turned
+square is Pillow's (:func:`turned_crop`): the same points read, rounded in floating point. Elsewhere it is the same
 operation in floating point (area resizes by block sums, the mask's enlargement and the finished
 photo's warp with Pillow), which differs from OpenCV's by rounding, and, for the bicubic warp, by
 Pillow's sharper kernel (a = -1 against OpenCV's -0.75).
@@ -444,3 +445,45 @@ def warp_affine(image: Array, matrix: Array, size: tuple[int, int], *, cubic: bo
         for plane in _channels(source)
     ]
     return _stack(planes, source)
+
+
+def turned_crop(image: Array, corners: Array, side: int) -> Array:
+    """The part of an RGB uint8 ``image`` within ``corners`` (4 x 2, as :func:`rotated_rect_corners`
+    gives them: bottom-left, top-left, top-right, bottom-right) as a ``side`` x ``side`` uint8
+    square, bilinear by Pillow (rounding apart, the points OpenCV's warp reads), the edge pixels
+    repeated past the image's edges. Only the window the square reads is copied (and padded where
+    it lies past the edges): Face Mesh's turned square in about half the exact warp's CPU."""
+    origin = corners[1].astype(np.float64)
+    across = (corners[2] - corners[1]).astype(np.float64) / side
+    down = (corners[0] - corners[1]).astype(np.float64) / side
+    rows, columns = image.shape[:2]
+    low = np.floor(corners.min(axis=0)).astype(int) - 2
+    high = np.ceil(corners.max(axis=0)).astype(int) + 3
+    # The window: what the square reads of the image (at least its nearest edge pixel), and as many
+    # copies of its edge as it reads past the image's sides.
+    start, pad = [], []
+    for axis, n in ((0, columns), (1, rows)):
+        first = min(max(int(low[axis]), 0), n - 1)
+        last = max(min(int(high[axis]), n), first + 1)
+        before, after = max(0, first - int(low[axis])), max(0, int(high[axis]) - last)
+        start.append((first, last, before))
+        pad.append((before, after))
+    (x_first, x_last, left), (y_first, y_last, top) = start
+    window = image[y_first:y_last, x_first:x_last]
+    if any(before or after for before, after in pad):
+        window = np.pad(window, (pad[1], pad[0], (0, 0)), mode="edge")
+    # An output pixel u reads the image at origin + u * across + v * down (pixel centres at whole
+    # numbers); Pillow reads at the output pixel's centre (u + 1/2) and its pixels' centres are at
+    # + 1/2: the same map, shifted, from the window's corner.
+    x0, y0 = origin[0] - (x_first - left), origin[1] - (y_first - top)
+    data = (
+        across[0],
+        down[0],
+        x0 + 0.5 - 0.5 * (across[0] + down[0]),
+        across[1],
+        down[1],
+        y0 + 0.5 - 0.5 * (across[1] + down[1]),
+    )
+    with Image.fromarray(np.ascontiguousarray(window), "RGB") as source:
+        turned = source.transform((side, side), Image.Transform.AFFINE, data, resample=Image.Resampling.BILINEAR)
+    return np.asarray(turned)
