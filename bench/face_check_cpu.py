@@ -55,8 +55,8 @@ CASES = {
 #: case does not reach, is left out of its breakdown.
 STAGES = {
     ("faces", "decode"): "decode (JPEG to an RGB array)",
-    ("faces", "find_face"): "find_face: full-range BlazeFace on the whole photo",
-    ("models", "mesh_landmarks"): "Face Mesh: short-range BlazeFace on the square around the face, the landmark model",
+    ("faces", "find_face"): "find_face: BlazeFace on the whole photo (full-range where no portrait: e45275f)",
+    ("models", "mesh_landmarks"): "Face Mesh: its square, the landmark model (before e45275f: a detection first)",
     ("office", "light_difference"): "office.light_difference",
     ("office", "burnt_out"): "office.burnt_out",
     ("office", "glasses_bridge"): "office.glasses_bridge",
@@ -64,10 +64,11 @@ STAGES = {
     ("hair", "hair_over_eyes"): "hair.hair_over_eyes",
     ("faces", "sharpness_and_light"): "sharpness and light",
     ("tflite", "run"): "of which: the models' runs (LiteRT, and Face Mesh's operations in NumPy)",
-    ("resample", "warp_perspective"): "of which: the warps that feed the models (letterboxes, the mesh's square)",
+    ("resample", "warp_perspective"): "of which: the exact warps that feed the models (the mesh's too before e45275f)",
+    ("resample", "turned_crop"): "of which: the mesh's square (Pillow, from e45275f)",
     # Before the resampling left imageops.py (for --against an older revision).
     ("imageops", "warp_perspective"): "of which: the warps that feed the models (letterboxes, the mesh's square)",
-    ("blazeface", "detect"): "of which: BlazeFace, both detections (warp, model, boxes)",
+    ("blazeface", "detect"): "of which: BlazeFace's detections (letterbox, model, boxes)",
 }
 #: The real-photo benchmark's spec (Universal Visa, 35x45 mm) and background.
 SPEC_ID = 3110

@@ -22,9 +22,12 @@ MIN_FACE_HEIGHT = 80
 #: A second face at least this share of the main face's area makes the photo ambiguous.
 SECOND_FACE_SHARE = 0.25
 MIN_SCORE = 0.6
-#: The short-range detector (1.1 ms) looks at the whole photo first; where its largest face is at
-#: least this share of the photo's longer side (a portrait: 100 of the real-photo benchmark's 128
-#: photos), its detections stand and the full-range one (3.6 ms with its letterbox) does not run.
+#: In the quick check before charging (:func:`inspect_face`) the short-range detector (1.1 ms) looks
+#: at the whole photo first; where its largest face is at least this share of the photo's longer
+#: side (a portrait: 100 of the real-photo benchmark's 128 photos), its detections stand and the
+#: full-range one (3.6 ms with its letterbox) does not run. The ID photo itself is placed by the
+#: careful route (the full-range detector, then the short-range one again about the face): the
+#: quick one moves the eye line's roll by up to half a degree.
 #: A second face that counts (SECOND_FACE_SHARE of the area) is then at least an eighth of the
 #: side, 16 of the detector's 128 pixels: on every photo of that benchmark it found the same
 #: faces of that size as the full-range detector.
@@ -146,16 +149,19 @@ def _found(rgb: Array, model: int, window: tuple[int, int, int, int] | None = No
     return found
 
 
-def _detected(rgb: Array) -> list[_Found]:
-    """The faces in ``rgb``: the short-range detector's where it finds a portrait (PORTRAIT_FACE),
-    else the full-range one's, else the short-range one's smaller ones (a close-up selfie the
+def _detected(rgb: Array, quick: bool) -> list[_Found]:
+    """The faces in ``rgb``: where ``quick``, the short-range detector's where it finds a portrait
+    (PORTRAIT_FACE); else the full-range one's, else the short-range one's (a close-up selfie the
     full-range one misses), else what the full-range one finds in tiles (faces far away)."""
-    close = _found(rgb, 0)
     height, width = rgb.shape[:2]
-    if any(f.width * width >= PORTRAIT_FACE * max(width, height) for f in close):
+    close = _found(rgb, 0) if quick else None
+    if close and any(f.width * width >= PORTRAIT_FACE * max(width, height) for f in close):
         return close
-    close = [replace(f, seen=None) for f in close]
-    return _found(rgb, 1) or close or _in_tiles(rgb)
+    found = _found(rgb, 1)
+    if found:
+        return found
+    close = _found(rgb, 0) if close is None else close
+    return [replace(f, seen=None) for f in close] or _in_tiles(rgb)
 
 
 def _in_tiles(rgb: Array) -> list[_Found]:
@@ -176,14 +182,14 @@ def _in_tiles(rgb: Array) -> list[_Found]:
     return found
 
 
-def find_face(rgb: Array, size: tuple[int, int] | None = None) -> FaceReport:
+def find_face(rgb: Array, size: tuple[int, int] | None = None, *, quick: bool = False) -> FaceReport:
     """The single usable face, or FaceCheckError: image_too_small, no_face, several_faces,
     face_too_small or face_cut_off. ``size`` is the photo's (width, height) when ``rgb`` is a
-    reduced copy of it; the report is in the photo's pixels."""
+    reduced copy of it; the report is in the photo's pixels. ``quick``: see PORTRAIT_FACE."""
     width, height = size or (rgb.shape[1], rgb.shape[0])
     if min(height, width) < MIN_IMAGE_SIDE:
         raise FaceCheckError("image_too_small")
-    detections = _detected(rgb)
+    detections = _detected(rgb, quick)
     if not detections:
         raise FaceCheckError("no_face")
     detections.sort(key=lambda d: d.area, reverse=True)
@@ -287,18 +293,18 @@ def decode(image: bytes, reduce_to: int | None = None) -> tuple[Array, tuple[int
         return np.asarray(img if img.mode == "RGB" else img.convert("RGB")), (width, height)
 
 
-def check_face(image: bytes) -> tuple[Array, tuple[int, int], FaceReport]:
+def check_face(image: bytes, *, quick: bool = False) -> tuple[Array, tuple[int, int], FaceReport]:
     """:func:`find_face` on a reduced decode of ``image``, and again on a larger one (LARGE_SIDE) if
     the first finds no face (a face far away is too few pixels in the small copy): the decode, the
     photo's size and the face, in the photo's pixels."""
     rgb, size = decode(image, reduce_to=CHECK_SIDE)
     try:
-        return rgb, size, find_face(rgb, size)
+        return rgb, size, find_face(rgb, size, quick=quick)
     except FaceCheckError as err:
         if err.code != "no_face" or max(rgb.shape[:2]) * 2 > min(max(size), LARGE_SIDE):
             raise
     rgb, size = decode(image, reduce_to=LARGE_SIDE)
-    return rgb, size, find_face(rgb, size)
+    return rgb, size, find_face(rgb, size, quick=quick)
 
 
 def _sharpness_and_light(image: bytes, rgb: Array, face: FaceReport, size: tuple[int, int]) -> tuple[float, float]:
@@ -345,12 +351,12 @@ def inspect_face(image: bytes) -> FaceFindings:
     """Everything the bot checks before an order: :func:`find_face`'s verdict, then for ID photos
     the pose, the eyes, sharpness and light, and the head's size, on a reduced decode of ``image``."""
     try:
-        rgb, size, face = check_face(image)
+        rgb, size, face = check_face(image, quick=True)
     except FaceCheckError as err:
         return FaceFindings(problem=err.code)
     scale = size[0] / rgb.shape[1]
     box = (face.x / scale, face.y / scale, face.width / scale, face.height / scale)
-    marks = find_landmarks(rgb, box, scale, face.seen)
+    marks = find_landmarks(rgb, box, scale, face.seen, quick=True)
     if marks is None:
         return FaceFindings(id_problem="face_unclear", head_px=face.height, face_width_px=face.width)
     problem = id_photo_problem(marks)

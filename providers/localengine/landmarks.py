@@ -177,17 +177,23 @@ class Landmarks:
 
 
 def find_landmarks(
-    rgb: Array, box: tuple[float, float, float, float], scale: float = 1.0, seen: Detection | None = None
+    rgb: Array,
+    box: tuple[float, float, float, float],
+    scale: float = 1.0,
+    seen: Detection | None = None,
+    *,
+    quick: bool = False,
 ) -> Landmarks | None:
     """Face Mesh landmarks of the face in ``box`` (x, y, width, height, in ``rgb``'s pixels), in
     pixels multiplied by ``scale`` (for a reduced copy of the photo), or None if the mesh finds no
     face. Where the short-range detector has ``seen`` the face in the whole photo already (a
-    portrait: see faces.PORTRAIT_FACE), the mesh reads the region about that detection, as
-    MediaPipe's Face Mesh does; else the detector looks again in the square about ``box``, where a
-    small face is more pixels."""
+    portrait, in the quick check before charging: see faces.PORTRAIT_FACE), the mesh reads the
+    region about that detection, as MediaPipe's Face Mesh does; else the detector looks again in
+    the square about ``box``, where a small face is more pixels. ``quick``: the mesh's square cut out
+    by Pillow (models.mesh_landmarks)."""
     height, width = rgb.shape[:2]
     if seen is not None:
-        whole = models.mesh_landmarks(rgb, seen)
+        whole = models.mesh_landmarks(rgb, seen, quick=quick)
         if whole is None:
             return None
         return Landmarks(whole * np.array([width * scale, height * scale, width * scale], dtype=np.float64))
@@ -197,7 +203,7 @@ def find_landmarks(
     x0, y0 = int(max(0, cx - side / 2)), int(max(0, cy - side / 2))
     x1, y1 = int(min(width, cx + side / 2)), int(min(height, cy + side / 2))
     region = np.ascontiguousarray(rgb[y0:y1, x0:x1])
-    found = models.mesh_landmarks(region)
+    found = models.mesh_landmarks(region, quick=quick)
     if found is None:
         return None
     rh, rw = region.shape[:2]

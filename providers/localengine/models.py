@@ -81,14 +81,15 @@ def detect_faces(rgb: Array, model_selection: int) -> list[blazeface.Detection]:
     return blazeface.detect(model, _SPECS[model_selection], rgb, MIN_DETECTION[model_selection])
 
 
-def mesh_landmarks(rgb: Array, seen: blazeface.Detection | None = None) -> Array | None:
+def mesh_landmarks(rgb: Array, seen: blazeface.Detection | None = None, *, quick: bool = False) -> Array | None:
     """Face Mesh's 478 landmarks (with irises) of the main face as an (478, 3) array of shares of
     the image's width and height (z on the scale of x), or None: of the face the short-range
-    detector finds in ``rgb``, or of the one it found already (``seen``, shares of the image)."""
+    detector finds in ``rgb``, or of the one it found already (``seen``, shares of the image).
+    ``quick``: the mesh's square cut out by Pillow (facemesh.landmarks_at)."""
     mesh = _tflite(FACE_MESH_FILE)
     if seen is not None:
-        return facemesh.landmarks_at(mesh, rgb, seen)
-    return facemesh.landmarks(_tflite(FACE_DETECTOR_FILES[0]), mesh, rgb, MIN_MESH_DETECTION)
+        return facemesh.landmarks_at(mesh, rgb, seen, quick=quick)
+    return facemesh.landmarks(_tflite(FACE_DETECTOR_FILES[0]), mesh, rgb, MIN_MESH_DETECTION, quick=quick)
 
 
 def u2net_input(rgb: Array) -> Array:

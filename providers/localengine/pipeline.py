@@ -413,6 +413,9 @@ class _Edges:
     protected: Array
     below: Array
     chin_row: int
+    #: The face's centre line (the column of the eyes' centre) and its width, in the frame.
+    centre_x: float
+    face_width: float
 
 
 def _cut_out(
@@ -446,7 +449,9 @@ def _cut_out(
         image, alpha, protected | made_up, ring=protected & ~outline & ~made_up, chin_row=chin_row
     )
     foreground = matting.foreground(image, refined)
-    return _Edges(image, alpha, refined, foreground, protected, outside.below, chin_row)
+    centre_x = float(linear[0] @ marks.eye_centre + offset[0])
+    face_width = marks.face_width * math.sqrt(abs(float(np.linalg.det(linear))))
+    return _Edges(image, alpha, refined, foreground, protected, outside.below, chin_row, centre_x, face_width)
 
 
 def _full_size(edges: _Edges, tidied: Array, image: Array) -> tuple[Array, Array]:
@@ -511,7 +516,18 @@ def compose(
     cut_out = CutOut(
         matting.doubt(untidied, backdrop, edges.alpha, edges.protected),
         top_lost,
-        matting.pockets(edges.image, edges.alpha, edges.protected, edges.below, edges.chin_row) if mask.busy else 0.0,
+        (
+            matting.pockets(
+                edges.image,
+                edges.alpha,
+                edges.protected,
+                edges.below,
+                edges.chin_row,
+                (edges.centre_x, edges.face_width),
+            )
+            if mask.busy
+            else 0.0
+        ),
         sides_lost(mask, marks.eye_centre, marks.face_width),
     )
     tidied = matting.drop_apart(matting.tidy(edges.alpha, edges.protected), edges.protected)
@@ -566,7 +582,7 @@ def render_id_photo(
     placed by ``rule`` (an id of providers/data/idphoto_rules.yaml), however doubtful its cut-out."""
     rgb = _decoded(image, size)
     face = find_face(rgb)
-    marks = find_landmarks(rgb, (face.x, face.y, face.width, face.height), seen=face.seen)
+    marks = find_landmarks(rgb, (face.x, face.y, face.width, face.height))
     if marks is None:
         raise FaceCheckError("face_unclear")
     out, shares, cut_out = compose(rgb, face, marks, size, load_rules()[rule], bg_color, bg_color2)

@@ -1,7 +1,8 @@
-"""A portrait's face is found by the short-range detector alone (faces.PORTRAIT_FACE), and Face Mesh
-reads the region about that detection; a photo of small faces still goes to the full-range
-detector. Both paths must agree on what the checks before charging read: the face's box and
-place, a second face, the landmarks."""
+"""In the quick check before charging, a portrait's face is found by the short-range detector alone
+(faces.PORTRAIT_FACE), and Face Mesh reads the region about that detection, cut out by Pillow; a
+photo of small faces still goes to the full-range detector, and the ID photo itself is placed by
+the careful route. Both must agree on what the checks read: the face's box and place, a second
+face, the landmarks."""
 
 from __future__ import annotations
 
@@ -33,8 +34,9 @@ def _canvas(width: int, height: int, heads: list[tuple[int, int, int]]) -> np.nd
 
 def test_a_portrait_is_found_by_the_short_range_detector_where_the_full_range_one_finds_it():
     rgb = _canvas(500, 640, [(640, 0, 0)])
-    face = faces.find_face(rgb)
+    face = faces.find_face(rgb, quick=True)
     assert face.seen is not None  # the full-range detector did not run
+    assert faces.find_face(rgb).seen is None  # the careful route runs it
     (full,) = faces._found(rgb, 1)
     height, width = rgb.shape[:2]
     # The short-range box, made the full-range one's size and place, is where that one's is.
@@ -47,22 +49,22 @@ def test_a_portrait_is_found_by_the_short_range_detector_where_the_full_range_on
 def test_a_second_face_beside_a_portrait_is_still_seen():
     # A second head three fifths the size: its face is over a quarter of the main one's area.
     with pytest.raises(FaceCheckError, match="several_faces"):
-        faces.find_face(_canvas(900, 640, [(640, 0, 0), (384, 520, 200)]))
+        faces.find_face(_canvas(900, 640, [(640, 0, 0), (384, 520, 200)]), quick=True)
 
 
 def test_small_faces_go_to_the_full_range_detector():
     rgb = _canvas(1600, 1200, [(300, 100, 400), (300, 1100, 400)])
     with pytest.raises(FaceCheckError, match="several_faces"):
-        faces.find_face(rgb)
+        faces.find_face(rgb, quick=True)
     one = _canvas(1600, 1200, [(300, 650, 400)])
-    assert faces.find_face(one).seen is None
+    assert faces.find_face(one, quick=True).seen is None
 
 
-def test_the_mesh_about_the_detection_finds_what_it_finds_about_the_box():
+def test_the_quick_mesh_finds_what_the_careful_one_finds():
     rgb = _canvas(500, 640, [(640, 0, 0)])
-    face = faces.find_face(rgb)
+    face = faces.find_face(rgb, quick=True)
     box = (face.x, face.y, face.width, face.height)
-    seen, looked_again = find_landmarks(rgb, box, seen=face.seen), find_landmarks(rgb, box)
+    seen, looked_again = find_landmarks(rgb, box, seen=face.seen, quick=True), find_landmarks(rgb, box)
     assert seen is not None and looked_again is not None
     # The same face, read from a slightly different square: within 2 % of its width everywhere.
     assert np.abs(seen.points[:, :2] - looked_again.points[:, :2]).max() < 0.02 * seen.face_width
@@ -100,5 +102,5 @@ def test_a_photo_sent_sideways_is_checked_on_the_same_face():
     exif = Image.Exif()
     exif[0x0112] = 6  # stored turned left, shown turned right
     upright.transpose(Image.Transpose.ROTATE_90).save(out, "JPEG", quality=95, exif=exif.tobytes())
-    _rgb, size, face = faces.check_face(out.getvalue())
+    _rgb, size, face = faces.check_face(out.getvalue(), quick=True)
     assert size == (500, 640) and face.seen is not None and 200 < face.eye_center_x < 300

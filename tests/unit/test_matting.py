@@ -218,6 +218,8 @@ def test_below_the_chin_only_what_is_nearly_the_backgrounds_colour_goes() -> Non
 
 
 NAVY = (20.0, 25.0, 60.0)
+#: The synthetic body's face: its centre column and width (the body is 3.6 face widths wide).
+FACE = (150.0, 50.0)
 
 
 def _body_in_foliage(seed: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -234,17 +236,17 @@ def _body_in_foliage(seed: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray,
 
 def test_foliage_kept_between_arm_and_chest_is_a_pocket() -> None:
     image, alpha, protected, below = _body_in_foliage()
-    assert matting.pockets(image, alpha, protected, below, chin_row=40) == 0.0
+    assert matting.pockets(image, alpha, protected, below, 40, FACE) == 0.0
     # The models kept a patch of the foliage inside the body's outline (a gap under the arm).
     pocket = np.zeros((240, 300), dtype=bool)
     pocket[180:240, 80:110] = True
     image[pocket] = np.random.default_rng(1).uniform((20, 60, 20), (140, 190, 120), size=(int(pocket.sum()), 3))
-    share = matting.pockets(image, alpha, protected, below, chin_row=40)
+    share = matting.pockets(image, alpha, protected, below, 40, FACE)
     # Most of it: colours as rare behind as inside (a bin at the range's edge) fall out, and the
     # parts too thin to be kept around them.
     assert 0.6 * pocket.mean() < share <= pocket.mean()
     # Above the chin (hair, which may be any colour) nothing is read as a pocket.
-    assert matting.pockets(image, alpha, protected, below, chin_row=239) == 0.0
+    assert matting.pockets(image, alpha, protected, below, 239, FACE) == 0.0
 
 
 def test_a_pocket_large_against_the_body_is_judged_without_its_own_colours() -> None:
@@ -257,20 +259,29 @@ def test_a_pocket_large_against_the_body_is_judged_without_its_own_colours() -> 
     image[pocket] = np.random.default_rng(1).uniform((20, 60, 20), (140, 190, 120), size=(int(pocket.sum()), 3))
     inside = alpha.astype(bool).sum()
     assert 0.08 < pocket.sum() / inside < matting.POCKET_LARGEST
-    share = matting.pockets(image, alpha, protected, below, chin_row=40)
+    share = matting.pockets(image, alpha, protected, below, 40, FACE)
     assert 0.6 * pocket.mean() < share <= pocket.mean()
 
 
-def test_a_panel_of_the_clothes_in_a_background_colour_is_not_a_pocket() -> None:
-    """A grey panel on the navy body, well inside its outline, beside a grey wall: its colours are the
-    background's, but the models' outline did not swallow it (it is open to nothing outside)."""
+def test_a_panel_of_the_clothes_in_the_backgrounds_colours_is_not_a_pocket() -> None:
+    """A panel on the navy body in the foliage's colours, well inside its outline: its colours are
+    the background's, but the models' outline did not swallow it (it is open to nothing outside)."""
     image, alpha, protected, below = _body_in_foliage()
-    image[:, 250:] = (150.0, 150.0, 150.0)  # a grey wall beside the foliage
-    image[120:155, 120:180] = (150.0, 150.0, 150.0)
-    assert matting.pockets(image, alpha, protected, below, chin_row=40) == 0.0
-    # The same grey let into the body from its side is old background.
-    image[120:155, 180:240] = (150.0, 150.0, 150.0)
-    assert matting.pockets(image, alpha, protected, below, chin_row=40) > 0.02
+    foliage = np.random.default_rng(3).uniform((20, 60, 20), (140, 190, 120), size=(35, 120, 3))
+    image[120:155, 185:205] = foliage[:, :20]
+    assert matting.pockets(image, alpha, protected, below, 40, FACE) == 0.0
+    # The same let into the body from its side is old background.
+    image[120:155, 205:240] = foliage[:, 20:55]
+    assert matting.pockets(image, alpha, protected, below, 40, FACE) > 0.6 * 35 * 55 / alpha.size
+
+
+def test_a_garment_of_one_colour_is_not_a_pocket() -> None:
+    """A black shoulder in front of a black curtain beside the foliage: open to the outside and in a
+    colour of the background's, but of one colour, as clothes are."""
+    image, alpha, protected, below = _body_in_foliage()
+    image[:, 250:] = (10.0, 10.0, 12.0)  # a black curtain beside the foliage
+    image[180:240, 210:240] = (10.0, 10.0, 12.0)  # the jacket's side, down to the frame's bottom
+    assert matting.pockets(image, alpha, protected, below, 40, FACE) == 0.0
 
 
 def test_only_the_largest_parts_are_judged_and_too_little_background_reads_nothing(monkeypatch) -> None:
@@ -281,25 +292,38 @@ def test_only_the_largest_parts_are_judged_and_too_little_background_reads_nothi
         image[top:bottom, left:right] = foliage.uniform(
             (20, 60, 20), (140, 190, 120), size=(bottom - top, right - left, 3)
         )
-    every = matting.pockets(image, alpha, protected, below, chin_row=40)
+    every = matting.pockets(image, alpha, protected, below, 40, FACE)
     monkeypatch.setattr(matting, "POCKET_PARTS", 2)
-    largest_two = matting.pockets(image, alpha, protected, below, chin_row=40)
+    largest_two = matting.pockets(image, alpha, protected, below, 40, FACE)
     assert 0 < largest_two < every
     assert every - largest_two <= 16 * 24 / alpha.size  # the smallest part, left
     # The same with the background unsure but for a corner of 81 pixels: too little to read its
     # colours from (those 81 alone would make the pockets old background).
     alpha[alpha == 0.0] = 0.5
     alpha[:9, :9] = 0.0
-    assert matting.pockets(image, alpha, protected, below, chin_row=40) == 0.0
+    assert matting.pockets(image, alpha, protected, below, 40, FACE) == 0.0
+
+
+def test_the_middle_of_the_chest_is_never_a_pocket() -> None:
+    """A shirt front the colour of the background (white in front of a white wall, black in front of
+    a dark curtain) fills the middle of the chest, open to the frame's bottom: no background shows
+    there in a frontal portrait. The same patch beside the chest, under the arm, is a pocket."""
+    image, alpha, protected, below = _body_in_foliage()
+    foliage = np.random.default_rng(1).uniform((20, 60, 20), (140, 190, 120), size=(60, 40, 3))
+    image[180:240, 130:170] = foliage  # its middle on the face's centre line
+    assert matting.pockets(image, alpha, protected, below, 40, FACE) == 0.0
+    image, alpha, protected, below = _body_in_foliage()
+    image[180:240, 175:215] = foliage  # its middle 45 px, 0.9 face widths, out
+    assert matting.pockets(image, alpha, protected, below, 40, FACE) > 0.6 * 60 * 40 / alpha.size
 
 
 def test_pinstripes_and_the_persons_own_colours_are_not_pockets() -> None:
     image, alpha, protected, below = _body_in_foliage()
     # Thin stripes in the foliage's colours down the suit (a trim, a pinstripe in front of leaves).
     image[40:, 60:240:12] = np.random.default_rng(2).uniform((20, 60, 20), (140, 190, 120), size=(200, 15, 3))
-    assert matting.pockets(image, alpha, protected, below, chin_row=40) == 0.0
+    assert matting.pockets(image, alpha, protected, below, 40, FACE) == 0.0
     image, alpha, protected, below = _body_in_foliage()
     image[150:240, 150:240] = (30.0, 150.0, 40.0)  # a green shirt: as common in the person as behind
     image[0:40, :] = (30.0, 150.0, 40.0)
     image[40:, 240:] = (30.0, 150.0, 40.0)
-    assert matting.pockets(image, alpha, protected, below, chin_row=40) == 0.0
+    assert matting.pockets(image, alpha, protected, below, 40, FACE) == 0.0
