@@ -89,10 +89,13 @@ class Check:
 
     @classmethod
     def from_json(cls, raw: Mapping[str, Any]) -> Check:
-        status = next((name for name in STATUSES if name == raw["status"]), None)
-        unit = next((name for name in UNITS if name == raw["unit"]), None)
-        if status is None or unit is None:
-            raise ValueError(f"not a checklist item: {dict(raw)!r}")
+        """The item as :meth:`to_json` stored it. A status or unit this version does not know
+        (stored by a newer one, read during a rolling upgrade) reads as a warning on the check's
+        own scale: the person still sees the item and its figures, and nothing is hidden as ok."""
+        unknown_status: Status = "warn"
+        unknown_unit: Unit = "level"
+        status = next((name for name in STATUSES if name == raw["status"]), unknown_status)
+        unit = next((name for name in UNITS if name == raw["unit"]), unknown_unit)
 
         def bound(name: str) -> float | None:
             return None if raw.get(name) is None else float(raw[name])
