@@ -51,7 +51,7 @@ CASES = {
     "placement": "the same measured as a bought photo (for its caption)",
 }
 #: Where the profile's time is reported: (module, function) -> the stage it stands for, in the
-#: order printed; the last three are parts of the stages above them. A stage a revision lacks, or a
+#: order printed; the "of which" rows are parts of the stages above them. A stage a revision lacks, or a
 #: case does not reach, is left out of its breakdown.
 STAGES = {
     ("faces", "decode"): "decode (JPEG to an RGB array)",

@@ -116,33 +116,38 @@ class _Found:
     height: float
     eye_x: float
     eye_y: float
-    #: The short-range detection itself, for a face found whole by it (not in a tile).
+    #: The short-range detection itself, for a face it found in the whole picture (not a tile).
     seen: Detection | None = field(default=None, compare=False)
 
     @property
     def area(self) -> float:
         return self.width * self.height
 
+    def as_full_range(self) -> _Found:
+        """This short-range box made the full-range model's size and place (FULL_RANGE_SCALE,
+        FULL_RANGE_RISE): the box the limits below were set on."""
+        width, height = self.width * FULL_RANGE_SCALE, self.height * FULL_RANGE_SCALE
+        x = self.x - (width - self.width) / 2
+        y = self.y - (height - self.height) / 2 - FULL_RANGE_RISE * self.height
+        return replace(self, x=x, y=y, width=width, height=height)
+
 
 def _found(rgb: Array, model: int, window: tuple[int, int, int, int] | None = None) -> list[_Found]:
-    """Detections of ``model`` in ``rgb`` or in a ``window`` (x0, y0, x1, y1) of it; the short-range
-    model's boxes made the full-range model's size and place (FULL_RANGE_SCALE, FULL_RANGE_RISE)."""
+    """Detections of ``model`` in ``rgb`` or in a ``window`` (x0, y0, x1, y1) of it."""
     height, width = rgb.shape[:2]
     x0, y0, x1, y1 = window or (0, 0, width, height)
-    grow, rise = (FULL_RANGE_SCALE, FULL_RANGE_RISE) if model == 0 else (1.0, 0.0)
     found = []
     for d in models.detect_faces(np.ascontiguousarray(rgb[y0:y1, x0:x1]), model):
         if d.score < MIN_SCORE:
             continue
         eye_x, eye_y = (d.keypoints[0] + d.keypoints[1]) / 2
         w, h = x1 - x0, y1 - y0
-        box_w, box_h = d.width * grow, d.height * grow
         found.append(
             _Found(
-                (x0 + (d.xmin + (d.width - box_w) / 2) * w) / width,
-                (y0 + (d.ymin + (d.height - box_h) / 2 - rise * d.height) * h) / height,
-                box_w * w / width,
-                box_h * h / height,
+                (x0 + d.xmin * w) / width,
+                (y0 + d.ymin * h) / height,
+                d.width * w / width,
+                d.height * h / height,
                 (x0 + float(eye_x) * w) / width,
                 (y0 + float(eye_y) * h) / height,
                 d if model == 0 and window is None else None,
@@ -153,17 +158,15 @@ def _found(rgb: Array, model: int, window: tuple[int, int, int, int] | None = No
 
 def _detected(rgb: Array, quick: bool) -> list[_Found]:
     """The faces in ``rgb``: where ``quick``, the short-range detector's where it finds a portrait
-    (PORTRAIT_FACE); else the full-range one's, else the short-range one's (a close-up selfie the
-    full-range one misses), else what the full-range one finds in tiles (faces far away)."""
+    (PORTRAIT_FACE), their boxes made the full-range one's; else the full-range one's, else the
+    short-range one's as they are (a close-up selfie the full-range one misses), else what the
+    full-range one finds in tiles (faces far away)."""
     height, width = rgb.shape[:2]
     close = _found(rgb, 0) if quick else None
     if close and any(f.width * width >= PORTRAIT_FACE * max(width, height) for f in close):
-        return close
-    found = _found(rgb, 1)
-    if found:
-        return found
-    close = _found(rgb, 0) if close is None else close
-    return [replace(f, seen=None) for f in close] or _in_tiles(rgb)
+        return [f.as_full_range() for f in close]
+    found = _found(rgb, 1) or (_found(rgb, 0) if close is None else close)
+    return [replace(f, seen=None) for f in found] or _in_tiles(rgb)
 
 
 def _in_tiles(rgb: Array) -> list[_Found]:
@@ -286,7 +289,8 @@ def decode(image: bytes, reduce_to: int | None = None) -> tuple[Array, tuple[int
         decoded = _libjpeg(image, img.size, scale) if img.format == "JPEG" and img.mode == "RGB" else None
         if decoded is not None:
             turn = _ORIENTED.get(orientation) if isinstance(orientation, int) else None
-            return (turn(decoded) if turn else decoded), (width, height)
+            # Laid out afresh, as Pillow's transposition is: every later step reads rows.
+            return (np.ascontiguousarray(turn(decoded)) if turn else decoded), (width, height)
         if scale > 1:
             img.draft("RGB", _draft_request(img.size, scale))
         # In place, and no conversion of what is RGB already: each copy of a phone photo costs

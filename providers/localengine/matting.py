@@ -407,7 +407,9 @@ def pockets(
     clothes inside it), is judged against the person's colours without it (its own pixels would make
     its colours the person's), and kept where they are over ``POCKET_RATIO`` times as common behind;
     a part over ``POCKET_LARGEST`` of the person is judged against the whole person. Only parts that a
-    disc of ``POCKET_DEPTH`` fits in; the ``POCKET_PARTS`` largest."""
+    disc of ``POCKET_DEPTH`` fits in; the ``POCKET_PARTS`` largest; not one whose middle is within
+    ``CHEST`` face widths of the face's centre line, nor one whose kept colours fill fewer than
+    ``POCKET_VARIETY`` bins (clothes)."""
     depth = max(2, round(POCKET_DEPTH * alpha.shape[1]))
     behind = (alpha < SURE_BACKGROUND) & ~below
     inside = ~imageops.within_distance(alpha <= SURE_PERSON, depth)

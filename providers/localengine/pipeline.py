@@ -244,6 +244,7 @@ def _person_mask(rgb: Array, face: FaceReport) -> PersonMask:
         y=(face.y - y0) / step[1],
         width=face.width / step[0],
         height=face.height / step[1],
+        seen=None,
         eye_center_x=(face.eye_center_x - x0) / step[0],
         eye_center_y=(face.eye_center_y - y0) / step[1],
     )

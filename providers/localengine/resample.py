@@ -2,9 +2,10 @@
 dependency of the run install).
 
 Where the engine's verdicts hang on exact pixels the operation does what OpenCV did to the bit: the
-letterboxes that feed the face detectors (bilinear in 1/32 of a pixel with 15-bit integer weights,
-the transform solved and inverted in OpenCV's order of operations) and remap. Face Mesh's turned
-square is Pillow's (:func:`turned_crop`): the same points read, rounded in floating point. Elsewhere it is the same
+warps that feed the face models (bilinear in 1/32 of a pixel with 15-bit integer weights, the
+transform solved and inverted in OpenCV's order of operations) and remap. The quick check before
+charging cuts Face Mesh's turned square out by Pillow instead (:func:`turned_crop`): the same points
+read, rounded in floating point. Elsewhere it is the same
 operation in floating point (area resizes by block sums, the mask's enlargement and the finished
 photo's warp with Pillow), which differs from OpenCV's by rounding, and, for the bicubic warp, by
 Pillow's sharper kernel (a = -1 against OpenCV's -0.75).

@@ -20,7 +20,7 @@ from tests.conftest import astronaut
 
 
 def _head(side: int) -> Image.Image:
-    """The astronaut cropped to her head and shoulders (her face about 0.4 of the side), ``side``
+    """The astronaut cropped to her head and shoulders (her face about 0.4 of its width), ``side``
     pixels high."""
     return astronaut().crop((120, 10, 370, 330)).resize((side * 250 // 320, side), Image.Resampling.LANCZOS)
 
@@ -32,7 +32,7 @@ def _canvas(width: int, height: int, heads: list[tuple[int, int, int]]) -> np.nd
     return np.asarray(img)
 
 
-def test_a_portrait_is_found_by_the_short_range_detector_where_the_full_range_one_finds_it():
+def test_a_portrait_is_found_by_the_short_range_detector_where_the_full_range_one_finds_it() -> None:
     rgb = _canvas(500, 640, [(640, 0, 0)])
     face = faces.find_face(rgb, quick=True)
     assert face.seen is not None  # the full-range detector did not run
@@ -46,13 +46,13 @@ def test_a_portrait_is_found_by_the_short_range_detector_where_the_full_range_on
     assert face.y == pytest.approx(full.y * height, abs=0.05 * face.height)
 
 
-def test_a_second_face_beside_a_portrait_is_still_seen():
+def test_a_second_face_beside_a_portrait_is_still_seen() -> None:
     # A second head three fifths the size: its face is over a quarter of the main one's area.
     with pytest.raises(FaceCheckError, match="several_faces"):
         faces.find_face(_canvas(900, 640, [(640, 0, 0), (384, 520, 200)]), quick=True)
 
 
-def test_small_faces_go_to_the_full_range_detector():
+def test_small_faces_go_to_the_full_range_detector() -> None:
     rgb = _canvas(1600, 1200, [(300, 100, 400), (300, 1100, 400)])
     with pytest.raises(FaceCheckError, match="several_faces"):
         faces.find_face(rgb, quick=True)
@@ -60,12 +60,17 @@ def test_small_faces_go_to_the_full_range_detector():
     assert faces.find_face(one, quick=True).seen is None
 
 
-def test_the_quick_mesh_finds_what_the_careful_one_finds():
+@pytest.mark.parametrize("scale", [1.0, 2.0], ids=["photo", "half-size copy"])
+def test_the_quick_mesh_finds_what_the_careful_one_finds(scale: float) -> None:
+    # On a copy at half the photo's size (as inspect_face reads a Telegram photo) the landmarks come
+    # back in the photo's pixels either way.
     rgb = _canvas(500, 640, [(640, 0, 0)])
     face = faces.find_face(rgb, quick=True)
     box = (face.x, face.y, face.width, face.height)
-    seen, looked_again = find_landmarks(rgb, box, seen=face.seen, quick=True), find_landmarks(rgb, box)
+    seen = find_landmarks(rgb, box, scale, face.seen, quick=True)
+    looked_again = find_landmarks(rgb, box, scale)
     assert seen is not None and looked_again is not None
+    assert 190 * scale < seen.eye_centre[0] < 230 * scale
     # The same face, read from a slightly different square: within 2 % of its width everywhere.
     assert np.abs(seen.points[:, :2] - looked_again.points[:, :2]).max() < 0.02 * seen.face_width
     assert seen.yaw == pytest.approx(looked_again.yaw, abs=2) and seen.pitch == pytest.approx(looked_again.pitch, abs=2)
@@ -76,7 +81,7 @@ def test_the_quick_mesh_finds_what_the_careful_one_finds():
     [((250, 300), 0.0), ((250, 300), 17.0), ((60, 40), -8.0)],
     ids=["level", "turned", "past the corner"],
 )
-def test_the_turned_crop_reads_what_opencvs_warp_reads(centre, degrees):
+def test_the_turned_crop_reads_what_opencvs_warp_reads(centre: tuple[float, float], degrees: float) -> None:
     rgb = np.asarray(astronaut().convert("RGB"))[:600, :500]
     size = (230.0, 230.0)
     exact = blazeface.crop(rgb, centre, size, np.radians(degrees), 192, zero=False)
@@ -88,15 +93,33 @@ def test_the_turned_crop_reads_what_opencvs_warp_reads(centre, degrees):
     assert crop.shape == (192, 192, 3) and difference.max() <= 4 and difference.mean() < 1
 
 
-def test_a_turned_crop_wholly_outside_the_photo_repeats_its_edge():
+@pytest.mark.parametrize(
+    ("centre", "edge"),
+    [((300.0, 50.0), (slice(None), -1)), ((-200.0, 50.0), (slice(None), 0)), ((50.0, -90.0), (0, slice(None)))],
+    ids=["right", "left", "above"],
+)
+def test_a_turned_crop_wholly_outside_the_photo_repeats_its_nearest_edge(
+    centre: tuple[float, float], edge: tuple[slice | int, slice | int]
+) -> None:
     rgb = np.zeros((100, 100, 3), dtype=np.uint8)
-    rgb[:, -1] = (200, 100, 50)  # the right edge
-    corners = resample.rotated_rect_corners((300.0, 50.0), (40.0, 40.0), 0.0)
+    rgb[edge] = (200, 100, 50)
+    corners = resample.rotated_rect_corners(centre, (40.0, 40.0), 0.0)
     crop = resample.turned_crop(rgb, corners, 16)
     assert (crop == (200, 100, 50)).all()
 
 
-def test_a_photo_sent_sideways_is_checked_on_the_same_face():
+def test_a_close_up_the_full_range_detector_misses_keeps_the_short_range_box_as_it_is() -> None:
+    """Where no portrait is seen and the full-range detector finds nothing, both routes take the
+    short-range detections as they were before the quick route came (no detection carried on)."""
+    rgb = _canvas(500, 640, [(640, 0, 0)])
+    close = faces._found(rgb, 0)
+    assert close and close[0].seen is not None
+    small = faces._detected(np.ascontiguousarray(rgb[::3, ::3]), quick=False)
+    assert all(found.seen is None for found in small)
+    assert faces._detected(rgb, quick=True)[0].width == pytest.approx(close[0].width * faces.FULL_RANGE_SCALE)
+
+
+def test_a_photo_sent_sideways_is_checked_on_the_same_face() -> None:
     upright = Image.fromarray(_canvas(500, 640, [(640, 0, 0)]))
     out = io.BytesIO()
     exif = Image.Exif()

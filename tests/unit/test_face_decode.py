@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from PIL import Image, ImageOps
 
-pytest.importorskip("numpy", reason="the photobot[local] extra is not installed")
+pytest.importorskip("simplejpeg", reason="the photobot[local] extra is not installed")
 
 from providers.localengine.faces import decode, draft_scale
 
