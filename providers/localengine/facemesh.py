@@ -91,13 +91,11 @@ def landmarks_at(mesh: TfliteModel, rgb: Array, detection: blazeface.Detection, 
     a few hundredths of a pixel, the pose by a few tenths of a degree."""
     height, width = rgb.shape[:2]
     cx, cy, w, h, rotation = region(detection, width, height)
+    centre, size = (cx * width, cy * height), (w * width, h * height)
     if quick:
-        corners = resample.rotated_rect_corners(
-            (cx * width, cy * height), (w * width, h * height), math.degrees(rotation)
-        )
-        square = resample.turned_crop(rgb, corners, SIZE)
+        square = resample.turned_crop(rgb, resample.rotated_rect_corners(centre, size, math.degrees(rotation)), SIZE)
     else:
-        square = blazeface.crop(rgb, (cx * width, cy * height), (w * width, h * height), rotation, SIZE, zero=False)
+        square = blazeface.crop(rgb, centre, size, rotation, SIZE, zero=False)
     tensor = square.astype(np.float32)
     tensor /= np.float32(255)
     outputs = mesh.run(tensor[None])

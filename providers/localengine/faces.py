@@ -165,8 +165,12 @@ def _detected(rgb: Array, quick: bool) -> list[_Found]:
     close = _found(rgb, 0) if quick else None
     if close and any(f.width * width >= PORTRAIT_FACE * max(width, height) for f in close):
         return [f.as_full_range() for f in close]
-    found = _found(rgb, 1) or (_found(rgb, 0) if close is None else close)
-    return [replace(f, seen=None) for f in found] or _in_tiles(rgb)
+    found = _found(rgb, 1)
+    if found:
+        return found
+    close = _found(rgb, 0) if close is None else close
+    # Not a portrait: Face Mesh looks again about the face (find_landmarks) instead.
+    return [replace(f, seen=None) for f in close] or _in_tiles(rgb)
 
 
 def _in_tiles(rgb: Array) -> list[_Found]:

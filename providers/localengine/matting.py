@@ -432,7 +432,10 @@ def pockets(
     centre_x, face_width = face
     for part in imageops.components(candidates, POCKET_PARTS):
         box = _box_of(part, depth)
-        if not (part[box] & reach[box]).any() or abs(_middle_column(part) - centre_x) < CHEST * face_width:
+        if (
+            not (part[box] & reach[box]).any()
+            or abs(box[1].start + _middle_column(part[box]) - centre_x) < CHEST * face_width
+        ):
             continue
         judged = ratio
         near = imageops.within_distance(part[box], depth) & inside[box]

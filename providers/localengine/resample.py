@@ -430,22 +430,26 @@ def warp_affine(image: Array, matrix: Array, size: tuple[int, int], *, cubic: bo
     if left or top or right or bottom:
         pad = [(top, bottom), (left, right)] + [(0, 0)] * (source.ndim - 2)
         source = np.pad(source, pad, mode="edge")
-    # Pillow maps each output pixel's centre (x + 1/2) to the input's continuous coordinates, whose
-    # pixel centres are at + 1/2: the same matrix, shifted.
-    a, b, c = inverse[0]
-    d, e, f = inverse[1]
-    c += left + 0.5 - 0.5 * (a + b)
-    f += top + 0.5 - 0.5 * (d + e)
+    data = _pillow_affine(inverse, left, top)
     resample = Image.Resampling.BICUBIC if cubic else Image.Resampling.BILINEAR
     planes = [
         np.array(
             Image.fromarray(np.ascontiguousarray(plane), "F").transform(
-                (width, height), Image.Transform.AFFINE, (a, b, c, d, e, f), resample=resample
+                (width, height), Image.Transform.AFFINE, data, resample=resample
             )
         )
         for plane in _channels(source)
     ]
     return _stack(planes, source)
+
+
+def _pillow_affine(inverse: Array, shift_x: float, shift_y: float) -> tuple[float, ...]:
+    """Pillow's AFFINE data for the 2x3 ``inverse`` map (output pixel to image point, pixel centres
+    at whole numbers) read from a source whose (0, 0) is the image's (-``shift_x``, -``shift_y``):
+    Pillow maps each output pixel's centre (x + 1/2) to the source's continuous coordinates, whose
+    pixel centres are at + 1/2, so the same map, shifted."""
+    (a, b, c), (d, e, f) = (float(v) for v in inverse[0]), (float(v) for v in inverse[1])
+    return a, b, c + (shift_x + 0.5 - 0.5 * (a + b)), d, e, f + (shift_y + 0.5 - 0.5 * (d + e))
 
 
 def turned_crop(image: Array, corners: Array, side: int) -> Array:
@@ -473,18 +477,10 @@ def turned_crop(image: Array, corners: Array, side: int) -> Array:
     window = image[y_first:y_last, x_first:x_last]
     if any(before or after for before, after in pad):
         window = np.pad(window, (pad[1], pad[0], (0, 0)), mode="edge")
-    # An output pixel u reads the image at origin + u * across + v * down (pixel centres at whole
-    # numbers); Pillow reads at the output pixel's centre (u + 1/2) and its pixels' centres are at
-    # + 1/2: the same map, shifted, from the window's corner.
-    x0, y0 = origin[0] - (x_first - left), origin[1] - (y_first - top)
-    data = (
-        across[0],
-        down[0],
-        x0 + 0.5 - 0.5 * (across[0] + down[0]),
-        across[1],
-        down[1],
-        y0 + 0.5 - 0.5 * (across[1] + down[1]),
-    )
+    # An output pixel u reads the image at origin + u * across + v * down; the window starts at
+    # (x_first - left, y_first - top) of the image.
+    inverse = np.column_stack([across, down, origin])
+    data = _pillow_affine(inverse, left - x_first, top - y_first)
     with Image.fromarray(np.ascontiguousarray(window), "RGB") as source:
         turned = source.transform((side, side), Image.Transform.AFFINE, data, resample=Image.Resampling.BILINEAR)
     return np.asarray(turned)
