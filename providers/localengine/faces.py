@@ -58,14 +58,26 @@ MAX_PITCH = 12.0
 MIN_EYE_OPENNESS = 0.12
 #: Inner lip gap over mouth width: above LIPS_APART the lips are parted, above MOUTH_OPEN the mouth
 #: is open. On the real-photo benchmark's portraits (both sets, the quick check's landmarks) smiles
-#: that show teeth measure 0.09-0.25 and one broad smile 0.28 (refused: the line's known miss);
-#: laughs and speech with the mouth wide 0.29-0.49.
+#: that show teeth measure 0.09-0.25 and one broad smile 0.28 (see BROAD_SMILE_LIFT); laughs and
+#: speech with the mouth wide 0.29-0.49.
 LIPS_APART = 0.08
 MOUTH_OPEN = 0.28
 #: Parted lips whose corners are not lifted at least this much (Landmarks.smile_lift) are not a
 #: smile but speech: on the real-photo benchmark and deepface's photos, smiles measure 0.018-0.18,
 #: people talking -0.06-0 (their corners level or lower).
 MIN_SMILE_LIFT = 0.01
+#: Lips apart at least SPEECH_GAP with at least MOUTH_INSIDE of the opening dark
+#: (office.mouth_cavity) show the inside of the mouth, the teeth apart: speech or a laugh, however
+#: the corners sit. On the benchmark, speech and laughs measure 0.72-0.93 (one laugh with teeth
+#: in view 0.56), smiles 0.04-0.63; lips barely apart (under 0.12) show a thin dark line up to 0.81.
+SPEECH_GAP = 0.12
+MOUTH_INSIDE = 0.7
+#: A mouth wider open than MOUTH_OPEN is still a smile where its corners are lifted at least
+#: BROAD_SMILE_LIFT and under BROAD_SMILE_INSIDE of its opening is dark, the teeth meeting: broad
+#: smiles measure lifts of 0.15-0.18 and 0.04-0.35 dark; laughs and speech lifts of -0.07-0.07,
+#: one laugh 0.19 with 0.49 dark.
+BROAD_SMILE_LIFT = 0.15
+BROAD_SMILE_INSIDE = 0.4
 #: Variance of the Laplacian over the variance of the face, scaled to SHARPNESS_WIDTH pixels wide
 #: (x1000): sharp portraits measure 37-360 (the lowest: the 512-pixel astronaut enlarged 1.6
 #: times), the same with a Gaussian blur of 0.2 % of the photo's height (1 % of the face's) 3-20.
@@ -383,7 +395,7 @@ def inspect_face(image: bytes) -> FaceFindings:
     local = Landmarks(marks.points / scale)
     covered = hair.hair_over_eyes(rgb, local)
     return replace(
-        measured(marks, sharpness, light),
+        measured(marks, sharpness, light, office.mouth_cavity(rgb, local)),
         id_problem=problem,
         head_px=marks.head_height,
         face_width_px=marks.face_width,
@@ -396,18 +408,27 @@ def inspect_face(image: bytes) -> FaceFindings:
     )
 
 
-def mouth_of(marks: Landmarks) -> Mouth:
-    """Closed, apart (a smile) or open (wide, or parted without a smile: speech)."""
+def mouth_of(marks: Landmarks, inside: float) -> Mouth:
+    """Closed, apart (a smile) or open (wide, or parted without a smile or onto the inside of the
+    mouth: speech, a laugh); ``inside``: office.mouth_cavity."""
     openness = marks.mouth_openness
-    if openness > MOUTH_OPEN or (openness > LIPS_APART and marks.smile_lift < MIN_SMILE_LIFT):
+    if openness <= LIPS_APART:
+        return "closed"
+    broad_smile = marks.smile_lift >= BROAD_SMILE_LIFT and inside < BROAD_SMILE_INSIDE
+    if (
+        (openness > MOUTH_OPEN and not broad_smile)
+        or marks.smile_lift < MIN_SMILE_LIFT
+        or (openness > SPEECH_GAP and inside >= MOUTH_INSIDE)
+    ):
         return "open"
-    return "apart" if openness > LIPS_APART else "closed"
+    return "apart"
 
 
-def measured(marks: Landmarks, sharpness: float | None, light: float | None) -> FaceFindings:
-    """What the landmarks (and the face's pixels) measure, without verdicts."""
+def measured(marks: Landmarks, sharpness: float | None, light: float | None, inside: float) -> FaceFindings:
+    """What the landmarks (and the face's pixels) measure, without verdicts; ``inside``:
+    office.mouth_cavity."""
     return FaceFindings(
-        mouth=mouth_of(marks),
+        mouth=mouth_of(marks, inside),
         roll=marks.roll,
         yaw=marks.yaw,
         pitch=marks.pitch,

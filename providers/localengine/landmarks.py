@@ -25,6 +25,8 @@ CHIN = 152
 FACE_SIDE_LEFT, FACE_SIDE_RIGHT = 234, 454
 MOUTH_LEFT, MOUTH_RIGHT, LIP_INNER_TOP, LIP_INNER_BOTTOM = 61, 291, 13, 14
 CHEEK_LEFT, CHEEK_RIGHT, NOSE_BRIDGE, NOSE_TOP = 50, 280, 6, 168
+#: The lips' inner outline, from the left corner over the upper lip and back under the lower one.
+LIP_INNER = (78, 191, 80, 81, 82, 13, 312, 311, 310, 415, 308, 324, 318, 402, 317, 14, 87, 178, 88, 95)
 #: The top of the forehead on the face's outline (where the hair starts on most faces).
 FOREHEAD_TOP = 10
 #: The face's outline, forehead to chin (the canonical face model's silhouette), in order.

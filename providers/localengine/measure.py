@@ -71,7 +71,7 @@ def face_of(rgb: Array, marks: Landmarks) -> FaceFindings:
     box = (float(oval[:, 0].min()), eye_y - FOREHEAD * (chin - eye_y), float(oval[:, 0].max()), chin)
     covered = hair.hair_over_eyes(rgb, marks)
     return replace(
-        measured(marks, *sharpness_and_light(rgb, box)),
+        measured(marks, *sharpness_and_light(rgb, box), office.mouth_cavity(rgb, marks)),
         light_difference=office.light_difference(rgb, marks),
         burnt_out=office.burnt_out(rgb, marks),
         glasses_bridge=office.glasses_bridge(rgb, marks),

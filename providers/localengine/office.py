@@ -1,8 +1,8 @@
 """The checks an office makes that the pose and the placement do not cover: even light on both sides
-of the face, exposure, glasses, and something on top of the head (hair over the eyes is in
-hair.py). Each is a number measured around the face's landmarks, cheap (a few hundred pixels), and
-judged against limits tuned on the real-photo benchmark (bench/idphoto_real.py, where each check's
-counts are reported).
+of the face, exposure, glasses, the inside of the mouth seen between parted lips, and something on
+top of the head (hair over the eyes is in hair.py). Each is a number measured around the face's
+landmarks, cheap (a few hundred pixels), and judged against limits tuned on the real-photo
+benchmark (bench/idphoto_real.py, where each check's counts are reported).
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from providers.localengine.landmarks import (
     EYE_INNER_RIGHT,
     FACE_OVAL,
     FOREHEAD_TOP,
+    LIP_INNER,
     NOSE_BRIDGE,
     NOSE_TOP,
     Landmarks,
@@ -35,6 +36,9 @@ BRIDGE_REACH = 0.1
 HEAD_FROM = 0.3
 HEAD_HALF_WIDTH = 0.3
 HEAD_GRID = 32
+#: A pixel between the lips darker than this share of the brighter cheek's lightness (CIE L*) is
+#: the inside of the mouth.
+CAVITY_DARK = 0.65
 
 
 def face_crop(rgb: Array, marks: Landmarks) -> tuple[Array, Array]:
@@ -111,3 +115,22 @@ def head_contrast(rgb: Array, marks: Landmarks) -> float:
     grid = (top + rows * up + columns * across).astype(np.float32)
     patch = resample.sample_bilinear(rgb, grid[..., 0], grid[..., 1])
     return float(imageops.lightness(patch).std())
+
+
+def mouth_cavity(rgb: Array, marks: Landmarks) -> float:
+    """The share of the opening between the lips that is the dark inside of the mouth: teeth apart
+    (a laugh, speech) show it; a smile shows teeth that meet, and lips apart at rest a thin dark
+    line. Only read where the lips are apart (faces.mouth_of): closed lips leave no opening, just
+    their own edge."""
+    lips = marks.points[list(LIP_INNER), :2]
+    x0, y0 = (max(0, int(v)) for v in lips.min(axis=0))
+    x1, y1 = (int(v) + 2 for v in lips.max(axis=0))
+    patch = rgb[y0:y1, x0:x1]
+    if patch.shape[0] < 2 or patch.shape[1] < 2:
+        return 0.0
+    opening = patch[imageops.fill_polygon(patch.shape[:2], lips - (x0, y0))]
+    radius = CHEEK_DISC * marks.face_width
+    cheek = max(disc_mean(rgb, marks.points[side, :2], radius) for side in (CHEEK_LEFT, CHEEK_RIGHT))
+    if not opening.size or cheek <= 0:
+        return 0.0
+    return float(np.count_nonzero(imageops.lightness(opening) < CAVITY_DARK * cheek)) / len(opening)

