@@ -13,7 +13,7 @@ import numpy as np
 
 from providers.localengine import checklist, hair, models, office
 from providers.localengine.arrays import Array
-from providers.localengine.faces import decode, measured, sharpness_and_light
+from providers.localengine.faces import decode, measured, mouth_inside, sharpness_and_light
 from providers.localengine.findings import CutOut, FaceFindings
 from providers.localengine.landmarks import FACE_OVAL, Landmarks
 from providers.localengine.pipeline import colour_rgb
@@ -71,7 +71,7 @@ def face_of(rgb: Array, marks: Landmarks) -> FaceFindings:
     box = (float(oval[:, 0].min()), eye_y - FOREHEAD * (chin - eye_y), float(oval[:, 0].max()), chin)
     covered = hair.hair_over_eyes(rgb, marks)
     return replace(
-        measured(marks, *sharpness_and_light(rgb, box), office.mouth_cavity(rgb, marks)),
+        measured(marks, *sharpness_and_light(rgb, box), mouth_inside(rgb, marks)),
         light_difference=office.light_difference(rgb, marks),
         burnt_out=office.burnt_out(rgb, marks),
         glasses_bridge=office.glasses_bridge(rgb, marks),
