@@ -324,3 +324,22 @@ def test_a_photo_is_read_up_to_one_byte_past_the_limit(tmp_path):
     with huge.open("wb") as file:
         file.truncate(4 * 1024**3)  # 4 GB, sparse
     assert len(_read_photo(str(huge))) == MAX_INPUT_BYTES + 1
+
+
+@needs_engine
+def test_ctrl_c_while_the_cut_out_models_build_ends_with_a_line_not_an_abort():
+    # What `photobot idphoto` does on Ctrl-C (bot.main.cli.main catches KeyboardInterrupt), then a
+    # second Ctrl-C while the process waits for the models' builds to end: that one once stopped
+    # the wait, and onnxruntime aborted the process (status 134).
+    script = (
+        "import os, signal, sys\n"
+        "from bot.main.cli import studio\n"
+        "from providers.localengine.models import build_cutout_soon\n"
+        "build_cutout_soon()\n"
+        "code = studio.interrupted('en')\n"
+        "os.kill(os.getpid(), signal.SIGINT)\n"
+        "sys.exit(code)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 130
+    assert done.stderr.strip() == t("en", "cli.interrupted")

@@ -74,6 +74,8 @@ def main(argv: list[str] | None = None) -> int:
         except BrokenPipeError:  # the reader went away (`photobot specs | head`): nothing left to say
             sys.stderr.close()
             return 0
+        except KeyboardInterrupt:
+            return studio.interrupted(args.lang)
     # The configuration (pydantic, a sixth of a second to import) only for the commands that read it:
     # `photobot idphoto` from a cold process has its photo to make.
     from bot.config import ConfigError, load_settings

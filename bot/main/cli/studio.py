@@ -21,6 +21,7 @@ import contextlib
 import json
 import os
 import re
+import signal
 import stat
 import sys
 from collections.abc import Iterator
@@ -37,12 +38,23 @@ from providers.specs import Spec, SpecCatalog, load_catalog
 
 REFUSED = 1
 USAGE = 2
+#: The exit status of a command stopped by Ctrl-C, as a shell reports one killed by SIGINT (128 + 2).
+INTERRUPTED = 130
 _HEX = re.compile(r"^#?([0-9a-fA-F]{6})$")
 
 
 def _fail(text: str, code: int) -> int:
     print(text, file=sys.stderr)
     return code
+
+
+def interrupted(lang: str) -> int:
+    """Ctrl-C: one line instead of a traceback, and every later Ctrl-C ignored while the process
+    ends. It ends by waiting for the cut-out models' builds (models.build_cutout_soon, at most about
+    half a second): a second Ctrl-C during that wait stopped the wait, and the process then ended
+    with a session still building, which onnxruntime answers with an abort (status 134)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    return _fail(t(lang, "cli.interrupted"), INTERRUPTED)
 
 
 def _spec_line(spec: Spec, lang: str) -> str:
