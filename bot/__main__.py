@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import sys
-
-from bot.main.cli import main
+from bot.main.cli import run
 
 if __name__ == "__main__":
-    sys.exit(main())
+    run()

@@ -66,18 +66,20 @@ MOUTH_OPEN = 0.28
 #: smile but speech: on the real-photo benchmark and deepface's photos, smiles measure 0.018-0.18,
 #: people talking -0.06-0 (their corners level or lower).
 MIN_SMILE_LIFT = 0.01
-#: Lips apart at least SPEECH_GAP with at least MOUTH_INSIDE of the opening dark
-#: (office.mouth_cavity) show the inside of the mouth, the teeth apart: speech or a laugh, however
-#: the corners sit. On the benchmark, speech and laughs measure 0.72-0.93 (one laugh with teeth
-#: in view 0.56), smiles 0.04-0.63; lips barely apart (under 0.12) show a thin dark line up to 0.81.
+#: Lips parted over SPEECH_GAP onto a dark inside, at least SPEECH_DARK of the opening
+#: (office.mouth_cavity), show the teeth apart: speech or a laugh, however the corners sit. On the
+#: benchmark, speech and wide laughs measure 0.72-0.93 (one laugh with its teeth in view 0.56),
+#: smiles 0.04-0.65; lips barely apart (0.12 or less) show a thin dark line, up to 0.81.
 SPEECH_GAP = 0.12
-MOUTH_INSIDE = 0.7
-#: A mouth wider open than MOUTH_OPEN is still a smile where its corners are lifted at least
-#: BROAD_SMILE_LIFT and under BROAD_SMILE_INSIDE of its opening is dark, the teeth meeting: broad
-#: smiles measure lifts of 0.15-0.18 and 0.04-0.35 dark; laughs and speech lifts of -0.07-0.07,
-#: one laugh 0.19 with 0.49 dark.
+SPEECH_DARK = 0.7
+#: A mouth wider open than MOUTH_OPEN, up to BROAD_SMILE_MAX, is still a smile where its corners
+#: are lifted at least BROAD_SMILE_LIFT and under BROAD_SMILE_DARK of its opening is dark, the
+#: teeth meeting: smiles measure lifts of 0.15-0.18 and 0.04-0.35 dark; laughs and speech lifts of
+#: -0.07-0.07, and one laugh a lift of 0.19 with 0.49 dark. Only one broad smile over 0.28 was seen
+#: (0.282): the exemption stops a little above it.
 BROAD_SMILE_LIFT = 0.15
-BROAD_SMILE_INSIDE = 0.4
+BROAD_SMILE_DARK = 0.4
+BROAD_SMILE_MAX = 0.32
 #: Variance of the Laplacian over the variance of the face, scaled to SHARPNESS_WIDTH pixels wide
 #: (x1000): sharp portraits measure 37-360 (the lowest: the 512-pixel astronaut enlarged 1.6
 #: times), the same with a Gaussian blur of 0.2 % of the photo's height (1 % of the face's) 3-20.
@@ -408,29 +410,32 @@ def inspect_face(image: bytes) -> FaceFindings:
     )
 
 
-def mouth_inside(rgb: Array, marks: Landmarks) -> float:
-    """office.mouth_cavity where the lips are apart (0 where they are closed: a neutral face, most
-    ID photos, does not pay the half millisecond), with ``marks`` in the pixels of ``rgb``."""
-    return office.mouth_cavity(rgb, marks) if marks.mouth_openness > LIPS_APART else 0.0
+def mouth_inside(rgb: Array, marks: Landmarks) -> float | None:
+    """office.mouth_cavity where the lips are apart (None where they are closed: a neutral face,
+    most ID photos, does not pay the half millisecond), with ``marks`` in the pixels of ``rgb``."""
+    return office.mouth_cavity(rgb, marks) if marks.mouth_openness > LIPS_APART else None
 
 
-def mouth_of(marks: Landmarks, inside: float) -> Mouth:
+def mouth_of(marks: Landmarks, inside: float | None) -> Mouth:
     """Closed, apart (a smile) or open (wide, or parted without a smile or onto the inside of the
-    mouth: speech, a laugh); ``inside``: office.mouth_cavity."""
+    mouth: speech, a laugh). ``inside``: office.mouth_cavity, None where it could not be read (then
+    neither the broad smile's exemption nor the dark inside's verdict applies)."""
     openness = marks.mouth_openness
     if openness <= LIPS_APART:
         return "closed"
-    broad_smile = marks.smile_lift >= BROAD_SMILE_LIFT and inside < BROAD_SMILE_INSIDE
-    if (
-        (openness > MOUTH_OPEN and not broad_smile)
-        or marks.smile_lift < MIN_SMILE_LIFT
-        or (openness > SPEECH_GAP and inside >= MOUTH_INSIDE)
-    ):
+    broad_smile = (
+        openness <= BROAD_SMILE_MAX
+        and marks.smile_lift >= BROAD_SMILE_LIFT
+        and inside is not None
+        and inside < BROAD_SMILE_DARK
+    )
+    speech = openness > SPEECH_GAP and inside is not None and inside >= SPEECH_DARK
+    if (openness > MOUTH_OPEN and not broad_smile) or marks.smile_lift < MIN_SMILE_LIFT or speech:
         return "open"
     return "apart"
 
 
-def measured(marks: Landmarks, sharpness: float | None, light: float | None, inside: float) -> FaceFindings:
+def measured(marks: Landmarks, sharpness: float | None, light: float | None, inside: float | None) -> FaceFindings:
     """What the landmarks (and the face's pixels) measure, without verdicts; ``inside``:
     office.mouth_cavity."""
     return FaceFindings(

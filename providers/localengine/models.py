@@ -134,13 +134,16 @@ def warm_cutout() -> None:
     release_freed_memory()
 
 
-def build_cutout_soon() -> None:
+def build_cutout_soon() -> threading.Thread:
     """Start building both cut-out models' sessions in a thread, for a process about to make one
     photo (``photobot idphoto``): onnxruntime lets go of Python's lock while it builds, so the
     builds overlap the photo's decode and face check instead of following them. Not a daemon: the
     process waits for the builds before it ends, since onnxruntime aborts the process if it ends
-    while a session is being built."""
-    threading.Thread(target=_build_cutout, name="build-cutout").start()
+    while a session is being built. The caller joins the thread before it returns (a Ctrl-C in that
+    join reaches the caller; in the interpreter's own wait at exit it led to that abort)."""
+    builder = threading.Thread(target=_build_cutout, name="build-cutout")
+    builder.start()
+    return builder
 
 
 def _build_cutout() -> None:

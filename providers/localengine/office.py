@@ -117,20 +117,21 @@ def head_contrast(rgb: Array, marks: Landmarks) -> float:
     return float(imageops.lightness(patch).std())
 
 
-def mouth_cavity(rgb: Array, marks: Landmarks) -> float:
+def mouth_cavity(rgb: Array, marks: Landmarks) -> float | None:
     """The share of the opening between the lips that is the dark inside of the mouth: teeth apart
     (a laugh, speech) show it; a smile shows teeth that meet, and lips apart at rest a thin dark
-    line. Only read where the lips are apart (faces.mouth_of): closed lips leave no opening, just
-    their own edge."""
+    line. Read only where the lips are apart (faces.mouth_inside): closed lips leave no opening,
+    just their own edge. None where it cannot be read: the mouth outside the picture, too few
+    pixels, the cheeks black."""
     lips = marks.points[list(LIP_INNER), :2]
     x0, y0 = (max(0, int(v)) for v in lips.min(axis=0))
     x1, y1 = (int(v) + 2 for v in lips.max(axis=0))
     patch = rgb[y0:y1, x0:x1]
     if patch.shape[0] < 2 or patch.shape[1] < 2:
-        return 0.0
+        return None
     opening = patch[imageops.fill_polygon(patch.shape[:2], lips - (x0, y0))]
     radius = CHEEK_DISC * marks.face_width
     cheek = max(disc_mean(rgb, marks.points[side, :2], radius) for side in (CHEEK_LEFT, CHEEK_RIGHT))
     if not opening.size or cheek <= 0:
-        return 0.0
+        return None
     return float(np.count_nonzero(imageops.lightness(opening) < CAVITY_DARK * cheek)) / len(opening)

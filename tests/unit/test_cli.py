@@ -5,8 +5,10 @@ from __future__ import annotations
 import io
 import json
 import os
+import signal
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -326,20 +328,42 @@ def test_a_photo_is_read_up_to_one_byte_past_the_limit(tmp_path):
     assert len(_read_photo(str(huge))) == MAX_INPUT_BYTES + 1
 
 
+def test_ctrl_c_in_idphoto_is_one_line_in_the_users_language(capsys, monkeypatch):
+    from bot.main.cli import INTERRUPTED, studio
+
+    def stopped(_args: object) -> int:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(studio, "make", stopped)
+    code, out, err = _run(capsys, "idphoto", "photo.jpg", "--spec", "3110", "-o", "id.jpg", "--lang", "zh-Hans")
+    assert (code, out, err.strip()) == (INTERRUPTED, "", t("zh-Hans", "cli.interrupted"))
+
+
 @needs_engine
-def test_ctrl_c_while_the_cut_out_models_build_ends_with_a_line_not_an_abort():
-    # What `photobot idphoto` does on Ctrl-C (bot.main.cli.main catches KeyboardInterrupt), then a
-    # second Ctrl-C while the process waits for the models' builds to end: that one once stopped
-    # the wait, and onnxruntime aborted the process (status 134).
+def test_ctrl_c_while_the_cut_out_models_build_ends_the_process_by_sigint_not_an_abort():
+    # Ctrl-C while the models build, with the photo refused at once (an empty file): the builds
+    # are joined inside `make`, so the interrupt reaches `main`, and the console script ends the
+    # process by SIGINT, as a shell expects of Ctrl-C. In the interpreter's own wait for the builds
+    # at exit, a Ctrl-C once led to onnxruntime's abort (status 134).
     script = (
-        "import os, signal, sys\n"
+        "import os, signal, sys, threading\n"
+        "from bot.main import cli\n"
         "from bot.main.cli import studio\n"
-        "from providers.localengine.models import build_cutout_soon\n"
-        "build_cutout_soon()\n"
-        "code = studio.interrupted('en')\n"
-        "os.kill(os.getpid(), signal.SIGINT)\n"
-        "sys.exit(code)\n"
+        "join = threading.Thread.join\n"
+        "def interrupted_join(self, timeout=None):\n"
+        "    if self.name == 'build-cutout':\n"
+        "        os.kill(os.getpid(), signal.SIGINT)\n"
+        "    return join(self, timeout)\n"
+        "threading.Thread.join = interrupted_join\n"
+        "sys.argv = ['photobot', 'idphoto', sys.argv[1], '--spec', '3110', '-o', sys.argv[1], '--lang', 'en']\n"
+        "cli.run()\n"
     )
-    done = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=120)
-    assert done.returncode == 130
-    assert done.stderr.strip() == t("en", "cli.interrupted")
+    with tempfile.TemporaryDirectory() as folder:
+        empty = Path(folder) / "empty.jpg"
+        empty.write_bytes(b"")
+        done = subprocess.run(
+            [sys.executable, "-c", script, str(empty)], cwd=ROOT, capture_output=True, text=True, timeout=120
+        )
+    assert done.returncode == -signal.SIGINT, done.stderr
+    assert t("en", "cli.interrupted") in done.stderr
+    assert "Traceback" not in done.stderr and "terminate called" not in done.stderr

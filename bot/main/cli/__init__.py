@@ -5,10 +5,16 @@ install the engine's stronger cut-out model (``models.py``)."""
 from __future__ import annotations
 
 import argparse
+import os
+import signal
 import sys
 
 from bot.roles import ROLES
 from bot.telegram.ui.i18n import LANGUAGES, environment_language
+
+#: What :func:`main` returns for a command stopped by Ctrl-C; :func:`run` then ends the process by
+#: SIGINT, so that a shell's loop over photos stops too (a shell reports 130: 128 + SIGINT).
+INTERRUPTED = 130
 
 
 def _language(command: argparse.ArgumentParser) -> None:
@@ -89,4 +95,15 @@ def main(argv: list[str] | None = None) -> int:
     return server.check(settings) if args.command == "check" else server.run(settings, args.role)
 
 
-__all__ = ["main"]
+def run() -> None:
+    """The console script: :func:`main`'s status, or after a Ctrl-C (its line printed) death by
+    SIGINT, as a program stopped by Ctrl-C is expected to end: a shell's loop over photos stops."""
+    code = main()
+    if code == INTERRUPTED:
+        sys.stderr.flush()
+        signal.signal(signal.SIGINT, signal.SIG_DFL)
+        os.kill(os.getpid(), signal.SIGINT)
+    sys.exit(code)
+
+
+__all__ = ["main", "run"]

@@ -5,7 +5,8 @@ limits, HEIC, orientation), the same face check, the same verdict on the spec (b
 fit.py), then the local engine's placement and its measurements; a refusal prints the advice a chat
 user gets and exits 1. Problems with the command itself (a spec that is not found, a colour the spec
 does not take, an unreadable file, a path that is no regular file: a FIFO, a directory, a device)
-exit 2; at most the input limit and one byte more is read. The engine runs in this process: there is no event loop
+exit 2; Ctrl-C prints one line and ends the process by SIGINT. At most the input limit and one byte
+more is read. The engine runs in this process: there is no event loop
 to keep free.
 
 ``--report`` prints the checklist the chat's free preview shows (the rule's bands in millimetres, the
@@ -21,7 +22,6 @@ import contextlib
 import json
 import os
 import re
-import signal
 import stat
 import sys
 from collections.abc import Iterator
@@ -38,8 +38,6 @@ from providers.specs import Spec, SpecCatalog, load_catalog
 
 REFUSED = 1
 USAGE = 2
-#: The exit status of a command stopped by Ctrl-C, as a shell reports one killed by SIGINT (128 + 2).
-INTERRUPTED = 130
 _HEX = re.compile(r"^#?([0-9a-fA-F]{6})$")
 
 
@@ -49,11 +47,10 @@ def _fail(text: str, code: int) -> int:
 
 
 def interrupted(lang: str) -> int:
-    """Ctrl-C: one line instead of a traceback, and every later Ctrl-C ignored while the process
-    ends. It ends by waiting for the cut-out models' builds (models.build_cutout_soon, at most about
-    half a second): a second Ctrl-C during that wait stopped the wait, and the process then ended
-    with a session still building, which onnxruntime answers with an abort (status 134)."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    """Ctrl-C: one line in the user's language instead of a traceback; the console script then ends
+    the process by SIGINT (bot.main.cli.run)."""
+    from bot.main.cli import INTERRUPTED
+
     return _fail(t(lang, "cli.interrupted"), INTERRUPTED)
 
 
@@ -162,12 +159,15 @@ def make(args: argparse.Namespace) -> int:
 
     reuse_freed_memory()
     # The cut-out models' sessions build while the photo is decoded and its face checked.
-    build_cutout_soon()
+    builder = build_cutout_soon()
     try:
-        image = normalise(data, max_side=MAX_STORED_SIDE, max_bytes=MAX_STORED_BYTES)
-    except ImageRejected as err:
-        return _fail(t(lang, f"input.{err.code}"), REFUSED)
-    return _make(image.data, spec, colour, args, lang)
+        try:
+            image = normalise(data, max_side=MAX_STORED_SIDE, max_bytes=MAX_STORED_BYTES)
+        except ImageRejected as err:
+            return _fail(t(lang, f"input.{err.code}"), REFUSED)
+        return _make(image.data, spec, colour, args, lang)
+    finally:
+        builder.join()
 
 
 class NotAFile(Exception):
