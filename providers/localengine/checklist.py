@@ -179,7 +179,11 @@ def face_checks(rule: PlacementRule, face: FaceFindings) -> list[Check]:
         status = "fail" if verdict == "refuse" else "warn" if verdict == "warn" else "ok"
         closed_enough = faces.LIPS_APART if rule.neutral_expression else faces.MOUTH_OPEN
         value = round(100 * face.mouth_openness, 1)
-        checks.append(Check("mouth", status, value, "percent", high=100 * closed_enough, variant=mouth))
+        # Open though under the wide-open line: its corners or its dark inside tell speech or a
+        # laugh, which the band alone would not explain.
+        speech = mouth == "open" and face.mouth_openness <= faces.MOUTH_OPEN
+        variant = "speech" if speech else mouth
+        checks.append(Check("mouth", status, value, "percent", high=100 * closed_enough, variant=variant))
     if face.sharpness is not None:
         status = _graded(face.sharpness, SHARP, None, SHARP - faces.MIN_SHARPNESS)
         checks.append(Check("sharpness", status, round(face.sharpness), "level", low=SHARP))

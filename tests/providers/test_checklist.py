@@ -7,6 +7,7 @@ import pytest
 
 pytest.importorskip("numpy", reason="the photobot[local] extra is not installed")
 
+from bot.services.idphoto.report_text import check_line
 from providers.localengine import faces
 from providers.localengine.checklist import (
     BAND_SLACK,
@@ -124,6 +125,16 @@ def test_the_mouth_is_judged_by_the_rules_expression(rule, openness, variant, st
     (check,) = face_checks(rule, FaceFindings(mouth_openness=openness, mouth=variant))
     assert (check.variant, check.status, check.text_key) == (variant, status, f"check.mouth_{variant}")
     assert check.value == round(100 * openness, 1) and check.unit == "percent"
+
+
+@pytest.mark.parametrize(("rule", "status"), [(USA, "fail"), (LENIENT, "warn")])
+def test_speech_under_the_wide_open_line_says_why_it_is_open(rule, status):
+    # Open by its level corners or its dark inside, not by the lips' gap: the line does not show a
+    # band the value sits inside of as the reason.
+    (check,) = face_checks(rule, FaceFindings(mouth_openness=faces.SPEECH_GAP + 0.03, mouth="open"))
+    assert (check.variant, check.status, check.text_key) == ("speech", status, "check.mouth_speech")
+    text = check_line(check, "en")
+    assert "not a smile" in text and "at most" not in text
 
 
 def test_a_doubtful_cut_out_is_a_warning_never_a_failure():

@@ -81,7 +81,8 @@ def main(argv: list[str] | None = None) -> int:
             sys.stderr.close()
             return 0
         except KeyboardInterrupt:
-            return studio.interrupted(args.lang)
+            studio.interrupted(args.lang)
+            return INTERRUPTED
     # The configuration (pydantic, a sixth of a second to import) only for the commands that read it:
     # `photobot idphoto` from a cold process has its photo to make.
     from bot.config import ConfigError, load_settings

@@ -46,12 +46,10 @@ def _fail(text: str, code: int) -> int:
     return code
 
 
-def interrupted(lang: str) -> int:
-    """Ctrl-C: one line in the user's language instead of a traceback; the console script then ends
-    the process by SIGINT (bot.main.cli.run)."""
-    from bot.main.cli import INTERRUPTED
-
-    return _fail(t(lang, "cli.interrupted"), INTERRUPTED)
+def interrupted(lang: str) -> None:
+    """Ctrl-C: one line in the user's language instead of a traceback (the console script then ends
+    the process by SIGINT: bot.main.cli.run)."""
+    print(t(lang, "cli.interrupted"), file=sys.stderr)
 
 
 def _spec_line(spec: Spec, lang: str) -> str:
