@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.__main__ import main
 from bot.config import ConfigError, load_settings, parse_settings
+from bot.main.cli import main
 
 ROOT = Path(__file__).resolve().parents[2]
 
