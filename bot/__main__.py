@@ -1,4 +1,4 @@
-"""``python -m bot``: the ``photobot`` command (bot/cli)."""
+"""``python -m bot``: the ``photobot`` command (bot/main/cli: its console script, ``run``)."""
 
 from __future__ import annotations
 

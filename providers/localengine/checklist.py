@@ -75,9 +75,10 @@ class Check:
     #: The band the value is ok within; None where it is open on that side.
     low: float | None = None
     high: float | None = None
-    #: What was found, where the text depends on it (mouth: closed, apart, open; glasses: none,
-    #: worn, forbidden; hair: none, brows, eyes; head_covering: none, seen; background: clean, left,
-    #: top_lost, sides_lost, pocket).
+    #: What was found, where the text depends on it (mouth: closed, apart, open, speech: open under
+    #: the wide-open line, judged by its corners and its dark inside, not by the band of its lips'
+    #: gap; glasses: none, worn, forbidden; hair: none, brows, eyes; head_covering: none, seen;
+    #: background: clean, left, top_lost, sides_lost, pocket).
     variant: str = ""
 
     @property
@@ -178,6 +179,8 @@ def face_checks(rule: PlacementRule, face: FaceFindings) -> list[Check]:
         verdict = expression(rule, mouth)
         status = "fail" if verdict == "refuse" else "warn" if verdict == "warn" else "ok"
         closed_enough = faces.LIPS_APART if rule.neutral_expression else faces.MOUTH_OPEN
+        if mouth == "apart" and not rule.neutral_expression and face.mouth_openness > faces.MOUTH_OPEN:
+            closed_enough = faces.BROAD_SMILE_MAX  # a broad smile, wider than the wide-open line
         value = round(100 * face.mouth_openness, 1)
         # Open though under the wide-open line: its corners or its dark inside tell speech or a
         # laugh, which the band alone would not explain.

@@ -74,8 +74,8 @@ SPEECH_GAP = 0.12
 SPEECH_DARK = 0.7
 #: A mouth wider open than MOUTH_OPEN, up to BROAD_SMILE_MAX, is still a smile where its corners
 #: are lifted at least BROAD_SMILE_LIFT and under BROAD_SMILE_DARK of its opening is dark, the
-#: teeth meeting: smiles measure lifts of 0.15-0.18 and 0.04-0.35 dark; laughs and speech lifts of
-#: -0.07-0.07, and one laugh a lift of 0.19 with 0.49 dark. Only one broad smile over 0.28 was seen
+#: teeth meeting: smiles whose corners lift 0.15 or more (up to 0.18) measure 0.04-0.35 dark;
+#: laughs and speech lift theirs -0.07-0.07, and one laugh 0.19 with 0.49 dark. Only one broad smile over 0.28 was seen
 #: (0.282): the exemption stops a little above it.
 BROAD_SMILE_LIFT = 0.15
 BROAD_SMILE_DARK = 0.4

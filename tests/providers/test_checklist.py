@@ -129,12 +129,19 @@ def test_the_mouth_is_judged_by_the_rules_expression(rule, openness, variant, st
 
 @pytest.mark.parametrize(("rule", "status"), [(USA, "fail"), (LENIENT, "warn")])
 def test_speech_under_the_wide_open_line_says_why_it_is_open(rule, status):
-    # Open by its level corners or its dark inside, not by the lips' gap: the line does not show a
-    # band the value sits inside of as the reason.
+    # Open by its level corners or its dark inside, not by the lips' gap: the line names that as the
+    # reason, not the band of the gap (which a lenient rule's value sits inside of).
     (check,) = face_checks(rule, FaceFindings(mouth_openness=faces.SPEECH_GAP + 0.03, mouth="open"))
     assert (check.variant, check.status, check.text_key) == ("speech", status, "check.mouth_speech")
-    text = check_line(check, "en")
-    assert "not a smile" in text and "at most" not in text
+    assert "not a smile" in check_line(check, "en") and "at most" not in check_line(check, "en")
+    assert "并非微笑" in check_line(check, "zh-Hans") and "至多" not in check_line(check, "zh-Hans")
+
+
+def test_a_broad_smile_wider_than_the_wide_open_line_is_within_its_band_where_it_passes():
+    wide = faces.MOUTH_OPEN + 0.02
+    (check,) = face_checks(LENIENT, FaceFindings(mouth_openness=wide, mouth="apart"))
+    assert (check.variant, check.status) == ("apart", "ok")
+    assert check.high is not None and check.value <= check.high
 
 
 def test_a_doubtful_cut_out_is_a_warning_never_a_failure():

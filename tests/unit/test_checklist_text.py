@@ -61,7 +61,7 @@ def test_a_check_this_version_has_no_text_for_still_shows_its_status_and_figures
 
 def test_every_item_and_unit_has_its_text_in_every_language():
     keys = ["head", "eyes", "top", "chin_bottom", "width", "roll", "yaw", "pitch", "eyelids", "sharpness", "light"]
-    keys += [f"mouth_{state}" for state in ("closed", "apart", "open")]
+    keys += [f"mouth_{state}" for state in ("closed", "apart", "open", "speech")]
     keys += [f"background_{state}" for state in ("clean", "left", "top_lost", "sides_lost", "pocket")]
     for lang in LANGUAGES:
         texts = catalog(lang)

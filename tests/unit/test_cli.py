@@ -225,7 +225,7 @@ def test_check_prints_each_error_on_its_own_line_with_its_fix(tmp_path, capsys, 
 
 
 def test_the_installed_command_runs(tmp_path):
-    """The entry point an operator types (python -m bot is the same main)."""
+    """The entry point an operator types (python -m bot runs the same console script, ``run``)."""
     result = subprocess.run(
         [sys.executable, "-m", "bot", "specs", "--lang", "en", "35x45"], capture_output=True, text=True, timeout=60
     )

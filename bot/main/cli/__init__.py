@@ -10,10 +10,11 @@ import signal
 import sys
 
 from bot.roles import ROLES
-from bot.telegram.ui.i18n import LANGUAGES, environment_language
+from bot.telegram.ui.i18n import LANGUAGES, environment_language, t
 
-#: What :func:`main` returns for a command stopped by Ctrl-C; :func:`run` then ends the process by
-#: SIGINT, so that a shell's loop over photos stops too (a shell reports 130: 128 + SIGINT).
+#: What :func:`main` returns for ``idphoto``, ``specs`` or ``models`` stopped by Ctrl-C; :func:`run`
+#: then ends the process by SIGINT, so that a shell's loop over photos stops too (a shell reports
+#: 130: 128 + SIGINT).
 INTERRUPTED = 130
 
 
@@ -68,20 +69,14 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    if args.command == "models":
-        from bot.main.cli import models
-
-        return models.install(args)
-    if args.command in ("idphoto", "specs"):
-        from bot.main.cli import studio
-
+    if args.command in ("idphoto", "specs", "models"):
         try:
-            return studio.make(args) if args.command == "idphoto" else studio.list_specs(args)
+            return _without_a_bot(args)
         except BrokenPipeError:  # the reader went away (`photobot specs | head`): nothing left to say
             sys.stderr.close()
             return 0
         except KeyboardInterrupt:
-            studio.interrupted(args.lang)
+            print(t(args.lang, "cli.interrupted"), file=sys.stderr)
             return INTERRUPTED
     # The configuration (pydantic, a sixth of a second to import) only for the commands that read it:
     # `photobot idphoto` from a cold process has its photo to make.
@@ -96,11 +91,23 @@ def main(argv: list[str] | None = None) -> int:
     return server.check(settings) if args.command == "check" else server.run(settings, args.role)
 
 
+def _without_a_bot(args: argparse.Namespace) -> int:
+    """The commands that need no configuration: the engine's models, an ID photo, the spec catalog."""
+    if args.command == "models":
+        from bot.main.cli import models
+
+        return models.install(args)
+    from bot.main.cli import studio
+
+    return studio.make(args) if args.command == "idphoto" else studio.list_specs(args)
+
+
 def run() -> None:
     """The console script: :func:`main`'s status, or after a Ctrl-C (its line printed) death by
     SIGINT, as a program stopped by Ctrl-C is expected to end: a shell's loop over photos stops."""
     code = main()
-    if code == INTERRUPTED:
+    # On Windows a process killed by a signal exits with the signal's number (2, a usage error's).
+    if code == INTERRUPTED and os.name == "posix":
         sys.stderr.flush()
         signal.signal(signal.SIGINT, signal.SIG_DFL)
         os.kill(os.getpid(), signal.SIGINT)

@@ -5,8 +5,8 @@ limits, HEIC, orientation), the same face check, the same verdict on the spec (b
 fit.py), then the local engine's placement and its measurements; a refusal prints the advice a chat
 user gets and exits 1. Problems with the command itself (a spec that is not found, a colour the spec
 does not take, an unreadable file, a path that is no regular file: a FIFO, a directory, a device)
-exit 2; Ctrl-C prints one line and ends the process by SIGINT. At most the input limit and one byte
-more is read. The engine runs in this process: there is no event loop
+exit 2; Ctrl-C prints one line and ends the process by SIGINT (bot.main.cli). At most the input
+limit and one byte more is read. The engine runs in this process: there is no event loop
 to keep free.
 
 ``--report`` prints the checklist the chat's free preview shows (the rule's bands in millimetres, the
@@ -44,12 +44,6 @@ _HEX = re.compile(r"^#?([0-9a-fA-F]{6})$")
 def _fail(text: str, code: int) -> int:
     print(text, file=sys.stderr)
     return code
-
-
-def interrupted(lang: str) -> None:
-    """Ctrl-C: one line in the user's language instead of a traceback (the console script then ends
-    the process by SIGINT: bot.main.cli.run)."""
-    print(t(lang, "cli.interrupted"), file=sys.stderr)
 
 
 def _spec_line(spec: Spec, lang: str) -> str:
