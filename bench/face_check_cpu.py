@@ -57,6 +57,8 @@ STAGES = {
     ("faces", "decode"): "decode (JPEG to an RGB array)",
     ("faces", "find_face"): "find_face: BlazeFace on the whole photo (full-range where no portrait: e45275f)",
     ("models", "mesh_landmarks"): "Face Mesh: its square, the landmark model (before e45275f: a detection first)",
+    ("office", "cheeks"): "office.cheeks (the light on both sides, the mouth's inside)",
+    # Before office.cheeks (for --against an older revision).
     ("office", "light_difference"): "office.light_difference",
     ("office", "burnt_out"): "office.burnt_out",
     ("office", "glasses_bridge"): "office.glasses_bridge",

@@ -396,12 +396,13 @@ def inspect_face(image: bytes) -> FaceFindings:
             problem = "blurry"
     local = Landmarks(marks.points / scale)
     covered = hair.hair_over_eyes(rgb, local)
+    cheeks = office.cheeks(rgb, local)
     return replace(
-        measured(marks, sharpness, light, mouth_inside(rgb, local)),
+        measured(marks, sharpness, light, mouth_inside(rgb, local, cheeks)),
         id_problem=problem,
         head_px=marks.head_height,
         face_width_px=marks.face_width,
-        light_difference=office.light_difference(rgb, local),
+        light_difference=office.light_difference(cheeks),
         burnt_out=office.burnt_out(rgb, local),
         glasses_bridge=office.glasses_bridge(rgb, local),
         hair_brows=covered.brows,
@@ -410,10 +411,11 @@ def inspect_face(image: bytes) -> FaceFindings:
     )
 
 
-def mouth_inside(rgb: Array, marks: Landmarks) -> float | None:
-    """office.mouth_cavity where the lips are apart (None where they are closed: a neutral face,
-    most ID photos, does not pay the half millisecond), with ``marks`` in the pixels of ``rgb``."""
-    return office.mouth_cavity(rgb, marks) if marks.mouth_openness > LIPS_APART else None
+def mouth_inside(rgb: Array, marks: Landmarks, cheeks: tuple[float, float]) -> float | None:
+    """office.mouth_cavity against the brighter of ``cheeks`` (office.cheeks) where the lips are
+    apart (None where they are closed: a neutral face, most ID photos, does not pay the half
+    millisecond), with ``marks`` in the pixels of ``rgb``."""
+    return office.mouth_cavity(rgb, marks, max(cheeks)) if marks.mouth_openness > LIPS_APART else None
 
 
 def mouth_of(marks: Landmarks, inside: float | None) -> Mouth:

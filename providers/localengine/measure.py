@@ -70,9 +70,10 @@ def face_of(rgb: Array, marks: Landmarks) -> FaceFindings:
     oval = marks.points[list(FACE_OVAL), :2]
     box = (float(oval[:, 0].min()), eye_y - FOREHEAD * (chin - eye_y), float(oval[:, 0].max()), chin)
     covered = hair.hair_over_eyes(rgb, marks)
+    cheeks = office.cheeks(rgb, marks)
     return replace(
-        measured(marks, *sharpness_and_light(rgb, box), mouth_inside(rgb, marks)),
-        light_difference=office.light_difference(rgb, marks),
+        measured(marks, *sharpness_and_light(rgb, box), mouth_inside(rgb, marks, cheeks)),
+        light_difference=office.light_difference(cheeks),
         burnt_out=office.burnt_out(rgb, marks),
         glasses_bridge=office.glasses_bridge(rgb, marks),
         hair_brows=covered.brows,

@@ -60,14 +60,19 @@ def disc_mean(rgb: Array, centre: Array, radius: float) -> float:
     return float(values.mean()) if values.size else 0.0
 
 
-def light_difference(rgb: Array, marks: Landmarks) -> float:
-    """How much brighter one cheek is than the other, in CIE L* (0-100): faces lit from one side
-    measure 32-42 on the real-photo benchmark, evenly lit ones under 25."""
-    face, corner = face_crop(rgb, marks)
-    marks = Landmarks(marks.points - corner)
+def cheeks(rgb: Array, marks: Landmarks) -> tuple[float, float]:
+    """The mean CIE L* of each cheek (a disc of CHEEK_DISC of the face's width about Face Mesh's
+    cheek points, left then right as seen): what :func:`light_difference` compares and
+    :func:`mouth_cavity` measures the mouth's inside against, read once for both."""
     radius = CHEEK_DISC * marks.face_width
-    left = disc_mean(face, marks.points[CHEEK_LEFT, :2], radius)
-    right = disc_mean(face, marks.points[CHEEK_RIGHT, :2], radius)
+    left, right = (disc_mean(rgb, marks.points[side, :2], radius) for side in (CHEEK_LEFT, CHEEK_RIGHT))
+    return left, right
+
+
+def light_difference(cheeks: tuple[float, float]) -> float:
+    """How much brighter one cheek is than the other (:func:`cheeks`), in CIE L* (0-100): faces lit
+    from one side measure 32-42 on the real-photo benchmark, evenly lit ones under 25."""
+    left, right = cheeks
     return abs(left - right)
 
 
@@ -117,12 +122,12 @@ def head_contrast(rgb: Array, marks: Landmarks) -> float:
     return float(imageops.lightness(patch).std())
 
 
-def mouth_cavity(rgb: Array, marks: Landmarks) -> float | None:
-    """The share of the opening between the lips that is the dark inside of the mouth: teeth apart
-    (a laugh, speech) show it; a smile shows teeth that meet, and lips apart at rest a thin dark
-    line. Read only where the lips are apart (faces.mouth_inside): closed lips leave no opening,
-    just their own edge. None where it cannot be read: the mouth outside the picture, too few
-    pixels, the cheeks black."""
+def mouth_cavity(rgb: Array, marks: Landmarks, cheek: float) -> float | None:
+    """The share of the opening between the lips that is the dark inside of the mouth (darker than
+    CAVITY_DARK of ``cheek``, the brighter cheek's L*): teeth apart (a laugh, speech) show it; a
+    smile shows teeth that meet, and lips apart at rest a thin dark line. Read only where the lips
+    are apart (faces.mouth_inside): closed lips leave no opening, just their own edge. None where
+    it cannot be read: the mouth outside the picture, too few pixels, the cheeks black."""
     lips = marks.points[list(LIP_INNER), :2]
     x0, y0 = (max(0, int(v)) for v in lips.min(axis=0))
     x1, y1 = (int(v) + 2 for v in lips.max(axis=0))
@@ -130,8 +135,6 @@ def mouth_cavity(rgb: Array, marks: Landmarks) -> float | None:
     if patch.shape[0] < 2 or patch.shape[1] < 2:
         return None
     opening = patch[imageops.fill_polygon(patch.shape[:2], lips - (x0, y0))]
-    radius = CHEEK_DISC * marks.face_width
-    cheek = max(disc_mean(rgb, marks.points[side, :2], radius) for side in (CHEEK_LEFT, CHEEK_RIGHT))
     if not opening.size or cheek <= 0:
         return None
     return float(np.count_nonzero(imageops.lightness(opening) < CAVITY_DARK * cheek)) / len(opening)

@@ -339,15 +339,17 @@ def _guided_filter(guide: Array, source: Array, radius: int, eps: float) -> Arra
     return filtered
 
 
-def _face_and_ears(marks: Landmarks, linear: Array, offset: Array, size: tuple[int, int]) -> tuple[Array, Array]:
-    """Where the face is in the finished photo (``linear`` and ``offset`` map the photo into it),
-    and the face with the ears and temples around it: the cut-out's edge refinement never takes
-    anything from the face, and from the ring around it only where the colours are far apart (see
-    matting.refine_edges)."""
+def _face_and_ears(
+    marks: Landmarks, linear: Array, offset: Array, size: tuple[int, int], face_width: float
+) -> tuple[Array, Array]:
+    """Where the face is in the finished photo (``linear`` and ``offset`` map the photo into it,
+    where the face is ``face_width`` wide), and the face with the ears and temples around it: the
+    cut-out's edge refinement never takes anything from the face, and from the ring around it only
+    where the colours are far apart (see matting.refine_edges)."""
     oval = marks.points[list(FACE_OVAL), :2] @ linear.T + offset
     outline = imageops.fill_polygon((size[1], size[0]), oval)
     # The ears stand out past the face's outline by about a tenth of its width, the temples' hair more.
-    ears = max(1, round(EARS * marks.face_width * float(np.sqrt(abs(np.linalg.det(linear))))))
+    ears = max(1, round(EARS * face_width))
     return outline, imageops.dilate_disc(outline, ears)
 
 
@@ -443,7 +445,8 @@ def _cut_out(
     outside = beyond.Outside.of(linear, offset, photo_shape, size)
     beyond.check(outside, alpha > beyond.SOLID, widened.sure)
     image = beyond.smooth_below(image, alpha, outside.below)
-    outline, protected = _face_and_ears(marks, linear, offset, size)
+    face_width = marks.face_width * math.sqrt(abs(float(np.linalg.det(linear))))
+    outline, protected = _face_and_ears(marks, linear, offset, size, face_width)
     # The shoulders made up past the sides have an outline of their own, and no old background.
     made_up = outside.left | outside.right
     refined = matting.refine_edges(
@@ -451,7 +454,6 @@ def _cut_out(
     )
     foreground = matting.foreground(image, refined)
     centre_x = float(linear[0] @ marks.eye_centre + offset[0])
-    face_width = marks.face_width * math.sqrt(abs(float(np.linalg.det(linear))))
     return _Edges(image, alpha, refined, foreground, protected, outside.below, chin_row, centre_x, face_width)
 
 

