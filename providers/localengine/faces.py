@@ -394,24 +394,15 @@ def inspect_face(image: bytes) -> FaceFindings:
             problem = "too_bright"
         elif sharpness < MIN_SHARPNESS:
             problem = "blurry"
-    local = Landmarks(marks.points / scale)
-    covered = hair.hair_over_eyes(rgb, local)
-    cheeks = office.cheeks(rgb, local)
     return replace(
-        measured(marks, sharpness, light, mouth_inside(rgb, local, cheeks)),
+        measured(marks, rgb, Landmarks(marks.points / scale), sharpness, light),
         id_problem=problem,
         head_px=marks.head_height,
         face_width_px=marks.face_width,
-        light_difference=office.light_difference(cheeks),
-        burnt_out=office.burnt_out(rgb, local),
-        glasses_bridge=office.glasses_bridge(rgb, local),
-        hair_brows=covered.brows,
-        hair_eyes=covered.eyes,
-        head_contrast=office.head_contrast(rgb, local),
     )
 
 
-def mouth_inside(rgb: Array, marks: Landmarks, cheeks: tuple[float, float]) -> float | None:
+def _mouth_inside(rgb: Array, marks: Landmarks, cheeks: tuple[float, float]) -> float | None:
     """office.mouth_cavity against the brighter of ``cheeks`` (office.cheeks) where the lips are
     apart (None where they are closed: a neutral face, most ID photos, does not pay the half
     millisecond), with ``marks`` in the pixels of ``rgb``."""
@@ -437,11 +428,16 @@ def mouth_of(marks: Landmarks, inside: float | None) -> Mouth:
     return "apart"
 
 
-def measured(marks: Landmarks, sharpness: float | None, light: float | None, inside: float | None) -> FaceFindings:
-    """What the landmarks (and the face's pixels) measure, without verdicts; ``inside``:
-    office.mouth_cavity."""
+def measured(
+    marks: Landmarks, rgb: Array, local: Landmarks, sharpness: float | None, light: float | None
+) -> FaceFindings:
+    """What the landmarks ``marks`` and the face's pixels in ``rgb`` (where the landmarks are
+    ``local``) measure, without verdicts: the pose, eyes and mouth, the office's checks and hair
+    over the eyes; ``sharpness`` and ``light`` as measured already."""
+    covered = hair.hair_over_eyes(rgb, local)
+    cheeks = office.cheeks(rgb, local)
     return FaceFindings(
-        mouth=mouth_of(marks, inside),
+        mouth=mouth_of(marks, _mouth_inside(rgb, local, cheeks)),
         roll=marks.roll,
         yaw=marks.yaw,
         pitch=marks.pitch,
@@ -449,4 +445,10 @@ def measured(marks: Landmarks, sharpness: float | None, light: float | None, ins
         mouth_openness=marks.mouth_openness,
         sharpness=sharpness,
         light=light,
+        light_difference=office.light_difference(cheeks),
+        burnt_out=office.burnt_out(rgb, local),
+        glasses_bridge=office.glasses_bridge(rgb, local),
+        hair_brows=covered.brows,
+        hair_eyes=covered.eyes,
+        head_contrast=office.head_contrast(rgb, local),
     )

@@ -42,6 +42,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from providers.localengine import optimised
 from providers.localengine.files import FACE_DETECTOR_FILES, FACE_MESH_FILE, U2NET_FILE, U2NETP_FILE, models_dir
 
 _CHUNK = 1 << 20
@@ -88,12 +89,7 @@ def integer_exact(machine: str | None = None, cpuinfo: Path = Path("/proc/cpuinf
     U²-Net in 8 bits"); other processors were not measured. There the float16 form is stored."""
     if (machine or platform.machine()).lower() not in ("x86_64", "amd64"):
         return False
-    try:
-        with cpuinfo.open(encoding="utf-8", errors="replace") as info:
-            flags = next((line.split(":", 1)[1].split() for line in info if line.startswith("flags")), [])
-    except OSError:
-        return False
-    return bool(_VNNI & set(flags))
+    return bool(_VNNI & set(optimised.extensions_line(cpuinfo).partition(":")[2].split()))
 
 
 @dataclass(frozen=True)

@@ -6,14 +6,13 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import replace
 from typing import Any
 
 import numpy as np
 
-from providers.localengine import checklist, hair, models, office
+from providers.localengine import checklist, models
 from providers.localengine.arrays import Array
-from providers.localengine.faces import decode, measured, mouth_inside, sharpness_and_light
+from providers.localengine.faces import decode, measured, sharpness_and_light
 from providers.localengine.findings import CutOut, FaceFindings
 from providers.localengine.landmarks import FACE_OVAL, Landmarks
 from providers.localengine.pipeline import colour_rgb
@@ -69,17 +68,7 @@ def face_of(rgb: Array, marks: Landmarks) -> FaceFindings:
     chin = float(marks.chin[1])
     oval = marks.points[list(FACE_OVAL), :2]
     box = (float(oval[:, 0].min()), eye_y - FOREHEAD * (chin - eye_y), float(oval[:, 0].max()), chin)
-    covered = hair.hair_over_eyes(rgb, marks)
-    cheeks = office.cheeks(rgb, marks)
-    return replace(
-        measured(marks, *sharpness_and_light(rgb, box), mouth_inside(rgb, marks, cheeks)),
-        light_difference=office.light_difference(cheeks),
-        burnt_out=office.burnt_out(rgb, marks),
-        glasses_bridge=office.glasses_bridge(rgb, marks),
-        hair_brows=covered.brows,
-        hair_eyes=covered.eyes,
-        head_contrast=office.head_contrast(rgb, marks),
-    )
+    return measured(marks, rgb, marks, *sharpness_and_light(rgb, box))
 
 
 def placement_of(image: bytes, bg_color: str, rule: str) -> dict[str, Any] | None:

@@ -126,7 +126,7 @@ def mouth_cavity(rgb: Array, marks: Landmarks, cheek: float) -> float | None:
     """The share of the opening between the lips that is the dark inside of the mouth (darker than
     CAVITY_DARK of ``cheek``, the brighter cheek's L*): teeth apart (a laugh, speech) show it; a
     smile shows teeth that meet, and lips apart at rest a thin dark line. Read only where the lips
-    are apart (faces.mouth_inside): closed lips leave no opening, just their own edge. None where
+    are apart (faces.measured): closed lips leave no opening, just their own edge. None where
     it cannot be read: the mouth outside the picture, too few pixels, the cheeks black."""
     lips = marks.points[list(LIP_INNER), :2]
     x0, y0 = (max(0, int(v)) for v in lips.min(axis=0))

@@ -40,17 +40,20 @@ ABANDONED_SECONDS = 3600
 SPARE_BYTES = 512 * 2**20
 
 
+def extensions_line(cpuinfo: Path = Path("/proc/cpuinfo")) -> str:
+    """The processor's instruction set extensions as Linux lists them (the first ``flags`` or, on
+    ARM, ``Features`` line of ``cpuinfo``), or "" where it cannot be read."""
+    try:
+        with cpuinfo.open(encoding="utf-8", errors="replace") as info:
+            return next((line.strip() for line in info if line.startswith(("flags", "Features"))), "")
+    except OSError:
+        return ""
+
+
 @lru_cache(maxsize=1)
 def _processor() -> str:
     """What onnxruntime's kernels choose by: the machine and its instruction set extensions."""
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8", errors="replace") as info:
-            for line in info:
-                if line.startswith(("flags", "Features")):
-                    return f"{platform.machine()} {line.strip()}"
-    except OSError:
-        pass
-    return f"{platform.machine()} {platform.processor()}"
+    return f"{platform.machine()} {extensions_line() or platform.processor()}"
 
 
 def _digest(text: str) -> str:
