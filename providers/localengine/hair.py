@@ -57,59 +57,64 @@ class HairOverEyes:
     eyes: float = 0.0
 
 
-def _grid(upper: Array, lower: Array, lid: Array, cheek: Array, radius: float) -> Array:
-    """Where to read, as (3 * ACROSS + CHEEK_GRID, max(ALONG, CHEEK_GRID), 2) points: the forehead
-    band above the brow, the brow, and the lid band below it, each ACROSS rows of ALONG points from
-    the brow's outer to its inner end; then the square around the cheek's disc."""
-    t = np.linspace(0, len(upper) - 1, ALONG)
-    index = np.arange(len(upper))
+#: BROWS as index arrays, both eyes at once: (eye, line, point) for the brow's upper and lower
+#: edges and the lid, and (eye,) for the cheeks.
+_LINES = np.array([lines[:3] for lines in BROWS])
+_CHEEKS = np.array([lines[3] for lines in BROWS])
+#: Where the ALONG points fall between a line's landmarks (np.interp's segments and the share of
+#: the way along each), and the share of the way across each band.
+_ALONG_AT = np.linspace(0, _LINES.shape[2] - 1, ALONG)
+_SEGMENT = np.minimum(_ALONG_AT.astype(np.int64), _LINES.shape[2] - 2)
+_SHARE = np.linspace(0, 1, ACROSS)[:, None, None]
+#: The cheek's grid points inside its disc.
+_UNIT = np.linspace(-1, 1, CHEEK_GRID)
+_IN_DISC = np.hypot(*np.meshgrid(_UNIT, _UNIT)) <= 1
+_INNER = slice(round(OUTER * ALONG), ALONG)
 
-    def along(points: Array) -> Array:
-        return np.stack([np.interp(t, index, points[:, 0]), np.interp(t, index, points[:, 1])], axis=1)
 
-    top, bottom, eye = along(upper), along(lower), along(lid)
-    up = upper.mean(axis=0) - lid.mean(axis=0)  # from the eye to the brow: its length is the brow's height
-    share = np.linspace(0, 1, ACROSS)[:, None, None]
-    bands = np.concatenate(
-        [
-            top + (0.15 + 0.4 * share) * up,  # forehead above the brow
-            bottom + (0.25 + 0.5 * share) * (top - bottom),  # the brow
-            eye + (0.35 + 0.4 * share) * (bottom - eye),  # the lid, below the brow
-        ]
-    )
+def _along(lines: Array) -> Array:
+    """ALONG points evenly along each line of landmarks (..., points, 2), outer to inner end: what
+    np.interp gives along each line's index, to the bit, for all lines and both coordinates at
+    once."""
+    start, end = lines[..., _SEGMENT, :], lines[..., _SEGMENT + 1, :]
+    points: Array = (end - start) * (_ALONG_AT - _SEGMENT)[:, None] + start
+    points[..., -1, :] = lines[..., -1, :]
+    return points
+
+
+def _grid(points: Array, radius: float) -> Array:
+    """Where to read, for both eyes: (eye, 3 * ACROSS + CHEEK_GRID, max(ALONG, CHEEK_GRID), 2)
+    points: the forehead band above the brow, the brow, and the lid band below it, each ACROSS rows
+    of ALONG points from the brow's outer to its inner end; then the square around the cheek's disc."""
+    lines = points[_LINES]
+    top, bottom, eye = (_along(lines[:, line])[:, None] for line in range(3))
+    # From the eye to the brow: its length is the brow's height.
+    up = (lines[:, 0].mean(axis=1) - lines[:, 2].mean(axis=1))[:, None, None]
     offsets = np.linspace(-radius, radius, CHEEK_GRID)
-    square = cheek + np.stack(np.meshgrid(offsets, offsets), axis=-1)
-    width = max(ALONG, CHEEK_GRID)
-    grid = np.zeros((3 * ACROSS + CHEEK_GRID, width, 2))
-    grid[: 3 * ACROSS, :ALONG] = bands
-    grid[3 * ACROSS :, :CHEEK_GRID] = square
+    square = points[_CHEEKS][:, None, None] + np.stack(np.meshgrid(offsets, offsets), axis=-1)
+    grid = np.zeros((len(BROWS), 3 * ACROSS + CHEEK_GRID, max(ALONG, CHEEK_GRID), 2))
+    grid[:, :ACROSS, :ALONG] = top + (0.15 + 0.4 * _SHARE) * up  # forehead above the brow
+    grid[:, ACROSS : 2 * ACROSS, :ALONG] = bottom + (0.25 + 0.5 * _SHARE) * (top - bottom)  # the brow
+    grid[:, 2 * ACROSS : 3 * ACROSS, :ALONG] = eye + (0.35 + 0.4 * _SHARE) * (bottom - eye)  # the lid
+    grid[:, 3 * ACROSS :, :CHEEK_GRID] = square
     return grid
 
 
 def hair_over_eyes(rgb: Array, marks: Landmarks) -> HairOverEyes:
     """How far hair covers the eyebrows and the eyes (see the module's docstring)."""
-    radius = CHEEK_DISC * marks.face_width
-    offsets = np.linspace(-1, 1, CHEEK_GRID)
-    in_disc = np.hypot(*np.meshgrid(offsets, offsets)) <= 1
-    inner = slice(round(OUTER * ALONG), ALONG)
-    points = marks.points[:, :2]
-    # Both eyes' points are read and converted at once, then judged one eye at a time.
-    grids = np.stack(
-        [
-            _grid(points[list(upper)], points[list(lower)], points[list(lid)], points[cheek], radius)
-            for upper, lower, lid, cheek in BROWS
-        ]
-    ).astype(np.float32)
+    grids = _grid(marks.points[:, :2], CHEEK_DISC * marks.face_width).astype(np.float32)
     lightness = imageops.lightness(resample.sample_bilinear(rgb, grids[..., 0], grids[..., 1]))
-    bands = np.median(lightness[:, : 3 * ACROSS, :ALONG].reshape(len(BROWS), 3, ACROSS, ALONG), axis=2)
+    # The median of ACROSS (odd) values is the middle one.
+    rows = lightness[:, : 3 * ACROSS, :ALONG].reshape(len(BROWS), 3, ACROSS, ALONG)
+    bands = np.sort(rows, axis=2)[:, :, ACROSS // 2]
     brows, eyes = 0.0, 0.0
     for (forehead, brow, lid_band), around in zip(bands, lightness, strict=True):
-        skin = float(around[3 * ACROSS :, :CHEEK_GRID][in_disc].mean())
-        dark = float(np.median(brow[inner]))
+        skin = float(around[3 * ACROSS :, :CHEEK_GRID][_IN_DISC].mean())
+        dark = float(np.median(brow[_INNER]))
         contrast = skin - dark
         if contrast < MIN_CONTRAST:
             continue
-        above = (forehead[inner] - dark) / contrast < COVERED
-        below = above & ((lid_band[inner] - dark) / contrast < LID_COVERED)
+        above = (forehead[_INNER] - dark) / contrast < COVERED
+        below = above & ((lid_band[_INNER] - dark) / contrast < LID_COVERED)
         brows, eyes = max(brows, float(above.mean())), max(eyes, float(below.mean()))
     return HairOverEyes(brows=brows, eyes=eyes)

@@ -148,7 +148,7 @@ class Landmarks:
             / max(float(np.linalg.norm(self._xy(left) - self._xy(right))), 1e-6)
         )
 
-    @property
+    @cached_property
     def eye_openness(self) -> float:
         """Lid gap over eye width, of the less open eye (about 0.25-0.4 open, under 0.1 closed)."""
         return min(
@@ -156,14 +156,18 @@ class Landmarks:
             self._ratio(EYE_TOP_RIGHT, EYE_BOTTOM_RIGHT, EYE_INNER_RIGHT, EYE_OUTER_RIGHT),
         )
 
+    @cached_property
+    def _levelling(self) -> Array:
+        """The turn that makes the eye line level."""
+        angle = math.radians(self.roll)
+        return np.array([[math.cos(angle), math.sin(angle)], [-math.sin(angle), math.cos(angle)]])
+
     def levelled(self, index: int) -> Array:
         """Landmark ``index`` (x, y) with the eye line made level about the eyes' centre."""
-        angle = math.radians(self.roll)
-        rotation = np.array([[math.cos(angle), math.sin(angle)], [-math.sin(angle), math.cos(angle)]])
-        point: Array = rotation @ (self._xy(index) - self.eye_centre)
+        point: Array = self._levelling @ (self._xy(index) - self.eye_centre)
         return point
 
-    @property
+    @cached_property
     def smile_lift(self) -> float:
         """How far the mouth's corners sit above the middle of the lips, over the mouth's width (a smile
         lifts them: 0.018-0.18 on smiling portraits; speech leaves them level or lower)."""
@@ -172,7 +176,7 @@ class Landmarks:
         width = float(np.linalg.norm(self._xy(MOUTH_RIGHT) - self._xy(MOUTH_LEFT)))
         return float(middle - corners) / max(width, 1e-6)
 
-    @property
+    @cached_property
     def mouth_openness(self) -> float:
         """Inner lip gap over mouth width (0 closed; a laugh or speech shows teeth above ~0.12)."""
         return self._ratio(LIP_INNER_TOP, LIP_INNER_BOTTOM, MOUTH_LEFT, MOUTH_RIGHT)
