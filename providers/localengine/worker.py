@@ -13,11 +13,20 @@ Every call is bounded: at most ``queue_limit`` photos wait behind those being ma
 "busy, try again", at once and for free), and a photo that takes longer than ``time_limit``
 seconds ends the worker processes (a new pool takes the next photo), since a process busy in
 native code cannot be interrupted any other way.
+
+Calls wait here, not in the pool, and a free process takes the most urgent first (``Urgency``):
+measuring a provider's finished photo (an order's delivery waits on it), then a face check (a person
+waits at a button), then making an ID photo (a second or so); in the order they came within each.
+The pool's own queue is first come, first served: under load a delivery waited behind other
+people's face checks (docs/benchmarks.md). One event loop at a time uses a worker.
 """
 
 from __future__ import annotations
 
 import asyncio
+import enum
+import heapq
+import itertools
 import logging
 import multiprocessing
 import os
@@ -48,6 +57,14 @@ DEFAULT_TIME_LIMIT = 60.0
 #: instead of 300 MB; given back after every photo, each took about 30 ms longer.
 IDLE_TRIM_SECONDS = 2.0
 _idle_trim: threading.Timer | None = None
+
+
+class Urgency(enum.IntEnum):
+    """Which waiting call a free worker process takes first (the lowest)."""
+
+    RESULT = 0  # a provider's finished photo measured for its caption: a delivery waits on it
+    CHECK = 1  # the face check before an order: a person waits at a button
+    PHOTO = 2  # an ID photo made here: a second or so of the engine
 
 
 @dataclass(frozen=True)
@@ -177,6 +194,12 @@ class EngineWorker:
         self.started = 0
         #: Whether its processes load the cut-out models as they start (see :meth:`warm`).
         self.warm_cutout = False
+        #: Calls handed to the pool and not back yet (at most ``processes``); those waiting for a
+        #: process, most urgent first, then in the order they came; the loop they wait in.
+        self._running = 0
+        self._waiting: list[tuple[int, int, asyncio.Future[None]]] = []
+        self._arrivals = itertools.count()
+        self._loop: asyncio.AbstractEventLoop | None = None
 
     def _executor(self) -> ProcessPoolExecutor:
         with self._lock:
@@ -210,30 +233,64 @@ class EngineWorker:
                 process.kill()
         pool.shutdown(wait=False, cancel_futures=True)
 
-    async def _run(self, function: Callable[..., T], *args: Any, limits: EngineLimits) -> T:
+    async def _turn(self, urgency: Urgency) -> None:
+        """Wait until a worker process is free for this call, behind the more urgent calls and
+        those of its urgency that came first; the caller then holds the process until it calls
+        :meth:`_hand_on`."""
+        loop = asyncio.get_running_loop()
+        if loop is not self._loop:  # a new event loop (a test's): nothing of the last one waits
+            self._loop, self._running, self._waiting = loop, 0, []
+        if self._running < self.processes and not self._waiting:
+            self._running += 1
+            return
+        turn: asyncio.Future[None] = loop.create_future()
+        heapq.heappush(self._waiting, (urgency, next(self._arrivals), turn))
+        try:
+            await turn
+        except asyncio.CancelledError:
+            if turn.done() and not turn.cancelled():  # handed the process just as it was cancelled
+                self._hand_on()
+            raise
+
+    def _hand_on(self) -> None:
+        """A call is done with its process: the next waiting call takes it, or it is free."""
+        while self._waiting:
+            _, _, turn = heapq.heappop(self._waiting)
+            if not turn.done():  # not cancelled while it waited
+                turn.set_result(None)
+                return
+        self._running -= 1
+
+    async def _run(self, function: Callable[..., T], *args: Any, limits: EngineLimits, urgency: Urgency) -> T:
         if self.pending >= self.processes + limits.queue_limit:
             raise EngineBusy("local engine: queue full", provider="local")
         self.pending += 1
         self.started += 1
-        pool = self._executor()
         try:
-            work = asyncio.get_running_loop().run_in_executor(pool, partial(function, *args))
-            return await asyncio.wait_for(work, limits.time_limit)
-        except TimeoutError as err:
-            log.error("a photo took the local engine more than %gs; its worker processes were ended", limits.time_limit)
-            self._discard(pool, kill=True)
-            raise EngineTimeout("local engine: time limit", provider="local") from err
-        except BrokenProcessPool as err:
-            log.error("the local engine's worker process died; a new one takes the next photo")
-            self._discard(pool, kill=False)
-            raise EngineCrashed("local engine worker died", provider="local") from err
+            await self._turn(urgency)
+            pool = self._executor()
+            try:
+                work = asyncio.get_running_loop().run_in_executor(pool, partial(function, *args))
+                return await asyncio.wait_for(work, limits.time_limit)
+            except TimeoutError as err:
+                log.error(
+                    "a photo took the local engine more than %gs; its worker processes were ended", limits.time_limit
+                )
+                self._discard(pool, kill=True)
+                raise EngineTimeout("local engine: time limit", provider="local") from err
+            except BrokenProcessPool as err:
+                log.error("the local engine's worker process died; a new one takes the next photo")
+                self._discard(pool, kill=False)
+                raise EngineCrashed("local engine worker died", provider="local") from err
+            finally:
+                self._hand_on()
         finally:
             self.pending -= 1
 
     async def inspect(self, image: bytes | Path, limits: EngineLimits = EngineLimits()) -> FaceFindings:
         """What the face check finds in the photo, or in the stored file at that path (see
         FaceFindings)."""
-        return await self._run(_inspect, image, limits=limits)
+        return await self._run(_inspect, image, limits=limits, urgency=Urgency.CHECK)
 
     async def report(
         self,
@@ -248,7 +305,7 @@ class EngineWorker:
         """Where the head is in a finished ID photo (or the stored file at that path) of ``mm``
         (width, height), with its checklist where one is shown (measure.report_of), else alone
         (measure.placement_of)."""
-        return await self._run(_report, image, bg_color, rule, mm, checklist, limits=limits)
+        return await self._run(_report, image, bg_color, rule, mm, checklist, limits=limits, urgency=Urgency.RESULT)
 
     async def make_id_photo(
         self, image: bytes, options: Mapping[str, Any], limits: EngineLimits = EngineLimits(), *, preview: bool = False
@@ -257,7 +314,7 @@ class EngineWorker:
         placement report (rule and measured shares); raises FaceProblem. A ``preview`` is made
         whatever its cut-out (the person sees it before paying), and its report holds the
         checklist (``options["mm"]``: the size of the print in millimetres)."""
-        result = await self._run(_id_photo, image, dict(options), preview, limits=limits)
+        result = await self._run(_id_photo, image, dict(options), preview, limits=limits, urgency=Urgency.PHOTO)
         if isinstance(result, str):
             raise FaceProblem(result)
         return result

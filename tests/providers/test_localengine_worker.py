@@ -10,6 +10,7 @@ import signal
 import subprocess
 import sys
 import textwrap
+from collections.abc import Awaitable
 
 import pytest
 from PIL import Image
@@ -17,7 +18,7 @@ from PIL import Image
 pytest.importorskip("ai_edge_litert", reason="the photobot[local] extra is not installed")
 
 from providers.errors import EngineBusy, EngineCrashed, EngineTimeout
-from providers.localengine.worker import EngineLimits, EngineWorker, FaceProblem
+from providers.localengine.worker import EngineLimits, EngineWorker, FaceProblem, Urgency
 from tests.conftest import portrait_jpeg
 
 SPEC = {"px_width": 413, "px_height": 531, "dpi": 300, "bg_color": "438EDB", "rule": "icao"}
@@ -88,7 +89,8 @@ async def test_a_preview_comes_back_with_its_checklist_and_a_finished_photo_is_m
 
 async def test_a_crashed_worker_is_replaced(worker):
     with pytest.raises(EngineCrashed):
-        await worker._run(os._exit, 3, limits=EngineLimits())  # the worker dies as if native code had crashed
+        # The worker dies as if native code had crashed.
+        await worker._run(os._exit, 3, limits=EngineLimits(), urgency=Urgency.CHECK)
     assert (await worker.inspect(portrait_jpeg())).problem is None
 
 
@@ -140,6 +142,67 @@ async def test_a_full_queue_is_busy_at_once_and_costs_no_engine_time(worker):
     assert [(await p).problem for p in photos] == [None, None]
     assert worker.pending == 0
     assert (await worker.inspect(portrait_jpeg(), limits)).problem is None
+
+
+async def _waiting(worker: EngineWorker, calls: int) -> None:
+    """Until ``calls`` calls are being made or wait for the engine (yields, not a timed wait)."""
+    while worker.pending < calls:
+        await asyncio.sleep(0)
+
+
+async def test_a_free_worker_takes_the_most_urgent_call_first(worker):
+    # One process, busy making an ID photo while another ID photo, face checks and a provider's
+    # finished photo wait: the finished photo (an order's delivery waits on it) is measured first,
+    # then the checks (people wait at a button) in the order they came, then the ID photo that came
+    # before them all. The pool's own queue would take them as they came.
+    finished, _ = await worker.make_id_photo(portrait_jpeg(), SPEC)  # started and warm
+    done: list[str] = []
+
+    def call(name: str, work: Awaitable[object]) -> asyncio.Future[object]:
+        future = asyncio.ensure_future(work)
+        future.add_done_callback(lambda _: done.append(name))
+        return future
+
+    photo = call("photo", worker.make_id_photo(portrait_jpeg(), SPEC))
+    await _waiting(worker, 1)
+    later = call("photo 2", worker.make_id_photo(portrait_jpeg(), SPEC))
+    first, second = call("check 1", worker.inspect(portrait_jpeg())), call("check 2", worker.inspect(_blank()))
+    result = call("result", worker.report(finished, "438EDB", "icao", (35.0, 45.0), checklist=False))
+    await _waiting(worker, 5)
+    await asyncio.gather(photo, later, first, second, result)
+    assert done == ["photo", "result", "check 1", "check 2", "photo 2"]
+    assert (first.result().problem, second.result().problem) == (None, "no_face")
+    assert result.result() == await worker.report(finished, "438EDB", "icao", (35.0, 45.0), checklist=False)
+
+
+async def test_a_call_cancelled_while_it_waits_gives_its_turn_to_the_next(worker):
+    await worker.inspect(portrait_jpeg())  # started and warm
+    photo = asyncio.ensure_future(worker.make_id_photo(portrait_jpeg(), SPEC))
+    await _waiting(worker, 1)
+    given_up = asyncio.ensure_future(worker.inspect(portrait_jpeg()))
+    kept = asyncio.ensure_future(worker.inspect(_blank()))
+    await _waiting(worker, 3)
+    given_up.cancel()
+    await photo
+    assert (await kept).problem == "no_face" and given_up.cancelled()
+    assert worker.pending == 0
+    # Nothing holds the process: a call after them is made at once.
+    assert (await worker.inspect(portrait_jpeg())).problem is None
+
+
+async def test_the_time_limit_counts_a_call_s_run_not_its_wait(worker):
+    # A face check allowed 0.2 s waits longer than that for the ID photo being made: it is not
+    # timed out while it waits (nor is the photo killed by its time-out), and runs in its time.
+    await worker.inspect(portrait_jpeg())  # started and warm
+    photo = asyncio.ensure_future(worker.make_id_photo(portrait_jpeg(), SPEC))
+    await _waiting(worker, 1)
+    started = asyncio.get_running_loop().time()
+    findings = await worker.inspect(portrait_jpeg(), EngineLimits(time_limit=0.2))
+    assert findings.problem is None and photo.done()
+    assert asyncio.get_running_loop().time() - started > 0.2  # it did wait longer than its limit
+    made, _ = await photo
+    with Image.open(io.BytesIO(made)) as img:
+        assert img.size == (413, 531)
 
 
 async def test_a_photo_over_its_time_limit_ends_the_worker_and_the_next_photo_works(worker):
