@@ -16,14 +16,17 @@ native code cannot be interrupted any other way.
 
 Calls wait here, not in the pool, and a free process takes the most urgent first (``Urgency``):
 measuring a provider's finished photo (an order's delivery waits on it), then a face check (a person
-waits at a button), then making an ID photo (a second or so); in the order they came within each.
-The pool's own queue is first come, first served: under load a delivery waited behind other
-people's face checks (docs/benchmarks.md). One event loop at a time uses a worker.
+waits at a button), then making an ID photo (a second or so); in the order they came within each,
+and a call that has waited its ``ALLOWANCE`` goes before those that came after it, whatever their
+urgency. The pool's own queue is first come, first served: a face check waited behind every ID photo
+of an album (docs/benchmarks.md). A process is free again when the pool is done with its call, not
+when the caller stops waiting for it. One event loop at a time uses a worker.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import enum
 import heapq
 import itertools
@@ -33,7 +36,7 @@ import os
 import threading
 import time
 from collections.abc import Callable, Mapping
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from functools import partial
@@ -65,6 +68,11 @@ class Urgency(enum.IntEnum):
     RESULT = 0  # a provider's finished photo measured for its caption: a delivery waits on it
     CHECK = 1  # the face check before an order: a person waits at a button
     PHOTO = 2  # an ID photo made here: a second or so of the engine
+
+
+#: How long a call may wait, from when it came, before calls that came after it no longer go first
+#: (seconds): the more urgent go first, and none waits without end while others keep coming.
+ALLOWANCE: Mapping[Urgency, float] = {Urgency.RESULT: 0.0, Urgency.CHECK: 2.0, Urgency.PHOTO: 30.0}
 
 
 @dataclass(frozen=True)
@@ -184,8 +192,9 @@ def _report(
 
 
 class EngineWorker:
-    def __init__(self, processes: int) -> None:
+    def __init__(self, processes: int, allowance: Mapping[Urgency, float] = ALLOWANCE) -> None:
         self.processes = processes
+        self.allowance = allowance
         self._pool: ProcessPoolExecutor | None = None
         self._lock = threading.Lock()
         #: Photos being made or waiting (in this event loop's process).
@@ -195,9 +204,9 @@ class EngineWorker:
         #: Whether its processes load the cut-out models as they start (see :meth:`warm`).
         self.warm_cutout = False
         #: Calls handed to the pool and not back yet (at most ``processes``); those waiting for a
-        #: process, most urgent first, then in the order they came; the loop they wait in.
+        #: process, by when their allowance runs out, then in the order they came; the loop they wait in.
         self._running = 0
-        self._waiting: list[tuple[int, int, asyncio.Future[None]]] = []
+        self._waiting: list[tuple[float, int, asyncio.Future[None]]] = []
         self._arrivals = itertools.count()
         self._loop: asyncio.AbstractEventLoop | None = None
 
@@ -233,27 +242,31 @@ class EngineWorker:
                 process.kill()
         pool.shutdown(wait=False, cancel_futures=True)
 
-    async def _turn(self, urgency: Urgency) -> None:
-        """Wait until a worker process is free for this call, behind the more urgent calls and
-        those of its urgency that came first; the caller then holds the process until it calls
-        :meth:`_hand_on`."""
+    async def _turn(self, urgency: Urgency) -> asyncio.AbstractEventLoop:
+        """Wait until a worker process is free for this call: behind calls whose allowance
+        (``allowance``) runs out before its own, from when each came. The caller then holds the
+        process until :meth:`_hand_on` is called for it; the running loop is returned."""
         loop = asyncio.get_running_loop()
         if loop is not self._loop:  # a new event loop (a test's): nothing of the last one waits
             self._loop, self._running, self._waiting = loop, 0, []
         if self._running < self.processes and not self._waiting:
             self._running += 1
-            return
+            return loop
         turn: asyncio.Future[None] = loop.create_future()
-        heapq.heappush(self._waiting, (urgency, next(self._arrivals), turn))
+        heapq.heappush(self._waiting, (loop.time() + self.allowance[urgency], next(self._arrivals), turn))
         try:
             await turn
         except asyncio.CancelledError:
             if turn.done() and not turn.cancelled():  # handed the process just as it was cancelled
-                self._hand_on()
+                self._hand_on(loop)
             raise
+        return loop
 
-    def _hand_on(self) -> None:
-        """A call is done with its process: the next waiting call takes it, or it is free."""
+    def _hand_on(self, loop: asyncio.AbstractEventLoop) -> None:
+        """A call is done with its process: the next waiting call takes it, or it is free. (A call
+        of an event loop gone since is nothing to this one.)"""
+        if loop is not self._loop:
+            return
         while self._waiting:
             _, _, turn = heapq.heappop(self._waiting)
             if not turn.done():  # not cancelled while it waited
@@ -261,17 +274,29 @@ class EngineWorker:
                 return
         self._running -= 1
 
+    def _handed_back(self, loop: asyncio.AbstractEventLoop, _done: Future[Any]) -> None:
+        """The pool is done with a call (answered, failed, cancelled before it ran, or its process
+        ended): only then is its process free, however long ago its caller stopped waiting (a
+        cancelled job; a time-out). Called in the pool's thread: handed to the loop's."""
+        with contextlib.suppress(RuntimeError):  # the loop is closed: nothing of it waits any more
+            loop.call_soon_threadsafe(self._hand_on, loop)
+
     async def _run(self, function: Callable[..., T], *args: Any, limits: EngineLimits, urgency: Urgency) -> T:
         if self.pending >= self.processes + limits.queue_limit:
             raise EngineBusy("local engine: queue full", provider="local")
         self.pending += 1
         self.started += 1
         try:
-            await self._turn(urgency)
+            loop = await self._turn(urgency)
             pool = self._executor()
             try:
-                work = asyncio.get_running_loop().run_in_executor(pool, partial(function, *args))
-                return await asyncio.wait_for(work, limits.time_limit)
+                try:
+                    work = pool.submit(function, *args)
+                except BaseException:
+                    self._hand_on(loop)
+                    raise
+                work.add_done_callback(partial(self._handed_back, loop))
+                return await asyncio.wait_for(asyncio.wrap_future(work), limits.time_limit)
             except TimeoutError as err:
                 log.error(
                     "a photo took the local engine more than %gs; its worker processes were ended", limits.time_limit
@@ -282,8 +307,6 @@ class EngineWorker:
                 log.error("the local engine's worker process died; a new one takes the next photo")
                 self._discard(pool, kill=False)
                 raise EngineCrashed("local engine worker died", provider="local") from err
-            finally:
-                self._hand_on()
         finally:
             self.pending -= 1
 

@@ -205,6 +205,58 @@ async def test_the_time_limit_counts_a_call_s_run_not_its_wait(worker):
         assert img.size == (413, 531)
 
 
+async def test_a_call_that_waited_its_allowance_goes_before_more_urgent_calls_that_came_later():
+    # None waits without end while more urgent calls keep coming: here an ID photo's allowance is
+    # nothing and a face check's a minute, so the ID photo that came first is made first.
+    worker = EngineWorker(1, allowance={Urgency.RESULT: 0.0, Urgency.CHECK: 60.0, Urgency.PHOTO: 0.0})
+    try:
+        await worker.inspect(portrait_jpeg())  # started and warm
+        done: list[str] = []
+        photo = asyncio.ensure_future(worker.make_id_photo(portrait_jpeg(), SPEC))
+        await _waiting(worker, 1)
+        later = asyncio.ensure_future(worker.make_id_photo(portrait_jpeg(), SPEC))
+        later.add_done_callback(lambda _: done.append("photo 2"))
+        await _waiting(worker, 2)
+        check = asyncio.ensure_future(worker.inspect(portrait_jpeg()))
+        check.add_done_callback(lambda _: done.append("check"))
+        await asyncio.gather(photo, later, check)
+        assert done == ["photo 2", "check"]
+    finally:
+        if worker._pool is not None:
+            worker._pool.shutdown(wait=True, cancel_futures=True)
+
+
+async def test_a_process_is_free_when_the_pool_is_done_with_a_call_not_when_its_caller_gives_up(worker):
+    # An ID photo's job is cancelled while the worker makes it (a job given up, a bot stopping): the
+    # process goes on with it, so a face check behind it waits for it in the bot's process. Handed to
+    # the pool at once, the check waited there, ran out of its time and killed the worker.
+    await worker.inspect(portrait_jpeg())  # started and warm
+    photo = asyncio.ensure_future(worker.make_id_photo(portrait_jpeg(), SPEC))
+    await _waiting(worker, 1)
+    photo.cancel()
+    started = asyncio.get_running_loop().time()
+    findings = await worker.inspect(portrait_jpeg(), EngineLimits(time_limit=0.2))
+    assert findings.problem is None and photo.cancelled()
+    assert asyncio.get_running_loop().time() - started > 0.2  # it waited for the photo being made
+
+
+async def test_a_call_handed_the_process_as_it_is_cancelled_hands_it_on():
+    worker = EngineWorker(1)
+    await worker._turn(Urgency.CHECK)  # holds the only process
+    first = asyncio.ensure_future(worker._turn(Urgency.CHECK))
+    second = asyncio.ensure_future(worker._turn(Urgency.PHOTO))
+    while len(worker._waiting) < 2:
+        await asyncio.sleep(0)
+    worker._hand_on(asyncio.get_running_loop())  # the process is free: the first waiting call takes it
+    first.cancel()  # before it could go on
+    with pytest.raises(asyncio.CancelledError):
+        await first
+    await asyncio.wait_for(second, 10)  # the process went on to it
+    assert (worker._running, worker._waiting) == (1, [])
+    worker._hand_on(asyncio.get_running_loop())
+    assert worker._running == 0
+
+
 async def test_a_photo_over_its_time_limit_ends_the_worker_and_the_next_photo_works(worker):
 
     await worker.inspect(portrait_jpeg())  # started and warm
