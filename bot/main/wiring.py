@@ -162,7 +162,8 @@ def _observers(*observers: Observer) -> Observer:
 
 async def _metrics_page(wiring: Wiring) -> bytes:
     figures = await stats.business(wiring.db)
-    return wiring.metrics.exposition(figures, wiring.health, wiring.accounts.uses)
+    engine = wiring.engine.pending if wiring.engine is not None else None
+    return wiring.metrics.exposition(figures, wiring.health, wiring.accounts.uses, engine)
 
 
 async def _provider_changed(get_wiring: Callable[[], Wiring], provider: str, problem: Problem | None) -> None:
@@ -267,6 +268,8 @@ async def open_wiring(app: PhotoBotApp, settings: Settings, db: Store, *, serve_
     )
     alerts = OperatorAlerts(app.bot, repos.users, settings.telegram.admin_ids)
     metrics = Metrics()
+    if engine is not None:
+        engine.waited = lambda urgency, seconds: metrics.engine_waited(urgency.name.lower(), seconds)
     #: Providers' state through the database, when other processes share it.
     shared = ProviderStates(db) if db.shared else None
     health = ProviderHealth(

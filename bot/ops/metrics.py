@@ -15,6 +15,9 @@ from providers.errors import ProviderError
 
 #: Seconds from Confirm to the delivered result: a local ID photo takes a few, a queue minutes.
 DURATION_BUCKETS = (2.0, 5.0, 10.0, 20.0, 30.0, 60.0, 120.0, 300.0, 600.0, 1800.0)
+#: Seconds a call waits for a local engine process: none when one is free, about a second behind an
+#: ID photo being made, longer only when the engine is saturated.
+ENGINE_WAIT_BUCKETS = (0.005, 0.025, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
 
 
 class Metrics:
@@ -49,6 +52,16 @@ class Metrics:
         self.uses_left = Gauge(
             "photobot_provider_uses_left", "Paid uses left, where the API tells", ["provider"], registry=r
         )
+        self.engine_wait = Histogram(
+            "photobot_engine_wait_seconds",
+            "Seconds a local engine call waited for a worker process, by what it was",
+            ["kind"],
+            buckets=ENGINE_WAIT_BUCKETS,
+            registry=r,
+        )
+        self.engine_pending = Gauge(
+            "photobot_engine_pending", "Local engine calls being made or waiting for a worker process", registry=r
+        )
 
     async def call(self, provider: str, error: ProviderError | None) -> None:
         self.provider_calls.labels(provider).inc()
@@ -58,8 +71,15 @@ class Metrics:
     def delivered(self, service: str, provider: str, seconds: float) -> None:
         self.job_duration.labels(service, provider).observe(seconds)
 
-    def exposition(self, figures: BusinessFigures, health: ProviderHealth, uses: Mapping[str, int]) -> bytes:
-        """The text format, with the gauges set from ``figures`` and the providers' state."""
+    def engine_waited(self, kind: str, seconds: float) -> None:
+        """A local engine call (``kind``: result, check or photo) waited ``seconds`` for a process."""
+        self.engine_wait.labels(kind).observe(seconds)
+
+    def exposition(
+        self, figures: BusinessFigures, health: ProviderHealth, uses: Mapping[str, int], engine_pending: int | None
+    ) -> bytes:
+        """The text format, with the gauges set from ``figures``, the providers' state and the local
+        engine's calls under way (None: no engine here)."""
         self.users.set(figures.users)
         for window, shown in figures.windows.items():
             self.active_users.labels(window).set(shown.active_users)
@@ -76,4 +96,6 @@ class Metrics:
             self.provider_down.labels(provider).set(1 if provider in down else 0)
         for provider, left in uses.items():
             self.uses_left.labels(provider).set(left)
+        if engine_pending is not None:
+            self.engine_pending.set(engine_pending)
         return generate_latest(self.registry)

@@ -209,6 +209,8 @@ class EngineWorker:
         self._waiting: list[tuple[float, int, asyncio.Future[None]]] = []
         self._arrivals = itertools.count()
         self._loop: asyncio.AbstractEventLoop | None = None
+        #: Told how long each call waited for a process (its urgency, seconds): the bot's metrics.
+        self.waited: Callable[[Urgency, float], None] | None = None
 
     def _executor(self) -> ProcessPoolExecutor:
         with self._lock:
@@ -249,17 +251,20 @@ class EngineWorker:
         loop = asyncio.get_running_loop()
         if loop is not self._loop:  # a new event loop (a test's): nothing of the last one waits
             self._loop, self._running, self._waiting = loop, 0, []
+        asked = loop.time()
         if self._running < self.processes and not self._waiting:
             self._running += 1
-            return loop
-        turn: asyncio.Future[None] = loop.create_future()
-        heapq.heappush(self._waiting, (loop.time() + self.allowance[urgency], next(self._arrivals), turn))
-        try:
-            await turn
-        except asyncio.CancelledError:
-            if turn.done() and not turn.cancelled():  # handed the process just as it was cancelled
-                self._hand_on(loop)
-            raise
+        else:
+            turn: asyncio.Future[None] = loop.create_future()
+            heapq.heappush(self._waiting, (asked + self.allowance[urgency], next(self._arrivals), turn))
+            try:
+                await turn
+            except asyncio.CancelledError:
+                if turn.done() and not turn.cancelled():  # handed the process just as it was cancelled
+                    self._hand_on(loop)
+                raise
+        if self.waited is not None:
+            self.waited(urgency, loop.time() - asked)
         return loop
 
     def _hand_on(self, loop: asyncio.AbstractEventLoop) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import httpx
 
 from bot.main.app import running
+from providers.localengine import available
 from tests.bot.flows import order_until_summary
 
 ADMIN = 9001  # telegram.admin_ids in the test settings
@@ -81,3 +82,11 @@ async def test_metrics_are_off_by_default_and_need_the_bearer_token(make_setting
         assert 'photobot_job_duration_seconds_count{provider="picwish",service="idphoto"} 2.0' in lines
         assert any(line.startswith('photobot_provider_calls_total{provider="picwish"} ') for line in lines)
         assert 'photobot_provider_down{provider="picwish"} 0.0' in lines
+        if available():  # the local engine checked each photo and measured each of PicWish's results
+            assert "photobot_engine_pending 0.0" in lines
+            for kind in ("check", "result"):
+                name = f'photobot_engine_wait_seconds_count{{kind="{kind}"}}'
+                (count,) = [line for line in lines if line.startswith(name)]
+                assert float(count.split()[1]) >= 2
+        else:
+            assert not any(line.startswith("photobot_engine_") for line in lines)
