@@ -264,7 +264,10 @@ class EngineWorker:
                     self._hand_on(loop)
                 raise
         if self.waited is not None:
-            self.waited(urgency, loop.time() - asked)
+            try:
+                self.waited(urgency, loop.time() - asked)
+            except Exception:  # a metric must not cost the call its process
+                log.exception("the local engine's wait could not be recorded")
         return loop
 
     def _hand_on(self, loop: asyncio.AbstractEventLoop) -> None:

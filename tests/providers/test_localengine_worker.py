@@ -257,6 +257,25 @@ async def test_a_call_handed_the_process_as_it_is_cancelled_hands_it_on():
     assert worker._running == 0
 
 
+async def test_each_call_tells_how_long_it_waited_and_a_failing_listener_costs_it_nothing(worker):
+    waits: list[tuple[Urgency, float]] = []
+    worker.waited = lambda urgency, seconds: waits.append((urgency, seconds))
+    await worker.inspect(portrait_jpeg())  # a process free: no wait
+    photo = asyncio.ensure_future(worker.make_id_photo(portrait_jpeg(), SPEC))
+    await _waiting(worker, 1)
+    await worker.inspect(portrait_jpeg())  # behind the photo being made
+    await photo
+    assert [urgency for urgency, _ in waits] == [Urgency.CHECK, Urgency.PHOTO, Urgency.CHECK]
+    assert waits[0][1] < 0.1 and waits[2][1] > waits[0][1]
+
+    def broken(_urgency: Urgency, _seconds: float) -> None:
+        raise RuntimeError("a metric that fails")
+
+    worker.waited = broken
+    assert (await worker.inspect(portrait_jpeg())).problem is None
+    assert (await worker.inspect(portrait_jpeg())).problem is None  # and the process was handed on
+
+
 async def test_a_photo_over_its_time_limit_ends_the_worker_and_the_next_photo_works(worker):
 
     await worker.inspect(portrait_jpeg())  # started and warm
