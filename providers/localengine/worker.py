@@ -62,8 +62,9 @@ IDLE_TRIM_SECONDS = 2.0
 _idle_trim: threading.Timer | None = None
 
 
-class Urgency(enum.IntEnum):
-    """Which waiting call a free worker process takes first (the lowest)."""
+class Urgency(enum.Enum):
+    """What a call to the engine is for: it sets how long the call may wait (``ALLOWANCE``), and
+    so which waiting call a free worker process takes first."""
 
     RESULT = 0  # a provider's finished photo measured for its caption: a delivery waits on it
     CHECK = 1  # the face check before an order: a person waits at a button
