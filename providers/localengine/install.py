@@ -121,12 +121,7 @@ class Pinned:
     @property
     def stored(self) -> str:
         """The SHA-256 of the file as it is stored in the models folder on this processor."""
-        form = self.form
-        if form == "quantise" and self.quantised is not None:
-            return self.quantised
-        if form == "halve" and self.half is not None:
-            return self.half
-        return self.sha256
+        return {"quantise": self.quantised, "halve": self.half}.get(self.form or "") or self.sha256
 
 
 _MP = "mediapipe/modules"
