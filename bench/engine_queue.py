@@ -58,8 +58,9 @@ async def run(args: argparse.Namespace) -> dict[str, list[float]]:
         checks.append(asyncio.ensure_future(check()))
     waits = list(await asyncio.gather(*checks))
     done = await asyncio.gather(*album)
-    if worker._pool is not None:
-        worker._pool.shutdown(wait=True)
+    close = getattr(worker, "close", None)  # an older tree's worker (--tree) is ended with its interpreter
+    if close is not None:
+        close()
     return {"checks": waits, "album": [max(done)]}
 
 

@@ -138,7 +138,7 @@ def make_providers(settings: Settings) -> dict[str, TaskProvider[Any]]:
 
 
 def local_engine(settings: Settings) -> EngineWorker | None:
-    """The local engine's worker pool (face checks, measurements, local ID photos), or None when
+    """The local engine's worker processes (face checks, measurements, local ID photos), or None when
     its models are not installed. Its processes start now and load the models (EngineWorker.warm)."""
     from providers.localengine import available
 

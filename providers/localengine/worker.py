@@ -5,39 +5,36 @@ fraction of a second. In a worker process that memory stays out of the bot's pro
 then holds a thousand pending jobs in well under 200 MB), the bot's event loop never waits
 on the engine, and a crash in native code costs one photo, not the bot.
 
-The pool lives as long as the interpreter. The bot starts it with the engine (``warm``), and
-each worker process loads the models as it starts, so the first photo after a start is as quick
-as any; elsewhere (a test suite that never checks a face) it starts on first use.
+The processes live as long as the interpreter (``process.EngineProcess``: each answers calls over a
+socket that the bot's event loop reads itself). The bot starts them with the engine (``warm``), and
+each loads the models as it starts, so the first photo after a start is as quick as any; elsewhere
+(a test suite that never checks a face) a process starts on first use.
 
 Every call is bounded: at most ``queue_limit`` photos wait behind those being made (more is
 "busy, try again", at once and for free), and a photo that takes longer than ``time_limit``
-seconds ends the worker processes (a new pool takes the next photo), since a process busy in
-native code cannot be interrupted any other way.
+seconds ends its process (the next call starts a new one), since a process busy in native code
+cannot be interrupted any other way; the other processes go on with their photos.
 
-Calls wait here, not in the pool, and a free process takes the most urgent first (``Urgency``):
-measuring a provider's finished photo (an order's delivery waits on it), then a face check (a person
-waits at a button), then making an ID photo (a second or so); in the order they came within each,
-and a call that has waited its ``ALLOWANCE`` goes before those that came after it, whatever their
-urgency. The pool's own queue is first come, first served: a face check waited behind every ID photo
-of an album (docs/benchmarks.md). A process is free again when the pool is done with its call, not
-when the caller stops waiting for it. One event loop at a time uses a worker.
+Calls wait here, and a free process takes the most urgent first (``Urgency``): measuring a
+provider's finished photo (an order's delivery waits on it), then a face check (a person waits at a
+button), then making an ID photo (a second or so); in the order they came within each, and a call
+that has waited its ``ALLOWANCE`` goes before those that came after it, whatever their urgency.
+First come, first served, a face check waited behind every ID photo of an album
+(docs/benchmarks.md). A process is free again when it has answered its call, not when the caller
+stops waiting for it. One event loop at a time uses a worker.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import enum
 import heapq
 import itertools
 import logging
-import multiprocessing
 import os
 import threading
 import time
 from collections.abc import Callable, Mapping
-from concurrent.futures import Future, ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -45,6 +42,7 @@ from typing import Any, TypeVar
 
 from providers.errors import EngineBusy, EngineCrashed, EngineTimeout, ProviderDomainError
 from providers.localengine.findings import FaceFindings
+from providers.localengine.process import EngineProcess, ProcessEnded
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -192,11 +190,20 @@ def _report(
     return report_of(data, bg_color, rule, mm) if checklist else placement_of(data, bg_color, rule)
 
 
+class _Slot:
+    """One of the worker's processes: None until started, and again once it has ended (the next call
+    starts another). ``busy``: the event loop whose call it is answering."""
+
+    def __init__(self) -> None:
+        self.process: EngineProcess | None = None
+        self.busy: asyncio.AbstractEventLoop | None = None
+
+
 class EngineWorker:
     def __init__(self, processes: int, allowance: Mapping[Urgency, float] = ALLOWANCE) -> None:
         self.processes = processes
         self.allowance = allowance
-        self._pool: ProcessPoolExecutor | None = None
+        self._slots = [_Slot() for _ in range(processes)]
         self._lock = threading.Lock()
         #: Photos being made or waiting (in this event loop's process).
         self.pending = 0
@@ -204,74 +211,89 @@ class EngineWorker:
         self.started = 0
         #: Whether its processes load the cut-out models as they start (see :meth:`warm`).
         self.warm_cutout = False
-        #: Calls handed to the pool and not back yet (at most ``processes``); those waiting for a
-        #: process, by when their allowance runs out, then in the order they came; the loop they wait in.
-        self._running = 0
-        self._waiting: list[tuple[float, int, asyncio.Future[None]]] = []
+        #: Processes free for a call; calls waiting for one, by when their allowance runs out, then in
+        #: the order they came; the loop they wait in.
+        self._free: list[_Slot] = list(self._slots)
+        self._waiting: list[tuple[float, int, asyncio.Future[_Slot]]] = []
         self._arrivals = itertools.count()
         self._loop: asyncio.AbstractEventLoop | None = None
         #: Told how long each call waited for a process (its urgency, seconds): the bot's metrics.
         self.waited: Callable[[Urgency, float], None] | None = None
 
-    def _executor(self) -> ProcessPoolExecutor:
+    def _started(self, slot: _Slot) -> EngineProcess:
+        """The slot's process, started now if it has none."""
         with self._lock:
-            if self._pool is None:
-                # spawn: a fork of the bot would copy its event loop, sockets and threads.
-                self._pool = ProcessPoolExecutor(
-                    self.processes,
-                    mp_context=multiprocessing.get_context("spawn"),
-                    initializer=_start,
-                    initargs=(os.getpid(), self.warm_cutout),
-                )
-            return self._pool
+            if slot.process is None:
+                slot.process = EngineProcess(_start, (os.getpid(), self.warm_cutout))
+            return slot.process
 
     def warm(self, *, cutout: bool) -> None:
         """Start the worker processes now, without waiting for them: each loads the face models as
         it starts, while the bot connects, instead of during its first photo, and the cut-out
         models too with ``cutout`` (where the local engine makes ID photos)."""
         self.warm_cutout = self.warm_cutout or cutout
-        pool = self._executor()
-        for _ in range(self.processes):
-            pool.submit(int)  # the pool starts its processes on the first task
+        for slot in self._slots:
+            self._started(slot)
 
-    def _discard(self, pool: ProcessPoolExecutor, *, kill: bool) -> None:
-        """Stop using ``pool``; with ``kill``, end its processes (photos in them fail as crashed)."""
+    def pids(self) -> list[int]:
+        """The process ids of the worker's processes running now."""
+        return [slot.process.pid for slot in self._slots if slot.process is not None and slot.process.pid]
+
+    def close(self) -> None:
+        """End the worker's processes and wait for them (a test's or a benchmark's end; the bot's
+        interpreter ends them on exit). A later call starts new ones."""
         with self._lock:
-            if self._pool is pool:
-                self._pool = None
-        if kill:
-            # The executor has no way to stop one task, so its processes are ended directly.
-            for process in list(getattr(pool, "_processes", {}).values()):
-                process.kill()
-        pool.shutdown(wait=False, cancel_futures=True)
+            for slot in self._slots:
+                if slot.process is not None:
+                    slot.process.close()
+                slot.process = None
 
-    async def _turn(self, urgency: Urgency) -> asyncio.AbstractEventLoop:
+    def _ended(self, slot: _Slot) -> None:
+        """The slot's process is gone (killed, crashed, or its answer lost): the next call starts another."""
+        with self._lock:
+            if slot.process is not None:
+                slot.process.kill()
+                slot.process.reap()
+                slot.process = None
+
+    def _on_loop(self, loop: asyncio.AbstractEventLoop) -> None:
+        """A new event loop (a test's) uses the worker: nothing of the last one waits any more, and a
+        process still answering one of its calls would answer no one, so it is ended."""
+        if loop is self._loop:
+            return
+        self._loop, self._waiting = loop, []
+        for slot in self._slots:
+            if slot.busy is not None:
+                self._ended(slot)
+                slot.busy = None
+        self._free = list(self._slots)
+
+    async def _turn(self, urgency: Urgency) -> tuple[asyncio.AbstractEventLoop, _Slot]:
         """Wait until a worker process is free for this call: behind calls whose allowance
         (``allowance``) runs out before its own, from when each came. The caller then holds the
-        process until :meth:`_hand_on` is called for it; the running loop is returned."""
+        process until :meth:`_hand_on` is called for it; the running loop is returned with it."""
         loop = asyncio.get_running_loop()
-        if loop is not self._loop:  # a new event loop (a test's): nothing of the last one waits
-            self._loop, self._running, self._waiting = loop, 0, []
+        self._on_loop(loop)
         asked = loop.time()
-        if self._running < self.processes and not self._waiting:
-            self._running += 1
+        if self._free and not self._waiting:
+            slot = self._free.pop()
         else:
-            turn: asyncio.Future[None] = loop.create_future()
+            turn: asyncio.Future[_Slot] = loop.create_future()
             heapq.heappush(self._waiting, (asked + self.allowance[urgency], next(self._arrivals), turn))
             try:
-                await turn
+                slot = await turn
             except asyncio.CancelledError:
                 if turn.done() and not turn.cancelled():  # handed the process just as it was cancelled
-                    self._hand_on(loop)
+                    self._hand_on(loop, turn.result())
                 raise
         if self.waited is not None:
             try:
                 self.waited(urgency, loop.time() - asked)
             except Exception:  # a metric must not cost the call its process
                 log.exception("the local engine's wait could not be recorded")
-        return loop
+        return loop, slot
 
-    def _hand_on(self, loop: asyncio.AbstractEventLoop) -> None:
+    def _hand_on(self, loop: asyncio.AbstractEventLoop, slot: _Slot) -> None:
         """A call is done with its process: the next waiting call takes it, or it is free. (A call
         of an event loop gone since is nothing to this one.)"""
         if loop is not self._loop:
@@ -279,16 +301,18 @@ class EngineWorker:
         while self._waiting:
             _, _, turn = heapq.heappop(self._waiting)
             if not turn.done():  # not cancelled while it waited
-                turn.set_result(None)
+                turn.set_result(slot)
                 return
-        self._running -= 1
+        self._free.append(slot)
 
-    def _handed_back(self, loop: asyncio.AbstractEventLoop, _done: Future[Any]) -> None:
-        """The pool is done with a call (answered, failed, cancelled before it ran, or its process
-        ended): only then is its process free, however long ago its caller stopped waiting (a
-        cancelled job; a time-out). Called in the pool's thread: handed to the loop's."""
-        with contextlib.suppress(RuntimeError):  # the loop is closed: nothing of it waits any more
-            loop.call_soon_threadsafe(self._hand_on, loop)
+    def _answered(self, loop: asyncio.AbstractEventLoop, slot: _Slot, call: asyncio.Task[Any]) -> None:
+        """The process is done with a call (answered, failed, or ended): only then is it free, however
+        long ago its caller stopped waiting for it (a cancelled job; a time-out). A call cancelled
+        half-way (its event loop closing) left its answer in the socket: that process is ended."""
+        slot.busy = None
+        if call.cancelled() or isinstance(call.exception(), ProcessEnded):
+            self._ended(slot)
+        self._hand_on(loop, slot)
 
     async def _run(self, function: Callable[..., T], *args: Any, limits: EngineLimits, urgency: Urgency) -> T:
         if self.pending >= self.processes + limits.queue_limit:
@@ -296,25 +320,24 @@ class EngineWorker:
         self.pending += 1
         self.started += 1
         try:
-            loop = await self._turn(urgency)
-            pool = self._executor()
+            loop, slot = await self._turn(urgency)
             try:
-                try:
-                    work = pool.submit(function, *args)
-                except BaseException:
-                    self._hand_on(loop)
-                    raise
-                work.add_done_callback(partial(self._handed_back, loop))
-                return await asyncio.wait_for(asyncio.wrap_future(work), limits.time_limit)
+                process = self._started(slot)
+            except BaseException:
+                self._hand_on(loop, slot)
+                raise
+            slot.busy = loop
+            call = loop.create_task(process.call(function, *args))
+            call.add_done_callback(partial(self._answered, loop, slot))
+            try:
+                result: T = await asyncio.wait_for(asyncio.shield(call), limits.time_limit)
+                return result
             except TimeoutError as err:
-                log.error(
-                    "a photo took the local engine more than %gs; its worker processes were ended", limits.time_limit
-                )
-                self._discard(pool, kill=True)
+                log.error("a photo took the local engine more than %gs; its process was ended", limits.time_limit)
+                process.kill()
                 raise EngineTimeout("local engine: time limit", provider="local") from err
-            except BrokenProcessPool as err:
+            except ProcessEnded as err:
                 log.error("the local engine's worker process died; a new one takes the next photo")
-                self._discard(pool, kill=False)
                 raise EngineCrashed("local engine worker died", provider="local") from err
         finally:
             self.pending -= 1
@@ -357,7 +380,7 @@ _shared_lock = threading.Lock()
 
 
 def shared_worker(processes: int = 1) -> EngineWorker:
-    """The process-wide worker pool (its size is fixed by the first caller)."""
+    """The process-wide engine worker (its number of processes is fixed by the first caller)."""
     global _shared
     with _shared_lock:
         if _shared is None:

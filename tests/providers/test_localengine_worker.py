@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import io
-import multiprocessing.connection
 import os
 import signal
 import subprocess
 import sys
 import textwrap
+import threading
 from collections.abc import Awaitable
 
 import pytest
@@ -30,12 +30,25 @@ def _blank() -> bytes:
     return out.getvalue()
 
 
+def _running(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0] != "Z"  # an exited, unreaped one is gone
+    except FileNotFoundError:
+        return False
+
+
+async def _gone(pid: int) -> None:
+    """Until the process has ended (polled: the OS tells no other process when it does)."""
+    while _running(pid):
+        await asyncio.sleep(0.05)
+
+
 @pytest.fixture
 async def worker():
     engine = EngineWorker(1)
     yield engine
-    if engine._pool is not None:
-        engine._pool.shutdown(wait=True, cancel_futures=True)
+    engine.close()
 
 
 async def test_faces_and_photos_come_back_from_the_worker(worker):
@@ -103,31 +116,19 @@ async def test_the_worker_leaves_when_the_bot_is_killed():
         async def main():
             engine = shared_worker(1)
             assert (await engine.inspect(portrait_jpeg())).problem is None
-            print(*engine._pool._processes, flush=True)
+            print(*engine.pids(), flush=True)
             await asyncio.sleep(600)
 
         asyncio.run(main())
     """)
 
-    def running() -> bool:
-        try:
-            with open(f"/proc/{pid}/stat") as stat:
-                return stat.read().rsplit(")", 1)[1].split()[0] != "Z"  # an exited, unreaped one is gone
-        except FileNotFoundError:
-            return False
-
     bot = await asyncio.create_subprocess_exec(sys.executable, "-c", script, stdout=asyncio.subprocess.PIPE)
     line = await asyncio.wait_for(bot.stdout.readline(), 60)
     (pid,) = [int(p) for p in line.split()]
-    assert running()
+    assert _running(pid)
     bot.send_signal(signal.SIGKILL)
     await bot.wait()
-
-    async def gone() -> None:
-        while running():
-            await asyncio.sleep(0.1)
-
-    await asyncio.wait_for(gone(), 10)
+    await asyncio.wait_for(_gone(pid), 10)
 
 
 async def test_a_full_queue_is_busy_at_once_and_costs_no_engine_time(worker):
@@ -154,7 +155,7 @@ async def test_a_free_worker_takes_the_most_urgent_call_first(worker):
     # One process, busy making an ID photo while another ID photo, face checks and a provider's
     # finished photo wait: the finished photo (an order's delivery waits on it) is measured first,
     # then the checks (people wait at a button) in the order they came, then the ID photo that came
-    # before them all. The pool's own queue would take them as they came.
+    # before them all. First come, first served would take them as they came.
     finished, _ = await worker.make_id_photo(portrait_jpeg(), SPEC)  # started and warm
     done: list[str] = []
 
@@ -222,14 +223,14 @@ async def test_a_call_that_waited_its_allowance_goes_before_more_urgent_calls_th
         await asyncio.gather(photo, later, check)
         assert done == ["photo 2", "check"]
     finally:
-        if worker._pool is not None:
-            worker._pool.shutdown(wait=True, cancel_futures=True)
+        worker.close()
 
 
-async def test_a_process_is_free_when_the_pool_is_done_with_a_call_not_when_its_caller_gives_up(worker):
+async def test_a_process_is_free_when_it_has_answered_a_call_not_when_its_caller_gives_up(worker):
     # An ID photo's job is cancelled while the worker makes it (a job given up, a bot stopping): the
-    # process goes on with it, so a face check behind it waits for it in the bot's process. Handed to
-    # the pool at once, the check waited there, ran out of its time and killed the worker.
+    # process goes on with it, so a face check behind it waits for it in the bot's process. (Handed to
+    # a process pool at once, the check waited in the pool's queue, ran out of its time and killed
+    # the worker.)
     await worker.inspect(portrait_jpeg())  # started and warm
     photo = asyncio.ensure_future(worker.make_id_photo(portrait_jpeg(), SPEC))
     await _waiting(worker, 1)
@@ -242,19 +243,19 @@ async def test_a_process_is_free_when_the_pool_is_done_with_a_call_not_when_its_
 
 async def test_a_call_handed_the_process_as_it_is_cancelled_hands_it_on():
     worker = EngineWorker(1)
-    await worker._turn(Urgency.CHECK)  # holds the only process
+    loop, slot = await worker._turn(Urgency.CHECK)  # holds the only process
     first = asyncio.ensure_future(worker._turn(Urgency.CHECK))
     second = asyncio.ensure_future(worker._turn(Urgency.PHOTO))
     while len(worker._waiting) < 2:
         await asyncio.sleep(0)
-    worker._hand_on(asyncio.get_running_loop())  # the process is free: the first waiting call takes it
+    worker._hand_on(loop, slot)  # the process is free: the first waiting call takes it
     first.cancel()  # before it could go on
     with pytest.raises(asyncio.CancelledError):
         await first
-    await asyncio.wait_for(second, 10)  # the process went on to it
-    assert (worker._running, worker._waiting) == (1, [])
-    worker._hand_on(asyncio.get_running_loop())
-    assert worker._running == 0
+    assert await asyncio.wait_for(second, 10) == (loop, slot)  # the process went on to it
+    assert (worker._free, worker._waiting) == ([], [])
+    worker._hand_on(loop, slot)
+    assert worker._free == [slot]
 
 
 async def test_each_call_tells_how_long_it_waited_and_a_failing_listener_costs_it_nothing(worker):
@@ -279,13 +280,13 @@ async def test_each_call_tells_how_long_it_waited_and_a_failing_listener_costs_i
 async def test_a_photo_over_its_time_limit_ends_the_worker_and_the_next_photo_works(worker):
 
     await worker.inspect(portrait_jpeg())  # started and warm
-    (process,) = worker._pool._processes.values()
+    (stuck,) = worker.pids()
     with pytest.raises(EngineTimeout):
         await worker.make_id_photo(portrait_jpeg(), SPEC, EngineLimits(time_limit=0.001))
-    # The stuck process is gone, not left working. Its sentinel (a pipe the OS closes when the process
-    # ends) says so; is_alive() would race the pool's own thread for the exit status (waitpid).
-    assert multiprocessing.connection.wait([process.sentinel], timeout=30) == [process.sentinel]
+    # The stuck process is gone, not left working, and the next call has a new one.
     assert (await worker.inspect(portrait_jpeg())).problem is None
+    assert worker.pids() != [stuck]
+    await asyncio.wait_for(_gone(stuck), 10)
 
 
 @pytest.mark.parametrize("cutout", [False, True])
@@ -306,3 +307,67 @@ def test_a_worker_loads_the_cut_out_models_only_where_it_makes_id_photos(cutout)
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120)
     assert done.stdout.split() == [("2" if cutout else "0"), "True"]
+
+
+async def test_a_time_out_ends_only_its_own_process():
+    # Two processes: one runs past its time limit, the other's photo, made meanwhile, comes back.
+    worker = EngineWorker(2)
+    try:
+        worker.warm(cutout=True)
+        await asyncio.gather(worker.inspect(portrait_jpeg()), worker.inspect(portrait_jpeg()))  # both started
+        before = set(worker.pids())
+        other = asyncio.ensure_future(worker.make_id_photo(portrait_jpeg(), SPEC))
+        await _waiting(worker, 1)
+        with pytest.raises(EngineTimeout):
+            await worker.make_id_photo(portrait_jpeg(), SPEC, EngineLimits(time_limit=0.001))
+        made, _ = await other
+        with Image.open(io.BytesIO(made)) as img:
+            assert img.size == (413, 531)
+        assert len(before & set(worker.pids())) == 1  # the other process is the one it was
+    finally:
+        worker.close()
+
+
+class _Unpicklable(Exception):
+    def __init__(self, a: int, b: int) -> None:  # pickle rebuilds an exception from its args alone
+        super().__init__(a)
+
+
+def _fails(kind: str) -> None:
+    if kind == "value":
+        raise ValueError("not a photo")
+    raise _Unpicklable(1, 2)
+
+
+async def test_what_the_engine_raises_comes_back_with_its_traceback(worker):
+    with pytest.raises(ValueError, match="not a photo") as raised:
+        await worker._run(_fails, "value", limits=EngineLimits(), urgency=Urgency.CHECK)
+    assert "in _fails" in raised.value.__notes__[-1]  # where in the engine's process
+    with pytest.raises(RuntimeError, match="_Unpicklable: 1"):
+        await worker._run(_fails, "other", limits=EngineLimits(), urgency=Urgency.CHECK)
+    assert (await worker.inspect(portrait_jpeg())).problem is None  # the process answers on
+
+
+def test_a_call_left_in_an_event_loop_that_closed_leaves_no_process_answering_no_one():
+    worker = EngineWorker(1)
+    try:
+        first = asyncio.new_event_loop()
+        first.run_until_complete(worker.inspect(portrait_jpeg()))  # started and warm
+        (old,) = worker.pids()
+        left = first.create_task(worker.make_id_photo(portrait_jpeg(), SPEC))
+        first.run_until_complete(asyncio.sleep(0.05))  # the photo is being made when the loop closes
+        first.set_exception_handler(lambda _loop, _context: None)  # its tasks are dropped unfinished
+        first.close()
+        assert not left.done()
+        findings = asyncio.run(worker.inspect(portrait_jpeg()))
+        assert findings.problem is None and worker.pids() != [old]
+        asyncio.run(_gone(old))
+    finally:
+        worker.close()
+
+
+async def test_a_call_takes_no_thread_in_the_bot_s_process(worker):
+    await worker.inspect(portrait_jpeg())
+    threads = threading.active_count()
+    await asyncio.gather(*(worker.inspect(portrait_jpeg()) for _ in range(3)))
+    assert threading.active_count() == threads

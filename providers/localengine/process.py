@@ -1,0 +1,154 @@
+"""One process of the local engine, and the calls it answers over a socket.
+
+A call is a function and its arguments, pickled and framed (an 8-byte length, then the pickle) down
+a Unix socket pair; the process answers each with one frame: the function's value, or the exception
+it raised. In the bot's process the event loop itself sends and reads (``loop.sock_sendall``,
+``loop.sock_recv``), so a call costs no thread. ``concurrent.futures.ProcessPoolExecutor``, used
+before, moved every call through two threads of its own (a queue feeder, a result reader), each
+waiting for the GIL from a busy event loop, about 0.3 ms of the bot's CPU a call more
+(docs/benchmarks.md); and it could stop a call running too long only by ending every process.
+
+A process answers one call at a time, in the order they come; the caller (``worker.EngineWorker``)
+sends the next only once the last is answered.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import multiprocessing
+import pickle
+import signal
+import socket
+import struct
+import traceback
+from collections.abc import Callable
+from typing import Any
+
+#: The frame's header: the pickle's length.
+_HEADER = struct.Struct("!Q")
+#: How much one read from the socket takes at most.
+_READ = 1 << 16
+
+
+class ProcessEnded(Exception):
+    """The engine process ended (killed, or crashed in native code) before it answered."""
+
+
+def _frame(value: Any) -> bytes:
+    data = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
+    return _HEADER.pack(len(data)) + data
+
+
+def _receive(sock: socket.socket) -> bytes | None:
+    """The next frame's pickle, read blocking (in the engine's process); None at the end of the stream."""
+    head = _exactly(sock, _HEADER.size)
+    if head is None:
+        return None
+    body = _exactly(sock, _HEADER.unpack(head)[0])
+    if body is None:
+        raise EOFError("the socket closed inside a frame")
+    return body
+
+
+def _exactly(sock: socket.socket, size: int) -> bytes | None:
+    buffer = bytearray(size)
+    view = memoryview(buffer)
+    got = 0
+    while got < size:
+        count = sock.recv_into(view[got:])
+        if count == 0:
+            return None
+        got += count
+    return bytes(buffer)
+
+
+def _answer(function: Callable[..., Any], args: tuple[Any, ...]) -> bytes:
+    """The framed answer to one call: ``(True, value)``, or ``(False, exception)`` with the
+    traceback of the engine's process as a note; an answer that cannot be pickled is an error."""
+    try:
+        return _frame((True, function(*args)))
+    except BaseException as err:  # noqa: BLE001 - every failure is the caller's to see
+        err.add_note("".join(traceback.format_exception(err)))
+        try:
+            framed = _frame((False, err))
+            pickle.loads(framed[_HEADER.size :])  # one that cannot be rebuilt would fail in the bot
+            return framed
+        except Exception:  # noqa: BLE001 - whatever fails to pickle or rebuild, it is sent as its text
+            return _frame((False, RuntimeError(f"{type(err).__name__}: {err}\n{err.__notes__[-1]}")))
+
+
+def _serve(sock: socket.socket, initializer: Callable[..., None], initargs: tuple[Any, ...]) -> None:
+    """The engine process: run ``initializer``, then answer calls until the bot's end of the socket
+    closes. Ctrl-C in the bot's terminal reaches every process of its group: the bot, not the
+    engine, decides when the engine stops."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    initializer(*initargs)
+    with sock:
+        while (request := _receive(sock)) is not None:
+            function, args = pickle.loads(request)
+            sock.sendall(_answer(function, args))
+
+
+class EngineProcess:
+    """A spawned engine process (spawn: a fork of the bot would copy its event loop, sockets and
+    threads), a daemon: the interpreter ends it on exit."""
+
+    def __init__(self, initializer: Callable[..., None], initargs: tuple[Any, ...]) -> None:
+        ours, theirs = socket.socketpair()
+        context = multiprocessing.get_context("spawn")
+        self._process = context.Process(
+            target=_serve, args=(theirs, initializer, initargs), name="photobot-engine", daemon=True
+        )
+        try:
+            self._process.start()
+        finally:
+            theirs.close()
+        ours.setblocking(False)
+        self._sock = ours
+
+    @property
+    def pid(self) -> int | None:
+        return self._process.pid
+
+    async def call(self, function: Callable[..., Any], *args: Any) -> Any:
+        """``function(*args)`` run in the process; raises what it raised, or ProcessEnded. Not to be
+        cancelled half-way: the answer would be left in the socket (the caller shields the call)."""
+        loop = asyncio.get_running_loop()
+        try:
+            await loop.sock_sendall(self._sock, _frame((function, args)))
+            head = await loop.sock_recv(self._sock, _READ)
+            while 0 < len(head) < _HEADER.size:
+                more = await loop.sock_recv(self._sock, _READ)
+                if not more:
+                    break
+                head += more
+        except (BrokenPipeError, ConnectionResetError) as err:
+            raise ProcessEnded("the engine process ended") from err
+        if len(head) < _HEADER.size:
+            raise ProcessEnded("the engine process ended")
+        size = _HEADER.unpack_from(head)[0]
+        answer = bytearray(head[_HEADER.size :])
+        while len(answer) < size:
+            more = await loop.sock_recv(self._sock, _READ)
+            if not more:
+                raise ProcessEnded("the engine process ended in the middle of its answer")
+            answer += more
+        ok, value = pickle.loads(answer)
+        if not ok:
+            raise value
+        return value
+
+    def kill(self) -> None:
+        """End the process now (a call in it raises ProcessEnded), and close the socket once it has."""
+        self._process.kill()
+
+    def close(self) -> None:
+        """End the process, wait for it, and close the socket."""
+        self._process.kill()
+        self._process.join()
+        self._sock.close()
+
+    def reap(self) -> None:
+        """Collect the exit of a process that has ended (no zombie left), and close the socket."""
+        self._process.join(timeout=0)
+        self._sock.close()
