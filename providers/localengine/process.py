@@ -62,10 +62,12 @@ def _exactly(sock: socket.socket, size: int) -> bytes | None:
     return bytes(buffer)
 
 
-def _answer(function: Callable[..., Any], args: tuple[Any, ...]) -> bytes:
-    """The framed answer to one call: ``(True, value)``, or ``(False, exception)`` with the
-    traceback of the engine's process as a note; an answer that cannot be pickled is an error."""
+def _answer(request: bytes) -> bytes:
+    """The framed answer to one call (a pickled function and its arguments): ``(True, value)``, or
+    ``(False, exception)`` with the traceback of the engine's process as a note, whatever failed (the
+    request's unpickling too: the process answers on); an answer that cannot be pickled is an error."""
     try:
+        function, args = pickle.loads(request)
         return _frame((True, function(*args)))
     except BaseException as err:  # noqa: BLE001 - every failure is the caller's to see
         err.add_note("".join(traceback.format_exception(err)))
@@ -85,8 +87,7 @@ def _serve(sock: socket.socket, initializer: Callable[..., None], initargs: tupl
     initializer(*initargs)
     with sock:
         while (request := _receive(sock)) is not None:
-            function, args = pickle.loads(request)
-            sock.sendall(_answer(function, args))
+            sock.sendall(_answer(request))
 
 
 class EngineProcess:
@@ -101,10 +102,16 @@ class EngineProcess:
         )
         try:
             self._process.start()
+        except BaseException:
+            ours.close()
+            raise
         finally:
             theirs.close()
         ours.setblocking(False)
         self._sock = ours
+        #: Whether :meth:`kill` ended it: an answer that came all the same is not to be trusted to
+        #: the next call, the process being gone.
+        self.killed = False
 
     @property
     def pid(self) -> int | None:
@@ -116,39 +123,36 @@ class EngineProcess:
         loop = asyncio.get_running_loop()
         try:
             await loop.sock_sendall(self._sock, _frame((function, args)))
-            head = await loop.sock_recv(self._sock, _READ)
-            while 0 < len(head) < _HEADER.size:
+            answer = bytearray()
+            size = None
+            while size is None or len(answer) < _HEADER.size + size:
                 more = await loop.sock_recv(self._sock, _READ)
                 if not more:
-                    break
-                head += more
+                    raise ProcessEnded("the engine process ended before it answered")
+                answer += more
+                if size is None and len(answer) >= _HEADER.size:
+                    size = _HEADER.unpack_from(answer)[0]
         except (BrokenPipeError, ConnectionResetError) as err:
             raise ProcessEnded("the engine process ended") from err
-        if len(head) < _HEADER.size:
-            raise ProcessEnded("the engine process ended")
-        size = _HEADER.unpack_from(head)[0]
-        answer = bytearray(head[_HEADER.size :])
-        while len(answer) < size:
-            more = await loop.sock_recv(self._sock, _READ)
-            if not more:
-                raise ProcessEnded("the engine process ended in the middle of its answer")
-            answer += more
-        ok, value = pickle.loads(answer)
+        ok, value = pickle.loads(memoryview(answer)[_HEADER.size :])
         if not ok:
             raise value
         return value
 
     def kill(self) -> None:
-        """End the process now (a call in it raises ProcessEnded), and close the socket once it has."""
+        """End the process now: a call in it raises ProcessEnded (:meth:`reap` then closes the socket)."""
+        self.killed = True
         self._process.kill()
 
     def close(self) -> None:
-        """End the process, wait for it, and close the socket."""
+        """End the process, wait for it, and close the socket (no call may be waiting on it)."""
+        self.killed = True
         self._process.kill()
         self._process.join()
         self._sock.close()
 
     def reap(self) -> None:
-        """Collect the exit of a process that has ended (no zombie left), and close the socket."""
+        """Close the socket, and collect the exit of the process if it has ended (else multiprocessing
+        collects it as it starts the next one)."""
         self._process.join(timeout=0)
         self._sock.close()

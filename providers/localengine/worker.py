@@ -241,12 +241,15 @@ class EngineWorker:
 
     def close(self) -> None:
         """End the worker's processes and wait for them (a test's or a benchmark's end; the bot's
-        interpreter ends them on exit). A later call starts new ones."""
+        interpreter ends them on exit). A process answering a call is killed, and that call ends it
+        (its socket is still awaited there). A later call starts new ones."""
         with self._lock:
             for slot in self._slots:
-                if slot.process is not None:
+                if slot.process is not None and slot.busy is not None:
+                    slot.process.kill()
+                elif slot.process is not None:
                     slot.process.close()
-                slot.process = None
+                    slot.process = None
 
     def _ended(self, slot: _Slot) -> None:
         """The slot's process is gone (killed, crashed, or its answer lost): the next call starts another."""
@@ -305,12 +308,15 @@ class EngineWorker:
                 return
         self._free.append(slot)
 
-    def _answered(self, loop: asyncio.AbstractEventLoop, slot: _Slot, call: asyncio.Task[Any]) -> None:
+    def _answered(
+        self, loop: asyncio.AbstractEventLoop, slot: _Slot, process: EngineProcess, call: asyncio.Task[Any]
+    ) -> None:
         """The process is done with a call (answered, failed, or ended): only then is it free, however
         long ago its caller stopped waiting for it (a cancelled job; a time-out). A call cancelled
-        half-way (its event loop closing) left its answer in the socket: that process is ended."""
+        half-way (its event loop closing) left its answer in the socket, and one killed at its time
+        limit may have answered just before: either way that process is ended."""
         slot.busy = None
-        if call.cancelled() or isinstance(call.exception(), ProcessEnded):
+        if call.cancelled() or isinstance(call.exception(), ProcessEnded) or process.killed:
             self._ended(slot)
         self._hand_on(loop, slot)
 
@@ -328,9 +334,14 @@ class EngineWorker:
                 raise
             slot.busy = loop
             call = loop.create_task(process.call(function, *args))
-            call.add_done_callback(partial(self._answered, loop, slot))
+            call.add_done_callback(partial(self._answered, loop, slot, process))
             try:
-                result: T = await asyncio.wait_for(asyncio.shield(call), limits.time_limit)
+                try:
+                    result: T = await asyncio.wait_for(asyncio.shield(call), limits.time_limit)
+                except TimeoutError:
+                    if not call.done():
+                        raise
+                    result = call.result()  # it answered as its time ran out (the loop was busy)
                 return result
             except TimeoutError as err:
                 log.error("a photo took the local engine more than %gs; its process was ended", limits.time_limit)

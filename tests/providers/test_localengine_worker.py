@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import io
 import os
 import signal
@@ -10,7 +11,9 @@ import subprocess
 import sys
 import textwrap
 import threading
-from collections.abc import Awaitable
+import time
+from collections.abc import Awaitable, Callable
+from pathlib import Path
 
 import pytest
 from PIL import Image
@@ -371,3 +374,62 @@ async def test_a_call_takes_no_thread_in_the_bot_s_process(worker):
     threads = threading.active_count()
     await asyncio.gather(*(worker.inspect(portrait_jpeg()) for _ in range(3)))
     assert threading.active_count() == threads
+
+
+def _started_then_sleep(flag: str, seconds: float) -> float:
+    """Run in the engine's process: say that the call has started (``flag``, a file), then take ``seconds``."""
+    Path(flag).touch()
+    time.sleep(seconds)
+    return seconds
+
+
+async def _started(flag: Path) -> None:
+    while not flag.exists():
+        await asyncio.sleep(0.01)
+
+
+async def test_an_answer_that_comes_as_the_time_limit_runs_out_costs_the_next_call_nothing(worker, tmp_path):
+    # The answer comes while the event loop is busy, and the time limit passes meanwhile: whichever the
+    # loop sees first, the process is either trusted with the next call or ended, never killed and kept.
+    warm = EngineLimits()
+    await worker._run(_started_then_sleep, str(tmp_path / "warm"), 0, limits=warm, urgency=Urgency.CHECK)  # imported
+    flag = tmp_path / "started"
+    limits = EngineLimits(time_limit=0.2)
+    call = asyncio.ensure_future(worker._run(_started_then_sleep, str(flag), 0.1, limits=limits, urgency=Urgency.CHECK))
+    await asyncio.wait_for(_started(flag), 30)
+    time.sleep(0.5)  # the event loop busy elsewhere (not synchronisation: the call has answered by now)
+    with contextlib.suppress(EngineTimeout):
+        assert await call == 0.1
+    assert (await worker.inspect(portrait_jpeg())).problem is None
+
+
+async def test_closing_the_worker_during_a_call_ends_that_call_and_the_next_starts_anew(worker, tmp_path):
+    await worker.inspect(portrait_jpeg())  # started and warm
+    flag = tmp_path / "started"
+    call = asyncio.ensure_future(
+        worker._run(_started_then_sleep, str(flag), 30, limits=EngineLimits(), urgency=Urgency.CHECK)
+    )
+    await asyncio.wait_for(_started(flag), 30)
+    (old,) = worker.pids()
+    worker.close()
+    with pytest.raises(EngineCrashed):
+        await asyncio.wait_for(call, 10)
+    assert (await worker.inspect(portrait_jpeg())).problem is None
+    assert worker.pids() != [old]
+
+
+def _refuse() -> None:
+    raise ValueError("cannot be rebuilt")
+
+
+class _Unbuildable:
+    def __reduce__(self) -> tuple[Callable[[], None], tuple[()]]:
+        return (_refuse, ())
+
+
+async def test_arguments_the_engine_cannot_rebuild_fail_the_call_not_the_process(worker):
+    await worker.inspect(portrait_jpeg())
+    (pid,) = worker.pids()
+    with pytest.raises(ValueError, match="cannot be rebuilt"):
+        await worker._run(str, _Unbuildable(), limits=EngineLimits(), urgency=Urgency.CHECK)
+    assert (await worker.inspect(portrait_jpeg())).problem is None and worker.pids() == [pid]
