@@ -270,6 +270,7 @@ async def open_wiring(app: PhotoBotApp, settings: Settings, db: Store, *, serve_
     metrics = Metrics()
     if engine is not None:
         engine.waited = lambda urgency, seconds: metrics.engine_waited(urgency.name.lower(), seconds)
+        engine.ended = metrics.engine_process_ended
     #: Providers' state through the database, when other processes share it.
     shared = ProviderStates(db) if db.shared else None
     health = ProviderHealth(

@@ -18,6 +18,8 @@ DURATION_BUCKETS = (2.0, 5.0, 10.0, 20.0, 30.0, 60.0, 120.0, 300.0, 600.0, 1800.
 #: Seconds a call waits for a local engine process: none when one is free, about a second behind an
 #: ID photo being made, longer only when the engine is saturated.
 ENGINE_WAIT_BUCKETS = (0.005, 0.025, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
+#: Why a local engine process ends under a call (providers/localengine/worker.py).
+ENGINE_ENDINGS = ("time_limit", "crashed")
 
 
 class Metrics:
@@ -62,6 +64,14 @@ class Metrics:
         self.engine_pending = Gauge(
             "photobot_engine_pending", "Local engine calls being made or waiting for a worker process", registry=r
         )
+        self.engine_ended = Counter(
+            "photobot_engine_processes_ended",
+            "Local engine processes ended under a call: killed at the time limit, or crashed",
+            ["reason"],
+            registry=r,
+        )
+        for reason in ENGINE_ENDINGS:  # shown at 0 from the start, for a rate() to alert on
+            self.engine_ended.labels(reason)
 
     async def call(self, provider: str, error: ProviderError | None) -> None:
         self.provider_calls.labels(provider).inc()
@@ -70,6 +80,10 @@ class Metrics:
 
     def delivered(self, service: str, provider: str, seconds: float) -> None:
         self.job_duration.labels(service, provider).observe(seconds)
+
+    def engine_process_ended(self, reason: str) -> None:
+        """A local engine process ended under a call (``reason``: time_limit or crashed)."""
+        self.engine_ended.labels(reason).inc()
 
     def engine_waited(self, kind: str, seconds: float) -> None:
         """A local engine call (``kind``: result, check or photo) waited ``seconds`` for a process."""

@@ -219,6 +219,18 @@ class EngineWorker:
         self._loop: asyncio.AbstractEventLoop | None = None
         #: Told how long each call waited for a process (its urgency, seconds): the bot's metrics.
         self.waited: Callable[[Urgency, float], None] | None = None
+        #: Told each time a process ends under a call ("time_limit": killed at its time limit,
+        #: "crashed"): the bot's metrics.
+        self.ended: Callable[[str], None] | None = None
+
+    def _tell(self, listener: Callable[..., None] | None, *args: Any) -> None:
+        """Tell a listener (a metric) what happened; one that fails costs the call nothing."""
+        if listener is None:
+            return
+        try:
+            listener(*args)
+        except Exception:
+            log.exception("the local engine could not tell %s", listener)
 
     def _started(self, slot: _Slot) -> EngineProcess:
         """The slot's process, started now if it has none."""
@@ -289,11 +301,7 @@ class EngineWorker:
                 if turn.done() and not turn.cancelled():  # handed the process just as it was cancelled
                     self._hand_on(loop, turn.result())
                 raise
-        if self.waited is not None:
-            try:
-                self.waited(urgency, loop.time() - asked)
-            except Exception:  # a metric must not cost the call its process
-                log.exception("the local engine's wait could not be recorded")
+        self._tell(self.waited, urgency, loop.time() - asked)
         return loop, slot
 
     def _hand_on(self, loop: asyncio.AbstractEventLoop, slot: _Slot) -> None:
@@ -346,9 +354,11 @@ class EngineWorker:
             except TimeoutError as err:
                 log.error("a photo took the local engine more than %gs; its process was ended", limits.time_limit)
                 process.kill()
+                self._tell(self.ended, "time_limit")
                 raise EngineTimeout("local engine: time limit", provider="local") from err
             except ProcessEnded as err:
                 log.error("the local engine's worker process died; a new one takes the next photo")
+                self._tell(self.ended, "crashed")
                 raise EngineCrashed("local engine worker died", provider="local") from err
         finally:
             self.pending -= 1

@@ -103,11 +103,14 @@ async def test_a_preview_comes_back_with_its_checklist_and_a_finished_photo_is_m
         assert await worker.report(_blank(), "438EDB", "icao", (35, 45), checklist=checklist) is None
 
 
-async def test_a_crashed_worker_is_replaced(worker):
+async def test_a_crashed_worker_is_replaced_and_the_metrics_are_told(worker):
+    ended: list[str] = []
+    worker.ended = ended.append
     with pytest.raises(EngineCrashed):
         # The worker dies as if native code had crashed.
         await worker._run(os._exit, 3, limits=EngineLimits(), urgency=Urgency.CHECK)
     assert (await worker.inspect(portrait_jpeg())).problem is None
+    assert ended == ["crashed"]
 
 
 async def test_the_worker_leaves_when_the_bot_is_killed():
@@ -284,8 +287,11 @@ async def test_a_photo_over_its_time_limit_ends_the_worker_and_the_next_photo_wo
 
     await worker.inspect(portrait_jpeg())  # started and warm
     (stuck,) = worker.pids()
+    ended: list[str] = []
+    worker.ended = ended.append
     with pytest.raises(EngineTimeout):
         await worker.make_id_photo(portrait_jpeg(), SPEC, EngineLimits(time_limit=0.001))
+    assert ended == ["time_limit"]
     # The stuck process is gone, not left working, and the next call has a new one.
     assert (await worker.inspect(portrait_jpeg())).problem is None
     assert worker.pids() != [stuck]
