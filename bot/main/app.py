@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 import warnings
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -26,6 +27,7 @@ from telegram.warnings import PTBUserWarning
 
 from bot.config import Settings
 from bot.main.wiring import Wiring, open_wiring
+from bot.ops.presence import Presences, keep_reporting
 from bot.ops.provider_state import SYNC_INTERVAL, ProviderStates
 from bot.roles import Role
 from bot.services import registry
@@ -225,6 +227,8 @@ async def running(settings: Settings, role: Role = "all") -> AsyncIterator[Wirin
             if store.shared:
                 states = ProviderStates(store)
                 tasks.append(asyncio.create_task(_keep_in_step(services, states), name="provider-state"))
+                reporting = keep_reporting(Presences(store), services.runner.owner, role, time.time(), services.engine)
+                tasks.append(asyncio.create_task(reporting, name="presence"))
             if takes_updates:
                 tasks.append(await _handle_updates_when_first(app, settings, services, store.exclusive(UPDATES)))
             if role != "bot":

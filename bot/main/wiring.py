@@ -21,6 +21,7 @@ from bot.ops.limits import DecodeBudget, RequestLimiter
 from bot.ops.media import MediaSigner, MediaStore, derive_secret
 from bot.ops.metrics import Metrics
 from bot.ops.photos import PhotoKeeper
+from bot.ops.presence import Presences
 from bot.ops.provider_state import ProviderStates
 from bot.ops.retention import MediaSweeper
 from bot.ops.templates import TemplateGallery
@@ -163,7 +164,8 @@ def _observers(*observers: Observer) -> Observer:
 async def _metrics_page(wiring: Wiring) -> bytes:
     figures = await stats.business(wiring.db)
     engine = wiring.engine.pending if wiring.engine is not None else None
-    return wiring.metrics.exposition(figures, wiring.health, wiring.accounts.uses, engine)
+    processes = await Presences(wiring.db).read() if wiring.db.shared else ()
+    return wiring.metrics.exposition(figures, wiring.health, wiring.accounts.uses, engine, processes)
 
 
 async def _provider_changed(get_wiring: Callable[[], Wiring], provider: str, problem: Problem | None) -> None:

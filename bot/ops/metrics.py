@@ -5,11 +5,12 @@ set; a scrape then needs ``Authorization: Bearer <token>``."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
 from bot.ops.health import ProviderHealth
+from bot.ops.presence import Presence
 from bot.ops.stats import BusinessFigures
 from providers.errors import ProviderError
 
@@ -72,6 +73,28 @@ class Metrics:
         )
         for reason in ENGINE_ENDINGS:  # shown at 0 from the start, for a rate() to alert on
             self.engine_ended.labels(reason)
+        each = ["process", "role"]
+        self.process_up = Gauge(
+            "photobot_process_up", "1 while a process of the deployment reports itself", each, registry=r
+        )
+        self.process_seen = Gauge(
+            "photobot_process_seen_ago_seconds", "Seconds since a process last reported itself", each, registry=r
+        )
+        self.process_start = Gauge(
+            "photobot_process_start_time_seconds", "When a process started (seconds since the epoch)", each, registry=r
+        )
+        self.process_jobs = Gauge(
+            "photobot_process_jobs_held", "Unfinished jobs a process holds a lease on", each, registry=r
+        )
+        self.process_engine_pending = Gauge(
+            "photobot_process_engine_pending", "A process's local engine calls under way or waiting", each, registry=r
+        )
+        self.process_engine_ended = Gauge(
+            "photobot_process_engine_ended",
+            "A process's local engine processes ended under a call since it started, by why",
+            [*each, "reason"],
+            registry=r,
+        )
 
     async def call(self, provider: str, error: ProviderError | None) -> None:
         self.provider_calls.labels(provider).inc()
@@ -90,10 +113,17 @@ class Metrics:
         self.engine_wait.labels(kind).observe(seconds)
 
     def exposition(
-        self, figures: BusinessFigures, health: ProviderHealth, uses: Mapping[str, int], engine_pending: int | None
+        self,
+        figures: BusinessFigures,
+        health: ProviderHealth,
+        uses: Mapping[str, int],
+        engine_pending: int | None,
+        processes: Sequence[Presence] = (),
     ) -> bytes:
-        """The text format, with the gauges set from ``figures``, the providers' state and the local
-        engine's calls under way (None: no engine here)."""
+        """The text format, with the gauges set from ``figures``, the providers' state, the local
+        engine's calls under way (None: no engine here) and the deployment's ``processes`` (where
+        several share the database: bot/ops/presence.py)."""
+        self._processes(processes)
         self.users.set(figures.users)
         for window, shown in figures.windows.items():
             self.active_users.labels(window).set(shown.active_users)
@@ -113,3 +143,18 @@ class Metrics:
         if engine_pending is not None:
             self.engine_pending.set(engine_pending)
         return generate_latest(self.registry)
+
+    def _processes(self, processes: Sequence[Presence]) -> None:
+        gauges = (self.process_up, self.process_seen, self.process_start, self.process_jobs)
+        for gauge in (*gauges, self.process_engine_pending, self.process_engine_ended):
+            gauge.clear()  # a process forgotten since the last scrape is not shown
+        for seen in processes:
+            labels = (seen.name, seen.role)
+            self.process_up.labels(*labels).set(1 if seen.up else 0)
+            self.process_seen.labels(*labels).set(round(seen.seen_ago, 3))
+            self.process_start.labels(*labels).set(seen.started_at)
+            self.process_jobs.labels(*labels).set(seen.jobs_held)
+            if seen.engine is not None:
+                self.process_engine_pending.labels(*labels).set(seen.engine.pending)
+                for reason, count in seen.engine.endings.items():
+                    self.process_engine_ended.labels(*labels, reason).set(count)

@@ -219,8 +219,9 @@ class EngineWorker:
         self._loop: asyncio.AbstractEventLoop | None = None
         #: Told how long each call waited for a process (its urgency, seconds): the bot's metrics.
         self.waited: Callable[[Urgency, float], None] | None = None
-        #: Told each time a process ends under a call ("time_limit": killed at its time limit,
-        #: "crashed"): the bot's metrics.
+        #: Processes ended under a call since start, by why: killed at the time limit, or crashed.
+        self.endings = {"time_limit": 0, "crashed": 0}
+        #: Told each time a process ends under a call (a key of ``endings``): the bot's metrics.
         self.ended: Callable[[str], None] | None = None
 
     def _tell(self, listener: Callable[..., None] | None, *args: Any) -> None:
@@ -231,6 +232,10 @@ class EngineWorker:
             listener(*args)
         except Exception:
             log.exception("the local engine could not tell %s", listener)
+
+    def _ending(self, reason: str) -> None:
+        self.endings[reason] += 1
+        self._tell(self.ended, reason)
 
     def _started(self, slot: _Slot) -> EngineProcess:
         """The slot's process, started now if it has none."""
@@ -354,11 +359,11 @@ class EngineWorker:
             except TimeoutError as err:
                 log.error("a photo took the local engine more than %gs; its process was ended", limits.time_limit)
                 process.kill()
-                self._tell(self.ended, "time_limit")
+                self._ending("time_limit")
                 raise EngineTimeout("local engine: time limit", provider="local") from err
             except ProcessEnded as err:
                 log.error("the local engine's worker process died; a new one takes the next photo")
-                self._tell(self.ended, "crashed")
+                self._ending("crashed")
                 raise EngineCrashed("local engine worker died", provider="local") from err
         finally:
             self.pending -= 1

@@ -110,7 +110,7 @@ async def test_a_crashed_worker_is_replaced_and_the_metrics_are_told(worker):
         # The worker dies as if native code had crashed.
         await worker._run(os._exit, 3, limits=EngineLimits(), urgency=Urgency.CHECK)
     assert (await worker.inspect(portrait_jpeg())).problem is None
-    assert ended == ["crashed"]
+    assert ended == ["crashed"] and worker.endings == {"time_limit": 0, "crashed": 1}
 
 
 async def test_the_worker_leaves_when_the_bot_is_killed():
@@ -291,7 +291,7 @@ async def test_a_photo_over_its_time_limit_ends_the_worker_and_the_next_photo_wo
     worker.ended = ended.append
     with pytest.raises(EngineTimeout):
         await worker.make_id_photo(portrait_jpeg(), SPEC, EngineLimits(time_limit=0.001))
-    assert ended == ["time_limit"]
+    assert ended == ["time_limit"] and worker.endings == {"time_limit": 1, "crashed": 0}
     # The stuck process is gone, not left working, and the next call has a new one.
     assert (await worker.inspect(portrait_jpeg())).problem is None
     assert worker.pids() != [stuck]

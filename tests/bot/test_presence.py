@@ -1,0 +1,80 @@
+"""End-to-end: every process of a deployment on the bot process's /metrics (bot/ops/presence.py),
+on PostgreSQL with a bot process and a worker process."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+
+import httpx
+
+from bot.main.app import running
+from bot.ops.presence import FORGOTTEN_AFTER
+from providers.localengine import available
+from tests.bot.flows import order_until_summary
+from tests.conftest import postgres_schema
+from tests.fakes.server import free_port
+
+TOKEN = "metrics-token-" + "x" * 32
+
+
+async def _scrape(bot) -> list[str]:
+    async with httpx.AsyncClient(base_url=bot.settings.server.public_url) as client:
+        page = await client.get("/metrics", headers={"Authorization": f"Bearer {TOKEN}"})
+    assert page.status_code == 200
+    return page.text.splitlines()
+
+
+async def _scrape_until(bot, shown: Callable[[list[str]], bool], timeout: float = 30) -> list[str]:
+    """The metrics page once ``shown`` holds of its lines (each process reports itself on its own)."""
+
+    async def until() -> list[str]:
+        while not shown(lines := await _scrape(bot)):
+            await asyncio.sleep(0.1)
+        return lines
+
+    return await asyncio.wait_for(until(), timeout)
+
+
+async def test_metrics_show_each_process_its_jobs_and_engine_and_a_process_gone_silent(
+    make_settings, telegram, picwish
+):
+    url = await postgres_schema()
+    async with running(make_settings(database__url=url, server__metrics_token=TOKEN), "bot") as bot:
+        async with running(make_settings(database__url=url, server__port=free_port()), "worker") as worker:
+            mine, theirs = f'process="{bot.runner.owner}",role="bot"', f'process="{worker.runner.owner}",role="worker"'
+            picwish.hold_new_tasks = True  # the order stays in the worker's hands
+            user = telegram.user()
+            summary = await order_until_summary(user, "Visa", "USA Visa", "White")
+            await user.press(summary, "Confirm")
+            await picwish.task_created.wait()
+            lines = await _scrape_until(bot, lambda lines: f"photobot_process_jobs_held{{{theirs}}} 1.0" in lines)
+            assert f"photobot_process_up{{{mine}}} 1.0" in lines and f"photobot_process_up{{{theirs}}} 1.0" in lines
+            assert f"photobot_process_jobs_held{{{mine}}} 0.0" in lines
+            (seen,) = [line for line in lines if line.startswith(f"photobot_process_seen_ago_seconds{{{theirs}}}")]
+            assert 0 <= float(seen.split()[1]) < 30
+            if available():  # the worker's engine: nothing under way, no process lost
+                assert f"photobot_process_engine_pending{{{theirs}}} 0.0" in lines
+                ended = (
+                    f'photobot_process_engine_ended{{process="{worker.runner.owner}",reason="crashed",role="worker"}}'
+                )
+                assert f"{ended} 0.0" in lines
+            picwish.release()
+            await user.next_message(kind="document", timeout=15)
+            await worker.runner.idle()
+        # The worker stopped and said so: it is not shown.
+        lines = await _scrape(bot)
+        assert not any(worker.runner.owner in line for line in lines)
+        assert f"photobot_process_up{{{mine}}} 1.0" in lines
+        # A process killed without a word stops reporting: down, then forgotten after a day.
+        clock = bot.db.clock
+        await bot.db.write(
+            f"INSERT INTO processes (name, role, started_at, seen_at) VALUES ('lost:1', 'worker', 0, {clock} - 100)"
+        )
+        lines = await _scrape(bot)
+        assert 'photobot_process_up{process="lost:1",role="worker"} 0.0' in lines
+        (seen,) = [line for line in lines if line.startswith('photobot_process_seen_ago_seconds{process="lost:1"')]
+        assert 100 <= float(seen.split()[1]) < 130
+        await bot.db.write("UPDATE processes SET seen_at = seen_at - ? WHERE name = 'lost:1'", (FORGOTTEN_AFTER,))
+        assert not any("lost:1" in line for line in await _scrape(bot))
+        assert await bot.db.fetchall("SELECT name FROM processes WHERE name = 'lost:1'") == []
