@@ -1,5 +1,5 @@
-"""End-to-end: every process of a deployment on the bot process's /metrics (bot/ops/presence.py),
-on PostgreSQL with a bot process and a worker process."""
+"""End-to-end: every process of a deployment on the bot process's /metrics and in /stats
+(bot/ops/presence.py), on PostgreSQL with a bot process and a worker process."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from tests.conftest import postgres_schema
 from tests.fakes.server import free_port
 
 TOKEN = "metrics-token-" + "x" * 32
+ADMIN = 9001  # telegram.admin_ids in the test settings
 
 
 async def _scrape(bot) -> list[str]:
@@ -59,6 +60,15 @@ async def test_metrics_show_each_process_its_jobs_and_engine_and_a_process_gone_
                     f'photobot_process_engine_ended{{process="{worker.runner.owner}",reason="crashed",role="worker"}}'
                 )
                 assert f"{ended} 0.0" in lines
+            # The admin sees the same in the chat.
+            admin = telegram.user(user_id=ADMIN)
+            await admin.send_text("/stats")
+            processes = (await admin.next_message("📊")).text.split("\n\n")[-1].splitlines()
+            assert processes[0] == "Processes (each reports itself every 10 s):"
+            (line,) = [line for line in processes if worker.runner.owner in line]
+            assert line.startswith(f"• worker {worker.runner.owner}: seen ") and ", 1 job in hand" in line
+            if available():
+                assert line.endswith("; local engine: 0 under way or waiting, 0 processes lost (time limit or crash)")
             picwish.release()
             await user.next_message(kind="document", timeout=15)
             await worker.runner.idle()
@@ -73,6 +83,9 @@ async def test_metrics_show_each_process_its_jobs_and_engine_and_a_process_gone_
         )
         lines = await _scrape(bot)
         assert 'photobot_process_up{process="lost:1",role="worker"} 0.0' in lines
+        await admin.send_text("/stats")
+        shown = (await admin.next_message("📊")).text
+        assert "• worker lost:1: ⚠️ silent for 2 min" in shown and worker.runner.owner not in shown
         (seen,) = [line for line in lines if line.startswith('photobot_process_seen_ago_seconds{process="lost:1"')]
         assert 100 <= float(seen.split()[1]) < 130
         await bot.db.write("UPDATE processes SET seen_at = seen_at - ? WHERE name = 'lost:1'", (FORGOTTEN_AFTER,))

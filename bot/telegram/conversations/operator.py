@@ -1,4 +1,5 @@
-"""/stats: the business as an admin sees it in the chat (users, orders, credits, Stars, providers)."""
+"""/stats: the business as an admin sees it in the chat (users, orders, credits, Stars, providers,
+and the processes where several share the database)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from datetime import UTC, datetime
 from telegram import Update
 
 from bot.ops import stats
+from bot.ops.presence import Presence, Presences
 from bot.ops.stats import WindowFigures
 from bot.telegram.context import Context
 from bot.telegram.conversations.common import is_admin, message_of
@@ -58,8 +60,27 @@ def _providers(context: Context, lang: str) -> str:
     return "\n".join(lines)
 
 
+def _processes(lang: str, processes: list[Presence]) -> str:
+    lines = [t(lang, "stats.processes")]
+    for seen in processes:
+        if not seen.up:
+            lines.append(
+                t(lang, "stats.process_down", role=seen.role, name=seen.name, minutes=round(seen.seen_ago / 60))
+            )
+            continue
+        line = t(
+            lang, "stats.process_up", role=seen.role, name=seen.name, seen=round(seen.seen_ago), jobs=seen.jobs_held
+        )
+        if seen.engine is not None:
+            ended = sum(seen.engine.endings.values())
+            line += t(lang, "stats.process_engine", pending=seen.engine.pending, ended=ended)
+        lines.append(line)
+    return "\n".join(lines)
+
+
 async def show_stats(update: Update, context: Context) -> None:
-    """/stats (admins): users, then the last 24 hours and 7 days, then the providers."""
+    """/stats (admins): users, then the last 24 hours and 7 days, then the providers, then the
+    deployment's processes where several share the database."""
     lang = context.lang
     if not is_admin(update, context):
         await message_of(update).reply_text(t(lang, "admin.not_allowed"))
@@ -68,4 +89,6 @@ async def show_stats(update: Update, context: Context) -> None:
     parts = [t(lang, "stats.users", users=figures.users)]
     parts += [_window(lang, name, shown) for name, shown in figures.windows.items()]
     parts.append(_providers(context, lang))
+    if context.wiring.db.shared:
+        parts.append(_processes(lang, await Presences(context.wiring.db).read()))
     await message_of(update).reply_text("\n\n".join(parts))
