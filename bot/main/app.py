@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 import warnings
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -227,7 +226,7 @@ async def running(settings: Settings, role: Role = "all") -> AsyncIterator[Wirin
             if store.shared:
                 states = ProviderStates(store)
                 tasks.append(asyncio.create_task(_keep_in_step(services, states), name="provider-state"))
-                reporting = keep_reporting(Presences(store), services.runner.owner, role, time.time(), services.engine)
+                reporting = keep_reporting(Presences(store), services.runner.owner, role, services.engine)
                 tasks.append(asyncio.create_task(reporting, name="presence"))
             if takes_updates:
                 tasks.append(await _handle_updates_when_first(app, settings, services, store.exclusive(UPDATES)))

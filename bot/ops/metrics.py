@@ -89,6 +89,9 @@ class Metrics:
         self.process_engine_pending = Gauge(
             "photobot_process_engine_pending", "A process's local engine calls under way or waiting", each, registry=r
         )
+        self.process_engine_calls = Gauge(
+            "photobot_process_engine_calls", "A process's local engine calls since it started", each, registry=r
+        )
         self.process_engine_ended = Gauge(
             "photobot_process_engine_ended",
             "A process's local engine processes ended under a call since it started, by why",
@@ -146,7 +149,7 @@ class Metrics:
 
     def _processes(self, processes: Sequence[Presence]) -> None:
         gauges = (self.process_up, self.process_seen, self.process_start, self.process_jobs)
-        for gauge in (*gauges, self.process_engine_pending, self.process_engine_ended):
+        for gauge in (*gauges, self.process_engine_pending, self.process_engine_calls, self.process_engine_ended):
             gauge.clear()  # a process forgotten since the last scrape is not shown
         for seen in processes:
             labels = (seen.name, seen.role)
@@ -156,5 +159,6 @@ class Metrics:
             self.process_jobs.labels(*labels).set(seen.jobs_held)
             if seen.engine is not None:
                 self.process_engine_pending.labels(*labels).set(seen.engine.pending)
+                self.process_engine_calls.labels(*labels).set(seen.engine.started)
                 for reason, count in seen.engine.endings.items():
                     self.process_engine_ended.labels(*labels, reason).set(count)

@@ -5,7 +5,7 @@ So each process writes its row in ``processes`` every ``INTERVAL`` seconds (by t
 like the leases): its role, when it started, its local engine's figures; and deletes it as it stops.
 /metrics then shows each process as up (seen within ``UP_WITHIN`` seconds) or not, how long since it
 was seen, when it started, the jobs it holds leases on, and its engine's queue and losses. A process gone without a
-word (SIGKILL, a lost machine) shows as down for a day (``FORGOTTEN_AFTER``), then its row goes.
+word (SIGKILL, a lost machine) shows as down for an hour (``FORGOTTEN_AFTER``), then its row goes.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from bot.storage.jobs import UNFINISHED
-from bot.storage.store import DATABASE_ERRORS, Store
+from bot.storage.store import DATABASE_ERRORS, Row, Store
 from providers.localengine.worker import EngineWorker
 
 log = logging.getLogger(__name__)
@@ -25,8 +25,11 @@ log = logging.getLogger(__name__)
 INTERVAL = 10.0
 #: A process seen within this many seconds is up (three reports missed: it is not).
 UP_WITHIN = 3 * INTERVAL
-#: A process not seen for this many seconds is forgotten (its row deleted).
-FORGOTTEN_AFTER = 86400.0
+#: A process not seen for this many seconds is forgotten (its row deleted): long enough for an
+#: alert on a process that went silent to be seen, short enough that a crash loop does not pile up.
+FORGOTTEN_AFTER = 3600.0
+#: Seconds a report, or the row's deletion as the process stops, may wait for the database.
+WRITE_TIMEOUT = 5.0
 
 
 @dataclass(frozen=True)
@@ -63,35 +66,39 @@ class Presences:
     def __init__(self, store: Store) -> None:
         self.store = store
 
-    async def report(self, name: str, role: str, started_at: float, engine: EngineFigures | None) -> None:
-        """This process is here now, with these figures."""
+    async def report(self, name: str, role: str, engine: EngineFigures | None) -> None:
+        """This process is here now, with these figures (its start: its first report, by the
+        database's clock); rows not seen for ``FORGOTTEN_AFTER`` seconds go."""
+        clock = self.store.clock
         endings = engine.endings if engine is not None else {}
         await self.store.write(
             "INSERT INTO processes (name, role, started_at, seen_at, engine_pending, engine_started,"
-            f" engine_time_limits, engine_crashes) VALUES (?, ?, ?, {self.store.clock}, ?, ?, ?, ?)"
+            f" engine_time_limits, engine_crashes) VALUES (?, ?, {clock}, {clock}, ?, ?, ?, ?)"
             " ON CONFLICT (name) DO UPDATE SET seen_at = excluded.seen_at, engine_pending ="
             " excluded.engine_pending, engine_started = excluded.engine_started, engine_time_limits ="
             " excluded.engine_time_limits, engine_crashes = excluded.engine_crashes",
             (
                 name,
                 role,
-                started_at,
                 engine.pending if engine is not None else None,
                 engine.started if engine is not None else None,
                 endings.get("time_limit"),
                 endings.get("crashed"),
             ),
         )
+        await self.store.write(f"DELETE FROM processes WHERE seen_at < {clock} - ?", (FORGOTTEN_AFTER,))
 
     async def leave(self, name: str) -> None:
         """This process stops."""
         await self.store.write("DELETE FROM processes WHERE name = ?", (name,))
 
     async def read(self) -> list[Presence]:
-        """Every process seen within ``FORGOTTEN_AFTER`` seconds, by name; older rows are deleted."""
+        """Every process seen within ``FORGOTTEN_AFTER`` seconds, by name."""
         clock = self.store.clock
-        await self.store.write(f"DELETE FROM processes WHERE seen_at < {clock} - ?", (FORGOTTEN_AFTER,))
-        rows = await self.store.report(f"SELECT *, {clock} - seen_at AS seen_ago FROM processes ORDER BY name")
+        rows = await self.store.report(
+            f"SELECT *, {clock} - seen_at AS seen_ago FROM processes WHERE seen_at >= {clock} - ? ORDER BY name",
+            (FORGOTTEN_AFTER,),
+        )
         held = await self.store.report(
             f"SELECT owner, COUNT(*) AS n FROM jobs WHERE ({UNFINISHED}) AND owner IS NOT NULL"
             f" AND lease_until >= {clock} GROUP BY owner"
@@ -104,32 +111,35 @@ class Presences:
                 started_at=float(row["started_at"]),
                 seen_ago=max(0.0, float(row["seen_ago"])),
                 jobs_held=jobs.get(row["name"], 0),
-                engine=None
-                if row["engine_pending"] is None
-                else EngineFigures(
-                    int(row["engine_pending"]),
-                    int(row["engine_started"]),
-                    {"time_limit": int(row["engine_time_limits"]), "crashed": int(row["engine_crashes"])},
-                ),
+                engine=_engine_of(row),
             )
             for row in rows
         ]
 
 
+def _engine_of(row: Row) -> EngineFigures | None:
+    columns = ("engine_pending", "engine_started", "engine_time_limits", "engine_crashes")
+    if any(row[column] is None for column in columns):  # no engine in that process
+        return None
+    endings = {"time_limit": int(row["engine_time_limits"]), "crashed": int(row["engine_crashes"])}
+    return EngineFigures(int(row["engine_pending"]), int(row["engine_started"]), endings)
+
+
 async def keep_reporting(
-    presences: Presences, name: str, role: str, started_at: float, engine: EngineWorker | None
+    presences: Presences, name: str, role: str, engine: EngineWorker | None, *, timeout: float = WRITE_TIMEOUT
 ) -> None:
     """Report this process every ``INTERVAL`` seconds until cancelled, then delete its row. A
-    database that does not answer costs one report, not the process."""
+    database that does not answer within ``timeout`` costs one report (or the row's deletion,
+    which a stopping process does not wait for longer), not the process."""
     try:
         while True:
             try:
-                await presences.report(name, role, started_at, engine_figures(engine))
+                await asyncio.wait_for(presences.report(name, role, engine_figures(engine)), timeout)
             except DATABASE_ERRORS as err:
                 log.warning("could not report this process to the database: %s", err)
             await asyncio.sleep(INTERVAL)
     finally:
         try:
-            await presences.leave(name)
+            await asyncio.wait_for(presences.leave(name), timeout)
         except DATABASE_ERRORS as err:
             log.warning("could not tell the database this process stops: %s", err)

@@ -10,6 +10,7 @@ import httpx
 
 from bot.main.app import running
 from bot.ops.presence import FORGOTTEN_AFTER
+from bot.telegram.conversations.operator import PROCESSES_SHOWN
 from providers.localengine import available
 from tests.bot.flows import order_until_summary
 from tests.conftest import postgres_schema
@@ -90,4 +91,15 @@ async def test_metrics_show_each_process_its_jobs_and_engine_and_a_process_gone_
         assert 100 <= float(seen.split()[1]) < 130
         await bot.db.write("UPDATE processes SET seen_at = seen_at - ? WHERE name = 'lost:1'", (FORGOTTEN_AFTER,))
         assert not any("lost:1" in line for line in await _scrape(bot))
-        assert await bot.db.fetchall("SELECT name FROM processes WHERE name = 'lost:1'") == []
+        # Many processes: /stats lists those gone silent first and stays one message; /metrics has all.
+        for n in range(2, 15):
+            await bot.db.write(
+                f"INSERT INTO processes (name, role, started_at, seen_at) VALUES (?, 'worker', 0, {clock} - 100)",
+                (f"lost:{n}",),
+            )
+        await admin.send_text("/stats")
+        processes = (await admin.next_message("📊")).text.split("\n\n")[-1].splitlines()
+        assert len(processes) == 1 + PROCESSES_SHOWN + 1
+        assert all("silent" in line for line in processes[1:-1])
+        assert processes[-1] == "• and 2 more (every process is on /metrics)"  # the bot's own among them
+        assert sum(line.startswith("photobot_process_up{") for line in await _scrape(bot)) == 14

@@ -2,16 +2,24 @@
 
 from __future__ import annotations
 
-from bot.ops.presence import FORGOTTEN_AFTER, UP_WITHIN, EngineFigures, Presences
+import asyncio
+
+from bot.ops.presence import FORGOTTEN_AFTER, UP_WITHIN, EngineFigures, Presences, keep_reporting
 
 
 async def test_a_process_reports_itself_updates_its_figures_and_leaves(store):
     presences = Presences(store)
-    await presences.report("host:1:aa", "worker", 1000.0, EngineFigures(2, 40, {"time_limit": 1, "crashed": 0}))
-    await presences.report("host:2:bb", "bot", 2000.0, None)
-    await presences.report("host:1:aa", "worker", 1000.0, EngineFigures(0, 41, {"time_limit": 1, "crashed": 1}))
+    await presences.report("host:1:aa", "worker", EngineFigures(2, 40, {"time_limit": 1, "crashed": 0}))
+    await presences.report("host:2:bb", "bot", None)
+    (first,) = await store.fetchall("SELECT started_at FROM processes WHERE name = 'host:1:aa'")
+    await presences.report("host:1:aa", "worker", EngineFigures(0, 41, {"time_limit": 1, "crashed": 1}))
     worker, bot = await presences.read()
-    assert (worker.name, worker.role, worker.started_at, worker.jobs_held) == ("host:1:aa", "worker", 1000.0, 0)
+    assert (worker.name, worker.role, worker.started_at, worker.jobs_held) == (
+        "host:1:aa",
+        "worker",
+        first["started_at"],  # its first report, by the database's clock
+        0,
+    )
     assert worker.engine == EngineFigures(0, 41, {"time_limit": 1, "crashed": 1}) and worker.up
     assert 0 <= worker.seen_ago < UP_WITHIN
     assert (bot.name, bot.engine) == ("host:2:bb", None)
@@ -21,10 +29,33 @@ async def test_a_process_reports_itself_updates_its_figures_and_leaves(store):
 
 async def test_a_silent_process_is_down_then_forgotten(store):
     presences = Presences(store)
-    await presences.report("host:3:cc", "worker", 0.0, None)
+    await presences.report("host:3:cc", "worker", None)
     await store.write("UPDATE processes SET seen_at = seen_at - ?", (UP_WITHIN + 5,))
     (silent,) = await presences.read()
     assert not silent.up and UP_WITHIN + 5 <= silent.seen_ago < UP_WITHIN + 60
     await store.write("UPDATE processes SET seen_at = seen_at - ?", (FORGOTTEN_AFTER,))
-    assert await presences.read() == []
-    assert await store.fetchall("SELECT name FROM processes") == []
+    assert await presences.read() == []  # not shown, and the next report of any process deletes it
+    await presences.report("host:4:dd", "bot", None)
+    assert [row["name"] for row in await store.fetchall("SELECT name FROM processes")] == ["host:4:dd"]
+
+
+class _Unanswering:
+    """A database whose writes never come back (its machine gone, the connection still open)."""
+
+    clock = "0"
+    writes = 0
+
+    async def write(self, sql: str, params: tuple[object, ...] = ()) -> int:
+        self.writes += 1
+        await asyncio.Event().wait()
+        return 0
+
+
+async def test_a_process_stops_even_when_the_database_does_not_answer():
+    database = _Unanswering()
+    reporting = asyncio.create_task(keep_reporting(Presences(database), "host:5:ee", "worker", None, timeout=0.2))
+    while database.writes == 0:  # its first report is under way
+        await asyncio.sleep(0)
+    reporting.cancel()
+    await asyncio.wait_for(asyncio.gather(reporting, return_exceptions=True), 5)
+    assert reporting.cancelled() and database.writes == 2  # the report, then the row's deletion

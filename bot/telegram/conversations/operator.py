@@ -7,12 +7,15 @@ from datetime import UTC, datetime
 
 from telegram import Update
 
-from bot.ops import stats
+from bot.ops import presence, stats
 from bot.ops.presence import Presence, Presences
 from bot.ops.stats import WindowFigures
 from bot.telegram.context import Context
 from bot.telegram.conversations.common import is_admin, message_of
 from bot.telegram.ui.i18n import t
+
+#: Processes listed by /stats at most (about 190 characters each); /metrics shows them all.
+PROCESSES_SHOWN = 12
 
 
 def _window(lang: str, name: str, figures: WindowFigures) -> str:
@@ -61,8 +64,11 @@ def _providers(context: Context, lang: str) -> str:
 
 
 def _processes(lang: str, processes: list[Presence]) -> str:
-    lines = [t(lang, "stats.processes")]
-    for seen in processes:
+    """The processes, those gone silent first, at most ``PROCESSES_SHOWN`` (a message holds 4,096
+    characters)."""
+    lines = [t(lang, "stats.processes", seconds=round(presence.INTERVAL))]
+    ordered = sorted(processes, key=lambda seen: seen.up)
+    for seen in ordered[:PROCESSES_SHOWN]:
         if not seen.up:
             lines.append(
                 t(lang, "stats.process_down", role=seen.role, name=seen.name, minutes=round(seen.seen_ago / 60))
@@ -75,6 +81,8 @@ def _processes(lang: str, processes: list[Presence]) -> str:
             ended = sum(seen.engine.endings.values())
             line += t(lang, "stats.process_engine", pending=seen.engine.pending, ended=ended)
         lines.append(line)
+    if len(ordered) > PROCESSES_SHOWN:
+        lines.append(t(lang, "stats.process_more", count=len(ordered) - PROCESSES_SHOWN))
     return "\n".join(lines)
 
 
