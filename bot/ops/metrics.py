@@ -73,30 +73,24 @@ class Metrics:
         )
         for reason in ENGINE_ENDINGS:  # shown at 0 from the start, for a rate() to alert on
             self.engine_ended.labels(reason)
-        each = ["process", "role"]
-        self.process_up = Gauge(
-            "photobot_process_up", "1 while a process of the deployment reports itself", each, registry=r
+
+        def per_process(name: str, text: str, *labels: str) -> Gauge:
+            return Gauge(name, text, ["process", "role", *labels], registry=r)
+
+        self.process_up = per_process("photobot_process_up", "1 while a process of the deployment reports itself")
+        self.process_seen = per_process("photobot_process_seen_ago_seconds", "Seconds since a process last reported")
+        self.process_start = per_process("photobot_process_start_time_seconds", "When a process started (epoch s)")
+        self.process_jobs = per_process("photobot_process_jobs_held", "Unfinished jobs a process holds a lease on")
+        self.process_engine_pending = per_process(
+            "photobot_process_engine_pending", "A process's local engine calls under way or waiting"
         )
-        self.process_seen = Gauge(
-            "photobot_process_seen_ago_seconds", "Seconds since a process last reported itself", each, registry=r
+        self.process_engine_calls = per_process(
+            "photobot_process_engine_calls", "A process's local engine calls since it started"
         )
-        self.process_start = Gauge(
-            "photobot_process_start_time_seconds", "When a process started (seconds since the epoch)", each, registry=r
-        )
-        self.process_jobs = Gauge(
-            "photobot_process_jobs_held", "Unfinished jobs a process holds a lease on", each, registry=r
-        )
-        self.process_engine_pending = Gauge(
-            "photobot_process_engine_pending", "A process's local engine calls under way or waiting", each, registry=r
-        )
-        self.process_engine_calls = Gauge(
-            "photobot_process_engine_calls", "A process's local engine calls since it started", each, registry=r
-        )
-        self.process_engine_ended = Gauge(
+        self.process_engine_ended = per_process(
             "photobot_process_engine_ended",
-            "A process's local engine processes ended under a call since it started, by why",
-            [*each, "reason"],
-            registry=r,
+            "A process's engine processes ended under a call since it started",
+            "reason",
         )
 
     async def call(self, provider: str, error: ProviderError | None) -> None:
