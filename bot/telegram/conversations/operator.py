@@ -10,6 +10,7 @@ from telegram import Update
 from bot.ops import presence, stats
 from bot.ops.presence import Presence, Presences
 from bot.ops.stats import WindowFigures
+from bot.roles import ROLES
 from bot.telegram.context import Context
 from bot.telegram.conversations.common import is_admin, message_of
 from bot.telegram.ui.i18n import t
@@ -63,6 +64,11 @@ def _providers(context: Context, lang: str) -> str:
     return "\n".join(lines)
 
 
+def _role(lang: str, seen: Presence) -> str:
+    """The process's role in the admin's language (a role another version wrote: as written)."""
+    return t(lang, f"stats.role_{seen.role}") if seen.role in ROLES else seen.role
+
+
 def _processes(lang: str, processes: list[Presence]) -> str:
     """The processes, those gone silent first, at most ``PROCESSES_SHOWN`` (a message holds 4,096
     characters)."""
@@ -71,11 +77,16 @@ def _processes(lang: str, processes: list[Presence]) -> str:
     for seen in ordered[:PROCESSES_SHOWN]:
         if not seen.up:
             lines.append(
-                t(lang, "stats.process_down", role=seen.role, name=seen.name, minutes=round(seen.seen_ago / 60))
+                t(lang, "stats.process_down", role=_role(lang, seen), name=seen.name, minutes=round(seen.seen_ago / 60))
             )
             continue
         line = t(
-            lang, "stats.process_up", role=seen.role, name=seen.name, seen=round(seen.seen_ago), jobs=seen.jobs_held
+            lang,
+            "stats.process_up",
+            role=_role(lang, seen),
+            name=seen.name,
+            seen=round(seen.seen_ago),
+            jobs=seen.jobs_held,
         )
         if seen.engine is not None:
             ended = sum(seen.engine.endings.values())
