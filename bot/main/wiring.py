@@ -21,7 +21,7 @@ from bot.ops.limits import DecodeBudget, RequestLimiter
 from bot.ops.media import MediaSigner, MediaStore, derive_secret
 from bot.ops.metrics import Metrics
 from bot.ops.photos import PhotoKeeper
-from bot.ops.presence import Presences
+from bot.ops.presence import Presences, engine_figures
 from bot.ops.provider_state import ProviderStates
 from bot.ops.retention import MediaSweeper
 from bot.ops.templates import TemplateGallery
@@ -163,8 +163,8 @@ def _observers(*observers: Observer) -> Observer:
 
 async def _metrics_page(wiring: Wiring) -> bytes:
     figures = await stats.business(wiring.db)
-    engine = wiring.engine.pending if wiring.engine is not None else None
     processes = await Presences(wiring.db).read() if wiring.db.shared else ()
+    engine = engine_figures(wiring.engine)
     return wiring.metrics.exposition(figures, wiring.health, wiring.accounts.uses, engine, processes)
 
 
@@ -272,7 +272,6 @@ async def open_wiring(app: PhotoBotApp, settings: Settings, db: Store, *, serve_
     metrics = Metrics()
     if engine is not None:
         engine.waited = lambda urgency, seconds: metrics.engine_waited(urgency.name.lower(), seconds)
-        engine.ended = metrics.engine_process_ended
     #: Providers' state through the database, when other processes share it.
     shared = ProviderStates(db) if db.shared else None
     health = ProviderHealth(

@@ -10,7 +10,7 @@ from collections.abc import Mapping, Sequence
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
 from bot.ops.health import ProviderHealth
-from bot.ops.presence import Presence
+from bot.ops.presence import EngineFigures, Presence
 from bot.ops.stats import BusinessFigures
 from providers.errors import ProviderError
 
@@ -19,8 +19,6 @@ DURATION_BUCKETS = (2.0, 5.0, 10.0, 20.0, 30.0, 60.0, 120.0, 300.0, 600.0, 1800.
 #: Seconds a call waits for a local engine process: none when one is free, about a second behind an
 #: ID photo being made, longer only when the engine is saturated.
 ENGINE_WAIT_BUCKETS = (0.005, 0.025, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
-#: Why a local engine process ends under a call (providers/localengine/worker.py).
-ENGINE_ENDINGS = ("time_limit", "crashed")
 
 
 class Metrics:
@@ -65,14 +63,12 @@ class Metrics:
         self.engine_pending = Gauge(
             "photobot_engine_pending", "Local engine calls being made or waiting for a worker process", registry=r
         )
-        self.engine_ended = Counter(
+        self.engine_ended = Gauge(
             "photobot_engine_processes_ended",
-            "Local engine processes ended under a call: killed at the time limit, or crashed",
+            "Local engine processes ended under a call since start: killed at the time limit, or crashed",
             ["reason"],
             registry=r,
         )
-        for reason in ENGINE_ENDINGS:  # shown at 0 from the start, for a rate() to alert on
-            self.engine_ended.labels(reason)
 
         def per_process(name: str, text: str, *labels: str) -> Gauge:
             return Gauge(name, text, ["process", "role", *labels], registry=r)
@@ -101,10 +97,6 @@ class Metrics:
     def delivered(self, service: str, provider: str, seconds: float) -> None:
         self.job_duration.labels(service, provider).observe(seconds)
 
-    def engine_process_ended(self, reason: str) -> None:
-        """A local engine process ended under a call (``reason``: time_limit or crashed)."""
-        self.engine_ended.labels(reason).inc()
-
     def engine_waited(self, kind: str, seconds: float) -> None:
         """A local engine call (``kind``: result, check or photo) waited ``seconds`` for a process."""
         self.engine_wait.labels(kind).observe(seconds)
@@ -114,11 +106,11 @@ class Metrics:
         figures: BusinessFigures,
         health: ProviderHealth,
         uses: Mapping[str, int],
-        engine_pending: int | None,
+        engine: EngineFigures | None,
         processes: Sequence[Presence] = (),
     ) -> bytes:
-        """The text format, with the gauges set from ``figures``, the providers' state, the local
-        engine's calls under way (None: no engine here) and the deployment's ``processes`` (where
+        """The text format, with the gauges set from ``figures``, the providers' state, this
+        process's local engine (None: no engine here) and the deployment's ``processes`` (where
         several share the database: bot/ops/presence.py)."""
         self._processes(processes)
         self.users.set(figures.users)
@@ -137,8 +129,10 @@ class Metrics:
             self.provider_down.labels(provider).set(1 if provider in down else 0)
         for provider, left in uses.items():
             self.uses_left.labels(provider).set(left)
-        if engine_pending is not None:
-            self.engine_pending.set(engine_pending)
+        if engine is not None:
+            self.engine_pending.set(engine.pending)
+            for reason, count in engine.endings.items():
+                self.engine_ended.labels(reason).set(count)
         return generate_latest(self.registry)
 
     def _processes(self, processes: Sequence[Presence]) -> None:

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 from bot.storage.jobs import UNFINISHED
 from bot.storage.store import DATABASE_ERRORS, Row, Store
-from providers.localengine.worker import EngineWorker
+from providers.localengine.worker import ENDINGS, EngineWorker
 
 log = logging.getLogger(__name__)
 
@@ -30,6 +30,9 @@ UP_WITHIN = 3 * INTERVAL
 FORGOTTEN_AFTER = 3600.0
 #: Seconds a report, or the row's deletion as the process stops, may wait for the database.
 WRITE_TIMEOUT = 5.0
+#: The column of each reason an engine process ended (worker.ENDINGS), in that order.
+_COLUMN_OF = {"time_limit": "engine_time_limits", "crashed": "engine_crashes"}
+_ENDING_COLUMNS = ", ".join(_COLUMN_OF[reason] for reason in ENDINGS)
 
 
 @dataclass(frozen=True)
@@ -73,7 +76,7 @@ class Presences:
         endings = engine.endings if engine is not None else {}
         await self.store.write(
             "INSERT INTO processes (name, role, started_at, seen_at, engine_pending, engine_started,"
-            f" engine_time_limits, engine_crashes) VALUES (?, ?, {clock}, {clock}, ?, ?, ?, ?)"
+            f" {_ENDING_COLUMNS}) VALUES (?, ?, {clock}, {clock}, ?, ?, ?, ?)"
             " ON CONFLICT (name) DO UPDATE SET seen_at = excluded.seen_at, engine_pending ="
             " excluded.engine_pending, engine_started = excluded.engine_started, engine_time_limits ="
             " excluded.engine_time_limits, engine_crashes = excluded.engine_crashes",
@@ -82,8 +85,7 @@ class Presences:
                 role,
                 engine.pending if engine is not None else None,
                 engine.started if engine is not None else None,
-                endings.get("time_limit"),
-                endings.get("crashed"),
+                *(endings.get(reason) for reason in ENDINGS),
             ),
         )
         await self.store.write(f"DELETE FROM processes WHERE seen_at < {clock} - ?", (FORGOTTEN_AFTER,))
@@ -118,10 +120,10 @@ class Presences:
 
 
 def _engine_of(row: Row) -> EngineFigures | None:
-    columns = ("engine_pending", "engine_started", "engine_time_limits", "engine_crashes")
+    columns = ("engine_pending", "engine_started", *_COLUMN_OF.values())
     if any(row[column] is None for column in columns):  # no engine in that process
         return None
-    endings = {"time_limit": int(row["engine_time_limits"]), "crashed": int(row["engine_crashes"])}
+    endings = {reason: int(row[column]) for reason, column in _COLUMN_OF.items()}
     return EngineFigures(int(row["engine_pending"]), int(row["engine_started"]), endings)
 
 

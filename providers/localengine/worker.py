@@ -69,6 +69,9 @@ class Urgency(enum.Enum):
     PHOTO = 2  # an ID photo made here: a second or so of the engine
 
 
+#: Why a process ends under a call: killed at its time limit, or crashed (EngineWorker.endings).
+ENDINGS = ("time_limit", "crashed")
+
 #: How long a call may wait, from when it came, before calls that came after it no longer go first
 #: (seconds): the more urgent go first, and none waits without end while others keep coming.
 ALLOWANCE: Mapping[Urgency, float] = {Urgency.RESULT: 0.0, Urgency.CHECK: 2.0, Urgency.PHOTO: 30.0}
@@ -192,11 +195,11 @@ def _report(
 
 class _Slot:
     """One of the worker's processes: None until started, and again once it has ended (the next call
-    starts another). ``busy``: the event loop whose call it is answering."""
+    starts another); ``busy`` while it answers a call."""
 
     def __init__(self) -> None:
         self.process: EngineProcess | None = None
-        self.busy: asyncio.AbstractEventLoop | None = None
+        self.busy = False
 
 
 class EngineWorker:
@@ -219,23 +222,8 @@ class EngineWorker:
         self._loop: asyncio.AbstractEventLoop | None = None
         #: Told how long each call waited for a process (its urgency, seconds): the bot's metrics.
         self.waited: Callable[[Urgency, float], None] | None = None
-        #: Processes ended under a call since start, by why: killed at the time limit, or crashed.
-        self.endings = {"time_limit": 0, "crashed": 0}
-        #: Told each time a process ends under a call (a key of ``endings``): the bot's metrics.
-        self.ended: Callable[[str], None] | None = None
-
-    def _tell(self, listener: Callable[..., None] | None, *args: Any) -> None:
-        """Tell a listener (a metric) what happened; one that fails costs the call nothing."""
-        if listener is None:
-            return
-        try:
-            listener(*args)
-        except Exception:
-            log.exception("the local engine could not tell %s", listener)
-
-    def _ending(self, reason: str) -> None:
-        self.endings[reason] += 1
-        self._tell(self.ended, reason)
+        #: Processes ended under a call since start, by why (``ENDINGS``).
+        self.endings = dict.fromkeys(ENDINGS, 0)
 
     def _started(self, slot: _Slot) -> EngineProcess:
         """The slot's process, started now if it has none."""
@@ -262,7 +250,7 @@ class EngineWorker:
         (its socket is still awaited there). A later call starts new ones."""
         with self._lock:
             for slot in self._slots:
-                if slot.process is not None and slot.busy is not None:
+                if slot.process is not None and slot.busy:
                     slot.process.kill()
                 elif slot.process is not None:
                     slot.process.close()
@@ -283,9 +271,9 @@ class EngineWorker:
             return
         self._loop, self._waiting = loop, []
         for slot in self._slots:
-            if slot.busy is not None:
+            if slot.busy:
                 self._ended(slot)
-                slot.busy = None
+                slot.busy = False
         self._free = list(self._slots)
 
     async def _turn(self, urgency: Urgency) -> tuple[asyncio.AbstractEventLoop, _Slot]:
@@ -306,7 +294,11 @@ class EngineWorker:
                 if turn.done() and not turn.cancelled():  # handed the process just as it was cancelled
                     self._hand_on(loop, turn.result())
                 raise
-        self._tell(self.waited, urgency, loop.time() - asked)
+        if self.waited is not None:
+            try:
+                self.waited(urgency, loop.time() - asked)
+            except Exception:  # a metric must not cost the call its process
+                log.exception("the local engine's wait could not be recorded")
         return loop, slot
 
     def _hand_on(self, loop: asyncio.AbstractEventLoop, slot: _Slot) -> None:
@@ -328,7 +320,7 @@ class EngineWorker:
         long ago its caller stopped waiting for it (a cancelled job; a time-out). A call cancelled
         half-way (its event loop closing) left its answer in the socket, and one killed at its time
         limit may have answered just before: either way that process is ended."""
-        slot.busy = None
+        slot.busy = False
         if call.cancelled() or isinstance(call.exception(), ProcessEnded) or process.killed:
             self._ended(slot)
         self._hand_on(loop, slot)
@@ -345,7 +337,7 @@ class EngineWorker:
             except BaseException:
                 self._hand_on(loop, slot)
                 raise
-            slot.busy = loop
+            slot.busy = True
             call = loop.create_task(process.call(function, *args))
             call.add_done_callback(partial(self._answered, loop, slot, process))
             try:
@@ -359,11 +351,11 @@ class EngineWorker:
             except TimeoutError as err:
                 log.error("a photo took the local engine more than %gs; its process was ended", limits.time_limit)
                 process.kill()
-                self._ending("time_limit")
+                self.endings["time_limit"] += 1
                 raise EngineTimeout("local engine: time limit", provider="local") from err
             except ProcessEnded as err:
                 log.error("the local engine's worker process died; a new one takes the next photo")
-                self._ending("crashed")
+                self.endings["crashed"] += 1
                 raise EngineCrashed("local engine worker died", provider="local") from err
         finally:
             self.pending -= 1

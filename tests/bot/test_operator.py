@@ -84,8 +84,8 @@ async def test_metrics_are_off_by_default_and_need_the_bearer_token(make_setting
         assert 'photobot_provider_down{provider="picwish"} 0.0' in lines
         if available():  # the local engine checked each photo and measured each of PicWish's results
             assert "photobot_engine_pending 0.0" in lines
-            assert 'photobot_engine_processes_ended_total{reason="crashed"} 0.0' in lines
-            assert 'photobot_engine_processes_ended_total{reason="time_limit"} 0.0' in lines
+            assert 'photobot_engine_processes_ended{reason="crashed"} 0.0' in lines
+            assert 'photobot_engine_processes_ended{reason="time_limit"} 0.0' in lines
             for kind in ("check", "result"):
                 name = f'photobot_engine_wait_seconds_count{{kind="{kind}"}}'
                 (count,) = [line for line in lines if line.startswith(name)]
