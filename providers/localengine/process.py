@@ -15,11 +15,13 @@ sends the next only once the last is answered.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import multiprocessing
 import pickle
 import signal
 import socket
 import struct
+import sys
 import traceback
 from collections.abc import Callable
 from typing import Any
@@ -28,6 +30,10 @@ from typing import Any
 _HEADER = struct.Struct("!Q")
 #: How much one read from the socket takes at most.
 _READ = 1 << 16
+#: The packages besides the standard library whose exceptions come back as they are. Rebuilding one
+#: imports its module into the bot's process: numpy's or onnxruntime's would load there what the
+#: engine's processes exist to keep out of it (about 30 MB for numpy alone); those come back as text.
+_REBUILT_FROM = frozenset({"providers", "PIL"})
 
 
 class ProcessEnded(Exception):
@@ -62,21 +68,29 @@ def _exactly(sock: socket.socket, size: int) -> bytes | None:
     return bytes(buffer)
 
 
+def _rebuilt_as_is(err: BaseException) -> bool:
+    """Whether the bot's process may rebuild ``err`` (see ``_REBUILT_FROM``)."""
+    package = type(err).__module__.partition(".")[0]
+    return package in sys.stdlib_module_names or package in _REBUILT_FROM
+
+
 def _answer(request: bytes) -> bytes:
     """The framed answer to one call (a pickled function and its arguments): ``(True, value)``, or
     ``(False, exception)`` with the traceback of the engine's process as a note, whatever failed (the
-    request's unpickling too: the process answers on); an answer that cannot be pickled is an error."""
+    request's unpickling too: the process answers on). An exception that cannot be pickled, or whose
+    rebuilding would import another library into the bot's process, comes back as a RuntimeError
+    with its text."""
     try:
         function, args = pickle.loads(request)
         return _frame((True, function(*args)))
     except BaseException as err:  # noqa: BLE001 - every failure is the caller's to see
         err.add_note("".join(traceback.format_exception(err)))
-        try:
-            framed = _frame((False, err))
-            pickle.loads(framed[_HEADER.size :])  # one that cannot be rebuilt would fail in the bot
-            return framed
-        except Exception:  # noqa: BLE001 - whatever fails to pickle or rebuild, it is sent as its text
-            return _frame((False, RuntimeError(f"{type(err).__name__}: {err}\n{err.__notes__[-1]}")))
+        if _rebuilt_as_is(err):
+            with contextlib.suppress(Exception):  # what fails to pickle or rebuild is sent as its text
+                framed = _frame((False, err))
+                pickle.loads(framed[_HEADER.size :])  # one that cannot be rebuilt would fail in the bot
+                return framed
+        return _frame((False, RuntimeError(f"{type(err).__name__}: {err}\n{err.__notes__[-1]}")))
 
 
 def _serve(sock: socket.socket, initializer: Callable[..., None], initargs: tuple[Any, ...]) -> None:

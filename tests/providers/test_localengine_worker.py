@@ -333,24 +333,31 @@ async def test_a_time_out_ends_only_its_own_process():
         worker.close()
 
 
-class _Unpicklable(Exception):
-    def __init__(self, a: int, b: int) -> None:  # pickle rebuilds an exception from its args alone
-        super().__init__(a)
-
-
 def _fails(kind: str) -> None:
     if kind == "value":
         raise ValueError("not a photo")
-    raise _Unpicklable(1, 2)
+    if kind == "numpy":
+        import numpy as np
+
+        np.linalg.inv(np.zeros((2, 2)))
+    raise ValueError(threading.Lock())  # a lock cannot be pickled
 
 
 async def test_what_the_engine_raises_comes_back_with_its_traceback(worker):
     with pytest.raises(ValueError, match="not a photo") as raised:
         await worker._run(_fails, "value", limits=EngineLimits(), urgency=Urgency.CHECK)
     assert "in _fails" in raised.value.__notes__[-1]  # where in the engine's process
-    with pytest.raises(RuntimeError, match="_Unpicklable: 1"):
-        await worker._run(_fails, "other", limits=EngineLimits(), urgency=Urgency.CHECK)
+    with pytest.raises(RuntimeError, match=r"ValueError: <unlocked _thread\.lock"):
+        await worker._run(_fails, "lock", limits=EngineLimits(), urgency=Urgency.CHECK)
     assert (await worker.inspect(portrait_jpeg())).problem is None  # the process answers on
+
+
+async def test_an_error_of_the_engine_s_libraries_comes_back_as_text_not_importing_them_into_the_bot(worker):
+    """numpy.linalg.LinAlgError rebuilt in the bot's process would import numpy there."""
+    with pytest.raises(RuntimeError, match="LinAlgError: Singular matrix") as raised:
+        await worker._run(_fails, "numpy", limits=EngineLimits(), urgency=Urgency.CHECK)
+    assert type(raised.value) is RuntimeError
+    assert "in _fails" in str(raised.value)  # with the engine process's traceback
 
 
 def test_a_call_left_in_an_event_loop_that_closed_leaves_no_process_answering_no_one():
