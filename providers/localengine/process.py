@@ -30,6 +30,9 @@ from typing import Any
 _HEADER = struct.Struct("!Q")
 #: How much one read from the socket takes at most.
 _READ = 1 << 16
+#: How long :meth:`EngineProcess.reap` waits for a process to end (it blocks the event loop, only
+#: after a process was killed or crashed).
+REAP_SECONDS = 0.1
 #: The packages besides the standard library whose exceptions come back as they are. Rebuilding one
 #: imports its module into the bot's process: numpy's or onnxruntime's would load there what the
 #: engine's processes exist to keep out of it (about 30 MB for numpy alone); those come back as text.
@@ -166,7 +169,8 @@ class EngineProcess:
         self._sock.close()
 
     def reap(self) -> None:
-        """Close the socket, and collect the exit of the process if it has ended (else multiprocessing
-        collects it as it starts the next one)."""
-        self._process.join(timeout=0)
+        """Close the socket, and collect the exit of the process once it has ended, waiting at most
+        ``REAP_SECONDS`` (a process just killed takes a few milliseconds to end; one still there is
+        collected by multiprocessing as it starts the next)."""
+        self._process.join(timeout=REAP_SECONDS)
         self._sock.close()

@@ -12,7 +12,7 @@ each loads the models as it starts, so the first photo after a start is as quick
 
 Every call is bounded: at most ``queue_limit`` photos wait behind those being made (more is
 "busy, try again", at once and for free), and a photo that takes longer than ``time_limit``
-seconds ends its process (the next call starts a new one), since a process busy in native code
+seconds ends its process (another starts at once), since a process busy in native code
 cannot be interrupted any other way; the other processes go on with their photos.
 
 Calls wait here, and a free process takes the most urgent first (``Urgency``): measuring a
@@ -194,8 +194,8 @@ def _report(
 
 
 class _Slot:
-    """One of the worker's processes: None until started, and again once it has ended (the next call
-    starts another); ``busy`` while it answers a call."""
+    """One of the worker's processes: None until started, and after :meth:`EngineWorker.close`;
+    ``busy`` while it answers a call."""
 
     def __init__(self) -> None:
         self.process: EngineProcess | None = None
@@ -224,10 +224,14 @@ class EngineWorker:
         self.waited: Callable[[Urgency, float], None] | None = None
         #: Processes ended under a call since start, by why (``ENDINGS``).
         self.endings = dict.fromkeys(ENDINGS, 0)
+        #: Whether a process that ends is replaced at once: from the first call or :meth:`warm` until
+        #: :meth:`close`.
+        self._replace = False
 
     def _started(self, slot: _Slot) -> EngineProcess:
         """The slot's process, started now if it has none."""
         with self._lock:
+            self._replace = True
             if slot.process is None:
                 slot.process = EngineProcess(_start, (os.getpid(), self.warm_cutout))
             return slot.process
@@ -249,6 +253,7 @@ class EngineWorker:
         interpreter ends them on exit). A process answering a call is killed, and that call ends it
         (its socket is still awaited there). A later call starts new ones."""
         with self._lock:
+            self._replace = False
             for slot in self._slots:
                 if slot.process is not None and slot.busy:
                     slot.process.kill()
@@ -257,12 +262,14 @@ class EngineWorker:
                     slot.process = None
 
     def _ended(self, slot: _Slot) -> None:
-        """The slot's process is gone (killed, crashed, or its answer lost): the next call starts another."""
+        """The slot's process is gone (killed, crashed, or its answer lost): another starts now, and
+        loads the models while no call waits for it (started by the next call instead, that call
+        waited the second or so a start takes, a person at a button after a crash)."""
         with self._lock:
             if slot.process is not None:
                 slot.process.kill()
                 slot.process.reap()
-                slot.process = None
+                slot.process = EngineProcess(_start, (os.getpid(), self.warm_cutout)) if self._replace else None
 
     def _on_loop(self, loop: asyncio.AbstractEventLoop) -> None:
         """A new event loop (a test's) uses the worker: nothing of the last one waits any more, and a

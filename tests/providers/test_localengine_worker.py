@@ -294,6 +294,35 @@ async def test_a_photo_over_its_time_limit_ends_the_worker_and_the_next_photo_wo
     await asyncio.wait_for(_gone(stuck), 10)
 
 
+async def _replaced(worker: EngineWorker, old: int) -> int:
+    """The worker's new process, once the ended one's call is over (polled, as in ``_gone``)."""
+    while worker.pids() in ([], [old]):
+        await asyncio.sleep(0.01)
+    (new,) = worker.pids()
+    return new
+
+
+async def test_a_process_that_ends_under_a_call_is_replaced_at_once_and_collected(worker, tmp_path):
+    """The next call finds a process that started without it (no second of loading the models in its
+    wait, or in its time limit), and the ended one is no zombie waiting for the next start."""
+    await worker.inspect(portrait_jpeg())  # started and warm
+    (stuck,) = worker.pids()
+    flag = tmp_path / "started"
+    with pytest.raises(EngineTimeout):
+        await worker._run(_started_then_sleep, str(flag), 30, limits=EngineLimits(time_limit=1), urgency=Urgency.CHECK)
+    new = await asyncio.wait_for(_replaced(worker, stuck), 10)
+    assert not Path(f"/proc/{stuck}").exists()  # ended and collected
+    assert (await worker.inspect(portrait_jpeg())).problem is None
+    assert worker.pids() == [new]  # that process answered: nothing was started for the call
+    os.kill(new, signal.SIGKILL)  # dies while idle: the next call finds out
+    with pytest.raises(EngineCrashed):
+        await worker.inspect(portrait_jpeg())
+    newer = await asyncio.wait_for(_replaced(worker, new), 10)
+    assert newer != new and not Path(f"/proc/{new}").exists()
+    assert (await worker.inspect(portrait_jpeg())).problem is None
+    assert worker.pids() == [newer]
+
+
 @pytest.mark.parametrize("cutout", [False, True])
 def test_a_worker_loads_the_cut_out_models_only_where_it_makes_id_photos(cutout):
     """A bot that only checks faces (no local ID photos) never holds the 180 MB cut-out models; one
