@@ -163,9 +163,11 @@ def _observers(*observers: Observer) -> Observer:
 
 async def _metrics_page(wiring: Wiring) -> bytes:
     figures = await stats.business(wiring.db)
-    processes = await Presences(wiring.db).read() if wiring.db.shared else ()
+    presences = Presences(wiring.db)
+    processes = await presences.read() if wiring.db.shared else ()
+    unreported = await presences.jobs_unreported() if wiring.db.shared else 0
     engine = engine_figures(wiring.engine)
-    return wiring.metrics.exposition(figures, wiring.health, wiring.accounts.uses, engine, processes)
+    return wiring.metrics.exposition(figures, wiring.health, wiring.accounts.uses, engine, processes, unreported)
 
 
 async def _provider_changed(get_wiring: Callable[[], Wiring], provider: str, problem: Problem | None) -> None:

@@ -88,6 +88,11 @@ class Metrics:
             "A process's engine processes ended under a call since it started",
             "reason",
         )
+        self.jobs_unreported = Gauge(
+            "photobot_jobs_held_unreported",
+            "Unfinished jobs under a live lease of a process that does not report itself (an older version?)",
+            registry=r,
+        )
 
     async def call(self, provider: str, error: ProviderError | None) -> None:
         self.provider_calls.labels(provider).inc()
@@ -108,11 +113,13 @@ class Metrics:
         uses: Mapping[str, int],
         engine: EngineFigures | None,
         processes: Sequence[Presence] = (),
+        jobs_unreported: int = 0,
     ) -> bytes:
         """The text format, with the gauges set from ``figures``, the providers' state, this
-        process's local engine (None: no engine here) and the deployment's ``processes`` (where
-        several share the database: bot/ops/presence.py)."""
+        process's local engine (None: no engine here) and the deployment's ``processes`` and the
+        jobs held by none of them (where several share the database: bot/ops/presence.py)."""
         self._processes(processes)
+        self.jobs_unreported.set(jobs_unreported)
         self.users.set(figures.users)
         for window, shown in figures.windows.items():
             self.active_users.labels(window).set(shown.active_users)

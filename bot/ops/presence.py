@@ -118,6 +118,18 @@ class Presences:
             for row in rows
         ]
 
+    async def jobs_unreported(self) -> int:
+        """Unfinished jobs under a live lease of a process that has no row: alive (it renews its leases)
+        but not reporting itself, as a process of an older photobot during an upgrade, or one whose
+        reports fail. Not shown beside any process, so counted apart."""
+        clock = self.store.clock
+        rows = await self.store.report(
+            f"SELECT COUNT(*) AS n FROM jobs WHERE ({UNFINISHED}) AND owner IS NOT NULL AND lease_until >= {clock}"
+            f" AND owner NOT IN (SELECT name FROM processes WHERE seen_at >= {clock} - ?)",
+            (FORGOTTEN_AFTER,),
+        )
+        return int(rows[0]["n"])
+
 
 def _engine_of(row: Row) -> EngineFigures | None:
     columns = ("engine_pending", "engine_started", *_COLUMN_OF.values())

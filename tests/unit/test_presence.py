@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 
 from bot.ops.presence import FORGOTTEN_AFTER, UP_WITHIN, EngineFigures, Presences, keep_reporting
+from bot.storage.jobs import JobDraft
+from bot.storage.repositories import Repositories
 
 
 async def test_a_process_reports_itself_updates_its_figures_and_leaves(store):
@@ -59,3 +61,30 @@ async def test_a_process_stops_even_when_the_database_does_not_answer():
     reporting.cancel()
     await asyncio.wait_for(asyncio.gather(reporting, return_exceptions=True), 5)
     assert reporting.cancelled() and database.writes == 2  # the report, then the row's deletion
+
+
+async def test_jobs_held_by_a_process_without_a_row_are_counted_apart(store):
+    """A process alive (its lease is live) but not reporting itself: an older photobot during an
+    upgrade, or one whose reports fail. Its jobs are beside no process, so they are counted apart."""
+    repos = Repositories.on(store, daily_free=20)
+    await repos.users.ensure(1, 1, "en")
+    draft = JobDraft(
+        user_id=1,
+        chat_id=1,
+        service="idphoto",
+        provider="picwish",
+        options={},
+        input_ref="x.jpg",
+        price=6,
+        deadline_seconds=600,
+    )
+    job = await repos.jobs.create(draft)
+    presences = Presences(store)
+    assert await presences.jobs_unreported() == 0  # queued: no one holds it
+    await store.write(f"UPDATE jobs SET owner = 'old:1:zz', lease_until = {store.clock} + 60 WHERE id = ?", (job.id,))
+    assert await presences.jobs_unreported() == 1
+    await presences.report("old:1:zz", "worker", None)  # it reports itself: its jobs are shown beside it
+    assert await presences.jobs_unreported() == 0 and [seen.jobs_held for seen in await presences.read()] == [1]
+    await presences.leave("old:1:zz")
+    await store.write(f"UPDATE jobs SET lease_until = {store.clock} - 1 WHERE id = ?", (job.id,))
+    assert await presences.jobs_unreported() == 0  # a lease run out is no one's

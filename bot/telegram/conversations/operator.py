@@ -69,9 +69,9 @@ def _role(lang: str, seen: Presence) -> str:
     return t(lang, f"stats.role_{seen.role}") if seen.role in ROLES else seen.role
 
 
-def _processes(lang: str, processes: list[Presence]) -> str:
+def _processes(lang: str, processes: list[Presence], jobs_unreported: int) -> str:
     """The processes, those gone silent first, at most ``PROCESSES_SHOWN`` (a message holds 4,096
-    characters)."""
+    characters), then the jobs held by a process that does not report itself, if any."""
     lines = [t(lang, "stats.processes", seconds=round(presence.INTERVAL))]
     ordered = sorted(processes, key=lambda seen: seen.up)
     for seen in ordered[:PROCESSES_SHOWN]:
@@ -94,6 +94,8 @@ def _processes(lang: str, processes: list[Presence]) -> str:
         lines.append(line)
     if len(ordered) > PROCESSES_SHOWN:
         lines.append(t(lang, "stats.process_more", count=len(ordered) - PROCESSES_SHOWN))
+    if jobs_unreported:
+        lines.append(t(lang, "stats.jobs_unreported", count=jobs_unreported))
     return "\n".join(lines)
 
 
@@ -109,5 +111,6 @@ async def show_stats(update: Update, context: Context) -> None:
     parts += [_window(lang, name, shown) for name, shown in figures.windows.items()]
     parts.append(_providers(context, lang))
     if context.wiring.db.shared:
-        parts.append(_processes(lang, await Presences(context.wiring.db).read()))
+        presences = Presences(context.wiring.db)
+        parts.append(_processes(lang, await presences.read(), await presences.jobs_unreported()))
     await message_of(update).reply_text("\n\n".join(parts))
