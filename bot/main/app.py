@@ -218,6 +218,7 @@ async def running(settings: Settings, role: Role = "all") -> AsyncIterator[Wirin
     takes_updates = role != "worker"
     app = build_application(settings, store if takes_updates else None)
     tasks: list[asyncio.Task[None]] = []
+    presence: asyncio.Task[None] | None = None
     try:
         await app.bot.initialize()  # deliveries and alerts use the bot in every role
         services = await open_wiring(app, settings, store, serve_web=takes_updates)
@@ -227,7 +228,8 @@ async def running(settings: Settings, role: Role = "all") -> AsyncIterator[Wirin
                 states = ProviderStates(store)
                 tasks.append(asyncio.create_task(_keep_in_step(services, states), name="provider-state"))
                 reporting = keep_reporting(Presences(store), services.runner.owner, role, services.engine)
-                tasks.append(asyncio.create_task(reporting, name="presence"))
+                # Stopped last (below): the jobs this process hands back as it stops stay shown beside it.
+                presence = asyncio.create_task(reporting, name="presence")
             if takes_updates:
                 tasks.append(await _handle_updates_when_first(app, settings, services, store.exclusive(UPDATES)))
             if role != "bot":
@@ -242,11 +244,16 @@ async def running(settings: Settings, role: Role = "all") -> AsyncIterator[Wirin
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
-            if app.updater is not None and app.updater.running:
-                await app.updater.stop()
-            if app.running:
-                await app.stop()
-            await services.close()
+            try:
+                if app.updater is not None and app.updater.running:
+                    await app.updater.stop()
+                if app.running:
+                    await app.stop()
+                await services.close()
+            finally:
+                if presence is not None:
+                    presence.cancel()
+                    await asyncio.gather(presence, return_exceptions=True)
     finally:
         # The Application writes the sessions as it shuts down: before the store closes. When
         # starting failed (Telegram unreachable) only the bot was opened: its HTTP sessions close.

@@ -125,7 +125,8 @@ class Presences:
         clock = self.store.clock
         rows = await self.store.report(
             f"SELECT COUNT(*) AS n FROM jobs WHERE ({UNFINISHED}) AND owner IS NOT NULL AND lease_until >= {clock}"
-            f" AND owner NOT IN (SELECT name FROM processes WHERE seen_at >= {clock} - ?)",
+            " AND NOT EXISTS (SELECT 1 FROM processes WHERE processes.name = jobs.owner"
+            f" AND processes.seen_at >= {clock} - ?)",
             (FORGOTTEN_AFTER,),
         )
         return int(rows[0]["n"])

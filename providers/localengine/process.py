@@ -15,7 +15,7 @@ sends the next only once the last is answered.
 from __future__ import annotations
 
 import asyncio
-import contextlib
+import io
 import multiprocessing
 import pickle
 import signal
@@ -33,10 +33,19 @@ _READ = 1 << 16
 #: How long :meth:`EngineProcess.reap` waits for a process to end (it blocks the event loop, only
 #: after a process was killed or crashed).
 REAP_SECONDS = 0.1
-#: The packages besides the standard library whose exceptions come back as they are. Rebuilding one
-#: imports its module into the bot's process: numpy's or onnxruntime's would load there what the
-#: engine's processes exist to keep out of it (about 30 MB for numpy alone); those come back as text.
-_REBUILT_FROM = frozenset({"providers", "PIL"})
+#: The modules besides the standard library's that an exception coming back may name (its class, or
+#: anything it holds): Pillow's and photobot's own that import no numpy. Rebuilding an exception
+#: imports every module it names into the bot's process, and numpy's or onnxruntime's would load there
+#: what the engine's processes exist to keep out of it (about 30 MB for numpy alone); an exception
+#: naming another comes back as text.
+_REBUILT_FROM = frozenset(
+    {
+        "providers.errors",
+        "providers.localengine.findings",
+        "providers.localengine.process",
+        "providers.localengine.worker",
+    }
+)
 
 
 class ProcessEnded(Exception):
@@ -71,29 +80,43 @@ def _exactly(sock: socket.socket, size: int) -> bytes | None:
     return bytes(buffer)
 
 
-def _rebuilt_as_is(err: BaseException) -> bool:
-    """Whether the bot's process may rebuild ``err`` (see ``_REBUILT_FROM``)."""
-    package = type(err).__module__.partition(".")[0]
-    return package in sys.stdlib_module_names or package in _REBUILT_FROM
+class _BotSideUnpickler(pickle.Unpickler):
+    """Rebuilds what the bot's process may rebuild: classes of the standard library's modules and of
+    ``_REBUILT_FROM``'s, and of Pillow's."""
+
+    def find_class(self, module: str, name: str) -> Any:
+        top = module.partition(".")[0]
+        if top in sys.stdlib_module_names or top == "PIL" or module in _REBUILT_FROM:
+            return super().find_class(module, name)
+        raise pickle.UnpicklingError(f"{module}.{name} is not rebuilt in the bot's process")
+
+
+def _as_rebuilt(err: BaseException) -> bytes | None:
+    """``err`` framed, where the bot's process can rebuild it without importing a module it does not
+    load (see ``_REBUILT_FROM``); None where not (or where it cannot be pickled at all)."""
+    if not isinstance(err, Exception):  # SystemExit, KeyboardInterrupt: not the bot's to raise
+        return None
+    try:
+        framed = _frame((False, err))
+        _BotSideUnpickler(io.BytesIO(framed[_HEADER.size :])).load()
+    except Exception:  # noqa: BLE001 - whatever fails to pickle or rebuild is sent as its text
+        return None
+    return framed
 
 
 def _answer(request: bytes) -> bytes:
     """The framed answer to one call (a pickled function and its arguments): ``(True, value)``, or
     ``(False, exception)`` with the traceback of the engine's process as a note, whatever failed (the
     request's unpickling too: the process answers on). An exception that cannot be pickled, or whose
-    rebuilding would import another library into the bot's process, comes back as a RuntimeError
-    with its text."""
+    rebuilding would import another library into the bot's process (``_REBUILT_FROM``), comes back
+    as a RuntimeError with its text."""
     try:
         function, args = pickle.loads(request)
         return _frame((True, function(*args)))
     except BaseException as err:  # noqa: BLE001 - every failure is the caller's to see
         err.add_note("".join(traceback.format_exception(err)))
-        if _rebuilt_as_is(err):
-            with contextlib.suppress(Exception):  # what fails to pickle or rebuild is sent as its text
-                framed = _frame((False, err))
-                pickle.loads(framed[_HEADER.size :])  # one that cannot be rebuilt would fail in the bot
-                return framed
-        return _frame((False, RuntimeError(f"{type(err).__name__}: {err}\n{err.__notes__[-1]}")))
+        framed = _as_rebuilt(err)
+        return framed or _frame((False, RuntimeError(f"{type(err).__name__}: {err}\n{err.__notes__[-1]}")))
 
 
 def _serve(sock: socket.socket, initializer: Callable[..., None], initargs: tuple[Any, ...]) -> None:
@@ -136,7 +159,8 @@ class EngineProcess:
 
     async def call(self, function: Callable[..., Any], *args: Any) -> Any:
         """``function(*args)`` run in the process; raises what it raised, or ProcessEnded. Not to be
-        cancelled half-way: the answer would be left in the socket (the caller shields the call)."""
+        cancelled half-way: the answer would be left in the socket (the caller waits for it without
+        cancelling it, and ends the process where it was cancelled all the same)."""
         loop = asyncio.get_running_loop()
         try:
             await loop.sock_sendall(self._sock, _frame((function, args)))

@@ -261,27 +261,34 @@ class EngineWorker:
                     slot.process.close()
                     slot.process = None
 
-    def _ended(self, slot: _Slot) -> None:
-        """The slot's process is gone (killed, crashed, or its answer lost): another starts now, and
-        loads the models while no call waits for it (started by the next call instead, that call
-        waited the second or so a start takes, a person at a button after a crash)."""
+    def _ended(self, slot: _Slot, process: EngineProcess, *, replace: bool) -> None:
+        """The slot's ``process`` is gone (killed, crashed, or its answer lost). With ``replace`` (a
+        call's process, not one whose event loop is being torn down) another starts now and loads
+        the models while no call waits for it: started by the next call instead, that call waited
+        the second or so a start takes, a person at a button after a crash. A start that fails
+        leaves the slot empty, for the next call to try again."""
         with self._lock:
-            if slot.process is not None:
-                slot.process.kill()
-                slot.process.reap()
-                slot.process = EngineProcess(_start, (os.getpid(), self.warm_cutout)) if self._replace else None
+            if slot.process is not process:  # ended and replaced already
+                return
+            slot.process = None
+            process.kill()
+            process.reap()
+            if replace and self._replace:
+                try:
+                    slot.process = EngineProcess(_start, (os.getpid(), self.warm_cutout))
+                except Exception:
+                    log.exception("could not start a local engine process; the next photo tries again")
 
     def _on_loop(self, loop: asyncio.AbstractEventLoop) -> None:
         """A new event loop (a test's) uses the worker: nothing of the last one waits any more, and a
         process still answering one of its calls would answer no one, so it is ended."""
         if loop is self._loop:
             return
-        self._loop, self._waiting = loop, []
+        self._loop, self._waiting, self._free = loop, [], list(self._slots)
         for slot in self._slots:
-            if slot.busy:
-                self._ended(slot)
+            if slot.busy and slot.process is not None:
                 slot.busy = False
-        self._free = list(self._slots)
+                self._ended(slot, slot.process, replace=False)
 
     async def _turn(self, urgency: Urgency) -> tuple[asyncio.AbstractEventLoop, _Slot]:
         """Wait until a worker process is free for this call: behind calls whose allowance
@@ -328,9 +335,11 @@ class EngineWorker:
         half-way (its event loop closing) left its answer in the socket, and one killed at its time
         limit may have answered just before: either way that process is ended."""
         slot.busy = False
-        if call.cancelled() or isinstance(call.exception(), ProcessEnded) or process.killed:
-            self._ended(slot)
-        self._hand_on(loop, slot)
+        try:
+            if call.cancelled() or isinstance(call.exception(), ProcessEnded) or process.killed:
+                self._ended(slot, process, replace=not call.cancelled())
+        finally:
+            self._hand_on(loop, slot)
 
     async def _run(self, function: Callable[..., T], *args: Any, limits: EngineLimits, urgency: Urgency) -> T:
         if self.pending >= self.processes + limits.queue_limit:
@@ -347,19 +356,16 @@ class EngineWorker:
             slot.busy = True
             call = loop.create_task(process.call(function, *args))
             call.add_done_callback(partial(self._answered, loop, slot, process))
-            try:
-                try:
-                    result: T = await asyncio.wait_for(asyncio.shield(call), limits.time_limit)
-                except TimeoutError:
-                    if not call.done():
-                        raise
-                    result = call.result()  # it answered as its time ran out (the loop was busy)
-                return result
-            except TimeoutError as err:
+            # Waited for without cancelling it: a call ends with its answer (see _answered).
+            await asyncio.wait((call,), timeout=limits.time_limit)
+            if not call.done():  # else it answered, if only as its time ran out (the loop busy)
                 log.error("a photo took the local engine more than %gs; its process was ended", limits.time_limit)
                 process.kill()
                 self.endings["time_limit"] += 1
-                raise EngineTimeout("local engine: time limit", provider="local") from err
+                raise EngineTimeout("local engine: time limit", provider="local")
+            try:
+                result: T = call.result()  # its value, or what it raised (its own TimeoutError too)
+                return result
             except ProcessEnded as err:
                 log.error("the local engine's worker process died; a new one takes the next photo")
                 self.endings["crashed"] += 1

@@ -21,6 +21,7 @@ from PIL import Image
 pytest.importorskip("ai_edge_litert", reason="the photobot[local] extra is not installed")
 
 from providers.errors import EngineBusy, EngineCrashed, EngineTimeout
+from providers.localengine import worker as worker_module
 from providers.localengine.worker import EngineLimits, EngineWorker, FaceProblem, Urgency
 from tests.conftest import portrait_jpeg
 
@@ -294,6 +295,12 @@ async def test_a_photo_over_its_time_limit_ends_the_worker_and_the_next_photo_wo
     await asyncio.wait_for(_gone(stuck), 10)
 
 
+async def _collected(pid: int) -> None:
+    """Until the process has ended and its exit been collected (polled, as in ``_gone``)."""
+    while Path(f"/proc/{pid}").exists():
+        await asyncio.sleep(0.01)
+
+
 async def _replaced(worker: EngineWorker, old: int) -> int:
     """The worker's new process, once the ended one's call is over (polled, as in ``_gone``)."""
     while worker.pids() in ([], [old]):
@@ -311,16 +318,54 @@ async def test_a_process_that_ends_under_a_call_is_replaced_at_once_and_collecte
     with pytest.raises(EngineTimeout):
         await worker._run(_started_then_sleep, str(flag), 30, limits=EngineLimits(time_limit=1), urgency=Urgency.CHECK)
     new = await asyncio.wait_for(_replaced(worker, stuck), 10)
-    assert not Path(f"/proc/{stuck}").exists()  # ended and collected
+    await asyncio.wait_for(_collected(stuck), 10)  # ended, and no zombie left
     assert (await worker.inspect(portrait_jpeg())).problem is None
     assert worker.pids() == [new]  # that process answered: nothing was started for the call
     os.kill(new, signal.SIGKILL)  # dies while idle: the next call finds out
     with pytest.raises(EngineCrashed):
         await worker.inspect(portrait_jpeg())
     newer = await asyncio.wait_for(_replaced(worker, new), 10)
-    assert newer != new and not Path(f"/proc/{new}").exists()
+    assert newer != new
+    await asyncio.wait_for(_collected(new), 10)
     assert (await worker.inspect(portrait_jpeg())).problem is None
     assert worker.pids() == [newer]
+
+
+async def test_a_replacement_that_cannot_start_leaves_the_slot_to_the_next_call(worker, tmp_path, monkeypatch):
+    """No process can be started as the ended one is replaced (the machine out of memory or of file
+    descriptors): the call that ended fails, and the next call starts one once it can."""
+    await worker.inspect(portrait_jpeg())  # started and warm
+    (stuck,) = worker.pids()
+
+    def cannot_start(*args: object) -> None:
+        raise OSError("[Errno 24] Too many open files")
+
+    monkeypatch.setattr(worker_module, "EngineProcess", cannot_start)
+    with pytest.raises(EngineTimeout):
+        await worker._run(
+            _started_then_sleep, str(tmp_path / "started"), 30, limits=EngineLimits(time_limit=1), urgency=Urgency.CHECK
+        )
+    await asyncio.wait_for(_collected(stuck), 10)
+    assert worker.pids() == []
+    monkeypatch.undo()
+    findings = await asyncio.wait_for(worker.inspect(portrait_jpeg()), 30)
+    assert findings.problem is None and len(worker.pids()) == 1
+
+
+def test_an_event_loop_torn_down_during_a_call_starts_no_new_process():
+    """The bot stopping (its event loop's tasks cancelled) during a photo ends that photo's process
+    and starts none in its place: one would load the models as the interpreter exits."""
+    worker = EngineWorker(1)
+    try:
+        with asyncio.Runner() as runner:
+            runner.run(worker.inspect(portrait_jpeg()))  # started and warm
+            (old,) = worker.pids()
+            runner.get_loop().create_task(worker.make_id_photo(portrait_jpeg(), SPEC))
+            runner.run(asyncio.sleep(0.05))  # the photo is being made as the runner closes
+        assert worker.pids() == []
+        asyncio.run(asyncio.wait_for(_collected(old), 10))
+    finally:
+        worker.close()
 
 
 @pytest.mark.parametrize("cutout", [False, True])
@@ -363,12 +408,18 @@ async def test_a_time_out_ends_only_its_own_process():
 
 
 def _fails(kind: str) -> None:
+    import numpy as np
+
     if kind == "value":
         raise ValueError("not a photo")
     if kind == "numpy":
-        import numpy as np
-
         np.linalg.inv(np.zeros((2, 2)))
+    if kind == "holds numpy":
+        {}[np.int64(3)]  # a KeyError holding a numpy number
+    if kind == "timeout":
+        raise TimeoutError("the engine's own")
+    if kind == "exit":
+        raise SystemExit(3)
     raise ValueError(threading.Lock())  # a lock cannot be pickled
 
 
@@ -382,11 +433,28 @@ async def test_what_the_engine_raises_comes_back_with_its_traceback(worker):
 
 
 async def test_an_error_of_the_engine_s_libraries_comes_back_as_text_not_importing_them_into_the_bot(worker):
-    """numpy.linalg.LinAlgError rebuilt in the bot's process would import numpy there."""
-    with pytest.raises(RuntimeError, match="LinAlgError: Singular matrix") as raised:
-        await worker._run(_fails, "numpy", limits=EngineLimits(), urgency=Urgency.CHECK)
-    assert type(raised.value) is RuntimeError
-    assert "in _fails" in str(raised.value)  # with the engine process's traceback
+    """numpy.linalg.LinAlgError, or a KeyError holding a numpy number, rebuilt in the bot's process
+    would import numpy there; a SystemExit is not the bot's to raise."""
+    for kind, text in (
+        ("numpy", "LinAlgError: Singular matrix"),
+        ("holds numpy", "KeyError: np.int64"),
+        ("exit", "SystemExit: 3"),
+    ):
+        with pytest.raises(RuntimeError, match=text) as raised:
+            await worker._run(_fails, kind, limits=EngineLimits(), urgency=Urgency.CHECK)
+        assert type(raised.value) is RuntimeError
+        assert "in _fails" in str(raised.value)  # with the engine process's traceback
+
+
+async def test_the_engine_s_own_timeout_error_is_not_its_time_limit(worker):
+    """A TimeoutError the engine raised comes back as it is: the process answered, it is not ended,
+    and no time limit is counted."""
+    await worker.inspect(portrait_jpeg())  # started and warm
+    (process,) = worker.pids()
+    with pytest.raises(TimeoutError, match="the engine's own"):
+        await worker._run(_fails, "timeout", limits=EngineLimits(), urgency=Urgency.CHECK)
+    assert worker.endings == {"time_limit": 0, "crashed": 0}
+    assert (await worker.inspect(portrait_jpeg())).problem is None and worker.pids() == [process]
 
 
 def test_a_call_left_in_an_event_loop_that_closed_leaves_no_process_answering_no_one():
