@@ -309,10 +309,16 @@ async def _handle_updates_when_first(
             log.error("lost the right to handle Telegram's updates (database connection): stopping this process")
             services.halt.set()
         finally:
-            if inbox is not None:
-                inbox.cancel()
-                await asyncio.gather(inbox, return_exceptions=True)
-            await right.release()
+            try:
+                if inbox is not None:
+                    inbox.cancel()
+                    await asyncio.gather(inbox, return_exceptions=True)
+                # Polling ends before the right goes: the process taking over would poll beside this
+                # one, and Telegram answers one of two pollers with a conflict.
+                if app.updater is not None and app.updater.running:
+                    await app.updater.stop()
+            finally:
+                await right.release()
 
     task = asyncio.create_task(handle(), name="updates")
     waiting = asyncio.create_task(settled.wait())
