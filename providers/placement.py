@@ -198,9 +198,11 @@ def expression(rule: PlacementRule, mouth: str) -> Literal["refuse", "warn"] | N
 
 
 def measured_shares(face: FaceMeasures, size: tuple[int, int]) -> dict[str, float]:
-    """What the rules measure, as shares, for a face in a finished photo of ``size``."""
+    """What the rules measure, as shares, for a face in a finished photo of ``size``: Python floats,
+    whatever numbers ``face`` holds (the engine's are NumPy's, which a result's report must not carry
+    into the bot's process: rebuilt there, they import NumPy)."""
     width, height = size
-    return {
+    shares = {
         "head_crown": (face.chin - face.crown) / height,
         "head_hair": (face.chin - face.hair) / height,
         "eyes": 1 - face.eye_y / height,
@@ -209,6 +211,7 @@ def measured_shares(face: FaceMeasures, size: tuple[int, int]) -> dict[str, floa
         "chin_bottom": 1 - face.chin / height,
         "width": face.face_width / width,
     }
+    return {name: float(value) for name, value in shares.items()}
 
 
 def placement_report(rule: str, shares: dict[str, float]) -> dict[str, Any]:

@@ -80,7 +80,7 @@ def burnt_out(rgb: Array, marks: Landmarks) -> float:
     """Share of the face (inside its outline) that is burnt out by the light."""
     face, corner = face_crop(rgb, marks)
     inside = imageops.fill_polygon(face.shape[:2], (marks.points - corner)[list(FACE_OVAL), :2])
-    area = np.count_nonzero(inside)
+    area = int(np.count_nonzero(inside))  # NumPy's count is a NumPy integer
     if not area:
         return 0.0
     # Channel by channel: NumPy's max over the last, 3-long axis is twenty times slower.

@@ -388,6 +388,57 @@ def test_a_worker_loads_the_cut_out_models_only_where_it_makes_id_photos(cutout)
     assert done.stdout.split() == [("2" if cutout else "0"), "True"]
 
 
+def test_no_answer_of_the_engine_brings_numpy_into_the_bot_s_process(tmp_path):
+    """The bot's process never imports numpy: every answer it rebuilds (a face check's findings, an ID
+    photo's report as a preview and as a bought photo, a provider's photo measured both ways) holds
+    plain Python values. A NumPy number in one (a share of the head, the face's burnt-out share) made
+    the bot import NumPy at its first face check. Run in a fresh interpreter, as the bot is."""
+    photo = tmp_path / "portrait.jpg"
+    photo.write_bytes(portrait_jpeg())
+    script = tmp_path / "bot_side.py"  # spawned processes need their parent's main module as a file
+    script.write_text(
+        textwrap.dedent(
+            f"""
+            import asyncio, sys
+            from providers.localengine.worker import EngineWorker
+
+            SPEC = {dict(SPEC, mm=[35, 45])!r}
+
+            async def main():
+                data = open({str(photo)!r}, "rb").read()
+                worker = EngineWorker(1)
+                try:
+                    seen = ["numpy" in sys.modules]
+                    findings = await worker.inspect(data)
+                    seen.append("numpy" in sys.modules)
+                    preview, _ = await worker.make_id_photo(data, SPEC, preview=True)
+                    await worker.make_id_photo(data, SPEC)
+                    seen.append("numpy" in sys.modules)
+                    for checklist in (True, False):
+                        await worker.report(preview, "438EDB", "icao", (35.0, 45.0), checklist=checklist)
+                    seen.append("numpy" in sys.modules)
+                    print(findings.problem, *seen)
+                finally:
+                    worker.close()
+
+            if __name__ == "__main__":
+                asyncio.run(main())
+            """
+        )
+    )
+    root = Path(__file__).resolve().parents[2]
+    done = subprocess.run(
+        [sys.executable, str(script)],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
+        cwd=root,
+        env={**os.environ, "PYTHONPATH": str(root)},
+    )
+    assert done.stdout.split() == ["None", "False", "False", "False", "False"]
+
+
 async def test_a_time_out_ends_only_its_own_process():
     # Two processes: one runs past its time limit, the other's photo, made meanwhile, comes back.
     worker = EngineWorker(2)
