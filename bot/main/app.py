@@ -244,9 +244,7 @@ async def running(settings: Settings, role: Role = "all") -> AsyncIterator[Wirin
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
-            try:
-                if app.updater is not None and app.updater.running:
-                    await app.updater.stop()
+            try:  # the updates task, ended above, stopped its own polling
                 if app.running:
                     await app.stop()
                 await services.close()

@@ -163,11 +163,9 @@ def _observers(*observers: Observer) -> Observer:
 
 async def _metrics_page(wiring: Wiring) -> bytes:
     figures = await stats.business(wiring.db)
-    presences = Presences(wiring.db)
-    processes = await presences.read() if wiring.db.shared else ()
-    unreported = await presences.jobs_unreported() if wiring.db.shared else 0
+    deployment = await Presences(wiring.db).read() if wiring.db.shared else None
     engine = engine_figures(wiring.engine)
-    return wiring.metrics.exposition(figures, wiring.health, wiring.accounts.uses, engine, processes, unreported)
+    return wiring.metrics.exposition(figures, wiring.health, wiring.accounts.uses, engine, deployment)
 
 
 async def _provider_changed(get_wiring: Callable[[], Wiring], provider: str, problem: Problem | None) -> None:

@@ -10,7 +10,7 @@ from collections.abc import Mapping, Sequence
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
 from bot.ops.health import ProviderHealth
-from bot.ops.presence import EngineFigures, Presence
+from bot.ops.presence import Deployment, EngineFigures, Presence
 from bot.ops.stats import BusinessFigures
 from providers.errors import ProviderError
 
@@ -112,14 +112,13 @@ class Metrics:
         health: ProviderHealth,
         uses: Mapping[str, int],
         engine: EngineFigures | None,
-        processes: Sequence[Presence] = (),
-        jobs_unreported: int = 0,
+        deployment: Deployment | None = None,
     ) -> bytes:
         """The text format, with the gauges set from ``figures``, the providers' state, this
-        process's local engine (None: no engine here) and the deployment's ``processes`` and the
+        process's local engine (None: no engine here) and the ``deployment``'s processes and the
         jobs held by none of them (where several share the database: bot/ops/presence.py)."""
-        self._processes(processes)
-        self.jobs_unreported.set(jobs_unreported)
+        self._processes(deployment.processes if deployment is not None else ())
+        self.jobs_unreported.set(deployment.jobs_unreported if deployment is not None else 0)
         self.users.set(figures.users)
         for window, shown in figures.windows.items():
             self.active_users.labels(window).set(shown.active_users)

@@ -46,6 +46,17 @@ class EngineFigures:
 
 
 @dataclass(frozen=True)
+class Deployment:
+    """Every process seen within ``FORGOTTEN_AFTER`` seconds, by name, and the unfinished jobs under
+    a live lease of a process that has no row: alive (it renews its leases) but not reporting
+    itself, as a process of an older photobot during an upgrade, or one whose reports fail. Those
+    are shown beside no process, so counted apart."""
+
+    processes: list[Presence]
+    jobs_unreported: int
+
+
+@dataclass(frozen=True)
 class Presence:
     name: str
     role: str
@@ -94,8 +105,8 @@ class Presences:
         """This process stops."""
         await self.store.write("DELETE FROM processes WHERE name = ?", (name,))
 
-    async def read(self) -> list[Presence]:
-        """Every process seen within ``FORGOTTEN_AFTER`` seconds, by name."""
+    async def read(self) -> Deployment:
+        """The deployment's processes and the jobs held by none of them, from one read of the leases."""
         clock = self.store.clock
         rows = await self.store.report(
             f"SELECT *, {clock} - seen_at AS seen_ago FROM processes WHERE seen_at >= {clock} - ? ORDER BY name",
@@ -106,30 +117,18 @@ class Presences:
             f" AND lease_until >= {clock} GROUP BY owner"
         )
         jobs = {row["owner"]: int(row["n"]) for row in held}
-        return [
+        processes = [
             Presence(
                 name=row["name"],
                 role=row["role"],
                 started_at=float(row["started_at"]),
                 seen_ago=max(0.0, float(row["seen_ago"])),
-                jobs_held=jobs.get(row["name"], 0),
+                jobs_held=jobs.pop(row["name"], 0),
                 engine=_engine_of(row),
             )
             for row in rows
         ]
-
-    async def jobs_unreported(self) -> int:
-        """Unfinished jobs under a live lease of a process that has no row: alive (it renews its leases)
-        but not reporting itself, as a process of an older photobot during an upgrade, or one whose
-        reports fail. Not shown beside any process, so counted apart."""
-        clock = self.store.clock
-        rows = await self.store.report(
-            f"SELECT COUNT(*) AS n FROM jobs WHERE ({UNFINISHED}) AND owner IS NOT NULL AND lease_until >= {clock}"
-            " AND NOT EXISTS (SELECT 1 FROM processes WHERE processes.name = jobs.owner"
-            f" AND processes.seen_at >= {clock} - ?)",
-            (FORGOTTEN_AFTER,),
-        )
-        return int(rows[0]["n"])
+        return Deployment(processes, sum(jobs.values()))
 
 
 def _engine_of(row: Row) -> EngineFigures | None:

@@ -187,8 +187,7 @@ class EngineProcess:
 
     def close(self) -> None:
         """End the process, wait for it, and close the socket (no call may be waiting on it)."""
-        self.killed = True
-        self._process.kill()
+        self.kill()
         self._process.join()
         self._sock.close()
 

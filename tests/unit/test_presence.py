@@ -15,7 +15,7 @@ async def test_a_process_reports_itself_updates_its_figures_and_leaves(store):
     await presences.report("host:2:bb", "bot", None)
     (first,) = await store.fetchall("SELECT started_at FROM processes WHERE name = 'host:1:aa'")
     await presences.report("host:1:aa", "worker", EngineFigures(0, 41, {"time_limit": 1, "crashed": 1}))
-    worker, bot = await presences.read()
+    worker, bot = (await presences.read()).processes
     assert (worker.name, worker.role, worker.started_at, worker.jobs_held) == (
         "host:1:aa",
         "worker",
@@ -26,17 +26,17 @@ async def test_a_process_reports_itself_updates_its_figures_and_leaves(store):
     assert 0 <= worker.seen_ago < UP_WITHIN
     assert (bot.name, bot.engine) == ("host:2:bb", None)
     await presences.leave("host:1:aa")
-    assert [seen.name for seen in await presences.read()] == ["host:2:bb"]
+    assert [seen.name for seen in (await presences.read()).processes] == ["host:2:bb"]
 
 
 async def test_a_silent_process_is_down_then_forgotten(store):
     presences = Presences(store)
     await presences.report("host:3:cc", "worker", None)
     await store.write("UPDATE processes SET seen_at = seen_at - ?", (UP_WITHIN + 5,))
-    (silent,) = await presences.read()
+    (silent,) = (await presences.read()).processes
     assert not silent.up and UP_WITHIN + 5 <= silent.seen_ago < UP_WITHIN + 60
     await store.write("UPDATE processes SET seen_at = seen_at - ?", (FORGOTTEN_AFTER,))
-    assert await presences.read() == []  # not shown, and the next report of any process deletes it
+    assert (await presences.read()).processes == []  # not shown, and the next report of any process deletes it
     await presences.report("host:4:dd", "bot", None)
     assert [row["name"] for row in await store.fetchall("SELECT name FROM processes")] == ["host:4:dd"]
 
@@ -80,11 +80,12 @@ async def test_jobs_held_by_a_process_without_a_row_are_counted_apart(store):
     )
     job = await repos.jobs.create(draft)
     presences = Presences(store)
-    assert await presences.jobs_unreported() == 0  # queued: no one holds it
+    assert (await presences.read()).jobs_unreported == 0  # queued: no one holds it
     await store.write(f"UPDATE jobs SET owner = 'old:1:zz', lease_until = {store.clock} + 60 WHERE id = ?", (job.id,))
-    assert await presences.jobs_unreported() == 1
+    assert (await presences.read()).jobs_unreported == 1
     await presences.report("old:1:zz", "worker", None)  # it reports itself: its jobs are shown beside it
-    assert await presences.jobs_unreported() == 0 and [seen.jobs_held for seen in await presences.read()] == [1]
+    deployment = await presences.read()
+    assert deployment.jobs_unreported == 0 and [seen.jobs_held for seen in deployment.processes] == [1]
     await presences.leave("old:1:zz")
     await store.write(f"UPDATE jobs SET lease_until = {store.clock} - 1 WHERE id = ?", (job.id,))
-    assert await presences.jobs_unreported() == 0  # a lease run out is no one's
+    assert (await presences.read()).jobs_unreported == 0  # a lease run out is no one's

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from telegram import Update
 
 from bot.ops import presence, stats
-from bot.ops.presence import Presence, Presences
+from bot.ops.presence import Deployment, Presence, Presences
 from bot.ops.stats import WindowFigures
 from bot.roles import ROLES
 from bot.telegram.context import Context
@@ -69,11 +69,11 @@ def _role(lang: str, seen: Presence) -> str:
     return t(lang, f"stats.role_{seen.role}") if seen.role in ROLES else seen.role
 
 
-def _processes(lang: str, processes: list[Presence], jobs_unreported: int) -> str:
+def _processes(lang: str, deployment: Deployment) -> str:
     """The processes, those gone silent first, at most ``PROCESSES_SHOWN`` (a message holds 4,096
     characters), then the jobs held by a process that does not report itself, if any."""
     lines = [t(lang, "stats.processes", seconds=round(presence.INTERVAL))]
-    ordered = sorted(processes, key=lambda seen: seen.up)
+    ordered = sorted(deployment.processes, key=lambda seen: seen.up)
     for seen in ordered[:PROCESSES_SHOWN]:
         if not seen.up:
             lines.append(
@@ -94,8 +94,8 @@ def _processes(lang: str, processes: list[Presence], jobs_unreported: int) -> st
         lines.append(line)
     if len(ordered) > PROCESSES_SHOWN:
         lines.append(t(lang, "stats.process_more", count=len(ordered) - PROCESSES_SHOWN))
-    if jobs_unreported:
-        lines.append(t(lang, "stats.jobs_unreported", count=jobs_unreported))
+    if deployment.jobs_unreported:
+        lines.append(t(lang, "stats.jobs_unreported", count=deployment.jobs_unreported))
     return "\n".join(lines)
 
 
@@ -111,6 +111,5 @@ async def show_stats(update: Update, context: Context) -> None:
     parts += [_window(lang, name, shown) for name, shown in figures.windows.items()]
     parts.append(_providers(context, lang))
     if context.wiring.db.shared:
-        presences = Presences(context.wiring.db)
-        parts.append(_processes(lang, await presences.read(), await presences.jobs_unreported()))
+        parts.append(_processes(lang, await Presences(context.wiring.db).read()))
     await message_of(update).reply_text("\n\n".join(parts))
