@@ -32,7 +32,10 @@ from below), ``eyes_closed``, ``occluded`` (a hand or a face mask over the face)
 the top of the hair off is ``cut_off``: the photo cannot show the whole head. (The first labels
 called nine tight crops ``make``; looked at again beside the engine's refusals, each cuts the hair
 at the top edge, and they were relabelled. John Lennon's fringe, first labelled ``make``, hides
-both eyebrows and reaches his eyelids: relabelled ``hair_over_eyes`` when that check came.)
+both eyebrows and reaches his eyelids: relabelled ``hair_over_eyes`` when that check came. Two held-out
+photos of Elon Musk labelled by their first reason only, ``img19`` turned and ``img67`` too small,
+talk with their lips apart over a dark gap and parted teeth, ``img67`` into a headset microphone on
+a stage: the trait ``open_mouth`` was added at stop 42, after the mouth check flagged both.)
 
     python -m bench.real_photos --clone owner/name=DIR ...   # fetch all into the cache, print counts
     python -m bench.real_photos --held-out --clone ...        # the same for the held-out photos
@@ -1032,7 +1035,7 @@ HELD_OUT: tuple[RealPhoto, ...] = (
         person="Elon Musk",
         background="busy",
         scene=("pattern",),
-        traits=("skin_light",),
+        traits=("skin_light", "open_mouth"),
         expect="turned",
     ),
     RealPhoto(
@@ -1384,7 +1387,7 @@ HELD_OUT: tuple[RealPhoto, ...] = (
         person="Elon Musk",
         background="busy",
         scene=("text", "dark"),
-        traits=("skin_light",),
+        traits=("skin_light", "open_mouth"),
         expect="too_small",
     ),
     RealPhoto(

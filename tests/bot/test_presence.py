@@ -115,3 +115,47 @@ async def test_metrics_show_each_process_its_jobs_and_engine_and_a_process_gone_
         assert all("silent" in line for line in processes[1:-1])
         assert processes[-1] == "• and 2 more (every process is on /metrics)"  # the bot's own among them
         assert sum(line.startswith("photobot_process_up{") for line in await _scrape(bot)) == 14
+
+
+#: Records, as a process's row goes, how many jobs it still held under a live lease.
+_LEAVING_AUDIT = (
+    "CREATE TABLE left_holding (name TEXT, held BIGINT)",
+    """CREATE FUNCTION note_leaving() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+        INSERT INTO left_holding SELECT OLD.name, COUNT(*) FROM jobs
+            WHERE owner = OLD.name AND lease_until >= EXTRACT(EPOCH FROM clock_timestamp());
+        RETURN OLD;
+    END $$""",
+    "CREATE TRIGGER leaving AFTER DELETE ON processes FOR EACH ROW EXECUTE FUNCTION note_leaving()",
+)
+
+
+async def test_a_stopping_worker_hands_its_jobs_back_before_its_row_goes_and_the_next_one_delivers(
+    make_settings, telegram, picwish
+):
+    """A worker stopping with a job in hand gives the job back first and deletes its row after: in
+    between, the job would show as held by a process that does not report itself (for up to the
+    lease's length). The database itself records the order, by a trigger on the row's deletion."""
+    url = await postgres_schema()
+    async with running(make_settings(database__url=url, server__metrics_token=TOKEN), "bot") as bot:
+        for statement in _LEAVING_AUDIT:
+            await bot.db.write(statement)
+        picwish.hold_new_tasks = True
+        user = telegram.user()
+        summary = await order_until_summary(user, "Visa", "USA Visa", "White")
+        async with running(make_settings(database__url=url, server__port=free_port()), "worker") as worker:
+            owner = worker.runner.owner
+            await user.press(summary, "Confirm")
+            await picwish.task_created.wait()
+            held = f'photobot_process_jobs_held{{process="{owner}",role="worker"}} 1.0'
+            await _scrape_until(bot, lambda lines: held in lines)
+        left = await bot.db.report("SELECT held FROM left_holding WHERE name = ?", (owner,))
+        assert [row["held"] for row in left] == [0]
+        assert "photobot_jobs_held_unreported 0.0" in await _scrape(bot)
+        # The next worker takes the job over and delivers it, once.
+        async with running(make_settings(database__url=url, server__port=free_port()), "worker") as second:
+            picwish.release()
+            await user.next_message(kind="document", timeout=15)
+            await second.runner.idle()
+        (done,) = await bot.db.report("SELECT COUNT(*) AS n FROM jobs WHERE state = 'succeeded' AND delivery = 'done'")
+        assert done["n"] == 1
