@@ -37,6 +37,7 @@ from bot.ops.media import MediaStore
 from bot.storage.jobs import Job, JobResult, Jobs, JobState
 from bot.storage.leases import LeasedJobs
 from bot.storage.links import linked_ref
+from bot.storage.store import DATABASE_ERRORS
 from providers.base import TaskProvider
 from providers.download import Downloader
 from providers.errors import (
@@ -65,6 +66,10 @@ MAX_BAD_ANSWERS = 3
 #: with them (they wake the job at once) to ``jobs.max_poll_interval``.
 POLL_BACKOFF = 1.5
 NO_CALLBACK_MAX_POLLS = 3
+#: Tries of the write that stores a task the provider accepted, and the wait before the second
+#: (seconds, doubling after): a few seconds in all, well within a lease.
+TASK_ID_WRITES = 4
+TASK_ID_RETRY = 0.5
 
 
 def _transient(err: ProviderError) -> bool:
@@ -185,7 +190,9 @@ class JobDriver:
                 return
             try:
                 if job.state == JobState.QUEUED:
-                    await self._submit(job)
+                    if not await self._submit(job) and await self._still_queued(job.id):
+                        log.warning("job %s: its lease ran out before it was sent; left for the next look", job.id)
+                        return
                     submitted = True
                 elif job.state in (JobState.SUBMITTING, JobState.RUNNING) and self._rerun_safe(job) and not submitted:
                     # Interrupted (found so here); a task this driver just sent is followed.
@@ -202,6 +209,10 @@ class JobDriver:
                 log.warning("delivery of job %s postponed: %s", job.id, err)
                 await asyncio.sleep(DELIVERY_RETRY_DELAY)
             except asyncio.CancelledError:
+                raise
+            except DATABASE_ERRORS:
+                # Not the job's fault, and the provider may have its task: the job is left as stored,
+                # for this process or another to drive again (JobRunner hands its lease back).
                 raise
             except Exception:
                 log.exception("job %s: unexpected error in state %s", job.id, job.state)
@@ -234,35 +245,42 @@ class JobDriver:
             return None
         return f"{self.public_url}/callbacks/{job.provider}/{job.id}/{job.callback_secret}"
 
-    async def _submit(self, job: Job) -> None:
+    async def _still_queued(self, job_id: str) -> bool:
+        current = await self.jobs.get(job_id)
+        return current is not None and current.state == JobState.QUEUED
+
+    async def _submit(self, job: Job) -> bool:
+        """Send the job to its provider, or settle it as failed; False where it was not this
+        process's to send (cancelled meanwhile, taken over, or its lease ran out)."""
         if job.provider not in self.providers:
             await self.fenced.settle(job, JobState.FAILED, error="provider_disabled")
-            return
+            return True
         provider = self._provider(job)
         # The job stays queued (and can be cancelled for free) until a slot is free to send it.
         async with self._slots:
             if not await self.fenced.transition(
-                job.id, (JobState.QUEUED,), JobState.SUBMITTING, attempts=job.attempts + 1
+                job.id, (JobState.QUEUED,), JobState.SUBMITTING, live=True, attempts=job.attempts + 1
             ):
-                return  # cancelled meanwhile, or (fenced) no longer this process's to send
+                return False
             try:
                 image = await self._input(job, provider)
                 order = self.orders[job.service].model_validate(self._resolve_links(job))
-            except ValueError as err:  # no public URL to publish the input, or a row not of its model
+            # No public URL to publish the input, a row not of its model, or its stored photo gone or
+            # unreadable: the provider has not heard of the job.
+            except (ValueError, OSError) as err:
                 log.warning("job %s: cannot prepare its order: %s", job.id, err)
                 await self.fenced.settle(job, JobState.FAILED, error="internal_error")
-                return
+                return True
             try:
                 submission = await provider.submit(order, image, self.callback_url(job), reference=job.id)
             except ProviderError as err:
                 log.warning("job %s: submit failed: %s", job.id, err)
                 await self._observe(job, err)
                 await self.fenced.settle(job, JobState.FAILED, error=err.code)
-                return
+                return True
+        moved = await self._store_task(job, submission.task_id)
         await self._observe(job, None)
-        if not await self.fenced.transition(
-            job.id, (JobState.SUBMITTING,), JobState.RUNNING, provider_task_id=submission.task_id
-        ):
+        if not moved:
             # Only a worker that took the job over moves it on from submitting (it failed it as
             # interrupted): this process stalled past its lease while the provider took the task.
             log.error(
@@ -271,18 +289,46 @@ class JobDriver:
                 job.provider,
                 submission.task_id,
             )
-            return
+            return True
         status = submission.status
         if status is not None and await self._conclude(job, status):  # a synchronous provider's result
-            return
+            return True
         if status is not None and status.queue_position:  # where the task waits, shown at once
             await self.events.progress(job, status.progress, status.queue_position)
         elif not provider.cancellable:
             await self.events.accepted(job)
+        return True
+
+    async def _store_task(self, job: Job, task_id: str) -> bool:
+        """Move the job on to running with the task the provider accepted; False where it was no
+        longer this process's (see ``fenced``). The write is tried again through a passing database
+        error (``TASK_ID_WRITES``): without the task's id, a later look could only fail the job as
+        interrupted, and the provider charges for the task all the same. Done first after the
+        submission, before anything else that writes."""
+        for attempt in range(TASK_ID_WRITES):
+            try:
+                return await self.fenced.transition(
+                    job.id, (JobState.SUBMITTING,), JobState.RUNNING, provider_task_id=task_id
+                )
+            except DATABASE_ERRORS as err:
+                if attempt == TASK_ID_WRITES - 1:
+                    log.error(
+                        "job %s: %s accepted task %s; it could not be stored: %s", job.id, job.provider, task_id, err
+                    )
+                    raise
+                log.warning("job %s: storing task %s failed (%s); trying again", job.id, task_id, err)
+                await asyncio.sleep(TASK_ID_RETRY * 2**attempt)
+        raise AssertionError("unreachable")
 
     async def _observe(self, job: Job, error: ProviderError | None) -> None:
-        if self.observe is not None:
+        """Tell ``observe`` of a provider call; a database that fails to keep that record fails
+        nothing of the job's."""
+        if self.observe is None:
+            return
+        try:
             await self.observe(job.provider, error)
+        except DATABASE_ERRORS as err:
+            log.warning("job %s: the provider's health could not be recorded: %s", job.id, err)
 
     async def _input(self, job: Job, provider: TaskProvider[Any]) -> InputImage | None:
         if not job.input_ref:

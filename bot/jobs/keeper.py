@@ -159,9 +159,10 @@ class LeaseKeeper:
                     self._held[job_id] = max(renewed, sent)
                 elif renewed < sent:  # held before this renewal, yet not renewed: another has it
                     self._lost(job_id, "its lease was taken over")
-            try:
-                await self.claim()
-                expiry = await self.leases.seconds_to_next_expiry(self.owner)
+            try:  # bounded as the renewal is: a look that never ends would stop every renewal after it
+                limit = self.lease * RENEW_TIMEOUT
+                await asyncio.wait_for(self.claim(), limit)
+                expiry = await asyncio.wait_for(self.leases.seconds_to_next_expiry(self.owner), limit)
             except DATABASE_ERRORS as err:
                 log.warning("could not look for jobs to take: %s", err or type(err).__name__)
                 continue

@@ -26,6 +26,7 @@ from bot.jobs.keeper import LeaseKeeper, process_name
 from bot.jobs.settings import RunnerSettings
 from bot.storage.jobs import Job, Jobs, JobState
 from bot.storage.leases import Leases
+from bot.storage.store import DATABASE_ERRORS
 
 log = logging.getLogger(__name__)
 
@@ -171,5 +172,15 @@ class JobRunner:
     async def _drive(self, job_id: str, claimed_at: float | None) -> None:
         if not await self.keeper.hold(job_id, claimed_at):
             return  # another worker drives it, or it needs nothing more
-        await self.driver.drive(job_id)
-        await self.keeper.release(job_id)
+        try:
+            await self.driver.drive(job_id)
+        except DATABASE_ERRORS as err:
+            # The job stays as stored; its lease is handed back (or runs out, the database being out
+            # of reach), and the keeper's next look, here or in another worker, drives it on.
+            log.warning("job %s: the database failed under its driver (%s); driven again later", job_id, err)
+        except Exception:
+            log.exception("job %s: its driver failed; driven again later", job_id)
+        try:
+            await self.keeper.release(job_id)
+        except DATABASE_ERRORS as err:
+            log.warning("job %s: could not hand its lease back (%s); it is taken over when it runs out", job_id, err)

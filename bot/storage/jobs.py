@@ -411,11 +411,21 @@ class Jobs:
         return [Job.from_row(r) for r in rows]
 
     async def transition(
-        self, job_id: str, from_states: tuple[str, ...], to_state: str, *, holder: str | None = None, **fields: Any
+        self,
+        job_id: str,
+        from_states: tuple[str, ...],
+        to_state: str,
+        *,
+        holder: str | None = None,
+        live: bool = False,
+        **fields: Any,
     ) -> bool:
-        """Compare-and-set the state (and, with ``holder``, the lease holder); True when this
-        caller made the change."""
-        return await self._update(job_id, from_states, {"state": to_state, **fields}, holder)
+        """Compare-and-set the state (and, with ``holder``, the lease holder, its lease still running
+        by the database's clock where ``live``); True when this caller made the change."""
+        sql, params = self._update_sql(job_id, from_states, {"state": to_state, **fields}, holder)
+        if live:
+            sql += f" AND lease_until >= {self.db.clock}"
+        return await self.db.write(sql, params) == 1
 
     async def update(self, job_id: str, *, holder: str | None = None, **fields: Any) -> bool:
         """Set fields (only while ``holder``, if given, holds the lease); True when it did."""
@@ -471,8 +481,9 @@ class Jobs:
         return await self.db.transaction(work, user=job.user_id)
 
     async def begin_delivery(self, job_id: str, *, holder: str | None = None) -> bool:
-        """Claim a finished job for delivery; only one caller ever wins."""
-        fenced = "" if holder is None else " AND owner = ?"
+        """Claim a finished job for delivery; only one caller ever wins (with ``holder``, only while
+        its lease runs: a stale holder does not start sending what a worker taking over resends)."""
+        fenced = "" if holder is None else f" AND owner = ? AND lease_until >= {self.db.clock}"
         changed = await self.db.write(
             "UPDATE jobs SET delivery = 'sending', updated_at = ? WHERE id = ? AND delivery IS NULL"
             f" AND state IN ('succeeded', 'failed', 'cancelled'){fenced}",

@@ -22,12 +22,13 @@ class Leases:
         oldest first, for ``lease`` seconds; their ids. ``take_over`` claims every unfinished job
         whoever held it: for a database only this process uses, at start."""
         clock = self.db.clock
-        free = "" if take_over else f" AND (owner IS NULL OR lease_until < {clock})"
+        # Taking over, the jobs this process claimed already are left out: each batch is a new one.
+        free = "(owner IS NULL OR owner <> ?)" if take_over else f"(owner IS NULL OR lease_until < {clock})"
         rows = await self.db.fetchall(
             f"UPDATE jobs SET owner = ?, lease_until = {clock} + ? WHERE id IN ("
-            f"SELECT id FROM jobs WHERE ({UNFINISHED}){free} ORDER BY created_at LIMIT ?{self.db.skip_locked}"
+            f"SELECT id FROM jobs WHERE ({UNFINISHED}) AND {free} ORDER BY created_at LIMIT ?{self.db.skip_locked}"
             ") RETURNING id",
-            (owner, lease, limit),
+            (owner, lease, owner, limit) if take_over else (owner, lease, limit),
         )
         return [row["id"] for row in rows]
 
@@ -97,8 +98,12 @@ class LeasedJobs:
         self._jobs = leases.jobs
         self.owner = owner
 
-    async def transition(self, job_id: str, from_states: tuple[str, ...], to_state: str, **fields: Any) -> bool:
-        return await self._jobs.transition(job_id, from_states, to_state, holder=self.owner, **fields)
+    async def transition(
+        self, job_id: str, from_states: tuple[str, ...], to_state: str, *, live: bool = False, **fields: Any
+    ) -> bool:
+        """``live``: only while the lease still runs (the step starts what a worker taking the job
+        over would not know of: a task sent to a provider)."""
+        return await self._jobs.transition(job_id, from_states, to_state, holder=self.owner, live=live, **fields)
 
     async def update(self, job_id: str, **fields: Any) -> bool:
         return await self._jobs.update(job_id, holder=self.owner, **fields)

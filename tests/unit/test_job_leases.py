@@ -114,6 +114,34 @@ async def test_a_worker_does_not_submit_a_job_another_took_over(store, runners, 
     assert await repos.ledger.problems() == []
 
 
+async def test_a_worker_whose_lease_ran_out_sends_nothing_and_begins_no_delivery(
+    store, runners, media, picwish, telegram
+):
+    """Worker a's lease ran out (-1 s) and no other worker took the job yet (a's keeper stalled):
+    a does not send it to PicWish (a worker taking it over would find it submitting and fail it as
+    interrupted while PicWish charged for the task), and it begins no delivery (a worker taking
+    over would send the same parts again). The job, handed back, is sent once at the next claim."""
+    repos = Repositories.on(store, daily_free=20)
+    job_id = await _place(repos, media, 1)
+    a = runners(store, "a")
+    assert await repos.leases.claim_one(job_id, "a", lease=-1)
+    a.start(job_id, claimed_at=time.monotonic())
+    await a.idle()
+    assert picwish.creates == []
+    job = await repos.jobs.get(job_id)
+    assert job is not None and (job.state, job.owner) == (JobState.QUEUED, None)
+    await store.write(f"UPDATE jobs SET state = 'failed', owner = 'a', lease_until = {store.clock} - 1")
+    assert not await repos.leases.leased("a").begin_delivery(job_id)
+    await store.write("UPDATE jobs SET state = 'queued', owner = NULL, lease_until = NULL")
+    a.start(job_id)
+    await telegram.wait_for(lambda: telegram.sent_to(1, "document"), 15)
+    await a.idle()
+    assert len(picwish.creates) == 1
+    job = await repos.jobs.get(job_id)
+    assert job is not None and (job.state, job.delivery, job.owner) == (JobState.SUCCEEDED, "done", None)
+    assert await repos.ledger.problems() == []
+
+
 async def test_a_worker_whose_renewals_fail_stops_driving_before_its_lease_runs_out(runners, media, picwish, telegram):
     """Worker a follows a task at PicWish when every connection of its pool stays busy: its lease
     renewals cannot get one (they give up after a sixth of the lease) and, two thirds of the lease

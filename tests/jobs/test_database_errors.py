@@ -1,0 +1,190 @@
+"""The database failing under the job runner (a connection lost in a failover, a full disk, a lock
+held too long): a job whose provider has its task is neither failed nor refunded for it, and is
+never left without a driver; the task the provider accepted is stored through a passing error;
+the lease keeper's look for jobs cannot hold up its renewals; a restart claims every unfinished
+job at once."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import sqlite3
+from collections.abc import AsyncIterator, Collection
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bot.ops.media import MediaStore
+from bot.storage.db import Database
+from bot.storage.jobs import JobState
+from bot.storage.leases import Leases
+from bot.storage.repositories import Repositories
+from tests.jobs.conftest import DAILY_FREE, PRICE, RESULT, MakeWorker, ledger, place, stored
+from tests.jobs.fakes import FakeBackend, RecordingEvents, done, pending
+
+#: Seconds a lease lasts (the keeper looks for jobs left unclaimed every third of it).
+LEASE = 1.5
+
+
+class FailingDatabase(Database):
+    """The test's SQLite database, whose next statements matching a pattern fail as a disk or a
+    lost connection makes them fail (``fail``)."""
+
+    faults: list[tuple[re.Pattern[str], int]]
+
+    def fail(self, pattern: str, times: int) -> None:
+        """The next ``times`` statements that match ``pattern`` raise sqlite3.OperationalError."""
+        self.faults = [*getattr(self, "faults", []), (re.compile(pattern), times)]
+
+    def _check(self, sql: str) -> None:
+        for index, (pattern, left) in enumerate(getattr(self, "faults", [])):
+            if left and pattern.search(sql):
+                self.faults[index] = (pattern, left - 1)
+                raise sqlite3.OperationalError("disk I/O error")
+
+    async def write(self, sql: str, params: Any = ()) -> int:
+        self._check(sql)
+        return await super().write(sql, params)
+
+    async def fetchone(self, sql: str, params: Any = ()) -> sqlite3.Row | None:
+        self._check(sql)
+        return await super().fetchone(sql, params)
+
+
+@pytest.fixture
+async def failing(tmp_path: Path) -> AsyncIterator[FailingDatabase]:
+    """A connection to the test's database file (``database``'s) that fails on demand; set up
+    before the workers that use it, so it closes after they stop."""
+    db = await FailingDatabase.open(tmp_path / "jobs.sqlite3")
+    assert isinstance(db, FailingDatabase)
+    yield db
+    await db.close()
+
+
+@pytest.mark.parametrize("failures", [1, 3])
+async def test_a_database_error_while_a_task_runs_neither_fails_nor_refunds_the_job(
+    failures: int,
+    failing: FailingDatabase,
+    repos: Repositories,
+    media: MediaStore,
+    backend: FakeBackend,
+    events: RecordingEvents,
+    workers: MakeWorker,
+) -> None:
+    """The provider works on the task when the driver's reads of the job fail (``failures`` in a
+    row): the provider will charge for the task, so the job is not failed and refunded for it;
+    its lease is handed back, the keeper's next look drives it again, and it is delivered once,
+    paid."""
+    a = workers(failing, "a", lease=LEASE)
+    backend.script(pending(progress=10), pending(progress=10), pending(progress=10), done(data=RESULT))
+    job = await place(repos, media)
+    await a.runner.resume()
+    await backend.wait_for(lambda: len(backend.queries) >= 1)
+    failing.fail(r"^SELECT \* FROM jobs WHERE id = \?$", failures)
+
+    delivered = await events.delivered(job.id)
+    await a.runner.idle()
+    final = await stored(repos, job.id)
+    assert delivered.job.state == final.state == JobState.SUCCEEDED and final.delivery == "done"
+    assert events.counts() == {job.id: 1} and len(backend.submits) == 1
+    assert await ledger(repos, job.id) == ["hold", "capture"]
+    assert await repos.ledger.balance(job.user_id) == DAILY_FREE - PRICE
+    assert failing.faults[0][1] == 0  # every failure happened
+
+
+async def test_a_task_the_provider_accepted_is_stored_through_a_passing_database_error(
+    failing: FailingDatabase,
+    repos: Repositories,
+    media: MediaStore,
+    backend: FakeBackend,
+    events: RecordingEvents,
+    workers: MakeWorker,
+) -> None:
+    """The write that stores the accepted task's id fails twice: it is tried again, the task is
+    followed, and the job is delivered once, paid (lost, the job would have been failed as
+    interrupted and refunded while the provider charged for the task)."""
+    a = workers(failing, "a", lease=LEASE)
+    backend.script(done(data=RESULT))
+    failing.fail(r"provider_task_id = \?", 2)
+    job = await place(repos, media)
+    await a.runner.resume()
+
+    await events.delivered(job.id)
+    await a.runner.idle()
+    final = await stored(repos, job.id)
+    assert (final.state, final.provider_task_id) == (JobState.SUCCEEDED, "task-1")
+    assert len(backend.submits) == 1 and events.counts() == {job.id: 1}
+    assert await ledger(repos, job.id) == ["hold", "capture"]
+    assert failing.faults[0][1] == 0
+
+
+class HangingLooks(Leases):
+    """Leases whose look for jobs to claim waits without end after the first (a pool with no
+    connection to spare, and no timeout); renewals counted."""
+
+    def __init__(self, *args: Any) -> None:
+        super().__init__(*args)
+        self.looks = 0
+        self.renewals = 0
+        self.renewed = asyncio.Condition()
+
+    async def claim(self, owner: str, lease: float, limit: int, *, take_over: bool = False) -> list[str]:
+        self.looks += 1
+        if self.looks > 1:
+            await asyncio.Event().wait()
+        return await super().claim(owner, lease, limit, take_over=take_over)
+
+    async def renew(
+        self, owner: str, lease: float, job_ids: Collection[str] | None = None, *, timeout: float | None = None
+    ) -> set[str]:
+        still = await super().renew(owner, lease, job_ids, timeout=timeout)
+        async with self.renewed:
+            self.renewals += 1
+            self.renewed.notify_all()
+        return still
+
+
+async def test_a_look_for_jobs_that_hangs_does_not_stop_the_renewals(
+    database: Database,
+    repos: Repositories,
+    media: MediaStore,
+    backend: FakeBackend,
+    events: RecordingEvents,
+    workers: MakeWorker,
+) -> None:
+    """The keeper's look for jobs to claim hangs: it gives up in time, as a renewal does, and the
+    renewals go on, so the job keeps its lease and its driver (before, the keeper waited in that
+    look for good: no renewal, no giving up, and the lease ran out under a driver that could
+    still send a task another worker would fail as interrupted)."""
+    leases = HangingLooks(repos.db, repos.jobs)
+    a = workers(database, "a", lease=LEASE, leases=leases)
+    backend.script(pending(progress=10))
+    job = await place(repos, media)
+    await a.runner.resume()
+    await backend.wait_for(lambda: len(backend.queries) >= 1)
+    async with leases.renewed:
+        await asyncio.wait_for(leases.renewed.wait_for(lambda: leases.looks >= 3 and leases.renewals >= 3), 10)
+    held = await stored(repos, job.id)
+    assert held.owner == "a" and held.state == JobState.RUNNING
+    backend.script(done(data=RESULT))
+    await events.delivered(job.id)
+    assert len(backend.submits) == 1 and events.counts() == {job.id: 1}
+
+
+async def test_a_restart_claims_every_unfinished_job_batch_after_batch(
+    database: Database,
+    repos: Repositories,
+    media: MediaStore,
+    backend: FakeBackend,
+    workers: MakeWorker,
+) -> None:
+    """150 unfinished jobs at start, claimed 100 at a time: the second batch holds the other 50
+    (it took the first 100 again, and those 50 waited for the next look)."""
+    backend.submits_flow.clear()
+    ids = {(await place(repos, media, price=0)).id for _ in range(150)}
+    a = workers(database, "a")
+    assert await a.runner.resume() == 150
+    assert a.runner.driving() == 150
+    rows = await repos.db.fetchall("SELECT id FROM jobs WHERE owner = 'a'")
+    assert {row["id"] for row in rows} == ids
