@@ -28,7 +28,7 @@ import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from bot.jobs.events import DeliveryPostponed, JobEvents
 from bot.jobs.settings import RunnerSettings
@@ -49,10 +49,11 @@ from providers.errors import (
     RateLimited,
     ServerError,
 )
-from providers.models import InputImage, Phase, TaskStatus
+from providers.models import InputImage, Phase, Submission, TaskStatus
 from providers.orders import Order
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 #: Wait before trying a delivery again after Telegram could not be reached.
 DELIVERY_RETRY_DELAY = 15.0
@@ -127,8 +128,9 @@ class JobDriver:
         self.max_poll_interval = settings.max_poll_interval
         self._slots = asyncio.Semaphore(settings.max_concurrent)
         self._wakeups: dict[str, asyncio.Event] = {}
-        #: Deliveries under way, by job (shielded from the driver's cancellation on stop).
-        self.deliveries: dict[str, asyncio.Task[None]] = {}
+        #: Submissions and deliveries under way, by job: shielded from the driver's cancellation,
+        #: so that a process stopping lets them finish (JobRunner.stop); a lost lease cuts them.
+        self.finishing: dict[str, asyncio.Task[Any]] = {}
 
     def wake(self, job_id: str) -> None:
         """A provider callback arrived: look at the task now instead of at the next poll."""
@@ -222,16 +224,23 @@ class JobDriver:
                     await asyncio.sleep(DELIVERY_RETRY_DELAY)
 
     async def _deliver(self, job: Job) -> None:
-        """Deliver in a task of its own, shielded so that stopping the driver does not cut it (a
-        lost lease does: ``JobRunner.lost``)."""
-        task = asyncio.create_task(self.events.deliver(job, self.fenced), name=f"deliver-{job.id}")
-        self.deliveries[job.id] = task
-        task.add_done_callback(functools.partial(self._delivered, job.id))
-        await asyncio.shield(task)
+        """Deliver, finishing however the driver is stopped (:meth:`_finishing`)."""
+        await self._finishing(job.id, self.events.deliver(job, self.fenced), "deliver")
 
-    def _delivered(self, job_id: str, task: asyncio.Task[None]) -> None:
-        if self.deliveries.get(job_id) is task:
-            del self.deliveries[job_id]
+    async def _finishing(self, job_id: str, work: Awaitable[T], name: str) -> T:
+        """``work`` in a task of its own, shielded so that stopping the driver does not cut it: a
+        delivery half sent, a submission the provider may be taking (a stop that cut it would
+        leave the job submitting, for the next worker to fail as interrupted while the provider
+        charged for the task). A lost lease cuts it (``JobRunner.lost``)."""
+        task = asyncio.ensure_future(work)
+        task.set_name(f"{name}-{job_id}")
+        self.finishing[job_id] = task
+        task.add_done_callback(functools.partial(self._finished, job_id))
+        return await asyncio.shield(task)
+
+    def _finished(self, job_id: str, task: asyncio.Task[Any]) -> None:
+        if self.finishing.get(job_id) is task:
+            del self.finishing[job_id]
 
     def _rerun_safe(self, job: Job) -> bool:
         provider = self.providers.get(job.provider)
@@ -262,22 +271,37 @@ class JobDriver:
                 job.id, (JobState.QUEUED,), JobState.SUBMITTING, live=True, attempts=job.attempts + 1
             ):
                 return False
-            try:
-                image = await self._input(job, provider)
-                order = self.orders[job.service].model_validate(self._resolve_links(job))
-            # No public URL to publish the input, a row not of its model, or its stored photo gone or
-            # unreadable: the provider has not heard of the job.
-            except (ValueError, OSError) as err:
-                log.warning("job %s: cannot prepare its order: %s", job.id, err)
-                await self.fenced.settle(job, JobState.FAILED, error="internal_error")
-                return True
-            try:
-                submission = await provider.submit(order, image, self.callback_url(job), reference=job.id)
-            except ProviderError as err:
-                log.warning("job %s: submit failed: %s", job.id, err)
-                await self._observe(job, err)
-                await self.fenced.settle(job, JobState.FAILED, error=err.code)
-                return True
+            submission = await self._finishing(job.id, self._send(job, provider), "submit")
+        if submission is None:
+            return True
+        status = submission.status
+        if status is not None and await self._conclude(job, status):  # a synchronous provider's result
+            return True
+        if status is not None and status.queue_position:  # where the task waits, shown at once
+            await self.events.progress(job, status.progress, status.queue_position)
+        elif not provider.cancellable:
+            await self.events.accepted(job)
+        return True
+
+    async def _send(self, job: Job, provider: TaskProvider[Any]) -> Submission | None:
+        """Send the submitting job to its provider and store the task it accepted: the submission,
+        or None where the job was failed instead, or was no longer this process's."""
+        try:
+            image = await self._input(job, provider)
+            order = self.orders[job.service].model_validate(self._resolve_links(job))
+        # No public URL to publish the input, a row not of its model, or its stored photo gone or
+        # unreadable: the provider has not heard of the job.
+        except (ValueError, OSError) as err:
+            log.warning("job %s: cannot prepare its order: %s", job.id, err)
+            await self.fenced.settle(job, JobState.FAILED, error="internal_error")
+            return None
+        try:
+            submission = await provider.submit(order, image, self.callback_url(job), reference=job.id)
+        except ProviderError as err:
+            log.warning("job %s: submit failed: %s", job.id, err)
+            await self._observe(job, err)
+            await self.fenced.settle(job, JobState.FAILED, error=err.code)
+            return None
         moved = await self._store_task(job, submission.task_id)
         await self._observe(job, None)
         if not moved:
@@ -289,15 +313,8 @@ class JobDriver:
                 job.provider,
                 submission.task_id,
             )
-            return True
-        status = submission.status
-        if status is not None and await self._conclude(job, status):  # a synchronous provider's result
-            return True
-        if status is not None and status.queue_position:  # where the task waits, shown at once
-            await self.events.progress(job, status.progress, status.queue_position)
-        elif not provider.cancellable:
-            await self.events.accepted(job)
-        return True
+            return None
+        return submission
 
     async def _store_task(self, job: Job, task_id: str) -> bool:
         """Move the job on to running with the task the provider accepted; False where it was no

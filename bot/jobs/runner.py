@@ -30,8 +30,6 @@ from bot.storage.store import DATABASE_ERRORS
 
 log = logging.getLogger(__name__)
 
-#: On a graceful stop, deliveries under way get this long to finish instead of being cut.
-DELIVERY_GRACE = 10.0
 #: Notification channels (bot/storage/store.Store.notify): a job for the workers to take (new, or
 #: cancelled while it waited), and a provider callback for the job's worker; the payload is the id.
 JOBS_CHANNEL = "photobot_jobs"
@@ -58,6 +56,7 @@ class JobRunner:
         #: The driver's writes: compare-and-sets that also name this process as the lease holder.
         self.fenced = self.keeper.fenced
         self.driver = JobDriver(jobs, self.fenced, deps, settings)
+        self.stop_grace = settings.stop_grace
         self._tasks: dict[str, asyncio.Task[None]] = {}
         self._stopping = False
         #: Whether this process drives jobs (``resume`` was called: roles ``all`` and ``worker``).
@@ -114,7 +113,7 @@ class JobRunner:
 
     def lost(self, job_id: str, why: str) -> None:
         """Stop driving a job whose lease this process no longer holds (or soon may not)."""
-        for task in (self._tasks.get(job_id), self.driver.deliveries.get(job_id)):
+        for task in (self._tasks.get(job_id), self.driver.finishing.get(job_id)):
             if task is not None and not task.done():
                 log.warning("job %s: no longer driven here: %s", job_id, why)
                 task.cancel()
@@ -147,8 +146,10 @@ class JobRunner:
         return True
 
     async def stop(self) -> None:
-        """Stop following jobs; deliveries under way may finish (they are resumed otherwise).
-        Then give the leases back, so that another worker takes the jobs over at once."""
+        """Stop following jobs; submissions and deliveries under way may finish, for
+        ``stop_grace`` seconds (a delivery cut is resumed by the next worker; a submission cut
+        leaves its job to be failed as interrupted). Then give the leases back, so that another
+        worker takes the jobs over at once."""
         self._stopping = True
         self._working = False
         await self.keeper.stop()
@@ -156,12 +157,12 @@ class JobRunner:
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
-        deliveries = self.driver.deliveries
-        if deliveries:
-            _done, late = await asyncio.wait(deliveries.values(), timeout=DELIVERY_GRACE)
+        finishing = list(self.driver.finishing.values())
+        if finishing:
+            _done, late = await asyncio.wait(finishing, timeout=self.stop_grace)
             for task in late:
                 task.cancel()
-            await asyncio.gather(*late, return_exceptions=True)
+            await asyncio.gather(*finishing, return_exceptions=True)
         await self.keeper.hand_back_all()
 
     async def idle(self) -> None:

@@ -23,6 +23,9 @@ class RunnerSettings:
     max_poll_interval: float = 15.0
     #: Where providers call back and fetch photos (``server.public_url``); "" for nowhere.
     public_url: str = ""
+    #: Seconds a stopping process gives the submissions and deliveries under way to finish (not in
+    #: the config).
+    stop_grace: float = 10.0
 
     @classmethod
     def of(cls, settings: Settings) -> RunnerSettings:

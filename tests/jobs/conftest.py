@@ -67,7 +67,7 @@ class Worker:
 
 
 #: Makes a worker: ``(store, owner, *, lease=..., max_concurrent=..., public_url=...,
-#: max_poll_interval=..., leases=..., **provider capabilities)``.
+#: max_poll_interval=..., leases=..., stop_grace=..., **provider capabilities)``.
 MakeWorker = Callable[..., Worker]
 
 
@@ -132,6 +132,7 @@ async def workers(
         public_url: str = "",
         max_poll_interval: float = 15.0,
         leases: Leases | None = None,
+        stop_grace: float = 10.0,
         **capabilities: Any,
     ) -> Worker:
         repos = Repositories.on(store, daily_free=DAILY_FREE)
@@ -143,7 +144,11 @@ async def workers(
             leases or repos.leases,
             DriverDeps({"fake": provider}, {"fake": FakeOrder}, media, downloader, events, pause=pauses),
             RunnerSettings(
-                lease=lease, max_concurrent=max_concurrent, max_poll_interval=max_poll_interval, public_url=public_url
+                lease=lease,
+                max_concurrent=max_concurrent,
+                max_poll_interval=max_poll_interval,
+                public_url=public_url,
+                stop_grace=stop_grace,
             ),
             owner=owner,
         )

@@ -183,7 +183,7 @@ async def test_a_restart_claims_every_unfinished_job_batch_after_batch(
     (it took the first 100 again, and those 50 waited for the next look)."""
     backend.submits_flow.clear()
     ids = {(await place(repos, media, price=0)).id for _ in range(150)}
-    a = workers(database, "a")
+    a = workers(database, "a", stop_grace=0.0)
     assert await a.runner.resume() == 150
     assert a.runner.driving() == 150
     rows = await repos.db.fetchall("SELECT id FROM jobs WHERE owner = 'a'")

@@ -4,6 +4,7 @@ being submitted is never sent twice."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 
 import pytest
@@ -68,10 +69,11 @@ async def test_a_job_found_submitting_is_never_sent_twice(
     events: RecordingEvents,
     workers: MakeWorker,
 ) -> None:
-    """a is stopped while the provider has not answered its submission: the provider may or may
-    not have the task. The next worker fails the job and gives its credits back, without sending
-    it again; only a provider whose submission has no side effect (``rerun_safe``) gets it again."""
-    a = workers(database, "a", rerun_safe=rerun_safe)
+    """a is stopped while the provider has not answered its submission, and the provider does not
+    answer within the stop's grace (none here): the provider may or may not have the task. The
+    next worker fails the job and gives its credits back, without sending it again; only a
+    provider whose submission has no side effect (``rerun_safe``) gets it again."""
+    a = workers(database, "a", rerun_safe=rerun_safe, stop_grace=0.0)
     backend.submits_flow.clear()
     backend.script(done(data=RESULT))
     job = await place(repos, media)
@@ -99,3 +101,40 @@ async def test_a_job_found_submitting_is_never_sent_twice(
         assert (final.state, final.error) == (JobState.FAILED, "interrupted")
         assert await ledger(b.repos, job.id) == ["hold", "release"]
         assert await b.repos.ledger.balance(job.user_id) == DAILY_FREE
+
+
+async def test_a_worker_stopped_while_the_provider_takes_a_submission_lets_it_finish(
+    database: Database,
+    open_database: OpenDatabase,
+    repos: Repositories,
+    media: MediaStore,
+    backend: FakeBackend,
+    events: RecordingEvents,
+    workers: MakeWorker,
+) -> None:
+    """a is stopped (a deploy) while the provider is taking its submission: the stop waits for the
+    answer, within its grace, and stores the task before handing the job back; the next worker
+    follows that task and delivers the job once, paid (cut, the job was failed as interrupted and
+    refunded while the provider charged for the task)."""
+    a = workers(database, "a")
+    backend.submits_flow.clear()
+    backend.script(done(data=RESULT))
+    job = await place(repos, media)
+    await a.runner.resume()
+    await backend.wait_for(lambda: len(backend.submits) == 1)
+    stopping = asyncio.create_task(a.runner.stop())
+    await a.runner.idle()  # the stop cancelled a's driver, not its submission
+    assert not stopping.done() and (await stored(repos, job.id)).state == JobState.SUBMITTING
+    backend.submits_flow.set()
+    await stopping
+    left = await stored(repos, job.id)
+    assert (left.state, left.provider_task_id, left.owner) == (JobState.RUNNING, "task-1", None)
+    assert backend.queries == [] and events.deliveries == []
+
+    b = workers(await open_database(), "b")
+    assert await b.runner.resume() == 1
+    delivered = await events.delivered(job.id)
+    await b.runner.idle()
+    assert delivered.job.state == JobState.SUCCEEDED and len(backend.submits) == 1
+    assert events.counts() == {job.id: 1}
+    assert await ledger(b.repos, job.id) == ["hold", "capture"]
