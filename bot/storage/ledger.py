@@ -257,12 +257,15 @@ class Ledger:
         return problems
 
     async def _payment_problems(self) -> list[str]:
-        """Every payment added its pack's credits once, and a refund took back exactly those."""
+        """Every payment added its pack's credits once (an unmatched one none), and a refund took
+        back exactly those."""
         rows = await self.db.report(
             """
             SELECT p.charge_id, p.credits, p.refunded_at,
-                   (SELECT SUM(amount) FROM ledger WHERE kind = 'purchase' AND payment = p.charge_id) AS bought,
-                   (SELECT SUM(amount) FROM ledger WHERE kind = 'refund' AND payment = p.charge_id) AS refunded
+                   (SELECT COALESCE(SUM(amount), 0) FROM ledger WHERE kind = 'purchase' AND payment = p.charge_id)
+                     AS bought,
+                   (SELECT COALESCE(SUM(amount), 0) FROM ledger WHERE kind = 'refund' AND payment = p.charge_id)
+                     AS refunded
             FROM payments p
             """
         )
@@ -270,7 +273,7 @@ class Ledger:
         for row in rows:
             if row["bought"] != row["credits"]:
                 problems.append(f"payment {row['charge_id']}: added {row['bought']} of {row['credits']} credits")
-            expected = row["credits"] if row["refunded_at"] is not None else None
+            expected = row["credits"] if row["refunded_at"] is not None else 0
             if row["refunded"] != expected:
                 problems.append(f"payment {row['charge_id']}: refund took {row['refunded']}, expected {expected}")
         orphans = await self.db.report(

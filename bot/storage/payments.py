@@ -101,10 +101,12 @@ class Payments:
             return None
         return Invoice(row["payload"], row["user_id"], row["pack_id"], row["credits"], row["stars"])
 
-    async def checked_out(self, payload: str) -> None:
-        """Telegram is told yes for the invoice: it is kept another ``invoice_lifetime`` (a
-        payment whose update is lost finds it when reconciled)."""
-        await self.db.write("UPDATE invoices SET checked_out_at = ? WHERE payload = ?", (time.time(), payload))
+    async def checked_out(self, payload: str) -> bool:
+        """Telegram is to be told yes for the invoice: it is kept another ``invoice_lifetime`` (a
+        payment whose update is lost finds it when reconciled). False where the invoice is gone
+        (swept, or the user's /forget, since it was read): then the answer is no."""
+        sql = "UPDATE invoices SET checked_out_at = ? WHERE payload = ?"
+        return await self.db.write(sql, (time.time(), payload)) == 1
 
     async def purge_invoices(self, before: float) -> int:
         """Delete the unpaid invoices made, and last checked out, before ``before`` (seconds since
@@ -149,6 +151,15 @@ class Payments:
             return Received(invoice.credits if added else 0, await tx.number(BALANCE_SQL, (user_id,)))
 
         return await self.db.transaction(work, user=user_id)
+
+    async def unmatched(self, charge_id: str, user_id: int, payload: str, stars: int) -> None:
+        """Record a payment that matches no invoice of ours (its invoice gone, or not this user's or
+        not at this price), with no credits: so that /refund can give its Stars back. Once."""
+        await self.db.write(
+            "INSERT INTO payments (charge_id, user_id, payload, credits, stars, paid_at)"
+            " VALUES (?, ?, ?, 0, ?, ?) ON CONFLICT (charge_id) DO NOTHING",
+            (charge_id, user_id, payload, stars, time.time()),
+        )
 
     async def payment(self, charge_id: str) -> Payment | None:
         row = await self.db.fetchone("SELECT * FROM payments WHERE charge_id = ?", (charge_id,))
@@ -242,11 +253,12 @@ class Payments:
             )
             if not marked:
                 return None
-            await tx.execute(
-                "INSERT INTO ledger (user_id, kind, amount, paid, payment, note, created_at)"
-                " VALUES (?, 'refund', ?, ?, ?, ?, ?)",
-                (ledger_user, payment.credits, payment.credits, charge_id, note, now),
-            )
+            if payment.credits:  # an unmatched payment (:meth:`unmatched`) added none
+                await tx.execute(
+                    "INSERT INTO ledger (user_id, kind, amount, paid, payment, note, created_at)"
+                    " VALUES (?, 'refund', ?, ?, ?, ?, ?)",
+                    (ledger_user, payment.credits, payment.credits, charge_id, note, now),
+                )
             return RefundPlan(payment, ledger_user, await tx.number(BOUGHT_SQL, (ledger_user,)))
 
         return await self._on_ledger(charge_id, work)

@@ -79,8 +79,9 @@ class Users:
 
     async def forget(self, user_id: int) -> list[str]:
         """/forget: move the user's rows to a pseudonym, so the ledger keeps balancing without
-        naming them, drop their jobs' file references, and delete their invoices, kept session
-        and conversation steps; the stored files to delete. Raises ActiveJobs while a job is
+        naming them, drop their jobs' file references, and delete their invoices (but one Telegram
+        was told yes for and not yet paid, until it is swept), kept session and conversation
+        steps; the stored files to delete. Raises ActiveJobs while a job is
         unfinished. A user who owes credits (a refunded pack already spent) keeps the debt: it
         moves from the pseudonym to their Telegram id, which stays known for that (as a payment
         keeps it for refunds), so coming back does not wipe it."""
@@ -92,7 +93,13 @@ class Users:
         async def work(tx: Tx) -> list[str]:
             refs = await jobs.files_to_forget(tx, user_id)
             user = await tx.fetchone("SELECT chat_id FROM users WHERE user_id = ?", (user_id,))
-            await tx.execute("DELETE FROM invoices WHERE user_id = ?", (user_id,))
+            # An invoice Telegram was told yes for and not yet paid stays until it is swept: its
+            # payment may be on its way, and finds it (else the Stars are taken for no credits).
+            await tx.execute(
+                "DELETE FROM invoices WHERE user_id = ? AND (checked_out_at IS NULL"
+                " OR EXISTS (SELECT 1 FROM payments p WHERE p.payload = invoices.payload))",
+                (user_id,),
+            )
             await tx.execute("DELETE FROM sessions WHERE user_id = ?", (user_id,))
             await albums.forget(tx, user_id)
             chats = {user_id} if user is None else {user_id, int(user["chat_id"])}

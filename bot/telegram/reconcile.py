@@ -180,6 +180,8 @@ class StarReconciler:
         """A payment whose update never came: its invoice's credits, once, when it matches."""
         invoice = await self.payments.invoice(payload)
         if invoice is None or invoice.user_id != user_id or invoice.stars != transaction.amount:
+            # Recorded without credits, so that /refund can give its Stars back; told once.
+            await self.payments.unmatched(transaction.id, user_id, payload, transaction.amount)
             if transaction.id not in self._told:
                 self._told.add(transaction.id)
                 log.error("Star payment %s of user %s matches no invoice of ours", transaction.id, user_id)

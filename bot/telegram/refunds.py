@@ -47,9 +47,12 @@ async def take_back(bot: Bot, books: PaymentBooks, charge_id: str, note: str, *,
     if lang:  # still a user (not gone with /forget)
         balance = await books.ledger.balance(buyer.user_id)
         try:
-            await bot.send_message(
-                buyer.user_id, t(lang, "buy.refunded", credits=buyer.credits, stars=buyer.stars, balance=balance)
+            text = (
+                t(lang, "buy.refunded", credits=buyer.credits, stars=buyer.stars, balance=balance)
+                if buyer.credits
+                else t(lang, "buy.refunded_unmatched", stars=buyer.stars)  # Payments.unmatched
             )
+            await bot.send_message(buyer.user_id, text)
         except TelegramError as err:
             log.info("could not tell user %s about a refund: %s", buyer.user_id, err)
     if alert and plan.bought_after < 0:

@@ -264,6 +264,36 @@ async def test_a_purchase_is_refundable_after_forget_and_the_ledger_still_balanc
     assert await shop.ledger.problems() == []
 
 
+async def test_a_payment_on_its_way_as_the_buyer_forgets_is_credited_and_one_for_no_invoice_refundable(shop, telegram):
+    """Telegram charged (the checkout was answered yes) and its payment message is on its way when
+    the buyer uses /forget: the invoice it names is kept for it, and the pack's credits are added
+    when it comes (before, /forget deleted the invoice: Stars taken, no credits, and /refund knew
+    no such payment). A payment naming no invoice of ours is recorded without credits: the buyer
+    is told it will be sorted out, and /refund gives its Stars back."""
+    user = telegram.user(user_id=825)
+    answer, charge_id = await user.pay(await _invoice(user), deliver=False)
+    assert answer["ok"] and charge_id
+    await user.send_text("/forget")
+    question = await user.next_message("This deletes every photo")
+    await user.press(question, "Delete everything")
+    await user.edited(question, "Done.")
+    await user.send_payment(charge_id)
+    thanks = await user.next_message("Thank you!")
+    assert thanks.text.startswith("⭐ Thank you! 30 credits added")
+    assert (await shop.ledger.credits(825)).bought == 30
+    forged = telegram.charge(user, 50, "a-payload-this-bot-never-issued")
+    await user.send_payment(forged)
+    await user.next_message("cannot match it to a pack")
+    admin = telegram.user(user_id=ADMIN)
+    await admin.send_text(f"/refund {forged}")
+    await admin.next_message("Refunded 50 ⭐ to user 825; 0 credits taken back.")
+    told = await user.next_message("was refunded")
+    assert told.text == "↩️ Your payment of 50 ⭐, which I could not match to a pack, was refunded."
+    assert telegram.charges[forged]["refunded"] is True
+    assert (await shop.ledger.credits(825)).bought == 30
+    assert await shop.ledger.problems() == []
+
+
 def _reconciling(make_settings, **overrides):
     """A shop that compares Telegram's Star transactions with its payments every 0.1 s."""
     return make_settings(
@@ -319,7 +349,8 @@ async def test_a_lost_refund_report_is_taken_back_and_a_stranger_payment_only_re
     make_settings, telegram, picwish
 ):
     """Telegram refunded a payment but its refunded_payment update was lost: the credits are
-    taken back once. A payment for no invoice of ours adds nothing; the admins are told once."""
+    taken back once. A payment for no invoice of ours adds nothing; the admins are told once, and
+    it is recorded without credits, so that /refund gives its Stars back."""
     async with running(_reconciling(make_settings)) as shop:
         user = telegram.user(user_id=814)
         _, charge_id = await user.pay(await _invoice(user))
@@ -339,7 +370,14 @@ async def test_a_lost_refund_report_is_taken_back_and_a_stranger_payment_only_re
         )
         assert len(telegram.sent_to(ADMIN)) == 2
         assert (await shop.ledger.credits(814)).bought == 0
-        assert await shop.payments.payment(forged) is None
+        recorded = await shop.payments.payment(forged)
+        assert recorded is not None and (recorded.user_id, recorded.credits, recorded.stars) == (815, 0, 50)
+        assert await shop.ledger.problems() == []
+        admin = telegram.user(user_id=ADMIN)
+        await admin.send_text(f"/refund {forged}")
+        await admin.next_message("Refunded 50 ⭐ to user 815; 0 credits taken back.")
+        assert telegram.charges[forged]["refunded"] is True
+        assert (await shop.ledger.credits(815)).bought == 0
         assert await shop.ledger.problems() == []
 
 

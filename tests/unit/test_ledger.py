@@ -492,8 +492,9 @@ async def test_unpaid_invoices_are_purged_after_their_lifetime(store):
     checked_out = await payments.issue(1, "small", 30, 50)
     await _bought_pack(payments, 1, "charge-1")
     await store.write("UPDATE invoices SET created_at = created_at - 86400")
-    await payments.checked_out(checked_out.payload)  # Telegram was told yes just now
+    assert await payments.checked_out(checked_out.payload)  # Telegram was told yes just now
     assert await payments.purge_invoices(time.time() - 3600) == 1
+    assert not await payments.checked_out(unpaid.payload)  # swept since it was read: the answer is no
     assert await payments.invoice(unpaid.payload) is None
     assert await payments.invoice(checked_out.payload) is not None
     assert await payments.checkout_problem(unpaid.payload, 1, "XTR", 50) == "unknown"

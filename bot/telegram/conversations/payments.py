@@ -98,10 +98,10 @@ async def answer_checkout(wiring: Wiring, query: PreCheckoutQuery, lang: str | N
     """Yes only for our invoice, for this user, at its price; else why not, in the user's language."""
     user = query.from_user
     problem = await wiring.payments.checkout_problem(query.invoice_payload, user.id, query.currency, query.total_amount)
-    if problem is None:
-        await wiring.payments.checked_out(query.invoice_payload)
+    if problem is None and await wiring.payments.checked_out(query.invoice_payload):
         await query.answer(ok=True)
         return
+    problem = problem or "unknown"  # swept meanwhile: a payment would find no invoice
     log.warning("pre-checkout refused (%s) for user %s", problem, user.id)
     lang = lang or await wiring.users.language(user.id) or pick_language(user.language_code)
     await query.answer(ok=False, error_message=t(lang, f"buy.checkout_{problem}"))
@@ -117,7 +117,10 @@ async def paid(update: Update, context: Context) -> None:
         payment.telegram_payment_charge_id, user_id_of(update), payment.invoice_payload
     )
     if received is None:
-        log.error("a payment names an invoice this bot did not issue: %s", payment.telegram_payment_charge_id)
+        log.error("a payment names no invoice of this bot's: %s", payment.telegram_payment_charge_id)
+        await context.wiring.payments.unmatched(
+            payment.telegram_payment_charge_id, user_id_of(update), payment.invoice_payload, payment.total_amount
+        )
         await context.wiring.alerts.tell(
             "admin.alert_unknown_payment",
             charge_id=payment.telegram_payment_charge_id,
