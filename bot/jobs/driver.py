@@ -37,7 +37,7 @@ from bot.ops.media import MediaStore
 from bot.storage.jobs import Job, JobResult, Jobs, JobState
 from bot.storage.leases import LeasedJobs
 from bot.storage.links import linked_ref
-from bot.storage.store import DATABASE_ERRORS
+from bot.storage.store import DATABASE_ERRORS, StoreFailed
 from providers.base import TaskProvider
 from providers.download import Downloader
 from providers.errors import (
@@ -184,7 +184,7 @@ class JobDriver:
         self._wakeups.setdefault(job_id, asyncio.Event())
         submitted = False
         while True:
-            job = await self.jobs.get(job_id)
+            job = await self.fenced.job(job_id)
             if job is None:
                 return
             if job.owner != self.owner:  # its lease ran out and another worker took it over
@@ -212,9 +212,10 @@ class JobDriver:
                 await asyncio.sleep(DELIVERY_RETRY_DELAY)
             except asyncio.CancelledError:
                 raise
-            except DATABASE_ERRORS:
+            except StoreFailed:
                 # Not the job's fault, and the provider may have its task: the job is left as stored,
-                # for this process or another to drive again (JobRunner hands its lease back).
+                # for this process or another to drive again (JobRunner hands its lease back). An
+                # OSError of the photo, the engine or the disk is the job's, as any other error.
                 raise
             except Exception:
                 log.exception("job %s: unexpected error in state %s", job.id, job.state)
@@ -255,7 +256,7 @@ class JobDriver:
         return f"{self.public_url}/callbacks/{job.provider}/{job.id}/{job.callback_secret}"
 
     async def _still_queued(self, job_id: str) -> bool:
-        current = await self.jobs.get(job_id)
+        current = await self.fenced.job(job_id)
         return current is not None and current.state == JobState.QUEUED
 
     async def _submit(self, job: Job) -> bool:
@@ -324,10 +325,18 @@ class JobDriver:
         submission, before anything else that writes."""
         for attempt in range(TASK_ID_WRITES):
             try:
-                return await self.fenced.transition(
+                if await self.fenced.transition(
                     job.id, (JobState.SUBMITTING,), JobState.RUNNING, provider_task_id=task_id
+                ):
+                    return True
+                # A try whose answer was lost may have made the change: then it is this one's.
+                stored = await self.fenced.job(job.id) if attempt else None
+                return stored is not None and (stored.state, stored.provider_task_id, stored.owner) == (
+                    JobState.RUNNING,
+                    task_id,
+                    self.owner,
                 )
-            except DATABASE_ERRORS as err:
+            except StoreFailed as err:
                 if attempt == TASK_ID_WRITES - 1:
                     log.error(
                         "job %s: %s accepted task %s; it could not be stored: %s", job.id, job.provider, task_id, err
@@ -400,7 +409,7 @@ class JobDriver:
             if not ask_now:
                 await self._wait(job, wake, interval)
                 interval = min(interval * POLL_BACKOFF, longest)
-                current = await self.jobs.get(job.id)
+                current = await self.fenced.job(job.id)
                 if current is None or current.state != JobState.RUNNING or current.owner != self.owner:
                     return
             ask_now = False

@@ -173,6 +173,11 @@ class LeaseKeeper:
         self._held.pop(job_id, None)
         self.drivers.lost(job_id, why)
 
+    def stop_claiming(self) -> None:
+        """Claim no more jobs; the leases held are still renewed (the process is stopping, and lets
+        what is under way finish within them)."""
+        self._stopping = True
+
     async def stop(self) -> None:
         """Stop renewing and claiming (the leases stay held until :meth:`hand_back_all`)."""
         self._stopping = True

@@ -152,17 +152,20 @@ class JobRunner:
         worker takes the jobs over at once."""
         self._stopping = True
         self._working = False
-        await self.keeper.stop()
+        self.keeper.stop_claiming()
         tasks = list(self._tasks.values())
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
         finishing = list(self.driver.finishing.values())
         if finishing:
+            # The leases are still renewed meanwhile: what finishes is still this process's (and a
+            # renewal that fails cuts it, JobRunner.lost, before another may take the job over).
             _done, late = await asyncio.wait(finishing, timeout=self.stop_grace)
             for task in late:
                 task.cancel()
             await asyncio.gather(*finishing, return_exceptions=True)
+        await self.keeper.stop()
         await self.keeper.hand_back_all()
 
     async def idle(self) -> None:
@@ -171,8 +174,12 @@ class JobRunner:
             await asyncio.gather(*list(self._tasks.values()), return_exceptions=True)
 
     async def _drive(self, job_id: str, claimed_at: float | None) -> None:
-        if not await self.keeper.hold(job_id, claimed_at):
-            return  # another worker drives it, or it needs nothing more
+        try:
+            if not await self.keeper.hold(job_id, claimed_at):
+                return  # another worker drives it, or it needs nothing more
+        except DATABASE_ERRORS as err:
+            log.warning("job %s: could not claim it (%s); left for the next look", job_id, err)
+            return
         try:
             await self.driver.drive(job_id)
         except DATABASE_ERRORS as err:

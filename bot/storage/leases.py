@@ -5,11 +5,12 @@ each fenced by its lease."""
 
 from __future__ import annotations
 
-from collections.abc import Collection
-from typing import Any
+import functools
+from collections.abc import Awaitable, Callable, Collection
+from typing import Any, ParamSpec, TypeVar
 
 from bot.storage.jobs import ACTIVE_STATES, UNFINISHED, Job, Jobs, JobState
-from bot.storage.store import Store
+from bot.storage.store import DATABASE_ERRORS, Store, StoreFailed
 
 
 class Leases:
@@ -85,19 +86,40 @@ class Leases:
         await self.db.write("UPDATE jobs SET owner = NULL, lease_until = NULL WHERE owner = ?", (owner,))
 
 
+P = ParamSpec("P")
+T = TypeVar("T")
+
+
+def _stored(method: Callable[P, Awaitable[T]]) -> Callable[P, Awaitable[T]]:
+    """``method`` with the database's errors raised as StoreFailed."""
+
+    @functools.wraps(method)
+    async def call(*args: P.args, **kwargs: P.kwargs) -> T:
+        try:
+            return await method(*args, **kwargs)
+        except StoreFailed:
+            raise
+        except DATABASE_ERRORS as err:
+            raise StoreFailed(f"{type(err).__name__}: {err}") from err
+
+    return call
+
+
 class LeasedJobs:
     """Every write a job's driver makes (bot/jobs/, and the delivery it runs): each also compares
     the lease holder. A worker whose lease ran out and was taken over (it stalled, or lost the
     database for a while) so changes nothing: it cannot move ``queued -> submitting`` after
     another claimed the job (which would fail it as interrupted and refund it while the first
     one's paid submission goes through), nor settle, deliver or record what the other does.
-    A refused write returns False; :meth:`holds` tells a refusal by state from a lost lease."""
+    A refused write returns False; :meth:`holds` tells a refusal by state from a lost lease. A
+    failed one raises StoreFailed, as :meth:`job` does (the driver leaves the job as stored)."""
 
     def __init__(self, leases: Leases, owner: str) -> None:
         self.leases = leases
         self._jobs = leases.jobs
         self.owner = owner
 
+    @_stored
     async def transition(
         self, job_id: str, from_states: tuple[str, ...], to_state: str, *, live: bool = False, **fields: Any
     ) -> bool:
@@ -105,27 +127,39 @@ class LeasedJobs:
         over would not know of: a task sent to a provider)."""
         return await self._jobs.transition(job_id, from_states, to_state, holder=self.owner, live=live, **fields)
 
+    @_stored
     async def update(self, job_id: str, **fields: Any) -> bool:
         return await self._jobs.update(job_id, holder=self.owner, **fields)
 
+    @_stored
     async def settle(
         self, job: Job, to_state: JobState, *, from_states: tuple[JobState, ...] = ACTIVE_STATES, **fields: Any
     ) -> bool:
         return await self._jobs.settle(job, to_state, from_states=from_states, holder=self.owner, **fields)
 
+    @_stored
     async def begin_delivery(self, job_id: str) -> bool:
         return await self._jobs.begin_delivery(job_id, holder=self.owner)
 
+    @_stored
     async def record_part(self, job_id: str, sent_parts: list[str]) -> bool:
         return await self._jobs.record_part(job_id, sent_parts, holder=self.owner)
 
+    @_stored
     async def end_delivery(self, job_id: str) -> bool:
         return await self._jobs.end_delivery(job_id, holder=self.owner)
 
+    @_stored
+    async def job(self, job_id: str) -> Job | None:
+        """The job's row as stored (whoever holds it)."""
+        return await self._jobs.get(job_id)
+
+    @_stored
     async def holds(self, job_id: str) -> bool:
         """Whether this driver still holds the job's lease."""
         row = await self.leases.db.fetchone("SELECT owner FROM jobs WHERE id = ?", (job_id,))
         return row is not None and row["owner"] == self.owner
 
+    @_stored
     async def hand_back(self, job_id: str) -> None:
         await self.leases.hand_back(job_id, self.owner)

@@ -114,13 +114,14 @@ async def move_to_pseudonym(tx: Tx, user_id: int, pseudonym: int) -> None:
     await tx.execute("UPDATE ledger SET user_id = ? WHERE user_id = ?", (pseudonym, user_id))
 
 
-async def keep_debt(tx: Tx, user_id: int, pseudonym: int, owed: int, now: float) -> None:
-    """/forget of a user who owes ``owed`` bought credits: a ``debt_carried`` entry squares the
-    pseudonym's books and a ``debt`` entry takes the same credits from the Telegram id."""
+async def keep_debt(tx: Tx, user_id: int, pseudonym: int, owed: int, now: float, note: str = "kept by /forget") -> None:
+    """/forget of a user who owes ``owed`` bought credits (or a refund, after it, of credits they
+    had spent): a ``debt_carried`` entry squares the pseudonym's books and a ``debt`` entry takes
+    the same credits from the Telegram id."""
     for debtor, kind in ((pseudonym, "debt_carried"), (user_id, "debt")):
         await tx.execute(
             "INSERT INTO ledger (user_id, kind, amount, paid, note, created_at) VALUES (?, ?, ?, ?, ?, ?)",
-            (debtor, kind, owed, owed, "kept by /forget", now),
+            (debtor, kind, owed, owed, note, now),
         )
 
 

@@ -18,7 +18,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Literal, TypeVar
 
-from bot.storage.ledger import BALANCE_SQL, BOUGHT_SQL, REFUND_RESERVATION, RESERVED_SQL
+from bot.storage.ledger import BALANCE_SQL, BOUGHT_SQL, REFUND_RESERVATION, RESERVED_SQL, keep_debt
 from bot.storage.store import Store, Tx
 
 #: Bytes of randomness in an invoice payload (Telegram allows 1-128 bytes).
@@ -259,7 +259,17 @@ class Payments:
                     " VALUES (?, 'refund', ?, ?, ?, ?, ?)",
                     (ledger_user, payment.credits, payment.credits, charge_id, note, now),
                 )
-            return RefundPlan(payment, ledger_user, await tx.number(BOUGHT_SQL, (ledger_user,)))
+            bought = await tx.number(BOUGHT_SQL, (ledger_user,))
+            if ledger_user != payment.user_id and bought < 0:
+                # Refunded after the buyer's /forget, of credits they had spent: the debt is the
+                # person's, as /forget keeps one, not the pseudonym's (no one would ever owe it).
+                await tx.execute(
+                    "INSERT INTO users (user_id, chat_id, language, first_seen) VALUES (?, ?, '', 0)"
+                    " ON CONFLICT (user_id) DO NOTHING",
+                    (payment.user_id, payment.user_id),
+                )
+                await keep_debt(tx, payment.user_id, ledger_user, -bought, now, "refunded after /forget")
+            return RefundPlan(payment, ledger_user, bought)
 
         return await self._on_ledger(charge_id, work)
 

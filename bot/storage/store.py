@@ -40,6 +40,13 @@ class Tx(Protocol):
         ...
 
 
+class StoreFailed(Exception):
+    """A read or write of a job's row failed (the database out of reach, full, or locked too long;
+    its error is the cause), as the lease holder's reads and writes raise it
+    (bot/storage/leases.LeasedJobs): told apart from an OSError or a TimeoutError of a photo, a
+    provider or the disk, which DATABASE_ERRORS does not tell from the database's own."""
+
+
 #: What either backend raises when the database cannot be reached or refuses a statement.
 DATABASE_ERRORS: tuple[type[BaseException], ...] = (
     sqlite3.Error,
@@ -47,6 +54,7 @@ DATABASE_ERRORS: tuple[type[BaseException], ...] = (
     TimeoutError,
     asyncpg.PostgresError,
     asyncpg.InterfaceError,
+    StoreFailed,
 )
 
 #: Told of each notification on a channel it listens to: the payload (a job id).

@@ -510,6 +510,36 @@ async def test_forget_keeps_a_refund_debt(make_settings, telegram, picwish):
         assert await shop.ledger.problems() == []
 
 
+async def test_a_refund_after_forget_of_credits_spent_leaves_the_debt_with_the_person(make_settings, telegram, picwish):
+    """A buyer spent 6 of a 30-credit pack and used /forget, owing nothing then; the admin refunds
+    the pack afterwards: the 6 credits spent are owed by the person (their Telegram id), not by the
+    pseudonym their rows moved to, so back again they cannot order until a pack covers it (before,
+    the pseudonym owed it, and the person ordered again at once)."""
+    async with running(make_settings(payments__packs=PACKS, credits__daily_free=0)) as shop:
+        user = telegram.user(user_id=826)
+        charge_id = await _buy_and_order(user)
+        await user.send_text("/forget")
+        question = await user.next_message("This deletes every photo")
+        await user.press(question, "Delete everything")
+        await user.edited(question, "Done.")
+        admin = telegram.user(user_id=ADMIN)
+        await admin.send_text(f"/refund {charge_id}")
+        question = await admin.next_message("has already spent 6 of the 30 credits")
+        await admin.press(question, "Refund anyway")
+        await admin.edited(question, "Refunded 50 ⭐ to user 826")
+        assert (await shop.ledger.credits(826)).bought == -6
+        assert await shop.ledger.problems() == []
+        summary = await order_until_summary(user, "Visa", "USA Visa", "White")
+        await user.press(summary, "Confirm")
+        await user.edited(summary, "you owe 6 credits")
+        await user.pay(await _invoice(user))
+        await user.next_message("Thank you!")
+        await user.press(summary, "Confirm")
+        await user.next_message(kind="document", timeout=15)
+        assert (await shop.ledger.credits(826)).bought == 30 - 6 - 6
+        assert await shop.ledger.problems() == []
+
+
 async def test_forget_deletes_the_invoices_and_the_kept_conversation_steps(make_settings, telegram, picwish):
     """/forget deletes the user's invoices (paid ones too: the payment keeps what a refund needs)
     and their kept conversation steps: the rows at once, and the steps in memory, so none is

@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import re
 import sqlite3
-from collections.abc import AsyncIterator, Collection
+from collections.abc import AsyncIterator, Awaitable, Callable, Collection
 from pathlib import Path
 from typing import Any
 
@@ -20,8 +20,9 @@ from bot.storage.db import Database
 from bot.storage.jobs import JobState
 from bot.storage.leases import Leases
 from bot.storage.repositories import Repositories
+from providers.errors import ProviderError
 from tests.jobs.conftest import DAILY_FREE, PRICE, RESULT, MakeWorker, ledger, place, stored
-from tests.jobs.fakes import FakeBackend, RecordingEvents, done, pending
+from tests.jobs.fakes import FakeBackend, RecordingEvents, done, failed, pending
 
 #: Seconds a lease lasts (the keeper looks for jobs left unclaimed every third of it).
 LEASE = 1.5
@@ -32,20 +33,37 @@ class FailingDatabase(Database):
     lost connection makes them fail (``fail``)."""
 
     faults: list[tuple[re.Pattern[str], int]]
+    #: Statements that fail only once made: the change is kept, its answer lost (a connection that
+    #: dropped after the commit).
+    answers_lost: list[tuple[re.Pattern[str], int]]
 
     def fail(self, pattern: str, times: int) -> None:
         """The next ``times`` statements that match ``pattern`` raise sqlite3.OperationalError."""
         self.faults = [*getattr(self, "faults", []), (re.compile(pattern), times)]
 
-    def _check(self, sql: str) -> None:
-        for index, (pattern, left) in enumerate(getattr(self, "faults", [])):
+    def lose_answer(self, pattern: str, times: int) -> None:
+        """The next ``times`` writes that match ``pattern`` are made, then raise as if their answer
+        was lost."""
+        self.answers_lost = [*getattr(self, "answers_lost", []), (re.compile(pattern), times)]
+
+    @staticmethod
+    def _due(rules: list[tuple[re.Pattern[str], int]], sql: str) -> bool:
+        for index, (pattern, left) in enumerate(rules):
             if left and pattern.search(sql):
-                self.faults[index] = (pattern, left - 1)
-                raise sqlite3.OperationalError("disk I/O error")
+                rules[index] = (pattern, left - 1)
+                return True
+        return False
+
+    def _check(self, sql: str) -> None:
+        if self._due(getattr(self, "faults", []), sql):
+            raise sqlite3.OperationalError("disk I/O error")
 
     async def write(self, sql: str, params: Any = ()) -> int:
         self._check(sql)
-        return await super().write(sql, params)
+        changed = await super().write(sql, params)
+        if self._due(getattr(self, "answers_lost", []), sql):
+            raise sqlite3.OperationalError("disk I/O error")
+        return changed
 
     async def fetchone(self, sql: str, params: Any = ()) -> sqlite3.Row | None:
         self._check(sql)
@@ -121,17 +139,18 @@ async def test_a_task_the_provider_accepted_is_stored_through_a_passing_database
 
 class HangingLooks(Leases):
     """Leases whose look for jobs to claim waits without end after the first (a pool with no
-    connection to spare, and no timeout); renewals counted."""
+    connection to spare, and no timeout) unless not ``hang``; renewals counted."""
 
-    def __init__(self, *args: Any) -> None:
+    def __init__(self, *args: Any, hang: bool = True) -> None:
         super().__init__(*args)
+        self.hang = hang
         self.looks = 0
         self.renewals = 0
         self.renewed = asyncio.Condition()
 
     async def claim(self, owner: str, lease: float, limit: int, *, take_over: bool = False) -> list[str]:
         self.looks += 1
-        if self.looks > 1:
+        if self.hang and self.looks > 1:
             await asyncio.Event().wait()
         return await super().claim(owner, lease, limit, take_over=take_over)
 
@@ -188,3 +207,95 @@ async def test_a_restart_claims_every_unfinished_job_batch_after_batch(
     assert a.runner.driving() == 150
     rows = await repos.db.fetchall("SELECT id FROM jobs WHERE owner = 'a'")
     assert {row["id"] for row in rows} == ids
+
+
+async def test_a_task_id_stored_though_its_answer_was_lost_is_taken_as_stored(
+    failing: FailingDatabase,
+    repos: Repositories,
+    media: MediaStore,
+    backend: FakeBackend,
+    events: RecordingEvents,
+    workers: MakeWorker,
+) -> None:
+    """The write that stores the accepted task is made but its answer lost: trying it again finds the
+    job running with that task, held here, and that is this driver's own change. A synchronous
+    provider's result, which came with the submission, is delivered (before, the driver took the
+    change for another worker's and dropped the result; the provider is never asked again)."""
+    a = workers(failing, "a", lease=LEASE)
+    backend.submit_status = done(data=RESULT)
+    backend.script(failed(ProviderError("asked again")))
+    failing.lose_answer(r"provider_task_id = \?", 1)
+    job = await place(repos, media)
+    await a.runner.resume()
+
+    delivered = await events.delivered(job.id)
+    await a.runner.idle()
+    assert delivered.job.state == JobState.SUCCEEDED and delivered.files == (RESULT,)
+    assert backend.queries == [] and len(backend.submits) == 1
+    assert await ledger(repos, job.id) == ["hold", "capture"]
+    assert failing.answers_lost[0][1] == 0
+
+
+async def test_an_os_error_of_the_disk_not_the_database_still_fails_the_job_once(
+    database: Database,
+    repos: Repositories,
+    media: MediaStore,
+    backend: FakeBackend,
+    events: RecordingEvents,
+    workers: MakeWorker,
+) -> None:
+    """The result cannot be written (the results folder is not a folder): an OSError, but not the
+    database's. The job fails and its credits are released, once, as before: it is not left for
+    another look (which would download and fail again, without end)."""
+    a = workers(database, "a", lease=LEASE)
+    backend.script(done(data=RESULT))
+    results = media.root / "results"
+    results.rmdir()
+    results.write_bytes(b"")
+    job = await place(repos, media)
+    await a.runner.resume()
+
+    delivered = await events.delivered(job.id)
+    await a.runner.idle()
+    assert (delivered.job.state, delivered.job.error) == (JobState.FAILED, "internal_error")
+    assert len(backend.queries) == 1 and len(backend.submits) == 1
+    assert await ledger(repos, job.id) == ["hold", "release"]
+
+
+async def test_a_stopping_worker_keeps_renewing_its_leases_while_a_submission_finishes(
+    database: Database,
+    open_database: Callable[[], Awaitable[Database]],
+    repos: Repositories,
+    media: MediaStore,
+    backend: FakeBackend,
+    events: RecordingEvents,
+    workers: MakeWorker,
+) -> None:
+    """a stops while the provider takes longer than a lease to answer its submission: a's leases
+    are renewed through the stop's grace, so no other worker takes the job over and fails it as
+    interrupted meanwhile; the task is stored, and the next worker follows it (before, the keeper
+    stopped first and the lease ran out under the submission)."""
+    leases = HangingLooks(repos.db, repos.jobs, hang=False)
+    a = workers(database, "a", lease=LEASE, leases=leases)
+    backend.submits_flow.clear()
+    backend.script(done(data=RESULT))
+    job = await place(repos, media)
+    await a.runner.resume()
+    await backend.wait_for(lambda: len(backend.submits) == 1)
+    stopping = asyncio.create_task(a.runner.stop())
+    await a.runner.idle()  # the stop cancelled a's driver, not its submission
+    renewed = leases.renewals
+    async with leases.renewed:  # a lease and more
+        await asyncio.wait_for(leases.renewed.wait_for(lambda: leases.renewals >= renewed + 4), 10)
+    held = await stored(repos, job.id)
+    assert (held.state, held.owner) == (JobState.SUBMITTING, "a") and not stopping.done()
+    backend.submits_flow.set()
+    await stopping
+    left = await stored(repos, job.id)
+    assert (left.state, left.provider_task_id, left.owner) == (JobState.RUNNING, "task-1", None)
+
+    b = workers(await open_database(), "b", lease=LEASE)
+    await b.runner.resume()
+    delivered = await events.delivered(job.id)
+    assert delivered.job.state == JobState.SUCCEEDED and len(backend.submits) == 1
+    assert await ledger(repos, job.id) == ["hold", "capture"]
