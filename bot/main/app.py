@@ -244,7 +244,7 @@ async def running(settings: Settings, role: Role = "all") -> AsyncIterator[Wirin
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
-            try:  # the updates task, ended above, stopped its own polling
+            try:  # the updates task, ended above, stopped its own polling and the Application
                 if app.running:
                     await app.stop()
                 await services.close()
@@ -315,6 +315,11 @@ async def _handle_updates_when_first(
                 # one, and Telegram answers one of two pollers with a conflict.
                 if app.updater is not None and app.updater.running:
                     await app.updater.stop()
+                # So do the updates under way, and the sessions are written: the process taking over
+                # takes again what was taken and not finished (a predecessor that died), and reads
+                # the sessions as it starts.
+                if app.running:
+                    await app.stop()
             finally:
                 await right.release()
 
