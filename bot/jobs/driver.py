@@ -279,9 +279,9 @@ class JobDriver:
         if status is not None and await self._conclude(job, status):  # a synchronous provider's result
             return True
         if status is not None and status.queue_position:  # where the task waits, shown at once
-            await self.events.progress(job, status.progress, status.queue_position)
+            await self._tell(self.events.progress(job, status.progress, status.queue_position))
         elif not provider.cancellable:
-            await self.events.accepted(job)
+            await self._tell(self.events.accepted(job))
         return True
 
     async def _send(self, job: Job, provider: TaskProvider[Any]) -> Submission | None:
@@ -345,6 +345,15 @@ class JobDriver:
                 log.warning("job %s: storing task %s failed (%s); trying again", job.id, task_id, err)
                 await asyncio.sleep(TASK_ID_RETRY * 2**attempt)
         raise AssertionError("unreachable")
+
+    @staticmethod
+    async def _tell(news: Awaitable[None]) -> None:
+        """Show the user how their job stands (its status message): a database that fails the
+        lookups this takes (the user's language) fails nothing of the job's; the next news shows."""
+        try:
+            await news
+        except DATABASE_ERRORS as err:
+            log.warning("a job's status could not be shown: %s", err)
 
     async def _observe(self, job: Job, error: ProviderError | None) -> None:
         """Tell ``observe`` of a provider call; a database that fails to keep that record fails
@@ -426,7 +435,7 @@ class JobDriver:
                     return
                 log.info("job %s: provider not answering (%s); will ask again", job.id, err)
                 if trouble is None:
-                    await self.events.trouble(job)
+                    await self._tell(self.events.trouble(job))
                     shown = None
                 trouble = err
             else:
@@ -438,7 +447,7 @@ class JobDriver:
                     shown = (status.progress, status.queue_position)
                     if not await self.fenced.update(job.id, progress=status.progress):
                         return  # no longer this process's job
-                    await self.events.progress(job, status.progress, status.queue_position)
+                    await self._tell(self.events.progress(job, status.progress, status.queue_position))
             # Checked after asking the provider, so a task that finished while the bot was
             # down is still delivered.
             if job.deadline is not None and time.time() > job.deadline:

@@ -137,6 +137,13 @@ class Payments:
         now = time.time()
 
         async def work(tx: Tx) -> Received:
+            # The buyer's row, should their /forget have deleted it since the checkout (the update
+            # brings them back first; the reconciliation does not): the purchase names it.
+            await tx.execute(
+                "INSERT INTO users (user_id, chat_id, language, first_seen) VALUES (?, ?, '', 0)"
+                " ON CONFLICT (user_id) DO NOTHING",
+                (user_id, user_id),
+            )
             added = await tx.execute(
                 "INSERT INTO payments (charge_id, user_id, payload, credits, stars, paid_at)"
                 " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (charge_id) DO NOTHING",
@@ -228,7 +235,8 @@ class Payments:
             bought = await tx.number(BOUGHT_SQL, (ledger_user,))
             bought -= await tx.number(RESERVED_SQL, (now - REFUND_RESERVATION, ledger_user))
             plan = RefundPlan(payment, ledger_user, bought - payment.credits)
-            if plan.bought_after < 0 and not spend_confirmed:
+            # A payment that added no credits (:meth:`unmatched`) takes none back: nothing to ask.
+            if payment.credits and plan.bought_after < 0 and not spend_confirmed:
                 return RefundStart("ask", plan)
             await tx.execute("UPDATE payments SET refund_started_at = ? WHERE charge_id = ?", (now, charge_id))
             return RefundStart("reserved", plan)

@@ -55,7 +55,7 @@ async def take_back(bot: Bot, books: PaymentBooks, charge_id: str, note: str, *,
             await bot.send_message(buyer.user_id, text)
         except TelegramError as err:
             log.info("could not tell user %s about a refund: %s", buyer.user_id, err)
-    if alert and plan.bought_after < 0:
+    if alert and buyer.credits and plan.bought_after < 0:
         await books.alerts.tell(
             "admin.alert_refund_spent",
             user_id=buyer.user_id,

@@ -510,6 +510,30 @@ async def test_forget_keeps_a_refund_debt(make_settings, telegram, picwish):
         assert await shop.ledger.problems() == []
 
 
+async def test_a_payment_lost_on_its_way_as_the_buyer_forgets_is_credited_by_the_reconciliation(
+    make_settings, telegram, picwish
+):
+    """The checkout was answered yes, the payment's update was lost, and the buyer used /forget
+    before the reconciliation found the payment: it credits the kept invoice's pack to the
+    buyer's Telegram id (before, its purchase named a user /forget had deleted, and failed at
+    every pass: Stars taken, no credits, nothing for /refund to find)."""
+    async with running(_reconciling(make_settings)) as shop:
+        user = telegram.user(user_id=827)
+        invoice = await _invoice(user)
+        telegram.hold["getStarTransactions"] = gate = asyncio.Event()
+        answer, charge_id = await user.pay(invoice, deliver=False)
+        assert answer["ok"] and charge_id
+        await user.send_text("/forget")
+        question = await user.next_message("This deletes every photo")
+        await user.press(question, "Delete everything")
+        await user.edited(question, "Done.")
+        gate.set()
+        (alert,) = await telegram.wait_for(lambda: telegram.sent_to(ADMIN))
+        assert alert.text.startswith(f"⚠️ User 827 paid 50 ⭐ (payment {charge_id}), but the payment never reached")
+        assert (await shop.ledger.credits(827)).bought == 30
+        assert await shop.ledger.problems() == []
+
+
 async def test_a_refund_after_forget_of_credits_spent_leaves_the_debt_with_the_person(make_settings, telegram, picwish):
     """A buyer spent 6 of a 30-credit pack and used /forget, owing nothing then; the admin refunds
     the pack afterwards: the 6 credits spent are owed by the person (their Telegram id), not by the

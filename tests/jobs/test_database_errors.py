@@ -17,7 +17,7 @@ import pytest
 
 from bot.ops.media import MediaStore
 from bot.storage.db import Database
-from bot.storage.jobs import JobState
+from bot.storage.jobs import Job, JobState
 from bot.storage.leases import Leases
 from bot.storage.repositories import Repositories
 from providers.errors import ProviderError
@@ -68,6 +68,24 @@ class FailingDatabase(Database):
     async def fetchone(self, sql: str, params: Any = ()) -> sqlite3.Row | None:
         self._check(sql)
         return await super().fetchone(sql, params)
+
+
+class LookupFailingEvents(RecordingEvents):
+    """The runner's events, whose status news fails ``failing`` times as the bot's fails when the
+    database cannot give it the user's language."""
+
+    failing = 0
+
+    async def progress(self, job: Job, percent: int, queue_position: int | None) -> None:
+        if self.failing:
+            self.failing -= 1
+            raise sqlite3.OperationalError("database is locked")
+        await super().progress(job, percent, queue_position)
+
+
+@pytest.fixture
+def events(media: MediaStore) -> RecordingEvents:
+    return LookupFailingEvents(media)
 
 
 @pytest.fixture
@@ -298,4 +316,29 @@ async def test_a_stopping_worker_keeps_renewing_its_leases_while_a_submission_fi
     await b.runner.resume()
     delivered = await events.delivered(job.id)
     assert delivered.job.state == JobState.SUCCEEDED and len(backend.submits) == 1
+    assert await ledger(repos, job.id) == ["hold", "capture"]
+
+
+async def test_a_status_that_cannot_be_shown_for_the_database_fails_nothing(
+    database: Database,
+    repos: Repositories,
+    media: MediaStore,
+    backend: FakeBackend,
+    events: RecordingEvents,
+    workers: MakeWorker,
+) -> None:
+    """Showing the task's progress fails twice (the database could not give the user's language):
+    the job is followed on and delivered, paid (before, it was failed and refunded while the
+    provider charged for the task)."""
+    assert isinstance(events, LookupFailingEvents)
+    events.failing = 2
+    a = workers(database, "a", lease=LEASE)
+    backend.script(pending(progress=10), pending(progress=40), pending(progress=70), done(data=RESULT))
+    job = await place(repos, media)
+    await a.runner.resume()
+
+    delivered = await events.delivered(job.id)
+    await a.runner.idle()
+    assert delivered.job.state == JobState.SUCCEEDED and events.failing == 0
+    assert len(backend.submits) == 1 and events.counts() == {job.id: 1}
     assert await ledger(repos, job.id) == ["hold", "capture"]

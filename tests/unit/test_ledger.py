@@ -205,6 +205,27 @@ async def test_a_refund_is_decided_on_the_credits_in_its_own_transaction(store):
     assert await repos.ledger.credits(1) == Credits(12, 12) and await repos.ledger.problems() == []
 
 
+async def test_a_payment_that_matched_no_invoice_is_refunded_without_credits_or_questions(store):
+    """A payment recorded without credits (its invoice gone, another's, another price) is refunded
+    without a question even when its buyer owes (it takes nothing back), and the books balance."""
+    from bot.storage.payments import Payments
+
+    repos, payments = Repositories.on(store, daily_free=0), Payments(store)
+    await repos.users.ensure(1, 1, "en")
+    await _bought_pack(payments, 1, "charge-1")
+    await repos.jobs.create(_draft(6))
+    assert (await payments.begin_refund("charge-1", spend_confirmed=True)).outcome == "reserved"
+    assert await payments.take_back("charge-1", "by /refund") is not None  # the buyer owes 6
+    await payments.unmatched("charge-2", 1, "a-payload-never-issued", 50)
+    await payments.unmatched("charge-2", 1, "a-payload-never-issued", 50)  # once
+    started = await payments.begin_refund("charge-2", spend_confirmed=False)
+    assert started.outcome == "reserved" and started.plan is not None and started.plan.payment.credits == 0
+    plan = await payments.take_back("charge-2", "by /refund")
+    assert plan is not None and plan.bought_after == -6
+    assert (await repos.ledger.credits(1)).bought == -6
+    assert await repos.ledger.problems() == []
+
+
 async def test_refunds_and_orders_at_once_never_spend_refunded_credits_unasked(store):
     """Twenty buyers each order and are refunded at the same moment (on PostgreSQL on pooled
     connections): either the order is refused and the refund goes ahead, or the order is placed
