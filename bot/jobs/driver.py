@@ -491,7 +491,7 @@ class JobDriver:
                 (extra_files if image.extra else files).append(ref)
                 first = first or ref
             if placement is None and self.measure is not None and first:
-                placement = await self.measure(job, self.media.path(first))
+                placement = await self._measured(job, self.media.path(first))
         except ProviderError as err:
             log.warning("job %s: result download failed: %s", job.id, err)
             self._delete(files + extra_files)
@@ -511,6 +511,16 @@ class JobDriver:
         if not await self.fenced.settle(job, JobState.SUCCEEDED, result=result, progress=100):
             # Cancelled meanwhile, or no longer this process's job: its files are no one's.
             self._delete(files + extra_files)
+
+    async def _measured(self, job: Job, photo: Path) -> dict[str, Any] | None:
+        """What ``measure`` reports of the result, for its caption; None where the database it
+        reads (a bought preview's placement) failed: the photo goes without its measurements."""
+        assert self.measure is not None
+        try:
+            return await self.measure(job, photo)
+        except DATABASE_ERRORS as err:
+            log.warning("job %s: its result could not be measured: %s", job.id, err)
+            return None
 
     def _delete(self, refs: list[str]) -> None:
         for ref in refs:

@@ -67,7 +67,7 @@ class Worker:
 
 
 #: Makes a worker: ``(store, owner, *, lease=..., max_concurrent=..., public_url=...,
-#: max_poll_interval=..., leases=..., stop_grace=..., **provider capabilities)``.
+#: max_poll_interval=..., leases=..., stop_grace=..., measure=..., **provider capabilities)``.
 MakeWorker = Callable[..., Worker]
 
 
@@ -133,6 +133,7 @@ async def workers(
         max_poll_interval: float = 15.0,
         leases: Leases | None = None,
         stop_grace: float = 10.0,
+        measure: Callable[[Job, Path], Awaitable[dict[str, Any] | None]] | None = None,
         **capabilities: Any,
     ) -> Worker:
         repos = Repositories.on(store, daily_free=DAILY_FREE)
@@ -142,7 +143,9 @@ async def workers(
         runner = JobRunner(
             repos.jobs,
             leases or repos.leases,
-            DriverDeps({"fake": provider}, {"fake": FakeOrder}, media, downloader, events, pause=pauses),
+            DriverDeps(
+                {"fake": provider}, {"fake": FakeOrder}, media, downloader, events, measure=measure, pause=pauses
+            ),
             RunnerSettings(
                 lease=lease,
                 max_concurrent=max_concurrent,

@@ -342,3 +342,32 @@ async def test_a_status_that_cannot_be_shown_for_the_database_fails_nothing(
     assert delivered.job.state == JobState.SUCCEEDED and events.failing == 0
     assert len(backend.submits) == 1 and events.counts() == {job.id: 1}
     assert await ledger(repos, job.id) == ["hold", "capture"]
+
+
+async def test_a_result_whose_measure_fails_for_the_database_is_delivered_without_it(
+    database: Database,
+    repos: Repositories,
+    media: MediaStore,
+    backend: FakeBackend,
+    events: RecordingEvents,
+    workers: MakeWorker,
+) -> None:
+    """Measuring the finished photo for its caption reads the database (a bought preview's
+    placement), which fails: the photo is delivered without its measurements, paid (before, the
+    job failed and was refunded while the provider charged for the task)."""
+    measured: list[Path] = []
+
+    async def measure(job: Job, photo: Path) -> dict[str, Any] | None:
+        measured.append(photo)
+        raise sqlite3.OperationalError("database is locked")
+
+    a = workers(database, "a", lease=LEASE, measure=measure)
+    backend.script(done(data=RESULT))
+    job = await place(repos, media)
+    await a.runner.resume()
+
+    delivered = await events.delivered(job.id)
+    await a.runner.idle()
+    assert delivered.job.state == JobState.SUCCEEDED and delivered.files == (RESULT,) and len(measured) == 1
+    assert delivered.job.result is not None and delivered.job.result.placement is None
+    assert await ledger(repos, job.id) == ["hold", "capture"]
