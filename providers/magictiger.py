@@ -9,13 +9,13 @@ JSON requests, ``code == 0`` for success, the fields of each answer, and the cal
 
 from __future__ import annotations
 
-import hmac
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from providers.base import Answer, NonEmpty, TaskProvider, parse_answer
+from providers.comparing import same_secret
 from providers.errors import (
     BadResponse,
     ImageTooLarge,
@@ -196,7 +196,7 @@ class MagicTigerClient(TaskProvider[EnhanceOrder]):
 
     def check_callback(self, headers: Mapping[str, str], body: bytes) -> bool:
         """The callback carries our API token in the ``token`` header."""
-        return hmac.compare_digest(headers.get("token", "").encode(), self.api.api_token.encode())
+        return same_secret(headers.get("token", ""), self.api.api_token)
 
     def callback_job_id(self, body: bytes) -> str | None:
         """For the account-wide callback URL: our job id is the task's ``chtaskid``."""

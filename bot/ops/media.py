@@ -110,7 +110,9 @@ class MediaSigner:
     def verify(self, token: str, now: float | None = None) -> str | None:
         """The file reference of a valid, unexpired token; None otherwise."""
         parts = token.split(".")
-        if len(parts) != 3 or not (parts[1].isascii() and parts[1].isdigit()):
+        # Every token made is ASCII; anything else (a path's bytes that are not UTF-8 come as lone
+        # surrogates, which encoding refuses) is no token.
+        if not token.isascii() or len(parts) != 3 or not parts[1].isdigit():
             return None
         payload = f"{parts[0]}.{parts[1]}"
         # Bytes: compare_digest raises TypeError for str with non-ASCII characters (a stranger's 500).

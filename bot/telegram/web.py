@@ -9,7 +9,6 @@ the provider again before acting.
 
 from __future__ import annotations
 
-import hmac
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
@@ -22,6 +21,7 @@ from telegram.error import BadRequest, TelegramError
 from bot.ops.media import MediaSigner, MediaStore, content_type
 from bot.storage.jobs import Jobs
 from providers.base import TaskProvider
+from providers.comparing import same_secret
 
 log = logging.getLogger(__name__)
 
@@ -101,7 +101,7 @@ class WebServer:
     async def metrics_page(self, request: web.Request) -> web.Response:
         """Prometheus' scrape, for the bearer of ``server.metrics_token`` only."""
         offered = request.headers.get("Authorization", "")
-        if not hmac.compare_digest(offered.encode(), f"Bearer {self.metrics_token}".encode()):
+        if not same_secret(offered, f"Bearer {self.metrics_token}"):
             raise web.HTTPUnauthorized(headers={"WWW-Authenticate": 'Bearer realm="metrics"'})
         assert self.metrics is not None
         body = await self.metrics()
@@ -125,10 +125,8 @@ class WebServer:
         """Webhook mode: an update from Telegram, checked by path and secret-token header."""
         assert self.webhook is not None
         bot, path_secret, header_secret = self.webhook
-        path_ok = hmac.compare_digest(request.match_info["secret"].encode(), path_secret.encode())
-        header_ok = hmac.compare_digest(
-            request.headers.get("X-Telegram-Bot-Api-Secret-Token", "").encode(), header_secret.encode()
-        )
+        path_ok = same_secret(request.match_info["secret"], path_secret)
+        header_ok = same_secret(request.headers.get("X-Telegram-Bot-Api-Secret-Token", ""), header_secret)
         if not (path_ok and header_ok):
             raise web.HTTPNotFound()
         try:
@@ -164,7 +162,7 @@ class WebServer:
         provider = self.providers.get(provider_name)
         job = await self.jobs.get(job_id) if len(job_id) <= 64 and provider is not None else None
         expected = job.callback_secret if job is not None and job.provider == provider_name else "x" * 32
-        secret_ok = hmac.compare_digest(expected.encode(), request.match_info["secret"].encode())
+        secret_ok = same_secret(request.match_info["secret"], expected)
         body = await request.read()
         if job is None or provider is None or not secret_ok or not provider.check_callback(request.headers, body):
             # The provider name is whatever a stranger put in the path: %r keeps it on one line.

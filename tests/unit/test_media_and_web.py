@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import asyncio
+
 import httpx
 import pytest
 
@@ -172,3 +174,68 @@ async def test_a_forged_line_in_an_unauthenticated_path_stays_one_line(web, capl
     rejected = [r.getMessage() for r in caplog.records if "rejected a callback" in r.getMessage()]
     assert rejected and all("\n" not in line for line in rejected)
     assert "x\\n2026" in rejected[0]
+
+
+async def _raw(port: int, request: bytes) -> bytes:
+    """The status line the server answers a request sent as raw bytes with."""
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    writer.write(request)
+    await writer.drain()
+    answer = await reader.readline()
+    writer.close()
+    await writer.wait_closed()
+    return answer.rstrip()
+
+
+async def test_bytes_that_are_not_utf8_in_a_secret_get_a_refusal_not_a_server_error(tmp_path, caplog):
+    """A stranger's header or path with bytes that are not UTF-8 (aiohttp makes lone surrogates of
+    them) is compared like any other wrong secret: 401 or 404, nothing logged as an error (before,
+    encoding them raised: a 500 and a traceback in the log for each request)."""
+    db = await Database.open(tmp_path / "db.sqlite3")
+    repos = Repositories.on(db, daily_free=10)
+    await repos.users.ensure(1, 1, "en")
+    job = await repos.jobs.create(JobDraft(1, 1, "idphoto", "picwish", {}, None, 0, 60))
+
+    async def metrics() -> bytes:
+        return b"metrics"
+
+    async def nothing(*_args: object) -> None:
+        return None
+
+    server = WebServer(
+        jobs=repos.jobs,
+        media=MediaStore(tmp_path / "media"),
+        signer=MediaSigner(b"s", 60),
+        keep_update=nothing,
+        wake=nothing,
+        host="127.0.0.1",
+        port=0,
+        providers={"picwish": PicwishClient("k")},
+        metrics=metrics,
+        metrics_token="m" * 32,
+        webhook=(None, "p" * 32, "h" * 32),
+    )
+    await server.start()
+    try:
+        port = server.bound_port
+        answers = {
+            name: await _raw(port, request)
+            for name, request in {
+                "metrics": b"GET /metrics HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer \xff\xfe\r\n\r\n",
+                "webhook": b"POST /telegram/" + b"p" * 32 + b" HTTP/1.1\r\nHost: x\r\n"
+                b"X-Telegram-Bot-Api-Secret-Token: \xff\r\nContent-Length: 0\r\n\r\n",
+                "callback": f"POST /callbacks/picwish/{job.id}/%ED%A0%80 HTTP/1.1\r\n".encode()
+                + b"Host: x\r\nContent-Length: 0\r\n\r\n",
+                "media": b"GET /media/%FF.1.%ED%A0%80 HTTP/1.1\r\nHost: x\r\n\r\n",
+            }.items()
+        }
+    finally:
+        await server.stop()
+        await db.close()
+    assert answers == {
+        "metrics": b"HTTP/1.1 401 Unauthorized",
+        "webhook": b"HTTP/1.1 404 Not Found",
+        "callback": b"HTTP/1.1 404 Not Found",
+        "media": b"HTTP/1.1 404 Not Found",
+    }
+    assert [record.getMessage() for record in caplog.records if record.levelname == "ERROR"] == []
