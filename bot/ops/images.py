@@ -7,7 +7,7 @@ import math
 import warnings
 from dataclasses import dataclass
 
-from PIL import Image, ImageDraw, ImageFont, ImageOps, UnidentifiedImageError
+from PIL import ExifTags, Image, ImageDraw, ImageFont, UnidentifiedImageError
 from pillow_heif import register_heif_opener
 
 register_heif_opener()
@@ -23,6 +23,23 @@ MAX_DECODE_BYTES = 128 * 1024 * 1024
 #: And the most pixels decoded at full size, whatever their depth (a 1-bit bomb is not cheap to
 #: convert).
 MAX_DECODE_PIXELS = 60_000_000
+#: And the most bytes a progressive JPEG's decoder may hold for its coefficients (see
+#: _coefficient_bytes): about 44 MP of RGB, twice the pixels' limit, since the pixels themselves
+#: are decoded at a reduced scale.
+MAX_COEFFICIENT_BYTES = 2 * MAX_DECODE_BYTES
+#: EXIF's orientation tag, and the TIFF tags of a tile's width and length.
+ORIENTATION = ExifTags.Base.Orientation
+TILE_WIDTH, TILE_LENGTH = 322, 323
+#: Pillow's transposition for each EXIF orientation (as ImageOps.exif_transpose's).
+_TURNS = {
+    2: Image.Transpose.FLIP_LEFT_RIGHT,
+    3: Image.Transpose.ROTATE_180,
+    4: Image.Transpose.FLIP_TOP_BOTTOM,
+    5: Image.Transpose.TRANSPOSE,
+    6: Image.Transpose.ROTATE_270,
+    7: Image.Transpose.TRANSVERSE,
+    8: Image.Transpose.ROTATE_90,
+}
 #: Bytes per decoded pixel in Pillow's memory, by mode; 4 for every other (RGB included).
 BYTES_PER_PIXEL = {"1": 1, "L": 1, "P": 1, "I;16": 2, "I;16B": 2, "I;16L": 2}
 
@@ -68,7 +85,19 @@ class Probe:
 
 
 def _decoded_bytes(img: Image.Image) -> int:
-    return img.size[0] * img.size[1] * BYTES_PER_PIXEL.get(img.mode, 4)
+    """Bytes of the decoded pixels (a WebP's decoder holds a copy of its own beside Pillow's: a
+    5600×5600 one peaked at 2.8 times its pixels)."""
+    pixels = img.size[0] * img.size[1] * BYTES_PER_PIXEL.get(img.mode, 4)
+    return 2 * pixels if img.format == "WEBP" else pixels
+
+
+def _coefficient_bytes(img: Image.Image, original: tuple[int, int]) -> int:
+    """Bytes a progressive JPEG's decoder holds besides the pixels: every DCT coefficient at full
+    size (2 bytes each), whatever the scale it is decoded at. A 14100×14100 one of 2.3 MB took
+    1.2 GB where its pixels at a quarter are 94 MB; a baseline JPEG needs none of it."""
+    if img.format not in ("JPEG", "MPO") or not (img.info.get("progressive") or img.info.get("progression")):
+        return 0
+    return original[0] * original[1] * max(1, int(getattr(img, "layers", 3))) * 2
 
 
 def _too_big(img: Image.Image) -> bool:
@@ -99,7 +128,22 @@ def _open(data: bytes) -> Image.Image:
         raise ImageRejected("corrupt") from None
     if img.format not in ACCEPTED_FORMATS:
         raise ImageRejected("unsupported_format")
+    if _absurd_tiles(img):
+        raise ImageRejected("corrupt")
     return img
+
+
+def _absurd_tiles(img: Image.Image) -> bool:
+    """A TIFF whose tiles are far larger than the picture: libtiff allocates a whole tile before it
+    finds the data short (a 151-byte file of 200×200 pixels declaring 40960×40960 tiles took 1.6 GB).
+    A real tiled TIFF's tiles are at most a little larger than the picture, or a megapixel."""
+    if img.format != "TIFF":
+        return False
+    tags = getattr(img, "tag_v2", {})
+    width, length = tags.get(TILE_WIDTH), tags.get(TILE_LENGTH)
+    if not (isinstance(width, int) and isinstance(length, int)):
+        return False
+    return width * length > max(4 * img.width * img.height, 1 << 20)
 
 
 def _opened_for_decoding(data: bytes, max_side: int) -> tuple[Image.Image, tuple[int, int]]:
@@ -119,11 +163,12 @@ def _opened_for_decoding(data: bytes, max_side: int) -> tuple[Image.Image, tuple
 def probe(data: bytes, *, max_side: int = 4096) -> Probe:
     """Read the header only: refuse what is not worth decoding, and say what decoding will cost."""
     img, original = _opened_for_decoding(data, max_side)
-    if _too_big(img):
+    coefficients = _coefficient_bytes(img, original)
+    if _too_big(img) or coefficients > MAX_COEFFICIENT_BYTES:
         raise ImageRejected("too_many_pixels")
     # The pixels, and the scaled RGB copy made from them (4 bytes a pixel, at most max_side²).
     scaled = min(img.size[0] * img.size[1], max_side * max_side)
-    return Probe(img.format or "", original, img.size, _decoded_bytes(img) + scaled * 4)
+    return Probe(img.format or "", original, img.size, _decoded_bytes(img) + coefficients + scaled * 4)
 
 
 def _to_rgb(img: Image.Image) -> Image.Image:
@@ -190,7 +235,7 @@ def normalise(data: bytes, *, max_side: int = 4096, max_bytes: int = 15 * 1024 *
     img, original = _opened_for_decoding(data, max_side)
     if min(img.size) < MIN_SIDE:
         raise ImageRejected("too_small")
-    if _too_big(img):
+    if _too_big(img) or _coefficient_bytes(img, original) > MAX_COEFFICIENT_BYTES:
         raise ImageRejected("too_many_pixels")
     try:
         as_is = _plain_jpeg(img) and max(original) <= max_side and len(data) <= max_bytes
@@ -198,10 +243,12 @@ def normalise(data: bytes, *, max_side: int = 4096, max_bytes: int = 15 * 1024 *
             img.draft("RGB", (img.width // 8, img.height // 8))
         img.load()
         if not as_is:
-            exif = img.getexif()
+            # The orientation alone, applied to the small copy: reading (and writing back) every tag
+            # of a TIFF or PNG whose EXIF holds millions of values took a gigabyte and seconds.
+            orientation = img.getexif().get(ORIENTATION)
+            turn = _TURNS.get(orientation) if isinstance(orientation, int) else None
             img = _scaled(img, max_side)
-            img.info["exif"] = exif.tobytes()  # the orientation, applied to the small copy
-            ImageOps.exif_transpose(img, in_place=True)
+            img = img.transpose(turn) if turn is not None else img
     except (OSError, SyntaxError, ValueError):
         raise ImageRejected("corrupt") from None
     if as_is:

@@ -124,6 +124,94 @@ def test_a_large_exif_rotated_photo_is_scaled_then_turned_upright():
     assert (result.width, result.height) == (2048, 4096)
 
 
+def test_an_exif_of_millions_of_values_costs_its_orientation_only():
+    """A small TIFF whose EXIF holds two million values (TIFF and PNG allow it; a JPEG's EXIF is
+    64 KB at most): only the orientation is read and applied. Reading and writing back every
+    value took about a gigabyte and seconds (361 MB of Python objects and 7.5 s here); the Python
+    objects it makes are measured."""
+    import tracemalloc
+
+    from PIL import TiffImagePlugin
+
+    tags = TiffImagePlugin.ImageFileDirectory_v2()
+    tags[50000] = tuple(range(1000, 2_001_000))
+    tags.tagtype[50000] = 4  # LONG
+    tags[0x0112] = 6
+    out = io.BytesIO()
+    Image.new("RGB", (400, 300), "white").save(out, "TIFF", tiffinfo=tags)
+    tracemalloc.start()
+    try:
+        result = normalise(out.getvalue())
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert (result.width, result.height) == (300, 400)
+    assert peak < 100 * 1024 * 1024  # the input's copies; every value read and written back: 361 MB
+
+
+def test_a_tiff_declaring_tiles_far_larger_than_itself_is_refused_unread():
+    """151 bytes of a 200×200 TIFF declaring 40960×40960 tiles: libtiff allocated a whole tile,
+    1.6 GB, before it found the data short. Refused from its header."""
+    import struct
+    import zlib
+
+    from bot.ops.images import probe
+
+    payload = zlib.compress(b"\x80" * 1000)
+    entries = [(256, 4, 200), (257, 4, 200), (258, 3, 8), (259, 3, 8), (262, 3, 1), (277, 3, 1)]
+    entries += [(322, 4, 40960), (323, 4, 40960), (324, 4, None), (325, 4, len(payload))]
+    data_offset = 8 + 2 + len(entries) * 12 + 4
+    tiff = bytearray(b"II*\x00" + struct.pack("<I", 8) + struct.pack("<H", len(entries)))
+    for tag, kind, value in entries:
+        value = data_offset if value is None else value
+        tiff += (
+            struct.pack("<HHIHH", tag, kind, 1, value, 0) if kind == 3 else struct.pack("<HHII", tag, kind, 1, value)
+        )
+    tiff += struct.pack("<I", 0) + payload
+    for check in (probe, normalise):
+        with pytest.raises(ImageRejected) as info:
+            check(bytes(tiff))
+        assert info.value.code == "corrupt"
+
+
+def _claiming(data: bytes, marker: bytes, size: tuple[int, int]) -> bytes:
+    """A JPEG whose frame header (``marker``) claims ``size``: what a header-only check sees."""
+    at = data.find(marker)
+    patched = bytearray(data)
+    patched[at + 5 : at + 9] = size[1].to_bytes(2, "big") + size[0].to_bytes(2, "big")
+    return bytes(patched)
+
+
+def test_a_progressive_jpeg_is_priced_by_its_coefficients_and_refused_past_them():
+    """A progressive JPEG's decoder holds every DCT coefficient at full size (2 bytes each),
+    whatever the scale: a 14100×14100 one of 2.3 MB peaked at 1.2 GB against its 94 MB of pixels
+    at a quarter. Refused from its header past MAX_COEFFICIENT_BYTES; a baseline JPEG as large is
+    not (its coefficients stream)."""
+    from bot.ops.images import probe
+
+    small = io.BytesIO()
+    Image.new("RGB", (300, 300), (90, 120, 200)).save(small, "JPEG", progressive=True, subsampling=0)
+    progressive = _claiming(small.getvalue(), b"\xff\xc2", (14100, 14100))
+    for check in (probe, normalise):
+        with pytest.raises(ImageRejected) as info:
+            check(progressive)
+        assert info.value.code == "too_many_pixels"
+    assert probe(_claiming(small.getvalue(), b"\xff\xc2", (4000, 3000))).cost >= 4000 * 3000 * 3 * 2
+    baseline = io.BytesIO()
+    Image.new("RGB", (300, 300), (90, 120, 200)).save(baseline, "JPEG", subsampling=0)
+    assert probe(_claiming(baseline.getvalue(), b"\xff\xc0", (14100, 14100))).cost < 256 * 1024 * 1024
+
+
+def test_a_webp_counts_its_decoders_copy_of_the_pixels():
+    """libwebp holds a copy of the pixels beside Pillow's (a 5600×5600 one peaked at 2.8 times its
+    pixels): a WebP of 4200×4200 (70 MB of pixels) costs two copies, over MAX_DECODE_BYTES."""
+    out = io.BytesIO()
+    Image.new("RGB", (4200, 4200), (90, 120, 200)).save(out, "WEBP", quality=50)
+    with pytest.raises(ImageRejected) as info:
+        normalise(out.getvalue())
+    assert info.value.code == "too_many_pixels"
+
+
 async def test_the_decode_budget_runs_big_decodes_one_at_a_time_and_one_per_user():
     import asyncio
 
