@@ -7,6 +7,7 @@ on its own; each photo is delivered with its file, then a zip of them all, once.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import io
 import json
 import zipfile
@@ -127,6 +128,31 @@ async def test_an_album_of_image_files_is_made_like_one_of_photos(bot, telegram,
     assert sorted(_zip_names(user.messages("document")[-1])) == ["usa-visa_51x51mm-1.jpg", "usa-visa_51x51mm-2.jpg"]
     assert len(picwish.creates) == 2
     assert await bot.ledger.balance(user.id) == 18
+
+
+#: Seconds a second download of one user's uploads is given to start while the first is held (they
+#: start at once when they run side by side).
+SIDE_BY_SIDE = 1.0
+
+
+async def test_one_users_uploads_are_downloaded_one_at_a_time(bot, telegram, picwish):
+    """An album of files and two more files from one user, their downloads held at Telegram: one
+    is under way, the others wait before theirs (before, every one was downloaded, up to 20 MB
+    each, while it waited for its decode: a review held 26 at once). All are taken in after."""
+    user = telegram.user()
+    telegram.hold_files = gate = asyncio.Event()
+    await user.send_album([AlbumItem("document", portrait_jpeg(900 + n, 1000), f"{n}.jpg") for n in range(3)])
+    await telegram.wait_for(lambda: telegram.files_serving == 1)
+    await user.send_document(portrait_jpeg(), "a.jpg", "image/jpeg")
+    await user.send_document(portrait_jpeg(800, 1000), "b.jpg", "image/jpeg")
+    with contextlib.suppress(TimeoutError):
+        await telegram.wait_for(lambda: telegram.most_files_at_once > 1, timeout=SIDE_BY_SIDE)
+    assert telegram.most_files_at_once == 1
+    gate.set()
+    await user.next_message("Album of 3 photos")
+    await telegram.wait_for(lambda: sum(1 for method, _ in telegram.calls if method == "getFile") == 5)
+    await telegram.wait_for(lambda: telegram.files_serving == 0)
+    assert telegram.most_files_at_once == 1
 
 
 async def test_a_restart_while_the_album_arrives_still_ends_in_one_album(make_settings, telegram, picwish):

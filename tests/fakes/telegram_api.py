@@ -120,6 +120,10 @@ class FakeTelegram:
         #: Every button press sent to the bot (query ids), answered or not.
         self.callback_queries: list[str] = []
         self.files: dict[str, bytes] = {}
+        #: File downloads under way, the most at once, and (while set to an unset event) held.
+        self.files_serving = 0
+        self.most_files_at_once = 0
+        self.hold_files: asyncio.Event | None = None
         self.commands: dict[str, list[dict[str, Any]]] = {}
         self.failures: dict[str, list[Failure]] = {}
         #: Chats whose user blocked the bot (see :meth:`block`).
@@ -274,7 +278,15 @@ class FakeTelegram:
         file_id = request.match_info["path"].split("/")[-1].rsplit(".", 1)[0]
         if file_id not in self.files:
             raise web.HTTPNotFound()
-        return web.Response(body=self.files[file_id], content_type="application/octet-stream")
+        self.files_serving += 1
+        self.most_files_at_once = max(self.most_files_at_once, self.files_serving)
+        await self._notify()
+        try:
+            if self.hold_files is not None:
+                await self.hold_files.wait()
+            return web.Response(body=self.files[file_id], content_type="application/octet-stream")
+        finally:
+            self.files_serving -= 1
 
     async def _dispatch(self, request: web.Request) -> web.Response:
         _arrival.set(time.monotonic())

@@ -25,18 +25,19 @@ async def take_in(context: Context, user_id: int, file_id: str, file_size: int |
     if photos.disk_low():
         log.warning("free disk below database.min_free_disk_mb: a new photo was turned away")
         return "input.try_later"
-    try:
-        telegram_file = await context.bot.get_file(file_id)
-        data = bytes(await telegram_file.download_as_bytearray())
-    except TelegramError as err:
-        log.info("could not download a user photo: %s", err)
-        return "input.file_too_large" if "too big" in str(err).lower() else "input.download_failed"
-    try:
-        cost = (await asyncio.to_thread(probe, data, max_side=MAX_STORED_SIDE)).cost
-        async with context.wiring.decodes.reserve(user_id, cost):
-            image = await asyncio.to_thread(normalise, data, max_side=MAX_STORED_SIDE, max_bytes=MAX_STORED_BYTES)
-    except ImageRejected as err:
-        return f"input.{err.code}"
+    async with context.wiring.decodes.turn(user_id):
+        try:
+            telegram_file = await context.bot.get_file(file_id)
+            data = bytes(await telegram_file.download_as_bytearray())
+        except TelegramError as err:
+            log.info("could not download a user photo: %s", err)
+            return "input.file_too_large" if "too big" in str(err).lower() else "input.download_failed"
+        try:
+            cost = (await asyncio.to_thread(probe, data, max_side=MAX_STORED_SIDE)).cost
+            async with context.wiring.decodes.reserve(user_id, cost):
+                image = await asyncio.to_thread(normalise, data, max_side=MAX_STORED_SIDE, max_bytes=MAX_STORED_BYTES)
+        except ImageRejected as err:
+            return f"input.{err.code}"
     if await photos.over_cap(user_id, len(image.data)):
         return "input.storage_full"
     ref = await asyncio.to_thread(context.wiring.media.save_input, image.data)
