@@ -305,6 +305,8 @@ class SizedJpeg:
 #: A free preview's longest side, and its watermark: the word, its share of the preview's width,
 #: its colour (grey shows on white and on dark hair), opacity (0-255) and the angle of its rows.
 PREVIEW_SIDE = 360
+#: And at most this share of the finished photo's longest side (about half its pixels).
+PREVIEW_SHARE = 0.7
 WATERMARK = "PREVIEW"
 WATERMARK_WIDTH = 0.4
 WATERMARK_GREY = (110, 110, 110)
@@ -315,7 +317,10 @@ WATERMARK_ANGLE = 30
 def watermarked(jpeg: bytes, max_side: int = PREVIEW_SIDE) -> bytes:
     """A reduced copy of a finished photo with a watermark across it, rows of a word over the
     face and the background alike: good enough to judge the photo by, useless as the photo."""
-    with Image.open(io.BytesIO(fit(jpeg, max_side))) as opened:
+    with Image.open(io.BytesIO(jpeg)) as opened:
+        longest = max(opened.size)
+    # Reduced whatever its size: a photo for an exam form (144×192) is no larger than a preview.
+    with Image.open(io.BytesIO(fit(jpeg, min(max_side, round(longest * PREVIEW_SHARE))))) as opened:
         img = _to_rgb(opened)
     width, height = img.size
     font = ImageFont.load_default(size=max(10, round(WATERMARK_WIDTH * width / len(WATERMARK) * 1.6)))

@@ -111,6 +111,8 @@ async def test_one_picwish_task_failing_gives_back_only_its_size(bot, telegram, 
     again = await user.next_message("Please check your order")
     assert "Tried again as the extra size it was in your order: 50% of its own price." in again.text
     assert "Price: 3 credits (you have 24)." in again.text
+    # No more sizes join it: they would all be extras, with no size at its full price.
+    assert MORE not in [b["text"] for b in again.buttons()]
     await user.press(again, "Confirm")
     await _documents(user, 2)
     await user.press(failed, "Try again")  # again: the same order, placed already

@@ -253,3 +253,15 @@ async def test_the_decode_budget_runs_big_decodes_one_at_a_time_and_one_per_user
     gates["b1"].set()
     await asyncio.gather(a1, a2, b1)
     assert order.index("a2+") > order.index("a1-") and budget.used == 0
+
+
+def test_a_preview_is_reduced_whatever_the_size_of_the_photo():
+    """A free preview is a reduced, watermarked copy: of a 413×531 visa photo at most 360 px, and of
+    a 144×192 exam photo, no larger than a preview, 70 % of it (before, returned at its exact size)."""
+    from bot.ops.images import watermarked
+
+    for size, longest in (((413, 531), 360), ((144, 192), 134)):
+        photo = io.BytesIO()
+        Image.new("RGB", size, (200, 180, 160)).save(photo, "JPEG", quality=95)
+        with Image.open(io.BytesIO(watermarked(photo.getvalue()))) as preview:
+            assert max(preview.size) == longest

@@ -42,9 +42,11 @@ from providers.orders import IdPhotoOrder
 
 def takes_extras(order: PendingOrder) -> bool:
     """Whether more sizes can join ``order``: an ID photo made from a photo, not a watermarked
-    preview or a re-render through PicWish's image id (which has no photo of ours to make others)."""
+    preview or a re-render through PicWish's image id (which has no photo of ours to make others),
+    nor an extra size tried again at its extra's share (sizes joining it would all be extras, with
+    no size at full price: a review found two sizes bought at 3 credits each)."""
     main = order.order
-    if order.album:  # an album is one size for every photo
+    if order.album or order.as_extra:  # an album is one size for every photo
         return False
     return order.service == NAME and isinstance(main, IdPhotoOrder) and not main.preview and not main.last_id
 
