@@ -104,7 +104,8 @@ class Refusal:
 
     #: "unavailable" (its provider was switched off), "input_gone" (its photo was deleted meanwhile:
     #: retention, /forget), "too_many" (unfinished jobs), "not_enough" (credits), "owes" (a refunded
-    #: pack had been spent: ``owed`` credits must be bought back first), "changed" (another
+    #: pack had been spent: ``owed`` credits must be bought back first), "changed" (a price changed
+    #: since the person saw it, or another
     #: provider serves it since the summary was shown: failover or recovery), "previews" (as many
     #: free previews in the last hour as one may have: the next in ``wait`` seconds).
     reason: str
@@ -135,6 +136,10 @@ async def place_order(
     parts = [(order.order, order.input_ref), *((extra.order, extra.input_ref) for extra in order.extras)]
     if any(ref and not desk.media.exists(ref) for _, ref in parts):
         return Refusal("input_gone")
+    prices = part_prices(desk, order, provider)
+    if order.quoted is not None and sum(prices) != order.quoted:
+        # The operator changed a price since the person saw it: they see the new one first.
+        return Refusal("changed")
     # One job per part; only the first has the summary as its status message (each extra says
     # how it went in a message of its own, naming its size).
     drafts = [
@@ -150,7 +155,7 @@ async def place_order(
             status_message_id=status_message_id if index == 0 else None,
             order_key=order.nonce,
         )
-        for index, ((part, input_ref), price) in enumerate(zip(parts, part_prices(desk, order, provider), strict=True))
+        for index, ((part, input_ref), price) in enumerate(zip(parts, prices, strict=True))
     ]
     # Free previews that are the finished photo (the local engine's) are bounded, so that they
     # cannot keep the provider busy.

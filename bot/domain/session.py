@@ -96,6 +96,9 @@ class PendingOrder:
     #: says of the album's photos: which are made, which were refused and why.
     album: bool = False
     notes: str = ""
+    #: The total the person was shown (the summary's price, or the one on a preview's Confirm):
+    #: Confirm places the order only at it; a price changed since shows the summary again.
+    quoted: int | None = None
 
 
 class ServiceState(BaseModel):

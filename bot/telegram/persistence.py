@@ -84,6 +84,7 @@ def encode(session: Session) -> str:
             "as_extra": order.as_extra,
             "album": order.album,
             "notes": order.notes,
+            "quoted": order.quoted,
         },
         "services": {name: state.model_dump(mode="json") for name, state in session.services.items()},
         "pending_refund": list(session.pending_refund) if session.pending_refund else None,
@@ -119,6 +120,7 @@ def decode(
             order.get("as_extra", False),
             order.get("album", False),
             order.get("notes", ""),
+            order.get("quoted"),
         )
     states = data.get("services")
     if states is None:  # kept before services had states of their own

@@ -709,3 +709,22 @@ async def test_a_chinese_user_finds_and_orders_a_spec_in_chinese(bot, telegram, 
     document = await user.next_message(kind="document")
     assert photo.text.startswith("美国签证 · 602×602 像素")
     assert document.filename == "idphoto_usa-visa_602x602_300dpi.jpg"  # file names stay ASCII
+
+
+async def test_a_summary_confirmed_after_a_price_change_shows_the_new_price_first(make_settings, telegram, picwish):
+    """The operator raises the price between the summary and its Confirm (a restart): Confirm
+    charges nothing and shows the summary again with the new price; its Confirm charges that
+    (before, the new price was taken in one tap)."""
+    user = telegram.user(user_id=2801)
+    async with running(make_settings()):
+        summary = await order_until_summary(user, "Visa", "USA Visa", "White")
+        assert "Price: 6 credits (you have 30)." in summary.text
+    async with running(make_settings(providers__picwish__prices__base=9)) as bot:
+        await user.press(summary, "Confirm")
+        summary = await user.edited(summary, "Price: 9 credits (you have 30).")
+        assert picwish.creates == [] and await bot.ledger.balance(2801) == 30
+        await user.press(summary, "Confirm")
+        await user.next_message(kind="document", timeout=15)
+        await bot.runner.idle()
+        assert await bot.ledger.balance(2801) == 21 and len(picwish.creates) == 1
+        assert await bot.ledger.problems() == []

@@ -335,3 +335,23 @@ async def test_the_local_order_survives_restarts_between_the_preview_and_confirm
         assert await services.ledger.balance(2702) == 27
         assert await services.ledger.problems() == []
         assert await services.jobs.unfinished() == []
+
+
+async def test_a_previews_confirm_after_a_price_change_shows_the_new_price_first(make_settings, telegram):
+    """A free preview's Confirm names its price (2 credits); the operator raises it to 9 before the
+    press (a restart): the press charges nothing and shows the summary with the new price, whose
+    Confirm buys the preview's photo at it (before, 9 credits went in one tap on "Confirm · 2")."""
+    pytest.importorskip("ai_edge_litert", reason="the photobot[local] extra is not installed")
+    user = telegram.user(user_id=2703)
+    async with running(make_settings(providers__picwish__enabled=False)):
+        preview = await local_preview(user, "Visa", "USA Visa", "White")
+    async with running(make_settings(providers__picwish__enabled=False, providers__local__price=9)) as services:
+        await user.press(preview, "✅ Confirm · 2 credits")
+        summary = await user.next_message("Please check your order")
+        assert "Price: 9 credits (you have 30)." in summary.text
+        assert await services.ledger.balance(2703) == 30
+        await user.press(summary, "Confirm")
+        await _documents(user, 1)
+        await services.runner.idle()
+        assert await services.ledger.balance(2703) == 21
+        assert await services.ledger.problems() == []

@@ -74,9 +74,19 @@ class FinalFromPreview(Action, prefix=PREFIX, action="final"):
 
 @dataclass(frozen=True)
 class BuyPreview(Action, prefix=PREFIX, action="buy"):
-    """Confirm under a local preview: its finished photo, at the normal price."""
+    """Confirm under a local preview made before its price was on the button's data: its finished
+    photo, at the price now."""
 
     job_id: str
+
+
+@dataclass(frozen=True)
+class BuyPreviewAt(Action, prefix=PREFIX, action="bp"):
+    """Confirm under a local preview: its finished photo, at the price on the button (a price
+    changed since shows the summary with the new one)."""
+
+    job_id: str
+    price: int
 
 
 @dataclass(frozen=True)
@@ -307,7 +317,7 @@ def local_preview(lang: str, job_id: str, price: int, *, more: bool = True) -> M
     (``more``) order other sizes of the same photo with it."""
     rows = [
         [
-            Button(t(lang, "button.buy_preview", price=price), callback_data=BuyPreview(job_id).data()),
+            Button(t(lang, "button.buy_preview", price=price), callback_data=BuyPreviewAt(job_id, price).data()),
             Button(t(lang, "button.cancel"), callback_data=DropPreview(job_id).data()),
         ],
         [Button(t(lang, "button.other_color"), callback_data=Recolor(job_id).data())],

@@ -16,7 +16,7 @@ from telegram import Update
 from telegram.error import TelegramError
 
 from bot.domain.session import PendingOrder
-from bot.services.idphoto.buttons import BuyPreview, DropPreview
+from bot.services.idphoto.buttons import BuyPreview, BuyPreviewAt, DropPreview
 from bot.services.idphoto.captions import is_kept_preview
 from bot.services.idphoto.dialog import NAME
 from bot.storage.jobs import Job, purchase_key
@@ -30,6 +30,7 @@ from bot.telegram.conversations.common import (
     query_of,
     user_id_of,
 )
+from bot.telegram.conversations.summary import show_order
 from bot.telegram.ui import keyboards
 from bot.telegram.ui.i18n import t
 from providers.orders import IdPhotoOrder
@@ -64,15 +65,17 @@ def bought_order(job: Job, exact: str) -> PendingOrder:
 
 
 async def buy(update: Update, context: Context) -> None:
-    """Button i:buy:<job>: the preview's photo at the normal price, delivered from its stored file."""
+    """Button i:bp:<job>:<price> (i:buy:<job> on a preview made before): the preview's photo at the
+    price on the button, delivered from its stored file."""
     lang = context.lang
-    press = pressed(update, BuyPreview)
+    press = pressed(update, BuyPreviewAt) or pressed(update, BuyPreview)
     found = await own_preview(update, context, press.job_id if press else None)
     if found is None:
         await answer(update, t(lang, "idphoto.job_gone"))
         return
     job, exact = found
     order = bought_order(job, exact)
+    order.quoted = press.price if isinstance(press, BuyPreviewAt) else None
     placed = await context.deps.place_order(
         order, user_id=user_id_of(update), chat_id=chat_id_of(update), status_message_id=None
     )
@@ -92,6 +95,8 @@ async def buy(update: Update, context: Context) -> None:
         )
         markup = keyboards.short_of_credits(lang, order.nonce) if context.deps.settings.payments.enabled else None
         await message_of(update).reply_text(text, reply_markup=markup)
+    elif placed.reason == "changed":  # its price changed since the preview: the summary, with the new one
+        await show_order(update, context, order, new_message=True)
     else:  # the local engine no longer serves ID photos, or the file went
         await answer(update, t(lang, "idphoto.job_gone" if placed.reason == "input_gone" else "order.unavailable"))
 

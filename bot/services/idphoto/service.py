@@ -20,6 +20,7 @@ from bot.services.idphoto.buttons import (
     AskSize,
     Back,
     BuyPreview,
+    BuyPreviewAt,
     Category,
     Colour,
     DropPreview,
@@ -191,6 +192,7 @@ def handlers() -> Handlers:
     return [
         CallbackQueryHandler(dialog.final_from_preview, pattern=FinalFromPreview.pattern()),
         CallbackQueryHandler(preview.buy, pattern=BuyPreview.pattern()),
+        CallbackQueryHandler(preview.buy, pattern=BuyPreviewAt.pattern()),
         CallbackQueryHandler(preview.drop, pattern=DropPreview.pattern()),
         CallbackQueryHandler(reedit.ask_size, pattern=AskSize.pattern()),
         CallbackQueryHandler(reedit.make_size, pattern=MakeSize.pattern()),

@@ -24,6 +24,7 @@ async def show_order(
         order.provider = wiring.enabled_services.get(order.service, "")
     context.session.order = order
     prices = part_prices(wiring, order, order.provider)
+    order.quoted = sum(prices)
     details = service.describe(order.order, lang, wiring)
     if order.album:  # the photos made, each at its price, and those refused with why
         details += "\n\n" + order.notes + "\n" + t(lang, "album.price", count=len(prices), price=prices[0])
