@@ -206,6 +206,23 @@ async def files_to_forget(tx: Tx, user_id: int) -> list[str]:
     return sorted({ref for job in jobs for ref in job.files()})
 
 
+async def keep_previews(tx: Tx, user_id: int, fingerprint: str, now: float) -> None:
+    """/forget, before :func:`move_to_pseudonym`: the free previews the user made in the last hour
+    kept by ``fingerprint`` (their service, provider and time, nothing else), so that the hourly
+    bound holds across it (Jobs._check_previews); those an hour old go."""
+    await tx.execute("DELETE FROM forgotten_previews WHERE made_at <= ?", (now - PREVIEW_WINDOW,))
+    rows = await tx.fetchall(
+        "SELECT service, provider, options, created_at FROM jobs WHERE user_id = ? AND created_at > ?",
+        (user_id, now - PREVIEW_WINDOW),
+    )
+    for row in rows:
+        if json.loads(row["options"]).get("preview"):
+            await tx.execute(
+                "INSERT INTO forgotten_previews (fingerprint, service, provider, made_at) VALUES (?, ?, ?, ?)",
+                (fingerprint, row["service"], row["provider"], row["created_at"]),
+            )
+
+
 async def move_to_pseudonym(tx: Tx, user_id: int, pseudonym: int) -> None:
     """/forget: the user's jobs name the pseudonym and lose their chat, options and file
     references."""
@@ -310,16 +327,26 @@ class Jobs:
             ),
         )
 
-    @staticmethod
-    async def _check_previews(tx: Tx, draft: JobDraft, now: float, allowed: int) -> None:
+    async def _check_previews(self, tx: Tx, draft: JobDraft, now: float, allowed: int) -> None:
         """Raise TooManyPreviews when the user had ``allowed`` previews of the draft's service and
-        provider in the hour before ``now`` (in the user's transaction: two at once count both)."""
+        provider in the hour before ``now`` (in the user's transaction: two at once count both),
+        those made before a /forget in that hour included (``forgotten_previews``: without them,
+        /forget gave a new hour of free previews each time)."""
+        since = now - PREVIEW_WINDOW
         rows = await tx.fetchall(
             "SELECT created_at, options FROM jobs WHERE user_id = ? AND service = ? AND provider = ?"
             " AND created_at > ?",
-            (draft.user_id, draft.service, draft.provider, now - PREVIEW_WINDOW),
+            (draft.user_id, draft.service, draft.provider, since),
         )
-        made = sorted(row["created_at"] for row in rows if json.loads(row["options"]).get("preview"))
+        forgotten = await tx.fetchall(
+            "SELECT made_at FROM forgotten_previews WHERE fingerprint = ? AND service = ? AND provider = ?"
+            " AND made_at > ?",
+            (self.ledger.fingerprint(draft.user_id), draft.service, draft.provider, since),
+        )
+        made = sorted(
+            [row["created_at"] for row in rows if json.loads(row["options"]).get("preview")]
+            + [row["made_at"] for row in forgotten]
+        )
         if len(made) >= allowed:
             # The next may be made when enough of them are an hour old.
             raise TooManyPreviews(len(made), made[len(made) - allowed] + PREVIEW_WINDOW - now)

@@ -112,6 +112,7 @@ class Users:
                 "INSERT INTO users (user_id, chat_id, language, first_seen) VALUES (?, ?, '', 0)",
                 (pseudonym, pseudonym),
             )
+            await jobs.keep_previews(tx, user_id, fingerprint, now)
             await jobs.move_to_pseudonym(tx, user_id, pseudonym)
             await ledger.move_to_pseudonym(tx, user_id, pseudonym)
             if owed:

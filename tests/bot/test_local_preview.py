@@ -17,7 +17,7 @@ pytest.importorskip("ai_edge_litert", reason="the photobot[local] extra is not i
 
 from bot.main.app import running
 from providers.localengine.worker import shared_worker
-from tests.bot.flows import dpi, local_preview, pixel_size
+from tests.bot.flows import dpi, local_preview, page_to, pixel_size, send_photo_and_pick_idphoto
 
 #: The checklist of the astronaut as a U.S. visa photo, line by line after its heading: each band
 #: of the rule in millimetres against the band, the pose, the eyes, the mouth (a smile that shows
@@ -162,6 +162,33 @@ async def test_free_previews_are_bounded_per_user(make_settings, telegram):
         await user.press(blue, "Confirm")
         await user.next_message(kind="document", timeout=30)
         assert await bot.ledger.balance(user.id) == 28
+
+
+async def test_forget_does_not_give_a_new_hour_of_free_previews(make_settings, telegram):
+    """One free preview an hour; the person uses /forget and comes back with the photo: the
+    preview made before still counts, so none is made and nothing charged (before, each /forget
+    gave a new hour of previews: the engine's work for free without end)."""
+    settings = make_settings(providers__picwish__enabled=False, providers__local__previews_per_hour=1)
+    async with running(settings) as bot:
+        user = telegram.user()
+        await local_preview(user, "Visa", "Vietnam Visa", "White")
+        await user.send_text("/forget")
+        question = await user.next_message("This deletes every photo")
+        await user.press(question, "Delete everything")
+        await user.edited(question, "Done.")
+        menu = await send_photo_and_pick_idphoto(user)
+        await user.press(menu, "Visa")
+        await user.edited(menu, "Choose a spec")
+        await page_to(user, menu, "Vietnam Visa ·")
+        await user.press(menu, "Vietnam Visa ·")
+        await user.edited(menu, "background colour")
+        await user.press(menu, "White")
+        await user.edited(menu, "Options")
+        await user.press(menu, "Continue")
+        refused = await user.edited(menu, "You have had 1 free preview in the last hour", timeout=30)
+        assert "nothing was charged" in refused.text
+        assert [job["price"] for job in await _jobs(bot)] == [0]  # the one before /forget, as a pseudonym's
+        assert (await bot.db.fetchone("SELECT COUNT(*) AS n FROM forgotten_previews"))["n"] == 1
 
 
 async def test_a_restart_between_preview_and_confirm_still_delivers(make_settings, telegram):
