@@ -45,6 +45,7 @@ from tests.bot.process import BotProcess
 from tests.conftest import portrait_jpeg
 from tests.fakes.server import free_port
 from tests.fakes.telegram_api import FakeTelegram
+from tests.hostile_files import exif_of_millions_tiff, huge_tiles_tiff
 
 SAMPLE_SECONDS = 0.01
 WAIT = 120.0
@@ -80,35 +81,6 @@ def rgba_png(side: int) -> bytes:
     out = io.BytesIO()
     Image.new("RGBA", (side, side), (200, 120, 60, 128)).save(out, "PNG", optimize=True)
     return out.getvalue()
-
-
-def exif_of_millions_tiff() -> bytes:
-    from PIL import TiffImagePlugin
-
-    tags = TiffImagePlugin.ImageFileDirectory_v2()
-    tags[50000] = tuple(range(1000, 2_001_000))
-    tags.tagtype[50000] = 4  # LONG
-    tags[0x0112] = 6
-    out = io.BytesIO()
-    Image.new("RGB", (300, 300), "white").save(out, "TIFF", tiffinfo=tags)
-    return out.getvalue()
-
-
-def huge_tiles_tiff() -> bytes:
-    """200×200 pixels in a tile declared 40960×40960 (its data short)."""
-    import struct
-    import zlib
-
-    payload = zlib.compress(b"\x80" * 1000)
-    entries = [(256, 4, 200), (257, 4, 200), (258, 3, 8), (259, 3, 8), (262, 3, 1), (277, 3, 1)]
-    entries += [(322, 4, 40960), (323, 4, 40960), (324, 4, None), (325, 4, len(payload))]
-    data_offset = 8 + 2 + len(entries) * 12 + 4
-    tiff = bytearray(b"II*\x00" + struct.pack("<I", 8) + struct.pack("<H", len(entries)))
-    for tag, kind, value in entries:
-        value = data_offset if value is None else value
-        short = kind == 3
-        tiff += struct.pack("<HHIHH", tag, kind, 1, value, 0) if short else struct.pack("<HHII", tag, kind, 1, value)
-    return bytes(tiff + struct.pack("<I", 0) + payload)
 
 
 def flat(side: int, fmt: str, **options: Any) -> bytes:
@@ -186,7 +158,7 @@ async def main() -> None:
         ("7070x7070 RGBA PNG", rgba_png(7070)),
         ("5790x5790 RGBA PNG", rgba_png(5790)),
         ("50 MP JPEG", portrait_jpeg(8160, 6120, quality=85)),
-        ("300x300 TIFF, EXIF of 2 million values", exif_of_millions_tiff()),
+        ("300x300 TIFF, EXIF of 2 million values", exif_of_millions_tiff((300, 300))),
         ("200x200 TIFF, 40960x40960 tiles", huge_tiles_tiff()),
         ("9000x9000 progressive JPEG", flat(9000, "JPEG", progressive=True, subsampling=0, quality=90)),
         ("5600x5600 WebP", flat(5600, "WEBP", quality=50)),

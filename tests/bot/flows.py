@@ -198,3 +198,11 @@ async def album_summary(
     assert not any("review" in button["text"] for button in menu.buttons())
     await user.press(menu, "Continue")
     return await user.edited(menu, "Please check your order", timeout=30)
+
+
+async def forget(user: FakeUser) -> None:
+    """/forget, and its Delete everything, until it says it is done."""
+    await user.send_text("/forget")
+    question = await user.next_message("This deletes every photo")
+    await user.press(question, "Delete everything")
+    await user.edited(question, "Done.")

@@ -17,7 +17,7 @@ pytest.importorskip("ai_edge_litert", reason="the photobot[local] extra is not i
 
 from bot.main.app import running
 from providers.localengine.worker import shared_worker
-from tests.bot.flows import dpi, local_preview, page_to, pixel_size, send_photo_and_pick_idphoto
+from tests.bot.flows import dpi, forget, local_preview, page_to, pixel_size, send_photo_and_pick_idphoto
 
 #: The checklist of the astronaut as a U.S. visa photo, line by line after its heading: each band
 #: of the rule in millimetres against the band, the pose, the eyes, the mouth (a smile that shows
@@ -172,10 +172,7 @@ async def test_forget_does_not_give_a_new_hour_of_free_previews(make_settings, t
     async with running(settings) as bot:
         user = telegram.user()
         await local_preview(user, "Visa", "Vietnam Visa", "White")
-        await user.send_text("/forget")
-        question = await user.next_message("This deletes every photo")
-        await user.press(question, "Delete everything")
-        await user.edited(question, "Done.")
+        await forget(user)
         menu = await send_photo_and_pick_idphoto(user)
         await user.press(menu, "Visa")
         await user.edited(menu, "Choose a spec")

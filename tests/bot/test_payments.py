@@ -11,7 +11,7 @@ import yaml
 from bot.main.app import running
 from bot.storage.ledger import Credits
 from bot.storage.opening import open_store
-from tests.bot.flows import order_until_summary, send_photo_and_pick_idphoto
+from tests.bot.flows import forget, order_until_summary, send_photo_and_pick_idphoto
 from tests.bot.process import BotProcess
 from tests.conftest import postgres_schema
 from tests.fakes.server import free_port
@@ -250,10 +250,7 @@ async def test_a_purchase_is_refundable_after_forget_and_the_ledger_still_balanc
     user = telegram.user(user_id=812)
     _, charge_id = await user.pay(await _invoice(user))
     await user.next_message("Thank you!")
-    await user.send_text("/forget")
-    question = await user.next_message("This deletes every photo")
-    await user.press(question, "Delete everything")
-    await user.edited(question, "Done.")
+    await forget(user)
     assert await shop.db.fetchone("SELECT 1 FROM users WHERE user_id = 812") is None
     admin = telegram.user(user_id=ADMIN)
     await admin.send_text(f"/refund {charge_id}")
@@ -273,10 +270,7 @@ async def test_a_payment_on_its_way_as_the_buyer_forgets_is_credited_and_one_for
     user = telegram.user(user_id=825)
     answer, charge_id = await user.pay(await _invoice(user), deliver=False)
     assert answer["ok"] and charge_id
-    await user.send_text("/forget")
-    question = await user.next_message("This deletes every photo")
-    await user.press(question, "Delete everything")
-    await user.edited(question, "Done.")
+    await forget(user)
     await user.send_payment(charge_id)
     thanks = await user.next_message("Thank you!")
     assert thanks.text.startswith("⭐ Thank you! 30 credits added")
@@ -523,10 +517,7 @@ async def test_a_payment_lost_on_its_way_as_the_buyer_forgets_is_credited_by_the
         telegram.hold["getStarTransactions"] = gate = asyncio.Event()
         answer, charge_id = await user.pay(invoice, deliver=False)
         assert answer["ok"] and charge_id
-        await user.send_text("/forget")
-        question = await user.next_message("This deletes every photo")
-        await user.press(question, "Delete everything")
-        await user.edited(question, "Done.")
+        await forget(user)
         gate.set()
         (alert,) = await telegram.wait_for(lambda: telegram.sent_to(ADMIN))
         assert alert.text.startswith(f"⚠️ User 827 paid 50 ⭐ (payment {charge_id}), but the payment never reached")
@@ -542,10 +533,7 @@ async def test_a_refund_after_forget_of_credits_spent_leaves_the_debt_with_the_p
     async with running(make_settings(payments__packs=PACKS, credits__daily_free=0)) as shop:
         user = telegram.user(user_id=826)
         charge_id = await _buy_and_order(user)
-        await user.send_text("/forget")
-        question = await user.next_message("This deletes every photo")
-        await user.press(question, "Delete everything")
-        await user.edited(question, "Done.")
+        await forget(user)
         admin = telegram.user(user_id=ADMIN)
         await admin.send_text(f"/refund {charge_id}")
         question = await admin.next_message("has already spent 6 of the 30 credits")
@@ -580,10 +568,7 @@ async def test_forget_deletes_the_invoices_and_the_kept_conversation_steps(make_
         assert len(await bot.db.fetchall("SELECT * FROM invoices WHERE user_id = 819")) == 2
         assert len(await bot.db.fetchall(steps)) == 1
         menu = await send_photo_and_pick_idphoto(user)  # a step taken since: not written yet
-        await user.send_text("/forget")
-        question = await user.next_message("This deletes every photo")
-        await user.press(question, "Delete everything")
-        await user.edited(question, "Done.")
+        await forget(user)
         assert await bot.db.fetchall("SELECT * FROM invoices WHERE user_id = 819") == []
         assert await bot.db.fetchall(steps) == []
         assert await bot.payments.payment(charge_id) is not None

@@ -131,17 +131,12 @@ def test_an_exif_of_millions_of_values_costs_its_orientation_only():
     objects it makes are measured."""
     import tracemalloc
 
-    from PIL import TiffImagePlugin
+    from tests.hostile_files import exif_of_millions_tiff
 
-    tags = TiffImagePlugin.ImageFileDirectory_v2()
-    tags[50000] = tuple(range(1000, 2_001_000))
-    tags.tagtype[50000] = 4  # LONG
-    tags[0x0112] = 6
-    out = io.BytesIO()
-    Image.new("RGB", (400, 300), "white").save(out, "TIFF", tiffinfo=tags)
+    data = exif_of_millions_tiff()
     tracemalloc.start()
     try:
-        result = normalise(out.getvalue())
+        result = normalise(data)
         _, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()
@@ -152,25 +147,13 @@ def test_an_exif_of_millions_of_values_costs_its_orientation_only():
 def test_a_tiff_declaring_tiles_far_larger_than_itself_is_refused_unread():
     """151 bytes of a 200×200 TIFF declaring 40960×40960 tiles: libtiff allocated a whole tile,
     1.6 GB, before it found the data short. Refused from its header."""
-    import struct
-    import zlib
-
     from bot.ops.images import probe
+    from tests.hostile_files import huge_tiles_tiff
 
-    payload = zlib.compress(b"\x80" * 1000)
-    entries = [(256, 4, 200), (257, 4, 200), (258, 3, 8), (259, 3, 8), (262, 3, 1), (277, 3, 1)]
-    entries += [(322, 4, 40960), (323, 4, 40960), (324, 4, None), (325, 4, len(payload))]
-    data_offset = 8 + 2 + len(entries) * 12 + 4
-    tiff = bytearray(b"II*\x00" + struct.pack("<I", 8) + struct.pack("<H", len(entries)))
-    for tag, kind, value in entries:
-        value = data_offset if value is None else value
-        tiff += (
-            struct.pack("<HHIHH", tag, kind, 1, value, 0) if kind == 3 else struct.pack("<HHII", tag, kind, 1, value)
-        )
-    tiff += struct.pack("<I", 0) + payload
+    tiff = huge_tiles_tiff()
     for check in (probe, normalise):
         with pytest.raises(ImageRejected) as info:
-            check(bytes(tiff))
+            check(tiff)
         assert info.value.code == "corrupt"
 
 
