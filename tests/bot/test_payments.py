@@ -34,6 +34,19 @@ async def _invoice(user, pack: str = "30 credits"):
     return await user.next_message(kind="invoice")
 
 
+async def _owes_then_buys(shop, user) -> None:
+    """Owing 6 credits: an order is refused for them; a pack bought, the same summary's Confirm
+    delivers, and 30 - 6 - 6 bought credits are left."""
+    summary = await order_until_summary(user, "Visa", "USA Visa", "White")
+    await user.press(summary, "Confirm")
+    await user.edited(summary, "you owe 6 credits")
+    await user.pay(await _invoice(user))
+    await user.next_message("Thank you!")
+    await user.press(summary, "Confirm")
+    await user.next_message(kind="document", timeout=15)
+    assert (await shop.ledger.credits(user.id)).bought == 30 - 6 - 6
+
+
 async def _buy_and_order(user) -> str:
     """A pack bought, then a PicWish ID photo (6 credits) delivered; the pack's charge id."""
     _, charge_id = await user.pay(await _invoice(user))
@@ -167,14 +180,7 @@ async def test_refunding_spent_credits_asks_the_admin_then_blocks_orders_until_b
         await admin.edited(question, "Refunded 50 ⭐ to user 808")
         credits = await shop.ledger.credits(808)
         assert (credits.total, credits.bought) == (-6, -6)
-        summary = await order_until_summary(user, "Visa", "USA Visa", "White")
-        await user.press(summary, "Confirm")
-        await user.edited(summary, "you owe 6 credits")
-        await user.pay(await _invoice(user))
-        await user.next_message("Thank you!")
-        await user.press(summary, "Confirm")
-        await user.next_message(kind="document", timeout=15)
-        assert (await shop.ledger.credits(808)).bought == 30 - 6 - 6
+        await _owes_then_buys(shop, user)
         assert await shop.ledger.problems() == []
 
 
@@ -541,14 +547,7 @@ async def test_a_refund_after_forget_of_credits_spent_leaves_the_debt_with_the_p
         await admin.edited(question, "Refunded 50 ⭐ to user 826")
         assert (await shop.ledger.credits(826)).bought == -6
         assert await shop.ledger.problems() == []
-        summary = await order_until_summary(user, "Visa", "USA Visa", "White")
-        await user.press(summary, "Confirm")
-        await user.edited(summary, "you owe 6 credits")
-        await user.pay(await _invoice(user))
-        await user.next_message("Thank you!")
-        await user.press(summary, "Confirm")
-        await user.next_message(kind="document", timeout=15)
-        assert (await shop.ledger.credits(826)).bought == 30 - 6 - 6
+        await _owes_then_buys(shop, user)
         assert await shop.ledger.problems() == []
 
 
