@@ -50,6 +50,7 @@ class MediaSweeper:
         self.swept = asyncio.Event()
 
     async def sweep_once(self) -> int:
+        await self.jobs.forget_old_previews(time.time())  # /privacy: kept for about an hour
         keep = {ref for job in await self.jobs.unfinished() for ref in job.files()}
         removed = await asyncio.to_thread(sweep, self.media.root, time.time() - self.retention, keep)
         if removed:

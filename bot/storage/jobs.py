@@ -333,6 +333,7 @@ class Jobs:
         those made before a /forget in that hour included (``forgotten_previews``: without them,
         /forget gave a new hour of free previews each time)."""
         since = now - PREVIEW_WINDOW
+        await tx.execute("DELETE FROM forgotten_previews WHERE made_at <= ?", (since,))
         rows = await tx.fetchall(
             "SELECT created_at, options FROM jobs WHERE user_id = ? AND service = ? AND provider = ?"
             " AND created_at > ?",
@@ -350,6 +351,10 @@ class Jobs:
         if len(made) >= allowed:
             # The next may be made when enough of them are an hour old.
             raise TooManyPreviews(len(made), made[len(made) - allowed] + PREVIEW_WINDOW - now)
+
+    async def forget_old_previews(self, now: float) -> int:
+        """Delete what /forget kept of previews an hour old (``forgotten_previews``); how many."""
+        return await self.db.write("DELETE FROM forgotten_previews WHERE made_at <= ?", (now - PREVIEW_WINDOW,))
 
     async def active(self, user_id: int) -> list[Job]:
         """The user's jobs not yet finished (queued, submitting or running)."""

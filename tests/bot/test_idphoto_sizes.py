@@ -350,6 +350,7 @@ async def test_a_previews_confirm_after_a_price_change_shows_the_new_price_first
         summary = await user.next_message("Please check your order")
         assert "Price: 9 credits (you have 30)." in summary.text
         assert await services.ledger.balance(2703) == 30
+        await telegram.wait_for(lambda: not preview.buttons())  # the summary's Confirm is the one now
         await user.press(summary, "Confirm")
         await _documents(user, 1)
         await services.runner.idle()

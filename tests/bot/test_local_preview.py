@@ -186,6 +186,10 @@ async def test_forget_does_not_give_a_new_hour_of_free_previews(make_settings, t
         assert "nothing was charged" in refused.text
         assert [job["price"] for job in await _jobs(bot)] == [0]  # the one before /forget, as a pseudonym's
         assert (await bot.db.fetchone("SELECT COUNT(*) AS n FROM forgotten_previews"))["n"] == 1
+        # An hour on, the sweep deletes what was kept (/privacy: about an hour).
+        await bot.db.write("UPDATE forgotten_previews SET made_at = made_at - 3600")
+        await bot.sweeper.sweep_once()
+        assert (await bot.db.fetchone("SELECT COUNT(*) AS n FROM forgotten_previews"))["n"] == 0
 
 
 async def test_a_restart_between_preview_and_confirm_still_delivers(make_settings, telegram):

@@ -97,6 +97,7 @@ async def buy(update: Update, context: Context) -> None:
         await message_of(update).reply_text(text, reply_markup=markup)
     elif placed.reason == "changed":  # its price changed since the preview: the summary, with the new one
         await show_order(update, context, order, new_message=True)
+        await drop_buttons(update)  # the summary's Confirm is the one now
     else:  # the local engine no longer serves ID photos, or the file went
         await answer(update, t(lang, "idphoto.job_gone" if placed.reason == "input_gone" else "order.unavailable"))
 
