@@ -13,6 +13,7 @@ import json
 import pytest
 
 from bot.main.app import running
+from bot.services.idphoto.buttons import BuyPreview
 from tests.bot.flows import add_size, another_size, local_preview, order_until_summary, pixel_size
 from tests.conftest import astronaut, portrait_jpeg
 from tests.fakes.telegram_api import FakeUser, SentMessage
@@ -356,3 +357,21 @@ async def test_a_previews_confirm_after_a_price_change_shows_the_new_price_first
         await services.runner.idle()
         assert await services.ledger.balance(2703) == 21
         assert await services.ledger.problems() == []
+
+
+async def test_a_previews_confirm_of_before_its_price_was_on_it_shows_the_summary_first(make_settings, telegram):
+    """A preview delivered before Confirm carried its price (``i:buy:<job>``): its press shows the
+    summary with today's price, and nothing is charged until that summary's Confirm."""
+    pytest.importorskip("ai_edge_litert", reason="the photobot[local] extra is not installed")
+    user = telegram.user(user_id=2704)
+    async with running(make_settings(providers__picwish__enabled=False)) as services:
+        preview = await local_preview(user, "Visa", "USA Visa", "White")
+        (job_id,) = [row["id"] for row in await services.db.fetchall("SELECT id FROM jobs WHERE user_id = 2704")]
+        await user.press_data(preview, BuyPreview(job_id).data())
+        summary = await user.next_message("Please check your order")
+        assert "Price: 2 credits (you have 30)." in summary.text
+        assert await services.ledger.balance(2704) == 30
+        await user.press(summary, "Confirm")
+        await _documents(user, 1)
+        await services.runner.idle()
+        assert await services.ledger.balance(2704) == 28

@@ -75,7 +75,7 @@ class FinalFromPreview(Action, prefix=PREFIX, action="final"):
 @dataclass(frozen=True)
 class BuyPreview(Action, prefix=PREFIX, action="buy"):
     """Confirm under a local preview made before its price was on the button's data: its finished
-    photo, at the price now."""
+    photo, after a summary with the price now."""
 
     job_id: str
 

@@ -64,9 +64,13 @@ def bought_order(job: Job, exact: str) -> PendingOrder:
     return PendingOrder(NAME, bought, exact, nonce=purchase_key(job.id), provider=job.provider, pinned=True)
 
 
+#: What a preview's Confirm of before its price was on the button quotes: no price is that.
+NO_PRICE_SHOWN = -1
+
+
 async def buy(update: Update, context: Context) -> None:
-    """Button i:bp:<job>:<price> (i:buy:<job> on a preview made before): the preview's photo at the
-    price on the button, delivered from its stored file."""
+    """Button i:bp:<job>:<price>: the preview's photo at the price on the button, delivered from its
+    stored file (on a preview made before that button, i:buy:<job> shows the summary first)."""
     lang = context.lang
     press = pressed(update, BuyPreviewAt) or pressed(update, BuyPreview)
     found = await own_preview(update, context, press.job_id if press else None)
@@ -75,7 +79,8 @@ async def buy(update: Update, context: Context) -> None:
         return
     job, exact = found
     order = bought_order(job, exact)
-    order.quoted = press.price if isinstance(press, BuyPreviewAt) else None
+    # A button of before its price was on it names none: the summary shows today's first.
+    order.quoted = press.price if isinstance(press, BuyPreviewAt) else NO_PRICE_SHOWN
     placed = await context.deps.place_order(
         order, user_id=user_id_of(update), chat_id=chat_id_of(update), status_message_id=None
     )
