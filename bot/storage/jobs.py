@@ -269,11 +269,7 @@ class Jobs:
 
         async def work(tx: Tx) -> None:
             if first.order_key is not None:
-                placed = await tx.fetchone(
-                    "SELECT id FROM jobs WHERE user_id = ? AND order_key = ?", (first.user_id, first.order_key)
-                )
-                if placed is not None:
-                    raise AlreadyPlaced(placed["id"])
+                await self._place_once(tx, first.user_id, first.order_key)
             if previews_per_hour is not None and first.options.get("preview"):
                 await self._check_previews(tx, first, now, previews_per_hour)
             if max_active is not None:
@@ -326,6 +322,26 @@ class Jobs:
                 group,
             ),
         )
+
+    @staticmethod
+    async def _place_once(tx: Tx, user_id: int, order_key: str) -> None:
+        """Raise AlreadyPlaced where the order ``order_key`` (its extras' keys are ``order_key+n``)
+        was placed before, unless every part of it was cancelled or failed (and given back): then
+        its keys are released and Confirm places it anew. Before, a preview whose purchase was
+        cancelled could never be bought (its Confirm answered "on its way" and placed nothing)."""
+        extra = order_key + "+"
+        parts = await tx.fetchall(
+            "SELECT id, order_key, state FROM jobs WHERE user_id = ?"
+            " AND (order_key = ? OR substr(order_key, 1, ?) = ?)",
+            (user_id, order_key, len(extra), extra),
+        )
+        if not parts:
+            return
+        first = next((part["id"] for part in parts if part["order_key"] == order_key), parts[0]["id"])
+        if any(part["state"] not in (JobState.CANCELLED, JobState.FAILED) for part in parts):
+            raise AlreadyPlaced(first)
+        marks = ", ".join("?" * len(parts))
+        await tx.execute(f"UPDATE jobs SET order_key = NULL WHERE id IN ({marks})", tuple(part["id"] for part in parts))
 
     async def _check_previews(self, tx: Tx, draft: JobDraft, now: float, allowed: int) -> None:
         """Raise TooManyPreviews when the user had ``allowed`` previews of the draft's service and

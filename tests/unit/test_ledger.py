@@ -226,6 +226,31 @@ async def test_a_payment_that_matched_no_invoice_is_refunded_without_credits_or_
     assert await repos.ledger.problems() == []
 
 
+async def test_an_order_cancelled_or_failed_in_every_part_can_be_confirmed_again(store):
+    """A Confirm finds an order placed before and places nothing, unless every part of it was
+    cancelled or failed (and given back): then its keys are released and the order is placed anew,
+    once, at its price (before, a preview whose purchase was cancelled could never be bought). One
+    part still done or under way keeps the order placed."""
+    repos = Repositories.on(store, daily_free=30)
+    await repos.users.ensure(1, 1, "en")
+    keyed = [JobDraft(**{**_draft(price).__dict__, "order_key": "pvjob"}) for price in (6, 3)]
+    first, extra = await repos.jobs.create_many(keyed)
+    assert await repos.jobs.settle(first, "cancelled", error="cancelled")
+    assert await repos.jobs.settle(extra, "failed", error="invalid_image")
+    again, again_extra = await repos.jobs.create_many(keyed)
+    keys = {row["id"]: row["order_key"] for row in await repos.db.fetchall("SELECT id, order_key FROM jobs")}
+    assert keys == {first.id: None, extra.id: None, again.id: "pvjob", again_extra.id: "pvjob+1"}
+    with pytest.raises(AlreadyPlaced) as placed:  # placed now: a second Confirm places nothing
+        await repos.jobs.create_many(keyed)
+    assert placed.value.job_id == again.id
+    assert await repos.jobs.settle(again, "failed", error="invalid_image")
+    assert await repos.jobs.settle(again_extra, "succeeded", result=JobResult(files=[]))
+    with pytest.raises(AlreadyPlaced):  # one size was made: the order stands
+        await repos.jobs.create_many(keyed)
+    assert await repos.ledger.balance(1) == 30 - 3
+    assert await repos.ledger.problems() == []
+
+
 async def test_refunds_and_orders_at_once_never_spend_refunded_credits_unasked(store):
     """Twenty buyers each order and are refunded at the same moment (on PostgreSQL on pooled
     connections): either the order is refused and the refund goes ahead, or the order is placed
