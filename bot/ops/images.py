@@ -317,10 +317,9 @@ WATERMARK_ANGLE = 30
 def watermarked(jpeg: bytes, max_side: int = PREVIEW_SIDE) -> bytes:
     """A reduced copy of a finished photo with a watermark across it, rows of a word over the
     face and the background alike: good enough to judge the photo by, useless as the photo."""
-    with Image.open(io.BytesIO(jpeg)) as opened:
-        longest = max(opened.size)
     # Reduced whatever its size: a photo for an exam form (144×192) is no larger than a preview.
-    with Image.open(io.BytesIO(fit(jpeg, min(max_side, round(longest * PREVIEW_SHARE))))) as opened:
+    side = min(max_side, round(max(image_size(jpeg)) * PREVIEW_SHARE))
+    with Image.open(io.BytesIO(fit(jpeg, side))) as opened:
         img = _to_rgb(opened)
     width, height = img.size
     font = ImageFont.load_default(size=max(10, round(WATERMARK_WIDTH * width / len(WATERMARK) * 1.6)))

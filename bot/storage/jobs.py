@@ -206,11 +206,15 @@ async def files_to_forget(tx: Tx, user_id: int) -> list[str]:
     return sorted({ref for job in jobs for ref in job.files()})
 
 
+#: Deletes what /forget kept of previews made before the given time (see keep_previews).
+_FORGET_OLD_PREVIEWS = "DELETE FROM forgotten_previews WHERE made_at <= ?"
+
+
 async def keep_previews(tx: Tx, user_id: int, fingerprint: str, now: float) -> None:
     """/forget, before :func:`move_to_pseudonym`: the free previews the user made in the last hour
     kept by ``fingerprint`` (their service, provider and time, nothing else), so that the hourly
     bound holds across it (Jobs._check_previews); those an hour old go."""
-    await tx.execute("DELETE FROM forgotten_previews WHERE made_at <= ?", (now - PREVIEW_WINDOW,))
+    await tx.execute(_FORGET_OLD_PREVIEWS, (now - PREVIEW_WINDOW,))
     rows = await tx.fetchall(
         "SELECT service, provider, options, created_at FROM jobs WHERE user_id = ? AND created_at > ?",
         (user_id, now - PREVIEW_WINDOW),
@@ -349,7 +353,7 @@ class Jobs:
         those made before a /forget in that hour included (``forgotten_previews``: without them,
         /forget gave a new hour of free previews each time)."""
         since = now - PREVIEW_WINDOW
-        await tx.execute("DELETE FROM forgotten_previews WHERE made_at <= ?", (since,))
+        await tx.execute(_FORGET_OLD_PREVIEWS, (since,))
         rows = await tx.fetchall(
             "SELECT created_at, options FROM jobs WHERE user_id = ? AND service = ? AND provider = ?"
             " AND created_at > ?",
@@ -370,7 +374,7 @@ class Jobs:
 
     async def forget_old_previews(self, now: float) -> int:
         """Delete what /forget kept of previews an hour old (``forgotten_previews``); how many."""
-        return await self.db.write("DELETE FROM forgotten_previews WHERE made_at <= ?", (now - PREVIEW_WINDOW,))
+        return await self.db.write(_FORGET_OLD_PREVIEWS, (now - PREVIEW_WINDOW,))
 
     async def active(self, user_id: int) -> list[Job]:
         """The user's jobs not yet finished (queued, submitting or running)."""

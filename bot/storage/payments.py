@@ -139,11 +139,7 @@ class Payments:
         async def work(tx: Tx) -> Received:
             # The buyer's row, should their /forget have deleted it since the checkout (the update
             # brings them back first; the reconciliation does not): the purchase names it.
-            await tx.execute(
-                "INSERT INTO users (user_id, chat_id, language, first_seen) VALUES (?, ?, '', 0)"
-                " ON CONFLICT (user_id) DO NOTHING",
-                (user_id, user_id),
-            )
+            await _bare_user(tx, user_id)
             added = await tx.execute(
                 "INSERT INTO payments (charge_id, user_id, payload, credits, stars, paid_at)"
                 " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (charge_id) DO NOTHING",
@@ -271,11 +267,7 @@ class Payments:
             if ledger_user != payment.user_id and bought < 0:
                 # Refunded after the buyer's /forget, of credits they had spent: the debt is the
                 # person's, as /forget keeps one, not the pseudonym's (no one would ever owe it).
-                await tx.execute(
-                    "INSERT INTO users (user_id, chat_id, language, first_seen) VALUES (?, ?, '', 0)"
-                    " ON CONFLICT (user_id) DO NOTHING",
-                    (payment.user_id, payment.user_id),
-                )
+                await _bare_user(tx, payment.user_id)
                 await keep_debt(tx, payment.user_id, ledger_user, -bought, now, "refunded after /forget")
             return RefundPlan(payment, ledger_user, bought)
 
@@ -286,6 +278,16 @@ class Payments:
             "SELECT * FROM payments WHERE user_id = ? ORDER BY paid_at DESC LIMIT ?", (user_id, limit)
         )
         return [_payment(row) for row in rows]
+
+
+async def _bare_user(tx: Tx, user_id: int) -> None:
+    """The user's row where there is none (their /forget deleted it): the id alone, as /forget
+    keeps one for a debt, for a ledger row to name."""
+    await tx.execute(
+        "INSERT INTO users (user_id, chat_id, language, first_seen) VALUES (?, ?, '', 0)"
+        " ON CONFLICT (user_id) DO NOTHING",
+        (user_id, user_id),
+    )
 
 
 #: A payment, and whose ledger its credits are in.

@@ -499,13 +499,7 @@ async def test_forget_keeps_a_refund_debt(make_settings, telegram, picwish):
         assert await shop.ledger.problems() == []
         await user.send_text("/balance")
         assert "you owe 6 credits" in (await user.next_message("You have")).text
-        summary = await order_until_summary(user, "Visa", "USA Visa", "White")
-        await user.press(summary, "Confirm")
-        await user.edited(summary, "you owe 6 credits")
-        await user.pay(await _invoice(user))
-        await user.next_message("Thank you!")
-        await user.press(summary, "Confirm")
-        await user.next_message(kind="document", timeout=15)
+        await _owes_then_buys(shop, user)
         assert await shop.ledger.credits(818) == Credits(30 - 6 - 6, 30 - 6 - 6)
         assert await shop.ledger.problems() == []
 

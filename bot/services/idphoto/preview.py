@@ -64,10 +64,6 @@ def bought_order(job: Job, exact: str) -> PendingOrder:
     return PendingOrder(NAME, bought, exact, nonce=purchase_key(job.id), provider=job.provider, pinned=True)
 
 
-#: What a preview's Confirm of before its price was on the button quotes: no price is that.
-NO_PRICE_SHOWN = -1
-
-
 async def buy(update: Update, context: Context) -> None:
     """Button i:bp:<job>:<price>: the preview's photo at the price on the button, delivered from its
     stored file (on a preview made before that button, i:buy:<job> shows the summary first)."""
@@ -79,8 +75,10 @@ async def buy(update: Update, context: Context) -> None:
         return
     job, exact = found
     order = bought_order(job, exact)
-    # A button of before its price was on it names none: the summary shows today's first.
-    order.quoted = press.price if isinstance(press, BuyPreviewAt) else NO_PRICE_SHOWN
+    if not isinstance(press, BuyPreviewAt):  # a button of before its price was on it: today's shown first
+        await _show_summary(update, context, order)
+        return
+    order.quoted = press.price
     placed = await context.deps.place_order(
         order, user_id=user_id_of(update), chat_id=chat_id_of(update), status_message_id=None
     )
@@ -101,10 +99,16 @@ async def buy(update: Update, context: Context) -> None:
         markup = keyboards.short_of_credits(lang, order.nonce) if context.deps.settings.payments.enabled else None
         await message_of(update).reply_text(text, reply_markup=markup)
     elif placed.reason == "changed":  # its price changed since the preview: the summary, with the new one
-        await show_order(update, context, order, new_message=True)
-        await drop_buttons(update)  # the summary's Confirm is the one now
+        await _show_summary(update, context, order)
     else:  # the local engine no longer serves ID photos, or the file went
         await answer(update, t(lang, "idphoto.job_gone" if placed.reason == "input_gone" else "order.unavailable"))
+
+
+async def _show_summary(update: Update, context: Context, order: PendingOrder) -> None:
+    """The summary of buying the preview, with today's price, under it; the preview's buttons go
+    (the summary's Confirm is the one now)."""
+    await show_order(update, context, order, new_message=True)
+    await drop_buttons(update)
 
 
 async def drop(update: Update, context: Context) -> None:
