@@ -107,7 +107,8 @@ class Refusal:
     #: pack had been spent: ``owed`` credits must be bought back first), "changed" (a price changed
     #: since the person saw it, or another
     #: provider serves it since the summary was shown: failover or recovery), "previews" (as many
-    #: free previews in the last hour as one may have: the next in ``wait`` seconds).
+    #: free previews in the last hour as one may have: the next in ``wait`` seconds), "bought_alone"
+    #: (other sizes with a preview that was bought on its own since, from another copy of it).
     reason: str
     active: int = 0
     made: int = 0
@@ -165,6 +166,8 @@ async def place_order(
             drafts, max_active=desk.settings.jobs.max_per_user, previews_per_hour=previews
         )
     except AlreadyPlaced as err:  # confirmed twice (a bot process took over in between): the job stands
+        if err.parts < len(drafts):  # its preview was bought on its own meanwhile (another copy of it)
+            return Refusal("bought_alone")
         placed = await desk.jobs.get(err.job_id)
         assert placed is not None
         return placed

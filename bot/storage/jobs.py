@@ -58,11 +58,13 @@ UNFINISHED = "state IN ('queued', 'submitting', 'running') OR delivery IS NULL O
 
 
 class AlreadyPlaced(Exception):
-    """The summary was confirmed before: its job exists."""
+    """The summary was confirmed before: its job exists, the first of ``parts`` jobs that order
+    placed (fewer than the confirmed order has where a preview was bought on its own before)."""
 
-    def __init__(self, job_id: str) -> None:
+    def __init__(self, job_id: str, parts: int = 1) -> None:
         super().__init__(f"placed as job {job_id}")
         self.job_id = job_id
+        self.parts = parts
 
 
 class TooManyJobs(Exception):
@@ -343,7 +345,7 @@ class Jobs:
             return
         first = next((part["id"] for part in parts if part["order_key"] == order_key), parts[0]["id"])
         if any(part["state"] not in (JobState.CANCELLED, JobState.FAILED) for part in parts):
-            raise AlreadyPlaced(first)
+            raise AlreadyPlaced(first, len(parts))
         marks = ", ".join("?" * len(parts))
         await tx.execute(f"UPDATE jobs SET order_key = NULL WHERE id IN ({marks})", tuple(part["id"] for part in parts))
 
@@ -443,6 +445,15 @@ class Jobs:
             "SELECT * FROM jobs WHERE order_group = ? ORDER BY (id = ?) DESC, order_key", (group, group)
         )
         return [Job.from_row(row) for row in rows]
+
+    async def bought(self, user_id: int, preview_id: str) -> bool:
+        """Whether the user's free preview ``preview_id`` was bought: its purchase
+        (:func:`purchase_key`) stands, neither failed nor cancelled."""
+        row = await self.db.fetchone(
+            "SELECT 1 FROM jobs WHERE user_id = ? AND order_key = ? AND state NOT IN (?, ?) LIMIT 1",
+            (user_id, purchase_key(preview_id), JobState.FAILED.value, JobState.CANCELLED.value),
+        )
+        return row is not None
 
     async def get(self, job_id: str) -> Job | None:
         row = await self.db.fetchone("SELECT * FROM jobs WHERE id = ?", (job_id,))

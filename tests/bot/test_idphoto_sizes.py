@@ -13,7 +13,7 @@ import json
 import pytest
 
 from bot.main.app import running
-from bot.services.idphoto.buttons import BuyPreview
+from bot.services.idphoto.buttons import BuyPreview, MorePreviewSizes
 from tests.bot.flows import add_size, another_size, local_preview, order_until_summary, pixel_size
 from tests.conftest import astronaut, portrait_jpeg
 from tests.fakes.telegram_api import FakeUser, SentMessage
@@ -375,3 +375,44 @@ async def test_a_previews_confirm_of_before_its_price_was_on_it_shows_the_summar
         await _documents(user, 1)
         await services.runner.idle()
         assert await services.ledger.balance(2704) == 28
+
+
+async def test_a_preview_bought_from_its_other_copy_takes_no_sizes_and_says_so(make_settings, telegram):
+    """Two copies of one free preview (the delivered one and /orders' again): "Another size" under
+    the first puts the preview with another size on a summary; Confirm under the second buys the
+    preview alone. The summary's Confirm then places nothing and says the photo was bought on its
+    own (before, it answered "on its way" and the extra size never came), and "Another size" under
+    a copy of a bought preview says the same instead of starting an order that cannot be placed."""
+    pytest.importorskip("ai_edge_litert", reason="the photobot[local] extra is not installed")
+    user = telegram.user(user_id=2705)
+    async with running(make_settings(providers__picwish__enabled=False)) as services:
+        preview = await local_preview(user, "Visa", "USA Visa", "White")
+        await telegram.wait_for(lambda: any("Nothing was charged" in m.text for m in user.messages()), 30)
+        await user.send_text("/orders")
+        listing = await user.next_message("Your orders")
+        await user.press(listing, "📥 1")
+        again = await user.next_message(kind="photo", timeout=30)
+        await user.press(preview, MORE)
+        await user.next_message("Another size from the same photo")
+        await user.send_text("1104")
+        found = await user.next_message("Results for")
+        await user.press(found, "Small 2 Inch ·")
+        await user.edited(found, "background colour")
+        await user.press(found, "Blue")
+        summary = await user.edited(found, "Please check your order")
+        assert "Price: 3 credits" in summary.text
+        await user.press(again, "Confirm")  # the preview alone, from its other copy
+        await _documents(user, 1)
+        await services.runner.idle()
+        await user.press(summary, "Confirm")
+        told = await user.edited(summary, "You bought this photo on its own already")
+        assert "send the photo again" in told.text
+        await services.runner.idle()
+        assert [job["price"] for job in await _jobs(services)] == [0, 2]
+        assert await services.ledger.balance(2705) == 28
+        assert await services.ledger.problems() == []
+        # "Another size" under the first copy (an old client still shows it): said at once.
+        (job_id,) = [job["id"] for job in await _jobs(services) if job["price"] == 0]
+        query = await user.press_data(preview, MorePreviewSizes(job_id).data())
+        assert (await user.answer_to(query)).startswith("You bought this photo on its own already")
+        assert [job["price"] for job in await _jobs(services)] == [0, 2]

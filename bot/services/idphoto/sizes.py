@@ -130,6 +130,9 @@ async def more_of_preview(update: Update, context: Context) -> str | int:
         await answer(update, t(context.lang, "idphoto.job_gone"))
         return ConversationHandler.END
     job, exact = found
+    if await context.deps.jobs.bought(user_id_of(update), job.id):  # from another copy of it (/orders)
+        await answer(update, t(context.lang, "idphoto.bought_alone"))
+        return ConversationHandler.END
     order = context.session.order
     if order is None or order.nonce != purchase_key(job.id):  # pressed again: the order as it stands
         order = preview.bought_order(job, exact)

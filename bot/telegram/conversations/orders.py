@@ -83,6 +83,10 @@ async def _tell_placed(
         await query_of(update).edit_message_text(text, reply_markup=markup)
     elif placed.reason == "changed":  # the summary again, with who makes it now and the price
         await show_order(update, context, order)
+    elif placed.reason == "bought_alone":  # its preview was bought from another copy meanwhile
+        await answer(update)
+        text = t(lang, "idphoto.bought_alone")
+        await query_of(update).edit_message_text(text, reply_markup=keyboards.new_photo(lang))
     elif placed.reason == "previews":  # a free preview again (Try again): when the next may be had
         await answer(update)
         await query_of(update).edit_message_text(
