@@ -40,8 +40,10 @@ _TURNS = {
     7: Image.Transpose.TRANSVERSE,
     8: Image.Transpose.ROTATE_90,
 }
-#: Bytes per decoded pixel in Pillow's memory, by mode; 4 for every other (RGB included).
-BYTES_PER_PIXEL = {"1": 1, "L": 1, "P": 1, "I;16": 2, "I;16B": 2, "I;16L": 2}
+#: Bytes per decoded pixel in Pillow's memory, by mode; 4 for every other (RGB included). A 16-bit
+#: image in a byte order Pillow's point() cannot read is counted with the two 32-bit copies that
+#: _to_rgb makes of it on the way to 8 bits.
+BYTES_PER_PIXEL = {"1": 1, "L": 1, "P": 1, "I;16": 2, "I;16B": 2 + 8, "I;16L": 2 + 8}
 
 #: Output rows resampled at a time (see _scaled), and how far Lanczos reaches, in output pixels.
 BAND_ROWS = 256
@@ -172,7 +174,9 @@ def probe(data: bytes, *, max_side: int = 4096) -> Probe:
 
 
 def _to_rgb(img: Image.Image) -> Image.Image:
-    if img.mode in ("I;16", "I;16B", "I;16L", "I"):
+    if img.mode in ("I;16B", "I;16L"):  # a big-endian TIFF's: point() takes it only as 32-bit
+        img = img.convert("I")
+    if img.mode in ("I;16", "I"):
         img = img.point(lambda v: v / 256).convert("L")
     if img.mode == "P":
         img = img.convert("RGBA")

@@ -61,6 +61,19 @@ def test_cmyk_and_sixteen_bit_are_converted():
     assert normalise(_png("I;16", color=40000)).height == 400
 
 
+def test_a_big_endian_sixteen_bit_tiff_is_read_not_called_corrupt():
+    """A 16-bit TIFF in Motorola byte order (a scanner's, Photoshop's on a Mac) opens as I;16B,
+    which Pillow's point() refuses: it was answered "corrupt". Its grey levels come through."""
+    ramp = b"".join(value.to_bytes(2, "big") for value in range(0, 65536, 256)) * 400
+    out = io.BytesIO()
+    Image.frombytes("I;16B", (256, 400), ramp).save(out, "TIFF")
+    result = normalise(out.getvalue())
+    with Image.open(io.BytesIO(result.data)) as img:
+        assert img.size == (256, 400)
+        greys = [img.getpixel((x, 200))[0] for x in (0, 64, 128, 192, 255)]
+    assert all(abs(got - want) <= 3 for got, want in zip(greys, (0, 64, 128, 192, 255), strict=True)), greys
+
+
 def test_large_images_are_scaled_to_the_provider_limit():
     result = normalise(portrait_jpeg(5000, 3000), max_side=4096)
     assert max(result.width, result.height) == 4096
