@@ -21,7 +21,7 @@ from bot.domain.session import PendingOrder
 from bot.jobs.runner import JobRunner
 from bot.ops.health import ProviderHealth
 from bot.ops.media import MediaStore
-from bot.storage.jobs import AlreadyPlaced, Job, JobDraft, Jobs, TooManyJobs, TooManyPreviews
+from bot.storage.jobs import AlreadyPlaced, Job, JobDraft, Jobs, JobState, TooManyJobs, TooManyPreviews
 from bot.storage.ledger import InsufficientCredits, OwesCredits
 from providers.base import TaskProvider
 from providers.orders import Order
@@ -57,14 +57,17 @@ def part_prices(prices: PriceList, order: PendingOrder, provider: str) -> list[i
     return [first] + [extra_price(prices.price(order.service, e.order, provider), share) for e in order.extras]
 
 
-def order_again(job: Job, order: Order) -> PendingOrder:
+def order_again(job: Job, order: Order, first: Job | None) -> PendingOrder:
     """The order that tries the failed ``job`` again (``order``, as its service makes it again). An
-    extra size of an order of several is priced as it was there (``as_extra``), once: its order key
-    is the failed job's, so a second Confirm of the same Try again finds the first. A photo of an
-    album is a whole order again, at its full price."""
+    extra size of an order of several is priced as it was there (``as_extra``), once (its order key
+    is the failed job's, so a second Confirm of the same Try again finds the first), while that
+    order's ``first`` job, the size at full price, was paid: done or under way. Where it failed or
+    was cancelled too, nothing was paid at full price, and the size is a whole order again (a
+    review found a full size sold at half price). A photo of an album is a whole order again, at its
+    full price."""
     again = PendingOrder(job.service, order, job.input_ref)
-    # A photo of an album was at its full price there, as it is again.
-    if job.order_group is not None and job.order_group != job.id and not job.options.get("album_photo"):
+    extra = job.order_group is not None and job.order_group != job.id and not job.options.get("album_photo")
+    if extra and first is not None and first.state not in (JobState.FAILED, JobState.CANCELLED):
         again.as_extra, again.nonce = True, f"re{job.id}"
     return again
 

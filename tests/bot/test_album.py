@@ -17,7 +17,7 @@ import pytest
 pytest.importorskip("ai_edge_litert", reason="the photobot[local] extra is not installed")
 
 from bot.main.app import running
-from tests.bot.flows import album_summary, order_until_summary, page_to
+from tests.bot.flows import add_size, album_summary, order_until_summary, page_to
 from tests.conftest import portrait_jpeg
 from tests.fakes.picwish import STEPS
 from tests.fakes.telegram_api import AlbumItem, FakeUser, SentMessage
@@ -214,11 +214,21 @@ async def test_a_photo_the_provider_fails_is_not_charged_and_left_out_of_the_zip
     assert await bot.ledger.problems() == []
     states = sorted(row["state"] for row in await bot.db.fetchall("SELECT state FROM jobs"))
     assert states == ["failed", "succeeded"]
-    # Its Try again is that photo alone, at its full price.
+    # Its Try again is that photo alone, at its full price: an order of its own, no longer the
+    # album's, so another size may join it at its extra's share, and it comes as files, not a zip.
     failed = next(m for m in user.messages() if "credits were returned" in m.text)
     await user.press(failed, "Try again")
     again = await user.next_message("Please check your order")
     assert "Price: 6 credits" in again.text
+    again = await add_size(user, again, "1104", "Small 2 Inch", "Blue")
+    assert "Price: 9 credits" in again.text and "Photo 2" not in again.text
+    await user.press(again, "Confirm")
+    await telegram.wait_for(lambda: len(user.messages("document")) == 4, 30)
+    names = sorted(document.filename for document in user.messages("document")[2:])
+    assert names == ["idphoto_small-2-inch_413x531_300dpi.jpg", "idphoto_usa-visa_602x602_300dpi.jpg"]
+    await bot.runner.idle()
+    assert await bot.ledger.balance(user.id) == 15
+    assert await bot.ledger.problems() == []
 
 
 async def test_an_album_where_no_photo_passes_orders_nothing(bot, telegram, picwish):

@@ -126,6 +126,30 @@ async def test_one_picwish_task_failing_gives_back_only_its_size(bot, telegram, 
     assert await bot.ledger.problems() == []
 
 
+async def test_an_extra_size_tried_again_after_its_whole_order_failed_is_at_its_full_price(bot, telegram, picwish):
+    """Both sizes of an order fail and are given back. Try again on the extra size is a whole
+    order: nothing of that order was paid at full price (before, a full size sold at half price)."""
+    picwish.states_by_spec = {"1104": [(0, 0), (4, 30), (-7, 0)], "3108": [(0, 0), (4, 30), (-7, 0)]}
+    user = telegram.user()
+    summary = await order_until_summary(user, "Visa", "USA Visa", "White")
+    summary = await add_size(user, summary, "1104", "Small 2 Inch", "Blue")
+    await user.press(summary, "Confirm")
+    failed = await user.next_message("Small 2 Inch · 35×45 mm, 🟦 Blue: ❌", timeout=20)
+    await bot.runner.idle()
+    assert sorted(job["state"] for job in await _jobs(bot)) == ["failed", "failed"]
+    assert await bot.ledger.balance(user.id) == 30
+    picwish.states_by_spec = {}
+    await user.press(failed, "Try again")
+    again = await user.next_message("Please check your order")
+    assert "Price: 6 credits (you have 30)." in again.text and "50%" not in again.text
+    assert MORE in [b["text"] for b in again.buttons()]  # a size at full price: others may join it
+    await user.press(again, "Confirm")
+    await _documents(user, 1)
+    await bot.runner.idle()
+    assert await bot.ledger.balance(user.id) == 24
+    assert await bot.ledger.problems() == []
+
+
 async def test_a_size_the_head_is_too_small_for_is_refused_by_name_and_the_order_stands(
     make_settings, telegram, picwish
 ):

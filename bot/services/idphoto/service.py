@@ -66,11 +66,12 @@ def again(job: Job) -> IdPhotoOrder:
     """Try again: the same order. A re-render through PicWish's image id (``last_id``) that failed,
     for whatever reason, is made from the stored photo when the job kept it (a preview made
     final): the id may be dead by now (PicWish forgets images), and asking with it again would
-    only fail again. (Try again refuses a job whose kept photo is gone.)"""
+    only fail again. (Try again refuses a job whose kept photo is gone.) A photo of an album is an
+    order of its own again, no longer the album's: no album zip, and sizes may join it at their
+    extra's share (before, its extras came as an "album" and were charged in full when retried)."""
     order = IdPhotoOrder.model_validate(job.options)
-    if order.last_id and job.input_ref:
-        return IdPhotoOrder.model_validate({**order.model_dump(), "last_id": None})
-    return order
+    dropped = {"album_photo": None, **({"last_id": None} if order.last_id and job.input_ref else {})}
+    return IdPhotoOrder.model_validate({**order.model_dump(), **dropped})
 
 
 def describe(order: IdPhotoOrder, lang: str, deps: ServiceDeps) -> str:

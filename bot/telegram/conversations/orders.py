@@ -148,5 +148,6 @@ async def retry_job(update: Update, context: Context) -> None:
     except ValidationError:  # stored before its order model changed: it cannot be placed as it was
         await answer(update, t(lang, "order.unavailable"))
         return
+    first = await wiring.jobs.get(job.order_group) if job.order_group not in (None, job.id) else None
     log.info("job %s: tried again", job.id)
-    await show_order(update, context, order_again(job, order), new_message=True)
+    await show_order(update, context, order_again(job, order, first), new_message=True)
