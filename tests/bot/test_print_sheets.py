@@ -3,9 +3,13 @@ in Chinese, with the bot restarted between the steps; the JPEG and the PDF at A4
 
 from __future__ import annotations
 
+import io
+import json
 import re
 
+import numpy as np
 import pytest
+from PIL import Image
 
 from bot.main.app import running
 from bot.telegram.ui.i18n import t
@@ -105,3 +109,50 @@ async def test_a_sheet_of_one_spec_on_5x7_paper_at_its_exact_size(make_settings,
         (box,) = re.findall(rb"/MediaBox \[ 0 0 ([\d.]+) ([\d.]+) \]", pdf.data)
         assert tuple(float(v) for v in box) == pytest.approx(tuple(side * 72 / 300 for side in size), abs=1e-6)
         assert await bot.ledger.balance(user.id) == balance
+
+
+async def test_a_spec_whose_pixels_disagree_with_its_millimetres_prints_at_its_millimetres(
+    make_settings, telegram, picwish
+):
+    """National Student Registration is published as 26×32 mm but 307×378 px at 150 dpi (52×64 mm
+    at that DPI). Its copies on a sheet are 26×32 mm, as its buttons and caption say: 154×189 px
+    at the sheet's 150 dpi (before, 307×378: twice the size, two copies on 6-inch paper)."""
+    user = telegram.user()
+    async with running(make_settings()):
+        made = await order_finished(user, "Student", "National Student Registration Photo", "White")
+        assert pixel_size(made.data) == (307, 378)
+        await user.press(made, "Print sheet")
+        papers = await user.next_message("Print sheet on which paper")
+        await user.press(papers, "6-inch: all")
+        jpeg = await user.next_message(kind="document", timeout=30)
+        await user.next_message(kind="document", timeout=30)
+    assert dpi(jpeg.data) == (150, 150)
+    copies = int(re.search(r"(\d+) cop", jpeg.text).group(1))
+    assert copies == 12
+    with Image.open(io.BytesIO(jpeg.data)) as sheet:
+        rgb = np.asarray(sheet.convert("RGB"), dtype=int)
+    # The cut lines (grey, shared between neighbours) run the sheet's length: their spacing across
+    # is a copy's width and the gap, and down its height and the gap.
+    lines = (np.abs(rgb - 160) < 30).all(axis=2) & (np.ptp(rgb, axis=2) < 12)
+    starts = [np.flatnonzero(np.diff(np.flatnonzero(lines.mean(axis=axis) > 0.6), prepend=-9) > 1) for axis in (0, 1)]
+    found = [np.flatnonzero(lines.mean(axis=axis) > 0.6)[first] for axis, first in zip((0, 1), starts, strict=True)]
+    width, height = (int(np.median(np.diff(at))) for at in found)
+    assert 154 <= width <= 154 + 12 and 189 <= height <= 189 + 12, (width, height)
+
+
+async def test_a_stored_order_that_no_longer_reads_is_left_out_of_the_sheets(make_settings, telegram, picwish):
+    """A finished ID photo stored before its order's model changed (its options no longer read)
+    is not offered for a mixed sheet, and the other photo's sheet still works (before, "Print
+    sheet" raised on it: the button spun and nothing came)."""
+    user = telegram.user()
+    async with running(make_settings(credits__daily_free=40)) as bot:
+        small = await order_finished(user, "Common", "Small 1 Inch", "Blue")
+        await order_finished(user, "Common", "Large 2 Inch", "White")
+        await bot.runner.idle()
+        old = json.dumps({"spec_id": "1106-withdrawn", "bg_color": "FFFFFF"})
+        assert await bot.db.write("UPDATE jobs SET options = ? WHERE options LIKE '%1106%'", (old,)) == 1
+        await user.press(small, "Print sheet")
+        papers = await user.next_message("Print sheet on which paper")
+        assert not [b for b in papers.buttons() if b["text"].startswith("➕")]
+        await user.press(papers, "6-inch: all")
+        await user.next_message(kind="document", timeout=30)

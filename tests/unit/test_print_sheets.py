@@ -12,7 +12,7 @@ import pytest
 from PIL import Image
 
 from bot.ops.packing import Layout, cut_frame, load_papers, most, pack, px
-from bot.ops.printing import CUT_LINE, SheetPhoto, print_sheet
+from bot.ops.printing import CUT_LINE, SheetPhoto, print_sheet, printed_size
 
 PAPERS = load_papers().papers
 ONE_INCH, SMALL_TWO_INCH, TWO_INCH, US = (295, 413), (413, 531), (413, 579), (602, 602)
@@ -106,7 +106,11 @@ def test_too_many_copies_do_not_fit():
 
 @pytest.mark.parametrize(("paper", "dpi"), [("6inch", 300), ("5x7", 350)])
 def test_the_scale_bar_is_1_cm_at_the_sheet_dpi_and_the_cut_lines_are_drawn(paper, dpi):
-    sheet = print_sheet([SheetPhoto(_jpeg(ONE_INCH), 300, 4), SheetPhoto(_jpeg(TWO_INCH), 300, 2)], PAPERS[paper], dpi)
+    photos = [
+        SheetPhoto(_jpeg(ONE_INCH), printed_size(ONE_INCH, 300, dpi), 4),
+        SheetPhoto(_jpeg(TWO_INCH), printed_size(TWO_INCH, 300, dpi), 2),
+    ]
+    sheet = print_sheet(photos, PAPERS[paper], dpi)
     assert sheet.copies == 6
     with Image.open(io.BytesIO(sheet.jpeg)) as img:
         assert img.size == PAPERS[paper].pixels(dpi)[:: -1 if sheet.layout.turned else 1]
@@ -126,7 +130,7 @@ def test_the_scale_bar_is_1_cm_at_the_sheet_dpi_and_the_cut_lines_are_drawn(pape
 
 @pytest.mark.parametrize("paper", list(PAPERS))
 def test_the_pdf_page_is_the_paper_size_in_points(paper):
-    sheet = print_sheet([SheetPhoto(_jpeg(ONE_INCH), 300, 2)], PAPERS[paper], 300)
+    sheet = print_sheet([SheetPhoto(_jpeg(ONE_INCH), ONE_INCH, 2)], PAPERS[paper], 300)
     (box,) = re.findall(rb"/MediaBox \[ ([\d. ]+) \]", sheet.pdf)
     x0, y0, width, height = (float(v) for v in box.split())
     expected = PAPERS[paper].points()
@@ -140,3 +144,13 @@ def test_the_pdf_page_is_the_paper_size_in_points(paper):
 def test_a4_is_210_by_297_mm():
     width, height = PAPERS["a4"].points()
     assert width * 25.4 / 72 == pytest.approx(210) and height * 25.4 / 72 == pytest.approx(297)
+
+
+def test_a_copy_prints_at_its_specs_millimetres_where_its_pixels_and_dpi_disagree():
+    """National Student Registration is published as 26×32 mm, 307×378 px at 150 dpi (52×64 mm at
+    that DPI): its copies on a sheet are 26×32 mm. A photo whose pixels have another shape than its
+    millimetres is printed at its own size, not stretched."""
+    assert printed_size((307, 378), 150, 300, mm=(26, 32)) == (307, 378)  # 26×32 mm at 300 dpi
+    assert printed_size((307, 378), 150, 150, mm=(26, 32)) == (154, 189)
+    assert printed_size((413, 531), 300, 300, mm=(25, 35)) == (413, 531)  # 35×45 mm's shape: its own size
+    assert printed_size((413, 531), 300, 600) == (826, 1062)

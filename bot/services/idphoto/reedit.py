@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 
+from pydantic import ValidationError
 from telegram import Update
 
 from bot.ops.images import fit_file_size, image_size, set_dpi
@@ -55,12 +56,21 @@ async def _finished_photo(update: Update, context: Context, job_id: str | None) 
 
 
 def _file(context: Context, job: Job) -> str | None:
-    """A finished photo's stored file, when it may be re-edited: kept, and not a preview's (a
-    preview's exact file is what Confirm buys)."""
-    if not job.result or is_kept_preview(job):
+    """A finished photo's stored file, when it may be re-edited: kept, not a preview's (a
+    preview's exact file is what Confirm buys), and its order still readable (one stored before
+    the order's model changed is not: /orders lists it without it, and a sheet leaves it out)."""
+    if not job.result or is_kept_preview(job) or not _readable(job):
         return None
     files = job.result.files
     return files[0] if files and context.deps.media.exists(files[0]) else None
+
+
+def _readable(job: Job) -> bool:
+    try:
+        IdPhotoOrder.model_validate(job.options)
+    except ValidationError:
+        return False
+    return True
 
 
 def _slug(job: Job) -> str:
@@ -84,14 +94,23 @@ def _dpi(job: Job) -> int:
     return IdPhotoOrder.model_validate(job.options).dpi
 
 
+def _on_sheet(job: Job, photo: bytes, dpi: int) -> tuple[int, int]:
+    """The finished ``photo`` of ``job`` in pixels on a sheet at ``dpi``: at its spec's millimetres
+    (:func:`printed_size`), which its caption and buttons name."""
+    spec = load_catalog().for_order(IdPhotoOrder.model_validate(job.options))
+    return printed_size(image_size(photo), _dpi(job), dpi, spec.mm if spec else None)
+
+
 async def _others(context: Context, job: Job) -> list[Job]:
     """The person's other finished ID photos for a mixed sheet: the latest of each spec but this
     one's, single photos only (not a provider's sheet), newest first."""
     seen = {_slug(job)}
     found: list[Job] = []
     for other in await context.deps.jobs.finished(job.user_id, NAME, MIX_LOOKBACK):
+        if _file(context, other) is None:
+            continue
         slug = _slug(other)
-        if slug in seen or IdPhotoOrder.model_validate(other.options).layout_size or _file(context, other) is None:
+        if slug in seen or IdPhotoOrder.model_validate(other.options).layout_size:
             continue
         seen.add(slug)
         found.append(other)
@@ -195,8 +214,8 @@ async def ask_paper(update: Update, context: Context) -> None:
     if found is None:
         return await _gone(update, lang)
     job, photo = found
-    size = image_size(photo)
-    fits = await asyncio.to_thread(_fits, size, _dpi(job))
+    dpi = _dpi(job)
+    fits = await asyncio.to_thread(_fits, _on_sheet(job, photo, dpi), dpi)
     others = [(other.id[:MIX_ID_CHARS], _name(other, lang)) for other in await _others(context, job)]
     await answer(update)
     text = t(lang, "reedit.pick_paper") + (" " + t(lang, "reedit.mix_hint") if others else "")
@@ -213,14 +232,15 @@ async def make_sheet(update: Update, context: Context) -> None:
         return await _gone(update, lang)
     job, photo = found
     dpi = _dpi(job)
-    fit = await asyncio.to_thread(most, [image_size(photo)], [1], paper, dpi)
+    size = _on_sheet(job, photo, dpi)
+    fit = await asyncio.to_thread(most, [size], [1], paper, dpi)
     if press.copies > fit:  # more than the paper holds: not a button the bot offered
         return await _gone(update, lang)
     await answer(update)
     if fit == 0:
         await message_of(update).reply_text(t(lang, "reedit.too_big_for_paper"))
         return
-    sheet = await asyncio.to_thread(print_sheet, [SheetPhoto(photo, dpi, press.copies or fit)], paper, dpi)
+    sheet = await asyncio.to_thread(print_sheet, [SheetPhoto(photo, size, press.copies or fit)], paper, dpi)
     name = f"{_stem(job)}_sheet-{paper.key}_x{sheet.copies}"
     caption = t(lang, "reedit.sheet_done", copies=sheet.copies, paper=t(lang, f"paper.{paper.key}"), dpi=dpi)
     await _send(update, lang, paper, sheet.jpeg, sheet.pdf, name, caption)
@@ -259,10 +279,7 @@ async def ask_mix(update: Update, context: Context) -> None:
         return await _gone(update, lang)
     (job, photo), (other_job, other_photo) = found, other
     dpi = max(_dpi(job), _dpi(other_job))
-    sizes = [
-        printed_size(image_size(photo), _dpi(job), dpi),
-        printed_size(image_size(other_photo), _dpi(other_job), dpi),
-    ]
+    sizes = [_on_sheet(job, photo, dpi), _on_sheet(other_job, other_photo, dpi)]
     options = await asyncio.to_thread(_mix_options, sizes, dpi)
     await answer(update)
     if not any(options.values()):
@@ -288,7 +305,10 @@ async def make_mix(update: Update, context: Context) -> None:
     first, second = counts
     (job, photo), (other_job, other_photo) = found, other
     dpi = max(_dpi(job), _dpi(other_job))
-    photos = [SheetPhoto(photo, _dpi(job), first), SheetPhoto(other_photo, _dpi(other_job), second)]
+    photos = [
+        SheetPhoto(photo, _on_sheet(job, photo, dpi), first),
+        SheetPhoto(other_photo, _on_sheet(other_job, other_photo, dpi), second),
+    ]
     try:
         sheet = await asyncio.to_thread(print_sheet, photos, paper, dpi)
     except ValueError:  # more than the paper holds: not a button the bot offered
