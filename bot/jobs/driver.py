@@ -26,7 +26,7 @@ import functools
 import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -107,6 +107,17 @@ class DriverDeps:
     #: How a job waits for its next poll: until a callback sets the event or the seconds pass
     #: (a parameter so that tests/jobs/ can record the waits the backoff asks for).
     pause: Callable[[asyncio.Event, float], Awaitable[None]] = wait_or_timeout
+
+
+def _due_from_now(job: Job) -> Job:
+    """``job`` as it is sent: its deadline as far from now as it was from its placing. The time it
+    waited in the queue (a restart, an outage, every slot busy) is not the provider's: counted from
+    the placing, a job that waited long was failed and given back at its first poll while the
+    provider went on with the task and charged for it (玩星 counts its timeout from the submission;
+    the input's signed link lasts until the deadline)."""
+    if job.deadline is None:
+        return job
+    return replace(job, deadline=time.time() + (job.deadline - job.created_at))
 
 
 class JobDriver:
@@ -268,8 +279,14 @@ class JobDriver:
         provider = self._provider(job)
         # The job stays queued (and can be cancelled for free) until a slot is free to send it.
         async with self._slots:
+            job = _due_from_now(job)
             if not await self.fenced.transition(
-                job.id, (JobState.QUEUED,), JobState.SUBMITTING, live=True, attempts=job.attempts + 1
+                job.id,
+                (JobState.QUEUED,),
+                JobState.SUBMITTING,
+                live=True,
+                attempts=job.attempts + 1,
+                deadline=job.deadline,
             ):
                 return False
             submission = await self._finishing(job.id, self._send(job, provider), "submit")

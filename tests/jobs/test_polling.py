@@ -238,6 +238,35 @@ async def test_a_task_never_done_fails_at_its_deadline(
     await assert_failed(repos, events, job_id, "deadline_exceeded")
 
 
+async def test_a_job_that_waited_in_the_queue_past_its_deadline_gets_its_whole_time_once_sent(
+    database: Database,
+    repos: Repositories,
+    media: MediaStore,
+    backend: FakeBackend,
+    events: RecordingEvents,
+    workers: MakeWorker,
+) -> None:
+    """A job placed with 10 minutes to finish waits in the queue longer than that (the bot was down,
+    every slot busy): once sent, it has its 10 minutes from then. Before, its deadline counted from
+    its placing: the provider accepted (and charged for) the task, and the job failed at the first
+    poll and was given back."""
+    backend.script(pending(), done(data=RESULT))
+    job = await place(repos, media, deadline=600.0)
+    waited = 3600.0  # as if placed an hour ago
+    await database.write(
+        "UPDATE jobs SET created_at = created_at - ?, deadline = deadline - ? WHERE id = ?", (waited, waited, job.id)
+    )
+    worker = workers(database, poll_interval=POLL)
+    sent_after = time.time()
+    await worker.runner.resume()
+    await events.delivered(job.id)
+    await worker.runner.idle()
+    await assert_succeeded(repos, events, job.id)
+    assert len(backend.submits) == 1
+    final = await stored(repos, job.id)
+    assert final.deadline is not None and sent_after + 600.0 <= final.deadline < time.time() + 600.0
+
+
 async def test_a_provider_unreachable_until_the_deadline_fails_the_job_with_that_error(
     run_job: RunJob, repos: Repositories, backend: FakeBackend, events: RecordingEvents
 ) -> None:
