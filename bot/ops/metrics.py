@@ -40,7 +40,15 @@ class Metrics:
         )
         self.users = Gauge("photobot_users", "Users who ever wrote to the bot", registry=r)
         self.active_users = Gauge("photobot_active_users", "Users who ordered or bought", ["window"], registry=r)
-        self.orders = Gauge("photobot_orders", "Orders placed", ["window", "service", "outcome"], registry=r)
+        self.orders = Gauge(
+            "photobot_orders",
+            "Orders placed (one per Confirm), and their photos: all, made, failed, cancelled",
+            ["window", "service", "outcome"],
+            registry=r,
+        )
+        self.previews = Gauge(
+            "photobot_previews", "Free previews made, and those bought", ["window", "service", "outcome"], registry=r
+        )
         self.credits_spent = Gauge(
             "photobot_credits_spent", "Credits paid for delivered results", ["window", "kind"], registry=r
         )
@@ -120,12 +128,20 @@ class Metrics:
         self._processes(deployment.processes if deployment is not None else ())
         self.jobs_unreported.set(deployment.jobs_unreported if deployment is not None else 0)
         self.users.set(figures.users)
+        # A service with nothing in a window any more reads nothing there, not its last figures.
+        self.orders.clear()
+        self.previews.clear()
         for window, shown in figures.windows.items():
             self.active_users.labels(window).set(shown.active_users)
             for service, counted in shown.services.items():
                 self.orders.labels(window, service, "placed").set(counted.orders)
+                self.orders.labels(window, service, "photos").set(counted.photos)
                 self.orders.labels(window, service, "succeeded").set(counted.succeeded)
                 self.orders.labels(window, service, "failed").set(counted.failed)
+                self.orders.labels(window, service, "cancelled").set(counted.cancelled)
+                if counted.previews:
+                    self.previews.labels(window, service, "made").set(counted.previews)
+                    self.previews.labels(window, service, "bought").set(counted.previews_bought)
             self.credits_spent.labels(window, "free").set(shown.free_spent)
             self.credits_spent.labels(window, "bought").set(shown.bought_spent)
             self.stars.labels(window, "earned").set(shown.stars_earned)

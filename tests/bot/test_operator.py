@@ -6,7 +6,7 @@ import httpx
 
 from bot.main.app import running
 from providers.localengine import available
-from tests.bot.flows import order_until_summary
+from tests.bot.flows import local_preview, order_until_summary
 
 ADMIN = 9001  # telegram.admin_ids in the test settings
 PACKS = [{"id": "small", "credits": 30, "stars": 50}]
@@ -46,12 +46,13 @@ async def test_stats_show_users_orders_credits_stars_and_providers(make_settings
         shown = (await admin.next_message("📊")).text
         day, week = shown.split("\n\n")[1:3]
         assert shown.startswith("📊 Users: 4\n\n")  # three users and the admin
-        assert day.startswith("Last 24 hours (active users: 3):\n• 🪪 ID photo: 3 orders, 67% succeeded, median ")
+        line = "• 🪪 ID photo: 3 orders (3 photos): 67% made, 0 cancelled"
+        assert day.startswith(f"Last 24 hours (active users: 3):\n{line}; median ")
         assert day.endswith(
             "Credits spent: 12 free, 0 bought\nStars: 50 ⭐ earned, 50 ⭐ refunded\n"
             "Invitations: 0 people came invited, 0 earned the bonus; 0 bonus credits given"
         )
-        assert week.startswith("Last 7 days (active users: 3):\n• 🪪 ID photo: 3 orders, 67% succeeded")
+        assert week.startswith(f"Last 7 days (active users: 3):\n{line}")
         providers = shown.split("\n\n")[3].splitlines()
         assert providers[0] == "Providers (since the bot started):"
         (picwish_line,) = [line for line in providers if line.startswith("• picwish: ")]
@@ -59,6 +60,47 @@ async def test_stats_show_users_orders_credits_stars_and_providers(make_settings
         stranger = telegram.user(user_id=1004)
         await stranger.send_text("/stats")
         await stranger.next_message("This command is for the bot's administrators.")
+
+
+async def test_an_order_is_one_confirm_and_a_free_preview_is_not_an_order(make_settings, telegram):
+    """With the local engine: a preview bought with another size (one order of two photos) and a
+    preview left (no order, its user not active). /stats and /metrics count orders by Confirm,
+    photos by how they ended, and the previews apart. Before, each job was an "order": the preview,
+    its purchase and the extra size three, the preview left a succeeded order of an active user."""
+    if not available():
+        return
+    settings = make_settings(providers__picwish__enabled=False, server__metrics_token=TOKEN)
+    async with running(settings) as bot:
+        buyer = telegram.user(user_id=1001)
+        preview = await local_preview(buyer, "Visa", "USA Visa", "White")
+        await buyer.press(preview, "Another size")
+        await buyer.next_message("Another size from the same photo")
+        await buyer.send_text("1104")
+        found = await buyer.next_message("Results for")
+        await buyer.press(found, "Small 2 Inch ·")
+        await buyer.edited(found, "background colour")
+        await buyer.press(found, "Blue")
+        summary = await buyer.edited(found, "Please check your order")
+        await buyer.press(summary, "Confirm")
+        await telegram.wait_for(lambda: len(buyer.messages("document")) == 2, 30)
+        looker = telegram.user(user_id=1002)
+        await local_preview(looker, "Visa", "USA Visa", "White")
+        await bot.runner.idle()
+        admin = telegram.user(user_id=ADMIN)
+        await admin.send_text("/stats")
+        day = (await admin.next_message("📊")).text.split("\n\n")[1]
+        assert day.startswith(
+            "Last 24 hours (active users: 1):\n• 🪪 ID photo: 1 order (2 photos): 100% made, 0 cancelled; median "
+        )
+        assert "\n  👁 2 free previews, 1 bought\n" in day
+        async with httpx.AsyncClient(base_url=bot.settings.server.public_url) as client:
+            page = await client.get("/metrics", headers={"Authorization": f"Bearer {TOKEN}"})
+        lines = page.text.splitlines()
+        for outcome, value in (("placed", 1), ("photos", 2), ("succeeded", 2), ("failed", 0), ("cancelled", 0)):
+            assert f'photobot_orders{{outcome="{outcome}",service="idphoto",window="24h"}} {value}.0' in lines
+        assert 'photobot_previews{outcome="made",service="idphoto",window="24h"} 2.0' in lines
+        assert 'photobot_previews{outcome="bought",service="idphoto",window="24h"} 1.0' in lines
+        assert 'photobot_active_users{window="24h"} 1.0' in lines
 
 
 async def test_metrics_are_off_by_default_and_need_the_bearer_token(make_settings, telegram, picwish):

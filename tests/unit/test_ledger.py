@@ -627,8 +627,8 @@ async def test_a_version_3_ledger_keeps_every_row_and_balance_after_the_payments
 
 
 async def test_business_figures_on_each_backend(repos):
-    """/stats' and /metrics' figures: users, orders per service and outcome, credits spent by
-    kind, Stars earned and refunded."""
+    """/stats' and /metrics' figures: users, orders per service and their photos by outcome (a
+    cancellation apart from the failures), credits spent by kind, Stars earned and refunded."""
     from bot.ops import stats
     from bot.storage.payments import Payments
 
@@ -639,6 +639,8 @@ async def test_business_figures_on_each_backend(repos):
     await repos.jobs.end_delivery(done.id)
     failed = await repos.jobs.create(_draft(6, user_id=2))
     await repos.jobs.settle(failed, "failed", error="invalid_image")
+    cancelled = await repos.jobs.create(_draft(6, user_id=2))  # the person's choice, not a failure
+    await repos.jobs.settle(cancelled, "cancelled")
     payments = Payments(repos.db)
     invoice = await payments.issue(2, "small", 30, 50)
     await payments.receive("charge-9", 2, invoice.payload)
@@ -646,7 +648,8 @@ async def test_business_figures_on_each_backend(repos):
     day = figures.windows["24h"]
     assert figures.users == 2 and day.active_users == 2
     idphoto = day.services["idphoto"]
-    assert (idphoto.orders, idphoto.succeeded, idphoto.failed, idphoto.success_rate) == (2, 1, 1, 0.5)
+    counted = (idphoto.orders, idphoto.photos, idphoto.succeeded, idphoto.failed, idphoto.cancelled)
+    assert counted == (3, 3, 1, 1, 1) and idphoto.success_rate == 0.5
     assert idphoto.median_seconds is not None and idphoto.median_seconds >= 0
     assert (day.free_spent, day.bought_spent, day.stars_earned, day.stars_refunded) == (6, 0, 50, 0)
 

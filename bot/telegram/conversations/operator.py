@@ -30,10 +30,14 @@ def _window(lang: str, name: str, figures: WindowFigures) -> str:
                 "stats.service",
                 service=t(lang, f"service.{service}"),
                 orders=counted.orders,
+                photos=counted.photos,
                 rate="-" if rate is None else f"{rate:.0%}",
+                cancelled=counted.cancelled,
                 median="-" if median is None else f"{median:.0f}",
             )
         )
+        if counted.previews:
+            lines.append(t(lang, "stats.previews", previews=counted.previews, bought=counted.previews_bought))
     if not figures.services:
         lines.append(t(lang, "stats.no_orders"))
     lines.append(t(lang, "stats.credits", free=figures.free_spent, bought=figures.bought_spent))
