@@ -227,7 +227,9 @@ async def running(settings: Settings, role: Role = "all") -> AsyncIterator[Wirin
             if store.shared:
                 states = ProviderStates(store)
                 tasks.append(asyncio.create_task(_keep_in_step(services, states), name="provider-state"))
-                reporting = keep_reporting(Presences(store), services.runner.owner, role, services.engine)
+                reporting = keep_reporting(
+                    Presences(store), services.runner.owner, role, services.engine, services.health
+                )
                 # Stopped last (below): the jobs this process hands back as it stops stay shown beside it.
                 presence = asyncio.create_task(reporting, name="presence")
             if takes_updates:

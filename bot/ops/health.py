@@ -11,7 +11,8 @@ are told when a provider goes down and when it is back; a job a provider accepte
 With several processes (``shared``, bot/ops/provider_state.py) a provider going down or coming back
 is recorded in the database: the workers that make the calls see it happen, the bot process that
 places orders reads it every few seconds (``take_on``, bot/main/app.py), and the admins are told once,
-by the process that recorded it. The counters (calls, errors, last success) stay each process's.
+by the process that recorded it. The counters (calls, errors, last success) are each process's;
+each reports them with its presence (bot/ops/presence.py), and /stats adds them up.
 """
 
 from __future__ import annotations

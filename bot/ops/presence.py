@@ -2,7 +2,8 @@
 
 Workers have no HTTP port to scrape, and a worker that died leaves only its jobs' leases to run out.
 So each process writes its row in ``processes`` every ``INTERVAL`` seconds (by the database's clock,
-like the leases): its role, when it started, its local engine's figures; and deletes it as it stops.
+like the leases): its role, when it started, its local engine's figures, its provider counters (the
+workers make the provider calls: /stats adds up every process's); and deletes it as it stops.
 /metrics then shows each process as up (seen within ``UP_WITHIN`` seconds) or not, how long since it
 was seen, when it started, the jobs it holds leases on, and its engine's queue and losses. A process gone without a
 word (SIGKILL, a lost machine) shows as down for an hour (``FORGOTTEN_AFTER``), then its row goes.
@@ -11,10 +12,12 @@ word (SIGKILL, a lost machine) shows as down for an hour (``FORGOTTEN_AFTER``), 
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
+from bot.ops.health import ProviderHealth
 from bot.storage.jobs import UNFINISHED
 from bot.storage.store import DATABASE_ERRORS, Row, Store
 from providers.localengine.worker import ENDINGS, EngineWorker
@@ -46,6 +49,35 @@ class EngineFigures:
 
 
 @dataclass(frozen=True)
+class ProviderCounts:
+    """A provider's calls and errors, and the wall-clock time of its last success (None: none)."""
+
+    calls: int = 0
+    errors: int = 0
+    last_success: float | None = None
+
+
+def provider_counts(health: ProviderHealth | None) -> dict[str, ProviderCounts]:
+    """This process's counters since it started, by provider."""
+    if health is None:
+        return {}
+    return {name: ProviderCounts(r.calls, r.errors, r.last_success) for name, r in health.records.items()}
+
+
+def added_up(counted: Iterable[Mapping[str, ProviderCounts]]) -> dict[str, ProviderCounts]:
+    """Several processes' counters as one, by provider: calls and errors summed, the latest success."""
+    totals: dict[str, ProviderCounts] = {}
+    for one in counted:
+        for name, counts in one.items():
+            total = totals.get(name, ProviderCounts())
+            successes = [at for at in (total.last_success, counts.last_success) if at is not None]
+            totals[name] = ProviderCounts(
+                total.calls + counts.calls, total.errors + counts.errors, max(successes) if successes else None
+            )
+    return totals
+
+
+@dataclass(frozen=True)
 class Deployment:
     """Every process seen within ``FORGOTTEN_AFTER`` seconds, by name, and the unfinished jobs under
     a live lease of a process that has no row: alive (it renews its leases) but not reporting
@@ -64,6 +96,7 @@ class Presence:
     seen_ago: float
     jobs_held: int
     engine: EngineFigures | None
+    providers: Mapping[str, ProviderCounts]
 
     @property
     def up(self) -> bool:
@@ -80,23 +113,31 @@ class Presences:
     def __init__(self, store: Store) -> None:
         self.store = store
 
-    async def report(self, name: str, role: str, engine: EngineFigures | None) -> None:
+    async def report(
+        self,
+        name: str,
+        role: str,
+        engine: EngineFigures | None,
+        providers: Mapping[str, ProviderCounts] | None = None,
+    ) -> None:
         """This process is here now, with these figures (its start: its first report, by the
         database's clock); rows not seen for ``FORGOTTEN_AFTER`` seconds go."""
         clock = self.store.clock
         endings = engine.endings if engine is not None else {}
+        counted = {key: [c.calls, c.errors, c.last_success] for key, c in (providers or {}).items()}
         await self.store.write(
             "INSERT INTO processes (name, role, started_at, seen_at, engine_pending, engine_started,"
-            f" {_ENDING_COLUMNS}) VALUES (?, ?, {clock}, {clock}, ?, ?, ?, ?)"
+            f" {_ENDING_COLUMNS}, providers) VALUES (?, ?, {clock}, {clock}, ?, ?, ?, ?, ?)"
             " ON CONFLICT (name) DO UPDATE SET seen_at = excluded.seen_at, engine_pending ="
             " excluded.engine_pending, engine_started = excluded.engine_started, engine_time_limits ="
-            " excluded.engine_time_limits, engine_crashes = excluded.engine_crashes",
+            " excluded.engine_time_limits, engine_crashes = excluded.engine_crashes, providers = excluded.providers",
             (
                 name,
                 role,
                 engine.pending if engine is not None else None,
                 engine.started if engine is not None else None,
                 *(endings.get(reason) for reason in ENDINGS),
+                json.dumps(counted),
             ),
         )
         await self.store.write(f"DELETE FROM processes WHERE seen_at < {clock} - ?", (FORGOTTEN_AFTER,))
@@ -125,10 +166,17 @@ class Presences:
                 seen_ago=max(0.0, float(row["seen_ago"])),
                 jobs_held=jobs.pop(row["name"], 0),
                 engine=_engine_of(row),
+                providers=_providers_of(row),
             )
             for row in rows
         ]
         return Deployment(processes, sum(jobs.values()))
+
+
+def _providers_of(row: Row) -> dict[str, ProviderCounts]:
+    """The row's provider counters (none from a process of before they were reported)."""
+    counted = json.loads(row["providers"]) if row["providers"] else {}
+    return {name: ProviderCounts(int(calls), int(errors), last) for name, (calls, errors, last) in counted.items()}
 
 
 def _engine_of(row: Row) -> EngineFigures | None:
@@ -140,7 +188,13 @@ def _engine_of(row: Row) -> EngineFigures | None:
 
 
 async def keep_reporting(
-    presences: Presences, name: str, role: str, engine: EngineWorker | None, *, timeout: float = WRITE_TIMEOUT
+    presences: Presences,
+    name: str,
+    role: str,
+    engine: EngineWorker | None,
+    health: ProviderHealth | None = None,
+    *,
+    timeout: float = WRITE_TIMEOUT,
 ) -> None:
     """Report this process every ``INTERVAL`` seconds until cancelled, then delete its row. A
     database that does not answer within ``timeout`` costs one report (or the row's deletion,
@@ -148,7 +202,8 @@ async def keep_reporting(
     try:
         while True:
             try:
-                await asyncio.wait_for(presences.report(name, role, engine_figures(engine)), timeout)
+                report = presences.report(name, role, engine_figures(engine), provider_counts(health))
+                await asyncio.wait_for(report, timeout)
             except DATABASE_ERRORS as err:
                 log.warning("could not report this process to the database: %s", err)
             await asyncio.sleep(INTERVAL)

@@ -9,7 +9,7 @@ from collections.abc import Callable
 import httpx
 
 from bot.main.app import running
-from bot.ops.presence import FORGOTTEN_AFTER
+from bot.ops.presence import FORGOTTEN_AFTER, Presences
 from bot.telegram.conversations.operator import PROCESSES_SHOWN
 from providers.localengine import available
 from tests.bot.flows import order_until_summary
@@ -36,6 +36,16 @@ async def _scrape_until(bot, shown: Callable[[list[str]], bool], timeout: float 
         return lines
 
     return await asyncio.wait_for(until(), timeout)
+
+
+async def _reported(bot, process: str, provider: str, calls: int) -> None:
+    """Until ``process``'s report (every few seconds) counts ``calls`` calls to ``provider``."""
+    while True:
+        deployment = await Presences(bot.db).read()
+        seen = {each.name: each for each in deployment.processes}.get(process)
+        if seen is not None and provider in seen.providers and seen.providers[provider].calls >= calls:
+            return
+        await asyncio.sleep(0.2)
 
 
 async def test_metrics_show_each_process_its_jobs_and_engine_and_a_process_gone_silent(
@@ -73,6 +83,14 @@ async def test_metrics_show_each_process_its_jobs_and_engine_and_a_process_gone_
             picwish.release()
             await user.next_message(kind="document", timeout=15)
             await worker.runner.idle()
+            # The worker made the PicWish calls; /stats adds up every process's counters (the bot
+            # process alone made none, and showed "0 calls, last success never").
+            await asyncio.wait_for(_reported(bot, worker.runner.owner, "picwish", picwish.queries + 1), 30)
+            await admin.send_text("/stats")
+            shown = (await admin.next_message("📊")).text
+            assert "\n\nProviders (every process, each since it started):\n" in shown
+            (line,) = [line for line in shown.splitlines() if line.startswith("• picwish: ")]
+            assert line.startswith(f"• picwish: {picwish.queries + 1} calls, 0% errors, last success 20")
         # The worker stopped and said so: it is not shown.
         lines = await _scrape(bot)
         assert not any(worker.runner.owner in line for line in lines)

@@ -47,12 +47,20 @@ def _window(lang: str, name: str, figures: WindowFigures) -> str:
     return "\n".join(lines)
 
 
-def _providers(context: Context, lang: str) -> str:
+def _providers(context: Context, lang: str, deployment: Deployment | None) -> str:
+    """Each provider's calls, errors and last success: this process's since it started, or where
+    several processes share the database (``deployment``), every process's added up (the workers
+    make the calls: the bot process alone showed none). Its state and uses left are the shared ones."""
     wiring = context.wiring
     health, down = wiring.health, wiring.health.down()
-    lines = [t(lang, "stats.providers")]
-    for name in sorted(set(wiring.providers) | set(health.records)):
-        record = health.record_of(name)
+    if deployment is None:
+        counted, heading = presence.provider_counts(health), "stats.providers"
+    else:
+        counted = presence.added_up(seen.providers for seen in deployment.processes)
+        heading = "stats.providers_all"
+    lines = [t(lang, heading)]
+    for name in sorted(set(wiring.providers) | set(health.records) | set(counted)):
+        record = counted.get(name, presence.ProviderCounts())
         errors = f"{record.errors / record.calls:.0%}" if record.calls else "-"
         last = (
             datetime.fromtimestamp(record.last_success, UTC).strftime("%Y-%m-%d %H:%M UTC")
@@ -63,7 +71,7 @@ def _providers(context: Context, lang: str) -> str:
         if name in wiring.accounts.uses:
             line += t(lang, "stats.uses", uses=wiring.accounts.uses[name])
         if name in down:
-            line += t(lang, "stats.down", problem=t(lang, f"stats.problem_{record.problem}"))
+            line += t(lang, "stats.down", problem=t(lang, f"stats.problem_{health.record_of(name).problem}"))
         lines.append(line)
     return "\n".join(lines)
 
@@ -113,7 +121,8 @@ async def show_stats(update: Update, context: Context) -> None:
     figures = await stats.business(context.wiring.db)
     parts = [t(lang, "stats.users", users=figures.users)]
     parts += [_window(lang, name, shown) for name, shown in figures.windows.items()]
-    parts.append(_providers(context, lang))
-    if context.wiring.db.shared:
-        parts.append(_processes(lang, await Presences(context.wiring.db).read()))
+    deployment = await Presences(context.wiring.db).read() if context.wiring.db.shared else None
+    parts.append(_providers(context, lang, deployment))
+    if deployment is not None:
+        parts.append(_processes(lang, deployment))
     await message_of(update).reply_text("\n\n".join(parts))
