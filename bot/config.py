@@ -11,11 +11,11 @@ import os
 import re
 import ssl
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar, Literal
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal
 from urllib.parse import unquote, urlsplit
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from providers import yamltext
 
@@ -39,6 +39,31 @@ def _long_secret(value: str) -> str:
     return value
 
 
+def _http_url(value: str) -> str:
+    """An http:// or https:// URL with a host, checked at load: a URL without its scheme
+    (``api.telegram.org/bot``) was taken, and failed only at start, in the HTTP client, whose error
+    quoted the whole request URL (the bot token in it). The value is not repeated in the message:
+    a proxy's URL may hold a password."""
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.hostname or any(c.isspace() for c in value):
+        raise ValueError("must be an http:// or https:// URL with a host name, such as https://example.com/path")
+    try:
+        parts.port  # noqa: B018 (raises for a port that is not a number in range)
+    except ValueError:
+        raise ValueError("has a port that is not a number from 0 to 65535") from None
+    return value
+
+
+def _http_url_or_empty(value: str) -> str:
+    return _http_url(value) if value else value
+
+
+#: A URL setting the bot connects to (or gives out): checked at load.
+HttpUrl = Annotated[str, AfterValidator(_http_url)]
+#: The same, for a setting that may be left empty.
+OptionalHttpUrl = Annotated[str, AfterValidator(_http_url_or_empty)]
+
+
 class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -52,8 +77,8 @@ class _ProviderSection(_Section):
 
 class TelegramSettings(_Section):
     token: str = ""
-    base_url: str = "https://api.telegram.org/bot"
-    base_file_url: str = "https://api.telegram.org/file/bot"
+    base_url: HttpUrl = "https://api.telegram.org/bot"
+    base_file_url: HttpUrl = "https://api.telegram.org/file/bot"
     admin_ids: tuple[int, ...] = ()
     #: Long polling is the default; "webhook" receives updates at {server.public_url}/telegram/<secret>.
     mode: str = Field(default="polling", pattern="^(polling|webhook)$")
@@ -100,9 +125,7 @@ class ServerSettings(_Section):
     @field_validator("public_url")
     @classmethod
     def _strip_slash(cls, value: str) -> str:
-        if value and not value.startswith(("http://", "https://")):
-            raise ValueError("must start with http:// or https://")
-        return value.rstrip("/")
+        return _http_url_or_empty(value).rstrip("/")
 
 
 class DatabaseSettings(_Section):
@@ -267,7 +290,7 @@ class PicwishSettings(_ProviderSection):
     #: None (the default) means "enabled when an api_key is set".
     enabled: bool | None = None
     api_key: str = ""
-    base_url: str = "https://techsz.aoscdn.com/api/tasks/visual/external"
+    base_url: HttpUrl = "https://techsz.aoscdn.com/api/tasks/visual/external"
     poll_interval: float = Field(default=1.0, gt=0)
     #: The document: "total polling time should not exceed 5 minutes".
     deadline: float = Field(default=300.0, gt=0)
@@ -300,12 +323,12 @@ class AnimeStyle(_Section):
 class QQAnimeSettings(_ProviderSection):
     #: The API needs no key, so it is off until switched on.
     enabled: bool = False
-    url: str = "https://ai.tu.qq.com/trpc.shadow_cv.ai_processor_cgi.AIProcessorCgi/Process"
+    url: HttpUrl = "https://ai.tu.qq.com/trpc.shadow_cv.ai_processor_cgi.AIProcessorCgi/Process"
     #: The default style's busiId.
     busi_id: str = "ai_painting_anime_entry"
     styles: tuple[AnimeStyle, ...] = ()
     #: An HTTP(S) proxy; the API answers 2119 outside mainland China.
-    proxy: str = ""
+    proxy: OptionalHttpUrl = ""
     request_timeout: float = Field(default=90.0, gt=0)
     #: Backoff base (seconds) between retries of a 2111 VOLUMN_LIMIT answer.
     retry_backoff: float = Field(default=2.0, ge=0)
@@ -337,7 +360,7 @@ class HiliPrices(_Section):
 class HiliSettings(_ProviderSection):
     #: None (the default) means "enabled when third_code and secret_key are set".
     enabled: bool | None = None
-    base_url: str = "http://sdkphoto.fangtangtv.com"
+    base_url: HttpUrl = "http://sdkphoto.fangtangtv.com"
     third_code: str = ""
     secret_key: str = ""
     poll_interval: float = Field(default=2.0, gt=0)
@@ -393,7 +416,7 @@ class MagicTigerStatus(_Section):
 class MagicTigerSettings(_ProviderSection):
     #: None (the default) means "enabled when api_token is set".
     enabled: bool | None = None
-    base_url: str = ""
+    base_url: OptionalHttpUrl = ""
     api_token: str = ""
     #: The header that carries api_token on every request.
     auth_header: str = "token"
@@ -439,7 +462,7 @@ class PortraitTemplate(_Section):
 class WanxingSettings(_ProviderSection):
     #: None (the default) means "enabled when app_code, or app_key and app_secret, are set".
     enabled: bool | None = None
-    base_url: str = "https://swapface-api.segapi.com"
+    base_url: HttpUrl = "https://swapface-api.segapi.com"
     #: Alibaba Cloud API Gateway: AppKey + AppSecret (signed requests) or an AppCode.
     app_key: str = ""
     app_secret: str = ""

@@ -308,6 +308,43 @@ def test_run_warns_about_plain_http_in_its_log(tmp_path):
     )
 
 
+@pytest.mark.parametrize(
+    ("raw", "key"),
+    [
+        ({"telegram": {"base_url": "api.telegram.org/bot"}}, "telegram.base_url"),
+        ({"telegram": {"base_file_url": "ftp://api.telegram.org/file/bot"}}, "telegram.base_file_url"),
+        ({"telegram": {"base_url": ""}}, "telegram.base_url"),
+        ({"server": {"public_url": "https://"}}, "server.public_url"),
+        ({"providers": {"picwish": {"base_url": "techsz.aoscdn.com/api"}}}, "providers.picwish.base_url"),
+        ({"providers": {"hili": {"base_url": "http://sdk photo.example"}}}, "providers.hili.base_url"),
+        ({"providers": {"magictiger": {"base_url": "https://mt.example:http/api"}}}, "providers.magictiger.base_url"),
+        ({"providers": {"wanxing": {"base_url": "swapface-api.segapi.com"}}}, "providers.wanxing.base_url"),
+        ({"providers": {"qq_anime": {"url": "/trpc.shadow_cv"}}}, "providers.qq_anime.url"),
+        ({"providers": {"qq_anime": {"proxy": "me:secret-pw@proxy.example:3128"}}}, "providers.qq_anime.proxy"),
+    ],
+)
+def test_a_url_setting_without_its_scheme_or_host_is_refused_at_load(raw, key):
+    """Taken before, it failed only at start (`check` said config OK), in the HTTP client, whose
+    error quoted the whole URL: for telegram.base_url, the bot token with it."""
+    with pytest.raises(ConfigError) as caught:
+        parse_settings(raw, env={})
+    assert (
+        str(caught.value).startswith(f"{key}: must be an http:// or https:// URL with a host name")
+        or str(caught.value) == f"{key}: has a port that is not a number from 0 to 65535"
+    )
+    assert "secret-pw" not in str(caught.value)
+
+
+def test_url_settings_that_are_fine_are_kept():
+    raw = {
+        "telegram": {"base_url": "http://127.0.0.1:8081/bot", "base_file_url": "https://tg.example/file/bot"},
+        "providers": {"qq_anime": {"proxy": "http://me:pw@proxy.example:3128"}, "magictiger": {"base_url": ""}},
+    }
+    settings = parse_settings(raw, env={})
+    assert settings.telegram.base_url == "http://127.0.0.1:8081/bot"
+    assert settings.providers.qq_anime.proxy == "http://me:pw@proxy.example:3128"
+
+
 def test_a_wanxing_deadline_shorter_than_its_timeout_is_refused():
     """玩星 may finish a task until its ``timeout`` and charge for it: a job refunded earlier would
     throw away a result that is paid for."""

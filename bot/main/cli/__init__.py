@@ -86,7 +86,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         settings = load_settings(args.config)
     except ConfigError as err:
-        server.report(str(err).splitlines())
+        server.report(str(err).splitlines(), ())  # no settings yet: any URL's password is still hidden
         return 2
     return server.check(settings) if args.command == "check" else server.run(settings, args.role)
 

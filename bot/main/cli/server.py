@@ -6,7 +6,7 @@ import asyncio
 import logging
 import signal
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 from bot.config import Settings
 from bot.roles import Role
@@ -77,11 +77,17 @@ def _fix(problem: str) -> str:
     return f"see {key.rsplit('.', 1)[-1]} in config.example.yaml for what it takes"
 
 
-def report(problems: list[str]) -> None:
-    """Every problem on its own line, each with how to fix it."""
+def report(problems: list[str], secrets: Iterable[str]) -> None:
+    """Every problem on its own line, each with how to fix it. Redacted as the log is (bot/ops/logs.py):
+    a problem may quote a driver's or an HTTP client's error, and those quote URLs (the bot token is
+    in every Bot API URL, a password in database.url), so ``secrets`` are hidden and so is any URL's
+    password."""
+    from bot.ops.logs import RedactSecrets
+
+    redactor = RedactSecrets(secrets)
     for problem in problems:
-        print(f"error: {problem}", file=sys.stderr)
-        print(f"  fix: {_fix(problem)}", file=sys.stderr)
+        print(f"error: {redactor.redact(problem)}", file=sys.stderr)
+        print(f"  fix: {redactor.redact(_fix(problem))}", file=sys.stderr)
 
 
 def check(settings: Settings) -> int:
@@ -123,7 +129,7 @@ def check(settings: Settings) -> int:
     else:
         print(f"database: SQLite at {settings.database.path}")
     if problems:
-        report(problems)
+        report(problems, settings.secrets())
         return 1
     print("config OK")
     return 0
@@ -177,10 +183,10 @@ def run(settings: Settings, role: Role = "all") -> int:
         log.warning("%s", warning)
     _return_freed_memory()
     if not settings.telegram.token:
-        report(["telegram.token: not set"])
+        report(["telegram.token: not set"], ())
         return 1
     if role != "all" and not settings.database.url:
-        report([f"--role {role}: needs database.url (PostgreSQL); SQLite serves one process only"])
+        report([f"--role {role}: needs database.url (PostgreSQL); SQLite serves one process only"], ())
         return 1
 
     async def main() -> bool:
@@ -196,12 +202,13 @@ def run(settings: Settings, role: Role = "all") -> int:
         with asyncio.Runner(loop_factory=_event_loop_factory()) as runner:
             stopped = runner.run(main())
     except InvalidToken:
-        report(["telegram.token: Telegram refused this bot token"])
+        report(["telegram.token: Telegram refused this bot token"], settings.secrets())
         return 1
     except NetworkError as err:
-        report([f"telegram.base_url: cannot reach Telegram: {err}"])
+        report([f"telegram.base_url: cannot reach Telegram: {err}"], settings.secrets())
         return 1
     except OSError as err:
-        report([f"server.port: cannot start the web server on {settings.server.host}:{settings.server.port}: {err}"])
+        where = f"{settings.server.host}:{settings.server.port}"
+        report([f"server.port: cannot start the web server on {where}: {err}"], settings.secrets())
         return 1
     return 0 if stopped else 1
