@@ -24,6 +24,10 @@ if TYPE_CHECKING:
 
 ENV_CONFIG_PATH = "PHOTOBOT_CONFIG"
 ENV_TOKEN = "TELEGRAM_BOT_TOKEN"
+#: Telegram's own Bot API servers (telegram.base_url's default), and the ports at which they
+#: deliver webhook updates (https only): https://core.telegram.org/bots/api#setwebhook.
+TELEGRAM_API_HOST = "api.telegram.org"
+WEBHOOK_PORTS = (443, 80, 88, 8443)
 #: A configured signing secret shorter than this could be guessed offline from one signed link.
 MIN_SECRET_LENGTH = 32
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
@@ -567,8 +571,19 @@ class Settings(_Section):
 
     @model_validator(mode="after")
     def _webhook_needs_public_url(self) -> Settings:
-        if self.telegram.mode == "webhook" and not self.server.public_url:
+        if self.telegram.mode != "webhook":
+            return self
+        if not self.server.public_url:
             raise ValueError("telegram.mode: webhook needs server.public_url")
+        # Telegram's own servers set a webhook only at https, on one of these ports (a local Bot
+        # API server, https://github.com/tdlib/telegram-bot-api, takes http and any port).
+        if urlsplit(self.telegram.base_url).hostname == TELEGRAM_API_HOST:
+            public = urlsplit(self.server.public_url)
+            if public.scheme != "https" or (public.port or 443) not in WEBHOOK_PORTS:
+                raise ValueError(
+                    "server.public_url: Telegram sends webhook updates (telegram.mode: webhook) only to an"
+                    " https:// address on port 443, 80, 88 or 8443; use such an address, or telegram.mode: polling"
+                )
         return self
 
     @model_validator(mode="after")
@@ -685,7 +700,8 @@ def _describe(error: ValidationError) -> str:
     for item in error.errors():
         key = ".".join(str(part) for part in item["loc"])
         msg = "unknown key" if item["type"] == "extra_forbidden" else item["msg"].removeprefix("Value error, ")
-        lines.append(f"{key}: {msg}")
+        # A check of the whole config (a model validator) names its keys in its message.
+        lines.append(f"{key}: {msg}" if key else msg)
     return "\n".join(lines)
 
 

@@ -70,6 +70,32 @@ def test_bad_keys_are_named(raw, message):
         parse_settings(raw, env={})
 
 
+@pytest.mark.parametrize(
+    "public_url", ["http://photobot.example.com", "https://photobot.example.com:8080", "http://photobot.example:443"]
+)
+def test_a_webhook_telegram_would_refuse_is_refused_at_load(public_url):
+    """Telegram's own servers set a webhook only at https, on port 443, 80, 88 or 8443: such an
+    address passed `check`, and `run` then failed with "cannot reach Telegram"."""
+    with pytest.raises(ConfigError) as caught:
+        parse_settings({"telegram": {"mode": "webhook"}, "server": {"public_url": public_url}}, env={})
+    assert str(caught.value) == (
+        "server.public_url: Telegram sends webhook updates (telegram.mode: webhook) only to an https:// address"
+        " on port 443, 80, 88 or 8443; use such an address, or telegram.mode: polling"
+    )
+
+
+def test_a_webhook_telegram_takes_is_kept():
+    for public_url in ("https://bot.example", "https://bot.example:8443/photobot", "https://bot.example:88"):
+        raw = {"telegram": {"mode": "webhook"}, "server": {"public_url": public_url}}
+        assert parse_settings(raw, env={}).server.public_url == public_url
+    # A local Bot API server (github.com/tdlib/telegram-bot-api) takes http, and any port.
+    raw = {
+        "telegram": {"mode": "webhook", "base_url": "http://127.0.0.1:8081/bot"},
+        "server": {"public_url": "http://10.0.0.5:8080"},
+    }
+    assert parse_settings(raw, env={}).server.public_url == "http://10.0.0.5:8080"
+
+
 def test_config_path_from_environment(tmp_path):
     path = tmp_path / "c.yaml"
     path.write_text("credits:\n  daily_free: 7\n")

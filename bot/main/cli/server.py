@@ -52,6 +52,10 @@ _FIXES = {
         "check this machine's internet connection and DNS (or telegram.base_url, if you run your own Bot API server)"
     ),
     "server.port": "another program holds the port: choose a free server.port, or the right server.host",
+    "webhook": (
+        "set server.public_url to an https:// address on port 443, 80, 88 or 8443 at which Telegram reaches"
+        " this machine's server.port (with a certificate Telegram trusts), or use telegram.mode: polling"
+    ),
     "database.url": (
         "check the host, port, database name, user and password in database.url, and that the PostgreSQL"
         " server runs and accepts connections from this machine"
@@ -63,6 +67,10 @@ _FIXES = {
 
 def _fix(problem: str) -> str:
     key, _, message = problem.partition(": ")
+    if key == "server.public_url" and "webhook" in message:
+        return _FIXES["webhook"]
+    if key == "telegram.base_url" and message.startswith("Telegram refused"):
+        return "check telegram.base_url: Telegram's own (https://api.telegram.org/bot), or your Bot API server's"
     if key in _FIXES:
         return _FIXES[key]
     if key.startswith("--role "):
@@ -162,6 +170,14 @@ async def _reach_postgres(url: str) -> str:
     return ""
 
 
+def _refused(settings: Settings, message: str) -> str:
+    """A request at start that Telegram answered and refused: setting the webhook (an address it
+    will not send to, or cannot reach), or another call (a local Bot API server's own refusal)."""
+    if settings.telegram.mode == "webhook" and "webhook" in message.lower():
+        return f"server.public_url: Telegram refused to send updates to {settings.server.public_url}: {message}"
+    return f"telegram.base_url: Telegram refused a request as the bot started: {message}"
+
+
 def _event_loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
     """uvloop where it is installed (Linux and macOS): the bot spends most of its time on
     sockets, and uvloop's event loop makes each request several times cheaper."""
@@ -196,13 +212,16 @@ def run(settings: Settings, role: Role = "all") -> int:
             loop.add_signal_handler(sig, stop.set)
         return await run_until_stopped(settings, stop, role)
 
-    from telegram.error import InvalidToken, NetworkError
+    from telegram.error import BadRequest, InvalidToken, NetworkError
 
     try:
         with asyncio.Runner(loop_factory=_event_loop_factory()) as runner:
             stopped = runner.run(main())
     except InvalidToken:
         report(["telegram.token: Telegram refused this bot token"], settings.secrets())
+        return 1
+    except BadRequest as err:  # a NetworkError to python-telegram-bot, but Telegram did answer
+        report([_refused(settings, err.message)], settings.secrets())
         return 1
     except NetworkError as err:
         report([f"telegram.base_url: cannot reach Telegram: {err}"], settings.secrets())
