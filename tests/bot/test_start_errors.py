@@ -55,3 +55,54 @@ async def test_a_webhook_telegram_refuses_is_reported_as_refused_not_as_unreacha
         " this machine's server.port (with a certificate Telegram trusts), or use telegram.mode: polling",
     ]
     assert "cannot reach" not in stderr and telegram.token not in stderr
+
+
+def _postgres_config(tmp_path: Path, url: str) -> Path:
+    config = tmp_path / "config.yaml"
+    config.write_text(
+        "telegram: {token: '123456789:AAFakeSecretTokenValue_abcdefghijklmn'}\n"
+        f"server: {{host: 127.0.0.1, port: {free_port()}}}\n"
+        f"database: {{url: '{url}'}}\n"
+        "providers: {local: {enabled: false}}\n"
+    )
+    return config
+
+
+DATABASE_FIX = (
+    "  fix: check the host, port, database name, user and password in database.url, and that the PostgreSQL"
+    " server runs and accepts connections from this machine"
+)
+
+
+async def test_a_postgresql_server_that_refuses_the_connection_is_named_as_database_url(tmp_path):
+    """A refused connection is an OSError: `run` reported it as the web server's port, held by
+    another program (`check` named database.url)."""
+    url = f"postgresql://photobot:Sup3rS3cretPassw0rd@127.0.0.1:{free_port()}/photobot"
+    code, lines, stderr = await _run(_postgres_config(tmp_path, url), tmp_path)
+    assert code == 1
+    assert lines == [
+        "error: database.url: cannot connect: ConnectionRefusedError: [Errno 111] Connection refused",
+        DATABASE_FIX,
+    ]
+    assert "server.port" not in stderr and "Sup3rS3cretPassw0rd" not in stderr
+
+
+async def test_a_database_that_does_not_exist_is_named_as_database_url_without_a_traceback(tmp_path):
+    """It was a raw InvalidCatalogNameError traceback."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    from tests.conftest import POSTGRES_URL, postgres_schema
+
+    await postgres_schema()  # skips without a PostgreSQL server
+    parts = urlsplit(POSTGRES_URL)
+    user = parts.username or "postgres"
+    netloc = f"{user}:Sup3rS3cretPassw0rd@{parts.hostname}:{parts.port or 5432}"
+    url = urlunsplit((parts.scheme, netloc, "/photobot_no_such_database", "", ""))
+    code, lines, stderr = await _run(_postgres_config(tmp_path, url), tmp_path)
+    assert code == 1
+    assert lines == [
+        'error: database.url: cannot connect: InvalidCatalogNameError: database "photobot_no_such_database"'
+        " does not exist",
+        DATABASE_FIX,
+    ]
+    assert "Traceback" not in stderr and "Sup3rS3cretPassw0rd" not in stderr

@@ -160,12 +160,13 @@ def _plain_http(key: str) -> str:
 
 async def _reach_postgres(url: str) -> str:
     """Connect (creating or migrating the schema, as ``run`` would); what went wrong, or ""."""
+    from bot.storage.opening import cannot_connect
     from bot.storage.postgres import PostgresStore
 
     try:
         store = await asyncio.wait_for(PostgresStore.open(url, max_size=1), timeout=15)
     except Exception as err:  # noqa: BLE001 (whatever the driver raises, the operator reads it)
-        return f"cannot connect: {type(err).__name__}: {err}"
+        return cannot_connect(err)
     await store.close()
     return ""
 
@@ -214,9 +215,14 @@ def run(settings: Settings, role: Role = "all") -> int:
 
     from telegram.error import BadRequest, InvalidToken, NetworkError
 
+    from bot.storage.opening import DatabaseUnavailable
+
     try:
         with asyncio.Runner(loop_factory=_event_loop_factory()) as runner:
             stopped = runner.run(main())
+    except DatabaseUnavailable as err:  # before OSError: a refused connection is one
+        report([f"database.url: {err}"], settings.secrets())
+        return 1
     except InvalidToken:
         report(["telegram.token: Telegram refused this bot token"], settings.secrets())
         return 1
