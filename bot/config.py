@@ -83,7 +83,8 @@ class TelegramSettings(_Section):
     token: str = ""
     base_url: HttpUrl = "https://api.telegram.org/bot"
     base_file_url: HttpUrl = "https://api.telegram.org/file/bot"
-    admin_ids: tuple[int, ...] = ()
+    #: Telegram user ids: a list, or one text of ids separated by commas (``${PHOTOBOT_ADMIN_IDS}``).
+    admin_ids: tuple[Annotated[int, Field(gt=0)], ...] = ()
     #: Long polling is the default; "webhook" receives updates at {server.public_url}/telegram/<secret>.
     mode: str = Field(default="polling", pattern="^(polling|webhook)$")
     #: Secret for the webhook path and Telegram's X-Telegram-Bot-Api-Secret-Token; derived when empty.
@@ -104,6 +105,22 @@ class TelegramSettings(_Section):
     def _long_enough(cls, value: str) -> str:
         # The path secret is derived from it: whoever guesses it can post forged updates (/grant).
         return _long_secret(value)
+
+    @field_validator("admin_ids", mode="before")
+    @classmethod
+    def _ids_from_text(cls, value: Any) -> Any:
+        """From the environment the ids come as one text: ``123456789,987654321`` (or one id,
+        which YAML reads as a number; or nothing)."""
+        if value is None:
+            return ()
+        if isinstance(value, int) and not isinstance(value, bool):
+            return (value,)
+        if isinstance(value, str):
+            try:
+                return tuple(int(part) for part in re.split(r"[\s,]+", value) if part)
+            except ValueError:
+                raise ValueError("must be Telegram user ids separated by commas, such as 123456789,987654321") from None
+        return value
 
 
 class ServerSettings(_Section):

@@ -287,6 +287,24 @@ def test_run_keeps_the_bot_token_out_of_its_error_when_telegram_cannot_be_reache
     assert token not in run.stderr and token.split(":")[1] not in run.stderr
 
 
+def test_check_warns_when_payments_are_on_and_nobody_is_an_admin(tmp_path, capsys, monkeypatch):
+    """Questions from /paysupport and the operator's alerts go to the admins alone, and only they can /refund."""
+    monkeypatch.delenv("TELEGRAM_BOT_TOKEN", raising=False)
+    config = tmp_path / "c.yaml"
+    shop = "payments:\n  packs: [{id: small, credits: 30, stars: 50}]\nproviders:\n  local: {enabled: false}\n"
+    config.write_text("telegram:\n  token: '1:abc'\n" + shop)
+    code, out, err = _run(capsys, "check", "--config", str(config))
+    assert code == 0 and out.endswith("config OK\n")
+    assert err.splitlines() == [
+        "warning: telegram.admin_ids: empty while payments.packs sells credits: buyers' /paysupport questions and"
+        " the operator alerts reach nobody, and nobody can /refund; set PHOTOBOT_ADMIN_IDS (or telegram.admin_ids)"
+        " to your Telegram user id"
+    ]
+    config.write_text("telegram:\n  token: '1:abc'\n  admin_ids: [123456789]\n" + shop)
+    code, out, err = _run(capsys, "check", "--config", str(config))
+    assert code == 0 and err == ""
+
+
 def test_the_installed_command_runs(tmp_path):
     """The entry point an operator types (python -m bot runs the same console script, ``run``)."""
     result = subprocess.run(

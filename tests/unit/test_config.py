@@ -48,6 +48,22 @@ def test_environment_references_and_token_override():
     assert overridden.telegram.token == "from-env"
 
 
+def test_the_shipped_config_takes_the_admins_from_the_environment():
+    """Docker and compose users run the image's config.example.yaml: admin_ids was a plain [] there."""
+    example = ROOT / "config.example.yaml"
+    assert load_settings(example, env={"PHOTOBOT_ADMIN_IDS": "123456789, 987654321"}).telegram.admin_ids == (
+        123456789,
+        987654321,
+    )
+    assert load_settings(example, env={"PHOTOBOT_ADMIN_IDS": "123456789"}).telegram.admin_ids == (123456789,)
+    assert load_settings(example, env={}).telegram.admin_ids == ()
+    with pytest.raises(ConfigError) as caught:
+        load_settings(example, env={"PHOTOBOT_ADMIN_IDS": "123456789;@operator"})
+    assert str(caught.value) == (
+        "telegram.admin_ids: must be Telegram user ids separated by commas, such as 123456789,987654321"
+    )
+
+
 def test_missing_environment_variable_names_the_key():
     with pytest.raises(ConfigError, match=r"providers.picwish.api_key: environment variable NOPE is not set"):
         parse_settings({"providers": {"picwish": {"api_key": "${NOPE}"}}}, env={})

@@ -25,6 +25,15 @@ FULL_CUTOUT_FOR_ANOTHER_PROCESSOR = (
     " PHOTOBOT_MODELS where the models folder is read-only) to store the float16 form"
 )
 
+#: Payments on and nobody to answer for them (telegram.admin_ids empty). A warning, not a refusal:
+#: a bot that sells Stars while being tried out is fine, and an upgrade must not stop a running
+#: one; its users are told the truth either way (no "the operator has been told").
+NO_ADMINS_FOR_PAYMENTS = (
+    "telegram.admin_ids: empty while payments.packs sells credits: buyers' /paysupport questions and the"
+    " operator alerts reach nobody, and nobody can /refund; set PHOTOBOT_ADMIN_IDS (or telegram.admin_ids)"
+    " to your Telegram user id"
+)
+
 #: The size from which every allocation of the bot's gets a mapping of its own (see _return_freed_memory).
 MMAP_THRESHOLD_BYTES = 4 * 1024 * 1024
 
@@ -124,9 +133,7 @@ def check(settings: Settings) -> int:
     print("services:")
     for name in registry.BY_NAME:
         print(f"  {name}: " + (f"served by {services[name]}" if name in services else "not available"))
-    for key in settings.plain_http_urls():
-        print(f"warning: {_plain_http(key)}", file=sys.stderr)
-    for warning in _cutout_warnings(settings):
+    for warning in _warnings(settings):
         print(f"warning: {warning}", file=sys.stderr)
     if settings.database.url:
         reached = asyncio.run(_reach_postgres(settings.database.url))
@@ -141,6 +148,14 @@ def check(settings: Settings) -> int:
         return 1
     print("config OK")
     return 0
+
+
+def _warnings(settings: Settings) -> list[str]:
+    """What the operator should know before the bot runs: ``check`` prints it, ``run`` logs it."""
+    found = [_plain_http(key) for key in settings.plain_http_urls()]
+    if settings.payments.enabled and not settings.telegram.admin_ids:
+        found.append(NO_ADMINS_FOR_PAYMENTS)
+    return found + _cutout_warnings(settings)
 
 
 def _cutout_warnings(settings: Settings) -> list[str]:
@@ -194,9 +209,7 @@ def run(settings: Settings, role: Role = "all") -> int:
     from bot.ops.logs import configure_logging
 
     configure_logging(settings.log_level, settings.secrets())
-    for key in settings.plain_http_urls():  # in the log too, not only from `check`
-        log.warning("%s", _plain_http(key))
-    for warning in _cutout_warnings(settings):
+    for warning in _warnings(settings):  # in the log too, not only from `check`
         log.warning("%s", warning)
     _return_freed_memory()
     if not settings.telegram.token:
