@@ -120,6 +120,9 @@ class Metrics:
         self._processes(deployment.processes if deployment is not None else ())
         self.jobs_unreported.set(deployment.jobs_unreported if deployment is not None else 0)
         self.users.set(figures.users)
+        # Only the services with orders in a window are in its figures: one whose last order left
+        # the window must leave the page, not keep its old counts until a restart.
+        self.orders.clear()
         for window, shown in figures.windows.items():
             self.active_users.labels(window).set(shown.active_users)
             for service, counted in shown.services.items():
