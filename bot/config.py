@@ -37,6 +37,10 @@ class ConfigError(Exception):
     """The configuration cannot be used; the message names the key, one problem per line."""
 
 
+class ConfigUnreadable(ConfigError):
+    """There is no configuration to check: no path given, or the file cannot be read."""
+
+
 def _long_secret(value: str) -> str:
     if value and len(value) < MIN_SECRET_LENGTH:
         raise ValueError(f"must be at least {MIN_SECRET_LENGTH} characters (or empty: derived from the bot token)")
@@ -744,13 +748,30 @@ def load_settings(path: str | os.PathLike[str] | None = None, env: dict[str, str
     env = dict(os.environ) if env is None else env
     path = path or env.get(ENV_CONFIG_PATH)
     if not path:
-        raise ConfigError(f"no config file: pass --config or set {ENV_CONFIG_PATH}")
+        raise ConfigUnreadable(f"no config file: pass --config or set {ENV_CONFIG_PATH}")
     try:
         text = Path(path).read_text(encoding="utf-8")
     except OSError as err:
-        raise ConfigError(f"cannot read config file {path}: {err.strerror}") from None
+        raise ConfigUnreadable(f"cannot read config file {path}: {err.strerror}") from None
+    except UnicodeDecodeError:
+        raise ConfigUnreadable(f"cannot read config file {path}: it is not UTF-8 text") from None
     try:
         raw = yamltext.parse(text)
     except yaml.YAMLError as err:
-        raise ConfigError(f"{path} is not valid YAML: {err}") from None
+        raise ConfigError(_yaml_problem(str(path), err)) from None
     return parse_settings(raw, env)
+
+
+def _yaml_problem(path: str, err: yaml.YAMLError) -> str:
+    """One line: the file, where and what. PyYAML's own text spans lines, calls the file
+    "<unicode string>" and may quote the line itself (a key in it)."""
+
+    def at(mark: Any) -> str:
+        return f"line {mark.line + 1}, column {mark.column + 1}"
+
+    if not isinstance(err, yaml.MarkedYAMLError) or err.problem_mark is None:
+        return f"{path} is not valid YAML"
+    found = f"{path} is not valid YAML at {at(err.problem_mark)}: {err.problem}"
+    if err.context and err.context_mark is not None:
+        found += f" ({err.context} at {at(err.context_mark)})"
+    return found

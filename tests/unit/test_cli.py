@@ -214,7 +214,7 @@ def test_check_prints_each_error_on_its_own_line_with_its_fix(tmp_path, capsys, 
     ]
     config.write_text("telegram:\n  tokn: x\ncredits:\n  daily_free: -1\n")
     code, out, err = _run(capsys, "check", "--config", str(config))
-    assert code == 2 and out == ""
+    assert code == 1 and out == ""  # README: 1 for problems, 2 only when the file cannot be read
     assert err.splitlines() == [
         "error: telegram.tokn: unknown key",
         "  fix: check its spelling against config.example.yaml, or remove it",
@@ -303,6 +303,25 @@ def test_check_warns_when_payments_are_on_and_nobody_is_an_admin(tmp_path, capsy
     config.write_text("telegram:\n  token: '1:abc'\n  admin_ids: [123456789]\n" + shop)
     code, out, err = _run(capsys, "check", "--config", str(config))
     assert code == 0 and err == ""
+
+
+def test_a_yaml_syntax_error_is_one_error_naming_the_file_line_and_column(tmp_path, capsys, monkeypatch):
+    """PyYAML's text was split into several `error:` lines, each with a nonsense `fix:`, and named
+    "<unicode string>" instead of the file."""
+    monkeypatch.delenv("TELEGRAM_BOT_TOKEN", raising=False)
+    config = tmp_path / "c.yaml"
+    config.write_text(
+        "telegram:\n  token: '1:abc'\nproviders:\n  picwish:\n"
+        '    api_key: "sk_live_SuperSecretKey\n    deadline: 300\n'
+    )
+    code, out, err = _run(capsys, "check", "--config", str(config))
+    assert code == 1 and out == ""
+    assert err.splitlines() == [
+        f"error: {config} is not valid YAML at line 7, column 1: found unexpected end of stream"
+        " (while scanning a quoted scalar at line 5, column 14)",
+        "  fix: correct the YAML there (an unclosed quote, a tab, or a key indented differently from its neighbours)",
+    ]
+    assert "sk_live" not in err  # the line itself is not quoted
 
 
 def test_the_installed_command_runs(tmp_path):

@@ -141,8 +141,9 @@ def test_check_reports_services_and_exit_codes(tmp_path, capsys, monkeypatch):
 
     bad = tmp_path / "bad.yaml"
     bad.write_text("server:\n  port: many\n")
-    assert main(["check", "--config", str(bad)]) == 2
+    assert main(["check", "--config", str(bad)]) == 1  # a problem like any other (README); 2: no file to read
     assert "server.port" in capsys.readouterr().err
+    assert main(["check", "--config", str(tmp_path / "missing.yaml")]) == 2
 
 
 def test_shipped_example_config_is_valid_with_only_a_token():

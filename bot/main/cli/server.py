@@ -89,7 +89,9 @@ def _fix(problem: str) -> str:
         return f"set {key} (see config.example.yaml), or turn the provider off: providers.{provider}.enabled: false"
     if message == "unknown key":
         return "check its spelling against config.example.yaml, or remove it"
-    if key.startswith(("cannot read config file", "no config file")) or " is not valid YAML" in key:
+    if " is not valid YAML" in key:
+        return "correct the YAML there (an unclosed quote, a tab, or a key indented differently from its neighbours)"
+    if key.startswith(("cannot read config file", "no config file")):
         return _FIXES["no config file"]
     return f"see {key.rsplit('.', 1)[-1]} in config.example.yaml for what it takes"
 
