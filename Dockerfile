@@ -26,6 +26,9 @@ RUN wheels=/tmp/wheels \
 # image runs on).
 RUN photobot models --dir /opt/photobot/models
 ENV PHOTOBOT_MODELS=/opt/photobot/models
+# The image's config reads its settings from the environment: TELEGRAM_BOT_TOKEN, PHOTOBOT_ADMIN_IDS,
+# PHOTOBOT_PUBLIC_URL, PHOTOBOT_DATABASE_URL, PHOTOBOT_METRICS_TOKEN, the providers' keys, ... (every
+# ${VAR} in config.example.yaml); mount a config of your own at /app/config.yaml for anything else.
 COPY config.example.yaml /app/config.yaml
 
 USER photobot

@@ -11,11 +11,11 @@ import os
 import re
 import ssl
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar, Literal
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal
 from urllib.parse import unquote, urlsplit
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from providers import yamltext
 
@@ -24,6 +24,10 @@ if TYPE_CHECKING:
 
 ENV_CONFIG_PATH = "PHOTOBOT_CONFIG"
 ENV_TOKEN = "TELEGRAM_BOT_TOKEN"
+#: Telegram's own Bot API servers (telegram.base_url's default), and the ports at which they
+#: deliver webhook updates (https only): https://core.telegram.org/bots/api#setwebhook.
+TELEGRAM_API_HOST = "api.telegram.org"
+WEBHOOK_PORTS = (443, 80, 88, 8443)
 #: A configured signing secret shorter than this could be guessed offline from one signed link.
 MIN_SECRET_LENGTH = 32
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
@@ -33,10 +37,39 @@ class ConfigError(Exception):
     """The configuration cannot be used; the message names the key, one problem per line."""
 
 
+class ConfigUnreadable(ConfigError):
+    """There is no configuration to check: no path given, or the file cannot be read."""
+
+
 def _long_secret(value: str) -> str:
     if value and len(value) < MIN_SECRET_LENGTH:
         raise ValueError(f"must be at least {MIN_SECRET_LENGTH} characters (or empty: derived from the bot token)")
     return value
+
+
+def _http_url(value: str) -> str:
+    """An http:// or https:// URL with a host, checked at load: a URL without its scheme
+    (``api.telegram.org/bot``) was taken, and failed only at start, in the HTTP client, whose error
+    quoted the whole request URL (the bot token in it). The value is not repeated in the message:
+    a proxy's URL may hold a password."""
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.hostname or any(c.isspace() for c in value):
+        raise ValueError("must be an http:// or https:// URL with a host name, such as https://example.com/path")
+    try:
+        parts.port  # noqa: B018 (raises for a port that is not a number in range)
+    except ValueError:
+        raise ValueError("has a port that is not a number from 0 to 65535") from None
+    return value
+
+
+def _http_url_or_empty(value: str) -> str:
+    return _http_url(value) if value else value
+
+
+#: A URL setting the bot connects to (or gives out): checked at load.
+HttpUrl = Annotated[str, AfterValidator(_http_url)]
+#: The same, for a setting that may be left empty.
+OptionalHttpUrl = Annotated[str, AfterValidator(_http_url_or_empty)]
 
 
 class _Section(BaseModel):
@@ -52,9 +85,10 @@ class _ProviderSection(_Section):
 
 class TelegramSettings(_Section):
     token: str = ""
-    base_url: str = "https://api.telegram.org/bot"
-    base_file_url: str = "https://api.telegram.org/file/bot"
-    admin_ids: tuple[int, ...] = ()
+    base_url: HttpUrl = "https://api.telegram.org/bot"
+    base_file_url: HttpUrl = "https://api.telegram.org/file/bot"
+    #: Telegram user ids: a list, or one text of ids separated by commas (``${PHOTOBOT_ADMIN_IDS}``).
+    admin_ids: tuple[Annotated[int, Field(gt=0)], ...] = ()
     #: Long polling is the default; "webhook" receives updates at {server.public_url}/telegram/<secret>.
     mode: str = Field(default="polling", pattern="^(polling|webhook)$")
     #: Secret for the webhook path and Telegram's X-Telegram-Bot-Api-Secret-Token; derived when empty.
@@ -75,6 +109,22 @@ class TelegramSettings(_Section):
     def _long_enough(cls, value: str) -> str:
         # The path secret is derived from it: whoever guesses it can post forged updates (/grant).
         return _long_secret(value)
+
+    @field_validator("admin_ids", mode="before")
+    @classmethod
+    def _ids_from_text(cls, value: Any) -> Any:
+        """From the environment the ids come as one text: ``123456789,987654321`` (or one id,
+        which YAML reads as a number; or nothing)."""
+        if value is None:
+            return ()
+        if isinstance(value, int) and not isinstance(value, bool):
+            return (value,)
+        if isinstance(value, str):
+            try:
+                return tuple(int(part) for part in re.split(r"[\s,]+", value) if part)
+            except ValueError:
+                raise ValueError("must be Telegram user ids separated by commas, such as 123456789,987654321") from None
+        return value
 
 
 class ServerSettings(_Section):
@@ -100,9 +150,7 @@ class ServerSettings(_Section):
     @field_validator("public_url")
     @classmethod
     def _strip_slash(cls, value: str) -> str:
-        if value and not value.startswith(("http://", "https://")):
-            raise ValueError("must start with http:// or https://")
-        return value.rstrip("/")
+        return _http_url_or_empty(value).rstrip("/")
 
 
 class DatabaseSettings(_Section):
@@ -267,7 +315,7 @@ class PicwishSettings(_ProviderSection):
     #: None (the default) means "enabled when an api_key is set".
     enabled: bool | None = None
     api_key: str = ""
-    base_url: str = "https://techsz.aoscdn.com/api/tasks/visual/external"
+    base_url: HttpUrl = "https://techsz.aoscdn.com/api/tasks/visual/external"
     poll_interval: float = Field(default=1.0, gt=0)
     #: The document: "total polling time should not exceed 5 minutes".
     deadline: float = Field(default=300.0, gt=0)
@@ -300,12 +348,12 @@ class AnimeStyle(_Section):
 class QQAnimeSettings(_ProviderSection):
     #: The API needs no key, so it is off until switched on.
     enabled: bool = False
-    url: str = "https://ai.tu.qq.com/trpc.shadow_cv.ai_processor_cgi.AIProcessorCgi/Process"
+    url: HttpUrl = "https://ai.tu.qq.com/trpc.shadow_cv.ai_processor_cgi.AIProcessorCgi/Process"
     #: The default style's busiId.
     busi_id: str = "ai_painting_anime_entry"
     styles: tuple[AnimeStyle, ...] = ()
     #: An HTTP(S) proxy; the API answers 2119 outside mainland China.
-    proxy: str = ""
+    proxy: OptionalHttpUrl = ""
     request_timeout: float = Field(default=90.0, gt=0)
     #: Backoff base (seconds) between retries of a 2111 VOLUMN_LIMIT answer.
     retry_backoff: float = Field(default=2.0, ge=0)
@@ -337,7 +385,7 @@ class HiliPrices(_Section):
 class HiliSettings(_ProviderSection):
     #: None (the default) means "enabled when third_code and secret_key are set".
     enabled: bool | None = None
-    base_url: str = "http://sdkphoto.fangtangtv.com"
+    base_url: HttpUrl = "http://sdkphoto.fangtangtv.com"
     third_code: str = ""
     secret_key: str = ""
     poll_interval: float = Field(default=2.0, gt=0)
@@ -393,7 +441,7 @@ class MagicTigerStatus(_Section):
 class MagicTigerSettings(_ProviderSection):
     #: None (the default) means "enabled when api_token is set".
     enabled: bool | None = None
-    base_url: str = ""
+    base_url: OptionalHttpUrl = ""
     api_token: str = ""
     #: The header that carries api_token on every request.
     auth_header: str = "token"
@@ -439,7 +487,7 @@ class PortraitTemplate(_Section):
 class WanxingSettings(_ProviderSection):
     #: None (the default) means "enabled when app_code, or app_key and app_secret, are set".
     enabled: bool | None = None
-    base_url: str = "https://swapface-api.segapi.com"
+    base_url: HttpUrl = "https://swapface-api.segapi.com"
     #: Alibaba Cloud API Gateway: AppKey + AppSecret (signed requests) or an AppCode.
     app_key: str = ""
     app_secret: str = ""
@@ -544,8 +592,19 @@ class Settings(_Section):
 
     @model_validator(mode="after")
     def _webhook_needs_public_url(self) -> Settings:
-        if self.telegram.mode == "webhook" and not self.server.public_url:
+        if self.telegram.mode != "webhook":
+            return self
+        if not self.server.public_url:
             raise ValueError("telegram.mode: webhook needs server.public_url")
+        # Telegram's own servers set a webhook only at https, on one of these ports (a local Bot
+        # API server, https://github.com/tdlib/telegram-bot-api, takes http and any port).
+        if urlsplit(self.telegram.base_url).hostname == TELEGRAM_API_HOST:
+            public = urlsplit(self.server.public_url)
+            if public.scheme != "https" or (public.port or 443) not in WEBHOOK_PORTS:
+                raise ValueError(
+                    "server.public_url: Telegram sends webhook updates (telegram.mode: webhook) only to an"
+                    " https:// address on port 443, 80, 88 or 8443; use such an address, or telegram.mode: polling"
+                )
         return self
 
     @model_validator(mode="after")
@@ -662,7 +721,8 @@ def _describe(error: ValidationError) -> str:
     for item in error.errors():
         key = ".".join(str(part) for part in item["loc"])
         msg = "unknown key" if item["type"] == "extra_forbidden" else item["msg"].removeprefix("Value error, ")
-        lines.append(f"{key}: {msg}")
+        # A check of the whole config (a model validator) names its keys in its message.
+        lines.append(f"{key}: {msg}" if key else msg)
     return "\n".join(lines)
 
 
@@ -688,13 +748,30 @@ def load_settings(path: str | os.PathLike[str] | None = None, env: dict[str, str
     env = dict(os.environ) if env is None else env
     path = path or env.get(ENV_CONFIG_PATH)
     if not path:
-        raise ConfigError(f"no config file: pass --config or set {ENV_CONFIG_PATH}")
+        raise ConfigUnreadable(f"no config file: pass --config or set {ENV_CONFIG_PATH}")
     try:
         text = Path(path).read_text(encoding="utf-8")
     except OSError as err:
-        raise ConfigError(f"cannot read config file {path}: {err.strerror}") from None
+        raise ConfigUnreadable(f"cannot read config file {path}: {err.strerror}") from None
+    except UnicodeDecodeError:
+        raise ConfigUnreadable(f"cannot read config file {path}: it is not UTF-8 text") from None
     try:
         raw = yamltext.parse(text)
     except yaml.YAMLError as err:
-        raise ConfigError(f"{path} is not valid YAML: {err}") from None
+        raise ConfigError(_yaml_problem(str(path), err)) from None
     return parse_settings(raw, env)
+
+
+def _yaml_problem(path: str, err: yaml.YAMLError) -> str:
+    """One line: the file, where and what. PyYAML's own text spans lines, calls the file
+    "<unicode string>" and may quote the line itself (a key in it)."""
+
+    def at(mark: Any) -> str:
+        return f"line {mark.line + 1}, column {mark.column + 1}"
+
+    if not isinstance(err, yaml.MarkedYAMLError) or err.problem_mark is None:
+        return f"{path} is not valid YAML"
+    found = f"{path} is not valid YAML at {at(err.problem_mark)}: {err.problem}"
+    if err.context and err.context_mark is not None:
+        found += f" ({err.context} at {at(err.context_mark)})"
+    return found

@@ -44,6 +44,11 @@ class RedactSecrets(logging.Filter):
             text = text.replace(secret, REDACTED)
         return text
 
+    def redact(self, text: str) -> str:
+        """``text`` as a log line shows it: secrets hidden, control characters escaped. For what
+        is written to stderr without logging (``photobot check`` and ``run``'s reports)."""
+        return self._redact(_CONTROL.sub(_escaped, text))
+
 
 def configure_logging(level: str, secrets: Iterable[str]) -> RedactSecrets:
     """Root logging with the redacting filter on every handler; httpx request lines are kept quiet

@@ -48,6 +48,12 @@ class OperatorAlerts:
         self._clock = clock
         self._last: dict[tuple[str, str], float] = {}
 
+    @property
+    def anyone(self) -> bool:
+        """Whether an alert reaches anyone (``telegram.admin_ids`` is not empty): texts that tell a
+        user "the operator has been told" say so only then."""
+        return bool(self.admin_ids)
+
     async def low_uses(self, provider: str, uses: int) -> None:
         """An account running out of paid uses (bot/ops/accounts.py): told once per crossing."""
         key = "admin.alert_no_uses" if uses <= 0 else "admin.alert_low_uses"

@@ -45,6 +45,10 @@ ZIP_OVERHEAD = 128
 Send = Callable[[], Awaitable[object]]
 
 
+#: Errors whose text tells the user the operator has been told (an admin is alerted: bot/telegram/alerts.py).
+TOLD_THE_OPERATOR = frozenset({"provider_auth", "provider_quota", "region_blocked", "request_refused"})
+
+
 class Delivery:
     """The job runner's events (bot/jobs/events.JobEvents) as Telegram messages."""
 
@@ -159,6 +163,15 @@ class Delivery:
         if ended and job.state == JobState.SUCCEEDED and self.delivered is not None:
             self.delivered(job, time.time() - job.created_at)
 
+    def _reason(self, error: str | None) -> str:
+        """The text of a failed job's error; those that say the operator has been told, only when
+        an admin is there to be told (alerts go to telegram.admin_ids alone)."""
+        if not error:
+            return "error.processing_failed"
+        if error in TOLD_THE_OPERATOR and not self.alerts.anyone:
+            return f"error.{error}_no_operator"
+        return f"error.{error}"
+
     def _parts(self, job: Job, lang: str) -> list[tuple[str, Send]]:
         parts: list[tuple[str, Send]] = []
         if job.state == JobState.SUCCEEDED and job.result:
@@ -167,7 +180,7 @@ class Delivery:
         elif job.state == JobState.CANCELLED:
             text, markup = t(lang, "job.cancelled", price=job.price), keyboards.new_photo(lang)
         else:
-            reason = t(lang, f"error.{job.error}") if job.error else t(lang, "error.processing_failed")
+            reason = t(lang, self._reason(job.error))
             text = t(lang, "job.failed", reason=reason, price=job.price)
             markup = keyboards.job_failed(lang, job.id)
         # One of several jobs of one order (more sizes of an ID photo): its status names it.

@@ -40,3 +40,16 @@ async def test_an_exhausted_account_alerts_the_admins_in_their_language(bot, tel
     alert = await admin.next_message("付费次数已用完")
     assert alert.text.startswith("⚠️ hili")
     assert await bot.ledger.problems() == []
+
+
+async def test_without_admins_a_user_is_not_told_the_operator_has_been_told(make_settings, telegram, hili):
+    """Alerts go to telegram.admin_ids alone: with none, "The operator has been told" was untrue."""
+    hili.errnos["upload"] = [9999]
+    async with running(make_settings(telegram__admin_ids=[])) as bot:
+        user = telegram.user(user_id=704)
+        summary = await order_repair(user)
+        await user.press(summary, "Confirm")
+        failed = await user.edited(summary, "refused this bot's credentials")
+        assert "The photo service refused this bot's credentials; its operator needs to fix them." in failed.text
+        assert "has been told" not in failed.text
+        assert await bot.ledger.balance(704) == 30

@@ -134,3 +134,26 @@ async def test_metrics_are_off_by_default_and_need_the_bearer_token(make_setting
                 assert float(count.split()[1]) >= 2
         else:
             assert not any(line.startswith("photobot_engine_") for line in lines)
+
+
+async def test_a_service_without_orders_in_a_window_leaves_that_window_on_metrics(make_settings, telegram, picwish):
+    """The order gauges were set only for the services with orders in each window, and never
+    cleared: a service whose last order left the day kept its old figures on /metrics until restart."""
+    headers = {"Authorization": f"Bearer {TOKEN}"}
+    async with running(make_settings(server__metrics_token=TOKEN)) as bot:
+        user = telegram.user(user_id=1011)
+        summary = await order_until_summary(user, "Visa", "USA Visa", "White")
+        await user.press(summary, "Confirm")
+        await user.next_message(kind="document", timeout=15)
+        await bot.runner.idle()
+        async with httpx.AsyncClient(base_url=bot.settings.server.public_url, headers=headers) as client:
+            before = (await client.get("/metrics")).text.splitlines()
+            assert 'photobot_orders{outcome="placed",service="idphoto",window="24h"} 1.0' in before
+            # The order is two days old now: out of the day, still in the week.
+            await bot.db.write(
+                "UPDATE jobs SET created_at = created_at - 2 * 86400, updated_at = updated_at - 2 * 86400"
+            )
+            after = (await client.get("/metrics")).text.splitlines()
+        assert not any(line.startswith("photobot_orders{") and 'window="24h"' in line for line in after)
+        assert 'photobot_orders{outcome="placed",service="idphoto",window="7d"} 1.0' in after
+        assert 'photobot_orders{outcome="succeeded",service="idphoto",window="7d"} 1.0' in after

@@ -618,6 +618,28 @@ async def test_paysupport_questions_are_limited_per_user(make_settings, telegram
         assert not any("question 3" in alert.text for alert in telegram.sent_to(ADMIN))
 
 
+async def test_without_admins_paysupport_and_an_unmatched_payment_promise_no_operator(make_settings, telegram):
+    """With telegram.admin_ids empty, /paysupport said "your question was sent to the operator"
+    and an unmatched payment "The operator has been told": questions and alerts go to the admins
+    alone, so nobody was."""
+    async with running(make_settings(payments__packs=PACKS, telegram__admin_ids=[])):
+        user = telegram.user(user_id=831)
+        await user.send_text("/paysupport")
+        shown = await user.next_message("Questions about a purchase")
+        assert shown.text == (
+            "Questions about a purchase cannot be sent from here: this bot has no operator set up to receive them."
+        )
+        await user.send_text("/paysupport I paid twice")
+        answer = await user.next_message("operator")
+        assert answer.text == "Sorry: this bot has no operator set up to receive questions, so yours was not sent."
+        forged = telegram.charge(user, 50, "a-payload-this-bot-never-issued")
+        await user.send_payment(forged)
+        told = await user.next_message("cannot match it to a pack")
+        assert told.text == (
+            f"Your payment arrived, but I cannot match it to a pack. It is recorded with its payment id: {forged}."
+        )
+
+
 async def test_telegrams_report_of_an_admins_refund_may_come_first_and_is_that_refund(make_settings, telegram, picwish):
     """Telegram reports every refund with refunded_payment, which may overtake its answer to the
     bot's refundStarPayment: the admin who confirmed the refund of spent credits is told it is

@@ -24,6 +24,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 from aiohttp import web
@@ -142,6 +143,9 @@ class FakeTelegram:
         self.pushed: dict[int, dict[str, Any]] = {}
         #: Set by setWebhook: updates are then POSTed there instead of served by getUpdates.
         self.webhook: dict[str, Any] | None = None
+        #: setWebhook as Telegram's own servers take it: https only, on ports 443, 80, 88 or 8443.
+        #: Off, as a local Bot API server (which the fake stands for, on 127.0.0.1) takes any http(s) URL.
+        self.official_webhook_rules = False
         self.webhook_results: list[int] = []
         #: Called with each message the bot sends or edits, as it happens (for bench/load.py).
         self.observers: list[Callable[[SentMessage], None]] = []
@@ -378,8 +382,15 @@ class FakeTelegram:
         return True
 
     async def _m_setWebhook(self, params: dict, files: dict) -> bool:
-        if not str(params.get("url", "")).startswith(("http://", "https://")):
+        url = urlsplit(str(params.get("url", "")))
+        if url.scheme not in ("http", "https") or not url.hostname:
             raise _ApiError(400, "Bad Request: bad webhook: invalid URL")
+        if self.official_webhook_rules:  # Telegram's own answers
+            if url.scheme != "https":
+                raise _ApiError(400, "Bad Request: bad webhook: An HTTPS URL must be provided for webhook")
+            if (url.port or 443) not in (443, 80, 88, 8443):
+                ports = "80, 88, 443 or 8443"
+                raise _ApiError(400, f"Bad Request: bad webhook: Webhook can be set up only on ports {ports}")
         self.webhook = {"url": params["url"], "secret_token": params.get("secret_token", "")}
         return True
 

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import os
 import signal
+import socketserver
 import subprocess
 import sys
 import tempfile
+import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -210,7 +214,7 @@ def test_check_prints_each_error_on_its_own_line_with_its_fix(tmp_path, capsys, 
     ]
     config.write_text("telegram:\n  tokn: x\ncredits:\n  daily_free: -1\n")
     code, out, err = _run(capsys, "check", "--config", str(config))
-    assert code == 2 and out == ""
+    assert code == 1 and out == ""  # README: 1 for problems, 2 only when the file cannot be read
     assert err.splitlines() == [
         "error: telegram.tokn: unknown key",
         "  fix: check its spelling against config.example.yaml, or remove it",
@@ -222,6 +226,102 @@ def test_check_prints_each_error_on_its_own_line_with_its_fix(tmp_path, capsys, 
         code == 2
         and err.splitlines()[1] == "  fix: copy config.example.yaml, then run: photobot check --config config.yaml"
     )
+
+
+def test_check_names_a_telegram_url_without_its_scheme(tmp_path, capsys, monkeypatch):
+    monkeypatch.delenv("TELEGRAM_BOT_TOKEN", raising=False)
+    config = tmp_path / "c.yaml"
+    config.write_text("telegram:\n  token: '123456789:AAFakeSecretToken'\n  base_url: api.telegram.org/bot\n")
+    code, out, err = _run(capsys, "check", "--config", str(config))
+    assert code != 0 and "config OK" not in out
+    assert err.splitlines()[0] == (
+        "error: telegram.base_url: must be an http:// or https:// URL with a host name, such as https://example.com/path"
+    )
+
+
+@contextlib.contextmanager
+def _nonsense_server() -> Iterator[int]:
+    """A "Bot API server" that answers every request with bytes that are not HTTP: aiohttp's error
+    then quotes the request's URL, and a Bot API URL holds the bot token."""
+
+    class Nonsense(socketserver.BaseRequestHandler):
+        def handle(self) -> None:
+            self.request.recv(65536)
+            self.request.sendall(b"NOT HTTP AT ALL\r\n\r\n")
+
+    with socketserver.ThreadingTCPServer(("127.0.0.1", 0), Nonsense) as server:
+        thread = threading.Thread(target=server.serve_forever, daemon=True)
+        thread.start()
+        try:
+            yield server.server_address[1]
+        finally:
+            server.shutdown()
+
+
+def test_run_keeps_the_bot_token_out_of_its_error_when_telegram_cannot_be_reached(tmp_path):
+    """`run` printed the transport's error to stderr as it was, past the log's redaction: aiohttp's
+    error quotes the request URL, with the bot token in it."""
+    from tests.fakes.server import free_port
+
+    token = "123456789:AAFakeSecretTokenValue_abcdefghijklmn"
+    with _nonsense_server() as port:
+        config = tmp_path / "config.yaml"
+        config.write_text(
+            f"telegram: {{token: '{token}', base_url: 'http://127.0.0.1:{port}/bot'}}\n"
+            f"server: {{host: 127.0.0.1, port: {free_port()}}}\n"
+            f"database: {{path: '{tmp_path / 'db.sqlite3'}'}}\n"
+            "providers: {local: {enabled: false}}\n"
+        )
+        run = subprocess.run(
+            [sys.executable, "-m", "bot", "run", "--config", str(config)],
+            cwd=ROOT,
+            env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)},
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    assert run.returncode == 1
+    error = [line for line in run.stderr.splitlines() if line.startswith("error: ")]
+    assert len(error) == 1 and error[0].startswith("error: telegram.base_url: cannot reach Telegram: ")
+    assert "/bot[redacted]/getMe" in error[0]
+    assert token not in run.stderr and token.split(":")[1] not in run.stderr
+
+
+def test_check_warns_when_payments_are_on_and_nobody_is_an_admin(tmp_path, capsys, monkeypatch):
+    """Questions from /paysupport and the operator's alerts go to the admins alone, and only they can /refund."""
+    monkeypatch.delenv("TELEGRAM_BOT_TOKEN", raising=False)
+    config = tmp_path / "c.yaml"
+    shop = "payments:\n  packs: [{id: small, credits: 30, stars: 50}]\nproviders:\n  local: {enabled: false}\n"
+    config.write_text("telegram:\n  token: '1:abc'\n" + shop)
+    code, out, err = _run(capsys, "check", "--config", str(config))
+    assert code == 0 and out.endswith("config OK\n")
+    assert err.splitlines() == [
+        "warning: telegram.admin_ids: empty while payments.packs sells credits: buyers' /paysupport questions and"
+        " the operator alerts reach nobody, and nobody can /refund; set PHOTOBOT_ADMIN_IDS (or telegram.admin_ids)"
+        " to your Telegram user id"
+    ]
+    config.write_text("telegram:\n  token: '1:abc'\n  admin_ids: [123456789]\n" + shop)
+    code, out, err = _run(capsys, "check", "--config", str(config))
+    assert code == 0 and err == ""
+
+
+def test_a_yaml_syntax_error_is_one_error_naming_the_file_line_and_column(tmp_path, capsys, monkeypatch):
+    """PyYAML's text was split into several `error:` lines, each with a nonsense `fix:`, and named
+    "<unicode string>" instead of the file."""
+    monkeypatch.delenv("TELEGRAM_BOT_TOKEN", raising=False)
+    config = tmp_path / "c.yaml"
+    config.write_text(
+        "telegram:\n  token: '1:abc'\nproviders:\n  picwish:\n"
+        '    api_key: "sk_live_SuperSecretKey\n    deadline: 300\n'
+    )
+    code, out, err = _run(capsys, "check", "--config", str(config))
+    assert code == 1 and out == ""
+    assert err.splitlines() == [
+        f"error: {config} is not valid YAML at line 7, column 1: found unexpected end of stream"
+        " (while scanning a quoted scalar at line 5, column 14)",
+        "  fix: correct the YAML there (an unclosed quote, a tab, or a key indented differently from its neighbours)",
+    ]
+    assert "sk_live" not in err  # the line itself is not quoted
 
 
 def test_the_installed_command_runs(tmp_path):

@@ -48,6 +48,22 @@ def test_environment_references_and_token_override():
     assert overridden.telegram.token == "from-env"
 
 
+def test_the_shipped_config_takes_the_admins_from_the_environment():
+    """Docker and compose users run the image's config.example.yaml: admin_ids was a plain [] there."""
+    example = ROOT / "config.example.yaml"
+    assert load_settings(example, env={"PHOTOBOT_ADMIN_IDS": "123456789, 987654321"}).telegram.admin_ids == (
+        123456789,
+        987654321,
+    )
+    assert load_settings(example, env={"PHOTOBOT_ADMIN_IDS": "123456789"}).telegram.admin_ids == (123456789,)
+    assert load_settings(example, env={}).telegram.admin_ids == ()
+    with pytest.raises(ConfigError) as caught:
+        load_settings(example, env={"PHOTOBOT_ADMIN_IDS": "123456789;@operator"})
+    assert str(caught.value) == (
+        "telegram.admin_ids: must be Telegram user ids separated by commas, such as 123456789,987654321"
+    )
+
+
 def test_missing_environment_variable_names_the_key():
     with pytest.raises(ConfigError, match=r"providers.picwish.api_key: environment variable NOPE is not set"):
         parse_settings({"providers": {"picwish": {"api_key": "${NOPE}"}}}, env={})
@@ -68,6 +84,32 @@ def test_missing_environment_variable_names_the_key():
 def test_bad_keys_are_named(raw, message):
     with pytest.raises(ConfigError, match=message.replace(".", r"\.")):
         parse_settings(raw, env={})
+
+
+@pytest.mark.parametrize(
+    "public_url", ["http://photobot.example.com", "https://photobot.example.com:8080", "http://photobot.example:443"]
+)
+def test_a_webhook_telegram_would_refuse_is_refused_at_load(public_url):
+    """Telegram's own servers set a webhook only at https, on port 443, 80, 88 or 8443: such an
+    address passed `check`, and `run` then failed with "cannot reach Telegram"."""
+    with pytest.raises(ConfigError) as caught:
+        parse_settings({"telegram": {"mode": "webhook"}, "server": {"public_url": public_url}}, env={})
+    assert str(caught.value) == (
+        "server.public_url: Telegram sends webhook updates (telegram.mode: webhook) only to an https:// address"
+        " on port 443, 80, 88 or 8443; use such an address, or telegram.mode: polling"
+    )
+
+
+def test_a_webhook_telegram_takes_is_kept():
+    for public_url in ("https://bot.example", "https://bot.example:8443/photobot", "https://bot.example:88"):
+        raw = {"telegram": {"mode": "webhook"}, "server": {"public_url": public_url}}
+        assert parse_settings(raw, env={}).server.public_url == public_url
+    # A local Bot API server (github.com/tdlib/telegram-bot-api) takes http, and any port.
+    raw = {
+        "telegram": {"mode": "webhook", "base_url": "http://127.0.0.1:8081/bot"},
+        "server": {"public_url": "http://10.0.0.5:8080"},
+    }
+    assert parse_settings(raw, env={}).server.public_url == "http://10.0.0.5:8080"
 
 
 def test_config_path_from_environment(tmp_path):
@@ -99,8 +141,9 @@ def test_check_reports_services_and_exit_codes(tmp_path, capsys, monkeypatch):
 
     bad = tmp_path / "bad.yaml"
     bad.write_text("server:\n  port: many\n")
-    assert main(["check", "--config", str(bad)]) == 2
+    assert main(["check", "--config", str(bad)]) == 1  # a problem like any other (README); 2: no file to read
     assert "server.port" in capsys.readouterr().err
+    assert main(["check", "--config", str(tmp_path / "missing.yaml")]) == 2
 
 
 def test_shipped_example_config_is_valid_with_only_a_token():
@@ -306,6 +349,43 @@ def test_run_warns_about_plain_http_in_its_log(tmp_path):
         " WARNING bot.main.cli.server: providers.hili.base_url: plain http:// (photos, keys and signed links travel"
         " unencrypted); use https://\n" in run.stderr
     )
+
+
+@pytest.mark.parametrize(
+    ("raw", "key"),
+    [
+        ({"telegram": {"base_url": "api.telegram.org/bot"}}, "telegram.base_url"),
+        ({"telegram": {"base_file_url": "ftp://api.telegram.org/file/bot"}}, "telegram.base_file_url"),
+        ({"telegram": {"base_url": ""}}, "telegram.base_url"),
+        ({"server": {"public_url": "https://"}}, "server.public_url"),
+        ({"providers": {"picwish": {"base_url": "techsz.aoscdn.com/api"}}}, "providers.picwish.base_url"),
+        ({"providers": {"hili": {"base_url": "http://sdk photo.example"}}}, "providers.hili.base_url"),
+        ({"providers": {"magictiger": {"base_url": "https://mt.example:http/api"}}}, "providers.magictiger.base_url"),
+        ({"providers": {"wanxing": {"base_url": "swapface-api.segapi.com"}}}, "providers.wanxing.base_url"),
+        ({"providers": {"qq_anime": {"url": "/trpc.shadow_cv"}}}, "providers.qq_anime.url"),
+        ({"providers": {"qq_anime": {"proxy": "me:secret-pw@proxy.example:3128"}}}, "providers.qq_anime.proxy"),
+    ],
+)
+def test_a_url_setting_without_its_scheme_or_host_is_refused_at_load(raw, key):
+    """Taken before, it failed only at start (`check` said config OK), in the HTTP client, whose
+    error quoted the whole URL: for telegram.base_url, the bot token with it."""
+    with pytest.raises(ConfigError) as caught:
+        parse_settings(raw, env={})
+    assert (
+        str(caught.value).startswith(f"{key}: must be an http:// or https:// URL with a host name")
+        or str(caught.value) == f"{key}: has a port that is not a number from 0 to 65535"
+    )
+    assert "secret-pw" not in str(caught.value)
+
+
+def test_url_settings_that_are_fine_are_kept():
+    raw = {
+        "telegram": {"base_url": "http://127.0.0.1:8081/bot", "base_file_url": "https://tg.example/file/bot"},
+        "providers": {"qq_anime": {"proxy": "http://me:pw@proxy.example:3128"}, "magictiger": {"base_url": ""}},
+    }
+    settings = parse_settings(raw, env={})
+    assert settings.telegram.base_url == "http://127.0.0.1:8081/bot"
+    assert settings.providers.qq_anime.proxy == "http://me:pw@proxy.example:3128"
 
 
 def test_a_wanxing_deadline_shorter_than_its_timeout_is_refused():

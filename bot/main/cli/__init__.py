@@ -80,14 +80,15 @@ def main(argv: list[str] | None = None) -> int:
             return INTERRUPTED
     # The configuration (pydantic, a sixth of a second to import) only for the commands that read it:
     # `photobot idphoto` from a cold process has its photo to make.
-    from bot.config import ConfigError, load_settings
+    from bot.config import ConfigError, ConfigUnreadable, load_settings
     from bot.main.cli import server
 
     try:
         settings = load_settings(args.config)
     except ConfigError as err:
-        server.report(str(err).splitlines())
-        return 2
+        server.report(str(err).splitlines(), ())  # no settings yet: any URL's password is still hidden
+        # 2: there was nothing to check; a config that was read and is wrong is a problem like any (1).
+        return 2 if isinstance(err, ConfigUnreadable) else 1
     return server.check(settings) if args.command == "check" else server.run(settings, args.role)
 
 

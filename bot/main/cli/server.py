@@ -6,7 +6,7 @@ import asyncio
 import logging
 import signal
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 from bot.config import Settings
 from bot.roles import Role
@@ -23,6 +23,15 @@ FULL_CUTOUT_FOR_ANOTHER_PROCESSOR = (
     "providers.local: the stronger cut-out model is stored in 8-bit integers, which this processor (no VNNI)"
     " does not run as they were measured; run `photobot models` on this machine (with --dir and"
     " PHOTOBOT_MODELS where the models folder is read-only) to store the float16 form"
+)
+
+#: Payments on and nobody to answer for them (telegram.admin_ids empty). A warning, not a refusal:
+#: a bot that sells Stars while being tried out is fine, and an upgrade must not stop a running
+#: one; its users are told the truth either way (no "the operator has been told").
+NO_ADMINS_FOR_PAYMENTS = (
+    "telegram.admin_ids: empty while payments.packs sells credits: buyers' /paysupport questions and the"
+    " operator alerts reach nobody, and nobody can /refund; set PHOTOBOT_ADMIN_IDS (or telegram.admin_ids)"
+    " to your Telegram user id"
 )
 
 #: The size from which every allocation of the bot's gets a mapping of its own (see _return_freed_memory).
@@ -52,6 +61,10 @@ _FIXES = {
         "check this machine's internet connection and DNS (or telegram.base_url, if you run your own Bot API server)"
     ),
     "server.port": "another program holds the port: choose a free server.port, or the right server.host",
+    "webhook": (
+        "set server.public_url to an https:// address on port 443, 80, 88 or 8443 at which Telegram reaches"
+        " this machine's server.port (with a certificate Telegram trusts), or use telegram.mode: polling"
+    ),
     "database.url": (
         "check the host, port, database name, user and password in database.url, and that the PostgreSQL"
         " server runs and accepts connections from this machine"
@@ -63,6 +76,10 @@ _FIXES = {
 
 def _fix(problem: str) -> str:
     key, _, message = problem.partition(": ")
+    if key == "server.public_url" and "webhook" in message:
+        return _FIXES["webhook"]
+    if key == "telegram.base_url" and message.startswith("Telegram refused"):
+        return "check telegram.base_url: Telegram's own (https://api.telegram.org/bot), or your Bot API server's"
     if key in _FIXES:
         return _FIXES[key]
     if key.startswith("--role "):
@@ -72,16 +89,24 @@ def _fix(problem: str) -> str:
         return f"set {key} (see config.example.yaml), or turn the provider off: providers.{provider}.enabled: false"
     if message == "unknown key":
         return "check its spelling against config.example.yaml, or remove it"
-    if key.startswith(("cannot read config file", "no config file")) or " is not valid YAML" in key:
+    if " is not valid YAML" in key:
+        return "correct the YAML there (an unclosed quote, a tab, or a key indented differently from its neighbours)"
+    if key.startswith(("cannot read config file", "no config file")):
         return _FIXES["no config file"]
     return f"see {key.rsplit('.', 1)[-1]} in config.example.yaml for what it takes"
 
 
-def report(problems: list[str]) -> None:
-    """Every problem on its own line, each with how to fix it."""
+def report(problems: list[str], secrets: Iterable[str]) -> None:
+    """Every problem on its own line, each with how to fix it. Redacted as the log is (bot/ops/logs.py):
+    a problem may quote a driver's or an HTTP client's error, and those quote URLs (the bot token is
+    in every Bot API URL, a password in database.url), so ``secrets`` are hidden and so is any URL's
+    password."""
+    from bot.ops.logs import RedactSecrets
+
+    redactor = RedactSecrets(secrets)
     for problem in problems:
-        print(f"error: {problem}", file=sys.stderr)
-        print(f"  fix: {_fix(problem)}", file=sys.stderr)
+        print(f"error: {redactor.redact(problem)}", file=sys.stderr)
+        print(f"  fix: {redactor.redact(_fix(problem))}", file=sys.stderr)
 
 
 def check(settings: Settings) -> int:
@@ -110,9 +135,7 @@ def check(settings: Settings) -> int:
     print("services:")
     for name in registry.BY_NAME:
         print(f"  {name}: " + (f"served by {services[name]}" if name in services else "not available"))
-    for key in settings.plain_http_urls():
-        print(f"warning: {_plain_http(key)}", file=sys.stderr)
-    for warning in _cutout_warnings(settings):
+    for warning in _warnings(settings):
         print(f"warning: {warning}", file=sys.stderr)
     if settings.database.url:
         reached = asyncio.run(_reach_postgres(settings.database.url))
@@ -123,10 +146,18 @@ def check(settings: Settings) -> int:
     else:
         print(f"database: SQLite at {settings.database.path}")
     if problems:
-        report(problems)
+        report(problems, settings.secrets())
         return 1
     print("config OK")
     return 0
+
+
+def _warnings(settings: Settings) -> list[str]:
+    """What the operator should know before the bot runs: ``check`` prints it, ``run`` logs it."""
+    found = [_plain_http(key) for key in settings.plain_http_urls()]
+    if settings.payments.enabled and not settings.telegram.admin_ids:
+        found.append(NO_ADMINS_FOR_PAYMENTS)
+    return found + _cutout_warnings(settings)
 
 
 def _cutout_warnings(settings: Settings) -> list[str]:
@@ -146,14 +177,23 @@ def _plain_http(key: str) -> str:
 
 async def _reach_postgres(url: str) -> str:
     """Connect (creating or migrating the schema, as ``run`` would); what went wrong, or ""."""
+    from bot.storage.opening import cannot_connect
     from bot.storage.postgres import PostgresStore
 
     try:
         store = await asyncio.wait_for(PostgresStore.open(url, max_size=1), timeout=15)
     except Exception as err:  # noqa: BLE001 (whatever the driver raises, the operator reads it)
-        return f"cannot connect: {type(err).__name__}: {err}"
+        return cannot_connect(err)
     await store.close()
     return ""
+
+
+def _refused(settings: Settings, message: str) -> str:
+    """A request at start that Telegram answered and refused: setting the webhook (an address it
+    will not send to, or cannot reach), or another call (a local Bot API server's own refusal)."""
+    if settings.telegram.mode == "webhook" and "webhook" in message.lower():
+        return f"server.public_url: Telegram refused to send updates to {settings.server.public_url}: {message}"
+    return f"telegram.base_url: Telegram refused a request as the bot started: {message}"
 
 
 def _event_loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
@@ -171,16 +211,14 @@ def run(settings: Settings, role: Role = "all") -> int:
     from bot.ops.logs import configure_logging
 
     configure_logging(settings.log_level, settings.secrets())
-    for key in settings.plain_http_urls():  # in the log too, not only from `check`
-        log.warning("%s", _plain_http(key))
-    for warning in _cutout_warnings(settings):
+    for warning in _warnings(settings):  # in the log too, not only from `check`
         log.warning("%s", warning)
     _return_freed_memory()
     if not settings.telegram.token:
-        report(["telegram.token: not set"])
+        report(["telegram.token: not set"], ())
         return 1
     if role != "all" and not settings.database.url:
-        report([f"--role {role}: needs database.url (PostgreSQL); SQLite serves one process only"])
+        report([f"--role {role}: needs database.url (PostgreSQL); SQLite serves one process only"], ())
         return 1
 
     async def main() -> bool:
@@ -190,18 +228,27 @@ def run(settings: Settings, role: Role = "all") -> int:
             loop.add_signal_handler(sig, stop.set)
         return await run_until_stopped(settings, stop, role)
 
-    from telegram.error import InvalidToken, NetworkError
+    from telegram.error import BadRequest, InvalidToken, NetworkError
+
+    from bot.storage.opening import DatabaseUnavailable
 
     try:
         with asyncio.Runner(loop_factory=_event_loop_factory()) as runner:
             stopped = runner.run(main())
+    except DatabaseUnavailable as err:  # before OSError: a refused connection is one
+        report([f"database.url: {err}"], settings.secrets())
+        return 1
     except InvalidToken:
-        report(["telegram.token: Telegram refused this bot token"])
+        report(["telegram.token: Telegram refused this bot token"], settings.secrets())
+        return 1
+    except BadRequest as err:  # a NetworkError to python-telegram-bot, but Telegram did answer
+        report([_refused(settings, err.message)], settings.secrets())
         return 1
     except NetworkError as err:
-        report([f"telegram.base_url: cannot reach Telegram: {err}"])
+        report([f"telegram.base_url: cannot reach Telegram: {err}"], settings.secrets())
         return 1
     except OSError as err:
-        report([f"server.port: cannot start the web server on {settings.server.host}:{settings.server.port}: {err}"])
+        where = f"{settings.server.host}:{settings.server.port}"
+        report([f"server.port: cannot start the web server on {where}: {err}"], settings.secrets())
         return 1
     return 0 if stopped else 1

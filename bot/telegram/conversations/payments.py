@@ -127,7 +127,11 @@ async def paid(update: Update, context: Context) -> None:
             stars=payment.total_amount,
             user_id=user_id_of(update),
         )
-        await message.reply_text(t(lang, "buy.unknown_payment"))
+        if context.wiring.alerts.anyone:
+            await message.reply_text(t(lang, "buy.unknown_payment"))
+        else:  # nobody was told: no promise that someone will sort it out
+            charge_id = payment.telegram_payment_charge_id
+            await message.reply_text(t(lang, "buy.unknown_payment_no_operator", charge_id=charge_id))
         return
     if received.added:
         await message.reply_text(t(lang, "buy.thanks", credits=received.added, balance=received.balance))
@@ -269,11 +273,16 @@ async def paysupport(update: Update, context: Context) -> None:
     user_id = user_id_of(update)
     purchases = await context.wiring.payments.recent(user_id, RECENT)
     question = " ".join(context.args or []).strip()[:1000]
+    # Questions go to the admins alone: with none (telegram.admin_ids empty) nobody would read them.
+    operator = context.wiring.alerts.anyone
     if not question:
-        text = t(lang, "paysupport.text")
+        text = t(lang, "paysupport.text" if operator else "paysupport.text_no_operator")
         if purchases:
             text += "\n\n" + purchase_lines(lang, purchases)
         await message_of(update).reply_text(text)
+        return
+    if not operator:
+        await message_of(update).reply_text(t(lang, "paysupport.no_operator"))
         return
     if not context.wiring.support_limiter.allow(user_id):
         await message_of(update).reply_text(t(lang, "paysupport.too_many"))

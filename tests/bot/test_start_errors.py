@@ -1,0 +1,108 @@
+"""What an operator reads when ``photobot run`` cannot start: the setting to fix, with Telegram's or
+the database's own reason, not another setting's advice (a real ``python -m bot run`` process)."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+from pathlib import Path
+
+from tests.fakes.server import free_port
+from tests.fakes.telegram_api import FakeTelegram
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+async def _run(config: Path, tmp_path: Path) -> tuple[int, list[str], str]:
+    """``photobot run`` until it ends: its status, its ``error:``/``fix:`` lines, all of stderr."""
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bot",
+        "run",
+        "--config",
+        str(config),
+        cwd=ROOT,
+        env={"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(tmp_path)},
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    _, err = await asyncio.wait_for(proc.communicate(), timeout=60)
+    stderr = err.decode()
+    assert proc.returncode is not None
+    return proc.returncode, [line for line in stderr.splitlines() if line.startswith(("error: ", "  fix: "))], stderr
+
+
+async def test_a_webhook_telegram_refuses_is_reported_as_refused_not_as_unreachable(telegram: FakeTelegram, tmp_path):
+    """python-telegram-bot's BadRequest is a NetworkError: Telegram's refusal of the webhook was
+    reported as "cannot reach Telegram", with advice about this machine's internet connection."""
+    telegram.official_webhook_rules = True
+    port = free_port()
+    config = tmp_path / "config.yaml"
+    config.write_text(
+        f"telegram: {{token: '{telegram.token}', base_url: '{telegram.base_url}', mode: webhook}}\n"
+        f"server: {{host: 127.0.0.1, port: {port}, public_url: 'http://127.0.0.1:{port}'}}\n"
+        f"database: {{path: '{tmp_path / 'db.sqlite3'}'}}\n"
+        "providers: {local: {enabled: false}}\n"
+    )
+    code, lines, stderr = await _run(config, tmp_path)
+    assert code == 1
+    assert lines == [
+        f"error: server.public_url: Telegram refused to send updates to http://127.0.0.1:{port}:"
+        " Bad webhook: an https url must be provided for webhook",
+        "  fix: set server.public_url to an https:// address on port 443, 80, 88 or 8443 at which Telegram reaches"
+        " this machine's server.port (with a certificate Telegram trusts), or use telegram.mode: polling",
+    ]
+    assert "cannot reach" not in stderr and telegram.token not in stderr
+
+
+def _postgres_config(tmp_path: Path, url: str) -> Path:
+    config = tmp_path / "config.yaml"
+    config.write_text(
+        "telegram: {token: '123456789:AAFakeSecretTokenValue_abcdefghijklmn'}\n"
+        f"server: {{host: 127.0.0.1, port: {free_port()}}}\n"
+        f"database: {{url: '{url}'}}\n"
+        "providers: {local: {enabled: false}}\n"
+    )
+    return config
+
+
+DATABASE_FIX = (
+    "  fix: check the host, port, database name, user and password in database.url, and that the PostgreSQL"
+    " server runs and accepts connections from this machine"
+)
+
+
+async def test_a_postgresql_server_that_refuses_the_connection_is_named_as_database_url(tmp_path):
+    """A refused connection is an OSError: `run` reported it as the web server's port, held by
+    another program (`check` named database.url)."""
+    url = f"postgresql://photobot:Sup3rS3cretPassw0rd@127.0.0.1:{free_port()}/photobot"
+    code, lines, stderr = await _run(_postgres_config(tmp_path, url), tmp_path)
+    assert code == 1
+    assert lines == [
+        "error: database.url: cannot connect: ConnectionRefusedError: [Errno 111] Connection refused",
+        DATABASE_FIX,
+    ]
+    assert "server.port" not in stderr and "Sup3rS3cretPassw0rd" not in stderr
+
+
+async def test_a_database_that_does_not_exist_is_named_as_database_url_without_a_traceback(tmp_path):
+    """It was a raw InvalidCatalogNameError traceback."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    from tests.conftest import POSTGRES_URL, postgres_schema
+
+    await postgres_schema()  # skips without a PostgreSQL server
+    parts = urlsplit(POSTGRES_URL)
+    user = parts.username or "postgres"
+    netloc = f"{user}:Sup3rS3cretPassw0rd@{parts.hostname}:{parts.port or 5432}"
+    url = urlunsplit((parts.scheme, netloc, "/photobot_no_such_database", "", ""))
+    code, lines, stderr = await _run(_postgres_config(tmp_path, url), tmp_path)
+    assert code == 1
+    assert lines == [
+        'error: database.url: cannot connect: InvalidCatalogNameError: database "photobot_no_such_database"'
+        " does not exist",
+        DATABASE_FIX,
+    ]
+    assert "Traceback" not in stderr and "Sup3rS3cretPassw0rd" not in stderr
