@@ -2,15 +2,27 @@
 
 from __future__ import annotations
 
+import asyncio
+import sqlite3
+
 from bot.storage.db import Database
 from bot.storage.postgres import POOL_MAX, PostgresStore
 from bot.storage.store import Store
 
+#: Seconds a start waits for PostgreSQL, as ``photobot check`` does: a host that drops packets
+#: is reported, not waited on until the driver gives up.
+OPEN_TIMEOUT = 15.0
+
 
 class DatabaseUnavailable(Exception):
-    """database.url's PostgreSQL server could not be used at start: not reached, the login or the
-    database refused, or the schema not brought up to date. The message says why, as the
-    driver put it (it may quote database.url: report it redacted)."""
+    """The configured database could not be used at start: database.url's PostgreSQL server not
+    reached, the login or the database refused, or the schema not brought up to date; or the
+    SQLite file at database.path not opened. The message says why, as the driver put it (it may
+    quote database.url: report it redacted); ``setting`` names the key."""
+
+    def __init__(self, message: str, setting: str = "database.url") -> None:
+        super().__init__(message)
+        self.setting = setting
 
 
 def cannot_connect(err: BaseException) -> str:
@@ -23,8 +35,11 @@ async def open_store(path: str, url: str = "", pool_size: int | None = None) -> 
     else SQLite at ``path``."""
     if url:
         try:
-            return await PostgresStore.open(url, max_size=pool_size or POOL_MAX)
+            return await asyncio.wait_for(PostgresStore.open(url, max_size=pool_size or POOL_MAX), OPEN_TIMEOUT)
         except Exception as err:  # whatever the driver raises, the operator reads it
             # A refused connection is an OSError, which `run` would report as the web server's port.
             raise DatabaseUnavailable(cannot_connect(err)) from err
-    return await Database.open(path)
+    try:
+        return await Database.open(path)
+    except (sqlite3.Error, OSError) as err:  # a folder that cannot be made or written, a file not SQLite
+        raise DatabaseUnavailable(f"cannot open {path}: {type(err).__name__}: {err}", "database.path") from err

@@ -106,3 +106,21 @@ async def test_a_database_that_does_not_exist_is_named_as_database_url_without_a
         DATABASE_FIX,
     ]
     assert "Traceback" not in stderr and "Sup3rS3cretPassw0rd" not in stderr
+
+
+async def test_a_sqlite_file_that_cannot_be_opened_is_named_as_database_path(tmp_path):
+    """It was reported as the web server's port, held by another program."""
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("a file where the database's folder should be")
+    config = tmp_path / "config.yaml"
+    config.write_text(
+        "telegram: {token: '123456789:AAFakeSecretTokenValue_abcdefghijklmn'}\n"
+        f"server: {{host: 127.0.0.1, port: {free_port()}}}\n"
+        f"database: {{path: '{blocker / 'photobot.sqlite3'}'}}\n"
+        "providers: {local: {enabled: false}}\n"
+    )
+    code, lines, stderr = await _run(config, tmp_path)
+    assert code == 1
+    assert lines[0].startswith(f"error: database.path: cannot open {blocker / 'photobot.sqlite3'}: ")
+    assert lines[1].startswith("  fix: set database.path to a file in a folder this user may write")
+    assert "server.port" not in stderr and "Traceback" not in stderr

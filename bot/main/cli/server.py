@@ -69,6 +69,10 @@ _FIXES = {
         "check the host, port, database name, user and password in database.url, and that the PostgreSQL"
         " server runs and accepts connections from this machine"
     ),
+    "database.path": (
+        "set database.path to a file in a folder this user may write (the folder is made if it can be), on a"
+        " local disk, or remove a file there that is not a photobot database"
+    ),
     "no config file": "copy config.example.yaml, then run: photobot check --config config.yaml",
     "--role": "set database.url to the PostgreSQL server every process shares (docs/deploy.md), or run --role all",
 }
@@ -236,7 +240,7 @@ def run(settings: Settings, role: Role = "all") -> int:
         with asyncio.Runner(loop_factory=_event_loop_factory()) as runner:
             stopped = runner.run(main())
     except DatabaseUnavailable as err:  # before OSError: a refused connection is one
-        report([f"database.url: {err}"], settings.secrets())
+        report([f"{err.setting}: {err}"], settings.secrets())
         return 1
     except InvalidToken:
         report(["telegram.token: Telegram refused this bot token"], settings.secrets())
