@@ -2,16 +2,11 @@
 
 from __future__ import annotations
 
-import asyncio
 import sqlite3
 
 from bot.storage.db import Database
 from bot.storage.postgres import POOL_MAX, PostgresStore
 from bot.storage.store import Store
-
-#: Seconds a start waits for PostgreSQL, as ``photobot check`` does: a host that drops packets
-#: is reported, not waited on until the driver gives up.
-OPEN_TIMEOUT = 15.0
 
 
 class DatabaseUnavailable(Exception):
@@ -35,7 +30,7 @@ async def open_store(path: str, url: str = "", pool_size: int | None = None) -> 
     else SQLite at ``path``."""
     if url:
         try:
-            return await asyncio.wait_for(PostgresStore.open(url, max_size=pool_size or POOL_MAX), OPEN_TIMEOUT)
+            return await PostgresStore.open(url, max_size=pool_size or POOL_MAX)
         except Exception as err:  # whatever the driver raises, the operator reads it
             # A refused connection is an OSError, which `run` would report as the web server's port.
             raise DatabaseUnavailable(cannot_connect(err)) from err

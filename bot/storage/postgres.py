@@ -47,6 +47,9 @@ POOL_MIN = 1
 #: bot waited for connections at 10 orders/s (p50 added latency 1.3 s; 0.75 s with 20, 0.16-0.38 s
 #: with 30; docs/benchmarks.md).
 POOL_MAX = 30
+#: Seconds a new connection may take, as ``photobot check`` waits: a host that drops packets is
+#: reported at start (database.url) after this, not after asyncpg's 60.
+CONNECT_TIMEOUT = 15.0
 #: The server's keepalive probes on the listening and lock connections: a holder whose machine
 #: vanished without closing its connection is given up after about idle + interval x count seconds.
 KEEPALIVE = {"tcp_keepalives_idle": "5", "tcp_keepalives_interval": "2", "tcp_keepalives_count": "3"}
@@ -188,7 +191,7 @@ class PostgresStore:
     async def open(cls, url: str, *, max_size: int = POOL_MAX) -> PostgresStore:
         """Connect, and bring the schema up to date. Query parameters of ``url`` other than
         libpq's are server settings (``?search_path=...`` puts the tables in that schema)."""
-        pool = await asyncpg.create_pool(url, min_size=POOL_MIN, max_size=max_size)
+        pool = await asyncpg.create_pool(url, min_size=POOL_MIN, max_size=max_size, timeout=CONNECT_TIMEOUT)
         try:
             await _migrate(pool)
         except BaseException:
