@@ -304,7 +304,11 @@ class TaskProvider(HttpProvider, Generic[OrderT]):
     calls_back: bool = False
     #: True when the provider can drop an accepted task and confirm it (MagicTiger's deletetask), so
     #: that cancelling a running job costs nothing; other providers' tasks run to the end and are paid.
+    #: The user's Cancel of a running job gives the credits back only where this is True.
     cancellable: bool = False
+    #: True when the provider deletes an accepted task on request (``cancel``), charged for or not:
+    #: a task the bot stopped waiting for (past its deadline) is deleted, not left to run.
+    drops_tasks: bool = False
     #: True when the provider checks its account-wide callback URL before using it (a GET, or a POST
     #: naming no task): such a probe gets the success answer and wakes nothing.
     probes_callback_url: bool = False

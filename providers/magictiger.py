@@ -34,6 +34,10 @@ DEADLINE = 1800.0
 #: The document's limits: at most 20 MB, each side 64..9216 px.
 MAX_SIDE = 9216
 CALLBACK_ANSWER = b'{"code": 0, "msg": "", "data": {"success": true}}'
+#: Whether a deleted task costs nothing, so that a user's Cancel may give the credits back. The
+#: document does not say so (insufficient balance is a createtask error: a task is charged when
+#: created); only the operator's terms can (``providers.magictiger.cancellable``).
+CANCELLABLE = False
 
 
 class InsufficientBalance(ProviderDomainError):
@@ -111,7 +115,8 @@ class MagicTigerClient(TaskProvider[EnhanceOrder]):
     name = "magictiger"
     takes_url = True
     calls_back = True
-    cancellable = True
+    cancellable = CANCELLABLE
+    drops_tasks = True
     probes_callback_url = True  # document 003: "We will validate your url first"
     input_limits = InputLimits(max_side=MAX_SIDE, max_bytes=20 * 1024 * 1024)
 
@@ -122,12 +127,14 @@ class MagicTigerClient(TaskProvider[EnhanceOrder]):
         timeout: float = DEFAULT_TIMEOUT,
         poll_interval: float = POLL_INTERVAL,
         deadline: float = DEADLINE,
+        cancellable: bool = CANCELLABLE,
         **kwargs: Any,
     ) -> None:
         super().__init__(timeout=timeout, **kwargs)
         self.api = api
         self.poll_interval = poll_interval
         self.deadline = deadline
+        self.cancellable = cancellable
 
     async def _call(self, operation: str, payload: dict[str, Any], *, idempotent: bool) -> Any:
         url = f"{self.api.base_url.rstrip('/')}/{self.api.operations[operation]}"
@@ -190,7 +197,8 @@ class MagicTigerClient(TaskProvider[EnhanceOrder]):
         return TaskStatus(Phase.DONE, progress=100, images=tuple(images), raw_state=status)
 
     async def cancel(self, task_id: str) -> bool:
-        """deletetask; its ``success`` is the provider's word that the task is dropped."""
+        """deletetask; its ``success`` is the provider's word that the task is dropped (a finished
+        task is not: its result is there to fetch)."""
         data = await self._call("deletetask", {"taskid": json.loads(task_id)["taskid"]}, idempotent=True)
         return isinstance(data, dict) and data.get("success") is True
 

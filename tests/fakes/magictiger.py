@@ -73,6 +73,8 @@ class FakeMagicTiger(FakeService):
         self.callback_url_valid: bool | None = None
         #: The ``type`` of every gettask that named a task under another type than its own.
         self.wrong_types: list[Any] = []
+        #: The task ids of deletetasks refused because the task had finished.
+        self.refused_deletes: list[str] = []
 
     @property
     def base_url(self) -> str:
@@ -218,6 +220,11 @@ class FakeMagicTiger(FakeService):
         task = await self._live_task(request)
         if isinstance(task, web.Response):
             return task
+        if task.status in (DONE, FAILED):
+            # A finished task is not dropped: its work is done (and charged), its outputs stay to
+            # fetch. Document 003's answer says whether "the operation is successful or not".
+            self.refused_deletes.append(task.taskid)
+            return self._answer(0, "", {"success": False})
         task.deleted = True
         await self.changed()
         return self._answer(0, "", {"success": True})
