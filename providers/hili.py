@@ -21,6 +21,7 @@ from providers.errors import (
     InvalidImage,
     ProviderDomainError,
     ProviderStatusError,
+    UnexpectedStatus,
 )
 from providers.models import InputImage, Phase, ResultImage, Submission, TaskStatus
 from providers.orders import RepairOrder
@@ -79,10 +80,17 @@ class ResultExpired(ProviderDomainError):
 
 
 class OtherError(ProviderDomainError):
-    """errno 500, "其他错误" (another error): Hili's own failure, reported in a well-formed answer.
-    Asking again does not change it, so the job ends (and is refunded) at once."""
+    """errno 500, "其他错误" (another error): Hili's own failure, reported in a well-formed answer."""
 
     code = "provider_failed"
+
+
+class OtherQueryError(UnexpectedStatus):
+    """errno 500 to a status or download query of a photo Hili already has (and charged for): the
+    document says no more than "another error", and asking is free, so it is taken for a passing
+    glitch a few times in a row (the job runner's MAX_BAD_ANSWERS) before the job fails with it."""
+
+    code = OtherError.code
 
 
 def token(secret_key: str, timestamp: str) -> str:
@@ -208,6 +216,8 @@ class HiliClient(TaskProvider[RepairOrder]):
             if await self.status(task_id) == 100:
                 return TaskStatus(Phase.PENDING, progress=50)
             url = await self.download_url(task_id)
+        except OtherError as err:
+            raise OtherQueryError(str(err), provider=self.name, data=err.data) from err
         except ProviderDomainError as err:
             return TaskStatus(Phase.FAILED, error=err)
         return TaskStatus(Phase.DONE, progress=100, images=(ResultImage(url=url),))

@@ -24,6 +24,7 @@ from providers.errors import (
     ProviderDomainError,
     ProviderError,
     ProviderStatusError,
+    UnexpectedStatus,
 )
 from providers.models import CallbackAnswer, InputImage, InputLimits, Phase, ResultImage, Submission, TaskStatus
 from providers.orders import EnhanceOrder
@@ -104,8 +105,18 @@ class _Task(Answer):
     outputurl: str | None = None
 
 
-def _error(code: int, message: str, data: Any) -> ProviderError:
+class UnknownQueryCode(UnexpectedStatus):
+    """A gettask answer with a code document 003 does not list for it: asking is free and the task
+    is already paid for, so it is taken for a passing glitch a few times in a row (the job runner's
+    MAX_BAD_ANSWERS) before the job fails with it."""
+
+    code = ProviderStatusError.code
+
+
+def _error(code: int, message: str, data: Any, *, query: bool = False) -> ProviderError:
     error_type = _ERRORS.get(code)
+    if error_type is None and query:
+        return UnknownQueryCode(f"magictiger: code {code} {message}", provider="magictiger", data=data)
     if error_type is None:
         return ProviderStatusError(f"magictiger: code {code} {message}", status=code, provider="magictiger", data=data)
     return error_type(f"magictiger: {message or code}", provider="magictiger", data=data)
@@ -142,7 +153,8 @@ class MagicTigerClient(TaskProvider[EnhanceOrder]):
         body = await self.request_json("POST", url, idempotent=idempotent, headers=headers, json_body=payload)
         code = body.get("code")
         if code != 0:
-            raise _error(code if isinstance(code, int) else -1, str(body.get("msg", "")), body)
+            query = operation == "gettask"
+            raise _error(code if isinstance(code, int) else -1, str(body.get("msg", "")), body, query=query)
         return body.get("data")
 
     async def submit(

@@ -126,6 +126,29 @@ async def test_a_failed_task_is_told_and_refunded(bot, telegram, tiger):
     assert await bot.ledger.problems() == []
 
 
+async def test_one_unknown_code_to_gettask_is_asked_again_and_the_photo_is_delivered(bot, telegram, tiger):
+    """A gettask code document 003 does not list, once, for a task MagicTiger has (and charged for):
+    asked again, the photo arrives and is paid for instead of the job failing and being refunded."""
+    tiger.next_get_codes = [1009999]
+    user = telegram.user()
+    summary = await order_enhance(user, "Sharpen & enhance")
+    await user.press(summary, "Confirm")
+    await user.next_message(kind="document", timeout=15)
+    await user.edited(summary, "Done! 9 credits used.")
+    assert tiger.next_get_codes == [] and len(tiger.creates) == 1
+    assert await bot.ledger.balance(user.id) == 21
+
+
+async def test_unknown_codes_to_gettask_again_and_again_fail_the_job_and_refund_it(bot, telegram, tiger):
+    tiger.next_get_codes = [1009999] * 20
+    user = telegram.user()
+    summary = await order_enhance(user, "Sharpen & enhance")
+    await user.press(summary, "Confirm")
+    await user.edited(summary, "could not process this request", timeout=15)
+    assert "Your 9 credits were returned." in summary.text and len(tiger.creates) == 1
+    assert await bot.ledger.balance(user.id) == 30 and await bot.ledger.problems() == []
+
+
 async def test_forged_and_unknown_callbacks_are_refused(bot, telegram, tiger):
     url = bot.settings.server.public_url + "/callbacks/magictiger"
     async with httpx.AsyncClient() as client:

@@ -58,6 +58,8 @@ class FakeMagicTiger(FakeService):
         self.tasks: dict[str, Task] = {}
         self.creates: list[dict[str, Any]] = []
         self.next_create_codes: list[int] = []
+        #: Codes the next gettasks answer with instead of the task (one each).
+        self.next_get_codes: list[int] = []
         #: Error code the next created task fails with (status FAILED), if any.
         self.next_failure: int | None = None
         self.initial_queue = 2
@@ -209,6 +211,8 @@ class FakeMagicTiger(FakeService):
         task = await self._live_task(request)
         if isinstance(task, web.Response):
             return task
+        if self.next_get_codes:
+            return self._answer(self.next_get_codes.pop(0), "scripted failure")
         asked = await request.json()
         if type(asked.get("type")) is not int or asked["type"] != task.type:
             # Document 003: gettask takes the task's "Enhance Type" too; under another no task is found.

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from providers.errors import AuthenticationError, InvalidImage, ProviderStatusError
+from providers.errors import AuthenticationError, InvalidImage, ProviderStatusError, UnexpectedStatus
 from providers.hili import (
     HiliClient,
     OtherError,
@@ -121,6 +121,19 @@ async def test_an_expired_result_fails_the_task(client, hili):
     hili.expired.add(submission.task_id)
     status = await client.query(submission.task_id)
     assert status.phase is Phase.FAILED and isinstance(status.error, ResultExpired)
+
+
+@pytest.mark.parametrize("endpoint", ["status", "download"])
+async def test_other_error_to_a_query_is_an_unexpected_status_not_a_failed_task(client, hili, endpoint):
+    """errno 500 to a query: the tolerated kind of answer (the runner asks again a few times),
+    not a task Hili failed; its code still names Hili's own error for the user if it persists."""
+    submission = await client.submit(RepairOrder(mode="upscale"), InputImage(data=portrait_jpeg()), None)
+    hili.uploads[submission.task_id].polls_left = 0
+    hili.errnos[endpoint] = [500]
+    with pytest.raises(UnexpectedStatus) as info:
+        await client.query(submission.task_id)
+    assert info.value.code == OtherError.code
+    assert (await client.query(submission.task_id)).phase is Phase.DONE
 
 
 async def test_remaining_uses(client, hili):

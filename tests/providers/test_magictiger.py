@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from providers.errors import ImageTooLarge, InputDownloadFailed, ProviderDomainError
+from providers.errors import ImageTooLarge, InputDownloadFailed, ProviderDomainError, UnexpectedStatus
 from providers.magictiger import InsufficientBalance, MagicTigerApi, MagicTigerClient, TaskGone, UnsupportedFileType
 from providers.models import InputImage, Phase
 from providers.orders import EnhanceOrder
@@ -153,6 +153,14 @@ def test_a_running_task_is_not_cancellable_with_a_refund_unless_configured():
     api = MagicTigerApi(base_url="x", api_token="t")
     assert not MagicTigerClient.cancellable and not MagicTigerClient(api).cancellable
     assert MagicTigerClient(api, cancellable=True).cancellable and MagicTigerClient.drops_tasks
+
+
+async def test_an_unknown_code_to_gettask_is_an_unexpected_status(client, fake, picture_url):
+    submission = await client.submit(EnhanceOrder(enhance="e", type=ENHANCE), InputImage(url=picture_url), None)
+    fake.next_get_codes = [1009999]
+    with pytest.raises(UnexpectedStatus):
+        await client.query(submission.task_id)
+    assert (await client.query(submission.task_id)).phase in (Phase.PENDING, Phase.DONE)
 
 
 async def test_callback_checks(client):
