@@ -56,6 +56,11 @@ DEFAULT_MAX_BACKOFF = 8.0
 MAX_ANSWER_BYTES = 32 * 1024 * 1024
 MAX_RETRY_AFTER = 60.0
 
+#: What ``json.loads`` raises on text that is not JSON it can hold: JSONDecodeError and
+#: UnicodeDecodeError (both ValueErrors), a ValueError for an integer of more than 4300 digits, and
+#: RecursionError for arrays or objects nested deeper than the decoder goes ("[" * 100000).
+JSON_ERRORS = (ValueError, RecursionError)
+
 #: A form field: a plain value, or a file as (filename, data, content type).
 FormValue = str | tuple[str, bytes, str]
 
@@ -229,7 +234,7 @@ class HttpProvider:
             raise error
         try:
             body = json.loads(text)
-        except (json.JSONDecodeError, UnicodeDecodeError) as err:
+        except JSON_ERRORS as err:
             raise BadResponse(f"{self.name}: answer is not JSON", provider=self.name, data=_excerpt(text)) from err
         if not isinstance(body, dict):
             raise BadResponse(f"{self.name}: answer is not a JSON object", provider=self.name, data=body)

@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from providers.base import Answer, NonEmpty, TaskProvider, parse_answer
+from providers.base import JSON_ERRORS, Answer, NonEmpty, TaskProvider, parse_answer
 from providers.comparing import same_secret
 from providers.errors import (
     BadResponse,
@@ -222,7 +222,7 @@ class MagicTigerClient(TaskProvider[EnhanceOrder]):
         """For the account-wide callback URL: our job id is the task's ``chtaskid``."""
         try:
             data = json.loads(body)["data"]
-        except (ValueError, KeyError, TypeError):
+        except (*JSON_ERRORS, KeyError, TypeError):
             return None
         job_id = data.get("chtaskid") if isinstance(data, dict) else None
         return job_id if isinstance(job_id, str) else None

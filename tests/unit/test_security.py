@@ -183,3 +183,52 @@ async def test_provider_answers_are_read_with_a_size_cap():
     finally:
         await client.aclose()
         await server.stop()
+
+
+#: JSON that Python's decoder refuses with something else than JSONDecodeError.
+HOSTILE_JSON = {
+    "huge-int": '{"code": 200, "status": 200, "data": {"state": ' + "9" * 5000 + ', "nums": 1}}',
+    "deep-nesting": "[" * 100_000,
+}
+
+
+@pytest.mark.parametrize("body", HOSTILE_JSON.values(), ids=HOSTILE_JSON)
+async def test_hostile_json_from_a_provider_is_a_bad_response(body: str) -> None:
+    """An integer of more than 4300 digits (ValueError) or nesting deeper than the decoder goes
+    (RecursionError) is an answer that is not JSON: the job runner's tolerated BadResponse, not an
+    internal error that fails a paid job; the Hili uses watcher logs it and keeps watching; a
+    callback body like it names no job."""
+    from bot.ops.accounts import AccountWatch, UsesRule
+    from providers.errors import BadResponse
+    from providers.hili import HiliClient
+    from providers.magictiger import MagicTigerApi, MagicTigerClient
+    from providers.picwish import PicwishClient
+
+    async def hostile(_request: web.Request) -> web.Response:
+        return web.Response(text=body, content_type="application/json")
+
+    app = web.Application()
+    app.router.add_route("*", "/{tail:.*}", hostile)
+    server = LoopbackServer(app)
+    await server.start()
+    picwish = PicwishClient("k", base_url=server.url, max_retries=0)
+    hili = HiliClient("tc", "secret", base_url=server.url, max_retries=0)
+    tiger = MagicTigerClient(MagicTigerApi(base_url=server.url, api_token="t"), max_retries=0)
+
+    async def alert(_provider: str, _uses: int) -> None:
+        raise AssertionError("no count was read")
+
+    try:
+        with pytest.raises(BadResponse):
+            await picwish.query("task")
+        with pytest.raises(BadResponse):
+            await hili.query("mdf")
+        with pytest.raises(BadResponse):
+            await tiger.query('{"taskid": "t", "type": 1}')
+        watch = AccountWatch({"hili": hili}, {"hili": UsesRule(check_interval=3600, alert_below=10)}, alert)
+        assert await watch.check("hili") is None and watch.uses == {}
+        assert tiger.callback_job_id(body.encode()) is None
+    finally:
+        for client in (picwish, hili, tiger):
+            await client.aclose()
+        await server.stop()
