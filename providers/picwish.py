@@ -39,6 +39,10 @@ POLL_DEADLINE = 300.0
 MAX_SIDE = 4096
 MAX_BYTES = 15 * 1024 * 1024
 FORMATS = frozenset({"JPEG", "BMP", "PNG", "WEBP", "TIFF"})
+#: The largest answer read: ``data.image`` may be the result itself in base64 (the document), an
+#: image of up to MAX_BYTES (its limit) is 4/3 of that in base64, plus room for the rest of the
+#: answer and line wrapping.
+MAX_ANSWER_BYTES = MAX_BYTES * 4 // 3 + 4 * 1024 * 1024
 #: The documented outfit values: man_1..man_20, woman_1..woman_20, child_1..child_10.
 CLOTHES_IDS = tuple(
     [f"man_{i}" for i in range(1, 21)] + [f"woman_{i}" for i in range(1, 21)] + [f"child_{i}" for i in range(1, 11)]
@@ -113,6 +117,7 @@ class PicwishClient(TaskProvider[IdPhotoOrder]):
     name = "picwish"
     calls_back = True
     input_limits = InputLimits(max_side=MAX_SIDE, max_bytes=MAX_BYTES, formats=FORMATS)
+    max_answer_bytes = MAX_ANSWER_BYTES
     features = frozenset(IdPhotoOption)
     catalogs = MappingProxyType({"outfits": CLOTHES_IDS, "layout_sizes": LAYOUT_SIZES})
 

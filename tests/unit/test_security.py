@@ -146,6 +146,79 @@ def test_the_log_filter_escapes_line_breaks_and_redacts_secrets():
     assert record.getMessage() == "provider said: no\\r\\n2026-01-01 CRITICAL forged with key [redacted]\\u2028too"
 
 
+async def test_a_json_only_provider_refuses_an_answer_over_its_small_cap_and_picwish_takes_an_inlined_image():
+    """The JSON-only providers' answers are links and states: one of a few MB is refused (a
+    BadResponse) once the cap is passed or as soon as its Content-Length says so, so that every
+    concurrent call at its cap holds little memory; PicWish's may carry the result image in base64
+    (document 004), up to its 15 MB limit."""
+    import base64
+    import json
+
+    from providers.base import MAX_ANSWER_BYTES
+    from providers.errors import BadResponse
+    from providers.hili import HiliClient
+    from providers.magictiger import MagicTigerClient
+    from providers.picwish import MAX_BYTES, PicwishClient
+    from providers.qq_anime import QQAnimeClient
+    from providers.wanxing import WanxingClient
+
+    assert MAX_ANSWER_BYTES <= 1024 * 1024
+    for client_type in (HiliClient, MagicTigerClient, QQAnimeClient, WanxingClient):
+        assert client_type.max_answer_bytes == MAX_ANSWER_BYTES
+    assert PicwishClient.max_answer_bytes >= MAX_BYTES * 4 // 3 + 64 * 1024
+
+    padding = "x" * (4 * 1024 * 1024)
+    large = json.dumps({"code": 200, "data": {"code": "tc", "nums": 7}, "padding": padding}).encode()
+
+    async def chunked(request: web.Request) -> web.StreamResponse:
+        response = web.StreamResponse(headers={"Content-Type": "application/json"})
+        response.enable_chunked_encoding()
+        await response.prepare(request)
+        for start in range(0, len(large), 256 * 1024):
+            await response.write(large[start : start + 256 * 1024])
+        return response
+
+    async def announced(request: web.Request) -> web.StreamResponse:
+        response = web.StreamResponse(headers={"Content-Length": str(2 * 1024 * 1024)})
+        await response.prepare(request)
+        await response.write(b'{"code": 200, "data": {"nums": 7}}')
+        return response
+
+    image = b"\xff\xd8\xff\xe0" + bytes(MAX_BYTES - 4)
+    inlined = json.dumps(
+        {
+            "status": 200,
+            "data": {"task_id": "t", "state": 1, "progress": 100, "image": base64.b64encode(image).decode()},
+        }
+    )
+
+    async def picwish(_request: web.Request) -> web.Response:
+        return web.Response(text=inlined, content_type="application/json")
+
+    app = web.Application()
+    app.router.add_post("/chunked/api/third/company/nums", chunked)
+    app.router.add_post("/announced/api/third/company/nums", announced)
+    app.router.add_get("/picwish/idphoto/{task}", picwish)
+    server = LoopbackServer(app)
+    await server.start()
+    clients = [
+        HiliClient("tc", "secret", base_url=f"{server.url}/chunked", max_retries=0),
+        HiliClient("tc", "secret", base_url=f"{server.url}/announced", max_retries=0),
+    ]
+    picwish_client = PicwishClient("k", base_url=f"{server.url}/picwish", max_retries=0)
+    try:
+        with pytest.raises(BadResponse, match=f"larger than {MAX_ANSWER_BYTES} bytes"):
+            await clients[0].remaining()
+        with pytest.raises(BadResponse, match="too large"):
+            await clients[1].remaining()
+        status = await picwish_client.query("t")
+        assert status.images[0].data == image
+    finally:
+        for client in (*clients, picwish_client):
+            await client.aclose()
+        await server.stop()
+
+
 async def test_provider_answers_are_read_with_a_size_cap():
     from providers.base import MAX_ANSWER_BYTES, HttpProvider
     from providers.errors import BadResponse
