@@ -122,6 +122,11 @@ def test_ipv6_that_leads_to_a_private_ipv4_address_is_not_public():
         "::127.0.0.1",
         "::10.0.0.1",
         "::ffff:192.168.1.1",
+        # RFC 8215's local-use translation prefix, whatever IPv4 address it embeds and where
+        "64:ff9b:1::7f00:1",
+        "64:ff9b:1:7f00:1::",
+        "64:ff9b:1::808:808",
+        "64:ff9b:1:ffff:ffff:ffff:ffff:ffff",
     ):
         assert not _is_public(private), private
     for public in ("64:ff9b::808:808", "2002:808:808::1", "2606:4700::1111", "8.8.8.8"):
