@@ -451,6 +451,11 @@ class MagicTigerSettings(_ProviderSection):
     #: A createtask field for a per-task callback URL, if the account has one; empty: the
     #: account's callback URL should be {server.public_url}/callbacks/magictiger.
     callback_param: str = ""
+    #: True only where the account's terms say a task dropped by deletetask is not charged: then a
+    #: user's Cancel of a running job deletes the task and gives the credits back. Document 003 does
+    #: not say so (a task is charged when created), so by default a running job cannot be cancelled,
+    #: as with every other provider. A task past the job's deadline is deleted either way.
+    cancellable: bool = False
     poll_interval: float = Field(default=2.0, gt=0)
     deadline: float = Field(default=1800.0, gt=0)
     request_timeout: float = Field(default=30.0, gt=0)

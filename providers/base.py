@@ -51,10 +51,17 @@ DEFAULT_CONNECT_TIMEOUT = 10.0
 DEFAULT_MAX_RETRIES = 3
 DEFAULT_BACKOFF = 0.5
 DEFAULT_MAX_BACKOFF = 8.0
-#: The largest answer body read from a provider: room for a result image inlined as base64
-#: (PicWish may answer that way), far below what would hurt the bot's memory.
-MAX_ANSWER_BYTES = 32 * 1024 * 1024
+#: The largest answer body read from a provider whose answers are small JSON documents (links and
+#: states, not images): with every concurrent provider call (``jobs.max_concurrent``) at its cap, a
+#: hostile or broken endpoint holds a few tens of MB of the bot's memory at most. A provider that
+#: may inline a result image (PicWish) sets its own ``max_answer_bytes``.
+MAX_ANSWER_BYTES = 1024 * 1024
 MAX_RETRY_AFTER = 60.0
+
+#: What ``json.loads`` raises on text that is not JSON it can hold: JSONDecodeError and
+#: UnicodeDecodeError (both ValueErrors), a ValueError for an integer of more than 4300 digits, and
+#: RecursionError for arrays or objects nested deeper than the decoder goes ("[" * 100000).
+JSON_ERRORS = (ValueError, RecursionError)
 
 #: A form field: a plain value, or a file as (filename, data, content type).
 FormValue = str | tuple[str, bytes, str]
@@ -137,6 +144,8 @@ class HttpProvider:
     """Base for provider clients; owns one aiohttp session."""
 
     name = "provider"
+    #: The largest answer body read from this provider (``_read_capped``).
+    max_answer_bytes: int = MAX_ANSWER_BYTES
 
     def __init__(
         self,
@@ -210,7 +219,8 @@ class HttpProvider:
             async with self._session.get().request(
                 method, url, proxy=self._proxy, allow_redirects=False, **kwargs
             ) as response:
-                status, headers, text = response.status, response.headers, await _read_capped(response, self.name)
+                text = await _read_capped(response, self.name, self.max_answer_bytes)
+                status, headers = response.status, response.headers
         except aiohttp.ConnectionTimeoutError as err:
             raise ProviderConnectionError(
                 f"{self.name}: cannot connect", provider=self.name, never_accepted=True
@@ -229,23 +239,23 @@ class HttpProvider:
             raise error
         try:
             body = json.loads(text)
-        except (json.JSONDecodeError, UnicodeDecodeError) as err:
+        except JSON_ERRORS as err:
             raise BadResponse(f"{self.name}: answer is not JSON", provider=self.name, data=_excerpt(text)) from err
         if not isinstance(body, dict):
             raise BadResponse(f"{self.name}: answer is not a JSON object", provider=self.name, data=body)
         return body
 
 
-async def _read_capped(response: aiohttp.ClientResponse, provider: str) -> bytes:
-    """The answer body, refused once it passes MAX_ANSWER_BYTES (a broken or hostile endpoint
-    must not make the bot hold gigabytes)."""
-    if (response.content_length or 0) > MAX_ANSWER_BYTES:
+async def _read_capped(response: aiohttp.ClientResponse, provider: str, limit: int) -> bytes:
+    """The answer body, refused once it passes ``limit`` bytes, or at once when it says it will (a
+    broken or hostile endpoint must not make the bot hold gigabytes)."""
+    if (response.content_length or 0) > limit:
         raise BadResponse(f"{provider}: answer of {response.content_length} bytes is too large", provider=provider)
     body = bytearray()
     async for chunk in response.content.iter_chunked(64 * 1024):
         body += chunk
-        if len(body) > MAX_ANSWER_BYTES:
-            raise BadResponse(f"{provider}: answer is larger than {MAX_ANSWER_BYTES} bytes", provider=provider)
+        if len(body) > limit:
+            raise BadResponse(f"{provider}: answer is larger than {limit} bytes", provider=provider)
     return bytes(body)
 
 
@@ -304,7 +314,11 @@ class TaskProvider(HttpProvider, Generic[OrderT]):
     calls_back: bool = False
     #: True when the provider can drop an accepted task and confirm it (MagicTiger's deletetask), so
     #: that cancelling a running job costs nothing; other providers' tasks run to the end and are paid.
+    #: The user's Cancel of a running job gives the credits back only where this is True.
     cancellable: bool = False
+    #: True when the provider deletes an accepted task on request (``cancel``), charged for or not:
+    #: a task the bot stopped waiting for (past its deadline) is deleted, not left to run.
+    drops_tasks: bool = False
     #: True when the provider checks its account-wide callback URL before using it (a GET, or a POST
     #: naming no task): such a probe gets the success answer and wakes nothing.
     probes_callback_url: bool = False

@@ -29,6 +29,10 @@ def looks_like_image(data: bytes) -> bool:
 
 
 _NAT64 = ipaddress.ip_network("64:ff9b::/96")
+#: RFC 8215's local-use IPv4/IPv6 translation prefix: a translator of the local network's own, which
+#: may embed any IPv4 address (at a prefix length of its choosing), so none of it is public. Python
+#: before 3.12.4 calls it global.
+_LOCAL_NAT64 = ipaddress.ip_network("64:ff9b:1::/48")
 _IPV4_COMPATIBLE = ipaddress.ip_network("::/96")
 
 
@@ -44,6 +48,8 @@ def _is_public(address: str) -> bool:
     """Whether an address is public, also the IPv4 address inside an IPv6 one that leads to it
     (``64:ff9b::7f00:1`` is global to Python, yet a NAT64 gateway connects it to 127.0.0.1)."""
     ip = ipaddress.ip_address(address.split("%", 1)[0])
+    if ip in _LOCAL_NAT64:
+        return False
     inner = _embedded_ipv4(ip) if isinstance(ip, ipaddress.IPv6Address) else None
     return ip.is_global and (inner is None or inner.is_global)
 

@@ -14,6 +14,8 @@ from collections.abc import Callable
 from types import MappingProxyType
 from typing import Any, Literal
 
+from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt
+
 from providers.base import Answer, FormValue, NonEmpty, TaskProvider, WebUrl, parse_answer
 from providers.errors import (
     AuthenticationError,
@@ -21,6 +23,7 @@ from providers.errors import (
     InvalidImage,
     ProviderDomainError,
     ProviderStatusError,
+    UnexpectedStatus,
 )
 from providers.models import InputImage, Phase, ResultImage, Submission, TaskStatus
 from providers.orders import RepairOrder
@@ -30,6 +33,10 @@ DEFAULT_TIMEOUT = 60.0
 POLL_INTERVAL = 2.0
 #: Results are deleted after one hour; a task not done by then is lost anyway.
 DEADLINE = 1800.0
+#: Uploads tried again after errno 9006 "上传失败" (upload failed), which the document says is not
+#: charged ("上传失败不扣费"): Hili did not take the photo, so sending it again cannot charge twice.
+UPLOAD_FAILED_RETRIES = 2
+NUMS_PATH = "/api/third/company/nums"
 REPAIR_TYPES = {"upscale": "sr", "repair": "sr,repair", "colorize": "sr,repair,colour", "background": "bg"}
 _RGB = re.compile(r"^(\d{1,3}),(\d{1,3}),(\d{1,3})$")
 
@@ -79,10 +86,17 @@ class ResultExpired(ProviderDomainError):
 
 
 class OtherError(ProviderDomainError):
-    """errno 500, "其他错误" (another error): Hili's own failure, reported in a well-formed answer.
-    Asking again does not change it, so the job ends (and is refunded) at once."""
+    """errno 500, "其他错误" (another error): Hili's own failure, reported in a well-formed answer."""
 
     code = "provider_failed"
+
+
+class OtherQueryError(UnexpectedStatus):
+    """errno 500 to a status or download query of a photo Hili already has (and charged for): the
+    document says no more than "another error", and asking is free, so it is taken for a passing
+    glitch a few times in a row (the job runner's MAX_BAD_ANSWERS) before the job fails with it."""
+
+    code = OtherError.code
 
 
 def token(secret_key: str, timestamp: str) -> str:
@@ -90,10 +104,13 @@ def token(secret_key: str, timestamp: str) -> str:
     return hashlib.md5((secret_key + timestamp).encode("utf8")).hexdigest() + "," + timestamp
 
 
-def _error(errno: Any, message: str, data: Any) -> Exception:
+def _error(errno: Any, message: str, data: Any, path: str = "") -> Exception:
     kw = {"provider": "hili", "data": data}
     if errno == 9999:
         return AuthenticationError(f"hili: {message}", status=401, **kw)
+    if errno == 9002 and path == NUMS_PATH:
+        # "数据未找到" (no data found) for the account itself: third_code names no account at Hili.
+        return AuthenticationError(f"hili: no account for this third_code: {message}", status=401, **kw)
     if errno == 9101:
         return QuotaExhausted(f"hili: {message}", **kw)
     if errno == 9001:
@@ -101,7 +118,7 @@ def _error(errno: Any, message: str, data: Any) -> Exception:
     if errno == 9005:
         return UnsupportedFileType(f"hili: {message}", **kw)
     if errno == 9006:
-        return UploadFailed(f"hili: {message}", **kw)
+        return UploadFailed(f"hili: {message}", never_accepted=True, **kw)
     if errno == 9009:
         return InvalidImage(f"hili: {message}", **kw)
     if errno == 9002:
@@ -156,7 +173,7 @@ class HiliClient(TaskProvider[RepairOrder]):
         if envelope.code == 200:
             return envelope.data
         if envelope.code == 9000:
-            raise _error(envelope.errno, str(envelope.msg), body)
+            raise _error(envelope.errno, str(envelope.msg), body, path)
         raise BadResponse(f"hili: unexpected code {envelope.code}", provider=self.name, data=body)
 
     def _headers(self) -> dict[str, str]:
@@ -173,10 +190,19 @@ class HiliClient(TaskProvider[RepairOrder]):
             if rgb is None:
                 raise ValueError("rgb is required with repair_type bg")
             fields["rgb"] = rgb_field(rgb)
-        data = await self._call(
-            "/api/third/photo/upload", fields, idempotent=False, file=("photo.jpg", image, "image/jpeg")
+        retrying = AsyncRetrying(
+            stop=stop_after_attempt(UPLOAD_FAILED_RETRIES + 1),
+            wait=self._wait,
+            retry=retry_if_exception_type(UploadFailed),
+            reraise=True,
         )
-        return parse_answer(_Uploaded, data, self.name).mdf
+        async for attempt in retrying:
+            with attempt:
+                data = await self._call(
+                    "/api/third/photo/upload", fields, idempotent=False, file=("photo.jpg", image, "image/jpeg")
+                )
+                return parse_answer(_Uploaded, data, self.name).mdf
+        raise AssertionError("unreachable")
 
     async def status(self, mdf: str) -> int:
         data = await self._call("/api/third/photo/status", {"mdf": mdf}, idempotent=True)
@@ -188,7 +214,7 @@ class HiliClient(TaskProvider[RepairOrder]):
 
     async def remaining(self) -> int:
         """How many uploads the account has left (``/api/third/company/nums``)."""
-        data = await self._call("/api/third/company/nums", {}, idempotent=True)
+        data = await self._call(NUMS_PATH, {}, idempotent=True)
         return parse_answer(_Nums, data, self.name).nums
 
     async def submit(
@@ -208,6 +234,8 @@ class HiliClient(TaskProvider[RepairOrder]):
             if await self.status(task_id) == 100:
                 return TaskStatus(Phase.PENDING, progress=50)
             url = await self.download_url(task_id)
+        except OtherError as err:
+            raise OtherQueryError(str(err), provider=self.name, data=err.data) from err
         except ProviderDomainError as err:
             return TaskStatus(Phase.FAILED, error=err)
         return TaskStatus(Phase.DONE, progress=100, images=(ResultImage(url=url),))

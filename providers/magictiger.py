@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from providers.base import Answer, NonEmpty, TaskProvider, parse_answer
+from providers.base import JSON_ERRORS, Answer, NonEmpty, TaskProvider, parse_answer
 from providers.comparing import same_secret
 from providers.errors import (
     BadResponse,
@@ -24,6 +24,7 @@ from providers.errors import (
     ProviderDomainError,
     ProviderError,
     ProviderStatusError,
+    UnexpectedStatus,
 )
 from providers.models import CallbackAnswer, InputImage, InputLimits, Phase, ResultImage, Submission, TaskStatus
 from providers.orders import EnhanceOrder
@@ -34,6 +35,10 @@ DEADLINE = 1800.0
 #: The document's limits: at most 20 MB, each side 64..9216 px.
 MAX_SIDE = 9216
 CALLBACK_ANSWER = b'{"code": 0, "msg": "", "data": {"success": true}}'
+#: Whether a deleted task costs nothing, so that a user's Cancel may give the credits back. The
+#: document does not say so (insufficient balance is a createtask error: a task is charged when
+#: created); only the operator's terms can (``providers.magictiger.cancellable``).
+CANCELLABLE = False
 
 
 class InsufficientBalance(ProviderDomainError):
@@ -100,8 +105,18 @@ class _Task(Answer):
     outputurl: str | None = None
 
 
-def _error(code: int, message: str, data: Any) -> ProviderError:
+class UnknownQueryCode(UnexpectedStatus):
+    """A gettask answer with a code document 003 does not list for it: asking is free and the task
+    is already paid for, so it is taken for a passing glitch a few times in a row (the job runner's
+    MAX_BAD_ANSWERS) before the job fails with it."""
+
+    code = ProviderStatusError.code
+
+
+def _error(code: int, message: str, data: Any, *, query: bool = False) -> ProviderError:
     error_type = _ERRORS.get(code)
+    if error_type is None and query:
+        return UnknownQueryCode(f"magictiger: code {code} {message}", provider="magictiger", data=data)
     if error_type is None:
         return ProviderStatusError(f"magictiger: code {code} {message}", status=code, provider="magictiger", data=data)
     return error_type(f"magictiger: {message or code}", provider="magictiger", data=data)
@@ -111,7 +126,8 @@ class MagicTigerClient(TaskProvider[EnhanceOrder]):
     name = "magictiger"
     takes_url = True
     calls_back = True
-    cancellable = True
+    cancellable = CANCELLABLE
+    drops_tasks = True
     probes_callback_url = True  # document 003: "We will validate your url first"
     input_limits = InputLimits(max_side=MAX_SIDE, max_bytes=20 * 1024 * 1024)
 
@@ -122,12 +138,14 @@ class MagicTigerClient(TaskProvider[EnhanceOrder]):
         timeout: float = DEFAULT_TIMEOUT,
         poll_interval: float = POLL_INTERVAL,
         deadline: float = DEADLINE,
+        cancellable: bool = CANCELLABLE,
         **kwargs: Any,
     ) -> None:
         super().__init__(timeout=timeout, **kwargs)
         self.api = api
         self.poll_interval = poll_interval
         self.deadline = deadline
+        self.cancellable = cancellable
 
     async def _call(self, operation: str, payload: dict[str, Any], *, idempotent: bool) -> Any:
         url = f"{self.api.base_url.rstrip('/')}/{self.api.operations[operation]}"
@@ -135,7 +153,8 @@ class MagicTigerClient(TaskProvider[EnhanceOrder]):
         body = await self.request_json("POST", url, idempotent=idempotent, headers=headers, json_body=payload)
         code = body.get("code")
         if code != 0:
-            raise _error(code if isinstance(code, int) else -1, str(body.get("msg", "")), body)
+            query = operation == "gettask"
+            raise _error(code if isinstance(code, int) else -1, str(body.get("msg", "")), body, query=query)
         return body.get("data")
 
     async def submit(
@@ -190,7 +209,8 @@ class MagicTigerClient(TaskProvider[EnhanceOrder]):
         return TaskStatus(Phase.DONE, progress=100, images=tuple(images), raw_state=status)
 
     async def cancel(self, task_id: str) -> bool:
-        """deletetask; its ``success`` is the provider's word that the task is dropped."""
+        """deletetask; its ``success`` is the provider's word that the task is dropped (a finished
+        task is not: its result is there to fetch)."""
         data = await self._call("deletetask", {"taskid": json.loads(task_id)["taskid"]}, idempotent=True)
         return isinstance(data, dict) and data.get("success") is True
 
@@ -202,7 +222,7 @@ class MagicTigerClient(TaskProvider[EnhanceOrder]):
         """For the account-wide callback URL: our job id is the task's ``chtaskid``."""
         try:
             data = json.loads(body)["data"]
-        except (ValueError, KeyError, TypeError):
+        except (*JSON_ERRORS, KeyError, TypeError):
             return None
         job_id = data.get("chtaskid") if isinstance(data, dict) else None
         return job_id if isinstance(job_id, str) else None

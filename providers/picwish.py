@@ -39,6 +39,16 @@ POLL_DEADLINE = 300.0
 MAX_SIDE = 4096
 MAX_BYTES = 15 * 1024 * 1024
 FORMATS = frozenset({"JPEG", "BMP", "PNG", "WEBP", "TIFF"})
+#: The refusals of a re-render from ``last_id`` alone taken for "PicWish no longer has that image"
+#: (the user is asked to make it again from the photo, nothing charged). Document 004 is silent on
+#: how an unknown or expired last_id is refused, so neither its wording nor one status is relied
+#: on: any 4xx, in the HTTP status or the body's, other than the key, the account's balance,
+#: throttling and timeouts. The order itself was taken with the photo, so little else is left.
+_LAST_ID_REFUSALS = frozenset(range(400, 500)) - {401, 402, 403, 408, 429}
+#: The largest answer read: ``data.image`` may be the result itself in base64 (the document), an
+#: image of up to MAX_BYTES (its limit) is 4/3 of that in base64, plus room for the rest of the
+#: answer and line wrapping.
+MAX_ANSWER_BYTES = MAX_BYTES * 4 // 3 + 4 * 1024 * 1024
 #: The documented outfit values: man_1..man_20, woman_1..woman_20, child_1..child_10.
 CLOTHES_IDS = tuple(
     [f"man_{i}" for i in range(1, 21)] + [f"woman_{i}" for i in range(1, 21)] + [f"child_{i}" for i in range(1, 11)]
@@ -113,6 +123,7 @@ class PicwishClient(TaskProvider[IdPhotoOrder]):
     name = "picwish"
     calls_back = True
     input_limits = InputLimits(max_side=MAX_SIDE, max_bytes=MAX_BYTES, formats=FORMATS)
+    max_answer_bytes = MAX_ANSWER_BYTES
     features = frozenset(IdPhotoOption)
     catalogs = MappingProxyType({"outfits": CLOTHES_IDS, "layout_sizes": LAYOUT_SIZES})
 
@@ -160,13 +171,14 @@ class PicwishClient(TaskProvider[IdPhotoOrder]):
             body = await self.request_json(
                 "POST", f"{self.base_url}/idphoto", idempotent=False, headers=self._headers, form=parts
             )
+            data = self._checked(body)
         except ProviderStatusError as err:
-            if order.last_id and err.status == 400 and "last_id" in str(err.data):
+            if order.last_id and image is None and err.status in _LAST_ID_REFUSALS:
                 raise ImageIdExpired(
-                    f"picwish: last_id {order.last_id} is gone", status=400, provider=self.name
+                    f"picwish: last_id {order.last_id} refused ({err})", status=err.status, provider=self.name
                 ) from err
             raise
-        return Submission(task_id=parse_answer(_Created, self._checked(body), self.name).task_id)
+        return Submission(task_id=parse_answer(_Created, data, self.name).task_id)
 
     async def query(self, task_id: str) -> TaskStatus:
         body = await self.request_json(

@@ -478,7 +478,7 @@ class JobDriver:
         """The bot stops waiting for the task. A provider that drops accepted tasks on request
         (MagicTiger's deletetask) is asked to drop it first, as a user's Cancel does: released, the
         task must not run on to be charged for a result no one will fetch."""
-        if not provider.cancellable:
+        if not (provider.cancellable or provider.drops_tasks):
             return
         try:
             dropped = await provider.cancel(task_id)

@@ -116,7 +116,12 @@ def make_providers(settings: Settings) -> dict[str, TaskProvider[Any]]:
             callback_param=tiger.callback_param,
         )
         providers["magictiger"] = MagicTigerClient(
-            api, timeout=tiger.request_timeout, poll_interval=tiger.poll_interval, deadline=tiger.deadline, **retries
+            api,
+            timeout=tiger.request_timeout,
+            poll_interval=tiger.poll_interval,
+            deadline=tiger.deadline,
+            cancellable=tiger.cancellable,
+            **retries,
         )
     wanxing = settings.providers.wanxing
     if wanxing.usable:

@@ -61,17 +61,40 @@ async def test_an_enhanced_photo_arrives_whole_with_its_face_close_ups_after_it(
     assert [bool(d.buttons()) for d in documents] == [False, False, True]  # New photo under the last
 
 
-async def test_cancel_deletes_the_task(bot, telegram, tiger):
+async def test_cancel_deletes_the_task_where_the_operator_says_deleted_tasks_are_free(make_settings, telegram, tiger):
+    tiger.hold = True
+    async with running(make_settings(providers__magictiger__cancellable=True)) as bot:
+        user = telegram.user()
+        summary = await order_enhance(user, "Sharpen & enhance")
+        await user.press(summary, "Confirm")
+        await user.edited(summary, "Waiting in the queue: place 2")
+        await user.press(summary, "Cancel")
+        await user.edited(summary, "Cancelled. Your 9 credits were returned.")
+        (task,) = tiger.tasks.values()
+        assert task.deleted
+        assert await bot.ledger.balance(user.id) == 30
+
+
+async def test_a_running_task_is_not_cancelled_nor_refunded_by_default(bot, telegram, tiger):
+    """Document 003 never says deletetask undoes the charge (a task is charged when created): once
+    MagicTiger has the task, Cancel is gone, a stale Cancel is refused, nothing is deleted, and the
+    photo arrives and is paid for, as with the other providers."""
     tiger.hold = True
     user = telegram.user()
     summary = await order_enhance(user, "Sharpen & enhance")
+    stale_cancel = summary
     await user.press(summary, "Confirm")
     await user.edited(summary, "Waiting in the queue: place 2")
-    await user.press(summary, "Cancel")
-    await user.edited(summary, "Cancelled. Your 9 credits were returned.")
+    assert summary.buttons() == []
+    (job_id,) = [row["id"] for row in await bot.db.fetchall("SELECT id FROM jobs")]
+    query = await user.press_data(stale_cancel, f"j:cancel:{job_id}")
+    assert "can no longer be cancelled" in (await user.answer_to(query) or "")
     (task,) = tiger.tasks.values()
-    assert task.deleted
-    assert await bot.ledger.balance(user.id) == 30
+    assert not task.deleted
+    tiger.hold = False
+    await user.next_message(kind="document", timeout=15)
+    await user.edited(summary, "Done! 9 credits used.")
+    assert await bot.ledger.balance(user.id) == 21 and not task.deleted
 
 
 @pytest.mark.parametrize(
@@ -101,6 +124,29 @@ async def test_a_failed_task_is_told_and_refunded(bot, telegram, tiger):
     await user.edited(summary, "could not be processed")
     assert await bot.ledger.balance(user.id) == 30
     assert await bot.ledger.problems() == []
+
+
+async def test_one_unknown_code_to_gettask_is_asked_again_and_the_photo_is_delivered(bot, telegram, tiger):
+    """A gettask code document 003 does not list, once, for a task MagicTiger has (and charged for):
+    asked again, the photo arrives and is paid for instead of the job failing and being refunded."""
+    tiger.next_get_codes = [1009999]
+    user = telegram.user()
+    summary = await order_enhance(user, "Sharpen & enhance")
+    await user.press(summary, "Confirm")
+    await user.next_message(kind="document", timeout=15)
+    await user.edited(summary, "Done! 9 credits used.")
+    assert tiger.next_get_codes == [] and len(tiger.creates) == 1
+    assert await bot.ledger.balance(user.id) == 21
+
+
+async def test_unknown_codes_to_gettask_again_and_again_fail_the_job_and_refund_it(bot, telegram, tiger):
+    tiger.next_get_codes = [1009999] * 20
+    user = telegram.user()
+    summary = await order_enhance(user, "Sharpen & enhance")
+    await user.press(summary, "Confirm")
+    await user.edited(summary, "could not process this request", timeout=15)
+    assert "Your 9 credits were returned." in summary.text and len(tiger.creates) == 1
+    assert await bot.ledger.balance(user.id) == 30 and await bot.ledger.problems() == []
 
 
 async def test_forged_and_unknown_callbacks_are_refused(bot, telegram, tiger):

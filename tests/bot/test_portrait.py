@@ -150,3 +150,25 @@ async def test_an_odd_query_status_is_asked_again_and_in_a_row_ends_the_job(bot,
     await other.press(again, "Confirm")
     await other.edited(again, "could not understand", timeout=15)
     assert "Your 20 credits were returned." in again.text and await bot.ledger.balance(other.id) == 30
+
+
+async def test_a_job_stopped_at_its_timeout_is_notified_told_and_refunded(bot, telegram, wanxing):
+    """Document 001: a task not done at the request's ``timeout`` is no longer run, and the timeout
+    error is sent to notify_url. The bot takes that notice (answering "successfully"), the job fails
+    as the provider failed it, and the credits come back; nothing is submitted again."""
+    from tests.fakes.clock import ManualClock
+    from tests.fakes.wanxing import TIMED_OUT
+
+    wanxing.clock = clock = ManualClock()
+    wanxing.hold = True  # queued at 玩星 until its timeout
+    user = telegram.user()
+    summary = await _summary(user)
+    await user.press(summary, "Confirm")
+    await user.edited(summary, "Working on it… 10%")
+    (job,) = wanxing.jobs.values()
+    assert job.fields["timeout"] == bot.settings.providers.wanxing.timeout
+    clock.advance(job.fields["timeout"])
+    await user.edited(summary, "could not be processed", timeout=15)
+    assert job.fail == TIMED_OUT and job.notify_answers[0] == (200, "successfully")
+    assert "credits were returned" in summary.text and await bot.ledger.balance(user.id) == 30
+    assert len(wanxing.jobs) == 1 and await bot.ledger.problems() == []

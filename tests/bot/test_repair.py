@@ -104,6 +104,23 @@ async def test_each_documented_errno_is_told_and_refunded(bot, telegram, hili, e
     assert await bot.ledger.problems() == []
 
 
+@pytest.mark.parametrize("endpoint", ["status", "download"])
+async def test_one_other_error_to_a_query_is_asked_again_and_the_photo_is_delivered(bot, telegram, hili, endpoint):
+    """errno 500 ("其他错误") to a query of a photo Hili already has and charged for: asked again, the
+    next answer is good, and the photo arrives and is paid for instead of failing (and being refunded
+    while the operator is charged)."""
+    hili.errnos[endpoint] = [500]
+    user = telegram.user()
+    menu = await _to_modes(user)
+    await user.press(menu, "Upscale")
+    summary = await user.edited(menu, "Please check your order")
+    await user.press(summary, "Confirm")
+    await user.next_message(kind="document", timeout=15)
+    await user.edited(summary, "Done! 8 credits used.")
+    assert hili.errnos[endpoint] == [] and hili.upload_calls == 1 and hili.nums == 99
+    assert await bot.ledger.balance(user.id) == 22
+
+
 async def test_restart_in_the_middle_of_a_job(make_settings, telegram, hili):
     hili.processing_polls = 10_000
     settings = make_settings()

@@ -58,6 +58,8 @@ class FakeMagicTiger(FakeService):
         self.tasks: dict[str, Task] = {}
         self.creates: list[dict[str, Any]] = []
         self.next_create_codes: list[int] = []
+        #: Codes the next gettasks answer with instead of the task (one each).
+        self.next_get_codes: list[int] = []
         #: Error code the next created task fails with (status FAILED), if any.
         self.next_failure: int | None = None
         self.initial_queue = 2
@@ -73,6 +75,8 @@ class FakeMagicTiger(FakeService):
         self.callback_url_valid: bool | None = None
         #: The ``type`` of every gettask that named a task under another type than its own.
         self.wrong_types: list[Any] = []
+        #: The task ids of deletetasks refused because the task had finished.
+        self.refused_deletes: list[str] = []
 
     @property
     def base_url(self) -> str:
@@ -207,6 +211,8 @@ class FakeMagicTiger(FakeService):
         task = await self._live_task(request)
         if isinstance(task, web.Response):
             return task
+        if self.next_get_codes:
+            return self._answer(self.next_get_codes.pop(0), "scripted failure")
         asked = await request.json()
         if type(asked.get("type")) is not int or asked["type"] != task.type:
             # Document 003: gettask takes the task's "Enhance Type" too; under another no task is found.
@@ -218,6 +224,11 @@ class FakeMagicTiger(FakeService):
         task = await self._live_task(request)
         if isinstance(task, web.Response):
             return task
+        if task.status in (DONE, FAILED):
+            # A finished task is not dropped: its work is done (and charged), its outputs stay to
+            # fetch. Document 003's answer says whether "the operation is successful or not".
+            self.refused_deletes.append(task.taskid)
+            return self._answer(0, "", {"success": False})
         task.deleted = True
         await self.changed()
         return self._answer(0, "", {"success": True})

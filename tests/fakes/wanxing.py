@@ -5,6 +5,9 @@ recomputed here from the received headers (stringToSign as API Gateway documents
 Content-MD5 check. ``/swapface`` fetches source_url and target_url, the job moves pending ->
 preparing -> running -> finish, and the result is POSTed to notify_url, again up to 10 times
 until the answer is HTTP 200 with the body "successfully". ``/query`` reports job_status.
+As the document says, a job not finished at its ``timeout`` (seconds, 7200 when not given) is
+stopped, and the timeout error is sent to notify_url; result URLs live 24 hours. Both are
+measured on ``clock``, which a test may replace with a ManualClock and move.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ import io
 import json
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -28,6 +32,12 @@ from tests.fakes.server import FakeService
 
 STEPS = ("pending", "preparing", "running", "finish")
 RESULT_SIZE = (1024, 1365)
+#: Document 001: the task timeout when the request gives none, and how long result URLs live.
+DEFAULT_TIMEOUT = 7200
+RESULT_LIFETIME = 24 * 3600
+#: The failure a job stopped at its timeout is notified (and queried) with. The document says a
+#: timeout error is sent but names neither its status nor its error name: these are the fake's.
+TIMED_OUT = (-20001, "Timeout")
 
 
 @dataclass
@@ -37,6 +47,9 @@ class Job:
     step: int = 0
     fail: tuple[int, str] | None = None
     notify_answers: list[Any] = field(default_factory=list)
+    #: When it was accepted and when it finished, on the fake's clock.
+    started: float = 0.0
+    finished: float | None = None
 
     @property
     def status(self) -> str:
@@ -76,6 +89,8 @@ class FakeWanxing(FakeService):
         self.queries_unavailable = 0
         #: Bodies /query answers with, one per query, before answering normally again.
         self.odd_queries: list[dict[str, Any]] = []
+        #: The clock of the jobs' timeouts and the results' lifetime.
+        self.clock: Callable[[], float] = time.time
 
     @property
     def base_url(self) -> str:
@@ -180,12 +195,14 @@ class FakeWanxing(FakeService):
         if isinstance(payload, web.Response):
             return payload
         urls = [payload.get(k) for k in ("source_url", "target_url", "notify_url")]
-        timeout = payload.get("timeout", 7200)
-        if not all(isinstance(u, str) and u.startswith(("http://", "https://")) for u in urls) or not isinstance(
-            timeout, int
+        timeout = payload.get("timeout", DEFAULT_TIMEOUT)
+        if (
+            not all(isinstance(u, str) and u.startswith(("http://", "https://")) for u in urls)
+            or type(timeout) not in (int, float)
+            or timeout <= 0
         ):
             return self._invalid()
-        job = Job(uuid.uuid4().hex, payload, fail=self.next_failure)
+        job = Job(uuid.uuid4().hex, payload, fail=self.next_failure, started=self.clock())
         self.next_failure = None
         self.jobs[job.job_id] = job
         self.spawn(self._run(job))
@@ -194,8 +211,13 @@ class FakeWanxing(FakeService):
     async def _run(self, job: Job) -> None:
         """A queued job starts when it is not held; only then are its photos fetched (a queue can
         hold it for up to its timeout, so links must outlive that)."""
+        timeout = job.fields.get("timeout", DEFAULT_TIMEOUT)
         while job.status not in ("finish", "fail"):
             await asyncio.sleep(self.step_seconds)
+            if self.clock() - job.started >= timeout:  # "到达超时时间后，本任务就不再执行"
+                job.fail, job.step = TIMED_OUT, len(STEPS) - 1
+                await self.changed()
+                break
             if self.hold:
                 continue
             if job.step == 0 and not await self._fetch_photos(job):
@@ -204,6 +226,7 @@ class FakeWanxing(FakeService):
                 job.step += 1
             await self.changed()
         if job.status == "finish":
+            job.finished = self.clock()
             note = {"job_id": job.job_id, "status": 0, "data": {"result_url": [self._result_url(job)]}}
         else:
             note = {"job_id": job.job_id, "status": job.fail[0], "error": job.fail[1], "data": {}}
@@ -247,6 +270,8 @@ class FakeWanxing(FakeService):
         job = self.jobs.get(request.match_info["name"].removesuffix(".jpg"))
         if job is None or job.status != "finish":
             raise web.HTTPNotFound()
+        if job.finished is not None and self.clock() - job.finished > RESULT_LIFETIME:
+            raise web.HTTPNotFound()  # "有效期为24小时"
         out = io.BytesIO()
         Image.new("RGB", RESULT_SIZE, "#c8a2c8").save(out, "JPEG", quality=90)
         return web.Response(body=out.getvalue(), content_type="image/jpeg")

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from providers.errors import AuthenticationError, InvalidImage, ProviderStatusError
+from providers.errors import AuthenticationError, InvalidImage, ProviderStatusError, UnexpectedStatus
 from providers.hili import (
+    UPLOAD_FAILED_RETRIES,
     HiliClient,
     OtherError,
     QuotaExhausted,
@@ -101,13 +102,13 @@ async def test_background_change_sends_rgb(client, hili):
         ("upload", 9005, UnsupportedFileType),
         ("upload", 9006, UploadFailed),
         ("upload", 9009, InvalidImage),
-        ("nums", 9002, ResultExpired),
+        ("nums", 9002, AuthenticationError),  # "数据未找到": no account under this third_code
         ("upload", 500, OtherError),
         ("nums", 500, OtherError),
     ],
 )
 async def test_every_errno_is_a_typed_error(client, hili, endpoint, errno, error):
-    hili.errnos[endpoint] = [errno]
+    hili.errnos[endpoint] = [errno] * (UPLOAD_FAILED_RETRIES + 1)  # 9006 is sent again
     with pytest.raises(error):
         if endpoint == "upload":
             await client.upload(portrait_jpeg(), "sr")
@@ -116,11 +117,40 @@ async def test_every_errno_is_a_typed_error(client, hili, endpoint, errno, error
     assert hili.nums == 100  # a failed upload is not charged
 
 
+async def test_an_upload_that_failed_uncharged_is_sent_again(client, hili):
+    """errno 9006 "上传失败": the document says a failed upload is not charged, so Hili never took
+    the photo and sending it again cannot charge twice."""
+    hili.errnos["upload"] = [9006]
+    mdf = await client.upload(portrait_jpeg(), "sr")
+    assert mdf in hili.uploads and hili.upload_calls == 2 and hili.nums == 99
+
+
+async def test_an_upload_that_keeps_failing_uncharged_gives_up(client, hili):
+    hili.errnos["upload"] = [9006] * 10
+    with pytest.raises(UploadFailed) as info:
+        await client.upload(portrait_jpeg(), "sr")
+    assert info.value.never_accepted
+    assert hili.upload_calls == UPLOAD_FAILED_RETRIES + 1 and hili.nums == 100
+
+
 async def test_an_expired_result_fails_the_task(client, hili):
     submission = await client.submit(RepairOrder(mode="upscale"), InputImage(data=portrait_jpeg()), None)
     hili.expired.add(submission.task_id)
     status = await client.query(submission.task_id)
     assert status.phase is Phase.FAILED and isinstance(status.error, ResultExpired)
+
+
+@pytest.mark.parametrize("endpoint", ["status", "download"])
+async def test_other_error_to_a_query_is_an_unexpected_status_not_a_failed_task(client, hili, endpoint):
+    """errno 500 to a query: the tolerated kind of answer (the runner asks again a few times),
+    not a task Hili failed; its code still names Hili's own error for the user if it persists."""
+    submission = await client.submit(RepairOrder(mode="upscale"), InputImage(data=portrait_jpeg()), None)
+    hili.uploads[submission.task_id].polls_left = 0
+    hili.errnos[endpoint] = [500]
+    with pytest.raises(UnexpectedStatus) as info:
+        await client.query(submission.task_id)
+    assert info.value.code == OtherError.code
+    assert (await client.query(submission.task_id)).phase is Phase.DONE
 
 
 async def test_remaining_uses(client, hili):

@@ -6,11 +6,11 @@ import json
 
 import pytest
 
-from providers.errors import ImageTooLarge, InputDownloadFailed, ProviderDomainError
+from providers.errors import ImageTooLarge, InputDownloadFailed, ProviderDomainError, UnexpectedStatus
 from providers.magictiger import InsufficientBalance, MagicTigerApi, MagicTigerClient, TaskGone, UnsupportedFileType
 from providers.models import InputImage, Phase
 from providers.orders import EnhanceOrder
-from tests.fakes.magictiger import COLORIZE, ENHANCE, FakeMagicTiger
+from tests.fakes.magictiger import COLORIZE, DONE, ENHANCE, FakeMagicTiger
 from tests.fakes.server import LoopbackServer
 
 
@@ -134,6 +134,33 @@ async def test_failed_task_and_deleted_task(client, fake, picture_url):
     await client.cancel(other.task_id)
     status = await client.query(other.task_id)
     assert status.phase is Phase.FAILED and isinstance(status.error, TaskGone)
+
+
+async def test_a_finished_task_is_not_deleted_and_its_outputs_stay(client, fake, picture_url):
+    """Deleting a task MagicTiger already did the work for is not confirmed: the bot would give back
+    credits for a result the operator is charged for (and that is still there to fetch)."""
+    submission = await client.submit(EnhanceOrder(enhance="e", type=ENHANCE), InputImage(url=picture_url), None)
+    task = fake.tasks[json.loads(submission.task_id)["taskid"]]
+    await fake.wait_for(lambda: task.status == DONE)
+    assert not await client.cancel(submission.task_id)
+    assert fake.refused_deletes == [task.taskid] and not task.deleted
+    status = await client.query(submission.task_id)
+    assert status.phase is Phase.DONE
+
+
+def test_a_running_task_is_not_cancellable_with_a_refund_unless_configured():
+    """Document 003 never says a deleted task is not charged: only the operator's setting says so."""
+    api = MagicTigerApi(base_url="x", api_token="t")
+    assert not MagicTigerClient.cancellable and not MagicTigerClient(api).cancellable
+    assert MagicTigerClient(api, cancellable=True).cancellable and MagicTigerClient.drops_tasks
+
+
+async def test_an_unknown_code_to_gettask_is_an_unexpected_status(client, fake, picture_url):
+    submission = await client.submit(EnhanceOrder(enhance="e", type=ENHANCE), InputImage(url=picture_url), None)
+    fake.next_get_codes = [1009999]
+    with pytest.raises(UnexpectedStatus):
+        await client.query(submission.task_id)
+    assert (await client.query(submission.task_id)).phase in (Phase.PENDING, Phase.DONE)
 
 
 async def test_callback_checks(client):

@@ -312,6 +312,42 @@ async def test_result_links_and_image_ids_expire_as_the_document_says():
         await fake.stop()
 
 
+@pytest.mark.parametrize(
+    ("http_status", "body"),
+    [
+        (400, {"status": 400, "message": "invalid parameter"}),  # no "last_id" in the words
+        (404, {"status": 404, "message": "image not found"}),
+        (200, {"status": 400, "message": "Bad Request"}),  # refused in the body, HTTP 200
+        (400, "Bad Request"),  # not even JSON
+    ],
+    ids=["other-words", "404", "in-the-body", "not-json"],
+)
+async def test_a_refused_last_id_rerender_is_an_expired_image_whatever_the_wording(client, picwish, http_status, body):
+    """Document 004 does not say how an unknown or expired last_id is refused: a 4xx refusal of a
+    re-render from last_id alone is taken for one, not only the fake's own wording."""
+    picwish.create_failures.append((http_status, body))
+    order = REQUEST.model_copy(update={"last_id": "gone-image-id"})
+    with pytest.raises(ImageIdExpired):
+        await client.create(order)
+
+
+@pytest.mark.parametrize("status", [401, 402, 429])
+async def test_a_last_id_rerender_refused_for_the_key_balance_or_throttling_is_not_an_expired_image(
+    client, picwish, status
+):
+    picwish.create_failures.extend([(status, {"status": status, "message": "no"})] * 5)
+    with pytest.raises(ProviderStatusError) as info:
+        await client.create(REQUEST.model_copy(update={"last_id": "some-image-id"}))
+    assert not isinstance(info.value, ImageIdExpired)
+
+
+async def test_a_refused_create_with_the_photo_is_not_an_expired_image(client, picwish):
+    picwish.create_failures.append((400, {"status": 400, "message": "last_id not found"}))
+    with pytest.raises(ProviderStatusError) as info:
+        await client.create(REQUEST.model_copy(update={"last_id": "some-image-id"}), portrait_jpeg())
+    assert not isinstance(info.value, ImageIdExpired)
+
+
 async def test_last_id_rerender_sends_no_file(client, picwish):
     first = await client.create(REQUEST, portrait_jpeg())
     status, _ = await _finish(client, first.task_id)

@@ -206,3 +206,19 @@ async def test_only_credential_messages_are_credential_problems(fake, status, me
     finally:
         await client.aclose()
     assert info.value.code == code
+
+
+async def test_the_fakes_result_urls_live_24_hours(fake):
+    """Document 001: "有效期为24小时" (valid 24 hours); the fake serves a result no longer than that."""
+    import httpx
+
+    from tests.fakes.clock import ManualClock
+    from tests.fakes.wanxing import RESULT_LIFETIME, Job
+
+    fake.clock = clock = ManualClock()
+    fake.jobs["j"] = Job("j", {}, step=3, finished=clock())
+    url = f"{fake.base_url}/result/j.jpg"
+    async with httpx.AsyncClient() as http:
+        assert (await http.get(url)).status_code == 200
+        clock.advance(RESULT_LIFETIME + 1)
+        assert (await http.get(url)).status_code == 404

@@ -122,6 +122,11 @@ def test_ipv6_that_leads_to_a_private_ipv4_address_is_not_public():
         "::127.0.0.1",
         "::10.0.0.1",
         "::ffff:192.168.1.1",
+        # RFC 8215's local-use translation prefix, whatever IPv4 address it embeds and where
+        "64:ff9b:1::7f00:1",
+        "64:ff9b:1:7f00:1::",
+        "64:ff9b:1::808:808",
+        "64:ff9b:1:ffff:ffff:ffff:ffff:ffff",
     ):
         assert not _is_public(private), private
     for public in ("64:ff9b::808:808", "2002:808:808::1", "2606:4700::1111", "8.8.8.8"):
@@ -144,6 +149,79 @@ def test_the_log_filter_escapes_line_breaks_and_redacts_secrets():
     )
     assert RedactSecrets(["sk-123456"]).filter(record)
     assert record.getMessage() == "provider said: no\\r\\n2026-01-01 CRITICAL forged with key [redacted]\\u2028too"
+
+
+async def test_a_json_only_provider_refuses_an_answer_over_its_small_cap_and_picwish_takes_an_inlined_image():
+    """The JSON-only providers' answers are links and states: one of a few MB is refused (a
+    BadResponse) once the cap is passed or as soon as its Content-Length says so, so that every
+    concurrent call at its cap holds little memory; PicWish's may carry the result image in base64
+    (document 004), up to its 15 MB limit."""
+    import base64
+    import json
+
+    from providers.base import MAX_ANSWER_BYTES
+    from providers.errors import BadResponse
+    from providers.hili import HiliClient
+    from providers.magictiger import MagicTigerClient
+    from providers.picwish import MAX_BYTES, PicwishClient
+    from providers.qq_anime import QQAnimeClient
+    from providers.wanxing import WanxingClient
+
+    assert MAX_ANSWER_BYTES <= 1024 * 1024
+    for client_type in (HiliClient, MagicTigerClient, QQAnimeClient, WanxingClient):
+        assert client_type.max_answer_bytes == MAX_ANSWER_BYTES
+    assert PicwishClient.max_answer_bytes >= MAX_BYTES * 4 // 3 + 64 * 1024
+
+    padding = "x" * (4 * 1024 * 1024)
+    large = json.dumps({"code": 200, "data": {"code": "tc", "nums": 7}, "padding": padding}).encode()
+
+    async def chunked(request: web.Request) -> web.StreamResponse:
+        response = web.StreamResponse(headers={"Content-Type": "application/json"})
+        response.enable_chunked_encoding()
+        await response.prepare(request)
+        for start in range(0, len(large), 256 * 1024):
+            await response.write(large[start : start + 256 * 1024])
+        return response
+
+    async def announced(request: web.Request) -> web.StreamResponse:
+        response = web.StreamResponse(headers={"Content-Length": str(2 * 1024 * 1024)})
+        await response.prepare(request)
+        await response.write(b'{"code": 200, "data": {"nums": 7}}')
+        return response
+
+    image = b"\xff\xd8\xff\xe0" + bytes(MAX_BYTES - 4)
+    inlined = json.dumps(
+        {
+            "status": 200,
+            "data": {"task_id": "t", "state": 1, "progress": 100, "image": base64.b64encode(image).decode()},
+        }
+    )
+
+    async def picwish(_request: web.Request) -> web.Response:
+        return web.Response(text=inlined, content_type="application/json")
+
+    app = web.Application()
+    app.router.add_post("/chunked/api/third/company/nums", chunked)
+    app.router.add_post("/announced/api/third/company/nums", announced)
+    app.router.add_get("/picwish/idphoto/{task}", picwish)
+    server = LoopbackServer(app)
+    await server.start()
+    clients = [
+        HiliClient("tc", "secret", base_url=f"{server.url}/chunked", max_retries=0),
+        HiliClient("tc", "secret", base_url=f"{server.url}/announced", max_retries=0),
+    ]
+    picwish_client = PicwishClient("k", base_url=f"{server.url}/picwish", max_retries=0)
+    try:
+        with pytest.raises(BadResponse, match=f"larger than {MAX_ANSWER_BYTES} bytes"):
+            await clients[0].remaining()
+        with pytest.raises(BadResponse, match="too large"):
+            await clients[1].remaining()
+        status = await picwish_client.query("t")
+        assert status.images[0].data == image
+    finally:
+        for client in (*clients, picwish_client):
+            await client.aclose()
+        await server.stop()
 
 
 async def test_provider_answers_are_read_with_a_size_cap():
@@ -182,4 +260,53 @@ async def test_provider_answers_are_read_with_a_size_cap():
         assert await client.request_json("GET", f"{server.url}/small", idempotent=True) == {"ok": 1}
     finally:
         await client.aclose()
+        await server.stop()
+
+
+#: JSON that Python's decoder refuses with something else than JSONDecodeError.
+HOSTILE_JSON = {
+    "huge-int": '{"code": 200, "status": 200, "data": {"state": ' + "9" * 5000 + ', "nums": 1}}',
+    "deep-nesting": "[" * 100_000,
+}
+
+
+@pytest.mark.parametrize("body", HOSTILE_JSON.values(), ids=HOSTILE_JSON)
+async def test_hostile_json_from_a_provider_is_a_bad_response(body: str) -> None:
+    """An integer of more than 4300 digits (ValueError) or nesting deeper than the decoder goes
+    (RecursionError) is an answer that is not JSON: the job runner's tolerated BadResponse, not an
+    internal error that fails a paid job; the Hili uses watcher logs it and keeps watching; a
+    callback body like it names no job."""
+    from bot.ops.accounts import AccountWatch, UsesRule
+    from providers.errors import BadResponse
+    from providers.hili import HiliClient
+    from providers.magictiger import MagicTigerApi, MagicTigerClient
+    from providers.picwish import PicwishClient
+
+    async def hostile(_request: web.Request) -> web.Response:
+        return web.Response(text=body, content_type="application/json")
+
+    app = web.Application()
+    app.router.add_route("*", "/{tail:.*}", hostile)
+    server = LoopbackServer(app)
+    await server.start()
+    picwish = PicwishClient("k", base_url=server.url, max_retries=0)
+    hili = HiliClient("tc", "secret", base_url=server.url, max_retries=0)
+    tiger = MagicTigerClient(MagicTigerApi(base_url=server.url, api_token="t"), max_retries=0)
+
+    async def alert(_provider: str, _uses: int) -> None:
+        raise AssertionError("no count was read")
+
+    try:
+        with pytest.raises(BadResponse):
+            await picwish.query("task")
+        with pytest.raises(BadResponse):
+            await hili.query("mdf")
+        with pytest.raises(BadResponse):
+            await tiger.query('{"taskid": "t", "type": 1}')
+        watch = AccountWatch({"hili": hili}, {"hili": UsesRule(check_interval=3600, alert_below=10)}, alert)
+        assert await watch.check("hili") is None and watch.uses == {}
+        assert tiger.callback_job_id(body.encode()) is None
+    finally:
+        for client in (picwish, hili, tiger):
+            await client.aclose()
         await server.stop()

@@ -98,8 +98,11 @@ def test_each_client_declares_what_its_dialog_reads():
     assert WanxingClient.input_limits.min_side == 640 and WanxingClient.input_limits.max_side == 2500
     templates = WanxingClient.reference_limits
     assert templates is not None and (templates.min_side, templates.max_side) == (800, 2000)
-    assert MagicTigerClient.cancellable and not any(
-        c.cancellable for c in CLIENTS.values() if c is not MagicTigerClient
+    # No provider's document says a task it accepted is free once dropped: a running job is cancelled
+    # with a refund only where the operator says so (providers.magictiger.cancellable).
+    assert not any(c.cancellable for c in CLIENTS.values())
+    assert MagicTigerClient.drops_tasks and not any(
+        c.drops_tasks for c in CLIENTS.values() if c is not MagicTigerClient
     )
     assert QQAnimeClient.input_limits.max_side == 1600
     assert all("JPEG" in client.input_limits.formats for client in CLIENTS.values())  # what the bot stores
