@@ -105,7 +105,11 @@ class AccountWatch:
 
     async def _run(self, name: str, rule: UsesRule) -> None:
         while True:
-            await self.check(name)
+            try:
+                await self.check(name)
+            except Exception:  # a database that failed to record a count, say
+                # One failed check costs one count; before, it ended the watch for good, silently.
+                log.exception("could not check %s's remaining uses", name)
             await asyncio.sleep(rule.check_interval)
 
     async def stop(self) -> None:

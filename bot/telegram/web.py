@@ -134,7 +134,7 @@ class WebServer:
             update = Update.de_json(body, bot)  # only an update Telegram could have sent is kept
             if not isinstance(body.get("update_id"), int):
                 raise TypeError("update_id")
-        except (ValueError, TypeError, KeyError, AttributeError):
+        except (ValueError, RecursionError, TypeError, KeyError, AttributeError):  # deep nesting: RecursionError
             raise web.HTTPBadRequest() from None
         if update.pre_checkout_query is not None and self.checkout is not None:
             return await self._checkout(update)

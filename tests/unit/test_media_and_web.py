@@ -227,6 +227,12 @@ async def test_bytes_that_are_not_utf8_in_a_secret_get_a_refusal_not_a_server_er
                 "callback": f"POST /callbacks/picwish/{job.id}/%ED%A0%80 HTTP/1.1\r\n".encode()
                 + b"Host: x\r\nContent-Length: 0\r\n\r\n",
                 "media": b"GET /media/%FF.1.%ED%A0%80 HTTP/1.1\r\nHost: x\r\n\r\n",
+                # Telegram's secrets, and a body nested past Python's recursion limit.
+                "nested": b"POST /telegram/" + b"p" * 32 + b" HTTP/1.1\r\nHost: x\r\n"
+                b"X-Telegram-Bot-Api-Secret-Token: "
+                + b"h" * 32
+                + b"\r\nContent-Length: 100000\r\n\r\n"
+                + b"[" * 100_000,
             }.items()
         }
     finally:
@@ -237,5 +243,6 @@ async def test_bytes_that_are_not_utf8_in_a_secret_get_a_refusal_not_a_server_er
         "webhook": b"HTTP/1.1 404 Not Found",
         "callback": b"HTTP/1.1 404 Not Found",
         "media": b"HTTP/1.1 404 Not Found",
+        "nested": b"HTTP/1.1 400 Bad Request",
     }
     assert [record.getMessage() for record in caplog.records if record.levelname == "ERROR"] == []

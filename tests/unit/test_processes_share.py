@@ -256,3 +256,34 @@ async def test_the_uses_one_process_counts_reach_the_others(store):
     assert checker.exhausted == {"hili"} and other.exhausted == frozenset()
     other.take_on(await ProviderStates(store).read())
     assert other.exhausted == {"hili"}
+
+
+async def test_a_check_that_fails_outside_the_provider_does_not_end_the_watch(store):
+    """A failure that is not the provider's (a database that could not record the count, here the
+    provider client raising what it should not) costs one check: the next one still comes. Before,
+    the watch ended for good, silently: no more low-uses alerts, no provider out or back in service."""
+    import asyncio
+
+    from bot.ops.accounts import AccountWatch, UsesRule
+
+    class Hili:
+        asked = 0
+
+        async def uses_left(self) -> int:
+            self.asked += 1
+            if self.asked == 1:
+                raise RuntimeError("not a provider error")
+            return 5
+
+    async def alert(provider: str, uses: int) -> None:
+        pass
+
+    watch = AccountWatch({"hili": Hili()}, {"hili": UsesRule(check_interval=0.01, alert_below=10)}, alert)  # type: ignore[dict-item]
+    watch.start()
+    try:
+        async with asyncio.timeout(10):
+            while watch.uses.get("hili") != 5:
+                watch.checked.clear()
+                await watch.checked.wait()
+    finally:
+        await watch.stop()
