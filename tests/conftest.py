@@ -92,6 +92,7 @@ async def telegram() -> AsyncIterator[FakeTelegram]:
     yield api
     await api.stop()
     assert api.poll_conflicts == 0, "two bot instances polled getUpdates at once"
+    assert api.too_long == [], "the bot sent a text or caption over Telegram's limits"
 
 
 def _fake_fixture(provider: ProviderFake) -> Any:

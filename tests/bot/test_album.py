@@ -231,6 +231,18 @@ async def test_a_photo_the_provider_fails_is_not_charged_and_left_out_of_the_zip
     assert await bot.ledger.problems() == []
 
 
+async def test_ten_photos_with_the_same_advice_are_one_line_of_the_summary(bot, telegram, picwish):
+    """Ten photos made with the same advice (lips apart) are named on one line, and the summary
+    keeps within Telegram's 4,096 characters (a line each, with two pieces of advice a photo, made
+    it longer: the album could never be ordered)."""
+    user = telegram.user()
+    await user.send_album([portrait_jpeg(800 + i, 1000) for i in range(10)])
+    summary = await album_summary(user, await user.next_message("Album of 10 photos", timeout=30))
+    advice = "Photos 1, 2, 3, 4, 5, 6, 7, 8, 9, 10: ⚠️ Your lips are apart in this photo"
+    assert summary.text.count("Your lips are apart") == 1 and f"\n{advice}" in summary.text
+    assert "Price: 60 credits" in summary.text
+
+
 async def test_an_album_where_no_photo_passes_orders_nothing(bot, telegram, picwish):
     user = telegram.user()
     await user.send_album([photo("obama2.jpg"), AlbumItem("video", b"\0" * 100)])
@@ -259,7 +271,8 @@ async def test_hostile_albums_get_clear_answers_and_cost_nothing(bot, telegram, 
     huge = [AlbumItem("document", b"x", f"huge{i}.jpg", file_size=30 * 1024 * 1024) for i in range(10)]
     await user.send_album(huge)
     menu = await user.next_message("Album of 10 photos", timeout=15)
-    assert menu.text.count("That file is too large") == 10 and menu.buttons() == []
+    assert "\n❌ Photos 1, 2, 3, 4, 5, 6, 7, 8, 9, 10: That file is too large" in menu.text  # one line a reason
+    assert menu.text.count("That file is too large") == 1 and menu.buttons() == []
     assert not [call for call in telegram.calls if call[0] == "getFile"]
     with pytest.raises(ValueError):
         await user.send_album([portrait_jpeg()] * 11)

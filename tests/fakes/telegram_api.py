@@ -117,6 +117,8 @@ class FakeTelegram:
         self.log: list[SentMessage] = []
         self.calls: list[tuple[str, dict[str, Any]]] = []
         self.callback_answers: dict[str, str | None] = {}
+        #: Texts and captions refused as over Telegram's limits: (method, description).
+        self.too_long: list[tuple[str, str]] = []
         self._closing = False
         #: Every button press sent to the bot (query ids), answered or not.
         self.callback_queries: list[str] = []
@@ -339,6 +341,10 @@ class FakeTelegram:
             return web.json_response(
                 {"ok": False, "error_code": 403, "description": "Forbidden: bot was blocked by the user"}, status=403
             )
+        too_long = _too_long(params)
+        if too_long is not None:
+            self.too_long.append((method, too_long))
+            return web.json_response({"ok": False, "error_code": 400, "description": too_long}, status=400)
         handler = getattr(self, f"_m_{method}", None)
         if handler is None:
             return web.json_response(
@@ -746,6 +752,26 @@ class FakeTelegram:
             "file_size": len(data),
             "file_path": f"documents/{file_id}.bin",
         }
+
+
+#: Telegram's limits on a message's text and a media's caption, in UTF-16 code units (after entities
+#: are parsed; this bot sends plain text): longer ones are refused with these descriptions.
+TEXT_LIMIT, CAPTION_LIMIT = 4096, 1024
+
+
+def _utf16_length(text: str) -> int:
+    return len(text.encode("utf-16-le")) // 2
+
+
+def _too_long(params: dict[str, Any]) -> str | None:
+    """Telegram's refusal of a text or caption over its limit (also inside a media group), or None."""
+    text, caption = params.get("text"), params.get("caption")
+    if isinstance(text, str) and _utf16_length(text) > TEXT_LIMIT:
+        return "Bad Request: message is too long"
+    captions = [caption] + [item.get("caption") for item in params.get("media") or [] if isinstance(item, dict)]
+    if any(isinstance(c, str) and _utf16_length(c) > CAPTION_LIMIT for c in captions):
+        return "Bad Request: message caption is too long"
+    return None
 
 
 class _ApiError(Exception):

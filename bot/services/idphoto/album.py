@@ -25,6 +25,7 @@ from bot.services.idphoto.fit import judge
 from bot.services.idphoto.state import IdPhotoDraft
 from bot.storage.jobs import Job, JobState
 from bot.telegram.context import Context
+from bot.telegram.conversations.album import numbered_line
 from bot.telegram.conversations.common import face_findings
 from bot.telegram.conversations.intake import refusal_text
 from bot.telegram.ui.i18n import t
@@ -38,14 +39,30 @@ NAME = "idphoto"
 @dataclass
 class AlbumCheck:
     """What the checks made of an album's photos for one spec: those that can be made, in order,
-    and a line for each photo refused (why, and what to do) or made with a warning."""
+    and, by reason, the photos refused (why, and what to do) or made with a warning. One line a
+    reason, naming its photos: ten photos with the same advice, a line each, made a summary
+    longer than Telegram shows (4,096 characters), and the album could not be ordered."""
 
     accepted: list[AlbumPhoto] = field(default_factory=list)
-    refused: list[str] = field(default_factory=list)
-    warnings: list[str] = field(default_factory=list)
+    #: Reason (refused) or advice (warned) text -> the numbers of its photos, in the album's order.
+    refused: dict[str, list[int]] = field(default_factory=dict)
+    warnings: dict[str, list[int]] = field(default_factory=dict)
 
-    def notes(self) -> str:
-        return "\n".join([*self.refused, *self.warnings])
+    def refuse(self, number: int, reason: str) -> None:
+        self.refused.setdefault(reason, []).append(number)
+
+    def warn(self, number: int, advice: str) -> None:
+        self.warnings.setdefault(advice, []).append(number)
+
+    @property
+    def refused_count(self) -> int:
+        return sum(len(numbers) for numbers in self.refused.values())
+
+    def notes(self, lang: str) -> str:
+        return "\n".join(
+            [numbered_line(lang, "album.refused_line", numbers, reason) for reason, numbers in self.refused.items()]
+            + [numbered_line(lang, "album.advice_line", numbers, advice) for advice, numbers in self.warnings.items()]
+        )
 
 
 async def check_album(context: Context, album: Album, spec: Spec) -> AlbumCheck:
@@ -57,20 +74,18 @@ async def check_album(context: Context, album: Album, spec: Spec) -> AlbumCheck:
     for photo in album.photos:
         if photo.photo is None:
             reason = refusal_text(context, photo.refusal or "input.download_failed")
-            checked.refused.append(t(lang, "album.refused_line", number=photo.number, reason=reason))
+            checked.refuse(photo.number, reason)
             continue
         findings = await face_findings(context, photo.photo)
         problem = findings.problem or findings.id_problem
         verdict = judge(spec, findings)
         if problem is not None or verdict.refusal is not None:
             key = f"face.{problem}" if problem is not None else verdict.refusal or ""
-            reason = t(lang, key, title=title, width=spec.px[0], height=spec.px[1])
-            checked.refused.append(t(lang, "album.refused_line", number=photo.number, reason=reason))
+            checked.refuse(photo.number, t(lang, key, title=title, width=spec.px[0], height=spec.px[1]))
             continue
         checked.accepted.append(photo)
-        checked.warnings += [
-            t(lang, "album.advice_line", number=photo.number, advice=t(lang, a)) for a in verdict.advice
-        ]
+        for advice in verdict.advice:
+            checked.warn(photo.number, t(lang, advice))
     return checked
 
 
@@ -87,7 +102,7 @@ def album_order(draft: IdPhotoDraft, checked: AlbumCheck, lang: str) -> PendingO
     notes = t(lang, "album.order", made=len(parts), count=count, numbers=numbers)
     if len(parts) > 1:  # one photo is its own file: no zip of one
         notes += " " + t(lang, "album.order_zip")
-    if lines := checked.notes():
+    if lines := checked.notes(lang):
         notes += "\n" + lines
     (first, _), first_ref = parts[0], refs[0]
     extras = [ExtraOrder(order, ref) for (order, _), ref in zip(parts[1:], refs[1:], strict=True)]
@@ -96,7 +111,7 @@ def album_order(draft: IdPhotoDraft, checked: AlbumCheck, lang: str) -> PendingO
 
 def none_made_text(lang: str, spec: Spec, checked: AlbumCheck) -> str:
     """No photo of the album can make the spec: each named with why, and nothing ordered."""
-    return t(lang, "album.none_usable", count=len(checked.refused), title=spec.name(lang), lines=checked.notes())
+    return t(lang, "album.none_usable", count=checked.refused_count, title=spec.name(lang), lines=checked.notes(lang))
 
 
 def _size_name(order: IdPhotoOrder) -> str:

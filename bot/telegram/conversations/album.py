@@ -180,17 +180,24 @@ async def _take_in(context: Context, albums: Albums, each: AlbumPart) -> None:
         await albums.taken_in(each, ref=taken.ref, size=(taken.width, taken.height))
 
 
+def numbered_line(lang: str, key: str, numbers: list[int], text: str) -> str:
+    """One reason's line: "Photo 3: …" or "Photos 1, 2, 5: …"."""
+    named = "album.photo_numbered" if len(numbers) == 1 else "album.photos_numbered"
+    photos = t(lang, named, numbers=", ".join(map(str, numbers)))
+    return t(lang, key, photos=photos, reason=text)
+
+
 async def _show(context: Context, user_id: int, chat_id: int, album: Album, first_message: int) -> bool:
     """ "Album of N photos", what was refused on the way in and why, and the services that take an
     album, in reply to its first message; False when Telegram could not be reached."""
     lang = context.session.lang or await context.wiring.users.language(user_id) or "en"
     context.session.lang = lang
     count = len(album.photos)
-    lines = [
-        t(lang, "album.refused_line", number=p.number, reason=refusal_text(context, p.refusal, lang))
-        for p in album.photos
-        if p.refusal is not None
-    ]
+    by_reason: dict[str, list[int]] = {}
+    for photo in album.photos:
+        if photo.refusal is not None:
+            by_reason.setdefault(refusal_text(context, photo.refusal, lang), []).append(photo.number)
+    lines = [numbered_line(lang, "album.refused_line", numbers, reason) for reason, numbers in by_reason.items()]
     refused = "\n\n" + "\n".join(lines) if lines else ""
     services = [name for name in context.wiring.enabled_services if context.wiring.services[name].albums]
     markup = None

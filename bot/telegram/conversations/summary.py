@@ -11,6 +11,13 @@ from bot.telegram.conversations.common import answer, message_of, query_of, user
 from bot.telegram.ui import keyboards
 from bot.telegram.ui.i18n import t
 
+#: Telegram's longest message text, in UTF-16 code units (an emoji counts two).
+TEXT_LIMIT = 4096
+
+
+def _utf16_length(text: str) -> int:
+    return len(text.encode("utf-16-le")) // 2
+
 
 async def show_order(
     update: Update, context: Context, order: PendingOrder, *, new_message: bool = False, toast: str | None = None
@@ -39,10 +46,18 @@ async def show_order(
     elif order.as_extra:
         details += "\n\n" + t(lang, "order.as_extra", share=round(wiring.settings.prices.extra_spec * 100))
     balance = await wiring.ledger.balance(user_id_of(update))
-    text = t(lang, "order.summary", details=details, price=sum(prices), balance=balance)
     standing_in = wiring.standing_in(order.service)
-    if standing_in is not None:  # its first provider is down: say who makes it instead
-        text = t(lang, "order.failover", usual=t(lang, f"provider_short.{standing_in}"), summary=text)
+
+    def summary(details: str) -> str:
+        text = t(lang, "order.summary", details=details, price=sum(prices), balance=balance)
+        if standing_in is not None:  # its first provider is down: say who makes it instead
+            text = t(lang, "order.failover", usual=t(lang, f"provider_short.{standing_in}"), summary=text)
+        return text
+
+    text = summary(details)
+    excess = _utf16_length(text) - TEXT_LIMIT
+    if excess > 0:  # a summary Telegram would refuse could never be confirmed: its details are cut
+        text = summary(details[: max(0, len(details) - excess - 1)] + "…")
     markup = keyboards.summary(lang, order.nonce)
     if service.summary_buttons is not None:
         markup = InlineKeyboardMarkup([*markup.inline_keyboard, *service.summary_buttons(order, lang, wiring)])
