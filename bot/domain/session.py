@@ -168,9 +168,3 @@ class Session:
         self.order = None
         for state in self.services.values():
             state.drop_draft()
-
-    def clear_choices(self) -> None:
-        """Forget what the user was choosing (a menu timed out): the summary's order and every
-        service's state. The photo stays: a new menu can use it."""
-        self.order = None
-        self.services.clear()

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import warnings
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Coroutine
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -73,29 +74,47 @@ _PHOTO = filters.PHOTO | filters.Document.ALL
 _TEXT = filters.TEXT & ~filters.COMMAND
 
 
-#: Every conversation ends on these: a command that starts over, or a new photo or album.
+#: Every conversation ends on these: a command that starts over, or a new photo or album; text
+#: at a step that takes none is told to use the buttons, and the step stays.
 _FALLBACKS: list[BaseHandler[Update, Any, object]] = [
     CommandHandler("cancel", menu.cancel),
     CommandHandler("start", menu.start),
     MessageHandler(album.IN_ALBUM, album.part),
     MessageHandler(_PHOTO, menu.photo),
+    MessageHandler(_TEXT, menu.use_buttons),
 ]
+#: Any other message (a video, a sticker, a voice message, a location): told what the bot takes.
+_OTHER = filters.UpdateType.MESSAGE & ~filters.StatusUpdate.ALL & ~filters.COMMAND
 
 
-#: A menu left alone for ``telegram.conversation_timeout`` closes (see bot/telegram/sessions.py).
-_TIMEOUT: dict[object, list[BaseHandler]] = {
-    ConversationHandler.TIMEOUT: [TypeHandler(Update, sessions.conversation_timed_out)],
-}
+def _alone(
+    name: str, callback: Callable[[Update, Any], Coroutine[Any, Any, object]]
+) -> Callable[[Update, Any], Coroutine[Any, Any, object]]:
+    """``callback``, an entry into the conversation ``name``, after the user's other conversations
+    are ended: one dialog is open at a time (sessions.end_conversations)."""
+
+    async def entered(update: Update, context: Context) -> object:
+        chat, user = update.effective_chat, update.effective_user
+        if chat is not None and user is not None:
+            sessions.end_conversations(context.application, chat.id, user.id, keep=name)
+        return await callback(update, context)
+
+    return entered
 
 
 def _conversation(service: Service[Any], timeout: float, persistent: bool) -> ConversationHandler:
-    """A service's conversation: its menu button (and re-entries) in, its steps, the shared ways out."""
+    """A service's conversation: its menu button (and re-entries) in, its steps, the shared ways out;
+    a menu left alone for ``telegram.conversation_timeout`` closes (bot/telegram/sessions.py)."""
+    entries: list[BaseHandler[Update, Any, object]] = [
+        CallbackQueryHandler(service.start, pattern=ServiceChoice(service.name).exact()),
+        *service.reentries(),
+    ]
+    for entry in entries:
+        entry.callback = _alone(service.name, entry.callback)
+    closed = functools.partial(sessions.conversation_timed_out, service=service.name)
     return ConversationHandler(
-        entry_points=[
-            CallbackQueryHandler(service.start, pattern=ServiceChoice(service.name).exact()),
-            *service.reentries(),
-        ],
-        states={**_TIMEOUT, **service.steps()},
+        entry_points=entries,
+        states={ConversationHandler.TIMEOUT: [TypeHandler(Update, closed)], **service.steps()},
         fallbacks=_FALLBACKS,
         allow_reentry=True,
         conversation_timeout=timeout,
@@ -156,6 +175,7 @@ def register_handlers(app: PhotoBotApp, conversation_timeout: float) -> None:
     app.add_handler(MessageHandler(album.IN_ALBUM, album.part))
     app.add_handler(MessageHandler(_PHOTO, menu.photo))
     app.add_handler(MessageHandler(_TEXT, menu.text_without_photo))
+    app.add_handler(MessageHandler(_OTHER, menu.not_a_photo))
     app.add_handler(CallbackQueryHandler(menu.expired_button))
     app.add_error_handler(_on_error)
 
@@ -188,7 +208,10 @@ def build_application(settings: Settings, store: Store | None = None) -> PhotoBo
         .concurrent_updates(True)
     )
     if store is not None:
-        builder = builder.persistence(DatabasePersistence(store, registry.order_models(), registry.state_models()))
+        kept = DatabasePersistence(
+            store, registry.order_models(), registry.state_models(), settings.telegram.conversation_timeout
+        )
+        builder = builder.persistence(kept)
     app = builder.build()
     register_handlers(app, settings.telegram.conversation_timeout)
     return app

@@ -142,7 +142,11 @@ class DatabasePersistence(BasePersistence[Session, dict[Any, Any], BotData]):
     """User sessions and conversation steps in the bot's database (either backend)."""
 
     def __init__(
-        self, store: Store, order_models: Mapping[str, type[Order]], state_models: Mapping[str, type[ServiceState]]
+        self,
+        store: Store,
+        order_models: Mapping[str, type[Order]],
+        state_models: Mapping[str, type[ServiceState]],
+        conversation_timeout: float | None = None,
     ) -> None:
         super().__init__(
             store_data=PersistenceInput(bot_data=False, chat_data=False, user_data=True, callback_data=False),
@@ -153,6 +157,8 @@ class DatabasePersistence(BasePersistence[Session, dict[Any, Any], BotData]):
         self.order_models = order_models
         #: Each service's session state model by name: a kept state is read back into it.
         self.state_models = state_models
+        #: A kept step whose user wrote nothing for this long had closed (see get_conversations).
+        self.conversation_timeout = conversation_timeout
         self._writes = asyncio.Semaphore(CONCURRENT_WRITES)
 
     async def get_user_data(self) -> dict[int, Session]:
@@ -191,8 +197,27 @@ class DatabasePersistence(BasePersistence[Session, dict[Any, Any], BotData]):
         """Nothing to do: this process's session is the one written."""
 
     async def get_conversations(self, name: str) -> ConversationDict:
+        """The kept steps of the conversation ``name``, but those that had closed: python-telegram-bot
+        restores a step without its time limit, so a step whose user wrote nothing for
+        ``conversation_timeout`` seconds (or whose session is gone, swept as quiet) is deleted, not
+        restored. Before, it stayed open for good, and what its user typed weeks later went to a
+        step whose photo and choices were gone: no answer at all."""
         rows = await self.store.fetchall("SELECT chat_key, state FROM conversations WHERE name = ?", (name,))
-        return {tuple(json.loads(row["chat_key"])): json.loads(row["state"]) for row in rows}
+        if self.conversation_timeout is None:
+            return {tuple(json.loads(row["chat_key"])): json.loads(row["state"]) for row in rows}
+        since = time.time() - self.conversation_timeout
+        seen = {
+            int(row["user_id"]): float(row["updated_at"])
+            for row in await self.store.fetchall("SELECT user_id, updated_at FROM sessions")
+        }
+        kept: ConversationDict = {}
+        for row in rows:
+            key = tuple(json.loads(row["chat_key"]))  # (chat id, user id)
+            if seen.get(int(key[-1]), 0.0) >= since:
+                kept[key] = json.loads(row["state"])
+            else:
+                await self._write_conversation(name, key, None)
+        return kept
 
     async def update_conversation(self, name: str, key: ConversationKey, new_state: object | None) -> None:
         async with self._writes:

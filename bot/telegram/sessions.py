@@ -28,9 +28,12 @@ log = logging.getLogger(__name__)
 SWEEP_INTERVAL = 60.0
 
 
-async def conversation_timed_out(update: object, context: Context) -> None:
-    """A conversation's TIMEOUT step: the open menu is closed so its buttons cannot act on old choices."""
-    context.session.clear_choices()
+async def conversation_timed_out(update: object, context: Context, *, service: str) -> None:
+    """``service``'s conversation's TIMEOUT step: its open menu is closed so that its buttons cannot
+    act on old choices, and what it was choosing is forgotten. Only its own: an order on a summary
+    (Try again, another service's) and the other services' choices stay (before, one dialog's
+    timeout emptied the summary another had shown)."""
+    context.session.services.pop(service, None)
     if not isinstance(update, Update) or update.callback_query is None:
         return
     lang = context.lang
@@ -57,14 +60,25 @@ async def forget_quiet_sessions(
     return len(quiet)
 
 
-def end_conversations(app: Application[Any, Any, Any, Any, Any, Any], chat_id: int, user_id: int) -> int:
-    """End every conversation step the user is at (/forget), so that none is written back after
-    its kept row was deleted; python-telegram-bot then deletes the kept ones too. How many.
-    python-telegram-bot has no public way to end a conversation from outside its handler: this
-    takes the step out of the handler's own (tracked) dict, as ending it there would."""
+def end_conversations(
+    app: Application[Any, Any, Any, Any, Any, Any], chat_id: int, user_id: int, *, keep: str | None = None
+) -> int:
+    """End every conversation step the user is at but ``keep``'s (a conversation's name), and its
+    time limit: /forget, so that none is written back after its kept row was deleted (python-
+    telegram-bot then deletes the kept ones too), and a service's dialog starting, so that one
+    dialog is open at a time (before, text typed for one went to another's step, and one's time
+    limit closed another's menu). How many. python-telegram-bot has no public way to end a
+    conversation from outside its handler: this takes the step and its time limit out of the
+    handler's own (tracked) dicts, as ending it there would."""
     ended = 0
+    key = (chat_id, user_id)
     for handlers in app.handlers.values():
         for handler in handlers:
-            if isinstance(handler, ConversationHandler) and handler._conversations.pop((chat_id, user_id), None):
+            if not isinstance(handler, ConversationHandler) or handler.name == keep:
+                continue
+            timeout = handler.timeout_jobs.pop(key, None)
+            if timeout is not None:
+                timeout.schedule_removal()
+            if handler._conversations.pop(key, None):
                 ended += 1
     return ended

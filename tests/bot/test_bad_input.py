@@ -8,6 +8,7 @@ import io
 import pytest
 from PIL import Image
 
+from tests.bot.flows import order_repair
 from tests.conftest import portrait_jpeg
 
 
@@ -102,3 +103,17 @@ async def test_the_processed_photo_is_upright_rgb_jpeg(bot, telegram):
     (path,) = list((bot.media.root / "inputs").iterdir())
     with Image.open(path) as img:
         assert img.format == "JPEG" and img.mode == "RGB" and img.size == (600, 800)
+
+
+async def test_a_file_refused_at_a_summary_leaves_the_order_to_confirm(bot, telegram, hili):
+    """A text file sent by mistake while a summary waits is refused, and the summary's Confirm
+    still places that order (before, the refused file dropped it: "This order has expired")."""
+    user = telegram.user()
+    summary = await order_repair(user)
+    await user.send_document(b"not a picture", "notes.txt", "text/plain")
+    await user.next_message("does not look like a picture")
+    await user.press(summary, "Confirm")
+    await user.edited(summary, "Your order is in")
+    await user.next_message(kind="document", timeout=30)
+    await bot.runner.idle()
+    assert await bot.ledger.problems() == []

@@ -820,6 +820,10 @@ class FakeUser:
             content["entities"] = [{"type": "bot_command", "offset": 0, "length": len(text.split()[0])}]
         await self.api.push_update({"message": self._message(**content)})
 
+    async def send_content(self, **content: Any) -> None:
+        """A message of any other kind: ``video={...}``, ``sticker={...}``, ``voice={...}``."""
+        await self.api.push_update({"message": self._message(**content)})
+
     async def send_photo(self, data: bytes, width: int = 800, height: int = 1000) -> None:
         file_id = self.api.add_file(data)
         size = {"file_id": file_id, "file_unique_id": file_id, "width": width, "height": height, "file_size": len(data)}

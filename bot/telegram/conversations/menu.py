@@ -123,19 +123,21 @@ async def grant(update: Update, context: Context) -> None:
     await message_of(update).reply_text(t(lang, "admin.granted", amount=amount, user_id=user_id, balance=new_balance))
 
 
-async def photo(update: Update, context: Context) -> int:
+async def photo(update: Update, context: Context) -> int | None:
     """A photo or image document: validates and stores it, then asks which service (one of an
-    album, a media group, never comes here: album.part takes it first, bot/main/app.py)."""
+    album, a media group, never comes here: album.part takes it first, bot/main/app.py). A file
+    refused changes nothing: an open menu or summary stays as it was (a text file sent by mistake
+    at a summary made its Confirm "expired")."""
     message = message_of(update)
     lang = context.lang
     session = context.session
-    session.drop_drafts()
     attachment = message.photo[-1] if message.photo else message.document
     assert attachment is not None  # the handler's filter is photos and documents
     taken = await take_in(context, user_id_of(update), attachment.file_id, attachment.file_size)
     if isinstance(taken, str):
         await message.reply_text(refusal_text(context, taken))
-        return ConversationHandler.END
+        return None  # in a dialog: its step stays
+    session.drop_drafts()
     # Only the latest photo (or album) not yet ordered with is kept.
     previous, session.photo, session.album = session.unordered_refs(), taken, None
     for ref in previous:
@@ -164,6 +166,17 @@ async def text_without_photo(update: Update, context: Context) -> None:
     """Any other text: explains that a photo comes first."""
     lang = context.lang
     await message_of(update).reply_text(t(lang, "menu.send_photo_first"))
+
+
+async def use_buttons(update: Update, context: Context) -> None:
+    """Text at a dialog's step that takes only buttons: it says so, and the step stays (it was told
+    to send a photo it had just sent)."""
+    await message_of(update).reply_text(t(context.lang, "menu.use_buttons"))
+
+
+async def not_a_photo(update: Update, context: Context) -> None:
+    """A message of another kind (a video, a sticker, a voice message): what the bot takes."""
+    await message_of(update).reply_text(t(context.lang, "menu.only_photos"))
 
 
 async def expired_button(update: Update, context: Context) -> None:
