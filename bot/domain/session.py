@@ -130,6 +130,17 @@ class ServiceState(BaseModel):
 StateT = TypeVar("StateT", bound=ServiceState)
 
 
+#: Characters of a photo's (or an album's) key on its service menu's buttons.
+MENU_KEY_CHARS = 10
+
+
+def menu_key(name: str) -> str:
+    """A short key of a stored photo's ref (``inputs/<uuid hex>.jpg``) or an album's key (its media
+    group id), for its service menu's buttons: a menu under an earlier photo, which is no longer
+    kept, must not start a dialog on the latest one."""
+    return "".join(ch for ch in name.rsplit("/", 1)[-1].split(".", 1)[0] if ch.isalnum())[-MENU_KEY_CHARS:]
+
+
 @dataclass
 class Session:
     lang: str | None = None
@@ -151,6 +162,13 @@ class Session:
         if not isinstance(state, model):
             state = self.services[service] = model()
         return state
+
+    @property
+    def menu_key(self) -> str | None:
+        """The key of the photo (or album) a service menu now acts on: :func:`menu_key` of it."""
+        if self.album is not None:
+            return menu_key(self.album.key)
+        return menu_key(self.photo.ref) if self.photo is not None else None
 
     def unordered_refs(self) -> list[str]:
         """The stored photos this session holds: the photo sent, or the album's."""

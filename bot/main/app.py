@@ -36,7 +36,7 @@ from bot.storage.store import DATABASE_ERRORS, Exclusive, Store
 from bot.telegram import sessions
 from bot.telegram.context import CONTEXT_TYPES, Context, PhotoBotApp, Service
 from bot.telegram.conversations import album, invite, menu, operator, orders, past_orders, payments, privacy
-from bot.telegram.conversations.common import register_user, user_language
+from bot.telegram.conversations.common import answer, register_user, user_language
 from bot.telegram.persistence import DatabasePersistence
 from bot.telegram.transport import AiohttpRequest
 from bot.telegram.ui.callback_data import (
@@ -52,6 +52,7 @@ from bot.telegram.ui.callback_data import (
     RetryJob,
     SendAgain,
     ServiceChoice,
+    ServiceFor,
     SetLanguage,
 )
 from bot.telegram.ui.i18n import t
@@ -87,9 +88,11 @@ _FALLBACKS: list[BaseHandler[Update, Any, object]] = [
 _OTHER = filters.UpdateType.MESSAGE & ~filters.StatusUpdate.ALL & ~filters.COMMAND
 
 
-def _alone(
-    name: str, callback: Callable[[Update, Any], Coroutine[Any, Any, object]]
-) -> Callable[[Update, Any], Coroutine[Any, Any, object]]:
+#: A handler's callback, as python-telegram-bot calls it.
+Entry = Callable[[Update, Any], Coroutine[Any, Any, object]]
+
+
+def _alone(name: str, callback: Entry) -> Entry:
     """``callback``, an entry into the conversation ``name``, after the user's other conversations
     are ended: one dialog is open at a time (sessions.end_conversations)."""
 
@@ -102,15 +105,34 @@ def _alone(
     return entered
 
 
+def _latest_photo(callback: Entry) -> Entry:
+    """``callback``, a service's button on a photo's menu, only if that photo (or album) is the one
+    the person sent last: only it is kept, so a menu under an earlier one is told so (before, it
+    started a dialog on the latest photo, which a summary does not show: a person paid for another
+    photo than the one they pressed under)."""
+
+    async def pressed_under(update: Update, context: Context) -> object:
+        press = ServiceFor.parse(update.callback_query.data if update.callback_query else None)
+        if press is None or press.photo != context.session.menu_key:
+            await answer(update, t(context.lang, "menu.older_photo"))
+            return ConversationHandler.END
+        return await callback(update, context)
+
+    return pressed_under
+
+
 def _conversation(service: Service[Any], timeout: float, persistent: bool) -> ConversationHandler:
     """A service's conversation: its menu button (and re-entries) in, its steps, the shared ways out;
     a menu left alone for ``telegram.conversation_timeout`` closes (bot/telegram/sessions.py)."""
+    by_photo = CallbackQueryHandler(service.start, pattern=ServiceFor.of_service(service.name))
     entries: list[BaseHandler[Update, Any, object]] = [
+        by_photo,
         CallbackQueryHandler(service.start, pattern=ServiceChoice(service.name).exact()),
         *service.reentries(),
     ]
     for entry in entries:
         entry.callback = _alone(service.name, entry.callback)
+    by_photo.callback = _latest_photo(by_photo.callback)
     closed = functools.partial(sessions.conversation_timed_out, service=service.name)
     return ConversationHandler(
         entry_points=entries,

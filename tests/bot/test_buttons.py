@@ -39,6 +39,9 @@ def _data_for(pattern: str) -> str:
     actions = re.fullmatch(r"\^(\w+):\((.+)\)\(:\|\$\)", pattern)
     if actions:
         return f"{actions.group(1)}:{actions.group(2).split('|')[0]}:0"
+    one_argument = re.fullmatch(r"\^(.+)\[\^:\]\+\$", pattern)  # a fixed start, then any one argument
+    if one_argument:
+        return re.sub(r"\\(.)", r"\1", one_argument.group(1)) + "0"
     exact = re.fullmatch(r"\^(.+)\$", pattern)
     if exact:
         return re.sub(r"\\(.)", r"\1", exact.group(1))

@@ -38,25 +38,41 @@ async def test_a_video_a_sticker_and_a_voice_message_are_told_what_the_bot_takes
     assert all(m.text.startswith("I can only work with photos and image files") for m in user.messages())
 
 
-async def test_typed_text_goes_to_the_dialog_opened_last(bot, telegram, picwish, hili):
-    """Two photos, two menus: ID photo on the second, then Repair's custom colour on the first. The
-    colour typed goes to Repair (before, the ID photo's spec search took it: "No spec matches")."""
+async def test_a_menu_under_an_earlier_photo_says_so_and_the_latest_photos_works(bot, telegram, picwish, hili):
+    """Two photos, two menus: only the latest photo is kept. A service pressed under the first is
+    told the menu is for an earlier photo (before, it started a dialog on the second photo, which a
+    summary does not show). Under the second, the dialog starts."""
     user = telegram.user()
     await user.send_photo(portrait_jpeg(400, 500))
     first = await user.next_message("What would you like")
     await user.send_photo(portrait_jpeg(420, 500))
     second = await user.next_message("What would you like")
-    await user.press(second, "ID photo")
-    await user.edited(second, "Choose a category")
-    await user.press(first, "Repair, upscale, colorize")
-    await user.edited(first, "What should I do with this photo")
-    await user.press(first, "🪪 Change")
-    await user.edited(first, "new background colour")
-    await user.press(first, "Custom")
-    await user.edited(first, "R,G,B")
-    await user.send_text("255,0,0")
-    reply = await user.next_message()
-    assert reply.text.startswith("Please check your order"), reply.text
+    query = await user.press(first, "Repair, upscale, colorize")
+    assert (await user.answer_to(query) or "").startswith("That menu is for an earlier photo")
+    assert first.text.startswith("Got your photo (400×500)")  # left as it was
+    await user.press(second, "Repair, upscale, colorize")
+    await user.edited(second, "What should I do with this photo")
+
+
+async def test_typed_text_goes_to_the_dialog_opened_last(make_settings, telegram, wanxing, hili):
+    """AI portrait's gallery comes as a new message and its menu stays: Repair pressed on it, its
+    custom colour typed goes to Repair, not to the portrait's open step (which would tell it to
+    use the buttons): starting a dialog ends the others."""
+    async with running(make_settings()):
+        user = telegram.user()
+        await user.send_photo(portrait_jpeg(800, 1000))
+        menu = await user.next_message("What would you like")
+        await user.press(menu, "AI portrait")
+        await user.next_message(kind="photo")  # its gallery
+        await user.press(menu, "Repair, upscale, colorize")
+        await user.edited(menu, "What should I do with this photo")
+        await user.press(menu, "🪪 Change")
+        await user.edited(menu, "new background colour")
+        await user.press(menu, "Custom")
+        await user.edited(menu, "R,G,B")
+        await user.send_text("255,0,0")
+        await user.next_message("Please check your order")
+        assert not any(USE_BUTTONS in m.text for m in user.messages())
 
 
 async def test_one_dialogs_time_limit_leaves_the_summary_another_showed(make_settings, telegram, wanxing, hili):

@@ -24,7 +24,7 @@ from telegram.constants import ChatAction
 from telegram.error import Forbidden, TelegramError
 from telegram.ext import Application, ConversationHandler, filters
 
-from bot.domain.session import Album, AlbumPhoto, InputPhoto
+from bot.domain.session import Album, AlbumPhoto, InputPhoto, menu_key
 from bot.storage.albums import MAX_PARTS, AlbumPart, Albums
 from bot.telegram.context import Context, PhotoBotApp
 from bot.telegram.conversations.common import chat_id_of, message_of, user_id_of
@@ -207,7 +207,7 @@ async def _show(context: Context, user_id: int, chat_id: int, album: Album, firs
         text = t(lang, "album.no_service", count=count) + refused
     else:
         text = t(lang, "album.pick_service", count=count, usable=len(album.usable)) + refused
-        markup = keyboards.services_menu(lang, services)
+        markup = keyboards.services_menu(lang, services, menu_key(album.key))
     reply = ReplyParameters(first_message, allow_sending_without_reply=True)
     try:
         await context.bot.send_message(chat_id, text, reply_markup=markup, reply_parameters=reply)

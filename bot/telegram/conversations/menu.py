@@ -8,6 +8,7 @@ import time
 from telegram import Update
 from telegram.ext import ApplicationHandlerStop, ConversationHandler
 
+from bot.domain.session import menu_key
 from bot.storage.albums import Albums
 from bot.telegram.context import Context
 from bot.telegram.conversations import payments
@@ -150,7 +151,7 @@ async def photo(update: Update, context: Context) -> int | None:
     text = t(lang, "menu.pick_service", width=taken.width, height=taken.height)
     if message.photo:
         text += "\n" + t(lang, "menu.tip_file")
-    await message.reply_text(text, reply_markup=keyboards.services_menu(lang, services))
+    await message.reply_text(text, reply_markup=keyboards.services_menu(lang, services, menu_key(taken.ref)))
     return ConversationHandler.END
 
 

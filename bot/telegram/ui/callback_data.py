@@ -117,6 +117,20 @@ class ServiceChoice(Action, prefix=Prefix.MENU, action="svc"):
 
 
 @dataclass(frozen=True)
+class ServiceFor(Action, prefix=Prefix.MENU, action="svcp"):
+    """A service's button on the menu under one photo or album (``photo``: its menu key,
+    bot/domain/session.menu_key); a menu of before the key was on it is a ServiceChoice."""
+
+    service: str
+    photo: str
+
+    @classmethod
+    def of_service(cls, service: str) -> re.Pattern[str]:
+        """For ``CallbackQueryHandler``: every photo's button of ``service``."""
+        return re.compile(rf"^{re.escape(cls.prefix)}:{re.escape(cls.action)}:{re.escape(service)}:[^:]+$")
+
+
+@dataclass(frozen=True)
 class NewPhoto(Action, prefix=Prefix.MENU, action="new"):
     pass
 

@@ -21,7 +21,7 @@ from bot.telegram.ui.callback_data import (
     RefundAnswer,
     RetryJob,
     SendAgain,
-    ServiceChoice,
+    ServiceFor,
     SetLanguage,
 )
 from bot.telegram.ui.i18n import LANGUAGES, t
@@ -31,8 +31,11 @@ def in_rows(buttons: Sequence[Button], width: int) -> list[list[Button]]:
     return [list(buttons[i : i + width]) for i in range(0, len(buttons), width)]
 
 
-def services_menu(lang: str, services: Sequence[str]) -> Markup:
-    return Markup([[Button(t(lang, f"service.{name}"), callback_data=ServiceChoice(name).data())] for name in services])
+def services_menu(lang: str, services: Sequence[str], photo: str) -> Markup:
+    """A button per service, for the photo (or album) of menu key ``photo``."""
+    return Markup(
+        [[Button(t(lang, f"service.{name}"), callback_data=ServiceFor(name, photo).data())] for name in services]
+    )
 
 
 def on_off(lang: str, value: bool) -> str:
