@@ -13,6 +13,7 @@ from tests.bot.flows import (
     choose_options,
     corner_rgb,
     dpi,
+    order_finished,
     order_until_summary,
     pixel_size,
     send_photo_and_pick_idphoto,
@@ -728,3 +729,23 @@ async def test_a_summary_confirmed_after_a_price_change_shows_the_new_price_firs
         await bot.runner.idle()
         assert await bot.ledger.balance(2801) == 21 and len(picwish.creates) == 1
         assert await bot.ledger.problems() == []
+
+
+async def test_back_under_another_colour_of_a_photo_from_no_list_shows_the_categories(make_settings, telegram, picwish):
+    """ "Another background colour" under a finished photo whose session has gone (swept as quiet,
+    here deleted across a restart): its "Back" leads to the categories. Before, it showed an empty
+    search: 'Results for “”: Choose a spec (0 found)'."""
+    import sqlite3
+
+    settings = make_settings()
+    user = telegram.user()
+    async with running(settings):
+        document = await order_finished(user, "Visa", "USA Visa", "White")
+    with sqlite3.connect(settings.database.path) as db:
+        db.execute("DELETE FROM sessions")
+    async with running(settings):
+        await user.press(document, "Another background colour")
+        colours = await user.next_message("background colour")
+        await user.press(colours, "« Back")
+        shown = await user.edited(colours, "Choose a category")
+        assert "0 found" not in shown.text

@@ -183,7 +183,11 @@ async def back_to_categories(update: Update, context: Context) -> str:
 
 
 async def back_to_specs(update: Update, context: Context) -> str:
-    """Button i:back:spec."""
+    """Button i:back:spec: the list the spec was chosen from; the categories where there is none
+    (the colours of a finished photo's "Other colour" came from no list: "Back" showed an empty
+    search for "")."""
+    if state_of(context).spec_list is None:
+        return await back_to_categories(update, context)
     return await _spec_list(update, context, 0)
 
 
