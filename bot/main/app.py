@@ -149,6 +149,7 @@ def register_handlers(app: PhotoBotApp, conversation_timeout: float) -> None:
     """Every handler, in the order they are tried (group 0 first match wins)."""
     # Every user update first registers its user (and sets the session's language), then passes
     # the per-user request limit.
+    app.add_handler(TypeHandler(Update, menu.private_only), group=-4)
     app.add_handler(TypeHandler(Update, register_user), group=-3)
     app.add_handler(TypeHandler(Update, menu.rate_limit), group=-2)
     # Conversations, in menu order: a service's steps win over the generic handlers below.

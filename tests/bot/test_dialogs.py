@@ -125,3 +125,18 @@ async def test_a_step_kept_across_a_restart_that_had_closed_is_not_restored(make
         assert await bot.db.fetchall("SELECT name FROM conversations") == []
         await user.send_text("255,0,0")
         await user.next_message("Send me a photo first")
+
+
+async def test_in_a_group_the_bot_says_it_works_in_a_private_chat_and_registers_no_one(bot, telegram, picwish):
+    """A command in a group is told to use a private chat, and nobody is registered with the group
+    as their chat (an invitation's news would have gone to the group). Before, the group got the
+    whole menu, and any member could press another's."""
+    user = telegram.user(user_id=4242)
+    group = {"id": -100777, "type": "group", "title": "Family"}
+    message = {"message_id": 1, "date": 0, "chat": group, "from": user.json, "text": "/start"}
+    message["entities"] = [{"type": "bot_command", "offset": 0, "length": 6}]
+    await telegram.push_update({"message": message})
+    await telegram.wait_for(lambda: any(m.chat_id == -100777 for m in telegram.log), 10)
+    (told,) = [m for m in telegram.log if m.chat_id == -100777]
+    assert told.text.startswith("I work in a private chat")
+    assert await bot.db.fetchall("SELECT user_id FROM users WHERE user_id = 4242") == []

@@ -6,6 +6,7 @@ import logging
 import time
 
 from telegram import Update
+from telegram.constants import ChatType
 from telegram.ext import ApplicationHandlerStop, ConversationHandler
 
 from bot.domain.session import menu_key
@@ -16,7 +17,7 @@ from bot.telegram.conversations.common import answer, chat_id_of, is_admin, mess
 from bot.telegram.conversations.intake import refusal_text, take_in
 from bot.telegram.ui import keyboards
 from bot.telegram.ui.callback_data import SetLanguage
-from bot.telegram.ui.i18n import LANGUAGES, t
+from bot.telegram.ui.i18n import LANGUAGES, pick_language, t
 from providers.errors import ProviderError
 
 log = logging.getLogger(__name__)
@@ -210,6 +211,21 @@ def _about_money(update: Update) -> bool:
     return update.pre_checkout_query is not None or (
         message is not None and (message.successful_payment is not None or message.refunded_payment is not None)
     )
+
+
+async def private_only(update: Update, context: Context) -> None:
+    """Runs first of all: the bot works in private chats. In a group, a command or a button is told
+    so (in the presser's language) and nothing else happens: no user is registered with the group
+    as their chat (an invitation's news would go there), and nobody presses another's menu."""
+    chat = update.effective_chat
+    if chat is None or chat.type == ChatType.PRIVATE:
+        return
+    lang = pick_language(update.effective_user.language_code if update.effective_user else None)
+    if update.callback_query is not None:
+        await update.callback_query.answer(t(lang, "menu.private_only"))
+    elif update.message is not None and (update.message.text or "").startswith("/"):
+        await update.message.reply_text(t(lang, "menu.private_only"))
+    raise ApplicationHandlerStop
 
 
 async def rate_limit(update: Update, context: Context) -> None:
