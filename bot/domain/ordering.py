@@ -27,6 +27,12 @@ from providers.base import TaskProvider
 from providers.orders import Order
 
 
+class OrderUnavailable(ValueError):
+    """An order that cannot be priced any more: what it names left the configuration since it was
+    put together (an enhance type the operator removed, read back from a kept session or tried
+    again from /orders). Its summary and its Confirm say the service is unavailable."""
+
+
 class PriceList(Protocol):
     """What pricing an order reads: the settings and each service's price."""
 
@@ -140,7 +146,10 @@ async def place_order(
     parts = [(order.order, order.input_ref), *((extra.order, extra.input_ref) for extra in order.extras)]
     if any(ref and not desk.media.exists(ref) for _, ref in parts):
         return Refusal("input_gone")
-    prices = part_prices(desk, order, provider)
+    try:
+        prices = part_prices(desk, order, provider)
+    except OrderUnavailable:
+        return Refusal("unavailable")
     if order.quoted is not None and sum(prices) != order.quoted:
         # The operator changed a price since the person saw it: they see the new one first.
         return Refusal("changed")

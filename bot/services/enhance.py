@@ -13,6 +13,7 @@ from telegram import Update
 from telegram.ext import CallbackQueryHandler, ConversationHandler
 
 from bot.config import EnhanceType, Settings
+from bot.domain.ordering import OrderUnavailable
 from bot.domain.session import PendingOrder
 from bot.telegram.context import Context, Handlers, Service, ServiceDeps
 from bot.telegram.conversations.common import answer, pressed, query_of, ready_photo
@@ -66,7 +67,12 @@ async def pick_type(update: Update, context: Context) -> int:
 
 
 def _enhance_type(order: EnhanceOrder, settings: Settings) -> EnhanceType:
-    return next(e for e in settings.providers.magictiger.enhance_types if e.id == order.enhance)
+    """The configured type the order names; OrderUnavailable once the operator removed it (a
+    StopIteration in a coroutine had become a RuntimeError: "something went wrong")."""
+    found = next((e for e in settings.providers.magictiger.enhance_types if e.id == order.enhance), None)
+    if found is None:
+        raise OrderUnavailable(f"enhance type {order.enhance!r} is no longer configured")
+    return found
 
 
 def price(order: EnhanceOrder, settings: Settings, provider: str = "") -> int:

@@ -241,3 +241,19 @@ async def test_the_place_in_the_queue_from_createtask_shows_at_once(bot, telegra
     await user.press(summary, "Confirm")
     await user.edited(summary, "not answering properly")
     assert "⏳ Waiting in the queue: place 4" in summary.shown
+
+
+async def test_a_summary_of_a_type_the_operator_removed_is_unavailable(make_settings, telegram, tiger):
+    """A summary kept across a restart whose enhance type left the configuration meanwhile: its
+    Confirm says the service is unavailable and holds nothing (it raised StopIteration, which a
+    coroutine turns into "something went wrong")."""
+    settings = make_settings()
+    user = telegram.user()
+    async with running(settings):
+        summary = await order_enhance(user, "Sharpen & enhance")
+    colorize_only = [{"id": "colorize", "title": "Colorize black & white", "type": 2, "price": 11, "outputs": "list"}]
+    async with running(make_settings(providers__magictiger__enhance_types=colorize_only)) as services:
+        query = await user.press(summary, "Confirm")
+        assert await user.answer_to(query) == "This service is not available right now."
+        assert tiger.creates == [] and await services.ledger.balance(user.id) == 30
+        assert not any("went wrong" in m.text for m in user.messages())

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from telegram import InlineKeyboardMarkup, Update
 
-from bot.domain.ordering import part_prices
+from bot.domain.ordering import OrderUnavailable, part_prices
 from bot.domain.session import PendingOrder
 from bot.telegram.context import Context
 from bot.telegram.conversations.common import answer, message_of, query_of, user_id_of
@@ -29,10 +29,17 @@ async def show_order(
     service = wiring.services[order.service]
     if not order.pinned:  # a bought preview stays with the engine that made it
         order.provider = wiring.enabled_services.get(order.service, "")
+    try:
+        prices = part_prices(wiring, order, order.provider)
+        details = service.describe(order.order, lang, wiring)
+    except OrderUnavailable:  # what it names left the configuration
+        context.session.order = None
+        await answer(update, t(lang, "order.unavailable"))
+        if update.callback_query is None:
+            await message_of(update).reply_text(t(lang, "order.unavailable"))
+        return
     context.session.order = order
-    prices = part_prices(wiring, order, order.provider)
     order.quoted = sum(prices)
-    details = service.describe(order.order, lang, wiring)
     if order.album:  # the photos made, each at its price, and those refused with why
         details += "\n\n" + order.notes + "\n" + t(lang, "album.price", count=len(prices), price=prices[0])
     elif order.extras and service.part is not None:  # every part with its price, the total once
