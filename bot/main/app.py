@@ -93,14 +93,17 @@ Entry = Callable[[Update, Any], Coroutine[Any, Any, object]]
 
 
 def _alone(name: str, callback: Entry) -> Entry:
-    """``callback``, an entry into the conversation ``name``, after the user's other conversations
-    are ended: one dialog is open at a time (sessions.end_conversations)."""
+    """``callback``, an entry into the conversation ``name``; once it entered (a step, or END at a
+    summary), the user's other conversations are ended: one dialog is open at a time
+    (sessions.end_conversations). A refused entry returns None and ends nothing."""
 
     async def entered(update: Update, context: Context) -> object:
+        step = await callback(update, context)
         chat, user = update.effective_chat, update.effective_user
-        if chat is not None and user is not None:
+        # Refused (None: a stale button), the dialog open before stays open.
+        if step is not None and chat is not None and user is not None:
             sessions.end_conversations(context.application, chat.id, user.id, keep=name)
-        return await callback(update, context)
+        return step
 
     return entered
 
@@ -113,9 +116,11 @@ def _latest_photo(callback: Entry) -> Entry:
 
     async def pressed_under(update: Update, context: Context) -> object:
         press = ServiceFor.parse(update.callback_query.data if update.callback_query else None)
-        if press is None or press.photo != context.session.menu_key:
-            await answer(update, t(context.lang, "menu.older_photo"))
-            return ConversationHandler.END
+        latest = context.session.menu_key
+        if press is None or press.photo != latest:
+            # None: a dialog open (this service's too) stays at its step.
+            await answer(update, t(context.lang, "menu.older_photo" if latest else "menu.expired"))
+            return None
         return await callback(update, context)
 
     return pressed_under

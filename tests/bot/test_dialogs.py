@@ -9,6 +9,7 @@ from __future__ import annotations
 import sqlite3
 
 from bot.main.app import running
+from bot.services.idphoto.buttons import Recolor
 from tests.conftest import portrait_jpeg
 
 USE_BUTTONS = "Please choose with the buttons above"
@@ -52,6 +53,15 @@ async def test_a_menu_under_an_earlier_photo_says_so_and_the_latest_photos_works
     assert first.text.startswith("Got your photo (400×500)")  # left as it was
     await user.press(second, "Repair, upscale, colorize")
     await user.edited(second, "What should I do with this photo")
+    await user.press(second, "🪪 Change")
+    await user.edited(second, "new background colour")
+    await user.press(second, "Custom")
+    await user.edited(second, "R,G,B")
+    # The earlier photo's menu again, mid-dialog: refused, and the open step stays.
+    query = await user.press(first, "Repair, upscale, colorize")
+    assert (await user.answer_to(query) or "").startswith("That menu is for an earlier photo")
+    await user.send_text("255,0,0")
+    await user.next_message("Please check your order")
 
 
 async def test_typed_text_goes_to_the_dialog_opened_last(make_settings, telegram, wanxing, hili):
@@ -140,3 +150,22 @@ async def test_in_a_group_the_bot_says_it_works_in_a_private_chat_and_registers_
     (told,) = [m for m in telegram.log if m.chat_id == -100777]
     assert told.text.startswith("I work in a private chat")
     assert await bot.db.fetchall("SELECT user_id FROM users WHERE user_id = 4242") == []
+
+
+async def test_a_refused_button_of_another_service_leaves_the_open_dialog(bot, telegram, picwish, hili):
+    """At Repair's custom colour, "Another background colour" under an ID photo that is gone is
+    refused, and Repair's step stays: the colour typed next makes its summary (before, the refused
+    entry had ended Repair's dialog, and the colour got "Send me a photo first")."""
+    user = telegram.user()
+    await user.send_photo(portrait_jpeg(400, 500))
+    menu = await user.next_message("What would you like")
+    await user.press(menu, "Repair, upscale, colorize")
+    await user.edited(menu, "What should I do with this photo")
+    await user.press(menu, "🪪 Change")
+    await user.edited(menu, "new background colour")
+    await user.press(menu, "Custom")
+    await user.edited(menu, "R,G,B")
+    query = await user.press_data(menu, Recolor("0" * 32).data())
+    assert await user.answer_to(query) == "That photo is no longer available. Send a new photo."
+    await user.send_text("255,0,0")
+    await user.next_message("Please check your order")

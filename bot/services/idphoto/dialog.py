@@ -535,14 +535,15 @@ async def _source_photo(context: Context, job: Job) -> str | None:
     return preview.input_ref if preview is not None and preview.user_id == job.user_id else None
 
 
-async def recolor(update: Update, context: Context) -> str | int:
-    """Button i:recolor:<job>: same photo, another background colour, no new upload."""
+async def recolor(update: Update, context: Context) -> str | int | None:
+    """Button i:recolor:<job>: same photo, another background colour, no new upload. Refused (the
+    job gone), it changes nothing: None leaves an open dialog at its step."""
     lang = context.lang
     draft = await _draft_from_result(update, context)
     spec = context.deps.catalog.for_order(draft.order) if draft else None
     if draft is None or spec is None:
         await answer(update, t(lang, "idphoto.job_gone"))
-        return ConversationHandler.END
+        return None
     state_of(context).draft = draft
     await answer(update)
     await message_of(update).reply_text(

@@ -80,18 +80,18 @@ async def _source(context: Context, order: PendingOrder, user_id: int) -> str | 
     return made.input_ref if made is not None and made.user_id == user_id else None
 
 
-async def _choose(update: Update, context: Context, order: PendingOrder, *, new_message: bool) -> str | int:
+async def _choose(update: Update, context: Context, order: PendingOrder, *, new_message: bool) -> str | int | None:
     """The categories, for another size of ``order`` (the session's); a draft waits for the spec
     with the first size's retouching, the order's photo and the order it joins."""
     lang = context.lang
     most = context.deps.settings.limits.extra_specs
     if not takes_extras(order) or len(order.extras) >= most:
         await answer(update, t(lang, "idphoto.sizes_full", most=most))
-        return ConversationHandler.END
+        return None
     source = await _source(context, order, user_id_of(update))
     if source is None or not context.deps.media.exists(source):
         await answer(update, t(lang, "idphoto.job_gone"))
-        return ConversationHandler.END
+        return None
     main = order.order
     assert isinstance(main, IdPhotoOrder)
     # The first size's retouching; not its print sheet, nor what made it a bought preview.
@@ -111,28 +111,28 @@ async def _choose(update: Update, context: Context, order: PendingOrder, *, new_
     return State.PICK_CATEGORY
 
 
-async def more(update: Update, context: Context) -> str | int:
+async def more(update: Update, context: Context) -> str | int | None:
     """Button i:more:<nonce> under the summary: asks for another size's category."""
     press = pressed(update, MoreSizes)
     order = context.session.order
     if order is None or press is None or order.nonce != press.nonce:
         await answer(update, t(context.lang, "order.expired"))
-        return ConversationHandler.END
+        return None
     return await _choose(update, context, order, new_message=False)
 
 
-async def more_of_preview(update: Update, context: Context) -> str | int:
+async def more_of_preview(update: Update, context: Context) -> str | int | None:
     """Button i:morepv:<job> under a free local preview: the order that buys it, on the summary
     with other sizes; asks for another size's category (a new message: the preview is a photo)."""
     press = pressed(update, MorePreviewSizes)
     found = await preview.own_preview(update, context, press.job_id if press else None)
     if found is None:
         await answer(update, t(context.lang, "idphoto.job_gone"))
-        return ConversationHandler.END
+        return None
     job, exact = found
     if await context.deps.jobs.bought(user_id_of(update), job.id):  # from another copy of it (/orders)
         await answer(update, t(context.lang, "idphoto.bought_alone"))
-        return ConversationHandler.END
+        return None
     order = context.session.order
     if order is None or order.nonce != purchase_key(job.id):  # pressed again: the order as it stands
         order = preview.bought_order(job, exact)
