@@ -154,3 +154,36 @@ def test_a_copy_prints_at_its_specs_millimetres_where_its_pixels_and_dpi_disagre
     assert printed_size((307, 378), 150, 150, mm=(26, 32)) == (154, 189)
     assert printed_size((413, 531), 300, 300, mm=(25, 35)) == (413, 531)  # 35×45 mm's shape: its own size
     assert printed_size((413, 531), 300, 600) == (826, 1062)
+
+
+def test_a_providers_layout_sheet_prints_at_its_own_size_not_one_photos_millimetres():
+    """PicWish's 5-inch layout of Small 1 Inch (22×32 mm) photos is 1050×1500 px, within the shape
+    that lets one photo print at its spec's millimetres: the whole sheet is a paper of copies, and
+    prints at its own size."""
+    from bot.services.idphoto.reedit import _on_sheet
+    from bot.storage.jobs import Job, JobState
+
+    options = {"spec_id": 1101, "px_width": 260, "px_height": 378, "dpi": 300, "bg_color": "FFFFFF"}
+    options |= {"layout_size": "5inch", "layout_vertical": True}
+    job = Job(
+        "j",
+        1,
+        1,
+        "idphoto",
+        "picwish",
+        options,
+        None,
+        6,
+        None,
+        JobState.SUCCEEDED,
+        100,
+        1,
+        0.0,
+        None,
+        None,
+        None,
+        "s",
+        None,
+        "done",
+    )
+    assert _on_sheet(job, _jpeg((1050, 1500)), 300) == (1050, 1500)

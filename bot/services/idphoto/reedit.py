@@ -96,8 +96,11 @@ def _dpi(job: Job) -> int:
 
 def _on_sheet(job: Job, photo: bytes, dpi: int) -> tuple[int, int]:
     """The finished ``photo`` of ``job`` in pixels on a sheet at ``dpi``: at its spec's millimetres
-    (:func:`printed_size`), which its caption and buttons name."""
-    spec = load_catalog().for_order(IdPhotoOrder.model_validate(job.options))
+    (:func:`printed_size`), which its caption and buttons name; a provider's layout sheet at its
+    own size."""
+    order = IdPhotoOrder.model_validate(job.options)
+    # A provider's print sheet (PicWish's layout) is a whole paper of copies, not one photo.
+    spec = None if order.layout_size else load_catalog().for_order(order)
     return printed_size(image_size(photo), _dpi(job), dpi, spec.mm if spec else None)
 
 
