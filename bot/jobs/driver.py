@@ -114,10 +114,13 @@ def _due_from_now(job: Job) -> Job:
     waited in the queue (a restart, an outage, every slot busy) is not the provider's: counted from
     the placing, a job that waited long was failed and given back at its first poll while the
     provider went on with the task and charged for it (玩星 counts its timeout from the submission;
-    the input's signed link lasts until the deadline)."""
+    the input's signed link lasts until the deadline). The span is the one placed
+    (``Job.deadline_span``): a job sent again (a rerun-safe provider's, after a restart) does not
+    carry its first sending's time into it."""
     if job.deadline is None:
         return job
-    return replace(job, deadline=time.time() + (job.deadline - job.created_at))
+    span = job.deadline_span if job.deadline_span is not None else job.deadline - job.created_at
+    return replace(job, deadline=time.time() + span)
 
 
 class JobDriver:

@@ -161,6 +161,8 @@ class Job:
     #: The first job of the order this job is one of, when one Confirm placed several (more sizes
     #: of an ID photo: :meth:`Jobs.create_many`); None for an order of one job.
     order_group: str | None = None
+    #: Seconds from each sending to the deadline, as placed (None: placed before it was kept).
+    deadline_span: float | None = None
 
     @classmethod
     def from_row(cls, row: sqlite3.Row) -> Job:
@@ -187,6 +189,7 @@ class Job:
             sent_parts=json.loads(row["sent_parts"]),
             owner=row["owner"],
             order_group=row["order_group"],
+            deadline_span=row["deadline_span"],
         )
 
     def files(self) -> set[str]:
@@ -231,12 +234,18 @@ async def keep_previews(tx: Tx, user_id: int, fingerprint: str, now: float) -> N
 
 async def move_to_pseudonym(tx: Tx, user_id: int, pseudonym: int) -> None:
     """/forget: the user's jobs name the pseudonym and lose their chat, options and file
-    references."""
+    references; a free preview keeps only that it was one (``{"preview": true}``, nothing of the
+    person), so that /stats does not count it as an order."""
     await tx.execute(
-        "UPDATE jobs SET user_id = ?, chat_id = ?, input_ref = NULL, result = NULL, options = '{}',"
+        "UPDATE jobs SET user_id = ?, chat_id = ?, input_ref = NULL, result = NULL,"
+        f" options = CASE WHEN options LIKE ? THEN '{_PREVIEW_ONLY}' ELSE '{{}}' END,"
         " status_message_id = NULL, delivery = 'done', sent_parts = '[]' WHERE user_id = ?",
-        (pseudonym, pseudonym, user_id),
+        (pseudonym, pseudonym, '%"preview": true%', user_id),
     )
+
+
+#: What /forget leaves of a free preview's options.
+_PREVIEW_ONLY = json.dumps({"preview": True})
 
 
 class Jobs:
@@ -307,9 +316,9 @@ class Jobs:
     ) -> None:
         """The job's row (its hold follows: it names the row)."""
         await tx.execute(
-            "INSERT INTO jobs (id, user_id, chat_id, service, provider, options, input_ref, price,"
-            " state, created_at, updated_at, deadline, callback_secret, status_message_id, order_key, order_group)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'queued', ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO jobs (id, user_id, chat_id, service, provider, options, input_ref, price, state,"
+            " created_at, updated_at, deadline, deadline_span, callback_secret, status_message_id, order_key,"
+            " order_group) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'queued', ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 job_id,
                 draft.user_id,
@@ -322,6 +331,7 @@ class Jobs:
                 now,
                 now,
                 now + draft.deadline_seconds,
+                draft.deadline_seconds,
                 secrets.token_urlsafe(24),
                 draft.status_message_id,
                 order_key,

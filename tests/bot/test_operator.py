@@ -6,7 +6,7 @@ import httpx
 
 from bot.main.app import running
 from providers.localengine import available
-from tests.bot.flows import local_preview, order_until_summary
+from tests.bot.flows import forget, local_preview, order_until_summary
 
 ADMIN = 9001  # telegram.admin_ids in the test settings
 PACKS = [{"id": "small", "credits": 30, "stars": 50}]
@@ -101,6 +101,11 @@ async def test_an_order_is_one_confirm_and_a_free_preview_is_not_an_order(make_s
         assert 'photobot_previews{outcome="made",service="idphoto",window="24h"} 2.0' in lines
         assert 'photobot_previews{outcome="bought",service="idphoto",window="24h"} 1.0' in lines
         assert 'photobot_active_users{window="24h"} 1.0' in lines
+        # The person who left their preview uses /forget: it is still a preview, not an order.
+        await forget(looker)
+        await admin.send_text("/stats")
+        day = (await admin.next_message("📊")).text.split("\n\n")[1]
+        assert "• 🪪 ID photo: 1 order (2 photos)" in day and "\n  👁 2 free previews, 1 bought\n" in day
 
 
 async def test_metrics_are_off_by_default_and_need_the_bearer_token(make_settings, telegram, picwish):

@@ -267,6 +267,30 @@ async def test_a_job_that_waited_in_the_queue_past_its_deadline_gets_its_whole_t
     assert final.deadline is not None and sent_after + 600.0 <= final.deadline < time.time() + 600.0
 
 
+async def test_a_job_sent_again_has_the_span_it_was_placed_with(
+    database: Database,
+    repos: Repositories,
+    media: MediaStore,
+    backend: FakeBackend,
+    events: RecordingEvents,
+    workers: MakeWorker,
+) -> None:
+    """A job placed an hour ago with 10 minutes, whose deadline its first sending moved (a rerun-safe
+    provider's job back in the queue after a restart): sent again, it has 10 minutes, not the hour
+    since its placing as well (its deadline minus its placing)."""
+    backend.script(done(data=RESULT))
+    job = await place(repos, media, deadline=600.0)
+    await database.write(
+        "UPDATE jobs SET created_at = created_at - 3600, deadline = ? WHERE id = ?", (time.time() + 600, job.id)
+    )
+    worker = workers(database, poll_interval=POLL)
+    sent_after = time.time()
+    await worker.runner.resume()
+    await events.delivered(job.id)
+    final = await stored(repos, job.id)
+    assert final.deadline is not None and sent_after + 600.0 <= final.deadline < time.time() + 600.0
+
+
 async def test_a_provider_unreachable_until_the_deadline_fails_the_job_with_that_error(
     run_job: RunJob, repos: Repositories, backend: FakeBackend, events: RecordingEvents
 ) -> None:
