@@ -565,6 +565,10 @@ class LocalSettings(_ProviderSection):
 
         if available():
             return []
+        from providers.localengine.install import damaged
+
+        if broken := damaged():
+            return [f"model files that are not the pinned ones ({', '.join(broken)}): run `photobot models` again"]
         return ["the photobot[local] extra and its models (pip install 'photobot[local]' && photobot models)"]
 
     @property

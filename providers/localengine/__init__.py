@@ -44,7 +44,9 @@ def __getattr__(name: str) -> Any:
 @lru_cache(maxsize=1)
 def available() -> bool:
     """Whether the optional dependencies (the ``local`` extra) and the models U²-Net-p and the face
-    models (``photobot models``) are installed, without importing them."""
+    models (``photobot models``) are installed, whole (install.damaged), without importing them."""
+    from providers.localengine.install import damaged
+
     modules = ("ai_edge_litert", "onnxruntime")
     installed = all(importlib.util.find_spec(name) is not None for name in modules)
-    return installed and u2netp_path() is not None and face_models_present()
+    return installed and u2netp_path() is not None and face_models_present() and not damaged()

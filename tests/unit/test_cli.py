@@ -467,3 +467,24 @@ def test_ctrl_c_while_the_cut_out_models_build_ends_the_process_by_sigint_not_an
     assert done.returncode == -signal.SIGINT, done.stderr
     assert t("en", "cli.interrupted") in done.stderr
     assert "Traceback" not in done.stderr and "terminate called" not in done.stderr
+
+
+@needs_engine
+def test_the_engine_failing_is_one_line_and_exit_3_not_a_traceback(photo, tmp_path):
+    """The engine failing (here its memory capped at 0.7 GB of address space: onnxruntime cannot
+    build the cut-out's session): one line saying so, and exit 3 apart from a refusal's 1 (before:
+    onnxruntime's traceback and exit 1, as if the photo had been refused)."""
+    import resource
+
+    cap = int(0.7 * 2**30)
+    argv = ["idphoto", str(photo), "--spec", "3108", "-o", str(tmp_path / "x.jpg"), "--lang", "en"]
+    run = subprocess.run(
+        [sys.executable, "-m", "bot", *argv],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        preexec_fn=lambda: resource.setrlimit(resource.RLIMIT_AS, (cap, cap)),
+    )
+    assert run.returncode == 3, run.stderr
+    assert run.stderr.splitlines()[-1].startswith("The local engine failed (") and "Traceback" not in run.stderr

@@ -38,6 +38,9 @@ from providers.specs import Spec, SpecCatalog, load_catalog
 
 REFUSED = 1
 USAGE = 2
+#: The engine itself failed (a model file damaged after the start's check, memory run out): not a
+#: refusal of the photo, which a script tells apart by this code.
+ENGINE_FAILED = 3
 _HEX = re.compile(r"^#?([0-9a-fA-F]{6})$")
 
 
@@ -157,7 +160,10 @@ def make(args: argparse.Namespace) -> int:
             image = normalise(data, max_side=MAX_STORED_SIDE, max_bytes=MAX_STORED_BYTES)
         except ImageRejected as err:
             return _fail(t(lang, f"input.{err.code}"), REFUSED)
-        return _make(image.data, spec, colour, args, lang)
+        try:
+            return _make(image.data, spec, colour, args, lang)
+        except Exception as err:  # noqa: BLE001 (whatever the engine's libraries raise: one line, not a traceback)
+            return _fail(t(lang, "cli.engine_failed", reason=type(err).__name__), ENGINE_FAILED)
     finally:
         builder.join()
 
