@@ -57,6 +57,10 @@ DEFAULT_TIME_LIMIT = 60.0
 #: kept for reuse (models.reuse_freed_memory), it held the worker at about 490-570 MB at rest
 #: instead of 300 MB; given back after every photo, each took about 30 ms longer.
 IDLE_TRIM_SECONDS = 2.0
+#: Past this resident size after a photo, what it freed is given back at once instead: under steady
+#: load the worker is never idle, and what glibc kept for reuse grew past 1 GB (a review: peak
+#: 1,293 MB over 128 photos of up to 1799x1799 px, two in flight; bench/engine_memory.py).
+TRIM_ABOVE_BYTES = 600 * 1024 * 1024
 _idle_trim: threading.Timer | None = None
 
 
@@ -149,13 +153,28 @@ def _trim_when_idle(schedule: bool) -> None:
         _idle_trim.start()
 
 
+def _resident_bytes() -> int:
+    """This process's resident memory (Linux's /proc/self/statm; 0 where there is none)."""
+    try:
+        pages = int(Path("/proc/self/statm").read_text().split()[1])
+    except (OSError, IndexError, ValueError):
+        return 0
+    return pages * os.sysconf("SC_PAGE_SIZE")
+
+
 def _id_photo(image: bytes, options: Mapping[str, Any], preview: bool) -> tuple[bytes, dict[str, Any]] | str:
-    """:func:`_make_id_photo`, then what it freed given back to the system once the worker is idle."""
+    """:func:`_make_id_photo`, then what it freed given back to the system: at once past
+    ``TRIM_ABOVE_BYTES``, else once the worker is idle."""
+    from providers.localengine import models
+
     _trim_when_idle(False)
     try:
         return _make_id_photo(image, options, preview)
     finally:
-        _trim_when_idle(True)
+        if _resident_bytes() > TRIM_ABOVE_BYTES:
+            models.release_freed_memory()
+        else:
+            _trim_when_idle(True)
 
 
 def _make_id_photo(image: bytes, options: Mapping[str, Any], preview: bool) -> tuple[bytes, dict[str, Any]] | str:
