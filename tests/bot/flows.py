@@ -80,6 +80,19 @@ async def add_size(user: FakeUser, summary: SentMessage, query: str, spec: str, 
     return await user.edited(found, "Please check your order")
 
 
+async def preview_with_size(user: FakeUser, preview: SentMessage, query: str, spec: str, colour: str) -> SentMessage:
+    """From a free local preview's ➕ through a search and a colour to the summary of buying it with
+    one size more (on a new message: the search's results)."""
+    await user.press(preview, "➕ Another size from this photo")
+    await user.next_message("Another size from the same photo")
+    await user.send_text(query)
+    found = await user.next_message("Results for")
+    await user.press(found, spec + " ·")
+    await user.edited(found, "background colour")
+    await user.press(found, colour)
+    return await user.edited(found, "Please check your order")
+
+
 async def order_idphoto(user: FakeUser) -> SentMessage:
     """From a fresh photo to the summary of a USA visa photo on white (PicWish's flow in the
     provider tables, tests/fakes/registry.py)."""

@@ -11,8 +11,17 @@ import sqlite3
 from bot.main.app import running
 from bot.services.idphoto.buttons import Recolor
 from tests.conftest import portrait_jpeg
+from tests.fakes.telegram_api import FakeUser, SentMessage
 
 USE_BUTTONS = "Please choose with the buttons above"
+
+
+async def _to_custom_colour(user: FakeUser, menu: SentMessage) -> None:
+    """From Repair's modes on ``menu`` to its custom background colour, which waits for "R,G,B"."""
+    await user.press(menu, "🪪 Change")
+    await user.edited(menu, "new background colour")
+    await user.press(menu, "Custom")
+    await user.edited(menu, "R,G,B")
 
 
 async def test_text_at_a_step_of_buttons_is_told_to_use_them_and_the_step_stays(bot, telegram, picwish, hili):
@@ -53,10 +62,7 @@ async def test_a_menu_under_an_earlier_photo_says_so_and_the_latest_photos_works
     assert first.text.startswith("Got your photo (400×500)")  # left as it was
     await user.press(second, "Repair, upscale, colorize")
     await user.edited(second, "What should I do with this photo")
-    await user.press(second, "🪪 Change")
-    await user.edited(second, "new background colour")
-    await user.press(second, "Custom")
-    await user.edited(second, "R,G,B")
+    await _to_custom_colour(user, second)
     # The earlier photo's menu again, mid-dialog: refused, and the open step stays.
     query = await user.press(first, "Repair, upscale, colorize")
     assert (await user.answer_to(query) or "").startswith("That menu is for an earlier photo")
@@ -76,10 +82,7 @@ async def test_typed_text_goes_to_the_dialog_opened_last(make_settings, telegram
         await user.next_message(kind="photo")  # its gallery
         await user.press(menu, "Repair, upscale, colorize")
         await user.edited(menu, "What should I do with this photo")
-        await user.press(menu, "🪪 Change")
-        await user.edited(menu, "new background colour")
-        await user.press(menu, "Custom")
-        await user.edited(menu, "R,G,B")
+        await _to_custom_colour(user, menu)
         await user.send_text("255,0,0")
         await user.next_message("Please check your order")
         assert not any(USE_BUTTONS in m.text for m in user.messages())
@@ -124,10 +127,7 @@ async def test_a_step_kept_across_a_restart_that_had_closed_is_not_restored(make
         menu = await user.next_message("What would you like")
         await user.press(menu, "Repair, upscale, colorize")
         await user.edited(menu, "What should I do with this photo")
-        await user.press(menu, "🪪 Change")
-        await user.edited(menu, "new background colour")
-        await user.press(menu, "Custom")
-        await user.edited(menu, "R,G,B")
+        await _to_custom_colour(user, menu)
     # An hour went by (the session was last written then).
     with sqlite3.connect(settings.database.path) as db:
         db.execute("UPDATE sessions SET updated_at = updated_at - 3600 WHERE user_id = 1401")
@@ -161,10 +161,7 @@ async def test_a_refused_button_of_another_service_leaves_the_open_dialog(bot, t
     menu = await user.next_message("What would you like")
     await user.press(menu, "Repair, upscale, colorize")
     await user.edited(menu, "What should I do with this photo")
-    await user.press(menu, "🪪 Change")
-    await user.edited(menu, "new background colour")
-    await user.press(menu, "Custom")
-    await user.edited(menu, "R,G,B")
+    await _to_custom_colour(user, menu)
     query = await user.press_data(menu, Recolor("0" * 32).data())
     assert await user.answer_to(query) == "That photo is no longer available. Send a new photo."
     await user.send_text("255,0,0")

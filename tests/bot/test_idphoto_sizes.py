@@ -14,7 +14,7 @@ import pytest
 
 from bot.main.app import running
 from bot.services.idphoto.buttons import BuyPreview, MorePreviewSizes
-from tests.bot.flows import add_size, another_size, local_preview, order_until_summary, pixel_size
+from tests.bot.flows import add_size, another_size, local_preview, order_until_summary, pixel_size, preview_with_size
 from tests.conftest import astronaut, portrait_jpeg
 from tests.fakes.telegram_api import FakeUser, SentMessage
 
@@ -416,14 +416,7 @@ async def test_a_preview_bought_from_its_other_copy_takes_no_sizes_and_says_so(m
         listing = await user.next_message("Your orders")
         await user.press(listing, "📥 1")
         again = await user.next_message(kind="photo", timeout=30)
-        await user.press(preview, MORE)
-        await user.next_message("Another size from the same photo")
-        await user.send_text("1104")
-        found = await user.next_message("Results for")
-        await user.press(found, "Small 2 Inch ·")
-        await user.edited(found, "background colour")
-        await user.press(found, "Blue")
-        summary = await user.edited(found, "Please check your order")
+        summary = await preview_with_size(user, preview, "1104", "Small 2 Inch", "Blue")
         assert "Price: 3 credits" in summary.text
         await user.press(again, "Confirm")  # the preview alone, from its other copy
         await _documents(user, 1)

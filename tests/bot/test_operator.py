@@ -6,7 +6,7 @@ import httpx
 
 from bot.main.app import running
 from providers.localengine import available
-from tests.bot.flows import forget, local_preview, order_until_summary
+from tests.bot.flows import forget, local_preview, order_until_summary, preview_with_size
 
 ADMIN = 9001  # telegram.admin_ids in the test settings
 PACKS = [{"id": "small", "credits": 30, "stars": 50}]
@@ -73,14 +73,7 @@ async def test_an_order_is_one_confirm_and_a_free_preview_is_not_an_order(make_s
     async with running(settings) as bot:
         buyer = telegram.user(user_id=1001)
         preview = await local_preview(buyer, "Visa", "USA Visa", "White")
-        await buyer.press(preview, "Another size")
-        await buyer.next_message("Another size from the same photo")
-        await buyer.send_text("1104")
-        found = await buyer.next_message("Results for")
-        await buyer.press(found, "Small 2 Inch ·")
-        await buyer.edited(found, "background colour")
-        await buyer.press(found, "Blue")
-        summary = await buyer.edited(found, "Please check your order")
+        summary = await preview_with_size(buyer, preview, "1104", "Small 2 Inch", "Blue")
         await buyer.press(summary, "Confirm")
         await telegram.wait_for(lambda: len(buyer.messages("document")) == 2, 30)
         looker = telegram.user(user_id=1002)
