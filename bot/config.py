@@ -10,6 +10,7 @@ import hashlib
 import os
 import re
 import ssl
+from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal
 from urllib.parse import unquote, urlsplit
@@ -565,15 +566,22 @@ class LocalSettings(_ProviderSection):
 
         if available():
             return []
-        from providers.localengine.install import damaged
-
-        if broken := damaged():
+        if broken := _damaged_models():
             return [f"model files that are not the pinned ones ({', '.join(broken)}): run `photobot models` again"]
         return ["the photobot[local] extra and its models (pip install 'photobot[local]' && photobot models)"]
 
     @property
     def usable(self) -> bool:
         return self.enabled and not self.missing
+
+
+@lru_cache(maxsize=1)
+def _damaged_models() -> tuple[str, ...]:
+    """The model files that are not their pinned ones, looked at once, as ``available()`` is (a
+    provider's usability is asked at every order)."""
+    from providers.localengine.install import damaged
+
+    return tuple(damaged())
 
 
 class ProviderSettings(_Section):

@@ -488,3 +488,29 @@ def test_the_engine_failing_is_one_line_and_exit_3_not_a_traceback(photo, tmp_pa
     )
     assert run.returncode == 3, run.stderr
     assert run.stderr.splitlines()[-1].startswith("The local engine failed (") and "Traceback" not in run.stderr
+
+
+@needs_engine
+def test_idphoto_names_a_damaged_model_file(photo, tmp_path):
+    """A face model cut short, and a folder where U²-Net should be: the command names both and
+    says to run `photobot models` (exit 2), instead of "not installed" or a traceback."""
+    from providers.localengine.files import FACE_FILES, U2NET_FILE, U2NETP_FILE, models_dir
+
+    models = tmp_path / "models"
+    models.mkdir()
+    for name in (*FACE_FILES, U2NETP_FILE):
+        (models / name).write_bytes((models_dir() / name).read_bytes())
+    (models / FACE_FILES[0]).write_bytes(b"cut")
+    (models / U2NET_FILE).mkdir()
+    argv = ["idphoto", str(photo), "--spec", "3108", "-o", str(tmp_path / "x.jpg"), "--lang", "en"]
+    run = subprocess.run(
+        [sys.executable, "-m", "bot", *argv],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "PHOTOBOT_MODELS": str(models)},
+    )
+    assert run.returncode == 2, run.stderr
+    assert FACE_FILES[0] in run.stderr and U2NET_FILE in run.stderr and "photobot models" in run.stderr
+    assert "Traceback" not in run.stderr

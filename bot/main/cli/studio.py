@@ -141,7 +141,11 @@ def make(args: argparse.Namespace) -> int:
     if isinstance(colour, str):
         return _fail(colour, USAGE)
     if not available():
-        return _fail(t(lang, "cli.no_engine"), USAGE)
+        from providers.localengine.install import damaged
+
+        broken = damaged()
+        text = t(lang, "cli.damaged_models", files=", ".join(broken)) if broken else t(lang, "cli.no_engine")
+        return _fail(text, USAGE)
     try:
         data = _read_photo(args.photo)
     except NotAFile as err:
@@ -162,10 +166,34 @@ def make(args: argparse.Namespace) -> int:
             return _fail(t(lang, f"input.{err.code}"), REFUSED)
         try:
             return _make(image.data, spec, colour, args, lang)
-        except Exception as err:  # noqa: BLE001 (whatever the engine's libraries raise: one line, not a traceback)
-            return _fail(t(lang, "cli.engine_failed", reason=type(err).__name__), ENGINE_FAILED)
+        except EngineFailed as err:
+            return _fail(t(lang, "cli.engine_failed", reason=err.reason), ENGINE_FAILED)
     finally:
         builder.join()
+
+
+class EngineFailed(Exception):
+    """The engine itself failed on a photo (``reason``: what its libraries raised)."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+@contextlib.contextmanager
+def _engine_work() -> Iterator[None]:
+    """The engine's own calls: LiteRT's start-up notes silenced, and whatever its libraries raise
+    (a model damaged since the start, memory run out) one EngineFailed; a photo's refusal
+    (FaceCheckError) goes through."""
+    from providers.localengine.faces import FaceCheckError
+
+    with _native_logs_silenced():
+        try:
+            yield
+        except FaceCheckError:
+            raise
+        except Exception as err:  # whatever onnxruntime or LiteRT raise
+            raise EngineFailed(type(err).__name__) from err
 
 
 class NotAFile(Exception):
@@ -226,7 +254,7 @@ def _make(photo: bytes, spec: Spec, colour: tuple[str, str], args: argparse.Name
     from providers.localengine.faces import FaceCheckError, inspect_face
     from providers.localengine.pipeline import make_id_photo, render_id_photo
 
-    with _native_logs_silenced():
+    with _engine_work():
         findings = inspect_face(photo)
     problem = findings.problem or findings.id_problem
     if problem is not None:
@@ -241,7 +269,7 @@ def _make(photo: bytes, spec: Spec, colour: tuple[str, str], args: argparse.Name
     # With the checklist the person sees what the cut-out left and decides, as with the chat's preview.
     checked = args.report or args.json
     try:
-        with _native_logs_silenced():
+        with _engine_work():
             result = (render_id_photo if checked else make_id_photo)(
                 photo,
                 size=spec.px,
@@ -262,7 +290,7 @@ def _make(photo: bytes, spec: Spec, colour: tuple[str, str], args: argparse.Name
         from providers.localengine.measure import report_of
 
         shares, cut_out = result.shares, result.cut_out
-        with _native_logs_silenced():
+        with _engine_work():
             report = report_of(result.data, hex_colour, result.rule, spec.mm, shares=shares, cut_out=cut_out) or report
     if args.json:
         print(json.dumps(_json_report(spec, report, args.output, (width, height), lang), ensure_ascii=False, indent=2))
