@@ -60,7 +60,7 @@ async def test_a_webhook_telegram_refuses_is_reported_as_refused_not_as_unreacha
 def _postgres_config(tmp_path: Path, url: str) -> Path:
     config = tmp_path / "config.yaml"
     config.write_text(
-        "telegram: {token: '123456789:AAFakeSecretTokenValue_abcdefghijklmn'}\n"
+        "telegram: {token: '123456:TEST-token-for-a-bot-that-is-not-there'}\n"
         f"server: {{host: 127.0.0.1, port: {free_port()}}}\n"
         f"database: {{url: '{url}'}}\n"
         "providers: {local: {enabled: false}}\n"
@@ -114,7 +114,7 @@ async def test_a_sqlite_file_that_cannot_be_opened_is_named_as_database_path(tmp
     blocker.write_text("a file where the database's folder should be")
     config = tmp_path / "config.yaml"
     config.write_text(
-        "telegram: {token: '123456789:AAFakeSecretTokenValue_abcdefghijklmn'}\n"
+        "telegram: {token: '123456:TEST-token-for-a-bot-that-is-not-there'}\n"
         f"server: {{host: 127.0.0.1, port: {free_port()}}}\n"
         f"database: {{path: '{blocker / 'photobot.sqlite3'}'}}\n"
         "providers: {local: {enabled: false}}\n"

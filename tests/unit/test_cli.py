@@ -231,7 +231,7 @@ def test_check_prints_each_error_on_its_own_line_with_its_fix(tmp_path, capsys, 
 def test_check_names_a_telegram_url_without_its_scheme(tmp_path, capsys, monkeypatch):
     monkeypatch.delenv("TELEGRAM_BOT_TOKEN", raising=False)
     config = tmp_path / "c.yaml"
-    config.write_text("telegram:\n  token: '123456789:AAFakeSecretToken'\n  base_url: api.telegram.org/bot\n")
+    config.write_text("telegram:\n  token: '123456:TEST-fake'\n  base_url: api.telegram.org/bot\n")
     code, out, err = _run(capsys, "check", "--config", str(config))
     assert code != 0 and "config OK" not in out
     assert err.splitlines()[0] == (
@@ -263,7 +263,7 @@ def test_run_keeps_the_bot_token_out_of_its_error_when_telegram_cannot_be_reache
     error quotes the request URL, with the bot token in it."""
     from tests.fakes.server import free_port
 
-    token = "123456789:AAFakeSecretTokenValue_abcdefghijklmn"
+    token = "123456:TEST-token-for-a-bot-that-is-not-there"
     with _nonsense_server() as port:
         config = tmp_path / "config.yaml"
         config.write_text(
