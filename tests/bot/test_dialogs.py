@@ -16,6 +16,18 @@ from tests.fakes.telegram_api import FakeUser, SentMessage
 USE_BUTTONS = "Please choose with the buttons above"
 
 
+async def _repair_beside_a_portrait_gallery(user: FakeUser) -> SentMessage:
+    """A photo, AI portrait's gallery (a new message: the service menu stays), then Repair pressed
+    on that menu: the menu, at Repair's modes."""
+    await user.send_photo(portrait_jpeg(800, 1000))
+    menu = await user.next_message("What would you like")
+    await user.press(menu, "AI portrait")
+    await user.next_message(kind="photo")  # its gallery
+    await user.press(menu, "Repair, upscale, colorize")
+    await user.edited(menu, "What should I do with this photo")
+    return menu
+
+
 async def _to_custom_colour(user: FakeUser, menu: SentMessage) -> None:
     """From Repair's modes on ``menu`` to its custom background colour, which waits for "R,G,B"."""
     await user.press(menu, "🪪 Change")
@@ -76,12 +88,7 @@ async def test_typed_text_goes_to_the_dialog_opened_last(make_settings, telegram
     use the buttons): starting a dialog ends the others."""
     async with running(make_settings()):
         user = telegram.user()
-        await user.send_photo(portrait_jpeg(800, 1000))
-        menu = await user.next_message("What would you like")
-        await user.press(menu, "AI portrait")
-        await user.next_message(kind="photo")  # its gallery
-        await user.press(menu, "Repair, upscale, colorize")
-        await user.edited(menu, "What should I do with this photo")
+        menu = await _repair_beside_a_portrait_gallery(user)
         await _to_custom_colour(user, menu)
         await user.send_text("255,0,0")
         await user.next_message("Please check your order")
@@ -95,12 +102,7 @@ async def test_one_dialogs_time_limit_leaves_the_summary_another_showed(make_set
     and the repair summary's Confirm said "expired" and closed that message."""
     async with running(make_settings(telegram__conversation_timeout=1)) as bot:
         user = telegram.user()
-        await user.send_photo(portrait_jpeg(800, 1000))
-        menu = await user.next_message("What would you like")
-        await user.press(menu, "AI portrait")
-        await user.next_message(kind="photo")  # its gallery
-        await user.press(menu, "Repair, upscale, colorize")
-        await user.edited(menu, "What should I do with this photo")
+        menu = await _repair_beside_a_portrait_gallery(user)
         await user.press(menu, "Upscale")
         summary = await user.edited(menu, "Please check your order")
         later = telegram.user(user_id=2)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from telegram import InlineKeyboardMarkup, Update
+from telegram.constants import MessageLimit
 
 from bot.domain.ordering import OrderUnavailable, part_prices
 from bot.domain.session import PendingOrder
@@ -11,11 +12,9 @@ from bot.telegram.conversations.common import answer, message_of, query_of, user
 from bot.telegram.ui import keyboards
 from bot.telegram.ui.i18n import t
 
-#: Telegram's longest message text, in UTF-16 code units (an emoji counts two).
-TEXT_LIMIT = 4096
-
 
 def _utf16_length(text: str) -> int:
+    """Length as Telegram counts a message's text: in UTF-16 code units (an emoji counts two)."""
     return len(text.encode("utf-16-le")) // 2
 
 
@@ -62,7 +61,7 @@ async def show_order(
         return text
 
     text = summary(details)
-    excess = _utf16_length(text) - TEXT_LIMIT
+    excess = _utf16_length(text) - MessageLimit.MAX_TEXT_LENGTH
     if excess > 0:  # a summary Telegram would refuse could never be confirmed: its details are cut
         text = summary(details[: max(0, len(details) - excess - 1)] + "…")
     markup = keyboards.summary(lang, order.nonce)
