@@ -163,8 +163,13 @@ class WebServer:
         job = await self.jobs.get(job_id) if len(job_id) <= 64 and provider is not None else None
         expected = job.callback_secret if job is not None and job.provider == provider_name else "x" * 32
         secret_ok = same_secret(request.match_info["secret"], expected)
-        body = await request.read()
-        if job is None or provider is None or not secret_ok or not provider.check_callback(request.headers, body):
+        # The body is read only for the job's own secret: a stranger's is never waited for nor kept.
+        if (
+            job is None
+            or provider is None
+            or not secret_ok
+            or not provider.check_callback(request.headers, await request.read())
+        ):
             # The provider name is whatever a stranger put in the path: %r keeps it on one line.
             log.warning("rejected a callback for %r: unknown job, wrong secret or failed check", provider_name)
             raise web.HTTPNotFound()

@@ -113,6 +113,23 @@ async def test_callbacks_need_the_job_secret(web):
     assert woken == [job.id]
 
 
+async def test_a_strangers_callback_is_refused_before_its_body_comes(web):
+    """A callback for no job, or with a wrong secret, is answered from its request line: the
+    server neither waits for the body a stranger announced nor keeps it (before, it read up to a
+    megabyte of it first, so a few hundred strangers' slow bodies held that much memory each)."""
+    server, _client, woken, repos, _store = web
+    await repos.users.ensure(1, 1, "en")
+    job = await repos.jobs.create(JobDraft(1, 1, "idphoto", "picwish", {}, None, 0, 60))
+    for path in (f"/callbacks/picwish/{job.id}/wrong-secret", f"/callbacks/picwish/nojob/{job.callback_secret}"):
+        reader, writer = await asyncio.open_connection("127.0.0.1", server.bound_port)
+        writer.write(f"POST {path} HTTP/1.1\r\nHost: x\r\nContent-Length: 1000000\r\n\r\n{{".encode())
+        await writer.drain()
+        assert await asyncio.wait_for(reader.readline(), 10) == b"HTTP/1.1 404 Not Found\r\n"
+        writer.close()
+        await writer.wait_closed()
+    assert woken == []
+
+
 async def test_callback_secrets_are_compared_in_constant_time(web, monkeypatch):
     """Every callback's secret goes through hmac.compare_digest, also for an unknown job (so the
     answer time tells nothing about which jobs exist); a plain == would fail this."""
