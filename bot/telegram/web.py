@@ -5,12 +5,17 @@ A provider callback is checked here (the job exists, belongs to that provider an
 per-job secret in the path matches, compared in constant time) and then only wakes the
 job: ``wake`` announces it to the workers (bot/jobs/runner.py), and the one that drives the job asks
 the provider again before acting.
+
+Its port is the internet's, so it bounds what a client may hold (:class:`ClientLimits`).
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import time
 from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from aiohttp import web
@@ -26,6 +31,32 @@ from providers.comparing import same_secret
 log = logging.getLogger(__name__)
 
 MAX_CALLBACK_BYTES = 1024 * 1024
+#: Seconds between two warnings that connections are being refused.
+REFUSALS_LOGGED_EVERY = 60.0
+
+
+@dataclass(frozen=True)
+class ClientLimits:
+    """What one client may hold. aiohttp's own defaults (a connection that sends nothing kept an
+    hour, a body waited for as long as it trickles, no limit on connections) let a few hundred
+    idle sockets take every file the process may open (often 1024): Telegram, the providers and
+    the database then fail with "Too many open files"."""
+
+    #: Seconds to send a request's headers, from the connection or the previous answer; also how
+    #: long an idle connection stays (aiohttp's keep-alive timeout counts from the same moments).
+    header_seconds: float = 30.0
+    #: Seconds to send a request's body once its headers came; 408 after.
+    body_seconds: float = 30.0
+    #: Connections at once; one more is closed as it comes. Connections accepted in one go are
+    #: all let in, so a burst may pass this by up to the listening backlog (100).
+    connections: int = 256
+
+
+class _Refused(asyncio.Protocol):
+    """A connection past :attr:`ClientLimits.connections`: closed at once, its file freed."""
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        transport.close()
 
 
 class WebServer:
@@ -45,7 +76,9 @@ class WebServer:
         metrics: Callable[[], Awaitable[bytes]] | None = None,
         metrics_token: str = "",
         checkout: Callable[[Update], Awaitable[None]] | None = None,
+        limits: ClientLimits = ClientLimits(),
     ) -> None:
+        self.limits = limits
         self.disk_low = disk_low
         self.metrics = metrics
         self.metrics_token = metrics_token
@@ -73,21 +106,53 @@ class WebServer:
         if webhook is not None:
             self.app.router.add_post("/telegram/{secret}", self.telegram_update)
         self._runner: web.AppRunner | None = None
+        self._listener: asyncio.Server | None = None
+        self._refusal_logged = -REFUSALS_LOGGED_EVERY
         self.bound_port: int | None = None
 
     async def start(self) -> None:
-        self._runner = web.AppRunner(self.app, access_log=None, handle_signals=False, shutdown_timeout=2.0)
+        self._runner = web.AppRunner(
+            self.app,
+            access_log=None,
+            handle_signals=False,
+            shutdown_timeout=2.0,
+            keepalive_timeout=self.limits.header_seconds,
+        )
         await self._runner.setup()
-        site = web.TCPSite(self._runner, self.host, self.port)
-        await site.start()
-        server = site._server
-        sockets = getattr(server, "sockets", None) or []
-        self.bound_port = sockets[0].getsockname()[1] if sockets else self.port
+        # Its own listener rather than aiohttp's TCPSite: each connection passes _connection first.
+        self._listener = await asyncio.get_running_loop().create_server(self._connection, self.host, self.port)
+        self.bound_port = self._listener.sockets[0].getsockname()[1]
         log.info("web server listening on %s:%s", self.host, self.bound_port)
 
     async def stop(self) -> None:
+        if self._listener is not None:
+            self._listener.close()
         if self._runner is not None:
             await self._runner.cleanup()
+        if self._listener is not None:
+            await self._listener.wait_closed()
+
+    def _connection(self) -> asyncio.BaseProtocol:
+        """aiohttp's handler for a new connection, or a refusal when there are enough already (or
+        the server is stopping)."""
+        server = self._runner.server if self._runner is not None else None
+        if server is None:
+            return _Refused()
+        if len(server.connections) < self.limits.connections:
+            return server()
+        now = time.monotonic()
+        if now - self._refusal_logged >= REFUSALS_LOGGED_EVERY:
+            self._refusal_logged = now
+            log.warning("web server: %d connections open, refusing more", self.limits.connections)
+        return _Refused()
+
+    async def _read(self, request: web.Request) -> bytes:
+        """The request's body, if it comes within ``body_seconds``."""
+        try:
+            async with asyncio.timeout(self.limits.body_seconds):
+                return await request.read()
+        except TimeoutError:
+            raise web.HTTPRequestTimeout() from None
 
     async def healthz(self, request: web.Request) -> web.Response:
         try:
@@ -129,6 +194,7 @@ class WebServer:
         header_ok = same_secret(request.headers.get("X-Telegram-Bot-Api-Secret-Token", ""), header_secret)
         if not (path_ok and header_ok):
             raise web.HTTPNotFound()
+        await self._read(request)  # kept by the request: json() below parses it
         try:
             body = await request.json()
             update = Update.de_json(body, bot)  # only an update Telegram could have sent is kept
@@ -163,8 +229,13 @@ class WebServer:
         job = await self.jobs.get(job_id) if len(job_id) <= 64 and provider is not None else None
         expected = job.callback_secret if job is not None and job.provider == provider_name else "x" * 32
         secret_ok = same_secret(request.match_info["secret"], expected)
-        body = await request.read()
-        if job is None or provider is None or not secret_ok or not provider.check_callback(request.headers, body):
+        # The body is read only for the job's own secret: a stranger's is never waited for nor kept.
+        if (
+            job is None
+            or provider is None
+            or not secret_ok
+            or not provider.check_callback(request.headers, await self._read(request))
+        ):
             # The provider name is whatever a stranger put in the path: %r keeps it on one line.
             log.warning("rejected a callback for %r: unknown job, wrong secret or failed check", provider_name)
             raise web.HTTPNotFound()
@@ -178,7 +249,7 @@ class WebServer:
             raise web.HTTPNotFound()
         if request.method == "GET" and provider.probes_callback_url:
             return self._answer(provider)  # the provider checking the URL before it uses it
-        body = await request.read()
+        body = await self._read(request)
         job_id = provider.callback_job_id(body)
         if provider.probes_callback_url and not job_id:
             # Its URL check: a POST naming no task, which need not carry the token (the document

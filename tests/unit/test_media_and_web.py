@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 
 import httpx
 import pytest
@@ -9,7 +10,7 @@ from bot.ops.media import MediaSigner, MediaStore, derive_secret
 from bot.storage.db import Database
 from bot.storage.jobs import JobDraft
 from bot.storage.repositories import Repositories
-from bot.telegram.web import WebServer
+from bot.telegram.web import ClientLimits, WebServer
 from providers.picwish import PicwishClient
 from tests.conftest import portrait_jpeg
 
@@ -111,6 +112,23 @@ async def test_callbacks_need_the_job_secret(web):
     response = await client.post(f"/callbacks/picwish/{job.id}/{job.callback_secret}", json=body)
     assert response.status_code == 200
     assert woken == [job.id]
+
+
+async def test_a_strangers_callback_is_refused_before_its_body_comes(web):
+    """A callback for no job, or with a wrong secret, is answered from its request line: the
+    server neither waits for the body a stranger announced nor keeps it (before, it read up to a
+    megabyte of it first, so a few hundred strangers' slow bodies held that much memory each)."""
+    server, _client, woken, repos, _store = web
+    await repos.users.ensure(1, 1, "en")
+    job = await repos.jobs.create(JobDraft(1, 1, "idphoto", "picwish", {}, None, 0, 60))
+    for path in (f"/callbacks/picwish/{job.id}/wrong-secret", f"/callbacks/picwish/nojob/{job.callback_secret}"):
+        reader, writer = await asyncio.open_connection("127.0.0.1", server.bound_port)
+        writer.write(f"POST {path} HTTP/1.1\r\nHost: x\r\nContent-Length: 1000000\r\n\r\n{{".encode())
+        await writer.drain()
+        assert await asyncio.wait_for(reader.readline(), 10) == b"HTTP/1.1 404 Not Found\r\n"
+        writer.close()
+        await writer.wait_closed()
+    assert woken == []
 
 
 async def test_callback_secrets_are_compared_in_constant_time(web, monkeypatch):
@@ -246,3 +264,105 @@ async def test_bytes_that_are_not_utf8_in_a_secret_get_a_refusal_not_a_server_er
         "nested": b"HTTP/1.1 400 Bad Request",
     }
     assert [record.getMessage() for record in caplog.records if record.levelname == "ERROR"] == []
+
+
+@pytest.fixture
+async def limited(tmp_path):
+    """A server with short client limits, Telegram's webhook on, and one picwish job."""
+    db = await Database.open(tmp_path / "db.sqlite3")
+    repos = Repositories.on(db, daily_free=10)
+    await repos.users.ensure(1, 1, "en")
+    job = await repos.jobs.create(JobDraft(1, 1, "idphoto", "picwish", {}, None, 0, 60))
+    arrived: list[object] = []
+
+    async def keep(item: object) -> None:
+        arrived.append(item)
+
+    server = WebServer(
+        jobs=repos.jobs,
+        media=MediaStore(tmp_path / "media"),
+        signer=MediaSigner(b"s", 60),
+        keep_update=keep,
+        wake=keep,
+        host="127.0.0.1",
+        port=0,
+        providers={"picwish": PicwishClient("k")},
+        webhook=(None, "p" * 32, "h" * 32),
+        limits=ClientLimits(header_seconds=0.5, body_seconds=0.5, connections=2),
+    )
+    await server.start()
+    yield server, job, arrived
+    await server.stop()
+    await db.close()
+
+
+async def _connect(port: int) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+    return await asyncio.open_connection("127.0.0.1", port)
+
+
+async def _health(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> bytes:
+    """/healthz's answer on a kept-alive connection: its status line, or b"" when it was closed."""
+    writer.write(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+    await writer.drain()
+    status = await asyncio.wait_for(reader.readline(), 10)
+    length = 0
+    while (line := await asyncio.wait_for(reader.readline(), 10)) not in (b"\r\n", b""):
+        if line.lower().startswith(b"content-length:"):
+            length = int(line.split(b":")[1])
+    await reader.readexactly(length)
+    return status.rstrip()
+
+
+async def test_a_client_that_sends_no_request_or_half_one_is_disconnected(limited):
+    """Before, a connection that sent nothing, or headers without their end, stayed open an hour
+    (aiohttp's default): a few hundred of them took every file the bot may open."""
+    server, _job, _arrived = limited
+    silent = await _connect(server.bound_port)
+    halfway = await _connect(server.bound_port)
+    halfway[1].write(b"GET /healthz HTTP/1.1\r\nHost: x\r\n")
+    for reader, writer in (silent, halfway):
+        assert await asyncio.wait_for(reader.read(), 10) == b""
+        writer.close()
+
+
+async def test_a_body_that_trickles_is_answered_408_and_wakes_nothing(limited):
+    """A callback with the job's secret, or an update with Telegram's secrets, whose body does not
+    come in time: 408, nothing woken or kept (before, the server waited for it for ever)."""
+    server, job, arrived = limited
+    for head in (
+        f"POST /callbacks/picwish/{job.id}/{job.callback_secret} HTTP/1.1\r\nHost: x\r\n",
+        f"POST /telegram/{'p' * 32} HTTP/1.1\r\nHost: x\r\nX-Telegram-Bot-Api-Secret-Token: {'h' * 32}\r\n",
+    ):
+        reader, writer = await _connect(server.bound_port)
+        writer.write(f"{head}Content-Length: 100\r\n\r\n{{".encode())
+        await writer.drain()
+        assert await asyncio.wait_for(reader.readline(), 10) == b"HTTP/1.1 408 Request Timeout\r\n"
+        writer.close()
+        await writer.wait_closed()
+    assert arrived == []
+
+
+async def test_connections_past_the_limit_are_closed_as_they_come(limited):
+    """Two connections open (the limit here): a third is closed at once, the two are still served,
+    and once one of them is gone a new one is served again."""
+    server, _job, _arrived = limited
+    first, second = await _connect(server.bound_port), await _connect(server.bound_port)
+    assert [await _health(*first), await _health(*second)] == [b"HTTP/1.1 200 OK"] * 2
+    third = await _connect(server.bound_port)
+    assert await asyncio.wait_for(third[0].read(), 10) == b""
+    assert await _health(*first) == b"HTTP/1.1 200 OK"
+    for _reader, writer in (second, third):
+        writer.close()
+        await writer.wait_closed()
+
+    async def served_again() -> bytes:
+        status = b""
+        while not status:  # until the server has counted the closed connection out
+            reader, writer = await _connect(server.bound_port)
+            with contextlib.suppress(ConnectionError):
+                status = await _health(reader, writer)
+            writer.close()
+        return status
+
+    assert await asyncio.wait_for(served_again(), 10) == b"HTTP/1.1 200 OK"
+    first[1].close()
