@@ -65,6 +65,8 @@ async def test_buying_a_pack_adds_its_credits_once(shop, telegram):
     assert len(invoice.params["payload"]) >= 32  # a random token, not a guessable "801:small"
     answer, charge_id = await user.pay(invoice)
     assert answer == {"ok": True, "error_message": None} and charge_id
+    # Telegram sends checkouts only to a bot that asks for them (allowed_updates), as it does.
+    assert "pre_checkout_query" in (telegram.allowed_updates or []) and telegram.unwanted == []
     thanks = await user.next_message("Thank you!")
     assert thanks.text == "⭐ Thank you! 30 credits added; you now have 60."
     credits = await shop.ledger.credits(801)
