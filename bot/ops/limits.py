@@ -1,5 +1,5 @@
-"""Per-user request limit (a sliding one-minute window of messages and button presses) and the
-process-wide budget of memory for decoding images."""
+"""Per-user request limit (a sliding one-minute window of messages and button presses), per-user
+turns (one at a time of a kind of work) and the process-wide budget of memory for decoding images."""
 
 from __future__ import annotations
 
@@ -61,6 +61,29 @@ class RequestLimiter:
         return True
 
 
+class Turns:
+    """One at a time per user: a user's second :meth:`turn` waits until the first ends. A user's
+    lock lives only while someone holds or waits for it, so memory follows the users active now."""
+
+    def __init__(self) -> None:
+        #: Per user, the lock and how many hold or wait for it.
+        self._turns: dict[int, tuple[asyncio.Lock, int]] = {}
+
+    @contextlib.asynccontextmanager
+    async def turn(self, user_id: int) -> AsyncIterator[None]:
+        lock, waiting = self._turns.get(user_id, (asyncio.Lock(), 0))
+        self._turns[user_id] = (lock, waiting + 1)
+        try:
+            async with lock:
+                yield
+        finally:
+            lock, waiting = self._turns[user_id]
+            if waiting == 1:
+                del self._turns[user_id]
+            else:
+                self._turns[user_id] = (lock, waiting - 1)
+
+
 class DecodeBudget:
     """Bytes of decoded pixels the whole process may hold at once, and one decode per user. A
     decode waits until its user has none under way and its cost fits beside the others; one
@@ -73,25 +96,16 @@ class DecodeBudget:
         self.used = 0
         self._decoding: set[int] = set()
         self._changed = asyncio.Condition()
-        #: Per user, the upload being taken in and how many wait behind it (see :meth:`turn`).
-        self._turns: dict[int, tuple[asyncio.Lock, int]] = {}
+        #: The upload of each user being taken in (see :meth:`turn`).
+        self._turns = Turns()
 
     @contextlib.asynccontextmanager
     async def turn(self, user_id: int) -> AsyncIterator[None]:
         """One upload of a user taken in at a time, its download included: the others wait before
         theirs. A user sending albums and files at once had every one downloaded (up to 20 MB
         each) while they waited for their decode, 26 at once in a review's run (about 500 MB)."""
-        lock, waiting = self._turns.get(user_id, (asyncio.Lock(), 0))
-        self._turns[user_id] = (lock, waiting + 1)
-        try:
-            async with lock:
-                yield
-        finally:
-            lock, waiting = self._turns[user_id]
-            if waiting == 1:
-                del self._turns[user_id]
-            else:
-                self._turns[user_id] = (lock, waiting - 1)
+        async with self._turns.turn(user_id):
+            yield
 
     def _fits(self, user_id: int, cost: int) -> bool:
         return user_id not in self._decoding and (self.used == 0 or self.used + cost <= self.total)

@@ -456,14 +456,19 @@ class Jobs:
         )
         return [Job.from_row(row) for row in rows]
 
+    async def placed(self, user_id: int, order_key: str) -> bool:
+        """Whether the user's order ``order_key`` (a summary's nonce) was placed and stands,
+        neither failed nor cancelled."""
+        row = await self.db.fetchone(
+            "SELECT 1 FROM jobs WHERE user_id = ? AND order_key = ? AND state NOT IN (?, ?) LIMIT 1",
+            (user_id, order_key, JobState.FAILED.value, JobState.CANCELLED.value),
+        )
+        return row is not None
+
     async def bought(self, user_id: int, preview_id: str) -> bool:
         """Whether the user's free preview ``preview_id`` was bought: its purchase
         (:func:`purchase_key`) stands, neither failed nor cancelled."""
-        row = await self.db.fetchone(
-            "SELECT 1 FROM jobs WHERE user_id = ? AND order_key = ? AND state NOT IN (?, ?) LIMIT 1",
-            (user_id, purchase_key(preview_id), JobState.FAILED.value, JobState.CANCELLED.value),
-        )
-        return row is not None
+        return await self.placed(user_id, purchase_key(preview_id))
 
     async def get(self, job_id: str) -> Job | None:
         row = await self.db.fetchone("SELECT * FROM jobs WHERE id = ?", (job_id,))

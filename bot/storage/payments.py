@@ -1,7 +1,8 @@
 """Credit packs bought with Telegram Stars: invoices issued, payments received, refunds.
 
 An invoice's payload is a random token stored with the user and the pack as offered; a
-pre-checkout is accepted only for a payload issued to that user at that price. A payment adds its
+pre-checkout is accepted only for a payload issued to that user at that price, while its pack is
+still sold as offered. A payment adds its
 credits once (the ledger's unique index on the payment's charge id makes a replayed update a
 no-op); a refund takes exactly those credits back, once, even when they were already spent (the
 bought balance then goes below zero and blocks new orders until the user buys again). An admin's
@@ -14,7 +15,7 @@ from __future__ import annotations
 import secrets
 import sqlite3
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Literal, TypeVar
 
@@ -27,7 +28,7 @@ CURRENCY = "XTR"
 
 T = TypeVar("T")
 
-CheckoutProblem = Literal["unknown", "not_yours", "wrong_price"]
+CheckoutProblem = Literal["unknown", "not_yours", "wrong_price", "withdrawn"]
 
 #: Charge ids looked up in one statement by :meth:`Payments.known`.
 KNOWN_BATCH = 500
@@ -117,9 +118,13 @@ class Payments:
             (before, before),
         )
 
-    async def checkout_problem(self, payload: str, user_id: int, currency: str, total: int) -> CheckoutProblem | None:
+    async def checkout_problem(
+        self, payload: str, user_id: int, currency: str, total: int, sold: Mapping[str, tuple[int, int]]
+    ) -> CheckoutProblem | None:
         """Why a pre-checkout must be refused, or None when it is an invoice of ours, for this
-        user, at its price."""
+        user, at its price, of a pack still sold as it offered it. ``sold``: the packs on sale now,
+        id -> (credits, stars); an invoice made before the operator changed or withdrew its pack
+        (a pack priced by mistake) sells it no more."""
         invoice = await self.invoice(payload)
         if invoice is None:
             return "unknown"
@@ -127,6 +132,8 @@ class Payments:
             return "not_yours"
         if currency != CURRENCY or total != invoice.stars:
             return "wrong_price"
+        if sold.get(invoice.pack_id) != (invoice.credits, invoice.stars):
+            return "withdrawn"
         return None
 
     async def receive(self, charge_id: str, user_id: int, payload: str) -> Received | None:

@@ -24,7 +24,7 @@ from bot.domain.session import PendingOrder, ServiceState, Session
 from bot.jobs.runner import JobRunner
 from bot.ops.accounts import AccountWatch
 from bot.ops.health import ProviderHealth
-from bot.ops.limits import DecodeBudget, RequestLimiter
+from bot.ops.limits import DecodeBudget, RequestLimiter, Turns
 from bot.ops.media import MediaSigner, MediaStore
 from bot.ops.metrics import Metrics
 from bot.ops.photos import PhotoKeeper
@@ -90,6 +90,11 @@ class ServiceDeps(Protocol):
     async def place_order(
         self, order: PendingOrder, *, user_id: int, chat_id: int, status_message_id: int | None
     ) -> Job | Refusal: ...
+
+    @property
+    def order_turns(self) -> Turns:
+        """A user's Confirm and Cancel, one at a time (``Wiring.order_turns``)."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -221,6 +226,9 @@ class Wiring:
     #: ``refunded_payment`` message, which may overtake its answer to refundStarPayment: that
     #: report is then the admin's own refund, not news to alert them about.
     refunding: set[str] = field(default_factory=set)
+    #: A user's Confirm and Cancel of a summary, one at a time: a Cancel pressed right after
+    #: Confirm (the summary not yet edited) learns how that Confirm ended before it answers.
+    order_turns: Turns = field(default_factory=Turns)
 
     @property
     def enabled_services(self) -> dict[str, str]:

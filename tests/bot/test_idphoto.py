@@ -257,6 +257,28 @@ async def test_cancel_while_waiting_for_a_slot_costs_nothing_and_the_provider_ne
         assert await services.ledger.problems() == []
 
 
+async def test_cancel_pressed_right_after_confirm_does_not_say_a_placed_order_was_cancelled(bot, telegram, picwish):
+    """Confirm, then Cancel on the same summary before the bot's edit reached the chat (the
+    request that edits it is held): the order is placed and paid for, and Cancel says so. Before,
+    Cancel wrote "Order cancelled. Nothing was charged." over the queued status (its edit came
+    second) while the photo was made and its credits spent."""
+    user = telegram.user()
+    summary = await order_until_summary(user, "Visa", "USA Visa", "White")
+    gate = telegram.hold["editMessageText"] = asyncio.Event()
+    await user.press(summary, "Confirm")
+    await asyncio.wait_for(telegram.held.setdefault("editMessageText", asyncio.Event()).wait(), 10)
+    cancel = await user.press(summary, "Cancel")
+    del telegram.hold["editMessageText"]
+    gate.set()
+    assert await user.answer_to(cancel) == "This order is already confirmed: it is on its way."
+    await user.next_message(kind="document", timeout=15)
+    await bot.runner.idle()
+    edits = [params["text"] for method, params in telegram.calls if method == "editMessageText"]
+    assert not [text for text in edits if "cancelled" in text] and "Done" in summary.text
+    assert await bot.ledger.balance(user.id) == 24
+    assert await bot.ledger.problems() == []
+
+
 async def test_provider_failure_releases_credits_and_offers_retry(bot, telegram, picwish):
     picwish.next_states = [[(0, 0), (4, 30), (-7, 0)]]
     user = telegram.user()

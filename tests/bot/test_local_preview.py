@@ -136,6 +136,29 @@ async def test_cancel_costs_nothing(local_bot, telegram):
     assert user.messages("document") == []
 
 
+async def test_cancel_pressed_right_after_confirm_does_not_say_a_bought_preview_was_cancelled(local_bot, telegram):
+    """Confirm, then Cancel under the preview before the bot's answer reached the chat (the
+    answers are held): the photo is bought and paid for, and Cancel says so. Before, Cancel sent
+    "Order cancelled. Nothing was charged." while the bought photo was delivered and charged."""
+    import asyncio
+
+    user = telegram.user()
+    preview = await local_preview(user, "Visa", "USA Visa", "White")
+    await _shown(user, "Nothing was charged")
+    gate = telegram.hold["answerCallbackQuery"] = asyncio.Event()
+    confirm = await user.press(preview, "Confirm")
+    await asyncio.wait_for(telegram.held.setdefault("answerCallbackQuery", asyncio.Event()).wait(), 30)
+    cancel = await user.press(preview, "Cancel")
+    del telegram.hold["answerCallbackQuery"]
+    gate.set()
+    assert await user.answer_to(confirm) == "Your photo is on its way."
+    assert await user.answer_to(cancel) == "This order is already confirmed: it is on its way."
+    await user.next_message("✅ Done! 2 credits used.", timeout=30)
+    assert not [message for message in user.messages() if "Order cancelled" in message.text]
+    assert await local_bot.ledger.balance(user.id) == 28
+    assert await local_bot.ledger.problems() == []
+
+
 async def test_free_previews_are_bounded_per_user(make_settings, telegram):
     async with running(make_settings(providers__picwish__enabled=False, providers__local__previews_per_hour=2)) as bot:
         user = telegram.user()

@@ -65,6 +65,8 @@ async def test_buying_a_pack_adds_its_credits_once(shop, telegram):
     assert len(invoice.params["payload"]) >= 32  # a random token, not a guessable "801:small"
     answer, charge_id = await user.pay(invoice)
     assert answer == {"ok": True, "error_message": None} and charge_id
+    # Telegram sends checkouts only to a bot that asks for them (allowed_updates), as it does.
+    assert "pre_checkout_query" in (telegram.allowed_updates or []) and telegram.unwanted == []
     thanks = await user.next_message("Thank you!")
     assert thanks.text == "⭐ Thank you! 30 credits added; you now have 60."
     credits = await shop.ledger.credits(801)
@@ -679,3 +681,31 @@ async def test_a_pre_checkout_answered_after_telegrams_ten_seconds_charges_nothi
     answer, charge_id = await paying
     assert answer["late"] and charge_id is None and telegram.charges == {}
     assert (await shop.ledger.credits(812)).bought == 0
+
+
+async def test_an_invoice_of_a_pack_changed_or_no_longer_sold_is_refused_at_checkout(make_settings, telegram, picwish):
+    """The operator corrects a pack (30 credits for 50 ⭐ become 20) and stops selling another
+    after invoices for them were sent: their Pay buttons are refused, in the buyer's language, and
+    charge nothing (before, a day-old invoice still sold the old pack). A new invoice sells the
+    pack as it is now."""
+    buyer = telegram.user(user_id=830, language_code="zh-hans")
+
+    async def invoice(pack: str):
+        await buyer.send_text("/buy")
+        await buyer.press(await buyer.next_message("用 Telegram 星星购买积分"), pack)
+        return await buyer.next_message(kind="invoice")
+
+    async with running(make_settings(payments__packs=PACKS)):
+        old_small, old_large = await invoice("30 积分 · 50 ⭐"), await invoice("100 积分 · 150 ⭐")
+    corrected = [{"id": "small", "credits": 20, "stars": 50}]
+    async with running(make_settings(payments__packs=corrected)) as shop:
+        for old in (old_small, old_large):
+            answer, charge_id = await buyer.pay(old)
+            assert answer["ok"] is False and charge_id is None
+            assert answer["error_message"] == "此积分包已不再按此账单出售。请用 /buy 重新选择积分包。"
+        assert telegram.charges == {}
+        answer, charge_id = await buyer.pay(await invoice("20 积分 · 50 ⭐"))
+        assert answer["ok"] is True and charge_id
+        await buyer.next_message("已增加 20 积分")
+        assert (await shop.ledger.credits(830)).bought == 20
+        assert await shop.ledger.problems() == []

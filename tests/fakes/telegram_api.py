@@ -1,6 +1,7 @@
 """A fake Telegram Bot API: a real HTTP server that python-telegram-bot talks to.
 
-It long-polls ``getUpdates`` with offsets, accepts form and multipart bodies, keeps the
+It long-polls ``getUpdates`` with offsets (or posts to a webhook), sends only the update types the
+bot asked for (``allowed_updates``), accepts form and multipart bodies, keeps the
 messages the bot sends (and their edits), serves files for ``getFile`` downloads and can
 be scripted to fail a method. Payments in Telegram Stars go as the Bot API documents them: an
 invoice (``sendInvoice``: XTR, one price, no provider token), a ``pre_checkout_query`` that must be
@@ -145,6 +146,11 @@ class FakeTelegram:
         self.pushed: dict[int, dict[str, Any]] = {}
         #: Set by setWebhook: updates are then POSTed there instead of served by getUpdates.
         self.webhook: dict[str, Any] | None = None
+        #: The update types the bot asked for (``allowed_updates`` of getUpdates or setWebhook; kept
+        #: until changed, as Telegram keeps it). Telegram never sends another type: those updates
+        #: are dropped here, and kept in ``unwanted``.
+        self.allowed_updates: list[str] | None = None
+        self.unwanted: list[dict[str, Any]] = []
         #: setWebhook as Telegram's own servers take it: https only, on ports 443, 80, 88 or 8443.
         #: Off, as a local Bot API server (which the fake stands for, on 127.0.0.1) takes any http(s) URL.
         self.official_webhook_rules = False
@@ -218,6 +224,9 @@ class FakeTelegram:
         await self._deliver(self.pushed[update_id])
 
     async def _deliver(self, update: dict[str, Any]) -> None:
+        if not self._wanted(next(key for key in update if key != "update_id")):
+            self.unwanted.append(update)
+            return
         if self.webhook is not None:
             headers = {"X-Telegram-Bot-Api-Secret-Token": self.webhook.get("secret_token", "")}
             async with httpx.AsyncClient() as client:
@@ -226,6 +235,13 @@ class FakeTelegram:
             return
         self.updates.append(update)
         await self._notify()
+
+    def _wanted(self, kind: str) -> bool:
+        """Whether Telegram sends the bot an update of type ``kind``: one the bot asked for, or
+        (it asked for none, or for an empty list) any but those sent only when asked for."""
+        if self.allowed_updates:
+            return kind in self.allowed_updates
+        return kind not in ONLY_WHEN_ASKED
 
     def add_file(self, data: bytes) -> str:
         file_id = f"file-{next(self._file_ids)}"
@@ -398,11 +414,18 @@ class FakeTelegram:
                 ports = "80, 88, 443 or 8443"
                 raise _ApiError(400, f"Bad Request: bad webhook: Webhook can be set up only on ports {ports}")
         self.webhook = {"url": params["url"], "secret_token": params.get("secret_token", "")}
+        self._ask_for(params)
         return True
+
+    def _ask_for(self, params: dict) -> None:
+        """The update types getUpdates or setWebhook asks for, if it names them (else they stay)."""
+        if "allowed_updates" in params:
+            self.allowed_updates = list(params["allowed_updates"])
 
     async def _m_getUpdates(self, params: dict, files: dict) -> list:
         if self.webhook is not None:
             raise _ApiError(409, "Conflict: can't use getUpdates method while webhook is active")
+        self._ask_for(params)
         return await self._long_poll(params)
 
     async def _m_setMyCommands(self, params: dict, files: dict) -> bool:
@@ -754,6 +777,9 @@ class FakeTelegram:
         }
 
 
+#: Update types Telegram sends only to a bot that names them in ``allowed_updates``.
+ONLY_WHEN_ASKED = ("chat_member", "message_reaction", "message_reaction_count")
+
 #: Telegram's limits on a message's text and a media's caption, in UTF-16 code units (after entities
 #: are parsed; this bot sends plain text): longer ones are refused with these descriptions.
 TEXT_LIMIT, CAPTION_LIMIT = 4096, 1024
@@ -906,7 +932,8 @@ class FakeUser:
         """Tap Pay on ``invoice``: Telegram asks the bot first (``pre_checkout_query``, with the
         invoice's payload and total unless a modified client changes them) and charges only after
         ``ok``, given within the API's ``pre_checkout_window``. Returns the bot's answer
-        (``{"ok": False, "late": True}`` for an answer after the window) and the charge id (None
+        (``{"ok": False, "late": True}`` for an answer after the window, ``"unwanted": True`` when
+        the bot's ``allowed_updates`` left pre-checkout queries out) and the charge id (None
         when refused). Without ``deliver`` the ``successful_payment`` update never reaches the bot
         (lost in a crash after the update offset moved on): only the Star transaction tells of the
         payment."""
@@ -926,6 +953,8 @@ class FakeUser:
         def answered() -> dict[str, Any] | None:
             if query_id in self.api.late_pre_checkouts:
                 return {"ok": False, "error_message": None, "late": True}
+            if any(update.get("pre_checkout_query", {}).get("id") == query_id for update in self.api.unwanted):
+                return {"ok": False, "error_message": None, "unwanted": True}  # the bot never asked for it
             return self.api.pre_checkout_answers.get(query_id)
 
         answer = await self.api.wait_for(answered, timeout)

@@ -149,10 +149,13 @@ async def test_a_payment_adds_its_credits_once_and_a_refund_takes_them_back_once
     payments = Payments(repos.db)
     await repos.users.ensure(1, 1, "en")
     invoice = await payments.issue(1, "small", 30, 50)
-    assert await payments.checkout_problem(invoice.payload, 1, "XTR", 50) is None
-    assert await payments.checkout_problem(invoice.payload, 2, "XTR", 50) == "not_yours"
-    assert await payments.checkout_problem(invoice.payload, 1, "XTR", 49) == "wrong_price"
-    assert await payments.checkout_problem("guessed", 1, "XTR", 50) == "unknown"
+    sold = {"small": (30, 50)}
+    assert await payments.checkout_problem(invoice.payload, 1, "XTR", 50, sold) is None
+    assert await payments.checkout_problem(invoice.payload, 2, "XTR", 50, sold) == "not_yours"
+    assert await payments.checkout_problem(invoice.payload, 1, "XTR", 49, sold) == "wrong_price"
+    assert await payments.checkout_problem("guessed", 1, "XTR", 50, sold) == "unknown"
+    for changed in ({"small": (20, 50)}, {"small": (30, 60)}, {}):  # the pack corrected, or no longer sold
+        assert await payments.checkout_problem(invoice.payload, 1, "XTR", 50, changed) == "withdrawn"
     first, again = [await payments.receive("charge-1", 1, invoice.payload) for _ in range(2)]
     assert (first.added, first.balance, again.added) == (30, 50, 0)
     assert (await payments.begin_refund("no-such-charge", spend_confirmed=False)).outcome == "unknown"
@@ -543,7 +546,7 @@ async def test_unpaid_invoices_are_purged_after_their_lifetime(store):
     assert not await payments.checked_out(unpaid.payload)  # swept since it was read: the answer is no
     assert await payments.invoice(unpaid.payload) is None
     assert await payments.invoice(checked_out.payload) is not None
-    assert await payments.checkout_problem(unpaid.payload, 1, "XTR", 50) == "unknown"
+    assert await payments.checkout_problem(unpaid.payload, 1, "XTR", 50, {"small": (30, 50)}) == "unknown"
     assert await payments.purge_invoices(time.time() + 1) == 1  # the checked out one, a day on
     paid = await store.fetchall("SELECT payload FROM invoices")
     assert len(paid) == 1 and await payments.payment("charge-1") is not None

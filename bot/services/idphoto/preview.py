@@ -66,7 +66,13 @@ def bought_order(job: Job, exact: str) -> PendingOrder:
 
 async def buy(update: Update, context: Context) -> None:
     """Button i:bp:<job>:<price>: the preview's photo at the price on the button, delivered from its
-    stored file (on a preview made before that button, i:buy:<job> shows the summary first)."""
+    stored file (on a preview made before that button, i:buy:<job> shows the summary first). In
+    the user's order turn: a Cancel pressed right after it waits for it (:func:`drop`)."""
+    async with context.deps.order_turns.turn(user_id_of(update)):
+        await _buy(update, context)
+
+
+async def _buy(update: Update, context: Context) -> None:
     lang = context.lang
     press = pressed(update, BuyPreviewAt) or pressed(update, BuyPreview)
     found = await own_preview(update, context, press.job_id if press else None)
@@ -112,12 +118,19 @@ async def _show_summary(update: Update, context: Context, order: PendingOrder) -
 
 
 async def drop(update: Update, context: Context) -> None:
-    """Button i:drop:<job>: the preview is left; it was free, so nothing was charged."""
+    """Button i:drop:<job>: the preview is left; it was free, so nothing was charged. Pressed right
+    after Confirm (before its answer reached the chat), it waits for that Confirm and, where it
+    bought the photo, says so: before, "cancelled, nothing charged" came with a photo bought."""
     lang = context.lang
     press = pressed(update, DropPreview)
-    if await own_preview(update, context, press.job_id if press else None) is None:
-        await answer(update, t(lang, "idphoto.job_gone"))
-        return
-    await answer(update)
-    await drop_buttons(update)
-    await message_of(update).reply_text(t(lang, "order.cancelled"), reply_markup=keyboards.new_photo(lang))
+    user_id = user_id_of(update)
+    async with context.deps.order_turns.turn(user_id):
+        found = await own_preview(update, context, press.job_id if press else None)
+        if found is None:
+            await answer(update, t(lang, "idphoto.job_gone"))
+        elif await context.deps.jobs.bought(user_id, found[0].id):
+            await answer(update, t(lang, "order.already_placed"))
+        else:
+            await answer(update)
+            await drop_buttons(update)
+            await message_of(update).reply_text(t(lang, "order.cancelled"), reply_markup=keyboards.new_photo(lang))

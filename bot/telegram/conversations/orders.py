@@ -23,10 +23,12 @@ log = logging.getLogger(__name__)
 
 
 async def confirm(update: Update, context: Context) -> None:
-    """Button o:ok:<nonce>: places the order (bot.domain.ordering: hold, store, start), then says so."""
-    order = _claim(context, pressed(update, ConfirmOrder))
-    placed = await _place(update, context, order) if order else None
-    await _tell_placed(update, context, order, placed)
+    """Button o:ok:<nonce>: places the order (bot.domain.ordering: hold, store, start), then says so,
+    in the user's order turn (a Cancel of the same summary waits for it: :func:`cancel_order`)."""
+    async with context.wiring.order_turns.turn(user_id_of(update)):
+        order = _claim(context, pressed(update, ConfirmOrder))
+        placed = await _place(update, context, order) if order else None
+        await _tell_placed(update, context, order, placed)
 
 
 def _claim(context: Context, press: ConfirmOrder | None) -> PendingOrder | None:
@@ -97,14 +99,22 @@ async def _tell_placed(
 
 
 async def cancel_order(update: Update, context: Context) -> None:
-    """Button o:no:<nonce>: drops the order; nothing was held."""
+    """Button o:no:<nonce>: drops the order; nothing was held. Pressed right after the summary's
+    Confirm (before its edit reached the chat), it waits for that Confirm and, where it placed the
+    order, says the order stands: before, "cancelled, nothing charged" was written over the queued
+    status of an order being made and paid for."""
     lang = context.lang
-    order = context.session.order
     press = pressed(update, DropOrder)
-    if order is not None and press is not None and order.nonce == press.nonce:
-        context.session.order = None
-    await answer(update)
-    await query_of(update).edit_message_text(t(lang, "order.cancelled"), reply_markup=keyboards.new_photo(lang))
+    user_id = user_id_of(update)
+    async with context.wiring.order_turns.turn(user_id):
+        order = context.session.order
+        if order is not None and press is not None and order.nonce == press.nonce:
+            context.session.order = None
+        elif press is not None and await context.wiring.jobs.placed(user_id, press.nonce):
+            await answer(update, t(lang, "order.already_placed"))
+            return
+        await answer(update)
+        await query_of(update).edit_message_text(t(lang, "order.cancelled"), reply_markup=keyboards.new_photo(lang))
 
 
 async def cancel_job(update: Update, context: Context) -> None:

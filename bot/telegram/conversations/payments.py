@@ -3,8 +3,9 @@
 /buy (or a "Buy credits" button) lists ``payments.packs``; a pack's button sends an invoice in
 XTR whose payload is a random token stored with the user and the pack (bot/storage/payments.py).
 Telegram asks before it charges (pre-checkout): only a payload this bot issued, to this user, at
-its price, is accepted. The payment adds the pack's credits once per charge id. A refund (an
-admin's /refund, or one Telegram made and reports) takes them back once; when they were spent,
+its price, of a pack still sold as it was offered, is accepted. The payment adds the pack's
+credits once per charge id. A refund (an admin's /refund, or one Telegram made and reports)
+takes them back once; when they were spent,
 the admin confirms first, and the user cannot order until bought credits are above zero again.
 /paysupport and /terms answer as Telegram requires.
 """
@@ -95,9 +96,13 @@ async def checkout_arrived(update: Update, wiring: Wiring) -> None:
 
 
 async def answer_checkout(wiring: Wiring, query: PreCheckoutQuery, lang: str | None) -> None:
-    """Yes only for our invoice, for this user, at its price; else why not, in the user's language."""
+    """Yes only for our invoice, for this user, at its price, of a pack sold as it offered it; else
+    why not, in the user's language."""
     user = query.from_user
-    problem = await wiring.payments.checkout_problem(query.invoice_payload, user.id, query.currency, query.total_amount)
+    sold = {pack.id: (pack.credits, pack.stars) for pack in wiring.settings.payments.packs}
+    problem = await wiring.payments.checkout_problem(
+        query.invoice_payload, user.id, query.currency, query.total_amount, sold
+    )
     if problem is None and await wiring.payments.checked_out(query.invoice_payload):
         await query.answer(ok=True)
         return
