@@ -11,6 +11,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from telegram import BotCommand, Update
+from telegram.error import BadRequest
 from telegram.ext import (
     AIORateLimiter,
     ApplicationBuilder,
@@ -209,6 +210,11 @@ def register_handlers(app: PhotoBotApp, conversation_timeout: float) -> None:
 
 
 async def _on_error(update: object, context: Context) -> None:
+    if isinstance(context.error, BadRequest) and "message is not modified" in context.error.message.lower():
+        # A button pressed twice before its message changed (a double tap): the second edit asks
+        # for what the message already shows. Nothing failed, and nothing is to be said.
+        log.info("update %s: its message already showed that", getattr(update, "update_id", "?"))
+        return
     log.error("handler failed for update %s", getattr(update, "update_id", "?"), exc_info=context.error)
     if isinstance(update, Update) and update.effective_chat is not None and context.user_data is not None:
         try:

@@ -445,3 +445,31 @@ async def test_pages_count_orders_not_their_jobs_on_postgres(make_settings, tele
         assert "2023-11-14 22:13 UTC" in _lines(listing)[1]  # the oldest
         assert [b["text"] for b in listing.buttons()] == ["◀ Newer"]
         assert await bot.ledger.problems() == []
+
+
+async def test_a_page_button_tapped_twice_shows_that_page_and_no_error(bot, telegram):
+    """A double tap on "Older ▶" sends its press twice: the second edit would show what the message
+    already shows, which Telegram refuses ("message is not modified"). It used to end in
+    "Something went wrong on my side"."""
+    user = telegram.user(user_id=7012)
+    await bot.users.ensure(user.id, user.id, "en")
+    for number in range(6):
+        job = await bot.jobs.create(JobDraft(user.id, user.id, "repair", "hili", {"mode": "upscale"}, None, 1, 60))
+        await bot.jobs.settle(job, JobState.FAILED, error="invalid_image")
+        await bot.db.write(
+            "UPDATE jobs SET created_at = ?, delivery = 'done' WHERE id = ?", (1_700_000_000 + number * DAY, job.id)
+        )
+    listing = await _orders(user, "Your orders, newest first (1–5)")
+    older = listing.button("Older ▶")["callback_data"]
+    presses = [await user.press_data(listing, older) for _ in range(2)]
+    await user.edited(listing, "(6–6)")
+    assert [await user.answer_to(press) for press in presses] == [None, None]
+
+    def edits() -> int:
+        return sum(1 for method, _ in telegram.calls if method == "editMessageText")
+
+    await telegram.wait_for(lambda: edits() == 2)
+    await user.send_text("/balance")  # handled after both presses: nothing failed meanwhile
+    await user.next_message("You have")
+    assert not [m for m in user.messages() if "went wrong" in m.text]
+    assert [b["text"] for b in listing.buttons()] == ["◀ Newer"]

@@ -94,3 +94,20 @@ async def test_forget_waits_for_a_paid_result_telegram_put_off_then_deletes_it(b
     done = await _forget(user, "Delete everything", "Done.")
     assert "2 stored files were deleted" in done.text and _stored(bot.settings) == []
     assert await bot.ledger.problems() == []
+
+
+async def test_keep_my_data_tapped_twice_says_nothing_was_deleted_and_no_error(bot, telegram):
+    """A double tap on "Keep my data": the second answer is the text the question already shows,
+    which Telegram refuses to edit to ("message is not modified"). It used to end in "Something
+    went wrong on my side"."""
+    user = telegram.user()
+    await user.send_text("/forget")
+    ask = await user.next_message("Go ahead?")
+    keep = ask.button("Keep my data")["callback_data"]
+    for _ in range(2):
+        await user.press_data(ask, keep)
+    await user.edited(ask, "Nothing was deleted.")
+    await telegram.wait_for(lambda: sum(1 for method, _ in telegram.calls if method == "editMessageText") == 2)
+    await user.send_text("/balance")  # handled after both presses: nothing failed meanwhile
+    await user.next_message("You have 30 credits")
+    assert not [m for m in user.messages() if "went wrong" in m.text]
