@@ -32,6 +32,7 @@ from bot.ops.presence import Presences, keep_reporting
 from bot.ops.provider_state import SYNC_INTERVAL, ProviderStates
 from bot.roles import Role
 from bot.services import registry
+from bot.storage.albums import Albums
 from bot.storage.opening import open_store
 from bot.storage.store import DATABASE_ERRORS, Exclusive, Store
 from bot.telegram import sessions
@@ -423,7 +424,9 @@ async def _upkeep(right: Exclusive, services: Wiring) -> None:
 
 def _forget_quiet_sessions_regularly(app: PhotoBotApp, services: Wiring) -> None:
     async def sweep(_context: Context) -> None:
-        await sessions.forget_quiet_sessions(app, services.settings.telegram.conversation_timeout, services.photos)
+        await sessions.forget_quiet_sessions(
+            app, services.settings.telegram.conversation_timeout, services.photos, Albums(services.db)
+        )
 
     assert app.job_queue is not None, "python-telegram-bot[job-queue] is a dependency"
     interval = min(sessions.SWEEP_INTERVAL, services.settings.telegram.conversation_timeout)

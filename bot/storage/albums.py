@@ -163,6 +163,12 @@ class Albums:
 
         return await self.db.transaction(work, user=user_id)
 
+    async def forget_shown(self, before: float) -> int:
+        """Delete the parts of every album shown (closed) before ``before`` (a Unix time); how many.
+        Once shown the session holds the album, and a part Telegram sends late comes within
+        seconds: the rows then hold nothing the bot needs, only the person's Telegram file ids."""
+        return await self.db.write("DELETE FROM album_parts WHERE closed_at < ?", (before,))
+
     async def drop_open(self, user_id: int) -> int:
         """/cancel while an album arrives: its parts are closed, not taken in, so it is never shown
         (a part still on its way is told it came late); how many parts."""

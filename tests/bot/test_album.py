@@ -446,3 +446,20 @@ async def test_a_part_that_comes_while_its_album_is_shown_is_told_it_came_late(b
     summary = await album_summary(user, menu)
     assert "2 of 2 photos will be made" in summary.text and "2 photos × 6 credits" in summary.text
     assert len(_album_menus(user)) == 1
+
+
+async def test_an_album_shown_goes_with_its_quiet_session_file_ids_and_all(make_settings, telegram, picwish):
+    """An album shown and never ordered: its photos go with the quiet session, as one photo's do,
+    and so do its parts' rows, which hold the person's Telegram file ids (the photos, for anyone
+    with the bot's token). Before, the rows stayed until the person's next album or /forget."""
+    settings = make_settings(telegram__conversation_timeout=1)
+    async with running(settings) as services:
+        user = telegram.user()
+        await user.send_album([portrait_jpeg(), portrait_jpeg(900, 1000)])
+        await user.next_message("Album of 2 photos")
+        for _ in range(200):
+            if not await services.db.fetchall("SELECT file_id FROM album_parts"):
+                break
+            await asyncio.sleep(0.05)
+        assert await services.db.fetchall("SELECT file_id FROM album_parts") == []
+        await telegram.wait_for(lambda: list((settings.media_dir / "inputs").iterdir()) == [])
