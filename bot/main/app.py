@@ -11,6 +11,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from telegram import BotCommand, Update
+from telegram.error import BadRequest
 from telegram.ext import (
     AIORateLimiter,
     ApplicationBuilder,
@@ -31,6 +32,7 @@ from bot.ops.presence import Presences, keep_reporting
 from bot.ops.provider_state import SYNC_INTERVAL, ProviderStates
 from bot.roles import Role
 from bot.services import registry
+from bot.storage.albums import Albums
 from bot.storage.opening import open_store
 from bot.storage.store import DATABASE_ERRORS, Exclusive, Store
 from bot.telegram import sessions
@@ -209,6 +211,11 @@ def register_handlers(app: PhotoBotApp, conversation_timeout: float) -> None:
 
 
 async def _on_error(update: object, context: Context) -> None:
+    if isinstance(context.error, BadRequest) and "message is not modified" in context.error.message.lower():
+        # A button pressed twice before its message changed (a double tap): the second edit asks
+        # for what the message already shows. Nothing failed, and nothing is to be said.
+        log.info("update %s: its message already showed that", getattr(update, "update_id", "?"))
+        return
     log.error("handler failed for update %s", getattr(update, "update_id", "?"), exc_info=context.error)
     if isinstance(update, Update) and update.effective_chat is not None and context.user_data is not None:
         try:
@@ -417,7 +424,9 @@ async def _upkeep(right: Exclusive, services: Wiring) -> None:
 
 def _forget_quiet_sessions_regularly(app: PhotoBotApp, services: Wiring) -> None:
     async def sweep(_context: Context) -> None:
-        await sessions.forget_quiet_sessions(app, services.settings.telegram.conversation_timeout, services.photos)
+        await sessions.forget_quiet_sessions(
+            app, services.settings.telegram.conversation_timeout, services.photos, Albums(services.db)
+        )
 
     assert app.job_queue is not None, "python-telegram-bot[job-queue] is a dependency"
     interval = min(sessions.SWEEP_INTERVAL, services.settings.telegram.conversation_timeout)

@@ -19,6 +19,7 @@ died between Telegram's answer and the record of it, like every delivered part.
 from __future__ import annotations
 
 import time
+from collections.abc import Collection
 from dataclasses import dataclass
 
 from bot.storage.store import Row, Store, Tx
@@ -138,22 +139,35 @@ class Albums:
             (ref, width, height, refusal, part.user_id, part.media_group_id, part.message_id),
         )
 
-    async def close(self, user_id: int, media_group_id: str) -> None:
-        """The person was shown the album: it takes no more parts, and the user's albums before it
-        are forgotten (their photos went with the session's)."""
+    async def close(self, user_id: int, media_group_id: str, shown: Collection[int]) -> list[int]:
+        """The person was shown the album, its parts ``shown`` (message ids): it takes no more
+        parts, and the user's albums before it are forgotten (their photos went with the
+        session's). The message ids of the parts that came while it was being shown, closed
+        without being in it: they came too late, as one after the close does."""
         now = time.time()
 
-        async def work(tx: Tx) -> None:
+        async def work(tx: Tx) -> list[int]:
             await tx.execute(
                 "DELETE FROM album_parts WHERE user_id = ? AND media_group_id <> ? AND closed_at IS NOT NULL",
+                (user_id, media_group_id),
+            )
+            rows = await tx.fetchall(
+                "SELECT message_id FROM album_parts WHERE user_id = ? AND media_group_id = ? AND closed_at IS NULL",
                 (user_id, media_group_id),
             )
             await tx.execute(
                 "UPDATE album_parts SET closed_at = ? WHERE user_id = ? AND media_group_id = ? AND closed_at IS NULL",
                 (now, user_id, media_group_id),
             )
+            return sorted(int(row["message_id"]) for row in rows if int(row["message_id"]) not in shown)
 
-        await self.db.transaction(work, user=user_id)
+        return await self.db.transaction(work, user=user_id)
+
+    async def forget_shown(self, before: float) -> int:
+        """Delete the parts of every album shown (closed) before ``before`` (a Unix time); how many.
+        Once shown the session holds the album, and a part Telegram sends late comes within
+        seconds: the rows then hold nothing the bot needs, only the person's Telegram file ids."""
+        return await self.db.write("DELETE FROM album_parts WHERE closed_at < ?", (before,))
 
     async def drop_open(self, user_id: int) -> int:
         """/cancel while an album arrives: its parts are closed, not taken in, so it is never shown

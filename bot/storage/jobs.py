@@ -201,13 +201,20 @@ class Job:
         return refs
 
 
+def _being_made_or_sent(job: Job) -> bool:
+    """Whether /forget waits for the job: it is being made, or it was made (and paid for) and its
+    files are not all sent yet. A failed or cancelled job's status is only text: no wait."""
+    return job.state in ACTIVE_STATES or (job.state == JobState.SUCCEEDED and job.delivery != "done")
+
+
 async def files_to_forget(tx: Tx, user_id: int) -> list[str]:
     """/forget, first: every stored file the user's jobs use; raises ActiveJobs while one of them
-    is unfinished."""
+    is unfinished, or finished and its result not yet delivered (deleting its files then charged
+    for a result that never came: a delivery Telegram put off reads them again)."""
     rows = await tx.fetchall("SELECT * FROM jobs WHERE user_id = ?", (user_id,))
     jobs = [Job.from_row(row) for row in rows]
-    if any(job.state in ACTIVE_STATES for job in jobs):
-        raise ActiveJobs(sum(job.state in ACTIVE_STATES for job in jobs))
+    if waiting := sum(map(_being_made_or_sent, jobs)):
+        raise ActiveJobs(waiting)
     return sorted({ref for job in jobs for ref in job.files()})
 
 

@@ -18,6 +18,7 @@ from telegram.error import TelegramError
 from telegram.ext import Application, ConversationHandler
 
 from bot.ops.photos import PhotoKeeper
+from bot.storage.albums import Albums
 from bot.telegram.context import Context, PhotoBotApp
 from bot.telegram.ui import keyboards
 from bot.telegram.ui.i18n import t
@@ -44,10 +45,13 @@ async def conversation_timed_out(update: object, context: Context, *, service: s
 
 
 async def forget_quiet_sessions(
-    app: PhotoBotApp, quiet_for: float, photos: PhotoKeeper, now: float | None = None
+    app: PhotoBotApp, quiet_for: float, photos: PhotoKeeper, albums: Albums, now: float | None = None
 ) -> int:
     """Drop the sessions of users with no update for ``quiet_for`` seconds, and the photos they
-    sent but never ordered with. How many were dropped."""
+    sent but never ordered with, and the albums shown that long ago (the parts' rows, with the
+    person's Telegram file ids: before, kept until their next album or /forget). How many
+    sessions were dropped."""
+    await albums.forget_shown(time.time() - quiet_for)
     now = time.monotonic() if now is None else now
     quiet = [user_id for user_id, session in app.user_data.items() if now - session.touched >= quiet_for]
     for user_id in quiet:

@@ -424,3 +424,42 @@ async def test_cancel_while_the_album_arrives_drops_it(bot, telegram, picwish):
     await user.send_photo(portrait_jpeg())  # the next thing the person sees is about that photo
     await user.next_message("What would you like")
     assert _album_menus(user) == []
+
+
+async def test_a_part_that_comes_while_its_album_is_shown_is_told_it_came_late(bot, telegram, picwish):
+    """Telegram sends an album's last photo seconds after the others, while the bot is showing the
+    album of those: it is not in the album shown, and the person is told so. Before, the close of
+    the album closed it too, untaken and unsaid: a photo of the family left out without a word."""
+    user = telegram.user()
+    messages = user.album_messages([portrait_jpeg(), portrait_jpeg(900, 1000), portrait_jpeg(1000, 1000)])
+    telegram.hold["sendMessage"] = gate = asyncio.Event()
+    for message in messages[:2]:
+        await telegram.push_update({"message": message})
+    await telegram.wait_for(lambda: "sendMessage" in telegram.held, 15)  # "Album of 2 photos", on its way
+    await telegram.push_update({"message": messages[2]})
+    await _album_rows(bot.db, 3)
+    del telegram.hold["sendMessage"]
+    gate.set()
+    menu = await user.next_message("Album of 2 photos")
+    late = await user.next_message("came after its album was already put together")
+    assert late.params["reply_parameters"]["message_id"] == messages[2]["message_id"]
+    summary = await album_summary(user, menu)
+    assert "2 of 2 photos will be made" in summary.text and "2 photos × 6 credits" in summary.text
+    assert len(_album_menus(user)) == 1
+
+
+async def test_an_album_shown_goes_with_its_quiet_session_file_ids_and_all(make_settings, telegram, picwish):
+    """An album shown and never ordered: its photos go with the quiet session, as one photo's do,
+    and so do its parts' rows, which hold the person's Telegram file ids (the photos, for anyone
+    with the bot's token). Before, the rows stayed until the person's next album or /forget."""
+    settings = make_settings(telegram__conversation_timeout=1)
+    async with running(settings) as services:
+        user = telegram.user()
+        await user.send_album([portrait_jpeg(), portrait_jpeg(900, 1000)])
+        await user.next_message("Album of 2 photos")
+        for _ in range(200):
+            if not await services.db.fetchall("SELECT file_id FROM album_parts"):
+                break
+            await asyncio.sleep(0.05)
+        assert await services.db.fetchall("SELECT file_id FROM album_parts") == []
+        await telegram.wait_for(lambda: list((settings.media_dir / "inputs").iterdir()) == [])

@@ -12,12 +12,14 @@ import os
 import time
 
 import pytest
+from telegram.constants import MessageLimit
 
 from bot.main.app import running
 from bot.storage.jobs import JobDraft, JobState
 from bot.storage.opening import open_store
 from bot.storage.repositories import Repositories
 from bot.telegram.ui.callback_data import RetryJob, SendAgain
+from providers.specs import load_catalog
 from tests.bot.flows import local_preview, order_anime, order_finished, order_until_summary
 from tests.conftest import postgres_schema
 
@@ -445,3 +447,73 @@ async def test_pages_count_orders_not_their_jobs_on_postgres(make_settings, tele
         assert "2023-11-14 22:13 UTC" in _lines(listing)[1]  # the oldest
         assert [b["text"] for b in listing.buttons()] == ["◀ Newer"]
         assert await bot.ledger.problems() == []
+
+
+async def test_a_page_button_tapped_twice_shows_that_page_and_no_error(bot, telegram):
+    """A double tap on "Older ▶" sends its press twice: the second edit would show what the message
+    already shows, which Telegram refuses ("message is not modified"). It used to end in
+    "Something went wrong on my side"."""
+    user = telegram.user(user_id=7012)
+    await bot.users.ensure(user.id, user.id, "en")
+    for number in range(6):
+        job = await bot.jobs.create(JobDraft(user.id, user.id, "repair", "hili", {"mode": "upscale"}, None, 1, 60))
+        await bot.jobs.settle(job, JobState.FAILED, error="invalid_image")
+        await bot.db.write(
+            "UPDATE jobs SET created_at = ?, delivery = 'done' WHERE id = ?", (1_700_000_000 + number * DAY, job.id)
+        )
+    listing = await _orders(user, "Your orders, newest first (1–5)")
+    older = listing.button("Older ▶")["callback_data"]
+    presses = [await user.press_data(listing, older) for _ in range(2)]
+    await user.edited(listing, "(6–6)")
+    assert [await user.answer_to(press) for press in presses] == [None, None]
+
+    def edits() -> int:
+        return sum(1 for method, _ in telegram.calls if method == "editMessageText")
+
+    await telegram.wait_for(lambda: edits() == 2)
+    await user.send_text("/balance")  # handled after both presses: nothing failed meanwhile
+    await user.next_message("You have")
+    assert not [m for m in user.messages() if "went wrong" in m.text]
+    assert [b["text"] for b in listing.buttons()] == ["◀ Newer"]
+
+
+async def test_five_orders_of_ten_long_sizes_fit_one_message(make_settings, telegram, picwish):
+    """Ten sizes an order (limits.extra_specs at its most), the longest names, each fading to
+    another colour: five such orders made /orders longer than Telegram takes (4,096 characters),
+    and it ended in "Something went wrong" every time. Each order names its sizes as far as they fit."""
+    user = telegram.user(user_id=7013)
+    catalog = load_catalog()
+    longest = sorted(catalog.specs, key=lambda spec: -len(spec.name("en")))[:10]
+    async with running(make_settings(limits__extra_specs=9)) as bot:
+        await bot.users.ensure(user.id, user.id, "en")
+        for _ in range(5):
+            drafts = [
+                JobDraft(
+                    user.id,
+                    user.id,
+                    "idphoto",
+                    "picwish",
+                    {
+                        "spec_id": spec.spec_id,
+                        "px_width": spec.px[0],
+                        "px_height": spec.px[1],
+                        "dpi": spec.dpi,
+                        "bg_color": "1A2B3C",
+                        "color_name": "#1A2B3C",
+                        "bg_color2": "FFFFFF",
+                    },
+                    None,
+                    1,
+                    60,
+                )
+                for spec in longest
+            ]
+            for job in await bot.jobs.create_many(drafts):
+                await bot.jobs.settle(job, JobState.FAILED, error="invalid_image", delivery="done")
+        listing = await _orders(user, "Your orders, newest first (1–5)")
+        entries = _lines(listing)
+        assert len(entries) == 5 and len(listing.text) <= MessageLimit.MAX_TEXT_LENGTH
+        assert entries[0].startswith(f"1. 🪪 ID photo · 10 sizes: {longest[0].name('en')} · ")
+        assert "; …\n" in entries[0] and entries[0].endswith("❌ failed · 10 credits returned")
+        assert telegram.too_long == []
+        assert not [m for m in user.messages() if "went wrong" in m.text]

@@ -71,3 +71,43 @@ async def test_forget_waits_for_work_a_provider_took_then_deletes_everything(bot
 
     await user.send_text("/balance")  # back the same day: no second free top-up
     assert "You have 0 credits" in (await user.next_message("credits")).text
+
+
+async def test_forget_waits_for_a_paid_result_telegram_put_off_then_deletes_it(bot, telegram, picwish):
+    """The photo is made and paid for, but Telegram failed its sending (a delivery put off, to be
+    tried again): /forget waits for it as for a photo being made. Before, it deleted the files the
+    delivery was about to read again: the credits were spent, the photo never came, and its status
+    stayed "Working on it"."""
+    user = telegram.user()
+    summary = await order_until_summary(user, "Visa", "USA Visa", "White")
+    telegram.fail("sendPhoto", 502, "Bad Gateway", times=4)  # every attempt of the delivery's first try
+    await user.press(summary, "Confirm")
+    await telegram.wait_for(lambda: not telegram.failures["sendPhoto"], 20)
+    stored = _stored(bot.settings)
+    assert len(stored) == 2  # the photo and its result
+
+    await _forget(user, "Delete everything", "already being made and can no longer be cancelled")
+    assert _stored(bot.settings) == stored
+    await user.next_message(kind="document", timeout=40)  # the delivery's next try
+    await user.edited(summary, "Done! 6 credits used.")
+    await bot.runner.idle()
+    done = await _forget(user, "Delete everything", "Done.")
+    assert "2 stored files were deleted" in done.text and _stored(bot.settings) == []
+    assert await bot.ledger.problems() == []
+
+
+async def test_keep_my_data_tapped_twice_says_nothing_was_deleted_and_no_error(bot, telegram):
+    """A double tap on "Keep my data": the second answer is the text the question already shows,
+    which Telegram refuses to edit to ("message is not modified"). It used to end in "Something
+    went wrong on my side"."""
+    user = telegram.user()
+    await user.send_text("/forget")
+    ask = await user.next_message("Go ahead?")
+    keep = ask.button("Keep my data")["callback_data"]
+    for _ in range(2):
+        await user.press_data(ask, keep)
+    await user.edited(ask, "Nothing was deleted.")
+    await telegram.wait_for(lambda: sum(1 for method, _ in telegram.calls if method == "editMessageText") == 2)
+    await user.send_text("/balance")  # handled after both presses: nothing failed meanwhile
+    await user.next_message("You have 30 credits")
+    assert not [m for m in user.messages() if "went wrong" in m.text]

@@ -29,12 +29,20 @@ async def test_parts_are_kept_once_at_most_ten_and_none_after_the_album_closed(s
     await albums.add_part(_part(1, "other"))
     assert await albums.drop_open(7) == MAX_PARTS + 1  # /cancel while they arrive
     assert await albums.open_albums() == []
-    await albums.close(7, "g1")
+    await albums.close(7, "g1", [])
     assert await albums.add_part(_part(11)) == "late"
-    # The next album closed forgets the one before; /forget forgets them all.
+    # The next album closed forgets the one before; /forget forgets them all. A part that came
+    # while the album was being shown is named: it is not in it.
     await albums.add_part(_part(20, "g2"))
-    await albums.close(7, "g2")
-    assert await albums.parts(7, "g1") == [] and len(await albums.parts(7, "g2")) == 1
+    await albums.add_part(_part(21, "g2"))
+    assert await albums.close(7, "g2", [20]) == [21]
+    assert await albums.parts(7, "g1") == [] and len(await albums.parts(7, "g2")) == 2
+    # Albums shown a while ago go (the quiet sessions' sweep); one still arriving stays.
+    await albums.add_part(_part(30, "g3"))
+    assert await albums.forget_shown(time.time() - 60) == 0
+    assert await albums.forget_shown(time.time() + 1) == 2
+    assert await albums.parts(7, "g2") == [] and await albums.open_albums() == [(7, 7, "g3")]
+    await albums.add_part(_part(20, "g2"))
 
     async def work(tx):
         await forget(tx, 7)

@@ -474,6 +474,9 @@ async def test_forget_moves_rows_to_a_pseudonym_and_the_ledger_balances(repos):
     with pytest.raises(ActiveJobs):
         await repos.users.forget(1)
     await repos.jobs.settle(running, "failed", error="x")
+    with pytest.raises(ActiveJobs):  # made and paid for, its files not yet sent
+        await repos.users.forget(1)
+    await repos.jobs.end_delivery(done.id)
     assert await repos.users.forget(1) == ["results/x_0.jpg"]
     for table in ("users", "jobs", "ledger"):
         assert await repos.db.fetchall(f"SELECT * FROM {table} WHERE user_id = 1") == []
@@ -498,7 +501,7 @@ async def test_forget_keeps_a_refund_debt_with_the_person_and_deletes_invoices_a
     await _bought_pack(payments, 1, "charge-1")
     await payments.issue(1, "small", 30, 50)  # pressed again, not paid
     job = await repos.jobs.create(_draft(6))
-    await repos.jobs.settle(job, "succeeded", result=JobResult(files=[]))
+    await repos.jobs.settle(job, "succeeded", result=JobResult(files=[]), delivery="done")
     assert await payments.take_back("charge-1", "by Telegram") is not None
     assert await repos.ledger.credits(1) == Credits(-6, -6)
     await store.write("INSERT INTO sessions (user_id, data, updated_at) VALUES (1, '{}', 0)")

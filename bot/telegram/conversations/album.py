@@ -165,7 +165,19 @@ async def _finish(context: Context, user_id: int, chat_id: int, group: str) -> N
     # session is what holds it.
     if context.application.persistence is not None:
         await context.application.persistence.update_user_data(user_id, session)
-    await albums.close(user_id, group)
+    for late in await albums.close(user_id, group, [p.message_id for p in parts]):
+        await _came_late(context, chat_id, late)
+
+
+async def _came_late(context: Context, chat_id: int, message_id: int) -> None:
+    """A part that came while its album was being shown: not in it, and told so (as one that comes
+    after the album was shown is, by :func:`part`), rather than left out unsaid."""
+    lang = context.session.lang or "en"
+    reply = ReplyParameters(message_id, allow_sending_without_reply=True)
+    try:
+        await context.bot.send_message(chat_id, t(lang, "album.late"), reply_parameters=reply)
+    except TelegramError as err:
+        log.info("could not tell chat %s that a photo came after its album: %s", chat_id, err)
 
 
 async def _take_in(context: Context, albums: Albums, each: AlbumPart) -> None:

@@ -39,6 +39,10 @@ log = logging.getLogger(__name__)
 
 #: Orders on one page of /orders.
 PAGE = 5
+#: Characters of an order's sizes named on /orders, at most: five orders of ten sizes of long
+#: names, each fading to another colour, made a page longer than Telegram shows (4,096
+#: characters), and /orders failed every time.
+SIZES_CHARS = 400
 
 
 async def orders(update: Update, context: Context) -> None:
@@ -208,6 +212,17 @@ def _line(job: Job, number: int, lang: str, wiring: Wiring, *, gone: bool, photo
     return t(lang, "orders.line", number=number, what=what, date=date, state=state, price=price)
 
 
+def _names(names: list[str], lang: str) -> str:
+    """The sizes' names, as many as fit in :data:`SIZES_CHARS`, then "…" (their count says how many)."""
+    separator = t(lang, "orders.separator")
+    shown = names[:1]
+    for name in names[1:]:
+        if len(separator.join([*shown, name])) > SIZES_CHARS:
+            return separator.join([*shown, "…"])
+        shown.append(name)
+    return separator.join(shown)
+
+
 def _order_line(
     parts: list[Job], number: int, lang: str, deps: ServiceDeps, wiring: Wiring, *, gone: bool, photo_gone: bool
 ) -> str:
@@ -226,7 +241,7 @@ def _order_line(
                 what += " · " + t(lang, "orders.album", label=label, count=len(parts))
             elif service.part is not None:  # sizes of one photo: each
                 named = [service.part(service.order(part.options), lang, deps) for part in parts]
-                what += " · " + t(lang, "orders.sizes", count=len(parts), sizes=t(lang, "orders.separator").join(named))
+                what += " · " + t(lang, "orders.sizes", count=len(parts), sizes=_names(named, lang))
         except ValidationError:  # an order stored before its model changed: the service's name says it
             log.debug("order %s: its orders no longer read", first.id)
     counts = {state: sum(part.state == state for part in parts) for state in JobState}
