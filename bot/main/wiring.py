@@ -273,7 +273,7 @@ async def open_wiring(app: PhotoBotApp, settings: Settings, db: Store, *, serve_
         timeout=settings.network.download_timeout,
         ca_file=settings.network.ca_file,
     )
-    alerts = OperatorAlerts(app.bot, repos.users, settings.telegram.admin_ids)
+    alerts = OperatorAlerts(app.bot, repos.users, settings.telegram.admin_ids, ProviderStates(db))
     metrics = Metrics()
     if engine is not None:
         engine.waited = lambda urgency, seconds: metrics.engine_waited(urgency.name.lower(), seconds)

@@ -62,6 +62,20 @@ class ProviderStates:
             "UPDATE provider_state SET uses_left = ?, updated_at = ? WHERE provider = ?", (uses, time.time(), provider)
         )
 
+    async def first_to_tell(self, provider: str, problem: str, now: float, repeat_after: float) -> bool:
+        """Claim telling the admins of ``problem`` at ``provider`` (seconds since the epoch
+        ``now``): True unless a process (this one, another, or one before a restart) told it
+        less than ``repeat_after`` seconds ago."""
+        return (
+            await self.store.write(
+                "INSERT INTO operator_alerts (provider, problem, told_at) VALUES (?, ?, ?)"
+                " ON CONFLICT (provider, problem) DO UPDATE SET told_at = excluded.told_at"
+                " WHERE operator_alerts.told_at <= ?",
+                (provider, problem, now, now - repeat_after),
+            )
+            == 1
+        )
+
     async def read(self) -> dict[str, SharedState]:
         rows = await self.store.fetchall("SELECT provider, problem, retry_at, uses_left FROM provider_state")
         return {row["provider"]: SharedState(row["problem"], float(row["retry_at"]), row["uses_left"]) for row in rows}

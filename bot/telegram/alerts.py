@@ -6,7 +6,9 @@ been told" (``error.provider_auth``, ``error.provider_quota``, ``error.region_bl
 that no other error text says so.
 
 Each problem is logged as an error and sent to every ``telegram.admin_ids`` chat, once per
-provider and problem within ``REPEAT_AFTER`` seconds, however many orders it fails meanwhile.
+provider and problem within ``REPEAT_AFTER`` seconds, however many orders it fails meanwhile and
+whichever process (a bot process, workers, one restarted) delivers them: the database says who told
+it last (bot/ops/provider_state.py, ``first_to_tell``).
 """
 
 from __future__ import annotations
@@ -18,7 +20,9 @@ from collections.abc import Callable, Iterable
 from telegram import Bot
 from telegram.error import TelegramError
 
+from bot.ops.provider_state import ProviderStates
 from bot.storage.jobs import Job
+from bot.storage.store import DATABASE_ERRORS
 from bot.storage.users import Users
 from bot.telegram.ui.i18n import t
 
@@ -37,16 +41,17 @@ class OperatorAlerts:
         bot: Bot,
         users: Users,
         admin_ids: Iterable[int],
+        told: ProviderStates,
         *,
         repeat_after: float = REPEAT_AFTER,
-        clock: Callable[[], float] = time.monotonic,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         self.bot = bot
         self.users = users
         self.admin_ids = tuple(admin_ids)
+        self.told = told
         self.repeat_after = repeat_after
         self._clock = clock
-        self._last: dict[tuple[str, str], float] = {}
 
     @property
     def anyone(self) -> bool:
@@ -77,12 +82,16 @@ class OperatorAlerts:
         """A job failed for a reason only the operator can fix. Refused credentials and exhausted
         credits are told by the provider's health (bot/ops/health.py, when it goes down); the rest
         here, once per provider and problem within ``repeat_after``."""
-        if job.error not in OPERATOR_ERRORS - HEALTH_ERRORS:
+        error = job.error
+        if error is None or error not in OPERATOR_ERRORS - HEALTH_ERRORS:
             return
-        key, now = (job.provider, job.error), self._clock()
-        if key in self._last and now - self._last[key] < self.repeat_after:
+        try:
+            first = await self.told.first_to_tell(job.provider, error, self._clock(), self.repeat_after)
+        except DATABASE_ERRORS as err:  # told again rather than not at all
+            log.warning("could not record the alert for %s (%s): %s", job.provider, error, err)
+            first = True
+        if not first:
             return
-        self._last[key] = now
         log.error(
             "provider %s: %s (job %s failed and its credits were released); fix the provider's account or config",
             job.provider,
@@ -92,6 +101,6 @@ class OperatorAlerts:
         for admin_id in self.admin_ids:
             lang = await self.users.language(admin_id) or "en"
             try:
-                await self.bot.send_message(admin_id, t(lang, f"admin.alert_{job.error}", provider=job.provider))
+                await self.bot.send_message(admin_id, t(lang, f"admin.alert_{error}", provider=job.provider))
             except TelegramError as err:
                 log.warning("could not alert admin %s: %s", admin_id, err)

@@ -6,6 +6,7 @@ import json
 
 import pytest
 
+from bot.main.app import running
 from tests.bot.flows import pixel_size
 from tests.conftest import portrait_jpeg
 
@@ -129,6 +130,23 @@ async def test_errors_that_say_the_operator_was_told_do_tell_the_operator(bot, t
     await user.edited(summary, "The operator has been told")
     told = await admin.next_message(alert)
     assert told.text.startswith("⚠️ qq_anime")
+
+
+async def test_an_alert_told_before_a_restart_is_not_told_again_within_the_hour(make_settings, telegram, qq):
+    """Which process told the admins is in the database: a restarted bot, or another of a bot
+    process's workers, does not tell the same problem again for every order it fails."""
+    settings = make_settings()
+    for user_id, restart in ((711, "before"), (712, "after")):
+        async with running(settings) as bot:
+            qq.next_codes = [-2111]
+            user = telegram.user(user_id=user_id)
+            summary = await _order(user, "Anime", "Anime picture only")
+            await user.press(summary, "Confirm")
+            await user.edited(summary, "The operator has been told")
+            await bot.runner.idle()
+        assert len(telegram.sent_to(9001)) == 1, f"alerts {restart} the restart"
+    (alert,) = telegram.sent_to(9001)
+    assert "refused this bot's request itself" in alert.text
 
 
 async def test_the_transformation_video_is_a_tap_away_until_its_link_expires(bot, telegram, qq):

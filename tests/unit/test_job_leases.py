@@ -18,6 +18,7 @@ from bot.jobs.keeper import GIVE_UP
 from bot.jobs.runner import JobRunner
 from bot.jobs.settings import RunnerSettings
 from bot.ops.media import MediaStore
+from bot.ops.provider_state import ProviderStates
 from bot.storage.jobs import JobDraft, JobState
 from bot.storage.repositories import Repositories
 from bot.storage.store import Store
@@ -61,7 +62,7 @@ async def runners(media: MediaStore, picwish: FakePicwish, bot_api: Bot) -> Asyn
             bot_api,
             repos.users,
             media,
-            OperatorAlerts(bot_api, repos.users, ()),
+            OperatorAlerts(bot_api, repos.users, (), ProviderStates(store)),
             lambda job, index, data, lang: plain_result(job, index, data, lang, settings),
         )
         deps = DriverDeps({"picwish": client}, {"idphoto": IdPhotoOrder}, media, downloader, delivery)

@@ -287,3 +287,20 @@ async def test_a_check_that_fails_outside_the_provider_does_not_end_the_watch(st
                 await watch.checked.wait()
     finally:
         await watch.stop()
+
+
+async def test_a_failed_jobs_alert_is_claimed_once_per_span_by_whichever_process(store):
+    """Two processes fail jobs for the same problem at once: one of them tells the admins; a
+    different problem or provider is told on its own; an hour later it is told again."""
+    from bot.ops.provider_state import ProviderStates
+
+    one, other = ProviderStates(store), ProviderStates(store)
+    claims = await asyncio.gather(
+        *(states.first_to_tell("qq_anime", "request_refused", 1000.0, 3600.0) for states in (one, other))
+    )
+    assert sorted(claims) == [False, True]
+    assert await other.first_to_tell("qq_anime", "region_blocked", 1001.0, 3600.0)
+    assert await other.first_to_tell("wanxing", "request_refused", 1001.0, 3600.0)
+    assert not await one.first_to_tell("qq_anime", "request_refused", 4599.0, 3600.0)
+    assert await one.first_to_tell("qq_anime", "request_refused", 4600.0, 3600.0)
+    assert not await other.first_to_tell("qq_anime", "request_refused", 4601.0, 3600.0)
