@@ -225,6 +225,15 @@ def test_english_counts_take_the_singular_for_one():
     assert {key for key, text in catalog("en").items() if bare.search(text)} == set()
 
 
+def test_a_count_given_as_text_takes_its_plural_form_too():
+    """Settings that may be fractions (days, minutes) are formatted before they reach a text."""
+    from bot.telegram.ui.i18n import t
+
+    assert t("en", "privacy.retention_days", days="1") == "for 1 day"
+    assert t("en", "privacy.retention_days", days="0.5") == "for 0.5 days"
+    assert t("en", "privacy.retention_days", days="7") == "for 7 days"
+
+
 def test_language_choice():
     assert pick_language("zh-hans") == pick_language("zh-TW") == "zh-Hans"
     assert pick_language("en-GB") == pick_language(None) == pick_language("de") == "en"
