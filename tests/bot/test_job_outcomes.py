@@ -140,7 +140,7 @@ async def test_a_job_found_submitting_is_not_sent_again(make_settings, telegram,
     job_id = await _prepare_job(settings, "submitting", None, deadline_seconds=300)
     async with running(settings) as services:
         user = telegram.user()
-        await user.next_message("restarted while sending your order", timeout=15)
+        await user.next_message("restarted while sending your order to the photo service", timeout=15)
         await services.runner.idle()
         job = await services.jobs.get(job_id)
         assert (job.state, job.error, job.delivery) == ("failed", "interrupted", "done")

@@ -13,7 +13,8 @@ from bot.telegram.ui.i18n import LANGUAGES, catalog, pick_language
 from providers.specs import load_catalog
 from tests.fakes.registry import LATIN_NAMES
 
-DOC = Path(__file__).resolve().parents[3] / "shared" / "provider-docs" / "004_e9915b65730d8c0e.txt"
+ROOT = Path(__file__).resolve().parents[2]
+DOC = ROOT.parent / "shared" / "provider-docs" / "004_e9915b65730d8c0e.txt"
 
 
 @pytest.mark.skipif(not DOC.exists(), reason="the provider document is not beside the checkout")
@@ -232,6 +233,21 @@ def test_a_count_given_as_text_takes_its_plural_form_too():
     assert t("en", "privacy.retention_days", days="1") == "for 1 day"
     assert t("en", "privacy.retention_days", days="0.5") == "for 0.5 days"
     assert t("en", "privacy.retention_days", days="7") == "for 7 days"
+
+
+def test_a_failed_jobs_reason_leaves_the_credits_to_the_line_under_it():
+    """A failed job is told as job.failed ("❌ {reason}" then "Your 6 credits were returned.") or
+    job.failed_free ("Nothing was charged."): a reason that spoke of charges as well contradicted
+    it ("nothing was charged" above "6 credits were returned"). The error texts sent on their own
+    (named in the code outside delivery) may."""
+    delivery = ROOT / "bot" / "telegram" / "delivery.py"
+    source = "".join(path.read_text(encoding="utf-8") for path in (ROOT / "bot").rglob("*.py") if path != delivery)
+    alone = set(re.findall(r'"(error\.\w+)"', source))
+    assert alone == {"error.engine_busy", "error.internal_error"}
+    speaks = {"en": re.compile(r"charg|credit|refund", re.IGNORECASE), "zh-Hans": re.compile(r"扣|积分|退")}
+    for lang, pattern in speaks.items():
+        reasons = {key: text for key, text in catalog(lang).items() if key.startswith("error.") and key not in alone}
+        assert {key for key, text in reasons.items() if pattern.search(text)} == set(), lang
 
 
 def test_language_choice():
