@@ -399,7 +399,7 @@ async def test_commands_help_balance_cancel(bot, telegram):
     assert telegram.commands["zh"][0]["description"] == "开始并查看功能"
     user = telegram.user()
     await user.send_text("/help")
-    await user.next_message("You get 30 free credits every day")
+    await user.next_message("Every day (UTC) your free credits are topped up to 30.")
     await user.send_text("/cancel")
     await user.next_message("There is nothing to stop")
     await send_photo_and_pick_idphoto(user)
