@@ -529,7 +529,7 @@ async def test_a_preview_is_made_final_from_its_image_id_at_the_normal_price(bot
     user = telegram.user()
     document, image_id = await _preview(user, picwish)
     assert await bot.ledger.balance(user.id) == 30
-    await user.press(document, "Get it without the watermark (6 credits)")
+    await user.press(document, "No watermark · 6 credits")
     summary = await user.next_message("Please check your order")
     assert "Price: 6 credits" in summary.text and "Preview with watermark: off" in summary.text
     await user.press(summary, "Confirm")
@@ -537,7 +537,7 @@ async def test_a_preview_is_made_final_from_its_image_id_at_the_normal_price(bot
     create = picwish.creates[-1]
     assert create["last_id"] == image_id and "preview" not in create
     assert picwish.tasks[[t for t in picwish.tasks][-1]].image is None  # no new upload
-    assert "without the watermark" not in str(final.buttons())
+    assert "No watermark" not in str(final.buttons())
     assert await bot.ledger.balance(user.id) == 24
 
 
@@ -545,7 +545,7 @@ async def test_a_preview_picwish_forgot_fails_free_and_try_again_makes_it_from_t
     user = telegram.user()
     document, _ = await _preview(user, picwish)
     picwish.forget_images()
-    await user.press(document, "Get it without the watermark")
+    await user.press(document, "No watermark")
     summary = await user.next_message("Please check your order")
     await user.press(summary, "Confirm")
     await user.edited(summary, "no longer keeps this preview", timeout=15)
@@ -571,7 +571,7 @@ async def test_a_final_that_failed_for_another_reason_is_tried_again_from_the_ph
     user = telegram.user()
     document, image_id = await _preview(user, picwish)
     picwish.next_states = [[(0, 0), (-1, 0)]]
-    await user.press(document, "Get it without the watermark")
+    await user.press(document, "No watermark")
     summary = await user.next_message("Please check your order")
     await user.press(summary, "Confirm")
     await user.edited(summary, "could not be processed", timeout=15)

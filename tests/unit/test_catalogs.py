@@ -2,14 +2,16 @@ from __future__ import annotations
 
 import re
 import string
+import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
+from unicodedata import east_asian_width
 
 import pytest
 
 from bot.services.idphoto.buttons import Back, Colour, MakeSize
 from bot.telegram.ui.callback_data import Action, CancelJob, NewPhoto, Prefix, RetryJob
-from bot.telegram.ui.i18n import LANGUAGES, catalog, pick_language
+from bot.telegram.ui.i18n import LANGUAGES, catalog, pick_language, t
 from providers.specs import load_catalog
 from tests.fakes.registry import LATIN_NAMES
 
@@ -248,6 +250,57 @@ def test_a_failed_jobs_reason_leaves_the_credits_to_the_line_under_it():
     for lang, pattern in speaks.items():
         reasons = {key: text for key, text in catalog(lang).items() if key.startswith("error.") and key not in alone}
         assert {key for key, text in reasons.items() if pattern.search(text)} == set(), lang
+
+
+def _width(text: str) -> float:
+    """A text's width in Latin letters: a CJK character or an emoji is about 1.6 of them (20 of
+    them take the room of 32 letters); combining marks and the emoji variation selector none."""
+    return sum(
+        0 if unicodedata.category(c) in ("Mn", "Cf") or c == "\ufe0f" else 1.6 if east_asian_width(c) in "WF" else 1
+        for c in text
+    )
+
+
+#: Buttons that share their row with another (keyboards.py, services/idphoto/buttons.py).
+_PAIRED = {
+    "button.confirm", "button.cancel", "button.buy_preview", "button.retry", "button.new_photo", "button.back",
+    "button.continue", "button.file_size", "button.dpi", "idphoto.back_to_order", "forget.confirm",
+    "forget.keep", "admin.refund_yes", "admin.refund_no",
+}  # fmt: skip
+#: Button texts around a name that is not the catalog's (a spec's title, a configured one).
+_NAMING = {"idphoto.less_size", "reedit.mix_with", "enhance.type_button", "idphoto.spec_button"}
+
+
+def _button_keys() -> set[str]:
+    """Every catalog key the code puts on a button, "option.{name}" standing for each option."""
+    source = "".join(path.read_text(encoding="utf-8") for path in (ROOT / "bot").rglob("*.py"))
+    keys = catalog("en")
+    found = set()
+    for key in re.findall(r'Button\(\s*t\((?:lang|code), f?"([^"]+)"', source):
+        pattern = re.compile(re.sub(r"\\\{[^}]*\\\}", r"\\w+", re.escape(key)))
+        matched = {k for k in keys if pattern.fullmatch(k)}
+        if "{" in key:  # "option.{name}": the options' buttons, not option.with and the like
+            matched = {k for k in matched if _placeholders(keys[k]) <= {"state", "price"}}
+        found |= matched
+    return found - _NAMING
+
+
+def test_buttons_fit_a_phone():
+    """A full-width button holds about 32 Latin letters or 20 Chinese characters on a phone, one of
+    two in a row about 23 letters; longer, Telegram cuts it off, price first."""
+    keys = _button_keys()
+    assert {"button.final", "repair.mode_upscale", "option.preview", "service.repair"} <= keys
+    for lang in LANGUAGES:
+        values = {
+            "price": 12, "credits": 1000, "stars": 2500, "number": 20, "count": 20, "first": 9, "second": 9,
+            "paper": t(lang, "paper.5x7"), "state": max(t(lang, "option.on"), t(lang, "option.off"), key=len),
+        }  # fmt: skip
+        long = {}
+        for key in sorted(keys):
+            text = t(lang, key, **values)
+            if _width(text) > (23 if key in _PAIRED else 32):
+                long[key] = text
+        assert long == {}, lang
 
 
 def test_language_choice():
