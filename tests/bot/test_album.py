@@ -301,7 +301,7 @@ async def test_the_album_speaks_chinese(bot, telegram, picwish):
     await page_to(user, menu, "美国签证 ·")
     for label in ("美国签证 ·", "白色", "继续"):
         await press(label)
-    summary = await user.edited(menu, "相册：4 张中有 2 张将被制作（第 1、4 张）", timeout=30)
+    summary = await user.edited(menu, "相册：4 张中将制作 2 张（第 1、4 张）", timeout=30)
     assert "❌ 第 2 张：这不是照片" in summary.text and "❌ 第 3 张：" in summary.text
     assert "2 张 × 6 积分" in summary.text
 

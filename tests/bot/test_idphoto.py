@@ -138,7 +138,7 @@ async def test_options_read_in_chinese_without_ids_or_ascii_commas(bot, telegram
     await user.edited(menu, "请选择规格")
     await page_to(user, menu, "日本签证 ·")
     await user.press(menu, "日本签证 ·")
-    await user.edited(menu, "请选择背景颜色")
+    await user.edited(menu, "请选择底色")
     await user.press(menu, "白色")
     await user.edited(menu, "选项")
     for option in ("美颜", "锐化", "瘦脸", "排版打印", "竖向排列", "换装"):
@@ -736,7 +736,7 @@ async def test_a_chinese_user_finds_and_orders_a_spec_in_chinese(bot, telegram, 
     found = await user.next_message("的搜索结果")
     assert found.buttons()[0]["text"] == "美国签证 · 51×51 毫米"
     await user.press(found, "美国签证")
-    await user.edited(found, "请选择背景颜色")
+    await user.edited(found, "请选择底色")
     assert "美国签证\n51×51 毫米 · 602×602 像素" in found.text
     await user.press(found, "白色")
     await user.edited(found, "选项")

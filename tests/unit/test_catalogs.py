@@ -133,6 +133,7 @@ _LATIN_IN_CHINESE = LATIN_NAMES | {
     "AI", "API", "Telegram", "English",
     "BMP", "HEIC", "JPEG", "PNG", "TIFF", "WebP", "DPI", "dpi", "KB", "MB", "UTC", "ID",
     "BIM", "AB", "x", "PDF", "A",  # "A": the A of A4 paper
+    "ICAO", "GA",  # the names of the standards: ICAO Doc 9303, GA 461-2004
 }  # fmt: skip
 
 
@@ -145,12 +146,29 @@ def _latin_words(text: str) -> set[str]:
 
 
 def test_no_english_is_left_in_the_chinese_interface():
+    left = {key: _latin_words(text) - _LATIN_IN_CHINESE for key, text in _chinese_texts().items()}
+    assert {key: words for key, words in left.items() if words} == {}
+
+
+def _chinese_texts() -> dict[str, str]:
+    """What a Chinese reader reads: the catalog, the specs' and categories' names and the rules'."""
     texts = dict(catalog("zh-Hans"))
     c = load_catalog()
     texts.update({f"spec {spec.spec_id}": spec.name("zh-Hans") for spec in c.specs})
     texts.update({f"category {name}": c.category_name(name, "zh-Hans") for name in c.categories})
-    left = {key: _latin_words(text) - _LATIN_IN_CHINESE for key, text in texts.items()}
-    assert {key: words for key, words in left.items() if words} == {}
+    texts.update({f"rule {spec.rule.rule_id}": spec.rule.title("zh-Hans") for spec in c.specs})
+    return texts
+
+
+#: Half-width punctuation touching a Chinese character ("照片,", "(一寸)", "是?"), the Japanese
+#: middle dot (・), and three dots for an ellipsis.
+_HALF_WIDTH = re.compile(r"(?<=[\u3400-\u9fff])[,.;:?!()]|[,;:?!()](?=[\u3400-\u9fff])|・|\.\.\.")
+
+
+def test_chinese_takes_full_width_punctuation():
+    texts = _chinese_texts()
+    found = {key: _HALF_WIDTH.findall(re.sub(r"`[^`]*`", "", text)) for key, text in texts.items()}
+    assert {key: marks for key, marks in found.items() if marks} == {}
 
 
 @pytest.mark.parametrize(
