@@ -179,7 +179,7 @@ async def test_unfinished_jobs_per_user_are_limited(make_settings, telegram, pic
         await picwish.task_created.wait()
         second = await order_until_summary(user, "Visa", "Japan Visa", "White")
         await user.press(second, "Confirm")
-        await user.edited(second, "You already have 1 photos in the works")
+        await user.edited(second, "You already have 1 order in the works. When one is done, press Confirm again.")
         assert len(picwish.creates) == 1 and await services.ledger.balance(user.id) == 24
 
 

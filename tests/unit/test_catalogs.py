@@ -242,7 +242,9 @@ def test_english_counts_take_the_singular_for_one():
     assert t("en", "forget.wait", count=1).startswith("1 of your orders is already being made")
     assert t("zh-Hans", "job.done", price=1) == "✅ 完成！已使用 1 积分。"
     # No count is left without its singular: "{n} credits" always goes with "{n:credit|credits}".
-    bare = re.compile(r"\{(\w+)\} (?:credits|days|minutes|uses|files|orders are)\b")
+    assert t("en", "order.too_many", active=1).startswith("You already have 1 order in the works.")
+    assert t("en", "reedit.sheet_done", copies=1, paper="A4", dpi=300).startswith("1 copy on A4 paper")
+    bare = re.compile(r"\{(\w+)\} (?:(?:bonus )?credits|days|minutes|uses|files|orders|photos|copies|orders are)\b")
     assert {key for key, text in catalog("en").items() if bare.search(text)} == set()
 
 
