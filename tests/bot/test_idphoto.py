@@ -242,6 +242,7 @@ async def test_not_enough_credits_makes_no_provider_request(make_settings, teleg
         summary = await order_until_summary(user, "Visa", "USA Visa", "White")
         await user.press(summary, "Confirm")
         await user.edited(summary, "This costs 6 credits but you have 5")
+        assert "Choose cheaper options or try again tomorrow." in summary.text  # no credits on sale here
         assert picwish.creates == []
         assert await services.ledger.balance(user.id) == 5
 
