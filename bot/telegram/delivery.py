@@ -178,10 +178,11 @@ class Delivery:
             parts = result_messages(self.bot, job, job.chat_id, lang, self.media, self.present)
             text, markup = t(lang, "job.done", price=job.price) if job.price else t(lang, "job.done_free"), None
         elif job.state == JobState.CANCELLED:
-            text, markup = t(lang, "job.cancelled", price=job.price), keyboards.new_photo(lang)
+            text = t(lang, "job.cancelled", price=job.price) if job.price else t(lang, "job.cancelled_free")
+            markup = keyboards.new_photo(lang)
         else:
             reason = t(lang, self._reason(job.error))
-            text = t(lang, "job.failed", reason=reason, price=job.price)
+            text = t(lang, "job.failed" if job.price else "job.failed_free", reason=reason, price=job.price)
             markup = keyboards.job_failed(lang, job.id)
         # One of several jobs of one order (more sizes of an ID photo): its status names it.
         what = self.label(job, lang) if job.order_group is not None and self.label is not None else None

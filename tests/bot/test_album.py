@@ -37,7 +37,7 @@ async def test_an_album_of_three_with_one_refused_is_one_order_of_two_with_a_zip
     assert "📚 Album of 3 photos" in (await user.edited(menu, "Album of 3 photos")).text
     summary = await album_summary(user, menu)
     assert "❌ Photo 2: Your face is turned to the side" in summary.text
-    assert "2 of 3 photos will be made (photo 1, 3)" in summary.text
+    assert "2 of 3 photos will be made (photos 1, 3)" in summary.text
     assert "2 photos × 6 credits" in summary.text
     assert "Price: 12 credits (you have 30)." in summary.text
     assert [b["text"] for b in summary.buttons()] == ["✅ Confirm", "✖ Cancel"]
@@ -284,11 +284,13 @@ async def test_hostile_albums_get_clear_answers_and_cost_nothing(bot, telegram, 
 
 async def test_the_album_speaks_chinese(bot, telegram, picwish):
     user = telegram.user(language_code="zh-hans")
-    await user.send_album([portrait_jpeg(), AlbumItem("video", b"\0" * 100), photo("obama2.jpg")])
-    menu = await user.next_message("相册共 3 张照片，其中 2 张可用")
+    await user.send_album(
+        [portrait_jpeg(), AlbumItem("video", b"\0" * 100), photo("obama2.jpg"), portrait_jpeg(900, 1000)]
+    )
+    menu = await user.next_message("相册共 4 张照片，其中 3 张可用")
     assert "❌ 第 2 张：这不是照片" in menu.text
     await user.press(menu, "证件照")
-    await user.edited(menu, "相册共 3 张照片：所选规格")
+    await user.edited(menu, "相册共 4 张照片：所选规格")
 
     async def press(label: str) -> None:
         edits = menu.edits
@@ -299,9 +301,9 @@ async def test_the_album_speaks_chinese(bot, telegram, picwish):
     await page_to(user, menu, "美国签证 ·")
     for label in ("美国签证 ·", "白色", "继续"):
         await press(label)
-    summary = await user.edited(menu, "相册：3 张中有 1 张将被制作（第 1 张）", timeout=30)
+    summary = await user.edited(menu, "相册：4 张中将制作 2 张（第 1、4 张）", timeout=30)
     assert "❌ 第 2 张：这不是照片" in summary.text and "❌ 第 3 张：" in summary.text
-    assert "1 张 × 6 积分" in summary.text
+    assert "2 张 × 6 积分" in summary.text
 
 
 async def test_the_local_engine_makes_an_album_without_previews(make_settings, telegram):

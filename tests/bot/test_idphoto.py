@@ -15,6 +15,7 @@ from tests.bot.flows import (
     dpi,
     order_finished,
     order_until_summary,
+    page_to,
     pixel_size,
     send_photo_and_pick_idphoto,
 )
@@ -88,6 +89,7 @@ async def test_each_option_is_sent_and_priced(bot, telegram, picwish):
     user = telegram.user()
     summary = await order_until_summary(user, "Visa", "Japan Visa", "White", options=("Beauty", "Print sheet"))
     assert "Price: 19 credits" in summary.text  # 6 + 8 beauty + 5 layout
+    assert "\nPrint sheet: 5-inch\n" in summary.text
     await user.press(summary, "Confirm")
     document = await user.next_message(kind="document", timeout=15)
     created = picwish.creates[-1]
@@ -95,6 +97,8 @@ async def test_each_option_is_sent_and_priced(bot, telegram, picwish):
     assert created["layout"] == "1" and created["layout_size"] == "5inch"
     assert pixel_size(document.data) == (1500, 1050)
     assert document.filename == "idphoto_japan-visa_sheet-5inch_1500x1050.jpg"
+    photo = next(m for m in user.messages("photo") if m.text.startswith("Japan Visa"))
+    assert photo.text == "Japan Visa · print sheet (5-inch)"
     assert await bot.ledger.balance(user.id) == 30 - 19
 
 
@@ -113,13 +117,47 @@ async def test_outfit_costs_fifteen(bot, telegram, picwish):
     await user.edited(menu, "Choose outfit number")
     await user.press(menu, "7")
     await user.edited(menu, "price so far: 15 credits")
-    assert "👔 Outfit: woman_7" in [b["text"] for b in menu.buttons()]
+    assert "👔 Outfit: Women's suits · 7" in [b["text"] for b in menu.buttons()]
     await user.press(menu, "Continue")
     summary = await user.edited(menu, "Please check your order")
-    assert "Price: 15 credits" in summary.text
+    assert "Price: 15 credits" in summary.text and "\nOutfit: Women's suits · 7\n" in summary.text
     await user.press(summary, "Confirm")
     await user.next_message(kind="document", timeout=15)
     assert picwish.creates[-1]["clothes_id"] == "woman_7"
+
+
+async def test_options_read_in_chinese_without_ids_or_ascii_commas(bot, telegram, picwish):
+    """The options, the summary and the sheet's caption name the outfit and the paper in the
+    user's language ("woman_7" and "5inch" are ids), and list refinements with 、."""
+    user = telegram.user(6301, language_code="zh-hans")
+    await user.send_photo(portrait_jpeg())
+    menu = await user.next_message("想做什么")
+    await user.press(menu, "证件照")
+    await user.edited(menu, "请选择类别")
+    await user.press(menu, "签证与护照")
+    await user.edited(menu, "请选择规格")
+    await page_to(user, menu, "日本签证 ·")
+    await user.press(menu, "日本签证 ·")
+    await user.edited(menu, "请选择底色")
+    await user.press(menu, "白色")
+    await user.edited(menu, "选项")
+    for option in ("美颜", "锐化", "瘦脸", "排版打印", "竖向排列", "换装"):
+        edits = menu.edits
+        await user.press(menu, option)
+        await user.api.wait_for(lambda edits=edits: menu.edits > edits)
+    await user.edited(menu, "请选择换装风格")
+    await user.press(menu, "女士正装")
+    await user.edited(menu, "请选择服装编号")
+    await user.press(menu, "7")
+    await user.edited(menu, "选项")
+    shown = [b["text"] for b in menu.buttons()]
+    assert "👔 换装：女士正装 7 号" in shown and "🖨 排版打印：5 寸相纸" in shown
+    await user.press(menu, "继续")
+    summary = await user.edited(menu, "请确认订单")
+    assert "\n美颜：开（锐化、瘦脸）\n换装：女士正装 7 号\n排版打印：5 寸相纸（竖向）\n" in summary.text
+    await user.press(summary, "确认")
+    photo = await user.next_message(kind="photo", timeout=15)
+    assert photo.text == "日本签证 · 排版打印（5 寸相纸）"
 
 
 async def test_free_preview_costs_nothing(bot, telegram, picwish):
@@ -204,6 +242,7 @@ async def test_not_enough_credits_makes_no_provider_request(make_settings, teleg
         summary = await order_until_summary(user, "Visa", "USA Visa", "White")
         await user.press(summary, "Confirm")
         await user.edited(summary, "This costs 6 credits but you have 5")
+        assert "Choose cheaper options or try again tomorrow." in summary.text  # no credits on sale here
         assert picwish.creates == []
         assert await services.ledger.balance(user.id) == 5
 
@@ -421,7 +460,7 @@ async def test_commands_help_balance_cancel(bot, telegram):
     assert telegram.commands["zh"][0]["description"] == "开始并查看功能"
     user = telegram.user()
     await user.send_text("/help")
-    await user.next_message("You get 30 free credits every day")
+    await user.next_message("Every day (UTC) your free credits are topped up to 30.")
     await user.send_text("/cancel")
     await user.next_message("There is nothing to stop")
     await send_photo_and_pick_idphoto(user)
@@ -513,7 +552,7 @@ async def test_a_preview_is_made_final_from_its_image_id_at_the_normal_price(bot
     user = telegram.user()
     document, image_id = await _preview(user, picwish)
     assert await bot.ledger.balance(user.id) == 30
-    await user.press(document, "Get it without the watermark (6 credits)")
+    await user.press(document, "No watermark · 6 credits")
     summary = await user.next_message("Please check your order")
     assert "Price: 6 credits" in summary.text and "Preview with watermark: off" in summary.text
     await user.press(summary, "Confirm")
@@ -521,7 +560,7 @@ async def test_a_preview_is_made_final_from_its_image_id_at_the_normal_price(bot
     create = picwish.creates[-1]
     assert create["last_id"] == image_id and "preview" not in create
     assert picwish.tasks[[t for t in picwish.tasks][-1]].image is None  # no new upload
-    assert "without the watermark" not in str(final.buttons())
+    assert "No watermark" not in str(final.buttons())
     assert await bot.ledger.balance(user.id) == 24
 
 
@@ -529,7 +568,7 @@ async def test_a_preview_picwish_forgot_fails_free_and_try_again_makes_it_from_t
     user = telegram.user()
     document, _ = await _preview(user, picwish)
     picwish.forget_images()
-    await user.press(document, "Get it without the watermark")
+    await user.press(document, "No watermark")
     summary = await user.next_message("Please check your order")
     await user.press(summary, "Confirm")
     await user.edited(summary, "no longer keeps this preview", timeout=15)
@@ -555,7 +594,7 @@ async def test_a_final_that_failed_for_another_reason_is_tried_again_from_the_ph
     user = telegram.user()
     document, image_id = await _preview(user, picwish)
     picwish.next_states = [[(0, 0), (-1, 0)]]
-    await user.press(document, "Get it without the watermark")
+    await user.press(document, "No watermark")
     summary = await user.next_message("Please check your order")
     await user.press(summary, "Confirm")
     await user.edited(summary, "could not be processed", timeout=15)
@@ -720,7 +759,7 @@ async def test_a_chinese_user_finds_and_orders_a_spec_in_chinese(bot, telegram, 
     found = await user.next_message("的搜索结果")
     assert found.buttons()[0]["text"] == "美国签证 · 51×51 毫米"
     await user.press(found, "美国签证")
-    await user.edited(found, "请选择背景颜色")
+    await user.edited(found, "请选择底色")
     assert "美国签证\n51×51 毫米 · 602×602 像素" in found.text
     await user.press(found, "白色")
     await user.edited(found, "选项")

@@ -204,7 +204,7 @@ async def test_a_picwish_preview_shows_the_checklist_measured_on_its_result(make
         assert all(line.startswith(words) for line, words in zip(said[2:], measured, strict=True))
         assert not any("Background" in line for line in said)  # PicWish cut it out: nothing to measure it by
         document = await user.next_message(kind="document")
-        assert document.button("Get it without the watermark (6 credits)")
+        assert document.button("No watermark · 6 credits")
         (job,) = await services.db.fetchall("SELECT result FROM jobs")
         assert len(json.loads(job["result"])["placement"]["checklist"]) == len(checks)
 

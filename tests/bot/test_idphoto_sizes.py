@@ -110,7 +110,7 @@ async def test_one_picwish_task_failing_gives_back_only_its_size(bot, telegram, 
     picwish.states_by_spec = {}
     await user.press(failed, "Try again")
     again = await user.next_message("Please check your order")
-    assert "Tried again as the extra size it was in your order: 50% of its own price." in again.text
+    assert "Made again at the price it had as an extra size in your order: 50% of its own price." in again.text
     assert "Price: 3 credits (you have 24)." in again.text
     # No more sizes join it: they would all be extras, with no size at its full price.
     assert MORE not in [b["text"] for b in again.buttons()]
@@ -281,7 +281,7 @@ async def test_the_summary_of_several_sizes_in_chinese(bot, telegram, picwish):
     await user.send_text("3108")
     found = await user.next_message("")
     await user.press_data(found, found.buttons()[0]["callback_data"])
-    await user.api.wait_for(lambda: "背景" in found.text)
+    await user.api.wait_for(lambda: "请选择底色" in found.text)
     await user.press_data(found, found.buttons()[0]["callback_data"])  # the first colour
     await user.edited(found, "选项")
     await user.press(found, "继续 »")
@@ -291,10 +291,10 @@ async def test_the_summary_of_several_sizes_in_chinese(bot, telegram, picwish):
     await user.send_text("1104")
     more = await user.next_message("")
     await user.press_data(more, more.buttons()[0]["callback_data"])
-    await user.api.wait_for(lambda: "背景" in more.text)
+    await user.api.wait_for(lambda: "请选择底色" in more.text)
     await user.press_data(more, more.buttons()[1]["callback_data"])  # blue
     await user.edited(more, "同一张照片的 2 个规格")
-    assert "第一个之后的每个规格按其原价的 50% 计" in more.text and "价格：9 积分" in more.text
+    assert "第一个之后的每个规格按其原价的 50% 计（向上取整为整数积分）" in more.text and "价格：9 积分" in more.text
 
 
 async def test_local_engine_buys_the_preview_with_another_size_made_at_confirm(make_settings, telegram):

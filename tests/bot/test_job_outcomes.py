@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
 from bot.main.app import running
@@ -138,7 +140,7 @@ async def test_a_job_found_submitting_is_not_sent_again(make_settings, telegram,
     job_id = await _prepare_job(settings, "submitting", None, deadline_seconds=300)
     async with running(settings) as services:
         user = telegram.user()
-        await user.next_message("restarted while sending your order", timeout=15)
+        await user.next_message("restarted while sending your order to the photo service", timeout=15)
         await services.runner.idle()
         job = await services.jobs.get(job_id)
         assert (job.state, job.error, job.delivery) == ("failed", "interrupted", "done")
@@ -177,5 +179,33 @@ async def test_unfinished_jobs_per_user_are_limited(make_settings, telegram, pic
         await picwish.task_created.wait()
         second = await order_until_summary(user, "Visa", "Japan Visa", "White")
         await user.press(second, "Confirm")
-        await user.edited(second, "You already have 1 photos in the works")
+        await user.edited(second, "You already have 1 order in the works. When one is done, press Confirm again.")
         assert len(picwish.creates) == 1 and await services.ledger.balance(user.id) == 24
+
+
+async def test_a_free_preview_that_fails_or_is_cancelled_speaks_of_no_credits(make_settings, telegram, picwish):
+    """A watermarked preview costs nothing (prices.preview 0): its end says nothing was charged,
+    not that "0 credits" came back."""
+    picwish.next_states = [[(0, 0), (-7, 0)]]
+    async with running(make_settings(jobs__max_concurrent=1)) as services:
+        user, other = telegram.user(6001), telegram.user(6002)
+        failed = await order_until_summary(user, "Visa", "USA Visa", "White", options=("Free preview",))
+        assert "Price: 0 credits" in failed.text
+        await user.press(failed, "Confirm")
+        await user.edited(failed, "could not read this image")
+        said = "❌ The photo service could not read this image. Please try another photo.\nNothing was charged."
+        assert failed.text == said
+
+        gate = picwish.hold["create"] = asyncio.Event()
+        await user.press(await order_until_summary(user, "Visa", "USA Visa", "White"), "Confirm")
+        await asyncio.wait_for(picwish.held.setdefault("create", asyncio.Event()).wait(), 10)
+        waiting = await order_until_summary(other, "Visa", "USA Visa", "White", options=("Free preview",))
+        await other.press(waiting, "Confirm")
+        await other.edited(waiting, "Your order is in")
+        await other.press(waiting, "Cancel")
+        cancelled = await other.edited(waiting, "Cancelled.")
+        assert cancelled.text == "Cancelled. Nothing was charged."
+        gate.set()
+        await user.next_message(kind="document", timeout=15)
+        await services.runner.idle()
+        assert await services.ledger.problems() == []

@@ -123,6 +123,7 @@ async def test_buying_from_the_not_enough_credits_refusal_then_confirming_the_sa
         summary = await order_until_summary(user, "Visa", "USA Visa", "White")
         await user.press(summary, "Confirm")
         await user.edited(summary, "This costs 6 credits but you have 5")
+        assert "Buy credits below, then press Confirm: this order waits here." in summary.text
         await user.press(summary, "Buy credits")
         menu = await user.next_message("Buy credits with Telegram Stars")
         await user.press(menu, "30 credits")

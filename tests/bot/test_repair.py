@@ -22,8 +22,8 @@ async def _to_modes(user, photo: bytes | None = None):
     ("mode", "price", "repair_type", "size"),
     [
         ("Upscale", 8, "sr", (800, 1000)),
-        ("Repair an old photo", 10, "sr,repair", (800, 1000)),
-        ("Repair and colorize", 12, "sr,repair,colour", (800, 1000)),
+        ("Repair old photo", 10, "sr,repair", (800, 1000)),
+        ("Repair, colorize", 12, "sr,repair,colour", (800, 1000)),
     ],
 )
 async def test_each_mode_is_delivered_as_photo_and_file(bot, telegram, hili, mode, price, repair_type, size):
@@ -55,7 +55,7 @@ async def test_each_mode_is_delivered_as_photo_and_file(bot, telegram, hili, mod
 async def test_id_background_change(bot, telegram, hili, button, typed, rgb):
     user = telegram.user()
     menu = await _to_modes(user)
-    await user.press(menu, "Change an ID photo's background")
+    await user.press(menu, "New background")
     await user.edited(menu, "new background colour")
     await user.press(menu, button)
     if typed is not None:

@@ -4,6 +4,7 @@ free-disk threshold, and menus and sessions that expire."""
 from __future__ import annotations
 
 import httpx
+import pytest
 
 from bot.main.app import running
 from tests.bot.flows import order_until_summary
@@ -51,6 +52,24 @@ async def test_a_user_over_the_storage_cap_is_refused_and_nothing_is_stored(make
         other = telegram.user(7002)  # the cap is per user
         await other.send_photo(portrait_jpeg())
         await other.next_message("What would you like")
+
+
+@pytest.mark.parametrize(
+    ("days", "said"),
+    [
+        (1, "They are deleted 1 day after your orders, or right away with /forget."),
+        (0, "They are kept until you delete them with /forget."),  # media_retention_days 0: never deleted
+    ],
+)
+async def test_the_storage_cap_says_when_the_photos_go(make_settings, telegram, picwish, days, said):
+    async with running(make_settings(database__max_user_mb=0.2, database__media_retention_days=days)):
+        user = telegram.user()
+        summary = await order_until_summary(user, "Visa", "USA Visa", "White")
+        await user.press(summary, "Confirm")
+        await user.next_message(kind="document", timeout=15)
+        await user.send_document(portrait_jpeg(900, 1200), "big.jpg", "image/jpeg")
+        refusal = await user.next_message("of photos stored with me")
+        assert refusal.text.endswith(said)
 
 
 async def test_low_disk_turns_photos_away_and_makes_healthz_unhealthy(make_settings, telegram):

@@ -2,18 +2,21 @@ from __future__ import annotations
 
 import re
 import string
+import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
+from unicodedata import east_asian_width
 
 import pytest
 
 from bot.services.idphoto.buttons import Back, Colour, MakeSize
 from bot.telegram.ui.callback_data import Action, CancelJob, NewPhoto, Prefix, RetryJob
-from bot.telegram.ui.i18n import LANGUAGES, catalog, pick_language
+from bot.telegram.ui.i18n import LANGUAGES, catalog, pick_language, t
 from providers.specs import load_catalog
 from tests.fakes.registry import LATIN_NAMES
 
-DOC = Path(__file__).resolve().parents[3] / "shared" / "provider-docs" / "004_e9915b65730d8c0e.txt"
+ROOT = Path(__file__).resolve().parents[2]
+DOC = ROOT.parent / "shared" / "provider-docs" / "004_e9915b65730d8c0e.txt"
 
 
 @pytest.mark.skipif(not DOC.exists(), reason="the provider document is not beside the checkout")
@@ -130,6 +133,7 @@ _LATIN_IN_CHINESE = LATIN_NAMES | {
     "AI", "API", "Telegram", "English",
     "BMP", "HEIC", "JPEG", "PNG", "TIFF", "WebP", "DPI", "dpi", "KB", "MB", "UTC", "ID",
     "BIM", "AB", "x", "PDF", "A",  # "A": the A of A4 paper
+    "ICAO", "GA",  # the names of the standards: ICAO Doc 9303, GA 461-2004
 }  # fmt: skip
 
 
@@ -142,12 +146,29 @@ def _latin_words(text: str) -> set[str]:
 
 
 def test_no_english_is_left_in_the_chinese_interface():
+    left = {key: _latin_words(text) - _LATIN_IN_CHINESE for key, text in _chinese_texts().items()}
+    assert {key: words for key, words in left.items() if words} == {}
+
+
+def _chinese_texts() -> dict[str, str]:
+    """What a Chinese reader reads: the catalog, the specs' and categories' names and the rules'."""
     texts = dict(catalog("zh-Hans"))
     c = load_catalog()
     texts.update({f"spec {spec.spec_id}": spec.name("zh-Hans") for spec in c.specs})
     texts.update({f"category {name}": c.category_name(name, "zh-Hans") for name in c.categories})
-    left = {key: _latin_words(text) - _LATIN_IN_CHINESE for key, text in texts.items()}
-    assert {key: words for key, words in left.items() if words} == {}
+    texts.update({f"rule {spec.rule.rule_id}": spec.rule.title("zh-Hans") for spec in c.specs})
+    return texts
+
+
+#: Half-width punctuation touching a Chinese character ("照片,", "(一寸)", "是?"), the Japanese
+#: middle dot (・), and three dots for an ellipsis.
+_HALF_WIDTH = re.compile(r"(?<=[\u3400-\u9fff])[,.;:?!()]|[,;:?!()](?=[\u3400-\u9fff])|・|\.\.\.")
+
+
+def test_chinese_takes_full_width_punctuation():
+    texts = _chinese_texts()
+    found = {key: _HALF_WIDTH.findall(re.sub(r"`[^`]*`", "", text)) for key, text in texts.items()}
+    assert {key: marks for key, marks in found.items() if marks} == {}
 
 
 @pytest.mark.parametrize(
@@ -221,8 +242,85 @@ def test_english_counts_take_the_singular_for_one():
     assert t("en", "forget.wait", count=1).startswith("1 of your orders is already being made")
     assert t("zh-Hans", "job.done", price=1) == "✅ 完成！已使用 1 积分。"
     # No count is left without its singular: "{n} credits" always goes with "{n:credit|credits}".
-    bare = re.compile(r"\{(\w+)\} (?:credits|days|minutes|uses|files|orders are)\b")
+    assert t("en", "order.too_many", active=1).startswith("You already have 1 order in the works.")
+    assert t("en", "reedit.sheet_done", copies=1, paper="A4", dpi=300).startswith("1 copy on A4 paper")
+    bare = re.compile(r"\{(\w+)\} (?:(?:bonus )?credits|days|minutes|uses|files|orders|photos|copies|orders are)\b")
     assert {key for key, text in catalog("en").items() if bare.search(text)} == set()
+
+
+def test_a_count_given_as_text_takes_its_plural_form_too():
+    """Settings that may be fractions (days, minutes) are formatted before they reach a text."""
+    from bot.telegram.ui.i18n import t
+
+    assert t("en", "privacy.retention_days", days="1") == "for 1 day"
+    assert t("en", "privacy.retention_days", days="0.5") == "for 0.5 days"
+    assert t("en", "privacy.retention_days", days="7") == "for 7 days"
+
+
+def test_a_failed_jobs_reason_leaves_the_credits_to_the_line_under_it():
+    """A failed job is told as job.failed ("❌ {reason}" then "Your 6 credits were returned.") or
+    job.failed_free ("Nothing was charged."): a reason that spoke of charges as well contradicted
+    it ("nothing was charged" above "6 credits were returned"). The error texts sent on their own
+    (named in the code outside delivery) may."""
+    delivery = ROOT / "bot" / "telegram" / "delivery.py"
+    source = "".join(path.read_text(encoding="utf-8") for path in (ROOT / "bot").rglob("*.py") if path != delivery)
+    alone = set(re.findall(r'"(error\.\w+)"', source))
+    assert alone == {"error.engine_busy", "error.internal_error"}
+    speaks = {"en": re.compile(r"charg|credit|refund", re.IGNORECASE), "zh-Hans": re.compile(r"扣|积分|退")}
+    for lang, pattern in speaks.items():
+        reasons = {key: text for key, text in catalog(lang).items() if key.startswith("error.") and key not in alone}
+        assert {key for key, text in reasons.items() if pattern.search(text)} == set(), lang
+
+
+def _width(text: str) -> float:
+    """A text's width in Latin letters: a CJK character or an emoji is about 1.6 of them (20 of
+    them take the room of 32 letters); combining marks and the emoji variation selector none."""
+    return sum(
+        0 if unicodedata.category(c) in ("Mn", "Cf") or c == "\ufe0f" else 1.6 if east_asian_width(c) in "WF" else 1
+        for c in text
+    )
+
+
+#: Buttons that share their row with another (keyboards.py, services/idphoto/buttons.py).
+_PAIRED = {
+    "button.confirm", "button.cancel", "button.buy_preview", "button.retry", "button.new_photo", "button.back",
+    "button.continue", "button.file_size", "button.dpi", "idphoto.back_to_order", "forget.confirm",
+    "forget.keep", "admin.refund_yes", "admin.refund_no",
+}  # fmt: skip
+#: Button texts around a name that is not the catalog's (a spec's title, a configured one).
+_NAMING = {"idphoto.less_size", "reedit.mix_with", "enhance.type_button", "idphoto.spec_button"}
+
+
+def _button_keys() -> set[str]:
+    """Every catalog key the code puts on a button, "option.{name}" standing for each option."""
+    source = "".join(path.read_text(encoding="utf-8") for path in (ROOT / "bot").rglob("*.py"))
+    keys = catalog("en")
+    found = set()
+    for key in re.findall(r'Button\(\s*t\((?:lang|code), f?"([^"]+)"', source):
+        pattern = re.compile(re.sub(r"\\\{[^}]*\\\}", r"\\w+", re.escape(key)))
+        matched = {k for k in keys if pattern.fullmatch(k)}
+        if "{" in key:  # "option.{name}": the options' buttons, not option.with and the like
+            matched = {k for k in matched if _placeholders(keys[k]) <= {"state", "price"}}
+        found |= matched
+    return found - _NAMING
+
+
+def test_buttons_fit_a_phone():
+    """A full-width button holds about 32 Latin letters or 20 Chinese characters on a phone, one of
+    two in a row about 23 letters; longer, Telegram cuts it off, price first."""
+    keys = _button_keys()
+    assert {"button.final", "repair.mode_upscale", "option.preview", "service.repair"} <= keys
+    for lang in LANGUAGES:
+        values = {
+            "price": 12, "credits": 1000, "stars": 2500, "number": 20, "count": 20, "first": 9, "second": 9,
+            "paper": t(lang, "paper.5x7"), "state": max(t(lang, "option.on"), t(lang, "option.off"), key=len),
+        }  # fmt: skip
+        long = {}
+        for key in sorted(keys):
+            text = t(lang, key, **values)
+            if _width(text) > (23 if key in _PAIRED else 32):
+                long[key] = text
+        assert long == {}, lang
 
 
 def test_language_choice():

@@ -48,6 +48,7 @@ def test_specs_lists_every_category_or_the_matches_in_the_chosen_language(capsys
     )
     code, out, _ = _run(capsys, "specs", "--lang", "zh-Hans")
     assert out.startswith("常用尺寸\n  1101  小一寸") and "签证与护照\n" in out
+    assert "  3116  越南签证 · 35×45 毫米 · 413×531 像素 · 300 dpi · 蓝色、红色、白色\n" in out
     code, _, err = _run(capsys, "specs", "--lang", "en", "xyzzy")
     assert code == 2 and err == "No spec matches “xyzzy”.\n"
 

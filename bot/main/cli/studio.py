@@ -51,7 +51,9 @@ def _fail(text: str, code: int) -> int:
 
 def _spec_line(spec: Spec, lang: str) -> str:
     colours = (
-        ", ".join(t(lang, f"cli.colour_{name}") for name in spec.colors) if spec.colors else t(lang, "cli.any_colour")
+        t(lang, "list.separator").join(t(lang, f"cli.colour_{name}") for name in spec.colors)
+        if spec.colors
+        else t(lang, "cli.any_colour")
     )
     if spec.custom is not None:
         bounds = spec.custom
@@ -101,14 +103,14 @@ def _colour(text: str, spec: Spec, lang: str, catalog: SpecCatalog) -> tuple[str
     if wanted in named:
         name = named[wanted]
         if name not in allowed:
-            names = ", ".join(t(lang, f"cli.colour_{n}") for n in allowed)
+            names = t(lang, "list.separator").join(t(lang, f"cli.colour_{n}") for n in allowed)
             return t(lang, "cli.colour_not_allowed", name=spec.name(lang), allowed=names)
         return name, catalog.palette[name]
     match = _HEX.match(wanted)
     if match is None:
         return t(lang, "cli.bad_colour", text=text[:20])
     if spec.colors is not None:
-        names = ", ".join(t(lang, f"cli.colour_{n}") for n in allowed)
+        names = t(lang, "list.separator").join(t(lang, f"cli.colour_{n}") for n in allowed)
         return t(lang, "cli.colour_not_allowed", name=spec.name(lang), allowed=names)
     return f"#{match.group(1).upper()}", match.group(1).upper()
 

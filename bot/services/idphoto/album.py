@@ -97,7 +97,7 @@ def album_order(draft: IdPhotoDraft, checked: AlbumCheck, lang: str) -> PendingO
         for photo in checked.accepted
     ]
     refs = [photo.photo.ref if photo.photo is not None else None for _, photo in parts]
-    numbers = ", ".join(str(photo.number) for photo in checked.accepted)
+    numbers = t(lang, "list.separator").join(str(photo.number) for photo in checked.accepted)
     count = len(checked.accepted) + len(checked.refused)
     notes = t(lang, "album.order", made=len(parts), count=count, numbers=numbers)
     if len(parts) > 1:  # one photo is its own file: no zip of one

@@ -10,7 +10,7 @@ from telegram import InlineKeyboardButton as Button
 from telegram import InlineKeyboardMarkup as Markup
 
 from bot.telegram.ui.callback_data import Action, NewPhoto
-from bot.telegram.ui.i18n import t
+from bot.telegram.ui.i18n import known, t
 from bot.telegram.ui.keyboards import in_rows, on_off
 from providers.orders import IdPhotoOption, IdPhotoOrder
 from providers.specs import Spec
@@ -250,8 +250,8 @@ def options(lang: str, draft: IdPhotoOrder, features: Sequence[IdPhotoOption]) -
         IdPhotoOption.THIN_FACE: on_off(lang, draft.thin_face),
         IdPhotoOption.SHEET_VERTICAL: on_off(lang, draft.layout_vertical),
         IdPhotoOption.SHEET_WHITE: on_off(lang, draft.layout_bg_color is not None),
-        IdPhotoOption.OUTFIT: draft.clothes_id or t(lang, "option.none"),
-        IdPhotoOption.LAYOUT: draft.layout_size or t(lang, "option.none"),
+        IdPhotoOption.OUTFIT: outfit_label(lang, draft.clothes_id) if draft.clothes_id else t(lang, "option.none"),
+        IdPhotoOption.LAYOUT: t(lang, f"paper.{draft.layout_size}") if draft.layout_size else t(lang, "option.none"),
         IdPhotoOption.PREVIEW: on_off(lang, draft.preview),
         IdPhotoOption.GRADIENT: on_off(lang, draft.bg_color2 is not None),
     }
@@ -270,6 +270,14 @@ def options(lang: str, draft: IdPhotoOrder, features: Sequence[IdPhotoOption]) -
 
 def _outfit_group(outfit: str) -> str:
     return outfit.rsplit("_", 1)[0]
+
+
+def outfit_label(lang: str, outfit: str) -> str:
+    """An outfit as people read it: "man_3" is "Men's suits · 3" (a group the catalogs do not name
+    goes by its id)."""
+    group, _, number = outfit.rpartition("_")
+    key = f"outfit.{group}"
+    return t(lang, "outfit.item", group=t(lang, key), number=number) if known(key) and number else outfit
 
 
 def outfit_groups(lang: str, outfits: Sequence[str]) -> Markup:

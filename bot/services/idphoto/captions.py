@@ -41,7 +41,8 @@ def order_label(order: IdPhotoOrder, lang: str) -> str:
     number for a photo of an album."""
     spec = load_catalog().for_order(order)
     title = spec.name(lang) if spec else str(order.spec_id)
-    label = t(lang, "result.sheet_caption", title=title, size=order.layout_size) if order.layout_size else title
+    paper = t(lang, f"paper.{order.layout_size}") if order.layout_size else None
+    label = t(lang, "result.sheet_caption", title=title, size=paper) if paper else title
     return t(lang, "album.photo_part", number=order.album_photo, what=label) if order.album_photo else label
 
 
@@ -93,7 +94,7 @@ def present(job: Job, index: int, data: bytes, lang: str, settings: Settings) ->
     sheet = order.layout_size
     if sheet:
         filename = f"idphoto_{slug}_sheet-{sheet}_{width}x{height}.jpg"
-        caption = t(lang, "result.sheet_caption", title=title, size=sheet)
+        caption = t(lang, "result.sheet_caption", title=title, size=t(lang, f"paper.{sheet}"))
     else:
         # One photo of an album: its number in the album, on its file and caption.
         number = f"_{order.album_photo}" if order.album_photo else ""

@@ -99,10 +99,10 @@ async def _buy(update: Update, context: Context) -> None:
         context.session.order = order
         await answer(update)
         daily = context.deps.settings.credits.daily_free
-        text = t(
-            lang, f"order.{placed.reason}", price=placed.price, balance=placed.balance, daily=daily, owed=placed.owed
-        )
-        markup = keyboards.short_of_credits(lang, order.nonce) if context.deps.settings.payments.enabled else None
+        selling = context.deps.settings.payments.enabled
+        key = "order.not_enough_buy" if selling and placed.reason == "not_enough" else f"order.{placed.reason}"
+        text = t(lang, key, price=placed.price, balance=placed.balance, daily=daily, owed=placed.owed)
+        markup = keyboards.short_of_credits(lang, order.nonce) if selling else None
         await message_of(update).reply_text(text, reply_markup=markup)
     elif placed.reason == "changed":  # its price changed since the preview: the summary, with the new one
         await _show_summary(update, context, order)

@@ -38,6 +38,7 @@ from bot.services.idphoto.buttons import (
     Recolor,
     SpecChoice,
     SpecPage,
+    outfit_label,
 )
 from bot.services.idphoto.captions import colour_text, option_price, order_label, present
 from bot.services.idphoto.report_text import spec_text
@@ -87,7 +88,7 @@ def describe(order: IdPhotoOrder, lang: str, deps: ServiceDeps) -> str:
         spec=spec_text(lang, spec),
         color=color,
         beauty=_beauty(order, lang),
-        outfit=order.clothes_id or none,
+        outfit=outfit_label(lang, order.clothes_id) if order.clothes_id else none,
         layout=_sheet(order, lang) if order.layout_size else none,
         preview=on if order.preview else off,
     )
@@ -99,15 +100,17 @@ def _beauty(order: IdPhotoOrder, lang: str) -> str:
         return t(lang, "option.off")
     refinements = [t(lang, f"option.{name}_short") for name in dialog.BEAUTY_OPTIONS if getattr(order, name)]
     on = t(lang, "option.on")
-    return t(lang, "option.with", value=on, details=", ".join(refinements)) if refinements else on
+    details = t(lang, "list.separator").join(refinements)
+    return t(lang, "option.with", value=on, details=details) if refinements else on
 
 
 def _sheet(order: IdPhotoOrder, lang: str) -> str:
     """The paper, with its refinements when chosen: "6-inch (in a column, white paper)"."""
-    paper = t(lang, f"layout.{order.layout_size}")
+    paper = t(lang, f"paper.{order.layout_size}")
     chosen = ((IdPhotoOption.SHEET_VERTICAL, order.layout_vertical), (IdPhotoOption.SHEET_WHITE, order.layout_bg_color))
     refinements = [t(lang, f"option.{name}_short") for name, on in chosen if on]
-    return t(lang, "option.with", value=paper, details=", ".join(refinements)) if refinements else paper
+    details = t(lang, "list.separator").join(refinements)
+    return t(lang, "option.with", value=paper, details=details) if refinements else paper
 
 
 async def measure(job: Job, photo: Path, deps: ServiceDeps) -> dict[str, Any] | None:

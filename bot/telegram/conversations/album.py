@@ -195,7 +195,7 @@ async def _take_in(context: Context, albums: Albums, each: AlbumPart) -> None:
 def numbered_line(lang: str, key: str, numbers: list[int], text: str) -> str:
     """One reason's line: "Photo 3: …" or "Photos 1, 2, 5: …"."""
     named = "album.photo_numbered" if len(numbers) == 1 else "album.photos_numbered"
-    photos = t(lang, named, numbers=", ".join(map(str, numbers)))
+    photos = t(lang, named, numbers=t(lang, "list.separator").join(map(str, numbers)))
     return t(lang, key, photos=photos, reason=text)
 
 

@@ -47,4 +47,6 @@ async def take_in(context: Context, user_id: int, file_id: str, file_size: int |
 def refusal_text(context: Context, key: str, lang: str | None = None) -> str:
     """What :func:`take_in` refused a photo with, in the user's language (or ``lang``)."""
     settings = context.wiring.settings.database
+    if key == "input.storage_full" and not settings.media_retention_days:  # 0: photos are never deleted
+        key = "input.storage_full_kept"
     return t(lang or context.lang, key, mb=f"{settings.max_user_mb:g}", days=f"{settings.media_retention_days:g}")

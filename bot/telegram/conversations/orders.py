@@ -77,10 +77,9 @@ async def _tell_placed(
         context.session.order = order
         await answer(update)
         daily = context.wiring.settings.credits.daily_free
-        text = t(
-            lang, f"order.{placed.reason}", price=placed.price, balance=placed.balance, daily=daily, owed=placed.owed
-        )
         selling = context.wiring.settings.payments.enabled
+        key = "order.not_enough_buy" if selling and placed.reason == "not_enough" else f"order.{placed.reason}"
+        text = t(lang, key, price=placed.price, balance=placed.balance, daily=daily, owed=placed.owed)
         markup = keyboards.short_of_credits(lang, order.nonce) if selling else None
         await query_of(update).edit_message_text(text, reply_markup=markup)
     elif placed.reason == "changed":  # the summary again, with who makes it now and the price

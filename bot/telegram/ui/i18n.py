@@ -49,13 +49,23 @@ def _flatten(node: dict, prefix: str = "") -> dict[str, str]:
 
 class _Formatter(string.Formatter):
     """``str.format`` plus plural forms: ``{n:credit|credits}`` is "credit" when n is 1, else
-    "credits" (English has two forms; Chinese templates need none)."""
+    "credits" (English has two forms; Chinese templates need none). A number may come as text,
+    formatted by the caller (days and minutes of the settings, which may be fractions: "1", "0.5")."""
 
     def format_field(self, value: Any, format_spec: str) -> str:
         if "|" in format_spec:
             one, other = format_spec.split("|", 1)
-            return one if value == 1 else other
+            return one if _is_one(value) else other
         return str(super().format_field(value, format_spec))
+
+
+def _is_one(value: object) -> bool:
+    if isinstance(value, str):
+        try:
+            return float(value) == 1
+        except ValueError:
+            return False
+    return value == 1
 
 
 _FORMATTER = _Formatter()
