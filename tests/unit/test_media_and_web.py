@@ -2,6 +2,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -220,19 +222,7 @@ async def test_bytes_that_are_not_utf8_in_a_secret_get_a_refusal_not_a_server_er
     async def nothing(*_args: object) -> None:
         return None
 
-    server = WebServer(
-        jobs=repos.jobs,
-        media=MediaStore(tmp_path / "media"),
-        signer=MediaSigner(b"s", 60),
-        keep_update=nothing,
-        wake=nothing,
-        host="127.0.0.1",
-        port=0,
-        providers={"picwish": PicwishClient("k")},
-        metrics=metrics,
-        metrics_token="m" * 32,
-        webhook=(None, "p" * 32, "h" * 32),
-    )
+    server = _picwish_server(repos, tmp_path, nothing, metrics=metrics, metrics_token="m" * 32)
     await server.start()
     try:
         port = server.bound_port
@@ -266,6 +256,23 @@ async def test_bytes_that_are_not_utf8_in_a_secret_get_a_refusal_not_a_server_er
     assert [record.getMessage() for record in caplog.records if record.levelname == "ERROR"] == []
 
 
+def _picwish_server(repos: Repositories, tmp_path: Path, keep: Any, **extra: Any) -> WebServer:
+    """A web server on a free port for PicWish's callbacks and Telegram's webhook (path secret
+    "p" * 32, header "h" * 32); ``keep`` takes the updates and the wakes."""
+    return WebServer(
+        jobs=repos.jobs,
+        media=MediaStore(tmp_path / "media"),
+        signer=MediaSigner(b"s", 60),
+        keep_update=keep,
+        wake=keep,
+        host="127.0.0.1",
+        port=0,
+        providers={"picwish": PicwishClient("k")},
+        webhook=(None, "p" * 32, "h" * 32),
+        **extra,
+    )
+
+
 @pytest.fixture
 async def limited(tmp_path):
     """A server with short client limits, Telegram's webhook on, and one picwish job."""
@@ -278,17 +285,8 @@ async def limited(tmp_path):
     async def keep(item: object) -> None:
         arrived.append(item)
 
-    server = WebServer(
-        jobs=repos.jobs,
-        media=MediaStore(tmp_path / "media"),
-        signer=MediaSigner(b"s", 60),
-        keep_update=keep,
-        wake=keep,
-        host="127.0.0.1",
-        port=0,
-        providers={"picwish": PicwishClient("k")},
-        webhook=(None, "p" * 32, "h" * 32),
-        limits=ClientLimits(header_seconds=0.5, body_seconds=0.5, connections=2),
+    server = _picwish_server(
+        repos, tmp_path, keep, limits=ClientLimits(header_seconds=0.5, body_seconds=0.5, connections=2)
     )
     await server.start()
     yield server, job, arrived
