@@ -30,7 +30,7 @@ async def _repair_beside_a_portrait_gallery(user: FakeUser) -> SentMessage:
 
 async def _to_custom_colour(user: FakeUser, menu: SentMessage) -> None:
     """From Repair's modes on ``menu`` to its custom background colour, which waits for "R,G,B"."""
-    await user.press(menu, "🪪 Change")
+    await user.press(menu, "🪪 New background")
     await user.edited(menu, "new background colour")
     await user.press(menu, "Custom")
     await user.edited(menu, "R,G,B")
