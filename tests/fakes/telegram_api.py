@@ -98,6 +98,10 @@ class Failure:
 #: Telegram's limit for answering a pre-checkout query: "the Bot API must receive an answer
 #: within 10 seconds after the pre-checkout query was sent".
 PRE_CHECKOUT_WINDOW = 10.0
+#: How long a button press can be answered (answerCallbackQuery): the client's spinner gives up
+#: after some seconds, and a later answer is refused ("query is too old"), as for a press made
+#: while the bot was down and delivered when it came back.
+CALLBACK_ANSWER_WINDOW = 15.0
 
 
 class FakeTelegram:
@@ -107,10 +111,12 @@ class FakeTelegram:
         *,
         clock: Callable[[], float] = time.monotonic,
         pre_checkout_window: float = PRE_CHECKOUT_WINDOW,
+        callback_answer_window: float = CALLBACK_ANSWER_WINDOW,
     ) -> None:
         self.token = token
         self.clock = clock
         self.pre_checkout_window = pre_checkout_window
+        self.callback_answer_window = callback_answer_window
         self.server = LoopbackServer(self._app())
         self.updates: list[dict[str, Any]] = []
         self._update_ids = itertools.count(1)
@@ -127,8 +133,12 @@ class FakeTelegram:
         #: (method, description).
         self.refused: list[tuple[str, str]] = []
         self._closing = False
-        #: Every button press sent to the bot (query ids), answered or not.
+        #: Every button press sent to the bot (query ids), answered or not, with ``clock()`` when
+        #: pressed; those answered after ``callback_answer_window`` were refused, and are kept in
+        #: ``late_callback_answers``.
         self.callback_queries: list[str] = []
+        self._pressed_at: dict[str, float] = {}
+        self.late_callback_answers: list[str] = []
         self.files: dict[str, bytes] = {}
         #: File downloads under way, the most at once, and (while set to an unset event) held.
         self.files_serving = 0
@@ -493,6 +503,9 @@ class FakeTelegram:
             raise _ApiError(400, "Bad Request: query is too old and response timeout expired or query ID is invalid")
         if query_id not in self.callback_queries:
             raise _ApiError(400, "Bad Request: query ID is invalid")
+        if self.clock() - self._pressed_at.get(query_id, self.clock()) > self.callback_answer_window:
+            self.late_callback_answers.append(query_id)
+            raise _ApiError(400, "Bad Request: query is too old and response timeout expired or query ID is invalid")
         self.callback_answers[query_id] = params.get("text")
         return True
 
@@ -1019,6 +1032,7 @@ class FakeUser:
         """A callback query with any ``data`` on ``message``, as a modified client can send."""
         query_id = f"cq-{next(self.api._update_ids)}"
         self.api.callback_queries.append(query_id)
+        self.api._pressed_at[query_id] = self.api.clock()
         await self.api.push_update(
             {
                 "callback_query": {
