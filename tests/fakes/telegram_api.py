@@ -95,6 +95,12 @@ class Failure:
     retry_after: int | None = None
 
 
+#: Telegram's refusal of an edit to what the message already shows (text, caption and buttons).
+NOT_MODIFIED = (
+    "Bad Request: message is not modified: specified new message content and reply markup are exactly the same"
+    " as a current content and reply markup of the message"
+)
+
 #: Telegram's limit for answering a pre-checkout query: "the Bot API must receive an answer
 #: within 10 seconds after the pre-checkout query was sent".
 PRE_CHECKOUT_WINDOW = 10.0
@@ -639,11 +645,7 @@ class FakeTelegram:
             raise _ApiError(400, "Bad Request: message text is empty")
         markup = params.get("reply_markup")
         if message.text == params["text"] and message.reply_markup == markup:
-            raise _ApiError(
-                400,
-                "Bad Request: message is not modified: specified new message content and reply markup are"
-                " exactly the same",
-            )
+            raise _ApiError(400, NOT_MODIFIED)
         self._edited(message, params["text"], markup)
         return self._message_json(message)
 
@@ -655,7 +657,7 @@ class FakeTelegram:
             raise _ApiError(400, "Bad Request: message to edit not found")
         markup = params.get("reply_markup") or None
         if (message.reply_markup or None) == markup:
-            raise _ApiError(400, "Bad Request: message is not modified")
+            raise _ApiError(400, NOT_MODIFIED)
         message.reply_markup = markup
         message.edits += 1
         self._observe(message)
