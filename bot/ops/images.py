@@ -296,6 +296,25 @@ def fit(data: bytes, max_side: int) -> bytes:
     return out.getvalue()
 
 
+def jpeg_within(data: bytes, max_side: int, max_bytes: int) -> bytes:
+    """A JPEG copy of the image ``data`` (of any format, transparency on white) with its longest
+    side at most ``max_side`` and at most ``max_bytes`` long, at a lower quality if need be. A large
+    JPEG is decoded at a reduced scale; an image too large to decode at all is returned as it is."""
+    with Image.open(io.BytesIO(data)) as img:
+        if img.format in ("JPEG", "MPO") and max(img.size) > max_side:
+            img.draft("RGB", _draft_size(img.size, max_side))
+        if _too_big(img):
+            return data
+        rgb = _scaled(img, max_side)
+    quality = JPEG_QUALITY
+    while True:
+        out = io.BytesIO()
+        rgb.save(out, "JPEG", quality=quality)
+        if out.tell() <= max_bytes or quality <= 50:
+            return out.getvalue()
+        quality -= 10
+
+
 @dataclass(frozen=True)
 class SizedJpeg:
     data: bytes

@@ -21,6 +21,7 @@ from telegram import Bot, InlineKeyboardMarkup, InputMediaPhoto
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter
 
 from bot.jobs.events import DeliveryPostponed
+from bot.ops.images import image_size, jpeg_within
 from bot.ops.media import MediaStore
 from bot.storage.albums import Albums
 from bot.storage.invites import Invites, Reward
@@ -41,6 +42,12 @@ MAX_ALBUM = 10
 MAX_ZIP_BYTES = 45 * 1024 * 1024
 #: Bytes of a zip's headers counted for each file and for the archive.
 ZIP_OVERHEAD = 128
+#: Telegram's limits of a photo a bot uploads: at most 10 MB, width and height at most 10000 pixels
+#: together (and neither side over 20 times the other, which no scaling mends).
+PHOTO_MAX_BYTES = 10 * 1024 * 1024
+PHOTO_MAX_SIDES = 10_000
+#: The longest side Telegram shows a photo at: a copy made to fit its limits is no larger.
+PHOTO_SHOWN_SIDE = 2560
 #: Sends one part of a delivery (a message), when awaited.
 Send = Callable[[], Awaitable[object]]
 
@@ -292,6 +299,16 @@ def zip_files(media: MediaStore, files: list[tuple[str, str]], limit: int) -> tu
     return out.getvalue(), packed
 
 
+def as_photo(data: bytes) -> bytes:
+    """A finished file as Telegram takes it for a photo: the file itself when it is within Telegram's
+    limits, else a smaller JPEG copy (an enhanced photo is often twice the size of one Telegram
+    takes: the exact file goes as a document). Decodes a large file: call it off the event loop."""
+    width, height = image_size(data)
+    if len(data) <= PHOTO_MAX_BYTES and width + height <= PHOTO_MAX_SIDES:
+        return data
+    return jpeg_within(data, PHOTO_SHOWN_SIDE, PHOTO_MAX_BYTES)
+
+
 def result_messages(
     bot: Bot,
     job: Job,
@@ -318,13 +335,13 @@ def result_messages(
         photo = functools.partial(
             bot.send_photo,
             chat_id,
-            photo=views[0].data,
+            photo=as_photo(views[0].data),
             caption=views[0].caption,
             reply_markup=None if documents else keyboard,
         )
         parts.append(("photo0", photo))
     elif views:
-        album = [InputMediaPhoto(v.data, caption=v.caption) for v in views[:MAX_ALBUM]]
+        album = [InputMediaPhoto(as_photo(v.data), caption=v.caption) for v in views[:MAX_ALBUM]]
         parts.append(("album", lambda: bot.send_media_group(chat_id, media=album)))
     for index, (view, caption) in enumerate(documents):
         markup = keyboard if index == len(documents) - 1 else None

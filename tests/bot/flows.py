@@ -165,8 +165,8 @@ async def order_repair(user: FakeUser, mode: str = "Upscale") -> SentMessage:
     return await user.edited(menu, "Please check your order")
 
 
-async def order_enhance(user: FakeUser, kind: str = "Sharpen & enhance") -> SentMessage:
-    menu = await _service(user, "Enhance", portrait_jpeg(300, 400))
+async def order_enhance(user: FakeUser, kind: str = "Sharpen & enhance", photo: bytes | None = None) -> SentMessage:
+    menu = await _service(user, "Enhance", portrait_jpeg(300, 400) if photo is None else photo)
     await user.edited(menu, "Which enhancement")
     await user.press(menu, kind)
     return await user.edited(menu, "Please check your order")

@@ -8,6 +8,7 @@ import pytest
 from bot.main.app import running
 from bot.services import registry
 from tests.bot.flows import order_enhance, pixel_size
+from tests.conftest import portrait_jpeg
 from tests.fakes.magictiger import EXPECTED_CALLBACK_ANSWER
 
 
@@ -59,6 +60,33 @@ async def test_an_enhanced_photo_arrives_whole_with_its_face_close_ups_after_it(
     assert [pixel_size(d.data) for d in documents] == [(600, 800), (256, 256), (256, 256)]
     assert [d.params.get("caption") for d in documents[1:]] == ["Face close-up 1", "Face close-up 2"]
     assert [bool(d.buttons()) for d in documents] == [False, False, True]  # New photo under the last
+
+
+async def test_an_enhanced_photo_too_large_for_a_telegram_photo_is_shown_scaled_down(bot, telegram, tiger):
+    """Telegram takes no photo whose width and height add up to over 10000 pixels: MagicTiger's
+    double of a 3000×2200 photo (6000×4400) was refused, and the user got the file alone, no photo."""
+    user = telegram.user()
+    summary = await order_enhance(user, "Sharpen & enhance", portrait_jpeg(3000, 2200))
+    await user.press(summary, "Confirm")
+    await user.edited(summary, "Done! 9 credits used.", timeout=30)
+    (photo,) = user.messages("photo")
+    assert pixel_size(photo.data) == (2560, 1877)  # as large as Telegram shows a photo
+    assert photo.text == "6000×4400 px"  # the size of the exact file, which follows
+    exact, close_up = user.messages("document")  # the exact file, then the face's close-up
+    assert pixel_size(exact.data) == (6000, 4400)
+    assert [bool(m.buttons()) for m in (photo, exact, close_up)] == [False, False, True]
+    assert telegram.refused == []
+
+
+async def test_an_album_of_photos_too_large_for_telegram_arrives_scaled_down(bot, telegram, tiger):
+    """Colorize's two outputs go as an album: one photo Telegram refused cost the user the whole album."""
+    user = telegram.user()
+    summary = await order_enhance(user, "Colorize black & white", portrait_jpeg(3000, 2200))
+    await user.press(summary, "Confirm")
+    await user.edited(summary, "Done! 11 credits used.", timeout=30)
+    assert [pixel_size(p.data) for p in user.messages("photo")] == [(2560, 1877)] * 2
+    assert [pixel_size(d.data) for d in user.messages("document")] == [(6000, 4400)] * 2
+    assert telegram.refused == []
 
 
 async def test_cancel_deletes_the_task_where_the_operator_says_deleted_tasks_are_free(make_settings, telegram, tiger):

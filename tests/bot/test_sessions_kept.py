@@ -12,6 +12,7 @@ from bot.main.app import running
 from bot.storage.opening import open_store
 from tests.bot.flows import choose_options, order_until_summary, page_to, send_photo_and_pick_idphoto
 from tests.conftest import portrait_jpeg, postgres_schema
+from tests.fakes.clock import ManualClock
 
 
 @pytest.mark.parametrize("backend", ["sqlite", "postgres"])
@@ -146,3 +147,34 @@ async def test_sessions_kept_before_services_had_states_of_their_own_carry_on(
         await anime.press(anime_summary, "Confirm")
         await anime.next_message(kind="document", timeout=15)
         assert json.loads(qq.requests[-1]["body"])["busiId"] == "ai_painting_anime_img_entry"
+
+
+async def test_buttons_pressed_while_the_bot_was_down_do_what_they_say_when_it_is_back(
+    make_settings, telegram, picwish
+):
+    """Telegram keeps a press made while the bot is down and delivers it when the bot is back, by
+    when the press can no longer be answered ("query is too old"): the refused answer ended the
+    handler before it did anything, and the user read "Something went wrong" instead."""
+    telegram.clock = clock = ManualClock()
+    settings = make_settings()
+    user = telegram.user(user_id=1321)
+    async with running(settings):
+        await user.send_photo(portrait_jpeg())
+        menu = await user.next_message("What would you like")
+    await user.press(menu, "ID photo")
+    clock.advance(60)  # the bot came back a minute later
+    async with running(settings):
+        await user.edited(menu, "Choose a category")
+        await page_to(user, menu, "Visa")
+        await user.press(menu, "Visa")
+        await user.edited(menu, "Choose a spec")
+    await user.press(menu, "USA Visa ·")
+    clock.advance(60)
+    async with running(settings) as bot:
+        await user.edited(menu, "background colour")
+        summary = await choose_options(user, menu, "White", ())
+        await user.press(summary, "Confirm")
+        await user.next_message(kind="document", timeout=15)
+        assert await bot.ledger.balance(1321) == 24
+    assert len(telegram.late_callback_answers) == 2  # Telegram refused both late answers
+    assert not [m.text for m in user.messages() if "went wrong" in m.text]

@@ -19,8 +19,10 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import io
 import itertools
 import json
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -29,6 +31,7 @@ from urllib.parse import urlsplit
 
 import httpx
 from aiohttp import web
+from PIL import Image, UnidentifiedImageError
 
 from tests.fakes.server import LoopbackServer
 
@@ -92,9 +95,19 @@ class Failure:
     retry_after: int | None = None
 
 
+#: Telegram's refusal of an edit to what the message already shows (text, caption and buttons).
+NOT_MODIFIED = (
+    "Bad Request: message is not modified: specified new message content and reply markup are exactly the same"
+    " as a current content and reply markup of the message"
+)
+
 #: Telegram's limit for answering a pre-checkout query: "the Bot API must receive an answer
 #: within 10 seconds after the pre-checkout query was sent".
 PRE_CHECKOUT_WINDOW = 10.0
+#: How long a button press can be answered (answerCallbackQuery): the client's spinner gives up
+#: after some seconds, and a later answer is refused ("query is too old"), as for a press made
+#: while the bot was down and delivered when it came back.
+CALLBACK_ANSWER_WINDOW = 15.0
 
 
 class FakeTelegram:
@@ -104,10 +117,12 @@ class FakeTelegram:
         *,
         clock: Callable[[], float] = time.monotonic,
         pre_checkout_window: float = PRE_CHECKOUT_WINDOW,
+        callback_answer_window: float = CALLBACK_ANSWER_WINDOW,
     ) -> None:
         self.token = token
         self.clock = clock
         self.pre_checkout_window = pre_checkout_window
+        self.callback_answer_window = callback_answer_window
         self.server = LoopbackServer(self._app())
         self.updates: list[dict[str, Any]] = []
         self._update_ids = itertools.count(1)
@@ -120,9 +135,16 @@ class FakeTelegram:
         self.callback_answers: dict[str, str | None] = {}
         #: Texts and captions refused as over Telegram's limits: (method, description).
         self.too_long: list[tuple[str, str]] = []
+        #: Other requests refused by Telegram's rules (a photo's size, a keyboard, a command list):
+        #: (method, description).
+        self.refused: list[tuple[str, str]] = []
         self._closing = False
-        #: Every button press sent to the bot (query ids), answered or not.
+        #: Every button press sent to the bot (query ids), answered or not, with ``clock()`` when
+        #: pressed; those answered after ``callback_answer_window`` were refused, and are kept in
+        #: ``late_callback_answers``.
         self.callback_queries: list[str] = []
+        self._pressed_at: dict[str, float] = {}
+        self.late_callback_answers: list[str] = []
         self.files: dict[str, bytes] = {}
         #: File downloads under way, the most at once, and (while set to an unset event) held.
         self.files_serving = 0
@@ -361,6 +383,10 @@ class FakeTelegram:
         if too_long is not None:
             self.too_long.append((method, too_long))
             return web.json_response({"ok": False, "error_code": 400, "description": too_long}, status=400)
+        bad_markup = _markup_refusal(params.get("reply_markup"))
+        if bad_markup is not None:
+            self.refused.append((method, bad_markup))
+            return web.json_response({"ok": False, "error_code": 400, "description": bad_markup}, status=400)
         handler = getattr(self, f"_m_{method}", None)
         if handler is None:
             return web.json_response(
@@ -429,6 +455,19 @@ class FakeTelegram:
         return await self._long_poll(params)
 
     async def _m_setMyCommands(self, params: dict, files: dict) -> bool:
+        """The Bot API's BotCommand rules: at most 100 commands, each 1-32 characters of lowercase
+        English letters, digits and underscores, with a description of 1-256 characters."""
+        commands = params.get("commands")
+        if not isinstance(commands, list) or len(commands) > MAX_COMMANDS:
+            raise self._refuse("setMyCommands", "Bad Request: too many commands specified")
+        for command in commands:
+            if not COMMAND.fullmatch(str(command.get("command", ""))):
+                raise self._refuse("setMyCommands", "Bad Request: BOT_COMMAND_INVALID")
+            description = str(command.get("description", "")).strip()
+            if not description:
+                raise self._refuse("setMyCommands", "Bad Request: command description must be non-empty")
+            if _utf16_length(description) > COMMAND_DESCRIPTION_LIMIT:
+                raise self._refuse("setMyCommands", "Bad Request: command description is too long")
         self.commands[params.get("language_code", "")] = params["commands"]
         return True
 
@@ -464,10 +503,15 @@ class FakeTelegram:
 
     async def _m_answerCallbackQuery(self, params: dict, files: dict) -> bool:
         query_id = params["callback_query_id"]
+        if _utf16_length(str(params.get("text") or "")) > CALLBACK_ANSWER_LIMIT:
+            raise self._refuse("answerCallbackQuery", "Bad Request: MESSAGE_TOO_LONG")
         if query_id in self.callback_answers:  # Telegram takes one answer per button press
             raise _ApiError(400, "Bad Request: query is too old and response timeout expired or query ID is invalid")
         if query_id not in self.callback_queries:
             raise _ApiError(400, "Bad Request: query ID is invalid")
+        if self.clock() - self._pressed_at.get(query_id, self.clock()) > self.callback_answer_window:
+            self.late_callback_answers.append(query_id)
+            raise _ApiError(400, "Bad Request: query is too old and response timeout expired or query ID is invalid")
         self.callback_answers[query_id] = params.get("text")
         return True
 
@@ -520,14 +564,27 @@ class FakeTelegram:
             body["reply_markup"] = message.reply_markup
         return body
 
+    def _refuse(self, method: str, description: str, status: int = 400) -> _ApiError:
+        """Telegram's refusal of a request that breaks one of its rules (kept in ``refused``)."""
+        self.refused.append((method, description))
+        return _ApiError(status, description)
+
+    def _photo(self, method: str, data: bytes) -> bytes:
+        """An uploaded photo's bytes, refused as Telegram refuses a photo it cannot take."""
+        refusal = photo_refusal(data)
+        if refusal is not None:
+            raise self._refuse(method, refusal)
+        return data
+
     async def _m_sendMessage(self, params: dict, files: dict) -> dict:
-        if not params.get("text"):
+        # Telegram trims a text's leading and trailing white space: nothing may be left.
+        if not str(params.get("text") or "").strip():
             raise _ApiError(400, "Bad Request: message text is empty")
         return self._message_json(self._new(params, "text", params["text"]))
 
     async def _m_sendPhoto(self, params: dict, files: dict) -> dict:
         if "photo" in files:
-            data = files["photo"][1]
+            data = self._photo("sendPhoto", files["photo"][1])
         elif params.get("photo") in self.files:
             data = self.files[params["photo"]]
         else:
@@ -556,6 +613,8 @@ class FakeTelegram:
         if "document" not in files:
             raise _ApiError(400, "Bad Request: there is no document in the request")
         name, data = files["document"]
+        if len(data) > DOCUMENT_MAX_BYTES:  # what Telegram's front server answers to a larger upload
+            raise self._refuse("sendDocument", "Request Entity Too Large", 413)
         return self._message_json(self._new(params, "document", params.get("caption", ""), data, name))
 
     async def _m_sendMediaGroup(self, params: dict, files: dict) -> list:
@@ -568,6 +627,7 @@ class FakeTelegram:
             attach = str(item.get("media", ""))
             if item.get("type") != "photo" or not attach.startswith("attach://") or attach[9:] not in files:
                 raise _ApiError(400, "Bad Request: wrong media item")
+            self._photo("sendMediaGroup", files[attach[9:]][1])
             message = self._new(
                 {**params, "media_group_id": group}, "photo", item.get("caption", ""), files[attach[9:]][1]
             )
@@ -581,13 +641,11 @@ class FakeTelegram:
             raise _ApiError(400, "Bad Request: message to edit not found")
         if message.kind != "text":  # a photo's caption is edited with editMessageCaption
             raise _ApiError(400, "Bad Request: there is no text in the message to edit")
+        if not str(params.get("text") or "").strip():
+            raise _ApiError(400, "Bad Request: message text is empty")
         markup = params.get("reply_markup")
         if message.text == params["text"] and message.reply_markup == markup:
-            raise _ApiError(
-                400,
-                "Bad Request: message is not modified: specified new message content and reply markup are"
-                " exactly the same",
-            )
+            raise _ApiError(400, NOT_MODIFIED)
         self._edited(message, params["text"], markup)
         return self._message_json(message)
 
@@ -599,7 +657,7 @@ class FakeTelegram:
             raise _ApiError(400, "Bad Request: message to edit not found")
         markup = params.get("reply_markup") or None
         if (message.reply_markup or None) == markup:
-            raise _ApiError(400, "Bad Request: message is not modified")
+            raise _ApiError(400, NOT_MODIFIED)
         message.reply_markup = markup
         message.edits += 1
         self._observe(message)
@@ -615,7 +673,7 @@ class FakeTelegram:
             raise _ApiError(400, "Bad Request: wrong media")
         source = str(media.get("media", ""))
         if source.startswith("attach://") and source[9:] in files:
-            message.data = files[source[9:]][1]
+            message.data = self._photo("editMessageMedia", files[source[9:]][1])
         elif source in self.files:
             message.data = self.files[source]
         else:
@@ -794,9 +852,79 @@ def _too_long(params: dict[str, Any]) -> str | None:
     text, caption = params.get("text"), params.get("caption")
     if isinstance(text, str) and _utf16_length(text) > TEXT_LIMIT:
         return "Bad Request: message is too long"
-    captions = [caption] + [item.get("caption") for item in params.get("media") or [] if isinstance(item, dict)]
+    media = params.get("media")
+    items = [media] if isinstance(media, dict) else media if isinstance(media, list) else []
+    captions = [caption] + [item.get("caption") for item in items if isinstance(item, dict)]
     if any(isinstance(c, str) and _utf16_length(c) > CAPTION_LIMIT for c in captions):
         return "Bad Request: message caption is too long"
+    return None
+
+
+#: The most text a button press's answer (answerCallbackQuery) shows, in UTF-16 code units.
+CALLBACK_ANSWER_LIMIT = 200
+
+#: setMyCommands: at most 100 commands, each 1-32 lowercase letters, digits and underscores with
+#: a description of at most 256 characters.
+MAX_COMMANDS = 100
+COMMAND = re.compile(r"[a-z0-9_]{1,32}")
+COMMAND_DESCRIPTION_LIMIT = 256
+
+#: A photo a bot uploads (sendPhoto, an album's, editMessageMedia): at most 10 MB, width and height
+#: at most 10000 together, neither side over 20 times the other. A document: at most 50 MB.
+PHOTO_MAX_BYTES = 10 * 1024 * 1024
+PHOTO_MAX_SIDES = 10000
+PHOTO_MAX_RATIO = 20
+DOCUMENT_MAX_BYTES = 50 * 1024 * 1024
+
+
+def photo_refusal(data: bytes) -> str | None:
+    """Telegram's refusal of an uploaded photo (too large, not a picture, or of sides it does not
+    take), or None."""
+    if len(data) > PHOTO_MAX_BYTES:
+        return "Bad Request: PHOTO_SAVE_FILE_INVALID"
+    try:
+        with Image.open(io.BytesIO(data)) as img:
+            width, height = img.size
+    except (UnidentifiedImageError, Image.DecompressionBombError, OSError, ValueError):
+        return "Bad Request: IMAGE_PROCESS_FAILED"
+    if width + height > PHOTO_MAX_SIDES or max(width, height) > PHOTO_MAX_RATIO * min(width, height):
+        return "Bad Request: PHOTO_INVALID_DIMENSIONS"
+    return None
+
+
+#: Fields of an InlineKeyboardButton that make it do something: exactly one must be there.
+BUTTON_ACTIONS = (
+    "url",
+    "callback_data",
+    "web_app",
+    "login_url",
+    "switch_inline_query",
+    "switch_inline_query_current_chat",
+    "switch_inline_query_chosen_chat",
+    "copy_text",
+    "callback_game",
+    "pay",
+)
+
+
+TEXT_BUTTON = "Bad Request: can't parse inline keyboard button: Text buttons are unallowed in the inline keyboard"
+
+
+def _markup_refusal(markup: Any) -> str | None:
+    """Telegram's refusal of an inline keyboard: a button that does nothing, callback data that
+    is empty or over 64 bytes, a link that is not http(s) or tg; None when it takes it."""
+    if not isinstance(markup, dict) or "inline_keyboard" not in markup:
+        return None
+    for row in markup["inline_keyboard"]:
+        for button in row:
+            if not any(key in button for key in BUTTON_ACTIONS):
+                return (
+                    "Bad Request: can't parse inline keyboard button: Text buttons are unallowed in the inline keyboard"
+                )
+            if "callback_data" in button and not 1 <= len(str(button["callback_data"]).encode()) <= 64:
+                return "Bad Request: BUTTON_DATA_INVALID"
+            if "url" in button and urlsplit(str(button["url"])).scheme not in ("http", "https", "tg"):
+                return "Bad Request: BUTTON_URL_INVALID"
     return None
 
 
@@ -906,6 +1034,7 @@ class FakeUser:
         """A callback query with any ``data`` on ``message``, as a modified client can send."""
         query_id = f"cq-{next(self.api._update_ids)}"
         self.api.callback_queries.append(query_id)
+        self.api._pressed_at[query_id] = self.api.clock()
         await self.api.push_update(
             {
                 "callback_query": {

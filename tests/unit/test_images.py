@@ -1,12 +1,15 @@
 from __future__ import annotations
 
 import io
+import random
 
 import pytest
 from PIL import Image
 
 from bot.ops.images import ImageRejected, normalise
+from bot.telegram.delivery import as_photo
 from tests.conftest import portrait_jpeg
+from tests.fakes.telegram_api import photo_refusal
 
 
 def _png(mode: str, size=(300, 400), color=None) -> bytes:
@@ -261,3 +264,19 @@ def test_a_preview_is_reduced_whatever_the_size_of_the_photo():
         Image.new("RGB", size, (200, 180, 160)).save(photo, "JPEG", quality=95)
         with Image.open(io.BytesIO(watermarked(photo.getvalue()))) as preview:
             assert max(preview.size) == longest
+
+
+def test_a_result_over_telegrams_ten_mb_for_a_photo_is_shown_as_a_smaller_jpeg():
+    """A provider's result may be a PNG of up to network.max_download_bytes: one of 13 MB, though
+    of ordinary sides, was refused as a photo (PHOTO_SAVE_FILE_INVALID) and the user got no photo;
+    its transparency goes on white, as a photo's."""
+    noisy = Image.frombytes("RGBA", (1800, 1800), random.Random(7).randbytes(1800 * 1800 * 4))
+    out = io.BytesIO()
+    noisy.save(out, "PNG")
+    assert photo_refusal(out.getvalue()) == "Bad Request: PHOTO_SAVE_FILE_INVALID"
+    photo = as_photo(out.getvalue())
+    assert photo_refusal(photo) is None
+    with Image.open(io.BytesIO(photo)) as img:
+        assert (img.format, img.size) == ("JPEG", (1800, 1800))
+    ordinary = portrait_jpeg()
+    assert as_photo(ordinary) is ordinary  # a file Telegram takes goes as it is

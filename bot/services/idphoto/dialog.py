@@ -86,7 +86,7 @@ async def _show(
 ) -> int | None:
     """Edit the message whose button was pressed, or reply to a typed message; the message's id."""
     if update.callback_query is not None and not new_message:
-        await query_of(update).answer()
+        await answer(update)
         edited = await query_of(update).edit_message_text(text, reply_markup=markup)
         return edited.message_id if not isinstance(edited, bool) else None
     return (await message_of(update).reply_text(text, reply_markup=markup)).message_id

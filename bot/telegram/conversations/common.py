@@ -6,6 +6,7 @@ import logging
 from typing import TypeVar
 
 from telegram import CallbackQuery, Message, Update
+from telegram.error import BadRequest
 
 from bot.domain.session import InputPhoto
 from bot.storage.jobs import Job, JobState
@@ -106,9 +107,17 @@ def is_admin(update: Update, context: Context) -> bool:
 
 
 async def answer(update: Update, text: str | None = None) -> None:
-    """Acknowledge a button press (stops the client's spinner), optionally with a toast."""
-    if update.callback_query is not None:
+    """Acknowledge a button press (stops the client's spinner), optionally with a toast. Telegram
+    takes an answer for some seconds only: a press made while the bot was down reaches it when it
+    is back, too late to answer, and what the press asked for is done all the same."""
+    if update.callback_query is None:
+        return
+    try:
         await query_of(update).answer(text)
+    except BadRequest as err:
+        if "query is too old" not in err.message.lower():
+            raise
+        log.info("button press %s answered too late: %s", update.callback_query.id, err.message)
 
 
 async def face_findings(context: Context, photo: InputPhoto | None = None) -> FaceFindings:

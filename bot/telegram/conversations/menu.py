@@ -222,7 +222,7 @@ async def private_only(update: Update, context: Context) -> None:
         return
     lang = pick_language(update.effective_user.language_code if update.effective_user else None)
     if update.callback_query is not None:
-        await update.callback_query.answer(t(lang, "menu.private_only"))
+        await answer(update, t(lang, "menu.private_only"))
     elif update.message is not None and (update.message.text or "").startswith("/"):
         await update.message.reply_text(t(lang, "menu.private_only"))
     raise ApplicationHandlerStop
@@ -242,6 +242,5 @@ async def rate_limit(update: Update, context: Context) -> None:
     if limiter.should_warn(user.id) and update.effective_chat is not None:
         lang = context.lang
         await context.bot.send_message(chat_id_of(update), t(lang, "limits.slow_down"))
-    if update.callback_query is not None:
-        await query_of(update).answer()
+    await answer(update)
     raise ApplicationHandlerStop
