@@ -211,7 +211,7 @@ def _result_measure(get_wiring: Callable[[], Wiring]) -> Callable[[Job, Path], A
     return measure
 
 
-def _template_limits() -> InputLimits:
+def template_limits() -> InputLimits:
     """玩星's rule for portrait templates (the gallery is loaded whether or not 玩星 is enabled)."""
     limits = WanxingClient.reference_limits
     assert limits is not None
@@ -344,7 +344,7 @@ async def open_wiring(app: PhotoBotApp, settings: Settings, db: Store, *, serve_
     )
     if serve_web:
         await web.start()
-    templates = TemplateGallery(settings.providers.wanxing.templates, media, _template_limits())
+    templates = TemplateGallery(settings.providers.wanxing.templates, media, template_limits())
     limiter = RequestLimiter(settings.limits.requests_per_minute)
     sweeper = MediaSweeper(repos.jobs, media, settings.database.media_retention_days)
     hili = settings.providers.hili

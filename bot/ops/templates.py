@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bot.config import PortraitTemplate
-from bot.ops.images import ImageRejected, normalise
+from bot.ops.images import ImageRejected, NormalisedImage, normalise
 from bot.ops.media import MediaStore
 from providers.models import InputLimits
 
@@ -27,6 +27,15 @@ class Template:
         return None if self.ref else self.config.image
 
 
+def template_file(template: PortraitTemplate, limits: InputLimits) -> tuple[str, NormalisedImage | None]:
+    """A template given as a local file, read and made what the provider takes; or why it cannot
+    be used (``photobot check`` reports it, ``run`` leaves the template out)."""
+    try:
+        return "", normalise(Path(template.image).read_bytes(), max_side=limits.max_side or 4096)
+    except (OSError, ImageRejected) as err:
+        return f"portrait template {template.id}: cannot use {template.image}: {err}", None
+
+
 class TemplateGallery:
     """Loads local template files once (normalised JPEG) into the media store."""
 
@@ -38,10 +47,9 @@ class TemplateGallery:
             if template.image.startswith(("http://", "https://")):
                 self.items.append(Template(template, None))
                 continue
-            try:
-                image = normalise(Path(template.image).read_bytes(), max_side=limits.max_side or 4096)
-            except (OSError, ImageRejected) as err:
-                log.error("portrait template %s: cannot use %s: %s", template.id, template.image, err)
+            problem, image = template_file(template, limits)
+            if image is None:
+                log.error("%s", problem)
                 continue
             if limits.min_side and min(image.width, image.height) < limits.min_side:
                 log.warning(
@@ -52,6 +60,14 @@ class TemplateGallery:
                     limits.min_side,
                 )
             self.items.append(Template(template, media.save_template(template.id, image.data)))
+
+    def drop(self, template: Template, why: str) -> None:
+        """Leave out a template given as a URL that Telegram cannot show (it fetches the picture
+        itself: a dead link, a page that is not a picture, a picture over 5 MB); the operator is
+        told in the log, and the person browses the others."""
+        log.error("portrait template %s: Telegram cannot show %s (%s); left out", template.config.id, template.url, why)
+        if template in self.items:
+            self.items.remove(template)
 
     def get(self, template_id: str) -> Template | None:
         return next((t for t in self.items if t.config.id == template_id), None)

@@ -10,6 +10,7 @@ from enum import StrEnum
 from telegram import InlineKeyboardButton as Button
 from telegram import InlineKeyboardMarkup as Markup
 from telegram import InputMediaPhoto, Message, Update
+from telegram.error import BadRequest
 from telegram.ext import CallbackQueryHandler, ConversationHandler
 
 from bot.config import Settings
@@ -96,30 +97,50 @@ async def start(update: Update, context: Context) -> str | int:
         )
         return ConversationHandler.END
     gallery = context.deps.templates
-    template = gallery.items[0]
-    message = await message_of(update).reply_photo(
-        gallery.photo(template),
-        caption=_caption(lang, template, 0, len(gallery.items)),
-        reply_markup=portrait_browser(lang, 0, len(gallery.items), template.config.id),
-    )
-    _remember_file_id(template, message)
-    return State.BROWSE
+    while gallery.items:
+        template = gallery.items[0]
+        try:
+            message = await message_of(update).reply_photo(
+                gallery.photo(template),
+                caption=_caption(lang, template, 0, len(gallery.items)),
+                reply_markup=portrait_browser(lang, 0, len(gallery.items), template.config.id),
+            )
+        except BadRequest as err:
+            if template.url is None or template.file_id:
+                raise
+            gallery.drop(template, err.message)
+            continue
+        _remember_file_id(template, message)
+        return State.BROWSE
+    await message_of(update).reply_text(t(lang, "portrait.no_templates"), reply_markup=keyboards.new_photo(lang))
+    return ConversationHandler.END
 
 
-async def browse(update: Update, context: Context) -> str:
+async def browse(update: Update, context: Context) -> str | int:
     """Button p:nav:<index>: shows another template in the same message."""
     lang = context.lang
     page = pressed(update, TemplatePage)
     gallery = context.deps.templates
-    index = page.index % len(gallery.items) if page else 0
-    template = gallery.items[index]
     await answer(update)
-    message = await query_of(update).edit_message_media(
-        InputMediaPhoto(gallery.photo(template), caption=_caption(lang, template, index, len(gallery.items))),
-        reply_markup=portrait_browser(lang, index, len(gallery.items), template.config.id),
+    while gallery.items:
+        index = page.index % len(gallery.items) if page else 0
+        template = gallery.items[index]
+        try:
+            message = await query_of(update).edit_message_media(
+                InputMediaPhoto(gallery.photo(template), caption=_caption(lang, template, index, len(gallery.items))),
+                reply_markup=portrait_browser(lang, index, len(gallery.items), template.config.id),
+            )
+        except BadRequest as err:
+            if template.url is None or template.file_id:
+                raise
+            gallery.drop(template, err.message)
+            continue
+        _remember_file_id(template, message)
+        return State.BROWSE
+    await query_of(update).edit_message_caption(
+        t(lang, "portrait.no_templates"), reply_markup=keyboards.new_photo(lang)
     )
-    _remember_file_id(template, message)
-    return State.BROWSE
+    return ConversationHandler.END
 
 
 async def choose(update: Update, context: Context) -> int:

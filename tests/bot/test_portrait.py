@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
+import functools
+from collections.abc import AsyncIterator
+
 import pytest
+from aiohttp import web
 
 from bot.main.app import running
 from tests.bot.flows import pixel_size
@@ -172,3 +177,66 @@ async def test_a_job_stopped_at_its_timeout_is_notified_told_and_refunded(bot, t
     assert job.fail == TIMED_OUT and job.notify_answers[0] == (200, "successfully")
     assert "credits were returned" in summary.text and await bot.ledger.balance(user.id) == 30
     assert len(wanxing.jobs) == 1 and await bot.ledger.problems() == []
+
+
+async def _picture(data: bytes, _request: web.Request) -> web.Response:
+    return web.Response(body=data, content_type="image/jpeg")
+
+
+@contextlib.asynccontextmanager
+async def _pictures(**served: bytes) -> AsyncIterator[str]:
+    """A web server on 127.0.0.1 serving each ``name.jpg`` given (anything else: 404); its address."""
+    app = web.Application()
+    for name, data in served.items():
+        app.router.add_get(f"/{name}.jpg", functools.partial(_picture, data))
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    try:
+        yield f"http://127.0.0.1:{site._server.sockets[0].getsockname()[1]}"
+    finally:
+        await runner.cleanup()
+
+
+async def test_a_template_whose_url_telegram_cannot_fetch_is_left_out_of_the_gallery(
+    make_settings, telegram, wanxing, templates, caplog
+):
+    """Telegram fetches a template given as a URL itself: a dead link (or a picture over its 5 MB)
+    left every "AI portrait" press with "Something went wrong". It is left out and the operator told
+    in the log; the person browses the others."""
+    async with _pictures(beach=portrait_jpeg(900, 1200)) as site:
+        listed = [
+            {"id": "gone", "title": "Gone", "image": f"{site}/gone.jpg"},
+            {"id": "beach", "title": "Beach", "category": "Classic", "image": f"{site}/beach.jpg"},
+            {**templates[0], "id": "studio"},
+            {"id": "moved", "title": "Moved", "image": f"{site}/moved.jpg"},
+        ]
+        async with running(make_settings(providers__wanxing__templates=listed)):
+            user = telegram.user()
+            gallery = await _gallery(user)
+            assert gallery.text == "Beach · Classic (1/3)"
+            await user.press(gallery, "▶")
+            await user.edited(gallery, "Studio · Classic (2/3)")
+            await user.press(gallery, "▶")  # the third, moved.jpg, is gone too: the next is shown
+            await user.edited(gallery, "Beach · Classic (1/2)")
+            await user.press(gallery, "Choose this one")
+            summary = await user.next_message("Please check your order")
+            assert "Template: Beach" in summary.text
+    left_out = [r.getMessage() for r in caplog.records if "Telegram cannot show" in r.getMessage()]
+    assert [message.split(":")[0] for message in left_out] == ["portrait template gone", "portrait template moved"]
+
+
+async def test_with_no_template_telegram_can_show_ai_portraits_say_they_are_unavailable(
+    make_settings, telegram, wanxing, caplog
+):
+    async with _pictures() as site:
+        listed = [{"id": "gone", "title": "Gone", "image": f"{site}/gone.jpg"}]
+        async with running(make_settings(providers__wanxing__templates=listed)):
+            user = telegram.user(language_code="zh-hans")
+            await user.send_document(portrait_jpeg(800, 1000), "me.jpg", "image/jpeg")
+            menu = await user.next_message("想做什么")
+            await user.press(menu, "AI 写真")
+            told = await user.next_message("AI 写真暂时无法使用")
+            assert told.buttons()
+    assert [r for r in caplog.records if r.levelname == "ERROR" and "handler failed" in r.getMessage()] == []

@@ -582,11 +582,26 @@ class FakeTelegram:
             raise _ApiError(400, "Bad Request: message text is empty")
         return self._message_json(self._new(params, "text", params["text"]))
 
+    async def _photo_at(self, method: str, url: str) -> bytes:
+        """A photo given as an HTTP URL, which Telegram fetches itself: at most 5 MB (the Bot API's
+        limit for photos by URL), refused as an upload would be."""
+        try:
+            async with httpx.AsyncClient(timeout=10) as client:
+                response = await client.get(url)
+            response.raise_for_status()
+        except httpx.HTTPError:
+            raise _ApiError(400, "Bad Request: failed to get HTTP URL content") from None
+        if len(response.content) > 5 * 1024 * 1024:
+            raise _ApiError(400, "Bad Request: failed to get HTTP URL content")
+        return self._photo(method, response.content)
+
     async def _m_sendPhoto(self, params: dict, files: dict) -> dict:
         if "photo" in files:
             data = self._photo("sendPhoto", files["photo"][1])
         elif params.get("photo") in self.files:
             data = self.files[params["photo"]]
+        elif str(params.get("photo", "")).startswith(("http://", "https://")):
+            data = await self._photo_at("sendPhoto", str(params["photo"]))
         else:
             raise _ApiError(400, "Bad Request: there is no photo in the request")
         return self._message_json(self._new(params, "photo", params.get("caption", ""), data))
@@ -676,6 +691,8 @@ class FakeTelegram:
             message.data = self._photo("editMessageMedia", files[source[9:]][1])
         elif source in self.files:
             message.data = self.files[source]
+        elif source.startswith(("http://", "https://")):
+            message.data = await self._photo_at("editMessageMedia", source)
         else:
             raise _ApiError(400, "Bad Request: wrong file identifier/HTTP URL specified")
         self._edited(message, media.get("caption", ""), params.get("reply_markup"))

@@ -6,6 +6,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from PIL import Image
 
 from bot.config import ConfigError, load_settings, parse_settings
 from bot.main.cli import main
@@ -217,6 +218,29 @@ def test_check_names_what_each_provider_is_missing(tmp_path, capsys):
     assert main(["check", "--config", str(config)]) == 1
     captured = capsys.readouterr()
     assert "server.public_url: required by providers.wanxing" in captured.err
+
+
+def test_check_names_a_portrait_template_file_it_cannot_use(tmp_path, capsys):
+    """``run`` leaves such a template out (with none left, AI portraits are unavailable): the
+    operator learns it from ``check``, not from a log line at start."""
+    good, broken = tmp_path / "good.jpg", tmp_path / "broken.jpg"
+    Image.new("RGB", (900, 1200), "#334455").save(good)
+    broken.write_bytes(b"not a picture")
+    config = tmp_path / "c.yaml"
+    config.write_text(
+        "telegram:\n  token: '1:abc'\nserver:\n  public_url: https://bot.example.com\n"
+        "providers:\n  wanxing:\n    app_code: c\n    templates:\n"
+        f"      - {{id: good, title: Good, image: '{good}'}}\n"
+        f"      - {{id: broken, title: Broken, image: '{broken}'}}\n"
+        f"      - {{id: missing, title: Missing, image: '{tmp_path / 'missing.jpg'}'}}\n"
+        "      - {id: remote, title: Remote, image: 'https://x/a.jpg'}\n"
+    )
+    assert main(["check", "--config", str(config)]) == 1
+    errors = [line for line in capsys.readouterr().err.splitlines() if line.startswith("error: ")]
+    assert [line.split(":")[1:3] for line in errors] == [
+        [" providers.wanxing.templates", " portrait template broken"],
+        [" providers.wanxing.templates", " portrait template missing"],
+    ]
 
 
 def test_check_warns_about_plain_http(tmp_path, capsys):

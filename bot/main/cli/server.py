@@ -49,6 +49,9 @@ def _return_freed_memory() -> None:
 
 #: How to fix a problem ``check`` finds, by the key it names (exact, then by prefix).
 _FIXES = {
+    "providers.wanxing.templates": (
+        "point the template's image at a readable JPEG, PNG or WebP file (or an https:// URL), or remove the template"
+    ),
     "telegram.token": (
         "talk to @BotFather in Telegram (/newbot) for a bot token, then set TELEGRAM_BOT_TOKEN=<token> in the"
         " environment or telegram.token in the config"
@@ -135,6 +138,7 @@ def check(settings: Settings) -> int:
         else:
             state = "disabled" + (f" (set {', '.join(provider.missing)})" if provider.missing else "")
         print(f"  {name}: {state}")
+    problems += _template_problems(settings)
     services = registry.enabled(settings)
     print("services:")
     for name in registry.BY_NAME:
@@ -154,6 +158,23 @@ def check(settings: Settings) -> int:
         return 1
     print("config OK")
     return 0
+
+
+def _template_problems(settings: Settings) -> list[str]:
+    """玩星's portrait templates given as files that cannot be used (``run`` would leave them out;
+    with none left, AI portraits are unavailable)."""
+    if not settings.providers.wanxing.usable:
+        return []
+    from bot.main.wiring import template_limits
+    from bot.ops.templates import template_file
+
+    found = []
+    for template in settings.providers.wanxing.templates:
+        if not template.image.startswith(("http://", "https://")):
+            problem, _image = template_file(template, template_limits())
+            if problem:
+                found.append(f"providers.wanxing.templates: {problem}")
+    return found
 
 
 def _warnings(settings: Settings) -> list[str]:
