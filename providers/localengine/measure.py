@@ -63,12 +63,12 @@ def _shares(rgb: Array, marks: Landmarks, bg_color: str) -> dict[str, float]:
 
 def face_of(rgb: Array, marks: Landmarks) -> FaceFindings:
     """The pose, eyes, mouth, sharpness, light, glasses, hair over the eyes and what is on the head
-    of the face in a finished photo."""
+    of the face in a finished photo; its sharpness as printed, a small face not enlarged."""
     eye_y = float(marks.eye_centre[1])
     chin = float(marks.chin[1])
     oval = marks.points[list(FACE_OVAL), :2]
     box = (float(oval[:, 0].min()), eye_y - FOREHEAD * (chin - eye_y), float(oval[:, 0].max()), chin)
-    return measured(marks, rgb, marks, *sharpness_and_light(rgb, box))
+    return measured(marks, rgb, marks, *sharpness_and_light(rgb, box, enlarge=False))
 
 
 def placement_of(image: bytes, bg_color: str, rule: str) -> dict[str, Any] | None:

@@ -257,3 +257,17 @@ async def test_a_preview_is_bought_when_credits_come_later(make_settings, telegr
         await user.next_message(kind="document", timeout=30)
         assert await bot.ledger.balance(user.id) == 4
         assert await bot.ledger.problems() == []
+
+
+async def test_a_sharp_photo_of_a_small_exam_size_is_not_marked_blurred(local_bot, telegram):
+    """An exam's 102x126 photo has a face about 50 pixels wide. The checklist measured its
+    sharpness after enlarging that face three times, which blurs any face: the sharp astronaut
+    came out "❌ Sharpness 12 (at least 30)" on the preview, a failure an office rejects photos
+    for, on a photo as sharp as its pixels allow (the same photo measures 37 and more at larger
+    sizes). A finished photo is judged at its own size."""
+    user = telegram.user()
+    preview = await local_preview(user, "Examinations", "Chengdu Civil Service Exam", "White")
+    assert "102×126 px" in preview.text
+    (line,) = [line for line in preview.text.splitlines() if "Sharpness" in line]
+    assert re.fullmatch(r"✅ Sharpness \d+ \(at least 30\)", line), line
+    assert "❌" not in preview.text
