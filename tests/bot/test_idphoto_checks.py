@@ -190,8 +190,10 @@ async def test_a_picwish_preview_shows_the_checklist_measured_on_its_result(make
         summary = await order_until_summary(user, "Visa", "India Visa", "White", options=("Free preview",))
         await user.press(summary, "Confirm")
         shown = await user.next_message(kind="photo", timeout=30)
-        title, rule, *checks = shown.text.splitlines()
+        title, warning, rule, *checks = shown.text.splitlines()
         assert title == "India Visa · 602×602 px · 300 dpi"
+        # A ❌ is said first: "No watermark" below would buy the photo as it is.
+        assert warning.startswith("❌ An office may refuse this photo for what is marked ❌ below")
         assert rule == "📏 Checked against Indian visa (indianvisaonline):"
         # The fake puts the whole upload in the frame: the head comes out too small, and says so.
         assert re.fullmatch(r"❌ Head height [\d.]+ mm \(25\.5–35\.2 mm\)", checks[0])
