@@ -150,6 +150,33 @@ async def test_a_full_queue_is_busy_at_once_and_costs_no_engine_time(worker):
     assert (await worker.inspect(portrait_jpeg(), limits)).problem is None
 
 
+async def test_free_previews_leave_room_in_the_queue_for_paid_photos_and_go_after_them(worker):
+    # Free previews are bounded per person, not all people's together: many people's filled the
+    # queue, and a paid photo (another size, an album's photo) and everyone's face checks were told
+    # "very busy"; a paid photo waited behind every preview that came before it. Previews now fill
+    # half the queue, and a free process takes a paid photo before them.
+    await worker.inspect(portrait_jpeg())  # started and warm
+    limits = EngineLimits(queue_limit=2)
+    done: list[str] = []
+
+    def call(name: str, free: bool) -> asyncio.Future[object]:
+        future = asyncio.ensure_future(worker.make_id_photo(portrait_jpeg(), SPEC, limits, free=free))
+        future.add_done_callback(lambda _: done.append(name))
+        return future
+
+    first = call("preview 1", free=True)
+    await _waiting(worker, 1)
+    second = call("preview 2", free=True)
+    await _waiting(worker, 2)  # one being made, one waiting: the previews' half of the queue
+    with pytest.raises(EngineBusy):
+        await worker.make_id_photo(portrait_jpeg(), SPEC, limits, free=True)
+    paid = call("paid", free=False)
+    await _waiting(worker, 3)
+    await asyncio.gather(first, second, paid)
+    assert done == ["preview 1", "paid", "preview 2"]
+    assert worker.pending == 0
+
+
 async def _waiting(worker: EngineWorker, calls: int) -> None:
     """Until ``calls`` calls are being made or wait for the engine (yields, not a timed wait)."""
     while worker.pending < calls:
