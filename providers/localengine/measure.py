@@ -87,16 +87,18 @@ def report_of(
     *,
     shares: Mapping[str, float] | None = None,
     cut_out: CutOut | None = None,
-) -> dict[str, Any] | None:
+) -> dict[str, Any]:
     """The placement report of a finished ID photo of ``mm`` (width, height) with its checklist
     (``{"rule", "shares", "checklist"}``): where the head is (``shares`` where its maker reported
     it, else measured), the face measured on the photo, and how far its cut-out can be trusted
-    where it was cut out here (``cut_out``). None when neither is known (no face found in a photo made elsewhere)."""
+    where it was cut out here (``cut_out``). A photo made elsewhere in which no face is found has
+    no shares, and a checklist that says so (before, its preview came with no checklist and no
+    word why)."""
     rgb, _ = decode(image)
     marks = _landmarks(rgb)
     if shares is None:
         if marks is None:
-            return None
+            return {**placement_report(rule, {}), "checklist": checklist.no_face().to_json()}
         shares = _shares(rgb, marks, bg_color)
     face = face_of(rgb, marks) if marks is not None else None
     items = checklist.build(load_rules()[rule], shares, mm, face, cut_out)

@@ -212,7 +212,7 @@ def _make_id_photo(image: bytes, options: Mapping[str, Any], preview: bool) -> t
         return photo.data, photo.report()
     mm = (float(options["mm"][0]), float(options["mm"][1]))
     report = report_of(photo.data, str(options["bg_color"]), photo.rule, mm, shares=photo.shares, cut_out=photo.cut_out)
-    return photo.data, report or photo.report()
+    return photo.data, report
 
 
 def _report(

@@ -100,8 +100,13 @@ async def test_a_preview_comes_back_with_its_checklist_and_a_finished_photo_is_m
     # Where no checklist is shown (a bought photo's caption names the placement alone), none is made.
     placed = await worker.report(photo, "438EDB", "icao", (35, 45), checklist=False)
     assert placed == {"rule": "icao", "shares": measured["shares"]}
-    for checklist in (True, False):  # no face to measure
-        assert await worker.report(_blank(), "438EDB", "icao", (35, 45), checklist=checklist) is None
+    # No face to measure: no placement for a caption, and a checklist that says so.
+    assert await worker.report(_blank(), "438EDB", "icao", (35, 45), checklist=False) is None
+    unmeasured = await worker.report(_blank(), "438EDB", "icao", (35, 45), checklist=True)
+    assert unmeasured is not None and unmeasured["shares"] == {}
+    assert [(item["key"], item["status"], item["variant"]) for item in unmeasured["checklist"]] == [
+        ("face", "fail", "missing")
+    ]
 
 
 async def test_a_crashed_worker_is_replaced_and_the_metrics_are_told(worker):

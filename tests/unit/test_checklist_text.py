@@ -63,6 +63,7 @@ def test_every_item_and_unit_has_its_text_in_every_language():
     keys = ["head", "eyes", "top", "chin_bottom", "width", "roll", "yaw", "pitch", "eyelids", "sharpness", "light"]
     keys += [f"mouth_{state}" for state in ("closed", "apart", "open", "speech")]
     keys += [f"background_{state}" for state in ("clean", "left", "top_lost", "sides_lost", "pocket")]
+    keys += ["face_missing"]
     for lang in LANGUAGES:
         texts = catalog(lang)
         assert {f"check.{key}" for key in keys} <= set(texts)
