@@ -61,7 +61,10 @@ class LocalIdPhoto(TaskProvider[IdPhotoOrder]):
         options = {**order.model_dump(), "rule": rule, "mm": mm}
         # A doubtful cut-out is shown in a preview, and made for a size ordered with a bought one.
         shown = order.preview or order.cutout_accepted
-        data, placement = await self._engine.make_id_photo(image.data, options, self.limits, preview=shown)
+        # A free preview waits behind paid photos, and never fills the engine's queue.
+        data, placement = await self._engine.make_id_photo(
+            image.data, options, self.limits, preview=shown, free=order.preview
+        )
         status = TaskStatus(
             Phase.DONE,
             progress=100,

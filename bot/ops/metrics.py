@@ -111,7 +111,7 @@ class Metrics:
         self.job_duration.labels(service, provider).observe(seconds)
 
     def engine_waited(self, kind: str, seconds: float) -> None:
-        """A local engine call (``kind``: result, check or photo) waited ``seconds`` for a process."""
+        """A local engine call (``kind``: result, check, photo or preview) waited ``seconds`` for a process."""
         self.engine_wait.labels(kind).observe(seconds)
 
     def exposition(

@@ -52,6 +52,9 @@ def purchase_key(preview_id: str) -> str:
 
 #: Seconds over which free previews are counted (``Jobs.create``'s ``previews_per_hour``).
 PREVIEW_WINDOW = 3600.0
+#: The error of a preview the engine was too busy to start (providers.errors.EngineBusy): it made
+#: nothing, so it does not count toward the bound.
+_NEVER_STARTED = "engine_busy"
 #: Jobs that still need work: not finished, or finished but not yet told to the user (the
 #: predicate of the ``jobs_unfinished`` index, word for word).
 UNFINISHED = "state IN ('queued', 'submitting', 'running') OR delivery IS NULL OR delivery = 'sending'"
@@ -228,15 +231,23 @@ async def keep_previews(tx: Tx, user_id: int, fingerprint: str, now: float) -> N
     bound holds across it (Jobs._check_previews); those an hour old go."""
     await tx.execute(_FORGET_OLD_PREVIEWS, (now - PREVIEW_WINDOW,))
     rows = await tx.fetchall(
-        "SELECT service, provider, options, created_at FROM jobs WHERE user_id = ? AND created_at > ?",
+        "SELECT service, provider, options, state, error, created_at FROM jobs WHERE user_id = ? AND created_at > ?",
         (user_id, now - PREVIEW_WINDOW),
     )
     for row in rows:
-        if json.loads(row["options"]).get("preview"):
+        if _counted_preview(row):
             await tx.execute(
                 "INSERT INTO forgotten_previews (fingerprint, service, provider, made_at) VALUES (?, ?, ?, ?)",
                 (fingerprint, row["service"], row["provider"], row["created_at"]),
             )
+
+
+def _counted_preview(row: sqlite3.Row) -> bool:
+    """Whether a job's row is a free preview that counts toward the hour's bound: one the engine
+    was too busy to start made nothing (before, under load, Try again used up a person's free
+    previews without one made)."""
+    started = not (row["state"] == JobState.FAILED and row["error"] == _NEVER_STARTED)
+    return bool(json.loads(row["options"]).get("preview")) and started
 
 
 async def move_to_pseudonym(tx: Tx, user_id: int, pseudonym: int) -> None:
@@ -374,7 +385,7 @@ class Jobs:
         since = now - PREVIEW_WINDOW
         await tx.execute(_FORGET_OLD_PREVIEWS, (since,))
         rows = await tx.fetchall(
-            "SELECT created_at, options FROM jobs WHERE user_id = ? AND service = ? AND provider = ?"
+            "SELECT created_at, options, state, error FROM jobs WHERE user_id = ? AND service = ? AND provider = ?"
             " AND created_at > ?",
             (draft.user_id, draft.service, draft.provider, since),
         )
@@ -384,8 +395,7 @@ class Jobs:
             (self.ledger.fingerprint(draft.user_id), draft.service, draft.provider, since),
         )
         made = sorted(
-            [row["created_at"] for row in rows if json.loads(row["options"]).get("preview")]
-            + [row["made_at"] for row in forgotten]
+            [row["created_at"] for row in rows if _counted_preview(row)] + [row["made_at"] for row in forgotten]
         )
         if len(made) >= allowed:
             # The next may be made when enough of them are an hour old.

@@ -67,7 +67,7 @@ class Check:
 
     #: What was checked: a band of the rule (head, eyes, top, chin_bottom, width), roll, yaw,
     #: pitch, eyelids, mouth, sharpness, light, light_sides, burnt_out, glasses, hair, head_covering,
-    #: background.
+    #: background; face (missing: none found, see :func:`no_face`).
     key: str
     status: Status
     value: float
@@ -267,6 +267,12 @@ def background_check(cut_out: CutOut) -> Check:
         high=100 * DOUBTFUL,
         variant="left" if cut_out.left else "clean",
     )
+
+
+def no_face() -> Checklist:
+    """The checklist of a finished photo made elsewhere in which no face is found: nothing else
+    can be checked, and an office refuses a photo whose face cannot be made out."""
+    return Checklist((Check("face", "fail", 0.0, "level", variant="missing"),))
 
 
 def build(

@@ -343,17 +343,24 @@ def _sharpness_and_light(image: bytes, rgb: Array, face: FaceReport, size: tuple
     return sharpness_and_light(rgb, box)
 
 
-def sharpness_and_light(rgb: Array, box: tuple[float, float, float, float]) -> tuple[float, float]:
+def sharpness_and_light(
+    rgb: Array, box: tuple[float, float, float, float], *, enlarge: bool = True
+) -> tuple[float, float]:
     """Sharpness (see MIN_SHARPNESS) and mean brightness of the face in ``box`` (x0, y0, x1, y1)
-    of ``rgb``, scaled to SHARPNESS_WIDTH pixels wide."""
+    of ``rgb``, scaled to SHARPNESS_WIDTH pixels wide; without ``enlarge``, a narrower face at its
+    own size. A finished ID photo is judged so, as it is printed: enlarged, the 50-pixel face of
+    an exam's 102x126 photo blurs whatever its own sharpness (a sharp one measured 12, against
+    37 and more at larger sizes), and the checklist failed photos as sharp as their pixels allow."""
     x0, y0 = int(max(0, box[0])), int(max(0, box[1]))
     x1, y1 = int(min(rgb.shape[1], box[2])), int(min(rgb.shape[0], box[3]))
     crop = imageops.gray(rgb[y0:y1, x0:x1]).astype(np.float32)
     height = max(1, round(crop.shape[0] * SHARPNESS_WIDTH / crop.shape[1]))
     if crop.shape[1] > SHARPNESS_WIDTH:
         gray = resample.resize_area(crop, (SHARPNESS_WIDTH, height))
-    else:
+    elif enlarge:
         gray = resample.resize_cubic(crop, (SHARPNESS_WIDTH, height))
+    else:
+        gray = crop
     # Detail scales with contrast: a pale or dim face is judged as if its contrast were normal.
     return float(imageops.laplacian(gray).var()) / max(float(gray.var()), 1.0) * 1000, float(gray.mean())
 

@@ -63,12 +63,12 @@ def _shares(rgb: Array, marks: Landmarks, bg_color: str) -> dict[str, float]:
 
 def face_of(rgb: Array, marks: Landmarks) -> FaceFindings:
     """The pose, eyes, mouth, sharpness, light, glasses, hair over the eyes and what is on the head
-    of the face in a finished photo."""
+    of the face in a finished photo; its sharpness as printed, a small face not enlarged."""
     eye_y = float(marks.eye_centre[1])
     chin = float(marks.chin[1])
     oval = marks.points[list(FACE_OVAL), :2]
     box = (float(oval[:, 0].min()), eye_y - FOREHEAD * (chin - eye_y), float(oval[:, 0].max()), chin)
-    return measured(marks, rgb, marks, *sharpness_and_light(rgb, box))
+    return measured(marks, rgb, marks, *sharpness_and_light(rgb, box, enlarge=False))
 
 
 def placement_of(image: bytes, bg_color: str, rule: str) -> dict[str, Any] | None:
@@ -87,16 +87,18 @@ def report_of(
     *,
     shares: Mapping[str, float] | None = None,
     cut_out: CutOut | None = None,
-) -> dict[str, Any] | None:
+) -> dict[str, Any]:
     """The placement report of a finished ID photo of ``mm`` (width, height) with its checklist
     (``{"rule", "shares", "checklist"}``): where the head is (``shares`` where its maker reported
     it, else measured), the face measured on the photo, and how far its cut-out can be trusted
-    where it was cut out here (``cut_out``). None when neither is known (no face found in a photo made elsewhere)."""
+    where it was cut out here (``cut_out``). A photo made elsewhere in which no face is found has
+    no shares, and a checklist that says so (before, its preview came with no checklist and no
+    word why)."""
     rgb, _ = decode(image)
     marks = _landmarks(rgb)
     if shares is None:
         if marks is None:
-            return None
+            return {**placement_report(rule, {}), "checklist": checklist.no_face().to_json()}
         shares = _shares(rgb, marks, bg_color)
     face = face_of(rgb, marks) if marks is not None else None
     items = checklist.build(load_rules()[rule], shares, mm, face, cut_out)

@@ -17,8 +17,11 @@ cannot be interrupted any other way; the other processes go on with their photos
 
 Calls wait here, and a free process takes the most urgent first (``Urgency``): measuring a
 provider's finished photo (an order's delivery waits on it), then a face check (a person waits at a
-button), then making an ID photo (a second or so); in the order they came within each, and a call
-that has waited its ``ALLOWANCE`` goes before those that came after it, whatever their urgency.
+button), then making an ID photo (a second or so), then a free preview; in the order they came
+within each, and a call that has waited its ``ALLOWANCE`` goes before those that came after it,
+whatever their urgency. Free previews take at most ``PREVIEW_ROOM`` of the queue: bounded per
+person only, many people's previews filled it, and paid photos and everyone's face checks were
+told "very busy".
 First come, first served, a face check waited behind every ID photo of an album
 (docs/benchmarks.md). A process is free again when it has answered its call, not when the caller
 stops waiting for it. One event loop at a time uses a worker.
@@ -71,6 +74,7 @@ class Urgency(enum.Enum):
     RESULT = 0  # a provider's finished photo measured for its caption: a delivery waits on it
     CHECK = 1  # the face check before an order: a person waits at a button
     PHOTO = 2  # an ID photo made here: a second or so of the engine
+    PREVIEW = 3  # a free preview of one: made after the paid ones
 
 
 #: Why a process ends under a call: killed at its time limit, or crashed (EngineWorker.endings).
@@ -78,7 +82,15 @@ ENDINGS = ("time_limit", "crashed")
 
 #: How long a call may wait, from when it came, before calls that came after it no longer go first
 #: (seconds): the more urgent go first, and none waits without end while others keep coming.
-ALLOWANCE: Mapping[Urgency, float] = {Urgency.RESULT: 0.0, Urgency.CHECK: 2.0, Urgency.PHOTO: 30.0}
+ALLOWANCE: Mapping[Urgency, float] = {
+    Urgency.RESULT: 0.0,
+    Urgency.CHECK: 2.0,
+    Urgency.PHOTO: 30.0,
+    Urgency.PREVIEW: 120.0,
+}
+#: The share of ``queue_limit`` free previews may fill; the rest waits for paid photos, face checks
+#: and measurements.
+PREVIEW_ROOM = 0.5
 
 
 @dataclass(frozen=True)
@@ -200,7 +212,7 @@ def _make_id_photo(image: bytes, options: Mapping[str, Any], preview: bool) -> t
         return photo.data, photo.report()
     mm = (float(options["mm"][0]), float(options["mm"][1]))
     report = report_of(photo.data, str(options["bg_color"]), photo.rule, mm, shares=photo.shares, cut_out=photo.cut_out)
-    return photo.data, report or photo.report()
+    return photo.data, report
 
 
 def _report(
@@ -361,7 +373,8 @@ class EngineWorker:
             self._hand_on(loop, slot)
 
     async def _run(self, function: Callable[..., T], *args: Any, limits: EngineLimits, urgency: Urgency) -> T:
-        if self.pending >= self.processes + limits.queue_limit:
+        room = int(limits.queue_limit * PREVIEW_ROOM) if urgency is Urgency.PREVIEW else limits.queue_limit
+        if self.pending >= self.processes + room:
             raise EngineBusy("local engine: queue full", provider="local")
         self.pending += 1
         self.started += 1
@@ -413,13 +426,21 @@ class EngineWorker:
         return await self._run(_report, image, bg_color, rule, mm, checklist, limits=limits, urgency=Urgency.RESULT)
 
     async def make_id_photo(
-        self, image: bytes, options: Mapping[str, Any], limits: EngineLimits = EngineLimits(), *, preview: bool = False
+        self,
+        image: bytes,
+        options: Mapping[str, Any],
+        limits: EngineLimits = EngineLimits(),
+        *,
+        preview: bool = False,
+        free: bool = False,
     ) -> tuple[bytes, dict[str, Any]]:
         """The finished ID photo for the job's options (``rule`` names its placement rule), and the
         placement report (rule and measured shares); raises FaceProblem. A ``preview`` is made
         whatever its cut-out (the person sees it before paying), and its report holds the
-        checklist (``options["mm"]``: the size of the print in millimetres)."""
-        result = await self._run(_id_photo, image, dict(options), preview, limits=limits, urgency=Urgency.PHOTO)
+        checklist (``options["mm"]``: the size of the print in millimetres). A ``free`` one (a free
+        preview) waits behind paid photos, and is busy once the queue is ``PREVIEW_ROOM`` full."""
+        urgency = Urgency.PREVIEW if free else Urgency.PHOTO
+        result = await self._run(_id_photo, image, dict(options), preview, limits=limits, urgency=urgency)
         if isinstance(result, str):
             raise FaceProblem(result)
         return result

@@ -190,8 +190,10 @@ async def test_a_picwish_preview_shows_the_checklist_measured_on_its_result(make
         summary = await order_until_summary(user, "Visa", "India Visa", "White", options=("Free preview",))
         await user.press(summary, "Confirm")
         shown = await user.next_message(kind="photo", timeout=30)
-        title, rule, *checks = shown.text.splitlines()
+        title, warning, rule, *checks = shown.text.splitlines()
         assert title == "India Visa · 602×602 px · 300 dpi"
+        # A ❌ is said first: "No watermark" below would buy the photo as it is.
+        assert warning.startswith("❌ An office may refuse this photo for what is marked ❌ below")
         assert rule == "📏 Checked against Indian visa (indianvisaonline):"
         # The fake puts the whole upload in the frame: the head comes out too small, and says so.
         assert re.fullmatch(r"❌ Head height [\d.]+ mm \(25\.5–35\.2 mm\)", checks[0])
@@ -207,6 +209,25 @@ async def test_a_picwish_preview_shows_the_checklist_measured_on_its_result(make
         assert document.button("No watermark · 6 credits")
         (job,) = await services.db.fetchall("SELECT result FROM jobs")
         assert len(json.loads(job["result"])["placement"]["checklist"]) == len(checks)
+
+
+async def test_a_picwish_preview_without_a_face_to_measure_says_so(make_settings, telegram, picwish):
+    """PicWish's preview came back without a face the checks could find: it came with no
+    checklist and no word why, and "No watermark" bought it like any other."""
+    picwish.faceless_results = True
+    async with running(make_settings()):
+        user = telegram.user()
+        summary = await order_until_summary(user, "Visa", "India Visa", "White", options=("Free preview",))
+        await user.press(summary, "Confirm")
+        shown = await user.next_message(kind="photo", timeout=30)
+        assert shown.text.splitlines() == [
+            "India Visa · 602×602 px · 300 dpi",
+            "❌ An office may refuse this photo for what is marked ❌ below: a new photo is the safer way.",
+            "📏 Checked against Indian visa (indianvisaonline):",
+            "❌ No face found in the finished photo: nothing else could be checked",
+        ]
+        document = await user.next_message(kind="document")
+        assert document.button("No watermark · 6 credits")
 
 
 async def test_a_result_file_gone_before_its_measurement_leaves_it_unmeasured(

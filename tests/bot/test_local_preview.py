@@ -257,3 +257,47 @@ async def test_a_preview_is_bought_when_credits_come_later(make_settings, telegr
         await user.next_message(kind="document", timeout=30)
         assert await bot.ledger.balance(user.id) == 4
         assert await bot.ledger.problems() == []
+
+
+async def test_a_sharp_photo_of_a_small_exam_size_is_not_marked_blurred(local_bot, telegram):
+    """An exam's 102x126 photo has a face about 50 pixels wide. The checklist measured its
+    sharpness after enlarging that face three times, which blurs any face: the sharp astronaut
+    came out "❌ Sharpness 12 (at least 30)" on the preview, a failure an office rejects photos
+    for, on a photo as sharp as its pixels allow (the same photo measures 37 and more at larger
+    sizes). A finished photo is judged at its own size."""
+    user = telegram.user()
+    preview = await local_preview(user, "Examinations", "Chengdu Civil Service Exam", "White")
+    assert "102×126 px" in preview.text
+    (line,) = [line for line in preview.text.splitlines() if "Sharpness" in line]
+    assert re.fullmatch(r"✅ Sharpness \d+ \(at least 30\)", line), line
+    assert "❌" not in preview.text
+
+
+def _blurred_obama(radius: float = 1.9) -> bytes:
+    """Obama's portrait a little out of focus: sharp enough for the face check of the upload (29,
+    its limit 25), not in the finished photo (about 21)."""
+    from PIL import ImageFilter
+
+    from tests.sample_photos import photo
+
+    out = io.BytesIO()
+    Image.open(io.BytesIO(photo("obama.jpg"))).filter(ImageFilter.GaussianBlur(radius)).save(out, "JPEG", quality=92)
+    return out.getvalue()
+
+
+async def test_a_preview_with_a_failed_check_says_so_before_its_confirm(local_bot, telegram):
+    """A ❌ on the checklist is what offices reject photos for. It was one line among fifteen, and
+    Confirm under it sold the photo like any other, with nothing else said: the person now reads
+    it first, and still decides."""
+    user = telegram.user()
+    preview = await local_preview(user, "Visa", "USA Visa", "White", photo=_blurred_obama())
+    heading, warning, rule, *checks = preview.text.splitlines()
+    assert heading.startswith("👁 Free preview: USA Visa")
+    assert warning == "❌ An office may refuse this photo for what is marked ❌ below: a new photo is the safer way."
+    assert rule == "📏 Checked against U.S. Department of State:"
+    assert [line for line in checks if line.startswith("❌")] == [
+        next(line for line in checks if re.fullmatch(r"❌ Sharpness \d+ \(at least 30\)", line))
+    ]
+    assert checks[-1].startswith("✅ Background cleanly cut out")  # every item, whole
+    assert preview.button("Confirm · 2 credits")  # still theirs to buy, as it is
+    assert await local_bot.ledger.balance(user.id) == 30

@@ -170,6 +170,9 @@ class FakePicwish(FakeService):
         self.image_id_lifetime = image_id_lifetime
         #: Finished photos come back inline, as base64 in ``image``, instead of as a link.
         self.base64_results = False
+        #: Finished photos come back with a drawn figure instead of the person: no face to find in
+        #: them (a result botched).
+        self.faceless_results = False
         super().__init__(self._app())
         self.tasks: dict[str, Task] = {}
         self.images: dict[str, Task] = {}  # image_id -> task, for last_id
@@ -451,7 +454,7 @@ class FakePicwish(FakeService):
         if task.fields.get("layout") == "1":  # the sheet's canvas: grey unless layout_bg_color says
             colour = "#" + task.fields.get("layout_bg_color", SHEET_GREY)
         img = Image.new("RGB", (width, height), colour)
-        person = self._person(task)
+        person = None if self.faceless_results else self._person(task)
         if person is not None and task.fields.get("layout") != "1":
             # The uploaded photo, scaled into the frame below a margin of background: a real face
             # in the result, as PicWish's own has, for the bot's measurement of where the head is.

@@ -100,8 +100,13 @@ async def test_a_preview_comes_back_with_its_checklist_and_a_finished_photo_is_m
     # Where no checklist is shown (a bought photo's caption names the placement alone), none is made.
     placed = await worker.report(photo, "438EDB", "icao", (35, 45), checklist=False)
     assert placed == {"rule": "icao", "shares": measured["shares"]}
-    for checklist in (True, False):  # no face to measure
-        assert await worker.report(_blank(), "438EDB", "icao", (35, 45), checklist=checklist) is None
+    # No face to measure: no placement for a caption, and a checklist that says so.
+    assert await worker.report(_blank(), "438EDB", "icao", (35, 45), checklist=False) is None
+    unmeasured = await worker.report(_blank(), "438EDB", "icao", (35, 45), checklist=True)
+    assert unmeasured is not None and unmeasured["shares"] == {}
+    assert [(item["key"], item["status"], item["variant"]) for item in unmeasured["checklist"]] == [
+        ("face", "fail", "missing")
+    ]
 
 
 async def test_a_crashed_worker_is_replaced_and_the_metrics_are_told(worker):
@@ -148,6 +153,33 @@ async def test_a_full_queue_is_busy_at_once_and_costs_no_engine_time(worker):
     assert [(await p).problem for p in photos] == [None, None]
     assert worker.pending == 0
     assert (await worker.inspect(portrait_jpeg(), limits)).problem is None
+
+
+async def test_free_previews_leave_room_in_the_queue_for_paid_photos_and_go_after_them(worker):
+    # Free previews are bounded per person, not all people's together: many people's filled the
+    # queue, and a paid photo (another size, an album's photo) and everyone's face checks were told
+    # "very busy"; a paid photo waited behind every preview that came before it. Previews now fill
+    # half the queue, and a free process takes a paid photo before them.
+    await worker.inspect(portrait_jpeg())  # started and warm
+    limits = EngineLimits(queue_limit=2)
+    done: list[str] = []
+
+    def call(name: str, free: bool) -> asyncio.Future[object]:
+        future = asyncio.ensure_future(worker.make_id_photo(portrait_jpeg(), SPEC, limits, free=free))
+        future.add_done_callback(lambda _: done.append(name))
+        return future
+
+    first = call("preview 1", free=True)
+    await _waiting(worker, 1)
+    second = call("preview 2", free=True)
+    await _waiting(worker, 2)  # one being made, one waiting: the previews' half of the queue
+    with pytest.raises(EngineBusy):
+        await worker.make_id_photo(portrait_jpeg(), SPEC, limits, free=True)
+    paid = call("paid", free=False)
+    await _waiting(worker, 3)
+    await asyncio.gather(first, second, paid)
+    assert done == ["preview 1", "paid", "preview 2"]
+    assert worker.pending == 0
 
 
 async def _waiting(worker: EngineWorker, calls: int) -> None:

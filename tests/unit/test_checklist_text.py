@@ -63,6 +63,7 @@ def test_every_item_and_unit_has_its_text_in_every_language():
     keys = ["head", "eyes", "top", "chin_bottom", "width", "roll", "yaw", "pitch", "eyelids", "sharpness", "light"]
     keys += [f"mouth_{state}" for state in ("closed", "apart", "open", "speech")]
     keys += [f"background_{state}" for state in ("clean", "left", "top_lost", "sides_lost", "pocket")]
+    keys += ["face_missing"]
     for lang in LANGUAGES:
         texts = catalog(lang)
         assert {f"check.{key}" for key in keys} <= set(texts)
@@ -77,3 +78,64 @@ def test_the_heading_names_the_rule_or_says_it_is_a_fallback():
     ]
     fallback = checklist_text(VIETNAM, {"rule": "icao", "shares": {}, "checklist": items}, "en")
     assert fallback.startswith("📏 No official rule is known for this spec; checked against ICAO")
+
+
+@pytest.mark.parametrize(
+    ("lang", "warning"),
+    [
+        ("en", "❌ An office may refuse this photo for what is marked ❌ below: a new photo is the safer way."),
+        ("zh-Hans", "❌ 办理机构可能因下方标 ❌ 的项目不接受这张照片，建议重新拍一张。"),
+    ],
+)
+def test_a_failed_item_is_said_before_the_checklist_in_either_language(lang, warning):
+    """A ❌ is what offices reject photos for: the person reads it before the items and the price."""
+    items = [Check("head", "ok", 30.35, "mm", 25.5, 35.19).to_json()]
+    items.append(Check("sharpness", "fail", 21, "level", 30).to_json())
+    first, heading, *lines = checklist_text(USA, {"rule": "usa", "shares": {}, "checklist": items}, lang).splitlines()
+    assert first == warning
+    assert heading.startswith("📏") and len(lines) == 2
+    only_warned = [items[0], Check("yaw", "warn", 8.5, "deg", high=7.0).to_json()]
+    assert "❌" not in checklist_text(USA, {"rule": "usa", "shares": {}, "checklist": only_warned}, lang)
+
+
+def test_a_preview_caption_is_as_long_as_telegram_takes_counted_as_telegram_counts():
+    """Telegram counts a caption in UTF-16 code units, in which 👁 and 📏 are two each, and refuses
+    a photo whose caption is over 1,024: the free preview never came. A checklist longer than a
+    caption takes keeps its whole first lines (the ❌ warning first among them)."""
+    from bot.config import Settings
+    from bot.services.idphoto.captions import present
+    from bot.storage.jobs import Job, JobResult, JobState
+    from tests.conftest import portrait_jpeg
+
+    lost = Check("background", "warn", 19, "percent", high=5, variant="sides_lost").to_json()
+    failed = Check("sharpness", "fail", 21, "level", 30).to_json()
+    placement = {"rule": "usa", "shares": {}, "checklist": [failed, *[lost] * 30]}
+    options = {"spec_id": 3108, "px_width": 602, "px_height": 602, "dpi": 300, "bg_color": "FFFFFF", "preview": True}
+    job = Job(
+        id="a" * 32,
+        user_id=1,
+        chat_id=1,
+        service="idphoto",
+        provider="local",
+        options=options,
+        input_ref=None,
+        price=0,
+        provider_task_id=None,
+        state=JobState.SUCCEEDED,
+        progress=100,
+        attempts=1,
+        created_at=0.0,
+        deadline=None,
+        result=JobResult(files=["results/x.jpg"], placement=placement, kept_preview=True),
+        error=None,
+        callback_secret="",
+        status_message_id=None,
+        delivery=None,
+    )
+    for lang in LANGUAGES:
+        caption = present(job, 0, portrait_jpeg(602, 602), lang, Settings()).caption
+        assert len(caption.encode("utf-16-le")) // 2 <= 1024  # as Telegram counts
+        heading, *lines = caption.splitlines()
+        assert heading.startswith("👁")
+        whole = checklist_text(USA, placement, lang).splitlines()
+        assert 3 <= len(lines) < len(whole) and lines == whole[: len(lines)]

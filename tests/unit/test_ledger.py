@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+import time
 
 import asyncpg
 import pytest
@@ -378,6 +379,27 @@ async def test_free_previews_are_counted_per_user_and_provider_over_the_last_hou
     await repos.db.write("UPDATE jobs SET created_at = created_at - 3601 WHERE user_id = 1")
     await repos.jobs.create(preview(), previews_per_hour=2)
     assert await repos.ledger.problems() == []
+
+
+async def test_a_free_preview_the_engine_was_too_busy_to_start_does_not_count(repos):
+    """A preview failed as "very busy" (the engine's queue full: nothing was made) cost the engine
+    nothing, yet it counted toward the hour's bound: under load, a person pressing Try again used
+    up their free previews without seeing one. Other failures (the engine worked on the photo)
+    still count, also across /forget."""
+    from bot.storage.jobs import keep_previews
+
+    draft = JobDraft(1, 1, "idphoto", "local", {"spec_id": 3108, "preview": True}, None, 0, 60)
+    await repos.users.ensure(1, 1, "en")
+    busy = await repos.jobs.create(draft, previews_per_hour=2)
+    assert await repos.jobs.settle(busy, JobState.FAILED, error="engine_busy")
+    refused = await repos.jobs.create(draft, previews_per_hour=2)
+    assert await repos.jobs.settle(refused, JobState.FAILED, error="no_face")
+    await repos.jobs.create(draft, previews_per_hour=2)
+    with pytest.raises(TooManyPreviews) as over:
+        await repos.jobs.create(draft, previews_per_hour=2)
+    assert over.value.made == 2
+    await repos.db.transaction(lambda tx: keep_previews(tx, 1, "print", time.time()), user=1)  # /forget
+    assert (await repos.db.fetchone("SELECT COUNT(*) AS n FROM forgotten_previews"))["n"] == 2
 
 
 async def test_recent_jobs_are_the_users_own_newest_first_a_page_at_a_time(repos):

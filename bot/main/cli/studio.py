@@ -293,7 +293,7 @@ def _make(photo: bytes, spec: Spec, colour: tuple[str, str], args: argparse.Name
 
         shares, cut_out = result.shares, result.cut_out
         with _engine_work():
-            report = report_of(result.data, hex_colour, result.rule, spec.mm, shares=shares, cut_out=cut_out) or report
+            report = report_of(result.data, hex_colour, result.rule, spec.mm, shares=shares, cut_out=cut_out)
     if args.json:
         print(json.dumps(_json_report(spec, report, args.output, (width, height), lang), ensure_ascii=False, indent=2))
         return 0

@@ -14,7 +14,7 @@ from bot.ops.images import image_size, watermarked
 from bot.services.idphoto import buttons
 from bot.services.idphoto.report_text import checklist_text, placement_text
 from bot.storage.jobs import Job
-from bot.telegram.ui.i18n import t
+from bot.telegram.ui.i18n import t, telegram_length
 from bot.telegram.ui.results import ResultView
 from providers.orders import IdPhotoOrder
 from providers.specs import MM_PER_INCH, load_catalog
@@ -47,12 +47,29 @@ def order_label(order: IdPhotoOrder, lang: str) -> str:
 
 
 def _caption(*parts: str) -> str:
-    """The parts, one paragraph each, as many as Telegram takes in a caption (the first always)."""
-    caption = parts[0]
+    """The parts, one paragraph each, as many as Telegram takes in a caption (the first always, as
+    many of its lines as fit). Counted as Telegram counts, in UTF-16 code units: counted in
+    characters, a caption of 1,023 with its two emoji (👁, 📏) was 1,025 long for Telegram, which
+    refused the photo with it, and a free preview never came."""
+    caption = _lines_that_fit(parts[0])
     for part in parts[1:]:
-        if len(caption) + 2 + len(part) <= MessageLimit.CAPTION_LENGTH:
+        if telegram_length(caption) + 2 + telegram_length(part) <= MessageLimit.CAPTION_LENGTH:
             caption += "\n\n" + part
-    return caption[: MessageLimit.CAPTION_LENGTH]
+    return caption
+
+
+def _lines_that_fit(text: str) -> str:
+    """``text``, or as many of its first lines as a caption takes (at least the start of the first)."""
+    if telegram_length(text) <= MessageLimit.CAPTION_LENGTH:
+        return text
+    lines = text.split("\n")
+    kept = lines[:1]
+    for line in lines[1:]:
+        if telegram_length("\n".join([*kept, line])) > MessageLimit.CAPTION_LENGTH:
+            break
+        kept.append(line)
+    units = "\n".join(kept).encode("utf-16-le")[: 2 * MessageLimit.CAPTION_LENGTH]
+    return units.decode("utf-16-le", errors="ignore")
 
 
 def _local_preview(job: Job, order: IdPhotoOrder, data: bytes, lang: str, settings: Settings) -> ResultView:

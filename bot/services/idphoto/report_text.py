@@ -93,11 +93,14 @@ def check_line(item: Check, lang: str) -> str:
 
 def checklist_text(spec: Spec, placement: dict[str, Any], lang: str) -> str:
     """The rule the photo was checked against and the checklist measured with its placement, one
-    item a line; the placement alone where no checklist was made."""
+    item a line; the placement alone where no checklist was made. A ❌ (what offices reject photos
+    for) is said first, before the items, so that nobody buys such a photo unaware."""
     items = placement.get("checklist")
     if not items:
         return placement_text(spec, placement, lang)
     rule = _rule(spec, placement)
     heading = "check.official" if rule.official and not spec.fallback else "check.fallback"
-    lines = [check_line(item, lang) for item in Checklist.from_json(items).items]
-    return "\n".join([t(lang, heading, rule=rule.title(lang)), *lines])
+    checklist = Checklist.from_json(items)
+    lines = [check_line(item, lang) for item in checklist.items]
+    warning = [t(lang, "check.fails")] if checklist.worst == "fail" else []
+    return "\n".join([*warning, t(lang, heading, rule=rule.title(lang)), *lines])

@@ -10,12 +10,7 @@ from bot.domain.session import PendingOrder
 from bot.telegram.context import Context
 from bot.telegram.conversations.common import answer, message_of, query_of, user_id_of
 from bot.telegram.ui import keyboards
-from bot.telegram.ui.i18n import t
-
-
-def _utf16_length(text: str) -> int:
-    """Length as Telegram counts a message's text: in UTF-16 code units (an emoji counts two)."""
-    return len(text.encode("utf-16-le")) // 2
+from bot.telegram.ui.i18n import t, telegram_length
 
 
 async def show_order(
@@ -61,7 +56,7 @@ async def show_order(
         return text
 
     text = summary(details)
-    excess = _utf16_length(text) - MessageLimit.MAX_TEXT_LENGTH
+    excess = telegram_length(text) - MessageLimit.MAX_TEXT_LENGTH
     if excess > 0:  # a summary Telegram would refuse could never be confirmed: its details are cut
         text = summary(details[: max(0, len(details) - excess - 1)] + "…")
     markup = keyboards.summary(lang, order.nonce)

@@ -14,6 +14,12 @@ LANGUAGES = ("en", "zh-Hans")
 DEFAULT_LANGUAGE = "en"
 
 
+def telegram_length(text: str) -> int:
+    """Length as Telegram counts a message's text or a caption: in UTF-16 code units (an emoji
+    such as 📏 counts two)."""
+    return len(text.encode("utf-16-le")) // 2
+
+
 def pick_language(telegram_code: str | None) -> str:
     """Map a Telegram ``language_code`` onto a catalog: any Chinese is Simplified Chinese."""
     if telegram_code and telegram_code.lower().startswith("zh"):
