@@ -81,9 +81,12 @@ def _transient(err: ProviderError) -> bool:
 
 
 async def wait_or_timeout(event: asyncio.Event, seconds: float) -> None:
-    """Until ``event`` is set or ``seconds`` pass, whichever comes first."""
+    """Until ``event`` is set or ``seconds`` pass, whichever comes first. Not asyncio.wait_for: on
+    Python 3.11 it drops a cancellation that comes in the step the event is set in (a driver
+    stopped, or whose lease was lost, as a callback woke it went on driving the job)."""
     with contextlib.suppress(TimeoutError):
-        await asyncio.wait_for(event.wait(), timeout=seconds)
+        async with asyncio.timeout(seconds):
+            await event.wait()
 
 
 @dataclass(frozen=True)

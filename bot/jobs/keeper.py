@@ -12,7 +12,6 @@ by the lease as well (``LeasedJobs``, :attr:`LeaseKeeper.fenced`).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import os
 import secrets
@@ -20,6 +19,7 @@ import socket
 import time
 from typing import Protocol
 
+from bot.jobs.driver import wait_or_timeout
 from bot.storage.leases import LeasedJobs, Leases
 from bot.storage.store import DATABASE_ERRORS
 
@@ -132,8 +132,7 @@ class LeaseKeeper:
         while True:
             oldest = min(self._held.values(), default=None)
             until_give_up = wait if oldest is None else oldest + self.lease * GIVE_UP - time.monotonic()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._more.wait(), max(0.0, min(wait, until_give_up)))
+            await wait_or_timeout(self._more, max(0.0, min(wait, until_give_up)))
             self._more.clear()
             wait = self.lease / 3
             stale = time.monotonic() - self.lease * GIVE_UP
@@ -161,8 +160,10 @@ class LeaseKeeper:
                     self._lost(job_id, "its lease was taken over")
             try:  # bounded as the renewal is: a look that never ends would stop every renewal after it
                 limit = self.lease * RENEW_TIMEOUT
-                await asyncio.wait_for(self.claim(), limit)
-                expiry = await asyncio.wait_for(self.leases.seconds_to_next_expiry(self.owner), limit)
+                async with asyncio.timeout(limit):
+                    await self.claim()
+                async with asyncio.timeout(limit):
+                    expiry = await self.leases.seconds_to_next_expiry(self.owner)
             except DATABASE_ERRORS as err:
                 log.warning("could not look for jobs to take: %s", err or type(err).__name__)
                 continue

@@ -202,8 +202,8 @@ async def keep_reporting(
     try:
         while True:
             try:
-                report = presences.report(name, role, engine_figures(engine), provider_counts(health))
-                await asyncio.wait_for(report, timeout)
+                async with asyncio.timeout(timeout):
+                    await presences.report(name, role, engine_figures(engine), provider_counts(health))
             except DATABASE_ERRORS as err:
                 log.warning("could not report this process to the database: %s", err)
             await asyncio.sleep(INTERVAL)

@@ -111,12 +111,16 @@ async def _watch(conn: asyncpg.Connection, lost: asyncio.Event, what: str) -> No
     """Until ``conn`` is lost: it closed (``lost`` set by its termination listener), or a query
     every HEARTBEAT seconds went unanswered (it is then closed and ``lost`` set here)."""
     while not lost.is_set():
+        # asyncio.timeout, not wait_for: on Python 3.11 wait_for drops a cancellation that comes in
+        # the step its wait ends in, and a release or close waited for this loop for good.
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(lost.wait(), HEARTBEAT)
+            async with asyncio.timeout(HEARTBEAT):
+                await lost.wait()
         if lost.is_set():
             return
         try:
-            await asyncio.wait_for(conn.fetchval("SELECT 1"), HEARTBEAT)
+            async with asyncio.timeout(HEARTBEAT):
+                await conn.fetchval("SELECT 1")
         except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as err:
             log.error("lost the PostgreSQL connection that %s: %s", what, err)
             conn.terminate()

@@ -137,8 +137,11 @@ class UpdateInbox:
             if len(handling) >= limit:
                 await finished.wait()
             else:
+                # Not asyncio.wait_for: on Python 3.11 it drops a cancellation that comes in the step
+                # the event is set in, and the stopping bot waited for this task for good.
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(arrived.wait(), LOOK_INTERVAL)
+                    async with asyncio.timeout(LOOK_INTERVAL):
+                        await arrived.wait()
 
     async def _handle(self, app: Application[Any, Any, Any, Any, Any, Any], update: Update) -> None:
         """Run the update's handlers (python-telegram-bot gives their errors to the error

@@ -4,9 +4,13 @@ update_id is dropped for a day once handled."""
 
 from __future__ import annotations
 
+import asyncio
 import time
 
-from bot.telegram.inbox import REMEMBER_HANDLED, UpdateInbox
+from telegram.ext import ApplicationBuilder
+
+from bot.storage.db import Database
+from bot.telegram.inbox import REMEMBER_HANDLED, UPDATES_CHANNEL, UpdateInbox
 
 
 def _update(update_id: int) -> dict:
@@ -51,3 +55,21 @@ async def test_a_resent_update_is_kept_once_and_not_handled_again_for_a_day(stor
     assert await inbox.forget_handled(time.time() + 1) == 1
     await inbox.put(_update(20))
     assert await _ids(inbox) == [20]
+
+
+async def test_a_stop_as_an_update_arrives_ends_the_inbox(tmp_path):
+    """The bot stops (its inbox task is cancelled) in the loop step an update arrives in: the task
+    ends. Before, asyncio.wait_for (Python 3.11) returned the arrival and dropped the cancellation:
+    the inbox ran on and the stopping bot waited for it for good (until killed)."""
+    db = await Database.open(tmp_path / "db.sqlite3")
+    try:
+        inbox = UpdateInbox(db)
+        handing = asyncio.create_task(inbox.hand_over(ApplicationBuilder().token("123456:TEST-inbox").build()))
+        # SQLite answers without giving the loop away: one step takes the inbox to its wait.
+        await asyncio.sleep(0)
+        await db.notify(UPDATES_CHANNEL, "1")
+        handing.cancel()
+        await asyncio.wait({handing}, timeout=10)
+        assert handing.cancelled()
+    finally:
+        await db.close()
