@@ -40,6 +40,7 @@ from bot.telegram.context import CONTEXT_TYPES, Context, PhotoBotApp, Service
 from bot.telegram.conversations import album, invite, menu, operator, orders, past_orders, payments, privacy
 from bot.telegram.conversations.common import answer, register_user, user_language
 from bot.telegram.persistence import DatabasePersistence
+from bot.telegram.polling import poll_into
 from bot.telegram.transport import AiohttpRequest
 from bot.telegram.ui.callback_data import (
     BuyMenu,
@@ -320,11 +321,12 @@ async def running(settings: Settings, role: Role = "all") -> AsyncIterator[Wirin
         await store.close()
 
 
-async def _take_updates(app: PhotoBotApp, settings: Settings, services: Wiring) -> asyncio.Task[None] | None:
+async def _take_updates(app: PhotoBotApp, settings: Settings, services: Wiring) -> asyncio.Task[None]:
     """Start handling Telegram's updates: the Application (reading the kept sessions now, so that
     a process taking over continues every dialogue where it stood), the commands, and the way
-    updates come: long polling, or the webhook (set again; it stays set on stop, so Telegram keeps
-    updates while the bot restarts) and the inbox its updates wait in: the task that takes them."""
+    updates come, each into the inbox they wait in until handled: long polling
+    (bot/telegram/polling.py), or the webhook (set again; it stays set on stop, so Telegram keeps
+    updates while the bot restarts). Returns the task that takes them (and polls)."""
     await app.initialize()
     await _set_commands(app, settings)
     await app.start()
@@ -336,10 +338,19 @@ async def _take_updates(app: PhotoBotApp, settings: Settings, services: Wiring) 
         )
         log.info("handling Telegram's updates from the webhook")
         return asyncio.create_task(services.inbox.hand_over(app), name="webhook-inbox")
-    assert app.updater is not None
-    await app.updater.start_polling(timeout=settings.telegram.poll_timeout, allowed_updates=ALLOWED_UPDATES)
+    await app.bot.delete_webhook()
+    polling = poll_into(
+        services.inbox, app.bot, timeout=settings.telegram.poll_timeout, allowed_updates=ALLOWED_UPDATES
+    )
     log.info("polling Telegram for updates")
-    return None
+    return asyncio.create_task(_together(polling, services.inbox.hand_over(app)), name="polled-inbox")
+
+
+async def _together(*work: Coroutine[Any, Any, None]) -> None:
+    """Each of ``work`` until cancelled, or until one of them fails: then the others stop too."""
+    async with asyncio.TaskGroup() as group:
+        for one in work:
+            group.create_task(one)
 
 
 async def _handle_updates_when_first(
@@ -363,18 +374,23 @@ async def _handle_updates_when_first(
         try:
             inbox = await _take_updates(app, settings, services)
             settled.set()
-            await right.lost.wait()
-            log.error("lost the right to handle Telegram's updates (database connection): stopping this process")
+            lost = asyncio.create_task(right.lost.wait())
+            try:
+                await asyncio.wait((lost, inbox), return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                lost.cancel()
+            if inbox.done():  # ended by an error it cannot get over: the supervisor starts a new process
+                log.error("stopped taking Telegram's updates: stopping this process", exc_info=inbox.exception())
+            else:
+                log.error("lost the right to handle Telegram's updates (database connection): stopping this process")
             services.halt.set()
         finally:
             try:
+                # Polling ends first, before the right goes: the process taking over would poll
+                # beside this one, and Telegram answers one of two pollers with a conflict.
                 if inbox is not None:
                     inbox.cancel()
                     await asyncio.gather(inbox, return_exceptions=True)
-                # Polling ends before the right goes: the process taking over would poll beside this
-                # one, and Telegram answers one of two pollers with a conflict.
-                if app.updater is not None and app.updater.running:
-                    await app.updater.stop()
                 # So do the updates under way, and the sessions are written: the process taking over
                 # takes again what was taken and not finished (a predecessor that died), and reads
                 # the sessions as it starts.

@@ -38,6 +38,8 @@ UPDATES_CHANNEL = "photobot_updates"
 #: while the listening connection was being re-established).
 BATCH = 100
 LOOK_INTERVAL = 5.0
+#: Seconds before trying again when the database failed to give the updates.
+RETRY_WAIT = 1.0
 #: Seconds a handled update_id is remembered: Telegram gives up resending an update within a day.
 REMEMBER_HANDLED = 24 * 3600.0
 #: Seconds between two purges of the update_ids handled longer ago than that.
@@ -106,7 +108,13 @@ class UpdateInbox:
         as many at once as ``app`` handles at once, the others wait in the database."""
         arrived = asyncio.Event()
         await self.store.listen(UPDATES_CHANNEL, lambda _update_id: arrived.set())
-        again = await self.take_back()
+        while True:
+            try:
+                again = await self.take_back()
+                break
+            except DATABASE_ERRORS as err:
+                log.warning("could not take back the updates a bot process left (trying again): %s", err)
+                await asyncio.sleep(RETRY_WAIT)
         if again:
             log.warning("taking again %d updates taken but not handled before (a bot process stopped)", again)
         limit = max(1, app.update_processor.max_concurrent_updates)
@@ -119,14 +127,20 @@ class UpdateInbox:
 
         purge_at = 0.0
         while True:
-            if time.time() >= purge_at:
-                await self.forget_handled(time.time() - REMEMBER_HANDLED)
-                purge_at = time.time() + PURGE_INTERVAL
             arrived.clear()
             finished.clear()
             room = limit - len(handling)
             wanted = min(BATCH, room)
-            taken = await self.take(wanted) if wanted > 0 else []
+            try:
+                if time.time() >= purge_at:
+                    await self.forget_handled(time.time() - REMEMBER_HANDLED)
+                    purge_at = time.time() + PURGE_INTERVAL
+                taken = await self.take(wanted) if wanted > 0 else []
+            except DATABASE_ERRORS as err:
+                # Before, the error ended this task: the bot took no update again until restarted.
+                log.warning("could not take updates from the inbox (trying again): %s", err)
+                await asyncio.sleep(RETRY_WAIT)
+                continue
             for body in taken:
                 update = Update.de_json(body, app.bot)
                 task = app.create_task(self._handle(app, update), update=update, name=f"update-{update.update_id}")

@@ -380,6 +380,10 @@ async def test_a_lost_refund_report_is_taken_back_and_a_stranger_payment_only_re
         await admin.send_text(f"/refund {forged}")
         await admin.next_message("Refunded 50 ⭐ to user 815; 0 credits taken back.")
         assert telegram.charges[forged]["refunded"] is True
+        # The stranger is a user once an update of theirs is handled (the refund's report races
+        # the admin's answer): their own /balance, answered.
+        await stranger.send_text("/balance")
+        await stranger.next_message("You have 30 credits.")
         assert (await shop.ledger.credits(815)).bought == 0
         assert await shop.ledger.problems() == []
 

@@ -1,0 +1,60 @@
+"""Long polling into the update inbox (bot/telegram/inbox.py): each batch ``getUpdates`` returns
+is kept in the database before the next ``getUpdates``, whose offset tells Telegram it may drop
+them; the inbox hands them to the handlers, as it does the webhook's.
+
+python-telegram-bot's own poller put a batch in its in-memory queue and asked for the next at
+once, while the handlers of the first still ran: a bot that died then (killed, out of memory, its
+machine lost) had told Telegram it had updates it never handled. A Confirm pressed, a photo sent
+or a payment (until the reconciliation found it) went unanswered. Kept first, an update is taken
+again by the next process; one Telegram sends again (the offset did not reach it) is kept once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Sequence
+
+from telegram import Bot
+from telegram.error import RetryAfter, TelegramError, TimedOut
+
+from bot.storage.store import DATABASE_ERRORS
+from bot.telegram.inbox import UpdateInbox
+
+log = logging.getLogger(__name__)
+
+#: Seconds before asking again after a failed ``getUpdates`` or a batch that could not be kept,
+#: growing by half each time it fails again, up to RETRY_LONGEST (as python-telegram-bot's poller).
+RETRY_FIRST = 1.0
+RETRY_LONGEST = 30.0
+#: What a failed ``getUpdates`` (Telegram out of reach or refusing) or a batch not kept raises.
+_FAILURES: tuple[type[BaseException], ...] = (TelegramError, *DATABASE_ERRORS)
+
+
+async def poll_into(inbox: UpdateInbox, bot: Bot, *, timeout: int, allowed_updates: Sequence[str]) -> None:
+    """Long-poll Telegram for updates and keep each batch in ``inbox`` before asking for the next,
+    until cancelled. A batch that cannot be kept (the database out of reach) is asked for again.
+    A webhook left set (the bot ran in webhook mode) must be deleted first: Telegram refuses
+    ``getUpdates`` while one is."""
+    offset = 0
+    wait = RETRY_FIRST
+    while True:
+        try:
+            updates = await bot.get_updates(offset=offset, timeout=timeout, allowed_updates=allowed_updates)
+            for update in updates:
+                await inbox.put(update.to_dict())
+        except TimedOut:  # the long poll's answer was late: ask again at once
+            continue
+        except RetryAfter as err:
+            await asyncio.sleep(
+                err.retry_after if isinstance(err.retry_after, (int, float)) else err.retry_after.total_seconds()
+            )
+            continue
+        except _FAILURES as err:
+            log.warning("could not take Telegram's updates (asking again in %.0f s): %s", wait, err)
+            await asyncio.sleep(wait)
+            wait = min(wait * 1.5, RETRY_LONGEST)
+            continue
+        wait = RETRY_FIRST
+        if updates:
+            offset = updates[-1].update_id + 1

@@ -1,0 +1,101 @@
+"""The update inbox (bot/telegram/inbox.py) under long polling and through database errors.
+
+Long-polled updates survive a SIGKILL while they are handled: python-telegram-bot's next
+``getUpdates`` moved the offset on (Telegram drops what it sent) while the handlers of the batch
+before still ran, so the bot now keeps each batch in the inbox before it asks for the next. The
+restarted bot (a real ``photobot run`` process, long polling) handles each one it had not finished,
+and none it had. Before, every update under way when the bot died was gone: a Confirm pressed, a
+photo sent, a payment (until the reconciliation found it) went unanswered. The kill lands where
+tests/bot/test_webhook_crash.py lands it: Telegram serves the first answers and holds the others,
+so the updates answered are marked handled and the others are under way.
+
+A database error while updates are taken from the inbox is waited out, in either mode.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+
+import pytest
+import yaml
+
+from bot.main.app import running
+from tests.bot.process import BotProcess
+
+USERS = 40
+#: Answers Telegram takes before the kill; the other users' answers are held there when it lands.
+ANSWERED = 10
+
+
+async def _until(check: Callable[[], Awaitable[bool]], what: str) -> None:
+    """SQLite commits in another process give no event to wait on: poll, bounded."""
+    for _ in range(1500):
+        if await check():
+            return
+        await asyncio.sleep(0.02)
+    raise AssertionError(f"never: {what}")
+
+
+async def test_polled_updates_under_way_when_the_bot_is_killed_are_each_answered_once(
+    tmp_path, make_settings, telegram, open_repos
+):
+    settings = make_settings()
+    assert settings.telegram.mode == "polling"
+    config = tmp_path / "config.yaml"
+    config.write_text(yaml.safe_dump(settings.model_dump(mode="json")))
+    process = BotProcess(config, tmp_path / "bot.log")
+    users = [telegram.user(user_id=8600 + n) for n in range(USERS)]
+
+    async def handled(n: int) -> bool:
+        row = await repos.db.fetchone("SELECT COUNT(*) AS n FROM updates WHERE handled_at IS NOT NULL")
+        return row is not None and int(row["n"]) == n
+
+    await process.start(telegram)
+    repos = await open_repos(settings)
+    try:
+        telegram.pause_after("sendMessage", ANSWERED)
+        await asyncio.gather(*(user.send_text("/balance") for user in users))
+        await telegram.wait_for(lambda: len(telegram.paused_requests) == USERS - ANSWERED, timeout=60)
+        assert {method for method, _ in telegram.paused_requests} == {"sendMessage"}
+        # Telegram has been told the bot has every update: it would not send them again.
+        await telegram.wait_for(lambda: not telegram.updates, timeout=10)
+        await _until(lambda: handled(ANSWERED), f"{ANSWERED} updates marked handled")
+        await process.kill()
+        telegram.resume(abandoned=True)  # the held answers never reached Telegram
+        assert sum(1 for user in users if telegram.sent_to(user.id)) == ANSWERED
+
+        await process.start(telegram)
+        await telegram.wait_for(lambda: all(telegram.sent_to(user.id) for user in users), timeout=60)
+        await _until(lambda: handled(USERS), "every update marked handled")
+    finally:
+        await process.stop()
+    for user in users:
+        (answer,) = telegram.sent_to(user.id)
+        assert answer.text.startswith("You have 30 credits.")
+
+
+#: Fail the inbox's next ``take`` statements, as many as ``inbox_faults.left`` (as a full disk or
+#: a lost connection fails them).
+_TAKES_FAIL = (
+    "CREATE TABLE inbox_faults (left INTEGER NOT NULL)",
+    "CREATE TRIGGER inbox_take_fails BEFORE UPDATE OF taken_at ON updates"
+    " WHEN NEW.taken_at IS NOT NULL AND (SELECT left FROM inbox_faults) > 0"
+    " BEGIN UPDATE inbox_faults SET left = left - 1; SELECT RAISE(FAIL, 'disk I/O error'); END",
+    "INSERT INTO inbox_faults (left) VALUES (2)",
+)
+
+
+@pytest.mark.parametrize("mode", ["polling", "webhook"])
+async def test_updates_are_handled_through_database_errors_in_the_inbox(mode, make_settings, telegram):
+    """Taking updates from the inbox fails twice: the bot tries again and answers. Before, in
+    webhook mode, the error ended the task that takes them: the bot answered nothing more until
+    restarted, while it looked healthy."""
+    webhook = {"telegram__webhook_secret": "hook-secret-of-at-least-32-characters"} if mode == "webhook" else {}
+    async with running(make_settings(telegram__mode=mode, **webhook)) as bot:
+        for statement in _TAKES_FAIL:
+            await bot.db.write(statement)
+        user = telegram.user(user_id=8700)
+        await user.send_text("/balance")
+        await user.next_message("You have 30 credits.")
+        assert (await bot.db.fetchone("SELECT left FROM inbox_faults"))["left"] == 0
