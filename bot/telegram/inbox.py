@@ -38,6 +38,8 @@ UPDATES_CHANNEL = "photobot_updates"
 #: while the listening connection was being re-established).
 BATCH = 100
 LOOK_INTERVAL = 5.0
+#: Times an update is taken before it is dropped, each process that took it having died under it.
+MAX_TAKES = 3
 #: Seconds before trying again when the database failed to give the updates.
 RETRY_WAIT = 1.0
 #: Seconds a handled update_id is remembered: Telegram gives up resending an update within a day.
@@ -78,7 +80,7 @@ class UpdateInbox:
         """The oldest updates nobody took, marked taken (only the handling process takes); they
         stay in the inbox until :meth:`finish`."""
         rows = await self.store.fetchall(
-            "UPDATE updates SET taken_at = ? WHERE update_id IN"
+            "UPDATE updates SET taken_at = ?, takes = takes + 1 WHERE update_id IN"
             " (SELECT update_id FROM updates WHERE taken_at IS NULL ORDER BY update_id LIMIT ?)"
             " RETURNING update_id, body",
             (time.time(), limit),
@@ -93,7 +95,20 @@ class UpdateInbox:
 
     async def take_back(self) -> int:
         """Make the updates that were taken but not handled takeable again (a process that
-        handled updates died, or stopped before it finished them); how many."""
+        handled updates died, or stopped before it finished them); how many. One taken
+        ``MAX_TAKES`` times is dropped instead (remembered as handled): each process that took it
+        died under it, and every next one would."""
+        dropped = await self.store.fetchall(
+            "UPDATE updates SET handled_at = ?, body = '' WHERE taken_at IS NOT NULL AND handled_at IS NULL"
+            " AND takes >= ? RETURNING update_id",
+            (time.time(), MAX_TAKES),
+        )
+        for row in dropped:
+            log.error(
+                "update %d was taken %d times and never handled (the bot process died under it each time): dropped",
+                row["update_id"],
+                MAX_TAKES,
+            )
         return await self.store.write(
             "UPDATE updates SET taken_at = NULL WHERE taken_at IS NOT NULL AND handled_at IS NULL"
         )

@@ -10,7 +10,7 @@ import time
 from telegram.ext import ApplicationBuilder
 
 from bot.storage.db import Database
-from bot.telegram.inbox import REMEMBER_HANDLED, UPDATES_CHANNEL, UpdateInbox
+from bot.telegram.inbox import MAX_TAKES, REMEMBER_HANDLED, UPDATES_CHANNEL, UpdateInbox
 
 
 def _update(update_id: int) -> dict:
@@ -55,6 +55,24 @@ async def test_a_resent_update_is_kept_once_and_not_handled_again_for_a_day(stor
     assert await inbox.forget_handled(time.time() + 1) == 1
     await inbox.put(_update(20))
     assert await _ids(inbox) == [20]
+
+
+async def test_an_update_whose_handling_never_finishes_is_dropped_after_a_few_takes(store):
+    """The bot process died each time it handled update 30 (its handling kills the process): it
+    is taken again MAX_TAKES times, then dropped, so the bot stops dying of it and handles the
+    others (before, every restart took it again first, for good)."""
+    inbox = UpdateInbox(store)
+    await inbox.put(_update(30))
+    await inbox.put(_update(31))
+    for take in range(1, MAX_TAKES + 1):
+        assert await _ids(inbox, 1) == [30]
+        inbox = UpdateInbox(store)  # the process died; the next one takes back what it left
+        assert await inbox.take_back() == (1 if take < MAX_TAKES else 0)
+    assert await _ids(inbox) == [31]
+    row = await store.fetchone("SELECT body, handled_at FROM updates WHERE update_id = 30")
+    assert row["body"] == "" and row["handled_at"] is not None
+    await inbox.put(_update(30))  # Telegram sends it again: not handled either
+    assert await _ids(inbox) == []
 
 
 async def test_a_stop_as_an_update_arrives_ends_the_inbox(tmp_path):
