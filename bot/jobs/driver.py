@@ -23,6 +23,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
+import itertools
 import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping
@@ -67,10 +68,10 @@ MAX_BAD_ANSWERS = 3
 #: with them (they wake the job at once) to ``jobs.max_poll_interval``.
 POLL_BACKOFF = 1.5
 NO_CALLBACK_MAX_POLLS = 3
-#: Tries of the write that stores a task the provider accepted, and the wait before the second
-#: (seconds, doubling after): a few seconds in all, well within a lease.
-TASK_ID_WRITES = 4
-TASK_ID_RETRY = 0.5
+#: Seconds before the write that stores a task the provider accepted is tried again, doubling up
+#: to TASK_ID_RETRY_LONGEST: it is tried until it is made or refused, up to the job's deadline.
+TASK_ID_RETRY = 0.25
+TASK_ID_RETRY_LONGEST = 1.0
 
 
 def _transient(err: ProviderError) -> bool:
@@ -148,6 +149,9 @@ class JobDriver:
         #: Submissions and deliveries under way, by job: shielded from the driver's cancellation,
         #: so that a process stopping lets them finish (JobRunner.stop); a lost lease cuts them.
         self.finishing: dict[str, asyncio.Task[Any]] = {}
+        #: Writes of a task a provider accepted, by job: a lost lease does not cut them (each is a
+        #: compare-and-set that another worker's takeover refuses), and a stop lets them finish.
+        self.storing: dict[str, asyncio.Task[bool]] = {}
 
     def wake(self, job_id: str) -> None:
         """A provider callback arrived: look at the task now instead of at the next poll."""
@@ -201,6 +205,10 @@ class JobDriver:
         self._wakeups.setdefault(job_id, asyncio.Event())
         submitted = False
         while True:
+            storing = self.storing.get(job_id)
+            if storing is not None:  # a driver cut before this one still stores the task it sent
+                with contextlib.suppress(Exception):
+                    await asyncio.shield(storing)
             job = await self.fenced.job(job_id)
             if job is None:
                 return
@@ -326,7 +334,10 @@ class JobDriver:
             await self._observe(job, err)
             await self.fenced.settle(job, JobState.FAILED, error=err.code)
             return None
-        moved = await self._store_task(job, submission.task_id)
+        storing = asyncio.ensure_future(self._store_task(job, submission.task_id))
+        self.storing[job.id] = storing
+        storing.add_done_callback(functools.partial(self._stored, job.id))
+        moved = await asyncio.shield(storing)
         await self._observe(job, None)
         if not moved:
             # Only a worker that took the job over moves it on from submitting (it failed it as
@@ -340,13 +351,22 @@ class JobDriver:
             return None
         return submission
 
+    def _stored(self, job_id: str, task: asyncio.Task[bool]) -> None:
+        if self.storing.get(job_id) is task:
+            del self.storing[job_id]
+
     async def _store_task(self, job: Job, task_id: str) -> bool:
         """Move the job on to running with the task the provider accepted; False where it was no
-        longer this process's (see ``fenced``). The write is tried again through a passing database
-        error (``TASK_ID_WRITES``): without the task's id, a later look could only fail the job as
-        interrupted, and the provider charges for the task all the same. Done first after the
-        submission, before anything else that writes."""
-        for attempt in range(TASK_ID_WRITES):
+        longer this process's (see ``fenced``). Done first after the submission, before anything
+        else that writes. Without the task's id a later look could only fail the job as
+        interrupted, and the provider charges for the task all the same: so the write is tried
+        again through database errors until the job's deadline, and goes on after the driver is
+        cut for a lease it could not renew (``storing``): the database out of reach for longer
+        than that (a failover) is the likeliest reason, and once it is back the write is made,
+        or refused if another worker took the job over meanwhile. Before, it was given up after
+        four tries (about three seconds), or cut with the driver."""
+        wait = TASK_ID_RETRY
+        for attempt in itertools.count():
             try:
                 if await self.fenced.transition(
                     job.id, (JobState.SUBMITTING,), JobState.RUNNING, provider_task_id=task_id
@@ -360,13 +380,14 @@ class JobDriver:
                     self.owner,
                 )
             except StoreFailed as err:
-                if attempt == TASK_ID_WRITES - 1:
+                if job.deadline is not None and time.time() + wait > job.deadline:
                     log.error(
                         "job %s: %s accepted task %s; it could not be stored: %s", job.id, job.provider, task_id, err
                     )
                     raise
                 log.warning("job %s: storing task %s failed (%s); trying again", job.id, task_id, err)
-                await asyncio.sleep(TASK_ID_RETRY * 2**attempt)
+                await asyncio.sleep(wait)
+                wait = min(wait * 2, TASK_ID_RETRY_LONGEST)
         raise AssertionError("unreachable")
 
     @staticmethod

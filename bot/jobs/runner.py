@@ -157,7 +157,7 @@ class JobRunner:
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
-        finishing = list(self.driver.finishing.values())
+        finishing = [*self.driver.finishing.values(), *self.driver.storing.values()]
         if finishing:
             # The leases are still renewed meanwhile: what finishes is still this process's (and a
             # renewal that fails cuts it, JobRunner.lost, before another may take the job over).

@@ -155,6 +155,86 @@ async def test_a_task_the_provider_accepted_is_stored_through_a_passing_database
     assert failing.faults[0][1] == 0
 
 
+async def test_a_task_the_provider_accepted_is_stored_however_long_the_database_fails(
+    failing: FailingDatabase,
+    repos: Repositories,
+    media: MediaStore,
+    backend: FakeBackend,
+    events: RecordingEvents,
+    workers: MakeWorker,
+) -> None:
+    """The write that stores the accepted task fails six times in a row (a failover takes its
+    seconds): it is tried until it is written, and the job is delivered once, paid. Before, it was
+    given up after four tries (about three seconds): the job was failed as interrupted and
+    refunded while the provider charged for the task."""
+    a = workers(failing, "a", lease=LEASE)
+    backend.script(done(data=RESULT))
+    failing.fail(r"provider_task_id = \?", 6)
+    job = await place(repos, media)
+    await a.runner.resume()
+
+    delivered = await events.delivered(job.id)
+    assert delivered.job.state == JobState.SUCCEEDED and delivered.files == (RESULT,)
+    assert len(backend.submits) == 1 and events.counts() == {job.id: 1}
+    assert await ledger(repos, job.id) == ["hold", "capture"]
+    assert failing.faults[0][1] == 0
+
+
+class OutOfReach(Leases):
+    """A worker's leases while its database is out of reach (``out``): renewing and claiming fail."""
+
+    out = False
+
+    def _check(self) -> None:
+        if self.out:
+            raise sqlite3.OperationalError("unable to open database file")
+
+    async def renew(
+        self, owner: str, lease: float, job_ids: Collection[str] | None = None, *, timeout: float | None = None
+    ) -> set[str]:
+        self._check()
+        return await super().renew(owner, lease, job_ids, timeout=timeout)
+
+    async def claim(self, owner: str, lease: float, limit: int, *, take_over: bool = False) -> list[str]:
+        self._check()
+        return await super().claim(owner, lease, limit, take_over=take_over)
+
+
+async def test_a_task_accepted_while_the_database_is_out_of_reach_is_stored_once_it_is_back(
+    failing: FailingDatabase,
+    repos: Repositories,
+    media: MediaStore,
+    backend: FakeBackend,
+    events: RecordingEvents,
+    workers: MakeWorker,
+) -> None:
+    """The database goes out of reach as the provider accepts the submission, for longer than the
+    worker keeps driving a job it cannot renew: the worker stops driving it, but the write of the
+    accepted task goes on (it changes nothing if another worker took the job over) and is made
+    once the database is back; the job is then followed and delivered once, paid. Before, the
+    write was cut with the driver: the job was failed as interrupted and refunded while the
+    provider charged for the task."""
+    leases = OutOfReach(failing, Repositories.on(failing, daily_free=DAILY_FREE).jobs)
+    a = workers(failing, "a", lease=LEASE, leases=leases)
+    backend.submits_flow.clear()  # the provider takes the submission when the database is gone
+    backend.script(done(data=RESULT))
+    job = await place(repos, media)
+    await a.runner.resume()
+    await backend.wait_for(lambda: len(backend.submits) == 1)
+    leases.out = True
+    failing.fail(r"provider_task_id = \?", 10_000)
+    backend.submits_flow.set()
+    await a.runner.idle()  # a stopped driving the job: its lease could not be renewed
+    assert (await stored(repos, job.id)).state == JobState.SUBMITTING
+
+    leases.out = False  # the database is back
+    failing.faults.clear()
+    delivered = await events.delivered(job.id)
+    assert delivered.job.state == JobState.SUCCEEDED and delivered.files == (RESULT,)
+    assert len(backend.submits) == 1 and events.counts() == {job.id: 1}
+    assert await ledger(repos, job.id) == ["hold", "capture"]
+
+
 class HangingLooks(Leases):
     """Leases whose look for jobs to claim waits without end after the first (a pool with no
     connection to spare, and no timeout) unless not ``hang``; renewals counted."""
