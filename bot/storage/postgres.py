@@ -58,6 +58,15 @@ KEEPALIVE_GIVE_UP = 11
 HEARTBEAT = 3.0
 #: Seconds to wait before connecting again after a listening or lock connection failed.
 RECONNECT_WAIT = 2.0
+#: What a connection of its own (listening, holding a lock) raises when it is lost or refused.
+_LOST: tuple[type[Exception], ...] = (
+    OSError,
+    asyncpg.PostgresError,
+    asyncpg.InterfaceError,
+    asyncpg.InternalClientError,
+)
+#: The same, or no answer in time.
+_LOST_OR_LATE: tuple[type[Exception], ...] = (TimeoutError, *_LOST)
 _LOCK_KEY = "hashtext(current_schema() || ':' || $1)"
 #: A user's lock for the length of one transaction (a 64-bit key: no two users share one).
 _USER_LOCK_KEY = "hashtextextended(current_schema() || ':user:' || $1, 0)"
@@ -121,7 +130,7 @@ async def _watch(conn: asyncpg.Connection, lost: asyncio.Event, what: str) -> No
         try:
             async with asyncio.timeout(HEARTBEAT):
                 await conn.fetchval("SELECT 1")
-        except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as err:
+        except _LOST_OR_LATE as err:
             log.error("lost the PostgreSQL connection that %s: %s", what, err)
             conn.terminate()
             lost.set()
@@ -151,7 +160,7 @@ class AdvisoryLock:
                     if waiting is not None:
                         waiting()
                     await conn.execute(f"SELECT pg_advisory_lock({_LOCK_KEY})", self.name)
-            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as err:
+            except _LOST as err:
                 conn.terminate()
                 log.warning("lost PostgreSQL while waiting for %s: %s", self.name, err)
                 await asyncio.sleep(RECONNECT_WAIT)
@@ -171,7 +180,7 @@ class AdvisoryLock:
             await asyncio.gather(self._heartbeat, return_exceptions=True)
             self._heartbeat = None
         if self._conn is not None:
-            with contextlib.suppress(OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError):
+            with contextlib.suppress(*_LOST_OR_LATE):
                 await asyncio.wait_for(self._conn.close(), HEARTBEAT)
             self._conn.terminate()
             self._conn = None
@@ -267,7 +276,7 @@ class PostgresStore:
                     for channel in self._listeners:
                         await conn.add_listener(channel, self._dispatch)
                     self._listen_conn = conn
-            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as err:
+            except _LOST as err:
                 log.warning("cannot LISTEN on PostgreSQL: %s", err)
                 await asyncio.sleep(RECONNECT_WAIT)
                 continue

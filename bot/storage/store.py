@@ -48,12 +48,16 @@ class StoreFailed(Exception):
 
 
 #: What either backend raises when the database cannot be reached or refuses a statement.
+#: asyncpg's InternalClientError is neither of its others: it raises it for a query on a pooled
+#: connection the server ended under it (a restart, pg_terminate_backend), and a job's driver took
+#: it for the job's own error, failing and refunding a task the provider charged for.
 DATABASE_ERRORS: tuple[type[BaseException], ...] = (
     sqlite3.Error,
     OSError,
     TimeoutError,
     asyncpg.PostgresError,
     asyncpg.InterfaceError,
+    asyncpg.InternalClientError,
     StoreFailed,
 )
 

@@ -13,6 +13,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Collection
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 import pytest
 
 from bot.ops.media import MediaStore
@@ -33,6 +34,8 @@ class FailingDatabase(Database):
     lost connection makes them fail (``fail``)."""
 
     faults: list[tuple[re.Pattern[str], int]]
+    #: What a failing statement raises: SQLite's error of a disk, unless a test sets another.
+    error: Callable[[], Exception] = staticmethod(lambda: sqlite3.OperationalError("disk I/O error"))
     #: Statements that fail only once made: the change is kept, its answer lost (a connection that
     #: dropped after the commit).
     answers_lost: list[tuple[re.Pattern[str], int]]
@@ -56,7 +59,7 @@ class FailingDatabase(Database):
 
     def _check(self, sql: str) -> None:
         if self._due(getattr(self, "faults", []), sql):
-            raise sqlite3.OperationalError("disk I/O error")
+            raise self.error()
 
     async def write(self, sql: str, params: Any = ()) -> int:
         self._check(sql)
@@ -98,8 +101,21 @@ async def failing(tmp_path: Path) -> AsyncIterator[FailingDatabase]:
     await db.close()
 
 
+#: What a query raises when the database fails it: SQLite's error of a disk, and asyncpg's when
+#: PostgreSQL ended the pooled connection under the query (a server restart, pg_terminate_backend):
+#: not a PostgresError nor an InterfaceError, it was taken for the job's own error.
+ERRORS = {
+    "sqlite": lambda: sqlite3.OperationalError("disk I/O error"),
+    "postgres-connection-ended": lambda: asyncpg.InternalClientError(
+        "cannot switch to state 12; another operation (2) is in progress"
+    ),
+}
+
+
+@pytest.mark.parametrize("error", ERRORS)
 @pytest.mark.parametrize("failures", [1, 3])
 async def test_a_database_error_while_a_task_runs_neither_fails_nor_refunds_the_job(
+    error: str,
     failures: int,
     failing: FailingDatabase,
     repos: Repositories,
@@ -117,6 +133,7 @@ async def test_a_database_error_while_a_task_runs_neither_fails_nor_refunds_the_
     job = await place(repos, media)
     await a.runner.resume()
     await backend.wait_for(lambda: len(backend.queries) >= 1)
+    failing.error = ERRORS[error]
     failing.fail(r"^SELECT \* FROM jobs WHERE id = \?$", failures)
 
     delivered = await events.delivered(job.id)
