@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -16,7 +17,7 @@ from telegram.ext import CallbackQueryHandler, ConversationHandler
 from bot.config import Settings
 from bot.domain.session import PendingOrder
 from bot.ops.images import fit
-from bot.ops.templates import Template
+from bot.ops.templates import Template, TemplateGallery
 from bot.storage.links import linked
 from bot.telegram.context import Context, Handlers, Service, ServiceDeps
 from bot.telegram.conversations.common import answer, message_of, pressed, query_of, ready_photo
@@ -82,6 +83,27 @@ def _remember_file_id(template: Template, message: Message | bool) -> None:
         template.file_id = message.photo[-1].file_id
 
 
+async def _shown(
+    gallery: TemplateGallery, at: int, show: Callable[[Template, int, int], Awaitable[Message | bool]]
+) -> bool:
+    """Show the template at ``at`` (counted round the gallery) with ``show(template, index,
+    count)``. One given as a URL that Telegram cannot show (it fetches the picture itself) is left
+    out of the gallery and the next shown; False when none is left."""
+    while gallery.items:
+        index = at % len(gallery.items)
+        template = gallery.items[index]
+        try:
+            message = await show(template, index, len(gallery.items))
+        except BadRequest as err:
+            if template.url is None or template.file_id:
+                raise
+            gallery.drop(template, err.message)
+            continue
+        _remember_file_id(template, message)
+        return True
+    return False
+
+
 async def start(update: Update, context: Context) -> str | int:
     """Button m:svc:portrait: checks the photo's size; shows the first template."""
     lang = context.lang
@@ -97,20 +119,15 @@ async def start(update: Update, context: Context) -> str | int:
         )
         return ConversationHandler.END
     gallery = context.deps.templates
-    while gallery.items:
-        template = gallery.items[0]
-        try:
-            message = await message_of(update).reply_photo(
-                gallery.photo(template),
-                caption=_caption(lang, template, 0, len(gallery.items)),
-                reply_markup=portrait_browser(lang, 0, len(gallery.items), template.config.id),
-            )
-        except BadRequest as err:
-            if template.url is None or template.file_id:
-                raise
-            gallery.drop(template, err.message)
-            continue
-        _remember_file_id(template, message)
+
+    async def show(template: Template, index: int, count: int) -> Message | bool:
+        return await message_of(update).reply_photo(
+            gallery.photo(template),
+            caption=_caption(lang, template, index, count),
+            reply_markup=portrait_browser(lang, index, count, template.config.id),
+        )
+
+    if await _shown(gallery, 0, show):
         return State.BROWSE
     await message_of(update).reply_text(t(lang, "portrait.no_templates"), reply_markup=keyboards.new_photo(lang))
     return ConversationHandler.END
@@ -122,20 +139,14 @@ async def browse(update: Update, context: Context) -> str | int:
     page = pressed(update, TemplatePage)
     gallery = context.deps.templates
     await answer(update)
-    while gallery.items:
-        index = page.index % len(gallery.items) if page else 0
-        template = gallery.items[index]
-        try:
-            message = await query_of(update).edit_message_media(
-                InputMediaPhoto(gallery.photo(template), caption=_caption(lang, template, index, len(gallery.items))),
-                reply_markup=portrait_browser(lang, index, len(gallery.items), template.config.id),
-            )
-        except BadRequest as err:
-            if template.url is None or template.file_id:
-                raise
-            gallery.drop(template, err.message)
-            continue
-        _remember_file_id(template, message)
+
+    async def show(template: Template, index: int, count: int) -> Message | bool:
+        return await query_of(update).edit_message_media(
+            InputMediaPhoto(gallery.photo(template), caption=_caption(lang, template, index, count)),
+            reply_markup=portrait_browser(lang, index, count, template.config.id),
+        )
+
+    if await _shown(gallery, page.index if page else 0, show):
         return State.BROWSE
     await query_of(update).edit_message_caption(
         t(lang, "portrait.no_templates"), reply_markup=keyboards.new_photo(lang)
