@@ -6,7 +6,7 @@ import asyncio
 import os
 import signal
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 
 import pytest
@@ -14,6 +14,20 @@ import pytest
 from bot.config import Settings
 from bot.storage.db import Database
 from bot.storage.repositories import Repositories
+
+#: The users of the crash tests (tests/bot/test_webhook_crash.py, test_update_inbox.py), each with one update.
+USERS = 40
+#: Answers Telegram takes before the kill; the other users' answers are held there when it lands.
+ANSWERED = 10
+
+
+async def until(check: Callable[[], Awaitable[bool]], what: str) -> None:
+    """SQLite commits in another process give no event to wait on: poll, bounded."""
+    for _ in range(1500):
+        if await check():
+            return
+        await asyncio.sleep(0.02)
+    raise AssertionError(f"never: {what}")
 
 
 class BotProcess:

@@ -15,26 +15,12 @@ A database error while updates are taken from the inbox is waited out, in either
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
 
 import pytest
 import yaml
 
 from bot.main.app import running
-from tests.bot.process import BotProcess
-
-USERS = 40
-#: Answers Telegram takes before the kill; the other users' answers are held there when it lands.
-ANSWERED = 10
-
-
-async def _until(check: Callable[[], Awaitable[bool]], what: str) -> None:
-    """SQLite commits in another process give no event to wait on: poll, bounded."""
-    for _ in range(1500):
-        if await check():
-            return
-        await asyncio.sleep(0.02)
-    raise AssertionError(f"never: {what}")
+from tests.bot.process import ANSWERED, USERS, BotProcess, until
 
 
 async def test_polled_updates_under_way_when_the_bot_is_killed_are_each_answered_once(
@@ -60,14 +46,14 @@ async def test_polled_updates_under_way_when_the_bot_is_killed_are_each_answered
         assert {method for method, _ in telegram.paused_requests} == {"sendMessage"}
         # Telegram has been told the bot has every update: it would not send them again.
         await telegram.wait_for(lambda: not telegram.updates, timeout=10)
-        await _until(lambda: handled(ANSWERED), f"{ANSWERED} updates marked handled")
+        await until(lambda: handled(ANSWERED), f"{ANSWERED} updates marked handled")
         await process.kill()
         telegram.resume(abandoned=True)  # the held answers never reached Telegram
         assert sum(1 for user in users if telegram.sent_to(user.id)) == ANSWERED
 
         await process.start(telegram)
         await telegram.wait_for(lambda: all(telegram.sent_to(user.id) for user in users), timeout=60)
-        await _until(lambda: handled(USERS), "every update marked handled")
+        await until(lambda: handled(USERS), "every update marked handled")
     finally:
         await process.stop()
     for user in users:

@@ -13,24 +13,10 @@ idempotency key); the test keeps its kill out of that moment, as tests/bot/test_
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
 
 import yaml
 
-from tests.bot.process import BotProcess
-
-USERS = 40
-#: Answers Telegram takes before the kill; the other users' answers are held there when it lands.
-ANSWERED = 10
-
-
-async def _until(check: Callable[[], Awaitable[bool]], what: str) -> None:
-    """SQLite commits in another process give no event to wait on: poll, bounded."""
-    for _ in range(1500):
-        if await check():
-            return
-        await asyncio.sleep(0.02)
-    raise AssertionError(f"never: {what}")
+from tests.bot.process import ANSWERED, USERS, BotProcess, until
 
 
 async def test_webhook_updates_taken_when_the_bot_is_killed_are_each_answered_once(
@@ -58,7 +44,7 @@ async def test_webhook_updates_taken_when_the_bot_is_killed_are_each_answered_on
         assert telegram.webhook_results == [200] * USERS
         await telegram.wait_for(lambda: len(telegram.paused_requests) == USERS - ANSWERED, timeout=60)
         assert {method for method, _ in telegram.paused_requests} == {"sendMessage"}
-        await _until(lambda: handled(ANSWERED), f"{ANSWERED} updates marked handled")
+        await until(lambda: handled(ANSWERED), f"{ANSWERED} updates marked handled")
         await process.kill()
         telegram.resume(abandoned=True)  # the held answers never reached Telegram
         assert sum(1 for user in users if telegram.sent_to(user.id)) == ANSWERED
@@ -66,7 +52,7 @@ async def test_webhook_updates_taken_when_the_bot_is_killed_are_each_answered_on
 
         await process.start(telegram)
         await telegram.wait_for(lambda: all(telegram.sent_to(user.id) for user in users), timeout=60)
-        await _until(lambda: handled(USERS), "every update marked handled")
+        await until(lambda: handled(USERS), "every update marked handled")
 
         # Telegram sends a handled update again (it did not see the answer): it is not handled again.
         first = min(telegram.pushed)
