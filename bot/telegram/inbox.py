@@ -52,15 +52,23 @@ class UpdateInbox:
     def __init__(self, store: Store) -> None:
         self.store = store
 
-    async def put(self, body: dict[str, Any]) -> None:
-        """Keep a checked update (its ``update_id`` an int) for the handling process; one that is
+    async def put(self, *bodies: dict[str, Any]) -> None:
+        """Keep checked updates (each ``update_id`` an int) for the handling process, in one
+        statement (a webhook's one update, or a long poll's batch of up to 100); one that is
         waiting, being handled or was handled within a day is not kept again."""
-        update_id = int(body["update_id"])
+        if not bodies:
+            return
+        now = time.time()
+        params = [
+            value for body in bodies for value in (int(body["update_id"]), json.dumps(body, ensure_ascii=False), now)
+        ]
         await self.store.write(
-            "INSERT INTO updates (update_id, body, received_at) VALUES (?, ?, ?) ON CONFLICT (update_id) DO NOTHING",
-            (update_id, json.dumps(body, ensure_ascii=False), time.time()),
+            "INSERT INTO updates (update_id, body, received_at) VALUES "
+            + ", ".join(["(?, ?, ?)"] * len(bodies))
+            + " ON CONFLICT (update_id) DO NOTHING",
+            params,
         )
-        await self.store.notify(UPDATES_CHANNEL, str(update_id))
+        await self.store.notify(UPDATES_CHANNEL, str(bodies[-1]["update_id"]))
 
     async def seen(self, update_id: int) -> bool:
         """Whether the update is kept: waiting, being handled, or handled within a day."""

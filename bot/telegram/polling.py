@@ -41,8 +41,7 @@ async def poll_into(inbox: UpdateInbox, bot: Bot, *, timeout: int, allowed_updat
     while True:
         try:
             updates = await bot.get_updates(offset=offset, timeout=timeout, allowed_updates=allowed_updates)
-            for update in updates:
-                await inbox.put(update.to_dict())
+            await inbox.put(*(update.to_dict() for update in updates))
         except TimedOut:  # the long poll's answer was late: ask again at once
             continue
         except RetryAfter as err:

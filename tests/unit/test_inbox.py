@@ -57,6 +57,17 @@ async def test_a_resent_update_is_kept_once_and_not_handled_again_for_a_day(stor
     assert await _ids(inbox) == [20]
 
 
+async def test_a_long_polls_batch_is_kept_in_one_go_each_update_once(store):
+    """A batch from getUpdates (bot/telegram/polling.py) is kept in one statement; an update of it
+    kept before (Telegram sends the batch again when its offset did not reach it) is kept once."""
+    inbox = UpdateInbox(store)
+    await inbox.put(_update(31))
+    await inbox.put(*(_update(update_id) for update_id in range(30, 130)))
+    assert await _ids(inbox, 200) == list(range(30, 130))
+    await inbox.put()  # an empty long poll keeps nothing
+    assert await _ids(inbox) == []
+
+
 async def test_an_update_whose_handling_never_finishes_is_dropped_after_a_few_takes(store):
     """The bot process died each time it handled update 30 (its handling kills the process): it
     is taken again MAX_TAKES times, then dropped, so the bot stops dying of it and handles the
