@@ -14,6 +14,7 @@ import tempfile
 import threading
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from PIL import Image
@@ -365,16 +366,20 @@ def test_bot_and_worker_roles_need_postgresql(tmp_path, capsys, monkeypatch):
         main(["run", "--role", "poller"])
 
 
-def _idphoto_in_a_process(path: Path, tmp_path: Path) -> subprocess.CompletedProcess[str]:
+def _idphoto_in_a_process(
+    path: Path, tmp_path: Path, timeout: float = 30, **options: Any
+) -> subprocess.CompletedProcess[str]:
     """``photobot idphoto`` in a process of its own, killed if it does not end: a read that
-    never ends (a FIFO, /dev/zero) must fail the test, not hang it."""
+    never ends (a FIFO, /dev/zero) must fail the test, not hang it. ``options`` go to
+    subprocess.run (an environment, a limit set in the child)."""
     argv = ["idphoto", str(path), "--spec", "3108", "-o", str(tmp_path / "x.jpg"), "--lang", "en"]
     return subprocess.run(
         [sys.executable, "-m", "bot", *argv],
         cwd=ROOT,
         capture_output=True,
         text=True,
-        timeout=30,
+        timeout=timeout,
+        **options,
     )
 
 
@@ -478,14 +483,8 @@ def test_the_engine_failing_is_one_line_and_exit_3_not_a_traceback(photo, tmp_pa
     import resource
 
     cap = int(0.7 * 2**30)
-    argv = ["idphoto", str(photo), "--spec", "3108", "-o", str(tmp_path / "x.jpg"), "--lang", "en"]
-    run = subprocess.run(
-        [sys.executable, "-m", "bot", *argv],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        preexec_fn=lambda: resource.setrlimit(resource.RLIMIT_AS, (cap, cap)),
+    run = _idphoto_in_a_process(
+        photo, tmp_path, timeout=60, preexec_fn=lambda: resource.setrlimit(resource.RLIMIT_AS, (cap, cap))
     )
     assert run.returncode == 3, run.stderr
     assert run.stderr.splitlines()[-1].startswith("The local engine failed (") and "Traceback" not in run.stderr
@@ -503,15 +502,7 @@ def test_idphoto_names_a_damaged_model_file(photo, tmp_path):
         (models / name).write_bytes((models_dir() / name).read_bytes())
     (models / FACE_FILES[0]).write_bytes(b"cut")
     (models / U2NET_FILE).mkdir()
-    argv = ["idphoto", str(photo), "--spec", "3108", "-o", str(tmp_path / "x.jpg"), "--lang", "en"]
-    run = subprocess.run(
-        [sys.executable, "-m", "bot", *argv],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        env={**os.environ, "PHOTOBOT_MODELS": str(models)},
-    )
+    run = _idphoto_in_a_process(photo, tmp_path, timeout=60, env={**os.environ, "PHOTOBOT_MODELS": str(models)})
     assert run.returncode == 2, run.stderr
     assert FACE_FILES[0] in run.stderr and U2NET_FILE in run.stderr and "photobot models" in run.stderr
     assert "Traceback" not in run.stderr
