@@ -339,11 +339,22 @@ async def _take_updates(app: PhotoBotApp, settings: Settings, services: Wiring) 
         log.info("handling Telegram's updates from the webhook")
         return asyncio.create_task(services.inbox.hand_over(app), name="webhook-inbox")
     await app.bot.delete_webhook()
-    polling = poll_into(
-        services.inbox, app.bot, timeout=settings.telegram.poll_timeout, allowed_updates=ALLOWED_UPDATES
-    )
     log.info("polling Telegram for updates")
-    return asyncio.create_task(_together(polling, services.inbox.hand_over(app)), name="polled-inbox")
+    return asyncio.create_task(
+        _together(_poll(app, settings, services), services.inbox.hand_over(app)), name="polled-inbox"
+    )
+
+
+async def _poll(app: PhotoBotApp, settings: Settings, services: Wiring) -> None:
+    """Long polling into the inbox, on a connection of its own (a long poll holds one)."""
+    async with AiohttpRequest(connection_pool_size=1, tls=tls_context(settings.network.ca_file)) as request:
+        await poll_into(
+            services.inbox,
+            request,
+            app.bot.base_url,
+            timeout=settings.telegram.poll_timeout,
+            allowed_updates=ALLOWED_UPDATES,
+        )
 
 
 async def _together(*work: Coroutine[Any, Any, None]) -> None:
