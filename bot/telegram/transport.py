@@ -94,7 +94,10 @@ class AiohttpRequest(BaseRequest):
             for name, (filename, content, mimetype) in files.items():
                 data = content.read() if hasattr(content, "read") else content
                 form.add_field(name, data, filename=filename, content_type=mimetype)
-            body = form
+            # One buffer: aiohttp writes a form part by part, a socket write (a system call, the
+            # receiver woken) for each boundary, header block and value, some fifteen an upload.
+            multipart = form()
+            body, headers = await multipart.as_bytes(), {"Content-Type": multipart.content_type}
         elif request_data is not None and (parameters := request_data.parameters):
             # JSON (the Bot API takes it for everything but uploads) costs less to build than
             # the form encoding python-telegram-bot's httpx layer sends. Encoded once, objects
