@@ -224,7 +224,7 @@ async def order(
     menu = await inbox.wait(lambda: inbox.first(start, lambda m: "What would you like" in m.text), timeout)
     await _press_and_see(user, inbox, menu, "ID photo", "Choose a category")
     await _press_and_see(user, inbox, menu, "Visa", "Choose a spec")
-    while not any(b["text"].startswith("USA Visa ·") for b in menu.buttons()):
+    while not any("· USA Visa" in b["text"] for b in menu.buttons()):
         edits = menu.edits
         await user.press(menu, "▶")
         await inbox.wait(lambda edits=edits: menu.edits > edits)

@@ -18,8 +18,8 @@ async def send_photo_and_pick_idphoto(user: FakeUser, photo: bytes | None = None
 
 
 async def page_to(user: FakeUser, menu: SentMessage, label: str) -> None:
-    """Pages the spec list on ``menu`` forward until a button starts with ``label``."""
-    while not any(b["text"].startswith(label) for b in menu.buttons()):
+    """Pages the spec list on ``menu`` forward until a button's text holds ``label``."""
+    while not any(label in b["text"] for b in menu.buttons()):
         edits = menu.edits
         await user.press(menu, "▶")
         await user.api.wait_for(lambda edits=edits: menu.edits > edits)
@@ -54,8 +54,8 @@ async def order_until_summary(
     menu = await send_photo_and_pick_idphoto(user)
     await user.press(menu, category)
     await user.edited(menu, "Choose a spec")
-    await page_to(user, menu, spec + " ·")
-    await user.press(menu, spec + " ·")
+    await page_to(user, menu, "· " + spec)
+    await user.press(menu, "· " + spec)
     await user.edited(menu, "background colour")
     return await choose_options(user, menu, color, options)
 
@@ -67,7 +67,7 @@ async def another_size(user: FakeUser, summary: SentMessage, query: str, spec: s
     await user.edited(summary, "Another size from the same photo")
     await user.send_text(query)
     found = await user.next_message("Results for")
-    await user.press(found, spec + " ·")
+    await user.press(found, "· " + spec)
     await user.edited(found, "background colour")
     return found
 
@@ -87,7 +87,7 @@ async def preview_with_size(user: FakeUser, preview: SentMessage, query: str, sp
     await user.next_message("Another size from the same photo")
     await user.send_text(query)
     found = await user.next_message("Results for")
-    await user.press(found, spec + " ·")
+    await user.press(found, "· " + spec)
     await user.edited(found, "background colour")
     await user.press(found, colour)
     return await user.edited(found, "Please check your order")
@@ -129,8 +129,8 @@ async def local_preview(
     menu = await send_photo_and_pick_idphoto(user, photo)
     await user.press(menu, category)
     await user.edited(menu, "Choose a spec")
-    await page_to(user, menu, spec + " ·")
-    await user.press(menu, spec + " ·")
+    await page_to(user, menu, "· " + spec)
+    await user.press(menu, "· " + spec)
     await user.edited(menu, "background colour")
     return await preview_from_options(user, menu, color, options)
 
@@ -202,8 +202,8 @@ async def album_summary(
     await user.edited(menu, "Choose a category")
     await user.press(menu, category)
     await user.edited(menu, "Choose a spec")
-    await page_to(user, menu, spec + " ·")
-    await user.press(menu, spec + " ·")
+    await page_to(user, menu, "· " + spec)
+    await user.press(menu, "· " + spec)
     await user.edited(menu, "background colour")
     await user.press(menu, "White")
     await user.edited(menu, "Options")

@@ -252,8 +252,8 @@ async def test_an_album_where_no_photo_passes_orders_nothing(bot, telegram, picw
     await user.edited(menu, "Choose a category")
     await user.press(menu, "Visa")
     await user.edited(menu, "Choose a spec")
-    await page_to(user, menu, "USA Visa ·")
-    await user.press(menu, "USA Visa ·")
+    await page_to(user, menu, "· USA Visa")
+    await user.press(menu, "· USA Visa")
     await user.edited(menu, "background colour")
     await user.press(menu, "White")
     await user.edited(menu, "Options")
@@ -298,8 +298,8 @@ async def test_the_album_speaks_chinese(bot, telegram, picwish):
         await telegram.wait_for(lambda: menu.edits > edits)
 
     await press("签证与护照")
-    await page_to(user, menu, "美国签证 ·")
-    for label in ("美国签证 ·", "白色", "继续"):
+    await page_to(user, menu, "· 美国签证")
+    for label in ("· 美国签证", "白色", "继续"):
         await press(label)
     summary = await user.edited(menu, "相册：4 张中将制作 2 张（第 1、4 张）", timeout=30)
     assert "❌ 第 2 张：这不是照片" in summary.text and "❌ 第 3 张：" in summary.text

@@ -136,8 +136,8 @@ async def test_options_read_in_chinese_without_ids_or_ascii_commas(bot, telegram
     await user.edited(menu, "请选择类别")
     await user.press(menu, "签证与护照")
     await user.edited(menu, "请选择规格")
-    await page_to(user, menu, "日本签证 ·")
-    await user.press(menu, "日本签证 ·")
+    await page_to(user, menu, "· 日本签证")
+    await user.press(menu, "· 日本签证")
     await user.edited(menu, "请选择底色")
     await user.press(menu, "白色")
     await user.edited(menu, "选项")
@@ -177,15 +177,15 @@ async def test_spec_search_by_text(bot, telegram):
     await user.send_text("visa")
     listing = await user.next_message("Results for “visa”")
     assert "23 found" in listing.text
-    assert "Brazil Visa · 40×50 mm" in [b["text"] for b in listing.buttons()]
+    assert "40×50 mm · Brazil Visa" in [b["text"] for b in listing.buttons()]
 
     await user.send_text("US")
     listing = await user.next_message("Results for “US”")
-    assert [b["text"] for b in listing.buttons()][:1] == ["USA Visa · 51×51 mm"] and "1 found" in listing.text
+    assert [b["text"] for b in listing.buttons()][:1] == ["51×51 mm · USA Visa"] and "1 found" in listing.text
 
     await user.send_text("3108")
     listing = await user.next_message("Results for “3108”")
-    assert "USA Visa · 51×51 mm" == listing.buttons()[0]["text"]
+    assert "51×51 mm · USA Visa" == listing.buttons()[0]["text"]
 
     await user.send_text("zzzz")
     await user.next_message("No spec matches “zzzz”")
@@ -216,7 +216,7 @@ async def test_no_requirement_spec_takes_a_custom_hex(bot, telegram, picwish):
     menu = await send_photo_and_pick_idphoto(user)
     await user.press(menu, "Common sizes")
     await user.edited(menu, "Choose a spec")
-    await user.press(menu, "1 Inch ·")
+    await user.press(menu, "· 1 Inch")
     await user.edited(menu, "background colour")
     assert [b["text"] for b in menu.buttons()] == ["⬜ White", "🟦 Blue", "🟥 Red", "🎨 Custom…", "« Back"]
     await user.press(menu, "Custom")
@@ -633,11 +633,11 @@ async def test_a_gradient_where_the_spec_lets_the_colour_be_chosen_and_its_price
         menu = await send_photo_and_pick_idphoto(user)
         await user.press(menu, "Visa")
         await user.edited(menu, "Choose a spec")
-        while not any(b["text"].startswith("USA Visa ·") for b in menu.buttons()):
+        while not any("· USA Visa" in b["text"] for b in menu.buttons()):
             edits = menu.edits
             await user.press(menu, "▶")
             await user.api.wait_for(lambda edits=edits: menu.edits > edits)
-        await user.press(menu, "USA Visa ·")  # one plain colour: no gradient
+        await user.press(menu, "· USA Visa")  # one plain colour: no gradient
         await user.edited(menu, "background colour")
         await user.press(menu, "White")
         await user.edited(menu, "Options")
@@ -757,7 +757,7 @@ async def test_a_chinese_user_finds_and_orders_a_spec_in_chinese(bot, telegram, 
     assert [b["text"] for b in menu.buttons()][:3] == ["常用尺寸", "政务证件", "签证与护照"]
     await user.send_text("美国签证照片")
     found = await user.next_message("的搜索结果")
-    assert found.buttons()[0]["text"] == "美国签证 · 51×51 毫米"
+    assert found.buttons()[0]["text"] == "51×51 毫米 · 美国签证"
     await user.press(found, "美国签证")
     await user.edited(found, "请选择底色")
     assert "美国签证\n51×51 毫米 · 602×602 像素" in found.text

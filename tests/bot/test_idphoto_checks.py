@@ -88,12 +88,12 @@ async def test_a_head_too_small_for_the_spec_is_refused_there_and_a_smaller_spec
         await user.edited(menu, "Choose a category")
         await user.send_text("3110")
         found = await user.next_message("Results for")
-        await user.press(found, "Universal Visa ·")
+        await user.press(found, "· Universal Visa")
         refused = await user.edited(found, "Your head is too small in this photo for Universal Visa (413×531 px)")
         assert [b["text"] for b in refused.buttons()] == ["« Back", "📷 New photo"]
         await user.send_text("1101")
         smaller = await user.next_message("Results for")
-        await user.press(smaller, "Small 1 Inch ·")
+        await user.press(smaller, "· Small 1 Inch")
         await user.edited(smaller, "Choose a background colour")
         assert await services.db.fetchall("SELECT id FROM jobs") == []
 
@@ -116,7 +116,7 @@ async def test_an_open_mouth_is_a_warning_where_the_rule_wants_a_neutral_face(
         await user.edited(menu, "Choose a category")
         await user.send_text(spec_id)
         found = await user.next_message("Results for")
-        await user.press(found, f"{title} ·")
+        await user.press(found, f"· {title}")
         colours = await user.edited(found, "Choose a background colour")
         assert ("Your lips are apart in this photo" in colours.text) is warned
         await user.press(colours, "White")

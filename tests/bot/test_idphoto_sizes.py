@@ -166,7 +166,7 @@ async def test_a_size_the_head_is_too_small_for_is_refused_by_name_and_the_order
         await user.edited(menu, "Choose a category")
         await user.send_text("1101")
         found = await user.next_message("Results for")
-        await user.press(found, "Small 1 Inch ·")
+        await user.press(found, "· Small 1 Inch")
         await user.edited(found, "Choose a background colour")
         await user.press(found, "White")
         await user.edited(found, "Options")
@@ -177,7 +177,7 @@ async def test_a_size_the_head_is_too_small_for_is_refused_by_name_and_the_order
         await user.edited(summary, "Another size from the same photo")
         await user.send_text("3110")
         visa = await user.next_message("Results for")
-        await user.press(visa, "Universal Visa ·")
+        await user.press(visa, "· Universal Visa")
         refused = await user.edited(visa, "Your head is too small in this photo for Universal Visa (413×531 px)")
         assert [b["text"] for b in refused.buttons()] == ["« Back", "↩️ Back to the order"]
         await user.press(refused, "↩️ Back to the order")
@@ -250,7 +250,7 @@ async def test_the_order_survives_restarts_while_sizes_are_added_and_while_the_t
         await user.send_text("1104")
         found = await user.next_message("Results for")
     async with running(settings):  # restarted while the extra size was being chosen
-        await user.press(found, "Small 2 Inch ·")
+        await user.press(found, "· Small 2 Inch")
         await user.edited(found, "background colour")
         await user.press(found, "Blue")
         summary = await user.edited(found, "Please check your order")
@@ -309,7 +309,7 @@ async def test_local_engine_buys_the_preview_with_another_size_made_at_confirm(m
         await user.api.wait_for(lambda: preview.buttons() == [])  # its Confirm is the summary's now
         await user.send_text("1104")
         found = await user.next_message("Results for")
-        await user.press(found, "Small 2 Inch ·")
+        await user.press(found, "· Small 2 Inch")
         await user.edited(found, "background colour")
         await user.press(found, "Blue")
         summary = await user.edited(found, "Please check your order")
@@ -347,7 +347,7 @@ async def test_the_local_order_survives_restarts_between_the_preview_and_confirm
         await user.send_text("1104")
         found = await user.next_message("Results for")
     async with running(settings):  # restarted while the extra size was being chosen
-        await user.press(found, "Small 2 Inch ·")
+        await user.press(found, "· Small 2 Inch")
         await user.edited(found, "background colour")
         await user.press(found, "Blue")
         summary = await user.edited(found, "Please check your order")
