@@ -1,13 +1,14 @@
 """Credit packs bought with Telegram Stars: invoices issued, payments received, refunds.
 
-An invoice's payload is a random token stored with the user and the pack as offered; a
-pre-checkout is accepted only for a payload issued to that user at that price, while its pack is
-still sold as offered. A payment adds its
-credits once (the ledger's unique index on the payment's charge id makes a replayed update a
-no-op); a refund takes exactly those credits back, once, even when they were already spent (the
-bought balance then goes below zero and blocks new orders until the user buys again). An admin's
-refund is decided on the credits as they are in the transaction that reserves them (orders run
-one at a time per user), so no order spends them while Telegram is asked.
+An invoice's payload is a random token stored with the user and the pack as offered; a pre-checkout
+is accepted only for a payload issued to that user at that price, while its pack is still sold as
+offered. A payment of an invoice as it was issued (by its user, at its price) adds its credits once
+(the ledger's unique index on the payment's charge id makes a replayed update a no-op); any other
+is recorded without credits, for a refund. A refund takes exactly those credits back, once, even
+when they were already spent (the bought balance then goes below zero and blocks new orders until
+the user buys again). An admin's refund is decided on the credits as they are in the transaction
+that reserves them (orders run one at a time per user), so no order spends them while Telegram is
+asked.
 """
 
 from __future__ import annotations
@@ -128,18 +129,19 @@ class Payments:
         invoice = await self.invoice(payload)
         if invoice is None:
             return "unknown"
-        if invoice.user_id != user_id:
-            return "not_yours"
-        if currency != CURRENCY or total != invoice.stars:
-            return "wrong_price"
+        if problem := _not_as_issued(invoice, user_id, currency, total):
+            return problem
         if sold.get(invoice.pack_id) != (invoice.credits, invoice.stars):
             return "withdrawn"
         return None
 
-    async def receive(self, charge_id: str, user_id: int, payload: str) -> Received | None:
-        """Add the invoice's credits for this payment, once; None when the payload is not ours."""
+    async def receive(self, charge_id: str, user_id: int, payload: str, currency: str, total: int) -> Received | None:
+        """Add the invoice's credits for this payment, once; None when it matches no invoice of
+        ours: the payload is not ours, or the invoice was made for another user or at another
+        price (the pre-checkout refuses those; this is the second line, should one get through:
+        the payer is not credited another's pack, nor a pack for less than its price)."""
         invoice = await self.invoice(payload)
-        if invoice is None:
+        if invoice is None or _not_as_issued(invoice, user_id, currency, total):
             return None
         now = time.time()
 
@@ -285,6 +287,16 @@ class Payments:
             "SELECT * FROM payments WHERE user_id = ? ORDER BY paid_at DESC LIMIT ?", (user_id, limit)
         )
         return [_payment(row) for row in rows]
+
+
+def _not_as_issued(invoice: Invoice, user_id: int, currency: str, total: int) -> CheckoutProblem | None:
+    """Why a checkout or payment by ``user_id`` of ``total`` in ``currency`` is not the invoice as
+    it was issued: made for someone else, or at another price; None when it is."""
+    if invoice.user_id != user_id:
+        return "not_yours"
+    if currency != CURRENCY or total != invoice.stars:
+        return "wrong_price"
+    return None
 
 
 async def _bare_user(tx: Tx, user_id: int) -> None:

@@ -36,7 +36,7 @@ from telegram import Bot, StarTransaction, TransactionPartnerUser
 from telegram.error import TelegramError
 
 from bot.storage.ledger import Ledger
-from bot.storage.payments import Payment, Payments
+from bot.storage.payments import CURRENCY, Payment, Payments
 from bot.storage.store import DATABASE_ERRORS
 from bot.storage.users import Users
 from bot.telegram.alerts import OperatorAlerts
@@ -178,8 +178,8 @@ class StarReconciler:
 
     async def _credit(self, transaction: StarTransaction, user_id: int, payload: str) -> None:
         """A payment whose update never came: its invoice's credits, once, when it matches."""
-        invoice = await self.payments.invoice(payload)
-        if invoice is None or invoice.user_id != user_id or invoice.stars != transaction.amount:
+        received = await self.payments.receive(transaction.id, user_id, payload, CURRENCY, transaction.amount)
+        if received is None:
             # Recorded without credits, so that /refund can give its Stars back; told once.
             await self.payments.unmatched(transaction.id, user_id, payload, transaction.amount)
             if transaction.id not in self._told:
@@ -189,8 +189,7 @@ class StarReconciler:
                     "admin.alert_payment_unmatched", charge_id=transaction.id, stars=transaction.amount, user_id=user_id
                 )
             return
-        received = await self.payments.receive(transaction.id, user_id, payload)
-        if received is None or not received.added:
+        if not received.added:
             return  # its update came meanwhile
         log.warning(
             "Star payment %s of user %s never arrived as an update: %d credits added from Telegram's record",
@@ -207,7 +206,9 @@ class StarReconciler:
         )
         lang = await self.users.language(user_id)
         if lang:
-            text = t(lang, "buy.credited_late", stars=invoice.stars, credits=received.added, balance=received.balance)
+            text = t(
+                lang, "buy.credited_late", stars=transaction.amount, credits=received.added, balance=received.balance
+            )
             try:
                 await self.bot.send_message(user_id, text)
             except TelegramError as err:

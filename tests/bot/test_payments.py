@@ -297,6 +297,49 @@ async def test_a_payment_on_its_way_as_the_buyer_forgets_is_credited_and_one_for
     assert await shop.ledger.problems() == []
 
 
+async def test_a_payment_not_by_its_invoices_buyer_or_not_at_its_price_adds_no_credits(shop, telegram):
+    """The pre-checkout refuses another user's invoice and another price; a payment that comes all
+    the same (the second line of defence) was credited the invoice's pack: a stranger got the
+    buyer's 30 credits, 1 ⭐ bought 30 credits. It adds nothing now: it is kept for /refund, the
+    payer is told it will be sorted out, and the admins are told what was paid against what."""
+    buyer, stranger = telegram.user(user_id=834), telegram.user(user_id=835)
+    invoice = await _invoice(buyer)
+    payload = str(invoice.params["payload"])
+    by_stranger = telegram.charge(stranger, 50, payload)
+    await stranger.send_payment(by_stranger)
+    await stranger.next_message("cannot match it to a pack")
+    for stars, currency in ((1, "XTR"), (50, "USD")):
+        await buyer.send_payment(telegram.charge(buyer, stars, payload, currency))
+        await buyer.next_message("cannot match it to a pack")
+    alerts = await telegram.wait_for(lambda: (found := telegram.sent_to(ADMIN)) and len(found) == 3 and found)
+    assert [alert.text for alert in alerts] == [
+        f"⚠️ User {payer} paid {amount} (payment {charge}) with an invoice the bot made for user 834 at 50 ⭐:"
+        " not its buyer, or not its price, so no credits were added. Check it and refund with /refund if needed."
+        for payer, amount, charge in [(835, "50 XTR", by_stranger), *((834, a, c) for a, c in _charges(telegram, 834))]
+    ]
+    assert await shop.db.fetchall("SELECT * FROM ledger WHERE kind = 'purchase'") == []
+    kept = await shop.db.fetchall("SELECT user_id, credits, stars FROM payments ORDER BY paid_at")
+    assert [tuple(row) for row in kept] == [(835, 0, 50), (834, 0, 1), (834, 0, 50)]
+    admin = telegram.user(user_id=ADMIN)
+    await admin.send_text(f"/refund {by_stranger}")
+    await admin.next_message("Refunded 50 ⭐ to user 835; 0 credits taken back.")
+    await stranger.next_message("which I could not match to a pack, was refunded")
+    # The invoice as issued still sells its pack to its buyer.
+    await buyer.pay(invoice)
+    await buyer.next_message("Thank you! 30 credits added")
+    assert (await shop.ledger.credits(834)).bought == 30 and (await shop.ledger.credits(835)).bought == 0
+    assert await shop.ledger.problems() == []
+
+
+def _charges(telegram, user_id: int) -> list[tuple[str, str]]:
+    """The user's charges, oldest first, as (amount with its currency, charge id)."""
+    return [
+        (f"{charge['stars']} {charge['currency']}", charge_id)
+        for charge_id, charge in telegram.charges.items()
+        if charge["user_id"] == user_id
+    ]
+
+
 def _reconciling(make_settings, **overrides):
     """A shop that compares Telegram's Star transactions with its payments every 0.1 s."""
     return make_settings(

@@ -761,18 +761,20 @@ class FakeTelegram:
         task.add_done_callback(self._later.discard)
         return True
 
-    def charge(self, user: FakeUser, stars: int, payload: str) -> str:
-        """A Star payment by ``user`` for an invoice's ``payload``: recorded as the bot's Star
+    def charge(self, user: FakeUser, stars: int, payload: str, currency: str = "XTR") -> str:
+        """A payment by ``user`` for an invoice's ``payload``: in Stars, recorded as the bot's Star
         transaction (its update is the caller's business); the charge id."""
         charge_id = f"stxCharge{next(self._update_ids)}x{user.id}"
         self.charges[charge_id] = {
             "user_id": user.id,
             "user": user.json,
             "stars": stars,
+            "currency": currency,
             "refunded": False,
             "payload": payload,
         }
-        self.record_transaction(charge_id, stars, source=self._partner(user.json, payload))
+        if currency == "XTR":
+            self.record_transaction(charge_id, stars, source=self._partner(user.json, payload))
         return charge_id
 
     def _refund(self, charge_id: str) -> None:
@@ -1115,7 +1117,7 @@ class FakeUser:
         """The ``successful_payment`` message of a charge (sent again, it is a replayed update)."""
         charge = self.api.charges[charge_id]
         payment = {
-            "currency": "XTR",
+            "currency": charge["currency"],
             "total_amount": charge["stars"],
             "invoice_payload": charge["payload"],
             "telegram_payment_charge_id": charge_id,

@@ -157,7 +157,7 @@ async def test_a_payment_adds_its_credits_once_and_a_refund_takes_them_back_once
     assert await payments.checkout_problem("guessed", 1, "XTR", 50, sold) == "unknown"
     for changed in ({"small": (20, 50)}, {"small": (30, 60)}, {}):  # the pack corrected, or no longer sold
         assert await payments.checkout_problem(invoice.payload, 1, "XTR", 50, changed) == "withdrawn"
-    first, again = [await payments.receive("charge-1", 1, invoice.payload) for _ in range(2)]
+    first, again = [await payments.receive("charge-1", 1, invoice.payload, "XTR", 50) for _ in range(2)]
     assert (first.added, first.balance, again.added) == (30, 50, 0)
     assert (await payments.begin_refund("no-such-charge", spend_confirmed=False)).outcome == "unknown"
     assert await payments.take_back("no-such-charge", "test") is None
@@ -171,7 +171,7 @@ async def test_a_payment_adds_its_credits_once_and_a_refund_takes_them_back_once
 
 async def _bought_pack(payments, user_id: int, charge_id: str) -> None:
     invoice = await payments.issue(user_id, "small", 30, 50)
-    assert (await payments.receive(charge_id, user_id, invoice.payload)).added == 30
+    assert (await payments.receive(charge_id, user_id, invoice.payload, "XTR", 50)).added == 30
 
 
 async def test_a_refund_is_decided_on_the_credits_in_its_own_transaction(store):
@@ -671,7 +671,7 @@ async def test_business_figures_on_each_backend(repos):
     await repos.jobs.settle(cancelled, "cancelled")
     payments = Payments(repos.db)
     invoice = await payments.issue(2, "small", 30, 50)
-    await payments.receive("charge-9", 2, invoice.payload)
+    await payments.receive("charge-9", 2, invoice.payload, "XTR", 50)
     figures = await stats.business(repos.db)
     day = figures.windows["24h"]
     assert figures.users == 2 and day.active_users == 2

@@ -4,7 +4,8 @@
 XTR whose payload is a random token stored with the user and the pack (bot/storage/payments.py).
 Telegram asks before it charges (pre-checkout): only a payload this bot issued, to this user, at
 its price, of a pack still sold as it was offered, is accepted. The payment adds the pack's
-credits once per charge id. A refund (an admin's /refund, or one Telegram made and reports)
+credits once per charge id, checked again: one not by the invoice's user, or not at its price,
+adds none, is kept for a refund and told to the admins. A refund (an admin's /refund, or one Telegram made and reports)
 takes them back once; when they were spent,
 the admin confirms first, and the user cannot order until bought credits are above zero again.
 /paysupport and /terms answer as Telegram requires.
@@ -113,29 +114,38 @@ async def answer_checkout(wiring: Wiring, query: PreCheckoutQuery, lang: str | N
 
 
 async def paid(update: Update, context: Context) -> None:
-    """A successful payment: the pack's credits, once per charge id; a replay adds nothing."""
+    """A successful payment: the pack's credits, once per charge id; a replay adds nothing. One
+    that is not its invoice as issued (no invoice of ours, another user's, another price) adds
+    nothing: it is recorded for a refund, and the admins are told."""
     message = message_of(update)
     payment = message.successful_payment
     assert payment is not None
     lang = context.lang
-    received = await context.wiring.payments.receive(
-        payment.telegram_payment_charge_id, user_id_of(update), payment.invoice_payload
-    )
+    payments = context.wiring.payments
+    charge_id, payer, payload = payment.telegram_payment_charge_id, user_id_of(update), payment.invoice_payload
+    received = await payments.receive(charge_id, payer, payload, payment.currency, payment.total_amount)
     if received is None:
-        log.error("a payment names no invoice of this bot's: %s", payment.telegram_payment_charge_id)
-        await context.wiring.payments.unmatched(
-            payment.telegram_payment_charge_id, user_id_of(update), payment.invoice_payload, payment.total_amount
-        )
-        await context.wiring.alerts.tell(
-            "admin.alert_unknown_payment",
-            charge_id=payment.telegram_payment_charge_id,
-            stars=payment.total_amount,
-            user_id=user_id_of(update),
-        )
+        await payments.unmatched(charge_id, payer, payload, payment.total_amount)
+        invoice = await payments.invoice(payload)
+        if invoice is None:
+            log.error("a payment names no invoice of this bot's: %s", charge_id)
+            await context.wiring.alerts.tell(
+                "admin.alert_unknown_payment", charge_id=charge_id, stars=payment.total_amount, user_id=payer
+            )
+        else:
+            log.error("payment %s is not its invoice as issued to user %s", charge_id, invoice.user_id)
+            await context.wiring.alerts.tell(
+                "admin.alert_payment_mismatch",
+                charge_id=charge_id,
+                amount=payment.total_amount,
+                currency=payment.currency,
+                user_id=payer,
+                owner=invoice.user_id,
+                stars=invoice.stars,
+            )
         if context.wiring.alerts.anyone:
             await message.reply_text(t(lang, "buy.unknown_payment"))
         else:  # nobody was told: no promise that someone will sort it out
-            charge_id = payment.telegram_payment_charge_id
             await message.reply_text(t(lang, "buy.unknown_payment_no_operator", charge_id=charge_id))
         return
     if received.added:
