@@ -346,7 +346,12 @@ async def _take_updates(app: PhotoBotApp, settings: Settings, services: Wiring) 
 
 
 async def _poll(app: PhotoBotApp, settings: Settings, services: Wiring) -> None:
-    """Long polling into the inbox, on a connection of its own (a long poll holds one)."""
+    """Long polling into the inbox, on a connection of its own (a long poll holds one); its
+    pre-checkout queries answered as they come (bot/telegram/polling.py)."""
+
+    async def checkout(body: dict[str, Any]) -> None:
+        await payments.checkout_arrived(Update.de_json(body, app.bot), services)
+
     async with AiohttpRequest(connection_pool_size=1, tls=tls_context(settings.network.ca_file)) as request:
         await poll_into(
             services.inbox,
@@ -354,6 +359,7 @@ async def _poll(app: PhotoBotApp, settings: Settings, services: Wiring) -> None:
             app.bot.base_url,
             timeout=settings.telegram.poll_timeout,
             allowed_updates=ALLOWED_UPDATES,
+            checkout=checkout,
         )
 
 

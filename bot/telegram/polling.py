@@ -13,6 +13,11 @@ once, while the handlers of the first still ran: a bot that died then (killed, o
 machine lost) had told Telegram it had updates it never handled. A Confirm pressed, a photo sent
 or a payment (until the reconciliation found it) went unanswered. Kept first, an update is taken
 again by the next process; one Telegram sends again (the offset did not reach it) is kept once.
+
+A pre-checkout query is the exception, as with the webhook (bot/telegram/web.py): Telegram
+cancels the checkout unless it is answered within 10 s, and in the inbox it waits behind every
+update before it, for a handler to be free. The poller answers it as it takes it; one it could not
+answer (Telegram out of reach) goes to the inbox, whose handler answers it in turn.
 """
 
 from __future__ import annotations
@@ -20,11 +25,11 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 from urllib.parse import urlencode
 
-from telegram.error import RetryAfter, TelegramError, TimedOut
+from telegram.error import BadRequest, RetryAfter, TelegramError, TimedOut
 from telegram.request import BaseRequest
 
 from bot.storage.store import DATABASE_ERRORS
@@ -38,6 +43,10 @@ RETRY_FIRST = 1.0
 RETRY_LONGEST = 30.0
 #: What a failed ``getUpdates`` (Telegram out of reach or refusing) or a batch not kept raises.
 _FAILURES: tuple[type[BaseException], ...] = (TelegramError, *DATABASE_ERRORS)
+
+#: Answers a pre-checkout query (an update as Telegram sent it) at once, and keeps its update_id
+#: as handled (bot/telegram/conversations/payments.checkout_arrived).
+Checkout = Callable[[dict[str, Any]], Awaitable[None]]
 
 
 async def get_updates(
@@ -54,13 +63,19 @@ async def get_updates(
 
 
 async def poll_into(
-    inbox: UpdateInbox, request: BaseRequest, base_url: str, *, timeout: int, allowed_updates: Sequence[str]
+    inbox: UpdateInbox,
+    request: BaseRequest,
+    base_url: str,
+    *,
+    timeout: int,
+    allowed_updates: Sequence[str],
+    checkout: Checkout,
 ) -> None:
     """Long-poll Telegram for updates through ``request`` (initialized; a connection of its own,
     as a long poll holds it) and keep each batch in ``inbox`` before asking for the next, until
-    cancelled. A batch that cannot be kept (the database out of reach) is asked for again. A
-    webhook left set (the bot ran in webhook mode) must be deleted first: Telegram refuses
-    ``getUpdates`` while one is."""
+    cancelled; its pre-checkout queries are answered first, by ``checkout``. A batch that cannot
+    be kept (the database out of reach) is asked for again. A webhook left set (the bot ran in
+    webhook mode) must be deleted first: Telegram refuses ``getUpdates`` while one is."""
     offset = 0
     wait = RETRY_FIRST
     while True:
@@ -68,7 +83,7 @@ async def poll_into(
             updates = await get_updates(
                 request, base_url, offset=offset, timeout=timeout, allowed_updates=allowed_updates
             )
-            await inbox.put(*updates)
+            await inbox.put(*await _answer_checkouts(updates, checkout))
         except TimedOut:  # the long poll's answer was late: ask again at once
             continue
         except RetryAfter as err:
@@ -84,3 +99,25 @@ async def poll_into(
         wait = RETRY_FIRST
         if updates:
             offset = int(updates[-1]["update_id"]) + 1
+
+
+async def _answer_checkouts(updates: list[dict[str, Any]], checkout: Checkout) -> list[dict[str, Any]]:
+    """Answer the batch's pre-checkout queries, together; the updates left for the inbox: the
+    others, and the queries Telegram could not be told about."""
+    queries = [update for update in updates if "pre_checkout_query" in update]
+    answered = await asyncio.gather(*(_answered(update, checkout) for update in queries))
+    done = {update["update_id"] for update, ok in zip(queries, answered, strict=True) if ok}
+    return [update for update in updates if update["update_id"] not in done]
+
+
+async def _answered(update: dict[str, Any], checkout: Checkout) -> bool:
+    """Whether the query was answered here, or never can be (a database error is raised: the
+    batch is asked for again)."""
+    try:
+        await checkout(update)
+    except BadRequest as err:  # too late, or answered already: the inbox could do no better
+        log.warning("could not answer pre-checkout query %s: %s", update["update_id"], err)
+    except TelegramError as err:
+        log.warning("could not answer pre-checkout query %s (left to the inbox): %s", update["update_id"], err)
+        return False
+    return True

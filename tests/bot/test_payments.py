@@ -17,6 +17,8 @@ from tests.conftest import postgres_schema
 from tests.fakes.server import free_port
 
 ADMIN = 9001  # telegram.admin_ids in the test settings
+#: Updates python-telegram-bot handles at once (``concurrent_updates(True)``, bot/main/app.py).
+HANDLERS = 256
 PACKS = [{"id": "small", "credits": 30, "stars": 50}, {"id": "large", "credits": 100, "stars": 150}]
 
 
@@ -531,6 +533,39 @@ async def test_in_webhook_mode_a_checkout_is_answered_in_time_by_the_process_tha
             assert await receiver.ledger.problems() == []
     finally:
         await handler.stop()
+
+
+async def test_in_polling_mode_a_checkout_is_answered_in_time_while_every_handler_is_busy(make_settings, telegram):
+    """Telegram waits 10 s for a pre-checkout answer (here 3 s). Long polling kept the query in the
+    update inbox behind every other update: a burst of commands (answered at the bot's pace,
+    ``telegram.max_messages_per_second``) had every handler waiting for its turn to send and more
+    updates behind them, and the query was answered only once its turn came, seconds too late:
+    the checkout failed. The poller answers it as it takes it, as the webhook's receiver does."""
+    telegram.pre_checkout_window = 3.0
+    pace = 50  # messages a second: the updates ahead of the query take the handlers 5 s and more
+    ahead = HANDLERS + 6 * pace
+    async with running(make_settings(payments__packs=PACKS, telegram__max_messages_per_second=pace)) as shop:
+        buyer = telegram.user(user_id=838)
+        invoice = await _invoice(buyer)
+        busy = telegram.user(user_id=839)
+        for _ in range(ahead):
+            await busy.send_text("/terms")
+        answer, charge_id = await buyer.pay(invoice)
+        assert answer == {"ok": True, "error_message": None} and charge_id
+        refused, _ = await buyer.pay(invoice, total=1)  # a refusal is answered in time too
+        assert refused["ok"] is False and "price of this invoice changed" in refused["error_message"]
+        assert telegram.late_pre_checkouts == []
+        # The queries were answered while the updates before them still waited for handlers.
+        assert len(busy.messages()) < ahead
+        await buyer.next_message("Thank you!", timeout=60)  # the payment itself, from the inbox
+        await telegram.wait_for(lambda: len(busy.messages()) == ahead, timeout=60)
+        assert sum(1 for method, _ in telegram.calls if method == "answerPreCheckoutQuery") == 2
+        queries = [n for n, update in telegram.pushed.items() if "pre_checkout_query" in update]
+        rows = await shop.db.fetchall("SELECT update_id, body, handled_at FROM updates")
+        kept = {row["update_id"]: row for row in rows if row["update_id"] in queries}
+        assert len(queries) == 2 and all(kept[n]["body"] == "" and kept[n]["handled_at"] for n in queries)
+        assert (await shop.ledger.credits(838)).bought == 30
+        assert await shop.ledger.problems() == []
 
 
 async def test_forget_keeps_a_refund_debt(make_settings, telegram, picwish):

@@ -115,13 +115,19 @@ async def test_a_long_poll_keeps_each_update_as_telegram_sent_it(store, telegram
     await store.listen(UPDATES_CHANNEL, lambda _update_id: kept.set())
     await telegram.user().send_text("/balance")
     sent = next(iter(telegram.pushed.values()))
+    checkouts: list[dict] = []
+
+    async def checkout(update: dict) -> None:
+        checkouts.append(update)
+
     async with AiohttpRequest(connection_pool_size=1) as request:
+        url = telegram.base_url + telegram.token
         polling = asyncio.create_task(
-            poll_into(inbox, request, telegram.base_url + telegram.token, timeout=1, allowed_updates=["message"])
+            poll_into(inbox, request, url, timeout=1, allowed_updates=["message"], checkout=checkout)
         )
         try:
             async with asyncio.timeout(10):
                 await kept.wait()
         finally:
             polling.cancel()
-    assert await inbox.take() == [sent]
+    assert await inbox.take() == [sent] and checkouts == []

@@ -77,17 +77,20 @@ async def buy_pack(update: Update, context: Context) -> None:
 
 
 async def pre_checkout(update: Update, context: Context) -> None:
-    """Telegram asks before charging (an update taken by long polling, or from the inbox)."""
+    """Telegram asks before charging: a query that waited in the inbox (where it was received,
+    Telegram could not be told the answer: see :func:`checkout_arrived`)."""
     query = update.pre_checkout_query
     assert query is not None
     await answer_checkout(context.wiring, query, context.session.lang)
 
 
 async def checkout_arrived(update: Update, wiring: Wiring) -> None:
-    """Webhook mode: a pre-checkout query is answered by the process that received it, at once.
-    Telegram waits 10 s for the answer, and the answer needs only the invoice, from the database;
-    through the inbox it would wait for the process that handles updates, however far behind.
-    Its update_id is then kept as handled, so that Telegram sending it again is not answered twice."""
+    """A pre-checkout query is answered where it arrives, at once: by the process that received
+    it from the webhook, or by the poller that took it (bot/telegram/polling.py). Telegram waits
+    10 s for the answer, and the answer needs only the invoice, from the database; through the
+    inbox it would wait for a free handler of the process that handles updates, however far
+    behind. Its update_id is then kept as handled, so that Telegram sending it again is not
+    answered twice."""
     query = update.pre_checkout_query
     assert query is not None
     if await wiring.inbox.seen(update.update_id):
