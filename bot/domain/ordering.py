@@ -63,14 +63,18 @@ def part_prices(prices: PriceList, order: PendingOrder, provider: str) -> list[i
     return [first] + [extra_price(prices.price(order.service, e.order, provider), share) for e in order.extras]
 
 
-def order_again(job: Job, order: Order, first: Job | None) -> PendingOrder:
+def order_again(job: Job, order: Order, first: Job | None, made_key: str | None = None) -> PendingOrder:
     """The order that tries the failed ``job`` again (``order``, as its service makes it again). An
     extra size of an order of several is priced as it was there (``as_extra``), once (its order key
     is the failed job's, so a second Confirm of the same Try again finds the first), while that
     order's ``first`` job, the size at full price, was paid: done or under way. Where it failed or
     was cancelled too, nothing was paid at full price, and the size is a whole order again (a
     review found a full size sold at half price). A photo of an album is a whole order again, at its
-    full price."""
+    full price. An order whose result its provider made already (``made_key``: a bought local
+    preview) is placed with that provider again, under that key: before, it went to whoever served
+    the service now, which made another photo (of the finished one) at its own price."""
+    if made_key is not None:
+        return PendingOrder(job.service, order, job.input_ref, nonce=made_key, provider=job.provider, pinned=True)
     again = PendingOrder(job.service, order, job.input_ref)
     extra = job.order_group is not None and job.order_group != job.id and not job.options.get("album_photo")
     if extra and first is not None and first.state not in (JobState.FAILED, JobState.CANCELLED):

@@ -137,6 +137,11 @@ class Service(Generic[OrderT]):
     #: Builds the order Try again offers when the same order cannot work again (an ID photo whose
     #: PicWish preview expired: made again from the stored photo).
     retry: Callable[[Job], OrderT] | None = None
+    #: For an order whose result its provider made already (a bought local preview: the engine
+    #: hands back the photo it made), the order key buying it is placed under; None for another.
+    #: Its Try again stays with that provider under that key, whoever serves the service now:
+    #: another would make another photo, at its price.
+    made_already: Callable[[OrderT], str | None] | None = None
     #: Other ways into its conversation (a button under a finished result).
     reentries: Callable[[], Handlers] = no_handlers
     #: Buttons that work outside its conversation (free re-edits of a result).

@@ -301,3 +301,47 @@ async def test_a_preview_with_a_failed_check_says_so_before_its_confirm(local_bo
     assert checks[-1].startswith("✅ Background cleanly cut out")  # every item, whole
     assert preview.button("Confirm · 2 credits")  # still theirs to buy, as it is
     assert await local_bot.ledger.balance(user.id) == 30
+
+
+async def test_try_again_of_a_failed_purchase_buys_the_same_photo_from_the_local_engine(
+    make_settings, telegram, picwish
+):
+    """A bought preview's job failed (the local engine was switched off before it ran). Its Try
+    again went to whoever served ID photos then: PicWish, at its own price, making an ID photo of
+    the finished one. It buys the very photo again, from the engine that made it, at its price:
+    unavailable while that engine is off, and with it back (PicWish serving new orders) the stored
+    file, made once."""
+    local_only = make_settings(providers__picwish__enabled=False)
+    user = telegram.user()
+    async with running(local_only) as bot:
+        preview = await local_preview(user, "Visa", "USA Visa", "White")
+        await _shown(user, "Nothing was charged")
+        (made,) = await _jobs(bot)
+        exact = bot.media.read(made["result"]["files"][0])
+    async with running(local_only, role="bot"):  # no worker: the purchase waits, queued
+        await user.press(preview, "Confirm")
+        await telegram.wait_for(lambda: not preview.buttons())
+    async with running(make_settings(providers__local__enabled=False)) as bot:
+        failed = await user.next_message("switched off", timeout=30)
+        assert [job["state"] for job in await _jobs(bot)] == ["succeeded", "failed"]
+        query = await user.press_data(failed, failed.button("Try again")["callback_data"])
+        assert await user.answer_to(query) == "This service is not available right now."
+    async with running(make_settings()) as bot:
+        assert bot.enabled_services["idphoto"] == "picwish"
+        engine = shared_worker(bot.settings.providers.local.concurrency)
+        started = engine.started
+        await user.press(failed, "Try again")
+        summary = await user.next_message("Please check your order")
+        assert summary.text == (
+            "Please check your order:\n\nUSA Visa\n51×51 mm · 602×602 px · 300 dpi\nBackground: ⬜ White"
+            "\n\nPrice: 2 credits (you have 30)."
+        )
+        await user.press(summary, "Confirm")
+        document = await user.next_message(kind="document", timeout=30)
+        assert document.data == exact and engine.started == started and picwish.creates == []
+        jobs = await _jobs(bot)
+        assert [(job["state"], job["price"]) for job in jobs] == [("succeeded", 0), ("failed", 2), ("succeeded", 2)]
+        assert jobs[2]["options"]["from_preview"] == made["id"]
+        assert await bot.jobs.bought(user.id, made["id"])
+        assert await bot.ledger.balance(user.id) == 28
+        assert await bot.ledger.problems() == []

@@ -43,7 +43,7 @@ from bot.services.idphoto.buttons import (
 from bot.services.idphoto.captions import colour_text, option_price, order_label, present
 from bot.services.idphoto.report_text import spec_text
 from bot.services.idphoto.state import IdPhotoState
-from bot.storage.jobs import Job
+from bot.storage.jobs import Job, purchase_key
 from bot.telegram.context import Context, Handlers, Service, ServiceDeps
 from bot.telegram.ui.i18n import t
 from providers.errors import ProviderError
@@ -75,12 +75,17 @@ def again(job: Job) -> IdPhotoOrder:
     return IdPhotoOrder.model_validate({**order.model_dump(), **dropped})
 
 
+def made_already(order: IdPhotoOrder) -> str | None:
+    """A bought local preview's order key (its photo is made: the local engine hands it back)."""
+    return purchase_key(order.from_preview) if order.from_preview else None
+
+
 def describe(order: IdPhotoOrder, lang: str, deps: ServiceDeps) -> str:
     spec = deps.catalog.for_order(order)
     assert spec is not None
     on, off, none = t(lang, "option.on"), t(lang, "option.off"), t(lang, "option.none")
     color = colour_text(order, lang, deps.catalog.palette)
-    if dialog.previews_first(deps.provider_for(SERVICE.name)):
+    if order.from_preview or dialog.previews_first(deps.provider_for(SERVICE.name)):  # the local engine's
         return t(lang, "idphoto.details_local", spec=spec_text(lang, spec), color=color)
     return t(
         lang,
@@ -223,6 +228,7 @@ SERVICE = Service(
     present=present,
     measure=measure,
     retry=again,
+    made_already=made_already,
     reentries=reentries,
     handlers=handlers,
     part=sizes.part,

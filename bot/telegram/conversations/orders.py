@@ -157,6 +157,10 @@ async def retry_job(update: Update, context: Context) -> None:
     except ValidationError:  # stored before its order model changed: it cannot be placed as it was
         await answer(update, t(lang, "order.unavailable"))
         return
+    made_key = service.made_already(order) if service.made_already is not None else None
+    if made_key is not None and job.provider not in wiring.providers:  # only it has the photo
+        await answer(update, t(lang, "order.unavailable"))
+        return
     first = await wiring.jobs.get(job.order_group) if job.order_group not in (None, job.id) else None
     log.info("job %s: tried again", job.id)
-    await show_order(update, context, order_again(job, order, first), new_message=True)
+    await show_order(update, context, order_again(job, order, first, made_key), new_message=True)
