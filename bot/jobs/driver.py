@@ -59,6 +59,9 @@ T = TypeVar("T")
 #: Wait before trying a delivery again after Telegram could not be reached.
 DELIVERY_RETRY_DELAY = 15.0
 RESULT_DOWNLOAD_ATTEMPTS = 3
+#: What a result's ``measure`` raises where it could not measure it now (the local engine busy,
+#: slow or crashed; the file unreadable; the database it reads).
+NOT_MEASURED: tuple[type[BaseException], ...] = (ProviderError, *DATABASE_ERRORS)
 #: Garbled status answers in a row that end a job: one or two are taken for a passing glitch
 #: (a proxy's error page), since the provider already has the task and will finish it.
 MAX_BAD_ANSWERS = 3
@@ -104,7 +107,9 @@ class DriverDeps:
     events: JobEvents
     #: A signed link to a stored file, valid until the given time (providers that fetch photos).
     media_link: Callable[[str, float | None], str] | None = None
-    #: Measures a result that came without a placement report (an ID photo from PicWish).
+    #: Measures a result that came without a placement report (an ID photo from PicWish): None
+    #: where there is nothing to measure; raises (ProviderError, OSError, a database error) where
+    #: it could not measure it now, and the result is then kept as ``unmeasured``.
     measure: Callable[[Job, Path], Awaitable[dict[str, Any] | None]] | None = None
     #: Told of every submit and status query: the provider and its error, if any (bot/ops/health.py).
     observe: Callable[[str, ProviderError | None], Awaitable[None]] | None = None
@@ -528,6 +533,7 @@ class JobDriver:
         extra_files: list[str] = []
         first = ""
         placement = next((image.placement for image in status.images if image.placement), None)
+        unmeasured = False
         try:
             for index, image in enumerate(status.images):
                 data = image.data if image.data is not None else await self._download(image.url or "")
@@ -535,7 +541,7 @@ class JobDriver:
                 (extra_files if image.extra else files).append(ref)
                 first = first or ref
             if placement is None and self.measure is not None and first:
-                placement = await self._measured(job, self.media.path(first))
+                placement, unmeasured = await self._measured(job, self.media.path(first))
         except ProviderError as err:
             log.warning("job %s: result download failed: %s", job.id, err)
             self._delete(files + extra_files)
@@ -550,21 +556,24 @@ class JobDriver:
             image_ids=[image.image_id for image in status.images if not image.extra],
             videos=list(status.videos),
             placement=placement,
+            unmeasured=unmeasured,
             kept_preview=status.kept_preview,
         )
         if not await self.fenced.settle(job, JobState.SUCCEEDED, result=result, progress=100):
             # Cancelled meanwhile, or no longer this process's job: its files are no one's.
             self._delete(files + extra_files)
 
-    async def _measured(self, job: Job, photo: Path) -> dict[str, Any] | None:
-        """What ``measure`` reports of the result, for its caption; None where the database it
-        reads (a bought preview's placement) failed: the photo goes without its measurements."""
+    async def _measured(self, job: Job, photo: Path) -> tuple[dict[str, Any] | None, bool]:
+        """What ``measure`` reports of the result, for its caption, and whether it could not measure
+        it now (the local engine busy, slow or crashed, the file unreadable, the database it reads
+        for a bought preview out of reach): the photo then goes without its measurements, and its
+        caption says so (before, it said nothing: a PicWish preview came without its checklist)."""
         assert self.measure is not None
         try:
-            return await self.measure(job, photo)
-        except DATABASE_ERRORS as err:
+            return await self.measure(job, photo), False
+        except NOT_MEASURED as err:
             log.warning("job %s: its result could not be measured: %s", job.id, err)
-            return None
+            return None, True
 
     def _delete(self, refs: list[str]) -> None:
         for ref in refs:

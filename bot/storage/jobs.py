@@ -110,6 +110,8 @@ class JobResult(BaseModel):
     #: An ID photo's placement report: the rule, where the head landed, the checklist
     #: (providers/models.ResultImage.placement).
     placement: dict[str, Any] | None = None
+    #: It could not be measured when it came (the local engine busy, say): its caption says so.
+    unmeasured: bool = False
     #: The result is a free preview whose exact file is kept, to be bought as it is
     #: (``TaskStatus.kept_preview``): never handed out before.
     kept_preview: bool = False

@@ -211,6 +211,33 @@ async def test_a_picwish_preview_shows_the_checklist_measured_on_its_result(make
         assert len(json.loads(job["result"])["placement"]["checklist"]) == len(checks)
 
 
+async def test_a_picwish_result_the_engine_could_not_measure_says_so(make_settings, telegram, picwish):
+    """The local engine could not measure PicWish's photos (every call over its time limit: busy):
+    the preview came with no checklist and no word why, and "No watermark" bought it like any
+    other; the final photo came without where the head sits. Each says so now."""
+    user = telegram.user()
+    async with running(make_settings()):  # the face checked before the summary
+        summary = await order_until_summary(user, "Visa", "India Visa", "White", options=("Free preview",))
+    async with running(make_settings(providers__local__time_limit=0.001)) as services:
+        await user.press(summary, "Confirm")
+        shown = await user.next_message(kind="photo", timeout=30)
+        assert shown.text.splitlines() == [
+            "India Visa · 602×602 px · 300 dpi",
+            "📏 No checklist this time: the photo could not be checked against the office's rules just now."
+            " Look it over yourself before you buy it without the watermark.",
+        ]
+        document = await user.next_message(kind="document")
+        await user.press(document, "No watermark · 6 credits")
+        await user.press(await user.next_message("Please check your order"), "Confirm")
+        final = await user.next_message(kind="photo", timeout=30)
+        assert final.text.splitlines() == [
+            "India Visa · 602×602 px · 300 dpi",
+            "📏 Where the head sits in the photo could not be measured this time.",
+        ]
+        results = [json.loads(row["result"]) for row in await services.db.fetchall("SELECT result FROM jobs")]
+        assert [(result.get("placement"), result.get("unmeasured")) for result in results] == [(None, True)] * 2
+
+
 async def test_a_picwish_preview_without_a_face_to_measure_says_so(make_settings, telegram, picwish):
     """PicWish's preview came back without a face the checks could find: it came with no
     checklist and no word why, and "No watermark" bought it like any other."""
@@ -234,8 +261,10 @@ async def test_a_result_file_gone_before_its_measurement_leaves_it_unmeasured(
     make_settings, telegram, picwish, tmp_path
 ):
     """The face-check process reads a result from its stored file: where that file is gone (a
-    /forget racing the job), the photo goes out without its measurements instead of the job
+    /forget racing the job), measuring raises what the job's driver takes for a result it could
+    not measure (the photo goes out without its measurements, and says so) instead of the job
     failing to settle."""
+    from bot.jobs.driver import NOT_MEASURED
     from bot.services.idphoto.service import measure
 
     async with running(make_settings()) as services:
@@ -248,4 +277,5 @@ async def test_a_result_file_gone_before_its_measurement_leaves_it_unmeasured(
         assert job is not None and job.result is not None
         stored = services.media.path(job.result.files[0])
         assert (await measure(job, stored, services))["rule"] == "usa"
-        assert await measure(job, tmp_path / "gone.jpg", services) is None
+        with pytest.raises(NOT_MEASURED):
+            await measure(job, tmp_path / "gone.jpg", services)

@@ -467,4 +467,5 @@ async def test_a_result_whose_measure_fails_for_the_database_is_delivered_withou
     await a.runner.idle()
     assert delivered.job.state == JobState.SUCCEEDED and delivered.files == (RESULT,) and len(measured) == 1
     assert delivered.job.result is not None and delivered.job.result.placement is None
+    assert delivered.job.result.unmeasured  # its caption says it could not be measured
     assert await ledger(repos, job.id) == ["hold", "capture"]

@@ -123,6 +123,9 @@ def present(job: Job, index: int, data: bytes, lang: str, settings: Settings) ->
         if spec and placement:  # a preview, to judge before paying, with its checklist
             shown = checklist_text if order.preview else placement_text
             caption = _caption(caption + "\n" + shown(spec, placement, lang))
+        elif spec and job.result is not None and job.result.unmeasured:  # said, not left out in silence
+            missing = "idphoto.checklist_unavailable" if order.preview else "idphoto.placement_unavailable"
+            caption = _caption(caption + "\n" + t(lang, missing))
     image_ids = job.result.image_ids if job.result else []
     image_id = image_ids[0] if image_ids else None
     can_rerender = not sheet and bool(image_id or job.input_ref)

@@ -46,7 +46,6 @@ from bot.services.idphoto.state import IdPhotoState
 from bot.storage.jobs import Job, purchase_key
 from bot.telegram.context import Context, Handlers, Service, ServiceDeps
 from bot.telegram.ui.i18n import t
-from providers.errors import ProviderError
 from providers.orders import IdPhotoOption, IdPhotoOrder
 
 _TEXT = filters.TEXT & ~filters.COMMAND
@@ -122,7 +121,9 @@ async def measure(job: Job, photo: Path, deps: ServiceDeps) -> dict[str, Any] | 
     """Where the head is in a photo a provider made (its stored file; the local engine reports its own), so that
     every ID photo's caption names its rule; a preview's with its checklist, which only a preview's
     caption shows (captions.present); None without the local engine's models. A bought local
-    preview is the preview's photo: its measurements are the preview's."""
+    preview is the preview's photo: its measurements are the preview's. The engine busy, slow or
+    crashed, or the file gone, raises (ProviderError, OSError): the photo goes without its
+    measurements, and says so (bot/jobs/driver.JobDriver._measured)."""
     order = IdPhotoOrder.model_validate(job.options)
     if order.from_preview:
         preview = await deps.jobs.get(order.from_preview)
@@ -133,12 +134,7 @@ async def measure(job: Job, photo: Path, deps: ServiceDeps) -> dict[str, Any] | 
     if deps.engine is None or spec is None or order.layout_size:
         return None  # print sheets hold several photos
     limits = deps.settings.providers.local.limits()
-    try:
-        return await deps.engine.report(
-            photo, order.bg_color, spec.rule.rule_id, spec.mm, limits, checklist=order.preview
-        )
-    except (ProviderError, OSError):  # busy, slow, crashed, or the file gone: out without its measurements
-        return None
+    return await deps.engine.report(photo, order.bg_color, spec.rule.rule_id, spec.mm, limits, checklist=order.preview)
 
 
 def steps() -> dict[object, Handlers]:
