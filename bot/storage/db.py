@@ -27,6 +27,7 @@ from typing import TypeVar
 
 import aiosqlite
 
+from bot.storage.schema import SchemaTooNew
 from bot.storage.store import Listener, Params, Tx
 
 log = logging.getLogger(__name__)
@@ -209,7 +210,10 @@ class Database:
 
 def _migrate(conn: sqlite3.Connection) -> None:
     current = conn.execute("PRAGMA user_version").fetchone()[0]
-    for version, script in _migrations():
+    migrations = _migrations()
+    if current > migrations[-1][0]:
+        raise SchemaTooNew(current, migrations[-1][0])
+    for version, script in migrations:
         if version <= current:
             continue
         log.info("applying database migration %04d", version)

@@ -8,7 +8,10 @@ credits: the second waits, then reads what the first committed (READ COMMITTED).
 did the same without locks, but under load its false conflicts (predicate locks on shared index
 pages) failed transactions faster than retries could save them (docs/benchmarks.md). Migrations are this backend's own
 (``pg_migrations/``), numbered like SQLite's, and recorded in ``schema_version``; an advisory lock
-keeps two processes from applying them at once.
+keeps two processes from applying them at once. Only a process that handles Telegram's updates (and
+``photobot check``) migrates: a worker waits for the schema its code needs, so that starting a newer
+worker first never changes the tables under the bot process still running. Any process refuses a
+schema newer than it knows (bot/storage/schema.py).
 
 Processes on one database reach each other through it: ``notify``/``listen`` are PostgreSQL's
 NOTIFY and LISTEN (a new job for the workers, a provider callback for the job's worker), and
@@ -32,6 +35,7 @@ from typing import Any, TypeVar
 
 import asyncpg
 
+from bot.storage.schema import SchemaTooNew
 from bot.storage.store import Listener, Params, Row, Tx
 
 log = logging.getLogger(__name__)
@@ -58,6 +62,8 @@ KEEPALIVE_GIVE_UP = 11
 HEARTBEAT = 3.0
 #: Seconds to wait before connecting again after a listening or lock connection failed.
 RECONNECT_WAIT = 2.0
+#: Seconds between a process's looks at the schema while it waits for another to migrate it.
+SCHEMA_WAIT = 2.0
 #: What a connection of its own (listening, holding a lock) raises when it is lost or refused.
 _LOST: tuple[type[Exception], ...] = (
     OSError,
@@ -201,12 +207,14 @@ class PostgresStore:
         self._listen_lock = asyncio.Lock()
 
     @classmethod
-    async def open(cls, url: str, *, max_size: int = POOL_MAX) -> PostgresStore:
-        """Connect, and bring the schema up to date. Query parameters of ``url`` other than
-        libpq's are server settings (``?search_path=...`` puts the tables in that schema)."""
+    async def open(cls, url: str, *, max_size: int = POOL_MAX, migrate: bool = True) -> PostgresStore:
+        """Connect, and bring the schema up to date (``migrate``), or wait until another process
+        has. Raises SchemaTooNew for a schema newer than this code knows. Query parameters of
+        ``url`` other than libpq's are server settings (``?search_path=...`` puts the tables in
+        that schema)."""
         pool = await asyncpg.create_pool(url, min_size=POOL_MIN, max_size=max_size, timeout=CONNECT_TIMEOUT)
         try:
-            await _migrate(pool)
+            await (_migrate(pool) if migrate else _wait_for_schema(pool))
         except BaseException:
             await pool.close()
             raise
@@ -308,6 +316,37 @@ def _migrations() -> list[tuple[int, str]]:
     return sorted(found)
 
 
+async def _schema_version(conn: Any) -> int:
+    """The newest migration applied to the database; 0 before the first."""
+    if await conn.fetchval("SELECT to_regclass('schema_version')") is None:
+        return 0
+    return int(await conn.fetchval("SELECT MAX(version) FROM schema_version") or 0)
+
+
+async def _wait_for_schema(pool: asyncpg.Pool) -> None:
+    """Until the database has the newest migration this code knows, saying once why it waits."""
+    known = _migrations()[-1][0]
+    waited = False
+    while True:
+        async with pool.acquire() as conn:
+            found = await _schema_version(conn)
+        if found > known:
+            raise SchemaTooNew(found, known)
+        if found == known:
+            if waited:
+                log.info("the database's schema is at version %d now: starting", found)
+            return
+        if not waited:
+            log.warning(
+                "the database's schema is at version %d and this process needs %d: waiting for a bot process"
+                " of this release (photobot run --role bot, or photobot check) to migrate it",
+                found,
+                known,
+            )
+            waited = True
+        await asyncio.sleep(SCHEMA_WAIT)
+
+
 async def _migrate(pool: asyncpg.Pool) -> None:
     conn: Any
     async with pool.acquire() as conn:
@@ -315,7 +354,10 @@ async def _migrate(pool: asyncpg.Pool) -> None:
         try:
             await conn.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
             current = await conn.fetchval("SELECT MAX(version) FROM schema_version") or 0
-            for version, script in _migrations():
+            migrations = _migrations()
+            if current > migrations[-1][0]:
+                raise SchemaTooNew(current, migrations[-1][0])
+            for version, script in migrations:
                 if version <= current:
                     continue
                 log.info("applying PostgreSQL migration %04d", version)
