@@ -18,7 +18,8 @@ NOTIFY and LISTEN (a new job for the workers, a provider callback for the job's 
 ``exclusive`` is a session advisory lock on a connection of its own, held until the process
 stops or that connection is lost: the server lets go of it as soon as it notices the holder is
 gone (at once for a process that died, within about ``KEEPALIVE_GIVE_UP`` seconds for a machine
-that vanished), and the holder notices a lost connection by its heartbeat.
+that vanished), and the holder notices a lost connection by its heartbeat. Every connection of ours
+notices a server whose machine vanished in about as long (:class:`_KeptAlive`).
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ import contextlib
 import functools
 import logging
 import random
+import socket
 from collections import defaultdict
 from collections.abc import Awaitable, Callable
 from importlib import resources
@@ -54,10 +56,16 @@ POOL_MAX = 30
 #: Seconds a new connection may take, as ``photobot check`` waits: a host that drops packets is
 #: reported at start (database.url) after this, not after asyncpg's 60.
 CONNECT_TIMEOUT = 15.0
-#: The server's keepalive probes on the listening and lock connections: a holder whose machine
-#: vanished without closing its connection is given up after about idle + interval x count seconds.
-KEEPALIVE = {"tcp_keepalives_idle": "5", "tcp_keepalives_interval": "2", "tcp_keepalives_count": "3"}
-KEEPALIVE_GIVE_UP = 11
+#: Keepalive probes, both ways, on the listening and lock connections (the process's, on every
+#: connection): a peer whose machine vanished without closing the connection is given up after
+#: about idle + interval x count seconds.
+KEEPALIVE_IDLE, KEEPALIVE_INTERVAL, KEEPALIVE_COUNT = 5, 2, 3
+KEEPALIVE = {
+    "tcp_keepalives_idle": str(KEEPALIVE_IDLE),
+    "tcp_keepalives_interval": str(KEEPALIVE_INTERVAL),
+    "tcp_keepalives_count": str(KEEPALIVE_COUNT),
+}
+KEEPALIVE_GIVE_UP = KEEPALIVE_IDLE + KEEPALIVE_INTERVAL * KEEPALIVE_COUNT
 #: Seconds between a lock holder's checks that its connection still works (each may take as long).
 HEARTBEAT = 3.0
 #: Seconds to wait before connecting again after a listening or lock connection failed.
@@ -98,6 +106,35 @@ def _count(status: str) -> int:
     """The row count in a command status ("UPDATE 1", "INSERT 0 1", "DELETE 3")."""
     last = status.rsplit(" ", 1)[-1]
     return int(last) if last.isdigit() else 0
+
+
+class _KeptAlive(asyncpg.Connection):
+    """A connection that notices a server gone without a word (its machine lost, a network cut)
+    within about KEEPALIVE_GIVE_UP seconds: keepalive probes while it waits (a standby blocked in
+    pg_advisory_lock, the listening connection, an idle pooled one), and the same limit on data sent
+    and not acknowledged (a statement under way). Without them the kernel's defaults held it: no
+    probes at all, so a standby waited for the lock for good, and some 15 minutes of retransmissions
+    for a statement (an asyncio timeout around it does not help: asyncpg waits for the server to
+    acknowledge the statement's cancellation before it lets the connection go)."""
+
+    def __init__(self, protocol: Any, transport: Any, *args: Any, **kwargs: Any) -> None:
+        super().__init__(protocol, transport, *args, **kwargs)
+        sock = transport.get_extra_info("socket")
+        if sock is not None and sock.family in (socket.AF_INET, socket.AF_INET6):
+            _keep_alive(sock)
+
+
+def _keep_alive(sock: Any) -> None:
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
+    for option, value in (
+        ("TCP_KEEPIDLE", KEEPALIVE_IDLE),
+        ("TCP_KEEPALIVE", KEEPALIVE_IDLE),  # macOS's name for it
+        ("TCP_KEEPINTVL", KEEPALIVE_INTERVAL),
+        ("TCP_KEEPCNT", KEEPALIVE_COUNT),
+        ("TCP_USER_TIMEOUT", KEEPALIVE_GIVE_UP * 1000),  # Linux: milliseconds
+    ):
+        if hasattr(socket, option):
+            sock.setsockopt(socket.IPPROTO_TCP, getattr(socket, option), value)
 
 
 class PgTx:
@@ -156,7 +193,7 @@ class AdvisoryLock:
     async def acquire(self, waiting: Callable[[], None] | None = None) -> None:
         while True:
             try:
-                conn = await asyncpg.connect(self.url, server_settings=KEEPALIVE)
+                conn = await asyncpg.connect(self.url, server_settings=KEEPALIVE, connection_class=_KeptAlive)
             except (OSError, asyncpg.PostgresError) as err:
                 log.warning("cannot reach PostgreSQL to wait for %s: %s", self.name, err)
                 await asyncio.sleep(RECONNECT_WAIT)
@@ -212,7 +249,9 @@ class PostgresStore:
         has. Raises SchemaTooNew for a schema newer than this code knows. Query parameters of
         ``url`` other than libpq's are server settings (``?search_path=...`` puts the tables in
         that schema)."""
-        pool = await asyncpg.create_pool(url, min_size=POOL_MIN, max_size=max_size, timeout=CONNECT_TIMEOUT)
+        pool = await asyncpg.create_pool(
+            url, min_size=POOL_MIN, max_size=max_size, timeout=CONNECT_TIMEOUT, connection_class=_KeptAlive
+        )
         try:
             await (_migrate(pool) if migrate else _wait_for_schema(pool))
         except BaseException:
@@ -278,7 +317,7 @@ class PostgresStore:
         while True:
             lost = asyncio.Event()
             try:
-                conn = await asyncpg.connect(self.url, server_settings=KEEPALIVE)
+                conn = await asyncpg.connect(self.url, server_settings=KEEPALIVE, connection_class=_KeptAlive)
                 conn.add_termination_listener(functools.partial(_set, lost))
                 async with self._listen_lock:
                     for channel in self._listeners:
