@@ -157,8 +157,9 @@ class Database:
         if self.conn.in_transaction:
             self.conn.execute("ROLLBACK")
 
-    async def write(self, sql: str, params: Params = ()) -> int:
-        """One statement on its own (atomic in autocommit mode); the changed row count."""
+    async def write(self, sql: str, params: Params = (), *, timeout: float | None = None) -> int:
+        """One statement on its own (atomic in autocommit mode); the changed row count. At once, on
+        the loop's connection: ``timeout`` has nothing to wait for."""
         return self.conn.execute(sql, params).rowcount
 
     async def fetchone(self, sql: str, params: Params = ()) -> sqlite3.Row | None:

@@ -272,9 +272,10 @@ class PostgresStore:
             await asyncio.sleep(random.uniform(0, RETRY_WAIT * 2**attempt))
         raise AssertionError("unreachable")
 
-    async def write(self, sql: str, params: Params = ()) -> int:
-        async with self.pool.acquire() as conn:
-            return _count(await conn.execute(dollar_placeholders(sql), *params))
+    async def write(self, sql: str, params: Params = (), *, timeout: float | None = None) -> int:
+        """``timeout`` as for :meth:`fetchall`."""
+        async with self.pool.acquire(timeout=timeout) as conn:
+            return _count(await conn.execute(dollar_placeholders(sql), *params, timeout=timeout))
 
     async def fetchone(self, sql: str, params: Params = ()) -> Row | None:
         async with self.pool.acquire() as conn:
@@ -282,7 +283,10 @@ class PostgresStore:
 
     async def fetchall(self, sql: str, params: Params = (), *, timeout: float | None = None) -> list[Row]:
         """``timeout`` bounds the wait for a pooled connection (every one may be busy) and then the
-        statement's, each on its own: a job lease renewal must fail in time, not wait its turn."""
+        statement's, each on its own: a job lease renewal must fail in time, not wait its turn. It
+        is asyncpg's own, not an asyncio timeout around the call: a statement cancelled from outside
+        gives its connection back only once the server acknowledged the cancellation, which a server
+        that stopped answering never does, and an acquire without a timeout waits for that for good."""
         async with self.pool.acquire(timeout=timeout) as conn:
             return list(await conn.fetch(dollar_placeholders(sql), *params, timeout=timeout))
 

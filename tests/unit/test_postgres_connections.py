@@ -1,5 +1,5 @@
-"""PostgreSQL's connections of their own (a lock's, the notifications') when the server stops
-answering without closing anything (its machine stalled or gone): each
+"""PostgreSQL's connections of their own (a lock's, the notifications') and the process's reports
+when the server stops answering without closing anything (its machine stalled or gone): each
 notices within its time limit instead of waiting for good. The server is the tests' real
 PostgreSQL behind a relay on 127.0.0.1 that can fall silent (tests/fakes/stalling.py); and every
 connection asks the kernel to give up on a server whose machine vanished within seconds."""
@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import os
 import socket
 from collections.abc import AsyncIterator
@@ -16,6 +17,7 @@ from contextlib import asynccontextmanager
 import asyncpg
 import pytest
 
+from bot.ops.presence import Presences, keep_reporting
 from bot.storage.postgres import HEARTBEAT, RECONNECT_WAIT, AdvisoryLock, PostgresStore
 from tests.conftest import postgres_schema
 from tests.fakes.stalling import StallingRelay
@@ -32,6 +34,19 @@ async def relayed() -> AsyncIterator[tuple[str, StallingRelay]]:
         yield url, relay
     finally:
         await relay.stop()
+
+
+class _Said(logging.Handler):
+    """Sets ``said`` once a record containing ``text`` is logged."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__(logging.WARNING)
+        self.text = text
+        self.said = asyncio.Event()
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if self.text in record.getMessage():
+            self.said.set()
 
 
 async def test_a_lock_holder_whose_server_falls_silent_knows_it_lost_the_lock_within_two_heartbeats():
@@ -89,6 +104,26 @@ async def test_notifications_come_again_after_the_listening_connection_fell_sile
 async def _peek(queue: asyncio.Queue[str]) -> None:
     item = await queue.get()
     queue.put_nowait(item)
+
+
+async def test_a_report_to_a_silent_database_is_given_up_and_the_process_still_stops():
+    """Every process reports itself every 10 s; a database that takes the report and never answers
+    costs that report (logged), and a stop then waits for the row's deletion only so long."""
+    async with relayed() as (_url, relay):
+        store = await PostgresStore.open(relay.url, max_size=1)
+        said = _Said("could not report this process to the database")
+        logging.getLogger("bot.ops.presence").addHandler(said)
+        try:
+            relay.stall()
+            relay.stall_new = True
+            reporting = asyncio.create_task(keep_reporting(Presences(store), "host:1:aa", "worker", None, timeout=1))
+            await asyncio.wait_for(said.said.wait(), 3)
+            reporting.cancel()
+            await asyncio.wait_for(asyncio.gather(reporting, return_exceptions=True), 3)
+        finally:
+            logging.getLogger("bot.ops.presence").removeHandler(said)
+            await relay.stop()
+            await store.close()
 
 
 def _sockets_to(port: int) -> list[socket.socket]:
