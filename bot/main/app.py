@@ -268,12 +268,40 @@ UPDATES = "updates"
 UPKEEP = "upkeep"
 
 
+class StoppedWhileOpening(Exception):
+    """``stop`` came while the process waited for its database (a worker, for the bot process to
+    migrate the schema): nothing was started."""
+
+
+async def _open_store(settings: Settings, role: Role, stop: asyncio.Event | None) -> Store:
+    """The database; a process that handles updates migrates it, a worker waits for that (until
+    ``stop``, which raises StoppedWhileOpening)."""
+    database = settings.database
+    opening = asyncio.ensure_future(
+        open_store(database.path, database.url, database.pool_size, migrate=role != "worker")
+    )
+    if stop is None:
+        return await opening
+    stopping = asyncio.ensure_future(stop.wait())
+    try:
+        await asyncio.wait((opening, stopping), return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        stopping.cancel()
+        if not opening.done():
+            opening.cancel()
+            await asyncio.gather(opening, return_exceptions=True)
+    if opening.cancelled():
+        raise StoppedWhileOpening
+    return opening.result()
+
+
 @asynccontextmanager
-async def running(settings: Settings, role: Role = "all") -> AsyncIterator[Wiring]:
+async def running(settings: Settings, role: Role = "all", stop: asyncio.Event | None = None) -> AsyncIterator[Wiring]:
     """Run the bot for the body of the ``async with``. Role ``bot`` takes Telegram's updates (long
     polling or the webhook), serves the web paths (provider callbacks, media links, health) and
-    creates jobs; ``worker`` runs jobs and delivers them; ``all`` (the default) is both."""
-    store = await open_store(settings.database.path, settings.database.url, settings.database.pool_size)
+    creates jobs; ``worker`` runs jobs and delivers them; ``all`` (the default) is both. A
+    ``stop`` while the database is being opened raises StoppedWhileOpening."""
+    store = await _open_store(settings, role, stop)
     takes_updates = role != "worker"
     app = build_application(settings, store if takes_updates else None)
     tasks: list[asyncio.Task[None]] = []
@@ -468,10 +496,13 @@ def _forget_quiet_sessions_regularly(app: PhotoBotApp, services: Wiring) -> None
 
 async def run_until_stopped(settings: Settings, stop: asyncio.Event, role: Role = "all") -> bool:
     """Run until ``stop`` is set (True), or until the process must stop on its own (False)."""
-    async with running(settings, role) as services:
-        stopped = asyncio.create_task(stop.wait())
-        halted = asyncio.create_task(services.halt.wait())
-        await asyncio.wait((stopped, halted), return_when=asyncio.FIRST_COMPLETED)
-        stopped.cancel()
-        halted.cancel()
-        return stop.is_set()
+    try:
+        async with running(settings, role, stop) as services:
+            stopped = asyncio.create_task(stop.wait())
+            halted = asyncio.create_task(services.halt.wait())
+            await asyncio.wait((stopped, halted), return_when=asyncio.FIRST_COMPLETED)
+            stopped.cancel()
+            halted.cancel()
+            return stop.is_set()
+    except StoppedWhileOpening:
+        return True

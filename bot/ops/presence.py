@@ -119,9 +119,12 @@ class Presences:
         role: str,
         engine: EngineFigures | None,
         providers: Mapping[str, ProviderCounts] | None = None,
+        *,
+        timeout: float | None = None,
     ) -> None:
         """This process is here now, with these figures (its start: its first report, by the
-        database's clock); rows not seen for ``FORGOTTEN_AFTER`` seconds go."""
+        database's clock); rows not seen for ``FORGOTTEN_AFTER`` seconds go. ``timeout``: seconds
+        each statement may wait for a connection and for its answer (Store.fetchall)."""
         clock = self.store.clock
         endings = engine.endings if engine is not None else {}
         counted = {key: [c.calls, c.errors, c.last_success] for key, c in (providers or {}).items()}
@@ -139,12 +142,15 @@ class Presences:
                 *(endings.get(reason) for reason in ENDINGS),
                 json.dumps(counted),
             ),
+            timeout=timeout,
         )
-        await self.store.write(f"DELETE FROM processes WHERE seen_at < {clock} - ?", (FORGOTTEN_AFTER,))
+        await self.store.write(
+            f"DELETE FROM processes WHERE seen_at < {clock} - ?", (FORGOTTEN_AFTER,), timeout=timeout
+        )
 
-    async def leave(self, name: str) -> None:
+    async def leave(self, name: str, *, timeout: float | None = None) -> None:
         """This process stops."""
-        await self.store.write("DELETE FROM processes WHERE name = ?", (name,))
+        await self.store.write("DELETE FROM processes WHERE name = ?", (name,), timeout=timeout)
 
     async def read(self) -> Deployment:
         """The deployment's processes and the jobs held by none of them, from one read of the leases."""
@@ -198,17 +204,20 @@ async def keep_reporting(
 ) -> None:
     """Report this process every ``INTERVAL`` seconds until cancelled, then delete its row. A
     database that does not answer within ``timeout`` costs one report (or the row's deletion,
-    which a stopping process does not wait for longer), not the process."""
+    which a stopping process does not wait for longer), not the process. Each statement is given
+    ``timeout`` as well: cancelled from outside only, one sent to a server that stopped answering
+    kept its pooled connection, and the report, waiting for good."""
     try:
         while True:
             try:
                 async with asyncio.timeout(timeout):
-                    await presences.report(name, role, engine_figures(engine), provider_counts(health))
+                    figures = engine_figures(engine), provider_counts(health)
+                    await presences.report(name, role, *figures, timeout=timeout)
             except DATABASE_ERRORS as err:
-                log.warning("could not report this process to the database: %s", err)
+                log.warning("could not report this process to the database: %s", err or type(err).__name__)
             await asyncio.sleep(INTERVAL)
     finally:
         try:
-            await asyncio.wait_for(presences.leave(name), timeout)
+            await asyncio.wait_for(presences.leave(name, timeout=timeout), timeout)
         except DATABASE_ERRORS as err:
-            log.warning("could not tell the database this process stops: %s", err)
+            log.warning("could not tell the database this process stops: %s", err or type(err).__name__)

@@ -27,6 +27,7 @@ from typing import TypeVar
 
 import aiosqlite
 
+from bot.storage.schema import SchemaTooNew
 from bot.storage.store import Listener, Params, Tx
 
 log = logging.getLogger(__name__)
@@ -156,8 +157,9 @@ class Database:
         if self.conn.in_transaction:
             self.conn.execute("ROLLBACK")
 
-    async def write(self, sql: str, params: Params = ()) -> int:
-        """One statement on its own (atomic in autocommit mode); the changed row count."""
+    async def write(self, sql: str, params: Params = (), *, timeout: float | None = None) -> int:
+        """One statement on its own (atomic in autocommit mode); the changed row count. At once, on
+        the loop's connection: ``timeout`` has nothing to wait for."""
         return self.conn.execute(sql, params).rowcount
 
     async def fetchone(self, sql: str, params: Params = ()) -> sqlite3.Row | None:
@@ -209,7 +211,10 @@ class Database:
 
 def _migrate(conn: sqlite3.Connection) -> None:
     current = conn.execute("PRAGMA user_version").fetchone()[0]
-    for version, script in _migrations():
+    migrations = _migrations()
+    if current > migrations[-1][0]:
+        raise SchemaTooNew(current, migrations[-1][0])
+    for version, script in migrations:
         if version <= current:
             continue
         log.info("applying database migration %04d", version)

@@ -6,6 +6,7 @@ import sqlite3
 
 from bot.storage.db import Database
 from bot.storage.postgres import POOL_MAX, PostgresStore
+from bot.storage.schema import SchemaTooNew
 from bot.storage.store import Store
 
 
@@ -25,16 +26,21 @@ def cannot_connect(err: BaseException) -> str:
     return f"cannot connect: {type(err).__name__}: {err}"
 
 
-async def open_store(path: str, url: str = "", pool_size: int | None = None) -> Store:
+async def open_store(path: str, url: str = "", pool_size: int | None = None, *, migrate: bool = True) -> Store:
     """PostgreSQL when ``url`` is set (``database.url``, with up to ``pool_size`` connections),
-    else SQLite at ``path``."""
+    else SQLite at ``path``. Without ``migrate`` PostgreSQL's schema is waited for, not migrated
+    (a worker's: the bot process migrates it); SQLite's, one process's own, is always migrated."""
     if url:
         try:
-            return await PostgresStore.open(url, max_size=pool_size or POOL_MAX)
+            return await PostgresStore.open(url, max_size=pool_size or POOL_MAX, migrate=migrate)
+        except SchemaTooNew as err:
+            raise DatabaseUnavailable(str(err)) from err
         except Exception as err:  # whatever the driver raises, the operator reads it
             # A refused connection is an OSError, which `run` would report as the web server's port.
             raise DatabaseUnavailable(cannot_connect(err)) from err
     try:
         return await Database.open(path)
+    except SchemaTooNew as err:
+        raise DatabaseUnavailable(str(err), "database.path") from err
     except (sqlite3.Error, OSError) as err:  # a folder that cannot be made or written, a file not SQLite
         raise DatabaseUnavailable(f"cannot open {path}: {type(err).__name__}: {err}", "database.path") from err

@@ -8,14 +8,18 @@ credits: the second waits, then reads what the first committed (READ COMMITTED).
 did the same without locks, but under load its false conflicts (predicate locks on shared index
 pages) failed transactions faster than retries could save them (docs/benchmarks.md). Migrations are this backend's own
 (``pg_migrations/``), numbered like SQLite's, and recorded in ``schema_version``; an advisory lock
-keeps two processes from applying them at once.
+keeps two processes from applying them at once. Only a process that handles Telegram's updates (and
+``photobot check``) migrates: a worker waits for the schema its code needs, so that starting a newer
+worker first never changes the tables under the bot process still running. Any process refuses a
+schema newer than it knows (bot/storage/schema.py).
 
 Processes on one database reach each other through it: ``notify``/``listen`` are PostgreSQL's
 NOTIFY and LISTEN (a new job for the workers, a provider callback for the job's worker), and
 ``exclusive`` is a session advisory lock on a connection of its own, held until the process
 stops or that connection is lost: the server lets go of it as soon as it notices the holder is
 gone (at once for a process that died, within about ``KEEPALIVE_GIVE_UP`` seconds for a machine
-that vanished), and the holder notices a lost connection by its heartbeat.
+that vanished), and the holder notices a lost connection by its heartbeat. Every connection of ours
+notices a server whose machine vanished in about as long (:class:`_KeptAlive`).
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ import contextlib
 import functools
 import logging
 import random
+import socket
 from collections import defaultdict
 from collections.abc import Awaitable, Callable
 from importlib import resources
@@ -32,6 +37,7 @@ from typing import Any, TypeVar
 
 import asyncpg
 
+from bot.storage.schema import SchemaTooNew
 from bot.storage.store import Listener, Params, Row, Tx
 
 log = logging.getLogger(__name__)
@@ -50,14 +56,22 @@ POOL_MAX = 30
 #: Seconds a new connection may take, as ``photobot check`` waits: a host that drops packets is
 #: reported at start (database.url) after this, not after asyncpg's 60.
 CONNECT_TIMEOUT = 15.0
-#: The server's keepalive probes on the listening and lock connections: a holder whose machine
-#: vanished without closing its connection is given up after about idle + interval x count seconds.
-KEEPALIVE = {"tcp_keepalives_idle": "5", "tcp_keepalives_interval": "2", "tcp_keepalives_count": "3"}
-KEEPALIVE_GIVE_UP = 11
+#: Keepalive probes, both ways, on the listening and lock connections (the process's, on every
+#: connection): a peer whose machine vanished without closing the connection is given up after
+#: about idle + interval x count seconds.
+KEEPALIVE_IDLE, KEEPALIVE_INTERVAL, KEEPALIVE_COUNT = 5, 2, 3
+KEEPALIVE = {
+    "tcp_keepalives_idle": str(KEEPALIVE_IDLE),
+    "tcp_keepalives_interval": str(KEEPALIVE_INTERVAL),
+    "tcp_keepalives_count": str(KEEPALIVE_COUNT),
+}
+KEEPALIVE_GIVE_UP = KEEPALIVE_IDLE + KEEPALIVE_INTERVAL * KEEPALIVE_COUNT
 #: Seconds between a lock holder's checks that its connection still works (each may take as long).
 HEARTBEAT = 3.0
 #: Seconds to wait before connecting again after a listening or lock connection failed.
 RECONNECT_WAIT = 2.0
+#: Seconds between a process's looks at the schema while it waits for another to migrate it.
+SCHEMA_WAIT = 2.0
 #: What a connection of its own (listening, holding a lock) raises when it is lost or refused.
 _LOST: tuple[type[Exception], ...] = (
     OSError,
@@ -92,6 +106,35 @@ def _count(status: str) -> int:
     """The row count in a command status ("UPDATE 1", "INSERT 0 1", "DELETE 3")."""
     last = status.rsplit(" ", 1)[-1]
     return int(last) if last.isdigit() else 0
+
+
+class _KeptAlive(asyncpg.Connection):
+    """A connection that notices a server gone without a word (its machine lost, a network cut)
+    within about KEEPALIVE_GIVE_UP seconds: keepalive probes while it waits (a standby blocked in
+    pg_advisory_lock, the listening connection, an idle pooled one), and the same limit on data sent
+    and not acknowledged (a statement under way). Without them the kernel's defaults held it: no
+    probes at all, so a standby waited for the lock for good, and some 15 minutes of retransmissions
+    for a statement (an asyncio timeout around it does not help: asyncpg waits for the server to
+    acknowledge the statement's cancellation before it lets the connection go)."""
+
+    def __init__(self, protocol: Any, transport: Any, *args: Any, **kwargs: Any) -> None:
+        super().__init__(protocol, transport, *args, **kwargs)
+        sock = transport.get_extra_info("socket")
+        if sock is not None and sock.family in (socket.AF_INET, socket.AF_INET6):
+            _keep_alive(sock)
+
+
+def _keep_alive(sock: Any) -> None:
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
+    for option, value in (
+        ("TCP_KEEPIDLE", KEEPALIVE_IDLE),
+        ("TCP_KEEPALIVE", KEEPALIVE_IDLE),  # macOS's name for it
+        ("TCP_KEEPINTVL", KEEPALIVE_INTERVAL),
+        ("TCP_KEEPCNT", KEEPALIVE_COUNT),
+        ("TCP_USER_TIMEOUT", KEEPALIVE_GIVE_UP * 1000),  # Linux: milliseconds
+    ):
+        if hasattr(socket, option):
+            sock.setsockopt(socket.IPPROTO_TCP, getattr(socket, option), value)
 
 
 class PgTx:
@@ -150,7 +193,7 @@ class AdvisoryLock:
     async def acquire(self, waiting: Callable[[], None] | None = None) -> None:
         while True:
             try:
-                conn = await asyncpg.connect(self.url, server_settings=KEEPALIVE)
+                conn = await asyncpg.connect(self.url, server_settings=KEEPALIVE, connection_class=_KeptAlive)
             except (OSError, asyncpg.PostgresError) as err:
                 log.warning("cannot reach PostgreSQL to wait for %s: %s", self.name, err)
                 await asyncio.sleep(RECONNECT_WAIT)
@@ -201,12 +244,16 @@ class PostgresStore:
         self._listen_lock = asyncio.Lock()
 
     @classmethod
-    async def open(cls, url: str, *, max_size: int = POOL_MAX) -> PostgresStore:
-        """Connect, and bring the schema up to date. Query parameters of ``url`` other than
-        libpq's are server settings (``?search_path=...`` puts the tables in that schema)."""
-        pool = await asyncpg.create_pool(url, min_size=POOL_MIN, max_size=max_size, timeout=CONNECT_TIMEOUT)
+    async def open(cls, url: str, *, max_size: int = POOL_MAX, migrate: bool = True) -> PostgresStore:
+        """Connect, and bring the schema up to date (``migrate``), or wait until another process
+        has. Raises SchemaTooNew for a schema newer than this code knows. Query parameters of
+        ``url`` other than libpq's are server settings (``?search_path=...`` puts the tables in
+        that schema)."""
+        pool = await asyncpg.create_pool(
+            url, min_size=POOL_MIN, max_size=max_size, timeout=CONNECT_TIMEOUT, connection_class=_KeptAlive
+        )
         try:
-            await _migrate(pool)
+            await (_migrate(pool) if migrate else _wait_for_schema(pool))
         except BaseException:
             await pool.close()
             raise
@@ -225,9 +272,10 @@ class PostgresStore:
             await asyncio.sleep(random.uniform(0, RETRY_WAIT * 2**attempt))
         raise AssertionError("unreachable")
 
-    async def write(self, sql: str, params: Params = ()) -> int:
-        async with self.pool.acquire() as conn:
-            return _count(await conn.execute(dollar_placeholders(sql), *params))
+    async def write(self, sql: str, params: Params = (), *, timeout: float | None = None) -> int:
+        """``timeout`` as for :meth:`fetchall`."""
+        async with self.pool.acquire(timeout=timeout) as conn:
+            return _count(await conn.execute(dollar_placeholders(sql), *params, timeout=timeout))
 
     async def fetchone(self, sql: str, params: Params = ()) -> Row | None:
         async with self.pool.acquire() as conn:
@@ -235,7 +283,10 @@ class PostgresStore:
 
     async def fetchall(self, sql: str, params: Params = (), *, timeout: float | None = None) -> list[Row]:
         """``timeout`` bounds the wait for a pooled connection (every one may be busy) and then the
-        statement's, each on its own: a job lease renewal must fail in time, not wait its turn."""
+        statement's, each on its own: a job lease renewal must fail in time, not wait its turn. It
+        is asyncpg's own, not an asyncio timeout around the call: a statement cancelled from outside
+        gives its connection back only once the server acknowledged the cancellation, which a server
+        that stopped answering never does, and an acquire without a timeout waits for that for good."""
         async with self.pool.acquire(timeout=timeout) as conn:
             return list(await conn.fetch(dollar_placeholders(sql), *params, timeout=timeout))
 
@@ -270,7 +321,7 @@ class PostgresStore:
         while True:
             lost = asyncio.Event()
             try:
-                conn = await asyncpg.connect(self.url, server_settings=KEEPALIVE)
+                conn = await asyncpg.connect(self.url, server_settings=KEEPALIVE, connection_class=_KeptAlive)
                 conn.add_termination_listener(functools.partial(_set, lost))
                 async with self._listen_lock:
                     for channel in self._listeners:
@@ -308,6 +359,37 @@ def _migrations() -> list[tuple[int, str]]:
     return sorted(found)
 
 
+async def _schema_version(conn: Any) -> int:
+    """The newest migration applied to the database; 0 before the first."""
+    if await conn.fetchval("SELECT to_regclass('schema_version')") is None:
+        return 0
+    return int(await conn.fetchval("SELECT MAX(version) FROM schema_version") or 0)
+
+
+async def _wait_for_schema(pool: asyncpg.Pool) -> None:
+    """Until the database has the newest migration this code knows, saying once why it waits."""
+    known = _migrations()[-1][0]
+    waited = False
+    while True:
+        async with pool.acquire() as conn:
+            found = await _schema_version(conn)
+        if found > known:
+            raise SchemaTooNew(found, known)
+        if found == known:
+            if waited:
+                log.info("the database's schema is at version %d now: starting", found)
+            return
+        if not waited:
+            log.warning(
+                "the database's schema is at version %d and this process needs %d: waiting for a bot process"
+                " of this release (photobot run --role bot, or photobot check) to migrate it",
+                found,
+                known,
+            )
+            waited = True
+        await asyncio.sleep(SCHEMA_WAIT)
+
+
 async def _migrate(pool: asyncpg.Pool) -> None:
     conn: Any
     async with pool.acquire() as conn:
@@ -315,7 +397,10 @@ async def _migrate(pool: asyncpg.Pool) -> None:
         try:
             await conn.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
             current = await conn.fetchval("SELECT MAX(version) FROM schema_version") or 0
-            for version, script in _migrations():
+            migrations = _migrations()
+            if current > migrations[-1][0]:
+                raise SchemaTooNew(current, migrations[-1][0])
+            for version, script in migrations:
                 if version <= current:
                     continue
                 log.info("applying PostgreSQL migration %04d", version)

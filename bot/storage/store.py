@@ -106,8 +106,8 @@ class Store(Protocol):
         transaction about ``user`` runs meanwhile."""
         ...
 
-    async def write(self, sql: str, params: Params = ()) -> int:
-        """One statement on its own; the changed row count."""
+    async def write(self, sql: str, params: Params = (), *, timeout: float | None = None) -> int:
+        """One statement on its own; the changed row count. ``timeout`` as for :meth:`fetchall`."""
         ...
 
     async def fetchone(self, sql: str, params: Params = ()) -> Row | None: ...

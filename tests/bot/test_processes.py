@@ -305,3 +305,28 @@ async def test_webhook_updates_to_any_bot_process_are_handled_once_and_survive_i
         await _check_books(url, telegram, users, len(picwish.creates))
     finally:
         await balancer.server.stop()
+
+
+async def test_a_worker_waits_for_a_bot_process_to_migrate_the_schema(make_settings, telegram, tmp_path):
+    """Every process migrated the schema as it started: a worker of a new release started before
+    its bot process (as docker compose starts them, or an upgrade that begins with the workers)
+    changed the tables under the last release's bot process, still running. A worker now waits,
+    saying why, until a bot process has migrated it; a stop ends the wait."""
+    import asyncpg
+
+    url = await postgres_schema()
+    settings = make_settings(database__url=url)
+    async with processes(tmp_path) as start:
+        first, second = [await start(f"worker{n}", "worker", settings) for n in (1, 2)]
+        for worker in (first, second):
+            await worker.said("the database's schema is at version 0 and this process needs")
+        conn = await asyncpg.connect(url)
+        try:
+            assert await conn.fetchval("SELECT to_regclass('schema_version')") is None
+        finally:
+            await conn.close()
+        assert await asyncio.wait_for(first.stop(), 15) == 0  # stopped while it waited: nothing to undo
+
+        bot = await start("bot", "bot", settings)
+        await bot.said("photobot is running (bot)")
+        await second.said("photobot is running (worker)", timeout=15)

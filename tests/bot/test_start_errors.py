@@ -5,8 +5,11 @@ from __future__ import annotations
 
 import asyncio
 import os
+import sqlite3
 import sys
 from pathlib import Path
+
+import pytest
 
 from tests.fakes.server import free_port
 from tests.fakes.telegram_api import FakeTelegram
@@ -14,13 +17,14 @@ from tests.fakes.telegram_api import FakeTelegram
 ROOT = Path(__file__).resolve().parents[2]
 
 
-async def _run(config: Path, tmp_path: Path) -> tuple[int, list[str], str]:
+async def _run(config: Path, tmp_path: Path, *options: str) -> tuple[int, list[str], str]:
     """``photobot run`` until it ends: its status, its ``error:``/``fix:`` lines, all of stderr."""
     proc = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
         "bot",
         "run",
+        *options,
         "--config",
         str(config),
         cwd=ROOT,
@@ -124,3 +128,69 @@ async def test_a_sqlite_file_that_cannot_be_opened_is_named_as_database_path(tmp
     assert lines[0].startswith(f"error: database.path: cannot open {blocker / 'photobot.sqlite3'}: ")
     assert lines[1].startswith("  fix: set database.path to a file in a folder this user may write")
     assert "server.port" not in stderr and "Traceback" not in stderr
+
+
+def _newest(folder: str) -> int:
+    """The newest migration this photobot knows, in bot/storage/``folder``."""
+    return max(int(script.name.split("_", 1)[0]) for script in (ROOT / "bot" / "storage" / folder).glob("*.sql"))
+
+
+SCHEMA_FIX = (
+    "  fix: run the photobot release that migrated the database (or a newer one) in every process, bot and"
+    " workers alike: a schema is never migrated back"
+)
+
+
+@pytest.mark.parametrize("role", ["bot", "worker"])
+async def test_a_postgresql_schema_newer_than_the_code_is_refused_at_start(tmp_path, role):
+    """A process older than the schema (a rollback, a worker of the last release restarted after
+    the bot migrated) ran its statements against tables it does not know, without a word."""
+    import asyncpg
+
+    from tests.conftest import postgres_schema
+
+    url = await postgres_schema()
+    known = _newest("pg_migrations")
+    conn = await asyncpg.connect(url)
+    try:
+        await conn.execute("CREATE TABLE schema_version (version INTEGER NOT NULL)")
+        await conn.execute("INSERT INTO schema_version (version) VALUES ($1)", known + 1)
+    finally:
+        await conn.close()
+    code, lines, stderr = await _run(_postgres_config(tmp_path, url), tmp_path, "--role", role)
+    assert code == 1
+    assert lines == [
+        f"error: database.url: the database's schema is at version {known + 1}, newer than this photobot knows"
+        f" (up to {known}): a newer photobot migrated it",
+        SCHEMA_FIX,
+    ]
+    assert "Traceback" not in stderr
+    conn = await asyncpg.connect(url)
+    try:  # nothing was created beside it
+        assert await conn.fetchval("SELECT to_regclass('jobs')") is None
+    finally:
+        await conn.close()
+
+
+async def test_a_sqlite_file_newer_than_the_code_is_refused_at_start(tmp_path):
+    """Its migrations were all skipped (each older than the file) and the bot ran on tables it did
+    not know."""
+    known = _newest("migrations")
+    path = tmp_path / "photobot.sqlite3"
+    with sqlite3.connect(path) as conn:
+        conn.execute(f"PRAGMA user_version = {known + 1}")
+    config = tmp_path / "config.yaml"
+    config.write_text(
+        "telegram: {token: '123456:TEST-token-for-a-bot-that-is-not-there'}\n"
+        f"server: {{host: 127.0.0.1, port: {free_port()}}}\n"
+        f"database: {{path: '{path}'}}\n"
+        "providers: {local: {enabled: false}}\n"
+    )
+    code, lines, stderr = await _run(config, tmp_path)
+    assert code == 1
+    assert lines == [
+        f"error: database.path: the database's schema is at version {known + 1}, newer than this photobot knows"
+        f" (up to {known}): a newer photobot migrated it",
+        SCHEMA_FIX,
+    ]
+    assert "Traceback" not in stderr

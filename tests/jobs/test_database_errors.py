@@ -61,9 +61,9 @@ class FailingDatabase(Database):
         if self._due(getattr(self, "faults", []), sql):
             raise self.error()
 
-    async def write(self, sql: str, params: Any = ()) -> int:
+    async def write(self, sql: str, params: Any = (), *, timeout: float | None = None) -> int:
         self._check(sql)
-        changed = await super().write(sql, params)
+        changed = await super().write(sql, params, timeout=timeout)
         if self._due(getattr(self, "answers_lost", []), sql):
             raise sqlite3.OperationalError("disk I/O error")
         return changed

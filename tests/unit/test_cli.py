@@ -352,6 +352,35 @@ def test_check_reaches_the_postgresql_database(tmp_path, capsys, monkeypatch):
     assert out.endswith("config OK\n")
 
 
+def test_check_refuses_a_postgresql_schema_newer_than_the_code(tmp_path, capsys, monkeypatch):
+    """`check` said "schema up to date" of a database a newer photobot had migrated."""
+    import asyncio
+
+    import asyncpg
+
+    from tests.conftest import postgres_schema
+
+    async def migrated_further() -> tuple[str, int]:
+        url = await postgres_schema()
+        conn = await asyncpg.connect(url)
+        try:
+            await conn.execute("CREATE TABLE schema_version (version INTEGER NOT NULL)")
+            await conn.execute("INSERT INTO schema_version (version) VALUES (1000)")
+        finally:
+            await conn.close()
+        return url, 1000
+
+    monkeypatch.delenv("TELEGRAM_BOT_TOKEN", raising=False)
+    url, found = asyncio.run(migrated_further())
+    config = tmp_path / "c.yaml"
+    config.write_text(f"telegram:\n  token: '1:abc'\ndatabase:\n  url: '{url}'\n")
+    code, out, err = _run(capsys, "check", "--config", str(config))
+    assert code == 1 and "schema up to date" not in out
+    error, fix = err.splitlines()
+    assert error.startswith(f"error: database.url: the database's schema is at version {found}, newer than this")
+    assert fix.startswith("  fix: run the photobot release that migrated the database (or a newer one)")
+
+
 def test_bot_and_worker_roles_need_postgresql(tmp_path, capsys, monkeypatch):
     monkeypatch.delenv("TELEGRAM_BOT_TOKEN", raising=False)
     config = tmp_path / "c.yaml"

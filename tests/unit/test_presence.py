@@ -47,7 +47,7 @@ class _Unanswering:
     clock = "0"
     writes = 0
 
-    async def write(self, sql: str, params: tuple[object, ...] = ()) -> int:
+    async def write(self, sql: str, params: tuple[object, ...] = (), *, timeout: float | None = None) -> int:
         self.writes += 1
         await asyncio.Event().wait()
         return 0

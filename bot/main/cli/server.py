@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterable
 
 from bot.config import Settings
 from bot.roles import Role
+from bot.storage.schema import NEWER_SCHEMA
 from providers import heap
 from providers.localengine.files import u2net_path
 
@@ -77,6 +78,10 @@ _FIXES = {
         " local disk, or remove a file there that is not a photobot database"
     ),
     "no config file": "copy config.example.yaml, then run: photobot check --config config.yaml",
+    "schema too new": (
+        "run the photobot release that migrated the database (or a newer one) in every process, bot and"
+        " workers alike: a schema is never migrated back"
+    ),
     "--role": "set database.url to the PostgreSQL server every process shares (docs/deploy.md), or run --role all",
 }
 
@@ -85,6 +90,8 @@ def _fix(problem: str) -> str:
     key, _, message = problem.partition(": ")
     if key == "server.public_url" and "webhook" in message:
         return _FIXES["webhook"]
+    if key.startswith("database.") and NEWER_SCHEMA in message:
+        return _FIXES["schema too new"]
     if key == "telegram.base_url" and message.startswith("Telegram refused"):
         return "check telegram.base_url: Telegram's own (https://api.telegram.org/bot), or your Bot API server's"
     if key in _FIXES:
@@ -204,9 +211,12 @@ async def _reach_postgres(url: str) -> str:
     """Connect (creating or migrating the schema, as ``run`` would); what went wrong, or ""."""
     from bot.storage.opening import cannot_connect
     from bot.storage.postgres import PostgresStore
+    from bot.storage.schema import SchemaTooNew
 
     try:
         store = await asyncio.wait_for(PostgresStore.open(url, max_size=1), timeout=15)
+    except SchemaTooNew as err:
+        return str(err)
     except Exception as err:  # noqa: BLE001 (whatever the driver raises, the operator reads it)
         return cannot_connect(err)
     await store.close()

@@ -1,0 +1,175 @@
+"""PostgreSQL's connections of their own (a lock's, the notifications') and the process's reports
+when the server stops answering without closing anything (its machine stalled or gone): each
+notices within its time limit instead of waiting for good. The server is the tests' real
+PostgreSQL behind a relay on 127.0.0.1 that can fall silent (tests/fakes/stalling.py); and every
+connection asks the kernel to give up on a server whose machine vanished within seconds."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import socket
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import asyncpg
+import pytest
+
+from bot.ops.presence import Presences, keep_reporting
+from bot.storage.postgres import HEARTBEAT, RECONNECT_WAIT, AdvisoryLock, PostgresStore
+from tests.conftest import postgres_schema
+from tests.fakes.stalling import StallingRelay
+
+
+@asynccontextmanager
+async def relayed() -> AsyncIterator[tuple[str, StallingRelay]]:
+    """A schema of its own on the tests' PostgreSQL, and a relay to it."""
+    url = await postgres_schema()
+    await (await PostgresStore.open(url, max_size=1)).close()  # migrated, as a bot process would
+    relay = StallingRelay(url)
+    await relay.start()
+    try:
+        yield url, relay
+    finally:
+        await relay.stop()
+
+
+class _Said(logging.Handler):
+    """Sets ``said`` once a record containing ``text`` is logged."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__(logging.WARNING)
+        self.text = text
+        self.said = asyncio.Event()
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if self.text in record.getMessage():
+            self.said.set()
+
+
+async def test_a_lock_holder_whose_server_falls_silent_knows_it_lost_the_lock_within_two_heartbeats():
+    """The holder of the updates right must stop handling updates once it may have lost it: a
+    heartbeat that waited for its answer for good would keep a process handling updates beside
+    the one that took the right over."""
+    async with relayed() as (_url, relay):
+        lock = AdvisoryLock(relay.url, "updates")
+        await lock.acquire()
+        try:
+            relay.stall()
+            await asyncio.wait_for(lock.lost.wait(), 2 * HEARTBEAT + 1)
+            await relay.given_up(1, timeout=1)  # and it closed that connection
+        finally:
+            await lock.release()
+
+
+async def test_releasing_a_lock_on_a_silent_server_takes_at_most_a_heartbeat():
+    """A stopping process gives its lock back; a server that no longer answers must not keep it
+    from stopping."""
+    async with relayed() as (_url, relay):
+        lock = AdvisoryLock(relay.url, "upkeep")
+        await lock.acquire()
+        relay.stall()
+        await asyncio.wait_for(lock.release(), HEARTBEAT + 1)
+        await relay.given_up(1, timeout=1)
+
+
+async def test_notifications_come_again_after_the_listening_connection_fell_silent():
+    """A worker hears of new jobs and provider callbacks on its listening connection: one that
+    fell silent is replaced (here the server's replacement answers at the same address), so
+    notifications reach it again within two heartbeats and a reconnection."""
+    async with relayed() as (url, relay):
+        store = await PostgresStore.open(relay.url, max_size=1)
+        heard: asyncio.Queue[str] = asyncio.Queue()
+        try:
+            await store.listen("photobot_jobs", heard.put_nowait)
+            relay.stall()
+            await relay.given_up(1, timeout=2 * HEARTBEAT + 1)  # the silent connection was given up
+            notifier = await asyncpg.connect(url)
+            try:
+                async with asyncio.timeout(RECONNECT_WAIT + 10):
+                    while heard.empty():  # each NOTIFY reaches listeners connected when it is sent
+                        await notifier.execute("SELECT pg_notify('photobot_jobs', 'job 7')")
+                        with contextlib.suppress(TimeoutError):
+                            await asyncio.wait_for(_peek(heard), 0.5)
+            finally:
+                await notifier.close()
+            assert heard.get_nowait() == "job 7"
+        finally:
+            await relay.stop()  # the silent pooled connection ends, so the pool can close
+            await store.close()
+
+
+async def _peek(queue: asyncio.Queue[str]) -> None:
+    item = await queue.get()
+    queue.put_nowait(item)
+
+
+async def test_a_report_to_a_silent_database_is_given_up_and_the_process_still_stops():
+    """Every process reports itself every 10 s; a database that takes the report and never answers
+    costs that report (logged), and a stop then waits for the row's deletion only so long."""
+    async with relayed() as (_url, relay):
+        store = await PostgresStore.open(relay.url, max_size=1)
+        said = _Said("could not report this process to the database")
+        logging.getLogger("bot.ops.presence").addHandler(said)
+        try:
+            relay.stall()
+            relay.stall_new = True
+            reporting = asyncio.create_task(keep_reporting(Presences(store), "host:1:aa", "worker", None, timeout=1))
+            await asyncio.wait_for(said.said.wait(), 3)
+            reporting.cancel()
+            await asyncio.wait_for(asyncio.gather(reporting, return_exceptions=True), 3)
+        finally:
+            logging.getLogger("bot.ops.presence").removeHandler(said)
+            await relay.stop()
+            await store.close()
+
+
+def _sockets_to(port: int) -> list[socket.socket]:
+    """This process's TCP sockets connected to 127.0.0.1:``port`` (copies: closing one leaves the
+    connection open)."""
+    found = []
+    for fd in os.listdir("/proc/self/fd"):
+        try:
+            sock = socket.socket(fileno=os.dup(int(fd)))
+        except OSError:  # not a socket, or already closed
+            continue
+        try:
+            if sock.family == socket.AF_INET and sock.type == socket.SOCK_STREAM and sock.getpeername()[1] == port:
+                found.append(sock)
+                continue
+        except OSError:  # not connected
+            pass
+        sock.close()
+    return found
+
+
+@pytest.mark.skipif(not hasattr(socket, "TCP_USER_TIMEOUT"), reason="Linux's TCP_USER_TIMEOUT")
+async def test_every_connection_gives_up_on_a_vanished_server_within_seconds():
+    """A server whose machine vanishes sends nothing, not even a reset: the kernel's defaults sent no
+    keepalive probes (a standby blocked in pg_advisory_lock waited for good, and it never took the
+    updates over) and retransmitted a statement for some 15 minutes. A peer that stops acknowledging
+    cannot be made on 127.0.0.1, so this reads what every connection asked of the kernel: probes
+    after 5 s idle, every 2 s, 3 of them, and 11 s at most for data to go unacknowledged."""
+    async with relayed() as (_url, relay):
+        store = await PostgresStore.open(relay.url, max_size=2)
+        lock = AdvisoryLock(relay.url, "updates")
+        try:
+            await store.listen("photobot_jobs", lambda payload: None)
+            await lock.acquire()
+            sockets = _sockets_to(relay.port)
+            try:
+                assert len(sockets) == 3  # the pool's, the listening one, the lock's
+                for sock in sockets:
+                    assert sock.getsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE) == 1
+                    assert sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPIDLE) == 5
+                    assert sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPINTVL) == 2
+                    assert sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPCNT) == 3
+                    assert sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_USER_TIMEOUT) == 11_000
+            finally:
+                for sock in sockets:
+                    sock.close()
+        finally:
+            await lock.release()
+            await store.close()
