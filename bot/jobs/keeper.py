@@ -90,13 +90,16 @@ class LeaseKeeper:
         """Keep the leases from now on."""
         self._task = asyncio.create_task(self._keep(), name="job-leases")
 
-    async def claim(self, *, take_over: bool = False) -> int:
-        """Claim unfinished jobs no one else holds, as many as there is room for, and drive them."""
+    async def claim(self, *, take_over: bool = False, timeout: float | None = None) -> int:
+        """Claim unfinished jobs no one else holds, as many as there is room for, and drive them.
+        ``timeout``: the seconds each batch's claim may wait for a connection and for its answer."""
         room = self.room()
         claimed = 0
         while room > 0 and not self._stopping:
             sent = time.monotonic()
-            ids = await self.leases.claim(self.owner, self.lease, min(room, CLAIM_BATCH), take_over=take_over)
+            ids = await self.leases.claim(
+                self.owner, self.lease, min(room, CLAIM_BATCH), take_over=take_over, timeout=timeout
+            )
             for job_id in ids:
                 self.drivers.start(job_id, claimed_at=sent)
             claimed += len(ids)
@@ -158,12 +161,16 @@ class LeaseKeeper:
                     self._held[job_id] = max(renewed, sent)
                 elif renewed < sent:  # held before this renewal, yet not renewed: another has it
                     self._lost(job_id, "its lease was taken over")
-            try:  # bounded as the renewal is: a look that never ends would stop every renewal after it
+            # Bounded as the renewal is: a look that never ends would stop every renewal after it. Each
+            # statement is given the limit too: cancelled from outside only, one sent to a server that
+            # stopped answering kept its pooled connection, and the look, until that connection died
+            # (with it, asyncpg waits at most the limit again for the cancellation, then closes it).
+            try:
                 limit = self.lease * RENEW_TIMEOUT
                 async with asyncio.timeout(limit):
-                    await self.claim()
+                    await self.claim(timeout=limit)
                 async with asyncio.timeout(limit):
-                    expiry = await self.leases.seconds_to_next_expiry(self.owner)
+                    expiry = await self.leases.seconds_to_next_expiry(self.owner, timeout=limit)
             except DATABASE_ERRORS as err:
                 log.warning("could not look for jobs to take: %s", err or type(err).__name__)
                 continue

@@ -162,7 +162,8 @@ class Database:
         the loop's connection: ``timeout`` has nothing to wait for."""
         return self.conn.execute(sql, params).rowcount
 
-    async def fetchone(self, sql: str, params: Params = ()) -> sqlite3.Row | None:
+    async def fetchone(self, sql: str, params: Params = (), *, timeout: float | None = None) -> sqlite3.Row | None:
+        """At once, on the loop's connection: ``timeout`` has nothing to wait for."""
         return self.conn.execute(sql, params).fetchone()
 
     async def fetchall(self, sql: str, params: Params = (), *, timeout: float | None = None) -> list[sqlite3.Row]:

@@ -18,10 +18,13 @@ class Leases:
         self.db = db
         self.jobs = jobs
 
-    async def claim(self, owner: str, lease: float, limit: int, *, take_over: bool = False) -> list[str]:
+    async def claim(
+        self, owner: str, lease: float, limit: int, *, take_over: bool = False, timeout: float | None = None
+    ) -> list[str]:
         """Claim up to ``limit`` unfinished jobs that no worker holds (or whose lease ran out),
         oldest first, for ``lease`` seconds; their ids. ``take_over`` claims every unfinished job
-        whoever held it: for a database only this process uses, at start."""
+        whoever held it: for a database only this process uses, at start. ``timeout`` as for
+        :meth:`renew`."""
         clock = self.db.clock
         # Taking over, the jobs this process claimed already are left out: each batch is a new one.
         free = "(owner IS NULL OR owner <> ?)" if take_over else f"(owner IS NULL OR lease_until < {clock})"
@@ -30,6 +33,7 @@ class Leases:
             f"SELECT id FROM jobs WHERE ({UNFINISHED}) AND {free} ORDER BY created_at LIMIT ?{self.db.skip_locked}"
             ") RETURNING id",
             (owner, lease, owner, limit) if take_over else (owner, lease, limit),
+            timeout=timeout,
         )
         return [row["id"] for row in rows]
 
@@ -45,13 +49,14 @@ class Leases:
             == 1
         )
 
-    async def seconds_to_next_expiry(self, owner: str) -> float | None:
+    async def seconds_to_next_expiry(self, owner: str, *, timeout: float | None = None) -> float | None:
         """Seconds until the first lease another worker holds runs out (0 if one already did),
-        or None when no other worker holds an unfinished job."""
+        or None when no other worker holds an unfinished job. ``timeout`` as for :meth:`renew`."""
         row = await self.db.fetchone(
             f"SELECT MIN(lease_until) - {self.db.clock} AS left FROM jobs"
             f" WHERE ({UNFINISHED}) AND owner IS NOT NULL AND owner <> ?",
             (owner,),
+            timeout=timeout,
         )
         if row is None or row["left"] is None:
             return None

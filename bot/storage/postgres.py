@@ -277,9 +277,10 @@ class PostgresStore:
         async with self.pool.acquire(timeout=timeout) as conn:
             return _count(await conn.execute(dollar_placeholders(sql), *params, timeout=timeout))
 
-    async def fetchone(self, sql: str, params: Params = ()) -> Row | None:
-        async with self.pool.acquire() as conn:
-            return await conn.fetchrow(dollar_placeholders(sql), *params)
+    async def fetchone(self, sql: str, params: Params = (), *, timeout: float | None = None) -> Row | None:
+        """``timeout`` as for :meth:`fetchall`."""
+        async with self.pool.acquire(timeout=timeout) as conn:
+            return await conn.fetchrow(dollar_placeholders(sql), *params, timeout=timeout)
 
     async def fetchall(self, sql: str, params: Params = (), *, timeout: float | None = None) -> list[Row]:
         """``timeout`` bounds the wait for a pooled connection (every one may be busy) and then the

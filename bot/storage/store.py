@@ -110,7 +110,9 @@ class Store(Protocol):
         """One statement on its own; the changed row count. ``timeout`` as for :meth:`fetchall`."""
         ...
 
-    async def fetchone(self, sql: str, params: Params = ()) -> Row | None: ...
+    async def fetchone(self, sql: str, params: Params = (), *, timeout: float | None = None) -> Row | None:
+        """The first row of one statement on its own. ``timeout`` as for :meth:`fetchall`."""
+        ...
 
     async def fetchall(self, sql: str, params: Params = (), *, timeout: float | None = None) -> list[Row]:
         """The rows of one statement on its own. ``timeout``: seconds it may wait for a pooled

@@ -4,8 +4,10 @@ client's bytes are still taken (the relay's kernel acknowledges them), and nothi
 
 ``stall()`` silences every connection open now, for good; with ``stall_new`` a connection made
 later is accepted and never answered either (otherwise it is relayed: the server's replacement
-answering at the same address). The relay counts the silenced connections the client itself
-closed: a client that noticed the silence and gave up on it.
+answering at the same address). ``stall_on`` silences it all, the connections made later
+included, as the client sends given bytes (a statement's text): the server falls silent while
+that statement is under way, whatever the client sent before it. The relay counts the silenced
+connections the client itself closed: a client that noticed the silence and gave up on it.
 """
 
 from __future__ import annotations
@@ -35,6 +37,9 @@ class StallingRelay:
         self._changed = asyncio.Condition()
         #: A connection made from now on is accepted and never answered.
         self.stall_new = False
+        #: Bytes that, once a client sends them, stall every connection and ``stall_new`` before
+        #: they reach the server.
+        self.stall_on: bytes | None = None
         self.port = 0
 
     @property
@@ -83,7 +88,7 @@ class StallingRelay:
             up_reader, link.server = await asyncio.open_connection(self._host, self._port)
             back = asyncio.create_task(self._pump(up_reader, writer, link))
             self._tasks.add(back)
-            await self._pump(reader, link.server, link)
+            await self._pump(reader, link.server, link, watched=True)
             if link.silent:  # the client closed a connection that no longer answered
                 async with self._changed:
                     self._given_up += 1
@@ -91,12 +96,22 @@ class StallingRelay:
         except OSError:
             writer.transport.abort()
 
-    @staticmethod
-    async def _pump(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, link: _Link) -> None:
+    async def _pump(
+        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, link: _Link, *, watched: bool = False
+    ) -> None:
         """Copy until ``reader`` ends, then end ``writer`` too; once the link is silent, whatever
-        comes is dropped and nothing is ended."""
+        comes is dropped and nothing is ended. ``watched``: the client's side, looked at for
+        ``stall_on`` (also across two reads)."""
+        tail = b""
         with contextlib.suppress(OSError):
             while data := await reader.read(65536):
+                if watched and (marker := self.stall_on):
+                    seen = tail + data
+                    if marker in seen:
+                        self.stall_on = None
+                        self.stall()
+                        self.stall_new = True
+                    tail = seen[len(seen) - len(marker) + 1 :]
                 if not link.silent:
                     writer.write(data)
                     await writer.drain()

@@ -68,9 +68,9 @@ class FailingDatabase(Database):
             raise sqlite3.OperationalError("disk I/O error")
         return changed
 
-    async def fetchone(self, sql: str, params: Any = ()) -> sqlite3.Row | None:
+    async def fetchone(self, sql: str, params: Any = (), *, timeout: float | None = None) -> sqlite3.Row | None:
         self._check(sql)
-        return await super().fetchone(sql, params)
+        return await super().fetchone(sql, params, timeout=timeout)
 
 
 class LookupFailingEvents(RecordingEvents):
@@ -212,9 +212,11 @@ class OutOfReach(Leases):
         self._check()
         return await super().renew(owner, lease, job_ids, timeout=timeout)
 
-    async def claim(self, owner: str, lease: float, limit: int, *, take_over: bool = False) -> list[str]:
+    async def claim(
+        self, owner: str, lease: float, limit: int, *, take_over: bool = False, timeout: float | None = None
+    ) -> list[str]:
         self._check()
-        return await super().claim(owner, lease, limit, take_over=take_over)
+        return await super().claim(owner, lease, limit, take_over=take_over, timeout=timeout)
 
 
 async def test_a_task_accepted_while_the_database_is_out_of_reach_is_stored_once_it_is_back(
@@ -263,11 +265,13 @@ class HangingLooks(Leases):
         self.renewals = 0
         self.renewed = asyncio.Condition()
 
-    async def claim(self, owner: str, lease: float, limit: int, *, take_over: bool = False) -> list[str]:
+    async def claim(
+        self, owner: str, lease: float, limit: int, *, take_over: bool = False, timeout: float | None = None
+    ) -> list[str]:
         self.looks += 1
         if self.hang and self.looks > 1:
             await asyncio.Event().wait()
-        return await super().claim(owner, lease, limit, take_over=take_over)
+        return await super().claim(owner, lease, limit, take_over=take_over, timeout=timeout)
 
     async def renew(
         self, owner: str, lease: float, job_ids: Collection[str] | None = None, *, timeout: float | None = None

@@ -40,9 +40,11 @@ class Unreachable(Leases):
         self._check()
         return await super().renew(owner, lease, job_ids, timeout=timeout)
 
-    async def claim(self, owner: str, lease: float, limit: int, *, take_over: bool = False) -> list[str]:
+    async def claim(
+        self, owner: str, lease: float, limit: int, *, take_over: bool = False, timeout: float | None = None
+    ) -> list[str]:
         self._check()
-        return await super().claim(owner, lease, limit, take_over=take_over)
+        return await super().claim(owner, lease, limit, take_over=take_over, timeout=timeout)
 
     async def claim_one(self, job_id: str, owner: str, lease: float) -> bool:
         self._check()

@@ -1,8 +1,9 @@
-"""PostgreSQL's connections of their own (a lock's, the notifications') and the process's reports
-when the server stops answering without closing anything (its machine stalled or gone): each
-notices within its time limit instead of waiting for good. The server is the tests' real
-PostgreSQL behind a relay on 127.0.0.1 that can fall silent (tests/fakes/stalling.py); and every
-connection asks the kernel to give up on a server whose machine vanished within seconds."""
+"""PostgreSQL's connections of their own (a lock's, the notifications'), the process's reports and
+the job lease keeper's looks for jobs when the server stops answering without closing anything (its
+machine stalled or gone): each notices within its time limit instead of waiting for good. The
+server is the tests' real PostgreSQL behind a relay on 127.0.0.1 that can fall silent
+(tests/fakes/stalling.py); and every connection asks the kernel to give up on a server whose
+machine vanished within seconds."""
 
 from __future__ import annotations
 
@@ -17,8 +18,11 @@ from contextlib import asynccontextmanager
 import asyncpg
 import pytest
 
+from bot.jobs.keeper import LeaseKeeper
 from bot.ops.presence import Presences, keep_reporting
+from bot.storage.jobs import JobDraft
 from bot.storage.postgres import HEARTBEAT, RECONNECT_WAIT, AdvisoryLock, PostgresStore
+from bot.storage.repositories import Repositories
 from tests.conftest import postgres_schema
 from tests.fakes.stalling import StallingRelay
 
@@ -124,6 +128,76 @@ async def test_a_report_to_a_silent_database_is_given_up_and_the_process_still_s
             logging.getLogger("bot.ops.presence").removeHandler(said)
             await relay.stop()
             await store.close()
+
+
+class _Drivers:
+    """Drives the jobs in ``jobs``, as the job runner would; ``stopped`` is set when the keeper
+    tells it to stop driving one (``why``)."""
+
+    def __init__(self) -> None:
+        self.jobs: set[str] = set()
+        self.stopped = asyncio.Event()
+        self.why = ""
+
+    def driving(self) -> int:
+        return len(self.jobs)
+
+    def start(self, job_id: str, *, claimed_at: float | None = None) -> None:
+        self.jobs.add(job_id)
+
+    def lost(self, job_id: str, why: str) -> None:
+        self.jobs.discard(job_id)
+        self.why = why
+        self.stopped.set()
+
+
+@pytest.mark.parametrize(
+    "statement",
+    [b"SKIP LOCKED", b"MIN(lease_until)"],  # the claim's text, and the next expiry's (the renewal's has neither)
+    ids=["claim", "next-expiry"],
+)
+async def test_a_look_for_jobs_the_database_never_answers_still_stops_the_driver_before_its_lease_runs_out(
+    statement: bytes,
+):
+    """The server falls silent as the keeper looks for jobs (claims them, or asks when another
+    worker's lease runs out), after it renewed the lease of the job this worker drives: the look is
+    given up within its limit (logged), and the driver is told to stop while the lease still runs,
+    before another worker may take the job over. Before, the look waited for the server to
+    acknowledge its cancellation, for good: no more renewals, and the job's driver went on after its
+    lease ran out (a paid task sent twice)."""
+    lease = 3.0
+    async with relayed() as (url, relay):
+        direct = await PostgresStore.open(url, max_size=1)
+        store = await PostgresStore.open(relay.url, max_size=1)
+        said = _Said("could not look for jobs to take")
+        logging.getLogger("bot.jobs.keeper").addHandler(said)
+        drivers = _Drivers()
+        keeper = LeaseKeeper(
+            Repositories.on(store, daily_free=0).leases, drivers, owner="w:1:aa", lease=lease, max_held=2
+        )
+        try:
+            repos = Repositories.on(direct, daily_free=0)
+            await repos.users.ensure(1, 1, "en")
+            draft = JobDraft(1, 1, "fake", "fake", {}, None, price=0, deadline_seconds=600)
+            job_id = (await repos.jobs.create(draft)).id
+            assert await keeper.hold(job_id, None)
+            drivers.start(job_id)
+            relay.stall_on = statement
+            keeper.start()
+            await asyncio.wait_for(said.said.wait(), 2 * lease)
+            await asyncio.wait_for(drivers.stopped.wait(), 2 * lease)
+            # Told to stop while its lease still runs: no other worker could take the job over yet.
+            row = await direct.fetchone(
+                f"SELECT owner, lease_until - {direct.clock} AS left FROM jobs WHERE id = ?", (job_id,)
+            )
+            assert row is not None and row["owner"] == keeper.owner and row["left"] > 0, dict(row or {})
+            assert drivers.why == "its lease could not be renewed in time"
+        finally:
+            logging.getLogger("bot.jobs.keeper").removeHandler(said)
+            await keeper.stop()
+            await relay.stop()
+            await store.close()
+            await direct.close()
 
 
 def _sockets_to(port: int) -> list[socket.socket]:
