@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from pathlib import Path
 from typing import Any
 
@@ -174,6 +175,47 @@ async def test_media_links_serve_the_real_content_type_and_nosniff(web):
         assert response.status_code == 200 and response.content == data
         assert response.headers["content-type"] == kind
         assert response.headers["x-content-type-options"] == "nosniff"
+
+
+class _SweptMeanwhile(MediaStore):
+    """Stored files that the sweeper (bot/ops/retention.py) deletes as soon as they are found."""
+
+    def exists(self, ref: str) -> bool:
+        found = super().exists(ref)
+        if found:
+            self.path(ref).unlink()
+        return found
+
+
+async def test_a_media_file_deleted_as_it_is_asked_for_is_not_found(tmp_path, caplog):
+    """The file goes between the check that it exists and its reading: 404, as for any file
+    that is not there. Before, a 500, and a traceback logged as an error."""
+    db = await Database.open(tmp_path / "db.sqlite3")
+    media = _SweptMeanwhile(tmp_path / "media")
+
+    async def nothing(*_args: object) -> None:
+        return None
+
+    server = WebServer(
+        jobs=Repositories.on(db, daily_free=10).jobs,
+        media=media,
+        signer=MediaSigner(b"s", 60),
+        keep_update=nothing,
+        wake=nothing,
+        host="127.0.0.1",
+        port=0,
+        providers={},
+    )
+    await server.start()
+    try:
+        ref = media.save_input(portrait_jpeg(120, 120))
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{server.bound_port}") as client:
+            response = await client.get(f"/media/{server.signer.token(ref)}")
+    finally:
+        await server.stop()
+        await db.close()
+    assert response.status_code == 404
+    assert [record.getMessage() for record in caplog.records if record.levelno >= logging.ERROR] == []
 
 
 def test_a_link_lives_until_its_jobs_deadline():
