@@ -25,6 +25,7 @@ from telegram.error import BadRequest, TelegramError
 
 from bot.ops.media import MediaSigner, MediaStore, content_type
 from bot.storage.jobs import Jobs
+from bot.telegram.inbox import Unreadable, read_update
 from providers.base import TaskProvider
 from providers.comparing import same_secret
 
@@ -67,6 +68,7 @@ class WebServer:
         media: MediaStore,
         signer: MediaSigner,
         keep_update: Callable[[dict[str, Any]], Awaitable[None]],
+        drop_update: Callable[[Unreadable], Awaitable[None]],
         wake: Callable[[str], Awaitable[None]],
         host: str,
         port: int,
@@ -88,6 +90,8 @@ class WebServer:
         self.signer = signer
         #: Keeps a webhook update for the process that handles updates (bot/telegram/inbox.py).
         self.keep_update = keep_update
+        #: Remembers as handled, and logs, a webhook update python-telegram-bot cannot read.
+        self.drop_update = drop_update
         #: Answers a webhook's pre-checkout query here and now (Telegram waits 10 s for it).
         self.checkout = checkout
         #: Wakes a job's driver, in whichever process it runs (JobRunner.announce_wake).
@@ -201,11 +205,15 @@ class WebServer:
         await self._read(request)  # kept by the request: json() below parses it
         try:
             body = await request.json()
-            update = Update.de_json(body, bot)  # only an update Telegram could have sent is kept
-            if not isinstance(body.get("update_id"), int):
-                raise TypeError("update_id")
-        except (ValueError, RecursionError, TypeError, KeyError, AttributeError):  # deep nesting: RecursionError
-            raise web.HTTPBadRequest() from None
+        except (ValueError, RecursionError):  # deep nesting: RecursionError
+            body = None
+        try:
+            update = read_update(body, bot)  # only an update python-telegram-bot reads is kept
+        except Unreadable as err:
+            # Answered all the same: refused, Telegram sends it again and again, and holds every
+            # update behind it (the bot stalled on one update it could not read).
+            await self.drop_update(err)
+            return web.Response()
         if update.pre_checkout_query is not None and self.checkout is not None:
             return await self._checkout(update)
         await self.keep_update(body)  # answered once kept: a crash now loses nothing Telegram let go of
