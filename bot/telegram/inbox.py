@@ -13,7 +13,9 @@ process that takes over, or starts, first takes again what was taken but not han
 predecessor died in between. A handled update_id is remembered for a day, so an update Telegram
 sends again (it did not see our answer) is not handled twice. What no design can close is the
 moment between a handler's answer reaching Telegram and the mark: a crash there handles that
-update once more.
+update once more. A take that failed may have marked updates taken all the same (the database
+committed, and the connection broke before the answer came): the handling process then takes
+back those it is not handling (:meth:`UpdateInbox.take_back_unanswered`).
 
 An update python-telegram-bot cannot read (:func:`read_update`: a field of a type it does not know)
 is dropped, remembered as handled and logged once: by the webhook, which answers it all the same
@@ -28,6 +30,7 @@ import contextlib
 import json
 import logging
 import time
+from collections.abc import Collection
 from typing import Any
 
 from telegram import Bot, Update
@@ -85,6 +88,8 @@ def read_update(body: object, bot: Bot) -> Update:
 class UpdateInbox:
     def __init__(self, store: Store) -> None:
         self.store = store
+        #: Updates handled here whose mark the database refused: marked again as updates are taken.
+        self._unmarked: set[int] = set()
 
     async def put(self, *bodies: dict[str, Any]) -> None:
         """Keep checked updates (each ``update_id`` an int) for the handling process, in one
@@ -165,6 +170,16 @@ class UpdateInbox:
             "UPDATE updates SET taken_at = NULL WHERE taken_at IS NOT NULL AND handled_at IS NULL"
         )
 
+    async def take_back_unanswered(self, handling: Collection[int]) -> int:
+        """Make takeable again the updates taken but neither handled nor in ``handling`` (the
+        update_ids this process handles now), and uncount that take; how many. Only the process
+        that handles updates takes them, so those are the ones a :meth:`take` it saw fail took:
+        the database marked them taken, and the connection broke before the answer came."""
+        sql = "UPDATE updates SET taken_at = NULL, takes = takes - 1 WHERE taken_at IS NOT NULL AND handled_at IS NULL"
+        if handling:
+            sql += f" AND update_id NOT IN ({', '.join('?' * len(handling))})"
+        return await self.store.write(sql, tuple(handling))
+
     async def forget_handled(self, before: float) -> int:
         """Forget the update_ids handled before ``before`` (seconds since the epoch); how many."""
         return await self.store.write("DELETE FROM updates WHERE handled_at < ?", (before,))
@@ -185,20 +200,31 @@ class UpdateInbox:
         if again:
             log.warning("taking again %d updates taken but not handled before (a bot process stopped)", again)
         limit = max(1, app.update_processor.max_concurrent_updates)
-        handling: set[asyncio.Task[None]] = set()
+        #: The updates being handled, by their task.
+        handling: dict[asyncio.Task[None], int] = {}
         finished = asyncio.Event()
 
         def done(task: asyncio.Task[None]) -> None:
-            handling.discard(task)
+            handling.pop(task, None)
             finished.set()
 
         purge_at = 0.0
+        unanswered = False  # a take failed: it may have marked updates taken all the same
         while True:
             arrived.clear()
             finished.clear()
             room = limit - len(handling)
             wanted = min(BATCH, room)
             try:
+                for update_id in list(self._unmarked):  # each marked before any is taken back
+                    await self.finish(update_id)
+                    self._unmarked.discard(update_id)
+                if unanswered:
+                    # Before, they stayed taken until the next process took over: those users
+                    # got no answer from a bot that answered everyone else.
+                    if again := await self.take_back_unanswered(set(handling.values())):
+                        log.warning("taking again %d updates taken by a take whose answer was lost", again)
+                    unanswered = False
                 if time.time() >= purge_at:
                     await self.forget_handled(time.time() - REMEMBER_HANDLED)
                     purge_at = time.time() + PURGE_INTERVAL
@@ -206,11 +232,13 @@ class UpdateInbox:
             except DATABASE_ERRORS as err:
                 # Before, the error ended this task: the bot took no update again until restarted.
                 log.warning("could not take updates from the inbox (trying again): %s", err)
+                unanswered = True
                 await asyncio.sleep(RETRY_WAIT)
                 continue
             for body in taken:
-                task = app.create_task(self._handle(app, body), name=f"update-{body['update_id']}")
-                handling.add(task)
+                update_id = int(body["update_id"])
+                task = app.create_task(self._handle(app, body), name=f"update-{update_id}")
+                handling[task] = update_id
                 task.add_done_callback(done)
             if wanted and len(taken) == wanted and len(handling) < limit:
                 continue  # more may be waiting
@@ -225,7 +253,9 @@ class UpdateInbox:
 
     async def _handle(self, app: Application[Any, Any, Any, Any, Any, Any], body: dict[str, Any]) -> None:
         """Run the update's handlers (python-telegram-bot gives their errors to the error
-        handler), then mark it handled. Cancelled, it stays taken: the next process takes it again."""
+        handler), then mark it handled; a mark the database refuses is made again by
+        :meth:`hand_over`, and until then the update is not taken again. Cancelled, it stays
+        taken: the next process takes it again."""
         update_id = int(body["update_id"])
         try:
             update = read_update(body, app.bot)
@@ -236,6 +266,5 @@ class UpdateInbox:
         try:
             await self.finish(update_id)
         except DATABASE_ERRORS as err:
-            log.warning(
-                "update %d was handled but could not be marked so (it may be handled again): %s", update_id, err
-            )
+            self._unmarked.add(update_id)
+            log.warning("update %d was handled but could not be marked so (trying again): %s", update_id, err)
