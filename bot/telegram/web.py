@@ -25,6 +25,7 @@ from telegram.error import BadRequest, TelegramError
 
 from bot.ops.media import MediaSigner, MediaStore, content_type
 from bot.storage.jobs import Jobs
+from bot.storage.store import DATABASE_ERRORS
 from bot.telegram.inbox import Unreadable, read_update
 from providers.base import TaskProvider
 from providers.comparing import same_secret
@@ -208,6 +209,16 @@ class WebServer:
         except (ValueError, RecursionError):  # deep nesting: RecursionError
             body = None
         try:
+            return await self._take_update(bot, body)
+        except DATABASE_ERRORS as err:
+            # Before, a 500 and "Error handling request" with a traceback, as for a crash.
+            log.warning("could not keep a webhook update (Telegram will send it again): %s", err)
+            raise web.HTTPServiceUnavailable() from None
+
+    async def _take_update(self, bot: Bot, body: object) -> web.Response:
+        """Keep an update for the process that handles them (answered once kept: a crash then
+        loses nothing Telegram let go of), or answer its pre-checkout query here."""
+        try:
             update = read_update(body, bot)  # only an update python-telegram-bot reads is kept
         except Unreadable as err:
             # Answered all the same: refused, Telegram sends it again and again, and holds every
@@ -216,7 +227,8 @@ class WebServer:
             return web.Response()
         if update.pre_checkout_query is not None and self.checkout is not None:
             return await self._checkout(update)
-        await self.keep_update(body)  # answered once kept: a crash now loses nothing Telegram let go of
+        assert isinstance(body, dict)  # read_update reads nothing else
+        await self.keep_update(body)
         return web.Response()
 
     async def _checkout(self, update: Update) -> web.Response:

@@ -3,6 +3,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import sqlite3
 from pathlib import Path
 from typing import Any
 
@@ -300,6 +301,33 @@ async def test_bytes_that_are_not_utf8_in_a_secret_get_a_refusal_not_a_server_er
         "nested": b"HTTP/1.1 200 OK",
     }
     assert [record.getMessage() for record in caplog.records if record.levelname == "ERROR"] == []
+
+
+async def test_a_webhook_update_the_database_cannot_keep_gets_a_503_and_a_warning(tmp_path, caplog):
+    """The database refuses the update (full disk, connection lost): Telegram is asked to send it
+    again (503) and the log says why in one line. Before, a 500 and "Error handling request"
+    with a traceback, as for a crash, for each update while the database was away."""
+    db = await Database.open(tmp_path / "db.sqlite3")
+    refused: list[object] = []
+
+    async def keep(body: object) -> None:
+        refused.append(body)
+        raise sqlite3.OperationalError("disk I/O error")
+
+    server = _picwish_server(Repositories.on(db, daily_free=10), tmp_path, keep)
+    await server.start()
+    update = {"update_id": 5, "message": {"message_id": 1, "date": 1, "chat": {"id": 1, "type": "private"}}}
+    try:
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{server.bound_port}") as client:
+            response = await client.post(
+                f"/telegram/{'p' * 32}", json=update, headers={"X-Telegram-Bot-Api-Secret-Token": "h" * 32}
+            )
+    finally:
+        await server.stop()
+        await db.close()
+    assert response.status_code == 503 and refused == [update]
+    assert [record.getMessage() for record in caplog.records if record.levelno >= logging.ERROR] == []
+    assert any("disk I/O error" in record.getMessage() for record in caplog.records)
 
 
 def _picwish_server(repos: Repositories, tmp_path: Path, keep: Any, **extra: Any) -> WebServer:
