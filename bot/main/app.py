@@ -39,6 +39,7 @@ from bot.telegram import sessions
 from bot.telegram.context import CONTEXT_TYPES, Context, PhotoBotApp, Service
 from bot.telegram.conversations import album, invite, menu, operator, orders, past_orders, payments, privacy
 from bot.telegram.conversations.common import answer, register_user, user_language
+from bot.telegram.inbox import Unreadable, read_update
 from bot.telegram.persistence import DatabasePersistence
 from bot.telegram.polling import poll_into
 from bot.telegram.transport import AiohttpRequest
@@ -378,7 +379,12 @@ async def _poll(app: PhotoBotApp, settings: Settings, services: Wiring) -> None:
     pre-checkout queries answered as they come (bot/telegram/polling.py)."""
 
     async def checkout(body: dict[str, Any]) -> None:
-        await payments.checkout_arrived(Update.de_json(body, app.bot), services)
+        try:
+            update = read_update(body, app.bot)
+        except Unreadable as err:  # before, it ended the poller: every process after died on it too
+            await services.inbox.drop(err)
+            return
+        await payments.checkout_arrived(update, services)
 
     async with AiohttpRequest(connection_pool_size=1, tls=tls_context(settings.network.ca_file)) as request:
         await poll_into(

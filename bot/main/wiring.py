@@ -332,6 +332,7 @@ async def open_wiring(app: PhotoBotApp, settings: Settings, db: Store, *, serve_
         media=media,
         signer=signer,
         keep_update=inbox.put,
+        drop_update=inbox.drop,
         wake=runner.announce_wake,
         host=settings.server.host,
         port=settings.server.port,

@@ -13,7 +13,14 @@ process that takes over, or starts, first takes again what was taken but not han
 predecessor died in between. A handled update_id is remembered for a day, so an update Telegram
 sends again (it did not see our answer) is not handled twice. What no design can close is the
 moment between a handler's answer reaching Telegram and the mark: a crash there handles that
-update once more.
+update once more. A take that failed may have marked updates taken all the same (the database
+committed, and the connection broke before the answer came): the handling process then takes
+back those it is not handling (:meth:`UpdateInbox.take_back_unanswered`).
+
+An update python-telegram-bot cannot read (:func:`read_update`: a field of a type it does not know)
+is dropped, remembered as handled and logged once: by the webhook, which answers it all the same
+(:meth:`UpdateInbox.drop`; refused, Telegram would send it again and again, and hold every update
+behind it), or as it is taken (the poller keeps updates as Telegram sent them, unread).
 """
 
 from __future__ import annotations
@@ -23,9 +30,10 @@ import contextlib
 import json
 import logging
 import time
+from collections.abc import Collection
 from typing import Any
 
-from telegram import Update
+from telegram import Bot, Update
 from telegram.ext import Application
 
 from bot.storage.store import DATABASE_ERRORS, Store
@@ -46,11 +54,42 @@ RETRY_WAIT = 1.0
 REMEMBER_HANDLED = 24 * 3600.0
 #: Seconds between two purges of the update_ids handled longer ago than that.
 PURGE_INTERVAL = 3600.0
+#: update_ids the database keeps (BIGINT); Telegram's count up from 0.
+_LARGEST_UPDATE_ID = 2**63 - 1
+
+
+class Unreadable(Exception):
+    """An update python-telegram-bot cannot read. Its message names the update by its id and
+    kind, and why by the exception's type: nothing the user sent."""
+
+    def __init__(self, update_id: int | None, kind: str, why: BaseException) -> None:
+        super().__init__(f"update {update_id} ({kind!r:.40}) cannot be read ({type(why).__name__})")
+        self.update_id = update_id
+
+
+def read_update(body: object, bot: Bot) -> Update:
+    """``body`` (a webhook's JSON, or one of ``getUpdates``'s) as python-telegram-bot reads it;
+    :class:`Unreadable` when it cannot, or when it has no update_id the database can keep."""
+    fields = body if isinstance(body, dict) else {}
+    update_id = fields.get("update_id")
+    if type(update_id) is not int or not 0 <= update_id <= _LARGEST_UPDATE_ID:
+        update_id = None
+    try:
+        if update_id is None:
+            raise KeyError("update_id")
+        return Update.de_json(fields, bot)
+    # Whatever it raises (KeyError, TypeError, OverflowError for a date past the calendar...),
+    # the update cannot be handled, and sending it again changes nothing.
+    except Exception as err:  # noqa: BLE001
+        kind = next((str(key) for key in fields if key != "update_id"), "nothing")
+        raise Unreadable(update_id, kind, err) from None
 
 
 class UpdateInbox:
     def __init__(self, store: Store) -> None:
         self.store = store
+        #: Updates handled here whose mark the database refused: marked again as updates are taken.
+        self._unmarked: set[int] = set()
 
     async def put(self, *bodies: dict[str, Any]) -> None:
         """Keep checked updates (each ``update_id`` an int) for the handling process, in one
@@ -74,15 +113,25 @@ class UpdateInbox:
         """Whether the update is kept: waiting, being handled, or handled within a day."""
         return await self.store.fetchone("SELECT 1 FROM updates WHERE update_id = ?", (update_id,)) is not None
 
-    async def handled_here(self, update_id: int) -> None:
+    async def handled_here(self, update_id: int) -> bool:
         """Remember (for a day) an update the receiving process handled itself (a pre-checkout
-        query: bot/telegram/conversations/payments.checkout_arrived); it is never taken."""
+        query: bot/telegram/conversations/payments.checkout_arrived); it is never taken. Whether
+        it was not remembered already."""
         now = time.time()
-        await self.store.write(
-            "INSERT INTO updates (update_id, body, received_at, taken_at, handled_at) VALUES (?, '', ?, ?, ?)"
-            " ON CONFLICT (update_id) DO NOTHING",
-            (update_id, now, now, now),
+        return (
+            await self.store.write(
+                "INSERT INTO updates (update_id, body, received_at, taken_at, handled_at) VALUES (?, '', ?, ?, ?)"
+                " ON CONFLICT (update_id) DO NOTHING",
+                (update_id, now, now, now),
+            )
+            > 0
         )
+
+    async def drop(self, unreadable: Unreadable) -> None:
+        """Remember an update python-telegram-bot cannot read as handled, and log it: Telegram
+        sending it again (it did not see our answer) is neither kept nor logged again."""
+        if unreadable.update_id is None or await self.handled_here(unreadable.update_id):
+            log.warning("%s: dropped", unreadable)
 
     async def take(self, limit: int = BATCH) -> list[dict[str, Any]]:
         """The oldest updates nobody took, marked taken (only the handling process takes); they
@@ -121,6 +170,16 @@ class UpdateInbox:
             "UPDATE updates SET taken_at = NULL WHERE taken_at IS NOT NULL AND handled_at IS NULL"
         )
 
+    async def take_back_unanswered(self, handling: Collection[int]) -> int:
+        """Make takeable again the updates taken but neither handled nor in ``handling`` (the
+        update_ids this process handles now), and uncount that take; how many. Only the process
+        that handles updates takes them, so those are the ones a :meth:`take` it saw fail took:
+        the database marked them taken, and the connection broke before the answer came."""
+        sql = "UPDATE updates SET taken_at = NULL, takes = takes - 1 WHERE taken_at IS NOT NULL AND handled_at IS NULL"
+        if handling:
+            sql += f" AND update_id NOT IN ({', '.join('?' * len(handling))})"
+        return await self.store.write(sql, tuple(handling))
+
     async def forget_handled(self, before: float) -> int:
         """Forget the update_ids handled before ``before`` (seconds since the epoch); how many."""
         return await self.store.write("DELETE FROM updates WHERE handled_at < ?", (before,))
@@ -141,20 +200,31 @@ class UpdateInbox:
         if again:
             log.warning("taking again %d updates taken but not handled before (a bot process stopped)", again)
         limit = max(1, app.update_processor.max_concurrent_updates)
-        handling: set[asyncio.Task[None]] = set()
+        #: The updates being handled, by their task.
+        handling: dict[asyncio.Task[None], int] = {}
         finished = asyncio.Event()
 
         def done(task: asyncio.Task[None]) -> None:
-            handling.discard(task)
+            handling.pop(task, None)
             finished.set()
 
         purge_at = 0.0
+        unanswered = False  # a take failed: it may have marked updates taken all the same
         while True:
             arrived.clear()
             finished.clear()
             room = limit - len(handling)
             wanted = min(BATCH, room)
             try:
+                for update_id in list(self._unmarked):  # each marked before any is taken back
+                    await self.finish(update_id)
+                    self._unmarked.discard(update_id)
+                if unanswered:
+                    # Before, they stayed taken until the next process took over: those users
+                    # got no answer from a bot that answered everyone else.
+                    if again := await self.take_back_unanswered(set(handling.values())):
+                        log.warning("taking again %d updates taken by a take whose answer was lost", again)
+                    unanswered = False
                 if time.time() >= purge_at:
                     await self.forget_handled(time.time() - REMEMBER_HANDLED)
                     purge_at = time.time() + PURGE_INTERVAL
@@ -162,12 +232,13 @@ class UpdateInbox:
             except DATABASE_ERRORS as err:
                 # Before, the error ended this task: the bot took no update again until restarted.
                 log.warning("could not take updates from the inbox (trying again): %s", err)
+                unanswered = True
                 await asyncio.sleep(RETRY_WAIT)
                 continue
             for body in taken:
-                update = Update.de_json(body, app.bot)
-                task = app.create_task(self._handle(app, update), update=update, name=f"update-{update.update_id}")
-                handling.add(task)
+                update_id = int(body["update_id"])
+                task = app.create_task(self._handle(app, body), name=f"update-{update_id}")
+                handling[task] = update_id
                 task.add_done_callback(done)
             if wanted and len(taken) == wanted and len(handling) < limit:
                 continue  # more may be waiting
@@ -180,13 +251,20 @@ class UpdateInbox:
                     async with asyncio.timeout(LOOK_INTERVAL):
                         await arrived.wait()
 
-    async def _handle(self, app: Application[Any, Any, Any, Any, Any, Any], update: Update) -> None:
+    async def _handle(self, app: Application[Any, Any, Any, Any, Any, Any], body: dict[str, Any]) -> None:
         """Run the update's handlers (python-telegram-bot gives their errors to the error
-        handler), then mark it handled. Cancelled, it stays taken: the next process takes it again."""
-        await app.update_processor.process_update(update, app.process_update(update))
+        handler), then mark it handled; a mark the database refuses is made again by
+        :meth:`hand_over`, and until then the update is not taken again. Cancelled, it stays
+        taken: the next process takes it again."""
+        update_id = int(body["update_id"])
         try:
-            await self.finish(update.update_id)
+            update = read_update(body, app.bot)
+        except Unreadable as err:  # kept by a version of python-telegram-bot that could read it
+            log.warning("%s: dropped", err)
+        else:
+            await app.update_processor.process_update(update, app.process_update(update))
+        try:
+            await self.finish(update_id)
         except DATABASE_ERRORS as err:
-            log.warning(
-                "update %d was handled but could not be marked so (it may be handled again): %s", update.update_id, err
-            )
+            self._unmarked.add(update_id)
+            log.warning("update %d was handled but could not be marked so (trying again): %s", update_id, err)

@@ -25,6 +25,8 @@ from telegram.error import BadRequest, TelegramError
 
 from bot.ops.media import MediaSigner, MediaStore, content_type
 from bot.storage.jobs import Jobs
+from bot.storage.store import DATABASE_ERRORS
+from bot.telegram.inbox import Unreadable, read_update
 from providers.base import TaskProvider
 from providers.comparing import same_secret
 
@@ -67,6 +69,7 @@ class WebServer:
         media: MediaStore,
         signer: MediaSigner,
         keep_update: Callable[[dict[str, Any]], Awaitable[None]],
+        drop_update: Callable[[Unreadable], Awaitable[None]],
         wake: Callable[[str], Awaitable[None]],
         host: str,
         port: int,
@@ -88,6 +91,8 @@ class WebServer:
         self.signer = signer
         #: Keeps a webhook update for the process that handles updates (bot/telegram/inbox.py).
         self.keep_update = keep_update
+        #: Remembers as handled, and logs, a webhook update python-telegram-bot cannot read.
+        self.drop_update = drop_update
         #: Answers a webhook's pre-checkout query here and now (Telegram waits 10 s for it).
         self.checkout = checkout
         #: Wakes a job's driver, in whichever process it runs (JobRunner.announce_wake).
@@ -177,10 +182,14 @@ class WebServer:
         if ref is None or not self.media.exists(ref):
             raise web.HTTPNotFound()
         path = self.media.path(ref)
+        try:
+            kind = content_type(path)
+        except FileNotFoundError:  # swept since (bot/ops/retention.py): before, a 500 and a traceback
+            raise web.HTTPNotFound() from None
         return web.FileResponse(
             path,
             headers={
-                "Content-Type": content_type(path),
+                "Content-Type": kind,
                 "X-Content-Type-Options": "nosniff",
                 "Cache-Control": "no-store",
             },
@@ -197,14 +206,29 @@ class WebServer:
         await self._read(request)  # kept by the request: json() below parses it
         try:
             body = await request.json()
-            update = Update.de_json(body, bot)  # only an update Telegram could have sent is kept
-            if not isinstance(body.get("update_id"), int):
-                raise TypeError("update_id")
-        except (ValueError, RecursionError, TypeError, KeyError, AttributeError):  # deep nesting: RecursionError
-            raise web.HTTPBadRequest() from None
+        except (ValueError, RecursionError):  # deep nesting: RecursionError
+            body = None
+        try:
+            return await self._take_update(bot, body)
+        except DATABASE_ERRORS as err:
+            # Before, a 500 and "Error handling request" with a traceback, as for a crash.
+            log.warning("could not keep a webhook update (Telegram will send it again): %s", err)
+            raise web.HTTPServiceUnavailable() from None
+
+    async def _take_update(self, bot: Bot, body: object) -> web.Response:
+        """Keep an update for the process that handles them (answered once kept: a crash then
+        loses nothing Telegram let go of), or answer its pre-checkout query here."""
+        try:
+            update = read_update(body, bot)  # only an update python-telegram-bot reads is kept
+        except Unreadable as err:
+            # Answered all the same: refused, Telegram sends it again and again, and holds every
+            # update behind it (the bot stalled on one update it could not read).
+            await self.drop_update(err)
+            return web.Response()
         if update.pre_checkout_query is not None and self.checkout is not None:
             return await self._checkout(update)
-        await self.keep_update(body)  # answered once kept: a crash now loses nothing Telegram let go of
+        assert isinstance(body, dict)  # read_update reads nothing else
+        await self.keep_update(body)
         return web.Response()
 
     async def _checkout(self, update: Update) -> web.Response:

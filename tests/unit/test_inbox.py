@@ -40,6 +40,21 @@ async def test_updates_taken_but_not_handled_are_taken_again_after_a_restart(sto
     assert await _ids(restarted) == []
 
 
+async def test_updates_of_a_take_whose_answer_was_lost_are_taken_again_but_none_being_handled(store):
+    """A take marked 11 and 12 taken and its answer never came; 10 is being handled: 11 and 12
+    are taken again, their lost take not counted against them (MAX_TAKES)."""
+    inbox = UpdateInbox(store)
+    for update_id in (10, 11, 12):
+        await inbox.put(_update(update_id))
+    assert await _ids(inbox, 1) == [10]
+    assert await _ids(inbox, 2) == [11, 12]  # the answer this process never saw
+    assert await inbox.take_back_unanswered({10}) == 2
+    assert await _ids(inbox) == [11, 12]
+    rows = await store.fetchall("SELECT update_id, takes FROM updates ORDER BY update_id")
+    assert [(row["update_id"], row["takes"]) for row in rows] == [(10, 1), (11, 1), (12, 1)]
+    assert await inbox.take_back_unanswered(set()) == 3  # none handled now: each is taken again
+
+
 async def test_a_resent_update_is_kept_once_and_not_handled_again_for_a_day(store):
     inbox = UpdateInbox(store)
     await inbox.put(_update(20))
