@@ -228,7 +228,7 @@ async def order(
         edits = menu.edits
         await user.press(menu, "▶")
         await inbox.wait(lambda edits=edits: menu.edits > edits)
-    await _press_and_see(user, inbox, menu, "USA Visa ·", "background colour")
+    await _press_and_see(user, inbox, menu, "· USA Visa", "background colour")
     await _press_and_see(user, inbox, menu, "White", "Options")
     await _press_and_see(user, inbox, menu, "Continue", "Please check your order")
     confirm_at = time.monotonic()
