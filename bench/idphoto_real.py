@@ -22,6 +22,7 @@ and halo yellow.
     python -m bench.real_photos --clone owner/name=DIR ...   # fetch the photos once
     python bench/idphoto_real.py [--spec 3110:blue 3108:white] [--bg blue] [--out .bench]
     python bench/idphoto_real.py --photos held-out   # the photos the engine was never tuned on
+    python bench/idphoto_real.py --photos fresh      # a third set, never looked at by the tuning
 
 Not a test: it prints Markdown for docs/benchmarks.md and exits 0.
 """
@@ -42,7 +43,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import numpy as np
 from PIL import Image, ImageDraw
 
-from bench.real_photos import HELD_OUT, PHOTOS, RealPhoto, path
+from bench.real_photos import FRESH, HELD_OUT, PHOTOS, RealPhoto, path
 from bot.ops.images import MAX_STORED_BYTES, MAX_STORED_SIDE, normalise
 from bot.services.idphoto.fit import judge
 from providers.localengine import checklist
@@ -298,9 +299,10 @@ def main() -> int:
     parser.add_argument("--only", nargs="*", help="only these photo names")
     parser.add_argument(
         "--photos",
-        choices=("tuned", "held-out", "all"),
+        choices=("tuned", "held-out", "fresh", "all"),
         default="tuned",
-        help="the photos the engine was tuned on (PHOTOS, the default), those held out from it, or both",
+        help="the photos the engine was tuned on (PHOTOS, the default), those held out from it, both of"
+        " these (all), or the fresh ones (FRESH) gathered after the held-out set was looked at too often",
     )
     args = parser.parse_args()
     asked = [(item.partition(":")[0], item.partition(":")[2] or args.bg) for item in args.spec]
@@ -308,7 +310,7 @@ def main() -> int:
     missing = [item for item, (spec, _) in zip(args.spec, specs, strict=True) if spec is None]
     if missing:
         parser.error(f"no spec {', '.join(missing)}")
-    chosen = {"tuned": PHOTOS, "held-out": HELD_OUT, "all": PHOTOS + HELD_OUT}[args.photos]
+    chosen = {"tuned": PHOTOS, "held-out": HELD_OUT, "fresh": FRESH, "all": PHOTOS + HELD_OUT}[args.photos]
     photos = [p for p in chosen if not args.only or p.name in args.only]
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)

@@ -1,17 +1,19 @@
 """The real-photo benchmark's catalogue (bench/real_photos.py): every photo named once across the
-tuned and the held-out set, pinned by a hash, and labelled with the vocabulary the benchmark counts."""
+tuned, the held-out and the fresh set, pinned by a hash, and labelled with the vocabulary the benchmark
+counts."""
 
 from __future__ import annotations
 
 import re
 
-from bench.real_photos import EXPECTATIONS, HELD_OUT, PHOTOS
+from bench.real_photos import EXPECTATIONS, FRESH, HELD_OUT, PHOTOS
 
 
 def test_every_photo_is_named_once_pinned_and_labelled() -> None:
-    photos = PHOTOS + HELD_OUT
+    photos = PHOTOS + HELD_OUT + FRESH
     assert len({photo.name for photo in photos}) == len(photos)
     assert len({(photo.source, photo.member) for photo in photos}) == len(photos)
+    assert len({photo.sha256 for photo in photos}) == len(photos)
     for photo in photos:
         assert re.fullmatch(r"[0-9a-f]{64}", photo.sha256), photo.name
         assert photo.expect in EXPECTATIONS, photo.name
