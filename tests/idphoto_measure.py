@@ -39,6 +39,9 @@ from providers.placement import FaceMeasures, measured_shares
 
 #: A pixel this far (max over channels) from the background colour is not background.
 BACKGROUND_DISTANCE = 40
+#: A second face of at least this share of the largest one's area makes a photo of several faces;
+#: a smaller one is a false detection (dlib finds faces in curls and patterns).
+SECOND_FACE_SHARE = 0.25
 
 
 @dataclass(frozen=True)
@@ -71,7 +74,12 @@ def measure(data: bytes, bg_color: str) -> Measured:
     rgb = _rgb(data)
     height, width = rgb.shape[:2]
     detector, predictor = _dlib()
-    faces = detector(rgb, 1)
+    found = list(detector(rgb, 1))
+    # dlib's detector also sees small faces in curls and shirt patterns (a fresh real photo's 1109
+    # photo crashed the benchmark): the ID photo's face is the large one, and a second of a
+    # similar size is a second face.
+    largest = max((face.area() for face in found), default=0)
+    faces = [face for face in found if face.area() >= SECOND_FACE_SHARE * largest]
     if len(faces) != 1:
         raise AssertionError(f"dlib finds {len(faces)} faces in the ID photo")
     shape = predictor(rgb, faces[0])
