@@ -66,6 +66,8 @@ KEEPALIVE = {
     "tcp_keepalives_count": str(KEEPALIVE_COUNT),
 }
 KEEPALIVE_GIVE_UP = KEEPALIVE_IDLE + KEEPALIVE_INTERVAL * KEEPALIVE_COUNT
+#: Seconds a stopping process waits for the server to close the pool's connections before it cuts them.
+CLOSE_TIMEOUT = 5.0
 #: Seconds between a lock holder's checks that its connection still works (each may take as long).
 HEARTBEAT = 3.0
 #: Seconds to wait before connecting again after a listening or lock connection failed.
@@ -193,7 +195,9 @@ class AdvisoryLock:
     async def acquire(self, waiting: Callable[[], None] | None = None) -> None:
         while True:
             try:
-                conn = await asyncpg.connect(self.url, server_settings=KEEPALIVE, connection_class=_KeptAlive)
+                conn = await asyncpg.connect(
+                    self.url, server_settings=KEEPALIVE, connection_class=_KeptAlive, timeout=CONNECT_TIMEOUT
+                )
             except (OSError, asyncpg.PostgresError) as err:
                 log.warning("cannot reach PostgreSQL to wait for %s: %s", self.name, err)
                 await asyncio.sleep(RECONNECT_WAIT)
@@ -322,7 +326,9 @@ class PostgresStore:
         while True:
             lost = asyncio.Event()
             try:
-                conn = await asyncpg.connect(self.url, server_settings=KEEPALIVE, connection_class=_KeptAlive)
+                conn = await asyncpg.connect(
+                    self.url, server_settings=KEEPALIVE, connection_class=_KeptAlive, timeout=CONNECT_TIMEOUT
+                )
                 conn.add_termination_listener(functools.partial(_set, lost))
                 async with self._listen_lock:
                     for channel in self._listeners:
@@ -347,7 +353,14 @@ class PostgresStore:
             await asyncio.gather(self._listen_task, return_exceptions=True)
         if self._listen_conn is not None:
             self._listen_conn.terminate()
-        await self.pool.close()
+        # asyncpg closes each connection by waiting for the server's goodbye: a server that fell
+        # silent held a stopping process for good.
+        try:
+            async with asyncio.timeout(CLOSE_TIMEOUT):
+                await self.pool.close()
+        except TimeoutError:
+            log.warning("PostgreSQL did not answer as its connections were closed: cut after %.0f s", CLOSE_TIMEOUT)
+            self.pool.terminate()
 
 
 def _migrations() -> list[tuple[int, str]]:

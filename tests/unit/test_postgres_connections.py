@@ -21,7 +21,7 @@ import pytest
 from bot.jobs.keeper import LeaseKeeper
 from bot.ops.presence import Presences, keep_reporting
 from bot.storage.jobs import JobDraft
-from bot.storage.postgres import HEARTBEAT, RECONNECT_WAIT, AdvisoryLock, PostgresStore
+from bot.storage.postgres import CLOSE_TIMEOUT, HEARTBEAT, RECONNECT_WAIT, AdvisoryLock, PostgresStore
 from bot.storage.repositories import Repositories
 from tests.conftest import postgres_schema
 from tests.fakes.stalling import StallingRelay
@@ -128,6 +128,16 @@ async def test_a_report_to_a_silent_database_is_given_up_and_the_process_still_s
             logging.getLogger("bot.ops.presence").removeHandler(said)
             await relay.stop()
             await store.close()
+
+
+async def test_a_stopping_process_cuts_the_connections_of_a_silent_database():
+    """A stop closes the pool's connections; asyncpg waits for the server's goodbye on each, and a
+    server that fell silent held the stopping process for good (Docker killed it after its grace)."""
+    async with relayed() as (_url, relay):
+        store = await PostgresStore.open(relay.url, max_size=1)
+        await store.fetchone("SELECT 1")  # a connection in the pool
+        relay.stall()
+        await asyncio.wait_for(store.close(), CLOSE_TIMEOUT + 3)
 
 
 class _Drivers:
