@@ -31,7 +31,7 @@ import logging
 import random
 import socket
 from collections import defaultdict
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from importlib import resources
 from typing import Any, TypeVar
 
@@ -259,7 +259,7 @@ class PostgresStore:
         try:
             await (_migrate(pool) if migrate else _wait_for_schema(pool))
         except BaseException:
-            await pool.close()
+            pool.terminate()  # not close(): that waits for a goodbye a silent server never sends
             raise
         return cls(pool, url)
 
@@ -386,7 +386,8 @@ async def _wait_for_schema(pool: asyncpg.Pool) -> None:
     waited = False
     while True:
         async with pool.acquire() as conn:
-            found = await _schema_version(conn)
+            with _cut_on_failure(conn):
+                found = await _schema_version(conn)
         if found > known:
             raise SchemaTooNew(found, known)
         if found == known:
@@ -408,18 +409,36 @@ async def _migrate(pool: asyncpg.Pool) -> None:
     conn: Any
     async with pool.acquire() as conn:
         await conn.execute("SELECT pg_advisory_lock($1)", MIGRATION_LOCK)
-        try:
-            await conn.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
-            current = await conn.fetchval("SELECT MAX(version) FROM schema_version") or 0
-            migrations = _migrations()
-            if current > migrations[-1][0]:
-                raise SchemaTooNew(current, migrations[-1][0])
-            for version, script in migrations:
-                if version <= current:
-                    continue
-                log.info("applying PostgreSQL migration %04d", version)
-                async with conn.transaction():
-                    await conn.execute(script)
-                    await conn.execute("INSERT INTO schema_version (version) VALUES ($1)", version)
-        finally:
-            await conn.execute("SELECT pg_advisory_unlock($1)", MIGRATION_LOCK)
+        # Failed, the session's end lets the lock go: waiting for an unlock held a failed or
+        # timed-out start (photobot check's 15 s) for good where the server had fallen silent.
+        with _cut_on_failure(conn):
+            await _migrate_locked(conn)
+        await conn.execute("SELECT pg_advisory_unlock($1)", MIGRATION_LOCK)
+
+
+@contextlib.contextmanager
+def _cut_on_failure(conn: Any) -> Iterator[None]:
+    """Close ``conn`` at once where the work in it fails or is cancelled (a time limit): asyncpg
+    gives a connection back to its pool, or unlocks, only once the server has answered, and a
+    server that fell silent never does."""
+    try:
+        yield
+    except BaseException:
+        conn.terminate()
+        raise
+
+
+async def _migrate_locked(conn: Any) -> None:
+    """The migrations this database lacks, each in a transaction, under MIGRATION_LOCK."""
+    await conn.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
+    current = await conn.fetchval("SELECT MAX(version) FROM schema_version") or 0
+    migrations = _migrations()
+    if current > migrations[-1][0]:
+        raise SchemaTooNew(current, migrations[-1][0])
+    for version, script in migrations:
+        if version <= current:
+            continue
+        log.info("applying PostgreSQL migration %04d", version)
+        async with conn.transaction():
+            await conn.execute(script)
+            await conn.execute("INSERT INTO schema_version (version) VALUES ($1)", version)

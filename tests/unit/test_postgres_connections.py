@@ -140,6 +140,22 @@ async def test_a_stopping_process_cuts_the_connections_of_a_silent_database():
         await asyncio.wait_for(store.close(), CLOSE_TIMEOUT + 3)
 
 
+@pytest.mark.parametrize("migrate", [True, False], ids=["bot: migrates", "worker: waits for the schema"])
+async def test_a_start_given_up_on_a_silent_database_ends_within_its_time_limit(migrate):
+    """``photobot check`` gives the database 15 s to open and migrate, a start as much as its
+    supervisor allows. With the server silent in the middle of it, the cancelled start still waited
+    for the migration lock's release (and the worker's for its connection's return to the pool),
+    which a silent server never answers: the check hung instead of saying it cannot reach it."""
+    async with relayed() as (_url, relay):
+        relay.stall_on = b"MAX(version)"  # reading the schema's version, with the migration lock held
+        start = asyncio.create_task(PostgresStore.open(relay.url, max_size=1, migrate=migrate))
+        with pytest.raises(TimeoutError):
+            await asyncio.wait_for(asyncio.shield(start), 1)
+        start.cancel()
+        done, _ = await asyncio.wait({start}, timeout=3)  # not wait_for: it would wait for the start too
+        assert start in done
+
+
 class _Drivers:
     """Drives the jobs in ``jobs``, as the job runner would; ``stopped`` is set when the keeper
     tells it to stop driving one (``why``)."""
