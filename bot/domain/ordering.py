@@ -21,8 +21,10 @@ from bot.domain.session import PendingOrder
 from bot.jobs.runner import JobRunner
 from bot.ops.health import ProviderHealth
 from bot.ops.media import MediaStore
+from bot.ops.retention import SWEPT_FOLDERS
 from bot.storage.jobs import AlreadyPlaced, Job, JobDraft, Jobs, JobState, TooManyJobs, TooManyPreviews
 from bot.storage.ledger import InsufficientCredits, OwesCredits
+from bot.storage.links import linked_ref
 from providers.base import TaskProvider
 from providers.orders import Order
 
@@ -148,7 +150,7 @@ async def place_order(
         # Failover (or recovery) since the summary: another engine, maybe another price.
         return Refusal("changed")
     parts = [(order.order, order.input_ref), *((extra.order, extra.input_ref) for extra in order.extras)]
-    if any(ref and not desk.media.exists(ref) for _, ref in parts):
+    if any(ref and not desk.media.claim(ref) for _, ref in parts):  # claim: see bot/ops/retention.py
         return Refusal("input_gone")
     try:
         prices = part_prices(desk, order, provider)
@@ -174,6 +176,10 @@ async def place_order(
         )
         for index, ((part, input_ref), price) in enumerate(zip(parts, prices, strict=True))
     ]
+    # Photos the options stand for (a portrait's source) are claimed too: the sweep keeps them.
+    linked_photos = {ref for draft in drafts for value in draft.options.values() if (ref := linked_ref(value))}
+    if not all(desk.media.claim(ref) for ref in linked_photos if ref.split("/")[0] in SWEPT_FOLDERS):
+        return Refusal("input_gone")
     # Free previews that are the finished photo (the local engine's) are bounded, so that they
     # cannot keep the provider busy.
     previews = desk.providers[provider].kept_previews_per_hour

@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import os
 import re
 import time
 import uuid
@@ -60,6 +61,18 @@ class MediaStore:
 
     def exists(self, ref: str) -> bool:
         return _REF.match(ref) is not None and (self.root / ref).is_file()
+
+    def claim(self, ref: str) -> bool:
+        """Whether the stored file is there, refreshing its time when it is: a job is about to be
+        placed from it, and the retention sweep (bot/ops/retention.py) deletes no file changed
+        since it found it expired, so a photo that had just expired is not deleted under the job."""
+        if not self.exists(ref):
+            return False
+        try:
+            os.utime(self.root / ref)
+        except FileNotFoundError:
+            return False
+        return True
 
 
 #: What a stored file really is, by its first bytes (a result's name comes from its provider).

@@ -94,3 +94,52 @@ def test_a_job_keeps_its_input_its_linked_photos_and_its_results(tmp_path):
     assert job.files() == set(refs[:4])
     assert sweep(tmp_path, time.time() + 60, job.files()) == 1
     assert [store.exists(ref) for ref in refs] == [True, True, True, True, False, True]
+
+
+async def test_an_order_placed_from_a_just_expired_photo_during_a_sweep_keeps_its_photo(
+    make_settings, telegram, picwish
+):
+    """The person confirms an order of a photo that has just expired while a sweep runs, after it
+    read which files jobs need and before it deleted any: the photo stays and the order is made.
+    Before, the sweep deleted the photo under the new job, which failed and was refunded."""
+    settings = make_settings(database__media_retention_days=7)
+    user = telegram.user(user_id=603)
+    async with running(settings) as bot:
+        await asyncio.wait_for(bot.sweeper.swept.wait(), 10)  # the sweep of the start, done
+        summary = await order_until_summary(user, "Visa", "USA Visa", "White")
+        (photo,) = _age(settings.media_dir / "inputs", 8)
+        placed: list[str] = []
+
+        async def confirm_now() -> None:
+            await user.press(summary, "Confirm")
+            await user.edited(summary, "Working on it")
+            placed.extend(job.input_ref for job in await bot.jobs.unfinished())
+
+        bot.sweeper.before_delete = confirm_now
+        assert await bot.sweeper.sweep_once() == 0
+        assert placed == [f"inputs/{photo}"]
+        assert (settings.media_dir / "inputs" / photo).is_file()
+        await user.next_message(kind="document", timeout=15)
+        assert await bot.ledger.problems() == []
+        assert [job.state for job in await bot.jobs.recent(user.id, 5)] == ["succeeded"]
+
+
+async def test_with_photos_kept_for_good_the_sweep_still_deletes_what_forget_kept(make_settings, telegram):
+    """``media_retention_days: 0`` keeps every photo, but what /forget kept of free previews must
+    still go after about an hour (/privacy says so). Before, no sweep ran at all then, and it
+    stayed until that person's next preview."""
+    settings = make_settings(database__media_retention_days=0)
+    async with running(settings) as bot:
+        await asyncio.wait_for(bot.sweeper.swept.wait(), 10)
+        await bot.db.write(
+            "INSERT INTO forgotten_previews (fingerprint, service, provider, made_at) VALUES (?, ?, ?, ?)",
+            ("f" * 16, "idphoto", "local", time.time() - 2 * 3600),
+        )
+    old = settings.media_dir / "inputs" / "old.jpg"
+    old.write_bytes(b"a photo sent a year ago")
+    _age(settings.media_dir / "inputs", 365)
+
+    async with running(settings) as bot:
+        await asyncio.wait_for(bot.sweeper.swept.wait(), 10)
+        assert (await bot.db.fetchone("SELECT COUNT(*) AS n FROM forgotten_previews"))["n"] == 0
+        assert old.read_bytes() == b"a photo sent a year ago"
