@@ -27,7 +27,7 @@ from typing import TypeVar
 
 import aiosqlite
 
-from bot.storage.schema import SchemaTooNew
+from bot.storage.schema import pending
 from bot.storage.store import Listener, Params, Tx
 
 log = logging.getLogger(__name__)
@@ -212,11 +212,6 @@ class Database:
 
 def _migrate(conn: sqlite3.Connection) -> None:
     current = conn.execute("PRAGMA user_version").fetchone()[0]
-    migrations = _migrations()
-    if current > migrations[-1][0]:
-        raise SchemaTooNew(current, migrations[-1][0])
-    for version, script in migrations:
-        if version <= current:
-            continue
+    for version, script in pending(_migrations(), current):
         log.info("applying database migration %04d", version)
         conn.executescript(f"BEGIN IMMEDIATE;\n{script}\nPRAGMA user_version = {version};\nCOMMIT;")

@@ -37,7 +37,7 @@ from typing import Any, TypeVar
 
 import asyncpg
 
-from bot.storage.schema import SchemaTooNew
+from bot.storage.schema import SchemaTooNew, pending
 from bot.storage.store import Listener, Params, Row, Tx
 
 log = logging.getLogger(__name__)
@@ -432,12 +432,7 @@ async def _migrate_locked(conn: Any) -> None:
     """The migrations this database lacks, each in a transaction, under MIGRATION_LOCK."""
     await conn.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
     current = await conn.fetchval("SELECT MAX(version) FROM schema_version") or 0
-    migrations = _migrations()
-    if current > migrations[-1][0]:
-        raise SchemaTooNew(current, migrations[-1][0])
-    for version, script in migrations:
-        if version <= current:
-            continue
+    for version, script in pending(_migrations(), current):
         log.info("applying PostgreSQL migration %04d", version)
         async with conn.transaction():
             await conn.execute(script)

@@ -20,3 +20,12 @@ class SchemaTooNew(Exception):
         )
         self.found = found
         self.known = known
+
+
+def pending(migrations: list[tuple[int, str]], current: int) -> list[tuple[int, str]]:
+    """The (version, script) of ``migrations`` (in order) newer than ``current``, the database's
+    version; SchemaTooNew where ``current`` is past the newest of them."""
+    newest = migrations[-1][0]
+    if current > newest:
+        raise SchemaTooNew(current, newest)
+    return [(version, script) for version, script in migrations if version > current]
