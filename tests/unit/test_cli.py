@@ -480,11 +480,12 @@ def test_ctrl_c_while_the_cut_out_models_build_ends_the_process_by_sigint_not_an
     # are joined inside `make`, so the interrupt reaches `main`, and the console script ends the
     # process by SIGINT, as a shell expects of Ctrl-C. In the interpreter's own wait for the builds
     # at exit, a Ctrl-C once led to onnxruntime's abort (status 134). The signal is raised in the
-    # joining thread itself, as a terminal's Ctrl-C reaches the main thread: os.kill let the kernel
-    # hand it to the building thread, and the interrupt then came too late, once `make` had
-    # returned (the test failed once in CI that way).
+    # joining thread, as a terminal's Ctrl-C reaches the main thread. Python's handler is set first:
+    # a test run started in the background (a shell's `&`) ignores SIGINT, Python then sets none,
+    # and the process went on as if nothing had come (the test failed in such a CI run).
     script = (
         "import signal, sys, threading\n"
+        "signal.signal(signal.SIGINT, signal.default_int_handler)\n"
         "from bot.main import cli\n"
         "from bot.main.cli import studio\n"
         "join = threading.Thread.join\n"
