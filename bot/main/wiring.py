@@ -34,6 +34,7 @@ from bot.telegram.alerts import OperatorAlerts
 from bot.telegram.context import PhotoBotApp, ServiceDeps, Wiring
 from bot.telegram.conversations.payments import checkout_arrived
 from bot.telegram.delivery import Delivery
+from bot.telegram.direct import DirectCalls
 from bot.telegram.inbox import UpdateInbox
 from bot.telegram.reconcile import StarReconciler
 from bot.telegram.ui.results import Bundle, ResultView
@@ -48,6 +49,7 @@ from providers.magictiger import MagicTigerApi, MagicTigerClient
 from providers.models import InputLimits
 from providers.picwish import PicwishClient
 from providers.qq_anime import QQAnimeClient
+from providers.session import tls_context
 from providers.specs import load_catalog
 from providers.wanxing import GatewayCredentials, WanxingClient
 
@@ -322,6 +324,7 @@ async def open_wiring(app: PhotoBotApp, settings: Settings, db: Store, *, serve_
         database_path=None if database.url else Path(database.path),
     )
     inbox = UpdateInbox(db)
+    direct = DirectCalls(app.bot.base_url, tls_context(settings.network.ca_file))
     webhook = (
         (app.bot, settings.webhook_path_secret(), settings.webhook_header_secret())
         if settings.telegram.mode == "webhook"
@@ -353,6 +356,7 @@ async def open_wiring(app: PhotoBotApp, settings: Settings, db: Store, *, serve_
         providers, {"hili": UsesRule(hili.uses_check_interval, hili.uses_alert_below)}, alerts.low_uses, shared
     )
     payments = Payments(db)
+    await direct.start()
     wiring = Wiring(
         settings=settings,
         db=db,
@@ -378,6 +382,7 @@ async def open_wiring(app: PhotoBotApp, settings: Settings, db: Store, *, serve_
         decodes=DecodeBudget(DECODE_BUDGET_BYTES),
         engine=engine,
         inbox=inbox,
+        direct=direct,
         reconciler=StarReconciler(
             app.bot,
             payments,

@@ -36,6 +36,7 @@ from bot.storage.payments import Payments
 from bot.storage.store import Store
 from bot.storage.users import Users
 from bot.telegram.alerts import OperatorAlerts
+from bot.telegram.direct import DirectCalls
 from bot.telegram.inbox import UpdateInbox
 from bot.telegram.reconcile import StarReconciler
 from bot.telegram.ui.results import Bundle, ResultView, plain_result
@@ -219,6 +220,8 @@ class Wiring:
     engine: EngineWorker | None
     #: Webhook updates waiting for the process that handles updates.
     inbox: UpdateInbox
+    #: Bot API calls that must not wait behind the rate limiter (pre-checkout answers).
+    direct: DirectCalls
     #: Compares Telegram's Star transactions with the payments received (bot/telegram/reconcile.py).
     reconciler: StarReconciler
     #: /paysupport questions per user and hour.
@@ -271,6 +274,7 @@ class Wiring:
         for provider in self.providers.values():
             await provider.aclose()
         await self.downloader.aclose()
+        await self.direct.stop()
 
 
 class BotData:

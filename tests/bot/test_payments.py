@@ -792,3 +792,27 @@ async def test_an_invoice_of_a_pack_changed_or_no_longer_sold_is_refused_at_chec
         await buyer.next_message("已增加 20 积分")
         assert (await shop.ledger.credits(830)).bought == 20
         assert await shop.ledger.problems() == []
+
+
+async def test_a_checkout_is_answered_in_time_while_telegram_holds_back_the_bots_messages(make_settings, telegram):
+    """Telegram answered one of the bot's messages with 429, retry after 8 s: python-telegram-bot's
+    rate limiter then holds every call of the bot for that long. The pre-checkout answer went
+    through it too and reached Telegram after its 10 s (here 3 s): the payment failed. It is now
+    made past the limiter (bot/telegram/direct.py); the held message is sent after the wait."""
+    telegram.pre_checkout_window = 3.0
+    async with running(make_settings(payments__packs=PACKS)) as shop:
+        buyer = telegram.user(user_id=840)
+        invoice = await _invoice(buyer)
+        telegram.fail("sendMessage", 429, "Too Many Requests: retry after 8", retry_after=8)
+        other = telegram.user(user_id=841)
+        await other.send_text("/balance")
+        await telegram.wait_for(lambda: not telegram.failures.get("sendMessage"))  # told to wait: the limiter holds
+        answer, charge_id = await buyer.pay(invoice)
+        assert answer == {"ok": True, "error_message": None} and charge_id
+        refused, _ = await buyer.pay(invoice, total=1)
+        assert refused["ok"] is False and "price of this invoice changed" in refused["error_message"]
+        assert telegram.late_pre_checkouts == []
+        await other.next_message("You have", timeout=30)  # the message Telegram held back, after the wait
+        await buyer.next_message("Thank you!", timeout=30)
+        assert (await shop.ledger.credits(840)).bought == 30
+        assert await shop.ledger.problems() == []

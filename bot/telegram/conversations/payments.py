@@ -101,19 +101,20 @@ async def checkout_arrived(update: Update, wiring: Wiring) -> None:
 
 async def answer_checkout(wiring: Wiring, query: PreCheckoutQuery, lang: str | None) -> None:
     """Yes only for our invoice, for this user, at its price, of a pack sold as it offered it; else
-    why not, in the user's language."""
+    why not, in the user's language. Past the bot's rate limiter (bot/telegram/direct.py): a 429
+    on any other call held the answer past Telegram's 10 s."""
     user = query.from_user
     sold = {pack.id: (pack.credits, pack.stars) for pack in wiring.settings.payments.packs}
     problem = await wiring.payments.checkout_problem(
         query.invoice_payload, user.id, query.currency, query.total_amount, sold
     )
     if problem is None and await wiring.payments.checked_out(query.invoice_payload):
-        await query.answer(ok=True)
+        await wiring.direct.answer_pre_checkout_query(query.id, ok=True)
         return
     problem = problem or "unknown"  # swept meanwhile: a payment would find no invoice
     log.warning("pre-checkout refused (%s) for user %s", problem, user.id)
     lang = lang or await wiring.users.language(user.id) or pick_language(user.language_code)
-    await query.answer(ok=False, error_message=t(lang, f"buy.checkout_{problem}"))
+    await wiring.direct.answer_pre_checkout_query(query.id, ok=False, error_message=t(lang, f"buy.checkout_{problem}"))
 
 
 async def paid(update: Update, context: Context) -> None:
