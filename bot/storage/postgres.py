@@ -37,7 +37,7 @@ from typing import Any, TypeVar
 
 import asyncpg
 
-from bot.storage.schema import SchemaTooNew, pending
+from bot.storage.schema import pending
 from bot.storage.store import Listener, Params, Row, Tx
 
 log = logging.getLogger(__name__)
@@ -382,15 +382,13 @@ async def _schema_version(conn: Any) -> int:
 
 async def _wait_for_schema(pool: asyncpg.Pool) -> None:
     """Until the database has the newest migration this code knows, saying once why it waits."""
-    known = _migrations()[-1][0]
+    migrations = _migrations()
     waited = False
     while True:
         async with pool.acquire() as conn:
             with _cut_on_failure(conn):
                 found = await _schema_version(conn)
-        if found > known:
-            raise SchemaTooNew(found, known)
-        if found == known:
+        if not pending(migrations, found):  # raises SchemaTooNew for a newer one
             if waited:
                 log.info("the database's schema is at version %d now: starting", found)
             return
@@ -399,7 +397,7 @@ async def _wait_for_schema(pool: asyncpg.Pool) -> None:
                 "the database's schema is at version %d and this process needs %d: waiting for a bot process"
                 " of this release (photobot run --role bot, or photobot check) to migrate it",
                 found,
-                known,
+                migrations[-1][0],
             )
             waited = True
         await asyncio.sleep(SCHEMA_WAIT)

@@ -9,9 +9,8 @@ that long: the user's payment failed. It is one call a purchase, so no limit of 
 from __future__ import annotations
 
 import ssl
-from urllib.parse import urlencode
 
-from bot.telegram.transport import AiohttpRequest
+from bot.telegram.transport import AiohttpRequest, call_with_query
 
 #: Connections for these calls: a few checkouts at once.
 CONNECTIONS = 4
@@ -35,4 +34,4 @@ class DirectCalls:
         parameters = {"pre_checkout_query_id": query_id, "ok": "true" if ok else "false"}
         if error_message is not None:
             parameters["error_message"] = error_message
-        await self._request.post(f"{self._base_url}/answerPreCheckoutQuery?{urlencode(parameters)}")
+        await call_with_query(self._request, self._base_url, "answerPreCheckoutQuery", parameters)

@@ -27,13 +27,13 @@ import json
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
-from urllib.parse import urlencode
 
 from telegram.error import BadRequest, RetryAfter, TelegramError, TimedOut
 from telegram.request import BaseRequest
 
 from bot.storage.store import DATABASE_ERRORS
 from bot.telegram.inbox import UpdateInbox
+from bot.telegram.transport import call_with_query
 
 log = logging.getLogger(__name__)
 
@@ -53,10 +53,15 @@ async def get_updates(
     request: BaseRequest, base_url: str, *, offset: int, timeout: int, allowed_updates: Sequence[str]
 ) -> list[dict[str, Any]]:
     """One long poll: the updates as Telegram sent them. ``base_url``: the Bot API's, with the
-    token (``Bot.base_url``). The parameters go in the query string, as the Bot API takes them; the
-    answer may take ``timeout`` seconds more than any other call."""
-    query = urlencode({"offset": offset, "timeout": timeout, "allowed_updates": json.dumps(list(allowed_updates))})
-    updates = await request.post(f"{base_url}/getUpdates?{query}", read_timeout=(request.read_timeout or 0) + timeout)
+    token (``Bot.base_url``). The answer may take ``timeout`` seconds more than any other call."""
+    parameters: dict[str, str | int] = {
+        "offset": offset,
+        "timeout": timeout,
+        "allowed_updates": json.dumps(list(allowed_updates)),
+    }
+    updates = await call_with_query(
+        request, base_url, "getUpdates", parameters, read_timeout=(request.read_timeout or 0) + timeout
+    )
     if not isinstance(updates, list) or not all(isinstance(update, dict) for update in updates):
         raise TelegramError("getUpdates did not answer a list of updates")
     return updates

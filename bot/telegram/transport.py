@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import json
 import ssl
+from collections.abc import Mapping
 from typing import Any
+from urllib.parse import urlencode
 
 import aiohttp
 from telegram.error import NetworkError, TimedOut
@@ -113,3 +115,13 @@ class AiohttpRequest(BaseRequest):
             raise TimedOut from err
         except aiohttp.ClientError as err:
             raise NetworkError(f"aiohttp.{type(err).__name__}: {err}") from err
+
+
+async def call_with_query(
+    request: BaseRequest, base_url: str, method: str, parameters: Mapping[str, str | int], **timeouts: Any
+) -> Any:
+    """A Bot API call made past python-telegram-bot's ``Bot`` (its object parsing, its rate limiter),
+    its parameters in the query string as the Bot API takes them (lists and objects as JSON text,
+    booleans as ``true``/``false``); Telegram's ``result``, and what python-telegram-bot's call
+    raises. ``base_url``: the Bot API's, with the token (``Bot.base_url``)."""
+    return await request.post(f"{base_url}/{method}?{urlencode(parameters)}", **timeouts)

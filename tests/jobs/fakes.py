@@ -11,15 +11,16 @@ of them submitted is the task the other follows.
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 
 from bot.jobs.events import JobEvents
 from bot.ops.media import MediaStore
 from bot.storage.jobs import Job, JobState
-from bot.storage.leases import LeasedJobs
+from bot.storage.leases import LeasedJobs, Leases
 from providers.base import TaskProvider
 from providers.errors import ProviderError
 from providers.models import InputImage, Phase, ResultImage, Submission, TaskStatus
@@ -223,3 +224,30 @@ class RecordingEvents(JobEvents):
     def counts(self) -> Counter[str]:
         """Deliveries per job."""
         return Counter(d.job.id for d in self.deliveries)
+
+
+class UnreachableLeases(Leases):
+    """A worker's leases whose operations (renewing its leases, claiming jobs) fail while
+    ``failing`` is set: its database is out of reach for them (or the worker stalled)."""
+
+    failing = False
+
+    def _check(self) -> None:
+        if self.failing:
+            raise sqlite3.OperationalError("unable to open database file")
+
+    async def renew(
+        self, owner: str, lease: float, job_ids: Collection[str] | None = None, *, timeout: float | None = None
+    ) -> set[str]:
+        self._check()
+        return await super().renew(owner, lease, job_ids, timeout=timeout)
+
+    async def claim(
+        self, owner: str, lease: float, limit: int, *, take_over: bool = False, timeout: float | None = None
+    ) -> list[str]:
+        self._check()
+        return await super().claim(owner, lease, limit, take_over=take_over, timeout=timeout)
+
+    async def claim_one(self, job_id: str, owner: str, lease: float) -> bool:
+        self._check()
+        return await super().claim_one(job_id, owner, lease)

@@ -23,7 +23,7 @@ from bot.storage.leases import Leases
 from bot.storage.repositories import Repositories
 from providers.errors import ProviderError
 from tests.jobs.conftest import DAILY_FREE, PRICE, RESULT, MakeWorker, ledger, place, stored
-from tests.jobs.fakes import FakeBackend, RecordingEvents, done, failed, pending
+from tests.jobs.fakes import FakeBackend, RecordingEvents, UnreachableLeases, done, failed, pending
 
 #: Seconds a lease lasts (the keeper looks for jobs left unclaimed every third of it).
 LEASE = 1.5
@@ -197,28 +197,6 @@ async def test_a_task_the_provider_accepted_is_stored_however_long_the_database_
     assert failing.faults[0][1] == 0
 
 
-class OutOfReach(Leases):
-    """A worker's leases while its database is out of reach (``out``): renewing and claiming fail."""
-
-    out = False
-
-    def _check(self) -> None:
-        if self.out:
-            raise sqlite3.OperationalError("unable to open database file")
-
-    async def renew(
-        self, owner: str, lease: float, job_ids: Collection[str] | None = None, *, timeout: float | None = None
-    ) -> set[str]:
-        self._check()
-        return await super().renew(owner, lease, job_ids, timeout=timeout)
-
-    async def claim(
-        self, owner: str, lease: float, limit: int, *, take_over: bool = False, timeout: float | None = None
-    ) -> list[str]:
-        self._check()
-        return await super().claim(owner, lease, limit, take_over=take_over, timeout=timeout)
-
-
 async def test_a_task_accepted_while_the_database_is_out_of_reach_is_stored_once_it_is_back(
     failing: FailingDatabase,
     repos: Repositories,
@@ -233,20 +211,20 @@ async def test_a_task_accepted_while_the_database_is_out_of_reach_is_stored_once
     once the database is back; the job is then followed and delivered once, paid. Before, the
     write was cut with the driver: the job was failed as interrupted and refunded while the
     provider charged for the task."""
-    leases = OutOfReach(failing, Repositories.on(failing, daily_free=DAILY_FREE).jobs)
+    leases = UnreachableLeases(failing, Repositories.on(failing, daily_free=DAILY_FREE).jobs)
     a = workers(failing, "a", lease=LEASE, leases=leases)
     backend.submits_flow.clear()  # the provider takes the submission when the database is gone
     backend.script(done(data=RESULT))
     job = await place(repos, media)
     await a.runner.resume()
     await backend.wait_for(lambda: len(backend.submits) == 1)
-    leases.out = True
+    leases.failing = True
     failing.fail(r"provider_task_id = \?", 10_000)
     backend.submits_flow.set()
     await a.runner.idle()  # a stopped driving the job: its lease could not be renewed
     assert (await stored(repos, job.id)).state == JobState.SUBMITTING
 
-    leases.out = False  # the database is back
+    leases.failing = False  # the database is back
     failing.faults.clear()
     delivered = await events.delivered(job.id)
     assert delivered.job.state == JobState.SUCCEEDED and delivered.files == (RESULT,)

@@ -6,7 +6,6 @@ nothing."""
 from __future__ import annotations
 
 import asyncio
-import sqlite3
 from collections.abc import Collection
 
 import pytest
@@ -17,38 +16,11 @@ from bot.storage.jobs import JobState
 from bot.storage.leases import Leases
 from bot.storage.repositories import Repositories
 from tests.jobs.conftest import DAILY_FREE, PRICE, RESULT, MakeWorker, ledger, place, stored
-from tests.jobs.fakes import FakeBackend, RecordingEvents, done, pending
+from tests.jobs.fakes import FakeBackend, RecordingEvents, UnreachableLeases, done, pending
 
 #: Seconds a lease lasts: renewed every third of it, given up after GIVE_UP of it without a
 #: renewal, taken over once it ran out.
 LEASE = 1.5
-
-
-class Unreachable(Leases):
-    """A worker's leases whose operations (renewing its leases, claiming jobs) fail
-    while ``failing`` is set: its database is out of reach for them (or the worker stalled)."""
-
-    failing = False
-
-    def _check(self) -> None:
-        if self.failing:
-            raise sqlite3.OperationalError("database is locked")
-
-    async def renew(
-        self, owner: str, lease: float, job_ids: Collection[str] | None = None, *, timeout: float | None = None
-    ) -> set[str]:
-        self._check()
-        return await super().renew(owner, lease, job_ids, timeout=timeout)
-
-    async def claim(
-        self, owner: str, lease: float, limit: int, *, take_over: bool = False, timeout: float | None = None
-    ) -> list[str]:
-        self._check()
-        return await super().claim(owner, lease, limit, take_over=take_over, timeout=timeout)
-
-    async def claim_one(self, job_id: str, owner: str, lease: float) -> bool:
-        self._check()
-        return await super().claim_one(job_id, owner, lease)
 
 
 async def lease_left(repos: Repositories, job_id: str) -> tuple[str | None, float]:
@@ -72,7 +44,7 @@ async def test_a_renewed_lease_keeps_the_job_and_another_worker_takes_it_over_wh
     """a submits the job's task and follows it, renewing its lease, while b looks for jobs to
     take. Then a stalls (its lease operations fail: it stops driving the job before its lease
     runs out) or stops (it gives the lease back); b takes the job over and finishes it."""
-    a_leases = Unreachable(database, Repositories.on(database, daily_free=DAILY_FREE).jobs)
+    a_leases = UnreachableLeases(database, Repositories.on(database, daily_free=DAILY_FREE).jobs)
     a = workers(database, "a", lease=LEASE, leases=a_leases)
     b = workers(database, "b", lease=LEASE)
     repos = b.repos
