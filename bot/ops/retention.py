@@ -24,6 +24,7 @@ from pathlib import Path
 
 from bot.ops.media import MediaStore
 from bot.storage.jobs import Jobs
+from bot.storage.store import DATABASE_ERRORS
 
 log = logging.getLogger(__name__)
 
@@ -108,8 +109,10 @@ class MediaSweeper:
         while True:
             try:
                 await self.sweep_once()
-            except OSError as err:
-                log.warning("media sweep failed: %s", err)
+            # The database's errors too (DATABASE_ERRORS holds OSError): before, one ended the
+            # loop, and no photo was deleted again until the process restarted.
+            except DATABASE_ERRORS as err:
+                log.warning("media sweep failed (trying again in %.0f s): %s", self.interval, err)
             await asyncio.sleep(self.interval)
 
     async def stop(self) -> None:

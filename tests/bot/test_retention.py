@@ -143,3 +143,42 @@ async def test_with_photos_kept_for_good_the_sweep_still_deletes_what_forget_kep
         await asyncio.wait_for(bot.sweeper.swept.wait(), 10)
         assert (await bot.db.fetchone("SELECT COUNT(*) AS n FROM forgotten_previews"))["n"] == 0
         assert old.read_bytes() == b"a photo sent a year ago"
+
+
+async def test_a_sweep_the_database_refused_is_tried_again_and_deletes_the_expired_photos(tmp_path):
+    """Before, a database error (not an OSError) ended the sweeping task for good: no photo was
+    deleted again, and /forget's previews were kept, until the process restarted."""
+    import logging
+
+    from bot.ops.media import MediaStore
+    from bot.ops.retention import MediaSweeper
+    from bot.storage.db import Database
+    from bot.storage.repositories import Repositories
+
+    db = await Database.open(tmp_path / "db.sqlite3")
+    media = MediaStore(tmp_path / "media")
+    media.save_input(b"a photo sent eight days ago")
+    (expired,) = _age(media.root / "inputs", 8)
+    failed = asyncio.Event()
+
+    class Failures(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            if record.getMessage().startswith("media sweep failed"):
+                failed.set()
+
+    handler = Failures()
+    logging.getLogger("bot.ops.retention").addHandler(handler)
+    # The sweep's first statement finds no table: the database refuses it (sqlite3.OperationalError).
+    await db.write("ALTER TABLE forgotten_previews RENAME TO forgotten_previews_away")
+    sweeper = MediaSweeper(Repositories.on(db, daily_free=0).jobs, media, retention_days=7, interval=0.05)
+    try:
+        sweeper.start()
+        await asyncio.wait_for(failed.wait(), 10)
+        assert not sweeper.swept.is_set() and (media.root / "inputs" / expired).exists()
+        await db.write("ALTER TABLE forgotten_previews_away RENAME TO forgotten_previews")
+        await asyncio.wait_for(sweeper.swept.wait(), 10)
+        assert list((media.root / "inputs").iterdir()) == []
+    finally:
+        logging.getLogger("bot.ops.retention").removeHandler(handler)
+        await sweeper.stop()
+        await db.close()
