@@ -49,6 +49,7 @@ from bot.services.idphoto.fit import judge
 from providers.localengine import checklist
 from providers.localengine.faces import FaceCheckError, inspect_face
 from providers.localengine.findings import CutOut, FaceFindings
+from providers.localengine.measure import report_of
 from providers.localengine.pipeline import render_id_photo
 from providers.placement import assess
 from providers.specs import Spec, load_catalog
@@ -76,6 +77,8 @@ class Outcome:
     bands_ok: bool = True
     bands: dict[str, bool] = field(default_factory=dict)
     seconds: float = 0.0
+    #: A hand at the face in the finished photo (measure.face_of, as the checklist shows it: ❌).
+    hand_at_face: bool = False
     findings: FaceFindings | None = None
     original: Image.Image | None = None
     result: Image.Image | None = None
@@ -118,6 +121,9 @@ def run_one(photo: RealPhoto, spec: Spec, bg: str) -> Outcome:
     except FaceCheckError as err:
         return Outcome(photo, "refused", err.code, findings=findings, original=original)
     seconds = time.perf_counter() - start
+    # What the preview's checklist says of hands (measured on the finished photo only).
+    report = report_of(made.data, bg, made.rule, spec.mm, shares=made.shares, cut_out=made.cut_out, hands=made.hands)
+    hand = any(item["key"] == "hands" and item["status"] == "fail" for item in report["checklist"])
     quality = cutout(made.data, bg)
     bands = assess(spec.rule, measure(made.data, bg).shares)
     result = Image.open(io.BytesIO(made.data)).convert("RGB")
@@ -127,8 +133,10 @@ def run_one(photo: RealPhoto, spec: Spec, bg: str) -> Outcome:
     marked[missing] = (0, 220, 0)
     marked[leftover] = (255, 0, 0)
     # As with the bot's free preview: a doubtful cut-out is a warning on the checklist before paying.
-    warnings = [key.removeprefix("face.") for key in verdict.advice] + (
-        [f"background_{checklist.background_check(made.cut_out).variant}"] if made.doubtful else []
+    warnings = (
+        [key.removeprefix("face.") for key in verdict.advice]
+        + ([f"background_{checklist.background_check(made.cut_out).variant}"] if made.doubtful else [])
+        + (["hand_at_face"] if hand else [])
     )
     advice = ", ".join(warnings)
     return Outcome(
@@ -142,6 +150,7 @@ def run_one(photo: RealPhoto, spec: Spec, bg: str) -> Outcome:
         bands_ok=all(bands.values()),
         bands=bands,
         seconds=seconds,
+        hand_at_face=hand,
         findings=findings,
         original=original,
         result=result,
@@ -215,6 +224,22 @@ def _checks(outcomes: list[Outcome]) -> None:
         recall = f"{100 * len(both) / len(labelled):.0f} %" if labelled else "–"
         names = ", ".join(o.photo.name for o in flagged)
         print(f"| {name} | {len(flagged)} | {len(labelled)} | {len(both)} | {precision} | {recall} | {names} |")
+    # Hands are looked for in the finished photo (the preview's checklist), so over those made.
+    made = [o for o in outcomes if o.delivered]
+    flagged = [o for o in made if o.hand_at_face]
+    labelled = [o for o in made if _hand_labelled(o.photo)]
+    both = [o for o in flagged if _hand_labelled(o.photo)]
+    precision = f"{100 * len(both) / len(flagged):.0f} %" if flagged else "–"
+    recall = f"{100 * len(both) / len(labelled):.0f} %" if labelled else "–"
+    names = ", ".join(o.photo.name for o in flagged)
+    print(
+        f"| a hand at the face (in the {len(made)} finished photos) | {len(flagged)} | {len(labelled)} | {len(both)}"
+        f" | {precision} | {recall} | {names} |"
+    )
+
+
+def _hand_labelled(photo: RealPhoto) -> bool:
+    return "hand_on_face" in photo.traits or photo.expect == "occluded"
 
 
 def figures(outcomes: list[Outcome]) -> list[tuple[str, str]]:

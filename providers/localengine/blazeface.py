@@ -109,7 +109,7 @@ def _iou(box: Array, boxes: Array) -> Array:
     return np.where((high > low).all(axis=1), overlaps, 0)
 
 
-def _weighted_nms(scores: Array, boxes: Array, points: Array) -> list[tuple[float, Array, Array]]:
+def weighted_nms(scores: Array, boxes: Array, points: Array) -> list[tuple[float, Array, Array]]:
     """Each group of boxes that overlap the best remaining one, blended by score into one
     (NonMaxSuppressionCalculator, WEIGHTED), best first."""
     order = np.argsort(-scores, kind="stable")
@@ -147,7 +147,7 @@ def detect(model: TfliteModel, spec: DetectorSpec, rgb: Array, min_score: float)
     origin = np.array([(cx - side_w / 2) / width, (cy - side_h / 2) / height], dtype=np.float32)
     scale = np.array([side_w / width, side_h / height], dtype=np.float32)
     detections = []
-    for score, box, keys in _weighted_nms(scores, boxes, points):
+    for score, box, keys in weighted_nms(scores, boxes, points):
         low, high = box[:2] * scale + origin, box[2:] * scale + origin
         detections.append(
             Detection(

@@ -19,6 +19,7 @@ from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
 from providers.localengine.findings import (
+    AT_FACE,
     DOUBTFUL,
     GLASSES,
     HAIR_BROWS,
@@ -66,7 +67,7 @@ class Check:
     """One line of the checklist."""
 
     #: What was checked: a band of the rule (head, eyes, top, chin_bottom, width), roll, yaw,
-    #: pitch, eyelids, mouth, sharpness, light, light_sides, burnt_out, glasses, hair, head_covering,
+    #: pitch, eyelids, mouth, sharpness, light, light_sides, burnt_out, glasses, hair, head_covering, hands,
     #: background; face (missing: none found, see :func:`no_face`).
     key: str
     status: Status
@@ -199,11 +200,13 @@ def face_checks(rule: PlacementRule, face: FaceFindings) -> list[Check]:
 
 def office_checks(rule: PlacementRule, face: FaceFindings) -> list[Check]:
     """Light on both sides of the face, burnt-out light, glasses (providers/localengine/office.py),
-    hair over the eyes (hair.py) and something on the head, where the face was measured: advice, but
-    glasses fail where the rule forbids them, and hair over the eyes (or the eyebrows) where the rule
-    wants them visible. A head covering is allowed for religious or medical reasons: a warning."""
+    hair over the eyes (hair.py), something on the head and a hand at the face (hands.py), where the
+    face was measured: advice, but glasses fail where the rule forbids them, and hair over the eyes
+    (or the eyebrows) where the rule wants them visible. A head covering is allowed for religious or
+    medical reasons: a warning. A hand at the face fails: no office accepts it."""
     if face.light is None:
         return []
+    hands = [_hands_check(face)] if face.hands_checked else []
     sides: Status = "warn" if face.uneven_light else "ok"
     burnt: Status = "warn" if face.overexposed else "ok"
     glasses: Status = "fail" if face.glasses and rule.no_glasses else "ok"
@@ -227,7 +230,25 @@ def office_checks(rule: PlacementRule, face: FaceFindings) -> list[Check]:
             high=HEAD_COVERING,
             variant="seen" if face.head_covering else "none",
         ),
+        *hands,
     ]
+
+
+def _hands_check(face: FaceFindings) -> Check:
+    """The nearest hand's distance from the face, as a share of the face's width (a hand at least
+    AT_FACE away is ok); no hand near it reads as PALM_REACH, the farthest a hand is looked for."""
+    from providers.localengine.hands import PALM_REACH  # NumPy there
+
+    gap = PALM_REACH if face.hand_gap is None else face.hand_gap
+    at_face = face.hand_at_face
+    return Check(
+        "hands",
+        "fail" if at_face else "ok",
+        round(100 * gap),
+        "percent",
+        low=100 * AT_FACE,
+        variant="face" if at_face else "none",
+    )
 
 
 def _hair_check(rule: PlacementRule, face: FaceFindings) -> Check:

@@ -11,10 +11,13 @@ MODELS_ENV = "PHOTOBOT_MODELS"
 U2NET_FILE = "u2net.onnx"
 U2NETP_FILE = "u2netp.onnx"
 #: MediaPipe's models (``photobot models`` copies them out of the mediapipe 0.10.21 wheel):
-#: BlazeFace short range and full range (by MediaPipe's model_selection 0 and 1), Face Mesh with irises.
+#: BlazeFace short range and full range (by MediaPipe's model_selection 0 and 1), Face Mesh with
+#: irises, and the palm detector and hand landmark model that find a hand at the face.
 FACE_DETECTOR_FILES = ("face_detection_short_range.tflite", "face_detection_full_range_sparse.tflite")
 FACE_MESH_FILE = "face_landmark_with_attention.tflite"
-FACE_FILES = (*FACE_DETECTOR_FILES, FACE_MESH_FILE)
+PALM_FILE = "palm_detection_full.tflite"
+HAND_FILE = "hand_landmark_full.tflite"
+FACE_FILES = (*FACE_DETECTOR_FILES, FACE_MESH_FILE, PALM_FILE, HAND_FILE)
 
 
 def models_dir() -> Path:

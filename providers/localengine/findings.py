@@ -33,6 +33,12 @@ HAIR_EYES = 0.5
 #: 39; hair and bare heads on the real-photo benchmark 5-31, and up to 35 among the photos gathered
 #: for it (curly hair against a white wall). A narrow measure: see office.head_contrast.
 HEAD_COVERING = 37.0
+#: A confirmed hand (providers/localengine/hands.py) with a point within this many face widths of
+#: the face's box (the face mesh's outline, forehead to chin) is at the face. Measured on the photos
+#: of the real-photo benchmark (166 with a face mesh): hands on the brow, at the chin, holding the
+#: chin and V-signs beside the eyes 0.0; a hand on the chest under the chin 0.12-0.15; the nearest
+#: hand in a photo not labelled so (holding a microphone before the chest) 0.19-0.21, the next 0.5.
+AT_FACE = 0.1
 
 
 #: A finished photo that shows more than this share of it beyond the person's smoothed outline
@@ -90,6 +96,14 @@ class FaceFindings:
     mouth_openness: float | None = None
     sharpness: float | None = None
     light: float | None = None
+    #: Whether hands were looked for (only in a finished photo: measure.face_of), and how far the
+    #: nearest one is from the face's box, in face widths (None: no hand near it; see AT_FACE).
+    hands_checked: bool = False
+    hand_gap: float | None = None
+
+    @property
+    def hand_at_face(self) -> bool:
+        return Hands(self.hand_gap).at_face
 
     @property
     def uneven_light(self) -> bool:
@@ -118,6 +132,20 @@ class FaceFindings:
     @property
     def head_covering(self) -> bool:
         return self.head_contrast >= HEAD_COVERING
+
+
+@dataclass(frozen=True)
+class Hands:
+    """How far the nearest hand is from the face's box, in face widths (None: no hand near it; see
+    AT_FACE), as measured on the photo an ID photo was made of. Measured there, not on the finished
+    photo, where the frame cuts off the palm of a hand whose fingers still reach into it (V-signs
+    beside the eyes): the palm detector needs the palm."""
+
+    gap: float | None = None
+
+    @property
+    def at_face(self) -> bool:
+        return self.gap is not None and self.gap <= AT_FACE
 
 
 @dataclass(frozen=True)

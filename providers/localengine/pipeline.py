@@ -32,7 +32,7 @@ from providers.localengine.faces import (
     decode,
     find_face,
 )
-from providers.localengine.findings import CutOut
+from providers.localengine.findings import CutOut, Hands
 from providers.localengine.landmarks import FACE_OVAL, Landmarks, find_landmarks
 from providers.placement import (
     DEFAULT_RULE,
@@ -96,6 +96,8 @@ class IdPhoto:
     #: How far its cut-out can be trusted: old background or loose strands beyond the person's
     #: outline, the top of the head lost.
     cut_out: CutOut = field(default_factory=CutOut)
+    #: Any hand at the face, in the photo it was made of (the preview's checklist shows it).
+    hands: Hands = field(default_factory=Hands)
 
     @property
     def doubtful(self) -> bool:
@@ -591,7 +593,15 @@ def render_id_photo(
     out, shares, cut_out = compose(rgb, face, marks, size, load_rules()[rule], bg_color, bg_color2)
     buffer = io.BytesIO()
     Image.fromarray(out).save(buffer, "JPEG", quality=JPEG_QUALITY, subsampling=0, dpi=(dpi, dpi))
-    return IdPhoto(data=buffer.getvalue(), rule=rule, shares=shares, cut_out=cut_out)
+    return IdPhoto(data=buffer.getvalue(), rule=rule, shares=shares, cut_out=cut_out, hands=hands_of(rgb, marks))
+
+
+def hands_of(rgb: Array, marks: Landmarks) -> Hands:
+    """Any hand at the face of ``marks`` in ``rgb``: the nearest one's distance from the face mesh's
+    outline, in face widths."""
+    oval = marks.points[list(FACE_OVAL), :2]
+    low, high = oval.min(axis=0), oval.max(axis=0)
+    return Hands(models.hand_gap(rgb, (float(low[0]), float(low[1]), float(high[0]), float(high[1]))))
 
 
 def make_id_photo(
@@ -603,11 +613,13 @@ def make_id_photo(
     bg_color2: str | None = None,
     rule: str = DEFAULT_RULE,
 ) -> IdPhoto:
-    """:func:`render_id_photo`, refused where the cut-out is doubtful (``head_top_lost``, else
-    ``busy_background``): where no preview came first (the command line without ``--report``, an
-    order placed after a failover to the local engine), such a photo is not delivered but given
-    back, with the advice to stand in front of a plain wall."""
+    """:func:`render_id_photo`, refused where a hand is at the face (``hand_at_face``) or the cut-out
+    is doubtful (``head_top_lost``, else ``busy_background``): where no preview came first (the
+    command line without ``--report``, an order placed after a failover to the local engine), such a
+    photo is not delivered but given back, with advice (hands away from the face, a plain wall)."""
     photo = render_id_photo(image, size=size, dpi=dpi, bg_color=bg_color, bg_color2=bg_color2, rule=rule)
+    if photo.hands.at_face:
+        raise FaceCheckError("hand_at_face")
     if photo.cut_out.lost_head:
         raise FaceCheckError("head_top_lost")
     if photo.cut_out.doubtful:

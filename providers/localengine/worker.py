@@ -211,7 +211,15 @@ def _make_id_photo(image: bytes, options: Mapping[str, Any], preview: bool) -> t
     if not preview:
         return photo.data, photo.report()
     mm = (float(options["mm"][0]), float(options["mm"][1]))
-    report = report_of(photo.data, str(options["bg_color"]), photo.rule, mm, shares=photo.shares, cut_out=photo.cut_out)
+    report = report_of(
+        photo.data,
+        str(options["bg_color"]),
+        photo.rule,
+        mm,
+        shares=photo.shares,
+        cut_out=photo.cut_out,
+        hands=photo.hands,
+    )
     return photo.data, report
 
 

@@ -201,7 +201,7 @@ async def test_a_picwish_preview_shows_the_checklist_measured_on_its_result(make
         said = [re.sub(r"^(✅|⚠️|❌) ", "", line) for line in checks]
         measured = ["Head tilted", "Face turned", "Head nodded", "Eyes open", "Lips apart", "Sharpness", "Light on"]
         measured += ["Light even on both sides", "Face burnt out", "No glasses seen", "Eyes and eyebrows clear"]
-        measured += ["No head covering seen"]
+        measured += ["No head covering seen", "No hand at the face"]
         assert len(said) == 2 + len(measured)
         assert all(line.startswith(words) for line, words in zip(said[2:], measured, strict=True))
         assert not any("Background" in line for line in said)  # PicWish cut it out: nothing to measure it by

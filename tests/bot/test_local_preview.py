@@ -22,7 +22,7 @@ from tests.bot.flows import dpi, forget, local_preview, page_to, pixel_size, sen
 #: The checklist of the astronaut as a U.S. visa photo, line by line after its heading: each band
 #: of the rule in millimetres against the band, the pose, the eyes, the mouth (a smile that shows
 #: teeth, where the U.S. asks for a neutral face), sharpness, light, light on both sides, burnt-out
-#: light, glasses, hair over the eyes, a head covering and the cut-out.
+#: light, glasses, hair over the eyes, a head covering, hands and the cut-out.
 USA_CHECKLIST = [
     r"✅ Head height [\d.]+ mm \(25\.5–35\.2 mm\)",
     r"✅ Eye line [\d.]+ mm from the bottom \(28\.6–35\.2 mm\)",
@@ -38,6 +38,7 @@ USA_CHECKLIST = [
     r"✅ No glasses seen \([\d.]+; at most 7\)",
     r"✅ Eyes and eyebrows clear of hair \(\d+ % of a brow covered; at most 60 %\)",
     r"✅ No head covering seen \(\d+; at most 37\)",
+    r"✅ No hand at the face",
     r"✅ Background cleanly cut out \([\d.]+ % of the photo in doubt; at most 0\.25 %\)",
 ]
 

@@ -238,3 +238,18 @@ def test_hair_fails_where_the_rule_wants_eyes_or_brows_visible_and_a_head_coveri
     cap = item(china, "head_covering", head_contrast=HEAD_COVERING + 1)
     assert (cap.status, cap.variant, cap.text_key) == ("warn", "seen", "check.head_covering_seen")
     assert item(china, "head_covering", head_contrast=10).variant == "none"
+
+
+def test_a_hand_at_the_face_fails_under_every_rule_and_is_listed_only_where_hands_were_looked_for():
+    from providers.localengine.checklist import office_checks
+    from providers.localengine.findings import AT_FACE
+
+    for rule in (load_rules()[name] for name in ("icao", "cn_default")):
+        keys = {c.key: c for c in office_checks(rule, FaceFindings(light=140, hands_checked=True, hand_gap=0.0))}
+        assert (keys["hands"].status, keys["hands"].variant, keys["hands"].low) == ("fail", "face", 100 * AT_FACE)
+        near = {c.key: c for c in office_checks(rule, FaceFindings(light=140, hands_checked=True, hand_gap=0.5))}
+        assert (near["hands"].status, near["hands"].value) == ("ok", 50)
+        none = {c.key: c for c in office_checks(rule, FaceFindings(light=140, hands_checked=True))}
+        assert (none["hands"].status, none["hands"].variant) == ("ok", "none")
+        # The check before charging does not look for hands: no item says none were seen.
+        assert "hands" not in {c.key for c in office_checks(rule, FaceFindings(light=140))}

@@ -86,7 +86,7 @@ async def test_a_preview_comes_back_with_its_checklist_and_a_finished_photo_is_m
     photo, report = await worker.make_id_photo(portrait_jpeg(), {**SPEC, "mm": (35, 45)}, preview=True)
     checks = {item["key"]: item for item in report["checklist"]}
     face = ["roll", "yaw", "pitch", "eyelids", "mouth", "sharpness", "light", "light_sides", "burnt_out", "glasses"]
-    face += ["hair", "head_covering"]
+    face += ["hair", "head_covering", "hands"]
     assert list(checks) == ["head", "eyes", *face, "background"]
     assert checks["head"]["unit"] == "mm" and checks["head"]["low"] == 32.0 and checks["head"]["high"] == 36.0
     assert checks["background"]["variant"] == "clean" and checks["background"]["status"] == "ok"

