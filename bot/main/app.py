@@ -39,7 +39,7 @@ from bot.telegram import sessions
 from bot.telegram.context import CONTEXT_TYPES, Context, PhotoBotApp, Service
 from bot.telegram.conversations import album, invite, menu, operator, orders, past_orders, payments, privacy
 from bot.telegram.conversations.common import answer, register_user, user_language
-from bot.telegram.inbox import Unreadable, read_update
+from bot.telegram.inbox import Superseded, Unreadable, read_update
 from bot.telegram.persistence import DatabasePersistence
 from bot.telegram.polling import poll_into
 from bot.telegram.transport import AiohttpRequest
@@ -350,12 +350,15 @@ async def running(settings: Settings, role: Role = "all", stop: asyncio.Event | 
         await store.close()
 
 
-async def _take_updates(app: PhotoBotApp, settings: Settings, services: Wiring) -> asyncio.Task[None]:
+async def _take_updates(
+    app: PhotoBotApp, settings: Settings, services: Wiring, predecessor_done_at: float
+) -> asyncio.Task[None]:
     """Start handling Telegram's updates: the Application (reading the kept sessions now, so that
     a process taking over continues every dialogue where it stood), the commands, and the way
     updates come, each into the inbox they wait in until handled: long polling
     (bot/telegram/polling.py), or the webhook (set again; it stays set on stop, so Telegram keeps
-    updates while the bot restarts). Returns the task that takes them (and polls)."""
+    updates while the bot restarts). Returns the task that takes them (and polls).
+    ``predecessor_done_at``: as for UpdateInbox.hand_over."""
     await app.initialize()
     await _set_commands(app, settings)
     await app.start()
@@ -366,11 +369,12 @@ async def _take_updates(app: PhotoBotApp, settings: Settings, services: Wiring) 
             settings.webhook_url(), secret_token=settings.webhook_header_secret(), allowed_updates=ALLOWED_UPDATES
         )
         log.info("handling Telegram's updates from the webhook")
-        return asyncio.create_task(services.inbox.hand_over(app), name="webhook-inbox")
+        return asyncio.create_task(services.inbox.hand_over(app, predecessor_done_at), name="webhook-inbox")
     await app.bot.delete_webhook()
     log.info("polling Telegram for updates")
     return asyncio.create_task(
-        _together(_poll(app, settings, services), services.inbox.hand_over(app)), name="polled-inbox"
+        _together(_poll(app, settings, services), services.inbox.hand_over(app, predecessor_done_at)),
+        name="polled-inbox",
     )
 
 
@@ -411,8 +415,10 @@ async def _handle_updates_when_first(
     another bot process stands by (still serving the web paths, and receiving webhook updates
     into the inbox) until the holder dies, then takes over. Returns the task that handles
     updates (or waits to), once this process does or knows it stands by. A process that loses
-    the right (its database connection broke) stops altogether (``services.halt``), so that two
-    never handle updates at once; its supervisor starts it again, as a standby."""
+    the right (its database connection broke, or the inbox found another process took over)
+    drops the updates it is handling at once, as if it had died there, and stops altogether
+    (``services.halt``), so that two never handle updates at once; its supervisor starts it
+    again, as a standby."""
     settled = asyncio.Event()
 
     def standing_by() -> None:
@@ -421,19 +427,26 @@ async def _handle_updates_when_first(
 
     async def handle() -> None:
         await right.acquire(waiting=standing_by)
+        predecessor_done_at = asyncio.get_running_loop().time() + right.overlap
         inbox: asyncio.Task[None] | None = None
         try:
-            inbox = await _take_updates(app, settings, services)
+            inbox = await _take_updates(app, settings, services, predecessor_done_at)
             settled.set()
             lost = asyncio.create_task(right.lost.wait())
             try:
                 await asyncio.wait((lost, inbox), return_when=asyncio.FIRST_COMPLETED)
             finally:
                 lost.cancel()
-            if inbox.done():  # ended by an error it cannot get over: the supervisor starts a new process
-                log.error("stopped taking Telegram's updates: stopping this process", exc_info=inbox.exception())
-            else:
+            if not inbox.done():
+                # Its handlers under way are dropped, not waited for: the process taking over
+                # takes their updates again and would answer them a second time beside them.
                 log.error("lost the right to handle Telegram's updates (database connection): stopping this process")
+                inbox.cancel()
+                services.inbox.abandon()
+            elif isinstance(inbox.exception(), Superseded):  # it dropped its handlers itself
+                log.error("another bot process took Telegram's updates over: stopping this process")
+            else:  # ended by an error it cannot get over: the supervisor starts a new process
+                log.error("stopped taking Telegram's updates: stopping this process", exc_info=inbox.exception())
             services.halt.set()
         finally:
             try:
@@ -442,9 +455,9 @@ async def _handle_updates_when_first(
                 if inbox is not None:
                     inbox.cancel()
                     await asyncio.gather(inbox, return_exceptions=True)
-                # So do the updates under way, and the sessions are written: the process taking over
-                # takes again what was taken and not finished (a predecessor that died), and reads
-                # the sessions as it starts.
+                # So do the updates under way (a process stopping, not one that lost the right),
+                # and the sessions are written: the process taking over takes again what was taken
+                # and not finished (a predecessor that died), and reads the sessions as it starts.
                 if app.running:
                     await app.stop()
             finally:

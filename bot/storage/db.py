@@ -74,6 +74,9 @@ class SqliteTx:
 class AlwaysHeld:
     """One process has the database to itself: whatever only one may do, it may."""
 
+    #: No other process held it before.
+    overlap = 0.0
+
     def __init__(self) -> None:
         self.lost = asyncio.Event()
 
@@ -88,6 +91,7 @@ class Database:
     #: One process only: an SQLite file is never shared between bot and worker processes.
     shared = False
     skip_locked = ""
+    share_lock = ""
     clock = "((julianday('now') - 2440587.5) * 86400.0)"
 
     def __init__(self, conn: sqlite3.Connection, side: aiosqlite.Connection) -> None:

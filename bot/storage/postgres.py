@@ -70,6 +70,12 @@ KEEPALIVE_GIVE_UP = KEEPALIVE_IDLE + KEEPALIVE_INTERVAL * KEEPALIVE_COUNT
 CLOSE_TIMEOUT = 5.0
 #: Seconds between a lock holder's checks that its connection still works (each may take as long).
 HEARTBEAT = 3.0
+#: Seconds after another process took a lock within which its former holder, if it lost the lock,
+#: knows so: a connection the server ended (a restart, pg_terminate_backend) the holder hears of at
+#: once, or its next heartbeat fails, within two HEARTBEATs; one that fell silent its heartbeat
+#: gives up within two HEARTBEATs, sooner than the server lets go of its lock (KEEPALIVE_GIVE_UP).
+#: A second more for a busy event loop. Only a holder whose whole machine stalled longer knows later.
+LOCK_OVERLAP = 2 * HEARTBEAT + 1.0
 #: Seconds to wait before connecting again after a listening or lock connection failed.
 RECONNECT_WAIT = 2.0
 #: Seconds between a process's looks at the schema while it waits for another to migrate it.
@@ -185,6 +191,8 @@ class AdvisoryLock:
     """A session advisory lock named ``name`` (within the connection's schema, so that two bots
     on one server, or two tests, do not share it)."""
 
+    overlap = LOCK_OVERLAP
+
     def __init__(self, url: str, name: str) -> None:
         self.url = url
         self.name = name
@@ -236,6 +244,7 @@ class AdvisoryLock:
 class PostgresStore:
     shared = True
     skip_locked = " FOR UPDATE SKIP LOCKED"
+    share_lock = " FOR SHARE"
     clock = "(EXTRACT(EPOCH FROM clock_timestamp())::float8)"
 
     def __init__(self, pool: asyncpg.Pool, url: str = "") -> None:

@@ -70,6 +70,10 @@ class Exclusive(Protocol):
     keeps it until it stops or its database session is lost (``lost`` is then set)."""
 
     lost: asyncio.Event
+    #: Seconds after :meth:`acquire` returns within which the process that held it before knows,
+    #: if it lost it rather than let it go, that it did (its ``lost`` set): until then it may still
+    #: be doing what only one process may do.
+    overlap: float
 
     async def acquire(self, waiting: Callable[[], None] | None = None) -> None:
         """Wait until this process holds it; ``waiting`` is called if another holds it now."""
@@ -85,6 +89,10 @@ class Store(Protocol):
     #: Appended to a SELECT that picks rows to claim: PostgreSQL's ``FOR UPDATE SKIP LOCKED``,
     #: so two workers claiming at once each get other rows instead of waiting on each other.
     skip_locked: str
+    #: Appended to a SELECT of a row a statement depends on: PostgreSQL's ``FOR SHARE``, so that
+    #: an UPDATE of that row by another process waits for the statement to commit, or the
+    #: statement waits for the UPDATE and reads the row as it left it. SQLite writes one at a time.
+    share_lock: str
     #: An SQL expression for the seconds since the epoch by the database's clock: leases mean the
     #: same in every process, whatever the clocks of their machines say.
     clock: str

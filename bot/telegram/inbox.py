@@ -17,6 +17,20 @@ update once more. A take that failed may have marked updates taken all the same 
 committed, and the connection broke before the answer came): the handling process then takes
 back those it is not handling (:meth:`UpdateInbox.take_back_unanswered`).
 
+A holder may also lose the right without dying: the connection that holds its lock broke, and
+another process took over while it still ran. It handles that as a crash of its handling at that
+moment: it drops the updates it is handling (:meth:`UpdateInbox.abandon`), leaving them taken, for
+the next process. Before, it let their handlers run to their end while the next process took
+them again and answered them too. Every take counts under a takeover (``update_takeovers``: each
+process that takes the right over counts one more, :meth:`UpdateInbox.take_over`), and marks the
+updates it takes with that number (``taken_by``): a process that lost the right and does not know
+it yet finds a newer takeover as it takes, takes nothing and drops what it handles
+(:class:`Superseded`), and hands back only updates it took itself. The process taking over takes
+again what earlier takeovers left only once its predecessor cannot still be handling them: once
+the right's ``overlap`` (bot/storage/store.Exclusive) has passed since it took the right. A
+predecessor that let go of the right (a deploy) finished its updates first: nothing is left, and
+nothing is waited for.
+
 An update python-telegram-bot cannot read (:func:`read_update`: a field of a type it does not know)
 is dropped, remembered as handled and logged once: by the webhook, which answers it all the same
 (:meth:`UpdateInbox.drop`; refused, Telegram would send it again and again, and hold every update
@@ -30,8 +44,8 @@ import contextlib
 import json
 import logging
 import time
-from collections.abc import Collection
-from typing import Any
+from collections.abc import Awaitable, Callable, Collection
+from typing import Any, TypeVar
 
 from telegram import Bot, Update
 from telegram.ext import Application
@@ -39,6 +53,8 @@ from telegram.ext import Application
 from bot.storage.store import DATABASE_ERRORS, Store
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 #: Notified with the update_id when an update is stored.
 UPDATES_CHANNEL = "photobot_updates"
@@ -56,6 +72,10 @@ REMEMBER_HANDLED = 24 * 3600.0
 PURGE_INTERVAL = 3600.0
 #: update_ids the database keeps (BIGINT); Telegram's count up from 0.
 _LARGEST_UPDATE_ID = 2**63 - 1
+
+
+class Superseded(Exception):
+    """Another bot process took the updates right over since this one did: this one takes no more."""
 
 
 class Unreadable(Exception):
@@ -90,6 +110,10 @@ class UpdateInbox:
         self.store = store
         #: Updates handled here whose mark the database refused: marked again as updates are taken.
         self._unmarked: set[int] = set()
+        #: The takeover this process takes updates under (:meth:`take_over`); None before it.
+        self._takeover: int | None = None
+        #: The updates being handled here, by their task.
+        self._handling: dict[asyncio.Task[None], int] = {}
 
     async def put(self, *bodies: dict[str, Any]) -> None:
         """Keep checked updates (each ``update_id`` an int) for the handling process, in one
@@ -133,16 +157,45 @@ class UpdateInbox:
         if unreadable.update_id is None or await self.handled_here(unreadable.update_id):
             log.warning("%s: dropped", unreadable)
 
-    async def take(self, limit: int = BATCH) -> list[dict[str, Any]]:
-        """The oldest updates nobody took, marked taken (only the handling process takes); they
-        stay in the inbox until :meth:`finish`."""
-        rows = await self.store.fetchall(
-            "UPDATE updates SET taken_at = ?, takes = takes + 1 WHERE update_id IN"
-            " (SELECT update_id FROM updates WHERE taken_at IS NULL ORDER BY update_id LIMIT ?)"
-            " RETURNING update_id, body",
-            (time.time(), limit),
+    async def take_over(self) -> int:
+        """Count this process's takeover of the updates right: from now on it takes updates under
+        it, and a process that took them before takes none (:class:`Superseded`). How many updates
+        earlier takeovers took and did not finish (:meth:`take_back` takes them again): a take
+        made before the count is among them, one made after it finds the count."""
+        counted = await self.store.fetchall(
+            "UPDATE update_takeovers SET generation = generation + 1 RETURNING generation"
         )
+        self._takeover = int(counted[0]["generation"])
+        left = await self.store.fetchone(
+            "SELECT COUNT(*) AS n FROM updates WHERE taken_at IS NOT NULL AND handled_at IS NULL"
+        )
+        return int(left["n"]) if left is not None else 0
+
+    async def take(self, limit: int = BATCH) -> list[dict[str, Any]]:
+        """The oldest updates nobody took, marked taken under this process's takeover (only the
+        handling process takes); they stay in the inbox until :meth:`finish`. :class:`Superseded`
+        when another process took the updates over since (or this one never did)."""
+        if self._takeover is None:
+            raise Superseded
+        # The takeover's row is read under a share lock: a takeover counted meanwhile waits for this
+        # take to commit, or this take waits for it and finds it. taken_at is looked at again outside
+        # the subquery: PostgreSQL checks a row another statement changed meanwhile only against
+        # the statement's own conditions.
+        rows = await self.store.fetchall(
+            "UPDATE updates SET taken_at = ?, takes = takes + 1, taken_by = ? WHERE taken_at IS NULL"
+            " AND update_id IN (SELECT update_id FROM updates WHERE taken_at IS NULL ORDER BY update_id LIMIT ?)"
+            f" AND (SELECT generation FROM update_takeovers{self.store.share_lock}) = ?"
+            " RETURNING update_id, body",
+            (time.time(), self._takeover, limit, self._takeover),
+        )
+        if not rows and await self._superseded():
+            raise Superseded
         return [json.loads(row["body"]) for row in sorted(rows, key=lambda row: int(row["update_id"]))]
+
+    async def _superseded(self) -> bool:
+        """Whether another process took the updates over since this one did."""
+        row = await self.store.fetchone("SELECT generation FROM update_takeovers")
+        return row is None or int(row["generation"]) != self._takeover
 
     async def finish(self, update_id: int) -> None:
         """The update's handlers have finished: its id is remembered (for a day), its body dropped."""
@@ -151,14 +204,15 @@ class UpdateInbox:
         )
 
     async def take_back(self) -> int:
-        """Make the updates that were taken but not handled takeable again (a process that
-        handled updates died, or stopped before it finished them); how many. One taken
-        ``MAX_TAKES`` times is dropped instead (remembered as handled): each process that took it
-        died under it, and every next one would."""
+        """Make the updates that earlier takeovers took but did not finish takeable again (a
+        process that handled updates died, or lost the right); how many. One taken ``MAX_TAKES``
+        times is dropped instead (remembered as handled): each process that took it died under it,
+        and every next one would. Only once :meth:`take_over` counted this process's takeover, and
+        its predecessor cannot still be handling them."""
+        earlier = "taken_at IS NOT NULL AND handled_at IS NULL AND COALESCE(taken_by, 0) < ?"
         dropped = await self.store.fetchall(
-            "UPDATE updates SET handled_at = ?, body = '' WHERE taken_at IS NOT NULL AND handled_at IS NULL"
-            " AND takes >= ? RETURNING update_id",
-            (time.time(), MAX_TAKES),
+            f"UPDATE updates SET handled_at = ?, body = '' WHERE {earlier} AND takes >= ? RETURNING update_id",
+            (time.time(), self._takeover, MAX_TAKES),
         )
         for row in dropped:
             log.error(
@@ -166,42 +220,55 @@ class UpdateInbox:
                 row["update_id"],
                 MAX_TAKES,
             )
-        return await self.store.write(
-            "UPDATE updates SET taken_at = NULL WHERE taken_at IS NOT NULL AND handled_at IS NULL"
-        )
+        return await self.store.write(f"UPDATE updates SET taken_at = NULL WHERE {earlier}", (self._takeover,))
 
     async def take_back_unanswered(self, handling: Collection[int]) -> int:
-        """Make takeable again the updates taken but neither handled nor in ``handling`` (the
-        update_ids this process handles now), and uncount that take; how many. Only the process
-        that handles updates takes them, so those are the ones a :meth:`take` it saw fail took:
-        the database marked them taken, and the connection broke before the answer came."""
-        sql = "UPDATE updates SET taken_at = NULL, takes = takes - 1 WHERE taken_at IS NOT NULL AND handled_at IS NULL"
+        """Make takeable again the updates this process's takeover took that are neither handled
+        nor in ``handling`` (the update_ids it handles now), and uncount that take; how many. Those
+        are the ones a :meth:`take` it saw fail took: the database marked them taken, and the
+        connection broke before the answer came. What another process took is left alone."""
+        sql = (
+            "UPDATE updates SET taken_at = NULL, takes = takes - 1"
+            " WHERE taken_at IS NOT NULL AND handled_at IS NULL AND taken_by = ?"
+        )
         if handling:
             sql += f" AND update_id NOT IN ({', '.join('?' * len(handling))})"
-        return await self.store.write(sql, tuple(handling))
+        return await self.store.write(sql, (self._takeover, *handling))
+
+    def abandon(self) -> None:
+        """Stop handling every update under way at once (the updates right was lost: the process
+        taking over handles them again); each stays taken, as by a process that died."""
+        for task in self._handling:
+            task.cancel()
 
     async def forget_handled(self, before: float) -> int:
         """Forget the update_ids handled before ``before`` (seconds since the epoch); how many."""
         return await self.store.write("DELETE FROM updates WHERE handled_at < ?", (before,))
 
-    async def hand_over(self, app: Application[Any, Any, Any, Any, Any, Any]) -> None:
-        """Handle in ``app`` every kept update, and each one that arrives (until cancelled): first
-        those a process before this one took and did not finish, then the rest in update_id order;
-        as many at once as ``app`` handles at once, the others wait in the database."""
+    async def hand_over(self, app: Application[Any, Any, Any, Any, Any, Any], predecessor_done_at: float = 0.0) -> None:
+        """Handle in ``app`` every kept update, and each one that arrives (until cancelled, or
+        :class:`Superseded`: then what is under way is dropped too): first those a process before
+        this one took and did not finish, then the rest in update_id order; as many at once as
+        ``app`` handles at once, the others wait in the database. ``predecessor_done_at``: the
+        event loop's time from which the process that held the updates right before cannot still
+        be handling updates (the right's ``overlap`` after this one took it); those it left are
+        taken again then, and nothing is taken before."""
         arrived = asyncio.Event()
         await self.store.listen(UPDATES_CHANNEL, lambda _update_id: arrived.set())
-        while True:
-            try:
-                again = await self.take_back()
-                break
-            except DATABASE_ERRORS as err:
-                log.warning("could not take back the updates a bot process left (trying again): %s", err)
-                await asyncio.sleep(RETRY_WAIT)
-        if again:
+        left = await _until_done(self.take_over, "take Telegram's updates over")
+        wait = predecessor_done_at - asyncio.get_running_loop().time()
+        if left and wait > 0:
+            log.warning(
+                "%d updates were taken by a bot process before this one and not handled: taking them again in"
+                " %.1f s, once it cannot still be handling them",
+                left,
+                wait,
+            )
+            await asyncio.sleep(wait)
+        if left and (again := await _until_done(self.take_back, "take back the updates a bot process left")):
             log.warning("taking again %d updates taken but not handled before (a bot process stopped)", again)
         limit = max(1, app.update_processor.max_concurrent_updates)
-        #: The updates being handled, by their task.
-        handling: dict[asyncio.Task[None], int] = {}
+        handling = self._handling
         finished = asyncio.Event()
 
         def done(task: asyncio.Task[None]) -> None:
@@ -235,6 +302,9 @@ class UpdateInbox:
                 unanswered = True
                 await asyncio.sleep(RETRY_WAIT)
                 continue
+            except Superseded:
+                self.abandon()
+                raise
             for body in taken:
                 update_id = int(body["update_id"])
                 task = app.create_task(self._handle(app, body), name=f"update-{update_id}")
@@ -268,3 +338,13 @@ class UpdateInbox:
         except DATABASE_ERRORS as err:
             self._unmarked.add(update_id)
             log.warning("update %d was handled but could not be marked so (trying again): %s", update_id, err)
+
+
+async def _until_done(work: Callable[[], Awaitable[T]], what: str) -> T:
+    """``work()``'s result, tried again while the database fails it."""
+    while True:
+        try:
+            return await work()
+        except DATABASE_ERRORS as err:
+            log.warning("could not %s (trying again): %s", what, err)
+            await asyncio.sleep(RETRY_WAIT)
