@@ -296,9 +296,16 @@ class JobDriver:
             await self.fenced.settle(job, JobState.FAILED, error="provider_disabled")
             return True
         provider = self._provider(job)
-        # The job stays queued (and can be cancelled for free) until a slot is free to send it.
+        # The job stays queued (and can be cancelled for free) until a slot is free and its order
+        # is ready to send: the fenced move to submitting is the last step before the provider
+        # hears of it. Made before the photo was read and fitted (in a thread, which may wait its
+        # turn), a worker stalled past its lease in between sent the task after another had taken
+        # the job over and failed it as interrupted: the provider charged for a task no one followed.
         async with self._slots:
             job = _due_from_now(job)
+            ready = await self._prepare(job, provider)
+            if ready is None:
+                return True
             if not await self.fenced.transition(
                 job.id,
                 (JobState.QUEUED,),
@@ -308,7 +315,7 @@ class JobDriver:
                 deadline=job.deadline,
             ):
                 return False
-            submission = await self._finishing(job.id, self._send(job, provider), "submit")
+            submission = await self._finishing(job.id, self._send(job, provider, *ready), "submit")
         if submission is None:
             return True
         status = submission.status
@@ -320,18 +327,24 @@ class JobDriver:
             await self._tell(self.events.accepted(job))
         return True
 
-    async def _send(self, job: Job, provider: TaskProvider[Any]) -> Submission | None:
-        """Send the submitting job to its provider and store the task it accepted: the submission,
-        or None where the job was failed instead, or was no longer this process's."""
+    async def _prepare(self, job: Job, provider: TaskProvider[Any]) -> tuple[Order, InputImage | None] | None:
+        """The queued job's order and photo as its provider takes them; None where the job was
+        failed instead."""
         try:
             image = await self._input(job, provider)
-            order = self.orders[job.service].model_validate(self._resolve_links(job))
+            return self.orders[job.service].model_validate(self._resolve_links(job)), image
         # No public URL to publish the input, a row not of its model, or its stored photo gone or
         # unreadable: the provider has not heard of the job.
         except (ValueError, OSError) as err:
             log.warning("job %s: cannot prepare its order: %s", job.id, err)
             await self.fenced.settle(job, JobState.FAILED, error="internal_error")
             return None
+
+    async def _send(
+        self, job: Job, provider: TaskProvider[Any], order: Order, image: InputImage | None
+    ) -> Submission | None:
+        """Send the submitting job to its provider and store the task it accepted: the submission,
+        or None where the job was failed instead, or was no longer this process's."""
         try:
             submission = await provider.submit(order, image, self.callback_url(job), reference=job.id)
         except ProviderError as err:

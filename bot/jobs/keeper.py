@@ -35,6 +35,10 @@ LEASE_SLACK = 0.05
 #: renewal may wait this long for a connection and for its answer (so it fails in time).
 GIVE_UP = 2 / 3
 RENEW_TIMEOUT = 1 / 6
+#: A share of the lease: each of a driver's reads and writes, a claim of one job and a hand-back
+#: may wait this long for a connection and as long for its answer, as a renewal may. Without a
+#: limit a statement on a connection whose server fell silent held its driver for good.
+STATEMENT_TIMEOUT = 1 / 6
 
 
 def process_name() -> str:
@@ -68,7 +72,7 @@ class LeaseKeeper:
         self.leases = leases
         self.drivers = drivers
         #: The driver's writes: compare-and-sets that also name this process as the lease holder.
-        self.fenced: LeasedJobs = leases.leased(owner)
+        self.fenced: LeasedJobs = leases.leased(owner, lease, timeout=lease * STATEMENT_TIMEOUT)
         #: Jobs this process has claimed and drives (its leases), each with when (monotonic) the
         #: claim or renewal that last extended its lease was sent.
         self._held: dict[str, float] = {}
@@ -113,7 +117,7 @@ class LeaseKeeper:
         ``claimed_at`` (monotonic); False when another worker drives it, or it needs nothing more."""
         if claimed_at is None:
             claimed_at = time.monotonic()
-            if not await self.leases.claim_one(job_id, self.owner, self.lease):
+            if not await self.leases.claim_one(job_id, self.owner, self.lease, timeout=self.lease * STATEMENT_TIMEOUT):
                 return False
         self._held[job_id] = claimed_at
         return True
@@ -197,7 +201,7 @@ class LeaseKeeper:
         """Give every lease back, so that another worker takes the jobs over at once."""
         if self._held:
             try:
-                await self.leases.hand_back_all(self.owner)
+                await self.leases.hand_back_all(self.owner, timeout=self.lease * STATEMENT_TIMEOUT)
             except DATABASE_ERRORS as err:  # they are taken over when the leases run out
                 log.warning("could not give back the job leases: %s", err)
             self._held.clear()

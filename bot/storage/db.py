@@ -130,13 +130,13 @@ class Database:
         db._checkpointer = asyncio.create_task(db._checkpoint_while_open(checkpoint_interval), name="sqlite-checkpoint")
         return db
 
-    async def transaction(self, work: Callable[[Tx], Awaitable[T]], *, user: int) -> T:
+    async def transaction(self, work: Callable[[Tx], Awaitable[T]], *, user: int, timeout: float | None = None) -> T:
         """Run ``work(tx)`` in one write transaction (rolled back if it raises); its result.
         SQLite has one writer at a time: transactions about any ``user`` run one after another.
         ``work`` awaits only ``tx``'s statements, which run at once on this connection and never
         give the loop away: the transaction is done within one loop step, as a plain function's
         would be. The lock keeps a second transaction out should a ``work`` ever await anything
-        else."""
+        else. ``timeout`` has nothing to wait for."""
         async with self._lock:
             self.conn.execute("BEGIN IMMEDIATE")
             try:

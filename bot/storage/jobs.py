@@ -489,8 +489,9 @@ class Jobs:
         (:func:`purchase_key`) stands, neither failed nor cancelled."""
         return await self.placed(user_id, purchase_key(preview_id))
 
-    async def get(self, job_id: str) -> Job | None:
-        row = await self.db.fetchone("SELECT * FROM jobs WHERE id = ?", (job_id,))
+    async def get(self, job_id: str, *, timeout: float | None = None) -> Job | None:
+        """``timeout`` as for :meth:`Store.fetchall`."""
+        row = await self.db.fetchone("SELECT * FROM jobs WHERE id = ?", (job_id,), timeout=timeout)
         return Job.from_row(row) if row else None
 
     async def of_user_since(self, user_id: int, since: float) -> list[Job]:
@@ -514,42 +515,56 @@ class Jobs:
         to_state: str,
         *,
         holder: str | None = None,
-        live: bool = False,
+        renew: float | None = None,
+        timeout: float | None = None,
         **fields: Any,
     ) -> bool:
-        """Compare-and-set the state (and, with ``holder``, the lease holder, its lease still running
-        by the database's clock where ``live``); True when this caller made the change."""
-        sql, params = self._update_sql(job_id, from_states, {"state": to_state, **fields}, holder)
-        if live:
-            sql += f" AND lease_until >= {self.db.clock}"
-        return await self.db.write(sql, params) == 1
+        """Compare-and-set the state (and, with ``holder``, the lease holder); True when this caller
+        made the change. ``renew``: only while the holder's lease still runs by the database's
+        clock, and renewed for that many seconds from now in the same write. ``timeout`` as for
+        :meth:`Store.fetchall`."""
+        sql, params = self._update_sql(
+            job_id, from_states, {"state": to_state, **fields}, holder, renew=(self.db.clock, renew)
+        )
+        return await self.db.write(sql, params, timeout=timeout) == 1
 
-    async def update(self, job_id: str, *, holder: str | None = None, **fields: Any) -> bool:
-        """Set fields (only while ``holder``, if given, holds the lease); True when it did."""
-        return await self._update(job_id, None, fields, holder)
-
-    async def _update(
-        self, job_id: str, from_states: tuple[str, ...] | None, fields: dict[str, Any], holder: str | None
+    async def update(
+        self, job_id: str, *, holder: str | None = None, timeout: float | None = None, **fields: Any
     ) -> bool:
-        return await self.db.write(*self._update_sql(job_id, from_states, fields, holder)) == 1
+        """Set fields (only while ``holder``, if given, holds the lease); True when it did."""
+        return await self.db.write(*self._update_sql(job_id, None, fields, holder), timeout=timeout) == 1
 
     @staticmethod
     def _update_sql(
-        job_id: str, from_states: tuple[str, ...] | None, fields: dict[str, Any], holder: str | None = None
+        job_id: str,
+        from_states: tuple[str, ...] | None,
+        fields: dict[str, Any],
+        holder: str | None = None,
+        *,
+        renew: tuple[str, float | None] = ("", None),
     ) -> tuple[str, list[Any]]:
+        """``renew``: the database's clock and the seconds the holder's running lease is renewed for."""
         values = {
             k: v.stored() if isinstance(v, JobResult) else json.dumps(v) if isinstance(v, (dict, list)) else v
             for k, v in fields.items()
         }
         values["updated_at"] = time.time()
-        sql = "UPDATE jobs SET " + ", ".join(f"{k} = ?" for k in values) + " WHERE id = ?"
-        params: list[Any] = [*values.values(), job_id]
+        clock, lease = renew
+        sets = [f"{k} = ?" for k in values]
+        params: list[Any] = list(values.values())
+        if lease is not None:
+            sets.append(f"lease_until = {clock} + ?")
+            params.append(lease)
+        sql = "UPDATE jobs SET " + ", ".join(sets) + " WHERE id = ?"
+        params.append(job_id)
         if from_states is not None:
             sql += f" AND state IN ({', '.join('?' * len(from_states))})"
             params += from_states
         if holder is not None:
             sql += " AND owner = ?"
             params.append(holder)
+        if lease is not None:
+            sql += f" AND lease_until >= {clock}"
         return sql, params
 
     async def settle(
@@ -559,11 +574,12 @@ class Jobs:
         *,
         from_states: tuple[JobState, ...] = ACTIVE_STATES,
         holder: str | None = None,
+        timeout: float | None = None,
         **fields: Any,
     ) -> bool:
         """Move an active job (one in ``from_states``) to a terminal state and capture or release
         its hold, atomically; False when the job was no longer in one of those states (or, with
-        ``holder``, no longer held by it)."""
+        ``holder``, no longer held by it). ``timeout`` as for :meth:`Store.transaction`."""
         update = self._update_sql(job.id, from_states, {"state": to_state, **fields}, holder)
 
         async def work(tx: Tx) -> bool:
@@ -575,9 +591,9 @@ class Jobs:
                 await invites.reward(tx, job.user_id, job.id, self.invite_bonus, now)
             return True
 
-        return await self.db.transaction(work, user=job.user_id)
+        return await self.db.transaction(work, user=job.user_id, timeout=timeout)
 
-    async def begin_delivery(self, job_id: str, *, holder: str | None = None) -> bool:
+    async def begin_delivery(self, job_id: str, *, holder: str | None = None, timeout: float | None = None) -> bool:
         """Claim a finished job for delivery; only one caller ever wins (with ``holder``, only while
         its lease runs: a stale holder does not start sending what a worker taking over resends)."""
         fenced = "" if holder is None else f" AND owner = ? AND lease_until >= {self.db.clock}"
@@ -585,11 +601,14 @@ class Jobs:
             "UPDATE jobs SET delivery = 'sending', updated_at = ? WHERE id = ? AND delivery IS NULL"
             f" AND state IN ('succeeded', 'failed', 'cancelled'){fenced}",
             (time.time(), job_id) if holder is None else (time.time(), job_id, holder),
+            timeout=timeout,
         )
         return changed == 1
 
-    async def record_part(self, job_id: str, sent_parts: list[str], *, holder: str | None = None) -> bool:
-        return await self.update(job_id, holder=holder, sent_parts=sent_parts)
+    async def record_part(
+        self, job_id: str, sent_parts: list[str], *, holder: str | None = None, timeout: float | None = None
+    ) -> bool:
+        return await self.update(job_id, holder=holder, timeout=timeout, sent_parts=sent_parts)
 
-    async def end_delivery(self, job_id: str, *, holder: str | None = None) -> bool:
-        return await self.update(job_id, holder=holder, delivery="done")
+    async def end_delivery(self, job_id: str, *, holder: str | None = None, timeout: float | None = None) -> bool:
+        return await self.update(job_id, holder=holder, timeout=timeout, delivery="done")

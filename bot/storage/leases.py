@@ -37,14 +37,16 @@ class Leases:
         )
         return [row["id"] for row in rows]
 
-    async def claim_one(self, job_id: str, owner: str, lease: float) -> bool:
-        """Claim one unfinished job unless another worker's lease on it still runs."""
+    async def claim_one(self, job_id: str, owner: str, lease: float, *, timeout: float | None = None) -> bool:
+        """Claim one unfinished job unless another worker's lease on it still runs. ``timeout`` as
+        for :meth:`renew`."""
         clock = self.db.clock
         return (
             await self.db.write(
                 f"UPDATE jobs SET owner = ?, lease_until = {clock} + ? WHERE id = ?"
                 f" AND ({UNFINISHED}) AND (owner IS NULL OR owner = ? OR lease_until < {clock})",
                 (owner, lease, job_id, owner),
+                timeout=timeout,
             )
             == 1
         )
@@ -77,18 +79,25 @@ class Leases:
         )
         return {row["id"] for row in rows}
 
-    def leased(self, owner: str) -> LeasedJobs:
-        """The writes of the driver that holds leases as ``owner``."""
-        return LeasedJobs(self, owner)
+    def leased(self, owner: str, lease: float, *, timeout: float | None = None) -> LeasedJobs:
+        """The writes of the driver that holds leases of ``lease`` seconds as ``owner``, each given
+        ``timeout`` (as for :meth:`renew`)."""
+        return LeasedJobs(self, owner, lease, timeout=timeout)
 
-    async def hand_back(self, job_id: str, owner: str) -> None:
+    async def hand_back(self, job_id: str, owner: str, *, timeout: float | None = None) -> None:
+        """``timeout`` as for :meth:`renew`."""
         await self.db.write(
-            "UPDATE jobs SET owner = NULL, lease_until = NULL WHERE id = ? AND owner = ?", (job_id, owner)
+            "UPDATE jobs SET owner = NULL, lease_until = NULL WHERE id = ? AND owner = ?",
+            (job_id, owner),
+            timeout=timeout,
         )
 
-    async def hand_back_all(self, owner: str) -> None:
-        """Give back every job ``owner`` holds: a worker stopping lets others take them at once."""
-        await self.db.write("UPDATE jobs SET owner = NULL, lease_until = NULL WHERE owner = ?", (owner,))
+    async def hand_back_all(self, owner: str, *, timeout: float | None = None) -> None:
+        """Give back every job ``owner`` holds: a worker stopping lets others take them at once.
+        ``timeout`` as for :meth:`renew`."""
+        await self.db.write(
+            "UPDATE jobs SET owner = NULL, lease_until = NULL WHERE owner = ?", (owner,), timeout=timeout
+        )
 
 
 P = ParamSpec("P")
@@ -117,54 +126,74 @@ class LeasedJobs:
     another claimed the job (which would fail it as interrupted and refund it while the first
     one's paid submission goes through), nor settle, deliver or record what the other does.
     A refused write returns False; :meth:`holds` tells a refusal by state from a lost lease. A
-    failed one raises StoreFailed, as :meth:`job` does (the driver leaves the job as stored)."""
+    failed one raises StoreFailed, as :meth:`job` does (the driver leaves the job as stored).
 
-    def __init__(self, leases: Leases, owner: str) -> None:
+    Each read and write is given ``timeout`` (asyncpg's own, as :meth:`Leases.renew` is): without
+    one, a statement sent on a connection whose server fell silent held its driver for good,
+    cancelling it included, while the keeper renewed the lease on other connections: the job was
+    never finished, nor taken over."""
+
+    def __init__(self, leases: Leases, owner: str, lease: float, *, timeout: float | None = None) -> None:
         self.leases = leases
         self._jobs = leases.jobs
         self.owner = owner
+        #: Seconds a live transition renews the lease for (the keeper's lease).
+        self.lease = lease
+        self.timeout = timeout
 
     @_stored
     async def transition(
         self, job_id: str, from_states: tuple[str, ...], to_state: str, *, live: bool = False, **fields: Any
     ) -> bool:
-        """``live``: only while the lease still runs (the step starts what a worker taking the job
-        over would not know of: a task sent to a provider)."""
-        return await self._jobs.transition(job_id, from_states, to_state, holder=self.owner, live=live, **fields)
+        """``live``: only while the lease still runs, and renewed for a whole lease in the same
+        write. The step starts what a worker taking the job over would not know of (a task sent to
+        a provider): the call after it has a whole lease to reach the provider before another
+        worker may take the job over."""
+        return await self._jobs.transition(
+            job_id,
+            from_states,
+            to_state,
+            holder=self.owner,
+            renew=self.lease if live else None,
+            timeout=self.timeout,
+            **fields,
+        )
 
     @_stored
     async def update(self, job_id: str, **fields: Any) -> bool:
-        return await self._jobs.update(job_id, holder=self.owner, **fields)
+        return await self._jobs.update(job_id, holder=self.owner, timeout=self.timeout, **fields)
 
     @_stored
     async def settle(
         self, job: Job, to_state: JobState, *, from_states: tuple[JobState, ...] = ACTIVE_STATES, **fields: Any
     ) -> bool:
-        return await self._jobs.settle(job, to_state, from_states=from_states, holder=self.owner, **fields)
+        return await self._jobs.settle(
+            job, to_state, from_states=from_states, holder=self.owner, timeout=self.timeout, **fields
+        )
 
     @_stored
     async def begin_delivery(self, job_id: str) -> bool:
-        return await self._jobs.begin_delivery(job_id, holder=self.owner)
+        return await self._jobs.begin_delivery(job_id, holder=self.owner, timeout=self.timeout)
 
     @_stored
     async def record_part(self, job_id: str, sent_parts: list[str]) -> bool:
-        return await self._jobs.record_part(job_id, sent_parts, holder=self.owner)
+        return await self._jobs.record_part(job_id, sent_parts, holder=self.owner, timeout=self.timeout)
 
     @_stored
     async def end_delivery(self, job_id: str) -> bool:
-        return await self._jobs.end_delivery(job_id, holder=self.owner)
+        return await self._jobs.end_delivery(job_id, holder=self.owner, timeout=self.timeout)
 
     @_stored
     async def job(self, job_id: str) -> Job | None:
         """The job's row as stored (whoever holds it)."""
-        return await self._jobs.get(job_id)
+        return await self._jobs.get(job_id, timeout=self.timeout)
 
     @_stored
     async def holds(self, job_id: str) -> bool:
         """Whether this driver still holds the job's lease."""
-        row = await self.leases.db.fetchone("SELECT owner FROM jobs WHERE id = ?", (job_id,))
+        row = await self.leases.db.fetchone("SELECT owner FROM jobs WHERE id = ?", (job_id,), timeout=self.timeout)
         return row is not None and row["owner"] == self.owner
 
     @_stored
     async def hand_back(self, job_id: str) -> None:
-        await self.leases.hand_back(job_id, self.owner)
+        await self.leases.hand_back(job_id, self.owner, timeout=self.timeout)

@@ -146,21 +146,46 @@ def _keep_alive(sock: Any) -> None:
 
 
 class PgTx:
-    def __init__(self, conn: asyncpg.Connection) -> None:
+    """The statements of one transaction, each given ``timeout`` (asyncpg's own: see
+    :meth:`PostgresStore.fetchall`)."""
+
+    def __init__(self, conn: asyncpg.Connection, timeout: float | None = None) -> None:
         self._conn = conn
+        self._timeout = timeout
 
     async def execute(self, sql: str, params: Params = ()) -> int:
-        return _count(await self._conn.execute(dollar_placeholders(sql), *params))
+        return _count(await self._conn.execute(dollar_placeholders(sql), *params, timeout=self._timeout))
 
     async def fetchone(self, sql: str, params: Params = ()) -> Row | None:
-        return await self._conn.fetchrow(dollar_placeholders(sql), *params)
+        return await self._conn.fetchrow(dollar_placeholders(sql), *params, timeout=self._timeout)
 
     async def fetchall(self, sql: str, params: Params = ()) -> list[Row]:
-        return list(await self._conn.fetch(dollar_placeholders(sql), *params))
+        return list(await self._conn.fetch(dollar_placeholders(sql), *params, timeout=self._timeout))
 
     async def number(self, sql: str, params: Params = ()) -> int:
-        value = await self._conn.fetchval(dollar_placeholders(sql), *params)
+        value = await self._conn.fetchval(dollar_placeholders(sql), *params, timeout=self._timeout)
         return int(value) if value is not None else 0
+
+
+async def _in_transaction(
+    conn: asyncpg.Connection, tx: PgTx, user: int, work: Callable[[Tx], Awaitable[T]], timeout: float | None
+) -> T:
+    """``work(tx)`` between a BEGIN and a COMMIT on ``conn``, holding ``user``'s lock; rolled back
+    if it raises. A connection whose rollback fails too (the server silent) is closed, so that
+    the pool does not lend it again mid-transaction."""
+    await conn.execute("BEGIN", timeout=timeout)
+    try:
+        await tx.execute(f"SELECT pg_advisory_xact_lock({_USER_LOCK_KEY})", (str(user),))
+        result = await work(tx)
+        await conn.execute("COMMIT", timeout=timeout)
+    except BaseException:
+        try:
+            await conn.execute("ROLLBACK", timeout=timeout)
+        except BaseException:
+            conn.terminate()
+            raise
+        raise
+    return result
 
 
 def _set(event: asyncio.Event, _conn: object) -> None:
@@ -272,13 +297,13 @@ class PostgresStore:
             raise
         return cls(pool, url)
 
-    async def transaction(self, work: Callable[[Tx], Awaitable[T]], *, user: int) -> T:
+    async def transaction(self, work: Callable[[Tx], Awaitable[T]], *, user: int, timeout: float | None = None) -> T:
+        """``timeout`` bounds the wait for a connection and then each statement, the BEGIN and
+        COMMIT too (asyncpg's ``conn.transaction()`` gives them none), as for :meth:`fetchall`."""
         for attempt in range(SERIALIZATION_RETRIES + 1):
-            async with self.pool.acquire() as conn:
+            async with self.pool.acquire(timeout=timeout) as conn:
                 try:
-                    async with conn.transaction():
-                        await conn.execute(f"SELECT pg_advisory_xact_lock({_USER_LOCK_KEY})", str(user))
-                        return await work(PgTx(conn))
+                    return await _in_transaction(conn, PgTx(conn, timeout), user, work, timeout)
                 except (asyncpg.SerializationError, asyncpg.DeadlockDetectedError):
                     if attempt == SERIALIZATION_RETRIES:
                         raise

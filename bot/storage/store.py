@@ -109,9 +109,10 @@ class Store(Protocol):
         """The right to do ``name`` alone among the processes on this database."""
         ...
 
-    async def transaction(self, work: Callable[[Tx], Awaitable[T]], *, user: int) -> T:
+    async def transaction(self, work: Callable[[Tx], Awaitable[T]], *, user: int, timeout: float | None = None) -> T:
         """``work(tx)`` in one write transaction, rolled back if it raises; its result. No other
-        transaction about ``user`` runs meanwhile."""
+        transaction about ``user`` runs meanwhile. ``timeout`` as for :meth:`fetchall`, for the
+        connection and for each statement."""
         ...
 
     async def write(self, sql: str, params: Params = (), *, timeout: float | None = None) -> int:

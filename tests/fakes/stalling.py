@@ -6,7 +6,9 @@ client's bytes are still taken (the relay's kernel acknowledges them), and nothi
 later is accepted and never answered either (otherwise it is relayed: the server's replacement
 answering at the same address). ``stall_on`` silences it all, the connections made later
 included, as the client sends given bytes (a statement's text): the server falls silent while
-that statement is under way, whatever the client sent before it. The relay counts the silenced
+that statement is under way, whatever the client sent before it; ``stall_one`` silences only the
+connection that sends them (a server gone quiet on that one connection while the others, and new
+ones, are answered: a pooled connection left over from a failover). The relay counts the silenced
 connections the client itself closed: a client that noticed the silence and gave up on it.
 """
 
@@ -40,6 +42,9 @@ class StallingRelay:
         #: Bytes that, once a client sends them, stall every connection and ``stall_new`` before
         #: they reach the server.
         self.stall_on: bytes | None = None
+        #: Bytes that, once a client sends them, stall the connection they came on (only it),
+        #: before they reach the server.
+        self.stall_one: bytes | None = None
         self.port = 0
 
     @property
@@ -105,13 +110,17 @@ class StallingRelay:
         tail = b""
         with contextlib.suppress(OSError):
             while data := await reader.read(65536):
+                seen = tail + data
                 if watched and (marker := self.stall_on):
-                    seen = tail + data
                     if marker in seen:
                         self.stall_on = None
                         self.stall()
                         self.stall_new = True
-                    tail = seen[len(seen) - len(marker) + 1 :]
+                if watched and (one := self.stall_one) and one in seen:
+                    self.stall_one = None
+                    link.silent = True
+                markers = [m for m in (self.stall_on, self.stall_one) if m]
+                tail = seen[len(seen) - max(map(len, markers)) + 1 :] if markers else b""
                 if not link.silent:
                     writer.write(data)
                     await writer.drain()

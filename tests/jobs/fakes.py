@@ -248,6 +248,6 @@ class UnreachableLeases(Leases):
         self._check()
         return await super().claim(owner, lease, limit, take_over=take_over, timeout=timeout)
 
-    async def claim_one(self, job_id: str, owner: str, lease: float) -> bool:
+    async def claim_one(self, job_id: str, owner: str, lease: float, *, timeout: float | None = None) -> bool:
         self._check()
-        return await super().claim_one(job_id, owner, lease)
+        return await super().claim_one(job_id, owner, lease, timeout=timeout)

@@ -135,11 +135,11 @@ class SlowRenewals(Leases):
         self.claiming, self.claim_go = asyncio.Event(), asyncio.Event()
         self.renewing, self.renew_go, self.renewed = asyncio.Event(), asyncio.Event(), asyncio.Event()
 
-    async def claim_one(self, job_id: str, owner: str, lease: float) -> bool:
+    async def claim_one(self, job_id: str, owner: str, lease: float, *, timeout: float | None = None) -> bool:
         if self.hold:
             self.claiming.set()
             await self.claim_go.wait()
-        return await super().claim_one(job_id, owner, lease)
+        return await super().claim_one(job_id, owner, lease, timeout=timeout)
 
     async def renew(
         self, owner: str, lease: float, job_ids: Collection[str] | None = None, *, timeout: float | None = None

@@ -60,7 +60,7 @@ async def test_a_stale_workers_writes_are_refused_once_another_took_its_job_over
     [job_id] = await _jobs(repos, 1)
     assert await repos.leases.claim("a", lease=-1, limit=10) == [job_id]
     assert await repos.leases.claim_one(job_id, "b", lease=30)
-    a, b = repos.leases.leased("a"), repos.leases.leased("b")
+    a, b = repos.leases.leased("a", 30), repos.leases.leased("b", 30)
     job = await repos.jobs.get(job_id)
     assert job is not None and job.owner == "b"
     assert not await a.holds(job_id) and await b.holds(job_id)
