@@ -402,10 +402,17 @@ async def _poll(app: PhotoBotApp, settings: Settings, services: Wiring) -> None:
 
 
 async def _together(*work: Coroutine[Any, Any, None]) -> None:
-    """Each of ``work`` until cancelled, or until one of them fails: then the others stop too."""
-    async with asyncio.TaskGroup() as group:
-        for one in work:
-            group.create_task(one)
+    """Each of ``work`` until cancelled, or until one of them fails: then the others stop too, and
+    its error is raised as it is, not in an ExceptionGroup (:class:`Superseded` is told apart by
+    its type: in polling mode a process another had taken over from logged itself as failed)."""
+    try:
+        async with asyncio.TaskGroup() as group:
+            for one in work:
+                group.create_task(one)
+    except ExceptionGroup as failed:
+        if len(failed.exceptions) == 1:
+            raise failed.exceptions[0] from None
+        raise
 
 
 async def _handle_updates_when_first(

@@ -17,7 +17,8 @@ FACE_DETECTOR_FILES = ("face_detection_short_range.tflite", "face_detection_full
 FACE_MESH_FILE = "face_landmark_with_attention.tflite"
 PALM_FILE = "palm_detection_full.tflite"
 HAND_FILE = "hand_landmark_full.tflite"
-FACE_FILES = (*FACE_DETECTOR_FILES, FACE_MESH_FILE, PALM_FILE, HAND_FILE)
+HAND_FILES = (PALM_FILE, HAND_FILE)
+FACE_FILES = (*FACE_DETECTOR_FILES, FACE_MESH_FILE, *HAND_FILES)
 
 
 def models_dir() -> Path:
@@ -34,8 +35,16 @@ def tflite_path(name: str) -> Path:
 
 
 def face_models_present() -> bool:
-    """Whether ``photobot models`` has put the face models in :func:`models_dir`."""
-    return all((models_dir() / name).is_file() for name in FACE_FILES)
+    """Whether ``photobot models`` has put the face models the engine cannot do without in
+    :func:`models_dir`: the hand models are not among them (:func:`hand_models_present`)."""
+    return all((models_dir() / name).is_file() for name in (*FACE_DETECTOR_FILES, FACE_MESH_FILE))
+
+
+def hand_models_present() -> bool:
+    """Whether the hand models are in :func:`models_dir`. Without them (models installed before the
+    hand check came, and ``photobot models`` not run again) hands are not looked for; before, the
+    whole engine was off, the face check before charging included."""
+    return all((models_dir() / name).is_file() for name in HAND_FILES)
 
 
 def u2net_path() -> Path | None:

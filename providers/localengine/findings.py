@@ -142,6 +142,8 @@ class Hands:
     beside the eyes): the palm detector needs the palm."""
 
     gap: float | None = None
+    #: Whether hands were looked for (not where the hand models are missing: files.hand_models_present).
+    checked: bool = True
 
     @property
     def at_face(self) -> bool:

@@ -75,7 +75,7 @@ def face_of(rgb: Array, marks: Landmarks, hands: Hands | None = None) -> FaceFin
     box = (float(oval[:, 0].min()), eye_y - FOREHEAD * (chin - eye_y), float(oval[:, 0].max()), chin)
     face = measured(marks, rgb, marks, *sharpness_and_light(rgb, box, enlarge=False))
     found = hands if hands is not None else hands_of(rgb, marks)
-    return replace(face, hands_checked=True, hand_gap=found.gap)
+    return replace(face, hands_checked=found.checked, hand_gap=found.gap)
 
 
 def placement_of(image: bytes, bg_color: str, rule: str) -> dict[str, Any] | None:

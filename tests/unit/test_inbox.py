@@ -240,3 +240,18 @@ async def test_a_long_poll_keeps_each_update_as_telegram_sent_it(store, telegram
         finally:
             polling.cancel()
     assert await inbox.take() == [sent] and checkouts == []
+
+
+async def test_a_polling_process_superseded_ends_with_superseded_itself():
+    """In polling mode the inbox runs beside the poller (bot/main/app._together): an inbox that found
+    another process took the updates over ends the pair with Superseded itself, which the process
+    tells apart from a failure. Before, it came wrapped in an ExceptionGroup: the process logged "stopped
+    taking Telegram's updates" with a traceback, as for an error it could not get over."""
+    from bot.main.app import _together
+
+    async def superseded() -> None:
+        raise Superseded
+
+    with pytest.raises(Superseded):
+        async with asyncio.timeout(10):
+            await _together(asyncio.Event().wait(), superseded())

@@ -12,13 +12,17 @@ from bot.config import Settings
 from bot.roles import Role
 from bot.storage.schema import NEWER_SCHEMA
 from providers import heap
-from providers.localengine.files import u2net_path
+from providers.localengine.files import hand_models_present, u2net_path
 
 log = logging.getLogger(__name__)
 
 NO_FULL_CUTOUT_MODEL = (
     "providers.local: the stronger cut-out model is not installed, so busy backgrounds may show beside the"
     " body; install it once with `photobot models`"
+)
+NO_HAND_MODELS = (
+    "providers.local: the hand models are not installed, so a hand at the face is not looked for;"
+    " install them once with `photobot models`"
 )
 FULL_CUTOUT_FOR_ANOTHER_PROCESSOR = (
     "providers.local: the stronger cut-out model is stored in 8-bit integers, which this processor (no VNNI)"
@@ -193,14 +197,15 @@ def _warnings(settings: Settings) -> list[str]:
 
 
 def _cutout_warnings(settings: Settings) -> list[str]:
-    """What the operator should know about the local engine's cut-out models."""
+    """What the operator should know about the local engine's hand and cut-out models."""
     if not settings.providers.local.usable:
         return []
+    hands = [] if hand_models_present() else [NO_HAND_MODELS]
     if u2net_path() is None:
-        return [NO_FULL_CUTOUT_MODEL]
+        return [*hands, NO_FULL_CUTOUT_MODEL]
     from providers.localengine.install import stored_for_another_processor
 
-    return [FULL_CUTOUT_FOR_ANOTHER_PROCESSOR] if stored_for_another_processor() else []
+    return [*hands, FULL_CUTOUT_FOR_ANOTHER_PROCESSOR] if stored_for_another_processor() else hands
 
 
 def _plain_http(key: str) -> str:
