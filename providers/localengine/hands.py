@@ -132,7 +132,10 @@ def detect_palms(model: TfliteModel, rgb: Array) -> list[Palm]:
 
 
 def hand_at(model: TfliteModel, rgb: Array, roi: Roi) -> Hand:
-    """The hand landmark model on ``roi``: its points and flag, whatever the flag."""
+    """The hand landmark model on ``roi``: its points and flag, whatever the flag; no hand (no
+    points, flag 0) in a region under a pixel wide, which cannot be cut out (a palm box of no size)."""
+    if not roi.side >= 1:  # NaN too
+        return Hand(np.empty((0, 2)), 0.0, roi)
     landmarks, flag, _handedness, _world = model.run(roi.crop(rgb, HAND_SIZE))
     points = roi.project(landmarks.reshape(HAND_POINTS, 3)[:, :2].astype(np.float64) / HAND_SIZE)
     return Hand(points, float(flag.reshape(-1)[0]), roi)
@@ -156,12 +159,15 @@ def hands_near_face(palms: TfliteModel, landmarks: TfliteModel, rgb: Array, face
     """The palms within PALM_REACH face widths of the ``face`` box (x0, y0, x1, y1, pixels), each
     with the landmark model's hand and how far (face widths) its nearest point is from the box."""
     width = face[2] - face[0]
-    found = []
+    found: list[tuple[Hand, float]] = []
+    if not width > 0:
+        return found
     for palm in detect_palms(palms, rgb):
         if _gap(palm.box, face) > PALM_REACH * width:
             continue
         hand = hand_at(landmarks, rgb, palm.roi())
-        found.append((hand, distance(hand.points, face) / width))
+        if len(hand.points):
+            found.append((hand, distance(hand.points, face) / width))
     return found
 
 

@@ -461,3 +461,15 @@ def test_without_the_hand_models_the_engine_stays_on_and_hands_are_not_looked_fo
         assert report["checklist"] and all(item["key"] != "hands" for item in report["checklist"])
     finally:
         localengine.available.cache_clear()
+
+
+def test_a_palm_region_of_no_size_or_a_face_of_no_width_is_no_hand() -> None:
+    """A palm box of no size made the hand region's crop divide by zero (found by a review)."""
+    from providers.localengine import hands, models
+    from providers.localengine.files import HAND_FILE, PALM_FILE
+
+    rgb, _marks = _marks_of("face_recognition-obama.jpg")
+    hand = hands.hand_at(models._tflite(HAND_FILE), rgb, hands.Roi(100.0, 100.0, 0.0, 0.0))
+    assert hand.presence == 0.0 and not len(hand.points)
+    palms, landmarks = models._tflite(PALM_FILE), models._tflite(HAND_FILE)
+    assert hands.hands_near_face(palms, landmarks, rgb, (50.0, 50.0, 50.0, 90.0)) == []
