@@ -113,6 +113,8 @@ class MediaSweeper:
             # loop, and no photo was deleted again until the process restarted.
             except DATABASE_ERRORS as err:
                 log.warning("media sweep failed (trying again in %.0f s): %s", self.interval, err)
+            except Exception:  # a row it cannot read, say: the next sweep may not meet it
+                log.exception("media sweep failed (trying again in %.0f s)", self.interval)
             await asyncio.sleep(self.interval)
 
     async def stop(self) -> None:
