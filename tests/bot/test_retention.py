@@ -6,6 +6,8 @@ import asyncio
 import os
 import time
 
+import pytest
+
 from bot.main.app import running
 from tests.bot.flows import order_until_summary
 
@@ -145,9 +147,27 @@ async def test_with_photos_kept_for_good_the_sweep_still_deletes_what_forget_kep
         assert old.read_bytes() == b"a photo sent a year ago"
 
 
-async def test_a_sweep_the_database_refused_is_tried_again_and_deletes_the_expired_photos(tmp_path):
-    """Before, a database error (not an OSError) ended the sweeping task for good: no photo was
-    deleted again, and /forget's previews were kept, until the process restarted."""
+#: Two ways one sweep can fail, each undone before the next: the database refuses its first
+#: statement (a table gone: sqlite3.OperationalError), or a stored job cannot be read (ValueError).
+_SWEEP_FAULTS = {
+    "refused": (
+        "ALTER TABLE forgotten_previews RENAME TO forgotten_previews_away",
+        "ALTER TABLE forgotten_previews_away RENAME TO forgotten_previews",
+    ),
+    "unreadable": (
+        "INSERT INTO users (user_id, chat_id, language, first_seen) VALUES (1, 1, 'en', 0);"
+        " INSERT INTO jobs (id, user_id, chat_id, service, provider, options, price, state, created_at,"
+        " updated_at, callback_secret) VALUES ('bad', 1, 1, 'idphoto', 'local', 'not json', 0, 'queued', 0, 0, 's')",
+        "DELETE FROM jobs WHERE id = 'bad'",
+    ),
+}
+
+
+@pytest.mark.parametrize("fault", list(_SWEEP_FAULTS))
+async def test_a_sweep_that_failed_is_tried_again_and_deletes_the_expired_photos(tmp_path, fault):
+    """Before, a database error (not an OSError) or a stored job it could not read ended the
+    sweeping task for good: no photo was deleted again, and /forget's previews were kept, until the
+    process restarted."""
     import logging
 
     from bot.ops.media import MediaStore
@@ -168,14 +188,14 @@ async def test_a_sweep_the_database_refused_is_tried_again_and_deletes_the_expir
 
     handler = Failures()
     logging.getLogger("bot.ops.retention").addHandler(handler)
-    # The sweep's first statement finds no table: the database refuses it (sqlite3.OperationalError).
-    await db.write("ALTER TABLE forgotten_previews RENAME TO forgotten_previews_away")
+    break_it, mend_it = _SWEEP_FAULTS[fault]
+    db.conn.executescript(break_it)
     sweeper = MediaSweeper(Repositories.on(db, daily_free=0).jobs, media, retention_days=7, interval=0.05)
     try:
         sweeper.start()
         await asyncio.wait_for(failed.wait(), 10)
         assert not sweeper.swept.is_set() and (media.root / "inputs" / expired).exists()
-        await db.write("ALTER TABLE forgotten_previews_away RENAME TO forgotten_previews")
+        db.conn.executescript(mend_it)
         await asyncio.wait_for(sweeper.swept.wait(), 10)
         assert list((media.root / "inputs").iterdir()) == []
     finally:
