@@ -363,7 +363,8 @@ async def _take_updates(
     await _set_commands(app, settings)
     await app.start()
     _forget_quiet_sessions_regularly(app, services)
-    await album.resume(app)  # albums a process before this one was collecting
+    # Albums a process before this one was collecting or finishing.
+    await album.resume(app, predecessor_done_at - asyncio.get_running_loop().time())
     if settings.telegram.mode == "webhook":
         await app.bot.set_webhook(
             settings.webhook_url(), secret_token=settings.webhook_header_secret(), allowed_updates=ALLOWED_UPDATES
@@ -448,10 +449,12 @@ async def _handle_updates_when_first(
                 # Its handlers under way are dropped, not waited for: the process taking over
                 # takes their updates again and would answer them a second time beside them.
                 log.error("lost the right to handle Telegram's updates (database connection): stopping this process")
+                _abandon(app)
                 inbox.cancel()
                 services.inbox.abandon()
             elif isinstance(inbox.exception(), Superseded):  # it dropped its handlers itself
                 log.error("another bot process took Telegram's updates over: stopping this process")
+                _abandon(app)
             else:  # ended by an error it cannot get over: the supervisor starts a new process
                 log.error("stopped taking Telegram's updates: stopping this process", exc_info=inbox.exception())
             services.halt.set()
@@ -462,9 +465,10 @@ async def _handle_updates_when_first(
                 if inbox is not None:
                     inbox.cancel()
                     await asyncio.gather(inbox, return_exceptions=True)
-                # So do the updates under way (a process stopping, not one that lost the right),
-                # and the sessions are written: the process taking over takes again what was taken
-                # and not finished (a predecessor that died), and reads the sessions as it starts.
+                # So do the updates under way (a process stopping, not one that lost the right: its
+                # were dropped, and it writes no session), and the sessions are written: the process
+                # taking over takes again what was taken and not finished (a predecessor that
+                # died), and reads the sessions as it starts.
                 if app.running:
                     await app.stop()
             finally:
@@ -477,6 +481,19 @@ async def _handle_updates_when_first(
     if task.done():
         task.result()  # starting failed: raise why
     return task
+
+
+def _abandon(app: PhotoBotApp) -> None:
+    """What the Application does beside handling updates, dropped at once as the updates right is
+    lost, as by a process that died there (the process taking over does it again): the job queue
+    starts no timer's work (an album's finishing, a conversation's time limit, the quiet-session
+    sweep), the albums being finished are dropped, and no session is written, neither half-changed
+    by a dropped handler nor over what the new holder wrote after reading them."""
+    assert app.job_queue is not None, "python-telegram-bot[job-queue] is a dependency"
+    app.job_queue.scheduler.pause()
+    album.abandon(app)
+    if isinstance(app.persistence, DatabasePersistence):
+        app.persistence.abandon()
 
 
 async def _keep_in_step(services: Wiring, states: ProviderStates) -> None:

@@ -278,9 +278,14 @@ class Wiring:
 
 
 class BotData:
-    """python-telegram-bot creates this empty; :func:`bot.main.wiring.open_wiring` fills it."""
+    """python-telegram-bot creates this; :func:`bot.main.wiring.open_wiring` fills it."""
 
     wiring: Wiring
+
+    def __init__(self) -> None:
+        #: The albums this process is finishing, by (user, media group): their tasks
+        #: (bot/telegram/conversations/album.py).
+        self.albums_finishing: dict[tuple[int, str], asyncio.Task[Any]] = {}
 
 
 class Context(CallbackContext[ExtBot, Session, dict, BotData]):

@@ -6,6 +6,11 @@ through the registry, the step of each menu.
 Only what can be written down is kept: a session's lock and the monotonic time of its last
 update are made anew when it is read back. python-telegram-bot writes what changed every
 ``UPDATE_INTERVAL`` seconds and at shutdown; dropping a session (/forget, a quiet user) deletes it.
+
+A process that lost the updates right writes nothing more (:meth:`DatabasePersistence.abandon`),
+as if it had died there: the process taking over read the sessions as it took the right, and
+goes on from them. Before, the lost one wrote its sessions once more as it stopped, with the
+half-changes of the handlers it had just dropped, over what the new holder wrote meanwhile.
 """
 
 from __future__ import annotations
@@ -160,6 +165,13 @@ class DatabasePersistence(BasePersistence[Session, dict[Any, Any], BotData]):
         #: A kept step whose user wrote nothing for this long had closed (see get_conversations).
         self.conversation_timeout = conversation_timeout
         self._writes = asyncio.Semaphore(CONCURRENT_WRITES)
+        self._abandoned = False
+
+    def abandon(self) -> None:
+        """This process lost the updates right: no session or conversation step is written from now
+        on (another process owns every dialogue), not at the next periodic write, nor as the
+        Application stops; what python-telegram-bot hands over is dropped, as by a process that died."""
+        self._abandoned = True
 
     async def get_user_data(self) -> dict[int, Session]:
         """Every kept session. One that no longer reads (written by a version whose order or state
@@ -184,6 +196,8 @@ class DatabasePersistence(BasePersistence[Session, dict[Any, Any], BotData]):
             await self._write_session(user_id, data)
 
     async def _write_session(self, user_id: int, data: Session) -> None:
+        if self._abandoned:  # looked at once its turn came: a write waiting for it is dropped too
+            return
         await self.store.write(
             "INSERT INTO sessions (user_id, data, updated_at) VALUES (?, ?, ?)"
             " ON CONFLICT (user_id) DO UPDATE SET data = excluded.data, updated_at = excluded.updated_at",
@@ -191,6 +205,8 @@ class DatabasePersistence(BasePersistence[Session, dict[Any, Any], BotData]):
         )
 
     async def drop_user_data(self, user_id: int) -> None:
+        if self._abandoned:
+            return
         await self.store.write("DELETE FROM sessions WHERE user_id = ?", (user_id,))
 
     async def refresh_user_data(self, user_id: int, user_data: Session) -> None:
@@ -224,6 +240,8 @@ class DatabasePersistence(BasePersistence[Session, dict[Any, Any], BotData]):
             await self._write_conversation(name, key, new_state)
 
     async def _write_conversation(self, name: str, key: ConversationKey, new_state: object | None) -> None:
+        if self._abandoned:
+            return
         chat_key = json.dumps(list(key))  # as bot/storage/users.conversation_key (/forget deletes it)
         if new_state is None:
             await self.store.write("DELETE FROM conversations WHERE name = ? AND chat_key = ?", (name, chat_key))

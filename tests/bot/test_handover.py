@@ -3,7 +3,8 @@ update: the standby takes over Telegram's updates only once that update's handle
 so it is answered once, not again by the standby (which takes again what was taken and not
 finished: a predecessor that died). And one that loses the right to handle updates (its lock's
 database connection broke) while it handles one: it drops that update at once, and the standby
-that takes over answers it, once. Two bot processes on one PostgreSQL."""
+that takes over answers it, once; and what it does beside updates (an album it was finishing, the
+sessions it writes as it stops) it drops too. Two bot processes on one PostgreSQL."""
 
 from __future__ import annotations
 
@@ -11,9 +12,11 @@ import asyncio
 import contextlib
 
 import asyncpg
+import pytest
 
 from bot.main.app import UPDATES, running
-from tests.conftest import postgres_schema
+from tests.bot.flows import forget
+from tests.conftest import portrait_jpeg, postgres_schema
 from tests.fakes.server import free_port
 from tests.fakes.telegram_api import FakeTelegram
 
@@ -117,6 +120,87 @@ async def test_a_bot_that_loses_the_right_mid_update_leaves_it_to_the_one_taking
             first = None
         # Both processes have stopped: every answer either gave has reached Telegram.
         assert sum(1 for message in user.messages() if message.text.startswith("You have")) == 1
+    finally:
+        if first is not None:
+            await first.__aexit__(None, None, None)
+
+
+def _webhook_bots(url: str) -> dict[str, object]:
+    port = free_port()
+    return {
+        "database__url": url,
+        "telegram__mode": "webhook",
+        "telegram__webhook_secret": "hook-secret-of-at-least-32-characters",
+        "server__public_url": f"http://127.0.0.1:{port}",  # Telegram posts to the standby
+        "server__port": port,
+    }
+
+
+async def test_an_album_the_bot_losing_the_right_was_finishing_is_shown_by_the_one_taking_over(
+    make_settings, telegram, picwish
+):
+    """The first process is finishing an album (a job of the job queue, not an update: its
+    "typing..." held at Telegram) when the server ends its lock's connection. Before, it went on,
+    showed "Album of 2 photos" and wrote the session holding it, after the standby had read the
+    sessions: the standby knew no album, and the album's ID photo button said "This menu has
+    expired" (with separate processes the standby showed the album a second time, too). Now the
+    first drops it at once, and the standby finishes it, once the first cannot still be."""
+    pytest.importorskip("ai_edge_litert", reason="the photobot[local] extra is not installed")
+    url = await postgres_schema()
+    standby = _webhook_bots(url)
+    user = telegram.user(user_id=3402)
+    first = running(make_settings(**{**standby, "server__port": free_port()}), role="bot")
+    stale = await first.__aenter__()
+    try:
+        async with running(make_settings(**standby), role="bot"):
+            telegram.hold["sendChatAction"] = gate = asyncio.Event()
+            await user.send_album([portrait_jpeg(), portrait_jpeg(900, 1000)])
+            await asyncio.wait_for(telegram.held.setdefault("sendChatAction", asyncio.Event()).wait(), 30)
+            await _end_holders_connection(url, UPDATES)
+            await asyncio.wait_for(stale.halt.wait(), 15)  # the first knows it lost the right
+            await telegram.wait_for(lambda: _webhooks_set(telegram) == 2, timeout=15)
+            gate.set()
+            menu = await user.next_message("Album of 2 photos", timeout=30)
+            await first.__aexit__(None, None, None)
+            first = None
+            query = await user.press(menu, "ID photo")
+            await telegram.wait_for(lambda: query in telegram.callback_answers, timeout=15)
+            assert telegram.callback_answers[query] is None  # before: "This menu has expired. ..."
+            await user.edited(menu, "Choose a category")
+        assert sum(1 for message in user.messages() if "Album of 2 photos" in message.shown[0]) == 1
+    finally:
+        if first is not None:
+            await first.__aexit__(None, None, None)
+
+
+async def test_forget_after_a_takeover_is_not_undone_by_the_bot_that_lost_the_right(make_settings, telegram, picwish):
+    """The first process is finishing an album (its "typing..." held at Telegram) when the server
+    ends its lock's connection; the user then uses /forget, which the standby, taking over,
+    handles. Before, the first let the album's job run to its end as it stopped and then wrote its
+    sessions once more: the user's session, /forget had just deleted, was stored again (their
+    language, the photo sent before), read back by the next process. Now a process that lost the
+    right writes no session, as if it had died there."""
+    pytest.importorskip("ai_edge_litert", reason="the photobot[local] extra is not installed")
+    url = await postgres_schema()
+    standby = _webhook_bots(url)
+    user = telegram.user(user_id=3403)
+    first = running(make_settings(**{**standby, "server__port": free_port()}), role="bot")
+    stale = await first.__aenter__()
+    try:
+        async with running(make_settings(**standby), role="bot") as services:
+            await user.send_photo(portrait_jpeg())
+            await user.next_message("What would you like", timeout=30)
+            telegram.hold["sendChatAction"] = gate = asyncio.Event()
+            await user.send_album([portrait_jpeg(), portrait_jpeg(900, 1000)])
+            await asyncio.wait_for(telegram.held.setdefault("sendChatAction", asyncio.Event()).wait(), 30)
+            await _end_holders_connection(url, UPDATES)
+            await asyncio.wait_for(stale.halt.wait(), 15)  # the first knows it lost the right
+            await telegram.wait_for(lambda: _webhooks_set(telegram) == 2, timeout=15)
+            await forget(user)
+            gate.set()
+            await first.__aexit__(None, None, None)
+            first = None
+            assert await services.db.fetchall("SELECT user_id FROM sessions WHERE user_id = ?", (user.id,)) == []
     finally:
         if first is not None:
             await first.__aexit__(None, None, None)

@@ -14,6 +14,7 @@ them, so parts sent around a restart still end in one album, shown once.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import time
@@ -49,10 +50,6 @@ class _InAlbum(filters.MessageFilter):
 
 
 IN_ALBUM = _InAlbum(name="IN_ALBUM")
-
-#: Albums being finished in this process (user, media group): the timer of one that is already
-#: being finished waits for it.
-_finishing: set[tuple[int, str]] = set()
 
 
 def _attachment(message: Message) -> tuple[str, str | None, int | None]:
@@ -101,12 +98,15 @@ async def _quiet(context: Context) -> None:
     await finish(context, user_id, chat_id, group)
 
 
-async def resume(app: PhotoBotApp) -> int:
+async def resume(app: PhotoBotApp, predecessor_done_in: float = 0.0) -> int:
     """Finish the albums a process before this one was collecting or taking in (a restart): each
-    after the quiet moment, since its last parts may still be on their way. How many."""
+    after the quiet moment, since its last parts may still be on their way, and not within
+    ``predecessor_done_in`` seconds, while the process that held the updates right before may still
+    be finishing them (it lost the right, and does not know yet: bot/storage/store.Exclusive's
+    ``overlap``). Before, both showed the album. How many."""
     albums = await Albums(app.bot_data.wiring.db).open_albums()
     for user_id, chat_id, group in albums:
-        _schedule(app, user_id, chat_id, group, QUIET_SECONDS)
+        _schedule(app, user_id, chat_id, group, max(QUIET_SECONDS, predecessor_done_in))
     if albums:
         log.info("finishing %d albums collected before a restart", len(albums))
     return len(albums)
@@ -116,14 +116,26 @@ async def finish(context: Context, user_id: int, chat_id: int, group: str) -> No
     """The album is complete unless a part came within the quiet moment: each item taken in, the
     album put in the session (the photo or album before it dropped) and shown, then closed."""
     key = (user_id, group)
-    if key in _finishing:  # a part came while it was being taken in: look again after it
+    finishing = context.bot_data.albums_finishing
+    if key in finishing:  # a part came while it was being taken in: look again after it
         _schedule(context.application, user_id, chat_id, group, QUIET_SECONDS)
         return
-    _finishing.add(key)
+    task = asyncio.current_task()
+    assert task is not None
+    finishing[key] = task
     try:
         await _finish(context, user_id, chat_id, group)
     finally:
-        _finishing.discard(key)
+        del finishing[key]
+
+
+def abandon(app: PhotoBotApp) -> None:
+    """Stop finishing every album under way at once (the updates right was lost): each stays open,
+    as by a process that died, and the process taking over finishes it (:func:`resume`). A job of
+    the job queue, not an update: :meth:`bot.telegram.inbox.UpdateInbox.abandon` does not reach it,
+    and before, it went on to show the album beside the new holder and to write its session."""
+    for task in app.bot_data.albums_finishing.values():
+        task.cancel()
 
 
 async def _finish(context: Context, user_id: int, chat_id: int, group: str) -> None:
