@@ -50,19 +50,13 @@ async def _end_holders_connection(url: str, right: str) -> None:
 
 
 async def test_a_bot_stopping_mid_update_finishes_it_before_the_standby_takes_over(make_settings, telegram):
-    port = free_port()
-    common = {
-        "database__url": await postgres_schema(),
-        "telegram__mode": "webhook",
-        "telegram__webhook_secret": "hook-secret-of-at-least-32-characters",
-        "server__public_url": f"http://127.0.0.1:{port}",  # Telegram posts to the standby
-    }
+    standby = _webhook_bots(await postgres_schema())
     user = telegram.user(user_id=3400)
-    first = running(make_settings(server__port=free_port(), **common), role="bot")
+    first = running(make_settings(**{**standby, "server__port": free_port()}), role="bot")
     await first.__aenter__()
     stopped = False
     try:
-        async with running(make_settings(server__port=port, **common), role="bot"):
+        async with running(make_settings(**standby), role="bot"):
             telegram.hold["sendMessage"] = gate = asyncio.Event()
             await user.send_text("/balance")
             await asyncio.wait_for(telegram.held.setdefault("sendMessage", asyncio.Event()).wait(), 15)
@@ -93,19 +87,13 @@ async def test_a_bot_that_loses_the_right_mid_update_leaves_it_to_the_one_taking
     not handled: as from a process that died) and answered it too: the user got two answers. Now the
     first process drops what it was handling as soon as it knows, and the standby takes again what
     its predecessor left only once that one cannot still be handling it."""
-    port = free_port()
     url = await postgres_schema()
-    common = {
-        "database__url": url,
-        "telegram__mode": "webhook",
-        "telegram__webhook_secret": "hook-secret-of-at-least-32-characters",
-        "server__public_url": f"http://127.0.0.1:{port}",  # Telegram posts to the standby
-    }
+    standby = _webhook_bots(url)
     user = telegram.user(user_id=3401)
-    first = running(make_settings(server__port=free_port(), **common), role="bot")
+    first = running(make_settings(**{**standby, "server__port": free_port()}), role="bot")
     await first.__aenter__()
     try:
-        async with running(make_settings(server__port=port, **common), role="bot"):
+        async with running(make_settings(**standby), role="bot"):
             telegram.hold["sendMessage"] = gate = asyncio.Event()
             await user.send_text("/balance")
             await telegram.wait_for(lambda: _answers_held(telegram) == 1, timeout=15)
@@ -126,6 +114,8 @@ async def test_a_bot_that_loses_the_right_mid_update_leaves_it_to_the_one_taking
 
 
 def _webhook_bots(url: str) -> dict[str, object]:
+    """The settings of a bot process on ``url``'s database in webhook mode to which Telegram posts
+    (the standby: the process first started is given another port)."""
     port = free_port()
     return {
         "database__url": url,
@@ -134,6 +124,19 @@ def _webhook_bots(url: str) -> dict[str, object]:
         "server__public_url": f"http://127.0.0.1:{port}",  # Telegram posts to the standby
         "server__port": port,
     }
+
+
+async def _lose_the_right_while_finishing_an_album(telegram, user, url: str, stale) -> asyncio.Event:
+    """The user sends an album, whose finishing the first process holds at Telegram (its
+    "typing..."), and the server ends that process's lock connection: once the first knows it lost
+    the right and the standby took over, the gate that lets the held call through."""
+    telegram.hold["sendChatAction"] = gate = asyncio.Event()
+    await user.send_album([portrait_jpeg(), portrait_jpeg(900, 1000)])
+    await asyncio.wait_for(telegram.held.setdefault("sendChatAction", asyncio.Event()).wait(), 30)
+    await _end_holders_connection(url, UPDATES)
+    await asyncio.wait_for(stale.halt.wait(), 15)  # the first knows it lost the right
+    await telegram.wait_for(lambda: _webhooks_set(telegram) == 2, timeout=15)
+    return gate
 
 
 async def test_an_album_the_bot_losing_the_right_was_finishing_is_shown_by_the_one_taking_over(
@@ -153,12 +156,7 @@ async def test_an_album_the_bot_losing_the_right_was_finishing_is_shown_by_the_o
     stale = await first.__aenter__()
     try:
         async with running(make_settings(**standby), role="bot"):
-            telegram.hold["sendChatAction"] = gate = asyncio.Event()
-            await user.send_album([portrait_jpeg(), portrait_jpeg(900, 1000)])
-            await asyncio.wait_for(telegram.held.setdefault("sendChatAction", asyncio.Event()).wait(), 30)
-            await _end_holders_connection(url, UPDATES)
-            await asyncio.wait_for(stale.halt.wait(), 15)  # the first knows it lost the right
-            await telegram.wait_for(lambda: _webhooks_set(telegram) == 2, timeout=15)
+            gate = await _lose_the_right_while_finishing_an_album(telegram, user, url, stale)
             gate.set()
             menu = await user.next_message("Album of 2 photos", timeout=30)
             await first.__aexit__(None, None, None)
@@ -190,12 +188,7 @@ async def test_forget_after_a_takeover_is_not_undone_by_the_bot_that_lost_the_ri
         async with running(make_settings(**standby), role="bot") as services:
             await user.send_photo(portrait_jpeg())
             await user.next_message("What would you like", timeout=30)
-            telegram.hold["sendChatAction"] = gate = asyncio.Event()
-            await user.send_album([portrait_jpeg(), portrait_jpeg(900, 1000)])
-            await asyncio.wait_for(telegram.held.setdefault("sendChatAction", asyncio.Event()).wait(), 30)
-            await _end_holders_connection(url, UPDATES)
-            await asyncio.wait_for(stale.halt.wait(), 15)  # the first knows it lost the right
-            await telegram.wait_for(lambda: _webhooks_set(telegram) == 2, timeout=15)
+            gate = await _lose_the_right_while_finishing_an_album(telegram, user, url, stale)
             await forget(user)
             gate.set()
             await first.__aexit__(None, None, None)
