@@ -42,7 +42,7 @@ HAND_SIZE = 224
 HAND_POINTS = 21
 MIN_PRESENCE = 0.5
 #: Palms farther than this many face widths from the face's box are not confirmed (their hand
-#: cannot reach the face; the landmark model costs 8 ms a palm).
+#: cannot reach the face; the landmark model costs about 4 ms a palm).
 PALM_REACH = 1.0
 
 Box = tuple[float, float, float, float]
