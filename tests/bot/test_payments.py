@@ -310,10 +310,9 @@ async def test_a_payment_not_by_its_invoices_buyer_or_not_at_its_price_adds_no_c
     by_stranger = telegram.charge(stranger, 50, payload)
     await stranger.send_payment(by_stranger)
     await stranger.next_message("cannot match it to a pack")
-    for stars, currency in ((1, "XTR"), (50, "USD")):
-        await buyer.send_payment(telegram.charge(buyer, stars, payload, currency))
-        await buyer.next_message("cannot match it to a pack")
-    alerts = await telegram.wait_for(lambda: (found := telegram.sent_to(ADMIN)) and len(found) == 3 and found)
+    await buyer.send_payment(telegram.charge(buyer, 1, payload))
+    await buyer.next_message("cannot match it to a pack")
+    alerts = await telegram.wait_for(lambda: (found := telegram.sent_to(ADMIN)) and len(found) == 2 and found)
     assert [alert.text for alert in alerts] == [
         f"⚠️ User {payer} paid {amount} (payment {charge}) with an invoice the bot made for user 834 at 50 ⭐:"
         " not its buyer, or not its price, so no credits were added. Check it and refund with /refund if needed."
@@ -321,7 +320,7 @@ async def test_a_payment_not_by_its_invoices_buyer_or_not_at_its_price_adds_no_c
     ]
     assert await shop.db.fetchall("SELECT * FROM ledger WHERE kind = 'purchase'") == []
     kept = await shop.db.fetchall("SELECT user_id, credits, stars FROM payments ORDER BY paid_at")
-    assert [tuple(row) for row in kept] == [(835, 0, 50), (834, 0, 1), (834, 0, 50)]
+    assert [tuple(row) for row in kept] == [(835, 0, 50), (834, 0, 1)]
     admin = telegram.user(user_id=ADMIN)
     await admin.send_text(f"/refund {by_stranger}")
     await admin.next_message("Refunded 50 ⭐ to user 835; 0 credits taken back.")
@@ -330,6 +329,36 @@ async def test_a_payment_not_by_its_invoices_buyer_or_not_at_its_price_adds_no_c
     await buyer.pay(invoice)
     await buyer.next_message("Thank you! 30 credits added")
     assert (await shop.ledger.credits(834)).bought == 30 and (await shop.ledger.credits(835)).bought == 0
+    assert await shop.ledger.problems() == []
+
+
+async def test_a_payment_not_in_stars_is_kept_with_its_currency_and_not_refunded_in_stars(shop, telegram):
+    """The bot invoices in Stars only; a payment in another currency all the same (50 USD) adds
+    nothing and is kept, with its currency. Before, it was kept as 50 ⭐: the admins were told to
+    /refund it, and /refund asked refundStarPayment, which refunds Stars only and refused (a dead
+    end); the buyer's /balance listed it as paid in ⭐, and /stats counted it as Stars earned."""
+    buyer = telegram.user(user_id=836)
+    payload = str((await _invoice(buyer)).params["payload"])
+    charge_id = telegram.charge(buyer, 50, payload, "USD")
+    await buyer.send_payment(charge_id)
+    await buyer.next_message("cannot match it to a pack")
+    (alert,) = await telegram.wait_for(lambda: telegram.sent_to(ADMIN))
+    assert alert.text == (
+        f"⚠️ User 836 paid 50 USD (payment {charge_id}; the provider's charge provider-{charge_id}), but this bot"
+        " sells in Telegram Stars only: no credits were added. /refund cannot give it back: refund it through the"
+        " payment provider it was made with."
+    )
+    admin = telegram.user(user_id=ADMIN)
+    await admin.send_text(f"/refund {charge_id}")
+    told = await admin.next_message(f"Payment {charge_id}")
+    assert told.text.startswith(f"Payment {charge_id} was made in USD, not in Telegram Stars")
+    assert not any(method == "refundStarPayment" for method, _ in telegram.calls)
+    await buyer.send_text("/balance")
+    balance = await buyer.next_message("You have")
+    assert f"50 USD, not matched to a pack (payment {charge_id})" in balance.text and "⭐" not in balance.text
+    await admin.send_text("/stats")
+    assert "Stars: 0 ⭐ earned" in (await admin.next_message("Stars:")).text
+    assert (await shop.ledger.credits(836)).bought == 0
     assert await shop.ledger.problems() == []
 
 

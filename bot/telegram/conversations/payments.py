@@ -5,8 +5,9 @@ XTR whose payload is a random token stored with the user and the pack (bot/stora
 Telegram asks before it charges (pre-checkout): only a payload this bot issued, to this user, at
 its price, of a pack still sold as it was offered, is accepted. The payment adds the pack's
 credits once per charge id, checked again: one not by the invoice's user, or not at its price,
-adds none, is kept for a refund and told to the admins. A refund (an admin's /refund, or one Telegram made and reports)
-takes them back once; when they were spent,
+adds none, is kept for a refund and told to the admins (one not in Stars, which the bot never
+invoices, as one /refund cannot give back: refundStarPayment refunds Stars only). A refund (an
+admin's /refund, or one Telegram made and reports) takes them back once; when they were spent,
 the admin confirms first, and the user cannot order until bought credits are above zero again.
 /paysupport and /terms answer as Telegram requires.
 """
@@ -129,9 +130,19 @@ async def paid(update: Update, context: Context) -> None:
     charge_id, payer, payload = payment.telegram_payment_charge_id, user_id_of(update), payment.invoice_payload
     received = await payments.receive(charge_id, payer, payload, payment.currency, payment.total_amount)
     if received is None:
-        await payments.unmatched(charge_id, payer, payload, payment.total_amount)
+        await payments.unmatched(charge_id, payer, payload, payment.currency, payment.total_amount)
         invoice = await payments.invoice(payload)
-        if invoice is None:
+        if payment.currency != CURRENCY:  # no invoice of ours: not one refundStarPayment gives back
+            log.error("payment %s was made in %s, not in Stars", charge_id, payment.currency)
+            await context.wiring.alerts.tell(
+                "admin.alert_payment_not_stars",
+                charge_id=charge_id,
+                provider_charge_id=payment.provider_payment_charge_id or "-",
+                amount=payment.total_amount,
+                currency=payment.currency,
+                user_id=payer,
+            )
+        elif invoice is None:
             log.error("a payment names no invoice of this bot's: %s", charge_id)
             await context.wiring.alerts.tell(
                 "admin.alert_unknown_payment", charge_id=charge_id, stars=payment.total_amount, user_id=payer
@@ -229,6 +240,9 @@ async def _refund(context: Context, charge_id: str, started: RefundStart) -> str
     """Once the refund is decided and its credits reserved (``started``): Stars back through
     Telegram first, and the credits leave the ledger once Telegram agreed. What to tell the admin."""
     lang = context.lang
+    if started.outcome == "not_stars":
+        assert started.plan is not None
+        return t(lang, "admin.refund_not_stars", charge_id=charge_id, currency=started.plan.payment.currency)
     if started.outcome in _NOT_STARTED:
         return t(lang, _NOT_STARTED[started.outcome], charge_id=charge_id)
     assert started.outcome == "reserved" and started.plan is not None
@@ -271,17 +285,13 @@ def purchase_lines(lang: str, purchases: list[Payment]) -> str:
     for payment in purchases:
         day = datetime.fromtimestamp(payment.paid_at, UTC).strftime("%Y-%m-%d")
         refunded = t(lang, "balance.refunded") if payment.refunded_at is not None else ""
-        lines.append(
-            t(
-                lang,
-                "balance.purchase",
-                day=day,
-                credits=payment.credits,
-                stars=payment.stars,
-                charge_id=payment.charge_id,
-                refunded=refunded,
+        common = {"day": day, "charge_id": payment.charge_id, "refunded": refunded}
+        if payment.currency == CURRENCY:
+            lines.append(t(lang, "balance.purchase", credits=payment.credits, stars=payment.stars, **common))
+        else:  # Payments.unmatched, paid in another currency: its amount is not in Stars
+            lines.append(
+                t(lang, "balance.purchase_not_stars", amount=payment.stars, currency=payment.currency, **common)
             )
-        )
     return "\n".join(lines)
 
 
