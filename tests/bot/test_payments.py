@@ -800,6 +800,38 @@ async def test_a_pre_checkout_answered_after_telegrams_ten_seconds_charges_nothi
     assert (await shop.ledger.credits(812)).bought == 0
 
 
+#: The database refuses to write invoices and updates (as a full disk, or a lost connection).
+_WRITES_FAIL = (
+    "CREATE TRIGGER invoices_fail BEFORE UPDATE ON invoices BEGIN SELECT RAISE(FAIL, 'disk I/O error'); END",
+    "CREATE TRIGGER updates_fail BEFORE INSERT ON updates BEGIN SELECT RAISE(FAIL, 'disk I/O error'); END",
+)
+
+
+async def test_a_checkout_while_the_database_fails_is_refused_in_time_in_the_users_language(shop, telegram):
+    """Telegram waits 10 s (here 3) for a pre-checkout answer. With the database failing, the
+    answer waited for it: the poller asked for the batch again and again, Telegram's time ran
+    out, and the user saw only that the payment failed. Now the checkout is refused at once,
+    nothing charged, with why in the user's language; once the database is back, Pay works."""
+    telegram.pre_checkout_window = 3.0
+    buyer = telegram.user(user_id=840, language_code="zh-hans")
+    await buyer.send_text("/buy")
+    menu = await buyer.next_message("Telegram 星星")
+    await buyer.press(menu, "30 积分 · 50 ⭐")
+    invoice = await buyer.next_message(kind="invoice")
+    for statement in _WRITES_FAIL:
+        await shop.db.write(statement)
+    answer, charge_id = await buyer.pay(invoice, timeout=6)
+    assert answer == {"ok": False, "error_message": "付款暂时无法处理，没有扣费。请一分钟后再点一次支付。"}
+    assert charge_id is None and telegram.charges == {} and telegram.late_pre_checkouts == []
+    for name in ("invoices_fail", "updates_fail"):
+        await shop.db.write(f"DROP TRIGGER {name}")
+    answer, charge_id = await buyer.pay(invoice)
+    assert answer["ok"] is True and charge_id
+    await buyer.next_message("谢谢")
+    assert (await shop.ledger.credits(840)).bought == 30
+    assert await shop.ledger.problems() == []
+
+
 async def test_an_invoice_of_a_pack_changed_or_no_longer_sold_is_refused_at_checkout(make_settings, telegram, picwish):
     """The operator corrects a pack (30 credits for 50 ⭐ become 20) and stops selling another
     after invoices for them were sent: their Pay buttons are refused, in the buyer's language, and

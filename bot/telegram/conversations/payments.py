@@ -24,6 +24,7 @@ from telegram import LabeledPrice, PreCheckoutQuery, Update
 from telegram.error import BadRequest, TelegramError
 
 from bot.storage.payments import CURRENCY, Payment, RefundStart
+from bot.storage.store import DATABASE_ERRORS
 from bot.telegram.context import Context
 from bot.telegram.conversations.common import answer, is_admin, message_of, pressed, query_of, user_id_of
 from bot.telegram.refunds import take_back
@@ -94,28 +95,44 @@ async def checkout_arrived(update: Update, wiring: Wiring) -> None:
     answered twice."""
     query = update.pre_checkout_query
     assert query is not None
-    if await wiring.inbox.seen(update.update_id):
-        return
+    try:
+        if await wiring.inbox.seen(update.update_id):
+            return
+    except DATABASE_ERRORS as err:  # answered all the same: Telegram only refuses a second answer
+        log.warning("could not look up pre-checkout query %s: %s", update.update_id, err)
     await answer_checkout(wiring, query, None)
-    await wiring.inbox.handled_here(update.update_id)
+    try:
+        await wiring.inbox.handled_here(update.update_id)
+    except DATABASE_ERRORS as err:  # answered: sent again, it is answered again and refused
+        log.warning("could not remember pre-checkout query %s as answered: %s", update.update_id, err)
 
 
 async def answer_checkout(wiring: Wiring, query: PreCheckoutQuery, lang: str | None) -> None:
     """Yes only for our invoice, for this user, at its price, of a pack sold as it offered it; else
     why not, in the user's language. Past the bot's rate limiter (bot/telegram/direct.py): a 429
-    on any other call held the answer past Telegram's 10 s."""
+    on any other call held the answer past Telegram's 10 s. With the database out of reach, no
+    (nothing is charged) and why, at once: waiting for it let Telegram's 10 s pass, and the user
+    saw only that the payment failed."""
     user = query.from_user
     sold = {pack.id: (pack.credits, pack.stars) for pack in wiring.settings.payments.packs}
-    problem = await wiring.payments.checkout_problem(
-        query.invoice_payload, user.id, query.currency, query.total_amount, sold
-    )
-    if problem is None and await wiring.payments.checked_out(query.invoice_payload):
+    try:
+        problem = await wiring.payments.checkout_problem(
+            query.invoice_payload, user.id, query.currency, query.total_amount, sold
+        )
+        accepted = problem is None and await wiring.payments.checked_out(query.invoice_payload)
+        if not accepted:
+            lang = lang or await wiring.users.language(user.id)
+    except DATABASE_ERRORS as err:
+        log.warning("pre-checkout refused for user %s: the database is out of reach: %s", user.id, err)
+        accepted, reason = False, "unavailable"
+    else:
+        reason = problem or "unknown"  # swept meanwhile: a payment would find no invoice
+    if accepted:
         await wiring.direct.answer_pre_checkout_query(query.id, ok=True)
         return
-    problem = problem or "unknown"  # swept meanwhile: a payment would find no invoice
-    log.warning("pre-checkout refused (%s) for user %s", problem, user.id)
-    lang = lang or await wiring.users.language(user.id) or pick_language(user.language_code)
-    await wiring.direct.answer_pre_checkout_query(query.id, ok=False, error_message=t(lang, f"buy.checkout_{problem}"))
+    log.warning("pre-checkout refused (%s) for user %s", reason, user.id)
+    lang = lang or pick_language(user.language_code)
+    await wiring.direct.answer_pre_checkout_query(query.id, ok=False, error_message=t(lang, f"buy.checkout_{reason}"))
 
 
 async def paid(update: Update, context: Context) -> None:
