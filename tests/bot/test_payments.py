@@ -221,7 +221,11 @@ async def test_a_refund_made_by_telegram_is_taken_back_once_and_the_admins_told_
         user = telegram.user(user_id=809)
         charge_id = await _buy_and_order(user)
         await telegram.refund_by_telegram(user, charge_id)
-        await user.next_message("was refunded")
+        told = await user.next_message("was refunded")
+        # Before: "You have -6 now.", and nothing said of the orders it refuses.
+        assert told.text.endswith(
+            "Some had been used already: you owe 6 credits, and can order again once you buy credits (/buy)."
+        )
         alert = await telegram.wait_for(lambda: telegram.sent_to(ADMIN))
         assert alert[0].text.startswith(f"⚠️ Telegram refunded user 809's payment {charge_id} (50 ⭐)")
         await telegram.refund_by_telegram(user, charge_id)  # reported twice: taken back once
