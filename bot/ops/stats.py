@@ -107,8 +107,12 @@ async def _window(db: Store, since: float) -> WindowFigures:
         " FROM ledger WHERE kind = 'capture' AND created_at >= ?",
         (since,),
     )
-    earned = await db.report("SELECT COALESCE(SUM(stars), 0) AS n FROM payments WHERE paid_at >= ?", (since,))
-    refunded = await db.report("SELECT COALESCE(SUM(stars), 0) AS n FROM payments WHERE refunded_at >= ?", (since,))
+    earned = await db.report(
+        "SELECT COALESCE(SUM(stars), 0) AS n FROM payments WHERE currency = 'XTR' AND paid_at >= ?", (since,)
+    )
+    refunded = await db.report(
+        "SELECT COALESCE(SUM(stars), 0) AS n FROM payments WHERE currency = 'XTR' AND refunded_at >= ?", (since,)
+    )
     return WindowFigures(
         active_users=active,
         services=services,

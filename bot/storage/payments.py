@@ -4,7 +4,9 @@ An invoice's payload is a random token stored with the user and the pack as offe
 is accepted only for a payload issued to that user at that price, while its pack is still sold as
 offered. A payment of an invoice as it was issued (by its user, at its price) adds its credits once
 (the ledger's unique index on the payment's charge id makes a replayed update a no-op); any other
-is recorded without credits, for a refund. A refund takes exactly those credits back, once, even
+is recorded without credits, for a refund (in Stars; one in another currency, which the bot never
+invoices, only with its currency: refundStarPayment cannot give it back). A refund takes exactly
+those credits back, once, even
 when they were already spent (the bought balance then goes below zero and blocks new orders until
 the user buys again). An admin's refund is decided on the credits as they are in the transaction
 that reserves them (orders run one at a time per user), so no order spends them while Telegram is
@@ -54,6 +56,9 @@ class Payment:
     refunded_at: float | None
     #: When an admin's refund reserved its credits (bot/telegram/conversations/payments.refund).
     refund_started_at: float | None = None
+    #: XTR, or (a payment that matches no invoice: the bot invoices only in Stars) the currency
+    #: ``stars`` counts the smallest units of; such a payment is not refundable in Stars.
+    currency: str = CURRENCY
 
 
 @dataclass(frozen=True)
@@ -74,7 +79,7 @@ class RefundPlan:
     bought_after: int
 
 
-RefundOutcome = Literal["unknown", "refunded", "under_way", "ask", "reserved"]
+RefundOutcome = Literal["unknown", "refunded", "not_stars", "under_way", "ask", "reserved"]
 
 
 @dataclass(frozen=True)
@@ -164,13 +169,14 @@ class Payments:
 
         return await self.db.transaction(work, user=user_id)
 
-    async def unmatched(self, charge_id: str, user_id: int, payload: str, stars: int) -> None:
+    async def unmatched(self, charge_id: str, user_id: int, payload: str, currency: str, amount: int) -> None:
         """Record a payment that matches no invoice of ours (its invoice gone, or not this user's or
-        not at this price), with no credits: so that /refund can give its Stars back. Once."""
+        not at this price), with no credits: so that /refund can give its Stars back (or, paid in
+        another currency, say it cannot). Once."""
         await self.db.write(
-            "INSERT INTO payments (charge_id, user_id, payload, credits, stars, paid_at)"
-            " VALUES (?, ?, ?, 0, ?, ?) ON CONFLICT (charge_id) DO NOTHING",
-            (charge_id, user_id, payload, stars, time.time()),
+            "INSERT INTO payments (charge_id, user_id, payload, credits, stars, currency, paid_at)"
+            " VALUES (?, ?, ?, 0, ?, ?, ?) ON CONFLICT (charge_id) DO NOTHING",
+            (charge_id, user_id, payload, amount, currency, time.time()),
         )
 
     async def payment(self, charge_id: str) -> Payment | None:
@@ -229,12 +235,15 @@ class Payments:
         ``spend_confirmed``); else "reserved": the payment's credits are set aside (an order
         placed meanwhile cannot spend them) until :meth:`take_back` after Telegram agreed, or
         :meth:`cancel_refund` when it did not. "refunded" already, "under_way" (another refund of
-        it is reserved), or "unknown" payment."""
+        it is reserved), "not_stars" (paid in another currency: refundStarPayment cannot give it
+        back), or "unknown" payment."""
         now = time.time()
 
         async def work(tx: Tx, payment: Payment, ledger_user: int) -> RefundStart:
             if payment.refunded_at is not None:
                 return RefundStart("refunded")
+            if payment.currency != CURRENCY:
+                return RefundStart("not_stars", RefundPlan(payment, ledger_user, 0))
             if payment.refund_started_at is not None and payment.refund_started_at > now - REFUND_RESERVATION:
                 return RefundStart("under_way")
             bought = await tx.number(BOUGHT_SQL, (ledger_user,))
@@ -330,4 +339,5 @@ def _payment(row: sqlite3.Row) -> Payment:
         row["paid_at"],
         row["refunded_at"],
         row["refund_started_at"],
+        row["currency"],
     )

@@ -181,7 +181,7 @@ class StarReconciler:
         received = await self.payments.receive(transaction.id, user_id, payload, CURRENCY, transaction.amount)
         if received is None:
             # Recorded without credits, so that /refund can give its Stars back; told once.
-            await self.payments.unmatched(transaction.id, user_id, payload, transaction.amount)
+            await self.payments.unmatched(transaction.id, user_id, payload, CURRENCY, transaction.amount)
             if transaction.id not in self._told:
                 self._told.add(transaction.id)
                 log.error("Star payment %s of user %s matches no invoice of ours", transaction.id, user_id)

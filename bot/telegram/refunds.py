@@ -45,13 +45,14 @@ async def take_back(bot: Bot, books: PaymentBooks, charge_id: str, note: str, *,
     buyer = plan.payment
     lang = await books.users.language(buyer.user_id)
     if lang:  # still a user (not gone with /forget)
-        balance = await books.ledger.balance(buyer.user_id)
+        credits = await books.ledger.credits(buyer.user_id)
         try:
-            text = (
-                t(lang, "buy.refunded", credits=buyer.credits, stars=buyer.stars, balance=balance)
-                if buyer.credits
-                else t(lang, "buy.refunded_unmatched", stars=buyer.stars)  # Payments.unmatched
-            )
+            if not buyer.credits:  # Payments.unmatched
+                text = t(lang, "buy.refunded_unmatched", stars=buyer.stars)
+            elif credits.bought < 0:  # some were spent: "you have 24" (or -6) hid that orders are refused
+                text = t(lang, "buy.refunded_owing", credits=buyer.credits, stars=buyer.stars, owed=-credits.bought)
+            else:
+                text = t(lang, "buy.refunded", credits=buyer.credits, stars=buyer.stars, balance=credits.total)
             await bot.send_message(buyer.user_id, text)
         except TelegramError as err:
             log.info("could not tell user %s about a refund: %s", buyer.user_id, err)

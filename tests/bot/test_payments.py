@@ -221,7 +221,11 @@ async def test_a_refund_made_by_telegram_is_taken_back_once_and_the_admins_told_
         user = telegram.user(user_id=809)
         charge_id = await _buy_and_order(user)
         await telegram.refund_by_telegram(user, charge_id)
-        await user.next_message("was refunded")
+        told = await user.next_message("was refunded")
+        # Before: "You have -6 now.", and nothing said of the orders it refuses.
+        assert told.text.endswith(
+            "Some had been used already: you owe 6 credits, and can order again once you buy credits (/buy)."
+        )
         alert = await telegram.wait_for(lambda: telegram.sent_to(ADMIN))
         assert alert[0].text.startswith(f"⚠️ Telegram refunded user 809's payment {charge_id} (50 ⭐)")
         await telegram.refund_by_telegram(user, charge_id)  # reported twice: taken back once
@@ -310,10 +314,9 @@ async def test_a_payment_not_by_its_invoices_buyer_or_not_at_its_price_adds_no_c
     by_stranger = telegram.charge(stranger, 50, payload)
     await stranger.send_payment(by_stranger)
     await stranger.next_message("cannot match it to a pack")
-    for stars, currency in ((1, "XTR"), (50, "USD")):
-        await buyer.send_payment(telegram.charge(buyer, stars, payload, currency))
-        await buyer.next_message("cannot match it to a pack")
-    alerts = await telegram.wait_for(lambda: (found := telegram.sent_to(ADMIN)) and len(found) == 3 and found)
+    await buyer.send_payment(telegram.charge(buyer, 1, payload))
+    await buyer.next_message("cannot match it to a pack")
+    alerts = await telegram.wait_for(lambda: (found := telegram.sent_to(ADMIN)) and len(found) == 2 and found)
     assert [alert.text for alert in alerts] == [
         f"⚠️ User {payer} paid {amount} (payment {charge}) with an invoice the bot made for user 834 at 50 ⭐:"
         " not its buyer, or not its price, so no credits were added. Check it and refund with /refund if needed."
@@ -321,7 +324,7 @@ async def test_a_payment_not_by_its_invoices_buyer_or_not_at_its_price_adds_no_c
     ]
     assert await shop.db.fetchall("SELECT * FROM ledger WHERE kind = 'purchase'") == []
     kept = await shop.db.fetchall("SELECT user_id, credits, stars FROM payments ORDER BY paid_at")
-    assert [tuple(row) for row in kept] == [(835, 0, 50), (834, 0, 1), (834, 0, 50)]
+    assert [tuple(row) for row in kept] == [(835, 0, 50), (834, 0, 1)]
     admin = telegram.user(user_id=ADMIN)
     await admin.send_text(f"/refund {by_stranger}")
     await admin.next_message("Refunded 50 ⭐ to user 835; 0 credits taken back.")
@@ -330,6 +333,36 @@ async def test_a_payment_not_by_its_invoices_buyer_or_not_at_its_price_adds_no_c
     await buyer.pay(invoice)
     await buyer.next_message("Thank you! 30 credits added")
     assert (await shop.ledger.credits(834)).bought == 30 and (await shop.ledger.credits(835)).bought == 0
+    assert await shop.ledger.problems() == []
+
+
+async def test_a_payment_not_in_stars_is_kept_with_its_currency_and_not_refunded_in_stars(shop, telegram):
+    """The bot invoices in Stars only; a payment in another currency all the same (50 USD) adds
+    nothing and is kept, with its currency. Before, it was kept as 50 ⭐: the admins were told to
+    /refund it, and /refund asked refundStarPayment, which refunds Stars only and refused (a dead
+    end); the buyer's /balance listed it as paid in ⭐, and /stats counted it as Stars earned."""
+    buyer = telegram.user(user_id=836)
+    payload = str((await _invoice(buyer)).params["payload"])
+    charge_id = telegram.charge(buyer, 50, payload, "USD")
+    await buyer.send_payment(charge_id)
+    await buyer.next_message("cannot match it to a pack")
+    (alert,) = await telegram.wait_for(lambda: telegram.sent_to(ADMIN))
+    assert alert.text == (
+        f"⚠️ User 836 paid 50 USD (payment {charge_id}; the provider's charge provider-{charge_id}), but this bot"
+        " sells in Telegram Stars only: no credits were added. /refund cannot give it back: refund it through the"
+        " payment provider it was made with."
+    )
+    admin = telegram.user(user_id=ADMIN)
+    await admin.send_text(f"/refund {charge_id}")
+    told = await admin.next_message(f"Payment {charge_id}")
+    assert told.text.startswith(f"Payment {charge_id} was made in USD, not in Telegram Stars")
+    assert not any(method == "refundStarPayment" for method, _ in telegram.calls)
+    await buyer.send_text("/balance")
+    balance = await buyer.next_message("You have")
+    assert f"50 USD, not matched to a pack (payment {charge_id})" in balance.text and "⭐" not in balance.text
+    await admin.send_text("/stats")
+    assert "Stars: 0 ⭐ earned" in (await admin.next_message("Stars:")).text
+    assert (await shop.ledger.credits(836)).bought == 0
     assert await shop.ledger.problems() == []
 
 
@@ -769,6 +802,38 @@ async def test_a_pre_checkout_answered_after_telegrams_ten_seconds_charges_nothi
     answer, charge_id = await paying
     assert answer["late"] and charge_id is None and telegram.charges == {}
     assert (await shop.ledger.credits(812)).bought == 0
+
+
+#: The database refuses to write invoices and updates (as a full disk, or a lost connection).
+_WRITES_FAIL = (
+    "CREATE TRIGGER invoices_fail BEFORE UPDATE ON invoices BEGIN SELECT RAISE(FAIL, 'disk I/O error'); END",
+    "CREATE TRIGGER updates_fail BEFORE INSERT ON updates BEGIN SELECT RAISE(FAIL, 'disk I/O error'); END",
+)
+
+
+async def test_a_checkout_while_the_database_fails_is_refused_in_time_in_the_users_language(shop, telegram):
+    """Telegram waits 10 s (here 3) for a pre-checkout answer. With the database failing, the
+    answer waited for it: the poller asked for the batch again and again, Telegram's time ran
+    out, and the user saw only that the payment failed. Now the checkout is refused at once,
+    nothing charged, with why in the user's language; once the database is back, Pay works."""
+    telegram.pre_checkout_window = 3.0
+    buyer = telegram.user(user_id=840, language_code="zh-hans")
+    await buyer.send_text("/buy")
+    menu = await buyer.next_message("Telegram 星星")
+    await buyer.press(menu, "30 积分 · 50 ⭐")
+    invoice = await buyer.next_message(kind="invoice")
+    for statement in _WRITES_FAIL:
+        await shop.db.write(statement)
+    answer, charge_id = await buyer.pay(invoice, timeout=6)
+    assert answer == {"ok": False, "error_message": "付款暂时无法处理，没有扣费。请一分钟后再点一次支付。"}
+    assert charge_id is None and telegram.charges == {} and telegram.late_pre_checkouts == []
+    for name in ("invoices_fail", "updates_fail"):
+        await shop.db.write(f"DROP TRIGGER {name}")
+    answer, charge_id = await buyer.pay(invoice)
+    assert answer["ok"] is True and charge_id
+    await buyer.next_message("谢谢")
+    assert (await shop.ledger.credits(840)).bought == 30
+    assert await shop.ledger.problems() == []
 
 
 async def test_an_invoice_of_a_pack_changed_or_no_longer_sold_is_refused_at_checkout(make_settings, telegram, picwish):

@@ -747,7 +747,9 @@ class FakeTelegram:
     async def _m_refundStarPayment(self, params: dict, files: dict) -> bool:
         charge_id = str(params.get("telegram_payment_charge_id", ""))
         charge = self.charges.get(charge_id)
-        if charge is None or charge["user_id"] != int(params.get("user_id", 0)):
+        # Only a payment in Stars is refunded by it: one in another currency is the payment
+        # provider's to give back, and no Star charge of the bot's.
+        if charge is None or charge["user_id"] != int(params.get("user_id", 0)) or charge["currency"] != "XTR":
             raise _ApiError(400, "Bad Request: CHARGE_NOT_FOUND")
         if charge["refunded"]:
             raise _ApiError(400, "Bad Request: CHARGE_ALREADY_REFUNDED")
@@ -1121,7 +1123,8 @@ class FakeUser:
             "total_amount": charge["stars"],
             "invoice_payload": charge["payload"],
             "telegram_payment_charge_id": charge_id,
-            "provider_payment_charge_id": "",
+            # A payment in Stars has no payment provider; one in another currency has its charge.
+            "provider_payment_charge_id": "" if charge["currency"] == "XTR" else f"provider-{charge_id}",
         }
         await self.api.push_update({"message": self._message(successful_payment=payment)})
 

@@ -58,7 +58,7 @@ async def test_wal_mode_and_migration_version(tmp_path):
     db = await Database.open(tmp_path / "db.sqlite3")
     try:
         assert (await db.fetchone("PRAGMA journal_mode"))[0] == "wal"
-        assert (await db.fetchone("PRAGMA user_version"))[0] == 21
+        assert (await db.fetchone("PRAGMA user_version"))[0] == 22
     finally:
         await db.close()
 
@@ -73,7 +73,7 @@ async def test_postgres_migrations_are_recorded_and_run_once():
     first, second = await asyncio.gather(PostgresStore.open(url), PostgresStore.open(url))
     try:
         versions = await first.fetchall("SELECT version FROM schema_version ORDER BY version")
-        assert [row["version"] for row in versions] == list(range(1, 19))
+        assert [row["version"] for row in versions] == list(range(1, 20))
     finally:
         await first.close()
         await second.close()
@@ -220,8 +220,8 @@ async def test_a_payment_that_matched_no_invoice_is_refunded_without_credits_or_
     await repos.jobs.create(_draft(6))
     assert (await payments.begin_refund("charge-1", spend_confirmed=True)).outcome == "reserved"
     assert await payments.take_back("charge-1", "by /refund") is not None  # the buyer owes 6
-    await payments.unmatched("charge-2", 1, "a-payload-never-issued", 50)
-    await payments.unmatched("charge-2", 1, "a-payload-never-issued", 50)  # once
+    await payments.unmatched("charge-2", 1, "a-payload-never-issued", "XTR", 50)
+    await payments.unmatched("charge-2", 1, "a-payload-never-issued", "XTR", 50)  # once
     started = await payments.begin_refund("charge-2", spend_confirmed=False)
     assert started.outcome == "reserved" and started.plan is not None and started.plan.payment.credits == 0
     plan = await payments.take_back("charge-2", "by /refund")
@@ -637,7 +637,7 @@ async def test_a_version_3_ledger_keeps_every_row_and_balance_after_the_payments
     try:
         repos = Repositories.on(db, daily_free=20)
         repos.ledger.today = lambda: "2026-11-29"  # type: ignore[method-assign]
-        assert (await db.fetchone("PRAGMA user_version"))[0] == 21
+        assert (await db.fetchone("PRAGMA user_version"))[0] == 22
         rows = await db.fetchall("SELECT id, kind, amount, paid, payment FROM ledger ORDER BY id")
         assert [tuple(r) for r in rows] == [
             (1, "daily_grant", 20, 0, None),

@@ -5,8 +5,9 @@ XTR whose payload is a random token stored with the user and the pack (bot/stora
 Telegram asks before it charges (pre-checkout): only a payload this bot issued, to this user, at
 its price, of a pack still sold as it was offered, is accepted. The payment adds the pack's
 credits once per charge id, checked again: one not by the invoice's user, or not at its price,
-adds none, is kept for a refund and told to the admins. A refund (an admin's /refund, or one Telegram made and reports)
-takes them back once; when they were spent,
+adds none, is kept for a refund and told to the admins (one not in Stars, which the bot never
+invoices, as one /refund cannot give back: refundStarPayment refunds Stars only). A refund (an
+admin's /refund, or one Telegram made and reports) takes them back once; when they were spent,
 the admin confirms first, and the user cannot order until bought credits are above zero again.
 /paysupport and /terms answer as Telegram requires.
 """
@@ -23,6 +24,7 @@ from telegram import LabeledPrice, PreCheckoutQuery, Update
 from telegram.error import BadRequest, TelegramError
 
 from bot.storage.payments import CURRENCY, Payment, RefundStart
+from bot.storage.store import DATABASE_ERRORS
 from bot.telegram.context import Context
 from bot.telegram.conversations.common import answer, is_admin, message_of, pressed, query_of, user_id_of
 from bot.telegram.refunds import take_back
@@ -93,28 +95,44 @@ async def checkout_arrived(update: Update, wiring: Wiring) -> None:
     answered twice."""
     query = update.pre_checkout_query
     assert query is not None
-    if await wiring.inbox.seen(update.update_id):
-        return
+    try:
+        if await wiring.inbox.seen(update.update_id):
+            return
+    except DATABASE_ERRORS as err:  # answered all the same: Telegram only refuses a second answer
+        log.warning("could not look up pre-checkout query %s: %s", update.update_id, err)
     await answer_checkout(wiring, query, None)
-    await wiring.inbox.handled_here(update.update_id)
+    try:
+        await wiring.inbox.handled_here(update.update_id)
+    except DATABASE_ERRORS as err:  # answered: sent again, it is answered again and refused
+        log.warning("could not remember pre-checkout query %s as answered: %s", update.update_id, err)
 
 
 async def answer_checkout(wiring: Wiring, query: PreCheckoutQuery, lang: str | None) -> None:
     """Yes only for our invoice, for this user, at its price, of a pack sold as it offered it; else
     why not, in the user's language. Past the bot's rate limiter (bot/telegram/direct.py): a 429
-    on any other call held the answer past Telegram's 10 s."""
+    on any other call held the answer past Telegram's 10 s. With the database out of reach, no
+    (nothing is charged) and why, at once: waiting for it let Telegram's 10 s pass, and the user
+    saw only that the payment failed."""
     user = query.from_user
     sold = {pack.id: (pack.credits, pack.stars) for pack in wiring.settings.payments.packs}
-    problem = await wiring.payments.checkout_problem(
-        query.invoice_payload, user.id, query.currency, query.total_amount, sold
-    )
-    if problem is None and await wiring.payments.checked_out(query.invoice_payload):
+    try:
+        problem = await wiring.payments.checkout_problem(
+            query.invoice_payload, user.id, query.currency, query.total_amount, sold
+        )
+        accepted = problem is None and await wiring.payments.checked_out(query.invoice_payload)
+        if not accepted:
+            lang = lang or await wiring.users.language(user.id)
+    except DATABASE_ERRORS as err:
+        log.warning("pre-checkout refused for user %s: the database is out of reach: %s", user.id, err)
+        accepted, reason = False, "unavailable"
+    else:
+        reason = problem or "unknown"  # swept meanwhile: a payment would find no invoice
+    if accepted:
         await wiring.direct.answer_pre_checkout_query(query.id, ok=True)
         return
-    problem = problem or "unknown"  # swept meanwhile: a payment would find no invoice
-    log.warning("pre-checkout refused (%s) for user %s", problem, user.id)
-    lang = lang or await wiring.users.language(user.id) or pick_language(user.language_code)
-    await wiring.direct.answer_pre_checkout_query(query.id, ok=False, error_message=t(lang, f"buy.checkout_{problem}"))
+    log.warning("pre-checkout refused (%s) for user %s", reason, user.id)
+    lang = lang or pick_language(user.language_code)
+    await wiring.direct.answer_pre_checkout_query(query.id, ok=False, error_message=t(lang, f"buy.checkout_{reason}"))
 
 
 async def paid(update: Update, context: Context) -> None:
@@ -129,9 +147,19 @@ async def paid(update: Update, context: Context) -> None:
     charge_id, payer, payload = payment.telegram_payment_charge_id, user_id_of(update), payment.invoice_payload
     received = await payments.receive(charge_id, payer, payload, payment.currency, payment.total_amount)
     if received is None:
-        await payments.unmatched(charge_id, payer, payload, payment.total_amount)
+        await payments.unmatched(charge_id, payer, payload, payment.currency, payment.total_amount)
         invoice = await payments.invoice(payload)
-        if invoice is None:
+        if payment.currency != CURRENCY:  # no invoice of ours: not one refundStarPayment gives back
+            log.error("payment %s was made in %s, not in Stars", charge_id, payment.currency)
+            await context.wiring.alerts.tell(
+                "admin.alert_payment_not_stars",
+                charge_id=charge_id,
+                provider_charge_id=payment.provider_payment_charge_id or "-",
+                amount=payment.total_amount,
+                currency=payment.currency,
+                user_id=payer,
+            )
+        elif invoice is None:
             log.error("a payment names no invoice of this bot's: %s", charge_id)
             await context.wiring.alerts.tell(
                 "admin.alert_unknown_payment", charge_id=charge_id, stars=payment.total_amount, user_id=payer
@@ -229,6 +257,9 @@ async def _refund(context: Context, charge_id: str, started: RefundStart) -> str
     """Once the refund is decided and its credits reserved (``started``): Stars back through
     Telegram first, and the credits leave the ledger once Telegram agreed. What to tell the admin."""
     lang = context.lang
+    if started.outcome == "not_stars":
+        assert started.plan is not None
+        return t(lang, "admin.refund_not_stars", charge_id=charge_id, currency=started.plan.payment.currency)
     if started.outcome in _NOT_STARTED:
         return t(lang, _NOT_STARTED[started.outcome], charge_id=charge_id)
     assert started.outcome == "reserved" and started.plan is not None
@@ -271,17 +302,13 @@ def purchase_lines(lang: str, purchases: list[Payment]) -> str:
     for payment in purchases:
         day = datetime.fromtimestamp(payment.paid_at, UTC).strftime("%Y-%m-%d")
         refunded = t(lang, "balance.refunded") if payment.refunded_at is not None else ""
-        lines.append(
-            t(
-                lang,
-                "balance.purchase",
-                day=day,
-                credits=payment.credits,
-                stars=payment.stars,
-                charge_id=payment.charge_id,
-                refunded=refunded,
+        common = {"day": day, "charge_id": payment.charge_id, "refunded": refunded}
+        if payment.currency == CURRENCY:
+            lines.append(t(lang, "balance.purchase", credits=payment.credits, stars=payment.stars, **common))
+        else:  # Payments.unmatched, paid in another currency: its amount is not in Stars
+            lines.append(
+                t(lang, "balance.purchase_not_stars", amount=payment.stars, currency=payment.currency, **common)
             )
-        )
     return "\n".join(lines)
 
 
