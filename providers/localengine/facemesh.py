@@ -84,11 +84,8 @@ def landmarks(
     return landmarks_at(mesh, rgb, found[0], quick=quick) if found else None
 
 
-def landmarks_at(mesh: TfliteModel, rgb: Array, detection: blazeface.Detection, *, quick: bool = False) -> Array | None:
-    """:func:`landmarks` of the face the short-range ``detection`` (shares of the image) found, or
-    None where the landmark model sees no face there. The region is cut out as MediaPipe cuts it,
-    to the bit, or (``quick``) by Pillow in about half the CPU, rounding apart: the landmarks move by
-    a few hundredths of a pixel, the pose by a few tenths of a degree."""
+def _square(rgb: Array, detection: blazeface.Detection, *, quick: bool) -> Array:
+    """The region of ``detection`` as the landmark model reads it: (1, SIZE, SIZE, 3) of 0..1."""
     height, width = rgb.shape[:2]
     cx, cy, w, h, rotation = region(detection, width, height)
     centre, size = (cx * width, cy * height), (w * width, h * height)
@@ -98,7 +95,23 @@ def landmarks_at(mesh: TfliteModel, rgb: Array, detection: blazeface.Detection, 
         square = blazeface.crop(rgb, centre, size, rotation, SIZE, zero=False)
     tensor = square.astype(np.float32)
     tensor /= np.float32(255)
-    outputs = mesh.run(tensor[None])
+    return tensor[None]
+
+
+def face_flag(mesh: TfliteModel, rgb: Array, detection: blazeface.Detection) -> float:
+    """The landmark model's face flag (before its sigmoid: how sure it is of a face) in the region
+    of ``detection``, cut out quickly."""
+    return float(mesh.run(_square(rgb, detection, quick=True))[6].reshape(-1)[0])
+
+
+def landmarks_at(mesh: TfliteModel, rgb: Array, detection: blazeface.Detection, *, quick: bool = False) -> Array | None:
+    """:func:`landmarks` of the face the short-range ``detection`` (shares of the image) found, or
+    None where the landmark model sees no face there. The region is cut out as MediaPipe cuts it,
+    to the bit, or (``quick``) by Pillow in about half the CPU, rounding apart: the landmarks move by
+    a few hundredths of a pixel, the pose by a few tenths of a degree."""
+    height, width = rgb.shape[:2]
+    cx, cy, w, h, rotation = region(detection, width, height)
+    outputs = mesh.run(_square(rgb, detection, quick=quick))
     if 1 / (1 + math.exp(-float(outputs[6].reshape(-1)[0]))) < MIN_PRESENCE:
         return None
     points = _refined(outputs)

@@ -31,6 +31,7 @@ from providers.localengine.faces import (
     check_face,
     decode,
     find_face,
+    upside_down,
 )
 from providers.localengine.files import hand_models_present
 from providers.localengine.findings import CutOut, Hands
@@ -588,6 +589,8 @@ def render_id_photo(
     placed by ``rule`` (an id of providers/data/idphoto_rules.yaml), however doubtful its cut-out."""
     rgb = _decoded(image, size)
     face = find_face(rgb)
+    if upside_down(rgb):
+        raise FaceCheckError("upside_down")
     marks = find_landmarks(rgb, (face.x, face.y, face.width, face.height))
     if marks is None:
         raise FaceCheckError("face_unclear")

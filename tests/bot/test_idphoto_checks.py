@@ -9,6 +9,7 @@ import json
 import re
 
 import pytest
+from PIL import Image
 
 pytest.importorskip("ai_edge_litert", reason="the photobot[local] extra is not installed")
 
@@ -279,3 +280,24 @@ async def test_a_result_file_gone_before_its_measurement_leaves_it_unmeasured(
         assert (await measure(job, stored, services))["rule"] == "usa"
         with pytest.raises(NOT_MEASURED):
             await measure(job, tmp_path / "gone.jpg", services)
+
+
+def _upside_down(data: bytes) -> bytes:
+    out = io.BytesIO()
+    Image.open(io.BytesIO(data)).convert("RGB").rotate(180).save(out, "JPEG", quality=92)
+    return out.getvalue()
+
+
+async def test_an_upside_down_photo_is_refused_in_the_users_language_and_costs_nothing(
+    make_settings, telegram, picwish, qq
+):
+    """A portrait sent upside down (no EXIF to turn it) passed every check, BlazeFace finding the
+    face and Face Mesh reading an upright one into it, and was made upside down and charged for.
+    Found by a review."""
+    async with running(make_settings()) as services:
+        user = telegram.user(language_code="zh-hans")
+        await user.send_document(_upside_down(photo("obama.jpg")), "obama.jpg", "image/jpeg")
+        menu = await user.next_message("")
+        await user.press(menu, "证件照")
+        await user.next_message("这张照片是倒过来的")
+        await _nothing_spent(services, picwish, user)

@@ -34,6 +34,7 @@ from providers.localengine.landmarks import (
 from providers.localengine.measure import report_of
 from providers.localengine.pipeline import hands_of, make_id_photo, render_id_photo
 from providers.specs import load_catalog
+from tests.conftest import portrait_jpeg
 from tests.idphoto_measure import cutout
 
 USA_VISA, SCHENGEN, CHINA_PASSPORT = 3108, 3110, 3202
@@ -473,3 +474,22 @@ def test_a_palm_region_of_no_size_or_a_face_of_no_width_is_no_hand() -> None:
     assert hand.presence == 0.0 and not len(hand.points)
     palms, landmarks = models._tflite(PALM_FILE), models._tflite(HAND_FILE)
     assert hands.hands_near_face(palms, landmarks, rgb, (50.0, 50.0, 50.0, 90.0)) == []
+
+
+def test_an_upside_down_photo_is_refused_before_charging_and_never_made() -> None:
+    """Turned half round, three real portraits (a frontal one, one from below, the test portrait)
+    are refused as upside down, before charging and when made; as they are, none is (found by a
+    review: BlazeFace finds an upside-down face, Face Mesh read an upright one into it, and the
+    photo was made upside down)."""
+    spec = {"size": (413, 531), "dpi": 300, "bg_color": "438EDB", "rule": "icao"}
+    for data in (_photo("face_recognition-obama.jpg"), _photo("face_recognition-obama3.jpg"), portrait_jpeg()):
+        with Image.open(io.BytesIO(data)) as img:
+            out = io.BytesIO()
+            img.convert("RGB").rotate(180).save(out, "JPEG", quality=92)
+        assert inspect_face(out.getvalue()).id_problem == "upside_down"
+        with pytest.raises(FaceCheckError) as refused:
+            render_id_photo(out.getvalue(), **spec)
+        assert refused.value.code == "upside_down"
+        assert inspect_face(data).id_problem != "upside_down"
+    for lang in ("en", "zh-Hans"):
+        assert catalog(lang)["face.upside_down"] and catalog(lang)["error.upside_down"]
