@@ -332,7 +332,7 @@ def upside_down(rgb: Array, seen: Detection | None = None) -> bool:
     turned than as it is."""
     if seen is not None and seen.score >= TURNED_SCORE:
         return False
-    as_is = models.sure_face(rgb)
+    as_is = models.sure_face(rgb, seen)
     if as_is is not None and as_is[0] >= TURNED_SCORE:
         return False
     turned = models.sure_face(np.ascontiguousarray(rgb[::-1, ::-1]))

@@ -107,11 +107,12 @@ def hand_gap(rgb: Array, face: hands.Box) -> float | None:
     return hands.hand_gap(_tflite(PALM_FILE), _tflite(HAND_FILE), rgb, face)
 
 
-def sure_face(rgb: Array) -> tuple[float, float] | None:
-    """Of the best face the short-range detector finds in an RGB uint8 image: its score, and how sure
-    Face Mesh is of a face in its region (facemesh.face_flag); None where it finds none."""
-    found = detect_faces(rgb, 0)
-    return (found[0].score, facemesh.face_flag(_tflite(FACE_MESH_FILE), rgb, found[0])) if found else None
+def sure_face(rgb: Array, seen: blazeface.Detection | None = None) -> tuple[float, float] | None:
+    """Of the best face the short-range detector finds in an RGB uint8 image (or has found already:
+    ``seen``): its score, and how sure Face Mesh is of a face in its region (facemesh.face_flag);
+    None where it finds none."""
+    best = seen or next(iter(detect_faces(rgb, 0)), None)
+    return None if best is None else (best.score, facemesh.face_flag(_tflite(FACE_MESH_FILE), rgb, best))
 
 
 def u2net_input(rgb: Array) -> Array:
