@@ -113,12 +113,18 @@ async def processes(tmp_path: Path) -> AsyncIterator[Callable[..., Any]]:
         started.append(spawned)
         return spawned
 
+    failed = False
     try:
         yield start
+    except BaseException:
+        failed = True
+        raise
     finally:
         codes = {spawned.name: await spawned.stop() for spawned in started}
         for spawned in started:
-            if spawned.proc.returncode not in (0, -signal.SIGKILL):
+            # Every process's output where the test failed: a CI run that failed once under load kept
+            # nothing to tell why.
+            if failed or spawned.proc.returncode not in (0, -signal.SIGKILL):
                 print(f"--- {spawned.name} exited {codes[spawned.name]}:\n{''.join(spawned.lines)}")
 
 
