@@ -49,7 +49,6 @@ from bot.services.idphoto.fit import judge
 from providers.localengine import checklist
 from providers.localengine.faces import FaceCheckError, inspect_face
 from providers.localengine.findings import CutOut, FaceFindings
-from providers.localengine.measure import report_of
 from providers.localengine.pipeline import render_id_photo
 from providers.placement import assess
 from providers.specs import Spec, load_catalog
@@ -77,7 +76,7 @@ class Outcome:
     bands_ok: bool = True
     bands: dict[str, bool] = field(default_factory=dict)
     seconds: float = 0.0
-    #: A hand at the face in the finished photo (measure.face_of, as the checklist shows it: ❌).
+    #: A hand at the face, in the photo it was made of (pipeline.hands_of): ❌ on its checklist.
     hand_at_face: bool = False
     findings: FaceFindings | None = None
     original: Image.Image | None = None
@@ -121,9 +120,8 @@ def run_one(photo: RealPhoto, spec: Spec, bg: str) -> Outcome:
     except FaceCheckError as err:
         return Outcome(photo, "refused", err.code, findings=findings, original=original)
     seconds = time.perf_counter() - start
-    # What the preview's checklist says of hands (measured on the finished photo only).
-    report = report_of(made.data, bg, made.rule, spec.mm, shares=made.shares, cut_out=made.cut_out, hands=made.hands)
-    hand = any(item["key"] == "hands" and item["status"] == "fail" for item in report["checklist"])
+    # What the preview's checklist fails for (pipeline.hands_of, measured as the photo was made).
+    hand = made.hands.at_face
     quality = cutout(made.data, bg)
     bands = assess(spec.rule, measure(made.data, bg).shares)
     result = Image.open(io.BytesIO(made.data)).convert("RGB")

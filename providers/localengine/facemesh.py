@@ -84,10 +84,11 @@ def landmarks(
     return landmarks_at(mesh, rgb, found[0], quick=quick) if found else None
 
 
-def _square(rgb: Array, detection: blazeface.Detection, *, quick: bool) -> Array:
-    """The region of ``detection`` as the landmark model reads it: (1, SIZE, SIZE, 3) of 0..1."""
+def _square(rgb: Array, place: tuple[float, float, float, float, float], *, quick: bool) -> Array:
+    """The region at ``place`` (:func:`region`) as the landmark model reads it: (1, SIZE, SIZE, 3)
+    of 0..1."""
     height, width = rgb.shape[:2]
-    cx, cy, w, h, rotation = region(detection, width, height)
+    cx, cy, w, h, rotation = place
     centre, size = (cx * width, cy * height), (w * width, h * height)
     if quick:
         square = resample.turned_crop(rgb, resample.rotated_rect_corners(centre, size, math.degrees(rotation)), SIZE)
@@ -101,7 +102,8 @@ def _square(rgb: Array, detection: blazeface.Detection, *, quick: bool) -> Array
 def face_flag(mesh: TfliteModel, rgb: Array, detection: blazeface.Detection) -> float:
     """The landmark model's face flag (before its sigmoid: how sure it is of a face) in the region
     of ``detection``, cut out quickly."""
-    return float(mesh.run(_square(rgb, detection, quick=True))[6].reshape(-1)[0])
+    place = region(detection, rgb.shape[1], rgb.shape[0])
+    return float(mesh.run(_square(rgb, place, quick=True))[6].reshape(-1)[0])
 
 
 def landmarks_at(mesh: TfliteModel, rgb: Array, detection: blazeface.Detection, *, quick: bool = False) -> Array | None:
@@ -109,9 +111,9 @@ def landmarks_at(mesh: TfliteModel, rgb: Array, detection: blazeface.Detection, 
     None where the landmark model sees no face there. The region is cut out as MediaPipe cuts it,
     to the bit, or (``quick``) by Pillow in about half the CPU, rounding apart: the landmarks move by
     a few hundredths of a pixel, the pose by a few tenths of a degree."""
-    height, width = rgb.shape[:2]
-    cx, cy, w, h, rotation = region(detection, width, height)
-    outputs = mesh.run(_square(rgb, detection, quick=quick))
+    place = region(detection, rgb.shape[1], rgb.shape[0])
+    cx, cy, w, h, rotation = place
+    outputs = mesh.run(_square(rgb, place, quick=quick))
     if 1 / (1 + math.exp(-float(outputs[6].reshape(-1)[0]))) < MIN_PRESENCE:
         return None
     points = _refined(outputs)
