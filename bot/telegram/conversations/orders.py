@@ -62,11 +62,6 @@ async def _tell_placed(
     elif isinstance(placed, Job):
         try:
             await answer(update)
-            # A job placed before that has moved on (a Confirm handled again by the bot process
-            # taking over from one that died) has its own status on the summary: "queued" over it
-            # turned a delivered order's "Done!" back.
-            if placed.state != JobState.QUEUED:
-                return
             queued = t(lang, "job.queued_parts", count=1 + len(order.extras)) if order.extras else t(lang, "job.queued")
             await query_of(update).edit_message_text(queued, reply_markup=keyboards.job_running(lang, placed.id))
         except TelegramError as err:  # the job runs anyway; its next status edit refreshes the message
