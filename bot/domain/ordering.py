@@ -138,9 +138,19 @@ class Refusal:
         return max(1, math.ceil(self.wait / 60))
 
 
+@dataclass(frozen=True)
+class PlacedBefore:
+    """The order had been placed already: its Confirm handled a second time, by a bot process
+    taking over from one that died before marking the press handled. Nothing new was held or
+    started; ``job`` (the first part's) is as it stands now, maybe long delivered, so the summary
+    it owns is not shown as queued again."""
+
+    job: Job
+
+
 async def place_order(
     desk: OrderDesk, order: PendingOrder, *, user_id: int, chat_id: int, status_message_id: int | None
-) -> Job | Refusal:
+) -> Job | PlacedBefore | Refusal:
     """Store the job (one per part), hold its price and start it; or say why not (then nothing is
     held). The first part's job, whose status message is the summary."""
     provider = order.provider if order.pinned else desk.enabled_services.get(order.service)
@@ -192,7 +202,7 @@ async def place_order(
             return Refusal("bought_alone")
         placed = await desk.jobs.get(err.job_id)
         assert placed is not None
-        return placed
+        return PlacedBefore(placed)
     except TooManyJobs as err:
         return Refusal("too_many", active=err.active)
     except TooManyPreviews as err:

@@ -19,7 +19,7 @@ from telegram import InlineKeyboardButton, Update
 from telegram.ext import Application, BaseHandler, CallbackContext, ContextTypes, ExtBot
 
 from bot.config import Settings
-from bot.domain.ordering import Refusal, place_order
+from bot.domain.ordering import PlacedBefore, Refusal, place_order
 from bot.domain.session import PendingOrder, ServiceState, Session
 from bot.jobs.runner import JobRunner
 from bot.ops.accounts import AccountWatch
@@ -90,7 +90,7 @@ class ServiceDeps(Protocol):
 
     async def place_order(
         self, order: PendingOrder, *, user_id: int, chat_id: int, status_message_id: int | None
-    ) -> Job | Refusal: ...
+    ) -> Job | PlacedBefore | Refusal: ...
 
     @property
     def order_turns(self) -> Turns:
@@ -256,7 +256,7 @@ class Wiring:
 
     async def place_order(
         self, order: PendingOrder, *, user_id: int, chat_id: int, status_message_id: int | None
-    ) -> Job | Refusal:
+    ) -> Job | PlacedBefore | Refusal:
         """Store the job, hold its price and start it, or say why not (bot/domain/ordering.py)."""
         return await place_order(self, order, user_id=user_id, chat_id=chat_id, status_message_id=status_message_id)
 

@@ -119,7 +119,7 @@ async def test_one_picwish_task_failing_gives_back_only_its_size(bot, telegram, 
     await user.press(failed, "Try again")  # again: the same order, placed already
     twice = await user.next_message("Please check your order")
     await user.press(twice, "Confirm")
-    await user.api.wait_for(lambda: "Please check" not in twice.text)
+    await user.edited(twice, "You confirmed this order already")
     await bot.runner.idle()
     assert await bot.ledger.balance(user.id) == 21
     assert len(picwish.creates) == 3

@@ -15,7 +15,7 @@ from typing import Any
 from telegram import InlineKeyboardMarkup, Update
 from telegram.ext import ConversationHandler
 
-from bot.domain.ordering import Refusal
+from bot.domain.ordering import PlacedBefore, Refusal
 from bot.domain.session import ExtraOrder, PendingOrder
 from bot.services.idphoto import buttons
 from bot.services.idphoto.album import album_order, check_album, none_made_text
@@ -42,6 +42,7 @@ from bot.telegram.conversations.common import (
     face_findings,
     finished_job,
     message_of,
+    order_key_of,
     pressed,
     query_of,
     ready_photo,
@@ -605,19 +606,33 @@ async def _preview(update: Update, context: Context, draft: IdPhotoDraft, source
     """The local engine's free preview of the draft: a free job, whose finished photo comes back
     reduced and watermarked with its checklist (services/idphoto/captions.py). The message the
     person pressed on says it is being made (the job's status); a refusal says why there, and
-    the step stays, to press again."""
+    the step stays, to press again.
+
+    The update handled again (a bot process taking over from one that died before marking it
+    handled) makes nothing twice: the preview's key is the update's, and a placed one stands. A
+    press's message says "making" only once the preview is placed, so that a press handled again
+    leaves the status the job has shown since."""
     lang = context.lang
     provider = context.deps.enabled_services.get(NAME, "")
-    order = PendingOrder(NAME, draft.order.model_copy(update={"preview": True}), source, provider=provider)
+    preview = draft.order.model_copy(update={"preview": True})
+    order = PendingOrder(NAME, preview, source, provider=provider, nonce=order_key_of(update))
+    if await context.deps.jobs.placed(user_id_of(update), order.nonce):
+        await answer(update)
+        return ConversationHandler.END
     making = t(lang, "idphoto.preview_making")
     standing_in = context.deps.standing_in(NAME)
     if standing_in is not None:  # its first provider is down: say who makes it instead
         making = t(lang, "order.failover", usual=t(lang, f"provider_short.{standing_in}"), summary=making)
-    status = await _show(update, making, None)
+    pressed_on = message_of(update).message_id if update.callback_query is not None else None
+    status = pressed_on if pressed_on is not None else await _show(update, making, None)
     placed = await context.deps.place_order(
         order, user_id=user_id_of(update), chat_id=chat_id_of(update), status_message_id=status
     )
-    if isinstance(placed, Job):
+    if isinstance(placed, Job) and pressed_on is not None:
+        await _show(update, making, None)  # answers the press too
+    else:
+        await answer(update)
+    if isinstance(placed, (Job, PlacedBefore)):
         return ConversationHandler.END
     if placed.reason in ("unavailable", "changed", "input_gone"):
         key = "idphoto.job_gone" if placed.reason == "input_gone" else "order.unavailable"

@@ -15,6 +15,7 @@ import logging
 from telegram import Update
 from telegram.error import TelegramError
 
+from bot.domain.ordering import PlacedBefore
 from bot.domain.session import PendingOrder
 from bot.services.idphoto.buttons import BuyPreview, BuyPreviewAt, DropPreview
 from bot.services.idphoto.captions import is_kept_preview
@@ -88,7 +89,7 @@ async def _buy(update: Update, context: Context) -> None:
     placed = await context.deps.place_order(
         order, user_id=user_id_of(update), chat_id=chat_id_of(update), status_message_id=None
     )
-    if isinstance(placed, Job):
+    if isinstance(placed, (Job, PlacedBefore)):
         await answer(update, t(lang, "idphoto.preview_bought"))
         await drop_buttons(update)
     elif placed.reason == "too_many":  # Confirm again once one is done

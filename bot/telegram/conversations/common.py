@@ -49,6 +49,14 @@ def user_id_of(update: Update) -> int:
     return user.id
 
 
+def order_key_of(update: Update) -> str:
+    """The key of an order placed straight from ``update`` (a free preview's): the same when the
+    update is handled again, by a bot process taking over from one that died before marking it
+    handled, so the store finds it placed instead of making it twice. Update ids are unique per
+    bot, hence per user."""
+    return f"u{update.update_id}"
+
+
 def chat_id_of(update: Update) -> int:
     chat = update.effective_chat
     assert chat is not None, "every update the bot asks for (messages, button presses) has a chat"

@@ -9,7 +9,7 @@ from pydantic import ValidationError
 from telegram import Update
 from telegram.error import TelegramError
 
-from bot.domain.ordering import Refusal, order_again, place_order
+from bot.domain.ordering import PlacedBefore, Refusal, order_again, place_order
 from bot.domain.session import PendingOrder
 from bot.storage.jobs import Job, JobState
 from bot.telegram.context import Context
@@ -41,7 +41,7 @@ def _claim(context: Context, press: ConfirmOrder | None) -> PendingOrder | None:
     return order
 
 
-async def _place(update: Update, context: Context, order: PendingOrder) -> Job | Refusal:
+async def _place(update: Update, context: Context, order: PendingOrder) -> Job | PlacedBefore | Refusal:
     """The order placed for the user who pressed, with the summary as the job's status message."""
     message = query_of(update).message
     return await place_order(
@@ -54,18 +54,15 @@ async def _place(update: Update, context: Context, order: PendingOrder) -> Job |
 
 
 async def _tell_placed(
-    update: Update, context: Context, order: PendingOrder | None, placed: Job | Refusal | None
+    update: Update, context: Context, order: PendingOrder | None, placed: Job | PlacedBefore | Refusal | None
 ) -> None:
     lang = context.lang
     if order is None or placed is None:
         await answer(update, t(lang, "order.expired"))
     elif isinstance(placed, Job):
-        try:
-            await answer(update)
-            queued = t(lang, "job.queued_parts", count=1 + len(order.extras)) if order.extras else t(lang, "job.queued")
-            await query_of(update).edit_message_text(queued, reply_markup=keyboards.job_running(lang, placed.id))
-        except TelegramError as err:  # the job runs anyway; its next status edit refreshes the message
-            log.info("job %s: could not show it as queued: %s", placed.id, err)
+        await _show_queued(update, context, order, placed)
+    elif isinstance(placed, PlacedBefore):
+        await _tell_placed_before(update, context, order, placed.job)
     elif placed.reason == "too_many":  # the same order stays on screen, to confirm once one ends
         context.session.order = order
         await answer(update)
@@ -95,6 +92,33 @@ async def _tell_placed(
         )
     else:
         await answer(update, t(lang, "order.unavailable" if placed.reason == "unavailable" else "idphoto.job_gone"))
+
+
+async def _tell_placed_before(update: Update, context: Context, order: PendingOrder, job: Job) -> None:
+    """The order was placed already. From this very summary (its Confirm handled again after a
+    takeover, often seconds later) the summary shows the job's own status by now ("Done!", a
+    progress), which "queued" would turn back; from another copy of it (Try again pressed twice)
+    that copy says so."""
+    message = query_of(update).message
+    if message is not None and message.message_id != job.status_message_id:
+        await answer(update)
+        await query_of(update).edit_message_text(
+            t(context.lang, "order.placed_before"), reply_markup=keyboards.new_photo(context.lang)
+        )
+    elif job.state == JobState.QUEUED:
+        await _show_queued(update, context, order, job)
+    else:
+        await answer(update)
+
+
+async def _show_queued(update: Update, context: Context, order: PendingOrder, job: Job) -> None:
+    lang = context.lang
+    queued = t(lang, "job.queued_parts", count=1 + len(order.extras)) if order.extras else t(lang, "job.queued")
+    try:
+        await answer(update)
+        await query_of(update).edit_message_text(queued, reply_markup=keyboards.job_running(lang, job.id))
+    except TelegramError as err:  # the job runs anyway; its next status edit refreshes the message
+        log.info("job %s: could not show it as queued: %s", job.id, err)
 
 
 async def cancel_order(update: Update, context: Context) -> None:
