@@ -26,12 +26,14 @@ from providers.localengine.faces import (
     MAX_ROLL,
     MIN_FACE_HEIGHT,
     MIN_IMAGE_SIDE,
+    SIDEWAYS_ROLL,
     FaceCheckError,
     FaceReport,
     check_face,
     decode,
     find_face,
-    upside_down,
+    turned_face,
+    turned_over,
 )
 from providers.localengine.files import hand_models_present
 from providers.localengine.findings import CutOut, Hands
@@ -491,7 +493,7 @@ def compose(
     ``EDGE_SIDE`` on the longer side, its alpha and colours enlarged to the finished size."""
     width, height = size
     if abs(marks.roll) > MAX_ROLL:
-        raise FaceCheckError("head_tilted")
+        raise FaceCheckError("on_its_side" if abs(marks.roll) > SIDEWAYS_ROLL else "head_tilted")
     mask = _person_mask(rgb, face)
     rotation = _levelling(marks)
     face_at, top_lost = _measures(marks, rotation, mask, image_top_cut=mask.origin[1] == 0)
@@ -587,10 +589,15 @@ def render_id_photo(
 ) -> IdPhoto:
     """The finished ID photo, a JPEG of exactly ``size`` pixels with ``dpi`` written into it, its head
     placed by ``rule`` (an id of providers/data/idphoto_rules.yaml), however doubtful its cut-out."""
-    rgb = _decoded(image, size)
-    face = find_face(rgb)
-    if upside_down(rgb):
-        raise FaceCheckError("upside_down")
+    try:
+        rgb = _decoded(image, size)
+        face = find_face(rgb)
+    except FaceCheckError as err:
+        if err.code == "no_face" and (turned := turned_face(image)):
+            raise FaceCheckError(turned) from err
+        raise
+    if turned := turned_over(rgb):
+        raise FaceCheckError(turned)
     marks = find_landmarks(rgb, (face.x, face.y, face.width, face.height))
     if marks is None:
         raise FaceCheckError("face_unclear")
