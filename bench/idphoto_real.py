@@ -112,7 +112,7 @@ def run_one(photo: RealPhoto, spec: Spec, bg: str) -> Outcome:
     problem = findings.problem or findings.id_problem
     if problem:
         return Outcome(photo, "refused", problem, findings=findings, original=original)
-    verdict = judge(spec, findings)
+    verdict = judge(spec, findings, frames_from_the_photo=True)
     if verdict.refusal:
         return Outcome(photo, "refused", verdict.refusal.removeprefix("face."), findings=findings, original=original)
     try:

@@ -332,6 +332,10 @@ class TaskProvider(HttpProvider, Generic[OrderT]):
     #: (``TaskStatus.kept_preview``; the local engine's): how many a user may have made in an hour,
     #: so that free previews cannot keep it busy. None: it makes no such previews.
     kept_previews_per_hour: int | None = None
+    #: True when the finished ID photo is framed from the photo's own pixels alone (nothing made up
+    #: but a little below and beside it): a photo that ends too close below the chin for a spec's
+    #: frame cannot be made, and the bot says so as the spec is picked (bot/services/idphoto/fit.py).
+    frames_from_the_photo: bool = False
     #: True when submitting has no side effect (no request, no charge): an interrupted job
     #: is simply run again after a restart instead of being failed.
     rerun_safe: bool = False

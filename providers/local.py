@@ -33,6 +33,7 @@ class LocalIdPhoto(TaskProvider[IdPhotoOrder]):
     #: Nothing was sent anywhere: a job interrupted by a restart can run again.
     rerun_safe = True
     features = frozenset({IdPhotoOption.GRADIENT, IdPhotoOption.CUSTOM_SIZE})
+    frames_from_the_photo = True
 
     def __init__(
         self,

