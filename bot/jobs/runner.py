@@ -34,6 +34,9 @@ log = logging.getLogger(__name__)
 #: cancelled while it waited), and a provider callback for the job's worker; the payload is the id.
 JOBS_CHANNEL = "photobot_jobs"
 WAKE_CHANNEL = "photobot_wake"
+#: Seconds an announcement (a notification) may take before it is given up (JobRunner._tell); on a
+#: server fallen silent about twice that, asyncpg then waiting as long for its cancellation.
+ANNOUNCE_TIMEOUT = 3.0
 
 
 class JobRunner:
@@ -80,11 +83,22 @@ class JobRunner:
 
     async def announce(self, job_id: str) -> None:
         """A job for a worker to take: new, or cancelled while it waited (to deliver that)."""
-        await self.jobs.db.notify(JOBS_CHANNEL, job_id)
+        await self._tell(JOBS_CHANNEL, job_id)
 
     async def announce_wake(self, job_id: str) -> None:
         """A provider called back about the job: its worker asks the provider now."""
-        await self.jobs.db.notify(WAKE_CHANNEL, job_id)
+        await self._tell(WAKE_CHANNEL, job_id)
+
+    async def _tell(self, channel: str, job_id: str) -> None:
+        """Best effort, within ANNOUNCE_TIMEOUT: the job is stored already, and what an announcement
+        hastens happens anyway (the workers look for jobs at each renewal, a job's driver asks its
+        provider at each poll). Before, a database that failed or fell silent right after a
+        Confirm's transaction had stored and held the job failed that Confirm: the person was told
+        something went wrong, and the job was made and charged all the same."""
+        try:
+            await self.jobs.db.notify(channel, job_id, timeout=ANNOUNCE_TIMEOUT)
+        except DATABASE_ERRORS as err:
+            log.warning("job %s: could not announce it (%s): taken up at the next look", job_id, type(err).__name__)
 
     def _announced(self, job_id: str) -> None:
         if not self._working:  # not a worker: one of the worker processes takes it

@@ -174,7 +174,7 @@ class Database:
         """At once, on the loop's connection: ``timeout`` has nothing to wait for."""
         return self.conn.execute(sql, params).fetchall()
 
-    async def notify(self, channel: str, payload: str) -> None:
+    async def notify(self, channel: str, payload: str, *, timeout: float | None = None) -> None:
         for listener in self._listeners[channel]:
             listener(payload)
 

@@ -333,9 +333,10 @@ class PostgresStore:
         """The server scans; the bot's loop only waits for the answer."""
         return await self.fetchall(sql, params)
 
-    async def notify(self, channel: str, payload: str) -> None:
-        async with self.pool.acquire() as conn:
-            await conn.execute("SELECT pg_notify($1, $2)", channel, payload)
+    async def notify(self, channel: str, payload: str, *, timeout: float | None = None) -> None:
+        """``timeout`` as for :meth:`fetchall`."""
+        async with self.pool.acquire(timeout=timeout) as conn:
+            await conn.execute("SELECT pg_notify($1, $2)", channel, payload, timeout=timeout)
 
     async def listen(self, channel: str, listener: Listener) -> None:
         """Returns once the channel is listened to (or after RECONNECT_WAIT if the server cannot

@@ -97,8 +97,9 @@ class Store(Protocol):
     #: same in every process, whatever the clocks of their machines say.
     clock: str
 
-    async def notify(self, channel: str, payload: str) -> None:
-        """Tell every listener of ``channel``, in this process and (PostgreSQL) in others."""
+    async def notify(self, channel: str, payload: str, *, timeout: float | None = None) -> None:
+        """Tell every listener of ``channel``, in this process and (PostgreSQL) in others;
+        ``timeout`` as for :meth:`write`."""
         ...
 
     async def listen(self, channel: str, listener: Listener) -> None:

@@ -18,12 +18,17 @@ from contextlib import asynccontextmanager
 import asyncpg
 import pytest
 
+from bot.domain.ordering import place_order
+from bot.domain.session import PendingOrder
 from bot.jobs.keeper import LeaseKeeper
+from bot.jobs.runner import ANNOUNCE_TIMEOUT
+from bot.main.app import running
 from bot.ops.presence import Presences, keep_reporting
-from bot.storage.jobs import JobDraft
+from bot.storage.jobs import Job, JobDraft
 from bot.storage.postgres import CLOSE_TIMEOUT, HEARTBEAT, RECONNECT_WAIT, AdvisoryLock, PostgresStore
 from bot.storage.repositories import Repositories
-from tests.conftest import postgres_schema
+from providers.orders import IdPhotoOrder
+from tests.conftest import portrait_jpeg, postgres_schema
 from tests.fakes.stalling import StallingRelay
 
 
@@ -273,3 +278,31 @@ async def test_every_connection_gives_up_on_a_vanished_server_within_seconds():
         finally:
             await lock.release()
             await store.close()
+
+
+async def test_an_order_whose_announcement_the_database_never_answers_is_placed_and_taken_up(make_settings, picwish):
+    """The database stores and holds a Confirm's job, then falls silent on the connection that
+    announces it to the workers. Before, the announcement waited for the server until the kernel
+    gave up on it, and then failed the Confirm after its job was stored: the person was told
+    something went wrong, and the job was made and charged all the same. Now the announcement is
+    given up within ANNOUNCE_TIMEOUT (and as long again for asyncpg's wait for the cancellation;
+    logged), the order is placed, and a worker takes the job up
+    at its next look for jobs."""
+    order = IdPhotoOrder(spec_id=3108, bg_color="FFFFFF", px_width=602, px_height=602, dpi=300)
+    async with relayed() as (_url, relay):
+        said = _Said("could not announce it")
+        logging.getLogger("bot.jobs.runner").addHandler(said)
+        try:
+            async with running(make_settings(database__url=relay.url, jobs__lease_seconds=3)) as services:
+                await services.users.ensure(77, 77, "en")
+                ref = services.media.save_input(portrait_jpeg())
+                relay.stall_one = b"pg_notify"
+                placing = place_order(
+                    services, PendingOrder("idphoto", order, ref), user_id=77, chat_id=77, status_message_id=None
+                )
+                job = await asyncio.wait_for(placing, 2 * ANNOUNCE_TIMEOUT + 3)
+                assert isinstance(job, Job) and job.provider == "picwish"
+                assert said.said.is_set()
+                await asyncio.wait_for(picwish.task_created.wait(), 30)  # taken up without its announcement
+        finally:
+            logging.getLogger("bot.jobs.runner").removeHandler(said)
