@@ -78,6 +78,8 @@ class Outcome:
     seconds: float = 0.0
     #: A hand at the face, in the photo it was made of (pipeline.hands_of): ❌ on its checklist.
     hand_at_face: bool = False
+    #: Refused as ending at the neck as the spec was picked (fit.judge), yet the engine makes it.
+    refused_early_but_made: bool = False
     findings: FaceFindings | None = None
     original: Image.Image | None = None
     result: Image.Image | None = None
@@ -104,6 +106,14 @@ def _colour(name: str) -> str:
     return load_catalog().palette.get(name, name).lstrip("#").upper()
 
 
+def _engine_makes(data: bytes, spec: Spec, bg: str) -> bool:
+    try:
+        render_id_photo(data, size=spec.px, dpi=spec.dpi, bg_color=bg, rule=spec.rule.rule_id)
+    except FaceCheckError:
+        return False
+    return True
+
+
 def run_one(photo: RealPhoto, spec: Spec, bg: str) -> Outcome:
     data = normalise(path(photo).read_bytes(), max_side=MAX_STORED_SIDE, max_bytes=MAX_STORED_BYTES).data
     original = Image.open(io.BytesIO(data)).convert("RGB")
@@ -114,7 +124,10 @@ def run_one(photo: RealPhoto, spec: Spec, bg: str) -> Outcome:
         return Outcome(photo, "refused", problem, findings=findings, original=original)
     verdict = judge(spec, findings, frames_from_the_photo=True)
     if verdict.refusal:
-        return Outcome(photo, "refused", verdict.refusal.removeprefix("face."), findings=findings, original=original)
+        reason = verdict.refusal.removeprefix("face.")
+        # The spec's guess of what the engine refuses once made, checked against the engine.
+        early = reason == "shoulders_cut_off" and _engine_makes(data, spec, bg)
+        return Outcome(photo, "refused", reason, findings=findings, original=original, refused_early_but_made=early)
     try:
         made = render_id_photo(data, size=spec.px, dpi=spec.dpi, bg_color=bg, rule=spec.rule.rule_id)
     except FaceCheckError as err:
@@ -272,6 +285,10 @@ def figures(outcomes: list[Outcome]) -> list[tuple[str, str]]:
             _percent(sum(not o.delivered for o in expected_refusals), len(expected_refusals)),
         ),
         ("delivered with a hand at the face: told (❌) of those labelled; others told", _hands(delivered)),
+        (
+            "refused as ending at the neck as the spec is picked, which the engine makes",
+            str(sum(o.refused_early_but_made for o in outcomes)),
+        ),
     ]
     if times:
         named.append(("check and photo, median (max)", f"{statistics.median(times):.2f} s ({max(times):.2f} s)"))

@@ -140,10 +140,11 @@ class Refusal:
 
 @dataclass(frozen=True)
 class PlacedBefore:
-    """The order had been placed already: its Confirm handled a second time, by a bot process
-    taking over from one that died before marking the press handled. Nothing new was held or
-    started; ``job`` (the first part's) is as it stands now, maybe long delivered, so the summary
-    it owns is not shown as queued again."""
+    """The order had been placed already, and stands: its Confirm handled a second time (by a bot
+    process taking over from one that died before marking the press handled), another copy of its
+    summary confirmed (Try again pressed twice), a preview's Buy pressed again. Nothing new was
+    held or started; ``job`` (the first part's) is as it stands now, maybe long delivered, so the
+    summary it owns is not shown as queued again."""
 
     job: Job
 

@@ -440,7 +440,7 @@ def inspect_face(image: bytes) -> FaceFindings:
         rgb, size, face = check_face(image, quick=True)
     except FaceCheckError as err:
         if err.code == "no_face" and (turned := turned_face(image)):
-            return FaceFindings(id_problem=turned)
+            return FaceFindings(problem=turned)  # no face as it is: for every service, as "no face" was
         return FaceFindings(problem=err.code)
     scale = size[0] / rgb.shape[1]
     if turned := turned_over(rgb, face.seen):

@@ -207,14 +207,18 @@ async def test_forget_after_a_takeover_is_not_undone_by_the_bot_that_lost_the_ri
             await first.__aexit__(None, None, None)
 
 
-async def test_a_confirm_handled_again_after_a_takeover_leaves_the_delivered_order_done(
-    make_settings, telegram, picwish
+@pytest.mark.parametrize("fails", [False, True], ids=["delivered", "failed"])
+async def test_a_confirm_handled_again_after_a_takeover_leaves_its_order_as_it_ended(
+    make_settings, telegram, picwish, fails
 ):
     """The first process places the order of a Confirm and dies (its lock's connection ends) before
-    it has answered the press, while the standby's worker makes and delivers the job. The standby,
-    taking over, handles that press again: its order was placed, nothing is placed twice. Before,
-    it showed the summary as "queued" over the delivered order's "Done!" (the multi-process test
-    in test_processes.py failed on it now and then)."""
+    it has answered the press, while the standby's worker makes and delivers the job, or PicWish
+    fails it (given back). The standby, taking over, handles that press again: nothing is placed
+    twice. Before, it showed the summary as "queued" over the delivered order's "Done!" (the
+    multi-process test in test_processes.py failed on it now and then); and a failed order, whose
+    key had been released, was placed and charged again, unasked."""
+    if fails:
+        picwish.states_by_spec = {"3108": [(0, 0), (4, 30), (-7, 0)]}
     url = await postgres_schema()
     standby = _webhook_bots(url)
     user = telegram.user(user_id=3404)
@@ -231,18 +235,21 @@ async def test_a_confirm_handled_again_after_a_takeover_leaves_the_delivered_ord
             await until(order_written, "the session holding the summary's order written")
             telegram.hold["answerCallbackQuery"] = gate = asyncio.Event()
             await user.press(summary, "Confirm")
-            await user.next_message(kind="document", timeout=60)  # made by the standby's worker
-            await user.edited(summary, "Done!", timeout=30)
+            ended = "could not read this image" if fails else "Done!"
+            await user.edited(summary, ended, timeout=60)  # made or failed by the standby's worker
             await _end_holders_connection(url, UPDATES)
             await asyncio.wait_for(stale.halt.wait(), 15)
             await telegram.wait_for(lambda: _answers_held(telegram, "answerCallbackQuery") == 2, timeout=30)
             gate.set()
             await first.__aexit__(None, None, None)
             first = None
+            await services.runner.idle()
+            balance = await services.ledger.balance(user.id)
         # The standby has stopped: its handling of the press has ended.
-        assert "Done!" in summary.text
+        assert ended in summary.text
         assert len(picwish.creates) == 1
-        assert sum(1 for message in user.messages() if message.kind == "document") == 1
+        assert sum(1 for message in user.messages() if message.kind == "document") == (0 if fails else 1)
+        assert balance == (30 if fails else 24)
     finally:
         if first is not None:
             await first.__aexit__(None, None, None)
@@ -250,10 +257,10 @@ async def test_a_confirm_handled_again_after_a_takeover_leaves_the_delivered_ord
 
 async def test_a_preview_press_handled_again_after_a_takeover_makes_one_preview(make_settings, telegram):
     """The first process places the local engine's free preview of a Continue press and dies (its
-    lock's connection ends) before it has shown "Making your free preview", while the standby's
-    worker makes and sends the preview. The standby, taking over, handles that press again. Before,
-    it placed a second preview (a new order key each time) and showed "Making" over the first's
-    status: the person got the preview twice, and two of their free previews were counted."""
+    lock's connection ends) before it has answered the press, while the standby's worker makes and
+    sends the preview. The standby, taking over, handles that press again. Before, it placed a
+    second preview (a new order key each time) and showed "Making" over the first's status: the
+    person got the preview twice, and two of their free previews were counted."""
     pytest.importorskip("ai_edge_litert", reason="the photobot[local] extra is not installed")
     url = await postgres_schema()
     standby = {**_webhook_bots(url), "providers__picwish__enabled": False}
@@ -276,7 +283,7 @@ async def test_a_preview_press_handled_again_after_a_takeover_makes_one_preview(
                 return row is not None and json.loads(row["data"])["services"].get("idphoto", {}).get("draft")
 
             await until(step_written, "the session holding the draft at its options written")
-            telegram.hold["editMessageText"] = gate = asyncio.Event()
+            telegram.hold["answerCallbackQuery"] = gate = asyncio.Event()
             query = await user.press(menu, "Continue")
             await user.next_message(kind="photo", timeout=60)  # made by the standby's worker
             await _end_holders_connection(url, UPDATES)

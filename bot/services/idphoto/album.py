@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pydantic import ValidationError
 
 from bot.domain.session import Album, AlbumPhoto, ExtraOrder, PendingOrder
-from bot.services.idphoto.fit import judge
+from bot.services.idphoto.fit import frames_from_the_photo, judge
 from bot.services.idphoto.state import IdPhotoDraft
 from bot.storage.jobs import Job, JobState
 from bot.telegram.context import Context
@@ -78,7 +78,7 @@ async def check_album(context: Context, album: Album, spec: Spec) -> AlbumCheck:
             continue
         findings = await face_findings(context, photo.photo)
         problem = findings.problem or findings.id_problem
-        verdict = judge(spec, findings, frames_from_the_photo=_frames_from_the_photo(context))
+        verdict = judge(spec, findings, frames_from_the_photo=frames_from_the_photo(context.deps.provider_for(NAME)))
         if problem is not None or verdict.refusal is not None:
             key = f"face.{problem}" if problem is not None else verdict.refusal or ""
             checked.refuse(photo.number, t(lang, key, title=title, width=spec.px[0], height=spec.px[1]))
@@ -150,8 +150,3 @@ def bundle(jobs: list[Job], lang: str) -> Bundle | None:
         ]
     ordered = [(name, ref) for _, name, ref in sorted(files, key=lambda f: f[0])]
     return Bundle(ordered, f"idphoto_{_spec_name(orders[0])}_album.zip", jobs=len(jobs))
-
-
-def _frames_from_the_photo(context: Context) -> bool:
-    provider = context.deps.provider_for(NAME)
-    return provider is not None and provider.frames_from_the_photo

@@ -31,7 +31,7 @@ from bot.services.idphoto.buttons import (
     SpecPage,
 )
 from bot.services.idphoto.choices import DEFAULT_COLORS, gradient_end, parse_mm, ratio_text, size_refusal
-from bot.services.idphoto.fit import judge
+from bot.services.idphoto.fit import frames_from_the_photo, judge
 from bot.services.idphoto.report_text import spec_text
 from bot.services.idphoto.state import IdPhotoDraft, IdPhotoState, SpecList
 from bot.storage.jobs import Job
@@ -261,7 +261,7 @@ async def _start_draft(update: Update, context: Context, spec: Spec) -> str | in
     except (EngineBusy, EngineTimeout):  # nothing is charged; the same button works in a minute
         await _show(update, t(lang, "error.engine_busy"), buttons.spec_refused(lang, to_order=adding is not None))
         return State.CUSTOM_SIZE if spec.custom is not None else State.PICK_SPEC
-    verdict = judge(spec, findings, frames_from_the_photo=_frames_from_the_photo(context))
+    verdict = judge(spec, findings, frames_from_the_photo=frames_from_the_photo(context.deps.provider_for(NAME)))
     if verdict.refusal is not None:
         text = t(lang, verdict.refusal, title=spec.name(lang), width=spec.px[0], height=spec.px[1])
         await _show(update, text, buttons.spec_refused(lang, to_order=adding is not None))
@@ -609,29 +609,30 @@ async def _preview(update: Update, context: Context, draft: IdPhotoDraft, source
     the step stays, to press again.
 
     The update handled again (a bot process taking over from one that died before marking it
-    handled) makes nothing twice: the preview's key is the update's, and a placed one stands. A
-    press's message says "making" only once the preview is placed, so that a press handled again
-    leaves the status the job has shown since."""
+    handled) makes nothing twice: the preview's key is the press's (or message's), and a preview
+    placed under it, whatever became of it, is left as it is. "Making" is shown before the preview
+    is placed (from then on its job edits the message: shown after, it could land over the job's
+    "Done!" or failure); the press is answered once it is placed."""
     lang = context.lang
     provider = context.deps.enabled_services.get(NAME, "")
     preview = draft.order.model_copy(update={"preview": True})
     order = PendingOrder(NAME, preview, source, provider=provider, nonce=order_key_of(update))
-    if await context.deps.jobs.placed(user_id_of(update), order.nonce):
+    if await context.deps.jobs.first_of_order(user_id_of(update), order.nonce) is not None:
         await answer(update)
         return ConversationHandler.END
     making = t(lang, "idphoto.preview_making")
     standing_in = context.deps.standing_in(NAME)
     if standing_in is not None:  # its first provider is down: say who makes it instead
         making = t(lang, "order.failover", usual=t(lang, f"provider_short.{standing_in}"), summary=making)
-    pressed_on = message_of(update).message_id if update.callback_query is not None else None
-    status = pressed_on if pressed_on is not None else await _show(update, making, None)
+    if update.callback_query is not None:
+        await query_of(update).edit_message_text(making)
+        status: int | None = message_of(update).message_id
+    else:
+        status = await _show(update, making, None)
     placed = await context.deps.place_order(
         order, user_id=user_id_of(update), chat_id=chat_id_of(update), status_message_id=status
     )
-    if isinstance(placed, Job) and pressed_on is not None:
-        await _show(update, making, None)  # answers the press too
-    else:
-        await answer(update)
+    await answer(update)
     if isinstance(placed, (Job, PlacedBefore)):
         return ConversationHandler.END
     if placed.reason in ("unavailable", "changed", "input_gone"):
@@ -691,8 +692,3 @@ async def final_from_preview(update: Update, context: Context) -> None:
     # The stored photo goes along (not sent): if PicWish forgot the preview, Try again makes it anew.
     kept = job.input_ref if job.input_ref and context.deps.media.exists(job.input_ref) else None
     await show_order(update, context, PendingOrder(NAME, final, kept), new_message=True)
-
-
-def _frames_from_the_photo(context: Context) -> bool:
-    provider = context.deps.provider_for(NAME)
-    return provider is not None and provider.frames_from_the_photo

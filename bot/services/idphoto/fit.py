@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
+from providers.base import TaskProvider
 from providers.localengine.findings import FaceFindings
 from providers.placement import MAX_ENLARGEMENT, enlargement, expression, frame_below
 from providers.specs import Spec
@@ -16,6 +18,12 @@ from providers.specs import Spec
 MAX_FRAME_BELOW = 0.10
 
 
+def frames_from_the_photo(provider: TaskProvider[Any] | None) -> bool:
+    """Whether ``provider`` (the one serving ID photos now) frames the photo from its own pixels
+    alone (TaskProvider.frames_from_the_photo; see :func:`judge`)."""
+    return provider is not None and provider.frames_from_the_photo
+
+
 @dataclass(frozen=True)
 class SpecVerdict:
     """A refusal (locale key) that ends the order for this spec, or advice (locale keys) to show
@@ -25,7 +33,7 @@ class SpecVerdict:
     advice: tuple[str, ...] = ()
 
 
-def judge(spec: Spec, findings: FaceFindings, *, frames_from_the_photo: bool = False) -> SpecVerdict:
+def judge(spec: Spec, findings: FaceFindings, *, frames_from_the_photo: bool) -> SpecVerdict:
     """A head that would have to be enlarged more than twice comes out soft. An open mouth is
     refused where the spec's rule wants a neutral expression, glasses where it forbids them (the
     U.S. since 2016), and hair over the eyes (or the eyebrows) where it wants them visible;

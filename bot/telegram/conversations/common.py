@@ -52,9 +52,12 @@ def user_id_of(update: Update) -> int:
 def order_key_of(update: Update) -> str:
     """The key of an order placed straight from ``update`` (a free preview's): the same when the
     update is handled again, by a bot process taking over from one that died before marking it
-    handled, so the store finds it placed instead of making it twice. Update ids are unique per
-    bot, hence per user."""
-    return f"u{update.update_id}"
+    handled, so the store finds it placed instead of making it twice. A button press's id is
+    unique; a message's id is unique in its chat, the user's own. (Update ids are not: Telegram
+    may start them anew after a week without updates.)"""
+    if update.callback_query is not None:
+        return f"q{update.callback_query.id}"
+    return f"m{message_of(update).message_id}"
 
 
 def chat_id_of(update: Update) -> int:

@@ -42,8 +42,16 @@ def _claim(context: Context, press: ConfirmOrder | None) -> PendingOrder | None:
 
 
 async def _place(update: Update, context: Context, order: PendingOrder) -> Job | PlacedBefore | Refusal:
-    """The order placed for the user who pressed, with the summary as the job's status message."""
+    """The order placed for the user who pressed, with the summary as the job's status message.
+    Where a job of the order has this summary as its status message already, this very press is
+    handled again (a bot process took over from one that died before marking it handled): that
+    job stands, whatever became of it. Before, one that had failed meanwhile (and been given back)
+    was placed and charged again, unasked."""
     message = query_of(update).message
+    if message is not None:
+        before = await context.wiring.jobs.first_of_order(user_id_of(update), order.nonce)
+        if before is not None and before.status_message_id == message.message_id:
+            return PlacedBefore(before)
     return await place_order(
         context.wiring,
         order,
@@ -102,9 +110,12 @@ async def _tell_placed_before(update: Update, context: Context, order: PendingOr
     message = query_of(update).message
     if message is not None and message.message_id != job.status_message_id:
         await answer(update)
-        await query_of(update).edit_message_text(
-            t(context.lang, "order.placed_before"), reply_markup=keyboards.new_photo(context.lang)
-        )
+        try:
+            await query_of(update).edit_message_text(
+                t(context.lang, "order.placed_before"), reply_markup=keyboards.new_photo(context.lang)
+            )
+        except TelegramError as err:  # the order stands all the same
+            log.info("job %s: could not say its order was placed before: %s", job.id, err)
     elif job.state == JobState.QUEUED:
         await _show_queued(update, context, order, job)
     else:
