@@ -17,6 +17,31 @@ async def send_photo_and_pick_idphoto(user: FakeUser, photo: bytes | None = None
     return await user.edited(menu, "Choose a category")
 
 
+async def pick_searched_spec(user: FakeUser, photo: bytes, query: str, spec: str) -> SentMessage:
+    """From a photo sent as a file through ID photo and a search to pressing ``spec`` among the
+    results: the results' message, which the bot edits with the spec's colours or its refusal."""
+    await user.send_document(photo, "photo.jpg", "image/jpeg")
+    menu = await user.next_message("What would you like")
+    await user.press(menu, "ID photo")
+    await user.edited(menu, "Choose a category")
+    await user.send_text(query)
+    found = await user.next_message("Results for")
+    await user.press(found, "· " + spec)
+    return found
+
+
+async def to_options(user: FakeUser, menu: SentMessage, category: str, spec: str, color: str) -> None:
+    """From the category menu through ``spec`` (paged to) and ``color`` to the options, on the same
+    message."""
+    await user.press(menu, category)
+    await user.edited(menu, "Choose a spec")
+    await page_to(user, menu, "· " + spec)
+    await user.press(menu, "· " + spec)
+    await user.edited(menu, "background colour")
+    await user.press(menu, color)
+    await user.edited(menu, "Options")
+
+
 async def page_to(user: FakeUser, menu: SentMessage, label: str) -> None:
     """Pages the spec list on ``menu`` forward until a button's text holds ``label``."""
     while not any(label in b["text"] for b in menu.buttons()):

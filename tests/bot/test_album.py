@@ -17,7 +17,7 @@ import pytest
 pytest.importorskip("ai_edge_litert", reason="the photobot[local] extra is not installed")
 
 from bot.main.app import running
-from tests.bot.flows import add_size, album_summary, order_until_summary, page_to
+from tests.bot.flows import add_size, album_summary, order_until_summary, page_to, to_options
 from tests.conftest import portrait_jpeg
 from tests.fakes.picwish import STEPS
 from tests.fakes.telegram_api import AlbumItem, FakeUser, SentMessage
@@ -250,13 +250,7 @@ async def test_an_album_where_no_photo_passes_orders_nothing(bot, telegram, picw
     assert "❌ Photo 2: this is not a photo" in menu.text
     await user.press(menu, "ID photo")
     await user.edited(menu, "Choose a category")
-    await user.press(menu, "Visa")
-    await user.edited(menu, "Choose a spec")
-    await page_to(user, menu, "· USA Visa")
-    await user.press(menu, "· USA Visa")
-    await user.edited(menu, "background colour")
-    await user.press(menu, "White")
-    await user.edited(menu, "Options")
+    await to_options(user, menu, "Visa", "USA Visa", "White")
     await user.press(menu, "Continue")
     await user.edited(menu, "None of the 2 photos of your album can be made into USA Visa", timeout=30)
     assert "❌ Photo 1: Your face is turned to the side" in menu.text

@@ -16,7 +16,7 @@ import asyncpg
 import pytest
 
 from bot.main.app import UPDATES, running
-from tests.bot.flows import forget, order_idphoto, page_to, send_photo_and_pick_idphoto
+from tests.bot.flows import forget, order_idphoto, send_photo_and_pick_idphoto, to_options
 from tests.bot.process import until
 from tests.conftest import portrait_jpeg, postgres_schema
 from tests.fakes.server import free_port
@@ -270,13 +270,7 @@ async def test_a_preview_press_handled_again_after_a_takeover_makes_one_preview(
     try:
         async with running(make_settings(**standby), role="all") as services:
             menu = await send_photo_and_pick_idphoto(user)
-            await user.press(menu, "Visa")
-            await user.edited(menu, "Choose a spec")
-            await page_to(user, menu, "· USA Visa")
-            await user.press(menu, "· USA Visa")
-            await user.edited(menu, "background colour")
-            await user.press(menu, "White")
-            await user.edited(menu, "Options")
+            await to_options(user, menu, "Visa", "USA Visa", "White")
 
             async def step_written() -> bool:  # sessions and steps are written every few seconds
                 row = await services.db.fetchone("SELECT data FROM sessions WHERE user_id = ?", (user.id,))

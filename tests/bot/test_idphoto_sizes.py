@@ -14,7 +14,15 @@ import pytest
 
 from bot.main.app import running
 from bot.services.idphoto.buttons import BuyPreview, MorePreviewSizes
-from tests.bot.flows import add_size, another_size, local_preview, order_until_summary, pixel_size, preview_with_size
+from tests.bot.flows import (
+    add_size,
+    another_size,
+    local_preview,
+    order_until_summary,
+    pick_searched_spec,
+    pixel_size,
+    preview_with_size,
+)
 from tests.conftest import astronaut, portrait_jpeg
 from tests.fakes.telegram_api import FakeUser, SentMessage
 
@@ -160,13 +168,7 @@ async def test_a_size_the_head_is_too_small_for_is_refused_by_name_and_the_order
     astronaut().save(out, "JPEG", quality=95)
     async with running(make_settings()) as services:
         user = telegram.user()
-        await user.send_document(out.getvalue(), "astronaut.jpg", "image/jpeg")
-        menu = await user.next_message("What would you like")
-        await user.press(menu, "ID photo")
-        await user.edited(menu, "Choose a category")
-        await user.send_text("1101")
-        found = await user.next_message("Results for")
-        await user.press(found, "· Small 1 Inch")
+        found = await pick_searched_spec(user, out.getvalue(), "1101", "Small 1 Inch")
         await user.edited(found, "Choose a background colour")
         await user.press(found, "White")
         await user.edited(found, "Options")
