@@ -304,7 +304,7 @@ class Jobs:
 
         async def work(tx: Tx) -> None:
             if first.order_key is not None:
-                await self._place_once(tx, first.user_id, first.order_key)
+                await self._place_once(tx, first.user_id, first.order_key, first.status_message_id)
             if previews_per_hour is not None and first.options.get("preview"):
                 await self._check_previews(tx, first, now, previews_per_hour)
             if max_active is not None:
@@ -360,22 +360,27 @@ class Jobs:
         )
 
     @staticmethod
-    async def _place_once(tx: Tx, user_id: int, order_key: str) -> None:
+    async def _place_once(tx: Tx, user_id: int, order_key: str, status_message_id: int | None) -> None:
         """Raise AlreadyPlaced where the order ``order_key`` (its extras' keys are ``order_key+n``)
         was placed before, unless every part of it was cancelled or failed (and given back): then
         its keys are released and Confirm places it anew. Before, a preview whose purchase was
-        cancelled could never be bought (its Confirm answered "on its way" and placed nothing)."""
+        cancelled could never be bought (its Confirm answered "on its way" and placed nothing).
+        Not so where its first part's status message is ``status_message_id`` (the summary being
+        confirmed): that is this very press handled again (a bot process took over from one that
+        died before marking it handled), and its order stands as it ended; before, one that had
+        failed meanwhile was placed, and charged, again."""
         extra = order_key + "+"
         parts = await tx.fetchall(
-            "SELECT id, order_key, state FROM jobs WHERE user_id = ?"
+            "SELECT id, order_key, state, status_message_id FROM jobs WHERE user_id = ?"
             " AND (order_key = ? OR substr(order_key, 1, ?) = ?)",
             (user_id, order_key, len(extra), extra),
         )
         if not parts:
             return
-        first = next((part["id"] for part in parts if part["order_key"] == order_key), parts[0]["id"])
-        if any(part["state"] not in (JobState.CANCELLED, JobState.FAILED) for part in parts):
-            raise AlreadyPlaced(first, len(parts))
+        first = next((part for part in parts if part["order_key"] == order_key), parts[0])
+        this_press = status_message_id is not None and first["status_message_id"] == status_message_id
+        if this_press or any(part["state"] not in (JobState.CANCELLED, JobState.FAILED) for part in parts):
+            raise AlreadyPlaced(first["id"], len(parts))
         marks = ", ".join("?" * len(parts))
         await tx.execute(f"UPDATE jobs SET order_key = NULL WHERE id IN ({marks})", tuple(part["id"] for part in parts))
 

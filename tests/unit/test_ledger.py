@@ -255,6 +255,27 @@ async def test_an_order_cancelled_or_failed_in_every_part_can_be_confirmed_again
     assert await repos.ledger.problems() == []
 
 
+async def test_a_failed_order_confirmed_again_from_its_own_summary_stands_as_it_ended(store):
+    """The same Confirm handled a second time (a bot process took over from one that died before
+    marking it handled) finds its order failed and given back: this press's order (its first
+    part's status message is this summary) stands as it ended, nothing is held again. Before, its
+    keys were released and it was placed and charged again, unasked. From another message (a
+    preview's purchase has none) the keys are released as before."""
+    repos = Repositories.on(store, daily_free=30)
+    await repos.users.ensure(1, 1, "en")
+    summary = JobDraft(**{**_draft(6).__dict__, "order_key": "a1b2", "status_message_id": 40})
+    (first,) = await repos.jobs.create_many([summary])
+    assert await repos.jobs.settle(first, "failed", error="invalid_image")
+    with pytest.raises(AlreadyPlaced) as placed:
+        await repos.jobs.create_many([summary])
+    assert placed.value.job_id == first.id
+    assert await repos.ledger.balance(1) == 30
+    elsewhere = JobDraft(**{**summary.__dict__, "status_message_id": None})
+    (again,) = await repos.jobs.create_many([elsewhere])
+    assert again.id != first.id and await repos.ledger.balance(1) == 24
+    assert await repos.ledger.problems() == []
+
+
 async def test_refunds_and_orders_at_once_never_spend_refunded_credits_unasked(store):
     """Twenty buyers each order and are refunded at the same moment (on PostgreSQL on pooled
     connections): either the order is refused and the refund goes ahead, or the order is placed

@@ -42,16 +42,9 @@ def _claim(context: Context, press: ConfirmOrder | None) -> PendingOrder | None:
 
 
 async def _place(update: Update, context: Context, order: PendingOrder) -> Job | PlacedBefore | Refusal:
-    """The order placed for the user who pressed, with the summary as the job's status message.
-    Where a job of the order has this summary as its status message already, this very press is
-    handled again (a bot process took over from one that died before marking it handled): that
-    job stands, whatever became of it. Before, one that had failed meanwhile (and been given back)
-    was placed and charged again, unasked."""
+    """The order placed for the user who pressed, with the summary as the job's status message
+    (which tells this very press handled again after a takeover: Jobs._place_once)."""
     message = query_of(update).message
-    if message is not None:
-        before = await context.wiring.jobs.first_of_order(user_id_of(update), order.nonce)
-        if before is not None and before.status_message_id == message.message_id:
-            return PlacedBefore(before)
     return await place_order(
         context.wiring,
         order,
