@@ -150,10 +150,18 @@ class PlacedBefore:
 
 
 async def place_order(
-    desk: OrderDesk, order: PendingOrder, *, user_id: int, chat_id: int, status_message_id: int | None
+    desk: OrderDesk,
+    order: PendingOrder,
+    *,
+    user_id: int,
+    chat_id: int,
+    status_message_id: int | None,
+    announce: bool = True,
 ) -> Job | PlacedBefore | Refusal:
     """Store the job (one per part), hold its price and start it; or say why not (then nothing is
-    held). The first part's job, whose status message is the summary."""
+    held). The first part's job, whose status message is the summary. Without ``announce`` the
+    workers are told by :func:`announce_order`, once the caller has shown the status message as it
+    wants it before the job's own edits begin."""
     provider = order.provider if order.pinned else desk.enabled_services.get(order.service)
     if provider is None or provider not in desk.providers:
         return Refusal("unavailable")
@@ -213,6 +221,15 @@ async def place_order(
     except OwesCredits as err:
         return Refusal("owes", owed=err.owed)
     await desk.health.offered_again(provider)  # a provider on trial after being down gets one order
-    for job in jobs:
-        await desk.runner.announce(job.id)
+    if announce:
+        for job in jobs:
+            await desk.runner.announce(job.id)
     return jobs[0]
+
+
+async def announce_order(desk: OrderDesk, first: Job) -> None:
+    """Tell the workers of every job of the order whose first part is ``first`` (placed without
+    announcing it). A worker that missed it finds it at its next look for jobs."""
+    parts = await desk.jobs.of_order(first.order_group) if first.order_group else [first]
+    for job in parts:
+        await desk.runner.announce(job.id)

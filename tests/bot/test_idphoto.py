@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import re
 
 import pytest
@@ -316,6 +317,29 @@ async def test_cancel_pressed_right_after_confirm_does_not_say_a_placed_order_wa
     assert not [text for text in edits if "cancelled" in text] and "Done" in summary.text
     assert await bot.ledger.balance(user.id) == 24
     assert await bot.ledger.problems() == []
+
+
+async def test_the_workers_hear_of_a_confirmed_order_once_its_summary_says_queued(make_settings, telegram, picwish):
+    """Confirm showed "queued" on the summary after the workers had heard of the job: a job done
+    before that edit went through (a bought photo's stored file, a slow network to Telegram) had
+    its "Done!" turned back to "queued" for good (found by a review). Here the press's answer,
+    which comes before that edit, is held at Telegram: PicWish gets no task meanwhile (before, it
+    had it at once), and the summary ends "Done!". The workers' own look for jobs is put off past
+    the test (a long lease), so only the announcement can start the job."""
+    async with running(make_settings(jobs__lease_seconds=600)) as services:
+        user = telegram.user()
+        summary = await order_until_summary(user, "Visa", "USA Visa", "White")
+        gate = telegram.hold["answerCallbackQuery"] = asyncio.Event()
+        await user.press(summary, "Confirm")
+        await asyncio.wait_for(telegram.held.setdefault("answerCallbackQuery", asyncio.Event()).wait(), 10)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(picwish.task_created.wait(), 2)
+        assert not picwish.task_created.is_set()
+        del telegram.hold["answerCallbackQuery"]
+        gate.set()
+        await user.next_message(kind="document", timeout=15)
+        await services.runner.idle()
+        assert "Done!" in summary.text
 
 
 async def test_provider_failure_releases_credits_and_offers_retry(bot, telegram, picwish):

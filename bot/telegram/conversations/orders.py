@@ -9,7 +9,7 @@ from pydantic import ValidationError
 from telegram import Update
 from telegram.error import TelegramError
 
-from bot.domain.ordering import PlacedBefore, Refusal, order_again, place_order
+from bot.domain.ordering import PlacedBefore, Refusal, announce_order, order_again, place_order
 from bot.domain.session import PendingOrder
 from bot.storage.jobs import Job, JobState
 from bot.telegram.context import Context
@@ -28,7 +28,14 @@ async def confirm(update: Update, context: Context) -> None:
     async with context.wiring.order_turns.turn(user_id_of(update)):
         order = _claim(context, pressed(update, ConfirmOrder))
         placed = await _place(update, context, order) if order else None
-        await _tell_placed(update, context, order, placed)
+        try:
+            await _tell_placed(update, context, order, placed)
+        finally:
+            # The workers hear of it once the summary says queued: told before, a job done before
+            # that edit went through (a bought photo's stored file, a slow network to Telegram) had
+            # its "Done!" turned back to "queued" for good.
+            if isinstance(placed, Job):
+                await announce_order(context.wiring, placed)
 
 
 def _claim(context: Context, press: ConfirmOrder | None) -> PendingOrder | None:
@@ -51,6 +58,7 @@ async def _place(update: Update, context: Context, order: PendingOrder) -> Job |
         user_id=user_id_of(update),
         chat_id=chat_id_of(update),
         status_message_id=message.message_id if message else None,
+        announce=False,
     )
 
 
