@@ -36,6 +36,8 @@ async def confirm(update: Update, context: Context) -> None:
             # its "Done!" turned back to "queued" for good.
             if isinstance(placed, Job):
                 await announce_order(context.wiring, placed)
+            elif isinstance(placed, PlacedBefore) and placed.job.state == JobState.QUEUED:
+                await announce_order(context.wiring, placed.job)  # its placer may have died first
 
 
 def _claim(context: Context, press: ConfirmOrder | None) -> PendingOrder | None:
