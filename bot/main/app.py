@@ -359,6 +359,11 @@ async def _take_updates(
     (bot/telegram/polling.py), or the webhook (set again; it stays set on stop, so Telegram keeps
     updates while the bot restarts). Returns the task that takes them (and polls).
     ``predecessor_done_at``: as for UpdateInbox.hand_over."""
+    # The takeover is counted before the sessions are read, and every session write is fenced by
+    # it: a process that lost the right and does not know it yet writes nothing after the count.
+    left = await services.inbox.count_takeover()
+    if isinstance(app.persistence, DatabasePersistence):
+        app.persistence.fence(services.inbox.takeover)
     await app.initialize()
     await _set_commands(app, settings)
     await app.start()
@@ -370,11 +375,11 @@ async def _take_updates(
             settings.webhook_url(), secret_token=settings.webhook_header_secret(), allowed_updates=ALLOWED_UPDATES
         )
         log.info("handling Telegram's updates from the webhook")
-        return asyncio.create_task(services.inbox.hand_over(app, predecessor_done_at), name="webhook-inbox")
+        return asyncio.create_task(services.inbox.hand_over(app, predecessor_done_at, left), name="webhook-inbox")
     await app.bot.delete_webhook()
     log.info("polling Telegram for updates")
     return asyncio.create_task(
-        _together(_poll(app, settings, services), services.inbox.hand_over(app, predecessor_done_at)),
+        _together(_poll(app, settings, services), services.inbox.hand_over(app, predecessor_done_at, left)),
         name="polled-inbox",
     )
 

@@ -171,6 +171,15 @@ class UpdateInbox:
         )
         return int(left["n"]) if left is not None else 0
 
+    @property
+    def takeover(self) -> int | None:
+        """This process's takeover count (:meth:`take_over`), None before it took the right."""
+        return self._takeover
+
+    async def count_takeover(self) -> int:
+        """:meth:`take_over`, tried again while the database fails (the process holds the right)."""
+        return await _until_done(self.take_over, "take Telegram's updates over")
+
     async def take(self, limit: int = BATCH) -> list[dict[str, Any]]:
         """The oldest updates nobody took, marked taken under this process's takeover (only the
         handling process takes); they stay in the inbox until :meth:`finish`. :class:`Superseded`
@@ -245,17 +254,21 @@ class UpdateInbox:
         """Forget the update_ids handled before ``before`` (seconds since the epoch); how many."""
         return await self.store.write("DELETE FROM updates WHERE handled_at < ?", (before,))
 
-    async def hand_over(self, app: Application[Any, Any, Any, Any, Any, Any], predecessor_done_at: float = 0.0) -> None:
+    async def hand_over(
+        self, app: Application[Any, Any, Any, Any, Any, Any], predecessor_done_at: float = 0.0, left: int | None = None
+    ) -> None:
         """Handle in ``app`` every kept update, and each one that arrives (until cancelled, or
         :class:`Superseded`: then what is under way is dropped too): first those a process before
         this one took and did not finish, then the rest in update_id order; as many at once as
         ``app`` handles at once, the others wait in the database. ``predecessor_done_at``: the
         event loop's time from which the process that held the updates right before cannot still
         be handling updates (the right's ``overlap`` after this one took it); those it left are
-        taken again then, and nothing is taken before."""
+        taken again then, and nothing is taken before. ``left``: :meth:`count_takeover`'s answer,
+        where the caller counted the takeover already."""
         arrived = asyncio.Event()
         await self.store.listen(UPDATES_CHANNEL, lambda _update_id: arrived.set())
-        left = await _until_done(self.take_over, "take Telegram's updates over")
+        if left is None:
+            left = await self.count_takeover()
         wait = predecessor_done_at - asyncio.get_running_loop().time()
         if left and wait > 0:
             log.warning(

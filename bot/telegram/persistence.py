@@ -10,7 +10,10 @@ update are made anew when it is read back. python-telegram-bot writes what chang
 A process that lost the updates right writes nothing more (:meth:`DatabasePersistence.abandon`),
 as if it had died there: the process taking over read the sessions as it took the right, and
 goes on from them. Before, the lost one wrote its sessions once more as it stopped, with the
-half-changes of the handlers it had just dropped, over what the new holder wrote meanwhile.
+half-changes of the handlers it had just dropped, over what the new holder wrote meanwhile. Until
+it knows (up to a heartbeat), its writes are refused all the same: each is fenced by the takeover
+count it read the sessions under (:meth:`DatabasePersistence.fence`; the process taking over
+counts its takeover before it reads them).
 """
 
 from __future__ import annotations
@@ -166,6 +169,31 @@ class DatabasePersistence(BasePersistence[Session, dict[Any, Any], BotData]):
         self.conversation_timeout = conversation_timeout
         self._writes = asyncio.Semaphore(CONCURRENT_WRITES)
         self._abandoned = False
+        self._takeover: int | None = None
+
+    def fence(self, takeover: int | None) -> None:
+        """Write only while the updates right's takeover count is ``takeover`` (this process's,
+        counted before it read the sessions): a process that lost the right and does not know it
+        yet (up to a heartbeat) writes nothing once another took over and read them; its first
+        write refused so, it writes no more (:meth:`abandon`)."""
+        self._takeover = takeover
+
+    def _fenced(self, sql: str) -> str:
+        """``sql`` with its three values (``{values}``) or its condition (``{and_fence}``) taken only
+        while the takeover count is still this process's, where it is fenced (:meth:`_fence`'s
+        parameter goes last)."""
+        if self._takeover is None:
+            return sql.format(values="VALUES (?, ?, ?)", and_fence="")
+        still = f"(SELECT generation FROM update_takeovers{self.store.share_lock}) = ?"
+        return sql.format(values=f"SELECT ?, ?, ? WHERE {still}", and_fence=f"AND {still}")
+
+    def _fence(self) -> tuple[int, ...]:
+        return () if self._takeover is None else (self._takeover,)
+
+    def _superseded(self) -> None:
+        if not self._abandoned:
+            log.error("another bot process took Telegram's updates over: this one writes no more sessions")
+        self.abandon()
 
     def abandon(self) -> None:
         """This process lost the updates right: no session or conversation step is written from now
@@ -198,16 +226,16 @@ class DatabasePersistence(BasePersistence[Session, dict[Any, Any], BotData]):
     async def _write_session(self, user_id: int, data: Session) -> None:
         if self._abandoned:  # looked at once its turn came: a write waiting for it is dropped too
             return
-        await self.store.write(
-            "INSERT INTO sessions (user_id, data, updated_at) VALUES (?, ?, ?)"
-            " ON CONFLICT (user_id) DO UPDATE SET data = excluded.data, updated_at = excluded.updated_at",
-            (user_id, encode(data), time.time()),
-        )
+        upsert = " ON CONFLICT (user_id) DO UPDATE SET data = excluded.data, updated_at = excluded.updated_at"
+        sql = self._fenced("INSERT INTO sessions (user_id, data, updated_at) {values}") + upsert
+        if not await self.store.write(sql, (user_id, encode(data), time.time(), *self._fence())):
+            self._superseded()
 
     async def drop_user_data(self, user_id: int) -> None:
         if self._abandoned:
             return
-        await self.store.write("DELETE FROM sessions WHERE user_id = ?", (user_id,))
+        sql = self._fenced("DELETE FROM sessions WHERE user_id = ? {and_fence}")
+        await self.store.write(sql, (user_id, *self._fence()))
 
     async def refresh_user_data(self, user_id: int, user_data: Session) -> None:
         """Nothing to do: this process's session is the one written."""
@@ -244,13 +272,13 @@ class DatabasePersistence(BasePersistence[Session, dict[Any, Any], BotData]):
             return
         chat_key = json.dumps(list(key))  # as bot/storage/users.conversation_key (/forget deletes it)
         if new_state is None:
-            await self.store.write("DELETE FROM conversations WHERE name = ? AND chat_key = ?", (name, chat_key))
+            sql = self._fenced("DELETE FROM conversations WHERE name = ? AND chat_key = ? {and_fence}")
+            await self.store.write(sql, (name, chat_key, *self._fence()))
             return
-        await self.store.write(
-            "INSERT INTO conversations (name, chat_key, state) VALUES (?, ?, ?)"
-            " ON CONFLICT (name, chat_key) DO UPDATE SET state = excluded.state",
-            (name, chat_key, json.dumps(new_state)),
-        )
+        upsert = " ON CONFLICT (name, chat_key) DO UPDATE SET state = excluded.state"
+        sql = self._fenced("INSERT INTO conversations (name, chat_key, state) {values}") + upsert
+        if not await self.store.write(sql, (name, chat_key, json.dumps(new_state), *self._fence())):
+            self._superseded()
 
     # Chat data, bot data and callback data are not kept (store_data above says so).
 

@@ -212,9 +212,9 @@ async def test_a_confirm_handled_again_after_a_takeover_leaves_its_order_as_it_e
     make_settings, telegram, picwish, fails
 ):
     """The first process places the order of a Confirm and dies (its lock's connection ends) before
-    it has answered the press, while the standby's worker makes and delivers the job, or PicWish
-    fails it (given back). The standby, taking over, handles that press again: nothing is placed
-    twice. Before, it showed the summary as "queued" over the delivered order's "Done!" (the
+    it has answered the press; the standby's worker makes and delivers the job, or PicWish fails it
+    (given back). The standby, taking over, handles that press again, after the lock's overlap:
+    nothing is placed twice. Before, it showed the summary as "queued" over the delivered order's "Done!" (the
     multi-process test in test_processes.py failed on it now and then); and a failed order, whose
     key had been released, was placed and charged again, unasked."""
     if fails:
@@ -235,10 +235,13 @@ async def test_a_confirm_handled_again_after_a_takeover_leaves_its_order_as_it_e
             await until(order_written, "the session holding the summary's order written")
             telegram.hold["answerCallbackQuery"] = gate = asyncio.Event()
             await user.press(summary, "Confirm")
-            ended = "could not read this image" if fails else "Done!"
-            await user.edited(summary, ended, timeout=60)  # made or failed by the standby's worker
+            # The first process placed the order and waits for Telegram to take its answer: it dies
+            # there, before it has marked the press handled (dropping it, it tells the workers).
+            await telegram.wait_for(lambda: _answers_held(telegram, "answerCallbackQuery") == 1, timeout=15)
             await _end_holders_connection(url, UPDATES)
             await asyncio.wait_for(stale.halt.wait(), 15)
+            ended = "could not read this image" if fails else "Done!"
+            await user.edited(summary, ended, timeout=60)  # made or failed by the standby's worker
             await telegram.wait_for(lambda: _answers_held(telegram, "answerCallbackQuery") == 2, timeout=30)
             gate.set()
             await first.__aexit__(None, None, None)

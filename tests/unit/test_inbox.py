@@ -255,3 +255,36 @@ async def test_a_polling_process_superseded_ends_with_superseded_itself():
     with pytest.raises(Superseded):
         async with asyncio.timeout(10):
             await _together(asyncio.Event().wait(), superseded())
+
+
+async def test_a_process_that_lost_the_right_and_does_not_know_it_writes_no_session(store):
+    """A process whose updates right went to another (its lock's connection broke) learns of it
+    within a heartbeat; meanwhile it wrote its sessions every few seconds, over what the process
+    taking over, which had read them as it took over, wrote since (a dialogue set back, a /forget
+    undone). Every session write is now fenced by the takeover count the writer read the sessions
+    under: the stale one's is refused, and it writes no more; the new holder's goes through."""
+    from bot.domain.session import Session
+    from bot.services import registry
+    from bot.telegram.persistence import DatabasePersistence
+
+    def kept(inbox: UpdateInbox) -> DatabasePersistence:
+        persistence = DatabasePersistence(store, registry.order_models(), registry.state_models())
+        persistence.fence(inbox.takeover)
+        return persistence
+
+    async def lang_of(user_id: int) -> str | None:
+        return (await kept(newer).get_user_data()).get(user_id, Session()).lang
+
+    stale = kept(await _took_over(store))
+    await stale.update_user_data(7, Session(lang="en"))
+    await stale.update_conversation("idphoto", (7, 7), "pick_spec")
+    newer = await _took_over(store)
+    assert await lang_of(7) == "en"  # written while it held the right
+    await kept(newer).update_user_data(7, Session(lang="zh-hans"))
+    await stale.update_user_data(7, Session(lang="en"))  # refused: another took over
+    await stale.drop_user_data(7)
+    await stale.update_conversation("idphoto", (7, 7), None)
+    assert await lang_of(7) == "zh-hans"
+    assert await kept(newer).get_conversations("idphoto") == {(7, 7): "pick_spec"}
+    await stale.update_user_data(8, Session(lang="en"))  # it writes no more at all
+    assert 8 not in await kept(newer).get_user_data()
