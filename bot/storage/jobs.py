@@ -490,11 +490,10 @@ class Jobs:
         return row is not None
 
     async def first_of_order(self, user_id: int, order_key: str) -> Job | None:
-        """The first part's job of the user's order ``order_key``, whatever its state; None where
-        none was placed under it (or its key was released: :meth:`_place_once`)."""
-        row = await self.db.fetchone(
-            "SELECT * FROM jobs WHERE user_id = ? AND order_key = ? ORDER BY created_at LIMIT 1", (user_id, order_key)
-        )
+        """The first part's job of the user's order ``order_key`` (the one with that key: the extras'
+        are ``order_key+n``), whatever its state; None where none was placed under it (or its key
+        was released: :meth:`_place_once`)."""
+        row = await self.db.fetchone("SELECT * FROM jobs WHERE user_id = ? AND order_key = ?", (user_id, order_key))
         return Job.from_row(row) if row else None
 
     async def bought(self, user_id: int, preview_id: str) -> bool:

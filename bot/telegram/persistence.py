@@ -178,17 +178,14 @@ class DatabasePersistence(BasePersistence[Session, dict[Any, Any], BotData]):
         write refused so, it writes no more (:meth:`abandon`)."""
         self._takeover = takeover
 
-    def _fenced(self, sql: str) -> str:
-        """``sql`` with its three values (``{values}``) or its condition (``{and_fence}``) taken only
-        while the takeover count is still this process's, where it is fenced (:meth:`_fence`'s
-        parameter goes last)."""
+    def _fenced(self, sql: str, params: tuple[object, ...]) -> tuple[str, tuple[object, ...]]:
+        """``sql`` and its ``params``, with its three values (``{values}``) or its condition
+        (``{and_fence}``) taken only while the takeover count is still this process's, where it is
+        fenced."""
         if self._takeover is None:
-            return sql.format(values="VALUES (?, ?, ?)", and_fence="")
+            return sql.format(values="VALUES (?, ?, ?)", and_fence=""), params
         still = f"(SELECT generation FROM update_takeovers{self.store.share_lock}) = ?"
-        return sql.format(values=f"SELECT ?, ?, ? WHERE {still}", and_fence=f"AND {still}")
-
-    def _fence(self) -> tuple[int, ...]:
-        return () if self._takeover is None else (self._takeover,)
+        return sql.format(values=f"SELECT ?, ?, ? WHERE {still}", and_fence=f"AND {still}"), (*params, self._takeover)
 
     def _superseded(self) -> None:
         if not self._abandoned:
@@ -227,15 +224,16 @@ class DatabasePersistence(BasePersistence[Session, dict[Any, Any], BotData]):
         if self._abandoned:  # looked at once its turn came: a write waiting for it is dropped too
             return
         upsert = " ON CONFLICT (user_id) DO UPDATE SET data = excluded.data, updated_at = excluded.updated_at"
-        sql = self._fenced("INSERT INTO sessions (user_id, data, updated_at) {values}") + upsert
-        if not await self.store.write(sql, (user_id, encode(data), time.time(), *self._fence())):
+        sql, params = self._fenced(
+            "INSERT INTO sessions (user_id, data, updated_at) {values}", (user_id, encode(data), time.time())
+        )
+        if not await self.store.write(sql + upsert, params):
             self._superseded()
 
     async def drop_user_data(self, user_id: int) -> None:
         if self._abandoned:
             return
-        sql = self._fenced("DELETE FROM sessions WHERE user_id = ? {and_fence}")
-        await self.store.write(sql, (user_id, *self._fence()))
+        await self.store.write(*self._fenced("DELETE FROM sessions WHERE user_id = ? {and_fence}", (user_id,)))
 
     async def refresh_user_data(self, user_id: int, user_data: Session) -> None:
         """Nothing to do: this process's session is the one written."""
@@ -272,12 +270,14 @@ class DatabasePersistence(BasePersistence[Session, dict[Any, Any], BotData]):
             return
         chat_key = json.dumps(list(key))  # as bot/storage/users.conversation_key (/forget deletes it)
         if new_state is None:
-            sql = self._fenced("DELETE FROM conversations WHERE name = ? AND chat_key = ? {and_fence}")
-            await self.store.write(sql, (name, chat_key, *self._fence()))
+            sql = "DELETE FROM conversations WHERE name = ? AND chat_key = ? {and_fence}"
+            await self.store.write(*self._fenced(sql, (name, chat_key)))
             return
         upsert = " ON CONFLICT (name, chat_key) DO UPDATE SET state = excluded.state"
-        sql = self._fenced("INSERT INTO conversations (name, chat_key, state) {values}") + upsert
-        if not await self.store.write(sql, (name, chat_key, json.dumps(new_state), *self._fence())):
+        sql, params = self._fenced(
+            "INSERT INTO conversations (name, chat_key, state) {values}", (name, chat_key, json.dumps(new_state))
+        )
+        if not await self.store.write(sql + upsert, params):
             self._superseded()
 
     # Chat data, bot data and callback data are not kept (store_data above says so).

@@ -331,6 +331,10 @@ def decode(image: bytes, reduce_to: int | None = None) -> tuple[Array, tuple[int
         return np.asarray(img if img.mode == "RGB" else img.convert("RGB")), (width, height)
 
 
+#: The photo's turns other than upright, in np.rot90's quarter turns, and what each makes of it.
+_TURNS = ((2, "upside_down"), (1, "on_its_side"), (3, "on_its_side"))
+
+
 def turned_over(rgb: Array, seen: Detection | None = None) -> str | None:
     """``upside_down`` or ``on_its_side`` where the photo was turned (a phone held the wrong way, no
     EXIF to turn it), else None. BlazeFace finds an upside-down face too, and Face Mesh then reads
@@ -338,9 +342,8 @@ def turned_over(rgb: Array, seen: Detection | None = None) -> str | None:
     short-range detector is less sure of the face than TURNED_SCORE (``seen``: its detection in the
     whole photo, where the caller has it), the photo turned half round is looked at too: turned,
     where Face Mesh is surer of a face in it turned than as it is. Only then are the quarter turns
-    looked at, to tell a photo on its side (the half turn reads its face surer too) from one upside
-    down: on its side where the detector is surer of a face turned a quarter round than half round.
-    A photo on its side that passes here is told by its roll (:func:`id_photo_problem`)."""
+    looked at (:func:`_surest_turn`), to tell a photo on its side from one upside down. A photo on
+    its side that passes here is told by its roll (:func:`id_photo_problem`)."""
     if seen is not None and seen.score >= TURNED_SCORE:
         return None
     as_is = models.sure_face(rgb, seen)
@@ -350,22 +353,28 @@ def turned_over(rgb: Array, seen: Detection | None = None) -> str | None:
     # A face the short-range detector finds only turned (one taken from below, upside down).
     if turned is None or (as_is is not None and turned[1] <= as_is[1]):
         return None
-    # Face Mesh reads a face on its side about as surely as upside down; the detector's score tells
-    # them apart (on the real-photo sets, upright scores highest in 173 of 177 photos; the flag, 109).
-    sides = (models.sure_face(np.ascontiguousarray(np.rot90(rgb, k))) for k in (1, 3))
-    return "on_its_side" if any(side is not None and side[0] > turned[0] for side in sides) else "upside_down"
+    return _surest_turn(rgb, {2: turned}, -math.inf)
 
 
 def turned_face(image: bytes) -> str | None:
     """For a photo in which no face was found as it is: ``on_its_side`` or ``upside_down`` where the
     short-range detector finds a face in the photo turned and Face Mesh is sure of it (a face lying
-    on its side or upside down is often not found at all), by the turn in which the detector is
-    surest; else None. Only photos refused anyway pay for it."""
+    on its side or upside down is often not found at all); else None. Only photos refused anyway
+    pay for it."""
     rgb, _ = decode(image, reduce_to=CHECK_SIDE)
-    best, surest = None, 0.0
-    for quarters, turned in ((1, "on_its_side"), (2, "upside_down"), (3, "on_its_side")):
-        found = models.sure_face(np.ascontiguousarray(np.rot90(rgb, quarters)))
-        if found is not None and found[1] >= SURE_FLAG and found[0] > surest:
+    return _surest_turn(rgb, {}, SURE_FLAG)
+
+
+def _surest_turn(rgb: Array, read: dict[int, tuple[float, float] | None], min_flag: float) -> str | None:
+    """What the turn of the photo makes of it (:data:`_TURNS`) in which the short-range detector is
+    surest of a face that Face Mesh reads with a flag of at least ``min_flag`` (None: in none);
+    ``read``: models.sure_face of turns looked at already, by quarter turns; the half turn wins a tie.
+    Face Mesh reads a face on its side about as surely as upside down; the detector's score tells
+    them apart (on the real-photo sets, upright scores highest in 173 of 177 photos; the flag, 109)."""
+    best, surest = None, -math.inf
+    for quarters, turned in _TURNS:
+        found = read[quarters] if quarters in read else models.sure_face(np.ascontiguousarray(np.rot90(rgb, quarters)))
+        if found is not None and found[1] >= min_flag and found[0] > surest:
             best, surest = turned, found[0]
     return best
 

@@ -53,7 +53,7 @@ def judge(spec: Spec, findings: FaceFindings, *, frames_from_the_photo: bool) ->
         return SpecVerdict(refusal="face.hair_over_eyes")
     if findings.hair_over_brows and spec.rule.brows_visible:
         return SpecVerdict(refusal="face.hair_over_brows")
-    if frames_from_the_photo and findings.room_below_px is not None and findings.head_px > 0:
+    if frames_from_the_photo and findings.room_below_px is not None:
         below = frame_below(spec.rule, spec.px, findings.head_px, findings.face_width_px, findings.room_below_px)
         if below > MAX_FRAME_BELOW:
             return SpecVerdict(refusal="face.shoulders_cut_off")

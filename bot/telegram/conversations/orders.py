@@ -34,10 +34,10 @@ async def confirm(update: Update, context: Context) -> None:
             # The workers hear of it once the summary says queued: told before, a job done before
             # that edit went through (a bought photo's stored file, a slow network to Telegram) had
             # its "Done!" turned back to "queued" for good.
-            if isinstance(placed, Job):
-                await announce_order(context.wiring, placed)
-            elif isinstance(placed, PlacedBefore) and placed.job.state == JobState.QUEUED:
-                await announce_order(context.wiring, placed.job)  # its placer may have died first
+            # A job placed before and still queued too: its placer may have died before telling.
+            job = placed.job if isinstance(placed, PlacedBefore) else placed
+            if isinstance(job, Job) and job.state == JobState.QUEUED:
+                await announce_order(context.wiring, job)
 
 
 def _claim(context: Context, press: ConfirmOrder | None) -> PendingOrder | None:
